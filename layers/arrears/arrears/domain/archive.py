@@ -1,0 +1,116 @@
+"""The audit archive format: pseudonymised JSON Lines batches and their hash-chained manifests.
+
+Key layout `contacts/jurisdiction=<J>/dt=<YYYY-MM-DD>/<batch-id>.jsonl.gz` with a
+`<batch-id>.manifest.json` beside it. Lines are built from an allow-list of fields, so a name,
+phone, e-mail, address or message body cannot reach the archive even if a record carried one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+ARCHIVE_FIELDS = (
+    "contact_id",
+    "loan_id",
+    "borrower_token",
+    "channel",
+    "step",
+    "status",
+    "occurred_at",
+    "borrower_timezone",
+    "borrower_local_time",
+    "jurisdiction",
+    "rule_pack",
+    "strategy",
+    "dpd",
+    "bucket",
+    "amount_due_minor",
+    "currency",
+    "reason",
+    "template_id",
+    "message_sha256",
+    "rules_checked",
+)
+
+
+def archive_line(record: Mapping[str, Any], token: str) -> dict[str, Any]:
+    """The archive form of one hot contact record: allow-listed fields, borrower id tokenised."""
+    line = {name: record.get(name, "") for name in ARCHIVE_FIELDS if name != "borrower_token"}
+    line["borrower_token"] = token
+    return {name: line[name] for name in ARCHIVE_FIELDS}
+
+
+def batch_id_for(contact_ids: Iterable[str]) -> str:
+    """Deterministic batch id: a retried batch of the same records maps to the same object."""
+    return hashlib.sha256("\n".join(sorted(contact_ids)).encode()).hexdigest()[:32]
+
+
+def object_key(jurisdiction: str, day: date, batch_id: str) -> str:
+    return f"contacts/jurisdiction={jurisdiction}/dt={day.isoformat()}/{batch_id}.jsonl.gz"
+
+
+def manifest_key(data_key: str) -> str:
+    return data_key.removesuffix(".jsonl.gz") + ".manifest.json"
+
+
+def encode_lines(lines: Iterable[Mapping[str, Any]]) -> bytes:
+    """gzip JSON Lines, byte-for-byte reproducible (fixed mtime, sorted keys)."""
+    text = "".join(
+        json.dumps(line, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines
+    )
+    return gzip.compress(text.encode(), compresslevel=6, mtime=0)
+
+
+def decode_lines(blob: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in gzip.decompress(blob).decode().splitlines() if line]
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    object_key: str
+    sha256: str
+    records: int
+    jurisdiction: str
+    seq: int
+    prev_manifest_sha256: str
+
+    def to_bytes(self) -> bytes:
+        body = {
+            "object_key": self.object_key,
+            "sha256": self.sha256,
+            "records": self.records,
+            "jurisdiction": self.jurisdiction,
+            "seq": self.seq,
+            "prev_manifest_sha256": self.prev_manifest_sha256,
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Manifest:
+        data = json.loads(blob)
+        return cls(
+            object_key=str(data["object_key"]),
+            sha256=str(data["sha256"]),
+            records=int(data["records"]),
+            jurisdiction=str(data["jurisdiction"]),
+            seq=int(data["seq"]),
+            prev_manifest_sha256=str(data["prev_manifest_sha256"]),
+        )
+
+
+def sha256_hex(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def retain_until(day: date, years: int) -> date:
+    """Object Lock retention end: `years` after the record's day (29 Feb rolls to 28 Feb)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)

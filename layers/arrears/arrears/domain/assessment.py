@@ -1,0 +1,104 @@
+"""Assessing a loan on a business date: DPD, bucket, cycle, charge-off and its next milestone.
+
+This is what the sweep runs for every loan whose milestone has arrived. `assess` is pure and
+idempotent: assessing an already-assessed loan on the same date returns an equal loan, which the
+sweep detects and does not write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from arrears.domain.delinquency import BucketPolicy, cycle_of, due_offset, loan_dpd
+from arrears.domain.loans import Loan, LoanStatus
+from arrears.domain.penalties import crystallise
+
+
+@dataclass(frozen=True, slots=True)
+class Milestones:
+    """Offsets (days from the oldest unsettled due date) on which a loan must be looked at.
+
+    The due day (0), every strategy step's offset (negative for pre-due reminders), every bucket
+    boundary and the charge-off day. Between two milestones nothing a user can see changes.
+    """
+
+    offsets: tuple[int, ...]
+
+    @classmethod
+    def build(cls, buckets: BucketPolicy, step_offsets: tuple[int, ...]) -> Milestones:
+        values = {0, buckets.charge_off_dpd, *buckets.boundaries, *step_offsets}
+        return cls(tuple(sorted(v for v in values if v <= buckets.charge_off_dpd)))
+
+    def next_after(self, loan: Loan, on: date) -> date | None:
+        """The first milestone date strictly after `on`, or None when none remains."""
+        oldest = loan.oldest_unsettled
+        if oldest is None:
+            return None
+        for offset in self.offsets:
+            when = oldest.due_on + timedelta(days=offset)
+            if when > on:
+                return when
+        return None
+
+
+def assess(loan: Loan, on: date, buckets: BucketPolicy, milestones: Milestones, shard_count: int) -> Loan:
+    """The loan as it stands on `on`; closed loans leave the review index."""
+    if not loan.is_open:
+        return loan.with_changes(review_shard=None, next_review_on=None)
+    dpd = loan_dpd(loan, on)
+    if dpd >= buckets.charge_off_dpd:
+        charged = crystallise(loan, on)
+        return charged.with_changes(
+            status=LoanStatus.CHARGED_OFF,
+            dpd=dpd,
+            bucket=buckets.bucket_for(dpd),
+            due_offset=due_offset(loan, on),
+            cycle=cycle_of(loan),
+            evaluated_on=on,
+            closed_on=on,
+            review_shard=None,
+            next_review_on=None,
+        )
+    return loan.with_changes(
+        dpd=dpd,
+        bucket=buckets.bucket_for(dpd),
+        due_offset=due_offset(loan, on),
+        cycle=cycle_of(loan),
+        evaluated_on=on,
+        review_shard=shard_for(loan.loan_id, shard_count),
+        next_review_on=milestones.next_after(loan, on),
+    )
+
+
+def shard_for(loan_id: str, shard_count: int) -> int:
+    """A stable shard in 0..shard_count-1 (FNV-1a of the id, independent of PYTHONHASHSEED)."""
+    value = 0xCBF29CE484222325
+    for byte in loan_id.encode():
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value % shard_count
+
+
+def collection_state_changed(before: Loan, after: Loan) -> bool:
+    """Whether an assessment changed anything stored (the sweep writes only then)."""
+    return (
+        before.status,
+        before.dpd,
+        before.bucket,
+        before.due_offset,
+        before.cycle,
+        before.review_shard,
+        before.next_review_on,
+        before.penalty_accrued_minor,
+        before.penalty_through,
+    ) != (
+        after.status,
+        after.dpd,
+        after.bucket,
+        after.due_offset,
+        after.cycle,
+        after.review_shard,
+        after.next_review_on,
+        after.penalty_accrued_minor,
+        after.penalty_through,
+    )

@@ -1,0 +1,217 @@
+"""Loans and their instalment schedules.
+
+Money is always an integer amount of minor units (fen, cents) in the loan's currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+
+from arrears.domain.calendar import add_months
+
+
+class LoanStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    CHARGED_OFF = "CHARGED_OFF"
+    WRITTEN_OFF = "WRITTEN_OFF"
+
+
+TERMINAL_STATUSES = frozenset({LoanStatus.CLOSED, LoanStatus.CHARGED_OFF, LoanStatus.WRITTEN_OFF})
+
+
+@dataclass(frozen=True, slots=True)
+class Instalment:
+    """One contractual instalment: what is due on `due_on` and what has been paid against it."""
+
+    seq: int
+    due_on: date
+    principal_due: int
+    interest_due: int
+    fee_due: int = 0
+    principal_paid: int = 0
+    interest_paid: int = 0
+    fee_paid: int = 0
+    settled_on: date | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "principal_due",
+            "interest_due",
+            "fee_due",
+            "principal_paid",
+            "interest_paid",
+            "fee_paid",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(
+                    f"instalment {self.seq}: {name} must be a non-negative integer, got {value!r}"
+                )
+        if self.principal_paid > self.principal_due or self.interest_paid > self.interest_due:
+            raise ValueError(f"instalment {self.seq}: paid more than due")
+        if self.fee_paid > self.fee_due:
+            raise ValueError(f"instalment {self.seq}: fee paid more than due")
+
+    @property
+    def principal_outstanding(self) -> int:
+        return self.principal_due - self.principal_paid
+
+    @property
+    def interest_outstanding(self) -> int:
+        return self.interest_due - self.interest_paid
+
+    @property
+    def fee_outstanding(self) -> int:
+        return self.fee_due - self.fee_paid
+
+    @property
+    def outstanding(self) -> int:
+        return self.principal_outstanding + self.interest_outstanding + self.fee_outstanding
+
+    @property
+    def is_settled(self) -> bool:
+        return self.outstanding == 0
+
+    @property
+    def total_due(self) -> int:
+        return self.principal_due + self.interest_due + self.fee_due
+
+
+@dataclass(frozen=True, slots=True)
+class Holds:
+    """Borrower-side pauses and stops that the planner and the dispatcher honour."""
+
+    promise_to_pay_until: date | None = None
+    dispute_open: bool = False
+    hardship_until: date | None = None
+    cease_contact: bool = False
+    bankruptcy: bool = False
+    deceased: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Loan:
+    """A consumer loan with its schedule and the collection state derived from it.
+
+    `penalty_accrued_minor` is the penalty charged (already capped) up to and including the day
+    `penalty_through`; anything later is derived from dates (see `arrears.domain.penalties`).
+    `dpd`, `bucket`, `due_offset`, `cycle` and `evaluated_on` are the state as of the last evaluation.
+    """
+
+    loan_id: str
+    borrower_id: str
+    jurisdiction: str
+    currency: str
+    principal_minor: int
+    disbursed_on: date
+    instalments: tuple[Instalment, ...]
+    penalty_daily_ppm: int
+    apr_cap_bps: int
+    status: LoanStatus = LoanStatus.OPEN
+    penalty_accrued_minor: int = 0
+    penalty_paid_minor: int = 0
+    penalty_through: date | None = None
+    dpd: int = 0
+    bucket: str = "M0"
+    due_offset: int | None = None
+    cycle: int = 0
+    evaluated_on: date | None = None
+    closed_on: date | None = None
+    holds: Holds = field(default_factory=Holds)
+    strategy_arm: str = "champion"
+    risk_band: str = "MEDIUM"
+    applied_payment_ids: tuple[str, ...] = ()
+    version: int = 0
+    review_shard: int | None = None
+    next_review_on: date | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "principal_minor",
+            "penalty_daily_ppm",
+            "apr_cap_bps",
+            "penalty_accrued_minor",
+            "penalty_paid_minor",
+            "dpd",
+            "cycle",
+            "version",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(
+                    f"loan {self.loan_id}: {name} must be an integer, got {type(value).__name__}"
+                )
+        if not self.instalments:
+            raise ValueError(f"loan {self.loan_id}: no instalments")
+        if self.principal_minor <= 0:
+            raise ValueError(f"loan {self.loan_id}: principal_minor must be positive")
+        if sum(i.principal_due for i in self.instalments) != self.principal_minor:
+            raise ValueError(f"loan {self.loan_id}: instalment principal does not add up to principal_minor")
+        dues = [i.due_on for i in self.instalments]
+        if dues != sorted(dues):
+            raise ValueError(f"loan {self.loan_id}: instalments must be in due-date order")
+        if self.penalty_daily_ppm < 0 or self.apr_cap_bps < 0:
+            raise ValueError(f"loan {self.loan_id}: rates must be non-negative")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is LoanStatus.OPEN
+
+    @property
+    def oldest_unsettled(self) -> Instalment | None:
+        return next((i for i in self.instalments if not i.is_settled), None)
+
+    @property
+    def scheduled_outstanding(self) -> int:
+        """Fees, interest and principal still owed on the schedule (penalty excluded)."""
+        return sum(i.outstanding for i in self.instalments)
+
+    @property
+    def contractual_cost(self) -> int:
+        """Interest and fees the contract charges over its whole term."""
+        return sum(i.interest_due + i.fee_due for i in self.instalments)
+
+    @property
+    def term_days(self) -> int:
+        return (self.instalments[-1].due_on - self.disbursed_on).days
+
+    def with_changes(self, **changes: object) -> Loan:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def build_schedule(
+    principal_minor: int,
+    *,
+    disbursed_on: date,
+    instalments: int,
+    monthly_interest_bps: int,
+    fee_minor: int = 0,
+    cash_loan_days: int = 30,
+) -> tuple[Instalment, ...]:
+    """A schedule for a single-payment cash loan (`instalments=1`) or an instalment plan.
+
+    Cash loan: one payment `cash_loan_days` after disbursement, interest pro rata by day.
+    Plans: monthly instalments, equal principal (the remainder on the last one), interest on the
+    declining balance at `monthly_interest_bps`, and the fee charged with the first instalment.
+    """
+    if instalments < 1:
+        raise ValueError("instalments must be at least 1")
+    if principal_minor <= 0:
+        raise ValueError("principal_minor must be positive")
+    if instalments == 1:
+        due = date.fromordinal(disbursed_on.toordinal() + cash_loan_days)
+        interest = principal_minor * monthly_interest_bps * cash_loan_days // (10_000 * 30)
+        return (Instalment(1, due, principal_minor, interest, fee_minor),)
+    share, remainder = divmod(principal_minor, instalments)
+    balance = principal_minor
+    schedule: list[Instalment] = []
+    for seq in range(1, instalments + 1):
+        principal = share + (remainder if seq == instalments else 0)
+        interest = balance * monthly_interest_bps // 10_000
+        fee = fee_minor if seq == 1 else 0
+        schedule.append(Instalment(seq, add_months(disbursed_on, seq), principal, interest, fee))
+        balance -= principal
+    return tuple(schedule)

@@ -1,0 +1,58 @@
+"""Assessment on a business date: milestones, charge-off, idempotence."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from arrears.config.policy import DEFAULT_POLICY
+from arrears.domain.assessment import assess, collection_state_changed, shard_for
+from arrears.domain.loans import Instalment, Loan, LoanStatus
+
+DUE = date(2026, 3, 1)
+
+
+def _loan() -> Loan:
+    return Loan(
+        "L-7", "B-7", "CN", "CNY", 10_000, date(2026, 2, 1), (Instalment(1, DUE, 10_000, 300),), 500, 3600
+    )
+
+
+def _assess(loan: Loan, on: date) -> Loan:
+    return assess(loan, on, DEFAULT_POLICY.buckets, DEFAULT_POLICY.milestones, 16)
+
+
+def test_milestones_are_due_day_steps_bucket_bounds_and_charge_off() -> None:
+    assert DEFAULT_POLICY.milestones.offsets == (0, 1, 31, 60, 61, 91, 180)
+
+
+def test_next_review_is_the_next_milestone_and_the_loan_is_sharded() -> None:
+    loan = _assess(_loan(), date(2026, 2, 1))
+    assert loan.next_review_on == DUE
+    assert loan.review_shard == shard_for("L-7", 16)
+    assert (loan.dpd, loan.bucket, loan.due_offset) == (0, "M0", -28)
+    day2 = _assess(loan, DUE + timedelta(days=1))
+    assert (day2.dpd, day2.bucket, day2.next_review_on) == (1, "M1", DUE + timedelta(days=31))
+
+
+def test_assessing_twice_on_the_same_day_changes_nothing() -> None:
+    once = _assess(_loan(), DUE + timedelta(days=5))
+    assert not collection_state_changed(once, _assess(once, DUE + timedelta(days=5)))
+
+
+def test_charge_off_at_180_dpd_leaves_the_review_index() -> None:
+    charged = _assess(_loan(), DUE + timedelta(days=180))
+    assert charged.status is LoanStatus.CHARGED_OFF
+    assert charged.review_shard is None
+    assert charged.next_review_on is None
+    assert charged.penalty_through == DUE + timedelta(days=180)
+
+
+def test_closed_loans_leave_the_index() -> None:
+    closed = _assess(_loan(), DUE).with_changes(status=LoanStatus.CLOSED)
+    assert _assess(closed, DUE + timedelta(days=3)).next_review_on is None
+
+
+def test_shards_are_stable_and_spread() -> None:
+    shards = [shard_for(f"loan-{n}", 16) for n in range(1600)]
+    assert shard_for("loan-1", 16) == shards[1]
+    assert min(shards.count(s) for s in range(16)) > 60

@@ -1,0 +1,112 @@
+"""The contact gate: hours in the borrower's own zone (DST included), holds and opt-outs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from arrears.domain.borrowers import Borrower
+from arrears.domain.compliance import Verdict, gate, next_contact_instant
+from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
+from arrears.domain.rulepacks import CN_PACK, US_REGF_PACK
+from arrears.domain.strategy import Channel
+
+
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("at", "zone", "expected"),
+    [
+        (_utc(2026, 3, 1, 23, 0), "Asia/Shanghai", _utc(2026, 3, 2, 0, 0)),  # 07:00 local -> 08:00
+        (_utc(2026, 3, 1, 1, 0), "Asia/Shanghai", None),  # 09:00 local: inside
+        (_utc(2026, 3, 1, 14, 30), "Asia/Shanghai", _utc(2026, 3, 2, 0, 0)),  # 22:30 -> 08:00 next day
+        (
+            _utc(2026, 3, 8, 11, 0),
+            "America/New_York",
+            _utc(2026, 3, 8, 12, 0),
+        ),  # DST day: 07:00 EDT -> 08:00 EDT
+        (_utc(2026, 3, 8, 6, 30), "America/New_York", _utc(2026, 3, 8, 12, 0)),  # 01:30 EST, before the jump
+        (
+            _utc(2026, 11, 1, 9, 30),
+            "America/Los_Angeles",
+            _utc(2026, 11, 1, 16, 0),
+        ),  # 01:30 PST, fall-back day
+        (_utc(2026, 4, 4, 20, 0), "Pacific/Auckland", None),  # 09:00 NZDT
+        (_utc(2026, 4, 5, 9, 0), "Pacific/Auckland", _utc(2026, 4, 5, 20, 0)),  # 21:00 NZST after DST ends
+    ],
+)
+def test_next_contact_instant(at: datetime, zone: str, expected: datetime | None) -> None:
+    pack = CN_PACK if zone == "Asia/Shanghai" else US_REGF_PACK
+    assert next_contact_instant(at, zone, pack.contact_start, pack.contact_end) == expected
+
+
+def _loan(**changes: object) -> Loan:
+    base = Loan(
+        "L",
+        "B",
+        "CN",
+        "CNY",
+        100,
+        date(2026, 1, 1),
+        (Instalment(1, date(2026, 2, 1), 100, 0),),
+        0,
+        0,
+        dpd=3,
+        due_offset=3,
+        cycle=1,
+    )
+    return base.with_changes(**changes)
+
+
+BORROWER = Borrower("B", "Asia/Shanghai", "zh-CN")
+NOON_SHANGHAI = _utc(2026, 2, 4, 4, 0)
+
+
+@pytest.mark.parametrize(
+    ("loan", "borrower", "verdict", "rule"),
+    [
+        (_loan(), BORROWER, Verdict.SEND, ""),
+        (_loan(status=LoanStatus.CLOSED), BORROWER, Verdict.CANCEL, "loan_open"),
+        (_loan(cycle=2), BORROWER, Verdict.CANCEL, "still_overdue"),
+        (_loan(holds=Holds(deceased=True)), BORROWER, Verdict.SUPPRESS, "stop_hold"),
+        (_loan(holds=Holds(cease_contact=True)), BORROWER, Verdict.SUPPRESS, "cease_contact"),
+        (_loan(holds=Holds(dispute_open=True)), BORROWER, Verdict.SUPPRESS, "dispute_open"),
+        (
+            _loan(),
+            Borrower("B", "Asia/Shanghai", opted_out_channels=frozenset({"SMS"})),
+            Verdict.SUPPRESS,
+            "channel_opt_out",
+        ),
+        (_loan(), Borrower("B", "America/New_York"), Verdict.DEFER, "contact_hours"),
+    ],
+)
+def test_gate(loan: Loan, borrower: Borrower, verdict: Verdict, rule: str) -> None:
+    decision = gate(
+        channel=Channel.SMS, cycle=1, loan=loan, borrower=borrower, at=NOON_SHANGHAI, pack=CN_PACK
+    )
+    assert decision.verdict is verdict
+    if rule:
+        assert decision.rules_checked[-1] == (rule, "FAIL")
+        assert decision.reason
+    else:
+        assert all(v == "PASS" for _, v in decision.rules_checked)
+
+
+def test_field_visits_are_not_bound_to_contact_hours() -> None:
+    midnight = _utc(2026, 2, 4, 16, 0)
+    decision = gate(
+        channel=Channel.FIELD_VISIT, cycle=1, loan=_loan(), borrower=BORROWER, at=midnight, pack=CN_PACK
+    )
+    assert decision.verdict is Verdict.SEND
+
+
+def test_field_visits_are_suppressed_where_the_rules_do_not_use_them() -> None:
+    us = _loan(jurisdiction="US-REGF")
+    decision = gate(
+        channel=Channel.FIELD_VISIT, cycle=1, loan=us, borrower=BORROWER, at=NOON_SHANGHAI, pack=US_REGF_PACK
+    )
+    assert decision.verdict is Verdict.SUPPRESS
+    assert decision.rules_checked[-1] == ("field_visits_enabled", "FAIL")
