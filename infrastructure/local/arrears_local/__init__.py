@@ -1,0 +1,1 @@
+"""The local cloud: moto resources from template.yaml, routing to the real handlers, the demo."""

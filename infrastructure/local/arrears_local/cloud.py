@@ -1,0 +1,419 @@
+"""The local cloud: routes moto's resources to the real handlers the way AWS Lambda would.
+
+moto holds the tables, queues, topics and bucket (built from template.yaml by `stack.deploy`) but
+never runs Lambda code nor fires schedules. This module does the routing itself, in the shapes
+Lambda delivers:
+
+* DynamoDB stream event source mappings: reads moto's streams, stamps each record with the
+  simulated clock (business time comes from `ApproximateCreationDateTime`), applies the
+  template's FilterCriteria and BatchSize, honours `batchItemFailures`, retries up to
+  MaximumRetryAttempts, bisects failing batches and sends exhausted batches to the on-failure
+  destination in Lambda's own format.
+* Schedules: `schedule(function)` invokes with a Scheduled Event at the simulated clock.
+* EventBridge rules: `put_event` matches the template's patterns and invokes asynchronously
+  (two retries, then the on-failure destination).
+
+Handlers are imported fresh per LocalCloud (their boto3 clients bind to the active moto).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TextIO
+
+import boto3
+
+from arrears_local.patterns import matches
+from arrears_local.stack import EventSource, FunctionSpec, LocalStack
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass
+class LocalContext:
+    """The subset of the Lambda context object the handlers use."""
+
+    function_name: str
+    timeout_s: int
+    budget_ms: int | None = None
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        budget = self.budget_ms if self.budget_ms is not None else self.timeout_s * 1000
+        return max(0, budget - int((time.monotonic() - self._started) * 1000))
+
+
+@dataclass
+class Invocation:
+    function: str
+    event: dict[str, Any]
+    response: Any = None
+    error: str | None = None
+
+
+@dataclass
+class _StreamMapping:
+    function: str
+    stream_arn: str
+    source: EventSource
+    table_name: str
+    iterators: dict[str, str] = field(default_factory=dict)
+    seen: int = -1
+
+
+def stream_length(table_name: str) -> int | None:
+    """How many records moto's stream of `table_name` holds (None when it cannot tell).
+
+    A shortcut, read from moto's in-process state, that lets `settle` skip a stream with nothing
+    new instead of paying a `GetRecords` round trip per stream after every invocation.
+    """
+    try:
+        from moto.dynamodb.models import dynamodb_backends
+
+        shard = dynamodb_backends[ACCOUNT][REGION].tables[table_name].stream_shard
+        return None if shard is None else len(shard.items)
+    except (ImportError, KeyError, AttributeError):
+        return None
+
+
+def _forget_powertools_logger(service: str) -> None:
+    """Let a fresh handler module configure its Powertools logger again (and write to our log).
+
+    Powertools configures one `logging.Logger` per service name, once per process; a second
+    LocalCloud in the same process (the next test) would otherwise log into the first one's file.
+    """
+    logger = logging.getLogger(service)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    for attribute in ("init", "powertools_handler", "powertools_buffer_config", "powertools_buffer_cache"):
+        if hasattr(logger, attribute):
+            delattr(logger, attribute)
+
+
+def to_lambda_record(record: Mapping[str, Any], stream_arn: str, at: datetime) -> dict[str, Any]:
+    """moto's stream record in the shape Lambda delivers (epoch seconds, eventSourceARN)."""
+    body = dict(record["dynamodb"])
+    body["ApproximateCreationDateTime"] = int(at.timestamp())
+    return {
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", REGION),
+        "dynamodb": body,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def passes_filters(record: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
+    criteria = properties.get("FilterCriteria") or {}
+    filters = criteria.get("Filters") or []
+    if not filters:
+        return True
+    return any(matches(json.loads(f["Pattern"]), record) for f in filters)
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        stack: LocalStack,
+        *,
+        start: datetime,
+        log: TextIO | None = None,
+        budgets_ms: Mapping[str, int] | None = None,
+    ) -> None:
+        self.stack = stack
+        self.clock = start.astimezone(UTC)
+        self.log: TextIO = log if log is not None else io.StringIO()
+        self.budgets_ms = dict(budgets_ms or {})
+        self.invocations: list[Invocation] = []
+        self.counts: dict[str, int] = {}
+        self._modules: dict[str, ModuleType] = {}
+        self._sqs = boto3.client("sqs", region_name=REGION)
+        self._streams = boto3.client("dynamodbstreams", region_name=REGION)
+        self._mappings = [
+            _StreamMapping(
+                name, stack.arns[f"{source.source}.StreamArn"], source, stack.physical[source.source]
+            )
+            for name, spec in stack.functions.items()
+            for source in spec.events
+            if source.kind == "dynamodb_stream"
+        ]
+        for mapping in self._mappings:
+            self._open_iterators(mapping)
+        for name in stack.functions:
+            self._load(name)
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _environment(self, spec: FunctionSpec) -> Iterator[None]:
+        saved = dict(os.environ)
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        os.environ.update(spec.environment)
+        os.environ.setdefault("POWERTOOLS_SERVICE_NAME", spec.logical_id)
+        os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
+        try:
+            with contextlib.redirect_stdout(self.log):
+                yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def _load(self, name: str) -> ModuleType:
+        spec = self.stack.functions[name]
+        module_file, _, _ = spec.handler.partition(".")
+        path = spec.code_dir / f"{module_file}.py"
+        module_name = f"_arrears_fn_{name}_{id(self)}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise ImportError(f"cannot load handler module {path}")
+        module = importlib.util.module_from_spec(loader_spec)
+        _forget_powertools_logger(spec.environment.get("POWERTOOLS_SERVICE_NAME", name))
+        with self._environment(spec):
+            sys.modules[module_name] = module
+            loader_spec.loader.exec_module(module)
+        self._modules[name] = module
+        return module
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Invoke a handler synchronously; exceptions propagate like a function error."""
+        spec = self.stack.functions[function]
+        handler_name = spec.handler.partition(".")[2]
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(self._modules[function], handler_name)
+        context = LocalContext(function, spec.timeout_s, self.budgets_ms.get(function))
+        self.counts[function] = self.counts.get(function, 0) + 1
+        call = Invocation(function, event)
+        self.invocations.append(call)
+        with self._environment(spec):
+            try:
+                call.response = handler(event, context)
+            except Exception as error:
+                call.error = f"{type(error).__name__}: {error}"
+                raise
+        return call.response
+
+    # -- schedules and EventBridge ----------------------------------------------------------
+
+    def scheduled_event(self, function: str) -> dict[str, Any]:
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{function}-schedule"],
+            "detail": {},
+        }
+
+    def schedule(self, function: str) -> Any:
+        """Fire `function`'s schedule now, as an asynchronous invocation, then settle the streams."""
+        response = self.invoke_async(function, self.scheduled_event(function))
+        self.settle()
+        return response
+
+    def put_event(self, bus: str, source: str, detail_type: str, detail: dict[str, Any]) -> list[Any]:
+        """Put one event on the bus `bus` (logical id); returns the responses of the rules it matched."""
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": source,
+            "account": ACCOUNT,
+            "time": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [],
+            "detail": detail,
+        }
+        responses: list[Any] = []
+        for name, spec in self.stack.functions.items():
+            for source_spec in spec.events:
+                if source_spec.kind != "eventbridge_rule" or source_spec.source != bus:
+                    continue
+                if matches(source_spec.properties.get("Pattern") or {}, event):
+                    responses.append(self.invoke_async(name, event))
+        self.settle()
+        return responses
+
+    def invoke_async(self, function: str, event: dict[str, Any], attempts: int = 3) -> Any:
+        """Lambda's asynchronous invocation: up to two retries, then the on-failure destination."""
+        last_error = ""
+        for _ in range(attempts):
+            try:
+                return self.invoke(function, event)
+            except Exception as error:
+                last_error = f"{type(error).__name__}: {error}"
+        self._send_failure(
+            "AsyncFailureQueue",
+            {
+                "version": "1.0",
+                "timestamp": self.clock.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "requestContext": {
+                    "requestId": str(uuid.uuid4()),
+                    "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:$LATEST",
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": attempts,
+                },
+                "requestPayload": event,
+                "responseContext": {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled",
+                },
+                "responsePayload": {"errorMessage": last_error},
+            },
+        )
+        return None
+
+    def _send_failure(self, queue_logical_id: str, body: dict[str, Any]) -> None:
+        self._sqs.send_message(QueueUrl=self.stack.physical[queue_logical_id], MessageBody=json.dumps(body))
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def _open_iterators(self, mapping: _StreamMapping) -> None:
+        description = self._streams.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in mapping.iterators:
+                mapping.iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=mapping.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+
+    def _read(self, mapping: _StreamMapping) -> list[dict[str, Any]]:
+        length = stream_length(mapping.table_name)
+        if length is not None and length == mapping.seen:
+            return []
+        mapping.seen = -1 if length is None else length
+        records: list[dict[str, Any]] = []
+        for shard_id in list(mapping.iterators):
+            while True:
+                response = self._streams.get_records(ShardIterator=mapping.iterators[shard_id], Limit=1000)
+                mapping.iterators[shard_id] = response["NextShardIterator"]
+                records.extend(
+                    to_lambda_record(r, mapping.stream_arn, self.clock) for r in response["Records"]
+                )
+                if len(response["Records"]) < 1000:
+                    break
+        return records
+
+    def settle(self, max_rounds: int = 100) -> int:
+        """Deliver stream records until every stream is drained; returns how many were delivered."""
+        delivered = 0
+        for _ in range(max_rounds):
+            moved = 0
+            for mapping in self._mappings:
+                records = [r for r in self._read(mapping) if passes_filters(r, mapping.source.properties)]
+                if records:
+                    moved += len(records)
+                    self._deliver(mapping, records)
+            delivered += moved
+            if moved == 0:
+                return delivered
+        raise RuntimeError(f"streams did not settle after {max_rounds} rounds: a feedback loop?")
+
+    def _deliver(self, mapping: _StreamMapping, records: list[dict[str, Any]]) -> None:
+        props = mapping.source.properties
+        size = int(props.get("BatchSize", 100))
+        for start in range(0, len(records), size):
+            self._attempt(
+                mapping, records[start : start + size], retries_left=int(props.get("MaximumRetryAttempts", 3))
+            )
+
+    def _attempt(self, mapping: _StreamMapping, batch: list[dict[str, Any]], retries_left: int) -> None:
+        props = mapping.source.properties
+        while batch:
+            try:
+                response = self.invoke(mapping.function, {"Records": batch})
+                failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+                if not failed:
+                    return
+                first = min(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
+                batch = batch[first:]
+            except Exception:
+                if props.get("BisectBatchOnFunctionError") and len(batch) > 1:
+                    half = len(batch) // 2
+                    self._attempt(mapping, batch[:half], retries_left)
+                    self._attempt(mapping, batch[half:], retries_left)
+                    return
+            if retries_left <= 0:
+                self._stream_failure(mapping, batch)
+                return
+            retries_left -= 1
+
+    def _stream_failure(self, mapping: _StreamMapping, batch: list[dict[str, Any]]) -> None:
+        first, last = batch[0]["dynamodb"], batch[-1]["dynamodb"]
+        self._send_failure(
+            "StreamFailureQueue",
+            {
+                "requestContext": {
+                    "requestId": str(uuid.uuid4()),
+                    "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{mapping.function}",
+                    "condition": "RetryAttemptsExhausted",
+                    "approximateInvokeCount": 1,
+                },
+                "responseContext": {
+                    "statusCode": 200,
+                    "executedVersion": "$LATEST",
+                    "functionError": "Unhandled",
+                },
+                "version": "1.0",
+                "timestamp": self.clock.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "DDBStreamBatchInfo": {
+                    "shardId": "local",
+                    "startSequenceNumber": first["SequenceNumber"],
+                    "endSequenceNumber": last["SequenceNumber"],
+                    "approximateArrivalOfFirstRecord": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "approximateArrivalOfLastRecord": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "batchSize": len(batch),
+                    "streamArn": mapping.stream_arn,
+                },
+            },
+        )
+
+    # -- time -------------------------------------------------------------------------------
+
+    def advance_to(self, moment: datetime) -> None:
+        if moment.astimezone(UTC) < self.clock:
+            raise ValueError("the simulated clock never runs backwards")
+        self.clock = moment.astimezone(UTC)
+
+
+def functions_with(stack: LocalStack, kind: str) -> list[str]:
+    return [name for name, spec in stack.functions.items() if any(e.kind == kind for e in spec.events)]
+
+
+def code_root() -> Path:
+    """The repository root (functions/, template.yaml), found from this file."""
+    return Path(__file__).resolve().parents[3]

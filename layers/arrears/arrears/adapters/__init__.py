@@ -1,0 +1,1 @@
+"""Every boto3 call lives in this package."""

@@ -1,0 +1,91 @@
+"""Builds the adapters a handler needs, once per Lambda container (cold start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from arrears.adapters.archive_store import ArchiveStore
+from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
+from arrears.adapters.dynamodb import (
+    ActionRepository,
+    ArchiveChainRepository,
+    BorrowerRepository,
+    ContactRepository,
+    LoanRepository,
+)
+from arrears.adapters.secrets import TokenSecret
+from arrears.config.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+
+# Standard retry mode backs off on throttling (SNS, SQS, DynamoDB) without duplicating effects:
+# every write we retry is conditional or idempotent by key.
+BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    _session: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_environment(cls) -> Container:
+        return cls(load_settings(), boto3.session.Session())
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, config=BOTO_CONFIG)
+
+    @cached_property
+    def _dynamodb(self) -> DynamoDBServiceResource:
+        resource: DynamoDBServiceResource = self._session.resource("dynamodb", config=BOTO_CONFIG)
+        return resource
+
+    @cached_property
+    def loans(self) -> LoanRepository:
+        return LoanRepository(self._dynamodb.Table(self.settings.loans_table))
+
+    @cached_property
+    def borrowers(self) -> BorrowerRepository:
+        return BorrowerRepository(self._dynamodb.Table(self.settings.borrowers_table))
+
+    @cached_property
+    def actions(self) -> ActionRepository:
+        return ActionRepository(self._dynamodb.Table(self.settings.actions_table))
+
+    @cached_property
+    def contacts(self) -> ContactRepository:
+        return ContactRepository(self._dynamodb.Table(self.settings.contacts_table))
+
+    @cached_property
+    def archive_chain(self) -> ArchiveChainRepository:
+        return ArchiveChainRepository(self._dynamodb.Table(self.settings.archive_chain_table))
+
+    @cached_property
+    def _sns(self) -> Any:
+        return self.client("sns")
+
+    @cached_property
+    def sms(self) -> SmsSender:
+        return SmsSender(self._sns, self.settings.sms_sender_id)
+
+    @cached_property
+    def reminders(self) -> TopicPublisher:
+        return TopicPublisher(self._sns, self.settings.reminders_topic_arn)
+
+    @cached_property
+    def field_visits(self) -> TaskQueue:
+        return TaskQueue(self.client("sqs"), self.settings.field_visit_queue_url)
+
+    @cached_property
+    def archive_store(self) -> ArchiveStore:
+        return ArchiveStore(self.client("s3"), self.settings.archive_bucket, self.settings.archive_kms_key_id)
+
+    @cached_property
+    def token_secret(self) -> TokenSecret:
+        return TokenSecret(self.client("secretsmanager"), self.settings.token_secret_arn)

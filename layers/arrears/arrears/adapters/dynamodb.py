@@ -1,0 +1,293 @@
+"""DynamoDB repositories: loans, borrowers, actions, contacts and the archive chain head."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from arrears.adapters.items import (
+    DEFERRED_PARTITION,
+    action_from_item,
+    action_to_item,
+    borrower_from_item,
+    borrower_to_item,
+    contact_to_item,
+    loan_from_item,
+    loan_to_item,
+    plain,
+)
+from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.borrowers import Borrower
+from arrears.domain.calendar import format_utc
+from arrears.domain.loans import Loan
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+REVIEW_INDEX = "ReviewIndex"
+LOAN_ACTIONS_INDEX = "LoanActionsIndex"
+DEFERRED_INDEX = "DeferredIndex"
+
+
+class VersionConflict(RuntimeError):
+    """Someone else wrote the item since we read it: re-read and re-decide."""
+
+
+def is_conditional_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPage:
+    loans: list[Loan]
+    scanned_count: int
+    last_evaluated_key: dict[str, Any] | None
+
+
+class LoanRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def get(self, loan_id: str) -> Loan | None:
+        item = self._table.get_item(Key={"loan_id": loan_id}, ConsistentRead=True).get("Item")
+        return None if item is None else loan_from_item(item)
+
+    def create(self, loan: Loan) -> bool:
+        """Insert a new loan; False (and nothing written) when the id exists already."""
+        try:
+            self._table.put_item(Item=loan_to_item(loan), ConditionExpression=Attr("loan_id").not_exists())
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def save(self, loan: Loan) -> Loan:
+        """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan."""
+        stored = loan.with_changes(version=loan.version + 1)
+        try:
+            self._table.put_item(
+                Item=loan_to_item(stored),
+                ConditionExpression=Attr("version").eq(loan.version),
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                raise VersionConflict(f"loan {loan.loan_id} changed since version {loan.version}") from None
+            raise
+        return stored
+
+    def review_page(
+        self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
+    ) -> ReviewPage:
+        """One page of the loans in `shard` whose next milestone is on or before `through`."""
+        kwargs: dict[str, Any] = {
+            "IndexName": REVIEW_INDEX,
+            "KeyConditionExpression": Key("review_shard").eq(shard)
+            & Key("next_review_on").lte(through.isoformat()),
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = dict(start_key)
+        response = self._table.query(**kwargs)
+        loans = [loan_from_item(item) for item in response.get("Items", [])]
+        return ReviewPage(loans, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
+
+
+class BorrowerRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def get(self, borrower_id: str) -> Borrower | None:
+        item = self._table.get_item(Key={"borrower_id": borrower_id}).get("Item")
+        return None if item is None else borrower_from_item(item)
+
+    def put(self, borrower: Borrower) -> None:
+        self._table.put_item(Item=borrower_to_item(borrower))
+
+
+class ActionRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def create(self, action: Action) -> bool:
+        """Conditional put keyed by the deterministic action id: a replay plans nothing new."""
+        try:
+            self._table.put_item(
+                Item=action_to_item(action), ConditionExpression=Attr("action_id").not_exists()
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, action_id: str) -> Action | None:
+        item = self._table.get_item(Key={"action_id": action_id}, ConsistentRead=True).get("Item")
+        return None if item is None else action_from_item(item)
+
+    def transition(
+        self,
+        action: Action,
+        to: ActionStatus,
+        *,
+        reason: str = "",
+        not_before: datetime | None = None,
+        outcome: dict[str, Any] | None = None,
+    ) -> Action | None:
+        """Move `action` to `to` if nobody moved it first; returns the action as stored, or None.
+
+        The outcome (what the contact record is rebuilt from) is written in the same conditional
+        update, so a status never changes without the facts of its contact record.
+        """
+        names = {"#s": "status", "#r": "reason", "#v": "version"}
+        values: dict[str, Any] = {
+            ":to": to.value,
+            ":from": action.status.value,
+            ":reason": reason,
+            ":v": action.version,
+            ":next": action.version + 1,
+        }
+        update = "SET #s = :to, #r = :reason, #v = :next"
+        if outcome is not None:
+            update += ", last_outcome = :outcome"
+            values[":outcome"] = outcome
+        stored_not_before = action.not_before
+        if to is ActionStatus.DEFERRED:
+            stored_not_before = not_before or action.not_before
+            update += ", defer_partition = :dp, not_before = :nb"
+            values[":dp"] = DEFERRED_PARTITION
+            values[":nb"] = format_utc(stored_not_before)
+        else:
+            update += " REMOVE defer_partition"
+        try:
+            self._table.update_item(
+                Key={"action_id": action.action_id},
+                UpdateExpression=update,
+                ConditionExpression="#s = :from AND #v = :v",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return None
+            raise
+        return replace(
+            action,
+            status=to,
+            reason=reason,
+            version=action.version + 1,
+            not_before=stored_not_before,
+            last_outcome=outcome if outcome is not None else action.last_outcome,
+        )
+
+    def for_loan(self, loan_id: str) -> list[Action]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": LOAN_ACTIONS_INDEX,
+            "KeyConditionExpression": Key("loan_id").eq(loan_id),
+        }
+        while True:
+            response = self._table.query(**kwargs)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [action_from_item(item) for item in items]
+
+    def deferred_due(self, until: datetime, limit: int = 500) -> Iterator[str]:
+        """Ids of deferred actions whose `not_before` has come (sparse index, never a scan)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": DEFERRED_INDEX,
+            "KeyConditionExpression": Key("defer_partition").eq(DEFERRED_PARTITION)
+            & Key("not_before").lte(format_utc(until)),
+            "Limit": limit,
+        }
+        while True:
+            response = self._table.query(**kwargs)
+            for item in response.get("Items", []):
+                yield str(item["action_id"])
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class ContactRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def record(self, contact: ContactRecord, expires_at: int) -> bool:
+        """Write a contact record once; a retry of the same outcome writes nothing."""
+        try:
+            self._table.put_item(
+                Item=contact_to_item(contact, expires_at),
+                ConditionExpression=Attr("contact_key").not_exists(),
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def for_loan(self, loan_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("loan_id").eq(loan_id)}
+        while True:
+            response = self._table.query(**kwargs)
+            items.extend(plain(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    jurisdiction: str
+    seq: int
+    manifest_sha256: str
+    last_batch_id: str
+    last_manifest: bytes
+
+
+class ArchiveChainRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def head(self, jurisdiction: str) -> ChainHead:
+        item = self._table.get_item(Key={"jurisdiction": jurisdiction}, ConsistentRead=True).get("Item")
+        if item is None:
+            return ChainHead(jurisdiction, 0, "", "", b"")
+        raw: Any = item.get("last_manifest", b"")
+        blob = bytes(raw.value) if hasattr(raw, "value") else bytes(raw)
+        seq: Any = item["seq"]
+        return ChainHead(
+            jurisdiction,
+            int(seq),
+            str(item["manifest_sha256"]),
+            str(item.get("last_batch_id", "")),
+            blob,
+        )
+
+    def advance(self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes) -> bool:
+        """Move the head from `previous` to the next seq; False when another writer got there first."""
+        condition = Attr("seq").not_exists() if previous.seq == 0 else Attr("seq").eq(previous.seq)
+        try:
+            self._table.put_item(
+                Item={
+                    "jurisdiction": previous.jurisdiction,
+                    "seq": previous.seq + 1,
+                    "manifest_sha256": manifest_sha256,
+                    "last_batch_id": batch_id,
+                    "last_manifest": manifest,
+                },
+                ConditionExpression=condition,
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True

@@ -1,0 +1,290 @@
+"""Mapping domain objects to and from DynamoDB items (resource-level Python types)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.borrowers import Borrower
+from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
+from arrears.domain.strategy import Channel
+
+
+class MalformedItem(ValueError):
+    """A stored or streamed item that does not describe a valid object."""
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals to int (all our numbers are integers), recursively."""
+    if isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            raise MalformedItem(f"non-integer number {value} where integers are expected")
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return {plain(v) for v in value}
+    return value
+
+
+def _date(value: Any) -> date | None:
+    return None if value in (None, "") else date.fromisoformat(str(value))
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _drop_none(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def loan_to_item(loan: Loan) -> dict[str, Any]:
+    holds = loan.holds
+    return _drop_none(
+        {
+            "loan_id": loan.loan_id,
+            "borrower_id": loan.borrower_id,
+            "jurisdiction": loan.jurisdiction,
+            "currency": loan.currency,
+            "principal_minor": loan.principal_minor,
+            "disbursed_on": loan.disbursed_on.isoformat(),
+            "instalments": [
+                _drop_none(
+                    {
+                        "seq": i.seq,
+                        "due_on": i.due_on.isoformat(),
+                        "principal_due": i.principal_due,
+                        "interest_due": i.interest_due,
+                        "fee_due": i.fee_due,
+                        "principal_paid": i.principal_paid,
+                        "interest_paid": i.interest_paid,
+                        "fee_paid": i.fee_paid,
+                        "settled_on": _iso(i.settled_on),
+                    }
+                )
+                for i in loan.instalments
+            ],
+            "penalty_daily_ppm": loan.penalty_daily_ppm,
+            "apr_cap_bps": loan.apr_cap_bps,
+            "status": loan.status.value,
+            "penalty_accrued_minor": loan.penalty_accrued_minor,
+            "penalty_paid_minor": loan.penalty_paid_minor,
+            "penalty_through": _iso(loan.penalty_through),
+            "dpd": loan.dpd,
+            "bucket": loan.bucket,
+            "due_offset": loan.due_offset,
+            "cycle": loan.cycle,
+            "evaluated_on": _iso(loan.evaluated_on),
+            "closed_on": _iso(loan.closed_on),
+            "holds": _drop_none(
+                {
+                    "promise_to_pay_until": _iso(holds.promise_to_pay_until),
+                    "dispute_open": holds.dispute_open,
+                    "hardship_until": _iso(holds.hardship_until),
+                    "cease_contact": holds.cease_contact,
+                    "bankruptcy": holds.bankruptcy,
+                    "deceased": holds.deceased,
+                }
+            ),
+            "strategy_arm": loan.strategy_arm,
+            "risk_band": loan.risk_band,
+            "applied_payment_ids": list(loan.applied_payment_ids),
+            "version": loan.version,
+            "review_shard": loan.review_shard,
+            "next_review_on": _iso(loan.next_review_on),
+        }
+    )
+
+
+def loan_from_item(raw: Mapping[str, Any]) -> Loan:
+    item = plain(raw)
+    try:
+        holds = item.get("holds", {})
+        return Loan(
+            loan_id=item["loan_id"],
+            borrower_id=item["borrower_id"],
+            jurisdiction=item["jurisdiction"],
+            currency=item["currency"],
+            principal_minor=item["principal_minor"],
+            disbursed_on=date.fromisoformat(item["disbursed_on"]),
+            instalments=tuple(
+                Instalment(
+                    seq=i["seq"],
+                    due_on=date.fromisoformat(i["due_on"]),
+                    principal_due=i["principal_due"],
+                    interest_due=i["interest_due"],
+                    fee_due=i.get("fee_due", 0),
+                    principal_paid=i.get("principal_paid", 0),
+                    interest_paid=i.get("interest_paid", 0),
+                    fee_paid=i.get("fee_paid", 0),
+                    settled_on=_date(i.get("settled_on")),
+                )
+                for i in item["instalments"]
+            ),
+            penalty_daily_ppm=item["penalty_daily_ppm"],
+            apr_cap_bps=item["apr_cap_bps"],
+            status=LoanStatus(item.get("status", "OPEN")),
+            penalty_accrued_minor=item.get("penalty_accrued_minor", 0),
+            penalty_paid_minor=item.get("penalty_paid_minor", 0),
+            penalty_through=_date(item.get("penalty_through")),
+            dpd=item.get("dpd", 0),
+            bucket=item.get("bucket", "M0"),
+            due_offset=item.get("due_offset"),
+            cycle=item.get("cycle", 0),
+            evaluated_on=_date(item.get("evaluated_on")),
+            closed_on=_date(item.get("closed_on")),
+            holds=Holds(
+                promise_to_pay_until=_date(holds.get("promise_to_pay_until")),
+                dispute_open=bool(holds.get("dispute_open", False)),
+                hardship_until=_date(holds.get("hardship_until")),
+                cease_contact=bool(holds.get("cease_contact", False)),
+                bankruptcy=bool(holds.get("bankruptcy", False)),
+                deceased=bool(holds.get("deceased", False)),
+            ),
+            strategy_arm=item.get("strategy_arm", "champion"),
+            risk_band=item.get("risk_band", "MEDIUM"),
+            applied_payment_ids=tuple(item.get("applied_payment_ids", ())),
+            version=item.get("version", 0),
+            review_shard=item.get("review_shard"),
+            next_review_on=_date(item.get("next_review_on")),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        loan_id = item.get("loan_id", "?") if isinstance(item, dict) else "?"
+        raise MalformedItem(f"loan {loan_id}: {type(error).__name__}: {error}") from None
+
+
+def borrower_to_item(borrower: Borrower) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "borrower_id": borrower.borrower_id,
+            "timezone": borrower.timezone,
+            "language": borrower.language,
+            "region": borrower.region,
+            "name": borrower.name or None,
+            "phone": borrower.phone or None,
+            "email": borrower.email or None,
+            "address": borrower.address or None,
+            "opted_out_channels": sorted(borrower.opted_out_channels) or None,
+            "preferred_hours": list(borrower.preferred_hours) if borrower.preferred_hours else None,
+        }
+    )
+
+
+def borrower_from_item(raw: Mapping[str, Any]) -> Borrower:
+    item = plain(raw)
+    try:
+        hours = item.get("preferred_hours")
+        return Borrower(
+            borrower_id=item["borrower_id"],
+            timezone=item["timezone"],
+            language=item.get("language", "en"),
+            region=item.get("region", "unknown"),
+            name=item.get("name", ""),
+            phone=item.get("phone", ""),
+            email=item.get("email", ""),
+            address=item.get("address", ""),
+            opted_out_channels=frozenset(item.get("opted_out_channels", ())),
+            preferred_hours=(int(hours[0]), int(hours[1])) if hours else None,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedItem(f"borrower {item.get('borrower_id', '?')}: {type(error).__name__}") from None
+
+
+DEFERRED_PARTITION = "DEFERRED"
+
+
+def action_to_item(action: Action) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "action_id": action.action_id,
+        "loan_id": action.loan_id,
+        "borrower_id": action.borrower_id,
+        "jurisdiction": action.jurisdiction,
+        "channel": action.channel.value,
+        "step_id": action.step_id,
+        "template_id": action.template_id,
+        "cycle": action.cycle,
+        "status": action.status.value,
+        "planned_at": format_utc(action.planned_at),
+        "not_before": format_utc(action.not_before),
+        "strategy_id": action.strategy_id,
+        "strategy_version": action.strategy_version,
+        "strategy_arm": action.strategy_arm,
+        "dpd": action.dpd,
+        "bucket": action.bucket,
+        "amount_due_minor": action.amount_due_minor,
+        "currency": action.currency,
+        "receipt": action.receipt,
+        "reason": action.reason,
+        "version": action.version,
+    }
+    if action.last_outcome is not None:
+        item["last_outcome"] = action.last_outcome
+    if action.status is ActionStatus.DEFERRED:
+        item["defer_partition"] = DEFERRED_PARTITION
+    return item
+
+
+def action_from_item(raw: Mapping[str, Any]) -> Action:
+    item = plain(raw)
+    try:
+        return Action(
+            action_id=item["action_id"],
+            loan_id=item["loan_id"],
+            borrower_id=item["borrower_id"],
+            jurisdiction=item["jurisdiction"],
+            channel=Channel(item["channel"]),
+            step_id=item["step_id"],
+            template_id=item["template_id"],
+            cycle=item["cycle"],
+            status=ActionStatus(item["status"]),
+            planned_at=parse_utc(item["planned_at"]),
+            not_before=parse_utc(item["not_before"]),
+            strategy_id=item["strategy_id"],
+            strategy_version=item["strategy_version"],
+            strategy_arm=item["strategy_arm"],
+            dpd=item["dpd"],
+            bucket=item["bucket"],
+            amount_due_minor=item["amount_due_minor"],
+            currency=item["currency"],
+            receipt=item.get("receipt", {}),
+            reason=item.get("reason", ""),
+            version=item.get("version", 0),
+            last_outcome=item.get("last_outcome"),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedItem(f"action {item.get('action_id', '?')}: {type(error).__name__}: {error}") from None
+
+
+def contact_to_item(contact: ContactRecord, expires_at: int) -> dict[str, Any]:
+    return {
+        "loan_id": contact.loan_id,
+        "contact_key": contact.contact_key,
+        "contact_id": contact.contact_id,
+        "action_id": contact.action_id,
+        "borrower_id": contact.borrower_id,
+        "channel": contact.channel.value,
+        "step": contact.step,
+        "status": contact.status.value,
+        "occurred_at": format_utc(contact.occurred_at),
+        "borrower_timezone": contact.borrower_timezone,
+        "borrower_local_time": contact.borrower_local_time,
+        "jurisdiction": contact.jurisdiction,
+        "rule_pack": contact.rule_pack,
+        "strategy": contact.strategy,
+        "dpd": contact.dpd,
+        "bucket": contact.bucket,
+        "amount_due_minor": contact.amount_due_minor,
+        "currency": contact.currency,
+        "reason": contact.reason,
+        "template_id": contact.template_id,
+        "message_sha256": contact.message_sha256,
+        "rules_checked": [f"{rule}:{verdict}" for rule, verdict in contact.rules_checked],
+        "expires_at": expires_at,
+    }

@@ -1,0 +1,1 @@
+"""Runtime configuration: environment validated once per container."""

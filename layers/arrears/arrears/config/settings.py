@@ -1,0 +1,44 @@
+"""Environment variables validated once into a typed model (names: docs/contracts.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    loans_table: str = Field(min_length=1)
+    borrowers_table: str = Field(min_length=1)
+    actions_table: str = Field(min_length=1)
+    contacts_table: str = Field(min_length=1)
+    idempotency_table: str = Field(min_length=1)
+    archive_chain_table: str = Field(min_length=1)
+    reminders_topic_arn: str = Field(min_length=1)
+    field_visit_queue_url: str = Field(min_length=1)
+    archive_bucket: str = Field(min_length=1)
+    archive_kms_key_id: str = Field(min_length=1)
+    token_secret_arn: str = Field(min_length=1)
+    shard_count: int = Field(default=16, ge=1, le=4096)
+    stage: str = "dev"
+    sms_sender_id: str = "Arrears"
+    contact_ttl_days: int = Field(default=90, ge=1)
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is incomplete or invalid (a deployment problem, not bad input)."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values = {name: env[name.upper()] for name in Settings.model_fields if name.upper() in env}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigurationError(f"invalid function environment: {problems}") from None

@@ -1,0 +1,1 @@
+"""Use cases: one per handler, wiring the pure domain to the adapters."""

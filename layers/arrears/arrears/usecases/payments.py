@@ -1,0 +1,51 @@
+"""Payments from the lending core: apply the waterfall, re-assess, write with optimistic locking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from arrears.adapters.dynamodb import LoanRepository, VersionConflict
+from arrears.config.policy import CollectionPolicy
+from arrears.domain.assessment import assess
+from arrears.domain.payments import Payment, PaymentOutcome, apply_payment
+from arrears.usecases.business_time import business_date
+
+MAX_CONFLICT_RETRIES = 5
+
+
+class UnknownLoan(LookupError):
+    """A payment for a loan this system does not hold: nothing to apply it to."""
+
+
+@dataclass(frozen=True)
+class PaymentReceived:
+    payment_id: str
+    loan_id: str
+    amount_minor: int
+    currency: str
+    paid_at: datetime
+
+
+def receive_payment(
+    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPolicy, shard_count: int
+) -> PaymentOutcome:
+    for _ in range(MAX_CONFLICT_RETRIES):
+        loan = loans.get(event.loan_id)
+        if loan is None:
+            raise UnknownLoan(f"payment {event.payment_id}: loan {event.loan_id} not found")
+        on = business_date(event.paid_at, loan.jurisdiction)
+        outcome = apply_payment(
+            loan, Payment(event.payment_id, event.loan_id, event.amount_minor, event.currency, on)
+        )
+        if outcome.duplicate:
+            return outcome
+        updated = assess(outcome.loan, on, policy.buckets, policy.milestones, shard_count)
+        try:
+            stored = loans.save(updated)
+        except VersionConflict:
+            continue
+        return PaymentOutcome(
+            stored, outcome.applied, outcome.unapplied_minor, False, outcome.cured, outcome.closed
+        )
+    raise VersionConflict(f"loan {event.loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")

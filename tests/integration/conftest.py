@@ -1,0 +1,96 @@
+"""Integration fixtures: the stack from template.yaml deployed into moto, and the local cloud."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from arrears.adapters.container import Container
+from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.settings import Settings, load_settings
+from arrears.domain.borrowers import Borrower
+from arrears.domain.loans import Instalment, Loan
+from arrears.usecases.onboarding import register_loan
+from arrears_local.cloud import LocalCloud
+from arrears_local.stack import LocalStack, deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    with mock_aws():
+        yield deploy(TEMPLATE)
+
+
+@pytest.fixture
+def settings(stack: LocalStack) -> Settings:
+    return load_settings(stack.functions["SweepFunction"].environment)
+
+
+@pytest.fixture
+def container(settings: Settings) -> Container:
+    return Container(settings, boto3.session.Session())
+
+
+CloudFactory = Callable[..., LocalCloud]
+
+
+@pytest.fixture
+def make_cloud(stack: LocalStack) -> CloudFactory:
+    def make(start: datetime, **kwargs: Any) -> LocalCloud:
+        return LocalCloud(stack, start=start, **kwargs)
+
+    return make
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def cn_cash_loan(loan_id: str = "L-1", due: date = date(2026, 3, 1), principal: int = 500_000) -> Loan:
+    return Loan(
+        loan_id=loan_id,
+        borrower_id=f"B-{loan_id}",
+        jurisdiction="CN",
+        currency="CNY",
+        principal_minor=principal,
+        disbursed_on=date(2026, 1, 30),
+        instalments=(Instalment(1, due, principal, 7_500, 1_000),),
+        penalty_daily_ppm=500,
+        apr_cap_bps=2400,
+    )
+
+
+def borrower_for(loan: Loan, zone: str = "Asia/Shanghai", **changes: Any) -> Borrower:
+    values: dict[str, Any] = {
+        "borrower_id": loan.borrower_id,
+        "timezone": zone,
+        "language": "zh-CN",
+        "region": "Shanghai",
+        "name": "王小明",
+        "phone": "+8613800138000",
+        "email": "xiaoming.wang@example.cn",
+        "address": "上海市浦东新区世纪大道100号",
+    }
+    values.update(changes)
+    return Borrower(**values)
+
+
+def register(container: Container, loan: Loan, borrower: Borrower, at: datetime) -> None:
+    assert register_loan(
+        loan,
+        borrower,
+        at,
+        loans=container.loans,
+        borrowers=container.borrowers,
+        policy=DEFAULT_POLICY,
+        shard_count=container.settings.shard_count,
+    )

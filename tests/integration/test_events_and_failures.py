@@ -1,0 +1,169 @@
+"""Every sample event under events/ runs through its handler; bad input goes to a failure path."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from arrears.adapters.container import Container
+from arrears.domain.actions import ActionStatus
+from arrears_local.cloud import LocalCloud
+from arrears_local.stack import LocalStack
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+SAMPLES = {
+    "sweep-scheduled.json": "SweepFunction",
+    "planner-loan-overdue.json": "PlannerFunction",
+    "dispatcher-action-planned.json": "DispatcherFunction",
+    "dispatcher-scheduled.json": "DispatcherFunction",
+    "archiver-contact-recorded.json": "ArchiverFunction",
+    "payments-payment-received.json": "PaymentsFunction",
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+def drain(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    response = sqs.receive_message(QueueUrl=stack.physical[queue], MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in response.get("Messages", [])]
+
+
+def test_every_function_has_a_sample_event() -> None:
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(SAMPLES)
+    assert set(SAMPLES.values()) == {
+        "SweepFunction",
+        "PlannerFunction",
+        "DispatcherFunction",
+        "ArchiverFunction",
+        "PaymentsFunction",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_event_runs_through_its_handler(
+    name: str, make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    # Given the sample loan of the events exists (registered before its due date)
+    loan = cn_cash_loan("L-SAMPLE-0001", principal=100_000).with_changes(borrower_id="B-SAMPLE-0001")
+    cloud: LocalCloud = make_cloud(utc(2026, 2, 25))
+    register(container, loan, borrower_for(loan), cloud.clock)
+    cloud.settle()
+
+    response = cloud.invoke(SAMPLES[name], load(name))
+
+    # Then the handler answers in the shape its trigger expects, with no failed record
+    if name.startswith(("planner", "dispatcher-action", "archiver")):
+        assert response == {"batchItemFailures": []}
+    if name == "planner-loan-overdue.json":
+        (action,) = container.actions.for_loan("L-SAMPLE-0001")
+        assert (action.step_id, action.status) == ("sms-d1", ActionStatus.PENDING)
+    if name == "payments-payment-received.json":
+        assert response["loan_id"] == "L-SAMPLE-0001"
+        assert response["duplicate"] is False
+    if name == "archiver-contact-recorded.json":
+        keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
+        assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}
+
+
+def test_a_malformed_loan_record_fails_alone_and_lands_in_the_failure_queue(
+    make_cloud: CloudFactory, stack: LocalStack, container: Container
+) -> None:
+    good = load("planner-loan-overdue.json")["Records"][0]
+    bad = json.loads(json.dumps(good))
+    bad["dynamodb"]["NewImage"]["principal_minor"] = {"S": "lots"}
+    bad["dynamodb"]["SequenceNumber"] = "4000000000000000000002"
+    cloud = make_cloud(utc(2026, 3, 2, 16, 30), log=io.StringIO())
+
+    response = cloud.invoke("PlannerFunction", {"Records": [bad, good]})
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "4000000000000000000002"}]}
+    assert len(container.actions.for_loan("L-SAMPLE-0001")) == 1  # the good record was planned
+    assert isinstance(cloud.log, io.StringIO)
+    errors = [json.loads(line) for line in cloud.log.getvalue().splitlines() if '"level":"ERROR"' in line]
+    assert [e["message"] for e in errors] == ["malformed loan stream record"]
+    assert "principal_minor" in errors[0]["reason"]
+
+
+def test_a_malformed_payment_goes_to_the_async_failure_queue_after_retries(
+    make_cloud: CloudFactory, stack: LocalStack
+) -> None:
+    cloud = make_cloud(utc(2026, 3, 5))
+    event = load("payments-payment-received.json")
+
+    responses = cloud.put_event(
+        "LoanEventsBus", event["source"], "PaymentReceived", {**event["detail"], "amount_minor": "12.50"}
+    )
+
+    assert responses == [None]
+    (failure,) = drain(stack, "AsyncFailureQueue")
+    assert failure["requestContext"]["condition"] == "RetriesExhausted"
+    assert failure["requestPayload"]["detail"]["payment_id"] == event["detail"]["payment_id"]
+    assert cloud.counts["PaymentsFunction"] == 3
+
+
+def test_a_payment_for_an_unknown_loan_is_not_lost(make_cloud: CloudFactory, stack: LocalStack) -> None:
+    cloud = make_cloud(utc(2026, 3, 5))
+    event = load("payments-payment-received.json")
+    cloud.put_event(
+        "LoanEventsBus", event["source"], "PaymentReceived", {**event["detail"], "loan_id": "L-NOPE"}
+    )
+    (failure,) = drain(stack, "AsyncFailureQueue")
+    assert "L-NOPE" in failure["responsePayload"]["errorMessage"]
+
+
+def test_a_replayed_payment_is_applied_once(make_cloud: CloudFactory, container: Container) -> None:
+    loan = cn_cash_loan("L-SAMPLE-0001", principal=100_000)
+    cloud = make_cloud(utc(2026, 2, 25))
+    register(container, loan, borrower_for(loan), cloud.clock)
+    event = load("payments-payment-received.json")
+    first = cloud.invoke("PaymentsFunction", event)
+    again = cloud.invoke("PaymentsFunction", event)
+    assert first["duplicate"] is False
+    assert again["duplicate"] is True
+    stored = container.loans.get("L-SAMPLE-0001")
+    assert stored is not None
+    assert sum(i.principal_paid + i.interest_paid + i.fee_paid for i in stored.instalments) == 50_000
+
+
+def test_replaying_a_loan_stream_batch_plans_nothing_new(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    cloud = make_cloud(utc(2026, 3, 2, 16, 30))
+    event = load("planner-loan-overdue.json")
+    cloud.invoke("PlannerFunction", event)
+    cloud.invoke("PlannerFunction", event)
+    assert len(container.actions.for_loan("L-SAMPLE-0001")) == 1
+
+
+def test_a_failing_stream_batch_is_retried_bisected_and_sent_to_the_on_failure_queue(
+    make_cloud: CloudFactory, stack: LocalStack
+) -> None:
+    # A contact record from an unknown jurisdiction cannot be archived: the archiver reports it,
+    # the local cloud (like Lambda) retries it, then hands it to StreamFailureQueue.
+    cloud = make_cloud(utc(2026, 3, 3))
+    table = boto3.resource("dynamodb").Table(stack.physical["ContactsTable"])
+    table.put_item(
+        Item={
+            "loan_id": "L-X",
+            "contact_key": "2026-03-03T00:00:00Z#c1",
+            "contact_id": "c1",
+            "borrower_id": "B-X",
+            "jurisdiction": "XX",
+            "occurred_at": "2026-03-03T00:00:00Z",
+        }
+    )
+    cloud.settle()
+    (failure,) = drain(stack, "StreamFailureQueue")
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert cloud.counts["ArchiverFunction"] >= 2

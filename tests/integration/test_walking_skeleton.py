@@ -1,0 +1,162 @@
+"""The whole pipeline through the real handlers on moto: detect, plan, dispatch, record, archive, cure."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import timedelta
+
+import boto3
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
+
+from arrears.adapters.container import Container
+from arrears.domain.actions import ActionStatus
+from arrears.domain.loans import LoanStatus
+from arrears.domain.penalties import total_outstanding
+from arrears_local.cloud import LocalCloud
+from arrears_local.stack import LocalStack
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+
+SWEEP = "SweepFunction"
+DISPATCH = "DispatcherFunction"
+
+
+def sms_sent() -> list[tuple[str, str]]:
+    backend = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    return [(str(number), str(message)) for number, message in backend.sms_messages.values()]
+
+
+def archived(stack: LocalStack) -> dict[str, bytes]:
+    s3 = boto3.client("s3")
+    bucket = stack.physical["ArchiveBucket"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
+
+
+def sweep_days(cloud: LocalCloud, first_day: int, last_day: int) -> None:
+    """Run the daily sweep at 16:30 UTC (00:30 in Shanghai) for March `first_day`..`last_day`."""
+    for day in range(first_day, last_day + 1):
+        cloud.advance_to(utc(2026, 3, 1, 16, 30) + timedelta(days=day - 1))
+        cloud.schedule(SWEEP)
+
+
+def test_a_loan_goes_overdue_is_reminded_visited_archived_and_cured(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    # Given a CN cash loan due on 1 March, its borrower in Shanghai
+    loan = cn_cash_loan(due=utc(2026, 3, 1).date())
+    borrower = borrower_for(loan)
+    cloud = make_cloud(utc(2026, 2, 20, 2, 0))
+    register(container, loan, borrower, cloud.clock)
+    cloud.settle()
+
+    # When the sweep runs in the first minutes of 2 March, Shanghai time (DPD 1)
+    sweep_days(cloud, 1, 1)
+
+    # Then the planner plans the D+1 SMS, and the dispatcher defers it to 08:00 local time
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert (stored.dpd, stored.bucket) == (1, "M1")
+    (action,) = container.actions.for_loan(loan.loan_id)
+    assert action.step_id == "sms-d1"
+    assert action.status is ActionStatus.DEFERRED
+    assert action.not_before == utc(2026, 3, 2, 0, 0)  # 08:00 Asia/Shanghai
+    assert sms_sent() == []
+
+    # When the 15-minute dispatcher schedule fires at 08:00 Shanghai
+    cloud.advance_to(utc(2026, 3, 2, 0, 0))
+    cloud.schedule(DISPATCH)
+
+    # Then the SMS goes to the borrower's number through SNS, once
+    ((number, text),) = sms_sent()
+    assert number == borrower.phone
+    assert "逾期 1 天" in text
+    sent = container.actions.get(action.action_id)
+    assert sent is not None
+    assert sent.status is ActionStatus.SENT
+
+    # When the sweeps go on to DPD 60
+    sweep_days(cloud, 2, 60)
+
+    # Then a field visit is queued on the FIFO queue, grouped by region, deduplicated by action id
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=stack.physical["FieldVisitQueue"], MaxNumberOfMessages=10, AttributeNames=["All"]
+    )["Messages"]
+    (visit,) = messages
+    body = json.loads(visit["Body"])
+    assert body["type"] == "FIELD_VISIT"
+    assert body["loan_id"] == loan.loan_id
+    assert body["dpd"] == 60
+    assert body["requirements"] == {"min_collectors": 2, "recording_required": True}
+    assert visit["Attributes"]["MessageGroupId"] == "Shanghai"
+    assert borrower.phone not in visit["Body"]
+    assert borrower.name not in visit["Body"]
+    assert len(sms_sent()) == 1  # no second SMS: one per step per cycle
+
+    # And every contact outcome is archived: gzip JSON Lines beside a chained manifest, no PII
+    objects = archived(stack)
+    data_keys = sorted(k for k in objects if k.endswith(".jsonl.gz"))
+    assert data_keys
+    assert all(k.startswith("contacts/jurisdiction=CN/dt=2026-") for k in data_keys)
+    lines = [json.loads(x) for k in data_keys for x in gzip.decompress(objects[k]).decode().splitlines()]
+    assert {(line["channel"], line["status"]) for line in lines} == {
+        ("SMS", "DEFERRED"),
+        ("SMS", "SENT"),
+        ("FIELD_VISIT", "SENT"),
+    }
+    blob = b"".join(objects.values()).decode("utf-8", "ignore") + "".join(json.dumps(x) for x in lines)
+    for pii in (borrower.name, borrower.phone, borrower.email, borrower.address, borrower.borrower_id):
+        assert pii not in blob
+    manifests = [json.loads(objects[k]) for k in objects if k.endswith(".manifest.json")]
+    assert sorted(m["seq"] for m in manifests) == list(range(1, len(manifests) + 1))
+
+    # When the borrower pays everything owed
+    cloud.advance_to(utc(2026, 5, 1, 3, 0))
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    owed = total_outstanding(stored, utc(2026, 5, 1, 3, 0).date())
+    (response,) = cloud.put_event(
+        "LoanEventsBus",
+        "arrears.lending-core",
+        "PaymentReceived",
+        {
+            "payment_id": "PAY-1",
+            "loan_id": loan.loan_id,
+            "amount_minor": owed,
+            "currency": "CNY",
+            "paid_at": "2026-05-01T03:00:00Z",
+        },
+    )
+
+    # Then the loan is cured and closed, leaves the review index, and nothing more is planned
+    assert response["cured"] is True
+    assert response["closed"] is True
+    closed = container.loans.get(loan.loan_id)
+    assert closed is not None
+    assert closed.status is LoanStatus.CLOSED
+    assert closed.next_review_on is None
+    planned = len(container.actions.for_loan(loan.loan_id))
+    sweep_days(cloud, 62, 70)
+    assert len(container.actions.for_loan(loan.loan_id)) == planned
+    assert len(sms_sent()) == 1
+
+
+def test_rerunning_a_sweep_for_the_same_business_date_writes_nothing(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    loan = cn_cash_loan()
+    cloud = make_cloud(utc(2026, 2, 20))
+    register(container, loan, borrower_for(loan), cloud.clock)
+    cloud.settle()
+    sweep_days(cloud, 1, 1)
+    before = container.loans.get(loan.loan_id)
+    first = cloud.invocations[-1]
+
+    cloud.advance_to(cloud.clock + timedelta(minutes=5))
+    response = cloud.schedule(SWEEP)
+
+    assert response["writes"] == 0
+    assert container.loans.get(loan.loan_id) == before
+    assert first.function in {SWEEP, "PlannerFunction", DISPATCH, "ArchiverFunction"}
