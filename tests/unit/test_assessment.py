@@ -18,11 +18,11 @@ def _loan() -> Loan:
 
 
 def _assess(loan: Loan, on: date) -> Loan:
-    return assess(loan, on, DEFAULT_POLICY.buckets, DEFAULT_POLICY.milestones, 16)
+    return assess(loan, on, DEFAULT_POLICY, 16)
 
 
 def test_milestones_are_due_day_steps_bucket_bounds_and_charge_off() -> None:
-    assert DEFAULT_POLICY.milestones.offsets == (0, 1, 31, 60, 61, 91, 180)
+    assert DEFAULT_POLICY.milestones_for(_loan()).offsets == (0, 1, 31, 60, 61, 91, 180)
 
 
 def test_next_review_is_the_next_milestone_and_the_loan_is_sharded() -> None:

@@ -1,22 +1,11 @@
-"""The collection policy in force: buckets, strategy and the milestones they imply."""
+"""The collection policy bundled with the code (the default when no configuration overrides it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from arrears.domain.delinquency import DEFAULT_BUCKETS
+from arrears.domain.policy import CollectionPolicy
+from arrears.domain.strategy import DEFAULT_STRATEGY
 
-from arrears.domain.assessment import Milestones
-from arrears.domain.delinquency import DEFAULT_BUCKETS, BucketPolicy
-from arrears.domain.strategy import DEFAULT_STRATEGY, Strategy
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionPolicy:
-    buckets: BucketPolicy
-    strategy: Strategy
-
-    @property
-    def milestones(self) -> Milestones:
-        return Milestones.build(self.buckets, self.strategy.offsets)
-
+__all__ = ["DEFAULT_POLICY", "CollectionPolicy"]
 
 DEFAULT_POLICY = CollectionPolicy(buckets=DEFAULT_BUCKETS, strategy=DEFAULT_STRATEGY)

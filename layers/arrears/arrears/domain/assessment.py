@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from arrears.domain.delinquency import BucketPolicy, cycle_of, due_offset, loan_dpd
 from arrears.domain.loans import Loan, LoanStatus
 from arrears.domain.penalties import crystallise
+
+if TYPE_CHECKING:
+    from arrears.domain.policy import CollectionPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,9 @@ class Milestones:
         return None
 
 
-def assess(loan: Loan, on: date, buckets: BucketPolicy, milestones: Milestones, shard_count: int) -> Loan:
+def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> Loan:
     """The loan as it stands on `on`; closed loans leave the review index."""
+    buckets = policy.buckets
     if not loan.is_open:
         return loan.with_changes(review_shard=None, next_review_on=None)
     dpd = loan_dpd(loan, on)
@@ -67,7 +72,7 @@ def assess(loan: Loan, on: date, buckets: BucketPolicy, milestones: Milestones, 
         cycle=cycle_of(loan),
         evaluated_on=on,
         review_shard=shard_for(loan.loan_id, shard_count),
-        next_review_on=milestones.next_after(loan, on),
+        next_review_on=policy.milestones_for(loan).next_after(loan, on),
     )
 
 

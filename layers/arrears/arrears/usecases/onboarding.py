@@ -24,7 +24,5 @@ def register_loan(
 ) -> bool:
     """Store the borrower and the assessed loan; False when the loan id exists already."""
     borrowers.put(borrower)
-    assessed = assess(
-        loan, business_date(at, loan.jurisdiction), policy.buckets, policy.milestones, shard_count
-    )
+    assessed = assess(loan, business_date(at, loan.jurisdiction), policy, shard_count)
     return loans.create(assessed)

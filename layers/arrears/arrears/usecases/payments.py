@@ -40,7 +40,7 @@ def receive_payment(
         )
         if outcome.duplicate:
             return outcome
-        updated = assess(outcome.loan, on, policy.buckets, policy.milestones, shard_count)
+        updated = assess(outcome.loan, on, policy, shard_count)
         try:
             stored = loans.save(updated)
         except VersionConflict:

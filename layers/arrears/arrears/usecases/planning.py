@@ -12,7 +12,7 @@ from arrears.domain.actions import OPEN_ACTION_STATUSES, Action, ActionStatus, a
 from arrears.domain.compliance import rule_pack_for
 from arrears.domain.loans import Loan
 from arrears.domain.penalties import amount_due
-from arrears.domain.strategy import Channel, Step, steps_crossed
+from arrears.domain.strategy import Channel, Step, Strategy, steps_crossed
 from arrears.usecases.outcomes import settle
 
 
@@ -23,12 +23,12 @@ class PlanResult:
     cancelled: list[str] = field(default_factory=list)
 
 
-def _receipt(loan: Loan, step: Step, policy: CollectionPolicy, amount: int) -> dict[str, object]:
+def _receipt(loan: Loan, step: Step, strategy: Strategy, amount: int) -> dict[str, object]:
     pack = rule_pack_for(loan.jurisdiction)
     return {
         "strategy": {
-            "id": policy.strategy.strategy_id,
-            "version": policy.strategy.version,
+            "id": strategy.strategy_id,
+            "version": strategy.version,
             "arm": loan.strategy_arm,
         },
         "rule_pack": {"id": pack.pack_id, "version": pack.version},
@@ -130,7 +130,8 @@ def plan_for_change(
     if after.evaluated_on is None:
         return result
     amount = amount_due(after, after.evaluated_on)
-    for step in steps_crossed(policy.strategy, before, after):
+    strategy = policy.strategy_for(after)
+    for step in steps_crossed(strategy, before, after):
         if amount < step.min_amount_minor:
             continue
         action = Action(
@@ -145,14 +146,14 @@ def plan_for_change(
             status=ActionStatus.PENDING,
             planned_at=at,
             not_before=at,
-            strategy_id=policy.strategy.strategy_id,
-            strategy_version=policy.strategy.version,
+            strategy_id=strategy.strategy_id,
+            strategy_version=strategy.version,
             strategy_arm=after.strategy_arm,
             dpd=after.dpd,
             bucket=after.bucket,
             amount_due_minor=amount,
             currency=after.currency,
-            receipt=_receipt(after, step, policy, amount),
+            receipt=_receipt(after, step, strategy, amount),
         )
         if actions.create(action):
             result.planned.append(action.action_id)

@@ -36,7 +36,7 @@ def _assess_and_save(
         on = business_date(at, loan.jurisdiction)
         if loan.next_review_on is not None and loan.next_review_on > on:
             return  # its milestone is tomorrow in its own jurisdiction
-        assessed = assess(loan, on, policy.buckets, policy.milestones, shards)
+        assessed = assess(loan, on, policy, shards)
         if not collection_state_changed(loan, assessed):
             return
         result.milestones_hit += 1
