@@ -1,19 +1,52 @@
-"""Daily detection: assess every loan whose next milestone has arrived, shard by shard."""
+"""Daily detection as a timer wheel: fan out one task per shard, sweep each shard's due loans.
+
+The sweep reads only the loans whose next milestone (`next_review_on`) has arrived, from the sparse
+ReviewIndex (review_shard, next_review_on). A loan with no milestone today is neither read nor
+written: DPD and penalty are derived from dates whenever they are needed.
+
+Flow: `plan_sweep` -> one `SweepTask` per shard on the sweep-tasks queue -> `run_sweep_task` in the
+worker, which sweeps its shard from `start_key`, re-enqueues its continuation when its time budget
+runs short, and records the shard as done; the worker that completes the last shard of a business
+date claims the heartbeat (once per date, whatever the retries).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
-from arrears.adapters.dynamodb import LoanRepository, VersionConflict
+from arrears.adapters.dynamodb import ReviewPage, VersionConflict
+from arrears.adapters.items import MalformedItem, plain
 from arrears.config.policy import CollectionPolicy
 from arrears.domain.assessment import assess, collection_state_changed
+from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
 from arrears.usecases.business_time import business_date, latest_business_date
 
 MAX_CONFLICT_RETRIES = 5
+RUN_RECORD_TTL = timedelta(days=90)
+
+
+class ReviewableLoans(Protocol):
+    def get(self, loan_id: str) -> Loan | None: ...
+
+    def save(self, loan: Loan) -> Loan: ...
+
+    def review_page(
+        self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
+    ) -> ReviewPage: ...
+
+
+class TaskQueue(Protocol):
+    def send(self, bodies: Sequence[Mapping[str, Any]]) -> int: ...
+
+
+class RunLedger(Protocol):
+    def shard_done(self, business_date: date, shard: int, shard_count: int, expires_at: int) -> int: ...
+
+    def claim_heartbeat(self, business_date: date, completed_at: str) -> bool: ...
 
 
 @dataclass
@@ -27,19 +60,89 @@ class ShardSweep:
     continuation: dict[str, Any] | None = None
     changed_loan_ids: list[str] = field(default_factory=list)
 
+    COUNTERS = ("examined", "milestones_hit", "writes", "conflicts", "items_read")
+
+    def counts(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in self.COUNTERS}
+
+
+@dataclass(frozen=True, slots=True)
+class SweepTask:
+    """One unit of sweep work: a shard of the sweep at `business_time`, from `start_key` on.
+
+    Message body (docs/contracts.md): {"business_time", "shard", "shard_count", "start_key"?}.
+    """
+
+    business_time: datetime
+    shard: int
+    shard_count: int
+    start_key: dict[str, Any] | None = None
+
+    @property
+    def run_date(self) -> date:
+        """The business date the run is known by (the latest any jurisdiction has reached)."""
+        return latest_business_date(self.business_time)
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "business_time": format_utc(self.business_time),
+            "shard": self.shard,
+            "shard_count": self.shard_count,
+        }
+        if self.start_key:
+            body["start_key"] = plain(self.start_key)
+        return body
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> SweepTask:
+        try:
+            shard, count = body["shard"], body["shard_count"]
+            start_key = body.get("start_key")
+            if not isinstance(shard, int) or not isinstance(count, int) or not 0 <= shard < count:
+                raise ValueError(f"shard {shard!r} is not in 0..{count!r}-1")
+            if start_key is not None and not isinstance(start_key, dict):
+                raise ValueError("start_key must be an object")
+            return cls(parse_utc(str(body["business_time"])), shard, count, start_key)
+        except (KeyError, ValueError, TypeError) as error:
+            raise MalformedItem(f"not a sweep task: {error}") from None
+
+    def continued(self, start_key: Mapping[str, Any]) -> SweepTask:
+        return SweepTask(self.business_time, self.shard, self.shard_count, dict(start_key))
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task: SweepTask
+    result: ShardSweep
+    re_enqueued: bool
+    shard_completed: bool
+    run_completed: bool  # this call completed the business date and must emit the heartbeat
+
 
 def _assess_and_save(
-    loans: LoanRepository, loan: Loan, at: datetime, policy: CollectionPolicy, shards: int, result: ShardSweep
+    loans: ReviewableLoans,
+    loan: Loan,
+    at: datetime,
+    policy: CollectionPolicy,
+    shards: int,
+    result: ShardSweep,
 ) -> None:
-    """Assess one loan and write it if its state changed; on a concurrent write, re-read and retry."""
+    """Assess one loan and write it if its state changed; on a concurrent write, re-read and retry.
+
+    The write is conditional on the `version` read: a payment that landed in between makes it
+    fail, and the loan is re-read and re-assessed from the payment's state, never overwritten.
+    """
+    hit = False
     for _ in range(MAX_CONFLICT_RETRIES):
         on = business_date(at, loan.jurisdiction)
-        if loan.next_review_on is not None and loan.next_review_on > on:
-            return  # its milestone is tomorrow in its own jurisdiction
+        if loan.next_review_on is None or loan.next_review_on > on:
+            return  # left the index, or its milestone is tomorrow in its own jurisdiction
         assessed = assess(loan, on, policy, shards)
         if not collection_state_changed(loan, assessed):
             return
-        result.milestones_hit += 1
+        if not hit:
+            result.milestones_hit += 1
+            hit = True
         try:
             loans.save(assessed)
         except VersionConflict:
@@ -56,7 +159,7 @@ def _assess_and_save(
 
 
 def sweep_shard(
-    loans: LoanRepository,
+    loans: ReviewableLoans,
     shard: int,
     at: datetime,
     policy: CollectionPolicy,
@@ -66,7 +169,10 @@ def sweep_shard(
     has_time_left: Callable[[], bool] = lambda: True,
     page_size: int = 200,
 ) -> ShardSweep:
-    """Sweep one shard from `start_key`; stops early with `continuation` set when time runs short."""
+    """Sweep one shard from `start_key`; stops early with `continuation` set when time runs short.
+
+    At least one page is processed per call, so a continuation always makes progress.
+    """
     result = ShardSweep(shard)
     through = latest_business_date(at)
     key = start_key
@@ -82,3 +188,51 @@ def sweep_shard(
         if not has_time_left():
             result.continuation = dict(key)
             return result
+
+
+def plan_sweep(at: datetime, shard_count: int) -> list[SweepTask]:
+    """The fan-out of one sweep: a task per shard, all at the scheduled event's time."""
+    return [SweepTask(at, shard, shard_count) for shard in range(shard_count)]
+
+
+def fan_out(at: datetime, shard_count: int, queue: TaskQueue) -> list[SweepTask]:
+    tasks = plan_sweep(at, shard_count)
+    queue.send([task.to_body() for task in tasks])
+    return tasks
+
+
+def run_sweep_task(
+    task: SweepTask,
+    *,
+    loans: ReviewableLoans,
+    policy: CollectionPolicy,
+    queue: TaskQueue,
+    runs: RunLedger,
+    has_time_left: Callable[[], bool] = lambda: True,
+    page_size: int = 200,
+) -> TaskOutcome:
+    """Sweep a task's shard; re-enqueue the continuation or record the shard as done.
+
+    Idempotent under redelivery: loans already assessed for the date are skipped (their
+    `next_review_on` has moved on), a continuation sent twice sweeps a range twice (writing
+    nothing the second time), and the done-shard set and the heartbeat claim are idempotent.
+    """
+    result = sweep_shard(
+        loans,
+        task.shard,
+        task.business_time,
+        policy,
+        task.shard_count,
+        start_key=task.start_key,
+        has_time_left=has_time_left,
+        page_size=page_size,
+    )
+    if result.continuation is not None:
+        queue.send([task.continued(result.continuation).to_body()])
+        return TaskOutcome(task, result, re_enqueued=True, shard_completed=False, run_completed=False)
+    expires_at = int((task.business_time + RUN_RECORD_TTL).timestamp())
+    done = runs.shard_done(task.run_date, task.shard, task.shard_count, expires_at)
+    completed = done >= task.shard_count and runs.claim_heartbeat(
+        task.run_date, format_utc(task.business_time)
+    )
+    return TaskOutcome(task, result, re_enqueued=False, shard_completed=True, run_completed=completed)

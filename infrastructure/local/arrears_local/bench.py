@@ -1,0 +1,355 @@
+"""`make bench`: the timer-wheel sweep against a naive full-table Scan, on moto, in one process.
+
+A book of `--loans` open loans (default 20,000) is loaded with batch writes into a table with the
+Loans table's key schema and sparse ReviewIndex. About `--due-fraction` of the loans (5 %)
+have a milestone on the benchmark day. Then, in the same process:
+
+* the sweep: `run_sweep_task` (the worker's use case) for every shard, continuations included,
+  against the first table;
+* the baseline, first: a paginated Scan of the whole table that assesses every loan it reads and
+  writes the ones whose state changed (into a twin table, so the sweep still has its work).
+
+`items_read` and `scan_items_read` are summed from DynamoDB's own `ScannedCount` in the responses,
+through a botocore hook on the client, not from counters of the code under test. Both sides must
+write exactly the same loans. The figures go to `--out` (bench/results.json); docs/scaling.md
+derives the 10-million-loan estimates from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+LOCAL_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+BENCH_DAY = date(2026, 6, 15)
+REGION = "us-east-1"
+
+
+@dataclass
+class ReadMeter:
+    """Sums ScannedCount / Count of every Query and Scan response the client receives."""
+
+    operations: dict[str, int] = field(default_factory=dict)
+    scanned: dict[str, int] = field(default_factory=dict)
+    returned: dict[str, int] = field(default_factory=dict)
+    writes: int = 0
+
+    def __call__(self, http_response: Any, parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
+        name = model.name
+        self.operations[name] = self.operations.get(name, 0) + 1
+        if name in ("Query", "Scan"):
+            self.scanned[name] = self.scanned.get(name, 0) + int(parsed.get("ScannedCount", 0))
+            self.returned[name] = self.returned.get(name, 0) + int(parsed.get("Count", 0))
+        if name == "PutItem" and "Error" not in parsed:  # conditional puts that succeeded
+            self.writes += 1
+
+
+def fast_dynamodb_responses() -> None:
+    """Serialise moto's DynamoDB results with `json.dumps` (the wire format is already there).
+
+    moto 5's generic, model-driven serialiser walks every attribute of every returned item through
+    the service model and costs ~20 ms per loan item: the bench would time moto's serialiser, not
+    the sweep. The results moto builds are DynamoDB JSON already, so the bench emits them as such.
+    Only Query, Scan and GetItem results (items and counts) take this path; both the sweep and the
+    Scan baseline run under it; `--moto-serializer` turns it off.
+    """
+    from moto.dynamodb.responses import DynamoResult
+
+    generic = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name not in ("Query", "Scan", "GetItem"):
+            return generic(self, context)
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        return 200, headers, json.dumps(self.result, separators=(",", ":"))
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _table_definition(name: str) -> dict[str, Any]:
+    """The Loans table's keys and ReviewIndex, as template.yaml declares them."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "loan_id", "AttributeType": "S"},
+            {"AttributeName": "review_shard", "AttributeType": "N"},
+            {"AttributeName": "next_review_on", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "loan_id", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "ReviewIndex",
+                "KeySchema": [
+                    {"AttributeName": "review_shard", "KeyType": "HASH"},
+                    {"AttributeName": "next_review_on", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+def build_book(count: int, due_fraction: float, shards: int, seed: int) -> list[Any]:
+    """Open loans as assessed by yesterday's sweep; `due_fraction` of them hit a milestone today."""
+    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.domain.assessment import assess
+    from arrears.domain.calendar import add_months
+    from arrears.domain.loans import Loan, build_schedule
+
+    rng = random.Random(seed)
+    yesterday = BENCH_DAY - timedelta(days=1)
+    book = []
+    for n in range(count):
+        loan_id = f"L-{n:08d}"
+        principal = rng.randrange(50, 5_000) * 100
+        plan = rng.choice((1, 1, 1, 3))
+        band = rng.choice(("LOW", "MEDIUM", "MEDIUM", "HIGH"))
+        probe = Loan(
+            loan_id, "", "CN", "CNY", principal, BENCH_DAY, _first(principal), 500, 2400, risk_band=band
+        )
+        offsets = DEFAULT_POLICY.milestones_for(probe).offsets
+        due_today = rng.random() < due_fraction
+        between = [o for o in range(offsets[0] - 20, offsets[-1]) if o not in offsets]
+        offset = rng.choice(offsets) if due_today else rng.choice(between)
+        # the first (oldest unsettled) instalment falls due `offset` days before the benchmark day
+        first_due = BENCH_DAY - timedelta(days=offset)
+        disbursed = add_months(first_due, -1) if plan > 1 else first_due - timedelta(days=30)
+        schedule = build_schedule(
+            principal, disbursed_on=disbursed, instalments=plan, monthly_interest_bps=150, cash_loan_days=30
+        )
+        loan = Loan(
+            loan_id, f"B-{n:08d}", "CN", "CNY", principal, disbursed, schedule, 500, 2400, risk_band=band
+        )
+        book.append(assess(loan, yesterday, DEFAULT_POLICY, shards))
+    return book
+
+
+def _first(principal: int) -> tuple[Any, ...]:
+    from arrears.domain.loans import Instalment
+
+    return (Instalment(1, BENCH_DAY, principal, 0),)
+
+
+def load(table: Any, items: Sequence[Mapping[str, Any]]) -> None:
+    with table.batch_writer() as batch:
+        for item in items:
+            batch.put_item(Item=dict(item))
+
+
+class ListQueue:
+    """The sweep-tasks queue, in process: continuations are run by the bench's own loop."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def send(self, bodies: Sequence[Mapping[str, Any]]) -> int:
+        self.bodies.extend(dict(b) for b in bodies)
+        return len(bodies)
+
+
+def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_size: int) -> dict[str, Any]:
+    from arrears.adapters.dynamodb import LoanRepository
+    from arrears.adapters.sweep_runs import SweepRunRepository
+    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.usecases.sweep import SweepTask, fan_out, run_sweep_task
+
+    resource = session.resource("dynamodb", region_name=REGION)
+    meter = ReadMeter()
+    resource.meta.client.meta.events.register("after-call.dynamodb", meter)
+    loans = LoanRepository(resource.Table(table_name))
+    runs = SweepRunRepository(resource.Table(runs_table))
+    queue = ListQueue()
+    at = datetime.combine(BENCH_DAY - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(
+        hours=16, minutes=30
+    )
+    started = time.perf_counter()
+    fan_out(at, shards, queue)
+    changed: list[str] = []
+    segments = completed = 0
+    per_shard_ms: list[float] = []
+    while queue.bodies:
+        task = SweepTask.from_body(queue.bodies.pop(0))
+        began = time.perf_counter()
+        outcome = run_sweep_task(
+            task, loans=loans, policy=DEFAULT_POLICY, queue=queue, runs=runs, page_size=page_size
+        )
+        per_shard_ms.append((time.perf_counter() - began) * 1000)
+        segments += 1
+        completed += int(outcome.run_completed)
+        changed.extend(outcome.result.changed_loan_ids)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return {
+        "ms": elapsed_ms,
+        "items_read": meter.scanned.get("Query", 0),
+        "items_returned": meter.returned.get("Query", 0),
+        "queries": meter.operations.get("Query", 0),
+        "writes": meter.writes,
+        "changed": changed,
+        "segments": segments,
+        "heartbeats": completed,
+        "max_shard_ms": max(per_shard_ms, default=0.0),
+    }
+
+
+def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page_size: int) -> dict[str, Any]:
+    """The naive baseline: read the whole table, assess every loan, write the changed ones.
+
+    It runs first, on the same book as the sweep; its writes go to a second table of the same
+    schema (same cost per PutItem) so the sweep that follows still finds today's milestones.
+    """
+    from arrears.adapters.dynamodb import LoanRepository
+    from arrears.adapters.items import loan_from_item
+    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.domain.assessment import assess, collection_state_changed
+
+    resource = session.resource("dynamodb", region_name=REGION)
+    meter = ReadMeter()
+    resource.meta.client.meta.events.register("after-call.dynamodb", meter)
+    table = resource.Table(table_name)
+    loans = LoanRepository(resource.Table(writes_table))
+    changed: list[str] = []
+    started = time.perf_counter()
+    # pages of `page_size` items, like the sweep's queries (moto serialises 1 MB pages very slowly)
+    kwargs: dict[str, Any] = {"Limit": page_size}
+    while True:
+        response = table.scan(**kwargs)
+        for item in response.get("Items", []):
+            loan = loan_from_item(item)
+            if not loan.is_open:
+                continue
+            assessed = assess(loan, BENCH_DAY, DEFAULT_POLICY, shards)
+            # the same decision as the sweep's: write when a milestone has arrived and state changed
+            arrived = loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
+            if arrived and collection_state_changed(loan, assessed):
+                loans.create(assessed)
+                changed.append(loan.loan_id)
+        if "LastEvaluatedKey" not in response:
+            break
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return {
+        "ms": (time.perf_counter() - started) * 1000,
+        "items_read": meter.scanned.get("Scan", 0),
+        "scans": meter.operations.get("Scan", 0),
+        "writes": meter.writes,
+        "changed": changed,
+    }
+
+
+def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_size: int) -> dict[str, Any]:
+    import boto3
+    from moto import mock_aws
+
+    from arrears.adapters.items import loan_to_item
+
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        client = session.client("dynamodb")
+        for name in ("bench-loans", "bench-scan-writes"):
+            client.create_table(**_table_definition(name))
+        client.create_table(
+            TableName="bench-sweep-runs",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "business_date", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "business_date", "KeyType": "HASH"}],
+        )
+        built = time.perf_counter()
+        book = build_book(count, due_fraction, shards, seed)
+        items = [loan_to_item(loan) for loan in book]
+        load(session.resource("dynamodb").Table("bench-loans"), items)
+        load_s = time.perf_counter() - built
+        loans_due = sum(
+            1 for loan in book if loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
+        )
+        # DynamoDB's item size is close to the compact JSON of names and values (docs/scaling.md)
+        mean_item_bytes = sum(len(json.dumps(item, separators=(",", ":"))) for item in items) / max(
+            len(items), 1
+        )
+
+        scan = run_scan(session, "bench-loans", "bench-scan-writes", shards, page_size)
+        sweep = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size)
+        rerun = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size)
+
+    due = max(loans_due, 1)
+    return {
+        "loans": count,
+        "loans_due": loans_due,
+        "business_date": BENCH_DAY.isoformat(),
+        "shards": shards,
+        "page_size": page_size,
+        "items_read": sweep["items_read"],
+        "items_read_per_due": round(sweep["items_read"] / due, 4),
+        "scan_items_read": scan["items_read"],
+        "queries": sweep["queries"],
+        "segments": sweep["segments"],
+        "writes": sweep["writes"],
+        "scan_writes": scan["writes"],
+        "same_loans_written": sorted(sweep["changed"]) == sorted(scan["changed"]),
+        "heartbeats": sweep["heartbeats"],
+        "rerun_items_read": rerun["items_read"],
+        "rerun_writes": rerun["writes"],
+        "sweep_ms": round(sweep["ms"], 1),
+        "scan_ms": round(scan["ms"], 1),
+        "sweep_ms_over_scan_ms": round(sweep["ms"] / scan["ms"], 4) if scan["ms"] else None,
+        "ms_per_1000_due": round(sweep["ms"] / due * 1000, 1),
+        "scan_ms_per_1000_loans": round(scan["ms"] / count * 1000, 1),
+        "max_shard_ms": round(sweep["max_shard_ms"], 1),
+        "load_seconds": round(load_s, 1),
+        "mean_item_bytes": round(mean_item_bytes),
+        "environment": "moto (in-process DynamoDB emulation) in one Python process: times are moto's",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="arrears-bench", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--loans", type=int, default=20_000)
+    parser.add_argument("--due-fraction", type=float, default=0.05)
+    parser.add_argument("--shards", type=int, default=16)
+    parser.add_argument("--page-size", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--moto-serializer", action="store_true", help="keep moto's slow serialiser")
+    args = parser.parse_args(argv)
+    for name, value in LOCAL_ENV.items():
+        os.environ[name] = value  # the bench only ever talks to moto
+    if not args.moto_serializer:
+        fast_dynamodb_responses()
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "sweep": sweep_section(args.loans, args.due_fraction, args.shards, args.seed, args.page_size)
+    }
+    try:
+        from arrears_local.bench_archive import archive_section  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        results["archive"] = archive_section()
+    results["sweep"]["moto_json_serializer"] = "json.dumps" if not args.moto_serializer else "moto"
+    results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    sweep = results["sweep"]
+    print(
+        f"sweep: {sweep['loans']} loans, {sweep['loans_due']} due; read {sweep['items_read']} items "
+        f"({sweep['items_read_per_due']} per due loan) vs scan {sweep['scan_items_read']}; "
+        f"{sweep['sweep_ms']} ms vs scan {sweep['scan_ms']} ms; wrote {args.out}"
+    )
+    return 0 if sweep["same_loans_written"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The sweep's fan-out plumbing: the sweep-tasks queue and the per-business-date run record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
+
+from arrears.adapters.dynamodb import is_conditional_failure
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs import SQSClient
+
+SQS_BATCH = 10
+
+
+class SweepTaskQueue:
+    """Sends sweep tasks (one JSON body per shard or continuation) to the sweep-tasks queue."""
+
+    def __init__(self, sqs: SQSClient, queue_url: str) -> None:
+        self._sqs = sqs
+        self._queue_url = queue_url
+
+    def send(self, bodies: Sequence[Mapping[str, Any]]) -> int:
+        """Send every body (in batches of 10); raises if SQS refuses any, so the caller is retried.
+
+        A retried fan-out sends some tasks twice: harmless, a shard swept twice writes nothing new.
+        """
+        sent = 0
+        for start in range(0, len(bodies), SQS_BATCH):
+            chunk = bodies[start : start + SQS_BATCH]
+            response = self._sqs.send_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {"Id": str(n), "MessageBody": json.dumps(dict(body), sort_keys=True)}
+                    for n, body in enumerate(chunk)
+                ],
+            )
+            failed = response.get("Failed", [])
+            if failed:
+                codes = sorted({str(f.get("Code", "?")) for f in failed})
+                raise RuntimeError(f"sweep-tasks queue refused {len(failed)} of {len(chunk)} tasks: {codes}")
+            sent += len(chunk)
+        return sent
+
+
+class SweepRunRepository:
+    """One item per business date: which shards are done, and whether the heartbeat went out.
+
+    `done_shards` is a number set grown with an atomic ADD, so a redelivered or re-run shard is
+    counted once; the heartbeat is claimed with a conditional SET, so it is emitted once per date.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def shard_done(self, business_date: date, shard: int, shard_count: int, expires_at: int) -> int:
+        """Record `shard` as done; returns how many distinct shards of the date are done now."""
+        response = self._table.update_item(
+            Key={"business_date": business_date.isoformat()},
+            UpdateExpression="ADD done_shards :shard SET shard_count = :count, expires_at = :ttl",
+            ExpressionAttributeValues={":shard": {shard}, ":count": shard_count, ":ttl": expires_at},
+            ReturnValues="UPDATED_NEW",
+        )
+        done: Any = response.get("Attributes", {}).get("done_shards", set())
+        return len({int(s) for s in done if 0 <= int(s) < shard_count})
+
+    def claim_heartbeat(self, business_date: date, completed_at: str) -> bool:
+        """True for exactly one caller per business date (the one that should emit the heartbeat)."""
+        try:
+            self._table.update_item(
+                Key={"business_date": business_date.isoformat()},
+                UpdateExpression="SET completed_at = :at",
+                ConditionExpression=Attr("completed_at").not_exists(),
+                ExpressionAttributeValues={":at": completed_at},
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True

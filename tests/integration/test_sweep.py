@@ -1,0 +1,237 @@
+"""The sweep on moto: fan-out per shard, continuations under a tiny budget, conflicts, the DLQ."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+
+from arrears.adapters.container import Container
+from arrears.adapters.dynamodb import REVIEW_INDEX, LoanRepository, ReviewPage
+from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.settings import load_settings
+from arrears.domain.loans import LoanStatus
+from arrears.usecases.payments import PaymentReceived, receive_payment
+from arrears.usecases.sweep import sweep_shard
+from arrears_local.cloud import LocalCloud
+from arrears_local.stack import LocalStack
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+
+SWEEP = "SweepFunction"
+WORKER = "SweepWorkerFunction"
+DUE = date(2026, 3, 1)
+
+
+def worker_container(stack: LocalStack) -> Container:
+    return Container(load_settings(stack.functions[WORKER].environment), boto3.session.Session())
+
+
+def book(container: Container, cloud: LocalCloud, count: int) -> list[str]:
+    ids = [f"L-{n:04d}" for n in range(count)]
+    for loan_id in ids:
+        loan = cn_cash_loan(loan_id, due=DUE, principal=100_000)
+        register(container, loan, borrower_for(loan), cloud.clock)
+    cloud.settle()
+    return ids
+
+
+def sweep_on(cloud: LocalCloud, day: date) -> list[Any]:
+    """Run the daily sweep at 00:30 Shanghai of `day`; returns the worker invocations it caused."""
+    cloud.advance_to(utc(day.year, day.month, day.day, 16, 30) - timedelta(days=1))
+    first = len(cloud.invocations)
+    cloud.schedule(SWEEP)
+    return [c for c in cloud.invocations[first:] if c.function == WORKER]
+
+
+def heartbeats(cloud: LocalCloud) -> int:
+    """SweepHeartbeat EMF documents (dimension service=sweep) the functions printed."""
+    assert isinstance(cloud.log, io.StringIO)
+    count = 0
+    for line in cloud.log.getvalue().splitlines():
+        if line.startswith("{") and '"SweepHeartbeat"' in line:
+            document = json.loads(line)
+            assert document["service"] == "sweep"
+            assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Arrears"
+            count += 1
+    return count
+
+
+def run_item(container: Container, business_date: date) -> dict[str, Any]:
+    table = boto3.resource("dynamodb").Table(container.settings.sweep_runs_table)
+    item: dict[str, Any] = table.get_item(Key={"business_date": business_date.isoformat()})["Item"]
+    return item
+
+
+def test_the_sweep_fans_out_one_task_per_shard_and_beats_once_per_business_date(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given twenty loans due on 1 March
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20))
+    ids = book(container, cloud, 20)
+
+    # When the sweep runs on 2 March (DPD 1)
+    workers = sweep_on(cloud, date(2026, 3, 2))
+
+    # Then one worker ran per shard, every loan moved to M1, and the heartbeat went out once
+    assert len(workers) == container.settings.shard_count
+    assert sum(w.response["sweep"]["writes"] for w in workers) == 20
+    assert sum(w.response["sweep"]["items_read"] for w in workers) == 20
+    for loan_id in ids:
+        stored = container.loans.get(loan_id)
+        assert stored is not None
+        following = DEFAULT_POLICY.milestones_for(stored).next_after(stored, date(2026, 3, 2))
+        assert (stored.dpd, stored.bucket, stored.next_review_on) == (1, "M1", following)
+    item = run_item(container, date(2026, 3, 2))
+    assert {int(s) for s in item["done_shards"]} == set(range(container.settings.shard_count))
+    assert heartbeats(cloud) == 1
+
+    # When the same business date is swept again
+    rerun = sweep_on(cloud, date(2026, 3, 2))
+
+    # Then nothing is written and no second heartbeat goes out
+    assert sum(w.response["sweep"]["writes"] for w in rerun) == 0
+    assert sum(w.response["sweep"]["items_read"] for w in rerun) == 0
+    assert heartbeats(cloud) == 1
+
+
+def test_a_worker_near_its_budget_re_enqueues_its_continuation(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given a worker with a 1 ms budget that reads two loans per page
+    stack.functions[WORKER].environment.update({"SWEEP_PAGE_SIZE": "2", "SWEEP_SAFETY_MARGIN_MS": "0"})
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20), budgets_ms={WORKER: 1})
+    ids = book(container, cloud, 40)
+
+    # When the sweep runs on 2 March
+    workers = sweep_on(cloud, date(2026, 3, 2))
+
+    # Then the shards were swept in several segments, each continuing where the last stopped
+    shards = container.settings.shard_count
+    assert len(workers) > shards
+    assert all(not w.response["batchItemFailures"] for w in workers)
+    bodies = [json.loads(w.event["Records"][0]["body"]) for w in workers]
+    assert sum(1 for b in bodies if "start_key" in b) == len(workers) - shards
+    # And every loan was assessed exactly once, none read twice, and the run completed once
+    assert sum(w.response["sweep"]["writes"] for w in workers) == 40
+    assert sum(w.response["sweep"]["items_read"] for w in workers) == 40
+    assert all(stored is not None and stored.dpd == 1 for stored in map(container.loans.get, ids))
+    assert heartbeats(cloud) == 1
+
+
+class PaymentBetweenReadAndWrite(LoanRepository):
+    """Lands a payment on one loan right after the sweep has read its page, before it writes."""
+
+    def __init__(self, inner: LoanRepository, container: Container, loan_id: str) -> None:
+        super().__init__(inner._table)  # same table, one hook added
+        self._container = container
+        self._loan_id = loan_id
+        self.paid = False
+
+    def review_page(
+        self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
+    ) -> ReviewPage:
+        page = super().review_page(shard, through, start_key, limit)
+        if not self.paid and any(loan.loan_id == self._loan_id for loan in page.loans):
+            self.paid = True
+            receive_payment(
+                PaymentReceived("P-RACE", self._loan_id, 50_000, "CNY", utc(2026, 3, 1, 16, 31)),
+                loans=self._container.loans,
+                policy=DEFAULT_POLICY,
+                shard_count=self._container.settings.shard_count,
+            )
+        return page
+
+
+def test_a_payment_between_read_and_write_is_never_overwritten(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given a loan due on 1 March and a payment that lands while the sweep holds its old version
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20))
+    (loan_id,) = book(container, cloud, 1)
+    before = container.loans.get(loan_id)
+    assert before is not None
+    assert before.review_shard is not None
+    racing = PaymentBetweenReadAndWrite(container.loans, container, loan_id)
+
+    # When the sweep of 2 March runs the loan's shard
+    result = sweep_shard(
+        racing, before.review_shard, utc(2026, 3, 1, 16, 30), DEFAULT_POLICY, container.settings.shard_count
+    )
+
+    # Then its conditional write failed, it re-read the loan, and the payment is kept
+    assert racing.paid
+    assert result.conflicts == 1
+    stored = container.loans.get(loan_id)
+    assert stored is not None
+    assert stored.applied_payment_ids == ("P-RACE",)
+    assert stored.instalments[0].principal_paid + stored.instalments[0].interest_paid > 0
+    assert (stored.dpd, stored.bucket) == (1, "M1")  # still overdue (partial), assessed once
+    assert stored.version == before.version + 1  # the payment's write only: nothing overwrote it
+
+
+def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given two loans due on 1 March, one of which is repaid in full
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20))
+    kept, repaid = book(container, cloud, 2)
+    receive_payment(
+        PaymentReceived("P-FULL", repaid, 200_000, "CNY", utc(2026, 2, 25)),
+        loans=container.loans,
+        policy=DEFAULT_POLICY,
+        shard_count=container.settings.shard_count,
+    )
+    closed = container.loans.get(repaid)
+    assert closed is not None
+    assert closed.status is LoanStatus.CLOSED
+    cloud.settle()
+
+    # Then the repaid loan is gone from the sparse review index (attributes removed)
+    table = boto3.resource("dynamodb").Table(container.settings.loans_table)
+    indexed = {
+        str(item["loan_id"])
+        for shard in range(container.settings.shard_count)
+        for item in table.query(IndexName=REVIEW_INDEX, KeyConditionExpression=Key("review_shard").eq(shard))[
+            "Items"
+        ]
+    }
+    assert indexed == {kept}
+
+    # When the sweeps of 2..40 March are all missed and the next one runs on 10 April (DPD 40)
+    workers = sweep_on(cloud, date(2026, 4, 10))
+
+    # Then the loan is caught up in one write: M2, the next milestone after DPD 40 ahead
+    assert sum(w.response["sweep"]["writes"] for w in workers) == 1
+    stored = container.loans.get(kept)
+    assert stored is not None
+    assert (stored.dpd, stored.bucket, stored.due_offset) == (40, "M2", 40)
+    assert stored.next_review_on is not None
+    assert stored.next_review_on > date(2026, 4, 10)
+
+
+def test_a_task_that_keeps_failing_lands_in_the_dead_letter_queue(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given a malformed task on the sweep-tasks queue
+    cloud = make_cloud(utc(2026, 3, 1))
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=stack.physical["SweepTasksQueue"], MessageBody=json.dumps({"shard": "x"}))
+
+    # When the local cloud delivers it
+    cloud.settle()
+
+    # Then the worker failed it three times (maxReceiveCount) and it moved to the DLQ
+    failures = [c for c in cloud.invocations if c.function == WORKER]
+    assert len(failures) == 3
+    assert all(c.error or c.response["batchItemFailures"] for c in failures)
+    dead = sqs.receive_message(QueueUrl=stack.physical["SweepTasksDLQ"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"]) for m in dead] == [{"shard": "x"}]
