@@ -13,13 +13,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arrears.adapters.container import Container
 from arrears.adapters.items import MalformedItem, loan_from_item
 from arrears.adapters.lambda_events import stream_record_time
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.policy import PolicySource
 from arrears.usecases.planning import plan_for_change
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 container = Container.from_environment()
+
+
+def _invalid_policy(reason: str) -> None:
+    # The reason names the parameter, the field and the problem; the document holds no PII.
+    logger.error("invalid collection policy document; keeping the last good one", extra={"reason": reason})
+    metrics.add_metric(name="PolicyDocumentInvalid", unit=MetricUnit.Count, value=1)
+
+
+policies = PolicySource(
+    container.settings.strategy_parameter_name,
+    max_age=container.settings.strategy_max_age_seconds,
+    report=_invalid_policy,
+)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -44,10 +57,12 @@ def record_handler(record: DynamoDBRecord) -> None:
         contacts=container.contacts,
         borrowers=container.borrowers,
         field_visits=container.field_visits,
-        policy=DEFAULT_POLICY,
+        policy=policies.current(),
         contact_ttl_days=container.settings.contact_ttl_days,
     )
     metrics.add_metric(name="ActionsPlanned", unit=MetricUnit.Count, value=len(result.planned))
+    metrics.add_metric(name="ActionsHeld", unit=MetricUnit.Count, value=len(result.deferred))
+    metrics.add_metric(name="ActionsSuppressed", unit=MetricUnit.Count, value=len(result.suppressed))
     metrics.add_metric(name="ActionsCancelled", unit=MetricUnit.Count, value=len(result.cancelled))
     metrics.add_metric(name="DuplicatePlansIgnored", unit=MetricUnit.Count, value=result.duplicates)
 

@@ -6,7 +6,14 @@ from datetime import date, timedelta
 
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.assessment import assess, collection_state_changed, shard_for
+from arrears.domain.delinquency import DEFAULT_BUCKETS
 from arrears.domain.loans import Instalment, Loan, LoanStatus
+from arrears.domain.policy import CollectionPolicy
+from arrears.domain.strategy import DEFAULT_STRATEGY
+
+# A two-step strategy (SMS at D+1, field visit at D+60) keeps the milestone arithmetic readable;
+# the bundled strategies are covered by tests/unit/test_strategy.py and test_sweep_reference.py.
+TWO_STEP = CollectionPolicy(buckets=DEFAULT_BUCKETS, strategy=DEFAULT_STRATEGY)
 
 DUE = date(2026, 3, 1)
 
@@ -18,11 +25,19 @@ def _loan() -> Loan:
 
 
 def _assess(loan: Loan, on: date) -> Loan:
-    return assess(loan, on, DEFAULT_POLICY, 16)
+    return assess(loan, on, TWO_STEP, 16)
 
 
 def test_milestones_are_due_day_steps_bucket_bounds_and_charge_off() -> None:
-    assert DEFAULT_POLICY.milestones_for(_loan()).offsets == (0, 1, 31, 60, 61, 91, 180)
+    assert TWO_STEP.milestones_for(_loan()).offsets == (0, 1, 31, 60, 61, 91, 180)
+
+
+def test_the_bundled_cn_strategy_wakes_the_loan_for_pre_due_reminders() -> None:
+    offsets = DEFAULT_POLICY.milestones_for(_loan()).offsets
+    assert offsets[:3] == (-3, -1, 0)
+    assert {1, 31, 60, 61, 90, 91, 180} <= set(offsets)
+    first = assess(_loan(), date(2026, 2, 1), DEFAULT_POLICY, 16)
+    assert first.next_review_on == DUE - timedelta(days=3)
 
 
 def test_next_review_is_the_next_milestone_and_the_loan_is_sharded() -> None:

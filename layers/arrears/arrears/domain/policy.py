@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from arrears.domain.assessment import Milestones
 from arrears.domain.delinquency import BucketPolicy
 from arrears.domain.loans import Loan
-from arrears.domain.strategy import Strategy
+from arrears.domain.strategy import Arm, Strategy, StrategySet, single
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +21,29 @@ class CollectionPolicy:
     buckets: BucketPolicy
     strategy: Strategy
     by_jurisdiction: Mapping[str, Strategy] = field(default_factory=dict)
+    arms_by_jurisdiction: Mapping[str, StrategySet] = field(default_factory=dict)
+
+    def strategy_set_for(self, jurisdiction: str) -> StrategySet:
+        arms = self.arms_by_jurisdiction.get(jurisdiction)
+        if arms is not None:
+            return arms
+        return single(self.by_jurisdiction.get(jurisdiction, self.strategy))
+
+    def arm_for(self, loan: Loan) -> Arm:
+        """The loan's arm, computed (never defaulted): a stable hash split with the set's weights."""
+        return self.strategy_set_for(loan.jurisdiction).arm_for(loan.loan_id)
 
     def strategy_for(self, loan: Loan) -> Strategy:
-        return self.by_jurisdiction.get(loan.jurisdiction, self.strategy)
+        return self.arm_for(loan).strategy
 
     def milestones_for(self, loan: Loan) -> Milestones:
-        return Milestones.build(self.buckets, self.strategy_for(loan).offsets)
+        """Every day something can happen to the loan: its strategy's steps under any risk band,
+        the bucket boundaries, charge-off, and the day after a promise to pay or a hardship pause
+        ends (so a broken promise is noticed and paused steps resume on time)."""
+        offsets = set(self.strategy_for(loan).offsets)
+        oldest = loan.oldest_unsettled
+        if oldest is not None:
+            for until in (loan.holds.promise_to_pay_until, loan.holds.hardship_until):
+                if until is not None:
+                    offsets.add((until + timedelta(days=1) - oldest.due_on).days)
+        return Milestones.build(self.buckets, tuple(sorted(offsets)))

@@ -41,6 +41,12 @@ class RulePack:
     field_visit_recording_required: bool = False
     field_visits_enabled: bool = True
     email_opt_out_required: bool = False
+    # Under a cease-contact request only these notices may still go out (e.g. notice of a legal
+    # remedy the creditor invokes, Reg F 1006.6(c)(2)); everything else is suppressed.
+    cease_contact_allows: frozenset[Channel] = frozenset({Channel.LEGAL, Channel.BUREAU})
+    # Collection contact while a dispute is open: none; the bureau may only be told it is disputed.
+    dispute_allows: frozenset[Channel] = frozenset()
+    effective_to: date | None = None  # exclusive; None = in force until superseded
 
     @property
     def ref(self) -> str:
@@ -73,12 +79,25 @@ US_REGF_PACK = RulePack(
     email_opt_out_required=True,
 )
 RULE_PACKS: dict[str, RulePack] = {p.pack_id: p for p in (CN_PACK, US_REGF_PACK)}
+"""The pack currently in force per jurisdiction (the latest version)."""
+
+RULE_PACK_HISTORY: dict[str, tuple[RulePack, ...]] = {p.pack_id: (p,) for p in (CN_PACK, US_REGF_PACK)}
+"""Every version per jurisdiction, oldest first: a contact is judged by the pack of its day."""
 
 
-def rule_pack_for(jurisdiction: str) -> RulePack:
-    try:
+def rule_pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
+    """The pack in force for `jurisdiction` on `on` (the latest one without a date).
+
+    A day before the first pack's effective date is judged by the first pack: rules are never
+    absent for a jurisdiction we know.
+    """
+    history = RULE_PACK_HISTORY.get(jurisdiction)
+    if not history:
+        raise ValueError(f"no rule pack for jurisdiction {jurisdiction!r}; known: {sorted(RULE_PACKS)}")
+    if on is None:
         return RULE_PACKS[jurisdiction]
-    except KeyError:
-        raise ValueError(
-            f"no rule pack for jurisdiction {jurisdiction!r}; known: {sorted(RULE_PACKS)}"
-        ) from None
+    chosen = history[0]
+    for pack in history:
+        if pack.effective_from <= on and (pack.effective_to is None or on < pack.effective_to):
+            chosen = pack
+    return chosen

@@ -1,12 +1,18 @@
-"""Collection strategy: which contact, on which day of the collection cycle.
+"""Collection strategy: which contact, on which day of the collection cycle, for which loan.
 
-A strategy is versioned data: an ordered list of steps, each with an offset in days from the
-oldest unsettled instalment's due date (negative = before it), a channel and a template.
+A strategy is versioned data (YAML under `infrastructure/config/`, see `arrears.config.strategies`):
+an ordered list of steps, each with an offset in days from the oldest unsettled instalment's due
+date (negative = before it), a channel, a template and the conditions under which it applies
+(bucket, risk band, amount threshold, covered regions for field visits). The risk band also moves a
+step (`band_offsets`: high risk calls earlier, low risk later). Loans are split between strategy
+arms (champion / challenger) deterministically by a hash of the loan id, with configured weights.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from arrears.domain.loans import Loan
@@ -21,6 +27,9 @@ class Channel(StrEnum):
     BUREAU = "BUREAU"
 
 
+RISK_BANDS = ("LOW", "MEDIUM", "HIGH")
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     step_id: str
@@ -28,6 +37,16 @@ class Step:
     channel: Channel
     template_id: str
     min_amount_minor: int = 0
+    buckets: frozenset[str] = frozenset()  # empty = every bucket
+    risk_bands: frozenset[str] = frozenset()  # empty = every band
+    regions: frozenset[str] = frozenset()  # field visits: regions covered by collectors (empty = all)
+    band_offsets: Mapping[str, int] = field(default_factory=dict)
+
+    def offset_for(self, band: str) -> int:
+        return self.band_offsets.get(band, self.offset)
+
+    def applies_to_band(self, band: str) -> bool:
+        return not self.risk_bands or band in self.risk_bands
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +54,7 @@ class Strategy:
     strategy_id: str
     version: str
     steps: tuple[Step, ...]
+    broken_promise_step: Step | None = None
 
     def __post_init__(self) -> None:
         ids = [s.step_id for s in self.steps]
@@ -45,7 +65,52 @@ class Strategy:
 
     @property
     def offsets(self) -> tuple[int, ...]:
-        return tuple(s.offset for s in self.steps)
+        """Every day a step can fall on, whatever the loan's risk band (the sweep's milestones)."""
+        values = {s.offset for s in self.steps}
+        values.update(o for s in self.steps for o in s.band_offsets.values())
+        return tuple(sorted(values))
+
+    def steps_for(self, band: str) -> tuple[tuple[int, Step], ...]:
+        """(effective offset, step) for the steps that run for `band`, in offset order."""
+        chosen = [(s.offset_for(band), s) for s in self.steps if s.applies_to_band(band)]
+        return tuple(sorted(chosen, key=lambda pair: pair[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    name: str
+    weight: int
+    strategy: Strategy
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySet:
+    """The arms of one jurisdiction: the champion first, then challengers, with weights."""
+
+    arms: tuple[Arm, ...]
+
+    def __post_init__(self) -> None:
+        if not self.arms:
+            raise ValueError("a strategy set needs at least one arm")
+        names = [a.name for a in self.arms]
+        if len(names) != len(set(names)):
+            raise ValueError("duplicate arm names")
+        if any(a.weight < 0 for a in self.arms) or sum(a.weight for a in self.arms) <= 0:
+            raise ValueError("arm weights must be non-negative and add up to more than zero")
+
+    def arm_for(self, loan_id: str) -> Arm:
+        """A stable arm for the loan: SHA-256 of the id into [0, total weight), walked by weight."""
+        total = sum(a.weight for a in self.arms)
+        point = int.from_bytes(hashlib.sha256(f"arm|{loan_id}".encode()).digest()[:8], "big") % total
+        for arm in self.arms:
+            if point < arm.weight:
+                return arm
+            point -= arm.weight
+        raise AssertionError("unreachable: point is below the total weight")  # pragma: no cover
+
+
+def single(strategy: Strategy) -> StrategySet:
+    return StrategySet((Arm("champion", 1, strategy),))
 
 
 DEFAULT_STRATEGY = Strategy(
@@ -58,19 +123,33 @@ DEFAULT_STRATEGY = Strategy(
 )
 
 
-def steps_crossed(strategy: Strategy, before: Loan | None, after: Loan) -> tuple[Step, ...]:
+def steps_crossed(
+    strategy: Strategy,
+    before: Loan | None,
+    after: Loan,
+    band: str | None = None,
+    band_before: str | None = None,
+) -> tuple[Step, ...]:
     """Steps whose day the loan reached between two assessments, latest per channel.
 
-    A loan that skipped days (a missed sweep, a loan loaded late) catches up, but a borrower never
-    gets three SMS at once: of the steps crossed on one channel only the latest is planned.
+    A step is crossed when it is reached now (its offset for the loan's band today is at most the
+    loan's offset) and was not reached at the previous assessment of the same cycle (under the band
+    of that day), so a change of band neither skips nor repeats a step. A loan that skipped days (a
+    missed sweep, a loan loaded late) catches up, but a borrower never gets three SMS at once: of
+    the steps crossed on one channel only the latest is planned.
     """
     if not after.is_open or after.due_offset is None:
         return ()
+    now_band = band or after.risk_band
     low: int | None = None
     if before is not None and before.is_open and before.cycle == after.cycle:
         low = before.due_offset
-    latest: dict[Channel, Step] = {}
-    for step in strategy.steps:
-        if (low is None or step.offset > low) and step.offset <= after.due_offset:
-            latest[step.channel] = step
-    return tuple(sorted(latest.values(), key=lambda s: s.offset))
+    then_band = band_before or (before.risk_band if before is not None else now_band)
+    latest: dict[Channel, tuple[int, Step]] = {}
+    for offset, step in strategy.steps_for(now_band):
+        if offset > after.due_offset:
+            continue
+        if low is not None and step.applies_to_band(then_band) and step.offset_for(then_band) <= low:
+            continue
+        latest[step.channel] = (offset, step)
+    return tuple(step for _, step in sorted(latest.values(), key=lambda pair: pair[0]))

@@ -1,57 +1,124 @@
-"""The planner: turn a loan's change of state into planned actions, or cancel them on cure."""
+"""The planner: turn a loan's change of state into planned actions, or cancel them on cure.
+
+For each strategy step the loan reached (for its arm and risk band) the planner decides, by the
+rule pack in force that day and the loan's holds, whether to plan it (PENDING), hold it until a
+pause ends (DEFERRED), or suppress it (SUPPRESSED, with its contact record): every decision is
+written with its receipt, so an auditor can replay why a borrower was, or was not, contacted.
+Each action is a conditional put keyed by hash(loan, step, cycle): a replayed record plans nothing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from arrears.adapters.channels import TaskQueue
 from arrears.adapters.dynamodb import ActionRepository, BorrowerRepository, ContactRepository
 from arrears.config.policy import CollectionPolicy
-from arrears.domain.actions import OPEN_ACTION_STATUSES, Action, ActionStatus, action_id_for
-from arrears.domain.compliance import rule_pack_for
+from arrears.domain.actions import (
+    OPEN_ACTION_STATUSES,
+    Action,
+    ActionStatus,
+    ContactStatus,
+    action_id_for,
+    outcome_of,
+)
+from arrears.domain.compliance import contact_window, next_contact_instant
 from arrears.domain.loans import Loan
 from arrears.domain.penalties import amount_due
-from arrears.domain.strategy import Channel, Step, Strategy, steps_crossed
-from arrears.usecases.outcomes import settle
+from arrears.domain.planning import (
+    BorrowerFacts,
+    StepDecision,
+    StepVerdict,
+    broken_promise,
+    decide_step,
+    is_stopped,
+)
+from arrears.domain.risk import RiskScore, score
+from arrears.domain.rulepacks import RulePack, rule_pack_for
+from arrears.domain.strategy import Arm, Channel, Step, steps_crossed
+from arrears.usecases.outcomes import ensure_recorded, settle
 
 
 @dataclass
 class PlanResult:
     planned: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # step ids whose conditions did not hold
     duplicates: int = 0
     cancelled: list[str] = field(default_factory=list)
 
 
-def _receipt(loan: Loan, step: Step, strategy: Strategy, amount: int) -> dict[str, object]:
-    pack = rule_pack_for(loan.jurisdiction)
+def risk_of(loan: Loan, on: date) -> tuple[str, dict[str, Any]]:
+    """The loan's band, and the explanation the receipt carries (stored score, else computed now).
+
+    Features are `name=value:points` (the reasons live in `arrears.domain.risk`, one per name)."""
+    if loan.risk_score is not None:
+        features = tuple(loan.risk_features)
+        return loan.risk_band, {
+            "score": loan.risk_score,
+            "band": loan.risk_band,
+            "source": "stored",
+            "features": [f"{n}={v}:{p}" for n, v, p in features],
+        }
+    result: RiskScore = score(loan, on)
+    return result.band, {
+        "score": result.score,
+        "band": result.band,
+        "source": "computed",
+        "features": [f"{f.name}={f.value}:{f.points}" for f in result.features],
+    }
+
+
+def receipt(
+    loan: Loan,
+    step: Step,
+    offset: int,
+    arm: Arm,
+    pack: RulePack,
+    decision: StepDecision,
+    amount: int,
+    risk: dict[str, Any],
+    trigger: str,
+) -> dict[str, Any]:
+    strategy = arm.strategy
     return {
-        "strategy": {
-            "id": strategy.strategy_id,
-            "version": strategy.version,
-            "arm": loan.strategy_arm,
-        },
+        "strategy": {"id": strategy.strategy_id, "version": strategy.version, "arm": arm.name},
         "rule_pack": {"id": pack.pack_id, "version": pack.version},
-        "step": {"id": step.step_id, "offset": step.offset, "channel": step.channel.value},
+        "step": {
+            "id": step.step_id,
+            "offset": offset,
+            "base_offset": step.offset,
+            "channel": step.channel.value,
+            "template": step.template_id,
+            "trigger": trigger,
+        },
         "inputs": {
             "dpd": loan.dpd,
             "due_offset": loan.due_offset,
             "bucket": loan.bucket,
-            "risk_band": loan.risk_band,
+            "risk_band": risk["band"],
             "amount_due_minor": amount,
+            "currency": loan.currency,
             "cycle": loan.cycle,
             "evaluated_on": loan.evaluated_on.isoformat() if loan.evaluated_on else None,
         },
-        "rules_checked": [
-            {"rule": "loan_open", "verdict": "PASS"},
-            {"rule": "step_reached", "verdict": "PASS"},
-            {"rule": "min_amount", "verdict": "PASS" if amount >= step.min_amount_minor else "FAIL"},
-        ],
+        "risk": risk,
+        "decision": {
+            "verdict": decision.verdict.value,
+            "reason": decision.reason,
+            "resume_on": decision.resume_on.isoformat() if decision.resume_on else None,
+        },
+        # Compact strings (as on contact records): every map member costs on the Actions stream.
+        "rules_checked": [f"{rule}:{verdict}" for rule, verdict in decision.rules_checked],
     }
 
 
 def _needs_cancellation(before: Loan | None, after: Loan) -> bool:
-    if not after.is_open:
+    if not after.is_open or is_stopped(after):
         return True
     if before is None:
         return False
@@ -68,11 +135,18 @@ def cancel_open_actions(
     field_visits: TaskQueue,
     contact_ttl_days: int,
 ) -> list[str]:
-    """Cancel what no longer applies: everything when the loan closed, else other cycles' actions."""
+    """Cancel what no longer applies: everything when the loan closed or a stopping hold (bankruptcy,
+    death) was recorded, else other cycles' actions."""
     cancelled: list[str] = []
     pack = rule_pack_for(after.jurisdiction)
+    stop = is_stopped(after)
+    reason = (
+        "bankruptcy or death recorded: all collection stopped"
+        if stop and after.is_open
+        else "loan cured or closed before contact"
+    )
     for action in actions.for_loan(after.loan_id):
-        if after.is_open and action.cycle == after.cycle:
+        if after.is_open and not stop and action.cycle == after.cycle:
             continue
         if action.status in OPEN_ACTION_STATUSES:
             if settle(
@@ -84,7 +158,7 @@ def cancel_open_actions(
                 borrower_timezone=pack.business_timezone,
                 rule_pack=pack.ref,
                 ttl_days=contact_ttl_days,
-                reason="loan cured or closed before contact",
+                reason=reason,
             ):
                 cancelled.append(action.action_id)
         elif action.status is ActionStatus.SENT and action.channel is Channel.FIELD_VISIT:
@@ -95,13 +169,29 @@ def cancel_open_actions(
                     "type": "CANCEL_FIELD_VISIT",
                     "action_id": action.action_id,
                     "loan_id": action.loan_id,
-                    "reason": "loan cured or closed",
+                    "reason": "loan cured or closed"
+                    if not stop or not after.is_open
+                    else "collection stopped",
                 },
                 group=borrower.region if borrower else "unknown",
                 dedup_id=f"cancel-{action.action_id}",
             )
             cancelled.append(action.action_id)
     return cancelled
+
+
+def _resume_instant(on: date, pack: RulePack) -> datetime:
+    """The start of contact hours on `on` in the jurisdiction's business zone (the dispatcher's gate
+    still applies the borrower's own zone and hours when the action comes due)."""
+    local = datetime.combine(on, pack.contact_start, tzinfo=ZoneInfo(pack.business_timezone))
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+_STATUS = {
+    StepVerdict.PLAN: ActionStatus.PENDING,
+    StepVerdict.DEFER: ActionStatus.DEFERRED,
+    StepVerdict.SUPPRESS: ActionStatus.SUPPRESSED,
+}
 
 
 def plan_for_change(
@@ -127,36 +217,106 @@ def plan_for_change(
             field_visits=field_visits,
             contact_ttl_days=contact_ttl_days,
         )
-    if after.evaluated_on is None:
+    on = after.evaluated_on
+    if on is None or not after.is_open or is_stopped(after):
         return result
-    amount = amount_due(after, after.evaluated_on)
-    strategy = policy.strategy_for(after)
-    for step in steps_crossed(strategy, before, after):
-        if amount < step.min_amount_minor:
+    arm = policy.arm_for(after)
+    strategy = arm.strategy
+    band, risk = risk_of(after, on)
+    band_before = None
+    if before is not None and before.evaluated_on is not None:
+        band_before, _ = risk_of(before, before.evaluated_on)
+    todo: list[tuple[Step, str, str]] = [
+        (step, step.step_id, "schedule") for step in steps_crossed(strategy, before, after, band, band_before)
+    ]
+    promised = broken_promise(before, after)
+    if promised is not None and strategy.broken_promise_step is not None:
+        escalation = strategy.broken_promise_step
+        todo.append((escalation, f"{escalation.step_id}-{promised.isoformat()}", "broken_promise"))
+    if not todo:
+        return result
+
+    pack = rule_pack_for(after.jurisdiction, on)
+    amount = amount_due(after, on)
+    borrower = borrowers.get(after.borrower_id)
+    facts = (
+        BorrowerFacts(borrower.region, borrower.opted_out_channels)
+        if borrower is not None
+        else BorrowerFacts()
+    )
+    zone = borrower.timezone if borrower is not None else pack.business_timezone
+    for step, step_key, trigger in todo:
+        decision = decide_step(
+            step, loan=after, on=on, pack=pack, band=band, amount_minor=amount, borrower=facts
+        )
+        if decision.verdict is StepVerdict.SKIP:
+            result.skipped.append(step_key)
             continue
+        status = _STATUS[decision.verdict]
+        not_before = at
+        outcome = None
+        reason = decision.reason
+        if decision.verdict is StepVerdict.DEFER and decision.resume_on is not None:
+            not_before = max(at, _resume_instant(decision.resume_on, pack))
+        elif (
+            decision.verdict is StepVerdict.PLAN
+            and borrower is not None
+            and step.channel in pack.timed_channels
+        ):
+            # Planned outside the borrower's contact window (the sweep runs at 00:30 in Shanghai):
+            # schedule it for the window's start instead of sending it through the dispatcher only
+            # to be deferred. Nothing was attempted, so no contact record; the dispatcher's gate
+            # still judges it, on fresh state, when the 15-minute schedule picks it up.
+            start, end, _ = contact_window(pack, borrower)
+            opens = next_contact_instant(at, borrower.timezone, start, end)
+            if opens is not None:
+                status, not_before = ActionStatus.DEFERRED, opens
+                reason = "planned outside contact hours: due when the borrower's contact window opens"
+        if decision.verdict is not StepVerdict.PLAN:
+            outcome = outcome_of(
+                ContactStatus(status.value),
+                occurred_at=at,
+                borrower_timezone=zone,
+                rule_pack=pack.ref,
+                reason=decision.reason,
+                rules_checked=decision.rules_checked,
+            )
         action = Action(
-            action_id=action_id_for(after.loan_id, step.step_id, after.cycle),
+            action_id=action_id_for(after.loan_id, step_key, after.cycle),
             loan_id=after.loan_id,
             borrower_id=after.borrower_id,
             jurisdiction=after.jurisdiction,
             channel=step.channel,
-            step_id=step.step_id,
+            step_id=step_key,
             template_id=step.template_id,
             cycle=after.cycle,
-            status=ActionStatus.PENDING,
+            status=status,
             planned_at=at,
-            not_before=at,
+            not_before=not_before,
             strategy_id=strategy.strategy_id,
             strategy_version=strategy.version,
-            strategy_arm=after.strategy_arm,
+            strategy_arm=arm.name,
             dpd=after.dpd,
             bucket=after.bucket,
             amount_due_minor=amount,
             currency=after.currency,
-            receipt=_receipt(after, step, strategy, amount),
+            receipt=receipt(after, step, step.offset_for(band), arm, pack, decision, amount, risk, trigger),
+            reason=reason,
+            last_outcome=outcome,
         )
-        if actions.create(action):
-            result.planned.append(action.action_id)
-        else:
+        created = actions.create(action)
+        if outcome is not None:
+            # Idempotent (id from action id and version): a replay completes a run that died here.
+            ensure_recorded(contacts, action, contact_ttl_days)
+        if not created:
             result.duplicates += 1
+            continue
+        {
+            StepVerdict.PLAN: result.planned,
+            StepVerdict.DEFER: result.deferred,
+            StepVerdict.SUPPRESS: result.suppressed,
+        }[decision.verdict].append(action.action_id)
     return result
+
+
+__all__ = ["PlanResult", "cancel_open_actions", "plan_for_change", "receipt", "risk_of"]

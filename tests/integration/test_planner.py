@@ -1,0 +1,198 @@
+"""The planner on the local cloud: holds, receipts, stops, the policy from SSM, the stream filter."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from boto3.dynamodb.types import TypeSerializer
+
+from arrears.adapters.container import Container
+from arrears.adapters.items import loan_to_item
+from arrears.domain.actions import Action, ActionStatus
+from arrears.domain.loans import Holds, Loan
+from arrears_local.cloud import LocalCloud, passes_filters
+from arrears_local.stack import LocalStack
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+
+SWEEP = "SweepFunction"
+DUE = date(2026, 3, 1)
+CANONICAL = Path(__file__).resolve().parents[2] / "infrastructure" / "config" / "strategies.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_parameter_cache() -> Iterator[None]:
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    yield
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def sweep_days(cloud: LocalCloud, first_day: int, last_day: int) -> None:
+    """The daily sweep at 00:30 Shanghai for DPD `first_day`..`last_day` of a loan due on 1 March."""
+    for day in range(first_day, last_day + 1):
+        cloud.advance_to(utc(2026, 2, 28, 16, 30) + timedelta(days=day))
+        cloud.schedule(SWEEP)
+
+
+def _start(
+    make_cloud: CloudFactory, container: Container, **cloud_options: object
+) -> tuple[LocalCloud, Loan]:
+    loan = cn_cash_loan(due=DUE)
+    cloud = make_cloud(utc(2026, 2, 20, 2, 0), **cloud_options)
+    register(container, loan, borrower_for(loan), cloud.clock)
+    cloud.settle()
+    return cloud, loan
+
+
+def _hold(container: Container, cloud: LocalCloud, loan_id: str, holds: Holds) -> None:
+    stored = container.loans.get(loan_id)
+    assert stored is not None
+    container.loans.save(stored.with_changes(holds=holds))
+    cloud.settle()
+
+
+def _by_step(container: Container, loan_id: str) -> dict[str, Action]:
+    return {a.step_id: a for a in container.actions.for_loan(loan_id)}
+
+
+def test_a_planned_action_carries_its_receipt(make_cloud: CloudFactory, container: Container) -> None:
+    cloud, loan = _start(make_cloud, container)
+    sweep_days(cloud, 1, 1)
+    action = _by_step(container, loan.loan_id)["sms-d1"]
+    receipt = action.receipt
+    assert receipt["strategy"]["id"] in {"cn-consumer", "cn-consumer-early-call"}
+    assert receipt["strategy"]["version"] == "2026.11.1"
+    assert receipt["strategy"]["arm"] == action.strategy_arm in {"champion", "challenger"}
+    assert receipt["rule_pack"] == {"id": "CN", "version": "2026.1"}
+    assert receipt["inputs"]["dpd"] == 1
+    assert receipt["inputs"]["bucket"] == "M1"
+    assert receipt["inputs"]["risk_band"] in {"LOW", "MEDIUM", "HIGH"}
+    assert receipt["inputs"]["amount_due_minor"] == action.amount_due_minor > 0
+    assert {r.split(":")[0] for r in receipt["rules_checked"]} >= {
+        "loan_open",
+        "stop_hold",
+        "dispute_open",
+        "promise_to_pay",
+    }
+    assert all(r.endswith(":PASS") for r in receipt["rules_checked"])
+    assert receipt["risk"]["features"][0].startswith("max_dpd=1:")
+
+
+def test_an_open_dispute_suppresses_contact_and_records_why(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    cloud, loan = _start(make_cloud, container)
+    _hold(container, cloud, loan.loan_id, Holds(dispute_open=True))
+    sweep_days(cloud, 1, 1)
+    action = _by_step(container, loan.loan_id)["sms-d1"]
+    assert action.status is ActionStatus.SUPPRESSED
+    assert action.receipt["rules_checked"][-1] == "dispute_open:FAIL"
+    statuses = {(c["step"], c["status"], c["reason"]) for c in container.contacts.for_loan(loan.loan_id)}
+    assert ("sms-d1", "SUPPRESSED", "debt under dispute: collection contact suppressed") in statuses
+
+
+def test_a_promise_pauses_steps_and_a_broken_promise_escalates(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    cloud, loan = _start(make_cloud, container)
+    promised = DUE + timedelta(days=3)
+    _hold(container, cloud, loan.loan_id, Holds(promise_to_pay_until=promised))
+    sweep_days(cloud, 1, 1)
+    held = _by_step(container, loan.loan_id)["sms-d1"]
+    assert held.status is ActionStatus.DEFERRED
+    assert held.not_before == utc(2026, 3, 5, 0, 0)  # 08:00 Shanghai the day after the promised date
+    assert held.receipt["decision"]["resume_on"] == "2026-03-05"
+
+    sweep_days(cloud, 2, 5)  # the promise passes unpaid
+    steps = _by_step(container, loan.loan_id)
+    escalation = steps["ptp-broken-call-2026-03-04"]
+    assert escalation.channel.value == "CALL_TASK"
+    assert escalation.receipt["step"]["trigger"] == "broken_promise"
+    assert escalation.status in {ActionStatus.PENDING, ActionStatus.DEFERRED, ActionStatus.FAILED}
+
+
+def test_bankruptcy_stops_everything_and_cancels_open_actions(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    cloud, loan = _start(make_cloud, container)
+    sweep_days(cloud, 1, 1)
+    assert _by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.DEFERRED  # 00:30 local
+    _hold(container, cloud, loan.loan_id, Holds(bankruptcy=True))
+    assert _by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.CANCELLED
+    sweep_days(cloud, 2, 20)
+    assert set(_by_step(container, loan.loan_id)) == {"sms-d1"}  # nothing more planned
+
+
+def test_operators_change_the_strategy_through_ssm(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    name = stack.functions["PlannerFunction"].environment["STRATEGY_PARAMETER_NAME"]
+    ssm = boto3.client("ssm")
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "bundled"
+    document = (
+        CANONICAL.read_text()
+        .replace("id: cn-consumer\n", "id: cn-ops\n")
+        .replace("id: cn-consumer-early-call\n", "id: cn-ops\n")
+    )
+    ssm.put_parameter(Name=name, Value=document, Type="String", Overwrite=True, Tier="Advanced")
+    cloud, loan = _start(make_cloud, container)
+    sweep_days(cloud, 1, 1)
+    assert _by_step(container, loan.loan_id)["sms-d1"].strategy_id == "cn-ops"
+
+
+def test_an_invalid_document_in_ssm_is_logged_and_the_bundled_policy_stays(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    name = stack.functions["PlannerFunction"].environment["STRATEGY_PARAMETER_NAME"]
+    boto3.client("ssm").put_parameter(
+        Name=name,
+        Value=CANONICAL.read_text().replace("channel: EMAIL", "channel: FAX"),
+        Type="String",
+        Overwrite=True,
+        Tier="Advanced",
+    )
+    log = io.StringIO()
+    cloud, loan = _start(make_cloud, container, log=log)
+    sweep_days(cloud, 1, 1)
+    assert _by_step(container, loan.loan_id)["sms-d1"].strategy_id.startswith("cn-consumer")
+    assert f"ssm:{name}: jurisdictions.CN.arms.0.strategy.steps." in log.getvalue()
+
+
+def test_the_stream_filter_drops_removes_and_unassessed_loans(stack: LocalStack) -> None:
+    (source,) = [e for e in stack.functions["PlannerFunction"].events if e.kind == "dynamodb_stream"]
+    serializer = TypeSerializer()
+    loan = cn_cash_loan()
+    image = {k: serializer.serialize(v) for k, v in loan_to_item(loan).items()}
+    assessed = {**image, "evaluated_on": {"S": "2026-03-02"}}
+
+    def record(name: str, new: Mapping[str, object] | None) -> dict[str, object]:
+        body: dict[str, object] = {"Keys": {"loan_id": {"S": loan.loan_id}}}
+        if new is not None:
+            body["NewImage"] = new
+        return {"eventName": name, "dynamodb": body}
+
+    assert passes_filters(record("MODIFY", assessed), source.properties)
+    assert passes_filters(record("INSERT", assessed), source.properties)
+    assert not passes_filters(record("MODIFY", image), source.properties)
+    assert not passes_filters(record("REMOVE", None), source.properties)
+    assert json.loads(source.properties["FilterCriteria"]["Filters"][0]["Pattern"])["eventName"] == [
+        "INSERT",
+        "MODIFY",
+    ]
+
+
+def test_without_the_parameter_the_bundled_policy_applies(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    boto3.client("ssm").delete_parameter(
+        Name=stack.functions["PlannerFunction"].environment["STRATEGY_PARAMETER_NAME"]
+    )
+    cloud, loan = _start(make_cloud, container)
+    sweep_days(cloud, 1, 1)
+    assert _by_step(container, loan.loan_id)["sms-d1"].strategy_id.startswith("cn-consumer")
