@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,25 +16,26 @@ from arrears.adapters.container import Container
 from arrears.adapters.idempotency import OnceRunner
 from arrears.adapters.lambda_events import event_time, is_scheduled_event, stream_record_time
 from arrears.domain.calendar import format_utc
-from arrears.usecases.dispatch import DispatchPorts, DispatchResult, Outcome, dispatch
+from arrears.domain.strategy import Channel
+from arrears.usecases.dispatch import (
+    CallOutcomeReport,
+    DispatchPorts,
+    DispatchResult,
+    Outcome,
+    dispatch,
+    report_call_outcome,
+)
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 container = Container.from_environment()
 once = OnceRunner(container.settings.idempotency_table)
-ports = DispatchPorts(
-    loans=container.loans,
-    borrowers=container.borrowers,
-    actions=container.actions,
-    contacts=container.contacts,
-    sms=container.sms,
-    reminders=container.reminders,
-    field_visits=container.field_visits,
-    token_secret=container.token_secret.value,
-    once=once,
-    contact_ttl_days=container.settings.contact_ttl_days,
-)
+ports = DispatchPorts.from_container(container, once)
+# Stop releasing deferred actions when less than this is left of the invocation: the rest wait
+# for the next 15-minute run (they stay in DeferredIndex).
+TIME_RESERVE_MS = 30_000
+CALL_OUTCOME = "CallOutcome"
 
 
 def _count(result: DispatchResult) -> None:
@@ -44,6 +46,10 @@ def _count(result: DispatchResult) -> None:
     ) as metric:
         metric.add_dimension(name="channel", value=result.channel)
         metric.add_dimension(name="outcome", value=result.outcome.value)
+    if result.channel == Channel.SMS.value and result.outcome is Outcome.SENT:
+        metrics.add_metric(name="SmsSent", unit=MetricUnit.Count, value=1)
+    elif result.channel == Channel.SMS.value and result.outcome is Outcome.FAILED:
+        metrics.add_metric(name="SmsFailed", unit=MetricUnit.Count, value=1)
 
 
 def _dispatch(action_id: str, at: datetime) -> None:
@@ -70,17 +76,38 @@ def record_handler(record: DynamoDBRecord) -> None:
     _dispatch(action_id, stream_record_time(record.raw_event))
 
 
+def release_deferred(at: datetime, context: LambdaContext) -> dict[str, Any]:
+    """The 15-minute run: dispatch deferred actions whose time has come, bounded per run.
+
+    One action's failure (throttling, an action another dispatcher holds) does not stop the run:
+    the action stays DEFERRED and due, and the next run picks it up again.
+    """
+    backlog = container.actions.deferred_due_count(at)
+    metrics.add_metric(name="DeferredBacklog", unit=MetricUnit.Count, value=backlog)
+    processed = failed = 0
+    for action_id in islice(container.actions.deferred_due(at), container.settings.dispatch_deferred_limit):
+        if context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+            break
+        try:
+            _dispatch(action_id, at)
+        except Exception:  # isolate one action: it stays due for the next run
+            failed += 1
+            logger.exception("deferred action not dispatched", extra={"action_id": action_id})
+        processed += 1
+    return {"deferred_due": backlog, "deferred_processed": processed, "deferred_failed": failed}
+
+
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     once.register_lambda_context(context)
     if is_scheduled_event(event):
-        at = event_time(event)
-        due = list(container.actions.deferred_due(at))
-        for action_id in due:
-            _dispatch(action_id, at)
-        metrics.add_metric(name="DeferredActionsDue", unit=MetricUnit.Count, value=len(due))
-        return {"deferred_processed": len(due)}
+        return release_deferred(event_time(event), context)
+    if event.get("detail-type") == CALL_OUTCOME:
+        report = CallOutcomeReport.from_detail(event.get("detail"))
+        new = report_call_outcome(report, ports)
+        logger.info("call outcome recorded", extra={"call_id": report.call_id, "duplicate": not new})
+        return {"call_id": report.call_id, "duplicate": not new}
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

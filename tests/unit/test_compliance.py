@@ -110,3 +110,46 @@ def test_field_visits_are_suppressed_where_the_rules_do_not_use_them() -> None:
     )
     assert decision.verdict is Verdict.SUPPRESS
     assert decision.rules_checked[-1] == ("field_visits_enabled", "FAIL")
+
+
+# -- preferred hours and DST (issue 5) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preferred", "at", "verdict", "rule", "resume"),
+    [
+        ((18, 20), _utc(2026, 2, 4, 4, 0), Verdict.DEFER, "preferred_hours", _utc(2026, 2, 4, 10, 0)),
+        ((18, 20), _utc(2026, 2, 4, 10, 30), Verdict.SEND, "", None),  # 18:30 local
+        ((20, 24), _utc(2026, 2, 4, 14, 30), Verdict.DEFER, "contact_hours", _utc(2026, 2, 5, 12, 0)),
+        ((1, 5), _utc(2026, 2, 4, 4, 0), Verdict.SEND, "", None),  # no lawful overlap: pack hours apply
+        ((9, 9), _utc(2026, 2, 4, 4, 0), Verdict.SEND, "", None),  # inverted/empty: ignored
+    ],
+)
+def test_preferred_hours_narrow_the_lawful_window(
+    preferred: tuple[int, int], at: datetime, verdict: Verdict, rule: str, resume: datetime | None
+) -> None:
+    borrower = Borrower("B", "Asia/Shanghai", "zh-CN", preferred_hours=preferred)
+
+    decision = gate(channel=Channel.SMS, cycle=1, loan=_loan(), borrower=borrower, at=at, pack=CN_PACK)
+
+    assert decision.verdict is verdict
+    assert decision.not_before == resume
+    if rule:
+        assert decision.rules_checked[-1] == (rule, "FAIL")
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "expected"),
+    [
+        # Spring forward in New York (8 March 2026): 20:30 EST on the 7th -> 08:00 EDT on the 8th
+        ("America/New_York", _utc(2026, 3, 8, 2, 30), _utc(2026, 3, 8, 12, 0)),
+        # Auckland's DST starts 27 Sept 2026: 21:30 NZST on the 26th -> 08:00 NZDT on the 27th
+        ("Pacific/Auckland", _utc(2026, 9, 26, 9, 30), _utc(2026, 9, 26, 19, 0)),
+        # Shanghai has no DST: 23:59 -> 08:00 the next day, always UTC+8
+        ("Asia/Shanghai", _utc(2026, 7, 1, 15, 59), _utc(2026, 7, 2, 0, 0)),
+        # Los Angeles, spring forward (8 March 2026): 06:00 PDT -> 08:00 PDT (15:00 UTC)
+        ("America/Los_Angeles", _utc(2026, 3, 8, 13, 0), _utc(2026, 3, 8, 15, 0)),
+    ],
+)
+def test_the_next_window_keeps_local_hours_across_dst(zone: str, at: datetime, expected: datetime) -> None:
+    assert next_contact_instant(at, zone, US_REGF_PACK.contact_start, US_REGF_PACK.contact_end) == expected

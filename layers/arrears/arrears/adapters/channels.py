@@ -1,4 +1,4 @@
-"""Outbound channels: SMS and e-mail through SNS, field-visit tasks through SQS FIFO."""
+"""Outbound channels: SMS and e-mail through SNS, tasks through SQS, hand-offs through SNS topics."""
 
 from __future__ import annotations
 
@@ -48,17 +48,24 @@ class TopicPublisher:
 
 
 class TaskQueue:
-    """A FIFO task queue: group = region (ordered per region), deduplication id = action id."""
+    """A task queue. FIFO (field visits): group = region, deduplication id = action id. Standard
+    (call tasks): no group; the consumer deduplicates on the body's `action_id`."""
 
     def __init__(self, sqs: SQSClient, queue_url: str) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
 
-    def send(self, body: dict[str, Any], *, group: str, dedup_id: str) -> str:
-        response = self._sqs.send_message(
-            QueueUrl=self._queue_url,
-            MessageBody=json.dumps(body, sort_keys=True, ensure_ascii=False),
-            MessageGroupId=group,
-            MessageDeduplicationId=dedup_id,
-        )
-        return response["MessageId"]
+    def send(self, body: dict[str, Any], *, group: str | None = None, dedup_id: str | None = None) -> str:
+        kwargs: dict[str, Any] = {
+            "QueueUrl": self._queue_url,
+            "MessageBody": json.dumps(body, sort_keys=True, ensure_ascii=False),
+        }
+        if group is not None:
+            kwargs["MessageGroupId"] = group
+        if dedup_id is not None:
+            kwargs["MessageDeduplicationId"] = dedup_id
+        if "action_id" in body:
+            kwargs["MessageAttributes"] = {
+                "action_id": {"DataType": "String", "StringValue": str(body["action_id"])}
+            }
+        return str(self._sqs.send_message(**kwargs)["MessageId"])

@@ -18,6 +18,7 @@ __all__ = [
     "Decision",
     "RulePack",
     "Verdict",
+    "contact_window",
     "gate",
     "next_contact_instant",
     "rule_pack_for",
@@ -39,14 +40,45 @@ class Decision:
     not_before: datetime | None = None
 
 
+END_OF_DAY = time.max
+
+
 def next_contact_instant(at: datetime, tz_name: str, start: time, end: time) -> datetime | None:
-    """None when `at` is inside [start, end) local time; else the next local `start`, as UTC."""
+    """None when `at` is inside [start, end) local time; else the next local `start`, as UTC.
+
+    Wall-clock arithmetic in the borrower's zone: across a DST change the window keeps its local
+    hours (08:00 stays 08:00), so the UTC instant moves by the offset change. A `start` that falls in
+    a spring-forward gap resolves to the first instant after the gap (zoneinfo, fold=0).
+    """
     zone = ZoneInfo(tz_name)
     local = at.astimezone(zone)
     if start <= local.time() < end:
         return None
     day = local.date() if local.time() < start else local.date() + timedelta(days=1)
-    return datetime.combine(day, start, tzinfo=zone).astimezone(at.tzinfo)
+    resume = datetime.combine(day, start, tzinfo=zone)
+    # A local start time skipped by DST maps back before `at` only in pathological windows; be safe.
+    if resume.astimezone(at.tzinfo) <= at:
+        resume = datetime.combine(day + timedelta(days=1), start, tzinfo=zone)
+    return resume.astimezone(at.tzinfo)
+
+
+def contact_window(pack: RulePack, borrower: Borrower) -> tuple[time, time, bool]:
+    """The local window a timed contact may use: the pack's hours narrowed by the borrower's
+    preferred hours (whole hours, [from, to), 24 = end of day). Preferences that leave no lawful
+    time at all (no overlap, or an inverted pair) are ignored: the pack's hours still apply.
+    Returns (start, end, preference_applied)."""
+    start, end = pack.contact_start, pack.contact_end
+    if borrower.preferred_hours is None:
+        return start, end, False
+    first, last = borrower.preferred_hours
+    if not (0 <= first < last <= 24):
+        return start, end, False
+    pref_start = time(first)
+    pref_end = END_OF_DAY if last == 24 else time(last)
+    narrowed_start, narrowed_end = max(start, pref_start), min(end, pref_end)
+    if narrowed_start >= narrowed_end:
+        return start, end, False
+    return narrowed_start, narrowed_end, True
 
 
 def gate(
@@ -83,12 +115,22 @@ def gate(
     if channel is Channel.FIELD_VISIT:
         checked.append(("field_visits_enabled", "PASS"))
     if channel in pack.timed_channels:
-        resume = next_contact_instant(at, borrower.timezone, pack.contact_start, pack.contact_end)
+        start, end, preferred = contact_window(pack, borrower)
+        rule = "preferred_hours" if preferred else "contact_hours"
+        resume = next_contact_instant(at, borrower.timezone, start, end)
         if resume is not None:
-            checked.append(("contact_hours", "FAIL"))
-            window = f"{pack.contact_start:%H:%M}-{pack.contact_end:%H:%M}"
+            inside_pack = next_contact_instant(at, borrower.timezone, pack.contact_start, pack.contact_end)
+            if preferred and inside_pack is not None:
+                rule = "contact_hours"  # the law stops it, whatever the preference
+            if rule == "preferred_hours":
+                checked.append(("contact_hours", "PASS"))
+            checked.append((rule, "FAIL"))
+            window = f"{start:%H:%M}-{end:%H:%M}" if end != END_OF_DAY else f"{start:%H:%M}-24:00"
+            what = "borrower's preferred hours" if rule == "preferred_hours" else "contact hours"
             return Decision(
-                Verdict.DEFER, f"outside contact hours {window} {borrower.timezone}", tuple(checked), resume
+                Verdict.DEFER, f"outside {what} {window} {borrower.timezone}", tuple(checked), resume
             )
         checked.append(("contact_hours", "PASS"))
+        if preferred:
+            checked.append(("preferred_hours", "PASS"))
     return Decision(Verdict.SEND, "", tuple(checked))

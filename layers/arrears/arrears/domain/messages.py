@@ -1,19 +1,73 @@
-"""Message templates per language, with amounts formatted for the currency."""
+"""Message templates per language, with amounts formatted for the currency.
+
+Every template the strategy can name (see docs/contracts.md, "Templates") exists in zh-CN and en.
+Borrower-facing texts (SMS, e-mail) go to the debtor only. A message to anyone else (an emergency
+contact, a relative) must not reveal the debt: `render_third_party` has no loan, amount or DPD in it
+and `debt_details_absent` lets a caller prove it. Every e-mail under a pack that requires it (US
+Regulation F) ends with an opt-out line.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from enum import StrEnum
 
-MINOR_DIGITS = {"CNY": 2, "USD": 2, "JPY": 0, "KRW": 0}
-SYMBOLS = {"CNY": "¥", "USD": "$"}
+MINOR_DIGITS = {"CNY": 2, "USD": 2, "EUR": 2, "NZD": 2, "JPY": 0, "KRW": 0}
+SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "NZD": "NZ$", "JPY": "¥", "KRW": "₩"}
+LANGUAGES = ("zh-CN", "en")
+FALLBACK_LANGUAGE = "en"
+
+
+class Audience(StrEnum):
+    DEBTOR = "DEBTOR"
+    THIRD_PARTY = "THIRD_PARTY"
+
 
 TEMPLATES: dict[tuple[str, str], str] = {
+    (
+        "sms_reminder_pre_due",
+        "zh-CN",
+    ): "【Arrears】您的借款 {loan_ref} 将于 {due_in} 天后到期，应还 {amount}。",
+    (
+        "sms_reminder_pre_due",
+        "en",
+    ): "Arrears: your loan {loan_ref} is due in {due_in} days. Amount due: {amount}.",
     ("sms_overdue", "zh-CN"): "【Arrears】您的借款 {loan_ref} 已逾期 {dpd} 天，应还 {amount}。请尽快还款。",
     ("sms_overdue", "en"): "Arrears: your loan {loan_ref} is {dpd} days past due. Amount due: {amount}.",
     ("email_overdue", "zh-CN"): "您的借款 {loan_ref} 已逾期 {dpd} 天，应还 {amount}。",
     ("email_overdue", "en"): "Your loan {loan_ref} is {dpd} days past due. Amount due: {amount}.",
+    (
+        "call_task",
+        "zh-CN",
+    ): "电话催收：借款 {loan_ref}，逾期 {dpd} 天，应还 {amount}。请先核实身份再告知债务。",
+    ("call_task", "en"): (
+        "Collection call: loan {loan_ref}, {dpd} days past due, amount due {amount}. "
+        "Verify identity before discussing the debt."
+    ),
+    ("field_visit", "zh-CN"): "上门拜访：借款 {loan_ref}，逾期 {dpd} 天，应还 {amount}。",
+    ("field_visit", "en"): "Field visit: loan {loan_ref}, {dpd} days past due, amount due {amount}.",
+    ("legal_referral", "zh-CN"): "法务移交：借款 {loan_ref}，逾期 {dpd} 天。",
+    ("legal_referral", "en"): "Legal referral: loan {loan_ref}, {dpd} days past due.",
+    ("bureau_report", "zh-CN"): "征信报送：借款 {loan_ref}，逾期 {dpd} 天，欠款 {amount}。",
+    ("bureau_report", "en"): "Bureau report: loan {loan_ref}, {dpd} days past due, balance {amount}.",
 }
+
+# To anyone but the debtor: who is calling and a request to call back, nothing about any debt.
+THIRD_PARTY_TEMPLATES: dict[str, str] = {
+    "zh-CN": "【Arrears】您好，我们有事需联系 {first_name}，请转告其回电。",
+    "en": "Arrears: we are trying to reach {first_name}. Please ask them to call us back.",
+}
+
+OPT_OUT_LINES: dict[str, str] = {
+    "zh-CN": "如不希望再收到此类邮件，请回复“退订”或访问 {opt_out_url}。",
+    "en": "To stop receiving these e-mails, reply STOP or visit {opt_out_url}.",
+}
+DEFAULT_OPT_OUT_URL = "https://arrears.example/opt-out"
+
+
+def template_ids() -> frozenset[str]:
+    return frozenset(template_id for template_id, _ in TEMPLATES)
 
 
 def format_amount(amount_minor: int, currency: str) -> str:
@@ -29,19 +83,59 @@ class RenderedMessage:
     template_id: str
     language: str
     body: str
+    audience: Audience = Audience.DEBTOR
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.body.encode()).hexdigest()
 
 
+def _language(template_id: str, language: str) -> str:
+    return language if (template_id, language) in TEMPLATES else FALLBACK_LANGUAGE
+
+
 def render(
-    template_id: str, language: str, *, loan_id: str, dpd: int, amount_minor: int, currency: str
+    template_id: str,
+    language: str,
+    *,
+    loan_id: str,
+    dpd: int,
+    amount_minor: int,
+    currency: str,
+    due_in: int = 0,
+    opt_out: bool = False,
+    opt_out_url: str = DEFAULT_OPT_OUT_URL,
 ) -> RenderedMessage:
-    lang = language if (template_id, language) in TEMPLATES else "en"
+    """The debtor's message. `opt_out` appends the language's opt-out line (US e-mail)."""
+    lang = _language(template_id, language)
     try:
         pattern = TEMPLATES[(template_id, lang)]
     except KeyError:
         raise ValueError(f"no template {template_id!r} for language {language!r} or en") from None
-    body = pattern.format(loan_ref=loan_id[-6:], dpd=dpd, amount=format_amount(amount_minor, currency))
+    body = pattern.format(
+        loan_ref=loan_id[-6:],
+        dpd=dpd,
+        due_in=max(due_in, 0),
+        amount=format_amount(amount_minor, currency),
+    )
+    if opt_out:
+        body = f"{body}\n\n{OPT_OUT_LINES[lang].format(opt_out_url=opt_out_url)}"
     return RenderedMessage(template_id, lang, body)
+
+
+def render_third_party(language: str, *, first_name: str) -> RenderedMessage:
+    """A callback request to someone other than the debtor: no loan, amount, DPD or debt wording."""
+    lang = language if language in THIRD_PARTY_TEMPLATES else FALLBACK_LANGUAGE
+    body = THIRD_PARTY_TEMPLATES[lang].format(first_name=first_name)
+    return RenderedMessage("third_party_callback", lang, body, Audience.THIRD_PARTY)
+
+
+DEBT_WORDS = ("逾期", "欠款", "应还", "借款", "还款", "past due", "overdue", "amount due", "loan", "debt")
+
+
+def debt_details_absent(body: str, *, loan_id: str, amount_minor: int, currency: str) -> bool:
+    """True when `body` names no loan, amount or debt wording (the third-party disclosure check)."""
+    lowered = body.lower()
+    if any(word in lowered for word in DEBT_WORDS):
+        return False
+    return loan_id[-6:] not in body and format_amount(amount_minor, currency) not in body

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from arrears.adapters.caps import CapContention, ContactCapRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
+from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import ActionRepository, BorrowerRepository, ContactRepository, LoanRepository
 from arrears.domain.actions import OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
-from arrears.domain.calendar import format_utc
-from arrears.domain.compliance import Decision, RulePack, Verdict, gate, rule_pack_for
-from arrears.domain.messages import render
+from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.compliance import (
+    Decision,
+    RulePack,
+    Verdict,
+    contact_window,
+    gate,
+    next_contact_instant,
+    rule_pack_for,
+)
+from arrears.domain.loans import Loan
+from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 from arrears.usecases.outcomes import ensure_recorded, settle
@@ -63,6 +77,34 @@ class DispatchPorts:
     token_secret: Callable[[], bytes]
     once: Once
     contact_ttl_days: int
+    # Issue 5 ports; None = not deployed, and an action on that channel fails with a clear reason.
+    caps: ContactCapRepository | None = None
+    call_tasks: TaskQueue | None = None
+    legal: TopicPublisher | None = None
+    bureau: TopicPublisher | None = None
+    opt_out_url: str = DEFAULT_OPT_OUT_URL
+
+    @classmethod
+    def from_container(cls, container: Container, once: Once) -> DispatchPorts:
+        """The ports of a deployed stack: a channel whose resource is not configured stays None."""
+        settings = container.settings
+        return cls(
+            loans=container.loans,
+            borrowers=container.borrowers,
+            actions=container.actions,
+            contacts=container.contacts,
+            sms=container.sms,
+            reminders=container.reminders,
+            field_visits=container.field_visits,
+            token_secret=container.token_secret.value,
+            once=once,
+            contact_ttl_days=settings.contact_ttl_days,
+            caps=container.contact_caps if settings.contact_caps_table else None,
+            call_tasks=container.call_tasks if settings.call_task_queue_url else None,
+            legal=container.legal if settings.legal_topic_arn else None,
+            bureau=container.bureau if settings.bureau_topic_arn else None,
+            opt_out_url=settings.email_opt_out_url,
+        )
 
 
 @dataclass(frozen=True)
@@ -101,47 +143,85 @@ def _settle(
     )
 
 
-def _send(ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack) -> str:
-    """Perform the channel effect; returns the SHA-256 of what was sent (never the body itself)."""
-    if action.channel in (Channel.SMS, Channel.EMAIL):
-        message = render(
-            action.template_id if action.channel is Channel.SMS else "email_overdue",
-            borrower.language,
-            loan_id=action.loan_id,
-            dpd=action.dpd,
-            amount_minor=action.amount_due_minor,
-            currency=action.currency,
-        )
-        if action.channel is Channel.SMS:
-            if not borrower.phone:
-                raise ValueError("borrower has no phone number on file")
-            ports.once(action.action_id, lambda: ports.sms.send(borrower.phone, message.body))
-        else:
-            if not borrower.email:
-                raise ValueError("borrower has no e-mail address on file")
-            payload = {
-                "to": borrower.email,
-                "language": message.language,
-                "body": message.body,
-                "action_id": action.action_id,
-            }
-            ports.once(
-                action.action_id,
-                lambda: ports.reminders.publish(
-                    payload, {"channel": "EMAIL", "template_id": message.template_id}
-                ),
-            )
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _require[T](port: T | None, what: str) -> T:
+    if port is None:
+        raise ValueError(f"{what} is not configured")
+    return port
+
+
+def _message(
+    action: Action, borrower: Borrower, loan: Loan, pack: RulePack, ports: DispatchPorts
+) -> RenderedMessage:
+    known = template_ids()
+    if action.channel is Channel.EMAIL:
+        template_id = action.template_id if action.template_id.startswith("email_") else "email_overdue"
+    else:
+        template_id = action.template_id if action.template_id in known else "sms_overdue"
+    due_in = -loan.due_offset if loan.due_offset is not None and loan.due_offset < 0 else 0
+    return render(
+        template_id,
+        borrower.language,
+        loan_id=action.loan_id,
+        dpd=action.dpd,
+        amount_minor=action.amount_due_minor,
+        currency=action.currency,
+        due_in=due_in,
+        opt_out=action.channel is Channel.EMAIL and pack.email_opt_out_required,
+        opt_out_url=ports.opt_out_url,
+    )
+
+
+def _send(
+    ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
+) -> str:
+    """Perform the channel effect once; returns the SHA-256 of what was sent (never the body itself).
+
+    Hand-off bodies carry only what their recipient needs (docs/contracts.md, "Hand-offs"): never a
+    name, phone, e-mail or address, except the SMS/e-mail to the debtor themself.
+    """
+    if action.channel is Channel.SMS:
+        message = _message(action, borrower, loan, pack, ports)
+        if not borrower.phone:
+            raise ValueError("borrower has no phone number on file")
+        ports.once(action.action_id, lambda: ports.sms.send(borrower.phone, message.body))
         return message.sha256
+    if action.channel is Channel.EMAIL:
+        message = _message(action, borrower, loan, pack, ports)
+        if not borrower.email:
+            raise ValueError("borrower has no e-mail address on file")
+        payload = {
+            "to": borrower.email,
+            "language": message.language,
+            "body": message.body,
+            "action_id": action.action_id,
+        }
+        attributes = {
+            "channel": "EMAIL",
+            "template_id": message.template_id,
+            "language": message.language,
+            "jurisdiction": action.jurisdiction,
+            "opt_out_included": "true" if pack.email_opt_out_required else "false",
+        }
+        ports.once(action.action_id, lambda: ports.reminders.publish(payload, attributes))
+        return message.sha256
+    token = borrower_token(ports.token_secret(), action.borrower_id)
     if action.channel is Channel.FIELD_VISIT:
-        task = {
+        queue = ports.field_visits
+        task: dict[str, Any] = {
             "type": "FIELD_VISIT",
             "action_id": action.action_id,
             "loan_id": action.loan_id,
-            "borrower_token": borrower_token(ports.token_secret(), action.borrower_id),
+            "borrower_token": token,
+            "jurisdiction": action.jurisdiction,
             "region": borrower.region,
             "amount_due_minor": action.amount_due_minor,
             "currency": action.currency,
             "dpd": action.dpd,
+            "bucket": action.bucket,
             "deadline": format_utc(at + timedelta(days=7)),
             "requirements": {
                 "min_collectors": pack.field_visit_min_collectors or 1,
@@ -150,12 +230,95 @@ def _send(ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime
         }
         ports.once(
             action.action_id,
-            lambda: ports.field_visits.send(
-                task, group=borrower.region or "unknown", dedup_id=action.action_id
-            ),
+            lambda: queue.send(task, group=borrower.region or "unknown", dedup_id=action.action_id),
         )
-        return ""
-    raise ValueError(f"channel {action.channel.value} is not dispatchable yet")
+        return _digest(task)
+    if action.channel is Channel.CALL_TASK:
+        calls = _require(ports.call_tasks, "call task queue")
+        start, end, _ = contact_window(pack, borrower)
+        call: dict[str, Any] = {
+            "type": "CALL_TASK",
+            "action_id": action.action_id,
+            "loan_id": action.loan_id,
+            # The dialer resolves the number from the Borrowers table by id (never in the queue) and
+            # reports the call back as a CallOutcome for the caps.
+            "borrower_id": action.borrower_id,
+            "borrower_token": token,
+            "jurisdiction": action.jurisdiction,
+            "rule_pack": pack.ref,
+            "language": borrower.language,
+            "timezone": borrower.timezone,
+            "call_window_local": [f"{start:%H:%M}", f"{end:%H:%M}"],
+            "amount_due_minor": action.amount_due_minor,
+            "currency": action.currency,
+            "dpd": action.dpd,
+            "bucket": action.bucket,
+            "script_template": action.template_id,
+            "queued_at": format_utc(at),
+            "deadline": format_utc(at + timedelta(days=1)),
+        }
+        ports.once(action.action_id, lambda: calls.send(call))
+        return _digest(call)
+    if action.channel is Channel.LEGAL:
+        legal = _require(ports.legal, "legal topic")
+        referral = {
+            "type": "LEGAL_REFERRAL",
+            "action_id": action.action_id,
+            "loan_id": action.loan_id,
+            "borrower_token": token,
+            "jurisdiction": action.jurisdiction,
+            "step": action.step_id,
+            "referred_at": format_utc(at),
+        }
+        attrs = {"type": "LEGAL_REFERRAL", "jurisdiction": action.jurisdiction}
+        ports.once(action.action_id, lambda: legal.publish(referral, attrs))
+        return _digest(referral)
+    if action.channel is Channel.BUREAU:
+        bureau = _require(ports.bureau, "bureau topic")
+        report = {
+            "type": "BUREAU_REPORT",
+            "action_id": action.action_id,
+            "loan_id": action.loan_id,
+            "borrower_token": token,
+            "jurisdiction": action.jurisdiction,
+            "amount_due_minor": action.amount_due_minor,
+            "currency": action.currency,
+            "dpd": action.dpd,
+            "bucket": action.bucket,
+            "as_of": format_utc(at),
+        }
+        attrs = {"type": "BUREAU_REPORT", "jurisdiction": action.jurisdiction}
+        ports.once(action.action_id, lambda: bureau.publish(report, attrs))
+        return _digest(report)
+    raise ValueError(f"channel {action.channel.value} is not dispatchable")
+
+
+def _reserve_call(
+    ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
+) -> tuple[bool, str, datetime | None, tuple[tuple[str, str], ...]]:
+    """Take a call-attempt slot atomically; (allowed, reason, resume at, rules checked)."""
+    caps = pack.call_caps
+    if action.channel is not Channel.CALL_TASK or not any(
+        value is not None
+        for value in (
+            caps.connected_per_day,
+            caps.attempts_per_day_per_number,
+            caps.attempts_per_7_days,
+            caps.quiet_days_after_conversation,
+        )
+    ):
+        return True, "", None, ()
+    repository = _require(ports.caps, "contact caps table")
+    try:
+        check = repository.reserve_call(action.borrower_id, action.action_id, at, caps, borrower.timezone)
+    except CapContention as error:
+        raise TransientSendError(str(error)) from None
+    if check.allowed:
+        return True, "", None, check.rules_checked
+    retry_at = check.retry_at or at + timedelta(days=1)
+    start, end, _ = contact_window(pack, borrower)
+    resume = next_contact_instant(retry_at, borrower.timezone, start, end) or retry_at
+    return False, check.reason, resume, check.rules_checked
 
 
 def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
@@ -200,21 +363,107 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
             if decision.verdict is Verdict.SUPPRESS
             else (ActionStatus.CANCELLED, Outcome.CANCELLED)
         )
-        _settle(ports, action, status, at, borrower.timezone, pack, decision, decision.reason)
+        if not _settle(ports, action, status, at, borrower.timezone, pack, decision, decision.reason):
+            return DispatchResult(action_id, Outcome.SKIPPED, action.channel.value, "settled by another run")
         return DispatchResult(action_id, outcome, action.channel.value, decision.reason)
 
+    allowed, cap_reason, resume, cap_rules = _reserve_call(ports, action, borrower, at, pack)
+    decision = Decision(decision.verdict, decision.reason, decision.rules_checked + cap_rules)
+    if not allowed:
+        _settle(
+            ports,
+            action,
+            ActionStatus.DEFERRED,
+            at,
+            borrower.timezone,
+            pack,
+            decision,
+            cap_reason,
+            not_before=resume,
+        )
+        return DispatchResult(action_id, Outcome.DEFERRED, action.channel.value, cap_reason)
+
     try:
-        digest = _send(ports, action, borrower, at, pack)
+        digest = _send(ports, action, borrower, loan, at, pack)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "ClientError")
         if code in THROTTLING_CODES:
             raise TransientSendError(f"{action.channel.value} throttled ({code})") from None
-        reason = f"{action.channel.value} rejected: {code}"
-        _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
-        return DispatchResult(action_id, Outcome.FAILED, action.channel.value, reason)
+        return _failed(
+            ports, action, borrower, at, pack, decision, f"{action.channel.value} rejected: {code}"
+        )
+    except BotoCoreError as error:
+        # Connection/timeout: the effect may or may not have happened; retry the record (the
+        # idempotency record was released, FIFO dedup and the consumers' action_id dedup absorb a repeat).
+        raise TransientSendError(f"{action.channel.value} unreachable ({type(error).__name__})") from None
     except ValueError as error:
-        reason = str(error)
-        _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
-        return DispatchResult(action_id, Outcome.FAILED, action.channel.value, reason)
-    _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, "", digest)
+        return _failed(ports, action, borrower, at, pack, decision, str(error))
+    if not _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, "", digest):
+        # Another run settled it between our read and our write; the send itself ran once.
+        return DispatchResult(action_id, Outcome.SKIPPED, action.channel.value, "settled by another run")
     return DispatchResult(action_id, Outcome.SENT, action.channel.value)
+
+
+def _failed(
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    at: datetime,
+    pack: RulePack,
+    decision: Decision,
+    reason: str,
+) -> DispatchResult:
+    """A permanent failure: give back any call slot, record FAILED with the error class."""
+    if action.channel is Channel.CALL_TASK and ports.caps is not None:
+        ports.caps.release_call(action.borrower_id, action.action_id, at)
+    _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
+    return DispatchResult(
+        action_id=action.action_id, outcome=Outcome.FAILED, channel=action.channel.value, reason=reason
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcomeReport:
+    """The dialer's report of one call (`CallOutcome` on LoanEventsBus, source `arrears.dialer`)."""
+
+    call_id: str
+    borrower_id: str
+    occurred_at: datetime
+    connected: bool
+    conversation: bool
+
+    @classmethod
+    def from_detail(cls, detail: Any) -> CallOutcomeReport:
+        if not isinstance(detail, dict):
+            raise ValueError("CallOutcome detail must be an object")
+        try:
+            call_id, borrower_id = detail["call_id"], detail["borrower_id"]
+            occurred_at = parse_utc(str(detail["occurred_at"]))
+            connected, conversation = detail["connected"], detail.get("conversation", False)
+        except KeyError as missing:
+            raise ValueError(f"CallOutcome detail lacks {missing}") from None
+        if not (isinstance(call_id, str) and call_id and isinstance(borrower_id, str) and borrower_id):
+            raise ValueError("CallOutcome call_id and borrower_id must be non-empty strings")
+        if not (isinstance(connected, bool) and isinstance(conversation, bool)):
+            raise ValueError("CallOutcome connected and conversation must be booleans")
+        # A conversation is a connected call, whatever the dialer says.
+        return cls(call_id, borrower_id, occurred_at, connected or conversation, conversation)
+
+
+def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> bool:
+    """Feed the call caps once per call id (a redelivered report changes nothing); True if new."""
+    caps = _require(ports.caps, "contact caps table")
+    applied: list[bool] = []
+
+    def apply() -> str:
+        caps.record_call_outcome(
+            report.borrower_id,
+            report.occurred_at,
+            connected=report.connected,
+            conversation=report.conversation,
+        )
+        applied.append(True)
+        return f"call-outcome:{report.call_id}"
+
+    ports.once(f"call-outcome#{report.call_id}", apply)
+    return bool(applied)

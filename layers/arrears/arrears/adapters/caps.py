@@ -1,0 +1,143 @@
+"""Per-borrower contact-cap ledgers in `ContactCapsTable`, reserved atomically.
+
+One item per (borrower_id, cap_key): the call ledger of `arrears.domain.caps`. Every change is a
+read-decide-write with a conditional write on `version`: two dispatchers that read the same ledger
+cannot both write it, the loser re-reads and re-decides, so no cap is ever exceeded however many
+dispatchers run at once. The TTL (`expires_at`) drops ledgers of borrowers no longer called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from arrears.adapters.dynamodb import is_conditional_failure
+from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.caps import (
+    Attempt,
+    CallLedger,
+    CapCheck,
+    check_call,
+    with_attempt,
+    with_outcome,
+    without_attempt,
+)
+from arrears.domain.rulepacks import CallCaps
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+CALL_LEDGER = "CALL"
+LEDGER_TTL = timedelta(days=30)
+MAX_CONTENTION_RETRIES = 16
+
+
+class CapContention(RuntimeError):
+    """The ledger kept changing under us: retry the record later (nothing was reserved)."""
+
+
+def _ledger_from_item(borrower_id: str, item: dict[str, Any] | None) -> CallLedger:
+    if item is None:
+        return CallLedger(borrower_id)
+    last = item.get("last_conversation_at")
+    return CallLedger(
+        borrower_id=borrower_id,
+        attempts=tuple(Attempt(parse_utc(str(at)), str(action)) for at, action in item.get("attempts", [])),
+        connected=tuple(parse_utc(str(at)) for at in item.get("connected", [])),
+        last_conversation_at=parse_utc(str(last)) if last else None,
+        version=int(item.get("version", 0)),
+    )
+
+
+def _ledger_to_item(ledger: CallLedger, expires_at: datetime) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "borrower_id": ledger.borrower_id,
+        "cap_key": CALL_LEDGER,
+        "attempts": [[format_utc(a.at), a.action_id] for a in ledger.attempts],
+        "connected": [format_utc(at) for at in ledger.connected],
+        "version": ledger.version + 1,
+        "expires_at": int(expires_at.timestamp()),
+    }
+    if ledger.last_conversation_at is not None:
+        item["last_conversation_at"] = format_utc(ledger.last_conversation_at)
+    return item
+
+
+class ContactCapRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def ledger(self, borrower_id: str) -> CallLedger:
+        item = self._table.get_item(
+            Key={"borrower_id": borrower_id, "cap_key": CALL_LEDGER}, ConsistentRead=True
+        ).get("Item")
+        return _ledger_from_item(borrower_id, item)
+
+    def _write(self, current: CallLedger, new: CallLedger, at: datetime) -> bool:
+        condition: dict[str, Any]
+        if current.version == 0:
+            condition = {"ConditionExpression": "attribute_not_exists(borrower_id)"}
+        else:
+            condition = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": current.version},
+            }
+        try:
+            self._table.put_item(Item=_ledger_to_item(new, at + LEDGER_TTL), **condition)
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def _change(
+        self,
+        borrower_id: str,
+        at: datetime,
+        decide: Callable[[CallLedger], tuple[CallLedger | None, CapCheck]],
+    ) -> CapCheck:
+        for _ in range(MAX_CONTENTION_RETRIES):
+            current = self.ledger(borrower_id)
+            new, check = decide(current)
+            if new is None or new == current:
+                return check
+            if self._write(current, new, at):
+                return check
+        raise CapContention(f"call ledger kept changing after {MAX_CONTENTION_RETRIES} tries")
+
+    def reserve_call(
+        self, borrower_id: str, action_id: str, at: datetime, caps: CallCaps, timezone: str
+    ) -> CapCheck:
+        """Take one call-attempt slot for `action_id` if every cap allows it (idempotent per action)."""
+
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, CapCheck]:
+            if ledger.holds(action_id):
+                return None, CapCheck(True, rules_checked=(("call_caps", "PASS"),))
+            check = check_call(ledger, caps, at, timezone)
+            return (with_attempt(ledger, action_id, at) if check.allowed else None), check
+
+        return self._change(borrower_id, at, decide)
+
+    def release_call(self, borrower_id: str, action_id: str, at: datetime) -> None:
+        """Give back the slot of a call task that was never queued."""
+
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, CapCheck]:
+            if not ledger.holds(action_id):
+                return None, CapCheck(True)
+            return without_attempt(ledger, action_id), CapCheck(True)
+
+        self._change(borrower_id, at, decide)
+
+    def record_call_outcome(
+        self, borrower_id: str, at: datetime, *, connected: bool, conversation: bool
+    ) -> None:
+        """The dialer's report of a call (CallOutcome): feeds the connected and conversation caps."""
+
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, CapCheck]:
+            return with_outcome(ledger, at, connected=connected, conversation=conversation), CapCheck(True)
+
+        self._change(borrower_id, at, decide)

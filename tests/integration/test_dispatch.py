@@ -1,0 +1,581 @@
+"""Dispatch on moto: the send-time gate, atomic call caps, every channel, and exactly-once effects.
+
+Most tests call the dispatch use case with the ports the dispatcher handler builds (real adapters on
+the stack deployed from template.yaml into moto); the last ones go through the handler itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
+
+from arrears.adapters.container import Container
+from arrears.adapters.idempotency import OnceRunner
+from arrears.domain.actions import Action, ActionStatus, action_id_for
+from arrears.domain.borrowers import Borrower
+from arrears.domain.calendar import format_utc
+from arrears.domain.loans import Holds, Instalment, Loan
+from arrears.domain.messages import debt_details_absent
+from arrears.domain.strategy import Channel
+from arrears.usecases.dispatch import DispatchPorts, Outcome, TransientSendError, dispatch
+from arrears_local.stack import LocalStack
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+NOON_SHANGHAI = utc(2026, 3, 10, 4, 0)
+PLANNED_AT = utc(2026, 3, 9, 16, 30)  # 12:00 in Shanghai, 9 days past the 1 March due date
+
+
+def sms_sent() -> list[tuple[str, str]]:
+    backend = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    return [(str(number), str(message)) for number, message in backend.sms_messages.values()]
+
+
+def throttled(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, operation)
+
+
+def rejected(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "InvalidParameter", "Message": "bad"}}, operation)
+
+
+@pytest.fixture
+def ports(container: Container) -> DispatchPorts:
+    return DispatchPorts.from_container(container, OnceRunner(container.settings.idempotency_table))
+
+
+def us_loan(loan_id: str) -> Loan:
+    return Loan(
+        loan_id=loan_id,
+        borrower_id=f"B-{loan_id}",
+        jurisdiction="US-REGF",
+        currency="USD",
+        principal_minor=120_000,
+        disbursed_on=cn_cash_loan().disbursed_on,
+        instalments=(Instalment(1, cn_cash_loan().instalments[0].due_on, 120_000, 1_500, 0),),
+        penalty_daily_ppm=0,
+        apr_cap_bps=3600,
+    )
+
+
+def us_borrower(loan: Loan, zone: str = "America/Los_Angeles", **changes: Any) -> Borrower:
+    values: dict[str, Any] = {
+        "borrower_id": loan.borrower_id,
+        "timezone": zone,
+        "language": "en",
+        "region": "CA",
+        "name": "Jane Doe",
+        "phone": "+14155550100",
+        "email": "jane.doe@example.com",
+    }
+    values.update(changes)
+    return Borrower(**values)
+
+
+def overdue(container: Container, loan: Loan, borrower: Borrower) -> Loan:
+    register(container, loan, borrower, utc(2026, 3, 10))
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert stored.dpd > 0
+    return stored
+
+
+def plan(
+    container: Container,
+    loan: Loan,
+    channel: Channel,
+    template_id: str,
+    step: str = "",
+    at: datetime = PLANNED_AT,
+) -> Action:
+    step_id = step or f"{channel.value.lower()}-{template_id}"
+    action = Action(
+        action_id=action_id_for(loan.loan_id, step_id, loan.cycle),
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        jurisdiction=loan.jurisdiction,
+        channel=channel,
+        step_id=step_id,
+        template_id=template_id,
+        cycle=loan.cycle,
+        status=ActionStatus.PENDING,
+        planned_at=at,
+        not_before=at,
+        strategy_id="default",
+        strategy_version="1",
+        strategy_arm="champion",
+        dpd=loan.dpd,
+        bucket=loan.bucket,
+        amount_due_minor=123_456,
+        currency=loan.currency,
+    )
+    assert container.actions.create(action)
+    return action
+
+
+def contacts_of(container: Container, loan_id: str) -> list[dict[str, Any]]:
+    return container.contacts.for_loan(loan_id)
+
+
+def queue_bodies(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    bodies: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=stack.physical[queue], MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not messages:
+            return bodies
+        bodies += [json.loads(m["Body"]) for m in messages]
+
+
+def subscribe(stack: LocalStack, topic: str) -> Callable[[], list[dict[str, Any]]]:
+    """A raw-delivery SQS subscription to `topic`; returns a reader of what was published."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"probe-{topic}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns").subscribe(
+        TopicArn=stack.physical[topic],
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+
+    def read() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    return read
+
+
+# -- the gate at send time -----------------------------------------------------------------------
+
+
+def test_an_sms_inside_contact_hours_is_sent_once_and_recorded(
+    container: Container, ports: DispatchPorts
+) -> None:
+    loan = overdue(container, cn_cash_loan("L-SMS"), borrower_for(cn_cash_loan("L-SMS")))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+
+    first = dispatch(action.action_id, NOON_SHANGHAI, ports)
+    again = dispatch(action.action_id, NOON_SHANGHAI + timedelta(minutes=1), ports)
+
+    assert (first.outcome, again.outcome) == (Outcome.SENT, Outcome.SKIPPED)
+    ((number, text),) = sms_sent()
+    assert number == "+8613800138000"
+    assert "¥1,234.56" in text
+    assert "逾期" in text
+    (contact,) = contacts_of(container, loan.loan_id)
+    assert contact["status"] == "SENT"
+    assert len(contact["message_sha256"]) == 64
+    assert "13800138000" not in json.dumps(contact, default=str)
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "resume"),
+    [
+        ("Asia/Shanghai", utc(2026, 3, 9, 15, 0), utc(2026, 3, 10, 0, 0)),  # 23:00 -> 08:00 CST
+        ("America/New_York", utc(2026, 3, 8, 6, 30), utc(2026, 3, 8, 12, 0)),  # 01:30 EST -> 08:00 EDT
+        ("America/Los_Angeles", utc(2026, 11, 1, 9, 30), utc(2026, 11, 1, 16, 0)),  # fall-back day
+        ("Pacific/Auckland", utc(2026, 4, 5, 10, 30), utc(2026, 4, 5, 20, 0)),  # 22:30 NZST after DST ends
+    ],
+)
+def test_outside_contact_hours_the_action_is_deferred_to_the_next_lawful_instant(
+    zone: str, at: datetime, resume: datetime, container: Container, ports: DispatchPorts
+) -> None:
+    loan = overdue(container, cn_cash_loan("L-QUIET"), borrower_for(cn_cash_loan("L-QUIET"), zone))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+
+    result = dispatch(action.action_id, at, ports)
+
+    assert result.outcome is Outcome.DEFERRED
+    assert sms_sent() == []
+    stored = container.actions.get(action.action_id)
+    assert stored is not None
+    assert (stored.status, stored.not_before) == (ActionStatus.DEFERRED, resume)
+    assert list(container.actions.deferred_due(resume - timedelta(seconds=1))) == []
+    assert list(container.actions.deferred_due(resume)) == [action.action_id]
+    (contact,) = contacts_of(container, loan.loan_id)
+    assert contact["status"] == "DEFERRED"
+    assert "contact hours" in contact["reason"]
+    # When the window opens, the schedule's run sends it
+    assert dispatch(action.action_id, resume, ports).outcome is Outcome.SENT
+    assert len(sms_sent()) == 1
+
+
+def test_the_borrowers_preferred_hours_narrow_the_window(container: Container, ports: DispatchPorts) -> None:
+    base = cn_cash_loan("L-PREF")
+    loan = overdue(container, base, borrower_for(base, preferred_hours=(18, 20)))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+
+    result = dispatch(action.action_id, NOON_SHANGHAI, ports)
+
+    assert result.outcome is Outcome.DEFERRED
+    assert "preferred hours" in result.reason
+    stored = container.actions.get(action.action_id)
+    assert stored is not None
+    assert stored.not_before == utc(2026, 3, 10, 10, 0)
+
+
+def test_holds_opt_outs_and_settled_loans_are_rechecked_at_send_time(
+    container: Container, ports: DispatchPorts
+) -> None:
+    base = cn_cash_loan("L-HOLD")
+    loan = overdue(container, base, borrower_for(base, opted_out_channels=frozenset({"EMAIL"})))
+    sms = plan(container, loan, Channel.SMS, "sms_overdue")
+    email = plan(container, loan, Channel.EMAIL, "email_overdue")
+    stale = plan(container, replace(loan, cycle=loan.cycle - 1), Channel.SMS, "sms_overdue", step="old")
+    container.loans.save(loan.with_changes(holds=Holds(dispute_open=True)))
+
+    outcomes = {a.action_id: dispatch(a.action_id, NOON_SHANGHAI, ports) for a in (sms, email, stale)}
+
+    assert outcomes[sms.action_id].outcome is Outcome.SUPPRESSED
+    assert outcomes[email.action_id].outcome is Outcome.SUPPRESSED
+    assert outcomes[stale.action_id].outcome is Outcome.CANCELLED
+    reasons = {c["status"]: c["reason"] for c in contacts_of(container, loan.loan_id)}
+    assert "dispute" in reasons["SUPPRESSED"]
+    assert "settled" in reasons["CANCELLED"]
+    assert sms_sent() == []
+
+
+# -- channels -------------------------------------------------------------------------------------
+
+
+def test_us_email_carries_an_opt_out_line_and_attributes(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    read = subscribe(stack, "RemindersTopic")
+    loan = overdue(container, us_loan("L-US-MAIL"), us_borrower(us_loan("L-US-MAIL")))
+    action = plan(container, loan, Channel.EMAIL, "email_overdue")
+
+    assert dispatch(action.action_id, utc(2026, 3, 10, 18, 0), ports).outcome is Outcome.SENT
+
+    (message,) = read()
+    assert message["to"] == "jane.doe@example.com"
+    assert "$1,234.56" in message["body"]
+    assert "To stop receiving these e-mails" in message["body"]
+
+
+def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_details(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    legal, bureau = subscribe(stack, "LegalTopic"), subscribe(stack, "BureauTopic")
+    base = cn_cash_loan("L-HAND")
+    loan = overdue(container, base, borrower_for(base))
+    actions = [
+        plan(container, loan, Channel.CALL_TASK, "call_task"),
+        plan(container, loan, Channel.FIELD_VISIT, "field_visit"),
+        plan(container, loan, Channel.LEGAL, "legal_referral"),
+        plan(container, loan, Channel.BUREAU, "bureau_report"),
+    ]
+
+    results = [dispatch(a.action_id, NOON_SHANGHAI, ports) for a in actions]
+
+    assert [r.outcome for r in results] == [Outcome.SENT] * 4
+    (call,) = queue_bodies(stack, "CallTaskQueue")
+    (visit,) = queue_bodies(stack, "FieldVisitQueue")
+    (referral,), (report,) = legal(), bureau()
+    assert call["borrower_id"] == loan.borrower_id
+    assert call["call_window_local"] == ["08:00", "22:00"]
+    assert visit["requirements"] == {"min_collectors": 2, "recording_required": True}
+    assert visit["region"] == "Shanghai"
+    assert visit["dpd"] == loan.dpd
+    assert set(referral) == {
+        "type",
+        "action_id",
+        "loan_id",
+        "borrower_token",
+        "jurisdiction",
+        "step",
+        "referred_at",
+    }
+    assert (report["amount_due_minor"], report["dpd"]) == (123_456, loan.dpd)
+    for body in (call, visit, referral, report):
+        text = json.dumps(body, ensure_ascii=False)
+        assert len(body["borrower_token"]) == 64
+        for pii in ("王小明", "+8613800138000", "xiaoming.wang", "世纪大道"):
+            assert pii not in text
+    assert all(c["status"] == "SENT" and c["message_sha256"] for c in contacts_of(container, loan.loan_id))
+
+
+def test_a_third_party_message_carries_no_debt_details() -> None:
+    from arrears.domain.messages import render_third_party
+
+    for language in ("zh-CN", "en"):
+        message = render_third_party(language, first_name="小明")
+        assert debt_details_absent(message.body, loan_id="L-1", amount_minor=123_456, currency="CNY")
+
+
+# -- caps under concurrency --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("jurisdiction", "cap"), [("CN", 6), ("US-REGF", 7)])
+def test_concurrent_dispatchers_never_exceed_the_call_cap(
+    jurisdiction: str, cap: int, container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    if jurisdiction == "CN":
+        base = cn_cash_loan("L-CAP")
+        loan, at = overdue(container, base, borrower_for(base)), NOON_SHANGHAI
+    else:
+        base = us_loan("L-CAP")
+        loan, at = overdue(container, base, us_borrower(base)), utc(2026, 3, 10, 18, 0)
+    actions = [plan(container, loan, Channel.CALL_TASK, "call_task", step=f"call-{i}") for i in range(12)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda a: dispatch(a.action_id, at, ports), actions))
+
+    outcomes = [r.outcome for r in results]
+    assert outcomes.count(Outcome.SENT) == cap
+    assert outcomes.count(Outcome.DEFERRED) == len(actions) - cap
+    assert len(queue_bodies(stack, "CallTaskQueue")) == cap
+    ledger = container.contact_caps.ledger(loan.borrower_id)
+    assert len(ledger.attempts) == cap
+    deferred = [container.actions.get(r.action_id) for r in results if r.outcome is Outcome.DEFERRED]
+    assert all(d is not None and d.not_before > at for d in deferred)
+
+
+def test_no_call_within_seven_days_after_a_us_conversation(
+    container: Container, ports: DispatchPorts
+) -> None:
+    base = us_loan("L-CONV")
+    loan = overdue(container, base, us_borrower(base, zone="America/New_York"))
+    talked = utc(2026, 3, 9, 15, 0)
+    container.contact_caps.record_call_outcome(loan.borrower_id, talked, connected=True, conversation=True)
+    action = plan(container, loan, Channel.CALL_TASK, "call_task")
+
+    result = dispatch(action.action_id, utc(2026, 3, 10, 15, 0), ports)
+
+    assert result.outcome is Outcome.DEFERRED
+    assert "conversation" in result.reason
+    stored = container.actions.get(action.action_id)
+    assert stored is not None
+    assert stored.not_before == talked + timedelta(days=7)
+
+
+def test_cn_connected_calls_cap_defers_to_the_next_local_morning(
+    container: Container, ports: DispatchPorts
+) -> None:
+    base = cn_cash_loan("L-CONN")
+    loan = overdue(container, base, borrower_for(base))
+    for minutes in (0, 10, 20):
+        container.contact_caps.record_call_outcome(
+            loan.borrower_id, utc(2026, 3, 10, 1, minutes), connected=True, conversation=True
+        )
+    action = plan(container, loan, Channel.CALL_TASK, "call_task")
+
+    result = dispatch(action.action_id, NOON_SHANGHAI, ports)
+
+    assert result.outcome is Outcome.DEFERRED
+    assert "connected" in result.reason
+    stored = container.actions.get(action.action_id)
+    assert stored is not None
+    assert stored.not_before == utc(2026, 3, 11, 0, 0)
+
+
+# -- failures: no duplicate, no loss -----------------------------------------------------------
+
+
+def test_sns_throttling_is_retried_without_duplicate(container: Container, ports: DispatchPorts) -> None:
+    loan = overdue(container, cn_cash_loan("L-THR"), borrower_for(cn_cash_loan("L-THR")))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+    real = ports.sms.send
+    calls = iter([throttled("Publish")])
+
+    def flaky(phone: str, body: str) -> str:
+        error = next(calls, None)
+        if error is not None:
+            raise error
+        return real(phone, body)
+
+    with mock.patch.object(ports.sms, "send", side_effect=flaky):
+        with pytest.raises(TransientSendError):
+            dispatch(action.action_id, NOON_SHANGHAI, ports)
+        stored = container.actions.get(action.action_id)
+        assert stored is not None
+        assert stored.status is ActionStatus.PENDING
+        assert contacts_of(container, loan.loan_id) == []
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.SENT
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.SKIPPED
+
+    assert len(sms_sent()) == 1
+    assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
+
+
+def test_a_permanent_sns_rejection_is_recorded_as_failed_with_its_error_class(
+    container: Container, ports: DispatchPorts
+) -> None:
+    loan = overdue(container, cn_cash_loan("L-REJ"), borrower_for(cn_cash_loan("L-REJ")))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+
+    with mock.patch.object(ports.sms, "send", side_effect=rejected("Publish")):
+        result = dispatch(action.action_id, NOON_SHANGHAI, ports)
+
+    assert result.outcome is Outcome.FAILED
+    assert "InvalidParameter" in result.reason
+    (contact,) = contacts_of(container, loan.loan_id)
+    assert contact["status"] == "FAILED"
+    assert "InvalidParameter" in contact["reason"]
+
+
+def test_sqs_throttling_keeps_the_call_slot_and_sends_once(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    loan = overdue(container, cn_cash_loan("L-SQS"), borrower_for(cn_cash_loan("L-SQS")))
+    action = plan(container, loan, Channel.CALL_TASK, "call_task")
+    assert ports.call_tasks is not None
+    real = ports.call_tasks.send
+    errors = iter([throttled("SendMessage"), throttled("SendMessage")])
+
+    def flaky(body: dict[str, Any], **kwargs: Any) -> str:
+        error = next(errors, None)
+        if error is not None:
+            raise error
+        return real(body, **kwargs)
+
+    with mock.patch.object(ports.call_tasks, "send", side_effect=flaky):
+        for _ in range(2):
+            with pytest.raises(TransientSendError):
+                dispatch(action.action_id, NOON_SHANGHAI, ports)
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.SENT
+
+    assert len(queue_bodies(stack, "CallTaskQueue")) == 1
+    assert len(container.contact_caps.ledger(loan.borrower_id).attempts) == 1
+
+
+def test_a_permanent_sqs_failure_gives_the_call_slot_back(container: Container, ports: DispatchPorts) -> None:
+    loan = overdue(container, cn_cash_loan("L-SQSF"), borrower_for(cn_cash_loan("L-SQSF")))
+    action = plan(container, loan, Channel.CALL_TASK, "call_task")
+    assert ports.call_tasks is not None
+
+    with mock.patch.object(ports.call_tasks, "send", side_effect=rejected("SendMessage")):
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.FAILED
+
+    assert container.contact_caps.ledger(loan.borrower_id).attempts == ()
+
+
+def test_a_crash_between_send_and_record_is_completed_by_the_redelivery(
+    container: Container, ports: DispatchPorts
+) -> None:
+    loan = overdue(container, cn_cash_loan("L-CRASH"), borrower_for(cn_cash_loan("L-CRASH")))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+
+    with (
+        mock.patch.object(ports.actions, "transition", side_effect=RuntimeError("Lambda timed out")),
+        pytest.raises(RuntimeError),
+    ):
+        dispatch(action.action_id, NOON_SHANGHAI, ports)
+    assert len(sms_sent()) == 1
+
+    assert dispatch(action.action_id, NOON_SHANGHAI + timedelta(minutes=5), ports).outcome is Outcome.SENT
+    assert len(sms_sent()) == 1  # the idempotency record replayed the first send
+    assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
+
+
+# -- through the handler -------------------------------------------------------------------------
+
+
+def stream_event(action_id: str, at: datetime) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / "dispatcher-action-planned.json").read_text())
+    record = event["Records"][0]
+    record["dynamodb"]["Keys"]["action_id"]["S"] = action_id
+    record["dynamodb"]["NewImage"]["action_id"]["S"] = action_id
+    record["dynamodb"]["ApproximateCreationDateTime"] = int(at.timestamp())
+    return event
+
+
+def test_duplicate_stream_deliveries_send_once(make_cloud: CloudFactory, container: Container) -> None:
+    cloud = make_cloud(NOON_SHANGHAI)
+    loan = overdue(container, cn_cash_loan("L-DUP"), borrower_for(cn_cash_loan("L-DUP")))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+    event = stream_event(action.action_id, NOON_SHANGHAI)
+    twice = copy.deepcopy(event)
+    twice["Records"].append(copy.deepcopy(event["Records"][0]))
+
+    assert cloud.invoke("DispatcherFunction", event) == {"batchItemFailures": []}
+    assert cloud.invoke("DispatcherFunction", twice) == {"batchItemFailures": []}
+
+    assert len(sms_sent()) == 1
+    assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
+
+
+def test_the_schedule_releases_due_deferred_actions_and_reports_the_backlog(
+    make_cloud: CloudFactory, container: Container, ports: DispatchPorts
+) -> None:
+    loan = overdue(container, cn_cash_loan("L-SCHED"), borrower_for(cn_cash_loan("L-SCHED")))
+    actions = [plan(container, loan, Channel.SMS, "sms_overdue", step=f"sms-{i}") for i in range(3)]
+    late = utc(2026, 3, 9, 15, 0)  # 23:00 in Shanghai
+    assert {dispatch(a.action_id, late, ports).outcome for a in actions} == {Outcome.DEFERRED}
+    cloud = make_cloud(utc(2026, 3, 10, 0, 0))
+
+    response = cloud.invoke("DispatcherFunction", cloud.scheduled_event("DispatcherFunction"))
+
+    assert response == {"deferred_due": 3, "deferred_processed": 3, "deferred_failed": 0}
+    assert len(sms_sent()) == 3
+    assert list(container.actions.deferred_due(utc(2026, 3, 11))) == []
+    assert format_utc(cloud.clock) == "2026-03-10T00:00:00Z"
+
+
+def test_call_outcomes_from_the_dialer_feed_the_caps_once(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    cloud = make_cloud(NOON_SHANGHAI)
+    detail = {
+        "call_id": "CALL-1",
+        "borrower_id": "B-L-OUT",
+        "occurred_at": "2026-03-10T03:59:00Z",
+        "connected": True,
+        "conversation": False,
+    }
+
+    first = cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
+    again = cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
+
+    assert [r["duplicate"] for r in first + again] == [False, True]
+    ledger = container.contact_caps.ledger("B-L-OUT")
+    assert len(ledger.connected) == 1
+    assert ledger.last_conversation_at is None
+
+
+def test_a_malformed_call_outcome_goes_to_the_async_failure_queue(
+    make_cloud: CloudFactory, stack: LocalStack
+) -> None:
+    cloud = make_cloud(NOON_SHANGHAI)
+
+    cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", {"call_id": "CALL-2"})
+
+    bodies = queue_bodies(stack, "AsyncFailureQueue")
+    assert len(bodies) == 1
+    assert "CALL-2" in json.dumps(bodies[0])
+
+
+def test_sms_sent_and_failed_are_counted_for_the_failure_rate_alarm(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    cloud = make_cloud(NOON_SHANGHAI)
+    loan = overdue(container, cn_cash_loan("L-MET"), borrower_for(cn_cash_loan("L-MET")))
+    good = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-a")
+    bad = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-b")
+    cloud.invoke("DispatcherFunction", stream_event(good.action_id, NOON_SHANGHAI))
+    container.borrowers.put(borrower_for(loan, phone=""))  # the second one fails: no number on file
+    cloud.invoke("DispatcherFunction", stream_event(bad.action_id, NOON_SHANGHAI))
+
+    assert isinstance(cloud.log, io.StringIO)
+    lines = [json.loads(line) for line in cloud.log.getvalue().splitlines() if '"_aws"' in line]
+    names = [m["Name"] for line in lines for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    assert names.count("SmsSent") == 1
+    assert names.count("SmsFailed") == 1
+    assert names.count("Contacts") == 2
