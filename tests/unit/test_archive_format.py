@@ -54,3 +54,50 @@ def test_manifest_round_trip_and_retention() -> None:
     manifest = Manifest("k", "ab", 3, "CN", 2, "cd")
     assert Manifest.from_bytes(manifest.to_bytes()) == manifest
     assert retain_until(date(2028, 2, 29), 5) == date(2033, 2, 28)
+
+
+def test_the_athena_tables_have_every_archive_field_and_partition_on_jurisdiction_and_dt() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "infrastructure" / "athena"
+    sql = (root / "contacts.sql").read_text()
+    raw = sql.split("CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.contacts_raw (", 1)[1].split(
+        ")\n", 1
+    )[0]
+    columns = [m.group(1) for m in re.finditer(r"^\s+(\w+)\s+\w", raw, re.MULTILINE)]
+    expected = [f for f in ARCHIVE_FIELDS if f != "jurisdiction"]  # a partition column in Athena
+    assert columns == expected
+    assert "PARTITIONED BY (jurisdiction string, dt string)" in sql
+    assert "contacts/jurisdiction=${jurisdiction}/dt=${dt}/" in sql
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    glue = yaml.load((root / "glue.yaml").read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    table = glue["Resources"]["ContactsRawTable"]["Properties"]["TableInput"]
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == expected
+    assert [k["Name"] for k in table["PartitionKeys"]] == ["jurisdiction", "dt"]
+    assert table["Parameters"]["projection.enabled"] == "true"
+
+
+def test_the_erasure_audit_record_names_fields_but_holds_no_value() -> None:
+    from datetime import UTC, datetime
+
+    from arrears.usecases.erasure import ErasureOutcome, ErasureRequest, audit_record, erasure_audit_key
+
+    at = datetime(2026, 3, 6, 9, tzinfo=UTC)
+    request = ErasureRequest("ER-1", "B-42", at)
+    outcome = ErasureOutcome("ER-1", True, ["name", "phone"], 2, 7)
+    token = borrower_token(b"k" * 32, "B-42")
+
+    record = audit_record(request, outcome, token, at)
+
+    assert record["record_type"] == "ERASURE"
+    assert record["borrower_token"] == token
+    assert "B-42" not in str(record)
+    assert erasure_audit_key("ER-1", at.date()).startswith("erasures/dt=2026-03-06/")
+    assert "ER-1" not in erasure_audit_key("ER-1", at.date())

@@ -16,6 +16,7 @@ class ArchiveStore:
         self._s3 = s3
         self._bucket = bucket
         self._kms_key_id = kms_key_id
+        self.put_requests = 0
 
     def exists(self, key: str) -> bool:
         try:
@@ -27,6 +28,12 @@ class ArchiveStore:
         return True
 
     def put(self, key: str, body: bytes, *, content_type: str, retain_until: date) -> None:
+        """PUT with SSE-KMS (the data key) and COMPLIANCE retention until `retain_until` (00:00 UTC).
+
+        Repeating a PUT of the same bytes (a retry) adds an identical version; the bucket is
+        versioned and locked, so no earlier version can be overwritten or removed.
+        """
+        self.put_requests += 1
         self._s3.put_object(
             Bucket=self._bucket,
             Key=key,

@@ -1,15 +1,28 @@
-"""The archiver: one pseudonymised, hash-chained, write-once object per batch and partition."""
+"""The archiver: one pseudonymised, hash-chained, write-once object per batch and partition.
+
+Order of writes per partition, and what a crash after each step leaves:
+
+1. PUT the data object (deterministic key and bytes). Crash: an object without a manifest; the
+   retried batch PUTs the same bytes again (a second identical version under Object Lock).
+2. Append to the jurisdiction's chain: one DynamoDB transaction moves the head (conditional on the
+   seq read) and writes a claim item for the batch holding its manifest. Concurrent archivers
+   (one per stream shard) race on the condition; the loser re-reads the head and retries.
+   Crash: the retry finds the claim and reuses that manifest (same seq), even if other batches
+   were appended meanwhile, so a batch never takes two seqs and no seq is left without a manifest.
+3. PUT the manifest. Its existence marks the partition done: a retried batch skips it.
+4. Set `expires_at` on the archived hot records: only now may TTL delete them.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from arrears.adapters.archive_store import ArchiveStore
-from arrears.adapters.dynamodb import ArchiveChainRepository, ChainHead
+from arrears.adapters.dynamodb import ArchiveChainRepository, ChainHead, ContactRepository
 from arrears.domain.archive import (
     Manifest,
     archive_line,
@@ -33,6 +46,7 @@ class ArchiveResult:
     records: int = 0
     already_archived: int = 0
     puts: int = 0
+    ttl_set: int = 0
 
 
 def partition_of(record: Mapping[str, Any]) -> tuple[str, date]:
@@ -45,11 +59,12 @@ def partition_of(record: Mapping[str, Any]) -> tuple[str, date]:
 def _chain_manifest(
     chain: ArchiveChainRepository, jurisdiction: str, key: str, blob: bytes, records: int, batch_id: str
 ) -> bytes:
-    """Append the batch to the jurisdiction's hash chain; safe to repeat after a crash."""
+    """Append the batch to the jurisdiction's hash chain once; safe to repeat after a crash."""
     for _ in range(MAX_CHAIN_RETRIES):
+        claimed = chain.claimed(jurisdiction, batch_id)
+        if claimed is not None:
+            return claimed  # appended before a crash: write the same manifest again
         head: ChainHead = chain.head(jurisdiction)
-        if head.last_batch_id == batch_id:
-            return head.last_manifest  # advanced before a crash: write the same manifest again
         manifest = Manifest(key, sha256_hex(blob), records, jurisdiction, head.seq + 1, head.manifest_sha256)
         body = manifest.to_bytes()
         if chain.advance(head, sha256_hex(body), batch_id, body):
@@ -59,14 +74,32 @@ def _chain_manifest(
     )
 
 
+def _set_ttl(contacts: ContactRepository, group: Sequence[Mapping[str, Any]], key: str, ttl_days: int) -> int:
+    keys = [
+        (
+            str(record["loan_id"]),
+            str(record["contact_key"]),
+            int((parse_utc(str(record["occurred_at"])) + timedelta(days=ttl_days)).timestamp()),
+        )
+        for record in group
+        if record.get("loan_id") and record.get("contact_key")
+    ]
+    return contacts.mark_archived_many(keys, key)
+
+
 def archive_records(
     records: Sequence[Mapping[str, Any]],
     *,
     store: ArchiveStore,
     chain: ArchiveChainRepository,
     token_secret: Callable[[], bytes],
+    contacts: ContactRepository | None = None,
+    ttl_days: int = 90,
 ) -> ArchiveResult:
-    """Archive already-validated contact records, one object per (jurisdiction, day) partition."""
+    """Archive already-validated contact records, one object per (jurisdiction, day) partition.
+
+    With `contacts`, each archived hot record gets `expires_at` = occurred_at + `ttl_days`.
+    """
     result = ArchiveResult()
     groups: dict[tuple[str, date], list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
@@ -78,14 +111,16 @@ def archive_records(
         key = object_key(jurisdiction, day, batch_id)
         if store.exists(manifest_key(key)):
             result.already_archived += len(ordered)
-            continue
-        lines = [archive_line(r, borrower_token(secret, str(r["borrower_id"]))) for r in ordered]
-        blob = encode_lines(lines)
-        keep_until = retain_until(day, rule_pack_for(jurisdiction).retention_years)
-        store.put(key, blob, content_type="application/gzip", retain_until=keep_until)
-        manifest = _chain_manifest(chain, jurisdiction, key, blob, len(lines), batch_id)
-        store.put(manifest_key(key), manifest, content_type="application/json", retain_until=keep_until)
-        result.objects.append(key)
-        result.records += len(lines)
-        result.puts += 2
+        else:
+            lines = [archive_line(r, borrower_token(secret, str(r["borrower_id"]))) for r in ordered]
+            blob = encode_lines(lines)
+            keep_until = retain_until(day, rule_pack_for(jurisdiction).retention_years)
+            store.put(key, blob, content_type="application/gzip", retain_until=keep_until)
+            manifest = _chain_manifest(chain, jurisdiction, key, blob, len(lines), batch_id)
+            store.put(manifest_key(key), manifest, content_type="application/json", retain_until=keep_until)
+            result.objects.append(key)
+            result.records += len(lines)
+            result.puts += 2
+        if contacts is not None:  # also after a crash between the manifest and the TTL
+            result.ttl_set += _set_ttl(contacts, ordered, key, ttl_days)
     return result

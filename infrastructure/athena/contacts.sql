@@ -1,0 +1,121 @@
+-- Athena tables over the contact archive (DESIGN.md layout), with partition projection: no crawler and
+-- no MSCK REPAIR; every (jurisdiction, dt) partition is computed from the query's predicates.
+-- Replace ${ArchiveBucket} with the stack output ArchiveBucketName (or deploy glue.yaml, which
+-- creates the same tables). Query through the views: the raw tables also see the manifests that sit
+-- beside the data objects. `jurisdiction` is a partition column only (Athena forbids a data column
+-- of the same name); `arrears-audit verify` checks that every line's jurisdiction is its partition's.
+
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.contacts_raw (
+  contact_id          string,
+  loan_id             string,
+  borrower_token      string,
+  channel             string,
+  step                string,
+  status              string,
+  occurred_at         string,
+  borrower_timezone   string,
+  borrower_local_time string,
+  rule_pack           string,
+  strategy            string,
+  dpd                 int,
+  bucket              string,
+  amount_due_minor    bigint,
+  currency            string,
+  reason              string,
+  template_id         string,
+  message_sha256      string,
+  rules_checked       array<string>
+)
+PARTITIONED BY (jurisdiction string, dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/contacts/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.jurisdiction.type'    = 'enum',
+  'projection.jurisdiction.values'  = 'CN,US-REGF',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/contacts/jurisdiction=${jurisdiction}/dt=${dt}/'
+);
+
+-- One row per contact: data objects only, and a record archived twice (a retried, re-split stream
+-- batch) counted once.
+CREATE OR REPLACE VIEW arrears_archive.contacts AS
+SELECT contact_id, loan_id, borrower_token, channel, step, status, occurred_at, borrower_timezone,
+       borrower_local_time, rule_pack, strategy, dpd, bucket, amount_due_minor, currency, reason,
+       template_id, message_sha256, rules_checked, jurisdiction, dt
+FROM (
+  SELECT r.*, row_number() OVER (PARTITION BY jurisdiction, dt, contact_id ORDER BY "$path") AS copy
+  FROM arrears_archive.contacts_raw r
+  WHERE "$path" LIKE '%.jsonl.gz' AND contact_id IS NOT NULL
+)
+WHERE copy = 1;
+
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.contact_manifests_raw (
+  object_key           string,
+  sha256               string,
+  records              int,
+  seq                  bigint,
+  prev_manifest_sha256 string
+)
+PARTITIONED BY (jurisdiction string, dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/contacts/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.jurisdiction.type'    = 'enum',
+  'projection.jurisdiction.values'  = 'CN,US-REGF',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/contacts/jurisdiction=${jurisdiction}/dt=${dt}/'
+);
+
+CREATE OR REPLACE VIEW arrears_archive.contact_manifests AS
+SELECT object_key, sha256, records, seq, prev_manifest_sha256, jurisdiction, dt
+FROM arrears_archive.contact_manifests_raw
+WHERE "$path" LIKE '%.manifest.json' AND object_key IS NOT NULL;
+
+-- The audit records of erasure requests (one JSON object per file).
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.erasures (
+  record_type            string,
+  request_id             string,
+  borrower_token         string,
+  requested_at           string,
+  erased_at              string,
+  borrower_found         boolean,
+  fields_erased          array<string>,
+  loans                  int,
+  contacts_pseudonymised int,
+  archive                string
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/erasures/'
+TBLPROPERTIES (
+  'projection.enabled'         = 'true',
+  'projection.dt.type'         = 'date',
+  'projection.dt.format'       = 'yyyy-MM-dd',
+  'projection.dt.range'        = '2026-01-01,NOW',
+  'projection.dt.interval'     = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template'  = 's3://${ArchiveBucket}/erasures/dt=${dt}/'
+);
+
+-- Examples
+-- Contact history of one loan:
+--   SELECT occurred_at, channel, step, status, dpd, reason FROM arrears_archive.contacts
+--   WHERE jurisdiction = 'CN' AND dt BETWEEN '2026-03-01' AND '2026-03-31' AND loan_id = 'L-000042'
+--   ORDER BY occurred_at;
+-- Regulation F 7-in-7 evidence: call attempts per loan per rolling week:
+--   SELECT loan_id, count(*) FROM arrears_archive.contacts
+--   WHERE jurisdiction = 'US-REGF' AND channel = 'CALL_TASK' AND dt BETWEEN '2026-03-01' AND '2026-03-07'
+--   GROUP BY loan_id HAVING count(*) > 7;
+-- Every contact with a borrower after an erasure request (should be none):
+--   SELECT c.* FROM arrears_archive.contacts c JOIN arrears_archive.erasures e
+--   ON c.borrower_token = e.borrower_token AND c.occurred_at > e.erased_at;
