@@ -1,0 +1,390 @@
+"""The monitoring nested stack: every alarm with its metric, dimensions, threshold and action.
+
+moto does not model CloudWatch alarms, so these assertions on infrastructure/monitoring.yaml (and on
+what template.yaml passes to it) are how the alarms are tested. They also fail when a function, a
+stream consumer or a dead-letter / failure queue is added to template.yaml without its alarms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arrears_local.stack import load_template
+
+pytestmark = pytest.mark.infrastructure
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+MONITORING = ROOT / "infrastructure" / "monitoring.yaml"
+RUNBOOKS = ROOT / "docs" / "runbooks"
+CONTRACTS = ROOT / "docs" / "contracts.md"
+OPS_TOPIC = {"Ref": "OpsTopicArn"}
+
+
+@pytest.fixture(scope="module")
+def root() -> dict[str, Any]:
+    return load_template(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def nested() -> dict[str, Any]:
+    return load_template(MONITORING)
+
+
+@pytest.fixture(scope="module")
+def passed(root: dict[str, Any]) -> dict[str, Any]:
+    """The parameters template.yaml passes to the monitoring stack."""
+    monitoring = root["Resources"]["Monitoring"]
+    assert monitoring["Type"] == "AWS::Serverless::Application"
+    assert monitoring["Properties"]["Location"] == "infrastructure/monitoring.yaml"
+    parameters: dict[str, Any] = monitoring["Properties"]["Parameters"]
+    return parameters
+
+
+def alarms(nested: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in nested["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def parameter_for(passed: dict[str, Any], value: Any) -> str:
+    names = [name for name, given in passed.items() if given == value]
+    assert len(names) == 1, f"the monitoring stack is not passed {value} (exactly once)"
+    return names[0]
+
+
+def alarms_on(
+    nested: dict[str, Any], namespace: str, metric: str, dimension: str, parameter: str
+) -> list[str]:
+    return [
+        name
+        for name, alarm in alarms(nested).items()
+        if alarm.get("Namespace") == namespace
+        and alarm.get("MetricName") == metric
+        and alarm.get("Dimensions") == [{"Name": dimension, "Value": {"Ref": parameter}}]
+    ]
+
+
+def functions(root: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["Properties"]
+        for name, resource in root["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def failure_queues(root: dict[str, Any]) -> set[str]:
+    """Queues named *DLQ / *FailureQueue, and every queue some redrive policy or destination targets."""
+    queues = {name for name, r in root["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
+    named = {name for name in queues if name.endswith(("DLQ", "FailureQueue"))}
+    text = json.dumps(root["Resources"])
+    targeted = {
+        name
+        for name in queues
+        if re.search(rf'"deadLetterTargetArn": \{{"Fn::GetAtt": \["{name}", "Arn"\]', text)
+        or re.search(rf'"(Destination|Arn)": \{{"Fn::GetAtt": \["{name}", "Arn"\]\}}', text)
+    }
+    return named | targeted
+
+
+# --------------------------------------------------------------------------------------------------
+# Wiring
+# --------------------------------------------------------------------------------------------------
+def test_the_monitoring_stack_gets_every_parameter_it_needs_and_no_other(
+    nested: dict[str, Any], passed: dict[str, Any]
+) -> None:
+    declared = nested["Parameters"]
+    required = {name for name, spec in declared.items() if "Default" not in spec}
+    assert required <= set(passed)
+    assert set(passed) <= set(declared)
+    assert passed["OpsTopicArn"] == {"Ref": "OpsTopic"}
+    assert passed["AppName"] == {"Ref": "AWS::StackName"}
+
+
+def test_the_ops_topic_is_encrypted_and_mails_the_alarm_address(root: dict[str, Any]) -> None:
+    resources = root["Resources"]
+    assert resources["OpsTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "DataKey"}
+    subscription = resources["OpsAlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "OpsTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+    # CloudWatch may use the key to publish to the encrypted topic, for this account's alarms only.
+    statements = resources["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    [cloudwatch] = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_every_alarm_notifies_the_ops_topic_and_links_an_existing_runbook(nested: dict[str, Any]) -> None:
+    found = alarms(nested)
+    assert len(found) >= 20
+    for name, alarm in found.items():
+        assert alarm["AlarmActions"] == [OPS_TOPIC], name
+        assert alarm["OKActions"] == [OPS_TOPIC], name
+        description = alarm["AlarmDescription"]["Fn::Sub"]
+        links = re.findall(r"\$\{RunbookBaseUrl\}/([a-z0-9-]+\.md)", description)
+        assert len(links) == 1, f"{name}: its description must link one runbook"
+        assert (RUNBOOKS / links[0]).is_file(), f"{name}: {links[0]} missing in docs/runbooks"
+        assert alarm["AlarmName"]["Fn::Sub"].startswith("${AppName}-"), name
+        assert alarm["TreatMissingData"] in {"breaching", "notBreaching"}, name
+
+
+def test_every_runbook_is_linked_from_an_alarm_or_is_the_index(nested: dict[str, Any]) -> None:
+    text = json.dumps(nested["Resources"])
+    for runbook in RUNBOOKS.glob("*.md"):
+        if runbook.name != "README.md":
+            assert runbook.name in text, f"{runbook.name} is linked from no alarm"
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-resource alarms: every function, every stream consumer, every failure queue
+# --------------------------------------------------------------------------------------------------
+def test_every_function_has_an_errors_and_a_throttles_alarm(
+    root: dict[str, Any], nested: dict[str, Any], passed: dict[str, Any]
+) -> None:
+    for function in functions(root):
+        parameter = parameter_for(passed, {"Ref": function})
+        for metric in ("Errors", "Throttles"):
+            [name] = alarms_on(nested, "AWS/Lambda", metric, "FunctionName", parameter)
+            alarm = alarms(nested)[name]
+            assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 300, 1), name
+            assert alarm["Threshold"] == 1, name
+            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
+            assert alarm["TreatMissingData"] == "notBreaching", name
+
+
+def test_every_stream_consumer_has_an_iterator_age_alarm(
+    root: dict[str, Any], nested: dict[str, Any], passed: dict[str, Any]
+) -> None:
+    consumers = [
+        name
+        for name, props in functions(root).items()
+        if any(e["Type"] in {"DynamoDB", "Kinesis"} for e in props.get("Events", {}).values())
+    ]
+    assert {"PlannerFunction", "DispatcherFunction", "ArchiverFunction"} <= set(consumers)
+    for function in consumers:
+        parameter = parameter_for(passed, {"Ref": function})
+        [name] = alarms_on(nested, "AWS/Lambda", "IteratorAge", "FunctionName", parameter)
+        alarm = alarms(nested)[name]
+        assert alarm["Statistic"] == "Maximum"
+        assert alarm["Threshold"] == {"Ref": "IteratorAgeThresholdMs"}
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 2)
+    assert passed["IteratorAgeThresholdMs"] == {"Ref": "IteratorAgeThresholdMs"}
+
+
+def test_every_dead_letter_and_failure_queue_has_a_messages_alarm(
+    root: dict[str, Any], nested: dict[str, Any], passed: dict[str, Any]
+) -> None:
+    queues = failure_queues(root)
+    assert {"FieldVisitDLQ", "StreamFailureQueue", "AsyncFailureQueue"} <= queues
+    for queue in queues:
+        parameter = parameter_for(passed, {"Fn::GetAtt": [queue, "QueueName"]})
+        [name] = alarms_on(nested, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", parameter)
+        alarm = alarms(nested)[name]
+        assert (alarm["Statistic"], alarm["Threshold"]) == ("Maximum", 1), name
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", name
+
+
+# --------------------------------------------------------------------------------------------------
+# Business alarms
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("alarm_id", "expected"),
+    [
+        (
+            "SweepHeartbeatMissingAlarm",
+            {
+                "Namespace": "Arrears",
+                "MetricName": "SweepHeartbeat",
+                "Dimensions": [{"Name": "service", "Value": "sweep"}],
+                "Statistic": "Sum",
+                "Period": 86400,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "LessThanThreshold",
+                "TreatMissingData": "breaching",
+            },
+        ),
+        (
+            "ArchiveLagAlarm",
+            {
+                "Namespace": "Arrears",
+                "MetricName": "ArchiveLagSeconds",
+                "Dimensions": [{"Name": "service", "Value": "archiver"}],
+                "Statistic": "Maximum",
+                "Threshold": {"Ref": "ArchiveLagThresholdSeconds"},
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        ),
+        (
+            "PolicyDocumentInvalidAlarm",
+            {
+                "Namespace": "Arrears",
+                "MetricName": "PolicyDocumentInvalid",
+                "Dimensions": [{"Name": "service", "Value": "planner"}],
+                "Statistic": "Sum",
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        ),
+        (
+            "DeferredBacklogAlarm",
+            {
+                "Namespace": "Arrears",
+                "MetricName": "DeferredBacklog",
+                "Dimensions": [{"Name": "service", "Value": "dispatcher"}],
+                "Statistic": "Maximum",
+                "Period": 900,
+                "Threshold": {"Ref": "DeferredBacklogThreshold"},
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            },
+        ),
+    ],
+)
+def test_business_metric_alarms(nested: dict[str, Any], alarm_id: str, expected: dict[str, Any]) -> None:
+    alarm = alarms(nested)[alarm_id]
+    assert {key: alarm.get(key) for key in expected} == expected
+
+
+def metric_stats(alarm: dict[str, Any]) -> dict[str, tuple[str, str, list[Any], str, int]]:
+    return {
+        query["Id"]: (
+            query["MetricStat"]["Metric"]["Namespace"],
+            query["MetricStat"]["Metric"]["MetricName"],
+            query["MetricStat"]["Metric"]["Dimensions"],
+            query["MetricStat"]["Stat"],
+            query["MetricStat"]["Period"],
+        )
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+    }
+
+
+def expressions(alarm: dict[str, Any], values: dict[str, Any]) -> dict[str, str]:
+    """Each expression with the stack parameters substituted (as CloudFormation's Fn::Sub would)."""
+    out = {}
+    for query in alarm["Metrics"]:
+        if "Expression" in query:
+            text = query["Expression"]
+            text = text["Fn::Sub"] if isinstance(text, dict) else text
+            out[query["Id"]] = re.sub(r"\$\{(\w+)\}", lambda m: str(values[m.group(1)]), text)
+    return out
+
+
+def test_sms_failure_rate_is_failed_over_attempts_with_a_minimum_volume(nested: dict[str, Any]) -> None:
+    alarm = alarms(nested)["SmsFailureRateAlarm"]
+    dispatcher = [{"Name": "service", "Value": "dispatcher"}]
+    assert metric_stats(alarm) == {
+        "failed": ("Arrears", "SmsFailed", dispatcher, "Sum", 3600),
+        "sent": ("Arrears", "SmsSent", dispatcher, "Sum", 3600),
+    }
+    [returned] = [q for q in alarm["Metrics"] if q.get("ReturnData")]
+    assert returned["Id"] == "rate"
+    assert alarm["Threshold"] == {"Ref": "SmsFailureRatePercent"}
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+    rate = expressions(alarm, {"SmsMinimumVolume": 20})["rate"]
+
+    def evaluate(failed: float, sent: float) -> float:
+        python = rate.replace("FILL(failed, 0)", str(failed)).replace("FILL(sent, 0)", str(sent))
+        return float(eval(python, {"IF": lambda c, a, b: a if c else b}))  # noqa: S307 - our own template
+
+    assert evaluate(10, 90) == 10
+    assert evaluate(0, 500) == 0
+    assert evaluate(15, 15) == 50
+    assert evaluate(1, 1) == 0  # below the minimum volume: no rate
+
+
+def _late_points(
+    alarm: dict[str, Any], values: dict[str, Any], beats_by_utc_hour: dict[int, int]
+) -> list[int]:
+    """The alarm's returned series over one UTC day, hour by hour."""
+    queries = expressions(alarm, values)
+    points = []
+    for hour in range(24):
+        beats = beats_by_utc_hour.get(hour, 0)
+        until = eval(  # noqa: S307 - our own template
+            queries["until"].replace("HOUR(beats)", str(hour)), {"IF": lambda c, a, b: a if c else b}
+        )
+        assert 1 <= until <= 24
+        late = queries["late"].replace("AND", "and").replace("beats", str(beats)).replace("until", str(until))
+        points.append(int(eval(late, {"IF": lambda c, a, b: a if c else b})))  # noqa: S307
+    return points
+
+
+def _fires_at(points: list[int], window: int) -> list[int]:
+    """UTC hours at whose end the last `window` hourly points were all breaching."""
+    return [h for h in range(24) if all(points[(h - k) % 24] == 1 for k in range(window))]
+
+
+@pytest.mark.parametrize(
+    ("deadline", "offset", "grace", "rings_after_utc_hour"),
+    [(6, 8, 6, 21), (9, 8, 8, 0), (7, -5, 3, 11), (2, 0, 4, 1)],
+)
+def test_sweep_late_rings_at_the_local_deadline_only_without_a_heartbeat(
+    nested: dict[str, Any], deadline: int, offset: int, grace: int, rings_after_utc_hour: int
+) -> None:
+    alarm = alarms(nested)["SweepLateAlarm"]
+    assert metric_stats(alarm) == {
+        "heartbeat": ("Arrears", "SweepHeartbeat", [{"Name": "service", "Value": "sweep"}], "Sum", 3600)
+    }
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "SweepGraceHours"}
+    values = {"SweepDeadlineLocalHour": deadline, "SweepUtcOffsetHours": offset, "SweepGraceHours": grace}
+
+    # No heartbeat at all: it rings once, when the hour before the local deadline ends
+    assert _fires_at(_late_points(alarm, values, {}), grace) == [rings_after_utc_hour]
+    # A heartbeat in the window (its first hour): it never rings
+    first_hour = (rings_after_utc_hour - grace + 1) % 24
+    assert _fires_at(_late_points(alarm, values, {first_hour: 1}), grace) == []
+
+
+def test_every_arrears_metric_an_alarm_or_panel_uses_is_in_the_contract(nested: dict[str, Any]) -> None:
+    contract = CONTRACTS.read_text(encoding="utf-8")
+    body = nested["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = json.dumps(alarms(nested))
+    used = set(re.findall(r'"MetricName": "(\w+)"', text))
+    used |= set(re.findall(r'"Arrears", "(\w+)"', body)) | set(re.findall(r'MetricName=\\"(\w+)\\"', body))
+    lambda_or_sqs = {"Errors", "Throttles", "IteratorAge", "ApproximateNumberOfMessagesVisible", "Duration"}
+    for metric in used - lambda_or_sqs:
+        assert f"`{metric}`" in contract, f"{metric} is not in docs/contracts.md"
+
+
+# --------------------------------------------------------------------------------------------------
+# Dashboard
+# --------------------------------------------------------------------------------------------------
+def test_the_dashboard_is_valid_json_with_business_and_technical_panels(
+    nested: dict[str, Any], passed: dict[str, Any], root: dict[str, Any]
+) -> None:
+    body = nested["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    parsed = json.loads(re.sub(r"\$\{[^}]+\}", "0", body))
+    titles = {w["properties"].get("title", "") for w in parsed["widgets"]}
+    for title in (
+        "Contacts by channel and outcome (per day)",
+        "Deferrals and suppressions (per day)",
+        "Payments and cures (per day)",
+        "Lambda errors",
+        "Lambda throttles",
+        "Stream iterator age (ms, max)",
+        "Dead-letter / failure queue depth",
+        "Duration (ms, p95)",
+    ):
+        assert title in titles
+    # every function and failure queue is on it
+    for function in functions(root):
+        assert "${" + parameter_for(passed, {"Ref": function}) + "}" in body
+    for queue in failure_queues(root):
+        assert "${" + parameter_for(passed, {"Fn::GetAtt": [queue, "QueueName"]}) + "}" in body
