@@ -65,7 +65,8 @@ def test_every_table_has_the_template_keys_indexes_streams_and_ttl(
 ) -> None:
     dynamodb = boto3.client("dynamodb")
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 6
+    assert tables
+    assert set(tables) <= set(stack.physical)
     for name, props in tables.items():
         described = dynamodb.describe_table(TableName=stack.physical[name])["Table"]
         assert described["KeySchema"] == props["KeySchema"], name
@@ -132,7 +133,9 @@ def test_the_sparse_review_index_serves_only_open_loans(stack: LocalStack) -> No
 def test_every_queue_has_the_template_attributes(template: dict[str, Any], stack: LocalStack) -> None:
     sqs = boto3.client("sqs")
     queues = resources(template, "AWS::SQS::Queue")
-    assert len(queues) == 4
+    assert queues
+    assert set(queues) <= set(stack.physical)
+    redriven = set()
     for name, props in queues.items():
         url = stack.physical[name]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -144,13 +147,17 @@ def test_every_queue_has_the_template_attributes(template: dict[str, Any], stack
         assert url.endswith(".fifo") == fifo, name
         if fifo:
             assert attributes["ContentBasedDeduplication"] == "false", name
-    redrive = json.loads(
-        sqs.get_queue_attributes(
-            QueueUrl=stack.physical["FieldVisitQueue"], AttributeNames=["RedrivePolicy"]
-        )["Attributes"]["RedrivePolicy"]
-    )
-    assert redrive["deadLetterTargetArn"] == stack.arns["FieldVisitDLQ"]
-    assert int(redrive["maxReceiveCount"]) == 5
+        if "VisibilityTimeout" in props:
+            assert attributes["VisibilityTimeout"] == str(props["VisibilityTimeout"]), name
+        if "RedrivePolicy" in props:
+            redrive = json.loads(attributes["RedrivePolicy"])
+            target = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            assert redrive["deadLetterTargetArn"] == stack.arns[target], name
+            assert int(redrive["maxReceiveCount"]) == props["RedrivePolicy"]["maxReceiveCount"], name
+            redriven.add(name)
+        else:
+            assert "RedrivePolicy" not in attributes, name
+    assert {"FieldVisitQueue", "CallTaskQueue", "SweepTasksQueue"} <= redriven
 
 
 def test_eventbridge_may_send_to_the_async_failure_queue(stack: LocalStack) -> None:
@@ -179,8 +186,12 @@ def test_fifo_queue_deduplicates_on_the_id_the_dispatcher_sets(stack: LocalStack
 
 
 def test_topic_bus_key_secret_and_log_groups_exist(template: dict[str, Any], stack: LocalStack) -> None:
-    topic = boto3.client("sns").get_topic_attributes(TopicArn=stack.physical["RemindersTopic"])["Attributes"]
-    assert topic["KmsMasterKeyId"] == stack.physical["DataKey"]
+    sns = boto3.client("sns")
+    topics = resources(template, "AWS::SNS::Topic")
+    assert "RemindersTopic" in topics
+    for name in topics:
+        topic = sns.get_topic_attributes(TopicArn=stack.physical[name])["Attributes"]
+        assert topic["KmsMasterKeyId"] == stack.physical["DataKey"], name
 
     bus = boto3.client("events").describe_event_bus(Name=stack.physical["LoanEventsBus"])
     assert bus["Arn"] == stack.arns["LoanEventsBus"]
@@ -200,7 +211,12 @@ def test_topic_bus_key_secret_and_log_groups_exist(template: dict[str, Any], sta
 
     logs = boto3.client("logs")
     for name in resources(template, "AWS::Logs::LogGroup"):
-        (group,) = logs.describe_log_groups(logGroupNamePrefix=stack.physical[name])["logGroups"]
+        # By prefix, then exactly: "<stack>-sweep" is a prefix of "<stack>-sweep-worker".
+        (group,) = [
+            group
+            for group in logs.describe_log_groups(logGroupNamePrefix=stack.physical[name])["logGroups"]
+            if group["logGroupName"] == stack.physical[name]
+        ]
         assert group["retentionInDays"] == int(stack.parameters["LogRetentionDays"]), name
         assert group["logGroupName"].startswith("/aws/lambda/arrears-local-"), name
 
@@ -255,20 +271,29 @@ def test_archiver_can_write_an_object_that_nobody_can_delete(stack: LocalStack) 
 # --------------------------------------------------------------------------------------------------
 # Functions
 # --------------------------------------------------------------------------------------------------
-def test_functions_get_the_resolved_environment_of_the_template(stack: LocalStack) -> None:
-    assert set(stack.functions) == {
-        "SweepFunction",
-        "PlannerFunction",
-        "DispatcherFunction",
-        "ArchiverFunction",
-        "PaymentsFunction",
-    }
+def test_functions_get_the_resolved_environment_of_the_template(
+    template: dict[str, Any], stack: LocalStack
+) -> None:
+    declared = resources(template, "AWS::Serverless::Function")
+    assert set(stack.functions) == set(declared)
+    assert {"SweepFunction", "SweepWorkerFunction", "DispatcherFunction", "ErasureFunction"} <= set(declared)
     physical = stack.physical
+    # Function-level variables (docs/contracts.md: the sweep functions only), resolved.
+    own = {
+        "SweepFunction": {"SWEEP_TASKS_QUEUE_URL": physical["SweepTasksQueue"]},
+        "SweepWorkerFunction": {
+            "SWEEP_TASKS_QUEUE_URL": physical["SweepTasksQueue"],
+            "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
+            "SWEEP_SAFETY_MARGIN_MS": "15000",
+        },
+    }
     for name, spec in stack.functions.items():
+        props = declared[name]
+        code_uri = props["CodeUri"].rstrip("/")
         assert spec.logical_id == name
         assert spec.handler == "app.handler"
-        assert spec.timeout_s == 60
-        assert spec.code_dir == ROOT / "functions" / name.removesuffix("Function").lower()
+        assert spec.timeout_s == props.get("Timeout", template["Globals"]["Function"]["Timeout"]), name
+        assert spec.code_dir == ROOT / code_uri
         assert spec.environment == {
             "LOANS_TABLE": physical["LoansTable"],
             "BORROWERS_TABLE": physical["BorrowersTable"],
@@ -284,12 +309,20 @@ def test_functions_get_the_resolved_environment_of_the_template(stack: LocalStac
             "SHARD_COUNT": "16",
             "STAGE": "local",
             "SMS_SENDER_ID": "Arrears",
+            "CONTACT_CAPS_TABLE": physical["ContactCapsTable"],
+            "CALL_TASK_QUEUE_URL": physical["CallTaskQueue"],
+            "LEGAL_TOPIC_ARN": physical["LegalTopic"],
+            "BUREAU_TOPIC_ARN": physical["BureauTopic"],
+            "STRATEGY_PARAMETER_NAME": physical["StrategyParameter"],
             "POWERTOOLS_METRICS_NAMESPACE": "Arrears",
-            "POWERTOOLS_SERVICE_NAME": name.removesuffix("Function").lower(),
+            "POWERTOOLS_SERVICE_NAME": Path(code_uri).name.replace("_", "-"),
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            **own.get(name, {}),
         }, name
-    assert stack.parameters == {
-        "Stage": "local",
+    assert physical["StrategyParameter"].endswith("/collection-policy")
+    defaults = {name: str(spec["Default"]) for name, spec in template["Parameters"].items()}
+    assert stack.parameters == defaults | {"Stage": "local"}
+    assert {key: stack.parameters[key] for key in ("ShardCount", "SmsSenderId", "LogRetentionDays")} == {
         "ShardCount": "16",
         "SmsSenderId": "Arrears",
         "LogRetentionDays": "90",
@@ -300,15 +333,25 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     triggers = {name: [(e.kind, e.source) for e in spec.events] for name, spec in stack.functions.items()}
     assert triggers == {
         "SweepFunction": [("schedule", "")],
+        "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
-        "DispatcherFunction": [("schedule", ""), ("dynamodb_stream", "ActionsTable")],
+        "DispatcherFunction": [
+            ("schedule", ""),
+            ("eventbridge_rule", "LoanEventsBus"),
+            ("dynamodb_stream", "ActionsTable"),
+        ],
         "ArchiverFunction": [("dynamodb_stream", "ContactsTable")],
         "PaymentsFunction": [("eventbridge_rule", "LoanEventsBus")],
+        "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
     }
     (schedule,) = stack.functions["SweepFunction"].events
     assert schedule.properties["Schedule"] == "cron(30 16 * * ? *)"
-    deferred, stream = stack.functions["DispatcherFunction"].events
+    (tasks,) = stack.functions["SweepWorkerFunction"].events
+    assert tasks.properties["BatchSize"] == 1
+    assert tasks.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    deferred, outcomes, stream = stack.functions["DispatcherFunction"].events
     assert deferred.properties["Schedule"] == "rate(15 minutes)"
+    assert outcomes.properties["Pattern"]["detail-type"] == ["CallOutcome"]
     assert stream.properties["BatchSize"] == 100
     assert stream.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream.properties["Stream"] == {"Fn::GetAtt": ["ActionsTable", "StreamArn"]}, "intrinsics as is"
@@ -318,6 +361,8 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     (rule,) = stack.functions["PaymentsFunction"].events
     assert rule == EventSource(kind="eventbridge_rule", source="LoanEventsBus", properties=rule.properties)
     assert rule.properties["Pattern"]["detail-type"] == ["PaymentReceived"]
+    (erasure,) = stack.functions["ErasureFunction"].events
+    assert erasure.properties["Pattern"]["detail-type"] == ["ErasureRequested"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -341,6 +386,19 @@ def test_prod_parameters_flow_into_conditions_and_environment(aws: None) -> None
     assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", 1095)
     table = boto3.client("dynamodb").describe_table(TableName=prod.physical["LoansTable"])["Table"]
     assert table["DeletionProtectionEnabled"] is True
+
+
+def test_the_alarm_email_subscription_is_skipped_locally(aws: None, template: dict[str, Any]) -> None:
+    # Only with AlarmEmail set does the template declare it (condition HasAlarmEmail).
+    subscription = template["Resources"]["OpsAlarmEmailSubscription"]
+    assert subscription["Type"] == "AWS::SNS::Subscription"
+    assert subscription["Condition"] == "HasAlarmEmail"
+    built = deploy(TEMPLATE, parameters={"AlarmEmail": "ops@example.com"})
+    assert built.parameters["AlarmEmail"] == "ops@example.com"
+    assert "OpsTopic" in built.physical
+    assert "OpsAlarmEmailSubscription" not in built.physical
+    sns = boto3.client("sns")
+    assert sns.list_subscriptions_by_topic(TopicArn=built.physical["OpsTopic"])["Subscriptions"] == []
 
 
 def test_unknown_parameters_are_refused(aws: None) -> None:

@@ -1,7 +1,6 @@
 """Assertions on template.yaml, raw and SAM-translated, that an operator or an auditor would notice."""
 
 import ast
-import copy
 import fnmatch
 import json
 import re
@@ -9,10 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
+from tests.infrastructure.test_iam import ALLOWED_MANAGED_POLICIES, WILDCARD_ONLY_ACTIONS, translate
 
 from arrears_local.stack import load_template
 
@@ -26,20 +23,21 @@ DATA_KEY = "DataKey"
 STREAM_FAILURE_QUEUE = "StreamFailureQueue"
 ASYNC_FAILURE_QUEUE = "AsyncFailureQueue"
 FOURTEEN_DAYS = 14 * 24 * 3600
-# The only statements allowed to use Resource "*": direct SMS has no resource ARN; X-Ray takes none.
-WILDCARD_RESOURCE_SIDS = {"PublishSmsToPhoneNumbers", "XRayWrite"}
-ALLOWED_MANAGED_POLICIES = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
+# Resource "*" and managed policies: the allow-lists of test_iam.py (WILDCARD_ONLY_ACTIONS,
+# ALLOWED_MANAGED_POLICIES), shared so that the two modules cannot drift apart.
+# Managed policies SAM attaches per trigger kind: only a function with such a trigger may have them.
+TRIGGER_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": {"DynamoDB"},
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": {"SQS"},
 }
-SERVICE_NAMES = {
-    "SweepFunction": "sweep",
-    "PlannerFunction": "planner",
-    "DispatcherFunction": "dispatcher",
-    "ArchiverFunction": "archiver",
-    "PaymentsFunction": "payments",
-}
+STREAM_EVENT_TYPES = ("DynamoDB", "Kinesis")
+QUEUE_EVENT_TYPES = ("SQS",)
+ASYNC_EVENT_TYPES = ("Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent")
+FUNCTION_IDS = sorted(
+    name
+    for name, resource in load_template(TEMPLATE)["Resources"].items()
+    if resource["Type"] == "AWS::Serverless::Function"
+)
 ENV_REFS = {
     "LOANS_TABLE": {"Ref": "LoansTable"},
     "BORROWERS_TABLE": {"Ref": "BorrowersTable"},
@@ -55,6 +53,11 @@ ENV_REFS = {
     "SHARD_COUNT": {"Ref": "ShardCount"},
     "STAGE": {"Ref": "Stage"},
     "SMS_SENDER_ID": {"Ref": "SmsSenderId"},
+    "CONTACT_CAPS_TABLE": {"Ref": "ContactCapsTable"},
+    "CALL_TASK_QUEUE_URL": {"Ref": "CallTaskQueue"},
+    "LEGAL_TOPIC_ARN": {"Ref": "LegalTopic"},
+    "BUREAU_TOPIC_ARN": {"Ref": "BureauTopic"},
+    "STRATEGY_PARAMETER_NAME": {"Ref": "StrategyParameter"},
     "POWERTOOLS_METRICS_NAMESPACE": "Arrears",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
@@ -71,17 +74,7 @@ def raw() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def translated(raw: dict[str, Any]) -> dict[str, Any]:
     """The template after the SAM transform, as CloudFormation would see it (offline translation)."""
-    sam = copy.deepcopy(raw)
-    for resource in sam["Resources"].values():
-        if resource["Type"] == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = "s3://bucket/function.zip"
-        elif resource["Type"] == "AWS::Serverless::LayerVersion":
-            resource["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
-    translator = Translator(
-        managed_policy_map={}, sam_parser=Parser(), boto_session=boto3.Session(region_name="us-east-1")
-    )
-    result: dict[str, Any] = translator.translate(sam_template=sam, parameter_values={})
-    return result
+    return translate(raw)
 
 
 def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
@@ -148,6 +141,62 @@ def contract_section(title: str) -> str:
     return match.group(1)
 
 
+def contract_rows(title: str) -> list[list[str]]:
+    """The cells of each table row of a contract section whose first cell names something in backticks."""
+    return [
+        [cell.strip() for cell in row.strip().strip("|").split("|")]
+        for row in contract_section(title).splitlines()
+        if row.startswith("| `")
+    ]
+
+
+def backticked(text: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", text)
+
+
+def contract_logical_ids() -> dict[str, tuple[str, str]]:
+    """Each logical id of the contract's table -> (its type column, its notes column)."""
+    return {
+        logical_id: (kind, notes)
+        for first, kind, notes in (row[:3] for row in contract_rows("Logical ids in template.yaml"))
+        for logical_id in re.findall(r"`([A-Za-z0-9]+)`", first)
+    }
+
+
+def contract_function_dirs() -> dict[str, str]:
+    """Function logical id -> its code directory (``functions/<dir>``), as the contract lists them."""
+    return {
+        logical_id: kind
+        for logical_id, (kind, _) in contract_logical_ids().items()
+        if kind.startswith("functions/")
+    }
+
+
+def contract_service_names() -> set[str]:
+    (row,) = [
+        row
+        for row in contract_rows("Environment variables (Globals, every function)")
+        if backticked(row[0]) == ["POWERTOOLS_SERVICE_NAME"]
+    ]
+    return set(backticked(row[1]))
+
+
+def service_name(raw: dict[str, Any], function: str) -> str:
+    """A function's Powertools service: its code directory, with dashes (sweep_worker -> sweep-worker)."""
+    return Path(props(raw["Resources"][function])["CodeUri"]).name.replace("_", "-")
+
+
+def function_level_environment() -> dict[str, tuple[set[str], bool, str]]:
+    """Contract: variable -> (services that may set it, required?, value column), sweep functions only."""
+    found = {}
+    for variable, services, value in (
+        row[:3] for row in contract_rows("Environment variables (sweep functions only)")
+    ):
+        (name,) = backticked(variable)
+        found[name] = ({s.strip() for s in services.split(",")}, "(optional)" not in variable, value)
+    return found
+
+
 # --------------------------------------------------------------------------------------------------
 # Contract: logical ids, environment, code
 # --------------------------------------------------------------------------------------------------
@@ -174,10 +223,38 @@ def test_globals_set_exactly_the_environment_of_the_contract(raw: dict[str, Any]
     assert variables == ENV_REFS
 
 
-def test_each_function_names_its_powertools_service(raw: dict[str, Any]) -> None:
-    assert set(functions(raw)) == set(SERVICE_NAMES)
+def test_the_functions_are_those_of_the_contract_with_their_code_directories(raw: dict[str, Any]) -> None:
+    expected = contract_function_dirs()
+    assert set(functions(raw)) == set(expected)
     for name, function in functions(raw).items():
-        assert props(function)["Environment"]["Variables"] == {"POWERTOOLS_SERVICE_NAME": SERVICE_NAMES[name]}
+        assert props(function)["CodeUri"].rstrip("/") == expected[name], name
+
+
+def test_each_function_names_its_powertools_service(raw: dict[str, Any]) -> None:
+    services = {name: service_name(raw, name) for name in functions(raw)}
+    assert set(services.values()) == contract_service_names()
+    assert len(set(services.values())) == len(services), "one service name per function"
+    for name, function in functions(raw).items():
+        assert props(function)["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == services[name], name
+
+
+def test_function_level_environment_is_only_what_the_contract_allows(raw: dict[str, Any]) -> None:
+    allowed = function_level_environment()
+    assert allowed, "the contract lists the sweep functions' variables"
+    for name, function in functions(raw).items():
+        service = service_name(raw, name)
+        variables = dict(props(function)["Environment"]["Variables"])
+        del variables["POWERTOOLS_SERVICE_NAME"]
+        assert not set(variables) & set(ENV_REFS), f"{name} overrides a Globals variable"
+        for variable, value in variables.items():
+            assert variable in allowed, f"{name}: {variable} is not in docs/contracts.md"
+            services, _, contract_value = allowed[variable]
+            assert service in services, f"{name}: the contract does not give {variable} to {service}"
+            for target in re.findall(r"`!Ref (\w+)`", contract_value):
+                assert value == {"Ref": target}, f"{name}: {variable}"
+        for variable, (services, required, _) in allowed.items():
+            if required and service in services:
+                assert variable in variables, f"{name} lacks {variable}"
 
 
 def test_functions_run_python313_on_arm64_with_the_layer(raw: dict[str, Any]) -> None:
@@ -198,7 +275,7 @@ def test_functions_run_python313_on_arm64_with_the_layer(raw: dict[str, Any]) ->
     assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
 
 
-@pytest.mark.parametrize("function", sorted(SERVICE_NAMES))
+@pytest.mark.parametrize("function", FUNCTION_IDS)
 def test_code_uri_holds_an_app_module_with_a_handler(raw: dict[str, Any], function: str) -> None:
     code_dir = ROOT / props(raw["Resources"][function])["CodeUri"]
     app = code_dir / "app.py"
@@ -218,39 +295,99 @@ def test_code_uri_holds_an_app_module_with_a_handler(raw: dict[str, Any], functi
 # Triggers: bounded retries, partial batch failures, somewhere for failures to go
 # --------------------------------------------------------------------------------------------------
 def test_stream_consumers_report_partial_failures_and_bound_their_retries(raw: dict[str, Any]) -> None:
-    consumers = list(function_events(raw, "DynamoDB", "Kinesis", "SQS"))
-    assert {name for name, _, _ in consumers} == {"PlannerFunction", "DispatcherFunction", "ArchiverFunction"}
+    consumers = list(function_events(raw, *STREAM_EVENT_TYPES))
+    streams = {
+        name
+        for name, table in of_type(raw, "AWS::DynamoDB::Table").items()
+        if "StreamSpecification" in props(table)
+    }
+    assert streams, "the template has streams"
+    # Every stream has a consumer (a stream nobody reads is a bug or dead weight) and only streams are read.
+    assert {properties["Stream"]["Fn::GetAtt"][0] for _, _, properties in consumers} == streams
     for name, event, properties in consumers:
         where = f"{name}.{event}"
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], where
-        if "Stream" in properties:
-            assert properties["BisectBatchOnFunctionError"] is True, where
-            assert 0 <= properties["MaximumRetryAttempts"] <= 10, where
-            assert 60 <= properties["MaximumRecordAgeInSeconds"] <= 86400, where
-            assert properties["StartingPosition"] == "TRIM_HORIZON", where
-            on_failure = properties["DestinationConfig"]["OnFailure"]
-            assert on_failure["Type"] == "SQS", where
-            assert refers_to(on_failure["Destination"], STREAM_FAILURE_QUEUE), where
+        assert properties["BisectBatchOnFunctionError"] is True, where
+        assert 0 <= properties["MaximumRetryAttempts"] <= 10, where
+        assert 60 <= properties["MaximumRecordAgeInSeconds"] <= 86400, where
+        assert properties["StartingPosition"] == "TRIM_HORIZON", where
+        on_failure = properties["DestinationConfig"]["OnFailure"]
+        assert on_failure["Type"] == "SQS", where
+        assert refers_to(on_failure["Destination"], STREAM_FAILURE_QUEUE), where
         assert properties["BatchSize"] == 100, where
         assert properties["MaximumBatchingWindowInSeconds"] == 1, where
 
 
-def test_translated_event_source_mappings_keep_the_failure_settings(translated: dict[str, Any]) -> None:
+def test_queue_consumers_report_partial_failures_and_bound_their_retries(raw: dict[str, Any]) -> None:
+    consumers = list(function_events(raw, *QUEUE_EVENT_TYPES))
+    assert consumers, "the sweep worker consumes SweepTasksQueue"
+    for name, event, properties in consumers:
+        where = f"{name}.{event}"
+        assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], where
+        assert 1 <= properties["BatchSize"] <= 10, where
+        assert properties["ScalingConfig"]["MaximumConcurrency"] >= 2, where
+        queue_id = properties["Queue"]["Fn::GetAtt"][0]
+        queue = props(raw["Resources"][queue_id])
+        # Bounded retries: a message that keeps failing moves to a dead-letter queue.
+        redrive = queue["RedrivePolicy"]
+        assert 1 <= redrive["maxReceiveCount"] <= 10, where
+        dlq_id = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert props(raw["Resources"][dlq_id])["MessageRetentionPeriod"] == FOURTEEN_DAYS, where
+        # Lambda's advice for SQS event sources: visibility timeout at least 6 x the function timeout.
+        timeout = props(raw["Resources"][name]).get("Timeout", raw["Globals"]["Function"]["Timeout"])
+        assert queue["VisibilityTimeout"] >= 6 * timeout, where
+
+
+def test_sweep_worker_follows_the_contract(raw: dict[str, Any]) -> None:
+    worker = props(raw["Resources"]["SweepWorkerFunction"])
+    (event,) = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    assert refers_to(event["Properties"]["Queue"], "SweepTasksQueue")
+    assert event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 64}
+    assert worker["Timeout"] == 90
+    queue = props(raw["Resources"]["SweepTasksQueue"])
+    assert queue["VisibilityTimeout"] == 540
+    assert refers_to(queue["RedrivePolicy"]["deadLetterTargetArn"], "SweepTasksDLQ")
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 3
+    call_tasks = props(raw["Resources"]["CallTaskQueue"])
+    assert refers_to(call_tasks["RedrivePolicy"]["deadLetterTargetArn"], "CallTaskDLQ")
+    assert call_tasks["RedrivePolicy"]["maxReceiveCount"] == 5
+
+
+def test_translated_event_source_mappings_keep_the_failure_settings(
+    raw: dict[str, Any], translated: dict[str, Any]
+) -> None:
     mappings = of_type(translated, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 3
+    declared = list(function_events(raw, *STREAM_EVENT_TYPES, *QUEUE_EVENT_TYPES))
+    assert len(mappings) == len(declared) > 0, "one mapping per stream or queue trigger"
     for name, mapping in mappings.items():
         properties = props(mapping)
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
-        assert properties["BisectBatchOnFunctionError"] is True, name
-        assert properties["MaximumRetryAttempts"] == 5, name
-        assert properties["MaximumRecordAgeInSeconds"] == 86400, name
-        assert refers_to(properties["DestinationConfig"]["OnFailure"]["Destination"], STREAM_FAILURE_QUEUE)
+        source = properties["EventSourceArn"]["Fn::GetAtt"]
+        if source[1] == "StreamArn":
+            assert properties["BisectBatchOnFunctionError"] is True, name
+            assert properties["MaximumRetryAttempts"] == 5, name
+            assert properties["MaximumRecordAgeInSeconds"] == 86400, name
+            destination = properties["DestinationConfig"]["OnFailure"]["Destination"]
+            assert refers_to(destination, STREAM_FAILURE_QUEUE), name
+        else:
+            # SQS: retries are bounded by the queue's redrive policy (checked above).
+            assert source[1] == "Arn", name
+            assert "RedrivePolicy" in props(raw["Resources"][source[0]]), name
 
 
 @pytest.mark.parametrize(
     ("function", "table", "pattern"),
     [
-        ("PlannerFunction", "LoansTable", {"eventName": ["INSERT", "MODIFY"]}),
+        (
+            "PlannerFunction",
+            "LoansTable",
+            {
+                "eventName": ["INSERT", "MODIFY"],
+                "dynamodb": {"NewImage": {"evaluated_on": {"S": [{"exists": True}]}}},
+            },
+        ),
         ("DispatcherFunction", "ActionsTable", {"dynamodb": {"NewImage": {"status": {"S": ["PENDING"]}}}}),
         ("ArchiverFunction", "ContactsTable", {"eventName": ["INSERT"]}),
     ],
@@ -285,16 +422,39 @@ def test_payments_listen_to_payment_received_on_the_loan_events_bus(raw: dict[st
     assert event["Properties"]["Pattern"]["source"] == ["arrears.lending-core"]
 
 
+def test_erasure_and_call_outcomes_listen_on_the_loan_events_bus(raw: dict[str, Any]) -> None:
+    (erasure,) = props(raw["Resources"]["ErasureFunction"])["Events"].values()
+    assert erasure["Type"] == "EventBridgeRule"
+    assert erasure["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
+    assert erasure["Properties"]["Pattern"]["detail-type"] == ["ErasureRequested"]
+    assert sorted(erasure["Properties"]["Pattern"]["source"]) == ["arrears.lending-core", "arrears.privacy"]
+    (outcome,) = [
+        e
+        for e in props(raw["Resources"]["DispatcherFunction"])["Events"].values()
+        if e["Type"] == "EventBridgeRule"
+    ]
+    assert outcome["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
+    assert outcome["Properties"]["Pattern"] == {"source": ["arrears.dialer"], "detail-type": ["CallOutcome"]}
+
+
 def test_async_invocations_retry_briefly_then_land_in_the_failure_queue(raw: dict[str, Any]) -> None:
-    async_functions = {name for name, _, _ in function_events(raw, "Schedule", "EventBridgeRule")}
-    assert async_functions == {"SweepFunction", "DispatcherFunction", "PaymentsFunction"}
+    async_functions = {name for name, _, _ in function_events(raw, *ASYNC_EVENT_TYPES)}
+    # The contract says which functions have schedule / EventBridge triggers (the dispatcher has both a
+    # stream and such triggers); the template may not drop one or add one silently.
+    expected = {
+        name
+        for name, (kind, notes) in contract_logical_ids().items()
+        if kind.startswith("functions/") and re.search(r"\bSchedule\b|EventBridge rule", notes)
+    }
+    assert {"SweepFunction", "DispatcherFunction"} <= expected, "docs/contracts.md lost its triggers"
+    assert async_functions == expected
     for name in async_functions:
         config = props(raw["Resources"][name])["EventInvokeConfig"]
         assert config["MaximumRetryAttempts"] <= 2, name
         on_failure = config["DestinationConfig"]["OnFailure"]
         assert on_failure["Type"] == "SQS", name
         assert refers_to(on_failure["Destination"], ASYNC_FAILURE_QUEUE), name
-    for name, event, properties in function_events(raw, "Schedule", "EventBridgeRule"):
+    for name, event, properties in function_events(raw, *ASYNC_EVENT_TYPES):
         assert refers_to(properties["DeadLetterConfig"]["Arn"], ASYNC_FAILURE_QUEUE), f"{name}.{event}"
         assert properties["RetryPolicy"]["MaximumRetryAttempts"] <= 185, f"{name}.{event}"
 
@@ -302,7 +462,7 @@ def test_async_invocations_retry_briefly_then_land_in_the_failure_queue(raw: dic
 def test_eventbridge_may_write_dead_letters_only_from_our_rules(raw: dict[str, Any]) -> None:
     rule_names = {
         sub_text(properties.get("Name") or properties.get("RuleName"))
-        for _, _, properties in function_events(raw, "Schedule", "EventBridgeRule")
+        for _, _, properties in function_events(raw, *ASYNC_EVENT_TYPES)
     }
     (policy,) = of_type(raw, "AWS::SQS::QueuePolicy").values()
     assert [refers_to(queue, ASYNC_FAILURE_QUEUE) for queue in props(policy)["Queues"]] == [True]
@@ -349,7 +509,9 @@ def test_data_key_rotates_and_names_no_wildcard_principal(raw: dict[str, Any]) -
 
 def test_every_table_is_encrypted_with_the_data_key_and_recoverable(raw: dict[str, Any]) -> None:
     tables = of_type(raw, "AWS::DynamoDB::Table")
-    assert len(tables) == 6
+    contract_tables = {name for name, (kind, _) in contract_logical_ids().items() if kind == "DynamoDB"}
+    assert contract_tables, "docs/contracts.md lists the tables"
+    assert contract_tables <= set(tables)
     for name, table in tables.items():
         properties = props(table)
         sse = properties["SSESpecification"]
@@ -416,6 +578,8 @@ def test_logs_service_may_use_the_key_for_exactly_our_log_groups(raw: dict[str, 
         ("ContactsTable", {"loan_id": "HASH", "contact_key": "RANGE"}, {}, True, "expires_at"),
         ("IdempotencyTable", {"id": "HASH"}, {}, False, "expiration"),
         ("ArchiveChainTable", {"jurisdiction": "HASH"}, {}, False, None),
+        ("ContactCapsTable", {"borrower_id": "HASH", "cap_key": "RANGE"}, {}, False, "expires_at"),
+        ("SweepRunsTable", {"business_date": "HASH"}, {}, False, "expires_at"),
     ],
 )
 def test_tables_have_the_keys_of_the_contract(
@@ -538,16 +702,36 @@ def test_no_statement_allows_every_action(translated: dict[str, Any]) -> None:
 
 def test_resource_wildcards_only_where_aws_allows_nothing_narrower(translated: dict[str, Any]) -> None:
     wildcard = [(role, s) for role, s in role_statements(translated) if "*" in as_list(s["Resource"])]
-    assert {role for role, _ in wildcard} == {"DispatcherFunctionRole"}
     for role, statement in wildcard:
-        assert statement.get("Sid") in WILDCARD_RESOURCE_SIDS, role
-        if statement.get("Sid") == "PublishSmsToPhoneNumbers":
-            assert as_list(statement["Action"]) == ["sns:Publish"]
+        actions = {str(action) for action in as_list(statement["Action"])}
+        assert actions <= WILDCARD_ONLY_ACTIONS, f"{role}: {sorted(actions - WILDCARD_ONLY_ACTIONS)} on *"
+        if "sns:Publish" in actions:
+            # Direct SMS only: publishing to topics is scoped to their ARNs.
+            assert (role, statement.get("Sid")) == ("DispatcherFunctionRole", "PublishSmsToPhoneNumbers")
+            assert actions == {"sns:Publish"}, role
+        if "cloudwatch:PutMetricData" in actions:
+            condition = statement.get("Condition", {})
+            assert any("cloudwatch:namespace" in block for block in condition.values()), role
+    assert ("DispatcherFunctionRole", "PublishSmsToPhoneNumbers") in {
+        (role, s.get("Sid")) for role, s in wildcard
+    }, "the check sees the SMS statement"
 
 
-def test_roles_use_only_the_expected_managed_policies(translated: dict[str, Any]) -> None:
-    for name, role in of_type(translated, "AWS::IAM::Role").items():
-        assert set(props(role)["ManagedPolicyArns"]) <= ALLOWED_MANAGED_POLICIES, name
+def test_roles_use_only_the_expected_managed_policies(
+    raw: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    roles = of_type(translated, "AWS::IAM::Role")
+    assert set(roles) == {f"{name}Role" for name in functions(raw)}
+    for name, role in roles.items():
+        managed = set(props(role)["ManagedPolicyArns"])
+        assert managed <= ALLOWED_MANAGED_POLICIES, name
+        triggers = {
+            event["Type"]
+            for event in props(raw["Resources"][name.removesuffix("Role")]).get("Events", {}).values()
+        }
+        for policy, needs in TRIGGER_MANAGED_POLICIES.items():
+            # A trigger's execution policy exactly where that trigger is (SAM adds it; nowhere else).
+            assert (policy in managed) == bool(triggers & needs), f"{name}: {policy}"
 
 
 def test_key_use_is_scoped_to_the_data_key_through_services(translated: dict[str, Any]) -> None:
@@ -563,22 +747,92 @@ def test_key_use_is_scoped_to_the_data_key_through_services(translated: dict[str
     assert scoped == roles
 
 
-def test_archiver_writes_objects_but_cannot_delete_or_bypass_retention(translated: dict[str, Any]) -> None:
-    s3_actions = {
-        str(action)
+# The roles that may touch the archive bucket, and the one key prefix each may write objects under.
+ARCHIVE_WRITERS = {"ArchiverFunctionRole": "contacts/*", "ErasureFunctionRole": "erasures/*"}
+ARCHIVE_OBJECT_ACTIONS = {"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"}
+
+
+@pytest.mark.parametrize(("writer", "prefix"), sorted(ARCHIVE_WRITERS.items()))
+def test_archive_writers_write_objects_but_cannot_delete_or_bypass_retention(
+    translated: dict[str, Any], writer: str, prefix: str
+) -> None:
+    s3_statements = [
+        statement
         for role, statement in role_statements(translated)
-        if role == "ArchiverFunctionRole"
+        if role == writer and any(str(action).startswith("s3:") for action in as_list(statement["Action"]))
+    ]
+    s3_actions = {str(action) for statement in s3_statements for action in as_list(statement["Action"])}
+    # Exactly these: no s3:Delete*, no s3:BypassGovernanceRetention, no PutObjectLegalHold/lock changes.
+    assert s3_actions == ARCHIVE_OBJECT_ACTIONS | {"s3:ListBucket"}, writer
+    for statement in s3_statements:
+        assert statement["Effect"] == "Allow", writer
+        actions = {str(action) for action in as_list(statement["Action"])}
+        (resource,) = as_list(statement["Resource"])
+        if actions == {"s3:ListBucket"}:
+            assert resource == {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}, writer
+        else:
+            assert actions <= ARCHIVE_OBJECT_ACTIONS, writer
+            assert sub_text(resource) == "${ArchiveBucket.Arn}/" + prefix, writer
+
+
+def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:
+    touching = {
+        role
+        for role, statement in role_statements(translated)
         for action in as_list(statement["Action"])
         if str(action).startswith("s3:")
     }
-    assert s3_actions == {"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:ListBucket"}
-    others = {
-        str(action)
+    assert touching == set(ARCHIVE_WRITERS)
+
+
+def test_only_the_functions_that_pseudonymise_read_the_token_secret(
+    raw: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    readers = set()
+    for role, statement in role_statements(translated):
+        actions = {str(action) for action in as_list(statement["Action"])}
+        if any(action.startswith("secretsmanager:") for action in actions):
+            assert actions == {"secretsmanager:GetSecretValue"}, role
+            assert refers_to(statement["Resource"], "BorrowerTokenSecret") or (
+                statement["Resource"]["Fn::Sub"][1]["secretArn"] == {"Ref": "BorrowerTokenSecret"}
+            ), role
+            readers.add(role)
+    users = {f"{name}Role" for name in functions(raw) if uses_token_secret(raw, name)}
+    assert readers <= users, "a role that never pseudonymises may not read the HMAC key"
+    assert {"ArchiverFunctionRole", "ErasureFunctionRole"} <= readers
+
+
+def uses_token_secret(raw: dict[str, Any], function: str) -> bool:
+    """Whether the handler, or a use-case module it imports, reads the borrower-token secret."""
+    app = ROOT / props(raw["Resources"][function])["CodeUri"] / "app.py"
+    text = app.read_text(encoding="utf-8")
+    usecases = ROOT / "layers" / "arrears" / "arrears" / "usecases"
+    for module in re.findall(r"from arrears\.usecases\.(\w+) import", text):
+        text += (usecases / f"{module}.py").read_text(encoding="utf-8")
+    return "token_secret" in text
+
+
+def test_every_function_that_tokenises_borrowers_may_read_the_token_secret(
+    raw: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    readers = {
+        role
         for role, statement in role_statements(translated)
-        if role != "ArchiverFunctionRole"
-        for action in as_list(statement["Action"])
+        if "secretsmanager:GetSecretValue" in as_list(statement["Action"])
     }
-    assert not any(action.startswith(("s3:", "secretsmanager:")) for action in others)
+    via_secretsmanager = {
+        role
+        for role, statement in role_statements(translated)
+        if any(str(action).startswith("kms:") for action in as_list(statement["Action"]))
+        and any(
+            "secretsmanager" in sub_text(service)
+            for service in statement["Condition"]["StringEquals"]["kms:ViaService"]
+        )
+    }
+    users = {f"{name}Role" for name in functions(raw) if uses_token_secret(raw, name)}
+    assert users, "some function pseudonymises"
+    assert readers == users
+    assert users <= via_secretsmanager
 
 
 def test_only_the_dispatcher_may_send_sms(translated: dict[str, Any]) -> None:

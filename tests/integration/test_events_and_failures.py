@@ -19,11 +19,14 @@ from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan,
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = {
     "sweep-scheduled.json": "SweepFunction",
+    "sweep-worker-task.json": "SweepWorkerFunction",
     "planner-loan-overdue.json": "PlannerFunction",
     "dispatcher-action-planned.json": "DispatcherFunction",
     "dispatcher-scheduled.json": "DispatcherFunction",
+    "dispatcher-call-outcome.json": "DispatcherFunction",
     "archiver-contact-recorded.json": "ArchiverFunction",
     "payments-payment-received.json": "PaymentsFunction",
+    "erasure-requested.json": "ErasureFunction",
 }
 
 
@@ -42,10 +45,12 @@ def test_every_function_has_a_sample_event() -> None:
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(SAMPLES)
     assert set(SAMPLES.values()) == {
         "SweepFunction",
+        "SweepWorkerFunction",
         "PlannerFunction",
         "DispatcherFunction",
         "ArchiverFunction",
         "PaymentsFunction",
+        "ErasureFunction",
     }
 
 
@@ -65,14 +70,19 @@ def test_sample_event_runs_through_its_handler(
     if name.startswith(("planner", "dispatcher-action", "archiver")):
         assert response == {"batchItemFailures": []}
     if name == "planner-loan-overdue.json":
+        # Planned at 00:30 in Shanghai: the SMS waits for 08:00 local, when the contact window opens
         (action,) = container.actions.for_loan("L-SAMPLE-0001")
-        assert (action.step_id, action.status) == ("sms-d1", ActionStatus.PENDING)
+        assert (action.step_id, action.status) == ("sms-d1", ActionStatus.DEFERRED)
+        assert action.not_before == utc(2026, 3, 3, 0, 0)
     if name == "payments-payment-received.json":
         assert response["loan_id"] == "L-SAMPLE-0001"
         assert response["duplicate"] is False
     if name == "archiver-contact-recorded.json":
         keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
         assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}
+    if name == "erasure-requested.json":
+        assert response["borrower_found"] is True
+        assert response["audit_key"].startswith("erasures/dt=2026-03-06/")
 
 
 def test_a_malformed_loan_record_fails_alone_and_lands_in_the_failure_queue(

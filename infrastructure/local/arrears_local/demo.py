@@ -21,7 +21,7 @@ LOCAL_ENV = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="arrears-demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    parser.add_argument("--loans", type=int, default=300, help="loans in the book (default: 300)")
+    parser.add_argument("--loans", type=int, default=200, help="loans in the book (default: 200)")
     parser.add_argument("--days", type=int, default=60, help="simulated days (default: 60)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (ISO)")

@@ -17,7 +17,7 @@ Why not moto's CloudFormation: measured with moto 5.2.5 on the SAM-translated te
 took about 0.8 s and failed outright on the FIFO queues (generated names lack ``.fifo``); with names
 patched in, it still skipped the queue and bucket policies and the secret, and ignored TTL, versioning
 and Object Lock. The direct calls below take about 0.15-0.3 s per deploy and build everything except
-the bucket policy (see ``_IGNORED_TYPES`` for why).
+the bucket policy and topic subscriptions (see ``_IGNORED_TYPES`` for why).
 """
 
 import copy
@@ -309,7 +309,8 @@ def _truthy(value: Any) -> bool:
 # Resource builders
 # --------------------------------------------------------------------------------------------------
 # Types with nothing to emulate in moto: IAM is not enforced, alarms and dashboards never fire, Lambda
-# code runs in-process (functions become FunctionSpec), layers are on PYTHONPATH.
+# code runs in-process (functions become FunctionSpec), layers are on PYTHONPATH, and nothing delivers
+# to a topic's subscribers locally (the ops alarm e-mail subscription would only wait for a confirmation).
 # AWS::S3::BucketPolicy is left out on purpose: moto 5.2.5 enforces bucket policies but evaluates a
 # statement whose Condition does not hold as a Deny (whatever its Effect), so the archive bucket's
 # TLS-only / SSE-KMS-only policy would refuse every object request. tests/infrastructure checks the
@@ -325,6 +326,7 @@ _IGNORED_TYPES: Final = frozenset(
         "AWS::CloudWatch::Dashboard",
         "AWS::Serverless::Application",
         "AWS::CloudFormation::Stack",
+        "AWS::SNS::Subscription",
     }
 )
 _SQS_ATTRIBUTES: Final = (
@@ -373,6 +375,7 @@ class _Builder:
         self.events = boto3.client("events", region_name=region)
         self.secretsmanager = boto3.client("secretsmanager", region_name=region)
         self.logs = boto3.client("logs", region_name=region)
+        self.ssm = boto3.client("ssm", region_name=region)
         self.by_type: dict[str, Callable[[str, dict[str, Any]], _Built]] = {
             "AWS::KMS::Key": self.kms_key,
             "AWS::KMS::Alias": self.kms_alias,
@@ -384,6 +387,7 @@ class _Builder:
             "AWS::Events::EventBus": self.event_bus,
             "AWS::SecretsManager::Secret": self.secret,
             "AWS::Logs::LogGroup": self.log_group,
+            "AWS::SSM::Parameter": self.ssm_parameter,
         }
 
     def name(self, logical_id: str, max_length: int = 255) -> str:
@@ -560,6 +564,12 @@ class _Builder:
         if "RetentionInDays" in props:
             self.logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
         return name, {"Arn": self.arn("logs", f"log-group:{name}:*")}
+
+    def ssm_parameter(self, logical_id: str, props: dict[str, Any]) -> _Built:
+        name = str(props.get("Name") or f"/{self.name(logical_id)}")
+        # CloudFormation creates no SecureString parameters: String is the only type it can deploy.
+        self.ssm.put_parameter(Name=name, Value=str(props["Value"]), Type="String")
+        return name, {"Type": "String", "Value": str(props["Value"])}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import boto3
 from botocore.config import Config
 
 from arrears.adapters.archive_store import ArchiveStore
+from arrears.adapters.caps import ContactCapRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.dynamodb import (
     ActionRepository,
@@ -17,8 +18,10 @@ from arrears.adapters.dynamodb import (
     BorrowerRepository,
     ContactRepository,
     LoanRepository,
+    loan_ids_for_borrower,
 )
 from arrears.adapters.secrets import TokenSecret
+from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
 from arrears.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -89,3 +92,30 @@ class Container:
     @cached_property
     def token_secret(self) -> TokenSecret:
         return TokenSecret(self.client("secretsmanager"), self.settings.token_secret_arn)
+
+    @cached_property
+    def contact_caps(self) -> ContactCapRepository:
+        return ContactCapRepository(self._dynamodb.Table(self.settings.contact_caps_table))
+
+    @cached_property
+    def call_tasks(self) -> TaskQueue:
+        return TaskQueue(self.client("sqs"), self.settings.call_task_queue_url)
+
+    @cached_property
+    def legal(self) -> TopicPublisher:
+        return TopicPublisher(self._sns, self.settings.legal_topic_arn)
+
+    @cached_property
+    def bureau(self) -> TopicPublisher:
+        return TopicPublisher(self._sns, self.settings.bureau_topic_arn)
+
+    @cached_property
+    def sweep_tasks(self) -> SweepTaskQueue:
+        return SweepTaskQueue(self.client("sqs"), self.settings.sweep_tasks_queue_url)
+
+    @cached_property
+    def sweep_runs(self) -> SweepRunRepository:
+        return SweepRunRepository(self._dynamodb.Table(self.settings.sweep_runs_table))
+
+    def loan_ids_for_borrower(self, borrower_id: str) -> list[str]:
+        return loan_ids_for_borrower(self._dynamodb.Table(self.settings.loans_table), borrower_id)

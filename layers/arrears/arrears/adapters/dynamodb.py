@@ -22,7 +22,7 @@ from arrears.adapters.items import (
     plain,
 )
 from arrears.domain.actions import Action, ActionStatus, ContactRecord
-from arrears.domain.borrowers import Borrower
+from arrears.domain.borrowers import PII_FIELDS, Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Loan
 
@@ -98,6 +98,23 @@ class LoanRepository:
         return ReviewPage(loans, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
 
 
+def loan_ids_for_borrower(table: Table, borrower_id: str) -> list[str]:
+    """Every loan id of one borrower: a filtered Scan (erasure requests are rare; a
+    `borrower_id` GSI on LoansTable is the fix once the book is large)."""
+    ids: list[str] = []
+    kwargs: dict[str, Any] = {
+        "FilterExpression": Attr("borrower_id").eq(borrower_id),
+        "ProjectionExpression": "loan_id",
+        "ConsistentRead": True,
+    }
+    while True:
+        response = table.scan(**kwargs)
+        ids.extend(str(item["loan_id"]) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return sorted(ids)
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 class BorrowerRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -108,6 +125,33 @@ class BorrowerRepository:
 
     def put(self, borrower: Borrower) -> None:
         self._table.put_item(Item=borrower_to_item(borrower))
+
+    def erase(
+        self, borrower_id: str, *, request_id: str, erased_at: datetime, opt_out: list[str]
+    ) -> list[str] | None:
+        """Remove the PII fields, opt out of every channel, tombstone; None when no such borrower.
+
+        Returns the names (never the values) of the PII fields that were present. Repeatable.
+        """
+        try:
+            response = self._table.update_item(
+                Key={"borrower_id": borrower_id},
+                UpdateExpression=(
+                    "REMOVE #name, phone, email, address "
+                    "SET erased_at = if_not_exists(erased_at, :at), "
+                    "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
+                ),
+                ExpressionAttributeNames={"#name": "name"},
+                ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_id, ":all": opt_out},
+                ConditionExpression=Attr("borrower_id").exists(),
+                ReturnValues="UPDATED_OLD",
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return None
+            raise
+        old = response.get("Attributes", {})
+        return [name for name in PII_FIELDS if name in old]
 
 
 class ActionRepository:
@@ -215,16 +259,38 @@ class ActionRepository:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def deferred_due_count(self, until: datetime) -> int:
+        """How many deferred actions are already due (`Select=COUNT` on the sparse index, paged)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": DEFERRED_INDEX,
+            "KeyConditionExpression": Key("defer_partition").eq(DEFERRED_PARTITION)
+            & Key("not_before").lte(format_utc(until)),
+            "Select": "COUNT",
+        }
+        count = 0
+        while True:
+            response = self._table.query(**kwargs)
+            count += int(response.get("Count", 0))
+            if "LastEvaluatedKey" not in response:
+                return count
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
 
 class ContactRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def record(self, contact: ContactRecord, expires_at: int) -> bool:
-        """Write a contact record once; a retry of the same outcome writes nothing."""
+    def record(self, contact: ContactRecord, expires_at: int | None = None) -> bool:
+        """Write a contact record once; a retry of the same outcome writes nothing.
+
+        The record is written without `expires_at`: the hot table may only expire a record once it is
+        archived, so the archiver sets the TTL (`mark_archived`). `expires_at` is accepted for callers
+        not yet updated and ignored.
+        """
+        del expires_at
         try:
             self._table.put_item(
-                Item=contact_to_item(contact, expires_at),
+                Item=contact_to_item(contact),
                 ConditionExpression=Attr("contact_key").not_exists(),
             )
         except ClientError as error:
@@ -232,6 +298,55 @@ class ContactRepository:
                 return False
             raise
         return True
+
+    def mark_archived(self, loan_id: str, contact_key: str, *, expires_at: int, archive_key: str) -> bool:
+        """Let TTL expire an archived record (a MODIFY the archiver's stream filter ignores).
+
+        False when the record is gone already (expired or deleted): nothing is re-created.
+        """
+        try:
+            self._table.update_item(
+                Key={"loan_id": loan_id, "contact_key": contact_key},
+                UpdateExpression="SET expires_at = :e, archived_in = :k",
+                ExpressionAttributeValues={":e": expires_at, ":k": archive_key},
+                ConditionExpression=Attr("contact_key").exists(),
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def mark_archived_many(self, keys: list[tuple[str, str, int]], archive_key: str) -> int:
+        """`mark_archived` for (loan_id, contact_key, expires_at) triples; returns how many were marked.
+
+        One conditional UpdateItem each (1 WCU; a TransactWriteItems of 100 would halve the requests
+        but double the write cost, and moto makes it orders of magnitude slower for the local demo).
+        """
+        return sum(
+            self.mark_archived(loan_id, contact_key, expires_at=expires_at, archive_key=archive_key)
+            for loan_id, contact_key, expires_at in dict.fromkeys(keys)
+        )
+
+    def pseudonymise_borrower(self, loan_id: str, borrower_id: str, token: str) -> int:
+        """Replace `borrower_id` by its archive token on the loan's hot records; returns how many."""
+        changed = 0
+        for item in self.for_loan(loan_id):
+            if item.get("borrower_id") != borrower_id:
+                continue
+            try:
+                self._table.update_item(
+                    Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
+                    UpdateExpression="SET borrower_token = :t REMOVE borrower_id",
+                    ExpressionAttributeValues={":t": token},
+                    ConditionExpression=Attr("borrower_id").eq(borrower_id),
+                )
+            except ClientError as error:
+                if is_conditional_failure(error):
+                    continue
+                raise
+            changed += 1
+        return changed
 
     def for_loan(self, loan_id: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -272,22 +387,57 @@ class ArchiveChainRepository:
             blob,
         )
 
+    @staticmethod
+    def _claim_key(jurisdiction: str, batch_id: str) -> str:
+        return f"{jurisdiction}#batch#{batch_id}"
+
+    def claimed(self, jurisdiction: str, batch_id: str) -> bytes | None:
+        """The manifest the chain gave `batch_id`, if it was appended already (crash recovery)."""
+        item = self._table.get_item(
+            Key={"jurisdiction": self._claim_key(jurisdiction, batch_id)}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        raw: Any = item["manifest"]
+        return bytes(raw.value) if hasattr(raw, "value") else bytes(raw)
+
     def advance(self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes) -> bool:
-        """Move the head from `previous` to the next seq; False when another writer got there first."""
-        condition = Attr("seq").not_exists() if previous.seq == 0 else Attr("seq").eq(previous.seq)
+        """Move the head from `previous` to the next seq and record the batch's manifest, atomically.
+
+        False when another writer moved the head first, or when this batch is in the chain already
+        (then `claimed` returns its manifest). The claim item (`<J>#batch#<batch-id>`) is what lets a
+        retry after a crash between the chain write and the manifest PUT find its seq again, even if
+        other batches were appended meanwhile.
+        """
+        head: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Item": {
+                "jurisdiction": previous.jurisdiction,
+                "seq": previous.seq + 1,
+                "manifest_sha256": manifest_sha256,
+                "last_batch_id": batch_id,
+                "last_manifest": manifest,
+            },
+            "ConditionExpression": "attribute_not_exists(seq)",
+        }
+        if previous.seq:
+            head["ConditionExpression"] = "seq = :prev"
+            head["ExpressionAttributeValues"] = {":prev": previous.seq}
+        claim: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Item": {
+                "jurisdiction": self._claim_key(previous.jurisdiction, batch_id),
+                "seq": previous.seq + 1,
+                "manifest": manifest,
+            },
+            "ConditionExpression": "attribute_not_exists(jurisdiction)",
+        }
+        client: Any = self._table.meta.client
         try:
-            self._table.put_item(
-                Item={
-                    "jurisdiction": previous.jurisdiction,
-                    "seq": previous.seq + 1,
-                    "manifest_sha256": manifest_sha256,
-                    "last_batch_id": batch_id,
-                    "last_manifest": manifest,
-                },
-                ConditionExpression=condition,
-            )
+            client.transact_write_items(TransactItems=[{"Put": head}, {"Put": claim}])
         except ClientError as error:
-            if is_conditional_failure(error):
+            code = error.response.get("Error", {}).get("Code")
+            if code in {"TransactionCanceledException", "ConditionalCheckFailedException"}:
                 return False
             raise
         return True

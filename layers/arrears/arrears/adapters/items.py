@@ -99,6 +99,10 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
             "version": loan.version,
             "review_shard": loan.review_shard,
             "next_review_on": _iso(loan.next_review_on),
+            "risk_score": loan.risk_score,
+            "risk_features": [list(f) for f in loan.risk_features] or None,
+            "broken_promises": loan.broken_promises or None,
+            "unanswered_contacts": loan.unanswered_contacts or None,
         }
     )
 
@@ -154,6 +158,10 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             version=item.get("version", 0),
             review_shard=item.get("review_shard"),
             next_review_on=_date(item.get("next_review_on")),
+            risk_score=item.get("risk_score"),
+            risk_features=tuple((str(n), int(v), int(p)) for n, v, p in item.get("risk_features", ())),
+            broken_promises=item.get("broken_promises", 0),
+            unanswered_contacts=item.get("unanswered_contacts", 0),
         )
     except (KeyError, TypeError, ValueError) as error:
         loan_id = item.get("loan_id", "?") if isinstance(item, dict) else "?"
@@ -262,8 +270,9 @@ def action_from_item(raw: Mapping[str, Any]) -> Action:
         raise MalformedItem(f"action {item.get('action_id', '?')}: {type(error).__name__}: {error}") from None
 
 
-def contact_to_item(contact: ContactRecord, expires_at: int) -> dict[str, Any]:
-    return {
+def contact_to_item(contact: ContactRecord, expires_at: int | None = None) -> dict[str, Any]:
+    """The hot record; no `expires_at` unless given: the archiver sets the TTL once archived."""
+    item: dict[str, Any] = {
         "loan_id": contact.loan_id,
         "contact_key": contact.contact_key,
         "contact_id": contact.contact_id,
@@ -286,5 +295,7 @@ def contact_to_item(contact: ContactRecord, expires_at: int) -> dict[str, Any]:
         "template_id": contact.template_id,
         "message_sha256": contact.message_sha256,
         "rules_checked": [f"{rule}:{verdict}" for rule, verdict in contact.rules_checked],
-        "expires_at": expires_at,
     }
+    if expires_at is not None:
+        item["expires_at"] = expires_at
+    return item

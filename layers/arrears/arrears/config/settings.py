@@ -26,6 +26,22 @@ class Settings(BaseModel):
     stage: str = "dev"
     sms_sender_id: str = "Arrears"
     contact_ttl_days: int = Field(default=90, ge=1)
+    # Sweep fan-out (set on the sweep and sweep-worker functions only; docs/contracts.md).
+    sweep_tasks_queue_url: str = ""
+    sweep_runs_table: str = ""
+    sweep_time_budget_ms: int = Field(default=0, ge=0)  # 0: the invocation's own remaining time
+    sweep_safety_margin_ms: int = Field(default=10_000, ge=0)
+    sweep_page_size: int = Field(default=200, ge=1, le=1000)
+    # Dispatch (issue 5). Empty = not deployed: the channel fails its actions with a clear reason.
+    contact_caps_table: str = ""
+    call_task_queue_url: str = ""
+    legal_topic_arn: str = ""
+    bureau_topic_arn: str = ""
+    dispatch_deferred_limit: int = Field(default=1000, ge=1)
+    email_opt_out_url: str = "https://arrears.example/opt-out"
+    # Planner (issue 4): SSM parameter holding the collection policy document; empty = bundled default.
+    strategy_parameter_name: str = ""
+    strategy_max_age_seconds: int = Field(default=300, ge=0)
 
 
 class ConfigurationError(RuntimeError):

@@ -127,6 +127,11 @@ class Loan:
     version: int = 0
     review_shard: int | None = None
     next_review_on: date | None = None
+    # Behavioural risk (arrears.domain.risk): score, and (feature, value, points) behind it.
+    risk_score: int | None = None
+    risk_features: tuple[tuple[str, int, int], ...] = ()
+    broken_promises: int = 0
+    unanswered_contacts: int = 0
 
     def __post_init__(self) -> None:
         for name in (
