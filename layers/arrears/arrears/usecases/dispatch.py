@@ -147,6 +147,28 @@ def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def _hand_off(
+    ports: DispatchPorts,
+    topic: TopicPublisher,
+    kind: str,
+    action: Action,
+    token: str,
+    details: dict[str, Any],
+) -> str:
+    """Publish a legal or bureau hand-off, once: ids, the borrower token and `details`, never PII."""
+    body = {
+        "type": kind,
+        "action_id": action.action_id,
+        "loan_id": action.loan_id,
+        "borrower_token": token,
+        "jurisdiction": action.jurisdiction,
+        **details,
+    }
+    attributes = {"type": kind, "jurisdiction": action.jurisdiction}
+    ports.once(action.action_id, lambda: topic.publish(body, attributes))
+    return _digest(body)
+
+
 def _require[T](port: T | None, what: str) -> T:
     if port is None:
         raise ValueError(f"{what} is not configured")
@@ -260,36 +282,29 @@ def _send(
         ports.once(action.action_id, lambda: calls.send(call))
         return _digest(call)
     if action.channel is Channel.LEGAL:
-        legal = _require(ports.legal, "legal topic")
-        referral = {
-            "type": "LEGAL_REFERRAL",
-            "action_id": action.action_id,
-            "loan_id": action.loan_id,
-            "borrower_token": token,
-            "jurisdiction": action.jurisdiction,
-            "step": action.step_id,
-            "referred_at": format_utc(at),
-        }
-        attrs = {"type": "LEGAL_REFERRAL", "jurisdiction": action.jurisdiction}
-        ports.once(action.action_id, lambda: legal.publish(referral, attrs))
-        return _digest(referral)
+        return _hand_off(
+            ports,
+            _require(ports.legal, "legal topic"),
+            "LEGAL_REFERRAL",
+            action,
+            token,
+            {"step": action.step_id, "referred_at": format_utc(at)},
+        )
     if action.channel is Channel.BUREAU:
-        bureau = _require(ports.bureau, "bureau topic")
-        report = {
-            "type": "BUREAU_REPORT",
-            "action_id": action.action_id,
-            "loan_id": action.loan_id,
-            "borrower_token": token,
-            "jurisdiction": action.jurisdiction,
-            "amount_due_minor": action.amount_due_minor,
-            "currency": action.currency,
-            "dpd": action.dpd,
-            "bucket": action.bucket,
-            "as_of": format_utc(at),
-        }
-        attrs = {"type": "BUREAU_REPORT", "jurisdiction": action.jurisdiction}
-        ports.once(action.action_id, lambda: bureau.publish(report, attrs))
-        return _digest(report)
+        return _hand_off(
+            ports,
+            _require(ports.bureau, "bureau topic"),
+            "BUREAU_REPORT",
+            action,
+            token,
+            {
+                "amount_due_minor": action.amount_due_minor,
+                "currency": action.currency,
+                "dpd": action.dpd,
+                "bucket": action.bucket,
+                "as_of": format_utc(at),
+            },
+        )
     raise ValueError(f"channel {action.channel.value} is not dispatchable")
 
 
