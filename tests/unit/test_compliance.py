@@ -153,3 +153,35 @@ def test_preferred_hours_narrow_the_lawful_window(
 )
 def test_the_next_window_keeps_local_hours_across_dst(zone: str, at: datetime, expected: datetime) -> None:
     assert next_contact_instant(at, zone, US_REGF_PACK.contact_start, US_REGF_PACK.contact_end) == expected
+
+
+@pytest.mark.parametrize(
+    ("holds", "rule"),
+    [
+        (Holds(promise_to_pay_until=date(2026, 2, 6)), "promise_to_pay"),
+        (Holds(hardship_until=date(2026, 2, 6)), "hardship"),
+    ],
+)
+def test_pauses_agreed_after_planning_still_hold_the_contact_at_send_time(holds: Holds, rule: str) -> None:
+    # Given a promise to pay (or a hardship pause) until 6 February, agreed after the SMS was planned
+    decision = gate(
+        channel=Channel.SMS,
+        cycle=1,
+        loan=_loan(holds=holds),
+        borrower=BORROWER,
+        at=NOON_SHANGHAI,
+        pack=CN_PACK,
+    )
+    # Then the SMS waits until contact hours open on the day after the pause
+    assert decision.verdict is Verdict.DEFER
+    assert decision.rules_checked[-1] == (rule, "FAIL")
+    assert decision.not_before == _utc(2026, 2, 7, 0, 0)  # 08:00 Asia/Shanghai on 7 February
+
+
+def test_a_pause_that_ended_yesterday_no_longer_holds() -> None:
+    loan = _loan(holds=Holds(promise_to_pay_until=date(2026, 2, 3)))
+    decision = gate(
+        channel=Channel.SMS, cycle=1, loan=loan, borrower=BORROWER, at=NOON_SHANGHAI, pack=CN_PACK
+    )
+    assert decision.verdict is Verdict.SEND
+    assert ("promise_to_pay", "PASS") in decision.rules_checked

@@ -107,6 +107,19 @@ def gate(
     if holds.dispute_open:
         return stop(Verdict.SUPPRESS, "dispute_open", "debt under dispute: collection contact suppressed")
     checked.append(("dispute_open", "PASS"))
+    today = at.astimezone(ZoneInfo(pack.business_timezone)).date()
+    for rule, until, what in (
+        ("promise_to_pay", holds.promise_to_pay_until, "promise to pay"),
+        ("hardship", holds.hardship_until, "hardship pause"),
+    ):
+        if until is not None and today <= until:
+            # Re-checked at send time: a pause agreed after the action was planned still holds it.
+            checked.append((rule, "FAIL"))
+            paused_until = datetime.combine(
+                until + timedelta(days=1), pack.contact_start, tzinfo=ZoneInfo(pack.business_timezone)
+            ).astimezone(at.tzinfo)
+            return Decision(Verdict.DEFER, f"{what} until {until.isoformat()}", tuple(checked), paused_until)
+        checked.append((rule, "PASS"))
     if channel.value in borrower.opted_out_channels:
         return stop(Verdict.SUPPRESS, "channel_opt_out", f"borrower opted out of {channel.value}")
     checked.append(("channel_opt_out", "PASS"))
