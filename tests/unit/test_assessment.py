@@ -71,3 +71,11 @@ def test_shards_are_stable_and_spread() -> None:
     shards = [shard_for(f"loan-{n}", 16) for n in range(1600)]
     assert shard_for("loan-1", 16) == shards[1]
     assert min(shards.count(s) for s in range(16)) > 60
+
+
+def test_assessment_stores_the_risk_score_band_and_features_on_the_loan() -> None:
+    assessed = _assess(_loan(), DUE + timedelta(days=10))
+    assert assessed.risk_score is not None
+    assert assessed.risk_band in {"LOW", "MEDIUM", "HIGH"}
+    assert assessed.risk_features
+    assert all(isinstance(points, int) for _, _, points in assessed.risk_features)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from arrears.domain.delinquency import BucketPolicy, cycle_of, due_offset, loan_dpd
 from arrears.domain.loans import Loan, LoanStatus
 from arrears.domain.penalties import crystallise
+from arrears.domain.risk import rescore
 
 if TYPE_CHECKING:
     from arrears.domain.policy import CollectionPolicy
@@ -65,7 +66,7 @@ def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> 
             review_shard=None,
             next_review_on=None,
         )
-    return loan.with_changes(
+    assessed = loan.with_changes(
         dpd=dpd,
         bucket=buckets.bucket_for(dpd),
         due_offset=due_offset(loan, on),
@@ -74,6 +75,9 @@ def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> 
         review_shard=shard_for(loan.loan_id, shard_count),
         next_review_on=policy.milestones_for(loan).next_after(loan, on),
     )
+    # The behavioural risk score, its band and the features behind it travel with every assessment
+    # the sweep or a payment writes, so the planner (and an auditor) read what the decision used.
+    return rescore(assessed, on)
 
 
 def shard_for(loan_id: str, shard_count: int) -> int:
