@@ -1,13 +1,20 @@
 """Jurisdiction rule packs: the contact rules in force, with ids, versions and effective dates.
 
-The numbers come from DESIGN.md ("Collection rules, with their numbers"). A contact is judged by
-the pack in force on its day, and every decision receipt names the pack id and version.
+The packs are data: `infrastructure/config/rulepacks.yaml` (a byte-identical copy ships in the layer
+under `arrears/config/bundled/`), validated by pydantic when this module loads, with errors that
+name the source, the field and the problem. A contact is judged by the pack in force on its day,
+and every decision receipt names the pack id and version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, time
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from arrears.domain.strategy import Channel
 
@@ -53,36 +60,130 @@ class RulePack:
         return f"{self.pack_id}@{self.version}"
 
 
-CN_PACK = RulePack(
-    "CN",
-    "2026.1",
-    date(2026, 1, 1),
-    "Asia/Shanghai",
-    time(8),
-    time(22),
-    retention_years=5,
-    call_caps=CallCaps(connected_per_day=3, attempts_per_day_per_number=6),
-    emergency_contacts_when_unreachable=True,
-    field_visit_min_collectors=2,
-    field_visit_recording_required=True,
+class RulePackError(ValueError):
+    """A rule-pack document is invalid: the message names the source, the pack, the field and the problem."""
+
+
+class _Hours(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Hours:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+class _Caps(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    connected_per_day: int | None = Field(default=None, ge=1)
+    attempts_per_day_per_number: int | None = Field(default=None, ge=1)
+    attempts_per_7_days: int | None = Field(default=None, ge=1)
+    quiet_days_after_conversation: int | None = Field(default=None, ge=1)
+
+
+class _FieldVisit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool
+    min_collectors: int | None = Field(default=None, ge=1)
+    recording_required: bool = False
+
+
+class _Pack(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, max_length=32)
+    version: str = Field(min_length=1, max_length=32)
+    effective_from: date
+    effective_to: date | None = None
+    business_timezone: str
+    contact_hours: _Hours
+    retention_years: int = Field(ge=1, le=30)
+    call_caps: _Caps = _Caps()
+    third_party_disclosure: bool = False
+    emergency_contacts_when_unreachable: bool = False
+    field_visit: _FieldVisit
+    email_opt_out_required: bool = False
+    cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
+    dispute_allows: list[Channel] = []
+
+    @model_validator(mode="after")
+    def _zone_and_dates(self) -> _Pack:
+        try:
+            ZoneInfo(self.business_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"business_timezone {self.business_timezone!r} is not an IANA zone") from None
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
+        return self
+
+    def to_domain(self) -> RulePack:
+        return RulePack(
+            pack_id=self.id,
+            version=self.version,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            business_timezone=self.business_timezone,
+            contact_start=self.contact_hours.start,
+            contact_end=self.contact_hours.end,
+            retention_years=self.retention_years,
+            call_caps=CallCaps(**self.call_caps.model_dump()),
+            third_party_disclosure=self.third_party_disclosure,
+            emergency_contacts_when_unreachable=self.emergency_contacts_when_unreachable,
+            field_visit_min_collectors=self.field_visit.min_collectors,
+            field_visit_recording_required=self.field_visit.recording_required,
+            field_visits_enabled=self.field_visit.enabled,
+            email_opt_out_required=self.email_opt_out_required,
+            cease_contact_allows=frozenset(self.cease_contact_allows),
+            dispute_allows=frozenset(self.dispute_allows),
+        )
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule_packs: list[_Pack] = Field(min_length=1)
+
+
+def parse_rule_packs(text: str, source: str) -> dict[str, tuple[RulePack, ...]]:
+    """Every version per jurisdiction, oldest first, from a YAML document."""
+    try:
+        document = _Document.model_validate(yaml.safe_load(text))
+    except yaml.YAMLError as error:
+        raise RulePackError(f"{source}: not YAML: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}" for e in error.errors()
+        )
+        raise RulePackError(f"{source}: {problems}") from None
+    history: dict[str, list[RulePack]] = {}
+    for pack in document.rule_packs:
+        history.setdefault(pack.id, []).append(pack.to_domain())
+    for pack_id, versions in history.items():
+        versions.sort(key=lambda p: p.effective_from)
+        refs = [p.version for p in versions]
+        if len(refs) != len(set(refs)):
+            raise RulePackError(f"{source}: rule_packs {pack_id}: duplicate version in {refs}")
+    return {pack_id: tuple(versions) for pack_id, versions in history.items()}
+
+
+BUNDLED_RULE_PACKS = "rulepacks.yaml"
+
+
+def bundled_rule_packs_text() -> str:
+    return resources.files("arrears.config.bundled").joinpath(BUNDLED_RULE_PACKS).read_text(encoding="utf-8")
+
+
+RULE_PACK_HISTORY: dict[str, tuple[RulePack, ...]] = parse_rule_packs(
+    bundled_rule_packs_text(), f"bundled {BUNDLED_RULE_PACKS}"
 )
-US_REGF_PACK = RulePack(
-    "US-REGF",
-    "2026.1",
-    date(2026, 1, 1),
-    "America/New_York",
-    time(8),
-    time(21),
-    retention_years=3,
-    call_caps=CallCaps(attempts_per_7_days=7, quiet_days_after_conversation=7),
-    field_visits_enabled=False,
-    email_opt_out_required=True,
-)
-RULE_PACKS: dict[str, RulePack] = {p.pack_id: p for p in (CN_PACK, US_REGF_PACK)}
+"""Every version per jurisdiction, oldest first: a contact is judged by the pack of its day."""
+
+RULE_PACKS: dict[str, RulePack] = {pack_id: versions[-1] for pack_id, versions in RULE_PACK_HISTORY.items()}
 """The pack currently in force per jurisdiction (the latest version)."""
 
-RULE_PACK_HISTORY: dict[str, tuple[RulePack, ...]] = {p.pack_id: (p,) for p in (CN_PACK, US_REGF_PACK)}
-"""Every version per jurisdiction, oldest first: a contact is judged by the pack of its day."""
+CN_PACK = RULE_PACKS["CN"]
+US_REGF_PACK = RULE_PACKS["US-REGF"]
 
 
 def rule_pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
