@@ -58,7 +58,6 @@ def record_handler(record: DynamoDBRecord) -> None:
         borrowers=container.borrowers,
         field_visits=container.field_visits,
         policy=policies.current(),
-        contact_ttl_days=container.settings.contact_ttl_days,
     )
     metrics.add_metric(name="ActionsPlanned", unit=MetricUnit.Count, value=len(result.planned))
     metrics.add_metric(name="ActionsHeld", unit=MetricUnit.Count, value=len(result.deferred))

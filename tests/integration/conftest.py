@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,6 +42,28 @@ def container(settings: Settings) -> Container:
 
 
 CloudFactory = Callable[..., LocalCloud]
+
+
+@pytest.fixture
+def atomic_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+
+    moto evaluates a ConditionExpression and then writes, with no lock between: two threads can both
+    pass the same condition. DynamoDB never lets that happen, and the code under test relies on it
+    (optimistic concurrency on `version`). Tests that race threads through our conditional writes use
+    this fixture, so they test our code and not moto's missing lock.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 @pytest.fixture

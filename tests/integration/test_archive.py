@@ -166,7 +166,7 @@ def test_hot_records_get_their_ttl_only_once_archived_and_the_modify_is_not_rear
     written = contacts(30)
     table = boto3.resource("dynamodb").Table(container.settings.contacts_table)
     for contact in written:
-        assert container.contacts.record(contact, 123)  # a caller's expires_at is ignored
+        assert container.contacts.record(contact)
     before = [
         table.get_item(Key={"loan_id": c.loan_id, "contact_key": c.contact_key})["Item"] for c in written
     ]

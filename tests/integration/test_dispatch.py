@@ -325,7 +325,12 @@ def test_a_third_party_message_carries_no_debt_details() -> None:
 
 @pytest.mark.parametrize(("jurisdiction", "cap"), [("CN", 6), ("US-REGF", 7)])
 def test_concurrent_dispatchers_never_exceed_the_call_cap(
-    jurisdiction: str, cap: int, container: Container, ports: DispatchPorts, stack: LocalStack
+    jurisdiction: str,
+    cap: int,
+    container: Container,
+    ports: DispatchPorts,
+    stack: LocalStack,
+    atomic_moto_writes: None,
 ) -> None:
     if jurisdiction == "CN":
         base = cn_cash_loan("L-CAP")

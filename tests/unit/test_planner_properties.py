@@ -89,7 +89,6 @@ class World:
             after,
             datetime.combine(on, time(16, 30), tzinfo=UTC),
             policy=DEFAULT_POLICY,
-            contact_ttl_days=90,
             **ports,
         )
 

@@ -158,6 +158,28 @@ def _give_back(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
         )
 
 
+def _each_message_once(
+    sqs: Any, url: str, batch_size: Callable[[], int], **receive: Any
+) -> Iterator[dict[str, Any]]:
+    """Every message of the queue at most once in this run (a message received again is given back).
+
+    `batch_size()` is asked before each receive (0 stops), so a caller with a limit never holds
+    more messages invisible than it will handle.
+    """
+    seen: set[str] = set()
+    while (size := batch_size()) > 0:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=size, WaitTimeSeconds=0, VisibilityTimeout=60, **receive
+        ).get("Messages", [])
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        _give_back(sqs, url, [m for m in messages if m["MessageId"] in seen])
+        if not fresh:
+            return
+        for message in fresh:
+            seen.add(message["MessageId"])
+            yield message
+
+
 def redrive_source(sqs: Any, dlq_url: str) -> str:
     """The queue whose redrive policy names this DLQ (exactly one)."""
     sources = sqs.list_dead_letter_source_queues(QueueUrl=dlq_url).get("queueUrls", [])
@@ -179,41 +201,29 @@ def redrive(
     target = target_url or redrive_source(sqs, dlq_url)
     fifo = target.endswith(".fifo")
     moved = 0
-    seen: set[str] = set()
-    while limit is None or moved < limit:
-        batch = min(_SQS_BATCH, limit - moved) if limit is not None else _SQS_BATCH
-        messages = sqs.receive_message(
-            QueueUrl=dlq_url,
-            MaxNumberOfMessages=batch,
-            WaitTimeSeconds=0,
-            VisibilityTimeout=60,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["MessageGroupId", "MessageDeduplicationId"],
-        ).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        _give_back(sqs, dlq_url, [m for m in messages if m["MessageId"] in seen])
-        if not fresh:
-            break
-        for message in fresh:
-            seen.add(message["MessageId"])
-            if dry_run:  # look, and give the message back at once
-                sqs.change_message_visibility(
-                    QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-                moved += 1
-                continue
-            request: dict[str, Any] = {"QueueUrl": target, "MessageBody": message["Body"]}
-            if message.get("MessageAttributes"):
-                request["MessageAttributes"] = message["MessageAttributes"]
-            if fifo:
-                attributes = message.get("Attributes", {})
-                request["MessageGroupId"] = attributes.get("MessageGroupId", "redrive")
-                request["MessageDeduplicationId"] = attributes.get(
-                    "MessageDeduplicationId", message["MessageId"]
-                )
-            sqs.send_message(**request)
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+    for message in _each_message_once(
+        sqs,
+        dlq_url,
+        lambda: _SQS_BATCH if limit is None else min(_SQS_BATCH, limit - moved),  # noqa: B023 (late binding wanted)
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["MessageGroupId", "MessageDeduplicationId"],
+    ):
+        if dry_run:  # look, and give the message back at once
+            sqs.change_message_visibility(
+                QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
             moved += 1
+            continue
+        request: dict[str, Any] = {"QueueUrl": target, "MessageBody": message["Body"]}
+        if message.get("MessageAttributes"):
+            request["MessageAttributes"] = message["MessageAttributes"]
+        if fifo:
+            attributes = message.get("Attributes", {})
+            request["MessageGroupId"] = attributes.get("MessageGroupId", "redrive")
+            request["MessageDeduplicationId"] = attributes.get("MessageDeduplicationId", message["MessageId"])
+        sqs.send_message(**request)
+        sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+        moved += 1
     return {"dlq": dlq_url, "target": target, "moved": moved, "dry_run": dry_run}
 
 
@@ -327,53 +337,44 @@ def replay_stream_failures(
     """
     replayed: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    while limit is None or len(replayed) + len(kept) < limit:
-        messages = sqs.receive_message(
-            QueueUrl=failure_queue_url,
-            MaxNumberOfMessages=_SQS_BATCH,
-            WaitTimeSeconds=0,
-            VisibilityTimeout=60,
-        ).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        _give_back(sqs, failure_queue_url, [m for m in messages if m["MessageId"] in seen])
-        if not fresh:
-            break
-        for message in fresh:
-            seen.add(message["MessageId"])
-            failure = json.loads(message["Body"])
-            info = failure.get("DDBStreamBatchInfo")
-            if info is None:
-                kept.append({"message_id": message["MessageId"], "error": "not a DynamoDB stream failure"})
+    for message in _each_message_once(
+        sqs,
+        failure_queue_url,
+        lambda: _SQS_BATCH if limit is None or len(replayed) + len(kept) < limit else 0,
+    ):
+        failure = json.loads(message["Body"])
+        info = failure.get("DDBStreamBatchInfo")
+        if info is None:
+            kept.append({"message_id": message["MessageId"], "error": "not a DynamoDB stream failure"})
+            continue
+        target = function or _function_of(failure)
+        summary: dict[str, Any] = {
+            "message_id": message["MessageId"],
+            "function": target,
+            "start": info["startSequenceNumber"],
+            "end": info["endSequenceNumber"],
+        }
+        try:
+            records = read_stream_batch(streams, info)
+            summary["records"] = len(records)
+            if dry_run:
+                sqs.change_message_visibility(
+                    QueueUrl=failure_queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
+                replayed.append(summary)
                 continue
-            target = function or _function_of(failure)
-            summary: dict[str, Any] = {
-                "message_id": message["MessageId"],
-                "function": target,
-                "start": info["startSequenceNumber"],
-                "end": info["endSequenceNumber"],
-            }
-            try:
-                records = read_stream_batch(streams, info)
-                summary["records"] = len(records)
-                if dry_run:
-                    sqs.change_message_visibility(
-                        QueueUrl=failure_queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
-                        VisibilityTimeout=0,
-                    )
-                    replayed.append(summary)
-                    continue
-                response = invoke(target, {"Records": records})
-            except OpsError as error:
-                kept.append({**summary, "error": str(error)})
-                continue
-            failures = (response or {}).get("batchItemFailures", []) if isinstance(response, dict) else []
-            if failures:
-                kept.append({**summary, "error": f"{len(failures)} records failed again", "failed": failures})
-                continue
-            sqs.delete_message(QueueUrl=failure_queue_url, ReceiptHandle=message["ReceiptHandle"])
-            replayed.append(summary)
+            response = invoke(target, {"Records": records})
+        except OpsError as error:
+            kept.append({**summary, "error": str(error)})
+            continue
+        failures = (response or {}).get("batchItemFailures", []) if isinstance(response, dict) else []
+        if failures:
+            kept.append({**summary, "error": f"{len(failures)} records failed again", "failed": failures})
+            continue
+        sqs.delete_message(QueueUrl=failure_queue_url, ReceiptHandle=message["ReceiptHandle"])
+        replayed.append(summary)
     return {"queue": failure_queue_url, "replayed": replayed, "kept": kept, "dry_run": dry_run}
 
 

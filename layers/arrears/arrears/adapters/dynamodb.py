@@ -280,14 +280,12 @@ class ContactRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def record(self, contact: ContactRecord, expires_at: int | None = None) -> bool:
+    def record(self, contact: ContactRecord) -> bool:
         """Write a contact record once; a retry of the same outcome writes nothing.
 
         The record is written without `expires_at`: the hot table may only expire a record once it is
-        archived, so the archiver sets the TTL (`mark_archived`). `expires_at` is accepted for callers
-        not yet updated and ignored.
+        archived, so the archiver sets the TTL (`mark_archived`).
         """
-        del expires_at
         try:
             self._table.put_item(
                 Item=contact_to_item(contact),

@@ -76,7 +76,6 @@ class DispatchPorts:
     field_visits: TaskQueue
     token_secret: Callable[[], bytes]
     once: Once
-    contact_ttl_days: int
     # Issue 5 ports; None = not deployed, and an action on that channel fails with a clear reason.
     caps: ContactCapRepository | None = None
     call_tasks: TaskQueue | None = None
@@ -98,7 +97,6 @@ class DispatchPorts:
             field_visits=container.field_visits,
             token_secret=container.token_secret.value,
             once=once,
-            contact_ttl_days=settings.contact_ttl_days,
             caps=container.contact_caps if settings.contact_caps_table else None,
             call_tasks=container.call_tasks if settings.call_task_queue_url else None,
             legal=container.legal if settings.legal_topic_arn else None,
@@ -135,7 +133,6 @@ def _settle(
         at=at,
         borrower_timezone=borrower_tz,
         rule_pack=pack.ref,
-        ttl_days=ports.contact_ttl_days,
         reason=reason,
         message_sha256=message_sha256,
         rules_checked=decision.rules_checked if decision else (),
@@ -341,7 +338,7 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
     if action is None:
         return DispatchResult(action_id, Outcome.SKIPPED, "", "action not found")
     # A redelivery finishes what an interrupted run began: the last outcome's contact record.
-    ensure_recorded(ports.contacts, action, ports.contact_ttl_days)
+    ensure_recorded(ports.contacts, action)
     if action.status not in OPEN_ACTION_STATUSES:
         return DispatchResult(
             action_id, Outcome.SKIPPED, action.channel.value, f"already {action.status.value}"

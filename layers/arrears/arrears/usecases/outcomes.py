@@ -8,18 +8,18 @@ same action (`ensure_recorded`). No outcome is lost and none is recorded twice.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from arrears.adapters.dynamodb import ActionRepository, ContactRepository
 from arrears.domain.actions import Action, ActionStatus, ContactStatus, contact_from_outcome, outcome_of
 
 
-def ensure_recorded(contacts: ContactRepository, action: Action, ttl_days: int) -> bool:
+def ensure_recorded(contacts: ContactRepository, action: Action) -> bool:
     """Write the contact record of `action`'s last outcome if it is not there yet."""
     contact = contact_from_outcome(action)
     if contact is None:
         return False
-    return contacts.record(contact, int((contact.occurred_at + timedelta(days=ttl_days)).timestamp()))
+    return contacts.record(contact)
 
 
 def settle(
@@ -31,7 +31,6 @@ def settle(
     at: datetime,
     borrower_timezone: str,
     rule_pack: str,
-    ttl_days: int,
     reason: str = "",
     message_sha256: str = "",
     rules_checked: tuple[tuple[str, str], ...] = (),
@@ -50,5 +49,5 @@ def settle(
     stored = actions.transition(action, to, reason=reason, not_before=not_before, outcome=outcome)
     if stored is None:
         return False
-    ensure_recorded(contacts, stored, ttl_days)
+    ensure_recorded(contacts, stored)
     return True

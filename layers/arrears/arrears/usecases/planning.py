@@ -133,7 +133,6 @@ def cancel_open_actions(
     contacts: ContactRepository,
     borrowers: BorrowerRepository,
     field_visits: TaskQueue,
-    contact_ttl_days: int,
 ) -> list[str]:
     """Cancel what no longer applies: everything when the loan closed or a stopping hold (bankruptcy,
     death) was recorded, else other cycles' actions."""
@@ -157,7 +156,6 @@ def cancel_open_actions(
                 at=at,
                 borrower_timezone=pack.business_timezone,
                 rule_pack=pack.ref,
-                ttl_days=contact_ttl_days,
                 reason=reason,
             ):
                 cancelled.append(action.action_id)
@@ -204,7 +202,6 @@ def plan_for_change(
     borrowers: BorrowerRepository,
     field_visits: TaskQueue,
     policy: CollectionPolicy,
-    contact_ttl_days: int,
 ) -> PlanResult:
     result = PlanResult()
     if _needs_cancellation(before, after):
@@ -215,7 +212,6 @@ def plan_for_change(
             contacts=contacts,
             borrowers=borrowers,
             field_visits=field_visits,
-            contact_ttl_days=contact_ttl_days,
         )
     on = after.evaluated_on
     if on is None or not after.is_open or is_stopped(after):
@@ -307,7 +303,7 @@ def plan_for_change(
         created = actions.create(action)
         if outcome is not None:
             # Idempotent (id from action id and version): a replay completes a run that died here.
-            ensure_recorded(contacts, action, contact_ttl_days)
+            ensure_recorded(contacts, action)
         if not created:
             result.duplicates += 1
             continue
