@@ -309,47 +309,40 @@ def test_sms_failure_rate_is_failed_over_attempts_with_a_minimum_volume(nested: 
     assert evaluate(1, 1) == 0  # below the minimum volume: no rate
 
 
-def _late_points(
-    alarm: dict[str, Any], values: dict[str, Any], beats_by_utc_hour: dict[int, int]
-) -> list[int]:
-    """The alarm's returned series over one UTC day, hour by hour."""
-    queries = expressions(alarm, values)
-    points = []
-    for hour in range(24):
-        beats = beats_by_utc_hour.get(hour, 0)
-        until = eval(  # noqa: S307 - our own template
-            queries["until"].replace("HOUR(beats)", str(hour)), {"IF": lambda c, a, b: a if c else b}
-        )
-        assert 1 <= until <= 24
-        late = queries["late"].replace("AND", "and").replace("beats", str(beats)).replace("until", str(until))
-        points.append(int(eval(late, {"IF": lambda c, a, b: a if c else b})))  # noqa: S307
-    return points
-
-
-def _fires_at(points: list[int], window: int) -> list[int]:
-    """UTC hours at whose end the last `window` hourly points were all breaching."""
-    return [h for h in range(24) if all(points[(h - k) % 24] == 1 for k in range(window))]
-
-
-@pytest.mark.parametrize(
-    ("deadline", "offset", "grace", "rings_after_utc_hour"),
-    [(6, 8, 6, 21), (9, 8, 8, 0), (7, -5, 3, 11), (2, 0, 4, 1)],
-)
-def test_sweep_late_rings_at_the_local_deadline_only_without_a_heartbeat(
-    nested: dict[str, Any], deadline: int, offset: int, grace: int, rings_after_utc_hour: int
+def test_sweep_late_watches_what_the_deadline_check_emits_as_often_as_it_runs(
+    nested: dict[str, Any], root: dict[str, Any]
 ) -> None:
     alarm = alarms(nested)["SweepLateAlarm"]
-    assert metric_stats(alarm) == {
-        "heartbeat": ("Arrears", "SweepHeartbeat", [{"Name": "service", "Value": "sweep"}], "Sum", 3600)
-    }
-    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "SweepGraceHours"}
-    values = {"SweepDeadlineLocalHour": deadline, "SweepUtcOffsetHours": offset, "SweepGraceHours": grace}
+    function = root["Resources"]["SweepDeadlineFunction"]["Properties"]
+    (schedule,) = [e["Properties"] for e in function["Events"].values() if e["Type"] == "ScheduleV2"]
+    service = function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
 
-    # No heartbeat at all: it rings once, when the hour before the local deadline ends
-    assert _fires_at(_late_points(alarm, values, {}), grace) == [rings_after_utc_hour]
-    # A heartbeat in the window (its first hour): it never rings
-    first_hour = (rings_after_utc_hour - grace + 1) % 24
-    assert _fires_at(_late_points(alarm, values, {first_hour: 1}), grace) == []
+    # The alarm reads the metric the function emits, under the function's service dimension
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Arrears", "SweepLate")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Maximum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    # Checked every 15 minutes from the deadline hour to midnight, in the book's time zone (DST-aware):
+    # every 15-minute period after the deadline has a point, and no point before it means "not late"
+    assert schedule["ScheduleExpression"] == {"Fn::Sub": "cron(0/15 ${SweepDeadlineLocalHour}-23 * * ? *)"}
+    assert schedule["ScheduleExpressionTimezone"] == {"Ref": "SweepTimezone"}
+    assert alarm["Period"] == 15 * 60
+    assert alarm["EvaluationPeriods"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
+    # The sweep itself starts at 00:30 in the same zone, and both get their business time from the schedule
+    (daily,) = [
+        e["Properties"]
+        for e in root["Resources"]["SweepFunction"]["Properties"]["Events"].values()
+        if e["Type"] == "ScheduleV2"
+    ]
+    assert daily["ScheduleExpression"] == "cron(30 0 * * ? *)"
+    assert daily["ScheduleExpressionTimezone"] == {"Ref": "SweepTimezone"}
+    for properties in (schedule, daily):
+        assert json.loads(properties["Input"])["time"] == "<aws.scheduler.scheduled-time>"
+        assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}}
 
 
 def test_every_arrears_metric_an_alarm_or_panel_uses_is_in_the_contract(nested: dict[str, Any]) -> None:

@@ -286,6 +286,10 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
             "SWEEP_SAFETY_MARGIN_MS": "15000",
         },
+        "SweepDeadlineFunction": {
+            "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
+            "SWEEP_TIMEZONE": "Asia/Shanghai",
+        },
     }
     for name, spec in stack.functions.items():
         props = declared[name]
@@ -333,6 +337,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     triggers = {name: [(e.kind, e.source) for e in spec.events] for name, spec in stack.functions.items()}
     assert triggers == {
         "SweepFunction": [("schedule", "")],
+        "SweepDeadlineFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [
@@ -344,8 +349,13 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "PaymentsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
     }
+    # A schedule's timing and Input are resolved: the local cloud fires it from them
     (schedule,) = stack.functions["SweepFunction"].events
-    assert schedule.properties["Schedule"] == "cron(30 16 * * ? *)"
+    assert schedule.properties["ScheduleExpression"] == "cron(30 0 * * ? *)"
+    assert schedule.properties["ScheduleExpressionTimezone"] == "Asia/Shanghai"
+    (deadline,) = stack.functions["SweepDeadlineFunction"].events
+    assert deadline.properties["ScheduleExpression"] == "cron(0/15 6-23 * * ? *)"
+    assert json.loads(deadline.properties["Input"])["time"] == "<aws.scheduler.scheduled-time>"
     (tasks,) = stack.functions["SweepWorkerFunction"].events
     assert tasks.properties["BatchSize"] == 1
     assert tasks.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

@@ -32,7 +32,10 @@ TRIGGER_MANAGED_POLICIES = {
 }
 STREAM_EVENT_TYPES = ("DynamoDB", "Kinesis")
 QUEUE_EVENT_TYPES = ("SQS",)
-ASYNC_EVENT_TYPES = ("Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent")
+RULE_EVENT_TYPES = ("Schedule", "EventBridgeRule", "CloudWatchEvent")  # EventBridge rules
+SCHEDULER_EVENT_TYPES = ("ScheduleV2",)  # EventBridge Scheduler schedules
+ASYNC_EVENT_TYPES = RULE_EVENT_TYPES + SCHEDULER_EVENT_TYPES
+SCHEDULER_ROLE = "SchedulerRole"
 FUNCTION_IDS = sorted(
     name
     for name, resource in load_template(TEMPLATE)["Resources"].items()
@@ -401,10 +404,43 @@ def test_stream_triggers_read_the_right_table_through_the_right_filter(
     assert [json.loads(item["Pattern"]) for item in filters] == [pattern]
 
 
-def test_sweep_runs_daily_at_half_past_midnight_shanghai(raw: dict[str, Any]) -> None:
+def test_sweep_runs_daily_at_half_past_midnight_in_the_books_time_zone(raw: dict[str, Any]) -> None:
     (event,) = props(raw["Resources"]["SweepFunction"])["Events"].values()
-    assert event["Type"] == "Schedule"
-    assert event["Properties"]["Schedule"] == "cron(30 16 * * ? *)"  # 16:30 UTC = 00:30 UTC+8
+    assert event["Type"] == "ScheduleV2"
+    assert event["Properties"]["ScheduleExpression"] == "cron(30 0 * * ? *)"
+    assert event["Properties"]["ScheduleExpressionTimezone"] == {"Ref": "SweepTimezone"}
+    assert raw["Parameters"]["SweepTimezone"]["Default"] == "Asia/Shanghai"
+
+
+def test_the_scheduler_role_invokes_only_the_scheduled_functions_and_dead_letters_to_the_failure_queue(
+    raw: dict[str, Any],
+) -> None:
+    scheduled = {name for name, _, _ in function_events(raw, *SCHEDULER_EVENT_TYPES)}
+    assert scheduled == {"SweepFunction", "SweepDeadlineFunction"}
+    for _, _, properties in function_events(raw, *SCHEDULER_EVENT_TYPES):
+        assert refers_to(properties["RoleArn"], SCHEDULER_ROLE)
+    role = props(raw["Resources"][SCHEDULER_ROLE])
+    (trust,) = statements(role["AssumeRolePolicyDocument"])
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    granted = {
+        action: as_list(statement["Resource"])
+        for policy in role["Policies"]
+        for statement in statements(policy["PolicyDocument"])
+        for action in as_list(statement["Action"])
+    }
+    assert sorted(granted) == [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "lambda:InvokeFunction",
+        "sqs:SendMessage",
+    ]
+    assert {
+        name for name in scheduled if any(refers_to(r, name) for r in granted["lambda:InvokeFunction"])
+    } == (scheduled)
+    assert len(granted["lambda:InvokeFunction"]) == len(scheduled)
+    assert [refers_to(r, ASYNC_FAILURE_QUEUE) for r in granted["sqs:SendMessage"]] == [True]
+    assert [refers_to(r, DATA_KEY) for r in granted["kms:GenerateDataKey"]] == [True]
 
 
 def test_dispatcher_releases_deferred_actions_every_quarter_hour(raw: dict[str, Any]) -> None:
@@ -444,7 +480,7 @@ def test_async_invocations_retry_briefly_then_land_in_the_failure_queue(raw: dic
     expected = {
         name
         for name, (kind, notes) in contract_logical_ids().items()
-        if kind.startswith("functions/") and re.search(r"\bSchedule\b|EventBridge rule", notes)
+        if kind.startswith("functions/") and re.search(r"\bSchedule\b|ScheduleV2|EventBridge rule", notes)
     }
     assert {"SweepFunction", "DispatcherFunction"} <= expected, "docs/contracts.md lost its triggers"
     assert async_functions == expected
@@ -462,7 +498,7 @@ def test_async_invocations_retry_briefly_then_land_in_the_failure_queue(raw: dic
 def test_eventbridge_may_write_dead_letters_only_from_our_rules(raw: dict[str, Any]) -> None:
     rule_names = {
         sub_text(properties.get("Name") or properties.get("RuleName"))
-        for _, _, properties in function_events(raw, *ASYNC_EVENT_TYPES)
+        for _, _, properties in function_events(raw, *RULE_EVENT_TYPES)
     }
     (policy,) = of_type(raw, "AWS::SQS::QueuePolicy").values()
     assert [refers_to(queue, ASYNC_FAILURE_QUEUE) for queue in props(policy)["Queues"]] == [True]
@@ -721,8 +757,11 @@ def test_roles_use_only_the_expected_managed_policies(
     raw: dict[str, Any], translated: dict[str, Any]
 ) -> None:
     roles = of_type(translated, "AWS::IAM::Role")
-    assert set(roles) == {f"{name}Role" for name in functions(raw)}
+    assert set(roles) == {f"{name}Role" for name in functions(raw)} | {SCHEDULER_ROLE}
     for name, role in roles.items():
+        if name == SCHEDULER_ROLE:
+            assert "ManagedPolicyArns" not in props(role)
+            continue
         managed = set(props(role)["ManagedPolicyArns"])
         assert managed <= ALLOWED_MANAGED_POLICIES, name
         triggers = {

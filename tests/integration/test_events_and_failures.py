@@ -19,6 +19,7 @@ from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan,
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = {
     "sweep-scheduled.json": "SweepFunction",
+    "sweep-deadline-scheduled.json": "SweepDeadlineFunction",
     "sweep-worker-task.json": "SweepWorkerFunction",
     "planner-loan-overdue.json": "PlannerFunction",
     "dispatcher-action-planned.json": "DispatcherFunction",
@@ -41,17 +42,9 @@ def drain(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in response.get("Messages", [])]
 
 
-def test_every_function_has_a_sample_event() -> None:
+def test_every_function_has_a_sample_event(stack: LocalStack) -> None:
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(SAMPLES)
-    assert set(SAMPLES.values()) == {
-        "SweepFunction",
-        "SweepWorkerFunction",
-        "PlannerFunction",
-        "DispatcherFunction",
-        "ArchiverFunction",
-        "PaymentsFunction",
-        "ErasureFunction",
-    }
+    assert set(SAMPLES.values()) == set(stack.functions)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -80,6 +73,9 @@ def test_sample_event_runs_through_its_handler(
     if name == "archiver-contact-recorded.json":
         keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
         assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}
+    if name == "sweep-deadline-scheduled.json":
+        # 06:00 in Shanghai on 3 March, and no sweep ran for that date
+        assert (response["business_date"], response["completed"]) == ("2026-03-03", False)
     if name == "erasure-requested.json":
         assert response["borrower_found"] is True
         assert response["audit_key"].startswith("erasures/dt=2026-03-06/")

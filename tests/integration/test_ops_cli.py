@@ -277,7 +277,7 @@ def test_replay_dry_run_reads_but_invokes_nothing(
 # --------------------------------------------------------------------------------------------------
 # rerun-sweep
 # --------------------------------------------------------------------------------------------------
-def test_rerun_sweep_sends_the_scheduled_event_of_that_business_date() -> None:
+def test_rerun_sweep_sends_the_scheduled_event_of_that_business_date(stack: LocalStack) -> None:
     invoker = Recorder({"business_date": "2026-03-02"})
 
     assert (
@@ -290,9 +290,11 @@ def test_rerun_sweep_sends_the_scheduled_event_of_that_business_date() -> None:
 
     [(function, event)] = invoker.calls
     assert function == "s"
-    # 00:30 in Shanghai on the business date, the daily rule's time (16:30 UTC the day before)
+    # 00:30 in Shanghai on the business date, the daily schedule's time (16:30 UTC the day before),
+    # in the shape of the schedule's Input
     assert event["time"] == "2026-03-01T16:30:00Z"
-    assert event["detail-type"] == "Scheduled Event"
+    (schedule,) = stack.functions["SweepFunction"].events
+    assert set(event) == set(json.loads(schedule.properties["Input"]))
     assert latest_business_date(event_time(event)) == date(2026, 3, 2)
 
 

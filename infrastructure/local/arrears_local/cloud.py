@@ -9,7 +9,9 @@ Lambda delivers:
   template's FilterCriteria and BatchSize, honours `batchItemFailures`, retries up to
   MaximumRetryAttempts, bisects failing batches and sends exhausted batches to the on-failure
   destination in Lambda's own format.
-* Schedules: `schedule(function)` invokes with a Scheduled Event at the simulated clock.
+* Schedules: `schedule(function)` invokes with what the function's schedule delivers at the simulated
+  clock: an EventBridge Scheduled Event, or an EventBridge Scheduler Input with its context attributes
+  filled in (arrears_local.schedules).
 * EventBridge rules: `put_event` matches the template's patterns and invokes asynchronously
   (two retries, then the on-failure destination).
 * SQS event source mappings: receives from moto's queue in Lambda's SQS event shape, up to the
@@ -44,6 +46,7 @@ from typing import Any, TextIO
 import boto3
 
 from arrears_local.patterns import matches
+from arrears_local.schedules import Schedule
 from arrears_local.stack import EventSource, FunctionSpec, LocalStack
 
 ACCOUNT = "123456789012"
@@ -285,18 +288,16 @@ class LocalCloud:
 
     # -- schedules and EventBridge ----------------------------------------------------------
 
+    def schedule_of(self, function: str) -> Schedule:
+        """The function's schedule as the template declares it (rule or EventBridge Scheduler)."""
+        for source in self.stack.functions[function].events:
+            if source.kind == "schedule":
+                return Schedule.from_properties(function, source.properties)
+        raise KeyError(f"{function} has no schedule in the template")
+
     def scheduled_event(self, function: str) -> dict[str, Any]:
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": ACCOUNT,
-            "time": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": REGION,
-            "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{function}-schedule"],
-            "detail": {},
-        }
+        """The event `function`'s schedule delivers at the simulated clock."""
+        return self.schedule_of(function).event(self.clock, region=REGION, account=ACCOUNT)
 
     def schedule(self, function: str) -> Any:
         """Fire `function`'s schedule now, as an asynchronous invocation, then settle the streams."""

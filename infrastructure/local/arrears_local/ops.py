@@ -384,18 +384,15 @@ def replay_stream_failures(
 def sweep_event(
     business_date: date, *, zone: str = _DEFAULT_SWEEP_ZONE, at: time = _DEFAULT_SWEEP_TIME
 ) -> dict[str, Any]:
-    """The scheduled event the daily rule sends for ``business_date`` (00:30 Shanghai by default)."""
+    """What the daily schedule delivers for ``business_date`` (00:30 of ``zone``, the stack's SweepTimezone).
+
+    The shape of the schedule's Input in template.yaml, with the scheduled time of that date's run.
+    """
     moment = datetime.combine(business_date, at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
     return {
-        "version": "0",
-        "id": f"arrears-ops-rerun-{business_date.isoformat()}",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "000000000000",
         "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": "",
-        "resources": [],
-        "detail": {},
+        "schedule": f"arrears-ops rerun-sweep {business_date.isoformat()}",
+        "attempt": "1",
     }
 
 
@@ -572,7 +569,9 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("rerun-sweep", help="invoke the sweep for a business date")
     p.add_argument("--business-date", required=True, type=date.fromisoformat)
     p.add_argument("--function", default=None, help="sweep function name (default: <stack>-sweep)")
-    p.add_argument("--timezone", default=_DEFAULT_SWEEP_ZONE, help="zone of the schedule's local time")
+    p.add_argument(
+        "--timezone", default=_DEFAULT_SWEEP_ZONE, help="the stack's SweepTimezone (zone of the 00:30 run)"
+    )
     p.add_argument("--time", default="00:30", type=time.fromisoformat, dest="at", help="local run time")
 
     p = commands.add_parser("history", help="actions and contacts of a loan, personal data masked")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,47 +27,32 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from arrears_local.book import Behaviour, BookEntry, generate_book, pay_day
 from arrears_local.cloud import LocalCloud, stream_length
+from arrears_local.schedules import Schedule
 from arrears_local.stack import LocalStack, deploy
 
 PAYMENT_SOURCE = "arrears.lending-core"
-_CRON = re.compile(r"^cron\((\d+) (\d+) \* \* \? \*\)$")
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours)\)$")
 
 
 def template_path() -> Path:
     return Path(__file__).resolve().parents[2].parent / "template.yaml"
 
 
-@dataclass(frozen=True)
-class ScheduleSpec:
-    function: str
-    first: timedelta  # offset from midnight UTC of the first firing each day (cron) or of the run (rate)
-    every: timedelta
-
-
-def schedules_of(stack: LocalStack) -> list[ScheduleSpec]:
-    """The template's schedules (the `cron(M H * * ? *)` and `rate(N minutes|hours)` forms)."""
-    specs: list[ScheduleSpec] = []
-    for name, function in stack.functions.items():
-        for source in function.events:
-            if source.kind != "schedule":
-                continue
-            expression = str(source.properties.get("Schedule", ""))
-            if cron := _CRON.match(expression):
-                specs.append(
-                    ScheduleSpec(name, timedelta(hours=int(cron[2]), minutes=int(cron[1])), timedelta(days=1))
-                )
-            elif rate := _RATE.match(expression):
-                unit = timedelta(minutes=1) if rate[2].startswith("minute") else timedelta(hours=1)
-                specs.append(ScheduleSpec(name, timedelta(0), unit * int(rate[1])))
-            else:
-                raise ValueError(f"{name}: schedule {expression!r} is not a form the local cloud runs")
-    return specs
+def schedules_of(stack: LocalStack) -> list[Schedule]:
+    """The template's schedules, each with its expression, time zone and Input resolved."""
+    return [
+        Schedule.from_properties(name, source.properties)
+        for name, function in stack.functions.items()
+        for source in function.events
+        if source.kind == "schedule"
+    ]
 
 
 @dataclass
 class RunStats:
     idle_ticks_skipped: int = 0
+    deadline_checks_skipped: int = 0
+    late_sweep_checks: int = 0
+    sweeps_finished_by_deadline: set[str] = field(default_factory=set)
     payments_sent: int = 0
     payments_applied: int = 0
     cures: int = 0
@@ -172,17 +156,34 @@ class Simulation:
             self._next_deferred = parse_utc(str(items[0]["not_before"])) if items else None
         return self._next_deferred is None or self._next_deferred > moment
 
+    def _sweep_known_finished(self, moment: datetime) -> bool:
+        """Whether an earlier check already found the sweep of `moment`'s local date finished.
+
+        From the deadline on, the check runs every 15 minutes until midnight (72 times a day); once
+        it has seen the day's run completed, every later check of that day would only repeat
+        `SweepLate = 0`, so the simulator skips them (as it skips idle dispatcher ticks).
+        """
+        (schedule,) = [s for s in self.schedules if s.function == "SweepDeadlineFunction"]
+        local_date = moment.astimezone(ZoneInfo(schedule.time_zone)).date()
+        return local_date.isoformat() in self.stats.sweeps_finished_by_deadline
+
+    def _record_deadline_check(self, response: Any) -> None:
+        if not isinstance(response, dict):
+            return  # the check failed: the local cloud sent it to the failure queue
+        if response.get("completed"):
+            self.stats.sweeps_finished_by_deadline.add(str(response["business_date"]))
+        else:
+            self.stats.late_sweep_checks += 1
+
     def run(self, days: int) -> None:
         begin = datetime.combine(self.start, datetime.min.time(), tzinfo=UTC)
         end = begin + timedelta(days=days)
         queue: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         order = 0
-        for spec in self.schedules:
-            moment = begin + spec.first
-            while moment < end:
-                heapq.heappush(queue, (moment, order, "schedule", (spec.function,)))
+        for schedule in self.schedules:
+            for moment in schedule.firings(begin, end):
+                heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
                 order += 1
-                moment += spec.every
         for entry in self.book:
             for moment, payment_id, share in self._payment_times(entry, end.date()):
                 heapq.heappush(queue, (moment, order, "pay", (entry.loan.loan_id, payment_id, share)))
@@ -194,7 +195,12 @@ class Simulation:
                 if args[0] == "DispatcherFunction" and self._deferred_tick_is_idle(moment):
                     self.stats.idle_ticks_skipped += 1
                     continue
-                self.cloud.schedule(args[0])
+                if args[0] == "SweepDeadlineFunction" and self._sweep_known_finished(moment):
+                    self.stats.deadline_checks_skipped += 1
+                    continue
+                response = self.cloud.schedule(args[0])
+                if args[0] == "SweepDeadlineFunction":
+                    self._record_deadline_check(response)
             else:
                 self._pay(*args)
         self.cloud.advance_to(end)
@@ -257,6 +263,11 @@ def summarise(
             "elapsed_seconds": round(elapsed_s, 1),
             "invocations": dict(sorted(sim.stats.invocations.items())),
             "idle_dispatcher_ticks_skipped": sim.stats.idle_ticks_skipped,
+            "sweep_deadline_checks": {
+                "late": sim.stats.late_sweep_checks,
+                "days_finished_by_deadline": len(sim.stats.sweeps_finished_by_deadline),
+                "later_checks_skipped": sim.stats.deadline_checks_skipped,
+            },
         },
         "loans_by_bucket": dict(sorted(by_bucket.items())),
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),

@@ -56,7 +56,8 @@ class EventSource:
     ``kind`` is ``"dynamodb_stream"``, ``"sqs"``, ``"schedule"`` or ``"eventbridge_rule"`` (any other SAM
     event type appears in snake case, e.g. ``"http_api"``). ``source`` is the logical id of the table,
     queue or bus (``""`` for a schedule or the default bus). ``properties`` are the event's Properties
-    from the template, intrinsics left as they are.
+    from the template, intrinsics left as they are, except a schedule's expression, time zone and Input,
+    which are resolved.
     """
 
     kind: str
@@ -645,9 +646,23 @@ def _function_spec(
         code_dir=(template_dir / code_uri).resolve(),
         handler=handler,
         environment=environment,
-        events=_event_sources(props.get("Events", {})),
+        events=tuple(_resolve_schedule(event, resolver) for event in _event_sources(props.get("Events", {}))),
         timeout_s=int(setting("Timeout", 3)),
     )
+
+
+# What the local cloud needs to fire a schedule: when (expression, time zone) and with what (Input).
+_SCHEDULE_KEYS: Final = ("Schedule", "ScheduleExpression", "ScheduleExpressionTimezone", "Input")
+
+
+def _resolve_schedule(source: EventSource, resolver: _Resolver) -> EventSource:
+    """A schedule with its timing and Input resolved (a `!Sub` of parameters, typically)."""
+    if source.kind != "schedule":
+        return source
+    resolved: dict[str, Any] = {
+        key: resolver.resolve(source.properties[key]) for key in _SCHEDULE_KEYS if key in source.properties
+    }
+    return EventSource(kind=source.kind, source=source.source, properties={**source.properties, **resolved})
 
 
 # --------------------------------------------------------------------------------------------------

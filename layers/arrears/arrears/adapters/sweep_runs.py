@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,20 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 SQS_BATCH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """How far the sweep of one business date has got (shard_count 0: no shard has finished yet)."""
+
+    business_date: date
+    shards_done: int = 0
+    shard_count: int = 0
+    completed_at: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
 
 
 class SweepTaskQueue:
@@ -84,3 +99,18 @@ class SweepRunRepository:
                 return False
             raise
         return True
+
+    def progress(self, business_date: date) -> RunProgress:
+        """The run record of `business_date` (strongly consistent: a late alarm must not read stale)."""
+        key = {"business_date": business_date.isoformat()}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        if item is None:
+            return RunProgress(business_date)
+        shard_count = int(str(item.get("shard_count", 0)))
+        done: Any = item.get("done_shards", set())
+        return RunProgress(
+            business_date,
+            shards_done=len({int(s) for s in done if 0 <= int(s) < shard_count}),
+            shard_count=shard_count,
+            completed_at=str(item["completed_at"]) if "completed_at" in item else None,
+        )

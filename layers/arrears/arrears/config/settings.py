@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class Settings(BaseModel):
@@ -32,6 +33,8 @@ class Settings(BaseModel):
     sweep_time_budget_ms: int = Field(default=0, ge=0)  # 0: the invocation's own remaining time
     sweep_safety_margin_ms: int = Field(default=10_000, ge=0)
     sweep_page_size: int = Field(default=200, ge=1, le=1000)
+    # The book's operating time zone: the sweep starts at 00:30 there and must finish by a local hour.
+    sweep_timezone: str = "Asia/Shanghai"
     # Dispatch (issue 5). Empty = not deployed: the channel fails its actions with a clear reason.
     contact_caps_table: str = ""
     call_task_queue_url: str = ""
@@ -42,6 +45,15 @@ class Settings(BaseModel):
     # Planner (issue 4): SSM parameter holding the collection policy document; empty = bundled default.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("sweep_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
+        return value
 
 
 class ConfigurationError(RuntimeError):

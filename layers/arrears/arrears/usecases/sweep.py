@@ -16,9 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from arrears.adapters.dynamodb import ReviewPage, VersionConflict
 from arrears.adapters.items import MalformedItem, plain
+from arrears.adapters.sweep_runs import RunProgress
 from arrears.config.policy import CollectionPolicy
 from arrears.domain.assessment import assess, collection_state_changed
 from arrears.domain.calendar import format_utc, parse_utc
@@ -47,6 +49,10 @@ class RunLedger(Protocol):
     def shard_done(self, business_date: date, shard: int, shard_count: int, expires_at: int) -> int: ...
 
     def claim_heartbeat(self, business_date: date, completed_at: str) -> bool: ...
+
+
+class RunProgressReader(Protocol):
+    def progress(self, business_date: date) -> RunProgress: ...
 
 
 @dataclass
@@ -236,3 +242,14 @@ def run_sweep_task(
         task.run_date, format_utc(task.business_time)
     )
     return TaskOutcome(task, result, re_enqueued=False, shard_completed=True, run_completed=completed)
+
+
+def sweep_deadline_check(at: datetime, time_zone: str, runs: RunProgressReader) -> RunProgress:
+    """The progress of the sweep that started at 00:30 of `at`'s local date in `time_zone`.
+
+    Run on a schedule from the deadline hour on: a run not `completed` at a check is late. The
+    run is known by the local date of `at` because the sweep starting at 00:30 in that zone names
+    its run `latest_business_date`, which is that same date for every jurisdiction not a whole day
+    ahead of the zone (all of them: CN and US are within 13 hours of each other).
+    """
+    return runs.progress(at.astimezone(ZoneInfo(time_zone)).date())
