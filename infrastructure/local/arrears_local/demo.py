@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures)")
     print(f"records archived:   {summary['records_archived']} in {summary['archive_objects']} objects")
+    deadline = run["sweep_deadline_checks"]
+    print(
+        f"sweep deadline:     {deadline['days_finished_by_deadline']} days finished in time, "
+        f"{deadline['late']} late checks"
+    )
     print(f"wrote {args.out / 'summary.json'} and {args.out / 'archive'}/")
     return 0
 

@@ -95,8 +95,8 @@ class Simulation:
 
     # -- the lending core's side: borrowers paying ------------------------------------------
 
-    def _payment_times(self, entry: BookEntry, end: date) -> Iterator[tuple[datetime, str, float]]:
-        """(when, payment id, share of what is due) for each payment this borrower makes in the run."""
+    def _payment_times(self, entry: BookEntry, end: datetime) -> Iterator[tuple[datetime, str, float]]:
+        """(when, payment id, share of what is due) for each payment this borrower makes before `end`."""
         zone = ZoneInfo(entry.borrower.timezone)
         for instalment in entry.loan.instalments:
             if instalment.is_settled:
@@ -108,8 +108,10 @@ class Simulation:
             if entry.behaviour is Behaviour.PARTIAL:
                 parts = [(day, 0.5), (day + timedelta(days=10), 1.0)]
             for n, (when, share) in enumerate(parts):
-                if self.start <= when < end:
-                    local = datetime(when.year, when.month, when.day, entry.pay_hour_local, 17, tzinfo=zone)
+                local = datetime(when.year, when.month, when.day, entry.pay_hour_local, 17, tzinfo=zone)
+                # The run's end is a UTC instant: a New York evening payment on its last local day is
+                # already the next UTC day, after the end.
+                if self.start <= when and local.astimezone(UTC) < end:
                     yield local.astimezone(UTC), f"P-{entry.loan.loan_id}-{instalment.seq}-{n}", share
 
     def _pay(self, loan_id: str, payment_id: str, share: float) -> None:
@@ -180,12 +182,17 @@ class Simulation:
         end = begin + timedelta(days=days)
         queue: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         order = 0
+        # The stack is deployed at `begin`: the first local day has had no 00:30 sweep, so its deadline
+        # checks would only report that; they start once the first sweep has run.
+        (sweep,) = [s for s in self.schedules if s.function == "SweepFunction"]
+        first_sweep = next(sweep.firings(begin, end), end)
         for schedule in self.schedules:
-            for moment in schedule.firings(begin, end):
+            since = first_sweep if schedule.function == "SweepDeadlineFunction" else begin
+            for moment in schedule.firings(since, end):
                 heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
                 order += 1
         for entry in self.book:
-            for moment, payment_id, share in self._payment_times(entry, end.date()):
+            for moment, payment_id, share in self._payment_times(entry, end):
                 heapq.heappush(queue, (moment, order, "pay", (entry.loan.loan_id, payment_id, share)))
                 order += 1
         while queue:
