@@ -60,6 +60,9 @@ def record_handler(record: DynamoDBRecord) -> None:
         policy=policies.current(),
     )
     metrics.add_metric(name="ActionsPlanned", unit=MetricUnit.Count, value=len(result.planned))
+    metrics.add_metric(
+        name="ActionsDeferredToWindow", unit=MetricUnit.Count, value=len(result.deferred_to_window)
+    )
     metrics.add_metric(name="ActionsHeld", unit=MetricUnit.Count, value=len(result.deferred))
     metrics.add_metric(name="ActionsSuppressed", unit=MetricUnit.Count, value=len(result.suppressed))
     metrics.add_metric(name="ActionsCancelled", unit=MetricUnit.Count, value=len(result.cancelled))

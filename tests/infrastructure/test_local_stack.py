@@ -127,6 +127,26 @@ def test_the_sparse_review_index_serves_only_open_loans(stack: LocalStack) -> No
     assert [item["loan_id"]["S"] for item in found["Items"]] == ["open"]
 
 
+def test_the_borrower_index_holds_keys_only(stack: LocalStack) -> None:
+    dynamodb = boto3.client("dynamodb")
+    table = stack.physical["LoansTable"]
+    for loan_id, borrower_id in (("L-2", "B-1"), ("L-1", "B-1"), ("L-3", "B-2")):
+        dynamodb.put_item(
+            TableName=table,
+            Item={"loan_id": {"S": loan_id}, "borrower_id": {"S": borrower_id}, "status": {"S": "OPEN"}},
+        )
+    found = dynamodb.query(
+        TableName=table,
+        IndexName="BorrowerIndex",
+        KeyConditionExpression="borrower_id = :b",
+        ExpressionAttributeValues={":b": {"S": "B-1"}},
+    )
+    assert found["Items"] == [
+        {"loan_id": {"S": "L-1"}, "borrower_id": {"S": "B-1"}},
+        {"loan_id": {"S": "L-2"}, "borrower_id": {"S": "B-1"}},
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
 # Queues, topic, bus, key, secret, logs
 # --------------------------------------------------------------------------------------------------

@@ -590,13 +590,21 @@ def test_logs_service_may_use_the_key_for_exactly_our_log_groups(raw: dict[str, 
         assert fnmatch.fnmatchcase(group_arn, pattern), name
 
 
+# Indexes that only find keys (the reader needs ids, nothing else): a small index item, and no index
+# write when a loan's other attributes change.
+KEYS_ONLY_INDEXES = {"BorrowerIndex"}
+
+
 @pytest.mark.parametrize(
     ("table", "keys", "indexes", "stream", "ttl"),
     [
         (
             "LoansTable",
             {"loan_id": "HASH"},
-            {"ReviewIndex": {"review_shard": "HASH", "next_review_on": "RANGE"}},
+            {
+                "ReviewIndex": {"review_shard": "HASH", "next_review_on": "RANGE"},
+                "BorrowerIndex": {"borrower_id": "HASH", "loan_id": "RANGE"},
+            },
             True,
             None,
         ),
@@ -634,7 +642,8 @@ def test_tables_have_the_keys_of_the_contract(
     }
     assert declared == indexes
     for index in properties.get("GlobalSecondaryIndexes", []):
-        assert index["Projection"] == {"ProjectionType": "ALL"}
+        projection = "KEYS_ONLY" if index["IndexName"] in KEYS_ONLY_INDEXES else "ALL"
+        assert index["Projection"] == {"ProjectionType": projection}, index["IndexName"]
     attribute_types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
     key_attributes = set(keys) | {name for index in indexes.values() for name in index}
     assert set(attribute_types) == key_attributes, "declare exactly the key attributes"
@@ -812,6 +821,22 @@ def test_archive_writers_write_objects_but_cannot_delete_or_bypass_retention(
         else:
             assert actions <= ARCHIVE_OBJECT_ACTIONS, writer
             assert sub_text(resource) == "${ArchiveBucket.Arn}/" + prefix, writer
+
+
+def test_erasure_finds_loans_through_the_borrower_index_and_never_scans(translated: dict[str, Any]) -> None:
+    dynamodb = [
+        statement
+        for role, statement in role_statements(translated)
+        if role == "ErasureFunctionRole"
+        and any(str(action).startswith("dynamodb:") for action in as_list(statement["Action"]))
+    ]
+    on_loans = [s for s in dynamodb if any(refers_to(r, "LoansTable") for r in as_list(s["Resource"]))]
+    (statement,) = on_loans
+    assert as_list(statement["Action"]) == ["dynamodb:Query"]
+    (resource,) = as_list(statement["Resource"])
+    assert sub_text(resource) == "${LoansTable.Arn}/index/BorrowerIndex"
+    actions = {str(action) for s in dynamodb for action in as_list(s["Action"])}
+    assert "dynamodb:Scan" not in actions
 
 
 def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:

@@ -1,31 +1,85 @@
-"""`make demo` in small: simulated days through the whole stack, the archive verified, no PII out."""
+"""`make demo` in small: simulated days through the whole stack, checked against what the tables recorded.
+
+A small book runs through the real handlers (as `make demo` does, fewer loans and days), once for the
+module: every scheduled function runs, every sweep finishes before its deadline, the exported archive
+verifies, no personal data reaches the logs or the archive, and the summary's deferral figures (summed
+from the handlers' metrics in the log) agree with the Actions table's own change log (its stream, read
+from the start) and the Contacts table.
+"""
 
 from __future__ import annotations
 
 import gzip
+import io
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from moto import mock_aws
 
 from arrears_local import audit
 from arrears_local.book import generate_book
-from arrears_local.simulation import run_demo
+from arrears_local.emf import emf_totals
+from arrears_local.simulation import Simulation, export_archive, summarise
 
-LOANS, DAYS, SEED, START = 40, 8, 7, date(2026, 3, 1)
+LOANS, DAYS, SEED, START = 30, 8, 7, date(2026, 3, 1)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    out: Path
+    summary: dict[str, Any]
+    action_changes: list[tuple[str, dict[str, Any], dict[str, Any]]]
+
+
+def action_changes(stream_arn: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(event name, old image, new image) of every change to the Actions table, oldest first."""
+    streams = boto3.client("dynamodbstreams")
+    deserializer = TypeDeserializer()
+
+    def plain(image: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: deserializer.deserialize(v) for k, v in (image or {}).items()}
+
+    changes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator: str | None = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            for record in page["Records"]:
+                data = record["dynamodb"]
+                changes.append(
+                    (record["eventName"], plain(data.get("OldImage")), plain(data.get("NewImage")))
+                )
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    return changes
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     out = tmp_path_factory.mktemp("demo")
-    return out, run_demo(out=out, loans=LOANS, days=DAYS, seed=SEED, start=START)
+    log = io.StringIO()
+    with mock_aws():
+        sim = Simulation(loans=LOANS, seed=SEED, start=START, log=log)
+        sim.load_book()
+        sim.run(DAYS)
+        (out / "logs.jsonl").write_text(log.getvalue())
+        keys = export_archive(sim.stack, out / "archive")
+        summary = summarise(sim, keys, out / "archive", 0.0, DAYS, logs=out / "logs.jsonl")
+        changes = action_changes(sim.stack.arns["ActionsTable.StreamArn"])
+    return DemoRun(out, summary, changes)
 
 
 def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadline(
-    demo: tuple[Path, dict[str, Any]],
+    demo: DemoRun,
 ) -> None:
-    _, summary = demo
+    summary = demo.summary
     run = summary["run"]
     # One 00:30 Shanghai sweep a day (16:30 UTC), each finished before its 06:00 deadline
     assert run["invocations"]["SweepFunction"] == DAYS
@@ -43,16 +97,14 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 
 
-def test_the_exported_archive_verifies(
-    demo: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    out, summary = demo
+def test_the_exported_archive_verifies(demo: DemoRun, capsys: pytest.CaptureFixture[str]) -> None:
+    out, summary = demo.out, demo.summary
     assert summary["records_archived"]
     assert audit.main(["verify", "--dir", str(out / "archive")]) == 0, capsys.readouterr().out
 
 
-def test_no_personal_data_reaches_the_logs_or_the_archive(demo: tuple[Path, dict[str, Any]]) -> None:
-    out, _ = demo
+def test_no_personal_data_reaches_the_logs_or_the_archive(demo: DemoRun) -> None:
+    out = demo.out
     written = (out / "logs.jsonl").read_text() + "".join(
         (gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()).decode()
         for path in (out / "archive").rglob("*")
@@ -72,3 +124,55 @@ def test_no_personal_data_reaches_the_logs_or_the_archive(demo: tuple[Path, dict
     ]
     assert all(values), "the book gives every borrower a name, phone, e-mail and address"
     assert [value for value in values if value in written] == []
+
+
+def test_the_summary_counts_deferrals_by_who_deferred_and_agrees_with_the_tables(demo: DemoRun) -> None:
+    summary, changes = demo.summary, demo.action_changes
+
+    created_deferred = Counter(
+        new["receipt"]["decision"]["verdict"]
+        for event, _, new in changes
+        if event == "INSERT" and new["status"] == "DEFERRED"
+    )
+    deferred_later = sum(
+        1
+        for event, old, new in changes
+        if event == "MODIFY" and new["status"] == "DEFERRED" and new["version"] != old["version"]
+    )
+    deferrals = summary["deferrals"]
+    # The sweep runs at 00:30 in Shanghai: the CN book's reminders are planned outside contact hours.
+    assert deferrals["planned_outside_contact_hours"] > 0
+    assert deferrals["planned_outside_contact_hours"] == created_deferred["PLAN"]
+    assert deferrals["held_by_planner"] == created_deferred["DEFER"]
+    assert deferrals["deferred_at_send_time"] == deferred_later
+    assert deferrals["deferral_records"] == deferrals["held_by_planner"] + deferrals["deferred_at_send_time"]
+    assert (
+        summary["deferred"]
+        == deferrals["total"]
+        == (
+            deferrals["planned_outside_contact_hours"]
+            + deferrals["held_by_planner"]
+            + deferrals["deferred_at_send_time"]
+        )
+    )
+
+
+def test_emf_totals_sum_metrics_by_dimensions_and_ignore_other_lines() -> None:
+    lines = [
+        '{"level":"INFO","message":"action dispatched","outcome":"DEFERRED"}',
+        "not json at all",
+        '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"Arrears","Dimensions":[["service"]],'
+        '"Metrics":[{"Name":"ActionsHeld","Unit":"Count"}]}]},"service":"planner","ActionsHeld":[1.0,0.0,2.0]}',
+        '{"_aws":{"Timestamp":2,"CloudWatchMetrics":[{"Namespace":"Arrears","Dimensions":[["channel","outcome",'
+        '"service"]],"Metrics":[{"Name":"Contacts","Unit":"Count"}]}]},"channel":"SMS","outcome":"DEFERRED",'
+        '"service":"dispatcher","Contacts":1.0}',
+        '{"_aws":{"Timestamp":3,"CloudWatchMetrics":[{"Namespace":"Arrears","Dimensions":[["channel","outcome",'
+        '"service"]],"Metrics":[{"Name":"Contacts","Unit":"Count"}]}]},"channel":"EMAIL","outcome":"SENT",'
+        '"service":"dispatcher","Contacts":[1.0]}',
+    ]
+    totals = emf_totals(lines)
+    assert totals.sum("ActionsHeld", service="planner") == 3
+    assert totals.sum("Contacts", outcome="DEFERRED") == 1
+    assert totals.sum("Contacts", service="dispatcher") == 2
+    assert totals.sum("Contacts", outcome="SUPPRESSED") == 0
+    assert totals.sum("ActionsDeferredToWindow") == 0

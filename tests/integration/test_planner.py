@@ -18,6 +18,7 @@ from arrears.adapters.items import loan_to_item
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.loans import Holds, Loan
 from arrears_local.cloud import LocalCloud, passes_filters
+from arrears_local.emf import emf_totals
 from arrears_local.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
@@ -115,6 +116,42 @@ def test_a_promise_pauses_steps_and_a_broken_promise_escalates(
     assert escalation.channel.value == "CALL_TASK"
     assert escalation.receipt["step"]["trigger"] == "broken_promise"
     assert escalation.status in {ActionStatus.PENDING, ActionStatus.DEFERRED, ActionStatus.FAILED}
+
+
+def _planner_metrics(cloud: LocalCloud) -> dict[str, float]:
+    assert isinstance(cloud.log, io.StringIO)
+    totals = emf_totals(cloud.log.getvalue().splitlines())
+    names = ("ActionsPlanned", "ActionsDeferredToWindow", "ActionsHeld")
+    return {name: totals.sum(name, service="planner") for name in names}
+
+
+def test_the_planner_counts_actions_deferred_to_the_contact_window_apart_from_holds(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    cloud, loan = _start(make_cloud, container)
+    sweep_days(cloud, 1, 1)  # 00:30 in Shanghai: outside the borrower's contact window
+    window = [a for a in _by_step(container, loan.loan_id).values() if a.status is ActionStatus.DEFERRED]
+    assert window
+    assert all(a.receipt["decision"]["verdict"] == "PLAN" for a in window)
+    assert not [c for c in container.contacts.for_loan(loan.loan_id) if c["status"] == "DEFERRED"]
+    counted = _planner_metrics(cloud)
+    assert counted["ActionsDeferredToWindow"] == len(window)
+    assert counted["ActionsPlanned"] >= len(window)  # ActionsDeferredToWindow is a part of ActionsPlanned
+    assert counted["ActionsHeld"] == 0
+
+
+def test_a_held_action_is_counted_as_held_not_as_deferred_to_the_window(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    cloud, loan = _start(make_cloud, container)
+    _hold(container, cloud, loan.loan_id, Holds(promise_to_pay_until=DUE + timedelta(days=3)))
+    sweep_days(cloud, 1, 1)
+    held = [a for a in _by_step(container, loan.loan_id).values() if a.status is ActionStatus.DEFERRED]
+    assert held
+    assert all(a.receipt["decision"]["verdict"] == "DEFER" for a in held)
+    counted = _planner_metrics(cloud)
+    assert counted["ActionsHeld"] == len(held)
+    assert counted["ActionsDeferredToWindow"] == 0
 
 
 def test_bankruptcy_stops_everything_and_cancels_open_actions(

@@ -39,10 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     print("loans by bucket:    " + ", ".join(f"{k} {v}" for k, v in summary["loans_by_bucket"].items()))
     print(f"reminders sent:     {summary['reminders_sent']}")
     print(f"field visits queued:{summary['field_visits_queued']:>5}")
+    deferred = summary["deferrals"]
     print(
-        f"deferred / suppressed / cancelled: {summary['deferred']} / {summary['suppressed']} / "
-        f"{summary['cancelled']}"
+        f"deferred:           {deferred['total']}: "
+        f"{deferred['planned_outside_contact_hours']} planned outside contact hours, "
+        f"{deferred['held_by_planner']} held (promise, hardship), "
+        f"{deferred['deferred_at_send_time']} at send time"
     )
+    print(f"suppressed / cancelled: {summary['suppressed']} / {summary['cancelled']}")
     print(f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures)")
     print(f"records archived:   {summary['records_archived']} in {summary['archive_objects']} objects")
     deadline = run["sweep_deadline_checks"]

@@ -27,6 +27,7 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from arrears_local.book import Behaviour, BookEntry, generate_book, pay_day
 from arrears_local.cloud import LocalCloud, stream_length
+from arrears_local.emf import MetricTotals, emf_totals
 from arrears_local.schedules import Schedule
 from arrears_local.stack import LocalStack, deploy
 
@@ -242,8 +243,29 @@ def export_archive(stack: LocalStack, out: Path) -> list[str]:
     return sorted(keys)
 
 
+def deferrals(metrics: MetricTotals, contact_outcomes: Counter[str]) -> dict[str, int]:
+    """Every deferral of the run, by who deferred and why, from the handlers' own metrics.
+
+    The planner writes an action planned outside the borrower's contact window as DEFERRED with no
+    contact record (nothing was attempted), and one held by a promise-to-pay or hardship pause as
+    DEFERRED with a record; the dispatcher's gate defers at send time (hours, caps), with a record.
+    Counting DEFERRED contact records alone would miss the first kind, usually the largest.
+    """
+    window = round(metrics.sum("ActionsDeferredToWindow", service="planner"))
+    held = round(metrics.sum("ActionsHeld", service="planner"))
+    at_send = round(metrics.sum("Contacts", service="dispatcher", outcome="DEFERRED"))
+    return {
+        "total": window + held + at_send,
+        "planned_outside_contact_hours": window,
+        "held_by_planner": held,
+        "deferred_at_send_time": at_send,
+        # DEFERRED records in the Contacts table: held_by_planner + deferred_at_send_time.
+        "deferral_records": sum(v for k, v in contact_outcomes.items() if k.endswith(":DEFERRED")),
+    }
+
+
 def summarise(
-    sim: Simulation, archive_keys: list[str], out: Path, elapsed_s: float, days: int
+    sim: Simulation, archive_keys: list[str], out: Path, elapsed_s: float, days: int, logs: Path
 ) -> dict[str, Any]:
     loans = _scan(sim.settings.loans_table)
     contacts = _scan(sim.settings.contacts_table)
@@ -251,6 +273,8 @@ def summarise(
     for loan in loans:
         by_bucket[loan["bucket"] if loan["status"] == "OPEN" else loan["status"]] += 1
     outcomes: Counter[str] = Counter(f"{c['channel']}:{c['status']}" for c in contacts)
+    with logs.open() as lines:
+        deferred = deferrals(emf_totals(lines), outcomes)
     sqs = boto3.client("sqs")
     queued = sqs.get_queue_attributes(
         QueueUrl=sim.stack.physical["FieldVisitQueue"], AttributeNames=["ApproximateNumberOfMessages"]
@@ -280,7 +304,8 @@ def summarise(
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
         "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
         "field_visits_queued": int(queued),
-        "deferred": sum(v for k, v in outcomes.items() if k.endswith(":DEFERRED")),
+        "deferred": deferred["total"],
+        "deferrals": deferred,
         "suppressed": sum(v for k, v in outcomes.items() if k.endswith(":SUPPRESSED")),
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
         "payments_applied": sim.stats.payments_applied,
@@ -303,6 +328,9 @@ def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dic
         sim.load_book()
         sim.run(days)
         keys = export_archive(sim.stack, out / "archive")
-        summary = summarise(sim, keys, out / "archive", time.perf_counter() - started, days)
+        log.flush()
+        summary = summarise(
+            sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
+        )
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 REVIEW_INDEX = "ReviewIndex"
+BORROWER_INDEX = "BorrowerIndex"
 LOAN_ACTIONS_INDEX = "LoanActionsIndex"
 DEFERRED_INDEX = "DeferredIndex"
 
@@ -98,20 +99,26 @@ class LoanRepository:
         return ReviewPage(loans, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
 
 
-def loan_ids_for_borrower(table: Table, borrower_id: str) -> list[str]:
-    """Every loan id of one borrower: a filtered Scan (erasure requests are rare; a
-    `borrower_id` GSI on LoansTable is the fix once the book is large)."""
+def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | None = None) -> list[str]:
+    """Every loan id of one borrower, in loan id order: a paginated Query on the keys-only
+    BorrowerIndex, so an erasure request reads the borrower's index entries and nothing else.
+
+    GSI reads are eventually consistent (a loan written in the last second may be missing); an
+    erasure request comes long after a loan is onboarded, and a redelivered request runs it again.
+    """
     ids: list[str] = []
     kwargs: dict[str, Any] = {
-        "FilterExpression": Attr("borrower_id").eq(borrower_id),
+        "IndexName": BORROWER_INDEX,
+        "KeyConditionExpression": Key("borrower_id").eq(borrower_id),
         "ProjectionExpression": "loan_id",
-        "ConsistentRead": True,
     }
+    if page_size is not None:
+        kwargs["Limit"] = page_size
     while True:
-        response = table.scan(**kwargs)
+        response = table.query(**kwargs)
         ids.extend(str(item["loan_id"]) for item in response.get("Items", []))
         if "LastEvaluatedKey" not in response:
-            return sorted(ids)
+            return ids
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 

@@ -45,7 +45,9 @@ from arrears.usecases.outcomes import ensure_recorded, settle
 @dataclass
 class PlanResult:
     planned: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
+    # Of `planned`: written DEFERRED to the opening of the borrower's contact window (no contact record).
+    deferred_to_window: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # held until a promise or hardship pause ends
     suppressed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # step ids whose conditions did not hold
     duplicates: int = 0
@@ -312,6 +314,8 @@ def plan_for_change(
             StepVerdict.DEFER: result.deferred,
             StepVerdict.SUPPRESS: result.suppressed,
         }[decision.verdict].append(action.action_id)
+        if decision.verdict is StepVerdict.PLAN and status is ActionStatus.DEFERRED:
+            result.deferred_to_window.append(action.action_id)
     return result
 
 

@@ -1,0 +1,57 @@
+"""Read back the metrics the handlers printed in CloudWatch's embedded metric format (EMF).
+
+In AWS, CloudWatch Logs turns each EMF line of a function's log into metric data points. The local
+cloud keeps the same lines in its log (`out/logs.jsonl` for the demo); `emf_totals` sums them the
+way CloudWatch would, so the demo can report what the dashboard would show, from the handlers' own
+output rather than from counters of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+MetricKey = tuple[str, tuple[tuple[str, str], ...]]  # (name, sorted (dimension, value) pairs)
+
+
+@dataclass(frozen=True)
+class MetricTotals:
+    totals: dict[MetricKey, float] = field(default_factory=dict)
+
+    def sum(self, name: str, **dimensions: str) -> float:
+        """The sum of `name` over every series whose dimensions include `dimensions`."""
+        wanted = set(dimensions.items())
+        return sum(
+            value for (metric, dims), value in self.totals.items() if metric == name and wanted <= set(dims)
+        )
+
+
+def _values(value: Any) -> list[float]:
+    values = value if isinstance(value, list) else [value]
+    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+def emf_totals(lines: Iterable[str]) -> MetricTotals:
+    """Sum every EMF metric in `lines` by name and dimension values; other lines are ignored."""
+    totals: defaultdict[MetricKey, float] = defaultdict(float)
+    for line in lines:
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        directives = document.get("_aws", {}).get("CloudWatchMetrics", [])
+        for directive in directives:
+            for dimension_set in directive.get("Dimensions", []):
+                dims = tuple(sorted((str(d), str(document.get(d, ""))) for d in dimension_set))
+                for metric in directive.get("Metrics", []):
+                    name = str(metric.get("Name", ""))
+                    totals[(name, dims)] += sum(_values(document.get(name)))
+    return MetricTotals(dict(totals))
+
+
+__all__ = ["MetricTotals", "emf_totals"]
