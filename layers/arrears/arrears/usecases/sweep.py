@@ -248,8 +248,9 @@ def sweep_deadline_check(at: datetime, time_zone: str, runs: RunProgressReader) 
     """The progress of the sweep that started at 00:30 of `at`'s local date in `time_zone`.
 
     Run on a schedule from the deadline hour on: a run not `completed` at a check is late. The
-    run is known by the local date of `at` because the sweep starting at 00:30 in that zone names
-    its run `latest_business_date`, which is that same date for every jurisdiction not a whole day
-    ahead of the zone (all of them: CN and US are within 13 hours of each other).
+    run is known by the local date of `at`: the sweep starting at 00:30 in that zone names its run
+    `latest_business_date`, the latest date any jurisdiction has reached then, which is the zone's
+    own date as long as some jurisdiction is at most half an hour behind the zone (so for a CN or
+    US book with the zone of either).
     """
     return runs.progress(at.astimezone(ZoneInfo(time_zone)).date())
