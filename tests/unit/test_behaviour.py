@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.assessment import assess, collection_state_changed
-from arrears.domain.behaviour import judge_promise
+from arrears.domain.behaviour import RECENT_CALL_IDS, judge_promise, record_call
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
 from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.planning import broken_promise
@@ -139,6 +139,54 @@ def test_any_sequence_of_assessments_counts_a_promise_at_most_once(days: list[in
 def test_judging_needs_a_promise() -> None:
     loan = cash_loan()
     assert judge_promise(loan, DUE + timedelta(days=9), 9) is loan
+
+
+# -- unanswered contacts ---------------------------------------------------------------------------
+
+
+def test_unanswered_calls_count_up_and_a_connected_call_resets() -> None:
+    loan = on_day(cash_loan(), 5)
+    for n, call in enumerate(("C-1", "C-2", "C-3"), start=1):
+        loan = record_call(loan, call, connected=False)
+        assert loan.unanswered_contacts == n
+    assert score(loan, DUE + timedelta(days=5)).features[-1].value == 3
+    reset = record_call(loan, "C-4", connected=True)
+    assert (reset.unanswered_contacts, reset.applied_call_ids) == (0, ("C-1", "C-2", "C-3", "C-4"))
+
+
+def test_a_call_id_already_counted_changes_nothing() -> None:
+    loan = record_call(on_day(cash_loan(), 5), "C-1", connected=False)
+    assert record_call(loan, "C-1", connected=False) is loan
+    reset = record_call(loan, "C-2", connected=True)
+    assert record_call(reset, "C-1", connected=False) is reset  # a late retry of a counted call
+
+
+@pytest.mark.parametrize(
+    ("loan", "connected"),
+    [
+        (cash_loan(), True),  # already 0
+        (cash_loan().with_changes(status=LoanStatus.CLOSED, unanswered_contacts=2), False),
+    ],
+)
+def test_nothing_to_write(loan: Loan, connected: bool) -> None:
+    assert record_call(loan, "C-9", connected=connected) is loan
+
+
+def test_the_loan_remembers_only_the_last_call_ids() -> None:
+    loan = cash_loan()
+    for n in range(RECENT_CALL_IDS + 5):
+        loan = record_call(loan, f"C-{n}", connected=False)
+    assert loan.unanswered_contacts == RECENT_CALL_IDS + 5
+    assert loan.applied_call_ids == tuple(f"C-{n}" for n in range(5, RECENT_CALL_IDS + 5))
+
+
+def test_the_next_assessment_scores_the_counter() -> None:
+    loan = on_day(cash_loan(), 5)
+    for call in ("C-1", "C-2", "C-3"):
+        loan = record_call(loan, call, connected=False)
+    assert ("unanswered_contacts", 0, 0) in loan.risk_features  # stored as of the last assessment
+    rescored = on_day(loan, 31)
+    assert ("unanswered_contacts", 3, 5) in rescored.risk_features
 
 
 def test_counters_are_non_negative_integers() -> None:

@@ -45,6 +45,7 @@ def test_the_behaviour_counters_and_their_guards_round_trip() -> None:
         unanswered_contacts=3,
         last_broken_promise=date(2026, 3, 8),
         last_kept_promise=date(2026, 2, 20),
+        applied_call_ids=("CALL-1", "CALL-2"),
         risk_score=55,
         risk_band="HIGH",
         risk_features=(("broken_promises", 2, 30), ("unanswered_contacts", 3, 5)),
@@ -52,6 +53,7 @@ def test_the_behaviour_counters_and_their_guards_round_trip() -> None:
     item = loan_to_item(loan)
     assert item["last_broken_promise"] == "2026-03-08"
     assert item["last_kept_promise"] == "2026-02-20"
+    assert item["applied_call_ids"] == ["CALL-1", "CALL-2"]
     assert loan_from_item(_as_stored(item)) == loan
 
 
@@ -59,6 +61,7 @@ def test_an_item_without_the_new_fields_loads_with_none_counted() -> None:
     item = loan_to_item(_loan())
     for absent in ("broken_promises", "unanswered_contacts", "last_broken_promise", "last_kept_promise"):
         assert absent not in item  # zero / none is not written: older items look the same
+    assert "applied_call_ids" not in item
     loan = loan_from_item(_as_stored(item))
     assert (loan.broken_promises, loan.unanswered_contacts) == (0, 0)
-    assert (loan.last_broken_promise, loan.last_kept_promise) == (None, None)
+    assert (loan.last_broken_promise, loan.last_kept_promise, loan.applied_call_ids) == (None, None, ())

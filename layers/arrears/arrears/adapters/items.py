@@ -105,6 +105,7 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
             "unanswered_contacts": loan.unanswered_contacts or None,
             "last_broken_promise": _iso(loan.last_broken_promise),
             "last_kept_promise": _iso(loan.last_kept_promise),
+            "applied_call_ids": list(loan.applied_call_ids) or None,
         }
     )
 
@@ -166,6 +167,7 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             unanswered_contacts=item.get("unanswered_contacts", 0),
             last_broken_promise=_date(item.get("last_broken_promise")),
             last_kept_promise=_date(item.get("last_kept_promise")),
+            applied_call_ids=tuple(str(c) for c in item.get("applied_call_ids", ())),
         )
     except (KeyError, TypeError, ValueError) as error:
         loan_id = item.get("loan_id", "?") if isinstance(item, dict) else "?"

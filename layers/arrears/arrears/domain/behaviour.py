@@ -9,6 +9,10 @@ idempotent by itself, so a re-assessment, a retried write or a redelivered event
   brings the loan current on or before the date, or when the first assessment after it finds the
   loan current (`last_kept_promise` = the date, nothing counted). A promise whose date is either of
   the two is never judged again; a later promise (another date) is judged afresh.
+* **A call counts once.** The dialer's report of a call that did not connect adds one to
+  `unanswered_contacts`; a connected call (a conversation included) sets it back to 0. The loan
+  remembers the last `RECENT_CALL_IDS` call ids that changed it, and a report naming one of them
+  changes nothing (the idempotency store in front of the dispatcher is the first guard).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 from datetime import date
 
 from arrears.domain.loans import Loan
+
+RECENT_CALL_IDS = 10
 
 
 def judge_promise(loan: Loan, on: date, dpd: int) -> Loan:
@@ -34,3 +40,20 @@ def judge_promise(loan: Loan, on: date, dpd: int) -> Loan:
     if on > promised or loan.dpd > 0:
         return loan.with_changes(last_kept_promise=promised)
     return loan  # current, and the date is still ahead: nothing to judge yet
+
+
+def record_call(loan: Loan, call_id: str, *, connected: bool) -> Loan:
+    """The loan after the dialer's report of one call; the same object when nothing changes.
+
+    Nothing changes for a closed loan (its score no longer matters), for a call id already counted,
+    and for a connected call when the count is already 0.
+    """
+    if not loan.is_open or call_id in loan.applied_call_ids:
+        return loan
+    count = 0 if connected else loan.unanswered_contacts + 1
+    if count == loan.unanswered_contacts:
+        return loan
+    return loan.with_changes(
+        unanswered_contacts=count,
+        applied_call_ids=(*loan.applied_call_ids, call_id)[-RECENT_CALL_IDS:],
+    )

@@ -138,6 +138,8 @@ class Loan:
     # promise is judged once, so a re-assessment never counts it again.
     last_broken_promise: date | None = None
     last_kept_promise: date | None = None
+    # The last few dialer call ids that changed `unanswered_contacts` (a retried report is a no-op).
+    applied_call_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
