@@ -1,4 +1,5 @@
-"""dispatcher: Actions stream (new actions) and a 15-minute schedule (deferred ones) -> gate, send, record."""
+"""dispatcher: Actions stream (new actions) and a 15-minute schedule (deferred ones) -> gate, send, record;
+CallOutcome events from the dialer -> the loan's unanswered-contacts counter and the call caps."""
 
 from __future__ import annotations
 
@@ -105,9 +106,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return release_deferred(event_time(event), context)
     if event.get("detail-type") == CALL_OUTCOME:
         report = CallOutcomeReport.from_detail(event.get("detail"))
-        new = report_call_outcome(report, ports)
-        logger.info("call outcome recorded", extra={"call_id": report.call_id, "duplicate": not new})
-        return {"call_id": report.call_id, "duplicate": not new}
+        result = report_call_outcome(report, ports)
+        answer = {
+            "call_id": report.call_id,
+            "duplicate": not result.new,
+            "loan_id": result.loan_id,
+            "unanswered_contacts": result.unanswered_contacts,
+            "loan_changed": result.loan_changed,
+        }
+        logger.info("call outcome recorded", extra={**answer, "action_id": report.action_id})
+        return answer
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -904,6 +904,39 @@ def test_only_the_dispatcher_may_send_sms(translated: dict[str, Any]) -> None:
     assert publishers == {"DispatcherFunctionRole"}
 
 
+def names_table(resource: Any, table: str) -> bool:
+    """Whether a policy resource is `table` (or one of its indexes), as written or as SAM expands it."""
+    if refers_to(resource, table):
+        return True
+    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), list):
+        _, variables = resource["Fn::Sub"]
+        return any(refers_to(value, table) for value in variables.values())
+    return False
+
+
+def test_the_dispatcher_writes_a_loan_only_by_put_on_the_table(translated: dict[str, Any]) -> None:
+    """A CallOutcome updates the loan's counter with LoanRepository.save (a conditional PutItem): the
+    dispatcher may read loans, and put one, on the table itself; no update, delete, batch or index."""
+    reads = {
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:DescribeTable",
+    }
+    on_loans = [
+        statement
+        for role, statement in role_statements(translated)
+        if role == "DispatcherFunctionRole"
+        and any(names_table(resource, "LoansTable") for resource in as_list(statement["Resource"]))
+    ]
+    writes = [s for s in on_loans if set(as_list(s["Action"])) - reads]
+    assert len(writes) == 1
+    (write,) = writes
+    assert as_list(write["Action"]) == ["dynamodb:PutItem"]
+    assert write["Resource"] == {"Fn::GetAtt": ["LoansTable", "Arn"]}
+
+
 # --------------------------------------------------------------------------------------------------
 # Outputs
 # --------------------------------------------------------------------------------------------------

@@ -540,6 +540,7 @@ def test_call_outcomes_from_the_dialer_feed_the_caps_once(
     cloud = make_cloud(NOON_SHANGHAI)
     detail = {
         "call_id": "CALL-1",
+        "action_id": "A-NOT-PLANNED-HERE",  # the loan's counter: tests/integration/test_behaviour_counters.py
         "borrower_id": "B-L-OUT",
         "occurred_at": "2026-03-10T03:59:00Z",
         "connected": True,

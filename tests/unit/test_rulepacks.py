@@ -159,12 +159,18 @@ def test_pauses_resume_the_day_after_they_end() -> None:
     assert (hardship.resume_on, hardship.rules_checked[-1][0]) == (ON + timedelta(days=31), "hardship")
 
 
-def test_a_broken_promise_is_named_once_it_has_passed_and_the_loan_is_still_overdue() -> None:
-    loan = _loan(promise_to_pay_until=ON - timedelta(days=1))
-    assert broken_promise(None, loan) == ON - timedelta(days=1)
-    assert broken_promise(None, _loan(promise_to_pay_until=ON)) is None  # the promised day itself
-    assert broken_promise(None, loan.with_changes(dpd=0)) is None  # kept
-    assert broken_promise(loan.with_changes(cycle=0), loan) is None  # a new cycle
+def test_a_broken_promise_is_named_by_the_change_that_counted_it_only() -> None:
+    # The assessment judges the promise (tests/unit/test_behaviour.py); the planner names the one
+    # this change counted, so its escalation is planned once.
+    promised = ON - timedelta(days=1)
+    before = _loan(promise_to_pay_until=promised)
+    counted = before.with_changes(broken_promises=1, last_broken_promise=promised)
+    assert broken_promise(before, counted) == promised
+    assert broken_promise(None, counted) == promised
+    assert broken_promise(counted, counted.with_changes(dpd=10)) is None  # counted before: once
+    assert broken_promise(before, before) is None  # passed but not counted (yet): nothing
+    assert broken_promise(None, before.with_changes(last_kept_promise=promised)) is None  # kept
+    assert broken_promise(before, counted.with_changes(evaluated_on=None)) is None
     assert broken_promise(None, _loan()) is None
 
 

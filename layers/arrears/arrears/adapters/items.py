@@ -103,6 +103,9 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
             "risk_features": [list(f) for f in loan.risk_features] or None,
             "broken_promises": loan.broken_promises or None,
             "unanswered_contacts": loan.unanswered_contacts or None,
+            "last_broken_promise": _iso(loan.last_broken_promise),
+            "last_kept_promise": _iso(loan.last_kept_promise),
+            "applied_call_ids": list(loan.applied_call_ids) or None,
         }
     )
 
@@ -162,6 +165,9 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             risk_features=tuple((str(n), int(v), int(p)) for n, v, p in item.get("risk_features", ())),
             broken_promises=item.get("broken_promises", 0),
             unanswered_contacts=item.get("unanswered_contacts", 0),
+            last_broken_promise=_date(item.get("last_broken_promise")),
+            last_kept_promise=_date(item.get("last_kept_promise")),
+            applied_call_ids=tuple(str(c) for c in item.get("applied_call_ids", ())),
         )
     except (KeyError, TypeError, ValueError) as error:
         loan_id = item.get("loan_id", "?") if isinstance(item, dict) else "?"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from arrears.domain.behaviour import judge_promise
 from arrears.domain.delinquency import BucketPolicy, cycle_of, due_offset, loan_dpd
 from arrears.domain.loans import Loan, LoanStatus
 from arrears.domain.penalties import crystallise
@@ -53,6 +54,9 @@ def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> 
     if not loan.is_open:
         return loan.with_changes(review_shard=None, next_review_on=None)
     dpd = loan_dpd(loan, on)
+    # A promise to pay whose date has passed (or that a payment kept) is judged, and a broken one
+    # counted, before the score below reads the counter.
+    loan = judge_promise(loan, on, dpd)
     if dpd >= buckets.charge_off_dpd:
         charged = crystallise(loan, on)
         return charged.with_changes(
@@ -89,7 +93,11 @@ def shard_for(loan_id: str, shard_count: int) -> int:
 
 
 def collection_state_changed(before: Loan, after: Loan) -> bool:
-    """Whether an assessment changed anything stored (the sweep writes only then)."""
+    """Whether an assessment changed anything stored (the sweep writes only then).
+
+    A promise judged counts as a change: the judgement (and a broken promise's count) must be
+    stored, else the next assessment would judge it again.
+    """
     return (
         before.status,
         before.dpd,
@@ -100,6 +108,9 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         before.next_review_on,
         before.penalty_accrued_minor,
         before.penalty_through,
+        before.broken_promises,
+        before.last_broken_promise,
+        before.last_kept_promise,
     ) != (
         after.status,
         after.dpd,
@@ -110,4 +121,7 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         after.next_review_on,
         after.penalty_accrued_minor,
         after.penalty_through,
+        after.broken_promises,
+        after.last_broken_promise,
+        after.last_kept_promise,
     )

@@ -130,8 +130,16 @@ class Loan:
     # Behavioural risk (arrears.domain.risk): score, and (feature, value, points) behind it.
     risk_score: int | None = None
     risk_features: tuple[tuple[str, int, int], ...] = ()
+    # The behaviour counters the score reads, kept by arrears.domain.behaviour (each change counted
+    # once): promises to pay not kept, and calls in a row that did not connect.
     broken_promises: int = 0
     unanswered_contacts: int = 0
+    # The promised dates of the last promise judged broken (counted) and kept (not counted): a
+    # promise is judged once, so a re-assessment never counts it again.
+    last_broken_promise: date | None = None
+    last_kept_promise: date | None = None
+    # The last few dialer call ids that changed `unanswered_contacts` (a retried report is a no-op).
+    applied_call_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -143,12 +151,16 @@ class Loan:
             "dpd",
             "cycle",
             "version",
+            "broken_promises",
+            "unanswered_contacts",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(
                     f"loan {self.loan_id}: {name} must be an integer, got {type(value).__name__}"
                 )
+        if self.broken_promises < 0 or self.unanswered_contacts < 0:
+            raise ValueError(f"loan {self.loan_id}: behaviour counters must be non-negative")
         if not self.instalments:
             raise ValueError(f"loan {self.loan_id}: no instalments")
         if self.principal_minor <= 0:

@@ -115,16 +115,16 @@ def decide_step(
 
 
 def broken_promise(before: Loan | None, after: Loan) -> date | None:
-    """The promised date of a promise that is now broken (passed, still overdue), else None.
+    """The promised date of the promise this change counted as broken, else None.
 
-    Idempotent by design: the escalation step is keyed by the promised date, so every record
-    after the date names the same promise and the conditional put plans it once.
+    The assessment judges a promise once (`arrears.domain.behaviour.judge_promise`) and records the
+    promised date in `last_broken_promise`; only the change that recorded it names it, so the
+    escalation step (keyed by the promised date) is planned once, and a replayed record of that
+    change meets the same conditional put. A kept promise is never named.
     """
-    promised = after.holds.promise_to_pay_until
+    promised = after.last_broken_promise
     if promised is None or after.evaluated_on is None or not after.is_open:
         return None
-    if after.evaluated_on <= promised or after.dpd == 0:
-        return None
-    if before is not None and before.cycle != after.cycle:
+    if before is not None and before.last_broken_promise == promised:
         return None
     return promised

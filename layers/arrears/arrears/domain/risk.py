@@ -3,7 +3,9 @@
 Explainable by construction: a collector, a borrower or an auditor can read why a loan is HIGH
 risk from the features stored beside the score. Inputs are the loan's own repayment behaviour
 (instalments' due and settled dates, partial payments, the current DPD) and two counters other
-parts of the system keep on the loan (`broken_promises`, `unanswered_contacts`).
+parts of the system keep on the loan (`arrears.domain.behaviour`): `broken_promises`, counted by the
+assessment once per promise not kept, and `unanswered_contacts`, the calls in a row that did not
+connect, counted by the dispatcher from the dialer's `CallOutcome` reports.
 """
 
 from __future__ import annotations
