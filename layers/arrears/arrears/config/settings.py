@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -32,6 +33,8 @@ class Settings(BaseModel):
     sweep_time_budget_ms: int = Field(default=0, ge=0)  # 0: the invocation's own remaining time
     sweep_safety_margin_ms: int = Field(default=10_000, ge=0)
     sweep_page_size: int = Field(default=200, ge=1, le=1000)
+    # The daily open-loan census after each shard's sweep (template parameter OpenLoanCensus).
+    open_loan_census: Literal["Enabled", "Disabled"] = "Enabled"
     # Dispatch (issue 5). Empty = not deployed: the channel fails its actions with a clear reason.
     contact_caps_table: str = ""
     call_task_queue_url: str = ""
@@ -42,6 +45,10 @@ class Settings(BaseModel):
     # Planner (issue 4): SSM parameter holding the collection policy document; empty = bundled default.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
+
+    @property
+    def census_enabled(self) -> bool:
+        return self.open_loan_census == "Enabled"
 
 
 class ConfigurationError(RuntimeError):
