@@ -229,8 +229,37 @@ def export_archive(stack: LocalStack, out: Path) -> list[str]:
     return sorted(keys)
 
 
+def last_census(log_lines: Iterator[str]) -> dict[str, Any]:
+    """The last daily census the sweep worker emitted: its `OpenLoans` EMF lines of the latest
+    business time, summed over the shards (what the dashboard's census panel shows for that day)."""
+    by_time: dict[int, Counter[tuple[str, str]]] = {}
+    for line in log_lines:
+        if not line.startswith("{") or '"OpenLoans"' not in line:
+            continue
+        document = json.loads(line)
+        (value,) = document["OpenLoans"]
+        tally = by_time.setdefault(int(document["_aws"]["Timestamp"]), Counter())
+        tally[(str(document["jurisdiction"]), str(document["bucket"]))] += int(value)
+    if not by_time:
+        return {}
+    at = max(by_time)
+    open_loans: dict[str, dict[str, int]] = {}
+    for (jurisdiction, bucket), count in sorted(by_time[at].items()):
+        open_loans.setdefault(jurisdiction, {})[bucket] = count
+    return {
+        "business_time": datetime.fromtimestamp(at / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "open_loans": open_loans,
+        "total": sum(by_time[at].values()),
+    }
+
+
 def summarise(
-    sim: Simulation, archive_keys: list[str], out: Path, elapsed_s: float, days: int
+    sim: Simulation,
+    archive_keys: list[str],
+    out: Path,
+    elapsed_s: float,
+    days: int,
+    census: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     loans = _scan(sim.settings.loans_table)
     contacts = _scan(sim.settings.contacts_table)
@@ -259,6 +288,8 @@ def summarise(
             "idle_dispatcher_ticks_skipped": sim.stats.idle_ticks_skipped,
         },
         "loans_by_bucket": dict(sorted(by_bucket.items())),
+        # after the last day's sweep (payments since then may have cured some), {} when disabled
+        "last_census": census or {},
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
         "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
         "field_visits_queued": int(queued),
@@ -285,6 +316,9 @@ def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dic
         sim.load_book()
         sim.run(days)
         keys = export_archive(sim.stack, out / "archive")
-        summary = summarise(sim, keys, out / "archive", time.perf_counter() - started, days)
+        log.flush()
+        with (out / "logs.jsonl").open() as lines:
+            census = last_census(iter(lines))
+        summary = summarise(sim, keys, out / "archive", time.perf_counter() - started, days, census)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
