@@ -109,6 +109,8 @@ def census_handler(task: CensusTask, started: float, context: LambdaContext) -> 
         has_time_left=time_check(context, started),
         page_size=container.settings.sweep_page_size,
     )
+    # What the census's reads are charged on (whole items: ReviewIndex projects ALL); docs/scaling.md.
+    metrics.add_metric(name="CensusItemsRead", unit=MetricUnit.Count, value=outcome.result.items_read)
     for name, value in (
         ("items_read", outcome.result.items_read),
         ("counted", outcome.result.counted),

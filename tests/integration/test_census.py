@@ -144,8 +144,17 @@ def test_after_the_sweep_the_census_sums_to_the_open_loans_per_jurisdiction_and_
     assert Counter((d["jurisdiction"], d["bucket"]) for d in documents) == {
         (j, b): shards for j in DEFAULT_POLICY.jurisdictions for b in DEFAULT_POLICY.buckets.names
     }
-    # And the census read each open loan once
+    # And the census read each open loan once, and said so in its CensusItemsRead metric
     assert sum(c.response["census"]["items_read"] for c in censuses) == sum(truth.values())
+    assert isinstance(cloud.log, io.StringIO)
+    items_read = [
+        json.loads(line)
+        for line in cloud.log.getvalue().splitlines()
+        if line.startswith("{") and '"CensusItemsRead"' in line
+    ]
+    assert len(items_read) == shards
+    assert all(d["service"] == "sweep-worker" for d in items_read)
+    assert sum(sum(d["CensusItemsRead"]) for d in items_read) == sum(truth.values())
 
 
 def test_a_census_in_many_segments_gives_the_same_totals(stack: LocalStack, make_cloud: CloudFactory) -> None:
