@@ -374,6 +374,7 @@ def test_the_dashboard_is_valid_json_with_business_and_technical_panels(
         "Stream iterator age (ms, max)",
         "Dead-letter / failure queue depth",
         "Duration (ms, p95)",
+        "Open loans by delinquency bucket (daily census)",
     ):
         assert title in titles
     # every function and failure queue is on it
@@ -381,3 +382,37 @@ def test_the_dashboard_is_valid_json_with_business_and_technical_panels(
         assert "${" + parameter_for(passed, {"Ref": function}) + "}" in body
     for queue in failure_queues(root):
         assert "${" + parameter_for(passed, {"Fn::GetAtt": [queue, "QueueName"]}) + "}" in body
+
+
+def dashboard_widgets(nested: dict[str, Any]) -> list[dict[str, Any]]:
+    body = nested["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets: list[dict[str, Any]] = json.loads(re.sub(r"\$\{[^}]+\}", "0", body))["widgets"]
+    return widgets
+
+
+def test_the_dashboard_widgets_fit_the_grid_without_overlapping(nested: dict[str, Any]) -> None:
+    cells: dict[tuple[int, int], str] = {}
+    for widget in dashboard_widgets(nested):
+        title = widget["properties"].get("title", widget["type"])
+        x, y, width, height = widget["x"], widget["y"], widget["width"], widget["height"]
+        assert x >= 0, title
+        assert x + width <= 24, title
+        for column in range(x, x + width):
+            for row in range(y, y + height):
+                assert (column, row) not in cells, f"{title} overlaps {cells[(column, row)]}"
+                cells[(column, row)] = title
+
+
+def test_the_census_panel_sums_open_loans_per_jurisdiction_and_bucket_per_day(nested: dict[str, Any]) -> None:
+    (panel,) = [
+        w
+        for w in dashboard_widgets(nested)
+        if w["properties"].get("title") == "Open loans by delinquency bucket (daily census)"
+    ]
+    properties = panel["properties"]
+    assert (properties["stacked"], properties["period"], properties["stat"]) == (True, 86400, "Sum")
+    ((query,),) = properties["metrics"]
+    # the dimensions the sweep worker emits (docs/contracts.md): every shard's series sums into one
+    assert query["expression"] == (
+        "SEARCH('{Arrears,service,jurisdiction,bucket} MetricName=\"OpenLoans\"', 'Sum', 86400)"
+    )

@@ -305,6 +305,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_TASKS_QUEUE_URL": physical["SweepTasksQueue"],
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
             "SWEEP_SAFETY_MARGIN_MS": "15000",
+            "OPEN_LOAN_CENSUS": "Enabled",
         },
         "SweepDeadlineFunction": {
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],

@@ -795,6 +795,28 @@ def test_key_use_is_scoped_to_the_data_key_through_services(translated: dict[str
     assert scoped == roles
 
 
+def test_the_sweep_worker_queries_the_review_index_and_only_updates_the_runs_table(
+    translated: dict[str, Any],
+) -> None:
+    worker = [
+        statement for role, statement in role_statements(translated) if role == "SweepWorkerFunctionRole"
+    ]
+    # The census Queries ReviewIndex: DynamoDBCrudPolicy on LoansTable covers its indexes.
+    index_queries = [
+        resource
+        for statement in worker
+        if "dynamodb:Query" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+        if isinstance(resource, dict)
+        and sub_text(resource).endswith("table/${tableName}/index/*")
+        and resource["Fn::Sub"][1]["tableName"] == {"Ref": "LoansTable"}
+    ]
+    assert index_queries
+    # Shards done, the heartbeat and the census claims are all conditional UpdateItems: nothing else.
+    runs = [s for s in worker if any(refers_to(r, "SweepRunsTable") for r in as_list(s["Resource"]))]
+    assert {str(action) for s in runs for action in as_list(s["Action"])} == {"dynamodb:UpdateItem"}
+
+
 # The roles that may touch the archive bucket, and the one key prefix each may write objects under.
 ARCHIVE_WRITERS = {"ArchiverFunctionRole": "contacts/*", "ErasureFunctionRole": "erasures/*"}
 ARCHIVE_OBJECT_ACTIONS = {"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"}

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from arrears_local import audit
 from arrears_local.book import generate_book
-from arrears_local.emf import emf_totals
+from arrears_local.emf import emf_points, emf_totals
 from arrears_local.simulation import Simulation, export_archive, summarise
 
 LOANS, DAYS, SEED, START = 30, 8, 7, date(2026, 3, 1)
@@ -170,7 +170,7 @@ def test_emf_totals_sum_metrics_by_dimensions_and_ignore_other_lines() -> None:
         '"service"]],"Metrics":[{"Name":"Contacts","Unit":"Count"}]}]},"channel":"EMAIL","outcome":"SENT",'
         '"service":"dispatcher","Contacts":[1.0]}',
     ]
-    totals = emf_totals(lines)
+    totals = emf_totals(emf_points(lines))
     assert totals.sum("ActionsHeld", service="planner") == 3
     assert totals.sum("Contacts", outcome="DEFERRED") == 1
     assert totals.sum("Contacts", service="dispatcher") == 2

@@ -21,6 +21,7 @@ SAMPLES = {
     "sweep-scheduled.json": "SweepFunction",
     "sweep-deadline-scheduled.json": "SweepDeadlineFunction",
     "sweep-worker-task.json": "SweepWorkerFunction",
+    "sweep-worker-census.json": "SweepWorkerFunction",
     "planner-loan-overdue.json": "PlannerFunction",
     "dispatcher-action-planned.json": "DispatcherFunction",
     "dispatcher-scheduled.json": "DispatcherFunction",
@@ -62,6 +63,11 @@ def test_sample_event_runs_through_its_handler(
     # Then the handler answers in the shape its trigger expects, with no failed record
     if name.startswith(("planner", "dispatcher-action", "archiver")):
         assert response == {"batchItemFailures": []}
+    if name.startswith("sweep-worker"):
+        assert response["batchItemFailures"] == []
+    if name == "sweep-worker-census.json":
+        # a continuation: it resumed after its start_key, on top of the counts it carried, and claimed
+        assert response["census"]["emitted"] == 10  # 2 jurisdictions x 5 buckets, zeros included
     if name == "planner-loan-overdue.json":
         # Planned at 00:30 in Shanghai: the SMS waits for 08:00 local, when the contact window opens
         (action,) = container.actions.for_loan("L-SAMPLE-0001")

@@ -18,7 +18,7 @@ from arrears.adapters.items import loan_to_item
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.loans import Holds, Loan
 from arrears_local.cloud import LocalCloud, passes_filters
-from arrears_local.emf import emf_totals
+from arrears_local.emf import emf_points, emf_totals
 from arrears_local.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
@@ -120,7 +120,7 @@ def test_a_promise_pauses_steps_and_a_broken_promise_escalates(
 
 def _planner_metrics(cloud: LocalCloud) -> dict[str, float]:
     assert isinstance(cloud.log, io.StringIO)
-    totals = emf_totals(cloud.log.getvalue().splitlines())
+    totals = emf_totals(emf_points(cloud.log.getvalue().splitlines()))
     names = ("ActionsPlanned", "ActionsDeferredToWindow", "ActionsHeld")
     return {name: totals.sum(name, service="planner") for name in names}
 

@@ -40,12 +40,18 @@ def book(container: Container, cloud: LocalCloud, count: int) -> list[str]:
     return ids
 
 
+def task_kind(call: Any) -> str:
+    """The kind of sweep-tasks message a worker invocation got (`sweep` when the body names none)."""
+    return str(json.loads(call.event["Records"][0]["body"]).get("kind", "sweep"))
+
+
 def sweep_on(cloud: LocalCloud, day: date) -> list[Any]:
-    """Run the daily sweep at 00:30 Shanghai of `day`; returns the worker invocations it caused."""
+    """Run the daily sweep at 00:30 Shanghai of `day`; returns the worker invocations of its sweep
+    tasks (the census tasks each completed shard enqueues are in tests/integration/test_census.py)."""
     cloud.advance_to(utc(day.year, day.month, day.day, 16, 30) - timedelta(days=1))
     first = len(cloud.invocations)
     cloud.schedule(SWEEP)
-    return [c for c in cloud.invocations[first:] if c.function == WORKER]
+    return [c for c in cloud.invocations[first:] if c.function == WORKER and task_kind(c) == "sweep"]
 
 
 def heartbeats(cloud: LocalCloud) -> int:

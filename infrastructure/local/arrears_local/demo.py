@@ -37,6 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         f"(seed {run['seed']}), {run['elapsed_seconds']} s"
     )
     print("loans by bucket:    " + ", ".join(f"{k} {v}" for k, v in summary["loans_by_bucket"].items()))
+    census = summary["last_census"]
+    if census:
+        print(
+            f"last census ({census['business_time']}): "
+            + "; ".join(
+                f"{jurisdiction} " + ", ".join(f"{b} {n}" for b, n in buckets.items())
+                for jurisdiction, buckets in census["open_loans"].items()
+            )
+        )
     print(f"reminders sent:     {summary['reminders_sent']}")
     print(f"field visits queued:{summary['field_visits_queued']:>5}")
     deferred = summary["deferrals"]

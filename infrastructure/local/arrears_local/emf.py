@@ -1,16 +1,16 @@
 """Read back the metrics the handlers printed in CloudWatch's embedded metric format (EMF).
 
 In AWS, CloudWatch Logs turns each EMF line of a function's log into metric data points. The local
-cloud keeps the same lines in its log (`out/logs.jsonl` for the demo); `emf_totals` sums them the
-way CloudWatch would, so the demo can report what the dashboard would show, from the handlers' own
-output rather than from counters of its own.
+cloud keeps the same lines in its log (`out/logs.jsonl` for the demo); `emf_points` reads them back
+one by one and `emf_totals` sums them the way CloudWatch would, so the demo can report what the
+dashboard would show, from the handlers' own output rather than from counters of its own.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,14 +29,23 @@ class MetricTotals:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """One value of one metric as an EMF line carries it."""
+
+    name: str
+    dimensions: tuple[tuple[str, str], ...]  # sorted (dimension, value) pairs
+    timestamp_ms: int
+    value: float
+
+
 def _values(value: Any) -> list[float]:
     values = value if isinstance(value, list) else [value]
     return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
-def emf_totals(lines: Iterable[str]) -> MetricTotals:
-    """Sum every EMF metric in `lines` by name and dimension values; other lines are ignored."""
-    totals: defaultdict[MetricKey, float] = defaultdict(float)
+def emf_points(lines: Iterable[str]) -> Iterator[MetricPoint]:
+    """Every metric value of every EMF line in `lines`, in order; other lines are ignored."""
     for line in lines:
         if not line.startswith("{") or '"_aws"' not in line:
             continue
@@ -44,14 +53,23 @@ def emf_totals(lines: Iterable[str]) -> MetricTotals:
             document = json.loads(line)
         except ValueError:
             continue
-        directives = document.get("_aws", {}).get("CloudWatchMetrics", [])
-        for directive in directives:
+        metadata = document.get("_aws", {})
+        timestamp = int(metadata.get("Timestamp", 0))
+        for directive in metadata.get("CloudWatchMetrics", []):
             for dimension_set in directive.get("Dimensions", []):
                 dims = tuple(sorted((str(d), str(document.get(d, ""))) for d in dimension_set))
                 for metric in directive.get("Metrics", []):
                     name = str(metric.get("Name", ""))
-                    totals[(name, dims)] += sum(_values(document.get(name)))
+                    for value in _values(document.get(name)):
+                        yield MetricPoint(name, dims, timestamp, value)
+
+
+def emf_totals(points: Iterable[MetricPoint]) -> MetricTotals:
+    """Sum metric points by name and dimension values, as CloudWatch's Sum over the whole run."""
+    totals: defaultdict[MetricKey, float] = defaultdict(float)
+    for point in points:
+        totals[(point.name, point.dimensions)] += point.value
     return MetricTotals(dict(totals))
 
 
-__all__ = ["MetricTotals", "emf_totals"]
+__all__ = ["MetricPoint", "MetricTotals", "emf_points", "emf_totals"]

@@ -6,7 +6,7 @@ import heapq
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from arrears_local.book import Behaviour, BookEntry, generate_book, pay_day
 from arrears_local.cloud import LocalCloud, stream_length
-from arrears_local.emf import MetricTotals, emf_totals
+from arrears_local.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from arrears_local.schedules import Schedule
 from arrears_local.stack import LocalStack, deploy
 
@@ -264,6 +264,29 @@ def deferrals(metrics: MetricTotals, contact_outcomes: Counter[str]) -> dict[str
     }
 
 
+def last_census(points: Iterable[MetricPoint]) -> dict[str, Any]:
+    """The last daily census the sweep worker emitted: its `OpenLoans` points of the latest
+    business time, summed over the shards (what the dashboard's census panel shows for that day)."""
+    by_time: dict[int, Counter[tuple[str, str]]] = {}
+    for point in points:
+        if point.name != "OpenLoans":
+            continue
+        dims = dict(point.dimensions)
+        tally = by_time.setdefault(point.timestamp_ms, Counter())
+        tally[(dims["jurisdiction"], dims["bucket"])] += int(point.value)
+    if not by_time:
+        return {}
+    at = max(by_time)
+    open_loans: dict[str, dict[str, int]] = {}
+    for (jurisdiction, bucket), count in sorted(by_time[at].items()):
+        open_loans.setdefault(jurisdiction, {})[bucket] = count
+    return {
+        "business_time": datetime.fromtimestamp(at / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "open_loans": open_loans,
+        "total": sum(by_time[at].values()),
+    }
+
+
 def summarise(
     sim: Simulation, archive_keys: list[str], out: Path, elapsed_s: float, days: int, logs: Path
 ) -> dict[str, Any]:
@@ -274,7 +297,8 @@ def summarise(
         by_bucket[loan["bucket"] if loan["status"] == "OPEN" else loan["status"]] += 1
     outcomes: Counter[str] = Counter(f"{c['channel']}:{c['status']}" for c in contacts)
     with logs.open() as lines:
-        deferred = deferrals(emf_totals(lines), outcomes)
+        points = list(emf_points(lines))
+    deferred = deferrals(emf_totals(points), outcomes)
     sqs = boto3.client("sqs")
     queued = sqs.get_queue_attributes(
         QueueUrl=sim.stack.physical["FieldVisitQueue"], AttributeNames=["ApproximateNumberOfMessages"]
@@ -301,6 +325,8 @@ def summarise(
             },
         },
         "loans_by_bucket": dict(sorted(by_bucket.items())),
+        # after the last day's sweep (payments since then may have cured some), {} when disabled
+        "last_census": last_census(points),
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
         "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
         "field_visits_queued": int(queued),

@@ -16,6 +16,7 @@ from arrears.adapters.items import (
     action_to_item,
     borrower_from_item,
     borrower_to_item,
+    census_row_from_item,
     contact_to_item,
     loan_from_item,
     loan_to_item,
@@ -48,6 +49,20 @@ class ReviewPage:
     loans: list[Loan]
     scanned_count: int
     last_evaluated_key: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CensusPage:
+    rows: list[tuple[str, str]]  # (jurisdiction, bucket) of each open loan on the page
+    scanned_count: int
+    last_evaluated_key: dict[str, Any] | None
+
+
+# What the census needs of a ReviewIndex item: its tally keys and the keys a continuation resumes
+# from. The index projects ALL, so the read is charged on the whole item all the same; the projection
+# only trims what crosses the network and what boto3 deserialises.
+CENSUS_PROJECTION = "loan_id, review_shard, next_review_on, #j, #b"
+CENSUS_NAMES = {"#j": "jurisdiction", "#b": "bucket"}  # BUCKET is a DynamoDB reserved word
 
 
 class LoanRepository:
@@ -97,6 +112,23 @@ class LoanRepository:
         response = self._table.query(**kwargs)
         loans = [loan_from_item(item) for item in response.get("Items", [])]
         return ReviewPage(loans, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
+
+    def census_page(
+        self, shard: int, start_key: Mapping[str, Any] | None = None, limit: int = 200
+    ) -> CensusPage:
+        """One page of the whole of `shard` (no date condition), projected for the census."""
+        kwargs: dict[str, Any] = {
+            "IndexName": REVIEW_INDEX,
+            "KeyConditionExpression": Key("review_shard").eq(shard),
+            "ProjectionExpression": CENSUS_PROJECTION,
+            "ExpressionAttributeNames": CENSUS_NAMES,
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = dict(start_key)
+        response = self._table.query(**kwargs)
+        rows = [census_row_from_item(item) for item in response.get("Items", [])]
+        return CensusPage(rows, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
 
 
 def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | None = None) -> list[str]:

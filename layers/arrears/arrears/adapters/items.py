@@ -110,6 +110,18 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
     )
 
 
+def census_row_from_item(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """(jurisdiction, bucket) of a ReviewIndex item projected for the census.
+
+    A loan without `bucket` has never been assessed and counts as `M0`, as `loan_from_item` reads it;
+    one without a jurisdiction is malformed (the sweep would refuse it too).
+    """
+    jurisdiction, bucket = raw.get("jurisdiction"), raw.get("bucket", "M0")
+    if not isinstance(jurisdiction, str) or not jurisdiction or not isinstance(bucket, str) or not bucket:
+        raise MalformedItem(f"loan {raw.get('loan_id', '?')}: no jurisdiction or bucket for the census")
+    return jurisdiction, bucket
+
+
 def loan_from_item(raw: Mapping[str, Any]) -> Loan:
     item = plain(raw)
     try:

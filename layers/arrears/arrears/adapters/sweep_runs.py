@@ -68,7 +68,9 @@ class SweepRunRepository:
     """One item per business date: which shards are done, and whether the heartbeat went out.
 
     `done_shards` is a number set grown with an atomic ADD, so a redelivered or re-run shard is
-    counted once; the heartbeat is claimed with a conditional SET, so it is emitted once per date.
+    counted once; the heartbeat is claimed with a conditional SET, so it is emitted once per date;
+    `census_shards` holds the shards whose open-loan census was emitted, each added by a conditional
+    ADD, so a shard's census is emitted once per date.
     """
 
     def __init__(self, table: Table) -> None:
@@ -114,3 +116,23 @@ class SweepRunRepository:
             shard_count=shard_count,
             completed_at=str(item["completed_at"]) if "completed_at" in item else None,
         )
+
+    def claim_census(self, business_date: date, shard: int, expires_at: int) -> bool:
+        """True for exactly one caller per (business date, shard): the one that emits its census.
+
+        One conditional UpdateItem (the same action as the other claims): ADD the shard to
+        `census_shards` unless it is there already. The TTL is set as `shard_done` sets it.
+        """
+        try:
+            self._table.update_item(
+                Key={"business_date": business_date.isoformat()},
+                UpdateExpression="ADD census_shards :shards SET expires_at = :ttl",
+                ConditionExpression=Attr("census_shards").not_exists()
+                | ~Attr("census_shards").contains(shard),
+                ExpressionAttributeValues={":shards": {shard}, ":ttl": expires_at},
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return False
+            raise
+        return True

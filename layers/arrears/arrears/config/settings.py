@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -35,6 +36,8 @@ class Settings(BaseModel):
     sweep_page_size: int = Field(default=200, ge=1, le=1000)
     # The book's operating time zone: the sweep starts at 00:30 there and must finish by a local hour.
     sweep_timezone: str = "Asia/Shanghai"
+    # The daily open-loan census after each shard's sweep (template parameter OpenLoanCensus).
+    open_loan_census: Literal["Enabled", "Disabled"] = "Enabled"
     # Dispatch (issue 5). Empty = not deployed: the channel fails its actions with a clear reason.
     contact_caps_table: str = ""
     call_task_queue_url: str = ""
@@ -54,6 +57,10 @@ class Settings(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
         return value
+
+    @property
+    def census_enabled(self) -> bool:
+        return self.open_loan_census == "Enabled"
 
 
 class ConfigurationError(RuntimeError):

@@ -33,6 +33,11 @@ class BucketPolicy:
         return name
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The bucket names, lowest DPD first (M0, M1, ... M4+ by default)."""
+        return tuple(name for name, _ in self.buckets)
+
+    @property
     def boundaries(self) -> tuple[int, ...]:
         """DPD values at which a loan enters a new bucket (M1's 1 included)."""
         return tuple(low for _, low in self.buckets if low > 0)

@@ -23,6 +23,11 @@ class CollectionPolicy:
     by_jurisdiction: Mapping[str, Strategy] = field(default_factory=dict)
     arms_by_jurisdiction: Mapping[str, StrategySet] = field(default_factory=dict)
 
+    @property
+    def jurisdictions(self) -> tuple[str, ...]:
+        """The jurisdictions the policy names a strategy (or a set of arms) for, sorted."""
+        return tuple(sorted({*self.by_jurisdiction, *self.arms_by_jurisdiction}))
+
     def strategy_set_for(self, jurisdiction: str) -> StrategySet:
         arms = self.arms_by_jurisdiction.get(jurisdiction)
         if arms is not None:

@@ -1,0 +1,279 @@
+"""The daily open-loan census on moto: after the sweep, OpenLoans per (jurisdiction, bucket) = the book."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr
+
+from arrears.adapters.container import Container
+from arrears.adapters.items import plain
+from arrears.config.policy import DEFAULT_POLICY
+from arrears.domain.loans import Instalment, Loan, LoanStatus
+from arrears.usecases.payments import PaymentReceived, receive_payment
+from arrears_local.cloud import LocalCloud
+from arrears_local.stack import LocalStack
+from tests.integration.conftest import CloudFactory, borrower_for, register, utc
+from tests.integration.test_sweep import WORKER, heartbeats, run_item, sweep_on, task_kind, worker_container
+
+SWEEP_DAY = date(2026, 3, 2)  # swept at 00:30 Shanghai = 2026-03-01T16:30:00Z
+BUSINESS_TIME_MS = int(utc(2026, 3, 1, 16, 30).timestamp() * 1000)
+# Due dates that put loans in every bucket on the sweep day (DPD 0, 1, 15, 41, 72, 102), and one
+# far enough back (DPD > 180) that the loan is charged off and leaves the index.
+DUE_DATES = (
+    date(2026, 3, 10),
+    date(2026, 3, 1),
+    date(2026, 2, 15),
+    date(2026, 1, 20),
+    date(2025, 12, 20),
+    date(2025, 11, 20),
+    date(2025, 8, 1),
+)
+
+
+def loan(loan_id: str, jurisdiction: str, due: date) -> Loan:
+    cn = jurisdiction == "CN"
+    return Loan(
+        loan_id=loan_id,
+        borrower_id=f"B-{loan_id}",
+        jurisdiction=jurisdiction,
+        currency="CNY" if cn else "USD",
+        principal_minor=100_000,
+        disbursed_on=due - timedelta(days=30),
+        instalments=(Instalment(1, due, 100_000, 1_500, 0),),
+        penalty_daily_ppm=500 if cn else 300,
+        apr_cap_bps=2400 if cn else 3600,
+    )
+
+
+def book(container: Container, cloud: LocalCloud, per_due_date: int = 3) -> None:
+    """CN and US-REGF loans in every bucket, a charged-off one per jurisdiction, one repaid in full."""
+    for jurisdiction, zone in (("CN", "Asia/Shanghai"), ("US-REGF", "America/New_York")):
+        for d, due in enumerate(DUE_DATES):
+            for n in range(per_due_date):
+                item = loan(f"L-{jurisdiction[:2]}-{d}-{n}", jurisdiction, due)
+                borrower = borrower_for(item, zone, language="en" if zone.startswith("America") else "zh-CN")
+                register(container, item, borrower, cloud.clock)
+    receive_payment(
+        PaymentReceived("P-FULL", "L-CN-0-0", 200_000, "CNY", cloud.clock),
+        loans=container.loans,
+        policy=DEFAULT_POLICY,
+        shard_count=container.settings.shard_count,
+    )
+    cloud.settle()
+
+
+def true_counts(container: Container) -> Counter[tuple[str, str]]:
+    """Open loans per (jurisdiction, bucket), from the whole table (not from the index)."""
+    table = boto3.resource("dynamodb").Table(container.settings.loans_table)
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"FilterExpression": Attr("status").eq(LoanStatus.OPEN.value)}
+    while True:
+        page = table.scan(**kwargs)
+        items.extend(plain(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return Counter((str(item["jurisdiction"]), str(item["bucket"])) for item in items)
+
+
+def open_loan_metrics(cloud: LocalCloud) -> list[dict[str, Any]]:
+    """Every OpenLoans EMF document the functions printed, checked for its shape."""
+    assert isinstance(cloud.log, io.StringIO)
+    documents = []
+    for line in cloud.log.getvalue().splitlines():
+        if line.startswith("{") and '"OpenLoans"' in line:
+            document = json.loads(line)
+            (directive,) = document["_aws"]["CloudWatchMetrics"]
+            assert directive["Namespace"] == "Arrears"
+            assert directive["Dimensions"] == [["service", "jurisdiction", "bucket"]]
+            assert directive["Metrics"] == [{"Name": "OpenLoans", "Unit": "Count"}]
+            assert document["service"] == "sweep-worker"
+            assert document["_aws"]["Timestamp"] == BUSINESS_TIME_MS  # the run's business time
+            (value,) = document["OpenLoans"]  # Powertools writes [float(value)]; counts are integers
+            assert value == int(value) >= 0
+            documents.append({**document, "OpenLoans": int(value)})
+    return documents
+
+
+def summed(documents: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """What a daily Sum over the shards shows per (jurisdiction, bucket), zeros dropped."""
+    total: Counter[tuple[str, str]] = Counter()
+    for document in documents:
+        total[(document["jurisdiction"], document["bucket"])] += document["OpenLoans"]
+    return +total
+
+
+def census_calls(cloud: LocalCloud, first: int = 0) -> list[Any]:
+    return [c for c in cloud.invocations[first:] if c.function == WORKER and task_kind(c) == "census"]
+
+
+def test_after_the_sweep_the_census_sums_to_the_open_loans_per_jurisdiction_and_bucket(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given CN and US loans in every bucket, charged-off and repaid ones among them
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20))
+    book(container, cloud)
+
+    # When the sweep of 2 March runs
+    sweep_on(cloud, SWEEP_DAY)
+
+    # Then each shard was counted once, after its sweep, and the heartbeat went out once
+    shards = container.settings.shard_count
+    censuses = census_calls(cloud)
+    assert len(censuses) == shards
+    assert all(not c.response["batchItemFailures"] for c in censuses)
+    assert heartbeats(cloud) == 1
+    assert {int(s) for s in run_item(container, SWEEP_DAY)["census_shards"]} == set(range(shards))
+
+    # And the OpenLoans metrics, summed over the shards, are the open loans of the table
+    truth = true_counts(container)
+    assert {b for _, b in truth} == {"M0", "M1", "M2", "M3", "M4+"}
+    assert {j for j, _ in truth} == {"CN", "US-REGF"}
+    assert sum(truth.values()) == 2 * 6 * 3 - 1  # 6 open due dates x 3 loans x 2, one repaid
+    documents = open_loan_metrics(cloud)
+    assert summed(documents) == truth
+    # with a zero for every bucket of every jurisdiction a shard lacks: 2 x 5 per shard, no gaps
+    assert len(documents) == shards * len(DEFAULT_POLICY.jurisdictions) * len(DEFAULT_POLICY.buckets.names)
+    assert Counter((d["jurisdiction"], d["bucket"]) for d in documents) == {
+        (j, b): shards for j in DEFAULT_POLICY.jurisdictions for b in DEFAULT_POLICY.buckets.names
+    }
+    # And the census read each open loan once, and said so in its CensusItemsRead metric
+    assert sum(c.response["census"]["items_read"] for c in censuses) == sum(truth.values())
+    assert isinstance(cloud.log, io.StringIO)
+    items_read = [
+        json.loads(line)
+        for line in cloud.log.getvalue().splitlines()
+        if line.startswith("{") and '"CensusItemsRead"' in line
+    ]
+    assert len(items_read) == shards
+    assert all(d["service"] == "sweep-worker" for d in items_read)
+    assert sum(sum(d["CensusItemsRead"]) for d in items_read) == sum(truth.values())
+
+
+def test_a_census_in_many_segments_gives_the_same_totals(stack: LocalStack, make_cloud: CloudFactory) -> None:
+    # Given a worker with a 1 ms budget that reads one loan per page
+    stack.functions[WORKER].environment.update({"SWEEP_PAGE_SIZE": "1", "SWEEP_SAFETY_MARGIN_MS": "0"})
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20), budgets_ms={WORKER: 1})
+    book(container, cloud)
+
+    # When the sweep of 2 March runs
+    sweep_on(cloud, SWEEP_DAY)
+
+    # Then the census continued across invocations, carrying its position and its partial counts
+    shards = container.settings.shard_count
+    censuses = census_calls(cloud)
+    bodies = [json.loads(c.event["Records"][0]["body"]) for c in censuses]
+    continued = [b for b in bodies if "start_key" in b]
+    assert len(censuses) == shards + len(continued)
+    # a page of one: a segment per loan (moto, unlike DynamoDB, gives no key after a shard's last item)
+    assert len(continued) >= sum(true_counts(container).values()) - shards
+    assert any(b.get("counts") for b in continued)
+    assert all(not c.response["batchItemFailures"] for c in censuses)
+    # And the totals are those of the table, every shard emitted once
+    assert summed(open_loan_metrics(cloud)) == true_counts(container)
+    assert sum(1 for c in censuses if c.response["census"]["emitted"]) == shards
+
+
+def test_a_redelivered_final_census_task_or_a_rerun_emits_nothing_more(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given a day's sweep and census done
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20))
+    book(container, cloud, per_due_date=1)
+    sweep_on(cloud, SWEEP_DAY)
+    emitted = open_loan_metrics(cloud)
+    final = next(c for c in census_calls(cloud) if c.response["census"]["emitted"])
+
+    # When the final census task of a shard is delivered again
+    first = len(cloud.invocations)
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.physical["SweepTasksQueue"], MessageBody=final.event["Records"][0]["body"]
+    )
+    cloud.settle()
+
+    # Then it ran, counted the shard again and emitted nothing
+    (again,) = census_calls(cloud, first)
+    assert again.response["census"]["emitted"] == 0
+    assert again.response["census"]["counted"] == final.response["census"]["counted"]
+    assert open_loan_metrics(cloud) == emitted
+
+    # When the whole sweep of the same business date runs again
+    cloud.advance_to(cloud.clock + timedelta(minutes=10))
+    first = len(cloud.invocations)
+    cloud.schedule("SweepFunction")
+
+    # Then every shard's census ran again and none emitted
+    rerun = census_calls(cloud, first)
+    assert len(rerun) == container.settings.shard_count
+    assert sum(c.response["census"]["emitted"] for c in rerun) == 0
+    assert open_loan_metrics(cloud) == emitted
+    assert heartbeats(cloud) == 1
+
+
+def test_with_the_census_disabled_no_census_task_is_enqueued(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given the stack deployed with OpenLoanCensus=Disabled
+    stack.functions[WORKER].environment["OPEN_LOAN_CENSUS"] = "Disabled"
+    container = worker_container(stack)
+    assert not container.settings.census_enabled
+    cloud = make_cloud(utc(2026, 2, 20))
+    book(container, cloud, per_due_date=1)
+
+    # When the sweep of 2 March runs
+    workers = sweep_on(cloud, SWEEP_DAY)
+
+    # Then the sweep ran as ever, and no census task was enqueued, run or emitted
+    assert len(workers) == container.settings.shard_count
+    assert heartbeats(cloud) == 1
+    assert census_calls(cloud) == []
+    assert open_loan_metrics(cloud) == []
+    assert "census_shards" not in run_item(container, SWEEP_DAY)
+
+    # When a census task enqueued before the switch was turned off arrives
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.physical["SweepTasksQueue"],
+        MessageBody=json.dumps(
+            {"kind": "census", "business_time": "2026-03-01T16:30:00Z", "shard": 0, "shard_count": 16}
+        ),
+    )
+    cloud.settle()
+
+    # Then it is dropped: nothing read, claimed or emitted
+    (dropped,) = census_calls(cloud)
+    assert dropped.response == {"batchItemFailures": [], "sweep": {}, "census": {}}
+    assert open_loan_metrics(cloud) == []
+    assert "census_shards" not in run_item(container, SWEEP_DAY)
+
+
+def test_a_malformed_census_task_fails_alone_and_lands_in_the_dead_letter_queue(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given a census task whose partial counts are not counts
+    cloud = make_cloud(utc(2026, 3, 1))
+    sqs = boto3.client("sqs")
+    body = {"kind": "census", "business_time": "2026-03-01T16:30:00Z", "shard": 0, "shard_count": 16}
+    sqs.send_message(
+        QueueUrl=stack.physical["SweepTasksQueue"], MessageBody=json.dumps({**body, "counts": {"CN": -1}})
+    )
+
+    # When the local cloud delivers it
+    cloud.settle()
+
+    # Then the worker failed it (maxReceiveCount times), logged why, and it moved to the DLQ
+    failures = census_calls(cloud)
+    assert len(failures) == 3
+    assert all(c.error or c.response["batchItemFailures"] for c in failures)  # a batch of one: an error
+    dead = sqs.receive_message(QueueUrl=stack.physical["SweepTasksDLQ"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["counts"] for m in dead] == [{"CN": -1}]
+    assert isinstance(cloud.log, io.StringIO)
+    assert "not a census task" in cloud.log.getvalue()
