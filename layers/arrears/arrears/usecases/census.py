@@ -22,11 +22,10 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from arrears.adapters.dynamodb import CensusPage
-from arrears.adapters.items import MalformedItem, plain
+from arrears.adapters.items import MalformedItem
 from arrears.config.policy import CollectionPolicy
-from arrears.domain.calendar import format_utc, parse_utc
 from arrears.usecases.business_time import latest_business_date
-from arrears.usecases.sweep import RUN_RECORD_TTL, SweepTask, TaskQueue
+from arrears.usecases.sweep import RUN_RECORD_TTL, SweepTask, TaskQueue, read_shard_fields, shard_fields_body
 
 CENSUS_KIND = "census"
 SWEEP_KIND = "sweep"
@@ -94,14 +93,10 @@ class CensusTask:
         return cls(sweep.business_time, sweep.shard, sweep.shard_count)
 
     def to_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
+        body = {
             "kind": CENSUS_KIND,
-            "business_time": format_utc(self.business_time),
-            "shard": self.shard,
-            "shard_count": self.shard_count,
+            **shard_fields_body(self.business_time, self.shard, self.shard_count, self.start_key),
         }
-        if self.start_key:
-            body["start_key"] = plain(self.start_key)
         if self.counts:
             body["counts"] = counts_to_body(self.counts)
         return body
@@ -111,16 +106,7 @@ class CensusTask:
         try:
             if body.get("kind") != CENSUS_KIND:
                 raise ValueError(f"kind {body.get('kind')!r} is not {CENSUS_KIND!r}")
-            shard, count = body["shard"], body["shard_count"]
-            start_key = body.get("start_key")
-            if isinstance(shard, bool) or isinstance(count, bool):
-                raise ValueError("shard and shard_count must be integers")
-            if not isinstance(shard, int) or not isinstance(count, int) or not 0 <= shard < count:
-                raise ValueError(f"shard {shard!r} is not in 0..{count!r}-1")
-            if start_key is not None and not isinstance(start_key, dict):
-                raise ValueError("start_key must be an object")
-            counts = counts_from_body(body.get("counts", {}))
-            return cls(parse_utc(str(body["business_time"])), shard, count, start_key, counts)
+            return cls(*read_shard_fields(body), counts_from_body(body.get("counts", {})))
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise MalformedItem(f"not a census task: {error}") from None
 

@@ -72,6 +72,38 @@ class ShardSweep:
         return {name: int(getattr(self, name)) for name in self.COUNTERS}
 
 
+def shard_fields_body(
+    business_time: datetime, shard: int, shard_count: int, start_key: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The fields every sweep-tasks message body has (sweep and census tasks alike)."""
+    body: dict[str, Any] = {
+        "business_time": format_utc(business_time),
+        "shard": shard,
+        "shard_count": shard_count,
+    }
+    if start_key:
+        body["start_key"] = plain(start_key)
+    return body
+
+
+def read_shard_fields(body: Mapping[str, Any]) -> tuple[datetime, int, int, dict[str, Any] | None]:
+    """(business_time, shard, shard_count, start_key) of a sweep-tasks body; ValueError if invalid."""
+    shard, count = body["shard"], body["shard_count"]
+    if (
+        isinstance(shard, bool)
+        or isinstance(count, bool)
+        or not isinstance(shard, int)
+        or not isinstance(count, int)
+    ):
+        raise ValueError("shard and shard_count must be integers")
+    if not 0 <= shard < count:
+        raise ValueError(f"shard {shard!r} is not in 0..{count!r}-1")
+    start_key = body.get("start_key")
+    if start_key is not None and not isinstance(start_key, dict):
+        raise ValueError("start_key must be an object")
+    return parse_utc(str(body["business_time"])), shard, count, start_key
+
+
 @dataclass(frozen=True, slots=True)
 class SweepTask:
     """One unit of sweep work: a shard of the sweep at `business_time`, from `start_key` on.
@@ -90,25 +122,12 @@ class SweepTask:
         return latest_business_date(self.business_time)
 
     def to_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "business_time": format_utc(self.business_time),
-            "shard": self.shard,
-            "shard_count": self.shard_count,
-        }
-        if self.start_key:
-            body["start_key"] = plain(self.start_key)
-        return body
+        return shard_fields_body(self.business_time, self.shard, self.shard_count, self.start_key)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> SweepTask:
         try:
-            shard, count = body["shard"], body["shard_count"]
-            start_key = body.get("start_key")
-            if not isinstance(shard, int) or not isinstance(count, int) or not 0 <= shard < count:
-                raise ValueError(f"shard {shard!r} is not in 0..{count!r}-1")
-            if start_key is not None and not isinstance(start_key, dict):
-                raise ValueError("start_key must be an object")
-            return cls(parse_utc(str(body["business_time"])), shard, count, start_key)
+            return cls(*read_shard_fields(body))
         except (KeyError, ValueError, TypeError) as error:
             raise MalformedItem(f"not a sweep task: {error}") from None
 
