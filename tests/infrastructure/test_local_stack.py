@@ -369,6 +369,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "ArchiverFunction": [("dynamodb_stream", "ContactsTable")],
         "PaymentsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
+        "HoldsFunction": [("eventbridge_rule", "LoanEventsBus")],
     }
     # A schedule's timing and Input are resolved: the local cloud fires it from them
     (schedule,) = stack.functions["SweepFunction"].events

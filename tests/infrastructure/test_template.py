@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from tests.infrastructure.test_iam import ALLOWED_MANAGED_POLICIES, WILDCARD_ONLY_ACTIONS, translate
 
+from arrears.domain.holds import DETAIL_TYPE as HOLD_DETAIL_TYPE
+from arrears.domain.holds import HOLD_SOURCES
 from arrears_local.stack import load_template
 
 pytestmark = pytest.mark.infrastructure
@@ -471,6 +473,36 @@ def test_erasure_and_call_outcomes_listen_on_the_loan_events_bus(raw: dict[str, 
     ]
     assert outcome["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
     assert outcome["Properties"]["Pattern"] == {"source": ["arrears.dialer"], "detail-type": ["CallOutcome"]}
+
+
+def test_holds_come_from_the_lending_core_and_the_collector_desk(raw: dict[str, Any]) -> None:
+    (event,) = props(raw["Resources"]["HoldsFunction"])["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    assert event["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
+    assert event["Properties"]["Pattern"] == {
+        "source": list(HOLD_SOURCES),
+        "detail-type": [HOLD_DETAIL_TYPE],
+    }
+
+
+def test_the_holds_function_only_reads_and_puts_loans(translated: dict[str, Any]) -> None:
+    """Least privilege: GetItem and the conditional PutItem of LoanRepository.save on the Loans table
+    itself; no other table (idempotency lives on the loan), no index, no update or delete."""
+    granted = [
+        (str(action), resource)
+        for role, statement in role_statements(translated)
+        if role == "HoldsFunctionRole"
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    ]
+    dynamodb = sorted(
+        (action, json.dumps(resource)) for action, resource in granted if action.startswith("dynamodb:")
+    )
+    loans = json.dumps({"Fn::GetAtt": ["LoansTable", "Arn"]})
+    assert dynamodb == [("dynamodb:GetItem", loans), ("dynamodb:PutItem", loans)]
+    others = {action.split(":")[0] for action, _ in granted} - {"dynamodb", "kms"}
+    assert others <= {"sqs"}  # the on-failure destination SAM grants for EventInvokeConfig
+    assert {action for action, _ in granted if action.startswith("sqs:")} == {"sqs:SendMessage"}
 
 
 def test_async_invocations_retry_briefly_then_land_in_the_failure_queue(raw: dict[str, Any]) -> None:

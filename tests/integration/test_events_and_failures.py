@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ SAMPLES = {
     "archiver-contact-recorded.json": "ArchiverFunction",
     "payments-payment-received.json": "PaymentsFunction",
     "erasure-requested.json": "ErasureFunction",
+    "holds-hold-changed.json": "HoldsFunction",
 }
 
 
@@ -85,6 +87,14 @@ def test_sample_event_runs_through_its_handler(
     if name == "erasure-requested.json":
         assert response["borrower_found"] is True
         assert response["audit_key"].startswith("erasures/dt=2026-03-06/")
+    if name == "holds-hold-changed.json":
+        # A promise to pay until 6 March, made on 2 March, re-assessed that day: the loan's next
+        # milestone is its strategy's next step (3 March), and 7 March is one of its milestones now
+        assert (response["outcome"], response["changed"]) == ("applied", True)
+        assert response["next_review_on"] == "2026-03-03"
+        stored = container.loans.get("L-SAMPLE-0001")
+        assert stored is not None
+        assert stored.holds.promise_to_pay_until == date(2026, 3, 6)
 
 
 def test_a_malformed_loan_record_fails_alone_and_lands_in_the_failure_queue(

@@ -405,3 +405,136 @@ def test_masks_of_email_and_name() -> None:
     assert mask_email("broken") == "***"
     assert mask_name("Jane Doe") == "J*******"
     assert mask_name("") == ""
+
+
+# --------------------------------------------------------------------------------------------------
+# hold
+# --------------------------------------------------------------------------------------------------
+def probe_bus(stack: LocalStack) -> Any:
+    """An SQS queue that receives every HoldChanged event put on the stack's bus; returns a reader."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    bus = stack.physical["LoanEventsBus"]
+    url = sqs.create_queue(QueueName="hold-probe")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="hold-probe", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["HoldChanged"]})
+    )
+    events.put_targets(Rule="hold-probe", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def read() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    return read
+
+
+def test_hold_puts_a_hold_changed_event_on_the_stacks_bus_and_the_holds_function_applies_it(
+    stack: LocalStack, container: Container, make_cloud: CloudFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a loan of the stack, and the stack's bus (named <stack>-loan-events by the template)
+    loan = cn_cash_loan("L-77")
+    register(container, loan, borrower_for(loan), utc(2026, 3, 3))
+    read = probe_bus(stack)
+    stack_name = stack.physical["LoanEventsBus"].removesuffix("-loan-events")
+
+    # When the operator records a promise to pay
+    argv = [
+        "--stack",
+        stack_name,
+        "hold",
+        "--loan",
+        "L-77",
+        "--hold",
+        "promise_to_pay",
+        "--until",
+        "2026-03-09",
+    ]
+    code = main(
+        [*argv, "--request-id", "HOLD-1", "--at", "2026-03-05T02:00:00Z"], clock=lambda: utc(2026, 3, 5, 2)
+    )
+
+    # Then the event is on the bus, from the collector desk, with exactly the contract's detail
+    assert code == 0
+    result = output(capsys)
+    (event,) = read()
+    assert (event["source"], event["detail-type"]) == ("arrears.collections", "HoldChanged")
+    expected = {
+        "request_id": "HOLD-1",
+        "loan_id": "L-77",
+        "hold": "promise_to_pay",
+        "active": True,
+        "until": "2026-03-09",
+        "occurred_at": "2026-03-05T02:00:00Z",
+    }
+    assert event["detail"] == result["detail"] == expected
+    assert result["bus"] == stack.physical["LoanEventsBus"]
+
+    # And the holds function, given that event by its rule, records the promise
+    cloud = make_cloud(utc(2026, 3, 5, 2, 1))
+    (answer,) = cloud.put_event("LoanEventsBus", event["source"], event["detail-type"], event["detail"])
+    assert answer["outcome"] == "applied"
+    stored = container.loans.get("L-77")
+    assert stored is not None
+    assert stored.holds.promise_to_pay_until == date(2026, 3, 9)
+
+
+def test_hold_lift_and_a_generated_request_id(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+    read = probe_bus(stack)
+    bus = stack.physical["LoanEventsBus"]
+
+    code = main(
+        [
+            "hold",
+            "--bus",
+            bus,
+            "--loan",
+            "L-9",
+            "--hold",
+            "cease_contact",
+            "--lift",
+            "--source",
+            "arrears.lending-core",
+        ],
+        clock=lambda: utc(2026, 3, 5, 2),
+    )
+
+    assert code == 0
+    (event,) = read()
+    assert event["source"] == "arrears.lending-core"
+    detail = event["detail"]
+    assert (detail["hold"], detail["active"], detail["occurred_at"]) == (
+        "cease_contact",
+        False,
+        "2026-03-05T02:00:00Z",
+    )
+    assert detail["request_id"].startswith("HOLD-")
+    assert "until" not in detail
+    assert output(capsys)["detail"] == detail
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (["--hold", "promise_to_pay"], "until: required to set promise_to_pay"),
+        (["--hold", "cease_contact", "--until", "2026-03-09"], "until: cease_contact takes no date"),
+        (["--hold", "hardship", "--lift", "--until", "2026-03-09"], "until: lifting hardship takes no date"),
+        (["--hold", "dispute", "--at", "2026-03-06T00:00:00Z"], "occurred_at: "),
+        (["--hold", "dispute", "--at", "yesterday"], "--at: "),
+    ],
+)
+def test_an_invalid_hold_is_refused_and_nothing_is_sent(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str], arguments: list[str], problem: str
+) -> None:
+    read = probe_bus(stack)
+    code = main(
+        ["hold", "--bus", stack.physical["LoanEventsBus"], "--loan", "L-9", *arguments],
+        clock=lambda: utc(2026, 3, 5, 2),
+    )
+    assert code == 2
+    assert problem in capsys.readouterr().err
+    assert read() == []
+
+
+def test_hold_needs_a_stack_or_a_bus(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["hold", "--loan", "L-9", "--hold", "dispute"]) == 2
+    assert "no event bus" in capsys.readouterr().err

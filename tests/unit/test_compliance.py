@@ -185,3 +185,29 @@ def test_a_pause_that_ended_yesterday_no_longer_holds() -> None:
     )
     assert decision.verdict is Verdict.SEND
     assert ("promise_to_pay", "PASS") in decision.rules_checked
+
+
+@pytest.mark.parametrize(
+    ("holds", "channel", "verdict", "rule"),
+    [
+        (Holds(cease_contact=True), Channel.SMS, Verdict.SUPPRESS, "cease_contact"),
+        (Holds(cease_contact=True), Channel.FIELD_VISIT, Verdict.SUPPRESS, "cease_contact"),
+        (Holds(cease_contact=True), Channel.LEGAL, Verdict.SEND, ""),
+        (Holds(cease_contact=True), Channel.BUREAU, Verdict.SEND, ""),
+        (Holds(dispute_open=True), Channel.LEGAL, Verdict.SUPPRESS, "dispute_open"),
+        (Holds(bankruptcy=True), Channel.BUREAU, Verdict.SUPPRESS, "stop_hold"),
+        (Holds(promise_to_pay_until=date(2026, 2, 4)), Channel.CALL_TASK, Verdict.DEFER, "promise_to_pay"),
+    ],
+)
+def test_holds_at_send_time_follow_the_packs_channel_rules_as_the_planner_does(
+    holds: Holds, channel: Channel, verdict: Verdict, rule: str
+) -> None:
+    """An action planned before a hold was recorded is judged by it as a new action would be: a field
+    visit under a cease-contact request is suppressed, a legal notice is not (`cease_contact_allows`)."""
+    borrower = Borrower("B", "Asia/Shanghai", "zh-CN", region="Shanghai")
+    decision = gate(
+        channel=channel, cycle=1, loan=_loan(holds=holds), borrower=borrower, at=NOON_SHANGHAI, pack=CN_PACK
+    )
+    assert decision.verdict is verdict
+    if rule:
+        assert decision.rules_checked[-1] == (rule, "FAIL")

@@ -1,4 +1,4 @@
-"""arrears-ops: the on-call engineer's tool (redrive, replay, re-run the sweep, loan history).
+"""arrears-ops: the on-call engineer's tool (redrive, replay, re-run the sweep, loan history, holds).
 
 Every command works against a deployed stack (``--stack NAME`` reads the stack's outputs and derives
 the function names ``<stack>-<name>``) or against explicit names (``--loans-table``, ``--function``
@@ -9,11 +9,12 @@ Lambda function, goes through :data:`Invoker`, a seam the tests replace with the
     arrears-ops --stack arrears-prod replay-stream-failures --queue StreamFailureQueue
     arrears-ops --stack arrears-prod rerun-sweep --business-date 2026-03-02
     arrears-ops --stack arrears-prod history --loan L-000123
+    arrears-ops --stack arrears-prod hold --loan L-000123 --hold cease_contact [--until D] [--lift]
 
 The commands are safe to repeat: the handlers are idempotent (a replayed stream batch plans and sends
 nothing twice; a re-run sweep for the same business date writes nothing new), a redriven message is
 deleted from the dead-letter queue only after it was sent to its source, and a stream failure record
-only after its replay succeeded.
+only after its replay succeeded. A hold is sent as a `HoldChanged` event, applied once per request id.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import re
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -34,11 +36,16 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.holds import DETAIL_TYPE as HOLD_DETAIL_TYPE
+from arrears.domain.holds import HOLD_SOURCES, HoldChange, HoldKind, InvalidHoldChange
+
 __all__ = [
     "Invoker",
     "OpsError",
     "Resources",
     "history",
+    "hold_detail",
     "main",
     "mask_email",
     "mask_name",
@@ -46,6 +53,7 @@ __all__ = [
     "redrive",
     "replay_stream_failures",
     "rerun_sweep",
+    "send_hold",
     "sweep_event",
 ]
 
@@ -543,6 +551,61 @@ def history(dynamodb: Any, resources: Resources, loan_id: str) -> dict[str, Any]
 
 
 # --------------------------------------------------------------------------------------------------
+# hold: record a hold (promise to pay, hardship, dispute, cease contact, bankruptcy, death) on a loan
+# --------------------------------------------------------------------------------------------------
+def hold_detail(
+    loan_id: str,
+    hold: str,
+    *,
+    active: bool,
+    until: date | None,
+    request_id: str,
+    at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """The `HoldChanged` detail, checked by the rule the holds function applies (refused before sending)."""
+    detail: dict[str, Any] = {
+        "request_id": request_id,
+        "loan_id": loan_id,
+        "hold": hold,
+        "active": active,
+        "occurred_at": format_utc(at),
+    }
+    if until is not None:
+        detail["until"] = until.isoformat()
+    try:
+        HoldChange.from_detail(detail, received_at=now)
+    except InvalidHoldChange as error:
+        raise OpsError(f"not a valid hold change: {error}") from None
+    return detail
+
+
+def send_hold(events: Any, bus: str, detail: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+    """Put one `HoldChanged` event on the loan-events bus; the holds function applies it (asynchronously)."""
+    try:
+        response = events.put_events(
+            Entries=[
+                {
+                    "EventBusName": bus,
+                    "Source": source,
+                    "DetailType": HOLD_DETAIL_TYPE,
+                    "Detail": json.dumps(dict(detail)),
+                }
+            ]
+        )
+    except ClientError as error:
+        raise OpsError(f"cannot put the event on {bus!r}: {error}") from None
+    if response.get("FailedEntryCount"):
+        raise OpsError(f"EventBridge refused the event: {response['Entries']}")
+    return {
+        "bus": bus,
+        "source": source,
+        "event_id": str(response["Entries"][0].get("EventId", "")),
+        "detail": dict(detail),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
 # command line
 # --------------------------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
@@ -576,6 +639,20 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("history", help="actions and contacts of a loan, personal data masked")
     p.add_argument("--loan", required=True)
+
+    p = commands.add_parser(
+        "hold", help="set (or --lift) a hold on a loan: puts a HoldChanged event on the loan-events bus"
+    )
+    p.add_argument("--loan", required=True)
+    p.add_argument("--hold", required=True, choices=[kind.value for kind in HoldKind])
+    p.add_argument(
+        "--until", type=date.fromisoformat, default=None, help="last day of a promise_to_pay or hardship"
+    )
+    p.add_argument("--lift", action="store_true", help="lift the hold instead of setting it")
+    p.add_argument("--request-id", default=None, help="idempotency key (default: a new HOLD-<uuid>)")
+    p.add_argument("--at", default=None, help="when the change was made, UTC ISO 8601 (default: now)")
+    p.add_argument("--source", default="arrears.collections", choices=list(HOLD_SOURCES))
+    p.add_argument("--bus", default=None, help="event bus name (default: <stack>-loan-events)")
     return parser
 
 
@@ -588,7 +665,33 @@ def _resolve_queue(sqs: Any, stack: str, value: str) -> str:
         return _find_queue(sqs, stack, value)
 
 
-def main(argv: Sequence[str] | None = None, *, invoker: Invoker | None = None) -> int:
+def _hold(args: argparse.Namespace, session: boto3.session.Session, now: datetime) -> dict[str, Any]:
+    bus = args.bus or (f"{args.stack}-loan-events" if args.stack else "")
+    if not bus:
+        raise OpsError("no event bus: pass --stack or --bus")
+    try:
+        at = parse_utc(args.at) if args.at else now
+    except ValueError as error:
+        raise OpsError(f"--at: {error}") from None
+    detail = hold_detail(
+        args.loan,
+        args.hold,
+        active=not args.lift,
+        until=args.until,
+        request_id=args.request_id or f"HOLD-{uuid.uuid4()}",
+        at=at,
+        now=now,
+    )
+    return send_hold(session.client("events"), bus, detail, source=args.source)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    invoker: Invoker | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> int:
+    """Run one command; `invoker` and `clock` are the seams the tests replace (Lambda, the time now)."""
     args = _parser().parse_args(argv)
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
     try:
@@ -616,6 +719,8 @@ def main(argv: Sequence[str] | None = None, *, invoker: Invoker | None = None) -
                 limit=args.limit,
                 dry_run=args.dry_run,
             )
+        elif args.command == "hold":
+            result = _hold(args, session, (clock or (lambda: datetime.now(UTC)))())
         elif args.command == "rerun-sweep":
             function = args.function or resources.function("sweep")
             result = rerun_sweep(invoke, function, args.business_date, zone=args.timezone, at=args.at)

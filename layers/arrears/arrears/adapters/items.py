@@ -10,7 +10,7 @@ from typing import Any
 from arrears.domain.actions import Action, ActionStatus, ContactRecord
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc, parse_utc
-from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
+from arrears.domain.loans import HoldKind, Holds, HoldStamp, Instalment, Loan, LoanStatus
 from arrears.domain.strategy import Channel
 
 
@@ -106,6 +106,14 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
             "last_broken_promise": _iso(loan.last_broken_promise),
             "last_kept_promise": _iso(loan.last_kept_promise),
             "applied_call_ids": list(loan.applied_call_ids) or None,
+            "hold_stamps": {
+                stamp.hold.value: {
+                    "occurred_at": format_utc(stamp.occurred_at),
+                    "request_id": stamp.request_id,
+                }
+                for stamp in loan.hold_stamps
+            }
+            or None,
         }
     )
 
@@ -180,6 +188,13 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             last_broken_promise=_date(item.get("last_broken_promise")),
             last_kept_promise=_date(item.get("last_kept_promise")),
             applied_call_ids=tuple(str(c) for c in item.get("applied_call_ids", ())),
+            hold_stamps=tuple(
+                HoldStamp(HoldKind(kind), parse_utc(str(stamp["occurred_at"])), str(stamp["request_id"]))
+                for kind, stamp in sorted(
+                    item.get("hold_stamps", {}).items(),
+                    key=lambda pair: list(HoldKind).index(HoldKind(pair[0])),
+                )
+            ),
         )
     except (KeyError, TypeError, ValueError) as error:
         loan_id = item.get("loan_id", "?") if isinstance(item, dict) else "?"

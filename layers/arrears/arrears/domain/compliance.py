@@ -101,10 +101,12 @@ def gate(
     if holds.bankruptcy or holds.deceased:
         return stop(Verdict.SUPPRESS, "stop_hold", "bankruptcy or death recorded: all collection stopped")
     checked.append(("stop_hold", "PASS"))
-    if holds.cease_contact and channel in TIMED_CHANNELS:
+    # The same channel rules as the planner's (`arrears.domain.planning.decide_step`): an action
+    # planned before the hold was recorded is judged here by the hold, exactly as a new one would be.
+    if holds.cease_contact and channel not in pack.cease_contact_allows:
         return stop(Verdict.SUPPRESS, "cease_contact", "borrower asked to cease contact")
     checked.append(("cease_contact", "PASS"))
-    if holds.dispute_open:
+    if holds.dispute_open and channel not in pack.dispute_allows:
         return stop(Verdict.SUPPRESS, "dispute_open", "debt under dispute: collection contact suppressed")
     checked.append(("dispute_open", "PASS"))
     today = at.astimezone(ZoneInfo(pack.business_timezone)).date()

@@ -6,7 +6,7 @@ Money is always an integer amount of minor units (fen, cents) in the loan's curr
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from arrears.domain.calendar import add_months
@@ -92,6 +92,46 @@ class Holds:
     deceased: bool = False
 
 
+class HoldKind(StrEnum):
+    """The kinds of hold a `HoldChanged` event sets or lifts, one field of `Holds` each."""
+
+    PROMISE_TO_PAY = "promise_to_pay"  # Holds.promise_to_pay_until (a date)
+    HARDSHIP = "hardship"  # Holds.hardship_until (a date)
+    DISPUTE = "dispute"  # Holds.dispute_open
+    CEASE_CONTACT = "cease_contact"  # Holds.cease_contact
+    BANKRUPTCY = "bankruptcy"  # Holds.bankruptcy
+    DECEASED = "deceased"  # Holds.deceased
+
+    @property
+    def dated(self) -> bool:
+        """Whether the hold runs until a date (and needs one to be set)."""
+        return self in (HoldKind.PROMISE_TO_PAY, HoldKind.HARDSHIP)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldStamp:
+    """The last change applied to one kind of hold: when it happened and which request made it.
+
+    Changes of one kind are ordered by (occurred_at, request_id); a change that does not come after
+    the stamp is a redelivery or older than what is in force, and changes nothing
+    (`arrears.domain.holds`).
+    """
+
+    hold: HoldKind
+    occurred_at: datetime
+    request_id: str
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None:
+            raise ValueError(f"hold stamp {self.hold.value}: occurred_at must be an aware datetime")
+        if not self.request_id:
+            raise ValueError(f"hold stamp {self.hold.value}: request_id must not be empty")
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        return (self.occurred_at, self.request_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Loan:
     """A consumer loan with its schedule and the collection state derived from it.
@@ -140,6 +180,9 @@ class Loan:
     last_kept_promise: date | None = None
     # The last few dialer call ids that changed `unanswered_contacts` (a retried report is a no-op).
     applied_call_ids: tuple[str, ...] = ()
+    # The last change applied to each kind of hold (at most one stamp per kind, in kind order): a
+    # redelivered or older HoldChanged event finds it and changes nothing (arrears.domain.holds).
+    hold_stamps: tuple[HoldStamp, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -161,6 +204,9 @@ class Loan:
                 )
         if self.broken_promises < 0 or self.unanswered_contacts < 0:
             raise ValueError(f"loan {self.loan_id}: behaviour counters must be non-negative")
+        stamped = [stamp.hold for stamp in self.hold_stamps]
+        if len(stamped) != len(set(stamped)):
+            raise ValueError(f"loan {self.loan_id}: more than one stamp for a kind of hold")
         if not self.instalments:
             raise ValueError(f"loan {self.loan_id}: no instalments")
         if self.principal_minor <= 0:

@@ -1,0 +1,216 @@
+"""Recording holds: a `HoldChanged` event sets or lifts one hold on a loan (pure).
+
+A hold is a borrower-side pause or stop the planner (`arrears.domain.planning`) and the dispatcher's
+gate (`arrears.domain.compliance`) honour: a promise to pay or a hardship pause until a date, an open
+dispute, a cease-contact request, a bankruptcy, a death. The lending core and the collector desk
+record them as `HoldChanged` events (docs/contracts.md, "Events"); this module validates the event
+and applies it to the loan.
+
+Each kind of hold is a last-writer-wins register ordered by the change's own time: the loan keeps,
+per kind, the stamp (`occurred_at`, `request_id`) of the last change applied to it, and a change is
+applied only if it comes after that stamp. So:
+
+* a redelivered event (same `request_id`) changes nothing;
+* an event older than the change in force (it arrived late, or out of order) changes nothing: a
+  dispute lifted at 10:00 stays lifted when the 09:00 "dispute opened" arrives after it;
+* two changes with the same `occurred_at` are ordered by `request_id`, so every delivery order ends
+  in the same state;
+* a change that leaves the hold as it was (cease contact asked twice) still advances the stamp, so an
+  older "lift" arriving afterwards cannot undo it.
+
+Kinds are independent: lifting a dispute never touches a promise to pay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from arrears.domain.calendar import parse_utc
+from arrears.domain.loans import HoldKind, Holds, HoldStamp, Loan
+
+__all__ = [
+    "DETAIL_TYPE",
+    "HOLD_SOURCES",
+    "MAX_CLOCK_SKEW",
+    "HoldChange",
+    "HoldKind",
+    "HoldOutcome",
+    "HoldVerdict",
+    "InvalidHoldChange",
+    "apply_hold_change",
+    "stamp_of",
+]
+
+DETAIL_TYPE = "HoldChanged"
+# Who may record a hold: the lending core, and the collector desk (arrears-ops sends the latter).
+HOLD_SOURCES = ("arrears.lending-core", "arrears.collections")
+# How far `occurred_at` may be ahead of the event's own time: a change stamped in the future would
+# win over every real change of its kind until that time comes.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
+
+
+class InvalidHoldChange(ValueError):
+    """A `HoldChanged` event that cannot be applied; the message names the field and the problem."""
+
+
+class HoldVerdict(StrEnum):
+    APPLIED = "applied"  # the change is in force (the hold may have been so already: `changed`)
+    DUPLICATE = "duplicate"  # this request was applied before
+    SUPERSEDED = "superseded"  # a later change of the same hold is in force
+    LOAN_CLOSED = "loan_closed"  # the loan is no longer collected
+
+
+class _Detail(BaseModel):
+    """The detail's shape: exact field names (a misspelt `until` must not be dropped), exact types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    request_id: str = Field(pattern=_ID)
+    loan_id: str = Field(pattern=_ID)
+    hold: Literal["promise_to_pay", "hardship", "dispute", "cease_contact", "bankruptcy", "deceased"]
+    active: bool
+    until: str | None = Field(default=None, pattern=_DATE)
+    occurred_at: str = Field(pattern=_UTC)
+
+    @field_validator("until")
+    @classmethod
+    def _calendar_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            date.fromisoformat(value)  # 2026-02-30 matches the pattern but is no date
+        return value
+
+
+def _problems(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'detail'}: {problem['msg']}"
+        for problem in error.errors(include_input=False, include_url=False)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HoldChange:
+    """One hold set (`active`) or lifted on one loan, at `occurred_at`, by request `request_id`."""
+
+    request_id: str
+    loan_id: str
+    hold: HoldKind
+    active: bool
+    occurred_at: datetime
+    until: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.occurred_at.tzinfo is None:
+            raise InvalidHoldChange("occurred_at: must be an aware UTC time")
+        if self.active and self.hold.dated and self.until is None:
+            raise InvalidHoldChange(f"until: required to set {self.hold.value} (its last day, YYYY-MM-DD)")
+        if self.until is not None and not (self.active and self.hold.dated):
+            what = f"lifting {self.hold.value}" if self.hold.dated else self.hold.value
+            raise InvalidHoldChange(
+                f"until: {what} takes no date (only promise_to_pay and hardship being set have one)"
+            )
+
+    @property
+    def stamp(self) -> HoldStamp:
+        return HoldStamp(self.hold, self.occurred_at, self.request_id)
+
+    @classmethod
+    def from_detail(cls, detail: object, *, received_at: datetime | None = None) -> HoldChange:
+        """The change a `HoldChanged` detail describes, or `InvalidHoldChange` naming each bad field.
+
+        `received_at` is the event's own time: `occurred_at` may not be later than it (beyond
+        `MAX_CLOCK_SKEW`), else the change would win over every real one of its kind until then.
+        """
+        if not isinstance(detail, Mapping):
+            raise InvalidHoldChange("detail: must be an object")
+        try:
+            parsed = _Detail.model_validate(dict(detail))
+        except ValidationError as error:
+            raise InvalidHoldChange(_problems(error)) from None
+        occurred_at = parse_utc(parsed.occurred_at)
+        if received_at is not None and occurred_at > received_at + MAX_CLOCK_SKEW:
+            raise InvalidHoldChange(
+                f"occurred_at: {parsed.occurred_at} is later than the event itself "
+                f"({received_at.isoformat()}); a hold change cannot come from the future"
+            )
+        return cls(
+            request_id=parsed.request_id,
+            loan_id=parsed.loan_id,
+            hold=HoldKind(parsed.hold),
+            active=parsed.active,
+            occurred_at=occurred_at,
+            until=date.fromisoformat(parsed.until) if parsed.until is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HoldOutcome:
+    """The loan after a change (the same object unless `verdict` is APPLIED)."""
+
+    loan: Loan
+    verdict: HoldVerdict
+    changed: bool = False  # APPLIED and the holds differ from before (else only the stamp moved)
+
+
+def stamp_of(loan: Loan, hold: HoldKind) -> HoldStamp | None:
+    """The last change applied to `hold` on the loan, if any was recorded through an event."""
+    return next((stamp for stamp in loan.hold_stamps if stamp.hold is hold), None)
+
+
+def _holds_with(holds: Holds, change: HoldChange) -> Holds:
+    on = change.active
+    match change.hold:
+        case HoldKind.PROMISE_TO_PAY:
+            return replace(holds, promise_to_pay_until=change.until if on else None)
+        case HoldKind.HARDSHIP:
+            return replace(holds, hardship_until=change.until if on else None)
+        case HoldKind.DISPUTE:
+            return replace(holds, dispute_open=on)
+        case HoldKind.CEASE_CONTACT:
+            return replace(holds, cease_contact=on)
+        case HoldKind.BANKRUPTCY:
+            return replace(holds, bankruptcy=on)
+        case HoldKind.DECEASED:
+            return replace(holds, deceased=on)
+
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(HoldKind)}
+
+
+def apply_hold_change(loan: Loan, change: HoldChange, made_on: date) -> HoldOutcome:
+    """The loan with `change` applied, if it is the latest change of its kind.
+
+    `made_on` is the business date of `change.occurred_at` in the loan's jurisdiction: a promise or
+    a hardship pause cannot end before the day it was agreed (`InvalidHoldChange`, field `until`).
+    A closed loan is not collected: nothing is held on it, whatever the change.
+    """
+    if change.loan_id != loan.loan_id:
+        raise ValueError(f"hold change for loan {change.loan_id} applied to loan {loan.loan_id}")
+    if not loan.is_open:
+        return HoldOutcome(loan, HoldVerdict.LOAN_CLOSED)
+    if change.until is not None and change.until < made_on:
+        raise InvalidHoldChange(
+            f"until: {change.until.isoformat()} is before {made_on.isoformat()}, the day the "
+            f"{change.hold.value} was recorded in the loan's jurisdiction"
+        )
+    last = stamp_of(loan, change.hold)
+    if last is not None and last.request_id == change.request_id:
+        return HoldOutcome(loan, HoldVerdict.DUPLICATE)
+    if last is not None and change.stamp.order <= last.order:
+        return HoldOutcome(loan, HoldVerdict.SUPERSEDED)
+    holds = _holds_with(loan.holds, change)
+    stamps = sorted(
+        (*(s for s in loan.hold_stamps if s.hold is not change.hold), change.stamp),
+        key=lambda stamp: _KIND_ORDER[stamp.hold],
+    )
+    updated = loan.with_changes(holds=holds, hold_stamps=tuple(stamps))
+    return HoldOutcome(updated, HoldVerdict.APPLIED, changed=holds != loan.holds)

@@ -1,0 +1,76 @@
+"""Holds from the lending core and the collector desk: apply, re-assess, write with optimistic locking.
+
+The change is applied to the loan by the pure rule of `arrears.domain.holds` (last writer wins per
+kind of hold, by the change's own time; a redelivered or older event changes nothing), the loan is
+re-assessed on the business date so that the review index gets the day after a promise or a
+hardship pause as a milestone, and the loan is written conditionally on its `version`. The write
+puts a record on the Loans stream: the planner cancels open actions under a bankruptcy or a death,
+and the dispatcher's gate re-reads the loan's holds before every send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from arrears.adapters.dynamodb import VersionConflict
+from arrears.config.policy import CollectionPolicy
+from arrears.domain.assessment import assess
+from arrears.domain.holds import HoldChange, HoldVerdict, apply_hold_change
+from arrears.domain.loans import Loan
+from arrears.usecases.business_time import business_date
+
+MAX_CONFLICT_RETRIES = 5
+
+
+class UnknownLoan(LookupError):
+    """A hold for a loan this system does not hold (yet): it must not be dropped (see `record_hold`)."""
+
+
+class Loans(Protocol):
+    def get(self, loan_id: str) -> Loan | None: ...
+
+    def save(self, loan: Loan) -> Loan: ...
+
+
+@dataclass(frozen=True)
+class HoldResult:
+    verdict: HoldVerdict
+    changed: bool  # the loan's holds changed (APPLIED may only move the change's stamp)
+    loan: Loan  # as stored after the change (or as read, when nothing was written)
+    assessed_on: date | None  # the business date the loan was re-assessed on (None: not written)
+
+
+def record_hold(
+    change: HoldChange, *, loans: Loans, policy: CollectionPolicy, shard_count: int
+) -> HoldResult:
+    """Apply `change` to its loan, re-assess the loan and store it; on a concurrent write, re-read.
+
+    The business date is that of `change.occurred_at` in the loan's jurisdiction, or the loan's last
+    assessment date if that is later (an event that arrives late never moves the loan's state back).
+    The loan is assessed once before the change as well: a promise to pay whose date has passed is
+    judged (and a broken one counted) before a new promise or a lift can replace it.
+
+    A loan that is not found raises `UnknownLoan`: the event then goes, after the asynchronous
+    retries, to the failure queue (like a payment for an unknown loan). A hold that arrives before its
+    loan was onboarded, or with a wrong id, is a cease-contact or a bankruptcy someone must still
+    apply; dropping it would let collection start later as if it had never been asked for.
+    """
+    for _ in range(MAX_CONFLICT_RETRIES):
+        loan = loans.get(change.loan_id)
+        if loan is None:
+            raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
+        made_on = business_date(change.occurred_at, loan.jurisdiction)
+        on = max(made_on, loan.evaluated_on) if loan.evaluated_on is not None else made_on
+        current = assess(loan, on, policy, shard_count) if loan.is_open else loan
+        outcome = apply_hold_change(current, change, made_on)
+        if outcome.verdict is not HoldVerdict.APPLIED:
+            return HoldResult(outcome.verdict, False, loan, None)
+        updated = assess(outcome.loan, on, policy, shard_count)
+        try:
+            stored = loans.save(updated)
+        except VersionConflict:
+            continue
+        return HoldResult(HoldVerdict.APPLIED, outcome.changed, stored, on)
+    raise VersionConflict(f"loan {change.loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")
