@@ -48,6 +48,16 @@ class Milestones:
         return None
 
 
+def assessment_date(loan: Loan, on: date) -> date:
+    """The date to assess `loan` at for an event of business date `on`: never before its last assessment.
+
+    Events arrive late (a payment delivered after the night's sweep, a hold recorded yesterday): the
+    event's own date still values it, but the loan's state stays as of the latest date known, so it
+    never moves back (DPD falling, a milestone in the past) only because an event was slow.
+    """
+    return on if loan.evaluated_on is None else max(on, loan.evaluated_on)
+
+
 def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> Loan:
     """The loan as it stands on `on`; closed loans leave the review index."""
     buckets = policy.buckets

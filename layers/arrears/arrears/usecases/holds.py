@@ -16,7 +16,7 @@ from typing import Protocol
 
 from arrears.adapters.dynamodb import VersionConflict
 from arrears.config.policy import CollectionPolicy
-from arrears.domain.assessment import assess
+from arrears.domain.assessment import assess, assessment_date
 from arrears.domain.holds import HoldChange, HoldVerdict, apply_hold_change
 from arrears.domain.loans import Loan
 from arrears.usecases.business_time import business_date
@@ -62,7 +62,7 @@ def record_hold(
         if loan is None:
             raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
         made_on = business_date(change.occurred_at, loan.jurisdiction)
-        on = max(made_on, loan.evaluated_on) if loan.evaluated_on is not None else made_on
+        on = assessment_date(loan, made_on)
         current = assess(loan, on, policy, shard_count) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)
         if outcome.verdict is not HoldVerdict.APPLIED:

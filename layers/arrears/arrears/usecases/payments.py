@@ -7,7 +7,7 @@ from datetime import datetime
 
 from arrears.adapters.dynamodb import LoanRepository, VersionConflict
 from arrears.config.policy import CollectionPolicy
-from arrears.domain.assessment import assess
+from arrears.domain.assessment import assess, assessment_date
 from arrears.domain.payments import Payment, PaymentOutcome, apply_payment
 from arrears.usecases.business_time import business_date
 
@@ -40,7 +40,8 @@ def receive_payment(
         )
         if outcome.duplicate:
             return outcome
-        updated = assess(outcome.loan, on, policy, shard_count)
+        # The payment is valued on its own date; the loan's state stays as of its latest assessment.
+        updated = assess(outcome.loan, assessment_date(loan, on), policy, shard_count)
         try:
             stored = loans.save(updated)
         except VersionConflict:

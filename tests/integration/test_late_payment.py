@@ -1,0 +1,46 @@
+"""A payment the lending core delivers late is valued on its own date but never moves the loan back."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from arrears.adapters.container import Container
+from arrears.config.policy import DEFAULT_POLICY
+from arrears.usecases.payments import PaymentReceived, receive_payment
+from arrears_local.stack import LocalStack
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.test_sweep import sweep_on, worker_container
+
+
+def test_a_late_delivered_partial_payment_keeps_the_loans_state_as_of_its_last_assessment(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given a loan due on 1 March, swept every night through 10 March (last milestone: 9 March, DPD 8)
+    container: Container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 20))
+    loan = cn_cash_loan("L-LATE", due=date(2026, 3, 1), principal=100_000)
+    register(container, loan, borrower_for(loan), cloud.clock)
+    cloud.settle()
+    day = date(2026, 3, 2)
+    while day <= date(2026, 3, 10):
+        sweep_on(cloud, day)
+        day += timedelta(days=1)
+    before = container.loans.get("L-LATE")
+    assert before is not None
+    assert (before.evaluated_on, before.dpd) == (date(2026, 3, 9), 8)
+
+    # When a partial payment made on 5 March arrives only now
+    outcome = receive_payment(
+        PaymentReceived("P-LATE", "L-LATE", 30_000, "CNY", utc(2026, 3, 5, 2)),
+        loans=container.loans,
+        policy=DEFAULT_POLICY,
+        shard_count=container.settings.shard_count,
+    )
+
+    # Then the payment is applied, but the loan stays assessed as of 9 March (DPD 8), not 5 March
+    # (DPD 4), and its next milestone stays ahead of the last assessment rather than in the past
+    after = outcome.loan
+    assert (sum(outcome.applied.values()), outcome.unapplied_minor) == (30_000, 0)
+    assert (after.evaluated_on, after.dpd, after.bucket) == (date(2026, 3, 9), 8, before.bucket)
+    assert after.next_review_on is not None
+    assert after.next_review_on > date(2026, 3, 9)
