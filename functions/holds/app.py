@@ -11,13 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arrears.adapters.container import Container
 from arrears.adapters.items import MalformedItem
 from arrears.adapters.lambda_events import event_time
-from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.holds import HoldChange, HoldVerdict, InvalidHoldChange
 from arrears.usecases.holds import UnknownLoan, record_hold
 
 logger = Logger()
 metrics = Metrics()
 container = Container.from_environment()
+# The SSM collection policy (the planner reports an invalid document; here it is logged).
+policies = container.policy_source()
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -33,7 +34,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ids = {"request_id": change.request_id, "loan_id": change.loan_id, "hold": change.hold.value}
     try:
         result = record_hold(
-            change, loans=container.loans, policy=DEFAULT_POLICY, shard_count=container.settings.shard_count
+            change,
+            loans=container.loans,
+            policy=policies.current(),
+            shard_count=container.settings.shard_count,
         )
     except (UnknownLoan, InvalidHoldChange) as error:
         logger.error("hold change not applied", extra={**ids, "reason": str(error)})

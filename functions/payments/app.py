@@ -11,13 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from arrears.adapters.container import Container
 from arrears.adapters.lambda_events import event_time
-from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.calendar import parse_utc
 from arrears.usecases.payments import PaymentReceived, UnknownLoan, receive_payment
 
 logger = Logger()
 metrics = Metrics()
 container = Container.from_environment()
+# The SSM collection policy (the planner reports an invalid document; here it is logged).
+policies = container.policy_source()
 
 
 class PaymentDetail(BaseModel):
@@ -47,7 +48,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = receive_payment(
             PaymentReceived(detail.payment_id, detail.loan_id, detail.amount_minor, detail.currency, paid_at),
             loans=container.loans,
-            policy=DEFAULT_POLICY,
+            policy=policies.current(),
             shard_count=container.settings.shard_count,
         )
     except (UnknownLoan, ValueError) as error:

@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arrears.adapters.container import Container
 from arrears.adapters.items import MalformedItem, loan_from_item
 from arrears.adapters.lambda_events import stream_record_time
-from arrears.config.policy import PolicySource
 from arrears.usecases.planning import plan_for_change
 
 logger = Logger()
@@ -28,11 +27,7 @@ def _invalid_policy(reason: str) -> None:
     metrics.add_metric(name="PolicyDocumentInvalid", unit=MetricUnit.Count, value=1)
 
 
-policies = PolicySource(
-    container.settings.strategy_parameter_name,
-    max_age=container.settings.strategy_max_age_seconds,
-    report=_invalid_policy,
-)
+policies = container.policy_source(report=_invalid_policy)
 
 
 def record_handler(record: DynamoDBRecord) -> None:

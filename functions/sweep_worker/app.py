@@ -17,7 +17,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
 from arrears.adapters.items import MalformedItem
-from arrears.config.policy import DEFAULT_POLICY
 from arrears.usecases.census import CensusOutcome, CensusTask, enqueue_census, parse_task, run_census_task
 from arrears.usecases.sweep import ShardSweep, run_sweep_task
 
@@ -25,6 +24,8 @@ logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 container = Container.from_environment()
+# The SSM collection policy (the planner reports an invalid document; here it is logged).
+policies = container.policy_source()
 NAMESPACE = "Arrears"
 TOTALS: dict[str, int] = {}
 CENSUS_TOTALS: dict[str, int] = {}
@@ -103,7 +104,7 @@ def census_handler(task: CensusTask, started: float, context: LambdaContext) -> 
     outcome = run_census_task(
         task,
         loans=container.loans,
-        policy=DEFAULT_POLICY,
+        policy=policies.current(),
         queue=container.sweep_tasks,
         runs=container.sweep_runs,
         has_time_left=time_check(context, started),
@@ -150,7 +151,7 @@ def record_handler(record: SQSRecord, started: float, context: LambdaContext) ->
     outcome = run_sweep_task(
         task,
         loans=container.loans,
-        policy=DEFAULT_POLICY,
+        policy=policies.current(),
         queue=container.sweep_tasks,
         runs=container.sweep_runs,
         has_time_left=time_check(context, started),

@@ -487,7 +487,8 @@ def test_holds_come_from_the_lending_core_and_the_collector_desk(raw: dict[str, 
 
 def test_the_holds_function_only_reads_and_puts_loans(translated: dict[str, Any]) -> None:
     """Least privilege: GetItem and the conditional PutItem of LoanRepository.save on the Loans table
-    itself; no other table (idempotency lives on the loan), no index, no update or delete."""
+    itself; no other table (idempotency lives on the loan), no index, no update or delete; and the
+    collection policy parameter its milestones come from."""
     granted = [
         (str(action), resource)
         for role, statement in role_statements(translated)
@@ -501,7 +502,8 @@ def test_the_holds_function_only_reads_and_puts_loans(translated: dict[str, Any]
     loans = json.dumps({"Fn::GetAtt": ["LoansTable", "Arn"]})
     assert dynamodb == [("dynamodb:GetItem", loans), ("dynamodb:PutItem", loans)]
     others = {action.split(":")[0] for action, _ in granted} - {"dynamodb", "kms"}
-    assert others <= {"sqs"}  # the on-failure destination SAM grants for EventInvokeConfig
+    assert others <= {"sqs", "ssm"}  # the on-failure destination SAM grants for EventInvokeConfig
+    assert {action for action, _ in granted if action.startswith("ssm:")} == {"ssm:GetParameter"}
     assert {action for action, _ in granted if action.startswith("sqs:")} == {"sqs:SendMessage"}
 
 

@@ -233,3 +233,26 @@ def test_without_the_parameter_the_bundled_policy_applies(
     cloud, loan = _start(make_cloud, container)
     sweep_days(cloud, 1, 1)
     assert _by_step(container, loan.loan_id)["sms-d1"].strategy_id.startswith("cn-consumer")
+
+
+def test_a_step_moved_in_the_ssm_policy_is_a_milestone_of_the_sweep_too(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    # Given operators move the CN e-mail of D+3 to D+4 in both arms (nothing else falls on D+4)
+    name = stack.functions["PlannerFunction"].environment["STRATEGY_PARAMETER_NAME"]
+    document = CANONICAL.read_text().replace("{id: email-d3, offset: 3,", "{id: email-d3, offset: 4,")
+    assert document != CANONICAL.read_text()
+    boto3.client("ssm").put_parameter(
+        Name=name, Value=document, Type="String", Overwrite=True, Tier="Advanced"
+    )
+    cloud, loan = _start(make_cloud, container)
+
+    # When the sweep runs on D+1 to D+4
+    sweep_days(cloud, 1, 4)
+
+    # Then the sweep itself reviewed the loan on D+4 (its milestones come from the same document), and
+    # the planner planned the moved step that day, not a day late at the next bundled milestone (D+5)
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert stored.evaluated_on == date(2026, 3, 5)
+    assert "email-d3" in _by_step(container, loan.loan_id)

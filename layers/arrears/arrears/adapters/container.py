@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from arrears.adapters.dynamodb import (
 )
 from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
+from arrears.config.policy import PolicySource
 from arrears.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -40,6 +42,16 @@ class Container:
     @classmethod
     def from_environment(cls) -> Container:
         return cls(load_settings(), boto3.session.Session())
+
+    def policy_source(self, report: Callable[[str], None] | None = None) -> PolicySource:
+        """The collection policy every function that assesses or plans must share: the SSM document
+        (cached `STRATEGY_MAX_AGE_SECONDS`), or the bundled one. Milestones come from it too, so the
+        sweep, payments and holds must read the same document as the planner."""
+        return PolicySource(
+            self.settings.strategy_parameter_name,
+            max_age=self.settings.strategy_max_age_seconds,
+            report=report,
+        )
 
     def client(self, service: str) -> Any:
         return self._session.client(service, config=BOTO_CONFIG)
