@@ -10,12 +10,19 @@ both forms are checked. Rules:
   (``sns:Publish`` to a phone number has no ARN), X-Ray, and CloudWatch ``PutMetricData`` with a
   ``cloudwatch:namespace`` condition; in a key policy ``*`` means "this key" and is fine, but every
   statement for a service principal must carry a condition;
-* the only managed policies are the three SAM attaches, each listed here with the reason.
+* the only managed policies are the three SAM attaches, each listed here with the reason;
+* DynamoDB is granted by scoped statements, never by SAM's DynamoDB policy templates (which add
+  Scan, BatchWriteItem, DeleteItem ... on the table and all its indexes): only item reads and
+  writes and Query, each on a named table or index; no role may Scan; only the idempotency table
+  may lose items (Powertools deletes its record when the guarded send fails).
+  tests/integration/test_iam_coverage.py checks the other half: every call is allowed, and every
+  DynamoDB grant is used.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +61,18 @@ ALLOWED_MANAGED_POLICIES = {
     # SAM attaches it for an SQS event source (ReceiveMessage/DeleteMessage/GetQueueAttributes).
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
 }
+
+
+# The DynamoDB actions a role may be granted (by name, no wildcard), and those that remove items.
+DYNAMODB_ITEM_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+}
+DYNAMODB_REMOVING_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLDelete")
+IDEMPOTENCY_TABLE_ARN = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
 
 
 def as_list(value: Any) -> list[Any]:
@@ -187,3 +206,48 @@ def test_the_checks_see_the_policies(translated: dict[str, Any]) -> None:
     assert len(roles) >= 5
     assert sum(1 for _ in identity_statements(translated)) >= 20
     assert any(kind == "AWS::KMS::Key" for _, kind, _ in resource_statements(translated))
+
+
+def grants(statement: dict[str, Any], action: str) -> bool:
+    """Whether an Allow statement grants `action` (IAM wildcards: `*` any run, `?` one character)."""
+    if statement.get("Effect") != "Allow":
+        return False
+    for pattern in as_list(statement.get("Action", [])):
+        text = re.escape(str(pattern)).replace(r"\*", ".*").replace(r"\?", ".")
+        if re.fullmatch(text, action, flags=re.IGNORECASE):
+            return True
+    return False
+
+
+def test_dynamodb_is_granted_by_scoped_statements_not_policy_templates(translated: dict[str, Any]) -> None:
+    for name, resource in load_template(TEMPLATES[0])["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            for policy in as_list(resource["Properties"].get("Policies", [])):
+                templates_used = (
+                    [key for key in policy if key.startswith("DynamoDB")] if isinstance(policy, dict) else []
+                )
+                assert not templates_used, f"{name}: {templates_used} grants more than the code uses"
+    granted = set()
+    for owner, statement in identity_statements(translated):
+        for action in as_list(statement.get("Action", [])):
+            if str(action).lower().startswith("dynamodb:"):
+                assert action in DYNAMODB_ITEM_ACTIONS, f"{owner}: {statement.get('Sid')} grants {action}"
+                granted.add(action)
+    assert granted == DYNAMODB_ITEM_ACTIONS, "the check sees the DynamoDB statements"
+
+
+def test_no_role_may_scan_a_table(translated: dict[str, Any]) -> None:
+    for owner, statement in identity_statements(translated):
+        assert not grants(statement, "dynamodb:Scan"), f"{owner}: {statement.get('Sid')} allows a Scan"
+
+
+def test_only_the_idempotency_table_may_lose_items(translated: dict[str, Any]) -> None:
+    removers = set()
+    for owner, statement in identity_statements(translated):
+        if any(grants(statement, action) for action in DYNAMODB_REMOVING_ACTIONS):
+            assert as_list(statement["Resource"]) == [IDEMPOTENCY_TABLE_ARN], (
+                f"{owner}: {statement.get('Sid')} may delete items of {statement['Resource']}"
+            )
+            removers.add(owner)
+    # Powertools idempotency deletes its record when the guarded send fails (the dispatcher's sends).
+    assert removers == {"DispatcherFunctionRole"}

@@ -28,7 +28,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlparse
@@ -90,6 +90,16 @@ class LocalStack:
     arns: dict[str, str]
     functions: dict[str, FunctionSpec]
     parameters: dict[str, str]
+    _resolver: "_Resolver | None" = field(default=None, repr=False, compare=False)
+
+    def resolve(self, node: Any) -> Any:
+        """``node`` with its intrinsics (``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` ...) resolved against this
+        stack: its parameters, pseudo parameters (``AWS::StackName`` ...) and every resource built
+        locally. E.g. a policy statement's Resource, to compare with the ARNs a call names. Raises
+        :class:`LocalStackError` for what was not built here (a function, a role)."""
+        if self._resolver is None:
+            raise LocalStackError("this stack was not built by deploy(): nothing to resolve against")
+        return self._resolver.resolve(node)
 
 
 class LocalStackError(RuntimeError):
@@ -801,4 +811,4 @@ def deploy(
         )
         for logical_id, resource in functions.items()
     }
-    return LocalStack(physical=physical, arns=arns, functions=specs, parameters=values)
+    return LocalStack(physical=physical, arns=arns, functions=specs, parameters=values, _resolver=resolver)

@@ -1,0 +1,311 @@
+"""Every AWS call a function makes is allowed by its role, and on DynamoDB nothing more is granted.
+
+moto enforces no IAM, so a permission missing from template.yaml would only show in production (an
+AccessDenied), and a permission nobody uses would never show at all. Here the real handlers run
+through the local cloud (a small book through simulated days, as `make demo` does, plus the flows a
+simulation does not reach: a dialer's call outcome, cures that cancel an open action and withdraw a
+queued field visit, an erasure request, a legal and bureau hand-off, a throttled send and a lost
+conditional write), every call each function makes is recorded (tests/integration/iam_support.py),
+and each is checked against the function's role in the SAM-translated template. On DynamoDB the check
+also runs the other way: every action a role grants on a table or index was needed by some call.
+
+The limit: only the calls these flows make are seen. A code path no flow takes can still lack a
+permission; add a flow here when you add one (a function without any recorded call fails the test).
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from arrears.adapters.items import plain
+from arrears.config.policy import DEFAULT_POLICY
+from arrears.domain.calendar import format_utc
+from arrears.domain.penalties import amount_due
+from arrears.usecases.business_time import business_date
+from arrears.usecases.onboarding import register_loan
+from arrears_local.simulation import Simulation
+from arrears_local.stack import LocalStack, load_template
+from tests.infrastructure.test_iam import translate
+from tests.integration.conftest import borrower_for, cn_cash_loan
+from tests.integration.iam_support import (
+    Call,
+    CallRecorder,
+    Fault,
+    Need,
+    StackIndex,
+    Statement,
+    Unattributable,
+    needs,
+    role_statements,
+    verdict,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+LOANS, DAYS, SEED, START = 20, 6, 7, date(2026, 3, 1)
+DEEP_OVERDUE = "L-IAM-LEGAL"  # 95 days past due when the run starts: legal referral and bureau report
+
+# DynamoDB grants no flow here exercises, each with the reason it is granted all the same.
+UNEXERCISED_DYNAMODB_GRANTS = {
+    ("DispatcherFunction", "dynamodb:GetItem", "IdempotencyTable"): (
+        "Powertools idempotency reads the record when a conditional put fails without returning it "
+        "(ReturnValuesOnConditionCheckFailure unsupported); current botocore and moto return it"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    stack: LocalStack
+    index: StackIndex
+    calls: Counter[Call]
+    faults: list[Fault]
+    roles: dict[str, list[Statement]]  # function -> its role's statements, resources resolved
+
+
+def _scan(table: str) -> list[dict[str, Any]]:
+    """The test's own read of a whole table (made outside any function: not recorded)."""
+    resource = boto3.resource("dynamodb").Table(table)
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = resource.scan(**kwargs)
+        items += [plain(item) for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def add_deep_overdue_loan(sim: Simulation) -> None:
+    """A CN loan 95 days past due: the planner plans the legal and bureau steps, the dispatcher hands
+    them off to their topics."""
+    loan = cn_cash_loan(DEEP_OVERDUE, due=START - timedelta(days=95), principal=900_000)
+    assert register_loan(
+        loan,
+        borrower_for(loan),
+        sim.cloud.clock,
+        loans=sim.loans,
+        borrowers=sim.borrowers,
+        policy=DEFAULT_POLICY,
+        shard_count=sim.settings.shard_count,
+    )
+    sim.cloud.settle()
+
+
+def report_call_outcome(sim: Simulation) -> None:
+    """The dialer reports an unanswered call for a queued call task, twice (the second is a replay)."""
+    calls = [
+        a for a in _scan(sim.settings.actions_table) if a["channel"] == "CALL_TASK" and a["status"] == "SENT"
+    ]
+    assert calls, "the run queued no call task: the CallOutcome flow has nothing to report on"
+    action = min(calls, key=lambda a: str(a["action_id"]))
+    detail = {
+        "call_id": "CALL-IAM-1",
+        "action_id": action["action_id"],
+        "borrower_id": action["borrower_id"],
+        "occurred_at": format_utc(sim.cloud.clock),
+        "connected": False,
+        "conversation": False,
+    }
+    for _ in range(2):
+        sim.cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
+
+
+def pay_off(sim: Simulation, loan_id: str, payment_id: str) -> None:
+    loan = sim.loans.get(loan_id)
+    assert loan is not None
+    assert loan.is_open, loan_id
+    detail = {
+        "payment_id": payment_id,
+        "loan_id": loan_id,
+        "amount_minor": amount_due(loan, business_date(sim.cloud.clock, loan.jurisdiction)),
+        "currency": loan.currency,
+        "paid_at": format_utc(sim.cloud.clock),
+    }
+    (response,) = sim.cloud.put_event("LoanEventsBus", "arrears.lending-core", "PaymentReceived", detail)
+    assert response["cured"], response
+
+
+def cure_loans_with_pending_work(sim: Simulation) -> None:
+    """Two borrowers pay everything due: the planner withdraws a queued field visit (a cancellation
+    on the visit's FIFO group) and cancels an open action (its CANCELLED contact record)."""
+    actions = _scan(sim.settings.actions_table)
+    visits = sorted(
+        str(a["loan_id"]) for a in actions if a["channel"] == "FIELD_VISIT" and a["status"] == "SENT"
+    )
+    assert visits, "the run queued no field visit: the cure flow has nothing to withdraw"
+    open_ = sorted(str(a["action_id"]) for a in actions if a["status"] in {"PENDING", "DEFERRED"})
+    assert open_, "the run left no open action: the cure flow has nothing to cancel"
+    (action,) = [a for a in actions if a["action_id"] == open_[0]]
+    for n, loan_id in enumerate(dict.fromkeys([visits[0], str(action["loan_id"])])):
+        pay_off(sim, loan_id, f"P-IAM-CURE-{n}")
+    (cancelled,) = [a for a in _scan(sim.settings.actions_table) if a["action_id"] == open_[0]]
+    assert cancelled["status"] == "CANCELLED", cancelled["status"]
+
+
+def request_erasure(sim: Simulation) -> None:
+    """An erasure request for a borrower with hot contact records (the first by borrower id)."""
+    borrowers = sorted(
+        str(c["borrower_id"]) for c in _scan(sim.settings.contacts_table) if "borrower_id" in c
+    )
+    assert borrowers, "the run recorded no contact: the erasure has nothing to pseudonymise"
+    detail = {
+        "request_id": "DSR-IAM-1",
+        "borrower_id": borrowers[0],
+        "requested_at": format_utc(sim.cloud.clock),
+    }
+    (response,) = sim.cloud.put_event("LoanEventsBus", "arrears.privacy", "ErasureRequested", detail)
+    assert response["contacts_pseudonymised"], response
+
+
+def record_hold(sim: Simulation) -> None:
+    """The collector desk records a promise to pay on an open loan (read, re-assess, put)."""
+    open_loans = sorted(
+        str(loan["loan_id"]) for loan in _scan(sim.settings.loans_table) if loan["status"] == "OPEN"
+    )
+    assert open_loans, "the run left no open loan to record a hold on"
+    until = sim.cloud.clock.date() + timedelta(days=3)
+    detail = {
+        "request_id": "HOLD-IAM-1",
+        "loan_id": open_loans[0],
+        "hold": "promise_to_pay",
+        "active": True,
+        "until": until.isoformat(),
+        "occurred_at": format_utc(sim.cloud.clock),
+    }
+    (response,) = sim.cloud.put_event("LoanEventsBus", "arrears.collections", "HoldChanged", detail)
+    assert response["outcome"] == "applied", response
+
+
+def assert_handed_off(sim: Simulation) -> None:
+    sent = {
+        a["channel"]
+        for a in _scan(sim.settings.actions_table)
+        if a["loan_id"] == DEEP_OVERDUE and a["status"] == "SENT"
+    }
+    assert {"LEGAL", "BUREAU"} <= sent, f"{DEEP_OVERDUE}: legal and bureau not both handed off ({sent})"
+
+
+@pytest.fixture(scope="module")
+def coverage() -> Coverage:
+    template = load_template(TEMPLATE)
+    translated = translate(template)
+    recorder = CallRecorder()
+    with mock_aws(), recorder.recording():
+        sim = Simulation(loans=LOANS, seed=SEED, start=START, log=io.StringIO())
+        loans_table = sim.settings.loans_table
+        recorder.faults = [
+            # A payment lands between the sweep's read and its write: the conditional put fails and
+            # the loan is re-read (GetItem) and re-assessed.
+            Fault(
+                "SweepWorkerFunction",
+                "dynamodb",
+                "PutItem",
+                "ConditionalCheckFailedException",
+                when=lambda call: call.param("TableName") == loans_table,
+            ),
+            # SNS throttles a send: the idempotency record is released (DeleteItem), the record retried.
+            Fault("DispatcherFunction", "sns", "Publish", "Throttling"),
+        ]
+        sim.load_book()
+        add_deep_overdue_loan(sim)
+        sim.run(DAYS)
+        assert_handed_off(sim)
+        report_call_outcome(sim)
+        cure_loans_with_pending_work(sim)
+        request_erasure(sim)
+        record_hold(sim)
+        stack = sim.stack
+    roles = {function: role_statements(translated, stack, function) for function in stack.functions}
+    return Coverage(stack, StackIndex(stack, template), recorder.calls, recorder.faults, roles)
+
+
+def required(coverage: Coverage) -> dict[tuple[str, Need], Counter[str]]:
+    """(function, need) -> how many calls of each operation needed it (calls this check cannot
+    attribute are left to test_every_call_names_a_resource_of_the_stack)."""
+    found: dict[tuple[str, Need], Counter[str]] = defaultdict(Counter)
+    for call, count in coverage.calls.items():
+        try:
+            call_needs = needs(call, coverage.index)
+        except Unattributable:
+            continue
+        for need in call_needs:
+            found[call.function, need][call.operation] += count
+    return found
+
+
+def counted(operations: Counter[str]) -> str:
+    return ", ".join(f"{operation} x{n}" for operation, n in sorted(operations.items()))
+
+
+def test_every_function_of_the_template_made_calls(coverage: Coverage) -> None:
+    """Guard against covering nothing: each function (the template's, whatever they are) ran a flow."""
+    silent = sorted(set(coverage.stack.functions) - {call.function for call in coverage.calls})
+    assert not silent, f"no recorded AWS call for {silent}: add a flow that invokes it (this module)"
+
+
+def test_the_injected_failures_happened(coverage: Coverage) -> None:
+    for fault in coverage.faults:
+        assert fault.injected == fault.times, (
+            f"{fault.function} made no {fault.service}:{fault.operation} to fail"
+        )
+
+
+def test_every_call_names_a_resource_of_the_stack(coverage: Coverage) -> None:
+    problems = []
+    for call in coverage.calls:
+        try:
+            needs(call, coverage.index)
+        except Unattributable as error:
+            problems.append(f"{call}: {error}")
+    assert not problems, "calls this check cannot judge:\n" + "\n".join(sorted(problems))
+
+
+def test_every_call_is_allowed_by_the_functions_role(coverage: Coverage) -> None:
+    denied: dict[tuple[str, str, str, str], Counter[str]] = defaultdict(Counter)
+    for (function, need), operations in required(coverage).items():
+        why = verdict(coverage.roles[function], need)
+        if why:
+            denied[function, need.action, coverage.index.describe(need.resource), why] += operations
+    lines = [
+        f"{function}: {action} on {resource} ({counted(ops)}): {why}"
+        for (function, action, resource, why), ops in sorted(denied.items())
+    ]
+    assert not lines, "calls the deployed role would refuse (AccessDenied):\n" + "\n".join(lines)
+
+
+def test_every_dynamodb_grant_is_used(coverage: Coverage) -> None:
+    """The other way round, on DynamoDB: each action a function may take on a table or index, some
+    recorded call of that function took (or UNEXERCISED_DYNAMODB_GRANTS says why it is kept)."""
+    used: dict[str, list[Need]] = defaultdict(list)
+    for function, need in required(coverage):
+        used[function].append(need)
+    unused = []
+    exempt = set()
+    for function, statements in coverage.roles.items():
+        for statement in statements:
+            if statement.effect != "Allow" or statement.source.startswith("managed:"):
+                continue
+            for action in statement.actions:
+                if not action.startswith("dynamodb:"):
+                    continue
+                for resource in statement.resources:
+                    probe = Statement("", "Allow", (action,), (resource,), (), False)
+                    if any(probe.grants(n.action) and probe.covers(n.resource) for n in used[function]):
+                        continue
+                    key = (function, action, coverage.index.describe(resource))
+                    if key in UNEXERCISED_DYNAMODB_GRANTS:
+                        exempt.add(key)
+                        continue
+                    unused.append(f"{function}: {action} on {key[2]} ({statement.source})")
+    assert not unused, "DynamoDB grants no recorded call needed:\n" + "\n".join(sorted(unused))
+    assert exempt == set(UNEXERCISED_DYNAMODB_GRANTS), "an exemption no longer applies: remove it"
