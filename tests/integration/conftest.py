@@ -92,6 +92,29 @@ def cn_cash_loan(loan_id: str = "L-1", due: date = date(2026, 3, 1), principal: 
     )
 
 
+def us_regf_loan(
+    loan_id: str,
+    *,
+    due: date = date(2026, 3, 1),
+    principal: int = 120_000,
+    interest: int = 1_500,
+    fee: int = 0,
+    penalty_daily_ppm: int = 0,
+) -> Loan:
+    """A one-instalment US loan under the Reg F pack (USD, 36 % APR cap), due on 1 March by default."""
+    return Loan(
+        loan_id=loan_id,
+        borrower_id=f"B-{loan_id}",
+        jurisdiction="US-REGF",
+        currency="USD",
+        principal_minor=principal,
+        disbursed_on=date(2026, 1, 30),
+        instalments=(Instalment(1, due, principal, interest, fee),),
+        penalty_daily_ppm=penalty_daily_ppm,
+        apr_cap_bps=3600,
+    )
+
+
 def borrower_for(loan: Loan, zone: str = "Asia/Shanghai", **changes: Any) -> Borrower:
     values: dict[str, Any] = {
         "borrower_id": loan.borrower_id,

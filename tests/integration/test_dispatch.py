@@ -28,12 +28,12 @@ from arrears.adapters.idempotency import OnceRunner
 from arrears.domain.actions import Action, ActionStatus, action_id_for
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
-from arrears.domain.loans import Holds, Instalment, Loan
+from arrears.domain.loans import Holds, Loan
 from arrears.domain.messages import debt_details_absent
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, Outcome, TransientSendError, dispatch
 from arrears_local.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 NOON_SHANGHAI = utc(2026, 3, 10, 4, 0)
@@ -56,20 +56,6 @@ def rejected(operation: str) -> ClientError:
 @pytest.fixture
 def ports(container: Container) -> DispatchPorts:
     return DispatchPorts.from_container(container, OnceRunner(container.settings.idempotency_table))
-
-
-def us_loan(loan_id: str) -> Loan:
-    return Loan(
-        loan_id=loan_id,
-        borrower_id=f"B-{loan_id}",
-        jurisdiction="US-REGF",
-        currency="USD",
-        principal_minor=120_000,
-        disbursed_on=cn_cash_loan().disbursed_on,
-        instalments=(Instalment(1, cn_cash_loan().instalments[0].due_on, 120_000, 1_500, 0),),
-        penalty_daily_ppm=0,
-        apr_cap_bps=3600,
-    )
 
 
 def us_borrower(loan: Loan, zone: str = "America/Los_Angeles", **changes: Any) -> Borrower:
@@ -259,7 +245,7 @@ def test_us_email_carries_an_opt_out_line_and_attributes(
     container: Container, ports: DispatchPorts, stack: LocalStack
 ) -> None:
     read = subscribe(stack, "RemindersTopic")
-    loan = overdue(container, us_loan("L-US-MAIL"), us_borrower(us_loan("L-US-MAIL")))
+    loan = overdue(container, us_regf_loan("L-US-MAIL"), us_borrower(us_regf_loan("L-US-MAIL")))
     action = plan(container, loan, Channel.EMAIL, "email_overdue")
 
     assert dispatch(action.action_id, utc(2026, 3, 10, 18, 0), ports).outcome is Outcome.SENT
@@ -336,7 +322,7 @@ def test_concurrent_dispatchers_never_exceed_the_call_cap(
         base = cn_cash_loan("L-CAP")
         loan, at = overdue(container, base, borrower_for(base)), NOON_SHANGHAI
     else:
-        base = us_loan("L-CAP")
+        base = us_regf_loan("L-CAP")
         loan, at = overdue(container, base, us_borrower(base)), utc(2026, 3, 10, 18, 0)
     actions = [plan(container, loan, Channel.CALL_TASK, "call_task", step=f"call-{i}") for i in range(12)]
 
@@ -356,7 +342,7 @@ def test_concurrent_dispatchers_never_exceed_the_call_cap(
 def test_no_call_within_seven_days_after_a_us_conversation(
     container: Container, ports: DispatchPorts
 ) -> None:
-    base = us_loan("L-CONV")
+    base = us_regf_loan("L-CONV")
     loan = overdue(container, base, us_borrower(base, zone="America/New_York"))
     talked = utc(2026, 3, 9, 15, 0)
     container.contact_caps.record_call_outcome(loan.borrower_id, talked, connected=True, conversation=True)

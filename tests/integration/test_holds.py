@@ -24,13 +24,13 @@ from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.holds import HoldChange
-from arrears.domain.loans import HoldKind, Instalment, Loan, LoanStatus
+from arrears.domain.loans import HoldKind, Loan, LoanStatus
 from arrears.domain.strategy import Channel
 from arrears.usecases.holds import record_hold
 from arrears_local.cloud import LocalCloud
 from arrears_local.emf import emf_points, emf_totals
 from arrears_local.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
 pytestmark = pytest.mark.integration
 
@@ -118,20 +118,6 @@ def cn_loan_with_a_planned_sms(
     return cloud, stored(container, loan_id), sms
 
 
-def us_loan(loan_id: str) -> Loan:
-    return Loan(
-        loan_id=loan_id,
-        borrower_id=f"B-{loan_id}",
-        jurisdiction="US-REGF",
-        currency="USD",
-        principal_minor=120_000,
-        disbursed_on=date(2026, 1, 30),
-        instalments=(Instalment(1, DUE, 120_000, 1_500, 0),),
-        penalty_daily_ppm=0,
-        apr_cap_bps=3600,
-    )
-
-
 def us_borrower(loan: Loan) -> Borrower:
     return Borrower(
         borrower_id=loan.borrower_id,
@@ -195,7 +181,7 @@ def test_a_us_cease_contact_suppresses_an_sms_planned_before_it(
 ) -> None:
     # Given a US loan loaded 3 days past due, at 06:30 in Honolulu: the SMS and e-mail it reached wait
     # for the borrower's contact window (08:00 Honolulu = 18:00 UTC)
-    loan = us_loan("L-US-CEASE")
+    loan = us_regf_loan("L-US-CEASE")
     cloud = make_cloud(utc(2026, 3, 4, 16, 30))
     register(container, loan, us_borrower(loan), cloud.clock)
     cloud.settle()

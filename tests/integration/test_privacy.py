@@ -18,10 +18,9 @@ import pytest
 from arrears.adapters.container import Container
 from arrears.domain.archive import decode_lines
 from arrears.domain.borrowers import Borrower
-from arrears.domain.loans import Instalment, Loan
 from arrears_local.stack import LocalStack
 from tests.integration.archive_support import bucket_objects
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
 PEOPLE = [
     (
@@ -63,20 +62,6 @@ PEOPLE = [
 ]
 
 
-def us_loan(loan_id: str) -> Loan:
-    return Loan(
-        loan_id=loan_id,
-        borrower_id=f"B-{loan_id}",
-        jurisdiction="US-REGF",
-        currency="USD",
-        principal_minor=150_000,
-        disbursed_on=date(2026, 1, 30),
-        instalments=(Instalment(1, date(2026, 3, 1), 150_000, 2_500, 500),),
-        penalty_daily_ppm=300,
-        apr_cap_bps=3600,
-    )
-
-
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
     """Also catch anything logged through `logging` (libraries, a stray logger.info) at INFO+."""
@@ -99,7 +84,11 @@ def test_no_personal_data_in_logs_metrics_or_the_archive(
     cloud = make_cloud(utc(2026, 2, 20, 2, 0), log=log)
     borrowers: list[Borrower] = []
     for loan_id, jurisdiction, zone, name, phone, email, address in PEOPLE:
-        loan = us_loan(loan_id) if jurisdiction == "US-REGF" else cn_cash_loan(loan_id, due=date(2026, 3, 1))
+        loan = (
+            us_regf_loan(loan_id, principal=150_000, interest=2_500, fee=500, penalty_daily_ppm=300)
+            if jurisdiction == "US-REGF"
+            else cn_cash_loan(loan_id, due=date(2026, 3, 1))
+        )
         borrower = borrower_for(
             loan,
             zone,
