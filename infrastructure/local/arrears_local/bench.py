@@ -206,6 +206,29 @@ def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_
     }
 
 
+def run_census(session: Any, table_name: str, shards: int, page_size: int) -> dict[str, Any]:
+    """The daily open-loan census after the sweep: every shard of ReviewIndex counted by bucket."""
+    from collections import Counter
+
+    from arrears.adapters.dynamodb import LoanRepository
+    from arrears.usecases.census import count_shard
+
+    resource = session.resource("dynamodb", region_name=REGION)
+    meter = ReadMeter()
+    resource.meta.client.meta.events.register("after-call.dynamodb", meter)
+    loans = LoanRepository(resource.Table(table_name))
+    counts: Counter[tuple[str, str]] = Counter()
+    started = time.perf_counter()
+    for shard in range(shards):
+        counts.update(count_shard(loans, shard, page_size=page_size).counts)
+    return {
+        "ms": (time.perf_counter() - started) * 1000,
+        "items_read": meter.scanned.get("Query", 0),
+        "queries": meter.operations.get("Query", 0),
+        "counts": counts,
+    }
+
+
 def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page_size: int) -> dict[str, Any]:
     """The naive baseline: read the whole table, assess every loan, write the changed ones.
 
@@ -283,6 +306,20 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
         scan = run_scan(session, "bench-loans", "bench-scan-writes", shards, page_size)
         sweep = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size)
         rerun = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size)
+        census = run_census(session, "bench-loans", shards, page_size)
+        # The truth the census must match: the open loans of the table after the sweep, by bucket.
+        truth: dict[tuple[str, str], int] = {}
+        table = session.resource("dynamodb").Table("bench-loans")
+        scan_kwargs: dict[str, Any] = {}
+        while True:
+            page = table.scan(**scan_kwargs)
+            for item in page["Items"]:
+                if item.get("status") == "OPEN":
+                    key = (str(item["jurisdiction"]), str(item["bucket"]))
+                    truth[key] = truth.get(key, 0) + 1
+            if "LastEvaluatedKey" not in page:
+                break
+            scan_kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     due = max(loans_due, 1)
     return {
@@ -308,6 +345,12 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
         "ms_per_1000_due": round(sweep["ms"] / due * 1000, 1),
         "scan_ms_per_1000_loans": round(scan["ms"] / count * 1000, 1),
         "max_shard_ms": round(sweep["max_shard_ms"], 1),
+        "census_items_read": census["items_read"],
+        "census_queries": census["queries"],
+        "census_matches_table": {k: v for k, v in census["counts"].items() if v} == truth,
+        "census_ms": round(census["ms"], 1),
+        "census_ms_over_scan_ms": round(census["ms"] / scan["ms"], 4) if scan["ms"] else None,
+        "census_ms_over_sweep_ms": round(census["ms"] / sweep["ms"], 4) if sweep["ms"] else None,
         "load_seconds": round(load_s, 1),
         "mean_item_bytes": round(mean_item_bytes),
         "environment": "moto (in-process DynamoDB emulation) in one Python process: times are moto's",
@@ -347,9 +390,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"sweep: {sweep['loans']} loans, {sweep['loans_due']} due; read {sweep['items_read']} items "
         f"({sweep['items_read_per_due']} per due loan) vs scan {sweep['scan_items_read']}; "
-        f"{sweep['sweep_ms']} ms vs scan {sweep['scan_ms']} ms; wrote {args.out}"
+        f"{sweep['sweep_ms']} ms vs scan {sweep['scan_ms']} ms; census read {sweep['census_items_read']} "
+        f"items in {sweep['census_ms']} ms (matches the table: {sweep['census_matches_table']}); "
+        f"wrote {args.out}"
     )
-    return 0 if sweep["same_loans_written"] else 1
+    return 0 if sweep["same_loans_written"] and sweep["census_matches_table"] else 1
 
 
 if __name__ == "__main__":
