@@ -52,6 +52,7 @@ def record_handler(record: DynamoDBRecord) -> None:
         contacts=container.contacts,
         borrowers=container.borrowers,
         field_visits=container.field_visits,
+        call_tasks=container.call_tasks if container.settings.call_task_queue_url else None,
         policy=policies.current(),
     )
     metrics.add_metric(name="ActionsPlanned", unit=MetricUnit.Count, value=len(result.planned))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,11 @@ class ContactStatus(StrEnum):
 def action_id_for(loan_id: str, step_id: str, cycle: int) -> str:
     """Deterministic id: the same loan, step and cycle always plan the same action."""
     return hashlib.sha256(f"{loan_id}|{step_id}|{cycle}".encode()).hexdigest()[:32]
+
+
+# How long a call task handed to the dialer stays valid (its `deadline`); a withdrawal is sent only
+# for calls handed off less than this long ago.
+CALL_TASK_LIFETIME = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)

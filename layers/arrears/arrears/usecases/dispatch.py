@@ -22,7 +22,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
     VersionConflict,
 )
-from arrears.domain.actions import OPEN_ACTION_STATUSES, Action, ActionStatus
+from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.behaviour import record_call
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc, parse_utc
@@ -281,7 +281,7 @@ def _send(
             "bucket": action.bucket,
             "script_template": action.template_id,
             "queued_at": format_utc(at),
-            "deadline": format_utc(at + timedelta(days=1)),
+            "deadline": format_utc(at + CALL_TASK_LIFETIME),
         }
         ports.once(action.action_id, lambda: calls.send(call))
         return _digest(call)

@@ -18,6 +18,7 @@ from arrears.adapters.channels import TaskQueue
 from arrears.adapters.dynamodb import ActionRepository, BorrowerRepository, ContactRepository
 from arrears.config.policy import CollectionPolicy
 from arrears.domain.actions import (
+    CALL_TASK_LIFETIME,
     OPEN_ACTION_STATUSES,
     Action,
     ActionStatus,
@@ -25,6 +26,7 @@ from arrears.domain.actions import (
     action_id_for,
     outcome_of,
 )
+from arrears.domain.calendar import parse_utc
 from arrears.domain.compliance import contact_window, next_contact_instant
 from arrears.domain.loans import Loan
 from arrears.domain.penalties import amount_due
@@ -135,9 +137,11 @@ def cancel_open_actions(
     contacts: ContactRepository,
     borrowers: BorrowerRepository,
     field_visits: TaskQueue,
+    call_tasks: TaskQueue | None = None,
 ) -> list[str]:
     """Cancel what no longer applies: everything when the loan closed or a stopping hold (bankruptcy,
-    death) was recorded, else other cycles' actions."""
+    death) was recorded, else other cycles' actions. What was already handed off is withdrawn: a field
+    visit in a collector's queue, a call task still within its deadline in the dialer's."""
     cancelled: list[str] = []
     pack = rule_pack_for(after.jurisdiction)
     stop = is_stopped(after)
@@ -146,6 +150,7 @@ def cancel_open_actions(
         if stop and after.is_open
         else "loan cured or closed before contact"
     )
+    withdrawn = "collection stopped" if stop and after.is_open else "loan cured or closed"
     for action in actions.for_loan(after.loan_id):
         if after.is_open and not stop and action.cycle == after.cycle:
             continue
@@ -169,15 +174,48 @@ def cancel_open_actions(
                     "type": "CANCEL_FIELD_VISIT",
                     "action_id": action.action_id,
                     "loan_id": action.loan_id,
-                    "reason": "loan cured or closed"
-                    if not stop or not after.is_open
-                    else "collection stopped",
+                    "reason": withdrawn,
                 },
                 group=borrower.region if borrower else "unknown",
                 dedup_id=f"cancel-{action.action_id}",
             )
             cancelled.append(action.action_id)
+        elif call_tasks is not None and withdraw_call_task(action, at, call_tasks, withdrawn):
+            cancelled.append(action.action_id)
     return cancelled
+
+
+def withdraw_call_task(action: Action, at: datetime, call_tasks: TaskQueue, reason: str) -> bool:
+    """Tell the dialer to drop a call task it may still hold (sent less than its lifetime ago).
+
+    The dialer deduplicates on `action_id` and ignores a withdrawal of a call it already made or
+    dropped; sending one twice (a redelivered stream record) is harmless.
+    """
+    if action.status is not ActionStatus.SENT or action.channel is not Channel.CALL_TASK:
+        return False
+    sent = action.last_outcome.get("occurred_at") if action.last_outcome else None
+    if sent is None or parse_utc(str(sent)) + CALL_TASK_LIFETIME <= at:
+        return False
+    call_tasks.send(
+        {
+            "type": "CANCEL_CALL_TASK",
+            "action_id": action.action_id,
+            "loan_id": action.loan_id,
+            "reason": reason,
+        }
+    )
+    return True
+
+
+def calls_must_stop(before: Loan | None, after: Loan) -> str | None:
+    """Why queued calls must stop now (a cease-contact request or a dispute newly recorded), else None."""
+    if before is None or not after.is_open:
+        return None
+    if after.holds.cease_contact and not before.holds.cease_contact:
+        return "borrower asked to cease contact"
+    if after.holds.dispute_open and not before.holds.dispute_open:
+        return "debt under dispute"
+    return None
 
 
 def _resume_instant(on: date, pack: RulePack) -> datetime:
@@ -204,6 +242,7 @@ def plan_for_change(
     borrowers: BorrowerRepository,
     field_visits: TaskQueue,
     policy: CollectionPolicy,
+    call_tasks: TaskQueue | None = None,
 ) -> PlanResult:
     result = PlanResult()
     if _needs_cancellation(before, after):
@@ -214,7 +253,15 @@ def plan_for_change(
             contacts=contacts,
             borrowers=borrowers,
             field_visits=field_visits,
+            call_tasks=call_tasks,
         )
+    elif call_tasks is not None and (why := calls_must_stop(before, after)) is not None:
+        # The gate suppresses every later call; a call already in the dialer's queue is withdrawn.
+        result.cancelled = [
+            action.action_id
+            for action in actions.for_loan(after.loan_id)
+            if withdraw_call_task(action, at, call_tasks, why)
+        ]
     on = after.evaluated_on
     if on is None or not after.is_open or is_stopped(after):
         return result
