@@ -190,6 +190,15 @@ def _failure_record(
     }
 
 
+def planner_failed_on(stack: LocalStack, shard_id: str | None = None) -> str:
+    """Put the planner's failure record for the Loans stream on StreamFailureQueue; its URL."""
+    queue = stack.physical["StreamFailureQueue"]
+    boto3.client("sqs").send_message(
+        QueueUrl=queue, MessageBody=json.dumps(_failure_record(stack, "LoansTable", "planner", shard_id))
+    )
+    return queue
+
+
 def test_replay_reads_the_failed_batch_from_the_stream_and_invokes_its_consumer(
     stack: LocalStack, container: Container, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -197,10 +206,7 @@ def test_replay_reads_the_failed_batch_from_the_stream_and_invokes_its_consumer(
     for n in (1, 2):
         loan = cn_cash_loan(f"L-{n}")
         register(container, loan, borrower_for(loan), utc(2026, 2, 1))
-    queue = stack.physical["StreamFailureQueue"]
-    boto3.client("sqs").send_message(
-        QueueUrl=queue, MessageBody=json.dumps(_failure_record(stack, "LoansTable", "planner"))
-    )
+    queue = planner_failed_on(stack)
     invoker = Recorder()
 
     # When the failures are replayed
@@ -224,10 +230,7 @@ def test_replay_through_the_real_planner_plans_the_actions_it_missed(
     # Given an overdue loan whose planning batch failed (the shard id unknown: searched in the stream)
     loan = cn_cash_loan("L-7")
     register(container, loan, borrower_for(loan), utc(2026, 2, 1))
-    queue = stack.physical["StreamFailureQueue"]
-    boto3.client("sqs").send_message(
-        QueueUrl=queue, MessageBody=json.dumps(_failure_record(stack, "LoansTable", "planner", "gone"))
-    )
+    queue = planner_failed_on(stack, "gone")
     cloud = make_cloud(utc(2026, 2, 1, 2, 0))
 
     # When it is replayed through the planner handler
@@ -244,10 +247,7 @@ def test_a_batch_that_fails_again_stays_in_the_queue_and_the_exit_code_says_so(
 ) -> None:
     loan = cn_cash_loan("L-9")
     register(container, loan, borrower_for(loan), utc(2026, 2, 1))
-    queue = stack.physical["StreamFailureQueue"]
-    boto3.client("sqs").send_message(
-        QueueUrl=queue, MessageBody=json.dumps(_failure_record(stack, "LoansTable", "planner"))
-    )
+    queue = planner_failed_on(stack)
     invoker = Recorder({"batchItemFailures": [{"itemIdentifier": "1"}]})
 
     assert main(["replay-stream-failures", "--queue", queue], invoker=invoker) == 1
@@ -262,10 +262,7 @@ def test_replay_dry_run_reads_but_invokes_nothing(
 ) -> None:
     loan = cn_cash_loan("L-3")
     register(container, loan, borrower_for(loan), utc(2026, 2, 1))
-    queue = stack.physical["StreamFailureQueue"]
-    boto3.client("sqs").send_message(
-        QueueUrl=queue, MessageBody=json.dumps(_failure_record(stack, "LoansTable", "planner"))
-    )
+    queue = planner_failed_on(stack)
     invoker = Recorder()
 
     assert main(["replay-stream-failures", "--queue", queue, "--dry-run"], invoker=invoker) == 0

@@ -120,6 +120,23 @@ class DispatchResult:
     reason: str = ""
 
 
+def _defer(
+    ports: DispatchPorts,
+    action: Action,
+    at: datetime,
+    borrower_tz: str,
+    pack: RulePack,
+    decision: Decision,
+    reason: str,
+    not_before: datetime | None,
+) -> DispatchResult:
+    """Defer `action` to `not_before` (the gate's contact window, or the call caps' next room)."""
+    _settle(
+        ports, action, ActionStatus.DEFERRED, at, borrower_tz, pack, decision, reason, not_before=not_before
+    )
+    return DispatchResult(action.action_id, Outcome.DEFERRED, action.channel.value, reason)
+
+
 def _settle(
     ports: DispatchPorts,
     action: Action,
@@ -364,18 +381,9 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
         channel=action.channel, cycle=action.cycle, loan=loan, borrower=borrower, at=at, pack=pack
     )
     if decision.verdict is Verdict.DEFER:
-        _settle(
-            ports,
-            action,
-            ActionStatus.DEFERRED,
-            at,
-            borrower.timezone,
-            pack,
-            decision,
-            decision.reason,
-            not_before=decision.not_before,
+        return _defer(
+            ports, action, at, borrower.timezone, pack, decision, decision.reason, decision.not_before
         )
-        return DispatchResult(action_id, Outcome.DEFERRED, action.channel.value, decision.reason)
     if decision.verdict in (Verdict.SUPPRESS, Verdict.CANCEL):
         status, outcome = (
             (ActionStatus.SUPPRESSED, Outcome.SUPPRESSED)
@@ -389,18 +397,7 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
     allowed, cap_reason, resume, cap_rules = _reserve_call(ports, action, borrower, at, pack)
     decision = Decision(decision.verdict, decision.reason, decision.rules_checked + cap_rules)
     if not allowed:
-        _settle(
-            ports,
-            action,
-            ActionStatus.DEFERRED,
-            at,
-            borrower.timezone,
-            pack,
-            decision,
-            cap_reason,
-            not_before=resume,
-        )
-        return DispatchResult(action_id, Outcome.DEFERRED, action.channel.value, cap_reason)
+        return _defer(ports, action, at, borrower.timezone, pack, decision, cap_reason, resume)
 
     try:
         digest = _send(ports, action, borrower, loan, at, pack)
