@@ -152,13 +152,13 @@ test: ## everything CI runs: lint typecheck pytest infra build check-build, stop
 demo: venv ## run the local simulation; writes out/
 	$(TEST_ENV) $(VENV)/bin/arrears-demo --out $(OUT)
 
-bench: venv ## benchmark the local cloud; writes bench/results.json
-	mkdir -p bench
-	$(TEST_ENV) $(PY) -m arrears_local.bench --out bench/results.json
+bench: venv ## benchmark the local cloud; writes benchmarks/results.json
+	mkdir -p benchmarks
+	$(TEST_ENV) $(PY) -m benchmarks.run --out benchmarks/results.json
 
 clean: ## remove build output, demo output and caches (keeps .venv and .tools)
 	rm -rf .aws-sam $(OUT) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info \
-	  layers/arrears/*.egg-info infrastructure/local/*.egg-info
+	  layers/arrears/*.egg-info tools/*.egg-info
 	find . -path ./$(VENV) -prune -o -path ./$(TOOLS) -prune -o -name __pycache__ -type d -prune \
 	  -exec rm -rf {} +
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from arrears_local.stack import load_template
+from localcloud.stack import load_template
 
 pytestmark = pytest.mark.infrastructure
 

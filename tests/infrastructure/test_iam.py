@@ -32,7 +32,7 @@ import pytest
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from arrears_local.stack import load_template
+from localcloud.stack import load_template
 
 pytestmark = pytest.mark.infrastructure
 

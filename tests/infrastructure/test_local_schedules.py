@@ -8,7 +8,7 @@ import pytest
 
 from arrears.adapters.sweep_runs import RunProgress
 from arrears.usecases.sweep import sweep_deadline_check
-from arrears_local.schedules import Schedule, ScheduleError, cron_field
+from localcloud.schedules import Schedule, ScheduleError, cron_field
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
-from arrears_local.stack import EventSource, LocalStack, LocalStackError, deploy, load_template
+from localcloud.stack import EventSource, LocalStack, LocalStackError, deploy, load_template
 
 pytestmark = pytest.mark.infrastructure
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.infrastructure.test_iam import ALLOWED_MANAGED_POLICIES, WILDCARD_ONLY_ACTIONS, translate
 
 from arrears.domain.holds import DETAIL_TYPE as HOLD_DETAIL_TYPE
 from arrears.domain.holds import HOLD_SOURCES
-from arrears_local.stack import load_template
+from localcloud.stack import load_template
+from tests.infrastructure.test_iam import ALLOWED_MANAGED_POLICIES, WILDCARD_ONLY_ACTIONS, translate
 
 pytestmark = pytest.mark.infrastructure
 

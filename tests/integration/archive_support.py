@@ -11,8 +11,8 @@ from arrears.adapters.container import Container
 from arrears.adapters.items import contact_to_item
 from arrears.domain.actions import ContactRecord
 from arrears.usecases.archiving import ArchiveResult, archive_records
-from arrears_local.bench_archive import synthetic_contacts
-from arrears_local.stack import LocalStack
+from benchmarks.archive import synthetic_contacts
+from localcloud.stack import LocalStack
 
 
 def records(count: int, **kwargs: Any) -> list[dict[str, Any]]:

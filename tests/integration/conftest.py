@@ -18,8 +18,8 @@ from arrears.config.settings import Settings, load_settings
 from arrears.domain.borrowers import Borrower
 from arrears.domain.loans import Instalment, Loan
 from arrears.usecases.onboarding import register_loan
-from arrears_local.cloud import LocalCloud
-from arrears_local.stack import LocalStack, deploy
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack, deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -35,7 +35,7 @@ from unittest import mock
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from arrears_local.stack import LocalStack, LocalStackError
+from localcloud.stack import LocalStack, LocalStackError
 
 # --------------------------------------------------------------------------------------------------
 # Recording

@@ -16,8 +16,8 @@ from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import ArchiveChainRepository, ChainHead
 from arrears.adapters.secrets import TokenSecret
 from arrears.domain.archive import Manifest, decode_lines
-from arrears_local.audit import S3Source, chain_heads, verify
-from arrears_local.stack import LocalStack
+from arrears_cli.audit import S3Source, chain_heads, verify
+from localcloud.stack import LocalStack
 from tests.integration.archive_support import archive, bucket_objects, contacts, records
 from tests.integration.conftest import CloudFactory, utc
 

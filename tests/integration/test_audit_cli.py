@@ -11,8 +11,8 @@ import pytest
 
 from arrears.adapters.container import Container
 from arrears.domain.archive import Manifest, encode_lines
-from arrears_local.audit import main
-from arrears_local.stack import LocalStack
+from arrears_cli.audit import main
+from localcloud.stack import LocalStack
 from tests.integration.archive_support import archive, bucket_objects, delete, overwrite, records
 
 

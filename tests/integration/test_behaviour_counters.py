@@ -22,7 +22,7 @@ from arrears.domain.risk import score
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import CallOutcomeReport, DispatchPorts, report_call_outcome
 from arrears.usecases.payments import PaymentReceived, receive_payment
-from arrears_local.cloud import LocalCloud
+from localcloud.cloud import LocalCloud
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 SWEEP = "SweepFunction"

@@ -11,8 +11,8 @@ import boto3
 from arrears.adapters.container import Container
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.strategy import Channel
-from arrears_local.cloud import LocalCloud
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 from tests.integration.test_holds import by_step, dispatch_at, hold, stored, sweep_day
 

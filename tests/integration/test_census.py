@@ -16,8 +16,8 @@ from arrears.adapters.items import plain
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.loans import Instalment, Loan, LoanStatus
 from arrears.usecases.payments import PaymentReceived, receive_payment
-from arrears_local.cloud import LocalCloud
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, register, utc
 from tests.integration.test_sweep import WORKER, heartbeats, run_item, sweep_on, task_kind, worker_container
 

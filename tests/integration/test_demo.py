@@ -22,10 +22,10 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
-from arrears_local import audit
-from arrears_local.book import generate_book
-from arrears_local.emf import emf_points, emf_totals
-from arrears_local.simulation import Simulation, export_archive, summarise
+from arrears_cli import audit
+from localcloud.book import generate_book
+from localcloud.emf import emf_points, emf_totals
+from localcloud.simulation import Simulation, export_archive, summarise
 
 LOANS, DAYS, SEED, START = 30, 8, 7, date(2026, 3, 1)
 

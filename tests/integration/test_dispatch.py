@@ -32,7 +32,7 @@ from arrears.domain.loans import Holds, Loan
 from arrears.domain.messages import debt_details_absent
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, Outcome, TransientSendError, dispatch
-from arrears_local.stack import LocalStack
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -13,8 +13,8 @@ import boto3
 from arrears.adapters.container import Container
 from arrears.domain.actions import ContactRecord
 from arrears.domain.strategy import Channel
-from arrears_local.audit import S3Source, verify
-from arrears_local.stack import LocalStack
+from arrears_cli.audit import S3Source, verify
+from localcloud.stack import LocalStack
 from tests.integration.archive_support import bucket_objects, contacts
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 

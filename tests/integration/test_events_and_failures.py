@@ -13,8 +13,8 @@ import pytest
 
 from arrears.adapters.container import Container
 from arrears.domain.actions import ActionStatus
-from arrears_local.cloud import LocalCloud
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -27,9 +27,9 @@ from arrears.domain.holds import HoldChange
 from arrears.domain.loans import HoldKind, Loan, LoanStatus
 from arrears.domain.strategy import Channel
 from arrears.usecases.holds import record_hold
-from arrears_local.cloud import LocalCloud
-from arrears_local.emf import emf_points, emf_totals
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud
+from localcloud.emf import emf_points, emf_totals
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
 pytestmark = pytest.mark.integration

@@ -32,8 +32,8 @@ from arrears.domain.calendar import format_utc
 from arrears.domain.penalties import amount_due
 from arrears.usecases.business_time import business_date
 from arrears.usecases.onboarding import register_loan
-from arrears_local.simulation import Simulation
-from arrears_local.stack import LocalStack, load_template
+from localcloud.simulation import Simulation
+from localcloud.stack import LocalStack, load_template
 from tests.infrastructure.test_iam import translate
 from tests.integration.conftest import borrower_for, cn_cash_loan
 from tests.integration.iam_support import (

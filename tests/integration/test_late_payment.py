@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from arrears.adapters.container import Container
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.usecases.payments import PaymentReceived, receive_payment
-from arrears_local.stack import LocalStack
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 from tests.integration.test_sweep import sweep_on, worker_container
 

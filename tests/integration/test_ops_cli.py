@@ -17,9 +17,9 @@ from moto import mock_aws
 from arrears.adapters.container import Container
 from arrears.adapters.lambda_events import event_time
 from arrears.usecases.business_time import latest_business_date
-from arrears_local.cloud import LocalCloud
-from arrears_local.ops import main, mask_email, mask_name, mask_phone, sweep_event
-from arrears_local.stack import LocalStack
+from arrears_cli.ops import main, mask_email, mask_name, mask_phone, sweep_event
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack
 
 from .conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 

@@ -17,14 +17,22 @@ from arrears.adapters.container import Container
 from arrears.adapters.items import loan_to_item
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.loans import Holds, Loan
-from arrears_local.cloud import LocalCloud, passes_filters
-from arrears_local.emf import emf_points, emf_totals
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud, passes_filters
+from localcloud.emf import emf_points, emf_totals
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 SWEEP = "SweepFunction"
 DUE = date(2026, 3, 1)
-CANONICAL = Path(__file__).resolve().parents[2] / "infrastructure" / "config" / "strategies.yaml"
+DOCUMENT = (
+    Path(__file__).resolve().parents[2]
+    / "layers"
+    / "arrears"
+    / "arrears"
+    / "config"
+    / "bundled"
+    / "strategies.yaml"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -173,7 +181,7 @@ def test_operators_change_the_strategy_through_ssm(
     ssm = boto3.client("ssm")
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "bundled"
     document = (
-        CANONICAL.read_text()
+        DOCUMENT.read_text()
         .replace("id: cn-consumer\n", "id: cn-ops\n")
         .replace("id: cn-consumer-early-call\n", "id: cn-ops\n")
     )
@@ -189,7 +197,7 @@ def test_an_invalid_document_in_ssm_is_logged_and_the_bundled_policy_stays(
     name = stack.functions["PlannerFunction"].environment["STRATEGY_PARAMETER_NAME"]
     boto3.client("ssm").put_parameter(
         Name=name,
-        Value=CANONICAL.read_text().replace("channel: EMAIL", "channel: FAX"),
+        Value=DOCUMENT.read_text().replace("channel: EMAIL", "channel: FAX"),
         Type="String",
         Overwrite=True,
         Tier="Advanced",
@@ -240,8 +248,8 @@ def test_a_step_moved_in_the_ssm_policy_is_a_milestone_of_the_sweep_too(
 ) -> None:
     # Given operators move the CN e-mail of D+3 to D+4 in both arms (nothing else falls on D+4)
     name = stack.functions["PlannerFunction"].environment["STRATEGY_PARAMETER_NAME"]
-    document = CANONICAL.read_text().replace("{id: email-d3, offset: 3,", "{id: email-d3, offset: 4,")
-    assert document != CANONICAL.read_text()
+    document = DOCUMENT.read_text().replace("{id: email-d3, offset: 3,", "{id: email-d3, offset: 4,")
+    assert document != DOCUMENT.read_text()
     boto3.client("ssm").put_parameter(
         Name=name, Value=document, Type="String", Overwrite=True, Tier="Advanced"
     )

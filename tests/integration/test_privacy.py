@@ -18,7 +18,7 @@ import pytest
 from arrears.adapters.container import Container
 from arrears.domain.archive import decode_lines
 from arrears.domain.borrowers import Borrower
-from arrears_local.stack import LocalStack
+from localcloud.stack import LocalStack
 from tests.integration.archive_support import bucket_objects
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 

@@ -18,8 +18,8 @@ from arrears.config.settings import load_settings
 from arrears.domain.loans import LoanStatus
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from arrears.usecases.sweep import sweep_shard
-from arrears_local.cloud import LocalCloud
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 SWEEP = "SweepFunction"

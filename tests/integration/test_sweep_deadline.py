@@ -11,8 +11,8 @@ import pytest
 
 from arrears.adapters.container import Container
 from arrears.config.settings import load_settings
-from arrears_local.cloud import LocalCloud
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 SWEEP = "SweepFunction"

@@ -14,8 +14,8 @@ from arrears.adapters.container import Container
 from arrears.domain.actions import ActionStatus
 from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import total_outstanding
-from arrears_local.cloud import LocalCloud
-from arrears_local.stack import LocalStack
+from localcloud.cloud import LocalCloud
+from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 SWEEP = "SweepFunction"

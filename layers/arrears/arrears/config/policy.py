@@ -1,7 +1,7 @@
 """The collection policy in force: bundled with the code, overridable from SSM without a deploy.
 
-`DEFAULT_POLICY` is the bundled document (`bundled/strategies.yaml`, a byte-identical copy of
-`infrastructure/config/strategies.yaml`). `PolicySource` answers the policy a handler should use
+`DEFAULT_POLICY` is the bundled document (`bundled/strategies.yaml`, the only copy in the tree).
+`PolicySource` answers the policy a handler should use
 now: the document in the SSM parameter named by STRATEGY_PARAMETER_NAME when there is one, read
 through Powertools Parameters and cached for `max_age` seconds; the bundled default when the name
 is empty, the parameter is absent, or it holds the placeholder `bundled`. A parameter that holds

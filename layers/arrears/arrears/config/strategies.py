@@ -1,6 +1,6 @@
 """Loading the collection policy document (YAML) into domain objects, validated by pydantic.
 
-The document's shape is `infrastructure/config/strategies.yaml`. Every problem is reported as
+The document's shape is `layers/arrears/arrears/config/bundled/strategies.yaml`. Every problem is reported as
 `<source>: <field path>: <problem>`, so an operator who pushes a bad document to SSM reads which
 file (or parameter), which field and what is wrong.
 """

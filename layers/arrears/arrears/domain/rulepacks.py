@@ -1,9 +1,9 @@
 """Jurisdiction rule packs: the contact rules in force, with ids, versions and effective dates.
 
-The packs are data: `infrastructure/config/rulepacks.yaml` (a byte-identical copy ships in the layer
-under `arrears/config/bundled/`), validated by pydantic when this module loads, with errors that
-name the source, the field and the problem. A contact is judged by the pack in force on its day,
-and every decision receipt names the pack id and version.
+The packs are data: `arrears/config/bundled/rulepacks.yaml` (shipped in the layer), validated by
+pydantic when this module loads, with errors that name the source, the field and the problem. A
+contact is judged by the pack in force on its day, and every decision receipt names the pack id and
+version.
 """
 
 from __future__ import annotations

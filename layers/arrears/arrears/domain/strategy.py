@@ -1,6 +1,6 @@
 """Collection strategy: which contact, on which day of the collection cycle, for which loan.
 
-A strategy is versioned data (YAML under `infrastructure/config/`, see `arrears.config.strategies`):
+A strategy is versioned data (YAML in `arrears/config/bundled/`, see `arrears.config.strategies`):
 an ordered list of steps, each with an offset in days from the oldest unsettled instalment's due
 date (negative = before it), a channel, a template and the conditions under which it applies
 (bucket, risk band, amount threshold, covered regions for field visits). The risk band also moves a

@@ -1,1 +1,1 @@
-"""The collection policy document bundled with the layer (a byte-identical copy of infrastructure/config/)."""
+"""The collection policy and rule-pack documents the layer ships (the only copies in the tree)."""

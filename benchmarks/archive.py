@@ -129,10 +129,10 @@ def archive_section(records: int = 1000, burst: int = 250) -> dict[str, Any]:
 
     from arrears.adapters.container import Container
     from arrears.config.settings import load_settings
-    from arrears_local.cloud import LocalCloud
-    from arrears_local.stack import deploy
+    from localcloud.cloud import LocalCloud
+    from localcloud.stack import deploy
 
-    template = Path(__file__).resolve().parents[2].parent / "template.yaml"
+    template = Path(__file__).resolve().parents[1] / "template.yaml"
     with mock_aws():
         stack = deploy(template)
         settings = load_settings(stack.functions["ArchiverFunction"].environment)

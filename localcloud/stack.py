@@ -787,7 +787,7 @@ def deploy(
         elif resource_type not in _IGNORED_TYPES and not resource_type.startswith("AWS::IAM::"):
             raise LocalStackError(
                 f"{logical_id}: the local deployer cannot build {resource_type}; teach "
-                "infrastructure/local/arrears_local/stack.py how (or list it as ignored)"
+                "localcloud/stack.py how (or list it as ignored)"
             )
 
     physical: dict[str, str] = {}

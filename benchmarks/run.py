@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: dict[str, Any] = {}
     try:
-        from arrears_local.bench_archive import archive_section  # type: ignore[import-not-found,unused-ignore]
+        from benchmarks.archive import archive_section  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         pass
     else:

@@ -25,17 +25,17 @@ from arrears.domain.archive import Manifest
 from arrears.domain.calendar import parse_utc
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
-from arrears_local.book import Behaviour, BookEntry, generate_book, pay_day
-from arrears_local.cloud import LocalCloud, stream_length
-from arrears_local.emf import MetricPoint, MetricTotals, emf_points, emf_totals
-from arrears_local.schedules import Schedule
-from arrears_local.stack import LocalStack, deploy
+from localcloud.book import Behaviour, BookEntry, generate_book, pay_day
+from localcloud.cloud import LocalCloud, stream_length
+from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.schedules import Schedule
+from localcloud.stack import LocalStack, deploy
 
 PAYMENT_SOURCE = "arrears.lending-core"
 
 
 def template_path() -> Path:
-    return Path(__file__).resolve().parents[2].parent / "template.yaml"
+    return Path(__file__).resolve().parents[1] / "template.yaml"
 
 
 def schedules_of(stack: LocalStack) -> list[Schedule]:

@@ -11,7 +11,7 @@ Lambda delivers:
   destination in Lambda's own format.
 * Schedules: `schedule(function)` invokes with what the function's schedule delivers at the simulated
   clock: an EventBridge Scheduled Event, or an EventBridge Scheduler Input with its context attributes
-  filled in (arrears_local.schedules).
+  filled in (localcloud.schedules).
 * EventBridge rules: `put_event` matches the template's patterns and invokes asynchronously
   (two retries, then the on-failure destination).
 * SQS event source mappings: receives from moto's queue in Lambda's SQS event shape, up to the
@@ -45,9 +45,9 @@ from typing import Any, TextIO
 
 import boto3
 
-from arrears_local.patterns import matches
-from arrears_local.schedules import Schedule
-from arrears_local.stack import EventSource, FunctionSpec, LocalStack
+from localcloud.patterns import matches
+from localcloud.schedules import Schedule
+from localcloud.stack import EventSource, FunctionSpec, LocalStack
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -543,4 +543,4 @@ def functions_with(stack: LocalStack, kind: str) -> list[str]:
 
 def code_root() -> Path:
     """The repository root (functions/, template.yaml), found from this file."""
-    return Path(__file__).resolve().parents[3]
+    return Path(__file__).resolve().parents[1]

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, value in LOCAL_ENV.items():
         os.environ[name] = value  # the demo only ever talks to moto
-    from arrears_local.simulation import run_demo
+    from localcloud.simulation import run_demo
 
     summary = run_demo(out=args.out, loans=args.loans, days=args.days, seed=args.seed, start=args.start)
     run = summary["run"]

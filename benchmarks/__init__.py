@@ -1,0 +1,1 @@
+"""`make bench`: measured figures for docs/scaling.md (ratios against a baseline in the same process)."""
