@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,8 @@ def cn_cash_loan(loan_id: str = "L-1", due: date = date(2026, 3, 1), principal: 
         jurisdiction="CN",
         currency="CNY",
         principal_minor=principal,
-        disbursed_on=date(2026, 1, 30),
+        # Disbursed a month before an early due date (a loan cannot fall due before it is lent).
+        disbursed_on=min(date(2026, 1, 30), due - timedelta(days=30)),
         instalments=(Instalment(1, due, principal, 7_500, 1_000),),
         penalty_daily_ppm=500,
         apr_cap_bps=2400,

@@ -59,7 +59,7 @@ def test_charge_off_at_180_dpd_leaves_the_review_index() -> None:
     assert charged.status is LoanStatus.CHARGED_OFF
     assert charged.review_shard is None
     assert charged.next_review_on is None
-    assert charged.penalty_through == DUE + timedelta(days=180)
+    assert charged.money_through == DUE + timedelta(days=180)
 
 
 def test_closed_loans_leave_the_index() -> None:

@@ -12,9 +12,16 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from arrears.domain.behaviour import judge_promise
-from arrears.domain.delinquency import BucketPolicy, cycle_of, due_offset, loan_dpd
-from arrears.domain.loans import Loan, LoanStatus
-from arrears.domain.penalties import crystallise
+from arrears.domain.delinquency import (
+    BucketPolicy,
+    arrears_anchor,
+    charge_off_day,
+    cycle_of,
+    due_offset,
+    loan_dpd,
+)
+from arrears.domain.loans import Loan
+from arrears.domain.money import advance
 from arrears.domain.risk import rescore
 
 if TYPE_CHECKING:
@@ -23,7 +30,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Milestones:
-    """Offsets (days from the oldest unsettled due date) on which a loan must be looked at.
+    """Offsets (days from the arrears anchor's last on-time day) on which a loan must be looked at.
 
     The due day (0), every strategy step's offset (negative for pre-due reminders), every bucket
     boundary and the charge-off day. Between two milestones nothing a user can see changes.
@@ -32,17 +39,20 @@ class Milestones:
     offsets: tuple[int, ...]
 
     @classmethod
-    def build(cls, buckets: BucketPolicy, step_offsets: tuple[int, ...]) -> Milestones:
-        values = {0, buckets.charge_off_dpd, *buckets.boundaries, *step_offsets}
-        return cls(tuple(sorted(v for v in values if v <= buckets.charge_off_dpd)))
+    def build(
+        cls, buckets: BucketPolicy, step_offsets: tuple[int, ...], charge_off_dpd: int | None = None
+    ) -> Milestones:
+        charge_off = buckets.charge_off_dpd if charge_off_dpd is None else charge_off_dpd
+        values = {0, charge_off, *buckets.boundaries, *step_offsets}
+        return cls(tuple(sorted(v for v in values if v <= charge_off)))
 
     def next_after(self, loan: Loan, on: date) -> date | None:
         """The first milestone date strictly after `on`, or None when none remains."""
-        oldest = loan.oldest_unsettled
-        if oldest is None:
+        anchor = arrears_anchor(loan)
+        if anchor is None:
             return None
         for offset in self.offsets:
-            when = oldest.due_on + timedelta(days=offset)
+            when = anchor.effective_due + timedelta(days=offset)
             if when > on:
                 return when
         return None
@@ -67,16 +77,17 @@ def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> 
     # A promise to pay whose date has passed (or that a payment kept) is judged, and a broken one
     # counted, before the score below reads the counter.
     loan = judge_promise(loan, on, dpd)
-    if dpd >= buckets.charge_off_dpd:
-        charged = crystallise(loan, on)
+    charge_off = charge_off_day(loan)
+    if charge_off is not None and charge_off <= on:
+        # Charged off on its own day (the product's charge-off DPD), even when assessed later:
+        # the money stops accruing that day (arrears.domain.money).
+        charged = advance(loan, charge_off)
         return charged.with_changes(
-            status=LoanStatus.CHARGED_OFF,
-            dpd=dpd,
-            bucket=buckets.bucket_for(dpd),
+            dpd=loan_dpd(charged, on),
+            bucket=buckets.bucket_for(loan_dpd(charged, on)),
             due_offset=due_offset(loan, on),
             cycle=cycle_of(loan),
             evaluated_on=on,
-            closed_on=on,
             review_shard=None,
             next_review_on=None,
         )
@@ -116,8 +127,9 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         before.cycle,
         before.review_shard,
         before.next_review_on,
-        before.penalty_accrued_minor,
-        before.penalty_through,
+        before.penalty_exact,
+        before.money_through,
+        before.charged_off_on,
         before.broken_promises,
         before.last_broken_promise,
         before.last_kept_promise,
@@ -129,8 +141,9 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         after.cycle,
         after.review_shard,
         after.next_review_on,
-        after.penalty_accrued_minor,
-        after.penalty_through,
+        after.penalty_exact,
+        after.money_through,
+        after.charged_off_on,
         after.broken_promises,
         after.last_broken_promise,
         after.last_kept_promise,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from arrears.domain.assessment import Milestones
-from arrears.domain.delinquency import BucketPolicy
+from arrears.domain.delinquency import BucketPolicy, arrears_anchor
 from arrears.domain.loans import Loan
 from arrears.domain.strategy import Arm, Strategy, StrategySet, single
 
@@ -46,9 +46,9 @@ class CollectionPolicy:
         the bucket boundaries, charge-off, and the day after a promise to pay or a hardship pause
         ends (so a broken promise is noticed and paused steps resume on time)."""
         offsets = set(self.strategy_for(loan).offsets)
-        oldest = loan.oldest_unsettled
-        if oldest is not None:
+        anchor = arrears_anchor(loan)
+        if anchor is not None:
             for until in (loan.holds.promise_to_pay_until, loan.holds.hardship_until):
                 if until is not None:
-                    offsets.add((until + timedelta(days=1) - oldest.due_on).days)
-        return Milestones.build(self.buckets, tuple(sorted(offsets)))
+                    offsets.add((until + timedelta(days=1) - anchor.effective_due).days)
+        return Milestones.build(self.buckets, tuple(sorted(offsets)), loan.terms.charge_off_dpd)
