@@ -8,10 +8,13 @@ from fractions import Fraction
 import pytest
 
 from arrears.config.money import MoneyRulesError, bundled_money_rules_text, money_rules_for, parse_money_rules
+from arrears.domain.borrowers import Borrower
+from arrears.domain.contracts import prepare_contract
 from arrears.domain.costcap import ContractOverCap, breach, check_contract
 from arrears.domain.loans import Instalment, Loan, build_schedule
 from arrears.domain.money import advance, cap_state, penalty_charged
 from arrears.domain.payments import Payment, apply_payment
+from arrears.domain.terms import LoanTerms
 
 
 def _cash(interest: int, cap_bps: int, **overrides: object) -> Loan:
@@ -113,3 +116,27 @@ def test_a_bad_money_rules_document_names_the_source_and_the_field() -> None:
     outside = bundled_money_rules_text().replace("- 2026-10-10", "- 2028-10-14", 1)
     with pytest.raises(MoneyRulesError, match="outside the covered years"):
         parse_money_rules(outside, "test-doc")
+
+
+def test_a_contract_is_registered_under_the_cap_of_its_date_and_the_borrowers_state() -> None:
+    borrower = Borrower("B-NY", "America/New_York", region="NY")
+    schedule = build_schedule(300_000, disbursed_on=date(2026, 3, 4), instalments=3, monthly_interest_bps=100)
+    loan = Loan("L-NY", "B-NY", "US-REGF", "USD", 300_000, date(2026, 3, 4), schedule, 300, 0)
+    terms = LoanTerms(product="us-closed-end", charge_off_dpd=120)
+    prepared = prepare_contract(loan, borrower, terms, money_rules_for("US-REGF", loan.disbursed_on))
+    assert prepared.apr_cap_bps == 1600
+    assert prepared.timezone == "America/New_York"
+    assert prepared.terms == terms
+    assert prepared.instalments[0].pay_by == date(2026, 4, 6)  # 4 April 2026 is a Saturday: the Monday
+    assert [i.effective_due for i in prepared.instalments] == [
+        date(2026, 4, 6),
+        date(2026, 5, 4),
+        date(2026, 6, 4),
+    ]
+    dear = loan.with_changes(
+        instalments=build_schedule(
+            300_000, disbursed_on=date(2026, 3, 4), instalments=3, monthly_interest_bps=150
+        )
+    )
+    with pytest.raises(ContractOverCap, match=r"over the cost cap of 16\.00 % a year \(US-REGF@2026\.1: NY"):
+        prepare_contract(dear, borrower, terms, money_rules_for("US-REGF", loan.disbursed_on))
