@@ -7,13 +7,14 @@ ask; strategies per jurisdiction, champion/challenger arms and risk bands all an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from arrears.domain.assessment import Milestones
 from arrears.domain.delinquency import BucketPolicy, arrears_anchor
 from arrears.domain.loans import Loan
 from arrears.domain.strategy import Arm, Strategy, StrategySet, single
+from arrears.domain.terms import DEFAULT_PRODUCT, LoanTerms
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,19 @@ class CollectionPolicy:
     strategy: Strategy
     by_jurisdiction: Mapping[str, Strategy] = field(default_factory=dict)
     arms_by_jurisdiction: Mapping[str, StrategySet] = field(default_factory=dict)
+    # Product terms by product id (`products` in the document); any other id gets the defaults with
+    # the document's charge-off age.
+    products: Mapping[str, LoanTerms] = field(default_factory=dict)
+
+    def terms_for(self, product: str) -> LoanTerms:
+        """The terms a loan of `product` is registered under."""
+        known = self.products.get(product)
+        if known is not None:
+            return known
+        fallback = self.products.get(DEFAULT_PRODUCT)
+        if fallback is not None:
+            return replace(fallback, product=product)
+        return LoanTerms(product=product, charge_off_dpd=self.buckets.charge_off_dpd)
 
     @property
     def jurisdictions(self) -> tuple[str, ...]:

@@ -1,4 +1,9 @@
-"""Business dates per jurisdiction, from the event's time (never the wall clock)."""
+"""Business dates, from the event's time (never the wall clock).
+
+A loan's business date is the borrower's own calendar date (`Loan.timezone`, copied from the
+Borrower when the loan is registered): a payment made on the due date where the borrower lives is on
+time. A loan without a zone (registered before it was kept) uses its jurisdiction's business zone.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,16 @@ from datetime import date, datetime
 
 from arrears.domain.calendar import local_date
 from arrears.domain.compliance import RULE_PACKS, rule_pack_for
+from arrears.domain.loans import Loan
 
 
 def business_date(at: datetime, jurisdiction: str) -> date:
     return local_date(at, rule_pack_for(jurisdiction).business_timezone)
+
+
+def loan_business_date(loan: Loan, at: datetime) -> date:
+    """The loan's business date at `at`: the borrower's own date."""
+    return local_date(at, loan.timezone or rule_pack_for(loan.jurisdiction).business_timezone)
 
 
 def latest_business_date(at: datetime) -> date:

@@ -19,7 +19,7 @@ from arrears.config.policy import CollectionPolicy
 from arrears.domain.assessment import assess, assessment_date
 from arrears.domain.holds import HoldChange, HoldVerdict, apply_hold_change
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import business_date
+from arrears.usecases.business_time import loan_business_date
 
 MAX_CONFLICT_RETRIES = 5
 
@@ -61,7 +61,7 @@ def record_hold(
         loan = loans.get(change.loan_id)
         if loan is None:
             raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
-        made_on = business_date(change.occurred_at, loan.jurisdiction)
+        made_on = loan_business_date(loan, change.occurred_at)
         on = assessment_date(loan, made_on)
         current = assess(loan, on, policy, shard_count) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)

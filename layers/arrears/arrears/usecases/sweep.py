@@ -25,7 +25,7 @@ from arrears.config.policy import CollectionPolicy
 from arrears.domain.assessment import assess, collection_state_changed
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import business_date, latest_business_date
+from arrears.usecases.business_time import latest_business_date, loan_business_date
 
 MAX_CONFLICT_RETRIES = 5
 RUN_RECORD_TTL = timedelta(days=90)
@@ -159,9 +159,9 @@ def _assess_and_save(
     """
     hit = False
     for _ in range(MAX_CONFLICT_RETRIES):
-        on = business_date(at, loan.jurisdiction)
+        on = loan_business_date(loan, at)
         if loan.next_review_on is None or loan.next_review_on > on:
-            return  # left the index, or its milestone is tomorrow in its own jurisdiction
+            return  # left the index, or its milestone is tomorrow on the borrower's own date
         assessed = assess(loan, on, policy, shards)
         if not collection_state_changed(loan, assessed):
             return
