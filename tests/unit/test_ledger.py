@@ -173,7 +173,6 @@ def test_the_loan_knows_which_payments_it_reflects_by_a_fixed_size_digest() -> N
     assert reflects(book.loan, list(reversed(book.entries)))
     assert (book.loan.ledger_count, book.loan.ledger_digest) == ledger_digest(book.entries)
     assert not reflects(book.loan, book.entries[1:])
-    assert book.loan.applied_payment_ids == ()
 
 
 def _money(loan: Loan) -> tuple[object, ...]:

@@ -21,6 +21,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
     loan_ids_for_borrower,
 )
+from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
 from arrears.config.policy import PolicySource
@@ -64,6 +65,12 @@ class Container:
     @cached_property
     def loans(self) -> LoanRepository:
         return LoanRepository(self._dynamodb.Table(self.settings.loans_table))
+
+    @cached_property
+    def payments(self) -> PaymentLedger:
+        if not self.settings.payments_table:
+            raise RuntimeError("PAYMENTS_TABLE is not set: this function has no payment ledger")
+        return PaymentLedger(self._dynamodb.Table(self.settings.payments_table))
 
     @cached_property
     def borrowers(self) -> BorrowerRepository:

@@ -101,7 +101,6 @@ def contract_of(loan: Loan) -> Loan:
         ledger_digest=0,
         last_value_date=None,
         last_payment_id=None,
-        applied_payment_ids=(),
     )
 
 
@@ -200,7 +199,7 @@ def receive(loan: Loan, payment: Payment, ledger: Sequence[LedgerEntry] | None =
     day = charge_off_day(state)
     if state.status is LoanStatus.OPEN and day is not None and through is not None and day <= through:
         state = advance(state, day)
-    updated = state.with_changes(applied_payment_ids=loan.applied_payment_ids)
+    updated = state
     cured, closed = _flags(loan, updated, now)
     if own is None:  # unreachable: the entry is in `entries` and not reversed
         raise ValueError(f"payment {payment.payment_id}: not in the replayed ledger")
@@ -210,4 +209,4 @@ def receive(loan: Loan, payment: Payment, ledger: Sequence[LedgerEntry] | None =
 def reverse(loan: Loan, payment_id: str, ledger: Sequence[LedgerEntry]) -> Loan:
     """The loan without payment `payment_id` (its entry must be marked reversed in `ledger`)."""
     entries = [e if e.payment_id != payment_id else replace(e, reversed=True) for e in ledger]
-    return replay(loan, entries).with_changes(applied_payment_ids=loan.applied_payment_ids)
+    return replay(loan, entries)

@@ -235,7 +235,6 @@ class Loan:
     holds: Holds = field(default_factory=Holds)
     strategy_arm: str = "champion"
     risk_band: str = "MEDIUM"
-    applied_payment_ids: tuple[str, ...] = ()
     version: int = 0
     review_shard: int | None = None
     next_review_on: date | None = None

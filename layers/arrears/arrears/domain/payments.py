@@ -20,8 +20,6 @@ from arrears.domain.loans import Loan, LoanStatus
 from arrears.domain.money import advance, apply_money
 from arrears.domain.terms import DEFAULT_ORDER, Component
 
-MAX_REMEMBERED_PAYMENTS = 50
-
 DEFAULT_WATERFALL: tuple[Component, ...] = DEFAULT_ORDER
 
 __all__ = [
@@ -81,21 +79,17 @@ def apply_payment(loan: Loan, payment: Payment) -> PaymentOutcome:
     """Apply `payment` on its value date to `loan`, in the loan's product terms.
 
     A payment dated before the loan's money state (`money_through`) is applied as of that day
-    here; `arrears.domain.ledger.receive` applies it on its own date by replaying the ledger. A
-    payment id the loan remembers changes nothing (idempotent within the loan; the ledger makes it
-    so for ever).
+    here; `arrears.domain.ledger.receive` applies it on its own date by replaying the ledger, and
+    keeps it idempotent (the ledger is keyed by payment id for ever).
     """
     check_payment(loan, payment)
-    if payment.payment_id in loan.applied_payment_ids:
-        return PaymentOutcome(loan, {}, 0, duplicate=True, cured=False, closed=False)
     on = payment.paid_on
     if loan.money_through is not None and on < loan.money_through:
         on = loan.money_through
     before = advance(loan, on)
     was_delinquent = before.status is LoanStatus.OPEN and loan_dpd(before, on) > 0
     outcome = apply_money(before, payment.amount_minor, on)
-    remembered = (*loan.applied_payment_ids, payment.payment_id)[-MAX_REMEMBERED_PAYMENTS:]
-    updated = outcome.loan.with_changes(applied_payment_ids=remembered)
+    updated = outcome.loan
     closed = updated.status is LoanStatus.CLOSED and before.status is not LoanStatus.CLOSED
     cured = was_delinquent and (closed or loan_dpd(updated, on) == 0)
     return PaymentOutcome(
