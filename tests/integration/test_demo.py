@@ -176,3 +176,17 @@ def test_emf_totals_sum_metrics_by_dimensions_and_ignore_other_lines() -> None:
     assert totals.sum("Contacts", service="dispatcher") == 2
     assert totals.sum("Contacts", outcome="SUPPRESSED") == 0
     assert totals.sum("ActionsDeferredToWindow") == 0
+
+
+def test_the_summary_reports_recoveries_after_charge_off_and_reversals(demo: DemoRun) -> None:
+    """Issue 12: the book has a charged-off borrower who pays, and a payment that is returned."""
+    payments = demo.summary["payments"]
+    recoveries = payments["recoveries_after_charge_off"]
+    assert payments["charged_off_loans"] >= 1
+    assert recoveries["payments"] >= 1
+    assert recoveries["loans"] >= 1
+    assert sum(recoveries["recovered_minor"].values()) > 0
+    reversals = payments["reversals"]
+    assert reversals["sent"] >= 1
+    assert reversals["applied"] == reversals["reversed_in_ledger"] >= 1
+    assert payments["ledger_entries"] >= payments["applied"]
