@@ -14,10 +14,6 @@ from arrears.domain.compliance import RULE_PACKS, rule_pack_for
 from arrears.domain.loans import Loan
 
 
-def business_date(at: datetime, jurisdiction: str) -> date:
-    return local_date(at, rule_pack_for(jurisdiction).business_timezone)
-
-
 def loan_business_date(loan: Loan, at: datetime) -> date:
     """The loan's business date at `at`: the borrower's own date."""
     return local_date(at, loan.timezone or rule_pack_for(loan.jurisdiction).business_timezone)
