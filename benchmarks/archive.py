@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from arrears.adapters.tables import pages
 from arrears.domain.actions import ContactRecord, ContactStatus
 from arrears.domain.strategy import Channel
 
@@ -77,14 +78,8 @@ def synthetic_contacts(
 def _with_ttl(stack: Any) -> int:
     """Hot Contacts records that the archiver released to TTL (expires_at set after archiving)."""
     table = boto3.resource("dynamodb").Table(stack.physical["ContactsTable"])
-    kwargs: dict[str, Any] = {"Select": "COUNT", "FilterExpression": "attribute_exists(expires_at)"}
-    total = 0
-    while True:
-        page = table.scan(**kwargs)
-        total += int(page.get("Count", 0))
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    counted = pages(table.scan, Select="COUNT", FilterExpression="attribute_exists(expires_at)")
+    return sum(int(page.get("Count", 0)) for page in counted)
 
 
 def measure(stack: Any, cloud: Any, contacts: Any, records: int, burst: int) -> dict[str, Any]:

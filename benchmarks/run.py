@@ -237,6 +237,7 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
     """
     from arrears.adapters.dynamodb import LoanRepository
     from arrears.adapters.items import loan_from_item
+    from arrears.adapters.tables import all_items
     from arrears.config.policy import DEFAULT_POLICY
     from arrears.domain.assessment import assess, collection_state_changed
 
@@ -248,22 +249,16 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
     changed: list[str] = []
     started = time.perf_counter()
     # pages of `page_size` items, like the sweep's queries (moto serialises 1 MB pages very slowly)
-    kwargs: dict[str, Any] = {"Limit": page_size}
-    while True:
-        response = table.scan(**kwargs)
-        for item in response.get("Items", []):
-            loan = loan_from_item(item)
-            if not loan.is_open:
-                continue
-            assessed = assess(loan, BENCH_DAY, DEFAULT_POLICY, shards)
-            # the same decision as the sweep's: write when a milestone has arrived and state changed
-            arrived = loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
-            if arrived and collection_state_changed(loan, assessed):
-                loans.create(assessed)
-                changed.append(loan.loan_id)
-        if "LastEvaluatedKey" not in response:
-            break
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    for item in all_items(table.scan, Limit=page_size):
+        loan = loan_from_item(item)
+        if not loan.is_open:
+            continue
+        assessed = assess(loan, BENCH_DAY, DEFAULT_POLICY, shards)
+        # the same decision as the sweep's: write when a milestone has arrived and state changed
+        arrived = loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
+        if arrived and collection_state_changed(loan, assessed):
+            loans.create(assessed)
+            changed.append(loan.loan_id)
     return {
         "ms": (time.perf_counter() - started) * 1000,
         "items_read": meter.scanned.get("Scan", 0),
@@ -278,6 +273,7 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
     from moto import mock_aws
 
     from arrears.adapters.items import loan_to_item
+    from arrears.adapters.tables import all_items
 
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
@@ -310,16 +306,10 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
         # The truth the census must match: the open loans of the table after the sweep, by bucket.
         truth: dict[tuple[str, str], int] = {}
         table = session.resource("dynamodb").Table("bench-loans")
-        scan_kwargs: dict[str, Any] = {}
-        while True:
-            page = table.scan(**scan_kwargs)
-            for item in page["Items"]:
-                if item.get("status") == "OPEN":
-                    key = (str(item["jurisdiction"]), str(item["bucket"]))
-                    truth[key] = truth.get(key, 0) + 1
-            if "LastEvaluatedKey" not in page:
-                break
-            scan_kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in all_items(table.scan):
+            if item.get("status") == "OPEN":
+                key = (str(item["jurisdiction"]), str(item["bucket"]))
+                truth[key] = truth.get(key, 0) + 1
 
     due = max(loans_due, 1)
     return {

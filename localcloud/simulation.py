@@ -19,6 +19,7 @@ from boto3.dynamodb.conditions import Key
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import DEFERRED_INDEX, BorrowerRepository, LoanRepository
 from arrears.adapters.items import DEFERRED_PARTITION, plain
+from arrears.adapters.tables import all_items
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.config.settings import load_settings
 from arrears.domain.archive import Manifest
@@ -217,15 +218,7 @@ class Simulation:
 
 
 def _scan(table: str) -> list[dict[str, Any]]:
-    resource = boto3.resource("dynamodb")
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = resource.Table(table).scan(**kwargs)
-        items.extend(plain(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [plain(item) for item in all_items(boto3.resource("dynamodb").Table(table).scan)]
 
 
 def export_archive(stack: LocalStack, out: Path) -> list[str]:

@@ -36,6 +36,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from arrears.adapters.tables import all_items
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.holds import DETAIL_TYPE as HOLD_DETAIL_TYPE
 from arrears.domain.holds import HOLD_SOURCES, HoldChange, HoldKind, InvalidHoldChange
@@ -472,28 +473,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _query_all(table: Any, **request: Any) -> Iterator[dict[str, Any]]:
-    while True:
-        page = table.query(**request)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def history(dynamodb: Any, resources: Resources, loan_id: str) -> dict[str, Any]:
     """Loan status, masked borrower, actions (by planned time) and contacts (by time) of ``loan_id``."""
     loan = dynamodb.Table(resources.table("loans_table")).get_item(Key={"loan_id": loan_id}).get("Item")
     actions = list(
-        _query_all(
-            dynamodb.Table(resources.table("actions_table")),
+        all_items(
+            dynamodb.Table(resources.table("actions_table")).query,
             IndexName="LoanActionsIndex",
             KeyConditionExpression=Key("loan_id").eq(loan_id),
         )
     )
     contacts = list(
-        _query_all(
-            dynamodb.Table(resources.table("contacts_table")),
+        all_items(
+            dynamodb.Table(resources.table("contacts_table")).query,
             KeyConditionExpression=Key("loan_id").eq(loan_id),
         )
     )

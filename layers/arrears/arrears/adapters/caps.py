@@ -12,9 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from arrears.adapters.dynamodb import is_conditional_failure
+from arrears.adapters.tables import conditional_write
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.caps import (
     Attempt,
@@ -86,13 +84,10 @@ class ContactCapRepository:
                 "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":v": current.version},
             }
-        try:
-            self._table.put_item(Item=_ledger_to_item(new, at + LEDGER_TTL), **condition)
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item, Item=_ledger_to_item(new, at + LEDGER_TTL), **condition
+        )
+        return written is not None
 
     def _change(
         self,

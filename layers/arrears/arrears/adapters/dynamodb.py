@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from arrears.adapters.items import (
     DEFERRED_PARTITION,
@@ -22,6 +21,7 @@ from arrears.adapters.items import (
     loan_to_item,
     plain,
 )
+from arrears.adapters.tables import TRANSACTION_REFUSED, all_items, conditional_write, pages
 from arrears.domain.actions import Action, ActionStatus, ContactRecord
 from arrears.domain.borrowers import PII_FIELDS, Borrower
 from arrears.domain.calendar import format_utc
@@ -38,10 +38,6 @@ DEFERRED_INDEX = "DeferredIndex"
 
 class VersionConflict(RuntimeError):
     """Someone else wrote the item since we read it: re-read and re-decide."""
-
-
-def is_conditional_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,26 +71,26 @@ class LoanRepository:
 
     def create(self, loan: Loan) -> bool:
         """Insert a new loan; False (and nothing written) when the id exists already."""
-        try:
-            self._table.put_item(Item=loan_to_item(loan), ConditionExpression=Attr("loan_id").not_exists())
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=loan_to_item(loan),
+            ConditionExpression=Attr("loan_id").not_exists(),
+        )
+        return written is not None
 
     def save(self, loan: Loan) -> Loan:
-        """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan."""
+        """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan.
+
+        Raises `VersionConflict` (nothing written) when the stored version is not `loan.version`.
+        """
         stored = loan.with_changes(version=loan.version + 1)
-        try:
-            self._table.put_item(
-                Item=loan_to_item(stored),
-                ConditionExpression=Attr("version").eq(loan.version),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                raise VersionConflict(f"loan {loan.loan_id} changed since version {loan.version}") from None
-            raise
+        written = conditional_write(
+            self._table.put_item,
+            Item=loan_to_item(stored),
+            ConditionExpression=Attr("version").eq(loan.version),
+        )
+        if written is None:
+            raise VersionConflict(f"loan {loan.loan_id} changed since version {loan.version}")
         return stored
 
     def review_page(
@@ -138,7 +134,6 @@ def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | No
     GSI reads are eventually consistent (a loan written in the last second may be missing); an
     erasure request comes long after a loan is onboarded, and a redelivered request runs it again.
     """
-    ids: list[str] = []
     kwargs: dict[str, Any] = {
         "IndexName": BORROWER_INDEX,
         "KeyConditionExpression": Key("borrower_id").eq(borrower_id),
@@ -146,12 +141,7 @@ def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | No
     }
     if page_size is not None:
         kwargs["Limit"] = page_size
-    while True:
-        response = table.query(**kwargs)
-        ids.extend(str(item["loan_id"]) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return ids
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return [str(item["loan_id"]) for item in all_items(table.query, **kwargs)]
 
 
 class BorrowerRepository:
@@ -172,23 +162,21 @@ class BorrowerRepository:
 
         Returns the names (never the values) of the PII fields that were present. Repeatable.
         """
-        try:
-            response = self._table.update_item(
-                Key={"borrower_id": borrower_id},
-                UpdateExpression=(
-                    "REMOVE #name, phone, email, address "
-                    "SET erased_at = if_not_exists(erased_at, :at), "
-                    "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
-                ),
-                ExpressionAttributeNames={"#name": "name"},
-                ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_id, ":all": opt_out},
-                ConditionExpression=Attr("borrower_id").exists(),
-                ReturnValues="UPDATED_OLD",
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return None
-            raise
+        response = conditional_write(
+            self._table.update_item,
+            Key={"borrower_id": borrower_id},
+            UpdateExpression=(
+                "REMOVE #name, phone, email, address "
+                "SET erased_at = if_not_exists(erased_at, :at), "
+                "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
+            ),
+            ExpressionAttributeNames={"#name": "name"},
+            ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_id, ":all": opt_out},
+            ConditionExpression=Attr("borrower_id").exists(),
+            ReturnValues="UPDATED_OLD",
+        )
+        if response is None:
+            return None
         old = response.get("Attributes", {})
         return [name for name in PII_FIELDS if name in old]
 
@@ -199,15 +187,12 @@ class ActionRepository:
 
     def create(self, action: Action) -> bool:
         """Conditional put keyed by the deterministic action id: a replay plans nothing new."""
-        try:
-            self._table.put_item(
-                Item=action_to_item(action), ConditionExpression=Attr("action_id").not_exists()
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=action_to_item(action),
+            ConditionExpression=Attr("action_id").not_exists(),
+        )
+        return written is not None
 
     def get(self, action_id: str) -> Action | None:
         item = self._table.get_item(Key={"action_id": action_id}, ConsistentRead=True).get("Item")
@@ -247,18 +232,16 @@ class ActionRepository:
             values[":nb"] = format_utc(stored_not_before)
         else:
             update += " REMOVE defer_partition"
-        try:
-            self._table.update_item(
-                Key={"action_id": action.action_id},
-                UpdateExpression=update,
-                ConditionExpression="#s = :from AND #v = :v",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return None
-            raise
+        written = conditional_write(
+            self._table.update_item,
+            Key={"action_id": action.action_id},
+            UpdateExpression=update,
+            ConditionExpression="#s = :from AND #v = :v",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        if written is None:
+            return None
         return replace(
             action,
             status=to,
@@ -269,50 +252,35 @@ class ActionRepository:
         )
 
     def for_loan(self, loan_id: str) -> list[Action]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": LOAN_ACTIONS_INDEX,
-            "KeyConditionExpression": Key("loan_id").eq(loan_id),
-        }
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """Every action of `loan_id` (LoanActionsIndex, all pages); MalformedItem for a bad item."""
+        items = all_items(
+            self._table.query,
+            IndexName=LOAN_ACTIONS_INDEX,
+            KeyConditionExpression=Key("loan_id").eq(loan_id),
+        )
         return [action_from_item(item) for item in items]
 
     def deferred_due(self, until: datetime, limit: int = 500) -> Iterator[str]:
         """Ids of deferred actions whose `not_before` has come (sparse index, never a scan)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": DEFERRED_INDEX,
-            "KeyConditionExpression": Key("defer_partition").eq(DEFERRED_PARTITION)
+        for item in all_items(
+            self._table.query,
+            IndexName=DEFERRED_INDEX,
+            KeyConditionExpression=Key("defer_partition").eq(DEFERRED_PARTITION)
             & Key("not_before").lte(format_utc(until)),
-            "Limit": limit,
-        }
-        while True:
-            response = self._table.query(**kwargs)
-            for item in response.get("Items", []):
-                yield str(item["action_id"])
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            Limit=limit,
+        ):
+            yield str(item["action_id"])
 
     def deferred_due_count(self, until: datetime) -> int:
         """How many deferred actions are already due (`Select=COUNT` on the sparse index, paged)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": DEFERRED_INDEX,
-            "KeyConditionExpression": Key("defer_partition").eq(DEFERRED_PARTITION)
+        counted = pages(
+            self._table.query,
+            IndexName=DEFERRED_INDEX,
+            KeyConditionExpression=Key("defer_partition").eq(DEFERRED_PARTITION)
             & Key("not_before").lte(format_utc(until)),
-            "Select": "COUNT",
-        }
-        count = 0
-        while True:
-            response = self._table.query(**kwargs)
-            count += int(response.get("Count", 0))
-            if "LastEvaluatedKey" not in response:
-                return count
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            Select="COUNT",
+        )
+        return sum(int(page.get("Count", 0)) for page in counted)
 
 
 class ContactRepository:
@@ -325,34 +293,26 @@ class ContactRepository:
         The record is written without `expires_at`: the hot table may only expire a record once it is
         archived, so the archiver sets the TTL (`mark_archived`).
         """
-        try:
-            self._table.put_item(
-                Item=contact_to_item(contact),
-                ConditionExpression=Attr("contact_key").not_exists(),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=contact_to_item(contact),
+            ConditionExpression=Attr("contact_key").not_exists(),
+        )
+        return written is not None
 
     def mark_archived(self, loan_id: str, contact_key: str, *, expires_at: int, archive_key: str) -> bool:
         """Let TTL expire an archived record (a MODIFY the archiver's stream filter ignores).
 
         False when the record is gone already (expired or deleted): nothing is re-created.
         """
-        try:
-            self._table.update_item(
-                Key={"loan_id": loan_id, "contact_key": contact_key},
-                UpdateExpression="SET expires_at = :e, archived_in = :k",
-                ExpressionAttributeValues={":e": expires_at, ":k": archive_key},
-                ConditionExpression=Attr("contact_key").exists(),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.update_item,
+            Key={"loan_id": loan_id, "contact_key": contact_key},
+            UpdateExpression="SET expires_at = :e, archived_in = :k",
+            ExpressionAttributeValues={":e": expires_at, ":k": archive_key},
+            ConditionExpression=Attr("contact_key").exists(),
+        )
+        return written is not None
 
     def mark_archived_many(self, keys: list[tuple[str, str, int]], archive_key: str) -> int:
         """`mark_archived` for (loan_id, contact_key, expires_at) triples; returns how many were marked.
@@ -371,29 +331,23 @@ class ContactRepository:
         for item in self.for_loan(loan_id):
             if item.get("borrower_id") != borrower_id:
                 continue
-            try:
-                self._table.update_item(
-                    Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
-                    UpdateExpression="SET borrower_token = :t REMOVE borrower_id",
-                    ExpressionAttributeValues={":t": token},
-                    ConditionExpression=Attr("borrower_id").eq(borrower_id),
-                )
-            except ClientError as error:
-                if is_conditional_failure(error):
-                    continue
-                raise
-            changed += 1
+            written = conditional_write(
+                self._table.update_item,
+                Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
+                UpdateExpression="SET borrower_token = :t REMOVE borrower_id",
+                ExpressionAttributeValues={":t": token},
+                ConditionExpression=Attr("borrower_id").eq(borrower_id),
+            )
+            if written is not None:
+                changed += 1
         return changed
 
     def for_loan(self, loan_id: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("loan_id").eq(loan_id)}
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(plain(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """Every hot contact record of `loan_id` (all pages), numbers as int."""
+        return [
+            plain(item)
+            for item in all_items(self._table.query, KeyConditionExpression=Key("loan_id").eq(loan_id))
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,11 +424,9 @@ class ArchiveChainRepository:
             "ConditionExpression": "attribute_not_exists(jurisdiction)",
         }
         client: Any = self._table.meta.client
-        try:
-            client.transact_write_items(TransactItems=[{"Put": head}, {"Put": claim}])
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code in {"TransactionCanceledException", "ConditionalCheckFailedException"}:
-                return False
-            raise
-        return True
+        written = conditional_write(
+            client.transact_write_items,
+            refused_by=TRANSACTION_REFUSED,
+            TransactItems=[{"Put": head}, {"Put": claim}],
+        )
+        return written is not None
