@@ -104,7 +104,7 @@ def _table_definition(name: str) -> dict[str, Any]:
     }
 
 
-def build_book(count: int, due_fraction: float, shards: int, seed: int) -> list[Any]:
+def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
     """Open loans as assessed by yesterday's sweep; `due_fraction` of them hit a milestone today."""
     from arrears.config.policy import DEFAULT_POLICY
     from arrears.domain.assessment import assess
@@ -135,7 +135,7 @@ def build_book(count: int, due_fraction: float, shards: int, seed: int) -> list[
         loan = Loan(
             loan_id, f"B-{n:08d}", "CN", "CNY", principal, disbursed, schedule, 500, 2400, risk_band=band
         )
-        book.append(assess(loan, yesterday, DEFAULT_POLICY, shards))
+        book.append(assess(loan, yesterday, DEFAULT_POLICY))
     return book
 
 
@@ -171,7 +171,7 @@ def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
-    loans = LoanRepository(resource.Table(table_name))
+    loans = LoanRepository(resource.Table(table_name), shard_count=shards)
     runs = SweepRunRepository(resource.Table(runs_table))
     queue = ListQueue()
     at = datetime.combine(BENCH_DAY - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(
@@ -216,7 +216,7 @@ def run_census(session: Any, table_name: str, shards: int, page_size: int) -> di
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
-    loans = LoanRepository(resource.Table(table_name))
+    loans = LoanRepository(resource.Table(table_name), shard_count=shards)
     counts: Counter[tuple[str, str]] = Counter()
     started = time.perf_counter()
     for shard in range(shards):
@@ -245,7 +245,7 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
     table = resource.Table(table_name)
-    loans = LoanRepository(resource.Table(writes_table))
+    loans = LoanRepository(resource.Table(writes_table), shard_count=shards)
     changed: list[str] = []
     started = time.perf_counter()
     # pages of `page_size` items, like the sweep's queries (moto serialises 1 MB pages very slowly)
@@ -253,7 +253,7 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
         loan = loan_from_item(item)
         if not loan.is_open:
             continue
-        assessed = assess(loan, BENCH_DAY, DEFAULT_POLICY, shards)
+        assessed = assess(loan, BENCH_DAY, DEFAULT_POLICY)
         # the same decision as the sweep's: write when a milestone has arrived and state changed
         arrived = loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
         if arrived and collection_state_changed(loan, assessed):
@@ -287,8 +287,8 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
             KeySchema=[{"AttributeName": "business_date", "KeyType": "HASH"}],
         )
         built = time.perf_counter()
-        book = build_book(count, due_fraction, shards, seed)
-        items = [loan_to_item(loan) for loan in book]
+        book = build_book(count, due_fraction, seed)
+        items = [loan_to_item(loan, shard_count=shards) for loan in book]
         load(session.resource("dynamodb").Table("bench-loans"), items)
         load_s = time.perf_counter() - built
         loans_due = sum(

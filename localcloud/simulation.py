@@ -91,7 +91,6 @@ class Simulation:
                 loans=self.loans,
                 borrowers=self.borrowers,
                 policy=DEFAULT_POLICY,
-                shard_count=self.settings.shard_count,
             )
         self.cloud.settle()
 

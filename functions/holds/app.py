@@ -37,7 +37,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             change,
             loans=container.loans,
             policy=policies.current(),
-            shard_count=container.settings.shard_count,
         )
     except (UnknownLoan, InvalidHoldChange) as error:
         logger.error("hold change not applied", extra={**ids, "reason": str(error)})

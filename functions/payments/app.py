@@ -49,7 +49,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             PaymentReceived(detail.payment_id, detail.loan_id, detail.amount_minor, detail.currency, paid_at),
             loans=container.loans,
             policy=policies.current(),
-            shard_count=container.settings.shard_count,
         )
     except (UnknownLoan, ValueError) as error:
         logger.error("payment not applied", extra={"reason": str(error), "payment_id": detail.payment_id})

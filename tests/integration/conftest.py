@@ -138,5 +138,4 @@ def register(container: Container, loan: Loan, borrower: Borrower, at: datetime)
         loans=container.loans,
         borrowers=container.borrowers,
         policy=DEFAULT_POLICY,
-        shard_count=container.settings.shard_count,
     )

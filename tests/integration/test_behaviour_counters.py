@@ -211,7 +211,7 @@ def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, co
     payment = PaymentReceived("PAY-1", loan.loan_id, 1_000, "CNY", cloud.clock)
 
     def pay() -> None:
-        receive_payment(payment, loans=container.loans, policy=DEFAULT_POLICY, shard_count=16)
+        receive_payment(payment, loans=container.loans, policy=DEFAULT_POLICY)
 
     racing = RacingLoans(container.loans, pay)
     ports = replace(DispatchPorts.from_container(container, run_always), loans=racing)

@@ -63,7 +63,6 @@ def book(container: Container, cloud: LocalCloud, per_due_date: int = 3) -> None
         PaymentReceived("P-FULL", "L-CN-0-0", 200_000, "CNY", cloud.clock),
         loans=container.loans,
         policy=DEFAULT_POLICY,
-        shard_count=container.settings.shard_count,
     )
     cloud.settle()
 

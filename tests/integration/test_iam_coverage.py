@@ -96,7 +96,6 @@ def add_deep_overdue_loan(sim: Simulation) -> None:
         loans=sim.loans,
         borrowers=sim.borrowers,
         policy=DEFAULT_POLICY,
-        shard_count=sim.settings.shard_count,
     )
     sim.cloud.settle()
 

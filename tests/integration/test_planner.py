@@ -213,7 +213,7 @@ def test_the_stream_filter_drops_removes_and_unassessed_loans(stack: LocalStack)
     (source,) = [e for e in stack.functions["PlannerFunction"].events if e.kind == "dynamodb_stream"]
     serializer = TypeSerializer()
     loan = cn_cash_loan()
-    image = {k: serializer.serialize(v) for k, v in loan_to_item(loan).items()}
+    image = {k: serializer.serialize(v) for k, v in loan_to_item(loan, shard_count=16).items()}
     assessed = {**image, "evaluated_on": {"S": "2026-03-02"}}
 
     def record(name: str, new: Mapping[str, object] | None) -> dict[str, object]:

@@ -43,7 +43,7 @@ def cash_loan(**changes: Any) -> Loan:
         500,
         2400,
     )
-    return assess(loan, TODAY, DEFAULT_POLICY, 16).with_changes(**changes)
+    return assess(loan, TODAY, DEFAULT_POLICY).with_changes(**changes)
 
 
 def change(
@@ -268,13 +268,13 @@ def test_errors_never_echo_the_values() -> None:
 def test_hold_stamps_survive_the_item_round_trip() -> None:
     loan = applied(cash_loan(), change(HoldKind.DISPUTE, at=T0 + timedelta(hours=1), request_id="H-9"))
     loan = applied(loan, change(HoldKind.PROMISE_TO_PAY))
-    item = loan_to_item(loan)
+    item = loan_to_item(loan, shard_count=16)
     assert item["hold_stamps"] == {
         "promise_to_pay": {"occurred_at": "2026-03-02T06:00:00Z", "request_id": "H-1"},
         "dispute": {"occurred_at": "2026-03-02T07:00:00Z", "request_id": "H-9"},
     }
     assert loan_from_item(item) == loan
-    assert "hold_stamps" not in loan_to_item(cash_loan())
+    assert "hold_stamps" not in loan_to_item(cash_loan(), shard_count=16)
 
 
 def test_a_loan_keeps_one_stamp_per_kind() -> None:
@@ -309,12 +309,12 @@ class MemoryLoans:
 
 
 def record(loans: MemoryLoans, hold_change: HoldChange) -> Any:
-    return record_hold(hold_change, loans=loans, policy=DEFAULT_POLICY, shard_count=16)
+    return record_hold(hold_change, loans=loans, policy=DEFAULT_POLICY)
 
 
 def test_a_promise_puts_the_day_after_it_in_the_review_index() -> None:
     on = date(2026, 3, 12)
-    loans = MemoryLoans(assess(cash_loan(), on, DEFAULT_POLICY, 16))
+    loans = MemoryLoans(assess(cash_loan(), on, DEFAULT_POLICY))
     assert loans.items["L-7"].next_review_on == date(2026, 3, 16)  # the next step of its strategy
 
     promise = change(HoldKind.PROMISE_TO_PAY, at=T0 + timedelta(days=10), until=date(2026, 3, 13))
@@ -335,7 +335,7 @@ def test_a_redelivered_change_writes_nothing() -> None:
 
 def test_a_late_event_never_moves_the_loan_back_in_time() -> None:
     # The sweep assessed the loan on 9 March; a dispute made on 2 March arrives now
-    loans = MemoryLoans(assess(cash_loan(), date(2026, 3, 9), DEFAULT_POLICY, 16))
+    loans = MemoryLoans(assess(cash_loan(), date(2026, 3, 9), DEFAULT_POLICY))
     result = record(loans, change(HoldKind.DISPUTE))
     assert result.assessed_on == date(2026, 3, 9)
     assert (result.loan.evaluated_on, result.loan.dpd) == (date(2026, 3, 9), 8)

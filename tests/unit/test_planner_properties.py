@@ -110,7 +110,7 @@ def _states(loan: Loan, days: list[int], hold_draws: list[Holds]) -> list[Loan]:
     states = []
     for offset, hold in zip(sorted(days), hold_draws, strict=False):
         states.append(
-            assess(loan.with_changes(holds=hold), first_due + timedelta(days=offset), DEFAULT_POLICY, 4)
+            assess(loan.with_changes(holds=hold), first_due + timedelta(days=offset), DEFAULT_POLICY)
         )
     return states
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arrears.adapters.dynamodb import ReviewPage, VersionConflict
+from arrears.adapters.items import loan_to_item
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.assessment import assess
 from arrears.domain.delinquency import BucketPolicy, loan_dpd
@@ -31,6 +32,12 @@ from arrears.usecases.sweep import ShardSweep, sweep_shard
 SHARDS = 4
 START = date(2026, 1, 1)
 HORIZON = 230  # past the 180-DPD charge-off of the earliest loans
+
+
+def review_shard(loan: Loan) -> int | None:
+    """The ReviewIndex shard the Loans table adapter would store `loan` under (None: not indexed)."""
+    shard: int | None = loan_to_item(loan, shard_count=SHARDS).get("review_shard")
+    return shard
 
 
 class IndexedLoans:
@@ -55,7 +62,7 @@ class IndexedLoans:
         keyed = sorted(
             (loan.next_review_on.isoformat(), loan.loan_id)
             for loan in self.items.values()
-            if loan.review_shard == shard
+            if review_shard(loan) == shard
             and loan.next_review_on is not None
             and loan.next_review_on <= through
         )
@@ -155,7 +162,7 @@ def sweep_time(on: date) -> datetime:
 def pay(loan: Loan, payment_id: str, amount: int, on: date) -> Loan:
     """What the payments use case does: apply the waterfall, then re-assess on the payment date."""
     outcome = apply_payment(loan, Payment(payment_id, loan.loan_id, amount, "CNY", on))
-    return assess(outcome.loan, on, DEFAULT_POLICY, SHARDS)
+    return assess(outcome.loan, on, DEFAULT_POLICY)
 
 
 def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
@@ -169,7 +176,6 @@ def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
                 shard,
                 sweep_time(on),
                 DEFAULT_POLICY,
-                SHARDS,
                 start_key=key,
                 has_time_left=lambda: False,
                 page_size=2,
@@ -186,7 +192,7 @@ def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) -> None:
-    registered = {loan.loan_id: assess(loan, START, DEFAULT_POLICY, SHARDS) for loan in scenario.loans}
+    registered = {loan.loan_id: assess(loan, START, DEFAULT_POLICY) for loan in scenario.loans}
     index = IndexedLoans(registered)
     daily = dict(registered)  # the reference: every loan assessed every day, no index
     payments = list(scenario.payments)
@@ -204,7 +210,7 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
                     version=index.items[loan_id].version + 1
                 )
                 daily[loan_id] = pay(daily[loan_id], f"P-{n}", amount, on)
-        daily = {k: assess(v, on, DEFAULT_POLICY, SHARDS) if v.is_open else v for k, v in daily.items()}
+        daily = {k: assess(v, on, DEFAULT_POLICY) if v.is_open else v for k, v in daily.items()}
         if day not in scenario.sweep_days:
             continue
 
@@ -227,7 +233,7 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
             assert penalty_charged(loan, on) == penalty_charged(ref, on), (loan_id, on)
             if not loan.is_open:
                 # repaid: out of the index (its stored DPD and bucket are those of its last day)
-                assert loan.review_shard is None
+                assert review_shard(loan) is None
                 assert loan.next_review_on is None
                 continue
             assert loan.bucket == ref.bucket, (loan_id, on)
@@ -268,12 +274,12 @@ def _plan() -> Loan:
 def _walk(loan: Loan, start: date, days: int, policy: CollectionPolicy = PRE_DUE_POLICY) -> list[date]:
     """The dates the sweep would touch the loan, assessing it on each of them (no payments)."""
     touched = []
-    loan = assess(loan, start, policy, SHARDS)
+    loan = assess(loan, start, policy)
     for day in range(1, days + 1):
         on = start + timedelta(days=day)
         if loan.next_review_on is not None and loan.next_review_on <= on:
             touched.append(on)
-            loan = assess(loan, on, policy, SHARDS)
+            loan = assess(loan, on, policy)
     return touched
 
 
@@ -302,15 +308,15 @@ def test_an_unpaid_loan_is_touched_exactly_on_its_milestones_until_charge_off() 
 
 def test_charge_off_removes_the_loan_from_the_index_and_crystallises_its_penalty() -> None:
     on = DUE_1 + timedelta(days=180)
-    charged = assess(_plan(), on, PRE_DUE_POLICY, SHARDS)
+    charged = assess(_plan(), on, PRE_DUE_POLICY)
     assert charged.status is LoanStatus.CHARGED_OFF
-    assert (charged.review_shard, charged.next_review_on) == (None, None)
+    assert (review_shard(charged), charged.next_review_on) == (None, None)
     assert charged.penalty_through == on
     assert charged.penalty_accrued_minor == penalty_charged(_plan(), on)
 
 
 def test_a_cured_instalment_moves_the_milestones_to_the_next_one() -> None:
-    loan = assess(_plan(), DUE_1 + timedelta(days=4), PRE_DUE_POLICY, SHARDS)
+    loan = assess(_plan(), DUE_1 + timedelta(days=4), PRE_DUE_POLICY)
     first = loan.instalments[0]
     paid = pay(
         loan,
@@ -325,9 +331,9 @@ def test_a_cured_instalment_moves_the_milestones_to_the_next_one() -> None:
 
 
 def test_a_missed_day_is_caught_up_in_one_assessment_with_the_latest_state() -> None:
-    loan = assess(_plan(), DUE_1 - timedelta(days=10), PRE_DUE_POLICY, SHARDS)
+    loan = assess(_plan(), DUE_1 - timedelta(days=10), PRE_DUE_POLICY)
     late = DUE_1 + timedelta(days=40)
-    caught = assess(loan, late, PRE_DUE_POLICY, SHARDS)
+    caught = assess(loan, late, PRE_DUE_POLICY)
     assert (caught.dpd, caught.bucket, caught.due_offset) == (40, "M2", 40)
     assert caught.next_review_on == DUE_1 + timedelta(days=61)
     # the planner sees before/after offsets spanning every step in between (D-3 .. D+8)

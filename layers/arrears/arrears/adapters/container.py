@@ -63,7 +63,9 @@ class Container:
 
     @cached_property
     def loans(self) -> LoanRepository:
-        return LoanRepository(self._dynamodb.Table(self.settings.loans_table))
+        return LoanRepository(
+            self._dynamodb.Table(self.settings.loans_table), shard_count=self.settings.shard_count
+        )
 
     @cached_property
     def borrowers(self) -> BorrowerRepository:

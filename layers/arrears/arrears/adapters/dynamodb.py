@@ -62,8 +62,15 @@ CENSUS_NAMES = {"#j": "jurisdiction", "#b": "bucket"}  # BUCKET is a DynamoDB re
 
 
 class LoanRepository:
-    def __init__(self, table: Table) -> None:
+    """The Loans table. Every item it writes carries the loan's ReviewIndex shard while the loan has
+    a `next_review_on` (see `loan_to_item`): `shard_count` is the deployment's number of shards
+    (`Settings.shard_count`), the same for every writer of the table."""
+
+    def __init__(self, table: Table, *, shard_count: int) -> None:
+        if shard_count < 1:
+            raise ValueError(f"shard_count must be at least 1, got {shard_count}")
         self._table = table
+        self.shard_count = shard_count
 
     def get(self, loan_id: str) -> Loan | None:
         item = self._table.get_item(Key={"loan_id": loan_id}, ConsistentRead=True).get("Item")
@@ -73,7 +80,7 @@ class LoanRepository:
         """Insert a new loan; False (and nothing written) when the id exists already."""
         written = conditional_write(
             self._table.put_item,
-            Item=loan_to_item(loan),
+            Item=loan_to_item(loan, shard_count=self.shard_count),
             ConditionExpression=Attr("loan_id").not_exists(),
         )
         return written is not None
@@ -86,7 +93,7 @@ class LoanRepository:
         stored = loan.with_changes(version=loan.version + 1)
         written = conditional_write(
             self._table.put_item,
-            Item=loan_to_item(stored),
+            Item=loan_to_item(stored, shard_count=self.shard_count),
             ConditionExpression=Attr("version").eq(loan.version),
         )
         if written is None:

@@ -45,8 +45,26 @@ def _drop_none(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None}
 
 
-def loan_to_item(loan: Loan) -> dict[str, Any]:
+def shard_for(loan_id: str, shard_count: int) -> int:
+    """The ReviewIndex shard of `loan_id`: stable in 0..shard_count-1 (FNV-1a of the id's UTF-8 bytes,
+    independent of PYTHONHASHSEED). ValueError when `shard_count` < 1."""
+    if shard_count < 1:
+        raise ValueError(f"shard_count must be at least 1, got {shard_count}")
+    value = 0xCBF29CE484222325
+    for byte in loan_id.encode():
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value % shard_count
+
+
+def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
+    """The Loans table item of `loan`: attributes with no value (None) are left out.
+
+    A loan with a `next_review_on` also gets its `review_shard` (`shard_for(loan_id, shard_count)`),
+    the partition key of the sparse ReviewIndex; a loan without one (closed, charged off) gets
+    neither, so it leaves the index. `shard_count` must be the same for every writer of the table.
+    """
     holds = loan.holds
+    review_shard = None if loan.next_review_on is None else shard_for(loan.loan_id, shard_count)
     return _drop_none(
         {
             "loan_id": loan.loan_id,
@@ -97,7 +115,7 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
             "risk_band": loan.risk_band,
             "applied_payment_ids": list(loan.applied_payment_ids),
             "version": loan.version,
-            "review_shard": loan.review_shard,
+            "review_shard": review_shard,
             "next_review_on": _iso(loan.next_review_on),
             "risk_score": loan.risk_score,
             "risk_features": [list(f) for f in loan.risk_features] or None,
@@ -179,7 +197,6 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             risk_band=item.get("risk_band", "MEDIUM"),
             applied_payment_ids=tuple(item.get("applied_payment_ids", ())),
             version=item.get("version", 0),
-            review_shard=item.get("review_shard"),
             next_review_on=_date(item.get("next_review_on")),
             risk_score=item.get("risk_score"),
             risk_features=tuple((str(n), int(v), int(p)) for n, v, p in item.get("risk_features", ())),

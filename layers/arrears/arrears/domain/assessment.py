@@ -58,11 +58,11 @@ def assessment_date(loan: Loan, on: date) -> date:
     return on if loan.evaluated_on is None else max(on, loan.evaluated_on)
 
 
-def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> Loan:
+def assess(loan: Loan, on: date, policy: CollectionPolicy) -> Loan:
     """The loan as it stands on `on`; closed loans leave the review index."""
     buckets = policy.buckets
     if not loan.is_open:
-        return loan.with_changes(review_shard=None, next_review_on=None)
+        return loan.with_changes(next_review_on=None)
     dpd = loan_dpd(loan, on)
     # A promise to pay whose date has passed (or that a payment kept) is judged, and a broken one
     # counted, before the score below reads the counter.
@@ -77,7 +77,6 @@ def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> 
             cycle=cycle_of(loan),
             evaluated_on=on,
             closed_on=on,
-            review_shard=None,
             next_review_on=None,
         )
     assessed = loan.with_changes(
@@ -86,20 +85,11 @@ def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> 
         due_offset=due_offset(loan, on),
         cycle=cycle_of(loan),
         evaluated_on=on,
-        review_shard=shard_for(loan.loan_id, shard_count),
         next_review_on=policy.milestones_for(loan).next_after(loan, on),
     )
     # The behavioural risk score, its band and the features behind it travel with every assessment
     # the sweep or a payment writes, so the planner (and an auditor) read what the decision used.
     return rescore(assessed, on)
-
-
-def shard_for(loan_id: str, shard_count: int) -> int:
-    """A stable shard in 0..shard_count-1 (FNV-1a of the id, independent of PYTHONHASHSEED)."""
-    value = 0xCBF29CE484222325
-    for byte in loan_id.encode():
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return value % shard_count
 
 
 def collection_state_changed(before: Loan, after: Loan) -> bool:
@@ -114,7 +104,6 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         before.bucket,
         before.due_offset,
         before.cycle,
-        before.review_shard,
         before.next_review_on,
         before.penalty_accrued_minor,
         before.penalty_through,
@@ -127,7 +116,6 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         after.bucket,
         after.due_offset,
         after.cycle,
-        after.review_shard,
         after.next_review_on,
         after.penalty_accrued_minor,
         after.penalty_through,

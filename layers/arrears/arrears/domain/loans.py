@@ -165,7 +165,6 @@ class Loan:
     risk_band: str = "MEDIUM"
     applied_payment_ids: tuple[str, ...] = ()
     version: int = 0
-    review_shard: int | None = None
     next_review_on: date | None = None
     # Behavioural risk (arrears.domain.risk): score, and (feature, value, points) behind it.
     risk_score: int | None = None

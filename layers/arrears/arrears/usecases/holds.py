@@ -42,9 +42,7 @@ class HoldResult:
     assessed_on: date | None  # the business date the loan was re-assessed on (None: not written)
 
 
-def record_hold(
-    change: HoldChange, *, loans: Loans, policy: CollectionPolicy, shard_count: int
-) -> HoldResult:
+def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPolicy) -> HoldResult:
     """Apply `change` to its loan, re-assess the loan and store it; on a concurrent write, re-read.
 
     The business date is that of `change.occurred_at` in the loan's jurisdiction, or the loan's last
@@ -63,11 +61,11 @@ def record_hold(
             raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
         made_on = business_date(change.occurred_at, loan.jurisdiction)
         on = assessment_date(loan, made_on)
-        current = assess(loan, on, policy, shard_count) if loan.is_open else loan
+        current = assess(loan, on, policy) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)
         if outcome.verdict is not HoldVerdict.APPLIED:
             return HoldResult(outcome.verdict, False, loan, None)
-        updated = assess(outcome.loan, on, policy, shard_count)
+        updated = assess(outcome.loan, on, policy)
         try:
             stored = loans.save(updated)
         except VersionConflict:

@@ -20,9 +20,8 @@ def register_loan(
     loans: LoanRepository,
     borrowers: BorrowerRepository,
     policy: CollectionPolicy,
-    shard_count: int,
 ) -> bool:
     """Store the borrower and the assessed loan; False when the loan id exists already."""
     borrowers.put(borrower)
-    assessed = assess(loan, business_date(at, loan.jurisdiction), policy, shard_count)
+    assessed = assess(loan, business_date(at, loan.jurisdiction), policy)
     return loans.create(assessed)

@@ -28,7 +28,7 @@ class PaymentReceived:
 
 
 def receive_payment(
-    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPolicy, shard_count: int
+    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPolicy
 ) -> PaymentOutcome:
     for _ in range(MAX_CONFLICT_RETRIES):
         loan = loans.get(event.loan_id)
@@ -41,7 +41,7 @@ def receive_payment(
         if outcome.duplicate:
             return outcome
         # The payment is valued on its own date; the loan's state stays as of its latest assessment.
-        updated = assess(outcome.loan, assessment_date(loan, on), policy, shard_count)
+        updated = assess(outcome.loan, assessment_date(loan, on), policy)
         try:
             stored = loans.save(updated)
         except VersionConflict:

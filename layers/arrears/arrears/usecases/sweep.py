@@ -149,7 +149,6 @@ def _assess_and_save(
     loan: Loan,
     at: datetime,
     policy: CollectionPolicy,
-    shards: int,
     result: ShardSweep,
 ) -> None:
     """Assess one loan and write it if its state changed; on a concurrent write, re-read and retry.
@@ -162,7 +161,7 @@ def _assess_and_save(
         on = business_date(at, loan.jurisdiction)
         if loan.next_review_on is None or loan.next_review_on > on:
             return  # left the index, or its milestone is tomorrow in its own jurisdiction
-        assessed = assess(loan, on, policy, shards)
+        assessed = assess(loan, on, policy)
         if not collection_state_changed(loan, assessed):
             return
         if not hit:
@@ -188,7 +187,6 @@ def sweep_shard(
     shard: int,
     at: datetime,
     policy: CollectionPolicy,
-    shard_count: int,
     *,
     start_key: Mapping[str, Any] | None = None,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -206,7 +204,7 @@ def sweep_shard(
         result.items_read += page.scanned_count
         for loan in page.loans:
             result.examined += 1
-            _assess_and_save(loans, loan, at, policy, shard_count, result)
+            _assess_and_save(loans, loan, at, policy, result)
         key = page.last_evaluated_key
         if key is None:
             return result
@@ -247,7 +245,6 @@ def run_sweep_task(
         task.shard,
         task.business_time,
         policy,
-        task.shard_count,
         start_key=task.start_key,
         has_time_left=has_time_left,
         page_size=page_size,
