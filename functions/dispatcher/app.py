@@ -18,14 +18,8 @@ from arrears.adapters.idempotency import OnceRunner
 from arrears.adapters.lambda_events import event_time, is_scheduled_event, stream_record_time
 from arrears.domain.calendar import format_utc
 from arrears.domain.strategy import Channel
-from arrears.usecases.dispatch import (
-    CallOutcomeReport,
-    DispatchPorts,
-    DispatchResult,
-    Outcome,
-    dispatch,
-    report_call_outcome,
-)
+from arrears.usecases.call_outcomes import CallOutcomeReport, report_call_outcome
+from arrears.usecases.dispatch import DispatchPorts, DispatchResult, Outcome, dispatch
 
 logger = Logger()
 metrics = Metrics()

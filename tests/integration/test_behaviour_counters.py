@@ -20,7 +20,8 @@ from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Holds, Loan
 from arrears.domain.risk import score
 from arrears.domain.strategy import Channel
-from arrears.usecases.dispatch import CallOutcomeReport, DispatchPorts, report_call_outcome
+from arrears.usecases.call_outcomes import CallOutcomeReport, report_call_outcome
+from arrears.usecases.dispatch import DispatchPorts
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.cloud import LocalCloud
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc

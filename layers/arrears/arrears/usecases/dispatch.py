@@ -20,12 +20,10 @@ from arrears.adapters.dynamodb import (
     BorrowerRepository,
     ContactRepository,
     LoanRepository,
-    VersionConflict,
 )
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
-from arrears.domain.behaviour import record_call
 from arrears.domain.borrowers import Borrower
-from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.calendar import format_utc
 from arrears.domain.compliance import (
     Decision,
     RulePack,
@@ -436,99 +434,3 @@ def _failed(
     return DispatchResult(
         action_id=action.action_id, outcome=Outcome.FAILED, channel=action.channel.value, reason=reason
     )
-
-
-@dataclass(frozen=True, slots=True)
-class CallOutcomeReport:
-    """The dialer's report of one call (`CallOutcome` on LoanEventsBus, source `arrears.dialer`)."""
-
-    call_id: str
-    action_id: str
-    borrower_id: str
-    occurred_at: datetime
-    connected: bool
-    conversation: bool
-
-    @classmethod
-    def from_detail(cls, detail: Any) -> CallOutcomeReport:
-        if not isinstance(detail, dict):
-            raise ValueError("CallOutcome detail must be an object")
-        try:
-            call_id, action_id, borrower_id = detail["call_id"], detail["action_id"], detail["borrower_id"]
-            occurred_at = parse_utc(str(detail["occurred_at"]))
-            connected, conversation = detail["connected"], detail.get("conversation", False)
-        except KeyError as missing:
-            raise ValueError(f"CallOutcome detail lacks {missing}") from None
-        if not all(isinstance(value, str) and value for value in (call_id, action_id, borrower_id)):
-            raise ValueError("CallOutcome call_id, action_id and borrower_id must be non-empty strings")
-        if not (isinstance(connected, bool) and isinstance(conversation, bool)):
-            raise ValueError("CallOutcome connected and conversation must be booleans")
-        # A conversation is a connected call, whatever the dialer says.
-        return cls(call_id, action_id, borrower_id, occurred_at, connected or conversation, conversation)
-
-
-@dataclass(frozen=True)
-class CallOutcomeResult:
-    """What one report did: `new` is False for a call id seen before (then nothing else happened)."""
-
-    new: bool
-    loan_id: str | None = None  # the loan of the action, when it was found
-    unanswered_contacts: int | None = None  # the loan's counter after the report
-    loan_changed: bool = False
-
-
-MAX_LOAN_CONFLICT_RETRIES = 5
-
-
-def _count_on_loan(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
-    """Apply the call to the loan of its action: `unanswered_contacts` + 1, or 0 once connected.
-
-    A conditional write on the loan's `version`: a payment or the sweep writing the loan in between
-    makes it fail, and the loan is re-read and the call applied again to the fresh state. The write
-    is idempotent by itself (the loan remembers the call ids it counted). Only the counter changes,
-    never the stored risk score: the planner sees no new step in it (docs/decisions.md).
-    """
-    action = ports.actions.get(report.action_id)
-    if action is None or action.borrower_id != report.borrower_id:
-        return CallOutcomeResult(new=True)  # not one of our calls to this borrower: caps only
-    for _ in range(MAX_LOAN_CONFLICT_RETRIES):
-        loan = ports.loans.get(action.loan_id)
-        if loan is None:
-            return CallOutcomeResult(new=True)
-        updated = record_call(loan, report.call_id, connected=report.connected)
-        if updated == loan:
-            return CallOutcomeResult(True, loan.loan_id, loan.unanswered_contacts, loan_changed=False)
-        try:
-            stored = ports.loans.save(updated)
-        except VersionConflict:
-            continue
-        return CallOutcomeResult(True, stored.loan_id, stored.unanswered_contacts, loan_changed=True)
-    raise VersionConflict(
-        f"loan {action.loan_id}: still conflicting after {MAX_LOAN_CONFLICT_RETRIES} re-reads"
-    )
-
-
-def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
-    """Apply a dialer report once per call id: the loan's `unanswered_contacts`, then the call caps.
-
-    Both run inside one idempotency record (`call-outcome#<call_id>`), so a redelivered report
-    changes nothing. If either write fails the record is released and the whole report is retried:
-    the loan write goes first because it is idempotent by itself (a retry after it succeeded finds
-    the call id on the loan), the ledger write last.
-    """
-    caps = _require(ports.caps, "contact caps table")
-    applied: list[CallOutcomeResult] = []
-
-    def apply() -> str:
-        result = _count_on_loan(report, ports)
-        caps.record_call_outcome(
-            report.borrower_id,
-            report.occurred_at,
-            connected=report.connected,
-            conversation=report.conversation,
-        )
-        applied.append(result)
-        return f"call-outcome:{report.call_id}"
-
-    ports.once(f"call-outcome#{report.call_id}", apply)
-    return applied[0] if applied else CallOutcomeResult(new=False)
