@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arrears.adapters.dynamodb import VersionConflict
+from arrears.adapters.dynamodb import LoanChange, LoanUpdate, VersionConflict, update_loan
 from arrears.adapters.items import loan_from_item, loan_to_item
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.assessment import assess
@@ -306,6 +306,9 @@ class MemoryLoans:
         self.items[loan.loan_id] = stored
         self.saves += 1
         return stored
+
+    def update(self, loan_id: str, change: LoanChange) -> LoanUpdate:
+        return update_loan(self, loan_id, change)
 
 
 def record(loans: MemoryLoans, hold_change: HoldChange) -> Any:

@@ -1,13 +1,17 @@
-"""The storage helpers every adapter shares: paged reads and conditional writes."""
+"""The storage helpers every adapter shares: paged reads, conditional writes, and the one loan update."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+from arrears.adapters.dynamodb import LoanUpdate, VersionConflict, update_loan
 from arrears.adapters.tables import TRANSACTION_REFUSED, all_items, conditional_write, pages
+from arrears.domain.loans import Instalment, Loan
 
 
 def _error(code: str) -> ClientError:
@@ -67,3 +71,109 @@ def test_a_refused_conditional_write_is_none_and_any_other_error_propagates() ->
         conditional_write(cancelled, TransactItems=[])
     with pytest.raises(ClientError, match="ProvisionedThroughput"):
         conditional_write(throttled, Item=1)
+
+
+# -- the one write path of a loan ---------------------------------------------------------------------
+
+
+def _loan(version: int = 0) -> Loan:
+    instalments = (Instalment(1, date(2026, 3, 1), 10_000, 300),)
+    return Loan("L-1", "B-1", "CN", "CNY", 10_000, date(2026, 2, 1), instalments, 500, 3600, version=version)
+
+
+class VersionedMemory:
+    """One table of loans with the conditional save on `version`; `race` runs before each save."""
+
+    def __init__(self, *loans: Loan) -> None:
+        self.items = {loan.loan_id: loan for loan in loans}
+        self.race: list[Callable[[], None]] = []
+        self.reads = 0
+        self.saves = 0
+
+    def get(self, loan_id: str) -> Loan | None:
+        self.reads += 1
+        return self.items.get(loan_id)
+
+    def save(self, loan: Loan) -> Loan:
+        if self.race:
+            self.race.pop(0)()
+        if self.items[loan.loan_id].version != loan.version:
+            raise VersionConflict(loan.loan_id)
+        stored = loan.with_changes(version=loan.version + 1)
+        self.items[loan.loan_id] = stored
+        self.saves += 1
+        return stored
+
+    def bump(self) -> None:
+        """Another writer stores the loan (one more call counted)."""
+        loan = self.items["L-1"]
+        self.items["L-1"] = loan.with_changes(
+            unanswered_contacts=loan.unanswered_contacts + 1, version=loan.version + 1
+        )
+
+
+def _count(loan: Loan) -> Loan:
+    return loan.with_changes(broken_promises=loan.broken_promises + 1)
+
+
+def test_an_update_reads_applies_and_writes_once() -> None:
+    loans = VersionedMemory(_loan())
+    update = update_loan(loans, "L-1", _count)
+    assert update == LoanUpdate(loans.items["L-1"], written=True, conflicts=0)
+    assert (loans.items["L-1"].version, loans.items["L-1"].broken_promises) == (1, 1)
+    assert (loans.reads, loans.saves) == (1, 1)
+
+
+def test_a_change_that_returns_none_writes_nothing_and_returns_the_loan_as_read() -> None:
+    loans = VersionedMemory(_loan(version=3))
+    assert update_loan(loans, "L-1", lambda loan: None) == LoanUpdate(_loan(version=3))
+    assert loans.saves == 0
+
+
+def test_a_missing_loan_is_reported_not_raised() -> None:
+    loans = VersionedMemory(_loan())
+    assert update_loan(loans, "L-404", _count) == LoanUpdate(None)
+
+
+def test_a_conflict_rereads_and_reapplies_the_change_to_the_fresh_loan() -> None:
+    loans = VersionedMemory(_loan())
+    loans.race.append(loans.bump)
+    seen: list[int] = []
+
+    def count(loan: Loan) -> Loan:
+        seen.append(loan.version)
+        return _count(loan)
+
+    update = update_loan(loans, "L-1", count)
+    assert (update.written, update.conflicts, seen) == (True, 1, [0, 1])
+    assert update.loan is not None
+    assert (update.loan.version, update.loan.unanswered_contacts, update.loan.broken_promises) == (2, 1, 1)
+    assert loans.reads == 2
+
+
+def test_a_loan_the_caller_has_read_is_not_read_again_unless_a_write_conflicts() -> None:
+    loans = VersionedMemory(_loan())
+    assert update_loan(loans, "L-1", _count, current=_loan()).written
+    assert loans.reads == 0
+    loans.race.append(loans.bump)
+    assert update_loan(loans, "L-1", _count, current=loans.items["L-1"]).conflicts == 1
+    assert loans.reads == 1
+
+
+def test_a_loan_deleted_after_a_conflict_ends_the_update_with_the_conflict_counted() -> None:
+    loans = VersionedMemory(_loan())
+
+    def delete() -> None:
+        loans.bump()
+        loans.get = lambda loan_id: None  # type: ignore[method-assign]
+
+    loans.race.append(delete)
+    assert update_loan(loans, "L-1", _count) == LoanUpdate(None, written=False, conflicts=1)
+
+
+def test_an_update_that_keeps_losing_gives_up_after_max_attempts() -> None:
+    loans = VersionedMemory(_loan())
+    loans.race.extend([loans.bump] * 3)
+    with pytest.raises(VersionConflict, match="still conflicting after 3 re-reads"):
+        update_loan(loans, "L-1", _count, max_attempts=3)
+    assert (loans.reads, loans.saves) == (3, 0)  # one read per attempt, none after the last

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.adapters.dynamodb import ReviewPage, VersionConflict
+from arrears.adapters.dynamodb import LoanChange, LoanUpdate, ReviewPage, VersionConflict, update_loan
 from arrears.adapters.items import loan_to_item
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.assessment import assess
@@ -55,6 +55,9 @@ class IndexedLoans:
         stored = loan.with_changes(version=loan.version + 1)
         self.items[loan.loan_id] = stored
         return stored
+
+    def update(self, loan_id: str, change: LoanChange, *, current: Loan | None = None) -> LoanUpdate:
+        return update_loan(self, loan_id, change, current=current)
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200

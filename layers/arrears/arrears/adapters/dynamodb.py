@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
 
@@ -36,8 +36,73 @@ LOAN_ACTIONS_INDEX = "LoanActionsIndex"
 DEFERRED_INDEX = "DeferredIndex"
 
 
+MAX_UPDATE_ATTEMPTS = 5
+
+
 class VersionConflict(RuntimeError):
     """Someone else wrote the item since we read it: re-read and re-decide."""
+
+
+LoanChange = Callable[[Loan], Loan | None]
+"""A change to a loan, as read: the loan to store (its `version` untouched), or None to write nothing.
+
+It may be called several times, once per attempt, each time with a fresher read of the loan, so it
+must decide from its argument only (anything it records for its caller is the last call's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoanUpdate:
+    """What `LoanRepository.update` did.
+
+    `loan` is the loan as stored by the write (`version` one more than read), or as last read when
+    nothing was written, or None when no loan has the id. `conflicts` counts the conditional writes
+    that lost to another writer before this outcome (each was followed by a consistent re-read).
+    """
+
+    loan: Loan | None
+    written: bool = False
+    conflicts: int = 0
+
+
+class VersionedLoans(Protocol):
+    """A loan store with optimistic locking: what `update_loan` reads and writes through."""
+
+    def get(self, loan_id: str) -> Loan | None: ...
+
+    def save(self, loan: Loan) -> Loan: ...
+
+
+def update_loan(
+    loans: VersionedLoans,
+    loan_id: str,
+    change: LoanChange,
+    *,
+    current: Loan | None = None,
+    max_attempts: int = MAX_UPDATE_ATTEMPTS,
+) -> LoanUpdate:
+    """Read the loan, apply `change`, save it if its version is unchanged; on a conflict, again.
+
+    The first attempt starts from `current` when given (a loan the caller has just read, e.g. from
+    an index page), otherwise from a consistent read (`loans.get`); every later attempt re-reads.
+    Stops at the first attempt where the loan is missing or `change` returns None (nothing
+    written), or whose save succeeds. Raises `VersionConflict` when all `max_attempts` saves lost
+    to other writers.
+    """
+    conflicts = 0
+    for attempt in range(max_attempts):
+        loan = current if attempt == 0 and current is not None else loans.get(loan_id)
+        if loan is None:
+            return LoanUpdate(None, conflicts=conflicts)
+        changed = change(loan)
+        if changed is None:
+            return LoanUpdate(loan, conflicts=conflicts)
+        try:
+            stored = loans.save(changed)
+        except VersionConflict:
+            conflicts += 1
+            continue
+        return LoanUpdate(stored, written=True, conflicts=conflicts)
+    raise VersionConflict(f"loan {loan_id}: still conflicting after {max_attempts} re-reads")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +154,7 @@ class LoanRepository:
         """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan.
 
         Raises `VersionConflict` (nothing written) when the stored version is not `loan.version`.
+        Prefer `update`, which re-reads and re-applies a change on a conflict.
         """
         stored = loan.with_changes(version=loan.version + 1)
         written = conditional_write(
@@ -99,6 +165,21 @@ class LoanRepository:
         if written is None:
             raise VersionConflict(f"loan {loan.loan_id} changed since version {loan.version}")
         return stored
+
+    def update(
+        self,
+        loan_id: str,
+        change: LoanChange,
+        *,
+        current: Loan | None = None,
+        max_attempts: int = MAX_UPDATE_ATTEMPTS,
+    ) -> LoanUpdate:
+        """The one way to change a stored loan: read it (consistently), apply `change`, save it if
+        its version is unchanged, and on a conflict re-read and re-apply; see `update_loan`.
+
+        Raises `VersionConflict` after `max_attempts` lost writes.
+        """
+        return update_loan(self, loan_id, change, current=current, max_attempts=max_attempts)
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from arrears.adapters.dynamodb import VersionConflict
 from arrears.domain.behaviour import record_call
 from arrears.domain.calendar import parse_utc
+from arrears.domain.loans import Loan
 from arrears.usecases.dispatch import DispatchPorts
 
 
@@ -56,34 +56,28 @@ class CallOutcomeResult:
     loan_changed: bool = False
 
 
-MAX_LOAN_CONFLICT_RETRIES = 5
-
-
 def _count_on_loan(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
     """Apply the call to the loan of its action: `unanswered_contacts` + 1, or 0 once connected.
 
-    A conditional write on the loan's `version`: a payment or the sweep writing the loan in between
-    makes it fail, and the loan is re-read and the call applied again to the fresh state. The write
-    is idempotent by itself (the loan remembers the call ids it counted). Only the counter changes,
-    never the stored risk score: the planner sees no new step in it (docs/decisions.md).
+    A conditional write on the loan's `version` (`LoanRepository.update`): a payment or the sweep
+    writing the loan in between makes it fail, and the loan is re-read and the call applied again
+    to the fresh state. The write is idempotent by itself (the loan remembers the call ids it
+    counted). Only the counter changes, never the stored risk score: the planner sees no new step
+    in it (docs/decisions.md). Raises `VersionConflict` when the loan kept changing.
     """
     action = ports.actions.get(report.action_id)
     if action is None or action.borrower_id != report.borrower_id:
         return CallOutcomeResult(new=True)  # not one of our calls to this borrower: caps only
-    for _ in range(MAX_LOAN_CONFLICT_RETRIES):
-        loan = ports.loans.get(action.loan_id)
-        if loan is None:
-            return CallOutcomeResult(new=True)
-        updated = record_call(loan, report.call_id, connected=report.connected)
-        if updated == loan:
-            return CallOutcomeResult(True, loan.loan_id, loan.unanswered_contacts, loan_changed=False)
-        try:
-            stored = ports.loans.save(updated)
-        except VersionConflict:
-            continue
-        return CallOutcomeResult(True, stored.loan_id, stored.unanswered_contacts, loan_changed=True)
-    raise VersionConflict(
-        f"loan {action.loan_id}: still conflicting after {MAX_LOAN_CONFLICT_RETRIES} re-reads"
+
+    def count(loan: Loan) -> Loan | None:
+        counted = record_call(loan, report.call_id, connected=report.connected)
+        return None if counted == loan else counted
+
+    update = ports.loans.update(action.loan_id, count)
+    if update.loan is None:
+        return CallOutcomeResult(new=True)
+    return CallOutcomeResult(
+        True, update.loan.loan_id, update.loan.unanswered_contacts, loan_changed=update.written
     )
 
 
@@ -93,7 +87,8 @@ def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> Call
     Both run inside one idempotency record (`call-outcome#<call_id>`), so a redelivered report
     changes nothing. If either write fails the record is released and the whole report is retried:
     the loan write goes first because it is idempotent by itself (a retry after it succeeded finds
-    the call id on the loan), the ledger write last.
+    the call id on the loan), the ledger write last. Raises ValueError when no contact caps table is
+    configured, `VersionConflict` when the loan kept changing, `CapContention` when the ledger did.
     """
     caps = ports.caps
     if caps is None:

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from arrears.adapters.dynamodb import VersionConflict
+from arrears.adapters.dynamodb import LoanChange, LoanUpdate
 from arrears.config.policy import CollectionPolicy
 from arrears.domain.assessment import assess, assessment_date
-from arrears.domain.holds import HoldChange, HoldVerdict, apply_hold_change
+from arrears.domain.holds import HoldChange, HoldOutcome, HoldVerdict, apply_hold_change
 from arrears.domain.loans import Loan
 from arrears.usecases.business_time import business_date
-
-MAX_CONFLICT_RETRIES = 5
 
 
 class UnknownLoan(LookupError):
@@ -29,9 +27,7 @@ class UnknownLoan(LookupError):
 
 
 class Loans(Protocol):
-    def get(self, loan_id: str) -> Loan | None: ...
-
-    def save(self, loan: Loan) -> Loan: ...
+    def update(self, loan_id: str, change: LoanChange) -> LoanUpdate: ...
 
 
 @dataclass(frozen=True)
@@ -55,20 +51,22 @@ def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPolicy) -
     loan was onboarded, or with a wrong id, is a cease-contact or a bankruptcy someone must still
     apply; dropping it would let collection start later as if it had never been asked for.
     """
-    for _ in range(MAX_CONFLICT_RETRIES):
-        loan = loans.get(change.loan_id)
-        if loan is None:
-            raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
+    attempts: list[tuple[HoldOutcome, date]] = []  # (outcome, assessment date) of each attempt
+
+    def hold(loan: Loan) -> Loan | None:
         made_on = business_date(change.occurred_at, loan.jurisdiction)
         on = assessment_date(loan, made_on)
         current = assess(loan, on, policy) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)
+        attempts.append((outcome, on))
         if outcome.verdict is not HoldVerdict.APPLIED:
-            return HoldResult(outcome.verdict, False, loan, None)
-        updated = assess(outcome.loan, on, policy)
-        try:
-            stored = loans.save(updated)
-        except VersionConflict:
-            continue
-        return HoldResult(HoldVerdict.APPLIED, outcome.changed, stored, on)
-    raise VersionConflict(f"loan {change.loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")
+            return None
+        return assess(outcome.loan, on, policy)
+
+    update = loans.update(change.loan_id, hold)
+    if update.loan is None:
+        raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
+    outcome, on = attempts[-1]
+    if outcome.verdict is not HoldVerdict.APPLIED:
+        return HoldResult(outcome.verdict, False, update.loan, None)
+    return HoldResult(HoldVerdict.APPLIED, outcome.changed, update.loan, on)

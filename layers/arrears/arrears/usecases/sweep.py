@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from arrears.adapters.dynamodb import ReviewPage, VersionConflict
+from arrears.adapters.dynamodb import LoanChange, LoanUpdate, ReviewPage
 from arrears.adapters.items import MalformedItem, plain
 from arrears.adapters.sweep_runs import RunProgress
 from arrears.config.policy import CollectionPolicy
@@ -27,14 +27,11 @@ from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
 from arrears.usecases.business_time import business_date, latest_business_date
 
-MAX_CONFLICT_RETRIES = 5
 RUN_RECORD_TTL = timedelta(days=90)
 
 
 class ReviewableLoans(Protocol):
-    def get(self, loan_id: str) -> Loan | None: ...
-
-    def save(self, loan: Loan) -> Loan: ...
+    def update(self, loan_id: str, change: LoanChange, *, current: Loan | None = None) -> LoanUpdate: ...
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
@@ -145,41 +142,34 @@ class TaskOutcome:
 
 
 def _assess_and_save(
-    loans: ReviewableLoans,
-    loan: Loan,
-    at: datetime,
-    policy: CollectionPolicy,
-    result: ShardSweep,
+    loans: ReviewableLoans, loan: Loan, at: datetime, policy: CollectionPolicy, result: ShardSweep
 ) -> None:
-    """Assess one loan and write it if its state changed; on a concurrent write, re-read and retry.
+    """Assess one loan (as read from the index page) and write it if its state changed.
 
     The write is conditional on the `version` read: a payment that landed in between makes it
     fail, and the loan is re-read and re-assessed from the payment's state, never overwritten.
+    A loan counts once in `milestones_hit` however many attempts it takes.
     """
     hit = False
-    for _ in range(MAX_CONFLICT_RETRIES):
-        on = business_date(at, loan.jurisdiction)
-        if loan.next_review_on is None or loan.next_review_on > on:
-            return  # left the index, or its milestone is tomorrow in its own jurisdiction
-        assessed = assess(loan, on, policy)
-        if not collection_state_changed(loan, assessed):
-            return
+
+    def reassess(current: Loan) -> Loan | None:
+        nonlocal hit
+        on = business_date(at, current.jurisdiction)
+        if current.next_review_on is None or current.next_review_on > on:
+            return None  # left the index, or its milestone is tomorrow in its own jurisdiction
+        assessed = assess(current, on, policy)
+        if not collection_state_changed(current, assessed):
+            return None
         if not hit:
             result.milestones_hit += 1
             hit = True
-        try:
-            loans.save(assessed)
-        except VersionConflict:
-            result.conflicts += 1
-            fresh = loans.get(loan.loan_id)
-            if fresh is None:
-                return
-            loan = fresh
-            continue
+        return assessed
+
+    update = loans.update(loan.loan_id, reassess, current=loan)
+    result.conflicts += update.conflicts
+    if update.written:
         result.writes += 1
         result.changed_loan_ids.append(loan.loan_id)
-        return
-    raise VersionConflict(f"loan {loan.loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")
 
 
 def sweep_shard(
