@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arrears.adapters.dynamodb import LoanChange, LoanUpdate, VersionConflict, update_loan
 from arrears.adapters.items import loan_from_item, loan_to_item
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.assessment import assess
@@ -24,6 +23,7 @@ from arrears.domain.holds import (
 )
 from arrears.domain.loans import Holds, HoldStamp, Instalment, Loan, LoanStatus
 from arrears.usecases.holds import UnknownLoan, record_hold
+from tests.unit.memory_loans import MemoryLoans
 
 DUE = date(2026, 3, 1)
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai, 2 March
@@ -284,31 +284,6 @@ def test_a_loan_keeps_one_stamp_per_kind() -> None:
 
 
 # -- the use case, on an in-memory table -------------------------------------------------------------
-
-
-class MemoryLoans:
-    """A Loans table in memory with the conditional write on `version`; `race` runs before a save."""
-
-    def __init__(self, *loans: Loan) -> None:
-        self.items = {loan.loan_id: loan for loan in loans}
-        self.saves = 0
-        self.race: list[Any] = []
-
-    def get(self, loan_id: str) -> Loan | None:
-        return self.items.get(loan_id)
-
-    def save(self, loan: Loan) -> Loan:
-        if self.race:
-            self.race.pop(0)()
-        if self.items[loan.loan_id].version != loan.version:
-            raise VersionConflict(loan.loan_id)
-        stored = loan.with_changes(version=loan.version + 1)
-        self.items[loan.loan_id] = stored
-        self.saves += 1
-        return stored
-
-    def update(self, loan_id: str, change: LoanChange) -> LoanUpdate:
-        return update_loan(self, loan_id, change)
 
 
 def record(loans: MemoryLoans, hold_change: HoldChange) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -12,6 +11,7 @@ from botocore.exceptions import ClientError
 from arrears.adapters.dynamodb import LoanUpdate, VersionConflict, update_loan
 from arrears.adapters.tables import TRANSACTION_REFUSED, all_items, conditional_write, pages
 from arrears.domain.loans import Instalment, Loan
+from tests.unit.memory_loans import MemoryLoans
 
 
 def _error(code: str) -> ClientError:
@@ -81,29 +81,7 @@ def _loan(version: int = 0) -> Loan:
     return Loan("L-1", "B-1", "CN", "CNY", 10_000, date(2026, 2, 1), instalments, 500, 3600, version=version)
 
 
-class VersionedMemory:
-    """One table of loans with the conditional save on `version`; `race` runs before each save."""
-
-    def __init__(self, *loans: Loan) -> None:
-        self.items = {loan.loan_id: loan for loan in loans}
-        self.race: list[Callable[[], None]] = []
-        self.reads = 0
-        self.saves = 0
-
-    def get(self, loan_id: str) -> Loan | None:
-        self.reads += 1
-        return self.items.get(loan_id)
-
-    def save(self, loan: Loan) -> Loan:
-        if self.race:
-            self.race.pop(0)()
-        if self.items[loan.loan_id].version != loan.version:
-            raise VersionConflict(loan.loan_id)
-        stored = loan.with_changes(version=loan.version + 1)
-        self.items[loan.loan_id] = stored
-        self.saves += 1
-        return stored
-
+class RacedLoans(MemoryLoans):
     def bump(self) -> None:
         """Another writer stores the loan (one more call counted)."""
         loan = self.items["L-1"]
@@ -117,7 +95,7 @@ def _count(loan: Loan) -> Loan:
 
 
 def test_an_update_reads_applies_and_writes_once() -> None:
-    loans = VersionedMemory(_loan())
+    loans = RacedLoans(_loan())
     update = update_loan(loans, "L-1", _count)
     assert update == LoanUpdate(loans.items["L-1"], written=True, conflicts=0)
     assert (loans.items["L-1"].version, loans.items["L-1"].broken_promises) == (1, 1)
@@ -125,18 +103,18 @@ def test_an_update_reads_applies_and_writes_once() -> None:
 
 
 def test_a_change_that_returns_none_writes_nothing_and_returns_the_loan_as_read() -> None:
-    loans = VersionedMemory(_loan(version=3))
+    loans = RacedLoans(_loan(version=3))
     assert update_loan(loans, "L-1", lambda loan: None) == LoanUpdate(_loan(version=3))
     assert loans.saves == 0
 
 
 def test_a_missing_loan_is_reported_not_raised() -> None:
-    loans = VersionedMemory(_loan())
+    loans = RacedLoans(_loan())
     assert update_loan(loans, "L-404", _count) == LoanUpdate(None)
 
 
 def test_a_conflict_rereads_and_reapplies_the_change_to_the_fresh_loan() -> None:
-    loans = VersionedMemory(_loan())
+    loans = RacedLoans(_loan())
     loans.race.append(loans.bump)
     seen: list[int] = []
 
@@ -152,7 +130,7 @@ def test_a_conflict_rereads_and_reapplies_the_change_to_the_fresh_loan() -> None
 
 
 def test_a_loan_the_caller_has_read_is_not_read_again_unless_a_write_conflicts() -> None:
-    loans = VersionedMemory(_loan())
+    loans = RacedLoans(_loan())
     assert update_loan(loans, "L-1", _count, current=_loan()).written
     assert loans.reads == 0
     loans.race.append(loans.bump)
@@ -161,7 +139,7 @@ def test_a_loan_the_caller_has_read_is_not_read_again_unless_a_write_conflicts()
 
 
 def test_a_loan_deleted_after_a_conflict_ends_the_update_with_the_conflict_counted() -> None:
-    loans = VersionedMemory(_loan())
+    loans = RacedLoans(_loan())
 
     def delete() -> None:
         loans.bump()
@@ -172,7 +150,7 @@ def test_a_loan_deleted_after_a_conflict_ends_the_update_with_the_conflict_count
 
 
 def test_an_update_that_keeps_losing_gives_up_after_max_attempts() -> None:
-    loans = VersionedMemory(_loan())
+    loans = RacedLoans(_loan())
     loans.race.extend([loans.bump] * 3)
     with pytest.raises(VersionConflict, match="still conflicting after 3 re-reads"):
         update_loan(loans, "L-1", _count, max_attempts=3)

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.adapters.dynamodb import LoanChange, LoanUpdate, ReviewPage, VersionConflict, update_loan
+from arrears.adapters.dynamodb import ReviewPage
 from arrears.adapters.items import loan_to_item
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.assessment import assess
@@ -28,6 +28,7 @@ from arrears.domain.penalties import penalty_charged
 from arrears.domain.policy import CollectionPolicy
 from arrears.domain.strategy import Channel, Step, Strategy
 from arrears.usecases.sweep import ShardSweep, sweep_shard
+from tests.unit.memory_loans import MemoryLoans
 
 SHARDS = 4
 START = date(2026, 1, 1)
@@ -40,24 +41,11 @@ def review_shard(loan: Loan) -> int | None:
     return shard
 
 
-class IndexedLoans:
+class IndexedLoans(MemoryLoans):
     """Loans in memory with the Loans table's conditional save and the ReviewIndex's query."""
 
     def __init__(self, loans: Mapping[str, Loan]) -> None:
-        self.items = dict(loans)
-
-    def get(self, loan_id: str) -> Loan | None:
-        return self.items.get(loan_id)
-
-    def save(self, loan: Loan) -> Loan:
-        if self.items[loan.loan_id].version != loan.version:
-            raise VersionConflict(loan.loan_id)
-        stored = loan.with_changes(version=loan.version + 1)
-        self.items[loan.loan_id] = stored
-        return stored
-
-    def update(self, loan_id: str, change: LoanChange, *, current: Loan | None = None) -> LoanUpdate:
-        return update_loan(self, loan_id, change, current=current)
+        super().__init__(*loans.values())
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
