@@ -13,6 +13,7 @@ from boto3.dynamodb.conditions import Attr
 
 from arrears.adapters.container import Container
 from arrears.adapters.items import plain
+from arrears.adapters.tables import all_items
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.loans import Instalment, Loan, LoanStatus
 from arrears.usecases.payments import PaymentReceived, receive_payment
@@ -70,14 +71,8 @@ def book(container: Container, cloud: LocalCloud, per_due_date: int = 3) -> None
 def true_counts(container: Container) -> Counter[tuple[str, str]]:
     """Open loans per (jurisdiction, bucket), from the whole table (not from the index)."""
     table = boto3.resource("dynamodb").Table(container.settings.loans_table)
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("status").eq(LoanStatus.OPEN.value)}
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(plain(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    opened = Attr("status").eq(LoanStatus.OPEN.value)
+    items = [plain(item) for item in all_items(table.scan, FilterExpression=opened)]
     return Counter((str(item["jurisdiction"]), str(item["bucket"])) for item in items)
 
 

@@ -27,6 +27,7 @@ import pytest
 from moto import mock_aws
 
 from arrears.adapters.items import plain
+from arrears.adapters.tables import all_items
 from arrears.config.policy import DEFAULT_POLICY
 from arrears.domain.calendar import format_utc
 from arrears.domain.penalties import amount_due
@@ -74,15 +75,7 @@ class Coverage:
 
 def _scan(table: str) -> list[dict[str, Any]]:
     """The test's own read of a whole table (made outside any function: not recorded)."""
-    resource = boto3.resource("dynamodb").Table(table)
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = resource.scan(**kwargs)
-        items += [plain(item) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [plain(item) for item in all_items(boto3.resource("dynamodb").Table(table).scan)]
 
 
 def add_deep_overdue_loan(sim: Simulation) -> None:
