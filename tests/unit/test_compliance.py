@@ -6,11 +6,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.borrowers import Borrower
-from arrears.domain.compliance import Verdict, gate, next_contact_instant
+from arrears.domain.compliance import gate, next_contact_instant
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
-from arrears.domain.rulepacks import CN_PACK, US_REGF_PACK
 from arrears.domain.strategy import Channel
+from arrears.domain.verdicts import Verdict
+
+CN_PACK, US_REGF_PACK = rule_pack_for("CN"), rule_pack_for("US-REGF")
 
 
 def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -56,7 +59,7 @@ def _loan(**changes: object) -> Loan:
         0,
         dpd=3,
         due_offset=3,
-        cycle=1,
+        collection_instalment=1,
     )
     return base.with_changes(**changes)
 
@@ -70,7 +73,7 @@ NOON_SHANGHAI = _utc(2026, 2, 4, 4, 0)
     [
         (_loan(), BORROWER, Verdict.SEND, ""),
         (_loan(status=LoanStatus.CLOSED), BORROWER, Verdict.CANCEL, "loan_open"),
-        (_loan(cycle=2), BORROWER, Verdict.CANCEL, "still_overdue"),
+        (_loan(collection_instalment=2), BORROWER, Verdict.CANCEL, "still_overdue"),
         (_loan(holds=Holds(deceased=True)), BORROWER, Verdict.SUPPRESS, "stop_hold"),
         (_loan(holds=Holds(cease_contact=True)), BORROWER, Verdict.SUPPRESS, "cease_contact"),
         (_loan(holds=Holds(dispute_open=True)), BORROWER, Verdict.SUPPRESS, "dispute_open"),
@@ -85,7 +88,12 @@ NOON_SHANGHAI = _utc(2026, 2, 4, 4, 0)
 )
 def test_gate(loan: Loan, borrower: Borrower, verdict: Verdict, rule: str) -> None:
     decision = gate(
-        channel=Channel.SMS, cycle=1, loan=loan, borrower=borrower, at=NOON_SHANGHAI, pack=CN_PACK
+        channel=Channel.SMS,
+        collection_instalment=1,
+        loan=loan,
+        borrower=borrower,
+        at=NOON_SHANGHAI,
+        pack=CN_PACK,
     )
     assert decision.verdict is verdict
     if rule:
@@ -98,7 +106,12 @@ def test_gate(loan: Loan, borrower: Borrower, verdict: Verdict, rule: str) -> No
 def test_field_visits_are_not_bound_to_contact_hours() -> None:
     midnight = _utc(2026, 2, 4, 16, 0)
     decision = gate(
-        channel=Channel.FIELD_VISIT, cycle=1, loan=_loan(), borrower=BORROWER, at=midnight, pack=CN_PACK
+        channel=Channel.FIELD_VISIT,
+        collection_instalment=1,
+        loan=_loan(),
+        borrower=BORROWER,
+        at=midnight,
+        pack=CN_PACK,
     )
     assert decision.verdict is Verdict.SEND
 
@@ -106,7 +119,12 @@ def test_field_visits_are_not_bound_to_contact_hours() -> None:
 def test_field_visits_are_suppressed_where_the_rules_do_not_use_them() -> None:
     us = _loan(jurisdiction="US-REGF")
     decision = gate(
-        channel=Channel.FIELD_VISIT, cycle=1, loan=us, borrower=BORROWER, at=NOON_SHANGHAI, pack=US_REGF_PACK
+        channel=Channel.FIELD_VISIT,
+        collection_instalment=1,
+        loan=us,
+        borrower=BORROWER,
+        at=NOON_SHANGHAI,
+        pack=US_REGF_PACK,
     )
     assert decision.verdict is Verdict.SUPPRESS
     assert decision.rules_checked[-1] == ("field_visits_enabled", "FAIL")
@@ -130,7 +148,9 @@ def test_preferred_hours_narrow_the_lawful_window(
 ) -> None:
     borrower = Borrower("B", "Asia/Shanghai", "zh-CN", preferred_hours=preferred)
 
-    decision = gate(channel=Channel.SMS, cycle=1, loan=_loan(), borrower=borrower, at=at, pack=CN_PACK)
+    decision = gate(
+        channel=Channel.SMS, collection_instalment=1, loan=_loan(), borrower=borrower, at=at, pack=CN_PACK
+    )
 
     assert decision.verdict is verdict
     assert decision.not_before == resume
@@ -166,7 +186,7 @@ def test_pauses_agreed_after_planning_still_hold_the_contact_at_send_time(holds:
     # Given a promise to pay (or a hardship pause) until 6 February, agreed after the SMS was planned
     decision = gate(
         channel=Channel.SMS,
-        cycle=1,
+        collection_instalment=1,
         loan=_loan(holds=holds),
         borrower=BORROWER,
         at=NOON_SHANGHAI,
@@ -181,7 +201,12 @@ def test_pauses_agreed_after_planning_still_hold_the_contact_at_send_time(holds:
 def test_a_pause_that_ended_yesterday_no_longer_holds() -> None:
     loan = _loan(holds=Holds(promise_to_pay_until=date(2026, 2, 3)))
     decision = gate(
-        channel=Channel.SMS, cycle=1, loan=loan, borrower=BORROWER, at=NOON_SHANGHAI, pack=CN_PACK
+        channel=Channel.SMS,
+        collection_instalment=1,
+        loan=loan,
+        borrower=BORROWER,
+        at=NOON_SHANGHAI,
+        pack=CN_PACK,
     )
     assert decision.verdict is Verdict.SEND
     assert ("promise_to_pay", "PASS") in decision.rules_checked
@@ -206,7 +231,12 @@ def test_holds_at_send_time_follow_the_packs_channel_rules_as_the_planner_does(
     visit under a cease-contact request is suppressed, a legal notice is not (`cease_contact_allows`)."""
     borrower = Borrower("B", "Asia/Shanghai", "zh-CN", region="Shanghai")
     decision = gate(
-        channel=channel, cycle=1, loan=_loan(holds=holds), borrower=borrower, at=NOON_SHANGHAI, pack=CN_PACK
+        channel=channel,
+        collection_instalment=1,
+        loan=_loan(holds=holds),
+        borrower=borrower,
+        at=NOON_SHANGHAI,
+        pack=CN_PACK,
     )
     assert decision.verdict is verdict
     if rule:

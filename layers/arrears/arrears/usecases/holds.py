@@ -15,11 +15,12 @@ from datetime import date
 from typing import Protocol
 
 from arrears.adapters.dynamodb import VersionConflict
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
-from arrears.domain.holds import HoldChange, HoldVerdict, apply_hold_change
+from arrears.domain.business_time import business_date
+from arrears.domain.holds import HoldChange, HoldChangeStatus, apply_hold_change
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import business_date
+from arrears.domain.playbook import CollectionPlaybook
 
 MAX_CONFLICT_RETRIES = 5
 
@@ -36,14 +37,14 @@ class Loans(Protocol):
 
 @dataclass(frozen=True)
 class HoldResult:
-    verdict: HoldVerdict
+    status: HoldChangeStatus
     changed: bool  # the loan's holds changed (APPLIED may only move the change's stamp)
     loan: Loan  # as stored after the change (or as read, when nothing was written)
     assessed_on: date | None  # the business date the loan was re-assessed on (None: not written)
 
 
 def record_hold(
-    change: HoldChange, *, loans: Loans, policy: CollectionPolicy, shard_count: int
+    change: HoldChange, *, loans: Loans, policy: CollectionPlaybook, shard_count: int
 ) -> HoldResult:
     """Apply `change` to its loan, re-assess the loan and store it; on a concurrent write, re-read.
 
@@ -61,16 +62,16 @@ def record_hold(
         loan = loans.get(change.loan_id)
         if loan is None:
             raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
-        made_on = business_date(change.occurred_at, loan.jurisdiction)
+        made_on = business_date(change.occurred_at, rule_pack_for(loan.jurisdiction))
         on = assessment_date(loan, made_on)
         current = assess(loan, on, policy, shard_count) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)
-        if outcome.verdict is not HoldVerdict.APPLIED:
-            return HoldResult(outcome.verdict, False, loan, None)
+        if outcome.status is not HoldChangeStatus.APPLIED:
+            return HoldResult(outcome.status, False, loan, None)
         updated = assess(outcome.loan, on, policy, shard_count)
         try:
             stored = loans.save(updated)
         except VersionConflict:
             continue
-        return HoldResult(HoldVerdict.APPLIED, outcome.changed, stored, on)
+        return HoldResult(HoldChangeStatus.APPLIED, outcome.changed, stored, on)
     raise VersionConflict(f"loan {change.loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from arrears.adapters.dynamodb import LoanRepository, VersionConflict
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
+from arrears.domain.business_time import business_date
 from arrears.domain.payments import Payment, PaymentOutcome, apply_payment
-from arrears.usecases.business_time import business_date
+from arrears.domain.playbook import CollectionPlaybook
 
 MAX_CONFLICT_RETRIES = 5
 
@@ -28,13 +29,13 @@ class PaymentReceived:
 
 
 def receive_payment(
-    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPolicy, shard_count: int
+    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPlaybook, shard_count: int
 ) -> PaymentOutcome:
     for _ in range(MAX_CONFLICT_RETRIES):
         loan = loans.get(event.loan_id)
         if loan is None:
             raise UnknownLoan(f"payment {event.payment_id}: loan {event.loan_id} not found")
-        on = business_date(event.paid_at, loan.jurisdiction)
+        on = business_date(event.paid_at, rule_pack_for(loan.jurisdiction))
         outcome = apply_payment(
             loan, Payment(event.payment_id, event.loan_id, event.amount_minor, event.currency, on)
         )

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 from arrears.adapters.dynamodb import ReviewPage, VersionConflict
 from arrears.adapters.items import MalformedItem, plain
 from arrears.adapters.sweep_runs import RunProgress
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
 from arrears.domain.assessment import assess, collection_state_changed
+from arrears.domain.business_time import business_date, latest_business_date
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import business_date, latest_business_date
+from arrears.domain.playbook import CollectionPlaybook
 
 MAX_CONFLICT_RETRIES = 5
 RUN_RECORD_TTL = timedelta(days=90)
@@ -119,7 +120,7 @@ class SweepTask:
     @property
     def run_date(self) -> date:
         """The business date the run is known by (the latest any jurisdiction has reached)."""
-        return latest_business_date(self.business_time)
+        return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
 
     def to_body(self) -> dict[str, Any]:
         return shard_fields_body(self.business_time, self.shard, self.shard_count, self.start_key)
@@ -148,7 +149,7 @@ def _assess_and_save(
     loans: ReviewableLoans,
     loan: Loan,
     at: datetime,
-    policy: CollectionPolicy,
+    policy: CollectionPlaybook,
     shards: int,
     result: ShardSweep,
 ) -> None:
@@ -159,7 +160,7 @@ def _assess_and_save(
     """
     hit = False
     for _ in range(MAX_CONFLICT_RETRIES):
-        on = business_date(at, loan.jurisdiction)
+        on = business_date(at, rule_pack_for(loan.jurisdiction))
         if loan.next_review_on is None or loan.next_review_on > on:
             return  # left the index, or its milestone is tomorrow in its own jurisdiction
         assessed = assess(loan, on, policy, shards)
@@ -187,7 +188,7 @@ def sweep_shard(
     loans: ReviewableLoans,
     shard: int,
     at: datetime,
-    policy: CollectionPolicy,
+    policy: CollectionPlaybook,
     shard_count: int,
     *,
     start_key: Mapping[str, Any] | None = None,
@@ -199,7 +200,7 @@ def sweep_shard(
     At least one page is processed per call, so a continuation always makes progress.
     """
     result = ShardSweep(shard)
-    through = latest_business_date(at)
+    through = latest_business_date(at, bundled_rule_packs().latest.values())
     key = start_key
     while True:
         page = loans.review_page(shard, through, key, page_size)
@@ -230,7 +231,7 @@ def run_sweep_task(
     task: SweepTask,
     *,
     loans: ReviewableLoans,
-    policy: CollectionPolicy,
+    policy: CollectionPlaybook,
     queue: TaskQueue,
     runs: RunLedger,
     has_time_left: Callable[[], bool] = lambda: True,
