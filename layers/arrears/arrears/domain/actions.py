@@ -43,7 +43,8 @@ OPEN_ACTION_STATUSES = frozenset({ActionStatus.PENDING, ActionStatus.DEFERRED})
 def action_id_for(loan_id: str, step_id: str, collection_instalment: int) -> str:
     """Deterministic id: the same loan, step and instalment in collection always plan the same action.
 
-    The hash input keeps its historical form `<loan>|<step>|<cycle>` (ids are stored).
+    32 hex digits of SHA-256 of `<loan_id>|<step_id>|<collection_instalment>`; ids are stored, so
+    the form never changes.
     """
     return hashlib.sha256(f"{loan_id}|{step_id}|{collection_instalment}".encode()).hexdigest()[:32]
 

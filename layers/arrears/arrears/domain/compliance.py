@@ -71,25 +71,37 @@ def check_holds(
     A pause (hardship, promise to pay) holds on every day up to and including its date.
     """
     holds = loan.holds
+
+    def failure(rule: str) -> tuple[Verdict, str, date | None] | None:
+        """(verdict, reason, last day of a pause) when `rule` stops the contact, else None."""
+        match rule:
+            case "stop_hold" if is_stopped(loan):
+                return Verdict.SUPPRESS, "bankruptcy or death recorded: all collection stopped", None
+            case "cease_contact" if holds.cease_contact and channel not in pack.cease_contact_allows:
+                return Verdict.SUPPRESS, "borrower asked to cease contact", None
+            case "dispute_open" if holds.dispute_open and channel not in pack.dispute_allows:
+                return Verdict.SUPPRESS, "debt under dispute: collection contact suppressed", None
+            case "channel_opt_out" if channel.value in opted_out_channels:
+                return Verdict.SUPPRESS, f"borrower opted out of {channel.value}", None
+            case "hardship" if holds.hardship_until is not None and on <= holds.hardship_until:
+                return (
+                    Verdict.DEFER,
+                    f"hardship pause until {holds.hardship_until.isoformat()}",
+                    holds.hardship_until,
+                )
+            case "promise_to_pay" if (
+                holds.promise_to_pay_until is not None and on <= holds.promise_to_pay_until
+            ):
+                until = holds.promise_to_pay_until
+                return Verdict.DEFER, f"promise to pay until {until.isoformat()}", until
+        return None
+
     checked: list[tuple[str, str]] = []
-    pauses = {"hardship": holds.hardship_until, "promise_to_pay": holds.promise_to_pay_until}
-    what = {"hardship": "hardship pause", "promise_to_pay": "promise to pay"}
     for rule in HOLD_RULES:
-        stop: tuple[Verdict, str] | None = None
-        until: date | None = None
-        if rule == "stop_hold" and is_stopped(loan):
-            stop = Verdict.SUPPRESS, "bankruptcy or death recorded: all collection stopped"
-        elif rule == "cease_contact" and holds.cease_contact and channel not in pack.cease_contact_allows:
-            stop = Verdict.SUPPRESS, "borrower asked to cease contact"
-        elif rule == "dispute_open" and holds.dispute_open and channel not in pack.dispute_allows:
-            stop = Verdict.SUPPRESS, "debt under dispute: collection contact suppressed"
-        elif rule == "channel_opt_out" and channel.value in opted_out_channels:
-            stop = Verdict.SUPPRESS, f"borrower opted out of {channel.value}"
-        elif rule in pauses and (until := pauses[rule]) is not None and on <= until:
-            stop = Verdict.DEFER, f"{what[rule]} until {until.isoformat()}"
+        stop = failure(rule)
         if stop is not None:
             checked.append((rule, FAIL))
-            return HoldCheck(tuple(checked), stop[0], stop[1], until if stop[0] is Verdict.DEFER else None)
+            return HoldCheck(tuple(checked), *stop)
         checked.append((rule, PASS))
     return HoldCheck(tuple(checked))
 
