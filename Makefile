@@ -100,9 +100,10 @@ $(TOOLS)/%/.installed: requirements/%.txt
 	touch $@
 
 # --- checks ----------------------------------------------------------------------------------------
-lint: venv ## ruff check + ruff format --check
+lint: venv ## ruff check + ruff format --check + layering (import-linter contracts in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv ## ruff format + ruff check --fix (rewrites files)
 	$(VENV)/bin/ruff format .

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 
 from arrears.adapters.tables import pages
-from arrears.domain.actions import ContactRecord, ContactStatus
+from arrears.domain.actions import ActionStatus, ContactRecord
 from arrears.domain.strategy import Channel
 
 ZONES = {"CN": ("Asia/Shanghai", "CNY", "CN-2024"), "US-REGF": ("America/New_York", "USD", "US-REGF-2021")}
@@ -57,7 +57,7 @@ def synthetic_contacts(
             borrower_id=f"B-{n % loans:05d}",
             channel=channels[n % len(channels)],
             step="sms-d1",
-            status=ContactStatus.SENT,
+            status=ActionStatus.SENT,
             occurred_at=occurred,
             borrower_timezone=zone,
             borrower_local_time=occurred.strftime("%Y-%m-%dT%H:%M:%S"),

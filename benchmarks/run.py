@@ -106,7 +106,7 @@ def _table_definition(name: str) -> dict[str, Any]:
 
 def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
     """Open loans as assessed by yesterday's sweep; `due_fraction` of them hit a milestone today."""
-    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.config.playbook import bundled_playbook
     from arrears.domain.assessment import assess
     from arrears.domain.calendar import add_months
     from arrears.domain.loans import Loan, build_schedule
@@ -122,7 +122,7 @@ def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
         probe = Loan(
             loan_id, "", "CN", "CNY", principal, BENCH_DAY, _first(principal), 500, 2400, risk_band=band
         )
-        offsets = DEFAULT_POLICY.milestones_for(probe).offsets
+        offsets = bundled_playbook().milestones_for(probe).offsets
         due_today = rng.random() < due_fraction
         between = [o for o in range(offsets[0] - 20, offsets[-1]) if o not in offsets]
         offset = rng.choice(offsets) if due_today else rng.choice(between)
@@ -135,7 +135,7 @@ def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
         loan = Loan(
             loan_id, f"B-{n:08d}", "CN", "CNY", principal, disbursed, schedule, 500, 2400, risk_band=band
         )
-        book.append(assess(loan, yesterday, DEFAULT_POLICY))
+        book.append(assess(loan, yesterday, bundled_playbook()))
     return book
 
 
@@ -165,7 +165,7 @@ class ListQueue:
 def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_size: int) -> dict[str, Any]:
     from arrears.adapters.dynamodb import LoanRepository
     from arrears.adapters.sweep_runs import SweepRunRepository
-    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.config.playbook import bundled_playbook
     from arrears.usecases.sweep import SweepTask, fan_out, run_sweep_task
 
     resource = session.resource("dynamodb", region_name=REGION)
@@ -186,7 +186,7 @@ def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_
         task = SweepTask.from_body(queue.bodies.pop(0))
         began = time.perf_counter()
         outcome = run_sweep_task(
-            task, loans=loans, policy=DEFAULT_POLICY, queue=queue, runs=runs, page_size=page_size
+            task, loans=loans, policy=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
         )
         per_shard_ms.append((time.perf_counter() - began) * 1000)
         segments += 1
@@ -238,7 +238,7 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
     from arrears.adapters.dynamodb import LoanRepository
     from arrears.adapters.items import loan_from_item
     from arrears.adapters.tables import all_items
-    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.config.playbook import bundled_playbook
     from arrears.domain.assessment import assess, collection_state_changed
 
     resource = session.resource("dynamodb", region_name=REGION)
@@ -253,7 +253,7 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
         loan = loan_from_item(item)
         if not loan.is_open:
             continue
-        assessed = assess(loan, BENCH_DAY, DEFAULT_POLICY)
+        assessed = assess(loan, BENCH_DAY, bundled_playbook())
         # the same decision as the sweep's: write when a milestone has arrived and state changed
         arrived = loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
         if arrived and collection_state_changed(loan, assessed):

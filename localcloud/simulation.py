@@ -20,7 +20,7 @@ from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import DEFERRED_INDEX, BorrowerRepository, LoanRepository
 from arrears.adapters.items import DEFERRED_PARTITION, plain
 from arrears.adapters.tables import all_items
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import load_settings
 from arrears.domain.archive import Manifest
 from arrears.domain.calendar import parse_utc
@@ -90,7 +90,7 @@ class Simulation:
                 self.cloud.clock,
                 loans=self.loans,
                 borrowers=self.borrowers,
-                policy=DEFAULT_POLICY,
+                policy=bundled_playbook(),
             )
         self.cloud.settle()
 

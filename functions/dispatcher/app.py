@@ -1,5 +1,5 @@
 """dispatcher: Actions stream (new actions) and a 15-minute schedule (deferred ones) -> gate, send, record;
-CallOutcome events from the dialer -> the loan's unanswered-contacts counter and the call caps."""
+CallOutcome events from the dialer -> the loan's unanswered-contacts counter and the call ledger."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arrears.adapters.container import Container
 from arrears.adapters.idempotency import OnceRunner
 from arrears.adapters.lambda_events import event_time, is_scheduled_event, stream_record_time
+from arrears.domain.actions import ActionStatus
 from arrears.domain.calendar import format_utc
 from arrears.domain.strategy import Channel
 from arrears.usecases.call_outcomes import CallOutcomeReport, report_call_outcome
-from arrears.usecases.dispatch import DispatchPorts, DispatchResult, Outcome, dispatch
+from arrears.usecases.dispatch import DispatchPorts, DispatchResult, dispatch
 
 logger = Logger()
 metrics = Metrics()
@@ -34,16 +35,16 @@ CALL_OUTCOME = "CallOutcome"
 
 
 def _count(result: DispatchResult) -> None:
-    if result.outcome is Outcome.SKIPPED:
+    if result.status is None:
         return
     with single_metric(
         name="Contacts", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
     ) as metric:
         metric.add_dimension(name="channel", value=result.channel)
-        metric.add_dimension(name="outcome", value=result.outcome.value)
-    if result.channel == Channel.SMS.value and result.outcome is Outcome.SENT:
+        metric.add_dimension(name="outcome", value=result.outcome)
+    if result.channel == Channel.SMS.value and result.status is ActionStatus.SENT:
         metrics.add_metric(name="SmsSent", unit=MetricUnit.Count, value=1)
-    elif result.channel == Channel.SMS.value and result.outcome is Outcome.FAILED:
+    elif result.channel == Channel.SMS.value and result.status is ActionStatus.FAILED:
         metrics.add_metric(name="SmsFailed", unit=MetricUnit.Count, value=1)
 
 
@@ -53,7 +54,7 @@ def _dispatch(action_id: str, at: datetime) -> None:
         "action dispatched",
         extra={
             "action_id": action_id,
-            "outcome": result.outcome.value,
+            "outcome": result.outcome,
             "channel": result.channel,
             "reason": result.reason,
             "at": format_utc(at),

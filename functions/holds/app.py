@@ -11,14 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arrears.adapters.container import Container
 from arrears.adapters.items import MalformedItem
 from arrears.adapters.lambda_events import event_time
-from arrears.domain.holds import HoldChange, HoldVerdict, InvalidHoldChange
+from arrears.domain.holds import HoldChange, HoldChangeStatus, InvalidHoldChange
 from arrears.usecases.holds import UnknownLoan, record_hold
 
 logger = Logger()
 metrics = Metrics()
 container = Container.from_environment()
 # The SSM collection policy (the planner reports an invalid document; here it is logged).
-policies = container.policy_source()
+policies = container.playbook_source()
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -41,7 +41,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except (UnknownLoan, InvalidHoldChange) as error:
         logger.error("hold change not applied", extra={**ids, "reason": str(error)})
         raise
-    applied = result.verdict is HoldVerdict.APPLIED
+    applied = result.status is HoldChangeStatus.APPLIED
     if applied:
         with single_metric(
             name="HoldsChanged", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
@@ -53,11 +53,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     answer = {
         **ids,
         "active": change.active,
-        "outcome": result.verdict.value,
+        "outcome": result.status.value,
         "changed": result.changed,
         "next_review_on": result.loan.next_review_on.isoformat() if result.loan.next_review_on else None,
     }
-    if result.verdict is HoldVerdict.LOAN_CLOSED:
+    if result.status is HoldChangeStatus.LOAN_CLOSED:
         logger.warning(
             "hold change for a closed loan ignored", extra={**answer, "status": result.loan.status.value}
         )

@@ -18,7 +18,7 @@ logger = Logger()
 metrics = Metrics()
 container = Container.from_environment()
 # The SSM collection policy (the planner reports an invalid document; here it is logged).
-policies = container.policy_source()
+policies = container.playbook_source()
 
 
 class PaymentDetail(BaseModel):

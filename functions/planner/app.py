@@ -27,7 +27,7 @@ def _invalid_policy(reason: str) -> None:
     metrics.add_metric(name="PolicyDocumentInvalid", unit=MetricUnit.Count, value=1)
 
 
-policies = container.policy_source(report=_invalid_policy)
+policies = container.playbook_source(report=_invalid_policy)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -52,8 +52,8 @@ def record_handler(record: DynamoDBRecord) -> None:
         contacts=container.contacts,
         borrowers=container.borrowers,
         field_visits=container.field_visits,
-        call_tasks=container.call_tasks if container.settings.call_task_queue_url else None,
-        policy=policies.current(),
+        call_tasks=container.call_tasks,
+        playbook=policies.current(),
     )
     metrics.add_metric(name="ActionsPlanned", unit=MetricUnit.Count, value=len(result.planned))
     metrics.add_metric(

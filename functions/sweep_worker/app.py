@@ -25,7 +25,7 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 container = Container.from_environment()
 # The SSM collection policy (the planner reports an invalid document; here it is logged).
-policies = container.policy_source()
+policies = container.playbook_source()
 NAMESPACE = "Arrears"
 TOTALS: dict[str, int] = {}
 CENSUS_TOTALS: dict[str, int] = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import LoanRepository
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Holds, Loan
@@ -151,7 +151,7 @@ def test_unanswered_calls_count_up_a_connected_call_resets_and_assessments_score
     sweep_days(cloud, milestone + 1, (after_reset.next_review_on - DUE).days)
     assert feature(loan_of(container, loan.loan_id), "unanswered_contacts") == ("unanswered_contacts", 0, 0)
     # The connected call also fed the call caps, as before
-    assert len(container.contact_caps.ledger(loan.borrower_id).connected) == 1
+    assert len(container.call_ledger.ledger(loan.borrower_id).connected) == 1
 
 
 def test_a_redelivered_call_outcome_does_not_count_twice(
@@ -185,7 +185,7 @@ def test_a_report_for_an_unknown_action_only_feeds_the_caps(
     response = report(cloud, stranger)
 
     assert (response["duplicate"], response["loan_id"], response["loan_changed"]) == (False, None, False)
-    assert len(container.contact_caps.ledger(loan.borrower_id).connected) == 1
+    assert len(container.call_ledger.ledger(loan.borrower_id).connected) == 1
 
 
 class RacingLoans(LoanRepository):
@@ -212,7 +212,7 @@ def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, co
     payment = PaymentReceived("PAY-1", loan.loan_id, 1_000, "CNY", cloud.clock)
 
     def pay() -> None:
-        receive_payment(payment, loans=container.loans, policy=DEFAULT_POLICY)
+        receive_payment(payment, loans=container.loans, policy=bundled_playbook())
 
     racing = RacingLoans(container.loans, pay)
     ports = replace(DispatchPorts.from_container(container, run_always), loans=racing)

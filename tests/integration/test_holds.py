@@ -19,7 +19,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from arrears.adapters.container import Container
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
@@ -226,7 +226,7 @@ def test_a_bankruptcy_stops_a_planned_sms_even_before_the_planner_sees_it(
     # stream record (the race the planner's cancellation cannot close): the gate still stops it
     cloud.advance_to(utc(2026, 3, 1, 23, 55))
     change = HoldChange("H-1", loan.loan_id, HoldKind.BANKRUPTCY, True, cloud.clock)
-    record_hold(change, loans=container.loans, policy=DEFAULT_POLICY)
+    record_hold(change, loans=container.loans, policy=bundled_playbook())
     dispatch_at(cloud, utc(2026, 3, 2, 0, 0))  # the dispatcher runs first, then the streams settle
 
     assert by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.SUPPRESSED

@@ -28,10 +28,11 @@ from moto import mock_aws
 
 from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
+from arrears.config.rulepacks import rule_pack_for
+from arrears.domain.business_time import business_date
 from arrears.domain.calendar import format_utc
 from arrears.domain.penalties import amount_due
-from arrears.usecases.business_time import business_date
 from arrears.usecases.onboarding import register_loan
 from localcloud.simulation import Simulation
 from localcloud.stack import LocalStack, load_template
@@ -88,7 +89,7 @@ def add_deep_overdue_loan(sim: Simulation) -> None:
         sim.cloud.clock,
         loans=sim.loans,
         borrowers=sim.borrowers,
-        policy=DEFAULT_POLICY,
+        policy=bundled_playbook(),
     )
     sim.cloud.settle()
 
@@ -119,7 +120,7 @@ def pay_off(sim: Simulation, loan_id: str, payment_id: str) -> None:
     detail = {
         "payment_id": payment_id,
         "loan_id": loan_id,
-        "amount_minor": amount_due(loan, business_date(sim.cloud.clock, loan.jurisdiction)),
+        "amount_minor": amount_due(loan, business_date(sim.cloud.clock, rule_pack_for(loan.jurisdiction))),
         "currency": loan.currency,
         "paid_at": format_utc(sim.cloud.clock),
     }

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from arrears.adapters.items import loan_to_item, shard_for
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess, collection_state_changed
 from arrears.domain.delinquency import DEFAULT_BUCKETS
 from arrears.domain.loans import Instalment, Loan, LoanStatus
-from arrears.domain.policy import CollectionPolicy
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import DEFAULT_STRATEGY
 
 # A two-step strategy (SMS at D+1, field visit at D+60) keeps the milestone arithmetic readable;
 # the bundled strategies are covered by tests/unit/test_strategy.py and test_sweep_reference.py.
-TWO_STEP = CollectionPolicy(buckets=DEFAULT_BUCKETS, strategy=DEFAULT_STRATEGY)
+TWO_STEP = CollectionPlaybook(buckets=DEFAULT_BUCKETS, strategy=DEFAULT_STRATEGY)
 
 DUE = date(2026, 3, 1)
 
@@ -34,10 +34,10 @@ def test_milestones_are_due_day_steps_bucket_bounds_and_charge_off() -> None:
 
 
 def test_the_bundled_cn_strategy_wakes_the_loan_for_pre_due_reminders() -> None:
-    offsets = DEFAULT_POLICY.milestones_for(_loan()).offsets
+    offsets = bundled_playbook().milestones_for(_loan()).offsets
     assert offsets[:3] == (-3, -1, 0)
     assert {1, 31, 60, 61, 90, 91, 180} <= set(offsets)
-    first = assess(_loan(), date(2026, 2, 1), DEFAULT_POLICY)
+    first = assess(_loan(), date(2026, 2, 1), bundled_playbook())
     assert first.next_review_on == DUE - timedelta(days=3)
 
 

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arrears.adapters.items import loan_from_item, loan_to_item
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess
 from arrears.domain.holds import (
     HoldChange,
+    HoldChangeStatus,
     HoldKind,
-    HoldVerdict,
     InvalidHoldChange,
     apply_hold_change,
     stamp_of,
@@ -43,7 +43,7 @@ def cash_loan(**changes: Any) -> Loan:
         500,
         2400,
     )
-    return assess(loan, TODAY, DEFAULT_POLICY).with_changes(**changes)
+    return assess(loan, TODAY, bundled_playbook()).with_changes(**changes)
 
 
 def change(
@@ -74,7 +74,7 @@ def detail(**changes: Any) -> dict[str, Any]:
 
 def applied(loan: Loan, hold_change: HoldChange) -> Loan:
     outcome = apply_hold_change(loan, hold_change, TODAY)
-    assert outcome.verdict is HoldVerdict.APPLIED
+    assert outcome.status is HoldChangeStatus.APPLIED
     return outcome.loan
 
 
@@ -95,12 +95,12 @@ def test_each_hold_is_set_and_lifted_with_its_stamp(hold: HoldKind) -> None:
     loan = cash_loan()
 
     held = apply_hold_change(loan, change(hold), TODAY)
-    assert (held.verdict, held.changed, held.loan.holds) == (HoldVerdict.APPLIED, True, SET[hold])
+    assert (held.status, held.changed, held.loan.holds) == (HoldChangeStatus.APPLIED, True, SET[hold])
     assert stamp_of(held.loan, hold) == change(hold).stamp
 
     later = T0 + timedelta(hours=2)
     lifted = apply_hold_change(held.loan, change(hold, False, at=later, request_id="H-2"), TODAY)
-    assert (lifted.verdict, lifted.changed, lifted.loan.holds) == (HoldVerdict.APPLIED, True, Holds())
+    assert (lifted.status, lifted.changed, lifted.loan.holds) == (HoldChangeStatus.APPLIED, True, Holds())
     stamp = stamp_of(lifted.loan, hold)
     assert stamp is not None
     assert (stamp.occurred_at, stamp.request_id) == (later, "H-2")
@@ -129,7 +129,7 @@ def test_setting_a_hold_already_in_force_moves_only_its_stamp() -> None:
     again = apply_hold_change(
         loan, change(HoldKind.CEASE_CONTACT, at=T0 + timedelta(hours=3), request_id="H-2"), TODAY
     )
-    assert (again.verdict, again.changed) == (HoldVerdict.APPLIED, False)
+    assert (again.status, again.changed) == (HoldChangeStatus.APPLIED, False)
     assert again.loan.holds == loan.holds
     later = HoldStamp(HoldKind.CEASE_CONTACT, T0 + timedelta(hours=3), "H-2")
     assert stamp_of(again.loan, HoldKind.CEASE_CONTACT) == later
@@ -138,7 +138,7 @@ def test_setting_a_hold_already_in_force_moves_only_its_stamp() -> None:
 def test_a_closed_loan_holds_nothing() -> None:
     closed = cash_loan(status=LoanStatus.CLOSED)
     outcome = apply_hold_change(closed, change(HoldKind.BANKRUPTCY), TODAY)
-    assert (outcome.verdict, outcome.loan) == (HoldVerdict.LOAN_CLOSED, closed)
+    assert (outcome.status, outcome.loan) == (HoldChangeStatus.LOAN_CLOSED, closed)
 
 
 def test_a_promise_cannot_end_before_the_day_it_was_made() -> None:
@@ -154,7 +154,7 @@ def test_a_promise_cannot_end_before_the_day_it_was_made() -> None:
 def test_a_redelivered_change_is_a_duplicate_and_changes_nothing() -> None:
     loan = applied(cash_loan(), change(HoldKind.DISPUTE))
     again = apply_hold_change(loan, change(HoldKind.DISPUTE), TODAY)
-    assert (again.verdict, again.loan) == (HoldVerdict.DUPLICATE, loan)
+    assert (again.status, again.loan) == (HoldChangeStatus.DUPLICATE, loan)
 
 
 def test_an_older_change_arriving_late_does_not_undo_a_newer_one() -> None:
@@ -165,7 +165,7 @@ def test_an_older_change_arriving_late_does_not_undo_a_newer_one() -> None:
 
     late = apply_hold_change(loan, opened, TODAY)
 
-    assert (late.verdict, late.loan) == (HoldVerdict.SUPERSEDED, loan)
+    assert (late.status, late.loan) == (HoldChangeStatus.SUPERSEDED, loan)
     assert not late.loan.holds.dispute_open
 
 
@@ -176,7 +176,7 @@ def test_a_lift_older_than_a_repeated_set_does_not_undo_it() -> None:
     late = apply_hold_change(
         loan, change(HoldKind.CEASE_CONTACT, False, at=T0 + timedelta(hours=1), request_id="B"), TODAY
     )
-    assert late.verdict is HoldVerdict.SUPERSEDED
+    assert late.status is HoldChangeStatus.SUPERSEDED
     assert late.loan.holds.cease_contact
 
 
@@ -287,18 +287,18 @@ def test_a_loan_keeps_one_stamp_per_kind() -> None:
 
 
 def record(loans: MemoryLoans, hold_change: HoldChange) -> Any:
-    return record_hold(hold_change, loans=loans, policy=DEFAULT_POLICY)
+    return record_hold(hold_change, loans=loans, policy=bundled_playbook())
 
 
 def test_a_promise_puts_the_day_after_it_in_the_review_index() -> None:
     on = date(2026, 3, 12)
-    loans = MemoryLoans(assess(cash_loan(), on, DEFAULT_POLICY))
+    loans = MemoryLoans(assess(cash_loan(), on, bundled_playbook()))
     assert loans.items["L-7"].next_review_on == date(2026, 3, 16)  # the next step of its strategy
 
     promise = change(HoldKind.PROMISE_TO_PAY, at=T0 + timedelta(days=10), until=date(2026, 3, 13))
     result = record(loans, promise)
 
-    assert (result.verdict, result.changed, result.assessed_on) == (HoldVerdict.APPLIED, True, on)
+    assert (result.status, result.changed, result.assessed_on) == (HoldChangeStatus.APPLIED, True, on)
     assert result.loan.next_review_on == date(2026, 3, 14)  # the day after the promise
     assert loans.items["L-7"] == result.loan
     assert result.loan.version == 1
@@ -308,12 +308,12 @@ def test_a_redelivered_change_writes_nothing() -> None:
     loans = MemoryLoans(cash_loan())
     record(loans, change(HoldKind.CEASE_CONTACT))
     again = record(loans, change(HoldKind.CEASE_CONTACT))
-    assert (again.verdict, again.assessed_on, loans.saves) == (HoldVerdict.DUPLICATE, None, 1)
+    assert (again.status, again.assessed_on, loans.saves) == (HoldChangeStatus.DUPLICATE, None, 1)
 
 
 def test_a_late_event_never_moves_the_loan_back_in_time() -> None:
     # The sweep assessed the loan on 9 March; a dispute made on 2 March arrives now
-    loans = MemoryLoans(assess(cash_loan(), date(2026, 3, 9), DEFAULT_POLICY))
+    loans = MemoryLoans(assess(cash_loan(), date(2026, 3, 9), bundled_playbook()))
     result = record(loans, change(HoldKind.DISPUTE))
     assert result.assessed_on == date(2026, 3, 9)
     assert (result.loan.evaluated_on, result.loan.dpd) == (date(2026, 3, 9), 8)
@@ -345,7 +345,7 @@ def test_a_concurrent_write_is_reread_and_both_changes_are_kept() -> None:
 
 def test_closed_and_unknown_loans() -> None:
     closed = MemoryLoans(cash_loan(status=LoanStatus.CLOSED))
-    assert record(closed, change(HoldKind.DISPUTE)).verdict is HoldVerdict.LOAN_CLOSED
+    assert record(closed, change(HoldKind.DISPUTE)).status is HoldChangeStatus.LOAN_CLOSED
     assert closed.saves == 0
     with pytest.raises(UnknownLoan, match="loan L-7 not found"):
         record(MemoryLoans(), change(HoldKind.DISPUTE))

@@ -4,7 +4,8 @@ The sweep under test reads only the loans whose `next_review_on` has arrived (an
 index with the ReviewIndex's semantics). The reference ignores the index: it assesses every loan
 every single day, and it finds the loans that must change on a sweep day by walking each day since
 the loan's last assessment and checking the milestone offsets one by one. After every sweep the two
-must agree on which loans changed and on every loan's status, DPD, bucket, cycle and penalty.
+must agree on which loans changed and on every loan's status, DPD, bucket, instalment in collection
+and penalty.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from hypothesis import strategies as st
 
 from arrears.adapters.dynamodb import ReviewPage
 from arrears.adapters.items import loan_to_item
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess
-from arrears.domain.delinquency import BucketPolicy, loan_dpd
+from arrears.domain.delinquency import DelinquencyBuckets, loan_dpd
 from arrears.domain.loans import Loan, LoanStatus, build_schedule
 from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.penalties import penalty_charged
-from arrears.domain.policy import CollectionPolicy
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import Channel, Step, Strategy
 from arrears.usecases.sweep import ShardSweep, sweep_shard
 from tests.unit.memory_loans import MemoryLoans
@@ -69,8 +70,8 @@ class IndexedLoans(MemoryLoans):
 
 def reference_offsets(loan: Loan) -> set[int]:
     """The loan's milestone offsets written out from their definition (not from `Milestones`)."""
-    buckets = DEFAULT_POLICY.buckets
-    steps = DEFAULT_POLICY.strategy_for(loan).steps
+    buckets = bundled_playbook().buckets
+    steps = bundled_playbook().strategy_for(loan).steps
     values = {0, buckets.charge_off_dpd}
     values |= {low for _, low in buckets.buckets if low > 0}
     values |= {step.offset for step in steps}
@@ -153,7 +154,7 @@ def sweep_time(on: date) -> datetime:
 def pay(loan: Loan, payment_id: str, amount: int, on: date) -> Loan:
     """What the payments use case does: apply the waterfall, then re-assess on the payment date."""
     outcome = apply_payment(loan, Payment(payment_id, loan.loan_id, amount, "CNY", on))
-    return assess(outcome.loan, on, DEFAULT_POLICY)
+    return assess(outcome.loan, on, bundled_playbook())
 
 
 def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
@@ -166,7 +167,7 @@ def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
                 index,
                 shard,
                 sweep_time(on),
-                DEFAULT_POLICY,
+                bundled_playbook(),
                 start_key=key,
                 has_time_left=lambda: False,
                 page_size=2,
@@ -183,7 +184,7 @@ def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) -> None:
-    registered = {loan.loan_id: assess(loan, START, DEFAULT_POLICY) for loan in scenario.loans}
+    registered = {loan.loan_id: assess(loan, START, bundled_playbook()) for loan in scenario.loans}
     index = IndexedLoans(registered)
     daily = dict(registered)  # the reference: every loan assessed every day, no index
     payments = list(scenario.payments)
@@ -201,7 +202,7 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
                     version=index.items[loan_id].version + 1
                 )
                 daily[loan_id] = pay(daily[loan_id], f"P-{n}", amount, on)
-        daily = {k: assess(v, on, DEFAULT_POLICY) if v.is_open else v for k, v in daily.items()}
+        daily = {k: assess(v, on, bundled_playbook()) if v.is_open else v for k, v in daily.items()}
         if day not in scenario.sweep_days:
             continue
 
@@ -228,7 +229,7 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
                 assert loan.next_review_on is None
                 continue
             assert loan.bucket == ref.bucket, (loan_id, on)
-            assert loan.cycle == ref.cycle, (loan_id, on)
+            assert loan.collection_instalment == ref.collection_instalment, (loan_id, on)
             if loan_id in result.changed_loan_ids:
                 assert (loan.dpd, loan.evaluated_on, loan.due_offset) == (ref.dpd, on, ref.due_offset)
             # in the index exactly while open, and its milestone is still ahead
@@ -253,7 +254,7 @@ PRE_DUE = Strategy(
         Step("call-d5", 5, Channel.CALL_TASK, "sms_overdue", band_offsets={"HIGH": 2, "LOW": 8}),
     ),
 )
-PRE_DUE_POLICY = CollectionPolicy(buckets=BucketPolicy(), strategy=PRE_DUE)
+PRE_DUE_POLICY = CollectionPlaybook(buckets=DelinquencyBuckets(), strategy=PRE_DUE)
 DUE_1 = date(2026, 3, 10)
 
 
@@ -262,7 +263,7 @@ def _plan() -> Loan:
     return Loan("L-M", "B-M", "CN", "CNY", 90_000, date(2026, 2, 10), schedule, 500, 3600)
 
 
-def _walk(loan: Loan, start: date, days: int, policy: CollectionPolicy = PRE_DUE_POLICY) -> list[date]:
+def _walk(loan: Loan, start: date, days: int, policy: CollectionPlaybook = PRE_DUE_POLICY) -> list[date]:
     """The dates the sweep would touch the loan, assessing it on each of them (no payments)."""
     touched = []
     loan = assess(loan, start, policy)
@@ -316,7 +317,7 @@ def test_a_cured_instalment_moves_the_milestones_to_the_next_one() -> None:
         DUE_1 + timedelta(days=4),
     )
     second_due = paid.instalments[1].due_on
-    assert paid.cycle == 2
+    assert paid.collection_instalment == 2
     assert (paid.dpd, paid.bucket) == (0, "M0")
     assert paid.next_review_on == second_due - timedelta(days=3)
 

@@ -19,10 +19,11 @@ from arrears.adapters.items import (
     contact_to_item,
     loan_from_item,
     loan_to_item,
+    outcome_to_item,
     plain,
 )
 from arrears.adapters.tables import TRANSACTION_REFUSED, all_items, conditional_write, pages
-from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord
 from arrears.domain.borrowers import PII_FIELDS, Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Loan
@@ -293,7 +294,7 @@ class ActionRepository:
         *,
         reason: str = "",
         not_before: datetime | None = None,
-        outcome: dict[str, Any] | None = None,
+        outcome: ActionOutcome | None = None,
     ) -> Action | None:
         """Move `action` to `to` if nobody moved it first; returns the action as stored, or None.
 
@@ -311,7 +312,7 @@ class ActionRepository:
         update = "SET #s = :to, #r = :reason, #v = :next"
         if outcome is not None:
             update += ", last_outcome = :outcome"
-            values[":outcome"] = outcome
+            values[":outcome"] = outcome_to_item(outcome)
         stored_not_before = action.not_before
         if to is ActionStatus.DEFERRED:
             stored_not_before = not_before or action.not_before

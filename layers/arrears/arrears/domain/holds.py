@@ -39,9 +39,9 @@ __all__ = [
     "HOLD_SOURCES",
     "MAX_CLOCK_SKEW",
     "HoldChange",
+    "HoldChangeStatus",
     "HoldKind",
     "HoldOutcome",
-    "HoldVerdict",
     "InvalidHoldChange",
     "apply_hold_change",
     "stamp_of",
@@ -63,7 +63,9 @@ class InvalidHoldChange(ValueError):
     """A `HoldChanged` event that cannot be applied; the message names the field and the problem."""
 
 
-class HoldVerdict(StrEnum):
+class HoldChangeStatus(StrEnum):
+    """What became of one hold change (the `outcome` the holds function answers)."""
+
     APPLIED = "applied"  # the change is in force (the hold may have been so already: `changed`)
     DUPLICATE = "duplicate"  # this request was applied before
     SUPERSEDED = "superseded"  # a later change of the same hold is in force
@@ -154,10 +156,10 @@ class HoldChange:
 
 @dataclass(frozen=True, slots=True)
 class HoldOutcome:
-    """The loan after a change (the same object unless `verdict` is APPLIED)."""
+    """The loan after a change (the same object unless `status` is APPLIED)."""
 
     loan: Loan
-    verdict: HoldVerdict
+    status: HoldChangeStatus
     changed: bool = False  # APPLIED and the holds differ from before (else only the stamp moved)
 
 
@@ -196,7 +198,7 @@ def apply_hold_change(loan: Loan, change: HoldChange, made_on: date) -> HoldOutc
     if change.loan_id != loan.loan_id:
         raise ValueError(f"hold change for loan {change.loan_id} applied to loan {loan.loan_id}")
     if not loan.is_open:
-        return HoldOutcome(loan, HoldVerdict.LOAN_CLOSED)
+        return HoldOutcome(loan, HoldChangeStatus.LOAN_CLOSED)
     if change.until is not None and change.until < made_on:
         raise InvalidHoldChange(
             f"until: {change.until.isoformat()} is before {made_on.isoformat()}, the day the "
@@ -204,13 +206,13 @@ def apply_hold_change(loan: Loan, change: HoldChange, made_on: date) -> HoldOutc
         )
     last = stamp_of(loan, change.hold)
     if last is not None and last.request_id == change.request_id:
-        return HoldOutcome(loan, HoldVerdict.DUPLICATE)
+        return HoldOutcome(loan, HoldChangeStatus.DUPLICATE)
     if last is not None and change.stamp.order <= last.order:
-        return HoldOutcome(loan, HoldVerdict.SUPERSEDED)
+        return HoldOutcome(loan, HoldChangeStatus.SUPERSEDED)
     holds = _holds_with(loan.holds, change)
     stamps = sorted(
         (*(s for s in loan.hold_stamps if s.hold is not change.hold), change.stamp),
         key=lambda stamp: _KIND_ORDER[stamp.hold],
     )
     updated = loan.with_changes(holds=holds, hold_stamps=tuple(stamps))
-    return HoldOutcome(updated, HoldVerdict.APPLIED, changed=holds != loan.holds)
+    return HoldOutcome(updated, HoldChangeStatus.APPLIED, changed=holds != loan.holds)

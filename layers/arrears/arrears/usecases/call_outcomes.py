@@ -90,7 +90,7 @@ def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> Call
     the call id on the loan), the ledger write last. Raises ValueError when no contact caps table is
     configured, `VersionConflict` when the loan kept changing, `CapContention` when the ledger did.
     """
-    caps = ports.caps
+    caps = ports.call_ledger
     if caps is None:
         raise ValueError("contact caps table is not configured")
     applied: list[CallOutcomeResult] = []

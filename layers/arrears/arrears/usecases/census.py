@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 from arrears.adapters.dynamodb import CensusPage
 from arrears.adapters.items import MalformedItem
-from arrears.config.policy import CollectionPolicy
-from arrears.usecases.business_time import latest_business_date
+from arrears.config.rulepacks import bundled_rule_packs
+from arrears.domain.business_time import latest_business_date
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.usecases.sweep import RUN_RECORD_TTL, SweepTask, TaskQueue, read_shard_fields, shard_fields_body
 
 CENSUS_KIND = "census"
@@ -85,7 +86,7 @@ class CensusTask:
     @property
     def run_date(self) -> date:
         """The business date the run is known by (as `SweepTask.run_date`)."""
-        return latest_business_date(self.business_time)
+        return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
 
     @classmethod
     def after(cls, sweep: SweepTask) -> CensusTask:
@@ -199,7 +200,7 @@ class CensusRow:
     count: int
 
 
-def census_rows(counts: Mapping[tuple[str, str], int], policy: CollectionPolicy) -> list[CensusRow]:
+def census_rows(counts: Mapping[tuple[str, str], int], policy: CollectionPlaybook) -> list[CensusRow]:
     """One row per (jurisdiction, bucket): every bucket of the policy for every jurisdiction of the
     policy (0 when the shard has none, so a sum over the shards has no gaps), plus any other pair
     the shard holds; jurisdictions sorted, buckets in the policy's order and then by name."""
@@ -225,7 +226,7 @@ def run_census_task(
     task: CensusTask,
     *,
     loans: CensusLoans,
-    policy: CollectionPolicy,
+    policy: CollectionPlaybook,
     queue: TaskQueue,
     runs: CensusLedger,
     has_time_left: Callable[[], bool] = lambda: True,

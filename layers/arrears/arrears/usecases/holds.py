@@ -15,11 +15,12 @@ from datetime import date
 from typing import Protocol
 
 from arrears.adapters.dynamodb import LoanChange, LoanUpdate
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
-from arrears.domain.holds import HoldChange, HoldOutcome, HoldVerdict, apply_hold_change
+from arrears.domain.business_time import business_date
+from arrears.domain.holds import HoldChange, HoldChangeStatus, HoldOutcome, apply_hold_change
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import business_date
+from arrears.domain.playbook import CollectionPlaybook
 
 
 class UnknownLoan(LookupError):
@@ -32,13 +33,13 @@ class Loans(Protocol):
 
 @dataclass(frozen=True)
 class HoldResult:
-    verdict: HoldVerdict
+    status: HoldChangeStatus
     changed: bool  # the loan's holds changed (APPLIED may only move the change's stamp)
     loan: Loan  # as stored after the change (or as read, when nothing was written)
     assessed_on: date | None  # the business date the loan was re-assessed on (None: not written)
 
 
-def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPolicy) -> HoldResult:
+def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPlaybook) -> HoldResult:
     """Apply `change` to its loan, re-assess the loan and store it; on a concurrent write, re-read.
 
     The business date is that of `change.occurred_at` in the loan's jurisdiction, or the loan's last
@@ -54,12 +55,12 @@ def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPolicy) -
     attempts: list[tuple[HoldOutcome, date]] = []  # (outcome, assessment date) of each attempt
 
     def hold(loan: Loan) -> Loan | None:
-        made_on = business_date(change.occurred_at, loan.jurisdiction)
+        made_on = business_date(change.occurred_at, rule_pack_for(loan.jurisdiction))
         on = assessment_date(loan, made_on)
         current = assess(loan, on, policy) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)
         attempts.append((outcome, on))
-        if outcome.verdict is not HoldVerdict.APPLIED:
+        if outcome.status is not HoldChangeStatus.APPLIED:
             return None
         return assess(outcome.loan, on, policy)
 
@@ -67,6 +68,6 @@ def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPolicy) -
     if update.loan is None:
         raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
     outcome, on = attempts[-1]
-    if outcome.verdict is not HoldVerdict.APPLIED:
-        return HoldResult(outcome.verdict, False, update.loan, None)
-    return HoldResult(HoldVerdict.APPLIED, outcome.changed, update.loan, on)
+    if outcome.status is not HoldChangeStatus.APPLIED:
+        return HoldResult(outcome.status, False, update.loan, None)
+    return HoldResult(HoldChangeStatus.APPLIED, outcome.changed, update.loan, on)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from arrears.adapters.dynamodb import LoanRepository
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
+from arrears.domain.business_time import business_date
 from arrears.domain.loans import Loan
 from arrears.domain.payments import Payment, PaymentOutcome, apply_payment
-from arrears.usecases.business_time import business_date
+from arrears.domain.playbook import CollectionPlaybook
 
 
 class UnknownLoan(LookupError):
@@ -27,7 +28,7 @@ class PaymentReceived:
 
 
 def receive_payment(
-    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPolicy
+    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPlaybook
 ) -> PaymentOutcome:
     """Apply `event` to its loan, re-assess the loan and store it (`LoanRepository.update`).
 
@@ -38,7 +39,7 @@ def receive_payment(
     attempts: list[PaymentOutcome] = []  # what each attempt made of the payment; the last one counts
 
     def pay(loan: Loan) -> Loan | None:
-        on = business_date(event.paid_at, loan.jurisdiction)
+        on = business_date(event.paid_at, rule_pack_for(loan.jurisdiction))
         outcome = apply_payment(
             loan, Payment(event.payment_id, event.loan_id, event.amount_minor, event.currency, on)
         )

@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 from arrears.adapters.dynamodb import LoanChange, LoanUpdate, ReviewPage
 from arrears.adapters.items import MalformedItem, plain
 from arrears.adapters.sweep_runs import RunProgress
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
 from arrears.domain.assessment import assess, collection_state_changed
+from arrears.domain.business_time import business_date, latest_business_date
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import business_date, latest_business_date
+from arrears.domain.playbook import CollectionPlaybook
 
 RUN_RECORD_TTL = timedelta(days=90)
 
@@ -116,7 +117,7 @@ class SweepTask:
     @property
     def run_date(self) -> date:
         """The business date the run is known by (the latest any jurisdiction has reached)."""
-        return latest_business_date(self.business_time)
+        return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
 
     def to_body(self) -> dict[str, Any]:
         return shard_fields_body(self.business_time, self.shard, self.shard_count, self.start_key)
@@ -142,7 +143,7 @@ class TaskOutcome:
 
 
 def _assess_and_save(
-    loans: ReviewableLoans, loan: Loan, at: datetime, policy: CollectionPolicy, result: ShardSweep
+    loans: ReviewableLoans, loan: Loan, at: datetime, policy: CollectionPlaybook, result: ShardSweep
 ) -> None:
     """Assess one loan (as read from the index page) and write it if its state changed.
 
@@ -154,7 +155,7 @@ def _assess_and_save(
 
     def reassess(current: Loan) -> Loan | None:
         nonlocal hit
-        on = business_date(at, current.jurisdiction)
+        on = business_date(at, rule_pack_for(current.jurisdiction))
         if current.next_review_on is None or current.next_review_on > on:
             return None  # left the index, or its milestone is tomorrow in its own jurisdiction
         assessed = assess(current, on, policy)
@@ -176,7 +177,7 @@ def sweep_shard(
     loans: ReviewableLoans,
     shard: int,
     at: datetime,
-    policy: CollectionPolicy,
+    policy: CollectionPlaybook,
     *,
     start_key: Mapping[str, Any] | None = None,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -187,7 +188,7 @@ def sweep_shard(
     At least one page is processed per call, so a continuation always makes progress.
     """
     result = ShardSweep(shard)
-    through = latest_business_date(at)
+    through = latest_business_date(at, bundled_rule_packs().latest.values())
     key = start_key
     while True:
         page = loans.review_page(shard, through, key, page_size)
@@ -218,7 +219,7 @@ def run_sweep_task(
     task: SweepTask,
     *,
     loans: ReviewableLoans,
-    policy: CollectionPolicy,
+    policy: CollectionPlaybook,
     queue: TaskQueue,
     runs: RunLedger,
     has_time_left: Callable[[], bool] = lambda: True,
