@@ -120,7 +120,7 @@ LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer python-dateutil urllib3 six
 LAMBDA_PLATFORM         := aarch64-manylinux_2_34
 UPGRADE          ?=
 UPGRADE_PACKAGES ?=
-UV_COMPILE = $(UV) pip compile --quiet --generate-hashes --custom-compile-command "make lock" \
+UV_COMPILE = $(UV) pip compile --quiet --generate-hashes --no-strip-extras --custom-compile-command "make lock" \
   --no-config $(if $(UPGRADE),--upgrade) $(foreach p,$(UPGRADE_PACKAGES),--upgrade-package $(p))
 
 lock: $(TOOLS)/uv/.installed ## regenerate every requirements file from its inputs (UPGRADE=1, UPGRADE_PACKAGES=...)
