@@ -79,13 +79,14 @@ help: ## list the targets
 # --- environments ----------------------------------------------------------------------------------
 venv: $(VENV)/.installed ## .venv with Python 3.13, requirements/dev.txt and the project (editable)
 
-$(VENV)/.deps: requirements/dev.txt
+$(VENV)/.deps: requirements/dev.txt requirements/pip.txt
 	@if [ -z "$(PY313)" ]; then \
 	  echo "error: CPython 3.13 not found (looked in \`pyenv root\`/versions/3.13.*/ and for python3.13 on PATH)." >&2; \
 	  echo "       Install it, e.g. \`pyenv install 3.13.0\`, then run make again." >&2; exit 1; fi
 	@echo "venv: creating $(VENV) with $(PY313)"
 	rm -rf $(VENV)
 	"$(PY313)" -m venv $(VENV)
+	$(PY) -m pip install $(PIP_LOCKED) -r requirements/pip.txt 2>&1 | $(PIP_FILTER)
 	$(PY) -m pip install $(PIP_LOCKED) -r requirements/dev.txt 2>&1 | $(PIP_FILTER)
 	touch $@
 
@@ -96,13 +97,14 @@ $(VENV)/.installed: $(VENV)/.deps pyproject.toml
 
 tools: $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed ## sam and checkov, each in its own venv
 
-$(TOOLS)/%/.installed: requirements/%.txt
+$(TOOLS)/%/.installed: requirements/%.txt requirements/pip.txt
 	@if [ -z "$(PY_TOOLS)" ]; then \
 	  echo "error: no CPython 3.11, 3.12 or 3.13 found for $*; install one, e.g. \`pyenv install 3.11.7\`." >&2; \
 	  exit 1; fi
 	@echo "tools: creating $(TOOLS)/$* with $(PY_TOOLS)"
 	rm -rf $(TOOLS)/$*
 	"$(PY_TOOLS)" -m venv $(TOOLS)/$*
+	$(TOOLS)/$*/bin/python -m pip install $(PIP_LOCKED) -r requirements/pip.txt 2>&1 | $(PIP_FILTER)
 	$(TOOLS)/$*/bin/python -m pip install $(PIP_LOCKED) -r $< 2>&1 | $(PIP_FILTER)
 	touch $@
 
@@ -112,7 +114,7 @@ $(TOOLS)/%/.installed: requirements/%.txt
 #   pyproject.toml [project] dependencies, constrained by dev.txt ->  layers/arrears/requirements.txt
 #       (Lambda python3.13 on arm64: the layer's pins are dev.txt's, so tests run what Lambda runs;
 #        what the runtime provides is left out, see LAMBDA_RUNTIME_PROVIDED)
-#   requirements/sam.in, checkov.in, uv.in                      ->  requirements/<name>.txt (3.11, any OS)
+#   requirements/sam.in, checkov.in, uv.in, pip.in              ->  requirements/<name>.txt (3.11, any OS)
 # uv keeps every pin already in an output file unless told to move it: `make lock` after editing an input
 # adds or drops only what the edit asks for; UPGRADE_PACKAGES="boto3 moto" moves those, UPGRADE=1 all.
 # uv itself is pinned and hashed in requirements/uv.txt and installed into .tools/uv on first use.
@@ -132,6 +134,7 @@ lock: $(TOOLS)/uv/.installed ## regenerate every requirements file from its inpu
 	$(UV_COMPILE) --python-version 3.11 --universal requirements/sam.in -o requirements/sam.txt
 	$(UV_COMPILE) --python-version 3.11 --universal requirements/checkov.in -o requirements/checkov.txt
 	$(UV_COMPILE) --python-version 3.11 --universal requirements/uv.in -o requirements/uv.txt
+	$(UV_COMPILE) --python-version 3.11 --universal requirements/pip.in -o requirements/pip.txt
 
 # --- checks ----------------------------------------------------------------------------------------
 lint: venv ## ruff check + ruff format --check
