@@ -12,10 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parser import parse
 from moto import mock_aws
 
 from arrears.adapters.container import Container
-from arrears.adapters.lambda_events import event_time
+from arrears.events.schedules import SchedulerInvocation
 from arrears.usecases.business_time import latest_business_date
 from arrears_cli.ops import main, mask_email, mask_name, mask_phone, sweep_event
 from localcloud.cloud import LocalCloud
@@ -292,7 +293,8 @@ def test_rerun_sweep_sends_the_scheduled_event_of_that_business_date(stack: Loca
     assert event["time"] == "2026-03-01T16:30:00Z"
     (schedule,) = stack.functions["SweepFunction"].events
     assert set(event) == set(json.loads(schedule.properties["Input"]))
-    assert latest_business_date(event_time(event)) == date(2026, 3, 2)
+    # and the sweep function reads it as that business time
+    assert latest_business_date(parse(event=event, model=SchedulerInvocation).unwrap()) == date(2026, 3, 2)
 
 
 def test_sweep_event_follows_the_given_zone_and_time() -> None:

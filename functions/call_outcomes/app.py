@@ -1,0 +1,28 @@
+"""call-outcomes: the dialer's CallOutcome (bus) -> the loan's unanswered-contacts counter, the call caps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrears.adapters.container import Container
+from arrears.adapters.idempotency import OnceRunner
+from arrears.adapters.lambda_events import receive
+from arrears.adapters.reporting import call_outcome_recorded
+from arrears.adapters.telemetry import Telemetry
+from arrears.events.bus import CallOutcomeEvent
+from arrears.usecases.dispatch import DispatchPorts, report_call_outcome
+
+telemetry = Telemetry()
+container = Container.from_environment()
+once = OnceRunner(container.settings.idempotency_table)
+ports = DispatchPorts.from_container(container, once)
+
+
+@telemetry.handler(correlation_paths.EVENT_BRIDGE)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    once.register_lambda_context(context)
+    report = receive(event, CallOutcomeEvent, telemetry.logger)
+    return call_outcome_recorded(telemetry, report, report_call_outcome(report, ports))
