@@ -140,7 +140,7 @@ lock: $(TOOLS)/uv/.installed ## regenerate every requirements file from its inpu
 lint: venv ## ruff check + ruff format --check + layering (import-linter contracts in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/lint-imports
+	PYTHONPATH=layers/arrears:tools:. $(VENV)/bin/lint-imports
 
 format: venv ## ruff format + ruff check --fix (rewrites files)
 	$(VENV)/bin/ruff format .

@@ -245,6 +245,8 @@ class LocalCloud:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         os.environ.update(spec.environment)
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", spec.logical_id)
+        # No X-Ray here: the handlers' Tracer stays off (the template turns tracing on in Lambda).
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
         try:
             with contextlib.redirect_stdout(self.log):

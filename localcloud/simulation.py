@@ -200,7 +200,7 @@ class Simulation:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
             if kind == "schedule":
-                if args[0] == "DispatcherFunction" and self._deferred_tick_is_idle(moment):
+                if args[0] == "DeferredReleaseFunction" and self._deferred_tick_is_idle(moment):
                     self.stats.idle_ticks_skipped += 1
                     continue
                 if args[0] == "SweepDeadlineFunction" and self._sweep_known_finished(moment):

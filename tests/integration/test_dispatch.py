@@ -486,7 +486,7 @@ def test_a_crash_between_send_and_record_is_completed_by_the_redelivery(
 
 
 def stream_event(action_id: str, at: datetime) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / "dispatcher-action-planned.json").read_text())
+    event: dict[str, Any] = json.loads((EVENTS / "dispatcher" / "action-planned.json").read_text())
     record = event["Records"][0]
     record["dynamodb"]["Keys"]["action_id"]["S"] = action_id
     record["dynamodb"]["NewImage"]["action_id"]["S"] = action_id
@@ -518,7 +518,7 @@ def test_the_schedule_releases_due_deferred_actions_and_reports_the_backlog(
     assert {dispatch(a.action_id, late, ports).status for a in actions} == {ActionStatus.DEFERRED}
     cloud = make_cloud(utc(2026, 3, 10, 0, 0))
 
-    response = cloud.invoke("DispatcherFunction", cloud.scheduled_event("DispatcherFunction"))
+    response = cloud.invoke("DeferredReleaseFunction", cloud.scheduled_event("DeferredReleaseFunction"))
 
     assert response == {"deferred_due": 3, "deferred_processed": 3, "deferred_failed": 0}
     assert len(sms_sent()) == 3

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 BUS = "LoanEventsBus"
 HOLDS = "HoldsFunction"
 SWEEP = "SweepFunction"
-DISPATCHER = "DispatcherFunction"
+RELEASE = "DeferredReleaseFunction"
 PLANNER = "PlannerFunction"
 DUE = date(2026, 3, 1)
 
@@ -57,9 +57,9 @@ def sweep_day(cloud: LocalCloud, day: int) -> None:
 
 
 def dispatch_at(cloud: LocalCloud, moment: datetime) -> None:
-    """The dispatcher's 15-minute schedule at `moment` (deferred actions whose time has come)."""
+    """The deferred release's 15-minute schedule at `moment` (deferred actions whose time has come)."""
     cloud.advance_to(moment)
-    cloud.schedule(DISPATCHER)
+    cloud.schedule(RELEASE)
 
 
 def hold(
@@ -210,7 +210,7 @@ def test_a_us_cease_contact_suppresses_an_sms_planned_before_it(
         cloud.advance_to(utc(2026, 2, 28, 16, 30) + timedelta(days=day))
         cloud.schedule(SWEEP)
         cloud.advance_to(cloud.clock + timedelta(hours=2))
-        cloud.schedule(DISPATCHER)
+        cloud.schedule(RELEASE)
     later = [a for a in container.actions.for_loan(loan.loan_id) if a.step_id not in planned]
     assert later, "the loan reached later steps"
     assert {a.status for a in later if a.channel is not Channel.BUREAU} == {ActionStatus.SUPPRESSED}

@@ -57,11 +57,13 @@ LOANS, DAYS, SEED, START = 20, 6, 7, date(2026, 3, 1)
 DEEP_OVERDUE = "L-IAM-LEGAL"  # 95 days past due when the run starts: legal referral and bureau report
 
 # DynamoDB grants no flow here exercises, each with the reason it is granted all the same.
+IDEMPOTENCY_READ = (
+    "Powertools idempotency reads the record when a conditional put fails without returning it "
+    "(ReturnValuesOnConditionCheckFailure unsupported); current botocore and moto return it"
+)
 UNEXERCISED_DYNAMODB_GRANTS = {
-    ("DispatcherFunction", "dynamodb:GetItem", "IdempotencyTable"): (
-        "Powertools idempotency reads the record when a conditional put fails without returning it "
-        "(ReturnValuesOnConditionCheckFailure unsupported); current botocore and moto return it"
-    ),
+    (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
+    for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
 }
 
 
@@ -95,7 +97,8 @@ def add_deep_overdue_loan(sim: Simulation) -> None:
 
 
 def report_call_outcome(sim: Simulation) -> None:
-    """The dialer reports an unanswered call for a queued call task, twice (the second is a replay)."""
+    """The dialer reports an unanswered call for a queued call task, twice (the second is a replay),
+    then a conversation (a connected call: the call caps' ledger is written)."""
     calls = [
         a for a in _scan(sim.settings.actions_table) if a["channel"] == "CALL_TASK" and a["status"] == "SENT"
     ]
@@ -111,6 +114,8 @@ def report_call_outcome(sim: Simulation) -> None:
     }
     for _ in range(2):
         sim.cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
+    conversation = {**detail, "call_id": "CALL-IAM-2", "connected": True, "conversation": True}
+    sim.cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", conversation)
 
 
 def pay_off(sim: Simulation, loan_id: str, payment_id: str) -> None:
@@ -195,7 +200,7 @@ def coverage() -> Coverage:
     recorder = CallRecorder()
     with mock_aws(), recorder.recording():
         sim = Simulation(loans=LOANS, seed=SEED, start=START, log=io.StringIO())
-        loans_table = sim.settings.loans_table
+        loans_table, caps_table = sim.settings.loans_table, sim.settings.contact_caps_table
         recorder.faults = [
             # A payment lands between the sweep's read and its write: the conditional put fails and
             # the loan is re-read (GetItem) and re-assessed.
@@ -206,8 +211,19 @@ def coverage() -> Coverage:
                 "ConditionalCheckFailedException",
                 when=lambda call: call.param("TableName") == loans_table,
             ),
-            # SNS throttles a send: the idempotency record is released (DeleteItem), the record retried.
+            # SNS throttles a send: the idempotency record is released (DeleteItem), the record retried
+            # (a new action), or the action left due for the next run (a deferred one).
             Fault("DispatcherFunction", "sns", "Publish", "Throttling"),
+            Fault("DeferredReleaseFunction", "sns", "Publish", "Throttling"),
+            # The call caps' ledger cannot be read: the report's idempotency record is released
+            # (DeleteItem) and the invocation retried.
+            Fault(
+                "CallOutcomesFunction",
+                "dynamodb",
+                "GetItem",
+                "ProvisionedThroughputExceededException",
+                when=lambda call: call.param("TableName") == caps_table,
+            ),
         ]
         sim.load_book()
         add_deep_overdue_loan(sim)

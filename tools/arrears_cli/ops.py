@@ -38,8 +38,8 @@ from botocore.exceptions import ClientError
 
 from arrears.adapters.tables import all_items
 from arrears.domain.calendar import format_utc, parse_utc
-from arrears.domain.holds import DETAIL_TYPE as HOLD_DETAIL_TYPE
-from arrears.domain.holds import HOLD_SOURCES, HoldChange, HoldKind, InvalidHoldChange
+from arrears.domain.holds import HoldKind, InvalidHoldChange
+from arrears.events.bus import HOLD_DETAIL_TYPE, HOLD_SOURCES, hold_change_from_detail
 
 __all__ = [
     "Invoker",
@@ -566,7 +566,7 @@ def hold_detail(
     if until is not None:
         detail["until"] = until.isoformat()
     try:
-        HoldChange.from_detail(detail, received_at=now)
+        hold_change_from_detail(detail, received_at=now)
     except InvalidHoldChange as error:
         raise OpsError(f"not a valid hold change: {error}") from None
     return detail

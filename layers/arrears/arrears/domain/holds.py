@@ -3,8 +3,8 @@
 A hold is a borrower-side pause or stop the planner (`arrears.domain.planning`) and the dispatcher's
 gate (`arrears.domain.compliance`) honour: a promise to pay or a hardship pause until a date, an open
 dispute, a cease-contact request, a bankruptcy, a death. The lending core and the collector desk
-record them as `HoldChanged` events (docs/contracts.md, "Events"); this module validates the event
-and applies it to the loan.
+record them as `HoldChanged` events (docs/contracts.md, "Events"; `arrears.events.bus` reads them
+into a `HoldChange`); this module applies a change to the loan.
 
 Each kind of hold is a last-writer-wins register ordered by the change's own time: the loan keeps,
 per kind, the stamp (`occurred_at`, `request_id`) of the last change applied to it, and a change is
@@ -23,21 +23,13 @@ Kinds are independent: lifting a dispute never touches a promise to pay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from arrears.domain.calendar import parse_utc
 from arrears.domain.loans import HoldKind, Holds, HoldStamp, Loan
 
 __all__ = [
-    "DETAIL_TYPE",
-    "HOLD_SOURCES",
-    "MAX_CLOCK_SKEW",
     "HoldChange",
     "HoldChangeStatus",
     "HoldKind",
@@ -46,17 +38,6 @@ __all__ = [
     "apply_hold_change",
     "stamp_of",
 ]
-
-DETAIL_TYPE = "HoldChanged"
-# Who may record a hold: the lending core, and the collector desk (arrears-ops sends the latter).
-HOLD_SOURCES = ("arrears.lending-core", "arrears.collections")
-# How far `occurred_at` may be ahead of the event's own time: a change stamped in the future would
-# win over every real change of its kind until that time comes.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
 
 
 class InvalidHoldChange(ValueError):
@@ -70,33 +51,6 @@ class HoldChangeStatus(StrEnum):
     DUPLICATE = "duplicate"  # this request was applied before
     SUPERSEDED = "superseded"  # a later change of the same hold is in force
     LOAN_CLOSED = "loan_closed"  # the loan is no longer collected
-
-
-class _Detail(BaseModel):
-    """The detail's shape: exact field names (a misspelt `until` must not be dropped), exact types."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    request_id: str = Field(pattern=_ID)
-    loan_id: str = Field(pattern=_ID)
-    hold: Literal["promise_to_pay", "hardship", "dispute", "cease_contact", "bankruptcy", "deceased"]
-    active: bool
-    until: str | None = Field(default=None, pattern=_DATE)
-    occurred_at: str = Field(pattern=_UTC)
-
-    @field_validator("until")
-    @classmethod
-    def _calendar_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            date.fromisoformat(value)  # 2026-02-30 matches the pattern but is no date
-        return value
-
-
-def _problems(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or 'detail'}: {problem['msg']}"
-        for problem in error.errors(include_input=False, include_url=False)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,34 +78,6 @@ class HoldChange:
     @property
     def stamp(self) -> HoldStamp:
         return HoldStamp(self.hold, self.occurred_at, self.request_id)
-
-    @classmethod
-    def from_detail(cls, detail: object, *, received_at: datetime | None = None) -> HoldChange:
-        """The change a `HoldChanged` detail describes, or `InvalidHoldChange` naming each bad field.
-
-        `received_at` is the event's own time: `occurred_at` may not be later than it (beyond
-        `MAX_CLOCK_SKEW`), else the change would win over every real one of its kind until then.
-        """
-        if not isinstance(detail, Mapping):
-            raise InvalidHoldChange("detail: must be an object")
-        try:
-            parsed = _Detail.model_validate(dict(detail))
-        except ValidationError as error:
-            raise InvalidHoldChange(_problems(error)) from None
-        occurred_at = parse_utc(parsed.occurred_at)
-        if received_at is not None and occurred_at > received_at + MAX_CLOCK_SKEW:
-            raise InvalidHoldChange(
-                f"occurred_at: {parsed.occurred_at} is later than the event itself "
-                f"({received_at.isoformat()}); a hold change cannot come from the future"
-            )
-        return cls(
-            request_id=parsed.request_id,
-            loan_id=parsed.loan_id,
-            hold=HoldKind(parsed.hold),
-            active=parsed.active,
-            occurred_at=occurred_at,
-            until=date.fromisoformat(parsed.until) if parsed.until is not None else None,
-        )
 
 
 @dataclass(frozen=True, slots=True)

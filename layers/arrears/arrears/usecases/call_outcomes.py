@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from arrears.domain.behaviour import record_call
-from arrears.domain.calendar import parse_utc
 from arrears.domain.loans import Loan
 from arrears.usecases.dispatch import DispatchPorts
 
@@ -27,23 +25,6 @@ class CallOutcomeReport:
     occurred_at: datetime
     connected: bool
     conversation: bool
-
-    @classmethod
-    def from_detail(cls, detail: Any) -> CallOutcomeReport:
-        if not isinstance(detail, dict):
-            raise ValueError("CallOutcome detail must be an object")
-        try:
-            call_id, action_id, borrower_id = detail["call_id"], detail["action_id"], detail["borrower_id"]
-            occurred_at = parse_utc(str(detail["occurred_at"]))
-            connected, conversation = detail["connected"], detail.get("conversation", False)
-        except KeyError as missing:
-            raise ValueError(f"CallOutcome detail lacks {missing}") from None
-        if not all(isinstance(value, str) and value for value in (call_id, action_id, borrower_id)):
-            raise ValueError("CallOutcome call_id, action_id and borrower_id must be non-empty strings")
-        if not (isinstance(connected, bool) and isinstance(conversation, bool)):
-            raise ValueError("CallOutcome connected and conversation must be booleans")
-        # A conversation is a connected call, whatever the dialer says.
-        return cls(call_id, action_id, borrower_id, occurred_at, connected or conversation, conversation)
 
 
 @dataclass(frozen=True)
