@@ -11,7 +11,7 @@ have a milestone on the benchmark day. Then, in the same process:
 
 `items_read` and `scan_items_read` are summed from DynamoDB's own `ScannedCount` in the responses,
 through a botocore hook on the client, not from counters of the code under test. Both sides must
-write exactly the same loans. The figures go to `--out` (bench/results.json); docs/scaling.md
+write exactly the same loans. The figures go to `--out` (benchmarks/results.json); docs/scaling.md
 derives the 10-million-loan estimates from them.
 """
 
@@ -349,7 +349,7 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="arrears-bench", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--loans", type=int, default=20_000)
     parser.add_argument("--due-fraction", type=float, default=0.05)
     parser.add_argument("--shards", type=int, default=16)

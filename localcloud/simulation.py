@@ -221,7 +221,7 @@ def _scan(table: str) -> list[dict[str, Any]]:
 
 
 def export_archive(stack: LocalStack, out: Path) -> list[str]:
-    """Copy every object of the local archive bucket to `out/<key>` (the DESIGN.md layout)."""
+    """Copy every object of the local archive bucket to `out/<key>` (the production key layout, docs/architecture.md)."""
     s3 = boto3.client("s3")
     bucket = stack.physical["ArchiveBucket"]
     keys: list[str] = []

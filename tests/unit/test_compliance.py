@@ -130,7 +130,7 @@ def test_field_visits_are_suppressed_where_the_rules_do_not_use_them() -> None:
     assert decision.rules_checked[-1] == ("field_visits_enabled", "FAIL")
 
 
-# -- preferred hours and DST (issue 5) ----------------------------------------------------------
+# -- preferred hours and DST ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
