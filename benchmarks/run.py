@@ -186,7 +186,7 @@ def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_
         task = SweepTask.from_body(queue.bodies.pop(0))
         began = time.perf_counter()
         outcome = run_sweep_task(
-            task, loans=loans, policy=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
+            task, loans=loans, playbook=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
         )
         per_shard_ms.append((time.perf_counter() - began) * 1000)
         segments += 1

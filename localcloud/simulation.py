@@ -90,7 +90,7 @@ class Simulation:
                 self.cloud.clock,
                 loans=self.loans,
                 borrowers=self.borrowers,
-                policy=bundled_playbook(),
+                playbook=bundled_playbook(),
             )
         self.cloud.settle()
 
@@ -221,7 +221,7 @@ def _scan(table: str) -> list[dict[str, Any]]:
 
 
 def export_archive(stack: LocalStack, out: Path) -> list[str]:
-    """Copy every object of the local archive bucket to `out/<key>` (the production key layout, docs/architecture.md)."""
+    """Copy every object of the local archive bucket to `out/<key>` (the production key layout)."""
     s3 = boto3.client("s3")
     bucket = stack.physical["ArchiveBucket"]
     keys: list[str] = []

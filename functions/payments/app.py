@@ -17,7 +17,7 @@ from arrears.usecases.payments import UnknownLoan, receive_payment
 telemetry = Telemetry()
 container = Container.from_environment()
 # The SSM collection policy (the planner reports an invalid document; here it is logged).
-policies = container.playbook_source()
+playbooks = container.playbook_source()
 
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
@@ -29,6 +29,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcome = receive_payment(
             payment,
             loans=container.loans,
-            policy=policies.current(),
+            playbook=playbooks.current(),
         )
     return payment_applied(telemetry, payment, outcome)

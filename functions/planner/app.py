@@ -15,7 +15,7 @@ from arrears.usecases.planning import plan_for_change
 
 telemetry = Telemetry()
 container = Container.from_environment()
-policies = container.playbook_source(report=invalid_policy_reporter(telemetry))
+playbooks = container.playbook_source(report=invalid_policy_reporter(telemetry))
 
 
 def plan(change: LoanChange | None) -> None:
@@ -30,7 +30,7 @@ def plan(change: LoanChange | None) -> None:
         borrowers=container.borrowers,
         field_visits=container.field_visits,
         call_tasks=container.call_tasks,
-        playbook=policies.current(),
+        playbook=playbooks.current(),
     )
     planned(telemetry, result)
 

@@ -19,7 +19,7 @@ from arrears.usecases.sweep_tasks import work_on
 telemetry = Telemetry()
 container = Container.from_environment()
 # The SSM collection policy (the planner reports an invalid document; here it is logged).
-policies = container.playbook_source()
+playbooks = container.playbook_source()
 
 
 @telemetry.handler()
@@ -31,7 +31,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         work_on(
             task,
             loans=container.loans,
-            policy=policies.current(),
+            playbook=playbooks.current(),
             queue=container.sweep_tasks,
             runs=container.sweep_runs,
             has_time_left=has_time_left,

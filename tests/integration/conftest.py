@@ -137,5 +137,5 @@ def register(container: Container, loan: Loan, borrower: Borrower, at: datetime)
         at,
         loans=container.loans,
         borrowers=container.borrowers,
-        policy=bundled_playbook(),
+        playbook=bundled_playbook(),
     )

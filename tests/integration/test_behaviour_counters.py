@@ -213,7 +213,7 @@ def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, co
     payment = PaymentReceived("PAY-1", loan.loan_id, 1_000, "CNY", cloud.clock)
 
     def pay() -> None:
-        receive_payment(payment, loans=container.loans, policy=bundled_playbook())
+        receive_payment(payment, loans=container.loans, playbook=bundled_playbook())
 
     racing = RacingLoans(container.loans, pay)
     ports = replace(DispatchPorts.from_container(container, run_always), loans=racing)

@@ -63,7 +63,7 @@ def book(container: Container, cloud: LocalCloud, per_due_date: int = 3) -> None
     receive_payment(
         PaymentReceived("P-FULL", "L-CN-0-0", 200_000, "CNY", cloud.clock),
         loans=container.loans,
-        policy=bundled_playbook(),
+        playbook=bundled_playbook(),
     )
     cloud.settle()
 

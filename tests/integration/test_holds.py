@@ -226,7 +226,7 @@ def test_a_bankruptcy_stops_a_planned_sms_even_before_the_planner_sees_it(
     # stream record (the race the planner's cancellation cannot close): the gate still stops it
     cloud.advance_to(utc(2026, 3, 1, 23, 55))
     change = HoldChange("H-1", loan.loan_id, HoldKind.BANKRUPTCY, True, cloud.clock)
-    record_hold(change, loans=container.loans, policy=bundled_playbook())
+    record_hold(change, loans=container.loans, playbook=bundled_playbook())
     dispatch_at(cloud, utc(2026, 3, 2, 0, 0))  # the dispatcher runs first, then the streams settle
 
     assert by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.SUPPRESSED

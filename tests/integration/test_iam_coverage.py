@@ -91,7 +91,7 @@ def add_deep_overdue_loan(sim: Simulation) -> None:
         sim.cloud.clock,
         loans=sim.loans,
         borrowers=sim.borrowers,
-        policy=bundled_playbook(),
+        playbook=bundled_playbook(),
     )
     sim.cloud.settle()
 

@@ -33,7 +33,7 @@ def test_a_late_delivered_partial_payment_keeps_the_loans_state_as_of_its_last_a
     outcome = receive_payment(
         PaymentReceived("P-LATE", "L-LATE", 30_000, "CNY", utc(2026, 3, 5, 2)),
         loans=container.loans,
-        policy=bundled_playbook(),
+        playbook=bundled_playbook(),
     )
 
     # Then the payment is applied, but the loan stays assessed as of 9 March (DPD 8), not 5 March

@@ -149,7 +149,7 @@ class PaymentBetweenReadAndWrite(LoanRepository):
             receive_payment(
                 PaymentReceived("P-RACE", self._loan_id, 50_000, "CNY", utc(2026, 3, 1, 16, 31)),
                 loans=self._container.loans,
-                policy=bundled_playbook(),
+                playbook=bundled_playbook(),
             )
         return page
 
@@ -192,7 +192,7 @@ def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
     receive_payment(
         PaymentReceived("P-FULL", repaid, 200_000, "CNY", utc(2026, 2, 25)),
         loans=container.loans,
-        policy=bundled_playbook(),
+        playbook=bundled_playbook(),
     )
     closed = container.loans.get(repaid)
     assert closed is not None

@@ -189,7 +189,7 @@ def test_a_census_task_continues_with_its_partial_counts_then_claims_once() -> N
         outcome = run_census_task(
             task,
             loans=shard,
-            policy=bundled_playbook(),
+            playbook=bundled_playbook(),
             queue=queue,
             runs=ledger,
             has_time_left=lambda: False,
@@ -215,7 +215,7 @@ def test_a_census_task_continues_with_its_partial_counts_then_claims_once() -> N
 
     # When the final segment is delivered again
     again = run_census_task(
-        task, loans=shard, policy=bundled_playbook(), queue=queue, runs=ledger, page_size=2
+        task, loans=shard, playbook=bundled_playbook(), queue=queue, runs=ledger, page_size=2
     )
 
     # Then it claims nothing and has nothing to emit

@@ -221,7 +221,7 @@ def test_a_loan_keeps_one_stamp_per_kind() -> None:
 
 
 def record(loans: MemoryLoans, hold_change: HoldChange) -> Any:
-    return record_hold(hold_change, loans=loans, policy=bundled_playbook())
+    return record_hold(hold_change, loans=loans, playbook=bundled_playbook())
 
 
 def test_a_promise_puts_the_day_after_it_in_the_review_index() -> None:

@@ -263,15 +263,15 @@ def _plan() -> Loan:
     return Loan("L-M", "B-M", "CN", "CNY", 90_000, date(2026, 2, 10), schedule, 500, 3600)
 
 
-def _walk(loan: Loan, start: date, days: int, policy: CollectionPlaybook = PRE_DUE_POLICY) -> list[date]:
+def _walk(loan: Loan, start: date, days: int, playbook: CollectionPlaybook = PRE_DUE_POLICY) -> list[date]:
     """The dates the sweep would touch the loan, assessing it on each of them (no payments)."""
     touched = []
-    loan = assess(loan, start, policy)
+    loan = assess(loan, start, playbook)
     for day in range(1, days + 1):
         on = start + timedelta(days=day)
         if loan.next_review_on is not None and loan.next_review_on <= on:
             touched.append(on)
-            loan = assess(loan, on, policy)
+            loan = assess(loan, on, playbook)
     return touched
 
 

@@ -200,15 +200,15 @@ class CensusRow:
     count: int
 
 
-def census_rows(counts: Mapping[tuple[str, str], int], policy: CollectionPlaybook) -> list[CensusRow]:
+def census_rows(counts: Mapping[tuple[str, str], int], playbook: CollectionPlaybook) -> list[CensusRow]:
     """One row per (jurisdiction, bucket): every bucket of the policy for every jurisdiction of the
     policy (0 when the shard has none, so a sum over the shards has no gaps), plus any other pair
     the shard holds; jurisdictions sorted, buckets in the policy's order and then by name."""
-    jurisdictions = sorted({*policy.jurisdictions, *(j for j, _ in counts)})
+    jurisdictions = sorted({*playbook.jurisdictions, *(j for j, _ in counts)})
     rows = []
     for jurisdiction in jurisdictions:
-        extra = sorted(b for j, b in counts if j == jurisdiction and b not in policy.buckets.names)
-        for bucket in (*policy.buckets.names, *extra):
+        extra = sorted(b for j, b in counts if j == jurisdiction and b not in playbook.buckets.names)
+        for bucket in (*playbook.buckets.names, *extra):
             rows.append(CensusRow(jurisdiction, bucket, int(counts.get((jurisdiction, bucket), 0))))
     return rows
 
@@ -226,7 +226,7 @@ def run_census_task(
     task: CensusTask,
     *,
     loans: CensusLoans,
-    policy: CollectionPlaybook,
+    playbook: CollectionPlaybook,
     queue: TaskQueue,
     runs: CensusLedger,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -253,5 +253,5 @@ def run_census_task(
     expires_at = int((task.business_time + RUN_RECORD_TTL).timestamp())
     if not runs.claim_census(task.run_date, task.shard, expires_at):
         return CensusOutcome(task, result, re_enqueued=False, claimed=False)
-    rows = tuple(census_rows(result.counts, policy))
+    rows = tuple(census_rows(result.counts, playbook))
     return CensusOutcome(task, result, re_enqueued=False, claimed=True, rows=rows)

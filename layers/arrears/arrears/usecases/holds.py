@@ -39,7 +39,7 @@ class HoldResult:
     assessed_on: date | None  # the business date the loan was re-assessed on (None: not written)
 
 
-def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPlaybook) -> HoldResult:
+def record_hold(change: HoldChange, *, loans: Loans, playbook: CollectionPlaybook) -> HoldResult:
     """Apply `change` to its loan, re-assess the loan and store it; on a concurrent write, re-read.
 
     The business date is that of `change.occurred_at` in the loan's jurisdiction, or the loan's last
@@ -57,12 +57,12 @@ def record_hold(change: HoldChange, *, loans: Loans, policy: CollectionPlaybook)
     def hold(loan: Loan) -> Loan | None:
         made_on = business_date(change.occurred_at, rule_pack_for(loan.jurisdiction))
         on = assessment_date(loan, made_on)
-        current = assess(loan, on, policy) if loan.is_open else loan
+        current = assess(loan, on, playbook) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)
         attempts.append((outcome, on))
         if outcome.status is not HoldChangeStatus.APPLIED:
             return None
-        return assess(outcome.loan, on, policy)
+        return assess(outcome.loan, on, playbook)
 
     update = loans.update(change.loan_id, hold)
     if update.loan is None:

@@ -20,9 +20,9 @@ def register_loan(
     *,
     loans: LoanRepository,
     borrowers: BorrowerRepository,
-    policy: CollectionPlaybook,
+    playbook: CollectionPlaybook,
 ) -> bool:
     """Store the borrower and the assessed loan; False when the loan id exists already."""
     borrowers.put(borrower)
-    assessed = assess(loan, business_date(at, rule_pack_for(loan.jurisdiction)), policy)
+    assessed = assess(loan, business_date(at, rule_pack_for(loan.jurisdiction)), playbook)
     return loans.create(assessed)

@@ -28,7 +28,7 @@ class PaymentReceived:
 
 
 def receive_payment(
-    event: PaymentReceived, *, loans: LoanRepository, policy: CollectionPlaybook
+    event: PaymentReceived, *, loans: LoanRepository, playbook: CollectionPlaybook
 ) -> PaymentOutcome:
     """Apply `event` to its loan, re-assess the loan and store it (`LoanRepository.update`).
 
@@ -47,7 +47,7 @@ def receive_payment(
         if outcome.duplicate:
             return None
         # The payment is valued on its own date; the loan's state stays as of its latest assessment.
-        return assess(outcome.loan, assessment_date(loan, on), policy)
+        return assess(outcome.loan, assessment_date(loan, on), playbook)
 
     update = loans.update(event.loan_id, pay)
     if update.loan is None:

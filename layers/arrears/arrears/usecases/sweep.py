@@ -143,7 +143,7 @@ class TaskOutcome:
 
 
 def _assess_and_save(
-    loans: ReviewableLoans, loan: Loan, at: datetime, policy: CollectionPlaybook, result: ShardSweep
+    loans: ReviewableLoans, loan: Loan, at: datetime, playbook: CollectionPlaybook, result: ShardSweep
 ) -> None:
     """Assess one loan (as read from the index page) and write it if its state changed.
 
@@ -158,7 +158,7 @@ def _assess_and_save(
         on = business_date(at, rule_pack_for(current.jurisdiction))
         if current.next_review_on is None or current.next_review_on > on:
             return None  # left the index, or its milestone is tomorrow in its own jurisdiction
-        assessed = assess(current, on, policy)
+        assessed = assess(current, on, playbook)
         if not collection_state_changed(current, assessed):
             return None
         if not hit:
@@ -177,7 +177,7 @@ def sweep_shard(
     loans: ReviewableLoans,
     shard: int,
     at: datetime,
-    policy: CollectionPlaybook,
+    playbook: CollectionPlaybook,
     *,
     start_key: Mapping[str, Any] | None = None,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -195,7 +195,7 @@ def sweep_shard(
         result.items_read += page.scanned_count
         for loan in page.loans:
             result.examined += 1
-            _assess_and_save(loans, loan, at, policy, result)
+            _assess_and_save(loans, loan, at, playbook, result)
         key = page.last_evaluated_key
         if key is None:
             return result
@@ -219,7 +219,7 @@ def run_sweep_task(
     task: SweepTask,
     *,
     loans: ReviewableLoans,
-    policy: CollectionPlaybook,
+    playbook: CollectionPlaybook,
     queue: TaskQueue,
     runs: RunLedger,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -235,7 +235,7 @@ def run_sweep_task(
         loans,
         task.shard,
         task.business_time,
-        policy,
+        playbook,
         start_key=task.start_key,
         has_time_left=has_time_left,
         page_size=page_size,

@@ -47,7 +47,7 @@ class ShardWork(TypedDict):
     """What sweeping or counting a shard needs."""
 
     loans: SweepLoans
-    policy: CollectionPlaybook
+    playbook: CollectionPlaybook
     queue: TaskQueue
     runs: SweepRuns
     has_time_left: Callable[[], bool]
