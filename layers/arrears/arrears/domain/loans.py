@@ -13,13 +13,11 @@ from arrears.domain.calendar import add_months
 
 
 class LoanStatus(StrEnum):
+    """OPEN while collected; CLOSED when repaid in full; CHARGED_OFF at the playbook's charge-off DPD."""
+
     OPEN = "OPEN"
     CLOSED = "CLOSED"
     CHARGED_OFF = "CHARGED_OFF"
-    WRITTEN_OFF = "WRITTEN_OFF"
-
-
-TERMINAL_STATUSES = frozenset({LoanStatus.CLOSED, LoanStatus.CHARGED_OFF, LoanStatus.WRITTEN_OFF})
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +136,10 @@ class Loan:
 
     `penalty_accrued_minor` is the penalty charged (already capped) up to and including the day
     `penalty_through`; anything later is derived from dates (see `arrears.domain.penalties`).
-    `dpd`, `bucket`, `due_offset`, `cycle` and `evaluated_on` are the state as of the last evaluation.
+    `dpd`, `bucket`, `due_offset`, `collection_instalment` and `evaluated_on` are the state as of the
+    last evaluation. `collection_instalment` is the instalment in collection: the sequence number of
+    the oldest unsettled instalment, whose due date anchors the strategy's offsets (0 when none;
+    stored as `cycle`).
     """
 
     loan_id: str
@@ -157,7 +158,7 @@ class Loan:
     dpd: int = 0
     bucket: str = "M0"
     due_offset: int | None = None
-    cycle: int = 0
+    collection_instalment: int = 0
     evaluated_on: date | None = None
     closed_on: date | None = None
     holds: Holds = field(default_factory=Holds)
@@ -165,7 +166,6 @@ class Loan:
     risk_band: str = "MEDIUM"
     applied_payment_ids: tuple[str, ...] = ()
     version: int = 0
-    review_shard: int | None = None
     next_review_on: date | None = None
     # Behavioural risk (arrears.domain.risk): score, and (feature, value, points) behind it.
     risk_score: int | None = None
@@ -192,7 +192,7 @@ class Loan:
             "penalty_accrued_minor",
             "penalty_paid_minor",
             "dpd",
-            "cycle",
+            "collection_instalment",
             "version",
             "broken_promises",
             "unanswered_contacts",

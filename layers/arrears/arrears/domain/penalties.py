@@ -1,4 +1,4 @@
-"""Daily penalty interest on overdue principal, capped by the jurisdiction's annualised-cost cap.
+"""Daily penalty interest on overdue principal, capped by the loan's annualised cost cap.
 
 The penalty charged on day D is
 
@@ -23,8 +23,13 @@ BPS = 10_000
 DAYS_PER_YEAR = 365
 
 
-def penalty_cap(loan: Loan, on: date) -> int:
-    """The most penalty the loan may carry on `on` without breaching the annualised-cost cap."""
+def penalty_allowed_by_cost_cap(loan: Loan, on: date) -> int:
+    """The most penalty (minor units) the loan may carry on `on` under its cost cap.
+
+    The cost cap is `loan.apr_cap_bps`, the annualised cost (interest, fees and penalty) the
+    contract may reach, in basis points a year of the principal, over max(term, days since
+    disbursement) / 365 years.
+    """
     days = max(loan.term_days, (on - loan.disbursed_on).days)
     allowed_cost = loan.principal_minor * loan.apr_cap_bps * days // (BPS * DAYS_PER_YEAR)
     return max(0, allowed_cost - loan.contractual_cost)
@@ -49,7 +54,7 @@ def penalty_charged(loan: Loan, on: date) -> int:
     if loan.penalty_through is not None and on <= loan.penalty_through:
         return loan.penalty_accrued_minor
     accrued = loan.penalty_accrued_minor + uncapped_accrual(loan, loan.penalty_through, on)
-    return max(loan.penalty_accrued_minor, min(accrued, penalty_cap(loan, on)))
+    return max(loan.penalty_accrued_minor, min(accrued, penalty_allowed_by_cost_cap(loan, on)))
 
 
 def penalty_outstanding(loan: Loan, on: date) -> int:

@@ -1,0 +1,89 @@
+"""The collection playbook: delinquency buckets, charge-off, and the strategies per jurisdiction.
+
+One playbook is one document (`arrears/config/bundled/strategies.yaml`, or its SSM override; read by
+`arrears.config.playbook`). `strategy_for(loan)` and `milestones_for(loan)` are the two questions the
+sweep and the planner ask of it; strategies per jurisdiction, champion/challenger arms and risk
+bands all answer through them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from arrears.domain.delinquency import DelinquencyBuckets
+from arrears.domain.loans import Loan
+from arrears.domain.strategy import Arm, Strategy, StrategySet, single
+
+
+@dataclass(frozen=True, slots=True)
+class Milestones:
+    """Offsets (days from the oldest unsettled due date) on which a loan must be looked at.
+
+    The due day (0), every strategy step's offset (negative for pre-due reminders), every bucket
+    boundary and the charge-off day. Between two milestones nothing a user can see changes.
+    """
+
+    offsets: tuple[int, ...]
+
+    @classmethod
+    def build(cls, buckets: DelinquencyBuckets, step_offsets: tuple[int, ...]) -> Milestones:
+        values = {0, buckets.charge_off_dpd, *buckets.boundaries, *step_offsets}
+        return cls(tuple(sorted(v for v in values if v <= buckets.charge_off_dpd)))
+
+    def next_after(self, loan: Loan, on: date) -> date | None:
+        """The first milestone date strictly after `on`, or None when none remains."""
+        oldest = loan.oldest_unsettled
+        if oldest is None:
+            return None
+        for offset in self.offsets:
+            when = oldest.due_on + timedelta(days=offset)
+            if when > on:
+                return when
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionPlaybook:
+    """Everything the collection of a loan follows, besides the law (the rule packs).
+
+    `buckets`: the delinquency buckets by DPD and the charge-off DPD. `strategy`: the strategy of a
+    jurisdiction the playbook names nothing for. `by_jurisdiction`: one strategy per jurisdiction;
+    `arms_by_jurisdiction`: champion/challenger arms per jurisdiction (these win over the former).
+    """
+
+    buckets: DelinquencyBuckets
+    strategy: Strategy
+    by_jurisdiction: Mapping[str, Strategy] = field(default_factory=dict)
+    arms_by_jurisdiction: Mapping[str, StrategySet] = field(default_factory=dict)
+
+    @property
+    def jurisdictions(self) -> tuple[str, ...]:
+        """The jurisdictions the playbook names a strategy (or a set of arms) for, sorted."""
+        return tuple(sorted({*self.by_jurisdiction, *self.arms_by_jurisdiction}))
+
+    def strategy_set_for(self, jurisdiction: str) -> StrategySet:
+        arms = self.arms_by_jurisdiction.get(jurisdiction)
+        if arms is not None:
+            return arms
+        return single(self.by_jurisdiction.get(jurisdiction, self.strategy))
+
+    def arm_for(self, loan: Loan) -> Arm:
+        """The loan's arm, computed (never defaulted): a stable hash split with the set's weights."""
+        return self.strategy_set_for(loan.jurisdiction).arm_for(loan.loan_id)
+
+    def strategy_for(self, loan: Loan) -> Strategy:
+        return self.arm_for(loan).strategy
+
+    def milestones_for(self, loan: Loan) -> Milestones:
+        """Every day something can happen to the loan: its strategy's steps under any risk band,
+        the bucket boundaries, charge-off, and the day after a promise to pay or a hardship pause
+        ends (so a broken promise is noticed and paused steps resume on time)."""
+        offsets = set(self.strategy_for(loan).offsets)
+        oldest = loan.oldest_unsettled
+        if oldest is not None:
+            for until in (loan.holds.promise_to_pay_until, loan.holds.hardship_until):
+                if until is not None:
+                    offsets.add((until + timedelta(days=1) - oldest.due_on).days)
+        return Milestones.build(self.buckets, tuple(sorted(offsets)))
