@@ -3,6 +3,8 @@
 #   make test    lint, types, tests, template checks, sam build and a check of the built artifacts
 # Needs CPython 3.13 (the Lambda runtime) and, for sam/checkov, CPython 3.11 (3.12/3.13 as fallback),
 # found under `pyenv root`/versions or on PATH. Needs no Docker and no AWS account.
+# Every environment installs from a committed, hashed requirements file; `make lock` regenerates them
+# from their inputs (requirements/*.in and pyproject.toml) with uv. Nothing but `make lock` needs uv.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,6 +21,7 @@ OUT      ?= out
 PY      := $(VENV)/bin/python
 SAM     := $(TOOLS)/sam/bin/sam
 CHECKOV := $(TOOLS)/checkov/bin/checkov
+UV      := $(TOOLS)/uv/bin/uv
 
 # Nested stacks and other CloudFormation templates under infrastructure/ (not the YAML config packs).
 CFN_TEMPLATES = $(TEMPLATE) $(shell grep -rlE '^(AWSTemplateFormatVersion|Transform):' \
@@ -48,6 +51,9 @@ PY_TOOLS = $(eval PY_TOOLS := $(firstword $(call find_python,3.11) $(call find_p
 # pip: quiet, and without the noise of index locations this machine's pip.conf names but lacks.
 # --no-compile halves install time; Python compiles what is really imported, on first use.
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input --no-compile
+# Every requirements file is complete (transitive dependencies included) and hashed: pip refuses a
+# download whose hash is not in the file.
+PIP_LOCKED := $(PIP_FLAGS) --require-hashes
 PIP_FILTER := { grep -v "^WARNING: Location 'file:" || true; }
 
 # --- environment for everything that runs project code ---------------------------------------------
@@ -64,7 +70,7 @@ PYTEST = $(TEST_ENV) $(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $
 # pytest exit code 5 = nothing collected: not a failure while a test folder is still empty.
 PYTEST_OK5 := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests collected)"; else exit $$rc; fi
 
-.PHONY: help venv tools lint format typecheck pytest unit integration infra build check-build test \
+.PHONY: help venv tools lock lint format typecheck pytest unit integration infra build check-build test \
         demo bench clean distclean
 
 help: ## list the targets
@@ -73,36 +79,68 @@ help: ## list the targets
 # --- environments ----------------------------------------------------------------------------------
 venv: $(VENV)/.installed ## .venv with Python 3.13, requirements/dev.txt and the project (editable)
 
-$(VENV)/.deps: requirements/dev.txt
+$(VENV)/.deps: requirements/dev.txt requirements/pip.txt
 	@if [ -z "$(PY313)" ]; then \
 	  echo "error: CPython 3.13 not found (looked in \`pyenv root\`/versions/3.13.*/ and for python3.13 on PATH)." >&2; \
 	  echo "       Install it, e.g. \`pyenv install 3.13.0\`, then run make again." >&2; exit 1; fi
 	@echo "venv: creating $(VENV) with $(PY313)"
 	rm -rf $(VENV)
 	"$(PY313)" -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt 2>&1 | $(PIP_FILTER)
+	$(PY) -m pip install $(PIP_LOCKED) -r requirements/pip.txt 2>&1 | $(PIP_FILTER)
+	$(PY) -m pip install $(PIP_LOCKED) -r requirements/dev.txt 2>&1 | $(PIP_FILTER)
 	touch $@
 
+# The project itself: no dependencies (dev.txt has them all) and no download, so no hash to check.
 $(VENV)/.installed: $(VENV)/.deps pyproject.toml
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e . 2>&1 | $(PIP_FILTER)
 	touch $@
 
 tools: $(TOOLS)/sam/.installed $(TOOLS)/checkov/.installed ## sam and checkov, each in its own venv
 
-$(TOOLS)/%/.installed: requirements/%.txt
+$(TOOLS)/%/.installed: requirements/%.txt requirements/pip.txt
 	@if [ -z "$(PY_TOOLS)" ]; then \
 	  echo "error: no CPython 3.11, 3.12 or 3.13 found for $*; install one, e.g. \`pyenv install 3.11.7\`." >&2; \
 	  exit 1; fi
 	@echo "tools: creating $(TOOLS)/$* with $(PY_TOOLS)"
 	rm -rf $(TOOLS)/$*
 	"$(PY_TOOLS)" -m venv $(TOOLS)/$*
-	$(TOOLS)/$*/bin/python -m pip install $(PIP_FLAGS) -r $< 2>&1 | $(PIP_FILTER)
+	$(TOOLS)/$*/bin/python -m pip install $(PIP_LOCKED) -r requirements/pip.txt 2>&1 | $(PIP_FILTER)
+	$(TOOLS)/$*/bin/python -m pip install $(PIP_LOCKED) -r $< 2>&1 | $(PIP_FILTER)
 	touch $@
 
+# --- the lock --------------------------------------------------------------------------------------
+# One resolution per environment, all made here, all hashed:
+#   pyproject.toml [project] dependencies + requirements/dev.in  ->  requirements/dev.txt  (3.13, any OS)
+#   pyproject.toml [project] dependencies, constrained by dev.txt ->  layers/arrears/requirements.txt
+#       (Lambda python3.13 on arm64: the layer's pins are dev.txt's, so tests run what Lambda runs;
+#        what the runtime provides is left out, see LAMBDA_RUNTIME_PROVIDED)
+#   requirements/sam.in, checkov.in, uv.in, pip.in              ->  requirements/<name>.txt (3.11, any OS)
+# uv keeps every pin already in an output file unless told to move it: `make lock` after editing an input
+# adds or drops only what the edit asks for; UPGRADE_PACKAGES="boto3 moto" moves those, UPGRADE=1 all.
+# uv itself is pinned and hashed in requirements/uv.txt and installed into .tools/uv on first use.
+LAMBDA_RUNTIME_PROVIDED := boto3 botocore s3transfer python-dateutil urllib3 six
+LAMBDA_PLATFORM         := aarch64-manylinux_2_34
+UPGRADE          ?=
+UPGRADE_PACKAGES ?=
+UV_COMPILE = $(UV) pip compile --quiet --generate-hashes --no-strip-extras --custom-compile-command "make lock" \
+  --no-config $(if $(UPGRADE),--upgrade) $(foreach p,$(UPGRADE_PACKAGES),--upgrade-package $(p))
+
+lock: $(TOOLS)/uv/.installed ## regenerate every requirements file from its inputs (UPGRADE=1, UPGRADE_PACKAGES=...)
+	$(UV_COMPILE) --python-version 3.13 --universal \
+	  pyproject.toml requirements/dev.in -o requirements/dev.txt
+	$(UV_COMPILE) --python-version 3.13 --python-platform $(LAMBDA_PLATFORM) \
+	  $(foreach p,$(LAMBDA_RUNTIME_PROVIDED),--no-emit-package $(p)) \
+	  pyproject.toml -c requirements/dev.txt -o layers/arrears/requirements.txt
+	$(UV_COMPILE) --python-version 3.11 --universal requirements/sam.in -o requirements/sam.txt
+	$(UV_COMPILE) --python-version 3.11 --universal requirements/checkov.in -o requirements/checkov.txt
+	$(UV_COMPILE) --python-version 3.11 --universal requirements/uv.in -o requirements/uv.txt
+	$(UV_COMPILE) --python-version 3.11 --universal requirements/pip.in -o requirements/pip.txt
+
 # --- checks ----------------------------------------------------------------------------------------
-lint: venv ## ruff check + ruff format --check
+lint: venv ## ruff check + ruff format --check + layering (import-linter contracts in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=layers/arrears:tools:. $(VENV)/bin/lint-imports
 
 format: venv ## ruff format + ruff check --fix (rewrites files)
 	$(VENV)/bin/ruff format .

@@ -20,7 +20,8 @@ from typing import Any
 
 import boto3
 
-from arrears.domain.actions import ContactRecord, ContactStatus
+from arrears.adapters.tables import pages
+from arrears.domain.actions import ActionStatus, ContactRecord
 from arrears.domain.strategy import Channel
 
 ZONES = {"CN": ("Asia/Shanghai", "CNY", "CN-2024"), "US-REGF": ("America/New_York", "USD", "US-REGF-2021")}
@@ -56,7 +57,7 @@ def synthetic_contacts(
             borrower_id=f"B-{n % loans:05d}",
             channel=channels[n % len(channels)],
             step="sms-d1",
-            status=ContactStatus.SENT,
+            status=ActionStatus.SENT,
             occurred_at=occurred,
             borrower_timezone=zone,
             borrower_local_time=occurred.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -77,14 +78,8 @@ def synthetic_contacts(
 def _with_ttl(stack: Any) -> int:
     """Hot Contacts records that the archiver released to TTL (expires_at set after archiving)."""
     table = boto3.resource("dynamodb").Table(stack.physical["ContactsTable"])
-    kwargs: dict[str, Any] = {"Select": "COUNT", "FilterExpression": "attribute_exists(expires_at)"}
-    total = 0
-    while True:
-        page = table.scan(**kwargs)
-        total += int(page.get("Count", 0))
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    counted = pages(table.scan, Select="COUNT", FilterExpression="attribute_exists(expires_at)")
+    return sum(int(page.get("Count", 0)) for page in counted)
 
 
 def measure(stack: Any, cloud: Any, contacts: Any, records: int, burst: int) -> dict[str, Any]:

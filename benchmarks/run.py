@@ -11,7 +11,7 @@ have a milestone on the benchmark day. Then, in the same process:
 
 `items_read` and `scan_items_read` are summed from DynamoDB's own `ScannedCount` in the responses,
 through a botocore hook on the client, not from counters of the code under test. Both sides must
-write exactly the same loans. The figures go to `--out` (bench/results.json); docs/scaling.md
+write exactly the same loans. The figures go to `--out` (benchmarks/results.json); docs/scaling.md
 derives the 10-million-loan estimates from them.
 """
 
@@ -104,9 +104,9 @@ def _table_definition(name: str) -> dict[str, Any]:
     }
 
 
-def build_book(count: int, due_fraction: float, shards: int, seed: int) -> list[Any]:
+def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
     """Open loans as assessed by yesterday's sweep; `due_fraction` of them hit a milestone today."""
-    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.config.playbook import bundled_playbook
     from arrears.domain.assessment import assess
     from arrears.domain.calendar import add_months
     from arrears.domain.loans import Loan, build_schedule
@@ -122,7 +122,7 @@ def build_book(count: int, due_fraction: float, shards: int, seed: int) -> list[
         probe = Loan(
             loan_id, "", "CN", "CNY", principal, BENCH_DAY, _first(principal), 500, 2400, risk_band=band
         )
-        offsets = DEFAULT_POLICY.milestones_for(probe).offsets
+        offsets = bundled_playbook().milestones_for(probe).offsets
         due_today = rng.random() < due_fraction
         between = [o for o in range(offsets[0] - 20, offsets[-1]) if o not in offsets]
         offset = rng.choice(offsets) if due_today else rng.choice(between)
@@ -135,7 +135,7 @@ def build_book(count: int, due_fraction: float, shards: int, seed: int) -> list[
         loan = Loan(
             loan_id, f"B-{n:08d}", "CN", "CNY", principal, disbursed, schedule, 500, 2400, risk_band=band
         )
-        book.append(assess(loan, yesterday, DEFAULT_POLICY, shards))
+        book.append(assess(loan, yesterday, bundled_playbook()))
     return book
 
 
@@ -165,13 +165,13 @@ class ListQueue:
 def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_size: int) -> dict[str, Any]:
     from arrears.adapters.dynamodb import LoanRepository
     from arrears.adapters.sweep_runs import SweepRunRepository
-    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.config.playbook import bundled_playbook
     from arrears.usecases.sweep import SweepTask, fan_out, run_sweep_task
 
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
-    loans = LoanRepository(resource.Table(table_name))
+    loans = LoanRepository(resource.Table(table_name), shard_count=shards)
     runs = SweepRunRepository(resource.Table(runs_table))
     queue = ListQueue()
     at = datetime.combine(BENCH_DAY - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(
@@ -186,7 +186,7 @@ def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_
         task = SweepTask.from_body(queue.bodies.pop(0))
         began = time.perf_counter()
         outcome = run_sweep_task(
-            task, loans=loans, policy=DEFAULT_POLICY, queue=queue, runs=runs, page_size=page_size
+            task, loans=loans, playbook=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
         )
         per_shard_ms.append((time.perf_counter() - began) * 1000)
         segments += 1
@@ -216,7 +216,7 @@ def run_census(session: Any, table_name: str, shards: int, page_size: int) -> di
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
-    loans = LoanRepository(resource.Table(table_name))
+    loans = LoanRepository(resource.Table(table_name), shard_count=shards)
     counts: Counter[tuple[str, str]] = Counter()
     started = time.perf_counter()
     for shard in range(shards):
@@ -237,33 +237,28 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
     """
     from arrears.adapters.dynamodb import LoanRepository
     from arrears.adapters.items import loan_from_item
-    from arrears.config.policy import DEFAULT_POLICY
+    from arrears.adapters.tables import all_items
+    from arrears.config.playbook import bundled_playbook
     from arrears.domain.assessment import assess, collection_state_changed
 
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
     table = resource.Table(table_name)
-    loans = LoanRepository(resource.Table(writes_table))
+    loans = LoanRepository(resource.Table(writes_table), shard_count=shards)
     changed: list[str] = []
     started = time.perf_counter()
     # pages of `page_size` items, like the sweep's queries (moto serialises 1 MB pages very slowly)
-    kwargs: dict[str, Any] = {"Limit": page_size}
-    while True:
-        response = table.scan(**kwargs)
-        for item in response.get("Items", []):
-            loan = loan_from_item(item)
-            if not loan.is_open:
-                continue
-            assessed = assess(loan, BENCH_DAY, DEFAULT_POLICY, shards)
-            # the same decision as the sweep's: write when a milestone has arrived and state changed
-            arrived = loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
-            if arrived and collection_state_changed(loan, assessed):
-                loans.create(assessed)
-                changed.append(loan.loan_id)
-        if "LastEvaluatedKey" not in response:
-            break
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    for item in all_items(table.scan, Limit=page_size):
+        loan = loan_from_item(item)
+        if not loan.is_open:
+            continue
+        assessed = assess(loan, BENCH_DAY, bundled_playbook())
+        # the same decision as the sweep's: write when a milestone has arrived and state changed
+        arrived = loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
+        if arrived and collection_state_changed(loan, assessed):
+            loans.create(assessed)
+            changed.append(loan.loan_id)
     return {
         "ms": (time.perf_counter() - started) * 1000,
         "items_read": meter.scanned.get("Scan", 0),
@@ -278,6 +273,7 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
     from moto import mock_aws
 
     from arrears.adapters.items import loan_to_item
+    from arrears.adapters.tables import all_items
 
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
@@ -291,8 +287,8 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
             KeySchema=[{"AttributeName": "business_date", "KeyType": "HASH"}],
         )
         built = time.perf_counter()
-        book = build_book(count, due_fraction, shards, seed)
-        items = [loan_to_item(loan) for loan in book]
+        book = build_book(count, due_fraction, seed)
+        items = [loan_to_item(loan, shard_count=shards) for loan in book]
         load(session.resource("dynamodb").Table("bench-loans"), items)
         load_s = time.perf_counter() - built
         loans_due = sum(
@@ -310,16 +306,10 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
         # The truth the census must match: the open loans of the table after the sweep, by bucket.
         truth: dict[tuple[str, str], int] = {}
         table = session.resource("dynamodb").Table("bench-loans")
-        scan_kwargs: dict[str, Any] = {}
-        while True:
-            page = table.scan(**scan_kwargs)
-            for item in page["Items"]:
-                if item.get("status") == "OPEN":
-                    key = (str(item["jurisdiction"]), str(item["bucket"]))
-                    truth[key] = truth.get(key, 0) + 1
-            if "LastEvaluatedKey" not in page:
-                break
-            scan_kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in all_items(table.scan):
+            if item.get("status") == "OPEN":
+                key = (str(item["jurisdiction"]), str(item["bucket"]))
+                truth[key] = truth.get(key, 0) + 1
 
     due = max(loans_due, 1)
     return {
@@ -359,7 +349,7 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="arrears-bench", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--loans", type=int, default=20_000)
     parser.add_argument("--due-fraction", type=float, default=0.05)
     parser.add_argument("--shards", type=int, default=16)

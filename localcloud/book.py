@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from arrears.config.money import money_rules_for
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.borrowers import Borrower
 from arrears.domain.contracts import prepare_contract
 from arrears.domain.costcap import ContractOverCap
@@ -36,8 +36,8 @@ class Behaviour(StrEnum):
 # The products of the book, with their terms from the policy document (`products`): US closed-end
 # loans charge off at 120 days past due (FFIEC), CN consumer loans at the policy's default, 180.
 PRODUCTS: dict[str, LoanTerms] = {
-    "CN": DEFAULT_POLICY.terms_for("cn-consumer"),
-    "US-REGF": DEFAULT_POLICY.terms_for("us-closed-end"),
+    "CN": bundled_playbook().terms_for("cn-consumer"),
+    "US-REGF": bundled_playbook().terms_for("us-closed-end"),
 }
 REVERSAL_AFTER_DAYS = 3  # a returned payment comes back a few days after it was made
 RECOVERY_AFTER_DAYS = 10  # a charged-off borrower pays the balance this long after the charge-off

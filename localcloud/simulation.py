@@ -21,7 +21,8 @@ from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import DEFERRED_INDEX, BorrowerRepository, LoanRepository
 from arrears.adapters.items import DEFERRED_PARTITION, plain
 from arrears.adapters.payments_ledger import PaymentLedger
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.adapters.tables import all_items
+from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import load_settings
 from arrears.domain.archive import Manifest
 from arrears.domain.calendar import parse_utc
@@ -97,8 +98,7 @@ class Simulation:
                 self.cloud.clock,
                 loans=self.loans,
                 borrowers=self.borrowers,
-                policy=DEFAULT_POLICY,
-                shard_count=self.settings.shard_count,
+                playbook=bundled_playbook(),
             )
             # The payments made before the run: the lending core's ledger of this loan.
             zone = ZoneInfo(entry.borrower.timezone)
@@ -249,7 +249,7 @@ class Simulation:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
             if kind == "schedule":
-                if args[0] == "DispatcherFunction" and self._deferred_tick_is_idle(moment):
+                if args[0] == "DeferredReleaseFunction" and self._deferred_tick_is_idle(moment):
                     self.stats.idle_ticks_skipped += 1
                     continue
                 if args[0] == "SweepDeadlineFunction" and self._sweep_known_finished(moment):
@@ -268,19 +268,11 @@ class Simulation:
 
 
 def _scan(table: str) -> list[dict[str, Any]]:
-    resource = boto3.resource("dynamodb")
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = resource.Table(table).scan(**kwargs)
-        items.extend(plain(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [plain(item) for item in all_items(boto3.resource("dynamodb").Table(table).scan)]
 
 
 def export_archive(stack: LocalStack, out: Path) -> list[str]:
-    """Copy every object of the local archive bucket to `out/<key>` (the DESIGN.md layout)."""
+    """Copy every object of the local archive bucket to `out/<key>` (the production key layout)."""
     s3 = boto3.client("s3")
     bucket = stack.physical["ArchiveBucket"]
     keys: list[str] = []

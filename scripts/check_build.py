@@ -314,8 +314,11 @@ def _requested_extras(root: Path) -> dict[str, set[str]]:
     extras: dict[str, set[str]] = {}
     requirements = root / "requirements.txt"
     if requirements.is_file():
-        for raw in requirements.read_text(encoding="utf-8").splitlines():
+        # `make lock` continues each requirement over several lines (a backslash, then its --hash options).
+        text = re.sub(r"\\\r?\n", " ", requirements.read_text(encoding="utf-8"))
+        for raw in text.splitlines():
             line = raw.split("#", 1)[0].strip()
+            line = line.split(" --", 1)[0].strip()  # options after the requirement (--hash=...)
             if not line or line.startswith("-"):
                 continue
             try:

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.adapters.lambda_events import event_time
-from arrears.domain.calendar import format_utc
+from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
+from arrears.handlers.lambda_events import receive
+from arrears.handlers.reporting import fanned_out
+from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.sweep import fan_out
 
-logger = Logger()
-metrics = Metrics()
+telemetry = Telemetry()
 container = Container.from_environment()
 
 
-@logger.inject_lambda_context(log_event=False)
-@metrics.log_metrics
+@telemetry.handler(SCHEDULED_TIME)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    at = event_time(event)
-    tasks = fan_out(at, container.settings.shard_count, container.sweep_tasks)
-    metrics.add_metric(name="SweepShardsEnqueued", unit=MetricUnit.Count, value=len(tasks))
-    summary = {
-        "business_time": format_utc(at),
-        "business_date": tasks[0].run_date.isoformat(),
-        "shards": len(tasks),
-    }
-    logger.info("sweep fanned out", extra=summary)
-    return summary
+    at = receive(event, SchedulerInvocation, telemetry.logger)
+    return fanned_out(telemetry, at, fan_out(at, container.settings.shard_count, container.sweep_tasks))

@@ -1,5 +1,5 @@
--- Athena tables over the contact archive (DESIGN.md layout), with partition projection: no crawler and
--- no MSCK REPAIR; every (jurisdiction, dt) partition is computed from the query's predicates.
+-- Athena tables over the contact archive (key layout: docs/architecture.md), with partition projection:
+-- no crawler and no MSCK REPAIR; every (jurisdiction, dt) partition is computed from the query's predicates.
 -- Replace ${ArchiveBucket} with the stack output ArchiveBucketName (or deploy glue.yaml, which
 -- creates the same tables). Query through the views: the raw tables also see the manifests that sit
 -- beside the data objects. `jurisdiction` is a partition column only (Athena forbids a data column

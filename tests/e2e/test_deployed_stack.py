@@ -57,7 +57,7 @@ def test_a_payment_event_reaches_the_loan() -> None:
     dynamodb.Table(outputs["BorrowersTableName"]).put_item(
         Item=borrower_to_item(Borrower(loan.borrower_id, "Asia/Shanghai", "zh-CN", "Shanghai"))
     )
-    loans_table.put_item(Item=loan_to_item(loan))
+    loans_table.put_item(Item=loan_to_item(loan, shard_count=16))
     detail: dict[str, Any] = {
         "payment_id": f"P-{loan_id}",
         "loan_id": loan_id,

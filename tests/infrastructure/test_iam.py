@@ -249,5 +249,6 @@ def test_only_the_idempotency_table_may_lose_items(translated: dict[str, Any]) -
                 f"{owner}: {statement.get('Sid')} may delete items of {statement['Resource']}"
             )
             removers.add(owner)
-    # Powertools idempotency deletes its record when the guarded send fails (the dispatcher's sends).
-    assert removers == {"DispatcherFunctionRole"}
+    # Powertools idempotency deletes its record when the guarded effect fails: the dispatcher's sends (new
+    # and deferred actions) and the call outcomes it applies.
+    assert removers == {"DispatcherFunctionRole", "DeferredReleaseFunctionRole", "CallOutcomesFunctionRole"}

@@ -362,11 +362,9 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "SweepDeadlineFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
-        "DispatcherFunction": [
-            ("schedule", ""),
-            ("eventbridge_rule", "LoanEventsBus"),
-            ("dynamodb_stream", "ActionsTable"),
-        ],
+        "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],
+        "DeferredReleaseFunction": [("schedule", "")],
+        "CallOutcomesFunction": [("eventbridge_rule", "LoanEventsBus")],
         "ArchiverFunction": [("dynamodb_stream", "ContactsTable")],
         "PaymentsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
@@ -382,7 +380,9 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     (tasks,) = stack.functions["SweepWorkerFunction"].events
     assert tasks.properties["BatchSize"] == 1
     assert tasks.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    deferred, outcomes, stream = stack.functions["DispatcherFunction"].events
+    (deferred,) = stack.functions["DeferredReleaseFunction"].events
+    (outcomes,) = stack.functions["CallOutcomesFunction"].events
+    (stream,) = stack.functions["DispatcherFunction"].events
     assert deferred.properties["Schedule"] == "rate(15 minutes)"
     assert outcomes.properties["Pattern"]["detail-type"] == ["CallOutcome"]
     assert stream.properties["BatchSize"] == 100

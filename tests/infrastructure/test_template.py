@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from arrears.domain.holds import DETAIL_TYPE as HOLD_DETAIL_TYPE
-from arrears.domain.holds import HOLD_SOURCES
+from arrears.events.bus import HOLD_DETAIL_TYPE, HOLD_SOURCES
 from localcloud.stack import load_template
 from tests.infrastructure.test_iam import ALLOWED_MANAGED_POLICIES, WILDCARD_ONLY_ACTIONS, translate
 
@@ -38,6 +37,8 @@ RULE_EVENT_TYPES = ("Schedule", "EventBridgeRule", "CloudWatchEvent")  # EventBr
 SCHEDULER_EVENT_TYPES = ("ScheduleV2",)  # EventBridge Scheduler schedules
 ASYNC_EVENT_TYPES = RULE_EVENT_TYPES + SCHEDULER_EVENT_TYPES
 SCHEDULER_ROLE = "SchedulerRole"
+# The dispatcher's two sending functions (new actions, deferred ones): the only roles that publish SMS.
+SMS_SENDERS = {"DispatcherFunctionRole", "DeferredReleaseFunctionRole"}
 FUNCTION_IDS = sorted(
     name
     for name, resource in load_template(TEMPLATE)["Resources"].items()
@@ -446,10 +447,9 @@ def test_the_scheduler_role_invokes_only_the_scheduled_functions_and_dead_letter
     assert [refers_to(r, DATA_KEY) for r in granted["kms:GenerateDataKey"]] == [True]
 
 
-def test_dispatcher_releases_deferred_actions_every_quarter_hour(raw: dict[str, Any]) -> None:
-    (event,) = [
-        e for e in props(raw["Resources"]["DispatcherFunction"])["Events"].values() if e["Type"] == "Schedule"
-    ]
+def test_deferred_actions_are_released_every_quarter_hour(raw: dict[str, Any]) -> None:
+    (event,) = props(raw["Resources"]["DeferredReleaseFunction"])["Events"].values()
+    assert event["Type"] == "Schedule"
     assert event["Properties"]["Schedule"] == "rate(15 minutes)"
 
 
@@ -467,11 +467,8 @@ def test_erasure_and_call_outcomes_listen_on_the_loan_events_bus(raw: dict[str, 
     assert erasure["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
     assert erasure["Properties"]["Pattern"]["detail-type"] == ["ErasureRequested"]
     assert sorted(erasure["Properties"]["Pattern"]["source"]) == ["arrears.lending-core", "arrears.privacy"]
-    (outcome,) = [
-        e
-        for e in props(raw["Resources"]["DispatcherFunction"])["Events"].values()
-        if e["Type"] == "EventBridgeRule"
-    ]
+    (outcome,) = props(raw["Resources"]["CallOutcomesFunction"])["Events"].values()
+    assert outcome["Type"] == "EventBridgeRule"
     assert outcome["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
     assert outcome["Properties"]["Pattern"] == {"source": ["arrears.dialer"], "detail-type": ["CallOutcome"]}
 
@@ -510,14 +507,14 @@ def test_the_holds_function_only_reads_and_puts_loans(translated: dict[str, Any]
 
 def test_async_invocations_retry_briefly_then_land_in_the_failure_queue(raw: dict[str, Any]) -> None:
     async_functions = {name for name, _, _ in function_events(raw, *ASYNC_EVENT_TYPES)}
-    # The contract says which functions have schedule / EventBridge triggers (the dispatcher has both a
-    # stream and such triggers); the template may not drop one or add one silently.
+    # The contract says which functions have schedule / EventBridge triggers; the template may not drop
+    # one or add one silently.
     expected = {
         name
         for name, (kind, notes) in contract_logical_ids().items()
         if kind.startswith("functions/") and re.search(r"\bSchedule\b|ScheduleV2|EventBridge rule", notes)
     }
-    assert {"SweepFunction", "DispatcherFunction"} <= expected, "docs/contracts.md lost its triggers"
+    assert {"SweepFunction", "DeferredReleaseFunction"} <= expected, "docs/contracts.md lost its triggers"
     assert async_functions == expected
     for name in async_functions:
         config = props(raw["Resources"][name])["EventInvokeConfig"]
@@ -787,14 +784,15 @@ def test_resource_wildcards_only_where_aws_allows_nothing_narrower(translated: d
         assert actions <= WILDCARD_ONLY_ACTIONS, f"{role}: {sorted(actions - WILDCARD_ONLY_ACTIONS)} on *"
         if "sns:Publish" in actions:
             # Direct SMS only: publishing to topics is scoped to their ARNs.
-            assert (role, statement.get("Sid")) == ("DispatcherFunctionRole", "PublishSmsToPhoneNumbers")
+            assert role in SMS_SENDERS, role
+            assert statement.get("Sid") == "PublishSmsToPhoneNumbers", role
             assert actions == {"sns:Publish"}, role
         if "cloudwatch:PutMetricData" in actions:
             condition = statement.get("Condition", {})
             assert any("cloudwatch:namespace" in block for block in condition.values()), role
-    assert ("DispatcherFunctionRole", "PublishSmsToPhoneNumbers") in {
+    assert {(role, "PublishSmsToPhoneNumbers") for role in SMS_SENDERS} <= {
         (role, s.get("Sid")) for role, s in wildcard
-    }, "the check sees the SMS statement"
+    }, "the check sees the SMS statements"
 
 
 def test_roles_use_only_the_expected_managed_policies(
@@ -920,8 +918,18 @@ def test_only_the_functions_that_pseudonymise_read_the_token_secret(
     assert {"ArchiverFunctionRole", "ErasureFunctionRole"} <= readers
 
 
+# Functions whose use-case modules name the token secret but never read it, and why.
+NEVER_READS_THE_TOKEN_SECRET = {
+    # report_call_outcome takes the dispatcher's ports (token secret included) and uses only the loans,
+    # the actions, the call caps and idempotency.
+    "CallOutcomesFunction",
+}
+
+
 def uses_token_secret(raw: dict[str, Any], function: str) -> bool:
     """Whether the handler, or a use-case module it imports, reads the borrower-token secret."""
+    if function in NEVER_READS_THE_TOKEN_SECRET:
+        return False
     app = ROOT / props(raw["Resources"][function])["CodeUri"] / "app.py"
     text = app.read_text(encoding="utf-8")
     usecases = ROOT / "layers" / "arrears" / "arrears" / "usecases"
@@ -955,7 +963,7 @@ def test_every_function_that_tokenises_borrowers_may_read_the_token_secret(
 
 def test_only_the_dispatcher_may_send_sms(translated: dict[str, Any]) -> None:
     publishers = {role for role, s in role_statements(translated) if "sns:Publish" in as_list(s["Action"])}
-    assert publishers == {"DispatcherFunctionRole"}
+    assert publishers == SMS_SENDERS
 
 
 def names_table(resource: Any, table: str) -> bool:
@@ -968,9 +976,11 @@ def names_table(resource: Any, table: str) -> bool:
     return False
 
 
-def test_the_dispatcher_writes_a_loan_only_by_put_on_the_table(translated: dict[str, Any]) -> None:
+def test_call_outcomes_write_a_loan_only_by_put_on_the_table(translated: dict[str, Any]) -> None:
     """A CallOutcome updates the loan's counter with LoanRepository.save (a conditional PutItem): the
-    dispatcher may read loans, and put one, on the table itself; no update, delete, batch or index."""
+    call-outcomes function may read loans, and put one, on the table itself; no update, delete, batch or
+    index."""
+    role = "CallOutcomesFunctionRole"
     reads = {
         "dynamodb:GetItem",
         "dynamodb:Scan",
@@ -980,8 +990,8 @@ def test_the_dispatcher_writes_a_loan_only_by_put_on_the_table(translated: dict[
     }
     on_loans = [
         statement
-        for role, statement in role_statements(translated)
-        if role == "DispatcherFunctionRole"
+        for name, statement in role_statements(translated)
+        if name == role
         and any(names_table(resource, "LoansTable") for resource in as_list(statement["Resource"]))
     ]
     writes = [s for s in on_loans if set(as_list(s["Action"])) - reads]

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from arrears.adapters.container import Container
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import Settings, load_settings
 from arrears.domain.borrowers import Borrower
 from arrears.domain.loans import Instalment, Loan
@@ -139,6 +139,5 @@ def register(container: Container, loan: Loan, borrower: Borrower, at: datetime)
         at,
         loans=container.loans,
         borrowers=container.borrowers,
-        policy=DEFAULT_POLICY,
-        shard_count=container.settings.shard_count,
+        playbook=bundled_playbook(),
     )

@@ -1,6 +1,6 @@
 """The risk score's behaviour counters on moto: calls reported by the dialer, promises broken.
 
-`unanswered_contacts` is fed by `CallOutcome` events through the dispatcher (once per call id, a
+`unanswered_contacts` is fed by `CallOutcome` events through call-outcomes (once per call id, a
 conditional write on the loan's version); `broken_promises` by the sweep's assessment the day after
 a promise ends (once per promise), which also plans the escalation once.
 """
@@ -14,19 +14,21 @@ from typing import Any
 
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import LoanRepository
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Holds, Loan
 from arrears.domain.risk import score
 from arrears.domain.strategy import Channel
-from arrears.usecases.dispatch import CallOutcomeReport, DispatchPorts, report_call_outcome
+from arrears.events.bus import CallOutcomeDetail
+from arrears.usecases.call_outcomes import report_call_outcome
+from arrears.usecases.dispatch import DispatchPorts
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.cloud import LocalCloud
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 SWEEP = "SweepFunction"
-DISPATCHER = "DispatcherFunction"
+RELEASE = "DeferredReleaseFunction"
 PLANNER = "PlannerFunction"
 DUE = date(2026, 3, 1)
 
@@ -61,7 +63,7 @@ def a_call_was_queued(make_cloud: CloudFactory, container: Container) -> tuple[L
     cloud, loan = started(make_cloud, container)
     sweep_days(cloud, 1, 6)
     cloud.advance_to(utc(2026, 3, 7, 2, 0))  # 10:00 in Shanghai: deferred actions are due
-    cloud.schedule(DISPATCHER)
+    cloud.schedule(RELEASE)
     (call, *_) = [
         a
         for a in container.actions.for_loan(loan.loan_id)
@@ -150,7 +152,7 @@ def test_unanswered_calls_count_up_a_connected_call_resets_and_assessments_score
     sweep_days(cloud, milestone + 1, (after_reset.next_review_on - DUE).days)
     assert feature(loan_of(container, loan.loan_id), "unanswered_contacts") == ("unanswered_contacts", 0, 0)
     # The connected call also fed the call caps, as before
-    assert len(container.contact_caps.ledger(loan.borrower_id).connected) == 1
+    assert len(container.call_ledger.ledger(loan.borrower_id).connected) == 1
 
 
 def test_a_redelivered_call_outcome_does_not_count_twice(
@@ -170,7 +172,7 @@ def test_a_redelivered_call_outcome_does_not_count_twice(
     # Even a retry that finds no idempotency record (one released after a failure further on, or
     # expired) finds the call id on the loan and writes nothing
     ports = DispatchPorts.from_container(container, run_always)
-    result = report_call_outcome(CallOutcomeReport.from_detail(detail), ports)
+    result = report_call_outcome(CallOutcomeDetail.model_validate(detail).report(), ports)
     assert (result.new, result.loan_changed, result.unanswered_contacts) == (True, False, 1)
     assert loan_of(container, loan.loan_id).version == version
 
@@ -184,7 +186,7 @@ def test_a_report_for_an_unknown_action_only_feeds_the_caps(
     response = report(cloud, stranger)
 
     assert (response["duplicate"], response["loan_id"], response["loan_changed"]) == (False, None, False)
-    assert len(container.contact_caps.ledger(loan.borrower_id).connected) == 1
+    assert len(container.call_ledger.ledger(loan.borrower_id).connected) == 1
 
 
 class RacingLoans(LoanRepository):
@@ -212,14 +214,15 @@ def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, co
 
     def pay() -> None:
         receive_payment(
-            payment, loans=container.loans, ledger=container.payments, policy=DEFAULT_POLICY, shard_count=16
+            payment, loans=container.loans, ledger=container.payments, playbook=bundled_playbook()
         )
 
     racing = RacingLoans(container.loans, pay)
     ports = replace(DispatchPorts.from_container(container, run_always), loans=racing)
 
     result = report_call_outcome(
-        CallOutcomeReport.from_detail(outcome("CALL-1", call, cloud.clock, connected=False)), ports
+        CallOutcomeDetail.model_validate(outcome("CALL-1", call, cloud.clock, connected=False)).report(),
+        ports,
     )
 
     # Then the conditional write failed once, the loan was re-read, and both changes are kept

@@ -13,7 +13,8 @@ from boto3.dynamodb.conditions import Attr
 
 from arrears.adapters.container import Container
 from arrears.adapters.items import plain
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.adapters.tables import all_items
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.loans import Instalment, Loan, LoanStatus
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.cloud import LocalCloud
@@ -63,8 +64,7 @@ def book(container: Container, cloud: LocalCloud, per_due_date: int = 3) -> None
         PaymentReceived("P-FULL", "L-CN-0-0", 200_000, "CNY", cloud.clock),
         loans=container.loans,
         ledger=container.payments,
-        policy=DEFAULT_POLICY,
-        shard_count=container.settings.shard_count,
+        playbook=bundled_playbook(),
     )
     cloud.settle()
 
@@ -72,14 +72,8 @@ def book(container: Container, cloud: LocalCloud, per_due_date: int = 3) -> None
 def true_counts(container: Container) -> Counter[tuple[str, str]]:
     """Open loans per (jurisdiction, bucket), from the whole table (not from the index)."""
     table = boto3.resource("dynamodb").Table(container.settings.loans_table)
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("status").eq(LoanStatus.OPEN.value)}
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(plain(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    opened = Attr("status").eq(LoanStatus.OPEN.value)
+    items = [plain(item) for item in all_items(table.scan, FilterExpression=opened)]
     return Counter((str(item["jurisdiction"]), str(item["bucket"])) for item in items)
 
 
@@ -141,9 +135,11 @@ def test_after_the_sweep_the_census_sums_to_the_open_loans_per_jurisdiction_and_
     documents = open_loan_metrics(cloud)
     assert summed(documents) == truth
     # with a zero for every bucket of every jurisdiction a shard lacks: 2 x 5 per shard, no gaps
-    assert len(documents) == shards * len(DEFAULT_POLICY.jurisdictions) * len(DEFAULT_POLICY.buckets.names)
+    assert len(documents) == shards * len(bundled_playbook().jurisdictions) * len(
+        bundled_playbook().buckets.names
+    )
     assert Counter((d["jurisdiction"], d["bucket"]) for d in documents) == {
-        (j, b): shards for j in DEFAULT_POLICY.jurisdictions for b in DEFAULT_POLICY.buckets.names
+        (j, b): shards for j in bundled_playbook().jurisdictions for b in bundled_playbook().buckets.names
     }
     # And the census read each open loan once, and said so in its CensusItemsRead metric
     assert sum(c.response["census"]["items_read"] for c in censuses) == sum(truth.values())

@@ -91,6 +91,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "SweepDeadlineFunction",
         "PlannerFunction",
         "DispatcherFunction",
+        "DeferredReleaseFunction",
         "ArchiverFunction",
         "PaymentsFunction",
     }

@@ -31,7 +31,7 @@ from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Holds, Loan
 from arrears.domain.messages import debt_details_absent
 from arrears.domain.strategy import Channel
-from arrears.usecases.dispatch import DispatchPorts, Outcome, TransientSendError, dispatch
+from arrears.usecases.dispatch import DispatchPorts, TransientSendError, dispatch
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
@@ -90,14 +90,14 @@ def plan(
 ) -> Action:
     step_id = step or f"{channel.value.lower()}-{template_id}"
     action = Action(
-        action_id=action_id_for(loan.loan_id, step_id, loan.cycle),
+        action_id=action_id_for(loan.loan_id, step_id, loan.collection_instalment),
         loan_id=loan.loan_id,
         borrower_id=loan.borrower_id,
         jurisdiction=loan.jurisdiction,
         channel=channel,
         step_id=step_id,
         template_id=template_id,
-        cycle=loan.cycle,
+        collection_instalment=loan.collection_instalment,
         status=ActionStatus.PENDING,
         planned_at=at,
         not_before=at,
@@ -160,7 +160,7 @@ def test_an_sms_inside_contact_hours_is_sent_once_and_recorded(
     first = dispatch(action.action_id, NOON_SHANGHAI, ports)
     again = dispatch(action.action_id, NOON_SHANGHAI + timedelta(minutes=1), ports)
 
-    assert (first.outcome, again.outcome) == (Outcome.SENT, Outcome.SKIPPED)
+    assert (first.status, again.status) == (ActionStatus.SENT, None)
     ((number, text),) = sms_sent()
     assert number == "+8613800138000"
     assert "¥1,234.56" in text
@@ -188,7 +188,7 @@ def test_outside_contact_hours_the_action_is_deferred_to_the_next_lawful_instant
 
     result = dispatch(action.action_id, at, ports)
 
-    assert result.outcome is Outcome.DEFERRED
+    assert result.status is ActionStatus.DEFERRED
     assert sms_sent() == []
     stored = container.actions.get(action.action_id)
     assert stored is not None
@@ -199,7 +199,7 @@ def test_outside_contact_hours_the_action_is_deferred_to_the_next_lawful_instant
     assert contact["status"] == "DEFERRED"
     assert "contact hours" in contact["reason"]
     # When the window opens, the schedule's run sends it
-    assert dispatch(action.action_id, resume, ports).outcome is Outcome.SENT
+    assert dispatch(action.action_id, resume, ports).status is ActionStatus.SENT
     assert len(sms_sent()) == 1
 
 
@@ -210,7 +210,7 @@ def test_the_borrowers_preferred_hours_narrow_the_window(container: Container, p
 
     result = dispatch(action.action_id, NOON_SHANGHAI, ports)
 
-    assert result.outcome is Outcome.DEFERRED
+    assert result.status is ActionStatus.DEFERRED
     assert "preferred hours" in result.reason
     stored = container.actions.get(action.action_id)
     assert stored is not None
@@ -224,14 +224,20 @@ def test_holds_opt_outs_and_settled_loans_are_rechecked_at_send_time(
     loan = overdue(container, base, borrower_for(base, opted_out_channels=frozenset({"EMAIL"})))
     sms = plan(container, loan, Channel.SMS, "sms_overdue")
     email = plan(container, loan, Channel.EMAIL, "email_overdue")
-    stale = plan(container, replace(loan, cycle=loan.cycle - 1), Channel.SMS, "sms_overdue", step="old")
+    stale = plan(
+        container,
+        replace(loan, collection_instalment=loan.collection_instalment - 1),
+        Channel.SMS,
+        "sms_overdue",
+        step="old",
+    )
     container.loans.save(loan.with_changes(holds=Holds(dispute_open=True)))
 
     outcomes = {a.action_id: dispatch(a.action_id, NOON_SHANGHAI, ports) for a in (sms, email, stale)}
 
-    assert outcomes[sms.action_id].outcome is Outcome.SUPPRESSED
-    assert outcomes[email.action_id].outcome is Outcome.SUPPRESSED
-    assert outcomes[stale.action_id].outcome is Outcome.CANCELLED
+    assert outcomes[sms.action_id].status is ActionStatus.SUPPRESSED
+    assert outcomes[email.action_id].status is ActionStatus.SUPPRESSED
+    assert outcomes[stale.action_id].status is ActionStatus.CANCELLED
     reasons = {c["status"]: c["reason"] for c in contacts_of(container, loan.loan_id)}
     assert "dispute" in reasons["SUPPRESSED"]
     assert "settled" in reasons["CANCELLED"]
@@ -248,7 +254,7 @@ def test_us_email_carries_an_opt_out_line_and_attributes(
     loan = overdue(container, us_regf_loan("L-US-MAIL"), us_borrower(us_regf_loan("L-US-MAIL")))
     action = plan(container, loan, Channel.EMAIL, "email_overdue")
 
-    assert dispatch(action.action_id, utc(2026, 3, 10, 18, 0), ports).outcome is Outcome.SENT
+    assert dispatch(action.action_id, utc(2026, 3, 10, 18, 0), ports).status is ActionStatus.SENT
 
     (message,) = read()
     assert message["to"] == "jane.doe@example.com"
@@ -271,7 +277,7 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
 
     results = [dispatch(a.action_id, NOON_SHANGHAI, ports) for a in actions]
 
-    assert [r.outcome for r in results] == [Outcome.SENT] * 4
+    assert [r.status for r in results] == [ActionStatus.SENT] * 4
     (call,) = queue_bodies(stack, "CallTaskQueue")
     (visit,) = queue_bodies(stack, "FieldVisitQueue")
     (referral,), (report,) = legal(), bureau()
@@ -329,13 +335,13 @@ def test_concurrent_dispatchers_never_exceed_the_call_cap(
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda a: dispatch(a.action_id, at, ports), actions))
 
-    outcomes = [r.outcome for r in results]
-    assert outcomes.count(Outcome.SENT) == cap
-    assert outcomes.count(Outcome.DEFERRED) == len(actions) - cap
+    outcomes = [r.status for r in results]
+    assert outcomes.count(ActionStatus.SENT) == cap
+    assert outcomes.count(ActionStatus.DEFERRED) == len(actions) - cap
     assert len(queue_bodies(stack, "CallTaskQueue")) == cap
-    ledger = container.contact_caps.ledger(loan.borrower_id)
+    ledger = container.call_ledger.ledger(loan.borrower_id)
     assert len(ledger.attempts) == cap
-    deferred = [container.actions.get(r.action_id) for r in results if r.outcome is Outcome.DEFERRED]
+    deferred = [container.actions.get(r.action_id) for r in results if r.status is ActionStatus.DEFERRED]
     assert all(d is not None and d.not_before > at for d in deferred)
 
 
@@ -345,12 +351,12 @@ def test_no_call_within_seven_days_after_a_us_conversation(
     base = us_regf_loan("L-CONV")
     loan = overdue(container, base, us_borrower(base, zone="America/New_York"))
     talked = utc(2026, 3, 9, 15, 0)
-    container.contact_caps.record_call_outcome(loan.borrower_id, talked, connected=True, conversation=True)
+    container.call_ledger.record_call_outcome(loan.borrower_id, talked, connected=True, conversation=True)
     action = plan(container, loan, Channel.CALL_TASK, "call_task")
 
     result = dispatch(action.action_id, utc(2026, 3, 10, 15, 0), ports)
 
-    assert result.outcome is Outcome.DEFERRED
+    assert result.status is ActionStatus.DEFERRED
     assert "conversation" in result.reason
     stored = container.actions.get(action.action_id)
     assert stored is not None
@@ -363,14 +369,14 @@ def test_cn_connected_calls_cap_defers_to_the_next_local_morning(
     base = cn_cash_loan("L-CONN")
     loan = overdue(container, base, borrower_for(base))
     for minutes in (0, 10, 20):
-        container.contact_caps.record_call_outcome(
+        container.call_ledger.record_call_outcome(
             loan.borrower_id, utc(2026, 3, 10, 1, minutes), connected=True, conversation=True
         )
     action = plan(container, loan, Channel.CALL_TASK, "call_task")
 
     result = dispatch(action.action_id, NOON_SHANGHAI, ports)
 
-    assert result.outcome is Outcome.DEFERRED
+    assert result.status is ActionStatus.DEFERRED
     assert "connected" in result.reason
     stored = container.actions.get(action.action_id)
     assert stored is not None
@@ -399,8 +405,8 @@ def test_sns_throttling_is_retried_without_duplicate(container: Container, ports
         assert stored is not None
         assert stored.status is ActionStatus.PENDING
         assert contacts_of(container, loan.loan_id) == []
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.SENT
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.SKIPPED
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is None
 
     assert len(sms_sent()) == 1
     assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
@@ -415,7 +421,7 @@ def test_a_permanent_sns_rejection_is_recorded_as_failed_with_its_error_class(
     with mock.patch.object(ports.sms, "send", side_effect=rejected("Publish")):
         result = dispatch(action.action_id, NOON_SHANGHAI, ports)
 
-    assert result.outcome is Outcome.FAILED
+    assert result.status is ActionStatus.FAILED
     assert "InvalidParameter" in result.reason
     (contact,) = contacts_of(container, loan.loan_id)
     assert contact["status"] == "FAILED"
@@ -441,10 +447,10 @@ def test_sqs_throttling_keeps_the_call_slot_and_sends_once(
         for _ in range(2):
             with pytest.raises(TransientSendError):
                 dispatch(action.action_id, NOON_SHANGHAI, ports)
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.SENT
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
 
     assert len(queue_bodies(stack, "CallTaskQueue")) == 1
-    assert len(container.contact_caps.ledger(loan.borrower_id).attempts) == 1
+    assert len(container.call_ledger.ledger(loan.borrower_id).attempts) == 1
 
 
 def test_a_permanent_sqs_failure_gives_the_call_slot_back(container: Container, ports: DispatchPorts) -> None:
@@ -453,9 +459,9 @@ def test_a_permanent_sqs_failure_gives_the_call_slot_back(container: Container, 
     assert ports.call_tasks is not None
 
     with mock.patch.object(ports.call_tasks, "send", side_effect=rejected("SendMessage")):
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).outcome is Outcome.FAILED
+        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.FAILED
 
-    assert container.contact_caps.ledger(loan.borrower_id).attempts == ()
+    assert container.call_ledger.ledger(loan.borrower_id).attempts == ()
 
 
 def test_a_crash_between_send_and_record_is_completed_by_the_redelivery(
@@ -471,7 +477,7 @@ def test_a_crash_between_send_and_record_is_completed_by_the_redelivery(
         dispatch(action.action_id, NOON_SHANGHAI, ports)
     assert len(sms_sent()) == 1
 
-    assert dispatch(action.action_id, NOON_SHANGHAI + timedelta(minutes=5), ports).outcome is Outcome.SENT
+    assert dispatch(action.action_id, NOON_SHANGHAI + timedelta(minutes=5), ports).status is ActionStatus.SENT
     assert len(sms_sent()) == 1  # the idempotency record replayed the first send
     assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
 
@@ -480,7 +486,7 @@ def test_a_crash_between_send_and_record_is_completed_by_the_redelivery(
 
 
 def stream_event(action_id: str, at: datetime) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / "dispatcher-action-planned.json").read_text())
+    event: dict[str, Any] = json.loads((EVENTS / "dispatcher" / "action-planned.json").read_text())
     record = event["Records"][0]
     record["dynamodb"]["Keys"]["action_id"]["S"] = action_id
     record["dynamodb"]["NewImage"]["action_id"]["S"] = action_id
@@ -509,10 +515,10 @@ def test_the_schedule_releases_due_deferred_actions_and_reports_the_backlog(
     loan = overdue(container, cn_cash_loan("L-SCHED"), borrower_for(cn_cash_loan("L-SCHED")))
     actions = [plan(container, loan, Channel.SMS, "sms_overdue", step=f"sms-{i}") for i in range(3)]
     late = utc(2026, 3, 9, 15, 0)  # 23:00 in Shanghai
-    assert {dispatch(a.action_id, late, ports).outcome for a in actions} == {Outcome.DEFERRED}
+    assert {dispatch(a.action_id, late, ports).status for a in actions} == {ActionStatus.DEFERRED}
     cloud = make_cloud(utc(2026, 3, 10, 0, 0))
 
-    response = cloud.invoke("DispatcherFunction", cloud.scheduled_event("DispatcherFunction"))
+    response = cloud.invoke("DeferredReleaseFunction", cloud.scheduled_event("DeferredReleaseFunction"))
 
     assert response == {"deferred_due": 3, "deferred_processed": 3, "deferred_failed": 0}
     assert len(sms_sent()) == 3
@@ -537,7 +543,7 @@ def test_call_outcomes_from_the_dialer_feed_the_caps_once(
     again = cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
 
     assert [r["duplicate"] for r in first + again] == [False, True]
-    ledger = container.contact_caps.ledger("B-L-OUT")
+    ledger = container.call_ledger.ledger("B-L-OUT")
     assert len(ledger.connected) == 1
     assert ledger.last_conversation_at is None
 

@@ -18,20 +18,23 @@ from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+# events/<the function's code directory>/<sample>.json -> the function it is fed to
 SAMPLES = {
-    "sweep-scheduled.json": "SweepFunction",
-    "sweep-deadline-scheduled.json": "SweepDeadlineFunction",
-    "sweep-worker-task.json": "SweepWorkerFunction",
-    "sweep-worker-census.json": "SweepWorkerFunction",
-    "planner-loan-overdue.json": "PlannerFunction",
-    "dispatcher-action-planned.json": "DispatcherFunction",
-    "dispatcher-scheduled.json": "DispatcherFunction",
-    "dispatcher-call-outcome.json": "DispatcherFunction",
-    "archiver-contact-recorded.json": "ArchiverFunction",
-    "payments-payment-received.json": "PaymentsFunction",
-    "payments-payment-reversed.json": "PaymentsFunction",
-    "erasure-requested.json": "ErasureFunction",
-    "holds-hold-changed.json": "HoldsFunction",
+    "sweep/scheduled.json": "SweepFunction",
+    "sweep_deadline/scheduled.json": "SweepDeadlineFunction",
+    "sweep_worker/task.json": "SweepWorkerFunction",
+    "sweep_worker/census.json": "SweepWorkerFunction",
+    "planner/loan-overdue.json": "PlannerFunction",
+    "dispatcher/action-planned.json": "DispatcherFunction",
+    "deferred_release/scheduled.json": "DeferredReleaseFunction",
+    # what `sam local generate-event cloudwatch scheduled-event` writes: no `version`
+    "deferred_release/sam-generated.json": "DeferredReleaseFunction",
+    "call_outcomes/call-outcome.json": "CallOutcomesFunction",
+    "archiver/contact-recorded.json": "ArchiverFunction",
+    "payments/payment-received.json": "PaymentsFunction",
+    "payments/payment-reversed.json": "PaymentsFunction",
+    "erasure/requested.json": "ErasureFunction",
+    "holds/hold-changed.json": "HoldsFunction",
 }
 
 
@@ -47,8 +50,10 @@ def drain(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
 
 
 def test_every_function_has_a_sample_event(stack: LocalStack) -> None:
-    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(SAMPLES)
+    assert sorted(p.relative_to(EVENTS).as_posix() for p in EVENTS.rglob("*.json")) == sorted(SAMPLES)
     assert set(SAMPLES.values()) == set(stack.functions)
+    for name, function in SAMPLES.items():
+        assert name.split("/")[0] == stack.functions[function].code_dir.name, name
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -61,43 +66,43 @@ def test_sample_event_runs_through_its_handler(
     register(container, loan, borrower_for(loan), cloud.clock)
     cloud.settle()
 
-    if name == "payments-payment-reversed.json":
+    if name == "payments/payment-reversed.json":
         # the payment it reverses was applied first
-        assert cloud.invoke(SAMPLES[name], load("payments-payment-received.json"))["duplicate"] is False
+        assert cloud.invoke(SAMPLES[name], load("payments/payment-received.json"))["duplicate"] is False
     response = cloud.invoke(SAMPLES[name], load(name))
 
     # Then the handler answers in the shape its trigger expects, with no failed record
-    if name.startswith(("planner", "dispatcher-action", "archiver")):
+    if name.startswith(("planner/", "dispatcher/", "archiver/")):
         assert response == {"batchItemFailures": []}
-    if name.startswith("sweep-worker"):
+    if name.startswith("sweep_worker/"):
         assert response["batchItemFailures"] == []
-    if name == "sweep-worker-census.json":
+    if name == "sweep_worker/census.json":
         # a continuation: it resumed after its start_key, on top of the counts it carried, and claimed
         assert response["census"]["emitted"] == 10  # 2 jurisdictions x 5 buckets, zeros included
-    if name == "planner-loan-overdue.json":
+    if name == "planner/loan-overdue.json":
         # Planned at 00:30 in Shanghai: the SMS waits for 08:00 local, when the contact window opens
         (action,) = container.actions.for_loan("L-SAMPLE-0001")
         assert (action.step_id, action.status) == ("sms-d1", ActionStatus.DEFERRED)
         assert action.not_before == utc(2026, 3, 3, 0, 0)
-    if name == "payments-payment-received.json":
+    if name == "payments/payment-received.json":
         assert response["loan_id"] == "L-SAMPLE-0001"
         assert response["duplicate"] is False
-    if name == "payments-payment-reversed.json":
+    if name == "payments/payment-reversed.json":
         assert (response["verdict"], response["rebuilt"]) == ("REVERSED", True)
         stored = container.loans.get("L-SAMPLE-0001")
         assert stored is not None
         assert stored.ledger_count == 0
         assert stored.scheduled_outstanding == stored.instalments[0].total_due
-    if name == "archiver-contact-recorded.json":
+    if name == "archiver/contact-recorded.json":
         keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
         assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}
-    if name == "sweep-deadline-scheduled.json":
+    if name == "sweep_deadline/scheduled.json":
         # 06:00 in Shanghai on 3 March, and no sweep ran for that date
         assert (response["business_date"], response["completed"]) == ("2026-03-03", False)
-    if name == "erasure-requested.json":
+    if name == "erasure/requested.json":
         assert response["borrower_found"] is True
         assert response["audit_key"].startswith("erasures/dt=2026-03-06/")
-    if name == "holds-hold-changed.json":
+    if name == "holds/hold-changed.json":
         # A promise to pay until 6 March, made on 2 March, re-assessed that day: the loan's next
         # milestone is its strategy's next step (3 March), and 7 March is one of its milestones now
         assert (response["outcome"], response["changed"]) == ("applied", True)
@@ -105,12 +110,19 @@ def test_sample_event_runs_through_its_handler(
         stored = container.loans.get("L-SAMPLE-0001")
         assert stored is not None
         assert stored.holds.promise_to_pay_until == date(2026, 3, 6)
+    if name.startswith("deferred_release/"):
+        # nothing was deferred: nothing is due, whatever the schedule's time
+        assert response == {"deferred_due": 0, "deferred_processed": 0, "deferred_failed": 0}
+    if name == "call_outcomes/call-outcome.json":
+        # a call for an action this stack never planned: counted on the caps only
+        assert (response["call_id"], response["duplicate"]) == ("CALL-20260305-000001", False)
+        assert (response["loan_id"], response["loan_changed"]) == (None, False)
 
 
 def test_a_malformed_loan_record_fails_alone_and_lands_in_the_failure_queue(
     make_cloud: CloudFactory, stack: LocalStack, container: Container
 ) -> None:
-    good = load("planner-loan-overdue.json")["Records"][0]
+    good = load("planner/loan-overdue.json")["Records"][0]
     bad = json.loads(json.dumps(good))
     bad["dynamodb"]["NewImage"]["principal_minor"] = {"S": "lots"}
     bad["dynamodb"]["SequenceNumber"] = "4000000000000000000002"
@@ -130,7 +142,7 @@ def test_a_malformed_payment_goes_to_the_async_failure_queue_after_retries(
     make_cloud: CloudFactory, stack: LocalStack
 ) -> None:
     cloud = make_cloud(utc(2026, 3, 5))
-    event = load("payments-payment-received.json")
+    event = load("payments/payment-received.json")
 
     responses = cloud.put_event(
         "LoanEventsBus", event["source"], "PaymentReceived", {**event["detail"], "amount_minor": "12.50"}
@@ -145,7 +157,7 @@ def test_a_malformed_payment_goes_to_the_async_failure_queue_after_retries(
 
 def test_a_payment_for_an_unknown_loan_is_not_lost(make_cloud: CloudFactory, stack: LocalStack) -> None:
     cloud = make_cloud(utc(2026, 3, 5))
-    event = load("payments-payment-received.json")
+    event = load("payments/payment-received.json")
     cloud.put_event(
         "LoanEventsBus", event["source"], "PaymentReceived", {**event["detail"], "loan_id": "L-NOPE"}
     )
@@ -157,7 +169,7 @@ def test_a_replayed_payment_is_applied_once(make_cloud: CloudFactory, container:
     loan = cn_cash_loan("L-SAMPLE-0001", principal=100_000)
     cloud = make_cloud(utc(2026, 2, 25))
     register(container, loan, borrower_for(loan), cloud.clock)
-    event = load("payments-payment-received.json")
+    event = load("payments/payment-received.json")
     first = cloud.invoke("PaymentsFunction", event)
     again = cloud.invoke("PaymentsFunction", event)
     assert first["duplicate"] is False
@@ -173,7 +185,7 @@ def test_replaying_a_loan_stream_batch_plans_nothing_new(
     make_cloud: CloudFactory, container: Container
 ) -> None:
     cloud = make_cloud(utc(2026, 3, 2, 16, 30))
-    event = load("planner-loan-overdue.json")
+    event = load("planner/loan-overdue.json")
     cloud.invoke("PlannerFunction", event)
     cloud.invoke("PlannerFunction", event)
     assert len(container.actions.for_loan("L-SAMPLE-0001")) == 1

@@ -19,7 +19,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from arrears.adapters.container import Container
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 BUS = "LoanEventsBus"
 HOLDS = "HoldsFunction"
 SWEEP = "SweepFunction"
-DISPATCHER = "DispatcherFunction"
+RELEASE = "DeferredReleaseFunction"
 PLANNER = "PlannerFunction"
 DUE = date(2026, 3, 2)  # a Monday: a working day in CN (a Sunday due date would be met on Monday)
 
@@ -57,9 +57,9 @@ def sweep_day(cloud: LocalCloud, day: int) -> None:
 
 
 def dispatch_at(cloud: LocalCloud, moment: datetime) -> None:
-    """The dispatcher's 15-minute schedule at `moment` (deferred actions whose time has come)."""
+    """The deferred release's 15-minute schedule at `moment` (deferred actions whose time has come)."""
     cloud.advance_to(moment)
-    cloud.schedule(DISPATCHER)
+    cloud.schedule(RELEASE)
 
 
 def hold(
@@ -210,7 +210,7 @@ def test_a_us_cease_contact_suppresses_an_sms_planned_before_it(
         cloud.advance_to(utc(2026, 3, 1, 16, 30) + timedelta(days=day))
         cloud.schedule(SWEEP)
         cloud.advance_to(cloud.clock + timedelta(hours=2))
-        cloud.schedule(DISPATCHER)
+        cloud.schedule(RELEASE)
     later = [a for a in container.actions.for_loan(loan.loan_id) if a.step_id not in planned]
     assert later, "the loan reached later steps"
     assert {a.status for a in later if a.channel is not Channel.BUREAU} == {ActionStatus.SUPPRESSED}
@@ -226,7 +226,7 @@ def test_a_bankruptcy_stops_a_planned_sms_even_before_the_planner_sees_it(
     # stream record (the race the planner's cancellation cannot close): the gate still stops it
     cloud.advance_to(utc(2026, 3, 2, 23, 55))
     change = HoldChange("H-1", loan.loan_id, HoldKind.BANKRUPTCY, True, cloud.clock)
-    record_hold(change, loans=container.loans, policy=DEFAULT_POLICY, shard_count=16)
+    record_hold(change, loans=container.loans, playbook=bundled_playbook())
     dispatch_at(cloud, utc(2026, 3, 3, 0, 0))  # the dispatcher runs first, then the streams settle
 
     assert by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.SUPPRESSED

@@ -27,10 +27,12 @@ import pytest
 from moto import mock_aws
 
 from arrears.adapters.items import plain
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.adapters.tables import all_items
+from arrears.config.playbook import bundled_playbook
+from arrears.config.rulepacks import rule_pack_for
+from arrears.domain.business_time import loan_business_date
 from arrears.domain.calendar import format_utc
 from arrears.domain.penalties import amount_due
-from arrears.usecases.business_time import loan_business_date
 from arrears.usecases.onboarding import register_loan
 from localcloud.simulation import Simulation
 from localcloud.stack import LocalStack, load_template
@@ -55,11 +57,13 @@ LOANS, DAYS, SEED, START = 20, 6, 7, date(2026, 3, 1)
 DEEP_OVERDUE = "L-IAM-LEGAL"  # 95 days past due when the run starts: legal referral and bureau report
 
 # DynamoDB grants no flow here exercises, each with the reason it is granted all the same.
+IDEMPOTENCY_READ = (
+    "Powertools idempotency reads the record when a conditional put fails without returning it "
+    "(ReturnValuesOnConditionCheckFailure unsupported); current botocore and moto return it"
+)
 UNEXERCISED_DYNAMODB_GRANTS = {
-    ("DispatcherFunction", "dynamodb:GetItem", "IdempotencyTable"): (
-        "Powertools idempotency reads the record when a conditional put fails without returning it "
-        "(ReturnValuesOnConditionCheckFailure unsupported); current botocore and moto return it"
-    ),
+    (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
+    for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
 }
 
 
@@ -74,15 +78,7 @@ class Coverage:
 
 def _scan(table: str) -> list[dict[str, Any]]:
     """The test's own read of a whole table (made outside any function: not recorded)."""
-    resource = boto3.resource("dynamodb").Table(table)
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = resource.scan(**kwargs)
-        items += [plain(item) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [plain(item) for item in all_items(boto3.resource("dynamodb").Table(table).scan)]
 
 
 def add_deep_overdue_loan(sim: Simulation) -> None:
@@ -95,14 +91,14 @@ def add_deep_overdue_loan(sim: Simulation) -> None:
         sim.cloud.clock,
         loans=sim.loans,
         borrowers=sim.borrowers,
-        policy=DEFAULT_POLICY,
-        shard_count=sim.settings.shard_count,
+        playbook=bundled_playbook(),
     )
     sim.cloud.settle()
 
 
 def report_call_outcome(sim: Simulation) -> None:
-    """The dialer reports an unanswered call for a queued call task, twice (the second is a replay)."""
+    """The dialer reports an unanswered call for a queued call task, twice (the second is a replay),
+    then a conversation (a connected call: the call caps' ledger is written)."""
     calls = [
         a for a in _scan(sim.settings.actions_table) if a["channel"] == "CALL_TASK" and a["status"] == "SENT"
     ]
@@ -118,6 +114,8 @@ def report_call_outcome(sim: Simulation) -> None:
     }
     for _ in range(2):
         sim.cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
+    conversation = {**detail, "call_id": "CALL-IAM-2", "connected": True, "conversation": True}
+    sim.cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", conversation)
 
 
 def pay_off(sim: Simulation, loan_id: str, payment_id: str) -> None:
@@ -127,7 +125,9 @@ def pay_off(sim: Simulation, loan_id: str, payment_id: str) -> None:
     detail = {
         "payment_id": payment_id,
         "loan_id": loan_id,
-        "amount_minor": amount_due(loan, loan_business_date(loan, sim.cloud.clock)),
+        "amount_minor": amount_due(
+            loan, loan_business_date(loan, sim.cloud.clock, rule_pack_for(loan.jurisdiction))
+        ),
         "currency": loan.currency,
         "paid_at": format_utc(sim.cloud.clock),
     }
@@ -215,7 +215,7 @@ def coverage() -> Coverage:
     recorder = CallRecorder()
     with mock_aws(), recorder.recording():
         sim = Simulation(loans=LOANS, seed=SEED, start=START, log=io.StringIO())
-        loans_table = sim.settings.loans_table
+        loans_table, caps_table = sim.settings.loans_table, sim.settings.contact_caps_table
         recorder.faults = [
             # A payment lands between the sweep's read and its write: the conditional put fails and
             # the loan is re-read (GetItem) and re-assessed.
@@ -226,8 +226,19 @@ def coverage() -> Coverage:
                 "ConditionalCheckFailedException",
                 when=lambda call: call.param("TableName") == loans_table,
             ),
-            # SNS throttles a send: the idempotency record is released (DeleteItem), the record retried.
+            # SNS throttles a send: the idempotency record is released (DeleteItem), the record retried
+            # (a new action), or the action left due for the next run (a deferred one).
             Fault("DispatcherFunction", "sns", "Publish", "Throttling"),
+            Fault("DeferredReleaseFunction", "sns", "Publish", "Throttling"),
+            # The call caps' ledger cannot be read: the report's idempotency record is released
+            # (DeleteItem) and the invocation retried.
+            Fault(
+                "CallOutcomesFunction",
+                "dynamodb",
+                "GetItem",
+                "ProvisionedThroughputExceededException",
+                when=lambda call: call.param("TableName") == caps_table,
+            ),
         ]
         sim.load_book()
         add_deep_overdue_loan(sim)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from arrears.adapters.container import Container
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
@@ -35,8 +35,7 @@ def test_a_late_delivered_partial_payment_keeps_the_loans_state_as_of_its_last_a
         PaymentReceived("P-LATE", "L-LATE", 30_000, "CNY", utc(2026, 3, 5, 2)),
         loans=container.loans,
         ledger=container.payments,
-        policy=DEFAULT_POLICY,
-        shard_count=container.settings.shard_count,
+        playbook=bundled_playbook(),
     )
 
     # Then the payment is applied on its own date, but the loan stays assessed as of 10 March (DPD 8),

@@ -12,11 +12,13 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.parser import parse
 from moto import mock_aws
 
 from arrears.adapters.container import Container
-from arrears.adapters.lambda_events import event_time
-from arrears.usecases.business_time import latest_business_date
+from arrears.config.rulepacks import bundled_rule_packs
+from arrears.domain.business_time import latest_business_date
+from arrears.events.schedules import SchedulerInvocation
 from arrears_cli.ops import main, mask_email, mask_name, mask_phone, sweep_event
 from localcloud.cloud import LocalCloud
 from localcloud.stack import LocalStack
@@ -292,7 +294,10 @@ def test_rerun_sweep_sends_the_scheduled_event_of_that_business_date(stack: Loca
     assert event["time"] == "2026-03-01T16:30:00Z"
     (schedule,) = stack.functions["SweepFunction"].events
     assert set(event) == set(json.loads(schedule.properties["Input"]))
-    assert latest_business_date(event_time(event)) == date(2026, 3, 2)
+    # and the sweep function reads it as that business time
+    assert latest_business_date(
+        parse(event=event, model=SchedulerInvocation).unwrap(), bundled_rule_packs().latest.values()
+    ) == date(2026, 3, 2)
 
 
 def test_sweep_event_follows_the_given_zone_and_time() -> None:

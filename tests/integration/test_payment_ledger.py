@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from arrears.adapters.container import Container
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.costcap import ContractOverCap
 from arrears.domain.delinquency import loan_dpd
 from arrears.domain.loans import Instalment, Loan, LoanStatus
@@ -65,16 +65,14 @@ def test_a_redelivered_payment_is_applied_once_however_many_came_after(
             PaymentReceived(f"P-{n:03d}", "L-IDEM", 1_000, "CNY", utc(2026, 2, 21, 2) + timedelta(hours=n)),
             loans=container.loans,
             ledger=container.payments,
-            policy=DEFAULT_POLICY,
-            shard_count=container.settings.shard_count,
+            playbook=bundled_playbook(),
         )
     before = stored(container, "L-IDEM")
     again = receive_payment(
         PaymentReceived("P-000", "L-IDEM", 1_000, "CNY", utc(2026, 2, 21, 2)),
         loans=container.loans,
         ledger=container.payments,
-        policy=DEFAULT_POLICY,
-        shard_count=container.settings.shard_count,
+        playbook=bundled_playbook(),
     )
     assert again.duplicate
     after = stored(container, "L-IDEM")
@@ -173,7 +171,7 @@ def test_payments_on_a_charged_off_loan_are_recoveries(
     charge off at 120 days past due."""
     due = date(2025, 11, 3)
     loan = us_regf_loan("L-REC", due=due, penalty_daily_ppm=300)
-    loan = loan.with_changes(terms=DEFAULT_POLICY.terms_for("us-closed-end"))
+    loan = loan.with_changes(terms=bundled_playbook().terms_for("us-closed-end"))
     cloud = make_cloud(utc(2026, 3, 5))
     register(container, loan, borrower_for(loan, "America/New_York", region="NY"), cloud.clock)
     charged = stored(container, "L-REC")
@@ -216,7 +214,6 @@ def test_a_contract_over_the_cost_cap_is_refused_at_registration(
             cloud.clock,
             loans=container.loans,
             borrowers=container.borrowers,
-            policy=DEFAULT_POLICY,
-            shard_count=container.settings.shard_count,
+            playbook=bundled_playbook(),
         )
     assert container.loans.get("L-DEAR") is None

@@ -106,9 +106,9 @@ def test_no_personal_data_in_logs_metrics_or_the_archive(
         cloud.advance_to(utc(2026, 3, 1, 16, 30) + timedelta(days=day - 1))
         cloud.schedule("SweepFunction")
         cloud.advance_to(utc(2026, 3, 2, 0, 5) + timedelta(days=day - 1))
-        cloud.schedule("DispatcherFunction")
+        cloud.schedule("DeferredReleaseFunction")
         cloud.advance_to(utc(2026, 3, 2, 14, 5) + timedelta(days=day - 1))
-        cloud.schedule("DispatcherFunction")
+        cloud.schedule("DeferredReleaseFunction")
     cloud.put_event(
         "LoanEventsBus",
         "arrears.lending-core",

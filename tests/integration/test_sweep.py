@@ -13,7 +13,7 @@ from boto3.dynamodb.conditions import Key
 
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import REVIEW_INDEX, LoanRepository, ReviewPage
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import load_settings
 from arrears.domain.loans import LoanStatus
 from arrears.usecases.payments import PaymentReceived, receive_payment
@@ -91,7 +91,7 @@ def test_the_sweep_fans_out_one_task_per_shard_and_beats_once_per_business_date(
     for loan_id in ids:
         stored = container.loans.get(loan_id)
         assert stored is not None
-        following = DEFAULT_POLICY.milestones_for(stored).next_after(stored, date(2026, 3, 3))
+        following = bundled_playbook().milestones_for(stored).next_after(stored, date(2026, 3, 3))
         assert (stored.dpd, stored.bucket, stored.next_review_on) == (1, "M1", following)
     item = run_item(container, date(2026, 3, 3))
     assert {int(s) for s in item["done_shards"]} == set(range(container.settings.shard_count))
@@ -135,7 +135,7 @@ class PaymentBetweenReadAndWrite(LoanRepository):
     """Lands a payment on one loan right after the sweep has read its page, before it writes."""
 
     def __init__(self, inner: LoanRepository, container: Container, loan_id: str) -> None:
-        super().__init__(inner._table)  # same table, one hook added
+        super().__init__(inner._table, shard_count=inner.shard_count)  # same table, one hook added
         self._container = container
         self._loan_id = loan_id
         self.paid = False
@@ -150,8 +150,7 @@ class PaymentBetweenReadAndWrite(LoanRepository):
                 PaymentReceived("P-RACE", self._loan_id, 50_000, "CNY", utc(2026, 3, 2, 16, 31)),
                 loans=self._container.loans,
                 ledger=self._container.payments,
-                policy=DEFAULT_POLICY,
-                shard_count=self._container.settings.shard_count,
+                playbook=bundled_playbook(),
             )
         return page
 
@@ -165,13 +164,13 @@ def test_a_payment_between_read_and_write_is_never_overwritten(
     (loan_id,) = book(container, cloud, 1)
     before = container.loans.get(loan_id)
     assert before is not None
-    assert before.review_shard is not None
+    item = boto3.resource("dynamodb").Table(container.settings.loans_table).get_item(Key={"loan_id": loan_id})
+    assert "review_shard" in item["Item"]
+    shard = int(str(item["Item"]["review_shard"]))
     racing = PaymentBetweenReadAndWrite(container.loans, container, loan_id)
 
     # When the sweep of 3 March runs the loan's shard
-    result = sweep_shard(
-        racing, before.review_shard, utc(2026, 3, 2, 16, 30), DEFAULT_POLICY, container.settings.shard_count
-    )
+    result = sweep_shard(racing, shard, utc(2026, 3, 2, 16, 30), bundled_playbook())
 
     # Then its conditional write failed, it re-read the loan, and the payment is kept
     assert racing.paid
@@ -195,8 +194,7 @@ def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
         PaymentReceived("P-FULL", repaid, 200_000, "CNY", utc(2026, 2, 26)),
         loans=container.loans,
         ledger=container.payments,
-        policy=DEFAULT_POLICY,
-        shard_count=container.settings.shard_count,
+        playbook=bundled_playbook(),
     )
     closed = container.loans.get(repaid)
     assert closed is not None

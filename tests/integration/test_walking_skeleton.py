@@ -20,6 +20,7 @@ from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan,
 
 SWEEP = "SweepFunction"
 DISPATCH = "DispatcherFunction"
+RELEASE = "DeferredReleaseFunction"
 
 
 def sms_sent() -> list[tuple[str, str]]:
@@ -42,7 +43,7 @@ def sweep_days(cloud: LocalCloud, first_day: int, last_day: int, *, dispatch: bo
         cloud.schedule(SWEEP)
         if dispatch:
             cloud.advance_to(utc(2026, 3, 3, 0, 0) + timedelta(days=day - 1))
-            cloud.schedule(DISPATCH)
+            cloud.schedule(RELEASE)
 
 
 def test_a_loan_goes_overdue_is_reminded_visited_archived_and_cured(
@@ -68,9 +69,9 @@ def test_a_loan_goes_overdue_is_reminded_visited_archived_and_cured(
     assert action.not_before == utc(2026, 3, 3, 0, 0)  # 08:00 Asia/Shanghai
     assert sms_sent() == []
 
-    # When the 15-minute dispatcher schedule fires at 08:00 Shanghai
+    # When the 15-minute deferred-release schedule fires at 08:00 Shanghai
     cloud.advance_to(utc(2026, 3, 3, 0, 0))
-    cloud.schedule(DISPATCH)
+    cloud.schedule(RELEASE)
 
     # Then the SMS goes to the borrower's number through SNS, once
     ((number, text),) = sms_sent()

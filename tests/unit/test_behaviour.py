@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess, collection_state_changed
 from arrears.domain.behaviour import RECENT_CALL_IDS, judge_promise, record_call
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
@@ -38,14 +38,14 @@ def promised(loan: Loan, until: date = PROMISED) -> Loan:
 
 def on_day(loan: Loan, day: int) -> Loan:
     """The loan assessed `day` days after its first due date (what the sweep or a payment writes)."""
-    return assess(loan, DUE + timedelta(days=day), DEFAULT_POLICY, 16)
+    return assess(loan, DUE + timedelta(days=day), bundled_playbook())
 
 
 def pay_first_instalment(loan: Loan, day: int) -> Loan:
     """A payment of the first instalment in full, applied and assessed as the payments use case does."""
     paid_on = DUE + timedelta(days=day)
     outcome = apply_payment(loan, Payment(f"P-{day}", loan.loan_id, 5_100 + 1_000, "CNY", paid_on))
-    return assess(outcome.loan, paid_on, DEFAULT_POLICY, 16)
+    return assess(outcome.loan, paid_on, bundled_playbook())
 
 
 # -- broken promises -------------------------------------------------------------------------------

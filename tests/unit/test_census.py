@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from arrears.adapters.dynamodb import CensusPage
 from arrears.adapters.items import MalformedItem, census_row_from_item
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import ConfigurationError, load_settings
 from arrears.usecases.census import (
     CensusRow,
@@ -142,9 +142,9 @@ def test_a_segment_always_reads_a_page_even_without_time() -> None:
 # Rows to emit
 # --------------------------------------------------------------------------------------------------
 def test_rows_cover_every_bucket_of_every_jurisdiction_of_the_policy_with_zeros() -> None:
-    assert DEFAULT_POLICY.jurisdictions == JURISDICTIONS
-    assert DEFAULT_POLICY.buckets.names == BUCKETS
-    rows = census_rows({("CN", "M2"): 4, ("US-REGF", "M0"): 1}, DEFAULT_POLICY)
+    assert bundled_playbook().jurisdictions == JURISDICTIONS
+    assert bundled_playbook().buckets.names == BUCKETS
+    rows = census_rows({("CN", "M2"): 4, ("US-REGF", "M0"): 1}, bundled_playbook())
     assert [(r.jurisdiction, r.bucket) for r in rows] == [(j, b) for j in JURISDICTIONS for b in BUCKETS]
     assert {(r.jurisdiction, r.bucket): r.count for r in rows if r.count} == {
         ("CN", "M2"): 4,
@@ -153,7 +153,7 @@ def test_rows_cover_every_bucket_of_every_jurisdiction_of_the_policy_with_zeros(
 
 
 def test_pairs_outside_the_policy_are_counted_too() -> None:
-    rows = census_rows({("JP", "M1"): 2, ("CN", "M9"): 1}, DEFAULT_POLICY)
+    rows = census_rows({("JP", "M1"): 2, ("CN", "M9"): 1}, bundled_playbook())
     assert CensusRow("JP", "M1", 2) in rows
     assert CensusRow("JP", "M0", 0) in rows  # a jurisdiction the shard holds gets the policy's buckets
     assert CensusRow("CN", "M9", 1) in rows
@@ -162,7 +162,7 @@ def test_pairs_outside_the_policy_are_counted_too() -> None:
 
 
 def test_an_empty_shard_emits_zeros_only() -> None:
-    rows = census_rows({}, DEFAULT_POLICY)
+    rows = census_rows({}, bundled_playbook())
     assert len(rows) == len(JURISDICTIONS) * len(BUCKETS)
     assert all(r.count == 0 for r in rows)
 
@@ -189,7 +189,7 @@ def test_a_census_task_continues_with_its_partial_counts_then_claims_once() -> N
         outcome = run_census_task(
             task,
             loans=shard,
-            policy=DEFAULT_POLICY,
+            playbook=bundled_playbook(),
             queue=queue,
             runs=ledger,
             has_time_left=lambda: False,
@@ -214,7 +214,9 @@ def test_a_census_task_continues_with_its_partial_counts_then_claims_once() -> N
     assert outcomes[-1].result.total == 5
 
     # When the final segment is delivered again
-    again = run_census_task(task, loans=shard, policy=DEFAULT_POLICY, queue=queue, runs=ledger, page_size=2)
+    again = run_census_task(
+        task, loans=shard, playbook=bundled_playbook(), queue=queue, runs=ledger, page_size=2
+    )
 
     # Then it claims nothing and has nothing to emit
     assert (again.claimed, again.rows, again.re_enqueued) == (False, (), False)

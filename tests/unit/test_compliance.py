@@ -6,11 +6,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.borrowers import Borrower
-from arrears.domain.compliance import Verdict, gate, next_contact_instant
+from arrears.domain.compliance import HOLD_RULES, SendDecision, check_holds, gate, next_contact_instant
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
-from arrears.domain.rulepacks import CN_PACK, US_REGF_PACK
-from arrears.domain.strategy import Channel
+from arrears.domain.planning import BorrowerFacts, decide_step
+from arrears.domain.rulepacks import RulePack
+from arrears.domain.strategy import Channel, Step
+from arrears.domain.verdicts import Verdict
+
+CN_PACK, US_REGF_PACK = rule_pack_for("CN"), rule_pack_for("US-REGF")
 
 
 def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -56,7 +61,7 @@ def _loan(**changes: object) -> Loan:
         0,
         dpd=3,
         due_offset=3,
-        cycle=1,
+        collection_instalment=1,
     )
     return base.with_changes(**changes)
 
@@ -65,12 +70,31 @@ BORROWER = Borrower("B", "Asia/Shanghai", "zh-CN")
 NOON_SHANGHAI = _utc(2026, 2, 4, 4, 0)
 
 
+def _gate(
+    loan: Loan | None = None,
+    *,
+    channel: Channel = Channel.SMS,
+    borrower: Borrower = BORROWER,
+    at: datetime = NOON_SHANGHAI,
+    pack: RulePack = CN_PACK,
+) -> SendDecision:
+    """The gate's decision for a contact planned for instalment 1 (the loan's by default)."""
+    return gate(
+        channel=channel,
+        collection_instalment=1,
+        loan=_loan() if loan is None else loan,
+        borrower=borrower,
+        at=at,
+        pack=pack,
+    )
+
+
 @pytest.mark.parametrize(
     ("loan", "borrower", "verdict", "rule"),
     [
         (_loan(), BORROWER, Verdict.SEND, ""),
         (_loan(status=LoanStatus.CLOSED), BORROWER, Verdict.CANCEL, "loan_open"),
-        (_loan(cycle=2), BORROWER, Verdict.CANCEL, "still_overdue"),
+        (_loan(collection_instalment=2), BORROWER, Verdict.CANCEL, "still_overdue"),
         (_loan(holds=Holds(deceased=True)), BORROWER, Verdict.SUPPRESS, "stop_hold"),
         (_loan(holds=Holds(cease_contact=True)), BORROWER, Verdict.SUPPRESS, "cease_contact"),
         (_loan(holds=Holds(dispute_open=True)), BORROWER, Verdict.SUPPRESS, "dispute_open"),
@@ -84,9 +108,7 @@ NOON_SHANGHAI = _utc(2026, 2, 4, 4, 0)
     ],
 )
 def test_gate(loan: Loan, borrower: Borrower, verdict: Verdict, rule: str) -> None:
-    decision = gate(
-        channel=Channel.SMS, cycle=1, loan=loan, borrower=borrower, at=NOON_SHANGHAI, pack=CN_PACK
-    )
+    decision = _gate(loan, borrower=borrower)
     assert decision.verdict is verdict
     if rule:
         assert decision.rules_checked[-1] == (rule, "FAIL")
@@ -97,22 +119,18 @@ def test_gate(loan: Loan, borrower: Borrower, verdict: Verdict, rule: str) -> No
 
 def test_field_visits_are_not_bound_to_contact_hours() -> None:
     midnight = _utc(2026, 2, 4, 16, 0)
-    decision = gate(
-        channel=Channel.FIELD_VISIT, cycle=1, loan=_loan(), borrower=BORROWER, at=midnight, pack=CN_PACK
-    )
+    decision = _gate(channel=Channel.FIELD_VISIT, at=midnight)
     assert decision.verdict is Verdict.SEND
 
 
 def test_field_visits_are_suppressed_where_the_rules_do_not_use_them() -> None:
     us = _loan(jurisdiction="US-REGF")
-    decision = gate(
-        channel=Channel.FIELD_VISIT, cycle=1, loan=us, borrower=BORROWER, at=NOON_SHANGHAI, pack=US_REGF_PACK
-    )
+    decision = _gate(us, channel=Channel.FIELD_VISIT, pack=US_REGF_PACK)
     assert decision.verdict is Verdict.SUPPRESS
     assert decision.rules_checked[-1] == ("field_visits_enabled", "FAIL")
 
 
-# -- preferred hours and DST (issue 5) ----------------------------------------------------------
+# -- preferred hours and DST ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -130,7 +148,7 @@ def test_preferred_hours_narrow_the_lawful_window(
 ) -> None:
     borrower = Borrower("B", "Asia/Shanghai", "zh-CN", preferred_hours=preferred)
 
-    decision = gate(channel=Channel.SMS, cycle=1, loan=_loan(), borrower=borrower, at=at, pack=CN_PACK)
+    decision = _gate(borrower=borrower, at=at)
 
     assert decision.verdict is verdict
     assert decision.not_before == resume
@@ -164,14 +182,7 @@ def test_the_next_window_keeps_local_hours_across_dst(zone: str, at: datetime, e
 )
 def test_pauses_agreed_after_planning_still_hold_the_contact_at_send_time(holds: Holds, rule: str) -> None:
     # Given a promise to pay (or a hardship pause) until 6 February, agreed after the SMS was planned
-    decision = gate(
-        channel=Channel.SMS,
-        cycle=1,
-        loan=_loan(holds=holds),
-        borrower=BORROWER,
-        at=NOON_SHANGHAI,
-        pack=CN_PACK,
-    )
+    decision = _gate(_loan(holds=holds))
     # Then the SMS waits until contact hours open on the day after the pause
     assert decision.verdict is Verdict.DEFER
     assert decision.rules_checked[-1] == (rule, "FAIL")
@@ -180,9 +191,7 @@ def test_pauses_agreed_after_planning_still_hold_the_contact_at_send_time(holds:
 
 def test_a_pause_that_ended_yesterday_no_longer_holds() -> None:
     loan = _loan(holds=Holds(promise_to_pay_until=date(2026, 2, 3)))
-    decision = gate(
-        channel=Channel.SMS, cycle=1, loan=loan, borrower=BORROWER, at=NOON_SHANGHAI, pack=CN_PACK
-    )
+    decision = _gate(loan)
     assert decision.verdict is Verdict.SEND
     assert ("promise_to_pay", "PASS") in decision.rules_checked
 
@@ -205,9 +214,48 @@ def test_holds_at_send_time_follow_the_packs_channel_rules_as_the_planner_does(
     """An action planned before a hold was recorded is judged by it as a new action would be: a field
     visit under a cease-contact request is suppressed, a legal notice is not (`cease_contact_allows`)."""
     borrower = Borrower("B", "Asia/Shanghai", "zh-CN", region="Shanghai")
-    decision = gate(
-        channel=channel, cycle=1, loan=_loan(holds=holds), borrower=borrower, at=NOON_SHANGHAI, pack=CN_PACK
-    )
+    decision = _gate(_loan(holds=holds), channel=channel, borrower=borrower)
     assert decision.verdict is verdict
     if rule:
         assert decision.rules_checked[-1] == (rule, "FAIL")
+
+
+def test_the_planner_and_the_gate_check_the_hold_rules_in_one_order() -> None:
+    loan = _loan(evaluated_on=date(2026, 2, 4))
+    sent = _gate(loan)
+    planned = decide_step(
+        Step("sms-d3", 3, Channel.SMS, "sms_overdue"),
+        loan=loan,
+        on=date(2026, 2, 4),
+        pack=CN_PACK,
+        band="MEDIUM",
+        amount_minor=100,
+        borrower=BorrowerFacts("Shanghai"),
+    )
+    assert (sent.verdict, planned.verdict) == (Verdict.SEND, Verdict.PLAN)
+    for decision in (sent, planned):
+        assert [rule for rule, _ in decision.rules_checked if rule in HOLD_RULES] == list(HOLD_RULES)
+
+
+@pytest.mark.parametrize(
+    ("holds", "opted_out", "rule"),
+    [
+        (
+            Holds(hardship_until=date(2026, 2, 10), promise_to_pay_until=date(2026, 2, 5)),
+            frozenset(),
+            "hardship",
+        ),
+        (Holds(promise_to_pay_until=date(2026, 2, 5)), frozenset({"SMS"}), "channel_opt_out"),
+    ],
+)
+def test_the_first_hold_rule_that_fails_decides_for_both(
+    holds: Holds, opted_out: frozenset[str], rule: str
+) -> None:
+    checked = check_holds(
+        channel=Channel.SMS,
+        loan=_loan(holds=holds),
+        pack=CN_PACK,
+        opted_out_channels=opted_out,
+        on=date(2026, 2, 4),
+    )
+    assert checked.rules_checked[-1] == (rule, "FAIL")

@@ -1,4 +1,4 @@
-"""Recording holds: the pure rule (set, lift, order, redelivery), the event's validation, the use case."""
+"""Recording holds: the pure rule (set, lift, order, redelivery) and the use case."""
 
 from __future__ import annotations
 
@@ -10,20 +10,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arrears.adapters.dynamodb import VersionConflict
 from arrears.adapters.items import loan_from_item, loan_to_item
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess
 from arrears.domain.holds import (
     HoldChange,
+    HoldChangeStatus,
     HoldKind,
-    HoldVerdict,
     InvalidHoldChange,
     apply_hold_change,
     stamp_of,
 )
 from arrears.domain.loans import Holds, HoldStamp, Instalment, Loan, LoanStatus
 from arrears.usecases.holds import UnknownLoan, record_hold
+from tests.unit.memory_loans import MemoryLoans
 
 DUE = date(2026, 3, 1)
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai, 2 March
@@ -43,7 +43,7 @@ def cash_loan(**changes: Any) -> Loan:
         500,
         2400,
     )
-    return assess(loan, TODAY, DEFAULT_POLICY, 16).with_changes(**changes)
+    return assess(loan, TODAY, bundled_playbook()).with_changes(**changes)
 
 
 def change(
@@ -59,22 +59,9 @@ def change(
     return HoldChange(request_id, "L-7", hold, active, at, until)
 
 
-def detail(**changes: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "request_id": "HOLD-1",
-        "loan_id": "L-7",
-        "hold": "promise_to_pay",
-        "active": True,
-        "until": "2026-03-06",
-        "occurred_at": "2026-03-02T06:00:00Z",
-    }
-    values.update(changes)
-    return {k: v for k, v in values.items() if v is not None}
-
-
 def applied(loan: Loan, hold_change: HoldChange) -> Loan:
     outcome = apply_hold_change(loan, hold_change, TODAY)
-    assert outcome.verdict is HoldVerdict.APPLIED
+    assert outcome.status is HoldChangeStatus.APPLIED
     return outcome.loan
 
 
@@ -95,12 +82,12 @@ def test_each_hold_is_set_and_lifted_with_its_stamp(hold: HoldKind) -> None:
     loan = cash_loan()
 
     held = apply_hold_change(loan, change(hold), TODAY)
-    assert (held.verdict, held.changed, held.loan.holds) == (HoldVerdict.APPLIED, True, SET[hold])
+    assert (held.status, held.changed, held.loan.holds) == (HoldChangeStatus.APPLIED, True, SET[hold])
     assert stamp_of(held.loan, hold) == change(hold).stamp
 
     later = T0 + timedelta(hours=2)
     lifted = apply_hold_change(held.loan, change(hold, False, at=later, request_id="H-2"), TODAY)
-    assert (lifted.verdict, lifted.changed, lifted.loan.holds) == (HoldVerdict.APPLIED, True, Holds())
+    assert (lifted.status, lifted.changed, lifted.loan.holds) == (HoldChangeStatus.APPLIED, True, Holds())
     stamp = stamp_of(lifted.loan, hold)
     assert stamp is not None
     assert (stamp.occurred_at, stamp.request_id) == (later, "H-2")
@@ -129,7 +116,7 @@ def test_setting_a_hold_already_in_force_moves_only_its_stamp() -> None:
     again = apply_hold_change(
         loan, change(HoldKind.CEASE_CONTACT, at=T0 + timedelta(hours=3), request_id="H-2"), TODAY
     )
-    assert (again.verdict, again.changed) == (HoldVerdict.APPLIED, False)
+    assert (again.status, again.changed) == (HoldChangeStatus.APPLIED, False)
     assert again.loan.holds == loan.holds
     later = HoldStamp(HoldKind.CEASE_CONTACT, T0 + timedelta(hours=3), "H-2")
     assert stamp_of(again.loan, HoldKind.CEASE_CONTACT) == later
@@ -138,7 +125,7 @@ def test_setting_a_hold_already_in_force_moves_only_its_stamp() -> None:
 def test_a_closed_loan_holds_nothing() -> None:
     closed = cash_loan(status=LoanStatus.CLOSED)
     outcome = apply_hold_change(closed, change(HoldKind.BANKRUPTCY), TODAY)
-    assert (outcome.verdict, outcome.loan) == (HoldVerdict.LOAN_CLOSED, closed)
+    assert (outcome.status, outcome.loan) == (HoldChangeStatus.LOAN_CLOSED, closed)
 
 
 def test_a_promise_cannot_end_before_the_day_it_was_made() -> None:
@@ -154,7 +141,7 @@ def test_a_promise_cannot_end_before_the_day_it_was_made() -> None:
 def test_a_redelivered_change_is_a_duplicate_and_changes_nothing() -> None:
     loan = applied(cash_loan(), change(HoldKind.DISPUTE))
     again = apply_hold_change(loan, change(HoldKind.DISPUTE), TODAY)
-    assert (again.verdict, again.loan) == (HoldVerdict.DUPLICATE, loan)
+    assert (again.status, again.loan) == (HoldChangeStatus.DUPLICATE, loan)
 
 
 def test_an_older_change_arriving_late_does_not_undo_a_newer_one() -> None:
@@ -165,7 +152,7 @@ def test_an_older_change_arriving_late_does_not_undo_a_newer_one() -> None:
 
     late = apply_hold_change(loan, opened, TODAY)
 
-    assert (late.verdict, late.loan) == (HoldVerdict.SUPERSEDED, loan)
+    assert (late.status, late.loan) == (HoldChangeStatus.SUPERSEDED, loan)
     assert not late.loan.holds.dispute_open
 
 
@@ -176,7 +163,7 @@ def test_a_lift_older_than_a_repeated_set_does_not_undo_it() -> None:
     late = apply_hold_change(
         loan, change(HoldKind.CEASE_CONTACT, False, at=T0 + timedelta(hours=1), request_id="B"), TODAY
     )
-    assert late.verdict is HoldVerdict.SUPERSEDED
+    assert late.status is HoldChangeStatus.SUPERSEDED
     assert late.loan.holds.cease_contact
 
 
@@ -209,72 +196,19 @@ def test_every_delivery_order_and_any_redelivery_ends_in_the_same_state(
     assert run(cash_loan(), shuffled) == in_order
 
 
-# -- the event's detail ------------------------------------------------------------------------------
-
-
-def test_a_valid_detail_is_parsed() -> None:
-    parsed = HoldChange.from_detail(detail(), received_at=T0)
-    assert parsed == HoldChange("HOLD-1", "L-7", HoldKind.PROMISE_TO_PAY, True, T0, UNTIL)
-    lift = HoldChange.from_detail(detail(hold="cease_contact", active=False, until=None))
-    assert (lift.hold, lift.active, lift.until) == (HoldKind.CEASE_CONTACT, False, None)
-
-
-@pytest.mark.parametrize(
-    ("bad", "message"),
-    [
-        (detail(request_id=None), r"^request_id: Field required"),
-        (detail(occurred_at=None), r"^occurred_at: Field required"),
-        (detail(untill="2026-03-06"), r"untill: Extra inputs are not permitted"),
-        (detail(hold="vacation"), r"^hold: Input should be 'promise_to_pay'"),
-        (detail(active="true"), r"^active: Input should be a valid boolean"),
-        (detail(until="06/03/2026"), r"^until: String should match pattern"),
-        (detail(until="2026-02-30"), r"^until: Value error"),
-        (detail(occurred_at="2026-03-02T14:00:00+08:00"), r"^occurred_at: String should match pattern"),
-        (detail(occurred_at="2026-03-02T06:00:00"), r"^occurred_at: String should match pattern"),
-        (detail(loan_id="Wang Xiaoming"), r"^loan_id: String should match pattern"),
-        (detail(request_id=""), r"^request_id: String should match pattern"),
-        (detail(request_id=17), r"^request_id: Input should be a valid string"),
-        (detail(until=None), r"^until: required to set promise_to_pay"),
-        (detail(hold="hardship", until=None), r"^until: required to set hardship"),
-        (detail(hold="cease_contact"), r"^until: cease_contact takes no date"),
-        (detail(active=False), r"^until: lifting promise_to_pay takes no date"),
-    ],
-)
-def test_a_malformed_detail_is_refused_naming_the_field(bad: dict[str, Any], message: str) -> None:
-    with pytest.raises(InvalidHoldChange, match=message):
-        HoldChange.from_detail(bad, received_at=T0)
-
-
-def test_a_detail_must_be_an_object_and_may_not_come_from_the_future() -> None:
-    with pytest.raises(InvalidHoldChange, match=r"^detail: must be an object"):
-        HoldChange.from_detail(["promise_to_pay"])
-    with pytest.raises(InvalidHoldChange, match=r"^occurred_at: .* later than the event itself"):
-        HoldChange.from_detail(detail(occurred_at="2026-03-02T07:00:00Z"), received_at=T0)
-    # a little clock skew between the producer and EventBridge is tolerated
-    skewed = HoldChange.from_detail(detail(occurred_at="2026-03-02T06:04:00Z"), received_at=T0)
-    assert skewed.occurred_at == T0 + timedelta(minutes=4)
-
-
-def test_errors_never_echo_the_values() -> None:
-    with pytest.raises(InvalidHoldChange) as error:
-        HoldChange.from_detail(detail(loan_id="Wang Xiaoming +8613800138000"), received_at=T0)
-    assert "Wang" not in str(error.value)
-    assert "138" not in str(error.value)
-
-
 # -- storage -----------------------------------------------------------------------------------------
 
 
 def test_hold_stamps_survive_the_item_round_trip() -> None:
     loan = applied(cash_loan(), change(HoldKind.DISPUTE, at=T0 + timedelta(hours=1), request_id="H-9"))
     loan = applied(loan, change(HoldKind.PROMISE_TO_PAY))
-    item = loan_to_item(loan)
+    item = loan_to_item(loan, shard_count=16)
     assert item["hold_stamps"] == {
         "promise_to_pay": {"occurred_at": "2026-03-02T06:00:00Z", "request_id": "H-1"},
         "dispute": {"occurred_at": "2026-03-02T07:00:00Z", "request_id": "H-9"},
     }
     assert loan_from_item(item) == loan
-    assert "hold_stamps" not in loan_to_item(cash_loan())
+    assert "hold_stamps" not in loan_to_item(cash_loan(), shard_count=16)
 
 
 def test_a_loan_keeps_one_stamp_per_kind() -> None:
@@ -286,41 +220,19 @@ def test_a_loan_keeps_one_stamp_per_kind() -> None:
 # -- the use case, on an in-memory table -------------------------------------------------------------
 
 
-class MemoryLoans:
-    """A Loans table in memory with the conditional write on `version`; `race` runs before a save."""
-
-    def __init__(self, *loans: Loan) -> None:
-        self.items = {loan.loan_id: loan for loan in loans}
-        self.saves = 0
-        self.race: list[Any] = []
-
-    def get(self, loan_id: str) -> Loan | None:
-        return self.items.get(loan_id)
-
-    def save(self, loan: Loan) -> Loan:
-        if self.race:
-            self.race.pop(0)()
-        if self.items[loan.loan_id].version != loan.version:
-            raise VersionConflict(loan.loan_id)
-        stored = loan.with_changes(version=loan.version + 1)
-        self.items[loan.loan_id] = stored
-        self.saves += 1
-        return stored
-
-
 def record(loans: MemoryLoans, hold_change: HoldChange) -> Any:
-    return record_hold(hold_change, loans=loans, policy=DEFAULT_POLICY, shard_count=16)
+    return record_hold(hold_change, loans=loans, playbook=bundled_playbook())
 
 
 def test_a_promise_puts_the_day_after_it_in_the_review_index() -> None:
     on = date(2026, 3, 12)
-    loans = MemoryLoans(assess(cash_loan(), on, DEFAULT_POLICY, 16))
+    loans = MemoryLoans(assess(cash_loan(), on, bundled_playbook()))
     assert loans.items["L-7"].next_review_on == date(2026, 3, 16)  # the next step of its strategy
 
     promise = change(HoldKind.PROMISE_TO_PAY, at=T0 + timedelta(days=10), until=date(2026, 3, 13))
     result = record(loans, promise)
 
-    assert (result.verdict, result.changed, result.assessed_on) == (HoldVerdict.APPLIED, True, on)
+    assert (result.status, result.changed, result.assessed_on) == (HoldChangeStatus.APPLIED, True, on)
     assert result.loan.next_review_on == date(2026, 3, 14)  # the day after the promise
     assert loans.items["L-7"] == result.loan
     assert result.loan.version == 1
@@ -330,12 +242,12 @@ def test_a_redelivered_change_writes_nothing() -> None:
     loans = MemoryLoans(cash_loan())
     record(loans, change(HoldKind.CEASE_CONTACT))
     again = record(loans, change(HoldKind.CEASE_CONTACT))
-    assert (again.verdict, again.assessed_on, loans.saves) == (HoldVerdict.DUPLICATE, None, 1)
+    assert (again.status, again.assessed_on, loans.saves) == (HoldChangeStatus.DUPLICATE, None, 1)
 
 
 def test_a_late_event_never_moves_the_loan_back_in_time() -> None:
     # The sweep assessed the loan on 9 March; a dispute made on 2 March arrives now
-    loans = MemoryLoans(assess(cash_loan(), date(2026, 3, 9), DEFAULT_POLICY, 16))
+    loans = MemoryLoans(assess(cash_loan(), date(2026, 3, 9), bundled_playbook()))
     result = record(loans, change(HoldKind.DISPUTE))
     assert result.assessed_on == date(2026, 3, 9)
     assert (result.loan.evaluated_on, result.loan.dpd) == (date(2026, 3, 9), 8)
@@ -367,7 +279,7 @@ def test_a_concurrent_write_is_reread_and_both_changes_are_kept() -> None:
 
 def test_closed_and_unknown_loans() -> None:
     closed = MemoryLoans(cash_loan(status=LoanStatus.CLOSED))
-    assert record(closed, change(HoldKind.DISPUTE)).verdict is HoldVerdict.LOAN_CLOSED
+    assert record(closed, change(HoldKind.DISPUTE)).status is HoldChangeStatus.LOAN_CLOSED
     assert closed.saves == 0
     with pytest.raises(UnknownLoan, match="loan L-7 not found"):
         record(MemoryLoans(), change(HoldKind.DISPUTE))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess
 from arrears.domain.delinquency import loan_dpd
 from arrears.domain.ledger import (
@@ -26,9 +26,6 @@ from arrears.domain.money import amount_due, payoff_quote, penalty_charged
 from arrears.domain.payments import Payment, PaymentOutcome
 from arrears.domain.terms import LoanTerms
 from tests.unit.strategies import START, loans
-
-SHARDS = 4
-POLICY = DEFAULT_POLICY
 
 
 class Book:
@@ -101,7 +98,7 @@ def test_a_payment_takes_effect_on_its_value_date_whatever_order_it_arrives_in()
 def test_a_payoff_dated_before_the_charge_off_day_undoes_the_charge_off() -> None:
     loan = _cash()
     charge_off = date(2026, 1, 31) + timedelta(days=180)
-    charged = assess(loan, charge_off, POLICY, SHARDS)
+    charged = assess(loan, charge_off, bundled_playbook())
     assert charged.status is LoanStatus.CHARGED_OFF
     assert charged.charged_off_on == charge_off
     paid_on = charge_off - timedelta(days=1)
@@ -119,7 +116,7 @@ def test_payments_on_a_charged_off_loan_are_recoveries_with_the_penalty_frozen()
     """Issue 12, fault 4: money for a charged-off loan was returned in full. It is applied to the
     balance frozen at charge-off, counted as recovered, and the loan closes at zero."""
     charge_off = date(2026, 1, 31) + timedelta(days=180)
-    charged = assess(_cash(), charge_off, POLICY, SHARDS)
+    charged = assess(_cash(), charge_off, bundled_playbook())
     penalty = charged.penalty_accrued_minor
     assert penalty > 0
     later = charge_off + timedelta(days=45)
@@ -152,7 +149,7 @@ def test_a_reversed_payment_reopens_the_loan_with_the_dpd_it_would_have_had() ->
     assert book.loan.status is LoanStatus.OPEN
     assert loan_dpd(book.loan, date(2026, 3, 5)) == 4
     assert book.loan.ledger_count == 0
-    assessed = assess(book.loan, date(2026, 3, 5), POLICY, SHARDS)
+    assessed = assess(book.loan, date(2026, 3, 5), bundled_playbook())
     assert (assessed.dpd, assessed.bucket) == (4, "M1")
     assert amount_due(assessed, date(2026, 3, 5)) == 101_000 + penalty_charged(loan, date(2026, 3, 5))
     # Reversing it again, or reversing a payment the ledger does not know, changes nothing.

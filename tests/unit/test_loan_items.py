@@ -1,4 +1,5 @@
-"""The loan item mapping: every field round-trips, and items written before a field existed still load."""
+"""The loan item mapping: every field round-trips, items written before a field existed still load, and
+an item carries its ReviewIndex shard exactly while the loan has a next review date."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from arrears.adapters.items import loan_from_item, loan_to_item
+import pytest
+
+from arrears.adapters.items import loan_from_item, loan_to_item, shard_for
 from arrears.domain.loans import Holds, Instalment, Loan
 
 
@@ -50,7 +53,7 @@ def test_the_behaviour_counters_and_their_guards_round_trip() -> None:
         risk_band="HIGH",
         risk_features=(("broken_promises", 2, 30), ("unanswered_contacts", 3, 5)),
     )
-    item = loan_to_item(loan)
+    item = loan_to_item(loan, shard_count=16)
     assert item["last_broken_promise"] == "2026-03-08"
     assert item["last_kept_promise"] == "2026-02-20"
     assert item["applied_call_ids"] == ["CALL-1", "CALL-2"]
@@ -58,10 +61,34 @@ def test_the_behaviour_counters_and_their_guards_round_trip() -> None:
 
 
 def test_an_item_without_the_new_fields_loads_with_none_counted() -> None:
-    item = loan_to_item(_loan())
+    item = loan_to_item(_loan(), shard_count=16)
     for absent in ("broken_promises", "unanswered_contacts", "last_broken_promise", "last_kept_promise"):
         assert absent not in item  # zero / none is not written: older items look the same
     assert "applied_call_ids" not in item
     loan = loan_from_item(_as_stored(item))
     assert (loan.broken_promises, loan.unanswered_contacts) == (0, 0)
     assert (loan.last_broken_promise, loan.last_kept_promise, loan.applied_call_ids) == (None, None, ())
+
+
+def test_shards_are_stable_and_spread() -> None:
+    shards = [shard_for(f"loan-{n}", 16) for n in range(1600)]
+    assert shard_for("loan-1", 16) == shards[1]
+    assert min(shards.count(s) for s in range(16)) > 60
+
+
+def test_the_shard_of_a_loan_never_moves() -> None:
+    # FNV-1a of the id's UTF-8 bytes: the values every stored item was written with
+    assert [shard_for(i, 16) for i in ("L-7", "L-00000001", "CN-000042", "贷款-1")] == [15, 5, 13, 4]
+    assert (shard_for("L-7", 4096), shard_for("L-7", 1)) == (959, 0)
+    with pytest.raises(ValueError, match="shard_count"):
+        shard_for("L-7", 0)
+
+
+def test_a_loan_with_a_next_review_carries_its_shard_and_one_without_carries_neither() -> None:
+    reviewed = loan_to_item(_loan(next_review_on=date(2026, 3, 31)), shard_count=16)
+    assert (reviewed["review_shard"], reviewed["next_review_on"]) == (shard_for("L-1", 16), "2026-03-31")
+    assert list(reviewed).index("review_shard") + 1 == list(reviewed).index("next_review_on")
+    unreviewed = loan_to_item(_loan(), shard_count=16)
+    assert "review_shard" not in unreviewed
+    assert "next_review_on" not in unreviewed
+    assert loan_from_item(_as_stored(reviewed)) == _loan(next_review_on=date(2026, 3, 31))

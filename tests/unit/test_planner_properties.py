@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.actions import Action, ActionStatus, ContactRecord
 from arrears.domain.assessment import assess
 from arrears.domain.borrowers import Borrower
@@ -64,9 +64,9 @@ class FakeBorrowers:
 
 class FakeQueue:
     def __init__(self) -> None:
-        self.sent: list[tuple[dict[str, Any], str, str]] = []
+        self.sent: list[tuple[dict[str, Any], str | None, str | None]] = []
 
-    def send(self, body: dict[str, Any], *, group: str, dedup_id: str) -> None:
+    def send(self, body: dict[str, Any], *, group: str | None = None, dedup_id: str | None = None) -> None:
         self.sent.append((body, group, dedup_id))
 
 
@@ -75,6 +75,7 @@ class World:
         self.actions = FakeActions()
         self.contacts = FakeContacts()
         self.queue = FakeQueue()
+        self.calls = FakeQueue()
 
     def plan(self, before: Loan | None, after: Loan) -> PlanResult:
         on = after.evaluated_on or date(2026, 1, 1)
@@ -83,12 +84,13 @@ class World:
             "contacts": self.contacts,
             "borrowers": FakeBorrowers(),
             "field_visits": self.queue,
+            "call_tasks": self.calls,
         }
         return plan_for_change(
             before,
             after,
             datetime.combine(on, time(16, 30), tzinfo=UTC),
-            policy=DEFAULT_POLICY,
+            playbook=bundled_playbook(),
             **ports,
         )
 
@@ -110,7 +112,7 @@ def _states(loan: Loan, days: list[int], hold_draws: list[Holds]) -> list[Loan]:
     states = []
     for offset, hold in zip(sorted(days), hold_draws, strict=False):
         states.append(
-            assess(loan.with_changes(holds=hold), first_due + timedelta(days=offset), DEFAULT_POLICY, 4)
+            assess(loan.with_changes(holds=hold), first_due + timedelta(days=offset), bundled_playbook())
         )
     return states
 
@@ -120,7 +122,7 @@ def _states(loan: Loan, days: list[int], hold_draws: list[Holds]) -> list[Loan]:
     loan=loans(),
     days=st.lists(st.integers(min_value=-5, max_value=200), min_size=1, max_size=8),
     hold=holds,
-    status=st.sampled_from([LoanStatus.CLOSED, LoanStatus.CHARGED_OFF, LoanStatus.WRITTEN_OFF]),
+    status=st.sampled_from([LoanStatus.CLOSED, LoanStatus.CHARGED_OFF]),
 )
 def test_no_action_is_planned_for_a_closed_loan(
     loan: Loan, days: list[int], hold: Holds, status: LoanStatus
@@ -170,10 +172,10 @@ def test_replaying_any_sequence_of_records_plans_no_duplicate(
     for before, after in records:
         world.plan(before, after)
     first_pass = dict(world.actions.items)
-    # Every planned action is unique per (loan, step, cycle) and records its computed arm
-    keys = [(a.loan_id, a.step_id, a.cycle) for a in first_pass.values()]
+    # Every planned action is unique per (loan, step, instalment in collection) and records its computed arm
+    keys = [(a.loan_id, a.step_id, a.collection_instalment) for a in first_pass.values()]
     assert len(keys) == len(set(keys))
-    arm = DEFAULT_POLICY.arm_for(loan).name
+    arm = bundled_playbook().arm_for(loan).name
     assert all(a.strategy_arm == arm and a.receipt["strategy"]["arm"] == arm for a in first_pass.values())
 
     # When any of the records is delivered again, in any order, any number of times

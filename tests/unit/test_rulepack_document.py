@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, time
-from pathlib import Path
 
 import pytest
 
-from arrears.domain.rulepacks import (
-    RULE_PACK_HISTORY,
-    RulePackError,
-    parse_rule_packs,
-    rule_pack_for,
-)
+from arrears.config.bundled import RULE_PACKS, document_path
+from arrears.config.rulepacks import RulePackError, bundled_rule_packs, parse_rule_packs, rule_pack_for
 from arrears.domain.strategy import Channel
 
-DOCUMENT = (
-    Path(__file__).resolve().parents[2]
-    / "layers"
-    / "arrears"
-    / "arrears"
-    / "config"
-    / "bundled"
-    / "rulepacks.yaml"
-)
+DOCUMENT = document_path(RULE_PACKS)
 
 PACK = """
 rule_packs:
@@ -42,13 +29,13 @@ def test_the_bundled_packs_hold_the_design_numbers() -> None:
     cn, us = rule_pack_for("CN"), rule_pack_for("US-REGF")
     assert (cn.contact_start, cn.contact_end, cn.retention_years) == (time(8), time(22), 5)
     assert (us.contact_start, us.contact_end, us.retention_years) == (time(8), time(21), 3)
-    assert (cn.call_caps.connected_per_day, cn.call_caps.attempts_per_day_per_number) == (3, 6)
-    assert (us.call_caps.attempts_per_7_days, us.call_caps.quiet_days_after_conversation) == (7, 7)
+    assert (cn.call_limits.connected_per_day, cn.call_limits.attempts_per_day_per_number) == (3, 6)
+    assert (us.call_limits.attempts_per_7_days, us.call_limits.quiet_days_after_conversation) == (7, 7)
     assert (cn.field_visit_min_collectors, cn.field_visit_recording_required) == (2, True)
     assert not us.field_visits_enabled
     assert us.email_opt_out_required
     assert cn.cease_contact_allows == frozenset({Channel.LEGAL, Channel.BUREAU})
-    assert set(RULE_PACK_HISTORY) == {"CN", "US-REGF"}
+    assert set(bundled_rule_packs()) == {"CN", "US-REGF"}
 
 
 def test_a_new_version_takes_over_on_its_effective_date() -> None:

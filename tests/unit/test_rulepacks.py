@@ -7,17 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.loans import Holds, Instalment, Loan
-from arrears.domain.planning import BorrowerFacts, StepVerdict, broken_promise, decide_step
-from arrears.domain.rulepacks import (
-    CN_PACK,
-    RULE_PACK_HISTORY,
-    RULE_PACKS,
-    US_REGF_PACK,
-    RulePack,
-    rule_pack_for,
-)
+from arrears.domain.planning import BorrowerFacts, broken_promise, decide_step
+from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel, Step
+from arrears.domain.verdicts import Verdict
+
+CN_PACK, US_REGF_PACK = rule_pack_for("CN"), rule_pack_for("US-REGF")
 
 ON = date(2026, 3, 10)
 SMS = Step("sms-d9", 9, Channel.SMS, "sms_overdue")
@@ -48,7 +45,7 @@ def _loan(**holds: object) -> Loan:
         dpd=9,
         bucket="M1",
         due_offset=9,
-        cycle=1,
+        collection_instalment=1,
         evaluated_on=ON,
         holds=Holds(**holds),  # type: ignore[arg-type]
     )
@@ -60,56 +57,56 @@ SHANGHAI = BorrowerFacts("Shanghai")
 @pytest.mark.parametrize(
     ("step", "holds", "borrower", "pack", "amount", "verdict", "failed_rule"),
     [
-        (SMS, {}, SHANGHAI, CN_PACK, 5_000, StepVerdict.PLAN, None),
-        (M3_ONLY, {}, SHANGHAI, CN_PACK, 5_000, StepVerdict.SKIP, "bucket"),
-        (HIGH_ONLY, {}, SHANGHAI, CN_PACK, 5_000, StepVerdict.SKIP, "risk_band"),
-        (VISIT, {}, SHANGHAI, CN_PACK, 999, StepVerdict.SKIP, "min_amount"),
-        (VISIT, {}, BorrowerFacts("Xinjiang"), CN_PACK, 5_000, StepVerdict.SKIP, "region_covered"),
-        (VISIT, {}, SHANGHAI, CN_PACK, 5_000, StepVerdict.PLAN, None),
-        (VISIT, {}, SHANGHAI, US_REGF_PACK, 5_000, StepVerdict.SUPPRESS, "field_visits_enabled"),
-        (SMS, {"bankruptcy": True}, SHANGHAI, CN_PACK, 5_000, StepVerdict.SUPPRESS, "stop_hold"),
-        (LEGAL, {"deceased": True}, SHANGHAI, CN_PACK, 5_000, StepVerdict.SUPPRESS, "stop_hold"),
-        (SMS, {"cease_contact": True}, SHANGHAI, US_REGF_PACK, 5_000, StepVerdict.SUPPRESS, "cease_contact"),
-        (VISIT, {"cease_contact": True}, SHANGHAI, CN_PACK, 5_000, StepVerdict.SUPPRESS, "cease_contact"),
+        (SMS, {}, SHANGHAI, CN_PACK, 5_000, Verdict.PLAN, None),
+        (M3_ONLY, {}, SHANGHAI, CN_PACK, 5_000, Verdict.SKIP, "bucket"),
+        (HIGH_ONLY, {}, SHANGHAI, CN_PACK, 5_000, Verdict.SKIP, "risk_band"),
+        (VISIT, {}, SHANGHAI, CN_PACK, 999, Verdict.SKIP, "min_amount"),
+        (VISIT, {}, BorrowerFacts("Xinjiang"), CN_PACK, 5_000, Verdict.SKIP, "region_covered"),
+        (VISIT, {}, SHANGHAI, CN_PACK, 5_000, Verdict.PLAN, None),
+        (VISIT, {}, SHANGHAI, US_REGF_PACK, 5_000, Verdict.SUPPRESS, "field_visits_enabled"),
+        (SMS, {"bankruptcy": True}, SHANGHAI, CN_PACK, 5_000, Verdict.SUPPRESS, "stop_hold"),
+        (LEGAL, {"deceased": True}, SHANGHAI, CN_PACK, 5_000, Verdict.SUPPRESS, "stop_hold"),
+        (SMS, {"cease_contact": True}, SHANGHAI, US_REGF_PACK, 5_000, Verdict.SUPPRESS, "cease_contact"),
+        (VISIT, {"cease_contact": True}, SHANGHAI, CN_PACK, 5_000, Verdict.SUPPRESS, "cease_contact"),
         (
             LEGAL,
             {"cease_contact": True},
             SHANGHAI,
             US_REGF_PACK,
             5_000,
-            StepVerdict.PLAN,
+            Verdict.PLAN,
             None,
         ),  # allowed notice
-        (SMS, {"dispute_open": True}, SHANGHAI, CN_PACK, 5_000, StepVerdict.SUPPRESS, "dispute_open"),
-        (LEGAL, {"dispute_open": True}, SHANGHAI, CN_PACK, 5_000, StepVerdict.SUPPRESS, "dispute_open"),
+        (SMS, {"dispute_open": True}, SHANGHAI, CN_PACK, 5_000, Verdict.SUPPRESS, "dispute_open"),
+        (LEGAL, {"dispute_open": True}, SHANGHAI, CN_PACK, 5_000, Verdict.SUPPRESS, "dispute_open"),
         (
             SMS,
             {},
             BorrowerFacts("Shanghai", frozenset({"SMS"})),
             CN_PACK,
             5_000,
-            StepVerdict.SUPPRESS,
+            Verdict.SUPPRESS,
             "channel_opt_out",
         ),
-        (SMS, {}, BorrowerFacts("Shanghai", frozenset({"EMAIL"})), CN_PACK, 5_000, StepVerdict.PLAN, None),
+        (SMS, {}, BorrowerFacts("Shanghai", frozenset({"EMAIL"})), CN_PACK, 5_000, Verdict.PLAN, None),
         (
             SMS,
             {"hardship_until": ON + timedelta(days=20)},
             SHANGHAI,
             CN_PACK,
             5_000,
-            StepVerdict.DEFER,
+            Verdict.DEFER,
             "hardship",
         ),
-        (SMS, {"hardship_until": ON - timedelta(days=1)}, SHANGHAI, CN_PACK, 5_000, StepVerdict.PLAN, None),
-        (SMS, {"promise_to_pay_until": ON}, SHANGHAI, CN_PACK, 5_000, StepVerdict.DEFER, "promise_to_pay"),
+        (SMS, {"hardship_until": ON - timedelta(days=1)}, SHANGHAI, CN_PACK, 5_000, Verdict.PLAN, None),
+        (SMS, {"promise_to_pay_until": ON}, SHANGHAI, CN_PACK, 5_000, Verdict.DEFER, "promise_to_pay"),
         (
             SMS,
             {"promise_to_pay_until": ON - timedelta(days=1)},
             SHANGHAI,
             CN_PACK,
             5_000,
-            StepVerdict.PLAN,
+            Verdict.PLAN,
             None,
         ),
     ],
@@ -120,7 +117,7 @@ def test_each_rule(
     borrower: BorrowerFacts,
     pack: RulePack,
     amount: int,
-    verdict: StepVerdict,
+    verdict: Verdict,
     failed_rule: str | None,
 ) -> None:
     decision = decide_step(
@@ -130,7 +127,7 @@ def test_each_rule(
     failed = [rule for rule, v in decision.rules_checked if v == "FAIL"]
     assert failed == ([failed_rule] if failed_rule else [])
     assert decision.rules_checked[:2] == (("loan_open", "PASS"), ("step_reached", "PASS"))
-    if verdict is StepVerdict.PLAN:
+    if verdict is Verdict.PLAN:
         assert not decision.reason
     else:
         assert decision.reason
@@ -190,23 +187,22 @@ def test_packs_hold_the_numbers_of_the_design(
 
 
 def test_caps_of_each_pack() -> None:
-    assert (CN_PACK.call_caps.connected_per_day, CN_PACK.call_caps.attempts_per_day_per_number) == (3, 6)
+    assert (CN_PACK.call_limits.connected_per_day, CN_PACK.call_limits.attempts_per_day_per_number) == (3, 6)
     assert (
-        US_REGF_PACK.call_caps.attempts_per_7_days,
-        US_REGF_PACK.call_caps.quiet_days_after_conversation,
+        US_REGF_PACK.call_limits.attempts_per_7_days,
+        US_REGF_PACK.call_limits.quiet_days_after_conversation,
     ) == (7, 7)
     assert CN_PACK.field_visit_min_collectors == 2
     assert US_REGF_PACK.email_opt_out_required
 
 
-def test_the_pack_in_force_on_a_date(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pack_in_force_on_a_date() -> None:
     newer = replace(CN_PACK, version="2027.1", effective_from=date(2027, 1, 1))
     older = replace(CN_PACK, effective_to=date(2027, 1, 1))
-    monkeypatch.setitem(RULE_PACK_HISTORY, "CN", (older, newer))
-    monkeypatch.setitem(RULE_PACKS, "CN", newer)
-    assert rule_pack_for("CN", date(2026, 6, 1)).version == "2026.1"
-    assert rule_pack_for("CN", date(2027, 1, 1)).version == "2027.1"
-    assert rule_pack_for("CN", date(2025, 1, 1)).version == "2026.1"  # before the first: the first
-    assert rule_pack_for("CN").version == "2027.1"  # no date: the latest
+    history = RulePackHistory({"CN": (older, newer)})
+    assert history.in_force("CN", date(2026, 6, 1)).version == "2026.1"
+    assert history.in_force("CN", date(2027, 1, 1)).version == "2027.1"
+    assert history.in_force("CN", date(2025, 1, 1)).version == "2026.1"  # before the first: the first
+    assert history.in_force("CN").version == "2027.1"  # no date: the latest
     with pytest.raises(ValueError, match="no rule pack"):
-        rule_pack_for("XX", date(2026, 1, 1))
+        history.in_force("XX", date(2026, 1, 1))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arrears.domain.calendar import add_months
-from arrears.domain.delinquency import DEFAULT_BUCKETS, BucketPolicy, loan_dpd
+from arrears.domain.delinquency import DEFAULT_BUCKETS, DelinquencyBuckets, loan_dpd
 from arrears.domain.loans import Instalment, Loan, build_schedule
 
 
@@ -33,7 +33,7 @@ def test_default_buckets(dpd: int, bucket: str) -> None:
 
 def test_bucket_policy_rejects_unordered_bounds() -> None:
     with pytest.raises(ValueError, match="strictly increase"):
-        BucketPolicy(buckets=(("M0", 0), ("M2", 31), ("M1", 1)))
+        DelinquencyBuckets(buckets=(("M0", 0), ("M2", 31), ("M1", 1)))
 
 
 def test_cash_loan_is_one_payment_with_pro_rata_interest() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from arrears.config.policy import DEFAULT_POLICY, PolicySource
-from arrears.config.strategies import PolicyDocumentError, parse_policy
+from arrears.config.bundled import STRATEGIES, document_path
+from arrears.config.playbook import PlaybookDocumentError, PlaybookSource, bundled_playbook, parse_playbook
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
 from arrears.domain.messages import TEMPLATES
 from arrears.domain.strategy import (
@@ -22,13 +22,13 @@ from arrears.domain.strategy import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENT = ROOT / "layers" / "arrears" / "arrears" / "config" / "bundled" / "strategies.yaml"
+DOCUMENT = document_path(STRATEGIES)
 DUE = date(2026, 2, 1)
 
 
 def _loan(
     offset: int | None,
-    cycle: int = 1,
+    collection_instalment: int = 1,
     status: LoanStatus = LoanStatus.OPEN,
     band: str = "MEDIUM",
     jurisdiction: str = "CN",
@@ -47,13 +47,13 @@ def _loan(
         status=status,
         due_offset=offset,
         dpd=max(0, offset or 0),
-        cycle=cycle,
+        collection_instalment=collection_instalment,
         risk_band=band,
     )
 
 
 def _champion(jurisdiction: str) -> Strategy:
-    return DEFAULT_POLICY.strategy_set_for(jurisdiction).arms[0].strategy
+    return bundled_playbook().strategy_set_for(jurisdiction).arms[0].strategy
 
 
 # --- the documents -----------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def _champion(jurisdiction: str) -> Strategy:
 
 def test_every_template_a_default_strategy_names_exists() -> None:
     for jurisdiction in ("CN", "US-REGF"):
-        for arm in DEFAULT_POLICY.strategy_set_for(jurisdiction).arms:
+        for arm in bundled_playbook().strategy_set_for(jurisdiction).arms:
             steps = [*arm.strategy.steps]
             if arm.strategy.broken_promise_step:
                 steps.append(arm.strategy.broken_promise_step)
@@ -87,11 +87,11 @@ def test_cn_champion_has_the_documented_ladder() -> None:
     visit = next(s for s in _champion("CN").steps if s.channel is Channel.FIELD_VISIT)
     assert visit.min_amount_minor > 0
     assert "Shanghai" in visit.regions
-    assert DEFAULT_POLICY.buckets.charge_off_dpd == 180
+    assert bundled_playbook().buckets.charge_off_dpd == 180
 
 
 def test_us_strategy_has_no_field_visits() -> None:
-    for arm in DEFAULT_POLICY.strategy_set_for("US-REGF").arms:
+    for arm in bundled_playbook().strategy_set_for("US-REGF").arms:
         assert all(s.channel is not Channel.FIELD_VISIT for s in arm.strategy.steps)
 
 
@@ -116,8 +116,8 @@ _GOOD = DOCUMENT.read_text()
 )
 def test_a_bad_document_names_the_source_the_field_and_the_problem(mutate: object, expected: str) -> None:
     assert callable(mutate)
-    with pytest.raises(PolicyDocumentError) as error:
-        parse_policy(mutate(_GOOD), "strategies-under-test.yaml")
+    with pytest.raises(PlaybookDocumentError) as error:
+        parse_playbook(mutate(_GOOD), "strategies-under-test.yaml")
     message = str(error.value)
     assert message.startswith("strategies-under-test.yaml: ")
     assert expected in message
@@ -125,9 +125,9 @@ def test_a_bad_document_names_the_source_the_field_and_the_problem(mutate: objec
 
 def test_the_field_path_is_named() -> None:
     with pytest.raises(
-        PolicyDocumentError, match=r"jurisdictions\.CN\.arms\.0\.strategy\.steps\.\d+\.channel"
+        PlaybookDocumentError, match=r"jurisdictions\.CN\.arms\.0\.strategy\.steps\.\d+\.channel"
     ):
-        parse_policy(_GOOD.replace("channel: EMAIL", "channel: FAX", 1), "s.yaml")
+        parse_playbook(_GOOD.replace("channel: EMAIL", "channel: FAX", 1), "s.yaml")
 
 
 # --- steps crossed, day by day -------------------------------------------------------------------
@@ -195,9 +195,12 @@ def test_catch_up_plans_only_the_latest_step_of_a_channel() -> None:
 
 
 def test_a_new_cycle_starts_over_and_closed_loans_plan_nothing() -> None:
-    assert [s.step_id for s in steps_crossed(DEFAULT_STRATEGY, _loan(40, cycle=1), _loan(1, cycle=2))] == [
-        "sms-d1"
-    ]
+    assert [
+        s.step_id
+        for s in steps_crossed(
+            DEFAULT_STRATEGY, _loan(40, collection_instalment=1), _loan(1, collection_instalment=2)
+        )
+    ] == ["sms-d1"]
     assert steps_crossed(DEFAULT_STRATEGY, _loan(0), _loan(1, status=LoanStatus.CLOSED)) == ()
 
 
@@ -231,24 +234,24 @@ def test_a_zero_weight_arm_gets_nobody_and_bad_sets_are_refused() -> None:
 
 
 def test_the_policy_computes_each_loans_arm_and_strategy() -> None:
-    seen = {DEFAULT_POLICY.arm_for(_loan(1, loan_id=f"L-{n}")).name for n in range(200)}
+    seen = {bundled_playbook().arm_for(_loan(1, loan_id=f"L-{n}")).name for n in range(200)}
     assert seen == {"champion", "challenger"}
     loan = _loan(1, loan_id="L-42")
-    assert DEFAULT_POLICY.strategy_for(loan) is DEFAULT_POLICY.arm_for(loan).strategy
-    assert DEFAULT_POLICY.strategy_for(_loan(1, jurisdiction="US-REGF")).strategy_id == "us-regf"
+    assert bundled_playbook().strategy_for(loan) is bundled_playbook().arm_for(loan).strategy
+    assert bundled_playbook().strategy_for(_loan(1, jurisdiction="US-REGF")).strategy_id == "us-regf"
 
 
 def test_milestones_hold_every_step_day_of_every_band_and_the_ends_of_pauses() -> None:
     loan = _loan(1, loan_id="L-42")
-    offsets = set(DEFAULT_POLICY.milestones_for(loan).offsets)
-    strategy = DEFAULT_POLICY.strategy_for(loan)
+    offsets = set(bundled_playbook().milestones_for(loan).offsets)
+    strategy = bundled_playbook().strategy_for(loan)
     for band in ("LOW", "MEDIUM", "HIGH"):
         assert {offset for offset, _ in strategy.steps_for(band)} <= offsets
     assert {0, 1, 31, 61, 91, 180} <= offsets
     held = loan.with_changes(
         holds=Holds(promise_to_pay_until=DUE + timedelta(days=11), hardship_until=DUE + timedelta(days=40))
     )
-    assert {12, 41} <= set(DEFAULT_POLICY.milestones_for(held).offsets)
+    assert {12, 41} <= set(bundled_playbook().milestones_for(held).offsets)
 
 
 # --- the policy source (SSM in AWS) ------------------------------------------------------------
@@ -263,10 +266,10 @@ def test_the_policy_source_falls_back_caches_and_reports_bad_documents_once() ->
         calls.append((name, max_age))
         return values[name]
 
-    source = PolicySource("p", max_age=60, fetch=fetch, report=reports.append)
-    assert source.current() is DEFAULT_POLICY  # absent
+    source = PlaybookSource("p", max_age=60, fetch=fetch, report=reports.append)
+    assert source.current() is bundled_playbook()  # absent
     values["p"] = "bundled"
-    assert source.current() is DEFAULT_POLICY
+    assert source.current() is bundled_playbook()
     values["p"] = _GOOD.replace("id: us-regf\n", "id: us-ops\n")
     custom = source.current()
     assert custom.strategy_set_for("US-REGF").arms[0].strategy.strategy_id == "us-ops"
@@ -277,4 +280,4 @@ def test_the_policy_source_falls_back_caches_and_reports_bad_documents_once() ->
     assert len(reports) == 1
     assert reports[0].startswith("ssm:p: jurisdictions.CN")
     assert calls[0] == ("p", 60)
-    assert PolicySource("").current() is DEFAULT_POLICY  # no parameter configured: no call at all
+    assert PlaybookSource("").current() is bundled_playbook()  # no parameter configured: no call at all

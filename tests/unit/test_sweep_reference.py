@@ -4,7 +4,8 @@ The sweep under test reads only the loans whose `next_review_on` has arrived (an
 index with the ReviewIndex's semantics). The reference ignores the index: it assesses every loan
 every single day, and it finds the loans that must change on a sweep day by walking each day since
 the loan's last assessment and checking the milestone offsets one by one. After every sweep the two
-must agree on which loans changed and on every loan's status, DPD, bucket, cycle and penalty.
+must agree on which loans changed and on every loan's status, DPD, bucket, instalment in collection
+and penalty.
 """
 
 from __future__ import annotations
@@ -17,37 +18,35 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.adapters.dynamodb import ReviewPage, VersionConflict
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.adapters.dynamodb import ReviewPage
+from arrears.adapters.items import loan_to_item
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess
-from arrears.domain.delinquency import BucketPolicy, loan_dpd
+from arrears.domain.delinquency import DelinquencyBuckets, loan_dpd
 from arrears.domain.loans import Loan, LoanStatus, build_schedule
 from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.penalties import penalty_charged
-from arrears.domain.policy import CollectionPolicy
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import Channel, Step, Strategy
 from arrears.usecases.sweep import ShardSweep, sweep_shard
+from tests.unit.memory_loans import MemoryLoans
 
 SHARDS = 4
 START = date(2026, 1, 1)
 HORIZON = 230  # past the 180-DPD charge-off of the earliest loans
 
 
-class IndexedLoans:
+def review_shard(loan: Loan) -> int | None:
+    """The ReviewIndex shard the Loans table adapter would store `loan` under (None: not indexed)."""
+    shard: int | None = loan_to_item(loan, shard_count=SHARDS).get("review_shard")
+    return shard
+
+
+class IndexedLoans(MemoryLoans):
     """Loans in memory with the Loans table's conditional save and the ReviewIndex's query."""
 
     def __init__(self, loans: Mapping[str, Loan]) -> None:
-        self.items = dict(loans)
-
-    def get(self, loan_id: str) -> Loan | None:
-        return self.items.get(loan_id)
-
-    def save(self, loan: Loan) -> Loan:
-        if self.items[loan.loan_id].version != loan.version:
-            raise VersionConflict(loan.loan_id)
-        stored = loan.with_changes(version=loan.version + 1)
-        self.items[loan.loan_id] = stored
-        return stored
+        super().__init__(*loans.values())
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
@@ -55,7 +54,7 @@ class IndexedLoans:
         keyed = sorted(
             (loan.next_review_on.isoformat(), loan.loan_id)
             for loan in self.items.values()
-            if loan.review_shard == shard
+            if review_shard(loan) == shard
             and loan.next_review_on is not None
             and loan.next_review_on <= through
         )
@@ -71,8 +70,8 @@ class IndexedLoans:
 
 def reference_offsets(loan: Loan) -> set[int]:
     """The loan's milestone offsets written out from their definition (not from `Milestones`)."""
-    buckets = DEFAULT_POLICY.buckets
-    steps = DEFAULT_POLICY.strategy_for(loan).steps
+    buckets = bundled_playbook().buckets
+    steps = bundled_playbook().strategy_for(loan).steps
     values = {0, buckets.charge_off_dpd}
     values |= {low for _, low in buckets.buckets if low > 0}
     values |= {step.offset for step in steps}
@@ -155,7 +154,7 @@ def sweep_time(on: date) -> datetime:
 def pay(loan: Loan, payment_id: str, amount: int, on: date) -> Loan:
     """What the payments use case does: apply the waterfall, then re-assess on the payment date."""
     outcome = apply_payment(loan, Payment(payment_id, loan.loan_id, amount, "CNY", on))
-    return assess(outcome.loan, on, DEFAULT_POLICY, SHARDS)
+    return assess(outcome.loan, on, bundled_playbook())
 
 
 def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
@@ -168,8 +167,7 @@ def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
                 index,
                 shard,
                 sweep_time(on),
-                DEFAULT_POLICY,
-                SHARDS,
+                bundled_playbook(),
                 start_key=key,
                 has_time_left=lambda: False,
                 page_size=2,
@@ -186,7 +184,7 @@ def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) -> None:
-    registered = {loan.loan_id: assess(loan, START, DEFAULT_POLICY, SHARDS) for loan in scenario.loans}
+    registered = {loan.loan_id: assess(loan, START, bundled_playbook()) for loan in scenario.loans}
     index = IndexedLoans(registered)
     daily = dict(registered)  # the reference: every loan assessed every day, no index
     payments = list(scenario.payments)
@@ -204,7 +202,7 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
                     version=index.items[loan_id].version + 1
                 )
                 daily[loan_id] = pay(daily[loan_id], f"P-{n}", amount, on)
-        daily = {k: assess(v, on, DEFAULT_POLICY, SHARDS) if v.is_open else v for k, v in daily.items()}
+        daily = {k: assess(v, on, bundled_playbook()) if v.is_open else v for k, v in daily.items()}
         if day not in scenario.sweep_days:
             continue
 
@@ -227,11 +225,11 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
             assert penalty_charged(loan, on) == penalty_charged(ref, on), (loan_id, on)
             if not loan.is_open:
                 # repaid: out of the index (its stored DPD and bucket are those of its last day)
-                assert loan.review_shard is None
+                assert review_shard(loan) is None
                 assert loan.next_review_on is None
                 continue
             assert loan.bucket == ref.bucket, (loan_id, on)
-            assert loan.cycle == ref.cycle, (loan_id, on)
+            assert loan.collection_instalment == ref.collection_instalment, (loan_id, on)
             if loan_id in result.changed_loan_ids:
                 assert (loan.dpd, loan.evaluated_on, loan.due_offset) == (ref.dpd, on, ref.due_offset)
             # in the index exactly while open, and its milestone is still ahead
@@ -256,7 +254,7 @@ PRE_DUE = Strategy(
         Step("call-d5", 5, Channel.CALL_TASK, "sms_overdue", band_offsets={"HIGH": 2, "LOW": 8}),
     ),
 )
-PRE_DUE_POLICY = CollectionPolicy(buckets=BucketPolicy(), strategy=PRE_DUE)
+PRE_DUE_POLICY = CollectionPlaybook(buckets=DelinquencyBuckets(), strategy=PRE_DUE)
 DUE_1 = date(2026, 3, 10)
 
 
@@ -265,15 +263,15 @@ def _plan() -> Loan:
     return Loan("L-M", "B-M", "CN", "CNY", 90_000, date(2026, 2, 10), schedule, 500, 3600)
 
 
-def _walk(loan: Loan, start: date, days: int, policy: CollectionPolicy = PRE_DUE_POLICY) -> list[date]:
+def _walk(loan: Loan, start: date, days: int, playbook: CollectionPlaybook = PRE_DUE_POLICY) -> list[date]:
     """The dates the sweep would touch the loan, assessing it on each of them (no payments)."""
     touched = []
-    loan = assess(loan, start, policy, SHARDS)
+    loan = assess(loan, start, playbook)
     for day in range(1, days + 1):
         on = start + timedelta(days=day)
         if loan.next_review_on is not None and loan.next_review_on <= on:
             touched.append(on)
-            loan = assess(loan, on, policy, SHARDS)
+            loan = assess(loan, on, playbook)
     return touched
 
 
@@ -302,15 +300,15 @@ def test_an_unpaid_loan_is_touched_exactly_on_its_milestones_until_charge_off() 
 
 def test_charge_off_removes_the_loan_from_the_index_and_crystallises_its_penalty() -> None:
     on = DUE_1 + timedelta(days=180)
-    charged = assess(_plan(), on, PRE_DUE_POLICY, SHARDS)
+    charged = assess(_plan(), on, PRE_DUE_POLICY)
     assert charged.status is LoanStatus.CHARGED_OFF
-    assert (charged.review_shard, charged.next_review_on) == (None, None)
+    assert (review_shard(charged), charged.next_review_on) == (None, None)
     assert charged.money_through == on
     assert charged.penalty_accrued_minor == penalty_charged(_plan(), on)
 
 
 def test_a_cured_instalment_moves_the_milestones_to_the_next_one() -> None:
-    loan = assess(_plan(), DUE_1 + timedelta(days=4), PRE_DUE_POLICY, SHARDS)
+    loan = assess(_plan(), DUE_1 + timedelta(days=4), PRE_DUE_POLICY)
     first = loan.instalments[0]
     paid = pay(
         loan,
@@ -319,15 +317,15 @@ def test_a_cured_instalment_moves_the_milestones_to_the_next_one() -> None:
         DUE_1 + timedelta(days=4),
     )
     second_due = paid.instalments[1].due_on
-    assert paid.cycle == 2
+    assert paid.collection_instalment == 2
     assert (paid.dpd, paid.bucket) == (0, "M0")
     assert paid.next_review_on == second_due - timedelta(days=3)
 
 
 def test_a_missed_day_is_caught_up_in_one_assessment_with_the_latest_state() -> None:
-    loan = assess(_plan(), DUE_1 - timedelta(days=10), PRE_DUE_POLICY, SHARDS)
+    loan = assess(_plan(), DUE_1 - timedelta(days=10), PRE_DUE_POLICY)
     late = DUE_1 + timedelta(days=40)
-    caught = assess(loan, late, PRE_DUE_POLICY, SHARDS)
+    caught = assess(loan, late, PRE_DUE_POLICY)
     assert (caught.dpd, caught.bucket, caught.due_offset) == (40, "M2", 40)
     assert caught.next_review_on == DUE_1 + timedelta(days=61)
     # the planner sees before/after offsets spanning every step in between (D-3 .. D+8)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from arrears.config.money import money_rules_for
-from arrears.config.policy import DEFAULT_POLICY
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess
 from arrears.domain.delinquency import due_offset, loan_dpd
 from arrears.domain.loans import Instalment, Loan, LoanStatus, build_schedule
@@ -20,7 +20,6 @@ from arrears.domain.workdays import WorkCalendar, with_pay_by
 
 CN = money_rules_for("CN", date(2026, 1, 1)).calendar
 US = money_rules_for("US-REGF", date(2026, 1, 1)).calendar
-SHARDS = 4
 
 
 def _cash(due: date, jurisdiction: str = "CN", **overrides: object) -> Loan:
@@ -66,7 +65,7 @@ def test_a_due_date_on_a_holiday_is_met_on_the_next_working_day_with_no_dpd_or_p
         on = date(2026, 10, day)
         assert loan_dpd(loan, on) == 0
         assert penalty_charged(loan, on) == 0
-    assessed = assess(loan, date(2026, 10, 7), DEFAULT_POLICY, SHARDS)
+    assessed = assess(loan, date(2026, 10, 7), bundled_playbook())
     assert (assessed.dpd, assessed.due_offset) == (0, -1)  # no overdue message before the 9th
     paid = apply_payment(loan, Payment("P1", "L-W", 100_800, "CNY", date(2026, 10, 8)))
     assert paid.closed
@@ -93,12 +92,12 @@ def test_a_remainder_within_the_tolerance_does_not_make_the_loan_overdue() -> No
     short = apply_payment(_cash(due), Payment("P1", "L-W", 100_799, "CNY", due)).loan
     strict = short.with_changes(terms=LoanTerms(tolerance_minor=0))
     assert loan_dpd(strict, due + timedelta(days=200)) == 200
-    assert assess(strict, due + timedelta(days=180), DEFAULT_POLICY, SHARDS).status is LoanStatus.CHARGED_OFF
+    assert assess(strict, due + timedelta(days=180), bundled_playbook()).status is LoanStatus.CHARGED_OFF
     tolerant = short.with_changes(terms=LoanTerms(tolerance_minor=100))
     later = due + timedelta(days=400)
     assert loan_dpd(tolerant, later) == 0
     assert penalty_charged(tolerant, later) == 0
-    kept = assess(tolerant, later, DEFAULT_POLICY, SHARDS)
+    kept = assess(tolerant, later, bundled_playbook())
     assert kept.status is LoanStatus.OPEN
     assert (kept.dpd, kept.bucket) == (0, "M0")
 
@@ -135,9 +134,9 @@ def test_charge_off_age_is_the_products(charge_off_dpd: int, day: int) -> None:
     """Issue 12, fault 10: US closed-end loans commonly charge off at 120 DPD, revolving at 180."""
     due = date(2026, 3, 10)
     loan = _cash(due, "US-REGF", terms=LoanTerms(product="us-closed-end", charge_off_dpd=charge_off_dpd))
-    before = assess(loan, due + timedelta(days=day - 1), DEFAULT_POLICY, SHARDS)
+    before = assess(loan, due + timedelta(days=day - 1), bundled_playbook())
     assert before.status is LoanStatus.OPEN
     assert before.next_review_on == due + timedelta(days=day)  # charge-off day is a milestone
-    charged = assess(loan, due + timedelta(days=day), DEFAULT_POLICY, SHARDS)
+    charged = assess(loan, due + timedelta(days=day), bundled_playbook())
     assert charged.status is LoanStatus.CHARGED_OFF
     assert charged.charged_off_on == due + timedelta(days=day)

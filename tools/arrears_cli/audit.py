@@ -38,9 +38,9 @@ from typing import Any, Protocol
 import boto3
 from botocore.exceptions import ClientError
 
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
 from arrears.domain.archive import ARCHIVE_FIELDS, Manifest, decode_lines, manifest_key, retain_until
 from arrears.domain.calendar import parse_utc
-from arrears.domain.compliance import RULE_PACKS
 
 KEY_PATTERN = re.compile(
     r"^contacts/jurisdiction=(?P<j>[^/]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/(?P<batch>[0-9a-f]+)"
@@ -164,7 +164,7 @@ def _check_lock(source: Source, key: str, jurisdiction: str, day: date, report: 
         report.fail(key, f"not SSE-KMS encrypted (ServerSideEncryption={info.encryption or 'none'})")
     if info.mode != "COMPLIANCE":
         report.fail(key, f"Object Lock mode is {info.mode or 'none'}, expected COMPLIANCE")
-    needed = retain_until(day, RULE_PACKS[jurisdiction].retention_years)
+    needed = retain_until(day, rule_pack_for(jurisdiction).retention_years)
     if info.retain_until is None or info.retain_until < needed:
         report.fail(key, f"Object Lock retain-until {info.retain_until or 'none'} is before {needed}")
 
@@ -262,7 +262,7 @@ def verify(
             report.fail(key, "unexpected key outside the archive layout")
             continue
         jurisdiction, day = match["j"], date.fromisoformat(match["dt"])
-        if jurisdiction not in RULE_PACKS:
+        if jurisdiction not in bundled_rule_packs():
             report.fail(key, f"unknown jurisdiction {jurisdiction!r}")
             continue
         if match["kind"] == "jsonl.gz":
@@ -315,7 +315,7 @@ def verify(
 def chain_heads(dynamodb: Any, table: str) -> dict[str, tuple[int, str]]:
     """The chain head of every known jurisdiction (claims `<J>#batch#<id>` are not heads)."""
     heads: dict[str, tuple[int, str]] = {}
-    for jurisdiction in sorted(RULE_PACKS):
+    for jurisdiction in sorted(bundled_rule_packs()):
         item = dynamodb.get_item(
             TableName=table, Key={"jurisdiction": {"S": jurisdiction}}, ConsistentRead=True
         ).get("Item")

@@ -36,9 +36,11 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from arrears.adapters.streams import lambda_stream_record
+from arrears.adapters.tables import all_items
 from arrears.domain.calendar import format_utc, parse_utc
-from arrears.domain.holds import DETAIL_TYPE as HOLD_DETAIL_TYPE
-from arrears.domain.holds import HOLD_SOURCES, HoldChange, HoldKind, InvalidHoldChange
+from arrears.domain.holds import HoldKind, InvalidHoldChange
+from arrears.events.bus import HOLD_DETAIL_TYPE, HOLD_SOURCES, hold_change_from_detail
 
 __all__ = [
     "Invoker",
@@ -238,22 +240,6 @@ def redrive(
 # --------------------------------------------------------------------------------------------------
 # replay-stream-failures: on-failure records -> re-read the stream -> invoke the consumer again
 # --------------------------------------------------------------------------------------------------
-def _lambda_shape(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
-    body = dict(record["dynamodb"])
-    created = body.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        body["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion", stream_arn.split(":")[3]),
-        "dynamodb": body,
-        "eventSourceARN": stream_arn,
-    }
-
-
 def _shards_holding(streams: Any, stream_arn: str, shard_id: str, start: str) -> list[str]:
     """The shard to read: the named one if the stream has it, else every shard (searched in order)."""
     shards: list[dict[str, Any]] = []
@@ -311,7 +297,7 @@ def read_stream_batch(streams: Any, info: Mapping[str, Any]) -> list[dict[str, A
                 if sequence > int(end):
                     return records
                 if sequence >= int(start):
-                    records.append(_lambda_shape(record, stream_arn))
+                    records.append(lambda_stream_record(record, stream_arn))
             if records and int(records[-1]["dynamodb"]["SequenceNumber"]) == int(end):
                 return records
         if records:
@@ -472,28 +458,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _query_all(table: Any, **request: Any) -> Iterator[dict[str, Any]]:
-    while True:
-        page = table.query(**request)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def history(dynamodb: Any, resources: Resources, loan_id: str) -> dict[str, Any]:
     """Loan status, masked borrower, actions (by planned time) and contacts (by time) of ``loan_id``."""
     loan = dynamodb.Table(resources.table("loans_table")).get_item(Key={"loan_id": loan_id}).get("Item")
     actions = list(
-        _query_all(
-            dynamodb.Table(resources.table("actions_table")),
+        all_items(
+            dynamodb.Table(resources.table("actions_table")).query,
             IndexName="LoanActionsIndex",
             KeyConditionExpression=Key("loan_id").eq(loan_id),
         )
     )
     contacts = list(
-        _query_all(
-            dynamodb.Table(resources.table("contacts_table")),
+        all_items(
+            dynamodb.Table(resources.table("contacts_table")).query,
             KeyConditionExpression=Key("loan_id").eq(loan_id),
         )
     )
@@ -574,7 +551,7 @@ def hold_detail(
     if until is not None:
         detail["until"] = until.isoformat()
     try:
-        HoldChange.from_detail(detail, received_at=now)
+        hold_change_from_detail(detail, received_at=now)
     except InvalidHoldChange as error:
         raise OpsError(f"not a valid hold change: {error}") from None
     return detail

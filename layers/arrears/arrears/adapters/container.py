@@ -11,7 +11,7 @@ import boto3
 from botocore.config import Config
 
 from arrears.adapters.archive_store import ArchiveStore
-from arrears.adapters.caps import ContactCapRepository
+from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.dynamodb import (
     ActionRepository,
@@ -24,7 +24,7 @@ from arrears.adapters.dynamodb import (
 from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
-from arrears.config.policy import PolicySource
+from arrears.config.playbook import PlaybookSource
 from arrears.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -44,11 +44,11 @@ class Container:
     def from_environment(cls) -> Container:
         return cls(load_settings(), boto3.session.Session())
 
-    def policy_source(self, report: Callable[[str], None] | None = None) -> PolicySource:
+    def playbook_source(self, report: Callable[[str], None] | None = None) -> PlaybookSource:
         """The collection policy every function that assesses or plans must share: the SSM document
         (cached `STRATEGY_MAX_AGE_SECONDS`), or the bundled one. Milestones come from it too, so the
         sweep, payments and holds must read the same document as the planner."""
-        return PolicySource(
+        return PlaybookSource(
             self.settings.strategy_parameter_name,
             max_age=self.settings.strategy_max_age_seconds,
             report=report,
@@ -64,7 +64,9 @@ class Container:
 
     @cached_property
     def loans(self) -> LoanRepository:
-        return LoanRepository(self._dynamodb.Table(self.settings.loans_table))
+        return LoanRepository(
+            self._dynamodb.Table(self.settings.loans_table), shard_count=self.settings.shard_count
+        )
 
     @cached_property
     def payments(self) -> PaymentLedger:
@@ -113,8 +115,8 @@ class Container:
         return TokenSecret(self.client("secretsmanager"), self.settings.token_secret_arn)
 
     @cached_property
-    def contact_caps(self) -> ContactCapRepository:
-        return ContactCapRepository(self._dynamodb.Table(self.settings.contact_caps_table))
+    def call_ledger(self) -> CallLedgerRepository:
+        return CallLedgerRepository(self._dynamodb.Table(self.settings.contact_caps_table))
 
     @cached_property
     def call_tasks(self) -> TaskQueue:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from arrears.adapters.items import (
     DEFERRED_PARTITION,
@@ -20,9 +19,11 @@ from arrears.adapters.items import (
     contact_to_item,
     loan_from_item,
     loan_to_item,
+    outcome_to_item,
     plain,
 )
-from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.adapters.tables import TRANSACTION_REFUSED, all_items, conditional_write, pages
+from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord
 from arrears.domain.borrowers import PII_FIELDS, Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Loan
@@ -36,12 +37,73 @@ LOAN_ACTIONS_INDEX = "LoanActionsIndex"
 DEFERRED_INDEX = "DeferredIndex"
 
 
+MAX_UPDATE_ATTEMPTS = 5
+
+
 class VersionConflict(RuntimeError):
     """Someone else wrote the item since we read it: re-read and re-decide."""
 
 
-def is_conditional_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+LoanChange = Callable[[Loan], Loan | None]
+"""A change to a loan, as read: the loan to store (its `version` untouched), or None to write nothing.
+
+It may be called several times, once per attempt, each time with a fresher read of the loan, so it
+must decide from its argument only (anything it records for its caller is the last call's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoanUpdate:
+    """What `LoanRepository.update` did.
+
+    `loan` is the loan as stored by the write (`version` one more than read), or as last read when
+    nothing was written, or None when no loan has the id. `conflicts` counts the conditional writes
+    that lost to another writer before this outcome (each was followed by a consistent re-read).
+    """
+
+    loan: Loan | None
+    written: bool = False
+    conflicts: int = 0
+
+
+class VersionedLoans(Protocol):
+    """A loan store with optimistic locking: what `update_loan` reads and writes through."""
+
+    def get(self, loan_id: str) -> Loan | None: ...
+
+    def save(self, loan: Loan) -> Loan: ...
+
+
+def update_loan(
+    loans: VersionedLoans,
+    loan_id: str,
+    change: LoanChange,
+    *,
+    current: Loan | None = None,
+    max_attempts: int = MAX_UPDATE_ATTEMPTS,
+) -> LoanUpdate:
+    """Read the loan, apply `change`, save it if its version is unchanged; on a conflict, again.
+
+    The first attempt starts from `current` when given (a loan the caller has just read, e.g. from
+    an index page), otherwise from a consistent read (`loans.get`); every later attempt re-reads.
+    Stops at the first attempt where the loan is missing or `change` returns None (nothing
+    written), or whose save succeeds. Raises `VersionConflict` when all `max_attempts` saves lost
+    to other writers.
+    """
+    conflicts = 0
+    for attempt in range(max_attempts):
+        loan = current if attempt == 0 and current is not None else loans.get(loan_id)
+        if loan is None:
+            return LoanUpdate(None, conflicts=conflicts)
+        changed = change(loan)
+        if changed is None:
+            return LoanUpdate(loan, conflicts=conflicts)
+        try:
+            stored = loans.save(changed)
+        except VersionConflict:
+            conflicts += 1
+            continue
+        return LoanUpdate(stored, written=True, conflicts=conflicts)
+    raise VersionConflict(f"loan {loan_id}: still conflicting after {max_attempts} re-reads")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +128,15 @@ CENSUS_NAMES = {"#j": "jurisdiction", "#b": "bucket"}  # BUCKET is a DynamoDB re
 
 
 class LoanRepository:
-    def __init__(self, table: Table) -> None:
+    """The Loans table. Every item it writes carries the loan's ReviewIndex shard while the loan has
+    a `next_review_on` (see `loan_to_item`): `shard_count` is the deployment's number of shards
+    (`Settings.shard_count`), the same for every writer of the table."""
+
+    def __init__(self, table: Table, *, shard_count: int) -> None:
+        if shard_count < 1:
+            raise ValueError(f"shard_count must be at least 1, got {shard_count}")
         self._table = table
+        self.shard_count = shard_count
 
     def get(self, loan_id: str) -> Loan | None:
         item = self._table.get_item(Key={"loan_id": loan_id}, ConsistentRead=True).get("Item")
@@ -75,27 +144,43 @@ class LoanRepository:
 
     def create(self, loan: Loan) -> bool:
         """Insert a new loan; False (and nothing written) when the id exists already."""
-        try:
-            self._table.put_item(Item=loan_to_item(loan), ConditionExpression=Attr("loan_id").not_exists())
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=loan_to_item(loan, shard_count=self.shard_count),
+            ConditionExpression=Attr("loan_id").not_exists(),
+        )
+        return written is not None
 
     def save(self, loan: Loan) -> Loan:
-        """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan."""
+        """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan.
+
+        Raises `VersionConflict` (nothing written) when the stored version is not `loan.version`.
+        Prefer `update`, which re-reads and re-applies a change on a conflict.
+        """
         stored = loan.with_changes(version=loan.version + 1)
-        try:
-            self._table.put_item(
-                Item=loan_to_item(stored),
-                ConditionExpression=Attr("version").eq(loan.version),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                raise VersionConflict(f"loan {loan.loan_id} changed since version {loan.version}") from None
-            raise
+        written = conditional_write(
+            self._table.put_item,
+            Item=loan_to_item(stored, shard_count=self.shard_count),
+            ConditionExpression=Attr("version").eq(loan.version),
+        )
+        if written is None:
+            raise VersionConflict(f"loan {loan.loan_id} changed since version {loan.version}")
         return stored
+
+    def update(
+        self,
+        loan_id: str,
+        change: LoanChange,
+        *,
+        current: Loan | None = None,
+        max_attempts: int = MAX_UPDATE_ATTEMPTS,
+    ) -> LoanUpdate:
+        """The one way to change a stored loan: read it (consistently), apply `change`, save it if
+        its version is unchanged, and on a conflict re-read and re-apply; see `update_loan`.
+
+        Raises `VersionConflict` after `max_attempts` lost writes.
+        """
+        return update_loan(self, loan_id, change, current=current, max_attempts=max_attempts)
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
@@ -138,7 +223,6 @@ def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | No
     GSI reads are eventually consistent (a loan written in the last second may be missing); an
     erasure request comes long after a loan is onboarded, and a redelivered request runs it again.
     """
-    ids: list[str] = []
     kwargs: dict[str, Any] = {
         "IndexName": BORROWER_INDEX,
         "KeyConditionExpression": Key("borrower_id").eq(borrower_id),
@@ -146,12 +230,7 @@ def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | No
     }
     if page_size is not None:
         kwargs["Limit"] = page_size
-    while True:
-        response = table.query(**kwargs)
-        ids.extend(str(item["loan_id"]) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return ids
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return [str(item["loan_id"]) for item in all_items(table.query, **kwargs)]
 
 
 class BorrowerRepository:
@@ -172,23 +251,21 @@ class BorrowerRepository:
 
         Returns the names (never the values) of the PII fields that were present. Repeatable.
         """
-        try:
-            response = self._table.update_item(
-                Key={"borrower_id": borrower_id},
-                UpdateExpression=(
-                    "REMOVE #name, phone, email, address "
-                    "SET erased_at = if_not_exists(erased_at, :at), "
-                    "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
-                ),
-                ExpressionAttributeNames={"#name": "name"},
-                ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_id, ":all": opt_out},
-                ConditionExpression=Attr("borrower_id").exists(),
-                ReturnValues="UPDATED_OLD",
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return None
-            raise
+        response = conditional_write(
+            self._table.update_item,
+            Key={"borrower_id": borrower_id},
+            UpdateExpression=(
+                "REMOVE #name, phone, email, address "
+                "SET erased_at = if_not_exists(erased_at, :at), "
+                "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
+            ),
+            ExpressionAttributeNames={"#name": "name"},
+            ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_id, ":all": opt_out},
+            ConditionExpression=Attr("borrower_id").exists(),
+            ReturnValues="UPDATED_OLD",
+        )
+        if response is None:
+            return None
         old = response.get("Attributes", {})
         return [name for name in PII_FIELDS if name in old]
 
@@ -199,15 +276,12 @@ class ActionRepository:
 
     def create(self, action: Action) -> bool:
         """Conditional put keyed by the deterministic action id: a replay plans nothing new."""
-        try:
-            self._table.put_item(
-                Item=action_to_item(action), ConditionExpression=Attr("action_id").not_exists()
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=action_to_item(action),
+            ConditionExpression=Attr("action_id").not_exists(),
+        )
+        return written is not None
 
     def get(self, action_id: str) -> Action | None:
         item = self._table.get_item(Key={"action_id": action_id}, ConsistentRead=True).get("Item")
@@ -220,7 +294,7 @@ class ActionRepository:
         *,
         reason: str = "",
         not_before: datetime | None = None,
-        outcome: dict[str, Any] | None = None,
+        outcome: ActionOutcome | None = None,
     ) -> Action | None:
         """Move `action` to `to` if nobody moved it first; returns the action as stored, or None.
 
@@ -238,7 +312,7 @@ class ActionRepository:
         update = "SET #s = :to, #r = :reason, #v = :next"
         if outcome is not None:
             update += ", last_outcome = :outcome"
-            values[":outcome"] = outcome
+            values[":outcome"] = outcome_to_item(outcome)
         stored_not_before = action.not_before
         if to is ActionStatus.DEFERRED:
             stored_not_before = not_before or action.not_before
@@ -247,18 +321,16 @@ class ActionRepository:
             values[":nb"] = format_utc(stored_not_before)
         else:
             update += " REMOVE defer_partition"
-        try:
-            self._table.update_item(
-                Key={"action_id": action.action_id},
-                UpdateExpression=update,
-                ConditionExpression="#s = :from AND #v = :v",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return None
-            raise
+        written = conditional_write(
+            self._table.update_item,
+            Key={"action_id": action.action_id},
+            UpdateExpression=update,
+            ConditionExpression="#s = :from AND #v = :v",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        if written is None:
+            return None
         return replace(
             action,
             status=to,
@@ -269,50 +341,35 @@ class ActionRepository:
         )
 
     def for_loan(self, loan_id: str) -> list[Action]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": LOAN_ACTIONS_INDEX,
-            "KeyConditionExpression": Key("loan_id").eq(loan_id),
-        }
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """Every action of `loan_id` (LoanActionsIndex, all pages); MalformedItem for a bad item."""
+        items = all_items(
+            self._table.query,
+            IndexName=LOAN_ACTIONS_INDEX,
+            KeyConditionExpression=Key("loan_id").eq(loan_id),
+        )
         return [action_from_item(item) for item in items]
 
     def deferred_due(self, until: datetime, limit: int = 500) -> Iterator[str]:
         """Ids of deferred actions whose `not_before` has come (sparse index, never a scan)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": DEFERRED_INDEX,
-            "KeyConditionExpression": Key("defer_partition").eq(DEFERRED_PARTITION)
+        for item in all_items(
+            self._table.query,
+            IndexName=DEFERRED_INDEX,
+            KeyConditionExpression=Key("defer_partition").eq(DEFERRED_PARTITION)
             & Key("not_before").lte(format_utc(until)),
-            "Limit": limit,
-        }
-        while True:
-            response = self._table.query(**kwargs)
-            for item in response.get("Items", []):
-                yield str(item["action_id"])
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            Limit=limit,
+        ):
+            yield str(item["action_id"])
 
     def deferred_due_count(self, until: datetime) -> int:
         """How many deferred actions are already due (`Select=COUNT` on the sparse index, paged)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": DEFERRED_INDEX,
-            "KeyConditionExpression": Key("defer_partition").eq(DEFERRED_PARTITION)
+        counted = pages(
+            self._table.query,
+            IndexName=DEFERRED_INDEX,
+            KeyConditionExpression=Key("defer_partition").eq(DEFERRED_PARTITION)
             & Key("not_before").lte(format_utc(until)),
-            "Select": "COUNT",
-        }
-        count = 0
-        while True:
-            response = self._table.query(**kwargs)
-            count += int(response.get("Count", 0))
-            if "LastEvaluatedKey" not in response:
-                return count
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            Select="COUNT",
+        )
+        return sum(int(page.get("Count", 0)) for page in counted)
 
 
 class ContactRepository:
@@ -325,34 +382,26 @@ class ContactRepository:
         The record is written without `expires_at`: the hot table may only expire a record once it is
         archived, so the archiver sets the TTL (`mark_archived`).
         """
-        try:
-            self._table.put_item(
-                Item=contact_to_item(contact),
-                ConditionExpression=Attr("contact_key").not_exists(),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=contact_to_item(contact),
+            ConditionExpression=Attr("contact_key").not_exists(),
+        )
+        return written is not None
 
     def mark_archived(self, loan_id: str, contact_key: str, *, expires_at: int, archive_key: str) -> bool:
         """Let TTL expire an archived record (a MODIFY the archiver's stream filter ignores).
 
         False when the record is gone already (expired or deleted): nothing is re-created.
         """
-        try:
-            self._table.update_item(
-                Key={"loan_id": loan_id, "contact_key": contact_key},
-                UpdateExpression="SET expires_at = :e, archived_in = :k",
-                ExpressionAttributeValues={":e": expires_at, ":k": archive_key},
-                ConditionExpression=Attr("contact_key").exists(),
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.update_item,
+            Key={"loan_id": loan_id, "contact_key": contact_key},
+            UpdateExpression="SET expires_at = :e, archived_in = :k",
+            ExpressionAttributeValues={":e": expires_at, ":k": archive_key},
+            ConditionExpression=Attr("contact_key").exists(),
+        )
+        return written is not None
 
     def mark_archived_many(self, keys: list[tuple[str, str, int]], archive_key: str) -> int:
         """`mark_archived` for (loan_id, contact_key, expires_at) triples; returns how many were marked.
@@ -371,29 +420,23 @@ class ContactRepository:
         for item in self.for_loan(loan_id):
             if item.get("borrower_id") != borrower_id:
                 continue
-            try:
-                self._table.update_item(
-                    Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
-                    UpdateExpression="SET borrower_token = :t REMOVE borrower_id",
-                    ExpressionAttributeValues={":t": token},
-                    ConditionExpression=Attr("borrower_id").eq(borrower_id),
-                )
-            except ClientError as error:
-                if is_conditional_failure(error):
-                    continue
-                raise
-            changed += 1
+            written = conditional_write(
+                self._table.update_item,
+                Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
+                UpdateExpression="SET borrower_token = :t REMOVE borrower_id",
+                ExpressionAttributeValues={":t": token},
+                ConditionExpression=Attr("borrower_id").eq(borrower_id),
+            )
+            if written is not None:
+                changed += 1
         return changed
 
     def for_loan(self, loan_id: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("loan_id").eq(loan_id)}
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(plain(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        """Every hot contact record of `loan_id` (all pages), numbers as int."""
+        return [
+            plain(item)
+            for item in all_items(self._table.query, KeyConditionExpression=Key("loan_id").eq(loan_id))
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,11 +513,9 @@ class ArchiveChainRepository:
             "ConditionExpression": "attribute_not_exists(jurisdiction)",
         }
         client: Any = self._table.meta.client
-        try:
-            client.transact_write_items(TransactItems=[{"Put": head}, {"Put": claim}])
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code in {"TransactionCanceledException", "ConditionalCheckFailedException"}:
-                return False
-            raise
-        return True
+        written = conditional_write(
+            client.transact_write_items,
+            refused_by=TRANSACTION_REFUSED,
+            TransactItems=[{"Put": head}, {"Put": claim}],
+        )
+        return written is not None

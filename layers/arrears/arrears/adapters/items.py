@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import HoldKind, Holds, HoldStamp, Instalment, Loan, LoanStatus
@@ -85,8 +85,26 @@ def _terms_from_item(raw: Mapping[str, Any] | None) -> LoanTerms:
     )
 
 
-def loan_to_item(loan: Loan) -> dict[str, Any]:
+def shard_for(loan_id: str, shard_count: int) -> int:
+    """The ReviewIndex shard of `loan_id`: stable in 0..shard_count-1 (FNV-1a of the id's UTF-8 bytes,
+    independent of PYTHONHASHSEED). ValueError when `shard_count` < 1."""
+    if shard_count < 1:
+        raise ValueError(f"shard_count must be at least 1, got {shard_count}")
+    value = 0xCBF29CE484222325
+    for byte in loan_id.encode():
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value % shard_count
+
+
+def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
+    """The Loans table item of `loan`: attributes with no value (None) are left out.
+
+    A loan with a `next_review_on` also gets its `review_shard` (`shard_for(loan_id, shard_count)`),
+    the partition key of the sparse ReviewIndex; a loan without one (closed, charged off) gets
+    neither, so it leaves the index. `shard_count` must be the same for every writer of the table.
+    """
     holds = loan.holds
+    review_shard = None if loan.next_review_on is None else shard_for(loan.loan_id, shard_count)
     return _drop_none(
         {
             "loan_id": loan.loan_id,
@@ -139,7 +157,7 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
             "dpd": loan.dpd,
             "bucket": loan.bucket,
             "due_offset": loan.due_offset,
-            "cycle": loan.cycle,
+            "cycle": loan.collection_instalment,
             "evaluated_on": _iso(loan.evaluated_on),
             "closed_on": _iso(loan.closed_on),
             "holds": _drop_none(
@@ -155,7 +173,7 @@ def loan_to_item(loan: Loan) -> dict[str, Any]:
             "strategy_arm": loan.strategy_arm,
             "risk_band": loan.risk_band,
             "version": loan.version,
-            "review_shard": loan.review_shard,
+            "review_shard": review_shard,
             "next_review_on": _iso(loan.next_review_on),
             "risk_score": loan.risk_score,
             "risk_features": [list(f) for f in loan.risk_features] or None,
@@ -239,7 +257,7 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             dpd=item.get("dpd", 0),
             bucket=item.get("bucket", "M0"),
             due_offset=item.get("due_offset"),
-            cycle=item.get("cycle", 0),
+            collection_instalment=item.get("cycle", 0),
             evaluated_on=_date(item.get("evaluated_on")),
             closed_on=_date(item.get("closed_on")),
             holds=Holds(
@@ -253,7 +271,6 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             strategy_arm=item.get("strategy_arm", "champion"),
             risk_band=item.get("risk_band", "MEDIUM"),
             version=item.get("version", 0),
-            review_shard=item.get("review_shard"),
             next_review_on=_date(item.get("next_review_on")),
             risk_score=item.get("risk_score"),
             risk_features=tuple((str(n), int(v), int(p)) for n, v, p in item.get("risk_features", ())),
@@ -320,6 +337,34 @@ def borrower_from_item(raw: Mapping[str, Any]) -> Borrower:
 DEFERRED_PARTITION = "DEFERRED"
 
 
+def outcome_to_item(outcome: ActionOutcome) -> dict[str, Any]:
+    """An action's `last_outcome` map: the facts its contact record is rebuilt from."""
+    return {
+        "status": outcome.status.value,
+        "occurred_at": format_utc(outcome.occurred_at),
+        "borrower_timezone": outcome.borrower_timezone,
+        "rule_pack": outcome.rule_pack,
+        "reason": outcome.reason,
+        "message_sha256": outcome.message_sha256,
+        "rules_checked": [[rule, verdict] for rule, verdict in outcome.rules_checked],
+    }
+
+
+def outcome_from_item(item: Mapping[str, Any] | None) -> ActionOutcome | None:
+    """The `last_outcome` map read back (None when absent or empty); KeyError/ValueError if malformed."""
+    if not item:
+        return None
+    return ActionOutcome(
+        status=ActionStatus(item["status"]),
+        occurred_at=parse_utc(str(item["occurred_at"])),
+        borrower_timezone=str(item["borrower_timezone"]),
+        rule_pack=str(item["rule_pack"]),
+        reason=str(item.get("reason", "")),
+        message_sha256=str(item.get("message_sha256", "")),
+        rules_checked=tuple((str(rule), str(verdict)) for rule, verdict in item.get("rules_checked", [])),
+    )
+
+
 def action_to_item(action: Action) -> dict[str, Any]:
     item: dict[str, Any] = {
         "action_id": action.action_id,
@@ -329,7 +374,7 @@ def action_to_item(action: Action) -> dict[str, Any]:
         "channel": action.channel.value,
         "step_id": action.step_id,
         "template_id": action.template_id,
-        "cycle": action.cycle,
+        "cycle": action.collection_instalment,
         "status": action.status.value,
         "planned_at": format_utc(action.planned_at),
         "not_before": format_utc(action.not_before),
@@ -345,7 +390,7 @@ def action_to_item(action: Action) -> dict[str, Any]:
         "version": action.version,
     }
     if action.last_outcome is not None:
-        item["last_outcome"] = action.last_outcome
+        item["last_outcome"] = outcome_to_item(action.last_outcome)
     if action.status is ActionStatus.DEFERRED:
         item["defer_partition"] = DEFERRED_PARTITION
     return item
@@ -362,7 +407,7 @@ def action_from_item(raw: Mapping[str, Any]) -> Action:
             channel=Channel(item["channel"]),
             step_id=item["step_id"],
             template_id=item["template_id"],
-            cycle=item["cycle"],
+            collection_instalment=item["cycle"],
             status=ActionStatus(item["status"]),
             planned_at=parse_utc(item["planned_at"]),
             not_before=parse_utc(item["not_before"]),
@@ -376,7 +421,7 @@ def action_from_item(raw: Mapping[str, Any]) -> Action:
             receipt=item.get("receipt", {}),
             reason=item.get("reason", ""),
             version=item.get("version", 0),
-            last_outcome=item.get("last_outcome"),
+            last_outcome=outcome_from_item(item.get("last_outcome")),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedItem(f"action {item.get('action_id', '?')}: {type(error).__name__}: {error}") from None

@@ -16,9 +16,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from arrears.adapters.items import MalformedItem, plain
+from arrears.adapters.tables import all_items, conditional_write
 from arrears.domain.calendar import format_utc
 from arrears.domain.ledger import LedgerEntry
 
@@ -30,10 +30,6 @@ class Reversal(StrEnum):
     REVERSED = "REVERSED"  # the entry is now reversed
     UNKNOWN = "UNKNOWN"  # no such payment for the loan
     ALREADY = "ALREADY"  # reversed before
-
-
-def _conditional(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 def entry_to_item(loan_id: str, entry: LedgerEntry, received_at: datetime) -> dict[str, Any]:
@@ -69,47 +65,35 @@ class PaymentLedger:
 
     def record(self, loan_id: str, entry: LedgerEntry, received_at: datetime) -> bool:
         """Write the entry; False (nothing written) when the payment id is in the ledger already."""
-        try:
-            self._table.put_item(
-                Item=entry_to_item(loan_id, entry, received_at),
-                ConditionExpression=Attr("payment_id").not_exists(),
-            )
-        except ClientError as error:
-            if _conditional(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item,
+            Item=entry_to_item(loan_id, entry, received_at),
+            ConditionExpression=Attr("payment_id").not_exists(),
+        )
+        return written is not None
 
     def entries(self, loan_id: str) -> list[LedgerEntry]:
         """Every entry of the loan's ledger, reversed ones included (strongly consistent)."""
-        out: list[LedgerEntry] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("loan_id").eq(loan_id),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            out.extend(entry_from_item(item) for item in page.get("Items", []))
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return out
-            kwargs["ExclusiveStartKey"] = start
+        return [
+            entry_from_item(item)
+            for item in all_items(
+                self._table.query, KeyConditionExpression=Key("loan_id").eq(loan_id), ConsistentRead=True
+            )
+        ]
 
     def reverse(self, loan_id: str, payment_id: str, reversed_at: datetime, reason: str) -> Reversal:
         """Mark the payment reversed, once."""
-        try:
-            self._table.update_item(
-                Key={"loan_id": loan_id, "payment_id": payment_id},
-                UpdateExpression="SET #r = :true, reversed_at = :at, reversal_reason = :why",
-                ConditionExpression=Attr("payment_id").exists() & Attr("reversed").eq(False),
-                ExpressionAttributeNames={"#r": "reversed"},
-                ExpressionAttributeValues={":true": True, ":at": format_utc(reversed_at), ":why": reason},
-            )
-        except ClientError as error:
-            if not _conditional(error):
-                raise
-            existing = self._table.get_item(
-                Key={"loan_id": loan_id, "payment_id": payment_id}, ConsistentRead=True
-            ).get("Item")
-            return Reversal.UNKNOWN if existing is None else Reversal.ALREADY
-        return Reversal.REVERSED
+        written = conditional_write(
+            self._table.update_item,
+            Key={"loan_id": loan_id, "payment_id": payment_id},
+            UpdateExpression="SET #r = :true, reversed_at = :at, reversal_reason = :why",
+            ConditionExpression=Attr("payment_id").exists() & Attr("reversed").eq(False),
+            ExpressionAttributeNames={"#r": "reversed"},
+            ExpressionAttributeValues={":true": True, ":at": format_utc(reversed_at), ":why": reason},
+        )
+        if written is not None:
+            return Reversal.REVERSED
+        existing = self._table.get_item(
+            Key={"loan_id": loan_id, "payment_id": payment_id}, ConsistentRead=True
+        ).get("Item")
+        return Reversal.UNKNOWN if existing is None else Reversal.ALREADY

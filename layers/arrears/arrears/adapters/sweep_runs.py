@@ -9,9 +9,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
-from botocore.exceptions import ClientError
 
-from arrears.adapters.dynamodb import is_conditional_failure
+from arrears.adapters.tables import conditional_write
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -89,18 +88,14 @@ class SweepRunRepository:
 
     def claim_heartbeat(self, business_date: date, completed_at: str) -> bool:
         """True for exactly one caller per business date (the one that should emit the heartbeat)."""
-        try:
-            self._table.update_item(
-                Key={"business_date": business_date.isoformat()},
-                UpdateExpression="SET completed_at = :at",
-                ConditionExpression=Attr("completed_at").not_exists(),
-                ExpressionAttributeValues={":at": completed_at},
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        claimed = conditional_write(
+            self._table.update_item,
+            Key={"business_date": business_date.isoformat()},
+            UpdateExpression="SET completed_at = :at",
+            ConditionExpression=Attr("completed_at").not_exists(),
+            ExpressionAttributeValues={":at": completed_at},
+        )
+        return claimed is not None
 
     def progress(self, business_date: date) -> RunProgress:
         """The run record of `business_date` (strongly consistent: a late alarm must not read stale)."""
@@ -123,16 +118,11 @@ class SweepRunRepository:
         One conditional UpdateItem (the same action as the other claims): ADD the shard to
         `census_shards` unless it is there already. The TTL is set as `shard_done` sets it.
         """
-        try:
-            self._table.update_item(
-                Key={"business_date": business_date.isoformat()},
-                UpdateExpression="ADD census_shards :shards SET expires_at = :ttl",
-                ConditionExpression=Attr("census_shards").not_exists()
-                | ~Attr("census_shards").contains(shard),
-                ExpressionAttributeValues={":shards": {shard}, ":ttl": expires_at},
-            )
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        claimed = conditional_write(
+            self._table.update_item,
+            Key={"business_date": business_date.isoformat()},
+            UpdateExpression="ADD census_shards :shards SET expires_at = :ttl",
+            ConditionExpression=Attr("census_shards").not_exists() | ~Attr("census_shards").contains(shard),
+            ExpressionAttributeValues={":shards": {shard}, ":ttl": expires_at},
+        )
+        return claimed is not None

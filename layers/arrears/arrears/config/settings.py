@@ -1,17 +1,22 @@
-"""Environment variables validated once into a typed model (names: docs/contracts.md)."""
+"""The function's environment, validated once per Lambda container into a typed model (pydantic-settings).
+
+Each field is read from the environment variable of its name in capitals (`LOANS_TABLE` ...);
+docs/contracts.md lists them, template.yaml sets them. An invalid or incomplete environment is a
+deployment problem, reported once at cold start (`ConfigurationError`), never per event.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=False, extra="ignore")
 
     loans_table: str = Field(min_length=1)
     borrowers_table: str = Field(min_length=1)
@@ -27,7 +32,6 @@ class Settings(BaseModel):
     archive_kms_key_id: str = Field(min_length=1)
     token_secret_arn: str = Field(min_length=1)
     shard_count: int = Field(default=16, ge=1, le=4096)
-    stage: str = "dev"
     sms_sender_id: str = "Arrears"
     contact_ttl_days: int = Field(default=90, ge=1)
     # Sweep fan-out (set on the sweep and sweep-worker functions only; docs/contracts.md).
@@ -40,16 +44,31 @@ class Settings(BaseModel):
     sweep_timezone: str = "Asia/Shanghai"
     # The daily open-loan census after each shard's sweep (template parameter OpenLoanCensus).
     open_loan_census: Literal["Enabled", "Disabled"] = "Enabled"
-    # Dispatch (issue 5). Empty = not deployed: the channel fails its actions with a clear reason.
+    # Dispatch. Empty = not deployed: the channel fails its actions with a clear reason.
     contact_caps_table: str = ""
     call_task_queue_url: str = ""
     legal_topic_arn: str = ""
     bureau_topic_arn: str = ""
     dispatch_deferred_limit: int = Field(default=1000, ge=1)
     email_opt_out_url: str = "https://arrears.example/opt-out"
-    # Planner (issue 4): SSM parameter holding the collection policy document; empty = bundled default.
+    # Planner: SSM parameter holding the collection policy document; empty = bundled default.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
+
+    # Where the values come from: the process environment (and nothing else: no .env file, no secrets
+    # directory), or only the values given (`load_settings` with a mapping).
+    READS_ENVIRONMENT: ClassVar[bool] = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings) if cls.READS_ENVIRONMENT else (init_settings,)
 
     @field_validator("sweep_timezone")
     @classmethod
@@ -65,15 +84,25 @@ class Settings(BaseModel):
         return self.open_loan_census == "Enabled"
 
 
+class _GivenEnvironment(Settings):
+    """`Settings` read from a given mapping of variables alone (the process environment is not read)."""
+
+    READS_ENVIRONMENT: ClassVar[bool] = False
+
+
 class ConfigurationError(RuntimeError):
     """The function's environment is incomplete or invalid (a deployment problem, not bad input)."""
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if environ is None else environ
-    values = {name: env[name.upper()] for name in Settings.model_fields if name.upper() in env}
+    """The settings of this process's environment, or of `environ` alone (a function's environment as the
+    template sets it: the local cloud and the tests)."""
     try:
-        return Settings.model_validate(values)
+        if environ is None:
+            return Settings()
+        given = {name: environ[name.upper()] for name in Settings.model_fields if name.upper() in environ}
+        checked = _GivenEnvironment.model_validate(given)
+        return Settings.model_construct(_fields_set=checked.model_fields_set, **checked.model_dump())
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()

@@ -1,4 +1,10 @@
-"""Planned contacts (actions) and the record of every attempt (contacts)."""
+"""Planned contacts (actions), the outcome that settles each, and the record of every attempt (contacts).
+
+One lifecycle (`ActionStatus`) for an action and for the contact records of its outcomes: an
+action is planned PENDING (or DEFERRED, or SUPPRESSED with its contact record), and the dispatcher
+moves it on once per outcome. The stored and archived values are the enum's values
+(docs/contracts.md, "Actions" and the archive record's `status`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,18 @@ from zoneinfo import ZoneInfo
 
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.strategy import Channel
+from arrears.domain.verdicts import RulesChecked
 
 
 class ActionStatus(StrEnum):
+    """Where an action stands, and the status of the contact record of each outcome.
+
+    PENDING: planned, not yet judged at send time (never on a contact record).
+    DEFERRED: held until `not_before` (a pause, the contact window, a call limit).
+    SENT: handed to its channel. SUPPRESSED: a rule forbade it. CANCELLED: what it was planned
+    for is gone. FAILED: the channel refused it for good.
+    """
+
     PENDING = "PENDING"
     DEFERRED = "DEFERRED"
     SENT = "SENT"
@@ -25,18 +40,13 @@ class ActionStatus(StrEnum):
 OPEN_ACTION_STATUSES = frozenset({ActionStatus.PENDING, ActionStatus.DEFERRED})
 
 
-class ContactStatus(StrEnum):
-    SENT = "SENT"
-    DEFERRED = "DEFERRED"
-    SUPPRESSED = "SUPPRESSED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    COMPLETED = "COMPLETED"
+def action_id_for(loan_id: str, step_id: str, collection_instalment: int) -> str:
+    """Deterministic id: the same loan, step and instalment in collection always plan the same action.
 
-
-def action_id_for(loan_id: str, step_id: str, cycle: int) -> str:
-    """Deterministic id: the same loan, step and cycle always plan the same action."""
-    return hashlib.sha256(f"{loan_id}|{step_id}|{cycle}".encode()).hexdigest()[:32]
+    32 hex digits of SHA-256 of `<loan_id>|<step_id>|<collection_instalment>`; ids are stored, so
+    the form never changes.
+    """
+    return hashlib.sha256(f"{loan_id}|{step_id}|{collection_instalment}".encode()).hexdigest()[:32]
 
 
 # How long a call task handed to the dialer stays valid (its `deadline`); a withdrawal is sent only
@@ -45,7 +55,30 @@ CALL_TASK_LIFETIME = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What an action stores of the outcome that settled it (`last_outcome`): enough to rebuild
+    its contact record. `occurred_at` is an aware UTC instant; `rule_pack` the pack's `ref`."""
+
+    status: ActionStatus
+    occurred_at: datetime
+    borrower_timezone: str
+    rule_pack: str
+    reason: str = ""
+    message_sha256: str = ""
+    rules_checked: RulesChecked = ()
+
+    def __post_init__(self) -> None:
+        # As stored: UTC, whole seconds (`format_utc`), so a record rebuilt from the item is equal.
+        object.__setattr__(self, "occurred_at", parse_utc(format_utc(self.occurred_at)))
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
+    """A planned contact: one strategy step of one loan for one instalment in collection.
+
+    Money in minor units of `currency`; `receipt` is the planner's decision receipt (stored as is).
+    """
+
     action_id: str
     loan_id: str
     borrower_id: str
@@ -53,7 +86,7 @@ class Action:
     channel: Channel
     step_id: str
     template_id: str
-    cycle: int
+    collection_instalment: int  # the instalment the action was planned for (stored as `cycle`)
     status: ActionStatus
     planned_at: datetime
     not_before: datetime
@@ -67,7 +100,7 @@ class Action:
     receipt: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     version: int = 0
-    last_outcome: dict[str, Any] | None = None
+    last_outcome: ActionOutcome | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +113,7 @@ class ContactRecord:
     borrower_id: str
     channel: Channel
     step: str
-    status: ContactStatus
+    status: ActionStatus
     occurred_at: datetime
     borrower_timezone: str
     borrower_local_time: str
@@ -94,33 +127,24 @@ class ContactRecord:
     reason: str
     template_id: str
     message_sha256: str
-    rules_checked: tuple[tuple[str, str], ...]
+    rules_checked: RulesChecked
 
     @property
     def contact_key(self) -> str:
         return f"{format_utc(self.occurred_at)}#{self.contact_id}"
 
 
-def contact_for(
-    action: Action,
-    *,
-    status: ContactStatus,
-    occurred_at: datetime,
-    borrower_timezone: str,
-    rule_pack: str,
-    reason: str = "",
-    message_sha256: str = "",
-    rules_checked: tuple[tuple[str, str], ...] = (),
-) -> ContactRecord:
-    """The contact record of the outcome that moved `action` to its current `version`.
+def contact_for(action: Action, outcome: ActionOutcome) -> ContactRecord:
+    """The contact record of `outcome`, the outcome that moved `action` to its current `version`.
 
     Each status change bumps the action's version exactly once (a conditional write), so
     (action id, version) names one outcome and the record's id is stable across retries.
     """
-    contact_id = hashlib.sha256(f"{action.action_id}|{action.version}|{status.value}".encode()).hexdigest()[
-        :32
-    ]
-    local = occurred_at.astimezone(ZoneInfo(borrower_timezone)).replace(microsecond=0).isoformat()
+    contact_id = hashlib.sha256(
+        f"{action.action_id}|{action.version}|{outcome.status.value}".encode()
+    ).hexdigest()[:32]
+    zone = ZoneInfo(outcome.borrower_timezone)
+    local = outcome.occurred_at.astimezone(zone).replace(microsecond=0).isoformat()
     return ContactRecord(
         contact_id=contact_id,
         action_id=action.action_id,
@@ -128,58 +152,26 @@ def contact_for(
         borrower_id=action.borrower_id,
         channel=action.channel,
         step=action.step_id,
-        status=status,
-        occurred_at=occurred_at,
-        borrower_timezone=borrower_timezone,
+        status=outcome.status,
+        occurred_at=outcome.occurred_at,
+        borrower_timezone=outcome.borrower_timezone,
         borrower_local_time=local,
         jurisdiction=action.jurisdiction,
-        rule_pack=rule_pack,
+        rule_pack=outcome.rule_pack,
         strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
         dpd=action.dpd,
         bucket=action.bucket,
         amount_due_minor=action.amount_due_minor,
         currency=action.currency,
-        reason=reason,
+        reason=outcome.reason,
         template_id=action.template_id,
-        message_sha256=message_sha256,
-        rules_checked=rules_checked,
+        message_sha256=outcome.message_sha256,
+        rules_checked=outcome.rules_checked,
     )
 
 
-def outcome_of(
-    status: ContactStatus,
-    *,
-    occurred_at: datetime,
-    borrower_timezone: str,
-    rule_pack: str,
-    reason: str = "",
-    message_sha256: str = "",
-    rules_checked: tuple[tuple[str, str], ...] = (),
-) -> dict[str, Any]:
-    """What an action stores of the outcome that settled it: enough to rebuild its contact record."""
-    return {
-        "status": status.value,
-        "occurred_at": format_utc(occurred_at),
-        "borrower_timezone": borrower_timezone,
-        "rule_pack": rule_pack,
-        "reason": reason,
-        "message_sha256": message_sha256,
-        "rules_checked": [[rule, verdict] for rule, verdict in rules_checked],
-    }
-
-
-def contact_from_outcome(action: Action) -> ContactRecord | None:
+def last_contact(action: Action) -> ContactRecord | None:
     """The contact record of `action`'s last outcome (None when it has none yet)."""
-    outcome = action.last_outcome
-    if not outcome:
+    if action.last_outcome is None:
         return None
-    return contact_for(
-        action,
-        status=ContactStatus(outcome["status"]),
-        occurred_at=parse_utc(str(outcome["occurred_at"])),
-        borrower_timezone=str(outcome["borrower_timezone"]),
-        rule_pack=str(outcome["rule_pack"]),
-        reason=str(outcome.get("reason", "")),
-        message_sha256=str(outcome.get("message_sha256", "")),
-        rules_checked=tuple((str(r), str(v)) for r, v in outcome.get("rules_checked", [])),
-    )
+    return contact_for(action, action.last_outcome)

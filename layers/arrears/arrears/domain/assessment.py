@@ -1,4 +1,4 @@
-"""Assessing a loan on a business date: DPD, bucket, cycle, charge-off and its next milestone.
+"""Assessing a loan on a business date: DPD, bucket, instalment in collection, charge-off, next milestone.
 
 This is what the sweep runs for every loan whose milestone has arrived. `assess` is pure and
 idempotent: assessing an already-assessed loan on the same date returns an equal loan, which the
@@ -7,55 +7,14 @@ sweep detects and does not write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
 
 from arrears.domain.behaviour import judge_promise
-from arrears.domain.delinquency import (
-    BucketPolicy,
-    arrears_anchor,
-    charge_off_day,
-    cycle_of,
-    due_offset,
-    loan_dpd,
-)
+from arrears.domain.delinquency import charge_off_day, collection_instalment_of, due_offset, loan_dpd
 from arrears.domain.loans import Loan
 from arrears.domain.money import advance
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.risk import rescore
-
-if TYPE_CHECKING:
-    from arrears.domain.policy import CollectionPolicy
-
-
-@dataclass(frozen=True, slots=True)
-class Milestones:
-    """Offsets (days from the arrears anchor's last on-time day) on which a loan must be looked at.
-
-    The due day (0), every strategy step's offset (negative for pre-due reminders), every bucket
-    boundary and the charge-off day. Between two milestones nothing a user can see changes.
-    """
-
-    offsets: tuple[int, ...]
-
-    @classmethod
-    def build(
-        cls, buckets: BucketPolicy, step_offsets: tuple[int, ...], charge_off_dpd: int | None = None
-    ) -> Milestones:
-        charge_off = buckets.charge_off_dpd if charge_off_dpd is None else charge_off_dpd
-        values = {0, charge_off, *buckets.boundaries, *step_offsets}
-        return cls(tuple(sorted(v for v in values if v <= charge_off)))
-
-    def next_after(self, loan: Loan, on: date) -> date | None:
-        """The first milestone date strictly after `on`, or None when none remains."""
-        anchor = arrears_anchor(loan)
-        if anchor is None:
-            return None
-        for offset in self.offsets:
-            when = anchor.effective_due + timedelta(days=offset)
-            if when > on:
-                return when
-        return None
 
 
 def assessment_date(loan: Loan, on: date) -> date:
@@ -68,11 +27,11 @@ def assessment_date(loan: Loan, on: date) -> date:
     return on if loan.evaluated_on is None else max(on, loan.evaluated_on)
 
 
-def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> Loan:
+def assess(loan: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
     """The loan as it stands on `on`; closed loans leave the review index."""
-    buckets = policy.buckets
+    buckets = playbook.buckets
     if not loan.is_open:
-        return loan.with_changes(review_shard=None, next_review_on=None)
+        return loan.with_changes(next_review_on=None)
     dpd = loan_dpd(loan, on)
     # A promise to pay whose date has passed (or that a payment kept) is judged, and a broken one
     # counted, before the score below reads the counter.
@@ -86,31 +45,21 @@ def assess(loan: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> 
             dpd=loan_dpd(charged, on),
             bucket=buckets.bucket_for(loan_dpd(charged, on)),
             due_offset=due_offset(loan, on),
-            cycle=cycle_of(loan),
+            collection_instalment=collection_instalment_of(loan),
             evaluated_on=on,
-            review_shard=None,
             next_review_on=None,
         )
     assessed = loan.with_changes(
         dpd=dpd,
         bucket=buckets.bucket_for(dpd),
         due_offset=due_offset(loan, on),
-        cycle=cycle_of(loan),
+        collection_instalment=collection_instalment_of(loan),
         evaluated_on=on,
-        review_shard=shard_for(loan.loan_id, shard_count),
-        next_review_on=policy.milestones_for(loan).next_after(loan, on),
+        next_review_on=playbook.milestones_for(loan).next_after(loan, on),
     )
     # The behavioural risk score, its band and the features behind it travel with every assessment
     # the sweep or a payment writes, so the planner (and an auditor) read what the decision used.
     return rescore(assessed, on)
-
-
-def shard_for(loan_id: str, shard_count: int) -> int:
-    """A stable shard in 0..shard_count-1 (FNV-1a of the id, independent of PYTHONHASHSEED)."""
-    value = 0xCBF29CE484222325
-    for byte in loan_id.encode():
-        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return value % shard_count
 
 
 def collection_state_changed(before: Loan, after: Loan) -> bool:
@@ -124,8 +73,7 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         before.dpd,
         before.bucket,
         before.due_offset,
-        before.cycle,
-        before.review_shard,
+        before.collection_instalment,
         before.next_review_on,
         before.penalty_exact,
         before.money_through,
@@ -138,8 +86,7 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         after.dpd,
         after.bucket,
         after.due_offset,
-        after.cycle,
-        after.review_shard,
+        after.collection_instalment,
         after.next_review_on,
         after.penalty_exact,
         after.money_through,

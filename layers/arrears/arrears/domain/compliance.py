@@ -1,42 +1,122 @@
-"""Jurisdiction rule packs and the contact gate applied at send time."""
+"""The contact rules: the hold rules every judge applies, and the gate applied at send time.
+
+`check_holds` is the one ordered table of hold rules; the planner (`arrears.domain.planning`) and
+the dispatcher's gate (`gate`) both call it, so an action planned before a hold was recorded is
+judged by the hold exactly as a new one would be, and every receipt lists the rules in one order:
+
+1. `stop_hold`: bankruptcy or death recorded: SUPPRESS everything;
+2. `cease_contact`: SUPPRESS all but the notices the pack allows (legal remedy, bureau;
+   Reg F 12 CFR 1006.6(c));
+3. `dispute_open`: SUPPRESS collection contact (the pack may allow some channels);
+4. `channel_opt_out`: the borrower opted out of this channel: SUPPRESS it;
+5. `hardship` (until a date): DEFER to the day after it ends;
+6. `promise_to_pay` (until a date): DEFER to the day after the promised date.
+
+Pure: no clock reads, no I/O; times are aware datetimes, dates are business dates of the pack.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from enum import StrEnum
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from arrears.domain.borrowers import Borrower
+from arrears.domain.business_time import business_date
 from arrears.domain.loans import Loan
-from arrears.domain.rulepacks import RULE_PACKS, TIMED_CHANNELS, RulePack, rule_pack_for
+from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
+from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 
 __all__ = [
-    "RULE_PACKS",
-    "TIMED_CHANNELS",
-    "Decision",
-    "RulePack",
-    "Verdict",
+    "HOLD_RULES",
+    "HoldCheck",
+    "SendDecision",
+    "check_holds",
     "contact_window",
     "gate",
+    "is_stopped",
     "next_contact_instant",
-    "rule_pack_for",
 ]
 
-
-class Verdict(StrEnum):
-    SEND = "SEND"
-    DEFER = "DEFER"
-    SUPPRESS = "SUPPRESS"
-    CANCEL = "CANCEL"
+HOLD_RULES = ("stop_hold", "cease_contact", "dispute_open", "channel_opt_out", "hardship", "promise_to_pay")
+"""The hold rules in the order `check_holds` applies them (stored rule names)."""
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class HoldCheck:
+    """The hold rules checked for one contact, and the first that stops it (if any).
+
+    `verdict` is None when every rule passed, else SUPPRESS or DEFER; `paused_until` is the last
+    day of the pause for DEFER (the contact may go out from the next business day on).
+    """
+
+    rules_checked: RulesChecked
+    verdict: Verdict | None = None
+    reason: str = ""
+    paused_until: date | None = None
+
+
+def is_stopped(loan: Loan) -> bool:
+    """Bankruptcy or death: all collection stops and open actions are cancelled."""
+    return loan.holds.bankruptcy or loan.holds.deceased
+
+
+def check_holds(
+    *, channel: Channel, loan: Loan, pack: RulePack, opted_out_channels: Collection[str], on: date
+) -> HoldCheck:
+    """Apply `HOLD_RULES`, in order, to a contact on `channel` on business date `on`.
+
+    A pause (hardship, promise to pay) holds on every day up to and including its date.
+    """
+    holds = loan.holds
+
+    def failure(rule: str) -> tuple[Verdict, str, date | None] | None:
+        """(verdict, reason, last day of a pause) when `rule` stops the contact, else None."""
+        match rule:
+            case "stop_hold" if is_stopped(loan):
+                return Verdict.SUPPRESS, "bankruptcy or death recorded: all collection stopped", None
+            case "cease_contact" if holds.cease_contact and channel not in pack.cease_contact_allows:
+                return Verdict.SUPPRESS, "borrower asked to cease contact", None
+            case "dispute_open" if holds.dispute_open and channel not in pack.dispute_allows:
+                return Verdict.SUPPRESS, "debt under dispute: collection contact suppressed", None
+            case "channel_opt_out" if channel.value in opted_out_channels:
+                return Verdict.SUPPRESS, f"borrower opted out of {channel.value}", None
+            case "hardship" if holds.hardship_until is not None and on <= holds.hardship_until:
+                return (
+                    Verdict.DEFER,
+                    f"hardship pause until {holds.hardship_until.isoformat()}",
+                    holds.hardship_until,
+                )
+            case "promise_to_pay" if (
+                holds.promise_to_pay_until is not None and on <= holds.promise_to_pay_until
+            ):
+                until = holds.promise_to_pay_until
+                return Verdict.DEFER, f"promise to pay until {until.isoformat()}", until
+        return None
+
+    checked: list[tuple[str, str]] = []
+    for rule in HOLD_RULES:
+        stop = failure(rule)
+        if stop is not None:
+            checked.append((rule, FAIL))
+            return HoldCheck(tuple(checked), *stop)
+        checked.append((rule, PASS))
+    return HoldCheck(tuple(checked))
+
+
+@dataclass(frozen=True, slots=True)
+class SendDecision:
+    """The gate's verdict on a planned contact at the instant it would go out.
+
+    `verdict`: SEND, DEFER, SUPPRESS or CANCEL; `reason` is empty for SEND. `not_before` (aware
+    UTC) is when a DEFER may be tried again: the end of a pause, or the opening of the contact window.
+    """
+
     verdict: Verdict
     reason: str
-    rules_checked: tuple[tuple[str, str], ...]
+    rules_checked: RulesChecked
     not_before: datetime | None = None
 
 
@@ -82,53 +162,55 @@ def contact_window(pack: RulePack, borrower: Borrower) -> tuple[time, time, bool
 
 
 def gate(
-    *, channel: Channel, cycle: int, loan: Loan, borrower: Borrower, at: datetime, pack: RulePack
-) -> Decision:
-    """Decide, on fresh state at `at`, whether a planned contact may go out now."""
+    *,
+    channel: Channel,
+    collection_instalment: int,
+    loan: Loan,
+    borrower: Borrower,
+    at: datetime,
+    pack: RulePack,
+) -> SendDecision:
+    """Decide, on fresh state at the aware instant `at`, whether a planned contact may go out now.
+
+    `collection_instalment` is the instalment the contact was planned for. Rules, in order:
+    `loan_open` and `still_overdue` (CANCEL), the hold rules (`check_holds`, on the business date
+    of `at`), `field_visits_enabled` (SUPPRESS), then for timed channels `contact_hours` and
+    `preferred_hours` (DEFER to the window's next opening in the borrower's zone).
+    """
     checked: list[tuple[str, str]] = []
 
-    def stop(verdict: Verdict, rule: str, reason: str) -> Decision:
-        checked.append((rule, "FAIL"))
-        return Decision(verdict, reason, tuple(checked))
+    def stop(verdict: Verdict, rule: str, reason: str) -> SendDecision:
+        checked.append((rule, FAIL))
+        return SendDecision(verdict, reason, tuple(checked))
 
     if not loan.is_open:
         return stop(Verdict.CANCEL, "loan_open", f"loan is {loan.status.value}")
-    checked.append(("loan_open", "PASS"))
-    if loan.cycle != cycle or (loan.due_offset is not None and loan.due_offset > 0 and loan.dpd == 0):
-        return stop(Verdict.CANCEL, "still_overdue", "the instalment this contact was planned for is settled")
-    checked.append(("still_overdue", "PASS"))
-    holds = loan.holds
-    if holds.bankruptcy or holds.deceased:
-        return stop(Verdict.SUPPRESS, "stop_hold", "bankruptcy or death recorded: all collection stopped")
-    checked.append(("stop_hold", "PASS"))
-    # The same channel rules as the planner's (`arrears.domain.planning.decide_step`): an action
-    # planned before the hold was recorded is judged here by the hold, exactly as a new one would be.
-    if holds.cease_contact and channel not in pack.cease_contact_allows:
-        return stop(Verdict.SUPPRESS, "cease_contact", "borrower asked to cease contact")
-    checked.append(("cease_contact", "PASS"))
-    if holds.dispute_open and channel not in pack.dispute_allows:
-        return stop(Verdict.SUPPRESS, "dispute_open", "debt under dispute: collection contact suppressed")
-    checked.append(("dispute_open", "PASS"))
-    today = at.astimezone(ZoneInfo(pack.business_timezone)).date()
-    for rule, until, what in (
-        ("promise_to_pay", holds.promise_to_pay_until, "promise to pay"),
-        ("hardship", holds.hardship_until, "hardship pause"),
+    checked.append(("loan_open", PASS))
+    if loan.collection_instalment != collection_instalment or (
+        loan.due_offset is not None and loan.due_offset > 0 and loan.dpd == 0
     ):
-        if until is not None and today <= until:
-            # Re-checked at send time: a pause agreed after the action was planned still holds it.
-            checked.append((rule, "FAIL"))
-            paused_until = datetime.combine(
-                until + timedelta(days=1), pack.contact_start, tzinfo=ZoneInfo(pack.business_timezone)
-            ).astimezone(at.tzinfo)
-            return Decision(Verdict.DEFER, f"{what} until {until.isoformat()}", tuple(checked), paused_until)
-        checked.append((rule, "PASS"))
-    if channel.value in borrower.opted_out_channels:
-        return stop(Verdict.SUPPRESS, "channel_opt_out", f"borrower opted out of {channel.value}")
-    checked.append(("channel_opt_out", "PASS"))
+        return stop(Verdict.CANCEL, "still_overdue", "the instalment this contact was planned for is settled")
+    checked.append(("still_overdue", PASS))
+    held = check_holds(
+        channel=channel,
+        loan=loan,
+        pack=pack,
+        opted_out_channels=borrower.opted_out_channels,
+        on=business_date(at, pack),
+    )
+    checked.extend(held.rules_checked)
+    if held.verdict is Verdict.DEFER and held.paused_until is not None:
+        # Re-checked at send time: a pause agreed after the action was planned still holds it.
+        paused_until = datetime.combine(
+            held.paused_until + timedelta(days=1), pack.contact_start, tzinfo=ZoneInfo(pack.business_timezone)
+        ).astimezone(at.tzinfo)
+        return SendDecision(Verdict.DEFER, held.reason, tuple(checked), paused_until)
+    if held.verdict is not None:
+        return SendDecision(held.verdict, held.reason, tuple(checked))
     if channel is Channel.FIELD_VISIT and not pack.field_visits_enabled:
         return stop(Verdict.SUPPRESS, "field_visits_enabled", f"{pack.pack_id} rules do not use field visits")
     if channel is Channel.FIELD_VISIT:
-        checked.append(("field_visits_enabled", "PASS"))
+        checked.append(("field_visits_enabled", PASS))
     if channel in pack.timed_channels:
         start, end, preferred = contact_window(pack, borrower)
         rule = "preferred_hours" if preferred else "contact_hours"
@@ -138,14 +220,14 @@ def gate(
             if preferred and inside_pack is not None:
                 rule = "contact_hours"  # the law stops it, whatever the preference
             if rule == "preferred_hours":
-                checked.append(("contact_hours", "PASS"))
-            checked.append((rule, "FAIL"))
+                checked.append(("contact_hours", PASS))
+            checked.append((rule, FAIL))
             window = f"{start:%H:%M}-{end:%H:%M}" if end != END_OF_DAY else f"{start:%H:%M}-24:00"
             what = "borrower's preferred hours" if rule == "preferred_hours" else "contact hours"
-            return Decision(
+            return SendDecision(
                 Verdict.DEFER, f"outside {what} {window} {borrower.timezone}", tuple(checked), resume
             )
-        checked.append(("contact_hours", "PASS"))
+        checked.append(("contact_hours", PASS))
         if preferred:
-            checked.append(("preferred_hours", "PASS"))
-    return Decision(Verdict.SEND, "", tuple(checked))
+            checked.append(("preferred_hours", PASS))
+    return SendDecision(Verdict.SEND, "", tuple(checked))

@@ -9,8 +9,8 @@ from arrears.domain.loans import Instalment, Loan, LoanStatus
 
 
 @dataclass(frozen=True, slots=True)
-class BucketPolicy:
-    """Bucket boundaries by DPD: `(name, lowest DPD)` in ascending order, plus charge-off.
+class DelinquencyBuckets:
+    """Delinquency buckets by DPD: `(name, lowest DPD)` in ascending order, plus the charge-off DPD.
 
     Default: M0 = current, M1 = 1-30, M2 = 31-60, M3 = 61-90, M4+ = 91+; charge-off at 180 DPD.
     """
@@ -43,7 +43,7 @@ class BucketPolicy:
         return tuple(low for _, low in self.buckets if low > 0)
 
 
-DEFAULT_BUCKETS = BucketPolicy()
+DEFAULT_BUCKETS = DelinquencyBuckets()
 
 
 def arrears_anchor(loan: Loan) -> Instalment | None:
@@ -88,11 +88,11 @@ def due_offset(loan: Loan, on: date) -> int | None:
     return None if anchor is None else (on - anchor.effective_due).days
 
 
-def cycle_of(loan: Loan) -> int:
-    """The collection cycle: the sequence number of the arrears anchor (0 when none).
+def collection_instalment_of(loan: Loan) -> int:
+    """The instalment in collection: the sequence number of the arrears anchor (0 when none).
 
-    Actions are keyed by cycle, so a cure followed by a new missed instalment starts a new cycle
-    and its reminders are planned again; a partial payment keeps the cycle.
+    Its last on-time day anchors the strategy's offsets. Actions are keyed by it, so a cure followed by a
+    new missed instalment starts over and its reminders are planned again; a partial payment keeps it.
     """
     anchor = arrears_anchor(loan)
     return 0 if anchor is None else anchor.seq

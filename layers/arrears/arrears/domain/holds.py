@@ -3,8 +3,8 @@
 A hold is a borrower-side pause or stop the planner (`arrears.domain.planning`) and the dispatcher's
 gate (`arrears.domain.compliance`) honour: a promise to pay or a hardship pause until a date, an open
 dispute, a cease-contact request, a bankruptcy, a death. The lending core and the collector desk
-record them as `HoldChanged` events (docs/contracts.md, "Events"); this module validates the event
-and applies it to the loan.
+record them as `HoldChanged` events (docs/contracts.md, "Events"; `arrears.events.bus` reads them
+into a `HoldChange`); this module applies a change to the loan.
 
 Each kind of hold is a last-writer-wins register ordered by the change's own time: the loan keeps,
 per kind, the stamp (`occurred_at`, `request_id`) of the last change applied to it, and a change is
@@ -23,78 +23,34 @@ Kinds are independent: lifting a dispute never touches a promise to pay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from arrears.domain.calendar import parse_utc
 from arrears.domain.loans import HoldKind, Holds, HoldStamp, Loan
 
 __all__ = [
-    "DETAIL_TYPE",
-    "HOLD_SOURCES",
-    "MAX_CLOCK_SKEW",
     "HoldChange",
+    "HoldChangeStatus",
     "HoldKind",
     "HoldOutcome",
-    "HoldVerdict",
     "InvalidHoldChange",
     "apply_hold_change",
     "stamp_of",
 ]
-
-DETAIL_TYPE = "HoldChanged"
-# Who may record a hold: the lending core, and the collector desk (arrears-ops sends the latter).
-HOLD_SOURCES = ("arrears.lending-core", "arrears.collections")
-# How far `occurred_at` may be ahead of the event's own time: a change stamped in the future would
-# win over every real change of its kind until that time comes.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
 
 
 class InvalidHoldChange(ValueError):
     """A `HoldChanged` event that cannot be applied; the message names the field and the problem."""
 
 
-class HoldVerdict(StrEnum):
+class HoldChangeStatus(StrEnum):
+    """What became of one hold change (the `outcome` the holds function answers)."""
+
     APPLIED = "applied"  # the change is in force (the hold may have been so already: `changed`)
     DUPLICATE = "duplicate"  # this request was applied before
     SUPERSEDED = "superseded"  # a later change of the same hold is in force
     LOAN_CLOSED = "loan_closed"  # the loan is no longer collected
-
-
-class _Detail(BaseModel):
-    """The detail's shape: exact field names (a misspelt `until` must not be dropped), exact types."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    request_id: str = Field(pattern=_ID)
-    loan_id: str = Field(pattern=_ID)
-    hold: Literal["promise_to_pay", "hardship", "dispute", "cease_contact", "bankruptcy", "deceased"]
-    active: bool
-    until: str | None = Field(default=None, pattern=_DATE)
-    occurred_at: str = Field(pattern=_UTC)
-
-    @field_validator("until")
-    @classmethod
-    def _calendar_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            date.fromisoformat(value)  # 2026-02-30 matches the pattern but is no date
-        return value
-
-
-def _problems(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or 'detail'}: {problem['msg']}"
-        for problem in error.errors(include_input=False, include_url=False)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,41 +79,13 @@ class HoldChange:
     def stamp(self) -> HoldStamp:
         return HoldStamp(self.hold, self.occurred_at, self.request_id)
 
-    @classmethod
-    def from_detail(cls, detail: object, *, received_at: datetime | None = None) -> HoldChange:
-        """The change a `HoldChanged` detail describes, or `InvalidHoldChange` naming each bad field.
-
-        `received_at` is the event's own time: `occurred_at` may not be later than it (beyond
-        `MAX_CLOCK_SKEW`), else the change would win over every real one of its kind until then.
-        """
-        if not isinstance(detail, Mapping):
-            raise InvalidHoldChange("detail: must be an object")
-        try:
-            parsed = _Detail.model_validate(dict(detail))
-        except ValidationError as error:
-            raise InvalidHoldChange(_problems(error)) from None
-        occurred_at = parse_utc(parsed.occurred_at)
-        if received_at is not None and occurred_at > received_at + MAX_CLOCK_SKEW:
-            raise InvalidHoldChange(
-                f"occurred_at: {parsed.occurred_at} is later than the event itself "
-                f"({received_at.isoformat()}); a hold change cannot come from the future"
-            )
-        return cls(
-            request_id=parsed.request_id,
-            loan_id=parsed.loan_id,
-            hold=HoldKind(parsed.hold),
-            active=parsed.active,
-            occurred_at=occurred_at,
-            until=date.fromisoformat(parsed.until) if parsed.until is not None else None,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class HoldOutcome:
-    """The loan after a change (the same object unless `verdict` is APPLIED)."""
+    """The loan after a change (the same object unless `status` is APPLIED)."""
 
     loan: Loan
-    verdict: HoldVerdict
+    status: HoldChangeStatus
     changed: bool = False  # APPLIED and the holds differ from before (else only the stamp moved)
 
 
@@ -196,7 +124,7 @@ def apply_hold_change(loan: Loan, change: HoldChange, made_on: date) -> HoldOutc
     if change.loan_id != loan.loan_id:
         raise ValueError(f"hold change for loan {change.loan_id} applied to loan {loan.loan_id}")
     if not loan.is_open:
-        return HoldOutcome(loan, HoldVerdict.LOAN_CLOSED)
+        return HoldOutcome(loan, HoldChangeStatus.LOAN_CLOSED)
     if change.until is not None and change.until < made_on:
         raise InvalidHoldChange(
             f"until: {change.until.isoformat()} is before {made_on.isoformat()}, the day the "
@@ -204,13 +132,13 @@ def apply_hold_change(loan: Loan, change: HoldChange, made_on: date) -> HoldOutc
         )
     last = stamp_of(loan, change.hold)
     if last is not None and last.request_id == change.request_id:
-        return HoldOutcome(loan, HoldVerdict.DUPLICATE)
+        return HoldOutcome(loan, HoldChangeStatus.DUPLICATE)
     if last is not None and change.stamp.order <= last.order:
-        return HoldOutcome(loan, HoldVerdict.SUPERSEDED)
+        return HoldOutcome(loan, HoldChangeStatus.SUPERSEDED)
     holds = _holds_with(loan.holds, change)
     stamps = sorted(
         (*(s for s in loan.hold_stamps if s.hold is not change.hold), change.stamp),
         key=lambda stamp: _KIND_ORDER[stamp.hold],
     )
     updated = loan.with_changes(holds=holds, hold_stamps=tuple(stamps))
-    return HoldOutcome(updated, HoldVerdict.APPLIED, changed=holds != loan.holds)
+    return HoldOutcome(updated, HoldChangeStatus.APPLIED, changed=holds != loan.holds)

@@ -88,7 +88,7 @@ def contract_of(loan: Loan) -> Loan:
     )
     return loan.with_changes(
         instalments=instalments,
-        status=LoanStatus.WRITTEN_OFF if loan.status is LoanStatus.WRITTEN_OFF else LoanStatus.OPEN,
+        status=LoanStatus.OPEN,
         penalty_exact=Fraction(0),
         penalty_paid_minor=0,
         money_through=None,

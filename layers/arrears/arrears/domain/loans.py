@@ -15,13 +15,11 @@ from arrears.domain.terms import DEFAULT_TERMS, LoanTerms
 
 
 class LoanStatus(StrEnum):
+    """OPEN while collected; CLOSED when repaid in full; CHARGED_OFF at the playbook's charge-off DPD."""
+
     OPEN = "OPEN"
     CLOSED = "CLOSED"
     CHARGED_OFF = "CHARGED_OFF"
-    WRITTEN_OFF = "WRITTEN_OFF"
-
-
-TERMINAL_STATUSES = frozenset({LoanStatus.CLOSED, LoanStatus.CHARGED_OFF, LoanStatus.WRITTEN_OFF})
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +198,11 @@ class Loan:
 
     `timezone` is the borrower's IANA zone: the loan's business dates are the borrower's own.
     `terms` are the product's terms (`arrears.domain.terms`).
-    `dpd`, `bucket`, `due_offset`, `cycle` and `evaluated_on` are the state as of the last evaluation.
+    `dpd`, `bucket`, `due_offset`, `collection_instalment` and `evaluated_on` are the state as of the
+    last evaluation. `collection_instalment` is the instalment in collection: the sequence number of
+    the arrears anchor (the first instalment whose unpaid remainder, with those before it, exceeds the
+    product's tolerance), whose last on-time day anchors the strategy's offsets (0 when none; stored
+    as `cycle`).
     """
 
     loan_id: str
@@ -229,14 +231,13 @@ class Loan:
     dpd: int = 0
     bucket: str = "M0"
     due_offset: int | None = None
-    cycle: int = 0
+    collection_instalment: int = 0
     evaluated_on: date | None = None
     closed_on: date | None = None
     holds: Holds = field(default_factory=Holds)
     strategy_arm: str = "champion"
     risk_band: str = "MEDIUM"
     version: int = 0
-    review_shard: int | None = None
     next_review_on: date | None = None
     # Behavioural risk (arrears.domain.risk): score, and (feature, value, points) behind it.
     risk_score: int | None = None
@@ -267,7 +268,7 @@ class Loan:
             "ledger_count",
             "ledger_digest",
             "dpd",
-            "cycle",
+            "collection_instalment",
             "version",
             "broken_promises",
             "unanswered_contacts",

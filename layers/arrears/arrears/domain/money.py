@@ -523,7 +523,7 @@ def apply_money(loan: Loan, amount: int, on: date) -> MoneyOutcome:
         raise ValueError("amount must be positive")
     loan = advance(loan, on)
     penalty_left = loan.penalty_accrued_minor - loan.penalty_paid_minor
-    if loan.status is LoanStatus.CLOSED or loan.status is LoanStatus.WRITTEN_OFF:
+    if loan.status is LoanStatus.CLOSED:
         return MoneyOutcome(loan, dict.fromkeys(Component, 0), amount)
     waived_before = _waived(loan)
     prepaid = 0

@@ -1,6 +1,6 @@
-"""Collection strategy: which contact, on which day of the collection cycle, for which loan.
+"""Collection strategy: which contact, on which day of an instalment's collection, for which loan.
 
-A strategy is versioned data (YAML in `arrears/config/bundled/`, see `arrears.config.strategies`):
+A strategy is versioned data (YAML in `arrears/config/bundled/`, see `arrears.config.playbook`):
 an ordered list of steps, each with an offset in days from the oldest unsettled instalment's due
 date (negative = before it), a channel, a template and the conditions under which it applies
 (bucket, risk band, amount threshold, covered regions for field visits). The risk band also moves a
@@ -133,16 +133,16 @@ def steps_crossed(
     """Steps whose day the loan reached between two assessments, latest per channel.
 
     A step is crossed when it is reached now (its offset for the loan's band today is at most the
-    loan's offset) and was not reached at the previous assessment of the same cycle (under the band
-    of that day), so a change of band neither skips nor repeats a step. A loan that skipped days (a
-    missed sweep, a loan loaded late) catches up, but a borrower never gets three SMS at once: of
-    the steps crossed on one channel only the latest is planned.
+    loan's offset) and was not reached at the previous assessment of the same instalment in
+    collection (under the band of that day), so a change of band neither skips nor repeats a step.
+    A loan that skipped days (a missed sweep, a loan loaded late) catches up, but a borrower never
+    gets three SMS at once: of the steps crossed on one channel only the latest is planned.
     """
     if not after.is_open or after.due_offset is None:
         return ()
     now_band = band or after.risk_band
     low: int | None = None
-    if before is not None and before.is_open and before.cycle == after.cycle:
+    if before is not None and before.is_open and before.collection_instalment == after.collection_instalment:
         low = before.due_offset
     then_band = band_before or (before.risk_band if before is not None else now_band)
     latest: dict[Channel, tuple[int, Step]] = {}

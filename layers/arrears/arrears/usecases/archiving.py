@@ -23,6 +23,7 @@ from typing import Any
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.dynamodb import ArchiveChainRepository, ChainHead, ContactRepository
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.archive import (
     Manifest,
     archive_line,
@@ -34,7 +35,6 @@ from arrears.domain.archive import (
     sha256_hex,
 )
 from arrears.domain.calendar import parse_utc
-from arrears.domain.compliance import rule_pack_for
 from arrears.domain.tokens import borrower_token
 
 MAX_CHAIN_RETRIES = 20

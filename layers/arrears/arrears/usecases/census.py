@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 from arrears.adapters.dynamodb import CensusPage
 from arrears.adapters.items import MalformedItem
-from arrears.config.policy import CollectionPolicy
-from arrears.usecases.business_time import latest_business_date
+from arrears.config.rulepacks import bundled_rule_packs
+from arrears.domain.business_time import latest_business_date
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.usecases.sweep import RUN_RECORD_TTL, SweepTask, TaskQueue, read_shard_fields, shard_fields_body
 
 CENSUS_KIND = "census"
@@ -85,7 +86,7 @@ class CensusTask:
     @property
     def run_date(self) -> date:
         """The business date the run is known by (as `SweepTask.run_date`)."""
-        return latest_business_date(self.business_time)
+        return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
 
     @classmethod
     def after(cls, sweep: SweepTask) -> CensusTask:
@@ -199,15 +200,15 @@ class CensusRow:
     count: int
 
 
-def census_rows(counts: Mapping[tuple[str, str], int], policy: CollectionPolicy) -> list[CensusRow]:
+def census_rows(counts: Mapping[tuple[str, str], int], playbook: CollectionPlaybook) -> list[CensusRow]:
     """One row per (jurisdiction, bucket): every bucket of the policy for every jurisdiction of the
     policy (0 when the shard has none, so a sum over the shards has no gaps), plus any other pair
     the shard holds; jurisdictions sorted, buckets in the policy's order and then by name."""
-    jurisdictions = sorted({*policy.jurisdictions, *(j for j, _ in counts)})
+    jurisdictions = sorted({*playbook.jurisdictions, *(j for j, _ in counts)})
     rows = []
     for jurisdiction in jurisdictions:
-        extra = sorted(b for j, b in counts if j == jurisdiction and b not in policy.buckets.names)
-        for bucket in (*policy.buckets.names, *extra):
+        extra = sorted(b for j, b in counts if j == jurisdiction and b not in playbook.buckets.names)
+        for bucket in (*playbook.buckets.names, *extra):
             rows.append(CensusRow(jurisdiction, bucket, int(counts.get((jurisdiction, bucket), 0))))
     return rows
 
@@ -225,7 +226,7 @@ def run_census_task(
     task: CensusTask,
     *,
     loans: CensusLoans,
-    policy: CollectionPolicy,
+    playbook: CollectionPlaybook,
     queue: TaskQueue,
     runs: CensusLedger,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -252,5 +253,5 @@ def run_census_task(
     expires_at = int((task.business_time + RUN_RECORD_TTL).timestamp())
     if not runs.claim_census(task.run_date, task.shard, expires_at):
         return CensusOutcome(task, result, re_enqueued=False, claimed=False)
-    rows = tuple(census_rows(result.counts, policy))
+    rows = tuple(census_rows(result.counts, playbook))
     return CensusOutcome(task, result, re_enqueued=False, claimed=True, rows=rows)

@@ -7,12 +7,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arrears.adapters.caps import CapContention, ContactCapRepository
+from arrears.adapters.call_ledger import CallLedgerRepository, LedgerContention
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import (
@@ -20,25 +19,18 @@ from arrears.adapters.dynamodb import (
     BorrowerRepository,
     ContactRepository,
     LoanRepository,
-    VersionConflict,
 )
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
-from arrears.domain.behaviour import record_call
 from arrears.domain.borrowers import Borrower
-from arrears.domain.calendar import format_utc, parse_utc
-from arrears.domain.compliance import (
-    Decision,
-    RulePack,
-    Verdict,
-    contact_window,
-    gate,
-    next_contact_instant,
-    rule_pack_for,
-)
+from arrears.domain.calendar import format_utc
+from arrears.domain.compliance import SendDecision, contact_window, gate, next_contact_instant
 from arrears.domain.loans import Loan
 from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
+from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
+from arrears.domain.verdicts import RulesChecked, Verdict
 from arrears.usecases.outcomes import ensure_recorded, settle
 
 Once = Callable[[str, Callable[[], str]], str]
@@ -59,15 +51,6 @@ THROTTLING_CODES = frozenset(
 )
 
 
-class Outcome(StrEnum):
-    SENT = "SENT"
-    DEFERRED = "DEFERRED"
-    SUPPRESSED = "SUPPRESSED"
-    CANCELLED = "CANCELLED"
-    FAILED = "FAILED"
-    SKIPPED = "SKIPPED"
-
-
 class TransientSendError(RuntimeError):
     """SNS/SQS throttled or were unavailable: retry the record later (nothing was recorded)."""
 
@@ -81,19 +64,17 @@ class DispatchPorts:
     sms: SmsSender
     reminders: TopicPublisher
     field_visits: TaskQueue
+    call_tasks: TaskQueue
+    legal: TopicPublisher
+    bureau: TopicPublisher
+    call_ledger: CallLedgerRepository
     token_secret: Callable[[], bytes]
     once: Once
-    # Issue 5 ports; None = not deployed, and an action on that channel fails with a clear reason.
-    caps: ContactCapRepository | None = None
-    call_tasks: TaskQueue | None = None
-    legal: TopicPublisher | None = None
-    bureau: TopicPublisher | None = None
     opt_out_url: str = DEFAULT_OPT_OUT_URL
 
     @classmethod
     def from_container(cls, container: Container, once: Once) -> DispatchPorts:
-        """The ports of a deployed stack: a channel whose resource is not configured stays None."""
-        settings = container.settings
+        """The ports of a deployed stack (the template deploys every channel and the call ledger)."""
         return cls(
             loans=container.loans,
             borrowers=container.borrowers,
@@ -102,22 +83,36 @@ class DispatchPorts:
             sms=container.sms,
             reminders=container.reminders,
             field_visits=container.field_visits,
+            call_tasks=container.call_tasks,
+            legal=container.legal,
+            bureau=container.bureau,
+            call_ledger=container.call_ledger,
             token_secret=container.token_secret.value,
             once=once,
-            caps=container.contact_caps if settings.contact_caps_table else None,
-            call_tasks=container.call_tasks if settings.call_task_queue_url else None,
-            legal=container.legal if settings.legal_topic_arn else None,
-            bureau=container.bureau if settings.bureau_topic_arn else None,
-            opt_out_url=settings.email_opt_out_url,
+            opt_out_url=container.settings.email_opt_out_url,
         )
+
+
+SKIPPED = "SKIPPED"
 
 
 @dataclass(frozen=True)
 class DispatchResult:
+    """What one dispatch run did to an action.
+
+    `status` is the status the run moved the action to, or None when it did nothing (not found,
+    not open, not yet due, or settled by another run). `reason` says why, for all but SENT.
+    """
+
     action_id: str
-    outcome: Outcome
+    status: ActionStatus | None
     channel: str
     reason: str = ""
+
+    @property
+    def outcome(self) -> str:
+        """The status as logs and the `Contacts` metric name it: its value, or `SKIPPED` for None."""
+        return SKIPPED if self.status is None else self.status.value
 
 
 def _defer(
@@ -126,15 +121,15 @@ def _defer(
     at: datetime,
     borrower_tz: str,
     pack: RulePack,
-    decision: Decision,
+    decision: SendDecision,
     reason: str,
     not_before: datetime | None,
 ) -> DispatchResult:
-    """Defer `action` to `not_before` (the gate's contact window, or the call caps' next room)."""
+    """Defer `action` to `not_before` (the gate's contact window, or the call limits' next room)."""
     _settle(
         ports, action, ActionStatus.DEFERRED, at, borrower_tz, pack, decision, reason, not_before=not_before
     )
-    return DispatchResult(action.action_id, Outcome.DEFERRED, action.channel.value, reason)
+    return DispatchResult(action.action_id, ActionStatus.DEFERRED, action.channel.value, reason)
 
 
 def _settle(
@@ -144,7 +139,7 @@ def _settle(
     at: datetime,
     borrower_tz: str,
     pack: RulePack,
-    decision: Decision | None,
+    decision: SendDecision | None,
     reason: str = "",
     message_sha256: str = "",
     not_before: datetime | None = None,
@@ -188,12 +183,6 @@ def _hand_off(
     attributes = {"type": kind, "jurisdiction": action.jurisdiction}
     ports.once(action.action_id, lambda: topic.publish(body, attributes))
     return _digest(body)
-
-
-def _require[T](port: T | None, what: str) -> T:
-    if port is None:
-        raise ValueError(f"{what} is not configured")
-    return port
 
 
 def _message(
@@ -277,7 +266,7 @@ def _send(
         )
         return _digest(task)
     if action.channel is Channel.CALL_TASK:
-        calls = _require(ports.call_tasks, "call task queue")
+        calls = ports.call_tasks
         start, end, _ = contact_window(pack, borrower)
         call: dict[str, Any] = {
             "type": "CALL_TASK",
@@ -305,7 +294,7 @@ def _send(
     if action.channel is Channel.LEGAL:
         return _hand_off(
             ports,
-            _require(ports.legal, "legal topic"),
+            ports.legal,
             "LEGAL_REFERRAL",
             action,
             token,
@@ -314,7 +303,7 @@ def _send(
     if action.channel is Channel.BUREAU:
         return _hand_off(
             ports,
-            _require(ports.bureau, "bureau topic"),
+            ports.bureau,
             "BUREAU_REPORT",
             action,
             token,
@@ -331,23 +320,16 @@ def _send(
 
 def _reserve_call(
     ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
-) -> tuple[bool, str, datetime | None, tuple[tuple[str, str], ...]]:
+) -> tuple[bool, str, datetime | None, RulesChecked]:
     """Take a call-attempt slot atomically; (allowed, reason, resume at, rules checked)."""
-    caps = pack.call_caps
-    if action.channel is not Channel.CALL_TASK or not any(
-        value is not None
-        for value in (
-            caps.connected_per_day,
-            caps.attempts_per_day_per_number,
-            caps.attempts_per_7_days,
-            caps.quiet_days_after_conversation,
-        )
-    ):
+    limits = pack.call_limits
+    if action.channel is not Channel.CALL_TASK or not limits.limited:
         return True, "", None, ()
-    repository = _require(ports.caps, "contact caps table")
     try:
-        check = repository.reserve_call(action.borrower_id, action.action_id, at, caps, borrower.timezone)
-    except CapContention as error:
+        check = ports.call_ledger.reserve_call(
+            action.borrower_id, action.action_id, at, limits, borrower.timezone
+        )
+    except LedgerContention as error:
         raise TransientSendError(str(error)) from None
     if check.allowed:
         return True, "", None, check.rules_checked
@@ -360,42 +342,41 @@ def _reserve_call(
 def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
     action = ports.actions.get(action_id)
     if action is None:
-        return DispatchResult(action_id, Outcome.SKIPPED, "", "action not found")
+        return DispatchResult(action_id, None, "", "action not found")
     # A redelivery finishes what an interrupted run began: the last outcome's contact record.
     ensure_recorded(ports.contacts, action)
     if action.status not in OPEN_ACTION_STATUSES:
-        return DispatchResult(
-            action_id, Outcome.SKIPPED, action.channel.value, f"already {action.status.value}"
-        )
+        return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
-        return DispatchResult(action_id, Outcome.SKIPPED, action.channel.value, "deferred until later")
+        return DispatchResult(action_id, None, action.channel.value, "deferred until later")
     pack = rule_pack_for(action.jurisdiction)
     loan = ports.loans.get(action.loan_id)
     borrower = ports.borrowers.get(action.borrower_id)
     if loan is None or borrower is None:
         reason = "loan not found" if loan is None else "borrower not found"
         _settle(ports, action, ActionStatus.FAILED, at, pack.business_timezone, pack, None, reason)
-        return DispatchResult(action_id, Outcome.FAILED, action.channel.value, reason)
+        return DispatchResult(action_id, ActionStatus.FAILED, action.channel.value, reason)
 
     decision = gate(
-        channel=action.channel, cycle=action.cycle, loan=loan, borrower=borrower, at=at, pack=pack
+        channel=action.channel,
+        collection_instalment=action.collection_instalment,
+        loan=loan,
+        borrower=borrower,
+        at=at,
+        pack=pack,
     )
     if decision.verdict is Verdict.DEFER:
         return _defer(
             ports, action, at, borrower.timezone, pack, decision, decision.reason, decision.not_before
         )
     if decision.verdict in (Verdict.SUPPRESS, Verdict.CANCEL):
-        status, outcome = (
-            (ActionStatus.SUPPRESSED, Outcome.SUPPRESSED)
-            if decision.verdict is Verdict.SUPPRESS
-            else (ActionStatus.CANCELLED, Outcome.CANCELLED)
-        )
+        status = ActionStatus.SUPPRESSED if decision.verdict is Verdict.SUPPRESS else ActionStatus.CANCELLED
         if not _settle(ports, action, status, at, borrower.timezone, pack, decision, decision.reason):
-            return DispatchResult(action_id, Outcome.SKIPPED, action.channel.value, "settled by another run")
-        return DispatchResult(action_id, outcome, action.channel.value, decision.reason)
+            return DispatchResult(action_id, None, action.channel.value, "settled by another run")
+        return DispatchResult(action_id, status, action.channel.value, decision.reason)
 
     allowed, cap_reason, resume, cap_rules = _reserve_call(ports, action, borrower, at, pack)
-    decision = Decision(decision.verdict, decision.reason, decision.rules_checked + cap_rules)
+    decision = SendDecision(decision.verdict, decision.reason, decision.rules_checked + cap_rules)
     if not allowed:
         return _defer(ports, action, at, borrower.timezone, pack, decision, cap_reason, resume)
 
@@ -416,8 +397,8 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
         return _failed(ports, action, borrower, at, pack, decision, str(error))
     if not _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, "", digest):
         # Another run settled it between our read and our write; the send itself ran once.
-        return DispatchResult(action_id, Outcome.SKIPPED, action.channel.value, "settled by another run")
-    return DispatchResult(action_id, Outcome.SENT, action.channel.value)
+        return DispatchResult(action_id, None, action.channel.value, "settled by another run")
+    return DispatchResult(action_id, ActionStatus.SENT, action.channel.value)
 
 
 def _failed(
@@ -426,109 +407,13 @@ def _failed(
     borrower: Borrower,
     at: datetime,
     pack: RulePack,
-    decision: Decision,
+    decision: SendDecision,
     reason: str,
 ) -> DispatchResult:
     """A permanent failure: give back any call slot, record FAILED with the error class."""
-    if action.channel is Channel.CALL_TASK and ports.caps is not None:
-        ports.caps.release_call(action.borrower_id, action.action_id, at)
+    if action.channel is Channel.CALL_TASK:
+        ports.call_ledger.release_call(action.borrower_id, action.action_id, at)
     _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
     return DispatchResult(
-        action_id=action.action_id, outcome=Outcome.FAILED, channel=action.channel.value, reason=reason
+        action_id=action.action_id, status=ActionStatus.FAILED, channel=action.channel.value, reason=reason
     )
-
-
-@dataclass(frozen=True, slots=True)
-class CallOutcomeReport:
-    """The dialer's report of one call (`CallOutcome` on LoanEventsBus, source `arrears.dialer`)."""
-
-    call_id: str
-    action_id: str
-    borrower_id: str
-    occurred_at: datetime
-    connected: bool
-    conversation: bool
-
-    @classmethod
-    def from_detail(cls, detail: Any) -> CallOutcomeReport:
-        if not isinstance(detail, dict):
-            raise ValueError("CallOutcome detail must be an object")
-        try:
-            call_id, action_id, borrower_id = detail["call_id"], detail["action_id"], detail["borrower_id"]
-            occurred_at = parse_utc(str(detail["occurred_at"]))
-            connected, conversation = detail["connected"], detail.get("conversation", False)
-        except KeyError as missing:
-            raise ValueError(f"CallOutcome detail lacks {missing}") from None
-        if not all(isinstance(value, str) and value for value in (call_id, action_id, borrower_id)):
-            raise ValueError("CallOutcome call_id, action_id and borrower_id must be non-empty strings")
-        if not (isinstance(connected, bool) and isinstance(conversation, bool)):
-            raise ValueError("CallOutcome connected and conversation must be booleans")
-        # A conversation is a connected call, whatever the dialer says.
-        return cls(call_id, action_id, borrower_id, occurred_at, connected or conversation, conversation)
-
-
-@dataclass(frozen=True)
-class CallOutcomeResult:
-    """What one report did: `new` is False for a call id seen before (then nothing else happened)."""
-
-    new: bool
-    loan_id: str | None = None  # the loan of the action, when it was found
-    unanswered_contacts: int | None = None  # the loan's counter after the report
-    loan_changed: bool = False
-
-
-MAX_LOAN_CONFLICT_RETRIES = 5
-
-
-def _count_on_loan(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
-    """Apply the call to the loan of its action: `unanswered_contacts` + 1, or 0 once connected.
-
-    A conditional write on the loan's `version`: a payment or the sweep writing the loan in between
-    makes it fail, and the loan is re-read and the call applied again to the fresh state. The write
-    is idempotent by itself (the loan remembers the call ids it counted). Only the counter changes,
-    never the stored risk score: the planner sees no new step in it (docs/decisions.md).
-    """
-    action = ports.actions.get(report.action_id)
-    if action is None or action.borrower_id != report.borrower_id:
-        return CallOutcomeResult(new=True)  # not one of our calls to this borrower: caps only
-    for _ in range(MAX_LOAN_CONFLICT_RETRIES):
-        loan = ports.loans.get(action.loan_id)
-        if loan is None:
-            return CallOutcomeResult(new=True)
-        updated = record_call(loan, report.call_id, connected=report.connected)
-        if updated == loan:
-            return CallOutcomeResult(True, loan.loan_id, loan.unanswered_contacts, loan_changed=False)
-        try:
-            stored = ports.loans.save(updated)
-        except VersionConflict:
-            continue
-        return CallOutcomeResult(True, stored.loan_id, stored.unanswered_contacts, loan_changed=True)
-    raise VersionConflict(
-        f"loan {action.loan_id}: still conflicting after {MAX_LOAN_CONFLICT_RETRIES} re-reads"
-    )
-
-
-def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
-    """Apply a dialer report once per call id: the loan's `unanswered_contacts`, then the call caps.
-
-    Both run inside one idempotency record (`call-outcome#<call_id>`), so a redelivered report
-    changes nothing. If either write fails the record is released and the whole report is retried:
-    the loan write goes first because it is idempotent by itself (a retry after it succeeded finds
-    the call id on the loan), the ledger write last.
-    """
-    caps = _require(ports.caps, "contact caps table")
-    applied: list[CallOutcomeResult] = []
-
-    def apply() -> str:
-        result = _count_on_loan(report, ports)
-        caps.record_call_outcome(
-            report.borrower_id,
-            report.occurred_at,
-            connected=report.connected,
-            conversation=report.conversation,
-        )
-        applied.append(result)
-        return f"call-outcome:{report.call_id}"
-
-    ports.once(f"call-outcome#{report.call_id}", apply)
-    return applied[0] if applied else CallOutcomeResult(new=False)

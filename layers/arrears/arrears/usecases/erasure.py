@@ -27,9 +27,9 @@ from typing import Any
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.dynamodb import BorrowerRepository, ContactRepository
+from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.archive import retain_until
 from arrears.domain.calendar import format_utc
-from arrears.domain.compliance import RULE_PACKS
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 
@@ -61,7 +61,7 @@ def erasure_audit_key(request_id: str, day: date) -> str:
 
 def erasure_retention_years() -> int:
     """The audit record of an erasure is kept as long as the longest collection record it concerns."""
-    return max(pack.retention_years for pack in RULE_PACKS.values())
+    return max(pack.retention_years for pack in bundled_rule_packs().latest.values())
 
 
 def audit_record(

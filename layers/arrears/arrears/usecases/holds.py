@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from arrears.adapters.dynamodb import VersionConflict
-from arrears.config.policy import CollectionPolicy
+from arrears.adapters.dynamodb import LoanChange, LoanUpdate
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
-from arrears.domain.holds import HoldChange, HoldVerdict, apply_hold_change
+from arrears.domain.business_time import loan_business_date
+from arrears.domain.holds import HoldChange, HoldChangeStatus, HoldOutcome, apply_hold_change
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import loan_business_date
-
-MAX_CONFLICT_RETRIES = 5
+from arrears.domain.playbook import CollectionPlaybook
 
 
 class UnknownLoan(LookupError):
@@ -29,22 +28,18 @@ class UnknownLoan(LookupError):
 
 
 class Loans(Protocol):
-    def get(self, loan_id: str) -> Loan | None: ...
-
-    def save(self, loan: Loan) -> Loan: ...
+    def update(self, loan_id: str, change: LoanChange) -> LoanUpdate: ...
 
 
 @dataclass(frozen=True)
 class HoldResult:
-    verdict: HoldVerdict
+    status: HoldChangeStatus
     changed: bool  # the loan's holds changed (APPLIED may only move the change's stamp)
     loan: Loan  # as stored after the change (or as read, when nothing was written)
     assessed_on: date | None  # the business date the loan was re-assessed on (None: not written)
 
 
-def record_hold(
-    change: HoldChange, *, loans: Loans, policy: CollectionPolicy, shard_count: int
-) -> HoldResult:
+def record_hold(change: HoldChange, *, loans: Loans, playbook: CollectionPlaybook) -> HoldResult:
     """Apply `change` to its loan, re-assess the loan and store it; on a concurrent write, re-read.
 
     The business date is that of `change.occurred_at` in the loan's jurisdiction, or the loan's last
@@ -57,20 +52,22 @@ def record_hold(
     loan was onboarded, or with a wrong id, is a cease-contact or a bankruptcy someone must still
     apply; dropping it would let collection start later as if it had never been asked for.
     """
-    for _ in range(MAX_CONFLICT_RETRIES):
-        loan = loans.get(change.loan_id)
-        if loan is None:
-            raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
-        made_on = loan_business_date(loan, change.occurred_at)
+    attempts: list[tuple[HoldOutcome, date]] = []  # (outcome, assessment date) of each attempt
+
+    def hold(loan: Loan) -> Loan | None:
+        made_on = loan_business_date(loan, change.occurred_at, rule_pack_for(loan.jurisdiction))
         on = assessment_date(loan, made_on)
-        current = assess(loan, on, policy, shard_count) if loan.is_open else loan
+        current = assess(loan, on, playbook) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)
-        if outcome.verdict is not HoldVerdict.APPLIED:
-            return HoldResult(outcome.verdict, False, loan, None)
-        updated = assess(outcome.loan, on, policy, shard_count)
-        try:
-            stored = loans.save(updated)
-        except VersionConflict:
-            continue
-        return HoldResult(HoldVerdict.APPLIED, outcome.changed, stored, on)
-    raise VersionConflict(f"loan {change.loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")
+        attempts.append((outcome, on))
+        if outcome.status is not HoldChangeStatus.APPLIED:
+            return None
+        return assess(outcome.loan, on, playbook)
+
+    update = loans.update(change.loan_id, hold)
+    if update.loan is None:
+        raise UnknownLoan(f"hold change {change.request_id}: loan {change.loan_id} not found")
+    outcome, on = attempts[-1]
+    if outcome.status is not HoldChangeStatus.APPLIED:
+        return HoldResult(outcome.status, False, update.loan, None)
+    return HoldResult(HoldChangeStatus.APPLIED, outcome.changed, update.loan, on)

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from arrears.adapters.dynamodb import BorrowerRepository, LoanRepository
 from arrears.config.money import money_rules_for
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess
 from arrears.domain.borrowers import Borrower
+from arrears.domain.business_time import loan_business_date
 from arrears.domain.contracts import prepare_contract
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import loan_business_date
+from arrears.domain.playbook import CollectionPlaybook
 
 
 def register_loan(
@@ -22,8 +23,7 @@ def register_loan(
     *,
     loans: LoanRepository,
     borrowers: BorrowerRepository,
-    policy: CollectionPolicy,
-    shard_count: int,
+    playbook: CollectionPlaybook,
 ) -> bool:
     """Store the borrower and the assessed loan; False when the loan id exists already.
 
@@ -35,9 +35,9 @@ def register_loan(
     prepared = prepare_contract(
         loan,
         borrower,
-        policy.terms_for(loan.terms.product),
+        playbook.terms_for(loan.terms.product),
         money_rules_for(loan.jurisdiction, loan.disbursed_on),
     )
     borrowers.put(borrower)
-    assessed = assess(prepared, loan_business_date(prepared, at), policy, shard_count)
+    assessed = assess(prepared, loan_business_date(prepared, at, rule_pack_for(loan.jurisdiction)), playbook)
     return loans.create(assessed)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from arrears.adapters.dynamodb import ActionRepository, ContactRepository
-from arrears.domain.actions import Action, ActionStatus, ContactStatus, contact_from_outcome, outcome_of
+from arrears.domain.actions import Action, ActionOutcome, ActionStatus, last_contact
+from arrears.domain.verdicts import RulesChecked
 
 
 def ensure_recorded(contacts: ContactRepository, action: Action) -> bool:
     """Write the contact record of `action`'s last outcome if it is not there yet."""
-    contact = contact_from_outcome(action)
+    contact = last_contact(action)
     if contact is None:
         return False
     return contacts.record(contact)
@@ -33,12 +34,12 @@ def settle(
     rule_pack: str,
     reason: str = "",
     message_sha256: str = "",
-    rules_checked: tuple[tuple[str, str], ...] = (),
+    rules_checked: RulesChecked = (),
     not_before: datetime | None = None,
 ) -> bool:
     """Move `action` to `to` and record the contact; False when another run settled it first."""
-    outcome = outcome_of(
-        ContactStatus(to.value),
+    outcome = ActionOutcome(
+        to,
         occurred_at=at,
         borrower_timezone=borrower_timezone,
         rule_pack=rule_pack,

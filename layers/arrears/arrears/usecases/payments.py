@@ -18,22 +18,20 @@ knows exactly which payments the loan reflects whatever else is writing the loan
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from arrears.adapters.dynamodb import VersionConflict
+from arrears.adapters.dynamodb import LoanChange, LoanUpdate
 from arrears.adapters.payments_ledger import Reversal
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
+from arrears.domain.business_time import loan_business_date
 from arrears.domain.ledger import LedgerEntry, needs_replay, receive, reflects, replay
 from arrears.domain.loans import Loan
 from arrears.domain.payments import Payment, PaymentOutcome, check_payment
-from arrears.usecases.business_time import loan_business_date
-
-MAX_CONFLICT_RETRIES = 5
+from arrears.domain.playbook import CollectionPlaybook
 
 
 class UnknownLoan(LookupError):
@@ -43,7 +41,7 @@ class UnknownLoan(LookupError):
 class Loans(Protocol):
     def get(self, loan_id: str) -> Loan | None: ...
 
-    def save(self, loan: Loan) -> Loan: ...
+    def update(self, loan_id: str, change: LoanChange) -> LoanUpdate: ...
 
 
 class Ledger(Protocol):
@@ -71,26 +69,9 @@ class PaymentReversed:
     reason: str = "RETURNED"
 
 
-def _update(loans: Loans, loan_id: str, change: Callable[[Loan], Loan | None]) -> Loan | None:
-    """Read the loan, apply `change` (None: nothing to write), write it conditionally on its
-    version; on a conflict re-read and re-apply. Returns the loan as stored (or as read)."""
-    for _ in range(MAX_CONFLICT_RETRIES):
-        loan = loans.get(loan_id)
-        if loan is None:
-            return None
-        changed = change(loan)
-        if changed is None:
-            return loan
-        try:
-            return loans.save(changed)
-        except VersionConflict:
-            continue
-    raise VersionConflict(f"loan {loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")
-
-
-def _assessed(before: Loan, after: Loan, on: date, policy: CollectionPolicy, shard_count: int) -> Loan:
+def _assessed(before: Loan, after: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
     # The change is valued on its own date; the loan's state stays as of its latest assessment.
-    return assess(after, assessment_date(before, on), policy, shard_count)
+    return assess(after, assessment_date(before, on), playbook)
 
 
 def receive_payment(
@@ -98,14 +79,13 @@ def receive_payment(
     *,
     loans: Loans,
     ledger: Ledger,
-    policy: CollectionPolicy,
-    shard_count: int,
+    playbook: CollectionPlaybook,
 ) -> PaymentOutcome:
     """Record the payment in the ledger, apply it on its value date, re-assess and store the loan."""
     loan = loans.get(event.loan_id)
     if loan is None:
         raise UnknownLoan(f"payment {event.payment_id}: loan {event.loan_id} not found")
-    on = loan_business_date(loan, event.paid_at)
+    on = loan_business_date(loan, event.paid_at, rule_pack_for(loan.jurisdiction))
     payment = Payment(event.payment_id, event.loan_id, event.amount_minor, event.currency, on)
     check_payment(loan, payment)  # a payment that cannot be applied is not recorded either
     entry = LedgerEntry.of(payment)
@@ -132,12 +112,12 @@ def receive_payment(
                 rebuilt, {}, 0, duplicate=False, cured=False, closed=False, replayed=True
             )
         outcomes.append(outcome)
-        return _assessed(current, outcome.loan, on, policy, shard_count)
+        return _assessed(current, outcome.loan, on, playbook)
 
-    stored = _update(loans, loan.loan_id, pay)
-    if stored is None:
+    update = loans.update(loan.loan_id, pay)
+    if update.loan is None:
         raise UnknownLoan(f"payment {event.payment_id}: loan {event.loan_id} not found")
-    return replace(outcomes[-1], loan=stored)
+    return replace(outcomes[-1], loan=update.loan)
 
 
 class ReversalVerdict(StrEnum):
@@ -159,8 +139,7 @@ def reverse_payment(
     *,
     loans: Loans,
     ledger: Ledger,
-    policy: CollectionPolicy,
-    shard_count: int,
+    playbook: CollectionPlaybook,
 ) -> ReversalResult:
     """Undo a payment: its entry is marked reversed and the loan rebuilt from the entries in force."""
     loan = loans.get(event.loan_id)
@@ -173,15 +152,13 @@ def reverse_payment(
     }[ledger.reverse(loan.loan_id, event.payment_id, event.reversed_at, event.reason)]
     if verdict is ReversalVerdict.UNKNOWN:
         return ReversalResult(verdict, loan, rebuilt=False)
-    on = loan_business_date(loan, event.reversed_at)
-    written: list[bool] = []
+    on = loan_business_date(loan, event.reversed_at, rule_pack_for(loan.jurisdiction))
 
     def undo(current: Loan) -> Loan | None:
         entries = ledger.entries(current.loan_id)
         if reflects(current, entries):
             return None  # already rebuilt without it (a redelivered reversal)
-        written.append(True)
-        return _assessed(current, replay(current, entries), on, policy, shard_count)
+        return _assessed(current, replay(current, entries), on, playbook)
 
-    stored = _update(loans, loan.loan_id, undo)
-    return ReversalResult(verdict, stored, rebuilt=bool(written))
+    update = loans.update(loan.loan_id, undo)
+    return ReversalResult(verdict, update.loan, rebuilt=update.written)

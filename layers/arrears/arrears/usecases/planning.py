@@ -4,7 +4,8 @@ For each strategy step the loan reached (for its arm and risk band) the planner 
 rule pack in force that day and the loan's holds, whether to plan it (PENDING), hold it until a
 pause ends (DEFERRED), or suppress it (SUPPRESSED, with its contact record): every decision is
 written with its receipt, so an auditor can replay why a borrower was, or was not, contacted.
-Each action is a conditional put keyed by hash(loan, step, cycle): a replayed record plans nothing.
+Each action is a conditional put keyed by hash(loan, step, instalment in collection): a replayed
+record plans nothing.
 """
 
 from __future__ import annotations
@@ -16,31 +17,24 @@ from zoneinfo import ZoneInfo
 
 from arrears.adapters.channels import TaskQueue
 from arrears.adapters.dynamodb import ActionRepository, BorrowerRepository, ContactRepository
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.actions import (
     CALL_TASK_LIFETIME,
     OPEN_ACTION_STATUSES,
     Action,
+    ActionOutcome,
     ActionStatus,
-    ContactStatus,
     action_id_for,
-    outcome_of,
 )
-from arrears.domain.calendar import parse_utc
-from arrears.domain.compliance import contact_window, next_contact_instant
+from arrears.domain.compliance import contact_window, is_stopped, next_contact_instant
 from arrears.domain.loans import Loan
 from arrears.domain.penalties import amount_due
-from arrears.domain.planning import (
-    BorrowerFacts,
-    StepDecision,
-    StepVerdict,
-    broken_promise,
-    decide_step,
-    is_stopped,
-)
+from arrears.domain.planning import BorrowerFacts, StepDecision, broken_promise, decide_step
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.risk import RiskScore, score
-from arrears.domain.rulepacks import RulePack, rule_pack_for
+from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Arm, Channel, Step, steps_crossed
+from arrears.domain.verdicts import Verdict
 from arrears.usecases.outcomes import ensure_recorded, settle
 
 
@@ -107,7 +101,7 @@ def receipt(
             "risk_band": risk["band"],
             "amount_due_minor": amount,
             "currency": loan.currency,
-            "cycle": loan.cycle,
+            "cycle": loan.collection_instalment,
             "evaluated_on": loan.evaluated_on.isoformat() if loan.evaluated_on else None,
         },
         "risk": risk,
@@ -126,7 +120,7 @@ def _needs_cancellation(before: Loan | None, after: Loan) -> bool:
         return True
     if before is None:
         return False
-    return before.cycle != after.cycle or (before.dpd > 0 and after.dpd == 0)
+    return before.collection_instalment != after.collection_instalment or (before.dpd > 0 and after.dpd == 0)
 
 
 def cancel_open_actions(
@@ -137,11 +131,12 @@ def cancel_open_actions(
     contacts: ContactRepository,
     borrowers: BorrowerRepository,
     field_visits: TaskQueue,
-    call_tasks: TaskQueue | None = None,
+    call_tasks: TaskQueue,
 ) -> list[str]:
     """Cancel what no longer applies: everything when the loan closed or a stopping hold (bankruptcy,
-    death) was recorded, else other cycles' actions. What was already handed off is withdrawn: a field
-    visit in a collector's queue, a call task still within its deadline in the dialer's."""
+    death) was recorded, else the actions of other instalments. What was already handed off is
+    withdrawn: a field visit in a collector's queue, a call task still within its deadline in the
+    dialer's."""
     cancelled: list[str] = []
     pack = rule_pack_for(after.jurisdiction)
     stop = is_stopped(after)
@@ -152,7 +147,7 @@ def cancel_open_actions(
     )
     withdrawn = "collection stopped" if stop and after.is_open else "loan cured or closed"
     for action in actions.for_loan(after.loan_id):
-        if after.is_open and not stop and action.cycle == after.cycle:
+        if after.is_open and not stop and action.collection_instalment == after.collection_instalment:
             continue
         if action.status in OPEN_ACTION_STATUSES:
             if settle(
@@ -180,7 +175,7 @@ def cancel_open_actions(
                 dedup_id=f"cancel-{action.action_id}",
             )
             cancelled.append(action.action_id)
-        elif call_tasks is not None and withdraw_call_task(action, at, call_tasks, withdrawn):
+        elif withdraw_call_task(action, at, call_tasks, withdrawn):
             cancelled.append(action.action_id)
     return cancelled
 
@@ -193,8 +188,8 @@ def withdraw_call_task(action: Action, at: datetime, call_tasks: TaskQueue, reas
     """
     if action.status is not ActionStatus.SENT or action.channel is not Channel.CALL_TASK:
         return False
-    sent = action.last_outcome.get("occurred_at") if action.last_outcome else None
-    if sent is None or parse_utc(str(sent)) + CALL_TASK_LIFETIME <= at:
+    sent = action.last_outcome.occurred_at if action.last_outcome is not None else None
+    if sent is None or sent + CALL_TASK_LIFETIME <= at:
         return False
     call_tasks.send(
         {
@@ -226,9 +221,9 @@ def _resume_instant(on: date, pack: RulePack) -> datetime:
 
 
 _STATUS = {
-    StepVerdict.PLAN: ActionStatus.PENDING,
-    StepVerdict.DEFER: ActionStatus.DEFERRED,
-    StepVerdict.SUPPRESS: ActionStatus.SUPPRESSED,
+    Verdict.PLAN: ActionStatus.PENDING,
+    Verdict.DEFER: ActionStatus.DEFERRED,
+    Verdict.SUPPRESS: ActionStatus.SUPPRESSED,
 }
 
 
@@ -241,9 +236,14 @@ def plan_for_change(
     contacts: ContactRepository,
     borrowers: BorrowerRepository,
     field_visits: TaskQueue,
-    policy: CollectionPolicy,
-    call_tasks: TaskQueue | None = None,
+    call_tasks: TaskQueue,
+    playbook: CollectionPlaybook,
 ) -> PlanResult:
+    """Plan the steps `after` reached since `before` (None: a new loan), and cancel what no longer applies.
+
+    `at` is the change's business time (aware UTC): the planned actions' `planned_at`, and the
+    earliest `not_before`. Steps are judged by the rule pack in force on `after.evaluated_on`.
+    """
     result = PlanResult()
     if _needs_cancellation(before, after):
         result.cancelled = cancel_open_actions(
@@ -255,7 +255,7 @@ def plan_for_change(
             field_visits=field_visits,
             call_tasks=call_tasks,
         )
-    elif call_tasks is not None and (why := calls_must_stop(before, after)) is not None:
+    elif (why := calls_must_stop(before, after)) is not None:
         # The gate suppresses every later call; a call already in the dialer's queue is withdrawn.
         result.cancelled = [
             action.action_id
@@ -265,7 +265,7 @@ def plan_for_change(
     on = after.evaluated_on
     if on is None or not after.is_open or is_stopped(after):
         return result
-    arm = policy.arm_for(after)
+    arm = playbook.arm_for(after)
     strategy = arm.strategy
     band, risk = risk_of(after, on)
     band_before = None
@@ -294,19 +294,17 @@ def plan_for_change(
         decision = decide_step(
             step, loan=after, on=on, pack=pack, band=band, amount_minor=amount, borrower=facts
         )
-        if decision.verdict is StepVerdict.SKIP:
+        if decision.verdict is Verdict.SKIP:
             result.skipped.append(step_key)
             continue
         status = _STATUS[decision.verdict]
         not_before = at
-        outcome = None
+        outcome: ActionOutcome | None = None
         reason = decision.reason
-        if decision.verdict is StepVerdict.DEFER and decision.resume_on is not None:
+        if decision.verdict is Verdict.DEFER and decision.resume_on is not None:
             not_before = max(at, _resume_instant(decision.resume_on, pack))
         elif (
-            decision.verdict is StepVerdict.PLAN
-            and borrower is not None
-            and step.channel in pack.timed_channels
+            decision.verdict is Verdict.PLAN and borrower is not None and step.channel in pack.timed_channels
         ):
             # Planned outside the borrower's contact window (the sweep runs at 00:30 in Shanghai):
             # schedule it for the window's start instead of sending it through the dispatcher only
@@ -317,9 +315,9 @@ def plan_for_change(
             if opens is not None:
                 status, not_before = ActionStatus.DEFERRED, opens
                 reason = "planned outside contact hours: due when the borrower's contact window opens"
-        if decision.verdict is not StepVerdict.PLAN:
-            outcome = outcome_of(
-                ContactStatus(status.value),
+        if decision.verdict is not Verdict.PLAN:
+            outcome = ActionOutcome(
+                status,
                 occurred_at=at,
                 borrower_timezone=zone,
                 rule_pack=pack.ref,
@@ -327,14 +325,14 @@ def plan_for_change(
                 rules_checked=decision.rules_checked,
             )
         action = Action(
-            action_id=action_id_for(after.loan_id, step_key, after.cycle),
+            action_id=action_id_for(after.loan_id, step_key, after.collection_instalment),
             loan_id=after.loan_id,
             borrower_id=after.borrower_id,
             jurisdiction=after.jurisdiction,
             channel=step.channel,
             step_id=step_key,
             template_id=step.template_id,
-            cycle=after.cycle,
+            collection_instalment=after.collection_instalment,
             status=status,
             planned_at=at,
             not_before=not_before,
@@ -357,11 +355,11 @@ def plan_for_change(
             result.duplicates += 1
             continue
         {
-            StepVerdict.PLAN: result.planned,
-            StepVerdict.DEFER: result.deferred,
-            StepVerdict.SUPPRESS: result.suppressed,
+            Verdict.PLAN: result.planned,
+            Verdict.DEFER: result.deferred,
+            Verdict.SUPPRESS: result.suppressed,
         }[decision.verdict].append(action.action_id)
-        if decision.verdict is StepVerdict.PLAN and status is ActionStatus.DEFERRED:
+        if decision.verdict is Verdict.PLAN and status is ActionStatus.DEFERRED:
             result.deferred_to_window.append(action.action_id)
     return result
 

@@ -18,23 +18,21 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from arrears.adapters.dynamodb import ReviewPage, VersionConflict
+from arrears.adapters.dynamodb import LoanChange, LoanUpdate, ReviewPage
 from arrears.adapters.items import MalformedItem, plain
 from arrears.adapters.sweep_runs import RunProgress
-from arrears.config.policy import CollectionPolicy
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
 from arrears.domain.assessment import assess, collection_state_changed
+from arrears.domain.business_time import latest_business_date, loan_business_date
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
-from arrears.usecases.business_time import latest_business_date, loan_business_date
+from arrears.domain.playbook import CollectionPlaybook
 
-MAX_CONFLICT_RETRIES = 5
 RUN_RECORD_TTL = timedelta(days=90)
 
 
 class ReviewableLoans(Protocol):
-    def get(self, loan_id: str) -> Loan | None: ...
-
-    def save(self, loan: Loan) -> Loan: ...
+    def update(self, loan_id: str, change: LoanChange, *, current: Loan | None = None) -> LoanUpdate: ...
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
@@ -119,7 +117,7 @@ class SweepTask:
     @property
     def run_date(self) -> date:
         """The business date the run is known by (the latest any jurisdiction has reached)."""
-        return latest_business_date(self.business_time)
+        return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
 
     def to_body(self) -> dict[str, Any]:
         return shard_fields_body(self.business_time, self.shard, self.shard_count, self.start_key)
@@ -145,50 +143,41 @@ class TaskOutcome:
 
 
 def _assess_and_save(
-    loans: ReviewableLoans,
-    loan: Loan,
-    at: datetime,
-    policy: CollectionPolicy,
-    shards: int,
-    result: ShardSweep,
+    loans: ReviewableLoans, loan: Loan, at: datetime, playbook: CollectionPlaybook, result: ShardSweep
 ) -> None:
-    """Assess one loan and write it if its state changed; on a concurrent write, re-read and retry.
+    """Assess one loan (as read from the index page) and write it if its state changed.
 
     The write is conditional on the `version` read: a payment that landed in between makes it
     fail, and the loan is re-read and re-assessed from the payment's state, never overwritten.
+    A loan counts once in `milestones_hit` however many attempts it takes.
     """
     hit = False
-    for _ in range(MAX_CONFLICT_RETRIES):
-        on = loan_business_date(loan, at)
-        if loan.next_review_on is None or loan.next_review_on > on:
-            return  # left the index, or its milestone is tomorrow on the borrower's own date
-        assessed = assess(loan, on, policy, shards)
-        if not collection_state_changed(loan, assessed):
-            return
+
+    def reassess(current: Loan) -> Loan | None:
+        nonlocal hit
+        on = loan_business_date(current, at, rule_pack_for(current.jurisdiction))
+        if current.next_review_on is None or current.next_review_on > on:
+            return None  # left the index, or its milestone is tomorrow on the borrower's own date
+        assessed = assess(current, on, playbook)
+        if not collection_state_changed(current, assessed):
+            return None
         if not hit:
             result.milestones_hit += 1
             hit = True
-        try:
-            loans.save(assessed)
-        except VersionConflict:
-            result.conflicts += 1
-            fresh = loans.get(loan.loan_id)
-            if fresh is None:
-                return
-            loan = fresh
-            continue
+        return assessed
+
+    update = loans.update(loan.loan_id, reassess, current=loan)
+    result.conflicts += update.conflicts
+    if update.written:
         result.writes += 1
         result.changed_loan_ids.append(loan.loan_id)
-        return
-    raise VersionConflict(f"loan {loan.loan_id}: still conflicting after {MAX_CONFLICT_RETRIES} re-reads")
 
 
 def sweep_shard(
     loans: ReviewableLoans,
     shard: int,
     at: datetime,
-    policy: CollectionPolicy,
-    shard_count: int,
+    playbook: CollectionPlaybook,
     *,
     start_key: Mapping[str, Any] | None = None,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -199,14 +188,14 @@ def sweep_shard(
     At least one page is processed per call, so a continuation always makes progress.
     """
     result = ShardSweep(shard)
-    through = latest_business_date(at)
+    through = latest_business_date(at, bundled_rule_packs().latest.values())
     key = start_key
     while True:
         page = loans.review_page(shard, through, key, page_size)
         result.items_read += page.scanned_count
         for loan in page.loans:
             result.examined += 1
-            _assess_and_save(loans, loan, at, policy, shard_count, result)
+            _assess_and_save(loans, loan, at, playbook, result)
         key = page.last_evaluated_key
         if key is None:
             return result
@@ -230,7 +219,7 @@ def run_sweep_task(
     task: SweepTask,
     *,
     loans: ReviewableLoans,
-    policy: CollectionPolicy,
+    playbook: CollectionPlaybook,
     queue: TaskQueue,
     runs: RunLedger,
     has_time_left: Callable[[], bool] = lambda: True,
@@ -246,8 +235,7 @@ def run_sweep_task(
         loans,
         task.shard,
         task.business_time,
-        policy,
-        task.shard_count,
+        playbook,
         start_key=task.start_key,
         has_time_left=has_time_left,
         page_size=page_size,

@@ -1,30 +1,55 @@
-"""Loading the collection policy document (YAML) into domain objects, validated by pydantic.
+"""The collection playbook document (YAML): its schema, its loading, and the playbook in force.
 
-The document's shape is `layers/arrears/arrears/config/bundled/strategies.yaml`. Every problem is reported as
-`<source>: <field path>: <problem>`, so an operator who pushes a bad document to SSM reads which
-file (or parameter), which field and what is wrong.
+The document's shape is `arrears/config/bundled/strategies.yaml` (the only copy, shipped in the
+layer), validated by pydantic into an `arrears.domain.playbook.CollectionPlaybook`. Every problem is
+reported as `<source>: <field path>: <problem>` (`PlaybookDocumentError`), so an operator who pushes
+a bad document to SSM reads which file (or parameter), which field and what is wrong.
+
+`bundled_playbook()` is the bundled document, read on first use and cached (never at import).
+`PlaybookSource` answers the playbook a handler should use now: the document in the SSM parameter
+named by STRATEGY_PARAMETER_NAME when there is one, read through Powertools Parameters and cached
+for `max_age` seconds; the bundled one when the name is empty, the parameter is absent, or it holds
+the placeholder `bundled`. A parameter that holds an invalid document is an error (reported with
+its field and problem) and the last good playbook stays in force: an operator's typo never stops
+collection.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from arrears.domain.delinquency import BucketPolicy
-from arrears.domain.policy import CollectionPolicy
+from arrears.domain.delinquency import DelinquencyBuckets
+from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import RISK_BANDS, Arm, Channel, Step, Strategy, StrategySet
 from arrears.domain.terms import DEFAULT_ORDER, Advance, Component, LoanTerms, Prepayment, Waterfall
 
-BUNDLED = "strategies.yaml"
+__all__ = [
+    "BUNDLED_MARKER",
+    "BUNDLED_PLAYBOOK",
+    "RISK_BANDS",
+    "PlaybookDocumentError",
+    "PlaybookSource",
+    "bundled_playbook",
+    "bundled_playbook_text",
+    "parse_playbook",
+]
+
+BUNDLED_PLAYBOOK = "strategies.yaml"
+BUNDLED_MARKER = "bundled"
 StepId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Band = Literal["LOW", "MEDIUM", "HIGH"]
 
 
-class PolicyDocumentError(ValueError):
-    """The policy document is not valid: the message names the source, the field and the problem."""
+class PlaybookDocumentError(ValueError):
+    """The playbook document is not valid: the message names the source, the field and the problem."""
 
 
 class _Model(BaseModel):
@@ -139,7 +164,7 @@ class ProductModel(_Model):
         )
 
 
-class PolicyDocument(_Model):
+class PlaybookDocument(_Model):
     schema_: Literal[1] = Field(alias="schema")
     buckets: dict[str, int] = Field(min_length=1)
     charge_off_dpd: int = Field(gt=0, le=3650)
@@ -155,7 +180,7 @@ class PolicyDocument(_Model):
         return buckets
 
     @model_validator(mode="after")
-    def _steps_before_charge_off(self) -> PolicyDocument:
+    def _steps_before_charge_off(self) -> PlaybookDocument:
         for code, jurisdiction in self.jurisdictions.items():
             limits = [("charge_off_dpd", self.charge_off_dpd)] + [
                 (f"products.{name}.charge_off_dpd", p.charge_off_dpd)
@@ -172,15 +197,15 @@ class PolicyDocument(_Model):
                         )
         return self
 
-    def to_domain(self) -> CollectionPolicy:
-        buckets = BucketPolicy(tuple(self.buckets.items()), self.charge_off_dpd)
+    def to_domain(self) -> CollectionPlaybook:
+        buckets = DelinquencyBuckets(tuple(self.buckets.items()), self.charge_off_dpd)
         sets = {
             code: StrategySet(tuple(Arm(a.name, a.weight, a.strategy.to_domain()) for a in j.arms))
             for code, j in self.jurisdictions.items()
         }
         first = next(iter(sets.values()))
         products = {name: p.to_domain(name, self.charge_off_dpd) for name, p in self.products.items()}
-        return CollectionPolicy(
+        return CollectionPlaybook(
             buckets=buckets,
             strategy=first.arms[0].strategy,
             by_jurisdiction={},
@@ -197,28 +222,83 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_policy(text: str, source: str) -> CollectionPolicy:
-    """The policy in `text` (YAML, or JSON which is YAML); `source` names it in error messages."""
+def parse_playbook(text: str, source: str) -> CollectionPlaybook:
+    """The playbook in `text` (YAML, or JSON which is YAML); `source` names it in error messages.
+
+    Raises `PlaybookDocumentError` naming the field path and the problem.
+    """
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise PolicyDocumentError(f"{source}: not valid YAML: {error}") from None
+        raise PlaybookDocumentError(f"{source}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
-        raise PolicyDocumentError(f"{source}: (document): expected a mapping, got {type(raw).__name__}")
+        raise PlaybookDocumentError(f"{source}: (document): expected a mapping, got {type(raw).__name__}")
     try:
-        return PolicyDocument.model_validate(raw).to_domain()
+        return PlaybookDocument.model_validate(raw).to_domain()
     except ValidationError as error:
-        raise PolicyDocumentError(f"{source}: {_describe(error)}") from None
+        raise PlaybookDocumentError(f"{source}: {_describe(error)}") from None
     except ValueError as error:  # a domain invariant the models did not already catch
-        raise PolicyDocumentError(f"{source}: {error}") from None
+        raise PlaybookDocumentError(f"{source}: {error}") from None
 
 
-def bundled_text() -> str:
-    return resources.files("arrears.config").joinpath("bundled", BUNDLED).read_text(encoding="utf-8")
+def bundled_playbook_text() -> str:
+    """The bundled document's text (read from the installed package on every call)."""
+    return resources.files("arrears.config").joinpath("bundled", BUNDLED_PLAYBOOK).read_text(encoding="utf-8")
 
 
-def load_bundled() -> CollectionPolicy:
-    return parse_policy(bundled_text(), f"arrears/config/bundled/{BUNDLED}")
+@cache
+def bundled_playbook() -> CollectionPlaybook:
+    """The bundled playbook, read and validated on first use and cached for the life of the process."""
+    return parse_playbook(bundled_playbook_text(), f"arrears/config/bundled/{BUNDLED_PLAYBOOK}")
 
 
-__all__ = ["RISK_BANDS", "PolicyDocumentError", "bundled_text", "load_bundled", "parse_policy"]
+logger = logging.getLogger(__name__)
+
+Fetch = Callable[[str, int], str | None]
+"""(parameter name, max age in seconds) -> the parameter's value, or None when it does not exist."""
+
+
+def ssm_fetch(name: str, max_age: int) -> str | None:
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        return str(parameters.get_parameter(name, max_age=max_age))
+    except GetParameterError as error:
+        if "ParameterNotFound" in str(error):
+            return None
+        raise
+
+
+@dataclass
+class PlaybookSource:
+    """The playbook in force: the SSM document named `parameter_name`, else the bundled one."""
+
+    parameter_name: str = ""
+    max_age: int = 300
+    fetch: Fetch = ssm_fetch
+    report: Callable[[str], None] | None = None  # told of an invalid document (the handler logs it)
+    _last_text: str | None = field(default=None, repr=False)
+    _last: CollectionPlaybook = field(default_factory=bundled_playbook, repr=False)
+    _bad_text: str | None = field(default=None, repr=False)
+
+    def current(self) -> CollectionPlaybook:
+        if not self.parameter_name:
+            return bundled_playbook()
+        text = self.fetch(self.parameter_name, self.max_age)
+        if text is None or text.strip() in ("", BUNDLED_MARKER):
+            return bundled_playbook()
+        if text == self._bad_text:
+            return self._last  # already reported
+        if text != self._last_text:
+            try:
+                self._last = parse_playbook(text, f"ssm:{self.parameter_name}")
+            except PlaybookDocumentError as error:
+                self._bad_text = text
+                if self.report is not None:
+                    self.report(str(error))
+                else:
+                    logger.error("invalid collection policy document; keeping the last good one: %s", error)
+                return self._last
+            self._last_text = text
+        return self._last

@@ -1,25 +1,64 @@
-"""The collection policy in force: buckets, and the strategy that applies to each loan.
+"""The collection playbook: delinquency buckets, charge-off, and the strategies per jurisdiction.
 
-`strategy_for(loan)` and `milestones_for(loan)` are the two questions the sweep and the planner
-ask; strategies per jurisdiction, champion/challenger arms and risk bands all answer through them.
+One playbook is one document (`arrears/config/bundled/strategies.yaml`, or its SSM override; read by
+`arrears.config.playbook`). `strategy_for(loan)` and `milestones_for(loan)` are the two questions the
+sweep and the planner ask of it; strategies per jurisdiction, champion/challenger arms and risk
+bands all answer through them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 
-from arrears.domain.assessment import Milestones
-from arrears.domain.delinquency import BucketPolicy, arrears_anchor
+from arrears.domain.delinquency import DelinquencyBuckets, arrears_anchor
 from arrears.domain.loans import Loan
 from arrears.domain.strategy import Arm, Strategy, StrategySet, single
 from arrears.domain.terms import DEFAULT_PRODUCT, LoanTerms
 
 
 @dataclass(frozen=True, slots=True)
-class CollectionPolicy:
-    buckets: BucketPolicy
+class Milestones:
+    """Offsets (days from the arrears anchor's last on-time day) on which a loan must be looked at.
+
+    The due day (0), every strategy step's offset (negative for pre-due reminders), every bucket
+    boundary and the charge-off day (the loan's product's). Between two milestones nothing a user
+    can see changes.
+    """
+
+    offsets: tuple[int, ...]
+
+    @classmethod
+    def build(
+        cls, buckets: DelinquencyBuckets, step_offsets: tuple[int, ...], charge_off_dpd: int | None = None
+    ) -> Milestones:
+        charge_off = buckets.charge_off_dpd if charge_off_dpd is None else charge_off_dpd
+        values = {0, charge_off, *buckets.boundaries, *step_offsets}
+        return cls(tuple(sorted(v for v in values if v <= charge_off)))
+
+    def next_after(self, loan: Loan, on: date) -> date | None:
+        """The first milestone date strictly after `on`, or None when none remains."""
+        anchor = arrears_anchor(loan)
+        if anchor is None:
+            return None
+        for offset in self.offsets:
+            when = anchor.effective_due + timedelta(days=offset)
+            if when > on:
+                return when
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionPlaybook:
+    """Everything the collection of a loan follows, besides the law (the rule packs).
+
+    `buckets`: the delinquency buckets by DPD and the charge-off DPD. `strategy`: the strategy of a
+    jurisdiction the playbook names nothing for. `by_jurisdiction`: one strategy per jurisdiction;
+    `arms_by_jurisdiction`: champion/challenger arms per jurisdiction (these win over the former).
+    """
+
+    buckets: DelinquencyBuckets
     strategy: Strategy
     by_jurisdiction: Mapping[str, Strategy] = field(default_factory=dict)
     arms_by_jurisdiction: Mapping[str, StrategySet] = field(default_factory=dict)
@@ -39,7 +78,7 @@ class CollectionPolicy:
 
     @property
     def jurisdictions(self) -> tuple[str, ...]:
-        """The jurisdictions the policy names a strategy (or a set of arms) for, sorted."""
+        """The jurisdictions the playbook names a strategy (or a set of arms) for, sorted."""
         return tuple(sorted({*self.by_jurisdiction, *self.arms_by_jurisdiction}))
 
     def strategy_set_for(self, jurisdiction: str) -> StrategySet:

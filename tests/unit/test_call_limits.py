@@ -1,4 +1,4 @@
-"""Call caps as pure arithmetic on a borrower's ledger: CN daily caps, US 7-in-7 and quiet days."""
+"""Call limits as pure arithmetic on a borrower's ledger: CN daily caps, US 7-in-7 and quiet days."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arrears.domain.caps import CallLedger, check_call, with_attempt, with_outcome, without_attempt
-from arrears.domain.rulepacks import CN_PACK, US_REGF_PACK
+from arrears.config.rulepacks import rule_pack_for
+from arrears.domain.call_limits import CallLedger, check_call, with_attempt, with_outcome, without_attempt
+
+CN_PACK, US_REGF_PACK = rule_pack_for("CN"), rule_pack_for("US-REGF")
 
 
 def _utc(day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -25,7 +27,7 @@ def test_cn_allows_six_attempts_a_local_day_then_defers_to_local_midnight() -> N
     # Six attempts on 10 March, Shanghai time (02:00-07:00 UTC = 10:00-15:00 local)
     ledger = _ledger_with([_utc(10, h) for h in range(2, 8)])
 
-    check = check_call(ledger, CN_PACK.call_caps, _utc(10, 9), "Asia/Shanghai")
+    check = check_call(ledger, CN_PACK.call_limits, _utc(10, 9), "Asia/Shanghai")
 
     assert not check.allowed
     assert check.rule == "call_attempts_per_day"
@@ -36,7 +38,7 @@ def test_cn_counts_the_day_in_the_borrowers_zone_not_utc() -> None:
     # 15:00-20:00 UTC on 9 March is 23:00 (9th) .. 04:00 (10th) in Shanghai: only 5 fall on the 10th
     ledger = _ledger_with([_utc(9, h) for h in range(15, 21)])
 
-    assert check_call(ledger, CN_PACK.call_caps, _utc(10, 2), "Asia/Shanghai").allowed
+    assert check_call(ledger, CN_PACK.call_limits, _utc(10, 2), "Asia/Shanghai").allowed
 
 
 def test_cn_three_connected_calls_a_day() -> None:
@@ -44,7 +46,7 @@ def test_cn_three_connected_calls_a_day() -> None:
     for minute in (0, 10, 20):
         ledger = with_outcome(ledger, _utc(10, 2, minute), connected=True, conversation=False)
 
-    check = check_call(ledger, CN_PACK.call_caps, _utc(10, 3), "Asia/Shanghai")
+    check = check_call(ledger, CN_PACK.call_limits, _utc(10, 3), "Asia/Shanghai")
 
     assert (check.allowed, check.rule) == (False, "call_connected_per_day")
 
@@ -52,8 +54,8 @@ def test_cn_three_connected_calls_a_day() -> None:
 def test_us_seven_attempts_in_seven_consecutive_days_is_a_rolling_window() -> None:
     ledger = _ledger_with([_utc(day, 15) for day in range(1, 8)])  # one a day, 1..7 March
 
-    stopped = check_call(ledger, US_REGF_PACK.call_caps, _utc(7, 20), "America/New_York")
-    freed = check_call(ledger, US_REGF_PACK.call_caps, _utc(8, 15), "America/New_York")
+    stopped = check_call(ledger, US_REGF_PACK.call_limits, _utc(7, 20), "America/New_York")
+    freed = check_call(ledger, US_REGF_PACK.call_limits, _utc(8, 15), "America/New_York")
 
     assert (stopped.allowed, stopped.rule) == (False, "call_attempts_7_days")
     assert stopped.retry_at == _utc(8, 15)  # the 1 March attempt leaves the window
@@ -64,14 +66,16 @@ def test_us_no_call_within_seven_days_after_a_conversation() -> None:
     talked = _utc(3, 17)
     ledger = with_outcome(CallLedger("B"), talked, connected=True, conversation=True)
 
-    check = check_call(ledger, US_REGF_PACK.call_caps, _utc(9, 17), "America/New_York")
+    check = check_call(ledger, US_REGF_PACK.call_limits, _utc(9, 17), "America/New_York")
 
     assert (check.allowed, check.rule, check.retry_at) == (
         False,
         "call_after_conversation",
         talked + timedelta(days=7),
     )
-    assert check_call(ledger, US_REGF_PACK.call_caps, talked + timedelta(days=7), "America/New_York").allowed
+    assert check_call(
+        ledger, US_REGF_PACK.call_limits, talked + timedelta(days=7), "America/New_York"
+    ).allowed
 
 
 def test_an_action_holds_at_most_one_slot_and_can_give_it_back() -> None:

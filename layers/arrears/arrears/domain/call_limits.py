@@ -1,12 +1,14 @@
-"""Contact-frequency caps: pure arithmetic on one borrower's call ledger.
+"""Call limits: how often a borrower may be called, as pure arithmetic on their call ledger.
 
-The model (docs/contracts.md, "Contact caps"):
+A jurisdiction's rule pack names its limits (`CallLimits`, the YAML key `call_caps`); the ledger of
+calls made and reported lives in `ContactCapsTable` (`arrears.adapters.call_ledger`). The model
+(docs/contracts.md, "Contact caps"):
 
 * A call task counts as one **attempt** when the dispatcher queues it (the dialer may dial it
   at any time in the contact window; counting at queue time can only over-count, never under-count).
 * The dialer reports **connected** voice contacts and **conversations** back (`CallOutcome`); those
   feed the CN connected-per-day cap and the US "none within 7 days after a conversation" rule.
-* Windows: CN caps count per calendar day in the borrower's zone; the US cap counts attempts in
+* Windows: CN limits count per calendar day in the borrower's zone; the US limit counts attempts in
   the 7 consecutive days (a rolling 168 h window) before the instant of the new attempt.
 
 The ledger is one item per borrower, updated by the adapter with an optimistic-lock conditional
@@ -20,7 +22,34 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from arrears.domain.rulepacks import CallCaps
+
+@dataclass(frozen=True, slots=True)
+class CallLimits:
+    """Voice-contact frequency limits of one jurisdiction (None = no such limit there).
+
+    Sources: CN, the design's collection rules (3 connected voice contacts a day per debtor, 6 call
+    attempts a day to one number); US, Regulation F 12 CFR 1006.14(b)(2) (7 call attempts in 7
+    consecutive days per debt, none within 7 days after a telephone conversation).
+    """
+
+    connected_per_day: int | None = None  # CN: 3 connected voice contacts a day per debtor
+    attempts_per_day_per_number: int | None = None  # CN: 6 call attempts a day to one number
+    attempts_per_7_days: int | None = None  # US Reg F: 7 call attempts in 7 consecutive days per debt
+    quiet_days_after_conversation: int | None = None  # US Reg F: none within 7 days after a conversation
+
+    @property
+    def limited(self) -> bool:
+        """Whether any limit applies (else calls are not counted at all)."""
+        return any(
+            value is not None
+            for value in (
+                self.connected_per_day,
+                self.attempts_per_day_per_number,
+                self.attempts_per_7_days,
+                self.quiet_days_after_conversation,
+            )
+        )
+
 
 ROLLING_WINDOW = timedelta(days=7)
 KEEP_FOR = timedelta(days=8)  # older entries never matter to any cap
@@ -45,7 +74,9 @@ class CallLedger:
 
 
 @dataclass(frozen=True, slots=True)
-class CapCheck:
+class LimitCheck:
+    """Whether one more call may be queued; if not, the `rule` that stops it and when to retry."""
+
     allowed: bool
     rule: str = ""
     reason: str = ""
@@ -63,54 +94,57 @@ def _same_local_day(a: datetime, b: datetime, zone: ZoneInfo) -> bool:
     return a.astimezone(zone).date() == b.astimezone(zone).date()
 
 
-def check_call(ledger: CallLedger, caps: CallCaps, at: datetime, timezone: str) -> CapCheck:
-    """May one more call attempt be queued at `at`? If not, which rule stops it and until when."""
+def check_call(ledger: CallLedger, limits: CallLimits, at: datetime, timezone: str) -> LimitCheck:
+    """May one more call attempt be queued at `at` (aware)? If not, which rule stops it and until when.
+
+    `timezone` is the borrower's IANA zone: the per-day limits count calendar days there.
+    """
     zone = ZoneInfo(timezone)
     checked: list[tuple[str, str]] = []
 
-    def stop(rule: str, reason: str, retry_at: datetime) -> CapCheck:
+    def stop(rule: str, reason: str, retry_at: datetime) -> LimitCheck:
         checked.append((rule, "FAIL"))
-        return CapCheck(False, rule, reason, retry_at, tuple(checked))
+        return LimitCheck(False, rule, reason, retry_at, tuple(checked))
 
-    if caps.quiet_days_after_conversation is not None and ledger.last_conversation_at is not None:
-        quiet_until = ledger.last_conversation_at + timedelta(days=caps.quiet_days_after_conversation)
+    if limits.quiet_days_after_conversation is not None and ledger.last_conversation_at is not None:
+        quiet_until = ledger.last_conversation_at + timedelta(days=limits.quiet_days_after_conversation)
         if at < quiet_until:
-            days = caps.quiet_days_after_conversation
+            days = limits.quiet_days_after_conversation
             return stop(
                 "call_after_conversation", f"phone conversation within the last {days} days", quiet_until
             )
         checked.append(("call_after_conversation", "PASS"))
-    elif caps.quiet_days_after_conversation is not None:
+    elif limits.quiet_days_after_conversation is not None:
         checked.append(("call_after_conversation", "PASS"))
-    if caps.attempts_per_7_days is not None:
+    if limits.attempts_per_7_days is not None:
         # Attempts stamped after `at` (a dispatcher a little ahead) count too: never under-count.
         recent = sorted(a.at for a in ledger.attempts if a.at > at - ROLLING_WINDOW)
-        if len(recent) >= caps.attempts_per_7_days:
+        if len(recent) >= limits.attempts_per_7_days:
             # The slot frees when the attempt that makes the count too high leaves the window.
-            frees = recent[len(recent) - caps.attempts_per_7_days] + ROLLING_WINDOW
+            frees = recent[len(recent) - limits.attempts_per_7_days] + ROLLING_WINDOW
             return stop(
-                "call_attempts_7_days", f"{caps.attempts_per_7_days} call attempts in 7 days reached", frees
+                "call_attempts_7_days", f"{limits.attempts_per_7_days} call attempts in 7 days reached", frees
             )
         checked.append(("call_attempts_7_days", "PASS"))
-    if caps.attempts_per_day_per_number is not None:
+    if limits.attempts_per_day_per_number is not None:
         today = [a for a in ledger.attempts if _same_local_day(a.at, at, zone)]
-        if len(today) >= caps.attempts_per_day_per_number:
+        if len(today) >= limits.attempts_per_day_per_number:
             return stop(
                 "call_attempts_per_day",
-                f"{caps.attempts_per_day_per_number} call attempts today reached",
+                f"{limits.attempts_per_day_per_number} call attempts today reached",
                 _next_local_midnight(at, zone),
             )
         checked.append(("call_attempts_per_day", "PASS"))
-    if caps.connected_per_day is not None:
+    if limits.connected_per_day is not None:
         connected = [c for c in ledger.connected if _same_local_day(c, at, zone)]
-        if len(connected) >= caps.connected_per_day:
+        if len(connected) >= limits.connected_per_day:
             return stop(
                 "call_connected_per_day",
-                f"{caps.connected_per_day} connected calls today reached",
+                f"{limits.connected_per_day} connected calls today reached",
                 _next_local_midnight(at, zone),
             )
         checked.append(("call_connected_per_day", "PASS"))
-    return CapCheck(True, rules_checked=tuple(checked))
+    return LimitCheck(True, rules_checked=tuple(checked))
 
 
 def _pruned(ledger: CallLedger, at: datetime) -> CallLedger:

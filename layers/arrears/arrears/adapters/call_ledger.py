@@ -1,6 +1,6 @@
-"""Per-borrower contact-cap ledgers in `ContactCapsTable`, reserved atomically.
+"""Per-borrower call ledgers in `ContactCapsTable`, reserved atomically against the call limits.
 
-One item per (borrower_id, cap_key): the call ledger of `arrears.domain.caps`. Every change is a
+One item per (borrower_id, cap_key): the call ledger of `arrears.domain.call_limits`. Every change is a
 read-decide-write with a conditional write on `version`: two dispatchers that read the same ledger
 cannot both write it, the loser re-reads and re-decides, so no cap is ever exceeded however many
 dispatchers run at once. The TTL (`expires_at`) drops ledgers of borrowers no longer called.
@@ -12,20 +12,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from arrears.adapters.dynamodb import is_conditional_failure
+from arrears.adapters.tables import conditional_write
 from arrears.domain.calendar import format_utc, parse_utc
-from arrears.domain.caps import (
+from arrears.domain.call_limits import (
     Attempt,
     CallLedger,
-    CapCheck,
+    CallLimits,
+    LimitCheck,
     check_call,
     with_attempt,
     with_outcome,
     without_attempt,
 )
-from arrears.domain.rulepacks import CallCaps
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -35,7 +33,7 @@ LEDGER_TTL = timedelta(days=30)
 MAX_CONTENTION_RETRIES = 16
 
 
-class CapContention(RuntimeError):
+class LedgerContention(RuntimeError):
     """The ledger kept changing under us: retry the record later (nothing was reserved)."""
 
 
@@ -66,7 +64,9 @@ def _ledger_to_item(ledger: CallLedger, expires_at: datetime) -> dict[str, Any]:
     return item
 
 
-class ContactCapRepository:
+class CallLedgerRepository:
+    """The call ledgers of `ContactCapsTable`: one item per borrower, changed by conditional writes."""
+
     def __init__(self, table: Table) -> None:
         self._table = table
 
@@ -86,20 +86,17 @@ class ContactCapRepository:
                 "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":v": current.version},
             }
-        try:
-            self._table.put_item(Item=_ledger_to_item(new, at + LEDGER_TTL), **condition)
-        except ClientError as error:
-            if is_conditional_failure(error):
-                return False
-            raise
-        return True
+        written = conditional_write(
+            self._table.put_item, Item=_ledger_to_item(new, at + LEDGER_TTL), **condition
+        )
+        return written is not None
 
     def _change(
         self,
         borrower_id: str,
         at: datetime,
-        decide: Callable[[CallLedger], tuple[CallLedger | None, CapCheck]],
-    ) -> CapCheck:
+        decide: Callable[[CallLedger], tuple[CallLedger | None, LimitCheck]],
+    ) -> LimitCheck:
         for _ in range(MAX_CONTENTION_RETRIES):
             current = self.ledger(borrower_id)
             new, check = decide(current)
@@ -107,17 +104,20 @@ class ContactCapRepository:
                 return check
             if self._write(current, new, at):
                 return check
-        raise CapContention(f"call ledger kept changing after {MAX_CONTENTION_RETRIES} tries")
+        raise LedgerContention(f"call ledger kept changing after {MAX_CONTENTION_RETRIES} tries")
 
     def reserve_call(
-        self, borrower_id: str, action_id: str, at: datetime, caps: CallCaps, timezone: str
-    ) -> CapCheck:
-        """Take one call-attempt slot for `action_id` if every cap allows it (idempotent per action)."""
+        self, borrower_id: str, action_id: str, at: datetime, limits: CallLimits, timezone: str
+    ) -> LimitCheck:
+        """Take one call-attempt slot for `action_id` if every limit allows it (idempotent per action).
 
-        def decide(ledger: CallLedger) -> tuple[CallLedger | None, CapCheck]:
+        Raises `LedgerContention` when the ledger kept changing under concurrent writers.
+        """
+
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
             if ledger.holds(action_id):
-                return None, CapCheck(True, rules_checked=(("call_caps", "PASS"),))
-            check = check_call(ledger, caps, at, timezone)
+                return None, LimitCheck(True, rules_checked=(("call_caps", "PASS"),))
+            check = check_call(ledger, limits, at, timezone)
             return (with_attempt(ledger, action_id, at) if check.allowed else None), check
 
         return self._change(borrower_id, at, decide)
@@ -125,19 +125,19 @@ class ContactCapRepository:
     def release_call(self, borrower_id: str, action_id: str, at: datetime) -> None:
         """Give back the slot of a call task that was never queued."""
 
-        def decide(ledger: CallLedger) -> tuple[CallLedger | None, CapCheck]:
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
             if not ledger.holds(action_id):
-                return None, CapCheck(True)
-            return without_attempt(ledger, action_id), CapCheck(True)
+                return None, LimitCheck(True)
+            return without_attempt(ledger, action_id), LimitCheck(True)
 
         self._change(borrower_id, at, decide)
 
     def record_call_outcome(
         self, borrower_id: str, at: datetime, *, connected: bool, conversation: bool
     ) -> None:
-        """The dialer's report of a call (CallOutcome): feeds the connected and conversation caps."""
+        """The dialer's report of a call (CallOutcome): feeds the connected and conversation limits."""
 
-        def decide(ledger: CallLedger) -> tuple[CallLedger | None, CapCheck]:
-            return with_outcome(ledger, at, connected=connected, conversation=conversation), CapCheck(True)
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
+            return with_outcome(ledger, at, connected=connected, conversation=conversation), LimitCheck(True)
 
         self._change(borrower_id, at, decide)

@@ -1,0 +1,29 @@
+"""call-outcomes: the dialer's CallOutcome (bus) -> the loan's unanswered-contacts counter, the call caps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrears.adapters.container import Container
+from arrears.adapters.idempotency import OnceRunner
+from arrears.events.bus import CallOutcomeEvent
+from arrears.handlers.lambda_events import receive
+from arrears.handlers.reporting import call_outcome_recorded
+from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.call_outcomes import report_call_outcome
+from arrears.usecases.dispatch import DispatchPorts
+
+telemetry = Telemetry()
+container = Container.from_environment()
+once = OnceRunner(container.settings.idempotency_table)
+ports = DispatchPorts.from_container(container, once)
+
+
+@telemetry.handler(correlation_paths.EVENT_BRIDGE)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    once.register_lambda_context(context)
+    report = receive(event, CallOutcomeEvent, telemetry.logger)
+    return call_outcome_recorded(telemetry, report, report_call_outcome(report, ports))

@@ -1,0 +1,38 @@
+"""deferred-release: every 15 minutes -> dispatch the deferred actions whose time has come (DeferredIndex)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrears.adapters.container import Container
+from arrears.adapters.idempotency import OnceRunner
+from arrears.events.schedules import ScheduledEvent
+from arrears.handlers.lambda_events import receive, time_left
+from arrears.handlers.reporting import DispatchReport
+from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.deferred_release import release_deferred
+from arrears.usecases.dispatch import DispatchPorts
+
+# The contacts it makes are the dispatcher's: alarms and the dashboard count them under its service.
+telemetry = Telemetry(metrics_service="dispatcher")
+container = Container.from_environment()
+once = OnceRunner(container.settings.idempotency_table)
+ports = DispatchPorts.from_container(container, once)
+# Stop releasing when less than this is left of the invocation: the rest wait for the next run.
+TIME_RESERVE_MS = 30_000
+
+
+@telemetry.handler(correlation_paths.EVENT_BRIDGE)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    once.register_lambda_context(context)
+    release = release_deferred(
+        receive(event, ScheduledEvent, telemetry.logger),
+        ports,
+        limit=container.settings.dispatch_deferred_limit,
+        has_time_left=time_left(context, TIME_RESERVE_MS),
+        observer=DispatchReport(telemetry),
+    )
+    return release.answer()

@@ -1,0 +1,160 @@
+"""Loading the jurisdiction rule packs (YAML) into `arrears.domain.rulepacks` types, validated by pydantic.
+
+The packs ship in the layer as `arrears/config/bundled/rulepacks.yaml`, the only copy. The bundled
+document is read on first use (`bundled_rule_packs`, cached for the life of the process), never at
+import. Every problem is reported as `<source>: <field path>: <problem>` (`RulePackError`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from functools import cache
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from arrears.domain.call_limits import CallLimits
+from arrears.domain.rulepacks import RulePack, RulePackHistory
+from arrears.domain.strategy import Channel
+
+__all__ = [
+    "BUNDLED_RULE_PACKS",
+    "RulePackError",
+    "bundled_rule_packs",
+    "bundled_rule_packs_text",
+    "parse_rule_packs",
+    "rule_pack_for",
+]
+
+BUNDLED_RULE_PACKS = "rulepacks.yaml"
+
+
+class RulePackError(ValueError):
+    """A rule-pack document is invalid: the message names the source, the pack, the field and the problem."""
+
+
+class _Hours(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Hours:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+class _CallLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    connected_per_day: int | None = Field(default=None, ge=1)
+    attempts_per_day_per_number: int | None = Field(default=None, ge=1)
+    attempts_per_7_days: int | None = Field(default=None, ge=1)
+    quiet_days_after_conversation: int | None = Field(default=None, ge=1)
+
+
+class _FieldVisit(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool
+    min_collectors: int | None = Field(default=None, ge=1)
+    recording_required: bool = False
+
+
+class _Pack(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, max_length=32)
+    version: str = Field(min_length=1, max_length=32)
+    effective_from: date
+    effective_to: date | None = None
+    business_timezone: str
+    contact_hours: _Hours
+    retention_years: int = Field(ge=1, le=30)
+    call_caps: _CallLimits = _CallLimits()
+    third_party_disclosure: bool = False
+    emergency_contacts_when_unreachable: bool = False
+    field_visit: _FieldVisit
+    email_opt_out_required: bool = False
+    cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
+    dispute_allows: list[Channel] = []
+
+    @model_validator(mode="after")
+    def _zone_and_dates(self) -> _Pack:
+        try:
+            ZoneInfo(self.business_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"business_timezone {self.business_timezone!r} is not an IANA zone") from None
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
+        return self
+
+    def to_domain(self) -> RulePack:
+        return RulePack(
+            pack_id=self.id,
+            version=self.version,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            business_timezone=self.business_timezone,
+            contact_start=self.contact_hours.start,
+            contact_end=self.contact_hours.end,
+            retention_years=self.retention_years,
+            call_limits=CallLimits(**self.call_caps.model_dump()),
+            third_party_disclosure=self.third_party_disclosure,
+            emergency_contacts_when_unreachable=self.emergency_contacts_when_unreachable,
+            field_visit_min_collectors=self.field_visit.min_collectors,
+            field_visit_recording_required=self.field_visit.recording_required,
+            field_visits_enabled=self.field_visit.enabled,
+            email_opt_out_required=self.email_opt_out_required,
+            cease_contact_allows=frozenset(self.cease_contact_allows),
+            dispute_allows=frozenset(self.dispute_allows),
+        )
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule_packs: list[_Pack] = Field(min_length=1)
+
+
+def parse_rule_packs(text: str, source: str) -> RulePackHistory:
+    """Every version per jurisdiction, oldest first, from a YAML document; `source` names it in errors.
+
+    Raises `RulePackError` for text that is not YAML, a document that breaks the schema, or a
+    jurisdiction that lists one version twice.
+    """
+    try:
+        document = _Document.model_validate(yaml.safe_load(text))
+    except yaml.YAMLError as error:
+        raise RulePackError(f"{source}: not YAML: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}" for e in error.errors()
+        )
+        raise RulePackError(f"{source}: {problems}") from None
+    history: dict[str, list[RulePack]] = {}
+    for pack in document.rule_packs:
+        history.setdefault(pack.id, []).append(pack.to_domain())
+    for pack_id, versions in history.items():
+        refs = [p.version for p in versions]
+        if len(refs) != len(set(refs)):
+            raise RulePackError(f"{source}: rule_packs {pack_id}: duplicate version in {refs}")
+    return RulePackHistory({pack_id: tuple(versions) for pack_id, versions in history.items()})
+
+
+def bundled_rule_packs_text() -> str:
+    """The bundled document's text (read from the installed package on every call)."""
+    return resources.files("arrears.config.bundled").joinpath(BUNDLED_RULE_PACKS).read_text(encoding="utf-8")
+
+
+@cache
+def bundled_rule_packs() -> RulePackHistory:
+    """The bundled packs, read and validated on first use and cached for the life of the process."""
+    return parse_rule_packs(bundled_rule_packs_text(), f"bundled {BUNDLED_RULE_PACKS}")
+
+
+def rule_pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
+    """The bundled pack in force for `jurisdiction` on business date `on` (the latest without a date).
+
+    See `RulePackHistory.in_force`; an unknown jurisdiction raises `ValueError`.
+    """
+    return bundled_rule_packs().in_force(jurisdiction, on)

@@ -1,0 +1,59 @@
+"""What the inbound models share: their configuration, UTC times, the id that names an input in the logs,
+and naming what does not parse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, ConfigDict, ValidationError
+
+from arrears.domain.calendar import parse_utc
+
+INBOUND = ConfigDict(frozen=True, hide_input_in_errors=True)
+"""The configuration of every inbound model (merged into the Powertools models' own)."""
+
+
+def _utc(value: object) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time with `Z` or an offset (a string)")
+    try:
+        return parse_utc(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 time with `Z` or an offset") from None
+
+
+UtcTime = Annotated[datetime, BeforeValidator(_utc)]
+"""An ISO 8601 time with `Z` or an offset, as aware UTC (what `arrears.domain.calendar` parses)."""
+
+
+class Inbound:
+    """Mixed into every inbound model: how its malformed inputs are logged.
+
+    `MALFORMED` is the log message of an input that does not parse; `REFERENCE` says which id of the
+    raw input the log line carries (the log key, and the path to the id in the raw input): never its
+    content, which may hold personal data.
+    """
+
+    MALFORMED: ClassVar[str]
+    REFERENCE: ClassVar[tuple[str, tuple[str, ...]]] = ("event_id", ("id",))
+
+    @classmethod
+    def reference(cls, raw: Mapping[str, Any]) -> dict[str, object]:
+        key, path = cls.REFERENCE
+        value: object = raw
+        for part in path:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        return {key: value}
+
+
+def problems(error: ValidationError, whole: str = "event") -> str:
+    """`field: problem; ...` for each problem of `error`: the fields and the problems, never the values
+    (`whole` names a problem of the input as a whole)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or whole}: {problem['msg']}"
+        for problem in error.errors(include_input=False, include_url=False)
+    )

@@ -1,0 +1,199 @@
+"""Events on LoanEventsBus: from the lending core, the collector desk, the privacy desk and the dialer.
+
+Each event is an EventBridge event (Powertools `EventBridgeModel`) whose `detail` is ours. The
+event's `time` is its business time where the detail carries none of its own. docs/contracts.md
+("Events") describes every detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from arrears.domain.calendar import parse_utc
+from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
+from arrears.events.base import INBOUND, Inbound, UtcTime, problems
+from arrears.usecases.call_outcomes import CallOutcomeReport
+from arrears.usecases.erasure import ErasureRequest
+from arrears.usecases.payments import PaymentReceived, PaymentReversed
+
+HOLD_DETAIL_TYPE = "HoldChanged"
+# Who may record a hold: the lending core, and the collector desk (arrears-ops sends the latter).
+HOLD_SOURCES = ("arrears.lending-core", "arrears.collections")
+# How far a hold's `occurred_at` may be ahead of the event's own time: a change stamped in the future
+# would win over every real change of its kind until that time comes.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
+
+
+def _optional_time(value: object) -> object:
+    """An absent or empty time is None (the event's own time stands in); anything else must parse."""
+    return None if value is None or value == "" else value
+
+
+OptionalUtcTime = Annotated[UtcTime | None, BeforeValidator(_optional_time)]
+
+
+class BusEvent(Inbound, EventBridgeModel):
+    """An event on LoanEventsBus: EventBridge's envelope, `time` as aware UTC."""
+
+    model_config = INBOUND
+    time: UtcTime
+
+
+# -- PaymentReceived (lending core) ----------------------------------------------------------------
+class PaymentDetail(BaseModel):
+    model_config = INBOUND
+
+    payment_id: str = Field(min_length=1, max_length=128)
+    loan_id: str = Field(min_length=1, max_length=128)
+    amount_minor: int = Field(gt=0, strict=True)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    paid_at: OptionalUtcTime = None
+
+
+class PaymentReceivedEvent(BusEvent):
+    MALFORMED: ClassVar[str] = "malformed PaymentReceived event"
+    detail: PaymentDetail
+
+    def unwrap(self) -> PaymentReceived:
+        d = self.detail
+        return PaymentReceived(d.payment_id, d.loan_id, d.amount_minor, d.currency, d.paid_at or self.time)
+
+
+# -- PaymentReversed (lending core) ----------------------------------------------------------------
+class ReversalDetail(BaseModel):
+    model_config = INBOUND
+
+    payment_id: str = Field(min_length=1, max_length=128)
+    loan_id: str = Field(min_length=1, max_length=128)
+    reversed_at: OptionalUtcTime = None
+    reason: str = Field(default="RETURNED", pattern=r"^[A-Z_]{1,32}$")
+
+
+class PaymentReversedEvent(BusEvent):
+    """A returned or charged-back payment: undone, by its id (docs/contracts.md, "Events")."""
+
+    MALFORMED: ClassVar[str] = "malformed PaymentReversed event"
+    detail: ReversalDetail
+
+    def unwrap(self) -> PaymentReversed:
+        d = self.detail
+        return PaymentReversed(d.payment_id, d.loan_id, d.reversed_at or self.time, d.reason)
+
+
+# -- ErasureRequested (lending core, privacy desk) -------------------------------------------------
+class ErasureDetail(BaseModel):
+    model_config = INBOUND
+
+    request_id: str = Field(min_length=1, max_length=128)
+    borrower_id: str = Field(min_length=1, max_length=128)
+    requested_at: OptionalUtcTime = None
+
+
+class ErasureRequestedEvent(BusEvent):
+    MALFORMED: ClassVar[str] = "malformed ErasureRequested event"
+    detail: ErasureDetail
+
+    def unwrap(self) -> tuple[ErasureRequest, datetime]:
+        """The request, and the event's time (the business time of the erasure)."""
+        d = self.detail
+        return ErasureRequest(d.request_id, d.borrower_id, d.requested_at or self.time), self.time
+
+
+# -- HoldChanged (lending core, collector desk) ----------------------------------------------------
+class HoldChangedDetail(BaseModel):
+    """The detail's shape: exact field names (a misspelt `until` must not be dropped), exact types."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True, extra="forbid", strict=True)
+
+    request_id: str = Field(pattern=_ID)
+    loan_id: str = Field(pattern=_ID)
+    hold: Literal["promise_to_pay", "hardship", "dispute", "cease_contact", "bankruptcy", "deceased"]
+    active: bool
+    until: str | None = Field(default=None, pattern=_DATE)
+    occurred_at: str = Field(pattern=_UTC)
+
+    @field_validator("until")
+    @classmethod
+    def _calendar_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            date.fromisoformat(value)  # 2026-02-30 matches the pattern but is no date
+        return value
+
+    def change(self, received_at: datetime | None = None) -> HoldChange:
+        """The change this detail describes, or `InvalidHoldChange` naming the field and the problem.
+
+        `received_at` is the event's own time: `occurred_at` may not be later than it (beyond
+        `MAX_CLOCK_SKEW`), else the change would win over every real one of its kind until then.
+        """
+        occurred_at = parse_utc(self.occurred_at)
+        if received_at is not None and occurred_at > received_at + MAX_CLOCK_SKEW:
+            raise InvalidHoldChange(
+                f"occurred_at: {self.occurred_at} is later than the event itself "
+                f"({received_at.isoformat()}); a hold change cannot come from the future"
+            )
+        return HoldChange(
+            request_id=self.request_id,
+            loan_id=self.loan_id,
+            hold=HoldKind(self.hold),
+            active=self.active,
+            occurred_at=occurred_at,
+            until=date.fromisoformat(self.until) if self.until is not None else None,
+        )
+
+
+def hold_change_from_detail(detail: object, *, received_at: datetime | None = None) -> HoldChange:
+    """The change a `HoldChanged` detail describes, or `InvalidHoldChange` naming each bad field (the
+    holds function's rule; arrears-ops checks a hold with it before sending)."""
+    if not isinstance(detail, Mapping):
+        raise InvalidHoldChange("detail: must be an object")
+    try:
+        parsed = HoldChangedDetail.model_validate(dict(detail))
+    except ValidationError as error:
+        raise InvalidHoldChange(problems(error, whole="detail")) from None
+    return parsed.change(received_at)
+
+
+class HoldChangedEvent(BusEvent):
+    MALFORMED: ClassVar[str] = "malformed HoldChanged event"
+    detail: Any  # checked by hold_change_from_detail, which names each bad field of it
+
+    def unwrap(self) -> HoldChange:
+        return hold_change_from_detail(self.detail, received_at=self.time)
+
+
+# -- CallOutcome (dialer) --------------------------------------------------------------------------
+class CallOutcomeDetail(BaseModel):
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True, strict=True)
+
+    call_id: str = Field(min_length=1)
+    action_id: str = Field(min_length=1)
+    borrower_id: str = Field(min_length=1)
+    occurred_at: UtcTime
+    connected: bool
+    conversation: bool = False
+
+    def report(self) -> CallOutcomeReport:
+        # A conversation is a connected call, whatever the dialer says.
+        connected = self.connected or self.conversation
+        return CallOutcomeReport(
+            self.call_id, self.action_id, self.borrower_id, self.occurred_at, connected, self.conversation
+        )
+
+
+class CallOutcomeEvent(BusEvent):
+    """The dialer's report of one call (`CallOutcome`, source `arrears.dialer`)."""
+
+    MALFORMED: ClassVar[str] = "malformed CallOutcome event"
+    detail: CallOutcomeDetail
+
+    def unwrap(self) -> CallOutcomeReport:
+        return self.detail.report()

@@ -1,0 +1,97 @@
+"""Reading what Lambda delivers with the inbound models of `arrears.events`, and logging what does not
+parse.
+
+A malformed input is logged with the model's message, the reason (fields and problems, never values)
+and the input's id, then raised: an asynchronous invocation is retried and then handed to its
+on-failure destination; a record of a batch is reported in `batchItemFailures`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from arrears.events.base import problems
+
+
+class InboundModel[T](Protocol):
+    """An inbound model of `arrears.events`: parsed from the raw input, unwrapped for its use case."""
+
+    MALFORMED: ClassVar[str]
+
+    @classmethod
+    def reference(cls, raw: Mapping[str, Any]) -> dict[str, object]: ...
+
+    def unwrap(self) -> T: ...
+
+
+def receive[T](raw: Mapping[str, Any], model: type[InboundModel[T]], logger: Logger) -> T:
+    """What `raw` (an event, or one record of a batch) says, for its use case; raises if it is malformed."""
+    try:
+        return parse(event=dict(raw), model=model).unwrap()
+    except ValueError as error:  # a ValidationError, or a rule the model applies when it unwraps
+        reason = problems(error) if isinstance(error, ValidationError) else str(error)
+        logger.error(model.MALFORMED, extra={"reason": reason, **model.reference(raw)})
+        raise
+
+
+def process_batch[T](
+    event: Mapping[str, Any],
+    context: LambdaContext,
+    model: type[InboundModel[T]],
+    handle: Callable[[T], None],
+    logger: Logger,
+) -> dict[str, Any]:
+    """Handle each record of an SQS or DynamoDB stream batch on its own (the record's id on its log lines);
+    a record that is malformed or whose handling raises is reported in `batchItemFailures`."""
+    event_type = EventType.SQS if issubclass(model, SqsRecordModel) else EventType.DynamoDBStreams
+
+    def record_handler(record: Any) -> None:  # Powertools passes it by this name: `record`
+        raw: Mapping[str, Any] = record.raw_event
+        with logger.append_context_keys(**model.reference(raw)):
+            handle(receive(raw, model, logger))
+
+    response = process_partial_response(
+        event=dict(event),
+        record_handler=record_handler,
+        processor=BatchProcessor(event_type=event_type),
+        context=context,
+    )
+    return dict(response)
+
+
+def receive_until_malformed[T](
+    event: Mapping[str, Any], model: type[InboundModel[T]], logger: Logger
+) -> tuple[list[T], list[dict[str, str]]]:
+    """The records of a stream batch before its first malformed one, and that one as the batch's item
+    failure: in stream order, Lambda retries from it (and everything after it with it)."""
+    received: list[T] = []
+    for raw in event.get("Records", []):
+        try:
+            received.append(receive(raw, model, logger))
+        except ValueError:
+            sequence = str(raw.get("dynamodb", {}).get("SequenceNumber", ""))
+            return received, [{"itemIdentifier": sequence}]
+    return received, []
+
+
+def time_left(context: LambdaContext, reserve_ms: int, budget_ms: int = 0) -> Callable[[], bool]:
+    """True while the invocation has more than `reserve_ms` left (and, with a `budget_ms`, while less
+    than that has passed since this call)."""
+    started = time.monotonic()
+
+    def has_time_left() -> bool:
+        left = context.get_remaining_time_in_millis() - reserve_ms
+        if budget_ms:
+            left = min(left, int(budget_ms - (time.monotonic() - started) * 1000))
+        return left > 0
+
+    return has_time_left

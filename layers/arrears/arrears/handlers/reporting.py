@@ -1,0 +1,377 @@
+"""What each function tells its operators and its caller about a use case's result: metrics (EMF; the
+names and dimensions docs/contracts.md "Metrics" lists, which the alarms and the dashboard read), one
+log line of ids and counts (never personal data), and the invocation's answer.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import validate_emf_timestamp
+
+from arrears.adapters.sweep_runs import RunProgress
+from arrears.domain.actions import ActionStatus
+from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.holds import HoldChange, HoldChangeStatus
+from arrears.domain.payments import PaymentOutcome
+from arrears.domain.strategy import Channel
+from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.archiving import ArchiveResult
+from arrears.usecases.call_outcomes import CallOutcomeReport, CallOutcomeResult
+from arrears.usecases.census import CensusOutcome, CensusTask
+from arrears.usecases.dispatch import DispatchResult
+from arrears.usecases.erasure import ErasureOutcome
+from arrears.usecases.holds import HoldResult
+from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult, ReversalVerdict
+from arrears.usecases.planning import PlanResult
+from arrears.usecases.sweep import SweepTask, TaskOutcome
+
+# The namespace of the metrics the sweep worker emits under a service of their own (the heartbeat is
+# the sweep's, the census carries the bucket dimensions).
+NAMESPACE = "Arrears"
+
+
+# -- sweep, sweep-deadline --------------------------------------------------------------------------
+def fanned_out(telemetry: Telemetry, at: datetime, tasks: list[SweepTask]) -> dict[str, Any]:
+    telemetry.count("SweepShardsEnqueued", len(tasks))
+    summary = {
+        "business_time": format_utc(at),
+        "business_date": tasks[0].run_date.isoformat(),
+        "shards": len(tasks),
+    }
+    telemetry.logger.info("sweep fanned out", extra=summary)
+    return summary
+
+
+def deadline_checked(
+    telemetry: Telemetry, at: datetime, progress: RunProgress, shard_count: int
+) -> dict[str, Any]:
+    """`SweepLate` 1 while the run of the local business date is unfinished, 0 once it is."""
+    telemetry.count("SweepLate", 0 if progress.completed else 1)
+    summary = {
+        "checked_at": format_utc(at),
+        "business_date": progress.business_date.isoformat(),
+        "completed": progress.completed,
+        "completed_at": progress.completed_at,
+        "shards_done": progress.shards_done,
+        "shard_count": progress.shard_count or shard_count,
+    }
+    if progress.completed:
+        telemetry.logger.info("sweep finished", extra=summary)
+    else:
+        telemetry.logger.warning("sweep not finished by the deadline", extra=summary)
+    return summary
+
+
+# -- sweep-worker ---------------------------------------------------------------------------------------
+class SweepWorkReport:
+    """The sweep worker's metrics and log lines per task, and the counts of one invocation (its answer)."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+        self.sweep: dict[str, int] = {}
+        self.census: dict[str, int] = {}
+
+    def answer(self, response: Mapping[str, Any]) -> dict[str, Any]:
+        return {**response, "sweep": dict(self.sweep), "census": dict(self.census)}
+
+    def swept(self, outcome: TaskOutcome, duration_ms: float) -> None:
+        result, task, logger = outcome.result, outcome.task, self.telemetry.logger
+        for name, metric in (
+            ("examined", "SweepShardLoansExamined"),
+            ("milestones_hit", "SweepShardMilestonesHit"),
+            ("writes", "SweepShardWrites"),
+            ("conflicts", "SweepShardConflicts"),
+            ("items_read", "SweepShardItemsRead"),
+        ):
+            self.telemetry.count(metric, getattr(result, name))
+        self.telemetry.count("SweepShardDurationMs", duration_ms, MetricUnit.Milliseconds)
+        _add(self.sweep, result.counts().items())
+        logger.info(
+            "sweep shard segment done",
+            extra={
+                "business_date": task.run_date.isoformat(),
+                "shard": task.shard,
+                "continued": outcome.re_enqueued,
+                **result.counts(),
+            },
+        )
+        if outcome.run_completed:
+            # The heartbeat the operations alarm watches: once per business date, when every shard is done.
+            with single_metric(
+                name="SweepHeartbeat",
+                unit=MetricUnit.Count,
+                value=1,
+                namespace=NAMESPACE,
+                default_dimensions={"service": "sweep"},
+            ):
+                pass
+            logger.info("sweep completed", extra={"business_date": task.run_date.isoformat()})
+
+    def census_dropped(self, task: CensusTask) -> None:
+        self.telemetry.logger.info(
+            "open-loan census disabled: task dropped",
+            extra={"business_date": task.run_date.isoformat(), "shard": task.shard},
+        )
+
+    def counted(self, outcome: CensusOutcome) -> None:
+        result, task = outcome.result, outcome.task
+        # What the census's reads are charged on (whole items: ReviewIndex projects ALL); docs/scaling.md.
+        self.telemetry.count("CensusItemsRead", result.items_read)
+        _add(
+            self.census,
+            (("items_read", result.items_read), ("counted", result.counted), ("emitted", len(outcome.rows))),
+        )
+        ids = {"business_date": task.run_date.isoformat(), "shard": task.shard}
+        self.telemetry.logger.info(
+            "census shard segment done",
+            extra={
+                **ids,
+                "continued": outcome.re_enqueued,
+                "items_read": result.items_read,
+                "counted": result.counted,
+                "claimed": outcome.claimed,
+            },
+        )
+        if outcome.claimed:
+            self._emit_census(outcome)
+        elif not outcome.re_enqueued:
+            self.telemetry.logger.info(
+                "open-loan census of this date and shard was emitted already: nothing emitted", extra=ids
+            )
+
+    def _emit_census(self, outcome: CensusOutcome) -> None:
+        """One `OpenLoans` metric per (jurisdiction, bucket), stamped with the run's business time.
+
+        Every shard of a run stamps the same instant (the schedule's), so a daily Sum over the shards
+        lands in one period even when the census straddles UTC midnight. CloudWatch drops EMF data
+        stamped more than 14 days back or 2 hours ahead; only an operator's late re-run of an old date
+        can be that far (logged as a warning; Powertools' own warning is silenced for it).
+        """
+        at, logger = outcome.task.business_time, self.telemetry.logger
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Powertools' "outside CloudWatch's window" warning: logged below
+            for row in outcome.rows:
+                dimensions = {
+                    "service": logger.service,
+                    "jurisdiction": row.jurisdiction,
+                    "bucket": row.bucket,
+                }
+                with single_metric(
+                    name="OpenLoans",
+                    unit=MetricUnit.Count,
+                    value=row.count,
+                    namespace=NAMESPACE,
+                    default_dimensions=dimensions,
+                ) as metric:
+                    metric.set_timestamp(at)
+        details = {
+            "business_date": outcome.task.run_date.isoformat(),
+            "shard": outcome.task.shard,
+            "open_loans": outcome.result.total,
+            "metrics": len(outcome.rows),
+        }
+        if validate_emf_timestamp(at):
+            logger.info("open-loan census emitted", extra=details)
+        else:
+            logger.warning(
+                "open-loan census emitted with a business time CloudWatch will not accept (older than 14 "
+                "days or more than 2 hours ahead): these metrics will be dropped",
+                extra=details,
+            )
+
+
+def _add(totals: dict[str, int], counts: Iterable[tuple[str, int]]) -> None:
+    for name, value in counts:
+        totals[name] = totals.get(name, 0) + value
+
+
+# -- planner --------------------------------------------------------------------------------------------
+def planned(telemetry: Telemetry, result: PlanResult) -> None:
+    for name, value in (
+        ("ActionsPlanned", len(result.planned)),
+        ("ActionsDeferredToWindow", len(result.deferred_to_window)),
+        ("ActionsHeld", len(result.deferred)),
+        ("ActionsSuppressed", len(result.suppressed)),
+        ("ActionsCancelled", len(result.cancelled)),
+        ("DuplicatePlansIgnored", result.duplicates),
+    ):
+        telemetry.count(name, value)
+
+
+def invalid_policy_reporter(telemetry: Telemetry) -> Callable[[str], None]:
+    """What the planner does with an invalid collection policy document (it keeps the last good one)."""
+
+    def report(reason: str) -> None:
+        # The reason names the parameter, the field and the problem; the document holds no PII.
+        telemetry.logger.error(
+            "invalid collection policy document; keeping the last good one", extra={"reason": reason}
+        )
+        telemetry.count("PolicyDocumentInvalid")
+
+    return report
+
+
+# -- dispatcher, deferred-release, call-outcomes ------------------------------------------------------
+class DispatchReport:
+    """The dispatcher's log line and metrics for each action it dispatches (new and deferred ones)."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
+
+    def dispatched(self, result: DispatchResult, at: datetime) -> None:
+        self.telemetry.logger.info(
+            "action dispatched",
+            extra={
+                "action_id": result.action_id,
+                "outcome": result.outcome,
+                "channel": result.channel,
+                "reason": result.reason,
+                "at": format_utc(at),
+            },
+        )
+        if result.status is None:
+            return
+        self.telemetry.count("Contacts", channel=result.channel, outcome=result.outcome)
+        if result.channel == Channel.SMS.value and result.status is ActionStatus.SENT:
+            self.telemetry.count("SmsSent")
+        elif result.channel == Channel.SMS.value and result.status is ActionStatus.FAILED:
+            self.telemetry.count("SmsFailed")
+
+    def backlog(self, due: int) -> None:
+        self.telemetry.count("DeferredBacklog", due)
+
+    def not_dispatched(self, action_id: str) -> None:
+        """Called while handling the error: the traceback goes with the line."""
+        self.telemetry.logger.exception("deferred action not dispatched", extra={"action_id": action_id})
+
+
+def call_outcome_recorded(
+    telemetry: Telemetry, report: CallOutcomeReport, result: CallOutcomeResult
+) -> dict[str, Any]:
+    answer = {
+        "call_id": report.call_id,
+        "duplicate": not result.new,
+        "loan_id": result.loan_id,
+        "unanswered_contacts": result.unanswered_contacts,
+        "loan_changed": result.loan_changed,
+    }
+    telemetry.logger.info("call outcome recorded", extra={**answer, "action_id": report.action_id})
+    return answer
+
+
+# -- archiver --------------------------------------------------------------------------------------------
+def archived(
+    telemetry: Telemetry, result: ArchiveResult, records: list[tuple[dict[str, Any], datetime]]
+) -> None:
+    """`ArchiveLagSeconds`: how long the oldest contact of the batch waited, from its time to the stream."""
+    lags = [(seen - parse_utc(str(record["occurred_at"]))).total_seconds() for record, seen in records]
+    lag_s = max([0.0, *lags])
+    telemetry.count("ArchivedRecords", result.records)
+    telemetry.count("ArchiveObjects", len(result.objects))
+    telemetry.count("ArchiveLagSeconds", lag_s, MetricUnit.Seconds)
+    telemetry.logger.info(
+        "archived",
+        extra={
+            "records": result.records,
+            "objects": len(result.objects),
+            "already_archived": result.already_archived,
+            "ttl_set": result.ttl_set,
+        },
+    )
+
+
+# -- payments, holds, erasure ------------------------------------------------------------------------------
+def payment_applied(
+    telemetry: Telemetry, payment: PaymentReceived, outcome: PaymentOutcome
+) -> dict[str, Any]:
+    telemetry.count("PaymentsApplied", 0 if outcome.duplicate else 1)
+    telemetry.count("PaymentsReplayed", int(outcome.replayed))
+    telemetry.count("Recoveries", int(outcome.recovered_minor > 0))
+    telemetry.count("Cures", int(outcome.cured))
+    answer = {
+        "loan_id": payment.loan_id,
+        "duplicate": outcome.duplicate,
+        "replayed": outcome.replayed,
+        "cured": outcome.cured,
+        "closed": outcome.closed,
+        "recovered_minor": outcome.recovered_minor,
+    }
+    telemetry.logger.info(
+        "payment applied",
+        extra={
+            "payment_id": payment.payment_id,
+            **answer,
+            "applied_minor": outcome.applied_minor,
+            "unapplied_minor": outcome.unapplied_minor,
+            "prepaid_minor": outcome.prepaid_minor,
+            "rebate_minor": outcome.rebate_minor,
+        },
+    )
+    return answer
+
+
+def payment_reversed(
+    telemetry: Telemetry, reversal: PaymentReversed, result: ReversalResult
+) -> dict[str, Any]:
+    undone = result.verdict is ReversalVerdict.REVERSED
+    telemetry.count("PaymentsReversed", int(undone))
+    telemetry.count("ReversalsIgnored", int(not undone))
+    answer = {
+        "loan_id": reversal.loan_id,
+        "payment_id": reversal.payment_id,
+        "verdict": result.verdict.value,
+        "rebuilt": result.rebuilt,
+    }
+    extra = {**answer, "reason": reversal.reason}
+    if undone:
+        telemetry.logger.info("payment reversed", extra=extra)
+    else:
+        # An unknown loan or payment, or one reversed before: nothing to undo (a no-op, not an error).
+        telemetry.logger.warning("payment reversal ignored", extra=extra)
+    return answer
+
+
+def hold_recorded(telemetry: Telemetry, change: HoldChange, result: HoldResult) -> dict[str, Any]:
+    applied = result.status is HoldChangeStatus.APPLIED
+    if applied:
+        telemetry.count("HoldsChanged", hold=change.hold.value, change="set" if change.active else "lift")
+    else:
+        telemetry.count("HoldChangesIgnored")
+    loan = result.loan
+    answer = {
+        "request_id": change.request_id,
+        "loan_id": change.loan_id,
+        "hold": change.hold.value,
+        "active": change.active,
+        "outcome": result.status.value,
+        "changed": result.changed,
+        "next_review_on": loan.next_review_on.isoformat() if loan.next_review_on else None,
+    }
+    if result.status is HoldChangeStatus.LOAN_CLOSED:
+        telemetry.logger.warning(
+            "hold change for a closed loan ignored", extra={**answer, "status": loan.status.value}
+        )
+    else:
+        telemetry.logger.info("hold change recorded" if applied else "hold change ignored", extra=answer)
+    return answer
+
+
+def erasure_completed(telemetry: Telemetry, outcome: ErasureOutcome) -> dict[str, Any]:
+    telemetry.count("ErasuresCompleted")
+    # Counts and the request id only: never the borrower id, nor any erased value.
+    summary = {
+        "request_id": outcome.request_id,
+        "borrower_found": outcome.borrower_found,
+        "fields_erased": outcome.fields_erased,
+        "loans": outcome.loans,
+        "contacts_pseudonymised": outcome.contacts_pseudonymised,
+        "audit_key": outcome.audit_key,
+    }
+    telemetry.logger.info("erasure completed", extra={**summary, "audit_written": outcome.audit_written})
+    return summary
