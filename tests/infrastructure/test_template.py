@@ -1024,7 +1024,7 @@ def test_outputs_name_every_table_queue_topic_bucket_and_bus(raw: dict[str, Any]
 def test_the_payment_ledger_is_kept_for_ever_and_only_the_payments_function_writes_it(
     raw: dict[str, Any],
 ) -> None:
-    """Issue 12, fault 6: idempotency keyed on the payment id for ever, outside the loan item."""
+    """Idempotency keyed on the payment id for ever, outside the loan item."""
     table = raw["Resources"]["PaymentsTable"]
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"

@@ -180,7 +180,7 @@ def test_emf_totals_sum_metrics_by_dimensions_and_ignore_other_lines() -> None:
 
 
 def test_the_summary_reports_recoveries_after_charge_off_and_reversals(demo: DemoRun) -> None:
-    """Issue 12: the book has a charged-off borrower who pays, and a payment that is returned."""
+    """The book has a charged-off borrower who pays, and a payment that is returned."""
     payments = demo.summary["payments"]
     recoveries = payments["recoveries_after_charge_off"]
     assert payments["charged_off_loans"] >= 1

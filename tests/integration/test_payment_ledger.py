@@ -1,5 +1,5 @@
 """Payments through the payments function on the local cloud: the ledger, value dates, reversals,
-recoveries and the borrower's own date (issue 12, faults 3 to 9, end to end)."""
+recoveries and the borrower's own date, end to end."""
 
 from __future__ import annotations
 

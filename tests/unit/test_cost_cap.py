@@ -1,4 +1,4 @@
-"""The cost cap: an annualised cost on the balance actually owed, day by day (issue 12, fault 9)."""
+"""The cost cap: an annualised cost on the balance actually owed, day by day."""
 
 from __future__ import annotations
 

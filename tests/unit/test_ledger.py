@@ -1,5 +1,4 @@
-"""The payment ledger: value dates, delivery order, charge-off and recoveries, reversals (issue 12,
-faults 3, 4, 5 and 6)."""
+"""The payment ledger: value dates, delivery order, charge-off and recoveries, reversals."""
 
 from __future__ import annotations
 
@@ -74,7 +73,7 @@ def _cash(due: date = date(2026, 1, 31), **overrides: object) -> Loan:
 
 
 def test_a_payment_takes_effect_on_its_value_date_whatever_order_it_arrives_in() -> None:
-    """Issue 12, fault 3: a payment dated 03-11 (instalment 1's due date) that settles instalment 1,
+    """A payment dated 03-11 (instalment 1's due date) that settles instalment 1,
     delivered after a 10,000 payment dated 03-13, leaves instalment 1 settled on 03-11, no penalty."""
     loan = _plan()
     first = loan.instalments[0]
@@ -113,7 +112,7 @@ def test_a_payoff_dated_before_the_charge_off_day_undoes_the_charge_off() -> Non
 
 
 def test_payments_on_a_charged_off_loan_are_recoveries_with_the_penalty_frozen() -> None:
-    """Issue 12, fault 4: money for a charged-off loan was returned in full. It is applied to the
+    """Money for a charged-off loan was returned in full. It is applied to the
     balance frozen at charge-off, counted as recovered, and the loan closes at zero."""
     charge_off = date(2026, 1, 31) + timedelta(days=180)
     charged = assess(_cash(), charge_off, bundled_playbook())
@@ -140,7 +139,7 @@ def test_payments_on_a_charged_off_loan_are_recoveries_with_the_penalty_frozen()
 
 
 def test_a_reversed_payment_reopens_the_loan_with_the_dpd_it_would_have_had() -> None:
-    """Issue 12, fault 5: paid 03-01 (due date), reversed 03-05: open again, 4 days past due."""
+    """Paid 03-01 (due date), reversed 03-05: open again, 4 days past due."""
     loan = _cash(due=date(2026, 3, 1))
     book = Book(loan)
     paid = book.pay("P1", 101_000, date(2026, 3, 1))
@@ -160,7 +159,7 @@ def test_a_reversed_payment_reopens_the_loan_with_the_dpd_it_would_have_had() ->
 
 
 def test_the_loan_knows_which_payments_it_reflects_by_a_fixed_size_digest() -> None:
-    """Issue 12, fault 6: the loan no longer keeps a list of payment ids (50 were remembered and a
+    """The loan no longer keeps a list of payment ids (50 were remembered and a
     51st-older redelivery was applied twice); the ledger is keyed by payment id for ever, and the
     loan carries a count and an order-independent digest of the set it reflects."""
     book = Book(_plan())
@@ -205,7 +204,7 @@ def payments(draw: st.DrawFn) -> list[tuple[str, int, int]]:
 def test_the_final_state_is_the_same_for_every_delivery_order(
     loan: Loan, plan: list[tuple[str, int, int]], rng: object
 ) -> None:
-    """Issue 12, fault 3 (property): the same set of payments, delivered in any order, leaves the
+    """The same set of payments, delivered in any order, leaves the
     same loan; and it is the contract replayed with them."""
     import random
 

@@ -82,7 +82,7 @@ def test_full_payment_cures_and_closes() -> None:
 
 
 def test_paying_an_instalment_the_day_before_it_is_due_settles_it() -> None:
-    """Issue 12, fault 1: 104,500 paid on 02-27 left 4,500 of instalment 1 unpaid and the loan 1 DPD
+    """104,500 paid on 02-27 left 4,500 of instalment 1 unpaid and the loan 1 DPD
     on 03-01 (the interest of all three instalments was paid first). It settles instalment 1."""
     loan = _plan3()
     assert loan.instalments[0].total_due == 104_500
@@ -95,7 +95,7 @@ def test_paying_an_instalment_the_day_before_it_is_due_settles_it() -> None:
 
 
 def test_paying_the_penalty_and_the_oldest_instalment_settles_it() -> None:
-    """Issue 12, fault 1: instalments 1 (02-28) and 2 (03-31) both due, penalty owed: paying the
+    """Instalments 1 (02-28) and 2 (03-31) both due, penalty owed: paying the
     penalty and instalment 1 left instalment 1 short (DPD 40, M2). It is settled: DPD 9, M1."""
     schedule = build_schedule(
         300_000, disbursed_on=date(2026, 1, 31), instalments=3, monthly_interest_bps=100
@@ -120,7 +120,7 @@ def test_paying_the_penalty_and_the_oldest_instalment_settles_it() -> None:
 
 def test_money_paid_ahead_goes_to_the_next_instalment_as_a_whole_then_to_principal() -> None:
     """Was: the 10,000 beyond instalment 1 went to the interest of instalments 2 and 3 first (old
-    expected value, which issue 12 says was wrong). Now it pays instalment 2 (whose period is
+    expected value, which was wrong). Now it pays instalment 2 (whose period is
     running) as a whole: its interest, then its principal."""
     schedule = build_schedule(90_000, disbursed_on=date(2026, 1, 15), instalments=3, monthly_interest_bps=100)
     loan = _cash_loan(principal_minor=90_000, instalments=schedule, penalty_daily_ppm=0)
@@ -206,7 +206,7 @@ def test_paying_the_full_outstanding_amount_closes_the_loan(
 @settings(max_examples=200)
 @given(loans(), payment_plan(), st.integers(min_value=0, max_value=700))
 def test_paying_exactly_the_amount_due_cures(loan: Loan, plan: list[tuple[int, int]], day: int) -> None:
-    """Issue 12, fault 1: `amount_due` is, by construction, the amount that brings the loan current
+    """`amount_due` is, by construction, the amount that brings the loan current
     under its product's waterfall on that day (for random books, orders and tolerances)."""
     loan = _run(loan, plan)
     on = max(START + timedelta(days=day), loan.money_through or START)
@@ -237,7 +237,7 @@ def test_dpd_never_falls_without_a_payment(loan: Loan, plan: list[tuple[int, int
 def test_the_cost_cap_is_never_exceeded_and_the_penalty_never_falls(
     loan: Loan, plan: list[tuple[int, int]], days: list[int]
 ) -> None:
-    """Issue 12, fault 9: interest + fees + penalty charged to date never exceed the cap's allowance
+    """Interest + fees + penalty charged to date never exceed the cap's allowance
     on the principal outstanding to date, on any day, whatever is paid when."""
     for n, (when, amount) in enumerate(plan):
         on = max(START + timedelta(days=when), loan.money_through or START)

@@ -1,4 +1,4 @@
-"""Early repayment: interest for the time actually borrowed (issue 12, fault 2)."""
+"""Early repayment: interest for the time actually borrowed."""
 
 from __future__ import annotations
 

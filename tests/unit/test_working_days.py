@@ -1,5 +1,4 @@
-"""Working days, arrears tolerance, the borrower's own date, charge-off age per product (issue 12,
-faults 7, 8 and 10)."""
+"""Working days, arrears tolerance, the borrower's own date, charge-off age per product."""
 
 from __future__ import annotations
 
@@ -87,7 +86,7 @@ def test_a_published_calendar_does_not_move_a_due_date_already_judged() -> None:
 
 
 def test_a_remainder_within_the_tolerance_does_not_make_the_loan_overdue() -> None:
-    """Issue 12, fault 7: a loan must not age to charge-off over one fen."""
+    """A loan must not age to charge-off over one fen."""
     due = date(2026, 3, 10)
     short = apply_payment(_cash(due), Payment("P1", "L-W", 100_799, "CNY", due)).loan
     strict = short.with_changes(terms=LoanTerms(tolerance_minor=0))
@@ -114,7 +113,7 @@ def test_with_a_tolerance_dpd_counts_from_the_instalment_where_arrears_exceed_it
 
 
 def test_a_borrower_in_los_angeles_paying_at_2130_on_the_due_date_pays_on_time() -> None:
-    """Issue 12, fault 8: the business date is the borrower's own, not New York's."""
+    """The business date is the borrower's own, not New York's."""
     due = date(2026, 3, 10)
     loan = _cash(due, "US-REGF", timezone="America/Los_Angeles")
     at = datetime(2026, 3, 11, 4, 30, tzinfo=UTC)  # 21:30 PDT on 10 March; 00:30 on the 11th in New York
@@ -131,7 +130,7 @@ def test_a_borrower_in_los_angeles_paying_at_2130_on_the_due_date_pays_on_time()
 
 @pytest.mark.parametrize(("charge_off_dpd", "day"), [(120, 120), (180, 180)])
 def test_charge_off_age_is_the_products(charge_off_dpd: int, day: int) -> None:
-    """Issue 12, fault 10: US closed-end loans commonly charge off at 120 DPD, revolving at 180."""
+    """US closed-end loans commonly charge off at 120 DPD, revolving at 180."""
     due = date(2026, 3, 10)
     loan = _cash(due, "US-REGF", terms=LoanTerms(product="us-closed-end", charge_off_dpd=charge_off_dpd))
     before = assess(loan, due + timedelta(days=day - 1), bundled_playbook())
