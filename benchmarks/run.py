@@ -361,14 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[name] = value  # the bench only ever talks to moto
     started = time.perf_counter()
     results: dict[str, Any] = {}
-    try:
-        from benchmarks.archive import archive_section  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        # First, with moto as it is: the archive figures count the real handler's S3 requests, and
-        # the response shortcut below is only meant for the sweep's large Query/Scan pages.
-        results["archive"] = archive_section()
+    from benchmarks.archive import archive_section
+
+    # First, with moto as it is: the archive figures count the real handler's S3 requests, and the
+    # response shortcut below is only meant for the sweep's large Query/Scan pages.
+    results["archive"] = archive_section()
     if not args.moto_serializer:
         fast_dynamodb_responses()
     results["sweep"] = sweep_section(args.loans, args.due_fraction, args.shards, args.seed, args.page_size)

@@ -393,7 +393,7 @@ def summarise(
             "end": (sim.start + timedelta(days=days)).isoformat(),
             "elapsed_seconds": round(elapsed_s, 1),
             "invocations": dict(sorted(sim.stats.invocations.items())),
-            "idle_dispatcher_ticks_skipped": sim.stats.idle_ticks_skipped,
+            "idle_deferred_release_ticks_skipped": sim.stats.idle_ticks_skipped,
             "sweep_deadline_checks": {
                 "late": sim.stats.late_sweep_checks,
                 "days_finished_by_deadline": len(sim.stats.sweeps_finished_by_deadline),

@@ -6,6 +6,7 @@ from datetime import date
 
 from arrears.domain.archive import (
     ARCHIVE_FIELDS,
+    ArchiveKey,
     Manifest,
     archive_line,
     batch_id_for,
@@ -13,6 +14,7 @@ from arrears.domain.archive import (
     encode_lines,
     manifest_key,
     object_key,
+    parse_key,
     retain_until,
 )
 from arrears.domain.tokens import borrower_token
@@ -101,3 +103,12 @@ def test_the_erasure_audit_record_names_fields_but_holds_no_value() -> None:
     assert "B-42" not in str(record)
     assert erasure_audit_key("ER-1", at.date()).startswith("erasures/dt=2026-03-06/")
     assert "ER-1" not in erasure_audit_key("ER-1", at.date())
+
+
+def test_an_archive_key_reads_back_as_it_was_written() -> None:
+    data = object_key("US-REGF", date(2026, 3, 9), "0a1b2c3d")
+    assert parse_key(data) == ArchiveKey("US-REGF", date(2026, 3, 9), "0a1b2c3d", is_manifest=False)
+    assert parse_key(manifest_key(data)) == ArchiveKey("US-REGF", date(2026, 3, 9), "0a1b2c3d", True)
+    assert parse_key("contacts/jurisdiction=CN/dt=2026-02-30/0a1b.jsonl.gz") is None  # no such day
+    assert parse_key("contacts/jurisdiction=CN/2026-03-09/0a1b.jsonl.gz") is None
+    assert parse_key("exports/jurisdiction=CN/dt=2026-03-09/0a1b.jsonl.gz") is None

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 import uuid
 from collections import defaultdict
@@ -39,13 +38,16 @@ import boto3
 from botocore.exceptions import ClientError
 
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
-from arrears.domain.archive import ARCHIVE_FIELDS, Manifest, decode_lines, manifest_key, retain_until
-from arrears.domain.calendar import parse_utc
-
-KEY_PATTERN = re.compile(
-    r"^contacts/jurisdiction=(?P<j>[^/]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/(?P<batch>[0-9a-f]+)"
-    r"\.(?P<kind>jsonl\.gz|manifest\.json)$"
+from arrears.domain.archive import (
+    ARCHIVE_FIELDS,
+    ARCHIVE_PREFIX,
+    Manifest,
+    decode_lines,
+    manifest_key,
+    parse_key,
+    retain_until,
 )
+from arrears.domain.calendar import parse_utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,20 +254,20 @@ def verify(
             "exported folder: no Object Lock or encryption headers to check "
             "(run verify against the bucket for those)"
         )
-    keys = source.keys("contacts/")
+    keys = source.keys(ARCHIVE_PREFIX)
     chains: dict[str, list[_Entry]] = defaultdict(list)
     data_keys: dict[str, tuple[str, date]] = {}
     in_range: list[tuple[_Entry, str, date]] = []
     for key in keys:
-        match = KEY_PATTERN.match(key)
-        if match is None:
+        parsed = parse_key(key)
+        if parsed is None:
             report.fail(key, "unexpected key outside the archive layout")
             continue
-        jurisdiction, day = match["j"], date.fromisoformat(match["dt"])
+        jurisdiction, day = parsed.jurisdiction, parsed.day
         if jurisdiction not in bundled_rule_packs():
             report.fail(key, f"unknown jurisdiction {jurisdiction!r}")
             continue
-        if match["kind"] == "jsonl.gz":
+        if not parsed.is_manifest:
             data_keys[key] = (jurisdiction, day)
             continue
         report.manifests += 1
@@ -329,11 +331,11 @@ def history(
 ) -> list[dict[str, Any]]:
     """One loan's archived contact records, oldest first, each contact once."""
     seen: dict[str, dict[str, Any]] = {}
-    for key in source.keys("contacts/"):
-        match = KEY_PATTERN.match(key)
-        if match is None or match["kind"] != "jsonl.gz":
+    for key in source.keys(ARCHIVE_PREFIX):
+        parsed = parse_key(key)
+        if parsed is None or parsed.is_manifest:
             continue
-        if not _in_range(date.fromisoformat(match["dt"]), since, until):
+        if not _in_range(parsed.day, since, until):
             continue
         blob = source.read(key)
         if blob is None:

@@ -444,7 +444,7 @@ _ACTION_FIELDS = (
 _CONTACT_FIELDS = (
     "contact_id", "action_id", "channel", "step", "status", "occurred_at", "borrower_timezone",
     "borrower_local_time", "jurisdiction", "rule_pack", "strategy", "dpd", "bucket", "amount_due_minor",
-    "currency", "reason", "template_id", "message_sha256", "rules_checked", "archive_key",
+    "currency", "reason", "template_id", "message_sha256", "rules_checked", "archived_in",
 )  # fmt: skip
 
 

@@ -44,14 +44,14 @@ class Settings(BaseSettings):
     sweep_timezone: str = "Asia/Shanghai"
     # The daily open-loan census after each shard's sweep (template parameter OpenLoanCensus).
     open_loan_census: Literal["Enabled", "Disabled"] = "Enabled"
-    # Dispatch. Empty = not deployed: the channel fails its actions with a clear reason.
+    # Dispatch: the call ledger, the call-task queue and the hand-off topics (the template sets them all).
     contact_caps_table: str = ""
     call_task_queue_url: str = ""
     legal_topic_arn: str = ""
     bureau_topic_arn: str = ""
     dispatch_deferred_limit: int = Field(default=1000, ge=1)
     email_opt_out_url: str = "https://arrears.example/opt-out"
-    # Planner: SSM parameter holding the collection policy document; empty = bundled default.
+    # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
 

@@ -3,7 +3,7 @@
 One lifecycle (`ActionStatus`) for an action and for the contact records of its outcomes: an
 action is planned PENDING (or DEFERRED, or SUPPRESSED with its contact record), and the dispatcher
 moves it on once per outcome. The stored and archived values are the enum's values
-(docs/contracts.md, "Actions" and the archive record's `status`).
+(docs/contracts.md, the Actions table and the archive record's `status`).
 """
 
 from __future__ import annotations

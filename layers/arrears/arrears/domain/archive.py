@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -51,12 +52,46 @@ def batch_id_for(contact_ids: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(contact_ids)).encode()).hexdigest()[:32]
 
 
+ARCHIVE_PREFIX = "contacts/"
+DATA_SUFFIX = ".jsonl.gz"
+MANIFEST_SUFFIX = ".manifest.json"
+_KEY = re.compile(
+    r"^contacts/jurisdiction=(?P<jurisdiction>[^/]+)/dt=(?P<day>\d{4}-\d{2}-\d{2})/(?P<batch>[0-9a-f]+)"
+    r"(?P<suffix>\.jsonl\.gz|\.manifest\.json)$"
+)
+
+
 def object_key(jurisdiction: str, day: date, batch_id: str) -> str:
-    return f"contacts/jurisdiction={jurisdiction}/dt={day.isoformat()}/{batch_id}.jsonl.gz"
+    """`contacts/jurisdiction=<J>/dt=<YYYY-MM-DD>/<batch-id>.jsonl.gz`: the data object of a batch."""
+    return f"{ARCHIVE_PREFIX}jurisdiction={jurisdiction}/dt={day.isoformat()}/{batch_id}{DATA_SUFFIX}"
 
 
 def manifest_key(data_key: str) -> str:
-    return data_key.removesuffix(".jsonl.gz") + ".manifest.json"
+    """The manifest beside a data object: the same key with `.manifest.json` for `.jsonl.gz`."""
+    return data_key.removesuffix(DATA_SUFFIX) + MANIFEST_SUFFIX
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveKey:
+    """A key of the archive layout, read back: its jurisdiction, day, batch id, and whether it is
+    the manifest (else the data object)."""
+
+    jurisdiction: str
+    day: date
+    batch_id: str
+    is_manifest: bool
+
+
+def parse_key(key: str) -> ArchiveKey | None:
+    """`key` read as an archive key (`object_key` / `manifest_key`), or None outside the layout."""
+    match = _KEY.match(key)
+    if match is None:
+        return None
+    try:
+        day = date.fromisoformat(match["day"])
+    except ValueError:
+        return None
+    return ArchiveKey(match["jurisdiction"], day, match["batch"], match["suffix"] == MANIFEST_SUFFIX)
 
 
 def encode_lines(lines: Iterable[Mapping[str, Any]]) -> bytes:

@@ -2,7 +2,7 @@
 
 A jurisdiction's rule pack names its limits (`CallLimits`, the YAML key `call_caps`); the ledger of
 calls made and reported lives in `ContactCapsTable` (`arrears.adapters.call_ledger`). The model
-(docs/contracts.md, "Contact caps"):
+(docs/contracts.md, "Call limits"):
 
 * A call task counts as one **attempt** when the dispatcher queues it (the dialer may dial it
   at any time in the contact window; counting at queue time can only over-count, never under-count).
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 class CallLimits:
     """Voice-contact frequency limits of one jurisdiction (None = no such limit there).
 
-    Sources: CN, the design's collection rules (3 connected voice contacts a day per debtor, 6 call
+    Sources: CN, docs/architecture.md "Collection rules" (3 connected voice contacts a day per debtor, 6 call
     attempts a day to one number); US, Regulation F 12 CFR 1006.14(b)(2) (7 call attempts in 7
     consecutive days per debt, none within 7 days after a telephone conversation).
     """

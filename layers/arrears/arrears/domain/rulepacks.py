@@ -3,7 +3,7 @@
 A pack is data (the YAML document is read and validated by `arrears.config.rulepacks`); this module
 holds only the types. A contact is judged by the pack in force on its day, and every decision
 receipt names the pack id and version (`RulePack.ref`, e.g. `CN@2026.1`). The numbers of the
-bundled packs come from the design's table "Collection rules, with their numbers".
+bundled packs come from docs/architecture.md, "Collection rules, with their numbers".
 """
 
 from __future__ import annotations

@@ -63,17 +63,15 @@ def _count_on_loan(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutco
 
 
 def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
-    """Apply a dialer report once per call id: the loan's `unanswered_contacts`, then the call caps.
+    """Apply a dialer report once per call id: the loan's `unanswered_contacts`, then the call ledger.
 
     Both run inside one idempotency record (`call-outcome#<call_id>`), so a redelivered report
     changes nothing. If either write fails the record is released and the whole report is retried:
     the loan write goes first because it is idempotent by itself (a retry after it succeeded finds
-    the call id on the loan), the ledger write last. Raises ValueError when no contact caps table is
-    configured, `VersionConflict` when the loan kept changing, `CapContention` when the ledger did.
+    the call id on the loan), the ledger write last. Raises `VersionConflict` when the loan kept
+    changing, `LedgerContention` when the ledger did.
     """
     caps = ports.call_ledger
-    if caps is None:
-        raise ValueError("contact caps table is not configured")
     applied: list[CallOutcomeResult] = []
 
     def apply() -> str:
