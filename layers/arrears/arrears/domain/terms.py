@@ -1,8 +1,8 @@
 """A loan's product terms: how payments are applied, what counts as late, when it is charged off.
 
-The terms come from the product in the collection policy (`products` in `strategies.yaml`) and are
-copied onto the loan when it is registered (and refreshed at each assessment), so that every pure
-function of the domain can judge a loan from the loan alone.
+The terms come from the product in the collection playbook (`products` in `strategies.yaml`) and are
+copied onto the loan when it is registered, so that every pure function of the domain can judge a
+loan from the loan alone (and a replay of its ledger gives the same result whenever it runs).
 
 * `waterfall`: INSTALMENT_MAJOR (default) settles the oldest due instalment in full, its components
   in `order`, before the next; COMPONENT_MAJOR pays each component across all due instalments, oldest
