@@ -7,7 +7,7 @@ import. Every problem is reported as `<source>: <field path>: <problem>` (`RuleP
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
@@ -26,6 +27,7 @@ __all__ = [
     "bundled_rule_packs_text",
     "parse_rule_packs",
     "rule_pack_for",
+    "rule_pack_in_force",
 ]
 
 BUNDLED_RULE_PACKS = "rulepacks.yaml"
@@ -158,3 +160,12 @@ def rule_pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
     See `RulePackHistory.in_force`; an unknown jurisdiction raises `ValueError`.
     """
     return bundled_rule_packs().in_force(jurisdiction, on)
+
+
+def rule_pack_in_force(jurisdiction: str, at: datetime) -> RulePack:
+    """The bundled pack that judges a contact made at the aware instant `at`: the version in force on
+    `at`'s business date in the jurisdiction (a version with a later effective date does not apply yet).
+    """
+    history = bundled_rule_packs()
+    zone_of = history.in_force(jurisdiction)  # every version of a jurisdiction shares its business zone
+    return history.in_force(jurisdiction, business_date(at, zone_of))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from arrears.adapters.call_ledger import CallLedgerRepository, LedgerContention
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
+from arrears.adapters.clock import Clock, WallClock
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import (
     ActionRepository,
@@ -20,7 +21,7 @@ from arrears.adapters.dynamodb import (
     ContactRepository,
     LoanRepository,
 )
-from arrears.config.rulepacks import rule_pack_for
+from arrears.config.rulepacks import rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
@@ -71,6 +72,8 @@ class DispatchPorts:
     token_secret: Callable[[], bytes]
     once: Once
     opt_out_url: str = DEFAULT_OPT_OUT_URL
+    # The instant each contact is judged, sent and recorded at (never the triggering record's time).
+    clock: Clock = field(default_factory=WallClock)
 
     @classmethod
     def from_container(cls, container: Container, once: Once) -> DispatchPorts:
@@ -90,6 +93,7 @@ class DispatchPorts:
             token_secret=container.token_secret.value,
             once=once,
             opt_out_url=container.settings.email_opt_out_url,
+            clock=container.clock,
         )
 
 
@@ -101,13 +105,15 @@ class DispatchResult:
     """What one dispatch run did to an action.
 
     `status` is the status the run moved the action to, or None when it did nothing (not found,
-    not open, not yet due, or settled by another run). `reason` says why, for all but SENT.
+    not open, not yet due, or settled by another run). `reason` says why, for all but SENT. `at` is
+    the instant the action was judged at (the dispatcher's clock).
     """
 
     action_id: str
     status: ActionStatus | None
     channel: str
     reason: str = ""
+    at: datetime | None = None
 
     @property
     def outcome(self) -> str:
@@ -339,7 +345,18 @@ def _reserve_call(
     return False, check.reason, resume, check.rules_checked
 
 
-def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
+def dispatch(action_id: str, ports: DispatchPorts) -> DispatchResult:
+    """Judge, send and record one planned action at the instant `ports.clock` tells.
+
+    The contact is judged (hours, holds, caps, the rule-pack version in force) and recorded at the
+    moment it is really made, not at the time of the record or schedule that triggered this run: a
+    stream record retried hours later, or replayed by an operator, is judged at its retry.
+    """
+    at = ports.clock.now()
+    return replace(_dispatch(action_id, at, ports), at=at)
+
+
+def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
     action = ports.actions.get(action_id)
     if action is None:
         return DispatchResult(action_id, None, "", "action not found")
@@ -349,7 +366,7 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
         return DispatchResult(action_id, None, action.channel.value, "deferred until later")
-    pack = rule_pack_for(action.jurisdiction)
+    pack = rule_pack_in_force(action.jurisdiction, at)
     loan = ports.loans.get(action.loan_id)
     borrower = ports.borrowers.get(action.borrower_id)
     if loan is None or borrower is None:
