@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -27,11 +27,13 @@ from moto.sns.models import sns_backends
 from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
 from arrears.adapters.idempotency import OnceRunner
+from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.actions import Action, ActionStatus, action_id_for
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Holds, Loan
 from arrears.domain.messages import debt_details_absent
+from arrears.domain.rulepacks import RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, DispatchResult, TransientSendError, dispatch
 from localcloud.stack import LocalStack
@@ -644,3 +646,36 @@ def test_a_late_release_run_judges_at_its_own_instant_not_the_schedules(
     assert len(sms_sent()) == 1
     sent = [c for c in contacts_of(container, loan.loan_id) if c["status"] == "SENT"]
     assert [c["occurred_at"] for c in sent] == ["2026-03-10T00:05:00Z"]
+
+
+# -- the rule-pack version in force at the contact's instant ---------------------------------------
+
+
+def with_future_us_pack(ports: DispatchPorts) -> DispatchPorts:
+    """The bundled packs plus a US version from 1 April 2026 that opens the window at 09:00, not 08:00."""
+    bundled = bundled_rule_packs()
+    current = bundled["US-REGF"][-1]
+    future = replace(current, version="2026.2", effective_from=date(2026, 4, 1), contact_start=time(9, 0))
+    history = RulePackHistory({**bundled, "US-REGF": (current, future)})
+    return replace(ports, rule_packs=lambda: history)
+
+
+def test_a_future_dated_rule_pack_version_judges_nothing_before_its_effective_date(
+    container: Container, ports: DispatchPorts
+) -> None:
+    ports = with_future_us_pack(ports)
+    loan = overdue(container, us_regf_loan("L-PACK"), us_borrower(us_regf_loan("L-PACK"), "America/New_York"))
+    before = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-march")
+    after = plan(container, loan, Channel.EMAIL, "email_overdue", step="email-april")
+
+    # 08:30 New York time: lawful under 2026.1 (08:00-21:00), not under 2026.2 (09:00-21:00).
+    assert dispatch_at(before.action_id, utc(2026, 3, 10, 12, 30), ports).status is ActionStatus.SENT
+    assert dispatch_at(after.action_id, utc(2026, 4, 2, 12, 30), ports).status is ActionStatus.DEFERRED
+
+    records = {c["channel"]: c for c in contacts_of(container, loan.loan_id)}
+    assert records["SMS"]["rule_pack"] == "US-REGF@2026.1"
+    assert records["EMAIL"]["rule_pack"] == "US-REGF@2026.2"
+    assert records["EMAIL"]["reason"] == "outside contact hours 09:00-21:00 America/New_York"
+    stored = container.actions.get(after.action_id)
+    assert stored is not None
+    assert stored.not_before == utc(2026, 4, 2, 13, 0)

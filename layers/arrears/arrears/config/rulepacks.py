@@ -162,10 +162,11 @@ def rule_pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
     return bundled_rule_packs().in_force(jurisdiction, on)
 
 
-def rule_pack_in_force(jurisdiction: str, at: datetime) -> RulePack:
-    """The bundled pack that judges a contact made at the aware instant `at`: the version in force on
-    `at`'s business date in the jurisdiction (a version with a later effective date does not apply yet).
+def rule_pack_in_force(jurisdiction: str, at: datetime, packs: RulePackHistory | None = None) -> RulePack:
+    """The pack that judges a contact made at the aware instant `at`: the version in force on `at`'s
+    business date in the jurisdiction (a version with a later effective date does not apply yet).
+    `packs` defaults to the bundled ones.
     """
-    history = bundled_rule_packs()
+    history = packs if packs is not None else bundled_rule_packs()
     zone_of = history.in_force(jurisdiction)  # every version of a jurisdiction shares its business zone
     return history.in_force(jurisdiction, business_date(at, zone_of))

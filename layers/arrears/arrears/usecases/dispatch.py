@@ -21,14 +21,14 @@ from arrears.adapters.dynamodb import (
     ContactRepository,
     LoanRepository,
 )
-from arrears.config.rulepacks import rule_pack_in_force
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.compliance import SendDecision, contact_window, gate, next_contact_instant
 from arrears.domain.loans import Loan
 from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
-from arrears.domain.rulepacks import RulePack
+from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 from arrears.domain.verdicts import RulesChecked, Verdict
@@ -74,6 +74,8 @@ class DispatchPorts:
     opt_out_url: str = DEFAULT_OPT_OUT_URL
     # The instant each contact is judged, sent and recorded at (never the triggering record's time).
     clock: Clock = field(default_factory=WallClock)
+    # Every version of every pack; each contact is judged by the one in force at its instant.
+    rule_packs: Callable[[], RulePackHistory] = bundled_rule_packs
 
     @classmethod
     def from_container(cls, container: Container, once: Once) -> DispatchPorts:
@@ -366,7 +368,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
         return DispatchResult(action_id, None, action.channel.value, "deferred until later")
-    pack = rule_pack_in_force(action.jurisdiction, at)
+    pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs())
     loan = ports.loans.get(action.loan_id)
     borrower = ports.borrowers.get(action.borrower_id)
     if loan is None or borrower is None:
