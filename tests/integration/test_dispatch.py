@@ -679,3 +679,23 @@ def test_a_future_dated_rule_pack_version_judges_nothing_before_its_effective_da
     stored = container.actions.get(after.action_id)
     assert stored is not None
     assert stored.not_before == utc(2026, 4, 2, 13, 0)
+
+
+# -- the opt-out line on US text messages ----------------------------------------------------------
+
+
+def test_a_us_text_message_carries_the_opt_out_line_and_a_cn_one_does_not(
+    container: Container, ports: DispatchPorts
+) -> None:
+    us = overdue(container, us_regf_loan("L-USSMS"), us_borrower(us_regf_loan("L-USSMS"), "America/New_York"))
+    cn = overdue(container, cn_cash_loan("L-CNSMS"), borrower_for(cn_cash_loan("L-CNSMS")))
+    us_sms = plan(container, us, Channel.SMS, "sms_overdue")
+    cn_sms = plan(container, cn, Channel.SMS, "sms_overdue")
+
+    assert dispatch_at(us_sms.action_id, utc(2026, 3, 10, 14, 0), ports).status is ActionStatus.SENT
+    assert dispatch_at(cn_sms.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+
+    bodies = dict(sms_sent())
+    assert bodies["+14155550100"].endswith("\n\nReply STOP to stop these texts.")
+    assert "退订" not in bodies["+8613800138000"]
+    assert "STOP" not in bodies["+8613800138000"]

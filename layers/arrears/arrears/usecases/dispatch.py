@@ -210,7 +210,7 @@ def _message(
         amount_minor=action.amount_due_minor,
         currency=action.currency,
         due_in=due_in,
-        opt_out=action.channel is Channel.EMAIL and pack.email_opt_out_required,
+        opt_out_lines=pack.opt_out_wording(action.channel),
         opt_out_url=ports.opt_out_url,
     )
 
@@ -244,7 +244,7 @@ def _send(
             "template_id": message.template_id,
             "language": message.language,
             "jurisdiction": action.jurisdiction,
-            "opt_out_included": "true" if pack.email_opt_out_required else "false",
+            "opt_out_included": "true" if pack.opt_out_wording(Channel.EMAIL) else "false",
         }
         ports.once(action.action_id, lambda: ports.reminders.publish(payload, attributes))
         return message.sha256
