@@ -8,7 +8,14 @@ import pytest
 
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.borrowers import Borrower
-from arrears.domain.compliance import HOLD_RULES, SendDecision, check_holds, gate, next_contact_instant
+from arrears.domain.compliance import (
+    HOLD_RULES,
+    SendDecision,
+    cancellation,
+    check_holds,
+    gate,
+    next_contact_instant,
+)
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
 from arrears.domain.planning import BorrowerFacts, decide_step
 from arrears.domain.rulepacks import RulePack
@@ -259,3 +266,28 @@ def test_the_first_hold_rule_that_fails_decides_for_both(
         on=date(2026, 2, 4),
     )
     assert checked.rules_checked[-1] == (rule, "FAIL")
+
+
+# -- cancellation receipts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loan", "planned_for", "expected"),
+    [
+        (_loan(status=LoanStatus.CLOSED), 1, [("loan_open", "FAIL")]),
+        (_loan(holds=Holds(bankruptcy=True)), 1, [("loan_open", "PASS"), ("stop_hold", "FAIL")]),
+        (_loan(holds=Holds(deceased=True)), 2, [("loan_open", "PASS"), ("stop_hold", "FAIL")]),
+        (_loan(collection_instalment=2), 1, [("loan_open", "PASS"), ("still_overdue", "FAIL")]),
+    ],
+)
+def test_a_cancellation_names_the_rule_that_cancelled_it_as_the_gate_would(
+    loan: Loan, planned_for: int, expected: list[tuple[str, str]]
+) -> None:
+    why = cancellation(loan, planned_for)
+
+    assert why is not None
+    assert list(why[1]) == expected
+
+
+def test_an_action_of_the_instalment_in_collection_on_an_open_loan_is_not_cancelled() -> None:
+    assert cancellation(_loan(), 1) is None

@@ -33,6 +33,7 @@ __all__ = [
     "HOLD_RULES",
     "HoldCheck",
     "SendDecision",
+    "cancellation",
     "check_holds",
     "contact_window",
     "gate",
@@ -61,6 +62,25 @@ class HoldCheck:
 def is_stopped(loan: Loan) -> bool:
     """Bankruptcy or death: all collection stops and open actions are cancelled."""
     return loan.holds.bankruptcy or loan.holds.deceased
+
+
+def cancellation(loan: Loan, collection_instalment: int) -> tuple[str, RulesChecked] | None:
+    """Why an open action planned for `collection_instalment` must be cancelled now, with the rules
+    checked (in the gate's order and names), or None when it still applies.
+
+    `loan_open` fails for a closed loan (repaid, written off); `stop_hold` for bankruptcy or death;
+    `still_overdue` when the instalment it was planned for is no longer the one in collection.
+    """
+    if not loan.is_open:
+        return "loan cured or closed before contact", (("loan_open", FAIL),)
+    if is_stopped(loan):
+        return "bankruptcy or death recorded: all collection stopped", (
+            ("loan_open", PASS),
+            ("stop_hold", FAIL),
+        )
+    if loan.collection_instalment != collection_instalment:
+        return "loan cured or closed before contact", (("loan_open", PASS), ("still_overdue", FAIL))
+    return None
 
 
 def check_holds(
