@@ -25,7 +25,14 @@ from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
-from arrears.domain.compliance import SendDecision, contact_window, gate, next_contact_instant
+from arrears.domain.compliance import (
+    END_OF_DAY,
+    SendDecision,
+    contact_windows,
+    gate,
+    next_window_instant,
+    window_at,
+)
 from arrears.domain.loans import Loan
 from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
 from arrears.domain.rulepacks import RulePack, RulePackHistory
@@ -275,7 +282,8 @@ def _send(
         return _digest(task)
     if action.channel is Channel.CALL_TASK:
         calls = ports.call_tasks
-        start, end, _ = contact_window(pack, borrower)
+        # The window the task is queued in: the pack's hours narrowed by the borrower's preference.
+        start, end = window_at(at, borrower.timezone, contact_windows(pack, borrower)[0])
         call: dict[str, Any] = {
             "type": "CALL_TASK",
             "action_id": action.action_id,
@@ -288,7 +296,7 @@ def _send(
             "rule_pack": pack.ref,
             "language": borrower.language,
             "timezone": borrower.timezone,
-            "call_window_local": [f"{start:%H:%M}", f"{end:%H:%M}"],
+            "call_window_local": [f"{start:%H:%M}", "24:00" if end == END_OF_DAY else f"{end:%H:%M}"],
             "amount_due_minor": action.amount_due_minor,
             "currency": action.currency,
             "dpd": action.dpd,
@@ -342,8 +350,8 @@ def _reserve_call(
     if check.allowed:
         return True, "", None, check.rules_checked
     retry_at = check.retry_at or at + timedelta(days=1)
-    start, end, _ = contact_window(pack, borrower)
-    resume = next_contact_instant(retry_at, borrower.timezone, start, end) or retry_at
+    windows, _ = contact_windows(pack, borrower)
+    resume = next_window_instant(retry_at, borrower.timezone, windows) or retry_at
     return False, check.reason, resume, check.rules_checked
 
 

@@ -26,7 +26,7 @@ from arrears.domain.actions import (
     ActionStatus,
     action_id_for,
 )
-from arrears.domain.compliance import cancellation, contact_window, is_stopped, next_contact_instant
+from arrears.domain.compliance import cancellation, contact_windows, is_stopped, next_window_instant
 from arrears.domain.loans import Loan
 from arrears.domain.penalties import amount_due
 from arrears.domain.planning import BorrowerFacts, StepDecision, broken_promise, decide_step
@@ -310,8 +310,8 @@ def plan_for_change(
             # schedule it for the window's start instead of sending it through the dispatcher only
             # to be deferred. Nothing was attempted, so no contact record; the dispatcher's gate
             # still judges it, on fresh state, when the 15-minute schedule picks it up.
-            start, end, _ = contact_window(pack, borrower)
-            opens = next_contact_instant(at, borrower.timezone, start, end)
+            windows, _ = contact_windows(pack, borrower)
+            opens = next_window_instant(at, borrower.timezone, windows)
             if opens is not None:
                 status, not_before = ActionStatus.DEFERRED, opens
                 reason = "planned outside contact hours: due when the borrower's contact window opens"
