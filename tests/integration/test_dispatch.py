@@ -294,6 +294,7 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
     assert call["call_window_local"] == ["08:00", "22:00"]
     assert visit["requirements"] == {"min_collectors": 2, "recording_required": True}
     assert visit["region"] == "Shanghai"
+    assert (visit["timezone"], visit["visit_windows_local"]) == ("Asia/Shanghai", [["08:00", "22:00"]])
     assert visit["dpd"] == loan.dpd
     assert set(referral) == {
         "type",
@@ -699,3 +700,18 @@ def test_a_us_text_message_carries_the_opt_out_line_and_a_cn_one_does_not(
     assert bodies["+14155550100"].endswith("\n\nReply STOP to stop these texts.")
     assert "退订" not in bodies["+8613800138000"]
     assert "STOP" not in bodies["+8613800138000"]
+
+
+def test_a_field_visit_states_the_local_windows_in_which_it_is_lawful(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """A borrower in Urumqi preferring 20:00-10:00: the visit may be made 08:00-10:00 or 20:00-22:00 there."""
+    base = cn_cash_loan("L-VISIT")
+    loan = overdue(container, base, borrower_for(base, zone="Asia/Urumqi", preferred_hours=(20, 10)))
+    action = plan(container, loan, Channel.FIELD_VISIT, "field_visit")
+
+    assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+
+    (visit,) = queue_bodies(stack, "FieldVisitQueue")
+    assert visit["timezone"] == "Asia/Urumqi"
+    assert visit["visit_windows_local"] == [["08:00", "10:00"], ["20:00", "22:00"]]

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -222,6 +222,11 @@ def _message(
     )
 
 
+def _local_windows(windows: tuple[tuple[time, time], ...]) -> list[list[str]]:
+    """`[["08:00", "10:00"], ["20:00", "24:00"]]`: local windows as a hand-off states them."""
+    return [[f"{start:%H:%M}", "24:00" if end == END_OF_DAY else f"{end:%H:%M}"] for start, end in windows]
+
+
 def _send(
     ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
 ) -> str:
@@ -270,6 +275,10 @@ def _send(
             "dpd": action.dpd,
             "bucket": action.bucket,
             "deadline": format_utc(at + timedelta(days=7)),
+            # When a visit is lawful, in the borrower's local time: the pack's contact hours narrowed
+            # by the borrower's preferred hours (a visit is a contact; the collector plans the day).
+            "timezone": borrower.timezone,
+            "visit_windows_local": _local_windows(contact_windows(pack, borrower)[0]),
             "requirements": {
                 "min_collectors": pack.field_visit_min_collectors or 1,
                 "recording_required": pack.field_visit_recording_required,
@@ -296,7 +305,7 @@ def _send(
             "rule_pack": pack.ref,
             "language": borrower.language,
             "timezone": borrower.timezone,
-            "call_window_local": [f"{start:%H:%M}", "24:00" if end == END_OF_DAY else f"{end:%H:%M}"],
+            "call_window_local": _local_windows(((start, end),))[0],
             "amount_due_minor": action.amount_due_minor,
             "currency": action.currency,
             "dpd": action.dpd,
