@@ -28,8 +28,9 @@ TIME_RESERVE_MS = 30_000
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     once.register_lambda_context(context)
+    # The schedule's time is not the contact instant: each release is judged at the container's clock.
+    receive(event, ScheduledEvent, telemetry.logger)
     release = release_deferred(
-        receive(event, ScheduledEvent, telemetry.logger),
         ports,
         limit=container.settings.dispatch_deferred_limit,
         has_time_left=time_left(context, TIME_RESERVE_MS),

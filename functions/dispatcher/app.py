@@ -23,8 +23,11 @@ ports = DispatchPorts.from_container(container, once)
 
 
 def send(action: tuple[str, datetime]) -> None:
-    action_id, at = action
-    report.dispatched(dispatch(action_id, at, ports), at)
+    # The record's creation time is the planning's business time; the contact is judged at the
+    # instant it is made (the container's clock), which a retried or replayed record shows apart.
+    action_id, written_at = action
+    result = dispatch(action_id, ports)
+    report.dispatched(result, result.at or written_at)
 
 
 @telemetry.handler()
