@@ -12,16 +12,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from arrears.adapters.errors import error_code
+
+__all__ = ["CONDITION_FAILED", "TRANSACTION_REFUSED", "all_items", "conditional_write", "error_code", "pages"]
+
 CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 """The error code of a PutItem, UpdateItem or DeleteItem whose condition did not hold."""
 
 TRANSACTION_REFUSED = CONDITION_FAILED | {"TransactionCanceledException"}
 """The error codes of a TransactWriteItems that wrote nothing: a condition failed, or it was cancelled."""
-
-
-def error_code(error: ClientError) -> str:
-    """The service's error code of `error` (`""` when the response carries none)."""
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def pages(read: Callable[..., Mapping[str, Any]], /, **request: Any) -> Iterator[Mapping[str, Any]]:

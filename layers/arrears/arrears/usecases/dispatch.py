@@ -20,6 +20,7 @@ from arrears.adapters.dynamodb import (
     ContactRepository,
     LoanRepository,
 )
+from arrears.adapters.errors import error_code, is_permanent
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
@@ -36,23 +37,10 @@ from arrears.usecases.outcomes import ensure_recorded, settle
 Once = Callable[[str, Callable[[], str]], str]
 """Run the send at most once per key (Powertools idempotency in Lambda); returns its message id."""
 
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "KMSThrottlingException",
-        "ServiceUnavailable",
-        "InternalError",
-    }
-)
-
 
 class TransientSendError(RuntimeError):
-    """SNS/SQS throttled or were unavailable: retry the record later (nothing was recorded)."""
+    """SNS/SQS throttled, were unavailable or refused for a reason that is not the contact's own:
+    retry the record later (nothing was recorded). Only `is_permanent` errors end FAILED."""
 
 
 @dataclass(frozen=True)
@@ -383,9 +371,9 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
     try:
         digest = _send(ports, action, borrower, loan, at, pack)
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "ClientError")
-        if code in THROTTLING_CODES:
-            raise TransientSendError(f"{action.channel.value} throttled ({code})") from None
+        code = error_code(error) or "ClientError"
+        if not is_permanent(error):
+            raise TransientSendError(f"{action.channel.value} not sent, retry later ({code})") from None
         return _failed(
             ports, action, borrower, at, pack, decision, f"{action.channel.value} rejected: {code}"
         )
