@@ -19,6 +19,7 @@ from arrears.adapters.items import (
     contact_to_item,
     loan_from_item,
     loan_to_item,
+    outcome_from_item,
     outcome_to_item,
     plain,
 )
@@ -321,6 +322,21 @@ class ActionRepository:
             values[":nb"] = format_utc(stored_not_before)
         else:
             update += " REMOVE defer_partition"
+
+        def ours(item: Mapping[str, Any]) -> bool:
+            """The stored action is this transition's own result (an SDK retry of an applied write)."""
+            stored = plain(item)
+            if (stored.get("version"), stored.get("status"), stored.get("reason", "")) != (
+                action.version + 1,
+                to.value,
+                reason,
+            ):
+                return False
+            try:
+                return outcome is None or outcome_from_item(stored.get("last_outcome")) == outcome
+            except (KeyError, TypeError, ValueError):
+                return False
+
         written = conditional_write(
             self._table.update_item,
             Key={"action_id": action.action_id},
@@ -328,6 +344,7 @@ class ActionRepository:
             ConditionExpression="#s = :from AND #v = :v",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+            ours=ours,
         )
         if written is None:
             return None
