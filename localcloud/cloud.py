@@ -45,6 +45,7 @@ from typing import Any, TextIO
 
 import boto3
 
+from arrears.adapters.streams import lambda_stream_record
 from localcloud.patterns import matches
 from localcloud.schedules import Schedule
 from localcloud.stack import EventSource, FunctionSpec, LocalStack
@@ -169,21 +170,6 @@ def _forget_powertools_logger(service: str) -> None:
     for attribute in ("init", "powertools_handler", "powertools_buffer_config", "powertools_buffer_cache"):
         if hasattr(logger, attribute):
             delattr(logger, attribute)
-
-
-def to_lambda_record(record: Mapping[str, Any], stream_arn: str, at: datetime) -> dict[str, Any]:
-    """moto's stream record in the shape Lambda delivers (epoch seconds, eventSourceARN)."""
-    body = dict(record["dynamodb"])
-    body["ApproximateCreationDateTime"] = int(at.timestamp())
-    return {
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion", REGION),
-        "dynamodb": body,
-        "eventSourceARN": stream_arn,
-    }
 
 
 def passes_filters(record: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
@@ -383,7 +369,8 @@ class LocalCloud:
             fresh = shard.items[mapping.seen :]
             mapping.seen = len(shard.items)
             return [
-                to_lambda_record(copy.deepcopy(r.to_json()), mapping.stream_arn, self.clock) for r in fresh
+                lambda_stream_record(copy.deepcopy(r.to_json()), mapping.stream_arn, self.clock)
+                for r in fresh
             ]
         records: list[dict[str, Any]] = []
         for shard_id in list(mapping.iterators):
@@ -391,7 +378,7 @@ class LocalCloud:
                 response = self._streams.get_records(ShardIterator=mapping.iterators[shard_id], Limit=1000)
                 mapping.iterators[shard_id] = response["NextShardIterator"]
                 records.extend(
-                    to_lambda_record(r, mapping.stream_arn, self.clock) for r in response["Records"]
+                    lambda_stream_record(r, mapping.stream_arn, self.clock) for r in response["Records"]
                 )
                 if len(response["Records"]) < 1000:
                     break

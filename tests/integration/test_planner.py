@@ -6,7 +6,6 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
-from pathlib import Path
 
 import boto3
 import pytest
@@ -15,6 +14,7 @@ from boto3.dynamodb.types import TypeSerializer
 
 from arrears.adapters.container import Container
 from arrears.adapters.items import loan_to_item
+from arrears.config.bundled import STRATEGIES, document_path
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.loans import Holds, Loan
 from localcloud.cloud import LocalCloud, passes_filters
@@ -24,15 +24,7 @@ from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan,
 
 SWEEP = "SweepFunction"
 DUE = date(2026, 3, 1)
-DOCUMENT = (
-    Path(__file__).resolve().parents[2]
-    / "layers"
-    / "arrears"
-    / "arrears"
-    / "config"
-    / "bundled"
-    / "strategies.yaml"
-)
+DOCUMENT = document_path(STRATEGIES)
 
 
 @pytest.fixture(autouse=True)

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, time
-from pathlib import Path
 
 import pytest
 
+from arrears.config.bundled import RULE_PACKS, document_path
 from arrears.config.rulepacks import RulePackError, bundled_rule_packs, parse_rule_packs, rule_pack_for
 from arrears.domain.strategy import Channel
 
-DOCUMENT = (
-    Path(__file__).resolve().parents[2]
-    / "layers"
-    / "arrears"
-    / "arrears"
-    / "config"
-    / "bundled"
-    / "rulepacks.yaml"
-)
+DOCUMENT = document_path(RULE_PACKS)
 
 PACK = """
 rule_packs:

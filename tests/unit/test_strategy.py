@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from arrears.config.bundled import STRATEGIES, document_path
 from arrears.config.playbook import PlaybookDocumentError, PlaybookSource, bundled_playbook, parse_playbook
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
 from arrears.domain.messages import TEMPLATES
@@ -21,7 +22,7 @@ from arrears.domain.strategy import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENT = ROOT / "layers" / "arrears" / "arrears" / "config" / "bundled" / "strategies.yaml"
+DOCUMENT = document_path(STRATEGIES)
 DUE = date(2026, 2, 1)
 
 

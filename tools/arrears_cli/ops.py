@@ -36,6 +36,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from arrears.adapters.streams import lambda_stream_record
 from arrears.adapters.tables import all_items
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.holds import HoldKind, InvalidHoldChange
@@ -239,22 +240,6 @@ def redrive(
 # --------------------------------------------------------------------------------------------------
 # replay-stream-failures: on-failure records -> re-read the stream -> invoke the consumer again
 # --------------------------------------------------------------------------------------------------
-def _lambda_shape(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
-    body = dict(record["dynamodb"])
-    created = body.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        body["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion", stream_arn.split(":")[3]),
-        "dynamodb": body,
-        "eventSourceARN": stream_arn,
-    }
-
-
 def _shards_holding(streams: Any, stream_arn: str, shard_id: str, start: str) -> list[str]:
     """The shard to read: the named one if the stream has it, else every shard (searched in order)."""
     shards: list[dict[str, Any]] = []
@@ -312,7 +297,7 @@ def read_stream_batch(streams: Any, info: Mapping[str, Any]) -> list[dict[str, A
                 if sequence > int(end):
                     return records
                 if sequence >= int(start):
-                    records.append(_lambda_shape(record, stream_arn))
+                    records.append(lambda_stream_record(record, stream_arn))
             if records and int(records[-1]["dynamodb"]["SequenceNumber"]) == int(end):
                 return records
         if records:
