@@ -32,7 +32,7 @@ from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 from arrears.domain.verdicts import RulesChecked, Verdict
-from arrears.usecases.outcomes import ensure_recorded, settle
+from arrears.usecases.outcomes import complete_record, settle
 
 Once = Callable[[str, Callable[[], str]], str]
 """Run the send at most once per key (Powertools idempotency in Lambda); returns its message id."""
@@ -331,8 +331,9 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
     action = ports.actions.get(action_id)
     if action is None:
         return DispatchResult(action_id, None, "", "action not found")
-    # A redelivery finishes what an interrupted run began: the last outcome's contact record.
-    ensure_recorded(ports.contacts, action)
+    # A redelivery (or the next release run, for a `record_pending` action) finishes what an
+    # interrupted run began: the last outcome's contact record.
+    complete_record(ports.actions, ports.contacts, action)
     if action.status not in OPEN_ACTION_STATUSES:
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
