@@ -397,8 +397,17 @@ def rerun_sweep(
     *,
     zone: str = _DEFAULT_SWEEP_ZONE,
     at: time = _DEFAULT_SWEEP_TIME,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
+    """Invoke the sweep with the scheduled event of `business_date`; refused (OpsError) for a date
+    whose run is still to come at `now`: a sweep ahead of its date would assess every due loan on a
+    future day (days past due, penalties, charge-off) and plan contacts for it."""
     event = sweep_event(business_date, zone=zone, at=at)
+    if now is not None and datetime.fromisoformat(event["time"]) > now:
+        raise OpsError(
+            f"business date {business_date.isoformat()} is in the future: its sweep runs at "
+            f"{event['time']} ({at:%H:%M} in {zone}) and it is {now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} now"
+        )
     response = invoke(function, event)
     return {
         "function": function,
@@ -700,7 +709,10 @@ def main(
             result = _hold(args, session, (clock or (lambda: datetime.now(UTC)))())
         elif args.command == "rerun-sweep":
             function = args.function or resources.function("sweep")
-            result = rerun_sweep(invoke, function, args.business_date, zone=args.timezone, at=args.at)
+            now = (clock or (lambda: datetime.now(UTC)))()
+            result = rerun_sweep(
+                invoke, function, args.business_date, zone=args.timezone, at=args.at, now=now
+            )
         else:
             result = history(session.resource("dynamodb"), resources, args.loan)
     except OpsError as error:

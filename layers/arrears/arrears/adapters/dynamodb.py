@@ -19,6 +19,7 @@ from arrears.adapters.items import (
     contact_to_item,
     loan_from_item,
     loan_to_item,
+    outcome_from_item,
     outcome_to_item,
     plain,
 )
@@ -314,13 +315,38 @@ class ActionRepository:
             update += ", last_outcome = :outcome"
             values[":outcome"] = outcome_to_item(outcome)
         stored_not_before = action.not_before
+        record_pending = False
         if to is ActionStatus.DEFERRED:
             stored_not_before = not_before or action.not_before
             update += ", defer_partition = :dp, not_before = :nb"
             values[":dp"] = DEFERRED_PARTITION
             values[":nb"] = format_utc(stored_not_before)
+        elif action.status is ActionStatus.DEFERRED and outcome is not None:
+            # Leaving DEFERRED: stay in the deferred index, due now, until the contact record of this
+            # outcome is written (`record_written`). If this run dies before that, nothing redelivers
+            # the action but the next release run, which finds it there and completes the record.
+            record_pending = True
+            stored_not_before = min(action.not_before, outcome.occurred_at)
+            update += ", not_before = :nb, record_pending = :pending"
+            values[":nb"] = format_utc(stored_not_before)
+            values[":pending"] = True
         else:
             update += " REMOVE defer_partition"
+
+        def ours(item: Mapping[str, Any]) -> bool:
+            """The stored action is this transition's own result (an SDK retry of an applied write)."""
+            stored = plain(item)
+            if (stored.get("version"), stored.get("status"), stored.get("reason", "")) != (
+                action.version + 1,
+                to.value,
+                reason,
+            ):
+                return False
+            try:
+                return outcome is None or outcome_from_item(stored.get("last_outcome")) == outcome
+            except (KeyError, TypeError, ValueError):
+                return False
+
         written = conditional_write(
             self._table.update_item,
             Key={"action_id": action.action_id},
@@ -328,6 +354,7 @@ class ActionRepository:
             ConditionExpression="#s = :from AND #v = :v",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+            ours=ours,
         )
         if written is None:
             return None
@@ -338,7 +365,24 @@ class ActionRepository:
             version=action.version + 1,
             not_before=stored_not_before,
             last_outcome=outcome if outcome is not None else action.last_outcome,
+            record_pending=record_pending,
         )
+
+    def record_written(self, action: Action) -> bool:
+        """Take `action` (as stored, `record_pending`) out of the deferred index: its record exists.
+
+        Conditional on the version, so it never removes the marker of a later outcome; False when the
+        action moved on or the marker is gone already (a concurrent run completed it).
+        """
+        written = conditional_write(
+            self._table.update_item,
+            Key={"action_id": action.action_id},
+            UpdateExpression="REMOVE defer_partition, record_pending",
+            ConditionExpression="#v = :v AND attribute_exists(record_pending)",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":v": action.version},
+        )
+        return written is not None
 
     def for_loan(self, loan_id: str) -> list[Action]:
         """Every action of `loan_id` (LoanActionsIndex, all pages); MalformedItem for a bad item."""
@@ -350,7 +394,8 @@ class ActionRepository:
         return [action_from_item(item) for item in items]
 
     def deferred_due(self, until: datetime, limit: int = 500) -> Iterator[str]:
-        """Ids of deferred actions whose `not_before` has come (sparse index, never a scan)."""
+        """Ids of deferred actions whose `not_before` has come (sparse index, never a scan), and of
+        actions released from DEFERRED whose contact record is still pending (`record_pending`)."""
         for item in all_items(
             self._table.query,
             IndexName=DEFERRED_INDEX,

@@ -21,6 +21,7 @@ from arrears.adapters.dynamodb import (
     ContactRepository,
     LoanRepository,
 )
+from arrears.adapters.errors import error_code, is_permanent
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
@@ -39,28 +40,15 @@ from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 from arrears.domain.verdicts import RulesChecked, Verdict
-from arrears.usecases.outcomes import ensure_recorded, settle
+from arrears.usecases.outcomes import complete_record, settle
 
 Once = Callable[[str, Callable[[], str]], str]
 """Run the send at most once per key (Powertools idempotency in Lambda); returns its message id."""
 
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "KMSThrottlingException",
-        "ServiceUnavailable",
-        "InternalError",
-    }
-)
-
 
 class TransientSendError(RuntimeError):
-    """SNS/SQS throttled or were unavailable: retry the record later (nothing was recorded)."""
+    """SNS/SQS throttled, were unavailable or refused for a reason that is not the contact's own:
+    retry the record later (nothing was recorded). Only `is_permanent` errors end FAILED."""
 
 
 @dataclass(frozen=True)
@@ -379,8 +367,9 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
     action = ports.actions.get(action_id)
     if action is None:
         return DispatchResult(action_id, None, "", "action not found")
-    # A redelivery finishes what an interrupted run began: the last outcome's contact record.
-    ensure_recorded(ports.contacts, action)
+    # A redelivery (or the next release run, for a `record_pending` action) finishes what an
+    # interrupted run began: the last outcome's contact record.
+    complete_record(ports.actions, ports.contacts, action)
     if action.status not in OPEN_ACTION_STATUSES:
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
@@ -419,9 +408,9 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
     try:
         digest = _send(ports, action, borrower, loan, at, pack)
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "ClientError")
-        if code in THROTTLING_CODES:
-            raise TransientSendError(f"{action.channel.value} throttled ({code})") from None
+        code = error_code(error) or "ClientError"
+        if not is_permanent(error):
+            raise TransientSendError(f"{action.channel.value} not sent, retry later ({code})") from None
         return _failed(
             ports, action, borrower, at, pack, decision, f"{action.channel.value} rejected: {code}"
         )
