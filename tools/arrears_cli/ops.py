@@ -36,6 +36,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from arrears.adapters.dynamodb import batch_get
 from arrears.adapters.streams import lambda_stream_record
 from arrears.adapters.tables import all_items
 from arrears.domain.calendar import format_utc, parse_utc
@@ -470,13 +471,18 @@ def _plain(value: Any) -> Any:
 def history(dynamodb: Any, resources: Resources, loan_id: str) -> dict[str, Any]:
     """Loan status, masked borrower, actions (by planned time) and contacts (by time) of ``loan_id``."""
     loan = dynamodb.Table(resources.table("loans_table")).get_item(Key={"loan_id": loan_id}).get("Item")
-    actions = list(
-        all_items(
-            dynamodb.Table(resources.table("actions_table")).query,
+    # LoanActionsIndex holds keys only: the ids in planned order, then the actions from the table.
+    actions_table = dynamodb.Table(resources.table("actions_table"))
+    ids = [
+        str(item["action_id"])
+        for item in all_items(
+            actions_table.query,
             IndexName="LoanActionsIndex",
             KeyConditionExpression=Key("loan_id").eq(loan_id),
         )
-    )
+    ]
+    found = {str(item["action_id"]): item for item in batch_get(actions_table, "action_id", ids)}
+    actions = [found[action_id] for action_id in ids if action_id in found]
     contacts = list(
         all_items(
             dynamodb.Table(resources.table("contacts_table")).query,
