@@ -606,7 +606,7 @@ def test_a_stream_record_retried_across_the_window_boundary_is_judged_at_its_ret
     )
     action = plan(container, loan, Channel.SMS, "sms_overdue", at=written)
     event = stream_event(action.action_id, written)
-    sms = cloud._modules["DispatcherFunction"].ports.sms
+    sms = cloud._modules["DispatcherFunction"].wiring()[1].sms
 
     # Every record of the batch failed: Lambda fails the invocation and retries the record.
     with (
