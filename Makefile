@@ -194,6 +194,9 @@ bench: venv ## benchmark the local cloud; writes benchmarks/results.json
 	mkdir -p benchmarks
 	$(TEST_ENV) $(PY) -m benchmarks.run --out benchmarks/results.json
 
+scaling-doc: venv ## rewrite the figures section of docs/scaling.md from benchmarks/results.json
+	$(TEST_ENV) $(PY) -m benchmarks.scaling_doc
+
 clean: ## remove build output, demo output and caches (keeps .venv and .tools)
 	rm -rf .aws-sam $(OUT) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info \
 	  layers/arrears/*.egg-info tools/*.egg-info

@@ -11,8 +11,11 @@ have a milestone on the benchmark day. Then, in the same process:
 
 `items_read` and `scan_items_read` are summed from DynamoDB's own `ScannedCount` in the responses,
 through a botocore hook on the client, not from counters of the code under test. Both sides must
-write exactly the same loans. The figures go to `--out` (benchmarks/results.json); docs/scaling.md
-derives the 10-million-loan estimates from them.
+write exactly the same loans. Read and write capacity units per table and index are computed from
+the requests (`benchmarks/cost.py`) and priced for both designs, split into fixed and per-loan
+parts and extrapolated to ten million loans (`benchmarks/model.py`, prices in
+`benchmarks/prices.py`). The figures go to `--out` (benchmarks/results.json);
+`python -m benchmarks.scaling_doc` writes them into docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -28,6 +31,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from benchmarks.cost import (
+    INDEX_OVERHEAD_BYTES,
+    CapacityMeter,
+    TableSchema,
+    index_entry,
+    item_size,
+    schema_from_resource,
+)
+from benchmarks.model import cost_section
 
 LOCAL_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -64,15 +77,15 @@ def fast_dynamodb_responses() -> None:
     moto 5's generic, model-driven serialiser walks every attribute of every returned item through
     the service model and costs ~20 ms per loan item: the bench would time moto's serialiser, not
     the sweep. The results moto builds are DynamoDB JSON already, so the bench emits them as such.
-    Only Query, Scan and GetItem results (items and counts) take this path; both the sweep and the
-    Scan baseline run under it; `--moto-serializer` turns it off.
+    Only Query, Scan, GetItem and BatchGetItem results (items and counts) take this path; both the
+    sweep and the Scan baseline run under it; `--moto-serializer` turns it off.
     """
     from moto.dynamodb.responses import DynamoResult
 
     generic = DynamoResult.execute_result
 
     def execute_result(self: Any, context: Any) -> Any:
-        if context.operation_model.name not in ("Query", "Scan", "GetItem"):
+        if context.operation_model.name not in ("Query", "Scan", "GetItem", "BatchGetItem"):
             return generic(self, context)
         headers = {"Content-Type": "application/x-amz-json-1.0"}
         return 200, headers, json.dumps(self.result, separators=(",", ":"))
@@ -80,28 +93,39 @@ def fast_dynamodb_responses() -> None:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
-def _table_definition(name: str) -> dict[str, Any]:
-    """The Loans table's keys and ReviewIndex, as template.yaml declares them."""
-    return {
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+def _loans_table(template: Path = TEMPLATE) -> dict[str, Any]:
+    from localcloud.stack import load_template
+
+    properties: dict[str, Any] = load_template(template)["Resources"]["LoansTable"]["Properties"]
+    return properties
+
+
+def _table_definition(
+    name: str, *, review_projection: str | None = None, review_index: bool = True
+) -> dict[str, Any]:
+    """The Loans table's keys and ReviewIndex as template.yaml declares them (the projection too),
+    or the naive design's table: the same keys and no ReviewIndex. `review_projection` (ALL) lets
+    the bench price the projection the template does not use."""
+    loans = _loans_table()
+    indexes = [i for i in loans["GlobalSecondaryIndexes"] if i["IndexName"] == "ReviewIndex" and review_index]
+    if review_projection is not None:
+        for index in indexes:
+            index["Projection"] = {"ProjectionType": review_projection}
+    used = {k["AttributeName"] for k in loans["KeySchema"]} | {
+        k["AttributeName"] for i in indexes for k in i["KeySchema"]
+    }
+    definition: dict[str, Any] = {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            {"AttributeName": "loan_id", "AttributeType": "S"},
-            {"AttributeName": "review_shard", "AttributeType": "N"},
-            {"AttributeName": "next_review_on", "AttributeType": "S"},
-        ],
-        "KeySchema": [{"AttributeName": "loan_id", "KeyType": "HASH"}],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": "ReviewIndex",
-                "KeySchema": [
-                    {"AttributeName": "review_shard", "KeyType": "HASH"},
-                    {"AttributeName": "next_review_on", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        "AttributeDefinitions": [a for a in loans["AttributeDefinitions"] if a["AttributeName"] in used],
+        "KeySchema": loans["KeySchema"],
     }
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = indexes
+    return definition
 
 
 def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
@@ -162,7 +186,9 @@ class ListQueue:
         return len(bodies)
 
 
-def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_size: int) -> dict[str, Any]:
+def run_sweep(
+    session: Any, table_name: str, runs_table: str, shards: int, page_size: int, capacity: CapacityMeter
+) -> dict[str, Any]:
     from arrears.adapters.dynamodb import LoanRepository
     from arrears.adapters.sweep_runs import SweepRunRepository
     from arrears.config.playbook import bundled_playbook
@@ -171,6 +197,7 @@ def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
+    capacity.register(resource.meta.client)
     loans = LoanRepository(resource.Table(table_name), shard_count=shards)
     runs = SweepRunRepository(resource.Table(runs_table))
     queue = ListQueue()
@@ -206,7 +233,9 @@ def run_sweep(session: Any, table_name: str, runs_table: str, shards: int, page_
     }
 
 
-def run_census(session: Any, table_name: str, shards: int, page_size: int) -> dict[str, Any]:
+def run_census(
+    session: Any, table_name: str, shards: int, page_size: int, capacity: CapacityMeter
+) -> dict[str, Any]:
     """The daily open-loan census after the sweep: every shard of ReviewIndex counted by bucket."""
     from collections import Counter
 
@@ -216,6 +245,7 @@ def run_census(session: Any, table_name: str, shards: int, page_size: int) -> di
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
+    capacity.register(resource.meta.client)
     loans = LoanRepository(resource.Table(table_name), shard_count=shards)
     counts: Counter[tuple[str, str]] = Counter()
     started = time.perf_counter()
@@ -229,7 +259,9 @@ def run_census(session: Any, table_name: str, shards: int, page_size: int) -> di
     }
 
 
-def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page_size: int) -> dict[str, Any]:
+def run_scan(
+    session: Any, table_name: str, writes_table: str, shards: int, page_size: int, capacity: CapacityMeter
+) -> dict[str, Any]:
     """The naive baseline: read the whole table, assess every loan, write the changed ones.
 
     It runs first, on the same book as the sweep; its writes go to a second table of the same
@@ -244,6 +276,7 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
+    capacity.register(resource.meta.client)
     table = resource.Table(table_name)
     loans = LoanRepository(resource.Table(writes_table), shard_count=shards)
     changed: list[str] = []
@@ -265,10 +298,18 @@ def run_scan(session: Any, table_name: str, writes_table: str, shards: int, page
         "scans": meter.operations.get("Scan", 0),
         "writes": meter.writes,
         "changed": changed,
+        "pages": meter.operations.get("Scan", 0),
     }
 
 
-def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_size: int) -> dict[str, Any]:
+def sweep_section(
+    count: int,
+    due_fraction: float,
+    shards: int,
+    seed: int,
+    page_size: int,
+    review_projection: str | None = None,
+) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
@@ -278,8 +319,11 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         client = session.client("dynamodb")
-        for name in ("bench-loans", "bench-scan-writes"):
-            client.create_table(**_table_definition(name))
+        loans_table = _table_definition("bench-loans", review_projection=review_projection)
+        naive_table = _table_definition("bench-scan-writes", review_index=False)
+        for definition in (loans_table, naive_table):
+            client.create_table(**definition)
+        schemas = {t["TableName"]: schema_from_resource(t) for t in (loans_table, naive_table)}
         client.create_table(
             TableName="bench-sweep-runs",
             BillingMode="PAY_PER_REQUEST",
@@ -299,10 +343,26 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
             len(items), 1
         )
 
-        scan = run_scan(session, "bench-loans", "bench-scan-writes", shards, page_size)
-        sweep = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size)
-        rerun = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size)
-        census = run_census(session, "bench-loans", shards, page_size)
+        # One shadow of the tables for every meter: the naive design overwrites the same loans in
+        # its own table (seeded with the book), the sweep and the census work on the first one.
+        shadow: dict[str, Any] = {}
+        naive_meter = CapacityMeter(schemas, shadow=shadow)
+        naive_meter.seed("bench-loans", items)
+        naive_meter.seed("bench-scan-writes", items)
+        sweep_meter = CapacityMeter(schemas, shadow=shadow)
+        census_meter = CapacityMeter(schemas, shadow=shadow)
+        scan = run_scan(session, "bench-loans", "bench-scan-writes", shards, page_size, naive_meter)
+        sweep = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size, sweep_meter)
+        rerun = run_sweep(
+            session,
+            "bench-loans",
+            "bench-sweep-runs",
+            shards,
+            page_size,
+            CapacityMeter(schemas, shadow=shadow),
+        )
+        census = run_census(session, "bench-loans", shards, page_size, census_meter)
+        index_storage = storage_bytes(shadow, schemas)
         # The truth the census must match: the open loans of the table after the sweep, by bucket.
         truth: dict[tuple[str, str], int] = {}
         table = session.resource("dynamodb").Table("bench-loans")
@@ -325,6 +385,7 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
         "segments": sweep["segments"],
         "writes": sweep["writes"],
         "scan_writes": scan["writes"],
+        "scan_pages": scan["pages"],
         "same_loans_written": sorted(sweep["changed"]) == sorted(scan["changed"]),
         "heartbeats": sweep["heartbeats"],
         "rerun_items_read": rerun["items_read"],
@@ -343,8 +404,59 @@ def sweep_section(count: int, due_fraction: float, shards: int, seed: int, page_
         "census_ms_over_sweep_ms": round(census["ms"] / sweep["ms"], 4) if sweep["ms"] else None,
         "load_seconds": round(load_s, 1),
         "mean_item_bytes": round(mean_item_bytes),
+        "review_projection": _projection_name(loans_table),
+        "capacity": {
+            "sweep": meter_summary(sweep_meter),
+            "census": meter_summary(census_meter),
+            "naive": meter_summary(naive_meter),
+            "index_storage_bytes": index_storage,
+        },
+        "assess_ms_per_loan": round(assess_ms(book), 4),
+        "census_segments": shards,
         "environment": "moto (in-process DynamoDB emulation) in one Python process: times are moto's",
     }
+
+
+def _projection_name(definition: Mapping[str, Any]) -> str:
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] == "ReviewIndex":
+            projection = index["Projection"]
+            return " ".join([projection["ProjectionType"], *projection.get("NonKeyAttributes", [])])
+    return "none"
+
+
+def meter_summary(meter: CapacityMeter) -> dict[str, Any]:
+    return {
+        "requests": dict(sorted(meter.requests.items())),
+        "write_units": dict(sorted(meter.write_units.items())),
+        "read_units": dict(sorted(meter.read_units.items())),
+    }
+
+
+def storage_bytes(shadow: Mapping[str, Any], schemas: Mapping[str, TableSchema]) -> dict[str, int]:
+    """Bytes each index of the benchmark's tables holds at the end (entries plus 100 bytes each)."""
+    stored: dict[str, int] = {}
+    for table, schema in schemas.items():
+        for name, index in schema.indexes.items():
+            entries = [index_entry(item, schema, index) for item in shadow.get(table, {}).values()]
+            stored[f"{table}/{name}"] = sum(item_size(e) + INDEX_OVERHEAD_BYTES for e in entries if e)
+    return stored
+
+
+def assess_ms(book: Sequence[Any], sample: int = 500) -> float:
+    """CPU time of one assessment (the work per loan both designs do), median of `sample` loans."""
+    from statistics import median
+
+    from arrears.config.playbook import bundled_playbook
+    from arrears.domain.assessment import assess
+
+    playbook = bundled_playbook()
+    times = []
+    for loan in book[:sample]:
+        began = time.perf_counter()
+        assess(loan, BENCH_DAY, playbook)
+        times.append((time.perf_counter() - began) * 1000)
+    return median(times) if times else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--moto-serializer", action="store_true", help="keep moto's slow serialiser")
+    parser.add_argument(
+        "--review-projection",
+        choices=("ALL", "KEYS_ONLY"),
+        help="create ReviewIndex with this projection instead of the template's (to price the choice)",
+    )
+    parser.add_argument("--no-archive", action="store_true", help="skip the archive section")
     args = parser.parse_args(argv)
     for name, value in LOCAL_ENV.items():
         os.environ[name] = value  # the bench only ever talks to moto
@@ -363,12 +481,16 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     from benchmarks.archive import archive_section
 
-    # First, with moto as it is: the archive figures count the real handler's S3 requests, and the
-    # response shortcut below is only meant for the sweep's large Query/Scan pages.
-    results["archive"] = archive_section()
+    if not args.no_archive:
+        # First, with moto as it is: the archive figures count the real handler's S3 requests, and
+        # the response shortcut below is only meant for the sweep's large Query/Scan pages.
+        results["archive"] = archive_section()
     if not args.moto_serializer:
         fast_dynamodb_responses()
-    results["sweep"] = sweep_section(args.loans, args.due_fraction, args.shards, args.seed, args.page_size)
+    results["sweep"] = sweep_section(
+        args.loans, args.due_fraction, args.shards, args.seed, args.page_size, args.review_projection
+    )
+    results["cost"] = cost_section(results["sweep"])
     results["sweep"]["moto_json_serializer"] = "json.dumps" if not args.moto_serializer else "moto"
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -104,6 +104,12 @@ BEHAVIOURS = (
 )
 
 
+# One borrower in five states preferred hours, both crossing midnight: evenings to 01:00 (the lawful
+# part is 19:00 to the pack's end), and 20:00-10:00 (two lawful windows, mornings and evenings). Taken
+# from the borrower's number, not the generator, so the rest of the book stays as it was.
+PREFERRED_HOURS: dict[int, tuple[int, int]] = {3: (19, 1), 7: (20, 10)}
+
+
 def _borrower(rng: random.Random, n: int, jurisdiction: str) -> Borrower:
     if jurisdiction == "CN":
         zone, region = rng.choice(CN_ZONES)
@@ -126,6 +132,7 @@ def _borrower(rng: random.Random, n: int, jurisdiction: str) -> Borrower:
         phone=phone,
         email=email,
         address=f"{rng.randrange(1, 999)} Example Road, {region}",
+        preferred_hours=PREFERRED_HOURS.get(n % 10),
     )
 
 

@@ -12,6 +12,9 @@ Lambda delivers:
 * Schedules: `schedule(function)` invokes with what the function's schedule delivers at the simulated
   clock: an EventBridge Scheduled Event, or an EventBridge Scheduler Input with its context attributes
   filled in (localcloud.schedules).
+* The clock: every handler's `Container` is built with `SimulatedClock`, so the instant a contact is
+  judged and recorded at is the simulated clock's (the wall clock in Lambda), and the demo stays
+  deterministic.
 * EventBridge rules: `put_event` matches the template's patterns and invokes asynchronously
   (two retries, then the on-failure destination).
 * SQS event source mappings: receives from moto's queue in Lambda's SQS event shape, up to the
@@ -45,6 +48,7 @@ from typing import Any, TextIO
 
 import boto3
 
+from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
 from localcloud.patterns import matches
 from localcloud.schedules import Schedule
@@ -172,6 +176,34 @@ def _forget_powertools_logger(service: str) -> None:
             delattr(logger, attribute)
 
 
+class SimulatedClock:
+    """The local cloud's clock as the handlers' `Clock` port: the simulated instant, which only
+    `LocalCloud.advance_to` moves."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self._cloud = cloud
+
+    def now(self) -> datetime:
+        return self._cloud.clock
+
+
+@contextlib.contextmanager
+def _containers_with(clock: SimulatedClock) -> Iterator[None]:
+    """While a handler module is imported, `Container.from_environment()` builds its container with
+    the simulated clock, as Lambda's would be built with the wall clock."""
+    original = vars(Container)["from_environment"]
+
+    def from_environment(cls: type[Container], given: Any = None) -> Container:
+        built: Container = original.__func__(cls, given or clock)
+        return built
+
+    setattr(Container, "from_environment", classmethod(from_environment))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(Container, "from_environment", original)  # noqa: B010
+
+
 def passes_filters(record: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
     criteria = properties.get("FilterCriteria") or {}
     filters = criteria.get("Filters") or []
@@ -191,6 +223,7 @@ class LocalCloud:
     ) -> None:
         self.stack = stack
         self.clock = start.astimezone(UTC)
+        self.simulated_clock = SimulatedClock(self)
         self.log: TextIO = log if log is not None else io.StringIO()
         self.budgets_ms = dict(budgets_ms or {})
         self.invocations: list[Invocation] = []
@@ -251,7 +284,7 @@ class LocalCloud:
             raise ImportError(f"cannot load handler module {path}")
         module = importlib.util.module_from_spec(loader_spec)
         _forget_powertools_logger(spec.environment.get("POWERTOOLS_SERVICE_NAME", name))
-        with self._environment(spec):
+        with self._environment(spec), _containers_with(self.simulated_clock):
             sys.modules[module_name] = module
             loader_spec.loader.exec_module(module)
         self._modules[name] = module

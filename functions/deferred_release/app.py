@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -18,18 +19,29 @@ from arrears.usecases.dispatch import DispatchPorts
 
 # The contacts it makes are the dispatcher's: alarms and the dashboard count them under its service.
 telemetry = Telemetry(metrics_service="dispatcher")
-container = Container.from_environment()
-once = OnceRunner(container.settings.idempotency_table)
-ports = DispatchPorts.from_container(container, once)
+container = Container.from_environment()  # settings only: every client is built on first use
+
+
+@cache
+def wiring() -> tuple[OnceRunner, DispatchPorts]:
+    """The idempotency store and the dispatch ports, built on the first invocation, not at import:
+    their clients (DynamoDB, SNS, SQS, Secrets Manager) and the token secret's read are not paid by
+    an import, and a failed read is retried by the next invocation instead of failing the init."""
+    once = OnceRunner(container.settings.idempotency_table)
+    return once, DispatchPorts.from_container(container, once)
+
+
 # Stop releasing when less than this is left of the invocation: the rest wait for the next run.
 TIME_RESERVE_MS = 30_000
 
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    once, ports = wiring()
     once.register_lambda_context(context)
+    # The schedule's time is not the contact instant: each release is judged at the container's clock.
+    receive(event, ScheduledEvent, telemetry.logger)
     release = release_deferred(
-        receive(event, ScheduledEvent, telemetry.logger),
         ports,
         limit=container.settings.dispatch_deferred_limit,
         has_time_left=time_left(context, TIME_RESERVE_MS),

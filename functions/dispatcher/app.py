@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,17 +18,28 @@ from arrears.usecases.dispatch import DispatchPorts, dispatch
 
 telemetry = Telemetry()
 report = DispatchReport(telemetry)
-container = Container.from_environment()
-once = OnceRunner(container.settings.idempotency_table)
-ports = DispatchPorts.from_container(container, once)
+container = Container.from_environment()  # settings only: every client is built on first use
+
+
+@cache
+def wiring() -> tuple[OnceRunner, DispatchPorts]:
+    """The idempotency store and the dispatch ports, built on the first invocation, not at import:
+    their clients (DynamoDB, SNS, SQS, Secrets Manager) and the token secret's read are not paid by
+    an import, and a failed read is retried by the next invocation instead of failing the init."""
+    once = OnceRunner(container.settings.idempotency_table)
+    return once, DispatchPorts.from_container(container, once)
 
 
 def send(action: tuple[str, datetime]) -> None:
-    action_id, at = action
-    report.dispatched(dispatch(action_id, at, ports), at)
+    # The record's creation time is the planning's business time; the contact is judged at the
+    # instant it is made (the container's clock), which a retried or replayed record shows apart.
+    action_id, written_at = action
+    result = dispatch(action_id, wiring()[1])
+    report.dispatched(result, result.at or written_at)
 
 
 @telemetry.handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    once, _ = wiring()
     once.register_lambda_context(context)
     return process_batch(event, context, ActionRecord, send, telemetry.logger)

@@ -66,6 +66,7 @@ ALLOWED_MANAGED_POLICIES = {
 # The DynamoDB actions a role may be granted (by name, no wildcard), and those that remove items.
 DYNAMODB_ITEM_ACTIONS = {
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",

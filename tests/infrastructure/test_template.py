@@ -622,9 +622,15 @@ def test_logs_service_may_use_the_key_for_exactly_our_log_groups(raw: dict[str, 
         assert fnmatch.fnmatchcase(group_arn, pattern), name
 
 
-# Indexes that only find keys (the reader needs ids, nothing else): a small index item, and no index
-# write when a loan's other attributes change.
-KEYS_ONLY_INDEXES = {"BorrowerIndex"}
+# Every index holds what its readers use and nothing more: keys only where the reader needs ids (and
+# batch-reads the items), plus the census's tally keys on ReviewIndex. A small index entry, and no
+# index write when an item's other attributes change.
+INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
+    "ReviewIndex": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["jurisdiction", "bucket"]},
+    "BorrowerIndex": {"ProjectionType": "KEYS_ONLY"},
+    "LoanActionsIndex": {"ProjectionType": "KEYS_ONLY"},
+    "DeferredIndex": {"ProjectionType": "KEYS_ONLY"},
+}
 
 
 @pytest.mark.parametrize(
@@ -674,8 +680,7 @@ def test_tables_have_the_keys_of_the_contract(
     }
     assert declared == indexes
     for index in properties.get("GlobalSecondaryIndexes", []):
-        projection = "KEYS_ONLY" if index["IndexName"] in KEYS_ONLY_INDEXES else "ALL"
-        assert index["Projection"] == {"ProjectionType": projection}, index["IndexName"]
+        assert index["Projection"] == INDEX_PROJECTIONS[index["IndexName"]], index["IndexName"]
     attribute_types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
     key_attributes = set(keys) | {name for index in indexes.values() for name in index}
     assert set(attribute_types) == key_attributes, "declare exactly the key attributes"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,8 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
 
 from arrears_cli import audit
 from localcloud.book import generate_book
@@ -35,6 +38,7 @@ class DemoRun:
     out: Path
     summary: dict[str, Any]
     action_changes: list[tuple[str, dict[str, Any], dict[str, Any]]]
+    sms: list[tuple[str, str]]  # (number, body) of every SMS the dispatcher sent
 
 
 def action_changes(stream_arn: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -73,7 +77,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         keys = export_archive(sim.stack, out / "archive")
         summary = summarise(sim, keys, out / "archive", 0.0, DAYS, logs=out / "logs.jsonl")
         changes = action_changes(sim.stack.arns["ActionsTable.StreamArn"])
-    return DemoRun(out, summary, changes)
+        sent = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()
+        sms = [(str(number), str(body)) for number, body in sent]
+    return DemoRun(out, summary, changes, sms)
 
 
 def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadline(
@@ -158,6 +164,16 @@ def test_the_summary_counts_deferrals_by_who_deferred_and_agrees_with_the_tables
     )
 
 
+def test_every_us_text_message_of_the_demo_carries_the_opt_out_line(demo: DemoRun) -> None:
+    us = [body for number, body in demo.sms if number.startswith("+1")]
+    cn = [body for number, body in demo.sms if number.startswith("+86")]
+
+    assert us, "the demo sent no US text message"
+    assert all(body.endswith("\n\nReply STOP to stop these texts.") for body in us)
+    assert cn
+    assert not any("STOP" in body or "退订" in body for body in cn)
+
+
 def test_emf_totals_sum_metrics_by_dimensions_and_ignore_other_lines() -> None:
     lines = [
         '{"level":"INFO","message":"action dispatched","outcome":"DEFERRED"}',
@@ -191,3 +207,16 @@ def test_the_summary_reports_recoveries_after_charge_off_and_reversals(demo: Dem
     assert reversals["sent"] >= 1
     assert reversals["applied"] == reversals["reversed_in_ledger"] >= 1
     assert payments["ledger_entries"] >= payments["applied"]
+
+
+def test_borrowers_preferring_hours_across_midnight_are_judged_by_them(demo: DemoRun) -> None:
+    """The book gives some borrowers 19:00-01:00 or 20:00-10:00; their contacts name `preferred_hours`."""
+    lines = [
+        json.loads(line)
+        for path in (demo.out / "archive").rglob("*.jsonl.gz")
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
+    ]
+    judged = [r for r in lines if any(rule.startswith("preferred_hours:") for rule in r["rules_checked"])]
+
+    assert judged, "no archived contact was judged by a borrower's preferred hours"
+    assert {r["status"] for r in judged} <= {"SENT", "DEFERRED"}

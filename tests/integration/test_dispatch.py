@@ -12,26 +12,30 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
+from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
 from arrears.adapters.idempotency import OnceRunner
+from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.actions import Action, ActionStatus, action_id_for
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Holds, Loan
 from arrears.domain.messages import debt_details_absent
+from arrears.domain.rulepacks import RulePackHistory
 from arrears.domain.strategy import Channel
-from arrears.usecases.dispatch import DispatchPorts, TransientSendError, dispatch
+from arrears.usecases.dispatch import DispatchPorts, DispatchResult, TransientSendError, dispatch
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
@@ -51,6 +55,11 @@ def throttled(operation: str) -> ClientError:
 
 def rejected(operation: str) -> ClientError:
     return ClientError({"Error": {"Code": "InvalidParameter", "Message": "bad"}}, operation)
+
+
+def dispatch_at(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
+    """Dispatch with the dispatcher's clock showing `at` (the instant the contact is made)."""
+    return dispatch(action_id, replace(ports, clock=FixedClock(at)))
 
 
 @pytest.fixture
@@ -157,8 +166,8 @@ def test_an_sms_inside_contact_hours_is_sent_once_and_recorded(
     loan = overdue(container, cn_cash_loan("L-SMS"), borrower_for(cn_cash_loan("L-SMS")))
     action = plan(container, loan, Channel.SMS, "sms_overdue")
 
-    first = dispatch(action.action_id, NOON_SHANGHAI, ports)
-    again = dispatch(action.action_id, NOON_SHANGHAI + timedelta(minutes=1), ports)
+    first = dispatch_at(action.action_id, NOON_SHANGHAI, ports)
+    again = dispatch_at(action.action_id, NOON_SHANGHAI + timedelta(minutes=1), ports)
 
     assert (first.status, again.status) == (ActionStatus.SENT, None)
     ((number, text),) = sms_sent()
@@ -186,7 +195,7 @@ def test_outside_contact_hours_the_action_is_deferred_to_the_next_lawful_instant
     loan = overdue(container, cn_cash_loan("L-QUIET"), borrower_for(cn_cash_loan("L-QUIET"), zone))
     action = plan(container, loan, Channel.SMS, "sms_overdue")
 
-    result = dispatch(action.action_id, at, ports)
+    result = dispatch_at(action.action_id, at, ports)
 
     assert result.status is ActionStatus.DEFERRED
     assert sms_sent() == []
@@ -199,7 +208,7 @@ def test_outside_contact_hours_the_action_is_deferred_to_the_next_lawful_instant
     assert contact["status"] == "DEFERRED"
     assert "contact hours" in contact["reason"]
     # When the window opens, the schedule's run sends it
-    assert dispatch(action.action_id, resume, ports).status is ActionStatus.SENT
+    assert dispatch_at(action.action_id, resume, ports).status is ActionStatus.SENT
     assert len(sms_sent()) == 1
 
 
@@ -208,7 +217,7 @@ def test_the_borrowers_preferred_hours_narrow_the_window(container: Container, p
     loan = overdue(container, base, borrower_for(base, preferred_hours=(18, 20)))
     action = plan(container, loan, Channel.SMS, "sms_overdue")
 
-    result = dispatch(action.action_id, NOON_SHANGHAI, ports)
+    result = dispatch_at(action.action_id, NOON_SHANGHAI, ports)
 
     assert result.status is ActionStatus.DEFERRED
     assert "preferred hours" in result.reason
@@ -233,7 +242,7 @@ def test_holds_opt_outs_and_settled_loans_are_rechecked_at_send_time(
     )
     container.loans.save(loan.with_changes(holds=Holds(dispute_open=True)))
 
-    outcomes = {a.action_id: dispatch(a.action_id, NOON_SHANGHAI, ports) for a in (sms, email, stale)}
+    outcomes = {a.action_id: dispatch_at(a.action_id, NOON_SHANGHAI, ports) for a in (sms, email, stale)}
 
     assert outcomes[sms.action_id].status is ActionStatus.SUPPRESSED
     assert outcomes[email.action_id].status is ActionStatus.SUPPRESSED
@@ -254,7 +263,7 @@ def test_us_email_carries_an_opt_out_line_and_attributes(
     loan = overdue(container, us_regf_loan("L-US-MAIL"), us_borrower(us_regf_loan("L-US-MAIL")))
     action = plan(container, loan, Channel.EMAIL, "email_overdue")
 
-    assert dispatch(action.action_id, utc(2026, 3, 10, 18, 0), ports).status is ActionStatus.SENT
+    assert dispatch_at(action.action_id, utc(2026, 3, 10, 18, 0), ports).status is ActionStatus.SENT
 
     (message,) = read()
     assert message["to"] == "jane.doe@example.com"
@@ -275,7 +284,7 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
         plan(container, loan, Channel.BUREAU, "bureau_report"),
     ]
 
-    results = [dispatch(a.action_id, NOON_SHANGHAI, ports) for a in actions]
+    results = [dispatch_at(a.action_id, NOON_SHANGHAI, ports) for a in actions]
 
     assert [r.status for r in results] == [ActionStatus.SENT] * 4
     (call,) = queue_bodies(stack, "CallTaskQueue")
@@ -285,6 +294,7 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
     assert call["call_window_local"] == ["08:00", "22:00"]
     assert visit["requirements"] == {"min_collectors": 2, "recording_required": True}
     assert visit["region"] == "Shanghai"
+    assert (visit["timezone"], visit["visit_windows_local"]) == ("Asia/Shanghai", [["08:00", "22:00"]])
     assert visit["dpd"] == loan.dpd
     assert set(referral) == {
         "type",
@@ -333,7 +343,7 @@ def test_concurrent_dispatchers_never_exceed_the_call_cap(
     actions = [plan(container, loan, Channel.CALL_TASK, "call_task", step=f"call-{i}") for i in range(12)]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda a: dispatch(a.action_id, at, ports), actions))
+        results = list(pool.map(lambda a: dispatch_at(a.action_id, at, ports), actions))
 
     outcomes = [r.status for r in results]
     assert outcomes.count(ActionStatus.SENT) == cap
@@ -354,7 +364,7 @@ def test_no_call_within_seven_days_after_a_us_conversation(
     container.call_ledger.record_call_outcome(loan.borrower_id, talked, connected=True, conversation=True)
     action = plan(container, loan, Channel.CALL_TASK, "call_task")
 
-    result = dispatch(action.action_id, utc(2026, 3, 10, 15, 0), ports)
+    result = dispatch_at(action.action_id, utc(2026, 3, 10, 15, 0), ports)
 
     assert result.status is ActionStatus.DEFERRED
     assert "conversation" in result.reason
@@ -374,7 +384,7 @@ def test_cn_connected_calls_cap_defers_to_the_next_local_morning(
         )
     action = plan(container, loan, Channel.CALL_TASK, "call_task")
 
-    result = dispatch(action.action_id, NOON_SHANGHAI, ports)
+    result = dispatch_at(action.action_id, NOON_SHANGHAI, ports)
 
     assert result.status is ActionStatus.DEFERRED
     assert "connected" in result.reason
@@ -400,13 +410,13 @@ def test_sns_throttling_is_retried_without_duplicate(container: Container, ports
 
     with mock.patch.object(ports.sms, "send", side_effect=flaky):
         with pytest.raises(TransientSendError):
-            dispatch(action.action_id, NOON_SHANGHAI, ports)
+            dispatch_at(action.action_id, NOON_SHANGHAI, ports)
         stored = container.actions.get(action.action_id)
         assert stored is not None
         assert stored.status is ActionStatus.PENDING
         assert contacts_of(container, loan.loan_id) == []
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is None
+        assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+        assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is None
 
     assert len(sms_sent()) == 1
     assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
@@ -419,7 +429,7 @@ def test_a_permanent_sns_rejection_is_recorded_as_failed_with_its_error_class(
     action = plan(container, loan, Channel.SMS, "sms_overdue")
 
     with mock.patch.object(ports.sms, "send", side_effect=rejected("Publish")):
-        result = dispatch(action.action_id, NOON_SHANGHAI, ports)
+        result = dispatch_at(action.action_id, NOON_SHANGHAI, ports)
 
     assert result.status is ActionStatus.FAILED
     assert "InvalidParameter" in result.reason
@@ -446,8 +456,8 @@ def test_sqs_throttling_keeps_the_call_slot_and_sends_once(
     with mock.patch.object(ports.call_tasks, "send", side_effect=flaky):
         for _ in range(2):
             with pytest.raises(TransientSendError):
-                dispatch(action.action_id, NOON_SHANGHAI, ports)
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+                dispatch_at(action.action_id, NOON_SHANGHAI, ports)
+        assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
 
     assert len(queue_bodies(stack, "CallTaskQueue")) == 1
     assert len(container.call_ledger.ledger(loan.borrower_id).attempts) == 1
@@ -459,7 +469,7 @@ def test_a_permanent_sqs_failure_gives_the_call_slot_back(container: Container, 
     assert ports.call_tasks is not None
 
     with mock.patch.object(ports.call_tasks, "send", side_effect=rejected("SendMessage")):
-        assert dispatch(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.FAILED
+        assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.FAILED
 
     assert container.call_ledger.ledger(loan.borrower_id).attempts == ()
 
@@ -474,10 +484,12 @@ def test_a_crash_between_send_and_record_is_completed_by_the_redelivery(
         mock.patch.object(ports.actions, "transition", side_effect=RuntimeError("Lambda timed out")),
         pytest.raises(RuntimeError),
     ):
-        dispatch(action.action_id, NOON_SHANGHAI, ports)
+        dispatch_at(action.action_id, NOON_SHANGHAI, ports)
     assert len(sms_sent()) == 1
 
-    assert dispatch(action.action_id, NOON_SHANGHAI + timedelta(minutes=5), ports).status is ActionStatus.SENT
+    assert (
+        dispatch_at(action.action_id, NOON_SHANGHAI + timedelta(minutes=5), ports).status is ActionStatus.SENT
+    )
     assert len(sms_sent()) == 1  # the idempotency record replayed the first send
     assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
 
@@ -515,7 +527,7 @@ def test_the_schedule_releases_due_deferred_actions_and_reports_the_backlog(
     loan = overdue(container, cn_cash_loan("L-SCHED"), borrower_for(cn_cash_loan("L-SCHED")))
     actions = [plan(container, loan, Channel.SMS, "sms_overdue", step=f"sms-{i}") for i in range(3)]
     late = utc(2026, 3, 9, 15, 0)  # 23:00 in Shanghai
-    assert {dispatch(a.action_id, late, ports).status for a in actions} == {ActionStatus.DEFERRED}
+    assert {dispatch_at(a.action_id, late, ports).status for a in actions} == {ActionStatus.DEFERRED}
     cloud = make_cloud(utc(2026, 3, 10, 0, 0))
 
     response = cloud.invoke("DeferredReleaseFunction", cloud.scheduled_event("DeferredReleaseFunction"))
@@ -577,3 +589,129 @@ def test_sms_sent_and_failed_are_counted_for_the_failure_rate_alarm(
     assert names.count("SmsSent") == 1
     assert names.count("SmsFailed") == 1
     assert names.count("Contacts") == 2
+
+
+# -- the contact instant is the dispatcher's clock, not the triggering record's time ---------------
+
+
+def test_a_stream_record_retried_across_the_window_boundary_is_judged_at_its_retry(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    """Written at 20:59 New York time, throttled, retried at 01:59: deferred to 08:00, recorded at 01:59."""
+    written = utc(2026, 3, 11, 0, 59)  # 20:59 EDT on 10 March, inside the 08:00-21:00 window
+    retried = utc(2026, 3, 11, 5, 59)  # 01:59 EDT on 11 March
+    cloud = make_cloud(written)
+    loan = overdue(
+        container, us_regf_loan("L-RETRY"), us_borrower(us_regf_loan("L-RETRY"), "America/New_York")
+    )
+    action = plan(container, loan, Channel.SMS, "sms_overdue", at=written)
+    event = stream_event(action.action_id, written)
+    sms = cloud._modules["DispatcherFunction"].wiring()[1].sms
+
+    # Every record of the batch failed: Lambda fails the invocation and retries the record.
+    with (
+        mock.patch.object(sms, "send", side_effect=throttled("Publish")),
+        pytest.raises(BatchProcessingError),
+    ):
+        cloud.invoke("DispatcherFunction", copy.deepcopy(event))
+    assert contacts_of(container, loan.loan_id) == []
+
+    cloud.advance_to(retried)
+    assert cloud.invoke("DispatcherFunction", copy.deepcopy(event)) == {"batchItemFailures": []}
+
+    assert sms_sent() == []
+    stored = container.actions.get(action.action_id)
+    assert stored is not None
+    assert (stored.status, stored.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 11, 12, 0))
+    (contact,) = contacts_of(container, loan.loan_id)
+    assert contact["status"] == "DEFERRED"
+    assert contact["occurred_at"] == "2026-03-11T05:59:00Z"
+    assert contact["borrower_local_time"].startswith("2026-03-11T01:59")
+    assert "contact_hours:FAIL" in contact["rules_checked"]
+
+
+def test_a_late_release_run_judges_at_its_own_instant_not_the_schedules(
+    make_cloud: CloudFactory, container: Container, ports: DispatchPorts
+) -> None:
+    """The 15-minute release's event says 23:45 Shanghai time; it runs (retried) at 08:05: sent, at 08:05."""
+    loan = overdue(container, cn_cash_loan("L-LATE"), borrower_for(cn_cash_loan("L-LATE")))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+    assert dispatch_at(action.action_id, utc(2026, 3, 9, 15, 0), ports).status is ActionStatus.DEFERRED
+    cloud = make_cloud(utc(2026, 3, 10, 0, 5))  # 08:05 in Shanghai
+    event = cloud.scheduled_event("DeferredReleaseFunction")
+    event["time"] = "2026-03-09T15:45:00Z"  # the schedule fired at 23:45, outside the window
+
+    response = cloud.invoke("DeferredReleaseFunction", event)
+
+    assert response == {"deferred_due": 1, "deferred_processed": 1, "deferred_failed": 0}
+    assert len(sms_sent()) == 1
+    sent = [c for c in contacts_of(container, loan.loan_id) if c["status"] == "SENT"]
+    assert [c["occurred_at"] for c in sent] == ["2026-03-10T00:05:00Z"]
+
+
+# -- the rule-pack version in force at the contact's instant ---------------------------------------
+
+
+def with_future_us_pack(ports: DispatchPorts) -> DispatchPorts:
+    """The bundled packs plus a US version from 1 April 2026 that opens the window at 09:00, not 08:00."""
+    bundled = bundled_rule_packs()
+    current = bundled["US-REGF"][-1]
+    future = replace(current, version="2026.2", effective_from=date(2026, 4, 1), contact_start=time(9, 0))
+    history = RulePackHistory({**bundled, "US-REGF": (current, future)})
+    return replace(ports, rule_packs=lambda: history)
+
+
+def test_a_future_dated_rule_pack_version_judges_nothing_before_its_effective_date(
+    container: Container, ports: DispatchPorts
+) -> None:
+    ports = with_future_us_pack(ports)
+    loan = overdue(container, us_regf_loan("L-PACK"), us_borrower(us_regf_loan("L-PACK"), "America/New_York"))
+    before = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-march")
+    after = plan(container, loan, Channel.EMAIL, "email_overdue", step="email-april")
+
+    # 08:30 New York time: lawful under 2026.1 (08:00-21:00), not under 2026.2 (09:00-21:00).
+    assert dispatch_at(before.action_id, utc(2026, 3, 10, 12, 30), ports).status is ActionStatus.SENT
+    assert dispatch_at(after.action_id, utc(2026, 4, 2, 12, 30), ports).status is ActionStatus.DEFERRED
+
+    records = {c["channel"]: c for c in contacts_of(container, loan.loan_id)}
+    assert records["SMS"]["rule_pack"] == "US-REGF@2026.1"
+    assert records["EMAIL"]["rule_pack"] == "US-REGF@2026.2"
+    assert records["EMAIL"]["reason"] == "outside contact hours 09:00-21:00 America/New_York"
+    stored = container.actions.get(after.action_id)
+    assert stored is not None
+    assert stored.not_before == utc(2026, 4, 2, 13, 0)
+
+
+# -- the opt-out line on US text messages ----------------------------------------------------------
+
+
+def test_a_us_text_message_carries_the_opt_out_line_and_a_cn_one_does_not(
+    container: Container, ports: DispatchPorts
+) -> None:
+    us = overdue(container, us_regf_loan("L-USSMS"), us_borrower(us_regf_loan("L-USSMS"), "America/New_York"))
+    cn = overdue(container, cn_cash_loan("L-CNSMS"), borrower_for(cn_cash_loan("L-CNSMS")))
+    us_sms = plan(container, us, Channel.SMS, "sms_overdue")
+    cn_sms = plan(container, cn, Channel.SMS, "sms_overdue")
+
+    assert dispatch_at(us_sms.action_id, utc(2026, 3, 10, 14, 0), ports).status is ActionStatus.SENT
+    assert dispatch_at(cn_sms.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+
+    bodies = dict(sms_sent())
+    assert bodies["+14155550100"].endswith("\n\nReply STOP to stop these texts.")
+    assert "退订" not in bodies["+8613800138000"]
+    assert "STOP" not in bodies["+8613800138000"]
+
+
+def test_a_field_visit_states_the_local_windows_in_which_it_is_lawful(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """A borrower in Urumqi preferring 20:00-10:00: the visit may be made 08:00-10:00 or 20:00-22:00 there."""
+    base = cn_cash_loan("L-VISIT")
+    loan = overdue(container, base, borrower_for(base, zone="Asia/Urumqi", preferred_hours=(20, 10)))
+    action = plan(container, loan, Channel.FIELD_VISIT, "field_visit")
+
+    assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+
+    (visit,) = queue_bodies(stack, "FieldVisitQueue")
+    assert visit["timezone"] == "Asia/Urumqi"
+    assert visit["visit_windows_local"] == [["08:00", "10:00"], ["20:00", "22:00"]]

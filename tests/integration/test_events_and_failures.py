@@ -156,7 +156,7 @@ def test_a_malformed_payment_goes_to_the_async_failure_queue_after_retries(
 
 
 def test_a_payment_for_an_unknown_loan_is_not_lost(make_cloud: CloudFactory, stack: LocalStack) -> None:
-    cloud = make_cloud(utc(2026, 3, 5))
+    cloud = make_cloud(utc(2026, 3, 5, 4))  # after the sample's paid_at: a payment from the future is refused
     event = load("payments/payment-received.json")
     cloud.put_event(
         "LoanEventsBus", event["source"], "PaymentReceived", {**event["detail"], "loan_id": "L-NOPE"}

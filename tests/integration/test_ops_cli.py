@@ -7,7 +7,7 @@ through the local cloud (or records the call), the seam the CLI has for exactly 
 from __future__ import annotations
 
 import json
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import boto3
@@ -303,6 +303,44 @@ def test_rerun_sweep_sends_the_scheduled_event_of_that_business_date(stack: Loca
 def test_sweep_event_follows_the_given_zone_and_time() -> None:
     event = sweep_event(date(2026, 7, 1), zone="America/New_York", at=time(1, 0))
     assert event["time"] == "2026-07-01T05:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("business_date", "now"),
+    [
+        ("2027-03-02", datetime(2026, 3, 2, 12, 0, tzinfo=UTC)),  # a year ahead
+        ("2026-03-03", datetime(2026, 3, 2, 12, 0, tzinfo=UTC)),  # tomorrow
+        ("2026-03-02", datetime(2026, 3, 1, 16, 29, tzinfo=UTC)),  # today, a minute before its run
+    ],
+)
+def test_rerun_sweep_refuses_a_business_date_whose_run_is_still_to_come(
+    business_date: str, now: datetime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    invoker = Recorder({})
+
+    code = main(
+        ["rerun-sweep", "--business-date", business_date, "--function", "s"],
+        invoker=invoker,
+        clock=lambda: now,
+    )
+
+    assert code == 2
+    assert invoker.calls == []
+    assert f"business date {business_date} is in the future" in capsys.readouterr().err
+
+
+def test_rerun_sweep_accepts_today_once_its_run_time_has_come() -> None:
+    invoker = Recorder({})
+    at_the_run = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)  # 00:30 on 2 March in Shanghai
+
+    code = main(
+        ["rerun-sweep", "--business-date", "2026-03-02", "--function", "s"],
+        invoker=invoker,
+        clock=lambda: at_the_run,
+    )
+
+    assert code == 0
+    assert len(invoker.calls) == 1
 
 
 def test_rerun_sweep_through_the_real_sweep_handler(stack: LocalStack, make_cloud: CloudFactory) -> None:

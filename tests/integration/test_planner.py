@@ -167,6 +167,24 @@ def test_bankruptcy_stops_everything_and_cancels_open_actions(
     assert set(_by_step(container, loan.loan_id)) == {"sms-d1"}  # nothing more planned
 
 
+def test_a_cancelled_action_records_its_rules_and_the_borrowers_zone(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    """A CN loan whose borrower lives in Urumqi: the cancellation record carries a receipt like any other."""
+    loan = cn_cash_loan("L-URUMQI", due=DUE)
+    cloud = make_cloud(utc(2026, 2, 20, 2, 0))
+    register(container, loan, borrower_for(loan, zone="Asia/Urumqi"), cloud.clock)
+    cloud.settle()
+    sweep_days(cloud, 1, 1)
+    _hold(container, cloud, loan.loan_id, Holds(deceased=True))
+
+    (record,) = [c for c in container.contacts.for_loan(loan.loan_id) if c["status"] == "CANCELLED"]
+    assert record["borrower_timezone"] == "Asia/Urumqi"
+    assert record["rules_checked"] == ["loan_open:PASS", "stop_hold:FAIL"]
+    assert record["rule_pack"] == "CN@2026.1"
+    assert record["reason"] == "bankruptcy or death recorded: all collection stopped"
+
+
 def test_operators_change_the_strategy_through_ssm(
     make_cloud: CloudFactory, container: Container, stack: LocalStack
 ) -> None:

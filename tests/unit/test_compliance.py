@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.borrowers import Borrower
-from arrears.domain.compliance import HOLD_RULES, SendDecision, check_holds, gate, next_contact_instant
+from arrears.domain.compliance import (
+    HOLD_RULES,
+    SendDecision,
+    cancellation,
+    check_holds,
+    contact_windows,
+    gate,
+    next_contact_instant,
+)
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
 from arrears.domain.planning import BorrowerFacts, decide_step
 from arrears.domain.rulepacks import RulePack
@@ -156,6 +166,81 @@ def test_preferred_hours_narrow_the_lawful_window(
         assert decision.rules_checked[-1] == (rule, "FAIL")
 
 
+def _us_gate(borrower: Borrower, at: datetime) -> SendDecision:
+    loan = _loan(jurisdiction="US-REGF", currency="USD")
+    return gate(
+        channel=Channel.SMS, collection_instalment=1, loan=loan, borrower=borrower, at=at, pack=US_REGF_PACK
+    )
+
+
+@pytest.mark.parametrize(
+    ("preferred", "at", "verdict", "rule", "resume"),
+    [
+        # Shanghai, 19:00-01:00 under 08:00-22:00: the lawful part is 19:00-22:00.
+        ((19, 1), _utc(2026, 2, 4, 4, 0), Verdict.DEFER, "preferred_hours", _utc(2026, 2, 4, 11, 0)),  # 12:00
+        ((19, 1), _utc(2026, 2, 4, 13, 30), Verdict.SEND, "", None),  # 21:30
+        ((19, 1), _utc(2026, 2, 4, 14, 30), Verdict.DEFER, "contact_hours", _utc(2026, 2, 5, 11, 0)),  # 22:30
+        ((19, 1), _utc(2026, 2, 4, 16, 30), Verdict.DEFER, "contact_hours", _utc(2026, 2, 5, 11, 0)),  # 00:30
+        # 20:00-10:00 crosses midnight and leaves two lawful windows: 08:00-10:00 and 20:00-22:00.
+        ((20, 10), _utc(2026, 2, 4, 1, 30), Verdict.SEND, "", None),  # 09:30
+        (
+            (20, 10),
+            _utc(2026, 2, 4, 4, 0),
+            Verdict.DEFER,
+            "preferred_hours",
+            _utc(2026, 2, 4, 12, 0),
+        ),  # 12:00
+        ((20, 10), _utc(2026, 2, 4, 12, 30), Verdict.SEND, "", None),  # 20:30
+        ((20, 10), _utc(2026, 2, 4, 14, 30), Verdict.DEFER, "contact_hours", _utc(2026, 2, 5, 0, 0)),  # 22:30
+        # 23:00-06:00 has no lawful hour at all: the pack's hours apply.
+        ((23, 6), _utc(2026, 2, 4, 4, 0), Verdict.SEND, "", None),
+    ],
+)
+def test_preferred_hours_across_midnight_narrow_the_lawful_window_never_widen_it(
+    preferred: tuple[int, int], at: datetime, verdict: Verdict, rule: str, resume: datetime | None
+) -> None:
+    borrower = Borrower("B", "Asia/Shanghai", "zh-CN", preferred_hours=preferred)
+
+    decision = _gate(borrower=borrower, at=at)
+
+    assert (decision.verdict, decision.not_before) == (verdict, resume)
+    if rule:
+        assert decision.rules_checked[-1] == (rule, "FAIL")
+
+
+def test_a_deferral_names_both_windows_left_by_a_preference_across_midnight() -> None:
+    borrower = Borrower("B", "Asia/Shanghai", "zh-CN", preferred_hours=(20, 10))
+
+    decision = _gate(borrower=borrower, at=_utc(2026, 2, 4, 4, 0))
+
+    assert decision.reason == "outside borrower's preferred hours 08:00-10:00,20:00-22:00 Asia/Shanghai"
+
+
+@pytest.mark.parametrize(
+    ("at", "resume"),
+    [
+        # New York springs forward on 8 March 2026: 21:30 EST on the 7th is after the 19:00-21:00 window;
+        # the next opening is 19:00 EDT on the 8th (23:00 UTC, not 00:00).
+        (_utc(2026, 3, 8, 2, 30), _utc(2026, 3, 8, 23, 0)),
+        # 00:30 EDT on the 9th: inside the preference (19:00-01:00) but outside the law (08:00-21:00).
+        (_utc(2026, 3, 9, 4, 30), _utc(2026, 3, 9, 23, 0)),
+        # Falls back on 1 November 2026: 10:00 EST -> 19:00 EST (00:00 UTC on the 2nd).
+        (_utc(2026, 11, 1, 15, 0), _utc(2026, 11, 2, 0, 0)),
+        # 20:00 EDT on 31 October, inside both: sent.
+        (_utc(2026, 11, 1, 0, 0), None),
+    ],
+)
+def test_a_preference_across_midnight_keeps_its_local_hours_across_dst(
+    at: datetime, resume: datetime | None
+) -> None:
+    borrower = Borrower("B", "America/New_York", "en", preferred_hours=(19, 1))
+
+    decision = _us_gate(borrower, at)
+
+    assert decision.not_before == resume
+    assert decision.verdict is (Verdict.SEND if resume is None else Verdict.DEFER)
+
+
 @pytest.mark.parametrize(
     ("zone", "at", "expected"),
     [
@@ -259,3 +344,48 @@ def test_the_first_hold_rule_that_fails_decides_for_both(
         on=date(2026, 2, 4),
     )
     assert checked.rules_checked[-1] == (rule, "FAIL")
+
+
+# -- cancellation receipts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loan", "planned_for", "expected"),
+    [
+        (_loan(status=LoanStatus.CLOSED), 1, [("loan_open", "FAIL")]),
+        (_loan(holds=Holds(bankruptcy=True)), 1, [("loan_open", "PASS"), ("stop_hold", "FAIL")]),
+        (_loan(holds=Holds(deceased=True)), 2, [("loan_open", "PASS"), ("stop_hold", "FAIL")]),
+        (_loan(collection_instalment=2), 1, [("loan_open", "PASS"), ("still_overdue", "FAIL")]),
+    ],
+)
+def test_a_cancellation_names_the_rule_that_cancelled_it_as_the_gate_would(
+    loan: Loan, planned_for: int, expected: list[tuple[str, str]]
+) -> None:
+    why = cancellation(loan, planned_for)
+
+    assert why is not None
+    assert list(why[1]) == expected
+
+
+def test_an_action_of_the_instalment_in_collection_on_an_open_loan_is_not_cancelled() -> None:
+    assert cancellation(_loan(), 1) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.integers(0, 24),
+    last=st.integers(0, 24),
+    minutes=st.integers(0, 7 * 24 * 60),
+    zone=st.sampled_from(["Asia/Shanghai", "America/New_York", "Pacific/Auckland"]),
+)
+def test_a_preference_never_widens_the_lawful_window(first: int, last: int, minutes: int, zone: str) -> None:
+    at = _utc(2026, 3, 5) + timedelta(minutes=minutes)
+    with_preference = Borrower("B", zone, "en", preferred_hours=(first, last))
+    without = Borrower("B", zone, "en")
+    windows, _ = contact_windows(US_REGF_PACK, with_preference)
+
+    assert all(
+        US_REGF_PACK.contact_start <= start < end <= US_REGF_PACK.contact_end for start, end in windows
+    )
+    if _us_gate(with_preference, at).verdict is Verdict.SEND:
+        assert _us_gate(without, at).verdict is Verdict.SEND

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.messages import (
     LANGUAGES,
     debt_details_absent,
@@ -12,6 +13,9 @@ from arrears.domain.messages import (
     render_third_party,
     template_ids,
 )
+from arrears.domain.strategy import Channel
+
+CN_PACK, US_REGF_PACK = rule_pack_for("CN"), rule_pack_for("US-REGF")
 
 STRATEGY_TEMPLATES = {
     "sms_reminder_pre_due",
@@ -59,14 +63,51 @@ def test_an_unknown_language_falls_back_to_english_and_an_unknown_template_fails
 
 @pytest.mark.parametrize(("language", "phrase"), [("en", "To stop receiving"), ("zh-CN", "退订")])
 def test_the_opt_out_line_is_appended_when_required(language: str, phrase: str) -> None:
+    lines = US_REGF_PACK.opt_out_wording(Channel.EMAIL)
     with_line = render(
-        "email_overdue", language, loan_id="L-1", dpd=3, amount_minor=100, currency="USD", opt_out=True
+        "email_overdue", language, loan_id="L-1", dpd=3, amount_minor=100, currency="USD", opt_out_lines=lines
     )
     without = render("email_overdue", language, loan_id="L-1", dpd=3, amount_minor=100, currency="USD")
 
     assert phrase in with_line.body
     assert phrase not in without.body
     assert with_line.sha256 != without.sha256
+
+
+SMS_TEMPLATES = sorted(t for t in template_ids() if t.startswith("sms_"))
+
+
+@pytest.mark.parametrize("template_id", SMS_TEMPLATES)
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", "Reply STOP to stop these texts."),
+        ("zh-CN", "回复“退订”即可停止接收此类短信。"),
+        ("fr", "Reply STOP to stop these texts."),
+    ],
+)
+def test_every_us_text_message_ends_with_the_opt_out_line(template_id: str, language: str, line: str) -> None:
+    """Reg F 12 CFR 1006.6(e): every electronic communication, texts included, says how to opt out."""
+    message = render(
+        template_id,
+        language,
+        loan_id="L-1",
+        dpd=3,
+        amount_minor=100,
+        currency="USD",
+        opt_out_lines=US_REGF_PACK.opt_out_wording(Channel.SMS),
+    )
+
+    assert message.body.endswith("\n\n" + line)
+    assert US_REGF_PACK.opt_out_notice is not None
+    assert US_REGF_PACK.opt_out_notice.citation == "12 CFR 1006.6(e)"
+
+
+def test_the_cn_pack_requires_no_opt_out_line() -> None:
+    assert CN_PACK.opt_out_wording(Channel.SMS) == {}
+    assert CN_PACK.opt_out_wording(Channel.EMAIL) == {}
+    assert not CN_PACK.email_opt_out_required
+    assert US_REGF_PACK.email_opt_out_required
 
 
 def test_the_pre_due_reminder_names_the_days_left() -> None:

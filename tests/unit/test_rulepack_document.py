@@ -34,6 +34,9 @@ def test_the_bundled_packs_hold_the_design_numbers() -> None:
     assert (cn.field_visit_min_collectors, cn.field_visit_recording_required) == (2, True)
     assert not us.field_visits_enabled
     assert us.email_opt_out_required
+    assert us.opt_out_notice is not None
+    assert us.opt_out_notice.channels == frozenset({Channel.SMS, Channel.EMAIL})
+    assert cn.opt_out_notice is None
     assert cn.cease_contact_allows == frozenset({Channel.LEGAL, Channel.BUREAU})
     assert set(bundled_rule_packs()) == {"CN", "US-REGF"}
 
@@ -66,6 +69,33 @@ def test_a_new_version_takes_over_on_its_effective_date() -> None:
             "not an IANA zone",
         ),
         ("rule_packs: [", "not YAML"),
+        (
+            PACK.format(
+                version="1",
+                start="2026-01-01",
+                extra='opt_out_notice: {citation: "x", lines: {CALL_TASK: {en: "Say stop"}}}',
+                end="22:00",
+            ),
+            "CALL_TASK carries no written message",
+        ),
+        (
+            PACK.format(
+                version="1",
+                start="2026-01-01",
+                extra='opt_out_notice: {citation: "x", lines: {SMS: {zh-CN: "回复退订"}}}',
+                end="22:00",
+            ),
+            "an `en` line is required",
+        ),
+        (
+            PACK.format(
+                version="1",
+                start="2026-01-01",
+                extra='opt_out_notice: {citation: "x", lines: {SMS: {en: "Reply STOP, {name}"}}}',
+                end="22:00",
+            ),
+            "only {opt_out_url} may be filled in",
+        ),
     ],
 )
 def test_an_invalid_document_is_refused_with_the_source_field_and_problem(text: str, message: str) -> None:

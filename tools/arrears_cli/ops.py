@@ -36,6 +36,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from arrears.adapters.dynamodb import batch_get
 from arrears.adapters.streams import lambda_stream_record
 from arrears.adapters.tables import all_items
 from arrears.domain.calendar import format_utc, parse_utc
@@ -397,8 +398,17 @@ def rerun_sweep(
     *,
     zone: str = _DEFAULT_SWEEP_ZONE,
     at: time = _DEFAULT_SWEEP_TIME,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
+    """Invoke the sweep with the scheduled event of `business_date`; refused (OpsError) for a date
+    whose run is still to come at `now`: a sweep ahead of its date would assess every due loan on a
+    future day (days past due, penalties, charge-off) and plan contacts for it."""
     event = sweep_event(business_date, zone=zone, at=at)
+    if now is not None and datetime.fromisoformat(event["time"]) > now:
+        raise OpsError(
+            f"business date {business_date.isoformat()} is in the future: its sweep runs at "
+            f"{event['time']} ({at:%H:%M} in {zone}) and it is {now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} now"
+        )
     response = invoke(function, event)
     return {
         "function": function,
@@ -461,13 +471,18 @@ def _plain(value: Any) -> Any:
 def history(dynamodb: Any, resources: Resources, loan_id: str) -> dict[str, Any]:
     """Loan status, masked borrower, actions (by planned time) and contacts (by time) of ``loan_id``."""
     loan = dynamodb.Table(resources.table("loans_table")).get_item(Key={"loan_id": loan_id}).get("Item")
-    actions = list(
-        all_items(
-            dynamodb.Table(resources.table("actions_table")).query,
+    # LoanActionsIndex holds keys only: the ids in planned order, then the actions from the table.
+    actions_table = dynamodb.Table(resources.table("actions_table"))
+    ids = [
+        str(item["action_id"])
+        for item in all_items(
+            actions_table.query,
             IndexName="LoanActionsIndex",
             KeyConditionExpression=Key("loan_id").eq(loan_id),
         )
-    )
+    ]
+    found = {str(item["action_id"]): item for item in batch_get(actions_table, "action_id", ids)}
+    actions = [found[action_id] for action_id in ids if action_id in found]
     contacts = list(
         all_items(
             dynamodb.Table(resources.table("contacts_table")).query,
@@ -700,7 +715,10 @@ def main(
             result = _hold(args, session, (clock or (lambda: datetime.now(UTC)))())
         elif args.command == "rerun-sweep":
             function = args.function or resources.function("sweep")
-            result = rerun_sweep(invoke, function, args.business_date, zone=args.timezone, at=args.at)
+            now = (clock or (lambda: datetime.now(UTC)))()
+            result = rerun_sweep(
+                invoke, function, args.business_date, zone=args.timezone, at=args.at, now=now
+            )
         else:
             result = history(session.resource("dynamodb"), resources, args.loan)
     except OpsError as error:

@@ -13,6 +13,7 @@ from botocore.config import Config
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
+from arrears.adapters.clock import Clock, WallClock
 from arrears.adapters.dynamodb import (
     ActionRepository,
     ArchiveChainRepository,
@@ -39,10 +40,13 @@ BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_ti
 class Container:
     settings: Settings
     _session: Any = field(default=None, repr=False)
+    # The instant a contact is made (adapters/clock.py): the wall clock in Lambda; the local cloud
+    # builds its containers with its simulated clock.
+    clock: Clock = field(default_factory=WallClock)
 
     @classmethod
-    def from_environment(cls) -> Container:
-        return cls(load_settings(), boto3.session.Session())
+    def from_environment(cls, clock: Clock | None = None) -> Container:
+        return cls(load_settings(), boto3.session.Session(), clock or WallClock())
 
     def playbook_source(self, report: Callable[[str], None] | None = None) -> PlaybookSource:
         """The collection policy every function that assesses or plans must share: the SSM document

@@ -19,6 +19,7 @@ from arrears.adapters.items import (
     contact_to_item,
     loan_from_item,
     loan_to_item,
+    outcome_from_item,
     outcome_to_item,
     plain,
 )
@@ -121,10 +122,39 @@ class CensusPage:
 
 
 # What the census needs of a ReviewIndex item: its tally keys and the keys a continuation resumes
-# from. The index projects ALL, so the read is charged on the whole item all the same; the projection
-# only trims what crosses the network and what boto3 deserialises.
+# from. The index projects the keys and these two attributes only (template.yaml), so the census is
+# charged on index entries of about 60 bytes, not on whole loans.
 CENSUS_PROJECTION = "loan_id, review_shard, next_review_on, #j, #b"
 CENSUS_NAMES = {"#j": "jurisdiction", "#b": "bucket"}  # BUCKET is a DynamoDB reserved word
+
+
+BATCH_GET_MAX = 100  # DynamoDB's limit of keys per BatchGetItem request
+
+
+def batch_get(
+    table: Table, key_name: str, ids: list[str], *, consistent: bool = False, max_rounds: int = 8
+) -> list[dict[str, Any]]:
+    """The items of `table` whose hash key `key_name` is in `ids` (missing ids are left out), in
+    BatchGetItem requests of at most 100 keys; unprocessed keys are asked again (the SDK retries
+    throttled requests, DynamoDB may still hand some keys back under load)."""
+    # The Table resource has no batch read; its client is the resource's, with the same conversion
+    # of Python values to and from DynamoDB JSON (as for transact_write_items below).
+    client: Any = table.meta.client
+    items: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), BATCH_GET_MAX):
+        keys: list[Any] = [{key_name: i} for i in unique[start : start + BATCH_GET_MAX]]
+        for _ in range(max_rounds):
+            if not keys:
+                break
+            response = client.batch_get_item(
+                RequestItems={table.name: {"Keys": keys, "ConsistentRead": consistent}}
+            )
+            items.extend(response.get("Responses", {}).get(table.name, []))
+            keys = list(response.get("UnprocessedKeys", {}).get(table.name, {}).get("Keys", []))
+        if keys:
+            raise RuntimeError(f"{table.name}: {len(keys)} keys still unprocessed by BatchGetItem")
+    return items
 
 
 class LoanRepository:
@@ -185,7 +215,13 @@ class LoanRepository:
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
     ) -> ReviewPage:
-        """One page of the loans in `shard` whose next milestone is on or before `through`."""
+        """One page of the loans in `shard` whose next milestone is on or before `through`.
+
+        ReviewIndex holds keys, jurisdiction and bucket only (a loan write that moves nothing of
+        that leaves the index untouched, and an entry is ~60 bytes instead of a whole loan), so
+        the page's loans are then read whole from the table with BatchGetItem, eventually
+        consistent: the sweep's write is conditional on the version read, so a stale read loses
+        that write and is re-read consistently."""
         kwargs: dict[str, Any] = {
             "IndexName": REVIEW_INDEX,
             "KeyConditionExpression": Key("review_shard").eq(shard)
@@ -195,7 +231,10 @@ class LoanRepository:
         if start_key:
             kwargs["ExclusiveStartKey"] = dict(start_key)
         response = self._table.query(**kwargs)
-        loans = [loan_from_item(item) for item in response.get("Items", [])]
+        ids = [str(item["loan_id"]) for item in response.get("Items", [])]
+        found = {str(item["loan_id"]): item for item in batch_get(self._table, "loan_id", ids)}
+        # index order; a loan deleted since the index answered is skipped
+        loans = [loan_from_item(found[loan_id]) for loan_id in ids if loan_id in found]
         return ReviewPage(loans, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
 
     def census_page(
@@ -314,13 +353,38 @@ class ActionRepository:
             update += ", last_outcome = :outcome"
             values[":outcome"] = outcome_to_item(outcome)
         stored_not_before = action.not_before
+        record_pending = False
         if to is ActionStatus.DEFERRED:
             stored_not_before = not_before or action.not_before
             update += ", defer_partition = :dp, not_before = :nb"
             values[":dp"] = DEFERRED_PARTITION
             values[":nb"] = format_utc(stored_not_before)
+        elif action.status is ActionStatus.DEFERRED and outcome is not None:
+            # Leaving DEFERRED: stay in the deferred index, due now, until the contact record of this
+            # outcome is written (`record_written`). If this run dies before that, nothing redelivers
+            # the action but the next release run, which finds it there and completes the record.
+            record_pending = True
+            stored_not_before = min(action.not_before, outcome.occurred_at)
+            update += ", not_before = :nb, record_pending = :pending"
+            values[":nb"] = format_utc(stored_not_before)
+            values[":pending"] = True
         else:
             update += " REMOVE defer_partition"
+
+        def ours(item: Mapping[str, Any]) -> bool:
+            """The stored action is this transition's own result (an SDK retry of an applied write)."""
+            stored = plain(item)
+            if (stored.get("version"), stored.get("status"), stored.get("reason", "")) != (
+                action.version + 1,
+                to.value,
+                reason,
+            ):
+                return False
+            try:
+                return outcome is None or outcome_from_item(stored.get("last_outcome")) == outcome
+            except (KeyError, TypeError, ValueError):
+                return False
+
         written = conditional_write(
             self._table.update_item,
             Key={"action_id": action.action_id},
@@ -328,6 +392,7 @@ class ActionRepository:
             ConditionExpression="#s = :from AND #v = :v",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+            ours=ours,
         )
         if written is None:
             return None
@@ -338,19 +403,48 @@ class ActionRepository:
             version=action.version + 1,
             not_before=stored_not_before,
             last_outcome=outcome if outcome is not None else action.last_outcome,
+            record_pending=record_pending,
         )
+
+    def record_written(self, action: Action) -> bool:
+        """Take `action` (as stored, `record_pending`) out of the deferred index: its record exists.
+
+        Conditional on the version, so it never removes the marker of a later outcome; False when the
+        action moved on or the marker is gone already (a concurrent run completed it).
+        """
+        written = conditional_write(
+            self._table.update_item,
+            Key={"action_id": action.action_id},
+            UpdateExpression="REMOVE defer_partition, record_pending",
+            ConditionExpression="#v = :v AND attribute_exists(record_pending)",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":v": action.version},
+        )
+        return written is not None
 
     def for_loan(self, loan_id: str) -> list[Action]:
-        """Every action of `loan_id` (LoanActionsIndex, all pages); MalformedItem for a bad item."""
-        items = all_items(
-            self._table.query,
-            IndexName=LOAN_ACTIONS_INDEX,
-            KeyConditionExpression=Key("loan_id").eq(loan_id),
-        )
-        return [action_from_item(item) for item in items]
+        """Every action of `loan_id`, in planned order; MalformedItem for a bad item.
+
+        LoanActionsIndex holds keys only (its key never changes, so a status transition writes
+        nothing to it): the ids come from the index, the actions from the table with
+        BatchGetItem, strongly consistent, since what is cancelled or withdrawn depends on the
+        status read."""
+        ids = [
+            str(item["action_id"])
+            for item in all_items(
+                self._table.query,
+                IndexName=LOAN_ACTIONS_INDEX,
+                KeyConditionExpression=Key("loan_id").eq(loan_id),
+            )
+        ]
+        found = {
+            str(item["action_id"]): item for item in batch_get(self._table, "action_id", ids, consistent=True)
+        }
+        return [action_from_item(found[action_id]) for action_id in ids if action_id in found]
 
     def deferred_due(self, until: datetime, limit: int = 500) -> Iterator[str]:
-        """Ids of deferred actions whose `not_before` has come (sparse index, never a scan)."""
+        """Ids of deferred actions whose `not_before` has come (sparse index, never a scan), and of
+        actions released from DEFERRED whose contact record is still pending (`record_pending`)."""
         for item in all_items(
             self._table.query,
             IndexName=DEFERRED_INDEX,

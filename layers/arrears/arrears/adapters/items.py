@@ -422,6 +422,7 @@ def action_from_item(raw: Mapping[str, Any]) -> Action:
             reason=item.get("reason", ""),
             version=item.get("version", 0),
             last_outcome=outcome_from_item(item.get("last_outcome")),
+            record_pending=bool(item.get("record_pending", False)),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedItem(f"action {item.get('action_id', '?')}: {type(error).__name__}: {error}") from None

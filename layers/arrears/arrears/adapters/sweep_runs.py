@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -70,6 +71,10 @@ class SweepRunRepository:
     counted once; the heartbeat is claimed with a conditional SET, so it is emitted once per date;
     `census_shards` holds the shards whose open-loan census was emitted, each added by a conditional
     ADD, so a shard's census is emitted once per date.
+
+    Each claim also writes a token of its own (`heartbeat_claim`, `census_claim_<shard>`): when
+    botocore retries a claim whose first attempt was applied, the refused retry finds that token and
+    the claim is still ours (otherwise nobody would emit the heartbeat, and the deadline would page).
     """
 
     def __init__(self, table: Table) -> None:
@@ -81,19 +86,23 @@ class SweepRunRepository:
             Key={"business_date": business_date.isoformat()},
             UpdateExpression="ADD done_shards :shard SET shard_count = :count, expires_at = :ttl",
             ExpressionAttributeValues={":shard": {shard}, ":count": shard_count, ":ttl": expires_at},
-            ReturnValues="UPDATED_NEW",
+            # ALL_NEW, not UPDATED_NEW: a retried ADD of a shard already in the set changes nothing,
+            # and the count must still come from the item as stored.
+            ReturnValues="ALL_NEW",
         )
         done: Any = response.get("Attributes", {}).get("done_shards", set())
         return len({int(s) for s in done if 0 <= int(s) < shard_count})
 
     def claim_heartbeat(self, business_date: date, completed_at: str) -> bool:
         """True for exactly one caller per business date (the one that should emit the heartbeat)."""
+        token = uuid.uuid4().hex
         claimed = conditional_write(
             self._table.update_item,
             Key={"business_date": business_date.isoformat()},
-            UpdateExpression="SET completed_at = :at",
+            UpdateExpression="SET completed_at = :at, heartbeat_claim = :token",
             ConditionExpression=Attr("completed_at").not_exists(),
-            ExpressionAttributeValues={":at": completed_at},
+            ExpressionAttributeValues={":at": completed_at, ":token": token},
+            ours=lambda item: item.get("heartbeat_claim") == token,
         )
         return claimed is not None
 
@@ -118,11 +127,15 @@ class SweepRunRepository:
         One conditional UpdateItem (the same action as the other claims): ADD the shard to
         `census_shards` unless it is there already. The TTL is set as `shard_done` sets it.
         """
+        token = uuid.uuid4().hex
+        claim = f"census_claim_{shard}"
         claimed = conditional_write(
             self._table.update_item,
             Key={"business_date": business_date.isoformat()},
-            UpdateExpression="ADD census_shards :shards SET expires_at = :ttl",
+            UpdateExpression="ADD census_shards :shards SET expires_at = :ttl, #claim = :token",
             ConditionExpression=Attr("census_shards").not_exists() | ~Attr("census_shards").contains(shard),
-            ExpressionAttributeValues={":shards": {shard}, ":ttl": expires_at},
+            ExpressionAttributeNames={"#claim": claim},
+            ExpressionAttributeValues={":shards": {shard}, ":ttl": expires_at, ":token": token},
+            ours=lambda item: item.get(claim) == token,
         )
         return claimed is not None

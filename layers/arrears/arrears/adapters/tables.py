@@ -3,14 +3,33 @@
 `pages` / `all_items` follow `LastEvaluatedKey` of a Query or Scan until DynamoDB has no more;
 `conditional_write` runs a write that carries a condition and turns a failed condition into `None`
 (nothing was written), so each adapter decides in one line what a refused write means to it.
+
+A refused condition is not always someone else's doing. botocore retries a write whose response was
+lost (a timeout, a closed connection, a 5xx after DynamoDB applied it); the retry then finds our own
+change in place and is refused. A writer that can recognise its own change passes `ours`: the write
+asks DynamoDB for the item as stored (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), and a refusal
+whose item already holds exactly what this write wrote counts as written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
+
+from arrears.adapters.errors import error_code
+
+__all__ = [
+    "ALREADY_APPLIED",
+    "CONDITION_FAILED",
+    "TRANSACTION_REFUSED",
+    "all_items",
+    "conditional_write",
+    "error_code",
+    "pages",
+]
 
 CONDITION_FAILED = frozenset({"ConditionalCheckFailedException"})
 """The error code of a PutItem, UpdateItem or DeleteItem whose condition did not hold."""
@@ -19,9 +38,25 @@ TRANSACTION_REFUSED = CONDITION_FAILED | {"TransactionCanceledException"}
 """The error codes of a TransactWriteItems that wrote nothing: a condition failed, or it was cancelled."""
 
 
-def error_code(error: ClientError) -> str:
-    """The service's error code of `error` (`""` when the response carries none)."""
-    return str(error.response.get("Error", {}).get("Code", ""))
+ALREADY_APPLIED = "AlreadyApplied"
+"""The key `conditional_write` sets in the response it returns for a refusal that found our own change."""
+
+_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+_DESERIALIZER = TypeDeserializer()
+
+
+def stored_item(error: ClientError) -> dict[str, Any]:
+    """The item a refused write found (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), as Python values.
+
+    The error response carries it in DynamoDB's wire format even through a boto3 Table (whose output
+    transformation only applies to a successful response); `{}` when the item did not exist.
+    """
+    raw: Any = error.response.get("Item") or {}
+    item: dict[str, Any] = {}
+    for name, value in raw.items():
+        typed = isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _TYPES
+        item[name] = _DESERIALIZER.deserialize(value) if typed else value
+    return item
 
 
 def pages(read: Callable[..., Mapping[str, Any]], /, **request: Any) -> Iterator[Mapping[str, Any]]:
@@ -47,7 +82,12 @@ def all_items(read: Callable[..., Mapping[str, Any]], /, **request: Any) -> Iter
 
 
 def conditional_write[R](
-    write: Callable[..., R], /, *, refused_by: frozenset[str] = CONDITION_FAILED, **request: Any
+    write: Callable[..., R],
+    /,
+    *,
+    refused_by: frozenset[str] = CONDITION_FAILED,
+    ours: Callable[[Mapping[str, Any]], bool] | None = None,
+    **request: Any,
 ) -> R | None:
     """`write(**request)`'s response, or None when DynamoDB refused it and nothing was written.
 
@@ -55,10 +95,20 @@ def conditional_write[R](
     `request`, or a client's `transact_write_items` (with `refused_by=TRANSACTION_REFUSED`). A
     `ClientError` whose code is in `refused_by` means the condition did not hold; any other error
     propagates.
+
+    With `ours` (a single-item write only), a refusal whose stored item `ours` recognises as this
+    write's own change (applied by an earlier attempt of the same call, which botocore retried) is not
+    a refusal: the response is `{"Attributes": <item as stored>, "AlreadyApplied": True}`.
     """
+    if ours is not None:
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     try:
         return write(**request)
     except ClientError as error:
-        if error_code(error) in refused_by:
-            return None
-        raise
+        if error_code(error) not in refused_by:
+            raise
+        if ours is not None:
+            item = stored_item(error)
+            if item and ours(item):
+                return cast(R, {"Attributes": item, ALREADY_APPLIED: True})
+        return None

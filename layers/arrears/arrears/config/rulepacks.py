@@ -7,7 +7,7 @@ import. Every problem is reported as `<source>: <field path>: <problem>` (`RuleP
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits
-from arrears.domain.rulepacks import RulePack, RulePackHistory
+from arrears.domain.rulepacks import ELECTRONIC_CHANNELS, OptOutNotice, RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "bundled_rule_packs_text",
     "parse_rule_packs",
     "rule_pack_for",
+    "rule_pack_in_force",
 ]
 
 BUNDLED_RULE_PACKS = "rulepacks.yaml"
@@ -62,6 +64,39 @@ class _FieldVisit(BaseModel):
     recording_required: bool = False
 
 
+class _OptOutNotice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    citation: str = Field(min_length=1)
+    lines: dict[Channel, dict[str, str]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _worded(self) -> _OptOutNotice:
+        for channel, wording in self.lines.items():
+            if channel not in ELECTRONIC_CHANNELS:
+                raise ValueError(f"{channel.value} carries no written message: an opt-out line cannot apply")
+            if "en" not in wording:
+                raise ValueError(f"{channel.value}: an `en` line is required (the fallback language)")
+            for language, line in wording.items():
+                try:
+                    formatted = line.format(opt_out_url="")
+                except (KeyError, IndexError, ValueError):
+                    raise ValueError(
+                        f"{channel.value} {language}: only {{opt_out_url}} may be filled in"
+                    ) from None
+                if not formatted.strip():
+                    raise ValueError(f"{channel.value} {language}: the line is empty")
+        return self
+
+    def to_domain(self) -> OptOutNotice:
+        return OptOutNotice(
+            self.citation,
+            tuple(
+                (channel, tuple(sorted(wording.items())))
+                for channel, wording in sorted(self.lines.items(), key=lambda item: item[0].value)
+            ),
+        )
+
+
 class _Pack(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(min_length=1, max_length=32)
@@ -75,7 +110,7 @@ class _Pack(BaseModel):
     third_party_disclosure: bool = False
     emergency_contacts_when_unreachable: bool = False
     field_visit: _FieldVisit
-    email_opt_out_required: bool = False
+    opt_out_notice: _OptOutNotice | None = None
     cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
     dispute_allows: list[Channel] = []
 
@@ -105,7 +140,7 @@ class _Pack(BaseModel):
             field_visit_min_collectors=self.field_visit.min_collectors,
             field_visit_recording_required=self.field_visit.recording_required,
             field_visits_enabled=self.field_visit.enabled,
-            email_opt_out_required=self.email_opt_out_required,
+            opt_out_notice=self.opt_out_notice.to_domain() if self.opt_out_notice else None,
             cease_contact_allows=frozenset(self.cease_contact_allows),
             dispute_allows=frozenset(self.dispute_allows),
         )
@@ -158,3 +193,13 @@ def rule_pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
     See `RulePackHistory.in_force`; an unknown jurisdiction raises `ValueError`.
     """
     return bundled_rule_packs().in_force(jurisdiction, on)
+
+
+def rule_pack_in_force(jurisdiction: str, at: datetime, packs: RulePackHistory | None = None) -> RulePack:
+    """The pack that judges a contact made at the aware instant `at`: the version in force on `at`'s
+    business date in the jurisdiction (a version with a later effective date does not apply yet).
+    `packs` defaults to the bundled ones.
+    """
+    history = packs if packs is not None else bundled_rule_packs()
+    zone_of = history.in_force(jurisdiction)  # every version of a jurisdiction shares its business zone
+    return history.in_force(jurisdiction, business_date(at, zone_of))

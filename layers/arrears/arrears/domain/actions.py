@@ -101,6 +101,9 @@ class Action:
     reason: str = ""
     version: int = 0
     last_outcome: ActionOutcome | None = None
+    # Left DEFERRED and its last outcome's contact record may not be written yet: the action stays in
+    # the deferred index until it is, so the next release completes it (nothing else would redeliver).
+    record_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

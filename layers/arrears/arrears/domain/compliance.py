@@ -33,11 +33,15 @@ __all__ = [
     "HOLD_RULES",
     "HoldCheck",
     "SendDecision",
+    "cancellation",
     "check_holds",
-    "contact_window",
+    "contact_windows",
+    "format_windows",
     "gate",
     "is_stopped",
     "next_contact_instant",
+    "next_window_instant",
+    "window_at",
 ]
 
 HOLD_RULES = ("stop_hold", "cease_contact", "dispute_open", "channel_opt_out", "hardship", "promise_to_pay")
@@ -61,6 +65,25 @@ class HoldCheck:
 def is_stopped(loan: Loan) -> bool:
     """Bankruptcy or death: all collection stops and open actions are cancelled."""
     return loan.holds.bankruptcy or loan.holds.deceased
+
+
+def cancellation(loan: Loan, collection_instalment: int) -> tuple[str, RulesChecked] | None:
+    """Why an open action planned for `collection_instalment` must be cancelled now, with the rules
+    checked (in the gate's order and names), or None when it still applies.
+
+    `loan_open` fails for a closed loan (repaid, written off); `stop_hold` for bankruptcy or death;
+    `still_overdue` when the instalment it was planned for is no longer the one in collection.
+    """
+    if not loan.is_open:
+        return "loan cured or closed before contact", (("loan_open", FAIL),)
+    if is_stopped(loan):
+        return "bankruptcy or death recorded: all collection stopped", (
+            ("loan_open", PASS),
+            ("stop_hold", FAIL),
+        )
+    if loan.collection_instalment != collection_instalment:
+        return "loan cured or closed before contact", (("loan_open", PASS), ("still_overdue", FAIL))
+    return None
 
 
 def check_holds(
@@ -142,23 +165,66 @@ def next_contact_instant(at: datetime, tz_name: str, start: time, end: time) -> 
     return resume.astimezone(at.tzinfo)
 
 
-def contact_window(pack: RulePack, borrower: Borrower) -> tuple[time, time, bool]:
-    """The local window a timed contact may use: the pack's hours narrowed by the borrower's
-    preferred hours (whole hours, [from, to), 24 = end of day). Preferences that leave no lawful
-    time at all (no overlap, or an inverted pair) are ignored: the pack's hours still apply.
-    Returns (start, end, preference_applied)."""
-    start, end = pack.contact_start, pack.contact_end
+Window = tuple[time, time]
+"""A local window [start, end) within one day; `END_OF_DAY` as end means up to midnight."""
+
+
+def _hour(hour: int) -> time:
+    return END_OF_DAY if hour == 24 else time(hour)
+
+
+def format_windows(windows: tuple[Window, ...]) -> str:
+    """`08:00-10:00,20:00-21:00` (a window that runs to midnight ends at `24:00`)."""
+    return ",".join(
+        f"{start:%H:%M}-" + ("24:00" if end == END_OF_DAY else f"{end:%H:%M}") for start, end in windows
+    )
+
+
+def contact_windows(pack: RulePack, borrower: Borrower) -> tuple[tuple[Window, ...], bool]:
+    """The local windows a timed contact may use, earliest first: the pack's hours narrowed by the
+    borrower's preferred hours, and whether the preference narrowed them.
+
+    Preferred hours are whole hours `(from, to)`, [from, to), 24 = end of day; `from > to` crosses
+    midnight (`(19, 1)` is 19:00-01:00), so narrowing can leave two windows (`(20, 10)` under 08:00-21:00
+    leaves 08:00-10:00 and 20:00-21:00). A preference never widens the pack's hours; one that leaves no
+    lawful time at all (no overlap, `from == to`, hours outside 0-24) is ignored: the pack's hours apply.
+    """
+    law: Window = (pack.contact_start, pack.contact_end)
     if borrower.preferred_hours is None:
-        return start, end, False
+        return (law,), False
     first, last = borrower.preferred_hours
-    if not (0 <= first < last <= 24):
-        return start, end, False
-    pref_start = time(first)
-    pref_end = END_OF_DAY if last == 24 else time(last)
-    narrowed_start, narrowed_end = max(start, pref_start), min(end, pref_end)
-    if narrowed_start >= narrowed_end:
-        return start, end, False
-    return narrowed_start, narrowed_end, True
+    if not (0 <= first <= 24 and 0 <= last <= 24) or first == last:
+        return (law,), False
+    if first < last:
+        preferred = [(_hour(first), _hour(last))]
+    else:  # crosses midnight
+        preferred = [(time(0), _hour(last)), (_hour(first), END_OF_DAY)]
+    narrowed = tuple(
+        (max(law[0], start), min(law[1], end))
+        for start, end in preferred
+        if max(law[0], start) < min(law[1], end)
+    )
+    if not narrowed:
+        return (law,), False
+    return narrowed, narrowed != (law,)
+
+
+def next_window_instant(at: datetime, tz_name: str, windows: tuple[Window, ...]) -> datetime | None:
+    """None when `at` is inside one of `windows` (local time in `tz_name`); else the earliest next
+    opening of any of them, as UTC (each keeps its local hours across DST, see `next_contact_instant`)."""
+    openings = [next_contact_instant(at, tz_name, start, end) for start, end in windows]
+    if any(opening is None for opening in openings):
+        return None
+    return min(opening for opening in openings if opening is not None)
+
+
+def window_at(at: datetime, tz_name: str, windows: tuple[Window, ...]) -> Window:
+    """The window `at` falls in, else the next one to open (the first of the day when none is left)."""
+    local = at.astimezone(ZoneInfo(tz_name)).time()
+    for start, end in windows:
+        if local < end:
+            return (start, end)
+    return windows[0]
 
 
 def gate(
@@ -212,9 +278,9 @@ def gate(
     if channel is Channel.FIELD_VISIT:
         checked.append(("field_visits_enabled", PASS))
     if channel in pack.timed_channels:
-        start, end, preferred = contact_window(pack, borrower)
+        windows, preferred = contact_windows(pack, borrower)
         rule = "preferred_hours" if preferred else "contact_hours"
-        resume = next_contact_instant(at, borrower.timezone, start, end)
+        resume = next_window_instant(at, borrower.timezone, windows)
         if resume is not None:
             inside_pack = next_contact_instant(at, borrower.timezone, pack.contact_start, pack.contact_end)
             if preferred and inside_pack is not None:
@@ -222,7 +288,7 @@ def gate(
             if rule == "preferred_hours":
                 checked.append(("contact_hours", PASS))
             checked.append((rule, FAIL))
-            window = f"{start:%H:%M}-{end:%H:%M}" if end != END_OF_DAY else f"{start:%H:%M}-24:00"
+            window = format_windows(windows)
             what = "borrower's preferred hours" if rule == "preferred_hours" else "contact hours"
             return SendDecision(
                 Verdict.DEFER, f"outside {what} {window} {borrower.timezone}", tuple(checked), resume

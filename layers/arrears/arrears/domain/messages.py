@@ -4,12 +4,13 @@ Every template the strategy can name (see docs/contracts.md, "Templates") exists
 Borrower-facing texts (SMS, e-mail) go to the debtor only. A message to anyone else (an emergency
 contact, a relative) must not reveal the debt: `render_third_party` has no loan, amount or DPD in it
 and `debt_details_absent` lets a caller prove it. Every e-mail under a pack that requires it (US
-Regulation F) ends with an opt-out line.
+Regulation F: e-mails and texts) ends with the pack's opt-out line in the message's language.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -59,10 +60,6 @@ THIRD_PARTY_TEMPLATES: dict[str, str] = {
     "en": "Arrears: we are trying to reach {first_name}. Please ask them to call us back.",
 }
 
-OPT_OUT_LINES: dict[str, str] = {
-    "zh-CN": "如不希望再收到此类邮件，请回复“退订”或访问 {opt_out_url}。",
-    "en": "To stop receiving these e-mails, reply STOP or visit {opt_out_url}.",
-}
 DEFAULT_OPT_OUT_URL = "https://arrears.example/opt-out"
 
 
@@ -103,10 +100,11 @@ def render(
     amount_minor: int,
     currency: str,
     due_in: int = 0,
-    opt_out: bool = False,
+    opt_out_lines: Mapping[str, str] | None = None,
     opt_out_url: str = DEFAULT_OPT_OUT_URL,
 ) -> RenderedMessage:
-    """The debtor's message. `opt_out` appends the language's opt-out line (US e-mail)."""
+    """The debtor's message. `opt_out_lines` (language -> line, from the rule pack) appends the opt-out
+    line in the message's language (else the `en` one), with `opt_out_url` filled in."""
     lang = _language(template_id, language)
     try:
         pattern = TEMPLATES[(template_id, lang)]
@@ -118,8 +116,9 @@ def render(
         due_in=max(due_in, 0),
         amount=format_amount(amount_minor, currency),
     )
-    if opt_out:
-        body = f"{body}\n\n{OPT_OUT_LINES[lang].format(opt_out_url=opt_out_url)}"
+    if opt_out_lines:
+        line = opt_out_lines.get(lang) or opt_out_lines[FALLBACK_LANGUAGE]
+        body = f"{body}\n\n{line.format(opt_out_url=opt_out_url)}"
     return RenderedMessage(template_id, lang, body)
 
 

@@ -19,6 +19,34 @@ TIMED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
 """Channels that reach the borrower at a moment, and so only inside the contact hours."""
 
 
+ELECTRONIC_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})
+"""Channels that carry a written electronic message to the borrower (an opt-out notice applies to them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutNotice:
+    """The opt-out instruction a pack requires in electronic messages: the law that requires it, and
+    for each channel it applies to, its wording per language (`{opt_out_url}` may appear in a line).
+
+    `lines` is ((channel, ((language, line), ...)), ...); every channel has an `en` line, the
+    fallback for a language the pack does not word.
+    """
+
+    citation: str
+    lines: tuple[tuple[Channel, tuple[tuple[str, str], ...]], ...]
+
+    @property
+    def channels(self) -> frozenset[Channel]:
+        return frozenset(channel for channel, _ in self.lines)
+
+    def wording(self, channel: Channel) -> dict[str, str]:
+        """The line per language for `channel`; empty when the notice does not apply to it."""
+        for each, lines in self.lines:
+            if each is channel:
+                return dict(lines)
+        return {}
+
+
 @dataclass(frozen=True, slots=True)
 class RulePack:
     """One version of one jurisdiction's contact rules.
@@ -43,13 +71,23 @@ class RulePack:
     field_visit_min_collectors: int | None = None
     field_visit_recording_required: bool = False
     field_visits_enabled: bool = True
-    email_opt_out_required: bool = False
+    # The opt-out instruction every electronic message on its channels must carry (US Reg F
+    # 12 CFR 1006.6(e): e-mails and texts); None = no such requirement.
+    opt_out_notice: OptOutNotice | None = None
     # Under a cease-contact request only these notices may still go out (e.g. notice of a legal
     # remedy the creditor invokes, Reg F 1006.6(c)(2)); everything else is suppressed.
     cease_contact_allows: frozenset[Channel] = frozenset({Channel.LEGAL, Channel.BUREAU})
     # Collection contact while a dispute is open: none; the bureau may only be told it is disputed.
     dispute_allows: frozenset[Channel] = frozenset()
     effective_to: date | None = None  # exclusive; None = in force until superseded
+
+    @property
+    def email_opt_out_required(self) -> bool:
+        return self.opt_out_notice is not None and Channel.EMAIL in self.opt_out_notice.channels
+
+    def opt_out_wording(self, channel: Channel) -> dict[str, str]:
+        """The opt-out line per language a message on `channel` must carry; empty when none."""
+        return self.opt_out_notice.wording(channel) if self.opt_out_notice is not None else {}
 
     @property
     def ref(self) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from arrears.domain.calendar import parse_utc
+from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
 from arrears.events.base import INBOUND, Inbound, UtcTime, problems
 from arrears.usecases.call_outcomes import CallOutcomeReport
@@ -24,9 +24,24 @@ from arrears.usecases.payments import PaymentReceived, PaymentReversed
 HOLD_DETAIL_TYPE = "HoldChanged"
 # Who may record a hold: the lending core, and the collector desk (arrears-ops sends the latter).
 HOLD_SOURCES = ("arrears.lending-core", "arrears.collections")
-# How far a hold's `occurred_at` may be ahead of the event's own time: a change stamped in the future
-# would win over every real change of its kind until that time comes.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far a time the detail carries (a payment's `paid_at` or `reversed_at`, a hold's or a call's
+`occurred_at`) may be ahead of the event's own `time`: the clocks of the lending core, the collector
+desk and the dialer against EventBridge's. Beyond it the event is rejected, never applied: a payment
+stamped a year ahead would assess the loan on that date (charging it off), a hold change from the
+future would win over every real change of its kind until then, and a call from the future would
+fill the borrower's call ledger."""
+
+
+def not_later_than_event(name: str, value: datetime, event_time: datetime) -> datetime:
+    """`value`, or ValueError naming the field and the reason (times only, never personal data)."""
+    if value > event_time + MAX_CLOCK_SKEW:
+        raise ValueError(
+            f"{name}: {format_utc(value)} is later than the event itself ({format_utc(event_time)}) "
+            f"by more than the allowed clock skew of {int(MAX_CLOCK_SKEW.total_seconds())} s"
+        )
+    return value
+
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$"
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -64,8 +79,10 @@ class PaymentReceivedEvent(BusEvent):
     detail: PaymentDetail
 
     def unwrap(self) -> PaymentReceived:
+        """The payment; ValueError when `paid_at` is later than the event (beyond `MAX_CLOCK_SKEW`)."""
         d = self.detail
-        return PaymentReceived(d.payment_id, d.loan_id, d.amount_minor, d.currency, d.paid_at or self.time)
+        paid_at = not_later_than_event("detail.paid_at", d.paid_at, self.time) if d.paid_at else self.time
+        return PaymentReceived(d.payment_id, d.loan_id, d.amount_minor, d.currency, paid_at)
 
 
 # -- PaymentReversed (lending core) ----------------------------------------------------------------
@@ -85,8 +102,15 @@ class PaymentReversedEvent(BusEvent):
     detail: ReversalDetail
 
     def unwrap(self) -> PaymentReversed:
+        """The reversal; ValueError when `reversed_at` is later than the event (beyond `MAX_CLOCK_SKEW`):
+        it would re-assess the loan on that date."""
         d = self.detail
-        return PaymentReversed(d.payment_id, d.loan_id, d.reversed_at or self.time, d.reason)
+        at = (
+            not_later_than_event("detail.reversed_at", d.reversed_at, self.time)
+            if d.reversed_at
+            else self.time
+        )
+        return PaymentReversed(d.payment_id, d.loan_id, at, d.reason)
 
 
 # -- ErasureRequested (lending core, privacy desk) -------------------------------------------------
@@ -196,4 +220,7 @@ class CallOutcomeEvent(BusEvent):
     detail: CallOutcomeDetail
 
     def unwrap(self) -> CallOutcomeReport:
+        """The report; ValueError when the call's `occurred_at` is later than the event (beyond
+        `MAX_CLOCK_SKEW`): it would take a slot of the borrower's call ledger in the future."""
+        not_later_than_event("detail.occurred_at", self.detail.occurred_at, self.time)
         return self.detail.report()

@@ -21,6 +21,9 @@ from pydantic import ValidationError
 
 from arrears.events.base import problems
 
+FAILED_RECORD = "record failed; reported for retry"
+"""The log line of a well-formed record whose handling raised (it is reported in `batchItemFailures`)."""
+
 
 class InboundModel[T](Protocol):
     """An inbound model of `arrears.events`: parsed from the raw input, unwrapped for its use case."""
@@ -33,14 +36,30 @@ class InboundModel[T](Protocol):
     def unwrap(self) -> T: ...
 
 
+class MalformedInput(ValueError):
+    """An input that could not even be decoded: a DynamoDB attribute of an unknown type or a number that
+    is no number, an image that is not a map, an event that is not an object (each raised by the decoder
+    as something other than a ValueError)."""
+
+
 def receive[T](raw: Mapping[str, Any], model: type[InboundModel[T]], logger: Logger) -> T:
-    """What `raw` (an event, or one record of a batch) says, for its use case; raises if it is malformed."""
+    """What `raw` (an event, or one record of a batch) says, for its use case; raises if it is malformed.
+
+    Every malformed input is logged once, with the model's message, the reason and the input's id, and
+    raises a ValueError: the model's own (a ValidationError, a rule applied when it unwraps, JSON,
+    Unicode and base64 decoding errors), or `MalformedInput` for any other decoding error, whose
+    reason names only its class (its text may quote the input).
+    """
     try:
         return parse(event=dict(raw), model=model).unwrap()
     except ValueError as error:  # a ValidationError, or a rule the model applies when it unwraps
         reason = problems(error) if isinstance(error, ValidationError) else str(error)
         logger.error(model.MALFORMED, extra={"reason": reason, **model.reference(raw)})
         raise
+    except Exception as error:  # a decoder's TypeError, decimal error, Powertools' model-type error
+        reason = f"cannot be decoded ({type(error).__name__})"
+        logger.error(model.MALFORMED, extra={"reason": reason, **model.reference(raw)})
+        raise MalformedInput(reason) from error
 
 
 def process_batch[T](
@@ -57,7 +76,13 @@ def process_batch[T](
     def record_handler(record: Any) -> None:  # Powertools passes it by this name: `record`
         raw: Mapping[str, Any] = record.raw_event
         with logger.append_context_keys(**model.reference(raw)):
-            handle(receive(raw, model, logger))
+            received = receive(raw, model, logger)  # logs a malformed record itself
+            try:
+                handle(received)
+            except Exception as error:
+                # The batch processor reports the record as failed but logs nothing of its own.
+                logger.exception(FAILED_RECORD, extra={"error": type(error).__name__})
+                raise
 
     response = process_partial_response(
         event=dict(event),

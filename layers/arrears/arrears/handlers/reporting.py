@@ -121,7 +121,7 @@ class SweepWorkReport:
 
     def counted(self, outcome: CensusOutcome) -> None:
         result, task = outcome.result, outcome.task
-        # What the census's reads are charged on (whole items: ReviewIndex projects ALL); docs/scaling.md.
+        # The index entries the census's reads are charged on (keys, jurisdiction, bucket); docs/scaling.md.
         self.telemetry.count("CensusItemsRead", result.items_read)
         _add(
             self.census,

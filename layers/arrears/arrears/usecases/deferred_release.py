@@ -37,19 +37,23 @@ class Release:
 
 
 def release_deferred(
-    at: datetime,
     ports: DispatchPorts,
     *,
     limit: int,
     has_time_left: Callable[[], bool],
     observer: ReleaseObserver,
 ) -> Release:
-    """Dispatch at most `limit` deferred actions due at `at`, while there is time left.
+    """Dispatch at most `limit` deferred actions due now, while there is time left.
+
+    What is due, and each contact, is judged at the instant the run really makes it (`ports.clock`),
+    not at the schedule's event time: a run retried after a failure, or started late, releases what
+    is due by then and judges each contact then.
 
     One action's failure (throttling, an action another dispatcher holds) does not stop the run: the
     action stays DEFERRED and due, and the next run picks it up again. So do the actions this run had
     no time or room for.
     """
+    at = ports.clock.now()
     due = ports.actions.deferred_due_count(at)
     observer.backlog(due)
     processed = failed = 0
@@ -57,7 +61,8 @@ def release_deferred(
         if not has_time_left():
             break
         try:
-            observer.dispatched(dispatch(action_id, at, ports), at)
+            result = dispatch(action_id, ports)
+            observer.dispatched(result, result.at or at)
         except Exception:  # isolate one action: it stays due for the next run
             failed += 1
             observer.not_dispatched(action_id)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrears.adapters.call_ledger import CallLedgerRepository, LedgerContention
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
+from arrears.adapters.clock import Clock, WallClock
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import (
     ActionRepository,
@@ -20,39 +21,34 @@ from arrears.adapters.dynamodb import (
     ContactRepository,
     LoanRepository,
 )
-from arrears.config.rulepacks import rule_pack_for
+from arrears.adapters.errors import error_code, is_permanent
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
-from arrears.domain.compliance import SendDecision, contact_window, gate, next_contact_instant
+from arrears.domain.compliance import (
+    END_OF_DAY,
+    SendDecision,
+    contact_windows,
+    gate,
+    next_window_instant,
+    window_at,
+)
 from arrears.domain.loans import Loan
 from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
-from arrears.domain.rulepacks import RulePack
+from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 from arrears.domain.verdicts import RulesChecked, Verdict
-from arrears.usecases.outcomes import ensure_recorded, settle
+from arrears.usecases.outcomes import complete_record, settle
 
 Once = Callable[[str, Callable[[], str]], str]
 """Run the send at most once per key (Powertools idempotency in Lambda); returns its message id."""
 
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottled",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "KMSThrottlingException",
-        "ServiceUnavailable",
-        "InternalError",
-    }
-)
-
 
 class TransientSendError(RuntimeError):
-    """SNS/SQS throttled or were unavailable: retry the record later (nothing was recorded)."""
+    """SNS/SQS throttled, were unavailable or refused for a reason that is not the contact's own:
+    retry the record later (nothing was recorded). Only `is_permanent` errors end FAILED."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +67,10 @@ class DispatchPorts:
     token_secret: Callable[[], bytes]
     once: Once
     opt_out_url: str = DEFAULT_OPT_OUT_URL
+    # The instant each contact is judged, sent and recorded at (never the triggering record's time).
+    clock: Clock = field(default_factory=WallClock)
+    # Every version of every pack; each contact is judged by the one in force at its instant.
+    rule_packs: Callable[[], RulePackHistory] = bundled_rule_packs
 
     @classmethod
     def from_container(cls, container: Container, once: Once) -> DispatchPorts:
@@ -90,6 +90,7 @@ class DispatchPorts:
             token_secret=container.token_secret.value,
             once=once,
             opt_out_url=container.settings.email_opt_out_url,
+            clock=container.clock,
         )
 
 
@@ -101,13 +102,15 @@ class DispatchResult:
     """What one dispatch run did to an action.
 
     `status` is the status the run moved the action to, or None when it did nothing (not found,
-    not open, not yet due, or settled by another run). `reason` says why, for all but SENT.
+    not open, not yet due, or settled by another run). `reason` says why, for all but SENT. `at` is
+    the instant the action was judged at (the dispatcher's clock).
     """
 
     action_id: str
     status: ActionStatus | None
     channel: str
     reason: str = ""
+    at: datetime | None = None
 
     @property
     def outcome(self) -> str:
@@ -202,9 +205,14 @@ def _message(
         amount_minor=action.amount_due_minor,
         currency=action.currency,
         due_in=due_in,
-        opt_out=action.channel is Channel.EMAIL and pack.email_opt_out_required,
+        opt_out_lines=pack.opt_out_wording(action.channel),
         opt_out_url=ports.opt_out_url,
     )
+
+
+def _local_windows(windows: tuple[tuple[time, time], ...]) -> list[list[str]]:
+    """`[["08:00", "10:00"], ["20:00", "24:00"]]`: local windows as a hand-off states them."""
+    return [[f"{start:%H:%M}", "24:00" if end == END_OF_DAY else f"{end:%H:%M}"] for start, end in windows]
 
 
 def _send(
@@ -236,7 +244,7 @@ def _send(
             "template_id": message.template_id,
             "language": message.language,
             "jurisdiction": action.jurisdiction,
-            "opt_out_included": "true" if pack.email_opt_out_required else "false",
+            "opt_out_included": "true" if pack.opt_out_wording(Channel.EMAIL) else "false",
         }
         ports.once(action.action_id, lambda: ports.reminders.publish(payload, attributes))
         return message.sha256
@@ -255,6 +263,10 @@ def _send(
             "dpd": action.dpd,
             "bucket": action.bucket,
             "deadline": format_utc(at + timedelta(days=7)),
+            # When a visit is lawful, in the borrower's local time: the pack's contact hours narrowed
+            # by the borrower's preferred hours (a visit is a contact; the collector plans the day).
+            "timezone": borrower.timezone,
+            "visit_windows_local": _local_windows(contact_windows(pack, borrower)[0]),
             "requirements": {
                 "min_collectors": pack.field_visit_min_collectors or 1,
                 "recording_required": pack.field_visit_recording_required,
@@ -267,7 +279,8 @@ def _send(
         return _digest(task)
     if action.channel is Channel.CALL_TASK:
         calls = ports.call_tasks
-        start, end, _ = contact_window(pack, borrower)
+        # The window the task is queued in: the pack's hours narrowed by the borrower's preference.
+        start, end = window_at(at, borrower.timezone, contact_windows(pack, borrower)[0])
         call: dict[str, Any] = {
             "type": "CALL_TASK",
             "action_id": action.action_id,
@@ -280,7 +293,7 @@ def _send(
             "rule_pack": pack.ref,
             "language": borrower.language,
             "timezone": borrower.timezone,
-            "call_window_local": [f"{start:%H:%M}", f"{end:%H:%M}"],
+            "call_window_local": _local_windows(((start, end),))[0],
             "amount_due_minor": action.amount_due_minor,
             "currency": action.currency,
             "dpd": action.dpd,
@@ -334,22 +347,34 @@ def _reserve_call(
     if check.allowed:
         return True, "", None, check.rules_checked
     retry_at = check.retry_at or at + timedelta(days=1)
-    start, end, _ = contact_window(pack, borrower)
-    resume = next_contact_instant(retry_at, borrower.timezone, start, end) or retry_at
+    windows, _ = contact_windows(pack, borrower)
+    resume = next_window_instant(retry_at, borrower.timezone, windows) or retry_at
     return False, check.reason, resume, check.rules_checked
 
 
-def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
+def dispatch(action_id: str, ports: DispatchPorts) -> DispatchResult:
+    """Judge, send and record one planned action at the instant `ports.clock` tells.
+
+    The contact is judged (hours, holds, caps, the rule-pack version in force) and recorded at the
+    moment it is really made, not at the time of the record or schedule that triggered this run: a
+    stream record retried hours later, or replayed by an operator, is judged at its retry.
+    """
+    at = ports.clock.now()
+    return replace(_dispatch(action_id, at, ports), at=at)
+
+
+def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
     action = ports.actions.get(action_id)
     if action is None:
         return DispatchResult(action_id, None, "", "action not found")
-    # A redelivery finishes what an interrupted run began: the last outcome's contact record.
-    ensure_recorded(ports.contacts, action)
+    # A redelivery (or the next release run, for a `record_pending` action) finishes what an
+    # interrupted run began: the last outcome's contact record.
+    complete_record(ports.actions, ports.contacts, action)
     if action.status not in OPEN_ACTION_STATUSES:
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
         return DispatchResult(action_id, None, action.channel.value, "deferred until later")
-    pack = rule_pack_for(action.jurisdiction)
+    pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs())
     loan = ports.loans.get(action.loan_id)
     borrower = ports.borrowers.get(action.borrower_id)
     if loan is None or borrower is None:
@@ -383,9 +408,9 @@ def dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResu
     try:
         digest = _send(ports, action, borrower, loan, at, pack)
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "ClientError")
-        if code in THROTTLING_CODES:
-            raise TransientSendError(f"{action.channel.value} throttled ({code})") from None
+        code = error_code(error) or "ClientError"
+        if not is_permanent(error):
+            raise TransientSendError(f"{action.channel.value} not sent, retry later ({code})") from None
         return _failed(
             ports, action, borrower, at, pack, decision, f"{action.channel.value} rejected: {code}"
         )

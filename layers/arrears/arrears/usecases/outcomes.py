@@ -4,6 +4,10 @@ The status change carries the outcome's facts (time, zone, rules, reason, messag
 contact record is rebuilt from them with an id fixed by (action id, version), so writing it is
 idempotent, and a run that died between the two writes is completed by the next delivery of the
 same action (`ensure_recorded`). No outcome is lost and none is recorded twice.
+
+An action released from DEFERRED by the 15-minute schedule has no next delivery of its own: its
+status change keeps it in the deferred index with `record_pending` until its record is written
+(`complete_record`), so the next release run finds it and completes the record.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ def ensure_recorded(contacts: ContactRepository, action: Action) -> bool:
     if contact is None:
         return False
     return contacts.record(contact)
+
+
+def complete_record(actions: ActionRepository, contacts: ContactRepository, action: Action) -> None:
+    """Write the contact record of `action`'s last outcome, then drop its `record_pending` marker.
+
+    The marker (an action released from DEFERRED keeps it, in the deferred index, until its record
+    exists) goes only after the record is written: a run that dies in between leaves it for the next
+    release run, which calls this again; the record's fixed id keeps it to one record.
+    """
+    ensure_recorded(contacts, action)
+    if action.record_pending:
+        actions.record_written(action)
 
 
 def settle(
@@ -50,5 +66,5 @@ def settle(
     stored = actions.transition(action, to, reason=reason, not_before=not_before, outcome=outcome)
     if stored is None:
         return False
-    ensure_recorded(contacts, stored)
+    complete_record(actions, contacts, stored)
     return True

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.adapters.channels import TaskQueue
 from arrears.adapters.dynamodb import ActionRepository, BorrowerRepository, ContactRepository
-from arrears.config.rulepacks import rule_pack_for
+from arrears.config.rulepacks import rule_pack_for, rule_pack_in_force
 from arrears.domain.actions import (
     CALL_TASK_LIFETIME,
     OPEN_ACTION_STATUSES,
@@ -26,7 +26,7 @@ from arrears.domain.actions import (
     ActionStatus,
     action_id_for,
 )
-from arrears.domain.compliance import contact_window, is_stopped, next_contact_instant
+from arrears.domain.compliance import cancellation, contact_windows, is_stopped, next_window_instant
 from arrears.domain.loans import Loan
 from arrears.domain.penalties import amount_due
 from arrears.domain.planning import BorrowerFacts, StepDecision, broken_promise, decide_step
@@ -138,17 +138,17 @@ def cancel_open_actions(
     withdrawn: a field visit in a collector's queue, a call task still within its deadline in the
     dialer's."""
     cancelled: list[str] = []
-    pack = rule_pack_for(after.jurisdiction)
+    # The record says which rules cancelled it, by the pack in force at `at`, in the borrower's zone.
+    pack = rule_pack_in_force(after.jurisdiction, at)
+    owner = borrowers.get(after.borrower_id)
+    zone = owner.timezone if owner is not None else pack.business_timezone
     stop = is_stopped(after)
-    reason = (
-        "bankruptcy or death recorded: all collection stopped"
-        if stop and after.is_open
-        else "loan cured or closed before contact"
-    )
     withdrawn = "collection stopped" if stop and after.is_open else "loan cured or closed"
     for action in actions.for_loan(after.loan_id):
-        if after.is_open and not stop and action.collection_instalment == after.collection_instalment:
+        why = cancellation(after, action.collection_instalment)
+        if why is None:
             continue
+        reason, rules_checked = why
         if action.status in OPEN_ACTION_STATUSES:
             if settle(
                 actions,
@@ -156,14 +156,14 @@ def cancel_open_actions(
                 action,
                 ActionStatus.CANCELLED,
                 at=at,
-                borrower_timezone=pack.business_timezone,
+                borrower_timezone=zone,
                 rule_pack=pack.ref,
                 reason=reason,
+                rules_checked=rules_checked,
             ):
                 cancelled.append(action.action_id)
         elif action.status is ActionStatus.SENT and action.channel is Channel.FIELD_VISIT:
             # The visit is already in a collector's queue: withdraw it on the same FIFO group, once.
-            borrower = borrowers.get(action.borrower_id)
             field_visits.send(
                 {
                     "type": "CANCEL_FIELD_VISIT",
@@ -171,7 +171,7 @@ def cancel_open_actions(
                     "loan_id": action.loan_id,
                     "reason": withdrawn,
                 },
-                group=borrower.region if borrower else "unknown",
+                group=owner.region if owner else "unknown",
                 dedup_id=f"cancel-{action.action_id}",
             )
             cancelled.append(action.action_id)
@@ -310,8 +310,8 @@ def plan_for_change(
             # schedule it for the window's start instead of sending it through the dispatcher only
             # to be deferred. Nothing was attempted, so no contact record; the dispatcher's gate
             # still judges it, on fresh state, when the 15-minute schedule picks it up.
-            start, end, _ = contact_window(pack, borrower)
-            opens = next_contact_instant(at, borrower.timezone, start, end)
+            windows, _ = contact_windows(pack, borrower)
+            opens = next_window_instant(at, borrower.timezone, windows)
             if opens is not None:
                 status, not_before = ActionStatus.DEFERRED, opens
                 reason = "planned outside contact hours: due when the borrower's contact window opens"

@@ -1,0 +1,214 @@
+"""The bill of one day's detection, from the benchmark's own counts, for Arrears and the naive design.
+
+Arrears: the timer-wheel sweep (one task per shard on the sweep-tasks queue, continuations
+included) and the daily census (one task per shard), as `sweep_section` ran them. The naive design:
+one scheduled function that Scans the whole Loans table (no ReviewIndex), assesses every open loan
+and overwrites the ones whose state changed, as `run_scan` ran it on the same book.
+
+Both are priced at `benchmarks.prices`; what the benchmark cannot measure on moto is an assumption
+written in `ASSUMPTIONS` below. Costs are split into a fixed part (what a day costs whatever the
+book: invocations and messages per shard, the run ledger, the queue's idle polling) and a per-loan
+part (DynamoDB units, index storage, Lambda time), and extrapolated to ten million loans at the
+same milestone rate: the per-loan part linearly, the fixed part at the shard count docs/scaling.md
+recommends for that book.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmarks.prices import as_json, price
+
+ASSUMPTIONS: dict[str, Any] = {
+    "request_ms": 10,  # one DynamoDB request from Lambda on AWS (docs/scaling.md's planning figure)
+    "lambda_memory_gb": 0.5,  # the functions' MemorySize (template.yaml Globals)
+    "days_per_month": 30,
+    "sqs_requests_per_task": 3,  # sent (in batches of 10 for the fan-out: counted as 1), received, deleted
+    "sqs_idle_receives_per_day": 5 * 3 * 60 * 24,  # 5 event-source pollers, 20 s long polls
+    "lambda_max_seconds": 900,  # one invocation's limit: the naive Scan needs more as the book grows
+    "large_book_loans": 10_000_000,
+    "large_book_shards": 64,  # docs/scaling.md, "Shards"
+}
+RUNS_TABLE = "bench-sweep-runs"
+
+
+def _sum(units: Mapping[str, float], prefix: str = "", exclude: str | None = None) -> float:
+    return sum(
+        v for k, v in units.items() if k.startswith(prefix) and (exclude is None or not k.startswith(exclude))
+    )
+
+
+def _requests(summary: Mapping[str, Any], service: str = "dynamodb") -> int:
+    return sum(v for k, v in summary["requests"].items() if k.startswith(f"{service}:"))
+
+
+def _lambda_usd(seconds: float, invocations: float) -> float:
+    gb_s = seconds * float(ASSUMPTIONS["lambda_memory_gb"])
+    return gb_s * price("lambda_gb_second_arm64") + invocations * price("lambda_request")
+
+
+def _dynamodb_usd(
+    write_units: float, read_units: float, stored_bytes: float = 0.0, days: float = 1.0
+) -> float:
+    month = float(ASSUMPTIONS["days_per_month"])
+    storage = stored_bytes / 1e9 * price("dynamodb_storage_gb_month") * days / month
+    return (
+        write_units * price("dynamodb_write_request_unit")
+        + read_units * price("dynamodb_read_request_unit")
+        + storage
+    )
+
+
+def _arrears_day(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, Any]:
+    cap = sweep["capacity"]
+    s, c = cap["sweep"], cap["census"]
+    fixed_wru = _sum(s["write_units"], RUNS_TABLE) + shards  # shard-done updates; one census claim a shard
+    wru = (_sum(s["write_units"], exclude=RUNS_TABLE) + _sum(c["write_units"], exclude=RUNS_TABLE)) * scale
+    rru = (_sum(s["read_units"]) + _sum(c["read_units"])) * scale
+    stored = sum(
+        cap["index_storage_bytes"].get(k, 0) for k in cap["index_storage_bytes"] if "bench-loans" in k
+    )
+    seconds = (
+        (_requests(s) + _requests(c)) * ASSUMPTIONS["request_ms"] / 1000
+        + sweep["loans_due"] * sweep["assess_ms_per_loan"] / 1000
+    ) * scale
+    tasks = shards * max(1.0, sweep["segments"] / sweep["shards"]) + shards  # sweep segments + census
+    invocations = 1 + tasks
+    sqs = tasks * ASSUMPTIONS["sqs_requests_per_task"] + ASSUMPTIONS["sqs_idle_receives_per_day"]
+    fixed = {
+        "dynamodb": _dynamodb_usd(fixed_wru, 0),
+        "lambda": _lambda_usd(0, invocations),
+        "sqs": sqs * price("sqs_request"),
+    }
+    per_loan = {
+        "dynamodb": _dynamodb_usd(wru, rru, stored * scale),
+        "lambda": _lambda_usd(seconds, 0),
+        "sqs": 0.0,
+    }
+    return {
+        "write_units": wru + fixed_wru,
+        "read_units": rru,
+        "lambda_seconds": seconds,
+        "invocations": invocations,
+        "fixed_usd": fixed,
+        "per_loan_usd": per_loan,
+    }
+
+
+def _naive_day(sweep: Mapping[str, Any], scale: float) -> dict[str, Any]:
+    n = sweep["capacity"]["naive"]
+    wru, rru = _sum(n["write_units"]) * scale, _sum(n["read_units"]) * scale
+    seconds = (
+        _requests(n) * ASSUMPTIONS["request_ms"] / 1000 + sweep["loans"] * sweep["assess_ms_per_loan"] / 1000
+    ) * scale
+    invocations = max(1, math.ceil(seconds / ASSUMPTIONS["lambda_max_seconds"]))
+    return {
+        "write_units": wru,
+        "read_units": rru,
+        "lambda_seconds": seconds,
+        "invocations": invocations,
+        "fixed_usd": {"dynamodb": 0.0, "lambda": _lambda_usd(0, 1), "sqs": 0.0},
+        "per_loan_usd": {
+            "dynamodb": _dynamodb_usd(wru, rru),
+            "lambda": _lambda_usd(seconds, invocations - 1),
+            "sqs": 0.0,
+        },
+    }
+
+
+def _per_thousand_month(day: Mapping[str, Any], loans: float) -> dict[str, Any]:
+    month = ASSUMPTIONS["days_per_month"]
+    fixed = sum(day["fixed_usd"].values()) * month
+    per_loan = sum(day["per_loan_usd"].values()) * month
+    dynamodb = (day["fixed_usd"]["dynamodb"] + day["per_loan_usd"]["dynamodb"]) * month
+    return {
+        "loans": int(loans),
+        "usd_per_month": round(fixed + per_loan, 4),
+        "fixed_usd_per_month": round(fixed, 4),
+        "per_loan_usd_per_month": round(per_loan, 4),
+        "per_1000_loans_usd_per_month": round((fixed + per_loan) / loans * 1000, 6),
+        "fixed_per_1000_loans_usd_per_month": round(fixed / loans * 1000, 6),
+        "per_loan_part_per_1000_loans_usd_per_month": round(per_loan / loans * 1000, 6),
+        "dynamodb_per_1000_loans_usd_per_month": round(dynamodb / loans * 1000, 6),
+        "write_units_per_loan_day": round(day["write_units"] / loans, 5),
+        "read_units_per_loan_day": round(day["read_units"] / loans, 5),
+        "lambda_seconds_per_day": round(day["lambda_seconds"], 1),
+        "invocations_per_day": round(day["invocations"], 1),
+    }
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def monitoring_fixed(root: Path = ROOT) -> dict[str, Any]:
+    """CloudWatch's fixed monthly bill: alarms and dashboards of the monitoring stack, and the metric
+    names they use (a lower bound of the custom metrics: each dimension set is one more metric)."""
+    from localcloud.stack import load_template
+
+    resources = load_template(root / "infrastructure" / "monitoring.yaml")["Resources"].values()
+    alarms = sum(1 for r in resources if r["Type"] == "AWS::CloudWatch::Alarm")
+    dashboards = sum(1 for r in resources if r["Type"] == "AWS::CloudWatch::Dashboard")
+    text = (root / "infrastructure" / "monitoring.yaml").read_text(encoding="utf-8")
+    names = {line.split("MetricName:", 1)[1].strip() for line in text.splitlines() if "MetricName:" in line}
+    usd = (
+        alarms * price("cloudwatch_alarm_month")
+        + dashboards * price("cloudwatch_dashboard_month")
+        + len(names) * price("cloudwatch_metric_month")
+    )
+    return {
+        "alarms": alarms,
+        "dashboards": dashboards,
+        "metric_names": len(names),
+        "usd_per_month": round(usd, 2),
+    }
+
+
+def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
+    loans, shards = sweep["loans"], sweep["shards"]
+    big, big_shards = ASSUMPTIONS["large_book_loans"], ASSUMPTIONS["large_book_shards"]
+    designs: dict[str, Any] = {}
+    for name, at_book, at_big in (
+        ("arrears", _arrears_day(sweep, shards, 1.0), _arrears_day(sweep, big_shards, big / loans)),
+        ("naive_nightly_scan", _naive_day(sweep, 1.0), _naive_day(sweep, big / loans)),
+    ):
+        designs[name] = {
+            "measured_book": _per_thousand_month(at_book, loans),
+            "ten_million_loans": _per_thousand_month(at_big, big),
+            "day_usd_measured_book": {
+                "fixed": {k: round(v, 8) for k, v in at_book["fixed_usd"].items()},
+                "per_loan": {k: round(v, 8) for k, v in at_book["per_loan_usd"].items()},
+            },
+        }
+    cap = sweep["capacity"]
+    due = max(sweep["loans_due"], 1)
+    # DynamoDB units per due loan and per loan of the book, to find the milestone rate at which the
+    # two designs cost the same (Arrears: f * per-due + census per loan; naive: scan per loan + f * writes)
+    wr, rr = price("dynamodb_write_request_unit"), price("dynamodb_read_request_unit")
+    arrears_due = (
+        _sum(cap["sweep"]["write_units"], exclude=RUNS_TABLE) * wr + _sum(cap["sweep"]["read_units"]) * rr
+    ) / due
+    census_loan = _sum(cap["census"]["read_units"]) * rr / loans
+    naive_due = _sum(cap["naive"]["write_units"]) * wr / due
+    scan_loan = _sum(cap["naive"]["read_units"]) * rr / loans
+    crossover = (scan_loan - census_loan) / (arrears_due - naive_due) if arrears_due > naive_due else None
+    return {
+        "designs": designs,
+        "write_units_by_table_and_index": {
+            "arrears_sweep": cap["sweep"]["write_units"],
+            "arrears_census": cap["census"]["write_units"],
+            "naive": cap["naive"]["write_units"],
+        },
+        "read_units_by_table_and_index": {
+            "arrears_sweep": cap["sweep"]["read_units"],
+            "arrears_census": cap["census"]["read_units"],
+            "naive": cap["naive"]["read_units"],
+        },
+        "milestone_rate": round(sweep["loans_due"] / loans, 4),
+        "dynamodb_break_even_milestone_rate": None if crossover is None else round(crossover, 4),
+        "monitoring_fixed": monitoring_fixed(),
+        "assumptions": ASSUMPTIONS,
+        "prices": as_json(),
+    }

@@ -1,0 +1,59 @@
+"""List prices the benchmark's cost model uses: the only place they are written.
+
+Every price is the public on-demand list price in us-east-1 (N. Virginia), without free tier, with
+the page it comes from and the date it was read. A price change is one edit here, and `make bench`
+then `python -m benchmarks.scaling_doc` carry it into benchmarks/results.json and docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    usd: float
+    per: str
+    source: str
+    as_of: str
+
+
+DYNAMODB = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+LAMBDA = "https://aws.amazon.com/lambda/pricing/"
+SQS = "https://aws.amazon.com/sqs/pricing/"
+SNS = "https://aws.amazon.com/sns/pricing/"
+S3 = "https://aws.amazon.com/s3/pricing/"
+CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
+# When the figures below were taken from those pages; the DynamoDB ones are the on-demand prices in
+# force since the reduction of 1 November 2024. Re-check the pages before quoting a bill.
+AS_OF = "2025-07"
+
+PRICES: dict[str, Price] = {
+    "dynamodb_write_request_unit": Price(0.625 / 1e6, "write request unit (1 KB written)", DYNAMODB, AS_OF),
+    "dynamodb_read_request_unit": Price(
+        0.125 / 1e6, "read request unit (4 KB strongly consistent, 8 KB eventually)", DYNAMODB, AS_OF
+    ),
+    "dynamodb_storage_gb_month": Price(0.25, "GB-month (Standard table class, past 25 GB)", DYNAMODB, AS_OF),
+    "lambda_request": Price(0.20 / 1e6, "invocation", LAMBDA, AS_OF),
+    "lambda_gb_second_arm64": Price(
+        0.0000133334, "GB-second on arm64 (first 7.5 G GB-s a month)", LAMBDA, AS_OF
+    ),
+    "sqs_request": Price(0.40 / 1e6, "standard queue request (64 KB chunk)", SQS, AS_OF),
+    "sns_publish": Price(
+        0.50 / 1e6, "standard topic publish (64 KB chunk); SMS is priced per country", SNS, AS_OF
+    ),
+    "s3_put": Price(0.005 / 1e3, "PUT, COPY, POST or LIST request (S3 Standard)", S3, AS_OF),
+    "cloudwatch_metric_month": Price(0.30, "custom metric a month (first 10,000)", CLOUDWATCH, AS_OF),
+    "cloudwatch_alarm_month": Price(0.10, "standard-resolution alarm metric a month", CLOUDWATCH, AS_OF),
+    "cloudwatch_dashboard_month": Price(3.00, "dashboard a month (past the first three)", CLOUDWATCH, AS_OF),
+}
+
+
+def price(name: str) -> float:
+    return PRICES[name].usd
+
+
+def as_json() -> dict[str, dict[str, object]]:
+    return {
+        name: {"usd": p.usd, "per": p.per, "source": p.source, "as_of": p.as_of} for name, p in PRICES.items()
+    }

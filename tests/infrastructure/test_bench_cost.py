@@ -1,0 +1,67 @@
+"""The benchmark's capacity-unit rules (benchmarks/cost.py): DynamoDB's sizing, not moto's constants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.cost import CapacityMeter, IndexSchema, TableSchema, item_size, to_wire
+
+REVIEW = IndexSchema(("review_shard", "next_review_on"), "INCLUDE", ("bucket",))
+WHOLE = IndexSchema(("review_shard", "next_review_on"), "ALL")
+
+
+def loan(**changes: Any) -> dict[str, Any]:
+    item = {
+        "loan_id": "L-1",
+        "review_shard": 3,
+        "next_review_on": "2026-06-15",
+        "bucket": "M1",
+        "pad": "x" * 600,
+    }
+    item.update(changes)
+    return {k: to_wire(v) for k, v in item.items()}
+
+
+def write(index: IndexSchema, old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, float]:
+    meter = CapacityMeter({"t": TableSchema(("loan_id",), {"Ix": index})})
+    meter._write("t", old, new)
+    return dict(meter.write_units)
+
+
+def test_item_size_counts_names_and_values() -> None:
+    assert item_size({"ab": {"S": "xyz"}}) == 5
+    assert item_size({"n": {"N": "12345"}}) == 1 + 4  # 3 bytes for 5 digits, plus 1
+    assert item_size({"m": {"M": {"k": {"BOOL": True}}}}) == 1 + 3 + 1 + 1 + 1
+
+
+def test_a_moved_index_key_is_a_delete_and_a_put() -> None:
+    assert write(REVIEW, loan(), loan(next_review_on="2026-06-20")) == {"t": 1, "t/Ix": 2}
+
+
+def test_an_include_index_is_not_written_when_nothing_it_holds_changes() -> None:
+    assert write(REVIEW, loan(), loan(pad="y" * 600)) == {"t": 1}
+    assert write(WHOLE, loan(), loan(pad="y" * 600)) == {"t": 1, "t/Ix": 1}
+    assert write(REVIEW, loan(), loan(bucket="M2")) == {"t": 1, "t/Ix": 1}
+
+
+def test_whole_items_over_a_kilobyte_cost_two_units_everywhere() -> None:
+    big = loan(pad="x" * 1100)
+    assert write(WHOLE, None, big) == {"t": 2, "t/Ix": 2}
+    assert write(REVIEW, None, big) == {"t": 2, "t/Ix": 1}
+    assert write(WHOLE, big, None) == {"t": 2, "t/Ix": 2}  # leaving a sparse index is a delete
+
+
+def test_reads_are_charged_per_4kb_and_halved_when_eventually_consistent() -> None:
+    meter = CapacityMeter({"t": TableSchema(("loan_id",), {"Ix": REVIEW})})
+    meter.seed(
+        "t",
+        [
+            {"loan_id": f"L-{n}", "review_shard": 1, "next_review_on": "d", "pad": "x" * 900}
+            for n in range(10)
+        ],
+    )
+    page = {"TableName": "t", "IndexName": "Ix"}
+    meter._on_Query(page, {"Items": [{"loan_id": f"L-{n}"} for n in range(10)]})
+    batch = {"RequestItems": {"t": {"Keys": [{"loan_id": {"S": f"L-{n}"}} for n in range(10)]}}}
+    meter._on_BatchGetItem(batch, {})
+    assert meter.read_units == {"t/Ix": 0.5, "t": 5.0}
