@@ -467,10 +467,20 @@ def test_erasure_and_call_outcomes_listen_on_the_loan_events_bus(raw: dict[str, 
     assert erasure["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
     assert erasure["Properties"]["Pattern"]["detail-type"] == ["ErasureRequested"]
     assert sorted(erasure["Properties"]["Pattern"]["source"]) == ["arrears.lending-core", "arrears.privacy"]
-    (outcome,) = props(raw["Resources"]["CallOutcomesFunction"])["Events"].values()
-    assert outcome["Type"] == "EventBridgeRule"
-    assert outcome["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
-    assert outcome["Properties"]["Pattern"] == {"source": ["arrears.dialer"], "detail-type": ["CallOutcome"]}
+    events = props(raw["Resources"]["CallOutcomesFunction"])["Events"]
+    assert set(events) == {"CallOutcomes", "FieldVisitReports"}
+    for rule in events.values():
+        assert rule["Type"] == "EventBridgeRule"
+        assert rule["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
+        assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}}
+    assert events["CallOutcomes"]["Properties"]["Pattern"] == {
+        "source": ["arrears.dialer"],
+        "detail-type": ["CallOutcome", "CallAttempted"],
+    }
+    assert events["FieldVisitReports"]["Properties"]["Pattern"] == {
+        "source": ["arrears.field"],
+        "detail-type": ["FieldVisitReported"],
+    }
 
 
 def test_holds_come_from_the_lending_core_and_the_collector_desk(raw: dict[str, Any]) -> None:
@@ -925,8 +935,8 @@ def test_only_the_functions_that_pseudonymise_read_the_token_secret(
 
 # Functions whose use-case modules name the token secret but never read it, and why.
 NEVER_READS_THE_TOKEN_SECRET = {
-    # report_call_outcome takes the dispatcher's ports (token secret included) and uses only the loans,
-    # the actions, the call caps and idempotency.
+    # report_call_attempt and report_field_visit take the dispatcher's ports (token secret included)
+    # and use only the loans, the actions, the borrowers, the contacts, the call ledger and idempotency.
     "CallOutcomesFunction",
 }
 

@@ -1,28 +1,33 @@
-"""Per-borrower call ledgers in `ContactCapsTable`, reserved atomically against the call limits.
+"""Per-borrower call ledgers in `ContactCapsTable`: the open call task and the dialer's attempts.
 
 One item per (borrower_id, cap_key): the call ledger of `arrears.domain.call_limits`. Every change is a
 read-decide-write with a conditional write on `version`: two dispatchers that read the same ledger
-cannot both write it, the loser re-reads and re-decides, so no cap is ever exceeded however many
-dispatchers run at once. The TTL (`expires_at`) drops ledgers of borrowers no longer called.
+cannot both open a task, the loser re-reads and re-decides, so a borrower never has two open call
+tasks however many dispatchers run at once. The TTL (`expires_at`) drops ledgers of borrowers no
+longer called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from arrears.adapters.tables import conditional_write
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.call_limits import (
+    Allowance,
     Attempt,
     CallLedger,
     CallLimits,
     LimitCheck,
+    OpenCallTask,
+    allowance,
     check_call,
     with_attempt,
-    with_outcome,
-    without_attempt,
+    with_task,
+    without_task,
 )
 
 if TYPE_CHECKING:
@@ -37,31 +42,75 @@ class LedgerContention(RuntimeError):
     """The ledger kept changing under us: retry the record later (nothing was reserved)."""
 
 
+def _entries(raw: Any) -> tuple[Attempt, ...]:
+    """`[[at, call_id], ...]`; an entry stored as a bare time (older items) has no call id."""
+    entries: list[Attempt] = []
+    for entry in raw or []:
+        if isinstance(entry, str):
+            entries.append(Attempt(parse_utc(entry), ""))
+        else:
+            at, call_id = entry
+            entries.append(Attempt(parse_utc(str(at)), str(call_id)))
+    return tuple(entries)
+
+
 def _ledger_from_item(borrower_id: str, item: dict[str, Any] | None) -> CallLedger:
     if item is None:
         return CallLedger(borrower_id)
-    last = item.get("last_conversation_at")
+    conversations = _entries(item.get("conversations"))
+    if not conversations and item.get("last_conversation_at"):
+        conversations = (Attempt(parse_utc(str(item["last_conversation_at"])), ""),)
+    task = item.get("open_task")
     return CallLedger(
         borrower_id=borrower_id,
-        attempts=tuple(Attempt(parse_utc(str(at)), str(action)) for at, action in item.get("attempts", [])),
-        connected=tuple(parse_utc(str(at)) for at in item.get("connected", [])),
-        last_conversation_at=parse_utc(str(last)) if last else None,
+        attempts=_entries(item.get("attempts")),
+        connected=_entries(item.get("connected")),
+        conversations=conversations,
+        open_task=OpenCallTask(
+            str(task["task_id"]), parse_utc(str(task["opened_at"])), parse_utc(str(task["expires_at"]))
+        )
+        if task
+        else None,
         version=int(item.get("version", 0)),
     )
+
+
+def _listed(entries: tuple[Attempt, ...]) -> list[list[str]]:
+    return [[format_utc(e.at), e.call_id] for e in entries]
 
 
 def _ledger_to_item(ledger: CallLedger, expires_at: datetime) -> dict[str, Any]:
     item: dict[str, Any] = {
         "borrower_id": ledger.borrower_id,
         "cap_key": CALL_LEDGER,
-        "attempts": [[format_utc(a.at), a.action_id] for a in ledger.attempts],
-        "connected": [format_utc(at) for at in ledger.connected],
+        "attempts": _listed(ledger.attempts),
+        "connected": _listed(ledger.connected),
+        "conversations": _listed(ledger.conversations),
         "version": ledger.version + 1,
         "expires_at": int(expires_at.timestamp()),
     }
-    if ledger.last_conversation_at is not None:
-        item["last_conversation_at"] = format_utc(ledger.last_conversation_at)
+    if ledger.open_task is not None:
+        task = ledger.open_task
+        item["open_task"] = {
+            "task_id": task.task_id,
+            "opened_at": format_utc(task.opened_at),
+            "expires_at": format_utc(task.expires_at),
+        }
     return item
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOpening:
+    """What `open_call_task` decided: `opened` with its `allowance`, or why not: a limit (`check`
+    not allowed) or another task open for the borrower until `busy_until`."""
+
+    check: LimitCheck
+    allowance: Allowance | None = None
+    busy_with: OpenCallTask | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self.allowance is not None
 
 
 class CallLedgerRepository:
@@ -91,53 +140,78 @@ class CallLedgerRepository:
         )
         return written is not None
 
-    def _change(
-        self,
-        borrower_id: str,
-        at: datetime,
-        decide: Callable[[CallLedger], tuple[CallLedger | None, LimitCheck]],
-    ) -> LimitCheck:
+    def _change[T](
+        self, borrower_id: str, at: datetime, decide: Callable[[CallLedger], tuple[CallLedger | None, T]]
+    ) -> T:
         for _ in range(MAX_CONTENTION_RETRIES):
             current = self.ledger(borrower_id)
-            new, check = decide(current)
+            new, result = decide(current)
             if new is None or new == current:
-                return check
+                return result
             if self._write(current, new, at):
-                return check
+                return result
         raise LedgerContention(f"call ledger kept changing after {MAX_CONTENTION_RETRIES} tries")
 
-    def reserve_call(
-        self, borrower_id: str, action_id: str, at: datetime, limits: CallLimits, timezone: str
-    ) -> LimitCheck:
-        """Take one call-attempt slot for `action_id` if every limit allows it (idempotent per action).
+    def open_call_task(
+        self,
+        borrower_id: str,
+        task_id: str,
+        at: datetime,
+        limits: CallLimits,
+        timezone: str,
+        window_end: datetime,
+    ) -> TaskOpening:
+        """Open the borrower's one call task `task_id` at `at` if no other is open and a call is allowed.
 
-        Raises `LedgerContention` when the ledger kept changing under concurrent writers.
+        Idempotent per task: re-opening the open task (a retried record) returns its allowance again.
+        The task expires at the earliest of `window_end` and the borrower's next local midnight
+        (`allowance`). Raises `LedgerContention` when the ledger kept changing.
         """
 
-        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
-            if ledger.holds(action_id):
-                return None, LimitCheck(True, rules_checked=(("call_caps", "PASS"),))
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, TaskOpening]:
+            task = ledger.task_open(at)
+            if task is not None and task.task_id != task_id:
+                return None, TaskOpening(
+                    LimitCheck(False, "one_call_task", "a call task is open"), None, task
+                )
             check = check_call(ledger, limits, at, timezone)
-            return (with_attempt(ledger, action_id, at) if check.allowed else None), check
+            if task is not None:  # our own task, opened by an earlier try of this record
+                allowed = allowance(ledger, limits, at, timezone, task.expires_at)
+                return None, TaskOpening(check, allowed if check.allowed else None)
+            if not check.allowed:
+                return None, TaskOpening(check)
+            allowed = allowance(ledger, limits, at, timezone, window_end)
+            opened = with_task(ledger, OpenCallTask(task_id, at, allowed.expires_at))
+            return opened, TaskOpening(check, allowed)
 
         return self._change(borrower_id, at, decide)
 
-    def release_call(self, borrower_id: str, action_id: str, at: datetime) -> None:
-        """Give back the slot of a call task that was never queued."""
+    def close_call_task(self, borrower_id: str, task_id: str, at: datetime) -> None:
+        """Close `task_id` (never queued, withdrawn, or done); another open task is left alone."""
+        self._change(borrower_id, at, lambda ledger: (without_task(ledger, task_id), None))
 
-        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
-            if not ledger.holds(action_id):
-                return None, LimitCheck(True)
-            return without_attempt(ledger, action_id), LimitCheck(True)
+    def record_attempt(
+        self,
+        borrower_id: str,
+        call_id: str,
+        at: datetime,
+        *,
+        connected: bool,
+        conversation: bool,
+        close: Callable[[CallLedger], str | None],
+    ) -> tuple[CallLedger, CallLedger]:
+        """Count the dialer's attempt `call_id` (once), and close the task `close` names, if any.
 
-        self._change(borrower_id, at, decide)
+        `close` gets the ledger with the attempt counted and returns the id of the task to close
+        (the attempt's task when the dialer is done or nothing more is allowed) or None. Returns the
+        ledger as read before this write (the caller judges the attempt on what came before it,
+        `CallLedger.before`) and as written. Raises `LedgerContention` when the ledger kept changing.
+        """
 
-    def record_call_outcome(
-        self, borrower_id: str, at: datetime, *, connected: bool, conversation: bool
-    ) -> None:
-        """The dialer's report of a call (CallOutcome): feeds the connected and conversation limits."""
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, tuple[CallLedger, CallLedger]]:
+            counted = with_attempt(ledger, call_id, at, connected=connected, conversation=conversation)
+            done = close(counted)
+            new = without_task(counted, done) if done else counted
+            return new, (ledger, new)
 
-        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
-            return with_outcome(ledger, at, connected=connected, conversation=conversation), LimitCheck(True)
-
-        self._change(borrower_id, at, decide)
+        return self._change(borrower_id, at, decide)

@@ -454,6 +454,15 @@ def contact_to_item(contact: ContactRecord, expires_at: int | None = None) -> di
         "message_sha256": contact.message_sha256,
         "rules_checked": [f"{rule}:{verdict}" for rule, verdict in contact.rules_checked],
     }
+    if contact.result:  # a dialer's attempt or a field visit
+        item.update(
+            task_id=contact.task_id,
+            attempt=contact.attempt,
+            result=contact.result,
+            conversation=contact.conversation,
+            collector_ids=list(contact.collector_ids),
+            recording_ref=contact.recording_ref,
+        )
     if expires_at is not None:
         item["expires_at"] = expires_at
     return item

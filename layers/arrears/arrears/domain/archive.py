@@ -37,12 +37,28 @@ ARCHIVE_FIELDS = (
     "template_id",
     "message_sha256",
     "rules_checked",
+    # A dialer's attempt (the call task's id, the attempt's number, its result, whether a
+    # conversation was held) and a field visit (its result, the collectors' ids, the recording's
+    # reference); empty on other records.
+    "task_id",
+    "attempt",
+    "result",
+    "conversation",
+    "collector_ids",
+    "recording_ref",
 )
+# What a line holds for a field its hot record lacks (older records, other channels): typed as in
+# the Athena table (infrastructure/athena), never a string where a number or a list is declared.
+ARCHIVE_DEFAULTS: dict[str, Any] = {"attempt": 0, "conversation": False, "collector_ids": []}
 
 
 def archive_line(record: Mapping[str, Any], token: str) -> dict[str, Any]:
     """The archive form of one hot contact record: allow-listed fields, borrower id tokenised."""
-    line = {name: record.get(name, "") for name in ARCHIVE_FIELDS if name != "borrower_token"}
+    line = {
+        name: record.get(name, ARCHIVE_DEFAULTS.get(name, ""))
+        for name in ARCHIVE_FIELDS
+        if name != "borrower_token"
+    }
     line["borrower_token"] = token
     return {name: line[name] for name in ARCHIVE_FIELDS}
 

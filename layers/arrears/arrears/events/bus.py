@@ -214,7 +214,8 @@ class CallOutcomeDetail(BaseModel):
 
 
 class CallOutcomeEvent(BusEvent):
-    """The dialer's report of one call (`CallOutcome`, source `arrears.dialer`)."""
+    """The dialer's report of one call (`CallOutcome`, source `arrears.dialer`): the earlier contract,
+    folded into the dialer contract as an unnumbered attempt (`CallOutcomeReport.attempt`)."""
 
     MALFORMED: ClassVar[str] = "malformed CallOutcome event"
     detail: CallOutcomeDetail

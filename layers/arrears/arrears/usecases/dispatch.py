@@ -6,8 +6,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -26,6 +27,7 @@ from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
+from arrears.domain.call_limits import Allowance
 from arrears.domain.compliance import (
     END_OF_DAY,
     SendDecision,
@@ -215,8 +217,52 @@ def _local_windows(windows: tuple[tuple[time, time], ...]) -> list[list[str]]:
     return [[f"{start:%H:%M}", "24:00" if end == END_OF_DAY else f"{end:%H:%M}"] for start, end in windows]
 
 
+def call_task_message(
+    action: Action, borrower: Borrower, at: datetime, pack: RulePack, token: str, allowance: Allowance
+) -> dict[str, Any]:
+    """The call task handed to the dialer (`CallTask` in `arrears.events.dialer`, docs/contracts.md).
+
+    The task id is the action's id; it states what remains allowed (attempts and connected calls
+    left today, None = no such limit), when it expires, and the borrower's contact window in local
+    time. The dialer resolves the number from the Borrowers table by id (never in the queue) and
+    reports every attempt as a `CallAttempted` event.
+    """
+    windows, _ = contact_windows(pack, borrower)
+    start, end = window_at(at, borrower.timezone, windows)
+    return {
+        "type": "CALL_TASK",
+        "task_id": action.action_id,
+        "action_id": action.action_id,
+        "loan_ids": [action.loan_id],
+        "loan_id": action.loan_id,
+        "borrower_id": action.borrower_id,
+        "borrower_token": token,
+        "jurisdiction": action.jurisdiction,
+        "rule_pack": pack.ref,
+        "language": borrower.language,
+        "timezone": borrower.timezone,
+        "call_window_local": _local_windows(((start, end),))[0],
+        "attempts_left_today": allowance.attempts_left_today,
+        "connected_left_today": allowance.connected_left_today,
+        "amount_due_minor": action.amount_due_minor,
+        "currency": action.currency,
+        "dpd": action.dpd,
+        "bucket": action.bucket,
+        "script_template": action.template_id,
+        "queued_at": format_utc(at),
+        "expires_at": format_utc(allowance.expires_at),
+        "deadline": format_utc(allowance.expires_at),
+    }
+
+
 def _send(
-    ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    loan: Loan,
+    at: datetime,
+    pack: RulePack,
+    allowance: Allowance | None = None,
 ) -> str:
     """Perform the channel effect once; returns the SHA-256 of what was sent (never the body itself).
 
@@ -278,31 +324,10 @@ def _send(
         )
         return _digest(task)
     if action.channel is Channel.CALL_TASK:
-        calls = ports.call_tasks
-        # The window the task is queued in: the pack's hours narrowed by the borrower's preference.
-        start, end = window_at(at, borrower.timezone, contact_windows(pack, borrower)[0])
-        call: dict[str, Any] = {
-            "type": "CALL_TASK",
-            "action_id": action.action_id,
-            "loan_id": action.loan_id,
-            # The dialer resolves the number from the Borrowers table by id (never in the queue) and
-            # reports the call back as a CallOutcome for the caps.
-            "borrower_id": action.borrower_id,
-            "borrower_token": token,
-            "jurisdiction": action.jurisdiction,
-            "rule_pack": pack.ref,
-            "language": borrower.language,
-            "timezone": borrower.timezone,
-            "call_window_local": _local_windows(((start, end),))[0],
-            "amount_due_minor": action.amount_due_minor,
-            "currency": action.currency,
-            "dpd": action.dpd,
-            "bucket": action.bucket,
-            "script_template": action.template_id,
-            "queued_at": format_utc(at),
-            "deadline": format_utc(at + CALL_TASK_LIFETIME),
-        }
-        ports.once(action.action_id, lambda: calls.send(call))
+        if allowance is None:
+            raise ValueError("call task sent without an open task")
+        call = call_task_message(action, borrower, at, pack, token, allowance)
+        ports.once(action.action_id, lambda: ports.call_tasks.send(call))
         return _digest(call)
     if action.channel is Channel.LEGAL:
         return _hand_off(
@@ -331,25 +356,61 @@ def _send(
     raise ValueError(f"channel {action.channel.value} is not dispatchable")
 
 
-def _reserve_call(
+def _window_end(at: datetime, tz_name: str, end: time) -> datetime:
+    """The instant the local window that holds `at` closes (`END_OF_DAY` = the next local midnight)."""
+    zone = ZoneInfo(tz_name)
+    day = at.astimezone(zone).date()
+    if end == END_OF_DAY:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CallTaskOpening:
+    """The call task `_open_call_task` opened (`allowance`), or why not and when to try again."""
+
+    allowed: bool
+    reason: str = ""
+    resume: datetime | None = None
+    rules_checked: RulesChecked = ()
+    allowance: Allowance | None = None
+
+
+def _open_call_task(
     ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
-) -> tuple[bool, str, datetime | None, RulesChecked]:
-    """Take a call-attempt slot atomically; (allowed, reason, resume at, rules checked)."""
-    limits = pack.call_limits
-    if action.channel is not Channel.CALL_TASK or not limits.limited:
-        return True, "", None, ()
+) -> CallTaskOpening:
+    """Open the borrower's one call task for `action`, atomically, if the limits allow a call now.
+
+    A borrower has at most one open task (docs/contracts.md, "The dialer contract"): a call for
+    another of their loans waits (DEFERRED) until that task expires. Any other channel passes.
+    """
+    if action.channel is not Channel.CALL_TASK:
+        return CallTaskOpening(True)
+    windows, _ = contact_windows(pack, borrower)
+    _, end = window_at(at, borrower.timezone, windows)
+    until = min(_window_end(at, borrower.timezone, end), at + CALL_TASK_LIFETIME)
     try:
-        check = ports.call_ledger.reserve_call(
-            action.borrower_id, action.action_id, at, limits, borrower.timezone
+        opening = ports.call_ledger.open_call_task(
+            action.borrower_id, action.action_id, at, pack.call_limits, borrower.timezone, until
         )
     except LedgerContention as error:
         raise TransientSendError(str(error)) from None
-    if check.allowed:
-        return True, "", None, check.rules_checked
-    retry_at = check.retry_at or at + timedelta(days=1)
-    windows, _ = contact_windows(pack, borrower)
+    if opening.opened:
+        return CallTaskOpening(
+            True,
+            rules_checked=(*opening.check.rules_checked, ("one_call_task", "PASS")),
+            allowance=opening.allowance,
+        )
+    if opening.busy_with is not None:
+        retry_at = opening.busy_with.expires_at
+        reason = "another call task is open for this borrower"
+        rules: RulesChecked = (("one_call_task", "FAIL"),)
+    else:
+        retry_at = opening.check.retry_at or at + timedelta(days=1)
+        reason = opening.check.reason
+        rules = opening.check.rules_checked
     resume = next_window_instant(retry_at, borrower.timezone, windows) or retry_at
-    return False, check.reason, resume, check.rules_checked
+    return CallTaskOpening(False, reason, resume, rules)
 
 
 def dispatch(action_id: str, ports: DispatchPorts) -> DispatchResult:
@@ -400,13 +461,13 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
             return DispatchResult(action_id, None, action.channel.value, "settled by another run")
         return DispatchResult(action_id, status, action.channel.value, decision.reason)
 
-    allowed, cap_reason, resume, cap_rules = _reserve_call(ports, action, borrower, at, pack)
-    decision = SendDecision(decision.verdict, decision.reason, decision.rules_checked + cap_rules)
-    if not allowed:
-        return _defer(ports, action, at, borrower.timezone, pack, decision, cap_reason, resume)
+    opening = _open_call_task(ports, action, borrower, at, pack)
+    decision = SendDecision(decision.verdict, decision.reason, decision.rules_checked + opening.rules_checked)
+    if not opening.allowed:
+        return _defer(ports, action, at, borrower.timezone, pack, decision, opening.reason, opening.resume)
 
     try:
-        digest = _send(ports, action, borrower, loan, at, pack)
+        digest = _send(ports, action, borrower, loan, at, pack, opening.allowance)
     except ClientError as error:
         code = error_code(error) or "ClientError"
         if not is_permanent(error):
@@ -435,9 +496,9 @@ def _failed(
     decision: SendDecision,
     reason: str,
 ) -> DispatchResult:
-    """A permanent failure: give back any call slot, record FAILED with the error class."""
+    """A permanent failure: close the call task that was never queued, record FAILED with the error class."""
     if action.channel is Channel.CALL_TASK:
-        ports.call_ledger.release_call(action.borrower_id, action.action_id, at)
+        ports.call_ledger.close_call_task(action.borrower_id, action.action_id, at)
     _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
     return DispatchResult(
         action_id=action.action_id, status=ActionStatus.FAILED, channel=action.channel.value, reason=reason
