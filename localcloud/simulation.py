@@ -31,6 +31,8 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
+from localcloud.dialer import KINDS as DIALER_EVENTS
+from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
@@ -86,6 +88,7 @@ class Simulation:
         self.book = generate_book(loans, seed, start)
         self.entries = {entry.loan.loan_id: entry for entry in self.book}
         self.stats = RunStats()
+        self.dialer = SimulatedDialer(self.cloud, self.stack, seed)
         self.schedules = schedules_of(self.stack)
         self._actions_seen = -1
         self._next_deferred: datetime | None = None
@@ -245,10 +248,19 @@ class Simulation:
             for moment, kind, args in self._payment_times(entry, end):
                 heapq.heappush(queue, (moment, order, kind, args))
                 order += 1
+        for moment, kind, args in self.dialer.polls(begin, end):
+            heapq.heappush(queue, (moment, order, kind, args))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
-            if kind == "schedule":
+            if kind in DIALER_EVENTS:
+                # The simulated dialer and collectors: what they do next is queued by time.
+                for later, next_kind, next_args in self.dialer.handle(kind, args, moment):
+                    if later < end:
+                        heapq.heappush(queue, (later, order, next_kind, next_args))
+                        order += 1
+            elif kind == "schedule":
                 if args[0] == "DeferredReleaseFunction" and self._deferred_tick_is_idle(moment):
                     self.stats.idle_ticks_skipped += 1
                     continue
@@ -405,7 +417,8 @@ def summarise(
         "last_census": last_census(points),
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
         "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
-        "field_visits_queued": int(queued),
+        "field_visits_queued": int(queued) + sim.dialer.stats.visit_tasks_received,
+        "dialer": dialer_summary(sim, out),
         "deferred": deferred["total"],
         "deferrals": deferred,
         "suppressed": sum(v for k, v in outcomes.items() if k.endswith(":SUPPRESSED")),
@@ -418,6 +431,13 @@ def summarise(
         "archive_objects": len(manifests),
         "archive_jurisdictions": sorted({m.jurisdiction for m in manifests}),
     }
+
+
+def dialer_summary(sim: Simulation, archive: Path) -> dict[str, Any]:
+    """What the simulated dialer and collectors did, and the call caps judged from the archive alone."""
+    from localcloud.dialer_audit import archive_audit
+
+    return {"simulated": sim.dialer.stats.as_dict(), **archive_audit(archive)}
 
 
 def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dict[str, Any]:

@@ -364,7 +364,10 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],
         "DeferredReleaseFunction": [("schedule", "")],
-        "CallOutcomesFunction": [("eventbridge_rule", "LoanEventsBus")],
+        "CallOutcomesFunction": [
+            ("eventbridge_rule", "LoanEventsBus"),
+            ("eventbridge_rule", "LoanEventsBus"),
+        ],
         "ArchiverFunction": [("dynamodb_stream", "ContactsTable")],
         "PaymentsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
@@ -381,10 +384,11 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     assert tasks.properties["BatchSize"] == 1
     assert tasks.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     (deferred,) = stack.functions["DeferredReleaseFunction"].events
-    (outcomes,) = stack.functions["CallOutcomesFunction"].events
+    outcomes, visits = stack.functions["CallOutcomesFunction"].events
     (stream,) = stack.functions["DispatcherFunction"].events
     assert deferred.properties["Schedule"] == "rate(15 minutes)"
-    assert outcomes.properties["Pattern"]["detail-type"] == ["CallOutcome"]
+    assert outcomes.properties["Pattern"]["detail-type"] == ["CallOutcome", "CallAttempted"]
+    assert visits.properties["Pattern"]["detail-type"] == ["FieldVisitReported"]
     assert stream.properties["BatchSize"] == 100
     assert stream.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream.properties["Stream"] == {"Fn::GetAtt": ["ActionsTable", "StreamArn"]}, "intrinsics as is"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arrears.config.rulepacks import rule_pack_for
-from arrears.config.rulepacks import rule_pack_in_force
+from arrears.config.rulepacks import rule_pack_for, rule_pack_in_force
+from arrears.domain.borrowers import Borrower
 from arrears.domain.call_attempts import CallAttempt, CallResult, judge_attempt
 from arrears.domain.call_limits import (
     CallLedger,
@@ -19,7 +19,6 @@ from arrears.domain.call_limits import (
     with_task,
     without_task,
 )
-from arrears.domain.borrowers import Borrower
 from arrears.domain.compliance import contact_windows
 
 CN_PACK, US_REGF_PACK = rule_pack_for("CN"), rule_pack_for("US-REGF")
@@ -220,5 +219,6 @@ def test_an_attempt_outside_the_contact_window_is_a_breach_in_the_borrowers_zone
 def test_a_conversation_needs_the_borrower_on_the_line() -> None:
     with pytest.raises(ValueError, match="conversation"):
         CallAttempt("C", "T", 1, _utc(10), CallResult.CONNECTED_OTHER, conversation=True)
-    assert CallResult.CONNECTED_OTHER.connected and not CallResult.CONNECTED_OTHER.right_party
+    assert CallResult.CONNECTED_OTHER.connected
+    assert not CallResult.CONNECTED_OTHER.right_party
     assert not CallResult.VOICEMAIL.connected
