@@ -235,16 +235,16 @@ class SimulatedDialer:
         crew = needed - 1 if needed > 1 and self.rng.random() < SHORT_CREW else needed
         recorded = not body["requirements"]["recording_required"] or self.rng.random() >= UNRECORDED
         visit_id = f"VISIT-{action_id[:16]}"
+        first = self.rng.randrange(1, 40)  # a crew of distinct collectors of the region
+        collectors = [f"COL-{body['region']}-{first + n:02d}" for n in range(crew)]
         detail = {
             "visit_id": visit_id,
             "task_id": action_id,
             "visited_at": format_utc(now),
-            "collector_ids": [f"COL-{body['region']}-{self.rng.randrange(1, 40):02d}" for _ in range(crew)],
+            "collector_ids": collectors,
             "recording_ref": f"REC-{visit_id}" if recorded else None,
             "outcome": self.rng.choices([o for o, _ in VISIT_OUTCOMES], [w for _, w in VISIT_OUTCOMES])[0],
         }
-        if len(set(detail["collector_ids"])) < crew:  # two collectors drew the same id: renumber
-            detail["collector_ids"] = [f"COL-{body['region']}-{n:02d}" for n in range(1, crew + 1)]
         self.stats.visits_reported += 1
         responses = self.cloud.put_event("LoanEventsBus", FIELD_SOURCE, "FieldVisitReported", detail)
         answers = [r for r in responses if isinstance(r, dict)]

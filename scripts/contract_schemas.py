@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from arrears.events.dialer import CONTRACT_MODELS, schema_block
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "contracts.md"
+
+
+def _replacement(block: str) -> Callable[[re.Match[str]], str]:
+    return lambda match: match.group(1) + block + "\n" + match.group(2)
 
 
 def rendered(text: str) -> str:
@@ -24,7 +29,7 @@ def rendered(text: str) -> str:
         pattern = re.compile(rf"(<!-- schema:{name} -->\n)(?:.*?\n)?(<!-- /schema:{name} -->)", re.DOTALL)
         if not pattern.search(text):
             raise SystemExit(f"docs/contracts.md has no <!-- schema:{name} --> block")
-        text = pattern.sub(lambda m, n=name: m.group(1) + schema_block(n) + "\n" + m.group(2), text)
+        text = pattern.sub(_replacement(schema_block(name)), text)
     return text
 
 
