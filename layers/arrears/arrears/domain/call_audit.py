@@ -32,6 +32,7 @@ class _Call:
     at: datetime
     zone: str
     jurisdiction: str
+    result: str
     answered: bool
     conversation: bool
 
@@ -87,6 +88,7 @@ def _calls(lines: Iterable[Mapping[str, Any]]) -> dict[str, list[_Call]]:
                 parse_utc(str(line["occurred_at"])),
                 str(line["borrower_timezone"]),
                 str(line["jurisdiction"]),
+                result.value,
                 result in ANSWERED,
                 bool(line.get("conversation")),
             )
@@ -106,6 +108,7 @@ def audit_calls(
         for n, call in enumerate(calls):
             limits = pack_for(call.jurisdiction, call.at).call_limits
             audit.attempts += 1
+            audit.results[call.result] += 1
             audit.connected += call.answered
             audit.conversations += call.conversation
             day = call.at.astimezone(ZoneInfo(call.zone)).date()
