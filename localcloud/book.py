@@ -11,10 +11,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from arrears.config.money import money_rules_for
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.borrowers import Borrower
+from arrears.domain.contracts import prepare_contract
+from arrears.domain.costcap import ContractOverCap
+from arrears.domain.delinquency import charge_off_day
+from arrears.domain.ledger import LedgerEntry, receive
 from arrears.domain.loans import Loan, build_schedule
-from arrears.domain.payments import Payment, apply_payment
-from arrears.domain.penalties import amount_due
+from arrears.domain.money import amount_due
+from arrears.domain.payments import Payment
+from arrears.domain.terms import LoanTerms
 
 
 class Behaviour(StrEnum):
@@ -22,6 +29,18 @@ class Behaviour(StrEnum):
     LATE = "LATE"  # pays each instalment some days late
     PARTIAL = "PARTIAL"  # pays half late, the rest later still
     NEVER = "NEVER"  # stops paying
+    BOUNCE = "BOUNCE"  # pays on time, the payment is returned (reversed) days later, pays again late
+    RECOVERED = "RECOVERED"  # stops paying; pays the balance some days after the charge-off
+
+
+# The products of the book, with their terms from the policy document (`products`): US closed-end
+# loans charge off at 120 days past due (FFIEC), CN consumer loans at the policy's default, 180.
+PRODUCTS: dict[str, LoanTerms] = {
+    "CN": bundled_playbook().terms_for("cn-consumer"),
+    "US-REGF": bundled_playbook().terms_for("us-closed-end"),
+}
+REVERSAL_AFTER_DAYS = 3  # a returned payment comes back a few days after it was made
+RECOVERY_AFTER_DAYS = 10  # a charged-off borrower pays the balance this long after the charge-off
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,9 @@ class BookEntry:
     behaviour: Behaviour
     late_days: int
     pay_hour_local: int
+    # Payments made before the simulation starts, already applied to `loan`: the lending core's
+    # ledger entries, written to the Payments table when the book is loaded.
+    history: tuple[LedgerEntry, ...] = ()
 
 
 CN_ZONES = (
@@ -115,27 +137,78 @@ def _borrower(rng: random.Random, n: int, jurisdiction: str) -> Borrower:
 
 
 def pay_day(entry: BookEntry, due_on: date) -> date | None:
-    """The day this borrower pays an instalment due on `due_on` (None: never)."""
-    if entry.behaviour is Behaviour.NEVER:
+    """The day this borrower pays an instalment due on `due_on` (None: never, or only after charge-off)."""
+    if entry.behaviour in (Behaviour.NEVER, Behaviour.RECOVERED):
         return None
-    if entry.behaviour is Behaviour.ON_TIME:
+    if entry.behaviour in (Behaviour.ON_TIME, Behaviour.BOUNCE):
         return due_on - timedelta(days=1)
     return due_on + timedelta(days=entry.late_days)
 
 
+def recovery_day(entry: BookEntry) -> date | None:
+    """The day a RECOVERED borrower pays the balance: some days after the loan's charge-off day."""
+    if entry.behaviour is not Behaviour.RECOVERED:
+        return None
+    day = charge_off_day(entry.loan)
+    return None if day is None else day + timedelta(days=RECOVERY_AFTER_DAYS)
+
+
+def _priced(loan: Loan, borrower: Borrower, rates: tuple[int, ...], fees: tuple[int, ...], days: int) -> Loan:
+    """The loan at the first price (monthly rate, fee) within its jurisdiction's cost cap.
+
+    Contracts over the cap are refused at registration, so the book only writes contracts within it:
+    12 % a year in CN (four times the LPR), the borrower's state cap in the US.
+    """
+    rules = money_rules_for(loan.jurisdiction, loan.disbursed_on)
+    terms = PRODUCTS[loan.jurisdiction]
+    for rate in rates:
+        for fee in fees:
+            candidate = loan.with_changes(
+                instalments=build_schedule(
+                    loan.principal_minor,
+                    disbursed_on=loan.disbursed_on,
+                    instalments=len(loan.instalments),
+                    monthly_interest_bps=rate,
+                    fee_minor=fee,
+                    cash_loan_days=days,
+                )
+            )
+            try:
+                return prepare_contract(candidate, borrower, terms, rules)
+            except ContractOverCap:
+                continue
+    raise ContractOverCap(f"loan {loan.loan_id}: no price of the book fits the cap")
+
+
 def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
-    """`size` loans whose first due dates fall between 75 days before and 45 days after `start`."""
+    """`size` loans whose first due dates fall between 75 days before and 45 days after `start`.
+
+    The first two loans are made to show what a short run would otherwise rarely reach: loan 0's
+    first payment is returned (reversed) a few days later, loan 1 (a US cash loan) is charged off
+    just before the run and paid after it (a recovery).
+    """
     rng = random.Random(seed)
     entries: list[BookEntry] = []
     for n in range(size):
         jurisdiction = "CN" if rng.random() < 0.6 else "US-REGF"
+        if n == 1:
+            jurisdiction = "US-REGF"
         borrower = _borrower(rng, n, jurisdiction)
         instalments = rng.choice((1, 1, 3, 6, 12))
         first_due = start + timedelta(days=rng.randrange(-75, 46))
         cash_days = rng.choice((7, 14, 30))
+        behaviour = rng.choices([b for b, _ in BEHAVIOURS], [w for _, w in BEHAVIOURS])[0]
+        if jurisdiction == "US-REGF" and behaviour is Behaviour.NEVER and rng.random() < 0.5:
+            behaviour = Behaviour.RECOVERED
+        if n == 0:
+            behaviour, first_due = Behaviour.BOUNCE, start + timedelta(days=5)
+        elif n == 1:
+            # Charged off (120 days past due) two days before the run, whatever the calendar.
+            behaviour, instalments = Behaviour.RECOVERED, 1
+            first_due = start - timedelta(days=PRODUCTS["US-REGF"].charge_off_dpd + 6)
         disbursed = first_due - timedelta(days=cash_days if instalments == 1 else 30)
         principal = rng.randrange(50, 2_000) * 1_000  # 500.00 to 19,990.00 in minor units
-        loan = Loan(
+        contract = Loan(
             loan_id=f"L{seed % 1000:03d}{n:06d}",
             borrower_id=borrower.borrower_id,
             jurisdiction=jurisdiction,
@@ -143,17 +216,17 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
             principal_minor=principal,
             disbursed_on=disbursed,
             instalments=build_schedule(
-                principal,
-                disbursed_on=disbursed,
-                instalments=instalments,
-                monthly_interest_bps=rng.choice((80, 100, 150)),
-                fee_minor=principal // 100,
-                cash_loan_days=cash_days,
+                principal, disbursed_on=disbursed, instalments=instalments, monthly_interest_bps=0
             ),
             penalty_daily_ppm=500 if jurisdiction == "CN" else 300,
-            apr_cap_bps=2400 if jurisdiction == "CN" else 3600,
+            apr_cap_bps=0,
         )
-        behaviour = rng.choices([b for b, _ in BEHAVIOURS], [w for _, w in BEHAVIOURS])[0]
+        if jurisdiction == "CN":
+            rate = rng.choice((50, 60, 80))
+            loan = _priced(contract, borrower, (rate, 50), (principal // 1000, 0), cash_days)
+        else:
+            rate = rng.choice((100, 125, 150))
+            loan = _priced(contract, borrower, (rate, 100, 80), (principal // 100, 0), cash_days)
         entry = BookEntry(
             loan, borrower, behaviour, late_days=rng.randrange(2, 40), pay_hour_local=rng.randrange(7, 23)
         )
@@ -162,14 +235,20 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
 
 
 def _with_history(entry: BookEntry, start: date) -> BookEntry:
-    """Apply, in the pure domain, the payments this borrower made before the simulation starts."""
+    """Apply, in the pure domain, the payments this borrower made before the simulation starts
+    (in value-date order, as the ledger would), keeping them as ledger entries."""
     loan = entry.loan
+    history: list[LedgerEntry] = []
     for instalment in entry.loan.instalments:
         day = pay_day(entry, instalment.due_on)
         if day is None or day >= start:
             break
         due = amount_due(loan, day) if instalment.due_on < day else instalment.outstanding
-        loan = apply_payment(
-            loan, Payment(f"H{loan.loan_id}-{instalment.seq}", loan.loan_id, due, loan.currency, day)
-        ).loan
-    return BookEntry(loan, entry.borrower, entry.behaviour, entry.late_days, entry.pay_hour_local)
+        if due <= 0:
+            continue
+        payment = Payment(f"H{loan.loan_id}-{instalment.seq}", loan.loan_id, due, loan.currency, day)
+        history.append(LedgerEntry.of(payment))
+        loan = receive(loan, payment).loan
+    return BookEntry(
+        loan, entry.borrower, entry.behaviour, entry.late_days, entry.pay_hour_local, tuple(history)
+    )

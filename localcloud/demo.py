@@ -57,6 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"suppressed / cancelled: {summary['suppressed']} / {summary['cancelled']}")
     print(f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures)")
+    payments = summary["payments"]
+    recovered = payments["recoveries_after_charge_off"]
+    amounts = ", ".join(
+        f"{currency} {minor / 100:,.2f}" for currency, minor in recovered["recovered_minor"].items()
+    )
+    print(
+        f"after charge-off:   {recovered['payments']} payment(s) recovered {amounts or 'nothing'} "
+        f"on {recovered['loans']} of {payments['charged_off_loans']} charged-off loan(s); "
+        f"reversals: {payments['reversals']['applied']}"
+    )
     print(f"records archived:   {summary['records_archived']} in {summary['archive_objects']} objects")
     deadline = run["sweep_deadline_checks"]
     print(

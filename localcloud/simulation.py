@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -19,14 +20,16 @@ from boto3.dynamodb.conditions import Key
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import DEFERRED_INDEX, BorrowerRepository, LoanRepository
 from arrears.adapters.items import DEFERRED_PARTITION, plain
+from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.adapters.tables import all_items
 from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import load_settings
 from arrears.domain.archive import Manifest
 from arrears.domain.calendar import parse_utc
+from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
-from localcloud.book import Behaviour, BookEntry, generate_book, pay_day
+from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.schedules import Schedule
@@ -57,7 +60,11 @@ class RunStats:
     sweeps_finished_by_deadline: set[str] = field(default_factory=set)
     payments_sent: int = 0
     payments_applied: int = 0
+    payments_replayed: int = 0
     cures: int = 0
+    recovery_payments: int = 0
+    reversals_sent: int = 0
+    reversals_applied: int = 0
     invocations: Counter[str] = field(default_factory=Counter)
 
 
@@ -75,6 +82,7 @@ class Simulation:
         self._actions_table = boto3.resource("dynamodb").Table(self.settings.actions_table)
         self.loans: LoanRepository = container.loans
         self.borrowers: BorrowerRepository = container.borrowers
+        self.payments: PaymentLedger = container.payments
         self.book = generate_book(loans, seed, start)
         self.entries = {entry.loan.loan_id: entry for entry in self.book}
         self.stats = RunStats()
@@ -92,13 +100,34 @@ class Simulation:
                 borrowers=self.borrowers,
                 playbook=bundled_playbook(),
             )
+            # The payments made before the run: the lending core's ledger of this loan.
+            zone = ZoneInfo(entry.borrower.timezone)
+            for item in entry.history:
+                at = datetime.combine(item.value_date, clock_time(12), tzinfo=zone).astimezone(UTC)
+                self.payments.record(entry.loan.loan_id, item, at)
         self.cloud.settle()
 
     # -- the lending core's side: borrowers paying ------------------------------------------
 
-    def _payment_times(self, entry: BookEntry, end: datetime) -> Iterator[tuple[datetime, str, float]]:
-        """(when, payment id, share of what is due) for each payment this borrower makes before `end`."""
+    def _local(self, entry: BookEntry, day: date) -> datetime:
         zone = ZoneInfo(entry.borrower.timezone)
+        return datetime(day.year, day.month, day.day, entry.pay_hour_local, 17, tzinfo=zone).astimezone(UTC)
+
+    def _payment_times(
+        self, entry: BookEntry, end: datetime
+    ) -> Iterator[tuple[datetime, str, tuple[Any, ...]]]:
+        """(when, kind, arguments) for each payment ("pay": loan, payment id, share of what is due)
+        and reversal ("reverse": loan, payment id) of this borrower before `end`."""
+        loan_id = entry.loan.loan_id
+
+        def within(day: date) -> bool:
+            # The run's end is a UTC instant: a New York evening payment on its last local day is
+            # already the next UTC day, after the end.
+            return self.start <= day and self._local(entry, day) < end
+
+        recovery = recovery_day(entry)
+        if recovery is not None and within(recovery):
+            yield self._local(entry, recovery), "pay", (loan_id, f"P-{loan_id}-recovery", 1.0)
         for instalment in entry.loan.instalments:
             if instalment.is_settled:
                 continue
@@ -109,15 +138,21 @@ class Simulation:
             if entry.behaviour is Behaviour.PARTIAL:
                 parts = [(day, 0.5), (day + timedelta(days=10), 1.0)]
             for n, (when, share) in enumerate(parts):
-                local = datetime(when.year, when.month, when.day, entry.pay_hour_local, 17, tzinfo=zone)
-                # The run's end is a UTC instant: a New York evening payment on its last local day is
-                # already the next UTC day, after the end.
-                if self.start <= when and local.astimezone(UTC) < end:
-                    yield local.astimezone(UTC), f"P-{entry.loan.loan_id}-{instalment.seq}-{n}", share
+                payment_id = f"P-{loan_id}-{instalment.seq}-{n}"
+                if within(when):
+                    yield self._local(entry, when), "pay", (loan_id, payment_id, share)
+                if entry.behaviour is Behaviour.BOUNCE and instalment.seq == 1:
+                    # The payment comes back (returned by the bank); the borrower pays again later.
+                    returned = when + timedelta(days=REVERSAL_AFTER_DAYS)
+                    if within(returned):
+                        yield self._local(entry, returned), "reverse", (loan_id, payment_id)
+                    again = instalment.due_on + timedelta(days=entry.late_days)
+                    if within(again):
+                        yield self._local(entry, again), "pay", (loan_id, f"{payment_id}-again", 1.0)
 
     def _pay(self, loan_id: str, payment_id: str, share: float) -> None:
         loan = self.loans.get(loan_id)
-        if loan is None or not loan.is_open:
+        if loan is None or loan.status is LoanStatus.CLOSED:
             return
         on = self.cloud.clock.astimezone(ZoneInfo(self.entries[loan_id].borrower.timezone)).date()
         amount = amount_due(loan, on)
@@ -136,6 +171,20 @@ class Simulation:
             if isinstance(response, dict) and not response.get("duplicate", True):
                 self.stats.payments_applied += 1
                 self.stats.cures += int(bool(response.get("cured")))
+                self.stats.payments_replayed += int(bool(response.get("replayed")))
+                self.stats.recovery_payments += int(bool(response.get("recovered_minor")))
+
+    def _reverse(self, loan_id: str, payment_id: str) -> None:
+        detail = {
+            "payment_id": payment_id,
+            "loan_id": loan_id,
+            "reversed_at": self.cloud.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "reason": "RETURNED",
+        }
+        self.stats.reversals_sent += 1
+        for response in self.cloud.put_event("LoanEventsBus", PAYMENT_SOURCE, "PaymentReversed", detail):
+            if isinstance(response, dict) and response.get("verdict") == "REVERSED":
+                self.stats.reversals_applied += 1
 
     # -- the clock ----------------------------------------------------------------------------
 
@@ -193,8 +242,8 @@ class Simulation:
                 heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
                 order += 1
         for entry in self.book:
-            for moment, payment_id, share in self._payment_times(entry, end):
-                heapq.heappush(queue, (moment, order, "pay", (entry.loan.loan_id, payment_id, share)))
+            for moment, kind, args in self._payment_times(entry, end):
+                heapq.heappush(queue, (moment, order, kind, args))
                 order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
@@ -209,6 +258,8 @@ class Simulation:
                 response = self.cloud.schedule(args[0])
                 if args[0] == "SweepDeadlineFunction":
                     self._record_deadline_check(response)
+            elif kind == "reverse":
+                self._reverse(*args)
             else:
                 self._pay(*args)
         self.cloud.advance_to(end)
@@ -279,6 +330,39 @@ def last_census(points: Iterable[MetricPoint]) -> dict[str, Any]:
     }
 
 
+def payments_summary(sim: Simulation, loans: list[dict[str, Any]]) -> dict[str, Any]:
+    """Payments of the run, and what the tables hold of recoveries and reversals.
+
+    Recoveries: money applied to loans after their charge-off (`recovered_minor` on the loan, by
+    currency); reversals: payments returned and undone (`reversed` entries of the payment ledger).
+    """
+    ledger = _scan(sim.settings.payments_table)
+    recovered: Counter[str] = Counter()
+    for loan in loans:
+        if loan.get("recovered_minor"):
+            recovered[str(loan["currency"])] += int(loan["recovered_minor"])
+    return {
+        "sent": sim.stats.payments_sent,
+        "applied": sim.stats.payments_applied,
+        "applied_out_of_order": sim.stats.payments_replayed,
+        "ledger_entries": len(ledger),
+        "charged_off_loans": sum(1 for loan in loans if loan.get("charged_off_on")),
+        "recoveries_after_charge_off": {
+            "payments": sim.stats.recovery_payments,
+            "loans": sum(1 for loan in loans if loan.get("recovered_minor")),
+            "closed_by_recovery": sum(
+                1 for loan in loans if loan.get("charged_off_on") and loan["status"] == "CLOSED"
+            ),
+            "recovered_minor": dict(sorted(recovered.items())),
+        },
+        "reversals": {
+            "sent": sim.stats.reversals_sent,
+            "applied": sim.stats.reversals_applied,
+            "reversed_in_ledger": sum(1 for entry in ledger if entry.get("reversed")),
+        },
+    }
+
+
 def summarise(
     sim: Simulation, archive_keys: list[str], out: Path, elapsed_s: float, days: int, logs: Path
 ) -> dict[str, Any]:
@@ -328,6 +412,7 @@ def summarise(
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
+        "payments": payments_summary(sim, loans),
         "contact_records": len(contacts),
         "records_archived": sum(m.records for m in manifests),
         "archive_objects": len(manifests),

@@ -1,4 +1,6 @@
-"""payments: PaymentReceived on the lending-core bus -> waterfall, re-assessment, cure."""
+"""payments: PaymentReceived and PaymentReversed on the lending-core bus -> the payment ledger, the
+waterfall on each payment's own value date, re-assessment, cure; a reversal rebuilds the loan without
+the payment. One EventBridge rule (both detail-types), dispatched on `detail-type`."""
 
 from __future__ import annotations
 
@@ -8,27 +10,37 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.events.bus import PaymentReceivedEvent
+from arrears.domain.payments import PaymentError
+from arrears.events.bus import PaymentReceivedEvent, PaymentReversedEvent
 from arrears.handlers.lambda_events import receive
-from arrears.handlers.reporting import payment_applied
+from arrears.handlers.reporting import payment_applied, payment_reversed
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.payments import UnknownLoan, receive_payment
+from arrears.usecases.payments import UnknownLoan, receive_payment, reverse_payment
 
 telemetry = Telemetry()
 container = Container.from_environment()
 # The SSM collection policy (the planner reports an invalid document; here it is logged).
 playbooks = container.playbook_source()
 
+REVERSED = "PaymentReversed"
+
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("detail-type") == REVERSED:
+        reversal = receive(event, PaymentReversedEvent, telemetry.logger)
+        result = reverse_payment(
+            reversal, loans=container.loans, ledger=container.payments, playbook=playbooks.current()
+        )
+        return payment_reversed(telemetry, reversal, result)
     payment = receive(event, PaymentReceivedEvent, telemetry.logger)
     with telemetry.failure_logged(
-        "payment not applied", UnknownLoan, ValueError, payment_id=payment.payment_id
+        "payment not applied", UnknownLoan, PaymentError, ValueError, payment_id=payment.payment_id
     ):
         outcome = receive_payment(
             payment,
             loans=container.loans,
+            ledger=container.payments,
             playbook=playbooks.current(),
         )
     return payment_applied(telemetry, payment, outcome)

@@ -321,6 +321,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
         assert spec.code_dir == ROOT / code_uri
         assert spec.environment == {
             "LOANS_TABLE": physical["LoansTable"],
+            "PAYMENTS_TABLE": physical["PaymentsTable"],
             "BORROWERS_TABLE": physical["BorrowersTable"],
             "ACTIONS_TABLE": physical["ActionsTable"],
             "CONTACTS_TABLE": physical["ContactsTable"],
@@ -392,7 +393,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     }
     (rule,) = stack.functions["PaymentsFunction"].events
     assert rule == EventSource(kind="eventbridge_rule", source="LoanEventsBus", properties=rule.properties)
-    assert rule.properties["Pattern"]["detail-type"] == ["PaymentReceived"]
+    assert rule.properties["Pattern"]["detail-type"] == ["PaymentReceived", "PaymentReversed"]
     (erasure,) = stack.functions["ErasureFunction"].events
     assert erasure.properties["Pattern"]["detail-type"] == ["ErasureRequested"]
 

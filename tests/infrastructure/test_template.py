@@ -46,6 +46,7 @@ FUNCTION_IDS = sorted(
 )
 ENV_REFS = {
     "LOANS_TABLE": {"Ref": "LoansTable"},
+    "PAYMENTS_TABLE": {"Ref": "PaymentsTable"},
     "BORROWERS_TABLE": {"Ref": "BorrowersTable"},
     "ACTIONS_TABLE": {"Ref": "ActionsTable"},
     "CONTACTS_TABLE": {"Ref": "ContactsTable"},
@@ -452,11 +453,11 @@ def test_deferred_actions_are_released_every_quarter_hour(raw: dict[str, Any]) -
     assert event["Properties"]["Schedule"] == "rate(15 minutes)"
 
 
-def test_payments_listen_to_payment_received_on_the_loan_events_bus(raw: dict[str, Any]) -> None:
+def test_payments_listen_to_payments_and_reversals_on_the_loan_events_bus(raw: dict[str, Any]) -> None:
     (event,) = props(raw["Resources"]["PaymentsFunction"])["Events"].values()
     assert event["Type"] == "EventBridgeRule"
     assert event["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
-    assert event["Properties"]["Pattern"]["detail-type"] == ["PaymentReceived"]
+    assert event["Properties"]["Pattern"]["detail-type"] == ["PaymentReceived", "PaymentReversed"]
     assert event["Properties"]["Pattern"]["source"] == ["arrears.lending-core"]
 
 
@@ -1023,3 +1024,27 @@ def test_outputs_name_every_table_queue_topic_bucket_and_bus(raw: dict[str, Any]
     ):
         for name in of_type(raw, resource_type):
             assert name in exported, name
+
+
+def test_the_payment_ledger_is_kept_for_ever_and_only_the_payments_function_writes_it(
+    raw: dict[str, Any],
+) -> None:
+    """Idempotency keyed on the payment id for ever, outside the loan item."""
+    table = raw["Resources"]["PaymentsTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    properties = props(table)
+    assert properties["KeySchema"] == [
+        {"AttributeName": "loan_id", "KeyType": "HASH"},
+        {"AttributeName": "payment_id", "KeyType": "RANGE"},
+    ]
+    assert "TimeToLiveSpecification" not in properties
+    granted = {
+        name
+        for name, function in of_type(raw, "AWS::Serverless::Function").items()
+        for policy in props(function).get("Policies", [])
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement", [])
+        if {"Fn::GetAtt": ["PaymentsTable", "Arn"]} in as_list(statement.get("Resource"))
+    }
+    assert granted == {"PaymentsFunction"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +85,10 @@ def cn_cash_loan(loan_id: str = "L-1", due: date = date(2026, 3, 1), principal: 
         jurisdiction="CN",
         currency="CNY",
         principal_minor=principal,
-        disbursed_on=date(2026, 1, 30),
-        instalments=(Instalment(1, due, principal, 7_500, 1_000),),
+        # Disbursed a month before an early due date (a loan cannot fall due before it is lent).
+        disbursed_on=min(date(2026, 1, 30), due - timedelta(days=30)),
+        # 3,500 + 1,000 over 30 days on 500,000: 10.95 % a year, within CN's 12 % (4 x LPR 3.00 %).
+        instalments=(Instalment(1, due, principal, principal * 7 // 1000, principal // 500),),
         penalty_daily_ppm=500,
         apr_cap_bps=2400,
     )
@@ -108,7 +110,7 @@ def us_regf_loan(
         jurisdiction="US-REGF",
         currency="USD",
         principal_minor=principal,
-        disbursed_on=date(2026, 1, 30),
+        disbursed_on=min(date(2026, 1, 30), due - timedelta(days=30)),
         instalments=(Instalment(1, due, principal, interest, fee),),
         penalty_daily_ppm=penalty_daily_ppm,
         apr_cap_bps=3600,

@@ -213,7 +213,9 @@ def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, co
     payment = PaymentReceived("PAY-1", loan.loan_id, 1_000, "CNY", cloud.clock)
 
     def pay() -> None:
-        receive_payment(payment, loans=container.loans, playbook=bundled_playbook())
+        receive_payment(
+            payment, loans=container.loans, ledger=container.payments, playbook=bundled_playbook()
+        )
 
     racing = RacingLoans(container.loans, pay)
     ports = replace(DispatchPorts.from_container(container, run_always), loans=racing)
@@ -227,7 +229,7 @@ def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, co
     assert racing.reads == 2
     assert result.loan_changed
     stored = loan_of(container, loan.loan_id)
-    assert stored.applied_payment_ids == ("PAY-1",)
+    assert (stored.ledger_count, stored.last_payment_id) == (1, "PAY-1")
     assert stored.unanswered_contacts == 1
     assert stored.version == loan.version + 2
 

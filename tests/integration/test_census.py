@@ -46,7 +46,7 @@ def loan(loan_id: str, jurisdiction: str, due: date) -> Loan:
         currency="CNY" if cn else "USD",
         principal_minor=100_000,
         disbursed_on=due - timedelta(days=30),
-        instalments=(Instalment(1, due, 100_000, 1_500, 0),),
+        instalments=(Instalment(1, due, 100_000, 900, 0),),  # 10.95 % a year: within CN's 12 % cap
         penalty_daily_ppm=500 if cn else 300,
         apr_cap_bps=2400 if cn else 3600,
     )
@@ -63,6 +63,7 @@ def book(container: Container, cloud: LocalCloud, per_due_date: int = 3) -> None
     receive_payment(
         PaymentReceived("P-FULL", "L-CN-0-0", 200_000, "CNY", cloud.clock),
         loans=container.loans,
+        ledger=container.payments,
         playbook=bundled_playbook(),
     )
     cloud.settle()

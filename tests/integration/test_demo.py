@@ -195,6 +195,20 @@ def test_emf_totals_sum_metrics_by_dimensions_and_ignore_other_lines() -> None:
     assert totals.sum("ActionsDeferredToWindow") == 0
 
 
+def test_the_summary_reports_recoveries_after_charge_off_and_reversals(demo: DemoRun) -> None:
+    """The book has a charged-off borrower who pays, and a payment that is returned."""
+    payments = demo.summary["payments"]
+    recoveries = payments["recoveries_after_charge_off"]
+    assert payments["charged_off_loans"] >= 1
+    assert recoveries["payments"] >= 1
+    assert recoveries["loans"] >= 1
+    assert sum(recoveries["recovered_minor"].values()) > 0
+    reversals = payments["reversals"]
+    assert reversals["sent"] >= 1
+    assert reversals["applied"] == reversals["reversed_in_ledger"] >= 1
+    assert payments["ledger_entries"] >= payments["applied"]
+
+
 def test_borrowers_preferring_hours_across_midnight_are_judged_by_them(demo: DemoRun) -> None:
     """The book gives some borrowers 19:00-01:00 or 20:00-10:00; their contacts name `preferred_hours`."""
     lines = [

@@ -32,6 +32,7 @@ SAMPLES = {
     "call_outcomes/call-outcome.json": "CallOutcomesFunction",
     "archiver/contact-recorded.json": "ArchiverFunction",
     "payments/payment-received.json": "PaymentsFunction",
+    "payments/payment-reversed.json": "PaymentsFunction",
     "erasure/requested.json": "ErasureFunction",
     "holds/hold-changed.json": "HoldsFunction",
 }
@@ -65,6 +66,9 @@ def test_sample_event_runs_through_its_handler(
     register(container, loan, borrower_for(loan), cloud.clock)
     cloud.settle()
 
+    if name == "payments/payment-reversed.json":
+        # the payment it reverses was applied first
+        assert cloud.invoke(SAMPLES[name], load("payments/payment-received.json"))["duplicate"] is False
     response = cloud.invoke(SAMPLES[name], load(name))
 
     # Then the handler answers in the shape its trigger expects, with no failed record
@@ -83,6 +87,12 @@ def test_sample_event_runs_through_its_handler(
     if name == "payments/payment-received.json":
         assert response["loan_id"] == "L-SAMPLE-0001"
         assert response["duplicate"] is False
+    if name == "payments/payment-reversed.json":
+        assert (response["verdict"], response["rebuilt"]) == ("REVERSED", True)
+        stored = container.loans.get("L-SAMPLE-0001")
+        assert stored is not None
+        assert stored.ledger_count == 0
+        assert stored.scheduled_outstanding == stored.instalments[0].total_due
     if name == "archiver/contact-recorded.json":
         keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
         assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}
@@ -166,7 +176,9 @@ def test_a_replayed_payment_is_applied_once(make_cloud: CloudFactory, container:
     assert again["duplicate"] is True
     stored = container.loans.get("L-SAMPLE-0001")
     assert stored is not None
-    assert sum(i.principal_paid + i.interest_paid + i.fee_paid for i in stored.instalments) == 50_000
+    paid = sum(i.principal_paid + i.interest_paid + i.fee_paid for i in stored.instalments)
+    assert paid + stored.penalty_paid_minor == 50_000  # once, penalty included
+    assert stored.ledger_count == 1
 
 
 def test_replaying_a_loan_stream_batch_plans_nothing_new(

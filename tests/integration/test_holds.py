@@ -39,7 +39,7 @@ HOLDS = "HoldsFunction"
 SWEEP = "SweepFunction"
 RELEASE = "DeferredReleaseFunction"
 PLANNER = "PlannerFunction"
-DUE = date(2026, 3, 1)
+DUE = date(2026, 3, 2)  # a Monday: a working day in CN (a Sunday due date would be met on Monday)
 
 
 # -- helpers -------------------------------------------------------------------------------------------
@@ -51,8 +51,8 @@ def sms_sent() -> list[tuple[str, str]]:
 
 
 def sweep_day(cloud: LocalCloud, day: int) -> None:
-    """The daily sweep at 00:30 Shanghai on day `day` past the 1 March due date (CN business date)."""
-    cloud.advance_to(utc(2026, 2, 28, 16, 30) + timedelta(days=day))
+    """The daily sweep at 00:30 Shanghai on day `day` past the 2 March due date (CN business date)."""
+    cloud.advance_to(utc(2026, 3, 1, 16, 30) + timedelta(days=day))
     cloud.schedule(SWEEP)
 
 
@@ -107,14 +107,14 @@ def contacts(container: Container, loan_id: str, step: str) -> list[tuple[str, s
 def cn_loan_with_a_planned_sms(
     make_cloud: CloudFactory, container: Container, loan_id: str
 ) -> tuple[LocalCloud, Loan, Action]:
-    """A CN loan one day overdue: the sweep (00:30 Shanghai, 2 March) planned sms-d1 for 08:00."""
+    """A CN loan one day overdue: the sweep (00:30 Shanghai, 3 March) planned sms-d1 for 08:00."""
     loan = cn_cash_loan(loan_id, due=DUE)
-    cloud = make_cloud(utc(2026, 2, 20, 2, 0), log=io.StringIO())
+    cloud = make_cloud(utc(2026, 2, 21, 2, 0), log=io.StringIO())
     register(container, loan, borrower_for(loan), cloud.clock)
     cloud.settle()
     sweep_day(cloud, 1)
     sms = by_step(container, loan_id)["sms-d1"]
-    assert (sms.status, sms.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 2, 0, 0))
+    assert (sms.status, sms.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 3, 0, 0))
     return cloud, stored(container, loan_id), sms
 
 
@@ -138,34 +138,34 @@ def test_a_promise_defers_the_planned_sms_to_the_day_after_and_the_broken_promis
 ) -> None:
     cloud, loan, _ = cn_loan_with_a_planned_sms(make_cloud, container, "L-PTP")
 
-    # When, at 01:00 in Shanghai, the collector desk records a promise to pay by 3 March
-    cloud.advance_to(utc(2026, 3, 1, 17, 0))
-    response = hold(cloud, loan, "promise_to_pay", until=date(2026, 3, 3))
+    # When, at 01:00 in Shanghai, the collector desk records a promise to pay by 4 March
+    cloud.advance_to(utc(2026, 3, 2, 17, 0))
+    response = hold(cloud, loan, "promise_to_pay", until=date(2026, 3, 4))
     assert (response["outcome"], response["changed"]) == ("applied", True)
     held = stored(container, loan.loan_id)
-    assert held.holds.promise_to_pay_until == date(2026, 3, 3)
+    assert held.holds.promise_to_pay_until == date(2026, 3, 4)
     assert held.version == loan.version + 1
 
-    # Then at 08:00 the gate re-reads the loan and defers the SMS to 08:00 on 4 March: nothing sent
-    dispatch_at(cloud, utc(2026, 3, 2, 0, 0))
+    # Then at 08:00 the gate re-reads the loan and defers the SMS to 08:00 on 5 March: nothing sent
+    dispatch_at(cloud, utc(2026, 3, 3, 0, 0))
     deferred = by_step(container, loan.loan_id)["sms-d1"]
-    assert (deferred.status, deferred.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 4, 0, 0))
-    assert contacts(container, loan.loan_id, "sms-d1") == [("DEFERRED", "promise to pay until 2026-03-03")]
+    assert (deferred.status, deferred.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 5, 0, 0))
+    assert contacts(container, loan.loan_id, "sms-d1") == [("DEFERRED", "promise to pay until 2026-03-04")]
     assert sms_sent() == []
 
-    # The sweeps of 3 and 4 March: the day after the promise is a milestone; still unpaid, the
+    # The sweeps of 4 and 5 March: the day after the promise is a milestone; still unpaid, the
     # promise is counted as broken (once) and the escalation call is planned
     sweep_day(cloud, 2)
     assert stored(container, loan.loan_id).broken_promises == 0
-    dispatch_at(cloud, utc(2026, 3, 3, 0, 0))  # 3 March, 08:00: the promise still holds
+    dispatch_at(cloud, utc(2026, 3, 4, 0, 0))  # 4 March, 08:00: the promise still holds
     assert sms_sent() == []
     sweep_day(cloud, 3)
     broken = stored(container, loan.loan_id)
-    assert (broken.broken_promises, broken.last_broken_promise) == (1, date(2026, 3, 3))
-    assert "ptp-broken-call-2026-03-03" in by_step(container, loan.loan_id)
+    assert (broken.broken_promises, broken.last_broken_promise) == (1, date(2026, 3, 4))
+    assert "ptp-broken-call-2026-03-04" in by_step(container, loan.loan_id)
 
-    # And on 4 March at 08:00 the SMS goes out, once
-    dispatch_at(cloud, utc(2026, 3, 4, 0, 0))
+    # And on 5 March at 08:00 the SMS goes out, once
+    dispatch_at(cloud, utc(2026, 3, 5, 0, 0))
     assert by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.SENT
     assert sum(1 for number, _ in sms_sent() if number == "+8613800138000") >= 1
     assert isinstance(cloud.log, io.StringIO)
@@ -182,20 +182,20 @@ def test_a_us_cease_contact_suppresses_an_sms_planned_before_it(
     # Given a US loan loaded 3 days past due, at 06:30 in Honolulu: the SMS and e-mail it reached wait
     # for the borrower's contact window (08:00 Honolulu = 18:00 UTC)
     loan = us_regf_loan("L-US-CEASE")
-    cloud = make_cloud(utc(2026, 3, 4, 16, 30))
+    cloud = make_cloud(utc(2026, 3, 5, 16, 30))
     register(container, loan, us_borrower(loan), cloud.clock)
     cloud.settle()
     planned = by_step(container, loan.loan_id)
     sms = next(a for a in planned.values() if a.channel is Channel.SMS)
-    assert (sms.status, sms.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 4, 18, 0))
+    assert (sms.status, sms.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 5, 18, 0))
 
     # When the borrower asks the lender to cease communication (FDCPA 805(c))
-    cloud.advance_to(utc(2026, 3, 4, 17, 0))
+    cloud.advance_to(utc(2026, 3, 5, 17, 0))
     ceased = hold(cloud, stored(container, loan.loan_id), "cease_contact", source="arrears.lending-core")
     assert ceased["outcome"] == "applied"
 
     # Then when the window opens the gate suppresses every timed contact: no SMS is published
-    dispatch_at(cloud, utc(2026, 3, 4, 18, 0))
+    dispatch_at(cloud, utc(2026, 3, 5, 18, 0))
     after = by_step(container, loan.loan_id)
     for action in planned.values():
         if action.channel in (Channel.SMS, Channel.EMAIL, Channel.CALL_TASK):
@@ -207,7 +207,7 @@ def test_a_us_cease_contact_suppresses_an_sms_planned_before_it(
 
     # And the steps the loan reaches later are suppressed by the planner itself
     for day in range(5, 10):
-        cloud.advance_to(utc(2026, 2, 28, 16, 30) + timedelta(days=day))
+        cloud.advance_to(utc(2026, 3, 1, 16, 30) + timedelta(days=day))
         cloud.schedule(SWEEP)
         cloud.advance_to(cloud.clock + timedelta(hours=2))
         cloud.schedule(RELEASE)
@@ -224,10 +224,10 @@ def test_a_bankruptcy_stops_a_planned_sms_even_before_the_planner_sees_it(
 
     # The hold is written, and the dispatcher's run at 08:00 comes before the planner got the Loans
     # stream record (the race the planner's cancellation cannot close): the gate still stops it
-    cloud.advance_to(utc(2026, 3, 1, 23, 55))
+    cloud.advance_to(utc(2026, 3, 2, 23, 55))
     change = HoldChange("H-1", loan.loan_id, HoldKind.BANKRUPTCY, True, cloud.clock)
     record_hold(change, loans=container.loans, playbook=bundled_playbook())
-    dispatch_at(cloud, utc(2026, 3, 2, 0, 0))  # the dispatcher runs first, then the streams settle
+    dispatch_at(cloud, utc(2026, 3, 3, 0, 0))  # the dispatcher runs first, then the streams settle
 
     assert by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.SUPPRESSED
     assert contacts(container, loan.loan_id, "sms-d1") == [
@@ -240,13 +240,13 @@ def test_a_bankruptcy_event_cancels_every_open_action(make_cloud: CloudFactory, 
     cloud, loan, _ = cn_loan_with_a_planned_sms(make_cloud, container, "L-BANKRUPT-2")
     assert sms_sent() == []
 
-    cloud.advance_to(utc(2026, 3, 1, 18, 0))
+    cloud.advance_to(utc(2026, 3, 2, 18, 0))
     hold(cloud, loan, "bankruptcy", source="arrears.lending-core")
 
     # The planner cancelled the open SMS from the Loans stream record; at 08:00 nothing goes out,
     # and no later sweep plans anything
     assert by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.CANCELLED
-    dispatch_at(cloud, utc(2026, 3, 2, 0, 0))
+    dispatch_at(cloud, utc(2026, 3, 3, 0, 0))
     for day in range(2, 6):
         sweep_day(cloud, day)
     assert {a.step_id: a.status for a in container.actions.for_loan(loan.loan_id)} == {
@@ -263,14 +263,14 @@ def test_lifting_a_dispute_lets_contact_resume(make_cloud: CloudFactory, contain
     sent_before = len(sms_sent())
 
     # A dispute opened before 08:00: the planned SMS is suppressed when its time comes
-    cloud.advance_to(utc(2026, 3, 1, 18, 0))
+    cloud.advance_to(utc(2026, 3, 2, 18, 0))
     hold(cloud, loan, "dispute", request_id="D-OPEN", source="arrears.lending-core")
-    dispatch_at(cloud, utc(2026, 3, 2, 0, 0))
+    dispatch_at(cloud, utc(2026, 3, 3, 0, 0))
     assert by_step(container, loan.loan_id)["sms-d1"].status is ActionStatus.SUPPRESSED
     assert len(sms_sent()) == sent_before
 
-    # The dispute is resolved on 3 March and lifted
-    cloud.advance_to(utc(2026, 3, 3, 2, 0))
+    # The dispute is resolved on 4 March and lifted
+    cloud.advance_to(utc(2026, 3, 4, 2, 0))
     lifted = hold(
         cloud, stored(container, loan.loan_id), "dispute", active=False, request_id="D-CLOSE",
         source="arrears.lending-core",
@@ -280,11 +280,11 @@ def test_lifting_a_dispute_lets_contact_resume(make_cloud: CloudFactory, contain
 
     # Then the next step of the ladder goes out again (the suppressed one stays a record of the dispute)
     sweep_day(cloud, 3)
-    dispatch_at(cloud, utc(2026, 3, 4, 0, 0))
+    dispatch_at(cloud, utc(2026, 3, 5, 0, 0))
     steps = by_step(container, loan.loan_id)
     assert steps["sms-d1"].status is ActionStatus.SUPPRESSED
-    resumed = [a for a in steps.values() if a.planned_at >= utc(2026, 3, 3, 16, 30)]
-    assert resumed, "the sweep of 4 March planned the next steps"
+    resumed = [a for a in steps.values() if a.planned_at >= utc(2026, 3, 4, 16, 30)]
+    assert resumed, "the sweep of 5 March planned the next steps"
     assert any(a.status is ActionStatus.SENT and a.channel is Channel.SMS for a in resumed)
     assert len(sms_sent()) > sent_before
 
@@ -294,7 +294,7 @@ def test_lifting_a_dispute_lets_contact_resume(make_cloud: CloudFactory, contain
 
 def test_a_redelivered_event_changes_nothing(make_cloud: CloudFactory, container: Container) -> None:
     cloud, loan, _ = cn_loan_with_a_planned_sms(make_cloud, container, "L-REDELIVER")
-    cloud.advance_to(utc(2026, 3, 1, 18, 0))
+    cloud.advance_to(utc(2026, 3, 2, 18, 0))
     first = hold(cloud, loan, "cease_contact")
     written = stored(container, loan.loan_id)
     planner_runs = cloud.counts[PLANNER]
@@ -310,8 +310,8 @@ def test_an_older_change_arriving_late_does_not_undo_a_newer_one(
     make_cloud: CloudFactory, container: Container
 ) -> None:
     cloud, loan, _ = cn_loan_with_a_planned_sms(make_cloud, container, "L-ORDER")
-    cloud.advance_to(utc(2026, 3, 1, 19, 0))
-    opened_at, lifted_at = utc(2026, 3, 1, 17, 0), utc(2026, 3, 1, 18, 0)
+    cloud.advance_to(utc(2026, 3, 2, 19, 0))
+    opened_at, lifted_at = utc(2026, 3, 2, 17, 0), utc(2026, 3, 2, 18, 0)
 
     # The lift (18:00) is delivered before the opening (17:00) it follows
     assert hold(cloud, loan, "dispute", active=False, request_id="D-2", at=lifted_at)["outcome"] == "applied"
@@ -329,13 +329,13 @@ def drain(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
 def test_a_malformed_hold_lands_in_the_async_failure_queue_after_retries(
     make_cloud: CloudFactory, stack: LocalStack
 ) -> None:
-    cloud = make_cloud(utc(2026, 3, 5), log=io.StringIO())
+    cloud = make_cloud(utc(2026, 3, 6), log=io.StringIO())
     detail = {
         "request_id": "H-BAD",
         "loan_id": "L-1",
         "hold": "promise_to_pay",  # no `until`
         "active": True,
-        "occurred_at": "2026-03-05T00:00:00Z",
+        "occurred_at": "2026-03-06T00:00:00Z",
     }
 
     assert cloud.put_event(BUS, "arrears.collections", "HoldChanged", detail) == [None]
@@ -351,13 +351,13 @@ def test_a_malformed_hold_lands_in_the_async_failure_queue_after_retries(
 
 
 def test_a_hold_for_an_unknown_loan_is_not_lost(make_cloud: CloudFactory, stack: LocalStack) -> None:
-    cloud = make_cloud(utc(2026, 3, 5))
+    cloud = make_cloud(utc(2026, 3, 6))
     detail = {
         "request_id": "H-NOPE",
         "loan_id": "L-NOPE",
         "hold": "cease_contact",
         "active": True,
-        "occurred_at": "2026-03-05T00:00:00Z",
+        "occurred_at": "2026-03-06T00:00:00Z",
     }
     cloud.put_event(BUS, "arrears.lending-core", "HoldChanged", detail)
     (failure,) = drain(stack, "AsyncFailureQueue")
@@ -366,9 +366,9 @@ def test_a_hold_for_an_unknown_loan_is_not_lost(make_cloud: CloudFactory, stack:
 
 def test_a_hold_on_a_closed_loan_is_ignored(make_cloud: CloudFactory, container: Container) -> None:
     loan = cn_cash_loan("L-CLOSED", due=DUE).with_changes(
-        status=LoanStatus.CLOSED, closed_on=date(2026, 2, 25)
+        status=LoanStatus.CLOSED, closed_on=date(2026, 2, 26)
     )
-    cloud = make_cloud(utc(2026, 3, 5))
+    cloud = make_cloud(utc(2026, 3, 6))
     register(container, loan, borrower_for(loan), cloud.clock)
     before = stored(container, loan.loan_id)
 

@@ -30,7 +30,7 @@ from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items
 from arrears.config.playbook import bundled_playbook
 from arrears.config.rulepacks import rule_pack_for
-from arrears.domain.business_time import business_date
+from arrears.domain.business_time import loan_business_date
 from arrears.domain.calendar import format_utc
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
@@ -125,7 +125,9 @@ def pay_off(sim: Simulation, loan_id: str, payment_id: str) -> None:
     detail = {
         "payment_id": payment_id,
         "loan_id": loan_id,
-        "amount_minor": amount_due(loan, business_date(sim.cloud.clock, rule_pack_for(loan.jurisdiction))),
+        "amount_minor": amount_due(
+            loan, loan_business_date(loan, sim.cloud.clock, rule_pack_for(loan.jurisdiction))
+        ),
         "currency": loan.currency,
         "paid_at": format_utc(sim.cloud.clock),
     }
@@ -148,6 +150,19 @@ def cure_loans_with_pending_work(sim: Simulation) -> None:
         pay_off(sim, loan_id, f"P-IAM-CURE-{n}")
     (cancelled,) = [a for a in _scan(sim.settings.actions_table) if a["action_id"] == open_[0]]
     assert cancelled["status"] == "CANCELLED", cancelled["status"]
+
+
+def reverse_a_payment(sim: Simulation) -> None:
+    """The lending core reverses a cure payment (the ledger entry marked, the loan rebuilt), then
+    sends the reversal again (the entry is read to tell it was reversed before)."""
+    (loan_id,) = [
+        str(e["loan_id"]) for e in _scan(sim.settings.payments_table) if e["payment_id"] == "P-IAM-CURE-0"
+    ]
+    detail = {"payment_id": "P-IAM-CURE-0", "loan_id": loan_id, "reversed_at": format_utc(sim.cloud.clock)}
+    (first,) = sim.cloud.put_event("LoanEventsBus", "arrears.lending-core", "PaymentReversed", detail)
+    assert (first["verdict"], first["rebuilt"]) == ("REVERSED", True), first
+    (again,) = sim.cloud.put_event("LoanEventsBus", "arrears.lending-core", "PaymentReversed", detail)
+    assert again["verdict"] == "ALREADY_REVERSED", again
 
 
 def request_erasure(sim: Simulation) -> None:
@@ -231,6 +246,7 @@ def coverage() -> Coverage:
         assert_handed_off(sim)
         report_call_outcome(sim)
         cure_loans_with_pending_work(sim)
+        reverse_a_payment(sim)
         request_erasure(sim)
         record_hold(sim)
         stack = sim.stack

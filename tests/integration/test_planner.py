@@ -35,9 +35,10 @@ def _fresh_parameter_cache() -> Iterator[None]:
 
 
 def sweep_days(cloud: LocalCloud, first_day: int, last_day: int) -> None:
-    """The daily sweep at 00:30 Shanghai for DPD `first_day`..`last_day` of a loan due on 1 March."""
+    """The daily sweep at 00:30 Shanghai for DPD `first_day`..`last_day` of a loan due on Sunday 1
+    March: on time until Monday 2 March, the next working day, so DPD 1 is on 3 March."""
     for day in range(first_day, last_day + 1):
-        cloud.advance_to(utc(2026, 2, 28, 16, 30) + timedelta(days=day))
+        cloud.advance_to(utc(2026, 3, 1, 16, 30) + timedelta(days=day))
         cloud.schedule(SWEEP)
 
 
@@ -272,5 +273,5 @@ def test_a_step_moved_in_the_ssm_policy_is_a_milestone_of_the_sweep_too(
     # the planner planned the moved step that day, not a day late at the next bundled milestone (D+5)
     stored = container.loans.get(loan.loan_id)
     assert stored is not None
-    assert stored.evaluated_on == date(2026, 3, 5)
+    assert stored.evaluated_on == date(2026, 3, 6)  # D+4: four days after Monday 2 March
     assert "email-d3" in _by_step(container, loan.loan_id)

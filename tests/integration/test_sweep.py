@@ -24,7 +24,7 @@ from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan,
 
 SWEEP = "SweepFunction"
 WORKER = "SweepWorkerFunction"
-DUE = date(2026, 3, 1)
+DUE = date(2026, 3, 2)  # a Monday: a working day (a Sunday due date would be met on Monday)
 
 
 def worker_container(stack: LocalStack) -> Container:
@@ -76,13 +76,13 @@ def run_item(container: Container, business_date: date) -> dict[str, Any]:
 def test_the_sweep_fans_out_one_task_per_shard_and_beats_once_per_business_date(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
-    # Given twenty loans due on 1 March
+    # Given twenty loans due on 2 March
     container = worker_container(stack)
-    cloud = make_cloud(utc(2026, 2, 20))
+    cloud = make_cloud(utc(2026, 2, 21))
     ids = book(container, cloud, 20)
 
-    # When the sweep runs on 2 March (DPD 1)
-    workers = sweep_on(cloud, date(2026, 3, 2))
+    # When the sweep runs on 3 March (DPD 1)
+    workers = sweep_on(cloud, date(2026, 3, 3))
 
     # Then one worker ran per shard, every loan moved to M1, and the heartbeat went out once
     assert len(workers) == container.settings.shard_count
@@ -91,14 +91,14 @@ def test_the_sweep_fans_out_one_task_per_shard_and_beats_once_per_business_date(
     for loan_id in ids:
         stored = container.loans.get(loan_id)
         assert stored is not None
-        following = bundled_playbook().milestones_for(stored).next_after(stored, date(2026, 3, 2))
+        following = bundled_playbook().milestones_for(stored).next_after(stored, date(2026, 3, 3))
         assert (stored.dpd, stored.bucket, stored.next_review_on) == (1, "M1", following)
-    item = run_item(container, date(2026, 3, 2))
+    item = run_item(container, date(2026, 3, 3))
     assert {int(s) for s in item["done_shards"]} == set(range(container.settings.shard_count))
     assert heartbeats(cloud) == 1
 
     # When the same business date is swept again
-    rerun = sweep_on(cloud, date(2026, 3, 2))
+    rerun = sweep_on(cloud, date(2026, 3, 3))
 
     # Then nothing is written and no second heartbeat goes out
     assert sum(w.response["sweep"]["writes"] for w in rerun) == 0
@@ -112,11 +112,11 @@ def test_a_worker_near_its_budget_re_enqueues_its_continuation(
     # Given a worker with a 1 ms budget that reads two loans per page
     stack.functions[WORKER].environment.update({"SWEEP_PAGE_SIZE": "2", "SWEEP_SAFETY_MARGIN_MS": "0"})
     container = worker_container(stack)
-    cloud = make_cloud(utc(2026, 2, 20), budgets_ms={WORKER: 1})
+    cloud = make_cloud(utc(2026, 2, 21), budgets_ms={WORKER: 1})
     ids = book(container, cloud, 40)
 
-    # When the sweep runs on 2 March
-    workers = sweep_on(cloud, date(2026, 3, 2))
+    # When the sweep runs on 3 March
+    workers = sweep_on(cloud, date(2026, 3, 3))
 
     # Then the shards were swept in several segments, each continuing where the last stopped
     shards = container.settings.shard_count
@@ -147,8 +147,9 @@ class PaymentBetweenReadAndWrite(LoanRepository):
         if not self.paid and any(loan.loan_id == self._loan_id for loan in page.loans):
             self.paid = True
             receive_payment(
-                PaymentReceived("P-RACE", self._loan_id, 50_000, "CNY", utc(2026, 3, 1, 16, 31)),
+                PaymentReceived("P-RACE", self._loan_id, 50_000, "CNY", utc(2026, 3, 2, 16, 31)),
                 loans=self._container.loans,
+                ledger=self._container.payments,
                 playbook=bundled_playbook(),
             )
         return page
@@ -157,9 +158,9 @@ class PaymentBetweenReadAndWrite(LoanRepository):
 def test_a_payment_between_read_and_write_is_never_overwritten(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
-    # Given a loan due on 1 March and a payment that lands while the sweep holds its old version
+    # Given a loan due on 2 March and a payment that lands while the sweep holds its old version
     container = worker_container(stack)
-    cloud = make_cloud(utc(2026, 2, 20))
+    cloud = make_cloud(utc(2026, 2, 21))
     (loan_id,) = book(container, cloud, 1)
     before = container.loans.get(loan_id)
     assert before is not None
@@ -168,15 +169,15 @@ def test_a_payment_between_read_and_write_is_never_overwritten(
     shard = int(str(item["Item"]["review_shard"]))
     racing = PaymentBetweenReadAndWrite(container.loans, container, loan_id)
 
-    # When the sweep of 2 March runs the loan's shard
-    result = sweep_shard(racing, shard, utc(2026, 3, 1, 16, 30), bundled_playbook())
+    # When the sweep of 3 March runs the loan's shard
+    result = sweep_shard(racing, shard, utc(2026, 3, 2, 16, 30), bundled_playbook())
 
     # Then its conditional write failed, it re-read the loan, and the payment is kept
     assert racing.paid
     assert result.conflicts == 1
     stored = container.loans.get(loan_id)
     assert stored is not None
-    assert stored.applied_payment_ids == ("P-RACE",)
+    assert (stored.ledger_count, stored.last_payment_id) == (1, "P-RACE")
     assert stored.instalments[0].principal_paid + stored.instalments[0].interest_paid > 0
     assert (stored.dpd, stored.bucket) == (1, "M1")  # still overdue (partial), assessed once
     assert stored.version == before.version + 1  # the payment's write only: nothing overwrote it
@@ -185,13 +186,14 @@ def test_a_payment_between_read_and_write_is_never_overwritten(
 def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
-    # Given two loans due on 1 March, one of which is repaid in full
+    # Given two loans due on 2 March, one of which is repaid in full
     container = worker_container(stack)
-    cloud = make_cloud(utc(2026, 2, 20))
+    cloud = make_cloud(utc(2026, 2, 21))
     kept, repaid = book(container, cloud, 2)
     receive_payment(
-        PaymentReceived("P-FULL", repaid, 200_000, "CNY", utc(2026, 2, 25)),
+        PaymentReceived("P-FULL", repaid, 200_000, "CNY", utc(2026, 2, 26)),
         loans=container.loans,
+        ledger=container.payments,
         playbook=bundled_playbook(),
     )
     closed = container.loans.get(repaid)
@@ -210,8 +212,8 @@ def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
     }
     assert indexed == {kept}
 
-    # When the sweeps of 2..40 March are all missed and the next one runs on 10 April (DPD 40)
-    workers = sweep_on(cloud, date(2026, 4, 10))
+    # When the sweeps from 3 March on are all missed and the next one runs on 11 April (DPD 40)
+    workers = sweep_on(cloud, date(2026, 4, 11))
 
     # Then the loan is caught up in one write: M2, the next milestone after DPD 40 ahead
     assert sum(w.response["sweep"]["writes"] for w in workers) == 1
@@ -219,14 +221,14 @@ def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
     assert stored is not None
     assert (stored.dpd, stored.bucket, stored.due_offset) == (40, "M2", 40)
     assert stored.next_review_on is not None
-    assert stored.next_review_on > date(2026, 4, 10)
+    assert stored.next_review_on > date(2026, 4, 11)
 
 
 def test_a_task_that_keeps_failing_lands_in_the_dead_letter_queue(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
     # Given a malformed task on the sweep-tasks queue
-    cloud = make_cloud(utc(2026, 3, 1))
+    cloud = make_cloud(utc(2026, 3, 2))
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=stack.physical["SweepTasksQueue"], MessageBody=json.dumps({"shard": "x"}))
 

@@ -39,24 +39,24 @@ def sweep_days(cloud: LocalCloud, first_day: int, last_day: int, *, dispatch: bo
     """Run the daily sweep at 16:30 UTC (00:30 in Shanghai) for March `first_day`..`last_day`,
     and with `dispatch` the deferred-action schedule at 08:00 Shanghai the morning after."""
     for day in range(first_day, last_day + 1):
-        cloud.advance_to(utc(2026, 3, 1, 16, 30) + timedelta(days=day - 1))
+        cloud.advance_to(utc(2026, 3, 2, 16, 30) + timedelta(days=day - 1))
         cloud.schedule(SWEEP)
         if dispatch:
-            cloud.advance_to(utc(2026, 3, 2, 0, 0) + timedelta(days=day - 1))
+            cloud.advance_to(utc(2026, 3, 3, 0, 0) + timedelta(days=day - 1))
             cloud.schedule(RELEASE)
 
 
 def test_a_loan_goes_overdue_is_reminded_visited_archived_and_cured(
     make_cloud: CloudFactory, container: Container, stack: LocalStack
 ) -> None:
-    # Given a CN cash loan due on 1 March, its borrower in Shanghai
-    loan = cn_cash_loan(due=utc(2026, 3, 1).date())
+    # Given a CN cash loan due on 2 March, its borrower in Shanghai
+    loan = cn_cash_loan(due=utc(2026, 3, 2).date())
     borrower = borrower_for(loan)
-    cloud = make_cloud(utc(2026, 2, 20, 2, 0))
+    cloud = make_cloud(utc(2026, 2, 21, 2, 0))
     register(container, loan, borrower, cloud.clock)
     cloud.settle()
 
-    # When the sweep runs in the first minutes of 2 March, Shanghai time (DPD 1)
+    # When the sweep runs in the first minutes of 3 March, Shanghai time (DPD 1)
     sweep_days(cloud, 1, 1)
 
     # Then the planner plans the D+1 SMS for 08:00 local time, when the contact window opens
@@ -66,11 +66,11 @@ def test_a_loan_goes_overdue_is_reminded_visited_archived_and_cured(
     (action,) = container.actions.for_loan(loan.loan_id)
     assert action.step_id == "sms-d1"
     assert action.status is ActionStatus.DEFERRED
-    assert action.not_before == utc(2026, 3, 2, 0, 0)  # 08:00 Asia/Shanghai
+    assert action.not_before == utc(2026, 3, 3, 0, 0)  # 08:00 Asia/Shanghai
     assert sms_sent() == []
 
     # When the 15-minute deferred-release schedule fires at 08:00 Shanghai
-    cloud.advance_to(utc(2026, 3, 2, 0, 0))
+    cloud.advance_to(utc(2026, 3, 3, 0, 0))
     cloud.schedule(RELEASE)
 
     # Then the SMS goes to the borrower's number through SNS, once
@@ -117,10 +117,10 @@ def test_a_loan_goes_overdue_is_reminded_visited_archived_and_cured(
     assert sorted(m["seq"] for m in manifests) == list(range(1, len(manifests) + 1))
 
     # When the borrower pays everything owed
-    cloud.advance_to(utc(2026, 5, 1, 3, 0))
+    cloud.advance_to(utc(2026, 5, 2, 3, 0))
     stored = container.loans.get(loan.loan_id)
     assert stored is not None
-    owed = total_outstanding(stored, utc(2026, 5, 1, 3, 0).date())
+    owed = total_outstanding(stored, utc(2026, 5, 2, 3, 0).date())
     (response,) = cloud.put_event(
         "LoanEventsBus",
         "arrears.lending-core",
@@ -130,7 +130,7 @@ def test_a_loan_goes_overdue_is_reminded_visited_archived_and_cured(
             "loan_id": loan.loan_id,
             "amount_minor": owed,
             "currency": "CNY",
-            "paid_at": "2026-05-01T03:00:00Z",
+            "paid_at": "2026-05-02T03:00:00Z",
         },
     )
 
@@ -152,7 +152,7 @@ def test_rerunning_a_sweep_for_the_same_business_date_writes_nothing(
     make_cloud: CloudFactory, container: Container
 ) -> None:
     loan = cn_cash_loan()
-    cloud = make_cloud(utc(2026, 2, 20))
+    cloud = make_cloud(utc(2026, 2, 21))
     register(container, loan, borrower_for(loan), cloud.clock)
     cloud.settle()
     sweep_days(cloud, 1, 1)

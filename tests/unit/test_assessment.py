@@ -60,7 +60,7 @@ def test_charge_off_at_180_dpd_leaves_the_review_index() -> None:
     assert charged.status is LoanStatus.CHARGED_OFF
     assert "review_shard" not in loan_to_item(charged, shard_count=16)
     assert charged.next_review_on is None
-    assert charged.penalty_through == DUE + timedelta(days=180)
+    assert charged.money_through == DUE + timedelta(days=180)
 
 
 def test_closed_loans_leave_the_index() -> None:

@@ -267,13 +267,13 @@ def test_a_concurrent_write_is_reread_and_both_changes_are_kept() -> None:
 
     def payment_lands() -> None:
         loan = loans.items["L-7"]
-        loans.items["L-7"] = loan.with_changes(applied_payment_ids=("PAY-1",), version=loan.version + 1)
+        loans.items["L-7"] = loan.with_changes(last_payment_id="PAY-1", version=loan.version + 1)
 
     loans.race.append(payment_lands)
     result = record(loans, change(HoldKind.BANKRUPTCY))
 
     assert result.loan.holds.bankruptcy
-    assert result.loan.applied_payment_ids == ("PAY-1",)
+    assert result.loan.last_payment_id == "PAY-1"
     assert result.loan.version == 2
 
 

@@ -19,6 +19,7 @@ from arrears.events.bus import (
     ErasureRequestedEvent,
     HoldChangedEvent,
     PaymentReceivedEvent,
+    PaymentReversedEvent,
     hold_change_from_detail,
 )
 from arrears.events.queues import SweepTaskRecord
@@ -42,6 +43,10 @@ MODELS: dict[str, Any] = {
     "payments": PaymentReceivedEvent,
     "erasure": ErasureRequestedEvent,
     "holds": HoldChangedEvent,
+}
+# A function that reads two detail-types from one rule picks the model by the event's detail-type.
+BY_DETAIL_TYPE: dict[str, dict[str, Any]] = {
+    "payments": {"PaymentReceived": PaymentReceivedEvent, "PaymentReversed": PaymentReversedEvent},
 }
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai, 2 March
 UNTIL = datetime(2026, 3, 6, tzinfo=UTC).date()
@@ -71,7 +76,7 @@ def test_every_function_has_its_model() -> None:
 )
 def test_every_sample_parses_with_its_functions_model(path: Path) -> None:
     event = json.loads(path.read_text())
-    model = MODELS[path.parent.name]
+    model = BY_DETAIL_TYPE.get(path.parent.name, {}).get(event.get("detail-type"), MODELS[path.parent.name])
     for raw in event.get("Records", [event]):
         assert parse(event=raw, model=model).unwrap() is not None
 
@@ -111,6 +116,26 @@ def test_a_payment_is_valued_at_its_own_time_or_the_events() -> None:
         detail = {k: v for k, v in event["detail"].items() if k != "paid_at"} | absent
         undated = parse(event={**event, "detail": detail}, model=PaymentReceivedEvent).unwrap()
         assert undated.paid_at == datetime.fromisoformat(event["time"])
+
+
+def test_a_reversal_is_dated_at_its_own_time_or_the_events_and_has_a_reason_code() -> None:
+    event = sample("payments/payment-reversed.json")
+    reversal = parse(event=event, model=PaymentReversedEvent).unwrap()
+    assert (reversal.payment_id, reversal.loan_id, reversal.reason) == (
+        "PAY-20260305-000001",
+        "L-SAMPLE-0001",
+        "RETURNED",
+    )
+    assert reversal.reversed_at == datetime(2026, 3, 8, 2, 0, tzinfo=UTC)
+    bare = {k: v for k, v in event["detail"].items() if k not in ("reversed_at", "reason")}
+    undated = parse(event={**event, "detail": bare}, model=PaymentReversedEvent).unwrap()
+    assert (undated.reversed_at, undated.reason) == (datetime(2026, 3, 8, 2, 0, 10, tzinfo=UTC), "RETURNED")
+    with pytest.raises(ValidationError, match=r"detail\.reason") as raised:
+        parse(
+            event={**event, "detail": {**event["detail"], "reason": "bounced, sorry"}},
+            model=PaymentReversedEvent,
+        )
+    assert "sorry" not in str(raised.value)
 
 
 @pytest.mark.parametrize(

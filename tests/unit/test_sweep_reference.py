@@ -303,7 +303,7 @@ def test_charge_off_removes_the_loan_from_the_index_and_crystallises_its_penalty
     charged = assess(_plan(), on, PRE_DUE_POLICY)
     assert charged.status is LoanStatus.CHARGED_OFF
     assert (review_shard(charged), charged.next_review_on) == (None, None)
-    assert charged.penalty_through == on
+    assert charged.money_through == on
     assert charged.penalty_accrued_minor == penalty_charged(_plan(), on)
 
 

@@ -22,6 +22,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
     loan_ids_for_borrower,
 )
+from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
 from arrears.config.playbook import PlaybookSource
@@ -70,6 +71,12 @@ class Container:
         return LoanRepository(
             self._dynamodb.Table(self.settings.loans_table), shard_count=self.settings.shard_count
         )
+
+    @cached_property
+    def payments(self) -> PaymentLedger:
+        if not self.settings.payments_table:
+            raise RuntimeError("PAYMENTS_TABLE is not set: this function has no payment ledger")
+        return PaymentLedger(self._dynamodb.Table(self.settings.payments_table))
 
     @cached_property
     def borrowers(self) -> BorrowerRepository:

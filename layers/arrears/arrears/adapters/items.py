@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import HoldKind, Holds, HoldStamp, Instalment, Loan, LoanStatus
+from arrears.domain.money import legacy_principal_days
 from arrears.domain.strategy import Channel
+from arrears.domain.terms import Advance, Component, LoanTerms, Prepayment, Waterfall
 
 
 class MalformedItem(ValueError):
@@ -43,6 +46,43 @@ def _iso(value: date | None) -> str | None:
 
 def _drop_none(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None}
+
+
+def _fraction(value: Fraction) -> str | int:
+    """An exact amount: an integer when whole, else "numerator/denominator" (DynamoDB numbers are
+    decimal and could not hold thirds)."""
+    return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def _read_fraction(value: Any) -> Fraction:
+    return Fraction(0) if value in (None, "") else Fraction(str(value))
+
+
+def _terms_to_item(terms: LoanTerms) -> dict[str, Any]:
+    return {
+        "product": terms.product,
+        "waterfall": terms.waterfall.value,
+        "order": [c.value for c in terms.order],
+        "advance": terms.advance.value,
+        "prepayment": terms.prepayment.value,
+        "tolerance_minor": terms.tolerance_minor,
+        "charge_off_dpd": terms.charge_off_dpd,
+    }
+
+
+def _terms_from_item(raw: Mapping[str, Any] | None) -> LoanTerms:
+    if not raw:
+        return LoanTerms()
+    default = LoanTerms()
+    return LoanTerms(
+        product=str(raw.get("product", default.product)),
+        waterfall=Waterfall(raw.get("waterfall", default.waterfall)),
+        order=tuple(Component(c) for c in raw.get("order", [c.value for c in default.order])),
+        advance=Advance(raw.get("advance", default.advance)),
+        prepayment=Prepayment(raw.get("prepayment", default.prepayment)),
+        tolerance_minor=int(raw.get("tolerance_minor", default.tolerance_minor)),
+        charge_off_dpd=int(raw.get("charge_off_dpd", default.charge_off_dpd)),
+    )
 
 
 def shard_for(loan_id: str, shard_count: int) -> int:
@@ -85,6 +125,13 @@ def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
                         "interest_paid": i.interest_paid,
                         "fee_paid": i.fee_paid,
                         "settled_on": _iso(i.settled_on),
+                        "pay_by": _iso(i.pay_by),
+                        "principal_prepaid": i.principal_prepaid or None,
+                        "interest_waived": i.interest_waived or None,
+                        "fee_waived": i.fee_waived or None,
+                        "accrual_from": _iso(i.accrual_from),
+                        "interest_accrued_at": _fraction(i.interest_accrued_at) if i.accrual_from else None,
+                        "fee_accrued_at": _fraction(i.fee_accrued_at) if i.accrual_from else None,
                     }
                 )
                 for i in loan.instalments
@@ -92,9 +139,21 @@ def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
             "penalty_daily_ppm": loan.penalty_daily_ppm,
             "apr_cap_bps": loan.apr_cap_bps,
             "status": loan.status.value,
+            # Whole minor units for readers (reports, the ops CLI); `penalty_exact` is the state.
             "penalty_accrued_minor": loan.penalty_accrued_minor,
+            "penalty_exact": _fraction(loan.penalty_exact),
             "penalty_paid_minor": loan.penalty_paid_minor,
-            "penalty_through": _iso(loan.penalty_through),
+            "money_through": _iso(loan.money_through),
+            "principal_days": loan.principal_days,
+            "charged_off_on": _iso(loan.charged_off_on),
+            "recovered_minor": loan.recovered_minor or None,
+            "overpaid_minor": loan.overpaid_minor or None,
+            "timezone": loan.timezone or None,
+            "terms": _terms_to_item(loan.terms),
+            "ledger_count": loan.ledger_count or None,
+            "ledger_digest": loan.ledger_digest or None,
+            "last_value_date": _iso(loan.last_value_date),
+            "last_payment_id": loan.last_payment_id,
             "dpd": loan.dpd,
             "bucket": loan.bucket,
             "due_offset": loan.due_offset,
@@ -113,7 +172,6 @@ def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
             ),
             "strategy_arm": loan.strategy_arm,
             "risk_band": loan.risk_band,
-            "applied_payment_ids": list(loan.applied_payment_ids),
             "version": loan.version,
             "review_shard": review_shard,
             "next_review_on": _iso(loan.next_review_on),
@@ -152,7 +210,7 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
     item = plain(raw)
     try:
         holds = item.get("holds", {})
-        return Loan(
+        loan = Loan(
             loan_id=item["loan_id"],
             borrower_id=item["borrower_id"],
             jurisdiction=item["jurisdiction"],
@@ -170,15 +228,32 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
                     interest_paid=i.get("interest_paid", 0),
                     fee_paid=i.get("fee_paid", 0),
                     settled_on=_date(i.get("settled_on")),
+                    pay_by=_date(i.get("pay_by")),
+                    principal_prepaid=i.get("principal_prepaid", 0),
+                    interest_waived=i.get("interest_waived", 0),
+                    fee_waived=i.get("fee_waived", 0),
+                    accrual_from=_date(i.get("accrual_from")),
+                    interest_accrued_at=_read_fraction(i.get("interest_accrued_at")),
+                    fee_accrued_at=_read_fraction(i.get("fee_accrued_at")),
                 )
                 for i in item["instalments"]
             ),
             penalty_daily_ppm=item["penalty_daily_ppm"],
             apr_cap_bps=item["apr_cap_bps"],
             status=LoanStatus(item.get("status", "OPEN")),
-            penalty_accrued_minor=item.get("penalty_accrued_minor", 0),
+            penalty_exact=_read_fraction(item.get("penalty_exact", item.get("penalty_accrued_minor", 0))),
             penalty_paid_minor=item.get("penalty_paid_minor", 0),
-            penalty_through=_date(item.get("penalty_through")),
+            money_through=_date(item.get("money_through", item.get("penalty_through"))),
+            principal_days=item.get("principal_days", 0),
+            charged_off_on=_date(item.get("charged_off_on")),
+            recovered_minor=item.get("recovered_minor", 0),
+            overpaid_minor=item.get("overpaid_minor", 0),
+            timezone=str(item.get("timezone", "")),
+            terms=_terms_from_item(item.get("terms")),
+            ledger_count=item.get("ledger_count", 0),
+            ledger_digest=item.get("ledger_digest", 0),
+            last_value_date=_date(item.get("last_value_date")),
+            last_payment_id=item.get("last_payment_id"),
             dpd=item.get("dpd", 0),
             bucket=item.get("bucket", "M0"),
             due_offset=item.get("due_offset"),
@@ -195,7 +270,6 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             ),
             strategy_arm=item.get("strategy_arm", "champion"),
             risk_band=item.get("risk_band", "MEDIUM"),
-            applied_payment_ids=tuple(item.get("applied_payment_ids", ())),
             version=item.get("version", 0),
             next_review_on=_date(item.get("next_review_on")),
             risk_score=item.get("risk_score"),
@@ -213,6 +287,11 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
                 )
             ),
         )
+        if "principal_days" not in item and loan.money_through is not None:
+            # An item written before the cost cap counted principal-days (legacy): the schedule's
+            # own balance to that day, a lower bound of the allowance, so the cap errs low.
+            loan = loan.with_changes(principal_days=legacy_principal_days(loan, loan.money_through))
+        return loan
     except (KeyError, TypeError, ValueError) as error:
         loan_id = item.get("loan_id", "?") if isinstance(item, dict) else "?"
         raise MalformedItem(f"loan {loan_id}: {type(error).__name__}: {error}") from None

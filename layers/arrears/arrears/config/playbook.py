@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from arrears.domain.delinquency import DelinquencyBuckets
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import RISK_BANDS, Arm, Channel, Step, Strategy, StrategySet
+from arrears.domain.terms import DEFAULT_ORDER, Advance, Component, LoanTerms, Prepayment, Waterfall
 
 __all__ = [
     "BUNDLED_MARKER",
@@ -133,10 +134,41 @@ class JurisdictionModel(_Model):
         return arms
 
 
+class ProductModel(_Model):
+    """A product's terms (arrears.domain.terms.LoanTerms); absent fields take the defaults."""
+
+    jurisdictions: list[str] = []  # where it is offered (empty: anywhere); its steps are checked
+    waterfall: Waterfall = Waterfall.INSTALMENT_MAJOR
+    order: list[Component] = list(DEFAULT_ORDER)
+    advance: Advance = Advance.NEXT_INSTALMENT
+    prepayment: Prepayment = Prepayment.SHORTEN_TERM
+    tolerance_minor: int = Field(default=0, ge=0, le=1_000_000)
+    charge_off_dpd: int | None = Field(default=None, gt=0, le=3650)
+
+    @field_validator("order")
+    @classmethod
+    def _every_component_once(cls, order: list[Component]) -> list[Component]:
+        if sorted(order) != sorted(Component) or len(order) != len(Component):
+            raise ValueError(f"order must name every component exactly once, got {[c.value for c in order]}")
+        return order
+
+    def to_domain(self, name: str, charge_off_dpd: int) -> LoanTerms:
+        return LoanTerms(
+            product=name,
+            waterfall=self.waterfall,
+            order=tuple(self.order),
+            advance=self.advance,
+            prepayment=self.prepayment,
+            tolerance_minor=self.tolerance_minor,
+            charge_off_dpd=self.charge_off_dpd or charge_off_dpd,
+        )
+
+
 class PlaybookDocument(_Model):
     schema_: Literal[1] = Field(alias="schema")
     buckets: dict[str, int] = Field(min_length=1)
     charge_off_dpd: int = Field(gt=0, le=3650)
+    products: dict[StepId, ProductModel] = {}
     jurisdictions: dict[str, JurisdictionModel] = Field(min_length=1)
 
     @field_validator("buckets")
@@ -150,13 +182,19 @@ class PlaybookDocument(_Model):
     @model_validator(mode="after")
     def _steps_before_charge_off(self) -> PlaybookDocument:
         for code, jurisdiction in self.jurisdictions.items():
+            limits = [("charge_off_dpd", self.charge_off_dpd)] + [
+                (f"products.{name}.charge_off_dpd", p.charge_off_dpd)
+                for name, p in self.products.items()
+                if p.charge_off_dpd is not None and (not p.jurisdictions or code in p.jurisdictions)
+            ]
             for arm in jurisdiction.arms:
-                late = [s.id for s in arm.strategy.steps if s.offset >= self.charge_off_dpd]
-                if late:
-                    raise ValueError(
-                        f"jurisdictions.{code}.arms.{arm.name}: steps {late} fall on or after "
-                        f"charge_off_dpd {self.charge_off_dpd} and would never run"
-                    )
+                for where, limit in limits:
+                    late = [s.id for s in arm.strategy.steps if s.offset >= limit]
+                    if late:
+                        raise ValueError(
+                            f"jurisdictions.{code}.arms.{arm.name}: steps {late} fall on or after "
+                            f"{where} {limit} and would never run"
+                        )
         return self
 
     def to_domain(self) -> CollectionPlaybook:
@@ -166,8 +204,13 @@ class PlaybookDocument(_Model):
             for code, j in self.jurisdictions.items()
         }
         first = next(iter(sets.values()))
+        products = {name: p.to_domain(name, self.charge_off_dpd) for name, p in self.products.items()}
         return CollectionPlaybook(
-            buckets=buckets, strategy=first.arms[0].strategy, by_jurisdiction={}, arms_by_jurisdiction=sets
+            buckets=buckets,
+            strategy=first.arms[0].strategy,
+            by_jurisdiction={},
+            arms_by_jurisdiction=sets,
+            products=products,
         )
 
 

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     contacts_table: str = Field(min_length=1)
     idempotency_table: str = Field(min_length=1)
     archive_chain_table: str = Field(min_length=1)
+    # The payment ledger (one item per payment, for ever): set for the payments function.
+    payments_table: str = ""
     reminders_topic_arn: str = Field(min_length=1)
     field_visit_queue_url: str = Field(min_length=1)
     archive_bucket: str = Field(min_length=1)

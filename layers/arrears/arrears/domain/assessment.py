@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 from arrears.domain.behaviour import judge_promise
-from arrears.domain.delinquency import collection_instalment_of, due_offset, loan_dpd
-from arrears.domain.loans import Loan, LoanStatus
-from arrears.domain.penalties import crystallise
+from arrears.domain.delinquency import charge_off_day, collection_instalment_of, due_offset, loan_dpd
+from arrears.domain.loans import Loan
+from arrears.domain.money import advance
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.risk import rescore
 
@@ -36,16 +36,17 @@ def assess(loan: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
     # A promise to pay whose date has passed (or that a payment kept) is judged, and a broken one
     # counted, before the score below reads the counter.
     loan = judge_promise(loan, on, dpd)
-    if dpd >= buckets.charge_off_dpd:
-        charged = crystallise(loan, on)
+    charge_off = charge_off_day(loan)
+    if charge_off is not None and charge_off <= on:
+        # Charged off on its own day (the product's charge-off DPD), even when assessed later:
+        # the money stops accruing that day (arrears.domain.money).
+        charged = advance(loan, charge_off)
         return charged.with_changes(
-            status=LoanStatus.CHARGED_OFF,
-            dpd=dpd,
-            bucket=buckets.bucket_for(dpd),
+            dpd=loan_dpd(charged, on),
+            bucket=buckets.bucket_for(loan_dpd(charged, on)),
             due_offset=due_offset(loan, on),
             collection_instalment=collection_instalment_of(loan),
             evaluated_on=on,
-            closed_on=on,
             next_review_on=None,
         )
     assessed = loan.with_changes(
@@ -74,8 +75,9 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         before.due_offset,
         before.collection_instalment,
         before.next_review_on,
-        before.penalty_accrued_minor,
-        before.penalty_through,
+        before.penalty_exact,
+        before.money_through,
+        before.charged_off_on,
         before.broken_promises,
         before.last_broken_promise,
         before.last_kept_promise,
@@ -86,8 +88,9 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         after.due_offset,
         after.collection_instalment,
         after.next_review_on,
-        after.penalty_accrued_minor,
-        after.penalty_through,
+        after.penalty_exact,
+        after.money_through,
+        after.charged_off_on,
         after.broken_promises,
         after.last_broken_promise,
         after.last_kept_promise,

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from fractions import Fraction
 
 from arrears.domain.calendar import add_months
+from arrears.domain.terms import DEFAULT_TERMS, LoanTerms
 
 
 class LoanStatus(StrEnum):
@@ -22,7 +24,19 @@ class LoanStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Instalment:
-    """One contractual instalment: what is due on `due_on` and what has been paid against it."""
+    """One contractual instalment: what is due on `due_on` and what has become of it.
+
+    `*_due` are the contract's amounts and never change. A payment adds to `*_paid`; a prepayment of
+    principal adds to `principal_prepaid` (principal taken off the schedule) and waives the interest
+    and fees that would have accrued on it (`interest_waived`, `fee_waived`); a payoff or a charge-off
+    waives whatever had not accrued yet. `pay_by` is the last day a payment is on time: the due date
+    moved to the next working day of the loan's calendar (None: the due date itself).
+
+    Interest and fees accrue day by day over the instalment's period (the day after the previous due
+    date, or after disbursement, to the due date). After a prepayment inside the period the accrual
+    restarts from `accrual_from` with the exact amounts accrued by then (`interest_accrued_at`,
+    `fee_accrued_at`), at the lower rate (`arrears.domain.money`).
+    """
 
     seq: int
     due_on: date
@@ -33,6 +47,13 @@ class Instalment:
     interest_paid: int = 0
     fee_paid: int = 0
     settled_on: date | None = None
+    pay_by: date | None = None
+    principal_prepaid: int = 0
+    interest_waived: int = 0
+    fee_waived: int = 0
+    accrual_from: date | None = None
+    interest_accrued_at: Fraction = Fraction(0)
+    fee_accrued_at: Fraction = Fraction(0)
 
     def __post_init__(self) -> None:
         for name in (
@@ -42,28 +63,54 @@ class Instalment:
             "principal_paid",
             "interest_paid",
             "fee_paid",
+            "principal_prepaid",
+            "interest_waived",
+            "fee_waived",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(
                     f"instalment {self.seq}: {name} must be a non-negative integer, got {value!r}"
                 )
-        if self.principal_paid > self.principal_due or self.interest_paid > self.interest_due:
-            raise ValueError(f"instalment {self.seq}: paid more than due")
-        if self.fee_paid > self.fee_due:
+        if self.principal_paid + self.principal_prepaid > self.principal_due:
+            raise ValueError(f"instalment {self.seq}: paid more principal than due")
+        if self.interest_paid + self.interest_waived > self.interest_due:
+            raise ValueError(f"instalment {self.seq}: paid more interest than due")
+        if self.fee_paid + self.fee_waived > self.fee_due:
             raise ValueError(f"instalment {self.seq}: fee paid more than due")
+        if self.pay_by is not None and self.pay_by < self.due_on:
+            raise ValueError(f"instalment {self.seq}: pay_by {self.pay_by} is before the due date")
+        if self.interest_accrued_at < 0 or self.fee_accrued_at < 0:
+            raise ValueError(f"instalment {self.seq}: accrued amounts must be non-negative")
+
+    @property
+    def effective_due(self) -> date:
+        """The last day a payment is on time (the due date, or the next working day after it)."""
+        return self.due_on if self.pay_by is None else self.pay_by
+
+    @property
+    def principal_owed(self) -> int:
+        return self.principal_due - self.principal_prepaid
+
+    @property
+    def interest_owed(self) -> int:
+        return self.interest_due - self.interest_waived
+
+    @property
+    def fee_owed(self) -> int:
+        return self.fee_due - self.fee_waived
 
     @property
     def principal_outstanding(self) -> int:
-        return self.principal_due - self.principal_paid
+        return self.principal_owed - self.principal_paid
 
     @property
     def interest_outstanding(self) -> int:
-        return self.interest_due - self.interest_paid
+        return self.interest_owed - self.interest_paid
 
     @property
     def fee_outstanding(self) -> int:
-        return self.fee_due - self.fee_paid
+        return self.fee_owed - self.fee_paid
 
     @property
     def outstanding(self) -> int:
@@ -76,6 +123,10 @@ class Instalment:
     @property
     def total_due(self) -> int:
         return self.principal_due + self.interest_due + self.fee_due
+
+    @property
+    def total_owed(self) -> int:
+        return self.principal_owed + self.interest_owed + self.fee_owed
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +185,24 @@ class HoldStamp:
 class Loan:
     """A consumer loan with its schedule and the collection state derived from it.
 
-    `penalty_accrued_minor` is the penalty charged (already capped) up to and including the day
-    `penalty_through`; anything later is derived from dates (see `arrears.domain.penalties`).
+    Money state (`arrears.domain.money`): the instalments' paid, prepaid and waived amounts, and, as
+    of the end of the day `money_through`, the penalty charged (`penalty_exact`, exact and already
+    capped; `penalty_accrued_minor` is its whole minor units) and the principal-days the cost cap
+    has allowed for (`principal_days`). Anything later is derived from dates. A charged-off loan
+    stops accruing on `charged_off_on`; what it recovers after that is `recovered_minor`.
+
+    The payment ledger lives outside the loan (one item per payment); the loan keeps only which set
+    of payments it reflects (`ledger_count`, `ledger_digest`) and the last one applied in value-date
+    order (`last_value_date`, `last_payment_id`), so that a payment dated earlier is seen and the
+    ledger replayed (`arrears.domain.ledger`).
+
+    `timezone` is the borrower's IANA zone: the loan's business dates are the borrower's own.
+    `terms` are the product's terms (`arrears.domain.terms`).
     `dpd`, `bucket`, `due_offset`, `collection_instalment` and `evaluated_on` are the state as of the
     last evaluation. `collection_instalment` is the instalment in collection: the sequence number of
-    the oldest unsettled instalment, whose due date anchors the strategy's offsets (0 when none;
-    stored as `cycle`).
+    the arrears anchor (the first instalment whose unpaid remainder, with those before it, exceeds the
+    product's tolerance), whose last on-time day anchors the strategy's offsets (0 when none; stored
+    as `cycle`).
     """
 
     loan_id: str
@@ -152,9 +215,19 @@ class Loan:
     penalty_daily_ppm: int
     apr_cap_bps: int
     status: LoanStatus = LoanStatus.OPEN
-    penalty_accrued_minor: int = 0
+    penalty_exact: Fraction = Fraction(0)
     penalty_paid_minor: int = 0
-    penalty_through: date | None = None
+    money_through: date | None = None
+    principal_days: int = 0
+    charged_off_on: date | None = None
+    recovered_minor: int = 0
+    overpaid_minor: int = 0
+    timezone: str = ""
+    terms: LoanTerms = DEFAULT_TERMS
+    ledger_count: int = 0
+    ledger_digest: int = 0
+    last_value_date: date | None = None
+    last_payment_id: str | None = None
     dpd: int = 0
     bucket: str = "M0"
     due_offset: int | None = None
@@ -164,7 +237,6 @@ class Loan:
     holds: Holds = field(default_factory=Holds)
     strategy_arm: str = "champion"
     risk_band: str = "MEDIUM"
-    applied_payment_ids: tuple[str, ...] = ()
     version: int = 0
     next_review_on: date | None = None
     # Behavioural risk (arrears.domain.risk): score, and (feature, value, points) behind it.
@@ -189,8 +261,12 @@ class Loan:
             "principal_minor",
             "penalty_daily_ppm",
             "apr_cap_bps",
-            "penalty_accrued_minor",
             "penalty_paid_minor",
+            "principal_days",
+            "recovered_minor",
+            "overpaid_minor",
+            "ledger_count",
+            "ledger_digest",
             "dpd",
             "collection_instalment",
             "version",
@@ -218,6 +294,21 @@ class Loan:
             raise ValueError(f"loan {self.loan_id}: instalments must be in due-date order")
         if self.penalty_daily_ppm < 0 or self.apr_cap_bps < 0:
             raise ValueError(f"loan {self.loan_id}: rates must be non-negative")
+        if self.penalty_exact < 0:
+            raise ValueError(f"loan {self.loan_id}: penalty_exact must be non-negative")
+        if self.penalty_paid_minor < 0 or self.penalty_paid_minor > self.penalty_exact:
+            raise ValueError(f"loan {self.loan_id}: penalty paid must be between 0 and the penalty charged")
+        if self.instalments[0].due_on <= self.disbursed_on:
+            raise ValueError(f"loan {self.loan_id}: the first instalment is due on or before disbursement")
+
+    @property
+    def penalty_accrued_minor(self) -> int:
+        """The penalty charged through `money_through`, in whole minor units."""
+        return int(self.penalty_exact)
+
+    @property
+    def is_charged_off(self) -> bool:
+        return self.status is LoanStatus.CHARGED_OFF
 
     @property
     def is_open(self) -> bool:
@@ -240,6 +331,10 @@ class Loan:
     @property
     def term_days(self) -> int:
         return (self.instalments[-1].due_on - self.disbursed_on).days
+
+    def period_start(self, index: int) -> date:
+        """The day before instalment `index`'s period begins: the previous due date, or disbursement."""
+        return self.disbursed_on if index == 0 else self.instalments[index - 1].due_on
 
     def with_changes(self, **changes: object) -> Loan:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -9,36 +9,41 @@ bands all answer through them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from arrears.domain.delinquency import DelinquencyBuckets
+from arrears.domain.delinquency import DelinquencyBuckets, arrears_anchor
 from arrears.domain.loans import Loan
 from arrears.domain.strategy import Arm, Strategy, StrategySet, single
+from arrears.domain.terms import DEFAULT_PRODUCT, LoanTerms
 
 
 @dataclass(frozen=True, slots=True)
 class Milestones:
-    """Offsets (days from the oldest unsettled due date) on which a loan must be looked at.
+    """Offsets (days from the arrears anchor's last on-time day) on which a loan must be looked at.
 
     The due day (0), every strategy step's offset (negative for pre-due reminders), every bucket
-    boundary and the charge-off day. Between two milestones nothing a user can see changes.
+    boundary and the charge-off day (the loan's product's). Between two milestones nothing a user
+    can see changes.
     """
 
     offsets: tuple[int, ...]
 
     @classmethod
-    def build(cls, buckets: DelinquencyBuckets, step_offsets: tuple[int, ...]) -> Milestones:
-        values = {0, buckets.charge_off_dpd, *buckets.boundaries, *step_offsets}
-        return cls(tuple(sorted(v for v in values if v <= buckets.charge_off_dpd)))
+    def build(
+        cls, buckets: DelinquencyBuckets, step_offsets: tuple[int, ...], charge_off_dpd: int | None = None
+    ) -> Milestones:
+        charge_off = buckets.charge_off_dpd if charge_off_dpd is None else charge_off_dpd
+        values = {0, charge_off, *buckets.boundaries, *step_offsets}
+        return cls(tuple(sorted(v for v in values if v <= charge_off)))
 
     def next_after(self, loan: Loan, on: date) -> date | None:
         """The first milestone date strictly after `on`, or None when none remains."""
-        oldest = loan.oldest_unsettled
-        if oldest is None:
+        anchor = arrears_anchor(loan)
+        if anchor is None:
             return None
         for offset in self.offsets:
-            when = oldest.due_on + timedelta(days=offset)
+            when = anchor.effective_due + timedelta(days=offset)
             if when > on:
                 return when
         return None
@@ -57,6 +62,19 @@ class CollectionPlaybook:
     strategy: Strategy
     by_jurisdiction: Mapping[str, Strategy] = field(default_factory=dict)
     arms_by_jurisdiction: Mapping[str, StrategySet] = field(default_factory=dict)
+    # Product terms by product id (`products` in the document); any other id gets the defaults with
+    # the document's charge-off age.
+    products: Mapping[str, LoanTerms] = field(default_factory=dict)
+
+    def terms_for(self, product: str) -> LoanTerms:
+        """The terms a loan of `product` is registered under."""
+        known = self.products.get(product)
+        if known is not None:
+            return known
+        fallback = self.products.get(DEFAULT_PRODUCT)
+        if fallback is not None:
+            return replace(fallback, product=product)
+        return LoanTerms(product=product, charge_off_dpd=self.buckets.charge_off_dpd)
 
     @property
     def jurisdictions(self) -> tuple[str, ...]:
@@ -81,9 +99,9 @@ class CollectionPlaybook:
         the bucket boundaries, charge-off, and the day after a promise to pay or a hardship pause
         ends (so a broken promise is noticed and paused steps resume on time)."""
         offsets = set(self.strategy_for(loan).offsets)
-        oldest = loan.oldest_unsettled
-        if oldest is not None:
+        anchor = arrears_anchor(loan)
+        if anchor is not None:
             for until in (loan.holds.promise_to_pay_until, loan.holds.hardship_until):
                 if until is not None:
-                    offsets.add((until + timedelta(days=1) - oldest.due_on).days)
-        return Milestones.build(self.buckets, tuple(sorted(offsets)))
+                    offsets.add((until + timedelta(days=1) - anchor.effective_due).days)
+        return Milestones.build(self.buckets, tuple(sorted(offsets)), loan.terms.charge_off_dpd)

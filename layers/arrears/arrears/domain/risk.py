@@ -61,16 +61,17 @@ def _tier(value: int, tiers: tuple[tuple[int, int], ...]) -> int:
 
 def score(loan: Loan, on: date) -> RiskScore:
     """The loan's risk on `on`. Pure: the same loan and day always give the same score."""
-    due = [i for i in loan.instalments if i.due_on < on]
+    # Lateness counts from each instalment's last on-time day (its due date, or the next working day).
+    due = [i for i in loan.instalments if i.effective_due < on]
     lateness = [
-        ((i.settled_on if i.settled_on is not None else on) - i.due_on).days
+        ((i.settled_on if i.settled_on is not None else on) - i.effective_due).days
         for i in due
-        if i.settled_on is None or i.settled_on > i.due_on
+        if i.settled_on is None or i.settled_on > i.effective_due
     ]
     worst = max([0, loan.dpd, *lateness])
     features = [Feature("max_dpd", worst, _tier(worst, ((1, 10), (8, 20), (31, 35))), "worst days past due")]
 
-    on_time = sum(1 for i in due if i.settled_on is not None and i.settled_on <= i.due_on)
+    on_time = sum(1 for i in due if i.settled_on is not None and i.settled_on <= i.effective_due)
     if due:
         ratio = on_time * 100 // len(due)
         points = 20 if ratio < 50 else 10 if ratio < 80 else 0

@@ -19,18 +19,18 @@ from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
 from arrears.events.base import INBOUND, Inbound, UtcTime, problems
 from arrears.usecases.call_outcomes import CallOutcomeReport
 from arrears.usecases.erasure import ErasureRequest
-from arrears.usecases.payments import PaymentReceived
+from arrears.usecases.payments import PaymentReceived, PaymentReversed
 
 HOLD_DETAIL_TYPE = "HoldChanged"
 # Who may record a hold: the lending core, and the collector desk (arrears-ops sends the latter).
 HOLD_SOURCES = ("arrears.lending-core", "arrears.collections")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-"""How far a time the detail carries (a payment's `paid_at`, a hold's or a call's `occurred_at`) may be
-ahead of the event's own `time`: the clocks of the lending core, the collector desk and the dialer
-against EventBridge's. Beyond it the event is rejected, never applied: a payment stamped a year ahead
-would assess the loan on that date (charging it off), a hold change from the future would win over
-every real change of its kind until then, and a call from the future would fill the borrower's call
-ledger."""
+"""How far a time the detail carries (a payment's `paid_at` or `reversed_at`, a hold's or a call's
+`occurred_at`) may be ahead of the event's own `time`: the clocks of the lending core, the collector
+desk and the dialer against EventBridge's. Beyond it the event is rejected, never applied: a payment
+stamped a year ahead would assess the loan on that date (charging it off), a hold change from the
+future would win over every real change of its kind until then, and a call from the future would
+fill the borrower's call ledger."""
 
 
 def not_later_than_event(name: str, value: datetime, event_time: datetime) -> datetime:
@@ -83,6 +83,34 @@ class PaymentReceivedEvent(BusEvent):
         d = self.detail
         paid_at = not_later_than_event("detail.paid_at", d.paid_at, self.time) if d.paid_at else self.time
         return PaymentReceived(d.payment_id, d.loan_id, d.amount_minor, d.currency, paid_at)
+
+
+# -- PaymentReversed (lending core) ----------------------------------------------------------------
+class ReversalDetail(BaseModel):
+    model_config = INBOUND
+
+    payment_id: str = Field(min_length=1, max_length=128)
+    loan_id: str = Field(min_length=1, max_length=128)
+    reversed_at: OptionalUtcTime = None
+    reason: str = Field(default="RETURNED", pattern=r"^[A-Z_]{1,32}$")
+
+
+class PaymentReversedEvent(BusEvent):
+    """A returned or charged-back payment: undone, by its id (docs/contracts.md, "Events")."""
+
+    MALFORMED: ClassVar[str] = "malformed PaymentReversed event"
+    detail: ReversalDetail
+
+    def unwrap(self) -> PaymentReversed:
+        """The reversal; ValueError when `reversed_at` is later than the event (beyond `MAX_CLOCK_SKEW`):
+        it would re-assess the loan on that date."""
+        d = self.detail
+        at = (
+            not_later_than_event("detail.reversed_at", d.reversed_at, self.time)
+            if d.reversed_at
+            else self.time
+        )
+        return PaymentReversed(d.payment_id, d.loan_id, at, d.reason)
 
 
 # -- ErasureRequested (lending core, privacy desk) -------------------------------------------------

@@ -27,7 +27,7 @@ from arrears.usecases.census import CensusOutcome, CensusTask
 from arrears.usecases.dispatch import DispatchResult
 from arrears.usecases.erasure import ErasureOutcome
 from arrears.usecases.holds import HoldResult
-from arrears.usecases.payments import PaymentReceived
+from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult, ReversalVerdict
 from arrears.usecases.planning import PlanResult
 from arrears.usecases.sweep import SweepTask, TaskOutcome
 
@@ -291,12 +291,16 @@ def payment_applied(
     telemetry: Telemetry, payment: PaymentReceived, outcome: PaymentOutcome
 ) -> dict[str, Any]:
     telemetry.count("PaymentsApplied", 0 if outcome.duplicate else 1)
+    telemetry.count("PaymentsReplayed", int(outcome.replayed))
+    telemetry.count("Recoveries", int(outcome.recovered_minor > 0))
     telemetry.count("Cures", int(outcome.cured))
     answer = {
         "loan_id": payment.loan_id,
         "duplicate": outcome.duplicate,
+        "replayed": outcome.replayed,
         "cured": outcome.cured,
         "closed": outcome.closed,
+        "recovered_minor": outcome.recovered_minor,
     }
     telemetry.logger.info(
         "payment applied",
@@ -305,8 +309,31 @@ def payment_applied(
             **answer,
             "applied_minor": outcome.applied_minor,
             "unapplied_minor": outcome.unapplied_minor,
+            "prepaid_minor": outcome.prepaid_minor,
+            "rebate_minor": outcome.rebate_minor,
         },
     )
+    return answer
+
+
+def payment_reversed(
+    telemetry: Telemetry, reversal: PaymentReversed, result: ReversalResult
+) -> dict[str, Any]:
+    undone = result.verdict is ReversalVerdict.REVERSED
+    telemetry.count("PaymentsReversed", int(undone))
+    telemetry.count("ReversalsIgnored", int(not undone))
+    answer = {
+        "loan_id": reversal.loan_id,
+        "payment_id": reversal.payment_id,
+        "verdict": result.verdict.value,
+        "rebuilt": result.rebuilt,
+    }
+    extra = {**answer, "reason": reversal.reason}
+    if undone:
+        telemetry.logger.info("payment reversed", extra=extra)
+    else:
+        # An unknown loan or payment, or one reversed before: nothing to undo (a no-op, not an error).
+        telemetry.logger.warning("payment reversal ignored", extra=extra)
     return answer
 
 

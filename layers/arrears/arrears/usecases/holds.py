@@ -17,7 +17,7 @@ from typing import Protocol
 from arrears.adapters.dynamodb import LoanChange, LoanUpdate
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
-from arrears.domain.business_time import business_date
+from arrears.domain.business_time import loan_business_date
 from arrears.domain.holds import HoldChange, HoldChangeStatus, HoldOutcome, apply_hold_change
 from arrears.domain.loans import Loan
 from arrears.domain.playbook import CollectionPlaybook
@@ -55,7 +55,7 @@ def record_hold(change: HoldChange, *, loans: Loans, playbook: CollectionPlayboo
     attempts: list[tuple[HoldOutcome, date]] = []  # (outcome, assessment date) of each attempt
 
     def hold(loan: Loan) -> Loan | None:
-        made_on = business_date(change.occurred_at, rule_pack_for(loan.jurisdiction))
+        made_on = loan_business_date(loan, change.occurred_at, rule_pack_for(loan.jurisdiction))
         on = assessment_date(loan, made_on)
         current = assess(loan, on, playbook) if loan.is_open else loan
         outcome = apply_hold_change(current, change, made_on)

@@ -23,7 +23,7 @@ from arrears.adapters.items import MalformedItem, plain
 from arrears.adapters.sweep_runs import RunProgress
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
 from arrears.domain.assessment import assess, collection_state_changed
-from arrears.domain.business_time import business_date, latest_business_date
+from arrears.domain.business_time import latest_business_date, loan_business_date
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
 from arrears.domain.playbook import CollectionPlaybook
@@ -155,9 +155,9 @@ def _assess_and_save(
 
     def reassess(current: Loan) -> Loan | None:
         nonlocal hit
-        on = business_date(at, rule_pack_for(current.jurisdiction))
+        on = loan_business_date(current, at, rule_pack_for(current.jurisdiction))
         if current.next_review_on is None or current.next_review_on > on:
-            return None  # left the index, or its milestone is tomorrow in its own jurisdiction
+            return None  # left the index, or its milestone is tomorrow on the borrower's own date
         assessed = assess(current, on, playbook)
         if not collection_state_changed(current, assessed):
             return None
