@@ -37,7 +37,15 @@ from arrears.domain.rulepacks import RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, DispatchResult, TransientSendError, dispatch
 from localcloud.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
+from tests.integration.conftest import (
+    ZONE_PHONES,
+    CloudFactory,
+    borrower_for,
+    cn_cash_loan,
+    register,
+    us_regf_loan,
+    utc,
+)
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 NOON_SHANGHAI = utc(2026, 3, 10, 4, 0)
@@ -74,7 +82,7 @@ def us_borrower(loan: Loan, zone: str = "America/Los_Angeles", **changes: Any) -
         "language": "en",
         "region": "CA",
         "name": "Jane Doe",
-        "phone": "+14155550100",
+        "phone": ZONE_PHONES[zone],
         "email": "jane.doe@example.com",
     }
     values.update(changes)

@@ -319,8 +319,8 @@ class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
             overlay_id: tuple(sorted(versions, key=lambda overlay: overlay.effective_from))
             for overlay_id, versions in (overlays or {}).items()
         }
-        for overlay_id, versions in self.overlays.items():
-            for overlay in versions:
+        for overlay_id, layered in self.overlays.items():
+            for overlay in layered:
                 if overlay.base not in self._history:
                     raise ValueError(f"overlay {overlay_id}: unknown base {overlay.base!r}")
 
