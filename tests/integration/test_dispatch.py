@@ -300,6 +300,7 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
     (referral,), (report,) = legal(), bureau()
     assert call["borrower_id"] == loan.borrower_id
     assert call["call_window_local"] == ["08:00", "22:00"]
+    assert call["call_before"] == "2026-03-10T14:00:00Z"  # 22:00 in Shanghai
     assert visit["requirements"] == {"min_collectors": 2, "recording_required": True}
     assert visit["region"] == "Shanghai"
     assert (visit["timezone"], visit["visit_windows_local"]) == ("Asia/Shanghai", [["08:00", "22:00"]])

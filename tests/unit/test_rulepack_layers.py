@@ -13,7 +13,7 @@ from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import RulePackError, bundled_rule_packs, parse_rule_packs
 from arrears.domain.borrowers import Borrower
 from arrears.domain.call_limits import CallLedger, CallLimits, ContactLimit, Scope, check_call, with_attempt
-from arrears.domain.compliance import SendDecision, contact_zones, gate
+from arrears.domain.compliance import SendDecision, closes_everywhere, contact_zones, gate, zone_windows_for
 from arrears.domain.loans import Instalment, Loan
 from arrears.domain.rulepacks import DeployerRole, PackSettings, RulePackHistory
 from arrears.domain.strategy import Channel
@@ -351,3 +351,12 @@ def test_the_address_zone_comes_first_and_zones_are_not_repeated() -> None:
         "America/New_York",
         "America/Chicago",
     )
+
+
+def test_a_dialer_is_told_to_call_before_the_first_zone_closes() -> None:
+    california = Borrower("B", "America/Los_Angeles", region="CA", phone="+12125550123")
+    pack = bundled_rule_packs().composed("US-REGF", ON, "CA")
+    windows = zone_windows_for(pack, california, zones_of_number(california.phone))
+
+    # Queued at 08:00 in Los Angeles: 21:00 in New York (18:00 in Los Angeles) ends it.
+    assert closes_everywhere(_utc(3, 10, 15, 0), windows) == _utc(3, 11, 1, 0)

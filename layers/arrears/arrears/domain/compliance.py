@@ -35,6 +35,7 @@ __all__ = [
     "SendDecision",
     "cancellation",
     "check_holds",
+    "closes_everywhere",
     "contact_windows",
     "contact_zones",
     "format_windows",
@@ -44,6 +45,7 @@ __all__ = [
     "next_instant_open_everywhere",
     "next_window_instant",
     "window_at",
+    "zone_windows_for",
 ]
 
 HOLD_RULES = ("stop_hold", "cease_contact", "dispute_open", "channel_opt_out", "hardship", "promise_to_pay")
@@ -271,6 +273,33 @@ def next_instant_open_everywhere(
     return None, False
 
 
+def closes_everywhere(at: datetime, zone_windows: tuple[tuple[str, tuple[Window, ...]], ...]) -> datetime:
+    """The instant (in `at`'s zone) the first of the zones' current windows closes: until then a
+    contact open everywhere at `at` stays lawful everywhere (what a dialer is told to call before).
+    A zone whose window `at` is not inside counts from the window `window_at` names."""
+    ends = []
+    for zone, windows in zone_windows:
+        local = at.astimezone(ZoneInfo(zone))
+        _, end = window_at(at, zone, windows)
+        if end == END_OF_DAY:
+            closes = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
+        else:
+            closes = datetime.combine(local.date(), end, tzinfo=ZoneInfo(zone))
+        ends.append(closes.astimezone(at.tzinfo))
+    return min(ends)
+
+
+def zone_windows_for(
+    pack: RulePack, borrower: Borrower, phone_zones: Collection[str] = ()
+) -> tuple[tuple[str, tuple[Window, ...]], ...]:
+    """Per zone the borrower may be in, its lawful windows: the address zone's narrowed by the
+    borrower's preferred hours, the phones' zones the pack's hours."""
+    zones = contact_zones(borrower, phone_zones)
+    law: tuple[Window, ...] = ((pack.contact_start, pack.contact_end),)
+    home, _ = contact_windows(pack, borrower)
+    return tuple((zone, home if zone == zones[0] else law) for zone in zones)
+
+
 def _closed_bound(at: datetime, zone: str, pack: RulePack) -> str:
     """Which bound of the pack's hours `at` is outside of in `zone`: `contact_hours.start` (too early)
     or `contact_hours.end` (too late)."""
@@ -343,7 +372,7 @@ def gate(
     zones = contact_zones(borrower, phone_zones)
     law: tuple[Window, ...] = ((pack.contact_start, pack.contact_end),)
     home_windows, preferred = contact_windows(pack, borrower)
-    zone_windows = tuple((zone, home_windows if zone == zones[0] else law) for zone in zones)
+    zone_windows = zone_windows_for(pack, borrower, phone_zones)
     resume, overlap = next_instant_open_everywhere(at, zone_windows)
     if not overlap and preferred:  # the preference would leave no time lawful everywhere: ignored
         home_windows, preferred = law, False

@@ -31,10 +31,12 @@ from arrears.domain.call_limits import counted_channels
 from arrears.domain.compliance import (
     END_OF_DAY,
     SendDecision,
+    closes_everywhere,
     contact_windows,
     gate,
     next_window_instant,
     window_at,
+    zone_windows_for,
 )
 from arrears.domain.loans import Loan
 from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
@@ -300,6 +302,11 @@ def _send(
             "language": borrower.language,
             "timezone": borrower.timezone,
             "call_window_local": _local_windows(((start, end),))[0],
+            # The window closes earlier where the borrower's phone is (a 212 number at a California
+            # address): the dialer calls before this instant, lawful in every zone checked.
+            "call_before": format_utc(
+                closes_everywhere(at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone)))
+            ),
             "amount_due_minor": action.amount_due_minor,
             "currency": action.currency,
             "dpd": action.dpd,
