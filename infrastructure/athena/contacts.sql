@@ -25,6 +25,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.contacts_raw (
   template_id         string,
   message_sha256      string,
   rules_checked       array<string>,
+  decided_by          string,
+  zones_checked       array<string>,
   task_id             string,
   attempt             int,
   result              string,
@@ -52,8 +54,8 @@ TBLPROPERTIES (
 CREATE OR REPLACE VIEW arrears_archive.contacts AS
 SELECT contact_id, loan_id, borrower_token, channel, step, status, occurred_at, borrower_timezone,
        borrower_local_time, rule_pack, strategy, dpd, bucket, amount_due_minor, currency, reason,
-       template_id, message_sha256, rules_checked, task_id, attempt, result, conversation,
-       collector_ids, recording_ref, jurisdiction, dt
+       template_id, message_sha256, rules_checked, decided_by, zones_checked, task_id, attempt,
+       result, conversation, collector_ids, recording_ref, jurisdiction, dt
 FROM (
   SELECT r.*, row_number() OVER (PARTITION BY jurisdiction, dt, contact_id ORDER BY "$path") AS copy
   FROM arrears_archive.contacts_raw r

@@ -104,8 +104,9 @@ def test_a_conversation_is_a_connected_call_and_an_attempt() -> None:
     assert ledger.last_conversation_at == _utc(10)
 
 
-@pytest.mark.parametrize("days_old", [9, 30])
+@pytest.mark.parametrize("days_old", [32, 60])
 def test_old_entries_are_pruned(days_old: int) -> None:
+    # Kept 31 days: the longest contact limit (a visit in 30 days) must still see them.
     ledger = with_attempt(CallLedger("B"), "OLD", _utc(20) - timedelta(days=days_old), connected=True)
 
     pruned = with_attempt(ledger, "NEW", _utc(20))

@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING, Any
 from arrears.adapters.tables import conditional_write
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.call_limits import (
+    CALL_CHANNEL,
     Allowance,
     Attempt,
     CallLedger,
     CallLimits,
+    ContactLimit,
     LimitCheck,
     OpenCallTask,
     allowance,
     check_call,
     with_attempt,
     with_task,
+    without_attempt,
     without_task,
 )
 
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 CALL_LEDGER = "CALL"
-LEDGER_TTL = timedelta(days=30)
+LEDGER_TTL = timedelta(days=32)  # past the longest limit window (30 days)
 MAX_CONTENTION_RETRIES = 16
 
 
@@ -43,14 +46,16 @@ class LedgerContention(RuntimeError):
 
 
 def _entries(raw: Any) -> tuple[Attempt, ...]:
-    """`[[at, call_id], ...]`; an entry stored as a bare time (older items) has no call id."""
+    """`[[at, id, channel, loan_id], ...]`; `[at, id]` (a call, as first stored) and a bare time (older
+    `connected` entries, no id) are read too."""
     entries: list[Attempt] = []
     for entry in raw or []:
         if isinstance(entry, str):
             entries.append(Attempt(parse_utc(entry), ""))
         else:
-            at, call_id = entry
-            entries.append(Attempt(parse_utc(str(at)), str(call_id)))
+            entries.append(
+                Attempt(parse_utc(str(entry[0])), str(entry[1]), *(str(part) for part in entry[2:4]))
+            )
     return tuple(entries)
 
 
@@ -76,7 +81,7 @@ def _ledger_from_item(borrower_id: str, item: dict[str, Any] | None) -> CallLedg
 
 
 def _listed(entries: tuple[Attempt, ...]) -> list[list[str]]:
-    return [[format_utc(e.at), e.call_id] for e in entries]
+    return [[format_utc(e.at), e.action_id, e.channel, e.loan_id] for e in entries]
 
 
 def _ledger_to_item(ledger: CallLedger, expires_at: datetime) -> dict[str, Any]:
@@ -160,6 +165,9 @@ class CallLedgerRepository:
         limits: CallLimits,
         timezone: str,
         window_end: datetime,
+        *,
+        contact_limits: tuple[ContactLimit, ...] = (),
+        loan_id: str = "",
     ) -> TaskOpening:
         """Open the borrower's one call task `task_id` at `at` if no other is open and a call is allowed.
 
@@ -177,7 +185,15 @@ class CallLedgerRepository:
             if task is not None:  # our own task, opened by an earlier try of this record: send it
                 allowed = allowance(ledger, limits, at, timezone, task.expires_at)
                 return None, TaskOpening(LimitCheck(True, rules_checked=(("call_caps", "PASS"),)), allowed)
-            check = check_call(ledger, limits, at, timezone)
+            check = check_call(
+                ledger,
+                limits,
+                at,
+                timezone,
+                contact_limits=contact_limits,
+                channel=CALL_CHANNEL,
+                loan_id=loan_id,
+            )
             if not check.allowed:
                 return None, TaskOpening(check)
             allowed = allowance(ledger, limits, at, timezone, window_end)
@@ -189,6 +205,46 @@ class CallLedgerRepository:
     def close_call_task(self, borrower_id: str, task_id: str, at: datetime) -> None:
         """Close `task_id` (never queued, withdrawn, or done); another open task is left alone."""
         self._change(borrower_id, at, lambda ledger: (without_task(ledger, task_id), None))
+
+    def reserve_call(
+        self,
+        borrower_id: str,
+        action_id: str,
+        at: datetime,
+        limits: CallLimits,
+        timezone: str,
+        *,
+        contact_limits: tuple[ContactLimit, ...] = (),
+        channel: str = "SMS",
+        loan_id: str = "",
+    ) -> LimitCheck:
+        """Take one contact slot on `channel` (a text, an e-mail: not a call, whose attempts count when
+        the dialer reports them) for `action_id` (about `loan_id`) if each of `contact_limits` that
+        names the channel allows it (idempotent per action).
+
+        Raises `LedgerContention` when the ledger kept changing under concurrent writers.
+        """
+
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
+            if ledger.holds(action_id):
+                return None, LimitCheck(True, rules_checked=(("call_caps", "PASS"),))
+            check = check_call(
+                ledger, limits, at, timezone, contact_limits=contact_limits, channel=channel, loan_id=loan_id
+            )
+            taken = with_attempt(ledger, action_id, at, channel=channel, loan_id=loan_id)
+            return (taken if check.allowed else None), check
+
+        return self._change(borrower_id, at, decide)
+
+    def release_call(self, borrower_id: str, action_id: str, at: datetime) -> None:
+        """Give back the slot of a contact (a text) that was never made."""
+
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
+            if not ledger.holds(action_id):
+                return None, LimitCheck(True)
+            return without_attempt(ledger, action_id), LimitCheck(True)
+
+        self._change(borrower_id, at, decide)
 
     def record_attempt(
         self,

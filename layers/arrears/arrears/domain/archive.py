@@ -37,6 +37,8 @@ ARCHIVE_FIELDS = (
     "template_id",
     "message_sha256",
     "rules_checked",
+    "decided_by",  # the pack layer whose rule decided a deferral or suppression ("" when none)
+    "zones_checked",  # IANA zones the contact hours were checked in (never a phone number)
     # A dialer's attempt (the call task's id, the attempt's number, its result, whether a
     # conversation was held) and a field visit (its result, the collectors' ids, the recording's
     # reference); empty on other records.
@@ -59,6 +61,7 @@ def archive_line(record: Mapping[str, Any], token: str) -> dict[str, Any]:
         for name in ARCHIVE_FIELDS
         if name != "borrower_token"
     }
+    line["zones_checked"] = list(record.get("zones_checked") or [])
     line["borrower_token"] = token
     return {name: line[name] for name in ARCHIVE_FIELDS}
 

@@ -52,6 +52,9 @@ class CallTask(BaseModel):
     language: str
     timezone: str = Field(description="the borrower's IANA zone")
     call_window_local: tuple[str, str] = Field(description='["08:00", "22:00"]: the window, local time')
+    call_before: str = Field(
+        pattern=_UTC, description="the window closes here first where the phone may be: no attempt after"
+    )
     attempts_left_today: int | None = Field(ge=0, description="null: no attempt limit")
     connected_left_today: int | None = Field(ge=0, description="null: no connected-call limit")
     amount_due_minor: int = Field(ge=0)

@@ -23,18 +23,21 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
 )
 from arrears.adapters.errors import error_code, is_permanent
+from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
-from arrears.domain.call_limits import Allowance
+from arrears.domain.call_limits import Allowance, counted_channels
 from arrears.domain.compliance import (
     END_OF_DAY,
     SendDecision,
+    closes_everywhere,
     contact_windows,
     gate,
     next_window_instant,
     window_at,
+    zone_windows_for,
 )
 from arrears.domain.loans import Loan
 from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
@@ -73,6 +76,8 @@ class DispatchPorts:
     clock: Clock = field(default_factory=WallClock)
     # Every version of every pack; each contact is judged by the one in force at its instant.
     rule_packs: Callable[[], RulePackHistory] = bundled_rule_packs
+    # The zones a phone number implies (area code): the contact hours must hold in each of them.
+    phone_zones: Callable[[str], tuple[str, ...]] = zones_of_number
 
     @classmethod
     def from_container(cls, container: Container, once: Once) -> DispatchPorts:
@@ -161,6 +166,8 @@ def _settle(
         message_sha256=message_sha256,
         rules_checked=decision.rules_checked if decision else (),
         not_before=not_before,
+        decided_by=decision.decided_by if decision else "",
+        zones_checked=decision.zones_checked if decision else (),
     )
 
 
@@ -218,7 +225,13 @@ def _local_windows(windows: tuple[tuple[time, time], ...]) -> list[list[str]]:
 
 
 def call_task_message(
-    action: Action, borrower: Borrower, at: datetime, pack: RulePack, token: str, allowance: Allowance
+    action: Action,
+    borrower: Borrower,
+    at: datetime,
+    pack: RulePack,
+    token: str,
+    allowance: Allowance,
+    call_before: datetime,
 ) -> dict[str, Any]:
     """The call task handed to the dialer (`CallTask` in `arrears.events.dialer`, docs/contracts.md).
 
@@ -242,6 +255,8 @@ def call_task_message(
         "language": borrower.language,
         "timezone": borrower.timezone,
         "call_window_local": _local_windows(((start, end),))[0],
+        # The window closes earlier where the borrower's phone is: no attempt at or after this instant.
+        "call_before": format_utc(call_before),
         "attempts_left_today": allowance.attempts_left_today,
         "connected_left_today": allowance.connected_left_today,
         "amount_due_minor": action.amount_due_minor,
@@ -326,7 +341,12 @@ def _send(
     if action.channel is Channel.CALL_TASK:
         if allowance is None:
             raise ValueError("call task sent without an open task")
-        call = call_task_message(action, borrower, at, pack, token, allowance)
+        # The window closes earlier where the borrower's phone is (a 212 number at a California
+        # address): the dialer calls before this instant, lawful in every zone checked.
+        call_before = closes_everywhere(
+            at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone))
+        )
+        call = call_task_message(action, borrower, at, pack, token, allowance, call_before)
         ports.once(action.action_id, lambda: ports.call_tasks.send(call))
         return _digest(call)
     if action.channel is Channel.LEGAL:
@@ -374,6 +394,7 @@ class CallTaskOpening:
     resume: datetime | None = None
     rules_checked: RulesChecked = ()
     allowance: Allowance | None = None
+    decided_by: str = ""  # the pack layer whose limit stopped it
 
 
 def _open_call_task(
@@ -388,10 +409,18 @@ def _open_call_task(
         return CallTaskOpening(True)
     windows, _ = contact_windows(pack, borrower)
     _, end = window_at(at, borrower.timezone, windows)
-    until = min(_window_end(at, borrower.timezone, end), at + CALL_TASK_LIFETIME)
+    call_before = closes_everywhere(at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone)))
+    until = min(_window_end(at, borrower.timezone, end), call_before, at + CALL_TASK_LIFETIME)
     try:
         opening = ports.call_ledger.open_call_task(
-            action.borrower_id, action.action_id, at, pack.call_limits, borrower.timezone, until
+            action.borrower_id,
+            action.action_id,
+            at,
+            pack.call_limits,
+            borrower.timezone,
+            until,
+            contact_limits=pack.contact_limits,
+            loan_id=action.loan_id,
         )
     except LedgerContention as error:
         raise TransientSendError(str(error)) from None
@@ -401,6 +430,7 @@ def _open_call_task(
             rules_checked=(*opening.check.rules_checked, ("one_call_task", "PASS")),
             allowance=opening.allowance,
         )
+    layer = ""
     if opening.busy_with is not None:
         retry_at = opening.busy_with.expires_at
         reason = "another call task is open for this borrower"
@@ -409,8 +439,45 @@ def _open_call_task(
         retry_at = opening.check.retry_at or at + timedelta(days=1)
         reason = opening.check.reason
         rules = opening.check.rules_checked
+        layer = pack.decided_by(opening.check.rule)
     resume = next_window_instant(retry_at, borrower.timezone, windows) or retry_at
-    return CallTaskOpening(False, reason, resume, rules)
+    return CallTaskOpening(False, reason, resume, rules, decided_by=layer)
+
+
+def _counted(action: Action, pack: RulePack) -> bool:
+    """Whether the contact ledger counts this contact (a call under call caps, or a channel some
+    frequency limit of the composed pack names)."""
+    return action.channel.value in counted_channels(pack.call_limits, pack.contact_limits)
+
+
+def _reserve_contact(
+    ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
+) -> tuple[bool, str, datetime | None, RulesChecked, str]:
+    """Take a contact slot atomically (call caps for a call task, and every frequency limit of the
+    composed pack naming the channel); (allowed, reason, resume at, rules checked, deciding layer).
+    A call task is not counted here: it opens the borrower's call task (`_open_call_task`) and its
+    attempts count when the dialer reports them."""
+    if action.channel is Channel.CALL_TASK or not _counted(action, pack):
+        return True, "", None, (), ""
+    try:
+        check = ports.call_ledger.reserve_call(
+            action.borrower_id,
+            action.action_id,
+            at,
+            pack.call_limits,
+            borrower.timezone,
+            contact_limits=pack.contact_limits,
+            channel=action.channel.value,
+            loan_id=action.loan_id,
+        )
+    except LedgerContention as error:
+        raise TransientSendError(str(error)) from None
+    if check.allowed:
+        return True, "", None, check.rules_checked, ""
+    retry_at = check.retry_at or at + timedelta(days=1)
+    windows, _ = contact_windows(pack, borrower)
+    resume = next_window_instant(retry_at, borrower.timezone, windows) or retry_at
+    return False, check.reason, resume, check.rules_checked, pack.decided_by(check.rule)
 
 
 def dispatch(action_id: str, ports: DispatchPorts) -> DispatchResult:
@@ -435,13 +502,16 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
         return DispatchResult(action_id, None, action.channel.value, "deferred until later")
-    pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs())
     loan = ports.loans.get(action.loan_id)
     borrower = ports.borrowers.get(action.borrower_id)
     if loan is None or borrower is None:
+        pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs())
         reason = "loan not found" if loan is None else "borrower not found"
         _settle(ports, action, ActionStatus.FAILED, at, pack.business_timezone, pack, None, reason)
         return DispatchResult(action_id, ActionStatus.FAILED, action.channel.value, reason)
+    # The base of the loan's governing law plus the overlays binding this borrower (address state),
+    # each in the version in force at this instant.
+    pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs(), address_state=borrower.region)
 
     decision = gate(
         channel=action.channel,
@@ -450,6 +520,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         borrower=borrower,
         at=at,
         pack=pack,
+        phone_zones=ports.phone_zones(borrower.phone),
     )
     if decision.verdict is Verdict.DEFER:
         return _defer(
@@ -461,8 +532,15 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
             return DispatchResult(action_id, None, action.channel.value, "settled by another run")
         return DispatchResult(action_id, status, action.channel.value, decision.reason)
 
+    allowed, cap_reason, resume, cap_rules, cap_layer = _reserve_contact(ports, action, borrower, at, pack)
     opening = _open_call_task(ports, action, borrower, at, pack)
-    decision = SendDecision(decision.verdict, decision.reason, decision.rules_checked + opening.rules_checked)
+    decision = replace(
+        decision,
+        rules_checked=decision.rules_checked + cap_rules + opening.rules_checked,
+        decided_by=cap_layer or opening.decided_by,
+    )
+    if not allowed:
+        return _defer(ports, action, at, borrower.timezone, pack, decision, cap_reason, resume)
     if not opening.allowed:
         return _defer(ports, action, at, borrower.timezone, pack, decision, opening.reason, opening.resume)
 
@@ -496,9 +574,12 @@ def _failed(
     decision: SendDecision,
     reason: str,
 ) -> DispatchResult:
-    """A permanent failure: close the call task that was never queued, record FAILED with the error class."""
+    """A permanent failure: close the call task that was never queued, give back any reserved
+    contact slot, record FAILED with the error class."""
     if action.channel is Channel.CALL_TASK:
         ports.call_ledger.close_call_task(action.borrower_id, action.action_id, at)
+    elif _counted(action, pack):
+        ports.call_ledger.release_call(action.borrower_id, action.action_id, at)
     _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
     return DispatchResult(
         action_id=action.action_id, status=ActionStatus.FAILED, channel=action.channel.value, reason=reason
