@@ -371,9 +371,13 @@ def test_concurrent_dispatchers_open_one_call_task_per_borrower(
     }
 
 
-def reported(container: Container, borrower_id: str, call_id: str, at: datetime, **kinds: bool) -> None:
+def reported(
+    container: Container, borrower_id: str, call_id: str, at: datetime, *, connected: bool, conversation: bool
+) -> None:
     """Count one attempt the dialer reported (`connected`, `conversation`) in the borrower's ledger."""
-    container.call_ledger.record_attempt(borrower_id, call_id, at, close=lambda _: None, **kinds)
+    container.call_ledger.record_attempt(
+        borrower_id, call_id, at, connected=connected, conversation=conversation, close=lambda _: None
+    )
 
 
 def test_no_call_within_seven_days_after_a_us_conversation(
@@ -764,6 +768,16 @@ def test_massachusetts_refuses_a_third_call_or_text_on_one_debt_within_7_days_ci
 
     assert dispatch_at(first.action_id, utc(2026, 3, 10, 14, 0), ports).status is ActionStatus.SENT
     assert dispatch_at(call.action_id, utc(2026, 3, 11, 14, 0), ports).status is ActionStatus.SENT
+    # The dialer's attempt on that task counts (a call task counts by the attempts reported)
+    container.call_ledger.record_attempt(
+        loan.borrower_id,
+        "CALL-MA-1",
+        utc(2026, 3, 11, 14, 5),
+        connected=False,
+        conversation=False,
+        close=lambda _: None,
+        loan_id=loan.loan_id,
+    )
     refused = dispatch_at(second.action_id, utc(2026, 3, 12, 14, 0), ports)
 
     assert refused.status is ActionStatus.DEFERRED

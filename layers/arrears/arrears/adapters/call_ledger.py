@@ -183,7 +183,15 @@ class CallLedgerRepository:
                     LimitCheck(False, "one_call_task", "a call task is open"), None, task
                 )
             if task is not None:  # our own task, opened by an earlier try of this record: send it
-                allowed = allowance(ledger, limits, at, timezone, task.expires_at)
+                allowed = allowance(
+                    ledger,
+                    limits,
+                    at,
+                    timezone,
+                    task.expires_at,
+                    contact_limits=contact_limits,
+                    loan_id=loan_id,
+                )
                 return None, TaskOpening(LimitCheck(True, rules_checked=(("call_caps", "PASS"),)), allowed)
             check = check_call(
                 ledger,
@@ -196,7 +204,9 @@ class CallLedgerRepository:
             )
             if not check.allowed:
                 return None, TaskOpening(check)
-            allowed = allowance(ledger, limits, at, timezone, window_end)
+            allowed = allowance(
+                ledger, limits, at, timezone, window_end, contact_limits=contact_limits, loan_id=loan_id
+            )
             opened = with_task(ledger, OpenCallTask(task_id, at, allowed.expires_at))
             return opened, TaskOpening(check, allowed)
 
@@ -255,6 +265,7 @@ class CallLedgerRepository:
         connected: bool,
         conversation: bool,
         close: Callable[[CallLedger], str | None],
+        loan_id: str = "",
     ) -> tuple[CallLedger, CallLedger]:
         """Count the dialer's attempt `call_id` (once), and close the task `close` names, if any.
 
@@ -265,7 +276,9 @@ class CallLedgerRepository:
         """
 
         def decide(ledger: CallLedger) -> tuple[CallLedger | None, tuple[CallLedger, CallLedger]]:
-            counted = with_attempt(ledger, call_id, at, connected=connected, conversation=conversation)
+            counted = with_attempt(
+                ledger, call_id, at, loan_id=loan_id, connected=connected, conversation=conversation
+            )
             done = close(counted)
             new = without_task(counted, done) if done else counted
             return new, (ledger, new)

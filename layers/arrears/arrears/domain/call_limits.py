@@ -295,7 +295,14 @@ class Allowance:
 
 
 def allowance(
-    ledger: CallLedger, limits: CallLimits, at: datetime, timezone: str, until: datetime
+    ledger: CallLedger,
+    limits: CallLimits,
+    at: datetime,
+    timezone: str,
+    until: datetime,
+    *,
+    contact_limits: tuple[ContactLimit, ...] = (),
+    loan_id: str = "",
 ) -> Allowance:
     """What one more task may do from `at` to `until` (the window's end), by the ledger so far.
 
@@ -320,6 +327,17 @@ def allowance(
         connected = sum(1 for c in ledger.connected if _same_local_day(c.at, at, zone))
         connected_left = max(0, limits.connected_per_day - connected)
     last = ledger.last_conversation_at
+    for limit in contact_limits:  # e.g. Massachusetts: 2 calls and texts per debt in 7 days
+        if CALL_CHANNEL not in limit.channels:
+            continue
+        counted = sum(
+            1
+            for a in ledger.attempts
+            if a.channel in limit.channels
+            and a.at > at - timedelta(days=limit.days)
+            and (limit.scope is Scope.PER_BORROWER or a.loan_id == loan_id)
+        )
+        left.append(max(0, limit.max_contacts - counted))
     quiet = limits.quiet_days_after_conversation
     if quiet is not None and last is not None and at < last + timedelta(days=quiet):
         left.append(0)

@@ -200,6 +200,7 @@ def report_call_attempt(attempt: CallAttempt, ports: DispatchPorts) -> CallOutco
             connected=attempt.connected,
             conversation=attempt.conversation,
             close=close,
+            loan_id=action.loan_id,
         )
         before = read.before(attempt.started_at, attempt.call_id)
         breach, rules = judge_attempt(before, limits, attempt, timezone, windows)
