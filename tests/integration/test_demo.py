@@ -99,6 +99,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "PlannerFunction",
         "DispatcherFunction",
         "DeferredReleaseFunction",
+        "CallOutcomesFunction",
         "ArchiverFunction",
         "PaymentsFunction",
     }

@@ -160,7 +160,7 @@ def test_legacy_call_outcome_is_folded_in_as_an_unnumbered_attempt(
         ("unknown task", 60, 5, {"task_id": "NO-SUCH-TASK"}, "no such call task"),
         ("before the task", 60, -30, {}, "before the task was queued"),
         ("after the event", 60, 70, {}, "later than the event itself"),
-        ("too late", 60 * 24 * 9, 5, {}, "older than the call ledger keeps"),
+        ("too late", 60 * 24 * 32, 5, {}, "older than the call ledger keeps"),
         (
             "conversation off the line",
             60,
