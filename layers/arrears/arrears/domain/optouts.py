@@ -193,12 +193,19 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url}{separator}t={token}"
 
 
+def clean_link_token(token: str) -> str:
+    """The `t` value without what a mail client's linkifier may append (the sentence's full stop):
+    base64url never contains a `.` at the end."""
+    return (token or "").strip().rstrip(".")
+
+
 def verify_link(secret: bytes, token: str, now: datetime) -> LinkClaims:
     """The claims of a link `t` value, checked: signature first (constant time), then the expiry.
 
     Raises `MalformedLink` (400), `TamperedLink` (403) or `ExpiredLink` (410).
     """
-    payload, dot, signature = (token or "").partition(".")
+    token = clean_link_token(token)
+    payload, dot, signature = token.partition(".")
     if not dot or not payload or not signature or len(token) > 512:
         raise MalformedLink("the link is incomplete")
     if not hmac.compare_digest(_signature(secret, payload), signature):

@@ -36,6 +36,7 @@ from arrears.domain.optouts import (
     PreferenceSource,
     ReplyKeywords,
     classify_reply,
+    clean_link_token,
     link_url,
     phone_lookup_key,
     preference_record,
@@ -190,7 +191,7 @@ def follow_unsubscribe_link(
             "UNKNOWN_BORROWER", PreferenceKind.OPT_OUT, claims.channel, PreferenceSource.EMAIL_LINK
         )
     # One link, one opt-out: the link's signature identifies the request.
-    ref = hashlib.sha256(token.encode()).hexdigest()
+    ref = hashlib.sha256(clean_link_token(token).encode()).hexdigest()
     change = PreferenceChange(
         borrower_id, claims.channel, PreferenceKind.OPT_OUT, at, PreferenceSource.EMAIL_LINK, ref
     )
