@@ -10,7 +10,7 @@ from the book look at what they received and answer through the real paths:
   (`LocalCloud.invoke_url`): first the GET a browser (or a mail scanner) makes, then the button's POST.
 
 Who answers (deterministic from the book): the first US borrowers who fall behind reply "STOP" to
-their first text, the first of them "START" five days later; the first Chinese borrower who falls
+their first text, the first to do so "START" three days later; the first Chinese borrower who falls
 behind replies "我要退订"; one US borrower clicks the link of their first e-mail, after one tampered
 attempt (refused 403). A reply that is no keyword ("I will pay on Friday") and a "STOP" from a number
 nobody has show the paths that change nothing.
@@ -40,7 +40,7 @@ from localcloud.cloud import ACCOUNT, REGION, LocalCloud
 
 REPLY_TIMES_UTC = (time(3, 0), time(17, 0))
 STOP_REPLIERS_US = 2
-OPT_BACK_IN_AFTER = timedelta(days=5)
+OPT_BACK_IN_AFTER = timedelta(days=3)
 BEHIND = (Behaviour.NEVER, Behaviour.LATE, Behaviour.PARTIAL, Behaviour.RECOVERED)
 OUR_NUMBER = "+12125550101"
 _LINK = re.compile(r"https://\S+?\?t=[A-Za-z0-9_.-]+")
@@ -75,9 +75,7 @@ class SimulatedReplies:
         self.stats = ReplyStats()
         us = [e for e in book if e.loan.jurisdiction == "US-REGF" and e.behaviour in BEHIND]
         cn = [e for e in book if e.loan.jurisdiction == "CN" and e.behaviour in BEHIND]
-        self.repliers = [
-            _Replier(e, "STOP", then_start=(i == 0)) for i, e in enumerate(us[:STOP_REPLIERS_US])
-        ]
+        self.repliers = [_Replier(e, "STOP") for e in us[:STOP_REPLIERS_US]]
         self.repliers += [_Replier(e, "我要退订") for e in cn[:1]]
         self.clicker = next((e for e in us[STOP_REPLIERS_US:]), None)
         self.clicked = False
@@ -116,6 +114,9 @@ class SimulatedReplies:
             if replier.opted_out_at is None and phone in received:
                 self._reply(phone, replier.first)
                 replier.opted_out_at = now
+                # The first US borrower to say STOP says START a few days later.
+                if replier.first == "STOP" and not any(r.then_start for r in self.repliers):
+                    replier.then_start = True
                 if not self.side_replies_sent:
                     self._reply(phone, "I will pay on Friday")  # no keyword: nothing changes
                     self._reply("+12025550199", "STOP")  # a number nobody has: nothing changes
