@@ -45,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
@@ -348,6 +349,87 @@ class LocalCloud:
                     responses.append(self.invoke_async(name, event))
         self.settle()
         return responses
+
+    def publish(self, topic: str, message: str) -> list[Any]:
+        """Publish `message` to the topic `topic` (logical id) in moto, then deliver it to the functions the
+        template subscribes to it, in Lambda's SNS event shape, asynchronously (two retries, then the
+        on-failure destination); returns their responses."""
+        arn = self.stack.physical[topic]
+        message_id = boto3.client("sns", region_name=REGION).publish(TopicArn=arn, Message=message)[
+            "MessageId"
+        ]
+        responses: list[Any] = []
+        for name, spec in self.stack.functions.items():
+            for source in spec.events:
+                if source.kind != "sns" or source.source != topic:
+                    continue
+                record = {
+                    "EventSource": "aws:sns",
+                    "EventVersion": "1.0",
+                    "EventSubscriptionArn": f"{arn}:{uuid.uuid4()}",
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": message_id,
+                        "TopicArn": arn,
+                        "Subject": None,
+                        "Message": message,
+                        "Timestamp": self.clock.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                        "SignatureVersion": "1",
+                        "Signature": "local",
+                        "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/local.pem",
+                        "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                        "MessageAttributes": {},
+                    },
+                }
+                responses.append(self.invoke_async(name, {"Records": [record]}))
+        self.settle()
+        return responses
+
+    def invoke_url(
+        self,
+        function: str,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        body: str = "",
+    ) -> Any:
+        """Call `function` through its function URL: `url` (as a browser would follow it) turned into the
+        Lambda function-URL event (payload format 2.0) and invoked synchronously; returns the response."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        now = self.clock
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": parts.path or "/",
+            "rawQueryString": parts.query,
+            "headers": {"host": parts.netloc, "user-agent": "localcloud", **(headers or {})},
+            "queryStringParameters": query or None,
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": parts.netloc.split(".", 1)[0],
+                "domainName": parts.netloc,
+                "domainPrefix": parts.netloc.split(".", 1)[0],
+                "http": {
+                    "method": method,
+                    "path": parts.path or "/",
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": "localcloud",
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "body": body or None,
+            "isBase64Encoded": False,
+        }
+        response = self.invoke(function, event)
+        self.settle()
+        return response
 
     def invoke_async(self, function: str, event: dict[str, Any], attempts: int = 3) -> Any:
         """Lambda's asynchronous invocation: up to two retries, then the on-failure destination."""

@@ -34,6 +34,7 @@ from localcloud.cloud import LocalCloud, stream_length
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.optouts import SimulatedReplies, opt_out_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
@@ -93,6 +94,8 @@ class Simulation:
         self.schedules = schedules_of(self.stack)
         self._actions_seen = -1
         self._next_deferred: datetime | None = None
+        # Borrowers answering by text reply and by unsubscribe link (localcloud.optouts).
+        self.replies = SimulatedReplies(self.cloud, self.book)
 
     def load_book(self) -> None:
         for entry in self.book:
@@ -252,6 +255,9 @@ class Simulation:
         for moment, kind, args in self.dialer.polls(begin, end):
             heapq.heappush(queue, (moment, order, kind, args))
             order += 1
+        for moment in self.replies.moments(begin, end):
+            heapq.heappush(queue, (moment, order, "replies", ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
@@ -273,6 +279,8 @@ class Simulation:
                     self._record_deadline_check(response)
             elif kind == "reverse":
                 self._reverse(*args)
+            elif kind == "replies":
+                self.replies.answer()
             else:
                 self._pay(*args)
         self.cloud.advance_to(end)
@@ -433,6 +441,8 @@ def summarise(
         "records_archived": sum(m.records for m in manifests),
         "archive_objects": len(manifests),
         "archive_jurisdictions": sorted({m.jurisdiction for m in manifests}),
+        # opt-outs and opt-ins by channel and source, and sends after an opt-out (from the archive alone)
+        "opt_outs": opt_out_summary(out, sim.replies.stats),
     }
 
 

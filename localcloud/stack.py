@@ -338,6 +338,7 @@ _IGNORED_TYPES: Final = frozenset(
         "AWS::Serverless::Application",
         "AWS::CloudFormation::Stack",
         "AWS::SNS::Subscription",
+        "AWS::SNS::TopicPolicy",
     }
 )
 _SQS_ATTRIBUTES: Final = (
@@ -593,11 +594,13 @@ _EVENT_KINDS: Final = {
     "ScheduleV2": "schedule",
     "EventBridgeRule": "eventbridge_rule",
     "CloudWatchEvent": "eventbridge_rule",
+    "SNS": "sns",
 }
 _EVENT_SOURCE_PROPERTY: Final = {
     "dynamodb_stream": "Stream",
     "sqs": "Queue",
     "eventbridge_rule": "EventBusName",
+    "sns": "Topic",
 }
 
 
@@ -804,6 +807,14 @@ def deploy(
         if "StreamArn" in attributes:
             arns[f"{logical_id}.StreamArn"] = attributes["StreamArn"]
 
+    # A function's URL (SAM's `<Function>Url`, attribute FunctionUrl) in Lambda's own form; the local
+    # cloud invokes the handler with a function-URL event itself (`LocalCloud.invoke_url`).
+    for logical_id, resource in functions.items():
+        if "FunctionUrlConfig" in resource.get("Properties", {}):
+            url_id = f"{stack_name}-{logical_id}".lower().replace("_", "-")
+            resolver.attributes[f"{logical_id}Url", "FunctionUrl"] = (
+                f"https://{url_id}.lambda-url.{region}.on.aws/"
+            )
     globals_ = template.get("Globals", {}).get("Function", {})
     specs = {
         logical_id: _function_spec(

@@ -372,6 +372,8 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "PaymentsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
         "HoldsFunction": [("eventbridge_rule", "LoanEventsBus")],
+        "InboundSmsFunction": [("sns", "InboundSmsTopic")],
+        "UnsubscribeFunction": [],
     }
     # A schedule's timing and Input are resolved: the local cloud fires it from them
     (schedule,) = stack.functions["SweepFunction"].events

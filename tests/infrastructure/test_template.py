@@ -194,11 +194,13 @@ def service_name(raw: dict[str, Any], function: str) -> str:
 
 
 def function_level_environment() -> dict[str, tuple[set[str], bool, str]]:
-    """Contract: variable -> (services that may set it, required?, value column), sweep functions only."""
+    """Contract: variable -> (services that may set it, required?, value column): the sweep functions'
+    and the unsubscribe link's variables."""
     found = {}
-    for variable, services, value in (
-        row[:3] for row in contract_rows("Environment variables (sweep functions only)")
-    ):
+    rows = contract_rows("Environment variables (sweep functions only)") + contract_rows(
+        "Environment variables (the e-mail's unsubscribe link)"
+    )
+    for variable, services, value in (row[:3] for row in rows):
         (name,) = backticked(variable)
         found[name] = ({s.strip() for s in services.split(",")}, "(optional)" not in variable, value)
     return found
@@ -640,6 +642,8 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
     "BorrowerIndex": {"ProjectionType": "KEYS_ONLY"},
     "LoanActionsIndex": {"ProjectionType": "KEYS_ONLY"},
     "DeferredIndex": {"ProjectionType": "KEYS_ONLY"},
+    "PhoneKeyIndex": {"ProjectionType": "KEYS_ONLY"},
+    "BorrowerTokenIndex": {"ProjectionType": "KEYS_ONLY"},
 }
 
 
@@ -656,7 +660,13 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
             True,
             None,
         ),
-        ("BorrowersTable", {"borrower_id": "HASH"}, {}, False, None),
+        (
+            "BorrowersTable",
+            {"borrower_id": "HASH"},
+            {"PhoneKeyIndex": {"phone_key": "HASH"}, "BorrowerTokenIndex": {"borrower_token": "HASH"}},
+            False,
+            None,
+        ),
         (
             "ActionsTable",
             {"action_id": "HASH"},
@@ -863,7 +873,14 @@ def test_the_sweep_worker_queries_the_review_index_and_only_updates_the_runs_tab
 
 
 # The roles that may touch the archive bucket, and the one key prefix each may write objects under.
-ARCHIVE_WRITERS = {"ArchiverFunctionRole": "contacts/*", "ErasureFunctionRole": "erasures/*"}
+ARCHIVE_WRITERS = {
+    "ArchiverFunctionRole": "contacts/*",
+    "ErasureFunctionRole": "erasures/*",
+    "InboundSmsFunctionRole": "preferences/*",
+    "UnsubscribeFunctionRole": "preferences/*",
+}
+# The roles that sign (dispatch) or verify (unsubscribe) e-mail unsubscribe links.
+LINK_SECRET_READERS = {"DispatcherFunctionRole", "DeferredReleaseFunctionRole", "UnsubscribeFunctionRole"}
 ARCHIVE_OBJECT_ACTIONS = {"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"}
 
 
@@ -920,14 +937,21 @@ def test_only_the_functions_that_pseudonymise_read_the_token_secret(
     raw: dict[str, Any], translated: dict[str, Any]
 ) -> None:
     readers = set()
+    link_readers = set()
     for role, statement in role_statements(translated):
         actions = {str(action) for action in as_list(statement["Action"])}
         if any(action.startswith("secretsmanager:") for action in actions):
             assert actions == {"secretsmanager:GetSecretValue"}, role
+            if refers_to(statement["Resource"], "OptOutLinkSecret") or (
+                statement["Resource"]["Fn::Sub"][1]["secretArn"] == {"Ref": "OptOutLinkSecret"}
+            ):
+                link_readers.add(role)
+                continue
             assert refers_to(statement["Resource"], "BorrowerTokenSecret") or (
                 statement["Resource"]["Fn::Sub"][1]["secretArn"] == {"Ref": "BorrowerTokenSecret"}
             ), role
             readers.add(role)
+    assert link_readers == LINK_SECRET_READERS
     users = {f"{name}Role" for name in functions(raw) if uses_token_secret(raw, name)}
     assert readers <= users, "a role that never pseudonymises may not read the HMAC key"
     assert {"ArchiverFunctionRole", "ErasureFunctionRole"} <= readers

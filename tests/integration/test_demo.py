@@ -224,6 +224,18 @@ def test_borrowers_preferring_hours_across_midnight_are_judged_by_them(demo: Dem
     assert {r["status"] for r in judged} <= {"SENT", "DEFERRED"}
 
 
+def test_demo_borrowers_opt_out_by_text_and_link_and_nothing_is_sent_after(demo: DemoRun) -> None:
+    opt_outs = demo.summary["opt_outs"]
+    by = opt_outs["by_channel_source_and_kind"]
+
+    assert by.get("SMS:SMS_KEYWORD:OPT_OUT", 0) >= 1
+    assert by.get("EMAIL:EMAIL_LINK:OPT_OUT", 0) == 1
+    assert opt_outs["text_replies_by_outcome"]["NOT_A_KEYWORD"] == 1
+    assert opt_outs["text_replies_by_outcome"]["UNKNOWN_BORROWER"] == 1
+    assert opt_outs["unsubscribe_link_answers"] == {"POST 403": 1, "GET 200": 1, "POST 200": 1}
+    assert opt_outs["violations_sent_after_opt_out"] == 0
+
+
 def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checked(demo: DemoRun) -> None:
     book = generate_book(LOANS, SEED, START)
     us = [entry.borrower for entry in book if entry.loan.jurisdiction == "US-REGF"]

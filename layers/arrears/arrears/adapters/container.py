@@ -27,6 +27,7 @@ from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
 from arrears.config.playbook import PlaybookSource
 from arrears.config.settings import Settings, load_settings
+from arrears.domain.optouts import borrower_lookup_keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -80,7 +81,11 @@ class Container:
 
     @cached_property
     def borrowers(self) -> BorrowerRepository:
-        return BorrowerRepository(self._dynamodb.Table(self.settings.borrowers_table))
+        # A stored borrower carries its lookup keys (keyed hashes: the secret is read on the first put).
+        return BorrowerRepository(
+            self._dynamodb.Table(self.settings.borrowers_table),
+            lambda borrower: borrower_lookup_keys(self.token_secret.value(), borrower),
+        )
 
     @cached_property
     def actions(self) -> ActionRepository:
@@ -117,6 +122,13 @@ class Container:
     @cached_property
     def token_secret(self) -> TokenSecret:
         return TokenSecret(self.client("secretsmanager"), self.settings.token_secret_arn)
+
+    @cached_property
+    def opt_out_link_secret(self) -> TokenSecret:
+        """The HMAC key that signs e-mail unsubscribe links (not the borrower-token key: it may rotate)."""
+        if not self.settings.opt_out_link_secret_arn:
+            raise RuntimeError("OPT_OUT_LINK_SECRET_ARN is not set: this function signs no opt-out links")
+        return TokenSecret(self.client("secretsmanager"), self.settings.opt_out_link_secret_arn)
 
     @cached_property
     def call_ledger(self) -> CallLedgerRepository:

@@ -36,6 +36,10 @@ REVIEW_INDEX = "ReviewIndex"
 BORROWER_INDEX = "BorrowerIndex"
 LOAN_ACTIONS_INDEX = "LoanActionsIndex"
 DEFERRED_INDEX = "DeferredIndex"
+# Borrowers by keyed hash of their phone number / by archive token (keys only): who sent a text reply,
+# whose unsubscribe link was followed. Neither key reveals the number or the id without the secret.
+PHONE_KEY_INDEX = "PhoneKeyIndex"
+BORROWER_TOKEN_INDEX = "BorrowerTokenIndex"  # noqa: S105 - an index name, not a secret
 
 
 MAX_UPDATE_ATTEMPTS = 5
@@ -273,15 +277,84 @@ def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | No
 
 
 class BorrowerRepository:
-    def __init__(self, table: Table) -> None:
+    """Borrowers by id. With `lookup_keys` (borrower -> {"phone_key": ..., "borrower_token": ...}, keyed
+    hashes: `arrears.usecases.preferences.lookup_keys`), `put` stores the keys the PhoneKeyIndex and
+    BorrowerTokenIndex find a borrower by."""
+
+    def __init__(
+        self, table: Table, lookup_keys: Callable[[Borrower], Mapping[str, str]] | None = None
+    ) -> None:
         self._table = table
+        self._lookup_keys = lookup_keys
 
     def get(self, borrower_id: str) -> Borrower | None:
         item = self._table.get_item(Key={"borrower_id": borrower_id}).get("Item")
         return None if item is None else borrower_from_item(item)
 
     def put(self, borrower: Borrower) -> None:
-        self._table.put_item(Item=borrower_to_item(borrower))
+        item = borrower_to_item(borrower)
+        if self._lookup_keys is not None:
+            item.update(self._lookup_keys(borrower))
+        self._table.put_item(Item=item)
+
+    def find_id(self, index: str, attribute: str, value: str) -> str | None:
+        """The borrower id whose `attribute` is `value` on the keys-only `index`; None when nobody's.
+
+        Raises `LookupError` when two borrowers share it (a number on two files: decided by a person).
+        """
+        found = self._table.query(IndexName=index, KeyConditionExpression=Key(attribute).eq(value), Limit=2)
+        ids = sorted({str(item["borrower_id"]) for item in found.get("Items", [])})
+        if len(ids) > 1:
+            raise LookupError(f"{len(ids)} borrowers share one {attribute}")
+        return ids[0] if ids else None
+
+    def set_channel_preference(
+        self, borrower_id: str, channel: str, *, opted_out: bool, at: datetime
+    ) -> bool | None:
+        """Opt `borrower_id` out of (or back into) `channel` as of the instant `at`, at once.
+
+        Returns True when stored, False when a change of that channel at a later instant is stored
+        already (this one is older and changes nothing), None when there is no such borrower. The
+        channel's instant (`preference_at_<CHANNEL>`) orders changes; every write is conditional on what
+        was read, so concurrent changes never lose one another and a redelivery is harmless.
+        """
+        stamp_name = f"preference_at_{channel}"
+        stamp = format_utc(at)
+        for _ in range(5):
+            item = self._table.get_item(Key={"borrower_id": borrower_id}, ConsistentRead=True).get("Item")
+            if item is None:
+                return None
+            stored = item.get(stamp_name)
+            if stored is not None and str(stored) > stamp:
+                return False
+            listed = item.get("opted_out_channels")
+            old = sorted(str(c) for c in listed) if isinstance(listed, list | set) else []
+            new = sorted(set(old) | {channel}) if opted_out else sorted(set(old) - {channel})
+            stamp_unchanged = Attr(stamp_name).not_exists() if stored is None else Attr(stamp_name).eq(stored)
+            list_unchanged = (
+                Attr("opted_out_channels").eq(listed)
+                if "opted_out_channels" in item
+                else Attr("opted_out_channels").not_exists()
+            )
+            condition = stamp_unchanged & list_unchanged
+            values: dict[str, Any] = {":at": stamp}
+            update = "SET #stamp = :at"
+            if new:
+                update += ", opted_out_channels = :new"
+                values[":new"] = new
+            else:
+                update += " REMOVE opted_out_channels"
+            written = conditional_write(
+                self._table.update_item,
+                Key={"borrower_id": borrower_id},
+                UpdateExpression=update,
+                ExpressionAttributeNames={"#stamp": stamp_name},
+                ExpressionAttributeValues=values,
+                ConditionExpression=condition,
+            )
+            if written is not None:
+                return True
+        raise RuntimeError(f"borrower preferences kept changing under five attempts to set {channel}")
 
     def erase(
         self, borrower_id: str, *, request_id: str, erased_at: datetime, opt_out: list[str]
@@ -294,7 +367,7 @@ class BorrowerRepository:
             self._table.update_item,
             Key={"borrower_id": borrower_id},
             UpdateExpression=(
-                "REMOVE #name, phone, email, address "
+                "REMOVE #name, phone, phone_key, email, address "
                 "SET erased_at = if_not_exists(erased_at, :at), "
                 "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
             ),

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
+from arrears.domain.optouts import ReplyKeywords, normalise_keyword
 from arrears.domain.rulepacks import (
     CALL_LIMIT_RULES,
     ELECTRONIC_CHANNELS,
@@ -162,6 +163,29 @@ class _OptOutNotice(BaseModel):
         )
 
 
+class _ReplyKeywords(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    citations: list[str] = Field(min_length=1)
+    opt_out: list[str] = Field(min_length=1)
+    opt_in: list[str] = []
+
+    @model_validator(mode="after")
+    def _distinct(self) -> _ReplyKeywords:
+        both = {normalise_keyword(w) for w in self.opt_out} & {normalise_keyword(w) for w in self.opt_in}
+        if both:
+            raise ValueError(f"{sorted(both)} cannot both opt out and opt in")
+        if any(not normalise_keyword(word) for word in self.opt_out + self.opt_in):
+            raise ValueError("a keyword is empty")
+        return self
+
+    def to_domain(self) -> ReplyKeywords:
+        return ReplyKeywords(
+            frozenset(normalise_keyword(word) for word in self.opt_out),
+            frozenset(normalise_keyword(word) for word in self.opt_in),
+            tuple(self.citations),
+        )
+
+
 class _Pack(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(min_length=1, max_length=32)
@@ -176,6 +200,7 @@ class _Pack(BaseModel):
     emergency_contacts_when_unreachable: bool = False
     field_visit: _FieldVisit
     opt_out_notice: _OptOutNotice | None = None
+    reply_keywords: _ReplyKeywords | None = None
     cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
     dispute_allows: list[Channel] = []
     contact_limits: list[_ContactLimit] = []
@@ -215,6 +240,7 @@ class _Pack(BaseModel):
             field_visit_recording_required=self.field_visit.recording_required,
             field_visits_enabled=self.field_visit.enabled,
             opt_out_notice=self.opt_out_notice.to_domain() if self.opt_out_notice else None,
+            reply_keywords=self.reply_keywords.to_domain() if self.reply_keywords else None,
             cease_contact_allows=frozenset(self.cease_contact_allows),
             dispute_allows=frozenset(self.dispute_allows),
             contact_limits=tuple(

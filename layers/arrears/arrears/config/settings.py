@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     legal_topic_arn: str = ""
     bureau_topic_arn: str = ""
     dispatch_deferred_limit: int = Field(default=1000, ge=1)
-    email_opt_out_url: str = "https://arrears.example/opt-out"
+    # The e-mail unsubscribe link: its base URL (template parameter OptOutBaseUrl, else the unsubscribe
+    # function's URL), the Secrets Manager key that signs it, and how long a link stays valid.
+    email_opt_out_url: str = ""
+    opt_out_link_secret_arn: str = ""
+    opt_out_link_ttl_days: int = Field(default=60, ge=1, le=365)
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)

@@ -19,6 +19,7 @@ from datetime import date, time
 from enum import StrEnum
 
 from arrears.domain.call_limits import CallLimits, ContactLimit
+from arrears.domain.optouts import ReplyKeywords
 from arrears.domain.strategy import Channel
 
 TIMED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
@@ -111,6 +112,9 @@ class RulePack:
     # The opt-out instruction every electronic message on its channels must carry (US Reg F
     # 12 CFR 1006.6(e): e-mails and texts); None = no such requirement.
     opt_out_notice: OptOutNotice | None = None
+    # The words of a text reply that opt the borrower out of (or back into) texts, with their sources
+    # (arrears.domain.optouts); None = the pack names none.
+    reply_keywords: ReplyKeywords | None = None
     # Under a cease-contact request only these notices may still go out (e.g. notice of a legal
     # remedy the creditor invokes, Reg F 1006.6(c)(2)); everything else is suppressed.
     cease_contact_allows: frozenset[Channel] = frozenset({Channel.LEGAL, Channel.BUREAU})

@@ -40,12 +40,13 @@ from arrears.domain.compliance import (
     zone_windows_for,
 )
 from arrears.domain.loans import Loan
-from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
+from arrears.domain.messages import RenderedMessage, needs_opt_out_url, render, template_ids
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 from arrears.domain.verdicts import RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
+from arrears.usecases.preferences import opt_out_link
 
 Once = Callable[[str, Callable[[], str]], str]
 """Run the send at most once per key (Powertools idempotency in Lambda); returns its message id."""
@@ -71,7 +72,10 @@ class DispatchPorts:
     call_ledger: CallLedgerRepository
     token_secret: Callable[[], bytes]
     once: Once
-    opt_out_url: str = DEFAULT_OPT_OUT_URL
+    # The signed unsubscribe link of a message (borrower id, channel, send instant -> URL:
+    # arrears.usecases.preferences.opt_out_link); None = no link can be made (a message whose pack
+    # words its opt-out line with {opt_out_url} then fails rather than go out without one).
+    opt_out_link: Callable[[str, Channel, datetime], str] | None = None
     # The instant each contact is judged, sent and recorded at (never the triggering record's time).
     clock: Clock = field(default_factory=WallClock)
     # Every version of every pack; each contact is judged by the one in force at its instant.
@@ -96,9 +100,29 @@ class DispatchPorts:
             call_ledger=container.call_ledger,
             token_secret=container.token_secret.value,
             once=once,
-            opt_out_url=container.settings.email_opt_out_url,
+            opt_out_link=unsubscribe_links(container),
             clock=container.clock,
         )
+
+
+def unsubscribe_links(container: Container) -> Callable[[str, Channel, datetime], str] | None:
+    """The signed-link maker of a deployed dispatcher; None when the stack gives it no link secret."""
+    settings = container.settings
+    if not settings.opt_out_link_secret_arn or not settings.email_opt_out_url:
+        return None
+
+    def link(borrower_id: str, channel: Channel, now: datetime) -> str:
+        return opt_out_link(
+            borrower_id,
+            channel,
+            now=now,
+            base_url=settings.email_opt_out_url,
+            ttl=timedelta(days=settings.opt_out_link_ttl_days),
+            token_secret=container.token_secret.value,
+            link_secret=container.opt_out_link_secret.value,
+        )
+
+    return link
 
 
 SKIPPED = "SKIPPED"
@@ -206,6 +230,12 @@ def _message(
     else:
         template_id = action.template_id if action.template_id in known else "sms_overdue"
     due_in = -loan.due_offset if loan.due_offset is not None and loan.due_offset < 0 else 0
+    wording = pack.opt_out_wording(action.channel)
+    url = ""
+    if needs_opt_out_url(wording):
+        if ports.opt_out_link is None:
+            raise ValueError(f"{pack.pack_id} words its opt-out line with a link and none can be made")
+        url = ports.opt_out_link(action.borrower_id, action.channel, ports.clock.now())
     return render(
         template_id,
         borrower.language,
@@ -214,8 +244,8 @@ def _message(
         amount_minor=action.amount_due_minor,
         currency=action.currency,
         due_in=due_in,
-        opt_out_lines=pack.opt_out_wording(action.channel),
-        opt_out_url=ports.opt_out_url,
+        opt_out_lines=wording,
+        opt_out_url=url,
     )
 
 
