@@ -144,7 +144,16 @@ def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
         plan = rng.choice((1, 1, 1, 3))
         band = rng.choice(("LOW", "MEDIUM", "MEDIUM", "HIGH"))
         probe = Loan(
-            loan_id, "", "CN", "CNY", principal, BENCH_DAY, _first(principal), 500, 2400, risk_band=band
+            loan_id,
+            "",
+            "CN",
+            "CNY",
+            principal,
+            BENCH_DAY - timedelta(days=30),
+            _first(principal),
+            500,
+            2400,
+            risk_band=band,
         )
         offsets = bundled_playbook().milestones_for(probe).offsets
         due_today = rng.random() < due_fraction

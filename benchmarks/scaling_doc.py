@@ -126,10 +126,15 @@ def render(results: Mapping[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     for name, p in prices.items():
-        lines.append(f"| [{name}]({p['source']}) | {p['usd']:.10g} | {p['per']} | {p['as_of']} |")
+        lines.append(f"| [{name}]({p['source']}) | {p['usd']:.10g} | {p['per']} | {p['as_of']}{checked(p)} |")
     assumptions = ", ".join(f"`{k}` = {v}" for k, v in cost["assumptions"].items())
     lines += ["", f"Assumptions (`benchmarks/model.py`): {assumptions}.", "", END]
     return "\n".join(lines)
+
+
+def checked(price: Mapping[str, Any]) -> str:
+    """The " re-checked <date>" suffix of a price confirmed again on that date (benchmarks/prices.py)."""
+    return f" (re-checked {price['rechecked']})" if price.get("rechecked") else ""
 
 
 def rewrite(doc: str, results: Mapping[str, Any]) -> str:

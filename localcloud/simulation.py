@@ -29,6 +29,7 @@ from arrears.domain.calendar import parse_utc
 from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
+from localcloud import fast_responses
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
@@ -76,7 +77,7 @@ class Simulation:
         self.seed = seed
         self.stack = deploy(template_path())
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
-        self.cloud = LocalCloud(self.stack, start=begin, log=log)
+        self.cloud = LocalCloud(self.stack, start=begin, log=log, keep_invocations=False)
         self.settings = load_settings(self.stack.functions["SweepFunction"].environment)
         container = Container(self.settings, boto3.session.Session())
         self._actions_table = boto3.resource("dynamodb").Table(self.settings.actions_table)
@@ -427,6 +428,7 @@ def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dic
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with (out / "logs.jsonl").open("w") as log, mock_aws():
+        fast_responses.install()  # DynamoDB results written by json.dumps (localcloud/fast_responses.py)
         sim = Simulation(loans=loans, seed=seed, start=start, log=log)
         sim.load_book()
         sim.run(days)
