@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from localcloud import fast_responses
 
-ITEMS = [
+ITEMS: list[dict[str, Any]] = [
     {"pk": {"S": "a"}, "n": {"N": "12"}, "l": {"L": [{"S": "x"}, {"M": {"k": {"BOOL": True}}}]}},
     {"pk": {"S": "b"}, "hash": {"B": b"\x00\xffchain"}, "set": {"BS": [b"\x01", b"\x02"]}},
     {"pk": {"S": "c"}, "none": {"NULL": True}, "ss": {"SS": ["p", "q"]}, "ns": {"NS": ["1", "2.5"]}},
