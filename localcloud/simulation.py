@@ -29,7 +29,6 @@ from arrears.domain.calendar import parse_utc
 from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
-from localcloud import fast_responses
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
@@ -428,7 +427,6 @@ def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dic
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with (out / "logs.jsonl").open("w") as log, mock_aws():
-        fast_responses.install()  # DynamoDB results written by json.dumps (localcloud/fast_responses.py)
         sim = Simulation(loans=loans, seed=seed, start=start, log=log)
         sim.load_book()
         sim.run(days)
