@@ -221,7 +221,11 @@ class LocalCloud:
         start: datetime,
         log: TextIO | None = None,
         budgets_ms: Mapping[str, int] | None = None,
+        keep_invocations: bool = True,
     ) -> None:
+        # Every invocation (event and response) is kept in `invocations` for the tests that inspect
+        # them; the demo keeps only the per-function `counts`, so its memory does not grow with days.
+        self.keep_invocations = keep_invocations
         self.stack = stack
         self.clock = start.astimezone(UTC)
         self.simulated_clock = SimulatedClock(self)
@@ -299,7 +303,8 @@ class LocalCloud:
         context = LocalContext(function, spec.timeout_s, self.budgets_ms.get(function))
         self.counts[function] = self.counts.get(function, 0) + 1
         call = Invocation(function, event)
-        self.invocations.append(call)
+        if self.keep_invocations:
+            self.invocations.append(call)
         with self._environment(spec):
             try:
                 call.response = handler(event, context)

@@ -80,7 +80,7 @@ class Simulation:
         self.seed = seed
         self.stack = deploy(template_path())
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
-        self.cloud = LocalCloud(self.stack, start=begin, log=log)
+        self.cloud = LocalCloud(self.stack, start=begin, log=log, keep_invocations=False)
         self.settings = load_settings(self.stack.functions["SweepFunction"].environment)
         container = Container(self.settings, boto3.session.Session())
         self._actions_table = boto3.resource("dynamodb").Table(self.settings.actions_table)

@@ -17,7 +17,6 @@ from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from arrears.domain.business_time import business_date
@@ -53,7 +52,7 @@ class RulePackError(ValueError):
 
 
 class _Hours(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     start: time
     end: time
 
@@ -65,7 +64,7 @@ class _Hours(BaseModel):
 
 
 class _CallLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     connected_per_day: int | None = Field(default=None, ge=1)
     attempts_per_day_per_number: int | None = Field(default=None, ge=1)
     attempts_per_7_days: int | None = Field(default=None, ge=1)
@@ -124,14 +123,14 @@ def _check_citations(pack: _Pack | _Overlay) -> None:
 
 
 class _FieldVisit(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     enabled: bool
     min_collectors: int | None = Field(default=None, ge=1)
     recording_required: bool = False
 
 
 class _OptOutNotice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     citation: str = Field(min_length=1)
     lines: dict[Channel, dict[str, str]] = Field(min_length=1)
 
@@ -187,7 +186,7 @@ class _ReplyKeywords(BaseModel):
 
 
 class _Pack(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     id: str = Field(min_length=1, max_length=32)
     version: str = Field(min_length=1, max_length=32)
     effective_from: date
@@ -304,7 +303,7 @@ class _Overlay(BaseModel):
 
 
 class _Document(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     rule_packs: list[_Pack] = Field(min_length=1)
     overlays: list[_Overlay] = []
 
@@ -315,6 +314,8 @@ def parse_rule_packs(text: str, source: str) -> RulePackHistory:
     Raises `RulePackError` for text that is not YAML, a document that breaks the schema, or a
     jurisdiction that lists one version twice.
     """
+    import yaml  # on first parse, not at import (a handler module imports this module)
+
     try:
         document = _Document.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as error:
