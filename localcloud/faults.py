@@ -204,4 +204,8 @@ class FaultInjector:
             "injected_total": sum(self.injected.values()),
             "injected": by_kind,
             "handler_aws_calls": sum(self.calls.values()),
+            "handler_aws_calls_by_function": {
+                function: sum(n for (f, _), n in self.calls.items() if f == function)
+                for function in sorted({f for f, _ in self.calls})
+            },
         }

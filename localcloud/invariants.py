@@ -50,6 +50,12 @@ UNCONFIRMED = "unconfirmed"
 """Reason prefix of a SENT action whose send may or may not have reached the channel."""
 FAILURE_QUEUES = ("StreamFailureQueue", "AsyncFailureQueue", "CallTaskDLQ", "FieldVisitDLQ", "SweepTasksDLQ")
 REDRIVE_ROUNDS = 6
+DEAD_LETTER_SOURCES = (
+    ("CallTaskDLQ", "CallTaskQueue"),
+    ("FieldVisitDLQ", "FieldVisitQueue"),
+    ("SweepTasksDLQ", "SweepTasksQueue"),
+)
+RELEASE_EVERY = timedelta(minutes=15)
 OPERATOR_DELAY = timedelta(hours=1)
 """How long after the run the operator redrives (past every in-progress claim of a dead invocation)."""
 
@@ -138,51 +144,60 @@ def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
         messages.extend(batch)
 
 
+def _redrive_once(sim: Simulation, sqs: Any, moved: Counter[str]) -> None:
+    cloud = sim.cloud
+    physical = sim.stack.physical
+    for message in _drain(sqs, physical["StreamFailureQueue"]):
+        moved["StreamFailureQueue"] += 1
+        cloud.replay_stream_failure(json.loads(message["Body"]))
+    for message in _drain(sqs, physical["AsyncFailureQueue"]):
+        moved["AsyncFailureQueue"] += 1
+        failure = json.loads(message["Body"])
+        function = str(failure["requestContext"]["functionArn"]).split(":")[6]
+        if function not in ("DeferredReleaseFunction", "SweepDeadlineFunction"):
+            cloud.invoke_async(function, failure["requestPayload"])
+    for dlq, source in DEAD_LETTER_SOURCES:
+        if dlq not in physical:
+            continue
+        for message in _drain(sqs, physical[dlq]):
+            moved[dlq] += 1
+            request: dict[str, Any] = {"QueueUrl": physical[source], "MessageBody": message["Body"]}
+            if message.get("MessageAttributes"):
+                request["MessageAttributes"] = message["MessageAttributes"]
+            if physical[source].endswith(".fifo"):
+                attributes = message.get("Attributes", {})
+                request["MessageGroupId"] = attributes.get("MessageGroupId", "redrive")
+                request["MessageDeduplicationId"] = attributes.get(
+                    "MessageDeduplicationId", message["MessageId"]
+                )
+            sqs.send_message(**request)
+
+
 def recover(sim: Simulation) -> dict[str, int]:
     """The operator's response to the failure-queue alarms, as docs/runbooks describe it, an hour
     after the run: each stream batch replayed through its consumer (`arrears-ops
     replay-stream-failures`), each failed asynchronous event sent again (a sweep re-run for its
     date, a payment, hold or call outcome re-published; a deferred release or deadline check left to
-    the next run, which is fired once), each dead-letter queue redriven to its source
-    (`arrears-ops redrive`). Repeated while a round still leaves something (faults keep happening
-    during the redrive). Returns what was redriven, by queue."""
+    the next run), each dead-letter queue redriven to its source (`arrears-ops redrive`). The
+    15-minute release keeps firing meanwhile. Repeated while a round still leaves something in a
+    failure queue or a deferred action due (faults keep happening during the redrive). Returns what
+    was redriven, by queue."""
     cloud = sim.cloud
-    cloud.advance_to(cloud.clock + OPERATOR_DELAY)
     sqs = boto3.client("sqs")
     physical = sim.stack.physical
     moved: Counter[str] = Counter()
-    for _ in range(REDRIVE_ROUNDS):
-        if not any(_queue_depth(sqs, physical[q]) for q in FAILURE_QUEUES if q in physical):
-            break
-        for message in _drain(sqs, physical["StreamFailureQueue"]):
-            moved["StreamFailureQueue"] += 1
-            cloud.replay_stream_failure(json.loads(message["Body"]))
-        for message in _drain(sqs, physical["AsyncFailureQueue"]):
-            moved["AsyncFailureQueue"] += 1
-            failure = json.loads(message["Body"])
-            function = str(failure["requestContext"]["functionArn"]).split(":")[6]
-            if function not in ("DeferredReleaseFunction", "SweepDeadlineFunction"):
-                cloud.invoke_async(function, failure["requestPayload"])
-        for dlq, source in (
-            ("CallTaskDLQ", "CallTaskQueue"),
-            ("FieldVisitDLQ", "FieldVisitQueue"),
-            ("SweepTasksDLQ", "SweepTasksQueue"),
-        ):
-            if dlq not in physical:
-                continue
-            for message in _drain(sqs, physical[dlq]):
-                moved[dlq] += 1
-                request: dict[str, Any] = {"QueueUrl": physical[source], "MessageBody": message["Body"]}
-                if message.get("MessageAttributes"):
-                    request["MessageAttributes"] = message["MessageAttributes"]
-                if physical[source].endswith(".fifo"):
-                    attributes = message.get("Attributes", {})
-                    request["MessageGroupId"] = attributes.get("MessageGroupId", "redrive")
-                    request["MessageDeduplicationId"] = attributes.get(
-                        "MessageDeduplicationId", message["MessageId"]
-                    )
-                sqs.send_message(**request)
+    ticks = int(OPERATOR_DELAY / RELEASE_EVERY)
+    for round_ in range(REDRIVE_ROUNDS + ticks):
+        # The 15-minute release keeps firing meanwhile (it may fail too: the next tick retries).
+        cloud.advance_to(cloud.clock + RELEASE_EVERY)
         cloud.schedule("DeferredReleaseFunction")
+        if round_ < ticks - 1:
+            continue  # the operator comes an hour after the run
+        if not any(_queue_depth(sqs, physical[q]) for q in FAILURE_QUEUES if q in physical):
+            if round_ >= ticks and sim._deferred_tick_is_idle(cloud.clock):
+                break
+            continue
+        _redrive_once(sim, sqs, moved)
         cloud.settle()
     return dict(sorted(moved.items()))
 
