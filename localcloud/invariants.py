@@ -99,7 +99,7 @@ class EffectLog:
                     log.effects[("QUEUE", queue.name, action_id)] += 1
 
         SNSBackend.publish = recorded_publish  # type: ignore[method-assign]
-        Queue.add_message = recorded_add  # type: ignore[method-assign]
+        Queue.add_message = recorded_add  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
@@ -299,7 +299,7 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
     heads_behind = 0
     for jurisdiction, seq in newest.items():
         head = chain.get_item(Key={"jurisdiction": jurisdiction}, ConsistentRead=True).get("Item")
-        heads_behind += int(head is None or int(head["seq"]) != seq)
+        heads_behind += int(head is None or int(str(head["seq"])) != seq)
 
     sqs = boto3.client("sqs")
     left = {q: _queue_depth(sqs, sim.stack.physical[q]) for q in FAILURE_QUEUES if q in sim.stack.physical}
@@ -315,7 +315,7 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             if not entry.reversed:
                 paid_in[entry.currency] += entry.amount_minor
 
-    figures = {
+    figures: dict[str, Any] = {
         "actions": {
             "total": len(actions),
             "by_status": dict(sorted(by_status.items())),

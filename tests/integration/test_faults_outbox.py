@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
@@ -48,13 +49,16 @@ def test_a_send_whose_answer_was_lost_is_never_made_again(container: Container) 
     assert len(made) == 1
 
 
+def _answer(code: str, status: int) -> ClientError:
+    response: Any = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "Publish")
+
+
 @pytest.mark.parametrize(
     "refusal",
     [
-        ClientError({"Error": {"Code": "Throttled"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Publish"),
-        ClientError(
-            {"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "Publish"
-        ),
+        _answer("Throttled", 400),
+        _answer("ServiceUnavailable", 503),
         EndpointConnectionError(endpoint_url="https://sns"),
     ],
 )
@@ -112,18 +116,18 @@ def test_a_deduplicated_send_is_retried_after_a_lost_answer(container: Container
 
 def test_a_lost_claim_answer_is_read_back_as_ours(container: Container) -> None:
     outbox = _outbox(container)
-    table = container.outbox._table
+    table: Any = container.outbox._table
     original = table.put_item
 
-    def put_then_lose(**request: object) -> object:
+    def put_then_lose(**request: Any) -> Any:
         original(**request)
         raise ReadTimeoutError(endpoint_url="https://dynamodb")
 
-    table.put_item = put_then_lose  # type: ignore[method-assign]
+    table.put_item = put_then_lose
     made, send = _sender()
     try:
         assert outbox("A-6", send) == "m-1"
     finally:
-        table.put_item = original  # type: ignore[method-assign]
+        table.put_item = original
     assert outbox("A-6", send) == "m-1"
     assert len(made) == 1
