@@ -98,7 +98,7 @@ class EffectLog:
                 if action_id:
                     log.effects[("QUEUE", queue.name, action_id)] += 1
 
-        SNSBackend.publish = recorded_publish  # type: ignore[method-assign]
+        SNSBackend.publish = recorded_publish  # type: ignore[method-assign,assignment]
         Queue.add_message = recorded_add  # type: ignore[method-assign,assignment]
         try:
             yield self

@@ -2,7 +2,7 @@
 it was applied, 5 % of invocations die mid-way; every invariant of the run must still hold.
 
 `localcloud.faults` injects above botocore's retries; `localcloud.invariants` checks what moto
-really received after the operator's redrive. The larger runs (1,000 loans × 30 days at 5 % and
+really received after the operator's redrive. The larger runs (1,000 loans x 30 days at 5 % and
 10 %) are `make bench`'s.
 """
 
