@@ -581,6 +581,7 @@ class ChainClaim:
     manifest: bytes
     retain_until: str
     records: tuple[tuple[str, str, str], ...]
+    data: bytes = b""
 
 
 class ArchiveChainRepository:
@@ -627,11 +628,13 @@ class ArchiveChainRepository:
             return None
         raw: Any = item["manifest"]
         records: Any = item.get("records") or []
+        data: Any = item.get("data") or b""
         return ChainClaim(
             batch_id,
             bytes(raw.value) if hasattr(raw, "value") else bytes(raw),
             str(item.get("retain_until", "")),
             tuple((str(r[0]), str(r[1]), str(r[2])) for r in records),
+            bytes(data.value) if hasattr(data, "value") else bytes(data),
         )
 
     def advance(
@@ -643,6 +646,7 @@ class ArchiveChainRepository:
         *,
         retain_until: str = "",
         records: Sequence[tuple[str, str, str]] = (),
+        data: bytes = b"",
     ) -> bool:
         """Move the head from `previous` to the next seq and record the batch's manifest, atomically.
 
@@ -678,6 +682,7 @@ class ArchiveChainRepository:
                 "manifest": manifest,
                 "retain_until": retain_until,
                 "records": [list(r) for r in records],
+                "data": data,
             },
             "ConditionExpression": "attribute_not_exists(jurisdiction)",
         }

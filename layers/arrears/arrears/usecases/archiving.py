@@ -2,13 +2,13 @@
 
 Order of writes per partition, and what a crash after each step leaves:
 
-1. PUT the data object (deterministic key and bytes). Crash: an object without a manifest; the
-   retried batch PUTs the same bytes again (a second identical version under Object Lock).
-2. Append to the jurisdiction's chain: one DynamoDB transaction moves the head (conditional on the
-   seq read) and writes a claim item for the batch holding its manifest. Concurrent archivers
+1. Append to the jurisdiction's chain: one DynamoDB transaction moves the head (conditional on the
+   seq read) and writes a claim item for the batch holding its manifest and its data object (the
+   gzipped lines, a few KB per 100 records). Concurrent archivers
    (one per stream shard) race on the condition; the loser re-reads the head and retries.
    Crash: the retry finds the claim and reuses that manifest (same seq), even if other batches
    were appended meanwhile, so a batch never takes two seqs and no seq is left without a manifest.
+2. PUT the data object (deterministic key and bytes; a repeat adds an identical locked version).
 3. PUT the manifest. Its existence marks the partition done: a retried batch skips it.
 4. Set `expires_at` and `archived_in` on the archived hot records: only now may TTL delete them.
 5. Drop the batch from the chain head's `pending` set.
@@ -87,7 +87,13 @@ def _chain_manifest(
         body = manifest.to_bytes()
         records = [(str(r["loan_id"]), str(r["contact_key"]), str(r["occurred_at"])) for r in group]
         if chain.advance(
-            head, sha256_hex(body), batch_id, body, retain_until=keep_until.isoformat(), records=records
+            head,
+            sha256_hex(body),
+            batch_id,
+            body,
+            retain_until=keep_until.isoformat(),
+            records=records,
+            data=blob,
         ):
             return body
     raise RuntimeError(
@@ -122,6 +128,14 @@ def _complete_pending(
         claim = chain.claim(jurisdiction, batch_id)
         if claim is not None:
             key = Manifest.from_bytes(claim.manifest).object_key
+            if claim.data and not store.exists(key):
+                store.put(
+                    key,
+                    claim.data,
+                    content_type="application/gzip",
+                    retain_until=date.fromisoformat(claim.retain_until),
+                )
+                result.puts += 1
             if not store.exists(manifest_key(key)):
                 store.put(
                     manifest_key(key),
@@ -175,8 +189,10 @@ def archive_records(
             lines = [archive_line(r, borrower_token(secret, str(r["borrower_id"]))) for r in ordered]
             blob = encode_lines(lines)
             keep_until = retain_until(day, rule_pack_for(jurisdiction).retention_years)
-            store.put(key, blob, content_type="application/gzip", retain_until=keep_until)
+            # The chain first (its claim holds the data too), then the data: a run that dies in between
+            # leaves a pending batch that the next run completes, never a data object outside the chain.
             manifest = _chain_manifest(chain, jurisdiction, key, blob, ordered, batch_id, keep_until)
+            store.put(key, blob, content_type="application/gzip", retain_until=keep_until)
             store.put(manifest_key(key), manifest, content_type="application/json", retain_until=keep_until)
             result.objects.append(key)
             result.records += len(lines)
