@@ -82,7 +82,7 @@ def _install() -> None:
     global _ORIGINAL
     if _ORIGINAL is not None:
         return
-    original = BaseClient._make_api_call
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private to botocore, not typed)
     _ORIGINAL = original
 
     def _make_api_call(client: BaseClient, operation_name: str, api_params: Any) -> Any:
@@ -91,7 +91,7 @@ def _install() -> None:
             return original(client, operation_name, api_params)
         return injector._call(original, client, operation_name, api_params)
 
-    BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+    setattr(BaseClient, "_make_api_call", _make_api_call)  # noqa: B010
 
 
 @dataclass
@@ -171,22 +171,18 @@ class FaultInjector:
         if draw < 1 / 3:
             code = THROTTLING_CODES.get(service, "ThrottlingException")
             self.injected[("before", service, code)] += 1
-            return ClientError(
-                {
-                    "Error": {"Code": code, "Message": "Rate exceeded"},
-                    "ResponseMetadata": {"HTTPStatusCode": 400},
-                },
-                operation,
-            )
+            throttled: Any = {
+                "Error": {"Code": code, "Message": "Rate exceeded"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+            return ClientError(throttled, operation)
         if draw < 2 / 3:
             self.injected[("before", service, "ServiceUnavailable")] += 1
-            return ClientError(
-                {
-                    "Error": {"Code": "ServiceUnavailable", "Message": "Service unavailable"},
-                    "ResponseMetadata": {"HTTPStatusCode": 503},
-                },
-                operation,
-            )
+            unavailable: Any = {
+                "Error": {"Code": "ServiceUnavailable", "Message": "Service unavailable"},
+                "ResponseMetadata": {"HTTPStatusCode": 503},
+            }
+            return ClientError(unavailable, operation)
         self.injected[("before", service, "EndpointConnectionError")] += 1
         return EndpointConnectionError(endpoint_url=endpoint)
 

@@ -75,7 +75,7 @@ def not_applied(error: BaseException) -> bool:
 
 
 class SendOutbox:
-    """`outbox(key, send, retry_safe=False)` runs `send()` (returning the message id) at most once
+    """`outbox(key, effect, retry_safe=False)` runs `effect()` (the send; returns the message id) at most once
     per key; a repeat returns the first send's message id, or raises `SendUnconfirmed`."""
 
     def __init__(self, table: Table, clock: Clock | None = None) -> None:
@@ -92,7 +92,7 @@ class SendOutbox:
             return now + DEFAULT_DEADLINE
         return now + timedelta(milliseconds=int(self._context.get_remaining_time_in_millis()))
 
-    def __call__(self, key: str, send: Callable[[], str], *, retry_safe: bool = False) -> str:
+    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
         item_id = f"outbox#{key}"
         now = self._clock.now()
         token = uuid.uuid4().hex
@@ -111,7 +111,7 @@ class SendOutbox:
             except _Replayed as replayed:
                 return replayed.message_id
         try:
-            message_id = send()
+            message_id = effect()
         except (ClientError, BotoCoreError) as error:
             if not_applied(error) or retry_safe:
                 self._release(item_id, token)
