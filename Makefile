@@ -193,6 +193,8 @@ demo: venv ## run the local simulation; writes out/
 bench: venv ## benchmark the local cloud; writes benchmarks/results.json
 	mkdir -p benchmarks
 	$(TEST_ENV) $(PY) -m benchmarks.run --out benchmarks/results.json
+	$(TEST_ENV) $(PY) -m benchmarks.faults --loans 1000 --days 30 --rates 0.05,0.10 \
+	  --out benchmarks/results-faults.json
 
 scaling-doc: venv ## rewrite the figures section of docs/scaling.md from benchmarks/results.json
 	$(TEST_ENV) $(PY) -m benchmarks.scaling_doc

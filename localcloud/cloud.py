@@ -51,6 +51,7 @@ import boto3
 
 from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
+from localcloud.faults import FaultInjector, InvocationKilled
 from localcloud.patterns import matches
 from localcloud.schedules import Schedule
 from localcloud.stack import EventSource, FunctionSpec, LocalStack
@@ -86,6 +87,10 @@ class LocalContext:
     def get_remaining_time_in_millis(self) -> int:
         budget = self.budget_ms if self.budget_ms is not None else self.timeout_s * 1000
         return max(0, budget - int((time.monotonic() - self._started) * 1000))
+
+
+class FunctionTimedOut(RuntimeError):
+    """An invocation ended by Lambda before it returned (the trigger retries it as a function error)."""
 
 
 @dataclass
@@ -222,11 +227,14 @@ class LocalCloud:
         log: TextIO | None = None,
         budgets_ms: Mapping[str, int] | None = None,
         keep_invocations: bool = True,
+        faults: FaultInjector | None = None,
     ) -> None:
         # Every invocation (event and response) is kept in `invocations` for the tests that inspect
         # them; the demo keeps only the per-function `counts`, so its memory does not grow with days.
         self.keep_invocations = keep_invocations
         self.stack = stack
+        # Counts the handlers' AWS calls; with a FaultPlan, also makes some of them fail.
+        self.faults = faults if faults is not None else FaultInjector(None)
         self.clock = start.astimezone(UTC)
         self.simulated_clock = SimulatedClock(self)
         self.log: TextIO = log if log is not None else io.StringIO()
@@ -305,9 +313,13 @@ class LocalCloud:
         call = Invocation(function, event)
         if self.keep_invocations:
             self.invocations.append(call)
-        with self._environment(spec):
+        with self._environment(spec), self.faults.invocation(function):
             try:
                 call.response = handler(event, context)
+            except InvocationKilled as killed:
+                # Lambda ended the invocation (its timeout): a function error for the trigger.
+                call.error = f"Task timed out ({killed})"
+                raise FunctionTimedOut(call.error) from None
             except Exception as error:
                 call.error = f"{type(error).__name__}: {error}"
                 raise
@@ -629,6 +641,32 @@ class LocalCloud:
                 },
             },
         )
+
+    def replay_stream_failure(self, failure: Mapping[str, Any]) -> None:
+        """Replay one on-failure record's batch through its consumer, as `arrears-ops
+        replay-stream-failures` does: the records from start to end sequence number, re-read from
+        the stream, delivered with the mapping's retries (a batch that fails again goes back to the
+        on-failure destination)."""
+        info = failure["DDBStreamBatchInfo"]
+        function = str(failure["requestContext"]["functionArn"]).split(":")[6]
+        start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+        for mapping in self._mappings:
+            if mapping.function != function or mapping.stream_arn != info["streamArn"]:
+                continue
+            shard = _moto_stream_shard(mapping.table_name)
+            if shard is None:  # pragma: no cover (the local cloud runs moto in process)
+                raise RuntimeError("replay needs moto in process")
+            records = [
+                lambda_stream_record(copy.deepcopy(r.to_json()), mapping.stream_arn, self.clock)
+                for r in shard.items
+                if start <= int(r.to_json()["dynamodb"]["SequenceNumber"]) <= end
+            ]
+            records = [r for r in records if passes_filters(r, mapping.source.properties)]
+            if records:
+                retries = int(mapping.source.properties.get("MaximumRetryAttempts", 3))
+                self._attempt(mapping, records, retries_left=retries)
+            return
+        raise KeyError(f"no stream mapping of {function} on {info['streamArn']}")
 
     # -- time -------------------------------------------------------------------------------
 

@@ -25,12 +25,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=60, help="simulated days (default: 60)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (ISO)")
+    parser.add_argument(
+        "--faults", type=float, default=0.0, help="share of AWS calls failing, per kind (default: 0, none)"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the faults (default: 0)")
+    parser.add_argument(
+        "--fault-kinds", default="before,after,kill", help="before, after, kill (default: all three)"
+    )
     args = parser.parse_args(argv)
     for name, value in LOCAL_ENV.items():
         os.environ[name] = value  # the demo only ever talks to moto
+    from localcloud.faults import FaultPlan
     from localcloud.simulation import run_demo
 
-    summary = run_demo(out=args.out, loans=args.loans, days=args.days, seed=args.seed, start=args.start)
+    faults = None
+    if args.faults:
+        faults = FaultPlan(args.faults, args.fault_seed, tuple(k for k in args.fault_kinds.split(",") if k))
+    summary = run_demo(
+        out=args.out, loans=args.loans, days=args.days, seed=args.seed, start=args.start, faults=faults
+    )
     run = summary["run"]
     print(
         f"Arrears demo: {run['loans']} loans, {run['days']} days from {run['start']} "
@@ -73,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         f"sweep deadline:     {deadline['days_finished_by_deadline']} days finished in time, "
         f"{deadline['late']} late checks"
     )
+    injected = summary["faults"]
+    if injected["rate"]:
+        print(
+            f"faults injected:    {injected['injected_total']} "
+            f"at {injected['rate']:.0%} (seed {injected['seed']})"
+        )
+    checks = summary["invariants"]
+    print("invariants:         " + ("all hold" if checks["ok"] else "BROKEN: " + ", ".join(checks["broken"])))
     print(f"wrote {args.out / 'summary.json'} and {args.out / 'archive'}/")
     return 0
 

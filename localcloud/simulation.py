@@ -34,6 +34,8 @@ from localcloud.cloud import LocalCloud, stream_length
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.faults import FaultInjector, FaultPlan
+from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
@@ -75,12 +77,22 @@ class RunStats:
 class Simulation:
     """A deployed local stack, a loan book, and a clock that advances event by event."""
 
-    def __init__(self, *, loans: int, seed: int, start: date, log: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        loans: int,
+        seed: int,
+        start: date,
+        log: TextIO | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
         self.start = start
         self.seed = seed
         self.stack = deploy(template_path())
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
-        self.cloud = LocalCloud(self.stack, start=begin, log=log, keep_invocations=False)
+        self.cloud = LocalCloud(
+            self.stack, start=begin, log=log, keep_invocations=False, faults=FaultInjector(faults)
+        )
         self.settings = load_settings(self.stack.functions["SweepFunction"].environment)
         container = Container(self.settings, boto3.session.Session())
         self._actions_table = boto3.resource("dynamodb").Table(self.settings.actions_table)
@@ -453,20 +465,34 @@ def dialer_summary(sim: Simulation, archive: Path) -> dict[str, Any]:
     return {"simulated": sim.dialer.stats.as_dict(), **archive_audit(archive)}
 
 
-def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dict[str, Any]:
-    """Run the whole demo inside moto and write `out/` (summary.json, archive/, logs.jsonl)."""
+def run_demo(
+    *, out: Path, loans: int, days: int, seed: int, start: date, faults: FaultPlan | None = None
+) -> dict[str, Any]:
+    """Run the whole demo inside moto and write `out/` (summary.json, archive/, logs.jsonl).
+
+    With `faults`, a seeded share of the handlers' AWS calls fail and some invocations die
+    (localcloud.faults). Every run ends with the operator's redrive of the failure queues and the
+    invariants (localcloud.invariants), both in summary.json.
+    """
     from moto import mock_aws
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with (out / "logs.jsonl").open("w") as log, mock_aws():
-        sim = Simulation(loans=loans, seed=seed, start=start, log=log)
-        sim.load_book()
-        sim.run(days)
+        sim = Simulation(loans=loans, seed=seed, start=start, log=log, faults=faults)
+        task_queues = frozenset(
+            sim.stack.physical[q].rsplit("/", 1)[-1] for q in ("CallTaskQueue", "FieldVisitQueue")
+        )
+        with EffectLog(task_queues).recording() as effects:
+            sim.load_book()
+            sim.run(days)
+            redriven = recover(sim)
         keys = export_archive(sim.stack, out / "archive")
         log.flush()
         summary = summarise(
             sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
         )
+        summary["faults"] = {**sim.cloud.faults.summary(), "redriven_after_run": redriven}
+        summary["invariants"] = check(sim, out / "archive", effects)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary

@@ -109,11 +109,13 @@ class RacingChain(ArchiveChainRepository):
         self._rival: Callable[[], object] | None = rival
         self.lost = 0
 
-    def advance(self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes) -> bool:
+    def advance(
+        self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes, **claim: Any
+    ) -> bool:
         if self._rival is not None:
             rival, self._rival = self._rival, None
             rival()
-        moved = super().advance(previous, manifest_sha256, batch_id, manifest)
+        moved = super().advance(previous, manifest_sha256, batch_id, manifest, **claim)
         self.lost += not moved
         return moved
 

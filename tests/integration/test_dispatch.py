@@ -26,7 +26,6 @@ from moto.sns.models import sns_backends
 
 from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
-from arrears.adapters.idempotency import OnceRunner
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.actions import Action, ActionStatus, action_id_for
 from arrears.domain.borrowers import Borrower
@@ -72,7 +71,7 @@ def dispatch_at(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchR
 
 @pytest.fixture
 def ports(container: Container) -> DispatchPorts:
-    return DispatchPorts.from_container(container, OnceRunner(container.settings.idempotency_table))
+    return DispatchPorts.from_container(container, container.outbox)
 
 
 def us_borrower(loan: Loan, zone: str = "America/Los_Angeles", **changes: Any) -> Borrower:

@@ -22,6 +22,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
     loan_ids_for_borrower,
 )
+from arrears.adapters.outbox import SendOutbox
 from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
@@ -133,6 +134,11 @@ class Container:
     @cached_property
     def call_ledger(self) -> CallLedgerRepository:
         return CallLedgerRepository(self._dynamodb.Table(self.settings.contact_caps_table))
+
+    @cached_property
+    def outbox(self) -> SendOutbox:
+        """Each contact handed to SNS/SQS at most once (adapters/outbox.py), in the idempotency table."""
+        return SendOutbox(self._dynamodb.Table(self.settings.idempotency_table), self.clock)
 
     @cached_property
     def call_tasks(self) -> TaskQueue:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -581,6 +581,33 @@ class ContactRepository:
             for loan_id, contact_key, expires_at in dict.fromkeys(keys)
         )
 
+    def archived(self, keys: Sequence[tuple[str, str]]) -> set[str]:
+        """The contact keys among (loan_id, contact_key) `keys` whose record is archived already
+        (`archived_in` set). One strongly consistent BatchGetItem per 100 keys, keys and the marker
+        only; a record gone (expired, deleted) counts as archived."""
+        found: set[str] = set()
+        present: set[str] = set()
+        wanted = list(dict.fromkeys(keys))
+        client: Any = self._table.meta.client
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [
+                        {"loan_id": loan, "contact_key": key} for loan, key in wanted[start : start + 100]
+                    ],
+                    "ProjectionExpression": "contact_key, archived_in",
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table.name, []):
+                    present.add(str(item["contact_key"]))
+                    if item.get("archived_in"):
+                        found.add(str(item["contact_key"]))
+                request = response.get("UnprocessedKeys") or {}
+        return found | {key for _, key in wanted if key not in present}
+
     def pseudonymise_borrower(self, loan_id: str, borrower_id: str, token: str) -> int:
         """Replace `borrower_id` by its archive token on the loan's hot records; returns how many."""
         changed = 0
@@ -613,6 +640,21 @@ class ChainHead:
     manifest_sha256: str
     last_batch_id: str
     last_manifest: bytes
+    # Batches appended to the chain whose manifest or TTL marks may not be written yet: whoever
+    # archives next in this jurisdiction completes them (usecases/archiving.py).
+    pending: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainClaim:
+    """What a batch appended to the chain needs to be completed by anyone: its manifest, the
+    retention date of its objects and the hot records it holds (loan id, contact key, occurred at)."""
+
+    batch_id: str
+    manifest: bytes
+    retain_until: str
+    records: tuple[tuple[str, str, str], ...]
+    data: bytes = b""
 
 
 class ArchiveChainRepository:
@@ -626,12 +668,14 @@ class ArchiveChainRepository:
         raw: Any = item.get("last_manifest", b"")
         blob = bytes(raw.value) if hasattr(raw, "value") else bytes(raw)
         seq: Any = item["seq"]
+        pending: Any = item.get("pending") or set()
         return ChainHead(
             jurisdiction,
             int(seq),
             str(item["manifest_sha256"]),
             str(item.get("last_batch_id", "")),
             blob,
+            frozenset(str(b) for b in pending),
         )
 
     @staticmethod
@@ -648,34 +692,70 @@ class ArchiveChainRepository:
         raw: Any = item["manifest"]
         return bytes(raw.value) if hasattr(raw, "value") else bytes(raw)
 
-    def advance(self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes) -> bool:
+    def claim(self, jurisdiction: str, batch_id: str) -> ChainClaim | None:
+        """The whole claim of `batch_id` (None when the chain has no such batch)."""
+        item = self._table.get_item(
+            Key={"jurisdiction": self._claim_key(jurisdiction, batch_id)}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        raw: Any = item["manifest"]
+        records: Any = item.get("records") or []
+        data: Any = item.get("data") or b""
+        return ChainClaim(
+            batch_id,
+            bytes(raw.value) if hasattr(raw, "value") else bytes(raw),
+            str(item.get("retain_until", "")),
+            tuple((str(r[0]), str(r[1]), str(r[2])) for r in records),
+            bytes(data.value) if hasattr(data, "value") else bytes(data),
+        )
+
+    def advance(
+        self,
+        previous: ChainHead,
+        manifest_sha256: str,
+        batch_id: str,
+        manifest: bytes,
+        *,
+        retain_until: str = "",
+        records: Sequence[tuple[str, str, str]] = (),
+        data: bytes = b"",
+    ) -> bool:
         """Move the head from `previous` to the next seq and record the batch's manifest, atomically.
 
         False when another writer moved the head first, or when this batch is in the chain already
         (then `claimed` returns its manifest). The claim item (`<J>#batch#<batch-id>`) is what lets a
         retry after a crash between the chain write and the manifest PUT find its seq again, even if
-        other batches were appended meanwhile.
+        other batches were appended meanwhile; the batch joins the head's `pending` set until
+        `completed`, so a run that never comes back (Lambda bisected the batch, the halves got other
+        batch ids) does not leave it half-written: the next archiver of the jurisdiction completes it.
         """
         head: dict[str, Any] = {
             "TableName": self._table.name,
-            "Item": {
-                "jurisdiction": previous.jurisdiction,
-                "seq": previous.seq + 1,
-                "manifest_sha256": manifest_sha256,
-                "last_batch_id": batch_id,
-                "last_manifest": manifest,
-            },
+            "Key": {"jurisdiction": previous.jurisdiction},
+            "UpdateExpression": "SET seq = :next, manifest_sha256 = :sha, last_batch_id = :b, "
+            "last_manifest = :m ADD pending :p",
             "ConditionExpression": "attribute_not_exists(seq)",
+            "ExpressionAttributeValues": {
+                ":next": previous.seq + 1,
+                ":sha": manifest_sha256,
+                ":b": batch_id,
+                ":m": manifest,
+                ":p": {batch_id},
+            },
         }
         if previous.seq:
             head["ConditionExpression"] = "seq = :prev"
-            head["ExpressionAttributeValues"] = {":prev": previous.seq}
+            head["ExpressionAttributeValues"][":prev"] = previous.seq
         claim: dict[str, Any] = {
             "TableName": self._table.name,
             "Item": {
                 "jurisdiction": self._claim_key(previous.jurisdiction, batch_id),
                 "seq": previous.seq + 1,
                 "manifest": manifest,
+                "retain_until": retain_until,
+                "records": [list(r) for r in records],
+                "data": data,
             },
             "ConditionExpression": "attribute_not_exists(jurisdiction)",
         }
@@ -683,6 +763,15 @@ class ArchiveChainRepository:
         written = conditional_write(
             client.transact_write_items,
             refused_by=TRANSACTION_REFUSED,
-            TransactItems=[{"Put": head}, {"Put": claim}],
+            TransactItems=[{"Update": head}, {"Put": claim}],
         )
         return written is not None
+
+    def completed(self, jurisdiction: str, batch_id: str) -> None:
+        """The batch's manifest and TTL marks are written: drop it from the head's `pending` set
+        (a set DELETE: commutes with any append, repeating it changes nothing)."""
+        self._table.update_item(
+            Key={"jurisdiction": jurisdiction},
+            UpdateExpression="DELETE pending :p",
+            ExpressionAttributeValues={":p": {batch_id}},
+        )

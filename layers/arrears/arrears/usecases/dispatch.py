@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,6 +23,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
 )
 from arrears.adapters.errors import error_code, is_permanent
+from arrears.adapters.outbox import SendInProgress, SendUnconfirmed
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
@@ -48,8 +49,38 @@ from arrears.domain.verdicts import RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
 from arrears.usecases.preferences import opt_out_link
 
-Once = Callable[[str, Callable[[], str]], str]
-"""Run the send at most once per key (Powertools idempotency in Lambda); returns its message id."""
+
+class Once(Protocol):
+    """Run the send at most once per key (`SendOutbox` in Lambda); returns its message id.
+
+    `retry_safe`: the channel deduplicates a repeat itself (a FIFO queue's deduplication id), so a
+    send whose answer was lost may be made again. Raises `SendUnconfirmed` for a send that may or may
+    not have been made and will not be repeated, `SendInProgress` while another run holds the key.
+    """
+
+    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str: ...
+
+
+class UnconfirmedSend(RuntimeError):
+    """The channel may or may not have the contact (`code`: why); `digest` is what was handed over."""
+
+    def __init__(self, code: str, digest: str) -> None:
+        super().__init__(f"unconfirmed: {code}")
+        self.code = code
+        self.digest = digest
+
+
+def _once(
+    ports: DispatchPorts, key: str, effect: Callable[[], str], digest: str, *, retry_safe: bool = False
+) -> str:
+    """Hand the contact over through the outbox; returns `digest` (the SHA-256 of what was sent)."""
+    try:
+        ports.once(key, effect, retry_safe=retry_safe)
+    except SendUnconfirmed as unconfirmed:
+        raise UnconfirmedSend(unconfirmed.code, digest) from None
+    except SendInProgress as busy:
+        raise TransientSendError(str(busy)) from None
+    return digest
 
 
 class TransientSendError(RuntimeError):
@@ -217,8 +248,7 @@ def _hand_off(
         **details,
     }
     attributes = {"type": kind, "jurisdiction": action.jurisdiction}
-    ports.once(action.action_id, lambda: topic.publish(body, attributes))
-    return _digest(body)
+    return _once(ports, action.action_id, lambda: topic.publish(body, attributes), _digest(body))
 
 
 def _message(
@@ -318,8 +348,9 @@ def _send(
         message = _message(action, borrower, loan, pack, ports)
         if not borrower.phone:
             raise ValueError("borrower has no phone number on file")
-        ports.once(action.action_id, lambda: ports.sms.send(borrower.phone, message.body))
-        return message.sha256
+        return _once(
+            ports, action.action_id, lambda: ports.sms.send(borrower.phone, message.body), message.sha256
+        )
     if action.channel is Channel.EMAIL:
         message = _message(action, borrower, loan, pack, ports)
         if not borrower.email:
@@ -337,8 +368,9 @@ def _send(
             "jurisdiction": action.jurisdiction,
             "opt_out_included": "true" if pack.opt_out_wording(Channel.EMAIL) else "false",
         }
-        ports.once(action.action_id, lambda: ports.reminders.publish(payload, attributes))
-        return message.sha256
+        return _once(
+            ports, action.action_id, lambda: ports.reminders.publish(payload, attributes), message.sha256
+        )
     token = borrower_token(ports.token_secret(), action.borrower_id)
     if action.channel is Channel.FIELD_VISIT:
         queue = ports.field_visits
@@ -363,11 +395,14 @@ def _send(
                 "recording_required": pack.field_visit_recording_required,
             },
         }
-        ports.once(
+        # FIFO with the action id as deduplication id: a send whose answer was lost is made again.
+        return _once(
+            ports,
             action.action_id,
             lambda: queue.send(task, group=borrower.region or "unknown", dedup_id=action.action_id),
+            _digest(task),
+            retry_safe=True,
         )
-        return _digest(task)
     if action.channel is Channel.CALL_TASK:
         if allowance is None:
             raise ValueError("call task sent without an open task")
@@ -377,8 +412,7 @@ def _send(
             at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone))
         )
         call = call_task_message(action, borrower, at, pack, token, allowance, call_before)
-        ports.once(action.action_id, lambda: ports.call_tasks.send(call))
-        return _digest(call)
+        return _once(ports, action.action_id, lambda: ports.call_tasks.send(call), _digest(call))
     if action.channel is Channel.LEGAL:
         return _hand_off(
             ports,
@@ -574,8 +608,13 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
     if not opening.allowed:
         return _defer(ports, action, at, borrower.timezone, pack, decision, opening.reason, opening.resume)
 
+    reason = ""
     try:
         digest = _send(ports, action, borrower, loan, at, pack, opening.allowance)
+    except UnconfirmedSend as unconfirmed:
+        # Made or not, it will not be made again: recorded as a contact (it counts for the caps),
+        # with why it is unconfirmed (docs/reliability.md, "the window that remains").
+        digest, reason = unconfirmed.digest, str(unconfirmed)
     except ClientError as error:
         code = error_code(error) or "ClientError"
         if not is_permanent(error):
@@ -589,7 +628,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         raise TransientSendError(f"{action.channel.value} unreachable ({type(error).__name__})") from None
     except ValueError as error:
         return _failed(ports, action, borrower, at, pack, decision, str(error))
-    if not _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, "", digest):
+    if not _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, reason, digest):
         # Another run settled it between our read and our write; the send itself ran once.
         return DispatchResult(action_id, None, action.channel.value, "settled by another run")
     return DispatchResult(action_id, ActionStatus.SENT, action.channel.value)
