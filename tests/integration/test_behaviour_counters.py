@@ -84,7 +84,7 @@ def outcome(call_id: str, action: Action, at: datetime, *, connected: bool) -> d
     }
 
 
-def run_always(_key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
+def run_always(key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
     """An idempotency runner that remembers nothing: every call is a first delivery."""
     return effect()
 
