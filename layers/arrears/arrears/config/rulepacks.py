@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits
 from arrears.domain.rulepacks import ELECTRONIC_CHANNELS, OptOutNotice, RulePack, RulePackHistory
@@ -97,6 +98,36 @@ class _OptOutNotice(BaseModel):
         )
 
 
+class _BureauPrecondition(BaseModel):
+    """`bureau_precondition:` the notice a bureau report waits for (`arrears.domain.bureau`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    citation: str = Field(min_length=1)
+    wait_days: int = Field(ge=0, le=365)
+    notice_channels: list[Channel] = Field(min_length=1)
+    notice_templates: list[str] = []
+    notice_lines: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _notice(self) -> _BureauPrecondition:
+        if not set(self.notice_channels) <= ELECTRONIC_CHANNELS:
+            raise ValueError("notice_channels: only channels that deliver a written message to the borrower")
+        if self.notice_lines and "en" not in self.notice_lines:
+            raise ValueError("notice_lines: an `en` line is required (the fallback language)")
+        if self.notice_lines and not self.notice_templates:
+            raise ValueError("notice_lines need notice_templates: the messages that carry them")
+        return self
+
+    def to_domain(self) -> BureauPrecondition:
+        return BureauPrecondition(
+            citation=self.citation,
+            wait_days=self.wait_days,
+            notice_channels=frozenset(self.notice_channels),
+            notice_templates=frozenset(self.notice_templates),
+            notice_lines=tuple(sorted(self.notice_lines.items())),
+        )
+
+
 class _Pack(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(min_length=1, max_length=32)
@@ -107,12 +138,11 @@ class _Pack(BaseModel):
     contact_hours: _Hours
     retention_years: int = Field(ge=1, le=30)
     call_caps: _CallLimits = _CallLimits()
-    third_party_disclosure: bool = False
-    emergency_contacts_when_unreachable: bool = False
     field_visit: _FieldVisit
     opt_out_notice: _OptOutNotice | None = None
     cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
     dispute_allows: list[Channel] = []
+    bureau_precondition: _BureauPrecondition | None = None
 
     @model_validator(mode="after")
     def _zone_and_dates(self) -> _Pack:
@@ -135,14 +165,13 @@ class _Pack(BaseModel):
             contact_end=self.contact_hours.end,
             retention_years=self.retention_years,
             call_limits=CallLimits(**self.call_caps.model_dump()),
-            third_party_disclosure=self.third_party_disclosure,
-            emergency_contacts_when_unreachable=self.emergency_contacts_when_unreachable,
             field_visit_min_collectors=self.field_visit.min_collectors,
             field_visit_recording_required=self.field_visit.recording_required,
             field_visits_enabled=self.field_visit.enabled,
             opt_out_notice=self.opt_out_notice.to_domain() if self.opt_out_notice else None,
             cease_contact_allows=frozenset(self.cease_contact_allows),
             dispute_allows=frozenset(self.dispute_allows),
+            bureau_precondition=self.bureau_precondition.to_domain() if self.bureau_precondition else None,
         )
 
 

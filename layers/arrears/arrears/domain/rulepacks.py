@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.call_limits import CallLimits
 from arrears.domain.strategy import Channel
 
@@ -66,8 +67,6 @@ class RulePack:
     retention_years: int
     timed_channels: frozenset[Channel] = field(default=TIMED_CHANNELS)
     call_limits: CallLimits = field(default_factory=CallLimits)
-    third_party_disclosure: bool = False
-    emergency_contacts_when_unreachable: bool = False
     field_visit_min_collectors: int | None = None
     field_visit_recording_required: bool = False
     field_visits_enabled: bool = True
@@ -79,6 +78,8 @@ class RulePack:
     cease_contact_allows: frozenset[Channel] = frozenset({Channel.LEGAL, Channel.BUREAU})
     # Collection contact while a dispute is open: none; the bureau may only be told it is disputed.
     dispute_allows: frozenset[Channel] = frozenset()
+    # A bureau report waits until the borrower was told (`arrears.domain.bureau`); None = no precondition.
+    bureau_precondition: BureauPrecondition | None = None
     effective_to: date | None = None  # exclusive; None = in force until superseded
 
     @property

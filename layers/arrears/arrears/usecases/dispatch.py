@@ -25,6 +25,7 @@ from arrears.adapters.errors import error_code, is_permanent
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
+from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
 from arrears.domain.calendar import format_utc
 from arrears.domain.compliance import (
     END_OF_DAY,
@@ -39,7 +40,7 @@ from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
-from arrears.domain.verdicts import RulesChecked, Verdict
+from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
 
 Once = Callable[[str, Callable[[], str]], str]
@@ -197,6 +198,7 @@ def _message(
     else:
         template_id = action.template_id if action.template_id in known else "sms_overdue"
     due_in = -loan.due_offset if loan.due_offset is not None and loan.due_offset < 0 else 0
+    precondition = pack.bureau_precondition
     return render(
         template_id,
         borrower.language,
@@ -205,6 +207,7 @@ def _message(
         amount_minor=action.amount_due_minor,
         currency=action.currency,
         due_in=due_in,
+        notice_lines=precondition.lines_for(action.channel, template_id) if precondition else None,
         opt_out_lines=pack.opt_out_wording(action.channel),
         opt_out_url=ports.opt_out_url,
     )
@@ -399,6 +402,14 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         if not _settle(ports, action, status, at, borrower.timezone, pack, decision, decision.reason):
             return DispatchResult(action_id, None, action.channel.value, "settled by another run")
         return DispatchResult(action_id, status, action.channel.value, decision.reason)
+
+    if action.channel is Channel.BUREAU and pack.bureau_precondition is not None:
+        history = Communication.of(ports.actions.for_loan(loan.loan_id))
+        told = bureau_check(pack.bureau_precondition, history, at)
+        checked = (*decision.rules_checked, (BUREAU_PRECONDITION_RULE, PASS if told.allowed else FAIL))
+        decision = SendDecision(decision.verdict, decision.reason, checked)
+        if not told.allowed:
+            return _defer(ports, action, at, borrower.timezone, pack, decision, told.reason, told.not_before)
 
     allowed, cap_reason, resume, cap_rules = _reserve_call(ports, action, borrower, at, pack)
     decision = SendDecision(decision.verdict, decision.reason, decision.rules_checked + cap_rules)
