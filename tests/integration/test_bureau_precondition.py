@@ -14,6 +14,7 @@ from arrears.domain.actions import ActionStatus
 from arrears.domain.calendar import format_utc
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts
+from arrears.usecases.erasure import ErasureRequest, erase_borrower
 from localcloud.stack import LocalStack
 from tests.integration.conftest import borrower_for, cn_cash_loan, us_regf_loan, utc
 from tests.integration.test_dispatch import (
@@ -126,3 +127,31 @@ def test_cn_reports_after_the_prior_notice_of_negative_information_was_delivered
     result = dispatch_at(bureau.action_id, NOON_SHANGHAI + timedelta(days=1), ports)
     assert result.status is ActionStatus.SENT  # no waiting period: told beforehand is enough
     assert len(reports()) == 1
+
+
+def test_an_erasure_does_not_stop_the_lawful_bureau_report_of_an_open_debt(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    reports = subscribe(stack, "BureauTopic")
+    base = us_regf_loan("L-ERASED")
+    loan = overdue(container, base, us_borrower(base))
+    notice_at = utc(2026, 3, 10, 18, 0)
+    told = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d9")
+    assert dispatch_at(told.action_id, notice_at, ports).status is ActionStatus.SENT
+    erase_borrower(
+        ErasureRequest("ER-1", loan.borrower_id, notice_at + timedelta(days=1)),
+        at=notice_at + timedelta(days=1),
+        borrowers=container.borrowers,
+        loan_ids_for=container.loan_ids_for_borrower,
+        contacts=container.contacts,
+        store=container.archive_store,
+        token_secret=container.token_secret.value,
+    )
+    reminder = plan(container, loan, Channel.EMAIL, "email_overdue", step="email-d14")
+    bureau = plan(container, loan, Channel.BUREAU, "bureau_report", step="bureau-d60")
+
+    assert dispatch_at(reminder.action_id, DAY_60, ports).status is ActionStatus.SUPPRESSED
+    assert dispatch_at(bureau.action_id, DAY_60, ports).status is ActionStatus.SENT
+    (report,) = reports()
+    assert "borrower_id" not in report
+    assert len(report["borrower_token"]) == 64
