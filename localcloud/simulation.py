@@ -31,6 +31,7 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
+from localcloud.compliance_report import bureau_summary
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
@@ -410,6 +411,8 @@ def summarise(
         "deferrals": deferred,
         "suppressed": sum(v for k, v in outcomes.items() if k.endswith(":SUPPRESSED")),
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
+        # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
+        "bureau": bureau_summary(contacts, sim.book),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
         "payments": payments_summary(sim, loans),

@@ -31,7 +31,6 @@ from arrears.domain.archive import (
     encode_lines,
     manifest_key,
     object_key,
-    retain_until,
     sha256_hex,
 )
 from arrears.domain.calendar import parse_utc
@@ -114,10 +113,10 @@ def archive_records(
         else:
             lines = [archive_line(r, borrower_token(secret, str(r["borrower_id"]))) for r in ordered]
             blob = encode_lines(lines)
-            keep_until = retain_until(day, rule_pack_for(jurisdiction).retention_years)
-            store.put(key, blob, content_type="application/gzip", retain_until=keep_until)
+            years = rule_pack_for(jurisdiction).retention_years
+            store.put(key, blob, content_type="application/gzip", day=day, years=years)
             manifest = _chain_manifest(chain, jurisdiction, key, blob, len(lines), batch_id)
-            store.put(manifest_key(key), manifest, content_type="application/json", retain_until=keep_until)
+            store.put(manifest_key(key), manifest, content_type="application/json", day=day, years=years)
             result.objects.append(key)
             result.records += len(lines)
             result.puts += 2

@@ -32,7 +32,6 @@ from typing import Any
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.dynamodb import BorrowerRepository, ContactRepository
 from arrears.config.rulepacks import bundled_rule_packs
-from arrears.domain.archive import retain_until
 from arrears.domain.calendar import format_utc
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
@@ -128,7 +127,8 @@ def erase_borrower(
             key,
             body,
             content_type="application/json",
-            retain_until=retain_until(at.date(), erasure_retention_years()),
+            day=at.date(),
+            years=erasure_retention_years(),
         )
         outcome.audit_written = True
     return outcome
