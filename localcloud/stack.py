@@ -518,7 +518,7 @@ class _Builder:
                 key: int(value) if key in ("Days", "Years") else value
                 for key, value in lock["Rule"]["DefaultRetention"].items()
             }
-            rule = {"DefaultRetention": default}
+            rule: Any = {"DefaultRetention": default}
             self.s3.put_object_lock_configuration(
                 Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
             )

@@ -56,6 +56,8 @@ ENV_REFS = {
     "FIELD_VISIT_QUEUE_URL": {"Ref": "FieldVisitQueue"},
     "ARCHIVE_BUCKET": {"Ref": "ArchiveBucket"},
     "ARCHIVE_KMS_KEY_ID": {"Fn::GetAtt": ["DataKey", "Arn"]},
+    "ARCHIVE_LOCK_MODE": {"Fn::If": ["IsProd", "COMPLIANCE", "GOVERNANCE"]},
+    "ARCHIVE_LOCK_DAYS": {"Fn::If": ["IsProd", 0, {"Ref": "DevArchiveLockDays"}]},
     "TOKEN_SECRET_ARN": {"Ref": "BorrowerTokenSecret"},
     "SHARD_COUNT": {"Ref": "ShardCount"},
     "STAGE": {"Ref": "Stage"},

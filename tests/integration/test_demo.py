@@ -220,3 +220,23 @@ def test_borrowers_preferring_hours_across_midnight_are_judged_by_them(demo: Dem
 
     assert judged, "no archived contact was judged by a borrower's preferred hours"
     assert {r["status"] for r in judged} <= {"SENT", "DEFERRED"}
+
+
+def test_the_opted_out_us_borrowers_bureau_step_is_held_until_told(demo: DemoRun) -> None:
+    # Loan 2 of the book: US, opted out of every contact channel, 56 days past due at the start: its
+    # bureau step (day 60) falls in the run and finds no notice ever delivered (12 CFR 1006.30(a)).
+    bureau = demo.summary["bureau"]
+    assert bureau["held_opted_out_everywhere"] == 1
+    assert bureau["held_loans"] >= bureau["held_loans_never_reported"] >= 1
+    assert bureau["held_records"] >= bureau["held_loans"]
+    loan_id = generate_book(LOANS, SEED, START)[2].loan.loan_id
+    records = [
+        json.loads(line)
+        for path in (demo.out / "archive").rglob("*.jsonl.gz")
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
+    ]
+    mine = [r for r in records if r["loan_id"] == loan_id and r["channel"] == "BUREAU"]
+    assert mine
+    assert {r["status"] for r in mine} == {"DEFERRED"}
+    assert all("no notice about the debt delivered" in r["reason"] for r in mine)
+    assert all(r["rules_checked"][-1] == "bureau_precondition:FAIL" for r in mine)
