@@ -33,6 +33,7 @@ from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.compliance_report import bureau_summary
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
 
@@ -410,6 +411,8 @@ def summarise(
         "deferred": deferred["total"],
         "deferrals": deferred,
         "suppressed": sum(v for k, v in outcomes.items() if k.endswith(":SUPPRESSED")),
+        # Deferrals and suppressions by the rule-pack layer that decided (US-MA@2026.1, ...).
+        "decided_by_layer": decisions_by_layer(contacts),
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
         # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
         "bureau": bureau_summary(contacts, sim.book),
