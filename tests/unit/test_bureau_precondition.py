@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from arrears.config.rulepacks import RulePackError, parse_rule_packs, rule_pack_for
 from arrears.domain.actions import ActionStatus
 from arrears.domain.bureau import Communication, bureau_check
+from arrears.domain.rulepacks import DeployerRole, PackSettings, compose
 from arrears.domain.strategy import Channel
 
 AT = datetime(2026, 4, 30, 18, 0, tzinfo=UTC)
@@ -80,6 +82,7 @@ rule_packs:
     contact_hours: {start: "08:00", end: "21:00"}
     retention_years: 3
     field_visit: {enabled: false}
+    citations: {contact_hours: "policy P-2"}
     bureau_precondition: {citation: "policy P-1", wait_days: 14, notice_channels: [%s]}
 """
 
@@ -88,3 +91,12 @@ def test_a_notice_channel_must_deliver_a_written_message() -> None:
     with pytest.raises(RulePackError, match="notice_channels: only channels that deliver a written message"):
         parse_rule_packs(PACK % "CALL_TASK", "test")
     assert parse_rule_packs(PACK % "EMAIL", "test").in_force("X").bureau_precondition is not None
+
+
+def test_a_creditor_deployment_has_no_bureau_precondition() -> None:
+    """Regulation F binds debt collectors: for a creditor the `collector_only` precondition is dropped."""
+    base = rule_pack_for("US-REGF")
+    assert "bureau_precondition" in base.collector_only
+    creditor = replace(base, settings=PackSettings(deployer_role=DeployerRole.CREDITOR))
+    assert compose(creditor, ()).bureau_precondition is None
+    assert compose(base, ()).bureau_precondition == US
