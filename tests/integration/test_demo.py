@@ -250,9 +250,13 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     assert any(zones_of_number(b.phone) != (b.timezone,) for b in us), "phones from another state's zone"
 
     layers = demo.summary["decided_by_layer"]
-    # Massachusetts' 2 calls and texts per debt in 7 days held a third contact on one debt.
-    assert layers["DEFERRED"] == {"US-MA@2026.1": 1}
-    assert layers["by_rule"] == {"US-MA@2026.1 ma_calls_texts_7_days": 1}
+    # Massachusetts' 2 calls and texts per debt in 7 days held a third contact on one debt; the federal
+    # base held the untold borrower's bureau report (loan 2, its bureau precondition).
+    assert layers["DEFERRED"] == {"US-MA@2026.1": 1, "US-REGF@2026.1": 1}
+    assert layers["by_rule"] == {
+        "US-MA@2026.1 ma_calls_texts_7_days": 1,
+        "US-REGF@2026.1 bureau_precondition": 1,
+    }
     assert layers["checked_in_several_zones"] == 3
     lines = [
         json.loads(line)
