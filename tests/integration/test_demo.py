@@ -256,6 +256,7 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     assert layers["by_rule"] == {
         "US-MA@2026.1 ma_calls_texts_7_days": 1,
         "US-REGF@2026.1 bureau_precondition": 1,
+        "US-REGF@2026.1 channel_opt_out": 3,  # loan 2's borrower opted out of every contact channel
     }
     assert layers["checked_in_several_zones"] == 3
     lines = [
