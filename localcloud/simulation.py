@@ -31,6 +31,7 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
+from localcloud.compliance_report import bureau_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
@@ -446,6 +447,8 @@ def summarise(
         # Deferrals and suppressions by the rule-pack layer that decided (US-MA@2026.1, ...).
         "decided_by_layer": decisions_by_layer(contacts),
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
+        # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
+        "bureau": bureau_summary(contacts, sim.book),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
         "payments": payments_summary(sim, loans),

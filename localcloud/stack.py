@@ -514,8 +514,14 @@ class _Builder:
             )
         lock = props.get("ObjectLockConfiguration") or {}
         if locked and "Rule" in lock:
+            # A period given by a parameter (!Ref) resolves to text; S3 wants a number.
+            default = {
+                key: int(value) if key in ("Days", "Years") else value
+                for key, value in lock["Rule"]["DefaultRetention"].items()
+            }
+            rule: Any = {"DefaultRetention": default}
             self.s3.put_object_lock_configuration(
-                Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": lock["Rule"]}
+                Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
             )
         if encryption := props.get("BucketEncryption"):
             rules = [

@@ -331,6 +331,8 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "FIELD_VISIT_QUEUE_URL": physical["FieldVisitQueue"],
             "ARCHIVE_BUCKET": physical["ArchiveBucket"],
             "ARCHIVE_KMS_KEY_ID": stack.arns["DataKey"],
+            "ARCHIVE_LOCK_MODE": "GOVERNANCE",  # not prod
+            "ARCHIVE_LOCK_DAYS": "1",
             "TOKEN_SECRET_ARN": physical["BorrowerTokenSecret"],
             "SHARD_COUNT": "16",
             "STAGE": "local",

@@ -56,6 +56,8 @@ ENV_REFS = {
     "FIELD_VISIT_QUEUE_URL": {"Ref": "FieldVisitQueue"},
     "ARCHIVE_BUCKET": {"Ref": "ArchiveBucket"},
     "ARCHIVE_KMS_KEY_ID": {"Fn::GetAtt": ["DataKey", "Arn"]},
+    "ARCHIVE_LOCK_MODE": {"Fn::If": ["IsProd", "COMPLIANCE", "GOVERNANCE"]},
+    "ARCHIVE_LOCK_DAYS": {"Fn::If": ["IsProd", 0, {"Ref": "DevArchiveLockDays"}]},
     "TOKEN_SECRET_ARN": {"Ref": "BorrowerTokenSecret"},
     "SHARD_COUNT": {"Ref": "ShardCount"},
     "STAGE": {"Ref": "Stage"},
@@ -749,6 +751,16 @@ def test_object_lock_default_is_compliance_in_prod(raw: dict[str, Any]) -> None:
     prod_days = retention["Days"]["Fn::If"][1]
     assert prod_days >= 3 * 365, "at least the shortest jurisdiction minimum (US Regulation F: 3 years)"
     assert raw["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    assert retention["Days"]["Fn::If"][2] == {"Ref": "DevArchiveLockDays"}
+
+
+def test_the_archivers_lock_follows_the_stage(raw: dict[str, Any]) -> None:
+    """prod: COMPLIANCE for the jurisdiction's retention (days 0); dev: GOVERNANCE for a few days."""
+    variables = raw["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["ARCHIVE_LOCK_MODE"] == {"Fn::If": ["IsProd", "COMPLIANCE", "GOVERNANCE"]}
+    assert variables["ARCHIVE_LOCK_DAYS"] == {"Fn::If": ["IsProd", 0, {"Ref": "DevArchiveLockDays"}]}
+    parameter = raw["Parameters"]["DevArchiveLockDays"]
+    assert (parameter["Default"], parameter["MaxValue"]) == (1, 30)
 
 
 def test_archive_bucket_policy_allows_only_tls_and_sse_kms_with_the_data_key(raw: dict[str, Any]) -> None:

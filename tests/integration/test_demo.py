@@ -236,6 +236,26 @@ def test_demo_borrowers_opt_out_by_text_and_link_and_nothing_is_sent_after(demo:
     assert opt_outs["violations_sent_after_opt_out"] == 0
 
 
+def test_the_opted_out_us_borrowers_bureau_step_is_held_until_told(demo: DemoRun) -> None:
+    # Loan 2 of the book: US, opted out of every contact channel, 56 days past due at the start: its
+    # bureau step (day 60) falls in the run and finds no notice ever delivered (12 CFR 1006.30(a)).
+    bureau = demo.summary["bureau"]
+    assert bureau["held_opted_out_everywhere"] == 1
+    assert bureau["held_loans"] >= bureau["held_loans_never_reported"] >= 1
+    assert bureau["held_records"] >= bureau["held_loans"]
+    loan_id = generate_book(LOANS, SEED, START)[2].loan.loan_id
+    records = [
+        json.loads(line)
+        for path in (demo.out / "archive").rglob("*.jsonl.gz")
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
+    ]
+    mine = [r for r in records if r["loan_id"] == loan_id and r["channel"] == "BUREAU"]
+    assert mine
+    assert {r["status"] for r in mine} == {"DEFERRED"}
+    assert all("no notice about the debt delivered" in r["reason"] for r in mine)
+    assert all(r["rules_checked"][-1] == "bureau_precondition:FAIL" for r in mine)
+
+
 def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checked(demo: DemoRun) -> None:
     book = generate_book(LOANS, SEED, START)
     us = [entry.borrower for entry in book if entry.loan.jurisdiction == "US-REGF"]
@@ -243,9 +263,14 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     assert any(zones_of_number(b.phone) != (b.timezone,) for b in us), "phones from another state's zone"
 
     layers = demo.summary["decided_by_layer"]
-    # Massachusetts' 2 calls and texts per debt in 7 days held a third contact on one debt.
-    assert layers["DEFERRED"] == {"US-MA@2026.1": 1}
-    assert layers["by_rule"] == {"US-MA@2026.1 ma_calls_texts_7_days": 1}
+    # Massachusetts' 2 calls and texts per debt in 7 days held a third contact on one debt; the federal
+    # base held the untold borrower's bureau report (loan 2, its bureau precondition).
+    assert layers["DEFERRED"] == {"US-MA@2026.1": 1, "US-REGF@2026.1": 1}
+    assert layers["by_rule"] == {
+        "US-MA@2026.1 ma_calls_texts_7_days": 1,
+        "US-REGF@2026.1 bureau_precondition": 1,
+        "US-REGF@2026.1 channel_opt_out": 3,  # loan 2's borrower opted out of every contact channel
+    }
     assert layers["checked_in_several_zones"] == 3
     lines = [
         json.loads(line)
@@ -257,4 +282,4 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     assert held["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1+US-MA@2026.1"
     assert held["rules_checked"][-1] == "ma_calls_texts_7_days:FAIL"
     assert held["zones_checked"] == ["America/New_York"]
-    assert sum(len(line["zones_checked"]) > 1 for line in lines) == 3
+    assert sum(len(line["zones_checked"]) > 1 for line in lines) == 6  # every record, not only deferrals

@@ -284,6 +284,9 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
     legal, bureau = subscribe(stack, "LegalTopic"), subscribe(stack, "BureauTopic")
     base = cn_cash_loan("L-HAND")
     loan = overdue(container, base, borrower_for(base))
+    # The prior notice of negative information a bureau report waits for (the CN pack's precondition).
+    notice = plan(container, loan, Channel.SMS, "sms_overdue")
+    assert dispatch_at(notice.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
     actions = [
         plan(container, loan, Channel.CALL_TASK, "call_task"),
         plan(container, loan, Channel.FIELD_VISIT, "field_visit"),

@@ -28,6 +28,7 @@ from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
 from arrears.config.playbook import PlaybookSource
 from arrears.config.settings import Settings, load_settings
+from arrears.domain.archive import ArchiveLock
 from arrears.domain.optouts import borrower_lookup_keys
 
 if TYPE_CHECKING:
@@ -118,7 +119,14 @@ class Container:
 
     @cached_property
     def archive_store(self) -> ArchiveStore:
-        return ArchiveStore(self.client("s3"), self.settings.archive_bucket, self.settings.archive_kms_key_id)
+        lock = ArchiveLock(self.settings.archive_lock_mode, self.settings.archive_lock_days)
+        return ArchiveStore(
+            self.client("s3"),
+            self.settings.archive_bucket,
+            self.settings.archive_kms_key_id,
+            lock=lock,
+            clock=self.clock,
+        )
 
     @cached_property
     def token_secret(self) -> TokenSecret:

@@ -357,9 +357,10 @@ class BorrowerRepository:
         raise RuntimeError(f"borrower preferences kept changing under five attempts to set {channel}")
 
     def erase(
-        self, borrower_id: str, *, request_id: str, erased_at: datetime, opt_out: list[str]
+        self, borrower_id: str, *, request_sha256: str, erased_at: datetime, opt_out: list[str]
     ) -> list[str] | None:
-        """Remove the PII fields, opt out of every channel, tombstone; None when no such borrower.
+        """Remove the PII fields, opt out of the `opt_out` channels, tombstone with the request's
+        hash; None when no such borrower.
 
         Returns the names (never the values) of the PII fields that were present. Repeatable.
         """
@@ -369,10 +370,11 @@ class BorrowerRepository:
             UpdateExpression=(
                 "REMOVE #name, phone, phone_key, email, address "
                 "SET erased_at = if_not_exists(erased_at, :at), "
-                "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
+                "erasure_request_sha256 = if_not_exists(erasure_request_sha256, :rid), "
+                "opted_out_channels = :all"
             ),
             ExpressionAttributeNames={"#name": "name"},
-            ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_id, ":all": opt_out},
+            ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_sha256, ":all": opt_out},
             ConditionExpression=Attr("borrower_id").exists(),
             ReturnValues="UPDATED_OLD",
         )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
 from arrears.domain.optouts import ReplyKeywords, normalise_keyword
@@ -162,6 +163,36 @@ class _OptOutNotice(BaseModel):
         )
 
 
+class _BureauPrecondition(BaseModel):
+    """`bureau_precondition:` the notice a bureau report waits for (`arrears.domain.bureau`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    citation: str = Field(min_length=1)
+    wait_days: int = Field(ge=0, le=365)
+    notice_channels: list[Channel] = Field(min_length=1)
+    notice_templates: list[str] = []
+    notice_lines: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _notice(self) -> _BureauPrecondition:
+        if not set(self.notice_channels) <= ELECTRONIC_CHANNELS:
+            raise ValueError("notice_channels: only channels that deliver a written message to the borrower")
+        if self.notice_lines and "en" not in self.notice_lines:
+            raise ValueError("notice_lines: an `en` line is required (the fallback language)")
+        if self.notice_lines and not self.notice_templates:
+            raise ValueError("notice_lines need notice_templates: the messages that carry them")
+        return self
+
+    def to_domain(self) -> BureauPrecondition:
+        return BureauPrecondition(
+            citation=self.citation,
+            wait_days=self.wait_days,
+            notice_channels=frozenset(self.notice_channels),
+            notice_templates=frozenset(self.notice_templates),
+            notice_lines=tuple(sorted(self.notice_lines.items())),
+        )
+
+
 class _ReplyKeywords(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     citations: list[str] = Field(min_length=1)
@@ -195,13 +226,12 @@ class _Pack(BaseModel):
     contact_hours: _Hours
     retention_years: int = Field(ge=1, le=30)
     call_caps: _CallLimits = _CallLimits()
-    third_party_disclosure: bool = False
-    emergency_contacts_when_unreachable: bool = False
     field_visit: _FieldVisit
     opt_out_notice: _OptOutNotice | None = None
     reply_keywords: _ReplyKeywords | None = None
     cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
     dispute_allows: list[Channel] = []
+    bureau_precondition: _BureauPrecondition | None = None
     contact_limits: list[_ContactLimit] = []
     settings: _Settings = _Settings()
     citations: dict[str, str] = {}
@@ -217,6 +247,8 @@ class _Pack(BaseModel):
             raise ValueError("effective_to must be after effective_from")
         _check_citations(self)
         known = _rules_set(self) | {"opt_out_notice"} | {limit.rule for limit in self.contact_limits}
+        if self.bureau_precondition is not None:
+            known.add("bureau_precondition")
         unknown = sorted(set(self.collector_only) - known)
         if unknown:
             raise ValueError(f"collector_only: {unknown} are not rules of this pack")
@@ -233,8 +265,6 @@ class _Pack(BaseModel):
             contact_end=self.contact_hours.end,
             retention_years=self.retention_years,
             call_limits=CallLimits(**self.call_caps.model_dump()),
-            third_party_disclosure=self.third_party_disclosure,
-            emergency_contacts_when_unreachable=self.emergency_contacts_when_unreachable,
             field_visit_min_collectors=self.field_visit.min_collectors,
             field_visit_recording_required=self.field_visit.recording_required,
             field_visits_enabled=self.field_visit.enabled,
@@ -242,6 +272,7 @@ class _Pack(BaseModel):
             reply_keywords=self.reply_keywords.to_domain() if self.reply_keywords else None,
             cease_contact_allows=frozenset(self.cease_contact_allows),
             dispute_allows=frozenset(self.dispute_allows),
+            bureau_precondition=self.bureau_precondition.to_domain() if self.bureau_precondition else None,
             contact_limits=tuple(
                 limit.to_domain(f"{self.id}@{self.version}") for limit in self.contact_limits
             ),

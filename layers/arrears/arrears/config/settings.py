@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     shard_count: int = Field(default=16, ge=1, le=4096)
     sms_sender_id: str = "Arrears"
     contact_ttl_days: int = Field(default=90, ge=1)
+    # The stage's Object Lock on archived objects (`arrears.domain.archive.ArchiveLock`): prod COMPLIANCE
+    # for the jurisdiction's retention (days 0); other stages GOVERNANCE for `archive_lock_days`.
+    archive_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    archive_lock_days: int = Field(default=0, ge=0, le=36_500)
     # Sweep fan-out (set on the sweep and sweep-worker functions only; docs/contracts.md).
     sweep_tasks_queue_url: str = ""
     sweep_runs_table: str = ""
@@ -82,6 +86,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
         return value
+
+    @model_validator(mode="after")
+    def _archive_lock(self) -> Settings:
+        if (self.archive_lock_mode == "GOVERNANCE") != (self.archive_lock_days > 0):
+            raise ValueError(
+                "archive_lock_days: GOVERNANCE needs a period (days >= 1); "
+                "COMPLIANCE takes the jurisdiction's retention (days 0)"
+            )
+        return self
 
     @property
     def census_enabled(self) -> bool:

@@ -13,8 +13,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Literal
 
 ARCHIVE_FIELDS = (
     "contact_id",
@@ -168,3 +168,30 @@ def retain_until(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLock:
+    """The stage's Object Lock on archived objects (template: `Stage`, `DevArchiveLockDays`).
+
+    prod: COMPLIANCE until `years` after the record's day (`retain_until`, the jurisdiction's
+    retention): nobody, not even the root user, can shorten it or delete the object before then.
+    Any other stage: GOVERNANCE for `days` from the day of the write, so a trial stack can be
+    emptied and deleted by a role holding s3:BypassGovernanceRetention. Raises `ValueError` for
+    COMPLIANCE with a fixed period or GOVERNANCE without one.
+    """
+
+    mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    days: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.mode == "GOVERNANCE") != (self.days > 0):
+            raise ValueError(
+                "GOVERNANCE needs a period in days; COMPLIANCE takes the jurisdiction's retention"
+            )
+
+    def until(self, day: date, years: int, written_on: date) -> date:
+        """The retain-until date (00:00 UTC) of an object for a record of `day`, written on `written_on`."""
+        if self.mode == "GOVERNANCE":
+            return written_on + timedelta(days=self.days)
+        return retain_until(day, years)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time
 from enum import StrEnum
 
+from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.call_limits import CallLimits, ContactLimit
 from arrears.domain.optouts import ReplyKeywords
 from arrears.domain.strategy import Channel
@@ -104,8 +105,6 @@ class RulePack:
     retention_years: int
     timed_channels: frozenset[Channel] = field(default=TIMED_CHANNELS)
     call_limits: CallLimits = field(default_factory=CallLimits)
-    third_party_disclosure: bool = False
-    emergency_contacts_when_unreachable: bool = False
     field_visit_min_collectors: int | None = None
     field_visit_recording_required: bool = False
     field_visits_enabled: bool = True
@@ -120,6 +119,8 @@ class RulePack:
     cease_contact_allows: frozenset[Channel] = frozenset({Channel.LEGAL, Channel.BUREAU})
     # Collection contact while a dispute is open: none; the bureau may only be told it is disputed.
     dispute_allows: frozenset[Channel] = frozenset()
+    # A bureau report waits until the borrower was told (`arrears.domain.bureau`); None = no precondition.
+    bureau_precondition: BureauPrecondition | None = None
     effective_to: date | None = None  # exclusive; None = in force until superseded
     # Frequency limits counted on the contact ledger (per debt or per borrower, over rolling days).
     contact_limits: tuple[ContactLimit, ...] = ()
@@ -222,6 +223,7 @@ def _without_collector_duties(base: RulePack) -> RulePack:
         base,
         call_limits=limits,
         opt_out_notice=None if "opt_out_notice" in off else base.opt_out_notice,
+        bureau_precondition=None if "bureau_precondition" in off else base.bureau_precondition,
         contact_limits=tuple(limit for limit in base.contact_limits if limit.rule not in off),
         # No federal time-of-day rule binds a creditor: a window of the whole day, unless an overlay
         # (the lender's policy, a state) narrows it.

@@ -40,7 +40,6 @@ from arrears.domain.archive import (
     encode_lines,
     manifest_key,
     object_key,
-    retain_until,
     sha256_hex,
 )
 from arrears.domain.calendar import parse_utc
@@ -188,7 +187,7 @@ def archive_records(
         else:
             lines = [archive_line(r, borrower_token(secret, str(r["borrower_id"]))) for r in ordered]
             blob = encode_lines(lines)
-            keep_until = retain_until(day, rule_pack_for(jurisdiction).retention_years)
+            keep_until = store.retain_until(day, rule_pack_for(jurisdiction).retention_years)
             # The chain first (its claim holds the data too), then the data: a run that dies in between
             # leaves a pending batch that the next run completes, never a data object outside the chain.
             manifest = _chain_manifest(chain, jurisdiction, key, blob, ordered, batch_id, keep_until)

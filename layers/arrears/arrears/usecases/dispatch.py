@@ -28,6 +28,7 @@ from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
+from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
 from arrears.domain.calendar import format_utc
 from arrears.domain.call_limits import Allowance, counted_channels
 from arrears.domain.compliance import (
@@ -45,7 +46,7 @@ from arrears.domain.messages import RenderedMessage, needs_opt_out_url, render, 
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
-from arrears.domain.verdicts import RulesChecked, Verdict
+from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
 from arrears.usecases.preferences import opt_out_link
 
@@ -266,6 +267,7 @@ def _message(
         if ports.opt_out_link is None:
             raise ValueError(f"{pack.pack_id} words its opt-out line with a link and none can be made")
         url = ports.opt_out_link(action.borrower_id, action.channel, ports.clock.now())
+    precondition = pack.bureau_precondition
     return render(
         template_id,
         borrower.language,
@@ -274,6 +276,7 @@ def _message(
         amount_minor=action.amount_due_minor,
         currency=action.currency,
         due_in=due_in,
+        notice_lines=precondition.lines_for(action.channel, template_id) if precondition else None,
         opt_out_lines=wording,
         opt_out_url=url,
     )
@@ -595,6 +598,16 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         if not _settle(ports, action, status, at, borrower.timezone, pack, decision, decision.reason):
             return DispatchResult(action_id, None, action.channel.value, "settled by another run")
         return DispatchResult(action_id, status, action.channel.value, decision.reason)
+
+    if action.channel is Channel.BUREAU and pack.bureau_precondition is not None:
+        history = Communication.of(ports.actions.for_loan(loan.loan_id))
+        told = bureau_check(pack.bureau_precondition, history, at)
+        checked = (*decision.rules_checked, (BUREAU_PRECONDITION_RULE, PASS if told.allowed else FAIL))
+        decision = replace(decision, rules_checked=checked)
+        if not told.allowed:
+            # The base pack sets the precondition (no overlay changes it).
+            decision = replace(decision, decided_by=pack.decided_by(BUREAU_PRECONDITION_RULE))
+            return _defer(ports, action, at, borrower.timezone, pack, decision, told.reason, told.not_before)
 
     allowed, cap_reason, resume, cap_rules, cap_layer = _reserve_contact(ports, action, borrower, at, pack)
     opening = _open_call_task(ports, action, borrower, at, pack)
