@@ -51,6 +51,7 @@ import boto3
 from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
 from localcloud.patterns import matches
+from localcloud.requests import current_function
 from localcloud.schedules import Schedule
 from localcloud.stack import EventSource, FunctionSpec, LocalStack
 
@@ -313,10 +314,12 @@ class LocalCloud:
         # No X-Ray here: the handlers' Tracer stays off (the template turns tracing on in Lambda).
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
+        running = current_function.set(spec.logical_id)  # whose AWS requests these are
         try:
             with contextlib.redirect_stdout(self.log), _cloudwatch_judges_at(self.simulated_clock):
                 yield
         finally:
+            current_function.reset(running)
             os.environ.clear()
             os.environ.update(saved)
 
