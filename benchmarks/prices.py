@@ -49,7 +49,9 @@ PRICES: dict[str, Price] = {
     # SMS is priced per message part and destination country; only the destinations with a price
     # here are priced (the report counts the others and says they are not priced). US: the base price
     # of an outbound part, without the carriers' pass-through fees.
-    "sms_part_+1": Price(0.00581, "outbound SMS message part to the US (base, carrier fees extra)", SMS, AS_OF),
+    "sms_part_+1": Price(
+        0.00581, "outbound SMS message part to the US (base, carrier fees extra)", SMS, AS_OF
+    ),
     "cloudwatch_metric_month": Price(0.30, "custom metric a month (first 10,000)", CLOUDWATCH, AS_OF),
     "cloudwatch_alarm_month": Price(0.10, "standard-resolution alarm metric a month", CLOUDWATCH, AS_OF),
     "cloudwatch_dashboard_month": Price(3.00, "dashboard a month (past the first three)", CLOUDWATCH, AS_OF),

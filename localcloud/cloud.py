@@ -214,7 +214,9 @@ def _cloudwatch_judges_at(clock: SimulatedClock) -> Iterator[None]:
             return False
         now = int(clock.now().timestamp() * 1000)
         return (
-            now - constants.EMF_MAX_TIMESTAMP_PAST_AGE <= timestamp <= now + constants.EMF_MAX_TIMESTAMP_FUTURE_AGE
+            now - constants.EMF_MAX_TIMESTAMP_PAST_AGE
+            <= timestamp
+            <= now + constants.EMF_MAX_TIMESTAMP_FUTURE_AGE
         )
 
     if _EMF_CHECK_BINDERS[0] != len(sys.modules):  # rescan only after new imports

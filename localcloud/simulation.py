@@ -6,7 +6,7 @@ import heapq
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -227,7 +227,8 @@ class Simulation:
         else:
             self.stats.late_sweep_checks += 1
 
-    def run(self, days: int) -> None:
+    def run(self, days: int, progress: Callable[[datetime], None] | None = None) -> None:
+        """Run `days` simulated days; `progress(moment)` is called after each event (schedule, payment)."""
         begin = datetime.combine(self.start, datetime.min.time(), tzinfo=UTC)
         end = begin + timedelta(days=days)
         queue: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
@@ -262,6 +263,8 @@ class Simulation:
                 self._reverse(*args)
             else:
                 self._pay(*args)
+            if progress is not None:
+                progress(moment)
         self.cloud.advance_to(end)
         self.cloud.settle()
         self.stats.invocations = Counter(self.cloud.counts)
@@ -420,20 +423,46 @@ def summarise(
     }
 
 
-def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dict[str, Any]:
-    """Run the whole demo inside moto and write `out/` (summary.json, archive/, logs.jsonl)."""
+def run_demo(
+    *,
+    out: Path,
+    loans: int,
+    days: int,
+    seed: int,
+    start: date,
+    progress: Callable[[datetime], None] | None = None,
+) -> dict[str, Any]:
+    """Run the whole demo inside moto and write `out/` (summary.json, report.html, archive/, data/,
+    logs.jsonl); `progress` is called after each simulated event."""
     from moto import mock_aws
+
+    from localcloud.outcomes import write_outcomes
+    from localcloud.requests import RequestCount
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with (out / "logs.jsonl").open("w") as log, mock_aws():
-        sim = Simulation(loans=loans, seed=seed, start=start, log=log)
-        sim.load_book()
-        sim.run(days)
-        keys = export_archive(sim.stack, out / "archive")
-        log.flush()
-        summary = summarise(
-            sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
-        )
+    counted = RequestCount()
+    counted.install()  # before the stack's sessions exist: the handlers' requests are counted
+    try:
+        with (out / "logs.jsonl").open("w") as log, mock_aws():
+            sim = Simulation(loans=loans, seed=seed, start=start, log=log)
+            sim.load_book()
+            sim.run(days, progress)
+            keys = export_archive(sim.stack, out / "archive")
+            log.flush()
+            summary = summarise(
+                sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
+            )
+            summary["outcomes"] = write_outcomes(
+                loans_table=sim.settings.loans_table,
+                history_table=sim.stack.physical["DelinquencyHistoryTable"],
+                out=out,
+                as_of=start + timedelta(days=days - 1),
+                counted=counted.as_json(),
+                invocations=sum(sim.stats.invocations.values()),
+                run=summary["run"],
+            )
+    finally:
+        counted.uninstall()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary

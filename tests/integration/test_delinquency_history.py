@@ -55,7 +55,8 @@ def test_registration_delinquency_and_cure_are_each_recorded_once_with_their_bus
         ("M2", "CLOSED", date(2026, 4, 3)),
     ]
     assert [t.dpd for t in recorded][:3] == [0, 1, 31]
-    assert recorded[-1].is_cure and not recorded[1].is_cure
+    assert recorded[-1].is_cure
+    assert not recorded[1].is_cure
     assert sorted({t.version for t in recorded}) == [t.version for t in recorded]
 
     # And a replayed change (the same loan versions) adds nothing
@@ -68,5 +69,6 @@ def test_registration_delinquency_and_cure_are_each_recorded_once_with_their_bus
     assert record_transition(None, after, history=repository) is None  # version already recorded
     assert len(repository.transitions("L-H")) == 4
     (item,) = [i for i in repository.items() if i["loan_id"] == "L-H"]
-    assert item["jurisdiction"] == "CN" and item["strategy_arm"] == after.strategy_arm
+    assert item["jurisdiction"] == "CN"
+    assert item["strategy_arm"] == after.strategy_arm
     assert item["disbursed_on"] == loan.disbursed_on.isoformat()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from arrears.domain.transitions import Transition, delinquency_state, transition
 from arrears.domain.loans import Instalment, Loan, LoanStatus
+from arrears.domain.transitions import Transition, delinquency_state, transition
 
 LOAN = Loan(
     loan_id="L-1",

@@ -18,7 +18,7 @@ def test_wilson_interval_matches_the_published_values() -> None:
     assert nothing.low == 0.0
     assert nothing.high == pytest.approx(0.1611, abs=1e-4)
     assert (wilson(0, 0).low, wilson(0, 0).high) == (0.0, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="3 successes of 2 trials"):
         wilson(3, 2)
 
 

@@ -17,7 +17,14 @@ from typing import Any
 from benchmarks.prices import PRICES
 
 _DYNAMODB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
-_S3_PUT_CLASS = {"PutObject", "CopyObject", "PostObject", "ListObjects", "ListObjectsV2", "CreateMultipartUpload"}
+_S3_PUT_CLASS = {
+    "PutObject",
+    "CopyObject",
+    "PostObject",
+    "ListObjects",
+    "ListObjectsV2",
+    "CreateMultipartUpload",
+}
 
 
 def price_of_request(service: str, operation: str) -> str | None:
@@ -35,7 +42,9 @@ def price_of_request(service: str, operation: str) -> str | None:
     return None
 
 
-def run_cost(counted: Mapping[str, Any], invocations: int, loans: int, sms_requests: int = 0) -> dict[str, Any]:
+def run_cost(
+    counted: Mapping[str, Any], invocations: int, loans: int, sms_requests: int = 0
+) -> dict[str, Any]:
     """Cost of the run in USD by price, total, and per 1,000 loans.
 
     `counted` is `localcloud.requests.RequestCount.as_json()`; `invocations` the Lambda invocations;
@@ -44,9 +53,9 @@ def run_cost(counted: Mapping[str, Any], invocations: int, loans: int, sms_reque
     units: Counter[str] = Counter()
     not_priced: Counter[str] = Counter()
     sms_left = sms_requests
-    for name, count in counted.get("requests", {}).items():
+    for name, counted_requests in counted.get("requests", {}).items():
         service, _, operation = name.partition(":")
-        count = int(count)
+        count = int(counted_requests)
         if service == "sns" and operation == "Publish" and sms_left:
             taken = min(count, sms_left)
             sms_left -= taken
@@ -73,7 +82,9 @@ def run_cost(counted: Mapping[str, Any], invocations: int, loans: int, sms_reque
         "total_usd": round(total, 6),
         "usd_per_1000_loans": round(1000 * total / loans, 6) if loans else None,
         "not_priced": dict(sorted(not_priced.items())),
-        "prices": {k: {"usd": PRICES[k].usd, "per": PRICES[k].per, "source": PRICES[k].source} for k in sorted(usd)},
+        "prices": {
+            k: {"usd": PRICES[k].usd, "per": PRICES[k].per, "source": PRICES[k].source} for k in sorted(usd)
+        },
     }
 
 

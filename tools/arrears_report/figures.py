@@ -46,7 +46,9 @@ def state_order(states: Iterable[str]) -> list[str]:
     return [s for s in OPEN_STATES if s in given] + extra + [s for s in END_STATES if s in given]
 
 
-def roll_matrix(rows: Iterable[Mapping[str, Any]], jurisdiction: str | None = None, arm: str | None = None) -> dict[str, Any]:
+def roll_matrix(
+    rows: Iterable[Mapping[str, Any]], jurisdiction: str | None = None, arm: str | None = None
+) -> dict[str, Any]:
     """The roll-rate matrix: `counts[from][to]`, `rates[from][to]` (share of the row), `states` order.
 
     `rows` are roll_rates.sql rows; `jurisdiction` / `arm` None take all of them."""
@@ -105,14 +107,16 @@ def cure_curve(episodes: Iterable[Mapping[str, Any]], as_of: date, max_days: int
         cutoff = (as_of - timedelta(days=k)).isoformat()
         eligible = [r for r in rows if str(r["started_on"]) <= cutoff]
         cured = sum(
-            1 for r in eligible if int(r["cured"]) and r["days_to_end"] is not None and int(r["days_to_end"]) <= k
+            1
+            for r in eligible
+            if int(r["cured"]) and r["days_to_end"] is not None and int(r["days_to_end"]) <= k
         )
         curve.append({"day": k, **interval(wilson(cured, len(eligible)))})
     return curve
 
 
 def compare_arms(by_arm: Mapping[str, Proportion], baseline: str = CHAMPION) -> dict[str, Any]:
-    """Each arm against `baseline`: difference, z, p-value, significant, and the MDE at the baseline's rate."""
+    """Each arm against `baseline`: difference, z, p-value, significant, and the MDE at the baseline rate."""
     if baseline not in by_arm:
         return {}
     base = by_arm[baseline]
@@ -187,7 +191,9 @@ def outcome_rates(
     opt-outs per 1,000 contacts; each None ("not measured") when its denominator is 0."""
     per_thousand = (lambda n: round(1000 * n / contacts, 3)) if contacts else (lambda n: None)
     return {
-        "right_party_contact_rate": interval(wilson(right_party_contacts, call_attempts)) if call_attempts else None,
+        "right_party_contact_rate": interval(wilson(right_party_contacts, call_attempts))
+        if call_attempts
+        else None,
         "promise_kept_rate": interval(wilson(promises_kept, promises)) if promises else None,
         "complaints_per_1000_contacts": per_thousand(complaints),
         "opt_outs_per_1000_contacts": per_thousand(opt_outs),
@@ -195,11 +201,11 @@ def outcome_rates(
 
 
 __all__ = [
-    "interval",
     "compare_arms",
     "cure_curve",
     "cure_figures",
     "delinquency_rates",
+    "interval",
     "outcome_rates",
     "recovery_figures",
     "roll_matrix",

@@ -32,7 +32,10 @@ def build_figures(
 ) -> dict[str, Any]:
     """Every figure of the report, as JSON-able values (also written to summary.json's `outcomes`)."""
     con = open_local(data, archive)
-    rows = {name: run(con, name) for name in ("book", "bucket_stock", "roll_rates", "episodes", "vintages", "contacts", "recoveries")}
+    rows = {
+        name: run(con, name)
+        for name in ("book", "bucket_stock", "roll_rates", "episodes", "vintages", "contacts", "recoveries")
+    }
     loans = sum(int(r["loans"]) for r in rows["book"])
     jurisdictions = sorted({str(r["jurisdiction"]) for r in rows["book"]})
     arms = sorted({str(r["strategy_arm"]) for r in rows["book"]}, key=lambda a: (a != F.CHAMPION, a))
@@ -43,7 +46,9 @@ def build_figures(
     for row in rows["contacts"]:
         if row["status"] == "SENT":
             contacts_sent[(str(row["jurisdiction"]), str(row["strategy_arm"]))] += int(row["contacts"])
-    max_days = max((int(r["days_to_end"]) for r in rows["episodes"] if r["days_to_end"] is not None), default=0)
+    max_days = max(
+        (int(r["days_to_end"]) for r in rows["episodes"] if r["days_to_end"] is not None), default=0
+    )
     per_jurisdiction: dict[str, Any] = {}
     for jurisdiction in jurisdictions:
         loans_by_arm = defaultdict(int)
@@ -170,7 +175,9 @@ def chart_cure_curves(figures: Mapping[str, Any]) -> str:
                 continue
             x = [p["day"] for p in curve]
             line = ax.plot(x, [p["rate"] for p in curve], label=f"{jurisdiction} {arm}")[0]
-            ax.fill_between(x, [p["low"] for p in curve], [p["high"] for p in curve], alpha=0.15, color=line.get_color())
+            ax.fill_between(
+                x, [p["low"] for p in curve], [p["high"] for p in curve], alpha=0.15, color=line.get_color()
+            )
     ax.set_xlabel("days since entering delinquency")
     ax.set_ylabel("cured (Wilson 95 % band)")
     ax.set_ylim(0, 1)
@@ -185,7 +192,9 @@ def chart_vintages(figures: Mapping[str, Any]) -> str:
     for row in figures["vintages"]:
         start = date.fromisoformat(f"{row['vintage']}-01")
         age = (date.fromisoformat(str(row["day"])) - start).days
-        curves[str(row["vintage"])].append((age, int(row["ever_30_dpd"]) / int(row["loans"]) if row["loans"] else 0.0))
+        curves[str(row["vintage"])].append(
+            (age, int(row["ever_30_dpd"]) / int(row["loans"]) if row["loans"] else 0.0)
+        )
     for vintage, points in sorted(curves.items()):
         points.sort()
         ax.plot([p[0] for p in points], [p[1] for p in points], marker=".", label=vintage)

@@ -19,8 +19,8 @@ from typing import Any
 
 from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items, conditional_write
-from arrears.domain.transitions import Transition
 from arrears.domain.loans import Loan
+from arrears.domain.transitions import Transition
 
 
 def transition_to_item(transition: Transition) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from arrears.domain.transitions import Transition, transition
 from arrears.domain.loans import Loan
+from arrears.domain.transitions import Transition, transition
 
 
 class DelinquencyHistory(Protocol):
