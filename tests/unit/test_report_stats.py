@@ -40,3 +40,16 @@ def test_minimum_detectable_effect() -> None:
     assert minimum_detectable_effect(0, 10, 0.2) is None
     # 4 times the loans halve the effect one can detect
     assert minimum_detectable_effect(4000, 4000, 0.25) == pytest.approx(0.054253 / 2, abs=1e-5)
+
+
+def test_sms_parts_follow_gsm_and_ucs2_lengths() -> None:
+    from localcloud.requests import sms_parts
+
+    assert sms_parts("a" * 160) == 1
+    assert sms_parts("a" * 161) == 2  # 153 per part once concatenated
+    assert sms_parts("a" * 306) == 2
+    assert sms_parts("a" * 307) == 3
+    assert sms_parts("{" * 80) == 1  # extension characters count two
+    assert sms_parts("{" * 81) == 2
+    assert sms_parts("还款提醒" * 17 + "还款") == 1  # 70 UCS-2 characters
+    assert sms_parts("还" * 71) == 2  # 67 per part
