@@ -203,27 +203,28 @@ def _cloudwatch_judges_at(clock: SimulatedClock) -> Iterator[None]:
     every module that bound it by name (Powertools' metrics provider, the handlers' reporting).
     """
     from aws_lambda_powertools.metrics import functions
-    from aws_lambda_powertools.metrics.provider.cloudwatch_emf import constants
+    from aws_lambda_powertools.shared import constants
 
     original = functions.validate_emf_timestamp
 
-    def validate_emf_timestamp(timestamp: int | datetime) -> bool:
+    past_ms: int = constants.EMF_MAX_TIMESTAMP_PAST_AGE
+    future_ms: int = constants.EMF_MAX_TIMESTAMP_FUTURE_AGE
+
+    def validate_emf_timestamp(timestamp: object) -> bool:
         if isinstance(timestamp, datetime):
-            timestamp = int(timestamp.timestamp() * 1000)
-        if not isinstance(timestamp, int):
+            at_ms = int(timestamp.timestamp() * 1000)
+        elif isinstance(timestamp, int):
+            at_ms = timestamp
+        else:
             return False
         now = int(clock.now().timestamp() * 1000)
-        return (
-            now - constants.EMF_MAX_TIMESTAMP_PAST_AGE
-            <= timestamp
-            <= now + constants.EMF_MAX_TIMESTAMP_FUTURE_AGE
-        )
+        return now - past_ms <= at_ms <= now + future_ms
 
     if _EMF_CHECK_BINDERS[0] != len(sys.modules):  # rescan only after new imports
         binders = [
             module
             for module in list(sys.modules.values())
-            if module is not None and getattr(module, "validate_emf_timestamp", None) is original
+            if getattr(module, "validate_emf_timestamp", None) is original
         ]
         _EMF_CHECK_BINDERS[:] = [len(sys.modules), binders]
     bound: list[ModuleType] = _EMF_CHECK_BINDERS[1]

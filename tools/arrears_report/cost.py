@@ -10,7 +10,7 @@ Manager, SSM, CloudWatch) are counted and listed as not priced.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,7 +49,7 @@ def run_cost(
 
     `counted` is `localcloud.requests.RequestCount.as_json()`; `invocations` the Lambda invocations;
     `sms_requests` the SNS Publish requests that were SMS (priced per part, not as publishes)."""
-    usd: Counter[str] = Counter()
+    usd: dict[str, float] = defaultdict(float)
     units: Counter[str] = Counter()
     not_priced: Counter[str] = Counter()
     sms_left = sms_requests

@@ -19,6 +19,7 @@ from typing import Any
 
 from arrears_report import figures as F
 from arrears_report.cost import run_cost
+from arrears_report.stats import Proportion, wilson
 from arrears_report.tables import open_local, run
 
 
@@ -42,7 +43,7 @@ def build_figures(
     by_group: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for episode in rows["episodes"]:
         by_group[(str(episode["jurisdiction"]), str(episode["strategy_arm"]))].append(episode)
-    contacts_sent = defaultdict(int)
+    contacts_sent: defaultdict[tuple[str, str], int] = defaultdict(int)
     for row in rows["contacts"]:
         if row["status"] == "SENT":
             contacts_sent[(str(row["jurisdiction"]), str(row["strategy_arm"]))] += int(row["contacts"])
@@ -51,13 +52,13 @@ def build_figures(
     )
     per_jurisdiction: dict[str, Any] = {}
     for jurisdiction in jurisdictions:
-        loans_by_arm = defaultdict(int)
+        loans_by_arm: defaultdict[str, int] = defaultdict(int)
         for r in rows["book"]:
             if r["jurisdiction"] == jurisdiction:
                 loans_by_arm[str(r["strategy_arm"])] += int(r["loans"])
         arm_figures: dict[str, Any] = {}
-        cures: dict[str, Any] = {}
-        rolls: dict[str, Any] = {}
+        cures: dict[str, Proportion] = {}
+        rolls: dict[str, Proportion] = {}
         for arm in arms:
             if not loans_by_arm.get(arm):
                 continue
@@ -65,7 +66,7 @@ def build_figures(
             matrix = F.roll_matrix(rows["roll_rates"], jurisdiction, arm)
             roll = F.roll_rate(matrix, "M1", "M2")
             cure = F.cure_figures(episodes)
-            cures[arm] = F.wilson(cure["cure_rate"]["successes"], cure["cure_rate"]["trials"])
+            cures[arm] = wilson(cure["cure_rate"]["successes"], cure["cure_rate"]["trials"])
             rolls[arm] = roll
             arm_figures[arm] = {
                 "loans": loans_by_arm[arm],
