@@ -24,6 +24,8 @@ SQS = "https://aws.amazon.com/sqs/pricing/"
 SNS = "https://aws.amazon.com/sns/pricing/"
 S3 = "https://aws.amazon.com/s3/pricing/"
 CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
+KMS = "https://aws.amazon.com/kms/pricing/"
+SMS = "https://aws.amazon.com/end-user-messaging/pricing/"
 # When the figures below were taken from those pages; the DynamoDB ones are the on-demand prices in
 # force since the reduction of 1 November 2024. Re-check the pages before quoting a bill.
 AS_OF = "2025-07"
@@ -63,6 +65,13 @@ PRICES: dict[str, Price] = {
         0.50 / 1e6, "standard topic publish (64 KB chunk); SMS is priced per country", SNS, AS_OF
     ),
     "s3_put": Price(0.005 / 1e3, "PUT, COPY, POST or LIST request (S3 Standard)", S3, AS_OF),
+    "kms_request": Price(0.03 / 1e4, "KMS API request (symmetric key)", KMS, AS_OF),
+    # SMS is priced per message part and destination country; only the destinations with a price
+    # here are priced (the report counts the others and says they are not priced). US: the base price
+    # of an outbound part, without the carriers' pass-through fees.
+    "sms_part_+1": Price(
+        0.00581, "outbound SMS message part to the US (base, carrier fees extra)", SMS, AS_OF
+    ),
     "cloudwatch_metric_month": Price(0.30, "custom metric a month (first 10,000)", CLOUDWATCH, AS_OF),
     "cloudwatch_alarm_month": Price(0.10, "standard-resolution alarm metric a month", CLOUDWATCH, AS_OF),
     "cloudwatch_dashboard_month": Price(3.00, "dashboard a month (past the first three)", CLOUDWATCH, AS_OF),

@@ -53,6 +53,7 @@ from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
 from localcloud.faults import FaultInjector, InvocationKilled
 from localcloud.patterns import matches
+from localcloud.requests import current_function
 from localcloud.schedules import Schedule
 from localcloud.stack import EventSource, FunctionSpec, LocalStack
 
@@ -193,6 +194,55 @@ class SimulatedClock:
         return self._cloud.clock
 
 
+_EMF_CHECK_BINDERS: list[Any] = [-1, []]  # (len(sys.modules) when scanned, modules binding the check)
+
+
+@contextlib.contextmanager
+def _cloudwatch_judges_at(clock: SimulatedClock) -> Iterator[None]:
+    """While a handler runs, Powertools' EMF timestamp check compares with the simulated clock.
+
+    CloudWatch accepts a metric whose timestamp is at most 14 days before, and 2 hours after, the
+    instant it ingests the log line. In Lambda that instant is the wall clock; here it is the simulated
+    clock (the logs are "ingested" as the simulated day runs), so a census stamped with its simulated
+    business time is on time, and neither Powertools' "will be skipped" warning nor the handlers' own
+    "will be dropped" warning fires for metrics CloudWatch would in fact keep. The check is swapped in
+    every module that bound it by name (Powertools' metrics provider, the handlers' reporting).
+    """
+    from aws_lambda_powertools.metrics import functions
+    from aws_lambda_powertools.shared import constants
+
+    original = functions.validate_emf_timestamp
+
+    past_ms: int = constants.EMF_MAX_TIMESTAMP_PAST_AGE
+    future_ms: int = constants.EMF_MAX_TIMESTAMP_FUTURE_AGE
+
+    def validate_emf_timestamp(timestamp: object) -> bool:
+        if isinstance(timestamp, datetime):
+            at_ms = int(timestamp.timestamp() * 1000)
+        elif isinstance(timestamp, int):
+            at_ms = timestamp
+        else:
+            return False
+        now = int(clock.now().timestamp() * 1000)
+        return now - past_ms <= at_ms <= now + future_ms
+
+    if _EMF_CHECK_BINDERS[0] != len(sys.modules):  # rescan only after new imports
+        binders = [
+            module
+            for module in list(sys.modules.values())
+            if getattr(module, "validate_emf_timestamp", None) is original
+        ]
+        _EMF_CHECK_BINDERS[:] = [len(sys.modules), binders]
+    bound: list[ModuleType] = _EMF_CHECK_BINDERS[1]
+    for module in bound:
+        setattr(module, "validate_emf_timestamp", validate_emf_timestamp)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module in bound:
+            setattr(module, "validate_emf_timestamp", original)  # noqa: B010
+
+
 @contextlib.contextmanager
 def _containers_with(clock: SimulatedClock) -> Iterator[None]:
     """While a handler module is imported, `Container.from_environment()` builds its container with
@@ -280,10 +330,12 @@ class LocalCloud:
         # No X-Ray here: the handlers' Tracer stays off (the template turns tracing on in Lambda).
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
+        running = current_function.set(spec.logical_id)  # whose AWS requests these are
         try:
-            with contextlib.redirect_stdout(self.log):
+            with contextlib.redirect_stdout(self.log), _cloudwatch_judges_at(self.simulated_clock):
                 yield
         finally:
+            current_function.reset(running)
             os.environ.clear()
             os.environ.update(saved)
 

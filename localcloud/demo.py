@@ -7,6 +7,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 LOCAL_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -16,6 +17,28 @@ LOCAL_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "Arrears",
 }
+
+
+def print_outcomes(outcomes: dict[str, Any]) -> None:
+    """The report's headline in a few lines: cure and roll rates per jurisdiction and arm, and the cost."""
+    for jurisdiction, block in outcomes["per_jurisdiction"].items():
+        for arm, figures in block["arms"].items():
+            cure, roll = figures["cure_rate"], figures["roll_rate_m1_m2"]
+            print(
+                f"{jurisdiction:<8} {arm:<11} cure {cure['successes']}/{cure['trials']} "
+                f"({100 * cure['rate']:.0f} %, 95 % CI {100 * cure['low']:.0f}-{100 * cure['high']:.0f}), "
+                f"roll M1->M2 {roll['successes']}/{roll['trials']}"
+            )
+        for arm, test in block["cure_rate_against_champion"].items():
+            verdict = "significant" if test["significant"] else "not significant"
+            mde = test["minimum_detectable_effect"]
+            print(
+                f"{jurisdiction:<8} {arm} vs champion: {100 * test['difference']:+.1f} pts, p = "
+                f"{test['p_value']:.2f} ({verdict}; detectable: {100 * mde if mde else float('nan'):.0f} pts)"
+            )
+    cost = outcomes["cost"]
+    per_thousand = cost["usd_per_1000_loans"]
+    print(f"cost at list prices: ${cost['total_usd']:.4f}, ${per_thousand or 0:.4f} per 1,000 loans")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,14 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in LOCAL_ENV.items():
         os.environ[name] = value  # the demo only ever talks to moto
     from localcloud.faults import FaultPlan
+    from localcloud.progress import DemoProgress
     from localcloud.simulation import run_demo
 
     faults = None
     if args.faults:
         faults = FaultPlan(args.faults, args.fault_seed, tuple(k for k in args.fault_kinds.split(",") if k))
-    summary = run_demo(
-        out=args.out, loans=args.loans, days=args.days, seed=args.seed, start=args.start, faults=faults
-    )
+    with DemoProgress(args.start, args.days) as progress:
+        summary = run_demo(
+            out=args.out,
+            loans=args.loans,
+            days=args.days,
+            seed=args.seed,
+            start=args.start,
+            faults=faults,
+            progress=progress,
+        )
     run = summary["run"]
     print(
         f"Arrears demo: {run['loans']} loans, {run['days']} days from {run['start']} "
@@ -94,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     checks = summary["invariants"]
     print("invariants:         " + ("all hold" if checks["ok"] else "BROKEN: " + ", ".join(checks["broken"])))
-    print(f"wrote {args.out / 'summary.json'} and {args.out / 'archive'}/")
+    print_outcomes(summary["outcomes"])
+    print(
+        f"wrote {args.out / 'report.html'} (open it in a browser), {args.out / 'summary.json'}, "
+        f"{args.out / 'archive'}/ and {args.out / 'data'}/"
+    )
     return 0
 
 

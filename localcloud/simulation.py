@@ -6,7 +6,7 @@ import heapq
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -247,7 +247,8 @@ class Simulation:
         else:
             self.stats.late_sweep_checks += 1
 
-    def run(self, days: int) -> None:
+    def run(self, days: int, progress: Callable[[datetime], None] | None = None) -> None:
+        """Run `days` simulated days; `progress(moment)` is called after each event (schedule, payment)."""
         begin = datetime.combine(self.start, datetime.min.time(), tzinfo=UTC)
         end = begin + timedelta(days=days)
         queue: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
@@ -296,6 +297,8 @@ class Simulation:
                 self.replies.answer()
             else:
                 self._pay(*args)
+            if progress is not None:
+                progress(moment)
         self.cloud.advance_to(end)
         self.cloud.settle()
         self.stats.invocations = Counter(self.cloud.counts)
@@ -469,9 +472,17 @@ def dialer_summary(sim: Simulation, archive: Path) -> dict[str, Any]:
 
 
 def run_demo(
-    *, out: Path, loans: int, days: int, seed: int, start: date, faults: FaultPlan | None = None
+    *,
+    out: Path,
+    loans: int,
+    days: int,
+    seed: int,
+    start: date,
+    faults: FaultPlan | None = None,
+    progress: Callable[[datetime], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the whole demo inside moto and write `out/` (summary.json, archive/, logs.jsonl).
+    """Run the whole demo inside moto and write `out/` (summary.json, report.html, archive/, data/,
+    logs.jsonl); `progress` is called after each simulated event.
 
     With `faults`, a seeded share of the handlers' AWS calls fail and some invocations die
     (localcloud.faults). Every run ends with the operator's redrive of the failure queues and the
@@ -479,23 +490,40 @@ def run_demo(
     """
     from moto import mock_aws
 
+    from localcloud.outcomes import write_outcomes
+    from localcloud.requests import RequestCount
+
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with (out / "logs.jsonl").open("w") as log, mock_aws():
-        sim = Simulation(loans=loans, seed=seed, start=start, log=log, faults=faults)
-        task_queues = frozenset(
-            sim.stack.physical[q].rsplit("/", 1)[-1] for q in ("CallTaskQueue", "FieldVisitQueue")
-        )
-        with EffectLog(task_queues).recording() as effects:
-            sim.load_book()
-            sim.run(days)
-            redriven = recover(sim)
-        keys = export_archive(sim.stack, out / "archive")
-        log.flush()
-        summary = summarise(
-            sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
-        )
-        summary["faults"] = {**sim.cloud.faults.summary(), "redriven_after_run": redriven}
-        summary["invariants"] = check(sim, out / "archive", effects)
+    counted = RequestCount()
+    counted.install()  # before the stack's sessions exist: the handlers' requests are counted
+    try:
+        with (out / "logs.jsonl").open("w") as log, mock_aws():
+            sim = Simulation(loans=loans, seed=seed, start=start, log=log, faults=faults)
+            task_queues = frozenset(
+                sim.stack.physical[q].rsplit("/", 1)[-1] for q in ("CallTaskQueue", "FieldVisitQueue")
+            )
+            with EffectLog(task_queues).recording() as effects:
+                sim.load_book()
+                sim.run(days, progress)
+                redriven = recover(sim)
+            keys = export_archive(sim.stack, out / "archive")
+            log.flush()
+            summary = summarise(
+                sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
+            )
+            summary["faults"] = {**sim.cloud.faults.summary(), "redriven_after_run": redriven}
+            summary["invariants"] = check(sim, out / "archive", effects)
+            summary["outcomes"] = write_outcomes(
+                loans_table=sim.settings.loans_table,
+                history_table=sim.stack.physical["DelinquencyHistoryTable"],
+                out=out,
+                as_of=start + timedelta(days=days - 1),
+                counted=counted.as_json(),
+                invocations=sum(sim.stats.invocations.values()),
+                run=summary["run"],
+            )
+    finally:
+        counted.uninstall()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary

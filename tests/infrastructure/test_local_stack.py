@@ -311,6 +311,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
             "SWEEP_TIMEZONE": "Asia/Shanghai",
         },
+        "PlannerFunction": {"DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"]},
     }
     for name, spec in stack.functions.items():
         props = declared[name]

@@ -684,6 +684,7 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
         ("ArchiveChainTable", {"jurisdiction": "HASH"}, {}, False, None),
         ("ContactCapsTable", {"borrower_id": "HASH", "cap_key": "RANGE"}, {}, False, "expires_at"),
         ("SweepRunsTable", {"business_date": "HASH"}, {}, False, "expires_at"),
+        ("DelinquencyHistoryTable", {"loan_id": "HASH"}, {}, False, None),
     ],
 )
 def test_tables_have_the_keys_of_the_contract(

@@ -14,6 +14,7 @@ from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.clock import Clock, WallClock
+from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
 from arrears.adapters.dynamodb import (
     ActionRepository,
     ArchiveChainRepository,
@@ -167,6 +168,13 @@ class Container:
     @cached_property
     def sweep_runs(self) -> SweepRunRepository:
         return SweepRunRepository(self._dynamodb.Table(self.settings.sweep_runs_table))
+
+    @cached_property
+    def delinquency_history(self) -> DelinquencyHistoryRepository | None:
+        """None when the function has no DelinquencyHistory table (only the planner writes it)."""
+        if not self.settings.delinquency_history_table:
+            return None
+        return DelinquencyHistoryRepository(self._dynamodb.Table(self.settings.delinquency_history_table))
 
     def loan_ids_for_borrower(self, borrower_id: str) -> list[str]:
         return loan_ids_for_borrower(self._dynamodb.Table(self.settings.loans_table), borrower_id)

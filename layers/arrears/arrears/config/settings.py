@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     archive_chain_table: str = Field(min_length=1)
     # The payment ledger (one item per payment, for ever): set for the payments function.
     payments_table: str = ""
+    # Each loan's bucket transitions (the planner appends them; reports read them).
+    delinquency_history_table: str = ""
     reminders_topic_arn: str = Field(min_length=1)
     field_visit_queue_url: str = Field(min_length=1)
     archive_bucket: str = Field(min_length=1)
