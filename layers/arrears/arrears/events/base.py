@@ -4,12 +4,22 @@ and naming what does not parse."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, ConfigDict, ValidationError
 
 from arrears.domain.calendar import parse_utc
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far a time an input carries may be ahead of the time it is judged against: a time in a bus
+event's detail (a payment's `paid_at` or `reversed_at`, a hold's or a call's `occurred_at`, an
+erasure's `requested_at`) against the event's own `time` (the clocks of the lending core, the
+collector desk, the privacy desk and the dialer against EventBridge's), and a schedule's or a sweep
+task's time against the function's clock. Beyond it the input is rejected, never applied: a payment
+stamped a year ahead would assess the loan on that date (charging it off), a hold change from the
+future would win over every real change of its kind until then, a call from the future would fill
+the borrower's call ledger, a sweep of a date to come would assess every due loan on it."""
 
 INBOUND = ConfigDict(frozen=True, hide_input_in_errors=True)
 """The configuration of every inbound model (merged into the Powertools models' own)."""
