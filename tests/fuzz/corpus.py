@@ -33,7 +33,7 @@ HOSTILE_STRINGS: tuple[str, ...] = (
     "\udfff\ud800",
     "\u202eevil\u202c",  # right-to-left override
     "\u200b\u200c\u200d\ufeff",  # zero-width characters, a BOM
-    "𝕃𝕆𝔸ℕ-𝟙",
+    "\U0001d543\U0001d546\U0001d538\u2115-\U0001d7d9",  # double-struck LOAN-1
     "😀" * 64,
     "王小明",
     "'; DROP TABLE loans; --",
@@ -93,7 +93,7 @@ MALFORMED_TIMES: tuple[Any, ...] = (
     "2026-03-01",
     "yesterday",
     "+002026-03-01T00:00:00Z",
-    "２０２６-03-01T00:00:00Z",  # full-width digits
+    "\uff12\uff10\uff12\uff16-03-01T00:00:00Z",  # full-width digits
     1772469005,
     -1,
     10**20,

@@ -295,7 +295,7 @@ def call_outcomes(fz: Fuzz, count: int) -> Iterator[Generated]:
 def scheduler_invocations(fz: Fuzz, count: int, *, well_formed: float) -> Iterator[Generated]:
     """EventBridge Scheduler Inputs (sweep, sweep-deadline): `well_formed` is the share with a time at
     or before the clock (a late or re-run schedule: accepted); a far-future one must be rejected."""
-    for i in range(count):
+    for _ in range(count):
         event: dict[str, Any] = {
             "time": recent(fz, 24 * 30),
             "schedule": "arn:aws:scheduler:us-east-1:123456789012:schedule/default/fz",
@@ -426,7 +426,7 @@ def stream_record(i: int, table: str, image: dict[str, Any], keys: dict[str, Any
             "SizeBytes": 512,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
-        "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-03-01T00:00:00.000",
+        "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-03-01",
     }
 
 
