@@ -104,6 +104,28 @@ BEHAVIOURS = (
 )
 
 
+# Area codes of each state's main city, so a borrower's phone agrees with their address by default.
+AREA_CODES = {"NY": 212, "IL": 312, "CO": 303, "CA": 415, "AK": 907, "HI": 808, "MA": 617, "WA": 206}
+# Some US borrowers live where state overlays add rules (Massachusetts: 2 calls and texts per debt in
+# 7 days; Washington: 3 communications a week), and one in ten keeps a phone from another state (a
+# New York 212 number with a California address is reachable at 05:30 California time). Taken from
+# the borrower's number, not the generator, so the rest of the book stays as it was.
+OVERLAY_STATES: dict[int, tuple[str, str]] = {
+    4: ("America/New_York", "MA"),
+    9: ("America/New_York", "MA"),
+    6: ("America/Los_Angeles", "WA"),
+}
+MOVED_PHONE = 3  # n % 10: the phone's area code is another state's
+
+
+def _us_phone(n: int, region: str, line: int) -> str:
+    """A US number whose area code is the borrower's state, or another state's for one in ten."""
+    area = AREA_CODES[region]
+    if n % 10 == MOVED_PHONE:
+        area = AREA_CODES["CA"] if region == "NY" else AREA_CODES["NY"]
+    return f"+1{area}555{line}"
+
+
 # One borrower in five states preferred hours, both crossing midnight: evenings to 01:00 (the lawful
 # part is 19:00 to the pack's end), and 20:00-10:00 (two lawful windows, mornings and evenings). Taken
 # from the borrower's number, not the generator, so the rest of the book stays as it was.
@@ -119,8 +141,10 @@ def _borrower(rng: random.Random, n: int, jurisdiction: str) -> Borrower:
         language = "zh-CN"
     else:
         zone, region = rng.choice(US_ZONES)
+        zone, region = OVERLAY_STATES.get(n % 10, (zone, region))
         name = f"{rng.choice(US_FIRST)} {rng.choice(US_LAST)}"
-        phone = f"+1{rng.randrange(201, 989)}555{rng.randrange(1000, 9999)}"
+        rng.randrange(201, 989)  # drawn as before (a random area code), so the book's sequence stays
+        phone = _us_phone(n, region, rng.randrange(1000, 9999))
         email = f"{name.split()[0].lower()}.{n:05d}@example.com"
         language = "en"
     return Borrower(

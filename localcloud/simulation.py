@@ -32,6 +32,7 @@ from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
 
@@ -409,6 +410,8 @@ def summarise(
         "deferred": deferred["total"],
         "deferrals": deferred,
         "suppressed": sum(v for k, v in outcomes.items() if k.endswith(":SUPPRESSED")),
+        # Deferrals and suppressions by the rule-pack layer that decided (US-MA@2026.1, ...).
+        "decided_by_layer": decisions_by_layer(contacts),
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,

@@ -25,6 +25,7 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
+from arrears.adapters.phone_zones import zones_of_number
 from arrears_cli import audit
 from localcloud.book import generate_book
 from localcloud.emf import emf_points, emf_totals
@@ -220,3 +221,27 @@ def test_borrowers_preferring_hours_across_midnight_are_judged_by_them(demo: Dem
 
     assert judged, "no archived contact was judged by a borrower's preferred hours"
     assert {r["status"] for r in judged} <= {"SENT", "DEFERRED"}
+
+
+def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checked(demo: DemoRun) -> None:
+    book = generate_book(LOANS, SEED, START)
+    us = [entry.borrower for entry in book if entry.loan.jurisdiction == "US-REGF"]
+    assert any(borrower.region == "MA" for borrower in us)
+    assert any(zones_of_number(b.phone) != (b.timezone,) for b in us), "phones from another state's zone"
+
+    layers = demo.summary["decided_by_layer"]
+    # Massachusetts' 2 calls and texts per debt in 7 days held a third contact on one debt.
+    assert layers["DEFERRED"] == {"US-MA@2026.1": 1}
+    assert layers["by_rule"] == {"US-MA@2026.1 ma_calls_texts_7_days": 1}
+    assert layers["checked_in_several_zones"] == 3
+    lines = [
+        json.loads(line)
+        for path in (demo.out / "archive").rglob("*.jsonl.gz")
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines()
+    ]
+    (held,) = [line for line in lines if line["decided_by"] == "US-MA@2026.1"]
+    assert (held["status"], held["channel"]) == ("DEFERRED", "CALL_TASK")
+    assert held["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1+US-MA@2026.1"
+    assert held["rules_checked"][-1] == "ma_calls_texts_7_days:FAIL"
+    assert held["zones_checked"] == ["America/New_York"]
+    assert sum(len(line["zones_checked"]) > 1 for line in lines) == 3

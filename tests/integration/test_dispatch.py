@@ -36,7 +36,15 @@ from arrears.domain.rulepacks import RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, DispatchResult, TransientSendError, dispatch
 from localcloud.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
+from tests.integration.conftest import (
+    ZONE_PHONES,
+    CloudFactory,
+    borrower_for,
+    cn_cash_loan,
+    register,
+    us_regf_loan,
+    utc,
+)
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 NOON_SHANGHAI = utc(2026, 3, 10, 4, 0)
@@ -73,7 +81,7 @@ def us_borrower(loan: Loan, zone: str = "America/Los_Angeles", **changes: Any) -
         "language": "en",
         "region": "CA",
         "name": "Jane Doe",
-        "phone": "+14155550100",
+        "phone": ZONE_PHONES[zone],
         "email": "jane.doe@example.com",
     }
     values.update(changes)
@@ -291,6 +299,7 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
     (referral,), (report,) = legal(), bureau()
     assert call["borrower_id"] == loan.borrower_id
     assert call["call_window_local"] == ["08:00", "22:00"]
+    assert call["call_before"] == "2026-03-10T14:00:00Z"  # 22:00 in Shanghai
     assert visit["requirements"] == {"min_collectors": 2, "recording_required": True}
     assert visit["region"] == "Shanghai"
     assert (visit["timezone"], visit["visit_windows_local"]) == ("Asia/Shanghai", [["08:00", "22:00"]])
@@ -655,7 +664,7 @@ def with_future_us_pack(ports: DispatchPorts) -> DispatchPorts:
     bundled = bundled_rule_packs()
     current = bundled["US-REGF"][-1]
     future = replace(current, version="2026.2", effective_from=date(2026, 4, 1), contact_start=time(9, 0))
-    history = RulePackHistory({**bundled, "US-REGF": (current, future)})
+    history = RulePackHistory({**bundled, "US-REGF": (current, future)}, bundled.overlays)
     return replace(ports, rule_packs=lambda: history)
 
 
@@ -672,9 +681,13 @@ def test_a_future_dated_rule_pack_version_judges_nothing_before_its_effective_da
     assert dispatch_at(after.action_id, utc(2026, 4, 2, 12, 30), ports).status is ActionStatus.DEFERRED
 
     records = {c["channel"]: c for c in contacts_of(container, loan.loan_id)}
-    assert records["SMS"]["rule_pack"] == "US-REGF@2026.1"
-    assert records["EMAIL"]["rule_pack"] == "US-REGF@2026.2"
-    assert records["EMAIL"]["reason"] == "outside contact hours 09:00-21:00 America/New_York"
+    # Composed with the lender's policy, in the versions in force on each day.
+    assert records["SMS"]["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1"
+    assert records["EMAIL"]["rule_pack"] == "US-REGF@2026.2+LENDER-US@2026.1"
+    assert records["EMAIL"]["reason"] == (
+        "outside contact hours 09:00-21:00 in America/New_York (08:30 local); zones checked: America/New_York"
+    )
+    assert records["EMAIL"]["decided_by"] == "US-REGF@2026.2"
     stored = container.actions.get(after.action_id)
     assert stored is not None
     assert stored.not_before == utc(2026, 4, 2, 13, 0)
@@ -695,7 +708,7 @@ def test_a_us_text_message_carries_the_opt_out_line_and_a_cn_one_does_not(
     assert dispatch_at(cn_sms.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
 
     bodies = dict(sms_sent())
-    assert bodies["+14155550100"].endswith("\n\nReply STOP to stop these texts.")
+    assert bodies[ZONE_PHONES["America/New_York"]].endswith("\n\nReply STOP to stop these texts.")
     assert "退订" not in bodies["+8613800138000"]
     assert "STOP" not in bodies["+8613800138000"]
 
@@ -713,3 +726,57 @@ def test_a_field_visit_states_the_local_windows_in_which_it_is_lawful(
     (visit,) = queue_bodies(stack, "FieldVisitQueue")
     assert visit["timezone"] == "Asia/Urumqi"
     assert visit["visit_windows_local"] == [["08:00", "10:00"], ["20:00", "22:00"]]
+
+
+# -- composed packs: every zone the borrower may be in, state overlays -----------------------------------
+
+
+def test_a_new_york_number_at_a_california_address_is_deferred_at_0830_new_york_time(
+    container: Container, ports: DispatchPorts
+) -> None:
+    base = us_regf_loan("L-212")
+    loan = overdue(container, base, us_borrower(base, "America/Los_Angeles", phone="+12125550100"))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+
+    result = dispatch_at(action.action_id, utc(2026, 3, 10, 12, 30), ports)  # 08:30 EDT, 05:30 PDT
+
+    assert result.status is ActionStatus.DEFERRED
+    assert sms_sent() == []
+    stored = container.actions.get(action.action_id)
+    assert stored is not None
+    assert stored.not_before == utc(2026, 3, 10, 15, 0)  # 08:00 in Los Angeles
+    (contact,) = contacts_of(container, loan.loan_id)
+    assert contact["decided_by"] == "US-REGF@2026.1"
+    assert contact["zones_checked"] == ["America/Los_Angeles", "America/New_York"]
+    assert contact["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1"
+    assert "2125550100" not in json.dumps(contact, default=str)
+
+
+def test_massachusetts_refuses_a_third_call_or_text_on_one_debt_within_7_days_citing_ma(
+    container: Container, ports: DispatchPorts
+) -> None:
+    base = us_regf_loan("L-MA")
+    boston = us_borrower(base, "America/New_York", region="MA", phone="+16175550100")
+    loan = overdue(container, base, boston)
+    first, second, third = (
+        plan(container, loan, Channel.SMS, "sms_overdue", step=f"sms-{n}") for n in (1, 2, 3)
+    )
+    call = plan(container, loan, Channel.CALL_TASK, "call_task", step="call-1")
+
+    assert dispatch_at(first.action_id, utc(2026, 3, 10, 14, 0), ports).status is ActionStatus.SENT
+    assert dispatch_at(call.action_id, utc(2026, 3, 11, 14, 0), ports).status is ActionStatus.SENT
+    refused = dispatch_at(second.action_id, utc(2026, 3, 12, 14, 0), ports)
+
+    assert refused.status is ActionStatus.DEFERRED
+    assert "2 contacts (CALL_TASK/SMS) in 7 days per debt reached" in refused.reason
+    record = next(c for c in contacts_of(container, loan.loan_id) if c["action_id"] == second.action_id)
+    assert record["decided_by"] == "US-MA@2026.1"
+    assert record["rules_checked"][-1] == "ma_calls_texts_7_days:FAIL"
+    assert record["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1+US-MA@2026.1"
+    stored = container.actions.get(second.action_id)
+    assert stored is not None
+    assert stored.not_before == utc(2026, 3, 17, 14, 0)  # seven days after the first text
+    assert len(sms_sent()) == 1
+    # Seven days after the first text the next one may go; the one after it waits again.
+    assert dispatch_at(second.action_id, utc(2026, 3, 17, 14, 0), ports).status is ActionStatus.SENT
+    assert dispatch_at(third.action_id, utc(2026, 3, 17, 15, 0), ports).status is ActionStatus.DEFERRED

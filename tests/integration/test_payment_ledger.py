@@ -149,6 +149,7 @@ def test_a_reversed_payment_reopens_the_loan_and_the_planner_plans_what_is_due(
     assert {a.step_id for a in container.actions.for_loan("L-REV")}, "the planner planned what is due"
 
     # The same reversal again, and one for a payment the ledger does not know: logged no-ops
+    cloud.advance_to(utc(2026, 3, 7, 3))
     again = reverse(cloud, "L-REV", "P-REV", "2026-03-07T03:00:00Z")
     unknown = reverse(cloud, "L-REV", "P-NOPE", "2026-03-07T03:00:00Z")
     assert (again["verdict"], again["rebuilt"]) == ("ALREADY_REVERSED", False)
@@ -180,8 +181,10 @@ def test_payments_on_a_charged_off_loan_are_recoveries(
     balance = amount_due(charged, date(2026, 3, 5))
     assert balance == 121_500 + charged.penalty_accrued_minor
 
+    cloud.advance_to(utc(2026, 3, 5, 15))
     part = pay(cloud, loan, "R-1", 50_000, "2026-03-05T15:00:00Z")
     assert part["recovered_minor"] == 50_000
+    cloud.advance_to(utc(2026, 3, 6, 15))
     rest = pay(cloud, loan, "R-2", balance - 50_000, "2026-03-06T15:00:00Z")
     assert rest["closed"] is True
     closed = stored(container, "L-REC")

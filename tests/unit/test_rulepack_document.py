@@ -22,6 +22,7 @@ rule_packs:
     contact_hours: {{start: "08:00", end: "{end}"}}
     retention_years: 5
     field_visit: {{enabled: true, min_collectors: 2}}
+    citations: {{contact_hours: "test source"}}
 """
 
 

@@ -18,6 +18,7 @@ from arrears.domain.call_limits import (
     Attempt,
     CallLedger,
     CallLimits,
+    ContactLimit,
     LimitCheck,
     check_call,
     with_attempt,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 CALL_LEDGER = "CALL"
-LEDGER_TTL = timedelta(days=30)
+LEDGER_TTL = timedelta(days=32)  # past the longest limit window (30 days)
 MAX_CONTENTION_RETRIES = 16
 
 
@@ -43,7 +44,11 @@ def _ledger_from_item(borrower_id: str, item: dict[str, Any] | None) -> CallLedg
     last = item.get("last_conversation_at")
     return CallLedger(
         borrower_id=borrower_id,
-        attempts=tuple(Attempt(parse_utc(str(at)), str(action)) for at, action in item.get("attempts", [])),
+        # [at, action_id] (calls, as first stored) or [at, action_id, channel, loan_id].
+        attempts=tuple(
+            Attempt(parse_utc(str(entry[0])), str(entry[1]), *(str(part) for part in entry[2:4]))
+            for entry in item.get("attempts", [])
+        ),
         connected=tuple(parse_utc(str(at)) for at in item.get("connected", [])),
         last_conversation_at=parse_utc(str(last)) if last else None,
         version=int(item.get("version", 0)),
@@ -54,7 +59,7 @@ def _ledger_to_item(ledger: CallLedger, expires_at: datetime) -> dict[str, Any]:
     item: dict[str, Any] = {
         "borrower_id": ledger.borrower_id,
         "cap_key": CALL_LEDGER,
-        "attempts": [[format_utc(a.at), a.action_id] for a in ledger.attempts],
+        "attempts": [[format_utc(a.at), a.action_id, a.channel, a.loan_id] for a in ledger.attempts],
         "connected": [format_utc(at) for at in ledger.connected],
         "version": ledger.version + 1,
         "expires_at": int(expires_at.timestamp()),
@@ -107,9 +112,20 @@ class CallLedgerRepository:
         raise LedgerContention(f"call ledger kept changing after {MAX_CONTENTION_RETRIES} tries")
 
     def reserve_call(
-        self, borrower_id: str, action_id: str, at: datetime, limits: CallLimits, timezone: str
+        self,
+        borrower_id: str,
+        action_id: str,
+        at: datetime,
+        limits: CallLimits,
+        timezone: str,
+        *,
+        contact_limits: tuple[ContactLimit, ...] = (),
+        channel: str = "CALL_TASK",
+        loan_id: str = "",
     ) -> LimitCheck:
-        """Take one call-attempt slot for `action_id` if every limit allows it (idempotent per action).
+        """Take one contact slot on `channel` for `action_id` (about `loan_id`) if every limit allows
+        it (idempotent per action): the call caps for a call task, and each of `contact_limits` that
+        names the channel.
 
         Raises `LedgerContention` when the ledger kept changing under concurrent writers.
         """
@@ -117,13 +133,16 @@ class CallLedgerRepository:
         def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
             if ledger.holds(action_id):
                 return None, LimitCheck(True, rules_checked=(("call_caps", "PASS"),))
-            check = check_call(ledger, limits, at, timezone)
-            return (with_attempt(ledger, action_id, at) if check.allowed else None), check
+            check = check_call(
+                ledger, limits, at, timezone, contact_limits=contact_limits, channel=channel, loan_id=loan_id
+            )
+            taken = with_attempt(ledger, action_id, at, channel=channel, loan_id=loan_id)
+            return (taken if check.allowed else None), check
 
         return self._change(borrower_id, at, decide)
 
     def release_call(self, borrower_id: str, action_id: str, at: datetime) -> None:
-        """Give back the slot of a call task that was never queued."""
+        """Give back the slot of a contact (call task, text) that was never made."""
 
         def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
             if not ledger.holds(action_id):

@@ -339,7 +339,7 @@ DEFERRED_PARTITION = "DEFERRED"
 
 def outcome_to_item(outcome: ActionOutcome) -> dict[str, Any]:
     """An action's `last_outcome` map: the facts its contact record is rebuilt from."""
-    return {
+    item: dict[str, Any] = {
         "status": outcome.status.value,
         "occurred_at": format_utc(outcome.occurred_at),
         "borrower_timezone": outcome.borrower_timezone,
@@ -348,6 +348,11 @@ def outcome_to_item(outcome: ActionOutcome) -> dict[str, Any]:
         "message_sha256": outcome.message_sha256,
         "rules_checked": [[rule, verdict] for rule, verdict in outcome.rules_checked],
     }
+    if outcome.decided_by:
+        item["decided_by"] = outcome.decided_by
+    if outcome.zones_checked:
+        item["zones_checked"] = list(outcome.zones_checked)
+    return item
 
 
 def outcome_from_item(item: Mapping[str, Any] | None) -> ActionOutcome | None:
@@ -362,6 +367,8 @@ def outcome_from_item(item: Mapping[str, Any] | None) -> ActionOutcome | None:
         reason=str(item.get("reason", "")),
         message_sha256=str(item.get("message_sha256", "")),
         rules_checked=tuple((str(rule), str(verdict)) for rule, verdict in item.get("rules_checked", [])),
+        decided_by=str(item.get("decided_by", "")),
+        zones_checked=tuple(str(zone) for zone in item.get("zones_checked", [])),
     )
 
 
@@ -454,6 +461,10 @@ def contact_to_item(contact: ContactRecord, expires_at: int | None = None) -> di
         "message_sha256": contact.message_sha256,
         "rules_checked": [f"{rule}:{verdict}" for rule, verdict in contact.rules_checked],
     }
+    if contact.decided_by:
+        item["decided_by"] = contact.decided_by
+    if contact.zones_checked:
+        item["zones_checked"] = list(contact.zones_checked)
     if expires_at is not None:
         item["expires_at"] = expires_at
     return item

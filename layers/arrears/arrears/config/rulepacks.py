@@ -1,5 +1,10 @@
 """Loading the jurisdiction rule packs (YAML) into `arrears.domain.rulepacks` types, validated by pydantic.
 
+The document has `rule_packs` (the bases: one entry per version of a federal or national pack) and
+`overlays` (state and lender-policy layers composed on top of a base per borrower). Every rule a
+layer sets must carry its citation (`citations:`, rule name -> regulation and section or the
+lender's policy id); a pack's per-deployment choices live in its `settings:` block.
+
 The packs ship in the layer as `arrears/config/bundled/rulepacks.yaml`, the only copy. The bundled
 document is read on first use (`bundled_rule_packs`, cached for the life of the process), never at
 import. Every problem is reported as `<source>: <field path>: <problem>` (`RulePackError`).
@@ -16,8 +21,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from arrears.domain.business_time import business_date
-from arrears.domain.call_limits import CallLimits
-from arrears.domain.rulepacks import ELECTRONIC_CHANNELS, OptOutNotice, RulePack, RulePackHistory
+from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
+from arrears.domain.rulepacks import (
+    CALL_LIMIT_RULES,
+    ELECTRONIC_CHANNELS,
+    DeployerRole,
+    OptOutNotice,
+    Overlay,
+    PackSettings,
+    RulePack,
+    RulePackHistory,
+)
 from arrears.domain.strategy import Channel
 
 __all__ = [
@@ -55,6 +69,57 @@ class _CallLimits(BaseModel):
     attempts_per_day_per_number: int | None = Field(default=None, ge=1)
     attempts_per_7_days: int | None = Field(default=None, ge=1)
     quiet_days_after_conversation: int | None = Field(default=None, ge=1)
+
+
+class _ContactLimit(BaseModel):
+    """A frequency limit: at most `max` contacts on `channels` in any `days` consecutive days, per `scope`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    channels: list[Channel] = Field(min_length=1)
+    max: int = Field(ge=1)
+    days: int = Field(ge=1, le=30)
+    scope: Scope
+    citation: str = Field(min_length=1)
+
+    def to_domain(self, layer: str) -> ContactLimit:
+        return ContactLimit(
+            rule=self.rule,
+            channels=frozenset(channel.value for channel in self.channels),
+            max_contacts=self.max,
+            days=self.days,
+            scope=self.scope,
+            citation=self.citation,
+            layer=layer,
+        )
+
+
+class _Settings(BaseModel):
+    """A base pack's per-deployment settings (see `arrears.domain.rulepacks.PackSettings`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    deployer_role: DeployerRole = DeployerRole.DEBT_COLLECTOR
+
+    def to_domain(self) -> PackSettings:
+        return PackSettings(deployer_role=self.deployer_role)
+
+
+def _rules_set(pack: _Pack | _Overlay) -> set[str]:
+    """The rule names a layer sets, each of which needs a citation."""
+    rules: set[str] = set()
+    if pack.contact_hours is not None:
+        rules.add("contact_hours")
+    if pack.call_caps is not None:
+        for attribute, rule in CALL_LIMIT_RULES:
+            if getattr(pack.call_caps, attribute) is not None:
+                rules.add(rule)
+    return rules
+
+
+def _check_citations(pack: _Pack | _Overlay) -> None:
+    missing = sorted(_rules_set(pack) - set(pack.citations))
+    if missing:
+        raise ValueError(f"citations: no citation for {missing}")
 
 
 class _FieldVisit(BaseModel):
@@ -113,6 +178,10 @@ class _Pack(BaseModel):
     opt_out_notice: _OptOutNotice | None = None
     cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
     dispute_allows: list[Channel] = []
+    contact_limits: list[_ContactLimit] = []
+    settings: _Settings = _Settings()
+    citations: dict[str, str] = {}
+    collector_only: list[str] = []
 
     @model_validator(mode="after")
     def _zone_and_dates(self) -> _Pack:
@@ -122,6 +191,11 @@ class _Pack(BaseModel):
             raise ValueError(f"business_timezone {self.business_timezone!r} is not an IANA zone") from None
         if self.effective_to is not None and self.effective_to <= self.effective_from:
             raise ValueError("effective_to must be after effective_from")
+        _check_citations(self)
+        known = _rules_set(self) | {"opt_out_notice"} | {limit.rule for limit in self.contact_limits}
+        unknown = sorted(set(self.collector_only) - known)
+        if unknown:
+            raise ValueError(f"collector_only: {unknown} are not rules of this pack")
         return self
 
     def to_domain(self) -> RulePack:
@@ -143,12 +217,70 @@ class _Pack(BaseModel):
             opt_out_notice=self.opt_out_notice.to_domain() if self.opt_out_notice else None,
             cease_contact_allows=frozenset(self.cease_contact_allows),
             dispute_allows=frozenset(self.dispute_allows),
+            contact_limits=tuple(
+                limit.to_domain(f"{self.id}@{self.version}") for limit in self.contact_limits
+            ),
+            settings=self.settings.to_domain(),
+            citations=tuple(sorted(self.citations.items())),
+            collector_only=frozenset(self.collector_only),
+        )
+
+
+class _AppliesTo(BaseModel):
+    """Which borrowers an overlay binds: loans of `base`, living in one of `address_states` (empty =
+    all of the base's borrowers, as a lender policy), under a deployer of one of `roles` (empty = any)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    base: str = Field(min_length=1)
+    address_states: list[str] = []
+    roles: list[DeployerRole] = []
+
+
+class _Overlay(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, max_length=32)
+    version: str = Field(min_length=1, max_length=32)
+    effective_from: date
+    effective_to: date | None = None
+    applies_to: _AppliesTo
+    contact_hours: _Hours | None = None
+    call_caps: _CallLimits | None = None
+    contact_limits: list[_ContactLimit] = []
+    field_visits_enabled: bool | None = None
+    citations: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _cited(self) -> _Overlay:
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
+        _check_citations(self)
+        if self.field_visits_enabled is not None and "field_visits_enabled" not in self.citations:
+            raise ValueError("citations: no citation for ['field_visits_enabled']")
+        return self
+
+    def to_domain(self) -> Overlay:
+        ref = f"{self.id}@{self.version}"
+        return Overlay(
+            overlay_id=self.id,
+            version=self.version,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            base=self.applies_to.base,
+            address_states=frozenset(state.upper() for state in self.applies_to.address_states),
+            roles=frozenset(self.applies_to.roles),
+            contact_start=self.contact_hours.start if self.contact_hours else None,
+            contact_end=self.contact_hours.end if self.contact_hours else None,
+            call_limits=CallLimits(**self.call_caps.model_dump()) if self.call_caps else CallLimits(),
+            contact_limits=tuple(limit.to_domain(ref) for limit in self.contact_limits),
+            field_visits_enabled=self.field_visits_enabled,
+            citations=tuple(sorted(self.citations.items())),
         )
 
 
 class _Document(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     rule_packs: list[_Pack] = Field(min_length=1)
+    overlays: list[_Overlay] = []
 
 
 def parse_rule_packs(text: str, source: str) -> RulePackHistory:
@@ -169,11 +301,21 @@ def parse_rule_packs(text: str, source: str) -> RulePackHistory:
     history: dict[str, list[RulePack]] = {}
     for pack in document.rule_packs:
         history.setdefault(pack.id, []).append(pack.to_domain())
-    for pack_id, versions in history.items():
-        refs = [p.version for p in versions]
-        if len(refs) != len(set(refs)):
-            raise RulePackError(f"{source}: rule_packs {pack_id}: duplicate version in {refs}")
-    return RulePackHistory({pack_id: tuple(versions) for pack_id, versions in history.items()})
+    overlays: dict[str, list[Overlay]] = {}
+    for overlay in document.overlays:
+        overlays.setdefault(overlay.id, []).append(overlay.to_domain())
+    for kind, layers in (("rule_packs", history), ("overlays", overlays)):
+        for layer_id, versions in layers.items():
+            refs = [p.version for p in versions]
+            if len(refs) != len(set(refs)):
+                raise RulePackError(f"{source}: {kind} {layer_id}: duplicate version in {refs}")
+    try:
+        return RulePackHistory(
+            {pack_id: tuple(versions) for pack_id, versions in history.items()},
+            {overlay_id: tuple(versions) for overlay_id, versions in overlays.items()},
+        )
+    except ValueError as error:
+        raise RulePackError(f"{source}: {error}") from None
 
 
 def bundled_rule_packs_text() -> str:
@@ -195,11 +337,19 @@ def rule_pack_for(jurisdiction: str, on: date | None = None) -> RulePack:
     return bundled_rule_packs().in_force(jurisdiction, on)
 
 
-def rule_pack_in_force(jurisdiction: str, at: datetime, packs: RulePackHistory | None = None) -> RulePack:
+def rule_pack_in_force(
+    jurisdiction: str, at: datetime, packs: RulePackHistory | None = None, *, address_state: str | None = None
+) -> RulePack:
     """The pack that judges a contact made at the aware instant `at`: the version in force on `at`'s
     business date in the jurisdiction (a version with a later effective date does not apply yet).
     `packs` defaults to the bundled ones.
+
+    With `address_state` (the borrower's two-letter state or region code; "" when unknown) the pack is
+    composed: the base plus every overlay in force that binds that borrower (`RulePackHistory.composed`).
     """
     history = packs if packs is not None else bundled_rule_packs()
     zone_of = history.in_force(jurisdiction)  # every version of a jurisdiction shares its business zone
-    return history.in_force(jurisdiction, business_date(at, zone_of))
+    on = business_date(at, zone_of)
+    if address_state is None:
+        return history.in_force(jurisdiction, on)
+    return history.composed(jurisdiction, on, address_state)

@@ -66,6 +66,10 @@ class ActionOutcome:
     reason: str = ""
     message_sha256: str = ""
     rules_checked: RulesChecked = ()
+    # The pack layer whose rule decided (`US-MA@2026.1`, `borrower` for preferred hours, "" if none)
+    # and the zones the contact hours were checked in (address zone first, then the phones' zones).
+    decided_by: str = ""
+    zones_checked: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # As stored: UTC, whole seconds (`format_utc`), so a record rebuilt from the item is equal.
@@ -131,6 +135,8 @@ class ContactRecord:
     template_id: str
     message_sha256: str
     rules_checked: RulesChecked
+    decided_by: str = ""
+    zones_checked: tuple[str, ...] = ()
 
     @property
     def contact_key(self) -> str:
@@ -170,6 +176,8 @@ def contact_for(action: Action, outcome: ActionOutcome) -> ContactRecord:
         template_id=action.template_id,
         message_sha256=outcome.message_sha256,
         rules_checked=outcome.rules_checked,
+        decided_by=outcome.decided_by,
+        zones_checked=outcome.zones_checked,
     )
 
 

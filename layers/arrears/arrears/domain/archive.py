@@ -37,12 +37,15 @@ ARCHIVE_FIELDS = (
     "template_id",
     "message_sha256",
     "rules_checked",
+    "decided_by",  # the pack layer whose rule decided a deferral or suppression ("" when none)
+    "zones_checked",  # IANA zones the contact hours were checked in (never a phone number)
 )
 
 
 def archive_line(record: Mapping[str, Any], token: str) -> dict[str, Any]:
     """The archive form of one hot contact record: allow-listed fields, borrower id tokenised."""
     line = {name: record.get(name, "") for name in ARCHIVE_FIELDS if name != "borrower_token"}
+    line["zones_checked"] = list(record.get("zones_checked") or [])
     line["borrower_token"] = token
     return {name: line[name] for name in ARCHIVE_FIELDS}
 

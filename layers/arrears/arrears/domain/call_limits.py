@@ -18,9 +18,13 @@ its action id, so re-reserving for the same action (a retried record) takes no s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+CALL_CHANNEL = "CALL_TASK"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +55,45 @@ class CallLimits:
         )
 
 
+class Scope(StrEnum):
+    """What a frequency limit counts: the contacts about one debt (loan), or all of one borrower's."""
+
+    PER_DEBT = "per_debt"
+    PER_BORROWER = "per_borrower"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactLimit:
+    """At most `max_contacts` contacts on `channels` (channel values) in any `days` consecutive days
+    (a rolling window before the new contact's instant), counted per `scope`.
+
+    A contact counts when the dispatcher makes it (queues the call task, sends the text); it is given
+    back if the send fails permanently. `rule` names it in receipts; `citation` is its source, `layer`
+    the pack or overlay (`<id>@<version>`) that set it. Example: Massachusetts, 2 calls and texts
+    per debt in 7 days (940 CMR 7.04(1)(f)).
+    """
+
+    rule: str
+    channels: frozenset[str]
+    max_contacts: int
+    days: int
+    scope: Scope
+    citation: str
+    layer: str = ""
+
+
 ROLLING_WINDOW = timedelta(days=7)
-KEEP_FOR = timedelta(days=8)  # older entries never matter to any cap
+KEEP_FOR = timedelta(days=31)  # older entries never matter to any limit (the longest is 30 days)
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """One counted contact: when, which action, on which channel, about which debt (loan)."""
+
     at: datetime
     action_id: str
+    channel: str = CALL_CHANNEL
+    loan_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +129,58 @@ def _same_local_day(a: datetime, b: datetime, zone: ZoneInfo) -> bool:
     return a.astimezone(zone).date() == b.astimezone(zone).date()
 
 
-def check_call(ledger: CallLedger, limits: CallLimits, at: datetime, timezone: str) -> LimitCheck:
-    """May one more call attempt be queued at `at` (aware)? If not, which rule stops it and until when.
+def counted_channels(limits: CallLimits, contact_limits: Iterable[ContactLimit]) -> frozenset[str]:
+    """The channels whose contacts the ledger must count under these limits."""
+    channels = {CALL_CHANNEL} if limits.limited else set()
+    for limit in contact_limits:
+        channels |= limit.channels
+    return frozenset(channels)
 
-    `timezone` is the borrower's IANA zone: the per-day limits count calendar days there.
+
+def check_call(
+    ledger: CallLedger,
+    limits: CallLimits,
+    at: datetime,
+    timezone: str,
+    *,
+    contact_limits: tuple[ContactLimit, ...] = (),
+    channel: str = CALL_CHANNEL,
+    loan_id: str = "",
+) -> LimitCheck:
+    """May one more contact on `channel` about `loan_id` be made at `at` (aware)? If not, which rule
+    stops it and until when.
+
+    The call caps (`limits`) judge call tasks only; each of `contact_limits` judges the channels it
+    names. `timezone` is the borrower's IANA zone: the per-day limits count calendar days there.
     """
     zone = ZoneInfo(timezone)
     checked: list[tuple[str, str]] = []
+    for limit in contact_limits:
+        if channel not in limit.channels:
+            continue
+        window = timedelta(days=limit.days)
+        counted = sorted(
+            a.at
+            for a in ledger.attempts
+            if a.channel in limit.channels
+            and a.at > at - window
+            and (limit.scope is Scope.PER_BORROWER or a.loan_id == loan_id)
+        )
+        if len(counted) >= limit.max_contacts:
+            checked.append((limit.rule, "FAIL"))
+            frees = counted[len(counted) - limit.max_contacts] + window
+            what = "per debt" if limit.scope is Scope.PER_DEBT else "per borrower"
+            return LimitCheck(
+                False,
+                limit.rule,
+                f"{limit.max_contacts} contacts ({'/'.join(sorted(limit.channels))}) in {limit.days} days "
+                f"{what} reached",
+                frees,
+                tuple(checked),
+            )
+        checked.append((limit.rule, "PASS"))
+    if channel != CALL_CHANNEL:
+        return LimitCheck(True, rules_checked=tuple(checked))
 
     def stop(rule: str, reason: str, retry_at: datetime) -> LimitCheck:
         checked.append((rule, "FAIL"))
@@ -118,7 +198,9 @@ def check_call(ledger: CallLedger, limits: CallLimits, at: datetime, timezone: s
         checked.append(("call_after_conversation", "PASS"))
     if limits.attempts_per_7_days is not None:
         # Attempts stamped after `at` (a dispatcher a little ahead) count too: never under-count.
-        recent = sorted(a.at for a in ledger.attempts if a.at > at - ROLLING_WINDOW)
+        recent = sorted(
+            a.at for a in ledger.attempts if a.channel == CALL_CHANNEL and a.at > at - ROLLING_WINDOW
+        )
         if len(recent) >= limits.attempts_per_7_days:
             # The slot frees when the attempt that makes the count too high leaves the window.
             frees = recent[len(recent) - limits.attempts_per_7_days] + ROLLING_WINDOW
@@ -127,7 +209,7 @@ def check_call(ledger: CallLedger, limits: CallLimits, at: datetime, timezone: s
             )
         checked.append(("call_attempts_7_days", "PASS"))
     if limits.attempts_per_day_per_number is not None:
-        today = [a for a in ledger.attempts if _same_local_day(a.at, at, zone)]
+        today = [a for a in ledger.attempts if a.channel == CALL_CHANNEL and _same_local_day(a.at, at, zone)]
         if len(today) >= limits.attempts_per_day_per_number:
             return stop(
                 "call_attempts_per_day",
@@ -156,12 +238,14 @@ def _pruned(ledger: CallLedger, at: datetime) -> CallLedger:
     )
 
 
-def with_attempt(ledger: CallLedger, action_id: str, at: datetime) -> CallLedger:
-    """The ledger after queuing `action_id`'s call at `at` (unchanged if it already holds a slot)."""
+def with_attempt(
+    ledger: CallLedger, action_id: str, at: datetime, *, channel: str = CALL_CHANNEL, loan_id: str = ""
+) -> CallLedger:
+    """The ledger after `action_id`'s contact at `at` (unchanged if it already holds a slot)."""
     if ledger.holds(action_id):
         return ledger
     pruned = _pruned(ledger, at)
-    return replace(pruned, attempts=(*pruned.attempts, Attempt(at, action_id)))
+    return replace(pruned, attempts=(*pruned.attempts, Attempt(at, action_id, channel, loan_id)))
 
 
 def without_attempt(ledger: CallLedger, action_id: str) -> CallLedger:

@@ -35,13 +35,17 @@ __all__ = [
     "SendDecision",
     "cancellation",
     "check_holds",
+    "closes_everywhere",
     "contact_windows",
+    "contact_zones",
     "format_windows",
     "gate",
     "is_stopped",
     "next_contact_instant",
+    "next_instant_open_everywhere",
     "next_window_instant",
     "window_at",
+    "zone_windows_for",
 ]
 
 HOLD_RULES = ("stop_hold", "cease_contact", "dispute_open", "channel_opt_out", "hardship", "promise_to_pay")
@@ -141,6 +145,12 @@ class SendDecision:
     reason: str
     rules_checked: RulesChecked
     not_before: datetime | None = None
+    # The layer of the pack whose rule stopped the contact (`US-MA@2026.1`), `borrower` for the
+    # borrower's own preferred hours, "" when it went out or no pack rule decided (loan closed).
+    decided_by: str = ""
+    # The IANA zones the contact hours were checked in: the address zone first, then the zones of
+    # the borrower's phone numbers (never the numbers themselves).
+    zones_checked: tuple[str, ...] = ()
 
 
 END_OF_DAY = time.max
@@ -227,6 +237,76 @@ def window_at(at: datetime, tz_name: str, windows: tuple[Window, ...]) -> Window
     return windows[0]
 
 
+def contact_zones(borrower: Borrower, phone_zones: Collection[str] = ()) -> tuple[str, ...]:
+    """Every zone the borrower may be in: their address zone first, then their phones' zones
+    (deduplicated, in the order given)."""
+    zones = [borrower.timezone]
+    for zone in phone_zones:
+        if zone not in zones:
+            zones.append(zone)
+    return tuple(zones)
+
+
+MAX_ZONE_ROUNDS = 16
+
+
+def next_instant_open_everywhere(
+    at: datetime, zone_windows: tuple[tuple[str, tuple[Window, ...]], ...]
+) -> tuple[datetime | None, bool]:
+    """(None, True) when `at` is inside the windows of every zone; else (the earliest later instant
+    inside all of them, True), or (None, False) when the zones' windows never overlap (a contact
+    can never be lawful everywhere at once).
+
+    Each zone keeps its windows' local hours (see `next_contact_instant`). Found by moving to the
+    latest next opening until every zone is open at once (at most `MAX_ZONE_ROUNDS` moves).
+    """
+    candidate = at
+    for _ in range(MAX_ZONE_ROUNDS):
+        latest = candidate
+        for zone, windows in zone_windows:
+            opening = next_window_instant(candidate, zone, windows)
+            if opening is not None and opening > latest:
+                latest = opening
+        if latest == candidate:
+            return (None if candidate == at else candidate), True
+        candidate = latest
+    return None, False
+
+
+def closes_everywhere(at: datetime, zone_windows: tuple[tuple[str, tuple[Window, ...]], ...]) -> datetime:
+    """The instant (in `at`'s zone) the first of the zones' current windows closes: until then a
+    contact open everywhere at `at` stays lawful everywhere (what a dialer is told to call before).
+    A zone whose window `at` is not inside counts from the window `window_at` names."""
+    ends = []
+    for zone, windows in zone_windows:
+        local = at.astimezone(ZoneInfo(zone))
+        _, end = window_at(at, zone, windows)
+        if end == END_OF_DAY:
+            closes = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone))
+        else:
+            closes = datetime.combine(local.date(), end, tzinfo=ZoneInfo(zone))
+        ends.append(closes.astimezone(at.tzinfo))
+    return min(ends)
+
+
+def zone_windows_for(
+    pack: RulePack, borrower: Borrower, phone_zones: Collection[str] = ()
+) -> tuple[tuple[str, tuple[Window, ...]], ...]:
+    """Per zone the borrower may be in, its lawful windows: the address zone's narrowed by the
+    borrower's preferred hours, the phones' zones the pack's hours."""
+    zones = contact_zones(borrower, phone_zones)
+    law: tuple[Window, ...] = ((pack.contact_start, pack.contact_end),)
+    home, _ = contact_windows(pack, borrower)
+    return tuple((zone, home if zone == zones[0] else law) for zone in zones)
+
+
+def _closed_bound(at: datetime, zone: str, pack: RulePack) -> str:
+    """Which bound of the pack's hours `at` is outside of in `zone`: `contact_hours.start` (too early)
+    or `contact_hours.end` (too late)."""
+    local = at.astimezone(ZoneInfo(zone)).time()
+    return "contact_hours.start" if local < pack.contact_start else "contact_hours.end"
+
+
 def gate(
     *,
     channel: Channel,
@@ -235,19 +315,24 @@ def gate(
     borrower: Borrower,
     at: datetime,
     pack: RulePack,
+    phone_zones: Collection[str] = (),
 ) -> SendDecision:
     """Decide, on fresh state at the aware instant `at`, whether a planned contact may go out now.
 
-    `collection_instalment` is the instalment the contact was planned for. Rules, in order:
-    `loan_open` and `still_overdue` (CANCEL), the hold rules (`check_holds`, on the business date
-    of `at`), `field_visits_enabled` (SUPPRESS), then for timed channels `contact_hours` and
-    `preferred_hours` (DEFER to the window's next opening in the borrower's zone).
+    `collection_instalment` is the instalment the contact was planned for; `pack` the composed pack
+    (`arrears.domain.rulepacks.compose`); `phone_zones` the zones of the borrower's phone numbers.
+    Rules, in order: `loan_open` and `still_overdue` (CANCEL), the hold rules (`check_holds`, on the
+    business date of `at`), `field_visits_enabled` (SUPPRESS), then for timed channels
+    `contact_hours` in every zone the borrower may be in (`contact_zones`: lawful only when lawful in
+    all of them; SUPPRESS when their windows never overlap) and `preferred_hours` in the address zone
+    (DEFER to the first instant open everywhere). The decision names the deciding layer.
     """
     checked: list[tuple[str, str]] = []
+    base = pack.layers[0] if pack.layers else pack.own_ref
 
-    def stop(verdict: Verdict, rule: str, reason: str) -> SendDecision:
+    def stop(verdict: Verdict, rule: str, reason: str, decided_by: str = "") -> SendDecision:
         checked.append((rule, FAIL))
-        return SendDecision(verdict, reason, tuple(checked))
+        return SendDecision(verdict, reason, tuple(checked), decided_by=decided_by)
 
     if not loan.is_open:
         return stop(Verdict.CANCEL, "loan_open", f"loan is {loan.status.value}")
@@ -270,30 +355,65 @@ def gate(
         paused_until = datetime.combine(
             held.paused_until + timedelta(days=1), pack.contact_start, tzinfo=ZoneInfo(pack.business_timezone)
         ).astimezone(at.tzinfo)
-        return SendDecision(Verdict.DEFER, held.reason, tuple(checked), paused_until)
+        return SendDecision(Verdict.DEFER, held.reason, tuple(checked), paused_until, decided_by=base)
     if held.verdict is not None:
-        return SendDecision(held.verdict, held.reason, tuple(checked))
+        return SendDecision(held.verdict, held.reason, tuple(checked), decided_by=base)
     if channel is Channel.FIELD_VISIT and not pack.field_visits_enabled:
-        return stop(Verdict.SUPPRESS, "field_visits_enabled", f"{pack.pack_id} rules do not use field visits")
+        return stop(
+            Verdict.SUPPRESS,
+            "field_visits_enabled",
+            f"{pack.pack_id} rules do not use field visits",
+            pack.decided_by("field_visits_enabled"),
+        )
     if channel is Channel.FIELD_VISIT:
         checked.append(("field_visits_enabled", PASS))
-    if channel in pack.timed_channels:
-        windows, preferred = contact_windows(pack, borrower)
-        rule = "preferred_hours" if preferred else "contact_hours"
-        resume = next_window_instant(at, borrower.timezone, windows)
-        if resume is not None:
-            inside_pack = next_contact_instant(at, borrower.timezone, pack.contact_start, pack.contact_end)
-            if preferred and inside_pack is not None:
-                rule = "contact_hours"  # the law stops it, whatever the preference
-            if rule == "preferred_hours":
-                checked.append(("contact_hours", PASS))
-            checked.append((rule, FAIL))
-            window = format_windows(windows)
-            what = "borrower's preferred hours" if rule == "preferred_hours" else "contact hours"
-            return SendDecision(
-                Verdict.DEFER, f"outside {what} {window} {borrower.timezone}", tuple(checked), resume
-            )
+    if channel not in pack.timed_channels:
+        return SendDecision(Verdict.SEND, "", tuple(checked))
+    zones = contact_zones(borrower, phone_zones)
+    law: tuple[Window, ...] = ((pack.contact_start, pack.contact_end),)
+    home_windows, preferred = contact_windows(pack, borrower)
+    zone_windows = zone_windows_for(pack, borrower, phone_zones)
+    resume, overlap = next_instant_open_everywhere(at, zone_windows)
+    if not overlap and preferred:  # the preference would leave no time lawful everywhere: ignored
+        home_windows, preferred = law, False
+        zone_windows = tuple((zone, law) for zone in zones)
+        resume, overlap = next_instant_open_everywhere(at, zone_windows)
+    if resume is None and overlap:
         checked.append(("contact_hours", PASS))
         if preferred:
             checked.append(("preferred_hours", PASS))
-    return SendDecision(Verdict.SEND, "", tuple(checked))
+        return SendDecision(Verdict.SEND, "", tuple(checked), zones_checked=zones)
+    closed = [zone for zone in zones if next_contact_instant(at, zone, *law[0]) is not None]
+    window = format_windows(law)
+    if not overlap:
+        checked.append(("contact_hours", FAIL))
+        return SendDecision(
+            Verdict.SUPPRESS,
+            f"contact hours {window} never open at once in all of {', '.join(zones)}",
+            tuple(checked),
+            decided_by=pack.decided_by("contact_hours.start"),
+            zones_checked=zones,
+        )
+    if closed:  # the law stops it, whatever the preference
+        zone = closed[0]
+        local = at.astimezone(ZoneInfo(zone))
+        checked.append(("contact_hours", FAIL))
+        return SendDecision(
+            Verdict.DEFER,
+            f"outside contact hours {window} in {zone} ({local:%H:%M} local); "
+            f"zones checked: {', '.join(zones)}",
+            tuple(checked),
+            resume,
+            decided_by=pack.decided_by(_closed_bound(at, zone, pack)),
+            zones_checked=zones,
+        )
+    checked.append(("contact_hours", PASS))
+    checked.append(("preferred_hours", FAIL))
+    return SendDecision(
+        Verdict.DEFER,
+        f"outside borrower's preferred hours {format_windows(home_windows)} {borrower.timezone}",
+        tuple(checked),
+        resume,
+        decided_by="borrower",
+        zones_checked=zones,
+    )

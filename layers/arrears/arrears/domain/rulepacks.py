@@ -1,18 +1,24 @@
-"""Jurisdiction rule packs: the contact rules in force, with ids, versions and effective dates.
+"""Jurisdiction rule packs: the contact rules in force, with ids, versions, effective dates and sources.
 
 A pack is data (the YAML document is read and validated by `arrears.config.rulepacks`); this module
-holds only the types. A contact is judged by the pack in force on its day, and every decision
-receipt names the pack id and version (`RulePack.ref`, e.g. `CN@2026.1`). The numbers of the
-bundled packs come from docs/architecture.md, "Collection rules, with their numbers".
+holds the types and how layers combine (`compose`). A pack a contact is judged by is a **base** (the
+federal or national rules of the loan's governing law: `US-REGF`, `CN`) plus the **overlays** that
+apply to the borrower (a US state of their address, a lender's own stricter policy), each layer in the
+version in force on the contact's day. Per rule the strictest layer wins (`compose`), and the
+composed pack remembers, per rule, which layer set it and that layer's citation (`RulePack.source`),
+so a receipt can name the layer that decided. Every receipt names the layers' versions
+(`RulePack.ref`, e.g. `US-REGF@2026.1+US-MA@2026.1`). The bundled rules, with their citations, are
+tabled in docs/compliance.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, time
+from enum import StrEnum
 
-from arrears.domain.call_limits import CallLimits
+from arrears.domain.call_limits import CallLimits, ContactLimit
 from arrears.domain.strategy import Channel
 
 TIMED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
@@ -45,6 +51,37 @@ class OptOutNotice:
             if each is channel:
                 return dict(lines)
         return {}
+
+
+class DeployerRole(StrEnum):
+    """Who collects, which decides whether Regulation F binds the deployer (12 CFR 1006.2(i): a
+    "debt collector" collects debts owed or due another; a creditor collecting its own debts in its own
+    name is not one). The deployer states it in the base pack's `settings.deployer_role`."""
+
+    CREDITOR = "creditor"
+    DEBT_COLLECTOR = "debt_collector"
+
+
+@dataclass(frozen=True, slots=True)
+class PackSettings:
+    """Per-pack settings the deployer decides (the YAML `settings:` block of a base pack).
+
+    `deployer_role`: see `DeployerRole`; rules a pack marks `collector_only` apply only to a
+    `debt_collector` deployment. Other features add their settings here, one field each.
+    """
+
+    deployer_role: DeployerRole = DeployerRole.DEBT_COLLECTOR
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSource:
+    """Where a rule of a composed pack comes from: the layer (`<id>@<version>`) and its citation."""
+
+    layer: str
+    citation: str
+
+    def __str__(self) -> str:
+        return f"{self.layer} ({self.citation})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +117,27 @@ class RulePack:
     # Collection contact while a dispute is open: none; the bureau may only be told it is disputed.
     dispute_allows: frozenset[Channel] = frozenset()
     effective_to: date | None = None  # exclusive; None = in force until superseded
+    # Frequency limits counted on the contact ledger (per debt or per borrower, over rolling days).
+    contact_limits: tuple[ContactLimit, ...] = ()
+    settings: PackSettings = field(default_factory=PackSettings)
+    # Rule name -> citation, as the pack's document states them (a base pack's own rules).
+    citations: tuple[tuple[str, str], ...] = ()
+    # Rules that are Regulation F's own (apply only when the deployer is a debt collector).
+    collector_only: frozenset[str] = frozenset()
+    # Set by `compose`: the layers (`<id>@<version>`, base first) and, per rule, the deciding layer.
+    layers: tuple[str, ...] = ()
+    sources: tuple[tuple[str, RuleSource], ...] = ()
+
+    def source(self, rule: str) -> RuleSource:
+        """The layer that set `rule` and its citation; the pack itself when no layer is recorded."""
+        for name, source in self.sources:
+            if name == rule:
+                return source
+        return RuleSource(self.own_ref, dict(self.citations).get(rule, "citation not recorded"))
+
+    def decided_by(self, rule: str) -> str:
+        """`<layer>@<version>` of the layer whose rule `rule` decided (for receipts and metrics)."""
+        return self.source(rule).layer
 
     @property
     def email_opt_out_required(self) -> bool:
@@ -90,9 +148,149 @@ class RulePack:
         return self.opt_out_notice.wording(channel) if self.opt_out_notice is not None else {}
 
     @property
-    def ref(self) -> str:
-        """`<pack_id>@<version>`, as receipts and contact records name the pack."""
+    def own_ref(self) -> str:
+        """`<pack_id>@<version>` of this layer alone."""
         return f"{self.pack_id}@{self.version}"
+
+    @property
+    def ref(self) -> str:
+        """As receipts and contact records name the pack: `<pack_id>@<version>`, and for a composed
+        pack every layer in force, base first, joined by `+` (`US-REGF@2026.1+US-MA@2026.1`)."""
+        return "+".join(self.layers) if self.layers else self.own_ref
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """One version of an overlay: rules added on top of a base pack for the borrowers it applies to.
+
+    Applies to a loan of base `base` when the borrower's address state is in `address_states` (empty
+    = every borrower of the base: a lender policy) and the deployer's role is in `roles` (empty = any).
+    Every value is optional; each carries its citation in `citations` (rule name -> citation).
+    `contact_start`/`contact_end` narrow the window; `call_limits` fields lower the caps;
+    `contact_limits` add limits; `field_visits_enabled=False` forbids visits.
+    """
+
+    overlay_id: str
+    version: str
+    effective_from: date
+    base: str
+    address_states: frozenset[str] = frozenset()
+    roles: frozenset[DeployerRole] = frozenset()
+    contact_start: time | None = None
+    contact_end: time | None = None
+    call_limits: CallLimits = field(default_factory=CallLimits)
+    contact_limits: tuple[ContactLimit, ...] = ()
+    field_visits_enabled: bool | None = None
+    citations: tuple[tuple[str, str], ...] = ()
+    effective_to: date | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.overlay_id}@{self.version}"
+
+    def citation(self, rule: str) -> str:
+        return dict(self.citations).get(rule, "citation not recorded")
+
+    def applies(self, address_state: str, role: DeployerRole) -> bool:
+        """Whether this overlay binds a borrower whose address is in `address_state` (two-letter code)."""
+        if self.roles and role not in self.roles:
+            return False
+        return not self.address_states or address_state.upper() in self.address_states
+
+
+CALL_LIMIT_RULES = (
+    ("connected_per_day", "call_connected_per_day"),
+    ("attempts_per_day_per_number", "call_attempts_per_day"),
+    ("attempts_per_7_days", "call_attempts_7_days"),
+    ("quiet_days_after_conversation", "call_after_conversation"),
+)
+"""(CallLimits field, the rule name receipts use for it)."""
+
+
+def _without_collector_duties(base: RulePack) -> RulePack:
+    """The base as it binds a creditor collecting its own debts: its `collector_only` rules dropped."""
+    off = base.collector_only
+    limits = base.call_limits
+    for attribute, rule in CALL_LIMIT_RULES:
+        if rule in off:
+            limits = replace(limits, **{attribute: None})
+    return replace(
+        base,
+        call_limits=limits,
+        opt_out_notice=None if "opt_out_notice" in off else base.opt_out_notice,
+        contact_limits=tuple(limit for limit in base.contact_limits if limit.rule not in off),
+        # No federal time-of-day rule binds a creditor: a window of the whole day, unless an overlay
+        # (the lender's policy, a state) narrows it.
+        contact_start=time(0) if "contact_hours" in off else base.contact_start,
+        contact_end=time.max if "contact_hours" in off else base.contact_end,
+    )
+
+
+def compose(base: RulePack, overlays: Iterable[Overlay]) -> RulePack:
+    """The pack a contact is judged by: `base` (as it binds the deployer's role) plus `overlays`.
+
+    Strictest wins, per rule: the latest contact-hours start and the earliest end; the lowest of each
+    call cap; every contact limit of every layer (each counted on its own); field visits only if no
+    layer forbids them. Each rule's deciding layer and citation is recorded (`RulePack.source`); on a
+    tie the base (then the earlier overlay) keeps it.
+    """
+    pack = base
+    if base.settings.deployer_role is DeployerRole.CREDITOR:
+        pack = _without_collector_duties(base)
+    cite = dict(base.citations)
+    own = base.own_ref
+    sources: dict[str, RuleSource] = {}
+    if (pack.contact_start, pack.contact_end) != (time(0), time.max):
+        for bound in ("contact_hours.start", "contact_hours.end"):
+            sources[bound] = RuleSource(own, cite.get("contact_hours", "citation not recorded"))
+    for attribute, rule in CALL_LIMIT_RULES:
+        if getattr(pack.call_limits, attribute) is not None:
+            sources[rule] = RuleSource(own, cite.get(rule, "citation not recorded"))
+    sources["field_visits_enabled"] = RuleSource(
+        own, cite.get("field_visits_enabled", "citation not recorded")
+    )
+    limits = list(pack.contact_limits)
+    start, end, call_limits, visits = (
+        pack.contact_start,
+        pack.contact_end,
+        pack.call_limits,
+        pack.field_visits_enabled,
+    )
+    layers = [own]
+    for overlay in overlays:
+        layers.append(overlay.ref)
+        if overlay.contact_start is not None and overlay.contact_start > start:
+            start = overlay.contact_start
+            sources["contact_hours.start"] = RuleSource(overlay.ref, overlay.citation("contact_hours"))
+        if overlay.contact_end is not None and overlay.contact_end < end:
+            end = overlay.contact_end
+            sources["contact_hours.end"] = RuleSource(overlay.ref, overlay.citation("contact_hours"))
+        for attribute, rule in CALL_LIMIT_RULES:
+            mine = getattr(overlay.call_limits, attribute)
+            theirs = getattr(call_limits, attribute)
+            if mine is not None and (theirs is None or mine < theirs):
+                call_limits = replace(call_limits, **{attribute: mine})
+                sources[rule] = RuleSource(overlay.ref, overlay.citation(rule))
+        limits.extend(overlay.contact_limits)
+        if overlay.field_visits_enabled is False and visits:
+            visits = False
+            sources["field_visits_enabled"] = RuleSource(
+                overlay.ref, overlay.citation("field_visits_enabled")
+            )
+    for limit in limits:
+        sources.setdefault(limit.rule, RuleSource(limit.layer or own, limit.citation))
+    if start >= end:
+        raise ValueError(f"{'+'.join(layers)}: the combined contact hours leave no time to contact")
+    return replace(
+        pack,
+        contact_start=start,
+        contact_end=end,
+        call_limits=call_limits,
+        contact_limits=tuple(limits),
+        field_visits_enabled=visits,
+        layers=tuple(layers),
+        sources=tuple(sorted(sources.items())),
+    )
 
 
 class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
@@ -103,9 +301,13 @@ class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
     from a jurisdiction without versions.
     """
 
-    __slots__ = ("_history",)
+    __slots__ = ("_history", "overlays")
 
-    def __init__(self, history: Mapping[str, tuple[RulePack, ...]]) -> None:
+    def __init__(
+        self,
+        history: Mapping[str, tuple[RulePack, ...]],
+        overlays: Mapping[str, tuple[Overlay, ...]] | None = None,
+    ) -> None:
         for jurisdiction, versions in history.items():
             if not versions:
                 raise ValueError(f"rule packs {jurisdiction}: no version")
@@ -113,6 +315,37 @@ class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
             jurisdiction: tuple(sorted(versions, key=lambda pack: pack.effective_from))
             for jurisdiction, versions in history.items()
         }
+        self.overlays: dict[str, tuple[Overlay, ...]] = {
+            overlay_id: tuple(sorted(versions, key=lambda overlay: overlay.effective_from))
+            for overlay_id, versions in (overlays or {}).items()
+        }
+        for overlay_id, layered in self.overlays.items():
+            for overlay in layered:
+                if overlay.base not in self._history:
+                    raise ValueError(f"overlay {overlay_id}: unknown base {overlay.base!r}")
+
+    def overlays_in_force(self, jurisdiction: str, on: date, address_state: str) -> tuple[Overlay, ...]:
+        """The overlays, one version each (the one in force on `on`), that bind a borrower of
+        `jurisdiction`'s base living in `address_state`, in document order."""
+        role = self.in_force(jurisdiction, on).settings.deployer_role
+        chosen: list[Overlay] = []
+        for versions in self.overlays.values():
+            current = [
+                overlay
+                for overlay in versions
+                if overlay.effective_from <= on
+                and (overlay.effective_to is None or on < overlay.effective_to)
+            ]
+            if current and current[-1].base == jurisdiction and current[-1].applies(address_state, role):
+                chosen.append(current[-1])
+        return tuple(chosen)
+
+    def composed(self, jurisdiction: str, on: date, address_state: str = "") -> RulePack:
+        """The pack that judges a contact on business date `on` with a borrower living in
+        `address_state`: the base in force, composed with the overlays in force that bind them."""
+        return compose(
+            self.in_force(jurisdiction, on), self.overlays_in_force(jurisdiction, on, address_state)
+        )
 
     def __getitem__(self, jurisdiction: str) -> tuple[RulePack, ...]:
         return self._history[jurisdiction]

@@ -22,17 +22,21 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
 )
 from arrears.adapters.errors import error_code, is_permanent
+from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
+from arrears.domain.call_limits import counted_channels
 from arrears.domain.compliance import (
     END_OF_DAY,
     SendDecision,
+    closes_everywhere,
     contact_windows,
     gate,
     next_window_instant,
     window_at,
+    zone_windows_for,
 )
 from arrears.domain.loans import Loan
 from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
@@ -71,6 +75,8 @@ class DispatchPorts:
     clock: Clock = field(default_factory=WallClock)
     # Every version of every pack; each contact is judged by the one in force at its instant.
     rule_packs: Callable[[], RulePackHistory] = bundled_rule_packs
+    # The zones a phone number implies (area code): the contact hours must hold in each of them.
+    phone_zones: Callable[[str], tuple[str, ...]] = zones_of_number
 
     @classmethod
     def from_container(cls, container: Container, once: Once) -> DispatchPorts:
@@ -159,6 +165,8 @@ def _settle(
         message_sha256=message_sha256,
         rules_checked=decision.rules_checked if decision else (),
         not_before=not_before,
+        decided_by=decision.decided_by if decision else "",
+        zones_checked=decision.zones_checked if decision else (),
     )
 
 
@@ -294,6 +302,11 @@ def _send(
             "language": borrower.language,
             "timezone": borrower.timezone,
             "call_window_local": _local_windows(((start, end),))[0],
+            # The window closes earlier where the borrower's phone is (a 212 number at a California
+            # address): the dialer calls before this instant, lawful in every zone checked.
+            "call_before": format_utc(
+                closes_everywhere(at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone)))
+            ),
             "amount_due_minor": action.amount_due_minor,
             "currency": action.currency,
             "dpd": action.dpd,
@@ -331,25 +344,38 @@ def _send(
     raise ValueError(f"channel {action.channel.value} is not dispatchable")
 
 
-def _reserve_call(
+def _counted(action: Action, pack: RulePack) -> bool:
+    """Whether the contact ledger counts this contact (a call under call caps, or a channel some
+    frequency limit of the composed pack names)."""
+    return action.channel.value in counted_channels(pack.call_limits, pack.contact_limits)
+
+
+def _reserve_contact(
     ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
-) -> tuple[bool, str, datetime | None, RulesChecked]:
-    """Take a call-attempt slot atomically; (allowed, reason, resume at, rules checked)."""
-    limits = pack.call_limits
-    if action.channel is not Channel.CALL_TASK or not limits.limited:
-        return True, "", None, ()
+) -> tuple[bool, str, datetime | None, RulesChecked, str]:
+    """Take a contact slot atomically (call caps for a call task, and every frequency limit of the
+    composed pack naming the channel); (allowed, reason, resume at, rules checked, deciding layer)."""
+    if not _counted(action, pack):
+        return True, "", None, (), ""
     try:
         check = ports.call_ledger.reserve_call(
-            action.borrower_id, action.action_id, at, limits, borrower.timezone
+            action.borrower_id,
+            action.action_id,
+            at,
+            pack.call_limits,
+            borrower.timezone,
+            contact_limits=pack.contact_limits,
+            channel=action.channel.value,
+            loan_id=action.loan_id,
         )
     except LedgerContention as error:
         raise TransientSendError(str(error)) from None
     if check.allowed:
-        return True, "", None, check.rules_checked
+        return True, "", None, check.rules_checked, ""
     retry_at = check.retry_at or at + timedelta(days=1)
     windows, _ = contact_windows(pack, borrower)
     resume = next_window_instant(retry_at, borrower.timezone, windows) or retry_at
-    return False, check.reason, resume, check.rules_checked
+    return False, check.reason, resume, check.rules_checked, pack.decided_by(check.rule)
 
 
 def dispatch(action_id: str, ports: DispatchPorts) -> DispatchResult:
@@ -374,13 +400,16 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
         return DispatchResult(action_id, None, action.channel.value, "deferred until later")
-    pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs())
     loan = ports.loans.get(action.loan_id)
     borrower = ports.borrowers.get(action.borrower_id)
     if loan is None or borrower is None:
+        pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs())
         reason = "loan not found" if loan is None else "borrower not found"
         _settle(ports, action, ActionStatus.FAILED, at, pack.business_timezone, pack, None, reason)
         return DispatchResult(action_id, ActionStatus.FAILED, action.channel.value, reason)
+    # The base of the loan's governing law plus the overlays binding this borrower (address state),
+    # each in the version in force at this instant.
+    pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs(), address_state=borrower.region)
 
     decision = gate(
         channel=action.channel,
@@ -389,6 +418,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         borrower=borrower,
         at=at,
         pack=pack,
+        phone_zones=ports.phone_zones(borrower.phone),
     )
     if decision.verdict is Verdict.DEFER:
         return _defer(
@@ -400,8 +430,8 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
             return DispatchResult(action_id, None, action.channel.value, "settled by another run")
         return DispatchResult(action_id, status, action.channel.value, decision.reason)
 
-    allowed, cap_reason, resume, cap_rules = _reserve_call(ports, action, borrower, at, pack)
-    decision = SendDecision(decision.verdict, decision.reason, decision.rules_checked + cap_rules)
+    allowed, cap_reason, resume, cap_rules, cap_layer = _reserve_contact(ports, action, borrower, at, pack)
+    decision = replace(decision, rules_checked=decision.rules_checked + cap_rules, decided_by=cap_layer)
     if not allowed:
         return _defer(ports, action, at, borrower.timezone, pack, decision, cap_reason, resume)
 
@@ -436,7 +466,7 @@ def _failed(
     reason: str,
 ) -> DispatchResult:
     """A permanent failure: give back any call slot, record FAILED with the error class."""
-    if action.channel is Channel.CALL_TASK:
+    if _counted(action, pack):
         ports.call_ledger.release_call(action.borrower_id, action.action_id, at)
     _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
     return DispatchResult(

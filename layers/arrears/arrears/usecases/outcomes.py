@@ -52,6 +52,8 @@ def settle(
     message_sha256: str = "",
     rules_checked: RulesChecked = (),
     not_before: datetime | None = None,
+    decided_by: str = "",
+    zones_checked: tuple[str, ...] = (),
 ) -> bool:
     """Move `action` to `to` and record the contact; False when another run settled it first."""
     outcome = ActionOutcome(
@@ -62,6 +64,8 @@ def settle(
         reason=reason,
         message_sha256=message_sha256,
         rules_checked=rules_checked,
+        decided_by=decided_by,
+        zones_checked=zones_checked,
     )
     stored = actions.transition(action, to, reason=reason, not_before=not_before, outcome=outcome)
     if stored is None:

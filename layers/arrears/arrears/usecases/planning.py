@@ -323,6 +323,8 @@ def plan_for_change(
                 rule_pack=pack.ref,
                 reason=decision.reason,
                 rules_checked=decision.rules_checked,
+                # The planner judges by the base pack (holds, field visits); the gate by the composed one.
+                decided_by=pack.own_ref,
             )
         action = Action(
             action_id=action_id_for(after.loan_id, step_key, after.collection_instalment),
