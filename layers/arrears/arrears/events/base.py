@@ -3,6 +3,7 @@ and naming what does not parse."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
@@ -64,6 +65,16 @@ def problems(error: ValidationError, whole: str = "event") -> str:
     """`field: problem; ...` for each problem of `error`: the fields and the problems, never the values
     (`whole` names a problem of the input as a whole)."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or whole}: {problem['msg']}"
+        f"{'.'.join(_field(part) for part in problem['loc']) or whole}: {problem['msg']}"
         for problem in error.errors(include_input=False, include_url=False)
     )
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
+def _field(part: object) -> str:
+    """A field's name as it may be logged: an unexpected key that does not look like a field name is
+    input (it may even be personal data), named only as such."""
+    text = str(part)
+    return text if isinstance(part, int) or _FIELD_NAME.match(text) else "<unexpected key>"
