@@ -104,7 +104,7 @@ class World:
         return items
 
     def loan_ids(self, table: str) -> set[str]:
-        return {item["loan_id"]["S"] for item in self.scan(table) if "loan_id" in item}
+        return {str(next(iter(item["loan_id"].values()))) for item in self.scan(table) if "loan_id" in item}
 
     def queue_bodies(self, queue: str) -> list[str]:
         """The bodies of what `queue` holds, read from moto's state (receiving would hide them)."""

@@ -41,6 +41,9 @@ UtcTime = Annotated[datetime, BeforeValidator(_utc)]
 """An ISO 8601 time with `Z` or an offset, as aware UTC (what `arrears.domain.calendar` parses)."""
 
 
+_REFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$")
+
+
 class Inbound:
     """Mixed into every inbound model: how its malformed inputs are logged.
 
@@ -58,6 +61,9 @@ class Inbound:
         value: object = raw
         for part in path:
             value = value.get(part) if isinstance(value, Mapping) else None
+        # An id Lambda or EventBridge assigned is logged; anything else in its place is input.
+        if value is not None and not (isinstance(value, str | int) and _REFERENCE_ID.match(str(value))):
+            value = "<malformed id>"
         return {key: value}
 
 
