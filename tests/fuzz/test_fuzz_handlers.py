@@ -57,6 +57,11 @@ def fuzz(
     return outcomes, bad
 
 
+CORRELATION_ID_LOGGED = (
+    "open fault: the EventBridge event id is the Powertools correlation id, logged unchecked"
+)
+
+
 def no_faults(world: World, faults: list[str]) -> None:
     faults = [*world.faults, *faults]
     world.faults.clear()
@@ -128,7 +133,7 @@ def test_holds(world: World) -> None:
     no_faults(world, faults + unknown_loan_state(world))
 
 
-@pytest.mark.xfail(reason="open fault: the EventBridge event id is the Powertools correlation id, logged unchecked (a hostile id reaches every line)", strict=True)
+@pytest.mark.xfail(reason=CORRELATION_ID_LOGGED, strict=True)
 def test_erasure(world: World) -> None:
     outcomes, bad = fuzz(world, "ErasureFunction", events.erasures(Fuzz(3), PER_HANDLER))
     faults = async_contract("ErasureFunction", outcomes, bad)
@@ -139,7 +144,7 @@ def test_erasure(world: World) -> None:
     no_faults(world, faults + unknown_loan_state(world))
 
 
-@pytest.mark.xfail(reason="open fault: the EventBridge event id is the Powertools correlation id, logged unchecked (a hostile id reaches every line)", strict=True)
+@pytest.mark.xfail(reason=CORRELATION_ID_LOGGED, strict=True)
 def test_call_outcomes(world: World) -> None:
     outcomes, bad = fuzz(world, "CallOutcomesFunction", events.call_outcomes(Fuzz(4), PER_HANDLER))
     faults = async_contract("CallOutcomesFunction", outcomes, bad)
@@ -185,7 +190,7 @@ def test_sweep_deadline(world: World) -> None:
     no_faults(world, async_contract("SweepDeadlineFunction", outcomes, bad))
 
 
-@pytest.mark.xfail(reason="open fault: the EventBridge event id is the Powertools correlation id, logged unchecked (a hostile id reaches every line)", strict=True)
+@pytest.mark.xfail(reason=CORRELATION_ID_LOGGED, strict=True)
 def test_deferred_release(world: World) -> None:
     outcomes, bad = fuzz(world, "DeferredReleaseFunction", events.scheduled_events(Fuzz(7), PER_HANDLER))
     no_faults(world, async_contract("DeferredReleaseFunction", outcomes, bad) + unknown_loan_state(world))
@@ -205,21 +210,30 @@ def event_id(record: Any) -> Any:
     return record.get("eventID") if isinstance(record, dict) else None
 
 
-@pytest.mark.xfail(reason="open fault: records built to be bad are not all in batchItemFailures: to diagnose", strict=True)
+@pytest.mark.xfail(
+    reason="open fault: records built to be bad are not all in batchItemFailures: to diagnose",
+    strict=True,
+)
 def test_sweep_worker(world: World) -> None:
     outcomes, bad = fuzz(world, "SweepWorkerFunction", events.sweep_tasks(Fuzz(8), PER_HANDLER), records=True)
     faults = batch_contract("SweepWorkerFunction", outcomes, bad, sqs_id, "message_id", sqs_id)
     no_faults(world, faults + no_sweep_ahead(world) + unknown_loan_state(world))
 
 
-@pytest.mark.xfail(reason="open fault: records built to be bad are not all in batchItemFailures, and a planted value reaches a log line: to diagnose", strict=True)
+@pytest.mark.xfail(
+    reason="open fault: bad records missing from batchItemFailures, a planted value logged",
+    strict=True,
+)
 def test_planner(world: World) -> None:
     outcomes, bad = fuzz(world, "PlannerFunction", events.loan_changes(Fuzz(9), PER_HANDLER), records=True)
     faults = batch_contract("PlannerFunction", outcomes, bad, stream_id, "event_id", event_id)
     no_faults(world, faults + unknown_loan_state(world))
 
 
-@pytest.mark.xfail(reason="open fault: records built to be bad are not all in batchItemFailures: to diagnose", strict=True)
+@pytest.mark.xfail(
+    reason="open fault: records built to be bad are not all in batchItemFailures: to diagnose",
+    strict=True,
+)
 def test_dispatcher(world: World) -> None:
     outcomes, bad = fuzz(
         world, "DispatcherFunction", events.action_records(Fuzz(10), PER_HANDLER), records=True
@@ -228,7 +242,10 @@ def test_dispatcher(world: World) -> None:
     no_faults(world, faults + unknown_loan_state(world))
 
 
-@pytest.mark.xfail(reason="open fault: a lone surrogate in a contact record fails the whole batch (UnicodeEncodeError) instead of reporting the record", strict=True)
+@pytest.mark.xfail(
+    reason="open fault: a lone surrogate in a contact record fails the whole batch",
+    strict=True,
+)
 def test_archiver(world: World) -> None:
     # Lambda retries a stream batch from its reported record, then sends that record to the on-failure
     # destination and goes on after it: here the batch goes on after it at once, so every record is read.
