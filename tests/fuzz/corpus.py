@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,7 +114,7 @@ class Fuzz:
     def chance(self, p: float) -> bool:
         return self.random.random() < p
 
-    def pick[T](self, options: tuple[T, ...] | list[T]) -> T:
+    def pick[T](self, options: Sequence[T]) -> T:
         return options[self.random.randrange(len(options))]
 
     def string(self) -> str:

@@ -66,7 +66,7 @@ def spoiled(fz: Fuzz, event: dict[str, Any], key: str, values: tuple[Any, ...]) 
     changed = fz.mutate(event, fz.random.randrange(3))
     if isinstance(changed, dict):
         changed[key] = fz.pick(values)
-    return changed
+    return changed  # type: ignore[no-any-return]
 
 
 # -- payments: PaymentReceived and PaymentReversed -----------------------------------------------------

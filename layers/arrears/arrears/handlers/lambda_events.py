@@ -124,7 +124,9 @@ def process_batch[T](
         record_handler=record_handler,
         # Every failed record is reported, even when all of a batch fail (no whole-batch error: each
         # record goes its own failure path); the processor's own warnings go to our logger.
-        processor=BatchProcessor(event_type=event_type, raise_on_entire_batch_failure=False, logger=logger),
+        processor=BatchProcessor(
+            event_type=event_type, raise_on_entire_batch_failure=False, logger=logger._logger
+        ),
         context=context,
     )
     return dict(response)
