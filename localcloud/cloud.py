@@ -377,6 +377,23 @@ class LocalCloud:
                 raise
         return call.response
 
+    @contextlib.contextmanager
+    def invoker(self, function: str) -> Iterator[Callable[[dict[str, Any]], Any]]:
+        """Invoke `function` many times under one environment: what `invoke` does, without setting
+        the process environment and recording each call (tests/fuzz sends thousands of events;
+        exceptions propagate like a function error)."""
+        spec = self.stack.functions[function]
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(
+            self._modules[function], spec.handler.partition(".")[2]
+        )
+
+        def invoke(event: dict[str, Any]) -> Any:
+            self.counts[function] = self.counts.get(function, 0) + 1
+            return handler(event, LocalContext(function, spec.timeout_s, self.budgets_ms.get(function)))
+
+        with self._environment(spec):
+            yield invoke
+
     # -- schedules and EventBridge ----------------------------------------------------------
 
     def schedule_of(self, function: str) -> Schedule:
