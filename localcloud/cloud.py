@@ -513,7 +513,22 @@ class LocalCloud:
             "body": body or None,
             "isBase64Encoded": False,
         }
-        response = self.invoke(function, event)
+        try:
+            response = self.invoke(function, event)
+        except Exception as error:
+            # A function URL answers a function error (or a timeout) with 502; the caller may retry.
+            self.log.write(
+                json.dumps(
+                    {
+                        "level": "ERROR",
+                        "message": "function URL error",
+                        "function": function,
+                        "error": type(error).__name__,
+                    }
+                )
+                + "\n"
+            )
+            response = {"statusCode": 502, "body": "Internal Server Error"}
         self.settle()
         return response
 

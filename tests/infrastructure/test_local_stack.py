@@ -1,6 +1,7 @@
 """deploy() builds, in moto, exactly the resources template.yaml declares."""
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,7 +313,18 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_TIMEZONE": "Asia/Shanghai",
         },
         "PlannerFunction": {"DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"]},
+        "UnsubscribeFunction": {"OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"]},
     }
+    # The senders sign the e-mail's unsubscribe link for the unsubscribe function's own URL (no
+    # OptOutBaseUrl given).
+    unsubscribe_url = stack.functions["DispatcherFunction"].environment["EMAIL_OPT_OUT_URL"]
+    assert re.fullmatch(r"https://[a-z0-9-]+\.lambda-url\.us-east-1\.on\.aws/unsubscribe", unsubscribe_url)
+    for sender in ("DispatcherFunction", "DeferredReleaseFunction"):
+        own[sender] = {
+            "EMAIL_OPT_OUT_URL": unsubscribe_url,
+            "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
+            "OPT_OUT_LINK_TTL_DAYS": "60",
+        }
     for name, spec in stack.functions.items():
         props = declared[name]
         code_uri = props["CodeUri"].rstrip("/")

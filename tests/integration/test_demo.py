@@ -125,6 +125,8 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "CallOutcomesFunction",
         "ArchiverFunction",
         "PaymentsFunction",
+        "InboundSmsFunction",
+        "UnsubscribeFunction",
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 

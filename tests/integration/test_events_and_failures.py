@@ -13,6 +13,7 @@ import pytest
 
 from arrears.adapters.container import Container
 from arrears.domain.actions import ActionStatus
+from arrears.domain.calendar import parse_utc
 from localcloud.cloud import LocalCloud
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
@@ -35,6 +36,8 @@ SAMPLES = {
     "payments/payment-reversed.json": "PaymentsFunction",
     "erasure/requested.json": "ErasureFunction",
     "holds/hold-changed.json": "HoldsFunction",
+    "inbound_sms/stop-reply.json": "InboundSmsFunction",
+    "unsubscribe/unsubscribe-post.json": "UnsubscribeFunction",
 }
 
 
@@ -75,7 +78,18 @@ def test_sample_event_runs_through_its_handler(
             cloud.invoke(SAMPLES[name], load(name))
         assert container.call_ledger.ledger("B-SAMPLE-0001").attempts == ()
         return
-    response = cloud.invoke(SAMPLES[name], load(name))
+    # The sample runs at its own time: a schedule or sweep task ahead of the clock is refused
+    event = load(name)
+    at = event.get("time") if isinstance(event.get("time"), str) else None
+    if name.startswith("sweep_worker/"):
+        at = json.loads(event["Records"][0]["body"])["business_time"]
+    if at and parse_utc(at) > cloud.clock:
+        cloud.advance_to(parse_utc(at))
+    if name == "archiver/contact-recorded.json":
+        # The stream's record is in the Contacts table (a record gone from it counts as archived)
+        image = event["Records"][0]["dynamodb"]["NewImage"]
+        boto3.client("dynamodb").put_item(TableName=stack.physical["ContactsTable"], Item=image)
+    response = cloud.invoke(SAMPLES[name], event)
 
     # Then the handler answers in the shape its trigger expects, with no failed record
     if name.startswith(("planner/", "dispatcher/", "archiver/")):
@@ -99,6 +113,12 @@ def test_sample_event_runs_through_its_handler(
         assert stored is not None
         assert stored.ledger_count == 0
         assert stored.scheduled_outstanding == stored.instalments[0].total_due
+    if name == "inbound_sms/stop-reply.json":
+        # a STOP from a number no borrower has: logged, nothing recorded
+        assert (response["status"], response["archived"]) == ("UNKNOWN_BORROWER", False)
+    if name == "unsubscribe/unsubscribe-post.json":
+        # the sample's signature is a placeholder: refused as tampered, nothing recorded
+        assert response["statusCode"] == 403
     if name == "archiver/contact-recorded.json":
         keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
         assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}
