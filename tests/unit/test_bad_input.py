@@ -19,7 +19,8 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from arrears.domain.calendar import format_utc
-from arrears.events.bus import MAX_CLOCK_SKEW, CallOutcomeEvent, PaymentReceivedEvent
+from arrears.events.base import MAX_CLOCK_SKEW
+from arrears.events.bus import CallOutcomeEvent, PaymentReceivedEvent
 from arrears.events.queues import SweepTaskRecord
 from arrears.events.streams import ActionRecord, ContactRecord, LoanChangeRecord
 from arrears.handlers.lambda_events import FAILED_RECORD, MalformedInput, process_batch, receive

@@ -42,6 +42,15 @@ UtcTime = Annotated[datetime, BeforeValidator(_utc)]
 
 
 _REFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$")
+MALFORMED_ID = "<malformed id>"
+
+
+def safe_reference(value: object) -> object:
+    """`value` if it has the shape of an id Lambda, EventBridge or a caller assigns (1-128 letters,
+    digits and `._:#/-`), else `MALFORMED_ID`: what may be logged in an id's place (never input)."""
+    if value is not None and not (isinstance(value, str | int) and _REFERENCE_ID.match(str(value))):
+        return MALFORMED_ID
+    return value
 
 
 class Inbound:
@@ -62,9 +71,7 @@ class Inbound:
         for part in path:
             value = value.get(part) if isinstance(value, Mapping) else None
         # An id Lambda or EventBridge assigned is logged; anything else in its place is input.
-        if value is not None and not (isinstance(value, str | int) and _REFERENCE_ID.match(str(value))):
-            value = "<malformed id>"
-        return {key: value}
+        return {key: safe_reference(value)}
 
 
 def problems(error: ValidationError, whole: str = "event") -> str:

@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.jmespath_utils import query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrears.events.base import safe_reference
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -65,14 +68,16 @@ class Telemetry:
 
         def decorate(handler: Handler) -> Handler:
             flushed = self.metrics.log_metrics(handler)
-            logged = self.logger.inject_lambda_context(
-                flushed, log_event=False, correlation_id_path=correlation_id_path
-            )
+            logged = self.logger.inject_lambda_context(flushed, log_event=False)
             traced: Handler | None = None
 
             @functools.wraps(handler)
             def invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 nonlocal traced
+                if correlation_id_path:
+                    # The id at the path is input: logged only when it has an id's shape
+                    found = query(envelope=correlation_id_path, data=event)
+                    self.logger.set_correlation_id(str(safe_reference(found)) if found is not None else None)
                 if traced is None:
                     traced = self.tracer.capture_lambda_handler(logged) if tracing_enabled() else logged
                 return traced(event, context)
