@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as _datetime_module
 import importlib.util
 import io
 import json
@@ -37,6 +38,7 @@ import logging
 import os
 import sys
 import time
+import types
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -244,6 +246,35 @@ def _cloudwatch_judges_at(clock: SimulatedClock) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _idempotency_judges_at(clock: SimulatedClock) -> Iterator[None]:
+    """While a handler runs, Powertools' idempotency records are dated by the simulated clock.
+
+    In Lambda an in-progress record left by a killed invocation expires with the invocation's own time
+    (`register_lambda_context`), so the trigger's retry a minute later, or an operator's redrive, runs
+    again. Powertools reads the wall clock for that; here the simulated clock is the one that passes
+    (a redrive is an hour later in simulated time, a few milliseconds on the wall).
+    """
+    from aws_lambda_powertools.utilities.idempotency import base as handler_base
+    from aws_lambda_powertools.utilities.idempotency.persistence import base, datarecord, dynamodb
+
+    class SimulatedDatetime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return clock.now() if tz is None else clock.now().astimezone(tz)
+
+    simulated = types.SimpleNamespace(**{**vars(_datetime_module), "datetime": SimulatedDatetime})
+    modules = (handler_base, base, datarecord, dynamodb)
+    originals = [vars(module)["dt"] for module in modules]
+    for module in modules:
+        setattr(module, "dt", simulated)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            setattr(module, "dt", original)  # noqa: B010
+
+
+@contextlib.contextmanager
 def _containers_with(clock: SimulatedClock) -> Iterator[None]:
     """While a handler module is imported, `Container.from_environment()` builds its container with
     the simulated clock, as Lambda's would be built with the wall clock."""
@@ -332,7 +363,11 @@ class LocalCloud:
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
         running = current_function.set(spec.logical_id)  # whose AWS requests these are
         try:
-            with contextlib.redirect_stdout(self.log), _cloudwatch_judges_at(self.simulated_clock):
+            with (
+                contextlib.redirect_stdout(self.log),
+                _cloudwatch_judges_at(self.simulated_clock),
+                _idempotency_judges_at(self.simulated_clock),
+            ):
                 yield
         finally:
             current_function.reset(running)

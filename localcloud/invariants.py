@@ -236,8 +236,12 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
     actions = [action_from_item(item) for item in _scan(settings.actions_table)]
     contacts = [plain(item) for item in _scan(settings.contacts_table)]
     records = {str(c["contact_id"]) for c in contacts}
+    # An action's own record: the dispatch's (a call attempt or a field visit reported later is a record
+    # of its own, with its `result`, and does not settle the action again)
     terminal_records: Counter[str] = Counter(
-        str(c["action_id"]) for c in contacts if c["status"] in {s.value for s in TERMINAL}
+        str(c["action_id"])
+        for c in contacts
+        if c["status"] in {s.value for s in TERMINAL} and not c.get("result")
     )
     phones = {
         str(b["borrower_id"]): str(b.get("phone", "")) for b in map(plain, _scan(settings.borrowers_table))
