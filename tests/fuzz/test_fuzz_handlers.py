@@ -133,7 +133,6 @@ def test_holds(world: World) -> None:
     no_faults(world, faults + unknown_loan_state(world))
 
 
-@pytest.mark.xfail(reason=CORRELATION_ID_LOGGED, strict=True)
 def test_erasure(world: World) -> None:
     outcomes, bad = fuzz(world, "ErasureFunction", events.erasures(Fuzz(3), PER_HANDLER))
     faults = async_contract("ErasureFunction", outcomes, bad)
@@ -144,7 +143,9 @@ def test_erasure(world: World) -> None:
     no_faults(world, faults + unknown_loan_state(world))
 
 
-@pytest.mark.xfail(reason=CORRELATION_ID_LOGGED, strict=True)
+@pytest.mark.xfail(
+    reason="open fault found by the fuzzing of CallAttempted/CallOutcome events: to diagnose", strict=True
+)
 def test_call_outcomes(world: World) -> None:
     outcomes, bad = fuzz(world, "CallOutcomesFunction", events.call_outcomes(Fuzz(4), PER_HANDLER))
     faults = async_contract("CallOutcomesFunction", outcomes, bad)
@@ -190,7 +191,6 @@ def test_sweep_deadline(world: World) -> None:
     no_faults(world, async_contract("SweepDeadlineFunction", outcomes, bad))
 
 
-@pytest.mark.xfail(reason=CORRELATION_ID_LOGGED, strict=True)
 def test_deferred_release(world: World) -> None:
     outcomes, bad = fuzz(world, "DeferredReleaseFunction", events.scheduled_events(Fuzz(7), PER_HANDLER))
     no_faults(world, async_contract("DeferredReleaseFunction", outcomes, bad) + unknown_loan_state(world))

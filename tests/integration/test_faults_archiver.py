@@ -65,7 +65,10 @@ def test_a_bisected_batch_is_completed_and_archives_each_record_once(
     hot = container.contacts
     if crash == "before the manifest":
         store = CrashOnManifest(
-            boto3.client("s3"), container.settings.archive_bucket, container.settings.archive_kms_key_id
+            boto3.client("s3"),
+            container.settings.archive_bucket,
+            container.settings.archive_kms_key_id,
+            lock=container.archive_store.lock,
         )
     else:
         hot = CrashOnTtl(hot)  # type: ignore[assignment]
