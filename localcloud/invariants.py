@@ -22,6 +22,7 @@ import contextlib
 import gzip
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -222,8 +223,10 @@ def _archive_lines(archive: Path) -> tuple[Counter[str], list[Manifest]]:
 def _verify(archive: Path) -> tuple[bool, str]:
     """`arrears-audit verify --dir <archive>`: the auditors' own check, run as they run it."""
     argv = [sys.executable, "-m", "arrears_cli.audit"]
+    # The same code as this process (its sys.path), whichever checkout or install that is
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run(  # noqa: S603 (our own console script, fixed arguments)
-        [*argv, "verify", "--dir", str(archive)], capture_output=True, text=True, check=False
+        [*argv, "verify", "--dir", str(archive)], capture_output=True, text=True, check=False, env=env
     )
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     return done.returncode == 0, lines[-1] if lines else done.stderr.strip()[-300:]
