@@ -113,7 +113,9 @@ def _action_id(body: str) -> str:
         parsed = json.loads(body)
     except (TypeError, ValueError):
         return ""
-    return str(parsed.get("action_id", "")) if isinstance(parsed, dict) else ""
+    if not isinstance(parsed, dict) or parsed.get("type") == "CANCEL_CALL_TASK":
+        return ""  # a withdrawal tells the dialer to drop a task: no contact of its own
+    return str(parsed.get("action_id", ""))
 
 
 def _scan(table: str) -> list[dict[str, Any]]:
