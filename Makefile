@@ -70,7 +70,7 @@ PYTEST = $(TEST_ENV) $(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $
 # pytest exit code 5 = nothing collected: not a failure while a test folder is still empty.
 PYTEST_OK5 := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests collected)"; else exit $$rc; fi
 
-.PHONY: help venv tools lock lint format typecheck pytest unit integration infra build check-build test \
+.PHONY: help venv tools lock lint format typecheck pytest unit integration infra build check-build test chromium \
         demo bench clean distclean
 
 help: ## list the targets
@@ -149,13 +149,31 @@ format: venv ## ruff format + ruff check --fix (rewrites files)
 typecheck: venv ## mypy --strict over layer, functions, local cloud, tests, scripts
 	$(TEST_ENV) $(VENV)/bin/mypy
 
-pytest: venv ## every test but e2e and tests/infrastructure (those run in `infra`)
+# The report's browser test opens out/report.html in the distribution's Chromium (Playwright drives it,
+# no browser download). Installed here when missing and we may (root, or CI with sudo); otherwise the
+# test is skipped, and this says so.
+CHROMIUM ?= /usr/bin/chromium
+chromium: ## install Debian's chromium for the report's browser test (when missing; root or CI)
+	@if [ -x "$(CHROMIUM)" ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium for the report's browser test"; \
+	  apt-get install -y --no-install-recommends chromium || \
+	    { apt-get update && apt-get install -y --no-install-recommends chromium; }; \
+	elif [ -n "$${CI:-}" ] && command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+	  sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium; \
+	else \
+	  echo "chromium: $(CHROMIUM) is missing and installing it needs root (or CI with sudo):"; \
+	  echo "  the report's browser test will be skipped; install it with: sudo apt-get install chromium"; \
+	fi
+
+pytest: venv chromium ## every test but e2e and tests/infrastructure (those run in `infra`)
 	$(PYTEST) -m "not e2e" --ignore=tests/e2e --ignore=tests/infrastructure || { $(PYTEST_OK5); }
 
 unit: venv ## tests/unit
 	$(PYTEST) tests/unit || { $(PYTEST_OK5); }
 
-integration: venv ## tests/integration (handlers on moto)
+integration: venv chromium ## tests/integration (handlers on moto, the report in Chromium)
 	$(PYTEST) tests/integration || { $(PYTEST_OK5); }
 
 infra: venv tools ## tests/infrastructure, sam validate --lint, cfn-lint, checkov
@@ -193,6 +211,8 @@ demo: venv ## run the local simulation; writes out/
 bench: venv ## benchmark the local cloud; writes benchmarks/results.json
 	mkdir -p benchmarks
 	$(TEST_ENV) $(PY) -m benchmarks.run --out benchmarks/results.json
+	$(TEST_ENV) $(PY) -m benchmarks.faults --loans 1000 --days 30 --rates 0.05,0.10 \
+	  --out benchmarks/results-faults.json
 
 scaling-doc: venv ## rewrite the figures section of docs/scaling.md from benchmarks/results.json
 	$(TEST_ENV) $(PY) -m benchmarks.scaling_doc

@@ -24,9 +24,31 @@ SQS = "https://aws.amazon.com/sqs/pricing/"
 SNS = "https://aws.amazon.com/sns/pricing/"
 S3 = "https://aws.amazon.com/s3/pricing/"
 CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
+KMS = "https://aws.amazon.com/kms/pricing/"
+SMS = "https://aws.amazon.com/end-user-messaging/pricing/"
 # When the figures below were taken from those pages; the DynamoDB ones are the on-demand prices in
 # force since the reduction of 1 November 2024. Re-check the pages before quoting a bill.
 AS_OF = "2025-07"
+# Re-checked on 2026-11-30 against what could be read that day (not the AWS pages themselves):
+# DynamoDB on-demand $0.625 / $0.125 per million WRU / RRU in us-east-1 (AWS News Blog, "Amazon
+# DynamoDB On-Demand", updated 31 January 2025 for the reduced on-demand prices; airbyte.com's
+# DynamoDB pricing guide quotes the same us-east-1 figures); CloudWatch $0.30 a custom metric (first
+# 10,000), $0.10 a standard alarm metric, $3 a dashboard (cloudcostkit.com, factualminds.com,
+# June 2026); SNS $0.50 per million publishes (factualminds.com). Unchanged, so AS_OF stays.
+# Not in the model: SMS, priced per destination country and carrier (AWS End User Messaging
+# pricing page; "these prices change regularly"): no per-country figure could be confirmed, so none
+# is written here. SMS is the largest variable cost of contacting a book; price it from the page.
+RECHECKED = "2026-11-30"
+RECHECKED_PRICES = frozenset(
+    {
+        "dynamodb_write_request_unit",
+        "dynamodb_read_request_unit",
+        "cloudwatch_metric_month",
+        "cloudwatch_alarm_month",
+        "cloudwatch_dashboard_month",
+        "sns_publish",
+    }
+)
 
 PRICES: dict[str, Price] = {
     "dynamodb_write_request_unit": Price(0.625 / 1e6, "write request unit (1 KB written)", DYNAMODB, AS_OF),
@@ -43,6 +65,13 @@ PRICES: dict[str, Price] = {
         0.50 / 1e6, "standard topic publish (64 KB chunk); SMS is priced per country", SNS, AS_OF
     ),
     "s3_put": Price(0.005 / 1e3, "PUT, COPY, POST or LIST request (S3 Standard)", S3, AS_OF),
+    "kms_request": Price(0.03 / 1e4, "KMS API request (symmetric key)", KMS, AS_OF),
+    # SMS is priced per message part and destination country; only the destinations with a price
+    # here are priced (the report counts the others and says they are not priced). US: the base price
+    # of an outbound part, without the carriers' pass-through fees.
+    "sms_part_+1": Price(
+        0.00581, "outbound SMS message part to the US (base, carrier fees extra)", SMS, AS_OF
+    ),
     "cloudwatch_metric_month": Price(0.30, "custom metric a month (first 10,000)", CLOUDWATCH, AS_OF),
     "cloudwatch_alarm_month": Price(0.10, "standard-resolution alarm metric a month", CLOUDWATCH, AS_OF),
     "cloudwatch_dashboard_month": Price(3.00, "dashboard a month (past the first three)", CLOUDWATCH, AS_OF),
@@ -55,5 +84,12 @@ def price(name: str) -> float:
 
 def as_json() -> dict[str, dict[str, object]]:
     return {
-        name: {"usd": p.usd, "per": p.per, "source": p.source, "as_of": p.as_of} for name, p in PRICES.items()
+        name: {
+            "usd": p.usd,
+            "per": p.per,
+            "source": p.source,
+            "as_of": p.as_of,
+            "rechecked": RECHECKED if name in RECHECKED_PRICES else None,
+        }
+        for name, p in PRICES.items()
     }

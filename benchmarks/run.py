@@ -144,7 +144,16 @@ def build_book(count: int, due_fraction: float, seed: int) -> list[Any]:
         plan = rng.choice((1, 1, 1, 3))
         band = rng.choice(("LOW", "MEDIUM", "MEDIUM", "HIGH"))
         probe = Loan(
-            loan_id, "", "CN", "CNY", principal, BENCH_DAY, _first(principal), 500, 2400, risk_band=band
+            loan_id,
+            "",
+            "CN",
+            "CNY",
+            principal,
+            BENCH_DAY - timedelta(days=30),
+            _first(principal),
+            500,
+            2400,
+            risk_band=band,
         )
         offsets = bundled_playbook().milestones_for(probe).offsets
         due_today = rng.random() < due_fraction
@@ -474,6 +483,12 @@ def main(argv: list[str] | None = None) -> int:
         help="create ReviewIndex with this projection instead of the template's (to price the choice)",
     )
     parser.add_argument("--no-archive", action="store_true", help="skip the archive section")
+    parser.add_argument(
+        "--cold-import-rounds",
+        type=int,
+        default=3,
+        help="paired rounds of the handlers' cold-import measurement (0 skips it)",
+    )
     args = parser.parse_args(argv)
     for name, value in LOCAL_ENV.items():
         os.environ[name] = value  # the bench only ever talks to moto
@@ -487,6 +502,11 @@ def main(argv: list[str] | None = None) -> int:
         results["archive"] = archive_section()
     if not args.moto_serializer:
         fast_dynamodb_responses()
+    if args.cold_import_rounds > 0:
+        from benchmarks.cold_import import cold_import_section
+
+        # Before the sweep: fresh interpreters, not this process's moto patches.
+        results["cold_import"] = cold_import_section(args.cold_import_rounds)
     results["sweep"] = sweep_section(
         args.loans, args.due_fraction, args.shards, args.seed, args.page_size, args.review_projection
     )

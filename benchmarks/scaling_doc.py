@@ -126,10 +126,44 @@ def render(results: Mapping[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     for name, p in prices.items():
-        lines.append(f"| [{name}]({p['source']}) | {p['usd']:.10g} | {p['per']} | {p['as_of']} |")
+        lines.append(f"| [{name}]({p['source']}) | {p['usd']:.10g} | {p['per']} | {p['as_of']}{checked(p)} |")
+    lines += cold_import_lines(results.get("cold_import"))
     assumptions = ", ".join(f"`{k}` = {v}" for k, v in cost["assumptions"].items())
     lines += ["", f"Assumptions (`benchmarks/model.py`): {assumptions}.", "", END]
     return "\n".join(lines)
+
+
+COLD_IMPORT_TARGET = 1.3  # a handler's cold import against the floor (import boto3 + Powertools Logger)
+
+
+def cold_import_lines(cold: Mapping[str, Any] | None) -> list[str]:
+    """The handlers' cold-import table (`benchmarks/cold_import.py`), or nothing when not measured."""
+    if not cold:
+        return []
+    over = [name for name, h in cold["handlers"].items() if h["ratio_to_floor"] > COLD_IMPORT_TARGET]
+    lines = [
+        "",
+        f"Cold import of each handler module against the floor ({cold['floor']}: "
+        f"{cold['floor_ms']} ms, median), {cold['rounds']} paired rounds in new interpreters "
+        "(`benchmarks/cold_import.py`; X-Ray off: with `Tracing: Active` the tracer and its SDK are "
+        "built at the first invocation):",
+        "",
+        "| handler | cold import (ms, median) | ratio to the floor (median of paired ratios) |",
+        "|---|---|---|",
+    ]
+    for name, h in sorted(cold["handlers"].items()):
+        lines.append(f"| {name} | {h['ms']} | {h['ratio_to_floor']} |")
+    lines += [
+        "",
+        f"Target: at most {COLD_IMPORT_TARGET}x the floor. "
+        + (f"Not met by: {', '.join(over)}." if over else "Met by every handler."),
+    ]
+    return lines
+
+
+def checked(price: Mapping[str, Any]) -> str:
+    """The " re-checked <date>" suffix of a price confirmed again on that date (benchmarks/prices.py)."""
+    return f" (re-checked {price['rechecked']})" if price.get("rechecked") else ""
 
 
 def rewrite(doc: str, results: Mapping[str, Any]) -> str:

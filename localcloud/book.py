@@ -7,7 +7,7 @@ that the privacy checks (logs and archive free of PII) are tested against data t
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -131,6 +131,12 @@ def _us_phone(n: int, region: str, line: int) -> str:
 # from the borrower's number, not the generator, so the rest of the book stays as it was.
 PREFERRED_HOURS: dict[int, tuple[int, int]] = {3: (19, 1), 7: (20, 10)}
 
+# Loan 2: a US borrower opted out of every contact channel, 56 days past due when the run starts and
+# never paying. Nothing about the debt is ever delivered, so the bureau step (day 60) is held by the
+# pack's precondition (12 CFR 1006.30(a)) instead of reporting an untold borrower.
+OPTED_OUT_EVERYWHERE = frozenset({"SMS", "EMAIL", "CALL_TASK", "FIELD_VISIT"})
+OPTED_OUT_DPD_AT_START = 56
+
 
 def _borrower(rng: random.Random, n: int, jurisdiction: str) -> Borrower:
     if jurisdiction == "CN":
@@ -207,17 +213,25 @@ def _priced(loan: Loan, borrower: Borrower, rates: tuple[int, ...], fees: tuple[
 def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
     """`size` loans whose first due dates fall between 75 days before and 45 days after `start`.
 
-    The first two loans are made to show what a short run would otherwise rarely reach: loan 0's
+    The first loans are made to show what a short run would otherwise rarely reach: loan 0's
     first payment is returned (reversed) a few days later, loan 1 (a US cash loan) is charged off
-    just before the run and paid after it (a recovery).
+    just before the run and paid after it (a recovery), loan 2's US borrower opted out of every
+    contact channel and reaches the bureau step untold (`OPTED_OUT_EVERYWHERE`). One borrower in
+    every eight holds three loans.
     """
     rng = random.Random(seed)
     entries: list[BookEntry] = []
     for n in range(size):
         jurisdiction = "CN" if rng.random() < 0.6 else "US-REGF"
-        if n == 1:
+        if n in (1, 2):
             jurisdiction = "US-REGF"
         borrower = _borrower(rng, n, jurisdiction)
+        if n % 8 in (6, 7) and entries:
+            # Loans 5, 6 and 7 of every eight share one borrower: their calls share one open call
+            # task at a time and one set of call caps (docs/contracts.md, "The dialer contract").
+            borrower, jurisdiction = entries[-1].borrower, entries[-1].loan.jurisdiction
+        if n == 2:
+            borrower = replace(borrower, opted_out_channels=OPTED_OUT_EVERYWHERE)
         instalments = rng.choice((1, 1, 3, 6, 12))
         first_due = start + timedelta(days=rng.randrange(-75, 46))
         cash_days = rng.choice((7, 14, 30))
@@ -230,6 +244,9 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
             # Charged off (120 days past due) two days before the run, whatever the calendar.
             behaviour, instalments = Behaviour.RECOVERED, 1
             first_due = start - timedelta(days=PRODUCTS["US-REGF"].charge_off_dpd + 6)
+        elif n == 2:
+            behaviour, instalments = Behaviour.NEVER, 1
+            first_due = start - timedelta(days=OPTED_OUT_DPD_AT_START)
         disbursed = first_due - timedelta(days=cash_days if instalments == 1 else 30)
         principal = rng.randrange(50, 2_000) * 1_000  # 500.00 to 19,990.00 in minor units
         contract = Loan(

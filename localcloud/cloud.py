@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as _datetime_module
 import importlib.util
 import io
 import json
@@ -37,6 +38,7 @@ import logging
 import os
 import sys
 import time
+import types
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -45,12 +47,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
 from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
+from localcloud.faults import FaultInjector, InvocationKilled
 from localcloud.patterns import matches
+from localcloud.requests import current_function
 from localcloud.schedules import Schedule
 from localcloud.stack import EventSource, FunctionSpec, LocalStack
 
@@ -85,6 +90,10 @@ class LocalContext:
     def get_remaining_time_in_millis(self) -> int:
         budget = self.budget_ms if self.budget_ms is not None else self.timeout_s * 1000
         return max(0, budget - int((time.monotonic() - self._started) * 1000))
+
+
+class FunctionTimedOut(RuntimeError):
+    """An invocation ended by Lambda before it returned (the trigger retries it as a function error)."""
 
 
 @dataclass
@@ -187,6 +196,84 @@ class SimulatedClock:
         return self._cloud.clock
 
 
+_EMF_CHECK_BINDERS: list[Any] = [-1, []]  # (len(sys.modules) when scanned, modules binding the check)
+
+
+@contextlib.contextmanager
+def _cloudwatch_judges_at(clock: SimulatedClock) -> Iterator[None]:
+    """While a handler runs, Powertools' EMF timestamp check compares with the simulated clock.
+
+    CloudWatch accepts a metric whose timestamp is at most 14 days before, and 2 hours after, the
+    instant it ingests the log line. In Lambda that instant is the wall clock; here it is the simulated
+    clock (the logs are "ingested" as the simulated day runs), so a census stamped with its simulated
+    business time is on time, and neither Powertools' "will be skipped" warning nor the handlers' own
+    "will be dropped" warning fires for metrics CloudWatch would in fact keep. The check is swapped in
+    every module that bound it by name (Powertools' metrics provider, the handlers' reporting).
+    """
+    from aws_lambda_powertools.metrics import functions
+    from aws_lambda_powertools.shared import constants
+
+    original = functions.validate_emf_timestamp
+
+    past_ms: int = constants.EMF_MAX_TIMESTAMP_PAST_AGE
+    future_ms: int = constants.EMF_MAX_TIMESTAMP_FUTURE_AGE
+
+    def validate_emf_timestamp(timestamp: object) -> bool:
+        if isinstance(timestamp, datetime):
+            at_ms = int(timestamp.timestamp() * 1000)
+        elif isinstance(timestamp, int):
+            at_ms = timestamp
+        else:
+            return False
+        now = int(clock.now().timestamp() * 1000)
+        return now - past_ms <= at_ms <= now + future_ms
+
+    if _EMF_CHECK_BINDERS[0] != len(sys.modules):  # rescan only after new imports
+        binders = [
+            module
+            for module in list(sys.modules.values())
+            if getattr(module, "validate_emf_timestamp", None) is original
+        ]
+        _EMF_CHECK_BINDERS[:] = [len(sys.modules), binders]
+    bound: list[ModuleType] = _EMF_CHECK_BINDERS[1]
+    for module in bound:
+        setattr(module, "validate_emf_timestamp", validate_emf_timestamp)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module in bound:
+            setattr(module, "validate_emf_timestamp", original)  # noqa: B010
+
+
+@contextlib.contextmanager
+def _idempotency_judges_at(clock: SimulatedClock) -> Iterator[None]:
+    """While a handler runs, Powertools' idempotency records are dated by the simulated clock.
+
+    In Lambda an in-progress record left by a killed invocation expires with the invocation's own time
+    (`register_lambda_context`), so the trigger's retry a minute later, or an operator's redrive, runs
+    again. Powertools reads the wall clock for that; here the simulated clock is the one that passes
+    (a redrive is an hour later in simulated time, a few milliseconds on the wall).
+    """
+    from aws_lambda_powertools.utilities.idempotency import base as handler_base
+    from aws_lambda_powertools.utilities.idempotency.persistence import base, datarecord, dynamodb
+
+    class SimulatedDatetime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return clock.now() if tz is None else clock.now().astimezone(tz)
+
+    simulated = types.SimpleNamespace(**{**vars(_datetime_module), "datetime": SimulatedDatetime})
+    modules = (handler_base, base, datarecord, dynamodb)
+    originals = [vars(module)["dt"] for module in modules]
+    for module in modules:
+        setattr(module, "dt", simulated)  # noqa: B010
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            setattr(module, "dt", original)  # noqa: B010
+
+
 @contextlib.contextmanager
 def _containers_with(clock: SimulatedClock) -> Iterator[None]:
     """While a handler module is imported, `Container.from_environment()` builds its container with
@@ -220,8 +307,15 @@ class LocalCloud:
         start: datetime,
         log: TextIO | None = None,
         budgets_ms: Mapping[str, int] | None = None,
+        keep_invocations: bool = True,
+        faults: FaultInjector | None = None,
     ) -> None:
+        # Every invocation (event and response) is kept in `invocations` for the tests that inspect
+        # them; the demo keeps only the per-function `counts`, so its memory does not grow with days.
+        self.keep_invocations = keep_invocations
         self.stack = stack
+        # Counts the handlers' AWS calls; with a FaultPlan, also makes some of them fail.
+        self.faults = faults if faults is not None else FaultInjector(None)
         self.clock = start.astimezone(UTC)
         self.simulated_clock = SimulatedClock(self)
         self.log: TextIO = log if log is not None else io.StringIO()
@@ -267,10 +361,16 @@ class LocalCloud:
         # No X-Ray here: the handlers' Tracer stays off (the template turns tracing on in Lambda).
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = spec.logical_id
+        running = current_function.set(spec.logical_id)  # whose AWS requests these are
         try:
-            with contextlib.redirect_stdout(self.log):
+            with (
+                contextlib.redirect_stdout(self.log),
+                _cloudwatch_judges_at(self.simulated_clock),
+                _idempotency_judges_at(self.simulated_clock),
+            ):
                 yield
         finally:
+            current_function.reset(running)
             os.environ.clear()
             os.environ.update(saved)
 
@@ -298,14 +398,36 @@ class LocalCloud:
         context = LocalContext(function, spec.timeout_s, self.budgets_ms.get(function))
         self.counts[function] = self.counts.get(function, 0) + 1
         call = Invocation(function, event)
-        self.invocations.append(call)
-        with self._environment(spec):
+        if self.keep_invocations:
+            self.invocations.append(call)
+        with self._environment(spec), self.faults.invocation(function):
             try:
                 call.response = handler(event, context)
+            except InvocationKilled as killed:
+                # Lambda ended the invocation (its timeout): a function error for the trigger.
+                call.error = f"Task timed out ({killed})"
+                raise FunctionTimedOut(call.error) from None
             except Exception as error:
                 call.error = f"{type(error).__name__}: {error}"
                 raise
         return call.response
+
+    @contextlib.contextmanager
+    def invoker(self, function: str) -> Iterator[Callable[[dict[str, Any]], Any]]:
+        """Invoke `function` many times under one environment: what `invoke` does, without setting
+        the process environment and recording each call (tests/fuzz sends thousands of events;
+        exceptions propagate like a function error)."""
+        spec = self.stack.functions[function]
+        handler: Callable[[dict[str, Any], Any], Any] = getattr(
+            self._modules[function], spec.handler.partition(".")[2]
+        )
+
+        def invoke(event: dict[str, Any]) -> Any:
+            self.counts[function] = self.counts.get(function, 0) + 1
+            return handler(event, LocalContext(function, spec.timeout_s, self.budgets_ms.get(function)))
+
+        with self._environment(spec):
+            yield invoke
 
     # -- schedules and EventBridge ----------------------------------------------------------
 
@@ -348,6 +470,102 @@ class LocalCloud:
                     responses.append(self.invoke_async(name, event))
         self.settle()
         return responses
+
+    def publish(self, topic: str, message: str) -> list[Any]:
+        """Publish `message` to the topic `topic` (logical id) in moto, then deliver it to the functions the
+        template subscribes to it, in Lambda's SNS event shape, asynchronously (two retries, then the
+        on-failure destination); returns their responses."""
+        arn = self.stack.physical[topic]
+        message_id = boto3.client("sns", region_name=REGION).publish(TopicArn=arn, Message=message)[
+            "MessageId"
+        ]
+        responses: list[Any] = []
+        for name, spec in self.stack.functions.items():
+            for source in spec.events:
+                if source.kind != "sns" or source.source != topic:
+                    continue
+                record = {
+                    "EventSource": "aws:sns",
+                    "EventVersion": "1.0",
+                    "EventSubscriptionArn": f"{arn}:{uuid.uuid4()}",
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": message_id,
+                        "TopicArn": arn,
+                        "Subject": None,
+                        "Message": message,
+                        "Timestamp": self.clock.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                        "SignatureVersion": "1",
+                        "Signature": "local",
+                        "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/local.pem",
+                        "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                        "MessageAttributes": {},
+                    },
+                }
+                responses.append(self.invoke_async(name, {"Records": [record]}))
+        self.settle()
+        return responses
+
+    def invoke_url(
+        self,
+        function: str,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        body: str = "",
+    ) -> Any:
+        """Call `function` through its function URL: `url` (as a browser would follow it) turned into the
+        Lambda function-URL event (payload format 2.0) and invoked synchronously; returns the response."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        now = self.clock
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": parts.path or "/",
+            "rawQueryString": parts.query,
+            "headers": {"host": parts.netloc, "user-agent": "localcloud", **(headers or {})},
+            "queryStringParameters": query or None,
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": parts.netloc.split(".", 1)[0],
+                "domainName": parts.netloc,
+                "domainPrefix": parts.netloc.split(".", 1)[0],
+                "http": {
+                    "method": method,
+                    "path": parts.path or "/",
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": "localcloud",
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "body": body or None,
+            "isBase64Encoded": False,
+        }
+        try:
+            response = self.invoke(function, event)
+        except Exception as error:
+            # A function URL answers a function error (or a timeout) with 502; the caller may retry.
+            self.log.write(
+                json.dumps(
+                    {
+                        "level": "ERROR",
+                        "message": "function URL error",
+                        "function": function,
+                        "error": type(error).__name__,
+                    }
+                )
+                + "\n"
+            )
+            response = {"statusCode": 502, "body": "Internal Server Error"}
+        self.settle()
+        return response
 
     def invoke_async(self, function: str, event: dict[str, Any], attempts: int = 3) -> Any:
         """Lambda's asynchronous invocation: up to two retries, then the on-failure destination."""
@@ -542,6 +760,32 @@ class LocalCloud:
                 },
             },
         )
+
+    def replay_stream_failure(self, failure: Mapping[str, Any]) -> None:
+        """Replay one on-failure record's batch through its consumer, as `arrears-ops
+        replay-stream-failures` does: the records from start to end sequence number, re-read from
+        the stream, delivered with the mapping's retries (a batch that fails again goes back to the
+        on-failure destination)."""
+        info = failure["DDBStreamBatchInfo"]
+        function = str(failure["requestContext"]["functionArn"]).split(":")[6]
+        start, end = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+        for mapping in self._mappings:
+            if mapping.function != function or mapping.stream_arn != info["streamArn"]:
+                continue
+            shard = _moto_stream_shard(mapping.table_name)
+            if shard is None:  # pragma: no cover (the local cloud runs moto in process)
+                raise RuntimeError("replay needs moto in process")
+            records = [
+                lambda_stream_record(copy.deepcopy(r.to_json()), mapping.stream_arn, self.clock)
+                for r in shard.items
+                if start <= int(r.to_json()["dynamodb"]["SequenceNumber"]) <= end
+            ]
+            records = [r for r in records if passes_filters(r, mapping.source.properties)]
+            if records:
+                retries = int(mapping.source.properties.get("MaximumRetryAttempts", 3))
+                self._attempt(mapping, records, retries_left=retries)
+            return
+        raise KeyError(f"no stream mapping of {function} on {info['streamArn']}")
 
     # -- time -------------------------------------------------------------------------------
 

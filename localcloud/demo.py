@@ -7,6 +7,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 LOCAL_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -18,6 +19,28 @@ LOCAL_ENV = {
 }
 
 
+def print_outcomes(outcomes: dict[str, Any]) -> None:
+    """The report's headline in a few lines: cure and roll rates per jurisdiction and arm, and the cost."""
+    for jurisdiction, block in outcomes["per_jurisdiction"].items():
+        for arm, figures in block["arms"].items():
+            cure, roll = figures["cure_rate"], figures["roll_rate_m1_m2"]
+            print(
+                f"{jurisdiction:<8} {arm:<11} cure {cure['successes']}/{cure['trials']} "
+                f"({100 * cure['rate']:.0f} %, 95 % CI {100 * cure['low']:.0f}-{100 * cure['high']:.0f}), "
+                f"roll M1->M2 {roll['successes']}/{roll['trials']}"
+            )
+        for arm, test in block["cure_rate_against_champion"].items():
+            verdict = "significant" if test["significant"] else "not significant"
+            mde = test["minimum_detectable_effect"]
+            print(
+                f"{jurisdiction:<8} {arm} vs champion: {100 * test['difference']:+.1f} pts, p = "
+                f"{test['p_value']:.2f} ({verdict}; detectable: {100 * mde if mde else float('nan'):.0f} pts)"
+            )
+    cost = outcomes["cost"]
+    per_thousand = cost["usd_per_1000_loans"]
+    print(f"cost at list prices: ${cost['total_usd']:.4f}, ${per_thousand or 0:.4f} per 1,000 loans")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="arrears-demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
@@ -25,12 +48,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=60, help="simulated days (default: 60)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (ISO)")
+    parser.add_argument(
+        "--faults", type=float, default=0.0, help="share of AWS calls failing, per kind (default: 0, none)"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the faults (default: 0)")
+    parser.add_argument(
+        "--fault-kinds", default="before,after,kill", help="before, after, kill (default: all three)"
+    )
     args = parser.parse_args(argv)
     for name, value in LOCAL_ENV.items():
         os.environ[name] = value  # the demo only ever talks to moto
+    from localcloud.faults import FaultPlan
+    from localcloud.progress import DemoProgress
     from localcloud.simulation import run_demo
 
-    summary = run_demo(out=args.out, loans=args.loans, days=args.days, seed=args.seed, start=args.start)
+    faults = None
+    if args.faults:
+        faults = FaultPlan(args.faults, args.fault_seed, tuple(k for k in args.fault_kinds.split(",") if k))
+    with DemoProgress(args.start, args.days) as progress:
+        summary = run_demo(
+            out=args.out,
+            loans=args.loans,
+            days=args.days,
+            seed=args.seed,
+            start=args.start,
+            faults=faults,
+            progress=progress,
+        )
     run = summary["run"]
     print(
         f"Arrears demo: {run['loans']} loans, {run['days']} days from {run['start']} "
@@ -73,7 +117,19 @@ def main(argv: list[str] | None = None) -> int:
         f"sweep deadline:     {deadline['days_finished_by_deadline']} days finished in time, "
         f"{deadline['late']} late checks"
     )
-    print(f"wrote {args.out / 'summary.json'} and {args.out / 'archive'}/")
+    injected = summary["faults"]
+    if injected["rate"]:
+        print(
+            f"faults injected:    {injected['injected_total']} "
+            f"at {injected['rate']:.0%} (seed {injected['seed']})"
+        )
+    checks = summary["invariants"]
+    print("invariants:         " + ("all hold" if checks["ok"] else "BROKEN: " + ", ".join(checks["broken"])))
+    print_outcomes(summary["outcomes"])
+    print(
+        f"wrote {args.out / 'report.html'} (open it in a browser), {args.out / 'summary.json'}, "
+        f"{args.out / 'archive'}/ and {args.out / 'data'}/"
+    )
     return 0
 
 

@@ -6,7 +6,7 @@ import heapq
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -31,7 +31,13 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
+from localcloud.compliance_report import bureau_summary
+from localcloud.dialer import KINDS as DIALER_EVENTS
+from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.faults import FaultInjector, FaultPlan
+from localcloud.invariants import EffectLog, check, recover
+from localcloud.optouts import SimulatedReplies, opt_out_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
@@ -72,12 +78,22 @@ class RunStats:
 class Simulation:
     """A deployed local stack, a loan book, and a clock that advances event by event."""
 
-    def __init__(self, *, loans: int, seed: int, start: date, log: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        loans: int,
+        seed: int,
+        start: date,
+        log: TextIO | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
         self.start = start
         self.seed = seed
         self.stack = deploy(template_path())
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
-        self.cloud = LocalCloud(self.stack, start=begin, log=log)
+        self.cloud = LocalCloud(
+            self.stack, start=begin, log=log, keep_invocations=False, faults=FaultInjector(faults)
+        )
         self.settings = load_settings(self.stack.functions["SweepFunction"].environment)
         container = Container(self.settings, boto3.session.Session())
         self._actions_table = boto3.resource("dynamodb").Table(self.settings.actions_table)
@@ -87,9 +103,12 @@ class Simulation:
         self.book = generate_book(loans, seed, start)
         self.entries = {entry.loan.loan_id: entry for entry in self.book}
         self.stats = RunStats()
+        self.dialer = SimulatedDialer(self.cloud, self.stack, seed)
         self.schedules = schedules_of(self.stack)
         self._actions_seen = -1
         self._next_deferred: datetime | None = None
+        # Borrowers answering by text reply and by unsubscribe link (localcloud.optouts).
+        self.replies = SimulatedReplies(self.cloud, self.book)
 
     def load_book(self) -> None:
         for entry in self.book:
@@ -228,7 +247,8 @@ class Simulation:
         else:
             self.stats.late_sweep_checks += 1
 
-    def run(self, days: int) -> None:
+    def run(self, days: int, progress: Callable[[datetime], None] | None = None) -> None:
+        """Run `days` simulated days; `progress(moment)` is called after each event (schedule, payment)."""
         begin = datetime.combine(self.start, datetime.min.time(), tzinfo=UTC)
         end = begin + timedelta(days=days)
         queue: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
@@ -246,10 +266,22 @@ class Simulation:
             for moment, kind, args in self._payment_times(entry, end):
                 heapq.heappush(queue, (moment, order, kind, args))
                 order += 1
+        for moment, kind, args in self.dialer.polls(begin, end):
+            heapq.heappush(queue, (moment, order, kind, args))
+            order += 1
+        for moment in self.replies.moments(begin, end):
+            heapq.heappush(queue, (moment, order, "replies", ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
-            if kind == "schedule":
+            if kind in DIALER_EVENTS:
+                # The simulated dialer and collectors: what they do next is queued by time.
+                for later, next_kind, next_args in self.dialer.handle(kind, args, moment):
+                    if later < end:
+                        heapq.heappush(queue, (later, order, next_kind, next_args))
+                        order += 1
+            elif kind == "schedule":
                 if args[0] == "DeferredReleaseFunction" and self._deferred_tick_is_idle(moment):
                     self.stats.idle_ticks_skipped += 1
                     continue
@@ -261,8 +293,12 @@ class Simulation:
                     self._record_deadline_check(response)
             elif kind == "reverse":
                 self._reverse(*args)
+            elif kind == "replies":
+                self.replies.answer()
             else:
                 self._pay(*args)
+            if progress is not None:
+                progress(moment)
         self.cloud.advance_to(end)
         self.cloud.settle()
         self.stats.invocations = Counter(self.cloud.counts)
@@ -406,13 +442,16 @@ def summarise(
         "last_census": last_census(points),
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
         "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
-        "field_visits_queued": int(queued),
+        "field_visits_queued": int(queued) + sim.dialer.stats.visit_tasks_received,
+        "dialer": dialer_summary(sim, out),
         "deferred": deferred["total"],
         "deferrals": deferred,
         "suppressed": sum(v for k, v in outcomes.items() if k.endswith(":SUPPRESSED")),
         # Deferrals and suppressions by the rule-pack layer that decided (US-MA@2026.1, ...).
         "decided_by_layer": decisions_by_layer(contacts),
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
+        # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
+        "bureau": bureau_summary(contacts, sim.book),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
         "payments": payments_summary(sim, loans),
@@ -420,23 +459,71 @@ def summarise(
         "records_archived": sum(m.records for m in manifests),
         "archive_objects": len(manifests),
         "archive_jurisdictions": sorted({m.jurisdiction for m in manifests}),
+        # opt-outs and opt-ins by channel and source, and sends after an opt-out (from the archive alone)
+        "opt_outs": opt_out_summary(out, sim.replies.stats),
     }
 
 
-def run_demo(*, out: Path, loans: int, days: int, seed: int, start: date) -> dict[str, Any]:
-    """Run the whole demo inside moto and write `out/` (summary.json, archive/, logs.jsonl)."""
+def dialer_summary(sim: Simulation, archive: Path) -> dict[str, Any]:
+    """What the simulated dialer and collectors did, and the call caps judged from the archive alone."""
+    from localcloud.dialer_audit import archive_audit
+
+    return {"simulated": sim.dialer.stats.as_dict(), **archive_audit(archive)}
+
+
+def run_demo(
+    *,
+    out: Path,
+    loans: int,
+    days: int,
+    seed: int,
+    start: date,
+    faults: FaultPlan | None = None,
+    progress: Callable[[datetime], None] | None = None,
+) -> dict[str, Any]:
+    """Run the whole demo inside moto and write `out/` (summary.json, report.html, archive/, data/,
+    logs.jsonl); `progress` is called after each simulated event.
+
+    With `faults`, a seeded share of the handlers' AWS calls fail and some invocations die
+    (localcloud.faults). Every run ends with the operator's redrive of the failure queues and the
+    invariants (localcloud.invariants), both in summary.json.
+    """
     from moto import mock_aws
+
+    from localcloud.outcomes import write_outcomes
+    from localcloud.requests import RequestCount
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with (out / "logs.jsonl").open("w") as log, mock_aws():
-        sim = Simulation(loans=loans, seed=seed, start=start, log=log)
-        sim.load_book()
-        sim.run(days)
-        keys = export_archive(sim.stack, out / "archive")
-        log.flush()
-        summary = summarise(
-            sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
-        )
+    counted = RequestCount()
+    counted.install()  # before the stack's sessions exist: the handlers' requests are counted
+    try:
+        with (out / "logs.jsonl").open("w") as log, mock_aws():
+            sim = Simulation(loans=loans, seed=seed, start=start, log=log, faults=faults)
+            task_queues = frozenset(
+                sim.stack.physical[q].rsplit("/", 1)[-1] for q in ("CallTaskQueue", "FieldVisitQueue")
+            )
+            with EffectLog(task_queues).recording() as effects:
+                sim.load_book()
+                sim.run(days, progress)
+                redriven = recover(sim)
+            keys = export_archive(sim.stack, out / "archive")
+            log.flush()
+            summary = summarise(
+                sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
+            )
+            summary["faults"] = {**sim.cloud.faults.summary(), "redriven_after_run": redriven}
+            summary["invariants"] = check(sim, out / "archive", effects)
+            summary["outcomes"] = write_outcomes(
+                loans_table=sim.settings.loans_table,
+                history_table=sim.stack.physical["DelinquencyHistoryTable"],
+                out=out,
+                as_of=start + timedelta(days=days - 1),
+                counted=counted.as_json(),
+                invocations=sum(sim.stats.invocations.values()),
+                run=summary["run"],
+            )
+    finally:
+        counted.uninstall()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary

@@ -338,6 +338,7 @@ _IGNORED_TYPES: Final = frozenset(
         "AWS::Serverless::Application",
         "AWS::CloudFormation::Stack",
         "AWS::SNS::Subscription",
+        "AWS::SNS::TopicPolicy",
     }
 )
 _SQS_ATTRIBUTES: Final = (
@@ -513,8 +514,14 @@ class _Builder:
             )
         lock = props.get("ObjectLockConfiguration") or {}
         if locked and "Rule" in lock:
+            # A period given by a parameter (!Ref) resolves to text; S3 wants a number.
+            default = {
+                key: int(value) if key in ("Days", "Years") else value
+                for key, value in lock["Rule"]["DefaultRetention"].items()
+            }
+            rule: Any = {"DefaultRetention": default}
             self.s3.put_object_lock_configuration(
-                Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": lock["Rule"]}
+                Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
             )
         if encryption := props.get("BucketEncryption"):
             rules = [
@@ -593,11 +600,13 @@ _EVENT_KINDS: Final = {
     "ScheduleV2": "schedule",
     "EventBridgeRule": "eventbridge_rule",
     "CloudWatchEvent": "eventbridge_rule",
+    "SNS": "sns",
 }
 _EVENT_SOURCE_PROPERTY: Final = {
     "dynamodb_stream": "Stream",
     "sqs": "Queue",
     "eventbridge_rule": "EventBusName",
+    "sns": "Topic",
 }
 
 
@@ -804,6 +813,14 @@ def deploy(
         if "StreamArn" in attributes:
             arns[f"{logical_id}.StreamArn"] = attributes["StreamArn"]
 
+    # A function's URL (SAM's `<Function>Url`, attribute FunctionUrl) in Lambda's own form; the local
+    # cloud invokes the handler with a function-URL event itself (`LocalCloud.invoke_url`).
+    for logical_id, resource in functions.items():
+        if "FunctionUrlConfig" in resource.get("Properties", {}):
+            url_id = f"{stack_name}-{logical_id}".lower().replace("_", "-")
+            resolver.attributes[f"{logical_id}Url", "FunctionUrl"] = (
+                f"https://{url_id}.lambda-url.{region}.on.aws/"
+            )
     globals_ = template.get("Globals", {}).get("Function", {})
     specs = {
         logical_id: _function_spec(

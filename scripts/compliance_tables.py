@@ -101,6 +101,20 @@ def _base(pack: RulePack) -> list[str]:
         rows.append(
             ["opt_out_notice", "an opt-out line in every message", channels, pack.opt_out_notice.citation]
         )
+    if pack.bureau_precondition is not None:
+        pre = pack.bureau_precondition
+        notice = ", ".join(sorted(channel.value for channel in pre.notice_channels))
+        if pre.notice_templates:
+            notice += " (" + ", ".join(sorted(pre.notice_templates)) + ")"
+        wait = f"{pre.wait_days} days after it" if pre.wait_days else "no waiting period"
+        rows.append(
+            [
+                "bureau_precondition",
+                f"bureau report held until a notice was delivered; {wait}",
+                f"per debt; notice by {notice}",
+                pre.citation,
+            ]
+        )
     for rule, allowed in (
         ("cease_contact", pack.cease_contact_allows),
         ("dispute_open", pack.dispute_allows),

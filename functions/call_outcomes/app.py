@@ -1,4 +1,12 @@
-"""call-outcomes: the dialer's CallOutcome (bus) -> the loan's unanswered-contacts counter, the call caps."""
+"""call-outcomes: what the dialer and the field collectors report (bus).
+
+* `CallAttempted` (the dialer contract's report of one attempt) -> the loan's unanswered-contacts
+  counter, the borrower's call ledger, an archived contact record per attempt. `CallOutcome`, the
+  earlier one-report-per-call form, is folded into the same path.
+* `FieldVisitReported` -> the visit checked against the pack in force, archived as a contact record.
+
+docs/contracts.md, "The dialer contract".
+"""
 
 from __future__ import annotations
 
@@ -10,12 +18,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
 from arrears.adapters.idempotency import OnceRunner
+from arrears.domain.call_attempts import CallAttempt
 from arrears.events.bus import CallOutcomeEvent
+from arrears.events.dialer import CallAttemptedEvent, FieldVisitReportedEvent
 from arrears.handlers.lambda_events import receive
-from arrears.handlers.reporting import call_outcome_recorded
+from arrears.handlers.reporting import call_attempt_recorded, field_visit_recorded
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.call_outcomes import report_call_outcome
+from arrears.usecases.call_outcomes import RejectedAttempt, report_call_attempt
 from arrears.usecases.dispatch import DispatchPorts
+from arrears.usecases.field_visits import RejectedVisit, report_field_visit
 
 telemetry = Telemetry()
 container = Container.from_environment()  # settings only: every client is built on first use
@@ -30,9 +41,37 @@ def wiring() -> tuple[OnceRunner, DispatchPorts]:
     return once, DispatchPorts.from_container(container, once)
 
 
+def _field_visit(event: dict[str, Any], ports: DispatchPorts) -> dict[str, Any]:
+    visit = receive(event, FieldVisitReportedEvent, telemetry.logger)
+    try:
+        result = report_field_visit(visit, ports)
+    except RejectedVisit as error:  # nothing written; the event goes to AsyncFailureQueue
+        telemetry.logger.error(
+            "field visit rejected",
+            extra={"visit_id": visit.visit_id, "task_id": visit.task_id, "reason": str(error)},
+        )
+        raise
+    return field_visit_recorded(telemetry, visit, result)
+
+
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     once, ports = wiring()
     once.register_lambda_context(context)
-    report = receive(event, CallOutcomeEvent, telemetry.logger)
-    return call_outcome_recorded(telemetry, report, report_call_outcome(report, ports))
+    kind = event.get("detail-type")
+    if kind == "FieldVisitReported":
+        return _field_visit(event, ports)
+    attempt: CallAttempt
+    if kind == "CallOutcome":
+        attempt = receive(event, CallOutcomeEvent, telemetry.logger).attempt()
+    else:
+        attempt = receive(event, CallAttemptedEvent, telemetry.logger)
+    try:
+        result = report_call_attempt(attempt, ports)
+    except RejectedAttempt as error:  # nothing written; the event goes to AsyncFailureQueue
+        telemetry.logger.error(
+            "call attempt rejected",
+            extra={"call_id": attempt.call_id, "task_id": attempt.task_id, "reason": str(error)},
+        )
+        raise
+    return call_attempt_recorded(telemetry, attempt, result)

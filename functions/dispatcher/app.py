@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.adapters.idempotency import OnceRunner
+from arrears.adapters.outbox import SendOutbox
 from arrears.events.streams import ActionRecord
 from arrears.handlers.lambda_events import process_batch
 from arrears.handlers.reporting import DispatchReport
@@ -22,11 +22,11 @@ container = Container.from_environment()  # settings only: every client is built
 
 
 @cache
-def wiring() -> tuple[OnceRunner, DispatchPorts]:
-    """The idempotency store and the dispatch ports, built on the first invocation, not at import:
+def wiring() -> tuple[SendOutbox, DispatchPorts]:
+    """The send outbox and the dispatch ports, built on the first invocation, not at import:
     their clients (DynamoDB, SNS, SQS, Secrets Manager) and the token secret's read are not paid by
     an import, and a failed read is retried by the next invocation instead of failing the init."""
-    once = OnceRunner(container.settings.idempotency_table)
+    once = container.outbox
     return once, DispatchPorts.from_container(container, once)
 
 

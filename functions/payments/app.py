@@ -27,7 +27,8 @@ REVERSED = "PaymentReversed"
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if event.get("detail-type") == REVERSED:
+    # Anything but an object is parsed (and rejected, logged) as a PaymentReceived.
+    if isinstance(event, dict) and event.get("detail-type") == REVERSED:  # type: ignore[redundant-expr]
         reversal = receive(event, PaymentReversedEvent, telemetry.logger)
         result = reverse_payment(
             reversal, loans=container.loans, ledger=container.payments, playbook=playbooks.current()

@@ -11,6 +11,7 @@ from arrears.events.streams import LoanChange, LoanChangeRecord
 from arrears.handlers.lambda_events import process_batch
 from arrears.handlers.reporting import invalid_policy_reporter, planned
 from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.delinquency_history import record_transition
 from arrears.usecases.planning import plan_for_change
 
 telemetry = Telemetry()
@@ -21,6 +22,8 @@ playbooks = container.playbook_source(report=invalid_policy_reporter(telemetry))
 def plan(change: LoanChange | None) -> None:
     if change is None:
         return
+    if container.delinquency_history is not None:
+        record_transition(change.before, change.after, history=container.delinquency_history)
     result = plan_for_change(
         change.before,
         change.after,

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
 from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
-from arrears.handlers.lambda_events import receive
+from arrears.handlers.lambda_events import receive_scheduled
 from arrears.handlers.reporting import fanned_out
 from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.sweep import fan_out
@@ -19,5 +19,6 @@ container = Container.from_environment()
 
 @telemetry.handler(SCHEDULED_TIME)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    at = receive(event, SchedulerInvocation, telemetry.logger)
+    # A time ahead of the clock is refused: no schedule fires before its time.
+    at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     return fanned_out(telemetry, at, fan_out(at, container.settings.shard_count, container.sweep_tasks))

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
 from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
-from arrears.handlers.lambda_events import receive
+from arrears.handlers.lambda_events import receive_scheduled
 from arrears.handlers.reporting import deadline_checked
 from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.sweep import sweep_deadline_check
@@ -24,7 +24,8 @@ container = Container.from_environment()
 
 @telemetry.handler(SCHEDULED_TIME)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    at = receive(event, SchedulerInvocation, telemetry.logger)
+    # A time ahead of the clock is refused: no schedule fires before its time.
+    at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     settings = container.settings
     progress = sweep_deadline_check(at, settings.sweep_timezone, container.sweep_runs)
     return deadline_checked(telemetry, at, progress, settings.shard_count)

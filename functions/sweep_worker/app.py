@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
 from arrears.events.queues import SweepTaskRecord
-from arrears.handlers.lambda_events import process_batch, time_left
+from arrears.handlers.lambda_events import ahead_of_clock, process_batch, time_left
 from arrears.handlers.reporting import SweepWorkReport
 from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.census import CensusTask
@@ -40,4 +40,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             observer=report,
         )
 
-    return report.answer(process_batch(event, context, SweepTaskRecord, work, telemetry.logger))
+    def refuse(task: SweepTask | CensusTask) -> str | None:
+        # A task is sent by the sweep at its scheduled time: one from the future is refused.
+        return ahead_of_clock("business_time", task.business_time, container.clock.now())
+
+    return report.answer(process_batch(event, context, SweepTaskRecord, work, telemetry.logger, refuse))

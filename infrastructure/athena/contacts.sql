@@ -26,7 +26,13 @@ CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.contacts_raw (
   message_sha256      string,
   rules_checked       array<string>,
   decided_by          string,
-  zones_checked       array<string>
+  zones_checked       array<string>,
+  task_id             string,
+  attempt             int,
+  result              string,
+  conversation        boolean,
+  collector_ids       array<string>,
+  recording_ref       string
 )
 PARTITIONED BY (jurisdiction string, dt string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
@@ -48,7 +54,8 @@ TBLPROPERTIES (
 CREATE OR REPLACE VIEW arrears_archive.contacts AS
 SELECT contact_id, loan_id, borrower_token, channel, step, status, occurred_at, borrower_timezone,
        borrower_local_time, rule_pack, strategy, dpd, bucket, amount_due_minor, currency, reason,
-       template_id, message_sha256, rules_checked, decided_by, zones_checked, jurisdiction, dt
+       template_id, message_sha256, rules_checked, decided_by, zones_checked, task_id, attempt,
+       result, conversation, collector_ids, recording_ref, jurisdiction, dt
 FROM (
   SELECT r.*, row_number() OVER (PARTITION BY jurisdiction, dt, contact_id ORDER BY "$path") AS copy
   FROM arrears_archive.contacts_raw r

@@ -1,6 +1,7 @@
 """deploy() builds, in moto, exactly the resources template.yaml declares."""
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,7 +312,19 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
             "SWEEP_TIMEZONE": "Asia/Shanghai",
         },
+        "PlannerFunction": {"DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"]},
+        "UnsubscribeFunction": {"OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"]},
     }
+    # The senders sign the e-mail's unsubscribe link for the unsubscribe function's own URL (no
+    # OptOutBaseUrl given).
+    unsubscribe_url = stack.functions["DispatcherFunction"].environment["EMAIL_OPT_OUT_URL"]
+    assert re.fullmatch(r"https://[a-z0-9-]+\.lambda-url\.us-east-1\.on\.aws/unsubscribe", unsubscribe_url)
+    for sender in ("DispatcherFunction", "DeferredReleaseFunction"):
+        own[sender] = {
+            "EMAIL_OPT_OUT_URL": unsubscribe_url,
+            "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
+            "OPT_OUT_LINK_TTL_DAYS": "60",
+        }
     for name, spec in stack.functions.items():
         props = declared[name]
         code_uri = props["CodeUri"].rstrip("/")
@@ -331,6 +344,8 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "FIELD_VISIT_QUEUE_URL": physical["FieldVisitQueue"],
             "ARCHIVE_BUCKET": physical["ArchiveBucket"],
             "ARCHIVE_KMS_KEY_ID": stack.arns["DataKey"],
+            "ARCHIVE_LOCK_MODE": "GOVERNANCE",  # not prod
+            "ARCHIVE_LOCK_DAYS": "1",
             "TOKEN_SECRET_ARN": physical["BorrowerTokenSecret"],
             "SHARD_COUNT": "16",
             "STAGE": "local",
@@ -364,11 +379,16 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],
         "DeferredReleaseFunction": [("schedule", "")],
-        "CallOutcomesFunction": [("eventbridge_rule", "LoanEventsBus")],
+        "CallOutcomesFunction": [
+            ("eventbridge_rule", "LoanEventsBus"),
+            ("eventbridge_rule", "LoanEventsBus"),
+        ],
         "ArchiverFunction": [("dynamodb_stream", "ContactsTable")],
         "PaymentsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
         "HoldsFunction": [("eventbridge_rule", "LoanEventsBus")],
+        "InboundSmsFunction": [("sns", "InboundSmsTopic")],
+        "UnsubscribeFunction": [],
     }
     # A schedule's timing and Input are resolved: the local cloud fires it from them
     (schedule,) = stack.functions["SweepFunction"].events
@@ -381,10 +401,11 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     assert tasks.properties["BatchSize"] == 1
     assert tasks.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     (deferred,) = stack.functions["DeferredReleaseFunction"].events
-    (outcomes,) = stack.functions["CallOutcomesFunction"].events
+    outcomes, visits = stack.functions["CallOutcomesFunction"].events
     (stream,) = stack.functions["DispatcherFunction"].events
     assert deferred.properties["Schedule"] == "rate(15 minutes)"
-    assert outcomes.properties["Pattern"]["detail-type"] == ["CallOutcome"]
+    assert outcomes.properties["Pattern"]["detail-type"] == ["CallOutcome", "CallAttempted"]
+    assert visits.properties["Pattern"]["detail-type"] == ["FieldVisitReported"]
     assert stream.properties["BatchSize"] == 100
     assert stream.properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream.properties["Stream"] == {"Fn::GetAtt": ["ActionsTable", "StreamArn"]}, "intrinsics as is"

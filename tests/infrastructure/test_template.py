@@ -56,6 +56,8 @@ ENV_REFS = {
     "FIELD_VISIT_QUEUE_URL": {"Ref": "FieldVisitQueue"},
     "ARCHIVE_BUCKET": {"Ref": "ArchiveBucket"},
     "ARCHIVE_KMS_KEY_ID": {"Fn::GetAtt": ["DataKey", "Arn"]},
+    "ARCHIVE_LOCK_MODE": {"Fn::If": ["IsProd", "COMPLIANCE", "GOVERNANCE"]},
+    "ARCHIVE_LOCK_DAYS": {"Fn::If": ["IsProd", 0, {"Ref": "DevArchiveLockDays"}]},
     "TOKEN_SECRET_ARN": {"Ref": "BorrowerTokenSecret"},
     "SHARD_COUNT": {"Ref": "ShardCount"},
     "STAGE": {"Ref": "Stage"},
@@ -194,11 +196,13 @@ def service_name(raw: dict[str, Any], function: str) -> str:
 
 
 def function_level_environment() -> dict[str, tuple[set[str], bool, str]]:
-    """Contract: variable -> (services that may set it, required?, value column), sweep functions only."""
+    """Contract: variable -> (services that may set it, required?, value column): the sweep functions'
+    and the unsubscribe link's variables."""
     found = {}
-    for variable, services, value in (
-        row[:3] for row in contract_rows("Environment variables (sweep functions only)")
-    ):
+    rows = contract_rows("Environment variables (sweep functions only)") + contract_rows(
+        "Environment variables (the e-mail's unsubscribe link)"
+    )
+    for variable, services, value in (row[:3] for row in rows):
         (name,) = backticked(variable)
         found[name] = ({s.strip() for s in services.split(",")}, "(optional)" not in variable, value)
     return found
@@ -467,10 +471,20 @@ def test_erasure_and_call_outcomes_listen_on_the_loan_events_bus(raw: dict[str, 
     assert erasure["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
     assert erasure["Properties"]["Pattern"]["detail-type"] == ["ErasureRequested"]
     assert sorted(erasure["Properties"]["Pattern"]["source"]) == ["arrears.lending-core", "arrears.privacy"]
-    (outcome,) = props(raw["Resources"]["CallOutcomesFunction"])["Events"].values()
-    assert outcome["Type"] == "EventBridgeRule"
-    assert outcome["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
-    assert outcome["Properties"]["Pattern"] == {"source": ["arrears.dialer"], "detail-type": ["CallOutcome"]}
+    events = props(raw["Resources"]["CallOutcomesFunction"])["Events"]
+    assert set(events) == {"CallOutcomes", "FieldVisitReports"}
+    for rule in events.values():
+        assert rule["Type"] == "EventBridgeRule"
+        assert rule["Properties"]["EventBusName"] == {"Ref": "LoanEventsBus"}
+        assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}}
+    assert events["CallOutcomes"]["Properties"]["Pattern"] == {
+        "source": ["arrears.dialer"],
+        "detail-type": ["CallOutcome", "CallAttempted"],
+    }
+    assert events["FieldVisitReports"]["Properties"]["Pattern"] == {
+        "source": ["arrears.field"],
+        "detail-type": ["FieldVisitReported"],
+    }
 
 
 def test_holds_come_from_the_lending_core_and_the_collector_desk(raw: dict[str, Any]) -> None:
@@ -630,6 +644,8 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
     "BorrowerIndex": {"ProjectionType": "KEYS_ONLY"},
     "LoanActionsIndex": {"ProjectionType": "KEYS_ONLY"},
     "DeferredIndex": {"ProjectionType": "KEYS_ONLY"},
+    "PhoneKeyIndex": {"ProjectionType": "KEYS_ONLY"},
+    "BorrowerTokenIndex": {"ProjectionType": "KEYS_ONLY"},
 }
 
 
@@ -646,7 +662,13 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
             True,
             None,
         ),
-        ("BorrowersTable", {"borrower_id": "HASH"}, {}, False, None),
+        (
+            "BorrowersTable",
+            {"borrower_id": "HASH"},
+            {"PhoneKeyIndex": {"phone_key": "HASH"}, "BorrowerTokenIndex": {"borrower_token": "HASH"}},
+            False,
+            None,
+        ),
         (
             "ActionsTable",
             {"action_id": "HASH"},
@@ -662,6 +684,7 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
         ("ArchiveChainTable", {"jurisdiction": "HASH"}, {}, False, None),
         ("ContactCapsTable", {"borrower_id": "HASH", "cap_key": "RANGE"}, {}, False, "expires_at"),
         ("SweepRunsTable", {"business_date": "HASH"}, {}, False, "expires_at"),
+        ("DelinquencyHistoryTable", {"loan_id": "HASH"}, {}, False, None),
     ],
 )
 def test_tables_have_the_keys_of_the_contract(
@@ -729,6 +752,16 @@ def test_object_lock_default_is_compliance_in_prod(raw: dict[str, Any]) -> None:
     prod_days = retention["Days"]["Fn::If"][1]
     assert prod_days >= 3 * 365, "at least the shortest jurisdiction minimum (US Regulation F: 3 years)"
     assert raw["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    assert retention["Days"]["Fn::If"][2] == {"Ref": "DevArchiveLockDays"}
+
+
+def test_the_archivers_lock_follows_the_stage(raw: dict[str, Any]) -> None:
+    """prod: COMPLIANCE for the jurisdiction's retention (days 0); dev: GOVERNANCE for a few days."""
+    variables = raw["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["ARCHIVE_LOCK_MODE"] == {"Fn::If": ["IsProd", "COMPLIANCE", "GOVERNANCE"]}
+    assert variables["ARCHIVE_LOCK_DAYS"] == {"Fn::If": ["IsProd", 0, {"Ref": "DevArchiveLockDays"}]}
+    parameter = raw["Parameters"]["DevArchiveLockDays"]
+    assert (parameter["Default"], parameter["MaxValue"]) == (1, 30)
 
 
 def test_archive_bucket_policy_allows_only_tls_and_sse_kms_with_the_data_key(raw: dict[str, Any]) -> None:
@@ -853,7 +886,14 @@ def test_the_sweep_worker_queries_the_review_index_and_only_updates_the_runs_tab
 
 
 # The roles that may touch the archive bucket, and the one key prefix each may write objects under.
-ARCHIVE_WRITERS = {"ArchiverFunctionRole": "contacts/*", "ErasureFunctionRole": "erasures/*"}
+ARCHIVE_WRITERS = {
+    "ArchiverFunctionRole": "contacts/*",
+    "ErasureFunctionRole": "erasures/*",
+    "InboundSmsFunctionRole": "preferences/*",
+    "UnsubscribeFunctionRole": "preferences/*",
+}
+# The roles that sign (dispatch) or verify (unsubscribe) e-mail unsubscribe links.
+LINK_SECRET_READERS = {"DispatcherFunctionRole", "DeferredReleaseFunctionRole", "UnsubscribeFunctionRole"}
 ARCHIVE_OBJECT_ACTIONS = {"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"}
 
 
@@ -910,14 +950,21 @@ def test_only_the_functions_that_pseudonymise_read_the_token_secret(
     raw: dict[str, Any], translated: dict[str, Any]
 ) -> None:
     readers = set()
+    link_readers = set()
     for role, statement in role_statements(translated):
         actions = {str(action) for action in as_list(statement["Action"])}
         if any(action.startswith("secretsmanager:") for action in actions):
             assert actions == {"secretsmanager:GetSecretValue"}, role
+            if refers_to(statement["Resource"], "OptOutLinkSecret") or (
+                statement["Resource"]["Fn::Sub"][1]["secretArn"] == {"Ref": "OptOutLinkSecret"}
+            ):
+                link_readers.add(role)
+                continue
             assert refers_to(statement["Resource"], "BorrowerTokenSecret") or (
                 statement["Resource"]["Fn::Sub"][1]["secretArn"] == {"Ref": "BorrowerTokenSecret"}
             ), role
             readers.add(role)
+    assert link_readers == LINK_SECRET_READERS
     users = {f"{name}Role" for name in functions(raw) if uses_token_secret(raw, name)}
     assert readers <= users, "a role that never pseudonymises may not read the HMAC key"
     assert {"ArchiverFunctionRole", "ErasureFunctionRole"} <= readers
@@ -925,8 +972,8 @@ def test_only_the_functions_that_pseudonymise_read_the_token_secret(
 
 # Functions whose use-case modules name the token secret but never read it, and why.
 NEVER_READS_THE_TOKEN_SECRET = {
-    # report_call_outcome takes the dispatcher's ports (token secret included) and uses only the loans,
-    # the actions, the call caps and idempotency.
+    # report_call_attempt and report_field_visit take the dispatcher's ports (token secret included)
+    # and use only the loans, the actions, the borrowers, the contacts, the call ledger and idempotency.
     "CallOutcomesFunction",
 }
 

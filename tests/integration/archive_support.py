@@ -40,9 +40,10 @@ def bucket_objects(stack: LocalStack, prefix: str = "contacts/") -> dict[str, by
     return {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys}
 
 
-def overwrite(stack: LocalStack, key: str, body: bytes) -> None:
-    """A new version over a locked one: what someone with s3:PutObject could do to the current view."""
-    boto3.client("s3").put_object(Bucket=stack.physical["ArchiveBucket"], Key=key, Body=body)
+def overwrite(stack: LocalStack, key: str, body: bytes, **lock: Any) -> None:
+    """A new version over a locked one: what someone with s3:PutObject could do to the current view
+    (`lock`: the ObjectLockMode/ObjectLockRetainUntilDate they chose; else the bucket's default)."""
+    boto3.client("s3").put_object(Bucket=stack.physical["ArchiveBucket"], Key=key, Body=body, **lock)
 
 
 def delete(stack: LocalStack, key: str) -> None:

@@ -33,7 +33,11 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def settings(stack: LocalStack) -> Settings:
-    return load_settings(stack.functions["SweepFunction"].environment)
+    # The sweep's environment, with the dispatcher's own settings (the e-mail's unsubscribe link) added.
+    functions = stack.functions
+    return load_settings(
+        {**functions["DispatcherFunction"].environment, **functions["SweepFunction"].environment}
+    )
 
 
 @pytest.fixture

@@ -88,7 +88,10 @@ def test_a_crash_between_chain_and_manifest_reuses_its_seq_even_after_other_batc
     cn = [r for r in records(200, per_day=200) if r["jurisdiction"] == "CN"]
     first, second = cn[:50], cn[50:100]
     crashing = CrashOnManifest(
-        boto3.client("s3"), container.settings.archive_bucket, container.settings.archive_kms_key_id
+        boto3.client("s3"),
+        container.settings.archive_bucket,
+        container.settings.archive_kms_key_id,
+        lock=container.archive_store.lock,
     )
     with pytest.raises(ConnectionError):
         archive(container, first, store=crashing)
@@ -109,11 +112,13 @@ class RacingChain(ArchiveChainRepository):
         self._rival: Callable[[], object] | None = rival
         self.lost = 0
 
-    def advance(self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes) -> bool:
+    def advance(
+        self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes, **claim: Any
+    ) -> bool:
         if self._rival is not None:
             rival, self._rival = self._rival, None
             rival()
-        moved = super().advance(previous, manifest_sha256, batch_id, manifest)
+        moved = super().advance(previous, manifest_sha256, batch_id, manifest, **claim)
         self.lost += not moved
         return moved
 

@@ -4,16 +4,37 @@ chain, a truncated chain; the same on an exported folder; one loan's history."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
 
 from arrears.adapters.container import Container
+from arrears.config.settings import load_settings
 from arrears.domain.archive import Manifest, encode_lines
 from arrears_cli.audit import main
-from localcloud.stack import LocalStack
+from localcloud.stack import LocalStack, deploy
 from tests.integration.archive_support import archive, bucket_objects, delete, overwrite, records
+from tests.integration.conftest import TEMPLATE
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """A prod stack: the archiver locks in COMPLIANCE mode for the jurisdiction's retention."""
+    with mock_aws():
+        yield deploy(TEMPLATE, stage="prod")
+
+
+def weaker_lock() -> dict[str, Any]:
+    """What a forger with s3:PutObject could choose: GOVERNANCE for a day."""
+    return {
+        "ObjectLockMode": "GOVERNANCE",
+        "ObjectLockRetainUntilDate": datetime.now(UTC) + timedelta(days=1),
+    }
 
 
 @pytest.fixture
@@ -58,14 +79,14 @@ def test_a_tampered_object_is_named(
 ) -> None:
     victim = next(k for k in archived if "jurisdiction=CN" in k)
     lines = [{"contact_id": "forged"}]
-    overwrite(stack, victim, encode_lines(lines))
+    overwrite(stack, victim, encode_lines(lines), **weaker_lock())
 
     code, out = run(capsys, "verify", "--bucket", stack.physical["ArchiveBucket"])
 
     assert code == 1
     problems = [line for line in out if line.startswith(f"FAIL {victim}:")]
     assert any("sha256" in line and "object altered" in line for line in problems)
-    # the forged version got only the bucket's default retention (dev: GOVERNANCE): reported too
+    # the forged version has a weaker lock than the stage's (prod: COMPLIANCE): reported too
     assert any("Object Lock mode is GOVERNANCE, expected COMPLIANCE" in line for line in problems)
     assert out[-1].startswith("FAILED")
 
@@ -144,7 +165,7 @@ def test_object_lock_headers_are_checked(
     stack: LocalStack, archived: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     key, body = cn_manifests(stack)[1]
-    overwrite(stack, key, body)  # same bytes, but only the bucket's default retention (dev: 1 day GOVERNANCE)
+    overwrite(stack, key, body, **weaker_lock())  # same bytes, a weaker lock than prod's COMPLIANCE
 
     code, out = run(capsys, "verify", "--bucket", stack.physical["ArchiveBucket"])
 
@@ -235,3 +256,24 @@ def test_erase_puts_an_erasure_request_on_the_bus(
         "borrower_id": "B-1",
         "requested_at": "2026-03-06T09:00:00Z",
     }
+
+
+def test_a_dev_stack_archive_is_locked_in_governance_for_a_day_and_verifies_with_a_note(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with mock_aws():
+        dev = deploy(TEMPLATE)
+        container = Container(
+            load_settings(dev.functions["SweepFunction"].environment), boto3.session.Session()
+        )
+        keys = archive(container, records(40, per_day=20)).objects
+        bucket = dev.physical["ArchiveBucket"]
+        head = boto3.client("s3").head_object(Bucket=bucket, Key=keys[0])
+
+        code, out = run(capsys, "verify", "--bucket", bucket)
+
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    written_on = datetime.now(UTC).date()
+    assert head["ObjectLockRetainUntilDate"].date() == written_on + timedelta(days=1)
+    assert code == 0, out
+    assert any("dev stack: the bucket locks objects in GOVERNANCE mode for 1 day(s)" in line for line in out)

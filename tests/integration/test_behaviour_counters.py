@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import LoanRepository
 from arrears.config.playbook import bundled_playbook
@@ -83,7 +84,7 @@ def outcome(call_id: str, action: Action, at: datetime, *, connected: bool) -> d
     }
 
 
-def run_always(_key: str, effect: Callable[[], str]) -> str:
+def run_always(key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
     """An idempotency runner that remembers nothing: every call is a first delivery."""
     return effect()
 
@@ -110,12 +111,15 @@ def test_unanswered_calls_count_up_a_connected_call_resets_and_assessments_score
     for n in (1, 2, 3):
         cloud.advance_to(utc(2026, 3, 7, 2, 10 * n))
         response = report(cloud, outcome(f"CALL-{n}", call, cloud.clock, connected=False))
-        assert response == {
+        assert response["task_id"], "the CallOutcome was matched to its call task"
+        assert {k: v for k, v in response.items() if k != "task_id"} == {
             "call_id": f"CALL-{n}",
             "duplicate": False,
             "loan_id": loan.loan_id,
             "unanswered_contacts": n,
             "loan_changed": True,
+            "task_closed": False,
+            "breach": "",
         }
         # Then the counter counts them, and the score computed from the loan reads it
         counted = loan_of(container, loan.loan_id)
@@ -171,22 +175,21 @@ def test_a_redelivered_call_outcome_does_not_count_twice(
 
     # Even a retry that finds no idempotency record (one released after a failure further on, or
     # expired) finds the call id on the loan and writes nothing
-    ports = DispatchPorts.from_container(container, run_always)
+    ports = replace(DispatchPorts.from_container(container, run_always), clock=FixedClock(cloud.clock))
     result = report_call_outcome(CallOutcomeDetail.model_validate(detail).report(), ports)
     assert (result.new, result.loan_changed, result.unanswered_contacts) == (True, False, 1)
     assert loan_of(container, loan.loan_id).version == version
 
 
-def test_a_report_for_an_unknown_action_only_feeds_the_caps(
+def test_a_report_for_an_unknown_action_is_refused_and_counts_nothing(
     make_cloud: CloudFactory, container: Container
 ) -> None:
     cloud, loan, call = a_call_was_queued(make_cloud, container)
     stranger = {**outcome("CALL-9", call, cloud.clock, connected=True), "action_id": "not-ours"}
 
-    response = report(cloud, stranger)
-
-    assert (response["duplicate"], response["loan_id"], response["loan_changed"]) == (False, None, False)
-    assert len(container.call_ledger.ledger(loan.borrower_id).connected) == 1
+    # The archive could not attribute it to a task: it goes to the failure path, not to the caps
+    assert cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", stranger) == [None]
+    assert container.call_ledger.ledger(loan.borrower_id).connected == ()
 
 
 class RacingLoans(LoanRepository):
@@ -218,7 +221,9 @@ def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, co
         )
 
     racing = RacingLoans(container.loans, pay)
-    ports = replace(DispatchPorts.from_container(container, run_always), loans=racing)
+    ports = replace(
+        DispatchPorts.from_container(container, run_always), loans=racing, clock=FixedClock(cloud.clock)
+    )
 
     result = report_call_outcome(
         CallOutcomeDetail.model_validate(outcome("CALL-1", call, cloud.clock, connected=False)).report(),

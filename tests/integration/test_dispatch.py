@@ -19,14 +19,12 @@ from unittest import mock
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
-from arrears.adapters.idempotency import OnceRunner
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.actions import Action, ActionStatus, action_id_for
 from arrears.domain.borrowers import Borrower
@@ -72,7 +70,7 @@ def dispatch_at(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchR
 
 @pytest.fixture
 def ports(container: Container) -> DispatchPorts:
-    return DispatchPorts.from_container(container, OnceRunner(container.settings.idempotency_table))
+    return DispatchPorts.from_container(container, container.outbox)
 
 
 def us_borrower(loan: Loan, zone: str = "America/Los_Angeles", **changes: Any) -> Borrower:
@@ -285,6 +283,9 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
     legal, bureau = subscribe(stack, "LegalTopic"), subscribe(stack, "BureauTopic")
     base = cn_cash_loan("L-HAND")
     loan = overdue(container, base, borrower_for(base))
+    # The prior notice of negative information a bureau report waits for (the CN pack's precondition).
+    notice = plan(container, loan, Channel.SMS, "sms_overdue")
+    assert dispatch_at(notice.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
     actions = [
         plan(container, loan, Channel.CALL_TASK, "call_task"),
         plan(container, loan, Channel.FIELD_VISIT, "field_visit"),
@@ -334,10 +335,10 @@ def test_a_third_party_message_carries_no_debt_details() -> None:
 # -- caps under concurrency --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("jurisdiction", "cap"), [("CN", 6), ("US-REGF", 7)])
-def test_concurrent_dispatchers_never_exceed_the_call_cap(
+@pytest.mark.parametrize(("jurisdiction", "attempts_left"), [("CN", 6), ("US-REGF", 7)])
+def test_concurrent_dispatchers_open_one_call_task_per_borrower(
     jurisdiction: str,
-    cap: int,
+    attempts_left: int,
     container: Container,
     ports: DispatchPorts,
     stack: LocalStack,
@@ -355,13 +356,29 @@ def test_concurrent_dispatchers_never_exceed_the_call_cap(
         results = list(pool.map(lambda a: dispatch_at(a.action_id, at, ports), actions))
 
     outcomes = [r.status for r in results]
-    assert outcomes.count(ActionStatus.SENT) == cap
-    assert outcomes.count(ActionStatus.DEFERRED) == len(actions) - cap
-    assert len(queue_bodies(stack, "CallTaskQueue")) == cap
+    assert outcomes.count(ActionStatus.SENT) == 1
+    assert outcomes.count(ActionStatus.DEFERRED) == len(actions) - 1
+    (task,) = queue_bodies(stack, "CallTaskQueue")
+    assert task["attempts_left_today"] == attempts_left
     ledger = container.call_ledger.ledger(loan.borrower_id)
-    assert len(ledger.attempts) == cap
+    assert ledger.open_task is not None
+    assert ledger.open_task.task_id == task["task_id"]
+    assert ledger.attempts == ()  # attempts count when the dialer reports them
     deferred = [container.actions.get(r.action_id) for r in results if r.status is ActionStatus.DEFERRED]
-    assert all(d is not None and d.not_before > at for d in deferred)
+    # They wait until the task expires (the end of today's window), then the next window opens.
+    assert all(d is not None and d.not_before >= ledger.open_task.expires_at for d in deferred)
+    assert {r.reason for r in results if r.status is ActionStatus.DEFERRED} == {
+        "another call task is open for this borrower"
+    }
+
+
+def reported(
+    container: Container, borrower_id: str, call_id: str, at: datetime, *, connected: bool, conversation: bool
+) -> None:
+    """Count one attempt the dialer reported (`connected`, `conversation`) in the borrower's ledger."""
+    container.call_ledger.record_attempt(
+        borrower_id, call_id, at, connected=connected, conversation=conversation, close=lambda _: None
+    )
 
 
 def test_no_call_within_seven_days_after_a_us_conversation(
@@ -370,7 +387,7 @@ def test_no_call_within_seven_days_after_a_us_conversation(
     base = us_regf_loan("L-CONV")
     loan = overdue(container, base, us_borrower(base, zone="America/New_York"))
     talked = utc(2026, 3, 9, 15, 0)
-    container.call_ledger.record_call_outcome(loan.borrower_id, talked, connected=True, conversation=True)
+    reported(container, loan.borrower_id, "TALK", talked, connected=True, conversation=True)
     action = plan(container, loan, Channel.CALL_TASK, "call_task")
 
     result = dispatch_at(action.action_id, utc(2026, 3, 10, 15, 0), ports)
@@ -388,8 +405,13 @@ def test_cn_connected_calls_cap_defers_to_the_next_local_morning(
     base = cn_cash_loan("L-CONN")
     loan = overdue(container, base, borrower_for(base))
     for minutes in (0, 10, 20):
-        container.call_ledger.record_call_outcome(
-            loan.borrower_id, utc(2026, 3, 10, 1, minutes), connected=True, conversation=True
+        reported(
+            container,
+            loan.borrower_id,
+            f"C{minutes}",
+            utc(2026, 3, 10, 1, minutes),
+            connected=True,
+            conversation=True,
         )
     action = plan(container, loan, Channel.CALL_TASK, "call_task")
 
@@ -447,7 +469,7 @@ def test_a_permanent_sns_rejection_is_recorded_as_failed_with_its_error_class(
     assert "InvalidParameter" in contact["reason"]
 
 
-def test_sqs_throttling_keeps_the_call_slot_and_sends_once(
+def test_sqs_throttling_keeps_the_open_call_task_and_sends_once(
     container: Container, ports: DispatchPorts, stack: LocalStack
 ) -> None:
     loan = overdue(container, cn_cash_loan("L-SQS"), borrower_for(cn_cash_loan("L-SQS")))
@@ -469,10 +491,12 @@ def test_sqs_throttling_keeps_the_call_slot_and_sends_once(
         assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
 
     assert len(queue_bodies(stack, "CallTaskQueue")) == 1
-    assert len(container.call_ledger.ledger(loan.borrower_id).attempts) == 1
+    task = container.call_ledger.ledger(loan.borrower_id).open_task
+    assert task is not None
+    assert task.task_id == action.action_id
 
 
-def test_a_permanent_sqs_failure_gives_the_call_slot_back(container: Container, ports: DispatchPorts) -> None:
+def test_a_permanent_sqs_failure_closes_the_call_task(container: Container, ports: DispatchPorts) -> None:
     loan = overdue(container, cn_cash_loan("L-SQSF"), borrower_for(cn_cash_loan("L-SQSF")))
     action = plan(container, loan, Channel.CALL_TASK, "call_task")
     assert ports.call_tasks is not None
@@ -480,7 +504,7 @@ def test_a_permanent_sqs_failure_gives_the_call_slot_back(container: Container, 
     with mock.patch.object(ports.call_tasks, "send", side_effect=rejected("SendMessage")):
         assert dispatch_at(action.action_id, NOON_SHANGHAI, ports).status is ActionStatus.FAILED
 
-    assert container.call_ledger.ledger(loan.borrower_id).attempts == ()
+    assert container.call_ledger.ledger(loan.borrower_id).open_task is None
 
 
 def test_a_crash_between_send_and_record_is_completed_by_the_redelivery(
@@ -547,28 +571,6 @@ def test_the_schedule_releases_due_deferred_actions_and_reports_the_backlog(
     assert format_utc(cloud.clock) == "2026-03-10T00:00:00Z"
 
 
-def test_call_outcomes_from_the_dialer_feed_the_caps_once(
-    make_cloud: CloudFactory, container: Container, stack: LocalStack
-) -> None:
-    cloud = make_cloud(NOON_SHANGHAI)
-    detail = {
-        "call_id": "CALL-1",
-        "action_id": "A-NOT-PLANNED-HERE",  # the loan's counter: tests/integration/test_behaviour_counters.py
-        "borrower_id": "B-L-OUT",
-        "occurred_at": "2026-03-10T03:59:00Z",
-        "connected": True,
-        "conversation": False,
-    }
-
-    first = cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
-    again = cloud.put_event("LoanEventsBus", "arrears.dialer", "CallOutcome", detail)
-
-    assert [r["duplicate"] for r in first + again] == [False, True]
-    ledger = container.call_ledger.ledger("B-L-OUT")
-    assert len(ledger.connected) == 1
-    assert ledger.last_conversation_at is None
-
-
 def test_a_malformed_call_outcome_goes_to_the_async_failure_queue(
     make_cloud: CloudFactory, stack: LocalStack
 ) -> None:
@@ -617,12 +619,11 @@ def test_a_stream_record_retried_across_the_window_boundary_is_judged_at_its_ret
     event = stream_event(action.action_id, written)
     sms = cloud._modules["DispatcherFunction"].wiring()[1].sms
 
-    # Every record of the batch failed: Lambda fails the invocation and retries the record.
-    with (
-        mock.patch.object(sms, "send", side_effect=throttled("Publish")),
-        pytest.raises(BatchProcessingError),
-    ):
-        cloud.invoke("DispatcherFunction", copy.deepcopy(event))
+    # Every record of the batch failed: each is reported, and Lambda retries the record.
+    with mock.patch.object(sms, "send", side_effect=throttled("Publish")):
+        response = cloud.invoke("DispatcherFunction", copy.deepcopy(event))
+    sequence = event["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": sequence}]}
     assert contacts_of(container, loan.loan_id) == []
 
     cloud.advance_to(retried)
@@ -767,6 +768,16 @@ def test_massachusetts_refuses_a_third_call_or_text_on_one_debt_within_7_days_ci
 
     assert dispatch_at(first.action_id, utc(2026, 3, 10, 14, 0), ports).status is ActionStatus.SENT
     assert dispatch_at(call.action_id, utc(2026, 3, 11, 14, 0), ports).status is ActionStatus.SENT
+    # The dialer's attempt on that task counts (a call task counts by the attempts reported)
+    container.call_ledger.record_attempt(
+        loan.borrower_id,
+        "CALL-MA-1",
+        utc(2026, 3, 11, 14, 5),
+        connected=False,
+        conversation=False,
+        close=lambda _: None,
+        loan_id=loan.loan_id,
+    )
     refused = dispatch_at(second.action_id, utc(2026, 3, 12, 14, 0), ports)
 
     assert refused.status is ActionStatus.DEFERRED

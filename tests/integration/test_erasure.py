@@ -12,7 +12,6 @@ import boto3
 
 from arrears.adapters.container import Container
 from arrears.domain.actions import ContactRecord
-from arrears.domain.strategy import Channel
 from arrears_cli.audit import S3Source, verify
 from localcloud.stack import LocalStack
 from tests.integration.archive_support import bucket_objects, contacts
@@ -74,8 +73,10 @@ def test_an_erasure_request_erases_pii_keeps_the_archive_and_is_audited(
     )
     assert not {"name", "phone", "email", "address"} & set(stored)
     assert stored["erased_at"] == "2026-03-06T09:00:00Z"
-    assert stored["erasure_request_id"] == ERASE["request_id"]
-    assert set(stored["opted_out_channels"]) == {c.value for c in Channel}  # type: ignore[arg-type]
+    assert stored["erasure_request_sha256"] == hashlib.sha256(b"ER-2026-0001").hexdigest()
+    assert ERASE["request_id"] not in json.dumps(stored, default=str)
+    # No contact channel left; the bureau report and the legal referral of the open debt stay lawful.
+    assert set(stored["opted_out_channels"]) == {"SMS", "EMAIL", "CALL_TASK", "FIELD_VISIT"}  # type: ignore[arg-type]
     assert stored["timezone"] == "Asia/Shanghai"
     other = container.borrowers.get("B-L-3")
     assert other is not None
@@ -99,12 +100,15 @@ def test_an_erasure_request_erases_pii_keeps_the_archive_and_is_audited(
     assert record["record_type"] == "ERASURE"
     assert record["borrower_token"] == token
     assert record["fields_erased"] == ["address", "email", "name", "phone"]
+    assert record["request_sha256"] == hashlib.sha256(b"ER-2026-0001").hexdigest()
+    assert record["steps_kept"] == ["BUREAU", "LEGAL"]
     text = body.decode()
-    for value in (person.name, person.phone, person.email, person.address, "B-L-1"):
+    for value in (person.name, person.phone, person.email, person.address, "B-L-1", ERASE["request_id"]):
         assert value not in text
     head = boto3.client("s3").head_object(Bucket=stack.physical["ArchiveBucket"], Key=key)
-    assert head["ObjectLockMode"] == "COMPLIANCE"
-    assert head["ObjectLockRetainUntilDate"].date() == date(2031, 3, 6)
+    # A dev stack: GOVERNANCE for a day from the write (prod: COMPLIANCE for 5 years, ArchiveLock's tests)
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert head["ObjectLockRetainUntilDate"].date() == date(2026, 3, 7)
     assert head["ServerSideEncryption"] == "aws:kms"
     log = cloud.log.getvalue()  # type: ignore[attr-defined]
     for value in (person.name, person.phone, person.email, person.address):

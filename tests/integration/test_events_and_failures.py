@@ -13,6 +13,7 @@ import pytest
 
 from arrears.adapters.container import Container
 from arrears.domain.actions import ActionStatus
+from arrears.domain.calendar import parse_utc
 from localcloud.cloud import LocalCloud
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
@@ -35,6 +36,8 @@ SAMPLES = {
     "payments/payment-reversed.json": "PaymentsFunction",
     "erasure/requested.json": "ErasureFunction",
     "holds/hold-changed.json": "HoldsFunction",
+    "inbound_sms/stop-reply.json": "InboundSmsFunction",
+    "unsubscribe/unsubscribe-post.json": "UnsubscribeFunction",
 }
 
 
@@ -69,7 +72,24 @@ def test_sample_event_runs_through_its_handler(
     if name == "payments/payment-reversed.json":
         # the payment it reverses was applied first
         assert cloud.invoke(SAMPLES[name], load("payments/payment-received.json"))["duplicate"] is False
-    response = cloud.invoke(SAMPLES[name], load(name))
+    if name == "call_outcomes/call-outcome.json":
+        # a call for an action this stack never planned: refused (the failure path), nothing counted
+        with pytest.raises(ValueError, match="no such call task"):
+            cloud.invoke(SAMPLES[name], load(name))
+        assert container.call_ledger.ledger("B-SAMPLE-0001").attempts == ()
+        return
+    # The sample runs at its own time: a schedule or sweep task ahead of the clock is refused
+    event = load(name)
+    at = event.get("time") if isinstance(event.get("time"), str) else None
+    if name.startswith("sweep_worker/"):
+        at = json.loads(event["Records"][0]["body"])["business_time"]
+    if at and parse_utc(at) > cloud.clock:
+        cloud.advance_to(parse_utc(at))
+    if name == "archiver/contact-recorded.json":
+        # The stream's record is in the Contacts table (a record gone from it counts as archived)
+        image = event["Records"][0]["dynamodb"]["NewImage"]
+        boto3.client("dynamodb").put_item(TableName=stack.physical["ContactsTable"], Item=image)
+    response = cloud.invoke(SAMPLES[name], event)
 
     # Then the handler answers in the shape its trigger expects, with no failed record
     if name.startswith(("planner/", "dispatcher/", "archiver/")):
@@ -93,6 +113,12 @@ def test_sample_event_runs_through_its_handler(
         assert stored is not None
         assert stored.ledger_count == 0
         assert stored.scheduled_outstanding == stored.instalments[0].total_due
+    if name == "inbound_sms/stop-reply.json":
+        # a STOP from a number no borrower has: logged, nothing recorded
+        assert (response["status"], response["archived"]) == ("UNKNOWN_BORROWER", False)
+    if name == "unsubscribe/unsubscribe-post.json":
+        # the sample's signature is a placeholder: refused as tampered, nothing recorded
+        assert response["statusCode"] == 403
     if name == "archiver/contact-recorded.json":
         keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
         assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}
@@ -113,10 +139,6 @@ def test_sample_event_runs_through_its_handler(
     if name.startswith("deferred_release/"):
         # nothing was deferred: nothing is due, whatever the schedule's time
         assert response == {"deferred_due": 0, "deferred_processed": 0, "deferred_failed": 0}
-    if name == "call_outcomes/call-outcome.json":
-        # a call for an action this stack never planned: counted on the caps only
-        assert (response["call_id"], response["duplicate"]) == ("CALL-20260305-000001", False)
-        assert (response["loan_id"], response["loan_changed"]) == (None, False)
 
 
 def test_a_malformed_loan_record_fails_alone_and_lands_in_the_failure_queue(

@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 
 from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
-from arrears.adapters.idempotency import OnceRunner
 from arrears.domain.actions import ActionStatus
 from arrears.domain.strategy import Channel
 from arrears.usecases.deferred_release import release_deferred
@@ -45,7 +44,7 @@ class Observer:
 
 @pytest.fixture
 def ports(container: Container) -> DispatchPorts:
-    return DispatchPorts.from_container(container, OnceRunner(container.settings.idempotency_table))
+    return DispatchPorts.from_container(container, container.outbox)
 
 
 def release(ports: DispatchPorts, at: datetime) -> Observer:

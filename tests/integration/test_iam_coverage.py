@@ -61,9 +61,20 @@ IDEMPOTENCY_READ = (
     "Powertools idempotency reads the record when a conditional put fails without returning it "
     "(ReturnValuesOnConditionCheckFailure unsupported); current botocore and moto return it"
 )
+DEFERRED_BUREAU_STEP = (
+    "a deferred bureau step released by the schedule re-checks its precondition (the loan's actions), as "
+    "the dispatcher does; the coverage run releases no deferred bureau step"
+)
 UNEXERCISED_DYNAMODB_GRANTS = {
     (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
     for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
+} | {
+    (
+        "DeferredReleaseFunction",
+        "dynamodb:Query",
+        "ActionsTable/index/LoanActionsIndex",
+    ): DEFERRED_BUREAU_STEP,
+    ("DeferredReleaseFunction", "dynamodb:BatchGetItem", "ActionsTable"): DEFERRED_BUREAU_STEP,
 }
 
 

@@ -1,4 +1,5 @@
-"""Call limits as pure arithmetic on a borrower's ledger: CN daily caps, US 7-in-7 and quiet days."""
+"""Call limits as pure arithmetic on a borrower's ledger: CN daily caps, US 7-in-7 and quiet days, the one
+open task per borrower and what it may still do, and each reported attempt judged at its instant."""
 
 from __future__ import annotations
 
@@ -6,8 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arrears.config.rulepacks import rule_pack_for
-from arrears.domain.call_limits import CallLedger, check_call, with_attempt, with_outcome, without_attempt
+from arrears.config.rulepacks import rule_pack_for, rule_pack_in_force
+from arrears.domain.borrowers import Borrower
+from arrears.domain.call_attempts import CallAttempt, CallResult, judge_attempt
+from arrears.domain.call_limits import (
+    CallLedger,
+    OpenCallTask,
+    allowance,
+    check_call,
+    with_attempt,
+    with_task,
+    without_task,
+)
+from arrears.domain.compliance import contact_windows
 
 CN_PACK, US_REGF_PACK = rule_pack_for("CN"), rule_pack_for("US-REGF")
 
@@ -44,7 +56,7 @@ def test_cn_counts_the_day_in_the_borrowers_zone_not_utc() -> None:
 def test_cn_three_connected_calls_a_day() -> None:
     ledger = CallLedger("B")
     for minute in (0, 10, 20):
-        ledger = with_outcome(ledger, _utc(10, 2, minute), connected=True, conversation=False)
+        ledger = with_attempt(ledger, f"C{minute}", _utc(10, 2, minute), connected=True)
 
     check = check_call(ledger, CN_PACK.call_limits, _utc(10, 3), "Asia/Shanghai")
 
@@ -64,7 +76,7 @@ def test_us_seven_attempts_in_seven_consecutive_days_is_a_rolling_window() -> No
 
 def test_us_no_call_within_seven_days_after_a_conversation() -> None:
     talked = _utc(3, 17)
-    ledger = with_outcome(CallLedger("B"), talked, connected=True, conversation=True)
+    ledger = with_attempt(CallLedger("B"), "C", talked, conversation=True)
 
     check = check_call(ledger, US_REGF_PACK.call_limits, _utc(9, 17), "America/New_York")
 
@@ -78,16 +90,136 @@ def test_us_no_call_within_seven_days_after_a_conversation() -> None:
     ).allowed
 
 
-def test_an_action_holds_at_most_one_slot_and_can_give_it_back() -> None:
-    once = with_attempt(CallLedger("B"), "A", _utc(10))
+def test_a_reported_attempt_counts_once_per_call_id() -> None:
+    once = with_attempt(CallLedger("B"), "A", _utc(10), connected=True)
 
-    assert with_attempt(once, "A", _utc(10, 1)) == once
-    assert without_attempt(once, "A").attempts == ()
+    assert with_attempt(once, "A", _utc(10, 1), connected=True) == once
+    assert (len(once.attempts), len(once.connected), once.conversations) == (1, 1, ())
+
+
+def test_a_conversation_is_a_connected_call_and_an_attempt() -> None:
+    ledger = with_attempt(CallLedger("B"), "A", _utc(10), conversation=True)
+
+    assert [len(ledger.attempts), len(ledger.connected), len(ledger.conversations)] == [1, 1, 1]
+    assert ledger.last_conversation_at == _utc(10)
 
 
 @pytest.mark.parametrize("days_old", [32, 60])
 def test_old_entries_are_pruned(days_old: int) -> None:
     # Kept 31 days: the longest contact limit (a visit in 30 days) must still see them.
-    ledger = with_attempt(CallLedger("B"), "OLD", _utc(20) - timedelta(days=days_old))
+    ledger = with_attempt(CallLedger("B"), "OLD", _utc(20) - timedelta(days=days_old), connected=True)
 
-    assert [a.action_id for a in with_attempt(ledger, "NEW", _utc(20)).attempts] == ["NEW"]
+    pruned = with_attempt(ledger, "NEW", _utc(20))
+    assert [a.call_id for a in pruned.attempts] == ["NEW"]
+    assert pruned.connected == ()
+
+
+def test_one_open_task_at_a_time_until_it_expires_or_closes() -> None:
+    task = OpenCallTask("T1", _utc(10, 2), _utc(10, 14))
+    ledger = with_task(CallLedger("B"), task)
+
+    assert ledger.task_open(_utc(10, 13, 59)) == task
+    assert ledger.task_open(_utc(10, 14)) is None  # expired
+    assert without_task(ledger, "T2") == ledger  # another task's close leaves it open
+    assert without_task(ledger, "T1").open_task is None
+
+
+def test_cn_allowance_is_what_is_left_of_the_local_day() -> None:
+    # Shanghai 10 March: 4 attempts (2 connected) so far; the window closes at 22:00 local = 14:00 UTC
+    ledger = CallLedger("B")
+    for i, hour in enumerate((1, 2, 3, 4)):
+        ledger = with_attempt(ledger, f"C{i}", _utc(10, hour), connected=i < 2)
+
+    left = allowance(ledger, CN_PACK.call_limits, _utc(10, 5), "Asia/Shanghai", _utc(10, 14))
+
+    assert (left.attempts_left_today, left.connected_left_today, left.expires_at) == (2, 1, _utc(10, 14))
+    assert not left.exhausted
+
+
+def test_allowance_expires_at_the_borrowers_local_midnight_at_the_latest() -> None:
+    left = allowance(CallLedger("B"), CN_PACK.call_limits, _utc(10, 5), "Asia/Shanghai", _utc(11, 5))
+
+    assert left.expires_at == _utc(10, 16)  # 00:00 on 11 March in Shanghai
+    assert (left.attempts_left_today, left.connected_left_today) == (6, 3)
+
+
+def test_us_allowance_is_the_rest_of_the_seven_in_seven_and_nothing_after_a_conversation() -> None:
+    ledger = CallLedger("B")
+    for day in (4, 5, 6, 7, 8):
+        ledger = with_attempt(ledger, f"C{day}", _utc(day, 15))
+    limits = US_REGF_PACK.call_limits
+
+    left = allowance(ledger, limits, _utc(9, 14), "America/New_York", _utc(10, 1))
+    talked = with_attempt(ledger, "TALK", _utc(9, 14, 30), conversation=True)
+
+    assert (left.attempts_left_today, left.connected_left_today) == (2, None)
+    assert allowance(talked, limits, _utc(9, 15), "America/New_York", _utc(10, 1)).exhausted
+
+
+def _borrower(preferred: tuple[int, int] | None = None) -> Borrower:
+    return Borrower("B", "Asia/Shanghai", "zh-CN", preferred_hours=preferred)
+
+
+def _attempt(call_id: str, at: datetime, result: CallResult = CallResult.NO_ANSWER) -> CallAttempt:
+    return CallAttempt(call_id, "T", 1, at, result)
+
+
+def test_an_attempt_is_judged_on_the_calls_before_it_not_on_itself() -> None:
+    cn = CN_PACK.call_limits
+    ledger = CallLedger("B")
+    for minute in range(6):  # six attempts on 10 March, Shanghai 10:00-10:05
+        ledger = with_attempt(ledger, f"C{minute}", _utc(10, 2, minute))
+    windows = ((CN_PACK.contact_start, CN_PACK.contact_end),)
+
+    sixth = judge_attempt(
+        ledger.before(_utc(10, 2, 5), "C5"), cn, _attempt("C5", _utc(10, 2, 5)), "Asia/Shanghai", windows
+    )
+    ledger = with_attempt(ledger, "C6", _utc(10, 3))
+    seventh = judge_attempt(
+        ledger.before(_utc(10, 3), "C6"), cn, _attempt("C6", _utc(10, 3)), "Asia/Shanghai", windows
+    )
+
+    assert sixth == (
+        "",
+        (("contact_hours", "PASS"), ("call_attempts_per_day", "PASS"), ("call_connected_per_day", "PASS")),
+    )
+    assert seventh[0] == "6 call attempts today reached"
+    assert seventh[1][-1] == ("call_attempts_per_day", "FAIL")
+
+
+def test_a_us_attempt_within_seven_days_after_a_conversation_is_a_breach() -> None:
+    us = US_REGF_PACK.call_limits
+    ledger = with_attempt(CallLedger("B"), "TALK", _utc(3, 17), conversation=True)
+    windows = ((US_REGF_PACK.contact_start, US_REGF_PACK.contact_end),)
+    late = _attempt("LATE", _utc(10, 16, 59))  # 6 days 23 h 59 min after, 12:59 in New York
+    lawful = _attempt("OK", _utc(10, 17))
+
+    breach, rules = judge_attempt(
+        ledger.before(late.started_at, "LATE"), us, late, "America/New_York", windows
+    )
+
+    assert breach == "phone conversation within the last 7 days"
+    assert rules == (("contact_hours", "PASS"), ("call_after_conversation", "FAIL"))
+    assert judge_attempt(ledger, us, lawful, "America/New_York", windows)[0] == ""
+
+
+def test_an_attempt_outside_the_contact_window_is_a_breach_in_the_borrowers_zone() -> None:
+    # 13:30 UTC on 10 March is 21:30 in Shanghai: lawful under the pack (until 22:00), not under the
+    # borrower's preference (19:00-21:00), which narrows the window.
+    cn_pack = rule_pack_in_force("CN", _utc(10, 13, 30))
+    windows = contact_windows(cn_pack, _borrower(preferred=(19, 21)))[0]  # narrowed to 19:00-21:00
+
+    breach, rules = judge_attempt(
+        CallLedger("B"), cn_pack.call_limits, _attempt("X", _utc(10, 13, 30)), "Asia/Shanghai", windows
+    )
+
+    assert breach == "call outside the contact window 19:00-21:00"
+    assert rules == (("contact_hours", "FAIL"),)
+
+
+def test_a_conversation_needs_the_borrower_on_the_line() -> None:
+    with pytest.raises(ValueError, match="conversation"):
+        CallAttempt("C", "T", 1, _utc(10), CallResult.CONNECTED_OTHER, conversation=True)
+    assert CallResult.CONNECTED_OTHER.connected
+    assert not CallResult.CONNECTED_OTHER.right_party
+    assert not CallResult.VOICEMAIL.connected

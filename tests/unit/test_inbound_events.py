@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
 from pydantic import ValidationError
 
 from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
@@ -22,6 +23,7 @@ from arrears.events.bus import (
     PaymentReversedEvent,
     hold_change_from_detail,
 )
+from arrears.events.inbound import InboundSmsEvent
 from arrears.events.queues import SweepTaskRecord
 from arrears.events.schedules import ScheduledEvent, SchedulerInvocation
 from arrears.events.streams import ActionRecord, ContactRecord, LoanChangeRecord
@@ -43,7 +45,12 @@ MODELS: dict[str, Any] = {
     "payments": PaymentReceivedEvent,
     "erasure": ErasureRequestedEvent,
     "holds": HoldChangedEvent,
+    "inbound_sms": InboundSmsEvent,
+    # Routed by Powertools' event handler (arrears.handlers.preferences), which reads this model's shape.
+    "unsubscribe": LambdaFunctionUrlModel,
 }
+# Models of the whole event (an SNS event is one notification), not of each of its records.
+WHOLE_EVENT_MODELS = {"inbound_sms"}
 # A function that reads two detail-types from one rule picks the model by the event's detail-type.
 BY_DETAIL_TYPE: dict[str, dict[str, Any]] = {
     "payments": {"PaymentReceived": PaymentReceivedEvent, "PaymentReversed": PaymentReversedEvent},
@@ -77,8 +84,10 @@ def test_every_function_has_its_model() -> None:
 def test_every_sample_parses_with_its_functions_model(path: Path) -> None:
     event = json.loads(path.read_text())
     model = BY_DETAIL_TYPE.get(path.parent.name, {}).get(event.get("detail-type"), MODELS[path.parent.name])
-    for raw in event.get("Records", [event]):
-        assert parse(event=raw, model=model).unwrap() is not None
+    whole = path.parent.name in WHOLE_EVENT_MODELS
+    for raw in [event] if whole else event.get("Records", [event]):
+        parsed = parse(event=raw, model=model)
+        assert (parsed.unwrap() if hasattr(parsed, "unwrap") else parsed) is not None
 
 
 # -- schedules -----------------------------------------------------------------------------------------
@@ -349,3 +358,34 @@ def test_a_sweep_tasks_message_is_a_sweep_or_a_census_task() -> None:
     for body, problem in (("not json", "not JSON"), ('{"kind": "census"}', "not a census task")):
         with pytest.raises(ValidationError, match=problem):
             parse(event={**record("sweep_worker/task.json"), "body": body}, model=SweepTaskRecord)
+
+
+# -- text replies (AWS End User Messaging two-way SMS through SNS) -------------------------------------
+
+
+def test_a_text_reply_gives_the_sender_the_words_and_the_message_id() -> None:
+    reply, published = parse(event=sample("inbound_sms/stop-reply.json"), model=InboundSmsEvent).unwrap()
+
+    assert (reply.origination_number, reply.message_body) == ("+14255550182", "STOP")
+    assert reply.inbound_message_id == "cae173d2-66b9-564c-8309-21f858e9fb84"
+    assert published == datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ("not json", "Sns.Message: not JSON"),
+        (
+            '{"originationNumber": "4255550182", "messageBody": "STOP", "inboundMessageId": "m"}',
+            "originationNumber",
+        ),
+        ('{"originationNumber": "+14255550182", "messageBody": "STOP"}', "inboundMessageId: Field required"),
+    ],
+)
+def test_a_malformed_text_reply_names_the_field_never_the_number(message: str, problem: str) -> None:
+    event = sample("inbound_sms/stop-reply.json")
+    event["Records"][0]["Sns"]["Message"] = message
+
+    with pytest.raises(ValueError, match=problem) as raised:
+        parse(event=event, model=InboundSmsEvent).unwrap()
+    assert "4255550182" not in str(raised.value)

@@ -64,14 +64,33 @@ def test_an_unknown_language_falls_back_to_english_and_an_unknown_template_fails
 @pytest.mark.parametrize(("language", "phrase"), [("en", "To stop receiving"), ("zh-CN", "退订")])
 def test_the_opt_out_line_is_appended_when_required(language: str, phrase: str) -> None:
     lines = US_REGF_PACK.opt_out_wording(Channel.EMAIL)
+    link = "https://pay.lender.example/preferences/unsubscribe?t=abc.def"
     with_line = render(
-        "email_overdue", language, loan_id="L-1", dpd=3, amount_minor=100, currency="USD", opt_out_lines=lines
+        "email_overdue",
+        language,
+        loan_id="L-1",
+        dpd=3,
+        amount_minor=100,
+        currency="USD",
+        opt_out_lines=lines,
+        opt_out_url=link,
     )
     without = render("email_overdue", language, loan_id="L-1", dpd=3, amount_minor=100, currency="USD")
 
     assert phrase in with_line.body
+    assert link in with_line.body
     assert phrase not in without.body
     assert with_line.sha256 != without.sha256
+    with pytest.raises(ValueError, match="needs the unsubscribe link"):
+        render(
+            "email_overdue",
+            language,
+            loan_id="L-1",
+            dpd=3,
+            amount_minor=100,
+            currency="USD",
+            opt_out_lines=lines,
+        )
 
 
 SMS_TEMPLATES = sorted(t for t in template_ids() if t.startswith("sms_"))

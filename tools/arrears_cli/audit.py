@@ -6,10 +6,12 @@
 
 `verify` checks, for the data objects of the days in range, that every manifest's `sha256` and
 `records` match its object, that every line holds only the archive's allow-listed fields and lies in
-its own partition, and (in S3) that both objects are SSE-KMS with COMPLIANCE Object Lock retention
-until at least the jurisdiction's minimum. It checks the hash chain of each jurisdiction from seq 1
-to the newest manifest (all days: the chain does not follow partitions), and with `--chain-table` that
-the newest manifest is the chain head's. An exported folder has no Object Lock or encryption headers:
+its own partition, and (in S3) that both objects are SSE-KMS under the stage's Object Lock, read from
+the bucket's default retention: in prod COMPLIANCE until at least the jurisdiction's minimum after the
+record's day; on a dev stack (GOVERNANCE default) GOVERNANCE, which is said so (not a compliance
+archive). It checks the hash chain of each jurisdiction from seq 1 to the newest manifest (all
+days: the chain does not follow partitions), and with `--chain-table` that the newest manifest is
+the chain head's. An exported folder has no Object Lock or encryption headers:
 those checks are skipped, and said so. Every problem is one line `FAIL <object or seq>: <problem>`;
 the exit code is 1 when there is any, 0 otherwise.
 
@@ -41,6 +43,7 @@ from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
 from arrears.domain.archive import (
     ARCHIVE_FIELDS,
     ARCHIVE_PREFIX,
+    ArchiveLock,
     Manifest,
     decode_lines,
     manifest_key,
@@ -66,6 +69,8 @@ class Source(Protocol):
 
     def lock(self, key: str) -> LockInfo | None: ...
 
+    def stage_lock(self) -> ArchiveLock: ...
+
 
 class S3Source:
     lock_headers = True
@@ -88,6 +93,14 @@ class S3Source:
                 return None
             raise
         return body
+
+    def stage_lock(self) -> ArchiveLock:
+        """The stage's lock, from the bucket's default retention (the template sets it by stage)."""
+        config = self._s3.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
+        default = config.get("Rule", {}).get("DefaultRetention", {})
+        if default.get("Mode") == "GOVERNANCE":
+            return ArchiveLock("GOVERNANCE", int(default.get("Days") or 1))
+        return ArchiveLock()
 
     def lock(self, key: str) -> LockInfo | None:
         head = self._s3.head_object(Bucket=self.bucket, Key=key)
@@ -119,6 +132,9 @@ class FolderSource:
 
     def lock(self, key: str) -> LockInfo | None:
         return None
+
+    def stage_lock(self) -> ArchiveLock:
+        return ArchiveLock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,14 +174,18 @@ def _in_range(day: date, since: date | None, until: date | None) -> bool:
     return (since is None or day >= since) and (until is None or day <= until)
 
 
-def _check_lock(source: Source, key: str, jurisdiction: str, day: date, report: VerifyReport) -> None:
+def _check_lock(
+    source: Source, key: str, jurisdiction: str, day: date, report: VerifyReport, expected: ArchiveLock
+) -> None:
     info = source.lock(key)
     if info is None:
         return
     if info.encryption != "aws:kms":
         report.fail(key, f"not SSE-KMS encrypted (ServerSideEncryption={info.encryption or 'none'})")
-    if info.mode != "COMPLIANCE":
-        report.fail(key, f"Object Lock mode is {info.mode or 'none'}, expected COMPLIANCE")
+    if info.mode != expected.mode:
+        report.fail(key, f"Object Lock mode is {info.mode or 'none'}, expected {expected.mode}")
+    if expected.mode == "GOVERNANCE":
+        return  # a dev stack: locked for a few days from the write, not for the jurisdiction's retention
     needed = retain_until(day, rule_pack_for(jurisdiction).retention_years)
     if info.retain_until is None or info.retain_until < needed:
         report.fail(key, f"Object Lock retain-until {info.retain_until or 'none'} is before {needed}")
@@ -254,6 +274,12 @@ def verify(
             "exported folder: no Object Lock or encryption headers to check "
             "(run verify against the bucket for those)"
         )
+    expected = source.stage_lock() if source.lock_headers else ArchiveLock()
+    if expected.mode == "GOVERNANCE":
+        report.notes.append(
+            f"dev stack: the bucket locks objects in GOVERNANCE mode for {expected.days} day(s) from their "
+            "write, not for the jurisdiction's retention (not a compliance archive)"
+        )
     keys = source.keys(ARCHIVE_PREFIX)
     chains: dict[str, list[_Entry]] = defaultdict(list)
     data_keys: dict[str, tuple[str, date]] = {}
@@ -287,9 +313,9 @@ def verify(
             in_range.append((entry, jurisdiction, day))
     for entry, jurisdiction, day in in_range:
         _check_data(source, entry, jurisdiction, day, report)
-        _check_lock(source, entry.key, jurisdiction, day, report)
+        _check_lock(source, entry.key, jurisdiction, day, report, expected)
         if entry.manifest.object_key in data_keys:
-            _check_lock(source, entry.manifest.object_key, jurisdiction, day, report)
+            _check_lock(source, entry.manifest.object_key, jurisdiction, day, report, expected)
     named = {e.manifest.object_key for entries in chains.values() for e in entries}
     for key, (_, day) in sorted(data_keys.items()):
         if key not in named and _in_range(day, since, until):

@@ -1,4 +1,4 @@
-"""The S3 side of the archive: SSE-KMS objects under Object Lock retention."""
+"""The S3 side of the archive: SSE-KMS objects under the stage's Object Lock (`ArchiveLock`)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,27 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from arrears.adapters.clock import Clock, WallClock
+from arrears.domain.archive import ArchiveLock
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
 class ArchiveStore:
-    def __init__(self, s3: S3Client, bucket: str, kms_key_id: str) -> None:
+    def __init__(
+        self,
+        s3: S3Client,
+        bucket: str,
+        kms_key_id: str,
+        lock: ArchiveLock | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._kms_key_id = kms_key_id
+        self.lock = lock or ArchiveLock()
+        self._clock = clock or WallClock()
         self.put_requests = 0
 
     def exists(self, key: str) -> bool:
@@ -27,13 +39,20 @@ class ArchiveStore:
             raise
         return True
 
+    def retain_until(self, day: date, years: int) -> date:
+        """The retain-until date of an object for a record of `day` whose jurisdiction keeps it `years`,
+        under the stage's lock (`ArchiveLock.until`, counted from today's write in a dev stage)."""
+        return self.lock.until(day, years, self._clock.now().date())
+
     def put(self, key: str, body: bytes, *, content_type: str, retain_until: date) -> None:
-        """PUT with SSE-KMS (the data key) and COMPLIANCE retention until `retain_until` (00:00 UTC).
+        """PUT with SSE-KMS (the data key) under the stage's Object Lock until `retain_until` (from
+        `retain_until()`; kept in the archive chain's claim so a completed batch keeps the same date).
 
         Repeating a PUT of the same bytes (a retry) adds an identical version; the bucket is
         versioned and locked, so no earlier version can be overwritten or removed.
         """
         self.put_requests += 1
+        keep_until = retain_until
         self._s3.put_object(
             Bucket=self._bucket,
             Key=key,
@@ -41,6 +60,6 @@ class ArchiveStore:
             ContentType=content_type,
             ServerSideEncryption="aws:kms",
             SSEKMSKeyId=self._kms_key_id,
-            ObjectLockMode="COMPLIANCE",
-            ObjectLockRetainUntilDate=datetime.combine(retain_until, time(), tzinfo=UTC),
+            ObjectLockMode=self.lock.mode,
+            ObjectLockRetainUntilDate=datetime.combine(keep_until, time(), tzinfo=UTC),
         )

@@ -1,29 +1,36 @@
-"""Per-borrower call ledgers in `ContactCapsTable`, reserved atomically against the call limits.
+"""Per-borrower call ledgers in `ContactCapsTable`: the open call task and the dialer's attempts.
 
 One item per (borrower_id, cap_key): the call ledger of `arrears.domain.call_limits`. Every change is a
 read-decide-write with a conditional write on `version`: two dispatchers that read the same ledger
-cannot both write it, the loser re-reads and re-decides, so no cap is ever exceeded however many
-dispatchers run at once. The TTL (`expires_at`) drops ledgers of borrowers no longer called.
+cannot both open a task, the loser re-reads and re-decides, so a borrower never has two open call
+tasks however many dispatchers run at once. The TTL (`expires_at`) drops ledgers of borrowers no
+longer called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from arrears.adapters.tables import conditional_write
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.call_limits import (
+    CALL_CHANNEL,
+    Allowance,
     Attempt,
     CallLedger,
     CallLimits,
     ContactLimit,
     LimitCheck,
+    OpenCallTask,
+    allowance,
     check_call,
     with_attempt,
-    with_outcome,
+    with_task,
     without_attempt,
+    without_task,
 )
 
 if TYPE_CHECKING:
@@ -38,35 +45,77 @@ class LedgerContention(RuntimeError):
     """The ledger kept changing under us: retry the record later (nothing was reserved)."""
 
 
+def _entries(raw: Any) -> tuple[Attempt, ...]:
+    """`[[at, id, channel, loan_id], ...]`; `[at, id]` (a call, as first stored) and a bare time (older
+    `connected` entries, no id) are read too."""
+    entries: list[Attempt] = []
+    for entry in raw or []:
+        if isinstance(entry, str):
+            entries.append(Attempt(parse_utc(entry), ""))
+        else:
+            entries.append(
+                Attempt(parse_utc(str(entry[0])), str(entry[1]), *(str(part) for part in entry[2:4]))
+            )
+    return tuple(entries)
+
+
 def _ledger_from_item(borrower_id: str, item: dict[str, Any] | None) -> CallLedger:
     if item is None:
         return CallLedger(borrower_id)
-    last = item.get("last_conversation_at")
+    conversations = _entries(item.get("conversations"))
+    if not conversations and item.get("last_conversation_at"):
+        conversations = (Attempt(parse_utc(str(item["last_conversation_at"])), ""),)
+    task = item.get("open_task")
     return CallLedger(
         borrower_id=borrower_id,
-        # [at, action_id] (calls, as first stored) or [at, action_id, channel, loan_id].
-        attempts=tuple(
-            Attempt(parse_utc(str(entry[0])), str(entry[1]), *(str(part) for part in entry[2:4]))
-            for entry in item.get("attempts", [])
-        ),
-        connected=tuple(parse_utc(str(at)) for at in item.get("connected", [])),
-        last_conversation_at=parse_utc(str(last)) if last else None,
+        attempts=_entries(item.get("attempts")),
+        connected=_entries(item.get("connected")),
+        conversations=conversations,
+        open_task=OpenCallTask(
+            str(task["task_id"]), parse_utc(str(task["opened_at"])), parse_utc(str(task["expires_at"]))
+        )
+        if task
+        else None,
         version=int(item.get("version", 0)),
     )
+
+
+def _listed(entries: tuple[Attempt, ...]) -> list[list[str]]:
+    return [[format_utc(e.at), e.action_id, e.channel, e.loan_id] for e in entries]
 
 
 def _ledger_to_item(ledger: CallLedger, expires_at: datetime) -> dict[str, Any]:
     item: dict[str, Any] = {
         "borrower_id": ledger.borrower_id,
         "cap_key": CALL_LEDGER,
-        "attempts": [[format_utc(a.at), a.action_id, a.channel, a.loan_id] for a in ledger.attempts],
-        "connected": [format_utc(at) for at in ledger.connected],
+        "attempts": _listed(ledger.attempts),
+        "connected": _listed(ledger.connected),
+        "conversations": _listed(ledger.conversations),
         "version": ledger.version + 1,
         "expires_at": int(expires_at.timestamp()),
     }
-    if ledger.last_conversation_at is not None:
-        item["last_conversation_at"] = format_utc(ledger.last_conversation_at)
+    if ledger.open_task is not None:
+        task = ledger.open_task
+        item["open_task"] = {
+            "task_id": task.task_id,
+            "opened_at": format_utc(task.opened_at),
+            "expires_at": format_utc(task.expires_at),
+        }
     return item
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOpening:
+    """What `open_call_task` decided: `opened` with its `allowance`, or why not: a limit (`check`
+    not allowed) or another task open for the borrower until `busy_until`."""
+
+    check: LimitCheck
+    allowance: Allowance | None = None
+    busy_with: OpenCallTask | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self.allowance is not None
 
 
 class CallLedgerRepository:
@@ -96,20 +145,76 @@ class CallLedgerRepository:
         )
         return written is not None
 
-    def _change(
-        self,
-        borrower_id: str,
-        at: datetime,
-        decide: Callable[[CallLedger], tuple[CallLedger | None, LimitCheck]],
-    ) -> LimitCheck:
+    def _change[T](
+        self, borrower_id: str, at: datetime, decide: Callable[[CallLedger], tuple[CallLedger | None, T]]
+    ) -> T:
         for _ in range(MAX_CONTENTION_RETRIES):
             current = self.ledger(borrower_id)
-            new, check = decide(current)
+            new, result = decide(current)
             if new is None or new == current:
-                return check
+                return result
             if self._write(current, new, at):
-                return check
+                return result
         raise LedgerContention(f"call ledger kept changing after {MAX_CONTENTION_RETRIES} tries")
+
+    def open_call_task(
+        self,
+        borrower_id: str,
+        task_id: str,
+        at: datetime,
+        limits: CallLimits,
+        timezone: str,
+        window_end: datetime,
+        *,
+        contact_limits: tuple[ContactLimit, ...] = (),
+        loan_id: str = "",
+    ) -> TaskOpening:
+        """Open the borrower's one call task `task_id` at `at` if no other is open and a call is allowed.
+
+        Idempotent per task: re-opening the open task (a retried record) returns its allowance again.
+        The task expires at the earliest of `window_end` and the borrower's next local midnight
+        (`allowance`). Raises `LedgerContention` when the ledger kept changing.
+        """
+
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, TaskOpening]:
+            task = ledger.task_open(at)
+            if task is not None and task.task_id != task_id:
+                return None, TaskOpening(
+                    LimitCheck(False, "one_call_task", "a call task is open"), None, task
+                )
+            if task is not None:  # our own task, opened by an earlier try of this record: send it
+                allowed = allowance(
+                    ledger,
+                    limits,
+                    at,
+                    timezone,
+                    task.expires_at,
+                    contact_limits=contact_limits,
+                    loan_id=loan_id,
+                )
+                return None, TaskOpening(LimitCheck(True, rules_checked=(("call_caps", "PASS"),)), allowed)
+            check = check_call(
+                ledger,
+                limits,
+                at,
+                timezone,
+                contact_limits=contact_limits,
+                channel=CALL_CHANNEL,
+                loan_id=loan_id,
+            )
+            if not check.allowed:
+                return None, TaskOpening(check)
+            allowed = allowance(
+                ledger, limits, at, timezone, window_end, contact_limits=contact_limits, loan_id=loan_id
+            )
+            opened = with_task(ledger, OpenCallTask(task_id, at, allowed.expires_at))
+            return opened, TaskOpening(check, allowed)
+
+        return self._change(borrower_id, at, decide)
+
+    def close_call_task(self, borrower_id: str, task_id: str, at: datetime) -> None:
+        """Close `task_id` (never queued, withdrawn, or done); another open task is left alone."""
+        self._change(borrower_id, at, lambda ledger: (without_task(ledger, task_id), None))
 
     def reserve_call(
         self,
@@ -120,12 +225,12 @@ class CallLedgerRepository:
         timezone: str,
         *,
         contact_limits: tuple[ContactLimit, ...] = (),
-        channel: str = "CALL_TASK",
+        channel: str = "SMS",
         loan_id: str = "",
     ) -> LimitCheck:
-        """Take one contact slot on `channel` for `action_id` (about `loan_id`) if every limit allows
-        it (idempotent per action): the call caps for a call task, and each of `contact_limits` that
-        names the channel.
+        """Take one contact slot on `channel` (a text, an e-mail: not a call, whose attempts count when
+        the dialer reports them) for `action_id` (about `loan_id`) if each of `contact_limits` that
+        names the channel allows it (idempotent per action).
 
         Raises `LedgerContention` when the ledger kept changing under concurrent writers.
         """
@@ -142,7 +247,7 @@ class CallLedgerRepository:
         return self._change(borrower_id, at, decide)
 
     def release_call(self, borrower_id: str, action_id: str, at: datetime) -> None:
-        """Give back the slot of a contact (call task, text) that was never made."""
+        """Give back the slot of a contact (a text) that was never made."""
 
         def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
             if not ledger.holds(action_id):
@@ -151,12 +256,31 @@ class CallLedgerRepository:
 
         self._change(borrower_id, at, decide)
 
-    def record_call_outcome(
-        self, borrower_id: str, at: datetime, *, connected: bool, conversation: bool
-    ) -> None:
-        """The dialer's report of a call (CallOutcome): feeds the connected and conversation limits."""
+    def record_attempt(
+        self,
+        borrower_id: str,
+        call_id: str,
+        at: datetime,
+        *,
+        connected: bool,
+        conversation: bool,
+        close: Callable[[CallLedger], str | None],
+        loan_id: str = "",
+    ) -> tuple[CallLedger, CallLedger]:
+        """Count the dialer's attempt `call_id` (once), and close the task `close` names, if any.
 
-        def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
-            return with_outcome(ledger, at, connected=connected, conversation=conversation), LimitCheck(True)
+        `close` gets the ledger with the attempt counted and returns the id of the task to close
+        (the attempt's task when the dialer is done or nothing more is allowed) or None. Returns the
+        ledger as read before this write (the caller judges the attempt on what came before it,
+        `CallLedger.before`) and as written. Raises `LedgerContention` when the ledger kept changing.
+        """
 
-        self._change(borrower_id, at, decide)
+        def decide(ledger: CallLedger) -> tuple[CallLedger | None, tuple[CallLedger, CallLedger]]:
+            counted = with_attempt(
+                ledger, call_id, at, loan_id=loan_id, connected=connected, conversation=conversation
+            )
+            done = close(counted)
+            new = without_task(counted, done) if done else counted
+            return new, (ledger, new)
+
+        return self._change(borrower_id, at, decide)

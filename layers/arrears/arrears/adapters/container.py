@@ -14,6 +14,7 @@ from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.clock import Clock, WallClock
+from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
 from arrears.adapters.dynamodb import (
     ActionRepository,
     ArchiveChainRepository,
@@ -22,11 +23,14 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
     loan_ids_for_borrower,
 )
+from arrears.adapters.outbox import SendOutbox
 from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.adapters.secrets import TokenSecret
 from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
 from arrears.config.playbook import PlaybookSource
 from arrears.config.settings import Settings, load_settings
+from arrears.domain.archive import ArchiveLock
+from arrears.domain.optouts import borrower_lookup_keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -80,7 +84,11 @@ class Container:
 
     @cached_property
     def borrowers(self) -> BorrowerRepository:
-        return BorrowerRepository(self._dynamodb.Table(self.settings.borrowers_table))
+        # A stored borrower carries its lookup keys (keyed hashes: the secret is read on the first put).
+        return BorrowerRepository(
+            self._dynamodb.Table(self.settings.borrowers_table),
+            lambda borrower: borrower_lookup_keys(self.token_secret.value(), borrower),
+        )
 
     @cached_property
     def actions(self) -> ActionRepository:
@@ -112,15 +120,34 @@ class Container:
 
     @cached_property
     def archive_store(self) -> ArchiveStore:
-        return ArchiveStore(self.client("s3"), self.settings.archive_bucket, self.settings.archive_kms_key_id)
+        lock = ArchiveLock(self.settings.archive_lock_mode, self.settings.archive_lock_days)
+        return ArchiveStore(
+            self.client("s3"),
+            self.settings.archive_bucket,
+            self.settings.archive_kms_key_id,
+            lock=lock,
+            clock=self.clock,
+        )
 
     @cached_property
     def token_secret(self) -> TokenSecret:
         return TokenSecret(self.client("secretsmanager"), self.settings.token_secret_arn)
 
     @cached_property
+    def opt_out_link_secret(self) -> TokenSecret:
+        """The HMAC key that signs e-mail unsubscribe links (not the borrower-token key: it may rotate)."""
+        if not self.settings.opt_out_link_secret_arn:
+            raise RuntimeError("OPT_OUT_LINK_SECRET_ARN is not set: this function signs no opt-out links")
+        return TokenSecret(self.client("secretsmanager"), self.settings.opt_out_link_secret_arn)
+
+    @cached_property
     def call_ledger(self) -> CallLedgerRepository:
         return CallLedgerRepository(self._dynamodb.Table(self.settings.contact_caps_table))
+
+    @cached_property
+    def outbox(self) -> SendOutbox:
+        """Each contact handed to SNS/SQS at most once (adapters/outbox.py), in the idempotency table."""
+        return SendOutbox(self._dynamodb.Table(self.settings.idempotency_table), self.clock)
 
     @cached_property
     def call_tasks(self) -> TaskQueue:
@@ -141,6 +168,13 @@ class Container:
     @cached_property
     def sweep_runs(self) -> SweepRunRepository:
         return SweepRunRepository(self._dynamodb.Table(self.settings.sweep_runs_table))
+
+    @cached_property
+    def delinquency_history(self) -> DelinquencyHistoryRepository | None:
+        """None when the function has no DelinquencyHistory table (only the planner writes it)."""
+        if not self.settings.delinquency_history_table:
+            return None
+        return DelinquencyHistoryRepository(self._dynamodb.Table(self.settings.delinquency_history_table))
 
     def loan_ids_for_borrower(self, borrower_id: str) -> list[str]:
         return loan_ids_for_borrower(self._dynamodb.Table(self.settings.loans_table), borrower_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -36,6 +36,10 @@ REVIEW_INDEX = "ReviewIndex"
 BORROWER_INDEX = "BorrowerIndex"
 LOAN_ACTIONS_INDEX = "LoanActionsIndex"
 DEFERRED_INDEX = "DeferredIndex"
+# Borrowers by keyed hash of their phone number / by archive token (keys only): who sent a text reply,
+# whose unsubscribe link was followed. Neither key reveals the number or the id without the secret.
+PHONE_KEY_INDEX = "PhoneKeyIndex"
+BORROWER_TOKEN_INDEX = "BorrowerTokenIndex"  # noqa: S105 - an index name, not a secret
 
 
 MAX_UPDATE_ATTEMPTS = 5
@@ -273,20 +277,90 @@ def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | No
 
 
 class BorrowerRepository:
-    def __init__(self, table: Table) -> None:
+    """Borrowers by id. With `lookup_keys` (borrower -> {"phone_key": ..., "borrower_token": ...}, keyed
+    hashes: `arrears.usecases.preferences.lookup_keys`), `put` stores the keys the PhoneKeyIndex and
+    BorrowerTokenIndex find a borrower by."""
+
+    def __init__(
+        self, table: Table, lookup_keys: Callable[[Borrower], Mapping[str, str]] | None = None
+    ) -> None:
         self._table = table
+        self._lookup_keys = lookup_keys
 
     def get(self, borrower_id: str) -> Borrower | None:
         item = self._table.get_item(Key={"borrower_id": borrower_id}).get("Item")
         return None if item is None else borrower_from_item(item)
 
     def put(self, borrower: Borrower) -> None:
-        self._table.put_item(Item=borrower_to_item(borrower))
+        item = borrower_to_item(borrower)
+        if self._lookup_keys is not None:
+            item.update(self._lookup_keys(borrower))
+        self._table.put_item(Item=item)
+
+    def find_id(self, index: str, attribute: str, value: str) -> str | None:
+        """The borrower id whose `attribute` is `value` on the keys-only `index`; None when nobody's.
+
+        Raises `LookupError` when two borrowers share it (a number on two files: decided by a person).
+        """
+        found = self._table.query(IndexName=index, KeyConditionExpression=Key(attribute).eq(value), Limit=2)
+        ids = sorted({str(item["borrower_id"]) for item in found.get("Items", [])})
+        if len(ids) > 1:
+            raise LookupError(f"{len(ids)} borrowers share one {attribute}")
+        return ids[0] if ids else None
+
+    def set_channel_preference(
+        self, borrower_id: str, channel: str, *, opted_out: bool, at: datetime
+    ) -> bool | None:
+        """Opt `borrower_id` out of (or back into) `channel` as of the instant `at`, at once.
+
+        Returns True when stored, False when a change of that channel at a later instant is stored
+        already (this one is older and changes nothing), None when there is no such borrower. The
+        channel's instant (`preference_at_<CHANNEL>`) orders changes; every write is conditional on what
+        was read, so concurrent changes never lose one another and a redelivery is harmless.
+        """
+        stamp_name = f"preference_at_{channel}"
+        stamp = format_utc(at)
+        for _ in range(5):
+            item = self._table.get_item(Key={"borrower_id": borrower_id}, ConsistentRead=True).get("Item")
+            if item is None:
+                return None
+            stored = item.get(stamp_name)
+            if stored is not None and str(stored) > stamp:
+                return False
+            listed = item.get("opted_out_channels")
+            old = sorted(str(c) for c in listed) if isinstance(listed, list | set) else []
+            new = sorted(set(old) | {channel}) if opted_out else sorted(set(old) - {channel})
+            stamp_unchanged = Attr(stamp_name).not_exists() if stored is None else Attr(stamp_name).eq(stored)
+            list_unchanged = (
+                Attr("opted_out_channels").eq(listed)
+                if "opted_out_channels" in item
+                else Attr("opted_out_channels").not_exists()
+            )
+            condition = stamp_unchanged & list_unchanged
+            values: dict[str, Any] = {":at": stamp}
+            update = "SET #stamp = :at"
+            if new:
+                update += ", opted_out_channels = :new"
+                values[":new"] = new
+            else:
+                update += " REMOVE opted_out_channels"
+            written = conditional_write(
+                self._table.update_item,
+                Key={"borrower_id": borrower_id},
+                UpdateExpression=update,
+                ExpressionAttributeNames={"#stamp": stamp_name},
+                ExpressionAttributeValues=values,
+                ConditionExpression=condition,
+            )
+            if written is not None:
+                return True
+        raise RuntimeError(f"borrower preferences kept changing under five attempts to set {channel}")
 
     def erase(
-        self, borrower_id: str, *, request_id: str, erased_at: datetime, opt_out: list[str]
+        self, borrower_id: str, *, request_sha256: str, erased_at: datetime, opt_out: list[str]
     ) -> list[str] | None:
-        """Remove the PII fields, opt out of every channel, tombstone; None when no such borrower.
+        """Remove the PII fields, opt out of the `opt_out` channels, tombstone with the request's
+        hash; None when no such borrower.
 
         Returns the names (never the values) of the PII fields that were present. Repeatable.
         """
@@ -294,12 +368,13 @@ class BorrowerRepository:
             self._table.update_item,
             Key={"borrower_id": borrower_id},
             UpdateExpression=(
-                "REMOVE #name, phone, email, address "
+                "REMOVE #name, phone, phone_key, email, address "
                 "SET erased_at = if_not_exists(erased_at, :at), "
-                "erasure_request_id = if_not_exists(erasure_request_id, :rid), opted_out_channels = :all"
+                "erasure_request_sha256 = if_not_exists(erasure_request_sha256, :rid), "
+                "opted_out_channels = :all"
             ),
             ExpressionAttributeNames={"#name": "name"},
-            ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_id, ":all": opt_out},
+            ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_sha256, ":all": opt_out},
             ConditionExpression=Attr("borrower_id").exists(),
             ReturnValues="UPDATED_OLD",
         )
@@ -508,6 +583,33 @@ class ContactRepository:
             for loan_id, contact_key, expires_at in dict.fromkeys(keys)
         )
 
+    def archived(self, keys: Sequence[tuple[str, str]]) -> set[str]:
+        """The contact keys among (loan_id, contact_key) `keys` whose record is archived already
+        (`archived_in` set). One strongly consistent BatchGetItem per 100 keys, keys and the marker
+        only; a record gone (expired, deleted) counts as archived."""
+        found: set[str] = set()
+        present: set[str] = set()
+        wanted = list(dict.fromkeys(keys))
+        client: Any = self._table.meta.client
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [
+                        {"loan_id": loan, "contact_key": key} for loan, key in wanted[start : start + 100]
+                    ],
+                    "ProjectionExpression": "contact_key, archived_in",
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table.name, []):
+                    present.add(str(item["contact_key"]))
+                    if item.get("archived_in"):
+                        found.add(str(item["contact_key"]))
+                request = response.get("UnprocessedKeys") or {}
+        return found | {key for _, key in wanted if key not in present}
+
     def pseudonymise_borrower(self, loan_id: str, borrower_id: str, token: str) -> int:
         """Replace `borrower_id` by its archive token on the loan's hot records; returns how many."""
         changed = 0
@@ -540,6 +642,21 @@ class ChainHead:
     manifest_sha256: str
     last_batch_id: str
     last_manifest: bytes
+    # Batches appended to the chain whose manifest or TTL marks may not be written yet: whoever
+    # archives next in this jurisdiction completes them (usecases/archiving.py).
+    pending: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainClaim:
+    """What a batch appended to the chain needs to be completed by anyone: its manifest, the
+    retention date of its objects and the hot records it holds (loan id, contact key, occurred at)."""
+
+    batch_id: str
+    manifest: bytes
+    retain_until: str
+    records: tuple[tuple[str, str, str], ...]
+    data: bytes = b""
 
 
 class ArchiveChainRepository:
@@ -553,12 +670,14 @@ class ArchiveChainRepository:
         raw: Any = item.get("last_manifest", b"")
         blob = bytes(raw.value) if hasattr(raw, "value") else bytes(raw)
         seq: Any = item["seq"]
+        pending: Any = item.get("pending") or set()
         return ChainHead(
             jurisdiction,
             int(seq),
             str(item["manifest_sha256"]),
             str(item.get("last_batch_id", "")),
             blob,
+            frozenset(str(b) for b in pending),
         )
 
     @staticmethod
@@ -575,34 +694,70 @@ class ArchiveChainRepository:
         raw: Any = item["manifest"]
         return bytes(raw.value) if hasattr(raw, "value") else bytes(raw)
 
-    def advance(self, previous: ChainHead, manifest_sha256: str, batch_id: str, manifest: bytes) -> bool:
+    def claim(self, jurisdiction: str, batch_id: str) -> ChainClaim | None:
+        """The whole claim of `batch_id` (None when the chain has no such batch)."""
+        item = self._table.get_item(
+            Key={"jurisdiction": self._claim_key(jurisdiction, batch_id)}, ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        raw: Any = item["manifest"]
+        records: Any = item.get("records") or []
+        data: Any = item.get("data") or b""
+        return ChainClaim(
+            batch_id,
+            bytes(raw.value) if hasattr(raw, "value") else bytes(raw),
+            str(item.get("retain_until", "")),
+            tuple((str(r[0]), str(r[1]), str(r[2])) for r in records),
+            bytes(data.value) if hasattr(data, "value") else bytes(data),
+        )
+
+    def advance(
+        self,
+        previous: ChainHead,
+        manifest_sha256: str,
+        batch_id: str,
+        manifest: bytes,
+        *,
+        retain_until: str = "",
+        records: Sequence[tuple[str, str, str]] = (),
+        data: bytes = b"",
+    ) -> bool:
         """Move the head from `previous` to the next seq and record the batch's manifest, atomically.
 
         False when another writer moved the head first, or when this batch is in the chain already
         (then `claimed` returns its manifest). The claim item (`<J>#batch#<batch-id>`) is what lets a
         retry after a crash between the chain write and the manifest PUT find its seq again, even if
-        other batches were appended meanwhile.
+        other batches were appended meanwhile; the batch joins the head's `pending` set until
+        `completed`, so a run that never comes back (Lambda bisected the batch, the halves got other
+        batch ids) does not leave it half-written: the next archiver of the jurisdiction completes it.
         """
         head: dict[str, Any] = {
             "TableName": self._table.name,
-            "Item": {
-                "jurisdiction": previous.jurisdiction,
-                "seq": previous.seq + 1,
-                "manifest_sha256": manifest_sha256,
-                "last_batch_id": batch_id,
-                "last_manifest": manifest,
-            },
+            "Key": {"jurisdiction": previous.jurisdiction},
+            "UpdateExpression": "SET seq = :next, manifest_sha256 = :sha, last_batch_id = :b, "
+            "last_manifest = :m ADD pending :p",
             "ConditionExpression": "attribute_not_exists(seq)",
+            "ExpressionAttributeValues": {
+                ":next": previous.seq + 1,
+                ":sha": manifest_sha256,
+                ":b": batch_id,
+                ":m": manifest,
+                ":p": {batch_id},
+            },
         }
         if previous.seq:
             head["ConditionExpression"] = "seq = :prev"
-            head["ExpressionAttributeValues"] = {":prev": previous.seq}
+            head["ExpressionAttributeValues"][":prev"] = previous.seq
         claim: dict[str, Any] = {
             "TableName": self._table.name,
             "Item": {
                 "jurisdiction": self._claim_key(previous.jurisdiction, batch_id),
                 "seq": previous.seq + 1,
                 "manifest": manifest,
+                "retain_until": retain_until,
+                "records": [list(r) for r in records],
+                "data": data,
             },
             "ConditionExpression": "attribute_not_exists(jurisdiction)",
         }
@@ -610,6 +765,15 @@ class ArchiveChainRepository:
         written = conditional_write(
             client.transact_write_items,
             refused_by=TRANSACTION_REFUSED,
-            TransactItems=[{"Put": head}, {"Put": claim}],
+            TransactItems=[{"Update": head}, {"Put": claim}],
         )
         return written is not None
+
+    def completed(self, jurisdiction: str, batch_id: str) -> None:
+        """The batch's manifest and TTL marks are written: drop it from the head's `pending` set
+        (a set DELETE: commutes with any append, repeating it changes nothing)."""
+        self._table.update_item(
+            Key={"jurisdiction": jurisdiction},
+            UpdateExpression="DELETE pending :p",
+            ExpressionAttributeValues={":p": {batch_id}},
+        )

@@ -36,5 +36,5 @@ class OnceRunner:
     def register_lambda_context(self, context: Any) -> None:
         self.config.register_lambda_context(context)
 
-    def __call__(self, key: str, effect: Callable[[], str]) -> str:
+    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
         return str(self._run(request={"key": key}, effect=effect)["message_id"])

@@ -465,6 +465,15 @@ def contact_to_item(contact: ContactRecord, expires_at: int | None = None) -> di
         item["decided_by"] = contact.decided_by
     if contact.zones_checked:
         item["zones_checked"] = list(contact.zones_checked)
+    if contact.result:  # a dialer's attempt or a field visit
+        item.update(
+            task_id=contact.task_id,
+            attempt=contact.attempt,
+            result=contact.result,
+            conversation=contact.conversation,
+            collector_ids=list(contact.collector_ids),
+            recording_ref=contact.recording_ref,
+        )
     if expires_at is not None:
         item["expires_at"] = expires_at
     return item

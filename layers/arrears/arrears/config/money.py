@@ -7,10 +7,10 @@ answers the version in force for a jurisdiction on a date (the contract date, at
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from arrears.domain.moneyrules import CapBasis, CostCapRule, LprFixing, MoneyRules, Rebate, StateCap
@@ -24,7 +24,7 @@ class MoneyRulesError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class _Lpr(_Model):
@@ -119,6 +119,8 @@ class _Document(_Model):
 
 def parse_money_rules(text: str, source: str) -> dict[str, tuple[MoneyRules, ...]]:
     """Every version per jurisdiction, oldest first."""
+    import yaml  # on first parse, not at import (a handler module imports this module)
+
     try:
         document = _Document.model_validate(yaml.safe_load(text))
         history: dict[str, list[MoneyRules]] = {}
@@ -145,16 +147,19 @@ def bundled_money_rules_text() -> str:
     return resources.files("arrears.config.bundled").joinpath(BUNDLED_MONEY_RULES).read_text(encoding="utf-8")
 
 
-MONEY_RULES: dict[str, tuple[MoneyRules, ...]] = parse_money_rules(
-    bundled_money_rules_text(), f"bundled {BUNDLED_MONEY_RULES}"
-)
+@cache
+def bundled_money_rules() -> dict[str, tuple[MoneyRules, ...]]:
+    """The bundled money rules, parsed once per process on first use (never at import: a handler
+    that never applies money rules does not pay for the YAML and the validation)."""
+    return parse_money_rules(bundled_money_rules_text(), f"bundled {BUNDLED_MONEY_RULES}")
 
 
 def money_rules_for(jurisdiction: str, on: date | None = None) -> MoneyRules:
     """The version in force for `jurisdiction` on `on` (the latest without a date; the first before it)."""
-    history = MONEY_RULES.get(jurisdiction)
+    known = bundled_money_rules()
+    history = known.get(jurisdiction)
     if not history:
-        raise ValueError(f"no money rules for jurisdiction {jurisdiction!r}; known: {sorted(MONEY_RULES)}")
+        raise ValueError(f"no money rules for jurisdiction {jurisdiction!r}; known: {sorted(known)}")
     if on is None:
         return history[-1]
     chosen = history[0]

@@ -23,7 +23,6 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from arrears.domain.delinquency import DelinquencyBuckets
@@ -53,7 +52,7 @@ class PlaybookDocumentError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class StepModel(_Model):
@@ -227,6 +226,8 @@ def parse_playbook(text: str, source: str) -> CollectionPlaybook:
 
     Raises `PlaybookDocumentError` naming the field path and the problem.
     """
+    import yaml  # on first parse, not at import (a handler module imports this module)
+
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:

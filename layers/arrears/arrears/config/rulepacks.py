@@ -17,11 +17,12 @@ from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
+from arrears.domain.optouts import ReplyKeywords, normalise_keyword
 from arrears.domain.rulepacks import (
     CALL_LIMIT_RULES,
     ELECTRONIC_CHANNELS,
@@ -52,7 +53,7 @@ class RulePackError(ValueError):
 
 
 class _Hours(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     start: time
     end: time
 
@@ -64,7 +65,7 @@ class _Hours(BaseModel):
 
 
 class _CallLimits(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     connected_per_day: int | None = Field(default=None, ge=1)
     attempts_per_day_per_number: int | None = Field(default=None, ge=1)
     attempts_per_7_days: int | None = Field(default=None, ge=1)
@@ -123,14 +124,14 @@ def _check_citations(pack: _Pack | _Overlay) -> None:
 
 
 class _FieldVisit(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     enabled: bool
     min_collectors: int | None = Field(default=None, ge=1)
     recording_required: bool = False
 
 
 class _OptOutNotice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     citation: str = Field(min_length=1)
     lines: dict[Channel, dict[str, str]] = Field(min_length=1)
 
@@ -162,8 +163,61 @@ class _OptOutNotice(BaseModel):
         )
 
 
-class _Pack(BaseModel):
+class _BureauPrecondition(BaseModel):
+    """`bureau_precondition:` the notice a bureau report waits for (`arrears.domain.bureau`)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    citation: str = Field(min_length=1)
+    wait_days: int = Field(ge=0, le=365)
+    notice_channels: list[Channel] = Field(min_length=1)
+    notice_templates: list[str] = []
+    notice_lines: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _notice(self) -> _BureauPrecondition:
+        if not set(self.notice_channels) <= ELECTRONIC_CHANNELS:
+            raise ValueError("notice_channels: only channels that deliver a written message to the borrower")
+        if self.notice_lines and "en" not in self.notice_lines:
+            raise ValueError("notice_lines: an `en` line is required (the fallback language)")
+        if self.notice_lines and not self.notice_templates:
+            raise ValueError("notice_lines need notice_templates: the messages that carry them")
+        return self
+
+    def to_domain(self) -> BureauPrecondition:
+        return BureauPrecondition(
+            citation=self.citation,
+            wait_days=self.wait_days,
+            notice_channels=frozenset(self.notice_channels),
+            notice_templates=frozenset(self.notice_templates),
+            notice_lines=tuple(sorted(self.notice_lines.items())),
+        )
+
+
+class _ReplyKeywords(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    citations: list[str] = Field(min_length=1)
+    opt_out: list[str] = Field(min_length=1)
+    opt_in: list[str] = []
+
+    @model_validator(mode="after")
+    def _distinct(self) -> _ReplyKeywords:
+        both = {normalise_keyword(w) for w in self.opt_out} & {normalise_keyword(w) for w in self.opt_in}
+        if both:
+            raise ValueError(f"{sorted(both)} cannot both opt out and opt in")
+        if any(not normalise_keyword(word) for word in self.opt_out + self.opt_in):
+            raise ValueError("a keyword is empty")
+        return self
+
+    def to_domain(self) -> ReplyKeywords:
+        return ReplyKeywords(
+            frozenset(normalise_keyword(word) for word in self.opt_out),
+            frozenset(normalise_keyword(word) for word in self.opt_in),
+            tuple(self.citations),
+        )
+
+
+class _Pack(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     id: str = Field(min_length=1, max_length=32)
     version: str = Field(min_length=1, max_length=32)
     effective_from: date
@@ -172,12 +226,12 @@ class _Pack(BaseModel):
     contact_hours: _Hours
     retention_years: int = Field(ge=1, le=30)
     call_caps: _CallLimits = _CallLimits()
-    third_party_disclosure: bool = False
-    emergency_contacts_when_unreachable: bool = False
     field_visit: _FieldVisit
     opt_out_notice: _OptOutNotice | None = None
+    reply_keywords: _ReplyKeywords | None = None
     cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
     dispute_allows: list[Channel] = []
+    bureau_precondition: _BureauPrecondition | None = None
     contact_limits: list[_ContactLimit] = []
     settings: _Settings = _Settings()
     citations: dict[str, str] = {}
@@ -193,6 +247,8 @@ class _Pack(BaseModel):
             raise ValueError("effective_to must be after effective_from")
         _check_citations(self)
         known = _rules_set(self) | {"opt_out_notice"} | {limit.rule for limit in self.contact_limits}
+        if self.bureau_precondition is not None:
+            known.add("bureau_precondition")
         unknown = sorted(set(self.collector_only) - known)
         if unknown:
             raise ValueError(f"collector_only: {unknown} are not rules of this pack")
@@ -209,14 +265,14 @@ class _Pack(BaseModel):
             contact_end=self.contact_hours.end,
             retention_years=self.retention_years,
             call_limits=CallLimits(**self.call_caps.model_dump()),
-            third_party_disclosure=self.third_party_disclosure,
-            emergency_contacts_when_unreachable=self.emergency_contacts_when_unreachable,
             field_visit_min_collectors=self.field_visit.min_collectors,
             field_visit_recording_required=self.field_visit.recording_required,
             field_visits_enabled=self.field_visit.enabled,
             opt_out_notice=self.opt_out_notice.to_domain() if self.opt_out_notice else None,
+            reply_keywords=self.reply_keywords.to_domain() if self.reply_keywords else None,
             cease_contact_allows=frozenset(self.cease_contact_allows),
             dispute_allows=frozenset(self.dispute_allows),
+            bureau_precondition=self.bureau_precondition.to_domain() if self.bureau_precondition else None,
             contact_limits=tuple(
                 limit.to_domain(f"{self.id}@{self.version}") for limit in self.contact_limits
             ),
@@ -278,7 +334,7 @@ class _Overlay(BaseModel):
 
 
 class _Document(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     rule_packs: list[_Pack] = Field(min_length=1)
     overlays: list[_Overlay] = []
 
@@ -289,6 +345,8 @@ def parse_rule_packs(text: str, source: str) -> RulePackHistory:
     Raises `RulePackError` for text that is not YAML, a document that breaks the schema, or a
     jurisdiction that lists one version twice.
     """
+    import yaml  # on first parse, not at import (a handler module imports this module)
+
     try:
         document = _Document.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as error:

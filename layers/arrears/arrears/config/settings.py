@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     archive_chain_table: str = Field(min_length=1)
     # The payment ledger (one item per payment, for ever): set for the payments function.
     payments_table: str = ""
+    # Each loan's bucket transitions (the planner appends them; reports read them).
+    delinquency_history_table: str = ""
     reminders_topic_arn: str = Field(min_length=1)
     field_visit_queue_url: str = Field(min_length=1)
     archive_bucket: str = Field(min_length=1)
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
     shard_count: int = Field(default=16, ge=1, le=4096)
     sms_sender_id: str = "Arrears"
     contact_ttl_days: int = Field(default=90, ge=1)
+    # The stage's Object Lock on archived objects (`arrears.domain.archive.ArchiveLock`): prod COMPLIANCE
+    # for the jurisdiction's retention (days 0); other stages GOVERNANCE for `archive_lock_days`.
+    archive_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    archive_lock_days: int = Field(default=0, ge=0, le=36_500)
     # Sweep fan-out (set on the sweep and sweep-worker functions only; docs/contracts.md).
     sweep_tasks_queue_url: str = ""
     sweep_runs_table: str = ""
@@ -50,7 +56,11 @@ class Settings(BaseSettings):
     legal_topic_arn: str = ""
     bureau_topic_arn: str = ""
     dispatch_deferred_limit: int = Field(default=1000, ge=1)
-    email_opt_out_url: str = "https://arrears.example/opt-out"
+    # The e-mail unsubscribe link: its base URL (template parameter OptOutBaseUrl, else the unsubscribe
+    # function's URL), the Secrets Manager key that signs it, and how long a link stays valid.
+    email_opt_out_url: str = ""
+    opt_out_link_secret_arn: str = ""
+    opt_out_link_ttl_days: int = Field(default=60, ge=1, le=365)
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
@@ -78,6 +88,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Asia/Shanghai)") from None
         return value
+
+    @model_validator(mode="after")
+    def _archive_lock(self) -> Settings:
+        if (self.archive_lock_mode == "GOVERNANCE") != (self.archive_lock_days > 0):
+            raise ValueError(
+                "archive_lock_days: GOVERNANCE needs a period (days >= 1); "
+                "COMPLIANCE takes the jurisdiction's retention (days 0)"
+            )
+        return self
 
     @property
     def census_enabled(self) -> bool:

@@ -137,6 +137,13 @@ class ContactRecord:
     rules_checked: RulesChecked
     decided_by: str = ""
     zones_checked: tuple[str, ...] = ()
+    # A dialer's attempt or a field visit (docs/contracts.md, "The dialer contract"); else empty.
+    task_id: str = ""
+    attempt: int = 0  # the attempt's number on its call task (0 = not an attempt, or not numbered)
+    result: str = ""  # `CallResult` of an attempt, `VisitOutcome` of a visit
+    conversation: bool = False
+    collector_ids: tuple[str, ...] = ()
+    recording_ref: str = ""
 
     @property
     def contact_key(self) -> str:

@@ -13,8 +13,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, Literal
 
 ARCHIVE_FIELDS = (
     "contact_id",
@@ -39,12 +39,28 @@ ARCHIVE_FIELDS = (
     "rules_checked",
     "decided_by",  # the pack layer whose rule decided a deferral or suppression ("" when none)
     "zones_checked",  # IANA zones the contact hours were checked in (never a phone number)
+    # A dialer's attempt (the call task's id, the attempt's number, its result, whether a
+    # conversation was held) and a field visit (its result, the collectors' ids, the recording's
+    # reference); empty on other records.
+    "task_id",
+    "attempt",
+    "result",
+    "conversation",
+    "collector_ids",
+    "recording_ref",
 )
+# What a line holds for a field its hot record lacks (older records, other channels): typed as in
+# the Athena table (infrastructure/athena), never a string where a number or a list is declared.
+ARCHIVE_DEFAULTS: dict[str, Any] = {"attempt": 0, "conversation": False, "collector_ids": []}
 
 
 def archive_line(record: Mapping[str, Any], token: str) -> dict[str, Any]:
     """The archive form of one hot contact record: allow-listed fields, borrower id tokenised."""
-    line = {name: record.get(name, "") for name in ARCHIVE_FIELDS if name != "borrower_token"}
+    line = {
+        name: record.get(name, ARCHIVE_DEFAULTS.get(name, ""))
+        for name in ARCHIVE_FIELDS
+        if name != "borrower_token"
+    }
     line["zones_checked"] = list(record.get("zones_checked") or [])
     line["borrower_token"] = token
     return {name: line[name] for name in ARCHIVE_FIELDS}
@@ -152,3 +168,30 @@ def retain_until(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLock:
+    """The stage's Object Lock on archived objects (template: `Stage`, `DevArchiveLockDays`).
+
+    prod: COMPLIANCE until `years` after the record's day (`retain_until`, the jurisdiction's
+    retention): nobody, not even the root user, can shorten it or delete the object before then.
+    Any other stage: GOVERNANCE for `days` from the day of the write, so a trial stack can be
+    emptied and deleted by a role holding s3:BypassGovernanceRetention. Raises `ValueError` for
+    COMPLIANCE with a fixed period or GOVERNANCE without one.
+    """
+
+    mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    days: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.mode == "GOVERNANCE") != (self.days > 0):
+            raise ValueError(
+                "GOVERNANCE needs a period in days; COMPLIANCE takes the jurisdiction's retention"
+            )
+
+    def until(self, day: date, years: int, written_on: date) -> date:
+        """The retain-until date (00:00 UTC) of an object for a record of `day`, written on `written_on`."""
+        if self.mode == "GOVERNANCE":
+            return written_on + timedelta(days=self.days)
+        return retain_until(day, years)

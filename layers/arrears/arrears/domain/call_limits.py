@@ -1,19 +1,24 @@
 """Call limits: how often a borrower may be called, as pure arithmetic on their call ledger.
 
 A jurisdiction's rule pack names its limits (`CallLimits`, the YAML key `call_caps`); the ledger of
-calls made and reported lives in `ContactCapsTable` (`arrears.adapters.call_ledger`). The model
-(docs/contracts.md, "Call limits"):
+calls the dialer made lives in `ContactCapsTable` (`arrears.adapters.call_ledger`). The model
+(docs/contracts.md, "The dialer contract"):
 
-* A call task counts as one **attempt** when the dispatcher queues it (the dialer may dial it
-  at any time in the contact window; counting at queue time can only over-count, never under-count).
-* The dialer reports **connected** voice contacts and **conversations** back (`CallOutcome`); those
-  feed the CN connected-per-day cap and the US "none within 7 days after a conversation" rule.
+* The dispatcher hands the dialer at most **one open call task per borrower** (`OpenCallTask`):
+  while it is open, further calls for the borrower's other loans wait (DEFERRED to its expiry). The
+  task states what remains allowed (`Allowance`): attempts and connected calls left today, and the
+  instant it expires.
+* The dialer reports **every attempt** (`CallAttempted`); each is counted here when reported, at
+  the instant it started: an attempt, a connected call (answered), a conversation (a telephone
+  conversation with the borrower). The task closes when the dialer is done, when nothing more is
+  allowed, or when it expires.
 * Windows: CN limits count per calendar day in the borrower's zone; the US limit counts attempts in
-  the 7 consecutive days (a rolling 168 h window) before the instant of the new attempt.
+  the 7 consecutive days (a rolling 168 h window) before the instant of the new attempt. All count
+  per **borrower** (one number), across the borrower's loans: stricter than Reg F's "per debt".
 
 The ledger is one item per borrower, updated by the adapter with an optimistic-lock conditional
-write, so two dispatchers reserving at once can never both take the last slot. Each attempt carries
-its action id, so re-reserving for the same action (a retried record) takes no second slot.
+write, so two dispatchers opening a task at once can never both open one. Each counted entry carries
+the call id, so a redelivered report counts once.
 """
 
 from __future__ import annotations
@@ -88,24 +93,67 @@ KEEP_FOR = timedelta(days=31)  # older entries never matter to any limit (the lo
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One counted contact: when, which action, on which channel, about which debt (loan)."""
+    """One counted entry: when; which action reserved it (a text, an e-mail under a contact limit)
+    or which dialer call it was (a reported call attempt, `call_id`); on which channel; about which
+    debt (loan)."""
 
     at: datetime
     action_id: str
     channel: str = CALL_CHANNEL
     loan_id: str = ""
 
+    @property
+    def call_id(self) -> str:
+        """The dialer's call id of a reported attempt (the same field as `action_id`)."""
+        return self.action_id
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCallTask:
+    """The one call task a borrower has open with the dialer (`task_id` is the action's id)."""
+
+    task_id: str
+    opened_at: datetime
+    expires_at: datetime
+
 
 @dataclass(frozen=True, slots=True)
 class CallLedger:
+    """A borrower's calls of the last `KEEP_FOR`, across all their loans: attempts, connected
+    (answered) calls and conversations, each an `Attempt`; and the open task, if any."""
+
     borrower_id: str
     attempts: tuple[Attempt, ...] = ()
-    connected: tuple[datetime, ...] = ()
-    last_conversation_at: datetime | None = None
+    connected: tuple[Attempt, ...] = ()
+    conversations: tuple[Attempt, ...] = ()
+    open_task: OpenCallTask | None = None
     version: int = 0
 
-    def holds(self, action_id: str) -> bool:
-        return any(a.action_id == action_id for a in self.attempts)
+    def holds(self, call_id: str) -> bool:
+        """Whether the attempt `call_id` is counted already (a redelivered report)."""
+        return any(a.call_id == call_id for a in self.attempts)
+
+    @property
+    def last_conversation_at(self) -> datetime | None:
+        return max((c.at for c in self.conversations), default=None)
+
+    def task_open(self, at: datetime) -> OpenCallTask | None:
+        """The task open at `at` (None when there is none or it expired)."""
+        task = self.open_task
+        return task if task is not None and at < task.expires_at else None
+
+    def before(self, at: datetime, call_id: str) -> CallLedger:
+        """The ledger as it stood when the attempt `call_id` started at `at`: only what came before."""
+
+        def earlier(entries: tuple[Attempt, ...]) -> tuple[Attempt, ...]:
+            return tuple(e for e in entries if e.at < at and e.call_id != call_id)
+
+        return replace(
+            self,
+            attempts=earlier(self.attempts),
+            connected=earlier(self.connected),
+            conversations=earlier(self.conversations),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +200,8 @@ def check_call(
 
     The call caps (`limits`) judge call tasks only; each of `contact_limits` judges the channels it
     names. `timezone` is the borrower's IANA zone: the per-day limits count calendar days there.
+    Sources are those of `CallLimits`; rule ids `call_after_conversation`, `call_attempts_7_days`,
+    `call_attempts_per_day`, `call_connected_per_day`, and each contact limit's `rule`.
     """
     zone = ZoneInfo(timezone)
     checked: list[tuple[str, str]] = []
@@ -218,7 +268,7 @@ def check_call(
             )
         checked.append(("call_attempts_per_day", "PASS"))
     if limits.connected_per_day is not None:
-        connected = [c for c in ledger.connected if _same_local_day(c, at, zone)]
+        connected = [c for c in ledger.connected if _same_local_day(c.at, at, zone)]
         if len(connected) >= limits.connected_per_day:
             return stop(
                 "call_connected_per_day",
@@ -229,35 +279,128 @@ def check_call(
     return LimitCheck(True, rules_checked=tuple(checked))
 
 
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """What a call task may still do (None = no such limit): attempts and connected calls left on
+    the borrower's local day, and until when (the earliest of the end of the contact window, the
+    end of the local day and the task lifetime)."""
+
+    attempts_left_today: int | None
+    connected_left_today: int | None
+    expires_at: datetime
+
+    @property
+    def exhausted(self) -> bool:
+        return self.attempts_left_today == 0 or self.connected_left_today == 0
+
+
+def allowance(
+    ledger: CallLedger,
+    limits: CallLimits,
+    at: datetime,
+    timezone: str,
+    until: datetime,
+    *,
+    contact_limits: tuple[ContactLimit, ...] = (),
+    loan_id: str = "",
+) -> Allowance:
+    """What one more task may do from `at` to `until` (the window's end), by the ledger so far.
+
+    Attempts left = the smaller of the CN per-day count and the US 7-in-7 count (both per borrower);
+    connected left = the CN connected-per-day count. A conversation under a quiet-days rule leaves
+    nothing (`check_call` defers the task then, this only says so). The task expires at `until` or
+    at the borrower's next local midnight, whichever is first (the per-day counts restart there).
+    """
+    zone = ZoneInfo(timezone)
+    expires_at = min(until, _next_local_midnight(at, zone))
+    left: list[int] = []
+    if limits.attempts_per_day_per_number is not None:
+        today = sum(
+            1 for a in ledger.attempts if a.channel == CALL_CHANNEL and _same_local_day(a.at, at, zone)
+        )
+        left.append(max(0, limits.attempts_per_day_per_number - today))
+    if limits.attempts_per_7_days is not None:
+        recent = sum(1 for a in ledger.attempts if a.channel == CALL_CHANNEL and a.at > at - ROLLING_WINDOW)
+        left.append(max(0, limits.attempts_per_7_days - recent))
+    connected_left: int | None = None
+    if limits.connected_per_day is not None:
+        connected = sum(1 for c in ledger.connected if _same_local_day(c.at, at, zone))
+        connected_left = max(0, limits.connected_per_day - connected)
+    last = ledger.last_conversation_at
+    for limit in contact_limits:  # e.g. Massachusetts: 2 calls and texts per debt in 7 days
+        if CALL_CHANNEL not in limit.channels:
+            continue
+        counted = sum(
+            1
+            for a in ledger.attempts
+            if a.channel in limit.channels
+            and a.at > at - timedelta(days=limit.days)
+            and (limit.scope is Scope.PER_BORROWER or a.loan_id == loan_id)
+        )
+        left.append(max(0, limit.max_contacts - counted))
+    quiet = limits.quiet_days_after_conversation
+    if quiet is not None and last is not None and at < last + timedelta(days=quiet):
+        left.append(0)
+    return Allowance(min(left) if left else None, connected_left, expires_at)
+
+
 def _pruned(ledger: CallLedger, at: datetime) -> CallLedger:
     horizon = at - KEEP_FOR
+
+    def kept(entries: tuple[Attempt, ...]) -> tuple[Attempt, ...]:
+        return tuple(e for e in entries if e.at > horizon)
+
     return replace(
         ledger,
-        attempts=tuple(a for a in ledger.attempts if a.at > horizon),
-        connected=tuple(c for c in ledger.connected if c > horizon),
+        attempts=kept(ledger.attempts),
+        connected=kept(ledger.connected),
+        conversations=kept(ledger.conversations),
     )
 
 
-def with_attempt(
-    ledger: CallLedger, action_id: str, at: datetime, *, channel: str = CALL_CHANNEL, loan_id: str = ""
-) -> CallLedger:
-    """The ledger after `action_id`'s contact at `at` (unchanged if it already holds a slot)."""
-    if ledger.holds(action_id):
+def with_task(ledger: CallLedger, task: OpenCallTask) -> CallLedger:
+    """The ledger with `task` open (unchanged if that task is open already)."""
+    if ledger.open_task == task:
         return ledger
-    pruned = _pruned(ledger, at)
-    return replace(pruned, attempts=(*pruned.attempts, Attempt(at, action_id, channel, loan_id)))
+    return replace(_pruned(ledger, task.opened_at), open_task=task)
+
+
+def without_task(ledger: CallLedger, task_id: str) -> CallLedger:
+    """The ledger with `task_id` closed (done, expired, or never queued); others are left open."""
+    if ledger.open_task is None or ledger.open_task.task_id != task_id:
+        return ledger
+    return replace(ledger, open_task=None)
+
+
+def with_attempt(
+    ledger: CallLedger,
+    call_id: str,
+    at: datetime,
+    *,
+    channel: str = CALL_CHANNEL,
+    loan_id: str = "",
+    connected: bool = False,
+    conversation: bool = False,
+) -> CallLedger:
+    """The ledger after the contact `call_id` at `at` (unchanged if counted already): the dialer's
+    reported attempt (a call), or an action's reserved contact on another channel (a text under a
+    contact limit, given back by `without_attempt` if never sent).
+
+    `connected`: the call was answered (the CN connected-per-day cap); `conversation`: a telephone
+    conversation with the borrower (the US quiet days). A conversation is always a connected call.
+    """
+    if ledger.holds(call_id):
+        return ledger
+    pruned = _pruned(ledger, max(at, *(a.at for a in ledger.attempts)) if ledger.attempts else at)
+    entry = Attempt(at, call_id, channel, loan_id)
+    return replace(
+        pruned,
+        attempts=(*pruned.attempts, entry),
+        connected=(*pruned.connected, entry) if connected or conversation else pruned.connected,
+        conversations=(*pruned.conversations, entry) if conversation else pruned.conversations,
+    )
 
 
 def without_attempt(ledger: CallLedger, action_id: str) -> CallLedger:
-    """Give the slot back: the call task was never queued (permanent send failure)."""
+    """Give a reserved contact back: the text or e-mail was never sent (permanent send failure)."""
     return replace(ledger, attempts=tuple(a for a in ledger.attempts if a.action_id != action_id))
-
-
-def with_outcome(ledger: CallLedger, at: datetime, *, connected: bool, conversation: bool) -> CallLedger:
-    """The dialer's report of one call: connected (CN cap) and/or a conversation (US quiet days)."""
-    pruned = _pruned(ledger, at)
-    if connected:
-        pruned = replace(pruned, connected=(*pruned.connected, at))
-    if conversation and (pruned.last_conversation_at is None or at > pruned.last_conversation_at):
-        pruned = replace(pruned, last_conversation_at=at)
-    return pruned

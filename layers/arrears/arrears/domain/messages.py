@@ -60,7 +60,10 @@ THIRD_PARTY_TEMPLATES: dict[str, str] = {
     "en": "Arrears: we are trying to reach {first_name}. Please ask them to call us back.",
 }
 
-DEFAULT_OPT_OUT_URL = "https://arrears.example/opt-out"
+
+def needs_opt_out_url(opt_out_lines: Mapping[str, str] | None) -> bool:
+    """True when an opt-out line names `{opt_out_url}` (the message must carry a link)."""
+    return any("{opt_out_url}" in line for line in (opt_out_lines or {}).values())
 
 
 def template_ids() -> frozenset[str]:
@@ -100,11 +103,15 @@ def render(
     amount_minor: int,
     currency: str,
     due_in: int = 0,
+    notice_lines: Mapping[str, str] | None = None,
     opt_out_lines: Mapping[str, str] | None = None,
-    opt_out_url: str = DEFAULT_OPT_OUT_URL,
+    opt_out_url: str = "",
 ) -> RenderedMessage:
-    """The debtor's message. `opt_out_lines` (language -> line, from the rule pack) appends the opt-out
-    line in the message's language (else the `en` one), with `opt_out_url` filled in."""
+    """The debtor's message. `notice_lines` (language -> line, from the rule pack's bureau
+    precondition) appends the prior notice of credit reporting; `opt_out_lines` (language -> line,
+    from the rule pack) then appends the opt-out line, each in the message's language (else the `en`
+    one), with `opt_out_url` filled in (the signed unsubscribe link: a line that names it and no link
+    raises ValueError)."""
     lang = _language(template_id, language)
     try:
         pattern = TEMPLATES[(template_id, lang)]
@@ -116,8 +123,13 @@ def render(
         due_in=max(due_in, 0),
         amount=format_amount(amount_minor, currency),
     )
+    if notice_lines:
+        line = notice_lines.get(lang) or notice_lines[FALLBACK_LANGUAGE]
+        body = f"{body}{'' if lang == 'zh-CN' else ' '}{line}"
     if opt_out_lines:
         line = opt_out_lines.get(lang) or opt_out_lines[FALLBACK_LANGUAGE]
+        if "{opt_out_url}" in line and not opt_out_url:
+            raise ValueError("the opt-out line needs the unsubscribe link and none was given")
         body = f"{body}\n\n{line.format(opt_out_url=opt_out_url)}"
     return RenderedMessage(template_id, lang, body)
 

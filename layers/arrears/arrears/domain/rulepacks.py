@@ -18,7 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time
 from enum import StrEnum
 
+from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.call_limits import CallLimits, ContactLimit
+from arrears.domain.optouts import ReplyKeywords
 from arrears.domain.strategy import Channel
 
 TIMED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
@@ -103,19 +105,22 @@ class RulePack:
     retention_years: int
     timed_channels: frozenset[Channel] = field(default=TIMED_CHANNELS)
     call_limits: CallLimits = field(default_factory=CallLimits)
-    third_party_disclosure: bool = False
-    emergency_contacts_when_unreachable: bool = False
     field_visit_min_collectors: int | None = None
     field_visit_recording_required: bool = False
     field_visits_enabled: bool = True
     # The opt-out instruction every electronic message on its channels must carry (US Reg F
     # 12 CFR 1006.6(e): e-mails and texts); None = no such requirement.
     opt_out_notice: OptOutNotice | None = None
+    # The words of a text reply that opt the borrower out of (or back into) texts, with their sources
+    # (arrears.domain.optouts); None = the pack names none.
+    reply_keywords: ReplyKeywords | None = None
     # Under a cease-contact request only these notices may still go out (e.g. notice of a legal
     # remedy the creditor invokes, Reg F 1006.6(c)(2)); everything else is suppressed.
     cease_contact_allows: frozenset[Channel] = frozenset({Channel.LEGAL, Channel.BUREAU})
     # Collection contact while a dispute is open: none; the bureau may only be told it is disputed.
     dispute_allows: frozenset[Channel] = frozenset()
+    # A bureau report waits until the borrower was told (`arrears.domain.bureau`); None = no precondition.
+    bureau_precondition: BureauPrecondition | None = None
     effective_to: date | None = None  # exclusive; None = in force until superseded
     # Frequency limits counted on the contact ledger (per debt or per borrower, over rolling days).
     contact_limits: tuple[ContactLimit, ...] = ()
@@ -218,6 +223,7 @@ def _without_collector_duties(base: RulePack) -> RulePack:
         base,
         call_limits=limits,
         opt_out_notice=None if "opt_out_notice" in off else base.opt_out_notice,
+        bureau_precondition=None if "bureau_precondition" in off else base.bureau_precondition,
         contact_limits=tuple(limit for limit in base.contact_limits if limit.rule not in off),
         # No federal time-of-day rule binds a creditor: a window of the whole day, unless an overlay
         # (the lender's policy, a state) narrows it.

@@ -3,13 +3,24 @@ and naming what does not parse."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, ConfigDict, ValidationError
 
 from arrears.domain.calendar import parse_utc
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far a time an input carries may be ahead of the time it is judged against: a time in a bus
+event's detail (a payment's `paid_at` or `reversed_at`, a hold's or a call's `occurred_at`, an
+erasure's `requested_at`) against the event's own `time` (the clocks of the lending core, the
+collector desk, the privacy desk and the dialer against EventBridge's), and a schedule's or a sweep
+task's time against the function's clock. Beyond it the input is rejected, never applied: a payment
+stamped a year ahead would assess the loan on that date (charging it off), a hold change from the
+future would win over every real change of its kind until then, a call from the future would fill
+the borrower's call ledger, a sweep of a date to come would assess every due loan on it."""
 
 INBOUND = ConfigDict(frozen=True, hide_input_in_errors=True)
 """The configuration of every inbound model (merged into the Powertools models' own)."""
@@ -30,6 +41,18 @@ UtcTime = Annotated[datetime, BeforeValidator(_utc)]
 """An ISO 8601 time with `Z` or an offset, as aware UTC (what `arrears.domain.calendar` parses)."""
 
 
+_REFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$")
+MALFORMED_ID = "<malformed id>"
+
+
+def safe_reference(value: object) -> object:
+    """`value` if it has the shape of an id Lambda, EventBridge or a caller assigns (1-128 letters,
+    digits and `._:#/-`), else `MALFORMED_ID`: what may be logged in an id's place (never input)."""
+    if value is not None and not (isinstance(value, str | int) and _REFERENCE_ID.match(str(value))):
+        return MALFORMED_ID
+    return value
+
+
 class Inbound:
     """Mixed into every inbound model: how its malformed inputs are logged.
 
@@ -47,13 +70,24 @@ class Inbound:
         value: object = raw
         for part in path:
             value = value.get(part) if isinstance(value, Mapping) else None
-        return {key: value}
+        # An id Lambda or EventBridge assigned is logged; anything else in its place is input.
+        return {key: safe_reference(value)}
 
 
 def problems(error: ValidationError, whole: str = "event") -> str:
     """`field: problem; ...` for each problem of `error`: the fields and the problems, never the values
     (`whole` names a problem of the input as a whole)."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or whole}: {problem['msg']}"
+        f"{'.'.join(_field(part) for part in problem['loc']) or whole}: {problem['msg']}"
         for problem in error.errors(include_input=False, include_url=False)
     )
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
+def _field(part: object) -> str:
+    """A field's name as it may be logged: an unexpected key that does not look like a field name is
+    input (it may even be personal data), named only as such."""
+    text = str(part)
+    return text if isinstance(part, int) or _FIELD_NAME.match(text) else "<unexpected key>"

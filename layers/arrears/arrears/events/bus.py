@@ -8,7 +8,7 @@ event's `time` is its business time where the detail carries none of its own. do
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
-from arrears.events.base import INBOUND, Inbound, UtcTime, problems
+from arrears.events.base import INBOUND, MAX_CLOCK_SKEW, Inbound, UtcTime, problems
 from arrears.usecases.call_outcomes import CallOutcomeReport
 from arrears.usecases.erasure import ErasureRequest
 from arrears.usecases.payments import PaymentReceived, PaymentReversed
@@ -24,13 +24,6 @@ from arrears.usecases.payments import PaymentReceived, PaymentReversed
 HOLD_DETAIL_TYPE = "HoldChanged"
 # Who may record a hold: the lending core, and the collector desk (arrears-ops sends the latter).
 HOLD_SOURCES = ("arrears.lending-core", "arrears.collections")
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-"""How far a time the detail carries (a payment's `paid_at` or `reversed_at`, a hold's or a call's
-`occurred_at`) may be ahead of the event's own `time`: the clocks of the lending core, the collector
-desk and the dialer against EventBridge's. Beyond it the event is rejected, never applied: a payment
-stamped a year ahead would assess the loan on that date (charging it off), a hold change from the
-future would win over every real change of its kind until then, and a call from the future would
-fill the borrower's call ledger."""
 
 
 def not_later_than_event(name: str, value: datetime, event_time: datetime) -> datetime:
@@ -43,7 +36,16 @@ def not_later_than_event(name: str, value: datetime, event_time: datetime) -> da
     return value
 
 
+MAX_AMOUNT_MINOR = 10**15
+"""The largest payment accepted, in minor units (10^13 of a two-decimal currency): far beyond any
+consumer loan, and far within the 38 digits a DynamoDB number holds. A larger amount is a corrupt
+event: applied, it would close the loan with an absurd overpayment (and beyond 38 digits no write
+would even succeed)."""
+
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$"
+"""An id on the bus (payment, loan, borrower, request, call, action): 1-128 characters, letters, digits
+and `._:#/-`. Ids reach the log lines and DynamoDB keys: no control characters, no spaces, nothing
+that reads as an e-mail address or a phone number, no megabyte."""
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
 
@@ -67,9 +69,9 @@ class BusEvent(Inbound, EventBridgeModel):
 class PaymentDetail(BaseModel):
     model_config = INBOUND
 
-    payment_id: str = Field(min_length=1, max_length=128)
-    loan_id: str = Field(min_length=1, max_length=128)
-    amount_minor: int = Field(gt=0, strict=True)
+    payment_id: str = Field(pattern=_ID)
+    loan_id: str = Field(pattern=_ID)
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT_MINOR, strict=True)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: OptionalUtcTime = None
 
@@ -89,8 +91,8 @@ class PaymentReceivedEvent(BusEvent):
 class ReversalDetail(BaseModel):
     model_config = INBOUND
 
-    payment_id: str = Field(min_length=1, max_length=128)
-    loan_id: str = Field(min_length=1, max_length=128)
+    payment_id: str = Field(pattern=_ID)
+    loan_id: str = Field(pattern=_ID)
     reversed_at: OptionalUtcTime = None
     reason: str = Field(default="RETURNED", pattern=r"^[A-Z_]{1,32}$")
 
@@ -117,8 +119,8 @@ class PaymentReversedEvent(BusEvent):
 class ErasureDetail(BaseModel):
     model_config = INBOUND
 
-    request_id: str = Field(min_length=1, max_length=128)
-    borrower_id: str = Field(min_length=1, max_length=128)
+    request_id: str = Field(pattern=_ID)
+    borrower_id: str = Field(pattern=_ID)
     requested_at: OptionalUtcTime = None
 
 
@@ -127,9 +129,15 @@ class ErasureRequestedEvent(BusEvent):
     detail: ErasureDetail
 
     def unwrap(self) -> tuple[ErasureRequest, datetime]:
-        """The request, and the event's time (the business time of the erasure)."""
+        """The request, and the event's time (the business time of the erasure); ValueError when
+        `requested_at` is later than the event (beyond `MAX_CLOCK_SKEW`): the audit would date it ahead."""
         d = self.detail
-        return ErasureRequest(d.request_id, d.borrower_id, d.requested_at or self.time), self.time
+        requested_at = (
+            not_later_than_event("detail.requested_at", d.requested_at, self.time)
+            if d.requested_at
+            else self.time
+        )
+        return ErasureRequest(d.request_id, d.borrower_id, requested_at), self.time
 
 
 # -- HoldChanged (lending core, collector desk) ----------------------------------------------------
@@ -198,9 +206,9 @@ class HoldChangedEvent(BusEvent):
 class CallOutcomeDetail(BaseModel):
     model_config = ConfigDict(frozen=True, hide_input_in_errors=True, strict=True)
 
-    call_id: str = Field(min_length=1)
-    action_id: str = Field(min_length=1)
-    borrower_id: str = Field(min_length=1)
+    call_id: str = Field(pattern=_ID)
+    action_id: str = Field(pattern=_ID)
+    borrower_id: str = Field(pattern=_ID)
     occurred_at: UtcTime
     connected: bool
     conversation: bool = False
@@ -214,7 +222,8 @@ class CallOutcomeDetail(BaseModel):
 
 
 class CallOutcomeEvent(BusEvent):
-    """The dialer's report of one call (`CallOutcome`, source `arrears.dialer`)."""
+    """The dialer's report of one call (`CallOutcome`, source `arrears.dialer`): the earlier contract,
+    folded into the dialer contract as an unnumbered attempt (`CallOutcomeReport.attempt`)."""
 
     MALFORMED: ClassVar[str] = "malformed CallOutcome event"
     detail: CallOutcomeDetail

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from aws_lambda_powertools import Logger
@@ -19,7 +20,8 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from arrears.events.base import problems
+from arrears.domain.calendar import format_utc
+from arrears.events.base import MAX_CLOCK_SKEW, problems
 
 FAILED_RECORD = "record failed; reported for retry"
 """The log line of a well-formed record whose handling raised (it is reported in `batchItemFailures`)."""
@@ -62,21 +64,54 @@ def receive[T](raw: Mapping[str, Any], model: type[InboundModel[T]], logger: Log
         raise MalformedInput(reason) from error
 
 
+def ahead_of_clock(name: str, moment: datetime, now: datetime) -> str | None:
+    """Why `moment` cannot be acted on yet (it is later than `now`, the container's clock, by more than
+    `MAX_CLOCK_SKEW`), or None. No schedule fires and no sweep task is sent ahead of its time: a sweep
+    of a date to come would assess every due loan on that day (days past due, penalties, charge-off)
+    and a deadline check of it would page on-call."""
+    if moment <= now + MAX_CLOCK_SKEW:
+        return None
+    return (
+        f"{name}: {format_utc(moment)} is later than the clock ({format_utc(now)}) by more than the "
+        f"allowed clock skew of {int(MAX_CLOCK_SKEW.total_seconds())} s"
+    )
+
+
+def receive_scheduled(
+    raw: Mapping[str, Any], model: type[InboundModel[datetime]], logger: Logger, now: datetime
+) -> datetime:
+    """The scheduled time of a schedule's event (`receive`), rejected like a malformed event (logged,
+    ValueError) when it is ahead of `now` (`ahead_of_clock`)."""
+    at = receive(raw, model, logger)
+    reason = ahead_of_clock("time", at, now)
+    if reason:
+        logger.error(model.MALFORMED, extra={"reason": reason, **model.reference(raw)})
+        raise ValueError(reason)
+    return at
+
+
 def process_batch[T](
     event: Mapping[str, Any],
     context: LambdaContext,
     model: type[InboundModel[T]],
     handle: Callable[[T], None],
     logger: Logger,
+    refuse: Callable[[T], str | None] | None = None,
 ) -> dict[str, Any]:
     """Handle each record of an SQS or DynamoDB stream batch on its own (the record's id on its log lines);
-    a record that is malformed or whose handling raises is reported in `batchItemFailures`."""
+    a record that is malformed, that `refuse` gives a reason against, or whose handling raises is
+    reported in `batchItemFailures`, with a log line saying why. The batch processor logs with
+    `logger` too."""
     event_type = EventType.SQS if issubclass(model, SqsRecordModel) else EventType.DynamoDBStreams
 
     def record_handler(record: Any) -> None:  # Powertools passes it by this name: `record`
         raw: Mapping[str, Any] = record.raw_event
         with logger.append_context_keys(**model.reference(raw)):
             received = receive(raw, model, logger)  # logs a malformed record itself
+            reason = refuse(received) if refuse else None
+            if reason:
+                logger.error(model.MALFORMED, extra={"reason": reason})
+                raise ValueError(reason)
             try:
                 handle(received)
             except Exception as error:
@@ -87,7 +122,11 @@ def process_batch[T](
     response = process_partial_response(
         event=dict(event),
         record_handler=record_handler,
-        processor=BatchProcessor(event_type=event_type),
+        # Every failed record is reported, even when all of a batch fail (no whole-batch error: each
+        # record goes its own failure path); the processor's own warnings go to our logger.
+        processor=BatchProcessor(
+            event_type=event_type, raise_on_entire_batch_failure=False, logger=logger._logger
+        ),
         context=context,
     )
     return dict(response)

@@ -17,15 +17,18 @@ from aws_lambda_powertools.metrics.functions import validate_emf_timestamp
 from arrears.adapters.sweep_runs import RunProgress
 from arrears.domain.actions import ActionStatus
 from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.call_attempts import CallAttempt
+from arrears.domain.field_visits import FieldVisit
 from arrears.domain.holds import HoldChange, HoldChangeStatus
 from arrears.domain.payments import PaymentOutcome
 from arrears.domain.strategy import Channel
 from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.archiving import ArchiveResult
-from arrears.usecases.call_outcomes import CallOutcomeReport, CallOutcomeResult
+from arrears.usecases.call_outcomes import CallOutcomeResult
 from arrears.usecases.census import CensusOutcome, CensusTask
 from arrears.usecases.dispatch import DispatchResult
 from arrears.usecases.erasure import ErasureOutcome
+from arrears.usecases.field_visits import FieldVisitResult
 from arrears.usecases.holds import HoldResult
 from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult, ReversalVerdict
 from arrears.usecases.planning import PlanResult
@@ -251,17 +254,50 @@ class DispatchReport:
         self.telemetry.logger.exception("deferred action not dispatched", extra={"action_id": action_id})
 
 
-def call_outcome_recorded(
-    telemetry: Telemetry, report: CallOutcomeReport, result: CallOutcomeResult
+def call_attempt_recorded(
+    telemetry: Telemetry, attempt: CallAttempt, result: CallOutcomeResult
 ) -> dict[str, Any]:
+    """`CallAttempts` (by `result`), `CallAttemptBreaches` for an attempt that broke a rule; one log
+    line of ids (a breach as a warning, with the rule that failed)."""
     answer = {
-        "call_id": report.call_id,
+        "call_id": attempt.call_id,
+        "task_id": attempt.task_id,
         "duplicate": not result.new,
         "loan_id": result.loan_id,
         "unanswered_contacts": result.unanswered_contacts,
         "loan_changed": result.loan_changed,
+        "task_closed": result.task_closed,
+        "breach": result.breach,
     }
-    telemetry.logger.info("call outcome recorded", extra={**answer, "action_id": report.action_id})
+    if result.new:
+        telemetry.count("CallAttempts", result=attempt.result.value)
+        if result.breach:
+            telemetry.count("CallAttemptBreaches")
+            telemetry.logger.warning(
+                "call attempt broke a rule", extra={**answer, "rules_checked": list(result.rules_checked)}
+            )
+            return answer
+    telemetry.logger.info("call attempt recorded", extra=answer)
+    return answer
+
+
+def field_visit_recorded(telemetry: Telemetry, visit: FieldVisit, result: FieldVisitResult) -> dict[str, Any]:
+    """`FieldVisitsReported`, `FieldVisitViolations` (by jurisdiction) for a visit that broke a rule."""
+    answer = {
+        "visit_id": visit.visit_id,
+        "task_id": visit.task_id,
+        "duplicate": not result.new,
+        "loan_id": result.loan_id,
+        "outcome": visit.outcome.value,
+        "breaches": list(result.breaches),
+    }
+    if result.new:
+        telemetry.count("FieldVisitsReported", jurisdiction=result.jurisdiction)
+        if result.breaches:
+            telemetry.count("FieldVisitViolations", jurisdiction=result.jurisdiction)
+            telemetry.logger.warning("field visit broke a rule", extra=answer)
+            return answer
+    telemetry.logger.info("field visit recorded", extra=answer)
     return answer
 
 

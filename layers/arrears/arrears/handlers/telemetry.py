@@ -5,19 +5,39 @@ Every handler module makes one `Telemetry` at import (its service is `POWERTOOLS
 decorates its handler with `telemetry.handler(...)`: an X-Ray subsegment around the invocation
 (`Tracing: Active` in template.yaml; `POWERTOOLS_TRACE_DISABLED` turns it off locally), the Lambda
 context and a correlation id on every log line, and the metrics flushed as EMF when it returns.
+
+The tracer is built at the first invocation, and only when tracing is on: importing the X-Ray SDK
+(which Powertools' Tracer does even to switch itself off) is most of a disabled tracer's cost, and
+a handler module's import is the part of a cold start every invocation of a new container waits for.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.jmespath_utils import query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from arrears.events.base import safe_reference
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
+
+
+def tracing_enabled() -> bool:
+    """Whether the function traces: in Lambda (`LAMBDA_TASK_ROOT`) unless `POWERTOOLS_TRACE_DISABLED`
+    is true, which is Powertools' own rule for switching its Tracer off."""
+    disabled = os.environ.get(TRACE_DISABLED, "false").strip().lower() in ("1", "true", "yes", "on")
+    return bool(os.environ.get("LAMBDA_TASK_ROOT")) and not disabled
 
 
 class Telemetry:
@@ -31,7 +51,16 @@ class Telemetry:
     def __init__(self, *, metrics_service: str | None = None) -> None:
         self.logger = Logger()
         self.metrics = Metrics(service=metrics_service)
-        self.tracer = Tracer()
+        self._tracer: Tracer | None = None
+
+    @property
+    def tracer(self) -> Tracer:
+        """The Powertools tracer, built on first use (see the module's docstring)."""
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer
+
+            self._tracer = Tracer()
+        return self._tracer
 
     def handler(self, correlation_id_path: str | None = None) -> Callable[[Handler], Handler]:
         """Trace, log (with the correlation id found at `correlation_id_path` in the event; batches set
@@ -39,11 +68,21 @@ class Telemetry:
 
         def decorate(handler: Handler) -> Handler:
             flushed = self.metrics.log_metrics(handler)
-            logged = self.logger.inject_lambda_context(
-                flushed, log_event=False, correlation_id_path=correlation_id_path
-            )
-            traced: Handler = self.tracer.capture_lambda_handler(logged)
-            return traced
+            logged = self.logger.inject_lambda_context(flushed, log_event=False)
+            traced: Handler | None = None
+
+            @functools.wraps(handler)
+            def invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+                nonlocal traced
+                if correlation_id_path:
+                    # The id at the path is input: logged only when it has an id's shape
+                    found = query(envelope=correlation_id_path, data=event)
+                    self.logger.set_correlation_id(str(safe_reference(found)) if found is not None else None)
+                if traced is None:
+                    traced = self.tracer.capture_lambda_handler(logged) if tracing_enabled() else logged
+                return traced(event, context)
+
+            return invoke
 
         return decorate
 

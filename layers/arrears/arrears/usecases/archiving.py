@@ -2,15 +2,24 @@
 
 Order of writes per partition, and what a crash after each step leaves:
 
-1. PUT the data object (deterministic key and bytes). Crash: an object without a manifest; the
-   retried batch PUTs the same bytes again (a second identical version under Object Lock).
-2. Append to the jurisdiction's chain: one DynamoDB transaction moves the head (conditional on the
-   seq read) and writes a claim item for the batch holding its manifest. Concurrent archivers
+1. Append to the jurisdiction's chain: one DynamoDB transaction moves the head (conditional on the
+   seq read) and writes a claim item for the batch holding its manifest and its data object (the
+   gzipped lines, a few KB per 100 records). Concurrent archivers
    (one per stream shard) race on the condition; the loser re-reads the head and retries.
    Crash: the retry finds the claim and reuses that manifest (same seq), even if other batches
    were appended meanwhile, so a batch never takes two seqs and no seq is left without a manifest.
+2. PUT the data object (deterministic key and bytes; a repeat adds an identical locked version).
 3. PUT the manifest. Its existence marks the partition done: a retried batch skips it.
-4. Set `expires_at` on the archived hot records: only now may TTL delete them.
+4. Set `expires_at` and `archived_in` on the archived hot records: only now may TTL delete them.
+5. Drop the batch from the chain head's `pending` set.
+
+Completion does not depend on how Lambda splits a batch. A run that fails after step 2 may never
+come back with the same records: Lambda bisects a failing batch, and each half gets its own batch
+id. So before archiving a partition, the archiver completes every batch its jurisdiction's head
+still lists as pending (the claim holds the manifest, the retention date and the records: steps 3
+to 5 again, each idempotent), then leaves out the records already archived (`archived_in` on the
+hot record, read in one batch): a record is in the archive exactly once, and the chain has no seq
+without its manifest.
 """
 
 from __future__ import annotations
@@ -31,7 +40,6 @@ from arrears.domain.archive import (
     encode_lines,
     manifest_key,
     object_key,
-    retain_until,
     sha256_hex,
 )
 from arrears.domain.calendar import parse_utc
@@ -47,6 +55,7 @@ class ArchiveResult:
     already_archived: int = 0
     puts: int = 0
     ttl_set: int = 0
+    completed_pending: int = 0
 
 
 def partition_of(record: Mapping[str, Any]) -> tuple[str, date]:
@@ -57,7 +66,13 @@ def partition_of(record: Mapping[str, Any]) -> tuple[str, date]:
 
 
 def _chain_manifest(
-    chain: ArchiveChainRepository, jurisdiction: str, key: str, blob: bytes, records: int, batch_id: str
+    chain: ArchiveChainRepository,
+    jurisdiction: str,
+    key: str,
+    blob: bytes,
+    group: Sequence[Mapping[str, Any]],
+    batch_id: str,
+    keep_until: date,
 ) -> bytes:
     """Append the batch to the jurisdiction's hash chain once; safe to repeat after a crash."""
     for _ in range(MAX_CHAIN_RETRIES):
@@ -65,9 +80,20 @@ def _chain_manifest(
         if claimed is not None:
             return claimed  # appended before a crash: write the same manifest again
         head: ChainHead = chain.head(jurisdiction)
-        manifest = Manifest(key, sha256_hex(blob), records, jurisdiction, head.seq + 1, head.manifest_sha256)
+        manifest = Manifest(
+            key, sha256_hex(blob), len(group), jurisdiction, head.seq + 1, head.manifest_sha256
+        )
         body = manifest.to_bytes()
-        if chain.advance(head, sha256_hex(body), batch_id, body):
+        records = [(str(r["loan_id"]), str(r["contact_key"]), str(r["occurred_at"])) for r in group]
+        if chain.advance(
+            head,
+            sha256_hex(body),
+            batch_id,
+            body,
+            retain_until=keep_until.isoformat(),
+            records=records,
+            data=blob,
+        ):
             return body
     raise RuntimeError(
         f"archive chain {jurisdiction}: head kept moving, gave up after {MAX_CHAIN_RETRIES} tries"
@@ -85,6 +111,43 @@ def _set_ttl(contacts: ContactRepository, group: Sequence[Mapping[str, Any]], ke
         if record.get("loan_id") and record.get("contact_key")
     ]
     return contacts.mark_archived_many(keys, key)
+
+
+def _complete_pending(
+    jurisdiction: str,
+    *,
+    store: ArchiveStore,
+    chain: ArchiveChainRepository,
+    contacts: ContactRepository | None,
+    ttl_days: int,
+    result: ArchiveResult,
+) -> None:
+    """Finish every batch the jurisdiction's chain head still lists as pending (steps 3 to 5)."""
+    for batch_id in sorted(chain.head(jurisdiction).pending):
+        claim = chain.claim(jurisdiction, batch_id)
+        if claim is not None:
+            key = Manifest.from_bytes(claim.manifest).object_key
+            if claim.data and not store.exists(key):
+                store.put(
+                    key,
+                    claim.data,
+                    content_type="application/gzip",
+                    retain_until=date.fromisoformat(claim.retain_until),
+                )
+                result.puts += 1
+            if not store.exists(manifest_key(key)):
+                store.put(
+                    manifest_key(key),
+                    claim.manifest,
+                    content_type="application/json",
+                    retain_until=date.fromisoformat(claim.retain_until),
+                )
+                result.puts += 1
+                result.completed_pending += 1
+            if contacts is not None:
+                group = [{"loan_id": n, "contact_key": k, "occurred_at": o} for n, k, o in claim.records]
+                result.ttl_set += _set_ttl(contacts, group, key, ttl_days)
+        chain.completed(jurisdiction, batch_id)
 
 
 def archive_records(
@@ -105,8 +168,18 @@ def archive_records(
     for record in records:
         groups[partition_of(record)].append(record)
     secret = token_secret()
+    for jurisdiction in sorted({j for j, _ in groups}):
+        _complete_pending(
+            jurisdiction, store=store, chain=chain, contacts=contacts, ttl_days=ttl_days, result=result
+        )
     for (jurisdiction, day), group in sorted(groups.items()):
         ordered = sorted(group, key=lambda r: (str(r["occurred_at"]), str(r["contact_id"])))
+        if contacts is not None:
+            done = contacts.archived([(str(r["loan_id"]), str(r["contact_key"])) for r in ordered])
+            result.already_archived += sum(1 for r in ordered if str(r["contact_key"]) in done)
+            ordered = [r for r in ordered if str(r["contact_key"]) not in done]
+            if not ordered:
+                continue
         batch_id = batch_id_for(str(r["contact_id"]) for r in ordered)
         key = object_key(jurisdiction, day, batch_id)
         if store.exists(manifest_key(key)):
@@ -114,13 +187,16 @@ def archive_records(
         else:
             lines = [archive_line(r, borrower_token(secret, str(r["borrower_id"]))) for r in ordered]
             blob = encode_lines(lines)
-            keep_until = retain_until(day, rule_pack_for(jurisdiction).retention_years)
+            keep_until = store.retain_until(day, rule_pack_for(jurisdiction).retention_years)
+            # The chain first (its claim holds the data too), then the data: a run that dies in between
+            # leaves a pending batch that the next run completes, never a data object outside the chain.
+            manifest = _chain_manifest(chain, jurisdiction, key, blob, ordered, batch_id, keep_until)
             store.put(key, blob, content_type="application/gzip", retain_until=keep_until)
-            manifest = _chain_manifest(chain, jurisdiction, key, blob, len(lines), batch_id)
             store.put(manifest_key(key), manifest, content_type="application/json", retain_until=keep_until)
             result.objects.append(key)
             result.records += len(lines)
             result.puts += 2
         if contacts is not None:  # also after a crash between the manifest and the TTL
             result.ttl_set += _set_ttl(contacts, ordered, key, ttl_days)
+        chain.completed(jurisdiction, batch_id)
     return result

@@ -1,18 +1,43 @@
-"""The dialer's report of a call (`CallOutcome`): the loan's unanswered-contacts counter, then the caps.
+"""The dialer's reports: every attempt (`CallAttempted`) counted, judged, archived; `CallOutcome` folded in.
 
-A report is applied once per call id (one idempotency record around both writes): first to the loan
-of the call's action (`unanswered_contacts` + 1, or 0 once a call connects), then to the borrower's
-call ledger, which feeds the connected-calls and quiet-days caps the dispatcher checks.
+An attempt is applied once per call id (one idempotency record around the writes, each idempotent
+by itself): first to the loan of the task (`unanswered_contacts` + 1, or 0 on a right-party
+contact), then to the borrower's call ledger (attempts, connected calls, conversations across all
+their loans; the task closed when the dialer is done or nothing more is allowed), then as a contact
+record judged at the attempt's instant on the rule pack in force then (the archive's proof of the
+caps). docs/contracts.md, "The dialer contract".
+
+`CallOutcome` (the earlier contract: one report per call, `connected` and `conversation` only) is
+folded into the same path: it is an attempt of the task named by its `action_id`, unnumbered,
+`connected_borrower` when connected else `no_answer`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from arrears.config.rulepacks import rule_pack_in_force
+from arrears.domain.actions import Action, ActionStatus, ContactRecord
 from arrears.domain.behaviour import record_call
+from arrears.domain.call_attempts import CallAttempt, CallResult, judge_attempt
+from arrears.domain.call_limits import KEEP_FOR, CallLedger, allowance
+from arrears.domain.compliance import contact_windows
 from arrears.domain.loans import Loan
+from arrears.domain.strategy import Channel
+from arrears.domain.verdicts import RulesChecked
 from arrears.usecases.dispatch import DispatchPorts
+
+MAX_AHEAD = timedelta(minutes=5)
+"""How far an attempt's `started_at` may be ahead of the handler's clock (the dialer's clock skew)."""
+
+
+class RejectedAttempt(ValueError):
+    """An attempt that cannot be counted as reported: an unknown task, a start before the task was
+    queued, in the future, or older than the ledger keeps. Nothing was written; the event goes to
+    the failure path (AsyncFailureQueue) with the reason for an operator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,64 +51,182 @@ class CallOutcomeReport:
     connected: bool
     conversation: bool
 
+    def attempt(self) -> CallAttempt:
+        """The same call under the dialer contract: an unnumbered attempt of the task `action_id`."""
+        result = (
+            CallResult.CONNECTED_BORROWER if self.connected or self.conversation else CallResult.NO_ANSWER
+        )
+        return CallAttempt(self.call_id, self.action_id, None, self.occurred_at, result, self.conversation)
+
 
 @dataclass(frozen=True)
 class CallOutcomeResult:
-    """What one report did: `new` is False for a call id seen before (then nothing else happened)."""
+    """What one report did: `new` is False for a call id seen before (then nothing else happened).
+
+    `breach` is empty for a lawful attempt, else the rule it broke (it is counted and archived all
+    the same); `task_closed` whether it closed the borrower's open task.
+    """
 
     new: bool
-    loan_id: str | None = None  # the loan of the action, when it was found
+    loan_id: str | None = None  # the loan of the task
     unanswered_contacts: int | None = None  # the loan's counter after the report
     loan_changed: bool = False
+    task_closed: bool = False
+    breach: str = ""
+    rules_checked: RulesChecked = ()
 
 
-def _count_on_loan(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
-    """Apply the call to the loan of its action: `unanswered_contacts` + 1, or 0 once connected.
+def _count_on_loan(action: Action, attempt: CallAttempt, ports: DispatchPorts) -> tuple[Loan | None, bool]:
+    """Apply the attempt to the task's loan: `unanswered_contacts` + 1, or 0 on a right-party contact.
 
-    A conditional write on the loan's `version` (`LoanRepository.update`): a payment or the sweep
-    writing the loan in between makes it fail, and the loan is re-read and the call applied again
-    to the fresh state. The write is idempotent by itself (the loan remembers the call ids it
-    counted). Only the counter changes, never the stored risk score: the planner sees no new step
-    in it (docs/decisions.md). Raises `VersionConflict` when the loan kept changing.
+    A conditional write on the loan's `version` (`LoanRepository.update`), re-read and re-applied
+    when a payment or the sweep wrote the loan in between; idempotent by itself (the loan remembers
+    the call ids it counted). Only the counter changes, never the stored risk score (docs/decisions.md).
+    Raises `VersionConflict` when the loan kept changing.
     """
-    action = ports.actions.get(report.action_id)
-    if action is None or action.borrower_id != report.borrower_id:
-        return CallOutcomeResult(new=True)  # not one of our calls to this borrower: caps only
 
     def count(loan: Loan) -> Loan | None:
-        counted = record_call(loan, report.call_id, connected=report.connected)
+        counted = record_call(
+            loan, attempt.call_id, connected=attempt.result.right_party or attempt.conversation
+        )
         return None if counted == loan else counted
 
     update = ports.loans.update(action.loan_id, count)
-    if update.loan is None:
-        return CallOutcomeResult(new=True)
-    return CallOutcomeResult(
-        True, update.loan.loan_id, update.loan.unanswered_contacts, loan_changed=update.written
+    return update.loan, update.written
+
+
+def _task_of(attempt: CallAttempt, ports: DispatchPorts, now: datetime) -> Action:
+    """The call task's action, or `RejectedAttempt` naming why the attempt cannot be counted."""
+    action = ports.actions.get(attempt.task_id)
+    if action is None or action.channel is not Channel.CALL_TASK:
+        raise RejectedAttempt(f"task_id {attempt.task_id}: no such call task")
+    queued = action.last_outcome.occurred_at if action.last_outcome is not None else None
+    if action.status is not ActionStatus.SENT or queued is None:
+        raise RejectedAttempt(f"task_id {attempt.task_id}: the task was never handed to the dialer")
+    if attempt.started_at < queued:
+        raise RejectedAttempt(f"started_at is before the task was queued ({queued.isoformat()})")
+    if attempt.started_at > now + MAX_AHEAD:
+        raise RejectedAttempt("started_at is in the future")
+    if attempt.started_at < now - KEEP_FOR:
+        raise RejectedAttempt(f"started_at is older than the call ledger keeps ({KEEP_FOR.days} days)")
+    return action
+
+
+def attempt_contact(
+    action: Action,
+    attempt: CallAttempt,
+    *,
+    timezone: str,
+    rule_pack: str,
+    breach: str,
+    rules_checked: RulesChecked,
+) -> ContactRecord:
+    """The contact record of one attempt: the task's action, the attempt's facts and its judgement.
+
+    Its id is fixed by the call id, so a retried report writes it once. Status SENT (the call was
+    made); `reason` names the breach of an unlawful attempt, `rules_checked` the rules judged.
+    """
+    contact_id = hashlib.sha256(f"call-attempt|{attempt.call_id}".encode()).hexdigest()[:32]
+    local = attempt.started_at.astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
+    return ContactRecord(
+        contact_id=contact_id,
+        action_id=action.action_id,
+        loan_id=action.loan_id,
+        borrower_id=action.borrower_id,
+        channel=Channel.CALL_TASK,
+        step=action.step_id,
+        status=ActionStatus.SENT,
+        occurred_at=attempt.started_at,
+        borrower_timezone=timezone,
+        borrower_local_time=local,
+        jurisdiction=action.jurisdiction,
+        rule_pack=rule_pack,
+        strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
+        dpd=action.dpd,
+        bucket=action.bucket,
+        amount_due_minor=action.amount_due_minor,
+        currency=action.currency,
+        reason=breach,
+        template_id=action.template_id,
+        message_sha256="",
+        rules_checked=rules_checked,
+        task_id=attempt.task_id,
+        attempt=attempt.attempt or 0,
+        result=attempt.result.value,
+        conversation=attempt.conversation,
     )
 
 
-def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
-    """Apply a dialer report once per call id: the loan's `unanswered_contacts`, then the call ledger.
+def _holds_task(ledger: CallLedger, task_id: str) -> bool:
+    return ledger.open_task is not None and ledger.open_task.task_id == task_id
 
-    Both run inside one idempotency record (`call-outcome#<call_id>`), so a redelivered report
-    changes nothing. If either write fails the record is released and the whole report is retried:
-    the loan write goes first because it is idempotent by itself (a retry after it succeeded finds
-    the call id on the loan), the ledger write last. Raises `VersionConflict` when the loan kept
-    changing, `LedgerContention` when the ledger did.
+
+def report_call_attempt(attempt: CallAttempt, ports: DispatchPorts) -> CallOutcomeResult:
+    """Count, judge and archive one attempt, once per call id (`call-attempt#<call_id>`).
+
+    The writes, in order, each idempotent by itself so a retry after a partial run completes it:
+    the loan's counter, the call ledger (the attempt counted; the task closed when the dialer says
+    it is done, the result ends it, a conversation was held or no attempt is left today), the
+    contact record. Raises `RejectedAttempt` (nothing written), `VersionConflict` when the loan
+    kept changing, `LedgerContention` when the ledger did.
     """
-    caps = ports.call_ledger
+    now = ports.clock.now()
+    action = _task_of(attempt, ports, now)
+    borrower = ports.borrowers.get(action.borrower_id)
+    pack = rule_pack_in_force(action.jurisdiction, attempt.started_at, ports.rule_packs())
+    timezone = borrower.timezone if borrower is not None else pack.business_timezone
+    windows = (
+        contact_windows(pack, borrower)[0]
+        if borrower is not None
+        else ((pack.contact_start, pack.contact_end),)
+    )
+    limits = pack.call_limits
     applied: list[CallOutcomeResult] = []
 
-    def apply() -> str:
-        result = _count_on_loan(report, ports)
-        caps.record_call_outcome(
-            report.borrower_id,
-            report.occurred_at,
-            connected=report.connected,
-            conversation=report.conversation,
-        )
-        applied.append(result)
-        return f"call-outcome:{report.call_id}"
+    def close(counted: CallLedger) -> str | None:
+        task = counted.open_task
+        if task is None or task.task_id != attempt.task_id:
+            return None
+        left = allowance(counted, limits, attempt.started_at, timezone, task.expires_at)
+        done = attempt.task_done or attempt.result.ends_task or attempt.conversation or left.exhausted
+        return task.task_id if done else None
 
-    ports.once(f"call-outcome#{report.call_id}", apply)
+    def apply() -> str:
+        loan, loan_changed = _count_on_loan(action, attempt, ports)
+        read, written = ports.call_ledger.record_attempt(
+            action.borrower_id,
+            attempt.call_id,
+            attempt.started_at,
+            connected=attempt.connected,
+            conversation=attempt.conversation,
+            close=close,
+            loan_id=action.loan_id,
+        )
+        before = read.before(attempt.started_at, attempt.call_id)
+        breach, rules = judge_attempt(before, limits, attempt, timezone, windows)
+        ports.contacts.record(
+            attempt_contact(
+                action, attempt, timezone=timezone, rule_pack=pack.ref, breach=breach, rules_checked=rules
+            )
+        )
+        closed = _holds_task(read, attempt.task_id) and not _holds_task(written, attempt.task_id)
+        applied.append(
+            CallOutcomeResult(
+                True,
+                action.loan_id,
+                loan.unanswered_contacts if loan is not None else None,
+                loan_changed,
+                task_closed=closed,
+                breach=breach,
+                rules_checked=rules,
+            )
+        )
+        return f"call-attempt:{attempt.call_id}"
+
+    ports.once(f"call-attempt#{attempt.call_id}", apply)
     return applied[0] if applied else CallOutcomeResult(new=False)
+
+
+def report_call_outcome(report: CallOutcomeReport, ports: DispatchPorts) -> CallOutcomeResult:
+    """A legacy `CallOutcome`: applied as the attempt `report.attempt()` (`report_call_attempt`)."""
+    return report_call_attempt(report.attempt(), ports)

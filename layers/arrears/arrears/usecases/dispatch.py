@@ -6,8 +6,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,12 +23,14 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
 )
 from arrears.adapters.errors import error_code, is_permanent
+from arrears.adapters.outbox import SendInProgress, SendUnconfirmed
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
 from arrears.domain.borrowers import Borrower
+from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
 from arrears.domain.calendar import format_utc
-from arrears.domain.call_limits import counted_channels
+from arrears.domain.call_limits import Allowance, counted_channels
 from arrears.domain.compliance import (
     END_OF_DAY,
     SendDecision,
@@ -39,15 +42,46 @@ from arrears.domain.compliance import (
     zone_windows_for,
 )
 from arrears.domain.loans import Loan
-from arrears.domain.messages import DEFAULT_OPT_OUT_URL, RenderedMessage, render, template_ids
+from arrears.domain.messages import RenderedMessage, needs_opt_out_url, render, template_ids
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
-from arrears.domain.verdicts import RulesChecked, Verdict
+from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
+from arrears.usecases.preferences import opt_out_link
 
-Once = Callable[[str, Callable[[], str]], str]
-"""Run the send at most once per key (Powertools idempotency in Lambda); returns its message id."""
+
+class Once(Protocol):
+    """Run the send at most once per key (`SendOutbox` in Lambda); returns its message id.
+
+    `retry_safe`: the channel deduplicates a repeat itself (a FIFO queue's deduplication id), so a
+    send whose answer was lost may be made again. Raises `SendUnconfirmed` for a send that may or may
+    not have been made and will not be repeated, `SendInProgress` while another run holds the key.
+    """
+
+    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str: ...
+
+
+class UnconfirmedSend(RuntimeError):
+    """The channel may or may not have the contact (`code`: why); `digest` is what was handed over."""
+
+    def __init__(self, code: str, digest: str) -> None:
+        super().__init__(f"unconfirmed: {code}")
+        self.code = code
+        self.digest = digest
+
+
+def _once(
+    ports: DispatchPorts, key: str, effect: Callable[[], str], digest: str, *, retry_safe: bool = False
+) -> str:
+    """Hand the contact over through the outbox; returns `digest` (the SHA-256 of what was sent)."""
+    try:
+        ports.once(key, effect, retry_safe=retry_safe)
+    except SendUnconfirmed as unconfirmed:
+        raise UnconfirmedSend(unconfirmed.code, digest) from None
+    except SendInProgress as busy:
+        raise TransientSendError(str(busy)) from None
+    return digest
 
 
 class TransientSendError(RuntimeError):
@@ -70,7 +104,10 @@ class DispatchPorts:
     call_ledger: CallLedgerRepository
     token_secret: Callable[[], bytes]
     once: Once
-    opt_out_url: str = DEFAULT_OPT_OUT_URL
+    # The signed unsubscribe link of a message (borrower id, channel, send instant -> URL:
+    # arrears.usecases.preferences.opt_out_link); None = no link can be made (a message whose pack
+    # words its opt-out line with {opt_out_url} then fails rather than go out without one).
+    opt_out_link: Callable[[str, Channel, datetime], str] | None = None
     # The instant each contact is judged, sent and recorded at (never the triggering record's time).
     clock: Clock = field(default_factory=WallClock)
     # Every version of every pack; each contact is judged by the one in force at its instant.
@@ -95,9 +132,29 @@ class DispatchPorts:
             call_ledger=container.call_ledger,
             token_secret=container.token_secret.value,
             once=once,
-            opt_out_url=container.settings.email_opt_out_url,
+            opt_out_link=unsubscribe_links(container),
             clock=container.clock,
         )
+
+
+def unsubscribe_links(container: Container) -> Callable[[str, Channel, datetime], str] | None:
+    """The signed-link maker of a deployed dispatcher; None when the stack gives it no link secret."""
+    settings = container.settings
+    if not settings.opt_out_link_secret_arn or not settings.email_opt_out_url:
+        return None
+
+    def link(borrower_id: str, channel: Channel, now: datetime) -> str:
+        return opt_out_link(
+            borrower_id,
+            channel,
+            now=now,
+            base_url=settings.email_opt_out_url,
+            ttl=timedelta(days=settings.opt_out_link_ttl_days),
+            token_secret=container.token_secret.value,
+            link_secret=container.opt_out_link_secret.value,
+        )
+
+    return link
 
 
 SKIPPED = "SKIPPED"
@@ -192,8 +249,7 @@ def _hand_off(
         **details,
     }
     attributes = {"type": kind, "jurisdiction": action.jurisdiction}
-    ports.once(action.action_id, lambda: topic.publish(body, attributes))
-    return _digest(body)
+    return _once(ports, action.action_id, lambda: topic.publish(body, attributes), _digest(body))
 
 
 def _message(
@@ -205,6 +261,13 @@ def _message(
     else:
         template_id = action.template_id if action.template_id in known else "sms_overdue"
     due_in = -loan.due_offset if loan.due_offset is not None and loan.due_offset < 0 else 0
+    wording = pack.opt_out_wording(action.channel)
+    url = ""
+    if needs_opt_out_url(wording):
+        if ports.opt_out_link is None:
+            raise ValueError(f"{pack.pack_id} words its opt-out line with a link and none can be made")
+        url = ports.opt_out_link(action.borrower_id, action.channel, ports.clock.now())
+    precondition = pack.bureau_precondition
     return render(
         template_id,
         borrower.language,
@@ -213,8 +276,9 @@ def _message(
         amount_minor=action.amount_due_minor,
         currency=action.currency,
         due_in=due_in,
-        opt_out_lines=pack.opt_out_wording(action.channel),
-        opt_out_url=ports.opt_out_url,
+        notice_lines=precondition.lines_for(action.channel, template_id) if precondition else None,
+        opt_out_lines=wording,
+        opt_out_url=url,
     )
 
 
@@ -223,8 +287,60 @@ def _local_windows(windows: tuple[tuple[time, time], ...]) -> list[list[str]]:
     return [[f"{start:%H:%M}", "24:00" if end == END_OF_DAY else f"{end:%H:%M}"] for start, end in windows]
 
 
+def call_task_message(
+    action: Action,
+    borrower: Borrower,
+    at: datetime,
+    pack: RulePack,
+    token: str,
+    allowance: Allowance,
+    call_before: datetime,
+) -> dict[str, Any]:
+    """The call task handed to the dialer (`CallTask` in `arrears.events.dialer`, docs/contracts.md).
+
+    The task id is the action's id; it states what remains allowed (attempts and connected calls
+    left today, None = no such limit), when it expires, and the borrower's contact window in local
+    time. The dialer resolves the number from the Borrowers table by id (never in the queue) and
+    reports every attempt as a `CallAttempted` event.
+    """
+    windows, _ = contact_windows(pack, borrower)
+    start, end = window_at(at, borrower.timezone, windows)
+    return {
+        "type": "CALL_TASK",
+        "task_id": action.action_id,
+        "action_id": action.action_id,
+        "loan_ids": [action.loan_id],
+        "loan_id": action.loan_id,
+        "borrower_id": action.borrower_id,
+        "borrower_token": token,
+        "jurisdiction": action.jurisdiction,
+        "rule_pack": pack.ref,
+        "language": borrower.language,
+        "timezone": borrower.timezone,
+        "call_window_local": _local_windows(((start, end),))[0],
+        # The window closes earlier where the borrower's phone is: no attempt at or after this instant.
+        "call_before": format_utc(call_before),
+        "attempts_left_today": allowance.attempts_left_today,
+        "connected_left_today": allowance.connected_left_today,
+        "amount_due_minor": action.amount_due_minor,
+        "currency": action.currency,
+        "dpd": action.dpd,
+        "bucket": action.bucket,
+        "script_template": action.template_id,
+        "queued_at": format_utc(at),
+        "expires_at": format_utc(allowance.expires_at),
+        "deadline": format_utc(allowance.expires_at),
+    }
+
+
 def _send(
-    ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    loan: Loan,
+    at: datetime,
+    pack: RulePack,
+    allowance: Allowance | None = None,
 ) -> str:
     """Perform the channel effect once; returns the SHA-256 of what was sent (never the body itself).
 
@@ -235,8 +351,9 @@ def _send(
         message = _message(action, borrower, loan, pack, ports)
         if not borrower.phone:
             raise ValueError("borrower has no phone number on file")
-        ports.once(action.action_id, lambda: ports.sms.send(borrower.phone, message.body))
-        return message.sha256
+        return _once(
+            ports, action.action_id, lambda: ports.sms.send(borrower.phone, message.body), message.sha256
+        )
     if action.channel is Channel.EMAIL:
         message = _message(action, borrower, loan, pack, ports)
         if not borrower.email:
@@ -254,8 +371,9 @@ def _send(
             "jurisdiction": action.jurisdiction,
             "opt_out_included": "true" if pack.opt_out_wording(Channel.EMAIL) else "false",
         }
-        ports.once(action.action_id, lambda: ports.reminders.publish(payload, attributes))
-        return message.sha256
+        return _once(
+            ports, action.action_id, lambda: ports.reminders.publish(payload, attributes), message.sha256
+        )
     token = borrower_token(ports.token_secret(), action.borrower_id)
     if action.channel is Channel.FIELD_VISIT:
         queue = ports.field_visits
@@ -280,43 +398,24 @@ def _send(
                 "recording_required": pack.field_visit_recording_required,
             },
         }
-        ports.once(
+        # FIFO with the action id as deduplication id: a send whose answer was lost is made again.
+        return _once(
+            ports,
             action.action_id,
             lambda: queue.send(task, group=borrower.region or "unknown", dedup_id=action.action_id),
+            _digest(task),
+            retry_safe=True,
         )
-        return _digest(task)
     if action.channel is Channel.CALL_TASK:
-        calls = ports.call_tasks
-        # The window the task is queued in: the pack's hours narrowed by the borrower's preference.
-        start, end = window_at(at, borrower.timezone, contact_windows(pack, borrower)[0])
-        call: dict[str, Any] = {
-            "type": "CALL_TASK",
-            "action_id": action.action_id,
-            "loan_id": action.loan_id,
-            # The dialer resolves the number from the Borrowers table by id (never in the queue) and
-            # reports the call back as a CallOutcome for the caps.
-            "borrower_id": action.borrower_id,
-            "borrower_token": token,
-            "jurisdiction": action.jurisdiction,
-            "rule_pack": pack.ref,
-            "language": borrower.language,
-            "timezone": borrower.timezone,
-            "call_window_local": _local_windows(((start, end),))[0],
-            # The window closes earlier where the borrower's phone is (a 212 number at a California
-            # address): the dialer calls before this instant, lawful in every zone checked.
-            "call_before": format_utc(
-                closes_everywhere(at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone)))
-            ),
-            "amount_due_minor": action.amount_due_minor,
-            "currency": action.currency,
-            "dpd": action.dpd,
-            "bucket": action.bucket,
-            "script_template": action.template_id,
-            "queued_at": format_utc(at),
-            "deadline": format_utc(at + CALL_TASK_LIFETIME),
-        }
-        ports.once(action.action_id, lambda: calls.send(call))
-        return _digest(call)
+        if allowance is None:
+            raise ValueError("call task sent without an open task")
+        # The window closes earlier where the borrower's phone is (a 212 number at a California
+        # address): the dialer calls before this instant, lawful in every zone checked.
+        call_before = closes_everywhere(
+            at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone))
+        )
+        call = call_task_message(action, borrower, at, pack, token, allowance, call_before)
+        return _once(ports, action.action_id, lambda: ports.call_tasks.send(call), _digest(call))
     if action.channel is Channel.LEGAL:
         return _hand_off(
             ports,
@@ -344,6 +443,74 @@ def _send(
     raise ValueError(f"channel {action.channel.value} is not dispatchable")
 
 
+def _window_end(at: datetime, tz_name: str, end: time) -> datetime:
+    """The instant the local window that holds `at` closes (`END_OF_DAY` = the next local midnight)."""
+    zone = ZoneInfo(tz_name)
+    day = at.astimezone(zone).date()
+    if end == END_OF_DAY:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CallTaskOpening:
+    """The call task `_open_call_task` opened (`allowance`), or why not and when to try again."""
+
+    allowed: bool
+    reason: str = ""
+    resume: datetime | None = None
+    rules_checked: RulesChecked = ()
+    allowance: Allowance | None = None
+    decided_by: str = ""  # the pack layer whose limit stopped it
+
+
+def _open_call_task(
+    ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
+) -> CallTaskOpening:
+    """Open the borrower's one call task for `action`, atomically, if the limits allow a call now.
+
+    A borrower has at most one open task (docs/contracts.md, "The dialer contract"): a call for
+    another of their loans waits (DEFERRED) until that task expires. Any other channel passes.
+    """
+    if action.channel is not Channel.CALL_TASK:
+        return CallTaskOpening(True)
+    windows, _ = contact_windows(pack, borrower)
+    _, end = window_at(at, borrower.timezone, windows)
+    call_before = closes_everywhere(at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone)))
+    until = min(_window_end(at, borrower.timezone, end), call_before, at + CALL_TASK_LIFETIME)
+    try:
+        opening = ports.call_ledger.open_call_task(
+            action.borrower_id,
+            action.action_id,
+            at,
+            pack.call_limits,
+            borrower.timezone,
+            until,
+            contact_limits=pack.contact_limits,
+            loan_id=action.loan_id,
+        )
+    except LedgerContention as error:
+        raise TransientSendError(str(error)) from None
+    if opening.opened:
+        return CallTaskOpening(
+            True,
+            rules_checked=(*opening.check.rules_checked, ("one_call_task", "PASS")),
+            allowance=opening.allowance,
+        )
+    layer = ""
+    if opening.busy_with is not None:
+        retry_at = opening.busy_with.expires_at
+        reason = "another call task is open for this borrower"
+        rules: RulesChecked = (("one_call_task", "FAIL"),)
+    else:
+        retry_at = opening.check.retry_at or at + timedelta(days=1)
+        reason = opening.check.reason
+        rules = opening.check.rules_checked
+        layer = pack.decided_by(opening.check.rule)
+    resume = next_window_instant(retry_at, borrower.timezone, windows) or retry_at
+    return CallTaskOpening(False, reason, resume, rules, decided_by=layer)
+
+
 def _counted(action: Action, pack: RulePack) -> bool:
     """Whether the contact ledger counts this contact (a call under call caps, or a channel some
     frequency limit of the composed pack names)."""
@@ -354,8 +521,10 @@ def _reserve_contact(
     ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
 ) -> tuple[bool, str, datetime | None, RulesChecked, str]:
     """Take a contact slot atomically (call caps for a call task, and every frequency limit of the
-    composed pack naming the channel); (allowed, reason, resume at, rules checked, deciding layer)."""
-    if not _counted(action, pack):
+    composed pack naming the channel); (allowed, reason, resume at, rules checked, deciding layer).
+    A call task is not counted here: it opens the borrower's call task (`_open_call_task`) and its
+    attempts count when the dialer reports them."""
+    if action.channel is Channel.CALL_TASK or not _counted(action, pack):
         return True, "", None, (), ""
     try:
         check = ports.call_ledger.reserve_call(
@@ -430,13 +599,35 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
             return DispatchResult(action_id, None, action.channel.value, "settled by another run")
         return DispatchResult(action_id, status, action.channel.value, decision.reason)
 
+    if action.channel is Channel.BUREAU and pack.bureau_precondition is not None:
+        history = Communication.of(ports.actions.for_loan(loan.loan_id))
+        told = bureau_check(pack.bureau_precondition, history, at)
+        checked = (*decision.rules_checked, (BUREAU_PRECONDITION_RULE, PASS if told.allowed else FAIL))
+        decision = replace(decision, rules_checked=checked)
+        if not told.allowed:
+            # The base pack sets the precondition (no overlay changes it).
+            decision = replace(decision, decided_by=pack.decided_by(BUREAU_PRECONDITION_RULE))
+            return _defer(ports, action, at, borrower.timezone, pack, decision, told.reason, told.not_before)
+
     allowed, cap_reason, resume, cap_rules, cap_layer = _reserve_contact(ports, action, borrower, at, pack)
-    decision = replace(decision, rules_checked=decision.rules_checked + cap_rules, decided_by=cap_layer)
+    opening = _open_call_task(ports, action, borrower, at, pack)
+    decision = replace(
+        decision,
+        rules_checked=decision.rules_checked + cap_rules + opening.rules_checked,
+        decided_by=cap_layer or opening.decided_by,
+    )
     if not allowed:
         return _defer(ports, action, at, borrower.timezone, pack, decision, cap_reason, resume)
+    if not opening.allowed:
+        return _defer(ports, action, at, borrower.timezone, pack, decision, opening.reason, opening.resume)
 
+    reason = ""
     try:
-        digest = _send(ports, action, borrower, loan, at, pack)
+        digest = _send(ports, action, borrower, loan, at, pack, opening.allowance)
+    except UnconfirmedSend as unconfirmed:
+        # Made or not, it will not be made again: recorded as a contact (it counts for the caps),
+        # with why it is unconfirmed (docs/reliability.md, "the window that remains").
+        digest, reason = unconfirmed.digest, str(unconfirmed)
     except ClientError as error:
         code = error_code(error) or "ClientError"
         if not is_permanent(error):
@@ -450,7 +641,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         raise TransientSendError(f"{action.channel.value} unreachable ({type(error).__name__})") from None
     except ValueError as error:
         return _failed(ports, action, borrower, at, pack, decision, str(error))
-    if not _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, "", digest):
+    if not _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, reason, digest):
         # Another run settled it between our read and our write; the send itself ran once.
         return DispatchResult(action_id, None, action.channel.value, "settled by another run")
     return DispatchResult(action_id, ActionStatus.SENT, action.channel.value)
@@ -465,8 +656,11 @@ def _failed(
     decision: SendDecision,
     reason: str,
 ) -> DispatchResult:
-    """A permanent failure: give back any call slot, record FAILED with the error class."""
-    if _counted(action, pack):
+    """A permanent failure: close the call task that was never queued, give back any reserved
+    contact slot, record FAILED with the error class."""
+    if action.channel is Channel.CALL_TASK:
+        ports.call_ledger.close_call_task(action.borrower_id, action.action_id, at)
+    elif _counted(action, pack):
         ports.call_ledger.release_call(action.borrower_id, action.action_id, at)
     _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
     return DispatchResult(

@@ -7,13 +7,17 @@ design; their only link to the person, `borrower_id`, is replaced by the archive
 `borrower_token`.
 
 What is kept: the pseudonymised archive (collection records must be retained 5 years in CN and
-3 years under Regulation F; they hold no name, phone, e-mail, address or message body), and the
-loans (the debt itself is not erased by a privacy request).
+3 years under Regulation F; they hold no name, phone, e-mail, address or message body), the
+loans (the debt itself is not erased by a privacy request), and the lawful basis for the steps
+that need no contact with the person: the credit-bureau report and the legal referral of an open
+debt (`LAWFUL_BASIS_KEPT`: the borrower is opted out of every contact channel but these, so an
+erasure does not quietly stop lawful credit reporting; PIPL art. 13(3)/(7), GDPR art. 17(3)(b)/(e)).
 
 The erasure itself is evidenced by a write-once audit record in the archive bucket,
-`erasures/dt=<day>/<request-hash>.json`, holding the request id, the borrower token, times and
-counts, and the names (never the values) of the fields erased. Every step is repeatable: a
-redelivered request changes nothing and writes no second audit record.
+`erasures/dt=<day>/<request-hash>.json`, holding the SHA-256 of the request id (never the id a
+caller supplied, which may carry personal data and could never be removed from under the lock),
+the borrower token, times and counts, and the names (never the values) of the fields erased. Every
+step is repeatable: a redelivered request changes nothing and writes no second audit record.
 """
 
 from __future__ import annotations
@@ -28,12 +32,19 @@ from typing import Any
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.dynamodb import BorrowerRepository, ContactRepository
 from arrears.config.rulepacks import bundled_rule_packs
-from arrears.domain.archive import retain_until
 from arrears.domain.calendar import format_utc
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
 
 ERASURE_PREFIX = "erasures/"
+
+LAWFUL_BASIS_KEPT = frozenset({Channel.BUREAU, Channel.LEGAL})
+"""Steps an erasure leaves possible: they reach the bureau or a court, not the person."""
+
+
+def request_sha256(request_id: str) -> str:
+    """The SHA-256 (hex) of a caller-supplied request id: what the stores keep instead of the id."""
+    return hashlib.sha256(request_id.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +66,7 @@ class ErasureOutcome:
 
 
 def erasure_audit_key(request_id: str, day: date) -> str:
-    digest = hashlib.sha256(request_id.encode()).hexdigest()[:32]
+    digest = request_sha256(request_id)[:32]
     return f"{ERASURE_PREFIX}dt={day.isoformat()}/{digest}.json"
 
 
@@ -70,7 +81,7 @@ def audit_record(
     """The erasure's own record: pseudonymous, no erased value, only field names and counts."""
     return {
         "record_type": "ERASURE",
-        "request_id": request.request_id,
+        "request_sha256": request_sha256(request.request_id),
         "borrower_token": token,
         "requested_at": format_utc(request.requested_at),
         "erased_at": format_utc(at),
@@ -79,6 +90,7 @@ def audit_record(
         "loans": outcome.loans,
         "contacts_pseudonymised": outcome.contacts_pseudonymised,
         "archive": "retained (pseudonymised; lawful retention)",
+        "steps_kept": sorted(channel.value for channel in LAWFUL_BASIS_KEPT),
     }
 
 
@@ -96,9 +108,9 @@ def erase_borrower(
     outcome = ErasureOutcome(request.request_id, borrower_found=False)
     erased = borrowers.erase(
         request.borrower_id,
-        request_id=request.request_id,
+        request_sha256=request_sha256(request.request_id),
         erased_at=at,
-        opt_out=sorted(channel.value for channel in Channel),
+        opt_out=sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT),
     )
     if erased is not None:
         outcome.borrower_found = True
@@ -115,7 +127,7 @@ def erase_borrower(
             key,
             body,
             content_type="application/json",
-            retain_until=retain_until(at.date(), erasure_retention_years()),
+            retain_until=store.retain_until(at.date(), erasure_retention_years()),
         )
         outcome.audit_written = True
     return outcome

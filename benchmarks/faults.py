@@ -1,0 +1,108 @@
+"""`make bench` (fault runs): the demo's pipeline under injected faults, against the fault-free run.
+
+For each rate in `--rates` (default 5 % and 10 %), the same book and seed run through the real
+handlers on moto with that share of the handlers' AWS calls failing before the request, the same
+share failing after the service applied it, and the same share of invocations killed mid-way
+(`localcloud.faults`); then the operator's redrive and the invariants (`localcloud.invariants`).
+The fault-free run of the same seed is the reference: the loan side (money paid in, loans by
+bucket) must be identical; the contact side may differ only by what the faults legitimately delay
+or leave unconfirmed.
+
+Writes `--out` (benchmarks/results-faults.json): per run, the faults injected by kind and service,
+duplicates, sends without effect, unconfirmed sends, archive against records, CPU and wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from localcloud.faults import FaultPlan
+from localcloud.simulation import run_demo
+
+
+def _figures(summary: dict[str, Any], wall_s: float, cpu_s: float) -> dict[str, Any]:
+    invariants = summary["invariants"]
+    return {
+        "invariants_ok": invariants["ok"],
+        "broken": invariants["broken"],
+        "faults": summary["faults"],
+        "effects": invariants["effects"],
+        "actions": invariants["actions"],
+        "archive": invariants["archive"],
+        "failure_queues_after_redrive": invariants["failure_queues_after_redrive"],
+        "money": invariants["money"],
+        "loans_by_bucket": summary["loans_by_bucket"],
+        "contacts_by_channel_and_outcome": summary["contacts_by_channel_and_outcome"],
+        "wall_seconds": round(wall_s, 1),
+        "cpu_seconds": round(cpu_s, 1),
+    }
+
+
+def _run(loans: int, days: int, seed: int, start: date, plan: FaultPlan | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="arrears-faults-") as folder:
+        wall, cpu = time.perf_counter(), time.process_time()
+        summary = run_demo(out=Path(folder), loans=loans, days=days, seed=seed, start=start, faults=plan)
+        return _figures(summary, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def compare(reference: dict[str, Any], faulted: dict[str, Any]) -> dict[str, Any]:
+    """What the faulted run must share with the fault-free one, and how its contacts differ."""
+    outcomes = set(reference["contacts_by_channel_and_outcome"]) | set(
+        faulted["contacts_by_channel_and_outcome"]
+    )
+    return {
+        "money_paid_in_identical": reference["money"]["paid_in_minor"] == faulted["money"]["paid_in_minor"],
+        "loans_by_bucket_identical": reference["loans_by_bucket"] == faulted["loans_by_bucket"],
+        "contact_outcome_differences": {
+            key: faulted["contacts_by_channel_and_outcome"].get(key, 0)
+            - reference["contacts_by_channel_and_outcome"].get(key, 0)
+            for key in sorted(outcomes)
+            if faulted["contacts_by_channel_and_outcome"].get(key, 0)
+            != reference["contacts_by_channel_and_outcome"].get(key, 0)
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks.faults", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--loans", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fault-seed", type=int, default=1)
+    parser.add_argument("--rates", default="0.05,0.10", help="comma-separated fault rates")
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results-faults.json"))
+    args = parser.parse_args(argv)
+    reference = _run(args.loans, args.days, args.seed, args.start, None)
+    runs: dict[str, Any] = {"0": reference}
+    for rate in (float(r) for r in args.rates.split(",") if r):
+        faulted = _run(args.loans, args.days, args.seed, args.start, FaultPlan(rate, args.fault_seed))
+        runs[f"{rate:g}"] = {**faulted, "against_fault_free": compare(reference, faulted)}
+        print(
+            f"faults {rate:.0%}: {faulted['faults']['injected_total']} injected, "
+            f"{faulted['effects']['duplicates']} duplicates, "
+            f"{faulted['effects']['sent_without_effect']} sent without effect, "
+            f"{faulted['effects']['sent_unconfirmed_not_delivered']} unconfirmed not delivered, "
+            f"archive {faulted['archive']['records_archived']}/{faulted['archive']['contact_records']}, "
+            f"invariants {'hold' if faulted['invariants_ok'] else 'BROKEN ' + ','.join(faulted['broken'])}, "
+            f"{faulted['cpu_seconds']} s CPU"
+        )
+    result = {
+        "book": {"loans": args.loans, "days": args.days, "seed": args.seed, "fault_seed": args.fault_seed},
+        "runs": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    ok = all(run["invariants_ok"] for run in runs.values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

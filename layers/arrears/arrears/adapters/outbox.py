@@ -1,0 +1,219 @@
+"""The send outbox: a contact handed to SNS or SQS at most once per action, whatever fails.
+
+One item per action in the idempotency table (`id = outbox#<action id>`), claimed conditionally
+*before* the send and completed after it:
+
+    (none) --claim--> INTENT(token, until) --sent--> COMPLETED(message id)
+                          |  refused before the service took it: released (item deleted), retry
+                          |  ambiguous (response lost): COMPLETED(unconfirmed), never sent again
+                          |  the holder died: after `until`, the next run finds it and records it
+                          |                   COMPLETED(unconfirmed), never sent again
+
+* "Refused before the service took it" is an answer from the service (any `ClientError`: a
+  throttle, a 5xx, a refusal) or a connection that never opened (`EndpointConnectionError`,
+  `ConnectTimeoutError`): nothing was delivered, the claim is given back and the send retried.
+* "Ambiguous" is a request that went out without an answer (`ReadTimeoutError`,
+  `ConnectionClosedError`, any other botocore error): the service may have applied it. SNS SMS,
+  e-mail and topics and SQS standard queues cannot deduplicate, so such a send is recorded as
+  made but unconfirmed (`SendUnconfirmed`) and never repeated: at most once, not at least once.
+  A send to a FIFO queue with a deduplication id (`retry_safe`) is retried instead, within SQS's
+  5-minute deduplication interval from the claim.
+* A claim's `until` is the invocation's own deadline (Lambda's remaining time when it claimed):
+  before it, the holder may still be sending and another run waits (`SendInProgress`, transient);
+  after it, the holder is dead and whatever it did is recorded unconfirmed.
+* The item expires (`expiration`, DynamoDB TTL) `OUTBOX_TTL` after the claim: longer than any
+  failure queue keeps a message (14 days), so no replay can find an action's outbox gone.
+
+The window that remains (docs/reliability.md): a send made by an invocation that died, or whose
+answer was lost, is recorded "unconfirmed"; a claim taken by an invocation that died *before* its
+send is recorded the same way, so that contact is not made (lost, never duplicated).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+
+from arrears.adapters.clock import Clock, WallClock
+from arrears.adapters.tables import CONDITION_FAILED, stored_item
+from arrears.domain.calendar import format_utc, parse_utc
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+OUTBOX_TTL = timedelta(days=30)
+FIFO_DEDUPLICATION_INTERVAL = timedelta(minutes=5)
+DEFAULT_DEADLINE = timedelta(seconds=60)
+"""How long a claim holds without a Lambda context (tests, the local harness without one)."""
+RELEASE_ATTEMPTS = 3
+
+INTENT = "INTENT"
+COMPLETED = "COMPLETED"
+
+
+class SendUnconfirmed(RuntimeError):
+    """The send may or may not have reached the channel; it will not be repeated. `code` says why
+    (the botocore error of the lost answer, or `InvocationEnded` for a holder that died)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"send unconfirmed ({code})")
+        self.code = code
+
+
+class SendInProgress(RuntimeError):
+    """Another invocation holds the claim and may still be sending: retry after its deadline."""
+
+
+def not_applied(error: BaseException) -> bool:
+    """Whether the service certainly did not take the request: it answered with an error, or no
+    connection was ever opened. A request sent without an answer is ambiguous (False)."""
+    return isinstance(error, ClientError | EndpointConnectionError | ConnectTimeoutError)
+
+
+class SendOutbox:
+    """`outbox(key, effect, retry_safe=False)` runs `effect()` (the send; returns the message id) at most once
+    per key; a repeat returns the first send's message id, or raises `SendUnconfirmed`."""
+
+    def __init__(self, table: Table, clock: Clock | None = None) -> None:
+        self._table = table
+        self._clock = clock or WallClock()
+        self._context: Any = None
+
+    def register_lambda_context(self, context: Any) -> None:
+        """The invocation's context: a claim lasts until its deadline (the remaining time)."""
+        self._context = context
+
+    def _deadline(self, now: datetime) -> datetime:
+        if self._context is None:
+            return now + DEFAULT_DEADLINE
+        return now + timedelta(milliseconds=int(self._context.get_remaining_time_in_millis()))
+
+    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
+        item_id = f"outbox#{key}"
+        now = self._clock.now()
+        token = uuid.uuid4().hex
+        claim = {
+            "id": item_id,
+            "status": INTENT,
+            "token": token,
+            "claimed_at": format_utc(now),
+            "until": format_utc(self._deadline(now)),
+            "expiration": int((now + OUTBOX_TTL).timestamp()),
+        }
+        held = self._claim(claim)
+        if held is not None and held.get("token") != token:
+            try:
+                token = self._resolve(held, now, retry_safe)
+            except _Replayed as replayed:
+                return replayed.message_id
+        try:
+            message_id = effect()
+        except (ClientError, BotoCoreError) as error:
+            if not_applied(error) or retry_safe:
+                self._release(item_id, token)
+                raise
+            code = type(error).__name__
+            self._complete(item_id, token, unconfirmed=code)
+            raise SendUnconfirmed(code) from error
+        except Exception:
+            self._release(item_id, token)
+            raise
+        self._complete(item_id, token, message_id=message_id)
+        return message_id
+
+    def _claim(self, claim: dict[str, Any]) -> dict[str, Any] | None:
+        """Put the claim; None when it is ours, else the item that holds the key."""
+        try:
+            self._table.put_item(
+                Item=claim,
+                ConditionExpression="attribute_not_exists(id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in CONDITION_FAILED:
+                return stored_item(error) or {}
+            if not_applied(error):
+                raise
+            return self._read_back(claim, error)
+        except BotoCoreError as error:
+            if not_applied(error):
+                raise
+            return self._read_back(claim, error)
+
+    def _read_back(self, claim: dict[str, Any], error: BaseException) -> dict[str, Any]:
+        """The claim's answer was lost: read what the table holds (ours, another's, or nothing)."""
+        item = self._table.get_item(Key={"id": claim["id"]}, ConsistentRead=True).get("Item")
+        if item is None:
+            raise error
+        return dict(item)
+
+    def _resolve(self, held: dict[str, Any], now: datetime, retry_safe: bool) -> str:
+        """Someone else's item: replay a completed send, wait for a live holder, or take over a
+        dead holder's claim (only to record it unconfirmed, or to resend a deduplicated send)."""
+        if held.get("status") == COMPLETED:
+            if held.get("unconfirmed"):
+                raise SendUnconfirmed(str(held["unconfirmed"]))
+            raise _Replayed(str(held.get("message_id", "")))
+        if parse_utc(str(held["until"])) > now:
+            raise SendInProgress(f"{held['id']} claimed until {held['until']}")
+        item_id, old = str(held["id"]), str(held["token"])
+        claimed_at = parse_utc(str(held["claimed_at"]))
+        if retry_safe and now < claimed_at + FIFO_DEDUPLICATION_INTERVAL:
+            token = uuid.uuid4().hex
+            self._table.update_item(
+                Key={"id": item_id},
+                UpdateExpression="SET #t = :t, #u = :u",
+                ConditionExpression="#t = :old",
+                ExpressionAttributeNames={"#t": "token", "#u": "until"},
+                ExpressionAttributeValues={":t": token, ":u": format_utc(self._deadline(now)), ":old": old},
+            )
+            return token
+        self._complete(item_id, old, unconfirmed="InvocationEnded")
+        raise SendUnconfirmed("InvocationEnded")
+
+    def _complete(self, item_id: str, token: str, *, message_id: str = "", unconfirmed: str = "") -> None:
+        """Mark the claim COMPLETED. Best effort: a failure leaves the claim INTENT, which a later run
+        records unconfirmed after its deadline (never a second send)."""
+        values: dict[str, Any] = {":c": COMPLETED, ":t": token, ":m": message_id}
+        update = "SET #s = :c, message_id = :m"
+        if unconfirmed:
+            update += ", unconfirmed = :u"
+            values[":u"] = unconfirmed
+        try:
+            self._table.update_item(
+                Key={"id": item_id},
+                UpdateExpression=update,
+                ConditionExpression="#tk = :t",
+                ExpressionAttributeNames={"#s": "status", "#tk": "token"},
+                ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError):
+            return
+
+    def _release(self, item_id: str, token: str) -> None:
+        """Give the claim back (nothing was sent), a few times over transient errors."""
+        for _ in range(RELEASE_ATTEMPTS):
+            try:
+                self._table.delete_item(
+                    Key={"id": item_id},
+                    ConditionExpression="#tk = :t",
+                    ExpressionAttributeNames={"#tk": "token"},
+                    ExpressionAttributeValues={":t": token},
+                )
+                return
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in CONDITION_FAILED:
+                    return
+            except BotoCoreError:
+                continue
+
+
+class _Replayed(Exception):
+    def __init__(self, message_id: str) -> None:
+        super().__init__(message_id)
+        self.message_id = message_id

@@ -1,0 +1,175 @@
+"""The call caps proven from the contact archive alone: every attempt the dialer reported, per borrower.
+
+Reads archive lines (`arrears.domain.archive.ARCHIVE_FIELDS`), never the hot tables nor the call ledger,
+and recounts each cap independently of the code that enforced it (`arrears.domain.call_limits`):
+
+* CN (docs/architecture.md "Collection rules"): at most `connected_per_day` answered calls and
+  `attempts_per_day_per_number` attempts per borrower per calendar day in the borrower's zone;
+* US Regulation F 12 CFR 1006.14(b)(2): at most `attempts_per_7_days` attempts in any 7 consecutive
+  days, and no attempt within `quiet_days_after_conversation` days after a telephone conversation.
+
+Counted per borrower (`borrower_token`, the same for all of a borrower's loans), across loans: stricter
+than Reg F's "per debt". An attempt's rules are those of the pack version in force at its instant.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from arrears.domain.calendar import parse_utc
+from arrears.domain.call_attempts import ANSWERED, CallResult
+from arrears.domain.rulepacks import RulePack
+from arrears.domain.strategy import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    at: datetime
+    zone: str
+    jurisdiction: str
+    result: str
+    answered: bool
+    conversation: bool
+
+
+@dataclass
+class CallAudit:
+    """What the archive shows: attempts, connections, conversations, the highest figure each cap
+    limits, and the violations of each rule (0 everywhere when the caps held)."""
+
+    borrowers: int = 0
+    attempts: int = 0
+    connected: int = 0
+    conversations: int = 0
+    results: Counter[str] = field(default_factory=Counter)
+    max_attempts_per_borrower_day: int = 0  # CN cap: 6
+    max_connected_per_borrower_day: int = 0  # CN cap: 3
+    max_attempts_in_7_days: int = 0  # US cap: 7
+    min_hours_from_conversation_to_next_attempt: float | None = None  # US rule: >= 168
+    violations: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "borrowers_called": self.borrowers,
+            "attempts": self.attempts,
+            "connected": self.connected,
+            "conversations": self.conversations,
+            "attempts_by_result": dict(sorted(self.results.items())),
+            "cn_max_attempts_per_borrower_day": self.max_attempts_per_borrower_day,
+            "cn_max_connected_per_borrower_day": self.max_connected_per_borrower_day,
+            "us_max_attempts_in_7_days": self.max_attempts_in_7_days,
+            "us_min_hours_after_conversation": self.min_hours_from_conversation_to_next_attempt,
+            "violations": {
+                rule: self.violations.get(rule, 0)
+                for rule in (
+                    "call_attempts_per_day",
+                    "call_connected_per_day",
+                    "call_attempts_7_days",
+                    "call_after_conversation",
+                )
+            },
+            "violations_total": sum(self.violations.values()),
+        }
+
+
+def _calls(lines: Iterable[Mapping[str, Any]]) -> dict[str, list[_Call]]:
+    by_borrower: dict[str, list[_Call]] = defaultdict(list)
+    for line in lines:
+        if line.get("channel") != Channel.CALL_TASK.value or not line.get("result"):
+            continue  # a queued task's record, not an attempt
+        result = CallResult(str(line["result"]))
+        by_borrower[str(line["borrower_token"])].append(
+            _Call(
+                parse_utc(str(line["occurred_at"])),
+                str(line["borrower_timezone"]),
+                str(line["jurisdiction"]),
+                result.value,
+                result in ANSWERED,
+                bool(line.get("conversation")),
+            )
+        )
+    return {token: sorted(calls, key=lambda c: c.at) for token, calls in by_borrower.items()}
+
+
+def audit_calls(
+    lines: Iterable[Mapping[str, Any]], pack_for: Callable[[str, datetime], RulePack]
+) -> CallAudit:
+    """Recount every call cap per borrower from archive `lines` (each contact once: deduplicate by
+    `contact_id` first). `pack_for(jurisdiction, at)` is the pack in force at an instant."""
+    audit = CallAudit()
+    for calls in _calls(lines).values():
+        audit.borrowers += 1
+        per_day: Counter[tuple[str, object]] = Counter()
+        for n, call in enumerate(calls):
+            limits = pack_for(call.jurisdiction, call.at).call_limits
+            audit.attempts += 1
+            audit.results[call.result] += 1
+            audit.connected += call.answered
+            audit.conversations += call.conversation
+            day = call.at.astimezone(ZoneInfo(call.zone)).date()
+            per_day[("attempts", day)] += 1
+            per_day[("connected", day)] += call.answered
+            attempts_today, connected_today = per_day[("attempts", day)], per_day[("connected", day)]
+            cap = limits.attempts_per_day_per_number
+            if cap is not None:
+                audit.max_attempts_per_borrower_day = max(audit.max_attempts_per_borrower_day, attempts_today)
+                audit.violations["call_attempts_per_day"] += attempts_today > cap
+            cap = limits.connected_per_day
+            if cap is not None:
+                audit.max_connected_per_borrower_day = max(
+                    audit.max_connected_per_borrower_day, connected_today
+                )
+                audit.violations["call_connected_per_day"] += call.answered and connected_today > cap
+            window = [c for c in calls[: n + 1] if c.at > call.at - timedelta(days=7)]
+            if limits.attempts_per_7_days is not None:
+                audit.max_attempts_in_7_days = max(audit.max_attempts_in_7_days, len(window))
+                if len(window) > limits.attempts_per_7_days:
+                    audit.violations["call_attempts_7_days"] += 1
+            quiet = limits.quiet_days_after_conversation
+            talked = [c.at for c in calls[:n] if c.conversation]
+            if quiet is not None and talked:
+                hours = (call.at - talked[-1]).total_seconds() / 3600
+                least = audit.min_hours_from_conversation_to_next_attempt
+                audit.min_hours_from_conversation_to_next_attempt = (
+                    hours if least is None else min(least, hours)
+                )
+                if call.at < talked[-1] + timedelta(days=quiet):
+                    audit.violations["call_after_conversation"] += 1
+    return audit
+
+
+@dataclass
+class VisitAudit:
+    """Field visits in the archive: how many, by outcome, and how many broke a rule (by rule)."""
+
+    visits: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    breaches: Counter[str] = field(default_factory=Counter)
+    visits_with_breach: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reported": self.visits,
+            "by_outcome": dict(sorted(self.outcomes.items())),
+            "with_breach": self.visits_with_breach,
+            "breaches_by_rule": dict(sorted(self.breaches.items())),
+        }
+
+
+def audit_visits(lines: Iterable[Mapping[str, Any]]) -> VisitAudit:
+    """Count the field visits of archive `lines` and the rules each broke (its `rules_checked` FAILs)."""
+    audit = VisitAudit()
+    for line in lines:
+        if line.get("channel") != Channel.FIELD_VISIT.value or not line.get("result"):
+            continue  # a queued visit task's record, not a reported visit
+        audit.visits += 1
+        audit.outcomes[str(line["result"])] += 1
+        failed = [str(r).rsplit(":", 1)[0] for r in line.get("rules_checked", []) if str(r).endswith(":FAIL")]
+        audit.visits_with_breach += bool(failed)
+        audit.breaches.update(failed)
+    return audit

@@ -1,0 +1,75 @@
+"""The Athena side of the report: the DDL declares the tables and columns the local DuckDB views have,
+and the queries name only those tables and use only functions both engines have."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from arrears_report.tables import COLUMNS, QUERIES, query_text
+
+ROOT = Path(__file__).resolve().parents[2]
+DDL = (ROOT / "infrastructure" / "athena" / "reporting.sql").read_text()
+ATHENA_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "INTEGER": "int"}
+
+
+def athena_columns(table: str) -> dict[str, str]:
+    match = re.search(
+        rf"CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting\.{table} \((?P<body>.*?)\)\s*ROW FORMAT",
+        DDL,
+        re.S,
+    )
+    assert match, table
+    columns = {}
+    for raw in match["body"].splitlines():
+        line = raw.strip().rstrip(",")
+        if line:
+            name, kind = line.split()
+            columns[name] = kind
+    return columns
+
+
+@pytest.mark.parametrize("table", ["loans", "transitions"])
+def test_the_athena_tables_have_the_columns_and_types_of_the_local_views(table: str) -> None:
+    assert athena_columns(table) == {name: ATHENA_TYPES[kind] for name, kind in COLUMNS[table].items()}
+
+
+def test_the_athena_contacts_view_has_the_columns_of_the_local_one() -> None:
+    match = re.search(
+        r"CREATE OR REPLACE VIEW arrears_reporting\.contacts AS\s+SELECT (?P<cols>.*?)\s+FROM", DDL, re.S
+    )
+    assert match
+    assert [c.strip() for c in match["cols"].split(",")] == [*COLUMNS["contacts"], "jurisdiction", "dt"]
+    # and the archive's own table declares every one of them
+    archive = (ROOT / "infrastructure" / "athena" / "contacts.sql").read_text()
+    for column in COLUMNS["contacts"]:
+        assert re.search(rf"^\s+{column}\s+string", archive, re.M), column
+
+
+# Functions the queries may call: each exists with the same meaning in DuckDB and in Athena (Trino).
+PORTABLE = {
+    "count",
+    "sum",
+    "min",
+    "max",
+    "coalesce",
+    "substr",
+    "date_diff",
+    "row_number",
+    "lead",
+    "lag",
+    "cast",
+}
+SQL_WORDS = {"in", "over", "and", "or", "as", "on", "join", "from", "select", "where", "not", "by", "exists"}
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_each_query_reads_only_the_report_tables_with_portable_functions(name: str) -> None:
+    sql = re.sub(r"--[^\n]*", "", query_text(name))
+    tables = {t.lower() for t in re.findall(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)", sql, re.I)}
+    ctes = {c.lower() for c in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s+AS\s*\(", sql, re.I)}
+    assert tables - ctes <= set(COLUMNS), name
+    functions = {f.lower() for f in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(", sql)} - ctes - SQL_WORDS
+    assert functions <= PORTABLE, (name, functions - PORTABLE)

@@ -1,0 +1,102 @@
+"""The archiver when Lambda bisects a failed batch: every record archived once, the chain unbroken.
+
+A batch dies after the chain gave it a seq and before its manifest (or its TTL marks); Lambda then
+retries the two halves, each with a batch id of its own. The half-written batch is completed by the
+next run of its jurisdiction and its records are not archived a second time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from typing import Any
+
+import boto3
+import pytest
+
+from arrears.adapters.container import Container
+from arrears.adapters.items import contact_to_item
+from arrears.domain.archive import Manifest
+from localcloud.stack import LocalStack
+from tests.integration.archive_support import archive, bucket_objects, contacts
+from tests.integration.test_archive import CrashOnManifest, verified
+
+
+class CrashOnTtl:
+    """Contacts whose TTL marks fail once, after the manifest was written."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.crashed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def mark_archived_many(self, keys: Any, archive_key: str) -> int:
+        if not self.crashed:
+            self.crashed = True
+            raise ConnectionError("simulated crash before the TTL marks")
+        return int(self._inner.mark_archived_many(keys, archive_key))
+
+
+def _archived_ids(stack: LocalStack) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    for key, body in bucket_objects(stack).items():
+        if key.endswith(".jsonl.gz"):
+            for line in gzip.decompress(body).splitlines():
+                seen[json.loads(line)["contact_id"]] += 1
+    return seen
+
+
+def _hot(container: Container, count: int) -> list[dict[str, Any]]:
+    written = [c for c in contacts(count, per_day=count) if c.jurisdiction == "CN"]
+    for contact in written:
+        assert container.contacts.record(contact)
+    return [contact_to_item(c) for c in written]
+
+
+@pytest.mark.parametrize("crash", ["before the manifest", "before the TTL marks"])
+def test_a_bisected_batch_is_completed_and_archives_each_record_once(
+    stack: LocalStack, container: Container, crash: str
+) -> None:
+    batch = _hot(container, 40)
+    store = container.archive_store
+    hot = container.contacts
+    if crash == "before the manifest":
+        store = CrashOnManifest(
+            boto3.client("s3"),
+            container.settings.archive_bucket,
+            container.settings.archive_kms_key_id,
+            lock=container.archive_store.lock,
+        )
+    else:
+        hot = CrashOnTtl(hot)  # type: ignore[assignment]
+    with pytest.raises(ConnectionError):
+        archive(container, batch, store=store, contacts=hot)
+
+    half = len(batch) // 2
+    first = archive(container, batch[:half], contacts=container.contacts)
+    second = archive(container, batch[half:], contacts=container.contacts)
+
+    assert first.completed_pending + second.completed_pending == (1 if crash == "before the manifest" else 0)
+    assert first.already_archived + second.already_archived == len(batch)
+    ids = _archived_ids(stack)
+    assert sorted(ids.values()) == [1] * len(batch)
+    assert verified(stack, container) == []
+    assert container.archive_chain.head("CN").pending == frozenset()
+    seqs = [
+        Manifest.from_bytes(b).seq for k, b in bucket_objects(stack).items() if k.endswith(".manifest.json")
+    ]
+    assert seqs == [1]
+
+
+def test_a_record_already_archived_is_left_out_of_a_later_batch(
+    stack: LocalStack, container: Container
+) -> None:
+    batch = _hot(container, 20)
+    archive(container, batch, contacts=container.contacts)
+    result = archive(container, batch[:7], contacts=container.contacts)
+    assert result.already_archived == 7
+    assert result.objects == []
+    assert sorted(_archived_ids(stack).values()) == [1] * len(batch)

@@ -1,0 +1,256 @@
+"""The report's SQL on DuckDB over a small hand-made export, with every figure worked out by hand."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arrears_report import figures as F
+from arrears_report.report import build_figures, render
+from arrears_report.tables import QUERIES, open_local, run
+
+# (loan, jurisdiction, arm, disbursed_on, [(changed_on, from, to, dpd)])
+HISTORY: list[tuple[str, str, str, str, list[tuple[str, str | None, str, int]]]] = [
+    (
+        "L1",
+        "CN",
+        "champion",
+        "2026-01-15",
+        [("2026-03-01", None, "M0", 0), ("2026-03-05", "M0", "M1", 1), ("2026-03-08", "M1", "M0", 0)],
+    ),
+    (
+        "L2",
+        "CN",
+        "champion",
+        "2026-01-15",
+        [("2026-03-01", None, "M0", 0), ("2026-03-05", "M0", "M1", 1), ("2026-04-04", "M1", "M2", 31)],
+    ),
+    (
+        "L3",
+        "CN",
+        "champion",
+        "2026-02-01",
+        [("2026-03-01", None, "M0", 0), ("2026-03-10", "M0", "M1", 1), ("2026-03-12", "M1", "CLOSED", 0)],
+    ),
+    (
+        "L4",
+        "CN",
+        "challenger",
+        "2026-02-10",
+        [("2026-03-01", None, "M0", 0), ("2026-03-05", "M0", "M1", 1), ("2026-03-06", "M1", "M0", 0)],
+    ),
+    (
+        "L5",
+        "CN",
+        "challenger",
+        "2026-02-10",
+        [("2026-03-01", None, "M1", 10), ("2026-03-31", "M1", "M2", 31)],
+    ),
+    (
+        "L6",
+        "US-REGF",
+        "champion",
+        "2025-09-01",
+        [("2026-03-01", None, "M4+", 160), ("2026-03-20", "M4+", "CHARGED_OFF", 180)],
+    ),
+]
+# (contact id, loan, channel, status, occurred_at, archive file)
+CONTACTS = [
+    ("C1", "L1", "SMS", "SENT", "2026-03-06T02:00:00Z", "a"),
+    ("C2", "L2", "SMS", "SENT", "2026-03-06T02:00:00Z", "a"),
+    ("C3", "L2", "CALL_TASK", "SENT", "2026-03-10T02:00:00Z", "b"),
+    ("C3", "L2", "CALL_TASK", "SENT", "2026-03-10T02:00:00Z", "c"),  # archived twice: counted once
+    ("C4", "L4", "SMS", "DEFERRED", "2026-03-05T02:00:00Z", "a"),
+    ("C5", "L3", "SMS", "SENT", "2026-02-27T02:00:00Z", "a"),  # a reminder before the episode
+]
+
+
+def export(tmp_path: Path) -> tuple[Path, Path]:
+    data, archive = tmp_path / "data", tmp_path / "archive"
+    data.mkdir()
+    loans, transitions = [], []
+    for loan_id, jurisdiction, arm, disbursed, changes in HISTORY:
+        last = changes[-1][2]
+        charged_off = last == "CHARGED_OFF"
+        loans.append(
+            {
+                "loan_id": loan_id,
+                "jurisdiction": jurisdiction,
+                "strategy_arm": arm,
+                "disbursed_on": disbursed,
+                "currency": "CNY" if jurisdiction == "CN" else "USD",
+                "principal_minor": 100_000,
+                "status": last if last in ("CLOSED", "CHARGED_OFF") else "OPEN",
+                "bucket": "M4+" if charged_off else (last if last.startswith("M") else "M0"),
+                "dpd": changes[-1][3],
+                "charged_off_on": "2026-03-20" if charged_off else None,
+                "recovered_minor": 2_500 if charged_off else 0,
+                "balance_minor": 7_500 if charged_off else 0,
+            }
+        )
+        for version, (on, source, target, dpd) in enumerate(changes, start=1):
+            transitions.append(
+                {
+                    "loan_id": loan_id,
+                    "jurisdiction": jurisdiction,
+                    "strategy_arm": arm,
+                    "disbursed_on": disbursed,
+                    "changed_on": on,
+                    "from_state": source,
+                    "to_state": target,
+                    "dpd": dpd,
+                    "version": version,
+                }
+            )
+    for name, rows in (("loans", loans), ("transitions", transitions)):
+        (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    files: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for contact_id, loan_id, channel, status, at, batch in CONTACTS:
+        files.setdefault((at[:10], batch), []).append(
+            {
+                "contact_id": contact_id,
+                "loan_id": loan_id,
+                "channel": channel,
+                "status": status,
+                "occurred_at": at,
+                "strategy": "cn-consumer@1#x",
+                "dpd": 1,
+                "borrower_token": "t",
+            }
+        )
+    for (day, batch), rows in files.items():
+        folder = archive / "contacts" / "jurisdiction=CN" / f"dt={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{batch}.jsonl.gz").write_bytes(
+            gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode())
+        )
+    return data, archive
+
+
+def test_every_query_runs_on_duckdb_over_the_export(tmp_path: Path) -> None:
+    con = open_local(*export(tmp_path))
+    for name in QUERIES:
+        assert run(con, name), name
+
+
+def test_roll_rate_matrix_by_hand(tmp_path: Path) -> None:
+    rows = run(open_local(*export(tmp_path)), "roll_rates")
+    cn = F.roll_matrix(rows, "CN")
+    # stays: M0 -> M1 four times, M0 kept twice (L1, L4 at the end); M1 -> M0 2, -> M2 2, -> CLOSED 1
+    assert cn["counts"]["M0"] == {"M1": 4, "M0": 2}
+    assert cn["counts"]["M1"] == {"M0": 2, "M2": 2, "CLOSED": 1}
+    assert cn["counts"]["M2"] == {"M2": 2}
+    assert cn["rates"]["M1"]["M2"] == pytest.approx(0.4)
+    assert cn["states"] == ["M0", "M1", "M2", "CLOSED"]
+    assert F.roll_rate(F.roll_matrix(rows, "CN", "champion"), "M1", "M2").rate == pytest.approx(1 / 3)
+    assert F.roll_rate(F.roll_matrix(rows, "CN", "challenger"), "M1", "M2").rate == pytest.approx(1 / 2)
+    assert F.roll_matrix(rows, "US-REGF")["counts"] == {"M4+": {"CHARGED_OFF": 1}}
+
+
+def test_cures_self_cures_and_contacts_per_cure_by_hand(tmp_path: Path) -> None:
+    episodes = run(open_local(*export(tmp_path)), "episodes")
+    by_loan = {(e["loan_id"], e["started_on"]): e for e in episodes}
+    assert set(by_loan) == {
+        ("L1", "2026-03-05"),
+        ("L2", "2026-03-05"),
+        ("L3", "2026-03-10"),
+        ("L4", "2026-03-05"),
+        ("L5", "2026-03-01"),
+        ("L6", "2026-03-01"),
+    }
+    assert by_loan[("L1", "2026-03-05")]["contacts_sent"] == 1  # C1
+    assert by_loan[("L2", "2026-03-05")]["contacts_sent"] == 2  # C2 and C3 once
+    assert by_loan[("L3", "2026-03-10")]["contacts_sent"] == 0  # C5 was before the episode
+    assert by_loan[("L4", "2026-03-05")]["contacts_sent"] == 0  # deferred: not sent
+    assert by_loan[("L1", "2026-03-05")]["days_to_end"] == 3
+    assert by_loan[("L6", "2026-03-01")]["end_state"] == "CHARGED_OFF"
+    champion = F.cure_figures(
+        [e for e in episodes if e["jurisdiction"] == "CN" and e["strategy_arm"] == "champion"]
+    )
+    assert champion["episodes"] == 3
+    assert (champion["cure_rate"]["successes"], champion["self_cure_rate"]["successes"]) == (2, 1)
+    assert champion["cured_with_contact"] == 1
+    assert champion["contacts_per_cure"] == 1.5  # 3 contacts over 2 cures
+    challenger = F.cure_figures(
+        [e for e in episodes if e["jurisdiction"] == "CN" and e["strategy_arm"] == "challenger"]
+    )
+    assert (
+        challenger["episodes"],
+        challenger["cure_rate"]["successes"],
+        challenger["self_cure_rate"]["successes"],
+    ) == (2, 1, 1)
+    # Cure curve: within 0 days none of 3, within 2 days L3, within 3 days L1 and L3
+    curve = F.cure_curve(
+        [e for e in episodes if e["strategy_arm"] == "champion" and e["jurisdiction"] == "CN"],
+        date(2026, 4, 10),
+        3,
+    )
+    assert [(p["day"], p["successes"], p["trials"]) for p in curve] == [
+        (0, 0, 3),
+        (1, 0, 3),
+        (2, 1, 3),
+        (3, 2, 3),
+    ]
+    assert curve[3]["low"] == pytest.approx(0.2077, abs=1e-4)
+    assert curve[3]["high"] == pytest.approx(0.9385, abs=1e-4)
+
+
+def test_stock_vintages_contacts_and_recoveries_by_hand(tmp_path: Path) -> None:
+    con = open_local(*export(tmp_path))
+    stock = {(r["day"], r["jurisdiction"], r["state"]): 0 for r in run(con, "bucket_stock")}
+    for r in run(con, "bucket_stock"):
+        stock[(r["day"], r["jurisdiction"], r["state"])] += r["loans"]
+    assert stock[("2026-03-05", "CN", "M1")] == 4
+    assert stock[("2026-03-05", "CN", "M0")] == 1
+    assert stock[("2026-04-04", "CN", "M2")] == 2
+    assert stock[("2026-04-04", "CN", "CLOSED")] == 1
+    rates = {(r["day"], r["jurisdiction"]): r for r in F.delinquency_rates(run(con, "bucket_stock"))}
+    assert rates[("2026-03-05", "CN")]["open_loans"] == 5
+    assert rates[("2026-03-05", "CN")]["rates"] == {"M1": 0.8}
+    vintages = {(r["vintage"], r["day"]): (r["loans"], r["ever_30_dpd"]) for r in run(con, "vintages")}
+    assert vintages[("2026-01", "2026-04-04")] == (2, 1)
+    assert vintages[("2026-02", "2026-03-31")] == (3, 1)
+    assert vintages[("2026-02", "2026-03-05")] == (3, 0)
+    contacts = {(r["strategy_arm"], r["channel"], r["status"]): r["contacts"] for r in run(con, "contacts")}
+    assert contacts == {
+        ("champion", "SMS", "SENT"): 3,
+        ("champion", "CALL_TASK", "SENT"): 1,
+        ("challenger", "SMS", "DEFERRED"): 1,
+    }
+    (recovery,) = F.recovery_figures(run(con, "recoveries"))
+    assert recovery["recovered_minor"] == 2_500
+    assert recovery["exposure_minor"] == 10_000
+    assert recovery["recovery_rate"] == 0.25
+
+
+def test_the_figures_compare_arms_and_the_page_is_self_contained(tmp_path: Path) -> None:
+    data, archive = export(tmp_path)
+    counted = {
+        "requests": {"dynamodb:PutItem": 1000, "sqs:SendMessage": 500, "ssm:GetParameter": 3},
+        "sms_messages": 10,
+        "sms_parts_by_country_code": {"+1": 10, "+86": 4},
+    }
+    figures = build_figures(data, archive, as_of=date(2026, 4, 10), counted=counted, invocations=100)
+    cn = figures["per_jurisdiction"]["CN"]
+    comparison = cn["cure_rate_against_champion"]["challenger"]
+    # 2/3 vs 1/2: pooled 3/5, z = (0.5 - 0.6667) / sqrt(0.24 * (1/3 + 1/2)) = -0.3727
+    assert comparison["difference"] == pytest.approx(-1 / 6, abs=1e-6)
+    assert comparison["z"] == pytest.approx(-0.3727, abs=1e-4)
+    assert comparison["significant"] is False
+    assert comparison["minimum_detectable_effect"] > 1  # five episodes detect nothing
+    cost = figures["cost"]
+    # 1000 writes at $0.625/M, 500 SQS at $0.40/M, 100 invocations at $0.20/M, 10 US parts at $0.00581
+    assert cost["total_usd"] == pytest.approx(0.000625 + 0.0002 + 0.00002 + 0.0581, abs=1e-9)
+    assert cost["not_priced"] == {"ssm:GetParameter": 3, "sms parts to +86": 4}
+    assert cost["usd_per_1000_loans"] == pytest.approx(1000 * cost["total_usd"] / 6, abs=1e-6)
+    page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
+    assert page.count('<figure class="chart"') == 6
+    assert page.count("<svg") == 6
+    # Nothing to fetch: no script, no external reference, no image or stylesheet link
+    for fetch in ("<script", "src=", 'href="http', "url(http", "@import", "<link"):
+        assert fetch not in page, fetch

@@ -1,0 +1,214 @@
+"""The report's figures, computed from the rows of the SQL queries (`arrears_report.tables`).
+
+Terms (the industry's): a loan's *state* is its bucket (M0 current, M1 1-30 DPD, M2 31-60, M3 61-90,
+M4+ 91+) or CLOSED / CHARGED_OFF; the *roll rate* from one state to another is the share of the stays
+in the first that moved to the second next; a *cure* ends a delinquency episode in M0 or CLOSED; a
+*self-cure* is a cure with no contact sent during the episode; *contacts per cure* is the contacts
+sent during the episodes of an arm over its cures; the *recovery rate* is the money recovered after
+charge-off over the exposure at charge-off (recovered + still owed). Rates come with their Wilson 95 %
+interval; per-arm cure and roll rates with a two-proportion z-test of each arm against the champion
+and the minimum detectable effect (alpha 0.05, power 0.8) at the champion's rate.
+
+Right-party contact, promise-kept, complaint and opt-out rates need call outcomes, promises,
+complaints and opt-outs; `outcome_rates` computes them from counts and says "not measured" when the
+data holds none of them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from arrears_report.stats import Proportion, minimum_detectable_effect, two_proportion_z, wilson
+
+OPEN_STATES = ("M0", "M1", "M2", "M3", "M4+")
+END_STATES = ("CLOSED", "CHARGED_OFF")
+CHAMPION = "champion"
+ALL = "all"
+
+
+def interval(p: Proportion) -> dict[str, Any]:
+    return {
+        "successes": p.successes,
+        "trials": p.trials,
+        "rate": round(p.rate, 6),
+        "low": round(p.low, 6),
+        "high": round(p.high, 6),
+    }
+
+
+def state_order(states: Iterable[str]) -> list[str]:
+    """Buckets in DPD order (M0, M1, ... then any other bucket by name), then CLOSED, CHARGED_OFF."""
+    given = set(states)
+    extra = sorted(given - set(OPEN_STATES) - set(END_STATES))
+    return [s for s in OPEN_STATES if s in given] + extra + [s for s in END_STATES if s in given]
+
+
+def roll_matrix(
+    rows: Iterable[Mapping[str, Any]], jurisdiction: str | None = None, arm: str | None = None
+) -> dict[str, Any]:
+    """The roll-rate matrix: `counts[from][to]`, `rates[from][to]` (share of the row), `states` order.
+
+    `rows` are roll_rates.sql rows; `jurisdiction` / `arm` None take all of them."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        if jurisdiction is not None and row["jurisdiction"] != jurisdiction:
+            continue
+        if arm is not None and row["strategy_arm"] != arm:
+            continue
+        counts[row["from_state"]][row["to_state"]] += int(row["loans"])
+    states = state_order({*counts, *(t for targets in counts.values() for t in targets)})
+    rates = {
+        source: {target: n / sum(targets.values()) for target, n in targets.items()}
+        for source, targets in counts.items()
+    }
+    return {
+        "states": states,
+        "counts": {s: dict(t) for s, t in counts.items()},
+        "rates": {s: {t: round(r, 6) for t, r in targets.items()} for s, targets in rates.items()},
+    }
+
+
+def roll_rate(matrix: Mapping[str, Any], source: str, target: str) -> Proportion:
+    """The roll rate `source` -> `target` of a `roll_matrix`, with its interval."""
+    row = matrix["counts"].get(source, {})
+    return wilson(int(row.get(target, 0)), int(sum(row.values())))
+
+
+def cure_figures(episodes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Episodes, cures, self-cures and contacts per cure of a set of episodes.sql rows."""
+    rows = list(episodes)
+    cured = [r for r in rows if int(r["cured"])]
+    self_cured = [r for r in cured if int(r["contacts_sent"]) == 0]
+    contacts_in_cures = sum(int(r["contacts_sent"]) for r in cured)
+    contacts = sum(int(r["contacts_sent"]) for r in rows)
+    return {
+        "episodes": len(rows),
+        "cure_rate": interval(wilson(len(cured), len(rows))),
+        "self_cure_rate": interval(wilson(len(self_cured), len(rows))),
+        "cured_with_contact": len(cured) - len(self_cured),
+        "charged_off": sum(1 for r in rows if r["end_state"] == "CHARGED_OFF"),
+        "contacts_sent": contacts,
+        "contacts_per_cure": round(contacts / len(cured), 3) if cured else None,
+        "contacts_in_cured_episodes": contacts_in_cures,
+    }
+
+
+def cure_curve(episodes: Iterable[Mapping[str, Any]], as_of: date, max_days: int) -> list[dict[str, Any]]:
+    """Share of the episodes cured within k days of their start, k = 0..max_days, with intervals.
+
+    An episode counts for day k only when it started at least k days before `as_of` (the end of the
+    data): a younger one could still cure within k days (right-censoring)."""
+    rows = list(episodes)
+    curve = []
+    for k in range(max_days + 1):
+        cutoff = (as_of - timedelta(days=k)).isoformat()
+        eligible = [r for r in rows if str(r["started_on"]) <= cutoff]
+        cured = sum(
+            1
+            for r in eligible
+            if int(r["cured"]) and r["days_to_end"] is not None and int(r["days_to_end"]) <= k
+        )
+        curve.append({"day": k, **interval(wilson(cured, len(eligible)))})
+    return curve
+
+
+def compare_arms(by_arm: Mapping[str, Proportion], baseline: str = CHAMPION) -> dict[str, Any]:
+    """Each arm against `baseline`: difference, z, p-value, significant, and the MDE at the baseline rate."""
+    if baseline not in by_arm:
+        return {}
+    base = by_arm[baseline]
+    result = {}
+    for arm, p in sorted(by_arm.items()):
+        if arm == baseline:
+            continue
+        test = two_proportion_z(base, p)
+        mde = minimum_detectable_effect(base.trials, p.trials, base.rate)
+        result[arm] = {
+            "against": baseline,
+            "difference": round(test.difference, 6),
+            "z": round(test.z, 4),
+            "p_value": round(test.p_value, 6),
+            "significant": test.significant,
+            "minimum_detectable_effect": None if mde is None else round(mde, 6),
+        }
+    return result
+
+
+def delinquency_rates(stock: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per day and jurisdiction: open loans and the share of them in each delinquent bucket."""
+    totals: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in stock:
+        totals[(str(row["day"]), str(row["jurisdiction"]))][str(row["state"])] += int(row["loans"])
+    out = []
+    for (day, jurisdiction), states in sorted(totals.items()):
+        open_loans = sum(n for s, n in states.items() if s not in END_STATES)
+        out.append(
+            {
+                "day": day,
+                "jurisdiction": jurisdiction,
+                "open_loans": open_loans,
+                "rates": {
+                    s: round(n / open_loans, 6) if open_loans else 0.0
+                    for s, n in states.items()
+                    if s not in END_STATES and s != "M0"
+                },
+            }
+        )
+    return out
+
+
+def recovery_figures(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """recoveries.sql rows with the recovery rate (recovered / exposure; None without exposure)."""
+    return [
+        {
+            **{k: row[k] for k in ("jurisdiction", "strategy_arm", "currency")},
+            "charged_off_loans": int(row["charged_off_loans"]),
+            "loans_with_recovery": int(row["loans_with_recovery"]),
+            "recovered_minor": int(row["recovered_minor"]),
+            "exposure_minor": int(row["exposure_minor"]),
+            "recovery_rate": round(int(row["recovered_minor"]) / int(row["exposure_minor"]), 6)
+            if int(row["exposure_minor"])
+            else None,
+        }
+        for row in rows
+    ]
+
+
+def outcome_rates(
+    *,
+    contacts: int,
+    call_attempts: int = 0,
+    right_party_contacts: int = 0,
+    promises: int = 0,
+    promises_kept: int = 0,
+    complaints: int = 0,
+    opt_outs: int = 0,
+) -> dict[str, Any]:
+    """Right-party-contact rate (of call attempts), promise-kept rate (of promises due), complaints and
+    opt-outs per 1,000 contacts; each None ("not measured") when its denominator is 0."""
+    per_thousand = (lambda n: round(1000 * n / contacts, 3)) if contacts else (lambda n: None)
+    return {
+        "right_party_contact_rate": interval(wilson(right_party_contacts, call_attempts))
+        if call_attempts
+        else None,
+        "promise_kept_rate": interval(wilson(promises_kept, promises)) if promises else None,
+        "complaints_per_1000_contacts": per_thousand(complaints),
+        "opt_outs_per_1000_contacts": per_thousand(opt_outs),
+    }
+
+
+__all__ = [
+    "compare_arms",
+    "cure_curve",
+    "cure_figures",
+    "delinquency_rates",
+    "interval",
+    "outcome_rates",
+    "recovery_figures",
+    "roll_matrix",
+    "roll_rate",
+    "state_order",
+]

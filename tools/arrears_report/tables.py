@@ -1,0 +1,112 @@
+"""The tables the report's SQL reads, and how DuckDB opens them over a run's exported files.
+
+The same names and columns exist in Athena (database `arrears_reporting`, created by
+infrastructure/athena/reporting.sql over the archive bucket's `reporting/` prefix and the contact
+archive): the queries under `arrears_report/sql/` run unchanged on both, because every date is an ISO
+string (they compare as dates) and only functions both engines have are used (`date_diff('day', ..)`,
+`substr`, `lead`/`lag`/`row_number`, `coalesce`, `CAST(.. AS date)`).
+
+* `loans`: one row per loan (`localcloud.export.loan_row`), no borrower id and no personal data.
+* `transitions`: one row per bucket transition (`localcloud.export.transition_rows`).
+* `contacts`: the contact archive, one row per contact (a record archived twice counted once).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+# Column -> type, in the DuckDB spelling; the Athena DDL declares the same names (tested).
+COLUMNS: dict[str, dict[str, str]] = {
+    "loans": {
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "strategy_arm": "VARCHAR",
+        "disbursed_on": "VARCHAR",
+        "currency": "VARCHAR",
+        "principal_minor": "BIGINT",
+        "status": "VARCHAR",
+        "bucket": "VARCHAR",
+        "dpd": "INTEGER",
+        "charged_off_on": "VARCHAR",
+        "recovered_minor": "BIGINT",
+        "balance_minor": "BIGINT",
+    },
+    "transitions": {
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "strategy_arm": "VARCHAR",
+        "disbursed_on": "VARCHAR",
+        "changed_on": "VARCHAR",
+        "from_state": "VARCHAR",
+        "to_state": "VARCHAR",
+        "dpd": "INTEGER",
+        "version": "BIGINT",
+    },
+    # The archive's data columns the queries use (the archive has more: docs/contracts.md).
+    "contacts": {
+        "contact_id": "VARCHAR",
+        "loan_id": "VARCHAR",
+        "channel": "VARCHAR",
+        "status": "VARCHAR",
+        "occurred_at": "VARCHAR",
+        "strategy": "VARCHAR",
+    },
+}
+
+QUERIES = ("book", "bucket_stock", "roll_rates", "episodes", "vintages", "contacts", "recoveries")
+
+
+def query_text(name: str) -> str:
+    """The SQL of query `name` (arrears_report/sql/<name>.sql)."""
+    return resources.files("arrears_report").joinpath("sql", f"{name}.sql").read_text()
+
+
+def _columns(table: str) -> str:
+    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS[table].items()) + "}"
+
+
+def open_local(data: Path, archive: Path) -> Any:
+    """A DuckDB connection with the views `loans`, `transitions` over `data/*.jsonl` and `contacts` over
+    the archive's `contacts/jurisdiction=*/dt=*/*.jsonl.gz` (partition columns from the path)."""
+    import duckdb
+
+    con = duckdb.connect()
+    for table in ("loans", "transitions"):
+        path = str(data / f"{table}.jsonl").replace("'", "''")
+        # Our own table names and an escaped path: no outside input reaches this statement.
+        view = (
+            f"CREATE VIEW {table} AS SELECT * FROM read_json('{path}', format = 'newline_delimited', "  # noqa: S608
+            f"columns = {_columns(table)})"
+        )
+        con.execute(view)
+    pattern = str(archive / "contacts" / "*" / "*" / "*.jsonl.gz").replace("'", "''")
+    contact_columns = ", ".join(COLUMNS["contacts"])
+    if any((archive / "contacts").glob("*/*/*.jsonl.gz")):
+        # As the Athena view: a record archived twice (a retried, re-split stream batch) counted once.
+        view = (
+            f"CREATE VIEW contacts AS SELECT {contact_columns}, jurisdiction, dt FROM ("  # noqa: S608
+            " SELECT *, row_number() OVER (PARTITION BY jurisdiction, dt, contact_id ORDER BY filename)"
+            " AS copy"
+            f" FROM read_json('{pattern}', format = 'newline_delimited', hive_partitioning = true,"
+            f" filename = true, columns = {_columns('contacts')})) WHERE copy = 1"
+        )
+        con.execute(view)
+    else:
+        con.execute(
+            "CREATE VIEW contacts AS SELECT "
+            + ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in COLUMNS["contacts"].items())
+            + ", CAST(NULL AS VARCHAR) AS jurisdiction, CAST(NULL AS VARCHAR) AS dt WHERE false"
+        )
+    return con
+
+
+def run(con: Any, name: str) -> list[dict[str, Any]]:
+    """The rows of query `name` on `con`, as dicts."""
+    cursor = con.execute(query_text(name))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+__all__ = ["COLUMNS", "QUERIES", "open_local", "query_text", "run"]
