@@ -188,6 +188,49 @@ def contact_for(action: Action, outcome: ActionOutcome) -> ContactRecord:
     )
 
 
+def reported_contact(
+    action: Action,
+    *,
+    report: str,
+    channel: Channel,
+    at: datetime,
+    timezone: str,
+    rule_pack: str,
+    reason: str,
+    rules_checked: RulesChecked,
+    **fields: Any,
+) -> ContactRecord:
+    """The contact record of something reported after `action` was sent (a call attempt, a field
+    visit): status SENT at `at`, its id fixed by `report` (e.g. "call-attempt|<call id>") so a retried
+    report writes it once; `fields` are the report's own (`task_id`, `attempt`, `result`...)."""
+    contact_id = hashlib.sha256(report.encode()).hexdigest()[:32]
+    local = at.astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
+    return ContactRecord(
+        contact_id=contact_id,
+        action_id=action.action_id,
+        loan_id=action.loan_id,
+        borrower_id=action.borrower_id,
+        channel=channel,
+        step=action.step_id,
+        status=ActionStatus.SENT,
+        occurred_at=at,
+        borrower_timezone=timezone,
+        borrower_local_time=local,
+        jurisdiction=action.jurisdiction,
+        rule_pack=rule_pack,
+        strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
+        dpd=action.dpd,
+        bucket=action.bucket,
+        amount_due_minor=action.amount_due_minor,
+        currency=action.currency,
+        reason=reason,
+        template_id=action.template_id,
+        message_sha256="",
+        rules_checked=rules_checked,
+        **fields,
+    )
+
+
 def last_contact(action: Action) -> ContactRecord | None:
     """The contact record of `action`'s last outcome (None when it has none yet)."""
     if action.last_outcome is None:

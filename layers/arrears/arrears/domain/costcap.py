@@ -69,7 +69,9 @@ def period_costs(loan: Loan) -> tuple[PeriodCost, ...]:
 
 
 def _percent(rate: Fraction) -> str:
-    return f"{float(rate * 100):.2f} %"
+    """`rate` as a percentage to two places, exactly (no binary float): 73/200 -> "36.50 %"."""
+    hundredths = round(rate * 10_000)
+    return f"{hundredths // 100}.{hundredths % 100:02d} %"
 
 
 def breach(loan: Loan) -> PeriodCost | None:

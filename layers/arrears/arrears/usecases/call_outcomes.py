@@ -14,13 +14,11 @@ folded into the same path: it is an attempt of the task named by its `action_id`
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from arrears.config.rulepacks import rule_pack_in_force
-from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.actions import Action, ActionStatus, ContactRecord, reported_contact
 from arrears.domain.behaviour import record_call
 from arrears.domain.call_attempts import CallAttempt, CallResult, judge_attempt
 from arrears.domain.call_limits import KEEP_FOR, CallLedger, allowance
@@ -126,29 +124,14 @@ def attempt_contact(
     Its id is fixed by the call id, so a retried report writes it once. Status SENT (the call was
     made); `reason` names the breach of an unlawful attempt, `rules_checked` the rules judged.
     """
-    contact_id = hashlib.sha256(f"call-attempt|{attempt.call_id}".encode()).hexdigest()[:32]
-    local = attempt.started_at.astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
-    return ContactRecord(
-        contact_id=contact_id,
-        action_id=action.action_id,
-        loan_id=action.loan_id,
-        borrower_id=action.borrower_id,
+    return reported_contact(
+        action,
+        report=f"call-attempt|{attempt.call_id}",
         channel=Channel.CALL_TASK,
-        step=action.step_id,
-        status=ActionStatus.SENT,
-        occurred_at=attempt.started_at,
-        borrower_timezone=timezone,
-        borrower_local_time=local,
-        jurisdiction=action.jurisdiction,
+        at=attempt.started_at,
+        timezone=timezone,
         rule_pack=rule_pack,
-        strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
-        dpd=action.dpd,
-        bucket=action.bucket,
-        amount_due_minor=action.amount_due_minor,
-        currency=action.currency,
         reason=breach,
-        template_id=action.template_id,
-        message_sha256="",
         rules_checked=rules_checked,
         task_id=attempt.task_id,
         attempt=attempt.attempt or 0,

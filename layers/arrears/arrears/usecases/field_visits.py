@@ -8,12 +8,10 @@ so the archive shows each visit and whether it kept the rules (docs/contracts.md
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from arrears.config.rulepacks import rule_pack_in_force
-from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.actions import Action, ActionStatus, ContactRecord, reported_contact
 from arrears.domain.compliance import contact_windows
 from arrears.domain.field_visits import FieldVisit, check_field_visit
 from arrears.domain.strategy import Channel
@@ -49,29 +47,14 @@ def visit_contact(
     rules_checked: RulesChecked,
 ) -> ContactRecord:
     """The contact record of one visit (id fixed by the visit id): collector ids, never names."""
-    contact_id = hashlib.sha256(f"field-visit|{visit.visit_id}".encode()).hexdigest()[:32]
-    local = visit.visited_at.astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
-    return ContactRecord(
-        contact_id=contact_id,
-        action_id=action.action_id,
-        loan_id=action.loan_id,
-        borrower_id=action.borrower_id,
+    return reported_contact(
+        action,
+        report=f"field-visit|{visit.visit_id}",
         channel=Channel.FIELD_VISIT,
-        step=action.step_id,
-        status=ActionStatus.SENT,
-        occurred_at=visit.visited_at,
-        borrower_timezone=timezone,
-        borrower_local_time=local,
-        jurisdiction=action.jurisdiction,
+        at=visit.visited_at,
+        timezone=timezone,
         rule_pack=rule_pack,
-        strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
-        dpd=action.dpd,
-        bucket=action.bucket,
-        amount_due_minor=action.amount_due_minor,
-        currency=action.currency,
         reason="; ".join(breaches),
-        template_id=action.template_id,
-        message_sha256="",
         rules_checked=rules_checked,
         task_id=visit.task_id,
         result=visit.outcome.value,
