@@ -16,21 +16,37 @@ really sees, never absorbed by a retry below it. Three kinds, each drawn from on
   `BaseException`, so no handler's ``except Exception`` sees it (a killed process runs no error
   path); the local cloud turns it into a function error and the trigger retries by its own rules.
 
-`rate` is the chance per call of a ``before`` fault, per call of an ``after`` fault, and per
-invocation of a kill, for each service in `services`. Calls the harness makes outside a handler
-(loading the book, polling queues, reading streams, the final checks) are never faulted.
+A fourth kind is injected *below* botocore's retries, on the wire:
+
+* ``lost``: the service applied the request, and its answer was lost on the way back: botocore's
+  HTTP exchange (`botocore.endpoint.Endpoint._do_get_response`) returns a `ReadTimeoutError` or a
+  `ConnectionClosedError` after the request was applied, and botocore's own retry handler decides
+  what to do with it, as it would in Lambda (retry a DynamoDB write, whose condition or
+  idempotency absorbs the repeat; stop at once for a send, `arrears.adapters.channels`). A retry's
+  backoff is counted, not slept: the simulated clock does not move inside an invocation. Drawn from
+  its own seeded stream, so adding it changes no other kind's draws.
+
+`rate` is the chance per call of a ``before`` fault, per call of an ``after`` fault, per HTTP
+attempt of a ``lost`` one, and per invocation of a kill, for each service in `services` (and, when
+given, only for the `operations` and inside the `functions` named). ``before`` faults may be
+limited to throttling (`throttles_only`), the service's own throttling code. Calls the harness makes
+outside a handler (loading the book, polling queues, reading streams, the final checks) are never
+faulted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.endpoint
 from botocore.client import BaseClient
+from botocore.endpoint import Endpoint
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -38,7 +54,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-KINDS = ("before", "after", "kill")
+KINDS = ("before", "after", "kill", "lost")
+DEFAULT_KINDS = ("before", "after", "kill")
+"""The kinds `--faults` injects unless `--fault-kinds` names others."""
 SERVICES = ("dynamodb", "sns", "sqs", "s3", "secretsmanager")
 THROTTLING_CODES = {
     "dynamodb": "ThrottlingException",
@@ -61,8 +79,22 @@ class FaultPlan:
 
     rate: float
     seed: int = 0
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] = DEFAULT_KINDS
     services: tuple[str, ...] = SERVICES
+    operations: tuple[str, ...] = ()
+    """Only these operations (`Publish`, `SendMessage`...); empty: every operation."""
+    functions: tuple[str, ...] = ()
+    """Only inside these functions (logical ids); empty: every function."""
+    throttles_only: bool = False
+    """``before`` faults are the service's throttling code only (no 5xx, no connection error)."""
+
+    def applies(self, function: str, service: str, operation: str) -> bool:
+        """Whether a call of `service.operation` made by `function` may be faulted."""
+        return (
+            service in self.services
+            and (not self.operations or operation in self.operations)
+            and (not self.functions or function in self.functions)
+        )
 
     def __post_init__(self) -> None:
         if not 0 <= self.rate < 1:
@@ -74,6 +106,7 @@ class FaultPlan:
 
 _CURRENT: FaultInjector | None = None
 _ORIGINAL: Any = None
+_ORIGINAL_HTTP: Any = None
 
 
 def _install() -> None:
@@ -92,6 +125,42 @@ def _install() -> None:
         return injector._call(original, client, operation_name, api_params)
 
     setattr(BaseClient, "_make_api_call", _make_api_call)  # noqa: B010
+    _install_wire()
+
+
+class _BackoffClock:
+    """`time` as botocore's endpoint sees it: a retry's backoff inside a faulted invocation is
+    counted by the injector instead of slept (the simulated clock stands still in a handler)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        injector = _CURRENT
+        if injector is None:
+            time.sleep(seconds)
+            return
+        injector.backoff_seconds += float(seconds)
+
+
+def _install_wire() -> None:
+    """Wrap botocore's HTTP exchange (below its retries) once per process, for ``lost`` faults."""
+    global _ORIGINAL_HTTP
+    if _ORIGINAL_HTTP is not None:
+        return
+    original = getattr(Endpoint, "_do_get_response")  # noqa: B009 (private to botocore, not typed)
+    _ORIGINAL_HTTP = original
+
+    def _do_get_response(endpoint: Endpoint, request: Any, operation_model: Any, context: Any) -> Any:
+        result = original(endpoint, request, operation_model, context)
+        injector = _CURRENT
+        if injector is None:
+            return result
+        return injector._on_the_wire(result, request, operation_model)
+
+    setattr(Endpoint, "_do_get_response", _do_get_response)  # noqa: B010
+    setattr(botocore.endpoint, "time", _BackoffClock())  # noqa: B010
 
 
 @dataclass
@@ -111,11 +180,15 @@ class FaultInjector:
     """(kind, service, detail) -> faults injected."""
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     """(function, service.operation) -> AWS calls made by handlers (faulted or not)."""
+    backoff_seconds: float = 0.0
+    """botocore's retry backoff inside faulted invocations (counted, not slept)."""
     _random: random.Random = field(init=False)
+    _wire_random: random.Random = field(init=False)
     _armed: _Armed | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.plan.seed if self.plan else 0)
+        self._wire_random = random.Random(f"wire-{self.plan.seed if self.plan else 0}")
 
     # -- installation ------------------------------------------------------------------------
 
@@ -125,7 +198,8 @@ class FaultInjector:
         _install()
         plan = self.plan
         kill_at = None
-        if plan and "kill" in plan.kinds and self._random.random() < plan.rate:
+        killable = plan is not None and (not plan.functions or function in plan.functions)
+        if plan and killable and "kill" in plan.kinds and self._random.random() < plan.rate:
             kill_at = self._random.randint(1, KILL_WITHIN_CALLS)
         global _CURRENT
         previous = _CURRENT
@@ -146,7 +220,7 @@ class FaultInjector:
         service = client.meta.service_model.service_name
         self.calls[(armed.function, f"{service}.{operation}")] += 1
         plan = self.plan
-        if plan is None or service not in plan.services:
+        if plan is None or not plan.applies(armed.function, service, operation):
             return original(client, operation, params)
         armed.calls += 1
         endpoint = client.meta.endpoint_url
@@ -156,7 +230,7 @@ class FaultInjector:
                 original(client, operation, params)
             raise InvocationKilled(f"{armed.function} killed at {service}.{operation}")
         if "before" in plan.kinds and self._random.random() < plan.rate:
-            raise self._before(service, operation, endpoint)
+            raise self._before(service, operation, endpoint, plan.throttles_only)
         response = original(client, operation, params)
         if "after" in plan.kinds and self._random.random() < plan.rate:
             if self._random.random() < 0.5:
@@ -166,8 +240,27 @@ class FaultInjector:
             raise ConnectionClosedError(endpoint_url=endpoint)
         return response
 
-    def _before(self, service: str, operation: str, endpoint: str) -> Exception:
-        draw = self._random.random()
+    def _on_the_wire(self, result: Any, request: Any, operation_model: Any) -> Any:
+        """A ``lost`` fault: the request was applied (`result` is its answer), the answer is lost."""
+        armed, plan = self._armed, self.plan
+        if armed is None or plan is None or "lost" not in plan.kinds:
+            return result
+        service = operation_model.service_model.service_name
+        if not plan.applies(armed.function, service, operation_model.name) or result[1] is not None:
+            return result
+        if getattr(result[0][0], "status_code", 500) >= 300:
+            return result  # an error answer: nothing was applied
+        if self._wire_random.random() >= plan.rate:
+            return result
+        url = getattr(request, "url", "")
+        if self._wire_random.random() < 0.5:
+            self.injected[("lost", service, "ReadTimeoutError")] += 1
+            return None, ReadTimeoutError(endpoint_url=url)
+        self.injected[("lost", service, "ConnectionClosedError")] += 1
+        return None, ConnectionClosedError(endpoint_url=url)
+
+    def _before(self, service: str, operation: str, endpoint: str, throttles_only: bool = False) -> Exception:
+        draw = 0.0 if throttles_only else self._random.random()
         if draw < 1 / 3:
             code = THROTTLING_CODES.get(service, "ThrottlingException")
             self.injected[("before", service, code)] += 1
@@ -197,8 +290,16 @@ class FaultInjector:
             "rate": self.plan.rate if self.plan else 0.0,
             "seed": self.plan.seed if self.plan else None,
             "kinds": list(self.plan.kinds) if self.plan else [],
+            "limited_to": {
+                "operations": list(self.plan.operations),
+                "functions": list(self.plan.functions),
+                "throttles_only": self.plan.throttles_only,
+            }
+            if self.plan
+            else {},
             "injected_total": sum(self.injected.values()),
             "injected": by_kind,
+            "retry_backoff_seconds_not_slept": round(self.backoff_seconds, 3),
             "handler_aws_calls": sum(self.calls.values()),
             "handler_aws_calls_by_function": {
                 function: sum(n for (f, _), n in self.calls.items() if f == function)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 TRANSIENT_CODES = frozenset(
@@ -113,3 +113,11 @@ def is_transient(error: BaseException) -> bool:
 def is_permanent(error: BaseException) -> bool:
     """True only for a known refusal of the request itself (`PERMANENT_CODES`), never for a transient one."""
     return isinstance(error, ClientError) and not is_transient(error) and error_code(error) in PERMANENT_CODES
+
+
+def not_applied(error: BaseException) -> bool:
+    """Whether the service certainly did not take the request: it answered with an error (any
+    `ClientError`), or no connection was ever opened (`EndpointConnectionError`,
+    `ConnectTimeoutError`). A request sent without an answer (`ReadTimeoutError`,
+    `ConnectionClosedError`, any other botocore error) is ambiguous: False."""
+    return isinstance(error, ClientError | EndpointConnectionError | ConnectTimeoutError)

@@ -36,9 +36,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from arrears.adapters.clock import Clock, WallClock
+from arrears.adapters.errors import not_applied
 from arrears.adapters.tables import CONDITION_FAILED, stored_item
 from arrears.domain.calendar import format_utc, parse_utc
 
@@ -66,12 +67,6 @@ class SendUnconfirmed(RuntimeError):
 
 class SendInProgress(RuntimeError):
     """Another invocation holds the claim and may still be sending: retry after its deadline."""
-
-
-def not_applied(error: BaseException) -> bool:
-    """Whether the service certainly did not take the request: it answered with an error, or no
-    connection was ever opened. A request sent without an answer is ambiguous (False)."""
-    return isinstance(error, ClientError | EndpointConnectionError | ConnectTimeoutError)
 
 
 class SendOutbox:
