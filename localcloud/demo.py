@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the faults (default: 0)")
     parser.add_argument(
-        "--fault-kinds", default="before,after,kill", help="before, after, kill, lost (default: all but lost)"
+        "--fault-kinds", default="before,after,kill,lost", help="before, after, kill, lost (default: all)"
     )
     args = parser.parse_args(argv)
     for name, value in LOCAL_ENV.items():

@@ -55,8 +55,6 @@ from botocore.exceptions import (
 )
 
 KINDS = ("before", "after", "kill", "lost")
-DEFAULT_KINDS = ("before", "after", "kill")
-"""The kinds `--faults` injects unless `--fault-kinds` names others."""
 SERVICES = ("dynamodb", "sns", "sqs", "s3", "secretsmanager")
 THROTTLING_CODES = {
     "dynamodb": "ThrottlingException",
@@ -79,7 +77,7 @@ class FaultPlan:
 
     rate: float
     seed: int = 0
-    kinds: tuple[str, ...] = DEFAULT_KINDS
+    kinds: tuple[str, ...] = KINDS
     services: tuple[str, ...] = SERVICES
     operations: tuple[str, ...] = ()
     """Only these operations (`Publish`, `SendMessage`...); empty: every operation."""

@@ -1,7 +1,8 @@
 """A short demo run under faults: 5 % of the handlers' AWS calls fail before the request, 5 % after
-it was applied, 5 % of invocations die mid-way; every invariant of the run must still hold.
+it was applied, 5 % of invocations die mid-way, 5 % of HTTP answers are lost after the call was applied
+(below botocore's retries); every invariant of the run must still hold.
 
-`localcloud.faults` injects above botocore's retries; `localcloud.invariants` checks what moto
+`localcloud.faults` injects above botocore's retries and on the wire below them; `localcloud.invariants` checks what moto
 really received after the operator's redrive. The larger runs (1,000 loans x 30 days at 5 % and
 10 %) are `make bench`'s.
 """
@@ -23,7 +24,7 @@ def test_a_run_under_faults_of_every_kind_keeps_every_invariant(tmp_path: Path) 
     )
 
     faults = summary["faults"]
-    assert set(faults["injected"]) == {"before", "after", "kill"}  # every kind happened
+    assert set(faults["injected"]) == {"before", "after", "kill", "lost"}  # every kind happened
     invariants = summary["invariants"]
     assert invariants["broken"] == []
     assert invariants["ok"] is True
