@@ -55,10 +55,11 @@ def _field_visit(event: dict[str, Any], ports: DispatchPorts) -> dict[str, Any]:
 
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     once, ports = wiring()
     once.register_lambda_context(context)
-    kind = event.get("detail-type")
+    # An event that is not an object is refused by the parser below, with its log line.
+    kind = event.get("detail-type") if isinstance(event, dict) else None
     if kind == "FieldVisitReported":
         return _field_visit(event, ports)
     attempt: CallAttempt

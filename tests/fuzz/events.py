@@ -254,11 +254,13 @@ def call_outcomes(fz: Fuzz, count: int) -> Iterator[Generated]:
             "conversation": False,
         }
         roll = fz.random.random()
+        # A well-formed report of a task that was never queued (unknown action) is refused by the
+        # dialer contract (nothing written, logged, to the failure queue): bad, like a redelivery of it.
         if roll < 0.005:
             sent.append(detail)
-            yield bus_event(i, "CallOutcome", "arrears.dialer", detail), False
+            yield bus_event(i, "CallOutcome", "arrears.dialer", detail), True
         elif roll < 0.007 and sent:
-            yield bus_event(i, "CallOutcome", "arrears.dialer", dict(fz.pick(sent))), False
+            yield bus_event(i, "CallOutcome", "arrears.dialer", dict(fz.pick(sent))), True
         elif roll < 0.11:
             future = {
                 **detail,
@@ -395,10 +397,13 @@ def sweep_tasks(fz: Fuzz, count: int, batch: int = 10) -> Iterator[Generated]:
                     True,
                 )
             elif roll < 0.45:
-                wrong = {
-                    **task,
-                    fz.pick(("shard", "shard_count")): fz.pick((-1, 16, 10**30, "1", 1.0, True, None)),
-                }
+                # out of range for its field (16 is a shard count, not a shard of 16)
+                wrong = fz.pick(
+                    (
+                        {**task, "shard": fz.pick((-1, 16, 10**30, "1", 1.0, True, None))},
+                        {**task, "shard_count": fz.pick((-1, 0, 10**30, "16", 16.0, True, None))},
+                    )
+                )
                 body, known = json.dumps(wrong), True
             else:
                 mutated = fz.mutate(task, 1 + fz.random.randrange(3))

@@ -1,10 +1,10 @@
 """A short demo run under faults: 5 % of the handlers' AWS calls fail before the request, 5 % after
-it was applied, 5 % of invocations die mid-way, 5 % of HTTP answers are lost after the call was applied
-(below botocore's retries); every invariant of the run must still hold.
+it was applied, 5 % of invocations die mid-way, 5 % of HTTP answers are lost after the call was
+applied (below botocore's retries); every invariant of the run must still hold.
 
-`localcloud.faults` injects above botocore's retries and on the wire below them; `localcloud.invariants` checks what moto
-really received after the operator's redrive. The larger runs (1,000 loans x 30 days at 5 % and
-10 %) are `make bench`'s.
+`localcloud.faults` injects above botocore's retries and on the wire below them;
+`localcloud.invariants` checks what moto really received after the operator's redrive. The larger
+runs (1,000 loans x 30 days at 5 % and 10 %) are `make bench`'s.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+MAX_SHARD_COUNT = 4096
+"""The most shards a sweep is split into (`SHARD_COUNT`); a sweep task naming more is corrupt."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, case_sensitive=False, extra="ignore")
@@ -33,7 +36,7 @@ class Settings(BaseSettings):
     archive_bucket: str = Field(min_length=1)
     archive_kms_key_id: str = Field(min_length=1)
     token_secret_arn: str = Field(min_length=1)
-    shard_count: int = Field(default=16, ge=1, le=4096)
+    shard_count: int = Field(default=16, ge=1, le=MAX_SHARD_COUNT)
     sms_sender_id: str = "Arrears"
     contact_ttl_days: int = Field(default=90, ge=1)
     # The stage's Object Lock on archived objects (`arrears.domain.archive.ArchiveLock`): prod COMPLIANCE

@@ -78,7 +78,7 @@ def problems(error: ValidationError, whole: str = "event") -> str:
     """`field: problem; ...` for each problem of `error`: the fields and the problems, never the values
     (`whole` names a problem of the input as a whole)."""
     return "; ".join(
-        f"{'.'.join(_field(part) for part in problem['loc']) or whole}: {problem['msg']}"
+        f"{'.'.join(field_name(part) for part in problem['loc']) or whole}: {problem['msg']}"
         for problem in error.errors(include_input=False, include_url=False)
     )
 
@@ -86,7 +86,7 @@ def problems(error: ValidationError, whole: str = "event") -> str:
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 
 
-def _field(part: object) -> str:
+def field_name(part: object) -> str:
     """A field's name as it may be logged: an unexpected key that does not look like a field name is
     input (it may even be personal data), named only as such."""
     text = str(part)

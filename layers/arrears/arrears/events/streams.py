@@ -7,6 +7,8 @@ takes. A record's business time is its `ApproximateCreationDateTime`, which ever
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
@@ -15,11 +17,11 @@ from aws_lambda_powertools.utilities.parser.models import (
     DynamoDBStreamChangedRecordModel,
     DynamoDBStreamRecordModel,
 )
-from pydantic import BaseModel, SkipValidation, field_validator
+from pydantic import BaseModel, SkipValidation, field_validator, model_validator
 
 from arrears.adapters.items import loan_from_item, plain
 from arrears.domain.loans import Loan
-from arrears.events.base import INBOUND, Inbound
+from arrears.events.base import INBOUND, Inbound, field_name, safe_reference
 from arrears.usecases.archiving import partition_of
 
 
@@ -28,14 +30,88 @@ class StreamRecord(Inbound, DynamoDBStreamRecordModel):
     REFERENCE: ClassVar[tuple[str, tuple[str, ...]]] = ("event_id", ("eventID",))
 
 
+EARLIEST_STREAM_RECORD = datetime(2014, 11, 1, tzinfo=UTC)
+"""No DynamoDB stream record predates DynamoDB Streams (announced November 2014): a creation time
+before it (0, -1: an epoch default or a sign error) is a corrupt record, not a business time."""
+
+_SCALAR_TYPES: dict[str, type] = {"S": str, "N": str, "B": str, "BOOL": bool}
+_SET_TYPES = ("SS", "NS", "BS")
+
+
+def attribute_problem(value: Any, depth: int = 0) -> str | None:
+    """Why `value` is not a DynamoDB attribute value as a stream writes it (one type key; `S`, `N`,
+    `B` strings, `BOOL` a boolean, `NULL` true, `M` a map and `L` a list of attribute values, `SS`,
+    `NS`, `BS` lists of strings), or None. Powertools' deserialiser reads the first key of any dict,
+    so `{"S": "a", "N": "1"}` or `{"BOOL": "yes"}` would pass as a value."""
+    if depth > 32:
+        return "attribute values nested too deep"
+    if not isinstance(value, dict) or len(value) != 1:
+        return "an attribute value must hold exactly one type"
+    ((kind, inner),) = value.items()
+    if kind in _SCALAR_TYPES:
+        if not isinstance(inner, _SCALAR_TYPES[kind]):
+            return f"a {kind} attribute of the wrong type"
+        return _text_problem(kind, inner) if isinstance(inner, str) else None
+    if kind == "NULL":
+        return None if inner is True else "a NULL attribute that is not true"
+    if kind in _SET_TYPES:
+        if not isinstance(inner, list) or not all(isinstance(item, str) for item in inner):
+            return f"a {kind} attribute that is not a list of strings"
+        return next((p for p in (_text_problem(kind[0], item) for item in inner) if p), None)
+    if kind == "M":
+        if not isinstance(inner, dict):
+            return "an M attribute that is not a map"
+        return next((p for p in (attribute_problem(v, depth + 1) for v in inner.values()) if p), None)
+    if kind == "L":
+        if not isinstance(inner, list):
+            return "an L attribute that is not a list"
+        return next((p for p in (attribute_problem(v, depth + 1) for v in inner) if p), None)
+    return "an attribute of an unknown type"
+
+
+def _text_problem(kind: str, text: str) -> str | None:
+    """Why a string of an `S` or `B` attribute cannot be what DynamoDB wrote: a string that is not
+    Unicode (a lone surrogate, which no UTF-8 encoder writes), binary that is not base64."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"a {kind} attribute that is not valid Unicode"
+    if kind == "B":
+        try:
+            base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return "a B attribute that is not base64"
+    return None
+
+
 class _Change(DynamoDBStreamChangedRecordModel):
     model_config = INBOUND
     ApproximateCreationDateTime: datetime  # epoch seconds: the record's business time
 
+    @model_validator(mode="before")
+    @classmethod
+    def _well_typed(cls, data: Any) -> Any:
+        """Every attribute of the keys and images is a well-formed attribute value (before
+        Powertools' lenient deserialiser reads them)."""
+        if not isinstance(data, dict):
+            return data
+        for field in ("Keys", "NewImage", "OldImage"):
+            image = data.get(field)
+            if not isinstance(image, dict):
+                continue
+            for name, value in image.items():
+                problem = attribute_problem(value)
+                if problem:
+                    raise ValueError(f"{field}.{field_name(name)}: {problem}")
+        return data
+
     @field_validator("ApproximateCreationDateTime", mode="after")
     @classmethod
     def _utc(cls, moment: datetime) -> datetime:
-        return moment.astimezone(UTC)
+        moment = moment.astimezone(UTC)
+        if moment < EARLIEST_STREAM_RECORD:
+            raise ValueError("a creation time before DynamoDB Streams existed")
+        return moment
 
 
 # -- Loans stream (planner) -------------------------------------------------------------------------
@@ -55,7 +131,16 @@ class _LoanImages(_Change):
     @field_validator("NewImage", "OldImage", mode="after")
     @classmethod
     def _loan(cls, image: Any) -> Loan | None:
-        return loan_from_item(image) if image else None
+        if image is None:
+            return None
+        if not image:  # DynamoDB writes an image with at least the item's key: an empty one is corrupt
+            raise ValueError("an empty image")
+        loan = loan_from_item(image)
+        # Ids are written by onboarding, which takes only ids of an id's shape (arrears/events/base.py)
+        for name, value in (("loan_id", loan.loan_id), ("borrower_id", loan.borrower_id)):
+            if safe_reference(value) != value:
+                raise ValueError(f"{name} does not have an id's shape")
+        return loan
 
 
 class LoanChangeRecord(StreamRecord):
@@ -90,7 +175,9 @@ class ActionRecord(StreamRecord):
 
 
 # -- Contacts stream (archiver) ---------------------------------------------------------------------
-REQUIRED_CONTACT_FIELDS = ("contact_id", "borrower_id", "occurred_at")
+REQUIRED_CONTACT_FIELDS = ("contact_id", "loan_id", "contact_key", "borrower_id", "occurred_at")
+"""The record's id, its Contacts-table key (loan, contact key: what the archive marks archived) and
+what the archive partitions and pseudonymises it by."""
 
 
 class _ContactImages(_Change):

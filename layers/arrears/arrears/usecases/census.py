@@ -54,17 +54,18 @@ def counts_to_body(counts: Mapping[tuple[str, str], int]) -> dict[str, dict[str,
 
 
 def counts_from_body(raw: Any) -> Counts:
+    """The counts of a census body; ValueError names what is wrong, never the input's values."""
     if not isinstance(raw, dict):
         raise ValueError("counts must be an object of jurisdictions")
     counts: Counts = {}
     for jurisdiction, buckets in raw.items():
         if not isinstance(jurisdiction, str) or not jurisdiction or not isinstance(buckets, dict):
-            raise ValueError(f"counts of {jurisdiction!r} must be an object of buckets")
+            raise ValueError("counts of a jurisdiction must be an object of buckets")
         for bucket, count in buckets.items():
             if not isinstance(bucket, str) or not bucket:
-                raise ValueError(f"bucket {bucket!r} of {jurisdiction} is not a name")
+                raise ValueError("a bucket of the counts is not a name")
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(f"count of {jurisdiction}/{bucket} is not a non-negative integer")
+                raise ValueError("a count is not a non-negative integer")
             counts[(jurisdiction, bucket)] = count
     return counts
 
@@ -106,7 +107,7 @@ class CensusTask:
     def from_body(cls, body: Mapping[str, Any]) -> CensusTask:
         try:
             if body.get("kind") != CENSUS_KIND:
-                raise ValueError(f"kind {body.get('kind')!r} is not {CENSUS_KIND!r}")
+                raise ValueError(f"kind is not {CENSUS_KIND!r}")
             return cls(*read_shard_fields(body), counts_from_body(body.get("counts", {})))
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise MalformedItem(f"not a census task: {error}") from None
@@ -131,7 +132,7 @@ def parse_task(text: str | bytes) -> SweepTask | CensusTask:
         return CensusTask.from_body(body)
     if kind == SWEEP_KIND:
         return SweepTask.from_body(body)
-    raise MalformedItem(f"sweep-tasks body of unknown kind {kind!r}")
+    raise MalformedItem("sweep-tasks body of an unknown kind")  # the kind is input: not quoted
 
 
 def enqueue_census(sweep: SweepTask, queue: TaskQueue) -> CensusTask:

@@ -22,6 +22,7 @@ from arrears.adapters.dynamodb import LoanChange, LoanUpdate, ReviewPage
 from arrears.adapters.items import MalformedItem, plain
 from arrears.adapters.sweep_runs import RunProgress
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
+from arrears.config.settings import MAX_SHARD_COUNT
 from arrears.domain.assessment import assess, collection_state_changed
 from arrears.domain.business_time import latest_business_date, loan_business_date
 from arrears.domain.calendar import format_utc, parse_utc
@@ -94,12 +95,18 @@ def read_shard_fields(body: Mapping[str, Any]) -> tuple[datetime, int, int, dict
         or not isinstance(count, int)
     ):
         raise ValueError("shard and shard_count must be integers")
+    if not 1 <= count <= MAX_SHARD_COUNT:
+        raise ValueError(f"shard_count must be in 1..{MAX_SHARD_COUNT}")
     if not 0 <= shard < count:
         raise ValueError(f"shard {shard!r} is not in 0..{count!r}-1")
     start_key = body.get("start_key")
     if start_key is not None and not isinstance(start_key, dict):
         raise ValueError("start_key must be an object")
-    return parse_utc(str(body["business_time"])), shard, count, start_key
+    try:
+        business_time = parse_utc(str(body["business_time"]))
+    except ValueError:  # the parser's message quotes the value: input, never logged
+        raise ValueError("business_time must be an ISO 8601 time with `Z` or an offset") from None
+    return business_time, shard, count, start_key
 
 
 @dataclass(frozen=True, slots=True)
