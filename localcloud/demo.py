@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (ISO)")
     parser.add_argument(
-        "--faults", type=float, default=0.0, help="share of AWS calls failing, per kind (default: 0, none)"
+        "--faults",
+        type=float,
+        default=None,
+        help="share of AWS calls failing, per kind; 0: none (default: only 5 %% of the sends throttled)",
     )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the faults (default: 0)")
     parser.add_argument(
@@ -58,12 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, value in LOCAL_ENV.items():
         os.environ[name] = value  # the demo only ever talks to moto
-    from localcloud.faults import FaultPlan
+    from localcloud.faults import FaultPlan, send_throttles
     from localcloud.progress import DemoProgress
     from localcloud.simulation import run_demo
 
     faults = None
-    if args.faults:
+    if args.faults is None:  # the default demo: a few sends throttled, retried, judged at their retry
+        faults = send_throttles(seed=args.fault_seed)
+    elif args.faults:
         faults = FaultPlan(args.faults, args.fault_seed, tuple(k for k in args.fault_kinds.split(",") if k))
     with DemoProgress(args.start, args.days) as progress:
         summary = run_demo(
@@ -123,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
             f"faults injected:    {injected['injected_total']} "
             f"at {injected['rate']:.0%} (seed {injected['seed']})"
         )
+        refused = injected["refused_sends"]
+        if refused["refused"]:
+            print(
+                f"sends refused:      {refused['refused']}, then "
+                + ", ".join(f"{status} {n}" for status, n in refused["then"].items())
+                + f"; {refused['judged_at_a_later_instant']} judged at a later instant"
+            )
     checks = summary["invariants"]
     print("invariants:         " + ("all hold" if checks["ok"] else "BROKEN: " + ", ".join(checks["broken"])))
     print_outcomes(summary["outcomes"])

@@ -40,8 +40,9 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import botocore.endpoint
@@ -100,6 +101,30 @@ class FaultPlan:
         unknown = set(self.kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
+
+
+SENDS = ("Publish", "SendMessage")
+SENDING_FUNCTIONS = ("DispatcherFunction", "DeferredReleaseFunction")
+DEMO_SEND_THROTTLE_RATE = 0.05
+
+
+def send_throttles(rate: float = DEMO_SEND_THROTTLE_RATE, seed: int = 0) -> FaultPlan:
+    """The default demo's faults: a seeded share `rate` of the sends of the functions that contact
+    borrowers (SNS Publish, SQS SendMessage of the dispatcher and the 15-minute release) refused with
+    the service's throttling code before the call (SNS `Throttled`, SQS `RequestThrottled`), above
+    botocore's retries so the handler sees them. Nothing else fails. The send outbox gives the claim
+    back, the action stays open, and its retry (the stream's, or the next release run 15 minutes
+    later) is judged again at the instant it is really made: a retry after the contact window closed
+    is deferred to the next lawful instant, not sent."""
+    return FaultPlan(
+        rate,
+        seed,
+        kinds=("before",),
+        services=("sns", "sqs"),
+        operations=SENDS,
+        functions=SENDING_FUNCTIONS,
+        throttles_only=True,
+    )
 
 
 _CURRENT: FaultInjector | None = None
@@ -167,6 +192,8 @@ class _Armed:
     kill_at: int | None
     kill_after: bool
     calls: int = 0
+    outbox_key: str = ""
+    """The last send the invocation claimed in the outbox (`outbox#<action id>`): the send's action."""
 
 
 @dataclass
@@ -180,6 +207,10 @@ class FaultInjector:
     """(function, service.operation) -> AWS calls made by handlers (faulted or not)."""
     backoff_seconds: float = 0.0
     """botocore's retry backoff inside faulted invocations (counted, not slept)."""
+    clock: Callable[[], datetime] | None = None
+    """The local cloud's simulated clock: when a send was refused."""
+    refused_sends: list[tuple[str, datetime | None]] = field(default_factory=list)
+    """(action id, instant) of each send refused by a ``before`` fault."""
     _random: random.Random = field(init=False)
     _wire_random: random.Random = field(init=False)
     _armed: _Armed | None = field(default=None, init=False)
@@ -217,6 +248,10 @@ class FaultInjector:
             return original(client, operation, params)
         service = client.meta.service_model.service_name
         self.calls[(armed.function, f"{service}.{operation}")] += 1
+        if operation == "PutItem" and isinstance(params, Mapping):
+            key = str((params.get("Item") or {}).get("id", ""))
+            if key.startswith("outbox#"):
+                armed.outbox_key = key.removeprefix("outbox#")
         plan = self.plan
         if plan is None or not plan.applies(armed.function, service, operation):
             return original(client, operation, params)
@@ -228,6 +263,8 @@ class FaultInjector:
                 original(client, operation, params)
             raise InvocationKilled(f"{armed.function} killed at {service}.{operation}")
         if "before" in plan.kinds and self._random.random() < plan.rate:
+            if operation in SENDS and armed.outbox_key:
+                self.refused_sends.append((armed.outbox_key, self.clock() if self.clock else None))
             raise self._before(service, operation, endpoint, plan.throttles_only)
         response = original(client, operation, params)
         if "after" in plan.kinds and self._random.random() < plan.rate:
@@ -304,3 +341,52 @@ class FaultInjector:
                 for function in sorted({f for f, _ in self.calls})
             },
         }
+
+
+def refused_sends_outcome(
+    refused: Iterable[tuple[str, datetime | None]], contacts: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """What became of the sends refused before the call, from the Contacts table's records.
+
+    For each refused send, the action's first contact record made at or after the refusal: the
+    outcome its retry was judged to (`SENT`, `DEFERRED`...), and whether it was judged at a later
+    instant than the refusal (the instant the contact was really made, not the record that
+    triggered it). `deferred_at_retry` lists the deferrals, with the refusal's and the retry's
+    instants and the reason (the contact window had closed in between, a cap was reached...).
+    """
+    by_action: dict[str, list[Mapping[str, Any]]] = {}
+    for record in contacts:
+        by_action.setdefault(str(record.get("action_id", "")), []).append(record)
+    outcomes: Counter[str] = Counter()
+    later = 0
+    deferred: list[dict[str, str]] = []
+    for action_id, at in refused:
+        records = sorted(by_action.get(action_id, []), key=lambda r: str(r.get("occurred_at", "")))
+        after = [
+            r
+            for r in records
+            if at is None or str(r.get("occurred_at", "")) >= at.strftime("%Y-%m-%dT%H:%M:%S")
+        ]
+        if not after:
+            outcomes["no record yet"] += 1
+            continue
+        first = after[0]
+        status = str(first.get("status", ""))
+        outcomes[status] += 1
+        occurred = str(first.get("occurred_at", ""))
+        if at is not None and occurred > at.strftime("%Y-%m-%dT%H:%M:%SZ"):
+            later += 1
+        if status == "DEFERRED":
+            deferred.append(
+                {
+                    "refused_at": at.strftime("%Y-%m-%dT%H:%M:%SZ") if at else "",
+                    "judged_at": occurred,
+                    "reason": str(first.get("reason", "")),
+                }
+            )
+    return {
+        "refused": sum(outcomes.values()),
+        "then": dict(sorted(outcomes.items())),
+        "judged_at_a_later_instant": later,
+        "deferred_at_retry": deferred,
+    }

@@ -35,7 +35,7 @@ from localcloud.compliance_report import bureau_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
-from localcloud.faults import FaultInjector, FaultPlan
+from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
 from localcloud.rule_layers import decisions_by_layer
@@ -94,6 +94,7 @@ class Simulation:
         self.cloud = LocalCloud(
             self.stack, start=begin, log=log, keep_invocations=False, faults=FaultInjector(faults)
         )
+        self.cloud.faults.clock = lambda: self.cloud.clock  # when a send was refused
         self.settings = load_settings(self.stack.functions["SweepFunction"].environment)
         container = Container(self.settings, boto3.session.Session())
         self._actions_table = boto3.resource("dynamodb").Table(self.settings.actions_table)
@@ -512,7 +513,13 @@ def run_demo(
             summary = summarise(
                 sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
             )
-            summary["faults"] = {**sim.cloud.faults.summary(), "redriven_after_run": redriven}
+            summary["faults"] = {
+                **sim.cloud.faults.summary(),
+                "redriven_after_run": redriven,
+                "refused_sends": refused_sends_outcome(
+                    sim.cloud.faults.refused_sends, _scan(sim.settings.contacts_table)
+                ),
+            }
             summary["invariants"] = check(sim, out / "archive", effects)
             summary["outcomes"] = write_outcomes(
                 loans_table=sim.settings.loans_table,
