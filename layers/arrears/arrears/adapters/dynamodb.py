@@ -216,6 +216,38 @@ class LoanRepository:
         """
         return update_loan(self, loan_id, change, current=current, max_attempts=max_attempts)
 
+    def record_validation_notice(self, loan_id: str, at: datetime, period_ends: date, sha256: str) -> Loan:
+        """Record the loan's validation notice once: sent at `at`, validation period ending
+        `period_ends`, the SHA-256 of the notice as sent.
+
+        One UpdateItem of those attributes and the version (so a writer holding an older version
+        re-reads instead of overwriting them), only while none is recorded; returns the loan as stored
+        (with this notice, or with the one another run recorded first). Raises LookupError when the
+        loan is gone.
+        """
+        written = conditional_write(
+            self._table.update_item,
+            Key={"loan_id": loan_id},
+            UpdateExpression=(
+                "SET validation_notice_at = :at, validation_period_ends = :end, "
+                "validation_notice_sha256 = :sha ADD version :one"
+            ),
+            ExpressionAttributeValues={
+                ":at": format_utc(at),
+                ":end": period_ends.isoformat(),
+                ":sha": sha256,
+                ":one": 1,
+            },
+            ConditionExpression=Attr("loan_id").exists() & Attr("validation_notice_at").not_exists(),
+            ReturnValues="ALL_NEW",
+        )
+        if written is not None:
+            return loan_from_item(written["Attributes"])
+        stored = self.get(loan_id)
+        if stored is None:
+            raise LookupError(f"loan {loan_id} not found")
+        return stored
+
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
     ) -> ReviewPage:

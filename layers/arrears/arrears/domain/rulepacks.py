@@ -22,6 +22,7 @@ from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.call_limits import CallLimits, ContactLimit
 from arrears.domain.optouts import ReplyKeywords
 from arrears.domain.strategy import Channel
+from arrears.domain.validation_notice import ValidationNoticeRule
 
 TIMED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
 """Channels that reach the borrower at a moment, and so only inside the contact hours."""
@@ -121,6 +122,8 @@ class RulePack:
     dispute_allows: frozenset[Channel] = frozenset()
     # A bureau report waits until the borrower was told (`arrears.domain.bureau`); None = no precondition.
     bureau_precondition: BureauPrecondition | None = None
+    # Reg F validation notice with the first communication (arrears.domain.validation_notice); None = none.
+    validation_notice: ValidationNoticeRule | None = None
     effective_to: date | None = None  # exclusive; None = in force until superseded
     # Frequency limits counted on the contact ledger (per debt or per borrower, over rolling days).
     contact_limits: tuple[ContactLimit, ...] = ()
@@ -224,6 +227,7 @@ def _without_collector_duties(base: RulePack) -> RulePack:
         call_limits=limits,
         opt_out_notice=None if "opt_out_notice" in off else base.opt_out_notice,
         bureau_precondition=None if "bureau_precondition" in off else base.bureau_precondition,
+        validation_notice=None if "validation_notice" in off else base.validation_notice,
         contact_limits=tuple(limit for limit in base.contact_limits if limit.rule not in off),
         # No federal time-of-day rule binds a creditor: a window of the whole day, unless an overlay
         # (the lender's policy, a state) narrows it.
