@@ -216,14 +216,16 @@ class LoanRepository:
         """
         return update_loan(self, loan_id, change, current=current, max_attempts=max_attempts)
 
-    def record_validation_notice(self, loan_id: str, at: datetime, period_ends: date, sha256: str) -> Loan:
+    def record_validation_notice(
+        self, loan_id: str, at: datetime, period_ends: date, sha256: str
+    ) -> tuple[datetime, date, str]:
         """Record the loan's validation notice once: sent at `at`, validation period ending
         `period_ends`, the SHA-256 of the notice as sent.
 
         One UpdateItem of those attributes and the version (so a writer holding an older version
-        re-reads instead of overwriting them), only while none is recorded; returns the loan as stored
-        (with this notice, or with the one another run recorded first). Raises LookupError when the
-        loan is gone.
+        re-reads instead of overwriting them), only while none is recorded. Returns what is stored,
+        `(at, period_ends, sha256)`: this notice, or the one another run recorded first. Raises
+        LookupError when the loan is gone. (The dispatchers' IAM allows only these attributes.)
         """
         written = conditional_write(
             self._table.update_item,
@@ -239,14 +241,13 @@ class LoanRepository:
                 ":one": 1,
             },
             ConditionExpression=Attr("loan_id").exists() & Attr("validation_notice_at").not_exists(),
-            ReturnValues="ALL_NEW",
         )
         if written is not None:
-            return loan_from_item(written["Attributes"])
+            return at, period_ends, sha256
         stored = self.get(loan_id)
-        if stored is None:
+        if stored is None or stored.validation_notice_at is None or stored.validation_period_ends is None:
             raise LookupError(f"loan {loan_id} not found")
-        return stored
+        return stored.validation_notice_at, stored.validation_period_ends, stored.validation_notice_sha256
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200

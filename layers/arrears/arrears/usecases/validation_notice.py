@@ -130,7 +130,10 @@ def ensure_validation_notice(
         once(notice_key(loan.loan_id), lambda: reminders.publish(payload, attributes))
     except SendUnconfirmed as unconfirmed:
         reason = str(unconfirmed)
-    stored = loans.record_validation_notice(loan.loan_id, at, ends, message.sha256)
+    sent_at, stored_ends, digest = loans.record_validation_notice(loan.loan_id, at, ends, message.sha256)
+    stored = loan.with_changes(
+        validation_notice_at=sent_at, validation_period_ends=stored_ends, validation_notice_sha256=digest
+    )
     contacts.record(
         _record(
             action,
