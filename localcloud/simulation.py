@@ -31,7 +31,7 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
-from localcloud.compliance_report import bureau_summary
+from localcloud.compliance_report import bureau_summary, validation_notice_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
@@ -452,6 +452,8 @@ def summarise(
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
         # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
         "bureau": bureau_summary(contacts, sim.book),
+        # Reg F validation notices: one per US loan contacted, with its dispute deadline on the loan
+        "validation_notices": validation_notice_summary(contacts, loans),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
         "payments": payments_summary(sim, loans),

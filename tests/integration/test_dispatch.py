@@ -271,7 +271,9 @@ def test_us_email_carries_an_opt_out_line_and_attributes(
 
     assert dispatch_at(action.action_id, utc(2026, 3, 10, 18, 0), ports).status is ActionStatus.SENT
 
-    (message,) = read()
+    # A debt collector's first e-mail about the debt is preceded by the validation notice (Reg F).
+    notice, message = read()
+    assert str(notice["body"]).startswith("Validation notice.")
     assert message["to"] == "jane.doe@example.com"
     assert "$1,234.56" in message["body"]
     assert "To stop receiving these e-mails" in message["body"]
