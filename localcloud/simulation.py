@@ -38,6 +38,7 @@ from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.faults import FaultInjector, FaultPlan
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
+from localcloud.retention_report import retention_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
@@ -454,6 +455,8 @@ def summarise(
         "bureau": bureau_summary(contacts, sim.book),
         # Reg F validation notices: one per US loan contacted, with its dispute deadline on the loan
         "validation_notices": validation_notice_summary(contacts, loans),
+        # archive retention: objects extended while a debt is collected, expired after (the daily review)
+        "retention": retention_summary(_scan(sim.settings.archive_chain_table)),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
         "payments": payments_summary(sim, loans),

@@ -23,6 +23,7 @@ from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
 from arrears.domain.optouts import ReplyKeywords, normalise_keyword
+from arrears.domain.retention import RetentionFrom
 from arrears.domain.rulepacks import (
     CALL_LIMIT_RULES,
     ELECTRONIC_CHANNELS,
@@ -250,6 +251,7 @@ class _Pack(BaseModel):
     business_timezone: str
     contact_hours: _Hours
     retention_years: int = Field(ge=1, le=30)
+    retention_from: RetentionFrom = RetentionFrom.RECORD
     call_caps: _CallLimits = _CallLimits()
     field_visit: _FieldVisit
     opt_out_notice: _OptOutNotice | None = None
@@ -292,6 +294,7 @@ class _Pack(BaseModel):
             contact_start=self.contact_hours.start,
             contact_end=self.contact_hours.end,
             retention_years=self.retention_years,
+            retention_from=self.retention_from,
             call_limits=CallLimits(**self.call_caps.model_dump()),
             field_visit_min_collectors=self.field_visit.min_collectors,
             field_visit_recording_required=self.field_visit.recording_required,

@@ -21,6 +21,7 @@ from enum import StrEnum
 from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.call_limits import CallLimits, ContactLimit
 from arrears.domain.optouts import ReplyKeywords
+from arrears.domain.retention import RetentionFrom
 from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import ValidationNoticeRule
 
@@ -104,6 +105,9 @@ class RulePack:
     contact_start: time
     contact_end: time
     retention_years: int
+    # Counted from each record's day, or from the last collection activity on the debt
+    # (arrears.domain.retention).
+    retention_from: RetentionFrom = RetentionFrom.RECORD
     timed_channels: frozenset[Channel] = field(default=TIMED_CHANNELS)
     call_limits: CallLimits = field(default_factory=CallLimits)
     field_visit_min_collectors: int | None = None
