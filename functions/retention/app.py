@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
 from arrears.config.rulepacks import bundled_rule_packs
-from arrears.domain.business_time import business_date
+from arrears.domain.calendar import format_utc
 from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
 from arrears.handlers.lambda_events import receive_scheduled
 from arrears.handlers.telemetry import Telemetry
@@ -30,9 +30,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     history = bundled_rule_packs()
     packs = {jurisdiction: history.in_force(jurisdiction) for jurisdiction in history}
-    today = min(business_date(at, pack) for pack in packs.values())
     review = review_retention(
-        today,
+        at,
         packs,
         chain=container.archive_chain,
         loans=container.loans,
@@ -42,7 +41,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     telemetry.count("ArchiveRetentionExtended", len(review.extended))
     telemetry.count("ArchiveObjectsExpired", len(review.expired))
     summary = {
-        "reviewed_on": today.isoformat(),
+        "reviewed_at": format_utc(at),
         "reviewed": review.reviewed,
         "extended": [
             {"object_key": e.object_key, "from": e.previous.isoformat(), "to": e.until.isoformat()}

@@ -3,7 +3,7 @@ every debt in them (12 CFR 1006.100(a)), CN objects 5 years after their records,
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import boto3
@@ -53,7 +53,8 @@ def close(container: Container, loan_id: str, on: date) -> None:
 def review(container: Container, store: ArchiveStore, today: date):  # type: ignore[no-untyped-def]
     history = bundled_rule_packs()
     packs = {j: history.in_force(j) for j in history}
-    return review_retention(today, packs, chain=container.archive_chain, loans=container.loans, store=store)
+    at = datetime.combine(today, time(12), tzinfo=UTC)  # noon UTC: the same date in New York and Shanghai
+    return review_retention(at, packs, chain=container.archive_chain, loans=container.loans, store=store)
 
 
 def test_us_retention_runs_from_the_last_activity_of_every_debt_and_ends_in_the_lifecycle_tag(

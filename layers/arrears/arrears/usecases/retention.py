@@ -21,11 +21,12 @@ unprotected. Every step is repeatable: a second run the same day changes nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.dynamodb import ArchiveChainRepository, LoanRepository
 from arrears.domain.archive import Manifest, manifest_key, parse_key
+from arrears.domain.business_time import business_date
 from arrears.domain.retention import RetentionFrom, last_activity, required_until
 from arrears.domain.rulepacks import RulePack
 
@@ -47,7 +48,7 @@ class RetentionReview:
 
 
 def review_retention(
-    today: date,
+    at: datetime,
     packs: dict[str, RulePack],
     *,
     chain: ArchiveChainRepository,
@@ -56,9 +57,10 @@ def review_retention(
     horizon_days: int = 35,
 ) -> RetentionReview:
     """Review every object of every jurisdiction in `packs` (jurisdiction -> its pack in force) whose
-    lock ends by `today + horizon_days`."""
+    lock ends by `today + horizon_days`, `today` being the jurisdiction's business date at `at`."""
     review = RetentionReview()
     for jurisdiction, pack in sorted(packs.items()):
+        today = business_date(at, pack)
         for claim in chain.due_for_review(jurisdiction, today + timedelta(days=horizon_days)):
             review.reviewed += 1
             key = Manifest.from_bytes(claim.manifest).object_key
