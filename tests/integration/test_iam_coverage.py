@@ -65,6 +65,10 @@ DEFERRED_BUREAU_STEP = (
     "a deferred bureau step released by the schedule re-checks its precondition (the loan's actions), as "
     "the dispatcher does; the coverage run releases no deferred bureau step"
 )
+DEFERRED_FIRST_MESSAGE = (
+    "a US loan's first message released from DEFERRED carries its validation notice (set on the loan); "
+    "the coverage run's US loans get their first message from the dispatcher"
+)
 UNEXERCISED_DYNAMODB_GRANTS = {
     (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
     for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
@@ -75,6 +79,7 @@ UNEXERCISED_DYNAMODB_GRANTS = {
         "ActionsTable/index/LoanActionsIndex",
     ): DEFERRED_BUREAU_STEP,
     ("DeferredReleaseFunction", "dynamodb:BatchGetItem", "ActionsTable"): DEFERRED_BUREAU_STEP,
+    ("DeferredReleaseFunction", "dynamodb:UpdateItem", "LoansTable"): DEFERRED_FIRST_MESSAGE,
 }
 
 
