@@ -69,6 +69,11 @@ DEFERRED_FIRST_MESSAGE = (
     "a US loan's first message released from DEFERRED carries its validation notice (set on the loan); "
     "the coverage run's US loans get their first message from the dispatcher"
 )
+WITHDRAWN_CALL_TASK = (
+    "the planner closes a withdrawn call task on the borrower's call ledger (read, conditional put, as "
+    "the dispatcher's ContactCapLedgers); the coverage run ends more than a day after its last call task, "
+    "so nothing is withdrawn (tests/integration/test_call_withdrawal.py covers the flow)"
+)
 UNEXERCISED_DYNAMODB_GRANTS = {
     (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
     for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
@@ -80,6 +85,8 @@ UNEXERCISED_DYNAMODB_GRANTS = {
     ): DEFERRED_BUREAU_STEP,
     ("DeferredReleaseFunction", "dynamodb:BatchGetItem", "ActionsTable"): DEFERRED_BUREAU_STEP,
     ("DeferredReleaseFunction", "dynamodb:UpdateItem", "LoansTable"): DEFERRED_FIRST_MESSAGE,
+    ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
+    ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
 }
 
 
