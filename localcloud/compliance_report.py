@@ -1,4 +1,5 @@
-"""The demo's compliance figures for summary.json: what the rule packs' preconditions held back.
+"""The demo's compliance figures for summary.json: what the rule packs' preconditions held back,
+and the Regulation F validation notices sent.
 
 `bureau_summary` counts, from the Contacts table, the bureau reports that went out and those the
 pack's precondition held because the borrower had not been told (`arrears.domain.bureau`), with the
@@ -7,6 +8,7 @@ loans of borrowers opted out of every contact channel among them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -35,4 +37,43 @@ def bureau_summary(contacts: Iterable[Mapping[str, Any]], book: Sequence[BookEnt
         "held_loans_never_reported": len(held_loans - reported),
         "held_opted_out_everywhere": len(held_loans & opted_out),
         "reported_after_a_hold": len(held_loans & reported),
+    }
+
+
+def validation_notice_summary(
+    contacts: Iterable[Mapping[str, Any]], loans: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The Reg F validation notices (`arrears.usecases.validation_notice`): `sent` by delivery (e-mail
+    or post), `loans_with_deadline` (loans whose item holds the dispute deadline), `per_loan_max`
+    (never above 1), `legal_held` (legal referrals deferred inside a validation period), and per
+    jurisdiction the loans contacted (any communication SENT) against those with a notice: every US
+    loan contacted has one (`us_contacted_without_notice`, 0), no CN loan does."""
+    contacts = list(contacts)
+    notices = [c for c in contacts if c.get("template_id") == "validation_notice"]
+    per_loan: dict[str, int] = {}
+    for notice in notices:
+        per_loan[str(notice["loan_id"])] = per_loan.get(str(notice["loan_id"]), 0) + 1
+    contacted: dict[str, set[str]] = {}
+    for c in contacts:
+        if c.get("status") == "SENT" and c.get("channel") in ("SMS", "EMAIL", "CALL_TASK", "FIELD_VISIT"):
+            contacted.setdefault(str(c.get("jurisdiction")), set()).add(str(c["loan_id"]))
+    us = contacted.get("US-REGF", set())
+    deadlines = sorted(
+        str(loan["validation_period_ends"]) for loan in loans if loan.get("validation_period_ends")
+    )
+    return {
+        "sent": len(notices),
+        "by_delivery": dict(sorted(Counter(str(n.get("result")) for n in notices).items())),
+        "loans_with_deadline": len(deadlines),
+        "earliest_deadline": deadlines[0] if deadlines else None,
+        "latest_deadline": deadlines[-1] if deadlines else None,
+        "per_loan_max": max(per_loan.values(), default=0),
+        "us_contacted": len(us),
+        "us_contacted_without_notice": len(us - set(per_loan)),
+        "cn_notices": sum(1 for n in notices if n.get("jurisdiction") == "CN"),
+        "legal_held": sum(
+            1
+            for c in contacts
+            if c.get("channel") == "LEGAL" and "validation_period:FAIL" in (c.get("rules_checked") or [])
+        ),
     }

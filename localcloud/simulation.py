@@ -31,13 +31,14 @@ from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
 from localcloud.cloud import LocalCloud, stream_length
-from localcloud.compliance_report import bureau_summary
+from localcloud.compliance_report import bureau_summary, validation_notice_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
+from localcloud.retention_report import retention_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
@@ -453,6 +454,10 @@ def summarise(
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
         # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
         "bureau": bureau_summary(contacts, sim.book),
+        # Reg F validation notices: one per US loan contacted, with its dispute deadline on the loan
+        "validation_notices": validation_notice_summary(contacts, loans),
+        # archive retention: objects extended while a debt is collected, expired after (the daily review)
+        "retention": retention_summary(_scan(sim.settings.archive_chain_table)),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
         "payments": payments_summary(sim, loans),

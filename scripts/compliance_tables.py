@@ -115,6 +115,29 @@ def _base(pack: RulePack) -> list[str]:
                 pre.citation,
             ]
         )
+    if pack.validation_notice is not None:
+        duty = pack.validation_notice
+        first = ", ".join(sorted(channel.value for channel in duty.with_channels))
+        rows.append(
+            [
+                "validation_notice",
+                f"with the first communication; itemized from the {duty.itemization_date.value} date "
+                f"({duty.itemization_citation}); period ends {duty.validation_days} days after receipt, "
+                f"assumed {duty.receipt_days} working days after sending",
+                f"per debt; first of {first}",
+                duty.citation,
+            ]
+        )
+        if duty.defer_until_period_end:
+            held = ", ".join(sorted(channel.value for channel in duty.defer_until_period_end))
+            rows.append(
+                [
+                    "validation_period",
+                    f"{held} held until the day after the validation period",
+                    "per debt",
+                    cite.get("validation_period", NOT_RECORDED),
+                ]
+            )
     for rule, allowed in (
         ("cease_contact", pack.cease_contact_allows),
         ("dispute_open", pack.dispute_allows),
@@ -129,7 +152,10 @@ def _base(pack: RulePack) -> list[str]:
             cite.get("retention_years", NOT_RECORDED),
         ]
     )
-    roles = ["debt collectors only" if row[0] in pack.collector_only else "any deployer" for row in rows]
+    collector = set(pack.collector_only)
+    if "validation_notice" in collector:
+        collector.add("validation_period")  # the period exists only where the notice is sent
+    roles = ["debt collectors only" if row[0] in collector else "any deployer" for row in rows]
     return [
         f"### {pack.pack_id} {pack.version} (base; {_dates(pack)})",
         "",

@@ -375,6 +375,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
     assert triggers == {
         "SweepFunction": [("schedule", "")],
         "SweepDeadlineFunction": [("schedule", "")],
+        "RetentionFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],

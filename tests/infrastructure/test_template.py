@@ -424,7 +424,7 @@ def test_the_scheduler_role_invokes_only_the_scheduled_functions_and_dead_letter
     raw: dict[str, Any],
 ) -> None:
     scheduled = {name for name, _, _ in function_events(raw, *SCHEDULER_EVENT_TYPES)}
-    assert scheduled == {"SweepFunction", "SweepDeadlineFunction"}
+    assert scheduled == {"SweepFunction", "SweepDeadlineFunction", "RetentionFunction"}
     for _, _, properties in function_events(raw, *SCHEDULER_EVENT_TYPES):
         assert refers_to(properties["RoleArn"], SCHEDULER_ROLE)
     role = props(raw["Resources"][SCHEDULER_ROLE])
@@ -646,6 +646,8 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
     "DeferredIndex": {"ProjectionType": "KEYS_ONLY"},
     "PhoneKeyIndex": {"ProjectionType": "KEYS_ONLY"},
     "BorrowerTokenIndex": {"ProjectionType": "KEYS_ONLY"},
+    # The retention review reads the object's manifest and its debts, never the claim's copy of the data.
+    "RetentionIndex": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["manifest", "records"]},
 }
 
 
@@ -681,7 +683,13 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
         ),
         ("ContactsTable", {"loan_id": "HASH", "contact_key": "RANGE"}, {}, True, "expires_at"),
         ("IdempotencyTable", {"id": "HASH"}, {}, False, "expiration"),
-        ("ArchiveChainTable", {"jurisdiction": "HASH"}, {}, False, None),
+        (
+            "ArchiveChainTable",
+            {"jurisdiction": "HASH"},
+            {"RetentionIndex": {"retention_jurisdiction": "HASH", "retain_until": "RANGE"}},
+            False,
+            None,
+        ),
         ("ContactCapsTable", {"borrower_id": "HASH", "cap_key": "RANGE"}, {}, False, "expires_at"),
         ("SweepRunsTable", {"business_date": "HASH"}, {}, False, "expires_at"),
         ("DelinquencyHistoryTable", {"loan_id": "HASH"}, {}, False, None),
@@ -943,7 +951,22 @@ def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:
         for action in as_list(statement["Action"])
         if str(action).startswith("s3:")
     }
-    assert touching == set(ARCHIVE_WRITERS)
+    assert touching == set(ARCHIVE_WRITERS) | {"RetentionFunctionRole"}
+
+
+def test_the_retention_review_extends_and_tags_archived_objects_and_can_neither_delete_nor_bypass(
+    translated: dict[str, Any],
+) -> None:
+    s3 = [
+        statement
+        for role, statement in role_statements(translated)
+        if role == "RetentionFunctionRole"
+        and any(str(action).startswith("s3:") for action in as_list(statement["Action"]))
+    ]
+    (statement,) = s3
+    assert set(as_list(statement["Action"])) == {"s3:PutObjectRetention", "s3:PutObjectTagging"}
+    (resource,) = as_list(statement["Resource"])
+    assert sub_text(resource) == "${ArchiveBucket.Arn}/contacts/*"
 
 
 def test_only_the_functions_that_pseudonymise_read_the_token_secret(

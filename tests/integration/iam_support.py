@@ -325,6 +325,18 @@ def _s3_needs(call: Call, index: StackIndex) -> list[Need]:
         return found
     if operation in {"GetObjectRetention", "GetObjectLegalHold"}:
         return [Need(f"s3:{operation}", object_arn)]
+    if operation == "PutObjectRetention":
+        # Extending needs only this; shortening a GOVERNANCE date would need s3:BypassGovernanceRetention.
+        found = [Need("s3:PutObjectRetention", object_arn)]
+        if call.param("BypassGovernanceRetention"):
+            found.append(Need("s3:BypassGovernanceRetention", object_arn))
+        return found
+    if operation == "PutObjectTagging":
+        return [
+            Need(
+                "s3:PutObjectVersionTagging" if call.param("VersionId") else "s3:PutObjectTagging", object_arn
+            )
+        ]
     raise Unattributable(f"no IAM mapping for s3:{operation}")
 
 

@@ -60,8 +60,10 @@ def test_a_us_borrower_opted_out_of_every_channel_is_not_reported_until_told_and
     assert reports() == []
 
     # The borrower opts back in to texts; a reminder about the debt is delivered on day 61.
-    container.borrowers.put(us_borrower(base, opted_out_channels=frozenset({"EMAIL", "CALL_TASK"})))
     notice_at = utc(2026, 5, 1, 18, 0)
+    assert container.borrowers.set_channel_preference(
+        loan.borrower_id, "SMS", opted_out=False, at=notice_at - timedelta(hours=1)
+    )
     told = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d61")
     assert dispatch_at(told.action_id, notice_at, ports).status is ActionStatus.SENT
 

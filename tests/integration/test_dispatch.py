@@ -271,7 +271,9 @@ def test_us_email_carries_an_opt_out_line_and_attributes(
 
     assert dispatch_at(action.action_id, utc(2026, 3, 10, 18, 0), ports).status is ActionStatus.SENT
 
-    (message,) = read()
+    # A debt collector's first e-mail about the debt is preceded by the validation notice (Reg F).
+    notice, message = read()
+    assert str(notice["body"]).startswith("Validation notice.")
     assert message["to"] == "jane.doe@example.com"
     assert "$1,234.56" in message["body"]
     assert "To stop receiving these e-mails" in message["body"]
@@ -624,7 +626,8 @@ def test_a_stream_record_retried_across_the_window_boundary_is_judged_at_its_ret
         response = cloud.invoke("DispatcherFunction", copy.deepcopy(event))
     sequence = event["Records"][0]["dynamodb"]["SequenceNumber"]
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence}]}
-    assert contacts_of(container, loan.loan_id) == []
+    # Only the validation notice, sent before the throttled text (a debt collector's first message).
+    assert [c["template_id"] for c in contacts_of(container, loan.loan_id)] == ["validation_notice"]
 
     cloud.advance_to(retried)
     assert cloud.invoke("DispatcherFunction", copy.deepcopy(event)) == {"batchItemFailures": []}
@@ -633,7 +636,9 @@ def test_a_stream_record_retried_across_the_window_boundary_is_judged_at_its_ret
     stored = container.actions.get(action.action_id)
     assert stored is not None
     assert (stored.status, stored.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 11, 12, 0))
-    (contact,) = contacts_of(container, loan.loan_id)
+    # The validation notice went out at 20:59, before the throttled text (it is the first message).
+    notice, contact = sorted(contacts_of(container, loan.loan_id), key=lambda c: c["occurred_at"])
+    assert (notice["template_id"], notice["occurred_at"]) == ("validation_notice", "2026-03-11T00:59:00Z")
     assert contact["status"] == "DEFERRED"
     assert contact["occurred_at"] == "2026-03-11T05:59:00Z"
     assert contact["borrower_local_time"].startswith("2026-03-11T01:59")

@@ -76,7 +76,7 @@ def test_an_erasure_request_erases_pii_keeps_the_archive_and_is_audited(
     assert stored["erasure_request_sha256"] == hashlib.sha256(b"ER-2026-0001").hexdigest()
     assert ERASE["request_id"] not in json.dumps(stored, default=str)
     # No contact channel left; the bureau report and the legal referral of the open debt stay lawful.
-    assert set(stored["opted_out_channels"]) == {"SMS", "EMAIL", "CALL_TASK", "FIELD_VISIT"}  # type: ignore[arg-type]
+    assert set(stored["opted_out_channels"]) == {"SMS", "EMAIL", "CALL_TASK", "FIELD_VISIT", "LETTER"}  # type: ignore[arg-type]
     assert stored["timezone"] == "Asia/Shanghai"
     other = container.borrowers.get("B-L-3")
     assert other is not None

@@ -23,6 +23,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 SAMPLES = {
     "sweep/scheduled.json": "SweepFunction",
     "sweep_deadline/scheduled.json": "SweepDeadlineFunction",
+    "retention/scheduled.json": "RetentionFunction",
     "sweep_worker/task.json": "SweepWorkerFunction",
     "sweep_worker/census.json": "SweepWorkerFunction",
     "planner/loan-overdue.json": "PlannerFunction",
@@ -133,6 +134,9 @@ def test_sample_event_runs_through_its_handler(
     if name == "sweep_deadline/scheduled.json":
         # 06:00 in Shanghai on 3 March, and no sweep ran for that date
         assert (response["business_date"], response["completed"]) == ("2026-03-03", False)
+    if name == "retention/scheduled.json":
+        # nothing archived yet: no object to review
+        assert (response["reviewed"], response["extended"], response["expired"]) == (0, [], [])
     if name == "erasure/requested.json":
         assert response["borrower_found"] is True
         assert response["audit_key"].startswith("erasures/dt=2026-03-06/")

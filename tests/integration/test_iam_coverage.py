@@ -65,6 +65,10 @@ DEFERRED_BUREAU_STEP = (
     "a deferred bureau step released by the schedule re-checks its precondition (the loan's actions), as "
     "the dispatcher does; the coverage run releases no deferred bureau step"
 )
+DEFERRED_FIRST_MESSAGE = (
+    "a US loan's first message released from DEFERRED carries its validation notice (set on the loan); "
+    "the coverage run's US loans get their first message from the dispatcher"
+)
 WITHDRAWN_CALL_TASK = (
     "the planner closes a withdrawn call task on the borrower's call ledger (read, conditional put, as "
     "the dispatcher's ContactCapLedgers); the coverage run ends more than a day after its last call task, "
@@ -80,6 +84,7 @@ UNEXERCISED_DYNAMODB_GRANTS = {
         "ActionsTable/index/LoanActionsIndex",
     ): DEFERRED_BUREAU_STEP,
     ("DeferredReleaseFunction", "dynamodb:BatchGetItem", "ActionsTable"): DEFERRED_BUREAU_STEP,
+    ("DeferredReleaseFunction", "dynamodb:UpdateItem", "LoansTable"): DEFERRED_FIRST_MESSAGE,
     ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
     ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
 }

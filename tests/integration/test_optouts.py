@@ -154,7 +154,9 @@ def emailed_link(container: Container, ports: DispatchPorts, stack: LocalStack, 
     read = subscribe(stack, "RemindersTopic")
     action = plan(container, loan, Channel.EMAIL, "email_overdue")
     assert dispatch_at(action.action_id, AFTERNOON_NEW_YORK, ports).status is ActionStatus.SENT
-    (message,) = read()
+    # The validation notice goes first (Reg F: with a debt collector's first message about the debt).
+    notice, message = read()
+    assert str(notice["body"]).startswith("Validation notice.")
     (link,) = re.findall(r"https://\S+?\?t=[\w.-]+", message["body"])
     return str(link)
 

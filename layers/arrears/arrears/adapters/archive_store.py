@@ -63,3 +63,22 @@ class ArchiveStore:
             ObjectLockMode=self.lock.mode,
             ObjectLockRetainUntilDate=datetime.combine(keep_until, time(), tzinfo=UTC),
         )
+
+    def extend_retention(self, key: str, until: date) -> None:
+        """Move the object's retain-until date forward to `until`, in the stage's mode (Object Lock
+        refuses to shorten a COMPLIANCE date; extending needs no bypass)."""
+        self._s3.put_object_retention(
+            Bucket=self._bucket,
+            Key=key,
+            Retention={
+                "Mode": self.lock.mode,
+                "RetainUntilDate": datetime.combine(until, time(), tzinfo=UTC),
+            },
+        )
+
+    def mark_expired(self, key: str) -> None:
+        """Tag the object `retention=expired`: the bucket's lifecycle rule for that tag deletes it (a
+        delete marker, then the version once no lock holds it)."""
+        self._s3.put_object_tagging(
+            Bucket=self._bucket, Key=key, Tagging={"TagSet": [{"Key": "retention", "Value": "expired"}]}
+        )

@@ -27,7 +27,7 @@ from arrears.adapters.tables import TRANSACTION_REFUSED, all_items, conditional_
 from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord
 from arrears.domain.borrowers import PII_FIELDS, Borrower
 from arrears.domain.calendar import format_utc
-from arrears.domain.loans import Loan
+from arrears.domain.loans import Loan, LoanStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -40,6 +40,22 @@ DEFERRED_INDEX = "DeferredIndex"
 # whose unsubscribe link was followed. Neither key reveals the number or the id without the secret.
 PHONE_KEY_INDEX = "PhoneKeyIndex"
 BORROWER_TOKEN_INDEX = "BorrowerTokenIndex"  # noqa: S105 - an index name, not a secret
+# What a registration sets on a Borrowers item (and removes when the registration lacks it); never
+# the opt-outs, the preference stamps or an erasure's tombstone.
+REGISTERED_FIELDS = (
+    "timezone",
+    "language",
+    "region",
+    "name",
+    "phone",
+    "email",
+    "address",
+    "preferred_hours",
+)
+LOOKUP_FIELDS = ("phone_key", "borrower_token")  # set only by a repository given `lookup_keys`
+# Archive claims by jurisdiction and retain-until date (sparse: an expired object's claim leaves it).
+RETENTION_INDEX = "RetentionIndex"
+RETENTION_PARTITION = "retention_jurisdiction"
 
 
 MAX_UPDATE_ATTEMPTS = 5
@@ -216,6 +232,51 @@ class LoanRepository:
         """
         return update_loan(self, loan_id, change, current=current, max_attempts=max_attempts)
 
+    def record_validation_notice(
+        self, loan_id: str, at: datetime, period_ends: date, sha256: str
+    ) -> tuple[datetime, date, str]:
+        """Record the loan's validation notice once: sent at `at`, validation period ending
+        `period_ends`, the SHA-256 of the notice as sent.
+
+        One UpdateItem of those attributes and the version (so a writer holding an older version
+        re-reads instead of overwriting them), only while none is recorded. Returns what is stored,
+        `(at, period_ends, sha256)`: this notice, or the one another run recorded first. Raises
+        LookupError when the loan is gone. (The dispatchers' IAM allows only these attributes.)
+        """
+        written = conditional_write(
+            self._table.update_item,
+            Key={"loan_id": loan_id},
+            UpdateExpression=(
+                "SET validation_notice_at = :at, validation_period_ends = :end, "
+                "validation_notice_sha256 = :sha ADD version :one"
+            ),
+            ExpressionAttributeValues={
+                ":at": format_utc(at),
+                ":end": period_ends.isoformat(),
+                ":sha": sha256,
+                ":one": 1,
+            },
+            ConditionExpression=Attr("loan_id").exists() & Attr("validation_notice_at").not_exists(),
+        )
+        if written is not None:
+            return at, period_ends, sha256
+        stored = self.get(loan_id)
+        if stored is None or stored.validation_notice_at is None or stored.validation_period_ends is None:
+            raise LookupError(f"loan {loan_id} not found")
+        return stored.validation_notice_at, stored.validation_period_ends, stored.validation_notice_sha256
+
+    def closing_states(self, loan_ids: Sequence[str]) -> dict[str, tuple[LoanStatus, date | None]]:
+        """(status, closed_on) of each loan on file among `loan_ids` (BatchGetItem, eventually
+        consistent: a loan closed in the last second counts as still collected, the safe side)."""
+        states: dict[str, tuple[LoanStatus, date | None]] = {}
+        for item in batch_get(self._table, "loan_id", list(loan_ids)):
+            closed = item.get("closed_on")
+            states[str(item["loan_id"])] = (
+                LoanStatus(str(item.get("status", "OPEN"))),
+                date.fromisoformat(str(closed)) if closed else None,
+            )
+        return states
+
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
     ) -> ReviewPage:
@@ -292,10 +353,63 @@ class BorrowerRepository:
         return None if item is None else borrower_from_item(item)
 
     def put(self, borrower: Borrower) -> None:
-        item = borrower_to_item(borrower)
+        """Register `borrower` (a new one, or the lending core's update of one on file) without losing
+        what the borrower decided since: the profile (zone, language, region, name, phone, e-mail,
+        address, preferred hours, lookup keys) is replaced, a field the registration lacks is removed,
+        but the channels the borrower opted out of are kept and the registration's are added (a
+        re-registration never opts a borrower back in: only their own START or link does, through
+        `set_channel_preference`), and the preference stamps and an erasure's tombstone are untouched.
+        An erased borrower's personal data is not written back (the erasure stands; a returning
+        customer is registered under a new id).
+
+        Each write is conditional on the opt-outs read, so a concurrent opt-out is never lost.
+        """
+        profile = borrower_to_item(borrower)
+        profile.pop("opted_out_channels", None)
         if self._lookup_keys is not None:
-            item.update(self._lookup_keys(borrower))
-        self._table.put_item(Item=item)
+            profile.update(self._lookup_keys(borrower))
+        profile.pop("borrower_id")
+        for _ in range(5):
+            item = self._table.get_item(Key={"borrower_id": borrower.borrower_id}, ConsistentRead=True).get(
+                "Item"
+            )
+            stored = item or {}
+            fields = dict(profile)
+            if "erased_at" in stored:
+                for name in (*PII_FIELDS, "phone_key"):
+                    fields.pop(name, None)
+            registered = REGISTERED_FIELDS + (LOOKUP_FIELDS if self._lookup_keys is not None else ())
+            removed = [name for name in registered if name not in fields and name in stored]
+            listed = stored.get("opted_out_channels")
+            old = sorted(str(c) for c in listed) if isinstance(listed, list | set) else []
+            merged = sorted(set(old) | set(borrower.opted_out_channels))
+            if merged:
+                fields["opted_out_channels"] = merged
+            names = {f"#f{i}": name for i, name in enumerate(fields)}
+            values = {f":v{i}": value for i, value in enumerate(fields.values())}
+            update = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+            if removed:
+                gone = {f"#r{i}": name for i, name in enumerate(removed)}
+                names.update(gone)
+                update += " REMOVE " + ", ".join(gone)
+            unchanged = (
+                Attr("opted_out_channels").eq(listed)
+                if "opted_out_channels" in stored
+                else Attr("opted_out_channels").not_exists()
+            )
+            written = conditional_write(
+                self._table.update_item,
+                Key={"borrower_id": borrower.borrower_id},
+                UpdateExpression=update,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ConditionExpression=unchanged,
+            )
+            if written is not None:
+                return
+        raise RuntimeError(
+            f"borrower {borrower.borrower_id}: opt-outs kept changing under five registrations"
+        )
 
     def find_id(self, index: str, attribute: str, value: str) -> str | None:
         """The borrower id whose `attribute` is `value` on the keys-only `index`; None when nobody's.
@@ -659,6 +773,17 @@ class ChainClaim:
     data: bytes = b""
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionClaim:
+    """What the retention review needs of an archived batch: its claim item's key, its manifest (the
+    object's key), its retain-until date and the debts its records are about."""
+
+    key: str
+    manifest: bytes
+    retain_until: date
+    loan_ids: tuple[str, ...]
+
+
 class ArchiveChainRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -761,6 +886,8 @@ class ArchiveChainRepository:
             },
             "ConditionExpression": "attribute_not_exists(jurisdiction)",
         }
+        if retain_until:  # RetentionIndex (sparse): the claims whose objects' retention is reviewed
+            claim["Item"][RETENTION_PARTITION] = previous.jurisdiction
         client: Any = self._table.meta.client
         written = conditional_write(
             client.transact_write_items,
@@ -768,6 +895,53 @@ class ArchiveChainRepository:
             TransactItems=[{"Update": head}, {"Put": claim}],
         )
         return written is not None
+
+    def due_for_review(self, jurisdiction: str, through: date) -> list[RetentionClaim]:
+        """The claims of `jurisdiction` whose objects are locked until `through` or earlier (all pages of
+        the sparse RetentionIndex, which projects the object's records and the retain-until date)."""
+        items = all_items(
+            self._table.query,
+            IndexName=RETENTION_INDEX,
+            KeyConditionExpression=Key(RETENTION_PARTITION).eq(jurisdiction)
+            & Key("retain_until").lte(through.isoformat()),
+        )
+        claims = []
+        for item in items:
+            raw: Any = item["manifest"]
+            records: Any = item.get("records") or []
+            claims.append(
+                RetentionClaim(
+                    key=str(item["jurisdiction"]),
+                    manifest=bytes(raw.value) if hasattr(raw, "value") else bytes(raw),
+                    retain_until=date.fromisoformat(str(item["retain_until"])),
+                    loan_ids=tuple(sorted({str(r[0]) for r in records})),
+                )
+            )
+        return claims
+
+    def extend_retention(self, claim_key: str, until: date, previous: date) -> bool:
+        """Move a claim's `retain_until` to `until` (after its objects' retention was extended), keeping
+        the date set at the write in `retain_until_at_write`; False when another run moved it first."""
+        written = conditional_write(
+            self._table.update_item,
+            Key={"jurisdiction": claim_key},
+            UpdateExpression=(
+                "SET retain_until = :u, retain_until_at_write = if_not_exists(retain_until_at_write, :p)"
+            ),
+            ExpressionAttributeValues={":u": until.isoformat(), ":p": previous.isoformat()},
+            ConditionExpression=Attr("retain_until").eq(previous.isoformat()),
+        )
+        return written is not None
+
+    def retention_ended(self, claim_key: str, on: date) -> None:
+        """The claim's objects are past retention and marked for deletion: it leaves the RetentionIndex
+        and drops its copy of the data (kept for crash recovery only). Repeatable."""
+        self._table.update_item(
+            Key={"jurisdiction": claim_key},
+            UpdateExpression=f"SET retention_ended_on = :d REMOVE {RETENTION_PARTITION}, #data",
+            ExpressionAttributeNames={"#data": "data"},
+            ExpressionAttributeValues={":d": on.isoformat()},
+        )
 
     def completed(self, jurisdiction: str, batch_id: str) -> None:
         """The batch's manifest and TTL marks are written: drop it from the head's `pending` set

@@ -190,6 +190,11 @@ def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
                 for stamp in loan.hold_stamps
             }
             or None,
+            "validation_notice_at": (
+                None if loan.validation_notice_at is None else format_utc(loan.validation_notice_at)
+            ),
+            "validation_period_ends": _iso(loan.validation_period_ends),
+            "validation_notice_sha256": loan.validation_notice_sha256 or None,
         }
     )
 
@@ -286,6 +291,13 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
                     key=lambda pair: list(HoldKind).index(HoldKind(pair[0])),
                 )
             ),
+            validation_notice_at=(
+                None
+                if item.get("validation_notice_at") is None
+                else parse_utc(str(item["validation_notice_at"]))
+            ),
+            validation_period_ends=_date(item.get("validation_period_ends")),
+            validation_notice_sha256=str(item.get("validation_notice_sha256", "")),
         )
         if "principal_days" not in item and loan.money_through is not None:
             # An item written before the cost cap counted principal-days (legacy): the schedule's

@@ -23,6 +23,7 @@ from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
 from arrears.domain.optouts import ReplyKeywords, normalise_keyword
+from arrears.domain.retention import RetentionFrom
 from arrears.domain.rulepacks import (
     CALL_LIMIT_RULES,
     ELECTRONIC_CHANNELS,
@@ -34,6 +35,7 @@ from arrears.domain.rulepacks import (
     RulePackHistory,
 )
 from arrears.domain.strategy import Channel
+from arrears.domain.validation_notice import ItemizationDate, ValidationNoticeRule
 
 __all__ = [
     "BUNDLED_RULE_PACKS",
@@ -193,6 +195,30 @@ class _BureauPrecondition(BaseModel):
         )
 
 
+class _ValidationNotice(BaseModel):
+    """`validation_notice:` the Reg F validation notice duty (`arrears.domain.validation_notice`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    citation: str = Field(min_length=1)
+    itemization_date: ItemizationDate
+    itemization_citation: str = Field(min_length=1)
+    receipt_days: int = Field(default=5, ge=0, le=30)
+    validation_days: int = Field(default=30, ge=30, le=365)
+    with_channels: list[Channel] = Field(min_length=1)
+    defer_until_period_end: list[Channel] = []
+
+    def to_domain(self) -> ValidationNoticeRule:
+        return ValidationNoticeRule(
+            citation=" ".join(self.citation.split()),
+            itemization_date=self.itemization_date,
+            itemization_citation=" ".join(self.itemization_citation.split()),
+            receipt_days=self.receipt_days,
+            validation_days=self.validation_days,
+            with_channels=frozenset(self.with_channels),
+            defer_until_period_end=frozenset(self.defer_until_period_end),
+        )
+
+
 class _ReplyKeywords(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     citations: list[str] = Field(min_length=1)
@@ -225,6 +251,7 @@ class _Pack(BaseModel):
     business_timezone: str
     contact_hours: _Hours
     retention_years: int = Field(ge=1, le=30)
+    retention_from: RetentionFrom = RetentionFrom.RECORD
     call_caps: _CallLimits = _CallLimits()
     field_visit: _FieldVisit
     opt_out_notice: _OptOutNotice | None = None
@@ -232,6 +259,7 @@ class _Pack(BaseModel):
     cease_contact_allows: list[Channel] = [Channel.LEGAL, Channel.BUREAU]
     dispute_allows: list[Channel] = []
     bureau_precondition: _BureauPrecondition | None = None
+    validation_notice: _ValidationNotice | None = None
     contact_limits: list[_ContactLimit] = []
     settings: _Settings = _Settings()
     citations: dict[str, str] = {}
@@ -249,6 +277,8 @@ class _Pack(BaseModel):
         known = _rules_set(self) | {"opt_out_notice"} | {limit.rule for limit in self.contact_limits}
         if self.bureau_precondition is not None:
             known.add("bureau_precondition")
+        if self.validation_notice is not None:
+            known.add("validation_notice")
         unknown = sorted(set(self.collector_only) - known)
         if unknown:
             raise ValueError(f"collector_only: {unknown} are not rules of this pack")
@@ -264,6 +294,7 @@ class _Pack(BaseModel):
             contact_start=self.contact_hours.start,
             contact_end=self.contact_hours.end,
             retention_years=self.retention_years,
+            retention_from=self.retention_from,
             call_limits=CallLimits(**self.call_caps.model_dump()),
             field_visit_min_collectors=self.field_visit.min_collectors,
             field_visit_recording_required=self.field_visit.recording_required,
@@ -273,6 +304,7 @@ class _Pack(BaseModel):
             cease_contact_allows=frozenset(self.cease_contact_allows),
             dispute_allows=frozenset(self.dispute_allows),
             bureau_precondition=self.bureau_precondition.to_domain() if self.bureau_precondition else None,
+            validation_notice=self.validation_notice.to_domain() if self.validation_notice else None,
             contact_limits=tuple(
                 limit.to_domain(f"{self.id}@{self.version}") for limit in self.contact_limits
             ),

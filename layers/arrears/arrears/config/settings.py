@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # for the jurisdiction's retention (days 0); other stages GOVERNANCE for `archive_lock_days`.
     archive_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
     archive_lock_days: int = Field(default=0, ge=0, le=36_500)
+    # The retention review's margin: objects whose lock ends within these days are reviewed
+    # (arrears.usecases.retention).
+    retention_horizon_days: int = Field(default=35, ge=1, le=365)
     # Sweep fan-out (set on the sweep and sweep-worker functions only; docs/contracts.md).
     sweep_tasks_queue_url: str = ""
     sweep_runs_table: str = ""

@@ -27,6 +27,7 @@ from arrears.domain.business_time import business_date
 from arrears.domain.loans import Loan
 from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
+from arrears.domain.validation_notice import VALIDATION_PERIOD_RULE, in_validation_period
 from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 
 __all__ = [
@@ -322,10 +323,12 @@ def gate(
     `collection_instalment` is the instalment the contact was planned for; `pack` the composed pack
     (`arrears.domain.rulepacks.compose`); `phone_zones` the zones of the borrower's phone numbers.
     Rules, in order: `loan_open` and `still_overdue` (CANCEL), the hold rules (`check_holds`, on the
-    business date of `at`), `field_visits_enabled` (SUPPRESS), then for timed channels
-    `contact_hours` in every zone the borrower may be in (`contact_zones`: lawful only when lawful in
-    all of them; SUPPRESS when their windows never overlap) and `preferred_hours` in the address zone
-    (DEFER to the first instant open everywhere). The decision names the deciding layer.
+    business date of `at`), `validation_period` (Reg F debt collectors: a step that would overshadow
+    the right to dispute waits until the validation period ends; DEFER), `field_visits_enabled`
+    (SUPPRESS), then for timed channels `contact_hours` in every zone the borrower may be in
+    (`contact_zones`: lawful only when lawful in all of them; SUPPRESS when their windows never
+    overlap) and `preferred_hours` in the address zone (DEFER to the first instant open everywhere).
+    The decision names the deciding layer.
     """
     checked: list[tuple[str, str]] = []
     base = pack.layers[0] if pack.layers else pack.own_ref
@@ -358,6 +361,25 @@ def gate(
         return SendDecision(Verdict.DEFER, held.reason, tuple(checked), paused_until, decided_by=base)
     if held.verdict is not None:
         return SendDecision(held.verdict, held.reason, tuple(checked), decided_by=base)
+    notice = pack.validation_notice
+    if notice is not None and channel in notice.defer_until_period_end:
+        today = business_date(at, pack)
+        if in_validation_period(loan, today) and loan.validation_period_ends is not None:
+            checked.append((VALIDATION_PERIOD_RULE, FAIL))
+            resume_at = datetime.combine(
+                loan.validation_period_ends + timedelta(days=1),
+                pack.contact_start,
+                tzinfo=ZoneInfo(pack.business_timezone),
+            ).astimezone(at.tzinfo)
+            return SendDecision(
+                Verdict.DEFER,
+                f"validation period open until {loan.validation_period_ends.isoformat()} "
+                "(the consumer may dispute until then)",
+                tuple(checked),
+                resume_at,
+                decided_by=pack.decided_by(VALIDATION_PERIOD_RULE),
+            )
+        checked.append((VALIDATION_PERIOD_RULE, PASS))
     if channel is Channel.FIELD_VISIT and not pack.field_visits_enabled:
         return stop(
             Verdict.SUPPRESS,

@@ -255,6 +255,12 @@ class Loan:
     # The last change applied to each kind of hold (at most one stamp per kind, in kind order): a
     # redelivered or older HoldChanged event finds it and changes nothing (arrears.domain.holds).
     hold_stamps: tuple[HoldStamp, ...] = ()
+    # Regulation F validation notice (arrears.domain.validation_notice): the instant it was sent and
+    # the last day of the validation period it states (the dispute deadline), and the SHA-256 of the
+    # notice as sent; None/"" = not sent.
+    validation_notice_at: datetime | None = None
+    validation_period_ends: date | None = None
+    validation_notice_sha256: str = ""
 
     def __post_init__(self) -> None:
         for name in (

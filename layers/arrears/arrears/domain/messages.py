@@ -126,12 +126,21 @@ def render(
     if notice_lines:
         line = notice_lines.get(lang) or notice_lines[FALLBACK_LANGUAGE]
         body = f"{body}{'' if lang == 'zh-CN' else ' '}{line}"
-    if opt_out_lines:
-        line = opt_out_lines.get(lang) or opt_out_lines[FALLBACK_LANGUAGE]
-        if "{opt_out_url}" in line and not opt_out_url:
-            raise ValueError("the opt-out line needs the unsubscribe link and none was given")
-        body = f"{body}\n\n{line.format(opt_out_url=opt_out_url)}"
-    return RenderedMessage(template_id, lang, body)
+    return with_opt_out_line(RenderedMessage(template_id, lang, body), opt_out_lines, opt_out_url)
+
+
+def with_opt_out_line(
+    message: RenderedMessage, opt_out_lines: Mapping[str, str] | None, opt_out_url: str = ""
+) -> RenderedMessage:
+    """`message` ending with the pack's opt-out line in its language (else `en`), `{opt_out_url}`
+    filled in (ValueError when the line names a link and none is given); unchanged without lines."""
+    if not opt_out_lines:
+        return message
+    line = opt_out_lines.get(message.language) or opt_out_lines[FALLBACK_LANGUAGE]
+    if "{opt_out_url}" in line and not opt_out_url:
+        raise ValueError("the opt-out line needs the unsubscribe link and none was given")
+    body = f"{message.body}\n\n{line.format(opt_out_url=opt_out_url)}"
+    return RenderedMessage(message.template_id, message.language, body, message.audience)
 
 
 def render_third_party(language: str, *, first_name: str) -> RenderedMessage:

@@ -21,7 +21,9 @@ from enum import StrEnum
 from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.call_limits import CallLimits, ContactLimit
 from arrears.domain.optouts import ReplyKeywords
+from arrears.domain.retention import RetentionFrom
 from arrears.domain.strategy import Channel
+from arrears.domain.validation_notice import ValidationNoticeRule
 
 TIMED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
 """Channels that reach the borrower at a moment, and so only inside the contact hours."""
@@ -103,6 +105,9 @@ class RulePack:
     contact_start: time
     contact_end: time
     retention_years: int
+    # Counted from each record's day, or from the last collection activity on the debt
+    # (arrears.domain.retention).
+    retention_from: RetentionFrom = RetentionFrom.RECORD
     timed_channels: frozenset[Channel] = field(default=TIMED_CHANNELS)
     call_limits: CallLimits = field(default_factory=CallLimits)
     field_visit_min_collectors: int | None = None
@@ -121,6 +126,8 @@ class RulePack:
     dispute_allows: frozenset[Channel] = frozenset()
     # A bureau report waits until the borrower was told (`arrears.domain.bureau`); None = no precondition.
     bureau_precondition: BureauPrecondition | None = None
+    # Reg F validation notice with the first communication (arrears.domain.validation_notice); None = none.
+    validation_notice: ValidationNoticeRule | None = None
     effective_to: date | None = None  # exclusive; None = in force until superseded
     # Frequency limits counted on the contact ledger (per debt or per borrower, over rolling days).
     contact_limits: tuple[ContactLimit, ...] = ()
@@ -224,6 +231,7 @@ def _without_collector_duties(base: RulePack) -> RulePack:
         call_limits=limits,
         opt_out_notice=None if "opt_out_notice" in off else base.opt_out_notice,
         bureau_precondition=None if "bureau_precondition" in off else base.bureau_precondition,
+        validation_notice=None if "validation_notice" in off else base.validation_notice,
         contact_limits=tuple(limit for limit in base.contact_limits if limit.rule not in off),
         # No federal time-of-day rule binds a creditor: a window of the whole day, unless an overlay
         # (the lender's policy, a state) narrows it.

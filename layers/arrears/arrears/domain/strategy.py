@@ -25,6 +25,8 @@ class Channel(StrEnum):
     FIELD_VISIT = "FIELD_VISIT"
     LEGAL = "LEGAL"
     BUREAU = "BUREAU"
+    # A posted letter: the validation notice to a borrower without e-mail (never a strategy step).
+    LETTER = "LETTER"
 
 
 RISK_BANDS = ("LOW", "MEDIUM", "HIGH")

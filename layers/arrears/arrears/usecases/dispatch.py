@@ -49,6 +49,7 @@ from arrears.domain.tokens import borrower_token
 from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
 from arrears.usecases.preferences import opt_out_link
+from arrears.usecases.validation_notice import ensure_validation_notice
 
 
 class Once(Protocol):
@@ -623,6 +624,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
 
     reason = ""
     try:
+        _validation_notice(ports, action, borrower, loan, at, pack)
         digest = _send(ports, action, borrower, loan, at, pack, opening.allowance)
     except UnconfirmedSend as unconfirmed:
         # Made or not, it will not be made again: recorded as a contact (it counts for the caps),
@@ -645,6 +647,28 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         # Another run settled it between our read and our write; the send itself ran once.
         return DispatchResult(action_id, None, action.channel.value, "settled by another run")
     return DispatchResult(action_id, ActionStatus.SENT, action.channel.value)
+
+
+def _validation_notice(
+    ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
+) -> None:
+    """The Reg F validation notice, sent once with the loan's first communication
+    (`arrears.usecases.validation_notice`); another run holding its send is a transient error."""
+    try:
+        ensure_validation_notice(
+            action,
+            borrower,
+            loan,
+            at,
+            pack,
+            loans=ports.loans,
+            contacts=ports.contacts,
+            reminders=ports.reminders,
+            once=ports.once,
+            opt_out_link=ports.opt_out_link,
+        )
+    except SendInProgress as busy:
+        raise TransientSendError(str(busy)) from None
 
 
 def _failed(

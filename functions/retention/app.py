@@ -1,0 +1,56 @@
+"""retention: daily schedule -> extend the archive's retention while a debt is collected, expire after.
+
+See `arrears.usecases.retention`: objects whose lock ends within the horizon are reviewed; US objects
+are kept 3 years after the last collection activity of every debt in them (12 CFR 1006.100(a)), CN
+objects 5 years after their records' day; an object past retention is tagged for the lifecycle rule
+that deletes it. Logs and metrics carry counts and object keys, never a borrower or loan id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrears.adapters.container import Container
+from arrears.config.rulepacks import bundled_rule_packs
+from arrears.domain.calendar import format_utc
+from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
+from arrears.handlers.lambda_events import receive_scheduled
+from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.retention import review_retention
+
+telemetry = Telemetry()
+container = Container.from_environment()
+
+
+@telemetry.handler(SCHEDULED_TIME)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A time ahead of the clock is refused: no schedule fires before its time.
+    at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
+    history = bundled_rule_packs()
+    packs = {jurisdiction: history.in_force(jurisdiction) for jurisdiction in history}
+    review = review_retention(
+        at,
+        packs,
+        chain=container.archive_chain,
+        loans=container.loans,
+        store=container.archive_store,
+        horizon_days=container.settings.retention_horizon_days,
+    )
+    telemetry.count("ArchiveRetentionExtended", len(review.extended))
+    telemetry.count("ArchiveObjectsExpired", len(review.expired))
+    summary = {
+        "reviewed_at": format_utc(at),
+        "reviewed": review.reviewed,
+        "extended": [
+            {"object_key": e.object_key, "from": e.previous.isoformat(), "to": e.until.isoformat()}
+            for e in review.extended
+        ],
+        "expired": review.expired,
+    }
+    telemetry.logger.info(
+        "archive retention reviewed",
+        extra={"reviewed": review.reviewed, "extended": len(review.extended), "expired": len(review.expired)},
+    )
+    return summary

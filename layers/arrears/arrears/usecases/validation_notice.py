@@ -1,0 +1,191 @@
+"""Send the Regulation F validation notice with the first communication about a debt, once.
+
+The dispatcher calls `ensure_validation_notice` right before it makes a communication on one of the
+pack's `with_channels` (after every gate and limit allowed it). Under a pack with a validation-notice
+duty (US-REGF for a debt collector; `arrears.domain.validation_notice`) and a loan that has none yet:
+
+1. the notice is itemized from the loan on the borrower's date (`itemize`), its validation period
+   computed (`validation_period_end`, on the jurisdiction's working-day calendar), and rendered in
+   the borrower's language;
+2. it is handed to the reminders topic once (the outbox key `validation-notice#<loan id>`): as an
+   e-mail (with the pack's opt-out line) when the borrower has an address and has not opted out of
+   e-mail, else as a letter for the mail house to post (`delivery: MAIL`, recorded on channel
+   `LETTER`; it finds the postal address by borrower id, as the dialer finds a number: no address in
+   the message);
+3. the loan records the instant and the period's end (`LoanRepository.record_validation_notice`),
+   where the gate reads it to hold a legal referral or a bureau report until the period ends;
+4. the notice is recorded as a contact (template `validation_notice`, the SHA-256 of the rendered
+   notice, never its text; `result` says how it was delivered), archived like every contact.
+
+Every step is repeatable: a retried dispatch finds the outbox key done, the loan's notice recorded
+and the contact record (its id fixed by the loan) written, and sends nothing twice. A notice whose
+hand-off was made but whose loan write was lost is recorded at the retry's instant (a later
+deadline: the consumer keeps at least the period the notice stated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from arrears.adapters.channels import TopicPublisher
+from arrears.adapters.dynamodb import ContactRepository, LoanRepository
+from arrears.adapters.outbox import SendUnconfirmed
+from arrears.config.money import money_rules_for
+from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.borrowers import Borrower
+from arrears.domain.loans import Loan
+from arrears.domain.messages import needs_opt_out_url, with_opt_out_line
+from arrears.domain.payoff import borrower_date
+from arrears.domain.rulepacks import RulePack
+from arrears.domain.strategy import Channel
+from arrears.domain.validation_notice import (
+    VALIDATION_NOTICE_TEMPLATE,
+    itemize,
+    render_notice,
+    validation_period_end,
+)
+from arrears.domain.verdicts import PASS
+
+EMAIL, MAIL = "EMAIL", "MAIL"
+"""How a notice is delivered (the contact record's `result`)."""
+
+
+def notice_key(loan_id: str) -> str:
+    """The outbox key of a loan's notice: at most one notice per loan, whatever retries."""
+    return f"validation-notice#{loan_id}"
+
+
+def notice_contact_id(loan_id: str) -> str:
+    return hashlib.sha256(f"{VALIDATION_NOTICE_TEMPLATE}|{loan_id}".encode()).hexdigest()[:32]
+
+
+def delivery_for(borrower: Borrower) -> str:
+    """E-mail when the borrower has an address and has not opted out of e-mail, else the post."""
+    return EMAIL if borrower.email and EMAIL not in borrower.opted_out_channels else MAIL
+
+
+def ensure_validation_notice(
+    action: Action,
+    borrower: Borrower,
+    loan: Loan,
+    at: datetime,
+    pack: RulePack,
+    *,
+    loans: LoanRepository,
+    contacts: ContactRepository,
+    reminders: TopicPublisher,
+    once: Callable[[str, Callable[[], str]], str],
+    opt_out_link: Callable[[str, Channel, datetime], str] | None,
+) -> bool:
+    """Send and record the loan's validation notice if `action` is the first communication that
+    needs it; True when this call sent it. Raises what the outbox and the topic raise (the
+    dispatcher retries the record: nothing is sent twice); `SendUnconfirmed` is recorded as sent
+    (it will not be repeated), with why in the record's reason."""
+    rule = pack.validation_notice
+    if rule is None or action.channel not in rule.with_channels:
+        return False
+    if loan.validation_notice_at is not None:
+        # Sent before: make sure its contact record exists (a run that died before writing it).
+        contacts.record(_record(action, loan, borrower, pack))
+        return False
+    on = borrower_date(loan, at, pack.business_timezone)
+    itemization = itemize(loan, on)
+    ends = validation_period_end(on, money_rules_for(loan.jurisdiction, on).calendar, rule)
+    message = render_notice(itemization, borrower.language, loan_ref=loan.loan_id[-6:], period_end=ends)
+    delivery = delivery_for(borrower)
+    if delivery == EMAIL:
+        wording = pack.opt_out_wording(Channel.EMAIL)
+        url = ""
+        if needs_opt_out_url(wording):
+            if opt_out_link is None:
+                raise ValueError(f"{pack.pack_id} words its opt-out line with a link and none can be made")
+            url = opt_out_link(borrower.borrower_id, Channel.EMAIL, at)
+        message = with_opt_out_line(message, wording, url)
+        payload: dict[str, Any] = {
+            "to": borrower.email,
+            "language": message.language,
+            "body": message.body,
+            "loan_id": loan.loan_id,
+        }
+    else:
+        payload = {
+            "delivery": MAIL,
+            "borrower_id": borrower.borrower_id,
+            "loan_id": loan.loan_id,
+            "language": message.language,
+            "body": message.body,
+        }
+    attributes = {
+        "channel": delivery,
+        "template_id": VALIDATION_NOTICE_TEMPLATE,
+        "language": message.language,
+        "jurisdiction": loan.jurisdiction,
+    }
+    reason = ""
+    try:
+        once(notice_key(loan.loan_id), lambda: reminders.publish(payload, attributes))
+    except SendUnconfirmed as unconfirmed:
+        reason = str(unconfirmed)
+    sent_at, stored_ends, digest = loans.record_validation_notice(loan.loan_id, at, ends, message.sha256)
+    stored = loan.with_changes(
+        validation_notice_at=sent_at, validation_period_ends=stored_ends, validation_notice_sha256=digest
+    )
+    contacts.record(
+        _record(
+            action,
+            stored,
+            borrower,
+            pack,
+            amount_minor=itemization.current_minor,
+            reason=reason,
+            delivery=delivery,
+        )
+    )
+    return stored.validation_notice_at == at
+
+
+def _record(
+    action: Action,
+    loan: Loan,
+    borrower: Borrower,
+    pack: RulePack,
+    *,
+    amount_minor: int | None = None,
+    reason: str = "",
+    delivery: str = "",
+) -> ContactRecord:
+    """The notice's contact record, from what the loan stored (its instant and hash)."""
+    at = loan.validation_notice_at
+    if at is None:
+        raise ValueError(f"loan {loan.loan_id} has no validation notice recorded")
+    delivery = delivery or delivery_for(borrower)
+    zone = borrower.timezone or pack.business_timezone
+    local = at.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()
+    return ContactRecord(
+        contact_id=notice_contact_id(loan.loan_id),
+        action_id=action.action_id,
+        loan_id=loan.loan_id,
+        borrower_id=loan.borrower_id,
+        channel=Channel.EMAIL if delivery == EMAIL else Channel.LETTER,
+        step=VALIDATION_NOTICE_TEMPLATE,
+        status=ActionStatus.SENT,
+        occurred_at=at,
+        borrower_timezone=zone,
+        borrower_local_time=local,
+        jurisdiction=loan.jurisdiction,
+        rule_pack=pack.ref,
+        strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
+        dpd=loan.dpd,
+        bucket=loan.bucket,
+        amount_due_minor=action.amount_due_minor if amount_minor is None else amount_minor,
+        currency=loan.currency,
+        reason=reason,
+        template_id=VALIDATION_NOTICE_TEMPLATE,
+        message_sha256=loan.validation_notice_sha256,
+        rules_checked=(("validation_notice", PASS),),
+        result=delivery,
+    )

@@ -1,0 +1,118 @@
+"""The Reg F validation notice on moto: sent once with the first communication, recorded, and held to.
+
+12 CFR 1006.34: a debt collector's first communication carries (or is followed within 5 days by) the
+validation notice; the loan keeps its dispute deadline, and a legal referral waits until it passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+
+from arrears.adapters.container import Container
+from arrears.domain.actions import ActionStatus
+from arrears.domain.strategy import Channel
+from arrears.usecases.dispatch import DispatchPorts
+from localcloud.stack import LocalStack
+from tests.integration.conftest import borrower_for, cn_cash_loan, us_regf_loan, utc
+from tests.integration.test_dispatch import (
+    NOON_SHANGHAI,
+    contacts_of,
+    dispatch_at,
+    overdue,
+    plan,
+    ports,
+    subscribe,
+    us_borrower,
+)
+
+__all__ = ["ports"]  # the fixture, shared with the dispatcher's tests
+
+FIRST_TEXT = utc(2026, 3, 10, 18, 0)  # Tuesday 10 March, 11:00 in Los Angeles
+
+
+def notices(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [c for c in records if c.get("template_id") == "validation_notice"]
+
+
+def test_the_first_text_to_a_us_borrower_is_followed_by_one_validation_notice_with_the_right_figures(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """120,000 lent on 30 January with 1,500 of interest, due 1 March, no penalty, nothing paid: on
+    10 March the notice itemizes $1,200.00 + $15.00 interest + $0.00 fees - $0.00 = $1,215.00.
+    Sent Tuesday 10 March: receipt assumed Tuesday 17 March (11, 12, 13, 16, 17), deadline 16 April."""
+    published = subscribe(stack, "RemindersTopic")
+    base = us_regf_loan("L-VN-1")
+    loan = overdue(container, base, us_borrower(base))
+    first = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d3")
+
+    assert dispatch_at(first.action_id, FIRST_TEXT, ports).status is ActionStatus.SENT
+
+    (message,) = published()
+    body = str(message["body"])
+    for text in ("$1,200.00", "+ $15.00", "+ $0.00", "- $0.00", "$1,215.00", "2026-01-30", "by 2026-04-16"):
+        assert text in body
+    assert "To stop receiving these e-mails" in body  # Reg F 1006.6(e): the e-mail's opt-out line
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert stored.validation_notice_at == FIRST_TEXT
+    assert stored.validation_period_ends == date(2026, 4, 16)
+    (record,) = notices(contacts_of(container, loan.loan_id))
+    assert record["channel"] == "EMAIL"
+    assert record["result"] == "EMAIL"
+    assert record["status"] == "SENT"
+    assert record["amount_due_minor"] == 121_500
+    assert record["message_sha256"] == hashlib.sha256(body.encode()).hexdigest()
+    assert stored.validation_notice_sha256 == record["message_sha256"]
+    assert "jane" not in str(record).lower()
+
+    # A later text carries no second notice; the same record redelivered changes nothing.
+    later = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d10")
+    assert dispatch_at(later.action_id, FIRST_TEXT + timedelta(days=7), ports).status is ActionStatus.SENT
+    assert dispatch_at(first.action_id, FIRST_TEXT + timedelta(hours=1), ports).status is None
+    assert published() == []
+    assert len(notices(contacts_of(container, loan.loan_id))) == 1
+
+    # A legal referral inside the validation period waits until the day after it ends.
+    legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
+    held = dispatch_at(legal.action_id, utc(2026, 4, 16, 18, 0), ports)
+    assert held.status is ActionStatus.DEFERRED
+    assert "validation period open until 2026-04-16" in held.reason
+    deferred = container.actions.get(legal.action_id)
+    assert deferred is not None
+    assert deferred.not_before == utc(2026, 4, 17, 12, 0)  # 08:00 in New York
+    assert dispatch_at(legal.action_id, utc(2026, 4, 17, 12, 0), ports).status is ActionStatus.SENT
+
+
+def test_a_borrower_opted_out_of_e_mail_gets_the_notice_by_post_and_no_address_is_in_the_message(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    published = subscribe(stack, "RemindersTopic")
+    base = us_regf_loan("L-VN-2")
+    loan = overdue(container, base, us_borrower(base, opted_out_channels=frozenset({"EMAIL"})))
+    first = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d3")
+
+    assert dispatch_at(first.action_id, FIRST_TEXT, ports).status is ActionStatus.SENT
+
+    (letter,) = published()
+    assert letter["delivery"] == "MAIL"
+    assert "to" not in letter
+    assert "jane" not in str(letter).lower()
+    assert "To stop receiving these e-mails" not in str(letter["body"])
+    (record,) = notices(contacts_of(container, loan.loan_id))
+    assert (record["channel"], record["result"]) == ("LETTER", "MAIL")
+
+
+def test_a_cn_loan_gets_no_validation_notice(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    published = subscribe(stack, "RemindersTopic")
+    base = cn_cash_loan("L-VN-CN")
+    loan = overdue(container, base, borrower_for(base))
+    first = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d3")
+    assert dispatch_at(first.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+    assert published() == []
+    assert notices(contacts_of(container, loan.loan_id)) == []
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert stored.validation_period_ends is None
