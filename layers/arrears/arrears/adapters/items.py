@@ -96,12 +96,15 @@ def shard_for(loan_id: str, shard_count: int) -> int:
     return value % shard_count
 
 
-def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
+def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[str, Any]:
     """The Loans table item of `loan`: attributes with no value (None) are left out.
 
-    A loan with a `next_review_on` also gets its `review_shard` (`shard_for(loan_id, shard_count)`),
-    the partition key of the sparse ReviewIndex; a loan without one (closed, charged off) gets
-    neither, so it leaves the index. `shard_count` must be the same for every writer of the table.
+    A loan with a `next_review_on` also gets its `review_shard` (`shard_for(loan_id, shard_count)`)
+    and, unless `parked`, `review_on` (the same date): the keys of the sparse ReviewIndex. A loan
+    without one (closed, charged off) gets neither, so it leaves the index. A `parked` loan keeps its
+    shard but not `review_on`: it is out of the index, and the sweep finds it through the due list
+    it wrote before parking it (`LoanRepository.save`). `shard_count` must be the same for every
+    writer of the table.
     """
     holds = loan.holds
     review_shard = None if loan.next_review_on is None else shard_for(loan.loan_id, shard_count)
@@ -175,6 +178,7 @@ def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
             "version": loan.version,
             "review_shard": review_shard,
             "next_review_on": _iso(loan.next_review_on),
+            "review_on": None if parked else _iso(loan.next_review_on),
             "risk_score": loan.risk_score,
             "risk_features": [list(f) for f in loan.risk_features] or None,
             "broken_promises": loan.broken_promises or None,
