@@ -58,16 +58,20 @@ def _read_fraction(value: Any) -> Fraction:
     return Fraction(0) if value in (None, "") else Fraction(str(value))
 
 
-def _terms_to_item(terms: LoanTerms) -> dict[str, Any]:
-    return {
-        "product": terms.product,
-        "waterfall": terms.waterfall.value,
-        "order": [c.value for c in terms.order],
-        "advance": terms.advance.value,
-        "prepayment": terms.prepayment.value,
-        "tolerance_minor": terms.tolerance_minor,
-        "charge_off_dpd": terms.charge_off_dpd,
+def _terms_to_item(terms: LoanTerms) -> dict[str, Any] | None:
+    """The terms that differ from the default product's (`LoanTerms()`), None when none does: most
+    loans are on the default, and every write of a loan pays for its size (1 write unit per KB)."""
+    default = LoanTerms()
+    fields = {
+        "product": (terms.product, default.product),
+        "waterfall": (terms.waterfall.value, default.waterfall.value),
+        "order": ([c.value for c in terms.order], [c.value for c in default.order]),
+        "advance": (terms.advance.value, default.advance.value),
+        "prepayment": (terms.prepayment.value, default.prepayment.value),
+        "tolerance_minor": (terms.tolerance_minor, default.tolerance_minor),
+        "charge_off_dpd": (terms.charge_off_dpd, default.charge_off_dpd),
     }
+    return {name: value for name, (value, usual) in fields.items() if value != usual} or None
 
 
 def _terms_from_item(raw: Mapping[str, Any] | None) -> LoanTerms:
@@ -166,13 +170,15 @@ def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[
             "holds": _drop_none(
                 {
                     "promise_to_pay_until": _iso(holds.promise_to_pay_until),
-                    "dispute_open": holds.dispute_open,
+                    # flags only when set: an absent flag reads as False
+                    "dispute_open": holds.dispute_open or None,
                     "hardship_until": _iso(holds.hardship_until),
-                    "cease_contact": holds.cease_contact,
-                    "bankruptcy": holds.bankruptcy,
-                    "deceased": holds.deceased,
+                    "cease_contact": holds.cease_contact or None,
+                    "bankruptcy": holds.bankruptcy or None,
+                    "deceased": holds.deceased or None,
                 }
-            ),
+            )
+            or None,
             "strategy_arm": loan.strategy_arm,
             "risk_band": loan.risk_band,
             "version": loan.version,
