@@ -128,7 +128,8 @@ def steady_state(
     from arrears.adapters.items import loan_to_item, shard_for
 
     rng = random.Random(seed + 1)
-    items, pages = [], {}
+    items: list[dict[str, Any]] = []
+    pages: dict[int, list[Any]] = {}
     for loan in book:
         parked = loan.next_review_on is not None and rng.random() >= indexed_fraction
         items.append(loan_to_item(loan, shard_count=shards, parked=parked))

@@ -135,7 +135,8 @@ class PaymentBetweenReadAndWrite(LoanRepository):
     """Lands a payment on one loan right after the sweep has read its page, before it writes."""
 
     def __init__(self, inner: LoanRepository, container: Container, loan_id: str) -> None:
-        super().__init__(inner._table, shard_count=inner.shard_count, due_list=inner._due_list)  # one hook added
+        # the same table and due list, one hook added
+        super().__init__(inner._table, shard_count=inner.shard_count, due_list=inner._due_list)
         self._container = container
         self._loan_id = loan_id
         self.paid = False

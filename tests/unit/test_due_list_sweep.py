@@ -25,7 +25,11 @@ def sweep_time(on: date) -> datetime:
 
 def cash_loan(loan_id: str = "L-1") -> Loan:
     schedule = build_schedule(
-        100_000, disbursed_on=DUE - timedelta(days=30), instalments=1, monthly_interest_bps=0, cash_loan_days=30
+        100_000,
+        disbursed_on=DUE - timedelta(days=30),
+        instalments=1,
+        monthly_interest_bps=0,
+        cash_loan_days=30,
     )
     loan = Loan(loan_id, "B-1", "CN", "CNY", 100_000, DUE - timedelta(days=30), schedule, 500, 2400)
     return assess(loan, DUE - timedelta(days=20), bundled_playbook())
@@ -47,7 +51,8 @@ def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> No
     # Then it was read from the index, written parked, and listed under its next date
     assert (result.from_index, result.from_due_list, result.writes) == (1, 0, 1)
     stored = loans.items["L-1"]
-    assert stored.next_review_on is not None and stored.next_review_on > first
+    assert stored.next_review_on is not None
+    assert stored.next_review_on > first
     assert "L-1" in loans.parked
     assert loans.due_list.dates_of("L-1") == {stored.next_review_on}
     assert result.due_items_written == 1
@@ -60,7 +65,8 @@ def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> No
     assert (result.from_index, result.from_due_list, result.writes) == (0, 1, 1)
     assert result.due_items_removed == 1
     following = loans.items["L-1"].next_review_on
-    assert following is not None and following > second
+    assert following is not None
+    assert following > second
     assert loans.due_list.dates_of("L-1") == {following}
     assert loans.unreachable(second) == set()
 

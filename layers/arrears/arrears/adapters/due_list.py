@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
+from arrears.adapters.items import MalformedItem
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
@@ -47,6 +49,13 @@ class DuePage:
     entries: list[DueEntry]
     scanned_count: int
     last_evaluated_key: dict[str, Any] | None
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """The loan ids of an entry (a string set), sorted; MalformedItem for anything else."""
+    if not isinstance(value, set | frozenset) or not all(isinstance(i, str) for i in value):
+        raise MalformedItem(f"due-list entry without a set of loan ids: {type(value).__name__}")
+    return tuple(sorted(value))
 
 
 def due_key(due_on: date, loan_ids: Iterable[str]) -> str:
@@ -87,7 +96,7 @@ class DueList:
             kwargs["ExclusiveStartKey"] = dict(start_key)
         response = self._table.query(**kwargs)
         entries = [
-            DueEntry(int(item["review_shard"]), str(item["due_key"]), tuple(sorted(item["loan_ids"])))
+            DueEntry(int(str(item["review_shard"])), str(item["due_key"]), _ids(item.get("loan_ids")))
             for item in response.get("Items", [])
         ]
         return DuePage(entries, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
