@@ -163,3 +163,30 @@ def test_re_running_a_date_reads_and_writes_nothing() -> None:
     # Then nothing is read or written, and the due list is unchanged
     assert (again.items_read, again.writes, again.due_items_written) == (0, 0, 0)
     assert loans.due_list.items == listed
+
+
+def test_a_loan_behind_on_its_own_date_keeps_the_entry_the_run_has_just_written() -> None:
+    # Given a US loan (its business date a day behind the run's, which is China's) whose milestone
+    # arrives: the sweep writes it with a next date that is the run's date (today in China)
+    schedule = build_schedule(
+        100_000,
+        disbursed_on=DUE - timedelta(days=30),
+        instalments=1,
+        monthly_interest_bps=0,
+        cash_loan_days=30,
+    )
+    us = Loan("L-US", "B-2", "US-REGF", "USD", 100_000, DUE - timedelta(days=30), schedule, 0, 3600)
+    loans = WheelLoans({"L-US": assess(us, DUE - timedelta(days=20), bundled_playbook())}, shard_count=SHARDS)
+    day = loans.items["L-US"].next_review_on
+    assert day is not None
+    swept_days = 0
+    for offset in range(60):
+        on = day + timedelta(days=offset)
+        # an event (say a hold recorded) writes the loan before each run: back into the index, so
+        # the run reaches it there first and then reads the due list it has just written to
+        loans.write_by_event(loans.items["L-US"])
+        result = sweep(loans, on)
+        swept_days += result.writes
+        # Then after every run the loan is in the index or listed under its own next date
+        assert loans.unreachable(on) == set(), on
+    assert swept_days >= 3  # its milestones kept coming, through the due list

@@ -190,7 +190,7 @@ def _sweep_loans(
     at: datetime,
     playbook: CollectionPlaybook,
     result: ShardSweep,
-    swept: set[str],
+    swept: dict[str, date | None],
 ) -> None:
     """Assess a page of loans and write those whose state changed, parked.
 
@@ -200,7 +200,8 @@ def _sweep_loans(
     neither. Each write is conditional on the `version` read: a payment that landed in between
     makes it fail, and the loan is re-read and re-assessed from the payment's state (that write
     goes back to the index: its list entry may name another date). A loan counts once in
-    `milestones_hit` however many attempts it takes; `swept` collects the loans written.
+    `milestones_hit` however many attempts it takes; `swept` collects the loans written, with the
+    next review date they were written with.
     """
     assessed: dict[str, Loan] = {}
     for loan in page:
@@ -218,26 +219,32 @@ def _sweep_loans(
     for loan_id, changed in assessed.items():
         result.milestones_hit += 1
         try:
-            loans.save(changed, parked=loan_id in due)
+            stored = loans.save(changed, parked=loan_id in due)
         except VersionConflict:
             result.conflicts += 1
             update = loans.update(loan_id, lambda current: _due(current, at, playbook))
             result.conflicts += update.conflicts
-            if not update.written:
+            if not update.written or update.loan is None:
                 continue
+            stored = update.loan
         result.writes += 1
         result.changed_loan_ids.append(loan_id)
-        swept.add(loan_id)
+        swept[loan_id] = stored.next_review_on
 
 
-def _settled(entry: DueEntry, loans: Mapping[str, Loan], swept: set[str]) -> bool:
-    """Whether a due-list entry can go: each of its loans was written by this run, is gone or
-    closed, or has moved to another date (so another entry or the index holds it)."""
+def _settled(entry: DueEntry, loans: Mapping[str, Loan], swept: Mapping[str, date | None]) -> bool:
+    """Whether a due-list entry can go: each of its loans is gone, closed, or due on another date
+    than the entry's (so another entry or the index holds it). A loan this run wrote counts with the
+    date it was written with: an entry this run has just written (a loan one day behind on its own
+    business date, due on the date being swept) is kept."""
     for loan_id in entry.loan_ids:
-        loan = loans.get(loan_id)
-        if loan_id in swept or loan is None or loan.next_review_on != entry.due_on:
-            continue
-        return False  # still due on the entry's date and not written: keep the entry
+        if loan_id in swept:
+            due_on = swept[loan_id]
+        else:
+            loan = loans.get(loan_id)
+            due_on = None if loan is None else loan.next_review_on
+        if due_on == entry.due_on:
+            return False  # still due on the entry's date: keep the entry
     return True
 
 
@@ -272,7 +279,7 @@ def sweep_shard(
     result = ShardSweep(shard)
     through = latest_business_date(at, bundled_rule_packs().latest.values())
     phase, key = _phase(start_key)
-    swept: set[str] = set()
+    swept: dict[str, date | None] = {}
     while True:
         if phase == INDEX_PHASE:
             page = loans.review_page(shard, through, key, page_size)
