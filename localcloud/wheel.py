@@ -39,3 +39,20 @@ def timer_wheel_summary(logs: Path) -> dict[str, Any]:
             for name in COUNTERS:
                 totals[name] += int(record.get(name, 0))
     return {"segments": segments, **totals}
+
+
+def loans_off_the_wheel(loans: list[dict[str, Any]], due_items: list[dict[str, Any]]) -> int:
+    """Open loans with a next review date that neither ReviewIndex (`review_on`) nor the due list
+    (an entry of that date naming the loan) holds: loans no sweep would ever reach again."""
+    listed = {
+        (str(loan_id), str(item["due_key"])[:10])
+        for item in due_items
+        for loan_id in item.get("loan_ids", ())
+    }
+    return sum(
+        1
+        for loan in loans
+        if loan.get("next_review_on")
+        and not loan.get("review_on")
+        and (str(loan["loan_id"]), str(loan["next_review_on"])) not in listed
+    )
