@@ -193,7 +193,11 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
     census_loan = _sum(cap["census"]["read_units"]) * rr / loans
     naive_due = _sum(cap["naive"]["write_units"]) * wr / due
     scan_loan = _sum(cap["naive"]["read_units"]) * rr / loans
+    # None: no milestone rate where the two bills meet (the census reads as much as the Scan, and each
+    # due loan costs the wheel more than the Scan's write of it)
     crossover = (scan_loan - census_loan) / (arrears_due - naive_due) if arrears_due > naive_due else None
+    if crossover is not None and crossover <= 0:
+        crossover = None
     return {
         "designs": designs,
         "write_units_by_table_and_index": {

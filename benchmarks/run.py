@@ -96,11 +96,54 @@ def fast_dynamodb_responses() -> None:
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 
-def _loans_table(template: Path = TEMPLATE) -> dict[str, Any]:
+def _loans_table(template: Path = TEMPLATE, resource: str = "LoansTable") -> dict[str, Any]:
     from localcloud.stack import load_template
 
-    properties: dict[str, Any] = load_template(template)["Resources"]["LoansTable"]["Properties"]
+    properties: dict[str, Any] = load_template(template)["Resources"][resource]["Properties"]
     return properties
+
+
+DUE_TABLE = "bench-review-due"
+
+
+def _due_table_definition() -> dict[str, Any]:
+    """The sweep's due list table as template.yaml declares it (ReviewDueTable)."""
+    due = _loans_table(resource="ReviewDueTable")
+    return {
+        "TableName": DUE_TABLE,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": due["AttributeDefinitions"],
+        "KeySchema": due["KeySchema"],
+    }
+
+
+def steady_state(
+    book: Sequence[Any], shards: int, indexed_fraction: float, page_size: int, seed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The Loans items and due-list items of a book between two sweeps: `indexed_fraction` of the
+    loans were last written by an event (payment, hold, promise, onboarding) and are in ReviewIndex;
+    the others were last written by a sweep, parked, and listed in the due list as the sweep lists
+    them (per shard, one item per page of `page_size` and next review date)."""
+    from arrears.adapters.due_list import due_key
+    from arrears.adapters.items import loan_to_item, shard_for
+
+    rng = random.Random(seed + 1)
+    items: list[dict[str, Any]] = []
+    pages: dict[int, list[Any]] = {}
+    for loan in book:
+        parked = loan.next_review_on is not None and rng.random() >= indexed_fraction
+        items.append(loan_to_item(loan, shard_count=shards, parked=parked))
+        if parked:
+            pages.setdefault(shard_for(loan.loan_id, shards), []).append(loan)
+    due: list[dict[str, Any]] = []
+    for shard, parked_loans in sorted(pages.items()):
+        for start in range(0, len(parked_loans), page_size):
+            groups: dict[date, list[str]] = {}
+            for loan in parked_loans[start : start + page_size]:
+                groups.setdefault(loan.next_review_on, []).append(loan.loan_id)
+            for on, ids in groups.items():
+                due.append({"review_shard": shard, "due_key": due_key(on, ids), "loan_ids": set(ids)})
+    return items, due
 
 
 def _table_definition(
@@ -198,6 +241,7 @@ class ListQueue:
 def run_sweep(
     session: Any, table_name: str, runs_table: str, shards: int, page_size: int, capacity: CapacityMeter
 ) -> dict[str, Any]:
+    from arrears.adapters.due_list import DueList
     from arrears.adapters.dynamodb import LoanRepository
     from arrears.adapters.sweep_runs import SweepRunRepository
     from arrears.config.playbook import bundled_playbook
@@ -207,7 +251,9 @@ def run_sweep(
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
     capacity.register(resource.meta.client)
-    loans = LoanRepository(resource.Table(table_name), shard_count=shards)
+    loans = LoanRepository(
+        resource.Table(table_name), shard_count=shards, due_list=DueList(resource.Table(DUE_TABLE))
+    )
     runs = SweepRunRepository(resource.Table(runs_table))
     queue = ListQueue()
     at = datetime.combine(BENCH_DAY - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(
@@ -218,6 +264,7 @@ def run_sweep(
     changed: list[str] = []
     segments = completed = 0
     per_shard_ms: list[float] = []
+    paths = {"from_index": 0, "from_due_list": 0, "due_items_written": 0, "due_items_removed": 0}
     while queue.bodies:
         task = SweepTask.from_body(queue.bodies.pop(0))
         began = time.perf_counter()
@@ -228,6 +275,8 @@ def run_sweep(
         segments += 1
         completed += int(outcome.run_completed)
         changed.extend(outcome.result.changed_loan_ids)
+        for name in paths:
+            paths[name] += getattr(outcome.result, name)
     elapsed_ms = (time.perf_counter() - started) * 1000
     return {
         "ms": elapsed_ms,
@@ -239,13 +288,14 @@ def run_sweep(
         "segments": segments,
         "heartbeats": completed,
         "max_shard_ms": max(per_shard_ms, default=0.0),
+        **paths,
     }
 
 
 def run_census(
     session: Any, table_name: str, shards: int, page_size: int, capacity: CapacityMeter
 ) -> dict[str, Any]:
-    """The daily open-loan census after the sweep: every shard of ReviewIndex counted by bucket."""
+    """The daily open-loan census after the sweep: every shard (a parallel Scan segment) counted by bucket."""
     from collections import Counter
 
     from arrears.adapters.dynamodb import LoanRepository
@@ -262,8 +312,8 @@ def run_census(
         counts.update(count_shard(loans, shard, page_size=page_size).counts)
     return {
         "ms": (time.perf_counter() - started) * 1000,
-        "items_read": meter.scanned.get("Query", 0),
-        "queries": meter.operations.get("Query", 0),
+        "items_read": meter.scanned.get("Scan", 0),
+        "queries": meter.operations.get("Scan", 0),
         "counts": counts,
     }
 
@@ -318,11 +368,11 @@ def sweep_section(
     seed: int,
     page_size: int,
     review_projection: str | None = None,
+    indexed_fraction: float = 0.25,
 ) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from arrears.adapters.items import loan_to_item
     from arrears.adapters.tables import all_items
 
     with mock_aws():
@@ -330,9 +380,10 @@ def sweep_section(
         client = session.client("dynamodb")
         loans_table = _table_definition("bench-loans", review_projection=review_projection)
         naive_table = _table_definition("bench-scan-writes", review_index=False)
-        for definition in (loans_table, naive_table):
+        due_table = _due_table_definition()
+        for definition in (loans_table, naive_table, due_table):
             client.create_table(**definition)
-        schemas = {t["TableName"]: schema_from_resource(t) for t in (loans_table, naive_table)}
+        schemas = {t["TableName"]: schema_from_resource(t) for t in (loans_table, naive_table, due_table)}
         client.create_table(
             TableName="bench-sweep-runs",
             BillingMode="PAY_PER_REQUEST",
@@ -341,8 +392,9 @@ def sweep_section(
         )
         built = time.perf_counter()
         book = build_book(count, due_fraction, seed)
-        items = [loan_to_item(loan, shard_count=shards) for loan in book]
+        items, due_items = steady_state(book, shards, indexed_fraction, page_size, seed)
         load(session.resource("dynamodb").Table("bench-loans"), items)
+        load(session.resource("dynamodb").Table(DUE_TABLE), due_items)
         load_s = time.perf_counter() - built
         loans_due = sum(
             1 for loan in book if loan.next_review_on is not None and loan.next_review_on <= BENCH_DAY
@@ -358,6 +410,7 @@ def sweep_section(
         naive_meter = CapacityMeter(schemas, shadow=shadow)
         naive_meter.seed("bench-loans", items)
         naive_meter.seed("bench-scan-writes", items)
+        naive_meter.seed(DUE_TABLE, due_items)
         sweep_meter = CapacityMeter(schemas, shadow=shadow)
         census_meter = CapacityMeter(schemas, shadow=shadow)
         scan = run_scan(session, "bench-loans", "bench-scan-writes", shards, page_size, naive_meter)
@@ -397,6 +450,12 @@ def sweep_section(
         "scan_pages": scan["pages"],
         "same_loans_written": sorted(sweep["changed"]) == sorted(scan["changed"]),
         "heartbeats": sweep["heartbeats"],
+        "indexed_fraction": indexed_fraction,
+        "due_list_items_at_start": len(due_items),
+        "from_index": sweep["from_index"],
+        "from_due_list": sweep["from_due_list"],
+        "due_items_written": sweep["due_items_written"],
+        "due_items_removed": sweep["due_items_removed"],
         "rerun_items_read": rerun["items_read"],
         "rerun_writes": rerun["writes"],
         "sweep_ms": round(sweep["ms"], 1),
@@ -482,6 +541,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=("ALL", "KEYS_ONLY"),
         help="create ReviewIndex with this projection instead of the template's (to price the choice)",
     )
+    parser.add_argument(
+        "--indexed-fraction",
+        type=float,
+        default=0.25,
+        help="share of the book last written by an event (in ReviewIndex); the rest is parked",
+    )
     parser.add_argument("--no-archive", action="store_true", help="skip the archive section")
     parser.add_argument(
         "--cold-import-rounds",
@@ -508,7 +573,13 @@ def main(argv: list[str] | None = None) -> int:
         # Before the sweep: fresh interpreters, not this process's moto patches.
         results["cold_import"] = cold_import_section(args.cold_import_rounds)
     results["sweep"] = sweep_section(
-        args.loans, args.due_fraction, args.shards, args.seed, args.page_size, args.review_projection
+        args.loans,
+        args.due_fraction,
+        args.shards,
+        args.seed,
+        args.page_size,
+        args.review_projection,
+        args.indexed_fraction,
     )
     results["cost"] = cost_section(results["sweep"])
     results["sweep"]["moto_json_serializer"] = "json.dumps" if not args.moto_serializer else "moto"

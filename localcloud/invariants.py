@@ -40,6 +40,7 @@ from arrears.adapters.tables import all_items
 from arrears.domain.actions import ActionStatus, last_contact
 from arrears.domain.archive import Manifest
 from arrears.domain.ledger import reflects
+from localcloud.wheel import loans_off_the_wheel
 
 if TYPE_CHECKING:
     from localcloud.simulation import Simulation
@@ -353,6 +354,10 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             "chain_heads_not_at_newest_manifest": heads_behind,
         },
         "failure_queues_after_redrive": left,
+        # open loans with a milestone that neither ReviewIndex nor the sweep's due list holds
+        "loans_off_the_timer_wheel": loans_off_the_wheel(
+            _scan(settings.loans_table), _scan(sim.stack.physical["ReviewDueTable"])
+        ),
         "money": {
             "loans_not_reflecting_their_ledger": unbalanced,
             "paid_in_minor": dict(sorted(paid_in.items())),
@@ -374,6 +379,7 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             ("chain_heads_behind", heads_behind),
             ("failure_queues_not_empty", sum(left.values())),
             ("money_not_conserved", unbalanced),
+            ("loans_off_the_timer_wheel", figures["loans_off_the_timer_wheel"]),
         )
         if broken
     ]

@@ -42,6 +42,7 @@ from localcloud.retention_report import retention_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
 from localcloud.stack import LocalStack, deploy
+from localcloud.wheel import timer_wheel_summary
 
 PAYMENT_SOURCE = "arrears.lending-core"
 
@@ -442,6 +443,8 @@ def summarise(
         "loans_by_bucket": dict(sorted(by_bucket.items())),
         # after the last day's sweep (payments since then may have cured some), {} when disabled
         "last_census": last_census(points),
+        # how the sweep reached the loans it read: ReviewIndex (events) or its due list (parked loans)
+        "timer_wheel": timer_wheel_summary(logs),
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
         "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
         "field_visits_queued": int(queued) + sim.dialer.stats.visit_tasks_received,

@@ -116,13 +116,18 @@ def test_the_sparse_review_index_serves_only_open_loans(stack: LocalStack) -> No
     table = stack.physical["LoansTable"]
     dynamodb.put_item(
         TableName=table,
-        Item={"loan_id": {"S": "open"}, "review_shard": {"N": "3"}, "next_review_on": {"S": "2026-01-02"}},
+        Item={"loan_id": {"S": "open"}, "review_shard": {"N": "3"}, "review_on": {"S": "2026-01-02"}},
     )
     dynamodb.put_item(TableName=table, Item={"loan_id": {"S": "closed"}})
+    # parked by the sweep: a shard and a date, no review_on
+    dynamodb.put_item(
+        TableName=table,
+        Item={"loan_id": {"S": "parked"}, "review_shard": {"N": "3"}, "next_review_on": {"S": "2026-01-02"}},
+    )
     found = dynamodb.query(
         TableName=table,
         IndexName="ReviewIndex",
-        KeyConditionExpression="review_shard = :shard AND next_review_on <= :today",
+        KeyConditionExpression="review_shard = :shard AND review_on <= :today",
         ExpressionAttributeValues={":shard": {"N": "3"}, ":today": {"S": "2026-01-02"}},
     )
     assert [item["loan_id"]["S"] for item in found["Items"]] == ["open"]
@@ -305,6 +310,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
         "SweepWorkerFunction": {
             "SWEEP_TASKS_QUEUE_URL": physical["SweepTasksQueue"],
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
+            "REVIEW_DUE_TABLE": physical["ReviewDueTable"],
             "SWEEP_SAFETY_MARGIN_MS": "15000",
             "OPEN_LOAN_CENSUS": "Enabled",
         },

@@ -636,11 +636,10 @@ def test_logs_service_may_use_the_key_for_exactly_our_log_groups(raw: dict[str, 
         assert fnmatch.fnmatchcase(group_arn, pattern), name
 
 
-# Every index holds what its readers use and nothing more: keys only where the reader needs ids (and
-# batch-reads the items), plus the census's tally keys on ReviewIndex. A small index entry, and no
-# index write when an item's other attributes change.
+# Every index holds what its readers use and nothing more: keys only, the reader needs ids (and
+# batch-reads the items). A small index entry, and no index write when an item's other attributes change.
 INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
-    "ReviewIndex": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["jurisdiction", "bucket"]},
+    "ReviewIndex": {"ProjectionType": "KEYS_ONLY"},
     "BorrowerIndex": {"ProjectionType": "KEYS_ONLY"},
     "LoanActionsIndex": {"ProjectionType": "KEYS_ONLY"},
     "DeferredIndex": {"ProjectionType": "KEYS_ONLY"},
@@ -658,7 +657,7 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
             "LoansTable",
             {"loan_id": "HASH"},
             {
-                "ReviewIndex": {"review_shard": "HASH", "next_review_on": "RANGE"},
+                "ReviewIndex": {"review_shard": "HASH", "review_on": "RANGE"},
                 "BorrowerIndex": {"borrower_id": "HASH", "loan_id": "RANGE"},
             },
             True,
@@ -693,6 +692,7 @@ INDEX_PROJECTIONS: dict[str, dict[str, Any]] = {
         ("ContactCapsTable", {"borrower_id": "HASH", "cap_key": "RANGE"}, {}, False, "expires_at"),
         ("SweepRunsTable", {"business_date": "HASH"}, {}, False, "expires_at"),
         ("DelinquencyHistoryTable", {"loan_id": "HASH"}, {}, False, None),
+        ("ReviewDueTable", {"review_shard": "HASH", "due_key": "RANGE"}, {}, False, None),
     ],
 )
 def test_tables_have_the_keys_of_the_contract(
@@ -880,14 +880,25 @@ def test_the_sweep_worker_queries_the_review_index_and_only_updates_the_runs_tab
     worker = [
         statement for role, statement in role_statements(translated) if role == "SweepWorkerFunctionRole"
     ]
-    # The sweep and the census Query ReviewIndex, and only that index: never the table itself.
+    # The sweep Queries ReviewIndex and its due list, never the Loans table itself; the census Scans
+    # the Loans table (one segment a shard) and nothing else.
     queries = [
         resource
         for statement in worker
         if "dynamodb:Query" in as_list(statement["Action"])
         for resource in as_list(statement["Resource"])
     ]
-    assert [sub_text(resource) for resource in queries] == ["${LoansTable.Arn}/index/ReviewIndex"]
+    assert len(queries) == 2
+    assert [sub_text(q) for q in queries if "Fn::Sub" in q] == ["${LoansTable.Arn}/index/ReviewIndex"]
+    assert sum(1 for s in worker for r in as_list(s["Resource"]) if refers_to(r, "ReviewDueTable")) == 1
+    due = [s for s in worker if any(refers_to(r, "ReviewDueTable") for r in as_list(s["Resource"]))]
+    assert {str(a) for s in due for a in as_list(s["Action"])} == {
+        "dynamodb:Query",
+        "dynamodb:BatchWriteItem",
+    }
+    scans = [s for s in worker if "dynamodb:Scan" in as_list(s["Action"])]
+    assert len(scans) == 1
+    assert all(refers_to(r, "LoansTable") for r in as_list(scans[0]["Resource"]))
     # Shards done, the heartbeat and the census claims are all conditional UpdateItems: nothing else.
     runs = [s for s in worker if any(refers_to(r, "SweepRunsTable") for r in as_list(s["Resource"]))]
     assert {str(action) for s in runs for action in as_list(s["Action"])} == {"dynamodb:UpdateItem"}

@@ -207,8 +207,8 @@ class RacingLoans(LoanRepository):
             self._race()
         return loan
 
-    def save(self, loan: Loan) -> Loan:
-        return self._inner.save(loan)
+    def save(self, loan: Loan, *, parked: bool = False) -> Loan:
+        return self._inner.save(loan, parked=parked)
 
 
 def test_a_call_outcome_racing_a_payment_keeps_both(make_cloud: CloudFactory, container: Container) -> None:

@@ -13,6 +13,7 @@ from boto3.dynamodb.conditions import Key
 
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import REVIEW_INDEX, LoanRepository, ReviewPage
+from arrears.adapters.tables import all_items
 from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import load_settings
 from arrears.domain.loans import LoanStatus
@@ -135,7 +136,8 @@ class PaymentBetweenReadAndWrite(LoanRepository):
     """Lands a payment on one loan right after the sweep has read its page, before it writes."""
 
     def __init__(self, inner: LoanRepository, container: Container, loan_id: str) -> None:
-        super().__init__(inner._table, shard_count=inner.shard_count)  # same table, one hook added
+        # the same table and due list, one hook added
+        super().__init__(inner._table, shard_count=inner.shard_count, due_list=inner._due_list)
         self._container = container
         self._loan_id = loan_id
         self.paid = False
@@ -241,3 +243,43 @@ def test_a_task_that_keeps_failing_lands_in_the_dead_letter_queue(
     assert all(c.error or c.response["batchItemFailures"] for c in failures)
     dead = sqs.receive_message(QueueUrl=stack.physical["SweepTasksDLQ"], MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"]) for m in dead] == [{"shard": "x"}]
+
+
+def test_the_loans_the_sweep_wrote_are_found_next_time_through_the_due_list(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    # Given twenty loans due on 2 March, swept on 3 March (new loans: found through ReviewIndex)
+    container = worker_container(stack)
+    cloud = make_cloud(utc(2026, 2, 21))
+    ids = book(container, cloud, 20)
+    first = sweep_on(cloud, date(2026, 3, 3))
+    assert sum(w.response["sweep"]["from_index"] for w in first) == 20
+
+    # Then they left the index (parked) and the due list holds them under their next milestone
+    table = boto3.resource("dynamodb").Table(container.settings.loans_table)
+    indexed = [
+        item
+        for shard in range(container.settings.shard_count)
+        for item in table.query(IndexName=REVIEW_INDEX, KeyConditionExpression=Key("review_shard").eq(shard))[
+            "Items"
+        ]
+    ]
+    assert indexed == []
+    following = {stored.next_review_on for stored in map(container.loans.get, ids) if stored is not None}
+    (next_on,) = following
+    assert next_on is not None
+    due = boto3.resource("dynamodb").Table(stack.physical["ReviewDueTable"])
+    listed = {loan_id for item in all_items(due.scan) for loan_id in item["loan_ids"]}
+    assert listed == set(ids)
+
+    # When the sweep of that next milestone runs
+    second = sweep_on(cloud, next_on)
+
+    # Then every loan came from the due list, was written once, and the swept entries are gone
+    assert sum(w.response["sweep"]["from_due_list"] for w in second) == 20
+    assert sum(w.response["sweep"]["from_index"] for w in second) == 0
+    assert sum(w.response["sweep"]["writes"] for w in second) == 20
+    remaining = list(all_items(due.scan))
+    assert {date.fromisoformat(str(item["due_key"])[:10]) for item in remaining} == {
+        stored.next_review_on for stored in map(container.loans.get, ids) if stored is not None
+    }

@@ -92,3 +92,37 @@ def test_a_loan_with_a_next_review_carries_its_shard_and_one_without_carries_nei
     assert "review_shard" not in unreviewed
     assert "next_review_on" not in unreviewed
     assert loan_from_item(_as_stored(reviewed)) == _loan(next_review_on=date(2026, 3, 31))
+
+
+def test_default_terms_and_unset_hold_flags_are_not_stored_and_read_back_as_such() -> None:
+    # Given a loan on the default product with no hold flag set
+    loan = _loan(holds=Holds())
+
+    # Then its item carries neither terms nor holds (each write pays 1 write unit per KB)
+    item = loan_to_item(loan, shard_count=16)
+    assert "terms" not in item
+    assert "holds" not in item
+    assert loan_from_item(_as_stored(item)) == loan
+
+
+def test_terms_that_differ_from_the_default_product_are_stored_alone_and_round_trip() -> None:
+    from arrears.domain.terms import LoanTerms
+
+    loan = _loan(terms=LoanTerms(product="bnpl", tolerance_minor=100), holds=Holds(cease_contact=True))
+    item = loan_to_item(loan, shard_count=16)
+    assert item["terms"] == {"product": "bnpl", "tolerance_minor": 100}
+    assert item["holds"] == {"cease_contact": True}
+    assert loan_from_item(_as_stored(item)) == loan
+
+
+def test_a_parked_loan_keeps_its_shard_and_date_but_leaves_the_review_index() -> None:
+    # Given a loan with a next review date, written by the sweep (parked) and by anyone else
+    loan = _loan(next_review_on=date(2026, 3, 31))
+    parked = loan_to_item(loan, shard_count=16, parked=True)
+    indexed = loan_to_item(loan, shard_count=16)
+
+    # Then only the unparked item has the index's sort key; both keep the shard and the date
+    assert (indexed["review_shard"], indexed["review_on"]) == (shard_for("L-1", 16), "2026-03-31")
+    assert "review_on" not in parked
+    assert (parked["review_shard"], parked["next_review_on"]) == (shard_for("L-1", 16), "2026-03-31")
+    assert loan_from_item(_as_stored(parked)) == loan_from_item(_as_stored(indexed)) == loan

@@ -18,7 +18,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arrears.adapters.dynamodb import ReviewPage
 from arrears.adapters.items import loan_to_item
 from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess
@@ -29,7 +28,7 @@ from arrears.domain.penalties import penalty_charged
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import Channel, Step, Strategy
 from arrears.usecases.sweep import ShardSweep, sweep_shard
-from tests.unit.memory_loans import MemoryLoans
+from tests.unit.memory_loans import WheelLoans
 
 SHARDS = 4
 START = date(2026, 1, 1)
@@ -42,30 +41,9 @@ def review_shard(loan: Loan) -> int | None:
     return shard
 
 
-class IndexedLoans(MemoryLoans):
-    """Loans in memory with the Loans table's conditional save and the ReviewIndex's query."""
-
+class IndexedLoans(WheelLoans):
     def __init__(self, loans: Mapping[str, Loan]) -> None:
-        super().__init__(*loans.values())
-
-    def review_page(
-        self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
-    ) -> ReviewPage:
-        keyed = sorted(
-            (loan.next_review_on.isoformat(), loan.loan_id)
-            for loan in self.items.values()
-            if review_shard(loan) == shard
-            and loan.next_review_on is not None
-            and loan.next_review_on <= through
-        )
-        if start_key:
-            after = (str(start_key["next_review_on"]), str(start_key["loan_id"]))
-            keyed = [k for k in keyed if k > after]
-        page = keyed[:limit]
-        last = None
-        if len(keyed) > limit:
-            last = {"review_shard": shard, "next_review_on": page[-1][0], "loan_id": page[-1][1]}
-        return ReviewPage([self.items[loan_id] for _, loan_id in page], len(page), last)
+        super().__init__(loans, shard_count=SHARDS)
 
 
 def reference_offsets(loan: Loan) -> set[int]:
@@ -198,8 +176,10 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
             # money for a loan one side has charged off but the other has not yet is not applied,
             # so both books keep the same payments (the sweep side may charge off a few days late)
             if index.items[loan_id].is_open and daily[loan_id].is_open:
-                index.items[loan_id] = pay(index.items[loan_id], f"P-{n}", amount, on).with_changes(
-                    version=index.items[loan_id].version + 1
+                index.write_by_event(
+                    pay(index.items[loan_id], f"P-{n}", amount, on).with_changes(
+                        version=index.items[loan_id].version + 1
+                    )
                 )
                 daily[loan_id] = pay(daily[loan_id], f"P-{n}", amount, on)
         daily = {k: assess(v, on, bundled_playbook()) if v.is_open else v for k, v in daily.items()}
@@ -212,6 +192,8 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
         assert set(result.changed_loan_ids) == expected, on
         assert len(result.changed_loan_ids) == len(expected)  # none written twice
         assert result.conflicts == 0
+        # every loan with a milestone is in the index or listed under its date in the due list
+        assert index.unreachable(on) == set(), on
         for loan_id, loan in index.items.items():
             ref = daily[loan_id]
             assert loan.status == ref.status, (loan_id, on)

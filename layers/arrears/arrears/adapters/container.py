@@ -15,6 +15,7 @@ from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.clock import Clock, WallClock
 from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
+from arrears.adapters.due_list import DueList
 from arrears.adapters.dynamodb import (
     ActionRepository,
     ArchiveChainRepository,
@@ -72,8 +73,11 @@ class Container:
 
     @cached_property
     def loans(self) -> LoanRepository:
+        due = self.settings.review_due_table
         return LoanRepository(
-            self._dynamodb.Table(self.settings.loans_table), shard_count=self.settings.shard_count
+            self._dynamodb.Table(self.settings.loans_table),
+            shard_count=self.settings.shard_count,
+            due_list=DueList(self._dynamodb.Table(due)) if due else None,
         )
 
     @cached_property

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
 
+from arrears.adapters.due_list import DueEntry, DueList
 from arrears.adapters.items import (
     DEFERRED_PARTITION,
     action_from_item,
@@ -135,16 +136,25 @@ class ReviewPage:
 
 
 @dataclass(frozen=True, slots=True)
+class DueLoansPage:
+    """A page of the due list: its entries, and their loans read whole (by id; gone loans left out)."""
+
+    entries: list[DueEntry]
+    loans: dict[str, Loan]
+    scanned_count: int
+    last_evaluated_key: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class CensusPage:
     rows: list[tuple[str, str]]  # (jurisdiction, bucket) of each open loan on the page
     scanned_count: int
     last_evaluated_key: dict[str, Any] | None
 
 
-# What the census needs of a ReviewIndex item: its tally keys and the keys a continuation resumes
-# from. The index projects the keys and these two attributes only (template.yaml), so the census is
-# charged on index entries of about 60 bytes, not on whole loans.
-CENSUS_PROJECTION = "loan_id, review_shard, next_review_on, #j, #b"
+# What the census needs of a loan item: its tally keys (and the table's key a continuation resumes
+# from). Only open loans carry `review_shard`.
+CENSUS_PROJECTION = "loan_id, #j, #b"
 CENSUS_NAMES = {"#j": "jurisdiction", "#b": "bucket"}  # BUCKET is a DynamoDB reserved word
 
 
@@ -182,11 +192,19 @@ class LoanRepository:
     a `next_review_on` (see `loan_to_item`): `shard_count` is the deployment's number of shards
     (`Settings.shard_count`), the same for every writer of the table."""
 
-    def __init__(self, table: Table, *, shard_count: int) -> None:
+    def __init__(self, table: Table, *, shard_count: int, due_list: DueList | None = None) -> None:
         if shard_count < 1:
             raise ValueError(f"shard_count must be at least 1, got {shard_count}")
         self._table = table
         self.shard_count = shard_count
+        self._due_list = due_list
+
+    @property
+    def due_list(self) -> DueList:
+        """The sweep's due list (only the sweep worker has one: `REVIEW_DUE_TABLE`)."""
+        if self._due_list is None:
+            raise RuntimeError("this LoanRepository has no due list (REVIEW_DUE_TABLE is not set)")
+        return self._due_list
 
     def get(self, loan_id: str) -> Loan | None:
         item = self._table.get_item(Key={"loan_id": loan_id}, ConsistentRead=True).get("Item")
@@ -201,16 +219,19 @@ class LoanRepository:
         )
         return written is not None
 
-    def save(self, loan: Loan) -> Loan:
+    def save(self, loan: Loan, *, parked: bool = False) -> Loan:
         """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan.
 
+        `parked` (the sweep only, after listing the loan in the due list under its
+        `next_review_on`): the item leaves ReviewIndex (see `loan_to_item`); every other write puts
+        the loan back in the index under its `next_review_on`, so the sweep sees what an event did.
         Raises `VersionConflict` (nothing written) when the stored version is not `loan.version`.
         Prefer `update`, which re-reads and re-applies a change on a conflict.
         """
         stored = loan.with_changes(version=loan.version + 1)
         written = conditional_write(
             self._table.put_item,
-            Item=loan_to_item(stored, shard_count=self.shard_count),
+            Item=loan_to_item(stored, shard_count=self.shard_count, parked=parked),
             ConditionExpression=Attr("version").eq(loan.version),
         )
         if written is None:
@@ -280,17 +301,16 @@ class LoanRepository:
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
     ) -> ReviewPage:
-        """One page of the loans in `shard` whose next milestone is on or before `through`.
+        """One page of the unparked loans in `shard` whose next milestone is on or before `through`.
 
-        ReviewIndex holds keys, jurisdiction and bucket only (a loan write that moves nothing of
-        that leaves the index untouched, and an entry is ~60 bytes instead of a whole loan), so
-        the page's loans are then read whole from the table with BatchGetItem, eventually
-        consistent: the sweep's write is conditional on the version read, so a stale read loses
-        that write and is re-read consistently."""
+        ReviewIndex holds keys only (an entry is ~60 bytes instead of a whole loan), so the page's
+        loans are then read whole from the table with BatchGetItem, eventually consistent: the
+        sweep's write is conditional on the version read, so a stale read loses that write and is
+        re-read consistently."""
         kwargs: dict[str, Any] = {
             "IndexName": REVIEW_INDEX,
             "KeyConditionExpression": Key("review_shard").eq(shard)
-            & Key("next_review_on").lte(through.isoformat()),
+            & Key("review_on").lte(through.isoformat()),
             "Limit": limit,
         }
         if start_key:
@@ -302,20 +322,32 @@ class LoanRepository:
         loans = [loan_from_item(found[loan_id]) for loan_id in ids if loan_id in found]
         return ReviewPage(loans, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
 
+    def due_page(
+        self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
+    ) -> DueLoansPage:
+        """One page of the due list of `shard` through `through`, with its loans batch-read whole."""
+        page = self.due_list.page(shard, through, start_key, limit)
+        ids = [loan_id for entry in page.entries for loan_id in entry.loan_ids]
+        items = batch_get(self._table, "loan_id", ids)
+        loans = {str(item["loan_id"]): loan_from_item(item) for item in items}
+        return DueLoansPage(page.entries, loans, page.scanned_count, page.last_evaluated_key)
+
     def census_page(
         self, shard: int, start_key: Mapping[str, Any] | None = None, limit: int = 200
     ) -> CensusPage:
-        """One page of the whole of `shard` (no date condition), projected for the census."""
+        """One page of segment `shard` of a parallel Scan of the table (`shard_count` segments),
+        open loans only (those with a `review_shard`), projected for the census."""
         kwargs: dict[str, Any] = {
-            "IndexName": REVIEW_INDEX,
-            "KeyConditionExpression": Key("review_shard").eq(shard),
+            "Segment": shard,
+            "TotalSegments": self.shard_count,
             "ProjectionExpression": CENSUS_PROJECTION,
+            "FilterExpression": Attr("review_shard").exists(),
             "ExpressionAttributeNames": CENSUS_NAMES,
             "Limit": limit,
         }
         if start_key:
             kwargs["ExclusiveStartKey"] = dict(start_key)
-        response = self._table.query(**kwargs)
+        response = self._table.scan(**kwargs)
         rows = [census_row_from_item(item) for item in response.get("Items", [])]
         return CensusPage(rows, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
 

@@ -58,16 +58,20 @@ def _read_fraction(value: Any) -> Fraction:
     return Fraction(0) if value in (None, "") else Fraction(str(value))
 
 
-def _terms_to_item(terms: LoanTerms) -> dict[str, Any]:
-    return {
-        "product": terms.product,
-        "waterfall": terms.waterfall.value,
-        "order": [c.value for c in terms.order],
-        "advance": terms.advance.value,
-        "prepayment": terms.prepayment.value,
-        "tolerance_minor": terms.tolerance_minor,
-        "charge_off_dpd": terms.charge_off_dpd,
+def _terms_to_item(terms: LoanTerms) -> dict[str, Any] | None:
+    """The terms that differ from the default product's (`LoanTerms()`), None when none does: most
+    loans are on the default, and every write of a loan pays for its size (1 write unit per KB)."""
+    default = LoanTerms()
+    fields = {
+        "product": (terms.product, default.product),
+        "waterfall": (terms.waterfall.value, default.waterfall.value),
+        "order": ([c.value for c in terms.order], [c.value for c in default.order]),
+        "advance": (terms.advance.value, default.advance.value),
+        "prepayment": (terms.prepayment.value, default.prepayment.value),
+        "tolerance_minor": (terms.tolerance_minor, default.tolerance_minor),
+        "charge_off_dpd": (terms.charge_off_dpd, default.charge_off_dpd),
     }
+    return {name: value for name, (value, usual) in fields.items() if value != usual} or None
 
 
 def _terms_from_item(raw: Mapping[str, Any] | None) -> LoanTerms:
@@ -96,12 +100,15 @@ def shard_for(loan_id: str, shard_count: int) -> int:
     return value % shard_count
 
 
-def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
+def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[str, Any]:
     """The Loans table item of `loan`: attributes with no value (None) are left out.
 
-    A loan with a `next_review_on` also gets its `review_shard` (`shard_for(loan_id, shard_count)`),
-    the partition key of the sparse ReviewIndex; a loan without one (closed, charged off) gets
-    neither, so it leaves the index. `shard_count` must be the same for every writer of the table.
+    A loan with a `next_review_on` also gets its `review_shard` (`shard_for(loan_id, shard_count)`)
+    and, unless `parked`, `review_on` (the same date): the keys of the sparse ReviewIndex. A loan
+    without one (closed, charged off) gets neither, so it leaves the index. A `parked` loan keeps its
+    shard but not `review_on`: it is out of the index, and the sweep finds it through the due list
+    it wrote before parking it (`LoanRepository.save`). `shard_count` must be the same for every
+    writer of the table.
     """
     holds = loan.holds
     review_shard = None if loan.next_review_on is None else shard_for(loan.loan_id, shard_count)
@@ -163,18 +170,21 @@ def loan_to_item(loan: Loan, *, shard_count: int) -> dict[str, Any]:
             "holds": _drop_none(
                 {
                     "promise_to_pay_until": _iso(holds.promise_to_pay_until),
-                    "dispute_open": holds.dispute_open,
+                    # flags only when set: an absent flag reads as False
+                    "dispute_open": holds.dispute_open or None,
                     "hardship_until": _iso(holds.hardship_until),
-                    "cease_contact": holds.cease_contact,
-                    "bankruptcy": holds.bankruptcy,
-                    "deceased": holds.deceased,
+                    "cease_contact": holds.cease_contact or None,
+                    "bankruptcy": holds.bankruptcy or None,
+                    "deceased": holds.deceased or None,
                 }
-            ),
+            )
+            or None,
             "strategy_arm": loan.strategy_arm,
             "risk_band": loan.risk_band,
             "version": loan.version,
             "review_shard": review_shard,
             "next_review_on": _iso(loan.next_review_on),
+            "review_on": None if parked else _iso(loan.next_review_on),
             "risk_score": loan.risk_score,
             "risk_features": [list(f) for f in loan.risk_features] or None,
             "broken_promises": loan.broken_promises or None,

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Sweep fan-out (set on the sweep and sweep-worker functions only; docs/contracts.md).
     sweep_tasks_queue_url: str = ""
     sweep_runs_table: str = ""
+    # The sweep's due list of parked loans (the sweep worker only; arrears.adapters.due_list).
+    review_due_table: str = ""
     sweep_time_budget_ms: int = Field(default=0, ge=0)  # 0: the invocation's own remaining time
     sweep_safety_margin_ms: int = Field(default=10_000, ge=0)
     sweep_page_size: int = Field(default=200, ge=1, le=1000)

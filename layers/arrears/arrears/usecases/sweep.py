@@ -1,7 +1,9 @@
 """Daily detection as a timer wheel: fan out one task per shard, sweep each shard's due loans.
 
-The sweep reads only the loans whose next milestone (`next_review_on`) has arrived, from the sparse
-ReviewIndex (review_shard, next_review_on). A loan with no milestone today is neither read nor
+The sweep reads only the loans whose next milestone (`next_review_on`) has arrived: those an event
+wrote (or onboarding created) from the sparse ReviewIndex (review_shard, review_on), and those the
+sweep itself wrote (parked, out of the index) from the shard's due list (`arrears.adapters.due_list`),
+so a sweep write never moves an index key. A loan with no milestone today is neither read nor
 written: DPD and penalty are derived from dates whenever they are needed.
 
 Flow: `plan_sweep` -> one `SweepTask` per shard on the sweep-tasks queue -> `run_sweep_task` in the
@@ -18,7 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from arrears.adapters.dynamodb import LoanChange, LoanUpdate, ReviewPage
+from arrears.adapters.due_list import DueEntry
+from arrears.adapters.dynamodb import DueLoansPage, LoanChange, LoanUpdate, ReviewPage, VersionConflict
 from arrears.adapters.items import MalformedItem, plain
 from arrears.adapters.sweep_runs import RunProgress
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_for
@@ -32,8 +35,23 @@ from arrears.domain.playbook import CollectionPlaybook
 RUN_RECORD_TTL = timedelta(days=90)
 
 
+class DueListPort(Protocol):
+    def add(self, shard: int, due: Mapping[str, date]) -> int: ...
+
+    def remove(self, entries: Sequence[DueEntry]) -> None: ...
+
+
 class ReviewableLoans(Protocol):
+    @property
+    def due_list(self) -> DueListPort: ...
+
     def update(self, loan_id: str, change: LoanChange, *, current: Loan | None = None) -> LoanUpdate: ...
+
+    def save(self, loan: Loan, *, parked: bool = False) -> Loan: ...
+
+    def due_page(
+        self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
+    ) -> DueLoansPage: ...
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
@@ -62,10 +80,24 @@ class ShardSweep:
     writes: int = 0
     conflicts: int = 0
     items_read: int = 0
+    from_index: int = 0  # loans read through ReviewIndex (new, or written by an event since)
+    from_due_list: int = 0  # parked loans read through the due list
+    due_items_written: int = 0
+    due_items_removed: int = 0
     continuation: dict[str, Any] | None = None
     changed_loan_ids: list[str] = field(default_factory=list)
 
-    COUNTERS = ("examined", "milestones_hit", "writes", "conflicts", "items_read")
+    COUNTERS = (
+        "examined",
+        "milestones_hit",
+        "writes",
+        "conflicts",
+        "items_read",
+        "from_index",
+        "from_due_list",
+        "due_items_written",
+        "due_items_removed",
+    )
 
     def counts(self) -> dict[str, int]:
         return {name: int(getattr(self, name)) for name in self.COUNTERS}
@@ -149,35 +181,90 @@ class TaskOutcome:
     run_completed: bool  # this call completed the business date and must emit the heartbeat
 
 
-def _assess_and_save(
-    loans: ReviewableLoans, loan: Loan, at: datetime, playbook: CollectionPlaybook, result: ShardSweep
+def _due(loan: Loan, at: datetime, playbook: CollectionPlaybook) -> Loan | None:
+    """The loan as assessed, when its milestone has arrived on its own business date and the
+    assessment changed its collection state; None otherwise (nothing to write)."""
+    on = loan_business_date(loan, at, rule_pack_for(loan.jurisdiction))
+    if loan.next_review_on is None or loan.next_review_on > on:
+        return None  # left the wheel, or its milestone is tomorrow on the borrower's own date
+    assessed = assess(loan, on, playbook)
+    return assessed if collection_state_changed(loan, assessed) else None
+
+
+def _sweep_loans(
+    loans: ReviewableLoans,
+    page: Sequence[Loan],
+    at: datetime,
+    playbook: CollectionPlaybook,
+    result: ShardSweep,
+    swept: dict[str, date | None],
 ) -> None:
-    """Assess one loan (as read from the index page) and write it if its state changed.
+    """Assess a page of loans and write those whose state changed, parked.
 
-    The write is conditional on the `version` read: a payment that landed in between makes it
-    fail, and the loan is re-read and re-assessed from the payment's state, never overwritten.
-    A loan counts once in `milestones_hit` however many attempts it takes.
+    First the due list: every loan to write that has a next review date is listed in the shard's
+    due list under that date (one item per date for the page), and only then written parked (out
+    of ReviewIndex), so a crash in between leaves an extra list entry, never a loan found by
+    neither. Each write is conditional on the `version` read: a payment that landed in between
+    makes it fail, and the loan is re-read and re-assessed from the payment's state (that write
+    goes back to the index: its list entry may name another date). A loan counts once in
+    `milestones_hit` however many attempts it takes; `swept` collects the loans written, with the
+    next review date they were written with.
     """
-    hit = False
-
-    def reassess(current: Loan) -> Loan | None:
-        nonlocal hit
-        on = loan_business_date(current, at, rule_pack_for(current.jurisdiction))
-        if current.next_review_on is None or current.next_review_on > on:
-            return None  # left the index, or its milestone is tomorrow on the borrower's own date
-        assessed = assess(current, on, playbook)
-        if not collection_state_changed(current, assessed):
-            return None
-        if not hit:
-            result.milestones_hit += 1
-            hit = True
-        return assessed
-
-    update = loans.update(loan.loan_id, reassess, current=loan)
-    result.conflicts += update.conflicts
-    if update.written:
+    assessed: dict[str, Loan] = {}
+    for loan in page:
+        if loan.loan_id in swept:
+            continue  # reached by both the index and the due list in one run
+        result.examined += 1
+        changed = _due(loan, at, playbook)
+        if changed is not None:
+            assessed[loan.loan_id] = changed
+    if not assessed:
+        return
+    due = {i: a.next_review_on for i, a in assessed.items() if a.next_review_on is not None}
+    if due:
+        result.due_items_written += loans.due_list.add(result.shard, due)
+    for loan_id, changed in assessed.items():
+        result.milestones_hit += 1
+        try:
+            stored = loans.save(changed, parked=loan_id in due)
+        except VersionConflict:
+            result.conflicts += 1
+            update = loans.update(loan_id, lambda current: _due(current, at, playbook))
+            result.conflicts += update.conflicts
+            if not update.written or update.loan is None:
+                continue
+            stored = update.loan
         result.writes += 1
-        result.changed_loan_ids.append(loan.loan_id)
+        result.changed_loan_ids.append(loan_id)
+        swept[loan_id] = stored.next_review_on
+
+
+def _settled(entry: DueEntry, loans: Mapping[str, Loan], swept: Mapping[str, date | None]) -> bool:
+    """Whether a due-list entry can go: each of its loans is gone, closed, or due on another date
+    than the entry's (so another entry or the index holds it). A loan this run wrote counts with the
+    date it was written with: an entry this run has just written (a loan one day behind on its own
+    business date, due on the date being swept) is kept."""
+    for loan_id in entry.loan_ids:
+        if loan_id in swept:
+            due_on = swept[loan_id]
+        else:
+            loan = loans.get(loan_id)
+            due_on = None if loan is None else loan.next_review_on
+        if due_on == entry.due_on:
+            return False  # still due on the entry's date: keep the entry
+    return True
+
+
+INDEX_PHASE, DUE_PHASE = "index", "due"
+
+
+def _phase(start_key: Mapping[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+    """(phase, key) of a continuation: `{"phase": "due", "key"?: ...}` continues in the due list;
+    anything else is a ReviewIndex key (or None: the start)."""
+    if start_key and start_key.get("phase") == DUE_PHASE:
+        key = start_key.get("key")
+        return DUE_PHASE, dict(key) if isinstance(key, Mapping) else None
+    return INDEX_PHASE, dict(start_key) if start_key else None
 
 
 def sweep_shard(
@@ -190,24 +277,42 @@ def sweep_shard(
     has_time_left: Callable[[], bool] = lambda: True,
     page_size: int = 200,
 ) -> ShardSweep:
-    """Sweep one shard from `start_key`; stops early with `continuation` set when time runs short.
+    """Sweep one shard from `start_key`: first the loans ReviewIndex holds (written since by an
+    event, or new), then the parked loans of the due list; stops early with `continuation` set when
+    time runs short.
 
     At least one page is processed per call, so a continuation always makes progress.
     """
     result = ShardSweep(shard)
     through = latest_business_date(at, bundled_rule_packs().latest.values())
-    key = start_key
+    phase, key = _phase(start_key)
+    swept: dict[str, date | None] = {}
     while True:
-        page = loans.review_page(shard, through, key, page_size)
-        result.items_read += page.scanned_count
-        for loan in page.loans:
-            result.examined += 1
-            _assess_and_save(loans, loan, at, playbook, result)
-        key = page.last_evaluated_key
-        if key is None:
-            return result
+        if phase == INDEX_PHASE:
+            page = loans.review_page(shard, through, key, page_size)
+            result.items_read += page.scanned_count
+            result.from_index += len(page.loans)
+            _sweep_loans(loans, page.loans, at, playbook, result, swept)
+            key = page.last_evaluated_key
+            if key is None:
+                phase = DUE_PHASE
+        else:
+            due = loans.due_page(shard, through, key, page_size)
+            result.items_read += due.scanned_count
+            listed = [due.loans[i] for entry in due.entries for i in entry.loan_ids if i in due.loans]
+            result.from_due_list += len(listed)
+            _sweep_loans(loans, listed, at, playbook, result, swept)
+            settled = [e for e in due.entries if _settled(e, due.loans, swept)]
+            if settled:
+                loans.due_list.remove(settled)
+                result.due_items_removed += len(settled)
+            key = due.last_evaluated_key
+            if key is None:
+                return result
         if not has_time_left():
-            result.continuation = dict(key)
+            result.continuation = dict(key) if phase == INDEX_PHASE and key else {"phase": phase}
+            if phase == DUE_PHASE and key:
+                result.continuation["key"] = dict(key)
             return result
 
 

@@ -1,0 +1,58 @@
+"""The timer wheel's figures for summary.json: how the sweep reached the loans it read, and its due list.
+
+Summed from the sweep worker's own "sweep shard segment done" log lines (one per task segment, with
+`ShardSweep.counts()`): `from_index` loans came through ReviewIndex (new loans, or loans an event
+wrote since their last sweep), `from_due_list` through the due list (loans the sweep parked);
+`due_items_written` and `due_items_removed` are the due-list items the sweep wrote and deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+COUNTERS = (
+    "examined",
+    "writes",
+    "conflicts",
+    "items_read",
+    "from_index",
+    "from_due_list",
+    "due_items_written",
+    "due_items_removed",
+)
+
+
+def timer_wheel_summary(logs: Path) -> dict[str, Any]:
+    """Totals of the sweep segments logged in `logs` (JSON lines), and the segment count."""
+    totals = dict.fromkeys(COUNTERS, 0)
+    segments = 0
+    with logs.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.startswith("{") or '"sweep shard segment done"' not in line:
+                continue
+            record = json.loads(line)
+            if record.get("message") != "sweep shard segment done":
+                continue
+            segments += 1
+            for name in COUNTERS:
+                totals[name] += int(record.get(name, 0))
+    return {"segments": segments, **totals}
+
+
+def loans_off_the_wheel(loans: list[dict[str, Any]], due_items: list[dict[str, Any]]) -> int:
+    """Open loans with a next review date that neither ReviewIndex (`review_on`) nor the due list
+    (an entry of that date naming the loan) holds: loans no sweep would ever reach again."""
+    listed = {
+        (str(loan_id), str(item["due_key"])[:10])
+        for item in due_items
+        for loan_id in item.get("loan_ids", ())
+    }
+    return sum(
+        1
+        for loan in loans
+        if loan.get("next_review_on")
+        and not loan.get("review_on")
+        and (str(loan["loan_id"]), str(loan["next_review_on"])) not in listed
+    )

@@ -1,0 +1,192 @@
+"""The sweep's parked loans and due list: what reaches a loan, in which order things are written,
+and what a crash or a retry leaves behind (in memory: `tests.unit.memory_loans.WheelLoans`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from arrears.config.playbook import bundled_playbook
+from arrears.domain.assessment import assess
+from arrears.domain.loans import Loan, build_schedule
+from arrears.domain.payments import Payment, apply_payment
+from arrears.usecases.sweep import sweep_shard
+from tests.unit.memory_loans import WheelLoans
+
+SHARDS = 1
+DUE = date(2026, 3, 2)
+
+
+def sweep_time(on: date) -> datetime:
+    """00:30 Asia/Shanghai on `on`, in UTC (the daily schedule)."""
+    return datetime.combine(on - timedelta(days=1), time(16, 30), tzinfo=UTC)
+
+
+def cash_loan(loan_id: str = "L-1") -> Loan:
+    schedule = build_schedule(
+        100_000,
+        disbursed_on=DUE - timedelta(days=30),
+        instalments=1,
+        monthly_interest_bps=0,
+        cash_loan_days=30,
+    )
+    loan = Loan(loan_id, "B-1", "CN", "CNY", 100_000, DUE - timedelta(days=30), schedule, 500, 2400)
+    return assess(loan, DUE - timedelta(days=20), bundled_playbook())
+
+
+def sweep(loans: WheelLoans, on: date):  # type: ignore[no-untyped-def]
+    return sweep_shard(loans, 0, sweep_time(on), bundled_playbook())
+
+
+def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> None:
+    # Given a new loan (in the index) whose milestone arrives on its due date
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    first = loans.items["L-1"].next_review_on
+    assert first is not None
+
+    # When the sweep of that date runs
+    result = sweep(loans, first)
+
+    # Then it was read from the index, written parked, and listed under its next date
+    assert (result.from_index, result.from_due_list, result.writes) == (1, 0, 1)
+    stored = loans.items["L-1"]
+    assert stored.next_review_on is not None
+    assert stored.next_review_on > first
+    assert "L-1" in loans.parked
+    assert loans.due_list.dates_of("L-1") == {stored.next_review_on}
+    assert result.due_items_written == 1
+
+    # When its next milestone arrives
+    second = stored.next_review_on
+    result = sweep(loans, second)
+
+    # Then the due list reached it (the index holds nothing), and the swept entry is gone
+    assert (result.from_index, result.from_due_list, result.writes) == (0, 1, 1)
+    assert result.due_items_removed == 1
+    following = loans.items["L-1"].next_review_on
+    assert following is not None
+    assert following > second
+    assert loans.due_list.dates_of("L-1") == {following}
+    assert loans.unreachable(second) == set()
+
+
+def test_an_event_on_a_parked_loan_puts_it_back_into_the_index() -> None:
+    # Given a loan the sweep parked
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    assert "L-1" in loans.parked
+
+    # When a partial payment is written by the payments use case (unparked) on the due date
+    parked = loans.items["L-1"]
+    paid = apply_payment(parked, Payment("P-1", "L-1", 10_000, "CNY", DUE)).loan
+    assessed = assess(paid, DUE, bundled_playbook())
+    loans.update("L-1", lambda current: assessed.with_changes(version=current.version))
+
+    # Then the loan is back in the index, and the next sweep reaches it through the index
+    assert "L-1" not in loans.parked
+    later = assessed.next_review_on
+    assert later is not None
+    result = sweep(loans, later)
+    assert result.from_index == 1
+    assert result.writes == 1
+    assert loans.unreachable(later) == set()
+
+
+def test_a_crash_between_the_due_list_and_the_loan_leaves_the_loan_in_the_index() -> None:
+    # Given a new loan and a sweep that crashes right after writing the due list
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    loans.due_list.fail_after_add = True
+    with pytest.raises(RuntimeError, match="crashed"):
+        sweep(loans, on)
+
+    # Then the loan is unwritten and still in the index (an extra due-list entry is harmless)
+    assert "L-1" not in loans.parked
+    assert loans.items["L-1"].next_review_on == on
+    assert loans.unreachable(on) == set()
+
+    # When the task is retried
+    result = sweep(loans, on)
+
+    # Then the loan is swept once, parked, and listed under its next date exactly once
+    assert result.writes == 1
+    assert "L-1" in loans.parked
+    stored = loans.items["L-1"].next_review_on
+    assert stored is not None
+    assert loans.due_list.dates_of("L-1") == {stored}
+    assert len(loans.due_list.items) == 1  # the retry wrote the same item, not a second one
+
+
+def test_a_payment_racing_the_parked_write_sends_the_loan_back_to_the_index() -> None:
+    # Given a parked loan whose next milestone arrives, and a payment landing before the sweep writes
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    second = loans.items["L-1"].next_review_on
+    assert second is not None
+
+    def payment() -> None:
+        current = loans.items["L-1"]
+        paid = apply_payment(current, Payment("P-1", "L-1", 10_000, "CNY", second)).loan
+        loans.write_by_event(paid.with_changes(version=current.version + 1))
+
+    loans.race.append(payment)
+
+    # When the sweep of that date runs
+    result = sweep(loans, second)
+
+    # Then the parked write lost, the loan was re-read and written unparked (in the index), once
+    assert result.conflicts == 1
+    assert result.writes == 1
+    assert "L-1" not in loans.parked
+    paid = loans.items["L-1"].instalments[0]
+    assert paid.principal_paid + paid.interest_paid + paid.fee_paid == 10_000  # the payment is kept
+    assert loans.unreachable(second) == set()
+
+
+def test_re_running_a_date_reads_and_writes_nothing() -> None:
+    # Given a loan swept on its milestone date
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    listed = dict(loans.due_list.items)
+
+    # When the same date is swept again
+    again = sweep(loans, on)
+
+    # Then nothing is read or written, and the due list is unchanged
+    assert (again.items_read, again.writes, again.due_items_written) == (0, 0, 0)
+    assert loans.due_list.items == listed
+
+
+def test_a_loan_behind_on_its_own_date_keeps_the_entry_the_run_has_just_written() -> None:
+    # Given a US loan (its business date a day behind the run's, which is China's) whose milestone
+    # arrives: the sweep writes it with a next date that is the run's date (today in China)
+    schedule = build_schedule(
+        100_000,
+        disbursed_on=DUE - timedelta(days=30),
+        instalments=1,
+        monthly_interest_bps=0,
+        cash_loan_days=30,
+    )
+    us = Loan("L-US", "B-2", "US-REGF", "USD", 100_000, DUE - timedelta(days=30), schedule, 0, 3600)
+    loans = WheelLoans({"L-US": assess(us, DUE - timedelta(days=20), bundled_playbook())}, shard_count=SHARDS)
+    day = loans.items["L-US"].next_review_on
+    assert day is not None
+    swept_days = 0
+    for offset in range(60):
+        on = day + timedelta(days=offset)
+        # an event (say a hold recorded) writes the loan before each run: back into the index, so
+        # the run reaches it there first and then reads the due list it has just written to
+        loans.write_by_event(loans.items["L-US"])
+        result = sweep(loans, on)
+        swept_days += result.writes
+        # Then after every run the loan is in the index or listed under its own next date
+        assert loans.unreachable(on) == set(), on
+    assert swept_days >= 3  # its milestones kept coming, through the due list
