@@ -159,7 +159,8 @@ def compare(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if len(points) < 2 or points[-1]["day"] == points[0]["day"]:
             return None
         first, last = points[0], points[-1]
-        return round((last["peak_rss_mib"] - first["peak_rss_mib"]) / (last["day"] - first["day"]), 2)
+        grown = float(last["peak_rss_mib"]) - float(first["peak_rss_mib"])
+        return round(grown / (int(last["day"]) - int(first["day"])), 2)
 
     return {
         "cpu_ratio_lean_to_baseline_by_day": ratios,

@@ -103,7 +103,7 @@ def fast_moto(enabled: bool) -> Iterator[None]:
 
     generic = DynamoType.to_regular_json
     fast_responses.install()
-    DynamoType.to_regular_json = regular_json  # type: ignore[method-assign]
+    DynamoType.to_regular_json = regular_json  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
