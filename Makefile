@@ -213,6 +213,8 @@ bench: venv ## benchmark the local cloud; writes benchmarks/results.json
 	$(TEST_ENV) $(PY) -m benchmarks.run --out benchmarks/results.json
 	$(TEST_ENV) $(PY) -m benchmarks.faults --loans 1000 --days 30 --rates 0.05,0.10 \
 	  --out benchmarks/results-faults.json
+	$(TEST_ENV) $(PY) -m benchmarks.local_cloud --loans 40 --days 40 --checkpoints 10,20,30 \
+	  --out benchmarks/results-local-cloud.json
 
 scaling-doc: venv ## rewrite the figures section of docs/scaling.md from benchmarks/results.json
 	$(TEST_ENV) $(PY) -m benchmarks.scaling_doc

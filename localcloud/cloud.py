@@ -54,6 +54,7 @@ import boto3
 from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
 from localcloud.faults import FaultInjector, InvocationKilled
+from localcloud.lean import position, trim_stream, trimmed, written
 from localcloud.patterns import matches
 from localcloud.requests import current_function
 from localcloud.schedules import Schedule
@@ -120,7 +121,7 @@ class _StreamMapping:
     source: EventSource
     table_name: str
     iterators: dict[str, str] = field(default_factory=dict)
-    seen: int = -1
+    seen: int = -1  # records of the shard read so far, dropped ones included (-1: not read directly yet)
 
 
 def _moto_stream_shard(table_name: str) -> Any:
@@ -140,7 +141,7 @@ def stream_length(table_name: str) -> int | None:
     new instead of paying a `GetRecords` round trip per stream after every invocation.
     """
     shard = _moto_stream_shard(table_name)
-    return None if shard is None else len(shard.items)
+    return None if shard is None else written(shard)
 
 
 def visible_messages(queue_name: str) -> int | None:
@@ -309,7 +310,11 @@ class LocalCloud:
         budgets_ms: Mapping[str, int] | None = None,
         keep_invocations: bool = True,
         faults: FaultInjector | None = None,
+        trim_streams: bool = False,
     ) -> None:
+        # With `trim_streams`, stream records every consumer has read are dropped (localcloud.lean).
+        self.trim_streams = trim_streams
+        self._stream_pins: dict[str, int] = {}  # table -> first record a stream failure names
         # Every invocation (event and response) is kept in `invocations` for the tests that inspect
         # them; the demo keeps only the per-function `counts`, so its memory does not grow with days.
         self.keep_invocations = keep_invocations
@@ -617,8 +622,8 @@ class LocalCloud:
             # In-process moto: take the new records straight from its shard. They are the very
             # dicts GetRecords would return (DynamoDB JSON), without the ~20 ms per call that
             # moto's response serialisation costs on large items.
-            fresh = shard.items[mapping.seen :]
-            mapping.seen = len(shard.items)
+            fresh = shard.items[mapping.seen - trimmed(shard) :]
+            mapping.seen = written(shard)
             return [
                 lambda_stream_record(copy.deepcopy(r.to_json()), mapping.stream_arn, self.clock)
                 for r in fresh
@@ -634,7 +639,7 @@ class LocalCloud:
                 if len(response["Records"]) < 1000:
                     break
         if shard is not None:
-            mapping.seen = len(shard.items)  # from now on, read moto's shard directly
+            mapping.seen = written(shard)  # from now on, read moto's shard directly
         return records
 
     def settle(self, max_rounds: int = 100) -> int:
@@ -651,8 +656,30 @@ class LocalCloud:
                 moved += self._poll(queue)
             delivered += moved
             if moved == 0:
+                if self.trim_streams:
+                    self._trim_streams()
                 return delivered
         raise RuntimeError(f"streams did not settle after {max_rounds} rounds: a feedback loop?")
+
+    def _trim_streams(self) -> None:
+        """Drop the stream records every mapping of their table has read (none a failure still names)."""
+        read: dict[str, int] = {}
+        for mapping in self._mappings:
+            read[mapping.table_name] = min(read.get(mapping.table_name, mapping.seen), mapping.seen)
+        for table, upto in read.items():
+            shard = _moto_stream_shard(table)
+            if shard is not None and upto >= 0:
+                trim_stream(shard, min(upto, self._stream_pins.get(table, upto)))
+
+    def stream_records(self) -> dict[str, int]:
+        """Records of the routed streams: written since the start, still held by moto, dropped."""
+        shards = [_moto_stream_shard(table) for table in sorted({m.table_name for m in self._mappings})]
+        held = [shard for shard in shards if shard is not None]
+        return {
+            "written": sum(written(shard) for shard in held),
+            "held": sum(len(shard.items) for shard in held),
+            "dropped": sum(trimmed(shard) for shard in held),
+        }
 
     # -- SQS event sources ------------------------------------------------------------------
 
@@ -733,6 +760,10 @@ class LocalCloud:
 
     def _stream_failure(self, mapping: _StreamMapping, batch: list[dict[str, Any]]) -> None:
         first, last = batch[0]["dynamodb"], batch[-1]["dynamodb"]
+        shard = _moto_stream_shard(mapping.table_name)
+        if shard is not None:  # the operator's replay reads these records again: keep them
+            at = position(shard, first["SequenceNumber"])
+            self._stream_pins[mapping.table_name] = min(self._stream_pins.get(mapping.table_name, at), at)
         self._send_failure(
             "StreamFailureQueue",
             {

@@ -12,10 +12,8 @@ the standard library's encoder, which is what the model-driven walk produces for
 So a response is either byte-for-byte what the JSON encoder makes of moto's own result, or moto's
 own response. `install()` is idempotent and lasts for the process (the local cloud runs in one).
 
-Not wired into the demo yet: one 40-loan x 20-day demo with it (and the write operations in
-`FAST_OPERATIONS`) gave the same summary.json except `archive_objects` (35 against 33) and no
-measurable CPU gain on a loaded machine; both need a check on a quiet machine before `run_demo`
-calls `install()` (the read operations alone are the candidate).
+The demo turns it on through `localcloud.lean.fast_moto` (`run_demo(lean=True)`, the default);
+tests/integration/test_lean_local_cloud.py runs the same book both ways and compares the outcome.
 """
 
 from __future__ import annotations

@@ -88,13 +88,19 @@ class Simulation:
         start: date,
         log: TextIO | None = None,
         faults: FaultPlan | None = None,
+        lean: bool = False,
     ) -> None:
         self.start = start
         self.seed = seed
         self.stack = deploy(template_path())
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
         self.cloud = LocalCloud(
-            self.stack, start=begin, log=log, keep_invocations=False, faults=FaultInjector(faults)
+            self.stack,
+            start=begin,
+            log=log,
+            keep_invocations=False,
+            faults=FaultInjector(faults),
+            trim_streams=lean,
         )
         self.cloud.faults.clock = lambda: self.cloud.clock  # when a send was refused
         self.settings = load_settings(self.stack.functions["SweepFunction"].environment)
@@ -489,6 +495,7 @@ def run_demo(
     start: date,
     faults: FaultPlan | None = None,
     progress: Callable[[datetime], None] | None = None,
+    lean: bool = True,
 ) -> dict[str, Any]:
     """Run the whole demo inside moto and write `out/` (summary.json, report.html, archive/, data/,
     logs.jsonl); `progress` is called after each simulated event.
@@ -496,9 +503,13 @@ def run_demo(
     With `faults`, a seeded share of the handlers' AWS calls fail and some invocations die
     (localcloud.faults). Every run ends with the operator's redrive of the failure queues and the
     invariants (localcloud.invariants), both in summary.json.
+
+    `lean` (the default) runs the lean local cloud (localcloud.lean): the same outcome for less CPU
+    and memory; `lean=False` is moto as it comes (the bench and the equivalence test compare both).
     """
     from moto import mock_aws
 
+    from localcloud.lean import fast_moto
     from localcloud.outcomes import write_outcomes
     from localcloud.requests import RequestCount
 
@@ -507,8 +518,8 @@ def run_demo(
     counted = RequestCount()
     counted.install()  # before the stack's sessions exist: the handlers' requests are counted
     try:
-        with (out / "logs.jsonl").open("w") as log, mock_aws():
-            sim = Simulation(loans=loans, seed=seed, start=start, log=log, faults=faults)
+        with (out / "logs.jsonl").open("w") as log, mock_aws(), fast_moto(lean):
+            sim = Simulation(loans=loans, seed=seed, start=start, log=log, faults=faults, lean=lean)
             task_queues = frozenset(
                 sim.stack.physical[q].rsplit("/", 1)[-1] for q in ("CallTaskQueue", "FieldVisitQueue")
             )
@@ -538,6 +549,8 @@ def run_demo(
                 invocations=sum(sim.stats.invocations.values()),
                 run=summary["run"],
             )
+            # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.
+            summary["local_cloud"] = {"lean": lean, "stream_records": sim.cloud.stream_records()}
     finally:
         counted.uninstall()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

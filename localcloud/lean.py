@@ -1,0 +1,160 @@
+"""The lean local cloud: the same run on moto with less CPU, and memory that does not grow with days.
+
+What it changes, none of it visible to the handlers (the bench `benchmarks/local_cloud.py` and the
+equivalence test run the same seed both ways and compare summary.json and the archive byte for byte):
+
+* moto's DynamoDB results are written by `json.dumps` (localcloud.fast_responses) instead of moto's
+  model-driven serialiser, falling back on it for what the encoder cannot write (binary values);
+* moto's `DynamoType.to_regular_json` (every nested attribute of every item read, written or
+  streamed) builds its result without first deep-copying the value it then rebuilds anyway
+  (`regular_json`: the same result, each nested level copied once instead of once per level above it);
+* the stream records every consumer has read are dropped from moto's shards (`trim_streams`): moto
+  keeps every record of every write, each with the item's old and new image, for the whole run.
+  A record is kept while a stream failure sent to the on-failure queue still names it (the operator's
+  replay reads it again), and the count of records ever written (`written`) does not move, so
+  "has the table changed since" checks still see every write.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from localcloud import fast_responses
+
+TRIMMED = "localcloud_trimmed"
+"""Attribute set on a moto stream shard: how many records were dropped from its head."""
+
+
+def trimmed(shard: Any) -> int:
+    """How many records of `shard` the lean local cloud dropped (0 for an untouched shard)."""
+    return int(getattr(shard, TRIMMED, 0))
+
+
+def written(shard: Any) -> int:
+    """How many records `shard` has received since the table was created, dropped ones included."""
+    return trimmed(shard) + len(shard.items)
+
+
+def position(shard: Any, sequence_number: str | int) -> int:
+    """The record's index among all records `shard` ever received (its sequence number's offset)."""
+    first = int(shard.starting_sequence_number) - trimmed(shard)
+    return int(sequence_number) - first
+
+
+def trim_stream(shard: Any, upto: int) -> int:
+    """Drop the records of `shard` before the absolute index `upto`; returns how many were dropped.
+
+    moto numbers a new record `len(items) + starting_sequence_number`: moving the starting number by
+    the count dropped keeps every sequence number (old and new) what it would have been.
+    """
+    drop = min(upto - trimmed(shard), len(shard.items))
+    if drop <= 0:
+        return 0
+    del shard.items[:drop]
+    shard.starting_sequence_number += drop
+    setattr(shard, TRIMMED, trimmed(shard) + drop)
+    return drop
+
+
+_IMMUTABLE = (str, bytes, int, float, bool, type(None))
+
+
+def regular_json(attribute: Any) -> dict[str, Any]:
+    """What moto's `DynamoType.to_regular_json` returns for `attribute` (`{type: value}`, nested
+    attributes likewise, binary values as bytes), built without its initial deep copy: maps and lists
+    are rebuilt here, immutable leaves shared, anything else deep-copied as moto does."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    value = attribute.value
+    if isinstance(value, dict):
+        value = {
+            k: regular_json(v) if isinstance(v, DynamoType) else copy.deepcopy(v) for k, v in value.items()
+        }
+    elif isinstance(value, list):
+        value = [
+            regular_json(v)
+            if isinstance(v, DynamoType)
+            else v
+            if isinstance(v, _IMMUTABLE)
+            else copy.deepcopy(v)
+            for v in value
+        ]
+    elif not isinstance(value, _IMMUTABLE):
+        value = copy.deepcopy(value)
+    if attribute.is_binary() and isinstance(value, str):
+        value = base64.b64decode(value)
+    return {attribute.type: value}
+
+
+@contextlib.contextmanager
+def fast_moto(enabled: bool) -> Iterator[None]:
+    """While the block runs (when `enabled`): moto's DynamoDB results written by `json.dumps`, and
+    `DynamoType.to_regular_json` without its deep copy (`regular_json`)."""
+    if not enabled:
+        yield
+        return
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    generic = DynamoType.to_regular_json
+    fast_responses.install()
+    DynamoType.to_regular_json = regular_json  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        DynamoType.to_regular_json = generic  # type: ignore[method-assign]
+        fast_responses.uninstall()
+
+
+NOT_COMPARED = ("elapsed_seconds", "local_cloud")
+"""summary.json keys that differ between two runs of the same book: wall-clock time, and what the
+lean local cloud dropped (its own bookkeeping, not the run's outcome)."""
+
+
+def without_timings(value: Any) -> Any:
+    """summary.json without the keys of `NOT_COMPARED`, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in NOT_COMPARED}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def archive_layout(folder: Path) -> list[tuple[str, int]]:
+    """The exported archive's contact objects as (key, records): what two runs of the same book must
+    share. Object bytes are not compared: their lines carry ids drawn at random in each run (event
+    ids, preference-change ids, which also name `preferences/` objects, left out here)."""
+    layout = []
+    for path in sorted(folder.rglob("*.manifest.json")):
+        key = str(path.relative_to(folder))
+        if not key.startswith("preferences/"):
+            layout.append((key, int(json.loads(path.read_text()).get("records", 0))))
+    return layout
+
+
+def differences(left: Any, right: Any, path: str = "") -> list[str]:
+    """The paths (a.b.c) at which two JSON values differ."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        found: list[str] = []
+        for key in sorted(set(left) | set(right)):
+            found += differences(left.get(key), right.get(key), f"{path}.{key}" if path else key)
+        return found
+    return [] if left == right else [path or "(root)"]
+
+
+__all__ = [
+    "archive_layout",
+    "differences",
+    "fast_moto",
+    "position",
+    "regular_json",
+    "trim_stream",
+    "trimmed",
+    "without_timings",
+    "written",
+]
