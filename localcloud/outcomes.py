@@ -8,6 +8,7 @@ summary.json's `outcomes` section: the per-jurisdiction, per-arm figures and the
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -34,11 +35,26 @@ def write_outcomes(
     counted: Mapping[str, Any],
     invocations: int,
     run: Mapping[str, Any],
+    behaviour: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name)."""
-    exported = export_reporting_data(_scan(loans_table), _scan(history_table), out / "data", as_of)
+    """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name).
+
+    `behaviour`: per loan id, the reacting borrowers' counts (`ReactingBorrowers.per_loan`), summed
+    here per jurisdiction and strategy arm for the report's contact-outcome rates."""
+    loans = _scan(loans_table)
+    exported = export_reporting_data(loans, _scan(history_table), out / "data", as_of)
+    by_arm: dict[tuple[str, str], Counter[str]] = {}
+    if behaviour is not None:
+        for loan in loans:
+            key = (str(loan["jurisdiction"]), str(loan.get("strategy_arm", "champion")))
+            by_arm.setdefault(key, Counter()).update(behaviour.get(str(loan["loan_id"]), {}))
     figures = build_figures(
-        out / "data", out / "archive", as_of=as_of, counted=counted, invocations=invocations
+        out / "data",
+        out / "archive",
+        as_of=as_of,
+        counted=counted,
+        invocations=invocations,
+        behaviour=by_arm if behaviour is not None else None,
     )
     write_report(figures, out / "report.html", run)
     per_jurisdiction = {
