@@ -484,7 +484,11 @@ def summarise(
         # opt-outs and opt-ins by channel and source, and sends after an opt-out (from the archive alone)
         "opt_outs": opt_out_summary(out, sim.replies.stats),
         # what the reacting borrowers did: contacts that reached them, promises, complaints...
-        "borrower_behaviour": sim.reactions.summary(sim.start + timedelta(days=days)),
+        "borrower_behaviour": {
+            **sim.reactions.summary(sim.start + timedelta(days=days)),
+            # Arrears' own judgement of the promises (arrears.domain.behaviour.judge_promise)
+            "broken_promises_counted_on_loans": sum(int(loan.get("broken_promises") or 0) for loan in loans),
+        },
     }
 
 
