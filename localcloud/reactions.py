@@ -219,7 +219,13 @@ class ReactingBorrowers:
 
     def _deliver(self, bid: str, intent: Intent) -> None:
         entries = self.loans_of[bid]
-        loan_ids = tuple(e.loan.loan_id for e in entries)
+        # The loans still owing (as the borrower knows them); a loan paid off takes no hold.
+        owing = [
+            e
+            for e in entries
+            if any(i.due_on > self.paid_through[e.loan.loan_id] for i in e.loan.instalments)
+        ]
+        loan_ids = tuple(e.loan.loan_id for e in owing or entries)
         jurisdiction = entries[0].loan.jurisdiction
         self.stats.intents[intent.kind] += 1
         for loan_id in loan_ids:

@@ -127,6 +127,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "PaymentsFunction",
         "InboundSmsFunction",
         "UnsubscribeFunction",
+        "HoldsFunction",  # the reacting borrowers' promises, hardship and disputes (localcloud.intents)
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 
