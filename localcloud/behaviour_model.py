@@ -207,11 +207,10 @@ class BorrowerModel:
             return False  # waits for the dispute's answer
         return self.rng.random() < self.hazard(day)
 
-    def dispute_closed(self, day: date) -> Intent | None:
-        """The dispute's closing (the lender answered it) once its days are over, else None."""
+    def dispute_closed(self, day: date, at: datetime) -> Intent | None:
+        """The dispute's closing at `at` (the lender answered it) once its days are over, else None."""
         if self.dispute_until is None or day <= self.dispute_until:
             return None
-        at = datetime.combine(self.dispute_until + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         self.dispute_until = None
         return Intent("dispute_closed", at)
 

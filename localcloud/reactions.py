@@ -118,7 +118,7 @@ class ReactingBorrowers:
             if pay_at < local_now:
                 day += timedelta(days=1)
                 pay_at = datetime.combine(day, time(first.pay_hour_local, 17), tzinfo=zone)
-            closed = model.dispute_closed(day)
+            closed = model.dispute_closed(day, now)
             if closed is not None:
                 self._deliver(bid, closed)
             overdue: list[BookEntry] = []

@@ -393,7 +393,9 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # again at each release) and suppressed the contacts on the channels that borrower opted out of.
     # Massachusetts' 2-in-7 holding a third contact on one debt is shown by tests/integration/
     # test_dispatch.py; in this short run no Massachusetts debt reaches a third contact.
-    assert layers["DEFERRED"] == {"US-REGF@2026.1": 3}
+    # One call task waited for the borrower's other open task (the dispatcher's one-open-task rule, no
+    # pack layer): with the challenger arms two of a US borrower's loans plan a call the same day.
+    assert layers["DEFERRED"] == {"US-REGF@2026.1": 3, "(none)": 1}
     assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 3}
     assert layers["by_rule"] == {
         "US-REGF@2026.1 bureau_precondition": 3,

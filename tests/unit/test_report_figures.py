@@ -269,7 +269,8 @@ def test_contact_outcome_rates_are_measured_per_arm_from_the_runs_counts(tmp_pat
             "unrelated": 9,
         },
     }
-    figures = build_figures(data, archive, as_of=date(2026, 4, 10), behaviour=behaviour)
+    counted = {"requests": {}, "sms_messages": 0}
+    figures = build_figures(data, archive, as_of=date(2026, 4, 10), counted=counted, behaviour=behaviour)
     assert figures["not_measured"] is None
     champion = figures["per_jurisdiction"]["CN"]["arms"]["champion"]
     assert champion["right_party_contact_rate"]["rate"] == pytest.approx(0.25)
