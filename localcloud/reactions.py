@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from arrears.events.dialer import CallTask
-from localcloud.behaviour_model import PROFILES, BorrowerModel, Contact, Intent
+from localcloud.behaviour_model import LIFT_DAYS, PROFILES, BorrowerModel, Contact, Intent
 from localcloud.book import BookEntry
 from localcloud.cloud import ACCOUNT, REGION
 from localcloud.intents import IntentPort
@@ -95,7 +95,6 @@ class ReactingBorrowers:
         self.stats = ReactionStats()
         self._sms_seen = 0
         self._mail_seen = 0
-        self._day_seq = 0
 
     # -- the days -----------------------------------------------------------------------------------
 
@@ -139,7 +138,7 @@ class ReactingBorrowers:
                     overdue.append(entry)
             if overdue and model.pays_overdue(day):
                 model.paid()
-                recent = any(c.reached and 0 < (day - c.at.date()).days <= 4 for c in model.contacts)
+                recent = any(c.reached and 0 < (day - c.at.date()).days <= LIFT_DAYS for c in model.contacts)
                 for entry in overdue:
                     latest = max(i.due_on for i in entry.loan.instalments if i.due_on < day)
                     # A stretched borrower pays half now and then and again later.
@@ -159,7 +158,6 @@ class ReactingBorrowers:
         loan_id = entry.loan.loan_id
         if through is not None:
             self.paid_through[loan_id] = max(self.paid_through[loan_id], through)
-        self._day_seq += 1
         self.stats.payments_scheduled += 1
         return at.astimezone(UTC), "pay", (loan_id, f"P-{loan_id}-m{day.isoformat()}", share)
 
