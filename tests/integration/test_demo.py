@@ -396,10 +396,14 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # One call task waited for the borrower's other open task (the dispatcher's one-open-task rule, no
     # pack layer): with the challenger arms two of a US borrower's loans plan a call the same day.
     assert layers["DEFERRED"] == {"US-REGF@2026.1": 3, "(none)": 1}
-    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 3}
+    # Suppressed by the base too: a reacting borrower disputed the debt at the first contact that
+    # reached them (three contacts held while the dispute is open, docs/simulation.md), and the
+    # borrower who unsubscribed by link is not e-mailed again.
+    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 7}
     assert layers["by_rule"] == {
         "US-REGF@2026.1 bureau_precondition": 3,
-        "US-REGF@2026.1 channel_opt_out": 3,
+        "US-REGF@2026.1 channel_opt_out": 4,
+        "US-REGF@2026.1 dispute_open": 3,
     }
     assert layers["checked_in_several_zones"] > 0
     lines = [
