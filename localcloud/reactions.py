@@ -91,7 +91,6 @@ class ReactingBorrowers:
         self.decided_on_time: set[tuple[str, date]] = set()
         self.promises: list[PromiseRecord] = []
         self.intents_by_loan: dict[str, Counter[str]] = {}
-        self.calls_by_loan: dict[str, Counter[str]] = {}  # every task's attempts, modelled or not
         self.stats = ReactionStats()
         self._sms_seen = 0
         self._mail_seen = 0
@@ -198,9 +197,6 @@ class ReactingBorrowers:
         return model.call_result(now.astimezone(ZoneInfo(task.timezone)).hour)
 
     def call_attempted(self, task: CallTask, result: str, conversation: bool, now: datetime) -> None:
-        calls = self.calls_by_loan.setdefault(task.loan_id, Counter())
-        calls["call_attempts"] += 1
-        calls["right_party_contacts"] += result == "connected_borrower"
         if task.borrower_id in self.models and result == "connected_borrower":
             self._contact(task.borrower_id, Contact(now, "CALL", reached=True, conversation=conversation))
 
@@ -264,15 +260,12 @@ class ReactingBorrowers:
         }
 
     def per_loan(self, end: date) -> dict[str, dict[str, int]]:
-        """Counts per loan for the report: call attempts and right-party contacts, promises judged
-        (kept, or their date passed before `end`) and kept, complaints, opt-outs."""
-        out: dict[str, dict[str, int]] = {
-            loan_id: dict(calls) for loan_id, calls in self.calls_by_loan.items()
-        }
+        """Counts per loan for the report: promises judged (kept, or their date passed before `end`)
+        and kept, complaints (call attempts and opt-outs come from the archive:
+        `localcloud.outcomes.archive_outcome_counts`)."""
+        out: dict[str, dict[str, int]] = {}
         for loan_id, kinds in self.intents_by_loan.items():
-            row = out.setdefault(loan_id, {})
-            row["complaints"] = kinds.get("complaint", 0)
-            row["opt_outs"] = kinds.get("opt_out", 0)
+            out.setdefault(loan_id, {})["complaints"] = kinds.get("complaint", 0)
         for record in self.promises:
             # One promise per conversation, counted on the borrower's first loan (not once per loan).
             row = out.setdefault(record.loan_ids[0], {})
