@@ -72,6 +72,12 @@ PRICES: dict[str, Price] = {
     "sms_part_+1": Price(
         0.00581, "outbound SMS message part to the US (base, carrier fees extra)", SMS, AS_OF
     ),
+    # No +86 (China) price: AWS End User Messaging sends to mainland China only for a sender registered
+    # by a company incorporated in mainland China, with each message template registered beforehand
+    # (docs.aws.amazon.com/sms-voice/latest/userguide/registrations-china.md, read 2026-11-30), and
+    # its pricing page gives the per-country price only in its interactive table; no figure could be
+    # read or confirmed from a public, citable page on 2026-11-30. The report counts the +86 parts and
+    # lists them as not priced rather than invent a price; add `sms_part_+86` here once read.
     "cloudwatch_metric_month": Price(0.30, "custom metric a month (first 10,000)", CLOUDWATCH, AS_OF),
     "cloudwatch_alarm_month": Price(0.10, "standard-resolution alarm metric a month", CLOUDWATCH, AS_OF),
     "cloudwatch_dashboard_month": Price(3.00, "dashboard a month (past the first three)", CLOUDWATCH, AS_OF),

@@ -116,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         f"on {recovered['loans']} of {payments['charged_off_loans']} charged-off loan(s); "
         f"reversals: {payments['reversals']['applied']}"
     )
+    reacting = summary["borrower_behaviour"]
+    promises = reacting["promises"]
+    print(
+        f"borrowers reacting: {promises['made']} promises ({promises['kept']} kept, {promises['broken']} "
+        f"broken), {reacting['complaints']} complaint(s), "
+        f"{reacting['intents'].get('opt_out', 0)} opt-out(s) by reply (docs/simulation.md)"
+    )
     print(f"records archived:   {summary['records_archived']} in {summary['archive_objects']} objects")
     deadline = run["sweep_deadline_checks"]
     print(

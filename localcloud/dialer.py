@@ -20,7 +20,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -45,6 +45,16 @@ VISIT_OUTCOMES = (("met_borrower", 30), ("promise_to_pay", 25), ("not_home", 35)
 SHORT_CREW, UNRECORDED = 0.08, 0.06  # how often a crew is one collector short / forgets to record
 
 Scheduled = tuple[datetime, str, tuple[Any, ...]]
+
+
+class BorrowerSide(Protocol):
+    """The called borrowers (`localcloud.reactions.ReactingBorrowers`)."""
+
+    def call_result(self, task: CallTask, now: datetime) -> tuple[str, bool] | None: ...
+    def call_attempted(self, task: CallTask, result: str, conversation: bool, now: datetime) -> None: ...
+    def field_visited(self, body: dict[str, Any], outcome: str, now: datetime) -> None: ...
+
+
 KINDS = ("dialer-poll", "call-attempt", "field-visit")
 
 
@@ -95,6 +105,9 @@ class SimulatedDialer:
         self.tasks: dict[str, _Task] = {}
         self.visits: dict[str, dict[str, Any]] = {}
         self.stats = DialerStats()
+        # The borrowers' side (localcloud.reactions): who answers a call, and what each attempt and
+        # visit was; None: the dialer's own seeded mix, nobody listening.
+        self.borrowers: BorrowerSide | None = None
 
     def polls(self, begin: datetime, end: datetime) -> Iterator[Scheduled]:
         moment = begin + POLL_EVERY
@@ -175,12 +188,17 @@ class SimulatedDialer:
         names = [r for r, _ in RESULTS]
         weights = [w for _, w in RESULTS]
         result = self.rng.choices(names, weights)[0]
+        answer = self.borrowers.call_result(task, now) if self.borrowers is not None else None
+        if answer is not None:
+            result = answer[0]
         answered = result in ("connected_borrower", "connected_other", "wrong_number", "refused")
         connected_left = task.connected_left_today
         if answered and connected_left is not None and held.connected >= connected_left:
             result = "no_answer"  # never over the connected cap: the dialer stops once reached (below)
             answered = False
         conversation = result == "connected_borrower" and self.rng.random() < 0.7
+        if answer is not None:
+            conversation = result == "connected_borrower" and answer[1]
         held.made += 1
         held.connected += answered
         last = (
@@ -206,6 +224,8 @@ class SimulatedDialer:
             self.stats.attempts_accepted += 1
             self.stats.connected += answered
             self.stats.conversations += conversation
+            if self.borrowers is not None:
+                self.borrowers.call_attempted(task, result, conversation, now)
         else:
             self.stats.attempts_rejected += 1
         if last:
@@ -249,5 +269,7 @@ class SimulatedDialer:
         responses = self.cloud.put_event("LoanEventsBus", FIELD_SOURCE, "FieldVisitReported", detail)
         answers = [r for r in responses if isinstance(r, dict)]
         self.stats.visits_accepted += bool(answers)
+        if answers and self.borrowers is not None:
+            self.borrowers.field_visited(body, str(detail["outcome"]), now)
         self.stats.visits_flagged += any(a.get("breaches") for a in answers)
         return []

@@ -136,6 +136,10 @@ class SimulatedReplies:
                 self._click(link)
                 self.clicked = True
 
+    def reply(self, number: str, body: str) -> None:
+        """A text reply from `number` (a reacting borrower's STOP, `localcloud.intents`)."""
+        self._reply(number, body)
+
     def _reply(self, number: str, body: str) -> None:
         payload = {
             "originationNumber": number,

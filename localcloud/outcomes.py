@@ -8,6 +8,9 @@ summary.json's `outcomes` section: the per-jurisdiction, per-arm figures and the
 
 from __future__ import annotations
 
+import gzip
+import json
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -25,6 +28,33 @@ def _scan(table: str) -> list[dict[str, Any]]:
     return [plain(item) for item in all_items(boto3.resource("dynamodb").Table(table).scan)]
 
 
+def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
+    """Per loan id, from the exported archive alone: `call_attempts` (the dialer's reported attempts,
+    archived as CALL_TASK records with an attempt number), `right_party_contacts` (those whose result
+    is `connected_borrower`), and `opt_outs` (applied OPT_OUT preference records, counted on the first
+    loan the borrower's token was contacted about)."""
+    counts: dict[str, Counter[str]] = {}
+    first_loan: dict[str, str] = {}
+    for path in sorted(archive.glob("contacts/**/*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                loan_id = str(record["loan_id"])
+                first_loan.setdefault(str(record["borrower_token"]), loan_id)
+                if record.get("channel") == "CALL_TASK" and record.get("attempt") is not None:
+                    row = counts.setdefault(loan_id, Counter())
+                    row["call_attempts"] += 1
+                    row["right_party_contacts"] += record.get("result") == "connected_borrower"
+    for path in sorted(archive.glob("preferences/**/*.json")):
+        change = json.loads(path.read_text())
+        opted = first_loan.get(str(change["borrower_token"]))
+        if opted is not None and change.get("applied") and change.get("record_type") == "OPT_OUT":
+            counts.setdefault(opted, Counter())["opt_outs"] += 1
+    return counts
+
+
 def write_outcomes(
     *,
     loans_table: str,
@@ -34,11 +64,30 @@ def write_outcomes(
     counted: Mapping[str, Any],
     invocations: int,
     run: Mapping[str, Any],
+    behaviour: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name)."""
-    exported = export_reporting_data(_scan(loans_table), _scan(history_table), out / "data", as_of)
+    """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name).
+
+    `behaviour`: per loan id, the reacting borrowers' promises and complaints
+    (`ReactingBorrowers.per_loan`); with the call attempts and opt-outs the archive holds
+    (`archive_outcome_counts`), summed per jurisdiction and strategy arm for the report's
+    contact-outcome rates."""
+    loans = _scan(loans_table)
+    exported = export_reporting_data(loans, _scan(history_table), out / "data", as_of)
+    by_arm: dict[tuple[str, str], Counter[str]] = {}
+    if behaviour is not None:
+        archived = archive_outcome_counts(out / "archive")
+        for loan in loans:
+            key = (str(loan["jurisdiction"]), str(loan.get("strategy_arm", "champion")))
+            by_arm.setdefault(key, Counter()).update(behaviour.get(str(loan["loan_id"]), {}))
+            by_arm[key].update(archived.get(str(loan["loan_id"]), {}))
     figures = build_figures(
-        out / "data", out / "archive", as_of=as_of, counted=counted, invocations=invocations
+        out / "data",
+        out / "archive",
+        as_of=as_of,
+        counted=counted,
+        invocations=invocations,
+        behaviour=by_arm if behaviour is not None else None,
     )
     write_report(figures, out / "report.html", run)
     per_jurisdiction = {
@@ -67,4 +116,4 @@ def write_outcomes(
     }
 
 
-__all__ = ["write_outcomes"]
+__all__ = ["archive_outcome_counts", "write_outcomes"]

@@ -36,8 +36,10 @@ from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
+from localcloud.intents import EventBusIntents
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
+from localcloud.reactions import ReactingBorrowers, manages
 from localcloud.retention_report import retention_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule
@@ -118,6 +120,15 @@ class Simulation:
         self._next_deferred: datetime | None = None
         # Borrowers answering by text reply and by unsubscribe link (localcloud.optouts).
         self.replies = SimulatedReplies(self.cloud, self.book)
+        # Borrowers who react to what Arrears sends and calls (localcloud.reactions).
+        self.reactions = ReactingBorrowers(
+            self.book,
+            seed,
+            start,
+            EventBusIntents(self.cloud, self.replies),
+            self.stack.physical["RemindersTopic"],
+        )
+        self.dialer.borrowers = self.reactions
 
     def load_book(self) -> None:
         for entry in self.book:
@@ -271,7 +282,12 @@ class Simulation:
             for moment in schedule.firings(since, end):
                 heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
                 order += 1
+        for moment in self.reactions.days(begin, end):
+            heapq.heappush(queue, (moment, order, "borrowers-day", ()))
+            order += 1
         for entry in self.book:
+            if manages(entry):
+                continue  # the behaviour model decides when this borrower pays
             for moment, kind, args in self._payment_times(entry, end):
                 heapq.heappush(queue, (moment, order, kind, args))
                 order += 1
@@ -304,8 +320,14 @@ class Simulation:
                 self._reverse(*args)
             elif kind == "replies":
                 self.replies.answer()
+            elif kind == "borrowers-day":
+                for later, next_kind, next_args in self.reactions.day(moment):
+                    if later < end:
+                        heapq.heappush(queue, (max(later, moment), order, next_kind, next_args))
+                        order += 1
             else:
                 self._pay(*args)
+            self.reactions.observe(self.cloud.clock)
             if progress is not None:
                 progress(moment)
         self.cloud.advance_to(end)
@@ -476,6 +498,12 @@ def summarise(
         "archive_jurisdictions": sorted({m.jurisdiction for m in manifests}),
         # opt-outs and opt-ins by channel and source, and sends after an opt-out (from the archive alone)
         "opt_outs": opt_out_summary(out, sim.replies.stats),
+        # what the reacting borrowers did: contacts that reached them, promises, complaints...
+        "borrower_behaviour": {
+            **sim.reactions.summary(sim.start + timedelta(days=days)),
+            # Arrears' own judgement of the promises (arrears.domain.behaviour.judge_promise)
+            "broken_promises_counted_on_loans": sum(int(loan.get("broken_promises") or 0) for loan in loans),
+        },
     }
 
 
@@ -548,6 +576,7 @@ def run_demo(
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
                 run=summary["run"],
+                behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.
             summary["local_cloud"] = {"lean": lean, "stream_records": sim.cloud.stream_records()}

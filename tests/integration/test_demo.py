@@ -127,6 +127,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "PaymentsFunction",
         "InboundSmsFunction",
         "UnsubscribeFunction",
+        "HoldsFunction",  # the reacting borrowers' promises, hardship and disputes (localcloud.intents)
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 
@@ -392,11 +393,17 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # again at each release) and suppressed the contacts on the channels that borrower opted out of.
     # Massachusetts' 2-in-7 holding a third contact on one debt is shown by tests/integration/
     # test_dispatch.py; in this short run no Massachusetts debt reaches a third contact.
-    assert layers["DEFERRED"] == {"US-REGF@2026.1": 3}
-    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 3}
+    # One call task waited for the borrower's other open task (the dispatcher's one-open-task rule, no
+    # pack layer): with the challenger arms two of a US borrower's loans plan a call the same day.
+    assert layers["DEFERRED"] == {"US-REGF@2026.1": 3, "(none)": 1}
+    # Suppressed by the base too: a reacting borrower disputed the debt at the first contact that
+    # reached them (three contacts held while the dispute is open, docs/simulation.md), and the
+    # borrower who unsubscribed by link is not e-mailed again.
+    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 7}
     assert layers["by_rule"] == {
         "US-REGF@2026.1 bureau_precondition": 3,
-        "US-REGF@2026.1 channel_opt_out": 3,
+        "US-REGF@2026.1 channel_opt_out": 4,
+        "US-REGF@2026.1 dispute_open": 3,
     }
     assert layers["checked_in_several_zones"] > 0
     lines = [

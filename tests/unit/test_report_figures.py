@@ -254,3 +254,34 @@ def test_the_figures_compare_arms_and_the_page_is_self_contained(tmp_path: Path)
     # Nothing to fetch: no script, no external reference, no image or stylesheet link
     for fetch in ("<script", "src=", 'href="http', "url(http", "@import", "<link"):
         assert fetch not in page, fetch
+
+
+def test_contact_outcome_rates_are_measured_per_arm_from_the_runs_counts(tmp_path: Path) -> None:
+    data, archive = export(tmp_path)
+    behaviour = {
+        ("CN", "champion"): {
+            "call_attempts": 8,
+            "right_party_contacts": 2,
+            "promises": 4,
+            "promises_kept": 3,
+            "complaints": 1,
+            "opt_outs": 0,
+            "unrelated": 9,
+        },
+    }
+    counted = {"requests": {}, "sms_messages": 0}
+    figures = build_figures(data, archive, as_of=date(2026, 4, 10), counted=counted, behaviour=behaviour)
+    assert figures["not_measured"] is None
+    champion = figures["per_jurisdiction"]["CN"]["arms"]["champion"]
+    assert champion["right_party_contact_rate"]["rate"] == pytest.approx(0.25)
+    assert champion["promise_kept_rate"]["rate"] == pytest.approx(0.75)
+    # per 1,000 of the arm's contacts sent (3 SMS and 1 call task in the fixture)
+    assert champion["complaints_per_1000_contacts"] == pytest.approx(250.0)
+    assert champion["opt_outs_per_1000_contacts"] == 0
+    challenger = figures["per_jurisdiction"]["CN"]["arms"]["challenger"]
+    assert challenger["right_party_contact_rate"] is None  # no call attempt in that arm: not measured
+    page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
+    assert "Contact outcomes" in page
+    assert "25.0 %" in page
+    without = build_figures(data, archive, as_of=date(2026, 4, 10))
+    assert "right-party contact" in without["not_measured"]

@@ -103,7 +103,7 @@ _GOOD = DOCUMENT.read_text()
     [
         (lambda t: t.replace("channel: EMAIL", "channel: FAX", 1), "channel: Input should be"),
         (lambda t: t.replace("offset: 60", "offset: 2", 1), "steps must be ordered by offset"),
-        (lambda t: t.replace("weight: 80", "weight: -1", 1), "weight: Input should be greater than"),
+        (lambda t: t.replace("weight: 50", "weight: -1", 1), "weight: Input should be greater than"),
         (lambda t: t.replace("id: sms-d3", "id: sms-d1", 1), "duplicate step ids ['sms-d1']"),
         (lambda t: t.replace("min_amount_minor: 100000", "min_amount_minor: lots", 1), "min_amount_minor"),
         (lambda t: t.replace("charge_off_dpd: 180", "charge_off_dpd: 80", 1), "would never run"),

@@ -22,6 +22,10 @@ from arrears_report.cost import run_cost
 from arrears_report.stats import Proportion, wilson
 from arrears_report.tables import open_local, run
 
+_RATE_COUNTS = frozenset(
+    {"call_attempts", "right_party_contacts", "promises", "promises_kept", "complaints", "opt_outs"}
+)
+
 
 def build_figures(
     data: Path,
@@ -30,8 +34,14 @@ def build_figures(
     as_of: date,
     counted: Mapping[str, Any] | None = None,
     invocations: int = 0,
+    behaviour: Mapping[tuple[str, str], Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """Every figure of the report, as JSON-able values (also written to summary.json's `outcomes`)."""
+    """Every figure of the report, as JSON-able values (also written to summary.json's `outcomes`).
+
+    `behaviour`: per (jurisdiction, arm), the counts behind the contact-outcome rates
+    (`call_attempts`, `right_party_contacts`, `promises`, `promises_kept`, `complaints`, `opt_outs`;
+    `figures.outcome_rates`); None: those rates are not measured."""
+    measured = behaviour or {}
     con = open_local(data, archive)
     rows = {
         name: run(con, name)
@@ -74,7 +84,14 @@ def build_figures(
                 "roll_rate_m1_m2": F.interval(roll),
                 "contacts": contacts_sent[(jurisdiction, arm)],
                 "cure_curve": F.cure_curve(episodes, as_of, max_days),
-                **F.outcome_rates(contacts=contacts_sent[(jurisdiction, arm)]),
+                **F.outcome_rates(
+                    contacts=contacts_sent[(jurisdiction, arm)],
+                    **{
+                        k: int(v)
+                        for k, v in measured.get((jurisdiction, arm), {}).items()
+                        if k in _RATE_COUNTS
+                    },
+                ),
             }
         per_jurisdiction[jurisdiction] = {
             "arms": arm_figures,
@@ -95,7 +112,9 @@ def build_figures(
         "vintages": rows["vintages"],
         "contacts": rows["contacts"],
         "recoveries": F.recovery_figures(rows["recoveries"]),
-        "not_measured": (
+        "not_measured": None
+        if behaviour is not None
+        else (
             "right-party contact, promise-kept, complaint and opt-out rates: the run holds no call "
             "outcomes, promises, complaints or opt-outs"
         ),

@@ -38,6 +38,9 @@ def register_loan(
         playbook.terms_for(loan.terms.product),
         money_rules_for(loan.jurisdiction, loan.disbursed_on),
     )
+    # The champion/challenger arm, fixed at registration (a stable hash of the loan id): the loan,
+    # its delinquency history and the report's per-arm figures all carry it.
+    prepared = prepared.with_changes(strategy_arm=playbook.arm_for(prepared).name)
     borrowers.put(borrower)
     assessed = assess(prepared, loan_business_date(prepared, at, rule_pack_for(loan.jurisdiction)), playbook)
     return loans.create(assessed)

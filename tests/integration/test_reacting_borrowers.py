@@ -1,0 +1,81 @@
+"""The demo's borrowers react to what Arrears does, end to end on moto (`localcloud.reactions`).
+
+One small demo run (`run_demo`, as `arrears-demo` runs it): promises to pay are made on the simulated
+dialer's conversations and reach Arrears as `HoldChanged` holds, some kept and some broken (Arrears
+counts the broken ones on the loan); a borrower contacted too often complains; a challenger arm holds
+loans in both jurisdictions, and the report's contact-outcome rates are measured per arm.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud.simulation import run_demo
+
+LOANS, DAYS, SEED, START = 40, 20, 7, date(2026, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out: Path = tmp_path_factory.mktemp("reacting")
+    return run_demo(out=out, loans=LOANS, days=DAYS, seed=SEED, start=START)
+
+
+def test_promises_are_made_on_calls_reach_arrears_and_are_kept_or_broken(summary: dict[str, Any]) -> None:
+    behaviour = summary["borrower_behaviour"]
+    promises = behaviour["promises"]
+    assert promises["made"] >= 2
+    assert promises["kept"] >= 1
+    assert promises["broken"] >= 1
+    assert promises["made"] == promises["kept"] + promises["broken"] + promises["pending"]
+    # Every promise reached Arrears as a hold it applied.
+    assert behaviour["intents_delivered"]["promise_to_pay:hold_applied"] == promises["made"]
+    assert behaviour["calls_answered_by_model"] > 0
+    # Arrears judged a broken promise on the loan too (its assessment after the promised date).
+    assert behaviour["broken_promises_counted_on_loans"] >= 1
+
+
+def test_a_borrower_contacted_too_often_complains_and_it_is_counted(summary: dict[str, Any]) -> None:
+    behaviour = summary["borrower_behaviour"]
+    assert behaviour["complaints"] >= 1
+    assert behaviour["intents_delivered"]["complaint:recorded_only"] == behaviour["complaints"]
+
+
+def test_payments_follow_contacts(summary: dict[str, Any]) -> None:
+    payments = summary["borrower_behaviour"]["payments"]
+    assert payments["overdue"] >= 1
+    assert payments["overdue_within_4_days_of_a_contact"] >= 1
+    assert summary["payments"]["applied"] >= payments["on_time"]
+
+
+def test_the_report_compares_a_challenger_arm_with_measured_contact_outcomes(summary: dict[str, Any]) -> None:
+    outcomes = summary["outcomes"]
+    assert outcomes["not_measured"] is None
+    for jurisdiction in ("CN", "US-REGF"):
+        arms = outcomes["per_jurisdiction"][jurisdiction]["arms"]
+        assert arms["challenger"]["loans"] > 0, jurisdiction
+        assert arms["champion"]["loans"] > 0, jurisdiction
+        assert "challenger" in outcomes["per_jurisdiction"][jurisdiction]["cure_rate_against_champion"]
+    measured = [
+        arm
+        for block in outcomes["per_jurisdiction"].values()
+        for arm in block["arms"].values()
+        if arm["right_party_contact_rate"] is not None
+    ]
+    assert measured
+    assert all(0 <= arm["right_party_contact_rate"]["rate"] <= 1 for arm in measured)
+    assert any(arm["promise_kept_rate"] is not None for arm in measured)
+    assert any((arm["complaints_per_1000_contacts"] or 0) > 0 for arm in measured)
+
+
+def test_the_existing_paths_are_still_reached_and_the_invariants_hold(summary: dict[str, Any]) -> None:
+    assert summary["invariants"]["ok"], summary["invariants"]["broken"]
+    payments = summary["payments"]
+    assert payments["reversals"]["applied"] >= 1
+    assert payments["recoveries_after_charge_off"]["payments"] >= 1
+    assert summary["opt_outs"]["violations_sent_after_opt_out"] == 0
+    assert summary["opt_outs"]["by_channel_source_and_kind"].get("EMAIL:EMAIL_LINK:OPT_OUT") == 1
