@@ -1,9 +1,10 @@
 """The borrower's way to opt out: the unsubscribe routes, and what a recorded change logs and counts.
 
 `unsubscribe_router(ports, link_secret, now)` is a Powertools event-handler `Router` with two routes,
-mounted by the unsubscribe function on its Lambda function URL (`LambdaFunctionUrlResolver`) and, later,
-by the borrower API (`APIGatewayHttpResolver.include_router(router, prefix="/preferences")`): the same
-routes and the same use case (`arrears.usecases.preferences.follow_unsubscribe_link`).
+mounted by the borrower API (`arrears.handlers.api`, functions/api) under `/preferences`: the link an
+e-mail carries is `<API URL>/preferences/unsubscribe?t=...` (template parameter OptOutBaseUrl, else the
+API's own URL). These are the API's only routes without a token: the link is signed and expires.
+`ports` is called on the first request (the OpenAPI document is built without AWS).
 
 * `GET /unsubscribe?t=<link>`: checks the link and answers a confirmation page with a button (nothing
   is recorded: mail scanners and link previews follow GET links).
@@ -86,7 +87,7 @@ def _json(status: int, body: Mapping[str, Any]) -> Response[str]:
 
 
 def unsubscribe_router(
-    ports: PreferencePorts,
+    ports: Callable[[], PreferencePorts],
     link_secret: Secret,
     now: Callable[[], datetime],
     telemetry: Telemetry,
@@ -115,7 +116,7 @@ def unsubscribe_router(
         )
         return _page(error.status, "Link not valid", text)
 
-    @router.get(UNSUBSCRIBE_PATH)
+    @router.get(UNSUBSCRIBE_PATH, summary="Unsubscribe link: confirm", include_in_schema=True)
     def confirm() -> Response[str]:
         token = link_of()
         try:
@@ -131,13 +132,13 @@ def unsubscribe_router(
         )
         return _page(200, "Unsubscribe", f"Confirm that you no longer want {channel} messages from us.", form)
 
-    @router.post(UNSUBSCRIBE_PATH)
+    @router.post(UNSUBSCRIBE_PATH, summary="Unsubscribe link: record the opt-out")
     def unsubscribe() -> Response[str]:
         token = link_of()
         try:
             if not token:
                 raise MalformedLink("the link is incomplete")
-            outcome = follow_unsubscribe_link(token, now(), ports, link_secret)
+            outcome = follow_unsubscribe_link(token, now(), ports(), link_secret)
         except LinkError as error:
             return refused(error)
         answer = preference_received(telemetry, outcome, {"route": UNSUBSCRIBE_PATH})
