@@ -25,6 +25,8 @@ import json
 import logging
 import re
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -60,7 +62,12 @@ class HttpRoute:
 class LocalTokenIssuer:
     """Signs user-pool-like tokens with a local P-256 key and checks them, at the cloud's clock."""
 
-    def __init__(self, cloud: LocalCloud, issuer: str = "https://cognito-idp.local/arrears", audience: str = "local-client") -> None:
+    def __init__(
+        self,
+        cloud: LocalCloud,
+        issuer: str = "https://cognito-idp.local/arrears",
+        audience: str = "local-client",
+    ) -> None:
         self.cloud = cloud
         self.issuer = issuer
         self.audience = audience
@@ -109,6 +116,42 @@ class LocalTokenIssuer:
         except (JoseError, ValueError):
             return None
         return dict(decoded.claims)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def http_call(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> HttpAnswer:
+    """One HTTP request (stdlib only): a JSON `body`, a bearer `token`; any status is an answer."""
+    sent = {"Accept": "application/json", **(headers or {})}
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent["Content-Type"] = "application/json"
+    if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise ValueError("http_call talks to the local API only")
+    request = urllib.request.Request(url, data=data, headers=sent, method=method)  # noqa: S310 (checked above)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            return HttpAnswer(response.status, dict(response.headers.items()), response.read().decode())
+    except urllib.error.HTTPError as error:
+        return HttpAnswer(error.code, dict(error.headers.items()), error.read().decode())
 
 
 def _apigw_claims(claims: Mapping[str, Any]) -> dict[str, str]:
@@ -215,7 +258,9 @@ class LocalHttpApi:
             self.cloud.settle()
         return self._response(answer)
 
-    def _event(self, request: Request, route: HttpRoute, raw: bytes, claims: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _event(
+        self, request: Request, route: HttpRoute, raw: bytes, claims: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
         now = self.cloud.clock
         try:
             body: str | None = raw.decode() if raw else None
@@ -251,7 +296,9 @@ class LocalHttpApi:
             "rawQueryString": query,
             "headers": {name.lower(): value for name, value in request.headers.items()},
             "queryStringParameters": dict(request.args.items()) or None,
-            "pathParameters": {"proxy": request.path.lstrip("/")} if route.path.endswith("{proxy+}") else None,
+            "pathParameters": {"proxy": request.path.lstrip("/")}
+            if route.path.endswith("{proxy+}")
+            else None,
             "requestContext": context,
             "body": body,
             "isBase64Encoded": encoded,

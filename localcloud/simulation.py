@@ -30,12 +30,14 @@ from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
+from localcloud.borrower_voice import SimulatedVoices, api_summary
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.compliance_report import bureau_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.faults import FaultInjector, FaultPlan
+from localcloud.http_api import LocalHttpApi
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
 from localcloud.rule_layers import decisions_by_layer
@@ -86,6 +88,7 @@ class Simulation:
         start: date,
         log: TextIO | None = None,
         faults: FaultPlan | None = None,
+        api_port: int = 0,
     ) -> None:
         self.start = start
         self.seed = seed
@@ -107,8 +110,11 @@ class Simulation:
         self.schedules = schedules_of(self.stack)
         self._actions_seen = -1
         self._next_deferred: datetime | None = None
-        # Borrowers answering by text reply and by unsubscribe link (localcloud.optouts).
-        self.replies = SimulatedReplies(self.cloud, self.book)
+        # The borrower API over HTTP on 127.0.0.1 (localcloud.http_api); borrowers answering by text
+        # reply and by unsubscribe link (localcloud.optouts), and through the API (localcloud.borrower_voice).
+        self.http_api = LocalHttpApi(self.cloud, port=api_port)
+        self.replies = SimulatedReplies(self.cloud, self.book, self.http_api)
+        self.voices = SimulatedVoices(self.http_api, self.book)
 
     def load_book(self) -> None:
         for entry in self.book:
@@ -272,6 +278,9 @@ class Simulation:
         for moment in self.replies.moments(begin, end):
             heapq.heappush(queue, (moment, order, "replies", ()))
             order += 1
+        for moment in self.voices.moments(begin, end):
+            heapq.heappush(queue, (moment, order, "voices", ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
@@ -295,6 +304,8 @@ class Simulation:
                 self._reverse(*args)
             elif kind == "replies":
                 self.replies.answer()
+            elif kind == "voices":
+                self.voices.speak()
             else:
                 self._pay(*args)
             if progress is not None:
@@ -461,6 +472,8 @@ def summarise(
         "archive_jurisdictions": sorted({m.jurisdiction for m in manifests}),
         # opt-outs and opt-ins by channel and source, and sends after an opt-out (from the archive alone)
         "opt_outs": opt_out_summary(out, sim.replies.stats),
+        # the borrower API's calls by route and status, and the requests and opt-outs they caused
+        "api": api_summary(out, sim.http_api, sim.voices),
     }
 
 
@@ -523,6 +536,7 @@ def run_demo(
                 invocations=sum(sim.stats.invocations.values()),
                 run=summary["run"],
             )
+            sim.http_api.close()
     finally:
         counted.uninstall()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
+from arrears.handlers.api import resolve
 from arrears.handlers.api_app import ApiProviders, api_app
 from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.borrower_requests import BorrowerApiPorts
@@ -41,7 +42,7 @@ app = api_app(
             container.borrowers, container.archive_store, container.token_secret.value
         ),
         requests=lambda: container.borrower_requests,
-        link_secret=lambda: container.opt_out_link_secret.value(),
+        link_secret=container.opt_out_link_secret.value,
         now=container.clock.now,
     ),
     telemetry,
@@ -50,4 +51,4 @@ app = api_app(
 
 @telemetry.handler(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return resolve(app, event, context, telemetry)

@@ -180,7 +180,9 @@ class Container:
     @cached_property
     def borrower_requests(self) -> BorrowerRequestRepository:
         if not self.settings.borrower_requests_table:
-            raise RuntimeError("BORROWER_REQUESTS_TABLE is not set: this function records no borrower requests")
+            raise RuntimeError(
+                "BORROWER_REQUESTS_TABLE is not set: this function records no borrower requests"
+            )
         return BorrowerRequestRepository(self._dynamodb.Table(self.settings.borrower_requests_table))
 
     def loan_ids_for_borrower(self, borrower_id: str) -> list[str]:

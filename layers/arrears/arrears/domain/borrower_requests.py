@@ -83,7 +83,13 @@ def request_id(caller: str, route: str, idempotency_key: str) -> str:
 
 
 def judge_promise(
-    policy: BorrowerRequestPolicy, *, today: date, pay_on: date, amount_minor: int, due_minor: int, payoff_minor: int
+    policy: BorrowerRequestPolicy,
+    *,
+    today: date,
+    pay_on: date,
+    amount_minor: int,
+    due_minor: int,
+    payoff_minor: int,
 ) -> None:
     """Raise `RequestRefused` unless a PTP of `amount_minor` on `pay_on` (borrower's business date
     `today`) is within the policy: `today <= pay_on <= today + promise_max_days`, and
@@ -108,7 +114,9 @@ def judge_promise(
             f"({policy.sources.get('promise_min_percent', '')})",
         )
     if amount_minor > payoff_minor:
-        raise RequestRefused("promise_above_payoff", "amount_minor", "the amount is more than the payoff quote")
+        raise RequestRefused(
+            "promise_above_payoff", "amount_minor", "the amount is more than the payoff quote"
+        )
 
 
 @dataclass(frozen=True, slots=True)

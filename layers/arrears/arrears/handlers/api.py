@@ -15,7 +15,8 @@ which API Gateway hands over as one string (`"[agent supervisor]"`) or a list.
 
 Errors (`ApiError`) answer `{"error": {"code", "message", "field"}}` with a 4xx status; the message
 names the rule broken, never a value sent (the request may carry personal data). A request body over
-`MAX_BODY_BYTES` answers 413. Validation errors answer 422 in the same shape.
+`MAX_BODY_BYTES` answers 413 (`resolve`, before the body is parsed). Validation errors answer 422 in
+the same shape.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from pydantic import BaseModel, Field
@@ -123,7 +123,9 @@ def caller_of(claims: Mapping[str, Any]) -> Caller:
     subject = str(claims.get("sub") or "")
     if not subject:
         raise ApiError(401, "unauthenticated", "a valid bearer token is required")
-    roles = {Role(group) for group in _groups(claims.get("cognito:groups")) if group in Role.__members__.values()}
+    roles = {
+        Role(group) for group in _groups(claims.get("cognito:groups")) if group in Role.__members__.values()
+    }
     roles.discard(Role.BORROWER)  # a group cannot make someone a borrower: only the borrower id claim does
     borrower_id = str(claims.get("custom:borrower_id") or "") or None
     if borrower_id is not None:
@@ -138,11 +140,25 @@ def require(caller: Caller, *allowed: Role) -> Caller:
     return caller
 
 
-def body_size_limit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    body = app.current_event.body or ""
-    if len(body.encode()) > MAX_BODY_BYTES:
-        raise ApiError(413, "body_too_large", f"the request body may be at most {MAX_BODY_BYTES} bytes")
-    return next_middleware(app)
+def resolve(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, telemetry: Telemetry
+) -> dict[str, Any]:
+    """`app.resolve(event, context)`, after the body size check (before validation parses the body):
+    a body over `MAX_BODY_BYTES` answers 413 and reaches no route."""
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(str(body).encode())
+    if size > MAX_BODY_BYTES:
+        telemetry.count("ApiErrors", code="body_too_large")
+        telemetry.logger.info("api request refused", extra={"code": "body_too_large"})
+        message = f"the request body may be at most {MAX_BODY_BYTES} bytes"
+        response = error_response(413, "body_too_large", message)
+        return {
+            "statusCode": response.status_code,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON, **_NO_STORE},
+            "body": response.body,
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)
 
 
 def build_api(
@@ -151,7 +167,6 @@ def build_api(
     """The resolver with validation, Swagger UI, the error shape and the body limit; `mount` includes
     the audiences' routers."""
     app = APIGatewayHttpResolver(enable_validation=True)
-    app.use([body_size_limit])
 
     @app.exception_handler(ApiError)
     def api_error(error: ApiError) -> Response[str]:
@@ -162,7 +177,9 @@ def build_api(
     @app.exception_handler(RequestValidationError)
     def invalid(error: RequestValidationError) -> Response[str]:
         first = error.errors()[0] if error.errors() else {}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "path", "query", "header")]
+        location = [
+            str(part) for part in first.get("loc", ()) if part not in ("body", "path", "query", "header")
+        ]
         field = ".".join(location) or None
         kind = str(first.get("type", "invalid"))
         telemetry.count("ApiErrors", code="invalid_request")

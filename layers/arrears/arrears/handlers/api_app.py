@@ -51,7 +51,9 @@ def _unavailable() -> Any:
 
 def openapi_document() -> dict[str, Any]:
     """The API's OpenAPI document, as served at `/docs?format=json` (stable key order)."""
-    providers = ApiProviders(_unavailable, _unavailable, _unavailable, _unavailable, lambda: datetime.now(UTC))
+    providers = ApiProviders(
+        _unavailable, _unavailable, _unavailable, _unavailable, lambda: datetime.now(UTC)
+    )
     app = api_app(providers, Telemetry())
     schema = app.get_openapi_schema(title=API_TITLE, version=API_VERSION)
     document: dict[str, Any] = schema.model_dump(mode="json", by_alias=True, exclude_none=True)

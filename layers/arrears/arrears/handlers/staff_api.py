@@ -39,7 +39,11 @@ def staff_router(requests: Callable[[], BorrowerRequestRepository], now: Callabl
         responses=error_responses(401, 403),
     )
     def complaints_due(warn_days: Annotated[int, Query(ge=0, le=60)] = 3) -> ComplaintsDue:
-        require(caller_of(router.current_event.request_context.authorizer.jwt_claim), Role.COMPLIANCE, Role.SUPERVISOR)
+        require(
+            caller_of(router.current_event.request_context.authorizer.jwt_claim),
+            Role.COMPLIANCE,
+            Role.SUPERVISOR,
+        )
         due = complaints_near_deadline(requests(), now().date(), warn_days)
         return ComplaintsDue.model_validate({"complaints": due})
 

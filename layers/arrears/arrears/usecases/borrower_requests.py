@@ -130,7 +130,9 @@ def loan_view(ports: BorrowerApiPorts, loan: Loan, at: datetime) -> dict[str, An
             for instalment in loan.instalments
         ],
         "holds": {
-            "promise_to_pay_until": holds.promise_to_pay_until.isoformat() if holds.promise_to_pay_until else None,
+            "promise_to_pay_until": holds.promise_to_pay_until.isoformat()
+            if holds.promise_to_pay_until
+            else None,
             "hardship_until": holds.hardship_until.isoformat() if holds.hardship_until else None,
             "dispute_open": holds.dispute_open,
         },
@@ -210,13 +212,22 @@ class IdempotencyKeyReused(ValueError):
     """An `Idempotency-Key` already used by this caller on this route for a different request (409)."""
 
 
-def _hold(ports: BorrowerApiPorts, rid: str, loan: Loan, hold: HoldKind, at: datetime, until: date | None) -> str:
+def _hold(
+    ports: BorrowerApiPorts, rid: str, loan: Loan, hold: HoldKind, at: datetime, until: date | None
+) -> str:
     change = HoldChange(rid, loan.loan_id, hold, True, at, until)
     return record_hold(change, loans=ports.loans, playbook=ports.playbook()).status.value
 
 
 def promise_to_pay(
-    ports: BorrowerApiPorts, borrower_id: str, loan_id: str, rid: str, *, pay_on: date, amount_minor: int, at: datetime
+    ports: BorrowerApiPorts,
+    borrower_id: str,
+    loan_id: str,
+    rid: str,
+    *,
+    pay_on: date,
+    amount_minor: int,
+    at: datetime,
 ) -> RequestOutcome:
     """Record a PTP; `RequestRefused` outside the policy. The promise holds escalation until `pay_on`."""
     loan = owned_loan(ports, borrower_id, loan_id)
@@ -234,29 +245,52 @@ def promise_to_pay(
         )
     details = {"pay_on": pay_on.isoformat(), "amount_minor": amount_minor, "currency": loan.currency}
     created, details = _store_and_archive(
-        ports, RequestKind.PROMISE_TO_PAY, rid, borrower_id=borrower_id, loan=loan,
-        jurisdiction=loan.jurisdiction, at=at, details=details, policy=policy,
+        ports,
+        RequestKind.PROMISE_TO_PAY,
+        rid,
+        borrower_id=borrower_id,
+        loan=loan,
+        jurisdiction=loan.jurisdiction,
+        at=at,
+        details=details,
+        policy=policy,
     )
     hold = _hold(ports, rid, loan, HoldKind.PROMISE_TO_PAY, at, date.fromisoformat(details["pay_on"]))
     return RequestOutcome(rid, created, {**details, "hold": hold})
 
 
-def dispute(ports: BorrowerApiPorts, borrower_id: str, loan_id: str, rid: str, *, reason: str, at: datetime) -> RequestOutcome:
+def dispute(
+    ports: BorrowerApiPorts, borrower_id: str, loan_id: str, rid: str, *, reason: str, at: datetime
+) -> RequestOutcome:
     """Open a dispute: the dispute hold (collection pauses) and a verification clock of the policy's days."""
     loan = owned_loan(ports, borrower_id, loan_id)
     policy = borrower_request_policy(loan.jurisdiction)
     verify_by = _today(loan, at) + timedelta(days=policy.dispute_verification_days)
     details = {"reason": reason, "verify_by": verify_by.isoformat()}
     created, details = _store_and_archive(
-        ports, RequestKind.DISPUTE, rid, borrower_id=borrower_id, loan=loan,
-        jurisdiction=loan.jurisdiction, at=at, details=details, policy=policy,
+        ports,
+        RequestKind.DISPUTE,
+        rid,
+        borrower_id=borrower_id,
+        loan=loan,
+        jurisdiction=loan.jurisdiction,
+        at=at,
+        details=details,
+        policy=policy,
     )
     hold = _hold(ports, rid, loan, HoldKind.DISPUTE, at, None)
     return RequestOutcome(rid, created, {**details, "hold": hold})
 
 
 def report_hardship(
-    ports: BorrowerApiPorts, borrower_id: str, loan_id: str, rid: str, *, reason: HardshipReason, text: str, at: datetime
+    ports: BorrowerApiPorts,
+    borrower_id: str,
+    loan_id: str,
+    rid: str,
+    *,
+    reason: HardshipReason,
+    text: str,
+    at: datetime,
 ) -> RequestOutcome:
     """Record hardship (reason code; free text stored encrypted, never archived) and pause collection."""
     loan = owned_loan(ports, borrower_id, loan_id)
@@ -264,8 +298,16 @@ def report_hardship(
     until = _today(loan, at) + timedelta(days=policy.hardship_pause_days)
     details = {"reason": reason.value, "paused_until": until.isoformat(), "has_text": bool(text)}
     created, details = _store_and_archive(
-        ports, RequestKind.HARDSHIP, rid, borrower_id=borrower_id, loan=loan,
-        jurisdiction=loan.jurisdiction, at=at, details=details, policy=policy, text=text,
+        ports,
+        RequestKind.HARDSHIP,
+        rid,
+        borrower_id=borrower_id,
+        loan=loan,
+        jurisdiction=loan.jurisdiction,
+        at=at,
+        details=details,
+        policy=policy,
+        text=text,
     )
     hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, date.fromisoformat(details["paused_until"]))
     return RequestOutcome(rid, created, {**details, "hold": hold})
@@ -293,17 +335,31 @@ def complain(
         "has_text": bool(text),
     }
     created, details = _store_and_archive(
-        ports, RequestKind.COMPLAINT, rid, borrower_id=borrower_id, loan=loan,
-        jurisdiction=loan.jurisdiction, at=at, details=details, policy=policy, text=text,
+        ports,
+        RequestKind.COMPLAINT,
+        rid,
+        borrower_id=borrower_id,
+        loan=loan,
+        jurisdiction=loan.jurisdiction,
+        at=at,
+        details=details,
+        policy=policy,
+        text=text,
         extra={"complaint_open": "OPEN", "close_by": deadlines.close_by.isoformat()},
     )
     return RequestOutcome(rid, created, details)
 
 
-def complaints_near_deadline(requests: BorrowerRequestRepository, today: date, warn_days: int) -> list[dict[str, Any]]:
+def complaints_near_deadline(
+    requests: BorrowerRequestRepository, today: date, warn_days: int
+) -> list[dict[str, Any]]:
     """Open complaints whose close-by date is within `warn_days` of `today` (or past): ids, dates only."""
     return [
-        {"request_id": item["request_id"], "close_by": item["close_by"], "jurisdiction": item.get("jurisdiction")}
+        {
+            "request_id": item["request_id"],
+            "close_by": item["close_by"],
+            "jurisdiction": item.get("jurisdiction"),
+        }
         for item in requests.open_complaints_due(today + timedelta(days=warn_days))
     ]
 
@@ -322,7 +378,9 @@ def set_preferences(
     """Opt out of / back into channels at `at` (each change archived as a preference record), and store
     the preferred hours (which only narrow the legal window) and language."""
     if set(opt_out) & set(opt_in):
-        raise RequestRefused("channel_both_ways", "opt_in", "a channel cannot be opted out of and into at once")
+        raise RequestRefused(
+            "channel_both_ways", "opt_in", "a channel cannot be opted out of and into at once"
+        )
     prefs = PreferencePorts(ports.borrowers, ports.store, ports.token_secret)
     changes: dict[str, str] = {}
     for channels, kind in ((opt_out, PreferenceKind.OPT_OUT), (opt_in, PreferenceKind.OPT_IN)):
@@ -333,9 +391,10 @@ def set_preferences(
             except LookupError:
                 raise NotYours("no such borrower") from None
             changes[channel.value] = f"{kind.value}:{outcome.status}"
-    if preferred_hours is not None or language is not None:
-        if not ports.borrowers.set_contact_settings(borrower_id, preferred_hours=preferred_hours, language=language):
-            raise NotYours("no such borrower")
+    if (preferred_hours is not None or language is not None) and not ports.borrowers.set_contact_settings(
+        borrower_id, preferred_hours=preferred_hours, language=language
+    ):
+        raise NotYours("no such borrower")
     answer: dict[str, Any] = {"channels": changes}
     if preferred_hours is not None:
         answer["preferred_hours"] = list(preferred_hours)
