@@ -171,7 +171,7 @@ def route_template(method: str, path: str) -> str:
 class LocalHttpApi:
     def __init__(self, cloud: LocalCloud, *, api: str = "Api", port: int = 0) -> None:
         self.cloud = cloud
-        self.api_id = str(cloud.stack._resolver.refs.get(api, "local"))
+        self.api_id = cloud.stack.physical.get(api, "local")
         self.issuer = LocalTokenIssuer(cloud)
         self.routes = [
             HttpRoute(

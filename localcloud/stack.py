@@ -824,7 +824,7 @@ def deploy(
     # serves the API's routes itself (localcloud/http_api.py).
     for logical_id, resource in resources.items():
         if resource.get("Type") == "AWS::Serverless::HttpApi":
-            resolver.refs[logical_id] = secrets.token_hex(5)
+            physical[logical_id] = resolver.refs[logical_id] = secrets.token_hex(5)
     # A function's URL (SAM's `<Function>Url`, attribute FunctionUrl) in Lambda's own form; the local
     # cloud invokes the handler with a function-URL event itself (`LocalCloud.invoke_url`).
     for logical_id, resource in functions.items():

@@ -31,6 +31,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, Field
 
 from arrears.handlers.telemetry import Telemetry
@@ -118,6 +119,15 @@ def _groups(value: Any) -> set[str]:
     return {part for part in _GROUPS_SPLIT.split(str(value or "")) if part}
 
 
+def claims_of(event: BaseProxyEvent) -> Mapping[str, Any]:
+    """The JWT claims API Gateway's authorizer put in the event (`requestContext.authorizer.jwt.claims`;
+    empty on a route without an authorizer)."""
+    context = event.raw_event.get("requestContext") or {}
+    jwt = (context.get("authorizer") or {}).get("jwt") or {}
+    claims = jwt.get("claims") or {}
+    return claims if isinstance(claims, Mapping) else {}
+
+
 def caller_of(claims: Mapping[str, Any]) -> Caller:
     """The caller of a request from its JWT claims; `ApiError` 401 without a subject."""
     subject = str(claims.get("sub") or "")
@@ -168,13 +178,13 @@ def build_api(
     the audiences' routers."""
     app = APIGatewayHttpResolver(enable_validation=True)
 
-    @app.exception_handler(ApiError)
+    @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def api_error(error: ApiError) -> Response[str]:
         telemetry.count("ApiErrors", code=error.code)
         telemetry.logger.info("api request refused", extra={"code": error.code, "field": error.field})
         return error_response(error.status, error.code, str(error), error.field)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid(error: RequestValidationError) -> Response[str]:
         first = error.errors()[0] if error.errors() else {}
         location = [

@@ -30,6 +30,7 @@ from arrears.handlers.api import (
     Caller,
     Role,
     caller_of,
+    claims_of,
     error_responses,
     require,
 )
@@ -182,7 +183,7 @@ def borrower_router(
     router = Router()  # type: ignore[no-untyped-call]
 
     def borrower() -> tuple[Caller, str]:
-        caller = require(caller_of(router.current_event.request_context.authorizer.jwt_claim), Role.BORROWER)
+        caller = require(caller_of(claims_of(router.current_event)), Role.BORROWER)
         return caller, caller.borrower_id or ""  # a BORROWER role always has its borrower id
 
     def answered(route: str, outcome: RequestOutcome) -> Response[RequestOut]:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from arrears.adapters.borrower_requests import BorrowerRequestRepository
-from arrears.handlers.api import Role, caller_of, error_responses, require
+from arrears.handlers.api import Role, caller_of, claims_of, error_responses, require
 from arrears.usecases.borrower_requests import complaints_near_deadline
 
 
@@ -40,7 +40,7 @@ def staff_router(requests: Callable[[], BorrowerRequestRepository], now: Callabl
     )
     def complaints_due(warn_days: Annotated[int, Query(ge=0, le=60)] = 3) -> ComplaintsDue:
         require(
-            caller_of(router.current_event.request_context.authorizer.jwt_claim),
+            caller_of(claims_of(router.current_event)),
             Role.COMPLIANCE,
             Role.SUPERVISOR,
         )

@@ -255,7 +255,7 @@ def promise_to_pay(
         details=details,
         policy=policy,
     )
-    hold = _hold(ports, rid, loan, HoldKind.PROMISE_TO_PAY, at, date.fromisoformat(details["pay_on"]))
+    hold = _hold(ports, rid, loan, HoldKind.PROMISE_TO_PAY, at, date.fromisoformat(str(details["pay_on"])))
     return RequestOutcome(rid, created, {**details, "hold": hold})
 
 
@@ -309,7 +309,7 @@ def report_hardship(
         policy=policy,
         text=text,
     )
-    hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, date.fromisoformat(details["paused_until"]))
+    hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, date.fromisoformat(str(details["paused_until"])))
     return RequestOutcome(rid, created, {**details, "hold": hold})
 
 
