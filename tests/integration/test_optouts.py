@@ -233,7 +233,11 @@ def test_a_tampered_malformed_or_expired_link_answers_a_clear_4xx_and_records_no
     answer = http_call("POST", api.local(link))
 
     assert answer.status == status
-    assert answer.json()["error"] == code
+    assert answer.json()["error"] == {
+        "code": code,
+        "message": answer.json()["error"]["message"],
+        "field": "t",
+    }
     assert container.borrowers.get(loan.borrower_id).opted_out_channels == frozenset()  # type: ignore[union-attr]
     assert preference_records(stack) == []
     html = http_call("POST", api.local(link), headers={"Accept": "text/html"})
