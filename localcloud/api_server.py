@@ -43,19 +43,20 @@ def main(argv: list[str] | None = None) -> int:
         api, issuer = sim.http_api, sim.http_api.issuer
         behind = [e for e in sim.book if e.behaviour.value != "ON_TIME"][:3]
         print(
-            f"Arrears API on {api.url} (Swagger UI: {api.url}/docs), simulated time {sim.cloud.clock:%Y-%m-%d %H:%M}Z"
+            f"Arrears API on {api.url} (Swagger UI: {api.url}/docs), "
+            f"simulated time {sim.cloud.clock:%Y-%m-%d %H:%M}Z"
         )
         for entry in behind:
             token = issuer.mint(
                 f"user-{entry.borrower.borrower_id}", borrower_id=entry.borrower.borrower_id, ttl=TOKEN_TTL
             )
             print(
-                f"\nborrower {entry.borrower.borrower_id} (loan {entry.loan.loan_id}):\n  export TOKEN={token}"
+                f"\nborrower {entry.borrower.borrower_id} (loan {entry.loan.loan_id}):\n"
+                f"  export TOKEN={token}"
             )
         for role in ("agent", "field", "supervisor", "compliance"):
-            print(
-                f"\n{role}:\n  export STAFF_TOKEN={issuer.mint(f'staff-{role}', groups=[role], ttl=TOKEN_TTL)}"
-            )
+            token = issuer.mint(f"staff-{role}", groups=[role], ttl=TOKEN_TTL)
+            print(f"\n{role}:\n  export STAFF_TOKEN={token}")
         print(
             f'\ncurl -s -H "Authorization: Bearer $TOKEN" {api.url}/me/loans\n'
             f"curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Idempotency-Key: my-first-promise' "
