@@ -8,7 +8,8 @@ build intents and call it.
 
 `SimulatedVoices` is the demo's scripted model: once a day (16:00 UTC: late morning in the US, night in
 China, which the API does not mind) the borrowers it picked from the back of the book (the opt-out
-repliers are at the front) act once their loan is past due, as their own `GET /me/loans` shows:
+repliers are at the front) act once their loan is past due (a complaint: once they were contacted), as
+their own `GET /me/loans/{loan_id}` shows:
 
 * a US borrower promises the amount due in 3 days, retries the same POST (a replay: 200, nothing new),
   and first tries a date beyond the policy (400 `promise_too_far`);
@@ -142,7 +143,11 @@ class SimulatedVoices:
             if seen.status != 200:
                 continue
             loan = seen.json()
-            if loan["dpd"] <= 0 or loan["status"] != "OPEN":
+            if loan["status"] != "OPEN":
+                continue
+            # A complaint follows a contact (its conduct); every other request a past-due loan.
+            ready = bool(loan["contacts"]) if voice.kind is IntentKind.COMPLAINT else loan["dpd"] > 0
+            if not ready:
                 continue
             self._act(voice, borrower, loan_id, loan)
             voice.done = True

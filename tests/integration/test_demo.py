@@ -126,7 +126,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "ArchiverFunction",
         "PaymentsFunction",
         "InboundSmsFunction",
-        "UnsubscribeFunction",
+        "ApiFunction",
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 
