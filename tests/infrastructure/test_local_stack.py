@@ -238,7 +238,10 @@ def test_topic_bus_key_secret_and_log_groups_exist(template: dict[str, Any], sta
             if group["logGroupName"] == stack.physical[name]
         ]
         assert group["retentionInDays"] == int(stack.parameters["LogRetentionDays"]), name
-        assert group["logGroupName"].startswith("/aws/lambda/arrears-local-"), name
+        # the functions' groups, and the HTTP API's access log (the key policy lets Logs use the key for both)
+        assert group["logGroupName"].startswith(
+            ("/aws/lambda/arrears-local-", "/aws/apigateway/arrears-local-")
+        ), name
 
 
 # --------------------------------------------------------------------------------------------------

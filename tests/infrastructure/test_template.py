@@ -628,12 +628,16 @@ def test_logs_service_may_use_the_key_for_exactly_our_log_groups(raw: dict[str, 
         for s in statements(props(raw["Resources"][DATA_KEY])["KeyPolicy"])
         if service_of(s).startswith("logs.")
     )
-    pattern = sub_text(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    # The functions' groups (/aws/lambda/<stack>-*) and the HTTP API's access log (/aws/apigateway/<stack>-*).
+    patterns = [
+        sub_text(p) for p in as_list(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    ]
+    assert len(patterns) == 2
     for name, group in of_type(raw, "AWS::Logs::LogGroup").items():
         group_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + sub_text(
             props(group)["LogGroupName"]
         )
-        assert fnmatch.fnmatchcase(group_arn, pattern), name
+        assert any(fnmatch.fnmatchcase(group_arn, pattern) for pattern in patterns), name
 
 
 # Every index holds what its readers use and nothing more: keys only where the reader needs ids (and
