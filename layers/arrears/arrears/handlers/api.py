@@ -105,6 +105,12 @@ def error_responses(*statuses: int) -> dict[int, Any]:
     }
 
 
+def ok(model: type[BaseModel]) -> dict[int, Any]:
+    """The OpenAPI `responses` entry of a 200 answering `model` (a route with its own `responses`
+    documents its 200 itself)."""
+    return {200: {"description": "OK", "content": {content_types.APPLICATION_JSON: {"model": model}}}}
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response[str]:
     body = {"error": {"code": code, "message": message, "field": field}}
     return Response(status, content_types.APPLICATION_JSON, json.dumps(body), headers=dict(_NO_STORE))

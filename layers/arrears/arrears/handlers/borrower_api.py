@@ -32,6 +32,7 @@ from arrears.handlers.api import (
     caller_of,
     claims_of,
     error_responses,
+    ok,
     require,
 )
 from arrears.handlers.telemetry import Telemetry
@@ -207,12 +208,16 @@ def borrower_router(
     def rid(caller: Caller, route: str, key: str) -> str:
         return request_id(caller.subject, route, key)
 
-    @router.get("/me/loans", summary="My loans", responses=error_responses(401, 403))
+    @router.get("/me/loans", summary="My loans", responses={**ok(LoansOut), **error_responses(401, 403)})
     def my_loans() -> LoansOut:
         _, borrower_id = borrower()
         return LoansOut.model_validate({"loans": uc.my_loans(ports(), borrower_id, now())})
 
-    @router.get("/me/loans/<loan_id>", summary="One of my loans", responses=error_responses(401, 403, 404))
+    @router.get(
+        "/me/loans/<loan_id>",
+        summary="One of my loans",
+        responses={**ok(LoanOut), **error_responses(401, 403, 404)},
+    )
     def my_loan(loan_id: LoanId) -> LoanOut:
         _, borrower_id = borrower()
         try:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel
 
 from arrears.adapters.borrower_requests import BorrowerRequestRepository
-from arrears.handlers.api import Role, caller_of, claims_of, error_responses, require
+from arrears.handlers.api import Role, caller_of, claims_of, error_responses, ok, require
 from arrears.usecases.borrower_requests import complaints_near_deadline
 
 
@@ -36,7 +36,7 @@ def staff_router(requests: Callable[[], BorrowerRequestRepository], now: Callabl
     @router.get(
         "/staff/complaints/due",
         summary="Open complaints near their deadline",
-        responses=error_responses(401, 403),
+        responses={**ok(ComplaintsDue), **error_responses(401, 403)},
     )
     def complaints_due(warn_days: Annotated[int, Query(ge=0, le=60)] = 3) -> ComplaintsDue:
         require(
