@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _script():  # type: ignore[no-untyped-def]
+def _script() -> Any:
     spec = importlib.util.spec_from_file_location("openapi_script", ROOT / "scripts" / "openapi.py")
     assert spec is not None
     assert spec.loader is not None
