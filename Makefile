@@ -71,7 +71,7 @@ PYTEST = $(TEST_ENV) $(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $
 PYTEST_OK5 := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests collected)"; else exit $$rc; fi
 
 .PHONY: help venv tools lock lint format typecheck pytest unit integration infra build check-build test chromium \
-        demo bench clean distclean
+        demo api bench clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -207,6 +207,9 @@ test: ## everything CI runs: lint typecheck pytest infra build check-build, stop
 # --- running ---------------------------------------------------------------------------------------
 demo: venv ## run the local simulation; writes out/
 	$(TEST_ENV) $(VENV)/bin/arrears-demo --out $(OUT)
+
+api: venv ## the borrower and staff API on http://127.0.0.1:8080 over a demo book, with tokens (Ctrl-C stops it)
+	$(TEST_ENV) $(VENV)/bin/python -m localcloud.api_server --port $(or $(PORT),8080)
 
 bench: venv ## benchmark the local cloud; writes benchmarks/results.json
 	mkdir -p benchmarks

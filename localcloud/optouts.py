@@ -6,8 +6,9 @@ from the book look at what they received and answer through the real paths:
 * a text reply is published to the stack's InboundSmsTopic in AWS End User Messaging's two-way SMS
   shape and reaches the inbound-sms function as SNS delivers it (`LocalCloud.publish`);
 * an e-mail's unsubscribe link is read from the simulated mailbox (an SQS queue subscribed to the
-  reminders topic, as an e-mail gateway would be) and followed through the unsubscribe function's URL
-  (`LocalCloud.invoke_url`): first the GET a browser (or a mail scanner) makes, then the button's POST.
+  reminders topic, as an e-mail gateway would be) and followed over HTTP on the local borrower API
+  (`localcloud.http_api.LocalHttpApi`, route /preferences/unsubscribe): first the GET a browser (or a
+  mail scanner) makes, then the button's POST.
 
 Who answers (deterministic from the book): the first US borrowers who fall behind reply "STOP" to
 their first text, the first to do so "START" three days later; the first Chinese borrower who falls
@@ -37,6 +38,7 @@ import boto3
 
 from localcloud.book import Behaviour, BookEntry
 from localcloud.cloud import ACCOUNT, REGION, LocalCloud
+from localcloud.http_api import LocalHttpApi, http_call
 
 REPLY_TIMES_UTC = (time(3, 0), time(17, 0))
 STOP_REPLIERS_US = 2
@@ -70,8 +72,9 @@ def _sent_sms() -> list[tuple[str, str]]:
 
 
 class SimulatedReplies:
-    def __init__(self, cloud: LocalCloud, book: list[BookEntry]) -> None:
+    def __init__(self, cloud: LocalCloud, book: list[BookEntry], api: LocalHttpApi) -> None:
         self.cloud = cloud
+        self.api = api
         self.stats = ReplyStats()
         us = [e for e in book if e.loan.jurisdiction == "US-REGF" and e.behaviour in BEHIND]
         cn = [e for e in book if e.loan.jurisdiction == "CN" and e.behaviour in BEHIND]
@@ -168,10 +171,10 @@ class SimulatedReplies:
     def _click(self, link: str) -> None:
         tampered = link.rstrip(".")[:-2] + ("AA" if not link.rstrip(".").endswith("AA") else "BB")
         for method, url in (("POST", tampered), ("GET", link), ("POST", link)):
-            for _ in range(3):  # a 502 (the function failed) is clicked again, as a borrower would
-                response = self.cloud.invoke_url("UnsubscribeFunction", url, method=method)
-                self.stats.link_answers[f"{method} {response['statusCode']}"] += 1
-                if response["statusCode"] < 500:
+            for _ in range(3):  # a 500 (the function failed) is clicked again, as a borrower would
+                response = http_call(method, self.api.local(url), headers={"Accept": "text/html"})
+                self.stats.link_answers[f"{method} {response.status}"] += 1
+                if response.status < 500:
                     break
 
 

@@ -30,12 +30,14 @@ from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
+from localcloud.borrower_voice import SimulatedVoices, api_summary
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.compliance_report import bureau_summary, validation_notice_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
+from localcloud.http_api import LocalHttpApi
 from localcloud.intents import EventBusIntents
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
@@ -91,6 +93,7 @@ class Simulation:
         log: TextIO | None = None,
         faults: FaultPlan | None = None,
         lean: bool = False,
+        api_port: int = 0,
     ) -> None:
         self.start = start
         self.seed = seed
@@ -118,8 +121,11 @@ class Simulation:
         self.schedules = schedules_of(self.stack)
         self._actions_seen = -1
         self._next_deferred: datetime | None = None
-        # Borrowers answering by text reply and by unsubscribe link (localcloud.optouts).
-        self.replies = SimulatedReplies(self.cloud, self.book)
+        # The borrower API over HTTP on 127.0.0.1 (localcloud.http_api); borrowers answering by text
+        # reply and by unsubscribe link (localcloud.optouts), and through the API (localcloud.borrower_voice).
+        self.http_api = LocalHttpApi(self.cloud, port=api_port)
+        self.replies = SimulatedReplies(self.cloud, self.book, self.http_api)
+        self.voices = SimulatedVoices(self.http_api, self.book)
         # Borrowers who react to what Arrears sends and calls (localcloud.reactions).
         self.reactions = ReactingBorrowers(
             self.book,
@@ -297,6 +303,9 @@ class Simulation:
         for moment in self.replies.moments(begin, end):
             heapq.heappush(queue, (moment, order, "replies", ()))
             order += 1
+        for moment in self.voices.moments(begin, end):
+            heapq.heappush(queue, (moment, order, "voices", ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
@@ -325,6 +334,8 @@ class Simulation:
                     if later < end:
                         heapq.heappush(queue, (max(later, moment), order, next_kind, next_args))
                         order += 1
+            elif kind == "voices":
+                self.voices.speak()
             else:
                 self._pay(*args)
             self.reactions.observe(self.cloud.clock)
@@ -504,6 +515,8 @@ def summarise(
             # Arrears' own judgement of the promises (arrears.domain.behaviour.judge_promise)
             "broken_promises_counted_on_loans": sum(int(loan.get("broken_promises") or 0) for loan in loans),
         },
+        # the borrower API's calls by route and status, and the requests and opt-outs they caused
+        "api": api_summary(out, sim.http_api, sim.voices),
     }
 
 
@@ -580,6 +593,7 @@ def run_demo(
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.
             summary["local_cloud"] = {"lean": lean, "stream_records": sim.cloud.stream_records()}
+            sim.http_api.close()
     finally:
         counted.uninstall()
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

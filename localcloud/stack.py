@@ -339,6 +339,12 @@ _IGNORED_TYPES: Final = frozenset(
         "AWS::CloudFormation::Stack",
         "AWS::SNS::Subscription",
         "AWS::SNS::TopicPolicy",
+        # The HTTP API and its user pool: the local cloud serves the API itself on 127.0.0.1
+        # (localcloud/http_api.py), verifying tokens signed by a local key in place of Cognito's.
+        "AWS::Serverless::HttpApi",
+        "AWS::Cognito::UserPool",
+        "AWS::Cognito::UserPoolClient",
+        "AWS::Cognito::UserPoolGroup",
     }
 )
 _SQS_ATTRIBUTES: Final = (
@@ -607,6 +613,7 @@ _EVENT_SOURCE_PROPERTY: Final = {
     "sqs": "Queue",
     "eventbridge_rule": "EventBusName",
     "sns": "Topic",
+    "http_api": "ApiId",
 }
 
 
@@ -813,6 +820,11 @@ def deploy(
         if "StreamArn" in attributes:
             arns[f"{logical_id}.StreamArn"] = attributes["StreamArn"]
 
+    # An HTTP API's id (what `!Ref Api` gives in AWS), so URLs built from it resolve; the local cloud
+    # serves the API's routes itself (localcloud/http_api.py).
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::Serverless::HttpApi":
+            physical[logical_id] = resolver.refs[logical_id] = secrets.token_hex(5)
     # A function's URL (SAM's `<Function>Url`, attribute FunctionUrl) in Lambda's own form; the local
     # cloud invokes the handler with a function-URL event itself (`LocalCloud.invoke_url`).
     for logical_id, resource in functions.items():

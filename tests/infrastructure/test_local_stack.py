@@ -1,7 +1,6 @@
 """deploy() builds, in moto, exactly the resources template.yaml declares."""
 
 import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -244,7 +243,10 @@ def test_topic_bus_key_secret_and_log_groups_exist(template: dict[str, Any], sta
             if group["logGroupName"] == stack.physical[name]
         ]
         assert group["retentionInDays"] == int(stack.parameters["LogRetentionDays"]), name
-        assert group["logGroupName"].startswith("/aws/lambda/arrears-local-"), name
+        # the functions' groups, and the HTTP API's access log (the key policy lets Logs use the key for both)
+        assert group["logGroupName"].startswith(
+            ("/aws/lambda/arrears-local-", "/aws/apigateway/arrears-local-")
+        ), name
 
 
 # --------------------------------------------------------------------------------------------------
@@ -319,12 +321,16 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_TIMEZONE": "Asia/Shanghai",
         },
         "PlannerFunction": {"DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"]},
-        "UnsubscribeFunction": {"OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"]},
+        "ApiFunction": {
+            "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
+            "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
+        },
     }
-    # The senders sign the e-mail's unsubscribe link for the unsubscribe function's own URL (no
-    # OptOutBaseUrl given).
+    # The senders sign the e-mail's unsubscribe link for the API's own URL (no OptOutBaseUrl given).
     unsubscribe_url = stack.functions["DispatcherFunction"].environment["EMAIL_OPT_OUT_URL"]
-    assert re.fullmatch(r"https://[a-z0-9-]+\.lambda-url\.us-east-1\.on\.aws/unsubscribe", unsubscribe_url)
+    assert unsubscribe_url == (
+        f"https://{physical['Api']}.execute-api.us-east-1.amazonaws.com/preferences/unsubscribe"
+    )
     for sender in ("DispatcherFunction", "DeferredReleaseFunction"):
         own[sender] = {
             "EMAIL_OPT_OUT_URL": unsubscribe_url,
@@ -395,7 +401,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "ErasureFunction": [("eventbridge_rule", "LoanEventsBus")],
         "HoldsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "InboundSmsFunction": [("sns", "InboundSmsTopic")],
-        "UnsubscribeFunction": [],
+        "ApiFunction": [("http_api", "Api"), ("http_api", "Api"), ("http_api", "Api")],
     }
     # A schedule's timing and Input are resolved: the local cloud fires it from them
     (schedule,) = stack.functions["SweepFunction"].events

@@ -628,12 +628,16 @@ def test_logs_service_may_use_the_key_for_exactly_our_log_groups(raw: dict[str, 
         for s in statements(props(raw["Resources"][DATA_KEY])["KeyPolicy"])
         if service_of(s).startswith("logs.")
     )
-    pattern = sub_text(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    # The functions' groups (/aws/lambda/<stack>-*) and the HTTP API's access log (/aws/apigateway/<stack>-*).
+    patterns = [
+        sub_text(p) for p in as_list(statement["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+    ]
+    assert len(patterns) == 2
     for name, group in of_type(raw, "AWS::Logs::LogGroup").items():
         group_arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + sub_text(
             props(group)["LogGroupName"]
         )
-        assert fnmatch.fnmatchcase(group_arn, pattern), name
+        assert any(fnmatch.fnmatchcase(group_arn, pattern) for pattern in patterns), name
 
 
 # Every index holds what its readers use and nothing more: keys only, the reader needs ids (and
@@ -904,21 +908,21 @@ def test_the_sweep_worker_queries_the_review_index_and_only_updates_the_runs_tab
     assert {str(action) for s in runs for action in as_list(s["Action"])} == {"dynamodb:UpdateItem"}
 
 
-# The roles that may touch the archive bucket, and the one key prefix each may write objects under.
+# The roles that may touch the archive bucket, and the key prefixes each may write objects under.
 ARCHIVE_WRITERS = {
-    "ArchiverFunctionRole": "contacts/*",
-    "ErasureFunctionRole": "erasures/*",
-    "InboundSmsFunctionRole": "preferences/*",
-    "UnsubscribeFunctionRole": "preferences/*",
+    "ArchiverFunctionRole": ("contacts/*",),
+    "ErasureFunctionRole": ("erasures/*",),
+    "InboundSmsFunctionRole": ("preferences/*",),
+    "ApiFunctionRole": ("preferences/*", "borrower-requests/*"),
 }
-# The roles that sign (dispatch) or verify (unsubscribe) e-mail unsubscribe links.
-LINK_SECRET_READERS = {"DispatcherFunctionRole", "DeferredReleaseFunctionRole", "UnsubscribeFunctionRole"}
+# The roles that sign (dispatch) or verify (the API's unsubscribe route) e-mail unsubscribe links.
+LINK_SECRET_READERS = {"DispatcherFunctionRole", "DeferredReleaseFunctionRole", "ApiFunctionRole"}
 ARCHIVE_OBJECT_ACTIONS = {"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"}
 
 
-@pytest.mark.parametrize(("writer", "prefix"), sorted(ARCHIVE_WRITERS.items()))
+@pytest.mark.parametrize(("writer", "prefixes"), sorted(ARCHIVE_WRITERS.items()))
 def test_archive_writers_write_objects_but_cannot_delete_or_bypass_retention(
-    translated: dict[str, Any], writer: str, prefix: str
+    translated: dict[str, Any], writer: str, prefixes: tuple[str, ...]
 ) -> None:
     s3_statements = [
         statement
@@ -936,7 +940,7 @@ def test_archive_writers_write_objects_but_cannot_delete_or_bypass_retention(
             assert resource == {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}, writer
         else:
             assert actions <= ARCHIVE_OBJECT_ACTIONS, writer
-            assert sub_text(resource) == "${ArchiveBucket.Arn}/" + prefix, writer
+            assert sub_text(resource) in {"${ArchiveBucket.Arn}/" + prefix for prefix in prefixes}, writer
 
 
 def test_erasure_finds_loans_through_the_borrower_index_and_never_scans(translated: dict[str, Any]) -> None:

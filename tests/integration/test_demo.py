@@ -126,8 +126,9 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "ArchiverFunction",
         "PaymentsFunction",
         "InboundSmsFunction",
-        "UnsubscribeFunction",
+        "ApiFunction",
         "HoldsFunction",  # the reacting borrowers' promises, hardship and disputes (localcloud.intents)
+        "RetentionFunction",  # the daily review of archive retention (usecases.retention)
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 
@@ -417,3 +418,23 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # A Massachusetts borrower's contacts are judged on the composed pack, its overlay named
     assert any(line["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1+US-MA@2026.1" for line in lines)
     assert sum(len(line["zones_checked"]) > 1 for line in lines) > 0  # every record, not only deferrals
+
+
+def test_borrowers_speak_through_the_api_and_each_recorded_request_is_archived_once(demo: DemoRun) -> None:
+    api = demo.summary["api"]
+    assert api["calls"], "the simulated borrowers called the API over HTTP"
+    assert all(int(key.rsplit(" ", 1)[1]) < 500 for key in api["calls"]), api["calls"]
+    # the e-mail link is followed on the API: the tampered attempt refused, then confirmed and recorded
+    assert {"POST /preferences/unsubscribe 403", "GET /preferences/unsubscribe 200"} <= set(api["calls"])
+    recorded = {
+        "promise": "promise_to_pay",
+        "dispute": "dispute",
+        "hardship": "hardship",
+        "complaint": "complaint",
+    }
+    for answer, count in api["simulated_borrowers"].items():
+        intent, status = answer.rsplit(" ", 1)
+        if intent in recorded and status == "201":
+            assert api["requests_archived"][recorded[intent]] == count, answer
+        if intent == "promise_retry":
+            assert status == "200"  # the same Idempotency-Key: nothing recorded twice

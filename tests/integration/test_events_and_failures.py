@@ -40,7 +40,8 @@ SAMPLES = {
     "erasure/requested.json": "ErasureFunction",
     "holds/hold-changed.json": "HoldsFunction",
     "inbound_sms/stop-reply.json": "InboundSmsFunction",
-    "unsubscribe/unsubscribe-post.json": "UnsubscribeFunction",
+    "api/unsubscribe-post.json": "ApiFunction",
+    "api/my-loans.json": "ApiFunction",
 }
 
 
@@ -125,9 +126,12 @@ def test_sample_event_runs_through_its_handler(
     if name == "inbound_sms/stop-reply.json":
         # a STOP from a number no borrower has: logged, nothing recorded
         assert (response["status"], response["archived"]) == ("UNKNOWN_BORROWER", False)
-    if name == "unsubscribe/unsubscribe-post.json":
+    if name == "api/unsubscribe-post.json":
         # the sample's signature is a placeholder: refused as tampered, nothing recorded
         assert response["statusCode"] == 403
+    if name == "api/my-loans.json":
+        # a borrower the stack does not hold has no loans
+        assert (response["statusCode"], json.loads(response["body"])) == (200, {"loans": []})
     if name == "archiver/contact-recorded.json":
         keys = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ArchiveBucket"])["Contents"]
         assert {k["Key"].rsplit(".", 2)[-2] for k in keys} == {"jsonl", "manifest"}

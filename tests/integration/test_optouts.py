@@ -1,10 +1,11 @@
 """Opt-outs on moto: text replies through SNS to the inbound-sms function, the e-mail's signed link
-through the unsubscribe function's URL, the gate suppressing the next send, and the archive record."""
+over HTTP on the local borrower API, the gate suppressing the next send, and the archive record."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from arrears.domain.loans import Loan
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts
 from localcloud.cloud import LocalCloud
+from localcloud.http_api import LocalHttpApi, http_call
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, us_regf_loan, utc
 from tests.integration.test_dispatch import dispatch_at, overdue, plan, sms_sent, subscribe, us_borrower
@@ -36,6 +38,12 @@ def ports(container: Container) -> DispatchPorts:
 @pytest.fixture
 def cloud(make_cloud: CloudFactory) -> LocalCloud:
     return make_cloud(AFTERNOON_NEW_YORK)
+
+
+@pytest.fixture
+def api(cloud: LocalCloud) -> Iterator[LocalHttpApi]:
+    with LocalHttpApi(cloud) as served:
+        yield served
 
 
 def reply(cloud: LocalCloud, number: str, body: str, message_id: str) -> Any:
@@ -162,33 +170,31 @@ def emailed_link(container: Container, ports: DispatchPorts, stack: LocalStack, 
 
 
 def test_the_email_link_is_signed_and_its_post_opts_out_of_email_only(
-    container: Container, ports: DispatchPorts, cloud: LocalCloud, stack: LocalStack
+    container: Container, ports: DispatchPorts, api: LocalHttpApi, stack: LocalStack
 ) -> None:
     loan = us_loan(container)
     link = emailed_link(container, ports, stack, loan)
-    function_url = stack.functions["DispatcherFunction"].environment["EMAIL_OPT_OUT_URL"]
+    api_url = stack.functions["DispatcherFunction"].environment["EMAIL_OPT_OUT_URL"]
     assert re.fullmatch(
-        r"https://arrears-local-[0-9a-f]{6}-unsubscribefunction\.lambda-url\.us-east-1\.on\.aws/unsubscribe",
-        function_url,
+        r"https://[0-9a-f]{10}\.execute-api\.us-east-1\.amazonaws\.com/preferences/unsubscribe", api_url
     )
-    assert link.startswith(f"{function_url}?t=")
+    assert link.startswith(f"{api_url}?t=")
 
-    page = cloud.invoke_url("UnsubscribeFunction", link)  # the mail scanner, or the borrower's first look
-    assert page["statusCode"] == 200
-    assert '<form method="post"' in page["body"]
+    # The mail scanner, or the borrower's first look; no token: the link is the credential.
+    page = http_call("GET", api.local(link), headers={"Accept": "text/html"})
+    assert page.status == 200
+    assert '<form method="post"' in page.text
     assert container.borrowers.get(loan.borrower_id).opted_out_channels == frozenset()  # type: ignore[union-attr]
 
-    done = cloud.invoke_url(
-        "UnsubscribeFunction", link, method="POST", headers={"accept": "application/json"}
-    )
+    done = http_call("POST", api.local(link))
 
-    assert done["statusCode"] == 200
-    assert json.loads(done["body"]) == {"status": "RECORDED", "channel": "EMAIL", "kind": "OPT_OUT"}
+    assert done.status == 200
+    assert done.json() == {"status": "RECORDED", "channel": "EMAIL", "kind": "OPT_OUT"}
     assert container.borrowers.get(loan.borrower_id).opted_out_channels == frozenset({"EMAIL"})  # type: ignore[union-attr]
     (record,) = preference_records(stack)
     assert (record["record_type"], record["channel"], record["source"]) == ("OPT_OUT", "EMAIL", "EMAIL_LINK")
-    again = cloud.invoke_url("UnsubscribeFunction", link, method="POST")
-    assert again["statusCode"] == 200
+    again = http_call("POST", api.local(link), headers={"Accept": "text/html"})
+    assert again.status == 200
     assert len(preference_records(stack)) == 1
     follow_up = plan(container, loan, Channel.EMAIL, "email_overdue", step="email-again")
     assert dispatch_at(follow_up.action_id, AFTERNOON_NEW_YORK + timedelta(hours=1), ports).status is (
@@ -217,6 +223,7 @@ def test_a_tampered_malformed_or_expired_link_answers_a_clear_4xx_and_records_no
     container: Container,
     ports: DispatchPorts,
     cloud: LocalCloud,
+    api: LocalHttpApi,
     stack: LocalStack,
     change: Any,
     status: int,
@@ -225,17 +232,19 @@ def test_a_tampered_malformed_or_expired_link_answers_a_clear_4xx_and_records_no
     loan = us_loan(container)
     link = change(emailed_link(container, ports, stack, loan), cloud)
 
-    answer = cloud.invoke_url(
-        "UnsubscribeFunction", link, method="POST", headers={"accept": "application/json"}
-    )
+    answer = http_call("POST", api.local(link))
 
-    assert answer["statusCode"] == status
-    assert json.loads(answer["body"])["error"] == code
+    assert answer.status == status
+    assert answer.json()["error"] == {
+        "code": code,
+        "message": answer.json()["error"]["message"],
+        "field": "t",
+    }
     assert container.borrowers.get(loan.borrower_id).opted_out_channels == frozenset()  # type: ignore[union-attr]
     assert preference_records(stack) == []
-    html = cloud.invoke_url("UnsubscribeFunction", link, method="POST")
-    assert html["statusCode"] == status
-    assert "text/html" in html["headers"]["Content-Type"]
+    html = http_call("POST", api.local(link), headers={"Accept": "text/html"})
+    assert html.status == status
+    assert "text/html" in html.headers["Content-Type"]
 
 
 def test_an_email_needs_a_link_when_its_pack_words_the_opt_out_line_with_one(

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from arrears.adapters.archive_store import ArchiveStore
+from arrears.adapters.borrower_requests import BorrowerRequestRepository
 from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.clock import Clock, WallClock
@@ -179,6 +180,14 @@ class Container:
         if not self.settings.delinquency_history_table:
             return None
         return DelinquencyHistoryRepository(self._dynamodb.Table(self.settings.delinquency_history_table))
+
+    @cached_property
+    def borrower_requests(self) -> BorrowerRequestRepository:
+        if not self.settings.borrower_requests_table:
+            raise RuntimeError(
+                "BORROWER_REQUESTS_TABLE is not set: this function records no borrower requests"
+            )
+        return BorrowerRequestRepository(self._dynamodb.Table(self.settings.borrower_requests_table))
 
     def loan_ids_for_borrower(self, borrower_id: str) -> list[str]:
         return loan_ids_for_borrower(self._dynamodb.Table(self.settings.loans_table), borrower_id)

@@ -502,6 +502,32 @@ class BorrowerRepository:
                 return True
         raise RuntimeError(f"borrower preferences kept changing under five attempts to set {channel}")
 
+    def set_contact_settings(
+        self, borrower_id: str, *, preferred_hours: tuple[int, int] | None, language: str | None
+    ) -> bool:
+        """Store the borrower's preferred contact hours (local start and end hour, 0-23) and/or language;
+        False when there is no such borrower (nothing written)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        if preferred_hours is not None:
+            names["#h"], values[":h"] = "preferred_hours", list(preferred_hours)
+            sets.append("#h = :h")
+        if language is not None:
+            names["#l"], values[":l"] = "language", language
+            sets.append("#l = :l")
+        if not sets:
+            return self.get(borrower_id) is not None
+        written = conditional_write(
+            self._table.update_item,
+            Key={"borrower_id": borrower_id},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ConditionExpression=Attr("borrower_id").exists(),
+        )
+        return written is not None
+
     def erase(
         self, borrower_id: str, *, request_sha256: str, erased_at: datetime, opt_out: list[str]
     ) -> list[str] | None:

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     email_opt_out_url: str = ""
     opt_out_link_secret_arn: str = ""
     opt_out_link_ttl_days: int = Field(default=60, ge=1, le=365)
+    # The borrower API: the table of borrower requests (promises, disputes, hardship, complaints).
+    borrower_requests_table: str = ""
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)

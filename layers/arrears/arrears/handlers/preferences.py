@@ -1,9 +1,10 @@
 """The borrower's way to opt out: the unsubscribe routes, and what a recorded change logs and counts.
 
 `unsubscribe_router(ports, link_secret, now)` is a Powertools event-handler `Router` with two routes,
-mounted by the unsubscribe function on its Lambda function URL (`LambdaFunctionUrlResolver`) and, later,
-by the borrower API (`APIGatewayHttpResolver.include_router(router, prefix="/preferences")`): the same
-routes and the same use case (`arrears.usecases.preferences.follow_unsubscribe_link`).
+mounted by the borrower API (`arrears.handlers.api`, functions/api) under `/preferences`: the link an
+e-mail carries is `<API URL>/preferences/unsubscribe?t=...` (template parameter OptOutBaseUrl, else the
+API's own URL). These are the API's only routes without a token: the link is signed and expires.
+`ports` is called on the first request (the OpenAPI document is built without AWS).
 
 * `GET /unsubscribe?t=<link>`: checks the link and answers a confirmation page with a button (nothing
   is recorded: mail scanners and link previews follow GET links).
@@ -11,7 +12,7 @@ routes and the same use case (`arrears.usecases.preferences.follow_unsubscribe_l
   records the opt-out at once and answers the confirmation.
 
 Answers are HTML unless the request accepts `application/json`; a bad link answers 400 (malformed),
-403 (tampered) or 410 (expired) with `{"error": <code>, "message": ...}` (or a page saying the same),
+403 (tampered) or 410 (expired) with `{"error": {"code", "message", "field"}}` (or a page saying the same),
 and its log line names the code only (never the link, which identifies the borrower).
 """
 
@@ -72,6 +73,24 @@ def preference_received(
     return answer
 
 
+def _link_answer(description: str) -> dict[str, Any]:
+    page = {"schema": {"type": "string"}}
+    return {
+        "description": description,
+        "content": {content_types.TEXT_HTML: page, content_types.APPLICATION_JSON: {}},
+    }
+
+
+# Pages (or JSON with `Accept: application/json`; errors in the API's `{"error": {...}}` shape).
+_LINK_ANSWERS: dict[int, Any] = {
+    200: _link_answer("The confirmation page (GET) or the opt-out recorded (POST)"),
+    400: _link_answer("The link is malformed"),
+    403: _link_answer("The link's signature is not valid"),
+    404: _link_answer("No borrower for this link (erased since)"),
+    410: _link_answer("The link has expired"),
+}
+
+
 def _wants_json(headers: Mapping[str, str]) -> bool:
     return "application/json" in (headers.get("accept") or headers.get("Accept") or "")
 
@@ -86,7 +105,7 @@ def _json(status: int, body: Mapping[str, Any]) -> Response[str]:
 
 
 def unsubscribe_router(
-    ports: PreferencePorts,
+    ports: Callable[[], PreferencePorts],
     link_secret: Secret,
     now: Callable[[], datetime],
     telemetry: Telemetry,
@@ -106,7 +125,7 @@ def unsubscribe_router(
         telemetry.count("UnsubscribeLinksRefused", reason=error.code)
         telemetry.logger.warning("unsubscribe link refused", extra={"reason": error.code})
         if _wants_json(router.current_event.headers):
-            return _json(error.status, {"error": error.code, "message": str(error)})
+            return _json(error.status, {"error": {"code": error.code, "message": str(error), "field": "t"}})
         text = {
             "link_expired": "This link has expired. Reply STOP to any of our texts, or use the link in our "
             "latest e-mail, to stop these messages.",
@@ -115,7 +134,7 @@ def unsubscribe_router(
         )
         return _page(error.status, "Link not valid", text)
 
-    @router.get(UNSUBSCRIBE_PATH)
+    @router.get(UNSUBSCRIBE_PATH, summary="Unsubscribe link: confirm", responses=_LINK_ANSWERS)
     def confirm() -> Response[str]:
         token = link_of()
         try:
@@ -131,19 +150,21 @@ def unsubscribe_router(
         )
         return _page(200, "Unsubscribe", f"Confirm that you no longer want {channel} messages from us.", form)
 
-    @router.post(UNSUBSCRIBE_PATH)
+    @router.post(UNSUBSCRIBE_PATH, summary="Unsubscribe link: record the opt-out", responses=_LINK_ANSWERS)
     def unsubscribe() -> Response[str]:
         token = link_of()
         try:
             if not token:
                 raise MalformedLink("the link is incomplete")
-            outcome = follow_unsubscribe_link(token, now(), ports, link_secret)
+            outcome = follow_unsubscribe_link(token, now(), ports(), link_secret)
         except LinkError as error:
             return refused(error)
         answer = preference_received(telemetry, outcome, {"route": UNSUBSCRIBE_PATH})
         if outcome.status == "UNKNOWN_BORROWER":
             if _wants_json(router.current_event.headers):
-                return _json(404, {"error": "borrower_unknown", "message": "no such borrower"})
+                return _json(
+                    404, {"error": {"code": "borrower_unknown", "message": "no such borrower", "field": "t"}}
+                )
             return _page(404, "Link not valid", "We hold no record for this link.")
         if _wants_json(router.current_event.headers):
             return _json(

@@ -1,0 +1,54 @@
+"""api: the HTTP API (API Gateway HTTP API, JWT authorizer) -> the borrower's, the staff's and the
+unsubscribe link's routes (arrears.handlers.api_app). Every route but the signed unsubscribe link and
+the docs needs a Cognito user pool token; the authorizer has checked it before this function runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrears.adapters.container import Container
+from arrears.handlers.api import resolve
+from arrears.handlers.api_app import ApiProviders, api_app
+from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.borrower_requests import BorrowerApiPorts
+from arrears.usecases.preferences import PreferencePorts
+
+telemetry = Telemetry()
+container = Container.from_environment()
+playbooks = container.playbook_source()
+
+
+def _borrower_ports() -> BorrowerApiPorts:
+    return BorrowerApiPorts(
+        loans=container.loans,
+        loan_ids_for_borrower=container.loan_ids_for_borrower,
+        borrowers=container.borrowers,
+        contacts=container.contacts,
+        requests=container.borrower_requests,
+        store=container.archive_store,
+        token_secret=container.token_secret.value,
+        playbook=playbooks.current,
+    )
+
+
+app = api_app(
+    ApiProviders(
+        borrower_ports=_borrower_ports,
+        preference_ports=lambda: PreferencePorts(
+            container.borrowers, container.archive_store, container.token_secret.value
+        ),
+        requests=lambda: container.borrower_requests,
+        link_secret=container.opt_out_link_secret.value,
+        now=container.clock.now,
+    ),
+    telemetry,
+)
+
+
+@telemetry.handler(correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return resolve(app, event, context, telemetry)

@@ -1,0 +1,52 @@
+"""The BorrowerRequests table: what borrowers asked through the borrower API, with its free text.
+
+One item per request (`request_id`, from the caller and the `Idempotency-Key`): kind, borrower,
+loan, instant, codes and dates (`details`), and the borrower's free text (`text`) if any. The table is
+encrypted at rest with the stack's KMS data key; the free text lives here only (never in a log, a
+metric or the archive) and is erased with the borrower. Open complaints carry `complaint_open="OPEN"`
+and `close_by` (the sparse OpenComplaintIndex), so the deadline check reads only those.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from arrears.adapters.items import plain
+from arrears.adapters.tables import all_items, conditional_write
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+OPEN_COMPLAINT_INDEX = "OpenComplaintIndex"
+
+
+class BorrowerRequestRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def create(self, item: dict[str, Any]) -> bool:
+        """Store a new request; False (nothing written) when a request with its id is stored already."""
+        written = conditional_write(
+            self._table.put_item,
+            Item={key: value for key, value in item.items() if value is not None},
+            ConditionExpression=Attr("request_id").not_exists(),
+        )
+        return written is not None
+
+    def get(self, request_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"request_id": request_id}, ConsistentRead=True).get("Item")
+        return plain(item) if item is not None else None
+
+    def open_complaints_due(self, by: date) -> list[dict[str, Any]]:
+        """Open complaints whose close-by date is on or before `by` (all pages; no free text read)."""
+        return [
+            plain(item)
+            for item in all_items(
+                self._table.query,
+                IndexName=OPEN_COMPLAINT_INDEX,
+                KeyConditionExpression=Key("complaint_open").eq("OPEN") & Key("close_by").lte(by.isoformat()),
+            )
+        ]

@@ -1,0 +1,111 @@
+"""Borrower requests judged by the cited policy, and who a token says the caller is."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from arrears.config.borrower_requests import (
+    BorrowerRequestPolicyError,
+    borrower_request_policy,
+    parse_borrower_request_policies,
+)
+from arrears.domain.borrower_requests import RequestRefused, complaint_deadlines, judge_promise, request_id
+from arrears.handlers.api import ApiError, Role, caller_of
+
+US = borrower_request_policy("US-REGF")
+CN = borrower_request_policy("CN")
+TODAY = date(2026, 3, 10)
+
+
+def promise(pay_on: date, amount: int, due: int = 10_000, payoff: int = 50_000) -> None:
+    judge_promise(US, today=TODAY, pay_on=pay_on, amount_minor=amount, due_minor=due, payoff_minor=payoff)
+
+
+def test_a_promise_within_the_policy_passes_at_its_limits() -> None:
+    promise(date(2026, 3, 24), 2_500)  # 14 days ahead, 25% of 100.00
+    promise(TODAY, 50_000)  # today, the payoff
+
+
+@pytest.mark.parametrize(
+    ("pay_on", "amount", "code", "field"),
+    [
+        (date(2026, 3, 25), 5_000, "promise_too_far", "pay_on"),
+        (date(2026, 3, 9), 5_000, "promise_date_past", "pay_on"),
+        (date(2026, 3, 12), 2_499, "promise_too_small", "amount_minor"),
+        (date(2026, 3, 12), 50_001, "promise_above_payoff", "amount_minor"),
+    ],
+)
+def test_a_promise_outside_the_policy_is_refused_citing_the_policy(
+    pay_on: date, amount: int, code: str, field: str
+) -> None:
+    with pytest.raises(RequestRefused) as refused:
+        promise(pay_on, amount)
+    assert (refused.value.code, refused.value.field) == (code, field)
+    if code in ("promise_too_far", "promise_too_small"):
+        assert "LENDER-COLL-PTP" in str(refused.value)
+
+
+def test_the_minimum_share_of_the_amount_due_rounds_up_in_minor_units() -> None:
+    with pytest.raises(RequestRefused):
+        promise(date(2026, 3, 12), 1, due=7)  # 25% of 7 is 1.75: at least 2
+    promise(date(2026, 3, 12), 2, due=7, payoff=7)
+
+
+def test_complaint_deadlines_per_jurisdiction() -> None:
+    us = complaint_deadlines(US, TODAY)
+    cn = complaint_deadlines(CN, TODAY)
+    assert (us.acknowledge_by, us.close_by, us.extended_close_by) == (
+        date(2026, 3, 25),
+        date(2026, 5, 9),
+        date(2026, 5, 9),
+    )
+    assert (cn.acknowledge_by, cn.close_by, cn.extended_close_by) == (
+        date(2026, 3, 25),
+        date(2026, 3, 25),
+        date(2026, 4, 24),
+    )
+    assert "art. 21" in CN.sources["complaint_extension_days"]
+    assert "CFPB" in US.sources["complaint_close_days"]
+
+
+def test_state_overlays_use_the_us_policy_and_every_value_is_cited() -> None:
+    assert borrower_request_policy("US-MA") is US
+    assert all(US.sources.values())
+    assert set(US.sources) >= {"promise_max_days", "dispute_verification_days"}
+    with pytest.raises(LookupError):
+        borrower_request_policy("FR")
+
+
+def test_a_policy_without_a_source_is_refused_naming_the_field() -> None:
+    text = "US-REGF:\n  promise_max_days: {value: 14}\n"
+    with pytest.raises(BorrowerRequestPolicyError, match=r"US-REGF\.promise_max_days"):
+        parse_borrower_request_policies(text)
+
+
+def test_the_same_caller_route_and_key_name_the_same_request() -> None:
+    assert request_id("sub-1", "promise", "k-00000001") == request_id("sub-1", "promise", "k-00000001")
+    assert request_id("sub-1", "promise", "k-00000001") != request_id("sub-2", "promise", "k-00000001")
+    assert request_id("sub-1", "promise", "k-00000001") != request_id("sub-1", "dispute", "k-00000001")
+
+
+@pytest.mark.parametrize(
+    ("groups", "roles"),
+    [
+        ("[agent supervisor]", {Role.AGENT, Role.SUPERVISOR}),  # as API Gateway flattens a list claim
+        (["compliance"], {Role.COMPLIANCE}),
+        ("[borrower admin]", set()),  # no group makes a borrower, unknown groups are nothing
+        (None, set()),
+    ],
+)
+def test_staff_roles_come_from_cognito_groups(groups: object, roles: set[Role]) -> None:
+    assert caller_of({"sub": "s-1", "cognito:groups": groups}).roles == roles
+
+
+def test_a_borrower_is_who_their_borrower_id_claim_says_and_no_subject_is_401() -> None:
+    caller = caller_of({"sub": "u-1", "custom:borrower_id": "B-9"})
+    assert (caller.borrower_id, caller.roles) == ("B-9", frozenset({Role.BORROWER}))
+    with pytest.raises(ApiError) as refused:
+        caller_of({"custom:borrower_id": "B-9"})
+    assert refused.value.status == 401
