@@ -32,9 +32,10 @@ from zoneinfo import ZoneInfo
 from arrears.adapters.dynamodb import LoanRepository
 from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.domain.borrowers import Borrower
-from arrears.domain.costcap import ContractOverCap, NoCapKnown
+from arrears.domain.costcap import ContractOverCap
 from arrears.domain.ledger import LedgerEntry, contract_of
 from arrears.domain.loans import Loan
+from arrears.domain.moneyrules import NoCapKnown
 from arrears.domain.payments import PaymentError
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.usecases.onboarding import (
