@@ -79,9 +79,10 @@ def test_a_file_put_under_imports_is_imported_and_its_bad_row_reported(
     assert container.loans.get("SL-0999") is None
     # The payment history is applied on its value dates: a loan whose instalments due before the
     # import were all paid is not overdue.
-    paid = [e for e in container.payments.entries("SL-0000")]
+    paid = list(container.payments.entries("SL-0000"))
     loan = container.loans.get("SL-0000")
-    assert loan is not None and loan.ledger_count == len(paid)
+    assert loan is not None
+    assert loan.ledger_count == len(paid)
     # The report was written under reports/, so it triggered no import of itself.
     objects = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ImportBucket"])["Contents"]
     assert sorted(o["Key"] for o in objects) == [
@@ -121,41 +122,41 @@ def test_the_csv_and_the_json_lines_sample_import_the_same_book(
     ]
 
 
-BORROWER = dict(
-    schema_version=1,
-    record="borrower",
-    borrower_id="B-1",
-    timezone="America/New_York",
-    region="NY",
-    language="en",
-    name="Ann Lee",
-    phone="+12125550101",
-    email="ann@example.com",
-)
-LOAN = dict(
-    schema_version=1,
-    record="loan",
-    loan_id="L-1",
-    borrower_id="B-1",
-    jurisdiction="US-REGF",
-    product="us-closed-end",
-    currency="USD",
-    principal_minor=100_000,
-    disbursed_on="2026-01-10",
-    instalments=3,
-    monthly_interest_bps=100,
-    fee_minor=0,
-    penalty_daily_ppm=300,
-)
-PAYMENT = dict(
-    schema_version=1,
-    record="payment",
-    payment_id="P-1",
-    loan_id="L-1",
-    amount_minor=35_000,
-    currency="USD",
-    paid_on="2026-02-10",
-)
+BORROWER = {
+    "schema_version": 1,
+    "record": "borrower",
+    "borrower_id": "B-1",
+    "timezone": "America/New_York",
+    "region": "NY",
+    "language": "en",
+    "name": "Ann Lee",
+    "phone": "+12125550101",
+    "email": "ann@example.com",
+}
+LOAN = {
+    "schema_version": 1,
+    "record": "loan",
+    "loan_id": "L-1",
+    "borrower_id": "B-1",
+    "jurisdiction": "US-REGF",
+    "product": "us-closed-end",
+    "currency": "USD",
+    "principal_minor": 100_000,
+    "disbursed_on": "2026-01-10",
+    "instalments": 3,
+    "monthly_interest_bps": 100,
+    "fee_minor": 0,
+    "penalty_daily_ppm": 300,
+}
+PAYMENT = {
+    "schema_version": 1,
+    "record": "payment",
+    "payment_id": "P-1",
+    "loan_id": "L-1",
+    "amount_minor": 35_000,
+    "currency": "USD",
+    "paid_on": "2026-02-10",
+}
 
 
 def _book(*rows: dict[str, Any]) -> str:
@@ -193,7 +194,9 @@ def test_a_changed_row_changes_only_what_may_change(stack: LocalStack, container
     assert borrower.phone == "+12125550199"
     assert borrower.opted_out_channels == frozenset({"SMS"})  # the borrower's own choice stays
     loan = container.loans.get("L-1")
-    assert loan is not None and loan.principal_minor == 100_000 and loan.ledger_count == 1
+    assert loan is not None
+    assert loan.principal_minor == 100_000
+    assert loan.ledger_count == 1
 
     moved = _import(container, _book(dict(BORROWER, timezone="America/Chicago", region="IL"), LOAN))
     assert [(p["line"], p["field"]) for p in moved["problems"]] == [(2, "timezone"), (3, "borrower_id")]
@@ -206,7 +209,9 @@ def test_an_erased_borrower_is_not_restored(stack: LocalStack, container: Contai
     again = _import(container, _book(BORROWER))
     assert again["problems"][0]["problem"] == "erased on request: personal data is not restored by an import"
     borrower = container.borrowers.get("B-1")
-    assert borrower is not None and borrower.phone == "" and borrower.name == ""
+    assert borrower is not None
+    assert borrower.phone == ""
+    assert borrower.name == ""
 
 
 def test_the_error_report_names_the_field_never_a_personal_value(
@@ -239,15 +244,7 @@ def test_a_contract_over_its_cap_is_refused_with_its_payments(
         _book(
             BORROWER,
             dict(LOAN, monthly_interest_bps=2_000),
-            dict(
-                schema_version=1,
-                record="payment",
-                payment_id="P-1",
-                loan_id="L-1",
-                amount_minor=1_000,
-                currency="USD",
-                paid_on="2026-02-10",
-            ),
+            dict(PAYMENT, amount_minor=1_000),
         ),
     )
     assert [(p["line"], p["field"]) for p in result["problems"]] == [
