@@ -58,7 +58,7 @@ def _borrower(rng: random.Random, n: int, jurisdiction: str) -> dict[str, Any]:
             "address": f"{rng.randrange(1, 300)} 示例路, {region}",
         }
     zone, region, area = rng.choice(US_PLACES)
-    row = {
+    row: dict[str, Any] = {
         "borrower_id": f"SB-{n:04d}",
         "timezone": zone,
         "region": region,

@@ -18,6 +18,7 @@ from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.book_import import ImportReport, RowProblem
 
 telemetry = Telemetry()
+# Borrowers are stored with their lookup keys, keyed hashes under the token_secret (BorrowerTokenSecret).
 container = Container.from_environment()
 playbooks = container.playbook_source()
 

@@ -181,8 +181,8 @@ def import_book(
     # -- borrowers ---------------------------------------------------------------------------
     file_borrowers: dict[str, BorrowerRecord] = {}
     refused_borrowers: dict[str, int] = {}
-    for record in records.borrowers:
-        borrower_id = record.borrower.borrower_id
+    for person in records.borrowers:
+        borrower_id = person.borrower.borrower_id
         if borrower_id in file_borrowers or borrower_id in refused_borrowers:
             first = (
                 file_borrowers[borrower_id].line
@@ -191,31 +191,30 @@ def import_book(
             )
             _reject(
                 report,
-                record.line,
+                person.line,
                 "borrower",
                 borrower_id,
                 "borrower_id",
                 f"appears again (first on line {first})",
             )
             continue
-        outcome, fields = onboard_borrower(record.borrower, borrowers)
+        outcome, fields = onboard_borrower(person.borrower, borrowers)
         if outcome is BorrowerOutcome.FIXED_FIELD_CHANGED:
-            refused_borrowers[borrower_id] = record.line
+            refused_borrowers[borrower_id] = person.line
             problem = "fixed on the borrower's loans at registration: not changed by an import"
-            _reject(report, record.line, "borrower", borrower_id, fields[0], problem)
+            _reject(report, person.line, "borrower", borrower_id, fields[0], problem)
         elif outcome is BorrowerOutcome.ERASED:
-            refused_borrowers[borrower_id] = record.line
+            refused_borrowers[borrower_id] = person.line
             problem = "erased on request: personal data is not restored by an import"
-            _reject(report, record.line, "borrower", borrower_id, "borrower_id", problem)
+            _reject(report, person.line, "borrower", borrower_id, "borrower_id", problem)
         else:
-            file_borrowers[borrower_id] = record
+            file_borrowers[borrower_id] = person
             report.outcomes[f"borrower:{outcome.value}"] += 1
 
     # -- loans -------------------------------------------------------------------------------
     history: dict[str, list[PaymentRecord]] = {}
     for payment in records.payments:
         history.setdefault(payment.loan_id, []).append(payment)
-    new_loans: dict[str, Loan] = {}  # registered by this import, with their history
     known_loans: dict[str, Loan] = {}  # registered before
     refused_loans: dict[str, int] = {}
     seen: dict[str, int] = {}
@@ -293,7 +292,6 @@ def import_book(
                 )
             continue
         if created:
-            new_loans[loan.loan_id] = loan
             report.outcomes["loan:CREATED"] += 1
             report.outcomes["payment:RECORDED"] += len(own)
         else:  # registered meanwhile by another writer: its payments are applied as to a known loan
