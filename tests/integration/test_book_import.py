@@ -266,3 +266,26 @@ def test_the_sample_parses_to_its_documented_rows(name: str) -> None:
         30,
     )
     assert {loan.loan.jurisdiction for loan in records.loans} == {"CN", "US-REGF"}
+
+
+def test_registering_another_loan_of_a_borrower_keeps_their_opt_out(
+    stack: LocalStack, container: Container
+) -> None:
+    from arrears.usecases.onboarding import register_loan
+    from tests.integration.conftest import borrower_for, cn_cash_loan
+
+    first, second = cn_cash_loan("L-OPT-1"), cn_cash_loan("L-OPT-2")
+    borrower = borrower_for(first)
+    second = second.with_changes(borrower_id=first.borrower_id)
+    playbook = bundled_playbook()
+    assert register_loan(
+        first, borrower, AT, loans=container.loans, borrowers=container.borrowers, playbook=playbook
+    )
+    container.borrowers.set_channel_preference(borrower.borrower_id, "SMS", opted_out=True, at=AT)
+    # The lending core's borrower knows no opt-out.
+    assert register_loan(
+        second, borrower, AT, loans=container.loans, borrowers=container.borrowers, playbook=playbook
+    )
+    stored = container.borrowers.get(borrower.borrower_id)
+    assert stored is not None
+    assert stored.opted_out_channels == frozenset({"SMS"})

@@ -4,6 +4,7 @@ that never quotes a personal value, and the other rows load."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 
 from arrears.events.book_file import CSV_COLUMNS, file_format, parse_book
@@ -33,7 +34,7 @@ LOAN = {
 }
 
 
-def jsonl(*rows: dict[str, object]) -> str:
+def jsonl(*rows: Mapping[str, object]) -> str:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
@@ -96,7 +97,7 @@ def test_a_problem_never_quotes_a_personal_value() -> None:
 def test_a_csv_book_leaves_the_other_kinds_columns_empty() -> None:
     header = ",".join(CSV_COLUMNS)
 
-    def row(values: dict[str, object]) -> str:
+    def row(values: Mapping[str, object]) -> str:
         return ",".join(str(values.get(column, "")) for column in CSV_COLUMNS)
 
     text = "\n".join(
