@@ -26,6 +26,9 @@ playbooks = container.playbook_source()
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     bucket, key, at = receive(event, BookObjectCreated, telemetry.logger)
+    if key.endswith("/"):  # a "folder" made in the console: no file to import
+        telemetry.logger.info("not a book file: a folder", extra={"file": key})
+        return {"skipped": key}
     files = BookFiles(container.client("s3"), container.settings.archive_kms_key_id)
     try:
         text = files.read(bucket, key)

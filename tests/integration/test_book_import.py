@@ -83,9 +83,12 @@ def test_a_file_put_under_imports_is_imported_and_its_bad_row_reported(
     loan = container.loans.get("SL-0000")
     assert loan is not None
     assert loan.ledger_count == len(paid)
+    # A console "folder" is no book file: nothing imported, no report.
+    assert cloud.put_object("ImportBucket", "imports/2026/", b"") == [{"skipped": "imports/2026/"}]
     # The report was written under reports/, so it triggered no import of itself.
     objects = boto3.client("s3").list_objects_v2(Bucket=stack.physical["ImportBucket"])["Contents"]
     assert sorted(o["Key"] for o in objects) == [
+        "imports/2026/",
         "imports/book.csv",
         "reports/book.csv.errors.jsonl",
         "reports/book.csv.summary.json",
