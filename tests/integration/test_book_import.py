@@ -292,3 +292,21 @@ def test_registering_another_loan_of_a_borrower_keeps_their_opt_out(
     stored = container.borrowers.get(borrower.borrower_id)
     assert stored is not None
     assert stored.opted_out_channels == frozenset({"SMS"})
+
+
+def test_an_event_the_import_cannot_read_lands_in_the_failure_queue(
+    stack: LocalStack, make_cloud: CloudFactory
+) -> None:
+    cloud: LocalCloud = make_cloud(AT)
+    bucket = stack.physical["ImportBucket"]
+    gone = {"version": "0", "bucket": {"name": bucket}, "object": {"key": "imports/gone.csv"}}
+    malformed = {"version": "0", "bucket": {"name": bucket}, "object": {"key": "imports/x.csv", "size": -1}}
+    for detail in (gone, malformed):
+        detail |= {"request-id": "R1", "requester": "123456789012"}
+        assert cloud.put_event("", "aws.s3", "Object Created", detail) == [None]  # retried, then failed
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.physical["AsyncFailureQueue"], MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    failed = [json.loads(m["Body"])["requestPayload"]["detail"]["object"]["key"] for m in messages]
+    assert sorted(failed) == ["imports/gone.csv", "imports/x.csv"]
