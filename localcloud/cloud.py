@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as _datetime_module
+import hashlib
 import importlib.util
 import io
 import json
@@ -328,6 +329,7 @@ class LocalCloud:
         self.invocations: list[Invocation] = []
         self.counts: dict[str, int] = {}
         self._modules: dict[str, ModuleType] = {}
+        self._patterns: dict[tuple[str, int], Any] = {}
         self._sqs = boto3.client("sqs", region_name=REGION)
         self._streams = boto3.client("dynamodbstreams", region_name=REGION)
         self._mappings = [
@@ -453,6 +455,13 @@ class LocalCloud:
         self.settle()
         return response
 
+    def _pattern(self, function: str, source: EventSource) -> Any:
+        """A rule's pattern with its intrinsics resolved (`name: [!Ref ImportBucket]`), once per rule."""
+        key = (function, id(source))
+        if key not in self._patterns:
+            self._patterns[key] = self.stack.resolve(source.properties.get("Pattern") or {})
+        return self._patterns[key]
+
     def put_event(self, bus: str, source: str, detail_type: str, detail: dict[str, Any]) -> list[Any]:
         """Put one event on the bus `bus` (logical id); returns the responses of the rules it matched."""
         event = {
@@ -471,10 +480,28 @@ class LocalCloud:
             for source_spec in spec.events:
                 if source_spec.kind != "eventbridge_rule" or source_spec.source != bus:
                     continue
-                if matches(source_spec.properties.get("Pattern") or {}, event):
+                if matches(self._pattern(name, source_spec), event):
                     responses.append(self.invoke_async(name, event))
         self.settle()
         return responses
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> list[Any]:
+        """Put `body` at `key` of the bucket `bucket` (logical id) as a client would; when the bucket
+        sends its events to EventBridge, S3's `Object Created` event goes to the default bus's rules.
+        Returns the responses of the rules it matched."""
+        name = self.stack.physical[bucket]
+        boto3.client("s3", region_name=REGION).put_object(Bucket=name, Key=key, Body=body)
+        if bucket not in self.stack.eventbridge_buckets:
+            return []
+        detail = {
+            "version": "0",
+            "bucket": {"name": name},
+            "object": {"key": key, "size": len(body), "etag": hashlib.md5(body).hexdigest()},  # noqa: S324
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": ACCOUNT,
+            "reason": "PutObject",
+        }
+        return self.put_event("", "aws.s3", "Object Created", detail)
 
     def publish(self, topic: str, message: str) -> list[Any]:
         """Publish `message` to the topic `topic` (logical id) in moto, then deliver it to the functions the

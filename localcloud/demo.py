@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="share of AWS calls failing, per kind; 0: none (default: only 5 %% of the sends throttled)",
     )
+    parser.add_argument(
+        "--book", type=Path, default=None, help="a lender's book file to import and simulate (docs/import.md)"
+    )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the faults (default: 0)")
     parser.add_argument(
         "--fault-kinds", default="before,after,kill,lost", help="before, after, kill, lost (default: all)"
@@ -79,12 +82,24 @@ def main(argv: list[str] | None = None) -> int:
             start=args.start,
             faults=faults,
             progress=progress,
+            book=args.book,
         )
     run = summary["run"]
     print(
         f"Arrears demo: {run['loans']} loans, {run['days']} days from {run['start']} "
         f"(seed {run['seed']}), {run['elapsed_seconds']} s"
     )
+    if "book_import" in summary:
+        imported = summary["book_import"]
+        print(
+            f"book imported:      {imported['rows_read']} rows read, {imported['imported']} imported, "
+            f"{imported['rejected']} rejected (see {imported['report']['errors']} in the import bucket)"
+        )
+        for problem in imported["problems"]:
+            print(
+                f"  line {problem['line']} ({problem['record']} {problem['id']}): "
+                f"{problem['field']}: {problem['problem']}"
+            )
     print("loans by bucket:    " + ", ".join(f"{k} {v}" for k, v in summary["loans_by_bucket"].items()))
     census = summary["last_census"]
     if census:

@@ -337,6 +337,8 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             "delivered": sum(effects.effects.values()),
             "by_kind": dict(sorted(Counter(k for k, _, _ in effects.effects.elements()).items())),
             "duplicates": duplicates,
+            # The actions delivered more than once (ids only, no personal data): where to look first.
+            "duplicated_actions": sorted(a for a, n in per_action.items() if n > 1)[:20],
             "sent_without_effect": lost,
             "effect_without_sent_action": effect_without_send,
             "unattributed": unattributed,

@@ -38,6 +38,7 @@ from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.http_api import LocalHttpApi
+from localcloud.imported_book import import_file, imported, planned_entries
 from localcloud.intents import EventBusIntents
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
@@ -94,8 +95,11 @@ class Simulation:
         faults: FaultPlan | None = None,
         lean: bool = False,
         api_port: int = 0,
+        book_file: Path | None = None,
     ) -> None:
         self.start = start
+        self.book_file = book_file
+        self.book_import: dict[str, Any] = {}
         self.seed = seed
         self.stack = deploy(template_path())
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
@@ -114,7 +118,8 @@ class Simulation:
         self.loans: LoanRepository = container.loans
         self.borrowers: BorrowerRepository = container.borrowers
         self.payments: PaymentLedger = container.payments
-        self.book = generate_book(loans, seed, start)
+        # A lender's own book (`--book FILE`: localcloud.imported_book), or the generated one.
+        self.book = planned_entries(book_file, seed) if book_file else generate_book(loans, seed, start)
         self.entries = {entry.loan.loan_id: entry for entry in self.book}
         self.stats = RunStats()
         self.dialer = SimulatedDialer(self.cloud, self.stack, seed)
@@ -137,6 +142,13 @@ class Simulation:
         self.dialer.borrowers = self.reactions
 
     def load_book(self) -> None:
+        if self.book_file is not None:
+            # Imported as a lender imports it: the file under imports/, the import function, its report.
+            self.book_import = import_file(self.cloud, self.book_file)
+            self.book = imported(self.book, self.loans)
+            self.entries = {entry.loan.loan_id: entry for entry in self.book}
+            self.cloud.settle()
+            return
         for entry in self.book:
             register_loan(
                 entry.loan,
@@ -537,6 +549,7 @@ def run_demo(
     faults: FaultPlan | None = None,
     progress: Callable[[datetime], None] | None = None,
     lean: bool = True,
+    book: Path | None = None,
 ) -> dict[str, Any]:
     """Run the whole demo inside moto and write `out/` (summary.json, report.html, archive/, data/,
     logs.jsonl); `progress` is called after each simulated event.
@@ -560,7 +573,9 @@ def run_demo(
     counted.install()  # before the stack's sessions exist: the handlers' requests are counted
     try:
         with (out / "logs.jsonl").open("w") as log, mock_aws(), fast_moto(lean):
-            sim = Simulation(loans=loans, seed=seed, start=start, log=log, faults=faults, lean=lean)
+            sim = Simulation(
+                loans=loans, seed=seed, start=start, log=log, faults=faults, lean=lean, book_file=book
+            )
             task_queues = frozenset(
                 sim.stack.physical[q].rsplit("/", 1)[-1] for q in ("CallTaskQueue", "FieldVisitQueue")
             )
@@ -573,6 +588,8 @@ def run_demo(
             summary = summarise(
                 sim, keys, out / "archive", time.perf_counter() - started, days, logs=out / "logs.jsonl"
             )
+            if book is not None:  # rows read, imported, rejected (line, field, problem) by the import
+                summary["book_import"] = sim.book_import
             summary["faults"] = {
                 **sim.cloud.faults.summary(),
                 "redriven_after_run": redriven,

@@ -91,6 +91,8 @@ class LocalStack:
     functions: dict[str, FunctionSpec]
     parameters: dict[str, str]
     _resolver: "_Resolver | None" = field(default=None, repr=False, compare=False)
+    # Buckets (logical ids) whose events go to EventBridge (NotificationConfiguration).
+    eventbridge_buckets: frozenset[str] = frozenset()
 
     def resolve(self, node: Any) -> Any:
         """``node`` with its intrinsics (``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` ...) resolved against this
@@ -546,6 +548,11 @@ class _Builder:
             self.s3.put_public_access_block(Bucket=name, **block_request)
         if ownership := props.get("OwnershipControls"):
             self.s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=ownership)
+        if _eventbridge_enabled(props):
+            # moto stores this but sends nothing: LocalCloud.put_object sends S3's event to the rules.
+            self.s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
         # LifecycleConfiguration is left out: moto never runs lifecycle rules.
         return name, {
             "Arn": f"arn:{self.partition}:s3:::{name}",
@@ -615,6 +622,11 @@ _EVENT_SOURCE_PROPERTY: Final = {
     "sns": "Topic",
     "http_api": "ApiId",
 }
+
+
+def _eventbridge_enabled(props: Mapping[str, Any]) -> bool:
+    notification = props.get("NotificationConfiguration") or {}
+    return _truthy((notification.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled"))
 
 
 def _snake_case(name: str) -> str:
@@ -808,9 +820,12 @@ def deploy(
 
     physical: dict[str, str] = {}
     arns: dict[str, str] = {}
+    notified: set[str] = set()
     for logical_id in _deploy_order(buildable):
         resource = buildable[logical_id]
         props = resolver.resolve(resource.get("Properties", {}))
+        if resource["Type"] == "AWS::S3::Bucket" and _eventbridge_enabled(props):
+            notified.add(logical_id)
         ref, attributes = builder.by_type[str(resource["Type"])](logical_id, props)
         physical[logical_id] = resolver.refs[logical_id] = ref
         for attribute, value in attributes.items():
@@ -840,4 +855,11 @@ def deploy(
         )
         for logical_id, resource in functions.items()
     }
-    return LocalStack(physical=physical, arns=arns, functions=specs, parameters=values, _resolver=resolver)
+    return LocalStack(
+        physical=physical,
+        arns=arns,
+        functions=specs,
+        parameters=values,
+        _resolver=resolver,
+        eventbridge_buckets=frozenset(notified),
+    )

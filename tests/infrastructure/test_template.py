@@ -777,7 +777,9 @@ def test_the_archivers_lock_follows_the_stage(raw: dict[str, Any]) -> None:
 
 
 def test_archive_bucket_policy_allows_only_tls_and_sse_kms_with_the_data_key(raw: dict[str, Any]) -> None:
-    (policy,) = of_type(raw, "AWS::S3::BucketPolicy").values()
+    policies = of_type(raw, "AWS::S3::BucketPolicy")
+    assert set(policies) == {"ArchiveBucketPolicy", "ImportBucketPolicy"}
+    policy = policies["ArchiveBucketPolicy"]
     assert refers_to(props(policy)["Bucket"], "ArchiveBucket")
     denies = [s for s in statements(props(policy)["PolicyDocument"]) if s["Effect"] == "Deny"]
     tls = next(s for s in denies if "Bool" in s.get("Condition", {}))
@@ -966,7 +968,8 @@ def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:
         for action in as_list(statement["Action"])
         if str(action).startswith("s3:")
     }
-    assert touching == set(ARCHIVE_WRITERS) | {"RetentionFunctionRole"}
+    # The book import touches its own bucket only (test_the_book_import_reads_only_book_files...).
+    assert touching == set(ARCHIVE_WRITERS) | {"RetentionFunctionRole", "BookImportFunctionRole"}
 
 
 def test_the_retention_review_extends_and_tags_archived_objects_and_can_neither_delete_nor_bypass(
@@ -982,6 +985,40 @@ def test_the_retention_review_extends_and_tags_archived_objects_and_can_neither_
     assert set(as_list(statement["Action"])) == {"s3:PutObjectRetention", "s3:PutObjectTagging"}
     (resource,) = as_list(statement["Resource"])
     assert sub_text(resource) == "${ArchiveBucket.Arn}/contacts/*"
+
+
+def test_the_import_bucket_is_encrypted_tls_only_and_sends_its_events_to_eventbridge(
+    raw: dict[str, Any],
+) -> None:
+    bucket = props(raw["Resources"]["ImportBucket"])
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert refers_to(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"], DATA_KEY)
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    expiring = {r["Prefix"] for r in bucket["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r}
+    assert expiring == {"imports/", "reports/"}  # book files hold personal data: not kept for ever
+    (tls,) = statements(props(raw["Resources"]["ImportBucketPolicy"])["PolicyDocument"])
+    assert tls["Effect"] == "Deny"
+    assert tls["Condition"]["Bool"] == {"aws:SecureTransport": "false"}
+    (event,) = props(raw["Resources"]["BookImportFunction"])["Events"].values()
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "imports/"}]  # its reports go to reports/
+
+
+def test_the_book_import_reads_only_book_files_and_writes_only_reports(translated: dict[str, Any]) -> None:
+    granted = [
+        (sorted(as_list(statement["Action"])), sub_text(statement["Resource"]))
+        for role, statement in role_statements(translated)
+        if role == "BookImportFunctionRole"
+        and any(str(a).startswith("s3:") for a in as_list(statement["Action"]))
+    ]
+    assert granted == [
+        (["s3:GetObject"], "${ImportBucket.Arn}/imports/*"),
+        (["s3:PutObject"], "${ImportBucket.Arn}/reports/*"),
+    ]
 
 
 def test_only_the_functions_that_pseudonymise_read_the_token_secret(
@@ -1132,4 +1169,5 @@ def test_the_payment_ledger_is_kept_for_ever_and_only_the_payments_function_writ
         for statement in policy.get("Statement", [])
         if {"Fn::GetAtt": ["PaymentsTable", "Arn"]} in as_list(statement.get("Resource"))
     }
-    assert granted == {"PaymentsFunction"}
+    # The book import records a loan's payment history (docs/import.md), through the same ledger.
+    assert granted == {"PaymentsFunction", "BookImportFunction"}

@@ -42,6 +42,7 @@ SAMPLES = {
     "inbound_sms/stop-reply.json": "InboundSmsFunction",
     "api/unsubscribe-post.json": "ApiFunction",
     "api/my-loans.json": "ApiFunction",
+    "book_import/object-created.json": "BookImportFunction",
 }
 
 
@@ -99,6 +100,13 @@ def test_sample_event_runs_through_its_handler(
         # The stream's record is in the Contacts table (a record gone from it counts as archived)
         image = event["Records"][0]["dynamodb"]["NewImage"]
         boto3.client("dynamodb").put_item(TableName=stack.physical["ContactsTable"], Item=image)
+    if name == "book_import/object-created.json":
+        # The file the event names is in the stack's import bucket (the sample book of samples/)
+        event["detail"]["bucket"]["name"] = bucket = stack.physical["ImportBucket"]
+        sample = Path(__file__).resolve().parents[2] / "samples" / "book.csv"
+        boto3.client("s3").put_object(
+            Bucket=bucket, Key=event["detail"]["object"]["key"], Body=sample.read_bytes()
+        )
     response = cloud.invoke(SAMPLES[name], event)
 
     # Then the handler answers in the shape its trigger expects, with no failed record
@@ -114,6 +122,9 @@ def test_sample_event_runs_through_its_handler(
         (action,) = container.actions.for_loan("L-SAMPLE-0001")
         assert (action.step_id, action.status) == ("sms-d1", ActionStatus.DEFERRED)
         assert action.not_before == utc(2026, 3, 3, 0, 0)
+    if name == "book_import/object-created.json":
+        assert (response["imported"], response["rejected"]) == (96, 1)
+        assert response["errors_key"] == "reports/book.csv.errors.jsonl"
     if name == "payments/payment-received.json":
         assert response["loan_id"] == "L-SAMPLE-0001"
         assert response["duplicate"] is False

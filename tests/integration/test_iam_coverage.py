@@ -222,6 +222,35 @@ def record_hold(sim: Simulation) -> None:
     assert response["outcome"] == "applied", response
 
 
+IMPORT_HEADER = (
+    "schema_version,record,borrower_id,timezone,region,name,phone,loan_id,jurisdiction,product,currency,"
+    "principal_minor,disbursed_on,instalments,monthly_interest_bps,payment_id,amount_minor,paid_on"
+)
+
+
+def import_books(sim: Simulation) -> None:
+    """A lender's book file put under imports/ (a new borrower, a loan and its payment history), then a
+    second file (the borrower's phone changed, a payment of the loan since): created, then updated."""
+    rows = [
+        "1,borrower,B-IAM-IMPORT,Asia/Shanghai,Shanghai,王伟,+8613912345678,,,,,,,,,,,",
+        "1,loan,B-IAM-IMPORT,,,,,L-IAM-IMPORT,CN,cn-consumer,CNY,300000,2026-01-05,3,50,,,",
+        "1,payment,,,,,,L-IAM-IMPORT,,,CNY,,,,,P-IAM-IMPORT-1,101500,2026-02-04",
+    ]
+    first = "\n".join([IMPORT_HEADER, *rows]) + "\n"
+    (response,) = sim.cloud.put_object("ImportBucket", "imports/iam-1.csv", first.encode())
+    assert response["by_record"] == {"borrower:CREATED": 1, "loan:CREATED": 1, "payment:RECORDED": 1}
+    rows[0] = rows[0].replace("+8613912345678", "+8613912345679")
+    rows.append("1,payment,,,,,,L-IAM-IMPORT,,,CNY,,,,,P-IAM-IMPORT-2,1000,2026-03-01")
+    second = "\n".join([IMPORT_HEADER, *rows]) + "\n"
+    (response,) = sim.cloud.put_object("ImportBucket", "imports/iam-2.csv", second.encode())
+    assert response["by_record"] == {
+        "borrower:UPDATED": 1,
+        "loan:UNCHANGED": 1,
+        "payment:UNCHANGED": 1,
+        "payment:APPLIED": 1,
+    }, response
+
+
 def assert_handed_off(sim: Simulation) -> None:
     sent = {
         a["channel"]
@@ -272,6 +301,7 @@ def coverage() -> Coverage:
         reverse_a_payment(sim)
         request_erasure(sim)
         record_hold(sim)
+        import_books(sim)
         stack = sim.stack
     roles = {function: role_statements(translated, stack, function) for function in stack.functions}
     return Coverage(stack, StackIndex(stack, template), recorder.calls, recorder.faults, roles)

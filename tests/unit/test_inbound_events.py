@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import LambdaFunctionUrlModel
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 from pydantic import ValidationError
 
 from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
+from arrears.events.book_file import BookObjectCreated
 from arrears.events.bus import (
     CallOutcomeEvent,
     ErasureRequestedEvent,
@@ -47,8 +48,10 @@ MODELS: dict[str, Any] = {
     "erasure": ErasureRequestedEvent,
     "holds": HoldChangedEvent,
     "inbound_sms": InboundSmsEvent,
-    # Routed by Powertools' event handler (arrears.handlers.preferences), which reads this model's shape.
-    "unsubscribe": LambdaFunctionUrlModel,
+    # Routed by Powertools' event handler (arrears.handlers.api_app), which reads this model's shape.
+    "api": APIGatewayProxyEventV2Model,
+    "retention": SchedulerInvocation,
+    "book_import": BookObjectCreated,
 }
 # Models of the whole event (an SNS event is one notification), not of each of its records.
 WHOLE_EVENT_MODELS = {"inbound_sms"}

@@ -443,6 +443,63 @@ class BorrowerRepository:
             f"borrower {borrower.borrower_id}: opt-outs kept changing under five registrations"
         )
 
+    def create(self, borrower: Borrower) -> bool:
+        """Insert a new borrower (with their lookup keys); False (nothing written) when the id exists."""
+        item = borrower_to_item(borrower)
+        if self._lookup_keys is not None:
+            item.update(self._lookup_keys(borrower))
+        written = conditional_write(
+            self._table.put_item, Item=item, ConditionExpression=Attr("borrower_id").not_exists()
+        )
+        return written is not None
+
+    def update_contact(self, borrower: Borrower) -> bool:
+        """Set a known borrower's contact data (name, phone, e-mail, address, language, preferred
+        hours, and the phone's lookup key) from `borrower`; an empty field is removed.
+
+        False (nothing written) when there is no such borrower or they were erased on request: an
+        erased borrower's personal data is never restored. Opt-outs, their instants, the time zone
+        and the region are left as stored.
+        """
+        item = borrower_to_item(borrower)
+        if self._lookup_keys is not None:
+            item.update(self._lookup_keys(borrower))
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for n, field_name in enumerate(
+            (
+                "name",
+                "phone",
+                "email",
+                "address",
+                "language",
+                "preferred_hours",
+                "phone_key",
+                "borrower_token",
+            )
+        ):
+            if field_name in item:
+                names[f"#f{n}"] = field_name
+                sets.append(f"#f{n} = :v{n}")
+                values[f":v{n}"] = item[field_name]
+            elif field_name != "borrower_token":
+                names[f"#f{n}"] = field_name
+                removes.append(f"#f{n}")
+        expression = "SET " + ", ".join(sets)  # the language is always set
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        written = conditional_write(
+            self._table.update_item,
+            Key={"borrower_id": borrower.borrower_id},
+            UpdateExpression=expression.strip(),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ConditionExpression=Attr("borrower_id").exists() & Attr("erased_at").not_exists(),
+        )
+        return written is not None
+
     def find_id(self, index: str, attribute: str, value: str) -> str | None:
         """The borrower id whose `attribute` is `value` on the keys-only `index`; None when nobody's.
 

@@ -1,37 +1,105 @@
 """Registering a loan from the lending core: fix its terms and cap, check it, assess it once so it
-enters the review index."""
+enters the review index.
+
+Every way a loan comes in (a book file through `arrears.usecases.book_import`, a `LoanDisbursed`
+event, the local simulator's book) ends here:
+
+* `onboard_borrower` stores a new borrower, or changes only the contact data of a known one (name,
+  phone, e-mail, address, language, preferred hours). The borrower's opt-outs and their instants are
+  never touched by onboarding (they are the borrower's own, `arrears.usecases.preferences`), an erased
+  borrower's personal data is never restored, and the time zone and region, fixed on the borrower's
+  loans at registration (business dates, the state's cost cap), are not changed.
+* `register_contract` registers the loan with its payment history (if any): the history's ledger
+  entries are written first, then the loan with them applied on their value dates, so that an
+  attempt that stops between the two is healed by the next payment (`arrears.usecases.payments`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
 
-from arrears.adapters.dynamodb import BorrowerRepository, LoanRepository
 from arrears.config.money import money_rules_for
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess
 from arrears.domain.borrowers import Borrower
 from arrears.domain.business_time import loan_business_date
 from arrears.domain.contracts import prepare_contract
+from arrears.domain.ledger import LedgerEntry, replay
 from arrears.domain.loans import Loan
 from arrears.domain.playbook import CollectionPlaybook
 
+# What onboarding may change on a known borrower; anything else is fixed or the borrower's own.
+CONTACT_FIELDS = ("name", "phone", "email", "address", "language", "preferred_hours")
+# Fixed on the borrower's loans when they are registered: a change is refused, naming the field.
+FIXED_FIELDS = ("timezone", "region")
 
-def register_loan(
-    loan: Loan,
-    borrower: Borrower,
-    at: datetime,
-    *,
-    loans: LoanRepository,
-    borrowers: BorrowerRepository,
-    playbook: CollectionPlaybook,
-) -> bool:
-    """Store the borrower and the assessed loan; False when the loan id exists already.
 
-    The loan is registered under its product's terms (`loan.terms.product`), on the borrower's own
-    dates, with the cost cap its jurisdiction's money rules fix for its contract date and the
-    borrower's state; a contract whose own interest and fees are over that cap raises
-    `ContractOverCap` (nothing stored), the message naming the figures.
+class Borrowers(Protocol):
+    def get(self, borrower_id: str) -> Borrower | None: ...
+
+    def create(self, borrower: Borrower) -> bool: ...
+
+    def update_contact(self, borrower: Borrower) -> bool: ...
+
+
+class Loans(Protocol):
+    def get(self, loan_id: str) -> Loan | None: ...
+
+    def create(self, loan: Loan) -> bool: ...
+
+
+class Ledger(Protocol):
+    def record(self, loan_id: str, entry: LedgerEntry, received_at: datetime) -> bool: ...
+
+
+class BorrowerOutcome(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"  # contact data changed
+    UNCHANGED = "UNCHANGED"
+    ERASED = "ERASED"  # erased on request: personal data not restored, nothing written
+    FIXED_FIELD_CHANGED = "FIXED_FIELD_CHANGED"  # time zone or region differs: nothing written
+
+
+def changed_fields(stored: Borrower, incoming: Borrower) -> list[str]:
+    """The names (never the values) of the fields `incoming` would change on `stored`."""
+    return [
+        name for name in FIXED_FIELDS + CONTACT_FIELDS if getattr(stored, name) != getattr(incoming, name)
+    ]
+
+
+def onboard_borrower(borrower: Borrower, borrowers: Borrowers) -> tuple[BorrowerOutcome, list[str]]:
+    """Store `borrower` or update a known borrower's contact data; (outcome, names of changed fields).
+
+    Idempotent: the same borrower again is UNCHANGED with no write. A known borrower keeps their
+    opt-outs whatever `borrower.opted_out_channels` says.
     """
+    for _ in range(2):
+        stored = borrowers.get(borrower.borrower_id)
+        if stored is None:
+            if borrowers.create(borrower):
+                return BorrowerOutcome.CREATED, []
+            continue  # created meanwhile by another writer: judge against it
+        changed = changed_fields(stored, borrower)
+        fixed = [name for name in changed if name in FIXED_FIELDS]
+        if fixed:
+            return BorrowerOutcome.FIXED_FIELD_CHANGED, fixed
+        if not changed:
+            return BorrowerOutcome.UNCHANGED, []
+        if borrowers.update_contact(borrower):
+            return BorrowerOutcome.UPDATED, changed
+        return BorrowerOutcome.ERASED, changed
+    raise RuntimeError(f"borrower {borrower.borrower_id}: neither created nor found")
+
+
+def registered_contract(
+    loan: Loan, borrower: Borrower, playbook: CollectionPlaybook, history: Sequence[LedgerEntry] = ()
+) -> Loan:
+    """The loan as it would be registered, before its first assessment: `prepare_contract` under its
+    product's terms and the money rules of its contract date, with `history` applied on each entry's
+    value date (`arrears.domain.ledger.replay`). Pure; raises `ContractOverCap`/`NoCapKnown`."""
     prepared = prepare_contract(
         loan,
         borrower,
@@ -41,6 +109,55 @@ def register_loan(
     # The champion/challenger arm, fixed at registration (a stable hash of the loan id): the loan,
     # its delinquency history and the report's per-arm figures all carry it.
     prepared = prepared.with_changes(strategy_arm=playbook.arm_for(prepared).name)
-    borrowers.put(borrower)
-    assessed = assess(prepared, loan_business_date(prepared, at, rule_pack_for(loan.jurisdiction)), playbook)
+    return replay(prepared, history) if history else prepared
+
+
+def register_contract(
+    loan: Loan,
+    borrower: Borrower,
+    at: datetime,
+    *,
+    loans: Loans,
+    playbook: CollectionPlaybook,
+    history: Sequence[LedgerEntry] = (),
+    ledger: Ledger | None = None,
+) -> bool:
+    """Register the assessed loan (the borrower stored already); False when the loan id exists.
+
+    `history`: the lending core's payments made before registration, written to `ledger` first
+    (conditional puts keyed by payment id), then applied to the loan. Raises `ContractOverCap`
+    (nothing stored) when the contract's own interest and fees are over its cap.
+    """
+    contract = registered_contract(loan, borrower, playbook, history)
+    if history:
+        if ledger is None:
+            raise ValueError(f"loan {loan.loan_id}: a payment history needs the payment ledger")
+        for entry in history:
+            ledger.record(loan.loan_id, entry, at)
+    assessed = assess(contract, loan_business_date(contract, at, rule_pack_for(loan.jurisdiction)), playbook)
     return loans.create(assessed)
+
+
+def register_loan(
+    loan: Loan,
+    borrower: Borrower,
+    at: datetime,
+    *,
+    loans: Loans,
+    borrowers: Borrowers,
+    playbook: CollectionPlaybook,
+    history: Sequence[LedgerEntry] = (),
+    ledger: Ledger | None = None,
+) -> bool:
+    """Store the borrower (`onboard_borrower`) and the assessed loan; False when the loan id exists.
+
+    The loan is registered under its product's terms (`loan.terms.product`), on the borrower's own
+    dates, with the cost cap its jurisdiction's money rules fix for its contract date and the
+    borrower's state; a contract whose own interest and fees are over that cap raises
+    `ContractOverCap` (nothing stored), the message naming the figures.
+    """
+    registered_contract(loan, borrower, playbook, history)  # refuse before anything is written
+    onboard_borrower(borrower, borrowers)
+    return register_contract(
+        loan, borrower, at, loans=loans, playbook=playbook, history=history, ledger=ledger
+    )

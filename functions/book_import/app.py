@@ -1,0 +1,45 @@
+"""book_import: a book file put under `imports/` of the imports bucket (S3 -> EventBridge `Object
+Created`) -> every row validated and imported (borrowers, loans, payment history), the rejected rows
+reported under `reports/` beside it (line, field, problem; never a personal value)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arrears.adapters.book_files import BookFiles, BookTooLarge
+from arrears.adapters.container import Container
+from arrears.events.book_file import BookObjectCreated
+from arrears.handlers.book_import import import_text, report_import
+from arrears.handlers.lambda_events import receive
+from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.book_import import ImportReport, RowProblem
+
+telemetry = Telemetry()
+# Borrowers are stored with their lookup keys, keyed hashes under the token_secret (BorrowerTokenSecret).
+container = Container.from_environment()
+playbooks = container.playbook_source()
+
+
+@telemetry.handler(correlation_paths.EVENT_BRIDGE)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    bucket, key, at = receive(event, BookObjectCreated, telemetry.logger)
+    if key.endswith("/"):  # a "folder" made in the console: no file to import
+        telemetry.logger.info("not a book file: a folder", extra={"file": key})
+        return {"skipped": key}
+    files = BookFiles(container.client("s3"), container.settings.archive_kms_key_id)
+    try:
+        text = files.read(bucket, key)
+    except (BookTooLarge, UnicodeDecodeError) as error:
+        # Nothing of the file is imported: the report says why, as the problem of its line 1.
+        problem = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
+        report = ImportReport(problems=[RowProblem(1, "?", "", "file", problem)])
+    else:
+        report = import_text(text, key, at, container, playbooks.current())
+    summary = report_import(telemetry, key, report)
+    errors_key, summary_key = files.write_report(
+        bucket, key, [problem.as_json() for problem in report.problems], {"file": key, **summary}
+    )
+    return {**summary, "errors_key": errors_key, "summary_key": summary_key}
