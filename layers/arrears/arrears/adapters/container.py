@@ -23,6 +23,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
     loan_ids_for_borrower,
 )
+from arrears.adapters.gate_reads import GateReads
 from arrears.adapters.outbox import SendOutbox
 from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.adapters.secrets import TokenSecret
@@ -93,6 +94,15 @@ class Container:
     @cached_property
     def actions(self) -> ActionRepository:
         return ActionRepository(self._dynamodb.Table(self.settings.actions_table))
+
+    @cached_property
+    def gate_reads(self) -> GateReads:
+        """The dispatcher's one read of an action, its loan and its borrower (adapters/gate_reads.py)."""
+        table = self._dynamodb.Table
+        settings = self.settings
+        return GateReads(
+            table(settings.actions_table), table(settings.loans_table), table(settings.borrowers_table)
+        )
 
     @cached_property
     def contacts(self) -> ContactRepository:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 from aws_lambda_powertools.utilities.parser.models import (
     DynamoDBStreamChangedRecordModel,
@@ -74,6 +74,19 @@ class LoanChangeRecord(StreamRecord):
 class _ActionImage(BaseModel):
     model_config = INBOUND
     action_id: str
+    # The action's loan and borrower (never changed after planning): the dispatcher reads the
+    # action, the loan and the borrower in one request with them. Optional: the state is re-read.
+    loan_id: str | None = None
+    borrower_id: str | None = None
+
+
+class PlannedAction(NamedTuple):
+    """What the dispatcher takes from an Actions stream record: ids and the record's time."""
+
+    action_id: str
+    written_at: datetime
+    loan_id: str | None = None
+    borrower_id: str | None = None
 
 
 class _ActionImages(_Change):
@@ -84,9 +97,12 @@ class ActionRecord(StreamRecord):
     MALFORMED: ClassVar[str] = "action stream record without action_id"
     dynamodb: _ActionImages
 
-    def unwrap(self) -> tuple[str, datetime]:
-        """The planned action's id, and the record's business time."""
-        return self.dynamodb.NewImage.action_id, self.dynamodb.ApproximateCreationDateTime
+    def unwrap(self) -> PlannedAction:
+        """The planned action's ids, and the record's business time."""
+        image = self.dynamodb.NewImage
+        return PlannedAction(
+            image.action_id, self.dynamodb.ApproximateCreationDateTime, image.loan_id, image.borrower_id
+        )
 
 
 # -- Contacts stream (archiver) ---------------------------------------------------------------------
