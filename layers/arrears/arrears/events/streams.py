@@ -20,7 +20,6 @@ from pydantic import BaseModel, SkipValidation, field_validator
 from arrears.adapters.items import loan_from_item, plain
 from arrears.domain.loans import Loan
 from arrears.events.base import INBOUND, Inbound
-from arrears.usecases.archiving import partition_of
 
 
 class StreamRecord(Inbound, DynamoDBStreamRecordModel):
@@ -116,6 +115,10 @@ class _ContactImages(_Change):
     @classmethod
     def _archivable(cls, image: dict[str, Any]) -> dict[str, Any]:
         """Integers for Decimals, a known jurisdiction and a contact id, borrower and time."""
+        # Imported here: only the archiver parses contact records (the other stream handlers import
+        # this module for their own records, not the archive's partitioning).
+        from arrears.usecases.archiving import partition_of
+
         record: dict[str, Any] = plain(image)
         try:
             partition_of(record)

@@ -8,31 +8,35 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import validate_emf_timestamp
 
-from arrears.adapters.sweep_runs import RunProgress
 from arrears.domain.actions import ActionStatus
 from arrears.domain.calendar import format_utc, parse_utc
-from arrears.domain.call_attempts import CallAttempt
-from arrears.domain.field_visits import FieldVisit
 from arrears.domain.holds import HoldChange, HoldChangeStatus
-from arrears.domain.payments import PaymentOutcome
 from arrears.domain.strategy import Channel
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.archiving import ArchiveResult
-from arrears.usecases.call_outcomes import CallOutcomeResult
-from arrears.usecases.census import CensusOutcome, CensusTask
-from arrears.usecases.dispatch import DispatchResult
-from arrears.usecases.erasure import ErasureOutcome
-from arrears.usecases.field_visits import FieldVisitResult
-from arrears.usecases.holds import HoldResult
-from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult, ReversalVerdict
-from arrears.usecases.planning import PlanResult
-from arrears.usecases.sweep import SweepTask, TaskOutcome
+
+# The result types of the use cases are annotations only: a handler imports no other handler's
+# use case (nor its models) by importing its reports.
+if TYPE_CHECKING:
+    from arrears.adapters.sweep_runs import RunProgress
+    from arrears.domain.call_attempts import CallAttempt
+    from arrears.domain.field_visits import FieldVisit
+    from arrears.domain.payments import PaymentOutcome
+    from arrears.usecases.archiving import ArchiveResult
+    from arrears.usecases.call_outcomes import CallOutcomeResult
+    from arrears.usecases.census import CensusOutcome, CensusTask
+    from arrears.usecases.dispatch import DispatchResult
+    from arrears.usecases.erasure import ErasureOutcome
+    from arrears.usecases.field_visits import FieldVisitResult
+    from arrears.usecases.holds import HoldResult
+    from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult
+    from arrears.usecases.planning import PlanResult
+    from arrears.usecases.sweep import SweepTask, TaskOutcome
 
 # The namespace of the metrics the sweep worker emits under a service of their own (the heartbeat is
 # the sweep's, the census carries the bucket dimensions).
@@ -355,6 +359,8 @@ def payment_applied(
 def payment_reversed(
     telemetry: Telemetry, reversal: PaymentReversed, result: ReversalResult
 ) -> dict[str, Any]:
+    from arrears.usecases.payments import ReversalVerdict  # the payments handler has it imported already
+
     undone = result.verdict is ReversalVerdict.REVERSED
     telemetry.count("PaymentsReversed", int(undone))
     telemetry.count("ReversalsIgnored", int(not undone))
