@@ -24,8 +24,8 @@ TEMPLATE = ROOT / "template.yaml"
 NOON_SHANGHAI = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 DUE = date(2026, 3, 1)
 
-# (label, channel, template, rule pack): a CN text and e-mail (no contact counted), a call task
-# (opens the borrower's call task in the contact ledger), a field visit (FIFO queue).
+# (label, channel, template): a CN text and e-mail (no contact counted), a call task (opens the
+# borrower's call task in the contact ledger), a field visit (FIFO queue).
 CONTACTS = (
     ("SMS", "SMS", "sms_overdue"),
     ("EMAIL", "EMAIL", "email_overdue"),

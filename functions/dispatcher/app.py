@@ -32,8 +32,15 @@ def wiring() -> tuple[SendOutbox, DispatchPorts]:
 def send(action: PlannedAction) -> None:
     # The record's creation time is the planning's business time; the contact is judged at the
     # instant it is made (the container's clock), which a retried or replayed record shows apart.
-    # The image's loan and borrower ids let one request read the action, loan and borrower afresh.
-    result = dispatch(action.action_id, wiring()[1], loan_id=action.loan_id, borrower_id=action.borrower_id)
+    # The image's ids and channel let one request read the action, loan, borrower (and a call task's
+    # ledger) afresh.
+    result = dispatch(
+        action.action_id,
+        wiring()[1],
+        loan_id=action.loan_id,
+        borrower_id=action.borrower_id,
+        channel=action.channel,
+    )
     report.dispatched(result, result.at or action.written_at)
 
 

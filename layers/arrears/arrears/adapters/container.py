@@ -115,7 +115,10 @@ class Container:
         table = self._dynamodb.Table
         settings = self.settings
         return GateReads(
-            table(settings.actions_table), table(settings.loans_table), table(settings.borrowers_table)
+            table(settings.actions_table),
+            table(settings.loans_table),
+            table(settings.borrowers_table),
+            table(settings.contact_caps_table) if settings.contact_caps_table else None,
         )
 
     @cached_property

@@ -73,10 +73,18 @@ class LoanChangeRecord(StreamRecord):
 class _ActionImage(BaseModel):
     model_config = INBOUND
     action_id: str
-    # The action's loan and borrower (never changed after planning): the dispatcher reads the
-    # action, the loan and the borrower in one request with them. Optional: the state is re-read.
+    # The action's loan, borrower and channel (never changed after planning): the dispatcher reads
+    # the action, the loan and the borrower (and a call task's ledger) in one request with them.
+    # Optional: the state itself is always read afresh.
     loan_id: str | None = None
     borrower_id: str | None = None
+    channel: str | None = None
+
+    @field_validator("loan_id", "borrower_id", "channel", mode="before")
+    @classmethod
+    def _hint(cls, value: Any) -> str | None:
+        """A hint only: one that is not a string is dropped (the ids are read from the action)."""
+        return value if isinstance(value, str) and value else None
 
 
 class PlannedAction(NamedTuple):
@@ -86,6 +94,7 @@ class PlannedAction(NamedTuple):
     written_at: datetime
     loan_id: str | None = None
     borrower_id: str | None = None
+    channel: str | None = None
 
 
 class _ActionImages(_Change):
@@ -100,7 +109,11 @@ class ActionRecord(StreamRecord):
         """The planned action's ids, and the record's business time."""
         image = self.dynamodb.NewImage
         return PlannedAction(
-            image.action_id, self.dynamodb.ApproximateCreationDateTime, image.loan_id, image.borrower_id
+            image.action_id,
+            self.dynamodb.ApproximateCreationDateTime,
+            image.loan_id,
+            image.borrower_id,
+            image.channel,
         )
 
 

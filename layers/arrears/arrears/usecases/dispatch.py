@@ -23,7 +23,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
 )
 from arrears.adapters.errors import error_code, is_permanent
-from arrears.adapters.gate_reads import GateReads
+from arrears.adapters.gate_reads import GateReads, GateState
 from arrears.adapters.outbox import SendInProgress, SendUnconfirmed
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
@@ -31,7 +31,7 @@ from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Act
 from arrears.domain.borrowers import Borrower
 from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
 from arrears.domain.calendar import format_utc
-from arrears.domain.call_limits import Allowance, counted_channels
+from arrears.domain.call_limits import Allowance, CallLedger, counted_channels
 from arrears.domain.compliance import (
     END_OF_DAY,
     SendDecision,
@@ -503,7 +503,12 @@ class CallTaskOpening:
 
 
 def _open_call_task(
-    ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    at: datetime,
+    pack: RulePack,
+    ledger: CallLedger | None = None,
 ) -> CallTaskOpening:
     """Open the borrower's one call task for `action`, atomically, if the limits allow a call now.
 
@@ -526,6 +531,7 @@ def _open_call_task(
             until,
             contact_limits=pack.contact_limits,
             loan_id=action.loan_id,
+            read=ledger,
         )
     except LedgerContention as error:
         raise TransientSendError(str(error)) from None
@@ -586,7 +592,12 @@ def _reserve_contact(
 
 
 def dispatch(
-    action_id: str, ports: DispatchPorts, *, loan_id: str | None = None, borrower_id: str | None = None
+    action_id: str,
+    ports: DispatchPorts,
+    *,
+    loan_id: str | None = None,
+    borrower_id: str | None = None,
+    channel: str | None = None,
 ) -> DispatchResult:
     """Judge, send and record one planned action at the instant `ports.clock` tells.
 
@@ -594,20 +605,21 @@ def dispatch(
     moment it is really made, not at the time of the record or schedule that triggered this run: a
     stream record retried hours later, or replayed by an operator, is judged at its retry.
     `loan_id` and `borrower_id` (the action's, from its stream record) let one request read the
-    action, the loan and the borrower (`GateReads`); the state itself is always read afresh.
+    action, the loan and the borrower (`GateReads`); the state itself is always read afresh. With
+    `channel` `CALL_TASK`, the same request reads the borrower's call ledger the task opens on.
     """
     at = ports.clock.now()
-    return replace(_dispatch(action_id, at, ports, loan_id, borrower_id), at=at)
+    state = ports.gate_reads.read(
+        action_id, loan_id, borrower_id, with_ledger=channel == Channel.CALL_TASK.value
+    )
+    return replace(_dispatch(action_id, at, ports, state), at=at)
 
 
 class _NotRecorded(Exception):
     """The SENT transition after a confirmed send raised (its error is the cause): not a send error."""
 
 
-def _dispatch(
-    action_id: str, at: datetime, ports: DispatchPorts, loan_id: str | None, borrower_id: str | None
-) -> DispatchResult:
-    state = ports.gate_reads.read(action_id, loan_id, borrower_id)
+def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateState) -> DispatchResult:
     action = state.action
     if action is None:
         return DispatchResult(action_id, None, "", "action not found")
@@ -658,7 +670,7 @@ def _dispatch(
             return _defer(ports, action, at, borrower.timezone, pack, decision, told.reason, told.not_before)
 
     allowed, cap_reason, resume, cap_rules, cap_layer = _reserve_contact(ports, action, borrower, at, pack)
-    opening = _open_call_task(ports, action, borrower, at, pack)
+    opening = _open_call_task(ports, action, borrower, at, pack, state.ledger)
     decision = replace(
         decision,
         rules_checked=decision.rules_checked + cap_rules + opening.rules_checked,
