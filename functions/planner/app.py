@@ -33,6 +33,7 @@ def plan(change: LoanChange | None) -> None:
         borrowers=container.borrowers,
         field_visits=container.field_visits,
         call_tasks=container.call_tasks,
+        call_ledger=container.call_ledger,
         playbook=playbooks.current(),
     )
     planned(telemetry, result)

@@ -62,6 +62,10 @@ def test_a_dispute_withdraws_the_call_the_dialer_still_holds(
     make_cloud: CloudFactory, container: Container, stack: LocalStack
 ) -> None:
     cloud, call_id = a_loan_with_a_call_in_the_dialers_queue(make_cloud, container, stack, "L-CALL-DISPUTE")
+    borrower_id = stored(container, "L-CALL-DISPUTE").borrower_id
+    open_task = container.call_ledger.ledger(borrower_id).open_task
+    assert open_task is not None
+    assert open_task.task_id == call_id
 
     # When the borrower disputes the debt an hour later
     cloud.advance_to(cloud.clock + timedelta(hours=1))
@@ -77,6 +81,9 @@ def test_a_dispute_withdraws_the_call_the_dialer_still_holds(
             "reason": "debt under dispute",
         }
     ]
+    # And the borrower's one open call task is closed on their call ledger: a call for another of
+    # their loans may be handed to the dialer at once, not when the withdrawn task would have expired
+    assert container.call_ledger.ledger(borrower_id).open_task is None
 
 
 def test_a_call_handed_off_more_than_a_day_ago_is_not_withdrawn(

@@ -31,6 +31,8 @@ SAMPLES = {
     # what `sam local generate-event cloudwatch scheduled-event` writes: no `version`
     "deferred_release/sam-generated.json": "DeferredReleaseFunction",
     "call_outcomes/call-outcome.json": "CallOutcomesFunction",
+    "call_outcomes/call-attempted.json": "CallOutcomesFunction",
+    "call_outcomes/field-visit-reported.json": "CallOutcomesFunction",
     "archiver/contact-recorded.json": "ArchiverFunction",
     "payments/payment-received.json": "PaymentsFunction",
     "payments/payment-reversed.json": "PaymentsFunction",
@@ -72,11 +74,17 @@ def test_sample_event_runs_through_its_handler(
     if name == "payments/payment-reversed.json":
         # the payment it reverses was applied first
         assert cloud.invoke(SAMPLES[name], load("payments/payment-received.json"))["duplicate"] is False
-    if name == "call_outcomes/call-outcome.json":
+    if name in {"call_outcomes/call-outcome.json", "call_outcomes/call-attempted.json"}:
         # a call for an action this stack never planned: refused (the failure path), nothing counted
         with pytest.raises(ValueError, match="no such call task"):
             cloud.invoke(SAMPLES[name], load(name))
         assert container.call_ledger.ledger("B-SAMPLE-0001").attempts == ()
+        return
+    if name == "call_outcomes/field-visit-reported.json":
+        # a visit on a task this stack never queued: refused (the failure path), nothing archived
+        with pytest.raises(ValueError, match="no such field-visit task"):
+            cloud.invoke(SAMPLES[name], load(name))
+        assert container.contacts.for_loan("L-SAMPLE-0001") == []
         return
     # The sample runs at its own time: a schedule or sweep task ahead of the clock is refused
     event = load(name)

@@ -74,6 +74,11 @@ DEFERRED_BUREAU_STEP = (
     "a deferred bureau step released by the schedule re-checks its precondition (the loan's actions), as "
     "the dispatcher does; the coverage run releases no deferred bureau step"
 )
+WITHDRAWN_CALL_TASK = (
+    "the planner closes a withdrawn call task on the borrower's call ledger (read, conditional put, as "
+    "the dispatcher's ContactCapLedgers); the coverage run ends more than a day after its last call task, "
+    "so nothing is withdrawn (tests/integration/test_call_withdrawal.py covers the flow)"
+)
 UNEXERCISED_DYNAMODB_GRANTS = (
     {
         (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
@@ -90,6 +95,8 @@ UNEXERCISED_DYNAMODB_GRANTS = (
             "ActionsTable/index/LoanActionsIndex",
         ): DEFERRED_BUREAU_STEP,
         ("DispatcherFunction", "dynamodb:GetItem", "ContactCapsTable"): COUNTED_TEXT_LEDGER,
+        ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
+        ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
     }
 )
 

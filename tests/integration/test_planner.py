@@ -20,7 +20,7 @@ from arrears.domain.loans import Holds, Loan
 from localcloud.cloud import LocalCloud, passes_filters
 from localcloud.emf import emf_points, emf_totals
 from localcloud.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, us_regf_loan, utc
 
 SWEEP = "SweepFunction"
 DUE = date(2026, 3, 1)
@@ -71,7 +71,7 @@ def test_a_planned_action_carries_its_receipt(make_cloud: CloudFactory, containe
     assert receipt["strategy"]["id"] in {"cn-consumer", "cn-consumer-early-call"}
     assert receipt["strategy"]["version"] == "2026.11.1"
     assert receipt["strategy"]["arm"] == action.strategy_arm in {"champion", "challenger"}
-    assert receipt["rule_pack"] == {"id": "CN", "version": "2026.1"}
+    assert receipt["rule_pack"] == {"id": "CN", "version": "2026.1", "layers": ["CN@2026.1"]}
     assert receipt["inputs"]["dpd"] == 1
     assert receipt["inputs"]["bucket"] == "M1"
     assert receipt["inputs"]["risk_band"] in {"LOW", "MEDIUM", "HIGH"}
@@ -275,3 +275,27 @@ def test_a_step_moved_in_the_ssm_policy_is_a_milestone_of_the_sweep_too(
     assert stored is not None
     assert stored.evaluated_on == date(2026, 3, 6)  # D+4: four days after Monday 2 March
     assert "email-d3" in _by_step(container, loan.loan_id)
+
+
+def test_the_planner_judges_by_the_layers_that_bind_the_borrower(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    """A Massachusetts borrower's planner-written record names every layer in force for them (the
+    base, the lender's US policy and the state overlay), as the dispatcher's gate does; the layer that
+    decided a dispute's suppression is the base pack's (15 U.S.C. 1692g(b))."""
+    loan = us_regf_loan("L-MA-PLAN", due=DUE)
+    cloud = make_cloud(utc(2026, 2, 20, 2, 0))
+    register(container, loan, borrower_for(loan, zone="America/New_York", region="MA"), cloud.clock)
+    cloud.settle()
+    _hold(container, cloud, loan.loan_id, Holds(dispute_open=True))
+    sweep_days(cloud, 1, 3)
+    actions = container.actions.for_loan(loan.loan_id)
+    assert actions, "the US strategy plans a step in its first days"
+    layers = ["US-REGF@2026.1", "LENDER-US@2026.1", "US-MA@2026.1"]
+    for action in actions:
+        assert action.status is ActionStatus.SUPPRESSED
+        assert action.receipt["rule_pack"] == {"id": "US-REGF", "version": "2026.1", "layers": layers}
+    records = [c for c in container.contacts.for_loan(loan.loan_id) if c["status"] == "SUPPRESSED"]
+    assert records
+    assert {r["rule_pack"] for r in records} == {"+".join(layers)}
+    assert {r["decided_by"] for r in records} == {"US-REGF@2026.1"}

@@ -23,6 +23,7 @@ from arrears.events.bus import (
     PaymentReversedEvent,
     hold_change_from_detail,
 )
+from arrears.events.dialer import CallAttemptedEvent, FieldVisitReportedEvent
 from arrears.events.inbound import InboundSmsEvent
 from arrears.events.queues import SweepTaskRecord
 from arrears.events.schedules import ScheduledEvent, SchedulerInvocation
@@ -54,6 +55,11 @@ WHOLE_EVENT_MODELS = {"inbound_sms"}
 # A function that reads two detail-types from one rule picks the model by the event's detail-type.
 BY_DETAIL_TYPE: dict[str, dict[str, Any]] = {
     "payments": {"PaymentReceived": PaymentReceivedEvent, "PaymentReversed": PaymentReversedEvent},
+    "call_outcomes": {
+        "CallOutcome": CallOutcomeEvent,
+        "CallAttempted": CallAttemptedEvent,
+        "FieldVisitReported": FieldVisitReportedEvent,
+    },
 }
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai, 2 March
 UNTIL = datetime(2026, 3, 6, tzinfo=UTC).date()

@@ -70,12 +70,21 @@ class FakeQueue:
         self.sent.append((body, group, dedup_id))
 
 
+class FakeLedger:
+    def __init__(self) -> None:
+        self.closed: list[tuple[str, str]] = []
+
+    def close_call_task(self, borrower_id: str, task_id: str, at: datetime) -> None:
+        self.closed.append((borrower_id, task_id))
+
+
 class World:
     def __init__(self) -> None:
         self.actions = FakeActions()
         self.contacts = FakeContacts()
         self.queue = FakeQueue()
         self.calls = FakeQueue()
+        self.ledger = FakeLedger()
 
     def plan(self, before: Loan | None, after: Loan) -> PlanResult:
         on = after.evaluated_on or date(2026, 1, 1)
@@ -85,6 +94,7 @@ class World:
             "borrowers": FakeBorrowers(),
             "field_visits": self.queue,
             "call_tasks": self.calls,
+            "call_ledger": self.ledger,
         }
         return plan_for_change(
             before,

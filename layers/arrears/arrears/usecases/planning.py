@@ -15,9 +15,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import TaskQueue
 from arrears.adapters.dynamodb import ActionRepository, BorrowerRepository, ContactRepository
-from arrears.config.rulepacks import rule_pack_for, rule_pack_in_force
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import (
     CALL_TASK_LIFETIME,
     OPEN_ACTION_STATUSES,
@@ -85,7 +86,8 @@ def receipt(
     strategy = arm.strategy
     return {
         "strategy": {"id": strategy.strategy_id, "version": strategy.version, "arm": arm.name},
-        "rule_pack": {"id": pack.pack_id, "version": pack.version},
+        # The base pack and every layer that judged the step (`<id>@<version>`, base first).
+        "rule_pack": {"id": pack.pack_id, "version": pack.version, "layers": list(pack.layers)},
         "step": {
             "id": step.step_id,
             "offset": offset,
@@ -132,6 +134,7 @@ def cancel_open_actions(
     borrowers: BorrowerRepository,
     field_visits: TaskQueue,
     call_tasks: TaskQueue,
+    call_ledger: CallLedgerRepository,
 ) -> list[str]:
     """Cancel what no longer applies: everything when the loan closed or a stopping hold (bankruptcy,
     death) was recorded, else the actions of other instalments. What was already handed off is
@@ -139,8 +142,8 @@ def cancel_open_actions(
     dialer's."""
     cancelled: list[str] = []
     # The record says which rules cancelled it, by the pack in force at `at`, in the borrower's zone.
-    pack = rule_pack_in_force(after.jurisdiction, at)
     owner = borrowers.get(after.borrower_id)
+    pack = rule_pack_in_force(after.jurisdiction, at, address_state=owner.region if owner else "")
     zone = owner.timezone if owner is not None else pack.business_timezone
     stop = is_stopped(after)
     withdrawn = "collection stopped" if stop and after.is_open else "loan cured or closed"
@@ -175,16 +178,21 @@ def cancel_open_actions(
                 dedup_id=f"cancel-{action.action_id}",
             )
             cancelled.append(action.action_id)
-        elif withdraw_call_task(action, at, call_tasks, withdrawn):
+        elif withdraw_call_task(action, at, call_tasks, withdrawn, call_ledger):
             cancelled.append(action.action_id)
     return cancelled
 
 
-def withdraw_call_task(action: Action, at: datetime, call_tasks: TaskQueue, reason: str) -> bool:
-    """Tell the dialer to drop a call task it may still hold (sent less than its lifetime ago).
+def withdraw_call_task(
+    action: Action, at: datetime, call_tasks: TaskQueue, reason: str, call_ledger: CallLedgerRepository
+) -> bool:
+    """Tell the dialer to drop a call task it may still hold (sent less than its lifetime ago), and
+    close it on the borrower's call ledger, so the borrower's other loans may open the next task at
+    once instead of waiting for this one to expire (one open call task per borrower).
 
     The dialer deduplicates on `action_id` and ignores a withdrawal of a call it already made or
-    dropped; sending one twice (a redelivered stream record) is harmless.
+    dropped; sending one twice (a redelivered stream record) is harmless, and closing a task that is
+    no longer open changes nothing. Attempts the dialer still reports for it count as ever.
     """
     if action.status is not ActionStatus.SENT or action.channel is not Channel.CALL_TASK:
         return False
@@ -199,6 +207,7 @@ def withdraw_call_task(action: Action, at: datetime, call_tasks: TaskQueue, reas
             "reason": reason,
         }
     )
+    call_ledger.close_call_task(action.borrower_id, action.action_id, at)
     return True
 
 
@@ -238,6 +247,7 @@ def plan_for_change(
     field_visits: TaskQueue,
     call_tasks: TaskQueue,
     playbook: CollectionPlaybook,
+    call_ledger: CallLedgerRepository,
 ) -> PlanResult:
     """Plan the steps `after` reached since `before` (None: a new loan), and cancel what no longer applies.
 
@@ -254,13 +264,14 @@ def plan_for_change(
             borrowers=borrowers,
             field_visits=field_visits,
             call_tasks=call_tasks,
+            call_ledger=call_ledger,
         )
     elif (why := calls_must_stop(before, after)) is not None:
         # The gate suppresses every later call; a call already in the dialer's queue is withdrawn.
         result.cancelled = [
             action.action_id
             for action in actions.for_loan(after.loan_id)
-            if withdraw_call_task(action, at, call_tasks, why)
+            if withdraw_call_task(action, at, call_tasks, why, call_ledger)
         ]
     on = after.evaluated_on
     if on is None or not after.is_open or is_stopped(after):
@@ -281,9 +292,11 @@ def plan_for_change(
     if not todo:
         return result
 
-    pack = rule_pack_for(after.jurisdiction, on)
     amount = amount_due(after, on)
     borrower = borrowers.get(after.borrower_id)
+    # Judged like the dispatcher's gate: the base in force plus the overlays that bind this borrower
+    # (their state, the lender's policy), so an overlay that forbids a channel stops it here too.
+    pack = bundled_rule_packs().composed(after.jurisdiction, on, borrower.region if borrower else "")
     facts = (
         BorrowerFacts(borrower.region, borrower.opted_out_channels)
         if borrower is not None
@@ -323,8 +336,7 @@ def plan_for_change(
                 rule_pack=pack.ref,
                 reason=decision.reason,
                 rules_checked=decision.rules_checked,
-                # The planner judges by the base pack (holds, field visits); the gate by the composed one.
-                decided_by=pack.own_ref,
+                decided_by=pack.decided_by(decision.rules_checked[-1][0]),
             )
         action = Action(
             action_id=action_id_for(after.loan_id, step_key, after.collection_instalment),
