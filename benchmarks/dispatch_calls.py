@@ -2,11 +2,11 @@
 
 Each contact is one planned action delivered to the dispatcher's handler as the Actions stream
 delivers it (the action's new image), on the stack of template.yaml deployed into moto, inside
-contact hours, with a warm container (the token secret is read once per container, not per
-contact). The calls are those the handler's boto3 clients make (`LocalCloud`'s counter, which
-sits above botocore's retries: a retried request counts once), so DynamoDB, SNS and SQS requests
-alike. Before this count existed the dispatcher made 8 calls per SMS or e-mail and 10 per call task
-(three GetItem reads, a separate outbox completion; docs/scaling.md).
+contact hours, with a warm container (the token secret is read once per container, not per contact).
+The calls are those the handler's boto3 clients make (`BaseClient._make_api_call`, above botocore's
+retries: a retried request counts once), DynamoDB, SNS and SQS requests alike. Before this count
+existed the dispatcher made 8 calls per SMS or e-mail and 10 per call task (three GetItem reads, a
+separate outbox completion; docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -126,11 +126,21 @@ def count_calls(cloud: Any, container: Any, loan_id: str, channel: str, template
     image = boto3.client("dynamodb").get_item(
         TableName=container.settings.actions_table, Key={"action_id": {"S": action.action_id}}
     )["Item"]
-    cloud.faults.calls.clear()
-    response = cloud.invoke("DispatcherFunction", _stream_event(image, cloud.clock))
-    calls: Counter[str] = Counter(
-        {api: n for (function, api), n in cloud.faults.calls.items() if function == "DispatcherFunction"}
-    )
+    # Every API call made while the dispatcher's handler runs (only it runs: `invoke` delivers no
+    # stream), counted where botocore makes it, above its retries (as the fault injector counts).
+    from unittest import mock
+
+    from botocore.client import BaseClient
+
+    calls: Counter[str] = Counter()
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private, untyped in the stubs)
+
+    def counted(client: Any, operation: str, params: Any) -> Any:
+        calls[f"{client.meta.service_model.service_name}.{operation}"] += 1
+        return original(client, operation, params)
+
+    with mock.patch.object(BaseClient, "_make_api_call", counted):
+        response = cloud.invoke("DispatcherFunction", _stream_event(image, cloud.clock))
     status = container.actions.get(action.action_id).status.value
     return {
         "status": status,
