@@ -42,6 +42,8 @@ ENVIRONMENT = {
     "SWEEP_RUNS_TABLE": "sweep-runs",
     "CONTACT_CAPS_TABLE": "caps",
     "CALL_TASK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/calls",
+    "OPT_OUT_LINK_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:opt-out-link",
+    "EMAIL_OPT_OUT_URL": "https://example.lambda-url.us-east-1.on.aws/",
     "POWERTOOLS_SERVICE_NAME": "bench",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "Arrears",

@@ -565,6 +565,10 @@ def main(argv: list[str] | None = None) -> int:
         # First, with moto as it is: the archive figures count the real handler's S3 requests, and
         # the response shortcut below is only meant for the sweep's large Query/Scan pages.
         results["archive"] = archive_section()
+    from benchmarks.dispatch_calls import dispatch_calls_section
+
+    # The dispatcher's AWS calls per contact, by channel and API, through its real handler.
+    results["dispatch_calls"] = dispatch_calls_section()
     if not args.moto_serializer:
         fast_dynamodb_responses()
     if args.cold_import_rounds > 0:
@@ -594,6 +598,8 @@ def main(argv: list[str] | None = None) -> int:
         f"items in {sweep['census_ms']} ms (matches the table: {sweep['census_matches_table']}); "
         f"wrote {args.out}"
     )
+    per_contact = {k: v["total"] for k, v in results["dispatch_calls"]["contacts"].items()}
+    print(f"dispatcher AWS calls per contact: {per_contact}")
     return 0 if sweep["same_loans_written"] and sweep["census_matches_table"] else 1
 
 

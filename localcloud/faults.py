@@ -340,6 +340,11 @@ class FaultInjector:
                 function: sum(n for (f, _), n in self.calls.items() if f == function)
                 for function in sorted({f for f, _ in self.calls})
             },
+            # The dispatcher's calls by API (BatchGetItem, PutItem, UpdateItem, Publish, SendMessage):
+            # with its contacts in `dispatch`, the calls a contact costs in the whole run.
+            "dispatcher_aws_calls_by_api": {
+                api: n for (f, api), n in sorted(self.calls.items()) if f == "DispatcherFunction"
+            },
         }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -10,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
 from arrears.adapters.outbox import SendOutbox
-from arrears.events.streams import ActionRecord
+from arrears.events.streams import ActionRecord, PlannedAction
 from arrears.handlers.lambda_events import process_batch
 from arrears.handlers.reporting import DispatchReport
 from arrears.handlers.telemetry import Telemetry
@@ -30,12 +29,19 @@ def wiring() -> tuple[SendOutbox, DispatchPorts]:
     return once, DispatchPorts.from_container(container, once)
 
 
-def send(action: tuple[str, datetime]) -> None:
+def send(action: PlannedAction) -> None:
     # The record's creation time is the planning's business time; the contact is judged at the
     # instant it is made (the container's clock), which a retried or replayed record shows apart.
-    action_id, written_at = action
-    result = dispatch(action_id, wiring()[1])
-    report.dispatched(result, result.at or written_at)
+    # The image's ids and channel let one request read the action, loan, borrower (and a call task's
+    # ledger) afresh.
+    result = dispatch(
+        action.action_id,
+        wiring()[1],
+        loan_id=action.loan_id,
+        borrower_id=action.borrower_id,
+        channel=action.channel,
+    )
+    report.dispatched(result, result.at or action.written_at)
 
 
 @telemetry.handler()

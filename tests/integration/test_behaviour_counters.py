@@ -84,9 +84,18 @@ def outcome(call_id: str, action: Action, at: datetime, *, connected: bool) -> d
     }
 
 
-def run_always(key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
+def run_always(
+    key: str,
+    effect: Callable[[], str],
+    *,
+    retry_safe: bool = False,
+    recorded: Callable[[], object] | None = None,
+) -> str:
     """An idempotency runner that remembers nothing: every call is a first delivery."""
-    return effect()
+    message_id = effect()
+    if recorded is not None:
+        recorded()
+    return message_id
 
 
 def report(cloud: LocalCloud, detail: dict[str, Any]) -> dict[str, Any]:

@@ -131,3 +131,30 @@ def test_a_lost_claim_answer_is_read_back_as_ours(container: Container) -> None:
         table.put_item = original
     assert outbox("A-6", send) == "m-1"
     assert len(made) == 1
+
+
+def test_a_send_recorded_by_its_caller_writes_no_completion(container: Container) -> None:
+    outbox = _outbox(container)
+    made, send = _sender()
+    recorded: list[int] = []
+
+    assert outbox("A-7", send, recorded=lambda: recorded.append(1)) == "m-1"
+
+    table: Any = container.outbox._table
+    item = table.get_item(Key={"id": "outbox#A-7"}, ConsistentRead=True)["Item"]
+    assert (item["status"], len(made), len(recorded)) == ("INTENT", 1, 1)
+
+
+def test_a_send_its_caller_failed_to_record_is_replayed_not_sent_again(container: Container) -> None:
+    outbox = _outbox(container)
+    made, send = _sender()
+
+    def throttled() -> None:
+        raise _answer("ProvisionedThroughputExceededException", 400)
+
+    with pytest.raises(ClientError):
+        outbox("A-8", send, recorded=throttled)
+    replayed: list[int] = []
+
+    assert outbox("A-8", send, recorded=lambda: replayed.append(1)) == "m-1"
+    assert (len(made), len(replayed)) == (1, 0)  # the replay's caller records it (the dispatcher does)

@@ -61,6 +61,15 @@ IDEMPOTENCY_READ = (
     "Powertools idempotency reads the record when a conditional put fails without returning it "
     "(ReturnValuesOnConditionCheckFailure unsupported); current botocore and moto return it"
 )
+OUTBOX_COMPLETION = (
+    "the send outbox completes a claim only when a send's answer was lost, its holder died, or the "
+    "action's SENT transition failed after the send (that transition is the completion otherwise); "
+    "the coverage run's throttled send is refused before the service took it (the claim is deleted)"
+)
+COUNTED_TEXT_LEDGER = (
+    "a text or e-mail a pack's frequency limit counts (an MA or WA borrower) reads the call ledger on its "
+    "own, as does a re-read after a conflicting write; the run's call tasks read it with their action"
+)
 DEFERRED_BUREAU_STEP = (
     "a deferred bureau step released by the schedule re-checks its precondition (the loan's actions), as "
     "the dispatcher does; the coverage run releases no deferred bureau step"
@@ -74,20 +83,27 @@ WITHDRAWN_CALL_TASK = (
     "the dispatcher's ContactCapLedgers); the coverage run ends more than a day after its last call task, "
     "so nothing is withdrawn (tests/integration/test_call_withdrawal.py covers the flow)"
 )
-UNEXERCISED_DYNAMODB_GRANTS = {
-    (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
-    for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
-} | {
-    (
-        "DeferredReleaseFunction",
-        "dynamodb:Query",
-        "ActionsTable/index/LoanActionsIndex",
-    ): DEFERRED_BUREAU_STEP,
-    ("DeferredReleaseFunction", "dynamodb:BatchGetItem", "ActionsTable"): DEFERRED_BUREAU_STEP,
-    ("DeferredReleaseFunction", "dynamodb:UpdateItem", "LoansTable"): DEFERRED_FIRST_MESSAGE,
-    ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
-    ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
-}
+UNEXERCISED_DYNAMODB_GRANTS = (
+    {
+        (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
+        for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
+    }
+    | {
+        (function, "dynamodb:UpdateItem", "IdempotencyTable"): OUTBOX_COMPLETION
+        for function in ("DispatcherFunction", "DeferredReleaseFunction")
+    }
+    | {
+        (
+            "DeferredReleaseFunction",
+            "dynamodb:Query",
+            "ActionsTable/index/LoanActionsIndex",
+        ): DEFERRED_BUREAU_STEP,
+        ("DeferredReleaseFunction", "dynamodb:UpdateItem", "LoansTable"): DEFERRED_FIRST_MESSAGE,
+        ("DispatcherFunction", "dynamodb:GetItem", "ContactCapsTable"): COUNTED_TEXT_LEDGER,
+        ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
+        ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
+    }
+)
 
 
 @dataclass(frozen=True)

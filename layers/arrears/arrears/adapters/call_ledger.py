@@ -59,7 +59,7 @@ def _entries(raw: Any) -> tuple[Attempt, ...]:
     return tuple(entries)
 
 
-def _ledger_from_item(borrower_id: str, item: dict[str, Any] | None) -> CallLedger:
+def ledger_from_item(borrower_id: str, item: dict[str, Any] | None) -> CallLedger:
     if item is None:
         return CallLedger(borrower_id)
     conversations = _entries(item.get("conversations"))
@@ -128,7 +128,7 @@ class CallLedgerRepository:
         item = self._table.get_item(
             Key={"borrower_id": borrower_id, "cap_key": CALL_LEDGER}, ConsistentRead=True
         ).get("Item")
-        return _ledger_from_item(borrower_id, item)
+        return ledger_from_item(borrower_id, item)
 
     def _write(self, current: CallLedger, new: CallLedger, at: datetime) -> bool:
         condition: dict[str, Any]
@@ -146,10 +146,17 @@ class CallLedgerRepository:
         return written is not None
 
     def _change[T](
-        self, borrower_id: str, at: datetime, decide: Callable[[CallLedger], tuple[CallLedger | None, T]]
+        self,
+        borrower_id: str,
+        at: datetime,
+        decide: Callable[[CallLedger], tuple[CallLedger | None, T]],
+        read: CallLedger | None = None,
     ) -> T:
-        for _ in range(MAX_CONTENTION_RETRIES):
-            current = self.ledger(borrower_id)
+        """Decide on the ledger and write the change conditionally on its version, re-reading on a
+        conflict. `read`: the ledger as the caller read it (the gate's one BatchGetItem, strongly
+        consistent), used for the first try instead of a GetItem of its own."""
+        for attempt in range(MAX_CONTENTION_RETRIES):
+            current = read if attempt == 0 and read is not None else self.ledger(borrower_id)
             new, result = decide(current)
             if new is None or new == current:
                 return result
@@ -168,12 +175,14 @@ class CallLedgerRepository:
         *,
         contact_limits: tuple[ContactLimit, ...] = (),
         loan_id: str = "",
+        read: CallLedger | None = None,
     ) -> TaskOpening:
         """Open the borrower's one call task `task_id` at `at` if no other is open and a call is allowed.
 
         Idempotent per task: re-opening the open task (a retried record) returns its allowance again.
         The task expires at the earliest of `window_end` and the borrower's next local midnight
-        (`allowance`). Raises `LedgerContention` when the ledger kept changing.
+        (`allowance`). `read`: the ledger already read (see `_change`). Raises `LedgerContention`
+        when the ledger kept changing.
         """
 
         def decide(ledger: CallLedger) -> tuple[CallLedger | None, TaskOpening]:
@@ -210,7 +219,7 @@ class CallLedgerRepository:
             opened = with_task(ledger, OpenCallTask(task_id, at, allowed.expires_at))
             return opened, TaskOpening(check, allowed)
 
-        return self._change(borrower_id, at, decide)
+        return self._change(borrower_id, at, decide, read)
 
     def close_call_task(self, borrower_id: str, task_id: str, at: datetime) -> None:
         """Close `task_id` (never queued, withdrawn, or done); another open task is left alone."""

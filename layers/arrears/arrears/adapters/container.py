@@ -10,33 +10,34 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from arrears.adapters.archive_store import ArchiveStore
-from arrears.adapters.borrower_requests import BorrowerRequestRepository
-from arrears.adapters.call_ledger import CallLedgerRepository
-from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
 from arrears.adapters.clock import Clock, WallClock
-from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
-from arrears.adapters.due_list import DueList
-from arrears.adapters.dynamodb import (
-    ActionRepository,
-    ArchiveChainRepository,
-    BorrowerRepository,
-    ContactRepository,
-    LoanRepository,
-    loan_ids_for_borrower,
-)
-from arrears.adapters.outbox import SendOutbox
-from arrears.adapters.payments_ledger import PaymentLedger
-from arrears.adapters.secrets import TokenSecret
-from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
-from arrears.config.playbook import PlaybookSource
 from arrears.config.settings import Settings, load_settings
-from arrears.domain.archive import ArchiveLock
-from arrears.domain.optouts import borrower_lookup_keys
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
 
+    from arrears.adapters.archive_store import ArchiveStore
+    from arrears.adapters.borrower_requests import BorrowerRequestRepository
+    from arrears.adapters.call_ledger import CallLedgerRepository
+    from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
+    from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
+    from arrears.adapters.dynamodb import (
+        ActionRepository,
+        ArchiveChainRepository,
+        BorrowerRepository,
+        ContactRepository,
+        LoanRepository,
+    )
+    from arrears.adapters.gate_reads import GateReads
+    from arrears.adapters.outbox import SendOutbox
+    from arrears.adapters.payments_ledger import PaymentLedger
+    from arrears.adapters.secrets import TokenSecret
+    from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
+    from arrears.config.playbook import PlaybookSource
+
+# Each adapter's module is imported by the property that builds it, on first use: a handler's cold
+# import pays only for what it wires (the dispatcher does not import the playbook's models, the
+# payment ledger or the phone-number library for the lookup keys it never writes).
 # Standard retry mode backs off on throttling (SNS, SQS, DynamoDB) without duplicating effects:
 # every write we retry is conditional or idempotent by key.
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
@@ -58,6 +59,8 @@ class Container:
         """The collection policy every function that assesses or plans must share: the SSM document
         (cached `STRATEGY_MAX_AGE_SECONDS`), or the bundled one. Milestones come from it too, so the
         sweep, payments and holds must read the same document as the planner."""
+        from arrears.config.playbook import PlaybookSource
+
         return PlaybookSource(
             self.settings.strategy_parameter_name,
             max_age=self.settings.strategy_max_age_seconds,
@@ -74,6 +77,9 @@ class Container:
 
     @cached_property
     def loans(self) -> LoanRepository:
+        from arrears.adapters.due_list import DueList
+        from arrears.adapters.dynamodb import LoanRepository
+
         due = self.settings.review_due_table
         return LoanRepository(
             self._dynamodb.Table(self.settings.loans_table),
@@ -83,12 +89,17 @@ class Container:
 
     @cached_property
     def payments(self) -> PaymentLedger:
+        from arrears.adapters.payments_ledger import PaymentLedger
+
         if not self.settings.payments_table:
             raise RuntimeError("PAYMENTS_TABLE is not set: this function has no payment ledger")
         return PaymentLedger(self._dynamodb.Table(self.settings.payments_table))
 
     @cached_property
     def borrowers(self) -> BorrowerRepository:
+        from arrears.adapters.dynamodb import BorrowerRepository
+        from arrears.domain.optouts import borrower_lookup_keys
+
         # A stored borrower carries its lookup keys (keyed hashes: the secret is read on the first put).
         return BorrowerRepository(
             self._dynamodb.Table(self.settings.borrowers_table),
@@ -97,14 +108,34 @@ class Container:
 
     @cached_property
     def actions(self) -> ActionRepository:
+        from arrears.adapters.dynamodb import ActionRepository
+
         return ActionRepository(self._dynamodb.Table(self.settings.actions_table))
 
     @cached_property
+    def gate_reads(self) -> GateReads:
+        """The dispatcher's one read of an action, its loan and its borrower (adapters/gate_reads.py)."""
+        from arrears.adapters.gate_reads import GateReads
+
+        table = self._dynamodb.Table
+        settings = self.settings
+        return GateReads(
+            table(settings.actions_table),
+            table(settings.loans_table),
+            table(settings.borrowers_table),
+            table(settings.contact_caps_table) if settings.contact_caps_table else None,
+        )
+
+    @cached_property
     def contacts(self) -> ContactRepository:
+        from arrears.adapters.dynamodb import ContactRepository
+
         return ContactRepository(self._dynamodb.Table(self.settings.contacts_table))
 
     @cached_property
     def archive_chain(self) -> ArchiveChainRepository:
+        from arrears.adapters.dynamodb import ArchiveChainRepository
+
         return ArchiveChainRepository(self._dynamodb.Table(self.settings.archive_chain_table))
 
     @cached_property
@@ -113,18 +144,27 @@ class Container:
 
     @cached_property
     def sms(self) -> SmsSender:
+        from arrears.adapters.channels import SmsSender
+
         return SmsSender(self._sns, self.settings.sms_sender_id)
 
     @cached_property
     def reminders(self) -> TopicPublisher:
+        from arrears.adapters.channels import TopicPublisher
+
         return TopicPublisher(self._sns, self.settings.reminders_topic_arn)
 
     @cached_property
     def field_visits(self) -> TaskQueue:
+        from arrears.adapters.channels import TaskQueue
+
         return TaskQueue(self.client("sqs"), self.settings.field_visit_queue_url)
 
     @cached_property
     def archive_store(self) -> ArchiveStore:
+        from arrears.adapters.archive_store import ArchiveStore
+        from arrears.domain.archive import ArchiveLock
+
         lock = ArchiveLock(self.settings.archive_lock_mode, self.settings.archive_lock_days)
         return ArchiveStore(
             self.client("s3"),
@@ -136,47 +176,67 @@ class Container:
 
     @cached_property
     def token_secret(self) -> TokenSecret:
+        from arrears.adapters.secrets import TokenSecret
+
         return TokenSecret(self.client("secretsmanager"), self.settings.token_secret_arn)
 
     @cached_property
     def opt_out_link_secret(self) -> TokenSecret:
         """The HMAC key that signs e-mail unsubscribe links (not the borrower-token key: it may rotate)."""
+        from arrears.adapters.secrets import TokenSecret
+
         if not self.settings.opt_out_link_secret_arn:
             raise RuntimeError("OPT_OUT_LINK_SECRET_ARN is not set: this function signs no opt-out links")
         return TokenSecret(self.client("secretsmanager"), self.settings.opt_out_link_secret_arn)
 
     @cached_property
     def call_ledger(self) -> CallLedgerRepository:
+        from arrears.adapters.call_ledger import CallLedgerRepository
+
         return CallLedgerRepository(self._dynamodb.Table(self.settings.contact_caps_table))
 
     @cached_property
     def outbox(self) -> SendOutbox:
         """Each contact handed to SNS/SQS at most once (adapters/outbox.py), in the idempotency table."""
+        from arrears.adapters.outbox import SendOutbox
+
         return SendOutbox(self._dynamodb.Table(self.settings.idempotency_table), self.clock)
 
     @cached_property
     def call_tasks(self) -> TaskQueue:
+        from arrears.adapters.channels import TaskQueue
+
         return TaskQueue(self.client("sqs"), self.settings.call_task_queue_url)
 
     @cached_property
     def legal(self) -> TopicPublisher:
+        from arrears.adapters.channels import TopicPublisher
+
         return TopicPublisher(self._sns, self.settings.legal_topic_arn)
 
     @cached_property
     def bureau(self) -> TopicPublisher:
+        from arrears.adapters.channels import TopicPublisher
+
         return TopicPublisher(self._sns, self.settings.bureau_topic_arn)
 
     @cached_property
     def sweep_tasks(self) -> SweepTaskQueue:
+        from arrears.adapters.sweep_runs import SweepTaskQueue
+
         return SweepTaskQueue(self.client("sqs"), self.settings.sweep_tasks_queue_url)
 
     @cached_property
     def sweep_runs(self) -> SweepRunRepository:
+        from arrears.adapters.sweep_runs import SweepRunRepository
+
         return SweepRunRepository(self._dynamodb.Table(self.settings.sweep_runs_table))
 
     @cached_property
     def delinquency_history(self) -> DelinquencyHistoryRepository | None:
         """None when the function has no DelinquencyHistory table (only the planner writes it)."""
+        from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
+
         if not self.settings.delinquency_history_table:
             return None
         return DelinquencyHistoryRepository(self._dynamodb.Table(self.settings.delinquency_history_table))
@@ -187,7 +247,11 @@ class Container:
             raise RuntimeError(
                 "BORROWER_REQUESTS_TABLE is not set: this function records no borrower requests"
             )
+        from arrears.adapters.borrower_requests import BorrowerRequestRepository
+
         return BorrowerRequestRepository(self._dynamodb.Table(self.settings.borrower_requests_table))
 
     def loan_ids_for_borrower(self, borrower_id: str) -> list[str]:
+        from arrears.adapters.dynamodb import loan_ids_for_borrower
+
         return loan_ids_for_borrower(self._dynamodb.Table(self.settings.loans_table), borrower_id)

@@ -36,5 +36,17 @@ class OnceRunner:
     def register_lambda_context(self, context: Any) -> None:
         self.config.register_lambda_context(context)
 
-    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
-        return str(self._run(request={"key": key}, effect=effect)["message_id"])
+    def __call__(
+        self,
+        key: str,
+        effect: Callable[[], str],
+        *,
+        retry_safe: bool = False,
+        recorded: Callable[[], object] | None = None,
+    ) -> str:
+        """The message id of `effect`'s first run for `key`; then `recorded()` (the caller's own record
+        of it, run after a replay too: the Powertools record is completed whatever it does)."""
+        message_id = str(self._run(request={"key": key}, effect=effect)["message_id"])
+        if recorded is not None:
+            recorded()
+        return message_id

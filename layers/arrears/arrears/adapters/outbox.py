@@ -8,6 +8,8 @@ One item per action in the idempotency table (`id = outbox#<action id>`), claime
                           |  ambiguous (response lost): COMPLETED(unconfirmed), never sent again
                           |  the holder died: after `until`, the next run finds it and records it
                           |                   COMPLETED(unconfirmed), never sent again
+                          |  sent, and the caller's own record of it written (`recorded`): left
+                          |  INTENT; the caller's record is what every later run reads
 
 * "Refused before the service took it" is an answer from the service (any `ClientError`: a
   throttle, a 5xx, a refusal) or a connection that never opened (`EndpointConnectionError`,
@@ -70,8 +72,9 @@ class SendInProgress(RuntimeError):
 
 
 class SendOutbox:
-    """`outbox(key, effect, retry_safe=False)` runs `effect()` (the send; returns the message id) at most once
-    per key; a repeat returns the first send's message id, or raises `SendUnconfirmed`."""
+    """`outbox(key, effect, retry_safe=False, recorded=None)` runs `effect()` (the send; returns the
+    message id) at most once per key; a repeat returns the first send's message id, or raises
+    `SendUnconfirmed`."""
 
     def __init__(self, table: Table, clock: Clock | None = None) -> None:
         self._table = table
@@ -87,7 +90,23 @@ class SendOutbox:
             return now + DEFAULT_DEADLINE
         return now + timedelta(milliseconds=int(self._context.get_remaining_time_in_millis()))
 
-    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str:
+    def __call__(
+        self,
+        key: str,
+        effect: Callable[[], str],
+        *,
+        retry_safe: bool = False,
+        recorded: Callable[[], object] | None = None,
+    ) -> str:
+        """Run `effect` at most once for `key`; returns its message id (a repeat: the first one's).
+
+        `recorded`: the caller's own conditional write of the send (the dispatcher's SENT transition
+        of the action, which every later run reads first and then stops): run right after a send the
+        channel confirmed, *in place of* the claim's completion, which saves a write per contact. The
+        completion is written only when `recorded` raises, so the next run replays the message id
+        instead of recording the send unconfirmed. A run that dies between the send and `recorded`
+        leaves the claim INTENT, recorded unconfirmed after its deadline, as without `recorded`.
+        """
         item_id = f"outbox#{key}"
         now = self._clock.now()
         token = uuid.uuid4().hex
@@ -117,7 +136,14 @@ class SendOutbox:
         except Exception:
             self._release(item_id, token)
             raise
-        self._complete(item_id, token, message_id=message_id)
+        if recorded is None:
+            self._complete(item_id, token, message_id=message_id)
+            return message_id
+        try:
+            recorded()
+        except Exception:
+            self._complete(item_id, token, message_id=message_id)
+            raise
         return message_id
 
     def _claim(self, claim: dict[str, Any]) -> dict[str, Any] | None:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import phonenumbers
-from phonenumbers import timezone as number_timezones
-
 UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers for a number it cannot place
 
 
@@ -24,6 +21,11 @@ def zones_of_number(number: str) -> tuple[str, ...]:
     """
     if not number:
         return ()
+    # Imported on the first number, not with the module: the library and its zone metadata are
+    # paid by the first contact judged, not by every cold import of a handler that may judge one.
+    import phonenumbers
+    from phonenumbers import timezone as number_timezones
+
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:

@@ -38,8 +38,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
-
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.strategy import Channel
@@ -108,6 +106,8 @@ def classify_reply(body: str, keywords: ReplyKeywords) -> PreferenceKind | None:
 
 def e164(number: str) -> str:
     """The number in E.164 (`+14255550182`); raises ValueError for one that is not a valid number."""
+    import phonenumbers  # on the first number: not paid by the cold import of every handler
+
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:

@@ -11,7 +11,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 from aws_lambda_powertools.utilities.parser.models import (
     DynamoDBStreamChangedRecordModel,
@@ -22,7 +22,6 @@ from pydantic import BaseModel, SkipValidation, field_validator, model_validator
 from arrears.adapters.items import loan_from_item, plain
 from arrears.domain.loans import Loan
 from arrears.events.base import INBOUND, Inbound, field_name, safe_reference
-from arrears.usecases.archiving import partition_of
 
 
 class StreamRecord(Inbound, DynamoDBStreamRecordModel):
@@ -159,6 +158,28 @@ class LoanChangeRecord(StreamRecord):
 class _ActionImage(BaseModel):
     model_config = INBOUND
     action_id: str
+    # The action's loan, borrower and channel (never changed after planning): the dispatcher reads
+    # the action, the loan and the borrower (and a call task's ledger) in one request with them.
+    # Optional: the state itself is always read afresh.
+    loan_id: str | None = None
+    borrower_id: str | None = None
+    channel: str | None = None
+
+    @field_validator("loan_id", "borrower_id", "channel", mode="before")
+    @classmethod
+    def _hint(cls, value: Any) -> str | None:
+        """A hint only: one that is not a string is dropped (the ids are read from the action)."""
+        return value if isinstance(value, str) and value else None
+
+
+class PlannedAction(NamedTuple):
+    """What the dispatcher takes from an Actions stream record: ids and the record's time."""
+
+    action_id: str
+    written_at: datetime
+    loan_id: str | None = None
+    borrower_id: str | None = None
+    channel: str | None = None
 
 
 class _ActionImages(_Change):
@@ -169,9 +190,16 @@ class ActionRecord(StreamRecord):
     MALFORMED: ClassVar[str] = "action stream record without action_id"
     dynamodb: _ActionImages
 
-    def unwrap(self) -> tuple[str, datetime]:
-        """The planned action's id, and the record's business time."""
-        return self.dynamodb.NewImage.action_id, self.dynamodb.ApproximateCreationDateTime
+    def unwrap(self) -> PlannedAction:
+        """The planned action's ids, and the record's business time."""
+        image = self.dynamodb.NewImage
+        return PlannedAction(
+            image.action_id,
+            self.dynamodb.ApproximateCreationDateTime,
+            image.loan_id,
+            image.borrower_id,
+            image.channel,
+        )
 
 
 # -- Contacts stream (archiver) ---------------------------------------------------------------------
@@ -187,6 +215,10 @@ class _ContactImages(_Change):
     @classmethod
     def _archivable(cls, image: dict[str, Any]) -> dict[str, Any]:
         """Integers for Decimals, a known jurisdiction and a contact id, borrower and time."""
+        # Imported here: only the archiver parses contact records (the other stream handlers import
+        # this module for their own records, not the archive's partitioning).
+        from arrears.usecases.archiving import partition_of
+
         record: dict[str, Any] = plain(image)
         try:
             partition_of(record)

@@ -8,31 +8,35 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import validate_emf_timestamp
 
-from arrears.adapters.sweep_runs import RunProgress
 from arrears.domain.actions import ActionStatus
 from arrears.domain.calendar import format_utc, parse_utc
-from arrears.domain.call_attempts import CallAttempt
-from arrears.domain.field_visits import FieldVisit
 from arrears.domain.holds import HoldChange, HoldChangeStatus
-from arrears.domain.payments import PaymentOutcome
 from arrears.domain.strategy import Channel
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.archiving import ArchiveResult
-from arrears.usecases.call_outcomes import CallOutcomeResult
-from arrears.usecases.census import CensusOutcome, CensusTask
-from arrears.usecases.dispatch import DispatchResult
-from arrears.usecases.erasure import ErasureOutcome
-from arrears.usecases.field_visits import FieldVisitResult
-from arrears.usecases.holds import HoldResult
-from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult, ReversalVerdict
-from arrears.usecases.planning import PlanResult
-from arrears.usecases.sweep import SweepTask, TaskOutcome
+
+# The result types of the use cases are annotations only: a handler imports no other handler's
+# use case (nor its models) by importing its reports.
+if TYPE_CHECKING:
+    from arrears.adapters.sweep_runs import RunProgress
+    from arrears.domain.call_attempts import CallAttempt
+    from arrears.domain.field_visits import FieldVisit
+    from arrears.domain.payments import PaymentOutcome
+    from arrears.usecases.archiving import ArchiveResult
+    from arrears.usecases.call_outcomes import CallOutcomeResult
+    from arrears.usecases.census import CensusOutcome, CensusTask
+    from arrears.usecases.dispatch import DispatchResult
+    from arrears.usecases.erasure import ErasureOutcome
+    from arrears.usecases.field_visits import FieldVisitResult
+    from arrears.usecases.holds import HoldResult
+    from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult
+    from arrears.usecases.planning import PlanResult
+    from arrears.usecases.sweep import SweepTask, TaskOutcome
 
 # The namespace of the metrics the sweep worker emits under a service of their own (the heartbeat is
 # the sweep's, the census carries the bucket dimensions).
@@ -41,7 +45,8 @@ NAMESPACE = "Arrears"
 
 # -- sweep, sweep-deadline --------------------------------------------------------------------------
 def fanned_out(telemetry: Telemetry, at: datetime, tasks: list[SweepTask]) -> dict[str, Any]:
-    telemetry.count("SweepShardsEnqueued", len(tasks))
+    # No metric: the shards fanned out are in the log line (investigation counts are logs, not custom
+    # metrics at $0.30 a month each; docs/operations.md "What the metrics cost").
     summary = {
         "business_time": format_utc(at),
         "business_date": tasks[0].run_date.isoformat(),
@@ -85,15 +90,8 @@ class SweepWorkReport:
 
     def swept(self, outcome: TaskOutcome, duration_ms: float) -> None:
         result, task, logger = outcome.result, outcome.task, self.telemetry.logger
-        for name, metric in (
-            ("examined", "SweepShardLoansExamined"),
-            ("milestones_hit", "SweepShardMilestonesHit"),
-            ("writes", "SweepShardWrites"),
-            ("conflicts", "SweepShardConflicts"),
-            ("items_read", "SweepShardItemsRead"),
-        ):
-            self.telemetry.count(metric, getattr(result, name))
-        self.telemetry.count("SweepShardDurationMs", duration_ms, MetricUnit.Milliseconds)
+        # The segment's counts and duration are in its log line only (no panel or alarm reads them;
+        # Logs Insights sums them per business date): no custom metric per count.
         _add(self.sweep, result.counts().items())
         logger.info(
             "sweep shard segment done",
@@ -101,6 +99,7 @@ class SweepWorkReport:
                 "business_date": task.run_date.isoformat(),
                 "shard": task.shard,
                 "continued": outcome.re_enqueued,
+                "duration_ms": round(duration_ms),
                 **result.counts(),
             },
         )
@@ -124,8 +123,8 @@ class SweepWorkReport:
 
     def counted(self, outcome: CensusOutcome) -> None:
         result, task = outcome.result, outcome.task
-        # The index entries the census's reads are charged on (keys, jurisdiction, bucket); docs/scaling.md.
-        self.telemetry.count("CensusItemsRead", result.items_read)
+        # The index entries the census's reads are charged on (keys, jurisdiction, bucket; docs/scaling.md)
+        # are the log line's `items_read`.
         _add(
             self.census,
             (("items_read", result.items_read), ("counted", result.counted), ("emitted", len(outcome.rows))),
@@ -202,9 +201,11 @@ def planned(telemetry: Telemetry, result: PlanResult) -> None:
         ("ActionsHeld", len(result.deferred)),
         ("ActionsSuppressed", len(result.suppressed)),
         ("ActionsCancelled", len(result.cancelled)),
-        ("DuplicatePlansIgnored", result.duplicates),
     ):
         telemetry.count(name, value)
+    if result.duplicates:
+        # A redelivered loan change plans nothing new: a log line, not a metric of its own.
+        telemetry.logger.info("duplicate plans ignored", extra={"duplicates": result.duplicates})
 
 
 def invalid_policy_reporter(telemetry: Telemetry) -> Callable[[str], None]:
@@ -309,7 +310,6 @@ def archived(
     lags = [(seen - parse_utc(str(record["occurred_at"]))).total_seconds() for record, seen in records]
     lag_s = max([0.0, *lags])
     telemetry.count("ArchivedRecords", result.records)
-    telemetry.count("ArchiveObjects", len(result.objects))
     telemetry.count("ArchiveLagSeconds", lag_s, MetricUnit.Seconds)
     telemetry.logger.info(
         "archived",
@@ -355,9 +355,10 @@ def payment_applied(
 def payment_reversed(
     telemetry: Telemetry, reversal: PaymentReversed, result: ReversalResult
 ) -> dict[str, Any]:
+    from arrears.usecases.payments import ReversalVerdict  # the payments handler has it imported already
+
     undone = result.verdict is ReversalVerdict.REVERSED
     telemetry.count("PaymentsReversed", int(undone))
-    telemetry.count("ReversalsIgnored", int(not undone))
     answer = {
         "loan_id": reversal.loan_id,
         "payment_id": reversal.payment_id,
@@ -377,8 +378,6 @@ def hold_recorded(telemetry: Telemetry, change: HoldChange, result: HoldResult) 
     applied = result.status is HoldChangeStatus.APPLIED
     if applied:
         telemetry.count("HoldsChanged", hold=change.hold.value, change="set" if change.active else "lift")
-    else:
-        telemetry.count("HoldChangesIgnored")
     loan = result.loan
     answer = {
         "request_id": change.request_id,
@@ -399,7 +398,6 @@ def hold_recorded(telemetry: Telemetry, change: HoldChange, result: HoldResult) 
 
 
 def erasure_completed(telemetry: Telemetry, outcome: ErasureOutcome) -> dict[str, Any]:
-    telemetry.count("ErasuresCompleted")
     # Counts and the request id only: never the borrower id, nor any erased value.
     summary = {
         "request_id": outcome.request_id,

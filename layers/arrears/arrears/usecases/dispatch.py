@@ -23,6 +23,7 @@ from arrears.adapters.dynamodb import (
     LoanRepository,
 )
 from arrears.adapters.errors import error_code, is_permanent
+from arrears.adapters.gate_reads import GateReads, GateState
 from arrears.adapters.outbox import SendInProgress, SendUnconfirmed
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
@@ -30,7 +31,7 @@ from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Act
 from arrears.domain.borrowers import Borrower
 from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
 from arrears.domain.calendar import format_utc
-from arrears.domain.call_limits import Allowance, counted_channels
+from arrears.domain.call_limits import Allowance, CallLedger, counted_channels
 from arrears.domain.compliance import (
     END_OF_DAY,
     SendDecision,
@@ -56,11 +57,20 @@ class Once(Protocol):
     """Run the send at most once per key (`SendOutbox` in Lambda); returns its message id.
 
     `retry_safe`: the channel deduplicates a repeat itself (a FIFO queue's deduplication id), so a
-    send whose answer was lost may be made again. Raises `SendUnconfirmed` for a send that may or may
-    not have been made and will not be repeated, `SendInProgress` while another run holds the key.
+    send whose answer was lost may be made again. `recorded`: the caller's own record of a confirmed
+    send (the action's SENT transition), run right after it, in place of the outbox's completion.
+    Raises `SendUnconfirmed` for a send that may or may not have been made and will not be repeated,
+    `SendInProgress` while another run holds the key.
     """
 
-    def __call__(self, key: str, effect: Callable[[], str], *, retry_safe: bool = False) -> str: ...
+    def __call__(
+        self,
+        key: str,
+        effect: Callable[[], str],
+        *,
+        retry_safe: bool = False,
+        recorded: Callable[[], object] | None = None,
+    ) -> str: ...
 
 
 class UnconfirmedSend(RuntimeError):
@@ -72,12 +82,23 @@ class UnconfirmedSend(RuntimeError):
         self.digest = digest
 
 
+Record = Callable[[str], object]
+"""Records a confirmed send as SENT with the digest of what was sent (`_dispatch`'s `record_sent`)."""
+
+
 def _once(
-    ports: DispatchPorts, key: str, effect: Callable[[], str], digest: str, *, retry_safe: bool = False
+    ports: DispatchPorts,
+    key: str,
+    effect: Callable[[], str],
+    digest: str,
+    record: Record,
+    *,
+    retry_safe: bool = False,
 ) -> str:
-    """Hand the contact over through the outbox; returns `digest` (the SHA-256 of what was sent)."""
+    """Hand the contact over through the outbox, recording it SENT right after a confirmed send (the
+    action's transition is the outbox's completion); returns `digest` (the SHA-256 of what was sent)."""
     try:
-        ports.once(key, effect, retry_safe=retry_safe)
+        ports.once(key, effect, retry_safe=retry_safe, recorded=lambda: record(digest))
     except SendUnconfirmed as unconfirmed:
         raise UnconfirmedSend(unconfirmed.code, digest) from None
     except SendInProgress as busy:
@@ -105,6 +126,8 @@ class DispatchPorts:
     call_ledger: CallLedgerRepository
     token_secret: Callable[[], bytes]
     once: Once
+    # The action, its loan and its borrower in one BatchGetItem (adapters/gate_reads.py).
+    gate_reads: GateReads
     # The signed unsubscribe link of a message (borrower id, channel, send instant -> URL:
     # arrears.usecases.preferences.opt_out_link); None = no link can be made (a message whose pack
     # words its opt-out line with {opt_out_url} then fails rather than go out without one).
@@ -133,6 +156,7 @@ class DispatchPorts:
             call_ledger=container.call_ledger,
             token_secret=container.token_secret.value,
             once=once,
+            gate_reads=container.gate_reads,
             opt_out_link=unsubscribe_links(container),
             clock=container.clock,
         )
@@ -239,6 +263,7 @@ def _hand_off(
     action: Action,
     token: str,
     details: dict[str, Any],
+    record: Record,
 ) -> str:
     """Publish a legal or bureau hand-off, once: ids, the borrower token and `details`, never PII."""
     body = {
@@ -250,7 +275,7 @@ def _hand_off(
         **details,
     }
     attributes = {"type": kind, "jurisdiction": action.jurisdiction}
-    return _once(ports, action.action_id, lambda: topic.publish(body, attributes), _digest(body))
+    return _once(ports, action.action_id, lambda: topic.publish(body, attributes), _digest(body), record)
 
 
 def _message(
@@ -341,9 +366,11 @@ def _send(
     loan: Loan,
     at: datetime,
     pack: RulePack,
+    record: Record,
     allowance: Allowance | None = None,
 ) -> str:
     """Perform the channel effect once; returns the SHA-256 of what was sent (never the body itself).
+    `record` records a confirmed send at once (the outbox writes no completion of its own then).
 
     Hand-off bodies carry only what their recipient needs (docs/contracts.md, "Hand-offs"): never a
     name, phone, e-mail or address, except the SMS/e-mail to the debtor themself.
@@ -353,7 +380,11 @@ def _send(
         if not borrower.phone:
             raise ValueError("borrower has no phone number on file")
         return _once(
-            ports, action.action_id, lambda: ports.sms.send(borrower.phone, message.body), message.sha256
+            ports,
+            action.action_id,
+            lambda: ports.sms.send(borrower.phone, message.body),
+            message.sha256,
+            record,
         )
     if action.channel is Channel.EMAIL:
         message = _message(action, borrower, loan, pack, ports)
@@ -373,7 +404,11 @@ def _send(
             "opt_out_included": "true" if pack.opt_out_wording(Channel.EMAIL) else "false",
         }
         return _once(
-            ports, action.action_id, lambda: ports.reminders.publish(payload, attributes), message.sha256
+            ports,
+            action.action_id,
+            lambda: ports.reminders.publish(payload, attributes),
+            message.sha256,
+            record,
         )
     token = borrower_token(ports.token_secret(), action.borrower_id)
     if action.channel is Channel.FIELD_VISIT:
@@ -405,6 +440,7 @@ def _send(
             action.action_id,
             lambda: queue.send(task, group=borrower.region or "unknown", dedup_id=action.action_id),
             _digest(task),
+            record,
             retry_safe=True,
         )
     if action.channel is Channel.CALL_TASK:
@@ -416,7 +452,7 @@ def _send(
             at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone))
         )
         call = call_task_message(action, borrower, at, pack, token, allowance, call_before)
-        return _once(ports, action.action_id, lambda: ports.call_tasks.send(call), _digest(call))
+        return _once(ports, action.action_id, lambda: ports.call_tasks.send(call), _digest(call), record)
     if action.channel is Channel.LEGAL:
         return _hand_off(
             ports,
@@ -425,6 +461,7 @@ def _send(
             action,
             token,
             {"step": action.step_id, "referred_at": format_utc(at)},
+            record,
         )
     if action.channel is Channel.BUREAU:
         return _hand_off(
@@ -440,6 +477,7 @@ def _send(
                 "bucket": action.bucket,
                 "as_of": format_utc(at),
             },
+            record,
         )
     raise ValueError(f"channel {action.channel.value} is not dispatchable")
 
@@ -466,7 +504,12 @@ class CallTaskOpening:
 
 
 def _open_call_task(
-    ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    at: datetime,
+    pack: RulePack,
+    ledger: CallLedger | None = None,
 ) -> CallTaskOpening:
     """Open the borrower's one call task for `action`, atomically, if the limits allow a call now.
 
@@ -489,6 +532,7 @@ def _open_call_task(
             until,
             contact_limits=pack.contact_limits,
             loan_id=action.loan_id,
+            read=ledger,
         )
     except LedgerContention as error:
         raise TransientSendError(str(error)) from None
@@ -548,19 +592,36 @@ def _reserve_contact(
     return False, check.reason, resume, check.rules_checked, pack.decided_by(check.rule)
 
 
-def dispatch(action_id: str, ports: DispatchPorts) -> DispatchResult:
+def dispatch(
+    action_id: str,
+    ports: DispatchPorts,
+    *,
+    loan_id: str | None = None,
+    borrower_id: str | None = None,
+    channel: str | None = None,
+) -> DispatchResult:
     """Judge, send and record one planned action at the instant `ports.clock` tells.
 
     The contact is judged (hours, holds, caps, the rule-pack version in force) and recorded at the
     moment it is really made, not at the time of the record or schedule that triggered this run: a
     stream record retried hours later, or replayed by an operator, is judged at its retry.
+    `loan_id` and `borrower_id` (the action's, from its stream record) let one request read the
+    action, the loan and the borrower (`GateReads`); the state itself is always read afresh. With
+    `channel` `CALL_TASK`, the same request reads the borrower's call ledger the task opens on.
     """
     at = ports.clock.now()
-    return replace(_dispatch(action_id, at, ports), at=at)
+    state = ports.gate_reads.read(
+        action_id, loan_id, borrower_id, with_ledger=channel == Channel.CALL_TASK.value
+    )
+    return replace(_dispatch(action_id, at, ports, state), at=at)
 
 
-def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchResult:
-    action = ports.actions.get(action_id)
+class _NotRecorded(Exception):
+    """The SENT transition after a confirmed send raised (its error is the cause): not a send error."""
+
+
+def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateState) -> DispatchResult:
+    action = state.action
     if action is None:
         return DispatchResult(action_id, None, "", "action not found")
     # A redelivery (or the next release run, for a `record_pending` action) finishes what an
@@ -570,8 +631,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
         return DispatchResult(action_id, None, action.channel.value, "deferred until later")
-    loan = ports.loans.get(action.loan_id)
-    borrower = ports.borrowers.get(action.borrower_id)
+    loan, borrower = state.loan, state.borrower
     if loan is None or borrower is None:
         pack = rule_pack_in_force(action.jurisdiction, at, ports.rule_packs())
         reason = "loan not found" if loan is None else "borrower not found"
@@ -611,7 +671,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
             return _defer(ports, action, at, borrower.timezone, pack, decision, told.reason, told.not_before)
 
     allowed, cap_reason, resume, cap_rules, cap_layer = _reserve_contact(ports, action, borrower, at, pack)
-    opening = _open_call_task(ports, action, borrower, at, pack)
+    opening = _open_call_task(ports, action, borrower, at, pack, state.ledger)
     decision = replace(
         decision,
         rules_checked=decision.rules_checked + cap_rules + opening.rules_checked,
@@ -622,14 +682,31 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
     if not opening.allowed:
         return _defer(ports, action, at, borrower.timezone, pack, decision, opening.reason, opening.resume)
 
-    reason = ""
+    settled: list[bool] = []
+
+    def record_sent(digest: str, reason: str = "") -> bool:
+        settled.append(
+            _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, reason, digest)
+        )
+        return settled[-1]
+
+    def record_confirmed(digest: str) -> bool:
+        try:
+            return record_sent(digest)
+        except Exception as error:
+            raise _NotRecorded from error
+
     try:
         _validation_notice(ports, action, borrower, loan, at, pack)
-        digest = _send(ports, action, borrower, loan, at, pack, opening.allowance)
+        digest = _send(ports, action, borrower, loan, at, pack, record_confirmed, opening.allowance)
+    except _NotRecorded as failed:
+        # Sent, and the outbox completed its claim: the next run replays the send and records it.
+        raise failed.__cause__ or failed from None
     except UnconfirmedSend as unconfirmed:
         # Made or not, it will not be made again: recorded as a contact (it counts for the caps),
         # with why it is unconfirmed (docs/reliability.md, "the window that remains").
-        digest, reason = unconfirmed.digest, str(unconfirmed)
+        digest = unconfirmed.digest
+        record_sent(digest, str(unconfirmed))
     except ClientError as error:
         code = error_code(error) or "ClientError"
         if not is_permanent(error):
@@ -643,7 +720,10 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts) -> DispatchRes
         raise TransientSendError(f"{action.channel.value} unreachable ({type(error).__name__})") from None
     except ValueError as error:
         return _failed(ports, action, borrower, at, pack, decision, str(error))
-    if not _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, reason, digest):
+    if not settled:
+        # A send made by an earlier run (the outbox replayed its message id): recorded now.
+        record_sent(digest)
+    if not settled[-1]:
         # Another run settled it between our read and our write; the send itself ran once.
         return DispatchResult(action_id, None, action.channel.value, "settled by another run")
     return DispatchResult(action_id, ActionStatus.SENT, action.channel.value)
