@@ -109,13 +109,17 @@ class EffectLog:
             Queue.add_message = add_message  # type: ignore[method-assign]
 
 
+WITHDRAWALS = frozenset({"CANCEL_CALL_TASK", "CANCEL_FIELD_VISIT"})
+"""The planner's messages withdrawing a task already handed off (docs/contracts.md): not a contact."""
+
+
 def _action_id(body: str) -> str:
     try:
         parsed = json.loads(body)
     except (TypeError, ValueError):
         return ""
-    if not isinstance(parsed, dict) or parsed.get("type") == "CANCEL_CALL_TASK":
-        return ""  # a withdrawal tells the dialer to drop a task: no contact of its own
+    if not isinstance(parsed, dict) or parsed.get("type") in WITHDRAWALS:
+        return ""  # a withdrawal tells the dialer or the collectors to drop a task: no contact of its own
     return str(parsed.get("action_id", ""))
 
 

@@ -71,9 +71,16 @@ DYNAMODB_ITEM_ACTIONS = {
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:Query",
+    "dynamodb:BatchWriteItem",  # the sweep's due list: a page's entries in one request
 }
 DYNAMODB_REMOVING_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLDelete")
 IDEMPOTENCY_TABLE_ARN = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+REVIEW_DUE_TABLE_ARN = {"Fn::GetAtt": ["ReviewDueTable", "Arn"]}
+LOANS_TABLE_ARN = {"Fn::GetAtt": ["LoansTable", "Arn"]}
+# The one Scan: the open-loan census reads its shard as one segment of a parallel Scan of the Loans
+# table (loans the sweep parked are off ReviewIndex); the stock kept from bucket transitions is to
+# replace it (docs/scaling.md, "Write amplification").
+CENSUS_SCAN = ("SweepWorkerFunctionRole", "CountOpenLoans")
 
 
 def as_list(value: Any) -> list[Any]:
@@ -232,20 +239,35 @@ def test_dynamodb_is_granted_by_scoped_statements_not_policy_templates(translate
     for owner, statement in identity_statements(translated):
         for action in as_list(statement.get("Action", [])):
             if str(action).lower().startswith("dynamodb:"):
+                if (owner, statement.get("Sid")) == CENSUS_SCAN and action == "dynamodb:Scan":
+                    continue  # test_only_the_census_scans_and_only_the_loans_table
                 assert action in DYNAMODB_ITEM_ACTIONS, f"{owner}: {statement.get('Sid')} grants {action}"
                 granted.add(action)
     assert granted == DYNAMODB_ITEM_ACTIONS, "the check sees the DynamoDB statements"
 
 
-def test_no_role_may_scan_a_table(translated: dict[str, Any]) -> None:
+def test_only_the_census_scans_and_only_the_loans_table(translated: dict[str, Any]) -> None:
+    scanners = []
     for owner, statement in identity_statements(translated):
-        assert not grants(statement, "dynamodb:Scan"), f"{owner}: {statement.get('Sid')} allows a Scan"
+        if grants(statement, "dynamodb:Scan"):
+            assert (owner, statement.get("Sid")) == CENSUS_SCAN, (
+                f"{owner}: {statement.get('Sid')} allows a Scan"
+            )
+            assert as_list(statement["Resource"]) == [LOANS_TABLE_ARN], statement["Resource"]
+            scanners.append(owner)
+    assert scanners == [CENSUS_SCAN[0]]
 
 
 def test_only_the_idempotency_table_may_lose_items(translated: dict[str, Any]) -> None:
     removers = set()
     for owner, statement in identity_statements(translated):
         if any(grants(statement, action) for action in DYNAMODB_REMOVING_ACTIONS):
+            if owner == "SweepWorkerFunctionRole" and as_list(statement["Resource"]) == [
+                REVIEW_DUE_TABLE_ARN
+            ]:
+                # A due-list entry is deleted once every loan it names is settled (each loan written
+                # or found elsewhere first): derived data, never the only trace of a loan.
+                continue
             assert as_list(statement["Resource"]) == [IDEMPOTENCY_TABLE_ARN], (
                 f"{owner}: {statement.get('Sid')} may delete items of {statement['Resource']}"
             )

@@ -259,7 +259,8 @@ def test_a_bankruptcy_event_cancels_every_open_action(make_cloud: CloudFactory, 
 
 
 def test_lifting_a_dispute_lets_contact_resume(make_cloud: CloudFactory, container: Container) -> None:
-    cloud, loan, _ = cn_loan_with_a_planned_sms(make_cloud, container, "L-DISPUTE")
+    # "L-DISPUTE-2" is on the CN champion arm, whose next step after D+1 is a text (sms-d3)
+    cloud, loan, _ = cn_loan_with_a_planned_sms(make_cloud, container, "L-DISPUTE-2")
     sent_before = len(sms_sent())
 
     # A dispute opened before 08:00: the planned SMS is suppressed when its time comes

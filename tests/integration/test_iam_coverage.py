@@ -34,6 +34,8 @@ from arrears.domain.business_time import loan_business_date
 from arrears.domain.calendar import format_utc
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
+from localcloud.borrower_voice import BorrowerIntent, IntentKind, reach_arrears
+from localcloud.http_api import http_call
 from localcloud.simulation import Simulation
 from localcloud.stack import LocalStack, load_template
 from tests.infrastructure.test_iam import translate
@@ -88,10 +90,7 @@ UNEXERCISED_DYNAMODB_GRANTS = (
         (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
         for function in ("DispatcherFunction", "DeferredReleaseFunction", "CallOutcomesFunction")
     }
-    | {
-        (function, "dynamodb:UpdateItem", "IdempotencyTable"): OUTBOX_COMPLETION
-        for function in ("DispatcherFunction", "DeferredReleaseFunction")
-    }
+    | {("DeferredReleaseFunction", "dynamodb:UpdateItem", "IdempotencyTable"): OUTBOX_COMPLETION}
     | {
         (
             "DeferredReleaseFunction",
@@ -267,6 +266,30 @@ def import_books(sim: Simulation) -> None:
     }, response
 
 
+def use_the_api(sim: Simulation) -> None:
+    """A borrower lists their loans, disputes one and complains about it; compliance reads the
+    complaints near their deadline (each over HTTP, through the API function)."""
+    open_loans = sorted(
+        (str(loan["borrower_id"]), str(loan["loan_id"]))
+        for loan in _scan(sim.settings.loans_table)
+        if loan["status"] == "OPEN" and loan["loan_id"] != DEEP_OVERDUE
+    )
+    assert open_loans, "the run left no open loan for the API to act on"
+    borrower_id, loan_id = open_loans[-1]
+    calls = [
+        (IntentKind.READ_LOANS, None),
+        (IntentKind.DISPUTE, {"reason": "wrong_amount"}),
+        (IntentKind.COMPLAINT, {"category": "amount_owed", "text": "The amount looks wrong."}),
+    ]
+    for n, (kind, body) in enumerate(calls):
+        intent = BorrowerIntent(kind, borrower_id, loan_id, body, key=f"IAM-API-{n}" if body else "")
+        answer = reach_arrears(sim.http_api, intent)
+        assert answer.status in {200, 201}, (kind, answer.status, answer.json())
+    token = sim.http_api.issuer.staff_token("S-IAM-1", "compliance")
+    answer = http_call("GET", sim.http_api.url + "/staff/complaints/due?warn_days=30", token=token)
+    assert answer.status == 200, answer.json()
+
+
 def assert_handed_off(sim: Simulation) -> None:
     sent = {
         a["channel"]
@@ -317,6 +340,7 @@ def coverage() -> Coverage:
         reverse_a_payment(sim)
         request_erasure(sim)
         record_hold(sim)
+        use_the_api(sim)
         import_books(sim)
         stack = sim.stack
     roles = {function: role_statements(translated, stack, function) for function in stack.functions}

@@ -21,7 +21,7 @@ DUE = date(2026, 3, 1)
 
 def _loan() -> Loan:
     return Loan(
-        "L-7", "B-7", "CN", "CNY", 10_000, date(2026, 2, 1), (Instalment(1, DUE, 10_000, 300),), 500, 3600
+        "L-8", "B-8", "CN", "CNY", 10_000, date(2026, 2, 1), (Instalment(1, DUE, 10_000, 300),), 500, 3600
     )
 
 
@@ -34,6 +34,7 @@ def test_milestones_are_due_day_steps_bucket_bounds_and_charge_off() -> None:
 
 
 def test_the_bundled_cn_strategy_wakes_the_loan_for_pre_due_reminders() -> None:
+    assert bundled_playbook().arm_for(_loan()).name == "champion"  # the arm whose reminders are D-3, D-1
     offsets = bundled_playbook().milestones_for(_loan()).offsets
     assert offsets[:3] == (-3, -1, 0)
     assert {1, 31, 60, 61, 90, 91, 180} <= set(offsets)
@@ -44,7 +45,7 @@ def test_the_bundled_cn_strategy_wakes_the_loan_for_pre_due_reminders() -> None:
 def test_next_review_is_the_next_milestone_and_the_loan_is_sharded() -> None:
     loan = _assess(_loan(), date(2026, 2, 1))
     assert loan.next_review_on == DUE
-    assert loan_to_item(loan, shard_count=16)["review_shard"] == shard_for("L-7", 16)
+    assert loan_to_item(loan, shard_count=16)["review_shard"] == shard_for("L-8", 16)
     assert (loan.dpd, loan.bucket, loan.due_offset) == (0, "M0", -28)
     day2 = _assess(loan, DUE + timedelta(days=1))
     assert (day2.dpd, day2.bucket, day2.next_review_on) == (1, "M1", DUE + timedelta(days=31))

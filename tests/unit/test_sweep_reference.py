@@ -242,7 +242,8 @@ DUE_1 = date(2026, 3, 10)
 
 def _plan() -> Loan:
     schedule = build_schedule(90_000, disbursed_on=date(2026, 2, 10), instalments=3, monthly_interest_bps=100)
-    return Loan("L-M", "B-M", "CN", "CNY", 90_000, date(2026, 2, 10), schedule, 500, 3600)
+    # "L-N": the bundled CN champion's arm (pay() re-assesses with the bundled playbook: D-3, D-1)
+    return Loan("L-N", "B-N", "CN", "CNY", 90_000, date(2026, 2, 10), schedule, 500, 3600)
 
 
 def _walk(loan: Loan, start: date, days: int, playbook: CollectionPlaybook = PRE_DUE_POLICY) -> list[date]:

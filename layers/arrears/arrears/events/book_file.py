@@ -24,7 +24,6 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -95,6 +94,8 @@ class BorrowerRow(_Row):
     def _phone(cls, value: str) -> str:
         if not value:
             return value
+        import phonenumbers  # on the first number, not at import: its metadata is a cold start's cost
+
         try:
             number = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException:
