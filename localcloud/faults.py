@@ -133,12 +133,14 @@ _ORIGINAL_HTTP: Any = None
 
 
 def _install() -> None:
-    """Wrap `BaseClient._make_api_call` once per process; the wrapper routes each call to the
-    injector of the invocation in progress (none: the call goes through untouched)."""
+    """Wrap `BaseClient._make_api_call` (once, unless something put another function in its place
+    since: a `mock.patch` that began before the wrapping and ended after it undoes it); the wrapper
+    routes each call to the injector of the invocation in progress (none: untouched)."""
     global _ORIGINAL
-    if _ORIGINAL is not None:
+    current = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private to botocore, not typed)
+    if getattr(current, "_arrears_faults", False):
         return
-    original = getattr(BaseClient, "_make_api_call")  # noqa: B009 (private to botocore, not typed)
+    original = current
     _ORIGINAL = original
 
     def _make_api_call(client: BaseClient, operation_name: str, api_params: Any) -> Any:
@@ -147,6 +149,7 @@ def _install() -> None:
             return original(client, operation_name, api_params)
         return injector._call(original, client, operation_name, api_params)
 
+    _make_api_call._arrears_faults = True  # type: ignore[attr-defined]
     setattr(BaseClient, "_make_api_call", _make_api_call)  # noqa: B010
     _install_wire()
 
@@ -170,9 +173,10 @@ class _BackoffClock:
 def _install_wire() -> None:
     """Wrap botocore's HTTP exchange (below its retries) once per process, for ``lost`` faults."""
     global _ORIGINAL_HTTP
-    if _ORIGINAL_HTTP is not None:
+    current = getattr(Endpoint, "_do_get_response")  # noqa: B009 (private to botocore, not typed)
+    if getattr(current, "_arrears_faults", False):
         return
-    original = getattr(Endpoint, "_do_get_response")  # noqa: B009 (private to botocore, not typed)
+    original = current
     _ORIGINAL_HTTP = original
 
     def _do_get_response(endpoint: Endpoint, request: Any, operation_model: Any, context: Any) -> Any:
@@ -182,6 +186,7 @@ def _install_wire() -> None:
             return result
         return injector._on_the_wire(result, request, operation_model)
 
+    _do_get_response._arrears_faults = True  # type: ignore[attr-defined]
     setattr(Endpoint, "_do_get_response", _do_get_response)  # noqa: B010
     setattr(botocore.endpoint, "time", _BackoffClock())  # noqa: B010
 

@@ -12,16 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-COUNTERS = (
-    "examined",
-    "writes",
-    "conflicts",
-    "items_read",
-    "from_index",
-    "from_due_list",
-    "due_items_written",
-    "due_items_removed",
-)
+from arrears.usecases.sweep import ShardSweep
+
+# The sweep segment's own counters (one list, `ShardSweep.COUNTERS`), but the milestones it hit.
+COUNTERS = tuple(name for name in ShardSweep.COUNTERS if name != "milestones_hit")
 
 
 def timer_wheel_summary(logs: Path) -> dict[str, Any]:
