@@ -184,7 +184,8 @@ class Fuzz:
 
     def mutate(self, value: Any, mutations: int, *, dynamodb: bool = False) -> Any:
         """A deep copy of `value` with `mutations` random changes at random places: a field deleted,
-        retyped or replaced with junk, an extra field added (a canary among them)."""
+        retyped or replaced with junk, an extra field added (a canary among them). Each value put in is
+        a copy of its own: a junk value shared by two places would make a later change a cycle."""
         result = copy.deepcopy(value)
         for _ in range(mutations):
             paths = list(_paths(result))
@@ -199,17 +200,17 @@ class Fuzz:
             if action == 0 and isinstance(parent, dict):
                 del parent[key]
             elif action == 1 and isinstance(parent, dict):
-                parent[self.pick(("extra", "name", "phone", "__proto__", self.string()))] = self.pick(
-                    (CANARY, self.junk())
+                parent[self.pick(("extra", "name", "phone", "__proto__", self.string()))] = copy.deepcopy(
+                    self.pick((CANARY, self.junk()))
                 )
             elif action == 2 and dynamodb and isinstance(parent[key], dict):
-                parent[key] = self.attribute()
+                parent[key] = copy.deepcopy(self.attribute())
             elif action == 3:
                 parent[key] = self.string()
             elif action == 4:
                 parent[key] = self.number()
             else:
-                parent[key] = self.junk()
+                parent[key] = copy.deepcopy(self.junk())
         return result
 
 
