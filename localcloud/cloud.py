@@ -48,7 +48,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
@@ -537,67 +536,6 @@ class LocalCloud:
                 responses.append(self.invoke_async(name, {"Records": [record]}))
         self.settle()
         return responses
-
-    def invoke_url(
-        self,
-        function: str,
-        url: str,
-        *,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        body: str = "",
-    ) -> Any:
-        """Call `function` through its function URL: `url` (as a browser would follow it) turned into the
-        Lambda function-URL event (payload format 2.0) and invoked synchronously; returns the response."""
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        now = self.clock
-        event = {
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": parts.path or "/",
-            "rawQueryString": parts.query,
-            "headers": {"host": parts.netloc, "user-agent": "localcloud", **(headers or {})},
-            "queryStringParameters": query or None,
-            "requestContext": {
-                "accountId": "anonymous",
-                "apiId": parts.netloc.split(".", 1)[0],
-                "domainName": parts.netloc,
-                "domainPrefix": parts.netloc.split(".", 1)[0],
-                "http": {
-                    "method": method,
-                    "path": parts.path or "/",
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
-                    "userAgent": "localcloud",
-                },
-                "requestId": str(uuid.uuid4()),
-                "routeKey": "$default",
-                "stage": "$default",
-                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                "timeEpoch": int(now.timestamp() * 1000),
-            },
-            "body": body or None,
-            "isBase64Encoded": False,
-        }
-        try:
-            response = self.invoke(function, event)
-        except Exception as error:
-            # A function URL answers a function error (or a timeout) with 502; the caller may retry.
-            self.log.write(
-                json.dumps(
-                    {
-                        "level": "ERROR",
-                        "message": "function URL error",
-                        "function": function,
-                        "error": type(error).__name__,
-                    }
-                )
-                + "\n"
-            )
-            response = {"statusCode": 502, "body": "Internal Server Error"}
-        self.settle()
-        return response
 
     def invoke_async(self, function: str, event: dict[str, Any], attempts: int = 3) -> Any:
         """Lambda's asynchronous invocation: up to two retries, then the on-failure destination."""

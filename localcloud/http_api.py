@@ -13,7 +13,7 @@ events) as API Gateway does:
   `"[agent supervisor]"`), invoked synchronously; a function error answers 500.
 
 Requests are served one at a time (the local cloud is not thread-safe), and the streams are settled
-after each, as in `LocalCloud.invoke_url`. `calls` counts requests by method, route template and
+after each. `calls` counts requests by method, route template and
 status (`summary.json`'s `api.calls`). `LocalTokenIssuer.mint` makes a token for a borrower or a staff
 role (the README's `curl` examples; `make api` prints some).
 """

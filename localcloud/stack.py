@@ -840,8 +840,8 @@ def deploy(
     for logical_id, resource in resources.items():
         if resource.get("Type") == "AWS::Serverless::HttpApi":
             physical[logical_id] = resolver.refs[logical_id] = secrets.token_hex(5)
-    # A function's URL (SAM's `<Function>Url`, attribute FunctionUrl) in Lambda's own form; the local
-    # cloud invokes the handler with a function-URL event itself (`LocalCloud.invoke_url`).
+    # A function's URL (SAM's `<Function>Url`, attribute FunctionUrl) in Lambda's own form (no function
+    # of template.yaml has one since the HTTP API took the unsubscribe link; kept for templates that do).
     for logical_id, resource in functions.items():
         if "FunctionUrlConfig" in resource.get("Properties", {}):
             url_id = f"{stack_name}-{logical_id}".lower().replace("_", "-")
