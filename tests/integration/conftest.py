@@ -49,25 +49,27 @@ CloudFactory = Callable[..., LocalCloud]
 
 
 @pytest.fixture
-def atomic_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+def atomic_moto_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make each moto DynamoDB request atomic, as each DynamoDB request is.
 
     moto evaluates a ConditionExpression and then writes, with no lock between: two threads can both
-    pass the same condition. DynamoDB never lets that happen, and the code under test relies on it
-    (optimistic concurrency on `version`). Tests that race threads through our conditional writes use
-    this fixture, so they test our code and not moto's missing lock.
+    pass the same condition. It also serialises a read from the live item, so a read racing a write
+    can fail with "dictionary changed size during iteration". DynamoDB never lets either happen, and
+    the code under test relies on it (optimistic concurrency on `version`). Tests that race threads
+    through our conditional writes use this fixture: each request (read or write, including its
+    response) runs whole under one lock, while the requests of different threads still interleave
+    freely, so the test exercises our code and not moto's missing lock.
     """
-    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
+    original = DynamoHandler.call_action
 
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+    monkeypatch.setattr(DynamoHandler, "call_action", locked)
 
 
 @pytest.fixture

@@ -344,7 +344,7 @@ def test_concurrent_dispatchers_open_one_call_task_per_borrower(
     container: Container,
     ports: DispatchPorts,
     stack: LocalStack,
-    atomic_moto_writes: None,
+    atomic_moto_requests: None,
 ) -> None:
     if jurisdiction == "CN":
         base = cn_cash_loan("L-CAP")
