@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeSerializer
-
 from arrears.adapters.tables import TRANSACTION_REFUSED, conditional_write
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.call_limits import (
@@ -37,8 +35,6 @@ from arrears.domain.call_limits import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
-
-_SERIALIZER = TypeSerializer()
 
 CALL_LEDGER = "CALL"
 LEDGER_TTL = timedelta(days=32)  # past the longest limit window (30 days)
@@ -108,11 +104,6 @@ def _ledger_to_item(ledger: CallLedger, expires_at: datetime) -> dict[str, Any]:
     return item
 
 
-def _wire(item: dict[str, Any]) -> dict[str, Any]:
-    """`item` in DynamoDB's wire format, for a client call (TransactWriteItems)."""
-    return {name: _SERIALIZER.serialize(value) for name, value in item.items()}
-
-
 @dataclass(frozen=True, slots=True)
 class TaskOpening:
     """What `open_call_task` decided: `opened` with its `allowance`, or why not: a limit (`check`
@@ -146,7 +137,7 @@ class CallLedgerRepository:
         it, 0 when there was none (moved before, or never called). When a ledger exists under the
         pseudonym already (a step dispatched under it meanwhile), the original is dropped: an erased
         borrower is no longer called, so its counts bind nothing any more."""
-        client: Any = self._table.meta.client
+        client: Any = self._table.meta.client  # the resource's client: Python values, as the Table's
         for _ in range(MAX_CONTENTION_RETRIES):
             key = {"borrower_id": borrower_id, "cap_key": CALL_LEDGER}
             item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
@@ -160,17 +151,17 @@ class CallLedgerRepository:
                     {
                         "Put": {
                             "TableName": self._table.name,
-                            "Item": _wire({**item, "borrower_id": pseudonym}),
+                            "Item": {**item, "borrower_id": pseudonym},
                             "ConditionExpression": "attribute_not_exists(borrower_id)",
                         }
                     },
                     {
                         "Delete": {
                             "TableName": self._table.name,
-                            "Key": _wire(key),
+                            "Key": key,
                             "ConditionExpression": "#v = :v",
                             "ExpressionAttributeNames": {"#v": "version"},
-                            "ExpressionAttributeValues": _wire({":v": version}),
+                            "ExpressionAttributeValues": {":v": version},
                         }
                     },
                 ],

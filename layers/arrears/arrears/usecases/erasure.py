@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -151,9 +151,10 @@ def erasure_retention_years() -> int:
     return max(pack.retention_years for pack in bundled_rule_packs().latest.values())
 
 
-def has_open_debt(loans: list[Loan]) -> bool:
-    """Whether any of the borrower's loans is still owed (OPEN, or CHARGED_OFF: written off, not paid)."""
-    return any(loan.status is not LoanStatus.CLOSED for loan in loans)
+def has_open_debt(statuses: Iterable[LoanStatus]) -> bool:
+    """Whether any of the borrower's loans (their statuses) is still owed: OPEN, or CHARGED_OFF
+    (written off, not paid: still reported and still claimable)."""
+    return any(status is not LoanStatus.CLOSED for status in statuses)
 
 
 def fields_to_erase(open_debt: bool) -> tuple[str, ...]:
@@ -195,7 +196,7 @@ def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts
     loan_ids = sorted(set(ports.loan_ids_for(original)) | set(ports.loan_ids_for(alias)))
     loans = [loan for loan in map(ports.loans.get, loan_ids) if loan is not None]
     outcome.loans = len(loan_ids)
-    outcome.open_debt = has_open_debt(loans)
+    outcome.open_debt = has_open_debt(loan.status for loan in loans)
     erase = fields_to_erase(outcome.open_debt)
     opt_out = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
     for key in (original, alias):  # the original first; once re-keyed, the tombstone under the alias
