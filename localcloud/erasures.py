@@ -4,11 +4,13 @@
 the rule `template.yaml` declares for the erasure function), once a day at `ASK_AT_UTC`, until each
 of its requests has found a borrower to ask for:
 
-* `closed_debt`: a borrower whose every loan is CLOSED (paid off): everything is erased;
-* `open_debt`: a borrower who keeps not paying (behaviour NEVER), was told about the debt (an SMS or
-  e-mail SENT), and whose loan reaches its bureau step (60 days past due in the US, 90 in CN) before
-  the run ends: contact data erased, identity kept, and the bureau report still made under the
-  pseudonym (`arrears.usecases.erasure`);
+* `closed_debt`: a borrower collected (contact records on file) whose every loan is now CLOSED (paid
+  off): everything is erased;
+* `open_debt`: a borrower who keeps not paying (behaviour NEVER or RECOVERED: nothing before the
+  charge-off), was told about the debt (an SMS or e-mail SENT), not reported yet, and whose loan
+  reaches its bureau step (60 days past due in the US, 90 in CN) before the run ends: contact data
+  erased, identity kept, and the bureau report still made under the pseudonym once its precondition
+  holds (`arrears.usecases.erasure`);
 * the first request is delivered again the next day (EventBridge delivers at least once): it changes
   nothing and writes no second audit record.
 
@@ -45,6 +47,7 @@ from localcloud.cloud import LocalCloud
 ASK_AT_UTC = time(15, 0)
 KINDS = ("closed_debt", "open_debt")
 TOLD = frozenset({"SMS", "EMAIL"})
+NOT_PAYING = (Behaviour.NEVER, Behaviour.RECOVERED)  # nothing paid before the charge-off
 
 
 @dataclass
@@ -137,35 +140,42 @@ class SimulatedErasures:
         for loan in loans:
             by_borrower.setdefault(str(loan["borrower_id"]), []).append(loan)
         if kind == "closed_debt":
+            # Paid off after being collected: records in every table to pseudonymise.
             return [
                 b
                 for b, mine in by_borrower.items()
-                if not is_pseudonym(b) and all(loan["status"] == "CLOSED" for loan in mine)
+                if not is_pseudonym(b)
+                and all(loan["status"] == "CLOSED" for loan in mine)
+                and any(self._records(str(loan["loan_id"])) for loan in mine)
             ]
         days_left = ((self._end or now) - now).days
         found: list[str] = []
         for borrower_id, mine in by_borrower.items():
             entry = self._book.get(borrower_id)
-            if entry is None or entry.behaviour is not Behaviour.NEVER or len(mine) != 1:
+            if entry is None or entry.behaviour not in NOT_PAYING or len(mine) != 1:
                 continue
             (loan,) = mine
             offset = self._offsets.get(str(loan["jurisdiction"]))
-            dpd = int(loan.get("dpd") or 0)
-            # Its bureau step comes after the erasure and before the run ends (a day to spare).
-            if loan["status"] != "OPEN" or offset is None or not 0 < offset - dpd < days_left - 1:
+            # Its bureau step comes before the run ends (a day to spare) and has not fired yet.
+            dpd_at_end = int(loan.get("dpd") or 0) + days_left - 1
+            if loan["status"] != "OPEN" or offset is None or dpd_at_end <= offset:
                 continue
-            if self._told(str(loan["loan_id"])):
+            records = self._records(str(loan["loan_id"]))
+            told = any(r.get("channel") in TOLD and r.get("status") == "SENT" for r in records)
+            reported = any(r.get("channel") == "BUREAU" and r.get("status") == "SENT" for r in records)
+            if told and not reported:
                 found.append(borrower_id)
         return found
 
-    def _told(self, loan_id: str) -> bool:
+    def _records(self, loan_id: str) -> list[dict[str, Any]]:
         table = boto3.resource("dynamodb").Table(self._contacts_table)
-        records = all_items(
-            table.query,
-            KeyConditionExpression="loan_id = :l",
-            ExpressionAttributeValues={":l": loan_id},
+        return list(
+            all_items(
+                table.query,
+                KeyConditionExpression="loan_id = :l",
+                ExpressionAttributeValues={":l": loan_id},
+            )
         )
-        return any(r.get("channel") in TOLD and r.get("status") == "SENT" for r in records)
 
 
 def _pattern(values: Sequence[str]) -> re.Pattern[str] | None:
