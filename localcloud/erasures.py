@@ -243,9 +243,8 @@ def erasure_summary(
     ]
     ids = [request.borrower_id for request in erasures.sent]
     request_ids = [request.request_id for request in erasures.sent]
-    # A borrower's id in the log lines of the run before their erasure is the platform's log retention
-    # (and no log line carries a borrower id: `telemetry`); the request ids never appear anywhere.
-    remaining_ids = where_they_remain(_pattern(ids), archive, None)
+    # No log line carries a borrower id (`arrears.handlers.telemetry`), nor a request id.
+    remaining_ids = where_they_remain(_pattern(ids), archive, logs)
     remaining_requests = where_they_remain(_pattern(request_ids), archive, logs)
     redelivered = erasures.redelivered
     return {
