@@ -191,12 +191,12 @@ class SimulatedErasures:
         )
 
 
-def _pattern(values: Sequence[str]) -> re.Pattern[str] | None:
+def id_pattern(values: Sequence[str]) -> re.Pattern[str] | None:
     """Any of `values` standing alone (not part of a longer id: B000012 is not in B0000123)."""
     if not values:
         return None
     alternatives = "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
-    return re.compile(rf"(?<![A-Za-z0-9]){alternatives}(?![A-Za-z0-9])")
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
 
 
 def where_they_remain(pattern: re.Pattern[str] | None, archive: Path, logs: Path | None) -> dict[str, int]:
@@ -244,8 +244,8 @@ def erasure_summary(
     ids = [request.borrower_id for request in erasures.sent]
     request_ids = [request.request_id for request in erasures.sent]
     # No log line carries a borrower id (`arrears.handlers.telemetry`), nor a request id.
-    remaining_ids = where_they_remain(_pattern(ids), archive, logs)
-    remaining_requests = where_they_remain(_pattern(request_ids), archive, logs)
+    remaining_ids = where_they_remain(id_pattern(ids), archive, logs)
+    remaining_requests = where_they_remain(id_pattern(request_ids), archive, logs)
     redelivered = erasures.redelivered
     return {
         "requested": len(erasures.sent) + (1 if redelivered else 0),

@@ -24,7 +24,7 @@ from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token, pseudonym
 from arrears.usecases.erasure import ErasurePorts, ErasureRequest, erase_borrower
 from arrears.usecases.onboarding import BorrowerOutcome, onboard_borrower
-from localcloud.erasures import _pattern, where_they_remain
+from localcloud.erasures import id_pattern, where_they_remain
 from localcloud.stack import LocalStack
 from tests.integration.archive_support import bucket_objects, contacts
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
@@ -101,7 +101,7 @@ def remaining(value: str, tmp_path: Path, stack: LocalStack, log: str = "") -> d
         target.write_bytes(body)
     logs = tmp_path / "log.jsonl"
     logs.write_text(log)
-    found: dict[str, Any] = dict(where_they_remain(_pattern([value]), archive, logs))
+    found: dict[str, Any] = dict(where_they_remain(id_pattern([value]), archive, logs))
     keys = [key for key in bucket_objects(stack, "") if value in key]
     if keys:
         found["keys"] = keys

@@ -74,3 +74,16 @@ def test_a_request_id_that_is_an_e_mail_address_is_accepted_it_is_only_ever_hash
 def test_an_empty_multi_line_or_overlong_request_id_is_refused(request_id: str) -> None:
     with pytest.raises(ValidationError):
         ErasureRequestedEvent.model_validate(_event(request_id))
+
+
+def test_the_demo_invariant_finds_an_id_standing_alone_not_inside_a_longer_one() -> None:
+    from localcloud.erasures import id_pattern
+
+    pattern = id_pattern(["B000012", "privacy+1@lender.example"])
+    assert pattern is not None
+    assert pattern.search('{"borrower_id": "B000012"}')
+    assert pattern.search("loan of B000012#2")
+    assert not pattern.search('{"borrower_id": "B0000123"}')
+    assert not pattern.search("XB000012")
+    assert pattern.search("request privacy+1@lender.example.")
+    assert id_pattern([]) is None
