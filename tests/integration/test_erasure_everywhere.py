@@ -220,6 +220,7 @@ def test_a_closed_debt_erases_everything_and_a_later_registration_does_not_bring
     assert (tombstone.name, tombstone.phone, tombstone.email, tombstone.address) == ("", "", "", "")
     # The lending core sends the borrower again: refused (ERASED), nothing under the id.
     assert onboard_borrower(person, container.borrowers) == (BorrowerOutcome.ERASED, [])
+    container.borrowers.put(person)  # the registration that keeps opt-outs: writes nothing either
     assert container.borrowers.get("B-L-1") is None
 
 

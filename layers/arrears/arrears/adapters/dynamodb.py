@@ -405,8 +405,9 @@ class BorrowerRepository:
         but the channels the borrower opted out of are kept and the registration's are added (a
         re-registration never opts a borrower back in: only their own START or link does, through
         `set_channel_preference`), and the preference stamps and an erasure's tombstone are untouched.
-        An erased borrower's personal data is not written back (the erasure stands; a returning
-        customer is registered under a new id).
+        An erased borrower's personal data is not written back, whether the tombstone is still under
+        the id or already under the pseudonym (the erasure stands; a returning customer is registered
+        under a new id).
 
         Each write is conditional on the opt-outs read, so a concurrent opt-out is never lost.
         """
@@ -420,6 +421,8 @@ class BorrowerRepository:
                 "Item"
             )
             stored = item or {}
+            if item is None and self.was_erased(borrower):
+                return  # erased: the tombstone is under the pseudonym, nothing is written back
             fields = dict(profile)
             if "erased_at" in stored:
                 for name in (*PII_FIELDS, "phone_key"):
