@@ -21,8 +21,8 @@ bureau step is still judged by its precondition.
 
 Order (resumable: a redelivered or re-run request completes a partial one and changes nothing
 more): the tombstone is written (PII removed, opted out) and copied under the pseudonym first, the
-loans' actions, contacts and requests and the loans themselves next, the call ledger, and the
-item under the original id is deleted last; so at every instant an action of the borrower finds
+loans' actions and contacts and the loans themselves next, then the call ledger and the borrower's
+requests, and the item under the original id is deleted last; so at every instant an action of the borrower finds
 their tombstone under whichever id it carries. The borrower's loans are found under both ids.
 
 The erasure itself is evidenced by a write-once audit record in the archive bucket,
@@ -64,7 +64,7 @@ def request_sha256(request_id: str) -> str:
 
 IDENTITY_KEPT_ON_OPEN_DEBT = ("name", "address")
 """What an erasure keeps while a debt is open: the identity a credit report (the consumer's name and
-address identify the tradeline: FCRA 15 U.S.C. 1681s-2(a), the Credit Reporting Industry's Metro 2;
+address identify the tradeline: FCRA 15 U.S.C. 1681s-2(a), the CDIA's Metro 2 format;
 CN: the Credit Reporting Regulation, art. 15) and a legal claim (the party to be served) require.
 GDPR art. 17(3)(b)/(e); PIPL art. 13(3)/(7). Phone and e-mail (contact data) are never kept."""
 
