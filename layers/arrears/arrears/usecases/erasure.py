@@ -23,7 +23,8 @@ Order (resumable: a redelivered or re-run request completes a partial one and ch
 more): the tombstone is written (PII removed, opted out) and copied under the pseudonym first, the
 loans' actions and contacts and the loans themselves next, then the call ledger and the borrower's
 requests, and the item under the original id is deleted last; so at every instant an action of
-the borrower finds their tombstone under whichever id it carries. The borrower's loans are found under both ids.
+the borrower finds their tombstone under whichever id it carries. The borrower's loans are found
+under both ids.
 
 The erasure itself is evidenced by a write-once audit record in the archive bucket,
 `erasures/dt=<day>/<request-hash>.json`, holding the SHA-256 of the request id (never the id a
