@@ -256,6 +256,7 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
     phones = {
         str(b["borrower_id"]): str(b.get("phone", "")) for b in map(plain, _scan(settings.borrowers_table))
     }
+    phones.update(sim.erasures.phones_by_pseudonym)  # erased borrowers' numbers (localcloud.erasures)
 
     by_status: Counter[str] = Counter()
     stuck: Counter[str] = Counter()

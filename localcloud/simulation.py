@@ -36,6 +36,7 @@ from localcloud.compliance_report import bureau_summary, validation_notice_summa
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.erasures import SimulatedErasures, erasure_summary, fold_erasure_invariant
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.http_api import LocalHttpApi
 from localcloud.imported_book import import_file, imported, planned_entries
@@ -140,6 +141,10 @@ class Simulation:
             self.stack.physical["RemindersTopic"],
         )
         self.dialer.borrowers = self.reactions
+        # The privacy desk asking to erase a few borrowers (localcloud.erasures).
+        self.erasures = SimulatedErasures(
+            self.cloud, self.book, seed, self.settings.loans_table, self.settings.contacts_table
+        )
 
     def load_book(self) -> None:
         if self.book_file is not None:
@@ -318,6 +323,9 @@ class Simulation:
         for moment in self.voices.moments(begin, end):
             heapq.heappush(queue, (moment, order, "voices", ()))
             order += 1
+        for moment in self.erasures.moments(begin, end):
+            heapq.heappush(queue, (moment, order, "erasures", ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
@@ -348,6 +356,8 @@ class Simulation:
                         order += 1
             elif kind == "voices":
                 self.voices.speak()
+            elif kind == "erasures":
+                self.erasures.ask(moment)
             else:
                 self._pay(*args)
             self.reactions.observe(self.cloud.clock)
@@ -598,6 +608,10 @@ def run_demo(
                 ),
             }
             summary["invariants"] = check(sim, out / "archive", effects)
+            summary["erasures"] = erasure_summary(
+                sim.erasures, _scan(sim.settings.contacts_table), out / "archive", out / "logs.jsonl"
+            )
+            fold_erasure_invariant(summary["invariants"], summary["erasures"])
             summary["outcomes"] = write_outcomes(
                 cloud=sim.cloud,
                 out=out,

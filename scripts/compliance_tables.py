@@ -128,6 +128,18 @@ def _base(pack: RulePack) -> list[str]:
                 duty.citation,
             ]
         )
+        if duty.parties is not None:
+            parties = duty.parties
+            rows.append(
+                [
+                    "validation_notice_parties",
+                    f"names the collector {parties.collector_name} ({parties.collector_mailing_address}) "
+                    f"and the creditor {parties.creditor_name}, the consumer's name and mailing address "
+                    "and the account number truncated to its last four characters",
+                    "per notice",
+                    parties.citation,
+                ]
+            )
         if duty.defer_until_period_end:
             held = ", ".join(sorted(channel.value for channel in duty.defer_until_period_end))
             rows.append(
@@ -155,6 +167,7 @@ def _base(pack: RulePack) -> list[str]:
     collector = set(pack.collector_only)
     if "validation_notice" in collector:
         collector.add("validation_period")  # the period exists only where the notice is sent
+        collector.add("validation_notice_parties")  # what the notice states
     roles = ["debt collectors only" if row[0] in collector else "any deployer" for row in rows]
     return [
         f"### {pack.pack_id} {pack.version} (base; {_dates(pack)})",

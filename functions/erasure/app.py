@@ -1,4 +1,4 @@
-"""erasure: ErasureRequested on the lending-core bus -> PII erased, archive kept, erasure audited."""
+"""erasure: ErasureRequested on the lending-core bus -> PII erased, ids pseudonymised, archive kept."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from arrears.events.bus import ErasureRequestedEvent
 from arrears.handlers.lambda_events import receive
 from arrears.handlers.reporting import erasure_completed
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.erasure import erase_borrower
+from arrears.usecases.erasure import ErasurePorts, erase_borrower
 
 telemetry = Telemetry()
 container = Container.from_environment()
@@ -24,10 +24,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = erase_borrower(
         request,
         at=at,
-        borrowers=container.borrowers,
-        loan_ids_for=container.loan_ids_for_borrower,
-        contacts=container.contacts,
-        store=container.archive_store,
-        token_secret=container.token_secret.value,
+        ports=ErasurePorts.from_container(container),
     )
     return erasure_completed(telemetry, outcome)

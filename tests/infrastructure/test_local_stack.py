@@ -329,6 +329,8 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
             "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
         },
+        # An erasure pseudonymises the borrower's requests.
+        "ErasureFunction": {"BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"]},
     }
     # The senders sign the e-mail's unsubscribe link for the API's own URL (no OptOutBaseUrl given).
     unsubscribe_url = stack.functions["DispatcherFunction"].environment["EMAIL_OPT_OUT_URL"]

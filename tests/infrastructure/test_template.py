@@ -958,12 +958,25 @@ def test_erasure_finds_loans_through_the_borrower_index_and_never_scans(translat
         and any(str(action).startswith("dynamodb:") for action in as_list(statement["Action"]))
     ]
     on_loans = [s for s in dynamodb if any(refers_to(r, "LoansTable") for r in as_list(s["Resource"]))]
-    (statement,) = on_loans
+    queries = [s for s in on_loans if "dynamodb:Query" in as_list(s["Action"])]
+    (statement,) = queries
     assert as_list(statement["Action"]) == ["dynamodb:Query"]
     (resource,) = as_list(statement["Resource"])
     assert sub_text(resource) == "${LoansTable.Arn}/index/BorrowerIndex"
+    # The loans found: each read and its borrower id replaced by the pseudonym, nothing else.
+    (writes,) = [s for s in on_loans if s is not statement]
+    assert sorted(as_list(writes["Action"])) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert as_list(writes["Resource"]) == [{"Fn::GetAtt": ["LoansTable", "Arn"]}]
     actions = {str(action) for s in dynamodb for action in as_list(s["Action"])}
     assert "dynamodb:Scan" not in actions
+    # Items are deleted only where an item keyed by the borrower id is re-keyed under the pseudonym.
+    deleting = {
+        r["Fn::GetAtt"][0]
+        for s in dynamodb
+        if "dynamodb:DeleteItem" in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    }
+    assert deleting == {"BorrowersTable", "ContactCapsTable"}
 
 
 def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from arrears.domain.actions import ActionStatus
 from arrears.domain.calendar import format_utc
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts
-from arrears.usecases.erasure import ErasureRequest, erase_borrower
+from arrears.usecases.erasure import ErasurePorts, ErasureRequest, erase_borrower
 from localcloud.stack import LocalStack
 from tests.integration.conftest import borrower_for, cn_cash_loan, us_regf_loan, utc
 from tests.integration.test_dispatch import (
@@ -143,12 +143,10 @@ def test_an_erasure_does_not_stop_the_lawful_bureau_report_of_an_open_debt(
     erase_borrower(
         ErasureRequest("ER-1", loan.borrower_id, notice_at + timedelta(days=1)),
         at=notice_at + timedelta(days=1),
-        borrowers=container.borrowers,
-        loan_ids_for=container.loan_ids_for_borrower,
-        contacts=container.contacts,
-        store=container.archive_store,
-        token_secret=container.token_secret.value,
+        ports=ErasurePorts.from_container(container),
     )
+    loan = container.loans.get(loan.loan_id) or loan  # the planner plans from the stored loan
+    assert loan.borrower_id.startswith("erased:")
     reminder = plan(container, loan, Channel.EMAIL, "email_overdue", step="email-d14")
     bureau = plan(container, loan, Channel.BUREAU, "bureau_report", step="bureau-d60")
 

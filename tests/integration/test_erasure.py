@@ -61,17 +61,24 @@ def test_an_erasure_request_erases_pii_keeps_the_archive_and_is_audited(
 
     (response,) = cloud.put_event("LoanEventsBus", "arrears.privacy", "ErasureRequested", ERASE)
 
-    # The response and the logs carry counts, never values
+    # The response and the logs carry counts, never values. L-1 is overdue: an open debt.
     assert response["borrower_found"] is True
-    assert response["fields_erased"] == ["name", "phone", "email", "address"]
+    assert response["open_debt"] is True
+    assert response["fields_erased"] == ["phone", "email"]
+    assert response["identity_kept"] == ["name", "address"]
     assert response["loans"] == 2
-    # Borrowers: PII removed, tombstoned, no channel left to contact them on
-    stored = (
-        boto3.resource("dynamodb")
-        .Table(container.settings.borrowers_table)
-        .get_item(Key={"borrower_id": "B-L-1"})["Item"]
-    )
-    assert not {"name", "phone", "email", "address"} & set(stored)
+    assert "request_id" not in response
+    assert response["request_sha256"] == hashlib.sha256(b"ER-2026-0001").hexdigest()
+    # Borrowers: nothing left under the original id; the tombstone under the pseudonym, contact data
+    # removed, no channel left to contact them on, the identity the open debt's bureau report needs kept.
+    secret = container.token_secret.value()
+    token = hmac.new(secret, b"B-L-1", hashlib.sha256).hexdigest()
+    alias = f"erased:{token}"
+    table = boto3.resource("dynamodb").Table(container.settings.borrowers_table)
+    assert "Item" not in table.get_item(Key={"borrower_id": "B-L-1"})
+    stored = table.get_item(Key={"borrower_id": alias})["Item"]
+    assert not {"phone", "phone_key", "email"} & set(stored)
+    assert (stored["name"], stored["address"]) == (person.name, person.address)
     assert stored["erased_at"] == "2026-03-06T09:00:00Z"
     assert stored["erasure_request_sha256"] == hashlib.sha256(b"ER-2026-0001").hexdigest()
     assert ERASE["request_id"] not in json.dumps(stored, default=str)
@@ -81,13 +88,18 @@ def test_an_erasure_request_erases_pii_keeps_the_archive_and_is_audited(
     other = container.borrowers.get("B-L-3")
     assert other is not None
     assert other.phone == person.phone
-    # Hot contacts of both loans: the borrower_id link replaced by the archive's token
-    secret = container.token_secret.value()
-    token = hmac.new(secret, b"B-L-1", hashlib.sha256).hexdigest()
+    # Loans and hot contacts of both loans: the borrower_id replaced by the pseudonym (its token is
+    # the archive's), the other borrower's untouched
+    for loan_id in ("L-1", "L-2"):
+        loan = container.loans.get(loan_id)
+        assert loan is not None
+        assert loan.borrower_id == alias
     mine = hot(container, "L-1") + hot(container, "L-2")
     assert mine
-    assert all("borrower_id" not in c and c["borrower_token"] == token for c in mine)
+    assert all(c["borrower_id"] == alias for c in mine)
     assert response["contacts_pseudonymised"] == len(mine)
+    assert response["pseudonymised"]["loans"] == 2
+    assert response["pseudonymised"]["borrowers"] == 1
     assert all(c["borrower_id"] == "B-L-3" for c in hot(container, "L-3"))
     # The archive is kept as it was (lawful retention) and still verifies
     assert bucket_objects(stack) == archive_before
@@ -99,19 +111,22 @@ def test_an_erasure_request_erases_pii_keeps_the_archive_and_is_audited(
     record = json.loads(body)
     assert record["record_type"] == "ERASURE"
     assert record["borrower_token"] == token
-    assert record["fields_erased"] == ["address", "email", "name", "phone"]
+    assert record["fields_erased"] == ["email", "phone"]
+    assert record["identity_kept"] == ["address", "name"]
+    assert record["open_debt"] is True
     assert record["request_sha256"] == hashlib.sha256(b"ER-2026-0001").hexdigest()
     assert record["steps_kept"] == ["BUREAU", "LEGAL"]
     text = body.decode()
     for value in (person.name, person.phone, person.email, person.address, "B-L-1", ERASE["request_id"]):
         assert value not in text
+    assert ERASE["request_id"] not in key
     head = boto3.client("s3").head_object(Bucket=stack.physical["ArchiveBucket"], Key=key)
     # A dev stack: GOVERNANCE for a day from the write (prod: COMPLIANCE for 5 years, ArchiveLock's tests)
     assert head["ObjectLockMode"] == "GOVERNANCE"
     assert head["ObjectLockRetainUntilDate"].date() == date(2026, 3, 7)
     assert head["ServerSideEncryption"] == "aws:kms"
     log = cloud.log.getvalue()  # type: ignore[attr-defined]
-    for value in (person.name, person.phone, person.email, person.address):
+    for value in (person.name, person.phone, person.email, person.address, ERASE["request_id"]):
         assert value not in log
 
 

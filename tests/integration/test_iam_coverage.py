@@ -203,17 +203,20 @@ def reverse_a_payment(sim: Simulation) -> None:
     assert again["verdict"] == "ALREADY_REVERSED", again
 
 
-def request_erasure(sim: Simulation) -> None:
-    """An erasure request for a borrower with hot contact records (the first by borrower id)."""
-    borrowers = sorted(
-        str(c["borrower_id"]) for c in _scan(sim.settings.contacts_table) if "borrower_id" in c
-    )
-    assert borrowers, "the run recorded no contact: the erasure has nothing to pseudonymise"
-    detail = {
-        "request_id": "DSR-IAM-1",
-        "borrower_id": borrowers[0],
-        "requested_at": format_utc(sim.cloud.clock),
-    }
+def request_erasure(sim: Simulation, borrower_id: str | None = None, request_id: str = "DSR-IAM-1") -> None:
+    """An erasure request for `borrower_id`, else for a borrower with hot contact records and a call
+    ledger (the first by borrower id): the ledger is moved under the pseudonym."""
+    if borrower_id is None:
+        called = {str(item["borrower_id"]) for item in _scan(sim.settings.contact_caps_table)}
+        borrowers = sorted(
+            str(c["borrower_id"])
+            for c in _scan(sim.settings.contacts_table)
+            if str(c.get("borrower_id")) in called
+        )
+        assert borrowers, "the run called nobody: the erasure has no call ledger to move"
+        borrower_id = borrowers[0]
+    at = format_utc(sim.cloud.clock)
+    detail = {"request_id": request_id, "borrower_id": borrower_id, "requested_at": at}
     (response,) = sim.cloud.put_event("LoanEventsBus", "arrears.privacy", "ErasureRequested", detail)
     assert response["contacts_pseudonymised"], response
 
@@ -266,9 +269,9 @@ def import_books(sim: Simulation) -> None:
     }, response
 
 
-def use_the_api(sim: Simulation) -> None:
+def use_the_api(sim: Simulation) -> str:
     """A borrower lists their loans, disputes one and complains about it; compliance reads the
-    complaints near their deadline (each over HTTP, through the API function)."""
+    complaints near their deadline (each over HTTP, through the API function). Returns who."""
     open_loans = sorted(
         (str(loan["borrower_id"]), str(loan["loan_id"]))
         for loan in _scan(sim.settings.loans_table)
@@ -288,6 +291,7 @@ def use_the_api(sim: Simulation) -> None:
     token = sim.http_api.issuer.staff_token("S-IAM-1", "compliance")
     answer = http_call("GET", sim.http_api.url + "/staff/complaints/due?warn_days=30", token=token)
     assert answer.status == 200, answer.json()
+    return borrower_id
 
 
 def assert_handed_off(sim: Simulation) -> None:
@@ -340,7 +344,8 @@ def coverage() -> Coverage:
         reverse_a_payment(sim)
         request_erasure(sim)
         record_hold(sim)
-        use_the_api(sim)
+        # The borrower who used the API asks to be erased: their requests are pseudonymised.
+        request_erasure(sim, use_the_api(sim), "DSR-IAM-2")
         import_books(sim)
         stack = sim.stack
     roles = {function: role_statements(translated, stack, function) for function in stack.functions}

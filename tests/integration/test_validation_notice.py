@@ -84,9 +84,11 @@ def test_the_first_text_to_a_us_borrower_is_followed_by_one_validation_notice_wi
     assert dispatch_at(legal.action_id, utc(2026, 4, 17, 12, 0), ports).status is ActionStatus.SENT
 
 
-def test_a_borrower_opted_out_of_e_mail_gets_the_notice_by_post_and_no_address_is_in_the_message(
+def test_a_borrower_opted_out_of_e_mail_gets_the_notice_by_post_naming_them_never_archived(
     container: Container, ports: DispatchPorts, stack: LocalStack
 ) -> None:
+    """The letter states the consumer's name and mailing address (12 CFR 1006.34(c)(1)); the message
+    carries no e-mail address, and the contact record (what is archived) neither."""
     published = subscribe(stack, "RemindersTopic")
     base = us_regf_loan("L-VN-2")
     loan = overdue(container, base, us_borrower(base, opted_out_channels=frozenset({"EMAIL"})))
@@ -97,10 +99,14 @@ def test_a_borrower_opted_out_of_e_mail_gets_the_notice_by_post_and_no_address_i
     (letter,) = published()
     assert letter["delivery"] == "MAIL"
     assert "to" not in letter
-    assert "jane" not in str(letter).lower()
+    person = us_borrower(base)
+    assert person.email not in str(letter)
+    assert "To: Jane Doe" in letter["body"]
     assert "To stop receiving these e-mails" not in str(letter["body"])
     (record,) = notices(contacts_of(container, loan.loan_id))
     assert (record["channel"], record["result"]) == ("LETTER", "MAIL")
+    assert "jane" not in str(record).lower()
+    assert record["message_sha256"] == hashlib.sha256(letter["body"].encode()).hexdigest()
 
 
 def test_a_cn_loan_gets_no_validation_notice(

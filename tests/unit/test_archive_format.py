@@ -89,11 +89,19 @@ def test_the_athena_tables_have_every_archive_field_and_partition_on_jurisdictio
 def test_the_erasure_audit_record_names_fields_but_holds_no_value() -> None:
     from datetime import UTC, datetime
 
-    from arrears.usecases.erasure import ErasureOutcome, ErasureRequest, audit_record, erasure_audit_key
+    from arrears.usecases.erasure import (
+        ErasureOutcome,
+        ErasureRequest,
+        audit_record,
+        erasure_audit_key,
+        request_sha256,
+    )
 
     at = datetime(2026, 3, 6, 9, tzinfo=UTC)
     request = ErasureRequest("ER-1", "B-42", at)
-    outcome = ErasureOutcome("ER-1", True, ["name", "phone"], 2, 7)
+    outcome = ErasureOutcome(
+        request_sha256("ER-1"), True, ["name", "phone"], loans=2, pseudonymised={"contacts": 7}
+    )
     token = borrower_token(b"k" * 32, "B-42")
 
     record = audit_record(request, outcome, token, at)
@@ -101,6 +109,8 @@ def test_the_erasure_audit_record_names_fields_but_holds_no_value() -> None:
     assert record["record_type"] == "ERASURE"
     assert record["borrower_token"] == token
     assert "B-42" not in str(record)
+    assert "ER-1" not in str(record)
+    assert record["contacts_pseudonymised"] == 7
     assert erasure_audit_key("ER-1", at.date()).startswith("erasures/dt=2026-03-06/")
     assert "ER-1" not in erasure_audit_key("ER-1", at.date())
 

@@ -16,7 +16,9 @@ from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.rulepacks import DeployerRole, PackSettings
 from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import (
+    Consumer,
     ItemizationDate,
+    NoticeParties,
     ValidationNoticeRule,
     assumed_receipt,
     itemize,
@@ -70,16 +72,65 @@ def test_receipt_is_assumed_five_working_days_after_sending_and_the_period_ends_
     assert validation_period_end(date(2026, 11, 20), US_CALENDAR, rule) == date(2026, 12, 30)
 
 
+def bundled_parties() -> NoticeParties:
+    rule = bundled_rule_packs().in_force("US-REGF", date(2026, 11, 20)).validation_notice
+    assert rule is not None
+    assert rule.parties is not None
+    return rule.parties
+
+
+CONSUMER = Consumer("Jane Doe", "12 Elm Street, Springfield, IL 62704")
+
+
 def test_the_notice_states_every_figure_and_the_dispute_deadline() -> None:
     notice = itemize(small_loan(), date(2026, 11, 20))
-    message = render_notice(notice, "en", loan_ref="000001", period_end=date(2026, 12, 30))
+    parties = bundled_parties()
+    message = render_notice(notice, "en", parties=parties, consumer=CONSUMER, period_end=date(2026, 12, 30))
     for text in ("$1,000.00", "+ $30.00", "+ $9.49", "- $100.00", "$939.49", "2026-10-01", "by 2026-12-30"):
         assert text in message.body
     assert message.template_id == "validation_notice"
-    chinese = render_notice(notice, "zh-CN", loan_ref="000001", period_end=date(2026, 12, 30))
+    deadline = date(2026, 12, 30)
+    chinese = render_notice(notice, "zh-CN", parties=parties, consumer=CONSUMER, period_end=deadline)
     assert chinese.language == "zh-CN"
     assert "$939.49" in chinese.body
     assert len(message.sha256) == 64
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_notice_carries_every_element_of_1006_34_c(language: str) -> None:
+    """(c)(1) collector's and consumer's names and mailing addresses; (c)(2)(i) the debt-collector
+    disclosure; (ii)/(iv) the creditor; (iii) the account number, truncated; (c)(3)(iv) the CFPB
+    reference; (c)(4) the dispute and original-creditor prompts; (d)(3)(vi) the Spanish statement."""
+    parties = bundled_parties()
+    body = render_notice(
+        itemize(small_loan(), date(2026, 11, 20)),
+        language,
+        parties=parties,
+        consumer=CONSUMER,
+        period_end=date(2026, 12, 30),
+    ).body
+
+    assert body.count("Example Collections LLC") >= 2  # the letterhead and the response address
+    assert body.count("PO Box 1006, Springfield, IL 62701") == 2
+    assert "Jane Doe" in body
+    assert "12 Elm Street, Springfield, IL 62704" in body
+    assert "Example Consumer Lending Inc." in body
+    assert "ending 0001" in body
+    assert "L-US-000001" not in body  # never the full account number
+    assert "www.cfpb.gov/debt-collection" in body
+    assert "Póngase en contacto con nosotros para solicitar una copia de este formulario en español." in body
+    prompts = {
+        "en": ("This is not my debt.", "The amount is wrong.", "name and address of the original creditor"),
+        "zh-CN": ("这不是我的债务。", "金额有误。", "原债权人的名称和地址"),
+    }[language]
+    for prompt in prompts:
+        assert prompt in body
+    assert "2026-12-30" in body
+
+
+def test_a_pack_notice_without_its_parties_is_refused_at_load() -> None:
+    with pytest.raises(ValueError, match="names the collector"):
+        NoticeParties("Example Collections LLC", "", "Example Consumer Lending Inc.", "12 CFR 1006.34(c)(1)")
 
 
 def test_the_bundled_us_pack_names_its_itemization_date_with_its_source_and_a_creditor_sends_none() -> None:
@@ -89,6 +140,8 @@ def test_the_bundled_us_pack_names_its_itemization_date_with_its_source_and_a_cr
     assert rule.itemization_date is ItemizationDate.TRANSACTION
     assert "1006.34(b)(3)(iv)" in rule.itemization_citation
     assert "1006.34" in rule.citation
+    assert rule.parties is not None
+    assert "1006.34(c)(1)" in rule.parties.citation
     assert Channel.LEGAL in rule.defer_until_period_end
     base = packs.in_force("US-REGF", date(2026, 11, 20))
     creditor = replace(base, settings=PackSettings(deployer_role=DeployerRole.CREDITOR))

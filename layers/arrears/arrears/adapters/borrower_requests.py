@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 OPEN_COMPLAINT_INDEX = "OpenComplaintIndex"
+REQUESTS_BY_BORROWER_INDEX = "BorrowerIndex"
 
 
 class BorrowerRequestRepository:
@@ -50,3 +51,25 @@ class BorrowerRequestRepository:
                 KeyConditionExpression=Key("complaint_open").eq("OPEN") & Key("close_by").lte(by.isoformat()),
             )
         ]
+
+    def pseudonymise_borrower(self, borrower_id: str, pseudonym: str) -> int:
+        """On an erasure: replace `borrower_id` by the borrower's `pseudonym` on each of their requests
+        (found on the keys-only BorrowerIndex) and remove the free text (`text`: what the borrower
+        wrote is theirs); kind, loan, dates and codes stay (a complaint's deadline, a dispute's
+        evidence). Returns how many this call changed; conditional on the old id: repeatable."""
+        changed = 0
+        for item in all_items(
+            self._table.query,
+            IndexName=REQUESTS_BY_BORROWER_INDEX,
+            KeyConditionExpression=Key("borrower_id").eq(borrower_id),
+        ):
+            written = conditional_write(
+                self._table.update_item,
+                Key={"request_id": item["request_id"]},
+                UpdateExpression="SET borrower_id = :p REMOVE #text",
+                ExpressionAttributeNames={"#text": "text"},
+                ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id},
+                ConditionExpression="borrower_id = :old",
+            )
+            changed += written is not None
+        return changed

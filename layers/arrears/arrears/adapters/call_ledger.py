@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from arrears.adapters.tables import conditional_write
+from arrears.adapters.tables import TRANSACTION_REFUSED, conditional_write
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.call_limits import (
     CALL_CHANNEL,
@@ -129,6 +129,54 @@ class CallLedgerRepository:
             Key={"borrower_id": borrower_id, "cap_key": CALL_LEDGER}, ConsistentRead=True
         ).get("Item")
         return ledger_from_item(borrower_id, item)
+
+    def pseudonymise_borrower(self, borrower_id: str, pseudonym: str) -> int:
+        """Move the erased borrower's ledger from `borrower_id` to their `pseudonym`: one
+        TransactWriteItems puts the copy and deletes the original (conditional on its `version`, so a
+        concurrent change is never lost: re-read and moved again). Returns 1 when this call moved
+        it, 0 when there was none (moved before, or never called). When a ledger exists under the
+        pseudonym already (a step dispatched under it meanwhile), the original is dropped: an erased
+        borrower is no longer called, so its counts bind nothing any more."""
+        client: Any = self._table.meta.client  # the resource's client: Python values, as the Table's
+        for _ in range(MAX_CONTENTION_RETRIES):
+            key = {"borrower_id": borrower_id, "cap_key": CALL_LEDGER}
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            if item is None:
+                return 0
+            version = item.get("version", 0)
+            moved = conditional_write(
+                client.transact_write_items,
+                refused_by=TRANSACTION_REFUSED,
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": {**item, "borrower_id": pseudonym},
+                            "ConditionExpression": "attribute_not_exists(borrower_id)",
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self._table.name,
+                            "Key": key,
+                            "ConditionExpression": "#v = :v",
+                            "ExpressionAttributeNames": {"#v": "version"},
+                            "ExpressionAttributeValues": {":v": version},
+                        }
+                    },
+                ],
+            )
+            if moved is not None:
+                return 1
+            if self._table.get_item(Key={**key, "borrower_id": pseudonym}).get("Item") is not None:
+                conditional_write(
+                    self._table.delete_item,
+                    Key=key,
+                    ConditionExpression="#v = :v",
+                    ExpressionAttributeNames={"#v": "version"},
+                    ExpressionAttributeValues={":v": version},
+                )
+        raise LedgerContention(f"the call ledger kept changing under {MAX_CONTENTION_RETRIES} moves")
 
     def _write(self, current: CallLedger, new: CallLedger, at: datetime) -> bool:
         condition: dict[str, Any]

@@ -29,6 +29,7 @@ from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactR
 from arrears.domain.borrowers import PII_FIELDS, Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Loan, LoanStatus
+from arrears.domain.tokens import pseudonym
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -286,6 +287,19 @@ class LoanRepository:
             raise LookupError(f"loan {loan_id} not found")
         return stored.validation_notice_at, stored.validation_period_ends, stored.validation_notice_sha256
 
+    def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> bool:
+        """Replace the loan's `borrower_id` by the erased borrower's `pseudonym` (and bump `version`,
+        so a writer holding the loan as read before re-reads instead of writing the id back); True
+        when this call changed it, False when the loan is not `borrower_id`'s (gone, or done before)."""
+        written = conditional_write(
+            self._table.update_item,
+            Key={"loan_id": loan_id},
+            UpdateExpression="SET borrower_id = :p ADD version :one",
+            ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id, ":one": 1},
+            ConditionExpression="borrower_id = :old",
+        )
+        return written is not None
+
     def closing_states(self, loan_ids: Sequence[str]) -> dict[str, tuple[LoanStatus, date | None]]:
         """(status, closed_on) of each loan on file among `loan_ids` (BatchGetItem, eventually
         consistent: a loan closed in the last second counts as still collected, the safe side)."""
@@ -391,8 +405,9 @@ class BorrowerRepository:
         but the channels the borrower opted out of are kept and the registration's are added (a
         re-registration never opts a borrower back in: only their own START or link does, through
         `set_channel_preference`), and the preference stamps and an erasure's tombstone are untouched.
-        An erased borrower's personal data is not written back (the erasure stands; a returning
-        customer is registered under a new id).
+        An erased borrower's personal data is not written back, whether the tombstone is still under
+        the id or already under the pseudonym (the erasure stands; a returning customer is registered
+        under a new id).
 
         Each write is conditional on the opt-outs read, so a concurrent opt-out is never lost.
         """
@@ -406,6 +421,8 @@ class BorrowerRepository:
                 "Item"
             )
             stored = item or {}
+            if item is None and self.was_erased(borrower):
+                return  # erased: the tombstone is under the pseudonym, nothing is written back
             fields = dict(profile)
             if "erased_at" in stored:
                 for name in (*PII_FIELDS, "phone_key"):
@@ -586,31 +603,83 @@ class BorrowerRepository:
         return written is not None
 
     def erase(
-        self, borrower_id: str, *, request_sha256: str, erased_at: datetime, opt_out: list[str]
+        self,
+        borrower_id: str,
+        *,
+        request_sha256: str,
+        erased_at: datetime,
+        opt_out: list[str],
+        fields: Sequence[str] = PII_FIELDS,
     ) -> list[str] | None:
-        """Remove the PII fields, opt out of the `opt_out` channels, tombstone with the request's
-        hash; None when no such borrower.
+        """Remove the personal-data `fields` (names among `PII_FIELDS`; the phone's lookup key goes
+        with the phone), opt out of the `opt_out` channels, tombstone with the request's hash; None
+        when no such borrower.
 
-        Returns the names (never the values) of the PII fields that were present. Repeatable.
+        Returns the names (never the values) of the fields that were present. Repeatable.
         """
-        response = conditional_write(
-            self._table.update_item,
-            Key={"borrower_id": borrower_id},
-            UpdateExpression=(
-                "REMOVE #name, phone, phone_key, email, address "
-                "SET erased_at = if_not_exists(erased_at, :at), "
-                "erasure_request_sha256 = if_not_exists(erasure_request_sha256, :rid), "
-                "opted_out_channels = :all"
-            ),
-            ExpressionAttributeNames={"#name": "name"},
-            ExpressionAttributeValues={":at": format_utc(erased_at), ":rid": request_sha256, ":all": opt_out},
-            ConditionExpression=Attr("borrower_id").exists(),
-            ReturnValues="UPDATED_OLD",
+        removed = [name for name in PII_FIELDS if name in fields]
+        if "phone" in removed:
+            removed.append("phone_key")
+        names = {f"#r{i}": name for i, name in enumerate(removed)}
+        expression = (
+            "SET erased_at = if_not_exists(erased_at, :at), "
+            "erasure_request_sha256 = if_not_exists(erasure_request_sha256, :rid), "
+            "opted_out_channels = :all"
         )
+        if names:
+            expression = "REMOVE " + ", ".join(names) + " " + expression
+        request: dict[str, Any] = {
+            "Key": {"borrower_id": borrower_id},
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": {
+                ":at": format_utc(erased_at),
+                ":rid": request_sha256,
+                ":all": opt_out,
+            },
+            "ConditionExpression": Attr("borrower_id").exists(),
+            "ReturnValues": "UPDATED_OLD",
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        response = conditional_write(self._table.update_item, **request)
         if response is None:
             return None
         old = response.get("Attributes", {})
-        return [name for name in PII_FIELDS if name in old]
+        return [name for name in PII_FIELDS if name in old and name in removed]
+
+    def copy_as(self, borrower_id: str, pseudonym: str) -> bool:
+        """Copy the erased borrower's tombstone (what `erase` left) under their `pseudonym`; True
+        when written, False when there is no erased item under `borrower_id` or the copy exists.
+
+        The copy comes first and the original goes last (`drop_erased`), so an action of the
+        borrower finds their tombstone under either id at every instant of an erasure."""
+        item = self._table.get_item(Key={"borrower_id": borrower_id}, ConsistentRead=True).get("Item")
+        if item is None or "erased_at" not in item:
+            return False
+        written = conditional_write(
+            self._table.put_item,
+            Item={**item, "borrower_id": pseudonym},
+            ConditionExpression=Attr("borrower_id").not_exists(),
+        )
+        return written is not None
+
+    def drop_erased(self, borrower_id: str) -> bool:
+        """Delete the item under the borrower's original id once erased and copied (`copy_as`);
+        True when this call deleted it."""
+        written = conditional_write(
+            self._table.delete_item,
+            Key={"borrower_id": borrower_id},
+            ConditionExpression=Attr("erased_at").exists(),
+        )
+        return written is not None
+
+    def was_erased(self, borrower: Borrower) -> bool:
+        """Whether `borrower` (not on file under their id) was erased on request: their tombstone
+        is under their pseudonym (`arrears.domain.tokens`). False without `lookup_keys` (no token)."""
+        if self._lookup_keys is None:
+            return False
+        key = pseudonym(self._lookup_keys(borrower)["borrower_token"])
+        return self._table.get_item(Key={"borrower_id": key}, ConsistentRead=True).get("Item") is not None
 
 
 class ActionRepository:
@@ -746,6 +815,26 @@ class ActionRepository:
         }
         return [action_from_item(found[action_id]) for action_id in ids if action_id in found]
 
+    def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> int:
+        """Replace `borrower_id` by the erased borrower's `pseudonym` on every action of `loan_id`
+        (whatever its status: a bureau or legal step still to come keeps working under the pseudonym);
+        returns how many this call changed. Each update is conditional on the old id: repeatable."""
+        changed = 0
+        for item in all_items(
+            self._table.query,
+            IndexName=LOAN_ACTIONS_INDEX,
+            KeyConditionExpression=Key("loan_id").eq(loan_id),
+        ):
+            written = conditional_write(
+                self._table.update_item,
+                Key={"action_id": item["action_id"]},
+                UpdateExpression="SET borrower_id = :p",
+                ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id},
+                ConditionExpression="borrower_id = :old",
+            )
+            changed += written is not None
+        return changed
+
     def deferred_due(self, until: datetime, limit: int = 500) -> Iterator[str]:
         """Ids of deferred actions whose `not_before` has come (sparse index, never a scan), and of
         actions released from DEFERRED whose contact record is still pending (`record_pending`)."""
@@ -839,8 +928,9 @@ class ContactRepository:
                 request = response.get("UnprocessedKeys") or {}
         return found | {key for _, key in wanted if key not in present}
 
-    def pseudonymise_borrower(self, loan_id: str, borrower_id: str, token: str) -> int:
-        """Replace `borrower_id` by its archive token on the loan's hot records; returns how many."""
+    def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> int:
+        """Replace `borrower_id` by the erased borrower's `pseudonym` (`arrears.domain.tokens`) on the
+        loan's hot records; returns how many this call changed (conditional on the old id: repeatable)."""
         changed = 0
         for item in self.for_loan(loan_id):
             if item.get("borrower_id") != borrower_id:
@@ -848,8 +938,8 @@ class ContactRepository:
             written = conditional_write(
                 self._table.update_item,
                 Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
-                UpdateExpression="SET borrower_token = :t REMOVE borrower_id",
-                ExpressionAttributeValues={":t": token},
+                UpdateExpression="SET borrower_id = :p",
+                ExpressionAttributeValues={":p": pseudonym},
                 ConditionExpression=Attr("borrower_id").eq(borrower_id),
             )
             if written is not None:

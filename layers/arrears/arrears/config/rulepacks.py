@@ -35,7 +35,7 @@ from arrears.domain.rulepacks import (
     RulePackHistory,
 )
 from arrears.domain.strategy import Channel
-from arrears.domain.validation_notice import ItemizationDate, ValidationNoticeRule
+from arrears.domain.validation_notice import ItemizationDate, NoticeParties, ValidationNoticeRule
 
 __all__ = [
     "BUNDLED_RULE_PACKS",
@@ -195,6 +195,24 @@ class _BureauPrecondition(BaseModel):
         )
 
 
+class _NoticeParties(BaseModel):
+    """`validation_notice.parties:` the deployer's names and mailing address the notice states."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    collector_name: str = Field(min_length=1)
+    collector_mailing_address: str = Field(min_length=1)
+    creditor_name: str = Field(min_length=1)
+    citation: str = Field(min_length=1)
+
+    def to_domain(self) -> NoticeParties:
+        return NoticeParties(
+            collector_name=self.collector_name,
+            collector_mailing_address=self.collector_mailing_address,
+            creditor_name=self.creditor_name,
+            citation=" ".join(self.citation.split()),
+        )
+
+
 class _ValidationNotice(BaseModel):
     """`validation_notice:` the Reg F validation notice duty (`arrears.domain.validation_notice`)."""
 
@@ -206,6 +224,7 @@ class _ValidationNotice(BaseModel):
     validation_days: int = Field(default=30, ge=30, le=365)
     with_channels: list[Channel] = Field(min_length=1)
     defer_until_period_end: list[Channel] = []
+    parties: _NoticeParties
 
     def to_domain(self) -> ValidationNoticeRule:
         return ValidationNoticeRule(
@@ -216,6 +235,7 @@ class _ValidationNotice(BaseModel):
             validation_days=self.validation_days,
             with_channels=frozenset(self.with_channels),
             defer_until_period_end=frozenset(self.defer_until_period_end),
+            parties=self.parties.to_domain(),
         )
 
 

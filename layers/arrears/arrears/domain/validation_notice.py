@@ -62,12 +62,40 @@ COMPUTABLE_ITEMIZATION_DATES = frozenset({ItemizationDate.TRANSACTION})
 
 
 @dataclass(frozen=True, slots=True)
+class NoticeParties:
+    """Who a validation notice names, the deployer's data (`validation_notice.parties` of the pack):
+    the debt collector's name and mailing address (12 CFR 1006.34(c)(1)) and the creditor to whom the
+    debt was owed on the itemization date and is owed now (1006.34(c)(2)(ii), (iv)). `citation`: where
+    the duty to state them comes from."""
+
+    collector_name: str
+    collector_mailing_address: str
+    creditor_name: str
+    citation: str
+
+    def __post_init__(self) -> None:
+        if not (self.collector_name and self.collector_mailing_address and self.creditor_name):
+            raise ValueError("a validation notice names the collector, its mailing address and the creditor")
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """The consumer's name and mailing address as the notice states them (1006.34(c)(1)): rendered into
+    the notice handed to the e-mail gateway or the mail house (inside the trust boundary), never
+    archived: the archive keeps the notice's SHA-256 only. Empty when not on file (or erased)."""
+
+    name: str
+    mailing_address: str
+
+
+@dataclass(frozen=True, slots=True)
 class ValidationNoticeRule:
     """A pack's validation-notice duty (`validation_notice:` in rulepacks.yaml).
 
     `receipt_days`: working days after sending on which receipt may be assumed; `validation_days`:
     calendar days after receipt the validation period lasts; `with_channels`: the communications whose
-    first sending carries the notice; `defer_until_period_end`: steps held until the period ends.
+    first sending carries the notice; `defer_until_period_end`: steps held until the period ends;
+    `parties`: the collector and creditor the notice names (a notice cannot be rendered without).
     """
 
     citation: str
@@ -77,6 +105,7 @@ class ValidationNoticeRule:
     validation_days: int = 30
     with_channels: frozenset[Channel] = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
     defer_until_period_end: frozenset[Channel] = frozenset({Channel.LEGAL, Channel.BUREAU})
+    parties: NoticeParties | None = None
 
     def __post_init__(self) -> None:
         if self.itemization_date not in COMPUTABLE_ITEMIZATION_DATES:
@@ -155,39 +184,97 @@ def validation_period_end(sent_on: date, calendar: WorkCalendar, rule: Validatio
     return assumed_receipt(sent_on, calendar, rule.receipt_days) + timedelta(days=rule.validation_days)
 
 
+CFPB_REFERENCE = {
+    # 12 CFR 1006.34(c)(3)(iv): the CFPB website reference (model form B-1's wording).
+    "en": (
+        "Go to www.cfpb.gov/debt-collection to learn more about your rights under federal law. "
+        "For instance, you have the right to stop or limit how we contact you."
+    ),
+    "zh-CN": (
+        "请访问 www.cfpb.gov/debt-collection 了解您在联邦法律下的权利。"
+        "例如，您有权停止或限制我们联系您的方式。"
+    ),
+}
+SPANISH_OPTION = "Póngase en contacto con nosotros para solicitar una copia de este formulario en español."
+"""12 CFR 1006.34(d)(3)(vi)(A): the optional Spanish-language request statement, in Spanish in every
+language of the notice (model form B-1)."""
+
 TEMPLATES: dict[str, str] = {
     "en": (
-        "Validation notice. Account {loan_ref}. We are a debt collector trying to collect a debt. "
+        # (c)(1): the collector's and the consumer's names and mailing addresses
+        "{collector_name}, {collector_address}. "
+        "To: {consumer_name}, {consumer_address}. "
+        # (c)(2)(i): the debt collector communication disclosure; (ii)-(iv): creditors, account
+        "Validation notice. {collector_name} is a debt collector. We are trying to collect a debt that "
+        "you owe to {creditor}. We will use any information you give us to help collect the debt. "
+        "Our information shows: on {itemization_date} you had a loan from {creditor} with account "
+        "number {account}. "
+        # (c)(2)(v)-(viii): the itemization
         "As of {itemization_date} (the date of the loan), you owed: {owed}. "
         "Between {itemization_date} and today: you were charged this amount in interest: + {interest}; "
         "you were charged this amount in fees: + {fees}; "
         "you paid or were credited this amount toward the debt: - {paid}. "
         "Total amount of the debt now: {current}. "
-        "How can you dispute the debt? Tell us by {period_end} if you think you do not owe all or part "
-        "of this debt; we must then stop collection of any amount you dispute until we send you "
-        "information that shows you owe the debt. You may also request the name and address of the "
-        "original creditor by {period_end}."
+        # (c)(3)(i)-(v): the consumer's rights, the dispute deadline, the CFPB reference
+        "How can you dispute the debt? Call or write to us by {period_end} to dispute all or part of "
+        "the debt. If you do not, we will assume that our information is correct. If you write to us by "
+        "{period_end}, we must stop collection on any amount you dispute until we send you information "
+        "that shows you owe the debt. "
+        "What else can you do? Write to ask for the name and address of the original creditor, if "
+        "different from the current creditor. If you do so by {period_end}, we must stop collection "
+        "until we send you that information. {cfpb} {spanish} "
+        # (c)(4): the consumer-response section
+        "How do you want to respond? Check all that apply. I want to dispute the debt because I think: "
+        "[ ] This is not my debt. [ ] The amount is wrong. [ ] Other (please describe). "
+        "[ ] I want you to send me the name and address of the original creditor. "
+        "[ ] I enclosed this amount: ____. "
+        "Mail this form to: {collector_name}, {collector_address}."
     ),
     "zh-CN": (
-        "债务确认通知。账户 {loan_ref}。我们是债务催收方，正在催收一笔债务。"
+        "{collector_name}，{collector_address}。"
+        "致：{consumer_name}，{consumer_address}。"
+        "债务确认通知。{collector_name} 是债务催收方，正在催收您欠 {creditor} 的一笔债务。"
+        "我们会使用您提供的任何信息协助催收。"
+        "我们的记录显示：{itemization_date} 您在 {creditor} 有一笔借款，账号 {account}。"
         "截至 {itemization_date}（借款日），您欠款：{owed}。"
         "自 {itemization_date} 至今：利息 + {interest}；费用 + {fees}；已还款或抵扣 - {paid}。"
         "目前欠款总额：{current}。"
-        "如您认为不欠全部或部分款项，请于 {period_end} 前告知我们；"
-        "在我们寄送证明前，将停止催收您有异议的金额。"
-        "您也可于 {period_end} 前索取原债权人的名称和地址。"
+        "如您认为不欠全部或部分款项，请于 {period_end} 前致电或书面告知我们；"
+        "如您于 {period_end} 前书面告知，在我们寄送证明前，将停止催收您有异议的金额。"
+        "您也可于 {period_end} 前书面索取原债权人的名称和地址（如与现债权人不同），"
+        "在我们寄送该信息前将停止催收。{cfpb} {spanish} "
+        "您希望如何回复？请勾选：我对债务有异议，因为：[ ] 这不是我的债务。[ ] 金额有误。[ ] 其他（请说明）。"
+        "[ ] 请寄给我原债权人的名称和地址。[ ] 我附上金额：____。"
+        "请将本表寄至：{collector_name}，{collector_address}。"
     ),
 }
 
 
+def truncated_account(loan_id: str) -> str:
+    """The account number as the notice states it (1006.34(c)(2)(iii) allows a truncated version):
+    its last four characters only, `ending 0001`."""
+    return f"ending {loan_id[-4:]}"
+
+
 def render_notice(
-    itemization: Itemization, language: str, *, loan_ref: str, period_end: date
+    itemization: Itemization,
+    language: str,
+    *,
+    parties: NoticeParties,
+    consumer: Consumer,
+    period_end: date,
 ) -> RenderedMessage:
-    """The notice in `language` (else English), its figures formatted for the loan's currency."""
+    """The notice in `language` (else English), its figures formatted for the loan's currency: every
+    element of 12 CFR 1006.34(c)(1)-(4) and the Spanish-language request statement of (d)(3)(vi)."""
     lang = language if language in TEMPLATES else FALLBACK_LANGUAGE
     currency = itemization.currency
     body = TEMPLATES[lang].format(
-        loan_ref=loan_ref,
+        collector_name=parties.collector_name,
+        collector_address=parties.collector_mailing_address,
+        creditor=parties.creditor_name,
+        consumer_name=consumer.name or "-",
+        consumer_address=consumer.mailing_address or "-",
+        account=truncated_account(itemization.loan_id),
         itemization_date=itemization.itemization_date.isoformat(),
         owed=format_amount(itemization.owed_on_itemization_minor, currency),
         interest=format_amount(itemization.interest_minor, currency),
@@ -195,6 +282,8 @@ def render_notice(
         paid=format_amount(itemization.payments_credits_minor, currency),
         current=format_amount(itemization.current_minor, currency),
         period_end=period_end.isoformat(),
+        cfpb=CFPB_REFERENCE[lang],
+        spanish=SPANISH_OPTION,
     )
     return RenderedMessage(VALIDATION_NOTICE_TEMPLATE, lang, body)
 

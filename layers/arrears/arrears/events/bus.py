@@ -117,9 +117,12 @@ class PaymentReversedEvent(BusEvent):
 
 # -- ErasureRequested (lending core, privacy desk) -------------------------------------------------
 class ErasureDetail(BaseModel):
+    """`request_id` is the caller's, opaque (a privacy desk may use a ticket number or an e-mail
+    address): any printable text up to 256 characters, only ever kept as its SHA-256."""
+
     model_config = INBOUND
 
-    request_id: str = Field(pattern=_ID)
+    request_id: str = Field(pattern=r"^[^\x00-\x1f\x7f]{1,256}$")
     borrower_id: str = Field(pattern=_ID)
     requested_at: OptionalUtcTime = None
 

@@ -398,13 +398,17 @@ def hold_recorded(telemetry: Telemetry, change: HoldChange, result: HoldResult) 
 
 
 def erasure_completed(telemetry: Telemetry, outcome: ErasureOutcome) -> dict[str, Any]:
-    # Counts and the request id only: never the borrower id, nor any erased value.
+    # Counts, field names and the request id's hash only: never the borrower id, any erased value,
+    # nor the caller's request id (it may carry personal data).
     summary = {
-        "request_id": outcome.request_id,
+        "request_sha256": outcome.request_sha256,
         "borrower_found": outcome.borrower_found,
         "fields_erased": outcome.fields_erased,
+        "identity_kept": outcome.identity_kept,
+        "open_debt": outcome.open_debt,
         "loans": outcome.loans,
         "contacts_pseudonymised": outcome.contacts_pseudonymised,
+        "pseudonymised": outcome.pseudonymised,
         "audit_key": outcome.audit_key,
     }
     telemetry.logger.info("erasure completed", extra={**summary, "audit_written": outcome.audit_written})

@@ -1,40 +1,56 @@
 """Erasure requests (PIPL art. 47, GDPR art. 17): forget the person, keep the lawful record.
 
-What is erased: the borrower's name, phone, e-mail and address (the Borrowers item keeps its id,
-time zone, language and region, is tombstoned with `erased_at` and opted out of every channel so no
-further contact can be attempted). The hot Contacts records of the borrower's loans hold no PII by
-design; their only link to the person, `borrower_id`, is replaced by the archive's pseudonymous
-`borrower_token`.
+Pseudonymised everywhere: the borrower's id is replaced by their pseudonym `erased:<token>`
+(`arrears.domain.tokens`; the token is the archive's, so the archive keeps one token per borrower
+before and after) on the Loans, Actions, Contacts, BorrowerRequests (whose free text is removed)
+and ContactCaps (the call ledger, re-keyed) tables, and the Borrowers item is re-keyed under the
+pseudonym. The delinquency history holds no borrower id. No item is left under the original id.
 
-What is kept: the pseudonymised archive (collection records must be retained 5 years in CN and
-3 years under Regulation F; they hold no name, phone, e-mail, address or message body), the
-loans (the debt itself is not erased by a privacy request), and the lawful basis for the steps
-that need no contact with the person: the credit-bureau report and the legal referral of an open
-debt (`LAWFUL_BASIS_KEPT`: the borrower is opted out of every contact channel but these, so an
-erasure does not quietly stop lawful credit reporting; PIPL art. 13(3)/(7), GDPR art. 17(3)(b)/(e)).
+What is erased depends on the debt (`fields_to_erase`):
+* no open debt (every loan of the borrower CLOSED, or none): name, phone, e-mail and address;
+* an open debt (a loan OPEN or CHARGED_OFF: still owed): the contact data (phone, e-mail) only.
+  The identity a credit report and a legal claim require (`IDENTITY_KEPT_ON_OPEN_DEBT`: name and
+  address) stays on the pseudonymous tombstone: GDPR art. 17(3)(b) (a legal obligation: reporting
+  to a credit bureau) and 17(3)(e) (the establishment, exercise or defence of legal claims); PIPL
+  art. 13(3)/(7) and 47 (processing needed to perform a contract / a legal duty is not erased while
+  that basis lasts); in the US there is no general erasure right, the deployer's policy decides, and
+  the FCRA's accuracy duty (15 U.S.C. 1681s-2(a)) needs the consumer's identity on an open tradeline.
+Either way the borrower is opted out of every channel that reaches the person, and keeps
+`LAWFUL_BASIS_KEPT` (bureau, legal): an erasure does not quietly stop lawful credit reporting; the
+bureau step is still judged by its precondition.
+
+Order (resumable: a redelivered or re-run request completes a partial one and changes nothing
+more): the tombstone is written (PII removed, opted out) and copied under the pseudonym first, the
+loans' actions and contacts and the loans themselves next, then the call ledger and the borrower's
+requests, and the item under the original id is deleted last; so at every instant an action of
+the borrower finds their tombstone under whichever id it carries. The borrower's loans are found
+under both ids.
 
 The erasure itself is evidenced by a write-once audit record in the archive bucket,
 `erasures/dt=<day>/<request-hash>.json`, holding the SHA-256 of the request id (never the id a
-caller supplied, which may carry personal data and could never be removed from under the lock),
-the borrower token, times and counts, and the names (never the values) of the fields erased. Every
-step is repeatable: a redelivered request changes nothing and writes no second audit record.
+caller supplied, which may carry personal data and could never be removed from under the lock:
+nor is it logged or returned), the borrower token, times and counts, and the names (never the
+values) of the fields erased and kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from arrears.adapters.archive_store import ArchiveStore
-from arrears.adapters.dynamodb import BorrowerRepository, ContactRepository
+from arrears.adapters.container import Container
+from arrears.adapters.dynamodb import BorrowerRepository
 from arrears.config.rulepacks import bundled_rule_packs
+from arrears.domain.borrowers import PII_FIELDS
 from arrears.domain.calendar import format_utc
+from arrears.domain.loans import Loan, LoanStatus
 from arrears.domain.strategy import Channel
-from arrears.domain.tokens import borrower_token
+from arrears.domain.tokens import borrower_token, pseudonym
 
 ERASURE_PREFIX = "erasures/"
 
@@ -47,6 +63,13 @@ def request_sha256(request_id: str) -> str:
     return hashlib.sha256(request_id.encode()).hexdigest()
 
 
+IDENTITY_KEPT_ON_OPEN_DEBT = ("name", "address")
+"""What an erasure keeps while a debt is open: the identity a credit report (the consumer's name and
+address identify the tradeline: FCRA 15 U.S.C. 1681s-2(a), the CDIA's Metro 2 format;
+CN: the Credit Reporting Regulation, art. 15) and a legal claim (the party to be served) require.
+GDPR art. 17(3)(b)/(e); PIPL art. 13(3)/(7). Phone and e-mail (contact data) are never kept."""
+
+
 @dataclass(frozen=True, slots=True)
 class ErasureRequest:
     request_id: str
@@ -56,13 +79,67 @@ class ErasureRequest:
 
 @dataclass
 class ErasureOutcome:
-    request_id: str
+    """What one erasure did: `request_sha256` (never the caller's request id), the names of the
+    fields erased and kept, the borrower's loans and whether a debt is open, and the items
+    pseudonymised per table (counts of this run: a redelivery counts zeros)."""
+
+    request_sha256: str
     borrower_found: bool
     fields_erased: list[str] = field(default_factory=list)
+    identity_kept: list[str] = field(default_factory=list)
     loans: int = 0
-    contacts_pseudonymised: int = 0
+    open_debt: bool = False
+    pseudonymised: dict[str, int] = field(default_factory=dict)
     audit_key: str = ""
     audit_written: bool = False
+
+    @property
+    def contacts_pseudonymised(self) -> int:
+        return self.pseudonymised.get("contacts", 0)
+
+
+class ErasureLoans(Protocol):
+    def get(self, loan_id: str) -> Loan | None: ...
+
+    def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> bool: ...
+
+
+class PerLoanRecords(Protocol):
+    def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> int: ...
+
+
+class PerBorrowerRecords(Protocol):
+    def pseudonymise_borrower(self, borrower_id: str, pseudonym: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ErasurePorts:
+    """The tables an erasure changes (`requests` None: a deployment without the borrower API)."""
+
+    borrowers: BorrowerRepository
+    loans: ErasureLoans
+    loan_ids_for: Callable[[str], list[str]]
+    actions: PerLoanRecords
+    contacts: PerLoanRecords
+    call_ledger: PerBorrowerRecords
+    requests: PerBorrowerRecords | None
+    store: ArchiveStore
+    token_secret: Callable[[], bytes]
+
+    @classmethod
+    def from_container(cls, container: Container) -> ErasurePorts:
+        """The ports of a deployed stack (the borrower requests when the stack has the table)."""
+        return cls(
+            borrowers=container.borrowers,
+            loans=container.loans,
+            loan_ids_for=container.loan_ids_for_borrower,
+            actions=container.actions,
+            contacts=container.contacts,
+            call_ledger=container.call_ledger,
+            requests=container.borrower_requests if container.settings.borrower_requests_table else None,
+            store=container.archive_store,
+            token_secret=container.token_secret.value,
+        )
 
 
 def erasure_audit_key(request_id: str, day: date) -> str:
@@ -75,59 +152,85 @@ def erasure_retention_years() -> int:
     return max(pack.retention_years for pack in bundled_rule_packs().latest.values())
 
 
+def has_open_debt(statuses: Iterable[LoanStatus]) -> bool:
+    """Whether any of the borrower's loans (their statuses) is still owed: OPEN, or CHARGED_OFF
+    (written off, not paid: still reported and still claimable)."""
+    return any(status is not LoanStatus.CLOSED for status in statuses)
+
+
+def fields_to_erase(open_debt: bool) -> tuple[str, ...]:
+    """The personal-data fields an erasure removes: all of them, or, on an open debt, all but
+    `IDENTITY_KEPT_ON_OPEN_DEBT`."""
+    if not open_debt:
+        return PII_FIELDS
+    return tuple(name for name in PII_FIELDS if name not in IDENTITY_KEPT_ON_OPEN_DEBT)
+
+
 def audit_record(
     request: ErasureRequest, outcome: ErasureOutcome, token: str, at: datetime
 ) -> dict[str, Any]:
     """The erasure's own record: pseudonymous, no erased value, only field names and counts."""
     return {
         "record_type": "ERASURE",
-        "request_sha256": request_sha256(request.request_id),
+        "request_sha256": outcome.request_sha256,
         "borrower_token": token,
         "requested_at": format_utc(request.requested_at),
         "erased_at": format_utc(at),
         "borrower_found": outcome.borrower_found,
         "fields_erased": sorted(outcome.fields_erased),
+        "identity_kept": sorted(outcome.identity_kept),
+        "open_debt": outcome.open_debt,
         "loans": outcome.loans,
         "contacts_pseudonymised": outcome.contacts_pseudonymised,
+        "pseudonymised": dict(sorted(outcome.pseudonymised.items())),
         "archive": "retained (pseudonymised; lawful retention)",
         "steps_kept": sorted(channel.value for channel in LAWFUL_BASIS_KEPT),
     }
 
 
-def erase_borrower(
-    request: ErasureRequest,
-    *,
-    at: datetime,
-    borrowers: BorrowerRepository,
-    loan_ids_for: Callable[[str], list[str]],
-    contacts: ContactRepository,
-    store: ArchiveStore,
-    token_secret: Callable[[], bytes],
-) -> ErasureOutcome:
-    token = borrower_token(token_secret(), request.borrower_id)
-    outcome = ErasureOutcome(request.request_id, borrower_found=False)
-    erased = borrowers.erase(
-        request.borrower_id,
-        request_sha256=request_sha256(request.request_id),
-        erased_at=at,
-        opt_out=sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT),
-    )
-    if erased is not None:
-        outcome.borrower_found = True
-        outcome.fields_erased = erased
-    loan_ids = loan_ids_for(request.borrower_id)
+def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts) -> ErasureOutcome:
+    """Erase the borrower of `request` (see the module docstring); repeatable and resumable."""
+    original = request.borrower_id
+    token = borrower_token(ports.token_secret(), original)
+    alias = pseudonym(token)
+    outcome = ErasureOutcome(request_sha256(request.request_id), borrower_found=False)
+    loan_ids = sorted(set(ports.loan_ids_for(original)) | set(ports.loan_ids_for(alias)))
+    loans = [loan for loan in map(ports.loans.get, loan_ids) if loan is not None]
     outcome.loans = len(loan_ids)
+    outcome.open_debt = has_open_debt(loan.status for loan in loans)
+    erase = fields_to_erase(outcome.open_debt)
+    opt_out = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
+    for key in (original, alias):  # the original first; once re-keyed, the tombstone under the alias
+        erased = ports.borrowers.erase(
+            key, request_sha256=outcome.request_sha256, erased_at=at, opt_out=opt_out, fields=erase
+        )
+        if erased is not None:
+            outcome.borrower_found = True
+            outcome.fields_erased = erased
+            break
+    if outcome.borrower_found:
+        outcome.identity_kept = [name for name in PII_FIELDS if name not in erase]
+    counts = outcome.pseudonymised
+    counts["borrowers"] = int(ports.borrowers.copy_as(original, alias))
+    counts["actions"] = counts["contacts"] = counts["loans"] = 0
     for loan_id in loan_ids:
-        outcome.contacts_pseudonymised += contacts.pseudonymise_borrower(loan_id, request.borrower_id, token)
+        counts["actions"] += ports.actions.pseudonymise_borrower(loan_id, original, alias)
+        counts["contacts"] += ports.contacts.pseudonymise_borrower(loan_id, original, alias)
+        counts["loans"] += int(ports.loans.pseudonymise_borrower(loan_id, original, alias))
+    counts["call_ledger"] = ports.call_ledger.pseudonymise_borrower(original, alias)
+    counts["borrower_requests"] = (
+        ports.requests.pseudonymise_borrower(original, alias) if ports.requests is not None else 0
+    )
+    ports.borrowers.drop_erased(original)
     key = erasure_audit_key(request.request_id, request.requested_at.date())
     outcome.audit_key = key
-    if not store.exists(key):
+    if not ports.store.exists(key):
         body = json.dumps(audit_record(request, outcome, token, at), sort_keys=True).encode()
-        store.put(
+        ports.store.put(
             key,
             body,
             content_type="application/json",
-            retain_until=store.retain_until(at.date(), erasure_retention_years()),
+            retain_until=ports.store.retain_until(at.date(), erasure_retention_years()),
         )
         outcome.audit_written = True
     return outcome

@@ -44,6 +44,8 @@ class Borrowers(Protocol):
 
     def update_contact(self, borrower: Borrower) -> bool: ...
 
+    def was_erased(self, borrower: Borrower) -> bool: ...
+
 
 class Loans(Protocol):
     def get(self, loan_id: str) -> Loan | None: ...
@@ -79,6 +81,9 @@ def onboard_borrower(borrower: Borrower, borrowers: Borrowers) -> tuple[Borrower
     for _ in range(2):
         stored = borrowers.get(borrower.borrower_id)
         if stored is None:
+            # An erased borrower's tombstone is under their pseudonym: never registered afresh.
+            if borrowers.was_erased(borrower):
+                return BorrowerOutcome.ERASED, []
             if borrowers.create(borrower):
                 return BorrowerOutcome.CREATED, []
             continue  # created meanwhile by another writer: judge against it

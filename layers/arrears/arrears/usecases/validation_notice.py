@@ -6,12 +6,13 @@ duty (US-REGF for a debt collector; `arrears.domain.validation_notice`) and a lo
 
 1. the notice is itemized from the loan on the borrower's date (`itemize`), its validation period
    computed (`validation_period_end`, on the jurisdiction's working-day calendar), and rendered in
-   the borrower's language;
+   the borrower's language with every element of 12 CFR 1006.34(c) (`render_notice`: the pack's
+   collector and creditor, the consumer's name and mailing address, the truncated account number);
 2. it is handed to the reminders topic once (the outbox key `validation-notice#<loan id>`): as an
    e-mail (with the pack's opt-out line) when the borrower has an address and has not opted out of
    e-mail, else as a letter for the mail house to post (`delivery: MAIL`, recorded on channel
-   `LETTER`; it finds the postal address by borrower id, as the dialer finds a number: no address in
-   the message);
+   `LETTER`; the notice states the consumer's name and address, as 1006.34(c)(1) requires: the
+   topic is encrypted with the data key and the archive keeps the notice's hash, never its text);
 3. the loan records the instant and the period's end (`LoanRepository.record_validation_notice`),
    where the gate reads it to hold a legal referral or a bureau report until the period ends;
 4. the notice is recorded as a contact (template `validation_notice`, the SHA-256 of the rendered
@@ -44,6 +45,7 @@ from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import (
     VALIDATION_NOTICE_TEMPLATE,
+    Consumer,
     itemize,
     render_notice,
     validation_period_end,
@@ -95,7 +97,15 @@ def ensure_validation_notice(
     on = borrower_date(loan, at, pack.business_timezone)
     itemization = itemize(loan, on)
     ends = validation_period_end(on, money_rules_for(loan.jurisdiction, on).calendar, rule)
-    message = render_notice(itemization, borrower.language, loan_ref=loan.loan_id[-6:], period_end=ends)
+    if rule.parties is None:
+        raise ValueError(f"{pack.pack_id}: the validation notice names no collector and creditor (parties)")
+    message = render_notice(
+        itemization,
+        borrower.language,
+        parties=rule.parties,
+        consumer=Consumer(borrower.name, borrower.address),
+        period_end=ends,
+    )
     delivery = delivery_for(borrower)
     if delivery == EMAIL:
         wording = pack.opt_out_wording(Channel.EMAIL)
