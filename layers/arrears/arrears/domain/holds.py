@@ -72,7 +72,7 @@ class HoldChange:
         if self.until is not None and not (self.active and self.hold.dated):
             what = f"lifting {self.hold.value}" if self.hold.dated else self.hold.value
             raise InvalidHoldChange(
-                f"until: {what} takes no date (only promise_to_pay and hardship being set have one)"
+                f"until: {what} takes no date (only promise_to_pay, hardship and plan being set have one)"
             )
 
     @property
@@ -109,6 +109,8 @@ def _holds_with(holds: Holds, change: HoldChange) -> Holds:
             return replace(holds, bankruptcy=on)
         case HoldKind.DECEASED:
             return replace(holds, deceased=on)
+        case HoldKind.PLAN:
+            return replace(holds, plan_until=change.until if on else None)
 
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(HoldKind)}
