@@ -9,13 +9,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 from arrears.domain.calendar import add_months
+from arrears.domain.plan_state import RepaymentPlan
 from arrears.domain.terms import DEFAULT_TERMS, LoanTerms
-
-if TYPE_CHECKING:
-    from arrears.domain.plans import RepaymentPlan
 
 
 class LoanStatus(StrEnum):

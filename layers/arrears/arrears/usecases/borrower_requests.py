@@ -49,6 +49,7 @@ from arrears.domain.holds import HoldChange, HoldKind
 from arrears.domain.loans import Loan
 from arrears.domain.money import amount_due, payoff_quote
 from arrears.domain.optouts import PreferenceChange, PreferenceKind, PreferenceSource
+from arrears.domain.plans import PlanPolicy
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
@@ -162,7 +163,7 @@ def _store_and_archive(
     jurisdiction: str,
     at: datetime,
     details: dict[str, Any],
-    policy: BorrowerRequestPolicy | None,
+    policy: BorrowerRequestPolicy | PlanPolicy | None,
     text: str = "",
     extra: dict[str, Any] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
