@@ -40,6 +40,9 @@ def assess(loan: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
     # So is a repayment plan's instalment (a missed one breaks the plan, counted like a broken
     # promise; a plan paid in full completes), which may lift the PLAN hold.
     loan = judge_plan(loan, on)
+    if dpd == 0 and loan.hardship_reason:
+        # Current again: a later delinquency starts on the main strategy, not the hardship branch.
+        loan = loan.with_changes(hardship_reason="")
     charge_off = charge_off_day(loan)
     if charge_off is not None and charge_off <= on:
         # Charged off on its own day (the product's charge-off DPD), even when assessed later:
@@ -87,6 +90,7 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         before.last_kept_promise,
         before.plan,
         before.holds,
+        before.hardship_reason,
     ) != (
         after.status,
         after.dpd,
@@ -102,4 +106,5 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         after.last_kept_promise,
         after.plan,
         after.holds,
+        after.hardship_reason,
     )

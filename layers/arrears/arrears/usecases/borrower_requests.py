@@ -214,9 +214,15 @@ class IdempotencyKeyReused(ValueError):
 
 
 def _hold(
-    ports: BorrowerApiPorts, rid: str, loan: Loan, hold: HoldKind, at: datetime, until: date | None
+    ports: BorrowerApiPorts,
+    rid: str,
+    loan: Loan,
+    hold: HoldKind,
+    at: datetime,
+    until: date | None,
+    reason: str = "",
 ) -> str:
-    change = HoldChange(rid, loan.loan_id, hold, True, at, until)
+    change = HoldChange(rid, loan.loan_id, hold, True, at, until, reason)
     return record_hold(change, loans=ports.loans, playbook=ports.playbook()).status.value
 
 
@@ -310,7 +316,8 @@ def report_hardship(
         policy=policy,
         text=text,
     )
-    hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, date.fromisoformat(str(details["paused_until"])))
+    paused_until = date.fromisoformat(str(details["paused_until"]))
+    hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, paused_until, str(details["reason"]))
     return RequestOutcome(rid, created, {**details, "hold": hold})
 
 

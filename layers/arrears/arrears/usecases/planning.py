@@ -84,8 +84,15 @@ def receipt(
     trigger: str,
 ) -> dict[str, Any]:
     strategy = arm.strategy
+    # The branch taken for what the borrower said ("main" when none applies; arrears.domain.strategy).
+    branch = strategy.for_loan(loan).branch_id
     return {
-        "strategy": {"id": strategy.strategy_id, "version": strategy.version, "arm": arm.name},
+        "strategy": {
+            "id": strategy.strategy_id,
+            "version": strategy.version,
+            "arm": arm.name,
+            "branch": branch,
+        },
         # The base pack and every layer that judged the step (`<id>@<version>`, base first).
         "rule_pack": {"id": pack.pack_id, "version": pack.version, "layers": list(pack.layers)},
         "step": {
@@ -277,7 +284,8 @@ def plan_for_change(
     if on is None or not after.is_open or is_stopped(after):
         return result
     arm = playbook.arm_for(after)
-    strategy = arm.strategy
+    # The branch for what the borrower said (hardship, a dispute, a plan), else the main steps.
+    strategy = arm.strategy.for_loan(after)
     band, risk = risk_of(after, on)
     band_before = None
     if before is not None and before.evaluated_on is not None:
