@@ -99,7 +99,9 @@ class CollectionPlaybook:
         the bucket boundaries, charge-off, the day after a promise to pay or a hardship pause
         ends (so a broken promise is noticed and paused steps resume on time), and the day each
         plan instalment's grace ends."""
-        offsets = set(self.strategy_for(loan).offsets)
+        # The steps of the loan's branch (what its borrower said): a hold recorded or an assessment
+        # that changes the branch re-assesses the loan, so its next milestone follows the branch.
+        offsets = set(self.strategy_for(loan).for_loan(loan).offsets)
         anchor = arrears_anchor(loan)
         if anchor is not None:
             for until in (loan.holds.promise_to_pay_until, loan.holds.hardship_until):

@@ -124,10 +124,10 @@ class Strategy:
 
     @property
     def offsets(self) -> tuple[int, ...]:
-        """Every day a step can fall on, whatever the loan's risk band or branch (the sweep's milestones)."""
-        steps = [*self.steps, *(s for b in self.branches for s in b.steps)]
-        values = {s.offset for s in steps}
-        values.update(o for s in steps for o in s.band_offsets.values())
+        """Every day a step of these steps can fall on, whatever the loan's risk band (the sweep's
+        milestones; a loan on a branch gets the branch's: `for_loan(loan).offsets`)."""
+        values = {s.offset for s in self.steps}
+        values.update(o for s in self.steps for o in s.band_offsets.values())
         return tuple(sorted(values))
 
     def for_loan(self, loan: Loan) -> Strategy:
