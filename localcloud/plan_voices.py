@@ -10,10 +10,16 @@ complains or reports hardship; `ApiVoice` sends each through the borrower API ov
 * **a complaint** (`contact_conduct`: they were contacted too often) and **hardship** (a reason code
   drawn per borrower: job loss, reduced income, illness, disaster, other), each once per loan.
 
-`daily(now)` once a simulated day: the supervisor decides the queued requests of the day before
-(`POST /staff/plan-requests/{id}/decision`: three in four approved), and each borrower on a plan pays
-the plan instalment that falls due (a keeper pays every instalment; one borrower in four stops after the
-first, so their plan breaks), as a `PaymentReceived` from the lending core with the instalment's amount.
+So that a short run reaches every path, four borrowers behind on their loan are scripted: once past due
+they ask for a short plan (2 instalments a week apart: agreed at once; one keeps it, one stops after the
+first instalment), a longer one (4 instalments 5 days apart: queued for the supervisor), and a collector
+agrees one with a fourth on a call (`POST /staff/loans/{id}/plans`, role agent, 3 instalments a week apart).
+
+`daily(now)` once a simulated day: the scripted borrowers act, the supervisor decides the queued
+requests of the day before (`POST /staff/plan-requests/{id}/decision`: three in four approved), and
+each borrower on a plan pays the plan instalment that falls due (a keeper pays every instalment; the
+others stop after the first, so their plan breaks), as a `PaymentReceived` from the lending core with
+the instalment's amount.
 
 `summary(archive)`: requests by outcome, decisions, and from the archive alone (`plans/`) plans agreed
 (by who agreed them), instalments kept and missed, plans broken and completed; and the contacts the
@@ -36,7 +42,8 @@ import boto3
 
 from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items
-from localcloud.borrower_voice import BorrowerIntent, IntentKind, reach_arrears
+from localcloud.book import BookEntry
+from localcloud.borrower_voice import BEHIND, BorrowerIntent, IntentKind, SimulatedVoices, reach_arrears
 from localcloud.cloud import LocalCloud
 from localcloud.http_api import HttpAnswer, LocalHttpApi, http_call
 
@@ -63,15 +70,36 @@ class PlanVoiceStats:
     calls: Counter[str] = field(default_factory=Counter)  # "<what> <status or outcome>" -> count
 
 
+# (who asks, instalments, every_days, keeps paying): the scripted plans of a short run.
+SCRIPT = (
+    ("borrower", 2, 7, True),
+    ("borrower", 2, 7, False),
+    ("borrower", 4, 5, True),
+    ("agent", 3, 7, True),
+)
+
+
 class ApiVoice:
-    def __init__(self, cloud: LocalCloud, api: LocalHttpApi, timezones: dict[str, str]) -> None:
+    def __init__(
+        self, cloud: LocalCloud, api: LocalHttpApi, book: Sequence[BookEntry], voices: SimulatedVoices
+    ) -> None:
         self.cloud = cloud
         self.api = api
-        self.timezones = timezones  # borrower id -> IANA zone (plan instalments fall on their dates)
+        # borrower id -> IANA zone (plan instalments fall on the borrower's dates)
+        self.timezones = {e.borrower.borrower_id: e.borrower.timezone for e in book}
         self.stats = PlanVoiceStats()
         self.queued: list[tuple[str, datetime]] = []  # (request id, when asked)
         self.on_plan: dict[str, _OnPlan] = {}
         self._spoken: set[tuple[str, str]] = set()  # (kind, loan id): one complaint, one hardship per loan
+        taken = {v.entry.borrower.borrower_id for v in voices.voices}
+        # The loans behind that fall due first (a short run reaches their plans' instalments), the
+        # smallest first: the shortest plans fit the auto-approval limits.
+        behind = [e for e in book if e.behaviour in BEHIND and e.borrower.borrower_id not in taken]
+        early = sorted(behind, key=lambda e: (e.loan.instalments[0].due_on, e.loan.loan_id))[
+            : 2 * len(SCRIPT)
+        ]
+        early.sort(key=lambda e: (e.loan.principal_minor, e.loan.loan_id))
+        self.scripted = list(zip(early, SCRIPT, strict=False))
 
     def _count(self, what: str, answer: HttpAnswer, detail: str = "") -> None:
         self.stats.calls[f"{what} {detail or answer.status}"] += 1
@@ -141,7 +169,47 @@ class ApiVoice:
 
     # -- the supervisor and the plan payments, once a day ---------------------------------------------
 
+    def _scripted(self, now: datetime) -> None:
+        for entry, script in list(self.scripted):
+            who, count, every, keeper = script
+            borrower, loan_id = entry.borrower.borrower_id, entry.loan.loan_id
+            token = self.api.issuer.borrower_token(borrower)
+            seen = http_call("GET", f"{self.api.url}/me/loans/{loan_id}", token=token)
+            if seen.status != 200 or seen.json()["status"] != "OPEN" or seen.json()["dpd"] <= 0:
+                continue
+            self.scripted.remove((entry, script))
+            body = {"instalments": count, "every_days": every}
+            key = f"sim-script-{loan_id}"
+            if who == "agent":
+                agent = self.api.issuer.staff_token("S-AGENT", "agent")
+                answer = http_call(
+                    "POST",
+                    f"{self.api.url}/staff/loans/{loan_id}/plans",
+                    token=agent,
+                    body=body,
+                    headers={"Idempotency-Key": key},
+                )
+                label = "agent_plan"
+            else:
+                answer = http_call(
+                    "POST",
+                    f"{self.api.url}/me/loans/{loan_id}/plan-requests",
+                    token=token,
+                    body=body,
+                    headers={"Idempotency-Key": key},
+                )
+                label = "plan_request"
+            if answer.status not in (200, 201):
+                self._count(label, answer, answer.json().get("error", {}).get("code", str(answer.status)))
+                continue
+            status = answer.json()["details"]["status"]
+            self._count(label, answer, status)
+            if status == "queued":
+                self.queued.append((answer.json()["request_id"], now))
+            self.on_plan[loan_id] = _OnPlan(loan_id, borrower, entry.borrower.timezone, keeper)
+
     def daily(self, now: datetime) -> None:
+        self._scripted(now)
         supervisor = self.api.issuer.staff_token("S-SUPERVISOR", "supervisor")
         waiting = [(rid, at) for rid, at in self.queued if now - at >= timedelta(hours=12)]
         for rid, at in waiting:
@@ -156,7 +224,7 @@ class ApiVoice:
             )
             details = answer.json().get("details", {}) if answer.status in (200, 201) else {}
             self._count("supervisor_decision", answer, details.get("status", "") or str(answer.status))
-            if details.get("plan_id"):
+            if details.get("plan_id") and str(details["loan_id"]) not in self.on_plan:
                 self._follow_decided(str(details["loan_id"]))
         for plan in list(self.on_plan.values()):
             self._pay_due(plan, now)
@@ -171,7 +239,7 @@ class ApiVoice:
         token = self.api.issuer.borrower_token(plan.borrower_id)
         seen = http_call("GET", f"{self.api.url}/me/loans/{plan.loan_id}/plans", token=token)
         if seen.status != 200 or seen.json()["plan"] is None:
-            return
+            return  # not agreed yet (queued for the supervisor), or declined
         view = seen.json()["plan"]
         if view["status"] != "active":
             del self.on_plan[plan.loan_id]
@@ -210,6 +278,7 @@ class ApiVoice:
         return {
             "requested": sum(n for k, n in calls.items() if k.startswith("plan_request ")),
             "auto_approved": calls.get("plan_request active", 0),
+            "agreed_by_agents": calls.get("agent_plan active", 0),
             "supervisor_queued": calls.get("plan_request queued", 0),
             "supervisor_approved": calls.get("supervisor_decision approved", 0),
             "supervisor_declined": calls.get("supervisor_decision declined", 0),

@@ -133,9 +133,7 @@ class Simulation:
         self.replies = SimulatedReplies(self.cloud, self.book, self.http_api)
         self.voices = SimulatedVoices(self.http_api, self.book)
         # Plan requests, complaints and hardship over the API; a supervisor; plan payments (plan_voices).
-        self.plan_voices = ApiVoice(
-            self.cloud, self.http_api, {e.borrower.borrower_id: e.borrower.timezone for e in self.book}
-        )
+        self.plan_voices = ApiVoice(self.cloud, self.http_api, self.book, self.voices)
         # Borrowers who react to what Arrears sends and calls (localcloud.reactions).
         self.reactions = ReactingBorrowers(
             self.book,

@@ -370,12 +370,20 @@ def plan_for_change(
             last_outcome=outcome,
         )
         created = actions.create(action)
+        if not created:
+            result.duplicates += 1
+            # A replay of this change, or the step reached a second time (a band that moved its day
+            # back): the stored action's own record is completed (idempotent: its id comes from the
+            # action id and version), never a second record of the same outcome at another instant.
+            stored = next(
+                (a for a in actions.for_loan(action.loan_id) if a.action_id == action.action_id), None
+            )
+            if stored is not None:
+                ensure_recorded(contacts, stored)
+            continue
         if outcome is not None:
             # Idempotent (id from action id and version): a replay completes a run that died here.
             ensure_recorded(contacts, action)
-        if not created:
-            result.duplicates += 1
-            continue
         {
             Verdict.PLAN: result.planned,
             Verdict.DEFER: result.deferred,
