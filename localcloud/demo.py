@@ -121,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"suppressed / cancelled: {summary['suppressed']} / {summary['cancelled']}")
     print(f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures)")
+    plans = summary["plans"]
+    print(
+        f"repayment plans:    {plans['requested']} asked for ({plans['auto_approved']} agreed at once, "
+        f"{plans['supervisor_queued']} queued), {plans['agreed']} agreed, {plans['instalments_kept']} "
+        f"instalments kept, {plans['broken']} broken, {plans['completed']} completed"
+    )
     payments = summary["payments"]
     recovered = payments["recoveries_after_charge_off"]
     amounts = ", ".join(

@@ -8,10 +8,10 @@ lender. `EventBusIntents` uses the paths Arrears has today:
   `arrears.collections`, docs/contracts.md "Events"), one per loan of the borrower;
 * an **opt-out** is a text reply with the pack's keyword (STOP, 退订) through the inbound SMS topic
   (`localcloud.optouts.SimulatedReplies.reply`);
-* a **complaint** and a **payment plan asked for** have no event in Arrears yet: they are recorded
-  (counted in summary.json) and reach nothing.
-
-An HTTP API for borrowers replaces this class by another implementation of the same port.
+* a **payment plan asked for**, a **complaint** and **hardship** go through the borrower API over HTTP
+  when an `ApiVoice` is given (`localcloud.plan_voices`: the plan routes, the complaint and hardship
+  routes, with a reason code); without one, hardship is a `HoldChanged` event and the other two are
+  recorded (counted in summary.json) and reach nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from arrears.domain.calendar import format_utc
 from localcloud.behaviour_model import Intent
 from localcloud.cloud import LocalCloud
 from localcloud.optouts import SimulatedReplies
+from localcloud.plan_voices import ApiVoice
 
 COLLECTOR_DESK = "arrears.collections"
 OPT_OUT_WORD = {"CN": "退订", "US-REGF": "STOP"}
@@ -41,9 +42,10 @@ class IntentPort(Protocol):
 class EventBusIntents:
     """Today's paths: HoldChanged from the collector desk, a keyword reply, or recorded only."""
 
-    def __init__(self, cloud: LocalCloud, replies: SimulatedReplies) -> None:
+    def __init__(self, cloud: LocalCloud, replies: SimulatedReplies, api: ApiVoice | None = None) -> None:
         self.cloud = cloud
         self.replies = replies
+        self.api = api
         self.delivered: Counter[str] = Counter()  # "<kind>:<how>" -> count
 
     def _hold(
@@ -67,7 +69,9 @@ class EventBusIntents:
 
     def deliver(self, borrower: Borrower, jurisdiction: str, loan_ids: Sequence[str], intent: Intent) -> str:
         until = intent.until.isoformat() if intent.until is not None else None
-        if intent.kind == "promise_to_pay":
+        if self.api is not None and intent.kind in ("plan_request", "complaint", "hardship"):
+            how = self.api.deliver(intent.kind, borrower.borrower_id, loan_ids, intent.at)
+        elif intent.kind == "promise_to_pay":
             how = self._hold(loan_ids, intent, "promise_to_pay", True, until)
         elif intent.kind == "hardship":
             end = until or (intent.at + timedelta(days=30)).date().isoformat()

@@ -43,6 +43,7 @@ from localcloud.imported_book import import_file, imported, planned_entries
 from localcloud.intents import EventBusIntents
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.optouts import SimulatedReplies, opt_out_summary
+from localcloud.plan_voices import ApiVoice
 from localcloud.reactions import ReactingBorrowers, manages
 from localcloud.retention_report import retention_summary
 from localcloud.rule_layers import decisions_by_layer
@@ -132,12 +133,14 @@ class Simulation:
         self.http_api = LocalHttpApi(self.cloud, port=api_port)
         self.replies = SimulatedReplies(self.cloud, self.book, self.http_api)
         self.voices = SimulatedVoices(self.http_api, self.book)
+        # Plan requests, complaints and hardship over the API; a supervisor; plan payments (plan_voices).
+        self.plan_voices = ApiVoice(self.cloud, self.http_api, self.book, self.voices)
         # Borrowers who react to what Arrears sends and calls (localcloud.reactions).
         self.reactions = ReactingBorrowers(
             self.book,
             seed,
             start,
-            EventBusIntents(self.cloud, self.replies),
+            EventBusIntents(self.cloud, self.replies, self.plan_voices),
             self.stack.physical["RemindersTopic"],
         )
         self.dialer.borrowers = self.reactions
@@ -356,6 +359,7 @@ class Simulation:
                         order += 1
             elif kind == "voices":
                 self.voices.speak()
+                self.plan_voices.daily(moment)
             elif kind == "erasures":
                 self.erasures.ask(moment)
             else:
@@ -539,6 +543,8 @@ def summarise(
         },
         # the borrower API's calls by route and status, and the requests and opt-outs they caused
         "api": api_summary(out, sim.http_api, sim.voices),
+        # repayment plans asked for over the API, decided, kept, broken, completed; the hardship branch
+        "plans": sim.plan_voices.summary(out),
     }
 
 

@@ -13,6 +13,7 @@ from arrears.handlers.reporting import invalid_policy_reporter, planned
 from arrears.handlers.telemetry import Telemetry
 from arrears.usecases.delinquency_history import record_transition
 from arrears.usecases.planning import plan_for_change
+from arrears.usecases.plans import archive_plan_events
 
 telemetry = Telemetry()
 container = Container.from_environment()
@@ -24,6 +25,9 @@ def plan(change: LoanChange | None) -> None:
         return
     if container.delinquency_history is not None:
         record_transition(change.before, change.after, history=container.delinquency_history)
+    if change.after.plan is not None:
+        # A repayment plan agreed, an instalment kept or missed, the plan broken or completed.
+        archive_plan_events(change.before, change.after, change.at, container.archive_store)
     result = plan_for_change(
         change.before,
         change.after,

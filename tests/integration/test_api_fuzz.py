@@ -90,12 +90,21 @@ ROUTES = [
     *[("POST", f"/me/loans/{{loan}}/{name}", body) for name, body in BODIES.items()],
     ("PUT", "/me/preferences", {"language": "en"}),
     ("GET", "/staff/complaints/due", None),
+    ("GET", "/me/loans/{loan}/plans", None),
+    ("POST", "/me/loans/{loan}/plan-requests", {"instalments": 2}),
+    ("POST", "/staff/loans/{loan}/plans", {"instalments": 2}),
+    ("POST", "/staff/plan-requests/" + "0" * 32 + "/decision", {"approve": False}),
 ]
 
 
 def expected(caller: str, method: str, path: str) -> set[int]:
     if caller == "none":
         return {401}
+    if path.startswith("/staff/loans/"):
+        # A plan negotiated on a call (409: a plan is already in force on the loan).
+        return {200, 201, 409} if caller in ("agent", "supervisor") else {403}
+    if path.startswith("/staff/plan-requests/"):
+        return {404} if caller == "supervisor" else {403}  # no such request: only a supervisor learns it
     if path.startswith("/staff/"):
         return {200} if caller in ("supervisor", "compliance") else {403}
     if caller not in ("own", "other"):
@@ -104,6 +113,8 @@ def expected(caller: str, method: str, path: str) -> set[int]:
         return {404}  # another borrower's loan answers as if it did not exist
     if path.endswith("/promises"):
         return {400}  # the amount is above the payoff: judged only on one's own loan
+    if path.endswith("/plan-requests"):
+        return {200, 201, 409}  # 409: a plan is already in force (agreed by another caller or the fuzzer)
     return {200, 201}
 
 

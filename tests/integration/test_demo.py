@@ -449,9 +449,29 @@ def test_borrowers_speak_through_the_api_and_each_recorded_request_is_archived_o
         "hardship": "hardship",
         "complaint": "complaint",
     }
+    # The behaviour model's complaints and hardship go through the API too (localcloud.plan_voices).
+    by_model = demo.summary["plans"]["by_answer"]
     for answer, count in api["simulated_borrowers"].items():
         intent, status = answer.rsplit(" ", 1)
         if intent in recorded and status == "201":
-            assert api["requests_archived"][recorded[intent]] == count, answer
+            also = by_model.get(f"{recorded[intent]} 201", 0)
+            assert api["requests_archived"][recorded[intent]] == count + also, answer
         if intent == "promise_retry":
             assert status == "200"  # the same Idempotency-Key: nothing recorded twice
+
+
+def test_plans_asked_for_over_the_api_are_agreed_or_queued_and_archived(demo: DemoRun) -> None:
+    plans = demo.summary["plans"]
+    assert plans["requested"] >= 1
+    assert (
+        plans["auto_approved"]
+        + plans["supervisor_queued"]
+        + plans["by_answer"].get("plan_request plan_instalment_too_small", 0)
+        <= plans["requested"]
+    )
+    # every plan agreed (at once, by an agent, or by the supervisor) has its `agreed` record in the archive
+    assert (
+        plans["agreed"] == plans["auto_approved"] + plans["agreed_by_agents"] + plans["supervisor_approved"]
+    )
+    assert sum(plans["agreed_by"].values()) == plans["agreed"]
+    assert demo.summary["api"]["requests_archived"].get("plan", 0) >= plans["agreed_by_agents"] + 1

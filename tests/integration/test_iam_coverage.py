@@ -291,7 +291,44 @@ def use_the_api(sim: Simulation) -> str:
     token = sim.http_api.issuer.staff_token("S-IAM-1", "compliance")
     answer = http_call("GET", sim.http_api.url + "/staff/complaints/due?warn_days=30", token=token)
     assert answer.status == 200, answer.json()
-    return borrower_id
+    # A plan asked for beyond the auto-approval limits is queued; the supervisor declines it (the
+    # decision is an update conditional on the request being queued).
+    api_borrower = borrower_id
+    overdue = sorted(
+        (str(loan["borrower_id"]), str(loan["loan_id"]))
+        for loan in _scan(sim.settings.loans_table)
+        if loan["status"] == "OPEN" and int(loan.get("dpd", 0)) > 0 and not loan.get("plan")
+    )
+    queued = ""
+    for borrower_id, loan_id in overdue:
+        token = sim.http_api.issuer.borrower_token(borrower_id)
+        offers = http_call("GET", f"{sim.http_api.url}/me/loans/{loan_id}/plans", token=token).json()[
+            "offers"
+        ]
+        beyond = [o for o in offers if o["approval"] != "auto"]
+        if not beyond:
+            continue
+        answer = http_call(
+            "POST",
+            f"{sim.http_api.url}/me/loans/{loan_id}/plan-requests",
+            token=token,
+            body={"instalments": beyond[-1]["instalments"]},
+            headers={"Idempotency-Key": f"IAM-PLAN-{loan_id}"},
+        )
+        assert answer.status == 201, answer.json()
+        queued = answer.json()["request_id"]
+        break
+    assert queued, "no overdue loan could ask for a plan beyond the auto-approval limits"
+    supervisor = sim.http_api.issuer.staff_token("S-IAM-2", "supervisor")
+    answer = http_call(
+        "POST",
+        f"{sim.http_api.url}/staff/plan-requests/{queued}/decision",
+        token=supervisor,
+        body={"approve": False},
+        headers={"Idempotency-Key": "IAM-DECIDE-1"},
+    )
+    assert answer.status == 201, answer.json()
+    return api_borrower
 
 
 def assert_handed_off(sim: Simulation) -> None:

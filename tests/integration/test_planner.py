@@ -15,8 +15,10 @@ from boto3.dynamodb.types import TypeSerializer
 from arrears.adapters.container import Container
 from arrears.adapters.items import loan_to_item
 from arrears.config.bundled import STRATEGIES, document_path
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.actions import Action, ActionStatus
 from arrears.domain.loans import Holds, Loan
+from arrears.usecases.planning import plan_for_change
 from localcloud.cloud import LocalCloud, passes_filters
 from localcloud.emf import emf_points, emf_totals
 from localcloud.stack import LocalStack
@@ -299,3 +301,30 @@ def test_the_planner_judges_by_the_layers_that_bind_the_borrower(
     assert records
     assert {r["rule_pack"] for r in records} == {"+".join(layers)}
     assert {r["decided_by"] for r in records} == {"US-REGF@2026.1"}
+
+
+def test_a_step_reached_again_keeps_its_one_contact_record(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    """A suppressed step reached a second time (its day moved back by a change of risk band) writes no
+    second record of the same outcome at a later instant (the archive would hold it twice)."""
+    cloud, loan = _start(make_cloud, container)
+    _hold(container, cloud, loan.loan_id, Holds(dispute_open=True))
+    sweep_days(cloud, 1, 1)
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    again = plan_for_change(
+        stored.with_changes(due_offset=0),  # as if the day of sms-d1 had not been reached yet
+        stored,
+        cloud.clock + timedelta(days=1),
+        actions=container.actions,
+        contacts=container.contacts,
+        borrowers=container.borrowers,
+        field_visits=container.field_visits,
+        call_tasks=container.call_tasks,
+        playbook=bundled_playbook(),
+        call_ledger=container.call_ledger,
+    )
+    assert again.duplicates >= 1
+    records = [c for c in container.contacts.for_loan(loan.loan_id) if c["step"] == "sms-d1"]
+    assert len(records) == 1

@@ -74,6 +74,7 @@ SET = {
     HoldKind.CEASE_CONTACT: Holds(cease_contact=True),
     HoldKind.BANKRUPTCY: Holds(bankruptcy=True),
     HoldKind.DECEASED: Holds(deceased=True),
+    HoldKind.PLAN: Holds(plan_until=UNTIL),
 }
 
 

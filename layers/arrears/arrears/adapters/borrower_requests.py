@@ -9,7 +9,7 @@ and `close_by` (the sparse OpenComplaintIndex), so the deadline check reads only
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -40,6 +40,18 @@ class BorrowerRequestRepository:
     def get(self, request_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"request_id": request_id}, ConsistentRead=True).get("Item")
         return plain(item) if item is not None else None
+
+    def decide_plan(self, request_id: str, status: str, staff_id: str, at: datetime) -> bool:
+        """Record a supervisor's decision on a queued plan request, once: False (nothing written) when
+        the request is no longer queued (decided by someone else first)."""
+        written = conditional_write(
+            self._table.update_item,
+            Key={"request_id": request_id},
+            UpdateExpression="SET plan_status = :status, decided_by = :staff, decided_at = :at",
+            ConditionExpression=Attr("plan_status").eq("queued"),
+            ExpressionAttributeValues={":status": status, ":staff": staff_id, ":at": at.isoformat()},
+        )
+        return written is not None
 
     def open_complaints_due(self, by: date) -> list[dict[str, Any]]:
         """Open complaints whose close-by date is on or before `by` (all pages; no free text read)."""

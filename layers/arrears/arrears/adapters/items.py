@@ -13,6 +13,7 @@ from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import HoldKind, Holds, HoldStamp, Instalment, Loan, LoanStatus
 from arrears.domain.money import legacy_principal_days
+from arrears.domain.plans import Approval, InstalmentOutcome, PlanInstalment, PlanStatus, RepaymentPlan
 from arrears.domain.strategy import Channel
 from arrears.domain.terms import Advance, Component, LoanTerms, Prepayment, Waterfall
 
@@ -176,6 +177,7 @@ def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[
                     "cease_contact": holds.cease_contact or None,
                     "bankruptcy": holds.bankruptcy or None,
                     "deceased": holds.deceased or None,
+                    "plan_until": _iso(holds.plan_until),
                 }
             )
             or None,
@@ -205,6 +207,8 @@ def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[
             ),
             "validation_period_ends": _iso(loan.validation_period_ends),
             "validation_notice_sha256": loan.validation_notice_sha256 or None,
+            "plan": plan_to_item(loan.plan) if loan.plan is not None else None,
+            "hardship_reason": loan.hardship_reason or None,
         }
     )
 
@@ -282,6 +286,7 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
                 cease_contact=bool(holds.get("cease_contact", False)),
                 bankruptcy=bool(holds.get("bankruptcy", False)),
                 deceased=bool(holds.get("deceased", False)),
+                plan_until=_date(holds.get("plan_until")),
             ),
             strategy_arm=item.get("strategy_arm", "champion"),
             risk_band=item.get("risk_band", "MEDIUM"),
@@ -308,6 +313,8 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             ),
             validation_period_ends=_date(item.get("validation_period_ends")),
             validation_notice_sha256=str(item.get("validation_notice_sha256", "")),
+            plan=plan_from_item(item["plan"]) if item.get("plan") else None,
+            hardship_reason=str(item.get("hardship_reason", "")),
         )
         if "principal_days" not in item and loan.money_through is not None:
             # An item written before the cost cap counted principal-days (legacy): the schedule's
@@ -317,6 +324,46 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
     except (KeyError, TypeError, ValueError) as error:
         loan_id = item.get("loan_id", "?") if isinstance(item, dict) else "?"
         raise MalformedItem(f"loan {loan_id}: {type(error).__name__}: {error}") from None
+
+
+def plan_to_item(plan: RepaymentPlan) -> dict[str, Any]:
+    """A repayment plan as a map on its loan's item (a few hundred bytes: at most 6 instalments)."""
+    return _drop_none(
+        {
+            "plan_id": plan.plan_id,
+            "agreed_on": plan.agreed_on.isoformat(),
+            "currency": plan.currency,
+            "arrears_minor": plan.arrears_minor,
+            "received_at_start_minor": plan.received_at_start_minor,
+            "approval": plan.approval.value,
+            "grace_days": plan.grace_days,
+            "status": plan.status.value,
+            "ended_on": _iso(plan.ended_on),
+            "instalments": [
+                [i.seq, i.due_on.isoformat(), i.amount_minor, i.outcome.value] for i in plan.instalments
+            ],
+        }
+    )
+
+
+def plan_from_item(raw: Mapping[str, Any]) -> RepaymentPlan:
+    return RepaymentPlan(
+        plan_id=str(raw["plan_id"]),
+        agreed_on=date.fromisoformat(str(raw["agreed_on"])),
+        currency=str(raw["currency"]),
+        arrears_minor=int(raw["arrears_minor"]),
+        received_at_start_minor=int(raw["received_at_start_minor"]),
+        instalments=tuple(
+            PlanInstalment(
+                int(seq), date.fromisoformat(str(due)), int(amount), InstalmentOutcome(str(outcome))
+            )
+            for seq, due, amount, outcome in raw["instalments"]
+        ),
+        approval=Approval(str(raw["approval"])),
+        grace_days=int(raw["grace_days"]),
+        status=PlanStatus(str(raw.get("status", "active"))),
+        ended_on=_date(raw.get("ended_on")),
+    )
 
 
 def borrower_to_item(borrower: Borrower) -> dict[str, Any]:

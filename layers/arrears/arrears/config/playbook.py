@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from arrears.domain.delinquency import DelinquencyBuckets
 from arrears.domain.playbook import CollectionPlaybook
-from arrears.domain.strategy import RISK_BANDS, Arm, Channel, Step, Strategy, StrategySet
+from arrears.domain.strategy import CONDITIONS, RISK_BANDS, Arm, Branch, Channel, Step, Strategy, StrategySet
 from arrears.domain.terms import DEFAULT_ORDER, Advance, Component, LoanTerms, Prepayment, Waterfall
 
 __all__ = [
@@ -86,11 +86,29 @@ class StepModel(_Model):
         )
 
 
+class BranchModel(_Model):
+    id: StepId
+    when: list[str] = Field(min_length=1)
+    steps: list[StepModel] = Field(min_length=1)
+
+    @field_validator("when")
+    @classmethod
+    def _known(cls, when: list[str]) -> list[str]:
+        unknown = sorted(set(when) - CONDITIONS)
+        if unknown:
+            raise ValueError(f"unknown conditions {unknown}; known: {sorted(CONDITIONS)}")
+        return when
+
+    def to_domain(self) -> Branch:
+        return Branch(self.id, frozenset(self.when), tuple(s.to_domain() for s in self.steps))
+
+
 class StrategyModel(_Model):
     id: StepId
     version: str = Field(min_length=1, max_length=32)
     steps: list[StepModel] = Field(min_length=1)
     broken_promise_step: StepModel | None = None
+    branches: list[BranchModel] = []
 
     @field_validator("steps")
     @classmethod
@@ -110,6 +128,7 @@ class StrategyModel(_Model):
             version=self.version,
             steps=tuple(s.to_domain() for s in self.steps),
             broken_promise_step=self.broken_promise_step.to_domain() if self.broken_promise_step else None,
+            branches=tuple(b.to_domain() for b in self.branches),
         )
 
 

@@ -13,6 +13,7 @@ from arrears.domain.behaviour import judge_promise
 from arrears.domain.delinquency import charge_off_day, collection_instalment_of, due_offset, loan_dpd
 from arrears.domain.loans import Loan
 from arrears.domain.money import advance
+from arrears.domain.plans import judge_plan
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.risk import rescore
 
@@ -36,6 +37,12 @@ def assess(loan: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
     # A promise to pay whose date has passed (or that a payment kept) is judged, and a broken one
     # counted, before the score below reads the counter.
     loan = judge_promise(loan, on, dpd)
+    # So is a repayment plan's instalment (a missed one breaks the plan, counted like a broken
+    # promise; a plan paid in full completes), which may lift the PLAN hold.
+    loan = judge_plan(loan, on)
+    if dpd == 0 and loan.hardship_reason:
+        # Current again: a later delinquency starts on the main strategy, not the hardship branch.
+        loan = loan.with_changes(hardship_reason="")
     charge_off = charge_off_day(loan)
     if charge_off is not None and charge_off <= on:
         # Charged off on its own day (the product's charge-off DPD), even when assessed later:
@@ -65,8 +72,8 @@ def assess(loan: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
 def collection_state_changed(before: Loan, after: Loan) -> bool:
     """Whether an assessment changed anything stored (the sweep writes only then).
 
-    A promise judged counts as a change: the judgement (and a broken promise's count) must be
-    stored, else the next assessment would judge it again.
+    A promise or a plan instalment judged counts as a change: the judgement (and a broken promise's
+    count, a lifted plan hold) must be stored, else the next assessment would judge it again.
     """
     return (
         before.status,
@@ -81,6 +88,9 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         before.broken_promises,
         before.last_broken_promise,
         before.last_kept_promise,
+        before.plan,
+        before.holds,
+        before.hardship_reason,
     ) != (
         after.status,
         after.dpd,
@@ -94,4 +104,7 @@ def collection_state_changed(before: Loan, after: Loan) -> bool:
         after.broken_promises,
         after.last_broken_promise,
         after.last_kept_promise,
+        after.plan,
+        after.holds,
+        after.hardship_reason,
     )

@@ -34,6 +34,7 @@ class RequestKind(StrEnum):
     HARDSHIP = "hardship"
     COMPLAINT = "complaint"
     PREFERENCES = "preferences"
+    PLAN = "plan"  # a repayment plan asked for or negotiated (arrears.usecases.plans)
 
 
 class HardshipReason(StrEnum):

@@ -10,7 +10,9 @@ judged by the hold exactly as a new one would be, and every receipt lists the ru
 3. `dispute_open`: SUPPRESS collection contact (the pack may allow some channels);
 4. `channel_opt_out`: the borrower opted out of this channel: SUPPRESS it;
 5. `hardship` (until a date): DEFER to the day after it ends;
-6. `promise_to_pay` (until a date): DEFER to the day after the promised date.
+6. `repayment_plan` (until a date): a plan in force (`arrears.domain.plans`): DEFER to the day
+   after its last instalment's grace ends (the hold lifts earlier when the plan breaks or completes);
+7. `promise_to_pay` (until a date): DEFER to the day after the promised date.
 
 Pure: no clock reads, no I/O; times are aware datetimes, dates are business dates of the pack.
 """
@@ -49,7 +51,15 @@ __all__ = [
     "zone_windows_for",
 ]
 
-HOLD_RULES = ("stop_hold", "cease_contact", "dispute_open", "channel_opt_out", "hardship", "promise_to_pay")
+HOLD_RULES = (
+    "stop_hold",
+    "cease_contact",
+    "dispute_open",
+    "channel_opt_out",
+    "hardship",
+    "repayment_plan",
+    "promise_to_pay",
+)
 """The hold rules in the order `check_holds` applies them (stored rule names)."""
 
 
@@ -96,7 +106,7 @@ def check_holds(
 ) -> HoldCheck:
     """Apply `HOLD_RULES`, in order, to a contact on `channel` on business date `on`.
 
-    A pause (hardship, promise to pay) holds on every day up to and including its date.
+    A pause (hardship, repayment plan, promise to pay) holds on every day up to and including its date.
     """
     holds = loan.holds
 
@@ -117,6 +127,8 @@ def check_holds(
                     f"hardship pause until {holds.hardship_until.isoformat()}",
                     holds.hardship_until,
                 )
+            case "repayment_plan" if holds.plan_until is not None and on <= holds.plan_until:
+                return Verdict.DEFER, f"repayment plan until {holds.plan_until.isoformat()}", holds.plan_until
             case "promise_to_pay" if (
                 holds.promise_to_pay_until is not None and on <= holds.promise_to_pay_until
             ):

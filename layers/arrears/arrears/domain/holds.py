@@ -63,8 +63,13 @@ class HoldChange:
     active: bool
     occurred_at: datetime
     until: date | None = None
+    # Hardship only: the reason code the borrower gave (`HardshipReason` value), kept on the loan
+    # (`Loan.hardship_reason`) so the strategy's hardship branch applies (arrears.domain.strategy).
+    reason: str = ""
 
     def __post_init__(self) -> None:
+        if self.reason and not (self.hold is HoldKind.HARDSHIP and self.active):
+            raise InvalidHoldChange("reason: only a hardship being set has a reason")
         if self.occurred_at.tzinfo is None:
             raise InvalidHoldChange("occurred_at: must be an aware UTC time")
         if self.active and self.hold.dated and self.until is None:
@@ -72,7 +77,7 @@ class HoldChange:
         if self.until is not None and not (self.active and self.hold.dated):
             what = f"lifting {self.hold.value}" if self.hold.dated else self.hold.value
             raise InvalidHoldChange(
-                f"until: {what} takes no date (only promise_to_pay and hardship being set have one)"
+                f"until: {what} takes no date (only promise_to_pay, hardship and plan being set have one)"
             )
 
     @property
@@ -109,6 +114,8 @@ def _holds_with(holds: Holds, change: HoldChange) -> Holds:
             return replace(holds, bankruptcy=on)
         case HoldKind.DECEASED:
             return replace(holds, deceased=on)
+        case HoldKind.PLAN:
+            return replace(holds, plan_until=change.until if on else None)
 
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(HoldKind)}
@@ -141,4 +148,9 @@ def apply_hold_change(loan: Loan, change: HoldChange, made_on: date) -> HoldOutc
         key=lambda stamp: _KIND_ORDER[stamp.hold],
     )
     updated = loan.with_changes(holds=holds, hold_stamps=tuple(stamps))
-    return HoldOutcome(updated, HoldChangeStatus.APPLIED, changed=holds != loan.holds)
+    if change.hold is HoldKind.HARDSHIP:
+        # Set: the reason given (if any) replaces the one on record; lifted: the hardship is over.
+        reason = (change.reason or loan.hardship_reason) if change.active else ""
+        updated = updated.with_changes(hardship_reason=reason)
+    changed = holds != loan.holds or updated.hardship_reason != loan.hardship_reason
+    return HoldOutcome(updated, HoldChangeStatus.APPLIED, changed=changed)

@@ -11,6 +11,7 @@ from enum import StrEnum
 from fractions import Fraction
 
 from arrears.domain.calendar import add_months
+from arrears.domain.plan_state import RepaymentPlan
 from arrears.domain.terms import DEFAULT_TERMS, LoanTerms
 
 
@@ -139,6 +140,9 @@ class Holds:
     cease_contact: bool = False
     bankruptcy: bool = False
     deceased: bool = False
+    # A repayment plan in force (arrears.domain.plans): escalation waits until this day (the last
+    # plan instalment's due date plus the grace days); lifted when the plan breaks or completes.
+    plan_until: date | None = None
 
 
 class HoldKind(StrEnum):
@@ -150,11 +154,12 @@ class HoldKind(StrEnum):
     CEASE_CONTACT = "cease_contact"  # Holds.cease_contact
     BANKRUPTCY = "bankruptcy"  # Holds.bankruptcy
     DECEASED = "deceased"  # Holds.deceased
+    PLAN = "plan"  # Holds.plan_until (a date): a repayment plan in force (arrears.domain.plans)
 
     @property
     def dated(self) -> bool:
         """Whether the hold runs until a date (and needs one to be set)."""
-        return self in (HoldKind.PROMISE_TO_PAY, HoldKind.HARDSHIP)
+        return self in (HoldKind.PROMISE_TO_PAY, HoldKind.HARDSHIP, HoldKind.PLAN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +266,12 @@ class Loan:
     validation_notice_at: datetime | None = None
     validation_period_ends: date | None = None
     validation_notice_sha256: str = ""
+    # The repayment plan agreed on the loan, the last one (arrears.domain.plans): ACTIVE while it is
+    # kept (with the PLAN hold), else how it ended (BROKEN, COMPLETED); None = never had one.
+    plan: RepaymentPlan | None = None
+    # The hardship reason the borrower gave last (arrears.domain.borrower_requests.HardshipReason
+    # value, "" = none), while the hardship it came with is on record: strategy steps branch on it.
+    hardship_reason: str = ""
 
     def __post_init__(self) -> None:
         for name in (
@@ -311,6 +322,11 @@ class Loan:
     def penalty_accrued_minor(self) -> int:
         """The penalty charged through `money_through`, in whole minor units."""
         return int(self.penalty_exact)
+
+    @property
+    def plan_active(self) -> bool:
+        """Whether a repayment plan is in force (Metro 2 and the strategy's branches read this)."""
+        return self.plan is not None and self.plan.is_active
 
     @property
     def is_charged_off(self) -> bool:

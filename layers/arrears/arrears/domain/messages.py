@@ -52,6 +52,23 @@ TEMPLATES: dict[tuple[str, str], str] = {
     ("legal_referral", "en"): "Legal referral: loan {loan_ref}, {dpd} days past due.",
     ("bureau_report", "zh-CN"): "征信报送：借款 {loan_ref}，逾期 {dpd} 天，欠款 {amount}。",
     ("bureau_report", "en"): "Bureau report: loan {loan_ref}, {dpd} days past due, balance {amount}.",
+    # The hardship branch (config/bundled/strategies.yaml): a repayment plan offered, no threat.
+    (
+        "sms_plan_offer",
+        "zh-CN",
+    ): "【Arrears】您的借款 {loan_ref} 应还 {amount}。如有困难，可申请分期还款计划。",
+    ("sms_plan_offer", "en"): (
+        "Arrears: your loan {loan_ref} has {amount} due. "
+        "If you are in difficulty, you can ask for a repayment plan."
+    ),
+    (
+        "email_plan_offer",
+        "zh-CN",
+    ): "您的借款 {loan_ref} 应还 {amount}。如有困难，可申请分期还款计划（2 至 6 期）。",
+    ("email_plan_offer", "en"): (
+        "Your loan {loan_ref} has {amount} due. If you are in difficulty, you can ask for a repayment plan "
+        "of 2 to 6 instalments."
+    ),
 }
 
 # To anyone but the debtor: who is calling and a request to call back, nothing about any debt.

@@ -96,12 +96,18 @@ class CollectionPlaybook:
 
     def milestones_for(self, loan: Loan) -> Milestones:
         """Every day something can happen to the loan: its strategy's steps under any risk band,
-        the bucket boundaries, charge-off, and the day after a promise to pay or a hardship pause
-        ends (so a broken promise is noticed and paused steps resume on time)."""
-        offsets = set(self.strategy_for(loan).offsets)
+        the bucket boundaries, charge-off, the day after a promise to pay or a hardship pause
+        ends (so a broken promise is noticed and paused steps resume on time), and the day each
+        plan instalment's grace ends."""
+        # The steps of the loan's branch (what its borrower said): a hold recorded or an assessment
+        # that changes the branch re-assesses the loan, so its next milestone follows the branch.
+        offsets = set(self.strategy_for(loan).for_loan(loan).offsets)
         anchor = arrears_anchor(loan)
         if anchor is not None:
             for until in (loan.holds.promise_to_pay_until, loan.holds.hardship_until):
                 if until is not None:
                     offsets.add((until + timedelta(days=1) - anchor.effective_due).days)
+            if loan.plan is not None:
+                # Each plan instalment is judged the day after its grace ends (arrears.domain.plans).
+                offsets.update((day - anchor.effective_due).days for day in loan.plan.judge_days())
         return Milestones.build(self.buckets, tuple(sorted(offsets)), loan.terms.charge_off_dpd)

@@ -5,7 +5,10 @@ risk from the features stored beside the score. Inputs are the loan's own repaym
 (instalments' due and settled dates, partial payments, the current DPD) and two counters other
 parts of the system keep on the loan (`arrears.domain.behaviour`): `broken_promises`, counted by the
 assessment once per promise not kept, and `unanswered_contacts`, the calls in a row that did not
-connect, counted by the dispatcher from the dialer's `CallOutcome` reports.
+connect, counted by the dispatcher from the dialer's `CallOutcome` reports. Promises to pay and
+repayment plans count both ways: a broken promise and a missed plan instalment add to
+`broken_promises`; each plan instalment kept, while the plan is in force, takes points off
+(`plan_instalments_kept`, negative points; the total never goes below 0).
 """
 
 from __future__ import annotations
@@ -110,7 +113,20 @@ def score(loan: Loan, on: date) -> RiskScore:
             "contacts without a response",
         )
     )
-    total = sum(f.points for f in features)
+    # A repayment plan being kept lowers the risk (a broken one is already a broken promise above):
+    # each plan instalment kept takes 10 points off, at most 30, while the plan is in force (more than
+    # the partial payments a plan is made of add).
+    plan = loan.plan
+    kept = (
+        sum(1 for i in plan.instalments if i.outcome.value == "kept")
+        if plan is not None and plan.is_active
+        else 0
+    )
+    if plan is not None and plan.is_active:
+        features.append(
+            Feature("plan_instalments_kept", kept, -min(30, 10 * kept), "repayment plan instalments kept")
+        )
+    total = max(0, sum(f.points for f in features))
     return RiskScore(total, band_for(total), tuple(features))
 
 

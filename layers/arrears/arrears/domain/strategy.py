@@ -6,6 +6,16 @@ date (negative = before it), a channel, a template and the conditions under whic
 (bucket, risk band, amount threshold, covered regions for field visits). The risk band also moves a
 step (`band_offsets`: high risk calls earlier, low risk later). Loans are split between strategy
 arms (champion / challenger) deterministically by a hash of the loan id, with configured weights.
+
+**Branches: what the borrower said changes the strategy.** A strategy may carry branches, each with
+its own steps and the conditions it is taken under (`when`, any of): the hardship the borrower
+reported (`hardship`, or one reason: `hardship:job_loss`, `hardship:reduced_income`,
+`hardship:illness`, `hardship:disaster`, `hardship:other`), an open dispute (`dispute_open`), or the
+loan's repayment plan (`plan_active`, `plan_broken`, `plan_completed`). `Strategy.for_loan` answers the
+first branch whose conditions hold (else the main steps, branch `main`); the planner plans its steps
+and names the branch on every receipt. The shipped strategies give a borrower who reported hardship
+a plan offer and a softer cadence instead of the next escalation step (no field visit, no legal
+referral). Facts come from the loan only (`loan_facts`).
 """
 
 from __future__ import annotations
@@ -51,15 +61,62 @@ class Step:
         return not self.risk_bands or band in self.risk_bands
 
 
+MAIN_BRANCH = "main"
+HARDSHIP_REASONS = ("job_loss", "reduced_income", "illness", "disaster", "other")
+CONDITIONS = frozenset(
+    {
+        "hardship",
+        *(f"hardship:{reason}" for reason in HARDSHIP_REASONS),
+        "dispute_open",
+        "plan_active",
+        "plan_broken",
+        "plan_completed",
+    }
+)
+"""Every condition a branch may name (`Branch.when`)."""
+
+
+def loan_facts(loan: Loan) -> frozenset[str]:
+    """The conditions that hold for `loan` (a subset of `CONDITIONS`): what its borrower said (the
+    hardship reason on record), an open dispute, and its repayment plan's state."""
+    facts: set[str] = set()
+    if loan.hardship_reason:
+        facts.update(("hardship", f"hardship:{loan.hardship_reason}"))
+    if loan.holds.dispute_open:
+        facts.add("dispute_open")
+    if loan.plan is not None:
+        facts.add(f"plan_{loan.plan.status.value}")
+    return frozenset(facts)
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """Steps taken instead of the main ones when any of `when` holds for the loan (`loan_facts`)."""
+
+    branch_id: str
+    when: frozenset[str]
+    steps: tuple[Step, ...]
+
+    def __post_init__(self) -> None:
+        unknown = sorted(self.when - CONDITIONS)
+        if not self.when or unknown:
+            raise ValueError(f"branch {self.branch_id}: conditions must be some of {sorted(CONDITIONS)}")
+        if [s.offset for s in self.steps] != sorted(s.offset for s in self.steps):
+            raise ValueError(f"branch {self.branch_id}: steps must be ordered by offset")
+
+
 @dataclass(frozen=True, slots=True)
 class Strategy:
     strategy_id: str
     version: str
     steps: tuple[Step, ...]
     broken_promise_step: Step | None = None
+    branches: tuple[Branch, ...] = ()
+    branch_id: str = MAIN_BRANCH  # which branch these steps are (`for_loan`)
 
     def __post_init__(self) -> None:
-        ids = [s.step_id for s in self.steps]
+        # Step ids key the planned actions: unique across the main steps and every branch.
+        ids = [s.step_id for s in self.steps] + [s.step_id for b in self.branches for s in b.steps]
         if len(ids) != len(set(ids)):
             raise ValueError(f"strategy {self.strategy_id}: duplicate step ids")
         if [s.offset for s in self.steps] != sorted(s.offset for s in self.steps):
@@ -67,10 +124,26 @@ class Strategy:
 
     @property
     def offsets(self) -> tuple[int, ...]:
-        """Every day a step can fall on, whatever the loan's risk band (the sweep's milestones)."""
+        """Every day a step of these steps can fall on, whatever the loan's risk band (the sweep's
+        milestones; a loan on a branch gets the branch's: `for_loan(loan).offsets`)."""
         values = {s.offset for s in self.steps}
         values.update(o for s in self.steps for o in s.band_offsets.values())
         return tuple(sorted(values))
+
+    def for_loan(self, loan: Loan) -> Strategy:
+        """The strategy as it applies to `loan`: the first branch whose conditions hold (its steps,
+        `branch_id` its id, the same broken-promise step), else this strategy (`branch_id` "main")."""
+        facts = loan_facts(loan)
+        for branch in self.branches:
+            if branch.when & facts:
+                return Strategy(
+                    self.strategy_id,
+                    self.version,
+                    branch.steps,
+                    self.broken_promise_step,
+                    branch_id=branch.branch_id,
+                )
+        return self
 
     def steps_for(self, band: str) -> tuple[tuple[int, Step], ...]:
         """(effective offset, step) for the steps that run for `band`, in offset order."""

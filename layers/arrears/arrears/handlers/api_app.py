@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from arrears.adapters.borrower_requests import BorrowerRequestRepository
 from arrears.handlers.api import API_TITLE, API_VERSION, build_api
 from arrears.handlers.borrower_api import borrower_router
+from arrears.handlers.plans_api import plans_router
 from arrears.handlers.preferences import unsubscribe_router
 from arrears.handlers.staff_api import staff_router
 from arrears.handlers.telemetry import Telemetry
@@ -37,6 +38,7 @@ def api_app(providers: ApiProviders, telemetry: Telemetry) -> APIGatewayHttpReso
     def mount(app: APIGatewayHttpResolver) -> None:
         app.include_router(borrower_router(providers.borrower_ports, providers.now, telemetry))
         app.include_router(staff_router(providers.requests, providers.now))
+        app.include_router(plans_router(providers.borrower_ports, providers.now, telemetry))
         app.include_router(
             unsubscribe_router(providers.preference_ports, providers.link_secret, providers.now, telemetry),
             prefix="/preferences",

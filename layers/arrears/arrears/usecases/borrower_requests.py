@@ -49,6 +49,7 @@ from arrears.domain.holds import HoldChange, HoldKind
 from arrears.domain.loans import Loan
 from arrears.domain.money import amount_due, payoff_quote
 from arrears.domain.optouts import PreferenceChange, PreferenceKind, PreferenceSource
+from arrears.domain.plans import PlanPolicy
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token
@@ -162,7 +163,7 @@ def _store_and_archive(
     jurisdiction: str,
     at: datetime,
     details: dict[str, Any],
-    policy: BorrowerRequestPolicy | None,
+    policy: BorrowerRequestPolicy | PlanPolicy | None,
     text: str = "",
     extra: dict[str, Any] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
@@ -213,9 +214,15 @@ class IdempotencyKeyReused(ValueError):
 
 
 def _hold(
-    ports: BorrowerApiPorts, rid: str, loan: Loan, hold: HoldKind, at: datetime, until: date | None
+    ports: BorrowerApiPorts,
+    rid: str,
+    loan: Loan,
+    hold: HoldKind,
+    at: datetime,
+    until: date | None,
+    reason: str = "",
 ) -> str:
-    change = HoldChange(rid, loan.loan_id, hold, True, at, until)
+    change = HoldChange(rid, loan.loan_id, hold, True, at, until, reason)
     return record_hold(change, loans=ports.loans, playbook=ports.playbook()).status.value
 
 
@@ -309,7 +316,8 @@ def report_hardship(
         policy=policy,
         text=text,
     )
-    hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, date.fromisoformat(str(details["paused_until"])))
+    paused_until = date.fromisoformat(str(details["paused_until"]))
+    hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, paused_until, str(details["reason"]))
     return RequestOutcome(rid, created, {**details, "hold": hold})
 
 

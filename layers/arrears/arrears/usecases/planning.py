@@ -84,8 +84,15 @@ def receipt(
     trigger: str,
 ) -> dict[str, Any]:
     strategy = arm.strategy
+    # The branch taken for what the borrower said ("main" when none applies; arrears.domain.strategy).
+    branch = strategy.for_loan(loan).branch_id
     return {
-        "strategy": {"id": strategy.strategy_id, "version": strategy.version, "arm": arm.name},
+        "strategy": {
+            "id": strategy.strategy_id,
+            "version": strategy.version,
+            "arm": arm.name,
+            "branch": branch,
+        },
         # The base pack and every layer that judged the step (`<id>@<version>`, base first).
         "rule_pack": {"id": pack.pack_id, "version": pack.version, "layers": list(pack.layers)},
         "step": {
@@ -277,7 +284,8 @@ def plan_for_change(
     if on is None or not after.is_open or is_stopped(after):
         return result
     arm = playbook.arm_for(after)
-    strategy = arm.strategy
+    # The branch for what the borrower said (hardship, a dispute, a plan), else the main steps.
+    strategy = arm.strategy.for_loan(after)
     band, risk = risk_of(after, on)
     band_before = None
     if before is not None and before.evaluated_on is not None:
@@ -362,12 +370,20 @@ def plan_for_change(
             last_outcome=outcome,
         )
         created = actions.create(action)
+        if not created:
+            result.duplicates += 1
+            # A replay of this change, or the step reached a second time (a band that moved its day
+            # back): the stored action's own record is completed (idempotent: its id comes from the
+            # action id and version), never a second record of the same outcome at another instant.
+            stored = next(
+                (a for a in actions.for_loan(action.loan_id) if a.action_id == action.action_id), None
+            )
+            if stored is not None:
+                ensure_recorded(contacts, stored)
+            continue
         if outcome is not None:
             # Idempotent (id from action id and version): a replay completes a run that died here.
             ensure_recorded(contacts, action)
-        if not created:
-            result.duplicates += 1
-            continue
         {
             Verdict.PLAN: result.planned,
             Verdict.DEFER: result.deferred,

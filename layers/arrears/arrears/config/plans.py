@@ -1,0 +1,81 @@
+"""Loading the repayment-plan policy (`bundled/plans.yaml`), validated by pydantic.
+
+`plan_policy(jurisdiction)` answers the policy of a loan's jurisdiction: its own entry, else that of
+its base (`US-MA`, `US-WA` and the lender overlays fall back on `US-REGF`), as
+`arrears.config.borrower_requests` does. Every value carries its source, so a refusal can cite it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from arrears.domain.plans import PlanPolicy
+
+BUNDLED_PLANS = "plans.yaml"
+_BASES = {"US": "US-REGF", "LENDER": "US-REGF"}
+
+
+class PlanPolicyError(ValueError):
+    """The document is invalid: the message names the jurisdiction, the field and the problem."""
+
+
+class _Cited(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: int = Field(ge=0, le=10**12)
+    source: str = Field(min_length=1)
+
+
+class _Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min_instalments: _Cited
+    max_instalments: _Cited
+    min_instalment_minor: _Cited
+    max_days_between: _Cited
+    max_plan_days: _Cited
+    grace_days: _Cited
+    auto_max_minor: _Cited
+    auto_max_instalments: _Cited
+    agent_max_minor: _Cited
+    agent_max_instalments: _Cited
+
+
+def parse_plan_policies(text: str) -> dict[str, PlanPolicy]:
+    raw = yaml.safe_load(text) or {}
+    policies: dict[str, PlanPolicy] = {}
+    for jurisdiction, body in raw.items():
+        try:
+            model = _Policy.model_validate(body)
+            fields = model.model_dump()
+            policies[str(jurisdiction)] = PlanPolicy(
+                jurisdiction=str(jurisdiction),
+                sources={name: cited["source"] for name, cited in fields.items()},
+                **{name: cited["value"] for name, cited in fields.items()},
+            )
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise PlanPolicyError(f"{jurisdiction}.{where}: {first['msg']}") from None
+        except ValueError as error:
+            raise PlanPolicyError(str(error)) from None
+    return policies
+
+
+@cache
+def bundled_plan_policies() -> dict[str, PlanPolicy]:
+    text = resources.files("arrears.config.bundled").joinpath(BUNDLED_PLANS).read_text("utf-8")
+    return parse_plan_policies(text)
+
+
+def plan_policy(jurisdiction: str) -> PlanPolicy:
+    """The plan policy of `jurisdiction` (or of its base); `LookupError` when there is none."""
+    policies = bundled_plan_policies()
+    if jurisdiction in policies:
+        return policies[jurisdiction]
+    base = _BASES.get(jurisdiction.split("-", 1)[0], jurisdiction.split("-", 1)[0])
+    if base in policies:
+        return policies[base]
+    raise LookupError(f"no repayment-plan policy for jurisdiction {jurisdiction}")
