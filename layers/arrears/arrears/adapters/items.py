@@ -205,6 +205,7 @@ def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[
             ),
             "validation_period_ends": _iso(loan.validation_period_ends),
             "validation_notice_sha256": loan.validation_notice_sha256 or None,
+            "original_default_on": _iso(loan.original_default_on),
         }
     )
 
@@ -308,6 +309,7 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             ),
             validation_period_ends=_date(item.get("validation_period_ends")),
             validation_notice_sha256=str(item.get("validation_notice_sha256", "")),
+            original_default_on=_date(item.get("original_default_on")),
         )
         if "principal_days" not in item and loan.money_through is not None:
             # An item written before the cost cap counted principal-days (legacy): the schedule's

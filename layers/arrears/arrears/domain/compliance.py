@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.domain.borrowers import Borrower
 from arrears.domain.business_time import business_date
+from arrears.domain.limitation import LIMITATION_RULE, barred_reason, threatens_suit, time_barred
 from arrears.domain.loans import Loan
 from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
@@ -317,13 +318,16 @@ def gate(
     at: datetime,
     pack: RulePack,
     phone_zones: Collection[str] = (),
+    template_id: str = "",
 ) -> SendDecision:
     """Decide, on fresh state at the aware instant `at`, whether a planned contact may go out now.
 
     `collection_instalment` is the instalment the contact was planned for; `pack` the composed pack
     (`arrears.domain.rulepacks.compose`); `phone_zones` the zones of the borrower's phone numbers.
     Rules, in order: `loan_open` and `still_overdue` (CANCEL), the hold rules (`check_holds`, on the
-    business date of `at`), `validation_period` (Reg F debt collectors: a step that would overshadow
+    business date of `at`), `limitation_period` (a legal step, or a message whose `template_id`
+    threatens suit, once the claim is time-barred: SUPPRESS; `arrears.domain.limitation`),
+    `validation_period` (Reg F debt collectors: a step that would overshadow
     the right to dispute waits until the validation period ends; DEFER), `field_visits_enabled`
     (SUPPRESS), then for timed channels `contact_hours` in every zone the borrower may be in
     (`contact_zones`: lawful only when lawful in all of them; SUPPRESS when their windows never
@@ -361,6 +365,15 @@ def gate(
         return SendDecision(Verdict.DEFER, held.reason, tuple(checked), paused_until, decided_by=base)
     if held.verdict is not None:
         return SendDecision(held.verdict, held.reason, tuple(checked), decided_by=base)
+    if pack.limitation is not None and threatens_suit(channel, template_id):
+        if time_barred(loan, pack.limitation, business_date(at, pack)):
+            return stop(
+                Verdict.SUPPRESS,
+                LIMITATION_RULE,
+                barred_reason(loan, pack.limitation),
+                pack.decided_by(LIMITATION_RULE),
+            )
+        checked.append((LIMITATION_RULE, PASS))
     notice = pack.validation_notice
     if notice is not None and channel in notice.defer_until_period_end:
         today = business_date(at, pack)

@@ -261,6 +261,10 @@ class Loan:
     validation_notice_at: datetime | None = None
     validation_period_ends: date | None = None
     validation_notice_sha256: str = ""
+    # For a debt placed with a collector or sold: the original creditor's date of default (the day
+    # the creditor knew or should have known of it), which the limitation period counts from when
+    # earlier than this schedule's own default (arrears.domain.limitation); None = the schedule's.
+    original_default_on: date | None = None
 
     def __post_init__(self) -> None:
         for name in (

@@ -8,7 +8,9 @@ every rule checked and its verdict out. The rules, in order:
 - the pack's channel rules (field visits not used in this jurisdiction): SUPPRESS;
 - the hold rules shared with the dispatcher's gate (`arrears.domain.compliance.check_holds`):
   stop, cease contact, open dispute and channel opt-out SUPPRESS; hardship and a promise to pay
-  DEFER to the day after they end.
+  DEFER to the day after they end;
+- `limitation_period`: a legal step, or a message that threatens suit, once the loan's claim is
+  time-barred (`arrears.domain.limitation`): SUPPRESS.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from arrears.domain.compliance import check_holds
+from arrears.domain.limitation import LIMITATION_RULE, barred_reason, threatens_suit, time_barred
 from arrears.domain.loans import Loan
 from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel, Step
@@ -81,6 +84,11 @@ def decide_step(
         channel=step.channel, loan=loan, pack=pack, opted_out_channels=borrower.opted_out_channels, on=on
     )
     rules = (*checked, *held.rules_checked)
+    if held.verdict is None and pack.limitation is not None and threatens_suit(step.channel, step.template_id):
+        if time_barred(loan, pack.limitation, on):
+            barred = (*rules, (LIMITATION_RULE, FAIL))
+            return StepDecision(Verdict.SUPPRESS, barred, barred_reason(loan, pack.limitation))
+        rules = (*rules, (LIMITATION_RULE, PASS))
     if held.verdict is None:
         return StepDecision(Verdict.PLAN, rules)
     resume = held.paused_until + timedelta(days=1) if held.paused_until is not None else None
