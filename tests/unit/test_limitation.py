@@ -127,10 +127,12 @@ def test_us_limitation_is_the_states_and_the_federal_base_has_none() -> None:
     assert history.composed("US-REGF", on, "CA").limitation is None
     ma = history.composed("US-REGF", on, "MA")
     wa = history.composed("US-REGF", on, "WA")
-    assert ma.limitation is not None and ma.limitation.years == 6
+    assert ma.limitation is not None
+    assert ma.limitation.years == 6
     assert "M.G.L. c. 260" in ma.source(LIMITATION_RULE).citation
     assert ma.decided_by(LIMITATION_RULE) == "US-MA@2026.1"
-    assert wa.limitation is not None and "RCW 4.16.040" in wa.source(LIMITATION_RULE).citation
+    assert wa.limitation is not None
+    assert "RCW 4.16.040" in wa.source(LIMITATION_RULE).citation
     assert "1006.26(b)" in ma.time_barred_citation
 
 

@@ -84,7 +84,8 @@ def decide_step(
         channel=step.channel, loan=loan, pack=pack, opted_out_channels=borrower.opted_out_channels, on=on
     )
     rules = (*checked, *held.rules_checked)
-    if held.verdict is None and pack.limitation is not None and threatens_suit(step.channel, step.template_id):
+    suit = threatens_suit(step.channel, step.template_id)
+    if held.verdict is None and pack.limitation is not None and suit:
         if time_barred(loan, pack.limitation, on):
             barred = (*rules, (LIMITATION_RULE, FAIL))
             return StepDecision(Verdict.SUPPRESS, barred, barred_reason(loan, pack.limitation))

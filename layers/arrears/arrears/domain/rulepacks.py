@@ -254,8 +254,8 @@ def compose(base: RulePack, overlays: Iterable[Overlay]) -> RulePack:
 
     Strictest wins, per rule: the latest contact-hours start and the earliest end; the lowest of each
     call cap; every contact limit of every layer (each counted on its own); field visits only if no
-    layer forbids them; the shortest limitation period. Each rule's deciding layer and citation is recorded (`RulePack.source`); on a
-    tie the base (then the earlier overlay) keeps it.
+    layer forbids them; the shortest limitation period. Each rule's deciding layer and citation is
+    recorded (`RulePack.source`); on a tie the base (then the earlier overlay) keeps it.
     """
     pack = base
     if base.settings.deployer_role is DeployerRole.CREDITOR:
