@@ -271,8 +271,39 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
         entry = BookEntry(
             loan, borrower, behaviour, late_days=rng.randrange(2, 40), pay_hour_local=rng.randrange(7, 23)
         )
+        if n == OLD_DEBT:
+            entry = _old_placed_debt(entry, start)
         entries.append(_with_history(entry, start))
     return entries
+
+
+# Loan 3: a debt placed with the collector 100 days before the run whose original creditor's default
+# is older than the limitation period (CN three years, a Massachusetts borrower six): its pre-legal
+# demand and its legal step are suppressed by `limitation_period` (arrears.domain.limitation).
+OLD_DEBT = 3
+OLD_DEBT_DPD_AT_START = 100
+OLD_DEBT_DEFAULT_YEARS_AGO = {"CN": 4, "US-REGF": 7}
+
+
+def _old_placed_debt(entry: BookEntry, start: date) -> BookEntry:
+    """`entry` made an old placed debt: one instalment 100 days past due, never paid, its original
+    default years older than the limitation period (a US borrower moved to Massachusetts)."""
+    borrower, loan = entry.borrower, entry.loan
+    if loan.jurisdiction == "US-REGF":
+        borrower = replace(borrower, timezone="America/New_York", region="MA", phone=_us_phone(0, "MA", 4321))
+    first_due = start - timedelta(days=OLD_DEBT_DPD_AT_START)
+    disbursed = first_due - timedelta(days=30)
+    principal = max(loan.principal_minor, 200_000)  # above the legal steps' minimum amount
+    contract = loan.with_changes(
+        principal_minor=principal,
+        disbursed_on=disbursed,
+        instalments=build_schedule(principal, disbursed_on=disbursed, instalments=1, monthly_interest_bps=0),
+    )
+    rates, fees = ((50,), (0,)) if loan.jurisdiction == "CN" else ((100,), (0,))
+    priced = _priced(contract, borrower, rates, fees, 30)
+    years = OLD_DEBT_DEFAULT_YEARS_AGO[loan.jurisdiction]
+    placed = priced.with_changes(original_default_on=start.replace(year=start.year - years))
+    return BookEntry(placed, borrower, Behaviour.NEVER, entry.late_days, entry.pay_hour_local)
 
 
 def _with_history(entry: BookEntry, start: date) -> BookEntry:

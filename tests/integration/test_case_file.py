@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,6 +22,7 @@ from arrears.config.settings import load_settings
 from arrears.domain.case_file import case_file_keys, verify
 from arrears.usecases.case_file import CaseFilePorts, TimeBarred, build_or_fetch
 from arrears.usecases.payments import PaymentReceived, receive_payment
+from arrears_cli import legal
 from benchmarks.archive import synthetic_contacts
 from localcloud.stack import LocalStack
 from tests.integration.archive_support import archive
@@ -191,3 +193,44 @@ def test_no_case_file_for_a_time_barred_claim(
 
     listed = boto3.client("s3").list_objects_v2(Bucket=case_container.settings.case_file_bucket)
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_arrears_legal_builds_then_fetches_and_verifies(
+    stack: LocalStack,
+    container: Container,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    loan = cn_cash_loan(LOAN, due=date(2026, 3, 1))
+    register(container, loan, borrower_for(loan), utc(2026, 2, 1))
+    _history(container)
+    environment = tmp_path / "env.json"
+    environment.write_text(json.dumps(stack.functions["CaseFileFunction"].environment))
+    command = ["case", "--loan", LOAN, "--environment", str(environment), "--out", str(tmp_path)]
+
+    assert legal.main([*command, "--at", "2026-03-20T04:00:00Z"]) == 0
+    built = capsys.readouterr().out
+    assert f"{LOAN} case manual-20260320: built" in built
+    assert "proof verified" in built
+    case = json.loads((tmp_path / "manual-20260320.json").read_text())
+    assert verify(case) == []
+    assert (tmp_path / "manual-20260320.html").read_text().startswith("<!DOCTYPE html>")
+
+    assert legal.main(command) == 0  # no case id: the loan's file in the bucket, fetched
+    assert f"{LOAN} case manual-20260320: fetched" in capsys.readouterr().out
+
+
+def test_arrears_legal_refuses_a_time_barred_claim(
+    stack: LocalStack, container: Container, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loan = replace(cn_cash_loan(LOAN, due=date(2026, 3, 1)), original_default_on=date(2022, 5, 1))
+    register(container, loan, borrower_for(loan), utc(2026, 2, 1))
+    environment = tmp_path / "env.json"
+    environment.write_text(json.dumps(stack.functions["CaseFileFunction"].environment))
+
+    code = legal.main(
+        ["case", "--loan", LOAN, "--environment", str(environment), "--at", "2026-03-20T04:00:00Z"]
+    )
+
+    assert code == 1
+    assert "limitation period ended on 2025-05-01" in capsys.readouterr().err

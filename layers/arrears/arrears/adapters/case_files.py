@@ -48,6 +48,13 @@ class CaseFileStore:
             raise
         return True
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`, sorted (all pages of ListObjectsV2)."""
+        found: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            found.extend(str(entry["Key"]) for entry in page.get("Contents", []))
+        return sorted(found)
+
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is none."""
         try:
