@@ -273,6 +273,8 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
         )
         if n == OLD_DEBT:
             entry = _old_placed_debt(entry, start)
+        elif n == COURT_CASE:
+            entry = _court_case(entry, start)
         entries.append(_with_history(entry, start))
     return entries
 
@@ -303,7 +305,46 @@ def _old_placed_debt(entry: BookEntry, start: date) -> BookEntry:
     priced = _priced(contract, borrower, rates, fees, 30)
     years = OLD_DEBT_DEFAULT_YEARS_AGO[loan.jurisdiction]
     placed = priced.with_changes(original_default_on=start.replace(year=start.year - years))
-    return BookEntry(placed, borrower, Behaviour.NEVER, entry.late_days, entry.pay_hour_local)
+    # Unmoved by contacts: never pays while collected (a US one pays after its charge-off, which is
+    # lawful: the debt is owed, only suit is barred).
+    return BookEntry(placed, borrower, Behaviour.RECOVERED, entry.late_days, entry.pay_hour_local)
+
+
+# Loan 8: a CN cash loan 85 days past due when the run starts, unpaid while collected: its legal step
+# (day 90) goes out on the run's fifth day and builds a court case file. Its borrower is fixed (no draw
+# from the generator: the rest of the book stays as it was).
+COURT_CASE = 8
+COURT_CASE_DPD_AT_START = 85
+
+
+def _court_case(entry: BookEntry, start: date) -> BookEntry:
+    """`entry` made a CN cash loan that reaches its legal step early in the run (see `COURT_CASE`)."""
+    borrower = Borrower(
+        borrower_id=entry.borrower.borrower_id,
+        timezone="Asia/Shanghai",
+        language="zh-CN",
+        region="Shanghai",
+        name="赵建国",
+        phone="+8613900000008",
+        email="court.case@example.cn",
+        address="上海市黄浦区中山东一路8号",
+    )
+    first_due = start - timedelta(days=COURT_CASE_DPD_AT_START)
+    disbursed = first_due - timedelta(days=30)
+    principal = max(entry.loan.principal_minor, 200_000)
+    contract = Loan(
+        loan_id=entry.loan.loan_id,
+        borrower_id=borrower.borrower_id,
+        jurisdiction="CN",
+        currency="CNY",
+        principal_minor=principal,
+        disbursed_on=disbursed,
+        instalments=build_schedule(principal, disbursed_on=disbursed, instalments=1, monthly_interest_bps=0),
+        penalty_daily_ppm=500,
+        apr_cap_bps=0,
+    )
+    loan = _priced(contract, borrower, (50,), (principal // 1000, 0), 30)
+    return BookEntry(loan, borrower, Behaviour.RECOVERED, entry.late_days, entry.pay_hour_local)
 
 
 def _with_history(entry: BookEntry, start: date) -> BookEntry:

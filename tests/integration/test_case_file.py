@@ -26,7 +26,7 @@ from arrears_cli import legal
 from benchmarks.archive import synthetic_contacts
 from localcloud.stack import LocalStack
 from tests.integration.archive_support import archive
-from tests.integration.conftest import borrower_for, cn_cash_loan, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
 
 LOAN = "L-COURT"
 REFERRED = utc(2026, 3, 20, 4, 0)  # 12:00 in Shanghai, 19 days past due
@@ -234,3 +234,51 @@ def test_arrears_legal_refuses_a_time_barred_claim(
 
     assert code == 1
     assert "limitation period ended on 2025-05-01" in capsys.readouterr().err
+
+
+def test_a_referral_on_the_legal_topic_reaches_the_case_file_function(
+    stack: LocalStack, container: Container, make_cloud: CloudFactory
+) -> None:
+    loan = cn_cash_loan(LOAN, due=date(2026, 3, 1))
+    register(container, loan, borrower_for(loan), utc(2026, 2, 1))
+    _history(container)
+    cloud = make_cloud(REFERRED)
+    referral = {
+        "type": "LEGAL_REFERRAL",
+        "action_id": "A-LEGAL-TOPIC",
+        "loan_id": LOAN,
+        "borrower_token": "tok",
+        "jurisdiction": "CN",
+        "step": "legal-d90",
+        "referred_at": "2026-03-20T04:00:00Z",
+    }
+    # As the dispatcher publishes it: SNS delivers to the subscribed queue, the queue to the function.
+    boto3.client("sns").publish(TopicArn=stack.physical["LegalTopic"], Message=json.dumps(referral))
+    cloud.settle()
+    boto3.client("sns").publish(TopicArn=stack.physical["LegalTopic"], Message=json.dumps(referral))
+    cloud.settle()
+
+    assert cloud.counts.get("CaseFileFunction") == 2
+    bucket = stack.physical["CaseFileBucket"]
+    json_key, _ = case_file_keys("CN", LOAN, "A-LEGAL-TOPIC")
+    case = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=json_key)["Body"].read())
+    assert verify(case) == []
+    versions = boto3.client("s3").list_object_versions(Bucket=bucket, Prefix=json_key).get("Versions", [])
+    assert len(versions) == 1  # the redelivered referral found the file
+
+
+def test_a_malformed_referral_fails_alone_and_reaches_the_dlq(
+    stack: LocalStack, container: Container, make_cloud: CloudFactory
+) -> None:
+    cloud = make_cloud(REFERRED)
+    boto3.client("sns").publish(
+        TopicArn=stack.physical["LegalTopic"], Message=json.dumps({"type": "LEGAL_REFERRAL"})
+    )
+    for _ in range(4):
+        cloud.settle()
+
+    assert not boto3.client("s3").list_objects_v2(Bucket=stack.physical["CaseFileBucket"]).get("Contents")
+    dlq = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.physical["CaseFileDLQ"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert dlq == "1"
