@@ -279,16 +279,16 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
     return entries
 
 
-# Loan 3: a debt placed with the collector 100 days before the run whose original creditor's default
+# Loan 3: a debt placed with the collector, 112 days past due when the run starts, whose original default
 # is older than the limitation period (CN three years, a Massachusetts borrower six): its pre-legal
 # demand and its legal step are suppressed by `limitation_period` (arrears.domain.limitation).
 OLD_DEBT = 3
-OLD_DEBT_DPD_AT_START = 100
+OLD_DEBT_DPD_AT_START = 112  # past every legal step and demand (CN 80/90, US 100/110)
 OLD_DEBT_DEFAULT_YEARS_AGO = {"CN": 4, "US-REGF": 7}
 
 
 def _old_placed_debt(entry: BookEntry, start: date) -> BookEntry:
-    """`entry` made an old placed debt: one instalment 100 days past due, never paid, its original
+    """`entry` made an old placed debt: one instalment 112 days past due, never paid, its original
     default years older than the limitation period (a US borrower moved to Massachusetts)."""
     borrower, loan = entry.borrower, entry.loan
     if loan.jurisdiction == "US-REGF":

@@ -608,7 +608,7 @@ def run_demo(
                 as_of=start + timedelta(days=days - 1),
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
-                run=summary["run"],
+                run={**summary["run"], "legal": summary["legal"]},
                 behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.

@@ -185,3 +185,16 @@ def test_every_template_that_threatens_suit_exists_and_says_so() -> None:
         chinese = render(template_id, "zh-CN", loan_id="L1", dpd=80, amount_minor=100, currency="CNY")
         assert "legal action" in english.body
         assert "诉讼" in chinese.body
+
+
+def test_the_limitation_is_named_before_any_hold() -> None:
+    # Opted out of e-mail and time-barred: the receipt says the demand is barred, not only unwanted.
+    loan = _cn_loan(date(2023, 3, 10))
+    on = date(2026, 4, 1)
+    pack = rule_pack_in_force("CN", _at(on), address_state="Shanghai")
+    opted_out = BorrowerFacts(opted_out_channels=frozenset({"EMAIL"}))
+    planned = decide_step(
+        PRE_LEGAL, loan=loan, on=on, pack=pack, band="MEDIUM", amount_minor=100_000, borrower=opted_out
+    )
+    assert planned.rules_checked[-1] == (LIMITATION_RULE, FAIL)
+    assert all(rule != "channel_opt_out" for rule, _ in planned.rules_checked)

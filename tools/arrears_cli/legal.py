@@ -70,7 +70,8 @@ def case_file(
     at: datetime | None = None,
     session: boto3.session.Session | None = None,
 ) -> CaseFileResult:
-    """The loan's case file (`case_id`, else the last of its files by key, else a new `manual-<date>` one as of `at`)."""
+    """The loan's case file: `case_id`, else the last of its files by key, else a new one
+    (`manual-<date>`) built as of `at`."""
     container = Container(load_settings(dict(environment)), session or boto3.session.Session())
     loan = container.loans.get(loan_id)
     if loan is None:

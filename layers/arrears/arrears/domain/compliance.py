@@ -324,9 +324,9 @@ def gate(
 
     `collection_instalment` is the instalment the contact was planned for; `pack` the composed pack
     (`arrears.domain.rulepacks.compose`); `phone_zones` the zones of the borrower's phone numbers.
-    Rules, in order: `loan_open` and `still_overdue` (CANCEL), the hold rules (`check_holds`, on the
-    business date of `at`), `limitation_period` (a legal step, or a message whose `template_id`
-    threatens suit, once the claim is time-barred: SUPPRESS; `arrears.domain.limitation`),
+    Rules, in order: `loan_open` and `still_overdue` (CANCEL), `limitation_period` (a legal step,
+    or a message whose `template_id` threatens suit, once the claim is time-barred: SUPPRESS;
+    `arrears.domain.limitation`), the hold rules (`check_holds`, on the business date of `at`),
     `validation_period` (Reg F debt collectors: a step that would overshadow
     the right to dispute waits until the validation period ends; DEFER), `field_visits_enabled`
     (SUPPRESS), then for timed channels `contact_hours` in every zone the borrower may be in
@@ -349,6 +349,16 @@ def gate(
     ):
         return stop(Verdict.CANCEL, "still_overdue", "the instalment this contact was planned for is settled")
     checked.append(("still_overdue", PASS))
+    # A suit, or a threat of one, on a time-barred claim is barred whatever else holds it.
+    if pack.limitation is not None and threatens_suit(channel, template_id):
+        if time_barred(loan, pack.limitation, business_date(at, pack)):
+            return stop(
+                Verdict.SUPPRESS,
+                LIMITATION_RULE,
+                barred_reason(loan, pack.limitation),
+                pack.decided_by(LIMITATION_RULE),
+            )
+        checked.append((LIMITATION_RULE, PASS))
     held = check_holds(
         channel=channel,
         loan=loan,
@@ -365,15 +375,6 @@ def gate(
         return SendDecision(Verdict.DEFER, held.reason, tuple(checked), paused_until, decided_by=base)
     if held.verdict is not None:
         return SendDecision(held.verdict, held.reason, tuple(checked), decided_by=base)
-    if pack.limitation is not None and threatens_suit(channel, template_id):
-        if time_barred(loan, pack.limitation, business_date(at, pack)):
-            return stop(
-                Verdict.SUPPRESS,
-                LIMITATION_RULE,
-                barred_reason(loan, pack.limitation),
-                pack.decided_by(LIMITATION_RULE),
-            )
-        checked.append((LIMITATION_RULE, PASS))
     notice = pack.validation_notice
     if notice is not None and channel in notice.defer_until_period_end:
         today = business_date(at, pack)

@@ -6,11 +6,11 @@ every rule checked and its verdict out. The rules, in order:
 - conditions of the step (bucket, risk band, amount threshold, covered region): a step whose
   conditions do not hold does not apply to this loan (SKIP, nothing is written);
 - the pack's channel rules (field visits not used in this jurisdiction): SUPPRESS;
+- `limitation_period`: a legal step, or a message that threatens suit, once the loan's claim is
+  time-barred (`arrears.domain.limitation`): SUPPRESS;
 - the hold rules shared with the dispatcher's gate (`arrears.domain.compliance.check_holds`):
   stop, cease contact, open dispute and channel opt-out SUPPRESS; hardship and a promise to pay
-  DEFER to the day after they end;
-- `limitation_period`: a legal step, or a message that threatens suit, once the loan's claim is
-  time-barred (`arrears.domain.limitation`): SUPPRESS.
+  DEFER to the day after they end.
 """
 
 from __future__ import annotations
@@ -80,16 +80,14 @@ def decide_step(
             )
         checked.append(("field_visits_enabled", PASS))
 
+    if pack.limitation is not None and threatens_suit(step.channel, step.template_id):
+        if time_barred(loan, pack.limitation, on):
+            return done(Verdict.SUPPRESS, LIMITATION_RULE, barred_reason(loan, pack.limitation))
+        checked.append((LIMITATION_RULE, PASS))
     held = check_holds(
         channel=step.channel, loan=loan, pack=pack, opted_out_channels=borrower.opted_out_channels, on=on
     )
     rules = (*checked, *held.rules_checked)
-    suit = threatens_suit(step.channel, step.template_id)
-    if held.verdict is None and pack.limitation is not None and suit:
-        if time_barred(loan, pack.limitation, on):
-            barred = (*rules, (LIMITATION_RULE, FAIL))
-            return StepDecision(Verdict.SUPPRESS, barred, barred_reason(loan, pack.limitation))
-        rules = (*rules, (LIMITATION_RULE, PASS))
     if held.verdict is None:
         return StepDecision(Verdict.PLAN, rules)
     resume = held.paused_until + timedelta(days=1) if held.paused_until is not None else None
