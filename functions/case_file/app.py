@@ -30,7 +30,6 @@ ports = CaseFilePorts(
     chain=container.archive_chain,
     store=container.case_files,
     token_secret=container.token_secret.value,
-    clock=container.clock,
 )
 
 

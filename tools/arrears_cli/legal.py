@@ -58,7 +58,6 @@ def _ports(container: Container) -> CaseFilePorts:
         chain=container.archive_chain,
         store=container.case_files,
         token_secret=container.token_secret.value,
-        clock=container.clock,
     )
 
 

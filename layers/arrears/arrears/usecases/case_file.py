@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.case_files import CaseFileStore
-from arrears.adapters.clock import Clock, WallClock
 from arrears.adapters.dynamodb import (
     ArchiveChainRepository,
     BorrowerRepository,
@@ -62,7 +61,6 @@ class CaseFilePorts:
     chain: ArchiveChainRepository
     store: CaseFileStore
     token_secret: Callable[[], bytes]
-    clock: Clock = field(default_factory=WallClock)
     rule_packs: Callable[[], RulePackHistory] = bundled_rule_packs
 
 
