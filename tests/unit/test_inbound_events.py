@@ -407,7 +407,7 @@ def test_a_malformed_text_reply_names_the_field_never_the_number(message: str, p
 
 def test_a_legal_referral_is_read_from_its_sns_notification() -> None:
     referral = parse(event=record("case_file/referral.json"), model=LegalReferralRecord).unwrap()
-    assert referral.loan_id == "L0010000042"
+    assert referral.loan_id == "L-SAMPLE-0001"
     assert referral.at == datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
