@@ -24,6 +24,7 @@ SAMPLES = {
     "sweep/scheduled.json": "SweepFunction",
     "sweep_deadline/scheduled.json": "SweepDeadlineFunction",
     "retention/scheduled.json": "RetentionFunction",
+    "reporting_export/scheduled.json": "ReportingExportFunction",
     "sweep_worker/task.json": "SweepWorkerFunction",
     "sweep_worker/census.json": "SweepWorkerFunction",
     "planner/loan-overdue.json": "PlannerFunction",
