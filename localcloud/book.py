@@ -271,8 +271,80 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
         entry = BookEntry(
             loan, borrower, behaviour, late_days=rng.randrange(2, 40), pay_hour_local=rng.randrange(7, 23)
         )
+        if n == OLD_DEBT:
+            entry = _old_placed_debt(entry, start)
+        elif n == COURT_CASE:
+            entry = _court_case(entry, start)
         entries.append(_with_history(entry, start))
     return entries
+
+
+# Loan 3: a debt placed with the collector, 112 days past due when the run starts, whose original default
+# is older than the limitation period (CN three years, a Massachusetts borrower six): its pre-legal
+# demand and its legal step are suppressed by `limitation_period` (arrears.domain.limitation).
+OLD_DEBT = 3
+OLD_DEBT_DPD_AT_START = 112  # past every legal step and demand (CN 80/90, US 100/110)
+OLD_DEBT_DEFAULT_YEARS_AGO = {"CN": 4, "US-REGF": 7}
+
+
+def _old_placed_debt(entry: BookEntry, start: date) -> BookEntry:
+    """`entry` made an old placed debt: one instalment 112 days past due, never paid, its original
+    default years older than the limitation period (a US borrower moved to Massachusetts)."""
+    borrower, loan = entry.borrower, entry.loan
+    if loan.jurisdiction == "US-REGF":
+        borrower = replace(borrower, timezone="America/New_York", region="MA", phone=_us_phone(0, "MA", 4321))
+    first_due = start - timedelta(days=OLD_DEBT_DPD_AT_START)
+    disbursed = first_due - timedelta(days=30)
+    principal = max(loan.principal_minor, 200_000)  # above the legal steps' minimum amount
+    contract = loan.with_changes(
+        principal_minor=principal,
+        disbursed_on=disbursed,
+        instalments=build_schedule(principal, disbursed_on=disbursed, instalments=1, monthly_interest_bps=0),
+    )
+    rates, fees = ((50,), (0,)) if loan.jurisdiction == "CN" else ((100,), (0,))
+    priced = _priced(contract, borrower, rates, fees, 30)
+    years = OLD_DEBT_DEFAULT_YEARS_AGO[loan.jurisdiction]
+    placed = priced.with_changes(original_default_on=start.replace(year=start.year - years))
+    # Unmoved by contacts: never pays while collected (a US one pays after its charge-off, which is
+    # lawful: the debt is owed, only suit is barred).
+    return BookEntry(placed, borrower, Behaviour.RECOVERED, entry.late_days, entry.pay_hour_local)
+
+
+# Loan 8: a CN cash loan 85 days past due when the run starts, unpaid while collected: its legal step
+# (day 90) goes out on the run's fifth day and builds a court case file. Its borrower is fixed (no draw
+# from the generator: the rest of the book stays as it was).
+COURT_CASE = 8
+COURT_CASE_DPD_AT_START = 85
+
+
+def _court_case(entry: BookEntry, start: date) -> BookEntry:
+    """`entry` made a CN cash loan that reaches its legal step early in the run (see `COURT_CASE`)."""
+    borrower = Borrower(
+        borrower_id=entry.borrower.borrower_id,
+        timezone="Asia/Shanghai",
+        language="zh-CN",
+        region="Shanghai",
+        name="赵建国",
+        phone="+8613900000008",
+        email="court.case@example.cn",
+        address="上海市黄浦区中山东一路8号",
+    )
+    first_due = start - timedelta(days=COURT_CASE_DPD_AT_START)
+    disbursed = first_due - timedelta(days=30)
+    principal = max(entry.loan.principal_minor, 200_000)
+    contract = Loan(
+        loan_id=entry.loan.loan_id,
+        borrower_id=borrower.borrower_id,
+        jurisdiction="CN",
+        currency="CNY",
+        principal_minor=principal,
+        disbursed_on=disbursed,
+        instalments=build_schedule(principal, disbursed_on=disbursed, instalments=1, monthly_interest_bps=0),
+        penalty_daily_ppm=500,
+        apr_cap_bps=0,
+    )
+    loan = _priced(contract, borrower, (50,), (principal // 1000, 0), 30)
+    return BookEntry(loan, borrower, Behaviour.RECOVERED, entry.late_days, entry.pay_hour_local)
 
 
 def _with_history(entry: BookEntry, start: date) -> BookEntry:

@@ -42,6 +42,7 @@ from localcloud.http_api import LocalHttpApi
 from localcloud.imported_book import import_file, imported, planned_entries
 from localcloud.intents import EventBusIntents
 from localcloud.invariants import EffectLog, check, recover
+from localcloud.legal_cases import case_file_summary
 from localcloud.optouts import SimulatedReplies, opt_out_summary
 from localcloud.plan_voices import ApiVoice
 from localcloud.reactions import ReactingBorrowers, manages
@@ -522,6 +523,8 @@ def summarise(
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
         # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
         "bureau": bureau_summary(contacts, sim.book),
+        # legal referrals: case files built (proof verified), steps and threats barred by limitation
+        "legal": case_file_summary(sim.stack, contacts, out.parent),
         # Reg F validation notices: one per US loan contacted, with its dispute deadline on the loan
         "validation_notices": validation_notice_summary(contacts, loans),
         # archive retention: objects extended while a debt is collected, expired after (the daily review)
@@ -624,7 +627,7 @@ def run_demo(
                 as_of=start + timedelta(days=days - 1),
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
-                run=summary["run"],
+                run={**summary["run"], "legal": summary["legal"]},
                 behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.

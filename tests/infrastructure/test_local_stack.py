@@ -337,6 +337,10 @@ def test_functions_get_the_resolved_environment_of_the_template(
     assert unsubscribe_url == (
         f"https://{physical['Api']}.execute-api.us-east-1.amazonaws.com/preferences/unsubscribe"
     )
+    own["CaseFileFunction"] = {
+        "CASE_FILE_BUCKET": physical["CaseFileBucket"],
+        "CASE_FILE_KMS_KEY_ID": stack.arns["DataKey"],
+    }
     for sender in ("DispatcherFunction", "DeferredReleaseFunction"):
         own[sender] = {
             "EMAIL_OPT_OUT_URL": unsubscribe_url,
@@ -410,6 +414,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "InboundSmsFunction": [("sns", "InboundSmsTopic")],
         "ApiFunction": [("http_api", "Api"), ("http_api", "Api"), ("http_api", "Api")],
         "BookImportFunction": [("eventbridge_rule", "")],  # the default bus (S3's events)
+        "CaseFileFunction": [("sqs", "CaseFileQueue")],  # behind LegalTopic
     }
     # A schedule's timing and Input are resolved: the local cloud fires it from them
     (schedule,) = stack.functions["SweepFunction"].events
@@ -447,7 +452,7 @@ def test_every_deploy_gets_its_own_names(aws: None, stack: LocalStack) -> None:
     second = deploy(TEMPLATE)
     assert set(second.physical) == set(stack.physical)
     shared = {name for name in stack.physical if stack.physical[name] == second.physical[name]}
-    assert shared <= {"AsyncFailureQueuePolicy"}, "only the policy id (its logical id) repeats"
+    assert shared <= {"AsyncFailureQueuePolicy", "CaseFileQueuePolicy"}, "only the policy ids repeat"
 
 
 def test_prod_parameters_flow_into_conditions_and_environment(aws: None) -> None:

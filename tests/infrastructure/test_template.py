@@ -199,8 +199,10 @@ def function_level_environment() -> dict[str, tuple[set[str], bool, str]]:
     """Contract: variable -> (services that may set it, required?, value column): the sweep functions'
     and the unsubscribe link's variables."""
     found = {}
-    rows = contract_rows("Environment variables (sweep functions only)") + contract_rows(
-        "Environment variables (the e-mail's unsubscribe link)"
+    rows = (
+        contract_rows("Environment variables (sweep functions only)")
+        + contract_rows("Environment variables (the e-mail's unsubscribe link)")
+        + contract_rows("Environment variables (court case files)")
     )
     for variable, services, value in (row[:3] for row in rows):
         (name,) = backticked(variable)
@@ -551,7 +553,10 @@ def test_eventbridge_may_write_dead_letters_only_from_our_rules(raw: dict[str, A
         sub_text(properties.get("Name") or properties.get("RuleName"))
         for _, _, properties in function_events(raw, *RULE_EVENT_TYPES)
     }
-    (policy,) = of_type(raw, "AWS::SQS::QueuePolicy").values()
+    policies = of_type(raw, "AWS::SQS::QueuePolicy")
+    # The other queue policy lets only the legal topic deliver to the case-file queue.
+    assert set(policies) == {"AsyncFailureQueuePolicy", "CaseFileQueuePolicy"}
+    policy = policies["AsyncFailureQueuePolicy"]
     assert [refers_to(queue, ASYNC_FAILURE_QUEUE) for queue in props(policy)["Queues"]] == [True]
     (statement,) = statements(props(policy)["PolicyDocument"])
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
@@ -783,7 +788,12 @@ def test_the_archivers_lock_follows_the_stage(raw: dict[str, Any]) -> None:
 
 def test_archive_bucket_policy_allows_only_tls_and_sse_kms_with_the_data_key(raw: dict[str, Any]) -> None:
     policies = of_type(raw, "AWS::S3::BucketPolicy")
-    assert set(policies) == {"ArchiveBucketPolicy", "ImportBucketPolicy", "ReportingBucketPolicy"}
+    assert set(policies) == {
+        "ArchiveBucketPolicy",
+        "ImportBucketPolicy",
+        "ReportingBucketPolicy",
+        "CaseFileBucketPolicy",
+    }
     policy = policies["ArchiveBucketPolicy"]
     assert refers_to(props(policy)["Bucket"], "ArchiveBucket")
     denies = [s for s in statements(props(policy)["PolicyDocument"]) if s["Effect"] == "Deny"]
@@ -990,11 +1000,36 @@ def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:
         if str(action).startswith("s3:")
     }
     # The book import and the reporting export touch their own buckets only (test_the_book_import_reads_only_
-    # book_files..., test_the_reporting_export_writes_only_its_snapshots...).
+    # book_files..., test_the_reporting_export_writes_only_its_snapshots...); the case-file function reads
+    # the archive and writes its own bucket only (test below).
     assert touching == set(ARCHIVE_WRITERS) | {
         "RetentionFunctionRole",
         "BookImportFunctionRole",
         "ReportingExportFunctionRole",
+        "CaseFileFunctionRole",
+    }
+
+
+def test_the_case_file_function_reads_the_archive_and_writes_only_case_files_never_deletes(
+    translated: dict[str, Any],
+) -> None:
+    grants = {
+        (
+            str(action),
+            sub_text(resource) if isinstance(resource, dict) and "Fn::Sub" in resource else str(resource),
+        )
+        for role, statement in role_statements(translated)
+        if role == "CaseFileFunctionRole"
+        for action in as_list(statement["Action"])
+        if str(action).startswith("s3:")
+        for resource in as_list(statement["Resource"])
+    }
+    assert grants == {
+        ("s3:GetObject", "${ArchiveBucket.Arn}/contacts/*"),
+        ("s3:ListBucket", str({"Fn::GetAtt": ["ArchiveBucket", "Arn"]})),
+        ("s3:PutObject", "${CaseFileBucket.Arn}/case-files/*"),
+        ("s3:GetObject", "${CaseFileBucket.Arn}/case-files/*"),
+        ("s3:ListBucket", str({"Fn::GetAtt": ["CaseFileBucket", "Arn"]})),
     }
 
 
@@ -1237,5 +1272,14 @@ def test_the_payment_ledger_is_kept_for_ever_and_only_the_payments_function_writ
         for statement in policy.get("Statement", [])
         if {"Fn::GetAtt": ["PaymentsTable", "Arn"]} in as_list(statement.get("Resource"))
     }
-    # The book import records a loan's payment history (docs/import.md), through the same ledger.
-    assert granted == {"PaymentsFunction", "BookImportFunction"}
+    # The book import records a loan's payment history (docs/import.md), through the same ledger; the
+    # case-file function reads a loan's ledger (Query only).
+    assert granted == {"PaymentsFunction", "BookImportFunction", "CaseFileFunction"}
+    case_file = [
+        statement
+        for policy in props(raw["Resources"]["CaseFileFunction"]).get("Policies", [])
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement", [])
+        if {"Fn::GetAtt": ["PaymentsTable", "Arn"]} in as_list(statement.get("Resource"))
+    ]
+    assert [as_list(statement["Action"]) for statement in case_file] == [["dynamodb:Query"]]

@@ -30,7 +30,7 @@ from arrears.adapters.items import plain
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.adapters.tables import all_items
 from arrears_cli import audit
-from localcloud.book import generate_book
+from localcloud.book import COURT_CASE, OLD_DEBT, generate_book
 from localcloud.emf import emf_points, emf_totals
 from localcloud.outcomes import write_outcomes
 from localcloud.requests import RequestCount, sms_parts
@@ -475,3 +475,28 @@ def test_plans_asked_for_over_the_api_are_agreed_or_queued_and_archived(demo: De
     )
     assert sum(plans["agreed_by"].values()) == plans["agreed"]
     assert demo.summary["api"]["requests_archived"].get("plan", 0) >= plans["agreed_by_agents"] + 1
+
+
+def test_the_demo_builds_a_court_case_file_and_bars_suit_on_the_old_debt(demo: DemoRun) -> None:
+    book = generate_book(LOANS, SEED, START)
+    court, old = book[COURT_CASE].loan.loan_id, book[OLD_DEBT].loan.loan_id
+    legal = demo.summary["legal"]
+    assert legal["legal_referrals_sent"] >= 1
+    assert legal["case_files_built"] == legal["case_files_proof_verified"] >= 1
+    [case] = [c for c in legal["case_files"] if c["loan_id"] == court]
+    assert case["records"] >= 1
+    assert case["within_cap"]
+    # The file is exported beside the archive: JSON and printable HTML.
+    files = sorted(p.name.rsplit(".", 1)[-1] for p in (demo.out / "case-files").rglob(f"loan={court}/*"))
+    assert files == ["html", "json"]
+    # The old placed debt: its legal step and its demand are barred by the limitation period.
+    assert old in legal["suppressed_by_limitation_loans"]
+    assert legal["legal_steps_suppressed_by_limitation"] >= 1
+    assert legal["threats_of_suit_suppressed_by_limitation"] >= 1
+    barred = [
+        (channel, new)
+        for _, _, new in demo.action_changes
+        if new.get("loan_id") == old and new.get("status") == "SUPPRESSED"
+        for channel in [new.get("channel")]
+    ]
+    assert {channel for channel, _ in barred} >= {"LEGAL", "EMAIL"}

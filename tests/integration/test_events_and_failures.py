@@ -24,6 +24,7 @@ SAMPLES = {
     "sweep/scheduled.json": "SweepFunction",
     "sweep_deadline/scheduled.json": "SweepDeadlineFunction",
     "retention/scheduled.json": "RetentionFunction",
+    "reporting_export/scheduled.json": "ReportingExportFunction",
     "sweep_worker/task.json": "SweepWorkerFunction",
     "sweep_worker/census.json": "SweepWorkerFunction",
     "planner/loan-overdue.json": "PlannerFunction",
@@ -43,6 +44,7 @@ SAMPLES = {
     "api/unsubscribe-post.json": "ApiFunction",
     "api/my-loans.json": "ApiFunction",
     "book_import/object-created.json": "BookImportFunction",
+    "case_file/referral.json": "CaseFileFunction",
 }
 
 
@@ -110,8 +112,12 @@ def test_sample_event_runs_through_its_handler(
     response = cloud.invoke(SAMPLES[name], event)
 
     # Then the handler answers in the shape its trigger expects, with no failed record
-    if name.startswith(("planner/", "dispatcher/", "archiver/")):
+    if name.startswith(("planner/", "dispatcher/", "archiver/", "case_file/")):
         assert response == {"batchItemFailures": []}
+    if name == "case_file/referral.json":
+        # The sample loan's court case file, in the restricted bucket
+        listed = boto3.client("s3").list_objects_v2(Bucket=stack.physical["CaseFileBucket"])
+        assert sorted(o["Key"].rsplit(".", 1)[-1] for o in listed["Contents"]) == ["html", "json"]
     if name.startswith("sweep_worker/"):
         assert response["batchItemFailures"] == []
     if name == "sweep_worker/census.json":

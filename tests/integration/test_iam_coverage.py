@@ -68,10 +68,6 @@ OUTBOX_COMPLETION = (
     "action's SENT transition failed after the send (that transition is the completion otherwise); "
     "the coverage run's throttled send is refused before the service took it (the claim is deleted)"
 )
-COUNTED_TEXT_LEDGER = (
-    "a text or e-mail a pack's frequency limit counts (an MA or WA borrower) reads the call ledger on its "
-    "own, as does a re-read after a conflicting write; the run's call tasks read it with their action"
-)
 DEFERRED_BUREAU_STEP = (
     "a deferred bureau step released by the schedule re-checks its precondition (the loan's actions), as "
     "the dispatcher does; the coverage run releases no deferred bureau step"
@@ -98,7 +94,6 @@ UNEXERCISED_DYNAMODB_GRANTS = (
             "ActionsTable/index/LoanActionsIndex",
         ): DEFERRED_BUREAU_STEP,
         ("DeferredReleaseFunction", "dynamodb:UpdateItem", "LoansTable"): DEFERRED_FIRST_MESSAGE,
-        ("DispatcherFunction", "dynamodb:GetItem", "ContactCapsTable"): COUNTED_TEXT_LEDGER,
         ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
         ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
     }

@@ -119,3 +119,14 @@ def test_the_format_follows_the_name_then_the_content() -> None:
 def test_a_loan_whose_first_instalment_cannot_follow_disbursement_is_a_row_problem() -> None:
     text = jsonl({**LOAN, "instalments": 1, "cash_loan_days": 0})
     assert problems(text) == [(1, "loan", "L-1", "cash_loan_days")]
+
+
+def test_a_placed_debt_carries_its_original_default_and_a_bad_date_is_a_row_problem() -> None:
+    placed = {**LOAN, "original_default_on": "2019-05-02"}
+    (loan,) = parse_book(jsonl(BORROWER, placed), "book.jsonl").loans
+    assert loan.loan.original_default_on == date(2019, 5, 2)
+    (plain,) = parse_book(jsonl(BORROWER, LOAN), "book.jsonl").loans
+    assert plain.loan.original_default_on is None
+    assert problems(jsonl(BORROWER, {**LOAN, "original_default_on": "2019-02-30"})) == [
+        (2, "loan", "L-1", "original_default_on")
+    ]

@@ -26,6 +26,7 @@ from arrears.events.bus import (
 )
 from arrears.events.dialer import CallAttemptedEvent, FieldVisitReportedEvent
 from arrears.events.inbound import InboundSmsEvent
+from arrears.events.legal import LegalReferralRecord
 from arrears.events.queues import SweepTaskRecord
 from arrears.events.schedules import ScheduledEvent, SchedulerInvocation
 from arrears.events.streams import ActionRecord, ContactRecord, LoanChangeRecord
@@ -53,6 +54,7 @@ MODELS: dict[str, Any] = {
     "retention": SchedulerInvocation,
     "reporting_export": SchedulerInvocation,
     "book_import": BookObjectCreated,
+    "case_file": LegalReferralRecord,
 }
 # Models of the whole event (an SNS event is one notification), not of each of its records.
 WHOLE_EVENT_MODELS = {"inbound_sms"}
@@ -399,3 +401,26 @@ def test_a_malformed_text_reply_names_the_field_never_the_number(message: str, p
     with pytest.raises(ValueError, match=problem) as raised:
         parse(event=event, model=InboundSmsEvent).unwrap()
     assert "4255550182" not in str(raised.value)
+
+
+# -- the case-file queue ------------------------------------------------------------------------------
+
+
+def test_a_legal_referral_is_read_from_its_sns_notification() -> None:
+    referral = parse(event=record("case_file/referral.json"), model=LegalReferralRecord).unwrap()
+    assert referral.loan_id == "L-SAMPLE-0001"
+    assert referral.at == datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        json.dumps({"Type": "Notification"}),  # no Message
+        json.dumps({"Message": json.dumps({"type": "BUREAU_REPORT", "loan_id": "L1"})}),
+        json.dumps({"Message": json.dumps({"type": "LEGAL_REFERRAL", "action_id": "A", "loan_id": "L 1"})}),
+    ],
+)
+def test_a_malformed_referral_is_refused(body: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 (a ValidationError or the JSON decoder's error)
+        parse(event={**record("case_file/referral.json"), "body": body}, model=LegalReferralRecord)

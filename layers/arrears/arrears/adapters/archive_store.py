@@ -39,6 +39,18 @@ class ArchiveStore:
             raise
         return True
 
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`, sorted (all pages of ListObjectsV2)."""
+        found: list[str] = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            found.extend(str(entry["Key"]) for entry in page.get("Contents", []))
+        return sorted(found)
+
+    def read(self, key: str) -> bytes:
+        """The current version's bytes of `key` (raises ClientError NoSuchKey when absent)."""
+        body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        return body
+
     def retain_until(self, day: date, years: int) -> date:
         """The retain-until date of an object for a record of `day` whose jurisdiction keeps it `years`,
         under the stage's lock (`ArchiveLock.until`, counted from today's write in a dev stage)."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from arrears.adapters.archive_store import ArchiveStore
     from arrears.adapters.borrower_requests import BorrowerRequestRepository
     from arrears.adapters.call_ledger import CallLedgerRepository
+    from arrears.adapters.case_files import CaseFileStore
     from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
     from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
     from arrears.adapters.dynamodb import (
@@ -173,6 +174,17 @@ class Container:
             self.settings.archive_kms_key_id,
             lock=lock,
             clock=self.clock,
+        )
+
+    @cached_property
+    def case_files(self) -> CaseFileStore:
+        """The restricted case-file bucket (set on the case-file function only)."""
+        from arrears.adapters.case_files import CaseFileStore
+
+        if not self.settings.case_file_bucket:
+            raise RuntimeError("CASE_FILE_BUCKET is not set: this function writes no case files")
+        return CaseFileStore(
+            self.client("s3"), self.settings.case_file_bucket, self.settings.case_file_kms_key_id
         )
 
     @cached_property

@@ -209,6 +209,7 @@ def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[
             "validation_notice_sha256": loan.validation_notice_sha256 or None,
             "plan": plan_to_item(loan.plan) if loan.plan is not None else None,
             "hardship_reason": loan.hardship_reason or None,
+            "original_default_on": _iso(loan.original_default_on),
         }
     )
 
@@ -315,6 +316,7 @@ def loan_from_item(raw: Mapping[str, Any]) -> Loan:
             validation_notice_sha256=str(item.get("validation_notice_sha256", "")),
             plan=plan_from_item(item["plan"]) if item.get("plan") else None,
             hardship_reason=str(item.get("hardship_reason", "")),
+            original_default_on=_date(item.get("original_default_on")),
         )
         if "principal_days" not in item and loan.money_through is not None:
             # An item written before the cost cap counted principal-days (legacy): the schedule's

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
+from arrears.domain.limitation import LimitationRule
 from arrears.domain.optouts import ReplyKeywords, normalise_keyword
 from arrears.domain.retention import RetentionFrom
 from arrears.domain.rulepacks import (
@@ -239,6 +240,17 @@ class _ValidationNotice(BaseModel):
         )
 
 
+class _Limitation(BaseModel):
+    """`limitation:` the limitation period (`arrears.domain.limitation`): years from the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    years: int = Field(ge=1, le=30)
+    citation: str = Field(min_length=1)
+
+    def to_domain(self) -> LimitationRule:
+        return LimitationRule(years=self.years, citation=" ".join(self.citation.split()))
+
+
 class _ReplyKeywords(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     citations: list[str] = Field(min_length=1)
@@ -282,6 +294,8 @@ class _Pack(BaseModel):
     validation_notice: _ValidationNotice | None = None
     contact_limits: list[_ContactLimit] = []
     settings: _Settings = _Settings()
+    limitation: _Limitation | None = None
+    time_barred_debt: str = ""  # the rule against suing or threatening suit on a time-barred debt
     citations: dict[str, str] = {}
     collector_only: list[str] = []
 
@@ -329,6 +343,8 @@ class _Pack(BaseModel):
                 limit.to_domain(f"{self.id}@{self.version}") for limit in self.contact_limits
             ),
             settings=self.settings.to_domain(),
+            limitation=self.limitation.to_domain() if self.limitation else None,
+            time_barred_citation=" ".join(self.time_barred_debt.split()),
             citations=tuple(sorted(self.citations.items())),
             collector_only=frozenset(self.collector_only),
         )
@@ -355,6 +371,7 @@ class _Overlay(BaseModel):
     call_caps: _CallLimits | None = None
     contact_limits: list[_ContactLimit] = []
     field_visits_enabled: bool | None = None
+    limitation: _Limitation | None = None
     citations: dict[str, str] = {}
 
     @model_validator(mode="after")
@@ -382,6 +399,7 @@ class _Overlay(BaseModel):
             contact_limits=tuple(limit.to_domain(ref) for limit in self.contact_limits),
             field_visits_enabled=self.field_visits_enabled,
             citations=tuple(sorted(self.citations.items())),
+            limitation=self.limitation.to_domain() if self.limitation else None,
         )
 
 

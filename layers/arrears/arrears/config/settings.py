@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     contact_caps_table: str = ""
     call_task_queue_url: str = ""
     legal_topic_arn: str = ""
+    # Court case files (the case-file function only): the restricted bucket and its KMS key.
+    case_file_bucket: str = ""
+    case_file_kms_key_id: str = ""
     bureau_topic_arn: str = ""
     dispatch_deferred_limit: int = Field(default=1000, ge=1)
     # The e-mail unsubscribe link: its base URL (template parameter OptOutBaseUrl, else the unsubscribe

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.domain.borrowers import Borrower
 from arrears.domain.business_time import business_date
+from arrears.domain.limitation import LIMITATION_RULE, barred_reason, threatens_suit, time_barred
 from arrears.domain.loans import Loan
 from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
@@ -329,13 +330,16 @@ def gate(
     at: datetime,
     pack: RulePack,
     phone_zones: Collection[str] = (),
+    template_id: str = "",
 ) -> SendDecision:
     """Decide, on fresh state at the aware instant `at`, whether a planned contact may go out now.
 
     `collection_instalment` is the instalment the contact was planned for; `pack` the composed pack
     (`arrears.domain.rulepacks.compose`); `phone_zones` the zones of the borrower's phone numbers.
-    Rules, in order: `loan_open` and `still_overdue` (CANCEL), the hold rules (`check_holds`, on the
-    business date of `at`), `validation_period` (Reg F debt collectors: a step that would overshadow
+    Rules, in order: `loan_open` and `still_overdue` (CANCEL), `limitation_period` (a legal step,
+    or a message whose `template_id` threatens suit, once the claim is time-barred: SUPPRESS;
+    `arrears.domain.limitation`), the hold rules (`check_holds`, on the business date of `at`),
+    `validation_period` (Reg F debt collectors: a step that would overshadow
     the right to dispute waits until the validation period ends; DEFER), `field_visits_enabled`
     (SUPPRESS), then for timed channels `contact_hours` in every zone the borrower may be in
     (`contact_zones`: lawful only when lawful in all of them; SUPPRESS when their windows never
@@ -357,6 +361,16 @@ def gate(
     ):
         return stop(Verdict.CANCEL, "still_overdue", "the instalment this contact was planned for is settled")
     checked.append(("still_overdue", PASS))
+    # A suit, or a threat of one, on a time-barred claim is barred whatever else holds it.
+    if pack.limitation is not None and threatens_suit(channel, template_id):
+        if time_barred(loan, pack.limitation, business_date(at, pack)):
+            return stop(
+                Verdict.SUPPRESS,
+                LIMITATION_RULE,
+                barred_reason(loan, pack.limitation),
+                pack.decided_by(LIMITATION_RULE),
+            )
+        checked.append((LIMITATION_RULE, PASS))
     held = check_holds(
         channel=channel,
         loan=loan,

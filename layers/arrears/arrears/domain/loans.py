@@ -272,6 +272,10 @@ class Loan:
     # The hardship reason the borrower gave last (arrears.domain.borrower_requests.HardshipReason
     # value, "" = none), while the hardship it came with is on record: strategy steps branch on it.
     hardship_reason: str = ""
+    # For a debt placed with a collector or sold: the original creditor's date of default (the day
+    # the creditor knew or should have known of it), which the limitation period counts from when
+    # earlier than this schedule's own default (arrears.domain.limitation); None = the schedule's.
+    original_default_on: date | None = None
 
     def __post_init__(self) -> None:
         for name in (

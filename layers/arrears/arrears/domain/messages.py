@@ -48,6 +48,16 @@ TEMPLATES: dict[tuple[str, str], str] = {
     ),
     ("field_visit", "zh-CN"): "上门拜访：借款 {loan_ref}，逾期 {dpd} 天，应还 {amount}。",
     ("field_visit", "en"): "Field visit: loan {loan_ref}, {dpd} days past due, amount due {amount}.",
+    # Pre-litigation demand: threatens suit (THREATENS_SUIT), so never sent once the claim is
+    # time-barred (arrears.domain.limitation).
+    (
+        "email_pre_legal",
+        "zh-CN",
+    ): "您的借款 {loan_ref} 已逾期 {dpd} 天，应还 {amount}。如仍未还款，我们可能依法提起诉讼。",
+    ("email_pre_legal", "en"): (
+        "Your loan {loan_ref} is {dpd} days past due. Amount due: {amount}. "
+        "If it remains unpaid, we may take legal action to recover it."
+    ),
     ("legal_referral", "zh-CN"): "法务移交：借款 {loan_ref}，逾期 {dpd} 天。",
     ("legal_referral", "en"): "Legal referral: loan {loan_ref}, {dpd} days past due.",
     ("bureau_report", "zh-CN"): "征信报送：借款 {loan_ref}，逾期 {dpd} 天，欠款 {amount}。",
@@ -70,6 +80,10 @@ TEMPLATES: dict[tuple[str, str], str] = {
         "of 2 to 6 instalments."
     ),
 }
+
+THREATENS_SUIT: frozenset[str] = frozenset({"email_pre_legal"})
+"""Templates that threaten suit: the gate and the planner suppress them once the limitation period of
+the loan has passed (12 CFR 1006.26(b); arrears.domain.limitation). Mark every new such template here."""
 
 # To anyone but the debtor: who is calling and a request to call back, nothing about any debt.
 THIRD_PARTY_TEMPLATES: dict[str, str] = {

@@ -6,6 +6,8 @@ every rule checked and its verdict out. The rules, in order:
 - conditions of the step (bucket, risk band, amount threshold, covered region): a step whose
   conditions do not hold does not apply to this loan (SKIP, nothing is written);
 - the pack's channel rules (field visits not used in this jurisdiction): SUPPRESS;
+- `limitation_period`: a legal step, or a message that threatens suit, once the loan's claim is
+  time-barred (`arrears.domain.limitation`): SUPPRESS;
 - the hold rules shared with the dispatcher's gate (`arrears.domain.compliance.check_holds`):
   stop, cease contact, open dispute and channel opt-out SUPPRESS; hardship and a promise to pay
   DEFER to the day after they end.
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from arrears.domain.compliance import check_holds
+from arrears.domain.limitation import LIMITATION_RULE, barred_reason, threatens_suit, time_barred
 from arrears.domain.loans import Loan
 from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel, Step
@@ -77,6 +80,10 @@ def decide_step(
             )
         checked.append(("field_visits_enabled", PASS))
 
+    if pack.limitation is not None and threatens_suit(step.channel, step.template_id):
+        if time_barred(loan, pack.limitation, on):
+            return done(Verdict.SUPPRESS, LIMITATION_RULE, barred_reason(loan, pack.limitation))
+        checked.append((LIMITATION_RULE, PASS))
     held = check_holds(
         channel=step.channel, loan=loan, pack=pack, opted_out_channels=borrower.opted_out_channels, on=on
     )

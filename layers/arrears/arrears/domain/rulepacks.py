@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.call_limits import CallLimits, ContactLimit
+from arrears.domain.limitation import LIMITATION_RULE, LimitationRule
 from arrears.domain.optouts import ReplyKeywords
 from arrears.domain.retention import RetentionFrom
 from arrears.domain.strategy import Channel
@@ -132,6 +133,12 @@ class RulePack:
     # Frequency limits counted on the contact ledger (per debt or per borrower, over rolling days).
     contact_limits: tuple[ContactLimit, ...] = ()
     settings: PackSettings = field(default_factory=PackSettings)
+    # The limitation period (arrears.domain.limitation): no legal step and no threat of suit after
+    # it; None = this layer sets none (a US base: each state's overlay does).
+    limitation: LimitationRule | None = None
+    # The rule that forbids suing or threatening suit on a time-barred debt (US: 12 CFR 1006.26(b));
+    # "" when the limitation period's own law is the only source.
+    time_barred_citation: str = ""
     # Rule name -> citation, as the pack's document states them (a base pack's own rules).
     citations: tuple[tuple[str, str], ...] = ()
     # Rules that are Regulation F's own (apply only when the deployer is a debt collector).
@@ -195,6 +202,8 @@ class Overlay:
     field_visits_enabled: bool | None = None
     citations: tuple[tuple[str, str], ...] = ()
     effective_to: date | None = None
+    # A state's statute of limitations (years and citation); composed with the base's, shortest wins.
+    limitation: LimitationRule | None = None
 
     @property
     def ref(self) -> str:
@@ -245,8 +254,8 @@ def compose(base: RulePack, overlays: Iterable[Overlay]) -> RulePack:
 
     Strictest wins, per rule: the latest contact-hours start and the earliest end; the lowest of each
     call cap; every contact limit of every layer (each counted on its own); field visits only if no
-    layer forbids them. Each rule's deciding layer and citation is recorded (`RulePack.source`); on a
-    tie the base (then the earlier overlay) keeps it.
+    layer forbids them; the shortest limitation period. Each rule's deciding layer and citation is
+    recorded (`RulePack.source`); on a tie the base (then the earlier overlay) keeps it.
     """
     pack = base
     if base.settings.deployer_role is DeployerRole.CREDITOR:
@@ -271,8 +280,16 @@ def compose(base: RulePack, overlays: Iterable[Overlay]) -> RulePack:
         pack.field_visits_enabled,
     )
     layers = [own]
+    limitation = pack.limitation
+    if limitation is not None:
+        sources[LIMITATION_RULE] = RuleSource(own, limitation.citation)
     for overlay in overlays:
         layers.append(overlay.ref)
+        if overlay.limitation is not None and (
+            limitation is None or overlay.limitation.years < limitation.years
+        ):
+            limitation = overlay.limitation
+            sources[LIMITATION_RULE] = RuleSource(overlay.ref, overlay.limitation.citation)
         if overlay.contact_start is not None and overlay.contact_start > start:
             start = overlay.contact_start
             sources["contact_hours.start"] = RuleSource(overlay.ref, overlay.citation("contact_hours"))
@@ -302,6 +319,7 @@ def compose(base: RulePack, overlays: Iterable[Overlay]) -> RulePack:
         call_limits=call_limits,
         contact_limits=tuple(limits),
         field_visits_enabled=visits,
+        limitation=limitation,
         layers=tuple(layers),
         sources=tuple(sorted(sources.items())),
     )

@@ -145,6 +145,9 @@ class LoanRow(_Row):
     fee_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 0
     cash_loan_days: Annotated[int, Field(ge=1, le=366)] = 30
     penalty_daily_ppm: Annotated[int, Field(ge=0, le=100_000)] = 0
+    # A debt placed or sold: the original creditor's date of default (the limitation period counts
+    # from it when earlier than the schedule's own, arrears.domain.limitation).
+    original_default_on: date | None = None
 
     @field_validator("jurisdiction")
     @classmethod
@@ -178,6 +181,7 @@ class LoanRow(_Row):
             penalty_daily_ppm=self.penalty_daily_ppm,
             apr_cap_bps=0,  # fixed at registration from the jurisdiction's money rules
             terms=LoanTerms(product=self.product),
+            original_default_on=self.original_default_on,
         )
 
 

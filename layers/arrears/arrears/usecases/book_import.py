@@ -143,6 +143,7 @@ def _first_difference(stored: Loan, incoming: Loan) -> str | None:
         "principal_minor",
         "disbursed_on",
         "penalty_daily_ppm",
+        "original_default_on",
     ):
         if getattr(stored, name) != getattr(incoming, name):
             return name

@@ -649,6 +649,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         at=at,
         pack=pack,
         phone_zones=ports.phone_zones(borrower.phone),
+        template_id=action.template_id,
     )
     if decision.verdict is Verdict.DEFER:
         return _defer(

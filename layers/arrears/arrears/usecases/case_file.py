@@ -1,0 +1,186 @@
+"""Build the court case file of a legal referral, once (`arrears.domain.case_file` has its contents).
+
+Triggered by each `LEGAL_REFERRAL` the dispatcher publishes (the legal topic -> the case-file queue ->
+the case-file function), and on demand by `arrears-legal case`. Reads, inside the trust boundary:
+the loan, the borrower (identity), the payment ledger, the loan's hot contact records, the archive's
+manifests and the data objects that may hold the loan's records (every object of the loan's
+jurisdiction from the day before disbursement on: a case is rare, the archive is read, never
+written), and the chain head. Writes the JSON and its HTML rendering to the restricted case-file
+bucket with a conditional put: a redelivered referral finds the file and writes nothing.
+
+A referral of a loan whose claim is time-barred is refused (`TimeBarred`): the gate suppresses such
+a step, so one arriving here was sent under an older pack or by hand, and no file may be built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from arrears.adapters.archive_store import ArchiveStore
+from arrears.adapters.case_files import CaseFileStore
+from arrears.adapters.dynamodb import (
+    ArchiveChainRepository,
+    BorrowerRepository,
+    ContactRepository,
+    LoanRepository,
+)
+from arrears.adapters.payments_ledger import PaymentLedger
+from arrears.config.money import money_rules_for
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
+from arrears.domain.archive import ARCHIVE_PREFIX, archive_line, manifest_key, parse_key
+from arrears.domain.calendar import format_utc, local_date
+from arrears.domain.case_file import (
+    ArchivedObject,
+    ChainAnchor,
+    build_case_file,
+    case_file_keys,
+    contact_proof,
+    render_html,
+    verify,
+)
+from arrears.domain.limitation import LIMITATION_RULE, limitation_ends, time_barred
+from arrears.domain.rulepacks import RulePackHistory
+from arrears.domain.tokens import borrower_token
+
+
+class TimeBarred(ValueError):
+    """The loan's claim is past its limitation period: no case file may be built."""
+
+
+@dataclass(frozen=True)
+class CaseFilePorts:
+    loans: LoanRepository
+    borrowers: BorrowerRepository
+    payments: PaymentLedger
+    contacts: ContactRepository
+    archive: ArchiveStore
+    chain: ArchiveChainRepository
+    store: CaseFileStore
+    token_secret: Callable[[], bytes]
+    rule_packs: Callable[[], RulePackHistory] = bundled_rule_packs
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFileResult:
+    """The file of referral `case_id`: its keys, whether this run wrote it, and what it holds."""
+
+    case_id: str
+    loan_id: str
+    json_key: str
+    html_key: str
+    written: bool
+    records: int
+    manifests: int
+    problems: tuple[str, ...]
+    document: dict[str, Any]
+
+
+def _objects_of(
+    ports: CaseFilePorts, jurisdiction: str, since: date
+) -> tuple[list[ArchivedObject], list[bytes]]:
+    """The jurisdiction's data objects of days from `since` on, with their manifests, and every manifest."""
+    keys = ports.archive.keys(f"{ARCHIVE_PREFIX}jurisdiction={jurisdiction}/")
+    manifests: dict[str, bytes] = {}
+    data_keys: list[str] = []
+    for key in keys:
+        parsed = parse_key(key)
+        if parsed is None:
+            continue
+        if parsed.is_manifest:
+            manifests[key] = ports.archive.read(key)
+        elif parsed.day >= since:
+            data_keys.append(key)
+    objects = [
+        ArchivedObject(key, ports.archive.read(key), manifests[manifest_key(key)])
+        for key in data_keys
+        if manifest_key(key) in manifests  # a data object whose manifest is not written yet: pending
+    ]
+    return objects, list(manifests.values())
+
+
+def _document(case: dict[str, Any]) -> bytes:
+    return json.dumps(case, sort_keys=True, ensure_ascii=False, indent=1).encode()
+
+
+def _result(
+    case_id: str, loan_id: str, keys: tuple[str, str], written: bool, case: dict[str, Any]
+) -> CaseFileResult:
+    return CaseFileResult(
+        case_id,
+        loan_id,
+        keys[0],
+        keys[1],
+        written,
+        len(case.get("contact_history", [])),
+        len(case.get("proof", {}).get("manifests", [])),
+        tuple(verify(case)),
+        case,
+    )
+
+
+def build_or_fetch(
+    loan_id: str, case_id: str, referred_at: datetime, ports: CaseFilePorts, *, jurisdiction: str
+) -> CaseFileResult:
+    """The case file of referral `case_id` (the legal action's id) of `loan_id`: the stored one, else
+    built now as of `referred_at` and written once.
+
+    Raises LookupError for an unknown loan or borrower, `TimeBarred` past the limitation date.
+    """
+    keys = case_file_keys(jurisdiction, loan_id, case_id)
+    stored = ports.store.get(keys[0])
+    if stored is not None:
+        case = json.loads(stored)
+        # A run that died between the two writes left the JSON alone: the HTML is written now.
+        ports.store.put_once(keys[1], render_html(case).encode(), content_type="text/html; charset=utf-8")
+        return _result(case_id, loan_id, keys, False, case)
+    loan = ports.loans.get(loan_id)
+    if loan is None:
+        raise LookupError(f"loan {loan_id} not found")
+    borrower = ports.borrowers.get(loan.borrower_id)
+    if borrower is None:
+        raise LookupError(f"borrower of loan {loan_id} not found")
+    pack = rule_pack_in_force(
+        loan.jurisdiction, referred_at, ports.rule_packs(), address_state=borrower.region
+    )
+    on = local_date(referred_at, loan.timezone or borrower.timezone or pack.business_timezone)
+    if time_barred(loan, pack.limitation, on):
+        ends = limitation_ends(loan, pack.limitation) if pack.limitation else None
+        raise TimeBarred(f"loan {loan_id}: limitation period ended on {ends}: no case file")
+    rules = money_rules_for(loan.jurisdiction, loan.disbursed_on)
+    cap = rules.cost_cap.cap_for(loan.disbursed_on, borrower.region)
+    objects, manifests = _objects_of(ports, loan.jurisdiction, loan.disbursed_on - timedelta(days=1))
+    head = ports.chain.head(loan.jurisdiction)
+    history, proof = contact_proof(
+        loan_id, objects, manifests, ChainAnchor(loan.jurisdiction, head.seq, head.manifest_sha256)
+    )
+    archived = {str(line.get("contact_id")) for line in history}
+    secret = ports.token_secret()
+    pending = [
+        archive_line(record, borrower_token(secret, str(record["borrower_id"])))
+        for record in sorted(ports.contacts.for_loan(loan_id), key=lambda r: str(r.get("occurred_at", "")))
+        if str(record.get("contact_id")) not in archived
+    ]
+    case = build_case_file(
+        case_id=case_id,
+        loan=loan,
+        borrower=borrower,
+        payments=ports.payments.entries(loan_id),
+        on=on,
+        referred_at=format_utc(referred_at),
+        rule_pack=pack.ref,
+        limitation=pack.limitation,
+        limitation_source=str(pack.source(LIMITATION_RULE)),
+        cap_explanation=cap.explanation,
+        contact_history=history,
+        not_yet_archived=pending,
+        proof=proof,
+    )
+    written = ports.store.put_once(keys[0], _document(case), content_type="application/json")
+    if not written:  # another run wrote it first: that one is the file
+        return build_or_fetch(loan_id, case_id, referred_at, ports, jurisdiction=jurisdiction)
+    ports.store.put_once(keys[1], render_html(case).encode(), content_type="text/html; charset=utf-8")
+    return _result(case_id, loan_id, keys, True, case)
