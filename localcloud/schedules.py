@@ -3,9 +3,10 @@
 Two SAM forms are read: ``Schedule`` (an EventBridge rule, UTC; the function gets a "Scheduled Event")
 and ``ScheduleV2`` (EventBridge Scheduler, with ``ScheduleExpressionTimezone``; the function gets the
 schedule's ``Input`` with its context attributes such as ``<aws.scheduler.scheduled-time>`` filled in).
-Expressions: ``rate(N minute|minutes|hour|hours|day|days)`` and ``cron(minutes hours * * ? *)`` whose
-minute and hour fields are ``*``, ``N``, ``N-M``, ``N/S``, ``*/S``, ``N-M/S`` or comma lists of those
-(day-of-month, month, day-of-week and year must be unrestricted). Local times that do not exist on a
+Expressions: ``rate(N minute|minutes|hour|hours|day|days)`` and ``cron(minutes hours dom * ? *)`` whose
+minute and hour fields are ``*``, ``N``, ``N-M``, ``N/S``, ``*/S``, ``N-M/S`` or comma lists of those,
+and whose day-of-month is ``*``, ``?`` or such a list of days (a monthly schedule: ``cron(0 6 1 * ? *)``);
+month, day-of-week and year must be unrestricted. Local times that do not exist on a
 daylight-saving day are skipped; repeated ones fire once (the first).
 """
 
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
-_UNRESTRICTED = ({"*", "?"}, {"*"}, {"*", "?"}, {"*"})
+_UNRESTRICTED = ({"*"}, {"*", "?"}, {"*"})  # month, day-of-week, year
 
 
 class ScheduleError(ValueError):
@@ -84,12 +85,18 @@ class Schedule:
         cron = _CRON.match(self.expression)
         if cron is None:
             raise ScheduleError(f"{self.function}: {self.expression!r} is not a form the local cloud fires")
-        if any(cron[3 + n] not in allowed for n, allowed in enumerate(_UNRESTRICTED)):
-            raise ScheduleError(f"{self.function}: {self.expression!r}: only minutes and hours may be set")
+        if any(cron[4 + n] not in allowed for n, allowed in enumerate(_UNRESTRICTED)):
+            raise ScheduleError(
+                f"{self.function}: {self.expression!r}: only minutes, hours and days of the month may be set"
+            )
         minutes, hours = cron_field(cron[1], 0, 59), cron_field(cron[2], 0, 23)
+        days = None if cron[3] in ("*", "?") else frozenset(cron_field(cron[3], 1, 31))
         zone = ZoneInfo(self.time_zone)
         day = start.astimezone(zone).date() - timedelta(days=1)
         while day <= end.astimezone(zone).date():
+            if days is not None and day.day not in days:
+                day += timedelta(days=1)
+                continue
             for hour in hours:
                 for minute in minutes:
                     local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)

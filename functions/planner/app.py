@@ -11,6 +11,7 @@ from arrears.events.streams import LoanChange, LoanChangeRecord
 from arrears.handlers.lambda_events import process_batch
 from arrears.handlers.reporting import invalid_policy_reporter, planned
 from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.credit_facts import record_credit_facts
 from arrears.usecases.delinquency_history import record_transition
 from arrears.usecases.planning import plan_for_change
 
@@ -24,6 +25,8 @@ def plan(change: LoanChange | None) -> None:
         return
     if container.delinquency_history is not None:
         record_transition(change.before, change.after, history=container.delinquency_history)
+    if container.credit_facts is not None:  # DOFD, charge-off, dispute, plan, CN class: the bureau's facts
+        record_credit_facts(change.after, store=container.credit_facts)
     result = plan_for_change(
         change.before,
         change.after,

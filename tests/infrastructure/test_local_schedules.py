@@ -31,11 +31,17 @@ def test_cron_fields(text: str, low: int, high: int, expected: tuple[int, ...]) 
 
 
 @pytest.mark.parametrize(
-    "expression", ["cron(0 24 * * ? *)", "cron(0 6 1 * ? *)", "cron(0 6 * * MON *)", "at(x)"]
+    "expression",
+    ["cron(0 24 * * ? *)", "cron(0 6 32 * ? *)", "cron(0 6 1 3 ? *)", "cron(0 6 * * MON *)", "at(x)"],
 )
 def test_forms_it_cannot_fire_are_refused(expression: str) -> None:
     with pytest.raises(ScheduleError):
         Schedule.from_properties("F", {"ScheduleExpression": expression})
+
+
+def test_a_monthly_schedule_fires_on_its_day_of_the_month_only() -> None:
+    monthly = Schedule.from_properties("F", {"ScheduleExpression": "cron(0 6 1 * ? *)"})
+    assert list(monthly.firings(utc(2026, 3, 1), utc(2026, 5, 1))) == [utc(2026, 3, 1, 6), utc(2026, 4, 1, 6)]
 
 
 def test_a_local_time_follows_daylight_saving_time() -> None:
