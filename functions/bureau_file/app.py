@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
+from arrears.domain.bureau import Communication
 from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
 from arrears.handlers.lambda_events import receive_scheduled
 from arrears.handlers.telemetry import Telemetry
@@ -37,7 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         facts=facts,
         loans=container.loans,
         borrowers=container.borrowers,
-        actions=container.actions,
+        communications=lambda loan_id: Communication.of(container.actions.for_loan(loan_id)),
         files=container.bureau_files,
         furnisher_id=container.settings.bureau_furnisher_id,
         reporter_name=container.settings.bureau_reporter_name,

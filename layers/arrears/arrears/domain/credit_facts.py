@@ -144,11 +144,10 @@ def advance_facts(prior: CreditFacts | None, loan: Loan) -> CreditFacts:
     dpd = loan.dpd if loan.evaluated_on is not None else loan_dpd(loan, on)
     plan = plan_in_force(loan)
     dofd = facts.dofd
-    if loan.status is LoanStatus.OPEN:
-        if dpd > 0 and dofd is None:
-            dofd = first_day_past_due(loan)
-        elif dpd == 0 and not plan:
-            dofd = None  # brought fully current: a cure, a later delinquency is a new one
+    if dpd > 0 and dofd is None:
+        dofd = first_day_past_due(loan)
+    elif loan.status is LoanStatus.OPEN and dpd == 0 and not plan:
+        dofd = None  # brought fully current: a cure, a later delinquency is a new one
     charge_off = facts.charge_off_minor
     charged_on = facts.charged_off_on
     if loan.status is LoanStatus.CHARGED_OFF and not charge_off:

@@ -32,7 +32,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
-from arrears.domain.actions import Action
 from arrears.domain.borrowers import Borrower
 from arrears.domain.bureau import Communication, bureau_check
 from arrears.domain.credit_facts import CreditFacts, MonthEnd, advance_facts, month_end
@@ -70,10 +69,6 @@ class LoanReader(Protocol):
 
 class BorrowerReader(Protocol):
     def get(self, borrower_id: str) -> Borrower | None: ...
-
-
-class ActionReader(Protocol):
-    def for_loan(self, loan_id: str) -> list[Action]: ...
 
 
 class FileWriter(Protocol):
@@ -171,7 +166,9 @@ def base_segment(
     monthly = loan.instalments[0].total_due
     rating = payment_rating(status, previous)
     current = status == "11" or (status == "13" and rating == "0")
-    closed_on = loan.closed_on if status in CLOSED_STATUSES else None
+    closed_on = (
+        (loan.closed_on or snapshot.last_payment_on or snapshot.as_of) if status in CLOSED_STATUSES else None
+    )
     return record(
         BASE,
         {
@@ -249,7 +246,7 @@ def build_metro2_cycle(
     facts: CreditFactsStore,
     loans: LoanReader,
     borrowers: BorrowerReader,
-    actions: ActionReader,
+    communications: Callable[[str], Iterable[Communication]],
     files: FileWriter,
     furnisher_id: str,
     reporter_name: str,
@@ -260,7 +257,9 @@ def build_metro2_cycle(
 
     `created_at`: the schedule's instant (the file's time stamps; a retried run writes the same
     bytes to the same key). `loan_ids`: the loans to consider (default: every US loan with a
-    history). Raises ValueError for a malformed period or a record that breaks the layout.
+    history). `communications(loan_id)`: the loan's settled contacts (the precondition's notice is
+    among them: `Communication.of` the loan's actions). Raises ValueError for a malformed period or
+    a record that breaks the layout.
     """
     cycle_start, as_of = cycle_bounds(period)
     judged_at = datetime.combine(as_of, time.max, tzinfo=UTC)
@@ -283,9 +282,7 @@ def build_metro2_cycle(
         if first_reported is None or first_reported > period:
             pack = rule_pack_in_force(loan.jurisdiction, judged_at, packs(), address_state=borrower.region)
             if pack.bureau_precondition is not None:
-                told = bureau_check(
-                    pack.bureau_precondition, Communication.of(actions.for_loan(loan_id)), judged_at
-                )
+                told = bureau_check(pack.bureau_precondition, communications(loan_id), judged_at)
                 if not told.allowed:
                     result.held += 1
                     continue
