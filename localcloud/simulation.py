@@ -80,6 +80,7 @@ class RunStats:
     reversals_sent: int = 0
     reversals_applied: int = 0
     invocations: Counter[str] = field(default_factory=Counter)
+    bureau_cycles: list[dict[str, Any]] = field(default_factory=list)  # the Metro 2 function's results
 
 
 class Simulation:
@@ -335,6 +336,8 @@ class Simulation:
                     self.stats.deadline_checks_skipped += 1
                     continue
                 response = self.cloud.schedule(args[0])
+                if args[0] == "BureauFileFunction" and response:
+                    self.stats.bureau_cycles.append(response)
                 if args[0] == "SweepDeadlineFunction":
                     self._record_deadline_check(response)
             elif kind == "reverse":
@@ -563,6 +566,7 @@ def run_demo(
     """
     from moto import mock_aws
 
+    from localcloud.bureau_report import bureau_summary
     from localcloud.lean import fast_moto
     from localcloud.outcomes import write_outcomes
     from localcloud.requests import RequestCount
@@ -598,6 +602,9 @@ def run_demo(
                 ),
             }
             summary["invariants"] = check(sim, out / "archive", effects)
+            summary["bureau"] = bureau_summary(
+                sim.stack.physical["BureauFilesBucket"], sim.stats.bureau_cycles, out
+            )
             summary["outcomes"] = write_outcomes(
                 loans_table=sim.settings.loans_table,
                 history_table=sim.stack.physical["DelinquencyHistoryTable"],

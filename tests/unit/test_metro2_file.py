@@ -137,7 +137,7 @@ def test_each_account_reports_its_status_and_the_trailer_counts_them() -> None:
     # February and January (opened) were not reported by Arrears: D, no history; B before opening.
     assert f(late, "payment_history_profile") == "DD" + "B" * 22
     assert f(bases["L-97"], "original_charge_off_amount") == "000000300"
-    assert f(bases["L-13"], "payment_rating") == "0"
+    assert f(bases["L-13"], "payment_rating") == "1"  # paid in full at 43 days past due: 30-59
     assert f(bases["L-13"], "current_balance") == "000000000"
     assert f(bases["L-13"], "date_closed") != "00000000"
 

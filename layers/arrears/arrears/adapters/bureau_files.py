@@ -7,9 +7,13 @@ retention has passed (the bucket's lifecycle rule expires it).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from arrears.domain.cn_credit import CnCreditRecord
 
 
 class BureauFileStore:
@@ -43,4 +47,19 @@ class BureauFileStore:
         return body
 
 
-__all__ = ["BureauFileStore"]
+class JsonLinesCreditReportWriter:
+    """The shipped CN `CreditReportWriter`: one JSON Lines object per loan change, under
+    `cn-credit/dt=<business date>/<loan id>-v<loan version>.jsonl` (a replayed change rewrites the
+    same object with the same bytes)."""
+
+    def __init__(self, store: BureauFileStore) -> None:
+        self._store = store
+
+    def write(self, records: Sequence[CnCreditRecord]) -> None:
+        first = records[0]
+        key = f"cn-credit/dt={first.occurred_on.isoformat()}/{first.loan_id}-v{first.version}.jsonl"
+        body = "".join(json.dumps(r.as_json(), ensure_ascii=False, sort_keys=True) + "\n" for r in records)
+        self._store.put(key, body.encode("utf-8"), content_type="application/x-ndjson")
+
+
+__all__ = ["BureauFileStore", "JsonLinesCreditReportWriter"]

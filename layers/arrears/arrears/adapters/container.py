@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from arrears.adapters.archive_store import ArchiveStore
     from arrears.adapters.borrower_requests import BorrowerRequestRepository
-    from arrears.adapters.bureau_files import BureauFileStore
+    from arrears.adapters.bureau_files import BureauFileStore, JsonLinesCreditReportWriter
     from arrears.adapters.call_ledger import CallLedgerRepository
     from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
     from arrears.adapters.credit_facts import CreditFactsRepository
@@ -261,6 +261,13 @@ class Container:
         return BureauFileStore(
             self.client("s3"), self.settings.bureau_files_bucket, self.settings.archive_kms_key_id
         )
+
+    @cached_property
+    def cn_credit_writer(self) -> JsonLinesCreditReportWriter | None:
+        """The CN credit-reporting writer (JSON Lines in the bureau bucket); None without the bucket."""
+        from arrears.adapters.bureau_files import JsonLinesCreditReportWriter
+
+        return JsonLinesCreditReportWriter(self.bureau_files) if self.settings.bureau_files_bucket else None
 
     @cached_property
     def borrower_requests(self) -> BorrowerRequestRepository:

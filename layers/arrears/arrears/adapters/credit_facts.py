@@ -48,13 +48,15 @@ def facts_to_item(facts: CreditFacts) -> dict[str, Any]:
         "cn_class_since": _iso(facts.cn_class_since),
         "month_high_period": facts.month_high_period,
         "month_high_dpd": facts.month_high_dpd,
+        "cn_opened": facts.cn_opened,
     }
 
 
-def facts_from_item(loan_id: str, version: int, raw: dict[str, Any]) -> CreditFacts:
+def facts_from_item(loan_id: str, version: int, raw: dict[str, Any], jurisdiction: str = "") -> CreditFacts:
     return CreditFacts(
         loan_id=loan_id,
         version=version,
+        jurisdiction=jurisdiction,
         dofd=_day(raw.get("dofd")),
         charge_off_minor=int(raw.get("charge_off_minor", 0)),
         charged_off_on=_day(raw.get("charged_off_on")),
@@ -66,6 +68,7 @@ def facts_from_item(loan_id: str, version: int, raw: dict[str, Any]) -> CreditFa
         cn_class_since=_day(raw.get("cn_class_since")),
         month_high_period=str(raw.get("month_high_period", "")),
         month_high_dpd=int(raw.get("month_high_dpd", 0)),
+        cn_opened=bool(raw.get("cn_opened", False)),
     )
 
 
@@ -119,16 +122,21 @@ class CreditFactsRepository:
         item = self._item(loan_id)
         if item is None or "credit_facts" not in item:
             return None
-        return facts_from_item(loan_id, int(item.get("facts_version", 0)), item["credit_facts"])
+        version = int(item.get("facts_version", 0))
+        return facts_from_item(loan_id, version, item["credit_facts"], str(item.get("jurisdiction", "")))
 
     def save(self, facts: CreditFacts) -> bool:
         """Write `facts` unless facts of that loan version or a later one are there (False then)."""
         response = conditional_write(
             self._table.update_item,
             Key={"loan_id": facts.loan_id},
-            UpdateExpression="SET credit_facts = :f, facts_version = :v",
+            UpdateExpression="SET credit_facts = :f, facts_version = :v, jurisdiction = :j",
             ConditionExpression="attribute_not_exists(facts_version) OR facts_version < :v",
-            ExpressionAttributeValues={":f": facts_to_item(facts), ":v": facts.version},
+            ExpressionAttributeValues={
+                ":f": facts_to_item(facts),
+                ":v": facts.version,
+                ":j": facts.jurisdiction,
+            },
         )
         return response is not None
 

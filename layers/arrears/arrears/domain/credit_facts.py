@@ -109,10 +109,13 @@ class CreditFacts:
     charged off (0: not charged off), on `charged_off_on`. `dispute` and the business date it last
     changed; `plan` and the date it last changed; `cn_class` and `cn_class_since`, the date it last
     changed; `month_high_dpd`: the highest DPD seen in `month_high_period` ("YYYY-MM").
+    `jurisdiction`: the loan's (which bureau it goes to). `cn_opened`: the CN new-account record
+    was written (`arrears.domain.cn_credit`).
     """
 
     loan_id: str
     version: int = 0
+    jurisdiction: str = ""
     dofd: date | None = None
     charge_off_minor: int = 0
     charged_off_on: date | None = None
@@ -124,6 +127,7 @@ class CreditFacts:
     cn_class_since: date | None = None
     month_high_period: str = ""
     month_high_dpd: int = 0
+    cn_opened: bool = False
 
 
 def period_of(day: date) -> str:
@@ -166,6 +170,7 @@ def advance_facts(prior: CreditFacts | None, loan: Loan) -> CreditFacts:
     return replace(
         facts,
         version=max(loan.version, facts.version),
+        jurisdiction=loan.jurisdiction,
         dofd=dofd,
         charge_off_minor=charge_off,
         charged_off_on=charged_on,

@@ -196,12 +196,12 @@ def account_status(snapshot: MonthEnd, *, charged_off_before: bool) -> str:
     return next((code for low, code in DELINQUENT_STATUSES if snapshot.dpd >= low), "11")
 
 
-def payment_rating(status: str, previous: MonthEnd | None) -> str:
-    """The payment rating a status requires (blank otherwise): with 13 (paid or closed), how the
-    account stood before it was paid, from the previous month end (0 when none)."""
+def payment_rating(status: str, snapshot: MonthEnd, previous: MonthEnd | None) -> str:
+    """The payment rating a status requires (blank otherwise): with 13 (paid or closed), how late
+    the account was before it was paid: the highest DPD of this period and the previous one."""
     if status != "13":
         return " "
-    return str(_band(previous.highest_dpd)) if previous is not None else "0"
+    return str(_band(max(snapshot.highest_dpd, previous.highest_dpd if previous else 0)))
 
 
 def profile_character(snapshot: MonthEnd | None, *, before_open: bool) -> str:

@@ -82,7 +82,8 @@ class Metro2Cycle:
     `held`: loans whose borrower was not yet told (the precondition); `disputed`: accounts flagged
     XB; `resolved`: XH; `plans`: accounts with the plan's special comment; `closed_before`: loans
     reported paid or closed in an earlier cycle and left out since; `missing`: loans with a history
-    but no loan or borrower item (counted, nothing written for them).
+    but no loan or borrower item (counted, nothing written for them); `not_open`: loans disbursed
+    after the cycle's last day.
     """
 
     period: str
@@ -95,6 +96,7 @@ class Metro2Cycle:
     plans: int = 0
     closed_before: int = 0
     missing: int = 0
+    not_open: int = 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -108,6 +110,7 @@ class Metro2Cycle:
             "plan_special_comment": self.plans,
             "closed_before": self.closed_before,
             "missing": self.missing,
+            "not_open_yet": self.not_open,
         }
 
 
@@ -164,7 +167,7 @@ def base_segment(
     line, city = _address(borrower)
     terms = len(loan.instalments)
     monthly = loan.instalments[0].total_due
-    rating = payment_rating(status, previous)
+    rating = payment_rating(status, snapshot, previous)
     current = status == "11" or (status == "13" and rating == "0")
     closed_on = (
         (loan.closed_on or snapshot.last_payment_on or snapshot.as_of) if status in CLOSED_STATUSES else None
@@ -267,8 +270,11 @@ def build_metro2_cycle(
     bases: list[str] = []
     for loan_id in sorted(loan_ids if loan_ids is not None else facts.loan_ids(US_PREFIX)):
         loan = loans.get(loan_id)
-        if loan is None or loan.disbursed_on > as_of:
-            result.missing += loan is None
+        if loan is None:
+            result.missing += 1
+            continue
+        if loan.disbursed_on > as_of:
+            result.not_open += 1
             continue
         history, first_reported = facts.months(loan_id)
         history = {p: m for p, m in history.items() if p < period}
