@@ -26,7 +26,7 @@ def _objects(s3: Any, bucket: str) -> list[str]:
     return sorted(keys)
 
 
-def bureau_summary(bucket: str, cycles: list[dict[str, Any]], out: Path) -> dict[str, Any]:
+def bureau_files_summary(bucket: str, cycles: list[dict[str, Any]], out: Path) -> dict[str, Any]:
     """Copy the bureau bucket to `out/bureau/` and count its records (see the module)."""
     s3 = boto3.client("s3")
     target = out / "bureau"

@@ -566,7 +566,7 @@ def run_demo(
     """
     from moto import mock_aws
 
-    from localcloud.bureau_report import bureau_summary
+    from localcloud.bureau_report import bureau_files_summary
     from localcloud.lean import fast_moto
     from localcloud.outcomes import write_outcomes
     from localcloud.requests import RequestCount
@@ -602,7 +602,7 @@ def run_demo(
                 ),
             }
             summary["invariants"] = check(sim, out / "archive", effects)
-            summary["bureau"] = bureau_summary(
+            summary["bureau_files"] = bureau_files_summary(
                 sim.stack.physical["BureauFilesBucket"], sim.stats.bureau_cycles, out
             )
             summary["outcomes"] = write_outcomes(
@@ -612,7 +612,7 @@ def run_demo(
                 as_of=start + timedelta(days=days - 1),
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
-                run=summary["run"],
+                run={**summary["run"], "bureau_files": summary["bureau_files"]},
                 behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.

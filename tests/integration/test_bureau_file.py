@@ -23,7 +23,7 @@ from moto import mock_aws
 from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items
 from arrears.domain.metro2 import BASE, field_value
-from localcloud.bureau_report import bureau_summary
+from localcloud.bureau_report import bureau_files_summary
 from localcloud.simulation import Simulation
 from tests.unit.metro2_validator import validate
 
@@ -60,7 +60,7 @@ def bureau(tmp_path_factory: pytest.TempPathFactory) -> BureauRun:
         text = s3.get_object(Bucket=bucket, Key=cycle["key"])["Body"].read().decode("ascii")
         retried = sim.cloud.schedule("BureauFileFunction")
         again = s3.get_object(Bucket=bucket, Key=retried["key"])["Body"].read().decode("ascii")
-        summary = bureau_summary(bucket, [cycle], out)
+        summary = bureau_files_summary(bucket, [cycle], out)
         history_table = boto3.resource("dynamodb").Table(sim.stack.physical["DelinquencyHistoryTable"])
         history = {str(i["loan_id"]): plain(i) for i in all_items(history_table.scan)}
         loans_table = boto3.resource("dynamodb").Table(sim.settings.loans_table)

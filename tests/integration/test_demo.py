@@ -129,6 +129,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "ApiFunction",
         "HoldsFunction",  # the reacting borrowers' promises, hardship and disputes (localcloud.intents)
         "RetentionFunction",  # the daily review of archive retention (usecases.retention)
+        "BureauFileFunction",  # the monthly Metro 2 file, on the 1st (usecases.bureau_file)
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 
