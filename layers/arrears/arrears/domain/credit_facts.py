@@ -91,10 +91,12 @@ def cn_repayment_status(loan: Loan, dpd: int) -> str:
 
 
 def plan_in_force(loan: Loan) -> bool:
-    """Whether a payment plan is in force on the loan, read through its holds (False when the loan
-    model has no plan hold)."""
+    """Whether a payment plan is in force on the loan: its `plan_active` where the loan model has
+    one, else a plan hold (`plan_until`, a date, or a `plan` flag); False when it has neither."""
+    if getattr(loan, "plan_active", False):
+        return True
     holds = loan.holds
-    for name in ("plan", "plan_id", "plan_until", "repayment_plan"):
+    for name in ("plan_until", "plan", "plan_id"):
         value = getattr(holds, name, None)
         if value:
             return True
