@@ -232,3 +232,19 @@ def test_the_validator_catches_a_miscounted_trailer_a_bad_code_and_a_short_recor
     assert any("not 426" in p for p in validate("\n".join([head, base[:-1], tail])))
     no_dofd = base[:189] + "00000000" + base[197:]
     assert any("date of first delinquency" in p for p in validate("\n".join([head, no_dofd, tail])))
+
+
+def test_a_paid_account_is_reported_once_then_left_out_and_one_never_reported_is_not_held() -> None:
+    book = Book()
+    loan = assessed(overdue_loan("L-P13"), date(2026, 3, 20))
+    book.put_loan(loan)
+    book.put_loan(pay(loan, 30_000, date(2026, 3, 21), "P-all").with_changes(closed_on=date(2026, 3, 21)))
+    early = assessed(overdue_loan("L-EARLY"), date(2026, 2, 1))
+    book.put_loan(
+        pay(early, 30_000, date(2026, 2, 2), "P-early").with_changes(closed_on=date(2026, 2, 2)), told=False
+    )
+    march, bases = book.run("2026-03")
+    assert (f(bases["L-P13"], "account_status"), "L-EARLY" in bases) == ("13", False)
+    assert (march.held, march.closed_before) == (0, 1)
+    april, bases = book.run("2026-04")
+    assert (april.accounts, april.closed_before) == (0, 2)

@@ -81,7 +81,8 @@ class Metro2Cycle:
 
     `held`: loans whose borrower was not yet told (the precondition); `disputed`: accounts flagged
     XB; `resolved`: XH; `plans`: accounts with the plan's special comment; `closed_before`: loans
-    reported paid or closed in an earlier cycle and left out since; `missing`: loans with a history
+    reported paid or closed in an earlier cycle and left out since (or closed before this cycle
+    without ever being reported); `missing`: loans with a history
     but no loan or borrower item (counted, nothing written for them); `not_open`: loans disbursed
     after the cycle's last day.
     """
@@ -278,7 +279,13 @@ def build_metro2_cycle(
             continue
         history, first_reported = facts.months(loan_id)
         history = {p: m for p, m in history.items() if p < period}
-        if history and account_status_of(history, facts.facts(loan_id)) in CLOSED_STATUSES:
+        loan_facts = facts.facts(loan_id) or advance_facts(None, loan)
+        never_reported_and_closed = (
+            not history and loan.closed_on is not None and loan.closed_on < cycle_start
+        )
+        if never_reported_and_closed or (
+            history and account_status_of(history, loan_facts) in CLOSED_STATUSES
+        ):
             result.closed_before += 1
             continue
         borrower = borrowers.get(loan.borrower_id)
@@ -292,7 +299,6 @@ def build_metro2_cycle(
                 if not told.allowed:
                     result.held += 1
                     continue
-        loan_facts = facts.facts(loan_id) or advance_facts(None, loan)
         snapshot = facts.record_month(
             loan_id, month_end(loan, loan_facts, as_of), first_reported=first_reported or period
         )
@@ -326,10 +332,10 @@ def build_metro2_cycle(
     return result
 
 
-def account_status_of(history: dict[str, MonthEnd], facts: CreditFacts | None) -> str:
+def account_status_of(history: dict[str, MonthEnd], facts: CreditFacts) -> str:
     """The status last reported (from the latest stored snapshot)."""
     latest = history[max(history)]
-    return account_status(latest, charged_off_before=bool(facts and facts.charge_off_minor))
+    return account_status(latest, charged_off_before=facts.charge_off_minor > 0)
 
 
 __all__ = [
