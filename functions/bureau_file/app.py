@@ -46,5 +46,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     telemetry.count("BureauAccountsReported", cycle.accounts)
     telemetry.count("BureauAccountsHeld", cycle.held)
     summary = cycle.as_json()
-    telemetry.logger.info("metro 2 file written", extra=summary)
+    if cycle.rejected:  # the reason names the field and the loan, never the borrower's data
+        telemetry.logger.error("metro 2 accounts rejected", extra={"rejected": cycle.rejected})
+    telemetry.logger.info("metro 2 file written", extra={k: v for k, v in summary.items() if k != "rejected"})
     return summary

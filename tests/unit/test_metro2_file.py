@@ -248,3 +248,16 @@ def test_a_paid_account_is_reported_once_then_left_out_and_one_never_reported_is
     assert (march.held, march.closed_before) == (0, 1)
     april, bases = book.run("2026-04")
     assert (april.accounts, april.closed_before) == (0, 2)
+
+
+def test_an_account_that_breaks_the_layout_is_rejected_with_its_reason_and_the_file_still_goes() -> None:
+    book = Book()
+    book.put_loan(assessed(overdue_loan("L-OK"), date(2026, 3, 31)))
+    schedule = build_schedule(3 * 10**12, disbursed_on=DISBURSED, instalments=3, monthly_interest_bps=0)
+    huge = Loan("L-HUGE", "B-HUGE", "US-REGF", "USD", 3 * 10**12, DISBURSED, schedule, 0, 0)
+    book.put_loan(assessed(huge, date(2026, 3, 31)))  # 30 billion dollars: 11 digits in a 9-digit field
+    cycle, bases = book.run("2026-03")
+    assert set(bases) == {"L-OK"}
+    (rejected,) = cycle.rejected
+    assert rejected["loan_id"] == "L-HUGE"
+    assert "highest_credit" in rejected["reason"]

@@ -261,7 +261,7 @@ def _value(field: Field, value: object) -> str:
         text = value.strftime("%m%d%Y%H%M%S")
     elif field.fmt == "N":
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"Metro 2 {field.name}: a non-negative integer is needed, got {value!r}")
+            raise ValueError(f"Metro 2 {field.name}: a non-negative integer is needed")
         text = str(value).rjust(field.length, "0")
     else:
         text = "".join(c if c.isascii() and c.isprintable() else " " for c in str(value).upper())

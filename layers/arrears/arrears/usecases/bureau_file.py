@@ -84,7 +84,8 @@ class Metro2Cycle:
     reported paid or closed in an earlier cycle and left out since (or closed before this cycle
     without ever being reported); `missing`: loans with a history
     but no loan or borrower item (counted, nothing written for them); `not_open`: loans disbursed
-    after the cycle's last day.
+    after the cycle's last day; `rejected`: accounts whose record could not be formatted (loan id
+    and the layout's reason, never a value of the borrower), left out of the file.
     """
 
     period: str
@@ -98,6 +99,7 @@ class Metro2Cycle:
     closed_before: int = 0
     missing: int = 0
     not_open: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -112,6 +114,7 @@ class Metro2Cycle:
             "closed_before": self.closed_before,
             "missing": self.missing,
             "not_open_yet": self.not_open,
+            "rejected": self.rejected,
         }
 
 
@@ -302,17 +305,21 @@ def build_metro2_cycle(
         snapshot = facts.record_month(
             loan_id, month_end(loan, loan_facts, as_of), first_reported=first_reported or period
         )
-        base = base_segment(
-            loan,
-            borrower,
-            loan_facts,
-            snapshot,
-            history,
-            period=period,
-            cycle_start=cycle_start,
-            created_at=created_at,
-            furnisher_id=furnisher_id,
-        )
+        try:
+            base = base_segment(
+                loan,
+                borrower,
+                loan_facts,
+                snapshot,
+                history,
+                period=period,
+                cycle_start=cycle_start,
+                created_at=created_at,
+                furnisher_id=furnisher_id,
+            )
+        except ValueError as error:  # one account that breaks the layout does not stop the file
+            result.rejected.append({"loan_id": loan_id, "reason": str(error)})
+            continue
         bases.append(base)
         result.by_status[field_value(BASE, base, "account_status")] += 1
         condition = field_value(BASE, base, "compliance_condition_code")
