@@ -138,3 +138,12 @@ def test_facts_are_per_loan_version() -> None:
     loan = assessed(plan_loan(), date(2026, 3, 20))
     assert advance_facts(None, loan).version == loan.version
     assert advance_facts(CreditFacts("L-1", version=99), loan).version == 99
+
+
+def test_the_month_high_counts_the_dpd_the_loan_had_when_it_was_paid() -> None:
+    loan = assessed(plan_loan(), date(2026, 3, 1))  # 24 days past the 5 Feb instalment when assessed
+    facts = advance_facts(None, loan)
+    paid = pay(loan, 30_000, date(2026, 3, 20), "P-off")  # paid in full 43 days past due
+    after = advance_facts(facts, paid, before=loan)
+    assert (paid.dpd, after.month_high_dpd) == (0, 43)
+    assert advance_facts(facts, paid).month_high_dpd == 24  # without the version it replaced

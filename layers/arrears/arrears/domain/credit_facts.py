@@ -142,9 +142,11 @@ def first_day_past_due(loan: Loan) -> date | None:
     return None if anchor is None else anchor.effective_due + timedelta(days=1)
 
 
-def advance_facts(prior: CreditFacts | None, loan: Loan) -> CreditFacts:
-    """The facts after `loan` (a new version of it): see the module's rules. Idempotent: the same
-    loan version applied twice gives the same facts."""
+def advance_facts(prior: CreditFacts | None, loan: Loan, before: Loan | None = None) -> CreditFacts:
+    """The facts after `loan` (a new version of it; `before`, the version it replaced, when known):
+    see the module's rules. The month's highest DPD counts the DPD `before` had on the day of the
+    change (a payment that cures a loan 45 days past due was made at 45). Idempotent: the same loan
+    version applied twice gives the same facts."""
     facts = prior or CreditFacts(loan.loan_id)
     on = loan.evaluated_on or loan.disbursed_on
     dpd = loan.dpd if loan.evaluated_on is not None else loan_dpd(loan, on)
@@ -168,7 +170,10 @@ def advance_facts(prior: CreditFacts | None, loan: Loan) -> CreditFacts:
     cls = cn_classification(loan, dpd)
     cls_since = on if cls != facts.cn_class or facts.cn_class_since is None else facts.cn_class_since
     period = period_of(on)
-    high = max(dpd, facts.month_high_dpd) if period == facts.month_high_period else dpd
+    seen = dpd
+    if before is not None and before.status is LoanStatus.OPEN and before.evaluated_on is not None:
+        seen = max(seen, loan_dpd(before, max(on, before.evaluated_on)))
+    high = max(seen, facts.month_high_dpd) if period == facts.month_high_period else seen
     return replace(
         facts,
         version=max(loan.version, facts.version),
