@@ -53,7 +53,7 @@ def bureau(tmp_path_factory: pytest.TempPathFactory) -> BureauRun:
         sim = Simulation(loans=LOANS, seed=SEED, start=START, log=log)
         sim.load_book()
         sim.run(DAYS)
-        sim.cloud.advance_to(datetime(2026, 4, 1, 6, tzinfo=UTC))
+        sim.cloud.advance_to(datetime(2026, 4, 1, 12, tzinfo=UTC))
         cycle = sim.cloud.schedule("BureauFileFunction")
         bucket = sim.stack.physical["BureauFilesBucket"]
         s3 = boto3.client("s3")

@@ -269,7 +269,7 @@ def import_books(sim: Simulation) -> None:
 def file_the_bureau_month(sim: Simulation) -> None:
     """The monthly Metro 2 schedule for March fires on 1 April: told borrowers' accounts are
     reported (their month-end snapshots written), untold ones held."""
-    sim.cloud.advance_to(datetime(2026, 4, 1, 6, tzinfo=UTC))
+    sim.cloud.advance_to(datetime(2026, 4, 1, 12, tzinfo=UTC))
     response = sim.cloud.schedule("BureauFileFunction")
     assert response["accounts"] > 0, response
 
