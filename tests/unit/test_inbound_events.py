@@ -52,6 +52,7 @@ MODELS: dict[str, Any] = {
     "api": APIGatewayProxyEventV2Model,
     "retention": SchedulerInvocation,
     "bureau_file": SchedulerInvocation,
+    "reporting_export": SchedulerInvocation,
     "book_import": BookObjectCreated,
 }
 # Models of the whole event (an SNS event is one notification), not of each of its records.

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     bureau_files_bucket: str = ""
     bureau_furnisher_id: str = ""
     bureau_reporter_name: str = "ARREARS LENDER"
+    # The reporting export: the bucket its snapshots go to (rows for the outcome report's SQL).
+    reporting_bucket: str = ""
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
