@@ -83,6 +83,7 @@ class RunStats:
     reversals_sent: int = 0
     reversals_applied: int = 0
     invocations: Counter[str] = field(default_factory=Counter)
+    bureau_cycles: list[dict[str, Any]] = field(default_factory=list)  # the Metro 2 function's results
 
 
 class Simulation:
@@ -347,6 +348,8 @@ class Simulation:
                     self.stats.deadline_checks_skipped += 1
                     continue
                 response = self.cloud.schedule(args[0])
+                if args[0] == "BureauFileFunction" and response:
+                    self.stats.bureau_cycles.append(response)
                 if args[0] == "SweepDeadlineFunction":
                     self._record_deadline_check(response)
             elif kind == "reverse":
@@ -582,6 +585,7 @@ def run_demo(
     """
     from moto import mock_aws
 
+    from localcloud.bureau_report import bureau_files_summary
     from localcloud.lean import fast_moto
     from localcloud.outcomes import write_outcomes
     from localcloud.requests import RequestCount
@@ -621,13 +625,16 @@ def run_demo(
                 sim.erasures, _scan(sim.settings.contacts_table), out / "archive", out / "logs.jsonl"
             )
             fold_erasure_invariant(summary["invariants"], summary["erasures"])
+            summary["bureau_files"] = bureau_files_summary(
+                sim.stack.physical["BureauFilesBucket"], sim.stats.bureau_cycles, out
+            )
             summary["outcomes"] = write_outcomes(
                 cloud=sim.cloud,
                 out=out,
                 as_of=start + timedelta(days=days - 1),
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
-                run={**summary["run"], "legal": summary["legal"]},
+                run={**summary["run"], "legal": summary["legal"], "bureau_files": summary["bureau_files"]},
                 behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.

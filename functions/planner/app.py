@@ -7,10 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
+from arrears.domain.bureau import Communication
 from arrears.events.streams import LoanChange, LoanChangeRecord
 from arrears.handlers.lambda_events import process_batch
 from arrears.handlers.reporting import invalid_policy_reporter, planned
 from arrears.handlers.telemetry import Telemetry
+from arrears.usecases.credit_facts import record_bureau_facts
 from arrears.usecases.delinquency_history import record_transition
 from arrears.usecases.planning import plan_for_change
 from arrears.usecases.plans import archive_plan_events
@@ -28,6 +30,18 @@ def plan(change: LoanChange | None) -> None:
     if change.after.plan is not None:
         # A repayment plan agreed, an instalment kept or missed, the plan broken or completed.
         archive_plan_events(change.before, change.after, change.at, container.archive_store)
+    if container.credit_facts is not None:  # the bureau's facts (DOFD, ...), and CN's records of the change
+        report = record_bureau_facts(
+            change.before,
+            change.after,
+            change.at,
+            store=container.credit_facts,
+            cn_writer=container.cn_credit_writer,
+            communications=lambda loan_id: Communication.of(container.actions.for_loan(loan_id)),
+        )
+        if report is not None:
+            telemetry.count("CnCreditRecordsWritten", len(report.written))
+            telemetry.count("CnCreditRecordsHeld", len(report.held))
     result = plan_for_change(
         change.before,
         change.after,

@@ -81,14 +81,17 @@ LOANS_TABLE_ARN = {"Fn::GetAtt": ["LoansTable", "Arn"]}
 # table (loans the sweep parked are off ReviewIndex); the stock kept from bucket transitions is to
 # replace it (docs/scaling.md, "Write amplification").
 CENSUS_SCAN = ("SweepWorkerFunctionRole", "CountOpenLoans")
-# The whole-table readers and what each may scan: the census (the loans, projected) and the reporting
-# export (every loan and its transitions, weekly, for Athena).
+# The whole-table readers and what each may scan: the census (the loans, projected), the reporting
+# export (every loan and its transitions, weekly, for Athena) and the monthly bureau file.
 SCANS = {
     CENSUS_SCAN: [LOANS_TABLE_ARN],
     ("ReportingExportFunctionRole", "ReadBookForReporting"): [
         LOANS_TABLE_ARN,
         {"Fn::GetAtt": ["DelinquencyHistoryTable", "Arn"]},
     ],
+    # The monthly Metro 2 build lists the loans with a history (keys and jurisdiction) once a month;
+    # at scale it reads a DynamoDB export instead (docs/scaling.md, "The monthly bureau file").
+    ("BureauFileFunctionRole", "ListBureauAccounts"): [{"Fn::GetAtt": ["DelinquencyHistoryTable", "Arn"]}],
 }
 
 

@@ -320,7 +320,15 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
             "SWEEP_TIMEZONE": "Asia/Shanghai",
         },
-        "PlannerFunction": {"DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"]},
+        "PlannerFunction": {
+            "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
+            "BUREAU_FILES_BUCKET": physical["BureauFilesBucket"],
+        },
+        "BureauFileFunction": {
+            "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
+            "BUREAU_FILES_BUCKET": physical["BureauFilesBucket"],
+            "BUREAU_FURNISHER_ID": "ARREARSDEMO",
+        },
         "ReportingExportFunction": {
             "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
             "REPORTING_BUCKET": physical["ReportingBucket"],
@@ -398,6 +406,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "SweepFunction": [("schedule", "")],
         "SweepDeadlineFunction": [("schedule", "")],
         "RetentionFunction": [("schedule", "")],
+        "BureauFileFunction": [("schedule", "")],
         "ReportingExportFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],

@@ -431,6 +431,7 @@ def test_the_scheduler_role_invokes_only_the_scheduled_functions_and_dead_letter
         "SweepDeadlineFunction",
         "RetentionFunction",
         "ReportingExportFunction",
+        "BureauFileFunction",
     }
     for _, _, properties in function_events(raw, *SCHEDULER_EVENT_TYPES):
         assert refers_to(properties["RoleArn"], SCHEDULER_ROLE)
@@ -786,24 +787,31 @@ def test_the_archivers_lock_follows_the_stage(raw: dict[str, Any]) -> None:
     assert (parameter["Default"], parameter["MaxValue"]) == (1, 30)
 
 
-def test_archive_bucket_policy_allows_only_tls_and_sse_kms_with_the_data_key(raw: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("bucket", "policy_id"),
+    [("ArchiveBucket", "ArchiveBucketPolicy"), ("BureauFilesBucket", "BureauFilesBucketPolicy")],
+)
+def test_archive_bucket_policy_allows_only_tls_and_sse_kms_with_the_data_key(
+    raw: dict[str, Any], bucket: str, policy_id: str
+) -> None:
     policies = of_type(raw, "AWS::S3::BucketPolicy")
     assert set(policies) == {
         "ArchiveBucketPolicy",
         "ImportBucketPolicy",
+        "BureauFilesBucketPolicy",
         "ReportingBucketPolicy",
         "CaseFileBucketPolicy",
     }
-    policy = policies["ArchiveBucketPolicy"]
-    assert refers_to(props(policy)["Bucket"], "ArchiveBucket")
+    policy = policies[policy_id]
+    assert refers_to(props(policy)["Bucket"], bucket)
     denies = [s for s in statements(props(policy)["PolicyDocument"]) if s["Effect"] == "Deny"]
     tls = next(s for s in denies if "Bool" in s.get("Condition", {}))
     assert tls["Condition"]["Bool"] == {"aws:SecureTransport": "false"}
     assert tls["Action"] == "s3:*"
     assert tls["Principal"] == "*"
     bucket_arn, objects_arn = tls["Resource"]
-    assert bucket_arn == {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}
-    assert sub_text(objects_arn) == "${ArchiveBucket.Arn}/*"
+    assert bucket_arn == {"Fn::GetAtt": [bucket, "Arn"]}
+    assert sub_text(objects_arn) == "${" + bucket + ".Arn}/*"
     puts = [s for s in denies if s["Action"] == "s3:PutObject"]
     conditions = {key: value for s in puts for key, value in s["Condition"]["StringNotEquals"].items()}
     assert conditions["s3:x-amz-server-side-encryption"] == "aws:kms"
@@ -945,7 +953,9 @@ def test_archive_writers_write_objects_but_cannot_delete_or_bypass_retention(
     s3_statements = [
         statement
         for role, statement in role_statements(translated)
-        if role == writer and any(str(action).startswith("s3:") for action in as_list(statement["Action"]))
+        if role == writer
+        and any(str(action).startswith("s3:") for action in as_list(statement["Action"]))
+        and "BureauFilesBucket" in str(statement["Resource"])
     ]
     s3_actions = {str(action) for statement in s3_statements for action in as_list(statement["Action"])}
     # Only these (a writer that never reads back, like the planner's plan records, has fewer): no
@@ -1007,7 +1017,26 @@ def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:
         "BookImportFunctionRole",
         "ReportingExportFunctionRole",
         "CaseFileFunctionRole",
-    }
+    } | set(BUREAU_WRITERS)  # the bureau writers: test_the_bureau_writers_only_put_objects_under_their_prefix
+
+
+BUREAU_WRITERS = {"BureauFileFunctionRole": "metro2/*", "PlannerFunctionRole": "cn-credit/*"}
+
+
+@pytest.mark.parametrize(("writer", "prefix"), sorted(BUREAU_WRITERS.items()))
+def test_the_bureau_writers_only_put_objects_under_their_prefix(
+    translated: dict[str, Any], writer: str, prefix: str
+) -> None:
+    (statement,) = [
+        statement
+        for role, statement in role_statements(translated)
+        if role == writer
+        and any(str(action).startswith("s3:") for action in as_list(statement["Action"]))
+        and "BureauFilesBucket" in str(statement["Resource"])
+    ]
+    assert as_list(statement["Action"]) == ["s3:PutObject"]
+    (resource,) = as_list(statement["Resource"])
+    assert sub_text(resource) == "${BureauFilesBucket.Arn}/" + prefix
 
 
 def test_the_case_file_function_reads_the_archive_and_writes_only_case_files_never_deletes(

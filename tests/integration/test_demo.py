@@ -128,6 +128,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "ApiFunction",
         "HoldsFunction",  # the reacting borrowers' promises, hardship and disputes (localcloud.intents)
         "RetentionFunction",  # the daily review of archive retention (usecases.retention)
+        "BureauFileFunction",  # the monthly Metro 2 file, on the 1st (usecases.bureau_file)
         "ReportingExportFunction",  # the weekly reporting snapshot (Monday 2 March), then the run's last
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
@@ -321,13 +322,15 @@ def test_the_outcomes_count_the_handlers_requests_and_price_them(demo: DemoRun) 
     # Each function the run invoked made requests; the simulator's own (its scans, its payments) are not
     # counted: the handlers that scan are the sweep worker's census (a segment of the Loans table a
     # shard and a day, until the stock is kept from bucket transitions: docs/scaling.md) and the weekly
-    # reporting export (the Loans and DelinquencyHistory tables, one page each at this size)
+    # reporting export (the Loans and DelinquencyHistory tables, one page each at this size), and the
+    # monthly bureau file (the DelinquencyHistory table's keys, one page here)
     assert set(requests["requests_by_function"]) <= set(demo.summary["run"]["invocations"])
     assert requests["requests"]["dynamodb:UpdateItem"] > 0
     logs = [json.loads(line) for line in (demo.out / "logs.jsonl").read_text().splitlines() if line]
     segments = sum(1 for line in logs if line.get("message") == "census shard segment done")
     exports = demo.summary["run"]["invocations"]["ReportingExportFunction"]
-    assert requests["requests"].get("dynamodb:Scan", 0) == segments + 2 * exports  # one page each here
+    bureau_files = demo.summary["run"]["invocations"]["BureauFileFunction"]
+    assert requests["requests"].get("dynamodb:Scan", 0) == segments + 2 * exports + bureau_files
     # Every SMS sent is counted, with its parts
     assert requests["sms_messages"] == len(demo.sms)
     assert sum(requests["sms_parts_by_country_code"].values()) == sum(sms_parts(body) for _, body in demo.sms)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +264,14 @@ def import_books(sim: Simulation) -> None:
     }, response
 
 
+def file_the_bureau_month(sim: Simulation) -> None:
+    """The monthly Metro 2 schedule for March fires on 1 April: told borrowers' accounts are
+    reported (their month-end snapshots written), untold ones held."""
+    sim.cloud.advance_to(datetime(2026, 4, 1, 12, tzinfo=UTC))
+    response = sim.cloud.schedule("BureauFileFunction")
+    assert response["accounts"] > 0, response
+
+
 def use_the_api(sim: Simulation) -> str:
     """A borrower lists their loans, disputes one and complains about it; compliance reads the
     complaints near their deadline (each over HTTP, through the API function). Returns who."""
@@ -379,6 +387,7 @@ def coverage() -> Coverage:
         # The borrower who used the API asks to be erased: their requests are pseudonymised.
         request_erasure(sim, use_the_api(sim), "DSR-IAM-2")
         import_books(sim)
+        file_the_bureau_month(sim)
         stack = sim.stack
     roles = {function: role_statements(translated, stack, function) for function in stack.functions}
     return Coverage(stack, StackIndex(stack, template), recorder.calls, recorder.faults, roles)

@@ -52,6 +52,7 @@ MODELS: dict[str, Any] = {
     # Routed by Powertools' event handler (arrears.handlers.api_app), which reads this model's shape.
     "api": APIGatewayProxyEventV2Model,
     "retention": SchedulerInvocation,
+    "bureau_file": SchedulerInvocation,
     "reporting_export": SchedulerInvocation,
     "book_import": BookObjectCreated,
     "case_file": LegalReferralRecord,

@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 
     from arrears.adapters.archive_store import ArchiveStore
     from arrears.adapters.borrower_requests import BorrowerRequestRepository
+    from arrears.adapters.bureau_files import BureauFileStore, JsonLinesCreditReportWriter
     from arrears.adapters.call_ledger import CallLedgerRepository
     from arrears.adapters.case_files import CaseFileStore
     from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
+    from arrears.adapters.credit_facts import CreditFactsRepository
     from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
     from arrears.adapters.dynamodb import (
         ActionRepository,
@@ -253,6 +255,32 @@ class Container:
         if not self.settings.delinquency_history_table:
             return None
         return DelinquencyHistoryRepository(self._dynamodb.Table(self.settings.delinquency_history_table))
+
+    @cached_property
+    def credit_facts(self) -> CreditFactsRepository | None:
+        """The bureau facts on the DelinquencyHistory items (None when the function has no such table)."""
+        from arrears.adapters.credit_facts import CreditFactsRepository
+
+        if not self.settings.delinquency_history_table:
+            return None
+        return CreditFactsRepository(self._dynamodb.Table(self.settings.delinquency_history_table))
+
+    @cached_property
+    def bureau_files(self) -> BureauFileStore:
+        from arrears.adapters.bureau_files import BureauFileStore
+
+        if not self.settings.bureau_files_bucket:
+            raise RuntimeError("BUREAU_FILES_BUCKET is not set: this function writes no bureau file")
+        return BureauFileStore(
+            self.client("s3"), self.settings.bureau_files_bucket, self.settings.archive_kms_key_id
+        )
+
+    @cached_property
+    def cn_credit_writer(self) -> JsonLinesCreditReportWriter | None:
+        """The CN credit-reporting writer (JSON Lines in the bureau bucket); None without the bucket."""
+        from arrears.adapters.bureau_files import JsonLinesCreditReportWriter
+
+        return JsonLinesCreditReportWriter(self.bureau_files) if self.settings.bureau_files_bucket else None
 
     @cached_property
     def borrower_requests(self) -> BorrowerRequestRepository:

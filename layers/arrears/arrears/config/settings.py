@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     opt_out_link_ttl_days: int = Field(default=60, ge=1, le=365)
     # The borrower API: the table of borrower requests (promises, disputes, hardship, complaints).
     borrower_requests_table: str = ""
+    # Credit-bureau files (arrears.usecases.bureau_file, cn_credit_reports): the bucket the Metro 2
+    # files and CN records go to, and the furnisher's identification as the bureaus assigned it.
+    bureau_files_bucket: str = ""
+    bureau_furnisher_id: str = ""
+    bureau_reporter_name: str = "ARREARS LENDER"
     # The reporting export: the bucket its snapshots go to (rows for the outcome report's SQL).
     reporting_bucket: str = ""
     # SSM parameter holding the collection playbook document; empty = the bundled one.

@@ -1,0 +1,67 @@
+"""Keep a loan's credit-bureau facts on its history, from each change of the loan.
+
+The planner receives every change of a loan from the Loans stream (sweep, payment, reversal,
+charge-off, hold) and calls `record_bureau_facts` with both versions: the facts (DOFD, charge-off
+amount, dispute and plan states, the CN five-level class: `arrears.domain.credit_facts`) move on
+from those stored, and are written conditional on the loan version (a replayed or older record
+changes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
+from arrears.domain.bureau import Communication, bureau_check
+from arrears.domain.cn_credit import CnEvent
+from arrears.domain.credit_facts import CreditFacts, advance_facts
+from arrears.domain.loans import Loan
+from arrears.domain.rulepacks import RulePackHistory
+from arrears.usecases.cn_credit_reports import CnReport, CreditReportWriter, report_cn_change
+
+
+class CreditFactsWriter(Protocol):
+    def facts(self, loan_id: str) -> CreditFacts | None: ...
+    def save(self, facts: CreditFacts) -> bool: ...
+
+
+def record_bureau_facts(
+    before: Loan | None,
+    after: Loan,
+    at: datetime,
+    *,
+    store: CreditFactsWriter,
+    cn_writer: CreditReportWriter | None,
+    communications: Callable[[str], Iterable[Communication]],
+    packs: Callable[[], RulePackHistory] = bundled_rule_packs,
+) -> CnReport | None:
+    """Record the facts of `after`, and, for a CN loan with a writer, first report the change's CN
+    records (`arrears.usecases.cn_credit_reports`): negative ones once the pack's precondition holds
+    at the change's instant `at` (`communications(loan_id)`: the loan's settled contacts). None when
+    nothing was reported (a replayed or older version, not a CN loan, or no writer)."""
+    prior = store.facts(after.loan_id)
+    if prior is not None and prior.version >= after.version:
+        return None
+    facts = advance_facts(prior, after, before)
+    report: CnReport | None = None
+    if cn_writer is not None and after.jurisdiction.startswith("CN"):
+
+        def told() -> bool:
+            precondition = rule_pack_in_force(after.jurisdiction, at, packs()).bureau_precondition
+            return (
+                precondition is None or bureau_check(precondition, communications(after.loan_id), at).allowed
+            )
+
+        report = report_cn_change(before, after, prior, facts, writer=cn_writer, told=told)
+        if any(r.event is CnEvent.NEW_ACCOUNT for r in report.written):
+            facts = replace(facts, cn_opened=True)
+    # Written after the records: a replay of a change whose facts were not saved writes the same
+    # records again (same keys), never loses them.
+    store.save(facts)
+    return report
+
+
+__all__ = ["CreditFactsWriter", "record_bureau_facts"]
