@@ -40,10 +40,15 @@ def _borrower_ports() -> BorrowerApiPorts:
 
 
 @cache
+def _once() -> OnceRunner:
+    return OnceRunner(container.settings.idempotency_table)
+
+
+@cache
 def _dispatch_ports() -> DispatchPorts:
     """A desk call or visit is counted and judged through the dialer contract's use cases, with
     their ports (built on the first desk request, not at import)."""
-    return DispatchPorts.from_container(container, OnceRunner(container.settings.idempotency_table))
+    return DispatchPorts.from_container(container, _once())
 
 
 def _desk_ports() -> DeskPorts:
@@ -74,4 +79,6 @@ app = api_app(
 
 @telemetry.handler(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _once.cache_info().currsize:  # the desk's idempotency records expire with the invocation's time
+        _once().register_lambda_context(context)
     return resolve(app, event, context, telemetry)

@@ -111,11 +111,11 @@ class DeskRepository:
         if lease_id is not None:
             condition = condition & Attr("lease_id").eq(lease_id)
         values: dict[str, Any] = {":state": state}
-        update = "SET #state = :state REMOVE pool, available_at, leased_until"
+        update = "SET #state = :state REMOVE #pool, available_at, leased_until"
         if handled_by is not None:
             update = (
                 "SET #state = :state, handled_by = :by, last_staff = :by, last_report = :report "
-                "REMOVE pool, available_at, leased_until"
+                "REMOVE #pool, available_at, leased_until"
             )
             values[":by"] = handled_by
             values[":report"] = report
@@ -124,7 +124,7 @@ class DeskRepository:
             Key=_task_key(task_id),
             UpdateExpression=update,
             ConditionExpression=condition,
-            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeNames={"#state": "state", "#pool": "pool"},
             ExpressionAttributeValues=values,
         )
         return answer is not None
