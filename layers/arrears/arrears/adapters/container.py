@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
     from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
     from arrears.adapters.desk import DeskRepository, TaskIntake
-    from arrears.adapters.desk import DeskRepository, TaskIntake
     from arrears.adapters.dynamodb import (
         ActionRepository,
         ArchiveChainRepository,

@@ -149,8 +149,8 @@ class TalkTracks:
         self, step: str, reason: TrackReason, language: str, layers: tuple[str, ...], rule_pack: str
     ) -> TalkTrack:
         """The script for `step` (an exact step id wins over `*`), `reason` and `language` (its primary
-        subtag: `zh-CN` reads `zh`; falls back to `en`), with the compliance lines of every layer of the borrower's composed pack (`layers`:
-        refs `<id>@<version>`). Raises `NoTalkTrack`."""
+        subtag: `zh-CN` reads `zh`; falls back to `en`), with the compliance lines of every layer of
+        the borrower's composed pack (`layers`: refs `<id>@<version>`). Raises `NoTalkTrack`."""
 
         def find(lang: str) -> Script | None:
             fits = [s for s in self.scripts if s.reason is reason and s.language == lang]
@@ -159,7 +159,7 @@ class TalkTracks:
             chosen = exact or anywhere
             return chosen[0] if chosen else None
 
-        script = find(language.split("-")[0].lower()) or find("en")
+        script = find(language.split("-", maxsplit=1)[0].lower()) or find("en")
         if script is None:
             raise NoTalkTrack(f"no talk track for reason {reason.value}")
         lines = [c for ref in layers for c in self.compliance.get(ref.split("@")[0], ())]
