@@ -324,6 +324,11 @@ def test_functions_get_the_resolved_environment_of_the_template(
         "ApiFunction": {
             "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
             "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
+            "DESK_TABLE": physical["DeskTable"],
+        },
+        "ComplaintDeadlinesFunction": {
+            "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
+            "COMPLAINT_WARN_DAYS": "3",
         },
     }
     # The senders sign the e-mail's unsubscribe link for the API's own URL (no OptOutBaseUrl given).
@@ -388,6 +393,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "SweepFunction": [("schedule", "")],
         "SweepDeadlineFunction": [("schedule", "")],
         "RetentionFunction": [("schedule", "")],
+        "ComplaintDeadlinesFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],

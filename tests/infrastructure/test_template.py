@@ -424,7 +424,12 @@ def test_the_scheduler_role_invokes_only_the_scheduled_functions_and_dead_letter
     raw: dict[str, Any],
 ) -> None:
     scheduled = {name for name, _, _ in function_events(raw, *SCHEDULER_EVENT_TYPES)}
-    assert scheduled == {"SweepFunction", "SweepDeadlineFunction", "RetentionFunction"}
+    assert scheduled == {
+        "SweepFunction",
+        "SweepDeadlineFunction",
+        "RetentionFunction",
+        "ComplaintDeadlinesFunction",
+    }
     for _, _, properties in function_events(raw, *SCHEDULER_EVENT_TYPES):
         assert refers_to(properties["RoleArn"], SCHEDULER_ROLE)
     role = props(raw["Resources"][SCHEDULER_ROLE])

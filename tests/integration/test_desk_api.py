@@ -22,7 +22,7 @@ from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts
 from localcloud.http_api import HttpAnswer, LocalHttpApi, http_call
 from localcloud.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, utc
 from tests.integration.test_dispatch import NOON_SHANGHAI, dispatch_at, overdue, plan
 from tests.integration.test_http_api import archived
 
@@ -270,3 +270,27 @@ def test_compliance_answers_a_complaint_and_extends_another(
     (record,) = archived(stack, "borrower-requests/complaint_answer/")
     assert record["details"]["answered_by"] == "S-CMP"
     assert "refunded" not in json.dumps(record)
+
+
+def test_the_daily_check_counts_complaints_near_and_past_their_deadline(
+    api: LocalHttpApi, container: Container
+) -> None:
+    base = cn_cash_loan("L-DUE")
+    overdue(container, base, borrower_for(base))
+    borrower = api.issuer.borrower_token(base.borrower_id)
+    made = [
+        call(api, "POST", f"/me/loans/{base.loan_id}/complaints", borrower, {"category": "other"}, f"due-{n}")
+        for n in range(3)
+    ]
+    officer = api.issuer.staff_token("S-CMP", "compliance")
+    answered = made[0].json()["request_id"]
+    call(api, "POST", f"/staff/complaints/{answered}/response", officer, {"outcome": "upheld"}, "ans-due")
+
+    # 10 March + 15 days: close by 25 March. On the 23rd both open ones are within 3 days; on the 26th late.
+    api.cloud.advance_to(utc(2026, 3, 23, 1, 0))
+    soon = api.cloud.schedule("ComplaintDeadlinesFunction")
+    api.cloud.advance_to(utc(2026, 3, 26, 1, 0))
+    late = api.cloud.schedule("ComplaintDeadlinesFunction")
+
+    assert (soon["due_soon"], soon["overdue"]) == (2, 0)
+    assert (late["due_soon"], late["overdue"]) == (0, 2)

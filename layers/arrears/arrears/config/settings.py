@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     borrower_requests_table: str = ""
     # The collector's desk: the pool of leased tasks and the staff's certifications.
     desk_table: str = ""
+    # The complaint deadline check: warn of open complaints this many days before their close-by date.
+    complaint_warn_days: int = Field(default=3, ge=0, le=30)
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
