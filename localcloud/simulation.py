@@ -33,6 +33,7 @@ from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_
 from localcloud.borrower_voice import SimulatedVoices, api_summary
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.compliance_report import bureau_summary, validation_notice_summary
+from localcloud.desk import SimulatedDesk, desk_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
@@ -131,6 +132,8 @@ class Simulation:
         self.http_api = LocalHttpApi(self.cloud, port=api_port)
         self.replies = SimulatedReplies(self.cloud, self.book, self.http_api)
         self.voices = SimulatedVoices(self.http_api, self.book)
+        # Agents, a field collector, a supervisor and compliance on the staff API (localcloud.desk).
+        self.desk = SimulatedDesk(self.http_api, seed)
         # Borrowers who react to what Arrears sends and calls (localcloud.reactions).
         self.reactions = ReactingBorrowers(
             self.book,
@@ -318,6 +321,9 @@ class Simulation:
         for moment in self.voices.moments(begin, end):
             heapq.heappush(queue, (moment, order, "voices", ()))
             order += 1
+        for moment, desk_kind in self.desk.moments(begin, end):
+            heapq.heappush(queue, (moment, order, desk_kind, ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
@@ -337,6 +343,8 @@ class Simulation:
                 response = self.cloud.schedule(args[0])
                 if args[0] == "SweepDeadlineFunction":
                     self._record_deadline_check(response)
+                if args[0] == "ComplaintDeadlinesFunction":
+                    self.desk.observe_deadline_check(response)
             elif kind == "reverse":
                 self._reverse(*args)
             elif kind == "replies":
@@ -348,6 +356,8 @@ class Simulation:
                         order += 1
             elif kind == "voices":
                 self.voices.speak()
+            elif kind.startswith("desk-"):
+                self.desk.handle(kind)
             else:
                 self._pay(*args)
             self.reactions.observe(self.cloud.clock)
@@ -529,6 +539,7 @@ def summarise(
         },
         # the borrower API's calls by route and status, and the requests and opt-outs they caused
         "api": api_summary(out, sim.http_api, sim.voices),
+        "desk": desk_summary(sim.desk),
     }
 
 

@@ -50,6 +50,7 @@ from arrears.usecases.desk import DeskPorts, DeskRefused
 from arrears.usecases.field_visits import RejectedVisit
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$"
+_PATH_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"  # a task id (the action's) or a staff id (token subject)
 _REGION = r"^[A-Za-z0-9_-]{1,32}$"
 TEXT_MAX = 2000
 
@@ -250,7 +251,9 @@ def desk_router(ports: Callable[[], DeskPorts], telemetry: Telemetry) -> Router:
         responses={**ok(AttemptOut), **error_responses(400, 401, 403, 404, 409, 413)},
     )
     def attempt(
-        task_id: Annotated[str, Path(pattern=_ID)], body: Annotated[AttemptIn, Body()], key: IdempotencyKey
+        task_id: Annotated[str, Path(pattern=_PATH_ID)],
+        body: Annotated[AttemptIn, Body()],
+        key: IdempotencyKey,
     ) -> AttemptOut:
         who = caller(Role.AGENT)
         rid = request_id(who.subject, f"attempt:{task_id}", key)
@@ -296,7 +299,7 @@ def desk_router(ports: Callable[[], DeskPorts], telemetry: Telemetry) -> Router:
         responses={**ok(VisitOut), **error_responses(401, 403, 404, 409, 413)},
     )
     def visit(
-        task_id: Annotated[str, Path(pattern=_ID)], body: Annotated[VisitIn, Body()], key: IdempotencyKey
+        task_id: Annotated[str, Path(pattern=_PATH_ID)], body: Annotated[VisitIn, Body()], key: IdempotencyKey
     ) -> VisitOut:
         who = caller(Role.FIELD)
         rid = request_id(who.subject, f"visit:{task_id}", key)
@@ -326,7 +329,7 @@ def desk_router(ports: Callable[[], DeskPorts], telemetry: Telemetry) -> Router:
         responses={**ok(TalkTrackOut), **error_responses(401, 403, 404, 409)},
     )
     def talk_track(
-        task_id: Annotated[str, Path(pattern=_ID)], reason: Annotated[TrackReason | None, Query()] = None
+        task_id: Annotated[str, Path(pattern=_PATH_ID)], reason: Annotated[TrackReason | None, Query()] = None
     ) -> TalkTrackOut:
         who = caller(Role.AGENT)
         try:
@@ -340,7 +343,7 @@ def desk_router(ports: Callable[[], DeskPorts], telemetry: Telemetry) -> Router:
         responses={**ok(CertificationOut), **error_responses(400, 401, 403, 413)},
     )
     def certify(
-        staff_id: Annotated[str, Path(pattern=_ID)],
+        staff_id: Annotated[str, Path(pattern=_PATH_ID)],
         kind: Annotated[TaskKind, Path()],
         body: Annotated[CertificationIn, Body()],
         key: IdempotencyKey,
