@@ -160,11 +160,18 @@ def test_an_attempt_goes_through_the_dialer_contracts_path_and_a_promise_sets_th
     again = call(api, "POST", f"/staff/tasks/{task_id}/attempts", ann, {"disposition": "no_answer"}, "att-1")
     assert again.json()["replayed"] is True
     assert again.json()["counted"] is False
+    reused = call(
+        api, "POST", f"/staff/tasks/{task_id}/attempts", ann, {"disposition": "right_party"}, "att-1"
+    )
+    assert reused.status == 409
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"  # the same key, another report
     too_far = {"disposition": "promise_to_pay", "pay_on": "2026-04-30", "amount_minor": due}
     assert (
         call(api, "POST", f"/staff/tasks/{task_id}/attempts", ann, too_far, "att-x").status == 409
     )  # released
-    assert claim(api, ann, "claim-ann-2").json()["task_id"] == task_id
+    again_claimed = claim(api, ann, "claim-ann-2").json()
+    assert again_claimed["task_id"] == task_id
+    assert again_claimed["reclaimed"] is False  # given back by the report, not a lease run out
     refused = call(api, "POST", f"/staff/tasks/{task_id}/attempts", ann, too_far, "att-2")
     assert refused.status == 400
     assert refused.json()["error"]["code"] == "promise_too_far"
@@ -174,6 +181,8 @@ def test_an_attempt_goes_through_the_dialer_contracts_path_and_a_promise_sets_th
     assert kept.status == 200, kept.json()
     assert kept.json()["lease"] == "closed"
     assert kept.json()["request"]["hold"] == "applied"
+    done = claim(api, ann, "claim-ann-3")
+    assert done.status == 404  # a closed task is never offered again
     stored = container.loans.get(loan.loan_id)
     assert stored is not None
     assert str(stored.holds.promise_to_pay_until) == "2026-03-13"

@@ -248,7 +248,15 @@ def _leased_task(
     task = ports.desk.task(task_id)
     if task is None or task.get("kind") != kind.value:
         raise DeskRefused(404, "no_task", "no such desk task")
-    if report and task.get("last_report") == report and task.get("last_staff") == staff_id:
+    last = str(task.get("last_report") or "")
+    if report and task.get("last_staff") == staff_id and last.partition("|")[0] == report.partition("|")[0]:
+        if last != report:
+            raise DeskRefused(
+                409,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another report",
+                "idempotency-key",
+            )
         return task, True
     if task.get("state") != "OPEN" or task.get("staff_id") != staff_id:
         raise DeskRefused(409, "not_leased_to_you", "the task is not leased to the caller (claim it first)")
@@ -322,7 +330,8 @@ def report_desk_attempt(
     `RequestRefused` (a promise outside the policy: nothing is counted), `RejectedAttempt`.
     """
     now = ports.now()
-    task, replayed = _leased_task(ports, staff_id, task_id, TaskKind.CALL, request_id)
+    tag = f"{request_id}|{report.disposition}"  # a retry must report the same thing
+    task, replayed = _leased_task(ports, staff_id, task_id, TaskKind.CALL, tag)
     message = dict(task["message"])
     result, conversation = DISPOSITION_RESULTS[report.disposition]
     # What the borrower said first: a promise outside the policy is refused (`RequestRefused`) before
@@ -344,9 +353,9 @@ def report_desk_attempt(
     if not replayed:
         lease_id = str(task.get("lease_id", ""))
         if done:
-            ports.desk.close(task_id, "DONE", lease_id=lease_id, handled_by=staff_id, report=request_id)
+            ports.desk.close(task_id, "DONE", lease_id=lease_id, handled_by=staff_id, report=tag)
         else:
-            ports.desk.release(task_id, lease_id, format_utc(now), report=request_id, staff_id=staff_id)
+            ports.desk.release(task_id, lease_id, format_utc(now), report=tag, staff_id=staff_id)
     return DeskAttemptResult(call_id, outcome, request, "closed" if done else "released", replayed)
 
 
@@ -367,13 +376,14 @@ def report_desk_visit(
     the pack in force now: hours, collectors present, recording). The reporting collector is always
     among the collectors present. The task is closed."""
     now = ports.now()
-    task, replayed = _leased_task(ports, staff_id, task_id, TaskKind.FIELD, request_id)
+    tag = f"{request_id}|{outcome.value}"
+    task, replayed = _leased_task(ports, staff_id, task_id, TaskKind.FIELD, tag)
     crew = tuple(sorted({staff_id, *collector_ids}))
     visit = FieldVisit(f"DESK-{request_id[:24]}", task_id, now, crew, recording_ref, outcome)
     result = report_field_visit(visit, ports.dispatch())
     if not replayed:
         lease_id = str(task.get("lease_id", ""))
-        ports.desk.close(task_id, "DONE", lease_id=lease_id, handled_by=staff_id, report=request_id)
+        ports.desk.close(task_id, "DONE", lease_id=lease_id, handled_by=staff_id, report=tag)
     return result
 
 
