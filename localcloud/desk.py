@@ -5,15 +5,16 @@ officer working through the staff API over HTTP on 127.0.0.1 (docs/api.md, "The 
 
 * day one, 00:15 UTC: the supervisor records certifications (`PUT /staff/members/{id}/certifications/{kind}`):
   a CN and a US agent for calls, a field collector for visits, and an agent whose training expired
-  (every claim of theirs answers 403 `certification_expired`, tried once a shift);
-* shifts every 2 hours (`SHIFT_EVERY`): each agent claims up to `CLAIMS_PER_SHIFT` call tasks of their
+  (every claim of theirs answers 403 `certification_expired`);
+* shifts at fixed UTC hours (`Agent.shifts_utc`: mornings and early afternoons in Shanghai and New
+  York; the lapsed agent once a day): each agent claims up to `CLAIMS_PER_SHIFT` call tasks of their
   regions (`POST /staff/tasks/claim`), reads the talk track, and when the borrower's local time is in the
   task's window reports the call (`POST /staff/tasks/{id}/attempts`) with a seeded disposition: no
   answer, right party, a promise to pay (the amount due in 3 days), hardship (reduced income), a
   dispute, a refusal or a wrong party; outside the window, or on the first claim of the second day (the
   agent is called away), the task is left and its lease runs out (the next claim gets it `reclaimed`);
-* a borrower who refused a desk call complains about it (`POST /me/loans/{id}/complaints`, at most
-  `COMPLAINERS`);
+* the first `COMPLAINERS` borrowers a desk agent reached complain about the call
+  (`POST /me/loans/{id}/complaints`, `contact_conduct`);
 * the field collector claims CN visits and reports each with a partner and a recording;
 * compliance, daily at 03:00 UTC, reads the complaints due within 60 days and answers all but the
   first (left open near its deadline: the daily check's `ComplaintsNearDeadline` counts it), extending
@@ -35,8 +36,7 @@ from zoneinfo import ZoneInfo
 from localcloud.borrower_voice import BorrowerIntent, IntentKind, reach_arrears
 from localcloud.http_api import HttpAnswer, LocalHttpApi, http_call
 
-SHIFT_EVERY = timedelta(hours=2)
-SHIFT_OFFSET = timedelta(minutes=15)  # between the dialer's polls (every 30 minutes on the hour and half)
+SHIFT_MINUTE = 15  # between the dialer's polls (every 30 minutes on the hour and half)
 CLAIMS_PER_SHIFT = 2
 COMPLAINERS = 3
 COMPLIANCE_AT_UTC = time(3, 0)
@@ -57,16 +57,18 @@ class Agent:
     kind: str  # "call" or "visit"
     regions: tuple[str, ...]
     certified_on: str
+    shifts_utc: tuple[int, ...]  # the UTC hours a shift starts (at minute SHIFT_MINUTE)
     expires_on: str | None = None
 
 
+CN_REGIONS = ("Shanghai", "Beijing", "Guangdong", "Sichuan", "Xinjiang")
+US_REGIONS = ("NY", "MA", "WA", "IL", "CO", "CA", "AK", "HI")
 AGENTS = (
-    Agent("S-AGENT-CN-01", "call", ("Shanghai", "Beijing", "Guangdong", "Sichuan", "Xinjiang"), "2026-01-05"),
-    Agent("S-AGENT-US-01", "call", ("NY", "MA", "WA", "IL", "CO", "CA", "AK", "HI"), "2026-01-05"),
-    Agent("S-AGENT-LAPSED", "call", ("NY",), "2025-01-02", "2025-12-31"),
-    Agent(
-        "S-FIELD-CN-01", "visit", ("Shanghai", "Beijing", "Guangdong", "Sichuan", "Xinjiang"), "2026-01-05"
-    ),
+    # 10:15 and 14:15 in Shanghai; 09:15 and 13:15 (EST) in New York.
+    Agent("S-AGENT-CN-01", "call", CN_REGIONS, "2026-01-05", (2, 6)),
+    Agent("S-AGENT-US-01", "call", US_REGIONS, "2026-01-05", (14, 18)),
+    Agent("S-AGENT-LAPSED", "call", ("NY",), "2025-01-02", (14,), "2025-12-31"),
+    Agent("S-FIELD-CN-01", "visit", CN_REGIONS, "2026-01-05", (2,)),
 )
 SUPERVISOR, COMPLIANCE = "S-SUPERVISOR-01", "S-COMPLIANCE-01"
 
@@ -102,10 +104,14 @@ class SimulatedDesk:
     # -- when ------------------------------------------------------------------------------------
 
     def moments(self, begin: datetime, end: datetime) -> Iterator[tuple[datetime, str]]:
-        moment = begin + SHIFT_OFFSET
-        while moment < end:
-            yield moment, "desk-shift"
-            moment += SHIFT_EVERY
+        hours = sorted({hour for agent in AGENTS for hour in agent.shifts_utc})
+        day = begin.date()
+        while (midnight := datetime.combine(day, time(0), tzinfo=UTC)) < end:
+            for hour in hours:
+                moment = midnight + timedelta(hours=hour, minutes=SHIFT_MINUTE)
+                if begin < moment < end:
+                    yield moment, "desk-shift"
+            day += timedelta(days=1)
         day = begin.date()
         while (at := datetime.combine(day, COMPLIANCE_AT_UTC, tzinfo=UTC)) < end:
             if at > begin:
@@ -169,7 +175,8 @@ class SimulatedDesk:
         now = self.api.cloud.clock
         self.first_day = self.first_day or now.date()
         for agent in AGENTS:
-            self._agent_shift(agent, now)
+            if now.hour in agent.shifts_utc:
+                self._agent_shift(agent, now)
 
     def _agent_shift(self, agent: Agent, now: datetime) -> None:
         role = "agent" if agent.kind == "call" else "field"
