@@ -36,8 +36,8 @@ from zoneinfo import ZoneInfo
 from localcloud.borrower_voice import BorrowerIntent, IntentKind, reach_arrears
 from localcloud.http_api import HttpAnswer, LocalHttpApi, http_call
 
-SHIFT_MINUTE = 15  # between the dialer's polls (every 30 minutes on the hour and half)
-CLAIMS_PER_SHIFT = 2
+SHIFT_MINUTE = 0  # with the dialer's polls (the simulation runs the desk first): both take from the queue
+CLAIMS_PER_SHIFT = 2  # per agent: the desk takes a share, the dialer the rest
 COMPLAINERS = 3
 COMPLIANCE_AT_UTC = time(3, 0)
 DISPOSITIONS = (  # (disposition, weight): what a desk call achieved
@@ -64,11 +64,12 @@ class Agent:
 CN_REGIONS = ("Shanghai", "Beijing", "Guangdong", "Sichuan", "Xinjiang")
 US_REGIONS = ("NY", "MA", "WA", "IL", "CO", "CA", "AK", "HI")
 AGENTS = (
-    # 10:15 and 14:15 in Shanghai; 09:15 and 13:15 (EST) in New York.
-    Agent("S-AGENT-CN-01", "call", CN_REGIONS, "2026-01-05", (2, 6)),
-    Agent("S-AGENT-US-01", "call", US_REGIONS, "2026-01-05", (14, 18)),
-    Agent("S-AGENT-LAPSED", "call", ("NY",), "2025-01-02", (14,), "2025-12-31"),
-    Agent("S-FIELD-CN-01", "visit", CN_REGIONS, "2026-01-05", (2,)),
+    # 08:00 (as the contact window opens and the morning's tasks are queued) and 14:00 in Shanghai;
+    # 19:00 and 09:00 (EST) in New York.
+    Agent("S-AGENT-CN-01", "call", CN_REGIONS, "2026-01-05", (0, 6)),
+    Agent("S-AGENT-US-01", "call", US_REGIONS, "2026-01-05", (0, 14)),
+    Agent("S-AGENT-LAPSED", "call", ("NY",), "2025-01-02", (0,), "2025-12-31"),
+    Agent("S-FIELD-CN-01", "visit", CN_REGIONS, "2026-01-05", (0, 2)),
 )
 SUPERVISOR, COMPLIANCE = "S-SUPERVISOR-01", "S-COMPLIANCE-01"
 

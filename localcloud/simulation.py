@@ -312,6 +312,10 @@ class Simulation:
             for moment, kind, args in self._payment_times(entry, end):
                 heapq.heappush(queue, (moment, order, kind, args))
                 order += 1
+        # The desk's shifts before the dialer's polls of the same instant: both take from the queue.
+        for moment, desk_kind in self.desk.moments(begin, end):
+            heapq.heappush(queue, (moment, order, desk_kind, ()))
+            order += 1
         for moment, kind, args in self.dialer.polls(begin, end):
             heapq.heappush(queue, (moment, order, kind, args))
             order += 1
@@ -320,9 +324,6 @@ class Simulation:
             order += 1
         for moment in self.voices.moments(begin, end):
             heapq.heappush(queue, (moment, order, "voices", ()))
-            order += 1
-        for moment, desk_kind in self.desk.moments(begin, end):
-            heapq.heappush(queue, (moment, order, desk_kind, ()))
             order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)

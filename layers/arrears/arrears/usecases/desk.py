@@ -1,10 +1,11 @@
 """The collector's desk: claim a task (leased), report a call or a visit, read the talk track,
-record training; answer a complaint.
+record training.
 
 * `claim_task`: a staff member with a current certification for the task kind leases the oldest
   task of their pool (`<kind>#<region>`) for `LEASE_FOR`. The pool is fed from the dispatcher's
-  queue (`CallTaskQueue`, `FieldVisitQueue`): each claim first takes up to one batch of messages into
-  the Desk table (a message is removed from its queue only once pooled). A task whose action is no
+  queue (`CallTaskQueue`, `FieldVisitQueue`): a claim that finds its pool empty takes messages into
+  the Desk table one at a time until one is for its pool (at most `intake_batch`; a message is removed
+  from its queue only once pooled). A task whose action is no
   longer SENT (withdrawn, superseded) or that expired is retired, never offered. The claim answers
   what the role needs to do the work: the phone number to call (agent) or the address to visit
   (field) read from the Borrowers table inside the function, never a name or an e-mail.
@@ -16,8 +17,8 @@ record training; answer a complaint.
 * `report_desk_visit`: one visit through `arrears.usecases.field_visits.report_field_visit`.
 * `desk_talk_track`: the talk track of a leased task (`arrears.domain.desk.TalkTracks`).
 * `record_certification`: a supervisor records a staff member's training.
-* `answer_complaint`: compliance records the answer and closes the complaint, or extends its deadline
-  with a reason (where the jurisdiction allows an extension).
+
+Complaint answers are `arrears.usecases.complaints`.
 """
 
 from __future__ import annotations
@@ -82,10 +83,16 @@ def _pool(kind: TaskKind, region: str) -> str:
     return f"{kind.value}#{region}"
 
 
-def _intake(ports: DeskPorts, kind: TaskKind, now: datetime) -> int:
-    """Take one batch of the kind's queue into the pool; the number of tasks pooled."""
+def _intake(ports: DeskPorts, kind: TaskKind, region: str, now: datetime) -> int:
+    """Take messages of the kind's queue into the pool, one at a time, until one is for `pool` (the
+    caller's) or `ports.intake_batch` were taken: the desk takes what it needs, and the tasks of other
+    regions it passed over wait in their pools for those regions' collectors. The number pooled."""
     pooled = 0
-    for body, receipt in ports.intake.receive(kind.value, ports.intake_batch):
+    for _ in range(ports.intake_batch):
+        received = ports.intake.receive(kind.value, 1)
+        if not received:
+            break
+        body, receipt = received[0]
         kind_of = str(body.get("type", ""))
         if kind_of not in ("CALL_TASK", "FIELD_VISIT"):
             # A withdrawal: the pooled task is retired at claim time (its action is no longer SENT);
@@ -95,15 +102,15 @@ def _intake(ports: DeskPorts, kind: TaskKind, now: datetime) -> int:
         task_id = str(body.get("task_id") or body["action_id"])
         if kind is TaskKind.CALL:
             borrower = ports.dispatch().borrowers.get(str(body["borrower_id"]))
-            region = borrower.region if borrower is not None else "unknown"
+            task_region = borrower.region if borrower is not None else "unknown"
             expires = str(body["expires_at"])
         else:
-            region = str(body.get("region") or "unknown")
+            task_region = str(body.get("region") or "unknown")
             expires = str(body["deadline"])
         item = {
             "kind": kind.value,
-            "pool": _pool(kind, region),
-            "region": region,
+            "pool": _pool(kind, task_region),
+            "region": task_region,
             "available_at": format_utc(now),
             "state": "OPEN",
             "expires_at": expires,
@@ -111,6 +118,8 @@ def _intake(ports: DeskPorts, kind: TaskKind, now: datetime) -> int:
         }
         pooled += ports.desk.add_task(task_id, item)
         ports.intake.remove(kind.value, receipt)
+        if task_region == region:
+            break
     return pooled
 
 
@@ -215,10 +224,11 @@ def claim_task(ports: DeskPorts, staff_id: str, kind: TaskKind, region: str, req
         task = ports.desk.task(earlier)
         if task is not None and task.get("lease_id") == request_id and task.get("state") == "OPEN":
             return Claimed(_work_view(ports, task, kind), False, True)
-    _intake(ports, kind, now)
     until = format_utc(now + LEASE_FOR)
     for _ in range(3):  # a page lost to other claims is read again, a few times
         offered = ports.desk.offered(_pool(kind, region), format_utc(now))
+        if not offered and _intake(ports, kind, region, now):
+            offered = ports.desk.offered(_pool(kind, region), format_utc(now))
         if not offered:
             break
         for candidate in offered:
