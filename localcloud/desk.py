@@ -11,14 +11,15 @@ officer working through the staff API over HTTP on 127.0.0.1 (docs/api.md, "The 
   regions (`POST /staff/tasks/claim`), reads the talk track, and when the borrower's local time is in the
   task's window reports the call (`POST /staff/tasks/{id}/attempts`) with a seeded disposition: no
   answer, right party, a promise to pay (the amount due in 3 days), hardship (reduced income), a
-  dispute, a refusal or a wrong party; outside the window, or on the first claim of the second day (the
-  agent is called away), the task is left and its lease runs out (the next claim gets it `reclaimed`);
+  dispute, a refusal or a wrong party; outside the window, or once on a later morning (the agent is
+  called away from a CN task), the task is left and its lease runs out (the afternoon shift gets it
+  `reclaimed`);
 * the first `COMPLAINERS` borrowers a desk agent reached complain about the call
   (`POST /me/loans/{id}/complaints`, `contact_conduct`);
 * the field collector claims CN visits and reports each with a partner and a recording;
 * compliance, daily at 03:00 UTC, reads the complaints due within 60 days and answers all but the
-  first (left open near its deadline: the daily check's `ComplaintsNearDeadline` counts it), extending
-  the second (CN: +30 days) before answering it.
+  first CN one (left open near its 15-day deadline: the daily check's `ComplaintsNearDeadline` counts
+  it), extending the next CN one (+30 days) before answering it.
 
 `desk_summary` is summary.json's `desk` block.
 """
@@ -92,8 +93,10 @@ class DeskStats:
 
 
 class SimulatedDesk:
-    def __init__(self, api: LocalHttpApi, seed: int) -> None:
+    def __init__(self, api: LocalHttpApi, seed: int, owners: dict[str, str]) -> None:
         self.api = api
+        self.owners = owners  # loan id -> borrower id (the book's: a complaint is the borrower's own)
+        self.retry_region = ""
         self.rng = random.Random(seed * 104729 + 7)
         self.stats = DeskStats()
         self.certified = False
@@ -183,7 +186,8 @@ class SimulatedDesk:
         role = "agent" if agent.kind == "call" else "field"
         token = self.api.issuer.staff_token(agent.staff_id, role)
         claims = 0
-        for region in agent.regions:
+        regions = sorted(agent.regions, key=lambda region: region != self.retry_region)
+        for region in regions:
             while claims < CLAIMS_PER_SHIFT:
                 stamp = now.strftime("%Y%m%dT%H%M")
                 answer = self._call(
@@ -220,8 +224,10 @@ class SimulatedDesk:
         track = self._call("talk_track", "GET", f"/staff/tasks/{task_id}/talk-track", token)
         if track.status == 200:
             self.stats.talk_tracks[f"{track.json()['track_id']}@{track.json()['version']}"] += 1
-        if not self.abandoned and self.first_day is not None and now.date() > self.first_day:
+        later_day = self.first_day is not None and now.date() > self.first_day
+        if not self.abandoned and later_day and task["jurisdiction"] == "CN" and now.hour == 0:
             self.abandoned = True
+            self.retry_region = task["region"]  # the afternoon shift tries this pool first
             self.stats.leases_left_to_expire += 1
             return  # the agent is called away: the lease runs out and the task is offered again
         if not self._in_window(task, now):
@@ -278,11 +284,7 @@ class SimulatedDesk:
             self.stats.complaints_made += 1
 
     def _borrower_of(self, loan_id: str) -> str | None:
-        import boto3
-
-        table = boto3.resource("dynamodb").Table(self.api.cloud.stack.physical["LoansTable"])
-        item = table.get_item(Key={"loan_id": loan_id}).get("Item")
-        return str(item["borrower_id"]) if item else None
+        return self.owners.get(loan_id)
 
     def _work_visit(self, token: str, task: dict[str, Any]) -> None:
         partner = f"S-FIELD-CN-{self.rng.randrange(2, 9):02d}"
@@ -313,11 +315,11 @@ class SimulatedDesk:
             rid = complaint["request_id"]
             if rid not in self.seen_complaints:
                 self.seen_complaints.append(rid)
-            if rid == self.seen_complaints[0]:
-                if rid not in self.stats.complaints_left_open:
-                    self.stats.complaints_left_open.append(rid)
-                continue  # left open: the daily check counts it once it is near its deadline
-            if rid in self.seen_complaints[1:2]:
+            if not self.stats.complaints_left_open and complaint["jurisdiction"] == "CN":
+                self.stats.complaints_left_open.append(rid)
+            if rid in self.stats.complaints_left_open:
+                continue  # left open: the daily check counts it once it is near its deadline (15 days)
+            if complaint["jurisdiction"] == "CN" and not self.stats.complaints_extended:
                 extended = self._call(
                     "complaint_extension",
                     "POST",

@@ -133,7 +133,9 @@ class Simulation:
         self.replies = SimulatedReplies(self.cloud, self.book, self.http_api)
         self.voices = SimulatedVoices(self.http_api, self.book)
         # Agents, a field collector, a supervisor and compliance on the staff API (localcloud.desk).
-        self.desk = SimulatedDesk(self.http_api, seed)
+        self.desk = SimulatedDesk(
+            self.http_api, seed, {e.loan.loan_id: e.borrower.borrower_id for e in self.book}
+        )
         # Borrowers who react to what Arrears sends and calls (localcloud.reactions).
         self.reactions = ReactingBorrowers(
             self.book,
