@@ -112,6 +112,7 @@ def answer_complaint(
         at,
         {
             "record_type": "complaint_answer",
+            "kind": "complaint_answer",
             "request_id": rid,
             "loan_id": item.get("loan_id"),
             "jurisdiction": item.get("jurisdiction"),
@@ -162,6 +163,7 @@ def extend_complaint(
         at,
         {
             "record_type": "complaint_extension",
+            "kind": "complaint_extension",
             "request_id": rid,
             "loan_id": item.get("loan_id"),
             "details": details,
