@@ -11,9 +11,9 @@ officer working through the staff API over HTTP on 127.0.0.1 (docs/api.md, "The 
   regions (`POST /staff/tasks/claim`), reads the talk track, and when the borrower's local time is in the
   task's window reports the call (`POST /staff/tasks/{id}/attempts`) with a seeded disposition: no
   answer, right party, a promise to pay (the amount due in 3 days), hardship (reduced income), a
-  dispute, a refusal or a wrong party; outside the window, or once on a later morning (the agent is
-  called away from a CN task), the task is left and its lease runs out (the afternoon shift gets it
-  `reclaimed`);
+  dispute, a refusal or a wrong party; outside the window, or once after the first day (the agent is
+  called away), the task is left and its lease runs out (back 45 minutes later, the agent claims that
+  pool again and gets it `reclaimed`);
 * the first `COMPLAINERS` borrowers a desk agent reached complain about the call
   (`POST /me/loans/{id}/complaints`, `contact_conduct`);
 * the field collector claims CN visits and reports each with a partner and a recording;
@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from localcloud.borrower_voice import BorrowerIntent, IntentKind, reach_arrears
 from localcloud.http_api import HttpAnswer, LocalHttpApi, http_call
 
+RETURN_AFTER = timedelta(minutes=45)  # an agent called away comes back (the 30-minute lease has run out)
 SHIFT_MINUTE = 0  # with the dialer's polls (the simulation runs the desk first): both take from the queue
 CLAIMS_PER_SHIFT = 2  # per agent: the desk takes a share, the dialer the rest
 COMPLAINERS = 3
@@ -96,7 +97,7 @@ class SimulatedDesk:
     def __init__(self, api: LocalHttpApi, seed: int, owners: dict[str, str]) -> None:
         self.api = api
         self.owners = owners  # loan id -> borrower id (the book's: a complaint is the borrower's own)
-        self.retry_region = ""
+        self.retry: tuple[Agent, str] | None = None
         self.rng = random.Random(seed * 104729 + 7)
         self.stats = DeskStats()
         self.certified = False
@@ -115,6 +116,8 @@ class SimulatedDesk:
                 moment = midnight + timedelta(hours=hour, minutes=SHIFT_MINUTE)
                 if begin < moment < end:
                     yield moment, "desk-shift"
+                if begin < moment + RETURN_AFTER < end:
+                    yield moment + RETURN_AFTER, "desk-return"
             day += timedelta(days=1)
         day = begin.date()
         while (at := datetime.combine(day, COMPLIANCE_AT_UTC, tzinfo=UTC)) < end:
@@ -127,8 +130,30 @@ class SimulatedDesk:
             self._certify()
         if kind == "desk-shift":
             self._shift()
+        elif kind == "desk-return":
+            self._return()
         else:
             self._compliance()
+
+    def _return(self) -> None:
+        """The agent called away is back: one claim in the region they left (the task, reclaimed)."""
+        if self.retry is None:
+            return
+        (agent, region), self.retry = self.retry, None
+        token = self.api.issuer.staff_token(agent.staff_id, "agent")
+        now = self.api.cloud.clock
+        answer = self._call(
+            "claim",
+            "POST",
+            "/staff/tasks/claim",
+            token,
+            {"kind": agent.kind, "region": region},
+            self._key("claim-back", agent.staff_id[-8:], now.strftime("%Y%m%dT%H%M")),
+        )
+        if answer.status == 200:
+            task = answer.json()
+            self.stats.claims["reclaimed" if task["reclaimed"] else "leased"] += 1
+            self._work_call(agent, token, task, now)
 
     def observe_deadline_check(self, response: Any) -> None:
         """The daily complaint-deadlines check's answer (counts only), for the summary."""
@@ -186,8 +211,7 @@ class SimulatedDesk:
         role = "agent" if agent.kind == "call" else "field"
         token = self.api.issuer.staff_token(agent.staff_id, role)
         claims = 0
-        regions = sorted(agent.regions, key=lambda region: region != self.retry_region)
-        for region in regions:
+        for region in agent.regions:
             while claims < CLAIMS_PER_SHIFT:
                 stamp = now.strftime("%Y%m%dT%H%M")
                 answer = self._call(
@@ -209,7 +233,7 @@ class SimulatedDesk:
                 task = answer.json()
                 self.stats.claims["reclaimed" if task["reclaimed"] else "leased"] += 1
                 if agent.kind == "call":
-                    self._work_call(token, task, now)
+                    self._work_call(agent, token, task, now)
                 else:
                     self._work_visit(token, task)
 
@@ -219,15 +243,15 @@ class SimulatedDesk:
         before = datetime.strptime(task["call_before"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         return start <= local < end and now < before - timedelta(minutes=10)
 
-    def _work_call(self, token: str, task: dict[str, Any], now: datetime) -> None:
+    def _work_call(self, agent: Agent, token: str, task: dict[str, Any], now: datetime) -> None:
         task_id = task["task_id"]
         track = self._call("talk_track", "GET", f"/staff/tasks/{task_id}/talk-track", token)
         if track.status == 200:
             self.stats.talk_tracks[f"{track.json()['track_id']}@{track.json()['version']}"] += 1
         later_day = self.first_day is not None and now.date() > self.first_day
-        if not self.abandoned and later_day and task["jurisdiction"] == "CN" and now.hour == 0:
+        if not self.abandoned and later_day:
             self.abandoned = True
-            self.retry_region = task["region"]  # the afternoon shift tries this pool first
+            self.retry = (agent, task["region"])  # back 45 minutes later, once the lease has run out
             self.stats.leases_left_to_expire += 1
             return  # the agent is called away: the lease runs out and the task is offered again
         if not self._in_window(task, now):
@@ -258,11 +282,8 @@ class SimulatedDesk:
             return
         self.stats.dispositions[disposition] += 1
         self.stats.breaches += bool(answer.json()["breach"])
-        if (
-            disposition == "refused"
-            and len(self.complained) < COMPLAINERS
-            and task["loan_id"] not in self.complained
-        ):
+        reached = disposition in ("right_party", "refused", "promise_to_pay")
+        if reached and len(self.complained) < COMPLAINERS and task["loan_id"] not in self.complained:
             self._complain_about_the_call(task)
 
     def _complain_about_the_call(self, task: dict[str, Any]) -> None:
