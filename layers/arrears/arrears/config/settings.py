@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     desk_table: str = ""
     # The complaint deadline check: warn of open complaints this many days before their close-by date.
     complaint_warn_days: int = Field(default=3, ge=0, le=30)
+    # The reporting export: the bucket its snapshots go to (rows for the outcome report's SQL).
+    reporting_bucket: str = ""
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
