@@ -33,6 +33,7 @@ from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_
 from localcloud.borrower_voice import SimulatedVoices, api_summary
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.compliance_report import bureau_summary, validation_notice_summary
+from localcloud.desk import SimulatedDesk, desk_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
@@ -137,6 +138,10 @@ class Simulation:
         self.voices = SimulatedVoices(self.http_api, self.book)
         # Plan requests, complaints and hardship over the API; a supervisor; plan payments (plan_voices).
         self.plan_voices = ApiVoice(self.cloud, self.http_api, self.book, self.voices)
+        # Agents, a field collector, a supervisor and compliance on the staff API (localcloud.desk).
+        self.desk = SimulatedDesk(
+            self.http_api, seed, {e.loan.loan_id: e.borrower.borrower_id for e in self.book}
+        )
         # Borrowers who react to what Arrears sends and calls (localcloud.reactions).
         self.reactions = ReactingBorrowers(
             self.book,
@@ -319,6 +324,10 @@ class Simulation:
             for moment, kind, args in self._payment_times(entry, end):
                 heapq.heappush(queue, (moment, order, kind, args))
                 order += 1
+        # The desk's shifts before the dialer's polls of the same instant: both take from the queue.
+        for moment, desk_kind in self.desk.moments(begin, end):
+            heapq.heappush(queue, (moment, order, desk_kind, ()))
+            order += 1
         for moment, kind, args in self.dialer.polls(begin, end):
             heapq.heappush(queue, (moment, order, kind, args))
             order += 1
@@ -352,6 +361,8 @@ class Simulation:
                     self.stats.bureau_cycles.append(response)
                 if args[0] == "SweepDeadlineFunction":
                     self._record_deadline_check(response)
+                if args[0] == "ComplaintDeadlinesFunction":
+                    self.desk.observe_deadline_check(response)
             elif kind == "reverse":
                 self._reverse(*args)
             elif kind == "replies":
@@ -366,6 +377,8 @@ class Simulation:
                 self.plan_voices.daily(moment)
             elif kind == "erasures":
                 self.erasures.ask(moment)
+            elif kind.startswith("desk-"):
+                self.desk.handle(kind)
             else:
                 self._pay(*args)
             self.reactions.observe(self.cloud.clock)
@@ -551,6 +564,7 @@ def summarise(
         "api": api_summary(out, sim.http_api, sim.voices),
         # repayment plans asked for over the API, decided, kept, broken, completed; the hardship branch
         "plans": sim.plan_voices.summary(out),
+        "desk": desk_summary(sim.desk),
     }
 
 

@@ -286,5 +286,10 @@ def test_only_the_idempotency_table_may_lose_items(translated: dict[str, Any]) -
             )
             removers.add(owner)
     # Powertools idempotency deletes its record when the guarded effect fails: the dispatcher's sends (new
-    # and deferred actions) and the call outcomes it applies.
-    assert removers == {"DispatcherFunctionRole", "DeferredReleaseFunctionRole", "CallOutcomesFunctionRole"}
+    # and deferred actions) and the call outcomes it applies (the dialer's, and desk agents' via the API).
+    assert removers == {
+        "DispatcherFunctionRole",
+        "DeferredReleaseFunctionRole",
+        "CallOutcomesFunctionRole",
+        "ApiFunctionRole",
+    }

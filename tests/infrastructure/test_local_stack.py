@@ -336,6 +336,11 @@ def test_functions_get_the_resolved_environment_of_the_template(
         "ApiFunction": {
             "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
             "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
+            "DESK_TABLE": physical["DeskTable"],
+        },
+        "ComplaintDeadlinesFunction": {
+            "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
+            "COMPLAINT_WARN_DAYS": "3",
         },
         # An erasure pseudonymises the borrower's requests.
         "ErasureFunction": {"BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"]},
@@ -407,6 +412,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "SweepDeadlineFunction": [("schedule", "")],
         "RetentionFunction": [("schedule", "")],
         "BureauFileFunction": [("schedule", "")],
+        "ComplaintDeadlinesFunction": [("schedule", "")],
         "ReportingExportFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],

@@ -430,6 +430,7 @@ def test_the_scheduler_role_invokes_only_the_scheduled_functions_and_dead_letter
         "SweepFunction",
         "SweepDeadlineFunction",
         "RetentionFunction",
+        "ComplaintDeadlinesFunction",
         "ReportingExportFunction",
         "BureauFileFunction",
     }

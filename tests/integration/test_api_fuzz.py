@@ -17,6 +17,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from arrears.adapters.container import Container
+from arrears.adapters.desk import DeskRepository
 from arrears.config.settings import load_settings
 from localcloud.cloud import LocalCloud
 from localcloud.http_api import LocalHttpApi, http_call
@@ -43,6 +44,13 @@ def api() -> Iterator[LocalHttpApi]:
         ):
             base = replace(us_regf_loan(loan_id), borrower_id=borrower_id)
             overdue(container, base, us_borrower(base, "America/New_York", phone=phone))
+        # The agent of the matrix is trained for calls: a claim reaches the (empty) pool.
+        desk = DeskRepository(boto3.resource("dynamodb").Table(stack.physical["DeskTable"]))
+        desk.put_certification(
+            "S-agent",
+            "call",
+            {"certified_on": "2026-01-01", "expires_on": "2026-12-31", "recorded_by": "S-boss"},
+        )
         with LocalHttpApi(LocalCloud(stack, start=NOON_NEW_YORK, keep_invocations=False)) as served:
             yield served
 
@@ -94,7 +102,26 @@ ROUTES = [
     ("POST", "/me/loans/{loan}/plan-requests", {"instalments": 2}),
     ("POST", "/staff/loans/{loan}/plans", {"instalments": 2}),
     ("POST", "/staff/plan-requests/" + "0" * 32 + "/decision", {"approve": False}),
+    ("POST", "/staff/tasks/claim", {"kind": "call", "region": "NY"}),
+    ("POST", "/staff/tasks/T-NONE/attempts", {"disposition": "no_answer"}),
+    ("POST", "/staff/tasks/T-NONE/visit", {"outcome": "not_home"}),
+    ("GET", "/staff/tasks/T-NONE/talk-track", None),
+    ("PUT", "/staff/members/S-new/certifications/call", {"certified_on": "2026-03-01"}),
+    ("POST", f"/staff/complaints/{'0' * 32}/response", {"outcome": "upheld"}),
+    ("POST", f"/staff/complaints/{'0' * 32}/extension", {"reason": "complex_case"}),
 ]
+# Each staff route: the roles it is open to, and what they get here (an empty pool, no such task or
+# complaint: the route was reached); every other caller gets 403.
+STAFF_ROUTES: dict[str, tuple[set[str], set[int]]] = {
+    "/staff/complaints/due": ({"supervisor", "compliance"}, {200}),
+    "/staff/tasks/claim": ({"agent"}, {404}),
+    "/staff/tasks/T-NONE/attempts": ({"agent"}, {404}),
+    "/staff/tasks/T-NONE/visit": ({"field"}, {404}),
+    "/staff/tasks/T-NONE/talk-track": ({"agent"}, {404}),
+    "/staff/members/S-new/certifications/call": ({"supervisor"}, {200}),
+    f"/staff/complaints/{'0' * 32}/response": ({"compliance"}, {404}),
+    f"/staff/complaints/{'0' * 32}/extension": ({"compliance"}, {404}),
+}
 
 
 def expected(caller: str, method: str, path: str) -> set[int]:
@@ -106,7 +133,8 @@ def expected(caller: str, method: str, path: str) -> set[int]:
     if path.startswith("/staff/plan-requests/"):
         return {404} if caller == "supervisor" else {403}  # no such request: only a supervisor learns it
     if path.startswith("/staff/"):
-        return {200} if caller in ("supervisor", "compliance") else {403}
+        roles, statuses = STAFF_ROUTES[path]
+        return statuses if caller in roles else {403}
     if caller not in ("own", "other"):
         return {403}
     if caller == "other" and "{loan}" in path:

@@ -129,6 +129,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "HoldsFunction",  # the reacting borrowers' promises, hardship and disputes (localcloud.intents)
         "RetentionFunction",  # the daily review of archive retention (usecases.retention)
         "BureauFileFunction",  # the monthly Metro 2 file, on the 1st (usecases.bureau_file)
+        "ComplaintDeadlinesFunction",  # the daily count of complaints near their deadline
         "ReportingExportFunction",  # the weekly reporting snapshot (Monday 2 March), then the run's last
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
@@ -452,12 +453,16 @@ def test_borrowers_speak_through_the_api_and_each_recorded_request_is_archived_o
         "hardship": "hardship",
         "complaint": "complaint",
     }
-    # The behaviour model's complaints and hardship go through the API too (localcloud.plan_voices).
+    # The behaviour model's complaints and hardship go through the API too (localcloud.plan_voices),
+    # and the desk's agents record what borrowers said on their calls, and reached borrowers complain.
     by_model = demo.summary["plans"]["by_answer"]
+    desk = demo.summary["desk"]
+    by_desk = {kind: desk["dispositions"].get(kind, 0) for kind in ("promise_to_pay", "dispute", "hardship")}
+    by_desk["complaint"] = desk["complaints"]["made_after_desk_calls"]
     for answer, count in api["simulated_borrowers"].items():
         intent, status = answer.rsplit(" ", 1)
         if intent in recorded and status == "201":
-            also = by_model.get(f"{recorded[intent]} 201", 0)
+            also = by_model.get(f"{recorded[intent]} 201", 0) + by_desk[recorded[intent]]
             assert api["requests_archived"][recorded[intent]] == count + also, answer
         if intent == "promise_retry":
             assert status == "200"  # the same Idempotency-Key: nothing recorded twice
@@ -503,3 +508,14 @@ def test_the_demo_builds_a_court_case_file_and_bars_suit_on_the_old_debt(demo: D
         for channel in [new.get("channel")]
     ]
     assert {channel for channel, _ in barred} >= {"LEGAL", "EMAIL"}
+
+
+def test_the_desk_works_through_the_staff_api(demo: DemoRun) -> None:
+    desk = demo.summary["desk"]
+    assert all(int(key.rsplit(" ", 1)[1]) < 500 for key in desk["api_calls"]), desk["api_calls"]
+    assert desk["certifications_recorded"] == 4  # the supervisor's PUTs: three current, one lapsed
+    assert desk["claims_refused"]["certification_expired"] >= 1  # the lapsed agent is offered nothing
+    assert desk["complaints"]["deadline_checks"] == DAYS  # the daily check ran each day
+    # every call the desk reported is one archived call attempt with the agent's staff id
+    attempts = sum(desk["dispositions"].values())
+    assert attempts == desk["api_calls"].get("attempt 200", 0)

@@ -85,3 +85,27 @@ class BorrowerRequestRepository:
             )
             changed += written is not None
         return changed
+
+    def answer_complaint(self, request_id: str, answer: dict[str, Any]) -> bool:
+        """Close an open complaint with its answer (`answer`: outcome code, instant, staff id, the
+        answer's text); it leaves OpenComplaintIndex. False when it is not an open complaint."""
+        written = conditional_write(
+            self._table.update_item,
+            Key={"request_id": request_id},
+            UpdateExpression="SET answer = :answer REMOVE complaint_open",
+            ConditionExpression=Attr("complaint_open").eq("OPEN"),
+            ExpressionAttributeValues={":answer": {k: v for k, v in answer.items() if v is not None}},
+        )
+        return written is not None
+
+    def extend_complaint(self, request_id: str, close_by: str, extension: dict[str, Any]) -> bool:
+        """Move an open complaint's close-by date to `close_by` (once: an extended complaint is not
+        extended again). False when it is not an open, unextended complaint."""
+        written = conditional_write(
+            self._table.update_item,
+            Key={"request_id": request_id},
+            UpdateExpression="SET close_by = :close_by, extension = :extension",
+            ConditionExpression=Attr("complaint_open").eq("OPEN") & Attr("extension").not_exists(),
+            ExpressionAttributeValues={":close_by": close_by, ":extension": extension},
+        )
+        return written is not None

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from arrears.adapters.channels import SmsSender, TaskQueue, TopicPublisher
     from arrears.adapters.credit_facts import CreditFactsRepository
     from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
+    from arrears.adapters.desk import DeskRepository, TaskIntake
     from arrears.adapters.dynamodb import (
         ActionRepository,
         ArchiveChainRepository,
@@ -291,6 +292,22 @@ class Container:
         from arrears.adapters.borrower_requests import BorrowerRequestRepository
 
         return BorrowerRequestRepository(self._dynamodb.Table(self.settings.borrower_requests_table))
+
+    @cached_property
+    def desk(self) -> DeskRepository:
+        if not self.settings.desk_table:
+            raise RuntimeError("DESK_TABLE is not set: this function serves no collector's desk")
+        from arrears.adapters.desk import DeskRepository
+
+        return DeskRepository(self._dynamodb.Table(self.settings.desk_table))
+
+    @cached_property
+    def task_intake(self) -> TaskIntake:
+        """The desk's reader of the dispatcher's task queues (call tasks, field visits)."""
+        from arrears.adapters.desk import TaskIntake
+
+        queues = {"call": self.settings.call_task_queue_url, "visit": self.settings.field_visit_queue_url}
+        return TaskIntake(self.client("sqs"), queues)
 
     @cached_property
     def reporting_store(self) -> ReportingStore:

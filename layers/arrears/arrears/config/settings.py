@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     bureau_files_bucket: str = ""
     bureau_furnisher_id: str = ""
     bureau_reporter_name: str = "ARREARS LENDER"
+    # The collector's desk: the pool of leased tasks and the staff's certifications.
+    desk_table: str = ""
+    # The complaint deadline check: warn of open complaints this many days before their close-by date.
+    complaint_warn_days: int = Field(default=3, ge=0, le=30)
     # The reporting export: the bucket its snapshots go to (rows for the outcome report's SQL).
     reporting_bucket: str = ""
     # SSM parameter holding the collection playbook document; empty = the bundled one.

@@ -56,7 +56,7 @@ class CallAttempt:
     """One attempt as the dialer reported it. `conversation` (a telephone conversation with the
     borrower, Reg F 1006.14(b)(2)(i)(B)) only with `CONNECTED_BORROWER`; `attempt` is the attempt's
     number on its task (1-based; None for a legacy `CallOutcome`); `task_done`: the dialer makes no
-    more attempts on the task."""
+    more attempts on the task; `staff_ids` who made it (desk calls)."""
 
     call_id: str
     task_id: str
@@ -65,6 +65,9 @@ class CallAttempt:
     result: CallResult
     conversation: bool = False
     task_done: bool = False
+    # Who made the call, by staff id (a desk agent through the API; empty for the dialer): archived
+    # on the attempt's contact record as its collector ids, never a name.
+    staff_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.conversation and self.result is not CallResult.CONNECTED_BORROWER:

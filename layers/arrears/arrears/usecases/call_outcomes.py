@@ -137,6 +137,7 @@ def attempt_contact(
         attempt=attempt.attempt or 0,
         result=attempt.result.value,
         conversation=attempt.conversation,
+        collector_ids=attempt.staff_ids,
     )
 
 
