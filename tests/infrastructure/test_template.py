@@ -956,7 +956,7 @@ def test_archive_writers_write_objects_but_cannot_delete_or_bypass_retention(
         for role, statement in role_statements(translated)
         if role == writer
         and any(str(action).startswith("s3:") for action in as_list(statement["Action"]))
-        and "BureauFilesBucket" in str(statement["Resource"])
+        and "BureauFilesBucket" not in str(statement["Resource"])  # the planner's CN credit records
     ]
     s3_actions = {str(action) for statement in s3_statements for action in as_list(statement["Action"])}
     # Only these (a writer that never reads back, like the planner's plan records, has fewer): no

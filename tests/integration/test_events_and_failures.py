@@ -25,6 +25,8 @@ SAMPLES = {
     "sweep_deadline/scheduled.json": "SweepDeadlineFunction",
     "retention/scheduled.json": "RetentionFunction",
     "reporting_export/scheduled.json": "ReportingExportFunction",
+    "bureau_file/scheduled.json": "BureauFileFunction",
+    "complaint_deadlines/scheduled.json": "ComplaintDeadlinesFunction",
     "sweep_worker/task.json": "SweepWorkerFunction",
     "sweep_worker/census.json": "SweepWorkerFunction",
     "planner/loan-overdue.json": "PlannerFunction",

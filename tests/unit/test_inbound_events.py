@@ -53,6 +53,7 @@ MODELS: dict[str, Any] = {
     "api": APIGatewayProxyEventV2Model,
     "retention": SchedulerInvocation,
     "bureau_file": SchedulerInvocation,
+    "complaint_deadlines": SchedulerInvocation,
     "reporting_export": SchedulerInvocation,
     "book_import": BookObjectCreated,
     "case_file": LegalReferralRecord,
