@@ -119,3 +119,18 @@ def test_the_format_follows_the_name_then_the_content() -> None:
 def test_a_loan_whose_first_instalment_cannot_follow_disbursement_is_a_row_problem() -> None:
     text = jsonl({**LOAN, "instalments": 1, "cash_loan_days": 0})
     assert problems(text) == [(1, "loan", "L-1", "cash_loan_days")]
+
+
+def test_a_line_that_cannot_be_read_is_a_problem_of_its_own_and_the_next_rows_read_on() -> None:
+    # Each of these raised out of the import (csv.Error, RecursionError, ValueError, OSError): the
+    # whole file failed without its error report.
+    header = ",".join(CSV_COLUMNS)
+    csv_text = f"{header}\n" + "x" * 200_000 + "\n" + ",".join(str(BORROWER.get(c, "")) for c in CSV_COLUMNS)
+    assert problems(csv_text, "book.csv") == [(2, "?", "", "record")]
+    assert parse_book(csv_text, "book.csv").rows_read == 2
+    jsonl_text = "[" * 100_000 + "\n" + "1" * 5_000 + "\n" + jsonl(BORROWER)
+    assert problems(jsonl_text) == [(1, "?", "", "record"), (2, "?", "", "record")]
+    assert len(parse_book(jsonl_text, "book.jsonl").borrowers) == 1
+    assert problems(jsonl({**BORROWER, "timezone": "Asia/" + "x" * 300})) == [
+        (1, "borrower", "B-1", "timezone")
+    ]

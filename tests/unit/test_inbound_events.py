@@ -123,6 +123,23 @@ def test_a_scheduler_invocation_is_its_scheduled_time_in_utc() -> None:
             parse(event=bad, model=SchedulerInvocation)
 
 
+@pytest.mark.parametrize(
+    "time",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T05:00:00+05:00",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T12:00:00-13:00",
+    ],
+)
+def test_a_time_without_a_date_in_every_zone_is_refused(time: str) -> None:
+    # A sweep schedule of 0001-01-01T00:00:00Z has no business date in New York: it was an
+    # OverflowError out of the handler, without the log line that names the reason.
+    with pytest.raises(ValidationError, match="a date in every time zone"):
+        parse(event={"time": time}, model=SchedulerInvocation)
+    assert parse(event={"time": "0001-01-02T00:00:00Z"}, model=SchedulerInvocation).unwrap().year == 1
+
+
 # -- the loan-events bus ---------------------------------------------------------------------------------
 
 
@@ -321,6 +338,12 @@ def test_a_record_without_a_new_loan_plans_nothing() -> None:
             "ApproximateCreationDateTime",
         ),
         ("dispatcher/action-planned.json", ActionRecord, ("NewImage", "action_id", None), "action_id"),
+        (  # the dispatcher logs the action id with its outcome: an address there is personal data
+            "dispatcher/action-planned.json",
+            ActionRecord,
+            ("NewImage", "action_id", {"S": "someone@example.com"}),
+            "action_id does not have an id's shape",
+        ),
         ("archiver/contact-recorded.json", ContactRecord, ("NewImage", "jurisdiction", {"S": "XX"}), "XX"),
         (
             "archiver/contact-recorded.json",

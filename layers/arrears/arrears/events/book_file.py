@@ -85,7 +85,7 @@ class BorrowerRow(_Row):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             raise ValueError("not an IANA time zone name (e.g. Asia/Shanghai)") from None
         return value
 
@@ -264,9 +264,24 @@ def parse_row(line: int, raw: object, records: BookRecords) -> None:
         records.problems.append(RowProblem(line, kind, id_, "instalments", str(error)))
 
 
+NOT_A_ROW = "not a row"
+"""What a line that cannot be read as a row at all (a CSV field beyond the reader's limit, a JSON line
+nested beyond the decoder's depth or not JSON) becomes: a problem of its line, and the next rows read on."""
+
+
 def _csv_rows(text: str) -> Iterator[tuple[int, object]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey="__extra__")
-    for row in reader:
+    last = 1  # the header's line
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:  # a field beyond csv's limit (128 KiB): the reader may not count its line
+            last = max(reader.line_num, last + 1)
+            yield last, NOT_A_ROW
+            continue
+        last = reader.line_num
         cells: dict[str, Any] = {}
         for key, value in row.items():
             if key == "__extra__":
@@ -282,9 +297,10 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, object]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError:
-            yield number, "not JSON"
+            row = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, an integer beyond 4,300 digits, nested too deep
+            row = NOT_A_ROW
+        yield number, row
 
 
 def file_format(name: str, text: str) -> Literal["csv", "jsonl"]:
@@ -301,9 +317,10 @@ def parse_book(text: str, name: str = "") -> BookRecords:
     records = BookRecords()
     rows = _jsonl_rows(text) if file_format(name, text) == "jsonl" else _csv_rows(text)
     for line, raw in rows:
-        if raw == "not JSON":
+        if raw is NOT_A_ROW:
             records.rows_read += 1
-            records.problems.append(RowProblem(line, "?", "", "record", "not a JSON object"))
+            problem = "not a JSON object" if file_format(name, text) == "jsonl" else "not a CSV row"
+            records.problems.append(RowProblem(line, "?", "", "record", problem))
             continue
         parse_row(line, raw, records)
     return records
