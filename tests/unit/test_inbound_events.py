@@ -421,3 +421,38 @@ def test_a_malformed_text_reply_names_the_field_never_the_number(message: str, p
     with pytest.raises(ValueError, match=problem) as raised:
         parse(event=event, model=InboundSmsEvent).unwrap()
     assert "4255550182" not in str(raised.value)
+
+
+# -- found by fuzzing the inbound SMS and book import handlers ----------------------------------------
+@pytest.mark.parametrize(
+    ("key", "bucket"),
+    [
+        ("", None),
+        ("reports/x.csv", None),
+        ("../../etc/passwd", None),
+        ("imports/" + "x" * 1100, None),
+        ("imports/book.csv", ""),
+        ("imports/book.csv", "Not_A_Bucket"),
+    ],
+)
+def test_an_object_created_event_names_a_key_under_imports_in_a_real_bucket(
+    key: str, bucket: str | None
+) -> None:
+    # an empty key reached S3 as a ParamValidationError, without the log line naming the reason
+    event = copy.deepcopy(sample("book_import/object-created.json"))
+    event["detail"]["object"]["key"] = key
+    if bucket is not None:
+        event["detail"]["bucket"]["name"] = bucket
+    with pytest.raises(ValueError, match="detail"):
+        parse(event=event, model=BookObjectCreated).unwrap()
+
+
+def test_an_inbound_message_id_is_an_id_and_the_logged_sns_id_is_never_input() -> None:
+    # the reply's id is logged with its outcome: an address there was logged as is
+    event = copy.deepcopy(sample("inbound_sms/stop-reply.json"))
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    event["Records"][0]["Sns"]["Message"] = json.dumps({**message, "inboundMessageId": "someone@example.com"})
+    with pytest.raises(ValueError, match="inboundMessageId"):
+        parse(event=event, model=InboundSmsEvent).unwrap()
+    event["Records"][0]["Sns"]["MessageId"] = {"someone@example.com": 1}
+    assert InboundSmsEvent.reference(event) == {"sns_message_id": "<malformed id>"}

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from arrears.adapters.book_files import IMPORTS_PREFIX
 from arrears.config.money import bundled_money_rules
 from arrears.domain.borrowers import Borrower
 from arrears.domain.ledger import LedgerEntry
@@ -333,8 +334,15 @@ class BookObjectCreated(Inbound, S3EventNotificationEventBridgeModel):
     MALFORMED: ClassVar[str] = "malformed Object Created event"
 
     def unwrap(self) -> tuple[str, str, datetime]:
-        """(bucket, key, the event's time): the file to import, and the instant it is imported as of."""
-        return self.detail.bucket.name, self.detail.object.key, self.time
+        """(bucket, key, the event's time): the file to import, and the instant it is imported as of.
+        A key outside `imports/` (the bucket's EventBridge rule matches no other), longer than S3's
+        1,024 bytes, or a bucket name S3 would not accept, is refused (ValueError) before any call."""
+        bucket, key = self.detail.bucket.name, self.detail.object.key
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+            raise ValueError("detail.bucket.name: not an S3 bucket name")
+        if not key.startswith(IMPORTS_PREFIX) or len(key.encode("utf-8", "surrogatepass")) > 1024:
+            raise ValueError(f"detail.object.key: not a key under {IMPORTS_PREFIX} of at most 1,024 bytes")
+        return bucket, key, self.time
 
 
 __all__ = [
