@@ -548,13 +548,14 @@ def inbound_sms(fz: Fuzz, count: int) -> Iterator[Generated]:
             wrong = {
                 **payload,
                 fz.pick(("originationNumber", "messageBody", "inboundMessageId")): fz.pick(
-                    ("", None, 7, [], "0049", "+0", "+1" + "9" * 20, "x" * 1601, CANARY)
+                    ("", None, 7, [], "0049", "+0", "+1" + "9" * 20, "x" * 1601, f"{CANARY}@example.com")
                 ),
             }
-            # a body of 1601 characters or the canary as a number, "" as a message id: all refused;
-            # the canary as a text body is a text like any other
-            known = not (wrong["messageBody"] == CANARY and isinstance(wrong["messageBody"], str))
-            yield sns_event(i, json.dumps(wrong), stamp), True if known else None
+            # refused: every one of these as a number or a message id, a body of 1,601 characters or
+            # not a string; a body that is a string of up to 1,600 is a text like any other
+            body = wrong["messageBody"]
+            text = isinstance(body, str) and len(body) <= 1600
+            yield sns_event(i, json.dumps(wrong), stamp), None if text else True
         elif roll < 0.25:
             message = fz.pick(("", "{", "null", "[]", "STOP", '{"messageBody": "STOP"}', "\x00"))
             yield sns_event(i, message, stamp), True
@@ -698,6 +699,7 @@ def book_objects(
         roll = fz.random.random()
         if roll < 0.01 and files:
             event["detail"]["object"]["key"] = fz.pick(files)
+            event["detail"]["object"]["size"] = fz.pick((0, 9871, 2**40))  # S3's size: not what is read
             yield event, False
         elif roll < 0.03:
             event["detail"]["object"]["key"] = f"imports/missing-{i}.csv"  # no such object

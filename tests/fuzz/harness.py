@@ -225,3 +225,26 @@ def unknown_loan_state(world: World) -> list[str]:
             if not any(loan_id in body for loan_id in KNOWN_LOANS):
                 faults.append(f"{queue} holds a task for an unknown loan: {body[:300]}")
     return faults
+
+
+MAX_DEPTH = 16
+"""Deeper than any sample event (13 levels for a stream record) plus the junk the mutations add."""
+
+
+def assert_trees(generated: Iterable[Any]) -> None:
+    """Every event a tree of at most `MAX_DEPTH` levels, no container shared by two places or events."""
+    seen: set[int] = set()
+    kept = []  # alive, so that no id is reused
+    for event in generated:
+        assert tree_depth(event, seen) <= MAX_DEPTH
+        kept.append(event)
+
+
+def tree_depth(value: Any, seen: set[int]) -> int:
+    """The nesting depth of `value`; raises if a container is reached twice (shared, or a cycle)."""
+    if not isinstance(value, (dict, list)):
+        return 0
+    assert id(value) not in seen, f"a container reached twice: {str(value)[:200]}"
+    seen.add(id(value))
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((tree_depth(child, seen) for child in children), default=0)
