@@ -85,7 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results-faults.json"))
     args = parser.parse_args(argv)
-    book = {"loans": args.loans, "days": args.days, "seed": args.seed, "fault_seed": args.fault_seed}
+    book = {
+        "loans": args.loans,
+        "days": args.days,
+        "seed": args.seed,
+        "fault_seed": args.fault_seed,
+        "rates": args.rates,
+    }
     reference = _run(args.loans, args.days, args.seed, args.start, None)
     runs: dict[str, Any] = {"0": reference}
     _write(args.out, book, runs)  # after each run: a long bench stopped early keeps what it measured

@@ -57,10 +57,12 @@ def _against(run: Mapping[str, Any]) -> str:
 def render(results: Mapping[str, Any]) -> str:
     book, runs = results["book"], results["runs"]
     rates = sorted(runs, key=float)
+    requested = book.get("rates") or ",".join(r for r in rates if float(r) > 0)
     command = (
         f"python -m benchmarks.faults --loans {book['loans']} --days {book['days']} --seed {book['seed']} "
-        f"--fault-seed {book['fault_seed']} --rates {','.join(r for r in rates if float(r) > 0)}"
+        f"--fault-seed {book['fault_seed']} --rates {requested}"
     )
+    missing = [r for r in requested.split(",") if r and f"{float(r):g}" not in runs]
     lines = [
         BEGIN,
         "",
@@ -89,6 +91,8 @@ def render(results: Mapping[str, Any]) -> str:
             f"| {'all hold' if run['invariants_ok'] else '**broken**: ' + ', '.join(run['broken'])} "
             f"| {_against(run)} | {run['cpu_seconds']} / {run['wall_seconds']} |"
         )
+    if missing:
+        lines += ["", "Not measured: the run stopped before " + ", ".join(_label(r) for r in missing) + "."]
     faulted = [rate for rate in rates if float(rate) > 0]
     if faulted:
         lines += [

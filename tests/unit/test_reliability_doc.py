@@ -41,7 +41,7 @@ def run(injected: dict[str, dict[str, dict[str, int]]], *, ok: bool = True) -> d
 
 
 RESULTS = {
-    "book": {"loans": 1000, "days": 30, "seed": 7, "fault_seed": 1},
+    "book": {"loans": 1000, "days": 30, "seed": 7, "fault_seed": 1, "rates": "0.05,0.1"},
     "runs": {
         "0": run({}),
         "0.05": {
@@ -101,3 +101,9 @@ def test_the_doc_is_rewritten_between_its_markers_and_checked(tmp_path: Path) ->
     assert text.endswith("\nafter\n")
     assert "old figures" not in text
     assert rewrite(text, render(RESULTS)) == text
+
+
+def test_a_run_that_did_not_finish_is_named() -> None:
+    partial = {"book": {**RESULTS["book"], "rates": "0.05,0.10"}, "runs": {"0": RESULTS["runs"]["0"]}}
+    assert "Not measured: the run stopped before 5% of each kind, 10% of each kind." in render(partial)
+    assert "Not measured" not in render(RESULTS)
