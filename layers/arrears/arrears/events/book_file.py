@@ -265,7 +265,7 @@ def parse_row(line: int, raw: object, records: BookRecords) -> None:
         records.problems.append(RowProblem(line, kind, id_, "instalments", str(error)))
 
 
-NOT_A_ROW = "not a row"
+NOT_A_ROW = object()
 """What a line that cannot be read as a row at all (a CSV field beyond the reader's limit, a JSON line
 nested beyond the decoder's depth or not JSON) becomes: a problem of its line, and the next rows read on."""
 
@@ -316,11 +316,12 @@ def file_format(name: str, text: str) -> Literal["csv", "jsonl"]:
 def parse_book(text: str, name: str = "") -> BookRecords:
     """Every row of a book file (CSV or JSON Lines, by `name`'s suffix or the text), validated."""
     records = BookRecords()
-    rows = _jsonl_rows(text) if file_format(name, text) == "jsonl" else _csv_rows(text)
+    jsonl = file_format(name, text) == "jsonl"
+    rows = _jsonl_rows(text) if jsonl else _csv_rows(text)
     for line, raw in rows:
         if raw is NOT_A_ROW:
             records.rows_read += 1
-            problem = "not a JSON object" if file_format(name, text) == "jsonl" else "not a CSV row"
+            problem = "not a JSON object" if jsonl else "not a CSV row"
             records.problems.append(RowProblem(line, "?", "", "record", problem))
             continue
         parse_row(line, raw, records)
