@@ -328,3 +328,21 @@ def test_book_import(world: World) -> None:
     if len(world.scan("BorrowersTable")) != borrowers:
         faults.append("a borrower was imported from a hostile book file")
     no_faults(world, faults + unknown_loan_state(world))
+
+
+def test_reporting_export(world: World) -> None:
+    # Every accepted time exports a snapshot named by its business date: none may be of a date to come.
+    outcomes, bad = fuzz(
+        world,
+        "ReportingExportFunction",
+        events.scheduler_invocations(Fuzz(17), PER_HANDLER, well_formed=0.002),
+    )
+    faults = async_contract("ReportingExportFunction", outcomes, bad)
+    s3 = world.container.client("s3")
+    bucket = world.stack.physical["ReportingBucket"]
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            day = item["Key"].partition("snapshot=")[2][:10]
+            if day and day > START.date().isoformat():
+                faults.append(f"a reporting snapshot for a date to come: {item['Key']}")
+    no_faults(world, faults + unknown_loan_state(world))

@@ -40,7 +40,7 @@ def run(injected: dict[str, dict[str, dict[str, int]]], *, ok: bool = True) -> d
     }
 
 
-RESULTS = {
+RESULTS: dict[str, Any] = {
     "book": {"loans": 1000, "days": 30, "seed": 7, "fault_seed": 1, "rates": "0.05,0.1"},
     "runs": {
         "0": run({}),
