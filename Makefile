@@ -71,7 +71,7 @@ PYTEST = $(TEST_ENV) $(PY) -m pytest $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $
 PYTEST_OK5 := rc=$$?; if [ $$rc -eq 5 ]; then echo "(no tests collected)"; else exit $$rc; fi
 
 .PHONY: help venv tools lock lint format typecheck pytest unit integration infra build check-build test chromium \
-        demo api bench clean distclean
+        demo api bench reliability-doc clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -221,6 +221,9 @@ bench: venv ## benchmark the local cloud; writes benchmarks/results.json
 
 scaling-doc: venv ## rewrite the figures section of docs/scaling.md from benchmarks/results.json
 	$(TEST_ENV) $(PY) -m benchmarks.scaling_doc
+
+reliability-doc: venv ## rewrite the measured fault runs of docs/reliability.md from benchmarks/results-faults.json
+	$(TEST_ENV) $(PY) -m benchmarks.reliability_doc
 
 clean: ## remove build output, demo output and caches (keeps .venv and .tools)
 	rm -rf .aws-sam $(OUT) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist *.egg-info \

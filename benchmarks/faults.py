@@ -70,6 +70,11 @@ def compare(reference: dict[str, Any], faulted: dict[str, Any]) -> dict[str, Any
     }
 
 
+def _write(out: Path, book: dict[str, Any], runs: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"book": book, "runs": runs}, indent=2, sort_keys=True) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.faults", description=__doc__.split("\n\n")[0])
     parser.add_argument("--loans", type=int, default=1000)
@@ -80,11 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results-faults.json"))
     args = parser.parse_args(argv)
+    book = {
+        "loans": args.loans,
+        "days": args.days,
+        "seed": args.seed,
+        "fault_seed": args.fault_seed,
+        "rates": args.rates,
+    }
     reference = _run(args.loans, args.days, args.seed, args.start, None)
     runs: dict[str, Any] = {"0": reference}
+    _write(args.out, book, runs)  # after each run: a long bench stopped early keeps what it measured
+    print(f"fault-free: {reference['cpu_seconds']} s CPU, {reference['wall_seconds']} s wall", flush=True)
     for rate in (float(r) for r in args.rates.split(",") if r):
         faulted = _run(args.loans, args.days, args.seed, args.start, FaultPlan(rate, args.fault_seed))
         runs[f"{rate:g}"] = {**faulted, "against_fault_free": compare(reference, faulted)}
+        _write(args.out, book, runs)
         print(
             f"faults {rate:.0%}: {faulted['faults']['injected_total']} injected, "
             f"{faulted['effects']['duplicates']} duplicates, "
@@ -92,14 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{faulted['effects']['sent_unconfirmed_not_delivered']} unconfirmed not delivered, "
             f"archive {faulted['archive']['records_archived']}/{faulted['archive']['contact_records']}, "
             f"invariants {'hold' if faulted['invariants_ok'] else 'BROKEN ' + ','.join(faulted['broken'])}, "
-            f"{faulted['cpu_seconds']} s CPU"
+            f"{faulted['cpu_seconds']} s CPU",
+            flush=True,
         )
-    result = {
-        "book": {"loans": args.loans, "days": args.days, "seed": args.seed, "fault_seed": args.fault_seed},
-        "runs": runs,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     ok = all(run["invariants_ok"] for run in runs.values())
     return 0 if ok else 1
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from arrears.adapters.book_files import BookFiles, BookTooLarge
 from arrears.adapters.container import Container
@@ -36,6 +37,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Nothing of the file is imported: the report says why, as the problem of its line 1.
         problem = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
         report = ImportReport(problems=[RowProblem(1, "?", "", "file", problem)])
+    except ClientError as error:
+        # Gone since the event (deleted, overwritten by a delete marker) or not readable: logged with
+        # S3's code, and the invocation fails (Lambda retries it, then the on-failure destination).
+        code = error.response.get("Error", {}).get("Code", "unknown")
+        telemetry.logger.error("book file not read", extra={"file": key, "reason": f"S3 {code}"})
+        raise
     else:
         report = import_text(text, key, at, container, playbooks.current())
     summary = report_import(telemetry, key, report)

@@ -115,7 +115,11 @@ class Fuzz:
         return self.random.random() < p
 
     def pick[T](self, options: Sequence[T]) -> T:
-        return options[self.random.randrange(len(options))]
+        """One of `options`; a container (list, dict) is a copy of its own: the corpus's values are
+        shared by every event, and a later change of one event's copy must change no other event
+        (nor make a cycle, as a value put into itself would)."""
+        chosen = options[self.random.randrange(len(options))]
+        return copy.deepcopy(chosen) if isinstance(chosen, (dict, list)) else chosen
 
     def string(self) -> str:
         """A hostile string: from the corpus, or random code points (controls, surrogates, astral)."""
@@ -185,7 +189,8 @@ class Fuzz:
     def mutate(self, value: Any, mutations: int, *, dynamodb: bool = False) -> Any:
         """A deep copy of `value` with `mutations` random changes at random places: a field deleted,
         retyped or replaced with junk, an extra field added (a canary among them). Each value put in is
-        a copy of its own: a junk value shared by two places would make a later change a cycle."""
+        a fresh one (`junk`, `attribute` and `pick` never hand out a shared container): a junk value
+        shared by two places would make a later change a cycle."""
         result = copy.deepcopy(value)
         for _ in range(mutations):
             paths = list(_paths(result))
@@ -200,17 +205,17 @@ class Fuzz:
             if action == 0 and isinstance(parent, dict):
                 del parent[key]
             elif action == 1 and isinstance(parent, dict):
-                parent[self.pick(("extra", "name", "phone", "__proto__", self.string()))] = copy.deepcopy(
-                    self.pick((CANARY, self.junk()))
+                parent[self.pick(("extra", "name", "phone", "__proto__", self.string()))] = self.pick(
+                    (CANARY, self.junk())
                 )
             elif action == 2 and dynamodb and isinstance(parent[key], dict):
-                parent[key] = copy.deepcopy(self.attribute())
+                parent[key] = self.attribute()
             elif action == 3:
                 parent[key] = self.string()
             elif action == 4:
                 parent[key] = self.number()
             else:
-                parent[key] = copy.deepcopy(self.junk())
+                parent[key] = self.junk()
         return result
 
 

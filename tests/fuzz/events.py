@@ -11,6 +11,8 @@ rejected by parsing, which is what the suite's budget allows 10,000 of per handl
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -454,7 +456,7 @@ def stream_batches(
         for _ in range(min(batch, count - i)):
             own = copy.deepcopy(image)
             own[key] = {"S": f"{unknown_ids}-{i}"}
-            record = stream_record(i, table, own, {key: own[key]})
+            record = stream_record(i, table, own, {key: dict(own[key])})  # the keys: a copy of their own
             roll = fz.random.random()
             known: bool | None
             if roll < good:
@@ -493,3 +495,230 @@ def action_records(fz: Fuzz, count: int) -> Iterator[Generated]:
 def contact_records(fz: Fuzz, count: int) -> Iterator[Generated]:
     image = sample("archiver/contact-recorded.json")["Records"][0]["dynamodb"]["NewImage"]
     return stream_batches(fz, count, "arrears-ContactsTable", image, "contact_id", 0.3, "CONTACT-FZ")
+
+
+# -- inbound SMS: SNS records of two-way SMS replies --------------------------------------------------
+UNKNOWN_NUMBERS = ("+14255550182", "+8613800000000", "+447700900123")
+"""Numbers no borrower has: a well-formed reply from one changes nothing (the known borrowers'
+numbers never appear, so their opt-out state must stay as it is)."""
+
+
+def sns_event(i: int, message: Any, timestamp: Any) -> dict[str, Any]:
+    topic = "arn:aws:sns:us-east-1:123456789012:arrears-InboundSmsTopic"
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:fz",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": f"sns-fz-{i:06d}",
+                    "TopicArn": topic,
+                    "Subject": None,
+                    "Message": message,
+                    "Timestamp": timestamp,
+                    "SignatureVersion": "1",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/x.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def inbound_sms(fz: Fuzz, count: int) -> Iterator[Generated]:
+    """Two-way SMS replies: keywords and junk from unknown numbers (accepted, nothing changes), bad
+    numbers, missing fields, a message that is not JSON, several records, junk envelopes."""
+    for i in range(count):
+        payload: dict[str, Any] = {
+            "originationNumber": fz.pick(UNKNOWN_NUMBERS),
+            "destinationNumber": "+12125550101",
+            "messageKeyword": "KEYWORD_123456789012",
+            "messageBody": fz.pick(("STOP", "退订", "START", "UNSTOP", "hello", "stop ", CANARY)),
+            "inboundMessageId": f"in-fz-{i:06d}",
+        }
+        stamp = f"{recent(fz, 2)[:-1]}.000Z"
+        roll = fz.random.random()
+        if roll < 0.01:
+            yield sns_event(i, json.dumps(payload), stamp), False
+        elif roll < 0.15:
+            wrong = {
+                **payload,
+                fz.pick(("originationNumber", "messageBody", "inboundMessageId")): fz.pick(
+                    ("", None, 7, [], "0049", "+0", "+1" + "9" * 20, "x" * 1601, f"{CANARY}@example.com")
+                ),
+            }
+            # refused: every one of these as a number or a message id, a body of 1,601 characters or
+            # not a string; a body that is a string of up to 1,600 is a text like any other
+            body = wrong["messageBody"]
+            text = isinstance(body, str) and len(body) <= 1600
+            yield sns_event(i, json.dumps(wrong), stamp), None if text else True
+        elif roll < 0.25:
+            message = fz.pick(("", "{", "null", "[]", "STOP", '{"messageBody": "STOP"}', "\x00"))
+            yield sns_event(i, message, stamp), True
+        elif roll < 0.30:
+            two = sns_event(i, json.dumps(payload), stamp)
+            two["Records"].append(copy.deepcopy(two["Records"][0]))
+            yield two, True
+        elif roll < 0.35:
+            yield garbage(fz), True
+        else:
+            event = sns_event(i, json.dumps(payload), stamp)
+            record = event["Records"][0]
+            record["Sns"] = fz.mutate(record["Sns"], 1 + fz.random.randrange(3))
+            if fz.chance(0.5) and isinstance(record["Sns"], dict):
+                record["Sns"]["Message"] = json.dumps(
+                    fz.mutate(payload, 1 + fz.random.randrange(3)), allow_nan=True
+                )
+            yield event, None
+
+
+# -- book import: S3 Object Created events, and hostile book files ----------------------------------
+BOOK_ROWS: dict[str, dict[str, Any]] = {
+    "borrower": {
+        "schema_version": "1",
+        "record": "borrower",
+        "borrower_id": "B-FZ-1",
+        "timezone": "Asia/Shanghai",
+        "region": "Shanghai",
+        "language": "zh-CN",
+        "name": CANARY,
+        "phone": "+86 139 1234 5678",
+    },
+    "loan": {
+        "schema_version": "1",
+        "record": "loan",
+        "loan_id": "L-FZ-1",
+        "borrower_id": "B-FZ-1",
+        "jurisdiction": "CN",
+        "product": "cn-consumer",
+        "currency": "CNY",
+        "principal_minor": 300000,
+        "disbursed_on": "2026-01-05",
+        "instalments": 3,
+        "monthly_interest_bps": 50,
+    },
+    "payment": {
+        "schema_version": "1",
+        "record": "payment",
+        "payment_id": "PAY-FZ-1",
+        "loan_id": KNOWN_LOANS[0],
+        "amount_minor": 1000,
+        "currency": "CNY",
+        "paid_at": "2026-03-02T08:00:00Z",
+    },
+}
+SPOILERS: dict[str, tuple[Any, ...]] = {
+    "schema_version": ("2", "", "0", "v1", "1.1", "один", None),
+    "record": ("refund", "", "Borrower", "loan\x00", None, 7),
+    "borrower_id": ("", "A" * 129, "B 1", "B-1\nB-2", "<script>", "王"),
+    "loan_id": ("", "A" * 129, "L 1", "L-1\nL-2", "../../x", "王"),
+    "currency": ("usd", "XXX", "", "CNYX"),
+    "principal_minor": (0, -1, 12.5, "abc", 10**30, "1e999999"),
+    "amount_minor": (0, -1, 12.5, "abc", 10**30, "NaN"),
+    "disbursed_on": ("2026-02-30", "tomorrow", "", "9999-99-99"),
+    "paid_at": ("2026-02-30T00:00:00Z", "yesterday", "", "9999-12-31T23:59:60Z"),
+}
+"""Values every row kind refuses in that field (a row is spoiled in a field of its own kind)."""
+HOSTILE_LINES = (
+    "\x00\x00\x00",
+    '"an unclosed quote, then more',
+    "," * 5_000,
+    "x" * 200_000,
+    "\ufeffschema_version,record",
+    '{"record": "loan", "record": "borrower"}',
+    "[1, 2, 3]",
+    "null",
+    "{not json",
+    "\u202e1,borrower,B-1",
+    "[" * 100_000,  # nested beyond the JSON decoder's depth
+    "1" * 5_000,  # an integer beyond Python's 4,300 digits
+)
+
+
+def _bad_row(fz: Fuzz) -> Any:
+    """A row of some kind, randomly mutated, then spoiled in one field of its kind: always refused."""
+    kind = fz.pick(tuple(BOOK_ROWS))
+    row = fz.mutate(BOOK_ROWS[kind], fz.random.randrange(3))
+    if not isinstance(row, dict):
+        return row
+    field = fz.pick(tuple(name for name in SPOILERS if name in BOOK_ROWS[kind]))
+    row[field] = fz.pick(SPOILERS[field])
+    return row
+
+
+def book_file(fz: Fuzz, i: int) -> tuple[str, bytes]:
+    """(key, body) of a hostile book file under `imports/`: CSV or JSON Lines whose every row is bad
+    (spoiled rows, junk lines, an unclosed quote), or a body that is not UTF-8 text, or empty."""
+    kind = fz.random.randrange(10)
+    if kind == 0:
+        key, body = f"imports/fz-{i}.csv", fz.pick(("\xff\xfe\x00b".encode("latin-1"), b"\x80" * 64, b""))
+        return key, body
+    rows = [_bad_row(fz) for _ in range(1 + fz.random.randrange(20))]
+    if kind < 5:
+        lines = [json.dumps(row, ensure_ascii=False, allow_nan=True, default=str) for row in rows]
+        for _ in range(fz.random.randrange(3)):
+            lines.insert(fz.random.randrange(len(lines) + 1), fz.pick(HOSTILE_LINES))
+        name = fz.pick(("jsonl", "ndjson", "json", "txt", ""))
+        return f"imports/fz-{i}.{name}".rstrip("."), ("\n".join(lines) + "\n").encode(
+            "utf-8", "surrogatepass"
+        )
+    from arrears.events.book_file import CSV_COLUMNS
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        if isinstance(row, dict):
+            writer.writerow({str(k): v for k, v in row.items()})
+        else:
+            text.write(f"{fz.pick(HOSTILE_LINES)}\r\n")
+    if fz.chance(0.3):
+        text.write(fz.pick(HOSTILE_LINES) + "\r\n")
+    body = text.getvalue().encode("utf-8", "surrogatepass")
+    return f"imports/fz-{i}.{fz.pick(('csv', 'CSV', 'txt'))}", (
+        b"\xef\xbb\xbf" + body if fz.chance(0.2) else body
+    )
+
+
+def book_objects(
+    fz: Fuzz, count: int, bucket: str = "arrears-importbucket", files: tuple[str, ...] = ()
+) -> Iterator[Generated]:
+    """S3 `Object Created` events (EventBridge): the hostile files in `files` (imported, each row
+    rejected), keys of no object, keys outside `imports/`, hostile keys and sizes, other buckets,
+    malformed envelopes. An event naming a file that exists is accepted (its rows go to the report)."""
+    base = sample("book_import/object-created.json")
+    for i in range(count):
+        event = copy.deepcopy(base)
+        event["id"], event["time"] = f"fz-{i:06d}", recent(fz, 1)
+        event["detail"]["bucket"]["name"] = bucket
+        event["detail"]["object"]["size"] = fz.pick((0, 9871, 2**63, -1, 10**30, "big", None))
+        roll = fz.random.random()
+        if roll < 0.01 and files:
+            event["detail"]["object"]["key"] = fz.pick(files)
+            event["detail"]["object"]["size"] = fz.pick((0, 9871, 2**40))  # S3's size: not what is read
+            yield event, False
+        elif roll < 0.03:
+            event["detail"]["object"]["key"] = f"imports/missing-{i}.csv"  # no such object
+            yield event, True
+        elif roll < 0.05:
+            event["detail"]["bucket"]["name"] = fz.pick(("other-bucket", "", "a" * 300, CANARY))
+            yield event, True
+        elif roll < 0.12:
+            hostile = fz.pick(
+                ("", "../../etc/passwd", "imports/../reports/x.csv", "x" * 2_000, "imports/\x00.csv", CANARY)
+            )
+            event["detail"]["object"]["key"] = hostile
+            yield event, True
+        elif roll < 0.35:
+            yield {**event, "time": fz.pick((*MALFORMED_TIMES, *FAR_FUTURE_TIMES))}, True
+        elif roll < 0.40:
+            yield garbage(fz), True
+        else:
+            # the parser's share (a key outside imports/): the S3 calls are the branches above'
+            event["detail"]["object"]["key"] = fz.pick(("book.csv", "reports/book.csv", CANARY))
+            detail = (fz.mutate(event["detail"], 1 + fz.random.randrange(3)), fz.junk())
+            yield spoiled(fz, event, "detail", detail), True

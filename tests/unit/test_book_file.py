@@ -130,3 +130,18 @@ def test_a_placed_debt_carries_its_original_default_and_a_bad_date_is_a_row_prob
     assert problems(jsonl(BORROWER, {**LOAN, "original_default_on": "2019-02-30"})) == [
         (2, "loan", "L-1", "original_default_on")
     ]
+
+
+def test_a_line_that_cannot_be_read_is_a_problem_of_its_own_and_the_next_rows_read_on() -> None:
+    # Each of these raised out of the import (csv.Error, RecursionError, ValueError, OSError): the
+    # whole file failed without its error report.
+    header = ",".join(CSV_COLUMNS)
+    csv_text = f"{header}\n" + "x" * 200_000 + "\n" + ",".join(str(BORROWER.get(c, "")) for c in CSV_COLUMNS)
+    assert problems(csv_text, "book.csv") == [(2, "?", "", "record")]
+    assert parse_book(csv_text, "book.csv").rows_read == 2
+    jsonl_text = "[" * 100_000 + "\n" + "1" * 5_000 + "\n" + jsonl(BORROWER)
+    assert problems(jsonl_text) == [(1, "?", "", "record"), (2, "?", "", "record")]
+    assert len(parse_book(jsonl_text, "book.jsonl").borrowers) == 1
+    assert problems(jsonl({**BORROWER, "timezone": "Asia/" + "x" * 300})) == [
+        (1, "borrower", "B-1", "timezone")
+    ]

@@ -128,6 +128,23 @@ def test_a_scheduler_invocation_is_its_scheduled_time_in_utc() -> None:
             parse(event=bad, model=SchedulerInvocation)
 
 
+@pytest.mark.parametrize(
+    "time",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T05:00:00+05:00",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T12:00:00-13:00",
+    ],
+)
+def test_a_time_without_a_date_in_every_zone_is_refused(time: str) -> None:
+    # A sweep schedule of 0001-01-01T00:00:00Z has no business date in New York: it was an
+    # OverflowError out of the handler, without the log line that names the reason.
+    with pytest.raises(ValidationError, match="a date in every time zone"):
+        parse(event={"time": time}, model=SchedulerInvocation)
+    assert parse(event={"time": "0001-01-02T00:00:00Z"}, model=SchedulerInvocation).unwrap().year == 1
+
+
 # -- the loan-events bus ---------------------------------------------------------------------------------
 
 
@@ -326,6 +343,12 @@ def test_a_record_without_a_new_loan_plans_nothing() -> None:
             "ApproximateCreationDateTime",
         ),
         ("dispatcher/action-planned.json", ActionRecord, ("NewImage", "action_id", None), "action_id"),
+        (  # the dispatcher logs the action id with its outcome: an address there is personal data
+            "dispatcher/action-planned.json",
+            ActionRecord,
+            ("NewImage", "action_id", {"S": "someone@example.com"}),
+            "action_id does not have an id's shape",
+        ),
         ("archiver/contact-recorded.json", ContactRecord, ("NewImage", "jurisdiction", {"S": "XX"}), "XX"),
         (
             "archiver/contact-recorded.json",
@@ -426,3 +449,38 @@ def test_a_legal_referral_is_read_from_its_sns_notification() -> None:
 def test_a_malformed_referral_is_refused(body: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 (a ValidationError or the JSON decoder's error)
         parse(event={**record("case_file/referral.json"), "body": body}, model=LegalReferralRecord)
+
+
+# -- found by fuzzing the inbound SMS and book import handlers ----------------------------------------
+@pytest.mark.parametrize(
+    ("key", "bucket"),
+    [
+        ("", None),
+        ("reports/x.csv", None),
+        ("../../etc/passwd", None),
+        ("imports/" + "x" * 1100, None),
+        ("imports/book.csv", ""),
+        ("imports/book.csv", "Not_A_Bucket"),
+    ],
+)
+def test_an_object_created_event_names_a_key_under_imports_in_a_real_bucket(
+    key: str, bucket: str | None
+) -> None:
+    # an empty key reached S3 as a ParamValidationError, without the log line naming the reason
+    event = copy.deepcopy(sample("book_import/object-created.json"))
+    event["detail"]["object"]["key"] = key
+    if bucket is not None:
+        event["detail"]["bucket"]["name"] = bucket
+    with pytest.raises(ValueError, match="detail"):
+        parse(event=event, model=BookObjectCreated).unwrap()
+
+
+def test_an_inbound_message_id_is_an_id_and_the_logged_sns_id_is_never_input() -> None:
+    # the reply's id is logged with its outcome: an address there was logged as is
+    event = copy.deepcopy(sample("inbound_sms/stop-reply.json"))
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    event["Records"][0]["Sns"]["Message"] = json.dumps({**message, "inboundMessageId": "someone@example.com"})
+    with pytest.raises(ValueError, match="inboundMessageId"):
+        parse(event=event, model=InboundSmsEvent).unwrap()
+    event["Records"][0]["Sns"]["MessageId"] = {"someone@example.com": 1}
+    assert InboundSmsEvent.reference(event) == {"sns_message_id": "<malformed id>"}

@@ -26,15 +26,30 @@ INBOUND = ConfigDict(frozen=True, hide_input_in_errors=True)
 """The configuration of every inbound model (merged into the Powertools models' own)."""
 
 
+EARLIEST_TIME = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST_TIME = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+"""The range of an inbound time: a day inside what Python's datetime holds, so that the time has a
+date in every time zone (a schedule of 0001-01-01T00:00:00Z has none west of UTC, and the sweep's
+business date of it overflowed instead of being refused)."""
+
+
 def _utc(value: object) -> datetime:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 time with `Z` or an offset (a string)")
+    edge = "must be a time that has a date in every time zone (0001-01-02 to 9999-12-30)"
     try:
-        return parse_utc(value)
-    except ValueError:
-        raise ValueError("must be an ISO 8601 time with `Z` or an offset") from None
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            moment = value.astimezone(UTC)
+        elif not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 time with `Z` or an offset (a string)")
+        else:
+            try:
+                moment = parse_utc(value)
+            except ValueError:
+                raise ValueError("must be an ISO 8601 time with `Z` or an offset") from None
+    except OverflowError:  # an offset that takes the time out of datetime's range
+        raise ValueError(edge) from None
+    if not EARLIEST_TIME <= moment <= LATEST_TIME:
+        raise ValueError(edge)
+    return moment
 
 
 UtcTime = Annotated[datetime, BeforeValidator(_utc)]

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from arrears.adapters.book_files import IMPORTS_PREFIX
 from arrears.config.money import bundled_money_rules
 from arrears.domain.borrowers import Borrower
 from arrears.domain.ledger import LedgerEntry
@@ -85,7 +86,7 @@ class BorrowerRow(_Row):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
             raise ValueError("not an IANA time zone name (e.g. Asia/Shanghai)") from None
         return value
 
@@ -268,9 +269,24 @@ def parse_row(line: int, raw: object, records: BookRecords) -> None:
         records.problems.append(RowProblem(line, kind, id_, "instalments", str(error)))
 
 
+NOT_A_ROW = object()
+"""What a line that cannot be read as a row at all (a CSV field beyond the reader's limit, a JSON line
+nested beyond the decoder's depth or not JSON) becomes: a problem of its line, and the next rows read on."""
+
+
 def _csv_rows(text: str) -> Iterator[tuple[int, object]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey="__extra__")
-    for row in reader:
+    last = 1  # the header's line
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:  # a field beyond csv's limit (128 KiB): the reader may not count its line
+            last = max(reader.line_num, last + 1)
+            yield last, NOT_A_ROW
+            continue
+        last = reader.line_num
         cells: dict[str, Any] = {}
         for key, value in row.items():
             if key == "__extra__":
@@ -286,9 +302,10 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, object]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError:
-            yield number, "not JSON"
+            row = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, an integer beyond 4,300 digits, nested too deep
+            row = NOT_A_ROW
+        yield number, row
 
 
 def file_format(name: str, text: str) -> Literal["csv", "jsonl"]:
@@ -303,11 +320,13 @@ def file_format(name: str, text: str) -> Literal["csv", "jsonl"]:
 def parse_book(text: str, name: str = "") -> BookRecords:
     """Every row of a book file (CSV or JSON Lines, by `name`'s suffix or the text), validated."""
     records = BookRecords()
-    rows = _jsonl_rows(text) if file_format(name, text) == "jsonl" else _csv_rows(text)
+    jsonl = file_format(name, text) == "jsonl"
+    rows = _jsonl_rows(text) if jsonl else _csv_rows(text)
     for line, raw in rows:
-        if raw == "not JSON":
+        if raw is NOT_A_ROW:
             records.rows_read += 1
-            records.problems.append(RowProblem(line, "?", "", "record", "not a JSON object"))
+            problem = "not a JSON object" if jsonl else "not a CSV row"
+            records.problems.append(RowProblem(line, "?", "", "record", problem))
             continue
         parse_row(line, raw, records)
     return records
@@ -320,8 +339,15 @@ class BookObjectCreated(Inbound, S3EventNotificationEventBridgeModel):
     MALFORMED: ClassVar[str] = "malformed Object Created event"
 
     def unwrap(self) -> tuple[str, str, datetime]:
-        """(bucket, key, the event's time): the file to import, and the instant it is imported as of."""
-        return self.detail.bucket.name, self.detail.object.key, self.time
+        """(bucket, key, the event's time): the file to import, and the instant it is imported as of.
+        A key outside `imports/` (the bucket's EventBridge rule matches no other), longer than S3's
+        1,024 bytes, or a bucket name S3 would not accept, is refused (ValueError) before any call."""
+        bucket, key = self.detail.bucket.name, self.detail.object.key
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+            raise ValueError("detail.bucket.name: not an S3 bucket name")
+        if not key.startswith(IMPORTS_PREFIX) or len(key.encode("utf-8", "surrogatepass")) > 1024:
+            raise ValueError(f"detail.object.key: not a key under {IMPORTS_PREFIX} of at most 1,024 bytes")
+        return bucket, key, self.time
 
 
 __all__ = [

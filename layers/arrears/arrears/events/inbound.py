@@ -23,7 +23,7 @@ from typing import ClassVar
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from arrears.events.base import problems
+from arrears.events.base import problems, safe_reference
 from arrears.usecases.preferences import TextReply
 
 
@@ -35,7 +35,8 @@ class TwoWaySms(BaseModel):
     originationNumber: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
     destinationNumber: str = Field(default="", max_length=32)
     messageBody: str = Field(max_length=1600)
-    inboundMessageId: str = Field(min_length=1, max_length=128)
+    # logged with the outcome: an id's shape (AWS sends a UUID), never text a sender chose
+    inboundMessageId: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,127}$")
 
 
 class InboundSmsEvent(SnsModel):
@@ -47,7 +48,7 @@ class InboundSmsEvent(SnsModel):
     @classmethod
     def reference(cls, raw: object) -> dict[str, object]:
         try:
-            return {"sns_message_id": raw["Records"][0]["Sns"]["MessageId"]}  # type: ignore[index]
+            return {"sns_message_id": safe_reference(raw["Records"][0]["Sns"]["MessageId"])}  # type: ignore[index]
         except (KeyError, IndexError, TypeError):
             return {"sns_message_id": None}
 

@@ -165,11 +165,21 @@ class _ActionImage(BaseModel):
     borrower_id: str | None = None
     channel: str | None = None
 
+    @field_validator("action_id", mode="after")
+    @classmethod
+    def _an_id(cls, value: str) -> str:
+        """The action's id is logged with its outcome: a value without an id's shape (an address, a
+        name) is no action of ours and must not reach a log line."""
+        if safe_reference(value) != value:
+            raise ValueError("action_id does not have an id's shape")
+        return value
+
     @field_validator("loan_id", "borrower_id", "channel", mode="before")
     @classmethod
     def _hint(cls, value: Any) -> str | None:
-        """A hint only: one that is not a string is dropped (the ids are read from the action)."""
-        return value if isinstance(value, str) and value else None
+        """A hint only: one that is not an id-shaped string is dropped (the ids are read from the
+        action)."""
+        return value if isinstance(value, str) and value and safe_reference(value) == value else None
 
 
 class PlannedAction(NamedTuple):
