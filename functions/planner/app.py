@@ -23,7 +23,9 @@ def plan(change: LoanChange | None) -> None:
     if change is None:
         return
     if container.delinquency_history is not None:
-        record_transition(change.before, change.after, history=container.delinquency_history)
+        record_transition(
+            change.before, change.after, history=container.delinquency_history, stock=container.book_stock
+        )
     result = plan_for_change(
         change.before,
         change.after,

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from arrears.adapters.dynamodb import CensusPage
 from arrears.adapters.items import MalformedItem, census_row_from_item
+from arrears.adapters.sweep_runs import CensusClaim
 from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import ConfigurationError, load_settings
 from arrears.usecases.census import (
@@ -64,16 +65,30 @@ class ListQueue:
 
 
 class Ledger:
+    """The run ledger's census claims: each (date, shard) once, its counts added to the date's totals."""
+
     def __init__(self) -> None:
         self.claims: set[tuple[date, int]] = set()
         self.expiries: list[int] = []
+        self.totals: Counter[tuple[str, str]] = Counter()
 
-    def claim_census(self, business_date: date, shard: int, expires_at: int) -> bool:
+    def claim_census_counts(
+        self,
+        business_date: date,
+        shard: int,
+        expires_at: int,
+        counts: Mapping[tuple[str, str], int],
+        *,
+        shard_count: int,
+    ) -> CensusClaim:
         self.expiries.append(expires_at)
         if (business_date, shard) in self.claims:
-            return False
+            return CensusClaim(claimed=False)
         self.claims.add((business_date, shard))
-        return True
+        self.totals.update(counts)
+        done = {s for d, s in self.claims if d == business_date}
+        complete = done >= set(range(shard_count))
+        return CensusClaim(claimed=True, totals=dict(self.totals) if complete else None)
 
 
 def budget(pages: int) -> Callable[[], bool]:
@@ -203,24 +218,42 @@ def test_a_census_task_continues_with_its_partial_counts_then_claims_once() -> N
         assert continuation.counts == outcome.result.counts  # the partial counts travel with it
         task = continuation
 
-    # Then three segments ran, the last claimed (business date 2 March, shard 3) and got the rows
+    # Then three segments ran, the last claimed (business date 2 March, shard 3) and added its counts
     assert [o.re_enqueued for o in outcomes] == [True, True, False]
     assert [o.claimed for o in outcomes] == [False, False, True]
-    assert all(not o.rows for o in outcomes[:2])
     assert ledger.claims == {(date(2026, 3, 2), 3)}
     assert ledger.expiries == [int(datetime(2026, 5, 30, 16, 30, tzinfo=UTC).timestamp())]  # 90 days
-    emitted = {(r.jurisdiction, r.bucket): r.count for r in outcomes[-1].rows if r.count}
-    assert emitted == {("CN", "M1"): 3, ("US-REGF", "M0"): 1, ("CN", "M4+"): 1}
+    assert ledger.totals == {("CN", "M1"): 3, ("US-REGF", "M0"): 1, ("CN", "M4+"): 1}
     assert outcomes[-1].result.total == 5
+    assert all(o.totals is None for o in outcomes)  # 15 other shards of the date still to count
 
     # When the final segment is delivered again
     again = run_census_task(
         task, loans=shard, playbook=bundled_playbook(), queue=queue, runs=ledger, page_size=2
     )
 
-    # Then it claims nothing and has nothing to emit
-    assert (again.claimed, again.rows, again.re_enqueued) == (False, (), False)
+    # Then it claims nothing and adds nothing
+    assert (again.claimed, again.totals, again.re_enqueued) == (False, None, False)
+    assert ledger.totals == {("CN", "M1"): 3, ("US-REGF", "M0"): 1, ("CN", "M4+"): 1}
     assert not queue.bodies
+
+
+def test_the_census_of_the_last_shard_gets_the_totals_of_the_book() -> None:
+    # Given two shards counted, one of them redelivered
+    ledger, queue = Ledger(), ListQueue()
+    shards = {0: ShardInMemory([("CN", "M1"), ("CN", "M0")]), 1: ShardInMemory([("CN", "M0")])}
+    first = run_census_task(
+        CensusTask(AT, 0, 2), loans=shards[0], playbook=bundled_playbook(), queue=queue, runs=ledger
+    )
+    again = run_census_task(
+        CensusTask(AT, 0, 2), loans=shards[0], playbook=bundled_playbook(), queue=queue, runs=ledger
+    )
+    last = run_census_task(
+        CensusTask(AT, 1, 2), loans=shards[1], playbook=bundled_playbook(), queue=queue, runs=ledger
+    )
+    # Then only the last shard's claim gets the totals, each shard counted once
+    assert (first.totals, again.totals) == (None, None)
+    assert last.totals == {("CN", "M1"): 1, ("CN", "M0"): 2}
 
 
 def test_a_completed_sweep_task_enqueues_the_census_of_its_shard_at_the_same_business_time() -> None:
