@@ -39,6 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             page_size=settings.sweep_page_size,
             census_enabled=settings.census_enabled,
             stock=container.book_stock,
+            loans_per_task=settings.sweep_loans_per_task,
             observer=report,
         )
 

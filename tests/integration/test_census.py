@@ -23,7 +23,15 @@ from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.cloud import LocalCloud
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, register, utc
-from tests.integration.test_sweep import WORKER, heartbeats, run_item, sweep_on, task_kind, worker_container
+from tests.integration.test_sweep import (
+    SWEEP,
+    WORKER,
+    heartbeats,
+    run_item,
+    sweep_on,
+    task_kind,
+    worker_container,
+)
 
 SWEEP_DAY = date(2026, 3, 2)  # swept at 00:30 Shanghai = 2026-03-01T16:30:00Z
 BUSINESS_TIME_MS = int(utc(2026, 3, 1, 16, 30).timestamp() * 1000)
@@ -42,8 +50,9 @@ DUE_DATES = (
 
 @pytest.fixture(autouse=True)
 def daily_census(stack: LocalStack) -> None:
-    """The census every day (the template's default is weekly), so each test's sweep reconciles."""
-    stack.functions[WORKER].environment["CENSUS_INTERVAL_DAYS"] = "1"
+    """The census every day (the template's default is weekly, on Sundays), so each test's sweep
+    starts with it (the sweep function decides; the worker counts)."""
+    stack.functions[SWEEP].environment["CENSUS_INTERVAL_DAYS"] = "1"
 
 
 def stock_counters(container: Container) -> BookStockRepository:
@@ -114,7 +123,7 @@ def open_loan_metrics(cloud: LocalCloud, business_time_ms: int = BUSINESS_TIME_M
             assert directive["Namespace"] == "Arrears"
             assert directive["Dimensions"] == [["service", "jurisdiction", "bucket"]]
             assert directive["Metrics"] == [{"Name": "OpenLoans", "Unit": "Count"}]
-            assert document["service"] == "sweep-worker"
+            assert document["service"] == "sweep"  # the sweep's start reads the stock and emits it
             assert document["_aws"]["Timestamp"] == business_time_ms  # the run's business time
             (value,) = document["OpenLoans"]  # Powertools writes [float(value)]; counts are integers
             assert value == int(value) >= 0
@@ -141,41 +150,44 @@ def test_after_the_sweep_the_stock_from_flows_is_the_open_loans_and_the_census_a
     container = worker_container(stack)
     cloud = make_cloud(utc(2026, 2, 20))
     book(container, cloud)
+    before = true_counts(container)
+    assert open_stock(container) == before  # counted as each loan entered the book
 
     # When the sweep of 2 March runs
-    sweep_on(cloud, SWEEP_DAY)
+    workers = sweep_on(cloud, SWEEP_DAY)
 
-    # Then each shard was counted once, after its sweep, and the heartbeat went out once
+    # Then each segment was counted once, all before the sweep (one task for this small book, sent by
+    # the census that completed the book), and the heartbeat went out once
     shards = container.settings.shard_count
     censuses = census_calls(cloud)
-    assert len(censuses) == shards
+    assert (len(censuses), len(workers)) == (shards, 1)
+    order = [c.function + task_kind(c) for c in cloud.invocations if c.function == WORKER]
+    assert order == [WORKER + "census"] * shards + [WORKER + "sweep"]
     assert all(not c.response["batchItemFailures"] for c in censuses)
     assert heartbeats(cloud) == 1
     assert {int(s) for s in run_item(container, SWEEP_DAY)["census_shards"]} == set(range(shards))
 
-    # And the OpenLoans metrics, from the stock kept from the transitions, are the open loans of the table
+    # And the stock kept from the transitions is the open loans of the table after the sweep
     truth = true_counts(container)
     assert {b for _, b in truth} == {"M0", "M1", "M2", "M3", "M4+"}
     assert {j for j, _ in truth} == {"CN", "US-REGF"}
     assert sum(truth.values()) == 2 * 6 * 3 - 1  # 6 open due dates x 3 loans x 2, one repaid
     assert open_stock(container) == truth
+    # And the OpenLoans metrics, emitted once at the sweep's start, are the stock it started from
     documents = open_loan_metrics(cloud)
-    assert summed(documents) == truth
-    # emitted once for the date, with a zero for every bucket of every jurisdiction: 2 x 5, no gaps
-    assert Counter((d["jurisdiction"], d["bucket"]) for d in documents) == {
-        (j, b): 1 for j in bundled_playbook().jurisdictions for b in bundled_playbook().buckets.names
-    }
+    assert summed(documents) == before
+    assert max(Counter((d["jurisdiction"], d["bucket"]) for d in documents).values()) == 1
     # and the loans that left the book are counted where they went (one repaid, two charged off)
     stock = stock_counters(container).stock()
     assert (stock[("CN", "CLOSED")], stock[("CN", "CHARGED_OFF")], stock[("US-REGF", "CHARGED_OFF")]) == (
         1,
-        1,
-        1,
+        3,
+        3,
     )
 
     # And the census of every shard, summed, found no drift: StockDrift 0, said in one log line
     (reconciled,) = log_lines(cloud, "stock from flows matches the census")
-    assert (reconciled["census_open_loans"], reconciled["stock_open_loans"]) == (35, 35)
+    assert reconciled["census_open_loans"] == reconciled["stock_open_loans"] == sum(before.values())
     assert reconciled["drift"] == {}
     assert sum(c.response["census"].get("reconciled", 0) for c in censuses) == 1
     assert sum(c.response["census"].get("drift", 0) for c in censuses) == 0
@@ -200,6 +212,7 @@ def test_a_census_in_many_segments_gives_the_same_totals(stack: LocalStack, make
     container = worker_container(stack)
     cloud = make_cloud(utc(2026, 2, 20), budgets_ms={WORKER: 1})
     book(container, cloud)
+    before = true_counts(container)
 
     # When the sweep of 2 March runs
     sweep_on(cloud, SWEEP_DAY)
@@ -214,10 +227,11 @@ def test_a_census_in_many_segments_gives_the_same_totals(stack: LocalStack, make
     assert len(continued) >= sum(true_counts(container).values()) - shards
     assert any(b.get("counts") for b in continued)
     assert all(not c.response["batchItemFailures"] for c in censuses)
-    # And the census totals are those of the table (every shard added once): no drift
-    assert summed(open_loan_metrics(cloud)) == true_counts(container)
+    # And the census totals are those of the table before the sweep (every shard added once): no drift
+    assert summed(open_loan_metrics(cloud)) == before
     (reconciled,) = log_lines(cloud, "stock from flows matches the census")
-    assert reconciled["census_open_loans"] == sum(true_counts(container).values())
+    assert reconciled["census_open_loans"] == sum(before.values())
+    assert open_stock(container) == true_counts(container)
 
 
 def test_a_redelivered_final_census_task_or_a_rerun_emits_nothing_more(
@@ -250,7 +264,7 @@ def test_a_redelivered_final_census_task_or_a_rerun_emits_nothing_more(
     first = len(cloud.invocations)
     cloud.schedule("SweepFunction")
 
-    # Then every shard's census ran again and none reconciled or emitted
+    # Then every shard's census ran again and none reconciled; the stock was not emitted twice
     rerun = census_calls(cloud, first)
     assert len(rerun) == container.settings.shard_count
     assert sum(c.response["census"].get("reconciled", 0) for c in rerun) == 0
@@ -272,11 +286,10 @@ def test_the_census_finds_an_injected_drift_reports_it_and_corrects_the_stock(
     stock_counters(container).add_stock({("CN", "M1"): -1, ("US-REGF", "M0"): 1})
 
     # When the next day's sweep and census run
-    cloud.log = io.StringIO()
     sweep_on(cloud, SWEEP_DAY + timedelta(days=1))
 
     # Then the reconciliation reports each difference (census - stock) without naming a loan,
-    # emits StockDrift 2, and corrects the stock to the table
+    # emits StockDrift 2, and corrects the stock to the table (swept on the 3rd since)
     (drifted,) = log_lines(cloud, "stock from flows differs from the census: corrected")
     assert drifted["level"] == "WARNING"
     assert drifted["drift"] == {"CN M1": 1, "US-REGF M0": -1}
@@ -287,7 +300,7 @@ def test_the_census_finds_an_injected_drift_reports_it_and_corrects_the_stock(
         for line in cloud.log.getvalue().splitlines()
         if line.startswith("{") and '"StockDrift"' in line
     ]
-    assert [d["StockDrift"] for d in drift_metrics] == [[2.0]]
+    assert [d["StockDrift"] for d in drift_metrics] == [[0.0], [2.0]]  # 2 March clean, 3 March not
     assert open_stock(container) == true_counts(container)
 
 
@@ -295,21 +308,24 @@ def test_with_the_census_disabled_no_census_task_is_enqueued(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
     # Given the stack deployed with OpenLoanCensus=Disabled
-    stack.functions[WORKER].environment["OPEN_LOAN_CENSUS"] = "Disabled"
+    for function in (SWEEP, WORKER):
+        stack.functions[function].environment["OPEN_LOAN_CENSUS"] = "Disabled"
     container = worker_container(stack)
     assert not container.settings.census_enabled
     cloud = make_cloud(utc(2026, 2, 20))
     book(container, cloud, per_due_date=1)
+    before = true_counts(container)
 
     # When the sweep of 2 March runs
     workers = sweep_on(cloud, SWEEP_DAY)
 
-    # Then the sweep ran as ever, the stock from flows was emitted, and no census task was enqueued or run
-    assert len(workers) == container.settings.shard_count
+    # Then the sweep ran as ever (one task for this small book), the stock from flows was emitted,
+    # and no census task was enqueued or run
+    assert len(workers) == 1
     assert heartbeats(cloud) == 1
     assert census_calls(cloud) == []
     emitted = open_loan_metrics(cloud)
-    assert summed(emitted) == true_counts(container)
+    assert summed(emitted) == before
     assert "census_shards" not in run_item(container, SWEEP_DAY)
 
     # When a census task enqueued before the switch was turned off arrives

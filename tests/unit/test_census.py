@@ -24,7 +24,6 @@ from arrears.usecases.census import (
     count_shard,
     counts_from_body,
     counts_to_body,
-    enqueue_census,
     parse_task,
     run_census_task,
     tally,
@@ -83,12 +82,16 @@ class Ledger:
     ) -> CensusClaim:
         self.expiries.append(expires_at)
         if (business_date, shard) in self.claims:
-            return CensusClaim(claimed=False)
+            done = {s for d, s in self.claims if d == business_date} >= set(range(shard_count))
+            return CensusClaim(claimed=False, totals=dict(self.totals) if done else None)
         self.claims.add((business_date, shard))
         self.totals.update(counts)
         done = {s for d, s in self.claims if d == business_date}
         complete = done >= set(range(shard_count))
-        return CensusClaim(claimed=True, totals=dict(self.totals) if complete else None)
+        totals = dict(self.totals) if complete else None
+        return CensusClaim(
+            claimed=True, totals=totals, snapshot={} if complete else None, completed_now=complete
+        )
 
 
 def budget(pages: int) -> Callable[[], bool]:
@@ -256,15 +259,40 @@ def test_the_census_of_the_last_shard_gets_the_totals_of_the_book() -> None:
     assert last.totals == {("CN", "M1"): 1, ("CN", "M0"): 2}
 
 
-def test_a_completed_sweep_task_enqueues_the_census_of_its_shard_at_the_same_business_time() -> None:
-    queue = ListQueue()
-    sweep = SweepTask(AT, 5, 16, {"loan_id": "L-9", "review_shard": 5, "next_review_on": "2026-03-01"})
-    census = enqueue_census(sweep, queue)
-    assert queue.bodies == [
-        {"kind": "census", "business_time": "2026-03-01T16:30:00Z", "shard": 5, "shard_count": 16}
-    ]
-    assert census == CensusTask(AT, 5, 16)
-    assert census.run_date == sweep.run_date == date(2026, 3, 2)
+def test_a_census_day_task_keeps_its_order_across_continuations_and_completes_once() -> None:
+    # Given the census tasks of a census day (the sweep after), two segments, one read in two parts
+    shard = ShardInMemory([("CN", "M1"), ("CN", "M0"), ("CN", "M0")])
+    queue, ledger = ListQueue(), Ledger()
+    first = run_census_task(
+        CensusTask(AT, 0, 2, sweep_after=True),
+        loans=shard,
+        playbook=bundled_playbook(),
+        queue=queue,
+        runs=ledger,
+        has_time_left=lambda: False,
+        page_size=2,
+    )
+    # Then the continuation keeps the order (count, then sweep)
+    (continuation,) = queue.bodies
+    assert first.re_enqueued
+    assert continuation["sweep_after"] is True
+    queue.bodies.clear()
+    resumed = parse_task(json.dumps(continuation))
+    assert isinstance(resumed, CensusTask)
+    assert resumed.sweep_after
+    one = run_census_task(resumed, loans=shard, playbook=bundled_playbook(), queue=queue, runs=ledger)
+    other = run_census_task(
+        CensusTask(AT, 1, 2, sweep_after=True),
+        loans=ShardInMemory([("CN", "M1")]),
+        playbook=bundled_playbook(),
+        queue=queue,
+        runs=ledger,
+    )
+    # And only the segment that completes the date has the totals and reconciles; nothing is sent
+    assert (one.completed, one.completed_now) == (False, False)
+    assert (other.completed, other.completed_now) == (True, True)
+    assert other.totals == {("CN", "M1"): 2, ("CN", "M0"): 2}
+    assert queue.bodies == []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -321,6 +349,10 @@ CENSUS = {"kind": "census", "business_time": "2026-03-01T16:30:00Z", "shard": 1,
         json.dumps({**CENSUS, "counts": {"CN": 3}}),
         json.dumps({**CENSUS, "counts": {"": {"M1": 3}}}),
         json.dumps({"shard": "x"}),
+        json.dumps({**CENSUS, "sweep_after": "yes"}),
+        json.dumps({k: v for k, v in CENSUS.items() if k != "kind"} | {"last_shard": 0}),
+        json.dumps({k: v for k, v in CENSUS.items() if k != "kind"} | {"last_shard": 16}),
+        json.dumps({k: v for k, v in CENSUS.items() if k != "kind"} | {"last_shard": "3"}),
     ],
 )
 def test_a_malformed_body_raises_malformed_item(body: str) -> None:

@@ -47,6 +47,7 @@ class CensusClaim:
     claimed: bool
     totals: dict[tuple[str, str], int] | None = None
     snapshot: dict[tuple[str, str], int] | None = None
+    completed_now: bool = False  # this claim counted the date's last shard (it alone reconciles)
 
 
 def _counts(item: Mapping[str, Any], prefix: str) -> dict[tuple[str, str], int]:
@@ -185,33 +186,51 @@ class SweepRunRepository:
             ReturnValues="ALL_NEW",
             ours=lambda item: item.get(claim) == token,
         )
+        claimed = response is not None
         if response is None:
-            return CensusClaim(claimed=False)
-        item: Mapping[str, Any] = response.get("Attributes", {})
+            # Counted already: is the date's census complete (a redelivered final task must still
+            # send the sweep it holds back)?
+            key = {"business_date": business_date.isoformat()}
+            item: Mapping[str, Any] = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {})
+        else:
+            item = response.get("Attributes", {})
         done = {int(s) for s in item.get("census_shards", set())}
         if shard_count < 1 or not set(range(shard_count)) <= done:
-            return CensusClaim(claimed=True)
+            return CensusClaim(claimed=claimed)
         snapshot = _counts(item, STOCK_PREFIX) if item.get("stock_taken") else None
-        return CensusClaim(claimed=True, totals=_counts(item, CENSUS_PREFIX), snapshot=snapshot)
+        return CensusClaim(
+            claimed=claimed,
+            totals=_counts(item, CENSUS_PREFIX),
+            snapshot=snapshot,
+            completed_now=claimed,
+        )
 
-    def snapshot_stock(
-        self, business_date: date, stock: Mapping[tuple[str, str], int], expires_at: int
-    ) -> None:
-        """Keep the stock the date's sweep started from (`stock#<jurisdiction>#<state>`), for the census
-        to be reconciled with; the first snapshot of a date stays (a re-run of its start keeps it)."""
+    def start_run(
+        self, business_date: date, snapshot: Mapping[tuple[str, str], int] | None, expires_at: int
+    ) -> bool:
+        """True for the first start of the date's sweep (the one that emits the day's stock), False for
+        a re-run. The first start also keeps `snapshot`, the stock it read, on a census day
+        (`stock#<jurisdiction>#<state>`, and `stock_taken`), for the census to be reconciled with."""
+        token = uuid.uuid4().hex
         names: dict[str, str] = {}
-        values: dict[str, Any] = {":ttl": expires_at, ":yes": True}
-        sets = ["expires_at = :ttl", "stock_taken = :yes"]
-        for n, ((jurisdiction, state), count) in enumerate(sorted(stock.items())):
-            names[f"#s{n}"] = f"{STOCK_PREFIX}{jurisdiction}#{state}"
-            values[f":s{n}"] = int(count)
-            sets.append(f"#s{n} = :s{n}")
+        values: dict[str, Any] = {":ttl": expires_at, ":token": token}
+        sets = ["expires_at = :ttl", "started_claim = :token"]
+        if snapshot is not None:
+            values[":yes"] = True
+            sets.append("stock_taken = :yes")
+            for n, ((jurisdiction, state), count) in enumerate(sorted(snapshot.items())):
+                names[f"#s{n}"] = f"{STOCK_PREFIX}{jurisdiction}#{state}"
+                values[f":s{n}"] = int(count)
+                sets.append(f"#s{n} = :s{n}")
         request: dict[str, Any] = {
             "Key": {"business_date": business_date.isoformat()},
             "UpdateExpression": f"SET {', '.join(sets)}",
-            "ConditionExpression": Attr("stock_taken").not_exists(),
+            "ConditionExpression": Attr("started_claim").not_exists(),
             "ExpressionAttributeValues": values,
         }
         if names:
             request["ExpressionAttributeNames"] = names
-        conditional_write(self._table.update_item, **request)
+        started = conditional_write(
+            self._table.update_item, ours=lambda item: item.get("started_claim") == token, **request
+        )
+        return started is not None

@@ -2,10 +2,11 @@
 
 The daily stock comes from the transition counters (`arrears.usecases.book_stock`); every
 `census_interval_days` the census checks it. On such a day the sweep's start snapshots the stock in
-the date's run record and sends one census task per shard instead of the sweep tasks; each census
-task, once its shard is counted, sends the sweep task of its shard (`sweep_after`), so every shard
-is counted before the day's sweep writes to it, against a stock read before the sweep began. The
-census reads the shard as one segment of a parallel Scan of the Loans table (every open loan,
+the date's run record and sends one census task per segment instead of the sweep tasks; the census
+task that completes the last segment sends the day's sweep tasks (`sweep_after`), so the whole book
+is counted before the day's sweep writes to it, against a stock read before the census began (a
+Scan segment is not a review shard: a segment holds loans of every shard). The census reads the
+segment numbered like the task's shard, of a parallel Scan of the Loans table (every open loan,
 and only open loans, carry `review_shard`), projected to jurisdiction, bucket and the keys, and
 tallies the loans per (jurisdiction, bucket). Like a sweep task it stops when its time budget runs
 short and re-enqueues its continuation, which carries `start_key` and the partial counts.
@@ -88,8 +89,8 @@ class CensusTask:
     """Count a shard's open loans for the sweep at `business_time`, from `start_key` on.
 
     Message body (docs/contracts.md): {"kind": "census", "business_time", "shard", "shard_count",
-    "start_key"?, "counts"?, "sweep_after"?}. With `sweep_after`, the shard's sweep task is sent once
-    the shard is counted (the census day's order: count, then sweep).
+    "start_key"?, "counts"?, "sweep_after"?}. With `sweep_after`, the day's sweep tasks are sent once
+    every segment is counted (the census day's order: count the book, then sweep it).
     """
 
     business_time: datetime
@@ -103,10 +104,6 @@ class CensusTask:
     def run_date(self) -> date:
         """The business date the run is known by (as `SweepTask.run_date`)."""
         return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
-
-    def sweep(self) -> SweepTask:
-        """The sweep task of the census's shard, at the same business time."""
-        return SweepTask(self.business_time, self.shard, self.shard_count)
 
     def to_body(self) -> dict[str, Any]:
         body = {
@@ -234,8 +231,14 @@ class CensusOutcome:
     result: ShardCensus
     re_enqueued: bool
     claimed: bool  # this call counted the shard for its business date (its counts are in the totals)
-    totals: Counts | None = None  # the whole book's census: this call completed the date's last shard
+    totals: Counts | None = None  # the whole book's census, once every segment of the date is counted
     snapshot: Counts | None = None  # with the totals: the stock the sweep's start read (None: none taken)
+    completed_now: bool = False  # this call counted the date's last segment: it reconciles
+
+    @property
+    def completed(self) -> bool:
+        """Every segment of the date is counted (by this call or an earlier one)."""
+        return self.totals is not None
 
 
 def run_census_task(
@@ -270,10 +273,12 @@ def run_census_task(
         task.run_date, task.shard, expires_at, result.counts, shard_count=task.shard_count
     )
     outcome = CensusOutcome(
-        task, result, re_enqueued=False, claimed=claim.claimed, totals=claim.totals, snapshot=claim.snapshot
+        task,
+        result,
+        re_enqueued=False,
+        claimed=claim.claimed,
+        totals=claim.totals,
+        snapshot=claim.snapshot,
+        completed_now=claim.completed_now,
     )
-    if task.sweep_after:
-        # Counted (now or by an earlier delivery): the shard's sweep may write. A redelivered final
-        # task sends it again, which sweeps nothing twice.
-        queue.send([task.sweep().to_body()])
     return outcome

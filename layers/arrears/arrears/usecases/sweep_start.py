@@ -4,7 +4,8 @@ The daily schedule (`functions/sweep`) calls `start_sweep` once per business tim
 
 1. the stock from flows (`arrears.adapters.book_stock`, one Query) gives the open loans per
    jurisdiction and bucket at the close of the previous business date: the day's `OpenLoans` rows;
-2. on a census day (`is_census_day`), the stock is kept in the date's run record and one census task
+2. the date's run record is started (once: a re-run emits nothing); on a census day
+   (`is_census_day`) it keeps the stock read, and one census task
    per shard is sent, each of which sends its shard's sweep task once the shard is counted;
 3. on any other day, `plan_sweep` sends ceil(open loans / `loans_per_task`) sweep tasks (at least 1,
    at most one per shard), each over consecutive shards: the invocations follow the book, not the
@@ -29,10 +30,10 @@ from arrears.usecases.sweep import (
 )
 
 
-class StockSnapshots(Protocol):
-    def snapshot_stock(
-        self, business_date: date, stock: Mapping[tuple[str, str], int], expires_at: int
-    ) -> None: ...
+class RunStarts(Protocol):
+    def start_run(
+        self, business_date: date, snapshot: Mapping[tuple[str, str], int] | None, expires_at: int
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class SweepStart:
     tasks: list[SweepTask | CensusTask]
     census_day: bool
     open_loans: int | None  # None: no stock to read
-    rows: list[CensusRow]  # the `OpenLoans` to emit, stamped with the business time
+    rows: list[CensusRow]  # the `OpenLoans` to emit, stamped with the business time ([]: a re-run)
 
     @property
     def sweep_tasks(self) -> int:
@@ -55,13 +56,14 @@ def start_sweep(
     shard_count: int,
     queue: TaskQueue,
     stock: StockReader | None,
-    runs: StockSnapshots | None,
+    runs: RunStarts | None,
     census_enabled: bool,
     census_interval_days: int,
     loans_per_task: int = DEFAULT_LOANS_PER_TASK,
 ) -> SweepStart:
-    """Send the day's tasks for the sweep at `at` (see the module docstring); a re-run of the same
-    business time sends them again, which sweeps nothing twice and keeps the first snapshot."""
+    """Send the day's tasks for the sweep at `at` (see the module docstring). The first start of a
+    business date returns the rows to emit; a re-run (a retried schedule, an operator's) returns none,
+    keeps the first snapshot, and sends the tasks again, which sweep nothing twice."""
     business_date = SweepTask(at, 0, shard_count).run_date
     counts = stock.stock() if stock is not None else None
     opened = open_stock(counts) if counts is not None else None
@@ -72,20 +74,18 @@ def start_sweep(
         and opened is not None
         and is_census_day(business_date, census_interval_days)
     )
+    first = True
+    if runs is not None:
+        snapshot = opened if census_day else None
+        first = runs.start_run(business_date, snapshot, int((at + RUN_RECORD_TTL).timestamp()))
     tasks: list[SweepTask | CensusTask]
-    if census_day and runs is not None and opened is not None:
-        runs.snapshot_stock(business_date, opened, int((at + RUN_RECORD_TTL).timestamp()))
+    if census_day:
         tasks = [CensusTask(at, shard, shard_count, sweep_after=True) for shard in range(shard_count)]
     else:
         tasks = list(plan_sweep(at, shard_count, open_loans, loans_per_task))
     queue.send([task.to_body() for task in tasks])
-    return SweepStart(
-        business_date,
-        tasks,
-        census_day=census_day,
-        open_loans=open_loans,
-        rows=open_loan_rows(counts) if counts is not None else [],
-    )
+    rows = open_loan_rows(counts) if counts is not None and first else []
+    return SweepStart(business_date, tasks, census_day=census_day, open_loans=open_loans, rows=rows)
 
 
-__all__ = ["StockSnapshots", "SweepStart", "start_sweep"]
+__all__ = ["RunStarts", "SweepStart", "start_sweep"]

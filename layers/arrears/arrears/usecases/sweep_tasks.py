@@ -18,11 +18,13 @@ from arrears.usecases.census import (
     run_census_task,
 )
 from arrears.usecases.sweep import (
+    DEFAULT_LOANS_PER_TASK,
     ReviewableLoans,
     RunLedger,
     SweepTask,
     TaskOutcome,
     TaskQueue,
+    fan_out,
     run_sweep_task,
 )
 
@@ -64,27 +66,33 @@ def work_on(
     census_enabled: bool,
     observer: SweepWorkObserver,
     stock: StockStore | None = None,
+    loans_per_task: int = DEFAULT_LOANS_PER_TASK,
     **shard: Unpack[ShardWork],
 ) -> None:
     """Sweep the task's shards, or count its shard.
 
     A sweep task sweeps its shards in order, each recorded done as it completes, for as long as time
     is left; the rest of the task (the next shard) is re-enqueued when it runs short. A census task
-    counts its shard (`run_census_task`, which sends the shard's sweep after it when `sweep_after`);
-    the one that completes the date's last shard reconciles the census with the stock the sweep's
-    start kept (`reconcile`). A census task that arrives while `census_enabled` is False is dropped,
-    its shard's sweep sent all the same.
+    counts its segment (`run_census_task`); the one that completes the date's last segment reconciles
+    the census with the stock the sweep's start kept (`reconcile`), and then, on a census day
+    (`sweep_after`), sends the day's sweep tasks, sized from the census's open loans (`fan_out`). A
+    redelivered final census task sends them again (sweeping nothing twice) but reconciles nothing.
+    A census task that arrives while `census_enabled` is False is dropped, the sweep it holds back
+    sent all the same (one task per shard).
     """
     if isinstance(task, CensusTask):
         if not census_enabled:
             observer.census_dropped(task)
             if task.sweep_after:
-                shard["queue"].send([task.sweep().to_body()])
+                fan_out(task.business_time, task.shard_count, shard["queue"])
             return
         outcome = run_census_task(task, **shard)
         observer.counted(outcome)
-        if outcome.totals is not None and outcome.snapshot is not None and stock is not None:
+        if outcome.completed_now and outcome.totals is not None and outcome.snapshot is not None and stock:
             observer.reconciled(task, reconcile(task.run_date, outcome.totals, outcome.snapshot, stock))
+        if outcome.totals is not None and task.sweep_after:
+            open_loans = sum(outcome.totals.values())
+            fan_out(task.business_time, task.shard_count, shard["queue"], open_loans, loans_per_task)
         return
     while True:
         began = time.monotonic()
