@@ -295,6 +295,7 @@ def test_the_census_finds_an_injected_drift_reports_it_and_corrects_the_stock(
     assert drifted["drift"] == {"CN M1": 1, "US-REGF M0": -1}
     assert drifted["corrected"] is True
     assert not any("L-" in json.dumps(value) for value in drifted.values())
+    assert isinstance(cloud.log, io.StringIO)
     drift_metrics = [
         json.loads(line)
         for line in cloud.log.getvalue().splitlines()

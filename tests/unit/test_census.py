@@ -82,12 +82,14 @@ class Ledger:
     ) -> CensusClaim:
         self.expiries.append(expires_at)
         if (business_date, shard) in self.claims:
-            done = {s for d, s in self.claims if d == business_date} >= set(range(shard_count))
-            return CensusClaim(claimed=False, totals=dict(self.totals) if done else None)
+            counted = {s for d, s in self.claims if d == business_date}
+            return CensusClaim(
+                claimed=False, totals=dict(self.totals) if counted >= set(range(shard_count)) else None
+            )
         self.claims.add((business_date, shard))
         self.totals.update(counts)
-        done = {s for d, s in self.claims if d == business_date}
-        complete = done >= set(range(shard_count))
+        counted = {s for d, s in self.claims if d == business_date}
+        complete = counted >= set(range(shard_count))
         totals = dict(self.totals) if complete else None
         return CensusClaim(
             claimed=True, totals=totals, snapshot={} if complete else None, completed_now=complete
