@@ -85,6 +85,14 @@ WITHDRAWN_CALL_TASK = (
     "the dispatcher's ContactCapLedgers); the coverage run ends more than a day after its last call task, "
     "so nothing is withdrawn (tests/integration/test_call_withdrawal.py covers the flow)"
 )
+STOCK_CORRECTION = (
+    "the census day's reconciliation adds the drift it found to the stock from flows; the coverage "
+    "run's stock has none (tests/integration/test_census.py injects one)"
+)
+CENSUS_CLAIM_TAKEN = (
+    "a census task whose shard was counted already (a redelivery) reads the run record to learn "
+    "whether the sweep it holds back is still to be sent; the coverage run redelivers none"
+)
 UNEXERCISED_DYNAMODB_GRANTS = (
     {
         (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
@@ -101,6 +109,8 @@ UNEXERCISED_DYNAMODB_GRANTS = (
         ("DispatcherFunction", "dynamodb:GetItem", "ContactCapsTable"): COUNTED_TEXT_LEDGER,
         ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
         ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
+        ("SweepWorkerFunction", "dynamodb:UpdateItem", "BookStockTable"): STOCK_CORRECTION,
+        ("SweepWorkerFunction", "dynamodb:GetItem", "SweepRunsTable"): CENSUS_CLAIM_TAKEN,
     }
 )
 
