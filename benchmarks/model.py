@@ -257,8 +257,9 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
                 _sum(cap["flows"]["write_units"]) / max(sweep["flows_transitions"], 1), 2
             ),
         },
+        # at the template's ShardCount (16), and the shards docs/scaling.md recommends for 10 M loans
         "invocations_per_day": {
-            str(n): invocations_per_day(n, int(sweep["shards"])) for n in (200, 5_000, 20_000, big)
+            str(n): invocations_per_day(n, 16 if n < big else big_shards) for n in (200, 5_000, 20_000, big)
         },
         # The retention review's daily PutObjectRetention in short-lock (dev) stages: an S3 PUT-class
         # request each, counted in the default demo (ASSUMPTIONS); not a cost of the detection designs.
