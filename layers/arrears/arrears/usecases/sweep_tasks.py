@@ -78,13 +78,13 @@ def work_on(
     (`sweep_after`), sends the day's sweep tasks, sized from the census's open loans (`fan_out`). A
     redelivered final census task sends them again (sweeping nothing twice) but reconciles nothing.
     A census task that arrives while `census_enabled` is False is dropped, the sweep it holds back
-    sent all the same (one task per shard).
+    sent all the same (its shard's sweep task: the census day sent one census task per shard).
     """
     if isinstance(task, CensusTask):
         if not census_enabled:
             observer.census_dropped(task)
-            if task.sweep_after:
-                fan_out(task.business_time, task.shard_count, shard["queue"])
+            if task.sweep_after:  # one census task a shard: each sends its shard's sweep
+                shard["queue"].send([SweepTask(task.business_time, task.shard, task.shard_count).to_body()])
             return
         outcome = run_census_task(task, **shard)
         observer.counted(outcome)
