@@ -344,6 +344,29 @@ def test_with_the_census_disabled_no_census_task_is_enqueued(
     assert open_loan_metrics(cloud) == emitted
     assert "census_shards" not in run_item(container, SWEEP_DAY)
 
+    # When a census day's task (the sweep after it) arrives while the census is off
+    first = len(cloud.invocations)
+    boto3.client("sqs").send_message(
+        QueueUrl=stack.physical["SweepTasksQueue"],
+        MessageBody=json.dumps(
+            {
+                "kind": "census",
+                "business_time": "2026-03-01T16:30:00Z",
+                "shard": 3,
+                "shard_count": 16,
+                "sweep_after": True,
+            }
+        ),
+    )
+    cloud.settle()
+
+    # Then it is dropped and sends its own shard's sweep task, nothing more
+    later = [c for c in cloud.invocations[first:] if c.function == WORKER]
+    assert [(task_kind(c), json.loads(c.event["Records"][0]["body"])["shard"]) for c in later] == [
+        ("census", 3),
+        ("sweep", 3),
+    ]
+
 
 def test_a_malformed_census_task_fails_alone_and_lands_in_the_dead_letter_queue(
     stack: LocalStack, make_cloud: CloudFactory
