@@ -333,6 +333,10 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
             "BOOK_STOCK_TABLE": physical["BookStockTable"],
         },
+        "ReportingExportFunction": {
+            "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
+            "REPORTING_BUCKET": physical["ReportingBucket"],
+        },
         "ApiFunction": {
             "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
             "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
@@ -400,6 +404,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "SweepFunction": [("schedule", "")],
         "SweepDeadlineFunction": [("schedule", "")],
         "RetentionFunction": [("schedule", "")],
+        "ReportingExportFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],
