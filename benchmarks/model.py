@@ -1,7 +1,9 @@
 """The bill of one day's detection, from the benchmark's own counts, for Arrears and the naive design.
 
-Arrears: the timer-wheel sweep (one task per shard on the sweep-tasks queue, continuations
-included) and the daily census (one task per shard), as `sweep_section` ran them. The naive design:
+Arrears: the timer-wheel sweep (ceil(open loans / `sweep_loans_per_task`) tasks, at most one per
+shard, continuations included), the stock kept from flows (the planner's counter write per bucket
+transition, the sweep start's read of the stock) and the reconciliation census (one task per shard)
+every `census_interval_days`, as `sweep_section` ran them. The naive design:
 one scheduled function that Scans the whole Loans table (no ReviewIndex), assesses every open loan
 and overwrites the ones whose state changed, as `run_scan` ran it on the same book.
 
@@ -31,7 +33,32 @@ ASSUMPTIONS: dict[str, Any] = {
     "lambda_max_seconds": 900,  # one invocation's limit: the naive Scan needs more as the book grows
     "large_book_loans": 10_000_000,
     "large_book_shards": 64,  # docs/scaling.md, "Shards"
+    "census_interval_days": 7,  # template.yaml CensusIntervalDays (the reconciliation census)
+    "sweep_loans_per_task": 20_000,  # template.yaml SweepLoansPerTask
+    # the retention review's PutObjectRetention calls in short-lock stages, default demo (200 loans x 60 days)
+    "retention_put_calls_default_demo": 14_072,
+    "default_demo_loan_days": 200 * 60,
 }
+
+
+def sweep_tasks(loans: float, shards: int) -> int:
+    """The day's sweep tasks: `arrears.usecases.sweep.task_count` with the template's default."""
+    from arrears.usecases.sweep import task_count
+
+    return task_count(int(loans), shards, int(ASSUMPTIONS["sweep_loans_per_task"]))
+
+
+def invocations_per_day(loans: float, shards: int) -> dict[str, float]:
+    """Lambda invocations of a day's detection (schedule, tasks; continuations not included), before
+    (a task per shard, then a census task per shard, every day) and after (tasks sized from the book,
+    the census every `census_interval_days`)."""
+    interval = float(ASSUMPTIONS["census_interval_days"])
+    return {
+        "before": 1 + shards + shards,
+        "after": round(1 + sweep_tasks(loans, shards) + shards / interval, 2),
+    }
+
+
 RUNS_TABLE = "bench-sweep-runs"
 
 
@@ -64,18 +91,26 @@ def _dynamodb_usd(
 
 def _arrears_day(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, Any]:
     cap = sweep["capacity"]
-    s, c = cap["sweep"], cap["census"]
-    fixed_wru = _sum(s["write_units"], RUNS_TABLE) + shards  # shard-done updates; one census claim a shard
-    wru = (_sum(s["write_units"], exclude=RUNS_TABLE) + _sum(c["write_units"], exclude=RUNS_TABLE)) * scale
-    rru = (_sum(s["read_units"]) + _sum(c["read_units"])) * scale
+    s, c, f = cap["sweep"], cap["census"], cap["flows"]
+    census_share = 1 / float(ASSUMPTIONS["census_interval_days"])  # the census's day, spread over its week
+    # shard-done updates; one census claim a shard on a census day; the run record's start
+    fixed_wru = _sum(s["write_units"], RUNS_TABLE) + shards * census_share + 1
+    wru = (
+        _sum(s["write_units"], exclude=RUNS_TABLE)
+        + _sum(c["write_units"], exclude=RUNS_TABLE) * census_share
+        + _sum(f["write_units"])
+    ) * scale
+    rru = (_sum(s["read_units"]) + _sum(c["read_units"]) * census_share) * scale + _sum(f["read_units"])
     stored = sum(
         cap["index_storage_bytes"].get(k, 0) for k in cap["index_storage_bytes"] if "bench-loans" in k
     )
     seconds = (
-        (_requests(s) + _requests(c)) * ASSUMPTIONS["request_ms"] / 1000
+        (_requests(s) + _requests(c) * census_share + _requests(f)) * ASSUMPTIONS["request_ms"] / 1000
         + sweep["loans_due"] * sweep["assess_ms_per_loan"] / 1000
     ) * scale
-    tasks = shards * max(1.0, sweep["segments"] / sweep["shards"]) + shards  # sweep segments + census
+    # sweep tasks sized from the book (continuations as measured) + the census's tasks on its day
+    continued = max(0, sweep["segments"] - sweep.get("sweep_tasks", sweep["shards"])) * scale
+    tasks = sweep_tasks(sweep["loans"] * scale, shards) + continued + shards * census_share
     invocations = 1 + tasks
     sqs = tasks * ASSUMPTIONS["sqs_requests_per_task"] + ASSUMPTIONS["sqs_idle_receives_per_day"]
     fixed = {
@@ -187,27 +222,63 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
     # DynamoDB units per due loan and per loan of the book, to find the milestone rate at which the
     # two designs cost the same (Arrears: f * per-due + census per loan; naive: scan per loan + f * writes)
     wr, rr = price("dynamodb_write_request_unit"), price("dynamodb_read_request_unit")
+    census_share = 1 / float(ASSUMPTIONS["census_interval_days"])
     arrears_due = (
-        _sum(cap["sweep"]["write_units"], exclude=RUNS_TABLE) * wr + _sum(cap["sweep"]["read_units"]) * rr
+        _sum(cap["sweep"]["write_units"], exclude=RUNS_TABLE) * wr
+        + _sum(cap["sweep"]["read_units"]) * rr
+        + _sum(cap["flows"]["write_units"]) * wr
     ) / due
-    census_loan = _sum(cap["census"]["read_units"]) * rr / loans
+    census_loan = _sum(cap["census"]["read_units"]) * rr * census_share / loans
     naive_due = _sum(cap["naive"]["write_units"]) * wr / due
     scan_loan = _sum(cap["naive"]["read_units"]) * rr / loans
-    # None: no milestone rate where the two bills meet (the census reads as much as the Scan, and each
-    # due loan costs the wheel more than the Scan's write of it)
+    # None: no milestone rate where the two bills meet (each due loan costs the wheel more than the
+    # Scan's write of it, and the Scan's read is not enough to make up for it)
     crossover = (scan_loan - census_loan) / (arrears_due - naive_due) if arrears_due > naive_due else None
     if crossover is not None and crossover <= 0:
         crossover = None
+    month = float(ASSUMPTIONS["days_per_month"])
+    retention_calls_per_loan_day = float(ASSUMPTIONS["retention_put_calls_default_demo"]) / float(
+        ASSUMPTIONS["default_demo_loan_days"]
+    )
     return {
         "designs": designs,
+        # Daily items read for the open-loan stock per open loan: the census's Scan every day (before),
+        # the stock items' Query plus the census every `census_interval_days` (after).
+        "stock_items_read_per_open_loan_daily": {
+            "before_daily_census": round(sweep["census_items_read"] / loans, 4),
+            "after_flows": round(
+                (sweep["census_items_read"] * census_share + sweep["flows_stock_items_read"]) / loans, 4
+            ),
+        },
+        "flows": {
+            "transitions": sweep["flows_transitions"],
+            "write_units": _sum(cap["flows"]["write_units"]),
+            "write_units_per_transition": round(
+                _sum(cap["flows"]["write_units"]) / max(sweep["flows_transitions"], 1), 2
+            ),
+        },
+        # at the template's ShardCount (16), and the shards docs/scaling.md recommends for 10 M loans
+        "invocations_per_day": {
+            str(n): invocations_per_day(n, 16 if n < big else big_shards) for n in (200, 5_000, 20_000, big)
+        },
+        # The retention review's daily PutObjectRetention in short-lock (dev) stages: an S3 PUT-class
+        # request each, counted in the default demo (ASSUMPTIONS); not a cost of the detection designs.
+        "retention_review_short_lock": {
+            "put_object_retention_per_loan_day": round(retention_calls_per_loan_day, 4),
+            "usd_per_1000_loans_month": round(
+                retention_calls_per_loan_day * 1000 * month * price("s3_put"), 4
+            ),
+        },
         "write_units_by_table_and_index": {
             "arrears_sweep": cap["sweep"]["write_units"],
             "arrears_census": cap["census"]["write_units"],
+            "arrears_flows": cap["flows"]["write_units"],
             "naive": cap["naive"]["write_units"],
         },
         "read_units_by_table_and_index": {
             "arrears_sweep": cap["sweep"]["read_units"],
             "arrears_census": cap["census"]["read_units"],
+            "arrears_flows": cap["flows"]["read_units"],
             "naive": cap["naive"]["read_units"],
         },
         "milestone_rate": round(sweep["loans_due"] / loans, 4),

@@ -239,7 +239,13 @@ class ListQueue:
 
 
 def run_sweep(
-    session: Any, table_name: str, runs_table: str, shards: int, page_size: int, capacity: CapacityMeter
+    session: Any,
+    table_name: str,
+    runs_table: str,
+    shards: int,
+    page_size: int,
+    capacity: CapacityMeter,
+    open_loans: int | None = None,
 ) -> dict[str, Any]:
     from arrears.adapters.due_list import DueList
     from arrears.adapters.dynamodb import LoanRepository
@@ -260,23 +266,28 @@ def run_sweep(
         hours=16, minutes=30
     )
     started = time.perf_counter()
-    fan_out(at, shards, queue)
+    # the fan-out the sweep's start sends: sized from the book's open loans (the stock from flows)
+    tasks = fan_out(at, shards, queue, open_loans, int(os.environ.get("SWEEP_LOANS_PER_TASK", "20000")))
     changed: list[str] = []
     segments = completed = 0
     per_shard_ms: list[float] = []
     paths = {"from_index": 0, "from_due_list": 0, "due_items_written": 0, "due_items_removed": 0}
     while queue.bodies:
         task = SweepTask.from_body(queue.bodies.pop(0))
-        began = time.perf_counter()
-        outcome = run_sweep_task(
-            task, loans=loans, playbook=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
-        )
-        per_shard_ms.append((time.perf_counter() - began) * 1000)
-        segments += 1
-        completed += int(outcome.run_completed)
-        changed.extend(outcome.result.changed_loan_ids)
-        for name in paths:
-            paths[name] += getattr(outcome.result, name)
+        segments += 1  # one invocation: its shards one after the other (the worker's loop)
+        while True:
+            began = time.perf_counter()
+            outcome = run_sweep_task(
+                task, loans=loans, playbook=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
+            )
+            per_shard_ms.append((time.perf_counter() - began) * 1000)
+            completed += int(outcome.run_completed)
+            changed.extend(outcome.result.changed_loan_ids)
+            for name in paths:
+                paths[name] += getattr(outcome.result, name)
+            if not outcome.shard_completed or task.shard >= task.last:
+                break
+            task = task.next_shard()
     elapsed_ms = (time.perf_counter() - started) * 1000
     return {
         "ms": elapsed_ms,
@@ -286,6 +297,7 @@ def run_sweep(
         "writes": meter.writes,
         "changed": changed,
         "segments": segments,
+        "tasks": len(tasks),
         "heartbeats": completed,
         "max_shard_ms": max(per_shard_ms, default=0.0),
         **paths,
@@ -315,6 +327,40 @@ def run_census(
         "items_read": meter.scanned.get("Scan", 0),
         "queries": meter.operations.get("Scan", 0),
         "counts": counts,
+    }
+
+
+STOCK_TABLE = "bench-book-stock"
+
+
+def run_flows(session: Any, book: Sequence[Any], table_name: str, capacity: CapacityMeter) -> dict[str, Any]:
+    """What keeping the stock from flows costs for the day: the planner's counter writes for each
+    bucket transition the sweep made (`BookStockRepository.apply`, as `record_transition` calls it
+    after the history append, which both designs need for the roll rates and is not counted here),
+    and the next sweep start's read of the stock (one Query)."""
+    from arrears.adapters.book_stock import BookStockRepository
+    from arrears.adapters.items import loan_from_item
+    from arrears.adapters.tables import all_items
+    from arrears.domain.transitions import transition
+
+    resource = session.resource("dynamodb", region_name=REGION)
+    meter = ReadMeter()
+    resource.meta.client.meta.events.register("after-call.dynamodb", meter)
+    capacity.register(resource.meta.client)
+    stock = BookStockRepository(resource.Table(STOCK_TABLE))
+    before = {loan.loan_id: loan for loan in book}
+    transitions = 0
+    for item in all_items(session.resource("dynamodb").Table(table_name).scan):
+        after = loan_from_item(item)
+        change = transition(before.get(after.loan_id), after)
+        if change is not None and after.version != before[after.loan_id].version:
+            stock.apply(after.jurisdiction, change)
+            transitions += 1
+    counts = stock.stock()
+    return {
+        "transitions": transitions,
+        "stock_items_read": meter.scanned.get("Query", 0),
+        "stock_pairs": len(counts),
     }
 
 
@@ -385,6 +431,18 @@ def sweep_section(
             client.create_table(**definition)
         schemas = {t["TableName"]: schema_from_resource(t) for t in (loans_table, naive_table, due_table)}
         client.create_table(
+            TableName=STOCK_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "kind", "AttributeType": "S"},
+                {"AttributeName": "key", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "kind", "KeyType": "HASH"},
+                {"AttributeName": "key", "KeyType": "RANGE"},
+            ],
+        )
+        client.create_table(
             TableName="bench-sweep-runs",
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "business_date", "AttributeType": "S"}],
@@ -414,7 +472,9 @@ def sweep_section(
         sweep_meter = CapacityMeter(schemas, shadow=shadow)
         census_meter = CapacityMeter(schemas, shadow=shadow)
         scan = run_scan(session, "bench-loans", "bench-scan-writes", shards, page_size, naive_meter)
-        sweep = run_sweep(session, "bench-loans", "bench-sweep-runs", shards, page_size, sweep_meter)
+        sweep = run_sweep(
+            session, "bench-loans", "bench-sweep-runs", shards, page_size, sweep_meter, open_loans=count
+        )
         rerun = run_sweep(
             session,
             "bench-loans",
@@ -424,6 +484,8 @@ def sweep_section(
             CapacityMeter(schemas, shadow=shadow),
         )
         census = run_census(session, "bench-loans", shards, page_size, census_meter)
+        flows_meter = CapacityMeter(schemas, shadow=shadow)
+        flows = run_flows(session, book, "bench-loans", flows_meter)
         index_storage = storage_bytes(shadow, schemas)
         # The truth the census must match: the open loans of the table after the sweep, by bucket.
         truth: dict[tuple[str, str], int] = {}
@@ -445,6 +507,7 @@ def sweep_section(
         "scan_items_read": scan["items_read"],
         "queries": sweep["queries"],
         "segments": sweep["segments"],
+        "sweep_tasks": sweep["tasks"],
         "writes": sweep["writes"],
         "scan_writes": scan["writes"],
         "scan_pages": scan["pages"],
@@ -476,11 +539,14 @@ def sweep_section(
         "capacity": {
             "sweep": meter_summary(sweep_meter),
             "census": meter_summary(census_meter),
+            "flows": meter_summary(flows_meter),
             "naive": meter_summary(naive_meter),
             "index_storage_bytes": index_storage,
         },
         "assess_ms_per_loan": round(assess_ms(book), 4),
         "census_segments": shards,
+        "flows_transitions": flows["transitions"],
+        "flows_stock_items_read": flows["stock_items_read"],
         "environment": "moto (in-process DynamoDB emulation) in one Python process: times are moto's",
     }
 

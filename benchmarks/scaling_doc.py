@@ -70,6 +70,15 @@ def render(results: Mapping[str, Any]) -> str:
         f"{_n(sweep.get('due_items_written', 0))}, {_n(sweep.get('due_items_removed', 0))} |",
         f"| census: items read, Scan pages (matches the table: {sweep['census_matches_table']}) | "
         f"{_n(sweep['census_items_read'])}, {sweep['census_queries']} |",
+        f"| sweep tasks sent (sized from the book: {cost['assumptions']['sweep_loans_per_task']:,} open "
+        f"loans a task), invocations with continuations | {sweep.get('sweep_tasks', sweep['shards'])}, "
+        f"{sweep['segments']} |",
+        f"| bucket transitions of the day, counted in the stock (write units each) | "
+        f"{_n(cost['flows']['transitions'])} ({cost['flows']['write_units_per_transition']}) |",
+        f"| items read for the open-loan stock per open loan a day: daily census before, flows after "
+        f"(census every {cost['assumptions']['census_interval_days']} days) | "
+        f"{cost['stock_items_read_per_open_loan_daily']['before_daily_census']} / "
+        f"{cost['stock_items_read_per_open_loan_daily']['after_flows']} |",
         f"| sweep time / Scan time, same process (moto) | {sweep['sweep_ms']} ms / {sweep['scan_ms']} ms |",
         f"| assessment CPU per loan (median) | {sweep['assess_ms_per_loan']} ms |",
         "",
@@ -79,7 +88,10 @@ def render(results: Mapping[str, Any]) -> str:
         "| | write units | read units |",
         "|---|---|---|",
         f"| Arrears sweep | {_units(writes['arrears_sweep'])} | {_units(reads['arrears_sweep'])} |",
-        f"| Arrears census | {_units(writes['arrears_census'])} | {_units(reads['arrears_census'])} |",
+        f"| Arrears census (its day; counted at 1/{cost['assumptions']['census_interval_days']} a day) | "
+        f"{_units(writes['arrears_census'])} | {_units(reads['arrears_census'])} |",
+        f"| Arrears stock from flows | {_units(writes['arrears_flows'])} | "
+        f"{_units(reads['arrears_flows'])} |",
         f"| naive nightly Scan | {_units(writes['naive'])} | {_units(reads['naive'])} |",
         "",
         "What detection costs a month per 1,000 open loans (`benchmarks/model.py`, prices in "
@@ -114,6 +126,22 @@ def render(results: Mapping[str, Any]) -> str:
         f"{at['lambda_seconds_per_day']} | {nt['lambda_seconds_per_day']} |",
         "",
         breakeven_line(breakeven, cost["milestone_rate"]),
+        "",
+        "Lambda invocations of a day's detection (the schedule and the tasks; continuations not "
+        "included), before (a sweep task and a census task per shard every day) and after (sweep tasks "
+        "sized from the book, the census on its day only):",
+        "",
+        "| open loans | before | after |",
+        "|---|---|---|",
+        *(f"| {_n(int(n))} | {v['before']} | {v['after']} |" for n, v in cost["invocations_per_day"].items()),
+        "",
+        "The retention review's daily `PutObjectRetention` in short-lock (dev) stages is an S3 PUT-class "
+        "request per object extended: "
+        f"{cost['retention_review_short_lock']['put_object_retention_per_loan_day']} per loan-day in the "
+        "default demo "
+        f"({cost['assumptions']['retention_put_calls_default_demo']:,} calls), "
+        f"{_usd(cost['retention_review_short_lock']['usd_per_1000_loans_month'])} per 1,000 loans a month "
+        "(prod's COMPLIANCE lock is set once at archiving and makes no such call).",
         "",
         f"The monitoring stack is a fixed cost of either design, not in the table: {monitoring['alarms']} "
         f"alarms, {monitoring['dashboards']} dashboard, {monitoring['metric_names']} metric names referenced "

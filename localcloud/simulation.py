@@ -30,6 +30,7 @@ from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import REVERSAL_AFTER_DAYS, Behaviour, BookEntry, generate_book, pay_day, recovery_day
+from localcloud.book_stock import book_stock_summary
 from localcloud.borrower_voice import SimulatedVoices, api_summary
 from localcloud.cloud import LocalCloud, stream_length
 from localcloud.compliance_report import bureau_summary, validation_notice_summary
@@ -523,8 +524,11 @@ def summarise(
             },
         },
         "loans_by_bucket": dict(sorted(by_bucket.items())),
-        # after the last day's sweep (payments since then may have cured some), {} when disabled
+        # the OpenLoans of the last day's sweep start: the stock from flows at the previous day's close
         "last_census": last_census(points),
+        # the stock kept from the bucket transitions at the end, against the table; the census days'
+        # reconciliations and their drift (0 in a clean run)
+        "book_stock": book_stock_summary(sim.stack.physical["BookStockTable"], loans, points),
         # how the sweep reached the loans it read: ReviewIndex (events) or its due list (parked loans)
         "timer_wheel": timer_wheel_summary(logs),
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),

@@ -26,7 +26,9 @@ def plan(change: LoanChange | None) -> None:
     if change is None:
         return
     if container.delinquency_history is not None:
-        record_transition(change.before, change.after, history=container.delinquency_history)
+        record_transition(
+            change.before, change.after, history=container.delinquency_history, stock=container.book_stock
+        )
     if change.after.plan is not None:
         # A repayment plan agreed, an instalment kept or missed, the plan broken or completed.
         archive_plan_events(change.before, change.after, change.at, container.archive_store)

@@ -1,4 +1,5 @@
-"""sweep: daily schedule -> one sweep task per review shard on the sweep-tasks queue (the fan-out)."""
+"""sweep: daily schedule -> the book's stock as OpenLoans, and the day's tasks on the sweep-tasks queue
+(as many as the book needs, at most one per review shard; census-first on a census day)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from arrears.adapters.container import Container
 from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
 from arrears.handlers.lambda_events import receive_scheduled
-from arrears.handlers.reporting import fanned_out
+from arrears.handlers.reporting import sweep_started
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.sweep import fan_out
+from arrears.usecases.sweep_start import start_sweep
 
 telemetry = Telemetry()
 container = Container.from_environment()
@@ -21,4 +22,15 @@ container = Container.from_environment()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A time ahead of the clock is refused: no schedule fires before its time.
     at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
-    return fanned_out(telemetry, at, fan_out(at, container.settings.shard_count, container.sweep_tasks))
+    settings = container.settings
+    start = start_sweep(
+        at,
+        shard_count=settings.shard_count,
+        queue=container.sweep_tasks,
+        stock=container.book_stock,
+        runs=container.sweep_runs if settings.sweep_runs_table else None,
+        census_enabled=settings.census_enabled,
+        census_interval_days=settings.census_interval_days,
+        loans_per_task=settings.sweep_loans_per_task,
+    )
+    return sweep_started(telemetry, at, start)

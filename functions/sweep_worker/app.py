@@ -1,5 +1,6 @@
 """sweep-worker: sweep-tasks (SQS) -> sweep one shard, re-enqueue its continuation, count it done;
-then count the shard's open loans per jurisdiction and bucket (the daily census, `kind` "census")."""
+or count a shard's open loans before its sweep on a census day (`kind` "census") and reconcile the
+stock from flows with the census of the whole book."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             has_time_left=has_time_left,
             page_size=settings.sweep_page_size,
             census_enabled=settings.census_enabled,
+            stock=container.book_stock,
+            loans_per_task=settings.sweep_loans_per_task,
             observer=report,
         )
 

@@ -374,7 +374,7 @@ def test_the_dashboard_is_valid_json_with_business_and_technical_panels(
         "Stream iterator age (ms, max)",
         "Dead-letter / failure queue depth",
         "Duration (ms, p95)",
-        "Open loans by delinquency bucket (daily census)",
+        "Open loans by delinquency bucket (stock from flows)",
     ):
         assert title in titles
     # every function and failure queue is on it
@@ -407,7 +407,7 @@ def test_the_census_panel_sums_open_loans_per_jurisdiction_and_bucket_per_day(ne
     (panel,) = [
         w
         for w in dashboard_widgets(nested)
-        if w["properties"].get("title") == "Open loans by delinquency bucket (daily census)"
+        if w["properties"].get("title") == "Open loans by delinquency bucket (stock from flows)"
     ]
     properties = panel["properties"]
     assert (properties["stacked"], properties["period"], properties["stat"]) == (True, 86400, "Sum")

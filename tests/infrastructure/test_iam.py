@@ -287,9 +287,8 @@ def test_only_the_idempotency_table_may_lose_items(translated: dict[str, Any]) -
                 # A due-list entry is deleted once every loan it names is settled (each loan written
                 # or found elsewhere first): derived data, never the only trace of a loan.
                 continue
-            if (owner, statement.get("Sid")) in ERASURE_REKEYS and as_list(statement["Resource"]) == [
-                ERASURE_REKEYS[owner, statement.get("Sid")]
-            ]:
+            rekeyed = ERASURE_REKEYS.get((owner, str(statement.get("Sid"))))
+            if rekeyed is not None and as_list(statement["Resource"]) == [rekeyed]:
                 # An erasure re-keys the borrower's tombstone and call ledger under the pseudonym: the
                 # new item is written (conditional put, or one transaction) before the old one goes.
                 continue

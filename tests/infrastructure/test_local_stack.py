@@ -308,13 +308,22 @@ def test_functions_get_the_resolved_environment_of_the_template(
     physical = stack.physical
     # Function-level variables (docs/contracts.md: the sweep functions only), resolved.
     own = {
-        "SweepFunction": {"SWEEP_TASKS_QUEUE_URL": physical["SweepTasksQueue"]},
+        "SweepFunction": {
+            "SWEEP_TASKS_QUEUE_URL": physical["SweepTasksQueue"],
+            "BOOK_STOCK_TABLE": physical["BookStockTable"],
+            "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
+            "OPEN_LOAN_CENSUS": "Enabled",
+            "CENSUS_INTERVAL_DAYS": "7",
+            "SWEEP_LOANS_PER_TASK": "20000",
+        },
         "SweepWorkerFunction": {
             "SWEEP_TASKS_QUEUE_URL": physical["SweepTasksQueue"],
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
             "REVIEW_DUE_TABLE": physical["ReviewDueTable"],
             "SWEEP_SAFETY_MARGIN_MS": "15000",
             "OPEN_LOAN_CENSUS": "Enabled",
+            "BOOK_STOCK_TABLE": physical["BookStockTable"],
+            "SWEEP_LOANS_PER_TASK": "20000",
         },
         "SweepDeadlineFunction": {
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
@@ -322,6 +331,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
         },
         "PlannerFunction": {
             "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
+            "BOOK_STOCK_TABLE": physical["BookStockTable"],
             "BUREAU_FILES_BUCKET": physical["BureauFilesBucket"],
         },
         "BureauFileFunction": {

@@ -929,9 +929,13 @@ def test_the_sweep_worker_queries_the_review_index_and_only_updates_the_runs_tab
     scans = [s for s in worker if "dynamodb:Scan" in as_list(s["Action"])]
     assert len(scans) == 1
     assert all(refers_to(r, "LoansTable") for r in as_list(scans[0]["Resource"]))
-    # Shards done, the heartbeat and the census claims are all conditional UpdateItems: nothing else.
+    # Shards done, the heartbeat and the census claims are all conditional UpdateItems; a census claim
+    # found taken reads the run record (is the census day's sweep still to be sent?): nothing else.
     runs = [s for s in worker if any(refers_to(r, "SweepRunsTable") for r in as_list(s["Resource"]))]
-    assert {str(action) for s in runs for action in as_list(s["Action"])} == {"dynamodb:UpdateItem"}
+    assert {str(action) for s in runs for action in as_list(s["Action"])} == {
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+    }
 
 
 # The roles that may touch the archive bucket, and the key prefixes each may write objects under.

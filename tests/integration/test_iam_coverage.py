@@ -85,6 +85,18 @@ DESK_ATTEMPT_FAILED = (
     "Powertools idempotency deletes its record when a desk call's counting fails (a version conflict on "
     "the loan, ledger contention), as call-outcomes' does; the coverage run's desk calls all succeed"
 )
+STOCK_CORRECTION = (
+    "the census day's reconciliation adds the drift it found to the stock from flows; the coverage "
+    "run's stock has none (tests/integration/test_census.py injects one)"
+)
+CENSUS_DAY_SCAN = (
+    "the reconciliation census reads the Loans table on census days only (CensusIntervalDays, Sundays); "
+    "the coverage run's six days from Sunday 1 March sweep none (tests/integration/test_census.py does)"
+)
+CENSUS_CLAIM_TAKEN = (
+    "a census task whose shard was counted already (a redelivery) reads the run record to learn "
+    "whether the sweep it holds back is still to be sent; the coverage run redelivers none"
+)
 UNEXERCISED_DYNAMODB_GRANTS = (
     {
         (function, "dynamodb:GetItem", "IdempotencyTable"): IDEMPOTENCY_READ
@@ -106,6 +118,9 @@ UNEXERCISED_DYNAMODB_GRANTS = (
         ("DeferredReleaseFunction", "dynamodb:UpdateItem", "LoansTable"): DEFERRED_FIRST_MESSAGE,
         ("PlannerFunction", "dynamodb:GetItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
         ("PlannerFunction", "dynamodb:PutItem", "ContactCapsTable"): WITHDRAWN_CALL_TASK,
+        ("SweepWorkerFunction", "dynamodb:UpdateItem", "BookStockTable"): STOCK_CORRECTION,
+        ("SweepWorkerFunction", "dynamodb:GetItem", "SweepRunsTable"): CENSUS_CLAIM_TAKEN,
+        ("SweepWorkerFunction", "dynamodb:Scan", "LoansTable"): CENSUS_DAY_SCAN,
     }
 )
 

@@ -74,10 +74,11 @@ def run_item(container: Container, business_date: date) -> dict[str, Any]:
     return item
 
 
-def test_the_sweep_fans_out_one_task_per_shard_and_beats_once_per_business_date(
+def test_the_sweep_fans_out_as_the_book_needs_and_beats_once_per_business_date(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
-    # Given twenty loans due on 2 March
+    # Given twenty loans due on 2 March, and at most 8 open loans a sweep task
+    stack.functions[SWEEP].environment["SWEEP_LOANS_PER_TASK"] = "8"
     container = worker_container(stack)
     cloud = make_cloud(utc(2026, 2, 21))
     ids = book(container, cloud, 20)
@@ -85,8 +86,10 @@ def test_the_sweep_fans_out_one_task_per_shard_and_beats_once_per_business_date(
     # When the sweep runs on 3 March (DPD 1)
     workers = sweep_on(cloud, date(2026, 3, 3))
 
-    # Then one worker ran per shard, every loan moved to M1, and the heartbeat went out once
-    assert len(workers) == container.settings.shard_count
+    # Then ceil(20 / 8) = 3 tasks swept the 16 shards (6, 5 and 5 of them), every loan moved to M1,
+    # and the heartbeat went out once
+    bodies = [json.loads(w.event["Records"][0]["body"]) for w in workers]
+    assert [(b["shard"], b.get("last_shard")) for b in bodies] == [(0, 5), (6, 10), (11, 15)]
     assert sum(w.response["sweep"]["writes"] for w in workers) == 20
     assert sum(w.response["sweep"]["items_read"] for w in workers) == 20
     for loan_id in ids:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from arrears.adapters.dynamodb import CensusPage
 from arrears.adapters.items import MalformedItem, census_row_from_item
+from arrears.adapters.sweep_runs import CensusClaim
 from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import ConfigurationError, load_settings
 from arrears.usecases.census import (
@@ -23,7 +24,6 @@ from arrears.usecases.census import (
     count_shard,
     counts_from_body,
     counts_to_body,
-    enqueue_census,
     parse_task,
     run_census_task,
     tally,
@@ -64,16 +64,36 @@ class ListQueue:
 
 
 class Ledger:
+    """The run ledger's census claims: each (date, shard) once, its counts added to the date's totals."""
+
     def __init__(self) -> None:
         self.claims: set[tuple[date, int]] = set()
         self.expiries: list[int] = []
+        self.totals: Counter[tuple[str, str]] = Counter()
 
-    def claim_census(self, business_date: date, shard: int, expires_at: int) -> bool:
+    def claim_census_counts(
+        self,
+        business_date: date,
+        shard: int,
+        expires_at: int,
+        counts: Mapping[tuple[str, str], int],
+        *,
+        shard_count: int,
+    ) -> CensusClaim:
         self.expiries.append(expires_at)
         if (business_date, shard) in self.claims:
-            return False
+            counted = {s for d, s in self.claims if d == business_date}
+            return CensusClaim(
+                claimed=False, totals=dict(self.totals) if counted >= set(range(shard_count)) else None
+            )
         self.claims.add((business_date, shard))
-        return True
+        self.totals.update(counts)
+        counted = {s for d, s in self.claims if d == business_date}
+        complete = counted >= set(range(shard_count))
+        totals = dict(self.totals) if complete else None
+        return CensusClaim(
+            claimed=True, totals=totals, snapshot={} if complete else None, completed_now=complete
+        )
 
 
 def budget(pages: int) -> Callable[[], bool]:
@@ -203,35 +223,78 @@ def test_a_census_task_continues_with_its_partial_counts_then_claims_once() -> N
         assert continuation.counts == outcome.result.counts  # the partial counts travel with it
         task = continuation
 
-    # Then three segments ran, the last claimed (business date 2 March, shard 3) and got the rows
+    # Then three segments ran, the last claimed (business date 2 March, shard 3) and added its counts
     assert [o.re_enqueued for o in outcomes] == [True, True, False]
     assert [o.claimed for o in outcomes] == [False, False, True]
-    assert all(not o.rows for o in outcomes[:2])
     assert ledger.claims == {(date(2026, 3, 2), 3)}
     assert ledger.expiries == [int(datetime(2026, 5, 30, 16, 30, tzinfo=UTC).timestamp())]  # 90 days
-    emitted = {(r.jurisdiction, r.bucket): r.count for r in outcomes[-1].rows if r.count}
-    assert emitted == {("CN", "M1"): 3, ("US-REGF", "M0"): 1, ("CN", "M4+"): 1}
+    assert ledger.totals == {("CN", "M1"): 3, ("US-REGF", "M0"): 1, ("CN", "M4+"): 1}
     assert outcomes[-1].result.total == 5
+    assert all(o.totals is None for o in outcomes)  # 15 other shards of the date still to count
 
     # When the final segment is delivered again
     again = run_census_task(
         task, loans=shard, playbook=bundled_playbook(), queue=queue, runs=ledger, page_size=2
     )
 
-    # Then it claims nothing and has nothing to emit
-    assert (again.claimed, again.rows, again.re_enqueued) == (False, (), False)
+    # Then it claims nothing and adds nothing
+    assert (again.claimed, again.totals, again.re_enqueued) == (False, None, False)
+    assert ledger.totals == {("CN", "M1"): 3, ("US-REGF", "M0"): 1, ("CN", "M4+"): 1}
     assert not queue.bodies
 
 
-def test_a_completed_sweep_task_enqueues_the_census_of_its_shard_at_the_same_business_time() -> None:
-    queue = ListQueue()
-    sweep = SweepTask(AT, 5, 16, {"loan_id": "L-9", "review_shard": 5, "next_review_on": "2026-03-01"})
-    census = enqueue_census(sweep, queue)
-    assert queue.bodies == [
-        {"kind": "census", "business_time": "2026-03-01T16:30:00Z", "shard": 5, "shard_count": 16}
-    ]
-    assert census == CensusTask(AT, 5, 16)
-    assert census.run_date == sweep.run_date == date(2026, 3, 2)
+def test_the_census_of_the_last_shard_gets_the_totals_of_the_book() -> None:
+    # Given two shards counted, one of them redelivered
+    ledger, queue = Ledger(), ListQueue()
+    shards = {0: ShardInMemory([("CN", "M1"), ("CN", "M0")]), 1: ShardInMemory([("CN", "M0")])}
+    first = run_census_task(
+        CensusTask(AT, 0, 2), loans=shards[0], playbook=bundled_playbook(), queue=queue, runs=ledger
+    )
+    again = run_census_task(
+        CensusTask(AT, 0, 2), loans=shards[0], playbook=bundled_playbook(), queue=queue, runs=ledger
+    )
+    last = run_census_task(
+        CensusTask(AT, 1, 2), loans=shards[1], playbook=bundled_playbook(), queue=queue, runs=ledger
+    )
+    # Then only the last shard's claim gets the totals, each shard counted once
+    assert (first.totals, again.totals) == (None, None)
+    assert last.totals == {("CN", "M1"): 1, ("CN", "M0"): 2}
+
+
+def test_a_census_day_task_keeps_its_order_across_continuations_and_completes_once() -> None:
+    # Given the census tasks of a census day (the sweep after), two segments, one read in two parts
+    shard = ShardInMemory([("CN", "M1"), ("CN", "M0"), ("CN", "M0")])
+    queue, ledger = ListQueue(), Ledger()
+    first = run_census_task(
+        CensusTask(AT, 0, 2, sweep_after=True),
+        loans=shard,
+        playbook=bundled_playbook(),
+        queue=queue,
+        runs=ledger,
+        has_time_left=lambda: False,
+        page_size=2,
+    )
+    # Then the continuation keeps the order (count, then sweep)
+    (continuation,) = queue.bodies
+    assert first.re_enqueued
+    assert continuation["sweep_after"] is True
+    queue.bodies.clear()
+    resumed = parse_task(json.dumps(continuation))
+    assert isinstance(resumed, CensusTask)
+    assert resumed.sweep_after
+    one = run_census_task(resumed, loans=shard, playbook=bundled_playbook(), queue=queue, runs=ledger)
+    other = run_census_task(
+        CensusTask(AT, 1, 2, sweep_after=True),
+        loans=ShardInMemory([("CN", "M1")]),
+        playbook=bundled_playbook(),
+        queue=queue,
+        runs=ledger,
+    )
+    # And only the segment that completes the date has the totals and reconciles; nothing is sent
+    assert (one.completed, one.completed_now) == (False, False)
+    assert (other.completed, other.completed_now) == (True, True)
+    assert other.totals == {("CN", "M1"): 2, ("CN", "M0"): 2}
+    assert queue.bodies == []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -288,6 +351,10 @@ CENSUS = {"kind": "census", "business_time": "2026-03-01T16:30:00Z", "shard": 1,
         json.dumps({**CENSUS, "counts": {"CN": 3}}),
         json.dumps({**CENSUS, "counts": {"": {"M1": 3}}}),
         json.dumps({"shard": "x"}),
+        json.dumps({**CENSUS, "sweep_after": "yes"}),
+        json.dumps({k: v for k, v in CENSUS.items() if k != "kind"} | {"last_shard": 0}),
+        json.dumps({k: v for k, v in CENSUS.items() if k != "kind"} | {"last_shard": 16}),
+        json.dumps({k: v for k, v in CENSUS.items() if k != "kind"} | {"last_shard": "3"}),
     ],
 )
 def test_a_malformed_body_raises_malformed_item(body: str) -> None:

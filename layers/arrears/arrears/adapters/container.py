@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
 
     from arrears.adapters.archive_store import ArchiveStore
+    from arrears.adapters.book_stock import BookStockRepository
     from arrears.adapters.borrower_requests import BorrowerRequestRepository
     from arrears.adapters.bureau_files import BureauFileStore, JsonLinesCreditReportWriter
     from arrears.adapters.call_ledger import CallLedgerRepository
@@ -282,6 +283,15 @@ class Container:
         from arrears.adapters.bureau_files import JsonLinesCreditReportWriter
 
         return JsonLinesCreditReportWriter(self.bureau_files) if self.settings.bureau_files_bucket else None
+
+    @cached_property
+    def book_stock(self) -> BookStockRepository | None:
+        """None when the function has no BookStock table (the planner, sweep and sweep worker have it)."""
+        from arrears.adapters.book_stock import BookStockRepository
+
+        if not self.settings.book_stock_table:
+            return None
+        return BookStockRepository(self._dynamodb.Table(self.settings.book_stock_table))
 
     @cached_property
     def borrower_requests(self) -> BorrowerRequestRepository:

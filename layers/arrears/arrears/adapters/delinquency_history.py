@@ -3,8 +3,10 @@
 Item (key `loan_id`): the loan's reporting dimensions, written with every transition (`jurisdiction`,
 `strategy_arm`, `disbursed_on` ISO date, `currency`, `principal_minor`), `transitions`, a list of maps
 `{on, from_state, to_state, dpd, version}` in the order they happened, and `versions`, the number set
-of the loan versions already recorded. A transition is appended by one UpdateItem conditional on its
-version not being in `versions`: a replayed stream record, or a retried write, adds nothing.
+of the loan versions already recorded, and `append_token`, the token of the last append. A transition
+is appended by one UpdateItem conditional on its version not being in `versions`: a replayed stream
+record adds nothing and is told so; a write botocore retried after its first attempt was applied finds
+its own token and is still told it appended (the caller counts the transition once, not never).
 
 Kept apart from the loan item so the loan stays small (the sweep and the planner read it all day)
 and the history grows without touching the loan's write cost; the per-bucket stock and the roll-rate
@@ -13,6 +15,7 @@ flows can be kept from these appends as they happen.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -51,15 +54,16 @@ class DelinquencyHistoryRepository:
 
     def append(self, loan: Loan, transition: Transition) -> bool:
         """Append `transition` to `loan`'s history; False when that loan version is recorded already."""
-        # A refused append means the version is there already: recorded by an earlier attempt or a
-        # replayed record; either way nothing more to do.
+        # A refused append means the version is there already: recorded by a replayed record (nothing
+        # more to do), or by this call's own first attempt (its token is stored: still ours).
+        token = uuid.uuid4().hex
         response = conditional_write(
             self._table.update_item,
             Key={"loan_id": loan.loan_id},
             UpdateExpression=(
                 "SET jurisdiction = :j, strategy_arm = :a, disbursed_on = :d, currency = :c,"
                 " principal_minor = :p, transitions = list_append(if_not_exists(transitions, :none), :t)"
-                " ADD versions :v"
+                " , append_token = :token ADD versions :v"
             ),
             ConditionExpression="attribute_not_exists(versions) OR NOT contains(versions, :n)",
             ExpressionAttributeValues={
@@ -72,7 +76,9 @@ class DelinquencyHistoryRepository:
                 ":t": [transition_to_item(transition)],
                 ":v": {transition.version},
                 ":n": transition.version,
+                ":token": token,
             },
+            ours=lambda item: item.get("append_token") == token,
         )
         return response is not None
 

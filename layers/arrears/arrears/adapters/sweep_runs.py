@@ -34,6 +34,32 @@ class RunProgress:
         return self.completed_at is not None
 
 
+CENSUS_PREFIX = "census#"
+STOCK_PREFIX = "stock#"
+
+
+@dataclass(frozen=True, slots=True)
+class CensusClaim:
+    """A shard's census claim: `claimed` for the one caller per (date, shard) that counts it;
+    `totals` (open loans per jurisdiction and bucket, every shard) for the claim that completed the
+    date's census, else None."""
+
+    claimed: bool
+    totals: dict[tuple[str, str], int] | None = None
+    snapshot: dict[tuple[str, str], int] | None = None
+    completed_now: bool = False  # this claim counted the date's last shard (it alone reconciles)
+
+
+def _counts(item: Mapping[str, Any], prefix: str) -> dict[tuple[str, str], int]:
+    """The `<prefix><jurisdiction>#<state>` number attributes of a run item."""
+    counts: dict[tuple[str, str], int] = {}
+    for name, value in item.items():
+        if str(name).startswith(prefix):
+            jurisdiction, state = str(name).removeprefix(prefix).rsplit("#", 1)
+            counts[(jurisdiction, state)] = int(value)
+    return counts
+
+
 class SweepTaskQueue:
     """Sends sweep tasks (one JSON body per shard or continuation) to the sweep-tasks queue."""
 
@@ -122,20 +148,89 @@ class SweepRunRepository:
         )
 
     def claim_census(self, business_date: date, shard: int, expires_at: int) -> bool:
-        """True for exactly one caller per (business date, shard): the one that emits its census.
+        """True for exactly one caller per (business date, shard): the one that counts its census."""
+        return self.claim_census_counts(business_date, shard, expires_at, {}, shard_count=0).claimed
+
+    def claim_census_counts(
+        self,
+        business_date: date,
+        shard: int,
+        expires_at: int,
+        counts: Mapping[tuple[str, str], int],
+        *,
+        shard_count: int,
+    ) -> CensusClaim:
+        """Claim (business date, shard)'s census and add its `counts` to the date's totals.
 
         One conditional UpdateItem (the same action as the other claims): ADD the shard to
-        `census_shards` unless it is there already. The TTL is set as `shard_done` sets it.
+        `census_shards` and each count to `census#<jurisdiction>#<bucket>` unless the shard is there
+        already, so a shard counts once whatever the retries. The TTL is set as `shard_done` sets it.
+        The claim whose shard is the date's last of `shard_count` gets the totals of every shard.
         """
         token = uuid.uuid4().hex
         claim = f"census_claim_{shard}"
-        claimed = conditional_write(
+        names = {"#claim": claim}
+        values: dict[str, Any] = {":shards": {shard}, ":ttl": expires_at, ":token": token}
+        adds = ["census_shards :shards"]
+        for n, ((jurisdiction, bucket), count) in enumerate(sorted(counts.items())):
+            names[f"#c{n}"] = f"{CENSUS_PREFIX}{jurisdiction}#{bucket}"
+            values[f":c{n}"] = int(count)
+            adds.append(f"#c{n} :c{n}")
+        response = conditional_write(
             self._table.update_item,
             Key={"business_date": business_date.isoformat()},
-            UpdateExpression="ADD census_shards :shards SET expires_at = :ttl, #claim = :token",
+            UpdateExpression=f"ADD {', '.join(adds)} SET expires_at = :ttl, #claim = :token",
             ConditionExpression=Attr("census_shards").not_exists() | ~Attr("census_shards").contains(shard),
-            ExpressionAttributeNames={"#claim": claim},
-            ExpressionAttributeValues={":shards": {shard}, ":ttl": expires_at, ":token": token},
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
             ours=lambda item: item.get(claim) == token,
         )
-        return claimed is not None
+        claimed = response is not None
+        if response is None:
+            # Counted already: is the date's census complete (a redelivered final task must still
+            # send the sweep it holds back)?
+            key = {"business_date": business_date.isoformat()}
+            item: Mapping[str, Any] = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {})
+        else:
+            item = response.get("Attributes", {})
+        done = {int(s) for s in item.get("census_shards", set())}
+        if shard_count < 1 or not set(range(shard_count)) <= done:
+            return CensusClaim(claimed=claimed)
+        snapshot = _counts(item, STOCK_PREFIX) if item.get("stock_taken") else None
+        return CensusClaim(
+            claimed=claimed,
+            totals=_counts(item, CENSUS_PREFIX),
+            snapshot=snapshot,
+            completed_now=claimed,
+        )
+
+    def start_run(
+        self, business_date: date, snapshot: Mapping[tuple[str, str], int] | None, expires_at: int
+    ) -> bool:
+        """True for the first start of the date's sweep (the one that emits the day's stock), False for
+        a re-run. The first start also keeps `snapshot`, the stock it read, on a census day
+        (`stock#<jurisdiction>#<state>`, and `stock_taken`), for the census to be reconciled with."""
+        token = uuid.uuid4().hex
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":ttl": expires_at, ":token": token}
+        sets = ["expires_at = :ttl", "started_claim = :token"]
+        if snapshot is not None:
+            values[":yes"] = True
+            sets.append("stock_taken = :yes")
+            for n, ((jurisdiction, state), count) in enumerate(sorted(snapshot.items())):
+                names[f"#s{n}"] = f"{STOCK_PREFIX}{jurisdiction}#{state}"
+                values[f":s{n}"] = int(count)
+                sets.append(f"#s{n} = :s{n}")
+        request: dict[str, Any] = {
+            "Key": {"business_date": business_date.isoformat()},
+            "UpdateExpression": f"SET {', '.join(sets)}",
+            "ConditionExpression": Attr("started_claim").not_exists(),
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        started = conditional_write(
+            self._table.update_item, ours=lambda item: item.get("started_claim") == token, **request
+        )
+        return started is not None

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     payments_table: str = ""
     # Each loan's bucket transitions (the planner appends them; reports read them).
     delinquency_history_table: str = ""
+    # The book's stock and daily flows, counted from the transitions (planner, sweep, sweep worker).
+    book_stock_table: str = ""
     reminders_topic_arn: str = Field(min_length=1)
     field_visit_queue_url: str = Field(min_length=1)
     archive_bucket: str = Field(min_length=1)
@@ -58,6 +60,10 @@ class Settings(BaseSettings):
     sweep_timezone: str = "Asia/Shanghai"
     # The daily open-loan census after each shard's sweep (template parameter OpenLoanCensus).
     open_loan_census: Literal["Enabled", "Disabled"] = "Enabled"
+    # Every how many days the census reconciles the stock from flows (CensusIntervalDays; 0 never).
+    census_interval_days: int = Field(default=7, ge=0, le=366)
+    # Open loans per sweep task: the fan-out is ceil(open loans / this), at most ShardCount tasks.
+    sweep_loans_per_task: int = Field(default=20_000, ge=1)
     # Dispatch: the call ledger, the call-task queue and the hand-off topics (the template sets them all).
     contact_caps_table: str = ""
     call_task_queue_url: str = ""

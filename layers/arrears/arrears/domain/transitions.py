@@ -66,4 +66,20 @@ def transition(before: Loan | None, after: Loan) -> Transition | None:
     return Transition(after.evaluated_on, from_state, to_state, after.dpd, after.version)
 
 
-__all__ = ["CURRENT", "Transition", "delinquency_state", "transition"]
+def stock_change(change: Transition) -> dict[str, int]:
+    """What `change` does to the stock of loans per delinquency state: -1 on the state it left (none
+    for a new loan), +1 on the state it entered. The open-loan stock of a bucket is the sum of these
+    over every transition of the book (a loan entering the book adds to its first bucket; a loan
+    paid off or charged off leaves its bucket for CLOSED or CHARGED_OFF)."""
+    delta = {change.to_state: 1}
+    if change.from_state is not None:
+        delta[change.from_state] = delta.get(change.from_state, 0) - 1
+    return {state: n for state, n in delta.items() if n}
+
+
+def is_open_state(state: str) -> bool:
+    """Whether `state` is a bucket of an open loan (not CLOSED or CHARGED_OFF)."""
+    return state not in (LoanStatus.CLOSED.value, LoanStatus.CHARGED_OFF.value)
+
+
+__all__ = ["CURRENT", "Transition", "delinquency_state", "is_open_state", "stock_change", "transition"]

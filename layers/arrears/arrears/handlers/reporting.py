@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from arrears.domain.field_visits import FieldVisit
     from arrears.domain.payments import PaymentOutcome
     from arrears.usecases.archiving import ArchiveResult
+    from arrears.usecases.book_stock import Reconciliation
     from arrears.usecases.call_outcomes import CallOutcomeResult
     from arrears.usecases.census import CensusOutcome, CensusTask
     from arrears.usecases.dispatch import DispatchResult
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from arrears.usecases.holds import HoldResult
     from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult
     from arrears.usecases.planning import PlanResult
-    from arrears.usecases.sweep import SweepTask, TaskOutcome
+    from arrears.usecases.sweep import TaskOutcome
+    from arrears.usecases.sweep_start import SweepStart
 
 # The namespace of the metrics the sweep worker emits under a service of their own (the heartbeat is
 # the sweep's, the census carries the bucket dimensions).
@@ -44,15 +46,46 @@ NAMESPACE = "Arrears"
 
 
 # -- sweep, sweep-deadline --------------------------------------------------------------------------
-def fanned_out(telemetry: Telemetry, at: datetime, tasks: list[SweepTask]) -> dict[str, Any]:
-    # No metric: the shards fanned out are in the log line (investigation counts are logs, not custom
-    # metrics at $0.30 a month each; docs/operations.md "What the metrics cost").
+def sweep_started(telemetry: Telemetry, at: datetime, start: SweepStart) -> dict[str, Any]:
+    """One `OpenLoans` per (jurisdiction, bucket) of the stock from flows, stamped with the run's
+    business time, and the fan-out's log line.
+
+    The stock is read when the sweep starts: the open loans at the close of the previous business
+    date. A re-run of the same business time emits again (an operator's re-run; the daily panel's
+    Maximum per day is unaffected, its Sum doubles for that day). CloudWatch drops EMF data stamped more
+    than 14 days back or 2 hours ahead; only an operator's late re-run of an old date can be that far
+    (logged as a warning; Powertools' own warning is silenced for it).
+    """
+    # No metric for the fan-out: the tasks sent are in the log line (investigation counts are logs,
+    # not custom metrics at $0.30 a month each; docs/operations.md "What the metrics cost").
+    logger = telemetry.logger
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Powertools' "outside CloudWatch's window" warning: logged below
+        for row in start.rows:
+            dimensions = {"service": logger.service, "jurisdiction": row.jurisdiction, "bucket": row.bucket}
+            with single_metric(
+                name="OpenLoans",
+                unit=MetricUnit.Count,
+                value=row.count,
+                namespace=NAMESPACE,
+                default_dimensions=dimensions,
+            ) as metric:
+                metric.set_timestamp(at)
     summary = {
         "business_time": format_utc(at),
-        "business_date": tasks[0].run_date.isoformat(),
-        "shards": len(tasks),
+        "business_date": start.business_date.isoformat(),
+        "tasks": len(start.tasks),
+        "sweep_tasks": start.sweep_tasks,
+        "census_day": start.census_day,
+        "open_loans": start.open_loans,
     }
-    telemetry.logger.info("sweep fanned out", extra=summary)
+    logger.info("sweep fanned out", extra=summary)
+    if start.rows and not validate_emf_timestamp(at):
+        logger.warning(
+            "open-loan stock emitted with a business time CloudWatch will not accept (older than 14 "
+            "days or more than 2 hours ahead): these metrics will be dropped",
+            extra=summary,
+        )
     return summary
 
 
@@ -125,10 +158,7 @@ class SweepWorkReport:
         result, task = outcome.result, outcome.task
         # The index entries the census's reads are charged on (keys, jurisdiction, bucket; docs/scaling.md)
         # are the log line's `items_read`.
-        _add(
-            self.census,
-            (("items_read", result.items_read), ("counted", result.counted), ("emitted", len(outcome.rows))),
-        )
+        _add(self.census, (("items_read", result.items_read), ("counted", result.counted)))
         ids = {"business_date": task.run_date.isoformat(), "shard": task.shard}
         self.telemetry.logger.info(
             "census shard segment done",
@@ -138,54 +168,40 @@ class SweepWorkReport:
                 "items_read": result.items_read,
                 "counted": result.counted,
                 "claimed": outcome.claimed,
+                "completed": outcome.totals is not None,
             },
         )
-        if outcome.claimed:
-            self._emit_census(outcome)
-        elif not outcome.re_enqueued:
+        if not outcome.claimed and not outcome.re_enqueued:
             self.telemetry.logger.info(
-                "open-loan census of this date and shard was emitted already: nothing emitted", extra=ids
+                "open-loan census of this date and shard was counted already: nothing added", extra=ids
             )
 
-    def _emit_census(self, outcome: CensusOutcome) -> None:
-        """One `OpenLoans` metric per (jurisdiction, bucket), stamped with the run's business time.
-
-        Every shard of a run stamps the same instant (the schedule's), so a daily Sum over the shards
-        lands in one period even when the census straddles UTC midnight. CloudWatch drops EMF data
-        stamped more than 14 days back or 2 hours ahead; only an operator's late re-run of an old date
-        can be that far (logged as a warning; Powertools' own warning is silenced for it).
-        """
-        at, logger = outcome.task.business_time, self.telemetry.logger
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Powertools' "outside CloudWatch's window" warning: logged below
-            for row in outcome.rows:
-                dimensions = {
-                    "service": logger.service,
-                    "jurisdiction": row.jurisdiction,
-                    "bucket": row.bucket,
-                }
-                with single_metric(
-                    name="OpenLoans",
-                    unit=MetricUnit.Count,
-                    value=row.count,
-                    namespace=NAMESPACE,
-                    default_dimensions=dimensions,
-                ) as metric:
-                    metric.set_timestamp(at)
+    def reconciled(self, task: CensusTask, reconciliation: Reconciliation) -> None:
+        """`StockDrift` (Σ |census - stock| over jurisdictions and buckets; 0 when the stock from flows
+        is exact) and a log line naming each difference (jurisdiction, bucket, count: no loan, no
+        person), a warning when there is any."""
+        _add(self.census, (("reconciled", 1), ("drift", reconciliation.absolute_drift)))
+        with single_metric(
+            name="StockDrift",
+            unit=MetricUnit.Count,
+            value=reconciliation.absolute_drift,
+            namespace=NAMESPACE,
+            default_dimensions={"service": self.telemetry.logger.service},
+        ) as metric:
+            metric.set_timestamp(task.business_time)
         details = {
-            "business_date": outcome.task.run_date.isoformat(),
-            "shard": outcome.task.shard,
-            "open_loans": outcome.result.total,
-            "metrics": len(outcome.rows),
+            "business_date": reconciliation.business_date.isoformat(),
+            "census_open_loans": reconciliation.census_total,
+            "stock_open_loans": reconciliation.stock_total,
+            "drift": {f"{j} {b}": n for (j, b), n in sorted(reconciliation.drift.items())},
+            "corrected": reconciliation.corrected,
         }
-        if validate_emf_timestamp(at):
-            logger.info("open-loan census emitted", extra=details)
-        else:
-            logger.warning(
-                "open-loan census emitted with a business time CloudWatch will not accept (older than 14 "
-                "days or more than 2 hours ahead): these metrics will be dropped",
-                extra=details,
+        if reconciliation.drift:
+            self.telemetry.logger.warning(
+                "stock from flows differs from the census: corrected", extra=details
             )
+        else:
+            self.telemetry.logger.info("stock from flows matches the census", extra=details)
 
 
 def _add(totals: dict[str, int], counts: Iterable[tuple[str, int]]) -> None:

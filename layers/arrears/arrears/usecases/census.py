@@ -1,16 +1,21 @@
-"""The daily census: how many open loans each (jurisdiction, bucket) holds after the day's sweep.
+"""The reconciliation census: how many open loans each (jurisdiction, bucket) holds, read from the table.
 
-No metric holds that stock: the sweep reads only the loans whose milestone arrived. So, when a
-shard's sweep completes, the sweep worker enqueues a census task for the same shard and business
-time on the sweep-tasks queue. The census Queries ReviewIndex for the whole shard (every open loan,
+The daily stock comes from the transition counters (`arrears.usecases.book_stock`); every
+`census_interval_days` the census checks it. On such a day the sweep's start snapshots the stock in
+the date's run record and sends one census task per segment instead of the sweep tasks; the census
+task that completes the last segment sends the day's sweep tasks (`sweep_after`), so the whole book
+is counted before the day's sweep writes to it, against a stock read before the census began (a
+Scan segment is not a review shard: a segment holds loans of every shard). The census reads the
+segment numbered like the task's shard, of a parallel Scan of the Loans table (every open loan,
 and only open loans, carry `review_shard`), projected to jurisdiction, bucket and the keys, and
 tallies the loans per (jurisdiction, bucket). Like a sweep task it stops when its time budget runs
 short and re-enqueues its continuation, which carries `start_key` and the partial counts.
 
 When the shard is counted, the worker claims (business date, shard) in the run ledger with a
-conditional write; only the claimer gets rows to emit (one `OpenLoans` metric per jurisdiction and
-bucket of the policy, zeros included). A redelivered or duplicated final task claims nothing and
-emits nothing, so a day's sum over the shards counts every shard once.
+conditional write that also adds the shard's counts to the date's totals; a redelivered or
+duplicated final task claims nothing and adds nothing, so the totals count every shard once. The
+claim that completes the date's last shard gets the totals of the book and the snapshot, which the
+worker reconciles (`arrears.usecases.book_stock.reconcile`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any, Protocol
 
 from arrears.adapters.dynamodb import CensusPage
 from arrears.adapters.items import MalformedItem
+from arrears.adapters.sweep_runs import CensusClaim
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.business_time import latest_business_date
 from arrears.domain.playbook import CollectionPlaybook
@@ -42,7 +48,15 @@ class CensusLoans(Protocol):
 
 
 class CensusLedger(Protocol):
-    def claim_census(self, business_date: date, shard: int, expires_at: int) -> bool: ...
+    def claim_census_counts(
+        self,
+        business_date: date,
+        shard: int,
+        expires_at: int,
+        counts: Mapping[tuple[str, str], int],
+        *,
+        shard_count: int,
+    ) -> CensusClaim: ...
 
 
 def counts_to_body(counts: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
@@ -75,7 +89,8 @@ class CensusTask:
     """Count a shard's open loans for the sweep at `business_time`, from `start_key` on.
 
     Message body (docs/contracts.md): {"kind": "census", "business_time", "shard", "shard_count",
-    "start_key"?, "counts"?}.
+    "start_key"?, "counts"?, "sweep_after"?}. With `sweep_after`, the day's sweep tasks are sent once
+    every segment is counted (the census day's order: count the book, then sweep it).
     """
 
     business_time: datetime
@@ -83,16 +98,12 @@ class CensusTask:
     shard_count: int
     start_key: dict[str, Any] | None = None
     counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    sweep_after: bool = False
 
     @property
     def run_date(self) -> date:
         """The business date the run is known by (as `SweepTask.run_date`)."""
         return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
-
-    @classmethod
-    def after(cls, sweep: SweepTask) -> CensusTask:
-        """The census of the shard a completed sweep task swept, at the same business time."""
-        return cls(sweep.business_time, sweep.shard, sweep.shard_count)
 
     def to_body(self) -> dict[str, Any]:
         body = {
@@ -101,6 +112,8 @@ class CensusTask:
         }
         if self.counts:
             body["counts"] = counts_to_body(self.counts)
+        if self.sweep_after:
+            body["sweep_after"] = True
         return body
 
     @classmethod
@@ -108,12 +121,17 @@ class CensusTask:
         try:
             if body.get("kind") != CENSUS_KIND:
                 raise ValueError(f"kind is not {CENSUS_KIND!r}")
-            return cls(*read_shard_fields(body), counts_from_body(body.get("counts", {})))
+            sweep_after = body.get("sweep_after", False)
+            if not isinstance(sweep_after, bool):
+                raise ValueError("sweep_after must be a boolean")
+            return cls(*read_shard_fields(body), counts_from_body(body.get("counts", {})), sweep_after)
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise MalformedItem(f"not a census task: {error}") from None
 
     def continued(self, start_key: Mapping[str, Any], counts: Mapping[tuple[str, str], int]) -> CensusTask:
-        return CensusTask(self.business_time, self.shard, self.shard_count, dict(start_key), dict(counts))
+        return CensusTask(
+            self.business_time, self.shard, self.shard_count, dict(start_key), dict(counts), self.sweep_after
+        )
 
 
 def parse_task(text: str | bytes) -> SweepTask | CensusTask:
@@ -133,13 +151,6 @@ def parse_task(text: str | bytes) -> SweepTask | CensusTask:
     if kind == SWEEP_KIND:
         return SweepTask.from_body(body)
     raise MalformedItem("sweep-tasks body of an unknown kind")  # the kind is input: not quoted
-
-
-def enqueue_census(sweep: SweepTask, queue: TaskQueue) -> CensusTask:
-    """Send the census of a completed sweep task's shard to the sweep-tasks queue."""
-    task = CensusTask.after(sweep)
-    queue.send([task.to_body()])
-    return task
 
 
 def tally(counts: Mapping[tuple[str, str], int], rows: Iterable[tuple[str, str]]) -> Counts:
@@ -219,8 +230,15 @@ class CensusOutcome:
     task: CensusTask
     result: ShardCensus
     re_enqueued: bool
-    claimed: bool  # this call counted the shard for its business date: it must emit `rows`
-    rows: tuple[CensusRow, ...] = ()
+    claimed: bool  # this call counted the shard for its business date (its counts are in the totals)
+    totals: Counts | None = None  # the whole book's census, once every segment of the date is counted
+    snapshot: Counts | None = None  # with the totals: the stock the sweep's start read (None: none taken)
+    completed_now: bool = False  # this call counted the date's last segment: it reconciles
+
+    @property
+    def completed(self) -> bool:
+        """Every segment of the date is counted (by this call or an earlier one)."""
+        return self.totals is not None
 
 
 def run_census_task(
@@ -235,10 +253,9 @@ def run_census_task(
 ) -> CensusOutcome:
     """Count a task's shard; re-enqueue the continuation, or claim the shard's census for the date.
 
-    The rows to emit come back only with the claim, which is taken before anything is emitted: a
+    The claim adds the shard's counts to the date's totals in the same conditional write: a
     redelivered or duplicated final task, or a second census of the same shard and date, finds the
-    claim taken and emits nothing (at most once; a crash between the claim and the emission loses
-    that shard's rows for the day rather than counting them twice).
+    claim taken and adds nothing. The call that completes the date's last shard gets the totals.
     """
     result = count_shard(
         loans,
@@ -252,7 +269,16 @@ def run_census_task(
         queue.send([task.continued(result.continuation, result.counts).to_body()])
         return CensusOutcome(task, result, re_enqueued=True, claimed=False)
     expires_at = int((task.business_time + RUN_RECORD_TTL).timestamp())
-    if not runs.claim_census(task.run_date, task.shard, expires_at):
-        return CensusOutcome(task, result, re_enqueued=False, claimed=False)
-    rows = tuple(census_rows(result.counts, playbook))
-    return CensusOutcome(task, result, re_enqueued=False, claimed=True, rows=rows)
+    claim = runs.claim_census_counts(
+        task.run_date, task.shard, expires_at, result.counts, shard_count=task.shard_count
+    )
+    outcome = CensusOutcome(
+        task,
+        result,
+        re_enqueued=False,
+        claimed=claim.claimed,
+        totals=claim.totals,
+        snapshot=claim.snapshot,
+        completed_now=claim.completed_now,
+    )
+    return outcome

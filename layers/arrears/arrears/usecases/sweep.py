@@ -14,6 +14,7 @@ date claims the heartbeat (once per date, whatever the retries).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -143,15 +144,27 @@ def read_shard_fields(body: Mapping[str, Any]) -> tuple[datetime, int, int, dict
 
 @dataclass(frozen=True, slots=True)
 class SweepTask:
-    """One unit of sweep work: a shard of the sweep at `business_time`, from `start_key` on.
+    """One unit of sweep work: shards `shard`..`last_shard` of the sweep at `business_time`, the first
+    from `start_key` on (a task of one shard when `last_shard` is None).
 
-    Message body (docs/contracts.md): {"business_time", "shard", "shard_count", "start_key"?}.
+    Message body (docs/contracts.md): {"business_time", "shard", "shard_count", "start_key"?,
+    "last_shard"?}.
     """
 
     business_time: datetime
     shard: int
     shard_count: int
     start_key: dict[str, Any] | None = None
+    last_shard: int | None = None
+
+    @property
+    def last(self) -> int:
+        """The last shard of the task (its own shard for a task of one)."""
+        return self.shard if self.last_shard is None else self.last_shard
+
+    def next_shard(self) -> SweepTask:
+        """The rest of the task once its current shard is done: the next shard, from its start."""
+        return SweepTask(self.business_time, self.shard + 1, self.shard_count, None, self.last_shard)
 
     @property
     def run_date(self) -> date:
@@ -159,17 +172,24 @@ class SweepTask:
         return latest_business_date(self.business_time, bundled_rule_packs().latest.values())
 
     def to_body(self) -> dict[str, Any]:
-        return shard_fields_body(self.business_time, self.shard, self.shard_count, self.start_key)
+        body = shard_fields_body(self.business_time, self.shard, self.shard_count, self.start_key)
+        if self.last > self.shard:
+            body["last_shard"] = self.last
+        return body
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> SweepTask:
         try:
-            return cls(*read_shard_fields(body))
+            at, shard, count, start_key = read_shard_fields(body)
+            last = body.get("last_shard", shard)
+            if isinstance(last, bool) or not isinstance(last, int) or not shard <= last < count:
+                raise ValueError("last_shard must be an integer in shard..shard_count-1")
+            return cls(at, shard, count, start_key, last if last > shard else None)
         except (KeyError, ValueError, TypeError) as error:
             raise MalformedItem(f"not a sweep task: {error}") from None
 
     def continued(self, start_key: Mapping[str, Any]) -> SweepTask:
-        return SweepTask(self.business_time, self.shard, self.shard_count, dict(start_key))
+        return SweepTask(self.business_time, self.shard, self.shard_count, dict(start_key), self.last_shard)
 
 
 @dataclass(frozen=True)
@@ -316,13 +336,48 @@ def sweep_shard(
             return result
 
 
-def plan_sweep(at: datetime, shard_count: int) -> list[SweepTask]:
-    """The fan-out of one sweep: a task per shard, all at the scheduled event's time."""
-    return [SweepTask(at, shard, shard_count) for shard in range(shard_count)]
+DEFAULT_LOANS_PER_TASK = 20_000
 
 
-def fan_out(at: datetime, shard_count: int, queue: TaskQueue) -> list[SweepTask]:
-    tasks = plan_sweep(at, shard_count)
+def task_count(open_loans: int | None, shard_count: int, loans_per_task: int = DEFAULT_LOANS_PER_TASK) -> int:
+    """How many sweep tasks a book of `open_loans` needs: ceil(open_loans / loans_per_task), at least
+    one and at most one per shard; a task per shard when the book's size is unknown (None).
+
+    The sweep reads about one item per due loan, a milestone rate (a few per cent) of the book, so
+    `loans_per_task` open loans are a few hundred to a thousand due loans: well within one invocation.
+    A task that runs short of time re-enqueues its continuation anyway; the size only sets how many
+    invocations run side by side.
+    """
+    if open_loans is None:
+        return shard_count
+    return max(1, min(shard_count, math.ceil(max(open_loans, 0) / max(loans_per_task, 1))))
+
+
+def plan_sweep(
+    at: datetime,
+    shard_count: int,
+    open_loans: int | None = None,
+    loans_per_task: int = DEFAULT_LOANS_PER_TASK,
+) -> list[SweepTask]:
+    """The fan-out of one sweep, all at the scheduled event's time: `task_count` tasks, each over a run
+    of consecutive shards (the shards split as evenly as they go), together every shard once."""
+    tasks = task_count(open_loans, shard_count, loans_per_task)
+    planned, first = [], 0
+    for n in range(tasks):
+        last = first + shard_count // tasks + (1 if n < shard_count % tasks else 0) - 1
+        planned.append(SweepTask(at, first, shard_count, None, last if last > first else None))
+        first = last + 1
+    return planned
+
+
+def fan_out(
+    at: datetime,
+    shard_count: int,
+    queue: TaskQueue,
+    open_loans: int | None = None,
+    loans_per_task: int = DEFAULT_LOANS_PER_TASK,
+) -> list[SweepTask]:
+    tasks = plan_sweep(at, shard_count, open_loans, loans_per_task)
     queue.send([task.to_body() for task in tasks])
     return tasks
 

@@ -1,4 +1,6 @@
-"""The sweep worker's unit of work: one sweep-tasks message, a sweep task or a census task."""
+"""The sweep worker's unit of work: one sweep-tasks message, a sweep task (one or more consecutive
+shards) or a census task (which, on a census day, sends its shard's sweep and, for the date's last
+shard, reconciles the stock from flows with the census)."""
 
 from __future__ import annotations
 
@@ -7,20 +9,22 @@ from collections.abc import Callable
 from typing import Protocol, TypedDict, Unpack
 
 from arrears.domain.playbook import CollectionPlaybook
+from arrears.usecases.book_stock import Reconciliation, StockStore, reconcile
 from arrears.usecases.census import (
     CensusLedger,
     CensusLoans,
     CensusOutcome,
     CensusTask,
-    enqueue_census,
     run_census_task,
 )
 from arrears.usecases.sweep import (
+    DEFAULT_LOANS_PER_TASK,
     ReviewableLoans,
     RunLedger,
     SweepTask,
     TaskOutcome,
     TaskQueue,
+    fan_out,
     run_sweep_task,
 )
 
@@ -33,6 +37,8 @@ class SweepWorkObserver(Protocol):
     def counted(self, outcome: CensusOutcome) -> None: ...
 
     def census_dropped(self, task: CensusTask) -> None: ...
+
+    def reconciled(self, task: CensusTask, reconciliation: Reconciliation) -> None: ...
 
 
 class SweepLoans(ReviewableLoans, CensusLoans, Protocol):
@@ -59,20 +65,42 @@ def work_on(
     *,
     census_enabled: bool,
     observer: SweepWorkObserver,
+    stock: StockStore | None = None,
+    loans_per_task: int = DEFAULT_LOANS_PER_TASK,
     **shard: Unpack[ShardWork],
 ) -> None:
-    """Sweep or count the task's shard (`census_enabled` False: a census task is dropped); a sweep task
-    that completes its shard sends the shard's census, after its outcome was observed: the census never
-    holds back the heartbeat, and a failed send retries the task (the sweep writes nothing twice, the
-    done-shard set and the heartbeat claim hold)."""
+    """Sweep the task's shards, or count its shard.
+
+    A sweep task sweeps its shards in order, each recorded done as it completes, for as long as time
+    is left; the rest of the task (the next shard) is re-enqueued when it runs short. A census task
+    counts its segment (`run_census_task`); the one that completes the date's last segment reconciles
+    the census with the stock the sweep's start kept (`reconcile`), and then, on a census day
+    (`sweep_after`), sends the day's sweep tasks, sized from the census's open loans (`fan_out`). A
+    redelivered final census task sends them again (sweeping nothing twice) but reconciles nothing.
+    A census task that arrives while `census_enabled` is False is dropped, the sweep it holds back
+    sent all the same (its shard's sweep task: the census day sent one census task per shard).
+    """
     if isinstance(task, CensusTask):
-        if census_enabled:
-            observer.counted(run_census_task(task, **shard))
-        else:
+        if not census_enabled:
             observer.census_dropped(task)
+            if task.sweep_after:  # one census task a shard: each sends its shard's sweep
+                shard["queue"].send([SweepTask(task.business_time, task.shard, task.shard_count).to_body()])
+            return
+        outcome = run_census_task(task, **shard)
+        observer.counted(outcome)
+        if outcome.completed_now and outcome.totals is not None and outcome.snapshot is not None and stock:
+            observer.reconciled(task, reconcile(task.run_date, outcome.totals, outcome.snapshot, stock))
+        if outcome.totals is not None and task.sweep_after:
+            open_loans = sum(outcome.totals.values())
+            fan_out(task.business_time, task.shard_count, shard["queue"], open_loans, loans_per_task)
         return
-    began = time.monotonic()
-    outcome = run_sweep_task(task, **shard)
-    observer.swept(outcome, (time.monotonic() - began) * 1000)
-    if outcome.shard_completed and census_enabled:
-        enqueue_census(task, shard["queue"])
+    while True:
+        began = time.monotonic()
+        outcome_ = run_sweep_task(task, **shard)
+        observer.swept(outcome_, (time.monotonic() - began) * 1000)
+        if not outcome_.shard_completed or task.shard >= task.last:
+            return
+        task = task.next_shard()
+        if not shard["has_time_left"]():
+            shard["queue"].send([task.to_body()])
+            return

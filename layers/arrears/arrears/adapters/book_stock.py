@@ -1,0 +1,113 @@
+"""The book's stock and roll-rate flows as counters, kept from the bucket transitions as they happen.
+
+One BookStock table (key `kind`, `key`), two kinds of item, both grown only by atomic ADDs:
+
+* kind `stock`, key `<jurisdiction>`: one number attribute per delinquency state (`M0`, `M1`, ...,
+  `CLOSED`, `CHARGED_OFF`): the loans of the jurisdiction in that state now. The open-loan stock of a
+  bucket is its attribute; CLOSED and CHARGED_OFF count the loans that left the book.
+* kind `flows#<business date>`, key `<jurisdiction>`: one number attribute per transition
+  `<from>><to>` of that business date (`NEW>M0` for a loan entering the book): the numerators of the
+  day's roll rates. Kept `FLOWS_TTL_DAYS` (TTL `expires_at`).
+
+Each transition costs two small UpdateItems (1 write unit each), whatever the book's size; the
+planner makes them only after the transition's append to the delinquency history succeeded (the
+history item, guarded by the loan version, is what makes a replayed stream record count once).
+A stock item takes DynamoDB's per-item limit of 1,000 write units a second: about 1,000 transitions
+a second per jurisdiction, far above what a day's sweep spread over the stream's batches makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from arrears.adapters.items import plain
+from arrears.adapters.tables import all_items
+from arrears.domain.transitions import Transition, stock_change
+
+FLOWS_TTL_DAYS = 400
+NEW_STATE = "NEW"
+KEYS = frozenset({"kind", "key", "expires_at"})
+
+Counts = dict[tuple[str, str], int]
+"""(jurisdiction, state) -> loans."""
+
+
+STOCK_KIND = "stock"
+
+
+def flows_kind(on: date) -> str:
+    return f"flows#{on.isoformat()}"
+
+
+def flow_name(change: Transition) -> str:
+    """`M0>M1`; `NEW>M0` for a loan's first state."""
+    return f"{change.from_state or NEW_STATE}>{change.to_state}"
+
+
+def _add_expression(deltas: Mapping[str, int]) -> tuple[str, dict[str, str], dict[str, int]]:
+    names = {f"#s{n}": state for n, state in enumerate(sorted(deltas))}
+    values = {f":v{n}": int(deltas[state]) for n, state in enumerate(sorted(deltas))}
+    adds = ", ".join(f"#s{n} :v{n}" for n in range(len(names)))
+    return f"ADD {adds}", names, values
+
+
+class BookStockRepository:
+    """Counters of the book's stock per (jurisdiction, state) and its daily flows (a boto3 Table)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def apply(self, jurisdiction: str, change: Transition) -> None:
+        """Count `change` of a loan of `jurisdiction`: its stock move and its flow of the day."""
+        self.add_stock({(jurisdiction, state): n for state, n in stock_change(change).items()})
+        expires_at = int((_epoch_day(change.on) + timedelta(days=FLOWS_TTL_DAYS)).total_seconds())
+        self._table.update_item(
+            Key={"kind": flows_kind(change.on), "key": jurisdiction},
+            UpdateExpression="ADD #f :one SET expires_at = if_not_exists(expires_at, :ttl)",
+            ExpressionAttributeNames={"#f": flow_name(change)},
+            ExpressionAttributeValues={":one": 1, ":ttl": expires_at},
+        )
+
+    def add_stock(self, deltas: Mapping[tuple[str, str], int]) -> None:
+        """ADD each (jurisdiction, state) delta to its stock item (one UpdateItem per jurisdiction)."""
+        by_jurisdiction: dict[str, dict[str, int]] = {}
+        for (jurisdiction, state), n in deltas.items():
+            if n:
+                by_jurisdiction.setdefault(jurisdiction, {})[state] = n
+        for jurisdiction, states in sorted(by_jurisdiction.items()):
+            expression, names, values = _add_expression(states)
+            self._table.update_item(
+                Key={"kind": STOCK_KIND, "key": jurisdiction},
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+
+    def stock(self) -> Counts:
+        """The stock per (jurisdiction, state) of every jurisdiction counted (one strongly consistent
+        Query of the `stock` items; states never entered are absent)."""
+        return self._counts(STOCK_KIND, lambda name: name not in KEYS)
+
+    def flows(self, on: date) -> Counts:
+        """The transitions of business date `on` per (jurisdiction, `from>to`)."""
+        return self._counts(flows_kind(on), lambda name: ">" in name)
+
+    def _counts(self, kind: str, counted: Callable[[str], bool]) -> Counts:
+        counts: Counts = {}
+        pages = all_items(self._table.query, KeyConditionExpression=Key("kind").eq(kind), ConsistentRead=True)
+        for item in pages:
+            for name, n in plain(item).items():
+                if counted(name):
+                    counts[(str(item["key"]), name)] = int(n)
+        return counts
+
+
+def _epoch_day(on: date) -> timedelta:
+    return on - date(1970, 1, 1)
+
+
+__all__ = ["FLOWS_TTL_DAYS", "NEW_STATE", "STOCK_KIND", "BookStockRepository", "flow_name", "flows_kind"]
