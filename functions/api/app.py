@@ -5,24 +5,34 @@ the docs needs a Cognito user pool token; the authorizer has checked it before t
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.handlers.api import resolve
-from arrears.handlers.api_app import ApiProviders, api_app
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.borrower_requests import BorrowerApiPorts
-from arrears.usecases.preferences import PreferencePorts
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from arrears.config.playbook import PlaybookSource
+    from arrears.usecases.borrower_requests import BorrowerApiPorts
 
 telemetry = Telemetry()
-container = Container.from_environment()
-playbooks = container.playbook_source()
+container = Container.from_environment()  # the environment only: see the container's docstring
+
+
+@cache
+def playbooks() -> PlaybookSource:
+    """The SSM collection policy (cached by its source), read by the first request that needs it."""
+    return container.playbook_source()
 
 
 def _borrower_ports() -> BorrowerApiPorts:
+    from arrears.usecases.borrower_requests import BorrowerApiPorts
+
     return BorrowerApiPorts(
         loans=container.loans,
         loan_ids_for_borrower=container.loan_ids_for_borrower,
@@ -31,24 +41,33 @@ def _borrower_ports() -> BorrowerApiPorts:
         requests=container.borrower_requests,
         store=container.archive_store,
         token_secret=container.token_secret.value,
-        playbook=playbooks.current,
+        playbook=playbooks().current,
     )
 
 
-app = api_app(
-    ApiProviders(
-        borrower_ports=_borrower_ports,
-        preference_ports=lambda: PreferencePorts(
-            container.borrowers, container.archive_store, container.token_secret.value
+@cache
+def app() -> APIGatewayHttpResolver:
+    """The resolver and its routes (their models validated by Powertools), built by the first request,
+    not at import (docs/architecture.md, "Cold starts")."""
+    from arrears.handlers.api_app import ApiProviders, api_app
+    from arrears.usecases.preferences import PreferencePorts
+
+    return api_app(
+        ApiProviders(
+            borrower_ports=_borrower_ports,
+            preference_ports=lambda: PreferencePorts(
+                container.borrowers, container.archive_store, container.token_secret.value
+            ),
+            requests=lambda: container.borrower_requests,
+            link_secret=container.opt_out_link_secret.value,
+            now=container.clock.now,
         ),
-        requests=lambda: container.borrower_requests,
-        link_secret=container.opt_out_link_secret.value,
-        now=container.clock.now,
-    ),
-    telemetry,
-)
+        telemetry,
+    )
 
 
 @telemetry.handler(correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return resolve(app, event, context, telemetry)
+    from arrears.handlers.api import resolve
+
+    return resolve(app(), event, context, telemetry)
