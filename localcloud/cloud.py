@@ -446,7 +446,7 @@ class LocalCloud:
         """The function's schedule as the template declares it (rule or EventBridge Scheduler)."""
         for source in self.stack.functions[function].events:
             if source.kind == "schedule":
-                return Schedule.from_properties(function, source.properties)
+                return Schedule.from_properties(function, source.properties, self.stack.resolve)
         raise KeyError(f"{function} has no schedule in the template")
 
     def scheduled_event(self, function: str) -> dict[str, Any]:

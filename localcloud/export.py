@@ -1,60 +1,30 @@
-"""Export a run's reporting data: the files the report's SQL reads (`arrears_report.tables`).
+"""Export a run's reporting data through the stack's own export function, into `out/data/`.
 
-`out/data/loans.jsonl` (one line per loan: reporting dimensions, final state and money, no borrower
-id and no personal data) and `out/data/transitions.jsonl` (one line per bucket transition, from the
-DelinquencyHistory table); the contacts are the archive itself (`out/archive/contacts/...`, exported
-by `simulation.export_archive`). In AWS the same files sit under the archive bucket's `reporting/`
-prefix for Athena (infrastructure/athena/reporting.sql).
+`export_snapshot` invokes ReportingExportFunction as its schedule would at the end of the run's last
+day (`arrears.usecases.reporting_export`: every loan and bucket transition as the report's rows,
+written to the reporting bucket as a snapshot), then downloads that snapshot as
+`out/data/loans.jsonl` and `out/data/transitions.jsonl` for DuckDB (`arrears_report.tables`): the
+files Athena reads in AWS are the files the local report reads. The contacts are the archive itself
+(`out/archive/contacts/...`, exported by `simulation.export_archive`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from arrears.adapters.items import loan_from_item
-from arrears.domain.penalties import total_outstanding
+import boto3
 
+from arrears.adapters.reporting_store import ReportingStore
+from localcloud.cloud import ACCOUNT, REGION, LocalCloud
 
-def loan_row(item: Mapping[str, Any], on: date) -> dict[str, Any]:
-    """A Loans table item (plain values) as a `loans` row; `balance_minor` is what is owed on `on`."""
-    loan = loan_from_item(item)
-    return {
-        "loan_id": loan.loan_id,
-        "jurisdiction": loan.jurisdiction,
-        "strategy_arm": loan.strategy_arm,
-        "disbursed_on": loan.disbursed_on.isoformat(),
-        "currency": loan.currency,
-        "principal_minor": loan.principal_minor,
-        "status": loan.status.value,
-        "bucket": loan.bucket,
-        "dpd": loan.dpd,
-        "charged_off_on": loan.charged_off_on.isoformat() if loan.charged_off_on else None,
-        "recovered_minor": loan.recovered_minor,
-        "balance_minor": total_outstanding(loan, on),
-    }
-
-
-def transition_rows(history_item: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The transitions of one DelinquencyHistory item as `transitions` rows, in version order."""
-    rows = [
-        {
-            "loan_id": history_item["loan_id"],
-            "jurisdiction": history_item["jurisdiction"],
-            "strategy_arm": history_item["strategy_arm"],
-            "disbursed_on": history_item["disbursed_on"],
-            "changed_on": raw["on"],
-            "from_state": raw.get("from_state"),
-            "to_state": raw["to_state"],
-            "dpd": int(raw["dpd"]),
-            "version": int(raw["version"]),
-        }
-        for raw in history_item.get("transitions", [])
-    ]
-    return sorted(rows, key=lambda row: row["version"])
+EXPORT_FUNCTION = "ReportingExportFunction"
+EXPORT_UTC_TIME = time(15, 0)
+"""When the run's final export fires on its last day: 23:00 in Shanghai, morning in the US, so the
+latest business date of any jurisdiction (the snapshot's date) is that day."""
 
 
 def _write(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -67,18 +37,21 @@ def _write(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
     return count
 
 
-def export_reporting_data(
-    loans: Iterable[Mapping[str, Any]], history: Iterable[Mapping[str, Any]], out: Path, on: date
-) -> dict[str, int]:
-    """Write `out/loans.jsonl` and `out/transitions.jsonl`; the number of rows of each."""
-    loan_rows = sorted((loan_row(item, on) for item in loans), key=lambda row: row["loan_id"])
-    transitions = [
-        row for item in sorted(history, key=lambda i: str(i["loan_id"])) for row in transition_rows(item)
-    ]
-    return {
-        "loans": _write(out / "loans.jsonl", loan_rows),
-        "transitions": _write(out / "transitions.jsonl", transitions),
+def export_snapshot(cloud: LocalCloud, on: date, out: Path) -> dict[str, Any]:
+    """Invoke the export function for `on`, download its snapshot into `out` (rows sorted by loan id,
+    then version); what the function answered, with the rows downloaded per table."""
+    at = datetime.combine(on, EXPORT_UTC_TIME, UTC)
+    answer: dict[str, Any] = cloud.invoke(
+        EXPORT_FUNCTION, cloud.schedule_of(EXPORT_FUNCTION).event(at, region=REGION, account=ACCOUNT)
+    )
+    snapshot = date.fromisoformat(answer["snapshot"])
+    store = ReportingStore(boto3.client("s3"), cloud.stack.physical["ReportingBucket"], "unused-for-reads")
+    order = {"loans": lambda row: row["loan_id"], "transitions": lambda row: (row["loan_id"], row["version"])}
+    downloaded = {
+        table: _write(out / f"{table}.jsonl", sorted(store.read_table(table, snapshot), key=key))
+        for table, key in order.items()
     }
+    return {**answer, "downloaded": downloaded}
 
 
-__all__ = ["export_reporting_data", "loan_row", "transition_rows"]
+__all__ = ["EXPORT_FUNCTION", "export_snapshot"]

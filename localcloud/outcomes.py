@@ -1,8 +1,9 @@
 """After a run: export its reporting data, compute the outcome figures and write `report.html`.
 
-Called by `simulation.run_demo` inside moto, once the archive is exported: it reads the Loans and
-DelinquencyHistory tables (`localcloud.export`), runs the report's SQL on DuckDB over
-`out/data/` and `out/archive/` (`arrears_report`), and writes `out/report.html`. What it returns is
+Called by `simulation.run_demo` inside moto, once the archive is exported: it has the stack's
+reporting export function write a snapshot of the Loans and DelinquencyHistory tables and downloads
+it into `out/data/` (`localcloud.export`), runs the report's SQL on DuckDB over `out/data/` and
+`out/archive/` (`arrears_report`), and writes `out/report.html`. What it returns is
 summary.json's `outcomes` section: the per-jurisdiction, per-arm figures and the cost.
 """
 
@@ -16,16 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from arrears.adapters.items import plain
-from arrears.adapters.tables import all_items
 from arrears_report.report import build_figures, write_report
-from localcloud.export import export_reporting_data
-
-
-def _scan(table: str) -> list[dict[str, Any]]:
-    return [plain(item) for item in all_items(boto3.resource("dynamodb").Table(table).scan)]
+from localcloud.cloud import LocalCloud
+from localcloud.export import export_snapshot
 
 
 def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
@@ -57,8 +51,7 @@ def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
 
 def write_outcomes(
     *,
-    loans_table: str,
-    history_table: str,
+    cloud: LocalCloud,
     out: Path,
     as_of: date,
     counted: Mapping[str, Any],
@@ -72,8 +65,9 @@ def write_outcomes(
     (`ReactingBorrowers.per_loan`); with the call attempts and opt-outs the archive holds
     (`archive_outcome_counts`), summed per jurisdiction and strategy arm for the report's
     contact-outcome rates."""
-    loans = _scan(loans_table)
-    exported = export_reporting_data(loans, _scan(history_table), out / "data", as_of)
+    exported = export_snapshot(cloud, as_of, out / "data")
+    with (out / "data" / "loans.jsonl").open() as lines:
+        loans = [json.loads(line) for line in lines]
     by_arm: dict[tuple[str, str], Counter[str]] = {}
     if behaviour is not None:
         archived = archive_outcome_counts(out / "archive")
@@ -104,7 +98,9 @@ def write_outcomes(
     }
     return {
         "report": "report.html",
-        "exported_rows": exported,
+        "exported_rows": exported["downloaded"],
+        # The stack's reporting export wrote the snapshot the report reads (the same files Athena reads).
+        "reporting_snapshot": {k: exported[k] for k in ("snapshot", "rows", "parts", "stale_parts_removed")},
         "as_of": figures["as_of"],
         "per_jurisdiction": per_jurisdiction,
         "recoveries": figures["recoveries"],

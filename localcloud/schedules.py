@@ -3,10 +3,11 @@
 Two SAM forms are read: ``Schedule`` (an EventBridge rule, UTC; the function gets a "Scheduled Event")
 and ``ScheduleV2`` (EventBridge Scheduler, with ``ScheduleExpressionTimezone``; the function gets the
 schedule's ``Input`` with its context attributes such as ``<aws.scheduler.scheduled-time>`` filled in).
-Expressions: ``rate(N minute|minutes|hour|hours|day|days)`` and ``cron(minutes hours * * ? *)`` whose
-minute and hour fields are ``*``, ``N``, ``N-M``, ``N/S``, ``*/S``, ``N-M/S`` or comma lists of those
-(day-of-month, month, day-of-week and year must be unrestricted). Local times that do not exist on a
-daylight-saving day are skipped; repeated ones fire once (the first).
+Expressions: ``rate(N minute|minutes|hour|hours|day|days)`` and ``cron(minutes hours day-of-month month
+day-of-week year)`` whose minute, hour and day-of-month fields are ``*``, ``N``, ``N-M``, ``N/S``, ``*/S``,
+``N-M/S`` or comma lists of those, whose day-of-week field is ``?``/``*`` or such a list of days (1-7,
+1 = Sunday, or SUN-SAT), and whose month and year are unrestricted (a weekly or a monthly schedule).
+Local times that do not exist on a daylight-saving day are skipped; repeated ones fire once (the first).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +24,10 @@ from zoneinfo import ZoneInfo
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
-_UNRESTRICTED = ({"*", "?"}, {"*"}, {"*", "?"}, {"*"})
+_ANY = {"*", "?"}
+_DAY_NAMES = {
+    name: str(number) for number, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)
+}
 
 
 class ScheduleError(ValueError):
@@ -35,6 +39,8 @@ def cron_field(text: str, low: int, high: int) -> tuple[int, ...]:
     values: set[int] = set()
     for part in text.split(","):
         span, _, step_text = part.partition("/")
+        if not all(piece.isdigit() for piece in (*span.split("-"), step_text or "1") if piece != "*"):
+            raise ScheduleError(f"cron field {text!r}: {part!r} is not a number, range or step")
         step = int(step_text) if step_text else 1
         if span == "*":
             first, last = low, high
@@ -60,8 +66,12 @@ class Schedule:
     input: str | None = None  # ScheduleV2's Input template; None = an EventBridge "Scheduled Event"
 
     @classmethod
-    def from_properties(cls, function: str, properties: Mapping[str, Any]) -> Schedule:
-        expression = str(properties.get("ScheduleExpression") or properties.get("Schedule") or "")
+    def from_properties(
+        cls, function: str, properties: Mapping[str, Any], resolve: Callable[[Any], Any] = lambda node: node
+    ) -> Schedule:
+        """The schedule of a SAM event's `properties`; `resolve` resolves an expression given as an
+        intrinsic (`ScheduleExpression: !Ref ReportingExportSchedule`: LocalStack.resolve)."""
+        expression = str(resolve(properties.get("ScheduleExpression") or properties.get("Schedule") or ""))
         schedule = cls(
             function,
             expression,
@@ -84,12 +94,23 @@ class Schedule:
         cron = _CRON.match(self.expression)
         if cron is None:
             raise ScheduleError(f"{self.function}: {self.expression!r} is not a form the local cloud fires")
-        if any(cron[3 + n] not in allowed for n, allowed in enumerate(_UNRESTRICTED)):
-            raise ScheduleError(f"{self.function}: {self.expression!r}: only minutes and hours may be set")
+        if cron[4] != "*" or cron[6] != "*":
+            raise ScheduleError(f"{self.function}: {self.expression!r}: month and year must be unrestricted")
         minutes, hours = cron_field(cron[1], 0, 59), cron_field(cron[2], 0, 23)
+        days_of_month = None if cron[3] in _ANY else set(cron_field(cron[3], 1, 31))
+        week_text = cron[5]
+        for name, number in _DAY_NAMES.items():
+            week_text = week_text.replace(name, number)
+        days_of_week = None if week_text in _ANY else set(cron_field(week_text, 1, 7))
         zone = ZoneInfo(self.time_zone)
         day = start.astimezone(zone).date() - timedelta(days=1)
         while day <= end.astimezone(zone).date():
+            aws_weekday = (day.weekday() + 1) % 7 + 1  # 1 = Sunday, as EventBridge counts
+            if (days_of_month is not None and day.day not in days_of_month) or (
+                days_of_week is not None and aws_weekday not in days_of_week
+            ):
+                day += timedelta(days=1)
+                continue
             for hour in hours:
                 for minute in minutes:
                     local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)

@@ -59,7 +59,7 @@ def template_path() -> Path:
 def schedules_of(stack: LocalStack) -> list[Schedule]:
     """The template's schedules, each with its expression, time zone and Input resolved."""
     return [
-        Schedule.from_properties(name, source.properties)
+        Schedule.from_properties(name, source.properties, stack.resolve)
         for name, function in stack.functions.items()
         for source in function.events
         if source.kind == "schedule"
@@ -600,8 +600,7 @@ def run_demo(
             }
             summary["invariants"] = check(sim, out / "archive", effects)
             summary["outcomes"] = write_outcomes(
-                loans_table=sim.settings.loans_table,
-                history_table=sim.stack.physical["DelinquencyHistoryTable"],
+                cloud=sim.cloud,
                 out=out,
                 as_of=start + timedelta(days=days - 1),
                 counted=counted.as_json(),

@@ -2,15 +2,34 @@
 -- columns DuckDB opens locally over a demo's out/data/ and out/archive/ (arrears_report/tables.py),
 -- so the queries in tools/arrears_report/sql/ run unchanged here. Run them with the query execution
 -- context's database set to arrears_reporting.
--- Replace ${ArchiveBucket} with the stack output ArchiveBucketName. The contacts come from the
--- archive's view (infrastructure/athena/contacts.sql, created first); loans and transitions are JSON
--- Lines files under the bucket's reporting/ prefix, one file per export
--- (reporting/loans/<export>.jsonl, reporting/transitions/<export>.jsonl), written in the shape of
--- localcloud/export.py from the Loans and DelinquencyHistory tables.
+-- Replace ${ReportingBucket} with the stack output ReportingBucketName. The contacts come from the
+-- archive's view (infrastructure/athena/contacts.sql, created first). Loans and transitions are the
+-- snapshots ReportingExportFunction writes (arrears.usecases.reporting_export, weekly by default):
+-- gzipped JSON Lines under loans/snapshot=<date>/ and transitions/snapshot=<date>/, and a marker
+-- snapshots/snapshot=<date>/complete.json written last. `loans` and `transitions` are views of the
+-- latest snapshot that has its marker, so a query never reads a half-written export. Partitions are
+-- projected (no MSCK REPAIR, no crawler).
 
 CREATE DATABASE IF NOT EXISTS arrears_reporting;
 
-CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting.loans (
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting.completed_snapshots (
+  snapshot         string,
+  `rows`           map<string,bigint>
+)
+PARTITIONED BY (snapshot_on string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ReportingBucket}/snapshots/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.snapshot_on.type' = 'date',
+  'projection.snapshot_on.format' = 'yyyy-MM-dd',
+  'projection.snapshot_on.range' = '2020-01-01,NOW',
+  'projection.snapshot_on.interval' = '1',
+  'projection.snapshot_on.interval.unit' = 'DAYS',
+  'storage.location.template' = 's3://${ReportingBucket}/snapshots/snapshot=${snapshot_on}/'
+);
+
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting.loan_snapshots (
   loan_id          string,
   jurisdiction     string,
   strategy_arm     string,
@@ -24,10 +43,20 @@ CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting.loans (
   recovered_minor  bigint,
   balance_minor    bigint
 )
+PARTITIONED BY (snapshot_on string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
-LOCATION 's3://${ArchiveBucket}/reporting/loans/';
+LOCATION 's3://${ReportingBucket}/loans/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.snapshot_on.type' = 'date',
+  'projection.snapshot_on.format' = 'yyyy-MM-dd',
+  'projection.snapshot_on.range' = '2020-01-01,NOW',
+  'projection.snapshot_on.interval' = '1',
+  'projection.snapshot_on.interval.unit' = 'DAYS',
+  'storage.location.template' = 's3://${ReportingBucket}/loans/snapshot=${snapshot_on}/'
+);
 
-CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting.transitions (
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting.transition_snapshots (
   loan_id          string,
   jurisdiction     string,
   strategy_arm     string,
@@ -38,8 +67,28 @@ CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting.transitions (
   dpd              int,
   version          bigint
 )
+PARTITIONED BY (snapshot_on string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
-LOCATION 's3://${ArchiveBucket}/reporting/transitions/';
+LOCATION 's3://${ReportingBucket}/transitions/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.snapshot_on.type' = 'date',
+  'projection.snapshot_on.format' = 'yyyy-MM-dd',
+  'projection.snapshot_on.range' = '2020-01-01,NOW',
+  'projection.snapshot_on.interval' = '1',
+  'projection.snapshot_on.interval.unit' = 'DAYS',
+  'storage.location.template' = 's3://${ReportingBucket}/transitions/snapshot=${snapshot_on}/'
+);
+
+CREATE OR REPLACE VIEW arrears_reporting.loans AS
+SELECT loan_id, jurisdiction, strategy_arm, disbursed_on, currency, principal_minor, status, bucket, dpd, charged_off_on, recovered_minor, balance_minor
+FROM arrears_reporting.loan_snapshots
+WHERE snapshot_on = (SELECT max(snapshot_on) FROM arrears_reporting.completed_snapshots);
+
+CREATE OR REPLACE VIEW arrears_reporting.transitions AS
+SELECT loan_id, jurisdiction, strategy_arm, disbursed_on, changed_on, from_state, to_state, dpd, version
+FROM arrears_reporting.transition_snapshots
+WHERE snapshot_on = (SELECT max(snapshot_on) FROM arrears_reporting.completed_snapshots);
 
 CREATE OR REPLACE VIEW arrears_reporting.contacts AS
 SELECT contact_id, loan_id, channel, status, occurred_at, strategy, jurisdiction, dt

@@ -4,6 +4,7 @@ and the queries name only those tables and use only functions both engines have.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ ATHENA_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "INTEGER": "int"}
 
 def athena_columns(table: str) -> dict[str, str]:
     match = re.search(
-        rf"CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting\.{table} \((?P<body>.*?)\)\s*ROW FORMAT",
+        rf"CREATE EXTERNAL TABLE IF NOT EXISTS arrears_reporting\.{table} \((?P<body>.*?)\)\s*PARTITIONED BY",
         DDL,
         re.S,
     )
@@ -27,13 +28,32 @@ def athena_columns(table: str) -> dict[str, str]:
         line = raw.strip().rstrip(",")
         if line:
             name, kind = line.split()
-            columns[name] = kind
+            columns[name.strip("`")] = kind
     return columns
 
 
 @pytest.mark.parametrize("table", ["loans", "transitions"])
 def test_the_athena_tables_have_the_columns_and_types_of_the_local_views(table: str) -> None:
-    assert athena_columns(table) == {name: ATHENA_TYPES[kind] for name, kind in COLUMNS[table].items()}
+    snapshots = f"{table[:-1]}_snapshots"
+    assert athena_columns(snapshots) == {name: ATHENA_TYPES[kind] for name, kind in COLUMNS[table].items()}
+    # The report reads a view of the latest snapshot the export completed (its marker is written last).
+    latest = r"WHERE snapshot_on = \(SELECT max\(snapshot_on\) FROM arrears_reporting\.completed_snapshots\);"
+    header = rf"CREATE OR REPLACE VIEW arrears_reporting\.{table} AS\s+SELECT (?P<cols>.*?)\s+"
+    view = re.search(rf"{header}FROM arrears_reporting\.{snapshots}\s+{latest}", DDL, re.S)
+    assert view, table
+    assert [c.strip() for c in view["cols"].split(",")] == list(COLUMNS[table])
+
+
+def test_the_snapshot_tables_project_the_partitions_the_export_writes() -> None:
+    from arrears.adapters.reporting_store import snapshot_prefix
+
+    for table, prefix in (("loan_snapshots", "loans"), ("transition_snapshots", "transitions")):
+        assert table in DDL
+        template = f"s3://${{ReportingBucket}}/{snapshot_prefix(prefix, date(2026, 3, 2))}".replace(
+            "2026-03-02", "${snapshot_on}"
+        )
+        assert f"'storage.location.template' = '{template}'" in DDL, table
+    assert athena_columns("completed_snapshots") == {"snapshot": "string", "rows": "map<string,bigint>"}
 
 
 def test_the_athena_contacts_view_has_the_columns_of_the_local_one() -> None:

@@ -31,11 +31,25 @@ def test_cron_fields(text: str, low: int, high: int, expected: tuple[int, ...]) 
 
 
 @pytest.mark.parametrize(
-    "expression", ["cron(0 24 * * ? *)", "cron(0 6 1 * ? *)", "cron(0 6 * * MON *)", "at(x)"]
+    "expression",
+    ["cron(0 24 * * ? *)", "cron(0 6 1 3 ? *)", "cron(0 6 ? * FUNDAY *)", "cron(0 6 32 * ? *)", "at(x)"],
 )
 def test_forms_it_cannot_fire_are_refused(expression: str) -> None:
     with pytest.raises(ScheduleError):
         Schedule.from_properties("F", {"ScheduleExpression": expression})
+
+
+def test_a_weekly_schedule_fires_on_its_day_and_a_monthly_one_on_its_date() -> None:
+    weekly = Schedule("F", "cron(0 4 ? * MON *)")  # 1 March 2026 is a Sunday
+    assert list(weekly.firings(utc(2026, 3, 1), utc(2026, 3, 15))) == [utc(2026, 3, 2, 4), utc(2026, 3, 9, 4)]
+    assert list(Schedule("F", "cron(0 4 ? * 2 *)").firings(utc(2026, 3, 1), utc(2026, 3, 8))) == [
+        utc(2026, 3, 2, 4)
+    ]
+    monthly = Schedule("F", "cron(30 2 1 * ? *)", "Asia/Shanghai")  # 02:30 on the 1st in Shanghai
+    assert list(monthly.firings(utc(2026, 2, 15), utc(2026, 4, 15))) == [
+        utc(2026, 2, 28, 18, 30),
+        utc(2026, 3, 31, 18, 30),
+    ]
 
 
 def test_a_local_time_follows_daylight_saving_time() -> None:

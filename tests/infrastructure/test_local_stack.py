@@ -321,6 +321,10 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_TIMEZONE": "Asia/Shanghai",
         },
         "PlannerFunction": {"DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"]},
+        "ReportingExportFunction": {
+            "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
+            "REPORTING_BUCKET": physical["ReportingBucket"],
+        },
         "ApiFunction": {
             "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
             "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
@@ -388,6 +392,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "SweepFunction": [("schedule", "")],
         "SweepDeadlineFunction": [("schedule", "")],
         "RetentionFunction": [("schedule", "")],
+        "ReportingExportFunction": [("schedule", "")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],

@@ -424,7 +424,12 @@ def test_the_scheduler_role_invokes_only_the_scheduled_functions_and_dead_letter
     raw: dict[str, Any],
 ) -> None:
     scheduled = {name for name, _, _ in function_events(raw, *SCHEDULER_EVENT_TYPES)}
-    assert scheduled == {"SweepFunction", "SweepDeadlineFunction", "RetentionFunction"}
+    assert scheduled == {
+        "SweepFunction",
+        "SweepDeadlineFunction",
+        "RetentionFunction",
+        "ReportingExportFunction",
+    }
     for _, _, properties in function_events(raw, *SCHEDULER_EVENT_TYPES):
         assert refers_to(properties["RoleArn"], SCHEDULER_ROLE)
     role = props(raw["Resources"][SCHEDULER_ROLE])
@@ -778,7 +783,7 @@ def test_the_archivers_lock_follows_the_stage(raw: dict[str, Any]) -> None:
 
 def test_archive_bucket_policy_allows_only_tls_and_sse_kms_with_the_data_key(raw: dict[str, Any]) -> None:
     policies = of_type(raw, "AWS::S3::BucketPolicy")
-    assert set(policies) == {"ArchiveBucketPolicy", "ImportBucketPolicy"}
+    assert set(policies) == {"ArchiveBucketPolicy", "ImportBucketPolicy", "ReportingBucketPolicy"}
     policy = policies["ArchiveBucketPolicy"]
     assert refers_to(props(policy)["Bucket"], "ArchiveBucket")
     denies = [s for s in statements(props(policy)["PolicyDocument"]) if s["Effect"] == "Deny"]
@@ -968,8 +973,13 @@ def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:
         for action in as_list(statement["Action"])
         if str(action).startswith("s3:")
     }
-    # The book import touches its own bucket only (test_the_book_import_reads_only_book_files...).
-    assert touching == set(ARCHIVE_WRITERS) | {"RetentionFunctionRole", "BookImportFunctionRole"}
+    # The book import and the reporting export touch their own buckets only (test_the_book_import_reads_only_
+    # book_files..., test_the_reporting_export_writes_only_its_snapshots...).
+    assert touching == set(ARCHIVE_WRITERS) | {
+        "RetentionFunctionRole",
+        "BookImportFunctionRole",
+        "ReportingExportFunctionRole",
+    }
 
 
 def test_the_retention_review_extends_and_tags_archived_objects_and_can_neither_delete_nor_bypass(
@@ -1019,6 +1029,48 @@ def test_the_book_import_reads_only_book_files_and_writes_only_reports(translate
         (["s3:GetObject"], "${ImportBucket.Arn}/imports/*"),
         (["s3:PutObject"], "${ImportBucket.Arn}/reports/*"),
     ]
+
+
+def test_the_reporting_export_writes_only_its_snapshots_and_reads_the_book_and_its_history(
+    translated: dict[str, Any],
+) -> None:
+    granted = sorted(
+        (
+            sorted(str(a) for a in as_list(statement["Action"])),
+            sorted(map(str, as_list(statement["Resource"]))),
+        )
+        for role, statement in role_statements(translated)
+        if role == "ReportingExportFunctionRole"
+        and any(str(a).startswith(("s3:", "dynamodb:")) for a in as_list(statement["Action"]))
+    )
+    assert granted == sorted(
+        [
+            (
+                ["dynamodb:Scan"],
+                sorted(
+                    map(
+                        str,
+                        [
+                            {"Fn::GetAtt": ["LoansTable", "Arn"]},
+                            {"Fn::GetAtt": ["DelinquencyHistoryTable", "Arn"]},
+                        ],
+                    )
+                ),
+            ),
+            (
+                ["s3:DeleteObject", "s3:PutObject"],
+                sorted(
+                    str({"Fn::Sub": f"${{ReportingBucket.Arn}}/{prefix}/*"})
+                    for prefix in ("loans", "transitions", "snapshots")
+                ),
+            ),
+            (["s3:ListBucket"], [str({"Fn::GetAtt": ["ReportingBucket", "Arn"]})]),
+        ]
+    )
+    bucket = props(translated["Resources"]["ReportingBucket"])
+    assert "ObjectLockConfiguration" not in bucket  # derived data: rebuilt at will, expired by lifecycle
+    (expiry,) = [r for r in bucket["LifecycleConfiguration"]["Rules"] if r["Id"] == "ExpireSnapshots"]
+    assert expiry["ExpirationInDays"] == {"Ref": "ReportingSnapshotDays"}
 
 
 def test_only_the_functions_that_pseudonymise_read_the_token_secret(

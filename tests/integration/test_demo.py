@@ -89,8 +89,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
             sent = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()
             sms = [(str(number), str(body)) for number, body in sent]
             summary["outcomes"] = write_outcomes(
-                loans_table=sim.settings.loans_table,
-                history_table=sim.stack.physical["DelinquencyHistoryTable"],
+                cloud=sim.cloud,
                 out=out,
                 as_of=START + timedelta(days=DAYS - 1),
                 counted=counted.as_json(),
@@ -129,8 +128,20 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "ApiFunction",
         "HoldsFunction",  # the reacting borrowers' promises, hardship and disputes (localcloud.intents)
         "RetentionFunction",  # the daily review of archive retention (usecases.retention)
+        "ReportingExportFunction",  # the weekly reporting snapshot (Monday 2 March), then the run's last
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
+
+
+def test_the_report_reads_the_snapshot_the_stacks_export_function_wrote(demo: DemoRun) -> None:
+    outcomes = demo.summary["outcomes"]
+    snapshot = outcomes["reporting_snapshot"]
+    assert snapshot["snapshot"] == (START + timedelta(days=DAYS - 1)).isoformat()
+    assert snapshot["rows"]["loans"] == LOANS == outcomes["exported_rows"]["loans"]
+    assert snapshot["rows"]["transitions"] == outcomes["exported_rows"]["transitions"] > 0
+    rows = [json.loads(line) for line in (demo.out / "data" / "loans.jsonl").read_text().splitlines()]
+    assert [row["loan_id"] for row in rows] == sorted(item["loan_id"] for item in demo.summary["final_loans"])
+    assert not {"borrower_id", "borrower_token", "phone", "email"} & set(rows[0])
 
 
 def test_the_exported_archive_verifies(demo: DemoRun, capsys: pytest.CaptureFixture[str]) -> None:
@@ -308,13 +319,15 @@ def test_the_outcomes_count_the_handlers_requests_and_price_them(demo: DemoRun) 
     outcomes = demo.summary["outcomes"]
     requests = outcomes["aws_requests"]
     # Each function the run invoked made requests; the simulator's own (its scans, its payments) are not
-    # counted: the one handler that scans is the sweep worker's census (a segment of the Loans table a
-    # shard and a day, until the stock is kept from bucket transitions: docs/scaling.md)
+    # counted: the handlers that scan are the sweep worker's census (a segment of the Loans table a
+    # shard and a day, until the stock is kept from bucket transitions: docs/scaling.md) and the weekly
+    # reporting export (the Loans and DelinquencyHistory tables, one page each at this size)
     assert set(requests["requests_by_function"]) <= set(demo.summary["run"]["invocations"])
     assert requests["requests"]["dynamodb:UpdateItem"] > 0
     logs = [json.loads(line) for line in (demo.out / "logs.jsonl").read_text().splitlines() if line]
     segments = sum(1 for line in logs if line.get("message") == "census shard segment done")
-    assert requests["requests"].get("dynamodb:Scan", 0) == segments  # one page a segment at this size
+    exports = demo.summary["run"]["invocations"]["ReportingExportFunction"]
+    assert requests["requests"].get("dynamodb:Scan", 0) == segments + 2 * exports  # one page each here
     # Every SMS sent is counted, with its parts
     assert requests["sms_messages"] == len(demo.sms)
     assert sum(requests["sms_parts_by_country_code"].values()) == sum(sms_parts(body) for _, body in demo.sms)

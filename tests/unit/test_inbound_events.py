@@ -51,6 +51,7 @@ MODELS: dict[str, Any] = {
     # Routed by Powertools' event handler (arrears.handlers.api_app), which reads this model's shape.
     "api": APIGatewayProxyEventV2Model,
     "retention": SchedulerInvocation,
+    "reporting_export": SchedulerInvocation,
     "book_import": BookObjectCreated,
 }
 # Models of the whole event (an SNS event is one notification), not of each of its records.

@@ -6,8 +6,9 @@ archive): the queries under `arrears_report/sql/` run unchanged on both, because
 string (they compare as dates) and only functions both engines have are used (`date_diff('day', ..)`,
 `substr`, `lead`/`lag`/`row_number`, `coalesce`, `CAST(.. AS date)`).
 
-* `loans`: one row per loan (`localcloud.export.loan_row`), no borrower id and no personal data.
-* `transitions`: one row per bucket transition (`localcloud.export.transition_rows`).
+* `loans`: one row per loan (`arrears.usecases.reporting_export.loan_row`), no borrower id, no
+  personal data.
+* `transitions`: one row per bucket transition (`arrears.usecases.reporting_export.transition_rows`).
 * `contacts`: the contact archive, one row per contact (a record archived twice counted once).
 """
 

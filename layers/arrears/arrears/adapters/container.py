@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from arrears.adapters.gate_reads import GateReads
     from arrears.adapters.outbox import SendOutbox
     from arrears.adapters.payments_ledger import PaymentLedger
+    from arrears.adapters.reporting_store import ReportingSource, ReportingStore
     from arrears.adapters.secrets import TokenSecret
     from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
     from arrears.config.playbook import PlaybookSource
@@ -285,6 +286,25 @@ class Container:
         from arrears.adapters.borrower_requests import BorrowerRequestRepository
 
         return BorrowerRequestRepository(self._dynamodb.Table(self.settings.borrower_requests_table))
+
+    @cached_property
+    def reporting_store(self) -> ReportingStore:
+        if not self.settings.reporting_bucket:
+            raise RuntimeError("REPORTING_BUCKET is not set: this function writes no reporting snapshot")
+        from arrears.adapters.reporting_store import ReportingStore
+
+        return ReportingStore(
+            self.client("s3"), self.settings.reporting_bucket, self.settings.archive_kms_key_id
+        )
+
+    @cached_property
+    def reporting_source(self) -> ReportingSource:
+        """The Loans and DelinquencyHistory tables, read whole for the reporting export."""
+        from arrears.adapters.reporting_store import ReportingSource
+
+        return ReportingSource(
+            self._dynamodb, self.settings.loans_table, self.settings.delinquency_history_table
+        )
 
     def loan_ids_for_borrower(self, borrower_id: str) -> list[str]:
         from arrears.adapters.dynamodb import loan_ids_for_borrower

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     opt_out_link_ttl_days: int = Field(default=60, ge=1, le=365)
     # The borrower API: the table of borrower requests (promises, disputes, hardship, complaints).
     borrower_requests_table: str = ""
+    # The reporting export: the bucket its snapshots go to (rows for the outcome report's SQL).
+    reporting_bucket: str = ""
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)
