@@ -6,7 +6,8 @@ The floor is what any Python function on Lambda with this stack pays before its 
 new interpreter with the layer on `sys.path`, as Lambda's init phase does. Runs are paired: every
 round measures the floor and then each handler, in new processes, one after another in the same
 session, so a busy machine slows both sides of a ratio alike; the ratio reported is the median of
-the per-round ratios (and the medians of the times, for reference).
+the per-round ratios (and the medians of the times, for reference). Times are the interpreter's CPU
+time for the import (`PROBE`), which a shared machine's load moves far less than wall-clock time.
 """
 
 from __future__ import annotations
@@ -58,10 +59,12 @@ FLOOR = "import boto3\nfrom aws_lambda_powertools import Logger\nLogger(service=
 
 PROBE = """
 import sys, time
-began = time.perf_counter()
+began = time.process_time()
 {code}
-print(time.perf_counter() - began)
+print(time.process_time() - began)
 """
+"""The import's CPU time (user + system of the interpreter): an import is CPU-bound once its files are
+in the page cache, and CPU time is not inflated by other processes' load as wall-clock time is."""
 
 
 def _handler_code(name: str) -> str:

@@ -311,9 +311,14 @@ class LocalCloud:
         keep_invocations: bool = True,
         faults: FaultInjector | None = None,
         trim_streams: bool = False,
+        expire_ttl: bool = False,
     ) -> None:
         # With `trim_streams`, stream records every consumer has read are dropped (localcloud.lean).
         self.trim_streams = trim_streams
+        # With `expire_ttl`, the items whose TTL has passed are deleted at each new simulated day, as
+        # DynamoDB's TTL does (localcloud.lean.expire_ttl_items); `ttl_expired` counts them per table.
+        self.expire_ttl = expire_ttl
+        self.ttl_expired: dict[str, int] = {}
         self._stream_pins: dict[str, int] = {}  # table -> first record a stream failure names
         # Every invocation (event and response) is kept in `invocations` for the tests that inspect
         # them; the demo keeps only the per-function `counts`, so its memory does not grow with days.
@@ -788,7 +793,15 @@ class LocalCloud:
     def advance_to(self, moment: datetime) -> None:
         if moment.astimezone(UTC) < self.clock:
             raise ValueError("the simulated clock never runs backwards")
+        new_day = moment.astimezone(UTC).date() != self.clock.date()
         self.clock = moment.astimezone(UTC)
+        if new_day and self.expire_ttl:
+            from localcloud.lean import expire_ttl_items
+
+            logical = {physical: name for name, physical in self.stack.physical.items()}
+            for table, count in expire_ttl_items(self.clock, ACCOUNT, REGION).items():
+                name = logical.get(table, table)
+                self.ttl_expired[name] = self.ttl_expired.get(name, 0) + count
 
 
 def _with_json_body(record: Mapping[str, Any]) -> dict[str, Any]:

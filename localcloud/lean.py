@@ -12,7 +12,10 @@ equivalence test run the same seed both ways and compare summary.json and the ar
   keeps every record of every write, each with the item's old and new image, for the whole run.
   A record is kept while a stream failure sent to the on-failure queue still names it (the operator's
   replay reads it again), and the count of records ever written (`written`) does not move, so
-  "has the table changed since" checks still see every write.
+  "has the table changed since" checks still see every write;
+* the items whose DynamoDB TTL has passed are deleted once a simulated day (`expire_ttl_items`), as
+  DynamoDB's TTL does: the idempotency and send-outbox records, the sweep runs and the call ledger's
+  windows no longer pile up for the whole run (they grew by every invocation and every contact).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import contextlib
 import copy
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,9 +151,37 @@ def differences(left: Any, right: Any, path: str = "") -> list[str]:
     return [] if left == right else [path or "(root)"]
 
 
+def expire_ttl_items(now: datetime, account: str, region: str) -> dict[str, int]:
+    """Delete from moto's tables the items whose TTL attribute (epoch seconds) is before `now`, as
+    DynamoDB's TTL does (it deletes an expired item within a few days; reads may still see it until
+    then, so no reader relies on the deletion). Returns the count deleted per table.
+
+    Only tables without a stream: DynamoDB writes a TTL deletion to the stream as a service REMOVE,
+    which moto does not model, and the streamed tables' TTL (the Contacts table's 90 days) is longer
+    than a demo. An item whose TTL attribute is missing or not a number never expires (DynamoDB's rule).
+    """
+    from moto.dynamodb.models import dynamodb_backends
+
+    cutoff = now.timestamp()
+    expired: dict[str, int] = {}
+    for name, table in dynamodb_backends[account][region].tables.items():
+        ttl = table.ttl
+        if ttl.get("TimeToLiveStatus") != "ENABLED" or table.stream_shard is not None:
+            continue
+        attribute = ttl["AttributeName"]
+        for item in table.all_items():
+            value = item.attrs.get(attribute)
+            if value is None or value.type != "N" or float(value.value) >= cutoff:
+                continue
+            table.delete_item(item.hash_key, item.range_key)
+            expired[name] = expired.get(name, 0) + 1
+    return expired
+
+
 __all__ = [
     "archive_layout",
     "differences",
+    "expire_ttl_items",
     "fast_moto",
     "position",
     "regular_json",

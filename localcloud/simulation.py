@@ -116,6 +116,7 @@ class Simulation:
             keep_invocations=False,
             faults=FaultInjector(faults),
             trim_streams=lean,
+            expire_ttl=True,  # as DynamoDB's TTL does, lean or not (localcloud.lean.expire_ttl_items)
         )
         self.cloud.faults.clock = lambda: self.cloud.clock  # when a send was refused
         self.settings = load_settings(self.stack.functions["SweepFunction"].environment)
@@ -656,7 +657,11 @@ def run_demo(
                 behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.
-            summary["local_cloud"] = {"lean": lean, "stream_records": sim.cloud.stream_records()}
+            summary["local_cloud"] = {
+                "lean": lean,
+                "stream_records": sim.cloud.stream_records(),
+                "ttl_expired": dict(sorted(sim.cloud.ttl_expired.items())),
+            }
             sim.http_api.close()
     finally:
         counted.uninstall()

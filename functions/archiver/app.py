@@ -7,14 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.events.streams import ContactRecord
-from arrears.handlers.lambda_events import receive_until_malformed
-from arrears.handlers.reporting import archived
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.archiving import archive_records
 
 telemetry = Telemetry()
-container = Container.from_environment()
+container = Container.from_environment()  # the environment only: see the container's docstring
 
 
 @telemetry.handler()
@@ -25,6 +21,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     retrying sends it to the on-failure destination; the good records archived before it are
     recognised by their batch manifest and not written twice.
     """
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.streams import ContactRecord
+    from arrears.handlers.lambda_events import receive_until_malformed
+    from arrears.handlers.reporting import archived
+    from arrears.usecases.archiving import archive_records
+
     records, failures = receive_until_malformed(event, ContactRecord, telemetry.logger)
     if records:
         result = archive_records(

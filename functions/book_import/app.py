@@ -4,28 +4,39 @@ reported under `reports/` beside it (line, field, problem; never a personal valu
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from arrears.adapters.book_files import BookFiles, BookTooLarge
 from arrears.adapters.container import Container
-from arrears.events.book_file import BookObjectCreated
-from arrears.handlers.book_import import import_text, report_import
-from arrears.handlers.lambda_events import receive
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.book_import import ImportReport, RowProblem
+
+if TYPE_CHECKING:
+    from arrears.config.playbook import PlaybookSource
 
 telemetry = Telemetry()
 # Borrowers are stored with their lookup keys, keyed hashes under the token_secret (BorrowerTokenSecret).
-container = Container.from_environment()
-playbooks = container.playbook_source()
+container = Container.from_environment()  # the environment only: see the container's docstring
+
+
+@cache
+def playbooks() -> PlaybookSource:
+    """The SSM collection policy, read by the first invocation that needs it."""
+    return container.playbook_source()
 
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.adapters.book_files import BookFiles, BookTooLarge
+    from arrears.events.book_file import BookObjectCreated
+    from arrears.handlers.book_import import import_text, report_import
+    from arrears.handlers.lambda_events import receive
+    from arrears.usecases.book_import import ImportReport, RowProblem
+
     bucket, key, at = receive(event, BookObjectCreated, telemetry.logger)
     if key.endswith("/"):  # a "folder" made in the console: no file to import
         telemetry.logger.info("not a book file: a folder", extra={"file": key})
@@ -44,7 +55,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         telemetry.logger.error("book file not read", extra={"file": key, "reason": f"S3 {code}"})
         raise
     else:
-        report = import_text(text, key, at, container, playbooks.current())
+        report = import_text(text, key, at, container, playbooks().current())
     summary = report_import(telemetry, key, report)
     errors_key, summary_key = files.write_report(
         bucket, key, [problem.as_json() for problem in report.problems], {"file": key, **summary}

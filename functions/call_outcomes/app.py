@@ -11,37 +11,42 @@ docs/contracts.md, "The dialer contract".
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.adapters.idempotency import OnceRunner
-from arrears.domain.call_attempts import CallAttempt
-from arrears.events.bus import CallOutcomeEvent
-from arrears.events.dialer import CallAttemptedEvent, FieldVisitReportedEvent
-from arrears.handlers.lambda_events import receive
-from arrears.handlers.reporting import call_attempt_recorded, field_visit_recorded
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.call_outcomes import RejectedAttempt, report_call_attempt
-from arrears.usecases.dispatch import DispatchPorts
-from arrears.usecases.field_visits import RejectedVisit, report_field_visit
+
+if TYPE_CHECKING:
+    from arrears.adapters.idempotency import OnceRunner
+    from arrears.domain.call_attempts import CallAttempt
+    from arrears.usecases.dispatch import DispatchPorts
 
 telemetry = Telemetry()
-container = Container.from_environment()  # settings only: every client is built on first use
+container = Container.from_environment()  # the environment only: see the container's docstring
 
 
 @cache
 def wiring() -> tuple[OnceRunner, DispatchPorts]:
     """The idempotency store and the dispatch ports, built on the first invocation, not at import:
-    their clients (DynamoDB, SNS, SQS, Secrets Manager) and the token secret's read are not paid by
-    an import, and a failed read is retried by the next invocation instead of failing the init."""
+    their modules, their clients (DynamoDB, SNS, SQS, Secrets Manager) and the token secret's read
+    are not paid by an import, and a failed read is retried by the next invocation instead of
+    failing the init."""
+    from arrears.adapters.idempotency import OnceRunner
+    from arrears.usecases.dispatch import DispatchPorts
+
     once = OnceRunner(container.settings.idempotency_table)
     return once, DispatchPorts.from_container(container, once)
 
 
 def _field_visit(event: dict[str, Any], ports: DispatchPorts) -> dict[str, Any]:
+    from arrears.events.dialer import FieldVisitReportedEvent
+    from arrears.handlers.lambda_events import receive
+    from arrears.handlers.reporting import field_visit_recorded
+    from arrears.usecases.field_visits import RejectedVisit, report_field_visit
+
     visit = receive(event, FieldVisitReportedEvent, telemetry.logger)
     try:
         result = report_field_visit(visit, ports)
@@ -56,6 +61,13 @@ def _field_visit(event: dict[str, Any], ports: DispatchPorts) -> dict[str, Any]:
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.bus import CallOutcomeEvent
+    from arrears.events.dialer import CallAttemptedEvent
+    from arrears.handlers.lambda_events import receive
+    from arrears.handlers.reporting import call_attempt_recorded
+    from arrears.usecases.call_outcomes import RejectedAttempt, report_call_attempt
+
     once, ports = wiring()
     once.register_lambda_context(context)
     # An event that is not an object is refused by the parser below, with its log line.

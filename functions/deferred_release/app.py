@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.adapters.outbox import SendOutbox
-from arrears.events.schedules import ScheduledEvent
-from arrears.handlers.lambda_events import receive, time_left
-from arrears.handlers.reporting import DispatchReport
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.deferred_release import release_deferred
-from arrears.usecases.dispatch import DispatchPorts
+
+if TYPE_CHECKING:
+    from arrears.adapters.outbox import SendOutbox
+    from arrears.usecases.dispatch import DispatchPorts
 
 # The contacts it makes are the dispatcher's: alarms and the dashboard count them under its service.
 telemetry = Telemetry(metrics_service="dispatcher")
-container = Container.from_environment()  # settings only: every client is built on first use
+container = Container.from_environment()  # the environment only: see the container's docstring
 
 
 @cache
 def wiring() -> tuple[SendOutbox, DispatchPorts]:
     """The send outbox and the dispatch ports, built on the first invocation, not at import:
-    their clients (DynamoDB, SNS, SQS, Secrets Manager) and the token secret's read are not paid by
-    an import, and a failed read is retried by the next invocation instead of failing the init."""
+    their modules, their clients (DynamoDB, SNS, SQS, Secrets Manager) and the token secret's read
+    are not paid by an import, and a failed read is retried by the next invocation instead of
+    failing the init."""
+    from arrears.usecases.dispatch import DispatchPorts
+
     once = container.outbox
     return once, DispatchPorts.from_container(container, once)
 
@@ -37,6 +38,12 @@ TIME_RESERVE_MS = 30_000
 
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.schedules import ScheduledEvent
+    from arrears.handlers.lambda_events import receive, time_left
+    from arrears.handlers.reporting import DispatchReport
+    from arrears.usecases.deferred_release import release_deferred
+
     once, ports = wiring()
     once.register_lambda_context(context)
     # The schedule's time is not the contact instant: each release is judged at the container's clock.

@@ -8,26 +8,39 @@ twice, then hands it to the on-failure destination (AsyncFailureQueue).
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.events.inbound import InboundSmsEvent
-from arrears.handlers.lambda_events import receive
-from arrears.handlers.preferences import preference_received
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.preferences import PreferencePorts, receive_text_reply
+
+if TYPE_CHECKING:
+    from arrears.usecases.preferences import PreferencePorts
 
 telemetry = Telemetry()
-container = Container.from_environment()
-ports = PreferencePorts(container.borrowers, container.archive_store, container.token_secret.value)
+container = Container.from_environment()  # the environment only: see the container's docstring
+
+
+@cache
+def ports() -> PreferencePorts:
+    """The borrowers, the archive and the token secret, wired by the first invocation."""
+    from arrears.usecases.preferences import PreferencePorts
+
+    return PreferencePorts(container.borrowers, container.archive_store, container.token_secret.value)
 
 
 @telemetry.handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.inbound import InboundSmsEvent
+    from arrears.handlers.lambda_events import receive
+    from arrears.handlers.preferences import preference_received
+    from arrears.usecases.preferences import receive_text_reply
+
     reply, published_at = receive(event, InboundSmsEvent, telemetry.logger)
     ids = {"inbound_message_id": reply.inbound_message_id}
     with telemetry.failure_logged("text reply not recorded", ValueError, LookupError, **ids):
-        outcome = receive_text_reply(reply, container.clock.now(), ports, requested_at=published_at)
+        outcome = receive_text_reply(reply, container.clock.now(), ports(), requested_at=published_at)
     return preference_received(telemetry, outcome, ids)

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.domain.bureau import Communication
-from arrears.events.streams import LoanChange, LoanChangeRecord
-from arrears.handlers.lambda_events import process_batch
-from arrears.handlers.reporting import invalid_policy_reporter, planned
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.credit_facts import record_bureau_facts
-from arrears.usecases.delinquency_history import record_transition
-from arrears.usecases.planning import plan_for_change
-from arrears.usecases.plans import archive_plan_events
+
+if TYPE_CHECKING:
+    from arrears.config.playbook import PlaybookSource
+    from arrears.events.streams import LoanChange
 
 telemetry = Telemetry()
-container = Container.from_environment()
-playbooks = container.playbook_source(report=invalid_policy_reporter(telemetry))
+container = Container.from_environment()  # the environment only: see the container's docstring
+
+
+@cache
+def playbooks() -> PlaybookSource:
+    """The SSM collection policy (an invalid document is reported as a metric), read by the first
+    invocation that needs it."""
+    from arrears.handlers.reporting import invalid_policy_reporter
+
+    return container.playbook_source(report=invalid_policy_reporter(telemetry))
 
 
 def plan(change: LoanChange | None) -> None:
+    from arrears.domain.bureau import Communication
+    from arrears.handlers.reporting import planned
+    from arrears.usecases.credit_facts import record_bureau_facts
+    from arrears.usecases.delinquency_history import record_transition
+    from arrears.usecases.planning import plan_for_change
+    from arrears.usecases.plans import archive_plan_events
+
     if change is None:
         return
     if container.delinquency_history is not None:
@@ -54,11 +66,15 @@ def plan(change: LoanChange | None) -> None:
         field_visits=container.field_visits,
         call_tasks=container.call_tasks,
         call_ledger=container.call_ledger,
-        playbook=playbooks.current(),
+        playbook=playbooks().current(),
     )
     planned(telemetry, result)
 
 
 @telemetry.handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.streams import LoanChangeRecord
+    from arrears.handlers.lambda_events import process_batch
+
     return process_batch(event, context, LoanChangeRecord, plan, telemetry.logger)

@@ -15,19 +15,23 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.config.rulepacks import bundled_rule_packs
-from arrears.domain.business_time import latest_business_date
-from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
-from arrears.handlers.lambda_events import receive_scheduled
+from arrears.events.correlation import SCHEDULED_TIME
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.reporting_export import export_reporting
 
 telemetry = Telemetry()
-container = Container.from_environment()
+container = Container.from_environment()  # the environment only: see the container's docstring
 
 
 @telemetry.handler(SCHEDULED_TIME)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts"); the rule
+    # packs are parsed once per container, on that invocation.
+    from arrears.config.rulepacks import bundled_rule_packs
+    from arrears.domain.business_time import latest_business_date
+    from arrears.events.schedules import SchedulerInvocation
+    from arrears.handlers.lambda_events import receive_scheduled
+    from arrears.usecases.reporting_export import export_reporting
+
     # A time ahead of the clock is refused: no schedule fires before its time.
     at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     history = bundled_rule_packs()

@@ -8,18 +8,21 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
-from arrears.handlers.lambda_events import receive_scheduled
-from arrears.handlers.reporting import sweep_started
+from arrears.events.correlation import SCHEDULED_TIME
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.sweep_start import start_sweep
 
 telemetry = Telemetry()
-container = Container.from_environment()
+container = Container.from_environment()  # the environment only: see the container's docstring
 
 
 @telemetry.handler(SCHEDULED_TIME)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.schedules import SchedulerInvocation
+    from arrears.handlers.lambda_events import receive_scheduled
+    from arrears.handlers.reporting import sweep_started
+    from arrears.usecases.sweep_start import start_sweep
+
     # A time ahead of the clock is refused: no schedule fires before its time.
     at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     settings = container.settings

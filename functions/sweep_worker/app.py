@@ -4,27 +4,38 @@ stock from flows with the census of the whole book."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.events.queues import SweepTaskRecord
-from arrears.handlers.lambda_events import ahead_of_clock, process_batch, time_left
-from arrears.handlers.reporting import SweepWorkReport
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.census import CensusTask
-from arrears.usecases.sweep import SweepTask
-from arrears.usecases.sweep_tasks import work_on
+
+if TYPE_CHECKING:
+    from arrears.config.playbook import PlaybookSource
+    from arrears.usecases.census import CensusTask
+    from arrears.usecases.sweep import SweepTask
 
 telemetry = Telemetry()
-container = Container.from_environment()
-# The SSM collection policy (the planner reports an invalid document; here it is logged).
-playbooks = container.playbook_source()
+container = Container.from_environment()  # the environment only: see the container's docstring
+
+
+@cache
+def playbooks() -> PlaybookSource:
+    """The SSM collection policy (the planner reports an invalid document; here it is logged), read
+    by the first invocation that needs it."""
+    return container.playbook_source()
 
 
 @telemetry.handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.queues import SweepTaskRecord
+    from arrears.handlers.lambda_events import ahead_of_clock, process_batch, time_left
+    from arrears.handlers.reporting import SweepWorkReport
+    from arrears.usecases.sweep_tasks import work_on
+
     settings, report = container.settings, SweepWorkReport(telemetry)
     has_time_left = time_left(context, settings.sweep_safety_margin_ms, settings.sweep_time_budget_ms)
 
@@ -32,7 +43,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         work_on(
             task,
             loans=container.loans,
-            playbook=playbooks.current(),
+            playbook=playbooks().current(),
             queue=container.sweep_tasks,
             runs=container.sweep_runs,
             has_time_left=has_time_left,

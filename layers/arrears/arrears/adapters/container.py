@@ -1,9 +1,16 @@
-"""Builds the adapters a handler needs, once per Lambda container (cold start)."""
+"""Builds the adapters a handler needs, once per Lambda container, each on its first use.
+
+A handler module makes its container at import (`Container.from_environment()`), which only copies
+the environment: the settings are validated (pydantic-settings), the boto3 session and each client
+built, and each adapter's module imported when an invocation first needs them. A cold start pays
+for what the function uses, once, and the import (the part Lambda's init phase waits for) stays
+close to the floor of `import boto3` and a Powertools Logger (`benchmarks/cold_import.py`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +18,6 @@ import boto3
 from botocore.config import Config
 
 from arrears.adapters.clock import Clock, WallClock
-from arrears.config.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
     from arrears.adapters.secrets import TokenSecret
     from arrears.adapters.sweep_runs import SweepRunRepository, SweepTaskQueue
     from arrears.config.playbook import PlaybookSource
+    from arrears.config.settings import Settings
 
 # Each adapter's module is imported by the property that builds it, on first use: a handler's cold
 # import pays only for what it wires (the dispatcher does not import the playbook's models, the
@@ -49,17 +56,45 @@ if TYPE_CHECKING:
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10)
 
 
-@dataclass
 class Container:
-    settings: Settings
-    _session: Any = field(default=None, repr=False)
-    # The instant a contact is made (adapters/clock.py): the wall clock in Lambda; the local cloud
-    # builds its containers with its simulated clock.
-    clock: Clock = field(default_factory=WallClock)
+    """The adapters of one function.
+
+    `settings` is the function's `Settings`, or its environment (the variables' mapping), validated
+    into them on first use: an invalid environment raises `ConfigurationError` from the first
+    invocation that reads a setting (a deployment problem, reported on every invocation until fixed,
+    never a per-event error). `session` is the boto3 session (a new default one, built on first use,
+    when None); `clock` the instant a contact is made (adapters/clock.py): the wall clock in Lambda,
+    the local cloud's simulated clock there.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | Mapping[str, str],
+        session: Any = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._given = settings
+        self._given_session = session
+        self.clock: Clock = clock or WallClock()
 
     @classmethod
     def from_environment(cls, clock: Clock | None = None) -> Container:
-        return cls(load_settings(), boto3.session.Session(), clock or WallClock())
+        """The container of this process's environment (copied now, validated on first use)."""
+        return cls(dict(os.environ), None, clock or WallClock())
+
+    def __repr__(self) -> str:
+        return f"Container(clock={self.clock!r})"
+
+    @cached_property
+    def settings(self) -> Settings:
+        from arrears.config.settings import Settings, load_settings
+
+        given = self._given
+        return given if isinstance(given, Settings) else load_settings(given)
+
+    @cached_property
+    def _session(self) -> Any:
+        return self._given_session or boto3.session.Session()
 
     def playbook_source(self, report: Callable[[str], None] | None = None) -> PlaybookSource:
         """The collection policy every function that assesses or plans must share: the SSM document

@@ -2,7 +2,8 @@
 
 Each field is read from the environment variable of its name in capitals (`LOANS_TABLE` ...);
 docs/contracts.md lists them, template.yaml sets them. An invalid or incomplete environment is a
-deployment problem, reported once at cold start (`ConfigurationError`), never per event.
+deployment problem (`ConfigurationError`), never an event's: a function's container validates its
+environment on the first invocation that reads a setting, not at import (`arrears.adapters.container`).
 """
 
 from __future__ import annotations

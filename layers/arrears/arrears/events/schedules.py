@@ -13,10 +13,9 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, Field
 
 from arrears.events.base import INBOUND, Inbound, UtcTime
+from arrears.events.correlation import SCHEDULED_TIME
 
-SCHEDULED_TIME = "time"
-"""The correlation id of an EventBridge Scheduler invocation (Logger `correlation_id_path`): its
-scheduled time, which names the run."""
+__all__ = ["SCHEDULED_TIME", "ScheduledEvent", "SchedulerInvocation"]
 
 
 class ScheduledEvent(Inbound, EventBridgeModel):

@@ -24,8 +24,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.jmespath_utils import query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arrears.events.base import safe_reference
-
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
@@ -75,6 +73,8 @@ class Telemetry:
             def invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 nonlocal traced
                 if correlation_id_path:
+                    from arrears.events.base import safe_reference  # with the events' models
+
                     # The id at the path is input: logged only when it has an id's shape
                     found = query(envelope=correlation_id_path, data=event)
                     self.logger.set_correlation_id(str(safe_reference(found)) if found is not None else None)
