@@ -13,18 +13,21 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.domain.bureau import Communication
-from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
-from arrears.handlers.lambda_events import receive_scheduled
+from arrears.events.correlation import SCHEDULED_TIME
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.bureau_file import build_metro2_cycle, previous_period
 
 telemetry = Telemetry()
-container = Container.from_environment()
+container = Container.from_environment()  # the environment only: see the container's docstring
 
 
 @telemetry.handler(SCHEDULED_TIME)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.domain.bureau import Communication
+    from arrears.events.schedules import SchedulerInvocation
+    from arrears.handlers.lambda_events import receive_scheduled
+    from arrears.usecases.bureau_file import build_metro2_cycle, previous_period
+
     # Business time is the scheduled time: the cycle is the month before it, whenever it runs.
     at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     facts = container.credit_facts

@@ -13,17 +13,20 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arrears.adapters.container import Container
-from arrears.events.schedules import SCHEDULED_TIME, SchedulerInvocation
-from arrears.handlers.lambda_events import receive_scheduled
+from arrears.events.correlation import SCHEDULED_TIME
 from arrears.handlers.telemetry import Telemetry
-from arrears.usecases.complaints import complaints_at_risk
 
 telemetry = Telemetry()
-container = Container.from_environment()
+container = Container.from_environment()  # the environment only: see the container's docstring
 
 
 @telemetry.handler(SCHEDULED_TIME)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    from arrears.events.schedules import SchedulerInvocation
+    from arrears.handlers.lambda_events import receive_scheduled
+    from arrears.usecases.complaints import complaints_at_risk
+
     at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     warn_days = container.settings.complaint_warn_days
     risk = complaints_at_risk(container.borrower_requests, at.date(), warn_days)
