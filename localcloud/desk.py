@@ -223,7 +223,10 @@ class SimulatedDesk:
                     self._key("claim", agent.staff_id[-8:], region[:8], stamp, str(claims)),
                 )
                 if answer.status != 200:
-                    code = answer.json()["error"]["code"]
+                    # A 5xx (a fault the run injected, or a defect) has no machine-readable code: the
+                    # agent counts it by status and ends the shift, as a person facing an error would.
+                    body = answer.json() if answer.status < 500 else {}
+                    code = str(body.get("error", {}).get("code") or f"http_{answer.status}")
                     if code != "no_task":
                         self.stats.claims[code] += 1
                     if answer.status == 403:

@@ -94,7 +94,15 @@ class ApiVoice:
         taken = {v.entry.borrower.borrower_id for v in voices.voices}
         # The loans behind that fall due first (a short run reaches their plans' instalments), the
         # smallest first: the shortest plans fit the auto-approval limits.
-        behind = [e for e in book if e.behaviour in BEHIND and e.borrower.borrower_id not in taken]
+        # Not a borrower who opted out of every channel: the book's untold borrower (loan 2) shows the
+        # bureau precondition holding their report, which a plan's hold would hide.
+        behind = [
+            e
+            for e in book
+            if e.behaviour in BEHIND
+            and e.borrower.borrower_id not in taken
+            and not e.borrower.opted_out_channels
+        ]
         early = sorted(behind, key=lambda e: (e.loan.instalments[0].due_on, e.loan.loan_id))[
             : 2 * len(SCRIPT)
         ]

@@ -131,6 +131,8 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "BureauFileFunction",  # the monthly Metro 2 file, on the 1st (usecases.bureau_file)
         "ComplaintDeadlinesFunction",  # the daily count of complaints near their deadline
         "ReportingExportFunction",  # the weekly reporting snapshot (Monday 2 March), then the run's last
+        "CaseFileFunction",  # the court case file of the book's loan 8 (its legal step on day 5)
+        "ErasureFunction",  # the privacy desk's erasure requests (localcloud.erasures)
     }
     assert sum(summary["loans_by_bucket"].values()) == LOANS
 
@@ -280,7 +282,7 @@ def test_the_opted_out_us_borrowers_bureau_step_is_held_until_told(demo: DemoRun
     # Loan 2 of the book: US, opted out of every contact channel, 56 days past due at the start: its
     # bureau step (day 60) falls in the run and finds no notice ever delivered (12 CFR 1006.30(a)).
     bureau = demo.summary["bureau"]
-    assert bureau["held_opted_out_everywhere"] == 1
+    assert bureau["held_opted_out_everywhere"] == 1, bureau
     assert bureau["held_loans"] >= bureau["held_loans_never_reported"] >= 1
     assert bureau["held_records"] >= bureau["held_loans"]
     loan_id = generate_book(LOANS, SEED, START)[2].loan.loan_id
@@ -415,17 +417,21 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # Massachusetts' 2-in-7 holding a third contact on one debt is shown by tests/integration/
     # test_dispatch.py; in this short run no Massachusetts debt reaches a third contact.
     # One call task waited for the borrower's other open task (the dispatcher's one-open-task rule, no
-    # pack layer): with the challenger arms two of a US borrower's loans plan a call the same day.
-    assert layers["DEFERRED"] == {"US-REGF@2026.1": 3, "(none)": 1}
+    # pack layer): with the challenger arms two of a US borrower's loans plan a call the same day. A
+    # scripted borrower's repayment plan held one step (docs/plans.md: the base's `repayment_plan`).
+    assert layers["DEFERRED"] == {"US-REGF@2026.1": 5, "(none)": 1}, layers
     # Suppressed by the base too: a reacting borrower disputed the debt at the first contact that
     # reached them (three contacts held while the dispute is open, docs/simulation.md), and the
     # borrower who unsubscribed by link is not e-mailed again, nor called the borrower who opted out of
-    # calls through the API (localcloud.borrower_voice).
-    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 8}
+    # calls through the API (localcloud.borrower_voice). Massachusetts' overlay barred the old placed
+    # debt's legal step and its demand (six years, M.G.L. c. 260 s. 2: `limitation_period`).
+    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 6, "US-MA@2026.1": 2}, layers
     assert layers["by_rule"] == {
-        "US-REGF@2026.1 bureau_precondition": 3,
-        "US-REGF@2026.1 channel_opt_out": 5,
+        "US-MA@2026.1 limitation_period": 2,
+        "US-REGF@2026.1 bureau_precondition": 4,
+        "US-REGF@2026.1 channel_opt_out": 3,
         "US-REGF@2026.1 dispute_open": 3,
+        "US-REGF@2026.1 repayment_plan": 1,
     }
     assert layers["checked_in_several_zones"] > 0
     lines = [
@@ -434,8 +440,10 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
         for line in gzip.decompress(path.read_bytes()).decode().splitlines()
     ]
     held = [line for line in lines if line["decided_by"] == "US-REGF@2026.1" and line["status"] == "DEFERRED"]
-    assert {line["channel"] for line in held} == {"BUREAU"}
-    assert all(line["rules_checked"][-1] == "bureau_precondition:FAIL" for line in held)
+    untold = [line for line in held if line["rules_checked"][-1] == "bureau_precondition:FAIL"]
+    assert {line["channel"] for line in untold} == {"BUREAU"}
+    assert len(untold) == 4
+    assert len(held) - len(untold) == 1  # the plan's hold
     # A Massachusetts borrower's contacts are judged on the composed pack, its overlay named
     assert any(line["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1+US-MA@2026.1" for line in lines)
     assert sum(len(line["zones_checked"]) > 1 for line in lines) > 0  # every record, not only deferrals

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from arrears.usecases.holds import HoldResult
     from arrears.usecases.payments import PaymentReceived, PaymentReversed, ReversalResult
     from arrears.usecases.planning import PlanResult
-    from arrears.usecases.sweep import TaskOutcome
+    from arrears.usecases.sweep import SweepTask, TaskOutcome
     from arrears.usecases.sweep_start import SweepStart
 
 # The namespace of the metrics the sweep worker emits under a service of their own (the heartbeat is
@@ -147,6 +147,17 @@ class SweepWorkReport:
             ):
                 pass
             logger.info("sweep completed", extra={"business_date": task.run_date.isoformat()})
+
+    def resumed_later(self, task: SweepTask, error: Exception) -> None:
+        self.telemetry.logger.warning(
+            "sweep shard failed: the rest of the task re-enqueued from it",
+            extra={
+                "business_date": task.run_date.isoformat(),
+                "shard": task.shard,
+                "last_shard": task.last,
+                "reason": type(error).__name__,
+            },
+        )
 
     def census_dropped(self, task: CensusTask) -> None:
         self.telemetry.logger.info(

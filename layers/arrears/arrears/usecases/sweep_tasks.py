@@ -38,6 +38,8 @@ class SweepWorkObserver(Protocol):
 
     def census_dropped(self, task: CensusTask) -> None: ...
 
+    def resumed_later(self, task: SweepTask, error: Exception) -> None: ...
+
     def reconciled(self, task: CensusTask, reconciliation: Reconciliation) -> None: ...
 
 
@@ -94,12 +96,24 @@ def work_on(
             open_loans = sum(outcome.totals.values())
             fan_out(task.business_time, task.shard_count, shard["queue"], open_loans, loans_per_task)
         return
+    progressed = False
     while True:
         began = time.monotonic()
-        outcome_ = run_sweep_task(task, **shard)
+        try:
+            outcome_ = run_sweep_task(task, **shard)
+        except Exception as error:
+            if not progressed:
+                raise  # nothing done in this invocation: the message's own redelivery retries it
+            # A task covers several shards: keep the shards done and re-enqueue the rest from the one
+            # that failed, so a redelivery does not start over (and a task that always meets a fault
+            # somewhere still advances). A shard that fails again fails its own message.
+            shard["queue"].send([task.to_body()])
+            observer.resumed_later(task, error)
+            return
         observer.swept(outcome_, (time.monotonic() - began) * 1000)
         if not outcome_.shard_completed or task.shard >= task.last:
             return
+        progressed = True
         task = task.next_shard()
         if not shard["has_time_left"]():
             shard["queue"].send([task.to_body()])
