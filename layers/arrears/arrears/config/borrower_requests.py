@@ -7,6 +7,7 @@ its source, so a refusal can cite it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
@@ -65,12 +66,18 @@ def bundled_borrower_request_policies() -> dict[str, BorrowerRequestPolicy]:
     return parse_borrower_request_policies(text)
 
 
-def borrower_request_policy(jurisdiction: str) -> BorrowerRequestPolicy:
-    """The policy of `jurisdiction` (or of its base); `LookupError` when there is none."""
-    policies = bundled_borrower_request_policies()
+def policy_of_jurisdiction[P](policies: Mapping[str, P], jurisdiction: str, what: str) -> P:
+    """`policies[jurisdiction]`, else the policy of its base (`US-MA` -> `US-REGF`, `CN-...` -> `CN`);
+    `LookupError` naming `what` when there is neither (shared by the request and plan policies)."""
     if jurisdiction in policies:
         return policies[jurisdiction]
-    base = _BASES.get(jurisdiction.split("-", 1)[0], jurisdiction.split("-", 1)[0])
+    prefix = jurisdiction.split("-", 1)[0]
+    base = _BASES.get(prefix, prefix)
     if base in policies:
         return policies[base]
-    raise LookupError(f"no borrower-request policy for jurisdiction {jurisdiction}")
+    raise LookupError(f"no {what} policy for jurisdiction {jurisdiction}")
+
+
+def borrower_request_policy(jurisdiction: str) -> BorrowerRequestPolicy:
+    """The policy of `jurisdiction` (or of its base); `LookupError` when there is none."""
+    return policy_of_jurisdiction(bundled_borrower_request_policies(), jurisdiction, "borrower-request")

@@ -13,10 +13,10 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from arrears.config.borrower_requests import policy_of_jurisdiction
 from arrears.domain.plans import PlanPolicy
 
 BUNDLED_PLANS = "plans.yaml"
-_BASES = {"US": "US-REGF", "LENDER": "US-REGF"}
 
 
 class PlanPolicyError(ValueError):
@@ -72,10 +72,4 @@ def bundled_plan_policies() -> dict[str, PlanPolicy]:
 
 def plan_policy(jurisdiction: str) -> PlanPolicy:
     """The plan policy of `jurisdiction` (or of its base); `LookupError` when there is none."""
-    policies = bundled_plan_policies()
-    if jurisdiction in policies:
-        return policies[jurisdiction]
-    base = _BASES.get(jurisdiction.split("-", 1)[0], jurisdiction.split("-", 1)[0])
-    if base in policies:
-        return policies[base]
-    raise LookupError(f"no repayment-plan policy for jurisdiction {jurisdiction}")
+    return policy_of_jurisdiction(bundled_plan_policies(), jurisdiction, "repayment-plan")
