@@ -1,22 +1,33 @@
 #!/usr/bin/env python3
-"""Write the JSON Schemas of the dialer contract into docs/contracts.md, generated from the models.
+"""Write the JSON Schemas of the dialer contract and of the lending core's onboarding events into
+docs/contracts.md, generated from the models.
 
-Each schema sits between `<!-- schema:<Name> -->` and `<!-- /schema:<Name> -->` in "The dialer contract";
-`arrears.events.dialer.CONTRACT_MODELS` names them. Run `python scripts/contract_schemas.py` after
-changing a model (tests/unit/test_dialer_contract.py fails while the doc is stale); `--check` only
-reports whether it is.
+Each schema sits between `<!-- schema:<Name> -->` and `<!-- /schema:<Name> -->`;
+`arrears.events.dialer.CONTRACT_MODELS` and `arrears.events.onboarding.CONTRACT_MODELS` name them.
+Run `python scripts/contract_schemas.py` after changing a model (tests/unit/test_dialer_contract.py
+fails while the doc is stale); `--check` only reports whether it is.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from arrears.events.dialer import CONTRACT_MODELS, schema_block
+from arrears.events.dialer import CONTRACT_MODELS as DIALER_MODELS
+from arrears.events.onboarding import CONTRACT_MODELS as ONBOARDING_MODELS
+
+CONTRACT_MODELS = {**DIALER_MODELS, **ONBOARDING_MODELS}
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "contracts.md"
+
+
+def schema_block(name: str) -> str:
+    """The fenced JSON block of `name`'s schema (draft 2020-12, pydantic's; sorted keys, 2-space indent)."""
+    schema = CONTRACT_MODELS[name].model_json_schema(mode="validation")
+    return "```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```"
 
 
 def _replacement(block: str) -> Callable[[re.Match[str]], str]:

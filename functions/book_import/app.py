@@ -1,6 +1,10 @@
 """book_import: a book file put under `imports/` of the imports bucket (S3 -> EventBridge `Object
 Created`) -> every row validated and imported (borrowers, loans, payment history), the rejected rows
-reported under `reports/` beside it (line, field, problem; never a personal value)."""
+reported under `reports/` beside it (line, field, problem; never a personal value).
+
+The lending core's day-to-day onboarding (`LoanDisbursed`, `BorrowerUpdated` on LoanEventsBus, a
+second rule) runs the same import as a one-row file: the same validation, the same writes, the same
+grants; a refused event fails (retried, then the failure queue) with a log line saying why."""
 
 from __future__ import annotations
 
@@ -28,9 +32,17 @@ def playbooks() -> PlaybookSource:
     return container.playbook_source()
 
 
+ONBOARDING = ("LoanDisbursed", "BorrowerUpdated")  # arrears.events.onboarding.ONBOARDING_EVENTS
+
+
 @telemetry.handler(correlation_paths.EVENT_BRIDGE)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
+    # Anything but an object, or another detail-type, is parsed (and rejected, logged) as a book file's.
+    if isinstance(event, dict) and event.get("detail-type") in ONBOARDING:  # type: ignore[redundant-expr]
+        from arrears.handlers.book_import import import_event
+
+        return import_event(event, telemetry, container, playbooks().current())
     from arrears.adapters.book_files import BookFiles, BookTooLarge
     from arrears.events.book_file import BookObjectCreated
     from arrears.handlers.book_import import import_text, report_import

@@ -471,12 +471,15 @@ class BorrowerRepository:
         return written is not None
 
     def update_contact(self, borrower: Borrower) -> bool:
-        """Set a known borrower's contact data (name, phone, e-mail, address, language, preferred
-        hours, and the phone's lookup key) from `borrower`; an empty field is removed.
+        """Set a known borrower's profile (time zone, region, name, phone, e-mail, address, language,
+        preferred hours, the phone's lookup key, and `profile_at`) from `borrower`; an empty field is
+        removed. The phone's lookup key is replaced in the same write, so the PhoneKeyIndex finds the
+        borrower by the new number and no longer by the old one.
 
-        False (nothing written) when there is no such borrower or they were erased on request: an
-        erased borrower's personal data is never restored. Opt-outs, their instants, the time zone
-        and the region are left as stored.
+        False (nothing written) when there is no such borrower, they were erased on request (an
+        erased borrower's personal data is never restored), or the stored `profile_at` is later than
+        `borrower.profile_at` (an older update never wins). Opt-outs and their instants are left as
+        stored.
         """
         item = borrower_to_item(borrower)
         if self._lookup_keys is not None:
@@ -487,6 +490,8 @@ class BorrowerRepository:
         removes: list[str] = []
         for n, field_name in enumerate(
             (
+                "timezone",
+                "region",
                 "name",
                 "phone",
                 "email",
@@ -495,25 +500,30 @@ class BorrowerRepository:
                 "preferred_hours",
                 "phone_key",
                 "borrower_token",
+                "profile_at",
             )
         ):
+            # Placeholders end in `_` so that none is a prefix of another (#f1 of #f10).
             if field_name in item:
-                names[f"#f{n}"] = field_name
-                sets.append(f"#f{n} = :v{n}")
-                values[f":v{n}"] = item[field_name]
-            elif field_name != "borrower_token":
-                names[f"#f{n}"] = field_name
-                removes.append(f"#f{n}")
-        expression = "SET " + ", ".join(sets)  # the language is always set
+                names[f"#f{n}_"] = field_name
+                sets.append(f"#f{n}_ = :v{n}_")
+                values[f":v{n}_"] = item[field_name]
+            elif field_name not in ("borrower_token", "profile_at"):
+                names[f"#f{n}_"] = field_name
+                removes.append(f"#f{n}_")
+        expression = "SET " + ", ".join(sets)  # the time zone, region and language are always set
         if removes:
             expression += " REMOVE " + ", ".join(removes)
+        condition = Attr("borrower_id").exists() & Attr("erased_at").not_exists()
+        if "profile_at" in item:  # ISO 8601 UTC at second precision: ordered as text
+            condition &= Attr("profile_at").not_exists() | Attr("profile_at").lte(item["profile_at"])
         written = conditional_write(
             self._table.update_item,
             Key={"borrower_id": borrower.borrower_id},
             UpdateExpression=expression.strip(),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
-            ConditionExpression=Attr("borrower_id").exists() & Attr("erased_at").not_exists(),
+            ConditionExpression=condition,
         )
         return written is not None
 

@@ -381,6 +381,7 @@ def borrower_to_item(borrower: Borrower) -> dict[str, Any]:
             "address": borrower.address or None,
             "opted_out_channels": sorted(borrower.opted_out_channels) or None,
             "preferred_hours": list(borrower.preferred_hours) if borrower.preferred_hours else None,
+            "profile_at": format_utc(borrower.profile_at) if borrower.profile_at else None,
         }
     )
 
@@ -400,6 +401,7 @@ def borrower_from_item(raw: Mapping[str, Any]) -> Borrower:
             address=item.get("address", ""),
             opted_out_channels=frozenset(item.get("opted_out_channels", ())),
             preferred_hours=(int(hours[0]), int(hours[1])) if hours else None,
+            profile_at=parse_utc(str(item["profile_at"])) if item.get("profile_at") else None,
         )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedItem(f"borrower {item.get('borrower_id', '?')}: {type(error).__name__}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 PII_FIELDS = ("name", "phone", "email", "address")
 
@@ -19,6 +20,9 @@ class Borrower:
     address: str = ""
     opted_out_channels: frozenset[str] = field(default_factory=frozenset)
     preferred_hours: tuple[int, int] | None = None
+    # The instant of the lending core's data this profile holds (a `BorrowerUpdated` event's
+    # `updated_at`, a `LoanDisbursed` event's or a book file's time): an older update never wins.
+    profile_at: datetime | None = None
 
     def __repr__(self) -> str:  # never let PII leak through a stray log of the object
         return f"Borrower(borrower_id={self.borrower_id!r}, timezone={self.timezone!r}, <pii masked>)"

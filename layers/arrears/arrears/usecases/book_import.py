@@ -9,9 +9,11 @@ the lender's id, field, problem: never a personal value) and the rest loads.
 Re-importing the same file changes nothing (every write is keyed by the lender's ids and
 conditional). A changed row changes only what may change:
 
-* a borrower row: the contact data (name, phone, e-mail, address, language, preferred hours); a
-  changed time zone or region is refused (fixed on the borrower's loans at registration), an
-  erased borrower's personal data is never restored, the borrower's opt-outs are never touched;
+* a borrower row: the profile (time zone, region, name, phone, e-mail, address, language,
+  preferred hours), as of the import's instant: a profile stored from a later instant (a newer
+  `BorrowerUpdated`) stands (`borrower:STALE`); an erased borrower's personal data is never
+  restored, the borrower's opt-outs are never touched. A move changes the borrower's contact hours
+  and state overlay, not the loans' registered contract (business dates' zone, cost cap);
 * a loan row: nothing. A registered contract is never changed by an import; a row that differs
   from it is refused, naming the first differing field;
 * a payment row: a payment not yet in a registered loan's ledger is applied on its value date
@@ -48,6 +50,7 @@ from arrears.usecases.onboarding import (
 from arrears.usecases.payments import PaymentReceived, UnknownLoan, receive_payment
 
 SCHEMA_VERSIONS = ("1",)  # the file schema versions this importer reads (docs/import.md)
+UNWRITTEN = (":UNCHANGED", ":STALE")  # outcomes that wrote nothing (STALE: a newer profile is stored)
 PAYMENT_HOUR_LOCAL = 12  # a history payment's instant: noon of its value date, borrower's time
 
 
@@ -116,14 +119,14 @@ class ImportReport:
     @property
     def imported(self) -> int:
         """Rows that wrote something: created, updated, recorded or applied."""
-        return sum(n for key, n in self.outcomes.items() if not key.endswith(":UNCHANGED"))
+        return sum(n for key, n in self.outcomes.items() if not key.endswith(UNWRITTEN))
 
     def as_json(self) -> dict[str, Any]:
         reasons: Counter[str] = Counter(f"{p.record}.{p.field}: {p.problem}" for p in self.problems)
         return {
             "rows_read": self.rows_read,
             "imported": self.imported,
-            "unchanged": sum(n for key, n in self.outcomes.items() if key.endswith(":UNCHANGED")),
+            "unchanged": sum(n for key, n in self.outcomes.items() if key.endswith(UNWRITTEN)),
             "rejected": self.rejected,
             "by_record": dict(sorted(self.outcomes.items())),
             "rejected_by_reason": dict(sorted(reasons.items())),
@@ -199,11 +202,11 @@ def import_book(
                 f"appears again (first on line {first})",
             )
             continue
-        outcome, fields = onboard_borrower(person.borrower, borrowers)
-        if outcome is BorrowerOutcome.FIXED_FIELD_CHANGED:
-            refused_borrowers[borrower_id] = person.line
-            problem = "fixed on the borrower's loans at registration: not changed by an import"
-            _reject(report, person.line, "borrower", borrower_id, fields[0], problem)
+        outcome, _ = onboard_borrower(person.borrower, borrowers, at)
+        if outcome is BorrowerOutcome.STALE:
+            # The stored profile is from a later instant (a newer BorrowerUpdated): it stands, and
+            # this borrower's loans are registered against it.
+            report.outcomes["borrower:STALE"] += 1
         elif outcome is BorrowerOutcome.ERASED:
             refused_borrowers[borrower_id] = person.line
             problem = "erased on request: personal data is not restored by an import"

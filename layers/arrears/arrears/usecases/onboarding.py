@@ -4,11 +4,14 @@ enters the review index.
 Every way a loan comes in (a book file through `arrears.usecases.book_import`, a `LoanDisbursed`
 event, the local simulator's book) ends here:
 
-* `onboard_borrower` stores a new borrower, or changes only the contact data of a known one (name,
-  phone, e-mail, address, language, preferred hours). The borrower's opt-outs and their instants are
-  never touched by onboarding (they are the borrower's own, `arrears.usecases.preferences`), an erased
-  borrower's personal data is never restored, and the time zone and region, fixed on the borrower's
-  loans at registration (business dates, the state's cost cap), are not changed.
+* `onboard_borrower` stores a new borrower, or changes the profile of a known one (time zone,
+  region, name, phone, e-mail, address, language, preferred hours) unless the stored profile is
+  from a later instant (`Borrower.profile_at`: an older update never wins). The borrower's opt-outs
+  and their instants are never touched by onboarding (they are the borrower's own,
+  `arrears.usecases.preferences`) and an erased borrower's personal data is never restored. A move
+  (a new time zone or region) is taken: the contact gate reads the borrower at each contact (hours
+  in the new zone, the new state's overlay); the loans keep what was fixed at registration (their
+  business dates' zone and their cost cap, which are the contract's).
 * `register_contract` registers the loan with its payment history (if any): the history's ledger
   entries are written first, then the loan with them applied on their value dates, so that an
   attempt that stops between the two is healed by the next payment (`arrears.usecases.payments`).
@@ -17,6 +20,7 @@ event, the local simulator's book) ends here:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -31,10 +35,8 @@ from arrears.domain.ledger import LedgerEntry, replay
 from arrears.domain.loans import Loan
 from arrears.domain.playbook import CollectionPlaybook
 
-# What onboarding may change on a known borrower; anything else is fixed or the borrower's own.
-CONTACT_FIELDS = ("name", "phone", "email", "address", "language", "preferred_hours")
-# Fixed on the borrower's loans when they are registered: a change is refused, naming the field.
-FIXED_FIELDS = ("timezone", "region")
+# What onboarding may change on a known borrower; the opt-outs and their instants are the borrower's own.
+PROFILE_FIELDS = ("timezone", "region", "name", "phone", "email", "address", "language", "preferred_hours")
 
 
 class Borrowers(Protocol):
@@ -59,26 +61,31 @@ class Ledger(Protocol):
 
 class BorrowerOutcome(StrEnum):
     CREATED = "CREATED"
-    UPDATED = "UPDATED"  # contact data changed
+    UPDATED = "UPDATED"  # profile changed (a move included)
     UNCHANGED = "UNCHANGED"
+    STALE = "STALE"  # the stored profile is from a later instant: nothing written
     ERASED = "ERASED"  # erased on request: personal data not restored, nothing written
-    FIXED_FIELD_CHANGED = "FIXED_FIELD_CHANGED"  # time zone or region differs: nothing written
 
 
 def changed_fields(stored: Borrower, incoming: Borrower) -> list[str]:
     """The names (never the values) of the fields `incoming` would change on `stored`."""
-    return [
-        name for name in FIXED_FIELDS + CONTACT_FIELDS if getattr(stored, name) != getattr(incoming, name)
-    ]
+    return [name for name in PROFILE_FIELDS if getattr(stored, name) != getattr(incoming, name)]
 
 
-def onboard_borrower(borrower: Borrower, borrowers: Borrowers) -> tuple[BorrowerOutcome, list[str]]:
-    """Store `borrower` or update a known borrower's contact data; (outcome, names of changed fields).
+def onboard_borrower(
+    borrower: Borrower, borrowers: Borrowers, as_of: datetime | None = None
+) -> tuple[BorrowerOutcome, list[str]]:
+    """Store `borrower` or update a known borrower's profile; (outcome, names of changed fields).
 
-    Idempotent: the same borrower again is UNCHANGED with no write. A known borrower keeps their
-    opt-outs whatever `borrower.opted_out_channels` says.
+    `as_of`: the instant of the lending core's data (stored as `profile_at`). A known borrower whose
+    stored profile is from a later instant is STALE (nothing written, whatever the fields say), so a
+    redelivered or reordered older update never undoes a newer one; the same instant again, or no
+    instant, is judged by the fields. Idempotent: the same borrower again is UNCHANGED with no write.
+    A known borrower keeps their opt-outs whatever `borrower.opted_out_channels` says.
     """
-    for _ in range(2):
+    if as_of is not None:
+        borrower = replace(borrower, profile_at=as_of)
+    for _ in range(3):
         stored = borrowers.get(borrower.borrower_id)
         if stored is None:
             # An erased borrower's tombstone is under their pseudonym: never registered afresh.
@@ -87,16 +94,17 @@ def onboard_borrower(borrower: Borrower, borrowers: Borrowers) -> tuple[Borrower
             if borrowers.create(borrower):
                 return BorrowerOutcome.CREATED, []
             continue  # created meanwhile by another writer: judge against it
+        if as_of is not None and stored.profile_at is not None and stored.profile_at > as_of:
+            return BorrowerOutcome.STALE, []
         changed = changed_fields(stored, borrower)
-        fixed = [name for name in changed if name in FIXED_FIELDS]
-        if fixed:
-            return BorrowerOutcome.FIXED_FIELD_CHANGED, fixed
         if not changed:
             return BorrowerOutcome.UNCHANGED, []
         if borrowers.update_contact(borrower):
             return BorrowerOutcome.UPDATED, changed
-        return BorrowerOutcome.ERASED, changed
-    raise RuntimeError(f"borrower {borrower.borrower_id}: neither created nor found")
+        if as_of is None:
+            return BorrowerOutcome.ERASED, changed
+        # Refused: erased, or a later update landed between the read and the write: judge again.
+    return BorrowerOutcome.ERASED, []
 
 
 def registered_contract(
