@@ -438,7 +438,8 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "HoldsFunction": [("eventbridge_rule", "LoanEventsBus")],
         "InboundSmsFunction": [("sns", "InboundSmsTopic")],
         "ApiFunction": [("http_api", "Api"), ("http_api", "Api"), ("http_api", "Api")],
-        "BookImportFunction": [("eventbridge_rule", "")],  # the default bus (S3's events)
+        # The default bus (S3's events), and the lending core's onboarding events.
+        "BookImportFunction": [("eventbridge_rule", ""), ("eventbridge_rule", "LoanEventsBus")],
         "CaseFileFunction": [("sqs", "CaseFileQueue")],  # behind LegalTopic
     }
     # A schedule's timing and Input are resolved: the local cloud fires it from them

@@ -1096,11 +1096,19 @@ def test_the_import_bucket_is_encrypted_tls_only_and_sends_its_events_to_eventbr
     (tls,) = statements(props(raw["Resources"]["ImportBucketPolicy"])["PolicyDocument"])
     assert tls["Effect"] == "Deny"
     assert tls["Condition"]["Bool"] == {"aws:SecureTransport": "false"}
-    (event,) = props(raw["Resources"]["BookImportFunction"])["Events"].values()
-    pattern = event["Properties"]["Pattern"]
+    events = props(raw["Resources"]["BookImportFunction"])["Events"]
+    pattern = events["BookFileCreated"]["Properties"]["Pattern"]
     assert pattern["source"] == ["aws.s3"]
     assert pattern["detail-type"] == ["Object Created"]
     assert pattern["detail"]["object"]["key"] == [{"prefix": "imports/"}]  # its reports go to reports/
+    # The lending core's day-to-day onboarding: the same import, from the loan-events bus only.
+    onboarding = events["LendingCoreOnboarding"]["Properties"]
+    assert onboarding["Pattern"] == {
+        "source": ["arrears.lending-core"],
+        "detail-type": ["LoanDisbursed", "BorrowerUpdated"],
+    }
+    assert refers_to(onboarding["EventBusName"], "LoanEventsBus")
+    assert refers_to(onboarding["DeadLetterConfig"]["Arn"], "AsyncFailureQueue")
 
 
 def test_the_book_import_reads_only_book_files_and_writes_only_reports(translated: dict[str, Any]) -> None:

@@ -46,6 +46,8 @@ SAMPLES = {
     "api/unsubscribe-post.json": "ApiFunction",
     "api/my-loans.json": "ApiFunction",
     "book_import/object-created.json": "BookImportFunction",
+    "book_import/loan-disbursed.json": "BookImportFunction",
+    "book_import/borrower-updated.json": "BookImportFunction",
     "case_file/referral.json": "CaseFileFunction",
 }
 
@@ -134,6 +136,11 @@ def test_sample_event_runs_through_its_handler(
     if name == "book_import/object-created.json":
         assert (response["imported"], response["rejected"]) == (96, 1)
         assert response["errors_key"] == "reports/book.csv.errors.jsonl"
+    if name == "book_import/loan-disbursed.json":
+        assert response["by_record"] == {"borrower:CREATED": 1, "loan:CREATED": 1}
+    if name == "book_import/borrower-updated.json":
+        # The sample's borrower is not registered: it is created as of the update's instant.
+        assert response["by_record"] == {"borrower:CREATED": 1}
     if name == "payments/payment-received.json":
         assert response["loan_id"] == "L-SAMPLE-0001"
         assert response["duplicate"] is False

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
 from arrears.events.book_file import BookObjectCreated
+from arrears.events.onboarding import BorrowerUpdatedEvent, LoanDisbursedEvent
 from arrears.events.bus import (
     CallOutcomeEvent,
     ErasureRequestedEvent,
@@ -63,6 +64,7 @@ WHOLE_EVENT_MODELS = {"inbound_sms"}
 # A function that reads two detail-types from one rule picks the model by the event's detail-type.
 BY_DETAIL_TYPE: dict[str, dict[str, Any]] = {
     "payments": {"PaymentReceived": PaymentReceivedEvent, "PaymentReversed": PaymentReversedEvent},
+    "book_import": {"LoanDisbursed": LoanDisbursedEvent, "BorrowerUpdated": BorrowerUpdatedEvent},
     "call_outcomes": {
         "CallOutcome": CallOutcomeEvent,
         "CallAttempted": CallAttemptedEvent,
