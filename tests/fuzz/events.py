@@ -722,3 +722,74 @@ def book_objects(
             event["detail"]["object"]["key"] = fz.pick(("book.csv", "reports/book.csv", CANARY))
             detail = (fz.mutate(event["detail"], 1 + fz.random.randrange(3)), fz.junk())
             yield spoiled(fz, event, "detail", detail), True
+
+
+# -- the lending core's onboarding: LoanDisbursed and BorrowerUpdated ---------------------------------
+def _event_row(kind: str, i: int) -> dict[str, Any]:
+    row = {k: v for k, v in BOOK_ROWS[kind].items() if k != "record"}
+    row["borrower_id"] = f"B-FZ-ONB-{i}"
+    if kind == "loan":
+        # Disbursed the day before: not due in the run, so no contact is planned for it.
+        row["loan_id"], row["disbursed_on"] = f"L-FZ-ONB-{i}", (START - timedelta(days=1)).date().isoformat()
+    return row
+
+
+def onboarding(fz: Fuzz, count: int) -> Iterator[Generated]:
+    """`LoanDisbursed` and `BorrowerUpdated` on the bus: new loans with their borrower (accepted, and
+    redelivered), updates of those borrowers (accepted: applied, or older than the stored profile),
+    loans of no known borrower, rows spoiled in a field of their own (refused), updates from the
+    future, junk, random mutations of a detail."""
+    sent: list[dict[str, Any]] = []
+    for i in range(count):
+        loan, borrower = _event_row("loan", i), _event_row("borrower", i)
+        roll = fz.random.random()
+        if roll < 0.003:
+            detail = {"loan": loan, "borrower": borrower}
+            sent.append(detail)
+            yield bus_event(i, "LoanDisbursed", "arrears.lending-core", detail), False
+        elif roll < 0.004 and sent:  # a redelivery
+            yield bus_event(i, "LoanDisbursed", "arrears.lending-core", copy.deepcopy(fz.pick(sent))), False
+        elif roll < 0.006 and sent:  # a new number, language, or a move; at some recent instant
+            person = dict(fz.pick(sent)["borrower"])
+            person.update(
+                fz.pick(
+                    (
+                        {"phone": "+86 139 8765 4321"},
+                        {"language": "en"},
+                        {"timezone": "Asia/Urumqi", "region": "Xinjiang"},
+                    )
+                )
+            )
+            detail = {"borrower": person, "updated_at": recent(fz)}
+            yield bus_event(i, "BorrowerUpdated", "arrears.lending-core", detail), False
+        elif roll < 0.03:
+            orphan = dict(loan, borrower_id=f"B-FZ-NOBODY-{i}")
+            yield bus_event(i, "LoanDisbursed", "arrears.lending-core", {"loan": orphan}), True
+        elif roll < 0.20:
+            kind = fz.pick(("loan", "borrower"))
+            row = loan if kind == "loan" else borrower
+            field = fz.pick(tuple(name for name in SPOILERS if name in row and name != "record"))
+            row[field] = fz.pick(SPOILERS[field])
+            if kind == "loan":
+                yield (
+                    bus_event(
+                        i, "LoanDisbursed", "arrears.lending-core", {"loan": row, "borrower": borrower}
+                    ),
+                    True,
+                )
+            else:
+                yield bus_event(i, "BorrowerUpdated", "arrears.lending-core", {"borrower": row}), True
+        elif roll < 0.26:
+            future = {"borrower": borrower, "updated_at": fz.pick(FAR_FUTURE_TIMES)}
+            yield bus_event(i, "BorrowerUpdated", "arrears.lending-core", future), True
+        elif roll < 0.28:
+            yield garbage(fz), True
+        else:
+            detail_type = fz.pick(("LoanDisbursed", "BorrowerUpdated"))
+            detail: Any = (
+                {"loan": loan, "borrower": borrower}
+                if detail_type == "LoanDisbursed"
+                else {"borrower": borrower}
+            )
+            detail = fz.mutate(detail, 1 + fz.random.randrange(3)) if fz.chance(0.8) else fz.junk()
+            yield bus_event(i, detail_type, "arrears.lending-core", detail), None

@@ -330,6 +330,37 @@ def test_book_import(world: World) -> None:
     no_faults(world, faults + unknown_loan_state(world))
 
 
+def test_onboarding_events(world: World) -> None:
+    outcomes, bad = fuzz(world, "BookImportFunction", events.onboarding(Fuzz(17), PER_HANDLER))
+    faults = async_contract("BookImportFunction", outcomes, bad)
+    # Only the well-formed events wrote: every loan registered is one a good event disbursed.
+    disbursed = {
+        outcome.event["detail"]["loan"]["loan_id"]
+        for outcome, known_bad in zip(outcomes, bad, strict=True)
+        if known_bad is False and outcome.event["detail-type"] == "LoanDisbursed"
+    }
+    for loan_id in disbursed:
+        if world.container.loans.get(loan_id) is None:
+            faults.append(f"loan {loan_id}: disbursed by a good event, not registered")
+    registered = world.loan_ids("LoansTable") - set(KNOWN_LOANS)
+    mutated = {
+        str(outcome.event["detail"]["loan"].get("loan_id"))
+        for outcome, known_bad in zip(outcomes, bad, strict=True)
+        if known_bad is None
+        and outcome.error is None
+        and isinstance(outcome.event, dict)
+        and isinstance(outcome.event.get("detail"), dict)
+        and isinstance(outcome.event["detail"].get("loan"), dict)
+    }
+    for loan_id in registered - disbursed - mutated:
+        faults.append(f"loan {loan_id}: registered by no accepted event")
+    # The loans registered here leave the shared world, so the other handlers' checks still hold.
+    loans = world.container.client("dynamodb")
+    for loan_id in registered:
+        loans.delete_item(TableName=world.stack.physical["LoansTable"], Key={"loan_id": {"S": loan_id}})
+    no_faults(world, faults + unknown_loan_state(world))
+
+
 def test_reporting_export(world: World) -> None:
     # Every accepted time exports a snapshot named by its business date: none may be of a date to come.
     outcomes, bad = fuzz(
