@@ -742,6 +742,7 @@ def onboarding(fz: Fuzz, count: int) -> Iterator[Generated]:
     sent: list[dict[str, Any]] = []
     for i in range(count):
         loan, borrower = _event_row("loan", i), _event_row("borrower", i)
+        detail: Any
         roll = fz.random.random()
         if roll < 0.003:
             detail = {"loan": loan, "borrower": borrower}
@@ -786,7 +787,7 @@ def onboarding(fz: Fuzz, count: int) -> Iterator[Generated]:
             yield garbage(fz), True
         else:
             detail_type = fz.pick(("LoanDisbursed", "BorrowerUpdated"))
-            detail: Any = (
+            detail = (
                 {"loan": loan, "borrower": borrower}
                 if detail_type == "LoanDisbursed"
                 else {"borrower": borrower}

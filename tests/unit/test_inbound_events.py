@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from arrears.domain.holds import HoldChange, HoldKind, InvalidHoldChange
 from arrears.events.book_file import BookObjectCreated
-from arrears.events.onboarding import BorrowerUpdatedEvent, LoanDisbursedEvent
 from arrears.events.bus import (
     CallOutcomeEvent,
     ErasureRequestedEvent,
@@ -28,6 +27,7 @@ from arrears.events.bus import (
 from arrears.events.dialer import CallAttemptedEvent, FieldVisitReportedEvent
 from arrears.events.inbound import InboundSmsEvent
 from arrears.events.legal import LegalReferralRecord
+from arrears.events.onboarding import BorrowerUpdatedEvent, LoanDisbursedEvent
 from arrears.events.queues import SweepTaskRecord
 from arrears.events.schedules import ScheduledEvent, SchedulerInvocation
 from arrears.events.streams import ActionRecord, ContactRecord, LoanChangeRecord
