@@ -45,6 +45,7 @@ from localcloud.imported_book import import_file, imported, planned_entries
 from localcloud.intents import EventBusIntents
 from localcloud.invariants import EffectLog, check, recover
 from localcloud.legal_cases import case_file_summary
+from localcloud.lending_core import SimulatedLendingCore, lending_core_summary
 from localcloud.optouts import SimulatedReplies, opt_out_summary
 from localcloud.plan_voices import ApiVoice
 from localcloud.reactions import ReactingBorrowers, manages
@@ -153,6 +154,9 @@ class Simulation:
             self.stack.physical["RemindersTopic"],
         )
         self.dialer.borrowers = self.reactions
+        # The lending core disbursing loans and updating borrowers during the run (localcloud.lending_core).
+        self.lending_core = SimulatedLendingCore(self.cloud, seed)
+        self.token_secret = container.token_secret
         # The privacy desk asking to erase a few borrowers (localcloud.erasures).
         self.erasures = SimulatedErasures(
             self.cloud, self.book, seed, self.settings.loans_table, self.settings.contacts_table
@@ -342,6 +346,9 @@ class Simulation:
         for moment in self.erasures.moments(begin, end):
             heapq.heappush(queue, (moment, order, "erasures", ()))
             order += 1
+        for moment in self.lending_core.moments(begin, end):
+            heapq.heappush(queue, (moment, order, "lending-core", ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
@@ -379,6 +386,8 @@ class Simulation:
                 self.plan_voices.daily(moment)
             elif kind == "erasures":
                 self.erasures.ask(moment)
+            elif kind == "lending-core":
+                self.lending_core.day(moment)
             elif kind.startswith("desk-"):
                 self.desk.handle(kind)
             else:
@@ -632,6 +641,9 @@ def run_demo(
             )
             if book is not None:  # rows read, imported, rejected (line, field, problem) by the import
                 summary["book_import"] = sim.book_import
+            summary["lending_core"] = lending_core_summary(
+                sim.lending_core, sim.borrowers, sim.token_secret.value()
+            )
             summary["faults"] = {
                 **sim.cloud.faults.summary(),
                 "redriven_after_run": redriven,
