@@ -78,12 +78,13 @@ class SimulatedLendingCore:
             # The update made before yesterday's, delivered only now: it must not win.
             self._send("BorrowerUpdated", self.late, redeliver=False)
             self.late = None
-        if self.rng.random() < 1 / DISBURSE_EVERY_DAYS:
+        # The first day disburses, and the first borrower ready is updated: a short run reaches both.
+        if self.count == 0 or self.rng.random() < 1 / DISBURSE_EVERY_DAYS:
             self._disburse(now)
         ready = sorted(
             b for b, on in self.onboarded_on.items() if now - on >= timedelta(days=UPDATE_AFTER_DAYS)
         )
-        if ready and self.rng.random() < 0.5:
+        if ready and (not self.stats.changes or self.rng.random() < 0.5):
             self._update(self.rng.choice(ready), now)
 
     def _disburse(self, now: datetime) -> None:

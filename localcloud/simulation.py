@@ -579,6 +579,8 @@ def summarise(
         # repayment plans asked for over the API, decided, kept, broken, completed; the hardship branch
         "plans": sim.plan_voices.summary(out),
         "desk": desk_summary(sim.desk),
+        # loans disbursed and borrowers updated by the lending core's events during the run
+        "lending_core": lending_core_summary(sim.lending_core, sim.borrowers, sim.token_secret.value()),
     }
 
 
@@ -641,9 +643,6 @@ def run_demo(
             )
             if book is not None:  # rows read, imported, rejected (line, field, problem) by the import
                 summary["book_import"] = sim.book_import
-            summary["lending_core"] = lending_core_summary(
-                sim.lending_core, sim.borrowers, sim.token_secret.value()
-            )
             summary["faults"] = {
                 **sim.cloud.faults.summary(),
                 "redriven_after_run": redriven,

@@ -133,15 +133,30 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "ReportingExportFunction",  # the weekly reporting snapshot (Monday 2 March), then the run's last
         "CaseFileFunction",  # the court case file of the book's loan 8 (its legal step on day 5)
         "ErasureFunction",  # the privacy desk's erasure requests (localcloud.erasures)
+        "BookImportFunction",  # the lending core's LoanDisbursed, BorrowerUpdated (localcloud.lending_core)
     }
-    assert sum(summary["loans_by_bucket"].values()) == LOANS
+    assert sum(summary["loans_by_bucket"].values()) == LOANS + summary["lending_core"]["loans_registered"]
+
+
+def test_the_lending_core_onboards_loans_and_updates_borrowers_during_the_run(demo: DemoRun) -> None:
+    core = demo.summary["lending_core"]
+    # A loan on the first day, a borrower updated once ready (day 4); each event delivered twice.
+    assert core["loans_registered"] == core["borrowers_created"] == core["events_sent"]["LoanDisbursed"] // 2
+    assert core["loans_registered"] >= 1
+    assert core["borrowers_updated"] == sum(core["changes"].values()) >= 1
+    assert core["redeliveries_unchanged"] == core["loans_registered"] + core["borrowers_updated"]
+    assert core["refused"] == 0
+    assert core["phone_lookup"]["key_follows_new_number"] == core["phone_lookup"]["numbers_changed"]
+    registered = {loan["loan_id"] for loan in demo.summary["final_loans"]}
+    assert {f"L-LC-{n:04d}" for n in range(1, core["loans_registered"] + 1)} <= registered
 
 
 def test_the_report_reads_the_snapshot_the_stacks_export_function_wrote(demo: DemoRun) -> None:
     outcomes = demo.summary["outcomes"]
     snapshot = outcomes["reporting_snapshot"]
     assert snapshot["snapshot"] == (START + timedelta(days=DAYS - 1)).isoformat()
-    assert snapshot["rows"]["loans"] == LOANS == outcomes["exported_rows"]["loans"]
+    loans = LOANS + demo.summary["lending_core"]["loans_registered"]  # the book and the lending core's
+    assert snapshot["rows"]["loans"] == loans == outcomes["exported_rows"]["loans"]
     assert snapshot["rows"]["transitions"] == outcomes["exported_rows"]["transitions"] > 0
     rows = [json.loads(line) for line in (demo.out / "data" / "loans.jsonl").read_text().splitlines()]
     assert [row["loan_id"] for row in rows] == sorted(item["loan_id"] for item in demo.summary["final_loans"])
@@ -175,6 +190,7 @@ def test_no_personal_data_reaches_the_logs_or_the_archive(demo: DemoRun) -> None
     ]
     assert all(values), "the book gives every borrower a name, phone, e-mail and address"
     assert [value for value in values if value in written] == []
+    assert "Onboarded Borrower" not in written  # the names of the lending core's new borrowers
 
 
 def test_the_summary_counts_deferrals_by_who_deferred_and_agrees_with_the_tables(demo: DemoRun) -> None:
@@ -339,7 +355,8 @@ def test_the_outcomes_count_the_handlers_requests_and_price_them(demo: DemoRun) 
     assert sum(requests["sms_parts_by_country_code"].values()) == sum(sms_parts(body) for _, body in demo.sms)
     assert outcomes["cost"]["total_usd"] > 0
     assert outcomes["cost"]["usd_per_1000_loans"] == pytest.approx(
-        1000 * outcomes["cost"]["total_usd"] / LOANS, rel=1e-3
+        1000 * outcomes["cost"]["total_usd"] / (LOANS + demo.summary["lending_core"]["loans_registered"]),
+        rel=1e-3,
     )
     cn = outcomes["per_jurisdiction"]["CN"]["arms"]
     assert sum(arm["loans"] for arm in cn.values()) == sum(
