@@ -14,6 +14,9 @@ growth between checkpoints measured in the same bench run (the machine's load mo
 seconds, not much their ratio), never a timed test. Both runs' summary.json must be identical but for
 the timings, and their archives hold the same objects with the same records (`identical`).
 
+Also reports the lean run's AWS requests per loan-day, by service and by handler
+(`aws_requests_per_loan_day`: `localcloud.requests.per_loan_day` over the requests the handlers made).
+
 Writes `--out` (benchmarks/results-local-cloud.json). `--profile FILE` profiles the lean child with
 cProfile (process CPU time) instead of comparing.
 """
@@ -144,6 +147,15 @@ def _spawn(config: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
     return loaded
 
 
+def requests_per_loan_day(summary: dict[str, Any], days: int) -> dict[str, Any]:
+    """AWS requests per loan-day of a run's summary, by service and by handler (`localcloud.requests`);
+    the loans are every loan the run ended with (the book's and those disbursed during it)."""
+    from localcloud.requests import per_loan_day
+
+    loans = sum(int(n) for n in summary["loans_by_bucket"].values())
+    return per_loan_day(summary["outcomes"]["aws_requests"], loans, days)
+
+
 def compare(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """CPU ratio lean/baseline per checkpoint and in total; memory growth between checkpoints."""
     base, lean = runs["baseline"], runs["lean"]
@@ -203,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = {config: _spawn(config, args, folder) for config in CONFIGS}
     figures = {
         "book": {"loans": args.loans, "days": args.days, "seed": args.seed, "start": args.start},
+        # The lean run's counted requests per loan-day (both runs make the same ones: `identical`).
+        "aws_requests_per_loan_day": requests_per_loan_day(runs["lean"]["summary"], args.days),
         "runs": {
             name: {
                 "checkpoints": run["checkpoints"],
@@ -216,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, indent=2))
+    rates = figures["aws_requests_per_loan_day"]
+    print(
+        f"AWS requests per loan-day: {rates['total']} ({rates['by_service']}); "
+        f"by handler {rates['by_handler']}"
+    )
     return 0 if all(figures["identical"].values()) else 1
 
 

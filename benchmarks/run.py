@@ -664,6 +664,11 @@ def main(argv: list[str] | None = None) -> int:
         f"items in {sweep['census_ms']} ms (matches the table: {sweep['census_matches_table']}); "
         f"wrote {args.out}"
     )
+    stock = results["cost"]["stock_items_read_per_open_loan_daily"]
+    print(
+        f"daily items read per open loan: {stock['before_daily_census']} with a daily census, "
+        f"{stock['after_flows']} with the stock kept from flows"
+    )
     per_contact = {k: v["total"] for k, v in results["dispatch_calls"]["contacts"].items()}
     print(f"dispatcher AWS calls per contact: {per_contact}")
     return 0 if sweep["same_loans_written"] and sweep["census_matches_table"] else 1

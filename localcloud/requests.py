@@ -47,6 +47,7 @@ class RequestCount:
 
     requests: Counter[str] = field(default_factory=Counter)
     by_function: Counter[str] = field(default_factory=Counter)
+    by_function_service: Counter[tuple[str, str]] = field(default_factory=Counter)
     sms_parts: Counter[str] = field(default_factory=Counter)
     sms_messages: int = 0
 
@@ -66,8 +67,10 @@ class RequestCount:
         function = current_function.get()
         if function is None or model is None:
             return
-        self.requests[f"{model.service_model.service_name}:{model.name}"] += 1
+        service = model.service_model.service_name
+        self.requests[f"{service}:{model.name}"] += 1
         self.by_function[function] += 1
+        self.by_function_service[(function, service)] += 1
 
     def _publish(self, params: dict[str, Any] | None = None, **_: Any) -> None:
         if current_function.get() is None or not params or not params.get("PhoneNumber"):
@@ -83,9 +86,44 @@ class RequestCount:
         return {
             "requests": dict(sorted(self.requests.items())),
             "requests_by_function": dict(sorted(self.by_function.items())),
+            "requests_by_function_and_service": by_function_and_service(self.by_function_service),
             "sms_messages": self.sms_messages,
             "sms_parts_by_country_code": dict(sorted(self.sms_parts.items())),
         }
 
 
-__all__ = ["RequestCount", "current_function", "sms_parts"]
+def by_function_and_service(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """{function: {service: requests}}, both sorted."""
+    nested: dict[str, dict[str, int]] = {}
+    for (function, service), n in sorted(counts.items()):
+        nested.setdefault(function, {})[service] = n
+    return nested
+
+
+def per_loan_day(aws_requests: dict[str, Any], loans: int, days: int) -> dict[str, Any]:
+    """The run's counted AWS requests per loan-day (`loans` x `days`): in total, by service (`dynamodb`,
+    `sqs`, `sns`, `s3`, ...), by handler, and by handler and service. `aws_requests` is
+    `RequestCount.as_json()` (summary.json → `outcomes.aws_requests`)."""
+    loan_days = loans * days
+    if loan_days <= 0:
+        raise ValueError("a run of no loan-day has no rate")
+    by_service: Counter[str] = Counter()
+    for key, n in aws_requests["requests"].items():
+        by_service[key.partition(":")[0]] += int(n)
+
+    def rate(n: float) -> float:
+        return round(n / loan_days, 4)
+
+    return {
+        "loan_days": loan_days,
+        "total": rate(sum(by_service.values())),
+        "by_service": {service: rate(n) for service, n in sorted(by_service.items())},
+        "by_handler": {fn: rate(n) for fn, n in sorted(aws_requests["requests_by_function"].items())},
+        "by_handler_and_service": {
+            fn: {service: rate(n) for service, n in services.items()}
+            for fn, services in aws_requests.get("requests_by_function_and_service", {}).items()
+        },
+    }
+
+
+__all__ = ["RequestCount", "by_function_and_service", "current_function", "per_loan_day", "sms_parts"]
