@@ -98,7 +98,7 @@ def test_a_borrower_update_moves_the_phone_key_and_an_older_one_never_wins(
     # The loan keeps what its contract fixed at registration.
     loan = container.loans.get("L-SAMPLE-0101")
     assert loan is not None
-    assert loan.timezone == "Asia/Shanghai"
+    assert (loan.timezone, loan.contract_region) == ("Asia/Shanghai", "Guangdong")
 
     # An update made before the stored one, delivered late: nothing is written.
     older = copy.deepcopy(update)

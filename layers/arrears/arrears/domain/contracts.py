@@ -20,7 +20,9 @@ def prepare_contract(loan: Loan, borrower: Borrower, terms: LoanTerms, rules: Mo
     force on its contract date; raises `ContractOverCap` (naming the figures) if its own interest and
     fees are over that cap, and `NoCapKnown` if no cap can be fixed."""
     cap = rules.cost_cap.cap_for(loan.disbursed_on, borrower.region)
-    prepared = loan.with_changes(timezone=borrower.timezone, terms=terms, apr_cap_bps=cap.annual_bps)
+    prepared = loan.with_changes(
+        timezone=borrower.timezone, contract_region=borrower.region, terms=terms, apr_cap_bps=cap.annual_bps
+    )
     prepared = with_pay_by(prepared, rules.calendar)
     check_contract(prepared, f"{rules.ref}: {cap.explanation}")
     return prepared

@@ -228,6 +228,9 @@ class Loan:
     recovered_minor: int = 0
     overpaid_minor: int = 0
     timezone: str = ""
+    # The borrower's region (US: state) when the contract was registered: the state whose cost cap
+    # `apr_cap_bps` is. A borrower who moves later changes their contact rules, not this.
+    contract_region: str = ""
     terms: LoanTerms = DEFAULT_TERMS
     ledger_count: int = 0
     ledger_digest: int = 0

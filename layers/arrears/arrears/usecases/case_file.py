@@ -151,7 +151,8 @@ def build_or_fetch(
         ends = limitation_ends(loan, pack.limitation) if pack.limitation else None
         raise TimeBarred(f"loan {loan_id}: limitation period ended on {ends}: no case file")
     rules = money_rules_for(loan.jurisdiction, loan.disbursed_on)
-    cap = rules.cost_cap.cap_for(loan.disbursed_on, borrower.region)
+    # The cap of the contract's state (a borrower who moved since is capped as contracted).
+    cap = rules.cost_cap.cap_for(loan.disbursed_on, loan.contract_region or borrower.region)
     objects, manifests = _objects_of(ports, loan.jurisdiction, loan.disbursed_on - timedelta(days=1))
     head = ports.chain.head(loan.jurisdiction)
     history, proof = contact_proof(
