@@ -11,6 +11,7 @@ from arrears.adapters.container import Container
 from arrears.handlers.telemetry import Telemetry
 
 if TYPE_CHECKING:
+    from arrears.adapters.book_stock import StockTally
     from arrears.config.playbook import PlaybookSource
     from arrears.events.streams import LoanChange
 
@@ -71,10 +72,25 @@ def plan(change: LoanChange | None) -> None:
     planned(telemetry, result)
 
 
+def stock_not_counted(tally: StockTally, error: Exception) -> None:
+    """The batch's stock counts could not be written: the appends are recorded, so a retry would count
+    nothing; the reconciliation census corrects the stock (docs/operations.md, "Open loans by
+    delinquency bucket")."""
+    telemetry.logger.error(
+        "stock counts of the batch not written; the reconciliation census corrects them",
+        extra={"transitions": tally.transitions, "error": type(error).__name__},
+    )
+
+
 @telemetry.handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
     from arrears.events.streams import LoanChangeRecord
     from arrears.handlers.lambda_events import process_batch
 
-    return process_batch(event, context, LoanChangeRecord, plan, telemetry.logger)
+    stock = container.book_stock
+    if stock is None:
+        return process_batch(event, context, LoanChangeRecord, plan, telemetry.logger)
+    # The batch's bucket transitions are counted in a handful of counter writes at its end.
+    with stock.batched(on_lost=stock_not_counted):
+        return process_batch(event, context, LoanChangeRecord, plan, telemetry.logger)

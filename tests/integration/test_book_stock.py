@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -65,13 +67,11 @@ def moved(current: Loan, state: str, on: date) -> Loan:
     return replace(current, bucket=state, evaluated_on=on, version=current.version + 1)
 
 
-def test_the_stock_after_transitions_replays_and_duplicates_is_the_census_of_the_book(
-    repositories: Any,
-) -> None:
-    history, stock = repositories
-    rng = random.Random(7)
-    # Given 60 loans in two jurisdictions, each registered (None -> M0) and moved 0..6 times,
-    # every stream record delivered once, some twice in a row, some replayed later out of order
+def _deliveries(
+    rng: random.Random,
+) -> tuple[list[tuple[Loan | None, Loan]], list[tuple[Loan | None, Loan]], dict[str, Loan]]:
+    """(records, deliveries, final loans) of 60 loans in two jurisdictions, each registered (None -> M0)
+    and moved 0..6 times, every record delivered once, some twice in a row, some replayed later."""
     records: list[tuple[Loan | None, Loan]] = []
     final: dict[str, Loan] = {}
     for n in range(60):
@@ -90,9 +90,26 @@ def test_the_stock_after_transitions_replays_and_duplicates_is_the_census_of_the
     for record in rng.sample(records, 40):
         deliveries.insert(deliveries.index(record) + 1, record)  # redelivered at once
     deliveries += rng.sample(records, 30)  # replayed after the rest (a stream retried from a checkpoint)
+    return records, deliveries, final
 
-    # When the planner records each delivery
-    counted = [record_transition(before, after, history=history, stock=stock) for before, after in deliveries]
+
+@pytest.mark.parametrize("batch_size", [0, 100])
+def test_the_stock_after_transitions_replays_and_duplicates_is_the_census_of_the_book(
+    repositories: Any, batch_size: int
+) -> None:
+    history, stock = repositories
+    # Given 60 loans in two jurisdictions, each registered (None -> M0) and moved 0..6 times,
+    # every stream record delivered once, some twice in a row, some replayed later out of order
+    records, deliveries, final = _deliveries(random.Random(7))
+
+    # When the planner records each delivery, counted one by one (0) or per stream batch of 100
+    counted = []
+    for start in range(0, len(deliveries), batch_size or 1):
+        with stock.batched() if batch_size else nullcontext():
+            counted += [
+                record_transition(before, after, history=history, stock=stock)
+                for before, after in deliveries[start : start + (batch_size or 1)]
+            ]
 
     # Then each transition was counted once, and the stock is a census of the book's final states
     assert sum(1 for c in counted if c is not None) == sum(
@@ -146,3 +163,58 @@ def test_the_reconciliation_finds_an_injected_drift_and_corrects_it(repositories
     # And a clean stock reconciles to no drift, nothing written
     again = reconcile(date(2026, 3, 8), census, stock.stock(), stock)
     assert (again.drift, again.corrected, again.absolute_drift) == ({}, False, 0)
+
+
+def _update_items(resource_table: Any) -> list[str]:
+    """The UpdateItems sent to the table from now on (their request bodies)."""
+    sent: list[str] = []
+
+    def record(params: Any, **_: Any) -> None:
+        if json.loads(params["body"])["TableName"] == resource_table.name:
+            sent.append(params["body"])
+
+    resource_table.meta.client.meta.events.register("before-call.dynamodb.UpdateItem", record)
+    return sent
+
+
+def test_a_stream_batch_of_one_jurisdiction_writes_one_stock_and_one_flows_item(repositories: Any) -> None:
+    history, stock = repositories
+    # Given a sweep day's batch: 100 CN loans registered, 60 of them moving to M1 on the same date
+    day = date(2026, 2, 1)
+    batch: list[tuple[Loan | None, Loan]] = []
+    for n in range(100):
+        registered = replace(loan(n, "CN"), evaluated_on=day)
+        batch.append((None, registered))
+        if n < 60:
+            batch.append((registered, moved(registered, "M1", day)))
+    sent = _update_items(stock._table)
+    # When the planner records the batch, a replay of its first record included
+    with stock.batched() as tally:
+        for before, after in [*batch, batch[0]]:
+            record_transition(before, after, history=history, stock=stock)
+    # Then its 160 transitions are counted in two UpdateItems: the jurisdiction's stock and the day's flows
+    assert tally.transitions == 160
+    assert len(sent) == 2
+    assert stock.stock() == {("CN", "M0"): 40, ("CN", "M1"): 60}
+    assert stock.flows(day) == {("CN", "NEW>M0"): 100, ("CN", "M0>M1"): 60}
+
+
+def test_a_batch_whose_counts_cannot_be_written_reports_what_it_lost(repositories: Any) -> None:
+    history, stock = repositories
+    first = replace(loan(1, "CN"), evaluated_on=date(2026, 2, 1))
+    lost: list[tuple[int, str]] = []
+
+    def refused(**_: Any) -> Any:
+        raise RuntimeError("throttled after retries")
+
+    # Given a counter write that fails (after botocore's retries)
+    stock._table.update_item = refused
+    # When a batch's transition is recorded
+    with stock.batched(on_lost=lambda tally, error: lost.append((tally.transitions, str(error)))):
+        recorded = record_transition(None, first, history=history, stock=stock)
+    # Then the append stands and the lost count is reported for the census to correct
+    assert recorded is not None
+    assert lost == [(1, "throttled after retries")]
+    # and without a handler the failure is raised
+    with pytest.raises(RuntimeError), stock.batched():
+        record_transition(first, moved(first, "M1", date(2026, 2, 3)), history=history, stock=stock)
