@@ -190,3 +190,25 @@ def test_a_loan_behind_on_its_own_date_keeps_the_entry_the_run_has_just_written(
         # Then after every run the loan is in the index or listed under its own next date
         assert loans.unreachable(on) == set(), on
     assert swept_days >= 3  # its milestones kept coming, through the due list
+
+
+def test_an_event_that_keeps_the_next_review_date_leaves_the_loan_parked() -> None:
+    # Given a loan the sweep parked, listed under its next review date
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    parked = loans.items["L-1"]
+    assert parked.next_review_on is not None
+
+    # When an event writes it without moving that date (a partial payment, not re-assessed)
+    paid = apply_payment(parked, Payment("P-1", "L-1", 10_000, "CNY", on)).loan
+    assert paid.next_review_on == parked.next_review_on
+    loans.update("L-1", lambda current: paid.with_changes(version=current.version))
+
+    # Then it stays parked (no index entry put now and deleted at the next sweep), still listed
+    assert "L-1" in loans.parked
+    assert loans.unreachable(parked.next_review_on) == set()
+    # and the next sweep reaches it through the due list
+    result = sweep(loans, parked.next_review_on)
+    assert (result.from_index, result.from_due_list, result.writes) == (0, 1, 1)
