@@ -7,7 +7,7 @@ import random
 from collections import Counter
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,10 +15,12 @@ import pytest
 from moto import mock_aws
 
 from arrears.adapters.book_stock import BookStockRepository
+from arrears.adapters.credit_facts import CreditFactsRepository
 from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
 from arrears.domain.loans import Instalment, Loan, LoanStatus
 from arrears.domain.transitions import delinquency_state
 from arrears.usecases.book_stock import open_stock, reconcile
+from arrears.usecases.credit_facts import record_bureau_facts
 from arrears.usecases.delinquency_history import record_transition
 from localcloud.stack import load_template
 from tests.integration.conftest import TEMPLATE
@@ -218,3 +220,87 @@ def test_a_batch_whose_counts_cannot_be_written_reports_what_it_lost(repositorie
     # and without a handler the failure is raised
     with pytest.raises(RuntimeError), stock.batched():
         record_transition(first, moved(first, "M1", date(2026, 2, 3)), history=history, stock=stock)
+
+
+def test_a_transition_and_its_bureau_facts_are_one_write_of_the_history_item(repositories: Any) -> None:
+    history, stock = repositories
+    facts = CreditFactsRepository(history._table)
+    at = datetime(2026, 2, 1, 4, tzinfo=UTC)
+    registered = replace(loan(1, "US-REGF"), evaluated_on=date(2026, 2, 1))
+    late = moved(registered, "M1", date(2026, 3, 3))
+    sent = _update_items(history._table)
+
+    # When the planner records the registration and the move to M1 (each a transition)
+    for before, after in ((None, registered), (registered, late)):
+        record_bureau_facts(
+            before,
+            after,
+            at,
+            store=facts,
+            cn_writer=None,
+            communications=lambda _: (),
+            history=True,
+            stock=stock,
+        )
+    # Then each change wrote the history item once: the transition and the facts together
+    assert len(sent) == 2
+    assert [(t.from_state, t.to_state) for t in history.transitions("L-1")] == [(None, "M0"), ("M0", "M1")]
+    stored = facts.facts("L-1")
+    assert stored is not None
+    assert stored.version == late.version
+    assert stock.stock() == {("US-REGF", "M0"): 0, ("US-REGF", "M1"): 1}
+
+    # When the first record is replayed after the second (its facts were moved on already)
+    record_bureau_facts(
+        None,
+        registered,
+        at,
+        store=facts,
+        cn_writer=None,
+        communications=lambda _: (),
+        history=True,
+        stock=stock,
+    )
+    # Then nothing more is appended or counted
+    assert len(history.transitions("L-1")) == 2
+    assert stock.stock() == {("US-REGF", "M0"): 0, ("US-REGF", "M1"): 1}
+
+
+def test_a_transition_retried_after_a_later_version_of_the_loan_is_still_appended(repositories: Any) -> None:
+    history, stock = repositories
+    facts = CreditFactsRepository(history._table)
+    at = datetime(2026, 2, 1, 4, tzinfo=UTC)
+    registered = replace(loan(1, "CN"), evaluated_on=date(2026, 2, 1))
+    late = moved(registered, "M1", date(2026, 3, 3))
+    paid = replace(late, risk_band="HIGH", version=late.version + 1)
+    record_bureau_facts(
+        None,
+        registered,
+        at,
+        store=facts,
+        cn_writer=None,
+        communications=lambda _: (),
+        history=True,
+        stock=stock,
+    )
+    # Given the move to M1 failed before its write, and the loan's next version (no transition) succeeded
+    record_bureau_facts(
+        late, paid, at, store=facts, cn_writer=None, communications=lambda _: (), history=True, stock=stock
+    )
+    # When the move to M1 is retried
+    record_bureau_facts(
+        registered,
+        late,
+        at,
+        store=facts,
+        cn_writer=None,
+        communications=lambda _: (),
+        history=True,
+        stock=stock,
+    )
+    # Then its transition is appended and counted once (the facts stay those of the later version)
+    assert [(t.from_state, t.to_state) for t in history.transitions("L-1")] == [(None, "M0"), ("M0", "M1")]
+    assert stock.stock() == {("CN", "M0"): 0, ("CN", "M1"): 1}
+    stored = facts.facts("L-1")
+    assert stored is not None
+    assert stored.version == paid.version

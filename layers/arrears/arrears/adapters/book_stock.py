@@ -120,7 +120,8 @@ class BookStockRepository:
     def write(self, tally: StockTally) -> int:
         """ADD a tally to its counter items: one UpdateItem per jurisdiction's stock item and per
         (business date, jurisdiction) flows item. Returns the UpdateItems made."""
-        written = self.add_stock(tally.stock)
+        self.add_stock(tally.stock)
+        written = len({jurisdiction for (jurisdiction, _), n in tally.stock.items() if n})
         for (on, jurisdiction), flows in sorted(tally.flows.items()):
             expression, names, values = _add_expression(flows)
             values[":ttl"] = int((_epoch_day(on) + timedelta(days=FLOWS_TTL_DAYS)).total_seconds())
@@ -133,9 +134,9 @@ class BookStockRepository:
             written += 1
         return written
 
-    def add_stock(self, deltas: Mapping[tuple[str, str], int]) -> int:
+    def add_stock(self, deltas: Mapping[tuple[str, str], int]) -> None:
         """ADD each (jurisdiction, state) delta to its stock item (one UpdateItem per jurisdiction with a
-        non-zero delta); the UpdateItems made."""
+        non-zero delta)."""
         by_jurisdiction: dict[str, dict[str, int]] = {}
         for (jurisdiction, state), n in deltas.items():
             if n:
@@ -148,7 +149,6 @@ class BookStockRepository:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        return len(by_jurisdiction)
 
     def stock(self) -> Counts:
         """The stock per (jurisdiction, state) of every jurisdiction counted (one strongly consistent

@@ -220,7 +220,7 @@ class LoanRepository:
         if item.get("next_review_on") and not item.get("review_on"):
             if len(self._parked_reads) >= PARKED_READS_KEPT:
                 self._parked_reads.clear()
-            self._parked_reads[loan_id] = (int(item.get("version", 0)), str(item["next_review_on"]))
+            self._parked_reads[loan_id] = (int(str(item.get("version", 0))), str(item["next_review_on"]))
         return loan_from_item(item)
 
     def create(self, loan: Loan) -> bool:
