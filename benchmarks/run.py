@@ -345,17 +345,15 @@ def run_flows(
       (`BookStockRepository.batched`, as the planner's handler counts them), and the next sweep start's
       read of the stock (one Query). The naive design needs neither: its Scan counts the stock as it
       reads the book.
-    * `common` (both designs, the same writes for the same changed loans): each change's delinquency
-      history append (`record_transition`) and bureau facts (`record_bureau_facts`), on the
-      DelinquencyHistory table. Counted on neither side of the comparison, and shown apart.
+    * `common` (both designs, the same writes for the same changed loans): each change's bureau facts
+      and bucket transition, one read and one write of the loan's DelinquencyHistory item
+      (`record_bureau_facts`). Counted on neither side of the comparison, and shown apart.
     """
     from arrears.adapters.book_stock import BookStockRepository
     from arrears.adapters.credit_facts import CreditFactsRepository
-    from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
     from arrears.adapters.items import loan_from_item
     from arrears.adapters.tables import all_items
     from arrears.usecases.credit_facts import record_bureau_facts
-    from arrears.usecases.delinquency_history import record_transition
 
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
@@ -364,7 +362,6 @@ def run_flows(
     shared = session.resource("dynamodb", region_name=REGION)  # its own client: its own meter
     common.register(shared.meta.client)
     stock = BookStockRepository(resource.Table(STOCK_TABLE))
-    history = DelinquencyHistoryRepository(shared.Table(HISTORY_TABLE))
     facts = CreditFactsRepository(shared.Table(HISTORY_TABLE))
     before = {loan.loan_id: loan for loan in book}
     at = datetime.combine(BENCH_DAY, datetime.min.time(), tzinfo=UTC)
@@ -376,8 +373,17 @@ def run_flows(
     for start in range(0, len(changes), STREAM_BATCH):
         with stock.batched() as tally:
             for old, new in changes[start : start + STREAM_BATCH]:
-                record_transition(old, new, history=history, stock=stock)
-                record_bureau_facts(old, new, at, store=facts, cn_writer=None, communications=lambda _: ())
+                # as the planner records a change: one write of the history item, then the count
+                record_bureau_facts(
+                    old,
+                    new,
+                    at,
+                    store=facts,
+                    cn_writer=None,
+                    communications=lambda _: (),
+                    history=True,
+                    stock=stock,
+                )
         transitions += tally.transitions
     counts = stock.stock()
     return {
