@@ -179,9 +179,9 @@ def both_designs_lines(cost: Mapping[str, Any]) -> list[str]:
         f"{both['write_units_per_loan_day']} per loan-day, {_usd(both['usd_per_1000_loans_month'])} per "
         "1,000 loans a month, counted on neither side below. The stock counters are Arrears' own (the "
         "Scan counts the stock as it reads the book), as are ReviewIndex, the due list and the run "
-        f"ledger. The planner counts a stream batch's transitions at its end: "
-        f"{cost['flows']['transitions']} transitions in {cost['flows'].get('stream_batches')} batches of "
-        "up to 100.",
+        "ledger. The planner counts a stream batch's transitions at its end: "
+        f"{cost['flows']['transitions']} transitions, {cost['flows'].get('stream_batches')} stream "
+        "batch(es) of up to 100 records.",
     ]
 
 
