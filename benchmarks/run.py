@@ -331,34 +331,65 @@ def run_census(
 
 
 STOCK_TABLE = "bench-book-stock"
+HISTORY_TABLE = "bench-history"
+STREAM_BATCH = 100  # the planner's BatchSize on the Loans stream (template.yaml)
 
 
-def run_flows(session: Any, book: Sequence[Any], table_name: str, capacity: CapacityMeter) -> dict[str, Any]:
-    """What keeping the stock from flows costs for the day: the planner's counter writes for each
-    bucket transition the sweep made (`BookStockRepository.apply`, as `record_transition` calls it
-    after the history append, which both designs need for the roll rates and is not counted here),
-    and the next sweep start's read of the stock (one Query)."""
+def run_flows(
+    session: Any, book: Sequence[Any], table_name: str, capacity: CapacityMeter, common: CapacityMeter
+) -> dict[str, Any]:
+    """What the planner writes for the day's changes, read from the Loans table after the sweep as
+    its stream delivers them (batches of `STREAM_BATCH`), through the planner's own use cases:
+
+    * `capacity` (Arrears only): the stock counters of each batch's bucket transitions
+      (`BookStockRepository.batched`, as the planner's handler counts them), and the next sweep start's
+      read of the stock (one Query). The naive design needs neither: its Scan counts the stock as it
+      reads the book.
+    * `common` (both designs, the same writes for the same changed loans): each change's bureau facts
+      and bucket transition, one read and one write of the loan's DelinquencyHistory item
+      (`record_bureau_facts`). Counted on neither side of the comparison, and shown apart.
+    """
     from arrears.adapters.book_stock import BookStockRepository
+    from arrears.adapters.credit_facts import CreditFactsRepository
     from arrears.adapters.items import loan_from_item
     from arrears.adapters.tables import all_items
-    from arrears.domain.transitions import transition
+    from arrears.usecases.credit_facts import record_bureau_facts
 
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
     capacity.register(resource.meta.client)
+    shared = session.resource("dynamodb", region_name=REGION)  # its own client: its own meter
+    common.register(shared.meta.client)
     stock = BookStockRepository(resource.Table(STOCK_TABLE))
+    facts = CreditFactsRepository(shared.Table(HISTORY_TABLE))
     before = {loan.loan_id: loan for loan in book}
+    at = datetime.combine(BENCH_DAY, datetime.min.time(), tzinfo=UTC)
+    # the stream's images, read without a meter (the stream is not a read of the table)
+    unmetered = session.resource("dynamodb", region_name=REGION)
+    stored = (loan_from_item(item) for item in all_items(unmetered.Table(table_name).scan))
+    changes = [(before[a.loan_id], a) for a in stored if a.version != before[a.loan_id].version]
     transitions = 0
-    for item in all_items(session.resource("dynamodb").Table(table_name).scan):
-        after = loan_from_item(item)
-        change = transition(before.get(after.loan_id), after)
-        if change is not None and after.version != before[after.loan_id].version:
-            stock.apply(after.jurisdiction, change)
-            transitions += 1
+    for start in range(0, len(changes), STREAM_BATCH):
+        with stock.batched() as tally:
+            for old, new in changes[start : start + STREAM_BATCH]:
+                # as the planner records a change: one write of the history item, then the count
+                record_bureau_facts(
+                    old,
+                    new,
+                    at,
+                    store=facts,
+                    cn_writer=None,
+                    communications=lambda _: (),
+                    history=True,
+                    stock=stock,
+                )
+        transitions += tally.transitions
     counts = stock.stock()
     return {
+        "changes": len(changes),
         "transitions": transitions,
+        "stream_batches": -(-len(changes) // STREAM_BATCH),
         "stock_items_read": meter.scanned.get("Query", 0),
         "stock_pairs": len(counts),
     }
@@ -442,6 +473,13 @@ def sweep_section(
                 {"AttributeName": "key", "KeyType": "RANGE"},
             ],
         )
+        history = _loans_table(resource="DelinquencyHistoryTable")
+        client.create_table(
+            TableName=HISTORY_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=history["AttributeDefinitions"],
+            KeySchema=history["KeySchema"],
+        )
         client.create_table(
             TableName="bench-sweep-runs",
             BillingMode="PAY_PER_REQUEST",
@@ -485,7 +523,8 @@ def sweep_section(
         )
         census = run_census(session, "bench-loans", shards, page_size, census_meter)
         flows_meter = CapacityMeter(schemas, shadow=shadow)
-        flows = run_flows(session, book, "bench-loans", flows_meter)
+        common_meter = CapacityMeter(schemas, shadow=shadow)
+        flows = run_flows(session, book, "bench-loans", flows_meter, common_meter)
         index_storage = storage_bytes(shadow, schemas)
         # The truth the census must match: the open loans of the table after the sweep, by bucket.
         truth: dict[tuple[str, str], int] = {}
@@ -540,12 +579,15 @@ def sweep_section(
             "sweep": meter_summary(sweep_meter),
             "census": meter_summary(census_meter),
             "flows": meter_summary(flows_meter),
+            "both_designs": meter_summary(common_meter),
             "naive": meter_summary(naive_meter),
             "index_storage_bytes": index_storage,
         },
         "assess_ms_per_loan": round(assess_ms(book), 4),
         "census_segments": shards,
         "flows_transitions": flows["transitions"],
+        "flows_changes": flows["changes"],
+        "flows_stream_batches": flows["stream_batches"],
         "flows_stock_items_read": flows["stock_items_read"],
         "environment": "moto (in-process DynamoDB emulation) in one Python process: times are moto's",
     }

@@ -93,6 +93,7 @@ def render(results: Mapping[str, Any]) -> str:
         f"| Arrears stock from flows | {_units(writes['arrears_flows'])} | "
         f"{_units(reads['arrears_flows'])} |",
         f"| naive nightly Scan | {_units(writes['naive'])} | {_units(reads['naive'])} |",
+        *both_designs_lines(cost),
         "",
         "What detection costs a month per 1,000 open loans (`benchmarks/model.py`, prices in "
         "`benchmarks/prices.py`):",
@@ -159,6 +160,29 @@ def render(results: Mapping[str, Any]) -> str:
     assumptions = ", ".join(f"`{k}` = {v}" for k, v in cost["assumptions"].items())
     lines += ["", f"Assumptions (`benchmarks/model.py`): {assumptions}.", "", END]
     return "\n".join(lines)
+
+
+def both_designs_lines(cost: Mapping[str, Any]) -> list[str]:
+    """The row of what both designs write alike (excluded from both sides), and the note saying so."""
+    both = cost.get("both_designs_history")
+    if not both:
+        return []
+    writes, reads = cost["write_units_by_table_and_index"], cost["read_units_by_table_and_index"]
+    return [
+        f"| both designs alike: the {both['changes']} changes' history appends and bureau facts "
+        f"(excluded from both sides below) | {_units(writes['both_designs'])} | "
+        f"{_units(reads['both_designs'])} |",
+        "",
+        "Like for like: the delinquency history append and the bureau facts of each changed loan are "
+        "written by both designs for the same loans (the naive job would call the same use cases for the "
+        f"loans it rewrites): {both['write_units_per_changed_loan']} write units per changed loan, "
+        f"{both['write_units_per_loan_day']} per loan-day, {_usd(both['usd_per_1000_loans_month'])} per "
+        "1,000 loans a month, counted on neither side below. The stock counters are Arrears' own (the "
+        "Scan counts the stock as it reads the book), as are ReviewIndex, the due list and the run "
+        "ledger. The planner counts a stream batch's transitions at its end: "
+        f"{cost['flows']['transitions']} transitions, {cost['flows'].get('stream_batches')} stream "
+        "batch(es) of up to 100 records.",
+    ]
 
 
 def breakeven_line(breakeven: float | None, rate: float) -> str:

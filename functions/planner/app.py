@@ -11,6 +11,7 @@ from arrears.adapters.container import Container
 from arrears.handlers.telemetry import Telemetry
 
 if TYPE_CHECKING:
+    from arrears.adapters.book_stock import StockTally
     from arrears.config.playbook import PlaybookSource
     from arrears.events.streams import LoanChange
 
@@ -31,20 +32,17 @@ def plan(change: LoanChange | None) -> None:
     from arrears.domain.bureau import Communication
     from arrears.handlers.reporting import planned
     from arrears.usecases.credit_facts import record_bureau_facts
-    from arrears.usecases.delinquency_history import record_transition
     from arrears.usecases.planning import plan_for_change
     from arrears.usecases.plans import archive_plan_events
 
     if change is None:
         return
-    if container.delinquency_history is not None:
-        record_transition(
-            change.before, change.after, history=container.delinquency_history, stock=container.book_stock
-        )
     if change.after.plan is not None:
         # A repayment plan agreed, an instalment kept or missed, the plan broken or completed.
         archive_plan_events(change.before, change.after, change.at, container.archive_store)
-    if container.credit_facts is not None:  # the bureau's facts (DOFD, ...), and CN's records of the change
+    if container.credit_facts is not None:
+        # One write of the loan's history item: the bureau's facts (DOFD, ...) and the bucket transition
+        # (counted in the stock once appended), after CN's records of the change.
         report = record_bureau_facts(
             change.before,
             change.after,
@@ -52,6 +50,8 @@ def plan(change: LoanChange | None) -> None:
             store=container.credit_facts,
             cn_writer=container.cn_credit_writer,
             communications=lambda loan_id: Communication.of(container.actions.for_loan(loan_id)),
+            history=True,
+            stock=container.book_stock,
         )
         if report is not None:
             telemetry.count("CnCreditRecordsWritten", len(report.written))
@@ -71,10 +71,25 @@ def plan(change: LoanChange | None) -> None:
     planned(telemetry, result)
 
 
+def stock_not_counted(tally: StockTally, error: Exception) -> None:
+    """The batch's stock counts could not be written: the appends are recorded, so a retry would count
+    nothing; the reconciliation census corrects the stock (docs/operations.md, "Open loans by
+    delinquency bucket")."""
+    telemetry.logger.error(
+        "stock counts of the batch not written; the reconciliation census corrects them",
+        extra={"transitions": tally.transitions, "error": type(error).__name__},
+    )
+
+
 @telemetry.handler()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Imported by the first invocation, not at import (docs/architecture.md, "Cold starts").
     from arrears.events.streams import LoanChangeRecord
     from arrears.handlers.lambda_events import process_batch
 
-    return process_batch(event, context, LoanChangeRecord, plan, telemetry.logger)
+    stock = container.book_stock
+    if stock is None:
+        return process_batch(event, context, LoanChangeRecord, plan, telemetry.logger)
+    # The batch's bucket transitions are counted in a handful of counter writes at its end.
+    with stock.batched(on_lost=stock_not_counted):
+        return process_batch(event, context, LoanChangeRecord, plan, telemetry.logger)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,10 +15,12 @@ import pytest
 from moto import mock_aws
 
 from arrears.adapters.book_stock import BookStockRepository
+from arrears.adapters.credit_facts import CreditFactsRepository
 from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
 from arrears.domain.loans import Instalment, Loan, LoanStatus
 from arrears.domain.transitions import delinquency_state
 from arrears.usecases.book_stock import open_stock, reconcile
+from arrears.usecases.credit_facts import record_bureau_facts
 from arrears.usecases.delinquency_history import record_transition
 from localcloud.stack import load_template
 from tests.integration.conftest import TEMPLATE
@@ -65,13 +69,11 @@ def moved(current: Loan, state: str, on: date) -> Loan:
     return replace(current, bucket=state, evaluated_on=on, version=current.version + 1)
 
 
-def test_the_stock_after_transitions_replays_and_duplicates_is_the_census_of_the_book(
-    repositories: Any,
-) -> None:
-    history, stock = repositories
-    rng = random.Random(7)
-    # Given 60 loans in two jurisdictions, each registered (None -> M0) and moved 0..6 times,
-    # every stream record delivered once, some twice in a row, some replayed later out of order
+def _deliveries(
+    rng: random.Random,
+) -> tuple[list[tuple[Loan | None, Loan]], list[tuple[Loan | None, Loan]], dict[str, Loan]]:
+    """(records, deliveries, final loans) of 60 loans in two jurisdictions, each registered (None -> M0)
+    and moved 0..6 times, every record delivered once, some twice in a row, some replayed later."""
     records: list[tuple[Loan | None, Loan]] = []
     final: dict[str, Loan] = {}
     for n in range(60):
@@ -90,9 +92,26 @@ def test_the_stock_after_transitions_replays_and_duplicates_is_the_census_of_the
     for record in rng.sample(records, 40):
         deliveries.insert(deliveries.index(record) + 1, record)  # redelivered at once
     deliveries += rng.sample(records, 30)  # replayed after the rest (a stream retried from a checkpoint)
+    return records, deliveries, final
 
-    # When the planner records each delivery
-    counted = [record_transition(before, after, history=history, stock=stock) for before, after in deliveries]
+
+@pytest.mark.parametrize("batch_size", [0, 100])
+def test_the_stock_after_transitions_replays_and_duplicates_is_the_census_of_the_book(
+    repositories: Any, batch_size: int
+) -> None:
+    history, stock = repositories
+    # Given 60 loans in two jurisdictions, each registered (None -> M0) and moved 0..6 times,
+    # every stream record delivered once, some twice in a row, some replayed later out of order
+    records, deliveries, final = _deliveries(random.Random(7))
+
+    # When the planner records each delivery, counted one by one (0) or per stream batch of 100
+    counted = []
+    for start in range(0, len(deliveries), batch_size or 1):
+        with stock.batched() if batch_size else nullcontext():
+            counted += [
+                record_transition(before, after, history=history, stock=stock)
+                for before, after in deliveries[start : start + (batch_size or 1)]
+            ]
 
     # Then each transition was counted once, and the stock is a census of the book's final states
     assert sum(1 for c in counted if c is not None) == sum(
@@ -146,3 +165,142 @@ def test_the_reconciliation_finds_an_injected_drift_and_corrects_it(repositories
     # And a clean stock reconciles to no drift, nothing written
     again = reconcile(date(2026, 3, 8), census, stock.stock(), stock)
     assert (again.drift, again.corrected, again.absolute_drift) == ({}, False, 0)
+
+
+def _update_items(resource_table: Any) -> list[str]:
+    """The UpdateItems sent to the table from now on (their request bodies)."""
+    sent: list[str] = []
+
+    def record(params: Any, **_: Any) -> None:
+        if json.loads(params["body"])["TableName"] == resource_table.name:
+            sent.append(params["body"])
+
+    resource_table.meta.client.meta.events.register("before-call.dynamodb.UpdateItem", record)
+    return sent
+
+
+def test_a_stream_batch_of_one_jurisdiction_writes_one_stock_and_one_flows_item(repositories: Any) -> None:
+    history, stock = repositories
+    # Given a sweep day's batch: 100 CN loans registered, 60 of them moving to M1 on the same date
+    day = date(2026, 2, 1)
+    batch: list[tuple[Loan | None, Loan]] = []
+    for n in range(100):
+        registered = replace(loan(n, "CN"), evaluated_on=day)
+        batch.append((None, registered))
+        if n < 60:
+            batch.append((registered, moved(registered, "M1", day)))
+    sent = _update_items(stock._table)
+    # When the planner records the batch, a replay of its first record included
+    with stock.batched() as tally:
+        for before, after in [*batch, batch[0]]:
+            record_transition(before, after, history=history, stock=stock)
+    # Then its 160 transitions are counted in two UpdateItems: the jurisdiction's stock and the day's flows
+    assert tally.transitions == 160
+    assert len(sent) == 2
+    assert stock.stock() == {("CN", "M0"): 40, ("CN", "M1"): 60}
+    assert stock.flows(day) == {("CN", "NEW>M0"): 100, ("CN", "M0>M1"): 60}
+
+
+def test_a_batch_whose_counts_cannot_be_written_reports_what_it_lost(repositories: Any) -> None:
+    history, stock = repositories
+    first = replace(loan(1, "CN"), evaluated_on=date(2026, 2, 1))
+    lost: list[tuple[int, str]] = []
+
+    def refused(**_: Any) -> Any:
+        raise RuntimeError("throttled after retries")
+
+    # Given a counter write that fails (after botocore's retries)
+    stock._table.update_item = refused
+    # When a batch's transition is recorded
+    with stock.batched(on_lost=lambda tally, error: lost.append((tally.transitions, str(error)))):
+        recorded = record_transition(None, first, history=history, stock=stock)
+    # Then the append stands and the lost count is reported for the census to correct
+    assert recorded is not None
+    assert lost == [(1, "throttled after retries")]
+    # and without a handler the failure is raised
+    with pytest.raises(RuntimeError), stock.batched():
+        record_transition(first, moved(first, "M1", date(2026, 2, 3)), history=history, stock=stock)
+
+
+def test_a_transition_and_its_bureau_facts_are_one_write_of_the_history_item(repositories: Any) -> None:
+    history, stock = repositories
+    facts = CreditFactsRepository(history._table)
+    at = datetime(2026, 2, 1, 4, tzinfo=UTC)
+    registered = replace(loan(1, "US-REGF"), evaluated_on=date(2026, 2, 1))
+    late = moved(registered, "M1", date(2026, 3, 3))
+    sent = _update_items(history._table)
+
+    # When the planner records the registration and the move to M1 (each a transition)
+    for before, after in ((None, registered), (registered, late)):
+        record_bureau_facts(
+            before,
+            after,
+            at,
+            store=facts,
+            cn_writer=None,
+            communications=lambda _: (),
+            history=True,
+            stock=stock,
+        )
+    # Then each change wrote the history item once: the transition and the facts together
+    assert len(sent) == 2
+    assert [(t.from_state, t.to_state) for t in history.transitions("L-1")] == [(None, "M0"), ("M0", "M1")]
+    stored = facts.facts("L-1")
+    assert stored is not None
+    assert stored.version == late.version
+    assert stock.stock() == {("US-REGF", "M0"): 0, ("US-REGF", "M1"): 1}
+
+    # When the first record is replayed after the second (its facts were moved on already)
+    record_bureau_facts(
+        None,
+        registered,
+        at,
+        store=facts,
+        cn_writer=None,
+        communications=lambda _: (),
+        history=True,
+        stock=stock,
+    )
+    # Then nothing more is appended or counted
+    assert len(history.transitions("L-1")) == 2
+    assert stock.stock() == {("US-REGF", "M0"): 0, ("US-REGF", "M1"): 1}
+
+
+def test_a_transition_retried_after_a_later_version_of_the_loan_is_still_appended(repositories: Any) -> None:
+    history, stock = repositories
+    facts = CreditFactsRepository(history._table)
+    at = datetime(2026, 2, 1, 4, tzinfo=UTC)
+    registered = replace(loan(1, "CN"), evaluated_on=date(2026, 2, 1))
+    late = moved(registered, "M1", date(2026, 3, 3))
+    paid = replace(late, risk_band="HIGH", version=late.version + 1)
+    record_bureau_facts(
+        None,
+        registered,
+        at,
+        store=facts,
+        cn_writer=None,
+        communications=lambda _: (),
+        history=True,
+        stock=stock,
+    )
+    # Given the move to M1 failed before its write, and the loan's next version (no transition) succeeded
+    record_bureau_facts(
+        late, paid, at, store=facts, cn_writer=None, communications=lambda _: (), history=True, stock=stock
+    )
+    # When the move to M1 is retried
+    record_bureau_facts(
+        registered,
+        late,
+        at,
+        store=facts,
+        cn_writer=None,
+        communications=lambda _: (),
+        history=True,
+        stock=stock,
+    )
+    # Then its transition is appended and counted once (the facts stay those of the later version)
+    assert [(t.from_state, t.to_state) for t in history.transitions("L-1")] == [(None, "M0"), ("M0", "M1")]
+    assert stock.stock() == {("CN", "M0"): 0, ("CN", "M1"): 1}
+    stored = facts.facts("L-1")
+    assert stored is not None
+    assert stored.version == paid.version

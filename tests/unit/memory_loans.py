@@ -91,18 +91,31 @@ class WheelLoans(MemoryLoans):
         self.parked: set[str] = set()
         self.due_list = MemoryDueList()
 
+    def _stays_parked(self, loan: Loan) -> bool:
+        """A write that keeps a parked loan's next review date keeps it parked (`LoanRepository.save`)."""
+        before = self.items.get(loan.loan_id)
+        return (
+            loan.loan_id in self.parked
+            and before is not None
+            and before.next_review_on == loan.next_review_on
+        )
+
     def save(self, loan: Loan, *, parked: bool = False) -> Loan:
+        keep = self._stays_parked(loan)
         stored = super().save(loan)
-        if parked:
+        if parked or keep:
             self.parked.add(loan.loan_id)
         else:
             self.parked.discard(loan.loan_id)
         return stored
 
     def write_by_event(self, loan: Loan) -> None:
-        """A payment, hold or promise: written unparked, back into the index."""
+        """A payment, hold or promise: written unparked, back into the index, unless the loan was parked
+        and keeps its next review date (its due-list entry still names it under that date)."""
+        keep = self._stays_parked(loan)
         self.items[loan.loan_id] = loan
-        self.parked.discard(loan.loan_id)
+        if not keep:
+            self.parked.discard(loan.loan_id)
 
     def review_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200

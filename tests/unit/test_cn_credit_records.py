@@ -15,6 +15,7 @@ from arrears.domain.ledger import LedgerEntry, receive, reverse
 from arrears.domain.loans import Loan, build_schedule
 from arrears.domain.payments import Payment
 from arrears.domain.strategy import Channel
+from arrears.domain.transitions import Transition
 from arrears.usecases.credit_facts import record_bureau_facts
 
 DISBURSED = date(2026, 1, 5)
@@ -77,8 +78,13 @@ class Store:
     def facts(self, loan_id: str) -> CreditFacts | None:
         return self.saved.get(loan_id)
 
-    def save(self, facts: CreditFacts) -> bool:
+    def save(
+        self, facts: CreditFacts, *, loan: Loan | None = None, transition: Transition | None = None
+    ) -> bool:
         self.saved[facts.loan_id] = facts
+        return True
+
+    def append(self, loan: Loan, transition: Transition) -> bool:
         return True
 
 

@@ -190,3 +190,46 @@ def test_a_loan_behind_on_its_own_date_keeps_the_entry_the_run_has_just_written(
         # Then after every run the loan is in the index or listed under its own next date
         assert loans.unreachable(on) == set(), on
     assert swept_days >= 3  # its milestones kept coming, through the due list
+
+
+def test_an_event_that_keeps_the_next_review_date_leaves_the_loan_parked() -> None:
+    # Given a loan the sweep parked, listed under its next review date
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    parked = loans.items["L-1"]
+    assert parked.next_review_on is not None
+
+    # When an event writes it without moving that date (a partial payment, not re-assessed)
+    paid = apply_payment(parked, Payment("P-1", "L-1", 10_000, "CNY", on)).loan
+    assert paid.next_review_on == parked.next_review_on
+    loans.update("L-1", lambda current: paid.with_changes(version=current.version))
+
+    # Then it stays parked (no index entry put now and deleted at the next sweep), still listed
+    assert "L-1" in loans.parked
+    assert loans.unreachable(parked.next_review_on) == set()
+    # and the next sweep reaches it through the due list
+    result = sweep(loans, parked.next_review_on)
+    assert (result.from_index, result.from_due_list, result.writes) == (0, 1, 1)
+
+
+def test_loans_of_the_index_and_of_the_due_list_moving_to_one_date_share_one_entry() -> None:
+    # Given two identical loans due today: L-1 new (in the index), L-2 parked by an earlier sweep
+    loans = WheelLoans({"L-1": cash_loan("L-1"), "L-2": cash_loan("L-2")}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    loans.parked.add("L-2")
+    loans.due_list.add(0, {"L-2": on})
+
+    # When the sweep of that date reaches one through each page
+    result = sweep(loans, on)
+
+    # Then both are written under their common next date in one due-list item, not one per page
+    assert (result.from_index, result.from_due_list, result.writes) == (1, 1, 2)
+    assert result.due_items_written == 1
+    following = loans.items["L-1"].next_review_on
+    assert loans.due_list.dates_of("L-1") == loans.due_list.dates_of("L-2") == {following}
+    # and L-2's old entry is deleted once L-2 is written
+    assert result.due_items_removed == 1
+    assert loans.unreachable(on) == set()

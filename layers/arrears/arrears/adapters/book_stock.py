@@ -9,16 +9,24 @@ One BookStock table (key `kind`, `key`), two kinds of item, both grown only by a
   `<from>><to>` of that business date (`NEW>M0` for a loan entering the book): the numerators of the
   day's roll rates. Kept `FLOWS_TTL_DAYS` (TTL `expires_at`).
 
-Each transition costs two small UpdateItems (1 write unit each), whatever the book's size; the
-planner makes them only after the transition's append to the delinquency history succeeded (the
-history item, guarded by the loan version, is what makes a replayed stream record count once).
-A stock item takes DynamoDB's per-item limit of 1,000 write units a second: about 1,000 transitions
-a second per jurisdiction, far above what a day's sweep spread over the stream's batches makes.
+A transition is counted only after its append to the delinquency history succeeded (the history
+item, guarded by the loan version, is what makes a replayed stream record count once). Counted one
+at a time (`apply`), a transition costs two small UpdateItems (1 write unit each). The planner counts
+a whole stream batch at once (`batched`): the batch's transitions are summed per counter item and
+written at the batch's end, one UpdateItem per jurisdiction's stock item and one per (business date,
+jurisdiction) flows item, so a batch of 100 records writes a handful of items whatever it holds (the
+sweep's day of one jurisdiction: two). The price is the window a crash can lose: the counts of the
+transitions appended since the batch began instead of one, corrected like any other drift by the
+periodic reconciliation (`arrears.usecases.book_stock.reconcile`).
+A stock item takes DynamoDB's per-item limit of 1,000 write units a second, far above what a day's
+sweep spread over the stream's batches makes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,10 +57,29 @@ def flow_name(change: Transition) -> str:
 
 
 def _add_expression(deltas: Mapping[str, int]) -> tuple[str, dict[str, str], dict[str, int]]:
+    """`ADD #s0 :v0, ...` for each non-zero delta (sorted), with its names and values."""
+    deltas = {name: n for name, n in deltas.items() if n}
     names = {f"#s{n}": state for n, state in enumerate(sorted(deltas))}
     values = {f":v{n}": int(deltas[state]) for n, state in enumerate(sorted(deltas))}
     adds = ", ".join(f"#s{n} :v{n}" for n in range(len(names)))
     return f"ADD {adds}", names, values
+
+
+@dataclass
+class StockTally:
+    """Transitions counted but not yet written: stock deltas per (jurisdiction, state), flows per
+    (business date, jurisdiction) and `from>to`."""
+
+    stock: dict[tuple[str, str], int] = field(default_factory=dict)
+    flows: dict[tuple[date, str], dict[str, int]] = field(default_factory=dict)
+    transitions: int = 0
+
+    def add(self, jurisdiction: str, change: Transition) -> None:
+        for state, n in stock_change(change).items():
+            self.stock[(jurisdiction, state)] = self.stock.get((jurisdiction, state), 0) + n
+        day = self.flows.setdefault((change.on, jurisdiction), {})
+        day[flow_name(change)] = day.get(flow_name(change), 0) + 1
+        self.transitions += 1
 
 
 class BookStockRepository:
@@ -60,20 +87,56 @@ class BookStockRepository:
 
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._pending: StockTally | None = None
 
     def apply(self, jurisdiction: str, change: Transition) -> None:
-        """Count `change` of a loan of `jurisdiction`: its stock move and its flow of the day."""
-        self.add_stock({(jurisdiction, state): n for state, n in stock_change(change).items()})
-        expires_at = int((_epoch_day(change.on) + timedelta(days=FLOWS_TTL_DAYS)).total_seconds())
-        self._table.update_item(
-            Key={"kind": flows_kind(change.on), "key": jurisdiction},
-            UpdateExpression="ADD #f :one SET expires_at = if_not_exists(expires_at, :ttl)",
-            ExpressionAttributeNames={"#f": flow_name(change)},
-            ExpressionAttributeValues={":one": 1, ":ttl": expires_at},
-        )
+        """Count `change` of a loan of `jurisdiction`: its stock move and its flow of the day (written
+        now, or at the end of the enclosing `batched` block)."""
+        if self._pending is not None:
+            self._pending.add(jurisdiction, change)
+            return
+        tally = StockTally()
+        tally.add(jurisdiction, change)
+        self.write(tally)
+
+    @contextmanager
+    def batched(self, on_lost: Callable[[StockTally, Exception], None] | None = None) -> Iterator[StockTally]:
+        """Sum the transitions `apply` counts inside the block and write them when it ends (even when it
+        raised: what was appended must be counted). A write that fails (after botocore's retries) is
+        passed to `on_lost` with the counts it lost, which the reconciliation census corrects; without
+        `on_lost` it raises."""
+        tally = self._pending = StockTally()
+        try:
+            yield tally
+        finally:
+            self._pending = None
+            try:
+                self.write(tally)
+            except Exception as error:
+                if on_lost is None:
+                    raise
+                on_lost(tally, error)
+
+    def write(self, tally: StockTally) -> int:
+        """ADD a tally to its counter items: one UpdateItem per jurisdiction's stock item and per
+        (business date, jurisdiction) flows item. Returns the UpdateItems made."""
+        self.add_stock(tally.stock)
+        written = len({jurisdiction for (jurisdiction, _), n in tally.stock.items() if n})
+        for (on, jurisdiction), flows in sorted(tally.flows.items()):
+            expression, names, values = _add_expression(flows)
+            values[":ttl"] = int((_epoch_day(on) + timedelta(days=FLOWS_TTL_DAYS)).total_seconds())
+            self._table.update_item(
+                Key={"kind": flows_kind(on), "key": jurisdiction},
+                UpdateExpression=f"{expression} SET expires_at = if_not_exists(expires_at, :ttl)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            written += 1
+        return written
 
     def add_stock(self, deltas: Mapping[tuple[str, str], int]) -> None:
-        """ADD each (jurisdiction, state) delta to its stock item (one UpdateItem per jurisdiction)."""
+        """ADD each (jurisdiction, state) delta to its stock item (one UpdateItem per jurisdiction with a
+        non-zero delta)."""
         by_jurisdiction: dict[str, dict[str, int]] = {}
         for (jurisdiction, state), n in deltas.items():
             if n:
@@ -110,4 +173,12 @@ def _epoch_day(on: date) -> timedelta:
     return on - date(1970, 1, 1)
 
 
-__all__ = ["FLOWS_TTL_DAYS", "NEW_STATE", "STOCK_KIND", "BookStockRepository", "flow_name", "flows_kind"]
+__all__ = [
+    "FLOWS_TTL_DAYS",
+    "NEW_STATE",
+    "STOCK_KIND",
+    "BookStockRepository",
+    "StockTally",
+    "flow_name",
+    "flows_kind",
+]

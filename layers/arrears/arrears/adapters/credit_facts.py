@@ -5,7 +5,9 @@ Beside the bucket transitions (`arrears.adapters.delinquency_history`), the same
 
 * `credit_facts`: a map, the loan's `CreditFacts` (`arrears.domain.credit_facts`), and
   `facts_version`, the loan version they are as of. A write is conditional on `facts_version` being
-  lower than the new one: a replayed or older stream record changes nothing.
+  lower than the new one: a replayed or older stream record changes nothing. A change that is also a
+  bucket transition appends it in the same UpdateItem (`save(..., transition=)`, one write unit
+  instead of two), conditional on its version not being recorded as well.
 * `month#YYYY-MM`: the month-end snapshot a reporting cycle reported (`MonthEnd`), written once per
   (loan, period) with a condition on the attribute's absence: a re-run of a cycle reads what the
   first run wrote and writes the same file.
@@ -16,13 +18,17 @@ Personal data is never stored here (ids, dates, amounts and codes only).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from arrears.adapters.delinquency_history import DelinquencyHistoryRepository, append_update
 from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items, conditional_write
 from arrears.domain.credit_facts import CreditFacts, DisputeState, LoanClass, MonthEnd
+from arrears.domain.loans import Loan
+from arrears.domain.transitions import Transition
 
 MONTH_PREFIX = "month#"
 
@@ -125,20 +131,45 @@ class CreditFactsRepository:
         version = int(item.get("facts_version", 0))
         return facts_from_item(loan_id, version, item["credit_facts"], str(item.get("jurisdiction", "")))
 
-    def save(self, facts: CreditFacts) -> bool:
-        """Write `facts` unless facts of that loan version or a later one are there (False then)."""
+    def save(
+        self, facts: CreditFacts, *, loan: Loan | None = None, transition: Transition | None = None
+    ) -> bool:
+        """Write `facts`, and append `transition` of `loan` (the same version) to the history in the same
+        UpdateItem, unless facts of that loan version or a later one are there, or the transition's
+        version is recorded already (False then: nothing written). A write botocore retried after its
+        first attempt was applied finds its own token and is still told it wrote."""
+        token = uuid.uuid4().hex
+        sets = {"credit_facts": ":f", "facts_version": ":fv", "jurisdiction": ":j", "append_token": ":token"}
+        values: dict[str, Any] = {
+            ":f": facts_to_item(facts),
+            ":fv": facts.version,
+            ":j": facts.jurisdiction,
+            ":token": token,
+        }
+        condition = "(attribute_not_exists(facts_version) OR facts_version < :fv)"
+        adds = ""
+        if transition is not None:
+            if loan is None:
+                raise ValueError("a transition is appended with its loan")
+            appended, more, recorded = append_update(loan, transition)
+            sets = {**appended, **sets}
+            values = {**more, **values}
+            condition = f"{condition} AND {recorded}"
+            adds = " ADD versions :v"
         response = conditional_write(
             self._table.update_item,
             Key={"loan_id": facts.loan_id},
-            UpdateExpression="SET credit_facts = :f, facts_version = :v, jurisdiction = :j",
-            ConditionExpression="attribute_not_exists(facts_version) OR facts_version < :v",
-            ExpressionAttributeValues={
-                ":f": facts_to_item(facts),
-                ":v": facts.version,
-                ":j": facts.jurisdiction,
-            },
+            UpdateExpression="SET " + ", ".join(f"{k} = {v}" for k, v in sets.items()) + adds,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ours=lambda item: item.get("append_token") == token,
         )
         return response is not None
+
+    def append(self, loan: Loan, transition: Transition) -> bool:
+        """Append `transition` alone (`DelinquencyHistoryRepository.append`): for a change whose facts a
+        later version has already moved on."""
+        return DelinquencyHistoryRepository(self._table).append(loan, transition)
 
     def months(self, loan_id: str) -> tuple[dict[str, MonthEnd], str | None]:
         """The loan's reported month-end snapshots by period, and the first period it was reported."""

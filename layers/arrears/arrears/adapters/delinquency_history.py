@@ -46,6 +46,31 @@ def transition_from_item(raw: dict[str, Any]) -> Transition:
     )
 
 
+def append_update(loan: Loan, transition: Transition) -> tuple[dict[str, str], dict[str, Any], str]:
+    """What appending `transition` adds to an UpdateExpression: (SET clauses by attribute, values, the
+    condition that the loan version is not recorded yet); the caller adds `ADD versions :v`."""
+    sets = {
+        "jurisdiction": ":j",
+        "strategy_arm": ":a",
+        "disbursed_on": ":d",
+        "currency": ":c",
+        "principal_minor": ":p",
+        "transitions": "list_append(if_not_exists(transitions, :none), :t)",
+    }
+    values = {
+        ":j": loan.jurisdiction,
+        ":a": loan.strategy_arm,
+        ":d": loan.disbursed_on.isoformat(),
+        ":c": loan.currency,
+        ":p": loan.principal_minor,
+        ":none": [],
+        ":t": [transition_to_item(transition)],
+        ":v": {transition.version},
+        ":n": transition.version,
+    }
+    return sets, values, "(attribute_not_exists(versions) OR NOT contains(versions, :n))"
+
+
 class DelinquencyHistoryRepository:
     """Appends and reads loans' bucket transitions (a boto3 Table of the DelinquencyHistory table)."""
 
@@ -57,27 +82,14 @@ class DelinquencyHistoryRepository:
         # A refused append means the version is there already: recorded by a replayed record (nothing
         # more to do), or by this call's own first attempt (its token is stored: still ours).
         token = uuid.uuid4().hex
+        sets, values, condition = append_update(loan, transition)
+        sets["append_token"] = ":token"  # noqa: S105 (a placeholder of the write's token, no secret)
         response = conditional_write(
             self._table.update_item,
             Key={"loan_id": loan.loan_id},
-            UpdateExpression=(
-                "SET jurisdiction = :j, strategy_arm = :a, disbursed_on = :d, currency = :c,"
-                " principal_minor = :p, transitions = list_append(if_not_exists(transitions, :none), :t)"
-                " , append_token = :token ADD versions :v"
-            ),
-            ConditionExpression="attribute_not_exists(versions) OR NOT contains(versions, :n)",
-            ExpressionAttributeValues={
-                ":j": loan.jurisdiction,
-                ":a": loan.strategy_arm,
-                ":d": loan.disbursed_on.isoformat(),
-                ":c": loan.currency,
-                ":p": loan.principal_minor,
-                ":none": [],
-                ":t": [transition_to_item(transition)],
-                ":v": {transition.version},
-                ":n": transition.version,
-                ":token": token,
-            },
+            UpdateExpression="SET " + ", ".join(f"{k} = {v}" for k, v in sets.items()) + " ADD versions :v",
+            ConditionExpression=condition,
+            ExpressionAttributeValues={**values, ":token": token},
             ours=lambda item: item.get("append_token") == token,
         )
         return response is not None
@@ -93,4 +105,4 @@ class DelinquencyHistoryRepository:
             yield plain(item)
 
 
-__all__ = ["DelinquencyHistoryRepository", "transition_from_item", "transition_to_item"]
+__all__ = ["DelinquencyHistoryRepository", "append_update", "transition_from_item", "transition_to_item"]

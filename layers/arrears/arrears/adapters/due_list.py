@@ -3,10 +3,12 @@
 A loan the sweep writes is *parked*: its item keeps `review_shard` but not `review_on`, so it
 leaves the sparse ReviewIndex and a later sweep write of it changes nothing there (DynamoDB charges
 a moved index key a delete and a put). The sweep finds it again through this list: before it
-writes a page's loans, it writes one item per (shard, next review date) holding the ids of the
-page's loans due that date, keyed (`review_shard`, `due_key` = "YYYY-MM-DD#chunk"). A few small
-items per page instead of an index entry per loan. Every other writer (payment, hold, promise,
-onboarding) writes the loan unparked, so an event still reaches the sweep through ReviewIndex.
+writes the loans it holds (up to a page's worth, gathered over the shard's pages), it writes one item
+per (shard, next review date) holding the ids of those loans due that date, keyed (`review_shard`,
+`due_key` = "YYYY-MM-DD#chunk"). A few small items per page instead of an index entry per loan. Every
+other writer (payment, hold, promise, onboarding) writes the loan unparked, so an event still reaches
+the sweep through ReviewIndex, unless it leaves a parked loan's next review date as it was
+(`LoanRepository.save`).
 
 Order and crash safety: the entry is written before the loan, so a crash in between leaves an
 extra entry (the sweep skips a listed loan whose `next_review_on` is not the entry's date), never

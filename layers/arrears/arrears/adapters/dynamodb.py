@@ -188,6 +188,10 @@ def batch_get(
     return items
 
 
+PARKED_READS_KEPT = 1024
+"""How many parked reads a repository remembers for `save` (a handler reads and writes a few loans)."""
+
+
 class LoanRepository:
     """The Loans table. Every item it writes carries the loan's ReviewIndex shard while the loan has
     a `next_review_on` (see `loan_to_item`): `shard_count` is the deployment's number of shards
@@ -199,6 +203,8 @@ class LoanRepository:
         self._table = table
         self.shard_count = shard_count
         self._due_list = due_list
+        # loan id -> (version, next_review_on) of the parked items `get` read since: see `save`
+        self._parked_reads: dict[str, tuple[int, str]] = {}
 
     @property
     def due_list(self) -> DueList:
@@ -209,7 +215,13 @@ class LoanRepository:
 
     def get(self, loan_id: str) -> Loan | None:
         item = self._table.get_item(Key={"loan_id": loan_id}, ConsistentRead=True).get("Item")
-        return None if item is None else loan_from_item(item)
+        if item is None:
+            return None
+        if item.get("next_review_on") and not item.get("review_on"):
+            if len(self._parked_reads) >= PARKED_READS_KEPT:
+                self._parked_reads.clear()
+            self._parked_reads[loan_id] = (int(str(item.get("version", 0))), str(item["next_review_on"]))
+        return loan_from_item(item)
 
     def create(self, loan: Loan) -> bool:
         """Insert a new loan; False (and nothing written) when the id exists already."""
@@ -224,11 +236,18 @@ class LoanRepository:
         """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan.
 
         `parked` (the sweep only, after listing the loan in the due list under its
-        `next_review_on`): the item leaves ReviewIndex (see `loan_to_item`); every other write puts
-        the loan back in the index under its `next_review_on`, so the sweep sees what an event did.
+        `next_review_on`): the item leaves ReviewIndex (see `loan_to_item`). Any other write puts the
+        loan back in the index under its `next_review_on`, so the sweep sees what an event did, unless
+        the version it replaces was read parked (`get`) with the same `next_review_on`: the due list
+        still names the loan under that date (an entry is deleted only once its loans are due on
+        another date), so the write stays parked and ReviewIndex is not written twice (a put now, a
+        delete at the next sweep) for a key that did not move.
         Raises `VersionConflict` (nothing written) when the stored version is not `loan.version`.
         Prefer `update`, which re-reads and re-applies a change on a conflict.
         """
+        read_parked = self._parked_reads.pop(loan.loan_id, None)
+        if read_parked is not None and loan.next_review_on is not None:
+            parked = parked or read_parked == (loan.version, loan.next_review_on.isoformat())
         stored = loan.with_changes(version=loan.version + 1)
         written = conditional_write(
             self._table.put_item,

@@ -211,18 +211,65 @@ def _due(loan: Loan, at: datetime, playbook: CollectionPlaybook) -> Loan | None:
     return assessed if collection_state_changed(loan, assessed) else None
 
 
+@dataclass
+class _Pending:
+    """What the sweep of a shard has assessed but not written yet: the loans to write, and the due-list
+    entries read meanwhile (with their loans) to settle once those are written. Held across pages so
+    that one due-list item per next date lists the loans of several pages (a page of a small book's
+    shard holds a few due loans spread over many dates)."""
+
+    assessed: dict[str, Loan] = field(default_factory=dict)
+    entries: list[tuple[DueEntry, Mapping[str, Loan]]] = field(default_factory=list)
+
+
+def _assess_page(
+    page: Sequence[Loan],
+    at: datetime,
+    playbook: CollectionPlaybook,
+    result: ShardSweep,
+    swept: Mapping[str, date | None],
+    pending: _Pending,
+) -> None:
+    """Assess a page of loans; those whose state changed join `pending` (written by `_sweep_loans`)."""
+    for loan in page:
+        if loan.loan_id in swept or loan.loan_id in pending.assessed:
+            continue  # reached by both the index and the due list in one run
+        result.examined += 1
+        changed = _due(loan, at, playbook)
+        if changed is not None:
+            pending.assessed[loan.loan_id] = changed
+
+
+def _flush(
+    loans: ReviewableLoans,
+    at: datetime,
+    playbook: CollectionPlaybook,
+    result: ShardSweep,
+    swept: dict[str, date | None],
+    pending: _Pending,
+) -> None:
+    """Write what `pending` holds (`_sweep_loans`), then delete the due-list entries it read that are
+    settled now (`_settled`): an entry goes only after the loans it names were written."""
+    _sweep_loans(loans, pending.assessed, at, playbook, result, swept)
+    settled = [entry for entry, listed in pending.entries if _settled(entry, listed, swept)]
+    if settled:
+        loans.due_list.remove(settled)
+        result.due_items_removed += len(settled)
+    pending.assessed, pending.entries = {}, []
+
+
 def _sweep_loans(
     loans: ReviewableLoans,
-    page: Sequence[Loan],
+    assessed: Mapping[str, Loan],
     at: datetime,
     playbook: CollectionPlaybook,
     result: ShardSweep,
     swept: dict[str, date | None],
 ) -> None:
-    """Assess a page of loans and write those whose state changed, parked.
+    """Write the assessed loans whose state changed, parked.
 
     First the due list: every loan to write that has a next review date is listed in the shard's
-    due list under that date (one item per date for the page), and only then written parked (out
+    due list under that date (one item per date for the loans held), and only then written parked (out
     of ReviewIndex), so a crash in between leaves an extra list entry, never a loan found by
     neither. Each write is conditional on the `version` read: a payment that landed in between
     makes it fail, and the loan is re-read and re-assessed from the payment's state (that write
@@ -230,14 +277,6 @@ def _sweep_loans(
     `milestones_hit` however many attempts it takes; `swept` collects the loans written, with the
     next review date they were written with.
     """
-    assessed: dict[str, Loan] = {}
-    for loan in page:
-        if loan.loan_id in swept:
-            continue  # reached by both the index and the due list in one run
-        result.examined += 1
-        changed = _due(loan, at, playbook)
-        if changed is not None:
-            assessed[loan.loan_id] = changed
     if not assessed:
         return
     due = {i: a.next_review_on for i, a in assessed.items() if a.next_review_on is not None}
@@ -301,18 +340,21 @@ def sweep_shard(
     event, or new), then the parked loans of the due list; stops early with `continuation` set when
     time runs short.
 
-    At least one page is processed per call, so a continuation always makes progress.
+    The loans assessed are written once `page_size` of them are held, when the shard is done, or
+    before stopping early (`_flush`), so a continuation's key never passes a loan not yet written. At
+    least one page is processed per call, so a continuation always makes progress.
     """
     result = ShardSweep(shard)
     through = latest_business_date(at, bundled_rule_packs().latest.values())
     phase, key = _phase(start_key)
     swept: dict[str, date | None] = {}
+    pending = _Pending()
     while True:
         if phase == INDEX_PHASE:
             page = loans.review_page(shard, through, key, page_size)
             result.items_read += page.scanned_count
             result.from_index += len(page.loans)
-            _sweep_loans(loans, page.loans, at, playbook, result, swept)
+            _assess_page(page.loans, at, playbook, result, swept, pending)
             key = page.last_evaluated_key
             if key is None:
                 phase = DUE_PHASE
@@ -321,15 +363,16 @@ def sweep_shard(
             result.items_read += due.scanned_count
             listed = [due.loans[i] for entry in due.entries for i in entry.loan_ids if i in due.loans]
             result.from_due_list += len(listed)
-            _sweep_loans(loans, listed, at, playbook, result, swept)
-            settled = [e for e in due.entries if _settled(e, due.loans, swept)]
-            if settled:
-                loans.due_list.remove(settled)
-                result.due_items_removed += len(settled)
+            _assess_page(listed, at, playbook, result, swept, pending)
+            pending.entries += [(entry, due.loans) for entry in due.entries]
             key = due.last_evaluated_key
             if key is None:
+                _flush(loans, at, playbook, result, swept, pending)
                 return result
+        if len(pending.assessed) >= page_size:
+            _flush(loans, at, playbook, result, swept, pending)
         if not has_time_left():
+            _flush(loans, at, playbook, result, swept, pending)
             result.continuation = dict(key) if phase == INDEX_PHASE and key else {"phase": phase}
             if phase == DUE_PHASE and key:
                 result.continuation["key"] = dict(key)
