@@ -153,6 +153,10 @@ class Simulation:
             self.stack.physical["RemindersTopic"],
         )
         self.dialer.borrowers = self.reactions
+        # The desk's calls are answered by the same model; plans are kept as it says (localcloud.desk).
+        self.desk.borrowers = self.reactions
+        self.desk.plans = self.plan_voices
+        self.plan_voices.payers = self.reactions
         # The privacy desk asking to erase a few borrowers (localcloud.erasures).
         self.erasures = SimulatedErasures(
             self.cloud, self.book, seed, self.settings.loans_table, self.settings.contacts_table
