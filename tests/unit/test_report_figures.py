@@ -322,7 +322,7 @@ def write_plans(archive: Path) -> None:
         ("P3", "L3", "agent", "agreed", None, "2026-03-02"),
     )
     for plan, loan, approval, event, seq, day in events:
-        record = {
+        event_record: dict[str, Any] = {
             "record_type": "repayment_plan",
             "event": event,
             "instalment": seq,
@@ -332,7 +332,7 @@ def write_plans(archive: Path) -> None:
             "plan": {"plan_id": plan, "approval": approval, "status": "active", "instalments": []},
             "sources": {"grace_days": "LENDER-CN-PLAN-4"},
         }
-        _plan_record(archive / "plans" / f"dt={day}" / plan, f"{event}-{seq or 0}.json", record)
+        _plan_record(archive / "plans" / f"dt={day}" / plan, f"{event}-{seq or 0}.json", event_record)
 
 
 def test_plans_asked_agreed_by_route_kept_broken_and_completed_per_jurisdiction_by_hand(
