@@ -47,7 +47,7 @@ CLAIMS_PER_SHIFT = 2  # per agent: the desk takes a share, the dialer the rest
 COMPLAINERS = 3
 COMPLIANCE_AT_UTC = time(3, 0)
 NOT_REACHED = {"connected_other": "wrong_party"}  # the dialer contract's result -> the desk's disposition
-PLAN_EVERY_DAYS = 14  # a plan offered on a call: fortnightly instalments (a pay cycle)
+PLAN_EVERY_DAYS = 7  # a plan offered on a call: weekly instalments (a pay cycle)
 PLAN_INSTALMENTS = {False: 3, True: 4}  # how many: 4 for a borrower in a shock, else 3
 
 
