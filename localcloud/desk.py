@@ -9,14 +9,21 @@ officer working through the staff API over HTTP on 127.0.0.1 (docs/api.md, "The 
 * shifts at fixed UTC hours (`Agent.shifts_utc`: mornings and early afternoons in Shanghai and New
   York; the lapsed agent once a day): each agent claims up to `CLAIMS_PER_SHIFT` call tasks of their
   regions (`POST /staff/tasks/claim`), reads the talk track, and when the borrower's local time is in the
-  task's window reports the call (`POST /staff/tasks/{id}/attempts`) with a seeded disposition: no
-  answer, right party, a promise to pay (the amount due in 3 days), hardship (reduced income), a
-  dispute, a refusal or a wrong party; outside the window, or once after the first day (the agent is
-  called away), the task is left and its lease runs out (back 45 minutes later, the agent claims that
-  pool again and gets it `reclaimed`);
+  task's window reports the call (`POST /staff/tasks/{id}/attempts`): the borrower's answer comes from
+  the behaviour model the dialer asks too (`localcloud.reactions.ReactingBorrowers.desk_call`: who
+  answers, and on a conversation a promise for the borrower's date (capped at the policy's latest),
+  hardship with its reason code, a dispute); a borrower the model does not drive answers with the
+  dialer's mix. Outside the window, or once after the first day (the agent is called away), the task
+  is left and its lease runs out (back 45 minutes later, the agent claims that pool again and gets it
+  `reclaimed`);
+* a borrower who cannot pay in full (hardship, a plan asked for, an income shock) is offered a plan on
+  the call (`POST /staff/loans/{id}/plans`, `PLAN_INSTALMENTS` weekly instalments); the model says
+  whether they take it; beyond the agent's limits it is referred to the supervisor
+  (`localcloud.plan_voices` decides it and pays the instalments as the model says);
 * the first `COMPLAINERS` borrowers a desk agent reached complain about the call
   (`POST /me/loans/{id}/complaints`, `contact_conduct`);
-* the field collector claims CN visits and reports each with a partner and a recording;
+* the field collector claims CN visits and reports each with a partner and a recording, the outcome
+  drawn from the field team's mix (`localcloud.dialer.VISIT_OUTCOMES`) and told to the model;
 * compliance, daily at 03:00 UTC, reads the complaints due within 60 days and answers all but the
   first CN one (left open near its 15-day deadline: the daily check's `ComplaintsNearDeadline` counts
   it), extending the next CN one (+30 days) before answering it.
@@ -299,7 +306,7 @@ class SimulatedDesk:
         said = {intent.kind for intent in heard.said}
         cannot_pay = "hardship" in said or "plan_request" in said or not heard.pays_in_full
         if heard.conversation and cannot_pay and not said & {"promise_to_pay", "dispute"}:
-            self._offer_plan(agent, token, task, borrower_id, now, long=not heard.pays_in_full)
+            self._offer_plan(token, task, borrower_id, now, long=not heard.pays_in_full)
         reached = disposition in ("right_party", "refused", "promise_to_pay")
         if reached and len(self.complained) < COMPLAINERS and task["loan_id"] not in self.complained:
             self._complain_about_the_call(task)
@@ -329,7 +336,7 @@ class SimulatedDesk:
         return {"disposition": "right_party"}
 
     def _offer_plan(
-        self, agent: Agent, token: str, task: dict[str, Any], borrower_id: str, now: datetime, *, long: bool
+        self, token: str, task: dict[str, Any], borrower_id: str, now: datetime, *, long: bool
     ) -> None:
         """The borrower cannot pay in full: the agent offers a plan (`PLAN_EVERY_DAYS` apart, longer for
         a borrower in a shock); taken or not is the model's answer. Too small to split that many ways
