@@ -16,9 +16,9 @@ officer working through the staff API over HTTP on 127.0.0.1 (docs/api.md, "The 
   dialer's mix. Outside the window, or once after the first day (the agent is called away), the task
   is left and its lease runs out (back 45 minutes later, the agent claims that pool again and gets it
   `reclaimed`);
-* a borrower who cannot pay in full (hardship, a plan asked for, an income shock) is offered a plan on
-  the call (`POST /staff/loans/{id}/plans`, `PLAN_INSTALMENTS` weekly instalments); the model says
-  whether they take it; beyond the agent's limits it is referred to the supervisor
+* a borrower who does not promise to pay in full on a conversation (hardship, a plan asked for, an
+  income shock, or no promise) is offered a plan on the call (`POST /staff/loans/{id}/plans`,
+  `PLAN_INSTALMENTS` weekly instalments); the model says whether they take it; beyond the agent's limits it is referred to the supervisor
   (`localcloud.plan_voices` decides it and pays the instalments as the model says);
 * the first `COMPLAINERS` borrowers a desk agent reached complain about the call
   (`POST /me/loans/{id}/complaints`, `contact_conduct`);
@@ -55,7 +55,7 @@ COMPLAINERS = 3
 COMPLIANCE_AT_UTC = time(3, 0)
 NOT_REACHED = {"connected_other": "wrong_party"}  # the dialer contract's result -> the desk's disposition
 PLAN_EVERY_DAYS = 7  # a plan offered on a call: weekly instalments (a pay cycle)
-PLAN_INSTALMENTS = {False: 3, True: 4}  # how many: 4 for a borrower in a shock, else 3
+PLAN_INSTALMENTS = {False: 2, True: 4}  # how many: 4 for a borrower in a shock or hardship, else 2
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,8 @@ AGENTS = (
     Agent("S-AGENT-CN-01", "call", CN_REGIONS, "2026-01-05", (0, 6)),
     Agent("S-AGENT-US-01", "call", US_REGIONS, "2026-01-05", (0, 14)),
     Agent("S-AGENT-LAPSED", "call", ("NY",), "2025-01-02", (0,), "2025-12-31"),
-    Agent("S-FIELD-CN-01", "visit", CN_REGIONS, "2026-01-05", (0, 2)),
+    # 08:00, 10:00 and 19:00 in Shanghai (a borrower's own hours may be the evening's)
+    Agent("S-FIELD-CN-01", "visit", CN_REGIONS, "2026-01-05", (0, 2, 11)),
 )
 SUPERVISOR, COMPLIANCE = "S-SUPERVISOR-01", "S-COMPLIANCE-01"
 
@@ -304,9 +305,9 @@ class SimulatedDesk:
         self.stats.dispositions[disposition] += 1
         self.stats.breaches += bool(answer.json()["breach"])
         said = {intent.kind for intent in heard.said}
-        cannot_pay = "hardship" in said or "plan_request" in said or not heard.pays_in_full
-        if heard.conversation and cannot_pay and not said & {"promise_to_pay", "dispute"}:
-            self._offer_plan(token, task, borrower_id, now, long=not heard.pays_in_full)
+        if heard.conversation and not said & {"promise_to_pay", "dispute"}:
+            # No promise to pay in full: the agent offers a plan (longer for a borrower in a shock).
+            self._offer_plan(token, task, borrower_id, now, long=not heard.pays_in_full or "hardship" in said)
         reached = disposition in ("right_party", "refused", "promise_to_pay")
         if reached and len(self.complained) < COMPLAINERS and task["loan_id"] not in self.complained:
             self._complain_about_the_call(task)
@@ -338,7 +339,7 @@ class SimulatedDesk:
     def _offer_plan(
         self, token: str, task: dict[str, Any], borrower_id: str, now: datetime, *, long: bool
     ) -> None:
-        """The borrower cannot pay in full: the agent offers a plan (`PLAN_EVERY_DAYS` apart, longer for
+        """The borrower did not promise to pay in full: the agent offers a plan (`PLAN_EVERY_DAYS` apart, longer for
         a borrower in a shock); taken or not is the model's answer. Too small to split that many ways
         (400 `plan_instalment_too_small`): one instalment fewer. Beyond the agent's limits: referred
         to the supervisor (`localcloud.plan_voices` decides the queued requests)."""
@@ -392,7 +393,13 @@ class SimulatedDesk:
 
     def _work_visit(self, token: str, task: dict[str, Any]) -> None:
         """The visit, with the field team's outcome mix (`localcloud.dialer.VISIT_OUTCOMES`); the
-        borrower's model hears of it as of any visit."""
+        borrower's model hears of it as of any visit. Outside the task's lawful local windows the
+        collector leaves it (the lease runs out; a later shift claims it again, `reclaimed`)."""
+        now = self.api.cloud.clock
+        local = now.astimezone(ZoneInfo(task["timezone"])).strftime("%H:%M")
+        if not any(start <= local < end for start, end in task["visit_windows_local"]):
+            self.stats.visits["left_outside_its_windows"] += 1
+            return
         partner = f"S-FIELD-CN-{self.rng.randrange(2, 9):02d}"
         outcome = self.rng.choices([o for o, _ in VISIT_OUTCOMES], [w for _, w in VISIT_OUTCOMES])[0]
         body = {

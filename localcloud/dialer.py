@@ -34,9 +34,9 @@ from localcloud.cloud import LocalCloud, visible_messages
 from localcloud.stack import LocalStack
 
 POLL_EVERY = timedelta(minutes=30)
-# The field team (an agency) takes the visit tasks once a day, at noon in Shanghai, for its next days'
+# The field team (an agency) takes the visit tasks once a day, at 07:30 in Shanghai, for its next days'
 # routes; the desk's own field collector claims from the same queue on their shifts (localcloud.desk).
-FIELD_POLL = time(4, 0)
+FIELD_POLL = time(23, 30)
 ATTEMPTS_PER_TASK = 3  # the dialer's own policy, within what the task allows
 RESULTS = (  # (result, weight): a collections dialer's typical mix
     ("no_answer", 34),
