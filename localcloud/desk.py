@@ -18,8 +18,9 @@ officer working through the staff API over HTTP on 127.0.0.1 (docs/api.md, "The 
   `reclaimed`);
 * a borrower who does not promise to pay in full on a conversation (hardship, a plan asked for, an
   income shock, or no promise) is offered a plan on the call (`POST /staff/loans/{id}/plans`,
-  `PLAN_INSTALMENTS` weekly instalments); the model says whether they take it; beyond the agent's limits it is referred to the supervisor
-  (`localcloud.plan_voices` decides it and pays the instalments as the model says);
+  `PLAN_INSTALMENTS` weekly instalments); the model says whether they take it; beyond the agent's
+  limits it is referred to the supervisor (`localcloud.plan_voices` decides it and pays the
+  instalments as the model says);
 * the first `COMPLAINERS` borrowers a desk agent reached complain about the call
   (`POST /me/loans/{id}/complaints`, `contact_conduct`);
 * the field collector claims CN visits and reports each with a partner and a recording, the outcome
@@ -339,8 +340,8 @@ class SimulatedDesk:
     def _offer_plan(
         self, token: str, task: dict[str, Any], borrower_id: str, now: datetime, *, long: bool
     ) -> None:
-        """The borrower did not promise to pay in full: the agent offers a plan (`PLAN_EVERY_DAYS` apart, longer for
-        a borrower in a shock); taken or not is the model's answer. Too small to split that many ways
+        """The borrower did not promise to pay in full: the agent offers a plan (`PLAN_EVERY_DAYS`
+        apart, longer for a borrower in a shock); taken or not is the model's answer. Too small to split that many ways
         (400 `plan_instalment_too_small`): one instalment fewer. Beyond the agent's limits: referred
         to the supervisor (`localcloud.plan_voices` decides the queued requests)."""
         if self.borrowers is None or not self.borrowers.takes_plan(borrower_id):
