@@ -341,9 +341,9 @@ class SimulatedDesk:
         self, token: str, task: dict[str, Any], borrower_id: str, now: datetime, *, long: bool
     ) -> None:
         """The borrower did not promise to pay in full: the agent offers a plan (`PLAN_EVERY_DAYS`
-        apart, longer for a borrower in a shock); taken or not is the model's answer. Too small to split that many ways
-        (400 `plan_instalment_too_small`): one instalment fewer. Beyond the agent's limits: referred
-        to the supervisor (`localcloud.plan_voices` decides the queued requests)."""
+        apart, longer for a borrower in a shock); taken or not is the model's answer. Too small to
+        split that many ways (400 `plan_instalment_too_small`): one instalment fewer. Beyond the
+        agent's limits: referred to the supervisor (`localcloud.plan_voices` decides it)."""
         if self.borrowers is None or not self.borrowers.takes_plan(borrower_id):
             self.stats.plans["declined_by_borrower"] += 1
             return
