@@ -25,6 +25,7 @@ the calibration targets from the model alone (tests/unit/test_behaviour_model.py
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ PLAN_REQUEST = 0.08  # a conversation in which the borrower asks for a payment p
 HARDSHIP_REPORT = 0.5  # a conversation during a shock in which the borrower reports it
 DISPUTE = 0.01  # a first reached contact that the borrower disputes
 DISPUTE_DAYS = 14  # until the lender answers the dispute and closes it
+PLAN_TAKEN = (0.4, 0.5)  # a plan a collector offers is taken: 0.4 + 0.5 x willingness
+PLAN_KEEP = (0.45, 0.4)  # a plan instalment is paid: (0.45 + 0.4 x willingness) x plan ability
+PLAN_SHOCK_ABILITY = 0.7  # plan ability during a shock (the instalments are sized to what is left)
+HARDSHIP_REASONS = ("job_loss", "reduced_income", "illness", "disaster", "other")
 COMPLAINT_BEYOND = 0.01  # per contact beyond FATIGUE_FREE in 7 days
 OPT_OUT_BEYOND = 0.03  # per SMS beyond FATIGUE_FREE in 7 days (a STOP reply)
 # Call results by local hour band: (no_answer, busy, voicemail, connected_borrower, connected_other,
@@ -77,6 +82,14 @@ CALL_MIX: dict[str, tuple[int, ...]] = {
     "evening": (30, 7, 14, 36, 8, 3, 2),  # 17:00-22:00
 }
 CONVERSATION = 0.7  # a connected_borrower call that becomes a conversation
+
+
+def hardship_reason(borrower_id: str) -> str:
+    """The borrower's hardship reason code (one of `HARDSHIP_REASONS`), the same whichever route they
+    tell it on (the borrower API, a collector's call): drawn from the borrower id alone, so it moves
+    none of the borrower's own draws."""
+    draw = int.from_bytes(hashlib.sha256(f"reason|{borrower_id}".encode()).digest()[:4], "big") % 100
+    return HARDSHIP_REASONS[draw % len(HARDSHIP_REASONS)]
 
 
 @dataclass(frozen=True)
@@ -206,6 +219,26 @@ class BorrowerModel:
         if self.dispute_until is not None and day <= self.dispute_until:
             return False  # waits for the dispute's answer
         return self.rng.random() < self.hazard(day)
+
+    # -- repayment plans -----------------------------------------------------------------------------
+
+    def can_pay_in_full(self, day: date) -> bool:
+        """What the borrower answers when a collector asks whether they can pay what is overdue in
+        full: not during an income shock (ability below 1)."""
+        return self.ability(day) >= 1.0
+
+    def takes_plan(self) -> bool:
+        """Whether the borrower takes a repayment plan a collector offers on a call (`PLAN_TAKEN`)."""
+        base, per_willingness = PLAN_TAKEN
+        return self.rng.random() < base + per_willingness * self.willingness
+
+    def keeps_plan_instalment(self, day: date) -> bool:
+        """Whether the plan instalment due on `day` is paid (drawn once per instalment, `PLAN_KEEP`):
+        follows willingness, and ability (a shock leaves `PLAN_SHOCK_ABILITY` of a plan's small
+        instalments affordable, where it leaves `SHOCK_ABILITY` of the whole arrears)."""
+        base, per_willingness = PLAN_KEEP
+        ability = 1.0 if self.ability(day) >= 1.0 else PLAN_SHOCK_ABILITY
+        return self.rng.random() < (base + per_willingness * self.willingness) * ability
 
     def dispute_closed(self, day: date, at: datetime) -> Intent | None:
         """The dispute's closing at `at` (the lender answered it) once its days are over, else None."""

@@ -9,14 +9,22 @@ officer working through the staff API over HTTP on 127.0.0.1 (docs/api.md, "The 
 * shifts at fixed UTC hours (`Agent.shifts_utc`: mornings and early afternoons in Shanghai and New
   York; the lapsed agent once a day): each agent claims up to `CLAIMS_PER_SHIFT` call tasks of their
   regions (`POST /staff/tasks/claim`), reads the talk track, and when the borrower's local time is in the
-  task's window reports the call (`POST /staff/tasks/{id}/attempts`) with a seeded disposition: no
-  answer, right party, a promise to pay (the amount due in 3 days), hardship (reduced income), a
-  dispute, a refusal or a wrong party; outside the window, or once after the first day (the agent is
-  called away), the task is left and its lease runs out (back 45 minutes later, the agent claims that
-  pool again and gets it `reclaimed`);
+  task's window reports the call (`POST /staff/tasks/{id}/attempts`): the borrower's answer comes from
+  the behaviour model the dialer asks too (`localcloud.reactions.ReactingBorrowers.desk_call`: who
+  answers, and on a conversation a promise for the borrower's date (capped at the policy's latest),
+  hardship with its reason code, a dispute); a borrower the model does not drive answers with the
+  dialer's mix. Outside the window, or once after the first day (the agent is called away), the task
+  is left and its lease runs out (back 45 minutes later, the agent claims that pool again and gets it
+  `reclaimed`);
+* a borrower who does not promise to pay in full on a conversation (hardship, a plan asked for, an
+  income shock, or no promise) is offered a plan on the call (`POST /staff/loans/{id}/plans`,
+  `PLAN_INSTALMENTS` weekly instalments); the model says whether they take it; beyond the agent's
+  limits it is referred to the supervisor (`localcloud.plan_voices` decides it and pays the
+  instalments as the model says);
 * the first `COMPLAINERS` borrowers a desk agent reached complain about the call
   (`POST /me/loans/{id}/complaints`, `contact_conduct`);
-* the field collector claims CN visits and reports each with a partner and a recording;
+* the field collector claims CN visits and reports each with a partner and a recording, the outcome
+  drawn from the field team's mix (`localcloud.dialer.VISIT_OUTCOMES`) and told to the model;
 * compliance, daily at 03:00 UTC, reads the complaints due within 60 days and answers all but the
   first CN one (left open near its 15-day deadline: the daily check's `ComplaintsNearDeadline` counts
   it), extending the next CN one (+30 days) before answering it.
@@ -31,26 +39,24 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from arrears.config.borrower_requests import borrower_request_policy
+from localcloud.behaviour_model import hardship_reason
 from localcloud.borrower_voice import BorrowerIntent, IntentKind, reach_arrears
+from localcloud.dialer import RESULTS, VISIT_OUTCOMES
 from localcloud.http_api import HttpAnswer, LocalHttpApi, http_call
+from localcloud.reactions import DeskCallAnswer
 
 RETURN_AFTER = timedelta(minutes=45)  # an agent called away comes back (the 30-minute lease has run out)
 SHIFT_MINUTE = 0  # with the dialer's polls (the simulation runs the desk first): both take from the queue
 CLAIMS_PER_SHIFT = 2  # per agent: the desk takes a share, the dialer the rest
 COMPLAINERS = 3
 COMPLIANCE_AT_UTC = time(3, 0)
-DISPOSITIONS = (  # (disposition, weight): what a desk call achieved
-    ("no_answer", 30),
-    ("right_party", 20),
-    ("promise_to_pay", 15),
-    ("hardship", 8),
-    ("dispute", 5),
-    ("refused", 12),
-    ("wrong_party", 10),
-)
+NOT_REACHED = {"connected_other": "wrong_party"}  # the dialer contract's result -> the desk's disposition
+PLAN_EVERY_DAYS = 7  # a plan offered on a call: weekly instalments (a pay cycle)
+PLAN_INSTALMENTS = {False: 2, True: 4}  # how many: 4 for a borrower in a shock or hardship, else 2
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,8 @@ AGENTS = (
     Agent("S-AGENT-CN-01", "call", CN_REGIONS, "2026-01-05", (0, 6)),
     Agent("S-AGENT-US-01", "call", US_REGIONS, "2026-01-05", (0, 14)),
     Agent("S-AGENT-LAPSED", "call", ("NY",), "2025-01-02", (0,), "2025-12-31"),
-    Agent("S-FIELD-CN-01", "visit", CN_REGIONS, "2026-01-05", (0, 2)),
+    # 08:00, 10:00 and 19:00 in Shanghai (a borrower's own hours may be the evening's)
+    Agent("S-FIELD-CN-01", "visit", CN_REGIONS, "2026-01-05", (0, 2, 11)),
 )
 SUPERVISOR, COMPLIANCE = "S-SUPERVISOR-01", "S-COMPLIANCE-01"
 
@@ -91,11 +98,30 @@ class DeskStats:
     complaints_extended: int = 0
     complaints_left_open: list[str] = field(default_factory=list)
     deadline_checks: list[dict[str, Any]] = field(default_factory=list)
+    plans: Counter[str] = field(default_factory=Counter)  # plans offered on calls, by answer
+
+
+class Borrowers(Protocol):
+    """The called borrowers (`localcloud.reactions.ReactingBorrowers`): the dialer's and the desk's."""
+
+    def desk_call(self, borrower_id: str, timezone: str, now: datetime) -> DeskCallAnswer | None: ...
+    def takes_plan(self, borrower_id: str) -> bool: ...
+    def field_visited(self, body: dict[str, Any], outcome: str, now: datetime) -> None: ...
+
+
+class Plans(Protocol):
+    """Who follows a negotiated plan (`localcloud.plan_voices.ApiVoice`): payments, the supervisor."""
+
+    def negotiated(
+        self, loan_id: str, borrower_id: str, request_id: str, details: dict[str, Any], at: datetime
+    ) -> None: ...
 
 
 class SimulatedDesk:
     def __init__(self, api: LocalHttpApi, seed: int, owners: dict[str, str]) -> None:
         self.api = api
+        self.borrowers: Borrowers | None = None  # None: the dialer's mix, nobody listening
+        self.plans: Plans | None = None
         self.owners = owners  # loan id -> borrower id (the book's: a complaint is the borrower's own)
         self.retry: tuple[Agent, str] | None = None
         self.rng = random.Random(seed * 104729 + 7)
@@ -260,19 +286,13 @@ class SimulatedDesk:
         if not self._in_window(task, now):
             self.stats.leases_left_to_expire += 1
             return
-        names = [name for name, _ in DISPOSITIONS]
-        disposition = self.rng.choices(names, [weight for _, weight in DISPOSITIONS])[0]
-        body: dict[str, Any] = {"disposition": disposition}
-        if disposition == "promise_to_pay":
-            today = now.astimezone(ZoneInfo(task["timezone"])).date()
-            body |= {
-                "pay_on": (today + timedelta(days=3)).isoformat(),
-                "amount_minor": task["amount_due_minor"],
-            }
-        elif disposition == "hardship":
-            body["hardship_reason"] = "reduced_income"
-        elif disposition == "dispute":
-            body["dispute_reason"] = "already_paid"
+        borrower_id = self._borrower_of(task["loan_id"]) or ""
+        heard = self.borrowers.desk_call(borrower_id, task["timezone"], now) if self.borrowers else None
+        if heard is None:  # a borrower the model does not drive: the dialer's own mix, nobody listening
+            result = self.rng.choices([r for r, _ in RESULTS], [w for _, w in RESULTS])[0]
+            heard = DeskCallAnswer(result, result == "connected_borrower")
+        body = self._disposition(heard, task, borrower_id, now)
+        disposition = str(body["disposition"])
         answer = self._call(
             "attempt",
             "POST",
@@ -285,9 +305,71 @@ class SimulatedDesk:
             return
         self.stats.dispositions[disposition] += 1
         self.stats.breaches += bool(answer.json()["breach"])
+        said = {intent.kind for intent in heard.said}
+        if heard.conversation and not said & {"promise_to_pay", "dispute"}:
+            # No promise to pay in full: the agent offers a plan (longer for a borrower in a shock).
+            self._offer_plan(token, task, borrower_id, now, long=not heard.pays_in_full or "hardship" in said)
         reached = disposition in ("right_party", "refused", "promise_to_pay")
         if reached and len(self.complained) < COMPLAINERS and task["loan_id"] not in self.complained:
             self._complain_about_the_call(task)
+
+    def _disposition(
+        self, heard: DeskCallAnswer, task: dict[str, Any], borrower_id: str, now: datetime
+    ) -> dict[str, Any]:
+        """The attempt's body: the call's result as a disposition and what the borrower said on it."""
+        if heard.result != "connected_borrower":
+            return {"disposition": NOT_REACHED.get(heard.result, heard.result)}
+        said = {intent.kind: intent for intent in heard.said}
+        if "dispute" in said:
+            return {"disposition": "dispute", "dispute_reason": "wrong_amount"}
+        if "hardship" in said:
+            return {"disposition": "hardship", "hardship_reason": hardship_reason(borrower_id)}
+        promise = said.get("promise_to_pay")
+        if promise is not None and promise.until is not None:
+            # The agent takes the borrower's date, or the latest the policy allows (agreed on the call).
+            today = now.astimezone(ZoneInfo(task["timezone"])).date()
+            policy = borrower_request_policy(task["jurisdiction"])
+            latest = today + timedelta(days=policy.promise_max_days)
+            return {
+                "disposition": "promise_to_pay",
+                "pay_on": min(promise.until, latest).isoformat(),
+                "amount_minor": task["amount_due_minor"],
+            }
+        return {"disposition": "right_party"}
+
+    def _offer_plan(
+        self, token: str, task: dict[str, Any], borrower_id: str, now: datetime, *, long: bool
+    ) -> None:
+        """The borrower did not promise to pay in full: the agent offers a plan (`PLAN_EVERY_DAYS`
+        apart, longer for a borrower in a shock); taken or not is the model's answer. Too small to
+        split that many ways (400 `plan_instalment_too_small`): one instalment fewer. Beyond the
+        agent's limits: referred to the supervisor (`localcloud.plan_voices` decides it)."""
+        if self.borrowers is None or not self.borrowers.takes_plan(borrower_id):
+            self.stats.plans["declined_by_borrower"] += 1
+            return
+        loan_id = task["loan_id"]
+        for count in range(PLAN_INSTALMENTS[long], 1, -1):
+            body = {"instalments": count, "every_days": PLAN_EVERY_DAYS, "beyond_agent_limits": "refer"}
+            answer = self._call(
+                "plan",
+                "POST",
+                f"/staff/loans/{loan_id}/plans",
+                token,
+                body,
+                self._key("plan", loan_id, now.strftime("%Y%m%dT%H%M"), str(count)),
+            )
+            code = answer.json().get("error", {}).get("code", "") if 400 <= answer.status < 500 else ""
+            if code == "plan_instalment_too_small":
+                continue
+            if answer.status not in (200, 201):
+                self.stats.plans[code or f"http_{answer.status}"] += 1
+                return
+            details = answer.json()["details"]
+            self.stats.plans[f"{details['status']}"] += 1
+            if self.plans is not None:
+                self.plans.negotiated(loan_id, borrower_id, answer.json()["request_id"], details, now)
+            return
+        self.stats.plans["too_small_to_split"] += 1
 
     def _complain_about_the_call(self, task: dict[str, Any]) -> None:
         loan_id = task["loan_id"]
@@ -311,9 +393,18 @@ class SimulatedDesk:
         return self.owners.get(loan_id)
 
     def _work_visit(self, token: str, task: dict[str, Any]) -> None:
+        """The visit, with the field team's outcome mix (`localcloud.dialer.VISIT_OUTCOMES`); the
+        borrower's model hears of it as of any visit. Outside the task's lawful local windows the
+        collector leaves it (the lease runs out; a later shift claims it again, `reclaimed`)."""
+        now = self.api.cloud.clock
+        local = now.astimezone(ZoneInfo(task["timezone"])).strftime("%H:%M")
+        if not any(start <= local < end for start, end in task["visit_windows_local"]):
+            self.stats.visits["left_outside_its_windows"] += 1
+            return
         partner = f"S-FIELD-CN-{self.rng.randrange(2, 9):02d}"
+        outcome = self.rng.choices([o for o, _ in VISIT_OUTCOMES], [w for _, w in VISIT_OUTCOMES])[0]
         body = {
-            "outcome": self.rng.choice(("met_borrower", "promise_to_pay", "not_home", "refused")),
+            "outcome": outcome,
             "collector_ids": [partner],
             "recording_ref": f"REC-DESK-{task['task_id'][:16]}",
         }
@@ -327,6 +418,9 @@ class SimulatedDesk:
         )
         if answer.status == 200:
             self.stats.visits["flagged" if answer.json()["breaches"] else "kept_the_rules"] += 1
+            self.stats.visits[f"outcome:{outcome}"] += 1
+            if self.borrowers is not None:
+                self.borrowers.field_visited({"loan_id": task["loan_id"]}, outcome, self.api.cloud.clock)
 
     # -- compliance --------------------------------------------------------------------------------
 
@@ -383,6 +477,9 @@ def desk_summary(desk: SimulatedDesk) -> dict[str, Any]:
         "attempts_in_breach": s.breaches,
         "talk_tracks": dict(sorted(s.talk_tracks.items())),
         "visits": dict(sorted(s.visits.items())),
+        # plans the agents offered on calls where the borrower could not pay in full, by answer:
+        # active (agreed inside the agent's limits), queued (referred to the supervisor), declined...
+        "plans_offered_on_calls": dict(sorted(s.plans.items())),
         "certifications_recorded": s.certifications,
         "complaints": {
             "made_after_desk_calls": s.complaints_made,

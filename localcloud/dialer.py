@@ -9,6 +9,9 @@ collector short or no recording, so the pack check has something to flag) and re
 `FieldVisitReported`. Everything derives from the run's seed; nothing here decides a rule: the
 handlers judge and the archive proves (docs/contracts.md, "The dialer contract").
 
+The field team takes visit tasks once a day (`FIELD_POLL`): the desk's field collector
+(`localcloud.desk`) claims the ones queued before their shift from the same queue.
+
 The simulation drives it: `polls` are its queue reads (every `POLL_EVERY`), each handled event returns
 the later events it schedules (`(moment, kind, args)`), which the simulation queues by time.
 """
@@ -31,6 +34,9 @@ from localcloud.cloud import LocalCloud, visible_messages
 from localcloud.stack import LocalStack
 
 POLL_EVERY = timedelta(minutes=30)
+# The field team (an agency) takes the visit tasks once a day, at 07:30 in Shanghai, for its next days'
+# routes; the desk's own field collector claims from the same queue on their shifts (localcloud.desk).
+FIELD_POLL = time(23, 30)
 ATTEMPTS_PER_TASK = 3  # the dialer's own policy, within what the task allows
 RESULTS = (  # (result, weight): a collections dialer's typical mix
     ("no_answer", 34),
@@ -152,7 +158,7 @@ class SimulatedDialer:
             first = self._next_slot(task, max(now, parse_utc(task.queued_at)) + self._gap(1, 20))
             if first is not None:
                 later.append((first, "call-attempt", (task.task_id,)))
-        for body in self._receive(self.visit_queue):
+        for body in self._receive(self.visit_queue) if now.time() == FIELD_POLL else ():
             if body.get("type") == "CANCEL_FIELD_VISIT":
                 if self.visits.pop(str(body["action_id"]), None) is not None:
                     self.stats.visits_withdrawn += 1

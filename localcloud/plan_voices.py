@@ -33,22 +33,22 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import boto3
 
 from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items
+from localcloud.behaviour_model import hardship_reason
 from localcloud.book import BookEntry
 from localcloud.borrower_voice import BEHIND, BorrowerIntent, IntentKind, SimulatedVoices, reach_arrears
 from localcloud.cloud import LocalCloud
 from localcloud.http_api import HttpAnswer, LocalHttpApi, http_call
 
 LENDING_CORE = "arrears.lending-core"
-REASONS = ("job_loss", "reduced_income", "illness", "disaster", "other")
 
 
 def _draw(*parts: str) -> int:
@@ -61,8 +61,17 @@ class _OnPlan:
     loan_id: str
     borrower_id: str
     timezone: str
-    keeper: bool
+    keeper: bool | None  # scripted: pays every instalment or stops after the first; None: the model says
     paid: set[int] = field(default_factory=set)
+    missed: set[int] = field(default_factory=set)  # instalments the model said are not paid
+
+
+class PlanPayers(Protocol):
+    """The borrowers' model (`localcloud.reactions.ReactingBorrowers`): who pays a plan instalment."""
+
+    def keeps_plan_instalment(self, loan_id: str, day: date) -> bool | None: ...
+    def plan_agreed(self, loan_id: str) -> None: ...
+    def plan_ended(self, loan_id: str, completed_on: date | None) -> None: ...
 
 
 @dataclass
@@ -90,6 +99,8 @@ class ApiVoice:
         self.stats = PlanVoiceStats()
         self.queued: list[tuple[str, datetime]] = []  # (request id, when asked)
         self.on_plan: dict[str, _OnPlan] = {}
+        self.payers: PlanPayers | None = None  # the borrowers' model; None: the scripted draws
+        self.referred_by_agents: set[str] = set()  # request ids an agent referred to the supervisor
         self._spoken: set[tuple[str, str]] = set()  # (kind, loan id): one complaint, one hardship per loan
         taken = {v.entry.borrower.borrower_id for v in voices.voices}
         # The loans behind that fall due first (a short run reaches their plans' instalments), the
@@ -130,7 +141,7 @@ class ApiVoice:
                         IntentKind.COMPLAINT, borrower_id, loan_id, body, f"sim-cmp-{loan_id}"
                     )
                 else:
-                    reason = REASONS[_draw("reason", borrower_id) % len(REASONS)]
+                    reason = hardship_reason(borrower_id)
                     body = {"reason": reason, "text": "My situation changed."}
                     intent = BorrowerIntent(
                         IntentKind.HARDSHIP, borrower_id, loan_id, body, f"sim-hs-{loan_id}"
@@ -167,13 +178,27 @@ class ApiVoice:
         else:
             self._follow(loan_id, borrower_id)
 
-    def _follow(self, loan_id: str, borrower_id: str) -> None:
-        self.on_plan[loan_id] = _OnPlan(
-            loan_id,
-            borrower_id,
-            self.timezones.get(borrower_id, "UTC"),
-            keeper=_draw("keeper", loan_id) >= 25,
-        )
+    def _follow(self, loan_id: str, borrower_id: str, keeper: bool | None = None) -> None:
+        """Follow the loan's plan: its instalments are paid as the borrower's model says (or `keeper`,
+        scripted; without a model, three borrowers in four keep it)."""
+        if keeper is None and self.payers is None:
+            keeper = _draw("keeper", loan_id) >= 25
+        self.on_plan[loan_id] = _OnPlan(loan_id, borrower_id, self.timezones.get(borrower_id, "UTC"), keeper)
+        if self.payers is not None:
+            self.payers.plan_agreed(loan_id)
+
+    def negotiated(
+        self, loan_id: str, borrower_id: str, request_id: str, details: dict[str, Any], at: datetime
+    ) -> None:
+        """A plan a desk agent negotiated on a call (`localcloud.desk`): followed when agreed, decided
+        by the supervisor with the borrowers' requests when the agent referred it."""
+        status = str(details.get("status", ""))
+        self.stats.calls[f"desk_plan {status}"] += 1
+        if status == "queued":
+            self.queued.append((request_id, at))
+            self.referred_by_agents.add(request_id)
+        elif status == "active" and loan_id not in self.on_plan:
+            self._follow(loan_id, borrower_id)
 
     # -- the supervisor and the plan payments, once a day ---------------------------------------------
 
@@ -194,7 +219,7 @@ class ApiVoice:
                     "POST",
                     f"{self.api.url}/staff/loans/{loan_id}/plans",
                     token=agent,
-                    body=body,
+                    body={**body, "beyond_agent_limits": "refer"},
                     headers={"Idempotency-Key": key},
                 )
                 label = "agent_plan"
@@ -214,7 +239,9 @@ class ApiVoice:
             self._count(label, answer, status)
             if status == "queued":
                 self.queued.append((answer.json()["request_id"], now))
-            self.on_plan[loan_id] = _OnPlan(loan_id, borrower, entry.borrower.timezone, keeper)
+                if who == "agent":
+                    self.referred_by_agents.add(answer.json()["request_id"])
+            self._follow(loan_id, borrower, keeper)
 
     def daily(self, now: datetime) -> None:
         self._scripted(now)
@@ -232,6 +259,8 @@ class ApiVoice:
             )
             details = answer.json().get("details", {}) if answer.status in (200, 201) else {}
             self._count("supervisor_decision", answer, details.get("status", "") or str(answer.status))
+            if rid in self.referred_by_agents:
+                self._count("supervisor_decision_on_agent_referral", answer, details.get("status", ""))
             if details.get("plan_id") and str(details["loan_id"]) not in self.on_plan:
                 self._follow_decided(str(details["loan_id"]))
         for plan in list(self.on_plan.values()):
@@ -251,14 +280,24 @@ class ApiVoice:
         view = seen.json()["plan"]
         if view["status"] != "active":
             del self.on_plan[plan.loan_id]
+            if self.payers is not None:
+                ended = date.fromisoformat(view["ended_on"]) if view.get("ended_on") else None
+                self.payers.plan_ended(plan.loan_id, ended if view["status"] == "completed" else None)
             return
-        today = now.astimezone(ZoneInfo(plan.timezone)).date().isoformat()
+        local_today = now.astimezone(ZoneInfo(plan.timezone)).date()
+        today = local_today.isoformat()
         for instalment in view["instalments"]:
             seq = int(instalment["seq"])
-            if instalment["outcome"] != "due" or seq in plan.paid or instalment["due_on"] > today:
+            settled = seq in plan.paid or seq in plan.missed
+            if instalment["outcome"] != "due" or settled or instalment["due_on"] > today:
                 continue
-            if not plan.keeper and seq > 1:
+            if plan.keeper is False and seq > 1:
                 return  # this borrower stops paying after the first instalment: the plan breaks
+            payers = self.payers if plan.keeper is None else None
+            if payers is not None and not payers.keeps_plan_instalment(plan.loan_id, local_today):
+                plan.missed.add(seq)  # not paid: judged missed once its grace days are over
+                self.stats.calls["plan_instalment_not_paid"] += 1
+                return
             plan.paid.add(seq)
             detail = {
                 "payment_id": f"P-{plan.loan_id}-plan-{view['plan_id'][:8]}-{seq}",
@@ -286,7 +325,14 @@ class ApiVoice:
         return {
             "requested": sum(n for k, n in calls.items() if k.startswith("plan_request ")),
             "auto_approved": calls.get("plan_request active", 0),
-            "agreed_by_agents": calls.get("agent_plan active", 0),
+            "agreed_by_agents": calls.get("agent_plan active", 0) + calls.get("desk_plan active", 0),
+            # plans agents negotiated on desk calls (localcloud.desk): agreed inside the agent's
+            # limits, referred to the supervisor beyond them, and what the supervisor decided
+            "negotiated_on_desk_calls": calls.get("desk_plan active", 0) + calls.get("desk_plan queued", 0),
+            "referred_by_agents": len(self.referred_by_agents),
+            "supervisor_approved_agent_referrals": calls.get(
+                "supervisor_decision_on_agent_referral approved", 0
+            ),
             "supervisor_queued": calls.get("plan_request queued", 0),
             "supervisor_approved": calls.get("supervisor_decision approved", 0),
             "supervisor_declined": calls.get("supervisor_decision declined", 0),

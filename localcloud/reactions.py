@@ -8,6 +8,13 @@ The simulation calls this module in three places:
 * the simulated dialer asks `call_result` who answers a call (reachability by local hour) and reports
   each attempt and each field visit (`call_attempted`, `field_visited`): a conversation may end in a
   promise to pay, hardship reported, a plan asked for;
+* the desk's agents (`localcloud.desk`) ask `desk_call`: the same answer (`answer_call`, one path for
+  the dialer and the desk) and, on a conversation, what the borrower said for the agent to record
+  (promise, hardship with its reason, dispute, a plan asked for; `AGENT_RECORDS`) and whether they can
+  pay in full; a complaint still goes the borrower's own way (the port);
+* repayment plans (`localcloud.plan_voices`): `plan_agreed` / `plan_ended` take a loan off the overdue
+  hazard while its plan is in force (the borrower pays the plan instead), `keeps_plan_instalment` asks
+  the model whether a plan instalment is paid;
 * `day(now)` once a simulated day: each borrower decides whether they pay what is due or overdue,
   and the payments are queued at the borrower's local paying hour (the simulation's "pay" events).
 
@@ -34,6 +41,7 @@ from localcloud.intents import IntentPort
 
 Scheduled = tuple[datetime, str, tuple[Any, ...]]
 MET = ("met_borrower", "promise_to_pay")  # field-visit outcomes that reached the borrower
+AGENT_RECORDS = frozenset({"promise_to_pay", "hardship", "dispute", "plan_request"})  # said to an agent
 
 
 def manages(entry: BookEntry) -> bool:
@@ -50,6 +58,18 @@ class PromiseRecord:
     paid_on: date | None = None
 
 
+@dataclass(frozen=True)
+class DeskCallAnswer:
+    """A desk call as the borrower answered it: the dialer contract's `result`, whether it became a
+    `conversation`, what the borrower said for the agent to record (`said`: `AGENT_RECORDS` intents)
+    and whether they say they can pay what is overdue in full (`pays_in_full`)."""
+
+    result: str
+    conversation: bool
+    said: tuple[Intent, ...] = ()
+    pays_in_full: bool = True
+
+
 @dataclass
 class ReactionStats:
     contacts: Counter[str] = field(default_factory=Counter)  # channel -> contacts that reached them
@@ -59,6 +79,9 @@ class ReactionStats:
     paid_overdue: int = 0
     paid_after_contact: int = 0  # overdue payments within LIFT_DAYS of a contact that reached them
     calls_answered_by_model: int = 0
+    desk_calls_answered_by_model: int = 0
+    recorded_by_agents: Counter[str] = field(default_factory=Counter)  # kind -> intents an agent recorded
+    plan_instalments: Counter[str] = field(default_factory=Counter)  # paid / not_paid (the model's draw)
 
 
 class ReactingBorrowers:
@@ -91,6 +114,7 @@ class ReactingBorrowers:
         self.decided_on_time: set[tuple[str, date]] = set()
         self.promises: list[PromiseRecord] = []
         self.intents_by_loan: dict[str, Counter[str]] = {}
+        self.on_plan: set[str] = set()  # loans whose repayment plan is in force
         self.stats = ReactionStats()
         self._sms_seen = 0
         self._mail_seen = 0
@@ -121,6 +145,8 @@ class ReactingBorrowers:
                 self._deliver(bid, closed)
             overdue: list[BookEntry] = []
             for entry in entries:
+                if entry.loan.loan_id in self.on_plan:
+                    continue  # the borrower pays the plan's instalments (plan_voices), not the hazard
                 unpaid = [
                     i for i in entry.loan.instalments if i.due_on > self.paid_through[entry.loan.loan_id]
                 ]
@@ -188,13 +214,63 @@ class ReactingBorrowers:
                 self._contact(bid, Contact(now, "EMAIL"))
         self._mail_seen = len(notes)
 
-    def call_result(self, task: CallTask, now: datetime) -> tuple[str, bool] | None:
-        """Who answers this call (the dialer's result), or None for a borrower the model does not drive."""
-        model = self.models.get(task.borrower_id)
+    def answer_call(self, borrower_id: str, timezone: str, now: datetime) -> tuple[str, bool] | None:
+        """Who answers a call to the borrower at `now` (the dialer contract's result, and whether it
+        became a conversation), or None for a borrower the model does not drive. The dialer's calls
+        and the desk's both ask here."""
+        model = self.models.get(borrower_id)
         if model is None:
             return None
         self.stats.calls_answered_by_model += 1
-        return model.call_result(now.astimezone(ZoneInfo(task.timezone)).hour)
+        return model.call_result(now.astimezone(ZoneInfo(timezone)).hour)
+
+    def call_result(self, task: CallTask, now: datetime) -> tuple[str, bool] | None:
+        """Who answers the dialer's call of `task` (`answer_call`)."""
+        return self.answer_call(task.borrower_id, task.timezone, now)
+
+    def desk_call(self, borrower_id: str, timezone: str, now: datetime) -> DeskCallAnswer | None:
+        """A desk agent's call (`answer_call`); when it reached the borrower, the contact is theirs
+        (the model reacts as to any call) and what they said is answered for the agent to record."""
+        answer = self.answer_call(borrower_id, timezone, now)
+        if answer is None:
+            return None
+        self.stats.desk_calls_answered_by_model += 1
+        result, conversation = answer
+        if result != "connected_borrower":
+            return DeskCallAnswer(result, False)
+        call = Contact(now, "CALL", reached=True, conversation=conversation)
+        said = self._contact(borrower_id, call, AGENT_RECORDS)
+        in_full = self.models[borrower_id].can_pay_in_full(now.astimezone(ZoneInfo(timezone)).date())
+        return DeskCallAnswer(result, conversation, tuple(said), in_full)
+
+    def takes_plan(self, borrower_id: str) -> bool:
+        """Whether the borrower takes the plan an agent offers (the model's `takes_plan`)."""
+        model = self.models.get(borrower_id)
+        return model is not None and model.takes_plan()
+
+    def plan_agreed(self, loan_id: str) -> None:
+        self.on_plan.add(loan_id)
+
+    def plan_ended(self, loan_id: str, completed_on: date | None) -> None:
+        """The loan's plan ended: broken (back to the overdue hazard) or completed on `completed_on`
+        (the arrears of the agreement paid: the instalments due before then count as paid)."""
+        self.on_plan.discard(loan_id)
+        entry = self.entries.get(loan_id)
+        if completed_on is not None and entry is not None:
+            due = [i.due_on for i in entry.loan.instalments if i.due_on < completed_on]
+            if due:
+                self.paid_through[loan_id] = max(self.paid_through[loan_id], *due)
+
+    def keeps_plan_instalment(self, loan_id: str, day: date) -> bool | None:
+        """Whether the plan instalment of `loan_id` due on `day` is paid (the model's draw, once per
+        instalment), or None for a loan the model does not drive."""
+        entry = self.entries.get(loan_id)
+        model = self.models.get(entry.borrower.borrower_id) if entry is not None else None
+        if model is None:
+            return None
+        paid = model.keeps_plan_instalment(day)
+        self.stats.plan_instalments["paid" if paid else "not_paid"] += 1
+        return paid
 
     def call_attempted(self, task: CallTask, result: str, conversation: bool, now: datetime) -> None:
         if task.borrower_id in self.models and result == "connected_borrower":
@@ -206,12 +282,24 @@ class ReactingBorrowers:
         if bid in self.models:
             self._contact(bid, Contact(now, "FIELD_VISIT", reached=outcome in MET))
 
-    def _contact(self, bid: str, contact: Contact) -> None:
+    def _contact(
+        self, bid: str, contact: Contact, caller_records: frozenset[str] = frozenset()
+    ) -> list[Intent]:
+        """Record the contact; deliver what the borrower does in answer, except the intents of
+        `caller_records` kinds, which the caller (a desk agent) records: those are returned."""
         self.stats.contacts[contact.channel] += 1
+        told: list[Intent] = []
         for intent in self.models[bid].contacted(contact):
-            self._deliver(bid, intent)
+            if intent.kind in caller_records:
+                self._note(bid, intent)
+                self.stats.recorded_by_agents[intent.kind] += 1
+                told.append(intent)
+            else:
+                self._deliver(bid, intent)
+        return told
 
-    def _deliver(self, bid: str, intent: Intent) -> None:
+    def _note(self, bid: str, intent: Intent) -> tuple[str, ...]:
+        """Count the intent and follow a promise; the loans it is about (the borrower's still owing)."""
         entries = self.loans_of[bid]
         # The loans still owing (as the borrower knows them); a loan paid off takes no hold.
         owing = [
@@ -226,7 +314,12 @@ class ReactingBorrowers:
             self.intents_by_loan.setdefault(loan_id, Counter())[intent.kind] += 1
         if intent.kind == "promise_to_pay" and intent.until is not None:
             self.promises.append(PromiseRecord(loan_ids, jurisdiction, intent.at, intent.until))
-        self.port.deliver(entries[0].borrower, jurisdiction, loan_ids, intent)
+        return loan_ids
+
+    def _deliver(self, bid: str, intent: Intent) -> None:
+        loan_ids = self._note(bid, intent)
+        entries = self.loans_of[bid]
+        self.port.deliver(entries[0].borrower, entries[0].loan.jurisdiction, loan_ids, intent)
 
     # -- the summary ----------------------------------------------------------------------------------
 
@@ -241,7 +334,9 @@ class ReactingBorrowers:
         }
 
     def summary(self, end: date) -> dict[str, Any]:
-        delivered = getattr(self.port, "delivered", Counter())
+        delivered = Counter(getattr(self.port, "delivered", Counter()))
+        for kind, count in self.stats.recorded_by_agents.items():
+            delivered[f"{kind}:desk_agent"] += count
         return {
             "borrowers_modelled": len(self.models),
             "loans_modelled": len(self.entries),
@@ -257,6 +352,8 @@ class ReactingBorrowers:
                 "overdue_within_4_days_of_a_contact": self.stats.paid_after_contact,
             },
             "calls_answered_by_model": self.stats.calls_answered_by_model,
+            "desk_calls_answered_by_model": self.stats.desk_calls_answered_by_model,
+            "plan_instalments_drawn": dict(sorted(self.stats.plan_instalments.items())),
         }
 
     def per_loan(self, end: date) -> dict[str, dict[str, int]]:

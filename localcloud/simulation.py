@@ -157,6 +157,10 @@ class Simulation:
         # The lending core disbursing loans and updating borrowers during the run (localcloud.lending_core).
         self.lending_core = SimulatedLendingCore(self.cloud, seed)
         self.token_secret = container.token_secret
+        # The desk's calls are answered by the same model; plans are kept as it says (localcloud.desk).
+        self.desk.borrowers = self.reactions
+        self.desk.plans = self.plan_voices
+        self.plan_voices.payers = self.reactions
         # The privacy desk asking to erase a few borrowers (localcloud.erasures).
         self.erasures = SimulatedErasures(
             self.cloud, self.book, seed, self.settings.loans_table, self.settings.contacts_table

@@ -128,3 +128,47 @@ TBLPROPERTIES (
 -- Every contact with a borrower after an erasure request (should be none):
 --   SELECT c.* FROM arrears_archive.contacts c JOIN arrears_archive.erasures e
 --   ON c.borrower_token = e.borrower_token AND c.occurred_at > e.erased_at;
+
+-- The repayment-plan records (docs/plans.md, "What the archive holds"): one JSON object per object,
+-- plans/dt=<day>/<plan id>/<event>-<instalment>.json and borrower-requests/plan/dt=<day>/<request id>.json.
+-- `jurisdiction` is a data column here (the partition is the day only).
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.plan_events_raw (
+  loan_id      string,
+  jurisdiction string,
+  event        string,
+  instalment   int,
+  `at`         string,
+  plan         struct<plan_id:string,approval:string>
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/plans/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/plans/dt=${dt}/'
+);
+
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.plan_requests_raw (
+  request_id   string,
+  loan_id      string,
+  jurisdiction string,
+  `at`         string,
+  details      struct<decision:string>
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/borrower-requests/plan/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/borrower-requests/plan/dt=${dt}/'
+);

@@ -93,3 +93,11 @@ WHERE snapshot_on = (SELECT max(snapshot_on) FROM arrears_reporting.completed_sn
 CREATE OR REPLACE VIEW arrears_reporting.contacts AS
 SELECT contact_id, loan_id, channel, status, occurred_at, strategy, jurisdiction, dt
 FROM arrears_archive.contacts;
+
+CREATE OR REPLACE VIEW arrears_reporting.plan_events AS
+SELECT plan.plan_id AS plan_id, loan_id, jurisdiction, event, instalment, plan.approval AS approval, "at" AS occurred_at
+FROM arrears_archive.plan_events_raw;
+
+CREATE OR REPLACE VIEW arrears_reporting.plan_requests AS
+SELECT request_id, loan_id, jurisdiction, details.decision AS decision, "at" AS occurred_at
+FROM arrears_archive.plan_requests_raw;

@@ -93,3 +93,18 @@ def test_each_query_reads_only_the_report_tables_with_portable_functions(name: s
     assert tables - ctes <= set(COLUMNS), name
     functions = {f.lower() for f in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(", sql)} - ctes - SQL_WORDS
     assert functions <= PORTABLE, (name, functions - PORTABLE)
+
+
+@pytest.mark.parametrize("table", ["plan_events", "plan_requests"])
+def test_the_athena_plan_views_have_the_columns_of_the_local_ones(table: str) -> None:
+    match = re.search(
+        rf"CREATE OR REPLACE VIEW arrears_reporting\.{table} AS\s+SELECT (?P<cols>.*?)\s+"
+        rf"FROM arrears_archive\.{table}_raw;",
+        DDL,
+        re.S,
+    )
+    assert match, table
+    names = [c.strip().rsplit(" AS ", 1)[-1] for c in match["cols"].split(",")]
+    assert names == list(COLUMNS[table])
+    archive = (ROOT / "infrastructure" / "athena" / "contacts.sql").read_text()
+    assert f"arrears_archive.{table}_raw (" in archive

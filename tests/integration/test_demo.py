@@ -404,7 +404,15 @@ def test_the_report_renders_every_chart_in_chromium_without_a_console_error(
             page.goto(report.as_uri())
             charts = page.locator("figure.chart")
             names = charts.evaluate_all("els => els.map(e => e.dataset.chart)")
-            assert names == ["bucket_stock", "roll_rates", "cure_curves", "vintages", "contacts", "cost"]
+            assert names == [
+                "bucket_stock",
+                "roll_rates",
+                "cure_curves",
+                "vintages",
+                "contacts",
+                "plans",
+                "cost",
+            ]
             for index in range(charts.count()):
                 box = charts.nth(index).locator("svg").bounding_box()
                 assert box is not None, names[index]

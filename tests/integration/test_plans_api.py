@@ -148,6 +148,51 @@ def test_an_agent_negotiates_inside_the_agent_limits_and_needs_a_supervisor_beyo
     assert ok.json()["details"]["decision"] == "agent"
 
 
+def test_an_agent_refers_a_plan_beyond_the_agent_limits_and_the_supervisor_agrees_it(
+    api: LocalHttpApi, container: Container
+) -> None:
+    loan_of(container, "L-PR", "B-7", 600_000)  # USD 6,015 overdue: beyond the agent's USD 5,000
+    agent = api.issuer.staff_token("S-1", "agent")
+    body = {"instalments": 4, "every_days": 14, "beyond_agent_limits": "refer"}
+    referred = call(api, "POST", "/staff/loans/L-PR/plans", agent, body, key="negotiate-11")
+    assert referred.status == 201, referred.text
+    details = referred.json()["details"]
+    assert (details["decision"], details["status"]) == ("queued", "queued")
+    assert "plan_id" not in details
+    stored = container.loans.get("L-PR")
+    assert stored is not None
+    assert stored.plan is None
+    again = call(api, "POST", "/staff/loans/L-PR/plans", agent, body, key="negotiate-11")
+    assert (again.status, again.json()["details"]["status"]) == (200, "queued")  # a retry: the same
+    rid = referred.json()["request_id"]
+    # The agent's referral is the supervisor's to decide, like a borrower's request beyond the auto limits
+    refused = call(
+        api, "POST", f"/staff/plan-requests/{rid}/decision", agent, {"approve": True}, key="decide-10"
+    )
+    assert refused.status == 403
+    supervisor = api.issuer.staff_token("S-2", "supervisor")
+    decided = call(
+        api, "POST", f"/staff/plan-requests/{rid}/decision", supervisor, {"approve": True}, key="decide-11"
+    )
+    assert decided.status == 201, decided.text
+    assert decided.json()["details"]["status"] == "approved"
+    stored = container.loans.get("L-PR")
+    assert stored is not None
+    assert stored.plan is not None
+    assert stored.plan.status is PlanStatus.ACTIVE
+    assert stored.plan.approval.value == "supervisor"
+    assert [i.due_on for i in stored.plan.instalments][:2] == [date(2026, 3, 24), date(2026, 4, 7)]
+    bad = call(
+        api,
+        "POST",
+        "/staff/loans/L-PR/plans",
+        agent,
+        {"instalments": 2, "beyond_agent_limits": "ask"},
+        key="negotiate-12",
+    )
+    assert bad.status == 422
+
+
 def test_plan_terms_outside_the_policy_are_refused_with_the_cited_limit(
     api: LocalHttpApi, container: Container
 ) -> None:

@@ -8,10 +8,12 @@ import pytest
 
 from localcloud.behaviour_model import (
     FATIGUE_FREE,
+    HARDSHIP_REASONS,
     BorrowerModel,
     Calibration,
     Contact,
     calibrate,
+    hardship_reason,
 )
 from localcloud.book import Behaviour
 
@@ -123,6 +125,38 @@ def test_contacted_too_often_a_borrower_complains_and_opts_out() -> None:
             for intent in model.contacted(Contact(_at(DAY + timedelta(days=7 * n)), "SMS")):
                 calm += intent.kind in ("complaint", "opt_out")
     assert calm == 0
+
+
+def test_plan_instalments_are_kept_more_by_the_willing_and_less_during_a_shock() -> None:
+    def kept(willingness: float, shocked: bool) -> float:
+        hits = 0
+        for n in range(400):
+            model = BorrowerModel.seeded(n, f"B{n:06d}", Behaviour.LATE, DAY)
+            model.willingness = willingness
+            model.shock_until = DAY + timedelta(days=30) if shocked else None
+            model._shock_checked = DAY + timedelta(days=365)  # no new shock: the case is set above
+            hits += model.keeps_plan_instalment(DAY)
+        return hits / 400
+
+    # (0.45 + 0.4 x willingness) x plan ability (0.7 in a shock): 0.81, 0.53, 0.57, 0.37
+    willing, reluctant = kept(0.9, False), kept(0.2, False)
+    assert willing == pytest.approx(0.81, abs=0.06)
+    assert reluctant == pytest.approx(0.53, abs=0.06)
+    assert kept(0.9, True) == pytest.approx(0.57, abs=0.06)
+    assert kept(0.2, True) < reluctant < willing
+
+
+def test_a_borrower_in_a_shock_cannot_pay_in_full_and_tells_the_same_reason_everywhere() -> None:
+    model = _model()
+    assert model.can_pay_in_full(DAY)
+    model.shock_until = DAY + timedelta(days=20)
+    assert not model.can_pay_in_full(DAY + timedelta(days=5))
+    assert model.can_pay_in_full(DAY + timedelta(days=21))
+    # the reason code is drawn from the borrower id alone (the API and a desk call say the same)
+    assert hardship_reason("B000001") == hardship_reason("B000001") in HARDSHIP_REASONS
+    assert len({hardship_reason(f"B{n:06d}") for n in range(50)}) == len(HARDSHIP_REASONS)
+    taken = sum(BorrowerModel.seeded(n, f"B{n:06d}", Behaviour.LATE, DAY).takes_plan() for n in range(300))
+    assert 0.6 < taken / 300 < 0.95  # 0.4 + 0.5 x willingness (0.45-0.85): 0.63-0.83
 
 
 def test_calls_reach_the_borrower_more_often_in_the_evening() -> None:

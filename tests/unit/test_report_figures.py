@@ -133,7 +133,9 @@ def export(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_every_query_runs_on_duckdb_over_the_export(tmp_path: Path) -> None:
-    con = open_local(*export(tmp_path))
+    data, archive = export(tmp_path)
+    write_plans(archive)
+    con = open_local(data, archive)
     for name in QUERIES:
         assert run(con, name), name
 
@@ -249,8 +251,8 @@ def test_the_figures_compare_arms_and_the_page_is_self_contained(tmp_path: Path)
     assert cost["not_priced"] == {"ssm:GetParameter": 3, "sms parts to +86": 4}
     assert cost["usd_per_1000_loans"] == pytest.approx(1000 * cost["total_usd"] / 6, abs=1e-6)
     page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
-    assert page.count('<figure class="chart"') == 6
-    assert page.count("<svg") == 6
+    assert page.count('<figure class="chart"') == 7
+    assert page.count("<svg") == 7
     # Nothing to fetch: no script, no external reference, no image or stylesheet link
     for fetch in ("<script", "src=", 'href="http', "url(http", "@import", "<link"):
         assert fetch not in page, fetch
@@ -285,3 +287,99 @@ def test_contact_outcome_rates_are_measured_per_arm_from_the_runs_counts(tmp_pat
     assert "25.0 %" in page
     without = build_figures(data, archive, as_of=date(2026, 4, 10))
     assert "right-party contact" in without["not_measured"]
+
+
+def _plan_record(folder: Path, name: str, record: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(record, sort_keys=True))
+
+
+def write_plans(archive: Path) -> None:
+    """Plan requests and plan events of a hand-made run under the archive's `borrower-requests/plan/`
+    and `plans/` (the layout of docs/plans.md)."""
+    requests = archive / "borrower-requests" / "plan" / "dt=2026-03-02"
+    for rid, loan, jurisdiction, decision in (
+        ("R1", "L1", "CN", "auto"),
+        ("R2", "L2", "CN", "queued"),  # referred: the supervisor agrees it below
+        ("R3", "L3", "CN", "agent"),
+        ("R4", "L5", "US-REGF", "queued"),  # referred, never decided
+    ):
+        record = {
+            "request_id": rid,
+            "loan_id": loan,
+            "jurisdiction": jurisdiction,
+            "at": "2026-03-02T01:00:00Z",
+        }
+        _plan_record(requests, f"{rid}.json", {**record, "details": {"decision": decision, "instalments": 2}})
+    events = (  # (plan, loan, approval, event, instalment, day)
+        ("P1", "L1", "auto", "agreed", None, "2026-03-02"),
+        ("P1", "L1", "auto", "instalment_kept", 1, "2026-03-09"),
+        ("P1", "L1", "auto", "instalment_kept", 2, "2026-03-16"),
+        ("P1", "L1", "auto", "completed", None, "2026-03-16"),
+        ("P2", "L2", "supervisor", "agreed", None, "2026-03-03"),
+        ("P2", "L2", "supervisor", "instalment_missed", 1, "2026-03-20"),
+        ("P2", "L2", "supervisor", "broken", None, "2026-03-20"),
+        ("P3", "L3", "agent", "agreed", None, "2026-03-02"),
+    )
+    for plan, loan, approval, event, seq, day in events:
+        event_record: dict[str, Any] = {
+            "record_type": "repayment_plan",
+            "event": event,
+            "instalment": seq,
+            "loan_id": loan,
+            "jurisdiction": "CN",
+            "at": f"{day}T02:00:00Z",
+            "plan": {"plan_id": plan, "approval": approval, "status": "active", "instalments": []},
+            "sources": {"grace_days": "LENDER-CN-PLAN-4"},
+        }
+        _plan_record(archive / "plans" / f"dt={day}" / plan, f"{event}-{seq or 0}.json", event_record)
+
+
+def test_plans_asked_agreed_by_route_kept_broken_and_completed_per_jurisdiction_by_hand(
+    tmp_path: Path,
+) -> None:
+    data, archive = export(tmp_path)
+    write_plans(archive)
+    rows = F.plan_figures(run(open_local(data, archive), "plans"))
+    assert rows == [
+        {
+            "jurisdiction": "CN",
+            "asked": 3,
+            "referred": 1,
+            "agreed_auto": 1,
+            "agreed_agent": 1,
+            "agreed_supervisor": 1,
+            "instalments_kept": 2,
+            "instalments_missed": 1,
+            "broken": 1,
+            "completed": 1,
+        },
+        {
+            "jurisdiction": "US-REGF",
+            "asked": 1,
+            "referred": 1,
+            "agreed_auto": 0,
+            "agreed_agent": 0,
+            "agreed_supervisor": 0,
+            "instalments_kept": 0,
+            "instalments_missed": 0,
+            "broken": 0,
+            "completed": 0,
+        },
+    ]
+    figures = build_figures(data, archive, as_of=date(2026, 4, 10), counted={"requests": {}})
+    assert figures["plans"] == rows
+    page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
+    assert 'data-chart="plans"' in page
+    assert (
+        "<td>CN</td><td>3</td><td>1</td><td>1</td><td>1</td><td>1</td><td>2</td><td>1</td><td>1</td><td>1</td>"
+        in page
+    )
+
+
+def test_a_run_without_plans_reports_none(tmp_path: Path) -> None:
+    data, archive = export(tmp_path)
+    figures = build_figures(data, archive, as_of=date(2026, 4, 10), counted={"requests": {}})
+    assert figures["plans"] == []
+    page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
+    assert "No repayment plan was asked for." in page

@@ -177,6 +177,12 @@ def recovery_figures(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def plan_figures(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """plans.sql rows (per jurisdiction: asked, referred, agreed by approval, instalments kept and
+    missed, broken, completed) with integer counts (Athena and DuckDB may answer decimals for sums)."""
+    return [{k: (str(v) if k == "jurisdiction" else int(v)) for k, v in row.items()} for row in rows]
+
+
 def outcome_rates(
     *,
     contacts: int,
@@ -207,6 +213,7 @@ __all__ = [
     "delinquency_rates",
     "interval",
     "outcome_rates",
+    "plan_figures",
     "recovery_figures",
     "roll_matrix",
     "roll_rate",

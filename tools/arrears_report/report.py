@@ -45,7 +45,16 @@ def build_figures(
     con = open_local(data, archive)
     rows = {
         name: run(con, name)
-        for name in ("book", "bucket_stock", "roll_rates", "episodes", "vintages", "contacts", "recoveries")
+        for name in (
+            "book",
+            "bucket_stock",
+            "roll_rates",
+            "episodes",
+            "vintages",
+            "contacts",
+            "recoveries",
+            "plans",
+        )
     }
     loans = sum(int(r["loans"]) for r in rows["book"])
     jurisdictions = sorted({str(r["jurisdiction"]) for r in rows["book"]})
@@ -112,6 +121,7 @@ def build_figures(
         "vintages": rows["vintages"],
         "contacts": rows["contacts"],
         "recoveries": F.recovery_figures(rows["recoveries"]),
+        "plans": F.plan_figures(rows["plans"]),
         "not_measured": None
         if behaviour is not None
         else (
@@ -255,12 +265,40 @@ def chart_cost(figures: Mapping[str, Any]) -> str:
     return _svg(fig, "cost")
 
 
+PLAN_BARS = (
+    ("asked", "asked for"),
+    ("agreed_auto", "agreed: auto"),
+    ("agreed_agent", "agreed: agent"),
+    ("agreed_supervisor", "agreed: supervisor"),
+    ("instalments_kept", "instalments kept"),
+    ("instalments_missed", "instalments missed"),
+    ("broken", "broken"),
+    ("completed", "completed"),
+)
+
+
+def chart_plans(figures: Mapping[str, Any]) -> str:
+    fig, ax = _figure(7.0, 3.4)
+    rows = figures["plans"] or [{"jurisdiction": "(no plan)", **{k: 0 for k, _ in PLAN_BARS}}]
+    width = 0.8 / len(rows)
+    for n, row in enumerate(rows):
+        x = [i + n * width for i in range(len(PLAN_BARS))]
+        ax.bar(x, [int(row[k]) for k, _ in PLAN_BARS], width, label=str(row["jurisdiction"]))
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(PLAN_BARS))], [label for _, label in PLAN_BARS])
+    ax.tick_params(axis="x", labelsize=7, rotation=30)
+    ax.set_ylabel("count")
+    ax.legend(fontsize=7)
+    ax.set_title("Repayment plans per jurisdiction (from the archive)")
+    return _svg(fig, "plans")
+
+
 CHARTS = {
     "bucket_stock": chart_bucket_stock,
     "roll_rates": chart_roll_rates,
     "cure_curves": chart_cure_curves,
     "vintages": chart_vintages,
     "contacts": chart_contacts,
+    "plans": chart_plans,
     "cost": chart_cost,
 }
 

@@ -10,6 +10,10 @@ string (they compare as dates) and only functions both engines have are used (`d
   personal data.
 * `transitions`: one row per bucket transition (`arrears.usecases.reporting_export.transition_rows`).
 * `contacts`: the contact archive, one row per contact (a record archived twice counted once).
+* `plan_events`: the archive's repayment-plan records (`plans/`, one per event: agreed, an instalment
+  kept or missed, broken, completed; `arrears.domain.plans.plan_record`), flattened.
+* `plan_requests`: the archive's plan requests (`borrower-requests/plan/`: the borrower's or an
+  agent's, with who decided: auto, agent, supervisor, or queued for a supervisor).
 """
 
 from __future__ import annotations
@@ -54,9 +58,56 @@ COLUMNS: dict[str, dict[str, str]] = {
         "occurred_at": "VARCHAR",
         "strategy": "VARCHAR",
     },
+    # The archive's write-once JSON records (one object a file), flattened: `plan.plan_id`,
+    # `plan.approval`, `details.decision` and `at` (as occurred_at) of the records.
+    "plan_events": {
+        "plan_id": "VARCHAR",
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "event": "VARCHAR",
+        "instalment": "INTEGER",
+        "approval": "VARCHAR",
+        "occurred_at": "VARCHAR",
+    },
+    "plan_requests": {
+        "request_id": "VARCHAR",
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "decision": "VARCHAR",
+        "occurred_at": "VARCHAR",
+    },
 }
 
-QUERIES = ("book", "bucket_stock", "roll_rates", "episodes", "vintages", "contacts", "recoveries")
+QUERIES = ("book", "bucket_stock", "roll_rates", "episodes", "vintages", "contacts", "recoveries", "plans")
+
+# Where each archive record table lives, what its records hold (read_json columns) and how the view
+# flattens them: (glob under the archive, record columns, the view's select list).
+_RECORDS: dict[str, tuple[str, dict[str, str], str]] = {
+    "plan_events": (
+        "plans/*/*/*.json",
+        {
+            "loan_id": "VARCHAR",
+            "jurisdiction": "VARCHAR",
+            "event": "VARCHAR",
+            "instalment": "INTEGER",
+            "at": "VARCHAR",
+            "plan": "STRUCT(plan_id VARCHAR, approval VARCHAR)",
+        },
+        "plan.plan_id AS plan_id, loan_id, jurisdiction, event, instalment, plan.approval AS approval,"
+        ' "at" AS occurred_at',
+    ),
+    "plan_requests": (
+        "borrower-requests/plan/*/*.json",
+        {
+            "request_id": "VARCHAR",
+            "loan_id": "VARCHAR",
+            "jurisdiction": "VARCHAR",
+            "at": "VARCHAR",
+            "details": "STRUCT(decision VARCHAR)",
+        },
+        'request_id, loan_id, jurisdiction, details.decision AS decision, "at" AS occurred_at',
+    ),
+}
 
 
 def query_text(name: str) -> str:
@@ -64,13 +115,23 @@ def query_text(name: str) -> str:
     return resources.files("arrears_report").joinpath("sql", f"{name}.sql").read_text()
 
 
-def _columns(table: str) -> str:
-    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS[table].items()) + "}"
+def _columns(table: str, columns: dict[str, str] | None = None) -> str:
+    pairs = (columns if columns is not None else COLUMNS[table]).items()
+    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in pairs) + "}"
+
+
+def _empty_view(table: str) -> str:
+    return (
+        f"CREATE VIEW {table} AS SELECT "
+        + ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in COLUMNS[table].items())
+        + " WHERE false"
+    )
 
 
 def open_local(data: Path, archive: Path) -> Any:
-    """A DuckDB connection with the views `loans`, `transitions` over `data/*.jsonl` and `contacts` over
-    the archive's `contacts/jurisdiction=*/dt=*/*.jsonl.gz` (partition columns from the path)."""
+    """A DuckDB connection with the views `loans`, `transitions` over `data/*.jsonl`, `contacts` over
+    the archive's `contacts/jurisdiction=*/dt=*/*.jsonl.gz` (partition columns from the path), and
+    `plan_events`, `plan_requests` over the archive's plan records (empty views when there are none)."""
     import duckdb
 
     con = duckdb.connect()
@@ -99,6 +160,15 @@ def open_local(data: Path, archive: Path) -> Any:
             "CREATE VIEW contacts AS SELECT "
             + ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in COLUMNS["contacts"].items())
             + ", CAST(NULL AS VARCHAR) AS jurisdiction, CAST(NULL AS VARCHAR) AS dt WHERE false"
+        )
+    for table, (glob, record, select) in _RECORDS.items():
+        if not any(archive.glob(glob)):
+            con.execute(_empty_view(table))
+            continue
+        path = str(archive / glob).replace("'", "''")
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT {select} FROM read_json('{path}', "  # noqa: S608
+            f"format = 'newline_delimited', columns = {_columns(table, record)})"
         )
     return con
 

@@ -5,7 +5,8 @@
   (201, `status` queued). Outside the policy: 400 with the refusal's `code` and the policy it cites.
 * `GET /me/loans/{loan_id}/plans` (borrower): the loan's plan and the offers the policy allows today.
 * `POST /staff/loans/{loan_id}/plans` (agent, supervisor): a plan negotiated on a call; an `agent`
-  only inside the agent's limits (beyond them 403 `needs_supervisor`).
+  only inside the agent's limits (beyond them 403 `needs_supervisor`, or with `beyond_agent_limits`
+  `refer`, 201 `status` queued for a supervisor).
 * `POST /staff/plan-requests/{request_id}/decision` (supervisor): approve or decline a queued request.
 
 A loan with a plan in force answers 409 `plan_active`. POSTs need an `Idempotency-Key` (a retry answers
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -46,6 +47,16 @@ class PlanIn(BaseModel):
         ge=1,
         le=31,
         description="days between instalments (default: the widest the policy allows)",
+    )
+
+
+class StaffPlanIn(PlanIn):
+    beyond_agent_limits: Literal["refuse", "refer"] = Field(
+        default="refuse",
+        description=(
+            "a plan beyond the agent's limits: refuse (403 needs_supervisor) or refer it to a supervisor "
+            "(201, status queued; decided on POST /staff/plan-requests/{request_id}/decision)"
+        ),
     )
 
 
@@ -172,15 +183,18 @@ def plans_router(
         responses={**_RECORDED, **error_responses(400, 401, 403, 404, 409, 413)},
     )
     def negotiate(
-        loan_id: StaffLoanId, body: Annotated[PlanIn, Body()], key: IdempotencyKey
+        loan_id: StaffLoanId, body: Annotated[StaffPlanIn, Body()], key: IdempotencyKey
     ) -> Response[RequestOut]:
         who = caller(Role.AGENT, Role.SUPERVISOR)
         rid = request_id(who.subject, "staff-plan", key)
         terms = uc.PlanTerms(body.instalments, body.every_days)
         supervisor = Role.SUPERVISOR in who.roles
+        refer = body.beyond_agent_limits == "refer"
         return run(
             "staff-plan",
-            lambda: uc.negotiate_plan(ports(), who.subject, supervisor, loan_id, rid, terms, now()),
+            lambda: uc.negotiate_plan(
+                ports(), who.subject, supervisor, loan_id, rid, terms, now(), refer=refer
+            ),
         )
 
     @router.post(

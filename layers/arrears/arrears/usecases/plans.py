@@ -5,7 +5,8 @@
   auto-approval limits it is agreed at once, else it is queued for a supervisor (the request is
   stored with `plan_status="queued"`).
 * `negotiate_plan` (staff): an `agent` agrees a plan inside the agent's limits; beyond them only a
-  `supervisor` may (`NeedsSupervisor`, answered 403).
+  `supervisor` may (`NeedsSupervisor`, answered 403), or the agent refers it to one (`refer`: queued
+  like a borrower's request beyond the auto limits).
 * `decide_plan_request` (supervisor): approves (the plan is agreed over the arrears of the day of the
   decision) or declines a queued request, once (a second decision is `AlreadyDecided`, 409).
 * `loan_plans`: the loan's plan (active or how it ended) and the offers the policy allows today.
@@ -200,17 +201,23 @@ def negotiate_plan(
     rid: str,
     terms: PlanTerms,
     at: datetime,
+    *,
+    refer: bool = False,
 ) -> RequestOutcome:
     """A plan a collector agreed with the borrower on a call: inside the agent's limits, or any plan the
-    policy allows for a supervisor; `NeedsSupervisor` beyond the agent's limits."""
+    policy allows for a supervisor. Beyond the agent's limits: `NeedsSupervisor`, or with `refer` the
+    request is queued for a supervisor (`status` queued, decided by `decide_plan_request`)."""
     loan = ports.loans.get(loan_id)
     if loan is None:
         raise NotYours("no such loan")
     granted = Approval.SUPERVISOR if is_supervisor else Approval.AGENT
+    decision = granted.value
     if ports.requests.get(rid) is None:
         needed = _judge(ports, loan, terms, at)
         if not plan_policy(loan.jurisdiction).allows(needed, granted):
-            raise NeedsSupervisor("this plan is beyond the agent's limits: a supervisor must agree it")
+            if not refer:
+                raise NeedsSupervisor("this plan is beyond the agent's limits: a supervisor must agree it")
+            decision = QUEUED
     created, details = _store_and_archive(
         ports,
         RequestKind.PLAN,
@@ -219,10 +226,13 @@ def negotiate_plan(
         loan=loan,
         jurisdiction=loan.jurisdiction,
         at=at,
-        details={**_details(terms, loan), "decision": granted.value},
+        details={**_details(terms, loan), "decision": decision},
         policy=plan_policy(loan.jurisdiction),
-        extra={"plan_status": APPROVED, "staff_id": staff_id},
+        extra={"plan_status": QUEUED if decision == QUEUED else APPROVED, "staff_id": staff_id},
     )
+    if details.get("decision") == QUEUED:  # referred to a supervisor (now, or by the request retried)
+        stored = ports.requests.get(rid) or {}
+        return RequestOutcome(rid, created, {**details, "status": str(stored.get("plan_status", QUEUED))})
     plan = agree_plan(ports, loan_id, rid, terms, at, granted)
     return RequestOutcome(rid, created, {**details, "status": plan.status.value, "plan_id": plan.plan_id})
 
