@@ -213,7 +213,7 @@ def recover(sim: Simulation) -> dict[str, int]:
 # -- the checks --------------------------------------------------------------------------------
 
 
-def _failure_kind(queue: str, body: str) -> tuple[str, str, str]:
+def failure_kind(queue: str, body: str) -> tuple[str, str, str]:
     """(function, event kind, error) of one failure-queue message, for the operator's tally.
 
     The event kind is the bus event's `detail-type` (a schedule: `Scheduled Event`), a stream
@@ -255,7 +255,7 @@ def failure_queue_contents(sim: Simulation) -> list[dict[str, Any]]:
             continue
         queue = queues.get(physical.rsplit("/", 1)[-1])
         for message in getattr(queue, "_messages", []):
-            tally[(logical, *_failure_kind(logical, message.body))] += 1
+            tally[(logical, *failure_kind(logical, message.body))] += 1
     return [
         {"queue": q, "function": f, "event": e, "error": err, "count": n}
         for (q, f, e, err), n in sorted(tally.items())
