@@ -12,7 +12,10 @@ of its requests has found a borrower to ask for:
   erased, identity kept, and the bureau report still made under the pseudonym once its precondition
   holds (`arrears.usecases.erasure`);
 * the first request is delivered again the next day (EventBridge delivers at least once): it changes
-  nothing and writes no second audit record.
+  nothing and writes no second audit record;
+* with it, a request naming the first erased borrower by their pseudonym (the id every table shows
+  after the erasure: a desk that looked the borrower up there): answered `already_erased`, it
+  re-keys nothing and erases nothing more (the first request erased it all).
 
 Each request id looks like what a privacy desk may use, an e-mail address of its ticketing system
 (`privacy+<n>@lender.example`): it must never be stored, logged or archived (only its SHA-256).
@@ -93,6 +96,9 @@ class SimulatedErasures:
         self._offsets = bureau_offsets()
         self.sent: list[ErasureRequestSent] = []
         self.redelivered: list[dict[str, Any]] = []
+        # The request naming the first erased borrower by their pseudonym, and its responses.
+        self.by_pseudonym: ErasureRequestSent | None = None
+        self._pseudonyms: dict[str, str] = {}  # borrower id -> pseudonym, once erased
         # The number each erased borrower had, by their pseudonym: the invariants attribute the texts
         # sent before the erasure to their actions (the Borrowers item no longer holds the number).
         self.phones_by_pseudonym: dict[str, str] = {}
@@ -111,6 +117,12 @@ class SimulatedErasures:
         if self.sent and not self.redelivered and now - self.sent[0].at >= timedelta(hours=23):
             first = self.sent[0]
             self.redelivered = self._put(first.borrower_id, first.request_id, first.at)
+            alias = self._pseudonyms.get(first.borrower_id)
+            if alias is not None:
+                self.by_pseudonym = ErasureRequestSent(
+                    first.kind, alias, "privacy+pseudonym@lender.example", now
+                )
+                self.by_pseudonym.responses = self._put(alias, self.by_pseudonym.request_id, now)
         done = {request.kind for request in self.sent}
         if len(done) == len(KINDS):
             return
@@ -138,6 +150,8 @@ class SimulatedErasures:
             alias = str(stored.get("borrower_id", ""))
             if entry is not None and is_pseudonym(alias):
                 self.phones_by_pseudonym[alias] = entry.borrower.phone
+            if is_pseudonym(alias):
+                self._pseudonyms[borrower_id] = alias
 
     def _put(self, borrower_id: str, request_id: str, requested_at: datetime) -> list[dict[str, Any]]:
         detail = {
@@ -243,12 +257,15 @@ def erasure_summary(
     ]
     ids = [request.borrower_id for request in erasures.sent]
     request_ids = [request.request_id for request in erasures.sent]
+    by_pseudonym = erasures.by_pseudonym
+    if by_pseudonym is not None:
+        request_ids.append(by_pseudonym.request_id)
     # No log line carries a borrower id (`arrears.handlers.telemetry`), nor a request id.
     remaining_ids = where_they_remain(id_pattern(ids), archive, logs)
     remaining_requests = where_they_remain(id_pattern(request_ids), archive, logs)
     redelivered = erasures.redelivered
     return {
-        "requested": len(erasures.sent) + (1 if redelivered else 0),
+        "requested": len(erasures.sent) + (1 if redelivered else 0) + int(by_pseudonym is not None),
         "completed": sum(1 for _, r in responses if r.get("borrower_found") and r.get("audit_key")),
         "by_kind": {
             request.kind: {
@@ -263,6 +280,19 @@ def erasure_summary(
         "redelivery_changed_nothing": bool(redelivered)
         and all(not any((r.get("pseudonymised") or {}).values()) for r in redelivered),
         "bureau_reports_for_erased_borrowers": len(bureau_after),
+        # A request naming the erased borrower's pseudonym: answered done, nothing re-keyed or erased.
+        "named_by_pseudonym": {
+            "requested": int(by_pseudonym is not None),
+            "answered_already_erased": sum(
+                1 for r in (by_pseudonym.responses if by_pseudonym else []) if r.get("already_erased")
+            ),
+            "changed_nothing": by_pseudonym is not None
+            and bool(by_pseudonym.responses)
+            and all(
+                not r.get("fields_erased") and not any((r.get("pseudonymised") or {}).values())
+                for r in by_pseudonym.responses
+            ),
+        },
         "invariant": {
             "erased_ids_remaining": remaining_ids,
             "request_ids_remaining": remaining_requests,

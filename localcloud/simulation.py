@@ -562,7 +562,7 @@ def summarise(
         # Reg F validation notices: one per US loan contacted, with its dispute deadline on the loan
         "validation_notices": validation_notice_summary(contacts, loans),
         # archive retention: objects extended while a debt is collected, expired after (the daily review)
-        "retention": retention_summary(_scan(sim.settings.archive_chain_table)),
+        "retention": retention_summary(_scan(sim.settings.archive_chain_table), logs),
         "payments_applied": sim.stats.payments_applied,
         "cures": sim.stats.cures,
         "payments": payments_summary(sim, loans),

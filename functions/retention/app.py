@@ -3,7 +3,8 @@
 See `arrears.usecases.retention`: objects whose lock ends within the horizon are reviewed; US objects
 are kept 3 years after the last collection activity of every debt in them (12 CFR 1006.100(a)), CN
 objects 5 years after their records' day; an object past retention is tagged for the lifecycle rule
-that deletes it. Logs and metrics carry counts and object keys, never a borrower or loan id.
+that deletes it; an object whose review met a transient error is reviewed again the next day
+(`deferred`). Logs and metrics carry counts and object keys, never a borrower or loan id.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     telemetry.count("ArchiveRetentionExtended", len(review.extended))
     telemetry.count("ArchiveObjectsExpired", len(review.expired))
+    telemetry.count("ArchiveRetentionReviewsDeferred", len(review.deferred))
+    if review.deferred:  # a transient error on these objects: the next day's review takes them again
+        telemetry.logger.warning(
+            "archive retention reviews deferred to the next day after a transient error",
+            extra={"deferred": len(review.deferred), "object_keys": review.deferred[:20]},
+        )
     summary = {
         "reviewed_at": format_utc(at),
         "reviewed": review.reviewed,
@@ -52,9 +59,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             for e in review.extended
         ],
         "expired": review.expired,
+        "deferred": review.deferred,
     }
     telemetry.logger.info(
         "archive retention reviewed",
-        extra={"reviewed": review.reviewed, "extended": len(review.extended), "expired": len(review.expired)},
+        extra={
+            "reviewed": review.reviewed,
+            "extended": len(review.extended),
+            "expired": len(review.expired),
+            "deferred": len(review.deferred),
+        },
     )
     return summary

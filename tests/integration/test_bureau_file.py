@@ -24,6 +24,7 @@ from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items
 from arrears.domain.metro2 import BASE, field_value
 from localcloud.bureau_report import bureau_files_summary
+from localcloud.faults import FaultInjector, FaultPlan
 from localcloud.simulation import Simulation
 from tests.unit.metro2_validator import validate
 
@@ -43,6 +44,8 @@ class BureauRun:
     logs: str
     names: list[str]
     told: set[str]
+    metro2_under_faults: str
+    faults_injected: int
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +63,13 @@ def bureau(tmp_path_factory: pytest.TempPathFactory) -> BureauRun:
         text = s3.get_object(Bucket=bucket, Key=cycle["key"])["Body"].read().decode("ascii")
         retried = sim.cloud.schedule("BureauFileFunction")
         again = s3.get_object(Bucket=bucket, Key=retried["key"])["Body"].read().decode("ascii")
+        # One invocation of the same cycle while 5 % of its AWS calls fail, before or after the
+        # service applied them (localcloud.faults): no invocation retry, its accounts retry alone.
+        sim.cloud.faults = FaultInjector(FaultPlan(0.05, 3, kinds=("before", "after")))
+        faulted = sim.cloud.invoke("BureauFileFunction", sim.cloud.scheduled_event("BureauFileFunction"))
+        faults_injected = sum(sim.cloud.faults.injected.values())
+        sim.cloud.faults = FaultInjector(None)
+        under_faults = s3.get_object(Bucket=bucket, Key=faulted["key"])["Body"].read().decode("ascii")
         summary = bureau_files_summary(bucket, [cycle], out)
         history_table = boto3.resource("dynamodb").Table(sim.stack.physical["DelinquencyHistoryTable"])
         history = {str(i["loan_id"]): plain(i) for i in all_items(history_table.scan)}
@@ -75,7 +85,19 @@ def bureau(tmp_path_factory: pytest.TempPathFactory) -> BureauRun:
     cn_lines = [json.loads(line) for line in (out / "bureau" / "cn-credit.jsonl").read_text().splitlines()]
     names = [entry.borrower.name for entry in sim.book]
     return BureauRun(
-        cycle, retried, text, again, summary, history, loans, cn_lines, log.getvalue(), names, told
+        cycle,
+        retried,
+        text,
+        again,
+        summary,
+        history,
+        loans,
+        cn_lines,
+        log.getvalue(),
+        names,
+        told,
+        under_faults,
+        faults_injected,
     )
 
 
@@ -105,6 +127,14 @@ def test_the_march_file_passes_the_independent_validator_and_agrees_with_the_cou
 def test_a_retried_schedule_writes_the_same_file(bureau: BureauRun) -> None:
     assert bureau.retried["key"] == bureau.cycle["key"]
     assert bureau.metro2_after_retry == bureau.metro2
+
+
+def test_transient_errors_in_one_invocation_retry_their_account_and_write_the_same_file(
+    bureau: BureauRun,
+) -> None:
+    # Before, any of them failed the whole invocation: over a book, no attempt ever finished.
+    assert bureau.faults_injected >= 3
+    assert bureau.metro2_under_faults == bureau.metro2
 
 
 def test_each_account_reports_the_dofd_its_history_keeps_and_its_march_snapshot(bureau: BureauRun) -> None:

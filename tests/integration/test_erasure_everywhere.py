@@ -244,3 +244,87 @@ def test_an_open_debt_erased_once_then_closed_is_erased_fully_by_a_second_reques
     tombstone = container.borrowers.get(alias)
     assert tombstone is not None
     assert (tombstone.name, tombstone.address) == ("", "")
+
+
+def _tables(container: Container) -> dict[str, list[dict[str, Any]]]:
+    settings = container.settings
+    names = (
+        settings.borrowers_table,
+        settings.loans_table,
+        settings.actions_table,
+        settings.contacts_table,
+        settings.contact_caps_table,
+        settings.borrower_requests_table,
+    )
+    dynamodb = boto3.resource("dynamodb")
+    return {name: sorted(dynamodb.Table(name).scan()["Items"], key=repr) for name in names}
+
+
+def test_a_request_naming_the_pseudonym_is_answered_done_and_re_keys_nothing(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack
+) -> None:
+    # The erased borrower has a call ledger under the pseudonym: re-keying it onto itself was one
+    # TransactWriteItems with two operations on one item, refused every time, to the failure queue.
+    cloud = make_cloud(AT)
+    seed(container)
+    cloud.settle()
+    erase_borrower(ErasureRequest("ER-20", "B-L-1", AT), at=AT, ports=ports(container))
+    alias = pseudonym(borrower_token(container.token_secret.value(), "B-L-1"))
+    assert container.call_ledger.ledger(alias).version == 3
+    before = _tables(container)
+    audits = bucket_objects(stack, "erasures/")
+
+    (response,) = cloud.put_event(
+        "LoanEventsBus",
+        "arrears.privacy",
+        "ErasureRequested",
+        {"request_id": "ER-21", "borrower_id": alias, "requested_at": "2026-03-06T08:59:00Z"},
+    )
+
+    assert response["already_erased"] is True
+    assert response["borrower_found"] is True
+    assert response["fields_erased"] == []  # phone and e-mail went with the first request
+    assert not any(response["pseudonymised"].values())
+    assert _tables(container) == before  # the tombstone, the ledger, every record as they were
+    assert container.borrowers.get(alias) is not None
+    # Audited like any request (the request's own record), under the same borrower token.
+    assert len(bucket_objects(stack, "erasures/")) == len(audits) + 1
+    assert (
+        boto3.client("sqs").get_queue_attributes(
+            QueueUrl=stack.physical["AsyncFailureQueue"], AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        == "0"
+    )
+    log = cloud.log.getvalue()  # type: ignore[attr-defined]
+    assert "erasure request names an erased borrower's pseudonym: nothing to re-key" in log
+    assert alias not in log
+
+
+def test_a_pseudonym_without_a_call_ledger_keeps_its_tombstone_and_a_closed_debt_is_erased_fully(
+    make_cloud: CloudFactory, container: Container
+) -> None:
+    # Without a ledger to refuse it, the request named by the pseudonym reached `drop_erased` and
+    # deleted the tombstone itself: the borrower's opt-outs and erasure stamp gone with it.
+    cloud = make_cloud(AT)
+    seed(container)
+    cloud.settle()
+    boto3.resource("dynamodb").Table(container.settings.contact_caps_table).delete_item(
+        Key={"borrower_id": "B-L-1", "cap_key": "CALL"}
+    )
+    erase_borrower(ErasureRequest("ER-22", "B-L-1", AT), at=AT, ports=ports(container))
+    alias = pseudonym(borrower_token(container.token_secret.value(), "B-L-1"))
+    container.loans.update("L-1", lambda loan: loan.with_changes(status=LoanStatus.CLOSED))
+
+    later = AT + timedelta(days=30)
+    outcome = erase_borrower(ErasureRequest("ER-23", alias, later), at=later, ports=ports(container))
+
+    assert outcome.already_erased
+    assert outcome.open_debt is False
+    assert outcome.fields_erased == ["name", "address"]  # the identity kept for the open debt goes now
+    tombstone = container.borrowers.get(alias)
+    assert tombstone is not None
+    assert (tombstone.name, tombstone.address) == ("", "")
+    assert outcome.audit_written
+    loan = container.loans.get("L-1")
+    assert loan is not None
+    assert loan.borrower_id == alias

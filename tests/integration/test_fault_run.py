@@ -47,4 +47,5 @@ def test_a_run_under_faults_of_every_kind_keeps_every_invariant(tmp_path: Path) 
     assert invariants["archive"]["verifies"] is True
     assert invariants["archive"]["records_archived"] == summary["contact_records"]
     assert sum(invariants["failure_queues_after_redrive"].values()) == 0
+    assert invariants["left_in_failure_queues"] == []
     assert invariants["money"]["loans_not_reflecting_their_ledger"] == 0

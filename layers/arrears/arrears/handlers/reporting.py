@@ -438,5 +438,14 @@ def erasure_completed(telemetry: Telemetry, outcome: ErasureOutcome) -> dict[str
         "pseudonymised": outcome.pseudonymised,
         "audit_key": outcome.audit_key,
     }
+    if outcome.already_erased:
+        # A pseudonym names a borrower erased before: nothing re-keyed (never an error for the failure
+        # queue); the pseudonym is not logged either, the request's hash says which request it was.
+        summary["already_erased"] = True
+        telemetry.logger.info(
+            "erasure request names an erased borrower's pseudonym: nothing to re-key",
+            extra={**summary, "audit_written": outcome.audit_written},
+        )
+        return summary
     telemetry.logger.info("erasure completed", extra={**summary, "audit_written": outcome.audit_written})
     return summary

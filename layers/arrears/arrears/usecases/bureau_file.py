@@ -29,8 +29,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Protocol
 
+from arrears.adapters.retrying import retry_transient
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.borrowers import Borrower
 from arrears.domain.bureau import Communication, bureau_check
@@ -272,17 +274,21 @@ def build_metro2_cycle(
     judged_at = datetime.combine(as_of, time.max, tzinfo=UTC)
     result = Metro2Cycle(period)
     bases: list[str] = []
-    for loan_id in sorted(loan_ids if loan_ids is not None else facts.loan_ids(US_PREFIX)):
-        loan = loans.get(loan_id)
+
+    def account(loan_id: str) -> None:
+        """One loan's account: counted as held, closed or missing, or its base segment appended.
+        Each read, and the snapshot stored once, is retried alone on a transient error
+        (`arrears.adapters.retrying`): every one is idempotent."""
+        loan = retry_transient(partial(loans.get, loan_id))
         if loan is None:
             result.missing += 1
-            continue
+            return
         if loan.disbursed_on > as_of:
             result.not_open += 1
-            continue
-        history, first_reported = facts.months(loan_id)
+            return
+        history, first_reported = retry_transient(partial(facts.months, loan_id))
         history = {p: m for p, m in history.items() if p < period}
-        loan_facts = facts.facts(loan_id) or advance_facts(None, loan)
+        loan_facts = retry_transient(partial(facts.facts, loan_id)) or advance_facts(None, loan)
         never_reported_and_closed = (
             not history and loan.closed_on is not None and loan.closed_on < cycle_start
         )
@@ -290,20 +296,29 @@ def build_metro2_cycle(
             history and account_status_of(history, loan_facts) in CLOSED_STATUSES
         ):
             result.closed_before += 1
-            continue
-        borrower = borrowers.get(loan.borrower_id)
+            return
+        borrower = retry_transient(partial(borrowers.get, loan.borrower_id))
         if borrower is None:
             result.missing += 1
-            continue
+            return
         if first_reported is None or first_reported > period:
             pack = rule_pack_in_force(loan.jurisdiction, judged_at, packs(), address_state=borrower.region)
             if pack.bureau_precondition is not None:
-                told = bureau_check(pack.bureau_precondition, communications(loan_id), judged_at)
+                told = bureau_check(
+                    pack.bureau_precondition,
+                    retry_transient(lambda: tuple(communications(loan_id))),
+                    judged_at,
+                )
                 if not told.allowed:
                     result.held += 1
-                    continue
-        snapshot = facts.record_month(
-            loan_id, month_end(loan, loan_facts, as_of), first_reported=first_reported or period
+                    return
+        snapshot = retry_transient(
+            partial(
+                facts.record_month,
+                loan_id,
+                month_end(loan, loan_facts, as_of),
+                first_reported=first_reported or period,
+            )
         )
         try:
             base = base_segment(
@@ -319,13 +334,17 @@ def build_metro2_cycle(
             )
         except ValueError as error:  # one account that breaks the layout does not stop the file
             result.rejected.append({"loan_id": loan_id, "reason": str(error)})
-            continue
+            return
         bases.append(base)
         result.by_status[field_value(BASE, base, "account_status")] += 1
         condition = field_value(BASE, base, "compliance_condition_code")
         result.disputed += condition == "XB"
         result.resolved += condition == "XH"
         result.plans += field_value(BASE, base, "special_comment").strip() != ""
+
+    ids = retry_transient(lambda: sorted(loan_ids if loan_ids is not None else facts.loan_ids(US_PREFIX)))
+    for loan_id in ids:  # a transient error retries its own call, never the whole file
+        account(loan_id)
     result.accounts = len(bases)
     text = "\n".join(
         [
@@ -335,7 +354,8 @@ def build_metro2_cycle(
         ]
     )
     result.key = f"metro2/cycle={period}/{furnisher_id or 'furnisher'}-{period}.txt"
-    files.put(result.key, (text + "\n").encode("ascii"), content_type="text/plain")
+    body = (text + "\n").encode("ascii")
+    retry_transient(lambda: files.put(result.key, body, content_type="text/plain"))
     return result
 
 

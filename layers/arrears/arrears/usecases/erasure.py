@@ -26,6 +26,14 @@ requests, and the item under the original id is deleted last; so at every instan
 the borrower finds their tombstone under whichever id it carries. The borrower's loans are found
 under both ids.
 
+A request naming a pseudonym (`erased:<token>`: the borrower was erased before, and the request
+names them by the id every table now holds) erases what the tombstone still holds (the identity
+kept while a debt was open, once it is closed) and is audited like any request, but re-keys
+nothing (`ErasureOutcome.already_erased`): the token of a pseudonym is the token it carries, so
+the original id and the alias are one id, and re-keying would move an item onto itself (the call
+ledger's TransactWriteItems is refused: two operations on one item) or delete the tombstone itself
+(`drop_erased`). A repeat of a done erasure under the pseudonym changes nothing.
+
 The erasure itself is evidenced by a write-once audit record in the archive bucket,
 `erasures/dt=<day>/<request-hash>.json`, holding the SHA-256 of the request id (never the id a
 caller supplied, which may carry personal data and could never be removed from under the lock:
@@ -50,7 +58,7 @@ from arrears.domain.borrowers import PII_FIELDS
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Loan, LoanStatus
 from arrears.domain.strategy import Channel
-from arrears.domain.tokens import borrower_token, pseudonym
+from arrears.domain.tokens import borrower_token, is_pseudonym, pseudonym
 
 ERASURE_PREFIX = "erasures/"
 
@@ -81,7 +89,8 @@ class ErasureRequest:
 class ErasureOutcome:
     """What one erasure did: `request_sha256` (never the caller's request id), the names of the
     fields erased and kept, the borrower's loans and whether a debt is open, and the items
-    pseudonymised per table (counts of this run: a redelivery counts zeros)."""
+    pseudonymised per table (counts of this run: a redelivery counts zeros). `already_erased`: the
+    request named an erased borrower's pseudonym (their remaining fields were erased, nothing re-keyed)."""
 
     request_sha256: str
     borrower_found: bool
@@ -92,6 +101,7 @@ class ErasureOutcome:
     pseudonymised: dict[str, int] = field(default_factory=dict)
     audit_key: str = ""
     audit_written: bool = False
+    already_erased: bool = False
 
     @property
     def contacts_pseudonymised(self) -> int:
@@ -188,12 +198,37 @@ def audit_record(
     }
 
 
+REKEYED = ("borrowers", "actions", "contacts", "loans", "call_ledger", "borrower_requests")
+"""The tables an erasure re-keys from the borrower's id to their pseudonym (`pseudonymised` counts)."""
+
+
+def _rekey(
+    ports: ErasurePorts, loan_ids: list[str], original: str, alias: str, counts: dict[str, int]
+) -> None:
+    """Re-key the borrower's items from `original` to `alias` (the tombstone copied first, the item
+    under the original id dropped last), counting what this call moved into `counts`."""
+    counts["borrowers"] = int(ports.borrowers.copy_as(original, alias))
+    counts["actions"] = counts["contacts"] = counts["loans"] = 0
+    for loan_id in loan_ids:
+        counts["actions"] += ports.actions.pseudonymise_borrower(loan_id, original, alias)
+        counts["contacts"] += ports.contacts.pseudonymise_borrower(loan_id, original, alias)
+        counts["loans"] += int(ports.loans.pseudonymise_borrower(loan_id, original, alias))
+    counts["call_ledger"] = ports.call_ledger.pseudonymise_borrower(original, alias)
+    counts["borrower_requests"] = (
+        ports.requests.pseudonymise_borrower(original, alias) if ports.requests is not None else 0
+    )
+    ports.borrowers.drop_erased(original)
+
+
 def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts) -> ErasureOutcome:
-    """Erase the borrower of `request` (see the module docstring); repeatable and resumable."""
+    """Erase the borrower of `request` (see the module docstring); repeatable and resumable. A
+    request naming a pseudonym re-keys nothing (`already_erased`)."""
     original = request.borrower_id
     token = borrower_token(ports.token_secret(), original)
     alias = pseudonym(token)
-    outcome = ErasureOutcome(request_sha256(request.request_id), borrower_found=False)
+    outcome = ErasureOutcome(
+        request_sha256(request.request_id), borrower_found=False, already_erased=is_pseudonym(original)
+    )
     loan_ids = sorted(set(ports.loan_ids_for(original)) | set(ports.loan_ids_for(alias)))
     loans = [loan for loan in map(ports.loans.get, loan_ids) if loan is not None]
     outcome.loans = len(loan_ids)
@@ -210,18 +245,10 @@ def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts
             break
     if outcome.borrower_found:
         outcome.identity_kept = [name for name in PII_FIELDS if name not in erase]
-    counts = outcome.pseudonymised
-    counts["borrowers"] = int(ports.borrowers.copy_as(original, alias))
-    counts["actions"] = counts["contacts"] = counts["loans"] = 0
-    for loan_id in loan_ids:
-        counts["actions"] += ports.actions.pseudonymise_borrower(loan_id, original, alias)
-        counts["contacts"] += ports.contacts.pseudonymise_borrower(loan_id, original, alias)
-        counts["loans"] += int(ports.loans.pseudonymise_borrower(loan_id, original, alias))
-    counts["call_ledger"] = ports.call_ledger.pseudonymise_borrower(original, alias)
-    counts["borrower_requests"] = (
-        ports.requests.pseudonymise_borrower(original, alias) if ports.requests is not None else 0
-    )
-    ports.borrowers.drop_erased(original)
+    if outcome.already_erased:  # every table holds the pseudonym already: nothing to re-key
+        outcome.pseudonymised.update(dict.fromkeys(REKEYED, 0))
+    else:
+        _rekey(ports, loan_ids, original, alias, outcome.pseudonymised)
     key = erasure_audit_key(request.request_id, request.requested_at.date())
     outcome.audit_key = key
     if not ports.store.exists(key):

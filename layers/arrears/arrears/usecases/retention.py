@@ -16,6 +16,15 @@ scan of the bucket) are reviewed (`arrears.domain.retention`):
 The horizon (`RETENTION_HORIZON_DAYS`, 35 by default) is the review's margin: an object is extended
 well before its lock lapses, so a review that fails for days still leaves no record of an active debt
 unprotected. Every step is repeatable: a second run the same day changes nothing.
+
+A claim whose review meets a transient AWS error (`arrears.adapters.errors.is_transient`: a throttle,
+a 5xx, a connection lost or a timeout) is left for the next day's review and counted in `deferred`,
+and the review goes on with the next claim: a review reads and writes a few items per archived
+object, so over a large archive an all-or-nothing run would almost never finish under a steady rate
+of transient errors (every retry starting again from the first claim), and would be retried in vain
+from the failure queue. The horizon is the margin that makes a deferral safe. A run in which every
+claim it reviewed failed is an outage, not a passing error: it raises (the schedule's retries, then
+the failure queue and its alarm). Any other error raises at once.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from arrears.adapters.archive_store import ArchiveStore
-from arrears.adapters.dynamodb import ArchiveChainRepository, LoanRepository
+from arrears.adapters.dynamodb import ArchiveChainRepository, LoanRepository, RetentionClaim
+from arrears.adapters.errors import is_transient
 from arrears.domain.archive import Manifest, manifest_key, parse_key
 from arrears.domain.business_time import business_date
 from arrears.domain.retention import RetentionFrom, last_activity, required_until
@@ -40,11 +50,18 @@ class Extension:
 
 @dataclass
 class RetentionReview:
-    """What one review did: objects reviewed, their retention extended (with the dates), marked expired."""
+    """What one review did: objects reviewed, their retention extended (with the dates), marked
+    expired, and `deferred` (object keys whose review met a transient error: reviewed again the next
+    day)."""
 
     reviewed: int = 0
     extended: list[Extension] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+
+
+class RetentionReviewFailed(RuntimeError):
+    """Every claim a review reached failed with a transient error: an outage, for the failure queue."""
 
 
 def review_retention(
@@ -67,23 +84,48 @@ def review_retention(
             parsed = parse_key(key)
             if parsed is None:
                 raise ValueError(f"archive claim {claim.key}: {key!r} is not an archive key")
-            activities: list[date] = []
-            if pack.retention_from is RetentionFrom.LAST_ACTIVITY:
-                states = loans.closing_states(claim.loan_ids)
-                for loan_id in claim.loan_ids:
-                    status, closed_on = states.get(loan_id, (None, None))
-                    activities.append(last_activity(status, closed_on, parsed.day, today))
-            needed = required_until(
-                store.lock, pack.retention_years, pack.retention_from, parsed.day, activities
-            )
-            if needed > claim.retain_until:
-                for each in (key, manifest_key(key)):
-                    store.extend_retention(each, needed)
-                if chain.extend_retention(claim.key, needed, claim.retain_until):
-                    review.extended.append(Extension(key, claim.retain_until, needed))
-            elif claim.retain_until < today:
-                for each in (key, manifest_key(key)):
-                    store.mark_expired(each)
-                chain.retention_ended(claim.key, today)
-                review.expired.append(key)
+            try:
+                _review_claim(
+                    claim, key, parsed.day, today, pack, loans=loans, store=store, chain=chain, review=review
+                )
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                review.deferred.append(key)
+    if review.deferred and len(review.deferred) == review.reviewed:
+        raise RetentionReviewFailed(
+            f"all {review.reviewed} archive claims reviewed failed with a transient error; none reviewed"
+        )
     return review
+
+
+def _review_claim(
+    claim: RetentionClaim,
+    key: str,
+    day: date,
+    today: date,
+    pack: RulePack,
+    *,
+    loans: LoanRepository,
+    store: ArchiveStore,
+    chain: ArchiveChainRepository,
+    review: RetentionReview,
+) -> None:
+    """Review one archived object (see the module docstring): extend its retention, or tag it expired."""
+    activities: list[date] = []
+    if pack.retention_from is RetentionFrom.LAST_ACTIVITY:
+        states = loans.closing_states(claim.loan_ids)
+        for loan_id in claim.loan_ids:
+            status, closed_on = states.get(loan_id, (None, None))
+            activities.append(last_activity(status, closed_on, day, today))
+    needed = required_until(store.lock, pack.retention_years, pack.retention_from, day, activities)
+    if needed > claim.retain_until:
+        for each in (key, manifest_key(key)):
+            store.extend_retention(each, needed)
+        if chain.extend_retention(claim.key, needed, claim.retain_until):
+            review.extended.append(Extension(key, claim.retain_until, needed))
+    elif claim.retain_until < today:
+        for each in (key, manifest_key(key)):
+            store.mark_expired(each)
+        chain.retention_ended(claim.key, today)
+        review.expired.append(key)
