@@ -315,6 +315,8 @@ class MemorySns:
     def __init__(self) -> None:
         self.sms: list[tuple[str, str]] = []  # (E.164 number, text)
         self.meta = ClientMeta("sns", "SNS")
+        self.subscriptions: dict[str, list[str]] = {}  # topic ARN -> SQS queue ARNs subscribed
+        self.sqs: MemorySqs | None = None  # where an SQS subscription delivers
         self.notifications: dict[str, list[tuple[str, str, str]]] = {}  # topic ARN -> (id, message, subject)
         self._ids = itertools.count(1)
         self.requests = 0
@@ -329,7 +331,34 @@ class MemorySns:
             self.notifications.setdefault(topic, []).append(
                 (message_id, str(request["Message"]), str(request.get("Subject", "")))
             )
+            for queue_arn in self.subscriptions.get(topic, []):
+                self._deliver(queue_arn, topic, message_id, request)
         return {"MessageId": message_id}
+
+    def _deliver(self, queue_arn: str, topic: str, message_id: str, request: Mapping[str, Any]) -> None:
+        """An SQS subscription's delivery: SNS's JSON envelope (no raw delivery), as moto sends it."""
+        if self.sqs is None:
+            return
+        queue = self.sqs.by_arn(queue_arn)
+        envelope = {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": topic,
+            "Message": str(request["Message"]),
+            "Timestamp": self.sqs.now().strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLElDMXvB8r9R83tGoNn0ecwd5UjllzsvSvbItzfaMpN2nk5HVSw7XnOn/49IkxDKz8YZR6V4I=",
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService.pem",
+            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+        }
+        if request.get("Subject"):
+            envelope["Subject"] = str(request["Subject"])
+        if request.get("MessageAttributes"):
+            envelope["MessageAttributes"] = {
+                name: {"Type": value.get("DataType", "String"), "Value": value.get("StringValue", "")}
+                for name, value in request["MessageAttributes"].items()
+            }
+        self.sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(envelope))
 
 
 class MemorySecrets:

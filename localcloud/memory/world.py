@@ -33,6 +33,7 @@ _WANTED = {
         "TimeToLiveSpecification",
     ),
     "AWS::SQS::Queue": ("FifoQueue", "ContentBasedDeduplication", "RedrivePolicy"),
+    "AWS::SNS::Topic": ("Subscription",),
 }
 
 
@@ -48,6 +49,7 @@ class MemoryWorld:
         self.s3 = MemoryS3()
         self.sqs = MemorySqs()
         self.sns = MemorySns()
+        self.sns.sqs = self.sqs
         self.secrets = MemorySecrets({})
         self.parameters: dict[str, str] = {}
 
@@ -103,6 +105,10 @@ class MemoryWorld:
                         else None,
                     )
                 )
+            elif kind == "AWS::SNS::Topic":
+                world.sns.subscriptions[stack.physical[logical_id]] = [
+                    str(s["Endpoint"]) for s in props.get("Subscription") or [] if s.get("Protocol") == "sqs"
+                ]
             elif kind == "AWS::S3::Bucket":
                 world.s3.buckets[stack.physical[logical_id]] = {}
             elif kind == "AWS::SecretsManager::Secret":
