@@ -58,14 +58,16 @@ def write_outcomes(
     invocations: int,
     run: Mapping[str, Any],
     behaviour: Mapping[str, Mapping[str, int]] | None = None,
+    s3: Any = None,
 ) -> dict[str, Any]:
     """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name).
+    `s3`: the client the reporting snapshot is read with (None: moto's).
 
     `behaviour`: per loan id, the reacting borrowers' promises and complaints
     (`ReactingBorrowers.per_loan`); with the call attempts and opt-outs the archive holds
     (`archive_outcome_counts`), summed per jurisdiction and strategy arm for the report's
     contact-outcome rates."""
-    exported = export_snapshot(cloud, as_of, out / "data")
+    exported = export_snapshot(cloud, as_of, out / "data", s3)
     with (out / "data" / "loans.jsonl").open() as lines:
         loans = [json.loads(line) for line in lines]
     by_arm: dict[tuple[str, str], Counter[str]] = {}
