@@ -76,7 +76,11 @@ def stored(value: Any) -> Any:
 
 
 def copied(value: Any) -> Any:
-    """A deep copy of a stored value (only maps, lists and sets are mutable)."""
+    """A deep copy of a stored value (only maps, lists and sets are mutable).
+
+    Reads return a new top-level map whose nested values are shared with the table: a stored item is
+    never changed in place (a put stores new values, an update copies each map and list on the path it
+    changes), and no adapter changes what it read."""
     if isinstance(value, dict):
         return {k: copied(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -185,6 +189,8 @@ class MemoryTable:
         self.stream_view = stream_view
         self.ttl_attribute = ttl_attribute
         self.stream: list[StreamRecord] = []
+        self.wired: dict[tuple[Any, ...], dict[str, Any]] = {}  # streamed items' images, kept
+        self.stream_dropped = 0  # records trimmed from the head of `stream` (all consumers read them)
         self.requests = 0
         self.meta = _Meta(database.client)
 
@@ -240,14 +246,21 @@ class MemoryTable:
         body: dict[str, Any] = {
             "StreamViewType": self.stream_view,
             "ApproximateCreationDateTime": None,  # stamped with the simulated clock when routed
-            "SequenceNumber": str(STREAM_START + len(self.stream)),
+            "SequenceNumber": str(STREAM_START + self.stream_written),
             "SizeBytes": 1,
             "Keys": {name: wire(part) for name, part in zip(names, key, strict=True)},
         }
-        if self.stream_view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new is not None:
-            body["NewImage"] = {k: wire(v) for k, v in new.items()}
-        if self.stream_view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and old is not None:
-            body["OldImage"] = {k: wire(v) for k, v in old.items()}
+        # Each image is built once: the new image of this write is the old image of the next one.
+        old_image = self.wired.pop(key, None) if old is not None else None
+        if old is not None and old_image is None:
+            old_image = {k: wire(v) for k, v in old.items()}
+        new_image = {k: wire(v) for k, v in new.items()} if new is not None else None
+        if new_image is not None:
+            self.wired[key] = new_image
+        if self.stream_view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new_image is not None:
+            body["NewImage"] = new_image
+        if self.stream_view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") and old_image is not None:
+            body["OldImage"] = old_image
         record = {
             "eventID": uuid.UUID(int=self.database.ids.getrandbits(128), version=4).hex,
             "eventName": "INSERT" if old is None else "REMOVE" if new is None else "MODIFY",
@@ -258,7 +271,21 @@ class MemoryTable:
         }
         if service:
             record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
-        self.stream.append(StreamRecord(STREAM_START + len(self.stream), record))
+        self.stream.append(StreamRecord(STREAM_START + self.stream_written, record))
+
+    @property
+    def stream_written(self) -> int:
+        """Records written to the stream since the table was created (trimmed ones included)."""
+        return self.stream_dropped + len(self.stream)
+
+    def trim_stream(self, upto: int) -> int:
+        """Drop the records before absolute position `upto` (every consumer has read them)."""
+        drop = min(upto - self.stream_dropped, len(self.stream))
+        if drop <= 0:
+            return 0
+        del self.stream[:drop]
+        self.stream_dropped += drop
+        return drop
 
     # -- single-item operations -------------------------------------------------------------
 
@@ -287,10 +314,8 @@ class MemoryTable:
             return {}
         if request.get("ProjectionExpression"):
             evaluator = Evaluator(request.get("ExpressionAttributeNames"), None)
-            return {
-                "Item": copied(project(item, parse_projection(request["ProjectionExpression"]), evaluator))
-            }
-        return {"Item": copied(item)}
+            return {"Item": project(item, parse_projection(request["ProjectionExpression"]), evaluator)}
+        return {"Item": dict(item)}
 
     def put_item(self, **request: Any) -> dict[str, Any]:
         self.requests += 1
@@ -300,7 +325,7 @@ class MemoryTable:
         self._check(request, current, "PutItem")
         self._write(key, new)
         if request.get("ReturnValues") == "ALL_OLD" and current is not None:
-            return {"Attributes": copied(current)}
+            return {"Attributes": dict(current)}
         return {}
 
     def update_item(self, **request: Any) -> dict[str, Any]:
@@ -310,7 +335,7 @@ class MemoryTable:
         self._check(request, current, "UpdateItem")
         names = dict(request.get("ExpressionAttributeNames") or {})
         values = {k: stored(v) for k, v in (request.get("ExpressionAttributeValues") or {}).items()}
-        new = copied(current) if current is not None else dict(zip(self._key_names(), key, strict=True))
+        new = dict(current) if current is not None else dict(zip(self._key_names(), key, strict=True))
         if request.get("UpdateExpression"):
             try:
                 apply_update(new, parse_update(request["UpdateExpression"]), Evaluator(names, values))
@@ -319,15 +344,15 @@ class MemoryTable:
         self._write(key, new)
         wanted = request.get("ReturnValues", "NONE")
         if wanted == "ALL_NEW":
-            return {"Attributes": copied(new)}
+            return {"Attributes": dict(new)}
         if wanted == "ALL_OLD":
-            return {"Attributes": copied(current)} if current is not None else {}
+            return {"Attributes": dict(current)} if current is not None else {}
         if wanted in ("UPDATED_OLD", "UPDATED_NEW"):
             source = current if wanted == "UPDATED_OLD" else new
             if source is None:
                 return {}
             changed = {k for k in set(new) | set(current or {}) if (current or {}).get(k) != new.get(k)}
-            return {"Attributes": {k: copied(v) for k, v in source.items() if k in changed}}
+            return {"Attributes": {k: v for k, v in source.items() if k in changed}}
         return {}
 
     def _key_names(self) -> tuple[str, ...]:
@@ -340,7 +365,7 @@ class MemoryTable:
         self._check(request, current, "DeleteItem")
         self._write(key, None)
         if request.get("ReturnValues") == "ALL_OLD" and current is not None:
-            return {"Attributes": copied(current)}
+            return {"Attributes": dict(current)}
         return {}
 
     # -- reads of many items ----------------------------------------------------------------
@@ -395,7 +420,7 @@ class MemoryTable:
             found.append(item)
         page: dict[str, Any] = {"Count": len(found), "ScannedCount": len(evaluated)}
         if request.get("Select") != "COUNT":
-            page["Items"] = [copied(project(i, projection, evaluator) if projection else i) for i in found]
+            page["Items"] = [project(i, projection, evaluator) if projection else dict(i) for i in found]
         if more and evaluated:
             last = self.items[evaluated[-1]]
             names_kept = (

@@ -65,6 +65,8 @@ class CoreRun:
     _payment_times = Simulation._payment_times
     _pay = Simulation._pay
     _reverse = Simulation._reverse
+    _sweep_known_finished = Simulation._sweep_known_finished
+    _record_deadline_check = Simulation._record_deadline_check
 
     def load(self) -> None:
         """Register every loan and borrower, and each loan's payments before the run."""
@@ -111,7 +113,12 @@ class CoreRun:
                 if args[0] == "DeferredReleaseFunction" and self._deferred_idle(moment):
                     self.deferred_ticks_skipped += 1
                     continue
-                self.cloud.schedule(args[0])
+                if args[0] == "SweepDeadlineFunction" and self._sweep_known_finished(moment):
+                    self.stats.deadline_checks_skipped += 1
+                    continue
+                response = self.cloud.schedule(args[0])
+                if args[0] == "SweepDeadlineFunction":
+                    self._record_deadline_check(response)
             elif kind == "reverse":
                 self._reverse(*args)
             else:
@@ -162,6 +169,7 @@ class CoreRun:
             },
             "invocations": dict(sorted(self.stats.invocations.items())),
             "deferred_ticks_skipped": self.deferred_ticks_skipped,
+            "deadline_checks_skipped": self.stats.deadline_checks_skipped,
         }
 
 
@@ -178,9 +186,10 @@ def on_moto(stack: LocalStack, start: date) -> CoreRunParts:
     return cloud, Container(_settings(stack), boto3.session.Session(), cloud.simulated_clock)
 
 
-def in_memory(stack: LocalStack, start: date, seed: int) -> CoreRunParts:
+def in_memory(stack: LocalStack, start: date, seed: int, *, trim_streams: bool = False) -> CoreRunParts:
     """The fast path's cloud for `stack`: a `MemoryWorld` declared from the same template, routed by
-    `MemoryCloud`, and a `MemoryContainer` over it (moto is read once, for secrets and parameters)."""
+    `MemoryCloud`, and a `MemoryContainer` over it (moto is read once, for secrets and parameters).
+    `trim_streams`: drop the stream records every consumer has read (a long run's memory)."""
     from localcloud.memory.cloud import MemoryCloud
     from localcloud.memory.world import MemoryContainer, MemoryWorld
     from localcloud.simulation import template_path
@@ -188,7 +197,9 @@ def in_memory(stack: LocalStack, start: date, seed: int) -> CoreRunParts:
 
     begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     world = MemoryWorld.of(stack, load_template(template_path()), seed)
-    cloud = MemoryCloud(stack, world, start=begin, keep_invocations=False, expire_ttl=True)
+    cloud = MemoryCloud(
+        stack, world, start=begin, keep_invocations=False, expire_ttl=True, trim_streams=trim_streams
+    )
     return cloud, MemoryContainer(_settings(stack), world, cloud.simulated_clock)
 
 

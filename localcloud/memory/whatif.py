@@ -51,7 +51,7 @@ def what_if(
     out.mkdir(parents=True, exist_ok=True)
     with mock_aws():  # moto holds only the deployed names, the secrets and the parameters
         stack = deploy(template_path())
-        cloud, container = in_memory(stack, start, seed)
+        cloud, container = in_memory(stack, start, seed, trim_streams=True)
         book = generate_book(loans, seed, start)
         began = time.perf_counter()
         run = CoreRun(cloud, container, book, start)
