@@ -42,13 +42,15 @@ from localcloud.memory.expressions import (
     parse_projection,
     parse_update,
     project,
+    raw,
 )
 
 STREAM_START = 1100000000017454423009  # moto's first sequence number, kept so records look alike
 
 
 def _error(code: str, message: str, operation: str, **extra: Any) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}, **extra}, operation)
+    response: Any = {"Error": {"Code": code, "Message": message}, **extra}
+    return ClientError(response, operation)
 
 
 def stored(value: Any) -> Any:
@@ -101,7 +103,7 @@ def wire(value: Any) -> dict[str, Any]:
     if isinstance(value, Decimal):
         return {"N": str(value)}
     if isinstance(value, Binary):
-        return {"B": base64.b64encode(value.value).decode()}
+        return {"B": base64.b64encode(raw(value)).decode()}
     if isinstance(value, dict):
         return {"M": {k: wire(v) for k, v in value.items()}}
     if isinstance(value, list):
@@ -111,7 +113,7 @@ def wire(value: Any) -> dict[str, Any]:
         return {"SS": sorted(value)}
     if isinstance(sample, Decimal):
         return {"NS": [str(v) for v in sorted(value)]}
-    return {"BS": [base64.b64encode(v.value).decode() for v in value]}
+    return {"BS": [base64.b64encode(raw(v)).decode() for v in value]}
 
 
 def _expression(
@@ -125,7 +127,8 @@ def _expression(
     if given is None or isinstance(given, str):
         return given
     if isinstance(given, ConditionBase):
-        builder = names.setdefault(_BUILDER, ConditionExpressionBuilder())  # type: ignore[arg-type]
+        held: Any = names  # the builder rides along with the names (dropped before evaluation)
+        builder = held.setdefault(_BUILDER, ConditionExpressionBuilder())
         built = builder.build_expression(given, is_key_condition=key)
         names.update(built.attribute_name_placeholders)
         values.update({k: stored(v) for k, v in built.attribute_value_placeholders.items()})
@@ -373,8 +376,8 @@ class MemoryTable:
     def _sort_key(self, index: _Index, key: tuple[Any, ...]) -> tuple[Any, ...]:
         item = self.items[key]
         first = item.get(index.range_key) if index.range_key else None
-        first = first.value if isinstance(first, Binary) else first
-        return (first, *(k.value if isinstance(k, Binary) else k for k in key))
+        first = raw(first) if isinstance(first, Binary) else first
+        return (first, *(raw(k) if isinstance(k, Binary) else k for k in key))
 
     def _start_after(
         self, keys: list[tuple[Any, ...]], index: _Index, start: Mapping[str, Any] | None
@@ -542,7 +545,7 @@ class MemoryDynamoClient:
             ((kind, request),) = entry.items()
             table = self._database.Table(request["TableName"])
             body = {k: v for k, v in request.items() if k != "TableName"}
-            key_source = body.get("Item") if kind == "Put" else body["Key"]
+            key_source = body["Item"] if kind == "Put" else body["Key"]
             current = table.items.get(table.key_of(key_source, "TransactWriteItems"))
             try:
                 table._check(body, current, "TransactWriteItems")
@@ -554,8 +557,9 @@ class MemoryDynamoClient:
                     "Code": "ConditionalCheckFailed",
                     "Message": "The conditional request failed",
                 }
-                if "Item" in error.response:
-                    reason["Item"] = error.response["Item"]
+                answer: Any = error.response
+                if "Item" in answer:
+                    reason["Item"] = answer["Item"]
                 reasons.append(reason)
             plan.append((table, kind, body))
         if any(r["Code"] != "None" for r in reasons):

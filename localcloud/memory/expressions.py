@@ -29,6 +29,11 @@ from typing import Any
 from boto3.dynamodb.types import Binary
 
 
+def raw(value: Any) -> bytes:
+    """A `Binary`'s bytes."""
+    return bytes(value.value)
+
+
 class ExpressionError(ValueError):
     """An expression DynamoDB would refuse (ValidationException), or one this engine does not model."""
 
@@ -300,7 +305,7 @@ class Evaluator:
             found = self.get(item, args[0])
             if found is _MISSING:
                 return _MISSING
-            return Decimal(len(found.value if isinstance(found, Binary) else found))
+            return Decimal(len(raw(found) if isinstance(found, Binary) else found))
         if kind == "if_not_exists":
             found = self.get(item, args[0])
             return self.operand(item, args[1]) if found is _MISSING else found
@@ -327,7 +332,7 @@ class Evaluator:
         if kind == "attribute_not_exists":
             return self.get(item, tree[1]) is _MISSING
         if kind == "attribute_type":
-            return _type_of(self.operand(item, tree[1])) == self.operand(item, tree[2])
+            return bool(_type_of(self.operand(item, tree[1])) == self.operand(item, tree[2]))
         if kind == "begins_with":
             whole, start = self.operand(item, tree[1]), self.operand(item, tree[2])
             return isinstance(whole, str) and isinstance(start, str) and whole.startswith(start)
@@ -377,7 +382,7 @@ def _compare(comparator: str, left: Any, right: Any) -> bool:
     if comparator == "<>":
         return bool(left != right)
     if isinstance(left, Binary):
-        left, right = left.value, right.value
+        left, right = raw(left), raw(right)
     if not isinstance(left, str | Decimal | int | bytes):
         raise ExpressionError(f"{comparator} compares numbers, strings or binaries")
     if comparator == "<":
@@ -418,10 +423,19 @@ def apply_update(item: dict[str, Any], clauses: dict[str, list[Any]], evaluator:
             _remove(item, where)
 
 
+def _owned(node: Any, part: str | int) -> Any:
+    """`node[part]` replaced by a shallow copy of itself: copy on write, since what readers hold
+    shares the stored item's nested maps and lists (localcloud.memory.dynamodb.copied)."""
+    child = node[part]
+    child = dict(child) if isinstance(child, dict) else list(child) if isinstance(child, list) else child
+    node[part] = child
+    return child
+
+
 def _assign(item: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
     node: Any = item
     for part in path[:-1]:
-        node = node[part]
+        node = _owned(node, part)
     last = path[-1]
     if isinstance(last, int) and isinstance(node, list) and last >= len(node):
         node.append(value)
@@ -433,7 +447,7 @@ def _remove(item: dict[str, Any], path: tuple[str | int, ...]) -> None:
     node: Any = item
     for part in path[:-1]:
         if (isinstance(node, dict) and part in node) or (isinstance(node, list) and int(part) < len(node)):
-            node = node[part]
+            node = _owned(node, part)
         else:
             return
     last = path[-1]

@@ -61,12 +61,12 @@ class CoreRun:
 
     # The moto demo's own code for the lending core's side, shared (not copied): these methods read
     # only `start`, `entries`, `loans`, `cloud` and `stats`, which a CoreRun has too.
-    _local = Simulation._local
-    _payment_times = Simulation._payment_times
-    _pay = Simulation._pay
-    _reverse = Simulation._reverse
-    _sweep_known_finished = Simulation._sweep_known_finished
-    _record_deadline_check = Simulation._record_deadline_check
+    _local: Any = Simulation._local
+    _payment_times: Any = Simulation._payment_times
+    _pay: Any = Simulation._pay
+    _reverse: Any = Simulation._reverse
+    _sweep_known_finished: Any = Simulation._sweep_known_finished
+    _record_deadline_check: Any = Simulation._record_deadline_check
 
     def load(self) -> None:
         """Register every loan and borrower, and each loan's payments before the run."""

@@ -24,8 +24,12 @@ SENDER_ID = "AIDAIT2UOQQY3AUEKVGXU"  # the sender id moto reports
 
 
 def _error(code: str, message: str, operation: str, status: int = 400) -> ClientError:
+    response: Any = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
     return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        response,
         operation,
     )
 
@@ -340,7 +344,7 @@ class MemorySns:
         if self.sqs is None:
             return
         queue = self.sqs.by_arn(queue_arn)
-        envelope = {
+        envelope: dict[str, Any] = {
             "Type": "Notification",
             "MessageId": message_id,
             "TopicArn": topic,
