@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
@@ -53,7 +54,7 @@ def test_paging_with_limit_resumes_after_the_last_key_and_streams_every_write() 
         table.put_item(Item={"id": f"i{n}", "shard": 3, "on": f"2026-03-0{n + 1}"})
     seen, start = [], None
     while True:
-        extra = {"ExclusiveStartKey": start} if start else {}
+        extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
         page = table.query(IndexName="ByShard", KeyConditionExpression=Key("shard").eq(3), Limit=2, **extra)
         seen += [item["id"] for item in page["Items"]]
         start = page.get("LastEvaluatedKey")
