@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -72,3 +73,13 @@ def test_a_failed_condition_is_dynamodbs_error_and_writes_nothing() -> None:
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert table.get_item(Key={"id": "a"})["Item"]["v"] == 1
     assert len(table.stream) == 1
+
+
+def test_a_parallel_scan_puts_each_item_in_one_segment_the_same_every_time() -> None:
+    table = _table()
+    for n in range(40):
+        table.put_item(Item={"id": f"L{n:03d}"})
+    segments = [[i["id"] for i in table.scan(Segment=s, TotalSegments=4)["Items"]] for s in range(4)]
+    assert sorted(key for segment in segments for key in segment) == [f"L{n:03d}" for n in range(40)]
+    # crc32 of the key: not Python's per-process salted hash
+    assert "L000" in segments[zlib.crc32(b"L000") % 4]
