@@ -8,11 +8,13 @@ and actions, and the same figures: the fast path is a faster engine, not a secon
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from localcloud.book import generate_book
 from localcloud.memory.run import CoreRun, in_memory, on_moto
+from localcloud.memory.whatif import what_if
 from localcloud.stack import LocalStack
 
 START = date(2026, 3, 1)
@@ -50,3 +52,19 @@ def test_both_paths_leave_the_same_contacts_archive_and_figures(runs: tuple[Core
     assert any(key.startswith("contacts/") for key in moto_archive)
     assert fast_archive == moto_archive
     assert fast.figures() == moto.figures()
+
+
+def test_a_book_split_across_worlds_gives_the_figures_of_one(tmp_path: Path) -> None:
+    """`arrears-whatif --workers 2` splits the borrowers across two processes: nothing in the core
+    loop crosses borrowers, so the per-arm figures and the bucket transitions are those of one world
+    (only the archive's batching differs: each world archives its own batches)."""
+    one = what_if(loans=24, days=6, seed=5, start=START, out=tmp_path / "one", progress=False)
+    two = what_if(loans=24, days=6, seed=5, start=START, out=tmp_path / "two", progress=False, workers=2)
+    assert two["run"]["loans"] == one["run"]["loans"] == 24
+    for key in ("contacts_by_channel_and_outcome", "loans_by_state", "payments"):
+        assert two["figures"][key] == one["figures"][key], key
+    assert two["outcomes"]["per_jurisdiction"] == one["outcomes"]["per_jurisdiction"]
+    transitions = [(tmp_path / run / "data" / "transitions.jsonl").read_text() for run in ("one", "two")]
+    assert transitions[0] == transitions[1]
+    assert transitions[0], "the book must reach bucket transitions"
+    assert (tmp_path / "two" / "report.html").exists()
