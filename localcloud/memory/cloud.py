@@ -25,7 +25,6 @@ from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
 from localcloud.cloud import (
     LocalCloud,
-    LocalContext,  # noqa: F401 (re-exported for callers that build contexts)
     _forget_powertools_logger,
     _QueueMapping,
     _StreamMapping,
@@ -145,11 +144,6 @@ class MemoryCloud(LocalCloud):
         self.world.sqs.send_message(
             QueueUrl=self.stack.physical[queue_logical_id], MessageBody=json.dumps(body)
         )
-
-    def failures(self, queue_logical_id: str) -> list[dict[str, Any]]:
-        """The messages an on-failure queue or dead-letter queue holds (parsed)."""
-        queue = self.world.sqs.queues[self.stack.physical[queue_logical_id]]
-        return [json.loads(m.body) for m in queue.messages]
 
     # -- S3 and time --------------------------------------------------------------------------
 

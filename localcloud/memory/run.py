@@ -173,10 +173,6 @@ class CoreRun:
         }
 
 
-def end_of(start: date, days: int) -> date:
-    return start + timedelta(days=days)
-
-
 def on_moto(stack: LocalStack, start: date) -> CoreRunParts:
     """The moto local cloud of `stack` (deployed, moto active) and a container over it."""
     import boto3

@@ -22,7 +22,7 @@ from arrears.adapters.clock import Clock
 from arrears.adapters.container import Container
 from localcloud.memory.dynamodb import MemoryDynamoDB
 from localcloud.memory.services import MemoryQueue, MemoryS3, MemorySecrets, MemorySns, MemorySqs
-from localcloud.stack import LocalStack, load_template
+from localcloud.stack import LocalStack
 
 # The properties the world reads, per resource type (the rest may name what is built elsewhere).
 _WANTED = {
@@ -119,10 +119,6 @@ class MemoryWorld:
                 name = stack.physical[logical_id]
                 world.parameters[name] = boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
         return world
-
-
-def template_of(path: Any) -> dict[str, Any]:
-    return load_template(path)
 
 
 class MemoryContainer(Container):
