@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import itertools
 import uuid
 import zlib
 from collections.abc import Iterator, Mapping
@@ -45,6 +44,7 @@ from localcloud.memory.expressions import (
     project,
     raw,
 )
+from localcloud.memory.services import Counted
 
 STREAM_START = 1100000000017454423009  # moto's first sequence number, kept so records look alike
 
@@ -195,7 +195,6 @@ class MemoryTable:
         self.stream: list[StreamRecord] = []
         self.wired: dict[tuple[Any, ...], dict[str, Any]] = {}  # streamed items' images, kept
         self.stream_dropped = 0  # records trimmed from the head of `stream` (all consumers read them)
-        self.requests = 0
         self.meta = _Meta(database.client)
 
     def __repr__(self) -> str:
@@ -312,7 +311,7 @@ class MemoryTable:
             )
 
     def get_item(self, **request: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.database.counted.note("dynamodb", "GetItem")
         item = self.items.get(self.key_of(request["Key"], "GetItem"))
         if item is None:
             return {}
@@ -322,7 +321,7 @@ class MemoryTable:
         return {"Item": dict(item)}
 
     def put_item(self, **request: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.database.counted.note("dynamodb", "PutItem")
         new = stored(request["Item"])
         key = self.key_of(new, "PutItem")
         current = self.items.get(key)
@@ -333,7 +332,7 @@ class MemoryTable:
         return {}
 
     def update_item(self, **request: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.database.counted.note("dynamodb", "UpdateItem")
         key = self.key_of(request["Key"], "UpdateItem")
         current = self.items.get(key)
         self._check(request, current, "UpdateItem")
@@ -363,7 +362,7 @@ class MemoryTable:
         return (self.hash_key,) if self.range_key is None else (self.hash_key, self.range_key)
 
     def delete_item(self, **request: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.database.counted.note("dynamodb", "DeleteItem")
         key = self.key_of(request["Key"], "DeleteItem")
         current = self.items.get(key)
         self._check(request, current, "DeleteItem")
@@ -434,7 +433,7 @@ class MemoryTable:
         return page
 
     def query(self, **request: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.database.counted.note("dynamodb", "Query")
         index = self.indexes[request["IndexName"]] if request.get("IndexName") else self.primary
         names = dict(request.get("ExpressionAttributeNames") or {})
         values = {k: stored(v) for k, v in (request.get("ExpressionAttributeValues") or {}).items()}
@@ -454,7 +453,7 @@ class MemoryTable:
         return self._page(keys, request, names, values)
 
     def scan(self, **request: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.database.counted.note("dynamodb", "Scan")
         names = dict(request.get("ExpressionAttributeNames") or {})
         values = {k: stored(v) for k, v in (request.get("ExpressionAttributeValues") or {}).items()}
         index = self.indexes[request["IndexName"]] if request.get("IndexName") else None
@@ -468,7 +467,9 @@ class MemoryTable:
 
     @contextlib.contextmanager
     def batch_writer(self, overwrite_by_pkeys: list[str] | None = None) -> Iterator[_BatchWriter]:
-        yield _BatchWriter(self)
+        writer = _BatchWriter(self)
+        yield writer
+        writer.flush()
 
     # -- what the local cloud needs ---------------------------------------------------------
 
@@ -500,14 +501,38 @@ def _partition_value(tree: tuple[Any, ...], hash_key: str, evaluator: Evaluator)
 
 
 class _BatchWriter:
+    """boto3's `batch_writer`: writes buffered and sent 25 to a BatchWriteItem request (and the rest
+    when the block ends), as boto3 does."""
+
+    FLUSH_AMOUNT = 25
+
     def __init__(self, table: MemoryTable) -> None:
         self._table = table
+        self._buffer: list[tuple[str, Mapping[str, Any]]] = []
 
     def put_item(self, Item: Mapping[str, Any]) -> None:
-        self._table.put_item(Item=Item)
+        self._add("put", Item)
 
     def delete_item(self, Key: Mapping[str, Any]) -> None:
-        self._table.delete_item(Key=Key)
+        self._add("delete", Key)
+
+    def _add(self, kind: str, value: Mapping[str, Any]) -> None:
+        self._buffer.append((kind, value))
+        if len(self._buffer) >= self.FLUSH_AMOUNT:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        database = self._table.database
+        database.counted.note("dynamodb", "BatchWriteItem")
+        with database.quiet():
+            for kind, value in self._buffer:
+                if kind == "put":
+                    self._table.put_item(Item=value)
+                else:
+                    self._table.delete_item(Key=value)
+        self._buffer.clear()
 
 
 class _Meta:
@@ -522,10 +547,14 @@ class MemoryDynamoClient:
         self._database = database
 
     def batch_get_item(self, RequestItems: Mapping[str, Any]) -> dict[str, Any]:
+        self._database.counted.note("dynamodb", "BatchGetItem")
+        with self._database.quiet():
+            return self._batch_get(RequestItems)
+
+    def _batch_get(self, RequestItems: Mapping[str, Any]) -> dict[str, Any]:
         responses: dict[str, list[dict[str, Any]]] = {}
         for name, request in RequestItems.items():
             table = self._database.Table(name)
-            table.requests += 1
             found = responses.setdefault(name, [])
             for key in request["Keys"]:
                 extra = {
@@ -534,13 +563,17 @@ class MemoryDynamoClient:
                     if k in request
                 }
                 item = table.get_item(Key=key, **extra).get("Item")
-                table.requests -= 1
                 if item is not None:
                     found.append(item)
         return {"Responses": responses, "UnprocessedKeys": {}}
 
     def transact_write_items(self, TransactItems: list[Mapping[str, Any]], **_: Any) -> dict[str, Any]:
         """All or nothing: every condition is checked first; one failing cancels the whole."""
+        self._database.counted.note("dynamodb", "TransactWriteItems")
+        with self._database.quiet():
+            return self._transact(TransactItems)
+
+    def _transact(self, TransactItems: list[Mapping[str, Any]]) -> dict[str, Any]:
         reasons: list[dict[str, Any]] = []
         plan: list[tuple[MemoryTable, str, dict[str, Any]]] = []
         for entry in TransactItems:
@@ -592,7 +625,16 @@ class MemoryDynamoDB:
         self.tables: dict[str, MemoryTable] = {}
         self.client = MemoryDynamoClient(self)
         self.ids = random.Random(seed)  # stream event ids, reproducible from the seed
-        self._count = itertools.count()
+        self.counted = Counted()  # replaced by the world's, shared by every service
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """The requests made inside one request (a batch's reads, a transaction's writes): not counted."""
+        self.counted.quiet += 1
+        try:
+            yield
+        finally:
+            self.counted.quiet -= 1
 
     def create_table(
         self,

@@ -20,7 +20,27 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from localcloud.requests import RequestCount, current_function
+
 SENDER_ID = "AIDAIT2UOQQY3AUEKVGXU"  # the sender id moto reports
+
+
+class Counted:
+    """The requests the handlers make, by `service:Operation` and by function, in the shape the moto
+    path's `RequestCount` counts them (localcloud.requests; what the report prices): a request the
+    simulator makes itself (no function running) is not counted, nor one made inside another (a
+    transaction's writes)."""
+
+    def __init__(self) -> None:
+        self.count = RequestCount()
+        self.quiet = 0
+
+    def note(self, service: str, operation: str) -> None:
+        function = current_function.get()
+        if function is None or self.quiet:
+            return
+        self.count.requests[f"{service}:{operation}"] += 1
+        self.count.by_function[function] += 1
 
 
 def _error(code: str, message: str, operation: str, status: int = 400) -> ClientError:
@@ -81,7 +101,7 @@ class MemoryS3:
     def __init__(self) -> None:
         self.buckets: dict[str, dict[str, StoredObject]] = {}
         self.meta = ClientMeta("s3", "S3")
-        self.requests = 0
+        self.counted = Counted()  # replaced by the world's, shared by every service
 
     def bucket(self, name: str) -> dict[str, StoredObject]:
         try:
@@ -92,7 +112,7 @@ class MemoryS3:
             ) from None
 
     def put_object(self, *, Bucket: str, Key: str, Body: bytes | str, **options: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("s3", "PutObject")
         body = Body.encode() if isinstance(Body, str) else bytes(Body)
         objects = self.bucket(Bucket)
         previous = objects.get(Key)
@@ -113,7 +133,7 @@ class MemoryS3:
         return found
 
     def get_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("s3", "GetObject")
         found = self._object(Bucket, Key, "GetObject")
         return {
             "Body": io.BytesIO(found.body),
@@ -122,19 +142,19 @@ class MemoryS3:
         }
 
     def head_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("s3", "HeadObject")
         found = self._object(Bucket, Key, "HeadObject")
         return {"ContentType": found.content_type, "ContentLength": len(found.body)}
 
     def delete_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("s3", "DeleteObject")
         self.bucket(Bucket).pop(Key, None)
         return {}
 
     def put_object_retention(
         self, *, Bucket: str, Key: str, Retention: Mapping[str, Any], **_: Any
     ) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("s3", "PutObjectRetention")
         found = self._object(Bucket, Key, "PutObjectRetention")
         until = Retention["RetainUntilDate"]
         if found.lock_mode == "COMPLIANCE" and found.retain_until is not None and until < found.retain_until:
@@ -150,7 +170,7 @@ class MemoryS3:
     def put_object_tagging(
         self, *, Bucket: str, Key: str, Tagging: Mapping[str, Any], **_: Any
     ) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("s3", "PutObjectTagging")
         found = self._object(Bucket, Key, "PutObjectTagging")
         found.tags = {t["Key"]: t["Value"] for t in Tagging["TagSet"]}
         return {}
@@ -158,7 +178,7 @@ class MemoryS3:
     def list_objects_v2(
         self, *, Bucket: str, Prefix: str = "", ContinuationToken: str = "", **_: Any
     ) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("s3", "ListObjectsV2")
         keys = sorted(k for k in self.bucket(Bucket) if k.startswith(Prefix) and k > ContinuationToken)
         page: dict[str, Any] = {
             "Contents": [{"Key": k, "Size": len(self.bucket(Bucket)[k].body)} for k in keys[:1000]]
@@ -228,7 +248,7 @@ class MemorySqs:
         self.meta = ClientMeta("sqs", "SQS")
         self.now: Callable[[], datetime] = lambda: datetime(1970, 1, 1, tzinfo=UTC)  # the cloud's clock
         self._ids = itertools.count(1)
-        self.requests = 0
+        self.counted = Counted()  # replaced by the world's, shared by every service
 
     def add(self, queue: MemoryQueue) -> None:
         self.queues[queue.url] = queue
@@ -269,13 +289,13 @@ class MemorySqs:
         return message_id
 
     def send_message(self, *, QueueUrl: str, MessageBody: str, **options: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("sqs", "SendMessage")
         queue = self._queue(QueueUrl, "SendMessage")
         message_id = self._enqueue(queue, MessageBody, options) or "deduplicated"
         return {"MessageId": message_id, "MD5OfMessageBody": hashlib.md5(MessageBody.encode()).hexdigest()}  # noqa: S324
 
     def send_message_batch(self, *, QueueUrl: str, Entries: list[Mapping[str, Any]]) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("sqs", "SendMessageBatch")
         queue = self._queue(QueueUrl, "SendMessageBatch")
         if len(Entries) > 10:
             raise _error(
@@ -323,13 +343,15 @@ class MemorySns:
         self.sqs: MemorySqs | None = None  # where an SQS subscription delivers
         self.notifications: dict[str, list[tuple[str, str, str]]] = {}  # topic ARN -> (id, message, subject)
         self._ids = itertools.count(1)
-        self.requests = 0
+        self.counted = Counted()  # replaced by the world's, shared by every service
 
     def publish(self, **request: Any) -> dict[str, Any]:
-        self.requests += 1
+        self.counted.note("sns", "Publish")
         message_id = f"10000000-0000-4000-8000-{next(self._ids):012d}"
         if "PhoneNumber" in request:
             self.sms.append((str(request["PhoneNumber"]), str(request["Message"])))
+            if current_function.get() is not None:
+                self.counted.count._publish(params=dict(request))  # its parts, by country code
         else:
             topic = str(request["TopicArn"])
             self.notifications.setdefault(topic, []).append(
@@ -362,15 +384,22 @@ class MemorySns:
                 name: {"Type": value.get("DataType", "String"), "Value": value.get("StringValue", "")}
                 for name, value in request["MessageAttributes"].items()
             }
-        self.sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(envelope))
+        # SNS's own delivery, not a request of the function that published.
+        self.counted.quiet += 1
+        try:
+            self.sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(envelope))
+        finally:
+            self.counted.quiet -= 1
 
 
 class MemorySecrets:
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = dict(values)
+        self.counted = Counted()
         self.meta = ClientMeta("secretsmanager", "Secrets Manager")
 
     def get_secret_value(self, *, SecretId: str, **_: Any) -> dict[str, Any]:
+        self.counted.note("secretsmanager", "GetSecretValue")
         if SecretId not in self.values:
             raise _error(
                 "ResourceNotFoundException",

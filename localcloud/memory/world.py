@@ -12,6 +12,7 @@ A service the fast path does not provide (a handler asking for, say, the Schedul
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
@@ -21,7 +22,14 @@ import boto3
 from arrears.adapters.clock import Clock
 from arrears.adapters.container import Container
 from localcloud.memory.dynamodb import MemoryDynamoDB
-from localcloud.memory.services import MemoryQueue, MemoryS3, MemorySecrets, MemorySns, MemorySqs
+from localcloud.memory.services import (
+    Counted,
+    MemoryQueue,
+    MemoryS3,
+    MemorySecrets,
+    MemorySns,
+    MemorySqs,
+)
 from localcloud.stack import LocalStack
 
 # The properties the world reads, per resource type (the rest may name what is built elsewhere).
@@ -50,8 +58,13 @@ class MemoryWorld:
         self.sqs = MemorySqs()
         self.sns = MemorySns()
         self.sns.sqs = self.sqs
+        # One count of the handlers' requests for every service (what the report's cost is priced from).
         self.secrets = MemorySecrets({})
+        self.counted = Counted()
+        for service in (self.dynamodb, self.s3, self.sqs, self.sns, self.secrets):
+            service.counted = self.counted
         self.parameters: dict[str, str] = {}
+        self.fetched_parameters: dict[str, tuple[float, str | None]] = {}  # name -> (when, value)
 
     def client(self, service: str) -> Any:
         clients = {"s3": self.s3, "sqs": self.sqs, "sns": self.sns, "secretsmanager": self.secrets}
@@ -59,10 +72,9 @@ class MemoryWorld:
             raise NotInMemory(f"the fast path has no {service}: run this path on the moto local cloud")
         return clients[service]
 
-    def requests(self) -> dict[str, int]:
-        """Requests served, per service (DynamoDB per table), for the benchmark's figures."""
-        counts = {f"dynamodb:{name}": t.requests for name, t in self.dynamodb.tables.items() if t.requests}
-        return {**counts, "s3": self.s3.requests, "sqs": self.sqs.requests, "sns": self.sns.requests}
+    def requests(self) -> dict[str, Any]:
+        """The handlers' requests, as the moto path's `RequestCount.as_json()` gives them."""
+        return self.counted.count.as_json()
 
     @classmethod
     def of(cls, stack: LocalStack, template: Mapping[str, Any], seed: int = 0) -> MemoryWorld:
@@ -145,10 +157,22 @@ class MemoryContainer(Container):
     def playbook_source(self, report: Callable[[str], None] | None = None) -> Any:
         from arrears.config.playbook import PlaybookSource
 
-        parameters = self.world.parameters
+        world = self.world
+        fetched = world.fetched_parameters
+
+        def fetch(name: str, max_age: int) -> str | None:
+            # As Powertools' get_parameter: one GetParameter, then its cached value for `max_age`
+            # seconds (of the wall clock, as in Lambda). Its cache is the process's, shared by every
+            # function of the local cloud, so the world's is shared too.
+            now = time.monotonic()
+            if name not in fetched or now - fetched[name][0] >= max_age:
+                world.counted.note("ssm", "GetParameter")
+                fetched[name] = (now, world.parameters.get(name))
+            return fetched[name][1]
+
         return PlaybookSource(
             self.settings.strategy_parameter_name,
             max_age=self.settings.strategy_max_age_seconds,
-            fetch=lambda name, _age: parameters.get(name),
+            fetch=fetch,
             report=report,
         )

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from localcloud.book import generate_book
 from localcloud.memory.run import CoreRun, in_memory, on_moto
 from localcloud.memory.whatif import what_if
+from localcloud.requests import RequestCount
 from localcloud.stack import LocalStack
 
 START = date(2026, 3, 1)
@@ -36,14 +38,21 @@ def _drawn_apart(items: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def runs(stack: LocalStack) -> tuple[CoreRun, CoreRun]:
-    moto = _run(on_moto(stack, START), 12, 10)
+def runs(stack: LocalStack) -> tuple[CoreRun, CoreRun, RequestCount]:
+    counted = RequestCount()  # the moto path's requests, counted by botocore's hooks
+    counted.install()
+    try:
+        moto = _run(on_moto(stack, START), 12, 10)
+    finally:
+        counted.uninstall()
     fast = _run(in_memory(stack, START, seed=11), 12, 10)
-    return moto, fast
+    return moto, fast, counted
 
 
-def test_both_paths_leave_the_same_contacts_archive_and_figures(runs: tuple[CoreRun, CoreRun]) -> None:
-    moto, fast = runs
+def test_both_paths_leave_the_same_contacts_archive_and_figures(
+    runs: tuple[CoreRun, CoreRun, RequestCount],
+) -> None:
+    moto, fast, counted = runs
     contacts = moto.table("ContactsTable")
     assert contacts, "the book must reach contacts for the comparison to mean anything"
     for table in COMPARED_TABLES:
@@ -52,6 +61,10 @@ def test_both_paths_leave_the_same_contacts_archive_and_figures(runs: tuple[Core
     assert any(key.startswith("contacts/") for key in moto_archive)
     assert fast_archive == moto_archive
     assert fast.figures() == moto.figures()
+    # The handlers made the same AWS requests (by operation and by function) and sent the same SMS
+    # parts: what the report's cost is priced from.
+    fast_counted: Any = fast.container
+    assert fast_counted.world.requests() == counted.as_json()
 
 
 def test_a_book_split_across_worlds_gives_the_figures_of_one(tmp_path: Path) -> None:
