@@ -104,7 +104,9 @@ class CoreRun:
                 order += 1
         for entry in self.book:
             for moment, kind, args in self._payment_times(entry, end):
-                heapq.heappush(queue, (moment, order, kind, args))
+                # A payment on the first local day east of UTC can be before the run's first UTC
+                # instant (07:17 in Shanghai on day one): it arrives as the run starts.
+                heapq.heappush(queue, (max(moment, begin), order, kind, args))
                 order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)

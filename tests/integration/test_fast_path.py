@@ -81,3 +81,13 @@ def test_a_book_split_across_worlds_gives_the_figures_of_one(tmp_path: Path) -> 
     assert transitions[0] == transitions[1]
     assert transitions[0], "the book must reach bucket transitions"
     assert (tmp_path / "two" / "report.html").exists()
+
+
+def test_a_payment_due_before_the_first_utc_instant_arrives_as_the_run_starts(stack: LocalStack) -> None:
+    # Loan 2244 of this book is paid at 07:17 in Shanghai on day one: 23:17 UTC the day before.
+    (entry,) = [e for e in generate_book(4000, 7, START) if e.loan.loan_id == "L007002244"]
+    cloud, container = in_memory(stack, START, seed=7)
+    run = CoreRun(cloud, container, [entry], START)
+    run.load()
+    run.run(1)
+    assert run.stats.payments_sent == 1
