@@ -218,6 +218,7 @@ bench: venv ## benchmark the local cloud; writes benchmarks/results.json
 	  --out benchmarks/results-faults.json
 	$(TEST_ENV) $(PY) -m benchmarks.local_cloud --loans 40 --days 40 --checkpoints 10,20,30 \
 	  --out benchmarks/results-local-cloud.json
+	$(TEST_ENV) $(PY) -m benchmarks.paths --loans 40 --days 20 --out benchmarks/results-paths.json
 
 scaling-doc: venv ## rewrite the figures section of docs/scaling.md from benchmarks/results.json
 	$(TEST_ENV) $(PY) -m benchmarks.scaling_doc

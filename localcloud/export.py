@@ -38,9 +38,10 @@ def _write(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
     return count
 
 
-def export_snapshot(cloud: LocalCloud, on: date, out: Path) -> dict[str, Any]:
+def export_snapshot(cloud: LocalCloud, on: date, out: Path, s3: Any = None) -> dict[str, Any]:
     """Invoke the export function for `on`, download its snapshot into `out` (rows sorted by loan id,
-    then version); what the function answered, with the rows downloaded per table."""
+    then version); what the function answered, with the rows downloaded per table. `s3`: the client
+    the snapshot is read with (moto's by default; the fast path's in-memory S3)."""
     at = datetime.combine(on, EXPORT_UTC_TIME, UTC)
     event = cloud.schedule_of(EXPORT_FUNCTION).event(at, region=REGION, account=ACCOUNT)
     # Invoked as its schedule invokes it (asynchronously, retried); under injected faults the operator
@@ -53,7 +54,9 @@ def export_snapshot(cloud: LocalCloud, on: date, out: Path) -> dict[str, Any]:
     if answer is None:
         raise RuntimeError(f"the reporting export of {on.isoformat()} failed {EXPORT_RERUNS} times")
     snapshot = date.fromisoformat(answer["snapshot"])
-    store = ReportingStore(boto3.client("s3"), cloud.stack.physical["ReportingBucket"], "unused-for-reads")
+    store = ReportingStore(
+        s3 or boto3.client("s3"), cloud.stack.physical["ReportingBucket"], "unused-for-reads"
+    )
     order = {"loans": lambda row: row["loan_id"], "transitions": lambda row: (row["loan_id"], row["version"])}
     downloaded = {
         table: _write(out / f"{table}.jsonl", sorted(store.read_table(table, snapshot), key=key))

@@ -58,14 +58,39 @@ def write_outcomes(
     invocations: int,
     run: Mapping[str, Any],
     behaviour: Mapping[str, Mapping[str, int]] | None = None,
+    s3: Any = None,
 ) -> dict[str, Any]:
     """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name).
+    `s3`: the client the reporting snapshot is read with (None: moto's).
 
     `behaviour`: per loan id, the reacting borrowers' promises and complaints
     (`ReactingBorrowers.per_loan`); with the call attempts and opt-outs the archive holds
     (`archive_outcome_counts`), summed per jurisdiction and strategy arm for the report's
     contact-outcome rates."""
-    exported = export_snapshot(cloud, as_of, out / "data")
+    exported = export_snapshot(cloud, as_of, out / "data", s3)
+    return report_outcomes(
+        out=out,
+        as_of=as_of,
+        exported=exported,
+        counted=counted,
+        invocations=invocations,
+        run=run,
+        behaviour=behaviour,
+    )
+
+
+def report_outcomes(
+    *,
+    out: Path,
+    as_of: date,
+    exported: Mapping[str, Any],
+    counted: Mapping[str, Any],
+    invocations: int,
+    run: Mapping[str, Any],
+    behaviour: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, Any]:
+    """`write_outcomes` after the export: the figures of `out/data/` and `out/archive/`, `report.html`,
+    and summary.json's `outcomes` (`exported`: what `export_snapshot` answered)."""
     with (out / "data" / "loans.jsonl").open() as lines:
         loans = [json.loads(line) for line in lines]
     by_arm: dict[tuple[str, str], Counter[str]] = {}
@@ -112,4 +137,4 @@ def write_outcomes(
     }
 
 
-__all__ = ["archive_outcome_counts", "write_outcomes"]
+__all__ = ["archive_outcome_counts", "report_outcomes", "write_outcomes"]
