@@ -101,15 +101,16 @@ def test_item_init_builds_moto_item_and_refuses_what_moto_refuses() -> None:
     built = Item.__new__(Item)
     item_init(built, key, None, attrs)
     assert type(built.attrs) is LimitedSizeDict
-    assert built == expected and built.to_json() == expected.to_json()
+    assert built == expected
+    assert built.to_json() == expected.to_json()
     assert built.size() == expected.size()
     # The limit: one byte over (name "big" = 3 bytes) is refused by both, at the limit accepted by both.
     for size, refused in ((ITEM_SIZE_LIMIT - 3, False), (ITEM_SIZE_LIMIT - 2, True)):
         big = {"big": {"S": "x" * size}}
         outcomes = []
-        for build in (lambda: Item(key, None, big), lambda: item_init(Item.__new__(Item), key, None, big)):
+        for build in (Item, lambda *args: item_init(Item.__new__(Item), *args)):
             try:
-                build()
+                build(key, None, big)
                 outcomes.append(False)
             except ItemSizeTooLarge:
                 outcomes.append(True)
@@ -134,4 +135,5 @@ def test_method_names_and_random_strings_match_moto() -> None:
         allowed = (string.ascii_lowercase if lower else string.ascii_letters) + (
             string.digits if digits else ""
         )
-        assert len(drawn) == length and set(drawn) <= set(allowed)
+        assert len(drawn) == length
+        assert set(drawn) <= set(allowed)
