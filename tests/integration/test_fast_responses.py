@@ -136,7 +136,7 @@ def test_bodies_written_here_parse_without_the_walk_to_what_the_walk_gives(
 def test_a_body_the_walk_would_convert_goes_the_walk_way() -> None:
     from botocore.session import get_session
 
-    shape = get_session().get_service_model("dynamodb").operation_model("DescribeTable").output_shape
+    shape: Any = get_session().get_service_model("dynamodb").operation_model("DescribeTable").output_shape
     body = b'{"Table":{"TableName":"t","CreationDateTime":1700000000.5}}'
     fast_responses._WRITTEN[body] = shape.name
     assert fast_responses.parsed_like_botocore(body, shape) is None  # a timestamp to convert

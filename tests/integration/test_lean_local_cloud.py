@@ -60,7 +60,7 @@ def test_regular_json_is_moto_to_regular_json_without_the_copy() -> None:
     assert attribute.to_regular_json() == expected
 
 
-SIZED = [
+SIZED: list[dict[str, Any]] = [
     {"N": "-12.500"},
     {"S": "état 催收"},
     {"B": b"\x00\xffchain"},
@@ -98,7 +98,7 @@ def test_item_init_builds_moto_item_and_refuses_what_moto_refuses() -> None:
     attrs = {f"a{i}": wire for i, wire in enumerate(SIZED)}
     key = DynamoType({"S": "k"})
     expected = Item(key, None, attrs)
-    built = Item.__new__(Item)
+    built: Any = Item.__new__(Item)
     item_init(built, key, None, attrs)
     assert type(built.attrs) is LimitedSizeDict
     assert built == expected
