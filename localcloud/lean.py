@@ -15,7 +15,12 @@ equivalence test run the same seed both ways and compare summary.json and the ar
   "has the table changed since" checks still see every write;
 * the items whose DynamoDB TTL has passed are deleted once a simulated day (`expire_ttl_items`), as
   DynamoDB's TTL does: the idempotency and send-outbox records, the sweep runs and the call ledger's
-  windows no longer pile up for the whole run (they grew by every invocation and every contact).
+  windows no longer pile up for the whole run (they grew by every invocation and every contact);
+* moto's per-request and per-item bookkeeping computed the same way for less (`speedups`): an item's
+  size (read by every Query, Scan and BatchGetItem for their page limits, and on every write for the
+  400 KB limit) by one walk instead of one new `DynamoType` per nested value, an item's 400 KB check
+  once per item instead of once per attribute, the handler's method names once per class instead of
+  `inspect.getmembers` on every request, and moto's random request ids drawn in one call.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import functools
+import inspect
 import json
+import string
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -96,10 +104,106 @@ def regular_json(attribute: Any) -> dict[str, Any]:
     return {attribute.type: value}
 
 
+_SETS = frozenset({"SS", "NS", "BS"})
+ITEM_SIZE_LIMIT = 405_000
+"""moto's item size limit in bytes (`LimitedSizeDict`: DynamoDB's 400 KB, as moto measured it)."""
+
+
+def attribute_size(attribute: Any) -> int:
+    """What moto's `DynamoType.size()` returns for `attribute` (bytes, by moto's rules: a number's
+    digits, a string's UTF-8 bytes, a binary's bytes, 1 for a boolean or null, a map's names and
+    values, a list's or set's elements), in one walk: moto's own builds a new `DynamoType` for every
+    nested map value and set element it measures."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    kind, value = attribute.type, attribute.value
+    if kind == "N":
+        return len(str(value))
+    if kind in _SETS:
+        if kind == "NS":
+            return sum(len(str(v)) for v in value)
+        return sum(1 if isinstance(v, bool) else bytesize(v) for v in value)
+    if kind == "L":
+        return sum(attribute_size(v) for v in value)
+    if kind == "M":
+        return sum(
+            bytesize(k) + attribute_size(v if type(v) is DynamoType else DynamoType(v))
+            for k, v in value.items()
+        )
+    if isinstance(value, bool):
+        return 1
+    return int(bytesize(value))
+
+
+def item_init(item: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    """moto's `Item.__init__` with the 400 KB check made once for the whole item: moto checks the
+    item's total size again at each attribute it adds (quadratic in attributes). An item over the
+    limit raises `ItemSizeTooLarge` as before (the last attribute's check is the whole item's)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    item.hash_key = hash_key
+    item.range_key = range_key
+    built = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(built)
+    for key, value in attrs.items():
+        dict.__setitem__(built, key, DynamoType(value))
+    if built and sum(bytesize(k) + v.size() for k, v in built.items()) > ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    item.attrs = built
+
+
+@functools.cache
+def _method_names(clazz: type) -> frozenset[str]:
+    return frozenset(name for name, _ in inspect.getmembers(clazz, predicate=inspect.isfunction))
+
+
+def method_names_from_class(clazz: object) -> frozenset[str]:
+    """moto's `method_names_from_class` (the response class's functions: the actions it implements),
+    computed once per class instead of on every request."""
+    return _method_names(clazz if isinstance(clazz, type) else type(clazz))
+
+
+def random_string(self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+    """moto's `MotoRandom.get_random_string` (request ids, receipt handles) drawn in one call:
+    the same alphabet and length, one `choices` instead of one `choice` per character."""
+    pool = string.ascii_letters + (string.digits if include_digits else "")
+    drawn = "".join(self.choices(pool, k=length))
+    return drawn.lower() if lower_case else drawn
+
+
+@contextlib.contextmanager
+def speedups() -> Iterator[None]:
+    """While the block runs: moto's item sizes, item construction, action lookup and random strings
+    by the equivalents above (`attribute_size`, `item_init`, `method_names_from_class`,
+    `random_string`); each gives what moto's own gives."""
+    from moto.core import responses
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    patches = [
+        (DynamoType, "size", attribute_size),
+        (Item, "__init__", item_init),
+        (responses, "method_names_from_class", method_names_from_class),
+        (MotoRandom, "get_random_string", random_string),
+    ]
+    originals = [(owner, name, vars(owner)[name]) for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
 @contextlib.contextmanager
 def fast_moto(enabled: bool) -> Iterator[None]:
-    """While the block runs (when `enabled`): moto's DynamoDB results written by `json.dumps`, and
-    `DynamoType.to_regular_json` without its deep copy (`regular_json`)."""
+    """While the block runs (when `enabled`): moto's DynamoDB results written by `json.dumps`,
+    `DynamoType.to_regular_json` without its deep copy (`regular_json`), and moto's bookkeeping by
+    the equivalents of `speedups`."""
     if not enabled:
         yield
         return
@@ -109,7 +213,8 @@ def fast_moto(enabled: bool) -> Iterator[None]:
     fast_responses.install()
     DynamoType.to_regular_json = regular_json  # type: ignore[method-assign,assignment]
     try:
-        yield
+        with speedups():
+            yield
     finally:
         DynamoType.to_regular_json = generic  # type: ignore[method-assign]
         fast_responses.uninstall()
@@ -180,11 +285,16 @@ def expire_ttl_items(now: datetime, account: str, region: str) -> dict[str, int]
 
 __all__ = [
     "archive_layout",
+    "attribute_size",
     "differences",
     "expire_ttl_items",
     "fast_moto",
+    "item_init",
+    "method_names_from_class",
     "position",
+    "random_string",
     "regular_json",
+    "speedups",
     "trim_stream",
     "trimmed",
     "without_timings",
