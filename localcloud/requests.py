@@ -67,8 +67,11 @@ class RequestCount:
         function = current_function.get()
         if function is None or model is None:
             return
-        service = model.service_model.service_name
-        self.requests[f"{service}:{model.name}"] += 1
+        self.record(function, model.service_model.service_name, model.name)
+
+    def record(self, function: str, service: str, operation: str) -> None:
+        """Count one request of `function` to `service` (`dynamodb`, `sns`...) `operation` (`PutItem`...)."""
+        self.requests[f"{service}:{operation}"] += 1
         self.by_function[function] += 1
         self.by_function_service[(function, service)] += 1
 

@@ -39,8 +39,7 @@ class Counted:
         function = current_function.get()
         if function is None or self.quiet:
             return
-        self.count.requests[f"{service}:{operation}"] += 1
-        self.count.by_function[function] += 1
+        self.count.record(function, service, operation)
 
 
 def _error(code: str, message: str, operation: str, status: int = 400) -> ClientError:
