@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -100,3 +102,22 @@ def test_a_record_already_archived_is_left_out_of_a_later_batch(
     assert result.already_archived == 7
     assert result.objects == []
     assert sorted(_archived_ids(stack).values()) == [1] * len(batch)
+
+
+def test_two_partitions_holding_one_contact_id_never_share_a_batch_id(
+    stack: LocalStack, container: Container
+) -> None:
+    # One contact id at two instants a day apart (a record rebuilt at a retry's instant): each day's
+    # partition is its own batch with its own manifest, and the chain verifies.
+    (first,) = contacts(1, per_day=1)
+    again = replace(first, occurred_at=first.occurred_at + timedelta(days=1))
+    for contact in (first, again):
+        assert container.contacts.record(contact)
+        archive(container, [contact_to_item(contact)], contacts=container.contacts)
+
+    manifests = [
+        Manifest.from_bytes(b) for k, b in bucket_objects(stack).items() if k.endswith(".manifest.json")
+    ]
+    assert sorted(m.seq for m in manifests) == [1, 2]
+    assert len({m.object_key for m in manifests}) == 2
+    assert verified(stack, container) == []
