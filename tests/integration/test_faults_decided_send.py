@@ -93,7 +93,7 @@ def test_a_sent_text_is_recorded_sent_at_its_own_instant_whatever_the_gate_says_
 
     result = dispatch_at(action.action_id, NEXT_DAY, ports)
 
-    assert result.status is ActionStatus.SENT
+    assert (result.status, result.at) == (ActionStatus.SENT, NOON_SHANGHAI)  # judged at the claim
     (record,) = contacts_of(container, loan.loan_id)
     assert (record["status"], record["occurred_at"], record["reason"]) == (
         "SENT",

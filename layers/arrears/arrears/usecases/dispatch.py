@@ -216,7 +216,8 @@ class DispatchResult:
 
     `status` is the status the run moved the action to, or None when it did nothing (not found,
     not open, not yet due, or settled by another run). `reason` says why, for all but SENT. `at` is
-    the instant the action was judged at (the dispatcher's clock).
+    the instant the action was judged at (the dispatcher's clock; for a send an earlier run decided,
+    `_resume`, the instant of its outbox claim).
     """
 
     action_id: str
@@ -646,7 +647,8 @@ def dispatch(
     state = ports.gate_reads.read(
         action_id, loan_id, borrower_id, with_ledger=channel == Channel.CALL_TASK.value
     )
-    return replace(_dispatch(action_id, at, ports, state), at=at)
+    result = _dispatch(action_id, at, ports, state)
+    return result if result.at is not None else replace(result, at=at)
 
 
 class _NotRecorded(Exception):
@@ -856,7 +858,8 @@ def _resume(
         record()  # the first run's confirmed send (its message id replayed): recorded now
     if not settled[-1]:
         return DispatchResult(action.action_id, None, action.channel.value, "settled by another run")
-    return DispatchResult(action.action_id, ActionStatus.SENT, action.channel.value)
+    # Judged at the claim's instant, not this run's.
+    return DispatchResult(action.action_id, ActionStatus.SENT, action.channel.value, at=decided.occurred_at)
 
 
 def _validation_notice(
