@@ -26,9 +26,10 @@ from arrears.adapters.container import Container
 from arrears.adapters.outbox import SendOutbox
 from arrears.domain.actions import ActionStatus
 from arrears.domain.calendar import format_utc
-from arrears.domain.loans import Holds
+from arrears.domain.loans import Holds, LoanStatus
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, DispatchResult, TransientSendError, dispatch
+from arrears.usecases.planning import cancel_open_actions
 from localcloud.stack import LocalStack
 from tests.integration.conftest import borrower_for, cn_cash_loan
 from tests.integration.test_dispatch import (
@@ -132,3 +133,35 @@ def test_a_field_visit_whose_answer_was_lost_is_resent_as_decided_not_judged_aga
     assert (record["status"], record["occurred_at"]) == ("SENT", format_utc(NOON_SHANGHAI))
     tasks = queue_bodies(stack, "FieldVisitQueue")
     assert [t["action_id"] for t in tasks] == [action.action_id]  # the resend was deduplicated
+
+
+def test_a_cure_does_not_cancel_a_text_already_sent_whose_record_is_still_to_come(
+    container: Container, ports: DispatchPorts
+) -> None:
+    # As in the 100-loan fault run: a contact sent, its invocation killed before the SENT transition, the loan
+    # cured three days later (the planner cancels its open actions), then the redrive.
+    loan = overdue(container, cn_cash_loan("L-CURE"), borrower_for(cn_cash_loan("L-CURE")))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+    with mock.patch.object(ports.actions, "transition", side_effect=Killed()), pytest.raises(Killed):
+        dispatch_at(action.action_id, NOON_SHANGHAI, ports)
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+
+    cancelled = cancel_open_actions(
+        stored.with_changes(status=LoanStatus.CLOSED),
+        NOON_SHANGHAI + timedelta(days=3),
+        actions=container.actions,
+        contacts=container.contacts,
+        borrowers=container.borrowers,
+        field_visits=container.field_visits,
+        call_tasks=container.call_tasks,
+        call_ledger=container.call_ledger,
+        claimed=container.outbox.claimed,
+    )
+
+    assert action.action_id not in cancelled
+    result = dispatch_at(action.action_id, NOON_SHANGHAI + timedelta(days=3, hours=1), ports)
+    assert result.status is ActionStatus.SENT
+    (record,) = contacts_of(container, loan.loan_id)
+    assert (record["status"], record["occurred_at"]) == ("SENT", format_utc(NOON_SHANGHAI))
+    assert len(sms_sent()) == 1

@@ -131,6 +131,15 @@ class SendOutbox:
         """The invocation's context: a claim lasts until its deadline (the remaining time)."""
         self._context = context
 
+    def claimed(self, key: str) -> bool:
+        """Whether a send for `key` was started (a claim, INTENT or COMPLETED): it was decided, and
+        only its own finishing (the dispatcher's `_resume`) may settle the action (strongly
+        consistent GetItem of the key only)."""
+        item = self._table.get_item(
+            Key={"id": outbox_key(key)}, ConsistentRead=True, ProjectionExpression="id"
+        ).get("Item")
+        return item is not None
+
     def _deadline(self, now: datetime) -> datetime:
         if self._context is None:
             return now + DEFAULT_DEADLINE
