@@ -98,10 +98,8 @@ class SimulatedErasures:
         self.redelivered: list[dict[str, Any]] = []
         # The request naming the first erased borrower by their pseudonym, and its responses.
         self.by_pseudonym: ErasureRequestSent | None = None
-        self._pseudonyms: dict[str, str] = {}  # borrower id -> pseudonym, once erased
-        # The number each erased borrower had, by their pseudonym: the invariants attribute the texts
-        # sent before the erasure to their actions (the Borrowers item no longer holds the number).
-        self.phones_by_pseudonym: dict[str, str] = {}
+        # The loans of each borrower asked about (`phones_by_pseudonym` reads their pseudonym later).
+        self._loans_of_asked: dict[str, list[str]] = {}
 
     def moments(self, begin: datetime, end: datetime) -> Iterator[datetime]:
         """Once a simulated day at `ASK_AT_UTC`, from the second day."""
@@ -117,7 +115,7 @@ class SimulatedErasures:
         if self.sent and not self.redelivered and now - self.sent[0].at >= timedelta(hours=23):
             first = self.sent[0]
             self.redelivered = self._put(first.borrower_id, first.request_id, first.at)
-            alias = self._pseudonyms.get(first.borrower_id)
+            alias = self._pseudonym_of(first.borrower_id)
             if alias is not None:
                 self.by_pseudonym = ErasureRequestSent(
                     first.kind, alias, "privacy+pseudonym@lender.example", now
@@ -140,18 +138,35 @@ class SimulatedErasures:
             request.responses = self._put(borrower_id, request_id, now)
             self.sent.append(request)
             erased.add(borrower_id)
-            self._remember_phone(borrower_id, [loan for loan in loans if loan["borrower_id"] == borrower_id])
+            self._loans_of_asked[borrower_id] = [
+                str(loan["loan_id"]) for loan in loans if loan["borrower_id"] == borrower_id
+            ]
 
-    def _remember_phone(self, borrower_id: str, loans: list[dict[str, Any]]) -> None:
-        entry = self._book.get(borrower_id)
+    @property
+    def phones_by_pseudonym(self) -> dict[str, str]:
+        """The number each erased borrower had, by their pseudonym: the invariants attribute the texts
+        sent before the erasure to their actions (the Borrowers item no longer holds the number).
+
+        Read when asked (after the run), not when the request was put: under faults the erasure may
+        complete only on a retry or the operator's redrive, after the request's own moment.
+        """
+        phones: dict[str, str] = {}
+        for borrower_id in self._loans_of_asked:
+            entry = self._book.get(borrower_id)
+            alias = self._pseudonym_of(borrower_id)
+            if entry is not None and alias is not None:
+                phones[alias] = entry.borrower.phone
+        return phones
+
+    def _pseudonym_of(self, borrower_id: str) -> str | None:
+        """The pseudonym an erasure gave `borrower_id` (read from their loans now), or None yet."""
         table = boto3.resource("dynamodb").Table(self._loans_table)
-        for loan in loans:
-            stored = table.get_item(Key={"loan_id": loan["loan_id"]}, ConsistentRead=True).get("Item") or {}
+        for loan_id in self._loans_of_asked.get(borrower_id, []):
+            stored = table.get_item(Key={"loan_id": loan_id}, ConsistentRead=True).get("Item") or {}
             alias = str(stored.get("borrower_id", ""))
-            if entry is not None and is_pseudonym(alias):
-                self.phones_by_pseudonym[alias] = entry.borrower.phone
             if is_pseudonym(alias):
-                self._pseudonyms[borrower_id] = alias
+                return alias
+        return None
 
     def _put(self, borrower_id: str, request_id: str, requested_at: datetime) -> list[dict[str, Any]]:
         detail = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -409,7 +410,11 @@ def _scan(table: str) -> list[dict[str, Any]]:
 
 
 def export_archive(stack: LocalStack, out: Path) -> list[str]:
-    """Copy every object of the local archive bucket to `out/<key>` (the production key layout)."""
+    """Copy every object of the local archive bucket to `out/<key>` (the production key layout).
+
+    `out` is emptied first: a run into the directory of an earlier run verifies its own archive only."""
+    if out.exists():
+        shutil.rmtree(out)
     s3 = boto3.client("s3")
     bucket = stack.physical["ArchiveBucket"]
     keys: list[str] = []

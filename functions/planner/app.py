@@ -67,6 +67,7 @@ def plan(change: LoanChange | None) -> None:
         call_tasks=container.call_tasks,
         call_ledger=container.call_ledger,
         playbook=playbooks().current(),
+        claimed=container.outbox.claimed,
     )
     planned(telemetry, result)
 

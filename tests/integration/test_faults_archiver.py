@@ -10,6 +10,9 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,6 +21,7 @@ import pytest
 from arrears.adapters.container import Container
 from arrears.adapters.items import contact_to_item
 from arrears.domain.archive import Manifest
+from localcloud.simulation import export_archive
 from localcloud.stack import LocalStack
 from tests.integration.archive_support import archive, bucket_objects, contacts
 from tests.integration.test_archive import CrashOnManifest, verified
@@ -100,3 +104,40 @@ def test_a_record_already_archived_is_left_out_of_a_later_batch(
     assert result.already_archived == 7
     assert result.objects == []
     assert sorted(_archived_ids(stack).values()) == [1] * len(batch)
+
+
+def test_two_partitions_holding_one_contact_id_never_share_a_batch_id(
+    stack: LocalStack, container: Container
+) -> None:
+    # One contact id at two instants a day apart (a record rebuilt at a retry's instant): each day's
+    # partition is its own batch with its own manifest, and the chain verifies.
+    (first,) = contacts(1, per_day=1)
+    again = replace(first, occurred_at=first.occurred_at + timedelta(days=1))
+    for contact in (first, again):
+        assert container.contacts.record(contact)
+        archive(container, [contact_to_item(contact)], contacts=container.contacts)
+
+    manifests = [
+        Manifest.from_bytes(b) for k, b in bucket_objects(stack).items() if k.endswith(".manifest.json")
+    ]
+    assert sorted(m.seq for m in manifests) == [1, 2]
+    assert len({m.object_key for m in manifests}) == 2
+    assert verified(stack, container) == []
+
+
+def test_the_demo_exports_only_its_own_archive_into_a_reused_directory(
+    stack: LocalStack, container: Container, tmp_path: Path
+) -> None:
+    # A run into the directory of an earlier run: the earlier objects would be verified with this
+    # run's (twice the records, manifests of another chain).
+    stale = tmp_path / "archive" / "contacts" / "jurisdiction=CN" / "dt=2026-02-01" / "0a1b.manifest.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    archive(container, _hot(container, 4), contacts=container.contacts)
+
+    keys = export_archive(stack, tmp_path / "archive")
+
+    assert keys
+    on_disk = sorted(str(p.relative_to(tmp_path / "archive")) for p in (tmp_path / "archive").rglob("*.*"))
+    assert on_disk == keys
+    assert not stale.exists()

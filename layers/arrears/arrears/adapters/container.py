@@ -165,6 +165,7 @@ class Container:
             table(settings.loans_table),
             table(settings.borrowers_table),
             table(settings.contact_caps_table) if settings.contact_caps_table else None,
+            table(settings.idempotency_table),
         )
 
     @cached_property

@@ -6,7 +6,10 @@ Borrowers tables reads all three (three GetItem requests before). The state judg
 at the instant of the contact, never taken from the record: only the ids (which never change for
 an action) come from it. Without the ids (the deferred release reads ids from a keys-only index),
 the action is read first and its loan and borrower in a second BatchGetItem. A call task's request
-also reads the borrower's call ledger (ContactCapsTable), which opening the task needs.
+also reads the borrower's call ledger (ContactCapsTable), which opening the task needs. Every
+request also reads the action's send-outbox claim (IdempotencyTable, `outbox#<action id>`): a claim
+means an earlier run decided the send and handed it over, and the dispatcher finishes that decision
+instead of judging the contact again (`arrears.adapters.outbox`).
 
 A BatchGetItem costs the same read units as the GetItem requests it replaces (1 per started 4 KB,
 strongly consistent); DynamoDB may hand keys back unprocessed under load, which are asked again.
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arrears.adapters.call_ledger import CALL_LEDGER, ledger_from_item
-from arrears.adapters.items import action_from_item, borrower_from_item, loan_from_item
+from arrears.adapters.items import action_from_item, borrower_from_item, loan_from_item, plain
+from arrears.adapters.outbox import SendClaim, claim_from_item, outbox_key
 from arrears.domain.actions import Action
 from arrears.domain.borrowers import Borrower
 from arrears.domain.call_limits import CallLedger
@@ -38,22 +42,32 @@ class UnprocessedReads(RuntimeError):
 @dataclass(frozen=True)
 class GateState:
     """The action as stored, and its loan and borrower (None: not found); the borrower's call ledger
-    when it was asked for (None: not read; an empty ledger: none stored yet)."""
+    when it was asked for (None: not read; an empty ledger: none stored yet); the action's send
+    claim (None: no send started, or no outbox table given)."""
 
     action: Action | None
     loan: Loan | None = None
     borrower: Borrower | None = None
     ledger: CallLedger | None = None
+    claim: SendClaim | None = None
 
 
 class GateReads:
     """Reads an action with its loan and borrower (`read`), in as few requests as the ids allow."""
 
-    def __init__(self, actions: Table, loans: Table, borrowers: Table, caps: Table | None = None) -> None:
+    def __init__(
+        self,
+        actions: Table,
+        loans: Table,
+        borrowers: Table,
+        caps: Table | None = None,
+        outbox: Table | None = None,
+    ) -> None:
         self._actions = actions
         self._loans = loans
         self._borrowers = borrowers
         self._caps = caps
+        self._outbox = outbox
 
     def read(
         self,
@@ -77,11 +91,15 @@ class GateReads:
             keys[self._borrowers] = [{"borrower_id": borrower_id}]
         if ledger and borrower_id:
             keys[self._caps] = [{"borrower_id": borrower_id, "cap_key": CALL_LEDGER}]
+        if self._outbox is not None:
+            keys[self._outbox] = [{"id": outbox_key(action_id)}]
         found = self._batch(keys)
         raw_action = _one(found, self._actions)
         if raw_action is None:
             return GateState(None)
         action = action_from_item(raw_action)
+        raw_claim = _one(found, self._outbox) if self._outbox is not None else None
+        claim = None if raw_claim is None else claim_from_item(plain(raw_claim))
         if (loan_id, borrower_id) != (action.loan_id, action.borrower_id):
             ledger = False
             found = self._batch(
@@ -96,6 +114,7 @@ class GateReads:
             None if raw_loan is None else loan_from_item(raw_loan),
             None if raw_borrower is None else borrower_from_item(raw_borrower),
             ledger_from_item(action.borrower_id, _one(found, self._caps)) if ledger else None,
+            claim,
         )
 
     def _batch(self, keys: dict[Any, list[dict[str, str]]]) -> dict[str, list[dict[str, Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -43,9 +43,12 @@ class OnceRunner:
         *,
         retry_safe: bool = False,
         recorded: Callable[[], object] | None = None,
+        decision: Mapping[str, Any] | None = None,
     ) -> str:
         """The message id of `effect`'s first run for `key`; then `recorded()` (the caller's own record
-        of it, run after a replay too: the Powertools record is completed whatever it does)."""
+        of it, run after a replay too: the Powertools record is completed whatever it does).
+        `decision` is not kept (a Powertools record holds only the result; the send outbox,
+        `arrears.adapters.outbox`, keeps it)."""
         message_id = str(self._run(request={"key": key}, effect=effect)["message_id"])
         if recorded is not None:
             recorded()

@@ -25,6 +25,15 @@ One item per action in the idempotency table (`id = outbox#<action id>`), claime
   after it, the holder is dead and whatever it did is recorded unconfirmed.
 * The item expires (`expiration`, DynamoDB TTL) `OUTBOX_TTL` after the claim: longer than any
   failure queue keeps a message (14 days), so no replay can find an action's outbox gone.
+* The claim carries the caller's `decision` (the dispatcher's: the SENT outcome as judged at the
+  claim's instant, and the body of a deduplicated task): a send, once handed to the outbox, is
+  decided. A later run that finds the claim (`SendClaim`, read with the action by
+  `arrears.adapters.gate_reads`) finishes that decision, with its instant and digest, whatever the
+  gate would say by then: a contact is recorded once, at one instant, and never left made but
+  recorded as something else.
+* A deduplicated send (`retry_safe`) whose answer was lost keeps its claim, ended at once (`until`
+  = its claim instant), instead of giving it back: the next run resends the claim's own body within
+  the deduplication interval rather than judging the contact again.
 
 The window that remains (docs/reliability.md): a send made by an invocation that died, or whose
 answer was lost, is recorded "unconfirmed"; a claim taken by an invocation that died *before* its
@@ -34,7 +43,8 @@ send is recorded the same way, so that contact is not made (lost, never duplicat
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +68,42 @@ INTENT = "INTENT"
 COMPLETED = "COMPLETED"
 
 
+def outbox_key(key: str) -> str:
+    """The idempotency table's `id` of the outbox item of `key` (an action id, or a notice's key)."""
+    return f"outbox#{key}"
+
+
+@dataclass(frozen=True)
+class SendClaim:
+    """An outbox item as stored: a send started (`INTENT`) or done (`COMPLETED`) for `key`.
+
+    `decision` is what the claimer decided, stored with the claim (None for a claim that carries
+    none); `message_id` / `unconfirmed` are set once COMPLETED.
+    """
+
+    key: str
+    status: str
+    claimed_at: datetime
+    until: datetime
+    decision: Mapping[str, Any] | None = None
+    message_id: str = ""
+    unconfirmed: str = ""
+
+
+def claim_from_item(item: Mapping[str, Any]) -> SendClaim:
+    """The `SendClaim` of an outbox item (plain values); KeyError/ValueError when malformed."""
+    decision = item.get("decision")
+    return SendClaim(
+        key=str(item["id"]).removeprefix("outbox#"),
+        status=str(item["status"]),
+        claimed_at=parse_utc(str(item["claimed_at"])),
+        until=parse_utc(str(item["until"])),
+        decision=dict(decision) if isinstance(decision, Mapping) else None,
+        message_id=str(item.get("message_id", "")),
+        unconfirmed=str(item.get("unconfirmed", "")),
+    )
+
+
 class SendUnconfirmed(RuntimeError):
     """The send may or may not have reached the channel; it will not be repeated. `code` says why
     (the botocore error of the lost answer, or `InvocationEnded` for a holder that died)."""
@@ -72,9 +118,9 @@ class SendInProgress(RuntimeError):
 
 
 class SendOutbox:
-    """`outbox(key, effect, retry_safe=False, recorded=None)` runs `effect()` (the send; returns the
-    message id) at most once per key; a repeat returns the first send's message id, or raises
-    `SendUnconfirmed`."""
+    """`outbox(key, effect, retry_safe=False, recorded=None, decision=None)` runs `effect()` (the
+    send; returns the message id) at most once per key; a repeat returns the first send's message
+    id, or raises `SendUnconfirmed`."""
 
     def __init__(self, table: Table, clock: Clock | None = None) -> None:
         self._table = table
@@ -84,6 +130,15 @@ class SendOutbox:
     def register_lambda_context(self, context: Any) -> None:
         """The invocation's context: a claim lasts until its deadline (the remaining time)."""
         self._context = context
+
+    def claimed(self, key: str) -> bool:
+        """Whether a send for `key` was started (a claim, INTENT or COMPLETED): it was decided, and
+        only its own finishing (the dispatcher's `_resume`) may settle the action (strongly
+        consistent GetItem of the key only)."""
+        item = self._table.get_item(
+            Key={"id": outbox_key(key)}, ConsistentRead=True, ProjectionExpression="id"
+        ).get("Item")
+        return item is not None
 
     def _deadline(self, now: datetime) -> datetime:
         if self._context is None:
@@ -97,8 +152,12 @@ class SendOutbox:
         *,
         retry_safe: bool = False,
         recorded: Callable[[], object] | None = None,
+        decision: Mapping[str, Any] | None = None,
     ) -> str:
         """Run `effect` at most once for `key`; returns its message id (a repeat: the first one's).
+
+        `decision`: stored with the claim (plain JSON values), for a later run that finds the claim
+        to finish the send as decided (`SendClaim.decision`); no personal data.
 
         `recorded`: the caller's own conditional write of the send (the dispatcher's SENT transition
         of the action, which every later run reads first and then stops): run right after a send the
@@ -107,10 +166,10 @@ class SendOutbox:
         instead of recording the send unconfirmed. A run that dies between the send and `recorded`
         leaves the claim INTENT, recorded unconfirmed after its deadline, as without `recorded`.
         """
-        item_id = f"outbox#{key}"
+        item_id = outbox_key(key)
         now = self._clock.now()
         token = uuid.uuid4().hex
-        claim = {
+        claim: dict[str, Any] = {
             "id": item_id,
             "status": INTENT,
             "token": token,
@@ -118,6 +177,8 @@ class SendOutbox:
             "until": format_utc(self._deadline(now)),
             "expiration": int((now + OUTBOX_TTL).timestamp()),
         }
+        if decision is not None:
+            claim["decision"] = dict(decision)
         held = self._claim(claim)
         if held is not None and held.get("token") != token:
             try:
@@ -127,8 +188,13 @@ class SendOutbox:
         try:
             message_id = effect()
         except (ClientError, BotoCoreError) as error:
-            if not_applied(error) or retry_safe:
+            if not_applied(error):
                 self._release(item_id, token)
+                raise
+            if retry_safe:
+                # Maybe sent: keep the claim (and its decision), ended now, so the next run resends
+                # the same body (deduplicated) instead of judging the contact again.
+                self._end(item_id, token)
                 raise
             code = type(error).__name__
             self._complete(item_id, token, unconfirmed=code)
@@ -212,6 +278,20 @@ class SendOutbox:
                 ConditionExpression="#tk = :t",
                 ExpressionAttributeNames={"#s": "status", "#tk": "token"},
                 ExpressionAttributeValues=values,
+            )
+        except (ClientError, BotoCoreError):
+            return
+
+    def _end(self, item_id: str, token: str) -> None:
+        """End our claim now (`until` = its claim instant): the next run takes it over at once. Best
+        effort: a failure leaves it until its deadline, as for a holder that died."""
+        try:
+            self._table.update_item(
+                Key={"id": item_id},
+                UpdateExpression="SET #u = claimed_at",
+                ConditionExpression="#tk = :t",
+                ExpressionAttributeNames={"#u": "until", "#tk": "token"},
+                ExpressionAttributeValues={":t": token},
             )
         except (ClientError, BotoCoreError):
             return

@@ -66,9 +66,15 @@ def archive_line(record: Mapping[str, Any], token: str) -> dict[str, Any]:
     return {name: line[name] for name in ARCHIVE_FIELDS}
 
 
-def batch_id_for(contact_ids: Iterable[str]) -> str:
-    """Deterministic batch id: a retried batch of the same records maps to the same object."""
-    return hashlib.sha256("\n".join(sorted(contact_ids)).encode()).hexdigest()[:32]
+def batch_id_for(contact_keys: Iterable[str]) -> str:
+    """Deterministic batch id of a partition's records, from their keys (`<occurred_at>#<contact id>`,
+    `ContactRecord.contact_key`): a retried batch of the same records maps to the same object.
+
+    A key holds the record's instant, so two batches of different days never share an id (an archive
+    chain claims a batch by its id: one id claimed for two partitions would give one manifest to two
+    objects, and the chain would not verify).
+    """
+    return hashlib.sha256("\n".join(sorted(contact_keys)).encode()).hexdigest()[:32]
 
 
 ARCHIVE_PREFIX = "contacts/"

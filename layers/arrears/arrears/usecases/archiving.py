@@ -180,7 +180,7 @@ def archive_records(
             ordered = [r for r in ordered if str(r["contact_key"]) not in done]
             if not ordered:
                 continue
-        batch_id = batch_id_for(str(r["contact_id"]) for r in ordered)
+        batch_id = batch_id_for(str(r["contact_key"]) for r in ordered)
         key = object_key(jurisdiction, day, batch_id)
         if store.exists(manifest_key(key)):
             result.already_archived += len(ordered)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
@@ -24,10 +24,17 @@ from arrears.adapters.dynamodb import (
 )
 from arrears.adapters.errors import error_code, is_permanent
 from arrears.adapters.gate_reads import GateReads, GateState
-from arrears.adapters.outbox import SendInProgress, SendUnconfirmed
+from arrears.adapters.items import outcome_from_item, outcome_to_item
+from arrears.adapters.outbox import SendClaim, SendInProgress, SendUnconfirmed
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
-from arrears.domain.actions import CALL_TASK_LIFETIME, OPEN_ACTION_STATUSES, Action, ActionStatus
+from arrears.domain.actions import (
+    CALL_TASK_LIFETIME,
+    OPEN_ACTION_STATUSES,
+    Action,
+    ActionOutcome,
+    ActionStatus,
+)
 from arrears.domain.borrowers import Borrower
 from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
 from arrears.domain.calendar import format_utc
@@ -59,6 +66,8 @@ class Once(Protocol):
     `retry_safe`: the channel deduplicates a repeat itself (a FIFO queue's deduplication id), so a
     send whose answer was lost may be made again. `recorded`: the caller's own record of a confirmed
     send (the action's SENT transition), run right after it, in place of the outbox's completion.
+    `decision`: stored with the claim (the SENT outcome as judged, and a deduplicated task's body), so
+    a later run finishes the send as decided (`_resume`).
     Raises `SendUnconfirmed` for a send that may or may not have been made and will not be repeated,
     `SendInProgress` while another run holds the key.
     """
@@ -70,6 +79,7 @@ class Once(Protocol):
         *,
         retry_safe: bool = False,
         recorded: Callable[[], object] | None = None,
+        decision: Mapping[str, Any] | None = None,
     ) -> str: ...
 
 
@@ -82,8 +92,14 @@ class UnconfirmedSend(RuntimeError):
         self.digest = digest
 
 
-Record = Callable[[str], object]
-"""Records a confirmed send as SENT with the digest of what was sent (`_dispatch`'s `record_sent`)."""
+@dataclass(frozen=True)
+class Record:
+    """How `_dispatch` records a send: `sent(digest)` records a confirmed send as SENT with the digest
+    of what was sent; `outcome(digest)` is that SENT outcome as judged now (stored with the outbox
+    claim, so a later run records the same one: `_resume`)."""
+
+    sent: Callable[[str], object]
+    outcome: Callable[[str], ActionOutcome]
 
 
 def _once(
@@ -94,11 +110,20 @@ def _once(
     record: Record,
     *,
     retry_safe: bool = False,
+    body: dict[str, Any] | None = None,
 ) -> str:
     """Hand the contact over through the outbox, recording it SENT right after a confirmed send (the
-    action's transition is the outbox's completion); returns `digest` (the SHA-256 of what was sent)."""
+    action's transition is the outbox's completion); returns `digest` (the SHA-256 of what was sent).
+
+    The claim carries the decision: the SENT outcome judged now and, for a deduplicated task
+    (`retry_safe`), its `body` (a task carries no personal data), which a later run resends."""
+    decision: dict[str, Any] = {"outcome": outcome_to_item(record.outcome(digest))}
+    if body is not None:
+        decision["body"] = body
     try:
-        ports.once(key, effect, retry_safe=retry_safe, recorded=lambda: record(digest))
+        ports.once(
+            key, effect, retry_safe=retry_safe, recorded=lambda: record.sent(digest), decision=decision
+        )
     except SendUnconfirmed as unconfirmed:
         raise UnconfirmedSend(unconfirmed.code, digest) from None
     except SendInProgress as busy:
@@ -191,7 +216,8 @@ class DispatchResult:
 
     `status` is the status the run moved the action to, or None when it did nothing (not found,
     not open, not yet due, or settled by another run). `reason` says why, for all but SENT. `at` is
-    the instant the action was judged at (the dispatcher's clock).
+    the instant the action was judged at (the dispatcher's clock; for a send an earlier run decided,
+    `_resume`, the instant of its outbox claim).
     """
 
     action_id: str
@@ -412,7 +438,6 @@ def _send(
         )
     token = borrower_token(ports.token_secret(), action.borrower_id)
     if action.channel is Channel.FIELD_VISIT:
-        queue = ports.field_visits
         task: dict[str, Any] = {
             "type": "FIELD_VISIT",
             "action_id": action.action_id,
@@ -438,10 +463,11 @@ def _send(
         return _once(
             ports,
             action.action_id,
-            lambda: queue.send(task, group=borrower.region or "unknown", dedup_id=action.action_id),
+            lambda: _send_field_visit(ports, action, task),
             _digest(task),
             record,
             retry_safe=True,
+            body=task,
         )
     if action.channel is Channel.CALL_TASK:
         if allowance is None:
@@ -480,6 +506,14 @@ def _send(
             record,
         )
     raise ValueError(f"channel {action.channel.value} is not dispatchable")
+
+
+def _send_field_visit(ports: DispatchPorts, action: Action, task: Mapping[str, Any]) -> str:
+    """Queue a field-visit task (FIFO: grouped by the borrower's region, deduplicated by the action id,
+    so a resend of the same task within SQS's interval is dropped)."""
+    return ports.field_visits.send(
+        dict(task), group=str(task.get("region") or "unknown"), dedup_id=action.action_id
+    )
 
 
 def _window_end(at: datetime, tz_name: str, end: time) -> datetime:
@@ -613,7 +647,8 @@ def dispatch(
     state = ports.gate_reads.read(
         action_id, loan_id, borrower_id, with_ledger=channel == Channel.CALL_TASK.value
     )
-    return replace(_dispatch(action_id, at, ports, state), at=at)
+    result = _dispatch(action_id, at, ports, state)
+    return result if result.at is not None else replace(result, at=at)
 
 
 class _NotRecorded(Exception):
@@ -629,6 +664,11 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
     complete_record(ports.actions, ports.contacts, action)
     if action.status not in OPEN_ACTION_STATUSES:
         return DispatchResult(action_id, None, action.channel.value, f"already {action.status.value}")
+    decided = _decided(state.claim)
+    if decided is not None:
+        # An earlier run judged this contact and handed it to the outbox: finish that decision, at
+        # its instant, whatever the gate would say now (the send may have been made).
+        return _resume(ports, action, decided, state.claim)
     if action.status is ActionStatus.DEFERRED and action.not_before > at:
         return DispatchResult(action_id, None, action.channel.value, "deferred until later")
     loan, borrower = state.loan, state.borrower
@@ -697,9 +737,22 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         except Exception as error:
             raise _NotRecorded from error
 
+    def sent_outcome(digest: str) -> ActionOutcome:
+        return ActionOutcome(
+            ActionStatus.SENT,
+            occurred_at=at,
+            borrower_timezone=borrower.timezone,
+            rule_pack=pack.ref,
+            message_sha256=digest,
+            rules_checked=decision.rules_checked,
+            decided_by=decision.decided_by,
+            zones_checked=decision.zones_checked,
+        )
+
     try:
         _validation_notice(ports, action, borrower, loan, at, pack)
-        digest = _send(ports, action, borrower, loan, at, pack, record_confirmed, opening.allowance)
+        record = Record(record_confirmed, sent_outcome)
+        digest = _send(ports, action, borrower, loan, at, pack, record, opening.allowance)
     except _NotRecorded as failed:
         # Sent, and the outbox completed its claim: the next run replays the send and records it.
         raise failed.__cause__ or failed from None
@@ -728,6 +781,85 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         # Another run settled it between our read and our write; the send itself ran once.
         return DispatchResult(action_id, None, action.channel.value, "settled by another run")
     return DispatchResult(action_id, ActionStatus.SENT, action.channel.value)
+
+
+def _decided(claim: SendClaim | None) -> ActionOutcome | None:
+    """The SENT outcome an earlier run decided and stored with its outbox claim (None: no claim, or
+    one that carries no decision: a claim written before claims carried one)."""
+    if claim is None or not claim.decision:
+        return None
+    try:
+        outcome = outcome_from_item(claim.decision.get("outcome"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return outcome if outcome is not None and outcome.status is ActionStatus.SENT else None
+
+
+class _Undecided(RuntimeError):
+    """The claim was given back (nothing sent) between the read and the outbox: judge again."""
+
+
+def _resume(
+    ports: DispatchPorts, action: Action, decided: ActionOutcome, claim: SendClaim | None
+) -> DispatchResult:
+    """Finish a send an earlier run decided (its outbox claim): record it SENT with the claim's
+    outcome (its instant, digest, rule pack and rules checked), never judged again.
+
+    The outbox answers as for any repeat: the first send's message id (confirmed), `SendUnconfirmed`
+    (its holder died or its answer was lost: recorded SENT "unconfirmed", never sent again),
+    `SendInProgress` while the holder may still be sending (transient: retried). A deduplicated task
+    whose holder died within SQS's interval is resent from the claim's own body. Raises
+    `TransientSendError` when the claim was given back meanwhile (the retry judges it afresh).
+    """
+    body = claim.decision.get("body") if claim is not None and claim.decision else None
+    retry_safe = action.channel is Channel.FIELD_VISIT and isinstance(body, Mapping)
+
+    def effect() -> str:
+        if retry_safe and isinstance(body, Mapping):
+            return _send_field_visit(ports, action, body)
+        raise _Undecided(f"{action.action_id}: the send's claim was given back; judged again on retry")
+
+    settled: list[bool] = []
+
+    def record(reason: str = "") -> bool:
+        settled.append(
+            settle(
+                ports.actions,
+                ports.contacts,
+                action,
+                ActionStatus.SENT,
+                at=decided.occurred_at,
+                borrower_timezone=decided.borrower_timezone,
+                rule_pack=decided.rule_pack,
+                reason=reason,
+                message_sha256=decided.message_sha256,
+                rules_checked=decided.rules_checked,
+                decided_by=decided.decided_by,
+                zones_checked=decided.zones_checked,
+            )
+        )
+        return settled[-1]
+
+    try:
+        ports.once(
+            action.action_id,
+            effect,
+            retry_safe=retry_safe,
+            recorded=record,
+            decision=claim.decision if claim is not None else None,
+        )
+    except SendUnconfirmed as unconfirmed:
+        record(str(UnconfirmedSend(unconfirmed.code, decided.message_sha256)))
+    except SendInProgress as busy:
+        raise TransientSendError(str(busy)) from None
+    except _Undecided as undecided:
+        raise TransientSendError(str(undecided)) from None
+    if not settled:
+        record()  # the first run's confirmed send (its message id replayed): recorded now
+    if not settled[-1]:
+        return DispatchResult(action.action_id, None, action.channel.value, "settled by another run")
+    # Judged at the claim's instant, not this run's.
+    return DispatchResult(action.action_id, ActionStatus.SENT, action.channel.value, at=decided.occurred_at)
 
 
 def _validation_notice(

@@ -10,6 +10,7 @@ record plans nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -142,11 +143,17 @@ def cancel_open_actions(
     field_visits: TaskQueue,
     call_tasks: TaskQueue,
     call_ledger: CallLedgerRepository,
+    claimed: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Cancel what no longer applies: everything when the loan closed or a stopping hold (bankruptcy,
     death) was recorded, else the actions of other instalments. What was already handed off is
     withdrawn: a field visit in a collector's queue, a call task still within its deadline in the
-    dialer's."""
+    dialer's.
+
+    `claimed(action_id)` (the send outbox's `SendOutbox.claimed`): an open action whose send was
+    already decided and handed to its channel (its `SENT` transition still to come, e.g. lost to a
+    fault) is not cancelled: the contact may have been made, and its redelivery records it `SENT`.
+    """
     cancelled: list[str] = []
     # The record says which rules cancelled it, by the pack in force at `at`, in the borrower's zone.
     owner = borrowers.get(after.borrower_id)
@@ -160,6 +167,8 @@ def cancel_open_actions(
             continue
         reason, rules_checked = why
         if action.status in OPEN_ACTION_STATUSES:
+            if claimed is not None and claimed(action.action_id):
+                continue  # decided and handed over: the dispatcher's redelivery records it SENT
             if settle(
                 actions,
                 contacts,
@@ -255,6 +264,7 @@ def plan_for_change(
     call_tasks: TaskQueue,
     playbook: CollectionPlaybook,
     call_ledger: CallLedgerRepository,
+    claimed: Callable[[str], bool] | None = None,
 ) -> PlanResult:
     """Plan the steps `after` reached since `before` (None: a new loan), and cancel what no longer applies.
 
@@ -272,6 +282,7 @@ def plan_for_change(
             field_visits=field_visits,
             call_tasks=call_tasks,
             call_ledger=call_ledger,
+            claimed=claimed,
         )
     elif (why := calls_must_stop(before, after)) is not None:
         # The gate suppresses every later call; a call already in the dialer's queue is withdrawn.
