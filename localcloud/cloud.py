@@ -50,6 +50,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 import boto3
+from aws_lambda_powertools.utilities import parameters
 
 from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
@@ -315,6 +316,9 @@ class LocalCloud:
     ) -> None:
         # With `trim_streams`, stream records every consumer has read are dropped (localcloud.lean).
         self.trim_streams = trim_streams
+        # A new cloud is a set of new Lambda containers: nothing a handler cached in an earlier cloud of
+        # this process (Powertools' parameter cache: the collection policy from SSM) carries over.
+        parameters.clear_caches()
         # With `expire_ttl`, the items whose TTL has passed are deleted at each new simulated day, as
         # DynamoDB's TTL does (localcloud.lean.expire_ttl_items); `ttl_expired` counts them per table.
         self.expire_ttl = expire_ttl
