@@ -318,7 +318,7 @@ class LocalCloud:
         self.trim_streams = trim_streams
         # A new cloud is a set of new Lambda containers: nothing a handler cached in an earlier cloud of
         # this process (Powertools' parameter cache: the collection policy from SSM) carries over.
-        parameters.clear_caches()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
         # With `expire_ttl`, the items whose TTL has passed are deleted at each new simulated day, as
         # DynamoDB's TTL does (localcloud.lean.expire_ttl_items); `ttl_expired` counts them per table.
         self.expire_ttl = expire_ttl
@@ -389,17 +389,24 @@ class LocalCloud:
             os.environ.clear()
             os.environ.update(saved)
 
+    # The prefix of the handler modules this cloud loads (each cloud loads its own copies).
+    _module_prefix = "_arrears_fn_"
+
+    def _handler_containers(self) -> contextlib.AbstractContextManager[None]:
+        """While a handler module is imported: how `Container.from_environment()` builds its container."""
+        return _containers_with(self.simulated_clock)
+
     def _load(self, name: str) -> ModuleType:
         spec = self.stack.functions[name]
         module_file, _, _ = spec.handler.partition(".")
         path = spec.code_dir / f"{module_file}.py"
-        module_name = f"_arrears_fn_{name}_{id(self)}"
+        module_name = f"{self._module_prefix}{name}_{id(self)}"
         loader_spec = importlib.util.spec_from_file_location(module_name, path)
         if loader_spec is None or loader_spec.loader is None:
             raise ImportError(f"cannot load handler module {path}")
         module = importlib.util.module_from_spec(loader_spec)
         _forget_powertools_logger(spec.environment.get("POWERTOOLS_SERVICE_NAME", name))
-        with self._environment(spec), _containers_with(self.simulated_clock):
+        with self._environment(spec), self._handler_containers():
             sys.modules[module_name] = module
             loader_spec.loader.exec_module(module)
         self._modules[name] = module

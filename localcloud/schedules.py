@@ -148,3 +148,19 @@ class Schedule:
             text = text.replace(keyword, value)
         event: dict[str, Any] = json.loads(text)
         return event
+
+
+def firings_of(
+    schedules: list[Schedule], begin: datetime, end: datetime
+) -> Iterator[tuple[datetime, Schedule]]:
+    """Every firing of `schedules` in [`begin`, `end`), schedule by schedule.
+
+    The stack is deployed at `begin`: the first local day has had no 00:30 sweep, so the sweep's
+    deadline checks (`SweepDeadlineFunction`) would only report that; they start once the first sweep
+    (`SweepFunction`, exactly one) has run."""
+    (sweep,) = [s for s in schedules if s.function == "SweepFunction"]
+    first_sweep = next(sweep.firings(begin, end), end)
+    for schedule in schedules:
+        since = first_sweep if schedule.function == "SweepDeadlineFunction" else begin
+        for moment in schedule.firings(since, end):
+            yield moment, schedule

@@ -52,7 +52,7 @@ from localcloud.plan_voices import ApiVoice
 from localcloud.reactions import ReactingBorrowers, manages
 from localcloud.retention_report import retention_summary
 from localcloud.rule_layers import decisions_by_layer
-from localcloud.schedules import Schedule
+from localcloud.schedules import Schedule, firings_of
 from localcloud.stack import LocalStack, deploy
 from localcloud.wheel import timer_wheel_summary
 
@@ -317,15 +317,9 @@ class Simulation:
         end = begin + timedelta(days=days)
         queue: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         order = 0
-        # The stack is deployed at `begin`: the first local day has had no 00:30 sweep, so its deadline
-        # checks would only report that; they start once the first sweep has run.
-        (sweep,) = [s for s in self.schedules if s.function == "SweepFunction"]
-        first_sweep = next(sweep.firings(begin, end), end)
-        for schedule in self.schedules:
-            since = first_sweep if schedule.function == "SweepDeadlineFunction" else begin
-            for moment in schedule.firings(since, end):
-                heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
-                order += 1
+        for moment, schedule in firings_of(self.schedules, begin, end):
+            heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
+            order += 1
         for moment in self.reactions.days(begin, end):
             heapq.heappush(queue, (moment, order, "borrowers-day", ()))
             order += 1

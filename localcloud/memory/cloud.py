@@ -12,20 +12,16 @@ construction, not a second implementation to keep equal.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 
 from arrears.adapters.container import Container
 from arrears.adapters.streams import lambda_stream_record
 from localcloud.cloud import (
     LocalCloud,
-    _forget_powertools_logger,
     _QueueMapping,
     _StreamMapping,
     _with_json_body,
@@ -63,21 +59,10 @@ class MemoryCloud(LocalCloud):
         finally:
             setattr(Container, "from_environment", original)  # noqa: B010
 
-    def _load(self, name: str) -> ModuleType:
-        spec = self.stack.functions[name]
-        module_file, _, _ = spec.handler.partition(".")
-        path = spec.code_dir / f"{module_file}.py"
-        module_name = f"_arrears_fast_{name}_{id(self)}"
-        loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise ImportError(f"cannot load handler module {path}")
-        module = importlib.util.module_from_spec(loader_spec)
-        _forget_powertools_logger(spec.environment.get("POWERTOOLS_SERVICE_NAME", name))
-        with self._environment(spec), self._memory_containers():
-            sys.modules[module_name] = module
-            loader_spec.loader.exec_module(module)
-        self._modules[name] = module
-        return module
+    _module_prefix = "_arrears_fast_"
+
+    def _handler_containers(self) -> AbstractContextManager[None]:
+        return self._memory_containers()
 
     # -- streams ------------------------------------------------------------------------------
 

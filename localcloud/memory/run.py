@@ -30,7 +30,7 @@ from arrears.config.playbook import bundled_playbook
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import BookEntry
 from localcloud.cloud import LocalCloud
-from localcloud.schedules import Schedule
+from localcloud.schedules import Schedule, firings_of
 from localcloud.simulation import RunStats, Simulation
 from localcloud.stack import LocalStack
 
@@ -95,13 +95,9 @@ class CoreRun:
         end = begin + timedelta(days=days)
         queue: list[tuple[datetime, int, str, tuple[Any, ...]]] = []
         order = 0
-        (sweep,) = [s for s in self.schedules if s.function == "SweepFunction"]
-        first_sweep = next(sweep.firings(begin, end), end)
-        for schedule in self.schedules:
-            since = first_sweep if schedule.function == "SweepDeadlineFunction" else begin
-            for moment in schedule.firings(since, end):
-                heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
-                order += 1
+        for moment, schedule in firings_of(self.schedules, begin, end):
+            heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
+            order += 1
         for entry in self.book:
             for moment, kind, args in self._payment_times(entry, end):
                 # A payment on the first local day east of UTC can be before the run's first UTC
