@@ -307,10 +307,15 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
         for c in contacts
         if c["status"] in {s.value for s in TERMINAL} and not c.get("result")
     )
-    phones = {
-        str(b["borrower_id"]): str(b.get("phone", "")) for b in map(plain, _scan(settings.borrowers_table))
-    }
-    phones.update(sim.erasures.phones_by_pseudonym)  # erased borrowers' numbers (localcloud.erasures)
+    # Every number a borrower had during the run: the current one, an erased borrower's (localcloud.erasures)
+    # and the ones the lending core replaced (localcloud.lending_core): a text went to the number of its day.
+    phones: dict[str, set[str]] = defaultdict(set)
+    for borrower in map(plain, _scan(settings.borrowers_table)):
+        phones[str(borrower["borrower_id"])].add(str(borrower.get("phone", "")))
+    for pseudonym, number in sim.erasures.phones_by_pseudonym.items():
+        phones[pseudonym].add(number)
+    for borrower_id, old, _new in sim.lending_core.stats.phone_changes:
+        phones[borrower_id].add(old)
 
     by_status: Counter[str] = Counter()
     stuck: Counter[str] = Counter()
@@ -329,9 +334,8 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
         elif action.status is ActionStatus.DEFERRED and action.not_before <= now - timedelta(minutes=15):
             stuck["DEFERRED_past_due"] += 1
         if action.channel.value == "SMS" and action.last_outcome and action.last_outcome.message_sha256:
-            sms_keys[(phones.get(action.borrower_id, ""), action.last_outcome.message_sha256)].append(
-                action.action_id
-            )
+            for number in phones.get(action.borrower_id) or {""}:
+                sms_keys[(number, action.last_outcome.message_sha256)].append(action.action_id)
         per_action[action.action_id] = 0
     unattributed = 0
     for (kind, _target, key), count in effects.effects.items():
