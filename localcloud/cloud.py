@@ -389,6 +389,18 @@ class LocalCloud:
             os.environ.clear()
             os.environ.update(saved)
 
+    def _deliver_batch(self, queue: _QueueMapping, records: list[dict[str, Any]]) -> set[str]:
+        """Invoke `queue`'s function with the `records` its filters pass; the message ids that failed
+        (its `batchItemFailures`, or every record delivered when the invocation raised)."""
+        wanted = [r for r in records if passes_filters(_with_json_body(r), queue.source.properties)]
+        if not wanted:
+            return set()
+        try:
+            response = self.invoke(queue.function, {"Records": wanted})
+        except Exception:
+            return {r["messageId"] for r in wanted}
+        return {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+
     # The prefix of the handler modules this cloud loads (each cloud loads its own copies).
     _module_prefix = "_arrears_fn_"
 
@@ -691,14 +703,7 @@ class LocalCloud:
                 return delivered
             delivered += len(messages)
             records = [to_sqs_record(m, queue.queue_arn) for m in messages]
-            wanted = [r for r in records if passes_filters(_with_json_body(r), queue.source.properties)]
-            failed: set[str] = set()
-            if wanted:
-                try:
-                    response = self.invoke(queue.function, {"Records": wanted})
-                    failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
-                except Exception:
-                    failed = {r["messageId"] for r in wanted}
+            failed = self._deliver_batch(queue, records)
             for record in records:
                 if record["messageId"] in failed:
                     # The visibility timeout elapses (simulated): the message is received again, and

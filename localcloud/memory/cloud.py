@@ -24,8 +24,6 @@ from localcloud.cloud import (
     LocalCloud,
     _QueueMapping,
     _StreamMapping,
-    _with_json_body,
-    passes_filters,
 )
 from localcloud.memory.services import QueuedMessage
 from localcloud.memory.world import MemoryContainer, MemoryWorld
@@ -108,14 +106,7 @@ class MemoryCloud(LocalCloud):
                 return delivered
             delivered += len(taken)
             records = [self._record(m, queue.queue_arn) for m in taken]
-            wanted = [r for r in records if passes_filters(_with_json_body(r), queue.source.properties)]
-            failed: set[str] = set()
-            if wanted:
-                try:
-                    response = self.invoke(queue.function, {"Records": wanted})
-                    failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
-                except Exception:
-                    failed = {r["messageId"] for r in wanted}
+            failed = self._deliver_batch(queue, records)
             sqs.settle_batch(queue.queue_url, taken, failed)
         raise RuntimeError(f"{queue.function}: more than {max_messages} messages in one settle: a loop?")
 
