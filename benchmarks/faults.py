@@ -8,6 +8,9 @@ The fault-free run of the same seed is the reference: the loan side (money paid 
 bucket) must be identical; the contact side may differ only by what the faults legitimately delay
 or leave unconfirmed.
 
+The runs are independent: `--workers N` (default 3, one per run) runs them in separate processes
+(spawned, so each has its own moto), and the figures are the same as in one process.
+
 Writes `--out` (benchmarks/results-faults.json): per run, the faults injected by kind and service,
 duplicates, sends without effect, unconfirmed sends, archive against records, CPU and wall time.
 """
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -84,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="0.05,0.10", help="comma-separated fault rates")
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results-faults.json"))
+    parser.add_argument("--workers", type=int, default=3, help="runs in parallel processes")
     args = parser.parse_args(argv)
     book = {
         "loans": args.loans,
@@ -92,24 +98,36 @@ def main(argv: list[str] | None = None) -> int:
         "fault_seed": args.fault_seed,
         "rates": args.rates,
     }
-    reference = _run(args.loans, args.days, args.seed, args.start, None)
-    runs: dict[str, Any] = {"0": reference}
-    _write(args.out, book, runs)  # after each run: a long bench stopped early keeps what it measured
-    print(f"fault-free: {reference['cpu_seconds']} s CPU, {reference['wall_seconds']} s wall", flush=True)
-    for rate in (float(r) for r in args.rates.split(",") if r):
-        faulted = _run(args.loans, args.days, args.seed, args.start, FaultPlan(rate, args.fault_seed))
-        runs[f"{rate:g}"] = {**faulted, "against_fault_free": compare(reference, faulted)}
-        _write(args.out, book, runs)
-        print(
-            f"faults {rate:.0%}: {faulted['faults']['injected_total']} injected, "
-            f"{faulted['effects']['duplicates']} duplicates, "
-            f"{faulted['effects']['sent_without_effect']} sent without effect, "
-            f"{faulted['effects']['sent_unconfirmed_not_delivered']} unconfirmed not delivered, "
-            f"archive {faulted['archive']['records_archived']}/{faulted['archive']['contact_records']}, "
-            f"invariants {'hold' if faulted['invariants_ok'] else 'BROKEN ' + ','.join(faulted['broken'])}, "
-            f"{faulted['cpu_seconds']} s CPU",
-            flush=True,
-        )
+    rates = [float(r) for r in args.rates.split(",") if r]
+    plans: dict[str, FaultPlan | None] = {"0": None} | {
+        f"{rate:g}": FaultPlan(rate, args.fault_seed) for rate in rates
+    }
+    runs: dict[str, Any] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, args.workers), mp_context=context) as pool:
+        futures: dict[str, Future[dict[str, Any]]] = {
+            key: pool.submit(_run, args.loans, args.days, args.seed, args.start, plan)
+            for key, plan in plans.items()
+        }
+        reference = futures["0"].result()
+        runs["0"] = reference
+        _write(args.out, book, runs)  # after each run: a long bench stopped early keeps what it measured
+        print(f"fault-free: {reference['cpu_seconds']} s CPU, {reference['wall_seconds']} s wall", flush=True)
+        for key in list(plans)[1:]:
+            faulted = futures[key].result()
+            verdict = "hold" if faulted["invariants_ok"] else "BROKEN " + ",".join(faulted["broken"])
+            runs[key] = {**faulted, "against_fault_free": compare(reference, faulted)}
+            _write(args.out, book, runs)
+            print(
+                f"faults {float(key):.0%}: {faulted['faults']['injected_total']} injected, "
+                f"{faulted['effects']['duplicates']} duplicates, "
+                f"{faulted['effects']['sent_without_effect']} sent without effect, "
+                f"{faulted['effects']['sent_unconfirmed_not_delivered']} unconfirmed not delivered, "
+                f"archive {faulted['archive']['records_archived']}/{faulted['archive']['contact_records']}, "
+                f"invariants {verdict}, "
+                f"{faulted['cpu_seconds']} s CPU",
+                flush=True,
+            )
     ok = all(run["invariants_ok"] for run in runs.values())
     return 0 if ok else 1
 
