@@ -328,3 +328,37 @@ def test_a_pseudonym_without_a_call_ledger_keeps_its_tombstone_and_a_closed_debt
     loan = container.loans.get("L-1")
     assert loan is not None
     assert loan.borrower_id == alias
+
+
+def test_an_action_planned_from_a_loan_image_older_than_the_erasure_follows_the_loan_to_the_pseudonym(
+    make_cloud: CloudFactory, container: Container, stack: LocalStack, tmp_path: Path
+) -> None:
+    """A planner's stream batch retried after the erasure plans under the id the erasure replaced:
+    judged under that id it failed "borrower not found" and its action and contact record brought
+    the erased id back (found by the fault runs)."""
+    cloud = make_cloud(AT)
+    seed(container)
+    cloud.settle()
+    before = container.loans.get("L-1")
+    assert before is not None
+    cloud.put_event(
+        "LoanEventsBus",
+        "arrears.privacy",
+        "ErasureRequested",
+        {"request_id": "ER-9", "borrower_id": "B-L-1", "requested_at": "2026-03-06T08:59:00Z"},
+    )
+    cloud.settle()
+    assert remaining("B-L-1", tmp_path, stack) == {}
+
+    stale = plan(container, before, Channel.SMS, "sms_overdue", step="sms-d7", at=AT + timedelta(hours=1))
+    assert stale.borrower_id == "B-L-1"
+    cloud.settle()  # the dispatcher runs on the new action's stream record
+
+    alias = pseudonym(borrower_token(container.token_secret.value(), "B-L-1"))
+    settled = container.actions.get(stale.action_id)
+    assert settled is not None
+    assert settled.borrower_id == alias
+    assert settled.status.value == "SUPPRESSED"  # the tombstone is opted out of every channel
+    records = [c for c in container.contacts.for_loan("L-1") if c["action_id"] == stale.action_id]
+    assert [r["borrower_id"] for r in records] == [alias]
+    assert remaining("B-L-1", tmp_path, stack) == {}

@@ -10,11 +10,13 @@ and `close_by` (the sparse OpenComplaintIndex), so the deadline check reads only
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
 from arrears.adapters.items import plain
+from arrears.adapters.retrying import retry_transient
 from arrears.adapters.tables import all_items, conditional_write
 
 if TYPE_CHECKING:
@@ -75,13 +77,16 @@ class BorrowerRequestRepository:
             IndexName=REQUESTS_BY_BORROWER_INDEX,
             KeyConditionExpression=Key("borrower_id").eq(borrower_id),
         ):
-            written = conditional_write(
-                self._table.update_item,
-                Key={"request_id": item["request_id"]},
-                UpdateExpression="SET borrower_id = :p REMOVE #text",
-                ExpressionAttributeNames={"#text": "text"},
-                ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id},
-                ConditionExpression="borrower_id = :old",
+            written = retry_transient(  # one idempotent write, retried alone: not the whole move
+                partial(
+                    conditional_write,
+                    self._table.update_item,
+                    Key={"request_id": item["request_id"]},
+                    UpdateExpression="SET borrower_id = :p REMOVE #text",
+                    ExpressionAttributeNames={"#text": "text"},
+                    ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id},
+                    ConditionExpression="borrower_id = :old",
+                )
             )
             changed += written is not None
         return changed

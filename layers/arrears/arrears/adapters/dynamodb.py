@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -24,6 +25,7 @@ from arrears.adapters.items import (
     outcome_to_item,
     plain,
 )
+from arrears.adapters.retrying import retry_transient
 from arrears.adapters.tables import TRANSACTION_REFUSED, all_items, conditional_write, pages
 from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord
 from arrears.domain.borrowers import PII_FIELDS, Borrower
@@ -854,12 +856,15 @@ class ActionRepository:
             IndexName=LOAN_ACTIONS_INDEX,
             KeyConditionExpression=Key("loan_id").eq(loan_id),
         ):
-            written = conditional_write(
-                self._table.update_item,
-                Key={"action_id": item["action_id"]},
-                UpdateExpression="SET borrower_id = :p",
-                ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id},
-                ConditionExpression="borrower_id = :old",
+            written = retry_transient(  # one idempotent write, retried alone: not the whole move
+                partial(
+                    conditional_write,
+                    self._table.update_item,
+                    Key={"action_id": item["action_id"]},
+                    UpdateExpression="SET borrower_id = :p",
+                    ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id},
+                    ConditionExpression="borrower_id = :old",
+                )
             )
             changed += written is not None
         return changed
@@ -964,12 +969,15 @@ class ContactRepository:
         for item in self.for_loan(loan_id):
             if item.get("borrower_id") != borrower_id:
                 continue
-            written = conditional_write(
-                self._table.update_item,
-                Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
-                UpdateExpression="SET borrower_id = :p",
-                ExpressionAttributeValues={":p": pseudonym},
-                ConditionExpression=Attr("borrower_id").eq(borrower_id),
+            written = retry_transient(  # one idempotent write, retried alone: not the whole move
+                partial(
+                    conditional_write,
+                    self._table.update_item,
+                    Key={"loan_id": loan_id, "contact_key": item["contact_key"]},
+                    UpdateExpression="SET borrower_id = :p",
+                    ExpressionAttributeValues={":p": pseudonym},
+                    ConditionExpression=Attr("borrower_id").eq(borrower_id),
+                )
             )
             if written is not None:
                 changed += 1

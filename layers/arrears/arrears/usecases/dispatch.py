@@ -53,7 +53,7 @@ from arrears.domain.loans import Loan
 from arrears.domain.messages import RenderedMessage, needs_opt_out_url, render, template_ids
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
-from arrears.domain.tokens import borrower_token
+from arrears.domain.tokens import borrower_token, is_pseudonym
 from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
 from arrears.usecases.preferences import opt_out_link
@@ -644,11 +644,31 @@ def dispatch(
     `channel` `CALL_TASK`, the same request reads the borrower's call ledger the task opens on.
     """
     at = ports.clock.now()
-    state = ports.gate_reads.read(
-        action_id, loan_id, borrower_id, with_ledger=channel == Channel.CALL_TASK.value
+    with_ledger = channel == Channel.CALL_TASK.value
+    state = _follow_erasure(
+        ports, ports.gate_reads.read(action_id, loan_id, borrower_id, with_ledger=with_ledger)
     )
     result = _dispatch(action_id, at, ports, state)
     return result if result.at is not None else replace(result, at=at)
+
+
+def _follow_erasure(ports: DispatchPorts, state: GateState) -> GateState:
+    """The state to judge: `state`, unless the action carries a borrower id its loan no longer does
+    because the borrower was erased since (`arrears.usecases.erasure`: the loan now carries their
+    pseudonym). Such an action was planned from a loan image older than the erasure (a stream batch
+    retried or redriven after it); left as it is, it would be judged "borrower not found" and its
+    record would bring the erased id back into the Actions and Contacts tables. The loan's actions
+    under that id follow the loan to the pseudonym, as the erasure moves them, and the state is read
+    again under it (the tombstone: opted out of every channel that reaches the person)."""
+    action, loan = state.action, state.loan
+    if action is None or loan is None or action.borrower_id == loan.borrower_id:
+        return state
+    if not is_pseudonym(loan.borrower_id):
+        return state
+    ports.actions.pseudonymise_borrower(action.loan_id, action.borrower_id, loan.borrower_id)
+    return ports.gate_reads.read(
+        action.action_id, loan.loan_id, loan.borrower_id, with_ledger=state.ledger is not None
+    )
 
 
 class _NotRecorded(Exception):

@@ -34,6 +34,13 @@ the original id and the alias are one id, and re-keying would move an item onto 
 ledger's TransactWriteItems is refused: two operations on one item) or delete the tombstone itself
 (`drop_erased`). A repeat of a done erasure under the pseudonym changes nothing.
 
+Each step is one port call that a re-run repeats harmlessly, so a step that meets a transient error
+(a throttle that outlasted botocore's retries, a timeout, a connection closed) is retried on its own
+(`arrears.adapters.retrying.retry_transient`) instead of failing the invocation: a borrower with a
+long history makes dozens of calls, and an invocation that had to get every one of them through at
+once would not finish under a steady rate of transient errors (each retry of the event starting
+again from the tombstone).
+
 The erasure itself is evidenced by a write-once audit record in the archive bucket,
 `erasures/dt=<day>/<request-hash>.json`, holding the SHA-256 of the request id (never the id a
 caller supplied, which may carry personal data and could never be removed from under the lock:
@@ -48,11 +55,13 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.container import Container
 from arrears.adapters.dynamodb import BorrowerRepository
+from arrears.adapters.retrying import retry_transient
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.borrowers import PII_FIELDS
 from arrears.domain.calendar import format_utc
@@ -207,37 +216,49 @@ def _rekey(
 ) -> None:
     """Re-key the borrower's items from `original` to `alias` (the tombstone copied first, the item
     under the original id dropped last), counting what this call moved into `counts`."""
-    counts["borrowers"] = int(ports.borrowers.copy_as(original, alias))
+    counts["borrowers"] = int(retry_transient(partial(ports.borrowers.copy_as, original, alias)))
     counts["actions"] = counts["contacts"] = counts["loans"] = 0
     for loan_id in loan_ids:
-        counts["actions"] += ports.actions.pseudonymise_borrower(loan_id, original, alias)
-        counts["contacts"] += ports.contacts.pseudonymise_borrower(loan_id, original, alias)
-        counts["loans"] += int(ports.loans.pseudonymise_borrower(loan_id, original, alias))
-    counts["call_ledger"] = ports.call_ledger.pseudonymise_borrower(original, alias)
+        move = (loan_id, original, alias)
+        counts["actions"] += retry_transient(partial(ports.actions.pseudonymise_borrower, *move))
+        counts["contacts"] += retry_transient(partial(ports.contacts.pseudonymise_borrower, *move))
+        counts["loans"] += int(retry_transient(partial(ports.loans.pseudonymise_borrower, *move)))
+    counts["call_ledger"] = retry_transient(partial(ports.call_ledger.pseudonymise_borrower, original, alias))
+    requests = ports.requests
     counts["borrower_requests"] = (
-        ports.requests.pseudonymise_borrower(original, alias) if ports.requests is not None else 0
+        retry_transient(partial(requests.pseudonymise_borrower, original, alias))
+        if requests is not None
+        else 0
     )
-    ports.borrowers.drop_erased(original)
+    retry_transient(partial(ports.borrowers.drop_erased, original))
 
 
 def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts) -> ErasureOutcome:
     """Erase the borrower of `request` (see the module docstring); repeatable and resumable. A
     request naming a pseudonym re-keys nothing (`already_erased`)."""
     original = request.borrower_id
-    token = borrower_token(ports.token_secret(), original)
+    token = borrower_token(retry_transient(ports.token_secret), original)
     alias = pseudonym(token)
     outcome = ErasureOutcome(
         request_sha256(request.request_id), borrower_found=False, already_erased=is_pseudonym(original)
     )
-    loan_ids = sorted(set(ports.loan_ids_for(original)) | set(ports.loan_ids_for(alias)))
-    loans = [loan for loan in map(ports.loans.get, loan_ids) if loan is not None]
+    found = retry_transient(lambda: set(ports.loan_ids_for(original)) | set(ports.loan_ids_for(alias)))
+    loan_ids = sorted(found)
+    loans = [loan for loan_id in loan_ids if (loan := retry_transient(partial(ports.loans.get, loan_id)))]
     outcome.loans = len(loan_ids)
     outcome.open_debt = has_open_debt(loan.status for loan in loans)
     erase = fields_to_erase(outcome.open_debt)
     opt_out = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
     for key in (original, alias):  # the original first; once re-keyed, the tombstone under the alias
-        erased = ports.borrowers.erase(
-            key, request_sha256=outcome.request_sha256, erased_at=at, opt_out=opt_out, fields=erase
+        erased = retry_transient(
+            partial(
+                ports.borrowers.erase,
+                key,
+                request_sha256=outcome.request_sha256,
+                erased_at=at,
+                opt_out=opt_out,
+                fields=erase,
+            )
         )
         if erased is not None:
             outcome.borrower_found = True
@@ -251,13 +272,11 @@ def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts
         _rekey(ports, loan_ids, original, alias, outcome.pseudonymised)
     key = erasure_audit_key(request.request_id, request.requested_at.date())
     outcome.audit_key = key
-    if not ports.store.exists(key):
+    if not retry_transient(partial(ports.store.exists, key)):
         body = json.dumps(audit_record(request, outcome, token, at), sort_keys=True).encode()
-        ports.store.put(
-            key,
-            body,
-            content_type="application/json",
-            retain_until=ports.store.retain_until(at.date(), erasure_retention_years()),
+        retain_until = ports.store.retain_until(at.date(), erasure_retention_years())
+        retry_transient(
+            partial(ports.store.put, key, body, content_type="application/json", retain_until=retain_until)
         )
         outcome.audit_written = True
     return outcome
