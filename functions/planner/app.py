@@ -67,7 +67,7 @@ def plan(change: LoanChange | None) -> None:
         call_tasks=container.call_tasks,
         call_ledger=container.call_ledger,
         playbook=playbooks().current(),
-        claimed=container.outbox.claimed,
+        unclaimed=container.outbox.unclaimed,
     )
     planned(telemetry, result)
 

@@ -91,6 +91,7 @@ def run_always(
     retry_safe: bool = False,
     recorded: Callable[[], object] | None = None,
     decision: object = None,
+    guard: object = None,
 ) -> str:
     """An idempotency runner that remembers nothing: every call is a first delivery."""
     message_id = effect()

@@ -156,7 +156,7 @@ def test_a_cure_does_not_cancel_a_text_already_sent_whose_record_is_still_to_com
         field_visits=container.field_visits,
         call_tasks=container.call_tasks,
         call_ledger=container.call_ledger,
-        claimed=container.outbox.claimed,
+        unclaimed=container.outbox.unclaimed,
     )
 
     assert action.action_id not in cancelled

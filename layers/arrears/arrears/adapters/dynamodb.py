@@ -738,11 +738,16 @@ class ActionRepository:
         reason: str = "",
         not_before: datetime | None = None,
         outcome: ActionOutcome | None = None,
+        unless: Mapping[str, Any] | None = None,
     ) -> Action | None:
         """Move `action` to `to` if nobody moved it first; returns the action as stored, or None.
 
         The outcome (what the contact record is rebuilt from) is written in the same conditional
         update, so a status never changes without the facts of its contact record.
+
+        `unless`: a TransactWriteItems `ConditionCheck` member on another item (the send outbox's
+        `SendOutbox.unclaimed`: no send claimed for this action); the update and the check are one
+        transaction, and None is returned when either fails (nothing written).
         """
         names = {"#s": "status", "#r": "reason", "#v": "version"}
         values: dict[str, Any] = {
@@ -789,15 +794,23 @@ class ActionRepository:
             except (KeyError, TypeError, ValueError):
                 return False
 
-        written = conditional_write(
-            self._table.update_item,
-            Key={"action_id": action.action_id},
-            UpdateExpression=update,
-            ConditionExpression="#s = :from AND #v = :v",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ours=ours,
-        )
+        change: dict[str, Any] = {
+            "Key": {"action_id": action.action_id},
+            "UpdateExpression": update,
+            "ConditionExpression": "#s = :from AND #v = :v",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if unless is None:
+            written = conditional_write(self._table.update_item, ours=ours, **change)
+        else:
+            client: Any = self._table.meta.client  # the resource's client: Python values, as the Table's
+            written = conditional_write(
+                client.transact_write_items,
+                refused_by=TRANSACTION_REFUSED,
+                ours=ours,
+                TransactItems=[{"Update": {"TableName": self._table.name, **change}}, dict(unless)],
+            )
         if written is None:
             return None
         return replace(
@@ -809,6 +822,20 @@ class ActionRepository:
             last_outcome=outcome if outcome is not None else action.last_outcome,
             record_pending=record_pending,
         )
+
+    def unchanged(self, action: Action) -> dict[str, Any]:
+        """A TransactWriteItems `ConditionCheck` member: `action` is still as read (its status and
+        version), i.e. its next `transition` can still land. The send outbox's claim carries it
+        (`SendOutbox(..., guard=...)`), so no send is claimed for an action another run settled."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table.name,
+                "Key": {"action_id": action.action_id},
+                "ConditionExpression": "#s = :from AND #v = :v",
+                "ExpressionAttributeNames": {"#s": "status", "#v": "version"},
+                "ExpressionAttributeValues": {":from": action.status.value, ":v": action.version},
+            }
+        }
 
     def record_written(self, action: Action) -> bool:
         """Take `action` (as stored, `record_pending`) out of the deferred index: its record exists.

@@ -44,11 +44,13 @@ class OnceRunner:
         retry_safe: bool = False,
         recorded: Callable[[], object] | None = None,
         decision: Mapping[str, Any] | None = None,
+        guard: Mapping[str, Any] | None = None,
     ) -> str:
         """The message id of `effect`'s first run for `key`; then `recorded()` (the caller's own record
         of it, run after a replay too: the Powertools record is completed whatever it does).
-        `decision` is not kept (a Powertools record holds only the result; the send outbox,
-        `arrears.adapters.outbox`, keeps it)."""
+        `decision` is not kept and `guard` not checked (a Powertools record holds only the result and
+        is written alone; the send outbox, `arrears.adapters.outbox`, keeps and checks both: contacts
+        go through it, this runner guards the recording of reports only)."""
         message_id = str(self._run(request={"key": key}, effect=effect)["message_id"])
         if recorded is not None:
             recorded()

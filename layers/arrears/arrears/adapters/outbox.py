@@ -31,6 +31,14 @@ One item per action in the idempotency table (`id = outbox#<action id>`), claime
   `arrears.adapters.gate_reads`) finishes that decision, with its instant and digest, whatever the
   gate would say by then: a contact is recorded once, at one instant, and never left made but
   recorded as something else.
+* The claim and the action's settling are conditional on each other. A claim may carry a `guard`
+  (`ActionRepository.unchanged`: the action still at the status and version the caller judged):
+  the put and that `ConditionCheck` are one TransactWriteItems, so no send is claimed for an action
+  another run settled meanwhile (`ClaimRefused`). A run that settles an open action without sending
+  it (the planner's cancellation on a cure) writes its transition with `unclaimed(key)` (a
+  `ConditionCheck` that no claim exists) in one transaction: whichever commits first, the other is
+  refused, so a send is never made for an action just cancelled, nor an action cancelled whose send
+  was claimed (docs/reliability.md, "The planner and the dispatcher").
 * A deduplicated send (`retry_safe`) whose answer was lost keeps its claim, ended at once (`until`
   = its claim instant), instead of giving it back: the next run resends the claim's own body within
   the deduplication interval rather than judging the contact again.
@@ -52,7 +60,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from arrears.adapters.clock import Clock, WallClock
 from arrears.adapters.errors import not_applied
-from arrears.adapters.tables import CONDITION_FAILED, stored_item
+from arrears.adapters.tables import CONDITION_FAILED, first_member_item, stored_item
 from arrears.domain.calendar import format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -117,6 +125,11 @@ class SendInProgress(RuntimeError):
     """Another invocation holds the claim and may still be sending: retry after its deadline."""
 
 
+class ClaimRefused(RuntimeError):
+    """The claim's `guard` did not hold (the action was settled or changed since it was read): no
+    claim was taken and nothing was sent."""
+
+
 class SendOutbox:
     """`outbox(key, effect, retry_safe=False, recorded=None, decision=None)` runs `effect()` (the
     send; returns the message id) at most once per key; a repeat returns the first send's message
@@ -131,14 +144,18 @@ class SendOutbox:
         """The invocation's context: a claim lasts until its deadline (the remaining time)."""
         self._context = context
 
-    def claimed(self, key: str) -> bool:
-        """Whether a send for `key` was started (a claim, INTENT or COMPLETED): it was decided, and
-        only its own finishing (the dispatcher's `_resume`) may settle the action (strongly
-        consistent GetItem of the key only)."""
-        item = self._table.get_item(
-            Key={"id": outbox_key(key)}, ConsistentRead=True, ProjectionExpression="id"
-        ).get("Item")
-        return item is not None
+    def unclaimed(self, key: str) -> dict[str, Any]:
+        """A TransactWriteItems `ConditionCheck` member: no send was claimed for `key` (no outbox
+        item, INTENT or COMPLETED). A run that settles an open action without sending it writes its
+        transition with this check (`ActionRepository.transition(..., unless=...)`): a send once
+        claimed was decided, and only its own finishing (the dispatcher's `_resume`) settles it."""
+        return {
+            "ConditionCheck": {
+                "TableName": self._table.name,
+                "Key": {"id": outbox_key(key)},
+                "ConditionExpression": "attribute_not_exists(id)",
+            }
+        }
 
     def _deadline(self, now: datetime) -> datetime:
         if self._context is None:
@@ -153,8 +170,14 @@ class SendOutbox:
         retry_safe: bool = False,
         recorded: Callable[[], object] | None = None,
         decision: Mapping[str, Any] | None = None,
+        guard: Mapping[str, Any] | None = None,
     ) -> str:
         """Run `effect` at most once for `key`; returns its message id (a repeat: the first one's).
+
+        `guard`: a TransactWriteItems `ConditionCheck` member written with the claim, in one
+        transaction (`ActionRepository.unchanged`): when it fails and no claim holds the key,
+        `ClaimRefused` is raised and nothing is sent. A key already claimed is answered as without
+        a guard (the claim's own run decided it).
 
         `decision`: stored with the claim (plain JSON values), for a later run that finds the claim
         to finish the send as decided (`SendClaim.decision`); no personal data.
@@ -179,7 +202,7 @@ class SendOutbox:
         }
         if decision is not None:
             claim["decision"] = dict(decision)
-        held = self._claim(claim)
+        held = self._claim(claim, guard)
         if held is not None and held.get("token") != token:
             try:
                 token = self._resolve(held, now, retry_safe)
@@ -212,18 +235,39 @@ class SendOutbox:
             raise
         return message_id
 
-    def _claim(self, claim: dict[str, Any]) -> dict[str, Any] | None:
-        """Put the claim; None when it is ours, else the item that holds the key."""
+    def _claim(self, claim: dict[str, Any], guard: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """Put the claim (with `guard`, in one transaction); None when it is ours, else the item that
+        holds the key. Raises `ClaimRefused` when only the guard failed."""
+        unclaimed = "attribute_not_exists(id)"
         try:
-            self._table.put_item(
-                Item=claim,
-                ConditionExpression="attribute_not_exists(id)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            if guard is None:
+                self._table.put_item(
+                    Item=claim,
+                    ConditionExpression=unclaimed,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            else:
+                put = {
+                    "TableName": self._table.name,
+                    "Item": claim,
+                    "ConditionExpression": unclaimed,
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+                client: Any = self._table.meta.client  # the resource's client: Python values
+                client.transact_write_items(
+                    TransactItems=[{"Put": put}, dict(guard)],
+                    # botocore's own retry of a lost answer repeats the same token: applied once.
+                    ClientRequestToken=claim["token"],
+                )
             return None
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in CONDITION_FAILED:
+            code = error.response.get("Error", {}).get("Code")
+            if code in CONDITION_FAILED:
                 return stored_item(error) or {}
+            if code == "TransactionCanceledException" and _member_failed(error, 0):
+                return first_member_item(error) or {}
+            if code == "TransactionCanceledException" and _member_failed(error, 1):
+                raise ClaimRefused(f"{claim['id']}: the action changed since it was read") from None
             if not_applied(error):
                 raise
             return self._read_back(claim, error)
@@ -312,6 +356,12 @@ class SendOutbox:
                     return
             except BotoCoreError:
                 continue
+
+
+def _member_failed(error: ClientError, index: int) -> bool:
+    """Whether the cancelled transaction's member `index` failed its condition."""
+    reasons: Any = error.response.get("CancellationReasons") or []
+    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
 class _Replayed(Exception):

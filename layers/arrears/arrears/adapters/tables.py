@@ -28,6 +28,7 @@ __all__ = [
     "all_items",
     "conditional_write",
     "error_code",
+    "first_member_item",
     "pages",
 ]
 
@@ -52,6 +53,21 @@ def stored_item(error: ClientError) -> dict[str, Any]:
     transformation only applies to a successful response); `{}` when the item did not exist.
     """
     raw: Any = error.response.get("Item") or {}
+    return _plain(raw)
+
+
+def first_member_item(error: ClientError) -> dict[str, Any]:
+    """The item a cancelled TransactWriteItems found at its first member, as Python values (its
+    `CancellationReasons[0]`, when that member asked `ReturnValuesOnConditionCheckFailure=ALL_OLD`
+    and its condition failed); `{}` otherwise."""
+    reasons: Any = error.response.get("CancellationReasons") or []
+    first = reasons[0] if reasons and isinstance(reasons[0], Mapping) else {}
+    if first.get("Code") != "ConditionalCheckFailed":
+        return {}
+    return _plain(first.get("Item") or {})
+
+
+def _plain(raw: Mapping[str, Any]) -> dict[str, Any]:
     item: dict[str, Any] = {}
     for name, value in raw.items():
         typed = isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _TYPES
@@ -96,19 +112,27 @@ def conditional_write[R](
     `ClientError` whose code is in `refused_by` means the condition did not hold; any other error
     propagates.
 
-    With `ours` (a single-item write only), a refusal whose stored item `ours` recognises as this
-    write's own change (applied by an earlier attempt of the same call, which botocore retried) is not
-    a refusal: the response is `{"Attributes": <item as stored>, "AlreadyApplied": True}`.
+    With `ours`, a refusal whose stored item `ours` recognises as this write's own change (applied by
+    an earlier attempt of the same call, which botocore retried) is not a refusal: the response is
+    `{"Attributes": <item as stored>, "AlreadyApplied": True}`. For a transaction, `ours` judges the
+    item of its first member (the write it guards; a transaction applies whole, so that member's
+    own change in place means the transaction was applied).
     """
+    members: Any = request.get("TransactItems")
     if ours is not None:
-        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if members is None:
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        else:
+            ((kind, first),) = members[0].items()
+            first = {**first, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+            request["TransactItems"] = [{kind: first}, *members[1:]]
     try:
         return write(**request)
     except ClientError as error:
         if error_code(error) not in refused_by:
             raise
         if ours is not None:
-            item = stored_item(error)
+            item = stored_item(error) if members is None else first_member_item(error)
             if item and ours(item):
                 return cast(R, {"Attributes": item, ALREADY_APPLIED: True})
         return None

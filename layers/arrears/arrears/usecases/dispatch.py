@@ -25,7 +25,7 @@ from arrears.adapters.dynamodb import (
 from arrears.adapters.errors import error_code, is_permanent
 from arrears.adapters.gate_reads import GateReads, GateState
 from arrears.adapters.items import outcome_from_item, outcome_to_item
-from arrears.adapters.outbox import SendClaim, SendInProgress, SendUnconfirmed
+from arrears.adapters.outbox import ClaimRefused, SendClaim, SendInProgress, SendUnconfirmed
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import (
@@ -67,9 +67,10 @@ class Once(Protocol):
     send whose answer was lost may be made again. `recorded`: the caller's own record of a confirmed
     send (the action's SENT transition), run right after it, in place of the outbox's completion.
     `decision`: stored with the claim (the SENT outcome as judged, and a deduplicated task's body), so
-    a later run finishes the send as decided (`_resume`).
+    a later run finishes the send as decided (`_resume`). `guard`: a condition written with the claim
+    in one transaction (the action still as judged: `ActionRepository.unchanged`).
     Raises `SendUnconfirmed` for a send that may or may not have been made and will not be repeated,
-    `SendInProgress` while another run holds the key.
+    `SendInProgress` while another run holds the key, `ClaimRefused` when the guard failed.
     """
 
     def __call__(
@@ -80,6 +81,7 @@ class Once(Protocol):
         retry_safe: bool = False,
         recorded: Callable[[], object] | None = None,
         decision: Mapping[str, Any] | None = None,
+        guard: Mapping[str, Any] | None = None,
     ) -> str: ...
 
 
@@ -96,10 +98,13 @@ class UnconfirmedSend(RuntimeError):
 class Record:
     """How `_dispatch` records a send: `sent(digest)` records a confirmed send as SENT with the digest
     of what was sent; `outcome(digest)` is that SENT outcome as judged now (stored with the outbox
-    claim, so a later run records the same one: `_resume`)."""
+    claim, so a later run records the same one: `_resume`). `guard` is written with the claim: the
+    action still at the status and version judged (`ActionRepository.unchanged`), so no send is
+    claimed for an action another run (the planner's cancellation) settled meanwhile."""
 
     sent: Callable[[str], object]
     outcome: Callable[[str], ActionOutcome]
+    guard: Mapping[str, Any] | None = None
 
 
 def _once(
@@ -122,7 +127,12 @@ def _once(
         decision["body"] = body
     try:
         ports.once(
-            key, effect, retry_safe=retry_safe, recorded=lambda: record.sent(digest), decision=decision
+            key,
+            effect,
+            retry_safe=retry_safe,
+            recorded=lambda: record.sent(digest),
+            decision=decision,
+            guard=record.guard,
         )
     except SendUnconfirmed as unconfirmed:
         raise UnconfirmedSend(unconfirmed.code, digest) from None
@@ -771,8 +781,13 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
 
     try:
         _validation_notice(ports, action, borrower, loan, at, pack)
-        record = Record(record_confirmed, sent_outcome)
+        record = Record(record_confirmed, sent_outcome, ports.actions.unchanged(action))
         digest = _send(ports, action, borrower, loan, at, pack, record, opening.allowance)
+    except ClaimRefused:
+        # Settled by another run (the planner's cancellation on a cure) after our read: nothing was
+        # claimed or sent; the contact slot or call task taken for it is given back.
+        _give_back(ports, action, at, pack)
+        return DispatchResult(action_id, None, action.channel.value, "settled by another run")
     except _NotRecorded as failed:
         # Sent, and the outbox completed its claim: the next run replays the send and records it.
         raise failed.__cause__ or failed from None
@@ -915,11 +930,16 @@ def _failed(
 ) -> DispatchResult:
     """A permanent failure: close the call task that was never queued, give back any reserved
     contact slot, record FAILED with the error class."""
-    if action.channel is Channel.CALL_TASK:
-        ports.call_ledger.close_call_task(action.borrower_id, action.action_id, at)
-    elif _counted(action, pack):
-        ports.call_ledger.release_call(action.borrower_id, action.action_id, at)
+    _give_back(ports, action, at, pack)
     _settle(ports, action, ActionStatus.FAILED, at, borrower.timezone, pack, decision, reason)
     return DispatchResult(
         action_id=action.action_id, status=ActionStatus.FAILED, channel=action.channel.value, reason=reason
     )
+
+
+def _give_back(ports: DispatchPorts, action: Action, at: datetime, pack: RulePack) -> None:
+    """Nothing was sent: close the call task opened for it, or give back its reserved contact slot."""
+    if action.channel is Channel.CALL_TASK:
+        ports.call_ledger.close_call_task(action.borrower_id, action.action_id, at)
+    elif _counted(action, pack):
+        ports.call_ledger.release_call(action.borrower_id, action.action_id, at)

@@ -12,7 +12,9 @@ status change keeps it in the deferred index with `record_pending` until its rec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from arrears.adapters.dynamodb import ActionRepository, ContactRepository
 from arrears.domain.actions import Action, ActionOutcome, ActionStatus, last_contact
@@ -54,8 +56,11 @@ def settle(
     not_before: datetime | None = None,
     decided_by: str = "",
     zones_checked: tuple[str, ...] = (),
+    unless: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Move `action` to `to` and record the contact; False when another run settled it first."""
+    """Move `action` to `to` and record the contact; False when another run settled it first, or
+    when `unless` (a condition on another item, written in one transaction with the transition: the
+    send outbox's `SendOutbox.unclaimed`) failed."""
     outcome = ActionOutcome(
         to,
         occurred_at=at,
@@ -67,7 +72,9 @@ def settle(
         decided_by=decided_by,
         zones_checked=zones_checked,
     )
-    stored = actions.transition(action, to, reason=reason, not_before=not_before, outcome=outcome)
+    stored = actions.transition(
+        action, to, reason=reason, not_before=not_before, outcome=outcome, unless=unless
+    )
     if stored is None:
         return False
     complete_record(actions, contacts, stored)

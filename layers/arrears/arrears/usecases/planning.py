@@ -10,7 +10,7 @@ record plans nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -143,16 +143,20 @@ def cancel_open_actions(
     field_visits: TaskQueue,
     call_tasks: TaskQueue,
     call_ledger: CallLedgerRepository,
-    claimed: Callable[[str], bool] | None = None,
+    unclaimed: Callable[[str], Mapping[str, Any]] | None = None,
 ) -> list[str]:
     """Cancel what no longer applies: everything when the loan closed or a stopping hold (bankruptcy,
     death) was recorded, else the actions of other instalments. What was already handed off is
     withdrawn: a field visit in a collector's queue, a call task still within its deadline in the
     dialer's.
 
-    `claimed(action_id)` (the send outbox's `SendOutbox.claimed`): an open action whose send was
-    already decided and handed to its channel (its `SENT` transition still to come, e.g. lost to a
-    fault) is not cancelled: the contact may have been made, and its redelivery records it `SENT`.
+    `unclaimed(action_id)` (the send outbox's `SendOutbox.unclaimed`): the cancellation of an open
+    action is one transaction with the condition that no send was claimed for it. An action whose
+    send was decided and handed to its channel (its `SENT` transition still to come, lost to a fault,
+    or a dispatcher claiming it this very moment) is not cancelled: the contact may have been made,
+    and its dispatcher (or the redelivery) records it `SENT`. The dispatcher's claim is conditional on
+    the action as it judged it (`ActionRepository.unchanged`), so whichever commits first wins and
+    the other is refused: no send for an action cancelled, no cancellation of an action sent.
     """
     cancelled: list[str] = []
     # The record says which rules cancelled it, by the pack in force at `at`, in the borrower's zone.
@@ -167,8 +171,8 @@ def cancel_open_actions(
             continue
         reason, rules_checked = why
         if action.status in OPEN_ACTION_STATUSES:
-            if claimed is not None and claimed(action.action_id):
-                continue  # decided and handed over: the dispatcher's redelivery records it SENT
+            # Refused (False) when a send was claimed: decided and handed over, recorded SENT by its
+            # dispatcher; or when another run settled it first.
             if settle(
                 actions,
                 contacts,
@@ -179,6 +183,7 @@ def cancel_open_actions(
                 rule_pack=pack.ref,
                 reason=reason,
                 rules_checked=rules_checked,
+                unless=unclaimed(action.action_id) if unclaimed is not None else None,
             ):
                 cancelled.append(action.action_id)
         elif action.status is ActionStatus.SENT and action.channel is Channel.FIELD_VISIT:
@@ -264,7 +269,7 @@ def plan_for_change(
     call_tasks: TaskQueue,
     playbook: CollectionPlaybook,
     call_ledger: CallLedgerRepository,
-    claimed: Callable[[str], bool] | None = None,
+    unclaimed: Callable[[str], Mapping[str, Any]] | None = None,
 ) -> PlanResult:
     """Plan the steps `after` reached since `before` (None: a new loan), and cancel what no longer applies.
 
@@ -282,7 +287,7 @@ def plan_for_change(
             field_visits=field_visits,
             call_tasks=call_tasks,
             call_ledger=call_ledger,
-            claimed=claimed,
+            unclaimed=unclaimed,
         )
     elif (why := calls_must_stop(before, after)) is not None:
         # The gate suppresses every later call; a call already in the dialer's queue is withdrawn.
