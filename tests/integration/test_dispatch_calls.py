@@ -27,7 +27,9 @@ def test_one_sms_costs_at_most_five_aws_calls(stack: LocalStack, container: Cont
     assert (sms["status"], sms["failed_records"]) == ("SENT", 0)
     assert sms["by_api"] == {
         "dynamodb.BatchGetItem": 1,  # the action, its loan and its borrower
-        "dynamodb.PutItem": 2,  # the outbox claim, the contact record
+        "dynamodb.PutItem": 1,  # the contact record
+        # the outbox claim, with its check that the action is still as judged (no cancellation since)
+        "dynamodb.TransactWriteItems": 1,
         "dynamodb.UpdateItem": 1,  # the SENT transition, which also completes the outbox's claim
         "sns.Publish": 1,
     }
@@ -47,7 +49,8 @@ def test_a_call_task_reads_the_contact_ledger_with_the_action(
     assert call["status"] == "SENT"
     assert call["by_api"] == {
         "dynamodb.BatchGetItem": 1,  # the action, its loan, its borrower and the borrower's call ledger
-        "dynamodb.PutItem": 3,  # the ledger's open task, the outbox claim, the contact record
+        "dynamodb.PutItem": 2,  # the ledger's open task, the contact record
+        "dynamodb.TransactWriteItems": 1,  # the outbox claim and its check of the action
         "dynamodb.UpdateItem": 1,
         "sqs.SendMessage": 1,
     }
