@@ -72,6 +72,9 @@ DYNAMODB_ITEM_ACTIONS = {
     "dynamodb:DeleteItem",
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",  # the sweep's due list: a page's entries in one request
+    # A TransactWriteItems member that writes nothing: the send outbox's claim checks the action, the
+    # planner's cancellation checks that no claim exists (each conditional on the other).
+    "dynamodb:ConditionCheckItem",
 }
 DYNAMODB_REMOVING_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLDelete")
 IDEMPOTENCY_TABLE_ARN = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
