@@ -79,12 +79,17 @@ class Store:
         return self.saved.get(loan_id)
 
     def save(
-        self, facts: CreditFacts, *, loan: Loan | None = None, transition: Transition | None = None
+        self,
+        facts: CreditFacts,
+        *,
+        loan: Loan | None = None,
+        transition: Transition | None = None,
+        token: str | None = None,
     ) -> bool:
         self.saved[facts.loan_id] = facts
         return True
 
-    def append(self, loan: Loan, transition: Transition) -> bool:
+    def append(self, loan: Loan, transition: Transition, *, token: str | None = None) -> bool:
         return True
 
 

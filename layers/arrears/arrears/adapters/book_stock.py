@@ -18,27 +18,37 @@ jurisdiction) flows item, so a batch of 100 records writes a handful of items wh
 sweep's day of one jurisdiction: two). The price is the window a crash can lose: the counts of the
 transitions appended since the batch began instead of one, corrected like any other drift by the
 periodic reconciliation (`arrears.usecases.book_stock.reconcile`).
+Each counter write is retried alone on a transient error (`arrears.adapters.retrying.retry_transient`)
+and carries its own token (`write_token`), kept over its attempts: an ADD is not idempotent, so an
+attempt applied whose answer was lost would count twice; its retry is conditional on the token not
+being the item's last one, and a refusal that finds our token is our own write, counted once. What
+remains: another writer of the same counter item between the applied attempt and its retry replaces
+the token, and the retry counts again (a drift the census corrects like any other).
 A stock item takes DynamoDB's per-item limit of 1,000 write units a second, far above what a day's
 sweep spread over the stream's batches makes.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
 from arrears.adapters.items import plain
-from arrears.adapters.tables import all_items
+from arrears.adapters.retrying import retry_transient
+from arrears.adapters.tables import all_items, conditional_write
 from arrears.domain.transitions import Transition, stock_change
 
 FLOWS_TTL_DAYS = 400
 NEW_STATE = "NEW"
-KEYS = frozenset({"kind", "key", "expires_at"})
+WRITE_TOKEN = "write_token"  # noqa: S105 (an attribute name, no secret)
+KEYS = frozenset({"kind", "key", "expires_at", WRITE_TOKEN})
 
 Counts = dict[tuple[str, str], int]
 """(jurisdiction, state) -> loans."""
@@ -125,14 +135,38 @@ class BookStockRepository:
         for (on, jurisdiction), flows in sorted(tally.flows.items()):
             expression, names, values = _add_expression(flows)
             values[":ttl"] = int((_epoch_day(on) + timedelta(days=FLOWS_TTL_DAYS)).total_seconds())
-            self._table.update_item(
-                Key={"kind": flows_kind(on), "key": jurisdiction},
-                UpdateExpression=f"{expression} SET expires_at = if_not_exists(expires_at, :ttl)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+            self._add_once(
+                {"kind": flows_kind(on), "key": jurisdiction},
+                f"{expression} SET expires_at = if_not_exists(expires_at, :ttl)",
+                names,
+                values,
             )
             written += 1
         return written
+
+    def _add_once(
+        self, key: dict[str, str], update: str, names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        """One counter item's ADDs (`update`), retried alone on a transient error and applied once: the
+        write sets its own token, and an attempt refused because the token is there already was
+        applied by an earlier attempt of this call (see the module docstring for what remains)."""
+        token = uuid.uuid4().hex
+        separator = ", " if " SET " in update else " SET "
+        request: dict[str, Any] = {
+            "Key": key,
+            "UpdateExpression": f"{update}{separator}#token = :token",
+            "ConditionExpression": "attribute_not_exists(#token) OR #token <> :token",
+            "ExpressionAttributeNames": {**names, "#token": WRITE_TOKEN},
+            "ExpressionAttributeValues": {**values, ":token": token},
+        }
+        retry_transient(
+            partial(
+                conditional_write,
+                self._table.update_item,
+                ours=lambda item: item.get(WRITE_TOKEN) == token,
+                **request,
+            )
+        )
 
     def add_stock(self, deltas: Mapping[tuple[str, str], int]) -> None:
         """ADD each (jurisdiction, state) delta to its stock item (one UpdateItem per jurisdiction with a
@@ -143,12 +177,7 @@ class BookStockRepository:
                 by_jurisdiction.setdefault(jurisdiction, {})[state] = n
         for jurisdiction, states in sorted(by_jurisdiction.items()):
             expression, names, values = _add_expression(states)
-            self._table.update_item(
-                Key={"kind": STOCK_KIND, "key": jurisdiction},
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            self._add_once({"kind": STOCK_KIND, "key": jurisdiction}, expression, names, values)
 
     def stock(self) -> Counts:
         """The stock per (jurisdiction, state) of every jurisdiction counted (one strongly consistent

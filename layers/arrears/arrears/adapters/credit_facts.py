@@ -132,13 +132,19 @@ class CreditFactsRepository:
         return facts_from_item(loan_id, version, item["credit_facts"], str(item.get("jurisdiction", "")))
 
     def save(
-        self, facts: CreditFacts, *, loan: Loan | None = None, transition: Transition | None = None
+        self,
+        facts: CreditFacts,
+        *,
+        loan: Loan | None = None,
+        transition: Transition | None = None,
+        token: str | None = None,
     ) -> bool:
         """Write `facts`, and append `transition` of `loan` (the same version) to the history in the same
         UpdateItem, unless facts of that loan version or a later one are there, or the transition's
-        version is recorded already (False then: nothing written). A write botocore retried after its
-        first attempt was applied finds its own token and is still told it wrote."""
-        token = uuid.uuid4().hex
+        version is recorded already (False then: nothing written). A write retried after its first
+        attempt was applied (by botocore, or by a caller passing the same `token` to every attempt)
+        finds its own token and is still told it wrote; `token` None: a fresh one."""
+        token = token or uuid.uuid4().hex
         sets = {"credit_facts": ":f", "facts_version": ":fv", "jurisdiction": ":j", "append_token": ":token"}
         values: dict[str, Any] = {
             ":f": facts_to_item(facts),
@@ -166,10 +172,10 @@ class CreditFactsRepository:
         )
         return response is not None
 
-    def append(self, loan: Loan, transition: Transition) -> bool:
-        """Append `transition` alone (`DelinquencyHistoryRepository.append`): for a change whose facts a
-        later version has already moved on."""
-        return DelinquencyHistoryRepository(self._table).append(loan, transition)
+    def append(self, loan: Loan, transition: Transition, *, token: str | None = None) -> bool:
+        """Append `transition` alone (`DelinquencyHistoryRepository.append`, `token` as there): for a
+        change whose facts a later version has already moved on."""
+        return DelinquencyHistoryRepository(self._table).append(loan, transition, token=token)
 
     def months(self, loan_id: str) -> tuple[dict[str, MonthEnd], str | None]:
         """The loan's reported month-end snapshots by period, and the first period it was reported."""

@@ -77,11 +77,15 @@ class DelinquencyHistoryRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def append(self, loan: Loan, transition: Transition) -> bool:
-        """Append `transition` to `loan`'s history; False when that loan version is recorded already."""
+    def append(self, loan: Loan, transition: Transition, *, token: str | None = None) -> bool:
+        """Append `transition` to `loan`'s history; False when that loan version is recorded already.
+
+        `token`: this write's own token (a fresh one when None). A caller that retries the call
+        (`arrears.adapters.retrying.retry_transient`) passes one token to every attempt, so an attempt
+        whose write was applied but whose answer was lost is still recognised as its own."""
         # A refused append means the version is there already: recorded by a replayed record (nothing
         # more to do), or by this call's own first attempt (its token is stored: still ours).
-        token = uuid.uuid4().hex
+        token = token or uuid.uuid4().hex
         sets, values, condition = append_update(loan, transition)
         sets["append_token"] = ":token"  # noqa: S105 (a placeholder of the write's token, no secret)
         response = conditional_write(

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
+from arrears.adapters.retrying import retry_transient
 from arrears.domain.cn_credit import CnCreditRecord, cn_records
 from arrears.domain.credit_facts import CreditFacts
 from arrears.domain.loans import Loan
@@ -55,7 +57,7 @@ def report_cn_change(
     written = tuple(r for r in records if allowed or not r.negative)
     held = tuple(r for r in records if not allowed and r.negative)
     if written:
-        writer.write(written)
+        retry_transient(partial(writer.write, written))  # the same records again are harmless
     return CnReport(written, held)
 
 

@@ -11,11 +11,14 @@ stock only when that write succeeded (`arrears.usecases.delinquency_history` exp
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
+from arrears.adapters.retrying import retry_transient
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.bureau import Communication, bureau_check
 from arrears.domain.cn_credit import CnEvent
@@ -30,9 +33,14 @@ from arrears.usecases.delinquency_history import StockCounters
 class CreditFactsWriter(Protocol):
     def facts(self, loan_id: str) -> CreditFacts | None: ...
     def save(
-        self, facts: CreditFacts, *, loan: Loan | None = None, transition: Transition | None = None
+        self,
+        facts: CreditFacts,
+        *,
+        loan: Loan | None = None,
+        transition: Transition | None = None,
+        token: str | None = None,
     ) -> bool: ...
-    def append(self, loan: Loan, transition: Transition) -> bool: ...
+    def append(self, loan: Loan, transition: Transition, *, token: str | None = None) -> bool: ...
 
 
 def record_bureau_facts(
@@ -53,12 +61,16 @@ def record_bureau_facts(
     `history`, the change's bucket transition (if any) is appended in the same write and then counted
     in `stock`. None when nothing was reported (a replayed or older version, not a CN loan, or no
     writer)."""
-    prior = store.facts(after.loan_id)
+    prior = retry_transient(partial(store.facts, after.loan_id))
     change = transition(before, after) if history else None
+    # Each call is retried alone on a transient error; a write keeps one token over its attempts, so
+    # an attempt applied whose answer was lost is recognised as ours: counted once, never skipped.
+    token = uuid.uuid4().hex
     if prior is not None and prior.version >= after.version:
         # A replay, or a version whose facts a later one has moved on (a record retried after the next
         # ones succeeded): its transition alone, which the history's version guard appends once.
-        if change is not None and store.append(after, change) and stock is not None:
+        appended = change is not None and retry_transient(partial(store.append, after, change, token=token))
+        if change is not None and appended and stock is not None:
             stock.apply(after.jurisdiction, change)
         return None
     facts = advance_facts(prior, after, before)
@@ -68,7 +80,10 @@ def record_bureau_facts(
         def told() -> bool:
             precondition = rule_pack_in_force(after.jurisdiction, at, packs()).bureau_precondition
             return (
-                precondition is None or bureau_check(precondition, communications(after.loan_id), at).allowed
+                precondition is None
+                or bureau_check(
+                    precondition, retry_transient(lambda: list(communications(after.loan_id))), at
+                ).allowed
             )
 
         report = report_cn_change(before, after, prior, facts, writer=cn_writer, told=told)
@@ -76,7 +91,8 @@ def record_bureau_facts(
             facts = replace(facts, cn_opened=True)
     # Written after the records: a replay of a change whose facts were not saved writes the same
     # records again (same keys), never loses them.
-    if store.save(facts, loan=after, transition=change) and change is not None and stock is not None:
+    saved = retry_transient(partial(store.save, facts, loan=after, transition=change, token=token))
+    if saved and change is not None and stock is not None:
         stock.apply(after.jurisdiction, change)
     return report
 

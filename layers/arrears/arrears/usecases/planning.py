@@ -6,6 +6,13 @@ pause ends (DEFERRED), or suppress it (SUPPRESSED, with its contact record): eve
 written with its receipt, so an auditor can replay why a borrower was, or was not, contacted.
 Each action is a conditional put keyed by hash(loan, step, instalment in collection): a replayed
 record plans nothing.
+
+Each AWS call of the planner (a read, the deterministic-id put, a conditional transition, a contact
+record, a withdrawal) is idempotent and retried alone on a transient error
+(`arrears.adapters.retrying.retry_transient`): one stream record makes some twenty calls, and a
+record that needed all of them through in one attempt would not finish under a steady rate of
+transient errors (each stream retry starting over). A put applied whose answer was lost is read back
+by its retry as already there and completed like a replay.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from arrears.adapters.call_ledger import CallLedgerRepository
 from arrears.adapters.channels import TaskQueue
 from arrears.adapters.dynamodb import ActionRepository, BorrowerRepository, ContactRepository
+from arrears.adapters.retrying import retry_transient
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.actions import (
     CALL_TASK_LIFETIME,
@@ -160,12 +169,12 @@ def cancel_open_actions(
     """
     cancelled: list[str] = []
     # The record says which rules cancelled it, by the pack in force at `at`, in the borrower's zone.
-    owner = borrowers.get(after.borrower_id)
+    owner = retry_transient(partial(borrowers.get, after.borrower_id))
     pack = rule_pack_in_force(after.jurisdiction, at, address_state=owner.region if owner else "")
     zone = owner.timezone if owner is not None else pack.business_timezone
     stop = is_stopped(after)
     withdrawn = "collection stopped" if stop and after.is_open else "loan cured or closed"
-    for action in actions.for_loan(after.loan_id):
+    for action in retry_transient(partial(actions.for_loan, after.loan_id)):
         why = cancellation(after, action.collection_instalment)
         if why is None:
             continue
@@ -173,30 +182,37 @@ def cancel_open_actions(
         if action.status in OPEN_ACTION_STATUSES:
             # Refused (False) when a send was claimed: decided and handed over, recorded SENT by its
             # dispatcher; or when another run settled it first.
-            if settle(
-                actions,
-                contacts,
-                action,
-                ActionStatus.CANCELLED,
-                at=at,
-                borrower_timezone=zone,
-                rule_pack=pack.ref,
-                reason=reason,
-                rules_checked=rules_checked,
-                unless=unclaimed(action.action_id) if unclaimed is not None else None,
+            # A retry after an applied transition finds its own change (`ActionRepository.transition`).
+            if retry_transient(
+                partial(
+                    settle,
+                    actions,
+                    contacts,
+                    action,
+                    ActionStatus.CANCELLED,
+                    at=at,
+                    borrower_timezone=zone,
+                    rule_pack=pack.ref,
+                    reason=reason,
+                    rules_checked=rules_checked,
+                    unless=unclaimed(action.action_id) if unclaimed is not None else None,
+                )
             ):
                 cancelled.append(action.action_id)
         elif action.status is ActionStatus.SENT and action.channel is Channel.FIELD_VISIT:
             # The visit is already in a collector's queue: withdraw it on the same FIFO group, once.
-            field_visits.send(
-                {
-                    "type": "CANCEL_FIELD_VISIT",
-                    "action_id": action.action_id,
-                    "loan_id": action.loan_id,
-                    "reason": withdrawn,
-                },
-                group=owner.region if owner else "unknown",
-                dedup_id=f"cancel-{action.action_id}",
+            retry_transient(
+                partial(
+                    field_visits.send,
+                    {
+                        "type": "CANCEL_FIELD_VISIT",
+                        "action_id": action.action_id,
+                        "loan_id": action.loan_id,
+                        "reason": withdrawn,
+                    },
+                    group=owner.region if owner else "unknown",
+                    dedup_id=f"cancel-{action.action_id}",
+                )
             )
             cancelled.append(action.action_id)
         elif withdraw_call_task(action, at, call_tasks, withdrawn, call_ledger):
@@ -220,15 +236,14 @@ def withdraw_call_task(
     sent = action.last_outcome.occurred_at if action.last_outcome is not None else None
     if sent is None or sent + CALL_TASK_LIFETIME <= at:
         return False
-    call_tasks.send(
-        {
-            "type": "CANCEL_CALL_TASK",
-            "action_id": action.action_id,
-            "loan_id": action.loan_id,
-            "reason": reason,
-        }
-    )
-    call_ledger.close_call_task(action.borrower_id, action.action_id, at)
+    withdrawal = {
+        "type": "CANCEL_CALL_TASK",
+        "action_id": action.action_id,
+        "loan_id": action.loan_id,
+        "reason": reason,
+    }
+    retry_transient(partial(call_tasks.send, withdrawal))
+    retry_transient(partial(call_ledger.close_call_task, action.borrower_id, action.action_id, at))
     return True
 
 
@@ -293,7 +308,7 @@ def plan_for_change(
         # The gate suppresses every later call; a call already in the dialer's queue is withdrawn.
         result.cancelled = [
             action.action_id
-            for action in actions.for_loan(after.loan_id)
+            for action in retry_transient(partial(actions.for_loan, after.loan_id))
             if withdraw_call_task(action, at, call_tasks, why, call_ledger)
         ]
     on = after.evaluated_on
@@ -317,7 +332,7 @@ def plan_for_change(
         return result
 
     amount = amount_due(after, on)
-    borrower = borrowers.get(after.borrower_id)
+    borrower = retry_transient(partial(borrowers.get, after.borrower_id))
     # Judged like the dispatcher's gate: the base in force plus the overlays that bind this borrower
     # (their state, the lender's policy), so an overlay that forbids a channel stops it here too.
     pack = bundled_rule_packs().composed(after.jurisdiction, on, borrower.region if borrower else "")
@@ -385,21 +400,21 @@ def plan_for_change(
             reason=reason,
             last_outcome=outcome,
         )
-        created = actions.create(action)
+        # A put applied whose answer was lost is refused on its retry: completed below like a replay.
+        created = retry_transient(partial(actions.create, action))
         if not created:
             result.duplicates += 1
             # A replay of this change, or the step reached a second time (a band that moved its day
             # back): the stored action's own record is completed (idempotent: its id comes from the
             # action id and version), never a second record of the same outcome at another instant.
-            stored = next(
-                (a for a in actions.for_loan(action.loan_id) if a.action_id == action.action_id), None
-            )
+            # Read by its key, strongly consistent (the loan's index may not show a put just applied).
+            stored = retry_transient(partial(actions.get, action.action_id))
             if stored is not None:
-                ensure_recorded(contacts, stored)
+                retry_transient(partial(ensure_recorded, contacts, stored))
             continue
         if outcome is not None:
             # Idempotent (id from action id and version): a replay completes a run that died here.
-            ensure_recorded(contacts, action)
+            retry_transient(partial(ensure_recorded, contacts, action))
         {
             Verdict.PLAN: result.planned,
             Verdict.DEFER: result.deferred,

@@ -27,9 +27,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from arrears.adapters.archive_store import ArchiveStore
+from arrears.adapters.retrying import retry_transient
 from arrears.config.plans import plan_policy
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
@@ -292,11 +294,15 @@ def archive_plan_events(before: Loan | None, after: Loan, at: datetime, store: A
     years = rule_pack_for(after.jurisdiction).retention_years
     for event, seq in events:
         record = plan_record(after, plan, event, seq, at, sources)
-        store.put(
-            plan_record_key(plan, event, seq, at),
-            json.dumps(record, sort_keys=True).encode(),
-            content_type="application/json",
-            retain_until=store.retain_until(at.date(), years),
+        # Retried alone (the same key and bytes): a transient error does not restart the whole record.
+        retry_transient(
+            partial(
+                store.put,
+                plan_record_key(plan, event, seq, at),
+                json.dumps(record, sort_keys=True).encode(),
+                content_type="application/json",
+                retain_until=store.retain_until(at.date(), years),
+            )
         )
     return len(events)
 
