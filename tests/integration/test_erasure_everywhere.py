@@ -88,6 +88,23 @@ def seed(container: Container, *, closed: bool = False) -> None:
         )
 
 
+def pool_call_task(container: Container, loan_id: str) -> str:
+    """Pool a call task of the loan's first action at the collectors' desk, as the desk's intake does
+    (the task keyed by its action id, the queue's message kept whole, its `borrower_id` included)."""
+    (action, *_) = container.actions.for_loan(loan_id)
+    message = {"type": "CALL_TASK", "action_id": action.action_id, "loan_id": loan_id}
+    item = {"kind": "CALL", "pool": "CALL#Shanghai", "region": "Shanghai", "state": "OPEN"}
+    assert container.desk.add_task(
+        action.action_id,
+        {
+            **item,
+            "available_at": "2026-03-05T01:00:00Z",
+            "message": {**message, "borrower_id": action.borrower_id},
+        },
+    )
+    return action.action_id
+
+
 def ports(container: Container) -> ErasurePorts:
     return ErasurePorts.from_container(container)
 
@@ -114,6 +131,7 @@ def test_the_borrower_id_is_pseudonymised_in_every_table_and_the_request_id_is_n
     cloud = make_cloud(AT)
     seed(container)
     cloud.settle()
+    task, neighbours_task = pool_call_task(container, "L-1"), pool_call_task(container, "L-3")
     assert remaining("B-L-1", tmp_path, stack)  # the check can fail: the id is there before
     hot = len(container.contacts.for_loan("L-1") + container.contacts.for_loan("L-2"))
 
@@ -131,6 +149,7 @@ def test_the_borrower_id_is_pseudonymised_in_every_table_and_the_request_id_is_n
         "borrowers": 1,
         "call_ledger": 1,
         "contacts": hot,
+        "desk_tasks": 1,
         "loans": 2,
     }
     log = cloud.log.getvalue()  # type: ignore[attr-defined]
@@ -154,6 +173,12 @@ def test_the_borrower_id_is_pseudonymised_in_every_table_and_the_request_id_is_n
     actions = container.actions.for_loan("L-1") + container.actions.for_loan("L-2")
     assert {a.borrower_id for a in actions} == {alias}
     assert {a.borrower_id for a in container.actions.for_loan("L-3")} == {"B-L-3"}
+    # The call task pooled at the desk names the pseudonym; the neighbour's still names them.
+    for task_id, borrower_id in ((task, alias), (neighbours_task, "B-L-3")):
+        pooled = container.desk.task(task_id)
+        assert pooled is not None
+        assert pooled["message"]["borrower_id"] == borrower_id
+        assert pooled["state"] == "OPEN"
 
 
 def test_an_interrupted_erasure_completes_on_retry_and_a_third_run_changes_nothing(

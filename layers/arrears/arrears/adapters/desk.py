@@ -10,6 +10,9 @@ One KMS-encrypted table, two kinds of item (`pk`, `sk`):
   Staff are ids only (the token's subject): never a name.
 * `CLAIM#<request id>` / `CLAIM`: which task a claim leased (a retried claim answers the same task).
 
+A call task's message holds its borrower's id; an erasure re-keys it to the pseudonym
+(`pseudonymise_borrower`, `arrears.usecases.erasure`).
+
 `TaskIntake` reads the dispatcher's queues (`CallTaskQueue`, `FieldVisitQueue`) for the desk.
 """
 
@@ -51,6 +54,22 @@ class DeskRepository:
     def task(self, task_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key=_task_key(task_id), ConsistentRead=True).get("Item")
         return plain(item) if item is not None else None
+
+    def pseudonymise_borrower(self, task_id: str, borrower_id: str, pseudonym: str) -> bool:
+        """Replace `borrower_id` by the erased borrower's `pseudonym` in the pooled task's message (a
+        call task's `borrower_id`), whatever the task's state; True when this call changed it (or an
+        earlier attempt of it did: a retried write that finds the pseudonym in place). Conditional on
+        the old id: no task, or a task of another borrower, is neither created nor changed."""
+        answer = conditional_write(
+            self._table.update_item,
+            Key=_task_key(task_id),
+            UpdateExpression="SET #message.borrower_id = :p",
+            ConditionExpression="#message.borrower_id = :old",
+            ExpressionAttributeNames={"#message": "message"},
+            ExpressionAttributeValues={":p": pseudonym, ":old": borrower_id},
+            ours=lambda item: plain(item).get("message", {}).get("borrower_id") == pseudonym,
+        )
+        return answer is not None
 
     def offered(self, pool: str, now: str, limit: int = 10) -> list[dict[str, Any]]:
         """Tasks of `pool` that may be claimed at `now` (never leased, or their lease ran out), oldest

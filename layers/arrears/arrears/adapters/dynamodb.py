@@ -860,7 +860,16 @@ class ActionRepository:
         nothing to it): the ids come from the index, the actions from the table with
         BatchGetItem, strongly consistent, since what is cancelled or withdrawn depends on the
         status read."""
-        ids = [
+        ids = self.ids_for_loan(loan_id)
+        found = {
+            str(item["action_id"]): item for item in batch_get(self._table, "action_id", ids, consistent=True)
+        }
+        return [action_from_item(found[action_id]) for action_id in ids if action_id in found]
+
+    def ids_for_loan(self, loan_id: str) -> list[str]:
+        """The ids of every action of `loan_id`, in planned order (LoanActionsIndex, keys only: a Query
+        of the index, no read of the table)."""
+        return [
             str(item["action_id"])
             for item in all_items(
                 self._table.query,
@@ -868,10 +877,6 @@ class ActionRepository:
                 KeyConditionExpression=Key("loan_id").eq(loan_id),
             )
         ]
-        found = {
-            str(item["action_id"]): item for item in batch_get(self._table, "action_id", ids, consistent=True)
-        }
-        return [action_from_item(found[action_id]) for action_id in ids if action_id in found]
 
     def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> int:
         """Replace `borrower_id` by the erased borrower's `pseudonym` on every action of `loan_id`

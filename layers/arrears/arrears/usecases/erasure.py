@@ -3,8 +3,9 @@
 Pseudonymised everywhere: the borrower's id is replaced by their pseudonym `erased:<token>`
 (`arrears.domain.tokens`; the token is the archive's, so the archive keeps one token per borrower
 before and after) on the Loans, Actions, Contacts, BorrowerRequests (whose free text is removed)
-and ContactCaps (the call ledger, re-keyed) tables, and the Borrowers item is re-keyed under the
-pseudonym. The delinquency history holds no borrower id. No item is left under the original id.
+and ContactCaps (the call ledger, re-keyed) tables and in the collectors' Desk pool (a pooled call
+task's message), and the Borrowers item is re-keyed under the pseudonym. The delinquency history
+holds no borrower id. No item is left under the original id.
 
 What is erased depends on the debt (`fields_to_erase`):
 * no open debt (every loan of the borrower CLOSED, or none): name, phone, e-mail and address;
@@ -131,9 +132,18 @@ class PerBorrowerRecords(Protocol):
     def pseudonymise_borrower(self, borrower_id: str, pseudonym: str) -> int: ...
 
 
+class DeskTasks(Protocol):
+    """The collectors' desk pool (`arrears.adapters.desk.DeskRepository`): a pooled task is keyed by
+    its action id, and a call task's message names the borrower."""
+
+    def pseudonymise_borrower(self, task_id: str, borrower_id: str, pseudonym: str) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ErasurePorts:
-    """The tables an erasure changes (`requests` None: a deployment without the borrower API)."""
+    """The tables an erasure changes (`requests` None: a deployment without the borrower API; `desk`
+    None: without the collectors' desk, whose tasks are found by the loans' action ids,
+    `action_ids_for(loan_id)`)."""
 
     borrowers: BorrowerRepository
     loans: ErasureLoans
@@ -144,6 +154,8 @@ class ErasurePorts:
     requests: PerBorrowerRecords | None
     store: ArchiveStore
     token_secret: Callable[[], bytes]
+    desk: DeskTasks | None = None
+    action_ids_for: Callable[[str], list[str]] | None = None
 
     @classmethod
     def from_container(cls, container: Container) -> ErasurePorts:
@@ -158,6 +170,8 @@ class ErasurePorts:
             requests=container.borrower_requests if container.settings.borrower_requests_table else None,
             store=container.archive_store,
             token_secret=container.token_secret.value,
+            desk=container.desk if container.settings.desk_table else None,
+            action_ids_for=container.actions.ids_for_loan,
         )
 
 
@@ -207,7 +221,7 @@ def audit_record(
     }
 
 
-REKEYED = ("borrowers", "actions", "contacts", "loans", "call_ledger", "borrower_requests")
+REKEYED = ("borrowers", "actions", "contacts", "loans", "call_ledger", "borrower_requests", "desk_tasks")
 """The tables an erasure re-keys from the borrower's id to their pseudonym (`pseudonymised` counts)."""
 
 
@@ -230,7 +244,23 @@ def _rekey(
         if requests is not None
         else 0
     )
+    counts["desk_tasks"] = _rekey_desk_tasks(ports, loan_ids, original, alias)
     retry_transient(partial(ports.borrowers.drop_erased, original))
+
+
+def _rekey_desk_tasks(ports: ErasurePorts, loan_ids: list[str], original: str, alias: str) -> int:
+    """Re-key the desk's pooled tasks of the borrower's loans (a task's id is its action's id: a call
+    task's message carries the borrower's id, pooled before the erasure); how many this call changed.
+    Every action id is tried (the erasure reads no action): a task not pooled, or a field visit
+    (which names no borrower id), is left as it is."""
+    desk, action_ids_for = ports.desk, ports.action_ids_for
+    if desk is None or action_ids_for is None:
+        return 0
+    changed = 0
+    for loan_id in loan_ids:
+        for task_id in retry_transient(partial(action_ids_for, loan_id)):
+            changed += retry_transient(partial(desk.pseudonymise_borrower, task_id, original, alias))
+    return changed
 
 
 def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts) -> ErasureOutcome:
