@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from arrears.adapters.book_stock import BookStockRepository
@@ -220,6 +221,33 @@ def test_a_batch_whose_counts_cannot_be_written_reports_what_it_lost(repositorie
     # and without a handler the failure is raised
     with pytest.raises(RuntimeError), stock.batched():
         record_transition(first, moved(first, "M1", date(2026, 2, 3)), history=history, stock=stock)
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["lost-before", "applied-answer-lost"])
+def test_a_counter_write_that_times_out_is_retried_and_counted_once(repositories: Any, applied: bool) -> None:
+    history, stock = repositories
+    first = replace(loan(1, "CN"), evaluated_on=date(2026, 2, 1))
+    real = stock._table.update_item
+    timed_out: list[str] = []
+
+    def times_out_once(**request: Any) -> Any:
+        if not timed_out:
+            timed_out.append(request["Key"]["kind"])
+            if applied:
+                real(**request)  # the ADD was applied, its answer lost
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return real(**request)
+
+    # Given the batch's first counter write (the stock item) timing out once
+    stock._table.update_item = times_out_once
+    lost: list[int] = []
+    with stock.batched(on_lost=lambda tally, _: lost.append(tally.transitions)):
+        record_transition(None, first, history=history, stock=stock)
+    # Then it is retried alone: counted once, neither lost nor doubled
+    assert timed_out == ["stock"]
+    assert lost == []
+    assert stock.stock() == {("CN", "M0"): 1}
+    assert stock.flows(date(2026, 2, 1)) == {("CN", "NEW>M0"): 1}
 
 
 def test_a_transition_and_its_bureau_facts_are_one_write_of_the_history_item(repositories: Any) -> None:
