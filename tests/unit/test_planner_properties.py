@@ -37,6 +37,9 @@ class FakeActions:
     def for_loan(self, loan_id: str) -> list[Action]:
         return [a for a in self.items.values() if a.loan_id == loan_id]
 
+    def get(self, action_id: str) -> Action | None:
+        return self.items.get(action_id)
+
     def transition(self, action: Action, to: ActionStatus, **kwargs: Any) -> Action | None:
         stored = self.items.get(action.action_id)
         if stored is None or stored.status is not action.status or stored.version != action.version:
