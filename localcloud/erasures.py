@@ -182,17 +182,14 @@ class SimulatedErasures:
         for loan in loans:
             by_borrower.setdefault(str(loan["borrower_id"]), []).append(loan)
         if kind == "closed_debt":
-            # Paid off after being collected: records in every table to pseudonymise; one whose call
-            # task is (or was) in the collectors' desk pool first, so the desk is re-keyed too.
-            closed = [
+            # Paid off after being collected: records in every table to pseudonymise.
+            return [
                 b
                 for b, mine in by_borrower.items()
                 if not is_pseudonym(b)
                 and all(loan["status"] == "CLOSED" for loan in mine)
                 and any(self._records(str(loan["loan_id"])) for loan in mine)
             ]
-            at_desk = self._at_desk()
-            return [b for b in closed if b in at_desk] or closed
         days_left = ((self._end or now) - now).days
         found: list[str] = []
         for borrower_id, mine in by_borrower.items():
@@ -211,17 +208,6 @@ class SimulatedErasures:
             if told and not reported:
                 found.append(borrower_id)
         return found
-
-    def _at_desk(self) -> set[str]:
-        """The borrowers named by a call task in the desk's pool (any state)."""
-        desk = self._cloud.stack.physical.get("DeskTable")
-        if desk is None:
-            return set()
-        return {
-            str(item["message"]["borrower_id"])
-            for item in _scan(desk)
-            if str(item.get("pk", "")).startswith("TASK#") and "borrower_id" in item.get("message", {})
-        }
 
     def _records(self, loan_id: str) -> list[dict[str, Any]]:
         table = boto3.resource("dynamodb").Table(self._contacts_table)
