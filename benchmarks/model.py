@@ -273,6 +273,25 @@ def _both_designs(cap: Mapping[str, Any], sweep: Mapping[str, Any]) -> dict[str,
     }
 
 
+def _due_list_model(sweep: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The due list's inputs and write units per listed loan: measured on the book, and modelled at
+    full flushes (`due_list_units_per_listed_loan`) as the 10 M-loan column prices it."""
+    dates, listed = sweep.get("next_review_dates"), int(sweep.get("due_listed", 0))
+    if not dates or not listed:
+        return None
+    measured = _sum(sweep["capacity"]["sweep"]["write_units"], DUE_TABLE)
+    flush, id_bytes = int(sweep["page_size"]), float(sweep.get("loan_id_bytes", 10))
+    return {
+        "listed_loans": listed,
+        "next_dates": len(dates),
+        "largest_date_share": round(max(dates.values()) / listed, 3),
+        "flush_loans": flush,
+        "loan_id_bytes": id_bytes,
+        "measured_units_per_listed_loan": round(measured / listed, 4),
+        "full_flush_units_per_listed_loan": round(due_list_units_per_listed_loan(dates, flush, id_bytes), 4),
+    }
+
+
 def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
     loans, shards = sweep["loans"], sweep["shards"]
     big, big_shards = ASSUMPTIONS["large_book_loans"], ASSUMPTIONS["large_book_shards"]
@@ -358,6 +377,7 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
             "arrears_flows": cap["flows"]["read_units"],
             "naive": cap["naive"]["read_units"],
         },
+        "due_list_model": _due_list_model(sweep),
         "milestone_rate": round(sweep["loans_due"] / loans, 4),
         "dynamodb_break_even_milestone_rate": None if crossover is None else round(crossover, 4),
         "monitoring_fixed": monitoring_fixed(),
