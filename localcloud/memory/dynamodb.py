@@ -56,8 +56,24 @@ def _error(code: str, message: str, operation: str, **extra: Any) -> ClientError
 
 def stored(value: Any) -> Any:
     """`value` as DynamoDB stores it and the resource returns it: a fresh copy, ints as Decimal,
-    bytes as Binary. A float raises TypeError (as boto3 does), an empty set ValueError."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | Decimal):
+    bytes as Binary. A float raises TypeError (as boto3 does), an empty set ValueError.
+
+    The common types are told apart by their exact type first (a table write converts every value
+    of its item: this is the fast path's hottest function); subclasses take the general path."""
+    kind = type(value)
+    if kind is str or kind is Decimal or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): stored(v) for k, v in value.items()}
+    if kind is int:
+        return Decimal(value)
+    if kind is list:
+        return [stored(v) for v in value]
+    return _stored_other(value)
+
+
+def _stored_other(value: Any) -> Any:
+    if isinstance(value, bool | str | Decimal):
         return value
     if isinstance(value, int):
         return Decimal(value)
@@ -94,7 +110,23 @@ def copied(value: Any) -> Any:
 
 
 def wire(value: Any) -> dict[str, Any]:
-    """A stored value in DynamoDB JSON as moto's stream records carry it (binaries in base64)."""
+    """A stored value in DynamoDB JSON as moto's stream records carry it (binaries in base64).
+
+    Stored values are of exact types (`stored` makes them so): the common ones are dispatched on
+    `type()`, the rest by `_wire_other`."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is Decimal:
+        return {"N": str(value)}
+    if kind is dict:
+        return {"M": {k: wire(v) for k, v in value.items()}}
+    if kind is list:
+        return {"L": [wire(v) for v in value]}
+    return _wire_other(value)
+
+
+def _wire_other(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": value}
     if value is None:
@@ -115,6 +147,24 @@ def wire(value: Any) -> dict[str, Any]:
     if isinstance(sample, Decimal):
         return {"NS": [str(v) for v in sorted(value)]}
     return {"BS": [base64.b64encode(raw(v)).decode() for v in value]}
+
+
+def _image(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, old_image: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`new` in DynamoDB JSON, each attribute that is the very object it was in `old` (an update
+    leaves the attributes it does not touch as they were) taken from `old_image` instead of converted
+    again. Identity is enough: a stored value is never changed in place (see `copied`)."""
+    if old is None or old_image is None:
+        return {k: wire(v) for k, v in new.items()}
+    image: dict[str, Any] = {}
+    for k, v in new.items():
+        before = old_image.get(k)
+        image[k] = before if before is not None and old.get(k, _ABSENT) is v else wire(v)
+    return image
+
+
+_ABSENT = object()
 
 
 def _expression(
@@ -257,7 +307,7 @@ class MemoryTable:
         old_image = self.wired.pop(key, None) if old is not None else None
         if old is not None and old_image is None:
             old_image = {k: wire(v) for k, v in old.items()}
-        new_image = {k: wire(v) for k, v in new.items()} if new is not None else None
+        new_image = _image(new, old, old_image) if new is not None else None
         if new_image is not None:
             self.wired[key] = new_image
         if self.stream_view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new_image is not None:

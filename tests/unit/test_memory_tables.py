@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from localcloud.memory.dynamodb import MemoryDynamoDB, MemoryTable
@@ -83,3 +85,46 @@ def test_a_parallel_scan_puts_each_item_in_one_segment_the_same_every_time() -> 
     assert sorted(key for segment in segments for key in segment) == [f"L{n:03d}" for n in range(40)]
     # crc32 of the key: not Python's per-process salted hash
     assert "L000" in segments[zlib.crc32(b"L000") % 4]
+
+
+def test_a_streamed_image_after_an_update_is_the_whole_item_converted_afresh() -> None:
+    # The new image reuses the converted attributes an update left untouched; a nested change, an
+    # ADD, a REMOVE and a put of the same key must still stream exactly what the table now holds.
+    from localcloud.memory.dynamodb import wire
+
+    table = _table()
+    table.put_item(Item={"id": "a", "m": {"x": 1, "y": [1, "t"]}, "n": 5, "s": {"p", "q"}, "gone": True})
+    updates = [
+        ("SET m.y[0] = :v", {":v": 7}),
+        ("ADD n :one, s :more", {":one": 1, ":more": {"r"}}),
+        ("REMOVE gone SET fresh = :v", {":v": "new"}),
+    ]
+    for expression, values in updates:
+        table.update_item(Key={"id": "a"}, UpdateExpression=expression, ExpressionAttributeValues=values)
+    table.put_item(Item={"id": "a", "m": {"x": 1}, "n": 6})
+    current = table.items[("a",)]
+    images = [r.record["dynamodb"] for r in table.stream]
+    assert images[-1]["NewImage"] == {k: wire(v) for k, v in current.items()}
+    for before, after in itertools.pairwise(images):
+        assert after["OldImage"] == before["NewImage"]
+    assert images[1]["NewImage"]["m"] == {"M": {"x": {"N": "1"}, "y": {"L": [{"N": "7"}, {"S": "t"}]}}}
+    assert images[2]["NewImage"]["n"] == {"N": "6"}
+    assert images[2]["NewImage"]["s"] == {"SS": ["p", "q", "r"]}
+    assert "gone" not in images[3]["NewImage"]
+    assert images[3]["NewImage"]["fresh"] == {"S": "new"}
+
+
+def test_stored_converts_as_boto3_does() -> None:
+    from localcloud.memory.dynamodb import stored
+
+    assert stored({"a": 1, "b": [True, None, b"x"], "c": ("s",), 4: {"k"}}) == {
+        "a": Decimal(1),
+        "b": [True, None, Binary(b"x")],
+        "c": ["s"],
+        "4": {"k"},
+    }
+    assert type(stored(True)) is bool
+    with pytest.raises(TypeError):
+        stored({"f": 1.5})
+    with pytest.raises(ValueError, match="empty set"):
+        stored({"e": set()})
