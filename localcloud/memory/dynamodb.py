@@ -22,6 +22,7 @@ size: that is what lets a 20,000-loan book run in minutes.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import uuid
 import zlib
@@ -190,18 +191,75 @@ def _expression(
 _BUILDER = "\0builder"
 
 
+# An index entry: the item's order in its partition (range key value, then its primary key values,
+# binaries as bytes: the order a query returns) and its primary key.
+_Entry = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+
+def _plain_key(value: Any) -> Any:
+    return raw(value) if isinstance(value, Binary) else value
+
+
+def _first(entry: _Entry) -> Any:
+    return entry[0][0]
+
+
 @dataclass
 class _Index:
+    """A partition's items kept in query order (inserted by bisection on each write), so a query
+    reads only the part of its partition that its range key condition can match, and sorts nothing."""
+
     name: str
     hash_key: str
     range_key: str | None
-    partitions: dict[Any, set[tuple[Any, ...]]] = field(default_factory=dict)
+    partitions: dict[Any, list[_Entry]] = field(default_factory=dict)
 
     def entry(self, item: Mapping[str, Any]) -> Any:
         """The item's partition value, or None when the item is not in this (sparse) index."""
         if self.hash_key not in item or (self.range_key and self.range_key not in item):
             return None
         return item[self.hash_key]
+
+    def order(self, item: Mapping[str, Any], key: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The item's place in its partition: its range key value, then its primary key values."""
+        first = _plain_key(item.get(self.range_key)) if self.range_key else None
+        return (first, *(_plain_key(k) for k in key))
+
+    def move(
+        self, key: tuple[Any, ...], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+    ) -> None:
+        """Re-place `key` after a write that changed its item from `old` to `new` (None: absent)."""
+        before = self.entry(old) if old is not None else None
+        after = self.entry(new) if new is not None else None
+        was = self.order(old, key) if before is not None and old is not None else None
+        now = self.order(new, key) if after is not None and new is not None else None
+        if before == after and was == now:
+            return
+        if before is not None and was is not None:
+            members = self.partitions[before]
+            at = bisect.bisect_left(members, (was,))
+            if at == len(members) or members[at][1] != key:  # not where its old item places it
+                raise RuntimeError(f"{self.name or 'table'} index lost the place of {key!r}")
+            del members[at]
+            if not members:
+                del self.partitions[before]
+        if after is not None and now is not None:
+            members = self.partitions.setdefault(after, [])
+            members.insert(bisect.bisect_left(members, (now,)), (now, key))
+
+    def candidates(self, partition: Any, low: Any, high: Any) -> list[tuple[Any, ...]]:
+        """The keys of `partition`, in order, whose range key value is within `low`..`high` (either
+        None: unbounded), or all of them when the bounds do not compare with the stored values."""
+        members = self.partitions.get(partition, [])
+        start, end = 0, len(members)
+        try:
+            if low is not None:
+                start = bisect.bisect_left(members, _plain_key(low), key=_first)
+            if high is not None:
+                end = bisect.bisect_right(members, _plain_key(high), key=_first)
+        except TypeError:  # a bound of another type than the range key: the condition decides
+            start, end = 0, len(members)
+        return [key for _, key in members[start:end]]
 
 
 @dataclass
@@ -265,16 +323,7 @@ class MemoryTable:
         self, key: tuple[Any, ...], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
     ) -> None:
         for index in (self.primary, *self.indexes.values()):
-            before = index.entry(old) if old is not None else None
-            after = index.entry(new) if new is not None else None
-            if before is not None and before != after:
-                members = index.partitions.get(before)
-                if members is not None:
-                    members.discard(key)
-                    if not members:
-                        del index.partitions[before]
-            if after is not None:
-                index.partitions.setdefault(after, set()).add(key)
+            index.move(key, old, new)
 
     def _write(self, key: tuple[Any, ...], new: dict[str, Any] | None, *, service: bool = False) -> None:
         old = self.items.get(key)
@@ -451,8 +500,8 @@ class MemoryTable:
     ) -> dict[str, Any]:
         index = self.indexes[request["IndexName"]] if request.get("IndexName") else self.primary
         limit = request.get("Limit")
-        evaluator = Evaluator(names, values)
         filter_text = _expression(request.get("FilterExpression"), names, values)
+        evaluator = Evaluator(names, values)  # after the filter's placeholders are added
         try:
             filtered = parse_condition(filter_text) if filter_text else None
             projection = (
@@ -496,10 +545,11 @@ class MemoryTable:
         partition = _partition_value(tree, index.hash_key, evaluator)
         if partition is None:
             raise _error("ValidationException", "Query condition missed key schema element", "Query")
-        keys = [key for key in index.partitions.get(partition, ()) if evaluator.holds(self.items[key], tree)]
-        keys.sort(
-            key=lambda key: self._sort_key(index, key), reverse=request.get("ScanIndexForward") is False
-        )
+        low, high = _range_bounds(tree, index.range_key, evaluator) if index.range_key else (None, None)
+        items = self.items
+        keys = [key for key in index.candidates(partition, low, high) if evaluator.holds(items[key], tree)]
+        if request.get("ScanIndexForward") is False:
+            keys.reverse()
         return self._page(keys, request, names, values)
 
     def scan(self, **request: Any) -> dict[str, Any]:
@@ -536,6 +586,33 @@ class MemoryTable:
         for key in gone:
             self._write(key, None, service=True)
         return len(gone)
+
+
+def _range_bounds(tree: tuple[Any, ...], range_key: str, evaluator: Evaluator) -> tuple[Any, Any]:
+    """The lowest and highest range key values a key condition can match (None: unbounded), from
+    its `=`, `<`, `<=`, `>`, `>=` or `BETWEEN` on the range key; inclusive (the condition itself is
+    still evaluated on every item between them)."""
+    if tree[0] == "and":
+        low, high = _range_bounds(tree[1], range_key, evaluator)
+        other_low, other_high = _range_bounds(tree[2], range_key, evaluator)
+        return (low if low is not None else other_low, high if high is not None else other_high)
+    kind = tree[0]
+    if kind not in ("cmp", "between"):
+        return None, None
+    left = tree[2] if kind == "cmp" else tree[1]
+    if left.kind != "path" or evaluator.resolve(left.args[0]) != (range_key,):
+        return None, None
+    bounds = tree[2:] if kind == "between" else tree[3:]
+    if any(operand.kind != "value" for operand in bounds):
+        return None, None
+    if kind == "between":
+        return evaluator.operand({}, tree[2]), evaluator.operand({}, tree[3])
+    value = evaluator.operand({}, tree[3])
+    comparator = tree[1]
+    return (
+        value if comparator in ("=", ">", ">=") else None,
+        value if comparator in ("=", "<", "<=") else None,
+    )
 
 
 def _partition_value(tree: tuple[Any, ...], hash_key: str, evaluator: Evaluator) -> Any:
