@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -158,7 +159,7 @@ def test_queries_by_range_key_match_a_full_evaluation_after_random_writes() -> N
             )
         else:
             table.delete_item(Key={"id": item_id})
-    conditions = [
+    conditions: list[tuple[Any, Callable[[str], bool]]] = [
         (Key("on").lte("2026-03-09"), lambda on: on <= "2026-03-09"),
         (Key("on").lt("2026-03-09"), lambda on: on < "2026-03-09"),
         (Key("on").gte("2026-03-05"), lambda on: on >= "2026-03-05"),
