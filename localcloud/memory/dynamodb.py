@@ -153,16 +153,52 @@ def _wire_other(value: Any) -> dict[str, Any]:
 def _image(
     new: Mapping[str, Any], old: Mapping[str, Any] | None, old_image: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """`new` in DynamoDB JSON, each attribute that is the very object it was in `old` (an update
-    leaves the attributes it does not touch as they were) taken from `old_image` instead of converted
-    again. Identity is enough: a stored value is never changed in place (see `copied`)."""
+    """`new` in DynamoDB JSON, each attribute that is unchanged from `old` taken from `old_image`
+    (the conversion of `old`) instead of converted again: an update leaves the attributes it does not
+    touch as the very same objects (a stored value is never changed in place, see `copied`), and a
+    put of a whole item usually repeats most of them (`_same`)."""
     if old is None or old_image is None:
         return {k: wire(v) for k, v in new.items()}
     image: dict[str, Any] = {}
     for k, v in new.items():
         before = old_image.get(k)
-        image[k] = before if before is not None and old.get(k, _ABSENT) is v else wire(v)
+        if before is not None:
+            was = old.get(k, _ABSENT)
+            if was is v or _same(was, v):
+                image[k] = before
+                continue
+        image[k] = wire(v)
     return image
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two stored values have the same DynamoDB JSON (`wire`): equal, of the same types
+    throughout, numbers written alike (1.0 is not 1: `compare_total`)."""
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is str or kind is bool or a is None:
+        return bool(a == b)
+    if kind is Decimal:
+        return not a.compare_total(b)
+    if kind is dict:
+        if len(a) != len(b):
+            return False
+        for k, v in a.items():
+            w = b.get(k, _ABSENT)
+            if not (v is w or _same(v, w)):
+                return False
+        return True
+    if kind is list:
+        if len(a) != len(b):
+            return False
+        for v, w in zip(a, b, strict=True):  # noqa: SIM110 (a loop: all() over a generator is 4x slower)
+            if not (v is w or _same(v, w)):
+                return False
+        return True
+    if kind is Binary:
+        return bool(a == b)
+    return False  # sets (Decimal members of a set may be written apart): converted again
 
 
 _ABSENT = object()

@@ -103,6 +103,8 @@ def test_a_streamed_image_after_an_update_is_the_whole_item_converted_afresh() -
     for expression, values in updates:
         table.update_item(Key={"id": "a"}, UpdateExpression=expression, ExpressionAttributeValues=values)
     table.put_item(Item={"id": "a", "m": {"x": 1}, "n": 6})
+    # A put repeating a value in another form: the same number written apart, a bool for a number.
+    table.put_item(Item={"id": "a", "m": {"x": Decimal("1.0")}, "n": True})
     current = table.items[("a",)]
     images = [r.record["dynamodb"] for r in table.stream]
     assert images[-1]["NewImage"] == {k: wire(v) for k, v in current.items()}
@@ -113,6 +115,7 @@ def test_a_streamed_image_after_an_update_is_the_whole_item_converted_afresh() -
     assert images[2]["NewImage"]["s"] == {"SS": ["p", "q", "r"]}
     assert "gone" not in images[3]["NewImage"]
     assert images[3]["NewImage"]["fresh"] == {"S": "new"}
+    assert images[5]["NewImage"] == {"id": {"S": "a"}, "m": {"M": {"x": {"N": "1.0"}}}, "n": {"BOOL": True}}
 
 
 def test_stored_converts_as_boto3_does() -> None:
