@@ -49,3 +49,70 @@ def test_the_last_attempts_error_and_any_other_error_are_raised() -> None:
     with pytest.raises(ClientError, match="AccessDenied"):
         retry_transient(work, pause=lambda _: None)
     assert len(calls) == 1  # not transient: a deployment's fault, for the failure queue
+
+
+def test_a_paged_walk_reads_a_page_that_met_a_transient_error_again_alone() -> None:
+    """A whole-table walk (the census, the reporting export) under a steady error rate: each failed
+    page is read again, never the walk from its first page."""
+    from arrears.adapters.tables import all_items
+
+    book: dict[str | None, dict[str, Any]] = {
+        None: {"Items": [{"n": 1}, {"n": 2}], "LastEvaluatedKey": "k2"},
+        "k2": {"Items": [{"n": 3}, {"n": 4}], "LastEvaluatedKey": "k4"},
+        "k4": {"Items": [{"n": 5}]},
+    }
+    calls: list[Any] = []
+
+    def scan(**request: Any) -> dict[str, Any]:
+        calls.append(request.get("ExclusiveStartKey"))
+        if len(calls) % 2:  # every other read times out
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return book[request.get("ExclusiveStartKey")]
+
+    assert [item["n"] for item in all_items(scan, TableName="Loans")] == [1, 2, 3, 4, 5]
+    assert calls == [None, None, "k2", "k2", "k4", "k4"]
+
+
+def test_the_reporting_export_writes_a_part_that_met_a_transient_error_again_alone() -> None:
+    from datetime import date
+
+    from arrears.usecases.reporting_export import export_reporting
+
+    class FlakySink:
+        """Every other write times out before it is made."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+            self.parts: dict[tuple[str, int], int] = {}
+            self.completed: dict[str, int] = {}
+
+        def _flaky(self) -> None:
+            self.calls += 1
+            if self.calls % 2:
+                raise ReadTimeoutError(endpoint_url="https://s3.us-east-1.amazonaws.com")
+
+        def write_part(self, table: str, snapshot: date, number: int, rows: list[Any]) -> None:
+            self._flaky()
+            self.parts[(table, number)] = len(rows)
+
+        def drop_parts_from(self, table: str, snapshot: date, number: int) -> int:
+            self._flaky()
+            return 0
+
+        def complete(self, snapshot: date, counts: Any) -> None:
+            self._flaky()
+            self.completed = dict(counts)
+
+    sink = FlakySink()
+    moves = [{"on": f"2026-03-0{n}", "to_state": "M1", "dpd": 30 + n, "version": n} for n in (1, 2, 3)]
+    history = {
+        "loan_id": "L-1",
+        "jurisdiction": "CN",
+        "strategy_arm": "champion",
+        "disbursed_on": "2026-01-01",
+        "transitions": moves,
+    }
+    outcome = export_reporting(date(2026, 3, 30), [], [history], sink, part_rows=2)
+    assert sink.parts == {("transitions", 0): 2, ("transitions", 1): 1}
+    assert sink.completed == outcome.rows == {"loans": 0, "transitions": 3}
+    assert sink.calls == 2 * (2 + 2 + 1)  # two parts, two drops and the completion, each failed once

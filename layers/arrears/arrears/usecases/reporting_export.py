@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from itertools import islice
 from typing import Any, Protocol
 
+from arrears.adapters.retrying import retry_transient
 from arrears.domain.loans import Loan
 from arrears.domain.penalties import total_outstanding
 
@@ -134,9 +136,10 @@ def export_reporting(
     for table, table_rows in tables.items():
         rows[table] = parts[table] = 0
         for number, part in enumerate(_parts(table_rows, part_rows)):
-            sink.write_part(table, snapshot, number, part)
+            # Each write is idempotent (the same key and bytes), so a transient error retries it alone.
+            retry_transient(partial(sink.write_part, table, snapshot, number, part))
             rows[table] += len(part)
             parts[table] = number + 1
-        stale += sink.drop_parts_from(table, snapshot, parts[table])
-    sink.complete(snapshot, rows)
+        stale += retry_transient(partial(sink.drop_parts_from, table, snapshot, parts[table]))
+    retry_transient(partial(sink.complete, snapshot, rows))
     return ExportOutcome(snapshot=snapshot, rows=rows, parts=parts, stale_parts_removed=stale)
