@@ -38,7 +38,7 @@ from localcloud.compliance_report import bureau_summary, validation_notice_summa
 from localcloud.desk import SimulatedDesk, desk_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
-from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals_keeping
 from localcloud.erasures import SimulatedErasures, erasure_summary, fold_erasure_invariant
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.http_api import LocalHttpApi
@@ -508,9 +508,9 @@ def summarise(
     for loan in loans:
         by_bucket[loan["bucket"] if loan["status"] == "OPEN" else loan["status"]] += 1
     outcomes: Counter[str] = Counter(f"{c['channel']}:{c['status']}" for c in contacts)
-    with logs.open() as lines:
-        points = list(emf_points(lines))
-    deferred = deferrals(emf_totals(points), outcomes)
+    with logs.open() as lines:  # one pass: the totals, and the census and drift points read below
+        totals, points = emf_totals_keeping(emf_points(lines), ("OpenLoans", "StockDrift"))
+    deferred = deferrals(totals, outcomes)
     sqs = boto3.client("sqs")
     queued = sqs.get_queue_attributes(
         QueueUrl=sim.stack.physical["FieldVisitQueue"], AttributeNames=["ApproximateNumberOfMessages"]
