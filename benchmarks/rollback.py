@@ -67,7 +67,7 @@ def measure(items: int, args: argparse.Namespace, lean: bool) -> dict[str, float
         if lean:
             rollback.install()
         try:
-            client = boto3.client("dynamodb", region_name="us-east-1")
+            client: Any = boto3.client("dynamodb", region_name="us-east-1")
             client.create_table(
                 TableName=TABLE,
                 KeySchema=[{"AttributeName": "jurisdiction", "KeyType": "HASH"}],
