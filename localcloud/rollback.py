@@ -20,6 +20,7 @@ transactions both ways and compares tables, streams and errors).
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,8 +146,10 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> 
     moto_transaction = _MOTO["transact_write_items"]
     saves = _saves(backend, transact_items) if len(transact_items) <= 100 else None
     if saves is None:
+        COUNTS["copied_by_moto"] += 1
         moto_transaction(backend, transact_items)
         return
+    COUNTS["without_copies"] += 1
     Table.__deepcopy__ = _copy_as_marker  # type: ignore[attr-defined]
     try:
         moto_transaction(backend, transact_items)
@@ -156,9 +159,19 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> 
         for name in rolled_back:
             backend.tables[name] = backend.tables[name].table
             saves[name].restore()
+        if rolled_back:
+            COUNTS["rolled_back"] += 1
 
 
 _MOTO: dict[str, Any] = {}
+COUNTS: Counter[str] = Counter()
+"""Since `install`: transactions run `without_copies` (of which `rolled_back`), and `copied_by_moto`
+(moto's own path: a key not named whole, a moto-managed stream mapping)."""
+
+
+def counts() -> dict[str, int]:
+    """`COUNTS` as summary.json shows them (`local_cloud.transactions`)."""
+    return dict(sorted(COUNTS.items()))
 
 
 def install() -> None:
@@ -167,6 +180,7 @@ def install() -> None:
 
     if _MOTO:
         return
+    COUNTS.clear()
     _MOTO["transact_write_items"] = vars(DynamoDBBackend)["transact_write_items"]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign,assignment]
 
@@ -179,4 +193,4 @@ def uninstall() -> None:
         DynamoDBBackend.transact_write_items = _MOTO.pop("transact_write_items")  # type: ignore[method-assign]
 
 
-__all__ = ["install", "transact_write_items", "uninstall"]
+__all__ = ["COUNTS", "counts", "install", "transact_write_items", "uninstall"]

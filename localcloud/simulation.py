@@ -622,6 +622,7 @@ def run_demo(
     from localcloud.lean import fast_moto
     from localcloud.outcomes import write_outcomes
     from localcloud.requests import RequestCount
+    from localcloud.rollback import counts as rollback_counts
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -675,6 +676,8 @@ def run_demo(
                 "lean": lean,
                 "stream_records": sim.cloud.stream_records(),
                 "ttl_expired": dict(sorted(sim.cloud.ttl_expired.items())),
+                # TransactWriteItems run without moto's table copies (localcloud.rollback)
+                "transactions": rollback_counts() if lean else {},
             }
             sim.http_api.close()
     finally:

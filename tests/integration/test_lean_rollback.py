@@ -178,6 +178,7 @@ def test_lean_transactions_answer_and_roll_back_as_moto() -> None:
     # moto replaced the table by its copy at each rollback; the lean cloud copied no table
     assert moto_tables == [True, False, False, True, True]
     assert lean_tables == [True] * len(TRANSACTIONS)
+    assert rollback.counts() == {"rolled_back": 2, "without_copies": 5}
 
 
 def test_a_transaction_naming_no_whole_key_runs_moto_own_copy() -> None:
@@ -192,6 +193,7 @@ def test_a_transaction_naming_no_whole_key_runs_moto_own_copy() -> None:
             with pytest.raises(client.exceptions.ClientError):
                 client.transact_write_items(TransactItems=[_put("R", pk={"S": "q"}), FAILS])
             assert id(dynamodb_backends["123456789012"]["us-east-1"].tables["R"]) != before
+            assert rollback.counts() == {"copied_by_moto": 1}
             assert client.scan(TableName="R")["Count"] == 3
         finally:
             rollback.uninstall()
