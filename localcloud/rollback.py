@@ -81,10 +81,9 @@ class _TableSave:
                 holder[key] = saved  # type: ignore[index]
             elif holder is not None:
                 holder.pop(key, None)
+        # an item deleted and put back went to the end of its dict: moto's copy kept it in its place
         for holder, order in self.orders.values():
-            if (
-                list(holder) != order
-            ):  # an item deleted and put back went to the end: moto's copy kept its place
+            if list(holder) != order:
                 ordered = {key: holder[key] for key in order}
                 holder.clear()
                 holder.update(ordered)
@@ -150,11 +149,15 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> 
         moto_transaction(backend, transact_items)
         return
     COUNTS["without_copies"] += 1
+    own = vars(Table).get("__deepcopy__")
     Table.__deepcopy__ = _copy_as_marker  # type: ignore[attr-defined]
     try:
         moto_transaction(backend, transact_items)
     finally:
-        del Table.__deepcopy__  # type: ignore[attr-defined]
+        if own is None:
+            del Table.__deepcopy__  # type: ignore[attr-defined]
+        else:
+            Table.__deepcopy__ = own  # type: ignore[attr-defined]
         rolled_back = [name for name, table in backend.tables.items() if isinstance(table, _Copy)]
         for name in rolled_back:
             backend.tables[name] = backend.tables[name].table
