@@ -10,10 +10,10 @@ Then the snapshot is downloaded as `out/data/loans.jsonl` and `out/data/transiti
 (`arrears_report.tables`): the files Athena reads in AWS are the files the local report reads. The
 contacts are the archive itself (`out/archive/contacts/...`, exported by `simulation.export_archive`).
 
-The demo deploys the stack with small parts (`DEMO_PARAMETERS`) and gives each segment invocation a
-time budget that runs out after its first part (`DEMO_BUDGETS_MS`): a segment of the demo's book then
-takes the path a segment of a ten-million-loan book takes, re-queuing its rest from its
-LastEvaluatedKey, part after part.
+The demo deploys the stack with small segments and parts (`DEMO_PARAMETERS`) and gives each segment
+invocation a time budget that runs out after its first part (`DEMO_BUDGETS_MS`): a segment of the
+demo's book then takes the path a segment of a ten-million-loan book takes, re-queuing its rest
+from its LastEvaluatedKey, part after part.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ EXPORT_UTC_TIME = time(15, 0)
 """When the run's final export fires on its last day: 23:00 in Shanghai, morning in the US, so the
 latest business date of any jurisdiction (the snapshot's date) is that day."""
 
-DEMO_PARAMETERS = {"ReportingPartItems": "16"}
-"""The demo stack's template parameters: parts of 16 items, so a segment of the demo's book (some 50
-loans) writes several parts."""
+DEMO_PARAMETERS = {"ReportingLoansPerSegment": "64", "ReportingPartItems": "16"}
+"""The demo stack's template parameters: a segment per 64 loans (the default book: 4 segments per
+table) and parts of 16 items, so each segment writes several parts."""
 DEMO_BUDGETS_MS = {SEGMENT_FUNCTION: 1}
 """The demo's time budget of a segment invocation: spent by its first part, so every segment with
 more to read re-queues its rest (the invocation's safety margin is REPORTING_SAFETY_MARGIN_MS)."""

@@ -10,7 +10,7 @@ rows feed DuckDB locally (the demo downloads the snapshot into `out/data/`) and 
 **Split by Scan segment**, so a book of any size finishes inside Lambda's 15 minutes:
 
 1. `plan_export` (the scheduled invocation) sizes the export from the book (`segments_for`: the
-   loans the BookStock counters hold, `loans_per_segment` each, at least `MIN_SEGMENTS`), writes the
+   loans the BookStock counters hold, `loans_per_segment` each, at most `MAX_SEGMENTS`), writes the
    plan (`ExportPlan`, `exports/snapshot=<date>/plan.json`) and sends one `SegmentTask` per (table,
    segment) to the reporting-segments queue.
 2. `export_segment` (one queue message) reads its segment of a parallel Scan (`Segment`,
@@ -52,7 +52,6 @@ from arrears.domain.penalties import total_outstanding
 __all__ = [
     "LOANS_PER_SEGMENT",
     "MAX_SEGMENTS",
-    "MIN_SEGMENTS",
     "PAGE_LIMIT",
     "PART_ITEMS",
     "TABLES",
@@ -83,8 +82,6 @@ PAGE_LIMIT = 1_000
 LOANS_PER_SEGMENT = 250_000
 """Loans per segment by default: at the ~1,000 items a second one invocation reads, converts and
 compresses, some 4 minutes of a 15-minute function; a slower segment re-queues its rest."""
-MIN_SEGMENTS = 4
-"""Segments of even a small book: the export runs in parallel and the split is always exercised."""
 MAX_SEGMENTS = 1_000
 """The most segments a plan sends per table (10 million loans need 40 at the default size)."""
 MAX_START_KEY_FIELDS = 4
@@ -134,10 +131,10 @@ def transition_rows(history_item: Mapping[str, Any]) -> list[Row]:
 
 def segments_for(book_loans: int, loans_per_segment: int = LOANS_PER_SEGMENT) -> int:
     """Scan segments per table for a book of `book_loans` loans: ceil(loans / `loans_per_segment`),
-    at least `MIN_SEGMENTS` and at most `MAX_SEGMENTS`. ValueError if `loans_per_segment` < 1."""
+    at least 1 and at most `MAX_SEGMENTS`. ValueError if `loans_per_segment` < 1."""
     if loans_per_segment < 1:
         raise ValueError("loans_per_segment must be at least 1")
-    return max(MIN_SEGMENTS, min(MAX_SEGMENTS, math.ceil(max(book_loans, 0) / loans_per_segment)))
+    return max(1, min(MAX_SEGMENTS, math.ceil(max(book_loans, 0) / loans_per_segment)))
 
 
 def _int_in(body: Mapping[str, Any], name: str, low: int, high: int, default: int | None = None) -> int:
