@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # segment's invocation keeps in reserve before it re-queues the rest of its segment.
     reporting_bucket: str = ""
     reporting_segments_queue_url: str = ""
-    reporting_loans_per_segment: int = Field(default=250_000, ge=1)
+    reporting_loans_per_segment: int = Field(default=500_000, ge=1)
     reporting_part_items: int = Field(default=50_000, ge=1, le=1_000_000)
     reporting_safety_margin_ms: int = Field(default=60_000, ge=0)
     # SSM parameter holding the collection playbook document; empty = the bundled one.

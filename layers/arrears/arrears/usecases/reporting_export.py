@@ -79,11 +79,12 @@ PART_ITEMS = 50_000
 """Items read per part: about 10 MB of JSON before compression, well inside a function's memory."""
 PAGE_LIMIT = 1_000
 """Items asked per Scan page (`Limit`; DynamoDB also ends a page at 1 MB)."""
-LOANS_PER_SEGMENT = 250_000
-"""Loans per segment by default: at the ~1,000 items a second one invocation reads, converts and
-compresses, some 4 minutes of a 15-minute function; a slower segment re-queues its rest."""
+LOANS_PER_SEGMENT = 500_000
+"""Loans per segment by default: at the ~3,800 loans a second a 1,024 MB function (0.6 vCPU) reads,
+converts and compresses (6,300 a CPU second measured, docs/reporting.md), some 2 minutes of a
+15-minute function; a slower segment re-queues its rest."""
 MAX_SEGMENTS = 1_000
-"""The most segments a plan sends per table (10 million loans need 40 at the default size)."""
+"""The most segments a plan sends per table (10 million loans need 20 at the default size)."""
 MAX_START_KEY_FIELDS = 4
 
 Row = dict[str, Any]
