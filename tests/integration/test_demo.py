@@ -158,6 +158,14 @@ def test_the_report_reads_the_snapshot_the_stacks_export_function_wrote(demo: De
     loans = LOANS + demo.summary["lending_core"]["loans_registered"]  # the book and the lending core's
     assert snapshot["rows"]["loans"] == loans == outcomes["exported_rows"]["loans"]
     assert snapshot["rows"]["transitions"] == outcomes["exported_rows"]["transitions"] > 0
+    # Split by Scan segment (docs/reporting.md): the demo's stack plans a segment per 64 loans and
+    # writes parts of 16 items, each segment invocation re-queuing its rest after its first part.
+    segments = snapshot["segments"]
+    assert segments["per_table"] == -(-segments["book_loans"] // 64) >= 1
+    assert segments["tasks_planned"] == 2 * segments["per_table"]
+    assert segments["invocations"] == segments["tasks_planned"] + segments["continued"]
+    assert segments["invocations"] >= sum(snapshot["parts"].values())  # at most one part an invocation
+    assert segments["continued"] > 0
     rows = [json.loads(line) for line in (demo.out / "data" / "loans.jsonl").read_text().splitlines()]
     assert [row["loan_id"] for row in rows] == sorted(item["loan_id"] for item in demo.summary["final_loans"])
     assert not {"borrower_id", "borrower_token", "phone", "email"} & set(rows[0])
