@@ -5,6 +5,7 @@ the last segment writes the completion marker Athena and the report read, once."
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from datetime import UTC, date, datetime
 from typing import Any
@@ -183,7 +184,8 @@ def test_a_redelivered_segment_changes_nothing_and_the_marker_is_written_once_af
 def test_a_new_run_withdraws_the_snapshot_until_it_is_whole_and_drops_the_old_runs_tasks() -> None:
     with mock_aws():
         split = book_stack(loans_per_segment=3)
-        cloud = LocalCloud(split, start=datetime(2026, 3, 21, tzinfo=UTC))
+        log = io.StringIO()
+        cloud = LocalCloud(split, start=datetime(2026, 3, 21, tzinfo=UTC), log=log)
         schedule(cloud)
         cloud.settle()
         assert store(split).completion(SNAPSHOT) is not None
@@ -201,7 +203,7 @@ def test_a_new_run_withdraws_the_snapshot_until_it_is_whole_and_drops_the_old_ru
         sqs.send_message(QueueUrl=split.physical["ReportingSegmentsQueue"], MessageBody=json.dumps(first_run))
         [stale] = queued(split)
         assert cloud.invoke(SEGMENT, {"Records": [stale]}) == {"batchItemFailures": []}
-        assert "superseded run" in cloud.log.getvalue()
+        assert "superseded run" in log.getvalue()
         for delivered in pending:
             assert cloud.invoke(SEGMENT, {"Records": [delivered]}) == {"batchItemFailures": []}
         marker = store(split).completion(SNAPSHOT)
@@ -238,12 +240,13 @@ def test_a_new_run_withdraws_the_snapshot_until_it_is_whole_and_drops_the_old_ru
 def test_a_segment_task_that_cannot_run_reaches_the_dlq_with_a_log_line_saying_why(
     body: str, reason: str, stack: LocalStack
 ) -> None:
-    cloud = LocalCloud(stack, start=datetime(2026, 3, 21, tzinfo=UTC))
+    log = io.StringIO()
+    cloud = LocalCloud(stack, start=datetime(2026, 3, 21, tzinfo=UTC), log=log)
     boto3.client("sqs").send_message(QueueUrl=stack.physical["ReportingSegmentsQueue"], MessageBody=body)
     cloud.settle()
     dead = queued(stack, "ReportingSegmentsDLQ")
     assert [r["body"] for r in dead] == [body]
-    lines = [json.loads(line) for line in cloud.log.getvalue().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in log.getvalue().splitlines() if line.startswith("{")]
     failures = [
         line
         for line in lines
@@ -251,7 +254,7 @@ def test_a_segment_task_that_cannot_run_reaches_the_dlq_with_a_log_line_saying_w
     ]
     assert len(failures) == 3  # one a delivery, until the redrive policy moves it to the DLQ
     assert reason in json.dumps(failures[0])
-    assert "borrowers" not in cloud.log.getvalue()  # the reason names the field, never the value
+    assert "borrowers" not in log.getvalue()  # the reason names the field, never the value
     assert keys(stack) == []
 
 
