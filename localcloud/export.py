@@ -38,7 +38,7 @@ EXPORT_UTC_TIME = time(15, 0)
 latest business date of any jurisdiction (the snapshot's date) is that day."""
 
 DEMO_PARAMETERS = {"ReportingLoansPerSegment": "64", "ReportingPartItems": "16"}
-"""The demo stack's template parameters: a segment per 64 loans (the default book: 4 segments per
+"""The demo stack's template parameters: a segment per 64 loans (the default book: 3 segments per
 table) and parts of 16 items, so each segment writes several parts."""
 DEMO_BUDGETS_MS = {SEGMENT_FUNCTION: 1}
 """The demo's time budget of a segment invocation: spent by its first part, so every segment with
