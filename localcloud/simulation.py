@@ -40,6 +40,7 @@ from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals_keeping
 from localcloud.erasures import SimulatedErasures, erasure_summary, fold_erasure_invariant
+from localcloud.export import DEMO_BUDGETS_MS, DEMO_PARAMETERS
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.http_api import LocalHttpApi
 from localcloud.imported_book import import_file, imported, planned_entries
@@ -109,11 +110,13 @@ class Simulation:
         self.book_file = book_file
         self.book_import: dict[str, Any] = {}
         self.seed = seed
-        self.stack = deploy(template_path())
+        # The reporting export in small parts, each segment re-queuing its rest (localcloud.export).
+        self.stack = deploy(template_path(), parameters=DEMO_PARAMETERS)
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
         self.cloud = LocalCloud(
             self.stack,
             start=begin,
+            budgets_ms=DEMO_BUDGETS_MS,
             log=log,
             keep_invocations=False,
             faults=FaultInjector(faults),

@@ -61,11 +61,13 @@ def _counts(item: Mapping[str, Any], prefix: str) -> dict[tuple[str, str], int]:
 
 
 class SweepTaskQueue:
-    """Sends sweep tasks (one JSON body per shard or continuation) to the sweep-tasks queue."""
+    """Sends sweep tasks (one JSON body per shard or continuation) to the sweep-tasks queue; or, with
+    another `name`, the tasks of another queue of units of work (the reporting export's segments)."""
 
-    def __init__(self, sqs: SQSClient, queue_url: str) -> None:
+    def __init__(self, sqs: SQSClient, queue_url: str, name: str = "sweep-tasks") -> None:
         self._sqs = sqs
         self._queue_url = queue_url
+        self._name = name
 
     def send(self, bodies: Sequence[Mapping[str, Any]]) -> int:
         """Send every body (in batches of 10); raises if SQS refuses any, so the caller is retried.
@@ -85,7 +87,7 @@ class SweepTaskQueue:
             failed = response.get("Failed", [])
             if failed:
                 codes = sorted({str(f.get("Code", "?")) for f in failed})
-                raise RuntimeError(f"sweep-tasks queue refused {len(failed)} of {len(chunk)} tasks: {codes}")
+                raise RuntimeError(f"{self._name} queue refused {len(failed)} of {len(chunk)} tasks: {codes}")
             sent += len(chunk)
         return sent
 
