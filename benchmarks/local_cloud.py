@@ -19,6 +19,13 @@ Also reports the lean run's AWS requests per loan-day, by service and by handler
 
 Writes `--out` (benchmarks/results-local-cloud.json). `--profile FILE` profiles the lean child with
 cProfile (process CPU time) instead of comparing.
+
+A large book's pair (the default demo: `--loans 200 --days 60`, some six minutes of CPU a run) need
+not be run whole each time: `--baseline FILE` takes the baseline run from an earlier results file of
+the same book, seed and days (its `runs.baseline`, summary and archive included) and runs only the
+lean child, so a change to the lean local cloud is measured at that size for half the CPU (the ratio
+then spans two bench runs: read it with the machine's load in mind). `--parallel` runs the two
+children at once (the same CPU, half the wall time, on a machine with two idle cores).
 """
 
 from __future__ import annotations
@@ -147,6 +154,34 @@ def _spawn(config: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
     return loaded
 
 
+def earlier_baseline(path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The baseline run of an earlier results file (`--baseline`); refused unless it is the same book,
+    seed, start and days as this run and holds the run's summary and archive (a results file written
+    since the option exists)."""
+    earlier = json.loads(path.read_text())
+    book = {"loans": args.loans, "days": args.days, "seed": args.seed, "start": args.start}
+    if earlier.get("book") != book:
+        raise SystemExit(f"{path}: its book {earlier.get('book')} is not this run's {book}")
+    run: dict[str, Any] = earlier["runs"]["baseline"]
+    if "summary" not in run:
+        raise SystemExit(f"{path}: no baseline summary to compare with (written before --baseline existed)")
+    return run
+
+
+def _runs(args: argparse.Namespace, folder: Path) -> dict[str, dict[str, Any]]:
+    """Both configurations' runs: spawned one after the other, at once (`--parallel`), or the lean
+    one only with the baseline taken from an earlier results file (`--baseline`)."""
+    if args.baseline:
+        return {"baseline": earlier_baseline(args.baseline, args), "lean": _spawn("lean", args, folder)}
+    if not args.parallel:
+        return {config: _spawn(config, args, folder) for config in CONFIGS}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(CONFIGS)) as pool:
+        futures = {config: pool.submit(_spawn, config, args, folder) for config in CONFIGS}
+        return {config: future.result() for config, future in futures.items()}
+
+
 def requests_per_loan_day(summary: dict[str, Any], days: int) -> dict[str, Any]:
     """AWS requests per loan-day of a run's summary, by service and by handler (`localcloud.requests`);
     the loans are every loan the run ended with (the book's and those disbursed during it)."""
@@ -199,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         "--checkpoints", default="10,20,30", help="days before --days to read CPU and memory at"
     )
     parser.add_argument("--profile", help="cProfile the lean run into this file (no comparison)")
+    parser.add_argument(
+        "--baseline", type=Path, help="take the baseline run from this earlier results file (same book)"
+    )
+    parser.add_argument("--parallel", action="store_true", help="run both configurations at once")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--config", choices=sorted(CONFIGS), default="lean", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -212,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             run = _spawn("lean", args, folder)
             print(json.dumps(run["total"]))
             return 0
-        runs = {config: _spawn(config, args, folder) for config in CONFIGS}
+        runs = _runs(args, folder)
     figures = {
         "book": {"loans": args.loans, "days": args.days, "seed": args.seed, "start": args.start},
         # The lean run's counted requests per loan-day (both runs make the same ones: `identical`).
@@ -222,9 +261,16 @@ def main(argv: list[str] | None = None) -> int:
                 "checkpoints": run["checkpoints"],
                 "total": run["total"],
                 "local_cloud": run.get("local_cloud"),
+                # what a later `--baseline` run compares its summary and archive with
+                **(
+                    {"summary": run["summary"], "archive_layout": run["archive_layout"]}
+                    if name == "baseline"
+                    else {}
+                ),
             }
             for name, run in runs.items()
         },
+        "baseline_from": str(args.baseline) if args.baseline else None,
         **compare(runs),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

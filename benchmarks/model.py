@@ -15,8 +15,9 @@ the run ledger. Both are priced at `benchmarks.prices`; what the benchmark canno
 an assumption written in `ASSUMPTIONS` below. Costs are split into a fixed part (what a day costs whatever the
 book: invocations and messages per shard, the run ledger, the queue's idle polling) and a per-loan
 part (DynamoDB units, index storage, Lambda time), and extrapolated to ten million loans at the
-same milestone rate: the per-loan part linearly, the fixed part at the shard count docs/scaling.md
-recommends for that book.
+same milestone rate: the per-loan part linearly except the due list and the run ledger, which are
+counted in items (`due_list_units_per_listed_loan`, `_arrears_day`), the fixed part at the shard count
+docs/scaling.md recommends for that book.
 """
 
 from __future__ import annotations
@@ -64,6 +65,41 @@ def invocations_per_day(loans: float, shards: int) -> dict[str, float]:
 
 
 RUNS_TABLE = "bench-sweep-runs"
+DUE_TABLE = "bench-review-due"
+INDEX_PREFIX = "bench-loans/ReviewIndex"
+
+
+def due_item_bytes(ids: int, id_bytes: float) -> float:
+    """DynamoDB size of a due-list item listing `ids` loan ids of `id_bytes` each: the names
+    `review_shard`, `due_key`, `loan_ids` (27 bytes), a shard number (2), the key
+    `YYYY-MM-DD#<16 hex>` (27) and the string set's strings (`benchmarks.cost.item_size`)."""
+    return 27 + 2 + 27 + ids * id_bytes
+
+
+def due_list_units_per_listed_loan(next_dates: Mapping[str, int], flush_loans: int, id_bytes: float) -> float:
+    """Write units of the due list per loan the sweep lists, when it writes `flush_loans` loans at a
+    time (a full flush, `SWEEP_PAGE_SIZE`), whose next review dates fall as in `next_dates` (the count
+    of the day's written loans per next review date, measured on the benchmark's book).
+
+    A flush writes one item per distinct date among its loans; date `d` (share `p_d`) holds
+    `n ~ Binomial(flush_loans, p_d)` of them and costs ceil(size(n) / 1 KB) write units
+    (`due_item_bytes`). Every item is deleted once when the sweep has settled it, a delete charged
+    on the same size: per listed loan,
+    `2 * Σ_d Σ_{n≥1} P(n) * ceil(size(n) / 1024) / flush_loans`. A small book's flush holds fewer loans
+    than `flush_loans` (the day's due loans of a task), so this is for a book whose tasks fill
+    their flushes (10 M loans: 7,800 due loans a task at 5 %)."""
+    total = sum(next_dates.values())
+    if total <= 0 or flush_loans <= 0:
+        return 0.0
+    units = 0.0
+    for count in next_dates.values():
+        p = count / total
+        for n in range(1, flush_loans + 1):
+            chance = math.comb(flush_loans, n) * p**n * (1 - p) ** (flush_loans - n)
+            if chance < 1e-12 and n > flush_loans * p:
+                break
+            units += chance * math.ceil(due_item_bytes(n, id_bytes) / 1024)
+    return 2 * units / flush_loans
 
 
 def _sum(units: Mapping[str, float], prefix: str = "", exclude: str | None = None) -> float:
@@ -94,13 +130,26 @@ def _dynamodb_usd(
 
 
 def _arrears_day(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, Any]:
+    """A day of Arrears' detection on the measured book (`scale` 1) or on a book `scale` times as
+    large with `shards` shards. Scaled up, the run ledger is one done-shards write per task plus the
+    heartbeat (not the measured book's count), and the due list is priced in items at full flushes
+    (`due_list_units_per_listed_loan`) for the loans the sweep listed (`due_listed`), not scaled
+    from a small book whose few due loans a day spread thin over many items."""
     cap = sweep["capacity"]
     s, c, f = cap["sweep"], cap["census"], cap["flows"]
     census_share = 1 / float(ASSUMPTIONS["census_interval_days"])  # the census's day, spread over its week
-    # shard-done updates; one census claim a shard on a census day; the run record's start
-    fixed_wru = _sum(s["write_units"], RUNS_TABLE) + shards * census_share + 1
+    runs = _sum(s["write_units"], RUNS_TABLE)
+    due_list = _sum(s["write_units"], DUE_TABLE)
+    if scale != 1.0:
+        runs = sweep_tasks(sweep["loans"] * scale, shards) + 1
+        if sweep.get("next_review_dates"):
+            due_list = due_list_units_per_listed_loan(
+                sweep["next_review_dates"], int(sweep["page_size"]), float(sweep.get("loan_id_bytes", 10))
+            ) * float(sweep.get("due_listed", 0))
+    # done-shards updates and the heartbeat; one census claim a shard on a census day; the run's start
+    fixed_wru = runs + shards * census_share + 1
     wru = (
-        _sum(s["write_units"], exclude=RUNS_TABLE)
+        (_sum(s["write_units"], exclude=RUNS_TABLE) - _sum(s["write_units"], DUE_TABLE) + due_list)
         + _sum(c["write_units"], exclude=RUNS_TABLE) * census_share
         + _sum(f["write_units"])
     ) * scale
@@ -224,6 +273,25 @@ def _both_designs(cap: Mapping[str, Any], sweep: Mapping[str, Any]) -> dict[str,
     }
 
 
+def _due_list_model(sweep: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The due list's inputs and write units per listed loan: measured on the book, and modelled at
+    full flushes (`due_list_units_per_listed_loan`) as the 10 M-loan column prices it."""
+    dates, listed = sweep.get("next_review_dates"), int(sweep.get("due_listed", 0))
+    if not dates or not listed:
+        return None
+    measured = _sum(sweep["capacity"]["sweep"]["write_units"], DUE_TABLE)
+    flush, id_bytes = int(sweep["page_size"]), float(sweep.get("loan_id_bytes", 10))
+    return {
+        "listed_loans": listed,
+        "next_dates": len(dates),
+        "largest_date_share": round(max(dates.values()) / listed, 3),
+        "flush_loans": flush,
+        "loan_id_bytes": id_bytes,
+        "measured_units_per_listed_loan": round(measured / listed, 4),
+        "full_flush_units_per_listed_loan": round(due_list_units_per_listed_loan(dates, flush, id_bytes), 4),
+    }
+
+
 def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
     loans, shards = sweep["loans"], sweep["shards"]
     big, big_shards = ASSUMPTIONS["large_book_loans"], ASSUMPTIONS["large_book_shards"]
@@ -309,6 +377,7 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
             "arrears_flows": cap["flows"]["read_units"],
             "naive": cap["naive"]["read_units"],
         },
+        "due_list_model": _due_list_model(sweep),
         "milestone_rate": round(sweep["loans_due"] / loans, 4),
         "dynamodb_break_even_milestone_rate": None if crossover is None else round(crossover, 4),
         "monitoring_fixed": monitoring_fixed(),

@@ -49,6 +49,10 @@ LOCAL_ENV = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
 BENCH_DAY = date(2026, 6, 15)
+# the sweep's scheduled time: 00:30 in Shanghai on the benchmark day
+BENCH_AT = datetime.combine(BENCH_DAY - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(
+    hours=16, minutes=30
+)
 REGION = "us-east-1"
 
 
@@ -106,6 +110,11 @@ def _loans_table(template: Path = TEMPLATE, resource: str = "LoansTable") -> dic
 DUE_TABLE = "bench-review-due"
 
 
+def _loans_per_task() -> int:
+    """The template's SweepLoansPerTask (environment `SWEEP_LOANS_PER_TASK` to price another)."""
+    return int(os.environ.get("SWEEP_LOANS_PER_TASK", "20000"))
+
+
 def _due_table_definition() -> dict[str, Any]:
     """The sweep's due list table as template.yaml declares it (ReviewDueTable)."""
     due = _loans_table(resource="ReviewDueTable")
@@ -123,9 +132,17 @@ def steady_state(
     """The Loans items and due-list items of a book between two sweeps: `indexed_fraction` of the
     loans were last written by an event (payment, hold, promise, onboarding) and are in ReviewIndex;
     the others were last written by a sweep, parked, and listed in the due list as the sweep lists
-    them (per shard, one item per page of `page_size` and next review date)."""
+    them: per sweep task (the book's fan-out, `plan_sweep`), in its first shard's partition, one item
+    per page of `page_size` and next review date over the task's shards."""
     from arrears.adapters.due_list import due_key
     from arrears.adapters.items import loan_to_item, shard_for
+    from arrears.usecases.sweep import plan_sweep
+
+    first_of = {
+        s: task.shard
+        for task in plan_sweep(BENCH_AT, shards, len(book), _loans_per_task())
+        for s in range(task.shard, task.last + 1)
+    }
 
     rng = random.Random(seed + 1)
     items: list[dict[str, Any]] = []
@@ -134,7 +151,7 @@ def steady_state(
         parked = loan.next_review_on is not None and rng.random() >= indexed_fraction
         items.append(loan_to_item(loan, shard_count=shards, parked=parked))
         if parked:
-            pages.setdefault(shard_for(loan.loan_id, shards), []).append(loan)
+            pages.setdefault(first_of[shard_for(loan.loan_id, shards)], []).append(loan)
     due: list[dict[str, Any]] = []
     for shard, parked_loans in sorted(pages.items()):
         for start in range(0, len(parked_loans), page_size):
@@ -262,32 +279,26 @@ def run_sweep(
     )
     runs = SweepRunRepository(resource.Table(runs_table))
     queue = ListQueue()
-    at = datetime.combine(BENCH_DAY - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(
-        hours=16, minutes=30
-    )
+    at = BENCH_AT
     started = time.perf_counter()
     # the fan-out the sweep's start sends: sized from the book's open loans (the stock from flows)
-    tasks = fan_out(at, shards, queue, open_loans, int(os.environ.get("SWEEP_LOANS_PER_TASK", "20000")))
+    tasks = fan_out(at, shards, queue, open_loans, _loans_per_task())
     changed: list[str] = []
     segments = completed = 0
     per_shard_ms: list[float] = []
     paths = {"from_index": 0, "from_due_list": 0, "due_items_written": 0, "due_items_removed": 0}
     while queue.bodies:
         task = SweepTask.from_body(queue.bodies.pop(0))
-        segments += 1  # one invocation: its shards one after the other (the worker's loop)
-        while True:
-            began = time.perf_counter()
-            outcome = run_sweep_task(
-                task, loans=loans, playbook=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
-            )
-            per_shard_ms.append((time.perf_counter() - began) * 1000)
-            completed += int(outcome.run_completed)
-            changed.extend(outcome.result.changed_loan_ids)
-            for name in paths:
-                paths[name] += getattr(outcome.result, name)
-            if not outcome.shard_completed or task.shard >= task.last:
-                break
-            task = task.next_shard()
+        segments += 1  # one invocation: its shards one after the other (the worker's use case)
+        began = time.perf_counter()
+        outcome = run_sweep_task(
+            task, loans=loans, playbook=bundled_playbook(), queue=queue, runs=runs, page_size=page_size
+        )
+        per_shard_ms.append((time.perf_counter() - began) * 1000 / max(len(outcome.shards_completed), 1))
+        completed += int(outcome.run_completed)
+        changed.extend(outcome.result.changed_loan_ids)
+        for name in paths:
+            paths[name] += getattr(outcome.result, name)
     elapsed_ms = (time.perf_counter() - started) * 1000
     return {
         "ms": elapsed_ms,
@@ -528,11 +539,17 @@ def sweep_section(
         index_storage = storage_bytes(shadow, schemas)
         # The truth the census must match: the open loans of the table after the sweep, by bucket.
         truth: dict[tuple[str, str], int] = {}
+        # and the next review dates the sweep wrote (what its due list lists), for the cost model
+        next_dates: dict[str, int] = {}
+        written = set(sweep["changed"])
         table = session.resource("dynamodb").Table("bench-loans")
         for item in all_items(table.scan):
             if item.get("status") == "OPEN":
                 key = (str(item["jurisdiction"]), str(item["bucket"]))
                 truth[key] = truth.get(key, 0) + 1
+            if item["loan_id"] in written and item.get("next_review_on"):
+                on = str(item["next_review_on"])
+                next_dates[on] = next_dates.get(on, 0) + 1
 
     due = max(loans_due, 1)
     return {
@@ -558,6 +575,10 @@ def sweep_section(
         "from_due_list": sweep["from_due_list"],
         "due_items_written": sweep["due_items_written"],
         "due_items_removed": sweep["due_items_removed"],
+        # the day's written loans per next review date (listed in the due list), and the ids' length
+        "next_review_dates": dict(sorted(next_dates.items())),
+        "due_listed": sum(next_dates.values()),
+        "loan_id_bytes": round(sum(len(str(i["loan_id"])) for i in items) / max(len(items), 1), 1),
         "rerun_items_read": rerun["items_read"],
         "rerun_writes": rerun["writes"],
         "sweep_ms": round(sweep["ms"], 1),

@@ -127,6 +127,7 @@ def render(results: Mapping[str, Any]) -> str:
         f"{at['lambda_seconds_per_day']} | {nt['lambda_seconds_per_day']} |",
         "",
         breakeven_line(breakeven, cost["milestone_rate"]),
+        *due_list_lines(cost.get("due_list_model")),
         "",
         "Lambda invocations of a day's detection (the schedule and the tasks; continuations not "
         "included), before (a sweep task and a census task per shard every day) and after (sweep tasks "
@@ -182,6 +183,22 @@ def both_designs_lines(cost: Mapping[str, Any]) -> list[str]:
         "ledger. The planner counts a stream batch's transitions at its end: "
         f"{cost['flows']['transitions']} transitions, {cost['flows'].get('stream_batches')} stream "
         "batch(es) of up to 100 records.",
+    ]
+
+
+def due_list_lines(model: Mapping[str, Any] | None) -> list[str]:
+    """How the 10 M-loan column prices the due list (docs/scaling.md, "The due list at ten million
+    loans"), with this run's inputs."""
+    if not model:
+        return []
+    return [
+        "",
+        f"Due list at 10 M loans, in items (`benchmarks/model.py`, `due_list_units_per_listed_loan`): the "
+        f"{model['listed_loans']} loans the sweep listed fell on {model['next_dates']} next review dates "
+        f"(the largest {model['largest_date_share']:.1%}); at flushes of {model['flush_loans']} loans "
+        f"with ids of {model['loan_id_bytes']:g} bytes a listed loan costs "
+        f"{model['full_flush_units_per_listed_loan']} write units (written and deleted), against "
+        f"{model['measured_units_per_listed_loan']} on this book, whose tasks list a few due loans a day.",
     ]
 
 

@@ -50,7 +50,14 @@ TERMINAL = frozenset(
 )
 UNCONFIRMED = "unconfirmed"
 """Reason prefix of a SENT action whose send may or may not have reached the channel."""
-FAILURE_QUEUES = ("StreamFailureQueue", "AsyncFailureQueue", "CallTaskDLQ", "FieldVisitDLQ", "SweepTasksDLQ")
+FAILURE_QUEUES = (
+    "StreamFailureQueue",
+    "AsyncFailureQueue",
+    "CallTaskDLQ",
+    "FieldVisitDLQ",
+    "SweepTasksDLQ",
+    "ReportingSegmentsDLQ",
+)
 REDRIVE_ROUNDS = 12
 """How many times the operator redrives while a failure queue still holds something (the alarm stays
 on). A replayed stream batch makes progress record by record (each record before the first one
@@ -61,6 +68,7 @@ DEAD_LETTER_SOURCES = (
     ("CallTaskDLQ", "CallTaskQueue"),
     ("FieldVisitDLQ", "FieldVisitQueue"),
     ("SweepTasksDLQ", "SweepTasksQueue"),
+    ("ReportingSegmentsDLQ", "ReportingSegmentsQueue"),
 )
 RELEASE_EVERY = timedelta(minutes=15)
 OPERATOR_DELAY = timedelta(hours=1)

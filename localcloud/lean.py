@@ -20,7 +20,11 @@ equivalence test run the same seed both ways and compare summary.json and the ar
   size (read by every Query, Scan and BatchGetItem for their page limits, and on every write for the
   400 KB limit) by one walk instead of one new `DynamoType` per nested value, an item's 400 KB check
   once per item instead of once per attribute, the handler's method names once per class instead of
-  `inspect.getmembers` on every request, and moto's random request ids drawn in one call.
+  `inspect.getmembers` on every request, and moto's random request ids drawn in one call;
+* a TransactWriteItems saves and, when cancelled, restores only the items it names
+  (`localcloud.rollback`): moto deep-copies every table a transaction names, on every transaction,
+  and puts the copies in place of the tables when it is cancelled (the archive chain's every batch
+  copied the whole chain table).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from localcloud import fast_responses
+from localcloud import fast_responses, rollback
 
 TRIMMED = "localcloud_trimmed"
 """Attribute set on a moto stream shard: how many records were dropped from its head."""
@@ -178,7 +182,8 @@ def random_string(self: Any, length: int = 20, include_digits: bool = True, lowe
 def speedups() -> Iterator[None]:
     """While the block runs: moto's item sizes, item construction, action lookup and random strings
     by the equivalents above (`attribute_size`, `item_init`, `method_names_from_class`,
-    `random_string`); each gives what moto's own gives."""
+    `random_string`), and its TransactWriteItems rolled back item by item instead of by copies of
+    whole tables (`localcloud.rollback`); each gives what moto's own gives."""
     from moto.core import responses
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.moto_api._internal.moto_random import MotoRandom
@@ -192,9 +197,11 @@ def speedups() -> Iterator[None]:
     originals = [(owner, name, vars(owner)[name]) for owner, name, _ in patches]
     for owner, name, replacement in patches:
         setattr(owner, name, replacement)
+    rollback.install()
     try:
         yield
     finally:
+        rollback.uninstall()
         for owner, name, original in originals:
             setattr(owner, name, original)
 

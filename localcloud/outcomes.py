@@ -125,7 +125,10 @@ def report_outcomes(
         "report": "report.html",
         "exported_rows": exported["downloaded"],
         # The stack's reporting export wrote the snapshot the report reads (the same files Athena reads).
-        "reporting_snapshot": {k: exported[k] for k in ("snapshot", "rows", "parts", "stale_parts_removed")},
+        # Split by Scan segment: the segments per table, their invocations and continuations.
+        "reporting_snapshot": {
+            k: exported[k] for k in ("snapshot", "rows", "parts", "stale_parts_removed", "segments")
+        },
         "as_of": figures["as_of"],
         "per_jurisdiction": per_jurisdiction,
         "recoveries": figures["recoveries"],

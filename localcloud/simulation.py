@@ -38,8 +38,9 @@ from localcloud.compliance_report import bureau_summary, validation_notice_summa
 from localcloud.desk import SimulatedDesk, desk_summary
 from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
-from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals
+from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals_keeping
 from localcloud.erasures import SimulatedErasures, erasure_summary, fold_erasure_invariant
+from localcloud.export import DEMO_BUDGETS_MS, DEMO_PARAMETERS
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.http_api import LocalHttpApi
 from localcloud.imported_book import import_file, imported, planned_entries
@@ -109,11 +110,13 @@ class Simulation:
         self.book_file = book_file
         self.book_import: dict[str, Any] = {}
         self.seed = seed
-        self.stack = deploy(template_path())
+        # The reporting export in small parts, each segment re-queuing its rest (localcloud.export).
+        self.stack = deploy(template_path(), parameters=DEMO_PARAMETERS)
         begin = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
         self.cloud = LocalCloud(
             self.stack,
             start=begin,
+            budgets_ms=DEMO_BUDGETS_MS,
             log=log,
             keep_invocations=False,
             faults=FaultInjector(faults),
@@ -508,9 +511,9 @@ def summarise(
     for loan in loans:
         by_bucket[loan["bucket"] if loan["status"] == "OPEN" else loan["status"]] += 1
     outcomes: Counter[str] = Counter(f"{c['channel']}:{c['status']}" for c in contacts)
-    with logs.open() as lines:
-        points = list(emf_points(lines))
-    deferred = deferrals(emf_totals(points), outcomes)
+    with logs.open() as lines:  # one pass: the totals, and the census and drift points read below
+        totals, points = emf_totals_keeping(emf_points(lines), ("OpenLoans", "StockDrift"))
+    deferred = deferrals(totals, outcomes)
     sqs = boto3.client("sqs")
     queued = sqs.get_queue_attributes(
         QueueUrl=sim.stack.physical["FieldVisitQueue"], AttributeNames=["ApproximateNumberOfMessages"]
@@ -622,6 +625,7 @@ def run_demo(
     from localcloud.lean import fast_moto
     from localcloud.outcomes import write_outcomes
     from localcloud.requests import RequestCount
+    from localcloud.rollback import counts as rollback_counts
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -675,6 +679,8 @@ def run_demo(
                 "lean": lean,
                 "stream_records": sim.cloud.stream_records(),
                 "ttl_expired": dict(sorted(sim.cloud.ttl_expired.items())),
+                # TransactWriteItems run without moto's table copies (localcloud.rollback)
+                "transactions": rollback_counts() if lean else {},
             }
             sim.http_api.close()
     finally:

@@ -3,7 +3,9 @@
 Summed from the sweep worker's own "sweep shard segment done" log lines (one per task segment, with
 `ShardSweep.counts()`): `from_index` loans came through ReviewIndex (new loans, or loans an event
 wrote since their last sweep), `from_due_list` through the due list (loans the sweep parked);
-`due_items_written` and `due_items_removed` are the due-list items the sweep wrote and deleted.
+`due_items_written` and `due_items_removed` are the due-list items the sweep wrote and deleted;
+`shards_completed` the shards the segments completed and `ledger_writes` the run-ledger writes that
+recorded them (one per segment that completed any: `SweepRunRepository.shards_done`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ COUNTERS = tuple(name for name in ShardSweep.COUNTERS if name != "milestones_hit
 def timer_wheel_summary(logs: Path) -> dict[str, Any]:
     """Totals of the sweep segments logged in `logs` (JSON lines), and the segment count."""
     totals = dict.fromkeys(COUNTERS, 0)
-    segments = 0
+    segments = shards_completed = ledger_writes = 0
     with logs.open(encoding="utf-8") as lines:
         for line in lines:
             if not line.startswith("{") or '"sweep shard segment done"' not in line:
@@ -32,7 +34,15 @@ def timer_wheel_summary(logs: Path) -> dict[str, Any]:
             segments += 1
             for name in COUNTERS:
                 totals[name] += int(record.get(name, 0))
-    return {"segments": segments, **totals}
+            completed = int(record.get("shards_completed", 0))
+            shards_completed += completed
+            ledger_writes += int(completed > 0)
+    return {
+        "segments": segments,
+        **totals,
+        "shards_completed": shards_completed,
+        "ledger_writes": ledger_writes,
+    }
 
 
 def loans_off_the_wheel(loans: list[dict[str, Any]], due_items: list[dict[str, Any]]) -> int:

@@ -1,11 +1,13 @@
-"""reporting_export: weekly schedule -> a snapshot of the `loans` and `transitions` rows for Athena.
+"""reporting_export: weekly schedule -> the plan of a snapshot of the `loans` and `transitions` rows.
 
-See `arrears.usecases.reporting_export`: every loan and every bucket transition, as the outcome
-report's SQL reads them (docs/reporting.md), written to the reporting bucket as gzipped JSON Lines
-under `loans/snapshot=<date>/` and `transitions/snapshot=<date>/`, then the snapshot's completion
-marker. The snapshot's date is the latest business date of any jurisdiction at the scheduled time;
-a retried invocation rewrites the same snapshot. Rows, logs and metrics carry no borrower id and no
-personal data.
+See `arrears.usecases.reporting_export`: the export is split by Scan segment. This invocation sizes
+it from the book (the loans the BookStock counters hold), writes the plan under
+`exports/snapshot=<date>/plan.json` of the reporting bucket and sends one message per (table,
+segment) to the reporting-segments queue, which ReportingSegmentFunction reads; the segment that
+finishes last writes the snapshot's completion marker (docs/reporting.md). The snapshot's date is
+the latest business date of any jurisdiction at the scheduled time; a retried invocation (the same
+scheduled time) finds its plan and sends its tasks again. Logs carry no borrower id and no personal
+data.
 """
 
 from __future__ import annotations
@@ -30,19 +32,30 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from arrears.domain.business_time import latest_business_date
     from arrears.events.schedules import SchedulerInvocation
     from arrears.handlers.lambda_events import receive_scheduled
-    from arrears.usecases.reporting_export import export_reporting
+    from arrears.usecases.reporting_export import plan_export
 
     # A time ahead of the clock is refused: no schedule fires before its time.
     at = receive_scheduled(event, SchedulerInvocation, telemetry.logger, container.clock.now())
     history = bundled_rule_packs()
     snapshot = latest_business_date(at, [history.in_force(jurisdiction) for jurisdiction in history])
-    source = container.reporting_source
-    outcome = export_reporting(snapshot, source.loans(), source.histories(), container.reporting_store)
+    stock = container.book_stock
+    book_loans = sum(stock.stock().values()) if stock is not None else 0  # open, closed, charged off
+    outcome = plan_export(
+        snapshot,
+        at,
+        book_loans,
+        container.reporting_store,
+        container.reporting_segments,
+        container.settings.reporting_loans_per_segment,
+    )
     summary = {
-        "snapshot": outcome.snapshot.isoformat(),
-        "rows": outcome.rows,
-        "parts": outcome.parts,
+        "snapshot": snapshot.isoformat(),
+        "run": outcome.plan.run,
+        "segments": outcome.plan.segments,
+        "book_loans": outcome.plan.book_loans,
+        "new_run": outcome.new_run,
+        "tasks_sent": outcome.tasks_sent,
         "stale_parts_removed": outcome.stale_parts_removed,
     }
-    telemetry.logger.info("reporting snapshot exported", extra=summary)
+    telemetry.logger.info("reporting snapshot planned", extra=summary)
     return summary

@@ -22,6 +22,7 @@ size: that is what lets a 20,000-loan book run in minutes.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import uuid
 import zlib
@@ -56,8 +57,24 @@ def _error(code: str, message: str, operation: str, **extra: Any) -> ClientError
 
 def stored(value: Any) -> Any:
     """`value` as DynamoDB stores it and the resource returns it: a fresh copy, ints as Decimal,
-    bytes as Binary. A float raises TypeError (as boto3 does), an empty set ValueError."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | Decimal):
+    bytes as Binary. A float raises TypeError (as boto3 does), an empty set ValueError.
+
+    The common types are told apart by their exact type first (a table write converts every value
+    of its item: this is the fast path's hottest function); subclasses take the general path."""
+    kind = type(value)
+    if kind is str or kind is Decimal or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): stored(v) for k, v in value.items()}
+    if kind is int:
+        return Decimal(value)
+    if kind is list:
+        return [stored(v) for v in value]
+    return _stored_other(value)
+
+
+def _stored_other(value: Any) -> Any:
+    if isinstance(value, bool | str | Decimal):
         return value
     if isinstance(value, int):
         return Decimal(value)
@@ -94,7 +111,23 @@ def copied(value: Any) -> Any:
 
 
 def wire(value: Any) -> dict[str, Any]:
-    """A stored value in DynamoDB JSON as moto's stream records carry it (binaries in base64)."""
+    """A stored value in DynamoDB JSON as moto's stream records carry it (binaries in base64).
+
+    Stored values are of exact types (`stored` makes them so): the common ones are dispatched on
+    `type()`, the rest by `_wire_other`."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is Decimal:
+        return {"N": str(value)}
+    if kind is dict:
+        return {"M": {k: wire(v) for k, v in value.items()}}
+    if kind is list:
+        return {"L": [wire(v) for v in value]}
+    return _wire_other(value)
+
+
+def _wire_other(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": value}
     if value is None:
@@ -115,6 +148,60 @@ def wire(value: Any) -> dict[str, Any]:
     if isinstance(sample, Decimal):
         return {"NS": [str(v) for v in sorted(value)]}
     return {"BS": [base64.b64encode(raw(v)).decode() for v in value]}
+
+
+def _image(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, old_image: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """`new` in DynamoDB JSON, each attribute that is unchanged from `old` taken from `old_image`
+    (the conversion of `old`) instead of converted again: an update leaves the attributes it does not
+    touch as the very same objects (a stored value is never changed in place, see `copied`), and a
+    put of a whole item usually repeats most of them (`_same`)."""
+    if old is None or old_image is None:
+        return {k: wire(v) for k, v in new.items()}
+    image: dict[str, Any] = {}
+    for k, v in new.items():
+        before = old_image.get(k)
+        if before is not None:
+            was = old.get(k, _ABSENT)
+            if was is v or _same(was, v):
+                image[k] = before
+                continue
+        image[k] = wire(v)
+    return image
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two stored values have the same DynamoDB JSON (`wire`): equal, of the same types
+    throughout, numbers written alike (1.0 is not 1: `compare_total`)."""
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is str or kind is bool or a is None:
+        return bool(a == b)
+    if kind is Decimal:
+        return not a.compare_total(b)
+    if kind is dict:
+        if len(a) != len(b):
+            return False
+        for k, v in a.items():
+            w = b.get(k, _ABSENT)
+            if not (v is w or _same(v, w)):
+                return False
+        return True
+    if kind is list:
+        if len(a) != len(b):
+            return False
+        for v, w in zip(a, b, strict=True):  # noqa: SIM110 (a loop: all() over a generator is 4x slower)
+            if not (v is w or _same(v, w)):
+                return False
+        return True
+    if kind is Binary:
+        return bool(a == b)
+    return False  # sets (Decimal members of a set may be written apart): converted again
+
+
+_ABSENT = object()
 
 
 def _expression(
@@ -140,18 +227,75 @@ def _expression(
 _BUILDER = "\0builder"
 
 
+# An index entry: the item's order in its partition (range key value, then its primary key values,
+# binaries as bytes: the order a query returns) and its primary key.
+_Entry = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+
+def _plain_key(value: Any) -> Any:
+    return raw(value) if isinstance(value, Binary) else value
+
+
+def _first(entry: _Entry) -> Any:
+    return entry[0][0]
+
+
 @dataclass
 class _Index:
+    """A partition's items kept in query order (inserted by bisection on each write), so a query
+    reads only the part of its partition that its range key condition can match, and sorts nothing."""
+
     name: str
     hash_key: str
     range_key: str | None
-    partitions: dict[Any, set[tuple[Any, ...]]] = field(default_factory=dict)
+    partitions: dict[Any, list[_Entry]] = field(default_factory=dict)
 
     def entry(self, item: Mapping[str, Any]) -> Any:
         """The item's partition value, or None when the item is not in this (sparse) index."""
         if self.hash_key not in item or (self.range_key and self.range_key not in item):
             return None
         return item[self.hash_key]
+
+    def order(self, item: Mapping[str, Any], key: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The item's place in its partition: its range key value, then its primary key values."""
+        first = _plain_key(item.get(self.range_key)) if self.range_key else None
+        return (first, *(_plain_key(k) for k in key))
+
+    def move(
+        self, key: tuple[Any, ...], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+    ) -> None:
+        """Re-place `key` after a write that changed its item from `old` to `new` (None: absent)."""
+        before = self.entry(old) if old is not None else None
+        after = self.entry(new) if new is not None else None
+        was = self.order(old, key) if before is not None and old is not None else None
+        now = self.order(new, key) if after is not None and new is not None else None
+        if before == after and was == now:
+            return
+        if before is not None and was is not None:
+            members = self.partitions[before]
+            at = bisect.bisect_left(members, (was,))
+            if at == len(members) or members[at][1] != key:  # not where its old item places it
+                raise RuntimeError(f"{self.name or 'table'} index lost the place of {key!r}")
+            del members[at]
+            if not members:
+                del self.partitions[before]
+        if after is not None and now is not None:
+            members = self.partitions.setdefault(after, [])
+            members.insert(bisect.bisect_left(members, (now,)), (now, key))
+
+    def candidates(self, partition: Any, low: Any, high: Any) -> list[tuple[Any, ...]]:
+        """The keys of `partition`, in order, whose range key value is within `low`..`high` (either
+        None: unbounded), or all of them when the bounds do not compare with the stored values."""
+        members = self.partitions.get(partition, [])
+        start, end = 0, len(members)
+        try:
+            if low is not None:
+                start = bisect.bisect_left(members, _plain_key(low), key=_first)
+            if high is not None:
+                end = bisect.bisect_right(members, _plain_key(high), key=_first)
+        except TypeError:  # a bound of another type than the range key: the condition decides
+            start, end = 0, len(members)
+        return [key for _, key in members[start:end]]
 
 
 @dataclass
@@ -215,16 +359,7 @@ class MemoryTable:
         self, key: tuple[Any, ...], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
     ) -> None:
         for index in (self.primary, *self.indexes.values()):
-            before = index.entry(old) if old is not None else None
-            after = index.entry(new) if new is not None else None
-            if before is not None and before != after:
-                members = index.partitions.get(before)
-                if members is not None:
-                    members.discard(key)
-                    if not members:
-                        del index.partitions[before]
-            if after is not None:
-                index.partitions.setdefault(after, set()).add(key)
+            index.move(key, old, new)
 
     def _write(self, key: tuple[Any, ...], new: dict[str, Any] | None, *, service: bool = False) -> None:
         old = self.items.get(key)
@@ -257,7 +392,7 @@ class MemoryTable:
         old_image = self.wired.pop(key, None) if old is not None else None
         if old is not None and old_image is None:
             old_image = {k: wire(v) for k, v in old.items()}
-        new_image = {k: wire(v) for k, v in new.items()} if new is not None else None
+        new_image = _image(new, old, old_image) if new is not None else None
         if new_image is not None:
             self.wired[key] = new_image
         if self.stream_view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES") and new_image is not None:
@@ -401,8 +536,8 @@ class MemoryTable:
     ) -> dict[str, Any]:
         index = self.indexes[request["IndexName"]] if request.get("IndexName") else self.primary
         limit = request.get("Limit")
-        evaluator = Evaluator(names, values)
         filter_text = _expression(request.get("FilterExpression"), names, values)
+        evaluator = Evaluator(names, values)  # after the filter's placeholders are added
         try:
             filtered = parse_condition(filter_text) if filter_text else None
             projection = (
@@ -446,10 +581,11 @@ class MemoryTable:
         partition = _partition_value(tree, index.hash_key, evaluator)
         if partition is None:
             raise _error("ValidationException", "Query condition missed key schema element", "Query")
-        keys = [key for key in index.partitions.get(partition, ()) if evaluator.holds(self.items[key], tree)]
-        keys.sort(
-            key=lambda key: self._sort_key(index, key), reverse=request.get("ScanIndexForward") is False
-        )
+        low, high = _range_bounds(tree, index.range_key, evaluator) if index.range_key else (None, None)
+        items = self.items
+        keys = [key for key in index.candidates(partition, low, high) if evaluator.holds(items[key], tree)]
+        if request.get("ScanIndexForward") is False:
+            keys.reverse()
         return self._page(keys, request, names, values)
 
     def scan(self, **request: Any) -> dict[str, Any]:
@@ -486,6 +622,33 @@ class MemoryTable:
         for key in gone:
             self._write(key, None, service=True)
         return len(gone)
+
+
+def _range_bounds(tree: tuple[Any, ...], range_key: str, evaluator: Evaluator) -> tuple[Any, Any]:
+    """The lowest and highest range key values a key condition can match (None: unbounded), from
+    its `=`, `<`, `<=`, `>`, `>=` or `BETWEEN` on the range key; inclusive (the condition itself is
+    still evaluated on every item between them)."""
+    if tree[0] == "and":
+        low, high = _range_bounds(tree[1], range_key, evaluator)
+        other_low, other_high = _range_bounds(tree[2], range_key, evaluator)
+        return (low if low is not None else other_low, high if high is not None else other_high)
+    kind = tree[0]
+    if kind not in ("cmp", "between"):
+        return None, None
+    left = tree[2] if kind == "cmp" else tree[1]
+    if left.kind != "path" or evaluator.resolve(left.args[0]) != (range_key,):
+        return None, None
+    bounds = tree[2:] if kind == "between" else tree[3:]
+    if any(operand.kind != "value" for operand in bounds):
+        return None, None
+    if kind == "between":
+        return evaluator.operand({}, tree[2]), evaluator.operand({}, tree[3])
+    value = evaluator.operand({}, tree[3])
+    comparator = tree[1]
+    return (
+        value if comparator in ("=", ">", ">=") else None,
+        value if comparator in ("=", "<", "<=") else None,
+    )
 
 
 def _partition_value(tree: tuple[Any, ...], hash_key: str, evaluator: Evaluator) -> Any:

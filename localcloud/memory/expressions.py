@@ -266,6 +266,7 @@ class Evaluator:
     def __init__(self, names: Mapping[str, str] | None, values: Mapping[str, Any] | None) -> None:
         self.names = names or {}
         self.values = values or {}
+        self._resolved: dict[Path, tuple[str | int, ...]] = {}  # a query evaluates its paths per item
 
     def part(self, part: str | int) -> str | int:
         if isinstance(part, str) and part.startswith("#"):
@@ -275,7 +276,10 @@ class Evaluator:
         return part
 
     def resolve(self, path: Path) -> tuple[str | int, ...]:
-        return tuple(self.part(p) for p in path)
+        resolved = self._resolved.get(path)
+        if resolved is None:
+            resolved = self._resolved[path] = tuple(self.part(p) for p in path)
+        return resolved
 
     def get(self, item: Mapping[str, Any], path: Path) -> Any:
         node: Any = item

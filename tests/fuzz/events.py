@@ -14,7 +14,7 @@ import copy
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -794,3 +794,54 @@ def onboarding(fz: Fuzz, count: int) -> Iterator[Generated]:
             )
             detail = fz.mutate(detail, 1 + fz.random.randrange(3)) if fz.chance(0.8) else fz.junk()
             yield bus_event(i, detail_type, "arrears.lending-core", detail), None
+
+
+def reporting_segments(fz: Fuzz, count: int, plan: Mapping[str, Any], batch: int = 10) -> Iterator[Generated]:
+    """reporting-segments messages in SQS batches, against the snapshot `plan` (what the export function
+    answered): a few tasks of the plan (well formed: they run), tasks of another run of its date (well
+    formed: dropped), tasks of a date without a plan, and malformed bodies (all failed)."""
+    i = 0
+    while i < count:
+        records, bad = [], []
+        for _ in range(min(batch, count - i)):
+            task: dict[str, Any] = {
+                "snapshot": plan["snapshot"],
+                "run": plan["run"],
+                "table": fz.pick(("loans", "transitions")),
+                "segment": fz.random.randrange(plan["segments"]),
+                "segments": plan["segments"],
+            }
+            roll = fz.random.random()
+            known: bool | None
+            if roll < 0.003:
+                body, known = json.dumps(task), False
+            elif roll < 0.01:
+                body, known = json.dumps({**task, "run": recent(fz, 24 * 3)}), False  # superseded
+            elif roll < 0.15:
+                body, known = json.dumps({**task, "snapshot": "2025-12-31"}), True  # no plan
+            elif roll < 0.30:
+                body, known = (
+                    fz.pick(("", "{", "null", "[]", '"task"', '{"segment": 1,}', "\x00", "x" * 262_144)),
+                    True,
+                )
+            elif roll < 0.50:
+                wrong = fz.pick(
+                    (
+                        {**task, "segment": fz.pick((-1, plan["segments"], 10**30, "1", 1.0, True, None))},
+                        {**task, "segments": fz.pick((-1, 0, 1_001, "4", 4.0, True, None))},
+                        {**task, "table": fz.pick(("borrowers", "", None, 1, fz.string()))},
+                        {**task, "start_key": fz.pick(([], "L-1", {"loan_id": None}, {"loan_id": 1.5}, {}))},
+                        {**task, "part": fz.pick((-1, "0", 10**30, None))},
+                    )
+                )
+                body, known = json.dumps(wrong), True
+            else:
+                # a mutation may leave a task that still parses (of no plan, or superseded): unknown
+                mutated = fz.mutate(task, 1 + fz.random.randrange(3))
+                if isinstance(mutated, dict):
+                    mutated["snapshot"] = fz.pick((*MALFORMED_TIMES, fz.junk()))
+                body, known = json.dumps(mutated, allow_nan=True), None
+            records.append(sqs_record(i, body))
+            bad.append(known)
+            i += 1
+        yield {"Records": records}, bad

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from arrears.domain.ledger import reflects
+from localcloud.cloud import ACCOUNT, REGION
 from tests.fuzz import events
 from tests.fuzz.corpus import CANARY, Fuzz
 from tests.fuzz.harness import (
@@ -387,4 +388,31 @@ def test_reporting_export(world: World) -> None:
             day = item["Key"].partition("snapshot=")[2][:10]
             if day and day > START.date().isoformat():
                 faults.append(f"a reporting snapshot for a date to come: {item['Key']}")
+    no_faults(world, faults + unknown_loan_state(world))
+
+
+def test_reporting_segment(world: World) -> None:
+    # A snapshot planned at the suite's clock: its own tasks run, another run's are dropped, every other
+    # record (malformed, or of a date without a plan) is reported failed and writes nothing.
+    cloud = world.cloud
+    plan = cloud.invoke(
+        "ReportingExportFunction",
+        cloud.schedule_of("ReportingExportFunction").event(START, region=REGION, account=ACCOUNT),
+    )
+    outcomes, bad = fuzz(
+        world,
+        "ReportingSegmentFunction",
+        events.reporting_segments(Fuzz(18), PER_HANDLER, plan),
+        records=True,
+    )
+    faults = batch_contract("ReportingSegmentFunction", outcomes, bad, sqs_id, "message_id", sqs_id)
+    s3 = world.container.client("s3")
+    bucket = world.stack.physical["ReportingBucket"]
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            if (
+                item["Key"].startswith(("loans/", "transitions/"))
+                and f"snapshot={plan['snapshot']}/" not in item["Key"]
+            ):
+                faults.append(f"a reporting part of a snapshot never planned: {item['Key']}")
     no_faults(world, faults + unknown_loan_state(world))

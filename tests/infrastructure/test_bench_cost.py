@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from benchmarks.cost import CapacityMeter, IndexSchema, TableSchema, item_size, to_wire
 
 REVIEW = IndexSchema(("review_shard", "next_review_on"), "INCLUDE", ("bucket",))
@@ -65,3 +67,14 @@ def test_reads_are_charged_per_4kb_and_halved_when_eventually_consistent() -> No
     batch = {"RequestItems": {"t": {"Keys": [{"loan_id": {"S": f"L-{n}"}} for n in range(10)]}}}
     meter._on_BatchGetItem(batch, {})
     assert meter.read_units == {"t/Ix": 0.5, "t": 5.0}
+
+
+def test_the_due_list_at_full_flushes_is_priced_in_items() -> None:
+    from benchmarks.model import due_list_units_per_listed_loan
+
+    # one next date: a flush of 200 ids of 10 bytes is one 2,056-byte item (3 units), deleted once
+    assert due_list_units_per_listed_loan({"2026-06-20": 7}, 200, 10) == pytest.approx(2 * 3 / 200)
+    # 1,000 equally likely dates: an item per distinct date of the flush, E = D * (1 - (1 - 1/D)^200)
+    spread = {f"d{n}": 1 for n in range(1_000)}
+    distinct = 1_000 * (1 - (1 - 1 / 1_000) ** 200)
+    assert due_list_units_per_listed_loan(spread, 200, 10) == pytest.approx(2 * distinct / 200)

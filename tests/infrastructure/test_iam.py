@@ -85,10 +85,11 @@ LOANS_TABLE_ARN = {"Fn::GetAtt": ["LoansTable", "Arn"]}
 # replace it (docs/scaling.md, "Write amplification").
 CENSUS_SCAN = ("SweepWorkerFunctionRole", "CountOpenLoans")
 # The whole-table readers and what each may scan: the census (the loans, projected), the reporting
-# export (every loan and its transitions, weekly, for Athena) and the monthly bureau file.
+# export (every loan and its transitions, weekly, for Athena, one Scan segment an invocation) and the
+# monthly bureau file.
 SCANS = {
     CENSUS_SCAN: [LOANS_TABLE_ARN],
-    ("ReportingExportFunctionRole", "ReadBookForReporting"): [
+    ("ReportingSegmentFunctionRole", "ReadBookForReporting"): [
         LOANS_TABLE_ARN,
         {"Fn::GetAtt": ["DelinquencyHistoryTable", "Arn"]},
     ],

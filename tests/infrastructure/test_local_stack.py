@@ -340,8 +340,17 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "BUREAU_FURNISHER_ID": "ARREARSDEMO",
         },
         "ReportingExportFunction": {
+            "BOOK_STOCK_TABLE": physical["BookStockTable"],
+            "REPORTING_BUCKET": physical["ReportingBucket"],
+            "REPORTING_SEGMENTS_QUEUE_URL": physical["ReportingSegmentsQueue"],
+            "REPORTING_LOANS_PER_SEGMENT": "500000",
+        },
+        "ReportingSegmentFunction": {
             "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
             "REPORTING_BUCKET": physical["ReportingBucket"],
+            "REPORTING_SEGMENTS_QUEUE_URL": physical["ReportingSegmentsQueue"],
+            "REPORTING_PART_ITEMS": "50000",
+            "REPORTING_SAFETY_MARGIN_MS": "120000",
         },
         "ApiFunction": {
             "OPT_OUT_LINK_SECRET_ARN": physical["OptOutLinkSecret"],
@@ -424,6 +433,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "BureauFileFunction": [("schedule", "")],
         "ComplaintDeadlinesFunction": [("schedule", "")],
         "ReportingExportFunction": [("schedule", "")],
+        "ReportingSegmentFunction": [("sqs", "ReportingSegmentsQueue")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],

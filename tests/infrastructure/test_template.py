@@ -1021,6 +1021,7 @@ def test_only_the_archive_writers_touch_s3(translated: dict[str, Any]) -> None:
         "RetentionFunctionRole",
         "BookImportFunctionRole",
         "ReportingExportFunctionRole",
+        "ReportingSegmentFunctionRole",
         "CaseFileFunctionRole",
     } | set(BUREAU_WRITERS)  # the bureau writers: test_the_bureau_writers_only_put_objects_under_their_prefix
 
@@ -1127,37 +1128,42 @@ def test_the_book_import_reads_only_book_files_and_writes_only_reports(translate
 def test_the_reporting_export_writes_only_its_snapshots_and_reads_the_book_and_its_history(
     translated: dict[str, Any],
 ) -> None:
-    granted = sorted(
-        (
-            sorted(str(a) for a in as_list(statement["Action"])),
-            sorted(map(str, as_list(statement["Resource"]))),
+    def granted(owner: str) -> list[tuple[list[str], list[str]]]:
+        return sorted(
+            (
+                sorted(str(a) for a in as_list(statement["Action"])),
+                sorted(map(str, as_list(statement["Resource"]))),
+            )
+            for role, statement in role_statements(translated)
+            if role == owner
+            and any(str(a).startswith(("s3:", "dynamodb:")) for a in as_list(statement["Action"]))
         )
-        for role, statement in role_statements(translated)
-        if role == "ReportingExportFunctionRole"
-        and any(str(a).startswith(("s3:", "dynamodb:")) for a in as_list(statement["Action"]))
-    )
-    assert granted == sorted(
+
+    def under(*prefixes: str) -> list[str]:
+        return sorted(str({"Fn::Sub": f"${{ReportingBucket.Arn}}/{prefix}/*"}) for prefix in prefixes)
+
+    listing = (["s3:ListBucket"], [str({"Fn::GetAtt": ["ReportingBucket", "Arn"]})])
+    # The plan: the stock's size (a Query, never a Scan), the plan itself, and a new run's reset.
+    assert granted("ReportingExportFunctionRole") == sorted(
         [
-            (
-                ["dynamodb:Scan"],
-                sorted(
-                    map(
-                        str,
-                        [
-                            {"Fn::GetAtt": ["LoansTable", "Arn"]},
-                            {"Fn::GetAtt": ["DelinquencyHistoryTable", "Arn"]},
-                        ],
-                    )
-                ),
-            ),
-            (
-                ["s3:DeleteObject", "s3:PutObject"],
-                sorted(
-                    str({"Fn::Sub": f"${{ReportingBucket.Arn}}/{prefix}/*"})
-                    for prefix in ("loans", "transitions", "snapshots")
-                ),
-            ),
-            (["s3:ListBucket"], [str({"Fn::GetAtt": ["ReportingBucket", "Arn"]})]),
+            (["dynamodb:Query"], [str({"Fn::GetAtt": ["BookStockTable", "Arn"]})]),
+            (["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], under("exports")),
+            (["s3:DeleteObject"], under("loans", "transitions", "snapshots")),
+            listing,
+        ]
+    )
+    # A segment: its Scan, its parts (and their stale successors), the completion marker written
+    # (never removed), its marker beside the plan it reads.
+    tables = sorted(
+        map(str, [{"Fn::GetAtt": ["LoansTable", "Arn"]}, {"Fn::GetAtt": ["DelinquencyHistoryTable", "Arn"]}])
+    )
+    assert granted("ReportingSegmentFunctionRole") == sorted(
+        [
+            (["dynamodb:Scan"], tables),
+            (["s3:DeleteObject", "s3:PutObject"], under("loans", "transitions")),
+            (["s3:PutObject"], under("snapshots")),
+            (["s3:GetObject", "s3:PutObject"], under("exports")),
+            listing,
         ]
     )
     bucket = props(translated["Resources"]["ReportingBucket"])

@@ -131,6 +131,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "BureauFileFunction",  # the monthly Metro 2 file, on the 1st (usecases.bureau_file)
         "ComplaintDeadlinesFunction",  # the daily count of complaints near their deadline
         "ReportingExportFunction",  # the weekly reporting snapshot (Monday 2 March), then the run's last
+        "ReportingSegmentFunction",  # each snapshot's Scan segments and their continuations
         "CaseFileFunction",  # the court case file of the book's loan 8 (its legal step on day 5)
         "ErasureFunction",  # the privacy desk's erasure requests (localcloud.erasures)
         "BookImportFunction",  # the lending core's LoanDisbursed, BorrowerUpdated (localcloud.lending_core)
@@ -158,6 +159,14 @@ def test_the_report_reads_the_snapshot_the_stacks_export_function_wrote(demo: De
     loans = LOANS + demo.summary["lending_core"]["loans_registered"]  # the book and the lending core's
     assert snapshot["rows"]["loans"] == loans == outcomes["exported_rows"]["loans"]
     assert snapshot["rows"]["transitions"] == outcomes["exported_rows"]["transitions"] > 0
+    # Split by Scan segment (docs/reporting.md): the demo's stack plans a segment per 64 loans and
+    # writes parts of 16 items, each segment invocation re-queuing its rest after its first part.
+    segments = snapshot["segments"]
+    assert segments["per_table"] == -(-segments["book_loans"] // 64) >= 1
+    assert segments["tasks_planned"] == 2 * segments["per_table"]
+    assert segments["invocations"] == segments["tasks_planned"] + segments["continued"]
+    assert segments["invocations"] >= sum(snapshot["parts"].values())  # at most one part an invocation
+    assert segments["continued"] > 0
     rows = [json.loads(line) for line in (demo.out / "data" / "loans.jsonl").read_text().splitlines()]
     assert [row["loan_id"] for row in rows] == sorted(item["loan_id"] for item in demo.summary["final_loans"])
     assert not {"borrower_id", "borrower_token", "phone", "email"} & set(rows[0])
@@ -341,15 +350,15 @@ def test_the_outcomes_count_the_handlers_requests_and_price_them(demo: DemoRun) 
     # Each function the run invoked made requests; the simulator's own (its scans, its payments) are not
     # counted: the handlers that scan are the sweep worker's census (a segment of the Loans table a
     # shard and a day, until the stock is kept from bucket transitions: docs/scaling.md) and the weekly
-    # reporting export (the Loans and DelinquencyHistory tables, one page each at this size), and the
-    # monthly bureau file (the DelinquencyHistory table's keys, one page here)
+    # reporting export's segments (one page of 16 items an invocation in the demo: docs/reporting.md), and
+    # the monthly bureau file (the DelinquencyHistory table's keys, one page here)
     assert set(requests["requests_by_function"]) <= set(demo.summary["run"]["invocations"])
     assert requests["requests"]["dynamodb:UpdateItem"] > 0
     logs = [json.loads(line) for line in (demo.out / "logs.jsonl").read_text().splitlines() if line]
     segments = sum(1 for line in logs if line.get("message") == "census shard segment done")
-    exports = demo.summary["run"]["invocations"]["ReportingExportFunction"]
+    export_pages = demo.summary["run"]["invocations"]["ReportingSegmentFunction"]
     bureau_files = demo.summary["run"]["invocations"]["BureauFileFunction"]
-    assert requests["requests"].get("dynamodb:Scan", 0) == segments + 2 * exports + bureau_files
+    assert requests["requests"].get("dynamodb:Scan", 0) == segments + export_pages + bureau_files
     # Every SMS sent is counted, with its parts
     assert requests["sms_messages"] == len(demo.sms)
     assert sum(requests["sms_parts_by_country_code"].values()) == sum(sms_parts(body) for _, body in demo.sms)

@@ -49,6 +49,7 @@ SAMPLES = {
     "book_import/loan-disbursed.json": "BookImportFunction",
     "book_import/borrower-updated.json": "BookImportFunction",
     "case_file/referral.json": "CaseFileFunction",
+    "reporting_segment/task.json": "ReportingSegmentFunction",
 }
 
 
@@ -102,6 +103,11 @@ def test_sample_event_runs_through_its_handler(
         at = json.loads(event["Records"][0]["body"])["business_time"]
     if at and parse_utc(at) > cloud.clock:
         cloud.advance_to(parse_utc(at))
+    if name == "reporting_segment/task.json":
+        # The task is one of the plan the reporting export's sample schedule writes (its run, its date)
+        schedule = load("reporting_export/scheduled.json")
+        cloud.advance_to(parse_utc(schedule["time"]))
+        assert cloud.invoke("ReportingExportFunction", schedule)["segments"] == 1
     if name == "archiver/contact-recorded.json":
         # The stream's record is in the Contacts table (a record gone from it counts as archived)
         image = event["Records"][0]["dynamodb"]["NewImage"]
@@ -116,7 +122,7 @@ def test_sample_event_runs_through_its_handler(
     response = cloud.invoke(SAMPLES[name], event)
 
     # Then the handler answers in the shape its trigger expects, with no failed record
-    if name.startswith(("planner/", "dispatcher/", "archiver/", "case_file/")):
+    if name.startswith(("planner/", "dispatcher/", "archiver/", "case_file/", "reporting_segment/")):
         assert response == {"batchItemFailures": []}
     if name == "case_file/referral.json":
         # The sample loan's court case file, in the restricted bucket

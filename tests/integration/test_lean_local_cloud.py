@@ -42,6 +42,11 @@ def test_lean_and_generic_runs_give_the_same_summary_and_archive(tmp_path: Path)
     assert generic["held"] == generic["written"]
     assert lean_streams["dropped"] > 0
     assert lean_streams["held"] + lean_streams["dropped"] == lean_streams["written"]
+    # every TransactWriteItems (the archive chain's) ran without moto's table copies
+    assert runs[False]["local_cloud"]["transactions"] == {}
+    transactions = runs[True]["local_cloud"]["transactions"]
+    assert transactions.get("without_copies", 0) >= runs[True]["archive_objects"] > 0
+    assert "copied_by_moto" not in transactions
 
 
 def test_regular_json_is_moto_to_regular_json_without_the_copy() -> None:

@@ -29,6 +29,7 @@ from arrears.events.inbound import InboundSmsEvent
 from arrears.events.legal import LegalReferralRecord
 from arrears.events.onboarding import BorrowerUpdatedEvent, LoanDisbursedEvent
 from arrears.events.queues import SweepTaskRecord
+from arrears.events.reporting import ReportingSegmentRecord
 from arrears.events.schedules import ScheduledEvent, SchedulerInvocation
 from arrears.events.streams import ActionRecord, ContactRecord, LoanChangeRecord
 from arrears.usecases.census import CensusTask
@@ -56,6 +57,7 @@ MODELS: dict[str, Any] = {
     "bureau_file": SchedulerInvocation,
     "complaint_deadlines": SchedulerInvocation,
     "reporting_export": SchedulerInvocation,
+    "reporting_segment": ReportingSegmentRecord,
     "book_import": BookObjectCreated,
     "case_file": LegalReferralRecord,
 }

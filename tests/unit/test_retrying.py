@@ -49,3 +49,26 @@ def test_the_last_attempts_error_and_any_other_error_are_raised() -> None:
     with pytest.raises(ClientError, match="AccessDenied"):
         retry_transient(work, pause=lambda _: None)
     assert len(calls) == 1  # not transient: a deployment's fault, for the failure queue
+
+
+def test_a_paged_walk_reads_a_page_that_met_a_transient_error_again_alone() -> None:
+    """A whole-table walk (the census, the reporting export) under a steady error rate: each failed
+    page is read again, never the walk from its first page."""
+    from arrears.adapters.tables import all_items
+
+    book: dict[str | None, dict[str, Any]] = {
+        None: {"Items": [{"n": 1}, {"n": 2}], "LastEvaluatedKey": "k2"},
+        "k2": {"Items": [{"n": 3}, {"n": 4}], "LastEvaluatedKey": "k4"},
+        "k4": {"Items": [{"n": 5}]},
+    }
+    calls: list[Any] = []
+
+    def scan(**request: Any) -> dict[str, Any]:
+        calls.append(request.get("ExclusiveStartKey"))
+        if len(calls) % 2:  # every other read times out
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return book[request.get("ExclusiveStartKey")]
+
+    assert [item["n"] for item in all_items(scan, TableName="Loans")] == [1, 2, 3, 4, 5]
+    assert calls == [None, None, "k2", "k2", "k4", "k4"]
+

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,8 +26,9 @@ from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.penalties import penalty_charged
 from arrears.domain.playbook import CollectionPlaybook
 from arrears.domain.strategy import Channel, Step, Strategy
-from arrears.usecases.sweep import ShardSweep, sweep_shard
+from arrears.usecases.sweep import ShardSweep, SweepTask, run_sweep_task
 from tests.unit.memory_loans import WheelLoans
+from tests.unit.sweep_fakes import ListQueue, MemoryRuns
 
 SHARDS = 4
 START = date(2026, 1, 1)
@@ -76,6 +76,7 @@ class Scenario:
     loans: tuple[Loan, ...]
     payments: tuple[tuple[int, int, int], ...]  # (day, loan index, amount)
     sweep_days: frozenset[int]
+    layouts: tuple[tuple[int, ...], ...]  # per sweep day (cycled): the first shard of each task
 
 
 @st.composite
@@ -121,7 +122,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     missed = draw(st.sampled_from([0.0, 0.3, 0.8, 0.97]))
     chance = draw(st.randoms(use_true_random=False))
     sweep_days = frozenset(day for day in range(1, HORIZON + 1) if chance.random() >= missed)
-    return Scenario(tuple(loans), tuple(sorted(payments)), sweep_days)
+    # the tasks' layout changes from day to day (the book's size sets how many tasks cover the shards)
+    layouts = draw(
+        st.lists(
+            st.sets(st.integers(1, SHARDS - 1)).map(lambda cuts: (0, *sorted(cuts))), min_size=1, max_size=4
+        )
+    )
+    return Scenario(tuple(loans), tuple(sorted(payments)), sweep_days, tuple(layouts))
 
 
 def sweep_time(on: date) -> datetime:
@@ -135,27 +142,34 @@ def pay(loan: Loan, payment_id: str, amount: int, on: date) -> Loan:
     return assess(outcome.loan, on, bundled_playbook())
 
 
-def sweep_all(index: IndexedLoans, on: date) -> ShardSweep:
+def sweep_all(index: IndexedLoans, on: date, layout: tuple[int, ...] = (0,)) -> ShardSweep:
+    """Sweep every shard as the worker does: one task per run of consecutive shards starting at each
+    of `layout`, a page of 2 and no time left, so every page boundary and every shard boundary is a
+    continuation (re-enqueued and run as a new invocation)."""
     total = ShardSweep(-1)
-    for shard in range(SHARDS):
-        key: dict[str, Any] | None = None
-        while True:
-            # a page of 2 and no time left: every page boundary is a continuation
-            part = sweep_shard(
-                index,
-                shard,
-                sweep_time(on),
-                bundled_playbook(),
-                start_key=key,
-                has_time_left=lambda: False,
-                page_size=2,
-            )
-            for name in ShardSweep.COUNTERS:
-                setattr(total, name, getattr(total, name) + getattr(part, name))
-            total.changed_loan_ids.extend(part.changed_loan_ids)
-            key = part.continuation
-            if key is None:
-                break
+    queue, runs = ListQueue(), MemoryRuns()
+    ends = [*layout[1:], SHARDS]
+    queue.send(
+        [
+            SweepTask(sweep_time(on), first, SHARDS, None, end - 1 if end - 1 > first else None).to_body()
+            for first, end in zip(layout, ends, strict=True)
+        ]
+    )
+    while queue.bodies:
+        outcome = run_sweep_task(
+            SweepTask.from_body(queue.bodies.pop(0)),
+            loans=index,
+            playbook=bundled_playbook(),
+            queue=queue,
+            runs=runs,
+            has_time_left=lambda: False,
+            page_size=2,
+        )
+        part = outcome.result
+        for name in ShardSweep.COUNTERS:
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.changed_loan_ids.extend(part.changed_loan_ids)
+    assert runs.heartbeats == 1  # every shard recorded done, the heartbeat claimed once
     return total
 
 
@@ -187,7 +201,7 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
             continue
 
         expected = {k for k, v in index.items.items() if must_change(v, on)}
-        result = sweep_all(index, on)
+        result = sweep_all(index, on, scenario.layouts[day % len(scenario.layouts)])
 
         assert set(result.changed_loan_ids) == expected, on
         assert len(result.changed_loan_ids) == len(expected)  # none written twice
@@ -219,7 +233,7 @@ def test_the_sweep_matches_a_brute_force_daily_assessment(scenario: Scenario) ->
             assert loan.next_review_on > on
 
         # re-running the same business date writes nothing
-        again = sweep_all(index, on)
+        again = sweep_all(index, on, scenario.layouts[(day + 1) % len(scenario.layouts)])
         assert again.writes == 0
         assert again.items_read == 0
 

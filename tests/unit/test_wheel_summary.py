@@ -25,10 +25,18 @@ def test_the_summary_sums_the_sweep_segments_logged(tmp_path: Path) -> None:
     logs = tmp_path / "logs.jsonl"
     lines = [
         {"message": "sweep shard segment done", "from_index": 2, "from_due_list": 5, "writes": 6},
-        {"message": "sweep shard segment done", "from_index": 1, "due_items_written": 3},
+        {
+            "message": "sweep shard segment done",
+            "from_index": 1,
+            "due_items_written": 3,
+            "shards_completed": 0,
+        },
+        {"message": "sweep shard segment done", "shards_completed": 16},
         {"message": "census shard segment done", "items_read": 40},
     ]
     logs.write_text("\n".join(json.dumps(line) for line in lines) + "\nnot json\n", encoding="utf-8")
     summary = timer_wheel_summary(logs)
-    assert (summary["segments"], summary["from_index"], summary["from_due_list"]) == (2, 3, 5)
+    assert (summary["segments"], summary["from_index"], summary["from_due_list"]) == (3, 3, 5)
+    # a task's shards recorded in one ledger write; a segment that completed none wrote nothing
+    assert (summary["shards_completed"], summary["ledger_writes"]) == (16, 1)
     assert (summary["writes"], summary["due_items_written"], summary["items_read"]) == (6, 3, 0)

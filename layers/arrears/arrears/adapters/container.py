@@ -366,8 +366,17 @@ class Container:
         )
 
     @cached_property
+    def reporting_segments(self) -> SweepTaskQueue:
+        """The reporting export's queue of Scan segments (one message per table and segment)."""
+        from arrears.adapters.sweep_runs import SweepTaskQueue
+
+        return SweepTaskQueue(
+            self.client("sqs"), self.settings.reporting_segments_queue_url, name="reporting-segments"
+        )
+
+    @cached_property
     def reporting_source(self) -> ReportingSource:
-        """The Loans and DelinquencyHistory tables, read whole for the reporting export."""
+        """The Loans and DelinquencyHistory tables, read by Scan segment for the reporting export."""
         from arrears.adapters.reporting_store import ReportingSource
 
         return ReportingSource(

@@ -3,9 +3,12 @@
 A loan the sweep writes is *parked*: its item keeps `review_shard` but not `review_on`, so it
 leaves the sparse ReviewIndex and a later sweep write of it changes nothing there (DynamoDB charges
 a moved index key a delete and a put). The sweep finds it again through this list: before it
-writes the loans it holds (up to a page's worth, gathered over the shard's pages), it writes one item
-per (shard, next review date) holding the ids of those loans due that date, keyed (`review_shard`,
-`due_key` = "YYYY-MM-DD#chunk"). A few small items per page instead of an index entry per loan. Every
+writes the loans it holds (up to a page's worth, gathered over the pages of all the shards its task
+sweeps), it writes one item per next review date holding the ids of those loans due that date, keyed
+(`review_shard` = the first shard the task swept, `due_key` = "YYYY-MM-DD#chunk"). A few small items
+per page instead of an index entry per loan. A partition may list loans of other shards: every
+partition is read every day by the task that covers it, and that task sweeps whatever its entries
+name (`arrears.usecases.sweep._sweep_loans`). Every
 other writer (payment, hold, promise, onboarding) writes the loan unparked, so an event still reaches
 the sweep through ReviewIndex, unless it leaves a parked loan's next review date as it was
 (`LoanRepository.save`).

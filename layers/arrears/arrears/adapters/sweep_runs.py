@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -61,11 +61,13 @@ def _counts(item: Mapping[str, Any], prefix: str) -> dict[tuple[str, str], int]:
 
 
 class SweepTaskQueue:
-    """Sends sweep tasks (one JSON body per shard or continuation) to the sweep-tasks queue."""
+    """Sends sweep tasks (one JSON body per shard or continuation) to the sweep-tasks queue; or, with
+    another `name`, the tasks of another queue of units of work (the reporting export's segments)."""
 
-    def __init__(self, sqs: SQSClient, queue_url: str) -> None:
+    def __init__(self, sqs: SQSClient, queue_url: str, name: str = "sweep-tasks") -> None:
         self._sqs = sqs
         self._queue_url = queue_url
+        self._name = name
 
     def send(self, bodies: Sequence[Mapping[str, Any]]) -> int:
         """Send every body (in batches of 10); raises if SQS refuses any, so the caller is retried.
@@ -85,7 +87,7 @@ class SweepTaskQueue:
             failed = response.get("Failed", [])
             if failed:
                 codes = sorted({str(f.get("Code", "?")) for f in failed})
-                raise RuntimeError(f"sweep-tasks queue refused {len(failed)} of {len(chunk)} tasks: {codes}")
+                raise RuntimeError(f"{self._name} queue refused {len(failed)} of {len(chunk)} tasks: {codes}")
             sent += len(chunk)
         return sent
 
@@ -107,11 +109,21 @@ class SweepRunRepository:
         self._table = table
 
     def shard_done(self, business_date: date, shard: int, shard_count: int, expires_at: int) -> int:
-        """Record `shard` as done; returns how many distinct shards of the date are done now."""
+        """Record `shard` as done (`shards_done` of one shard)."""
+        return self.shards_done(business_date, (shard,), shard_count, expires_at)
+
+    def shards_done(
+        self, business_date: date, shards: Collection[int], shard_count: int, expires_at: int
+    ) -> int:
+        """Record `shards` as done in one UpdateItem (a sweep task's shards of one invocation: one
+        write a task, not one a shard); returns how many distinct shards of the date are done now.
+        ValueError for an empty `shards` (DynamoDB refuses an empty set)."""
+        if not shards:
+            raise ValueError("no shard to record as done")
         response = self._table.update_item(
             Key={"business_date": business_date.isoformat()},
             UpdateExpression="ADD done_shards :shard SET shard_count = :count, expires_at = :ttl",
-            ExpressionAttributeValues={":shard": {shard}, ":count": shard_count, ":ttl": expires_at},
+            ExpressionAttributeValues={":shard": set(shards), ":count": shard_count, ":ttl": expires_at},
             # ALL_NEW, not UPDATED_NEW: a retried ADD of a shard already in the set changes nothing,
             # and the count must still come from the item as stored.
             ReturnValues="ALL_NEW",

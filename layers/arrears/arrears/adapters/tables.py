@@ -20,6 +20,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from arrears.adapters.errors import error_code
+from arrears.adapters.retrying import retry_transient
 
 __all__ = [
     "ALREADY_APPLIED",
@@ -80,11 +81,15 @@ def pages(read: Callable[..., Mapping[str, Any]], /, **request: Any) -> Iterator
 
     `read` is a Table's (or a client's) `query` or `scan`; it is called with `request`, then again
     with `ExclusiveStartKey` set to each page's `LastEvaluatedKey` until a page has none. `request`
-    is not modified. Errors of `read` propagate (`botocore.exceptions.ClientError`).
+    is not modified. A read is idempotent, so a page whose read meets a transient error (a throttle
+    that outlasted botocore's retries, a timeout, a connection closed) is read again alone
+    (`arrears.adapters.retrying.retry_transient`): a paged walk of a whole table or index (the census,
+    the reporting export, an erasure's queries) does not start over for one page. Other errors, and
+    the last attempt's, propagate (`botocore.exceptions.ClientError`).
     """
     following = dict(request)
     while True:
-        page = read(**following)
+        page = retry_transient(lambda: read(**following))
         yield page
         if "LastEvaluatedKey" not in page:
             return

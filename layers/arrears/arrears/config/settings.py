@@ -90,8 +90,14 @@ class Settings(BaseSettings):
     desk_table: str = ""
     # The complaint deadline check: warn of open complaints this many days before their close-by date.
     complaint_warn_days: int = Field(default=3, ge=0, le=30)
-    # The reporting export: the bucket its snapshots go to (rows for the outcome report's SQL).
+    # The reporting export: the bucket its snapshots go to (rows for the outcome report's SQL), the
+    # queue of its Scan segments, loans per segment (sizes the plan), items per part, and the time a
+    # segment's invocation keeps in reserve before it re-queues the rest of its segment.
     reporting_bucket: str = ""
+    reporting_segments_queue_url: str = ""
+    reporting_loans_per_segment: int = Field(default=500_000, ge=1)
+    reporting_part_items: int = Field(default=50_000, ge=1, le=1_000_000)
+    reporting_safety_margin_ms: int = Field(default=60_000, ge=0)
     # SSM parameter holding the collection playbook document; empty = the bundled one.
     strategy_parameter_name: str = ""
     strategy_max_age_seconds: int = Field(default=300, ge=0)

@@ -132,6 +132,7 @@ class SweepWorkReport:
                 "business_date": task.run_date.isoformat(),
                 "shard": task.shard,
                 "continued": outcome.re_enqueued,
+                "shards_completed": len(outcome.shards_completed),  # recorded in one ledger write
                 "duration_ms": round(duration_ms),
                 **result.counts(),
             },

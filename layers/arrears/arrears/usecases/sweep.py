@@ -6,16 +6,18 @@ sweep itself wrote (parked, out of the index) from the shard's due list (`arrear
 so a sweep write never moves an index key. A loan with no milestone today is neither read nor
 written: DPD and penalty are derived from dates whenever they are needed.
 
-Flow: `plan_sweep` -> one `SweepTask` per shard on the sweep-tasks queue -> `run_sweep_task` in the
-worker, which sweeps its shard from `start_key`, re-enqueues its continuation when its time budget
-runs short, and records the shard as done; the worker that completes the last shard of a business
-date claims the heartbeat (once per date, whatever the retries).
+Flow: `plan_sweep` -> `SweepTask`s (each over consecutive shards) on the sweep-tasks queue ->
+`run_sweep_task` in the worker, which sweeps the task's shards from `start_key`, lists the parked
+loans of all of them in one due-list item per next date (in the partition of the first shard it
+swept), records the shards it completed in one write, and re-enqueues the rest when its time budget
+runs short; the worker that completes the last shard of a business date claims the heartbeat (once
+per date, whatever the retries).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -64,7 +66,9 @@ class TaskQueue(Protocol):
 
 
 class RunLedger(Protocol):
-    def shard_done(self, business_date: date, shard: int, shard_count: int, expires_at: int) -> int: ...
+    def shards_done(
+        self, business_date: date, shards: Collection[int], shard_count: int, expires_at: int
+    ) -> int: ...
 
     def claim_heartbeat(self, business_date: date, completed_at: str) -> bool: ...
 
@@ -194,11 +198,17 @@ class SweepTask:
 
 @dataclass(frozen=True)
 class TaskOutcome:
+    """One invocation's work on a task: its counts over the shards it swept, the shards it completed,
+    the rest of the task it re-enqueued (a continuation, the next shard when time ran short, or the
+    shard that failed with `error`), and whether it completed the business date."""
+
     task: SweepTask
     result: ShardSweep
     re_enqueued: bool
-    shard_completed: bool
+    shards_completed: tuple[int, ...]
     run_completed: bool  # this call completed the business date and must emit the heartbeat
+    rest: SweepTask | None = None
+    error: Exception | None = None
 
 
 def _due(loan: Loan, at: datetime, playbook: CollectionPlaybook) -> Loan | None:
@@ -222,6 +232,19 @@ class _Pending:
     entries: list[tuple[DueEntry, Mapping[str, Loan]]] = field(default_factory=list)
 
 
+@dataclass
+class _Run:
+    """What one invocation of a sweep task holds across its shards: the counts (`result`), the due-list
+    partition its parked loans are listed in (`list_shard`: the first shard it sweeps), the loans
+    written with the next review date they were written with (`swept`), and what is assessed but not
+    written yet (`pending`)."""
+
+    result: ShardSweep
+    list_shard: int
+    swept: dict[str, date | None] = field(default_factory=dict)
+    pending: _Pending = field(default_factory=_Pending)
+
+
 def _assess_page(
     page: Sequence[Loan],
     at: datetime,
@@ -240,18 +263,12 @@ def _assess_page(
             pending.assessed[loan.loan_id] = changed
 
 
-def _flush(
-    loans: ReviewableLoans,
-    at: datetime,
-    playbook: CollectionPlaybook,
-    result: ShardSweep,
-    swept: dict[str, date | None],
-    pending: _Pending,
-) -> None:
-    """Write what `pending` holds (`_sweep_loans`), then delete the due-list entries it read that are
-    settled now (`_settled`): an entry goes only after the loans it names were written."""
-    _sweep_loans(loans, pending.assessed, at, playbook, result, swept)
-    settled = [entry for entry, listed in pending.entries if _settled(entry, listed, swept)]
+def _flush(loans: ReviewableLoans, at: datetime, playbook: CollectionPlaybook, run: _Run) -> None:
+    """Write what `run.pending` holds (`_sweep_loans`), then delete the due-list entries it read that
+    are settled now (`_settled`): an entry goes only after the loans it names were written."""
+    pending, result = run.pending, run.result
+    _sweep_loans(loans, pending.assessed, at, playbook, run)
+    settled = [entry for entry, listed in pending.entries if _settled(entry, listed, run.swept)]
     if settled:
         loans.due_list.remove(settled)
         result.due_items_removed += len(settled)
@@ -263,15 +280,17 @@ def _sweep_loans(
     assessed: Mapping[str, Loan],
     at: datetime,
     playbook: CollectionPlaybook,
-    result: ShardSweep,
-    swept: dict[str, date | None],
+    run: _Run,
 ) -> None:
     """Write the assessed loans whose state changed, parked.
 
-    First the due list: every loan to write that has a next review date is listed in the shard's
-    due list under that date (one item per date for the loans held), and only then written parked (out
-    of ReviewIndex), so a crash in between leaves an extra list entry, never a loan found by
-    neither. Each write is conditional on the `version` read: a payment that landed in between
+    First the due list: every loan to write that has a next review date is listed in the due list of
+    `run.list_shard` under that date (one item per date for the loans held, whichever of the task's
+    shards they belong to), and only then written parked (out of ReviewIndex), so a crash in between
+    leaves an extra list entry, never a loan found by neither. A loan listed in another shard's
+    partition than its own is still reached: every partition 0..ShardCount-1 is read every day by the
+    task covering it, whatever the tasks' layout that day, and that task sweeps every loan its entries
+    name. Each write is conditional on the `version` read: a payment that landed in between
     makes it fail, and the loan is re-read and re-assessed from the payment's state (that write
     goes back to the index: its list entry may name another date). A loan counts once in
     `milestones_hit` however many attempts it takes; `swept` collects the loans written, with the
@@ -279,9 +298,10 @@ def _sweep_loans(
     """
     if not assessed:
         return
+    result, swept = run.result, run.swept
     due = {i: a.next_review_on for i, a in assessed.items() if a.next_review_on is not None}
     if due:
-        result.due_items_written += loans.due_list.add(result.shard, due)
+        result.due_items_written += loans.due_list.add(run.list_shard, due)
     for loan_id, changed in assessed.items():
         result.milestones_hit += 1
         try:
@@ -335,20 +355,24 @@ def sweep_shard(
     start_key: Mapping[str, Any] | None = None,
     has_time_left: Callable[[], bool] = lambda: True,
     page_size: int = 200,
+    run: _Run | None = None,
 ) -> ShardSweep:
     """Sweep one shard from `start_key`: first the loans ReviewIndex holds (written since by an
     event, or new), then the parked loans of the due list; stops early with `continuation` set when
     time runs short.
 
-    The loans assessed are written once `page_size` of them are held, when the shard is done, or
-    before stopping early (`_flush`), so a continuation's key never passes a loan not yet written. At
+    The loans assessed are written once `page_size` of them are held, before stopping early, and when
+    the shard is done (`_flush`), so a continuation's key never passes a loan not yet written. Given
+    the `run` of a task over several shards, the shard's counts are added to it and what is held at
+    the shard's end is left for the task to write with its next shards' loans (`run_sweep_task`). At
     least one page is processed per call, so a continuation always makes progress.
     """
-    result = ShardSweep(shard)
+    own = run is None
+    if run is None:
+        run = _Run(ShardSweep(shard), shard)
+    result, swept, pending = run.result, run.swept, run.pending
     through = latest_business_date(at, bundled_rule_packs().latest.values())
     phase, key = _phase(start_key)
-    swept: dict[str, date | None] = {}
-    pending = _Pending()
     while True:
         if phase == INDEX_PHASE:
             page = loans.review_page(shard, through, key, page_size)
@@ -367,12 +391,13 @@ def sweep_shard(
             pending.entries += [(entry, due.loans) for entry in due.entries]
             key = due.last_evaluated_key
             if key is None:
-                _flush(loans, at, playbook, result, swept, pending)
+                if own:
+                    _flush(loans, at, playbook, run)
                 return result
         if len(pending.assessed) >= page_size:
-            _flush(loans, at, playbook, result, swept, pending)
+            _flush(loans, at, playbook, run)
         if not has_time_left():
-            _flush(loans, at, playbook, result, swept, pending)
+            _flush(loans, at, playbook, run)
             result.continuation = dict(key) if phase == INDEX_PHASE and key else {"phase": phase}
             if phase == DUE_PHASE and key:
                 result.continuation["key"] = dict(key)
@@ -435,30 +460,63 @@ def run_sweep_task(
     has_time_left: Callable[[], bool] = lambda: True,
     page_size: int = 200,
 ) -> TaskOutcome:
-    """Sweep a task's shard; re-enqueue the continuation or record the shard as done.
+    """Sweep a task's shards in order for as long as time is left, then write what is held, record
+    the shards completed (one write), and re-enqueue the rest of the task.
+
+    The parked loans of all the shards swept are listed together (`_Run`): one due-list item per next
+    date for the invocation, not one per shard and date. The rest is the shard's continuation when
+    time ran short inside it, or the next shard from its start when it ran short between shards. A
+    shard that fails after others were completed fails alone: what was assessed is written, the
+    shards done are recorded, and the task is re-enqueued from the failed shard (`error` set), so a
+    redelivery does not start over; a failure before any shard was completed raises (the message's
+    own redelivery retries it).
 
     Idempotent under redelivery: loans already assessed for the date are skipped (their
     `next_review_on` has moved on), a continuation sent twice sweeps a range twice (writing
     nothing the second time), and the done-shard set and the heartbeat claim are idempotent.
     """
-    result = sweep_shard(
-        loans,
-        task.shard,
-        task.business_time,
-        playbook,
-        start_key=task.start_key,
-        has_time_left=has_time_left,
-        page_size=page_size,
-    )
-    if result.continuation is not None:
-        queue.send([task.continued(result.continuation).to_body()])
-        return TaskOutcome(task, result, re_enqueued=True, shard_completed=False, run_completed=False)
-    expires_at = int((task.business_time + RUN_RECORD_TTL).timestamp())
-    done = runs.shard_done(task.run_date, task.shard, task.shard_count, expires_at)
-    completed = done >= task.shard_count and runs.claim_heartbeat(
-        task.run_date, format_utc(task.business_time)
-    )
-    return TaskOutcome(task, result, re_enqueued=False, shard_completed=True, run_completed=completed)
+    run = _Run(ShardSweep(task.shard), task.shard)
+    done: list[int] = []
+    current, rest, failure = task, None, None
+    try:
+        while True:
+            sweep_shard(
+                loans,
+                current.shard,
+                current.business_time,
+                playbook,
+                start_key=current.start_key,
+                has_time_left=has_time_left,
+                page_size=page_size,
+                run=run,
+            )
+            if run.result.continuation is not None:
+                rest = current.continued(run.result.continuation)
+                break
+            done.append(current.shard)
+            if current.shard >= current.last:
+                break
+            current = current.next_shard()
+            if not has_time_left():
+                rest = current
+                break
+        _flush(loans, task.business_time, playbook, run)
+    except Exception as error:
+        if not done:
+            raise
+        done = done if current.shard not in done else done[:-1]
+        _flush(loans, task.business_time, playbook, run)  # the shards done: their loans written first
+        rest, failure = current, error
+    completed = False
+    if done:
+        expires_at = int((task.business_time + RUN_RECORD_TTL).timestamp())
+        count = runs.shards_done(task.run_date, done, task.shard_count, expires_at)
+        completed = count >= task.shard_count and runs.claim_heartbeat(
+            task.run_date, format_utc(task.business_time)
+        )
+    if rest is not None:
+        queue.send([rest.to_body()])
+    return TaskOutcome(task, run.result, rest is not None, tuple(done), completed, rest, failure)
 
 
 def sweep_deadline_check(at: datetime, time_zone: str, runs: RunProgressReader) -> RunProgress:

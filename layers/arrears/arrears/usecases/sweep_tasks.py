@@ -73,8 +73,8 @@ def work_on(
 ) -> None:
     """Sweep the task's shards, or count its shard.
 
-    A sweep task sweeps its shards in order, each recorded done as it completes, for as long as time
-    is left; the rest of the task (the next shard) is re-enqueued when it runs short. A census task
+    A sweep task sweeps its shards in order for as long as time is left, records those it completed
+    in one write and re-enqueues the rest (`run_sweep_task`). A census task
     counts its segment (`run_census_task`); the one that completes the date's last segment reconciles
     the census with the stock the sweep's start kept (`reconcile`), and then, on a census day
     (`sweep_after`), sends the day's sweep tasks, sized from the census's open loans (`fan_out`). A
@@ -96,25 +96,8 @@ def work_on(
             open_loans = sum(outcome.totals.values())
             fan_out(task.business_time, task.shard_count, shard["queue"], open_loans, loans_per_task)
         return
-    progressed = False
-    while True:
-        began = time.monotonic()
-        try:
-            outcome_ = run_sweep_task(task, **shard)
-        except Exception as error:
-            if not progressed:
-                raise  # nothing done in this invocation: the message's own redelivery retries it
-            # A task covers several shards: keep the shards done and re-enqueue the rest from the one
-            # that failed, so a redelivery does not start over (and a task that always meets a fault
-            # somewhere still advances). A shard that fails again fails its own message.
-            shard["queue"].send([task.to_body()])
-            observer.resumed_later(task, error)
-            return
-        observer.swept(outcome_, (time.monotonic() - began) * 1000)
-        if not outcome_.shard_completed or task.shard >= task.last:
-            return
-        progressed = True
-        task = task.next_shard()
-        if not shard["has_time_left"]():
-            shard["queue"].send([task.to_body()])
-            return
+    began = time.monotonic()
+    outcome_ = run_sweep_task(task, **shard)  # raises only when no shard was completed
+    observer.swept(outcome_, (time.monotonic() - began) * 1000)
+    if outcome_.error is not None and outcome_.rest is not None:
+        observer.resumed_later(outcome_.rest, outcome_.error)
