@@ -71,4 +71,3 @@ def test_a_paged_walk_reads_a_page_that_met_a_transient_error_again_alone() -> N
 
     assert [item["n"] for item in all_items(scan, TableName="Loans")] == [1, 2, 3, 4, 5]
     assert calls == [None, None, "k2", "k2", "k4", "k4"]
-
