@@ -435,6 +435,15 @@ class LocalCloud:
         self._modules[name] = module
         return module
 
+    def close(self) -> None:
+        """Unload this cloud's handler modules (each cloud imports its own copies, with their
+        containers and AWS clients): a process that builds many clouds (the test session) keeps none
+        of a closed cloud's. The cloud cannot invoke a handler afterwards."""
+        for name in list(self._modules):
+            sys.modules.pop(f"{self._module_prefix}{name}_{id(self)}", None)
+        self._modules.clear()
+        _EMF_CHECK_BINDERS[:] = [-1, []]  # the next check rescans the modules still loaded
+
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke a handler synchronously; exceptions propagate like a function error."""
         spec = self.stack.functions[function]

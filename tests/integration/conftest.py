@@ -73,11 +73,19 @@ def atomic_moto_requests(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def make_cloud(stack: LocalStack) -> CloudFactory:
-    def make(start: datetime, **kwargs: Any) -> LocalCloud:
-        return LocalCloud(stack, start=start, **kwargs)
+def make_cloud(stack: LocalStack) -> Iterator[CloudFactory]:
+    """A factory of local clouds over the test's stack, each closed after the test (its handler
+    modules unloaded: a session of hundreds of clouds would otherwise keep every one's)."""
+    made: list[LocalCloud] = []
 
-    return make
+    def make(start: datetime, **kwargs: Any) -> LocalCloud:
+        cloud = LocalCloud(stack, start=start, **kwargs)
+        made.append(cloud)
+        return cloud
+
+    yield make
+    for cloud in made:
+        cloud.close()
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

@@ -9,43 +9,14 @@ redrive. Each step is retried on its own instead (`arrears.adapters.retrying.ret
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import boto3
 import pytest
-from botocore.client import BaseClient
-from botocore.exceptions import ReadTimeoutError
 
 from arrears.adapters.container import Container
 from arrears.usecases.erasure import ErasurePorts, ErasureRequest, erase_borrower
 from tests.integration.conftest import CloudFactory, utc
+from tests.integration.fault_support import every_third_call_fails
 from tests.integration.test_erasure import seed
-
-
-@contextmanager
-def every_third_call_fails(*, after: bool) -> Iterator[list[str]]:
-    """Every third AWS call made inside the block times out: before it is sent, or once applied."""
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-    failed: list[str] = []
-    made = 0
-
-    def make_api_call(client: BaseClient, operation: str, params: Any) -> Any:
-        nonlocal made
-        made += 1
-        if made % 3:
-            return original(client, operation, params)
-        failed.append(operation)
-        if after:
-            original(client, operation, params)
-        raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
-
-    BaseClient._make_api_call = make_api_call  # type: ignore[attr-defined]
-    try:
-        yield failed
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-the-call", "after-it-applied"])

@@ -12,8 +12,6 @@ recognised as ours on its retry: the history and the stock count it once, never 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,6 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
-from botocore.client import BaseClient
-from botocore.exceptions import ReadTimeoutError
 
 from arrears.adapters.book_stock import BookStockRepository
 from arrears.adapters.container import Container
@@ -34,34 +30,11 @@ from arrears.domain.assessment import assess
 from arrears.domain.loans import Loan
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.fault_support import every_third_call_fails
 
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "planner" / "loan-overdue.json"
 SWEEP_TIME = time(0, 30)  # the CN sweep's hour, Shanghai
 DAYS = [date(2026, 3, 3) + timedelta(days=n) for n in range(10)]  # DPD 1 to 10: texts, e-mails, calls
-
-
-@contextmanager
-def every_third_call_fails(*, after: bool) -> Iterator[list[str]]:
-    """Every third AWS call made inside the block times out: before it is sent, or once applied."""
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-    failed: list[str] = []
-    made = 0
-
-    def make_api_call(client: BaseClient, operation: str, params: Any) -> Any:
-        nonlocal made
-        made += 1
-        if made % 3:
-            return original(client, operation, params)
-        failed.append(operation)
-        if after:
-            original(client, operation, params)
-        raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
-
-    BaseClient._make_api_call = make_api_call  # type: ignore[attr-defined]
-    try:
-        yield failed
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
 def change_event(before: Loan, after: Loan, at: datetime) -> dict[str, Any]:
