@@ -55,6 +55,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from arrears.adapters import retrying
+
 KINDS = ("before", "after", "kill", "lost")
 SERVICES = ("dynamodb", "sns", "sqs", "s3", "secretsmanager")
 THROTTLING_CODES = {
@@ -189,6 +191,8 @@ def _install_wire() -> None:
     _do_get_response._arrears_faults = True  # type: ignore[attr-defined]
     setattr(Endpoint, "_do_get_response", _do_get_response)  # noqa: B010
     setattr(botocore.endpoint, "time", _BackoffClock())  # noqa: B010
+    # The same for the long jobs' own retries of one call (arrears.adapters.retrying).
+    setattr(retrying, "time", _BackoffClock())  # noqa: B010
 
 
 @dataclass

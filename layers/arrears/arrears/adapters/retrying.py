@@ -32,16 +32,17 @@ def retry_transient[T](
     *,
     attempts: int = ATTEMPTS,
     backoff_s: float = BACKOFF_S,
-    pause: Callable[[float], None] = time.sleep,
+    pause: Callable[[float], None] | None = None,
 ) -> T:
     """`work()`, run again after a transient error up to `attempts` times in all (pausing `backoff_s`,
-    doubled each time up to `MAX_BACKOFF_S`); its value, or the error of its last attempt (any other
-    error at once)."""
+    doubled each time up to `MAX_BACKOFF_S`; `pause` None: this module's `time.sleep`, looked up at
+    each pause, which the local cloud's fault injector counts instead of sleeping, as it does
+    botocore's own backoff); its value, or the error of its last attempt (any other error at once)."""
     for attempt in range(attempts):
         try:
             return work()
         except Exception as error:
             if attempt == attempts - 1 or not is_transient(error):
                 raise
-        pause(min(backoff_s * 2**attempt, MAX_BACKOFF_S))
+        (pause or time.sleep)(min(backoff_s * 2**attempt, MAX_BACKOFF_S))
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
