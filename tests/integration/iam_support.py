@@ -323,6 +323,8 @@ def _s3_needs(call: Call, index: StackIndex) -> list[Need]:
             # S3 answers 404 for a missing key only to whom may list the bucket, 403 to anyone else.
             found.append(Need("s3:ListBucket", bucket_arn))
         return found
+    if operation == "DeleteObject":
+        return [Need("s3:DeleteObjectVersion" if call.param("VersionId") else "s3:DeleteObject", object_arn)]
     if operation in {"GetObjectRetention", "GetObjectLegalHold"}:
         return [Need(f"s3:{operation}", object_arn)]
     if operation == "PutObjectRetention":
