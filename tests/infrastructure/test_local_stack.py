@@ -362,7 +362,10 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "COMPLAINT_WARN_DAYS": "3",
         },
         # An erasure pseudonymises the borrower's requests.
-        "ErasureFunction": {"BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"]},
+        "ErasureFunction": {
+            "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
+            "DESK_TABLE": physical["DeskTable"],
+        },
     }
     # The senders sign the e-mail's unsubscribe link for the API's own URL (no OptOutBaseUrl given).
     unsubscribe_url = stack.functions["DispatcherFunction"].environment["EMAIL_OPT_OUT_URL"]
