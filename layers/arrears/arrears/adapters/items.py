@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -20,6 +21,18 @@ from arrears.domain.terms import Advance, Component, LoanTerms, Prepayment, Wate
 
 class MalformedItem(ValueError):
     """A stored or streamed item that does not describe a valid object."""
+
+
+def json_object(text: str | bytes, what: str) -> dict[str, Any]:
+    """A message body that must be a JSON object (`what` names it in the reason); MalformedItem for
+    anything else. The reason names the error's kind, never the body (which may carry any value)."""
+    try:
+        body = json.loads(text)
+    except (TypeError, ValueError) as error:
+        raise MalformedItem(f"{what} body is not JSON: {type(error).__name__}") from None
+    if not isinstance(body, dict):
+        raise MalformedItem(f"{what} body is not an object but {type(body).__name__}")
+    return body
 
 
 def plain(value: Any) -> Any:

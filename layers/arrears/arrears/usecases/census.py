@@ -20,14 +20,13 @@ worker reconciles (`arrears.usecases.book_stock.reconcile`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from arrears.adapters.dynamodb import CensusPage
-from arrears.adapters.items import MalformedItem
+from arrears.adapters.items import MalformedItem, json_object
 from arrears.adapters.sweep_runs import CensusClaim
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.business_time import latest_business_date
@@ -139,12 +138,7 @@ def parse_task(text: str | bytes) -> SweepTask | CensusTask:
 
     Raises MalformedItem for anything else (not JSON, not an object, an unknown kind, bad fields).
     """
-    try:
-        body = json.loads(text)
-    except (TypeError, ValueError) as error:
-        raise MalformedItem(f"sweep-tasks body is not JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise MalformedItem(f"sweep-tasks body is not an object but {type(body).__name__}")
+    body = json_object(text, "sweep-tasks")
     kind = body.get("kind", SWEEP_KIND)
     if kind == CENSUS_KIND:
         return CensusTask.from_body(body)

@@ -37,7 +37,6 @@ interest and penalty due, after every payment applied).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,7 +44,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, Protocol
 
-from arrears.adapters.items import MalformedItem
+from arrears.adapters.items import MalformedItem, json_object
 from arrears.adapters.retrying import retry_transient
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import Loan
@@ -282,13 +281,7 @@ class SegmentTask:
 def parse_segment_task(text: str | bytes) -> SegmentTask:
     """A reporting-segments message body; MalformedItem for anything else (not JSON, not an object,
     a missing or wrong field: the reason names the field, never its value)."""
-    try:
-        body = json.loads(text)
-    except (TypeError, ValueError) as error:
-        raise MalformedItem(f"reporting segment body is not JSON: {type(error).__name__}") from None
-    if not isinstance(body, dict):
-        raise MalformedItem(f"reporting segment body is not an object but {type(body).__name__}")
-    return SegmentTask.from_body(body)
+    return SegmentTask.from_body(json_object(text, "reporting segment"))
 
 
 # -- the ports ---------------------------------------------------------------------------------------
