@@ -162,6 +162,45 @@ def test_a_referral_builds_one_case_file_with_a_proof_a_court_can_recompute(
     assert len(versions) == 1
 
 
+def test_a_container_reads_each_archive_object_once(
+    stack: LocalStack, container: Container, case_container: Container
+) -> None:
+    """A referral used to re-read the jurisdiction's whole archive: a book's case files cost its
+    referrals times its archive. One container's catalogue reads each object once; a later referral
+    reads only what is new, and the holding objects again for the bytes the proof embeds."""
+    loan = cn_cash_loan(LOAN, due=date(2026, 3, 1))
+    register(container, loan, borrower_for(loan), utc(2026, 2, 1))
+    _history(container)
+    archive(
+        container, [contact_to_item(c) for c in synthetic_contacts(30, per_day=30, start=utc(2026, 3, 6))]
+    )
+    ports = _ports(case_container)
+    listed = ports.archive.keys("contacts/jurisdiction=CN/")
+
+    first = build_or_fetch(LOAN, "A-LEGAL-5", REFERRED, ports, jurisdiction="CN").document
+    assert ports.catalogue.reads == len(listed)  # each manifest and data object once
+    held = len(first["proof"]["objects"])
+    assert 0 < held < len(listed) // 2
+
+    second = build_or_fetch(LOAN, "A-LEGAL-6", REFERRED, ports, jurisdiction="CN").document
+    assert ports.catalogue.reads == len(listed) + held
+    assert second["contact_history"] == first["contact_history"]
+
+    later = [contact_to_item(c) for c in synthetic_contacts(12, per_day=12, start=utc(2026, 3, 9))]
+    for record in later:
+        if record["jurisdiction"] == "CN":
+            record["loan_id"], record["borrower_id"] = LOAN, f"B-{LOAN}"
+    archive(container, later)
+    new_objects = len(ports.archive.keys("contacts/jurisdiction=CN/")) - len(listed)
+    before = ports.catalogue.reads
+    third = build_or_fetch(LOAN, "A-LEGAL-7", REFERRED, ports, jurisdiction="CN")
+    assert new_objects == 2
+    assert ports.catalogue.reads - before == new_objects + held  # the new pair, the old holders' bytes
+    assert third.records == len(first["contact_history"]) + sum(r["jurisdiction"] == "CN" for r in later)
+    assert third.problems == ()
+    _independently_verified(third.document)
+
+
 def test_an_altered_archive_object_breaks_the_proof(
     stack: LocalStack, container: Container, case_container: Container
 ) -> None:

@@ -3,13 +3,14 @@ an item carries its ReviewIndex shard exactly while the loan has a next review d
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from arrears.adapters.items import loan_from_item, loan_to_item, shard_for
+from arrears.adapters.items import MalformedItem, loan_from_item, loan_to_item, plain, shard_for
 from arrears.domain.loans import Holds, Instalment, Loan
 
 
@@ -126,3 +127,29 @@ def test_a_parked_loan_keeps_its_shard_and_date_but_leaves_the_review_index() ->
     assert "review_on" not in parked
     assert (parked["review_shard"], parked["next_review_on"]) == (shard_for("L-1", 16), "2026-03-31")
     assert loan_from_item(_as_stored(parked)) == loan_from_item(_as_stored(indexed)) == loan
+
+
+def test_plain_turns_every_decimal_into_an_int_at_any_depth() -> None:
+    item = {
+        "n": Decimal(3),
+        "s": "x",
+        "flag": True,
+        "none": None,
+        "list": [Decimal(1), {"deep": [Decimal(-2)]}],
+        "set": {Decimal(4), Decimal(5)},
+        "tuple": (Decimal(6),),
+        "ordered": OrderedDict(a=Decimal(7)),
+    }
+    assert plain(item) == {
+        "n": 3,
+        "s": "x",
+        "flag": True,
+        "none": None,
+        "list": [1, {"deep": [-2]}],
+        "set": {4, 5},
+        "tuple": [6],
+        "ordered": {"a": 7},
+    }
+    assert type(plain(item)["n"]) is int
+    with pytest.raises(MalformedItem, match="non-integer"):
+        plain({"list": [Decimal("1.5")]})

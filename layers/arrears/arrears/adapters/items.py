@@ -35,8 +35,22 @@ def json_object(text: str | bytes, what: str) -> dict[str, Any]:
     return body
 
 
+_AS_IS = frozenset({str, int, bool, type(None), bytes})
+
+
 def plain(value: Any) -> Any:
-    """DynamoDB's Decimals to int (all our numbers are integers), recursively."""
+    """DynamoDB's Decimals to int (all our numbers are integers), recursively.
+
+    Exact types first (what boto3's deserializer builds: str, Decimal, dict, list, set, bool, None,
+    Binary): a loan item holds a few hundred values, and the ABC checks below cost most of a read.
+    """
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {k: plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, Decimal):
         if value != value.to_integral_value():
             raise MalformedItem(f"non-integer number {value} where integers are expected")
