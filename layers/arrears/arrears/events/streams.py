@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, NamedTuple
@@ -56,25 +57,34 @@ def attribute_problem(value: Any, depth: int = 0) -> str | None:
     if kind in _SET_TYPES:
         if not isinstance(inner, list) or not all(isinstance(item, str) for item in inner):
             return f"a {kind} attribute that is not a list of strings"
-        return next((p for p in (_text_problem(kind[0], item) for item in inner) if p), None)
-    if kind == "M":
+        members: Iterable[Any] = inner
+    elif kind == "M":
         if not isinstance(inner, dict):
             return "an M attribute that is not a map"
-        return next((p for p in (attribute_problem(v, depth + 1) for v in inner.values()) if p), None)
-    if kind == "L":
+        members = inner.values()
+    elif kind == "L":
         if not isinstance(inner, list):
             return "an L attribute that is not a list"
-        return next((p for p in (attribute_problem(v, depth + 1) for v in inner) if p), None)
-    return "an attribute of an unknown type"
+        members = inner
+    else:
+        return "an attribute of an unknown type"
+    # Loops, not generators: a loan image holds a few hundred values and the planner reads two a change.
+    in_set = kind in _SET_TYPES
+    for member in members:
+        problem = _text_problem(kind[0], member) if in_set else attribute_problem(member, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 def _text_problem(kind: str, text: str) -> str | None:
     """Why a string of an `S` or `B` attribute cannot be what DynamoDB wrote: a string that is not
     Unicode (a lone surrogate, which no UTF-8 encoder writes), binary that is not base64."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return f"a {kind} attribute that is not valid Unicode"
+    if not text.isascii():  # ASCII holds no surrogate
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"a {kind} attribute that is not valid Unicode"
     if kind == "B":
         try:
             base64.b64decode(text, validate=True)
