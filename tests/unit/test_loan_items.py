@@ -153,3 +153,7 @@ def test_plain_turns_every_decimal_into_an_int_at_any_depth() -> None:
     assert type(plain(item)["n"]) is int
     with pytest.raises(MalformedItem, match="non-integer"):
         plain({"list": [Decimal("1.5")]})
+    for number in ("NaN", "Infinity", "-Infinity", "1E-3"):
+        with pytest.raises(MalformedItem, match="non-integer"):
+            plain({"n": Decimal(number)})
+    assert plain({"n": Decimal("1E+3")}) == {"n": 1000}

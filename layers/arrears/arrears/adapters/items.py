@@ -16,7 +16,7 @@ from arrears.domain.loans import HoldKind, Holds, HoldStamp, Instalment, Loan, L
 from arrears.domain.money import legacy_principal_days
 from arrears.domain.plans import Approval, InstalmentOutcome, PlanInstalment, PlanStatus, RepaymentPlan
 from arrears.domain.strategy import Channel
-from arrears.domain.terms import Advance, Component, LoanTerms, Prepayment, Waterfall
+from arrears.domain.terms import DEFAULT_TERMS, Advance, Component, LoanTerms, Prepayment, Waterfall
 
 
 class MalformedItem(ValueError):
@@ -38,6 +38,16 @@ def json_object(text: str | bytes, what: str) -> dict[str, Any]:
 _AS_IS = frozenset({str, int, bool, type(None), bytes})
 
 
+def _integer(number: Decimal) -> int:
+    try:
+        whole = int(number)
+    except (ValueError, OverflowError):  # NaN, Infinity
+        whole = None
+    if whole is None or whole != number:
+        raise MalformedItem(f"non-integer number {number} where integers are expected")
+    return whole
+
+
 def plain(value: Any) -> Any:
     """DynamoDB's Decimals to int (all our numbers are integers), recursively.
 
@@ -45,16 +55,24 @@ def plain(value: Any) -> Any:
     Binary): a loan item holds a few hundred values, and the ABC checks below cost most of a read.
     """
     kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, member in value.items():  # leaves inline: most of an item's values are leaves
+            member_kind = type(member)
+            if member_kind is str or member_kind is bool or member is None:
+                out[key] = member
+            elif member_kind is Decimal:
+                whole = int(member) if member.is_finite() else None
+                out[key] = whole if whole == member else _integer(member)  # _integer raises
+            else:
+                out[key] = plain(member)
+        return out
     if kind in _AS_IS:
         return value
-    if kind is dict:
-        return {k: plain(v) for k, v in value.items()}
     if kind is list:
         return [plain(v) for v in value]
     if isinstance(value, Decimal):
-        if value != value.to_integral_value():
-            raise MalformedItem(f"non-integer number {value} where integers are expected")
-        return int(value)
+        return _integer(value)
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -89,7 +107,7 @@ def _read_fraction(value: Any) -> Fraction:
 def _terms_to_item(terms: LoanTerms) -> dict[str, Any] | None:
     """The terms that differ from the default product's (`LoanTerms()`), None when none does: most
     loans are on the default, and every write of a loan pays for its size (1 write unit per KB)."""
-    default = LoanTerms()
+    default = DEFAULT_TERMS
     fields = {
         "product": (terms.product, default.product),
         "waterfall": (terms.waterfall.value, default.waterfall.value),
@@ -104,8 +122,8 @@ def _terms_to_item(terms: LoanTerms) -> dict[str, Any] | None:
 
 def _terms_from_item(raw: Mapping[str, Any] | None) -> LoanTerms:
     if not raw:
-        return LoanTerms()
-    default = LoanTerms()
+        return DEFAULT_TERMS  # frozen: one shared value
+    default = DEFAULT_TERMS
     return LoanTerms(
         product=str(raw.get("product", default.product)),
         waterfall=Waterfall(raw.get("waterfall", default.waterfall)),

@@ -37,6 +37,7 @@ DEFAULT_ORDER: tuple[Component, ...] = (
     Component.INTEREST,
     Component.PRINCIPAL,
 )
+_COMPONENTS = frozenset(Component)  # iterating an Enum is slow; every loan read builds its terms
 
 
 class Waterfall(StrEnum):
@@ -69,7 +70,7 @@ class LoanTerms:
     charge_off_dpd: int = DEFAULT_CHARGE_OFF_DPD
 
     def __post_init__(self) -> None:
-        if sorted(set(self.order)) != sorted(Component) or len(self.order) != len(Component):
+        if len(self.order) != len(_COMPONENTS) or frozenset(self.order) != _COMPONENTS:
             raise ValueError(f"product {self.product}: order must name every component exactly once")
         if isinstance(self.tolerance_minor, bool) or self.tolerance_minor < 0:
             raise ValueError(f"product {self.product}: tolerance_minor must be a non-negative integer")
