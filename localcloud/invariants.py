@@ -421,6 +421,8 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             "records_archived": sum(archived.values()),
             "missing": len(records - set(archived)),
             "archived_more_than_once": sum(1 for n in archived.values() if n > 1),
+            # Their contact ids (no personal data) and the archive objects holding them: where to look.
+            "archived_more_than_once_ids": sorted(c for c, n in archived.items() if n > 1)[:20],
             "not_a_contact_record": len(set(archived) - records),
             "verifies": verified,
             "verify": verify_line,

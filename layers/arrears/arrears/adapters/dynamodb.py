@@ -942,6 +942,27 @@ class ContactRepository:
         )
         return written is not None
 
+    def record_report(self, contact: ContactRecord) -> bool:
+        """Write the contact record of a report (a call attempt, a field visit) once by its id.
+
+        A report is applied once per report id under an idempotency record; when that record's
+        completion fails after the contact was written, a later delivery of the same report runs it
+        again, and a report stamped when it is received (a desk visit, a desk call) then carries
+        another instant: `record` alone would write a second item, its key being the instant and the
+        id. So the loan's hot record keys are read first (one strongly consistent Query of its
+        partition, keys only) and nothing is written when one ends with this id. False then.
+        """
+        suffix = f"#{contact.contact_id}"
+        keys = all_items(
+            self._table.query,
+            KeyConditionExpression=Key("loan_id").eq(contact.loan_id),
+            ProjectionExpression="contact_key",
+            ConsistentRead=True,
+        )
+        if any(str(item["contact_key"]).endswith(suffix) for item in keys):
+            return False
+        return self.record(contact)
+
     def mark_archived(self, loan_id: str, contact_key: str, *, expires_at: int, archive_key: str) -> bool:
         """Let TTL expire an archived record (a MODIFY the archiver's stream filter ignores).
 

@@ -188,7 +188,7 @@ def report_call_attempt(attempt: CallAttempt, ports: DispatchPorts) -> CallOutco
         )
         before = read.before(attempt.started_at, attempt.call_id)
         breach, rules = judge_attempt(before, limits, attempt, timezone, windows)
-        ports.contacts.record(
+        ports.contacts.record_report(
             attempt_contact(
                 action, attempt, timezone=timezone, rule_pack=pack.ref, breach=breach, rules_checked=rules
             )

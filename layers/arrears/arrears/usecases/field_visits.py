@@ -93,7 +93,7 @@ def report_field_visit(visit: FieldVisit, ports: DispatchPorts) -> FieldVisitRes
         record = visit_contact(
             action, visit, timezone=timezone, rule_pack=pack.ref, breaches=breaches, rules_checked=rules
         )
-        ports.contacts.record(record)
+        ports.contacts.record_report(record)
         applied.append(FieldVisitResult(True, action.loan_id, action.jurisdiction, breaches, rules))
         return f"field-visit:{visit.visit_id}"
 
