@@ -50,10 +50,15 @@ def _figures(summary: dict[str, Any], wall_s: float, cpu_s: float) -> dict[str, 
     }
 
 
-def _run(loans: int, days: int, seed: int, start: date, plan: FaultPlan | None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="arrears-faults-") as folder:
+def _run(
+    loans: int, days: int, seed: int, start: date, plan: FaultPlan | None, keep: Path | None = None
+) -> dict[str, Any]:
+    """One demo run's figures; its output folder (summary, archive, logs) is kept under `keep` when
+    given (`keep/<rate>`, where a broken invariant's ids can be looked up), else thrown away."""
+    with tempfile.TemporaryDirectory(prefix="arrears-faults-") as scratch:
+        folder = Path(scratch) if keep is None else keep / f"{plan.rate if plan else 0:g}"
         wall, cpu = time.perf_counter(), time.process_time()
-        summary = run_demo(out=Path(folder), loans=loans, days=days, seed=seed, start=start, faults=plan)
+        summary = run_demo(out=folder, loans=loans, days=days, seed=seed, start=start, faults=plan)
         return _figures(summary, time.perf_counter() - wall, time.process_time() - cpu)
 
 
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results-faults.json"))
     parser.add_argument("--workers", type=int, default=3, help="runs in parallel processes")
+    parser.add_argument("--keep", type=Path, help="keep each run's output folder here (KEEP/<rate>)")
     args = parser.parse_args(argv)
     book = {
         "loans": args.loans,
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, args.workers), mp_context=context) as pool:
         futures: dict[str, Future[dict[str, Any]]] = {
-            key: pool.submit(_run, args.loans, args.days, args.seed, args.start, plan)
+            key: pool.submit(_run, args.loans, args.days, args.seed, args.start, plan, args.keep)
             for key, plan in plans.items()
         }
         reference = futures["0"].result()
