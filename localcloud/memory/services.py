@@ -9,6 +9,7 @@ the moto path reads moto's backends.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import itertools
@@ -101,6 +102,17 @@ class MemoryS3:
         self.buckets: dict[str, dict[str, StoredObject]] = {}
         self.meta = ClientMeta("s3", "S3")
         self.counted = Counted()  # replaced by the world's, shared by every service
+        # Each bucket's keys in S3's listing order, kept on each put and delete: a listing page is a
+        # bisection, not a sort of the whole bucket (a case file lists its jurisdiction's archive).
+        self._listing: dict[str, list[str]] = {}
+
+    def _keys(self, bucket: str) -> list[str]:
+        """`bucket`'s keys, sorted (rebuilt if the bucket was changed other than by put and delete)."""
+        objects = self.bucket(bucket)
+        keys = self._listing.get(bucket)
+        if keys is None or len(keys) != len(objects):
+            keys = self._listing[bucket] = sorted(objects)
+        return keys
 
     def bucket(self, name: str) -> dict[str, StoredObject]:
         try:
@@ -115,6 +127,8 @@ class MemoryS3:
         body = Body.encode() if isinstance(Body, str) else bytes(Body)
         objects = self.bucket(Bucket)
         previous = objects.get(Key)
+        if previous is None:
+            bisect.insort(self._keys(Bucket), Key)
         objects[Key] = StoredObject(
             body,
             str(options.get("ContentType", "binary/octet-stream")),
@@ -147,7 +161,9 @@ class MemoryS3:
 
     def delete_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
         self.counted.note("s3", "DeleteObject")
-        self.bucket(Bucket).pop(Key, None)
+        keys = self._keys(Bucket)
+        if self.bucket(Bucket).pop(Key, None) is not None:
+            del keys[bisect.bisect_left(keys, Key)]
         return {}
 
     def put_object_retention(
@@ -178,10 +194,16 @@ class MemoryS3:
         self, *, Bucket: str, Prefix: str = "", ContinuationToken: str = "", **_: Any
     ) -> dict[str, Any]:
         self.counted.note("s3", "ListObjectsV2")
-        keys = sorted(k for k in self.bucket(Bucket) if k.startswith(Prefix) and k > ContinuationToken)
-        page: dict[str, Any] = {
-            "Contents": [{"Key": k, "Size": len(self.bucket(Bucket)[k].body)} for k in keys[:1000]]
-        }
+        objects, ordered = self.bucket(Bucket), self._keys(Bucket)
+        at = bisect.bisect_left(ordered, Prefix)
+        if ContinuationToken:
+            at = max(at, bisect.bisect_right(ordered, ContinuationToken))
+        keys: list[str] = []
+        for key in ordered[at : at + 1001]:
+            if not key.startswith(Prefix):
+                break
+            keys.append(key)
+        page: dict[str, Any] = {"Contents": [{"Key": k, "Size": len(objects[k].body)} for k in keys[:1000]]}
         if len(keys) > 1000:
             page["IsTruncated"] = True
             page["NextContinuationToken"] = keys[999]

@@ -14,6 +14,7 @@ from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from localcloud.memory.dynamodb import MemoryDynamoDB, MemoryTable
+from localcloud.memory.services import MemoryS3
 
 
 def _table() -> MemoryTable:
@@ -187,3 +188,30 @@ def test_queries_by_range_key_match_a_full_evaluation_after_random_writes() -> N
                     reverse=not forward,
                 )
                 assert [i["id"] for i in page["Items"]] == [i["id"] for i in expected]
+
+
+def test_the_in_memory_s3_lists_a_prefix_in_key_order_by_pages_of_1000() -> None:
+    """A listing page is a bisection of the bucket's sorted keys (it was a sort of the whole bucket per
+    page, quadratic in a long what-if); the pages are S3's: key order, 1,000 keys, a continuation."""
+    s3 = MemoryS3()
+    s3.buckets["b"] = {}
+    wanted = [f"a/{n:05d}" for n in range(2_345)]
+    for key in [*reversed(wanted), "a", "a0", "b/1", "Z"]:
+        s3.put_object(Bucket="b", Key=key, Body=b"x")
+    s3.put_object(Bucket="b", Key="a/00007", Body=b"again")  # a new version, not a new key
+    s3.delete_object(Bucket="b", Key="a/00003")
+    s3.delete_object(Bucket="b", Key="a/none")  # absent: nothing
+    listed = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="b", Prefix="a/")
+        for o in page["Contents"]
+    ]
+    assert listed == [k for k in wanted if k != "a/00003"]
+    first = s3.list_objects_v2(Bucket="b", Prefix="a/")
+    assert (len(first["Contents"]), first["IsTruncated"], first["NextContinuationToken"]) == (
+        1000,
+        True,
+        "a/01000",
+    )
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="b")["Contents"][:3]] == ["Z", "a", "a/00000"]
+    assert s3.list_objects_v2(Bucket="b", Prefix="c")["Contents"] == []

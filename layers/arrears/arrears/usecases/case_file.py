@@ -34,7 +34,14 @@ from arrears.adapters.dynamodb import (
 from arrears.adapters.payments_ledger import PaymentLedger
 from arrears.config.money import money_rules_for
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
-from arrears.domain.archive import ARCHIVE_PREFIX, archive_line, decode_lines, manifest_key, parse_key
+from arrears.domain.archive import (
+    ARCHIVE_PREFIX,
+    ArchiveKey,
+    archive_line,
+    decode_lines,
+    manifest_key,
+    parse_key,
+)
 from arrears.domain.calendar import format_utc, local_date
 from arrears.domain.case_file import (
     ArchivedObject,
@@ -74,7 +81,16 @@ class ArchiveCatalogue:
 
     manifests: dict[str, bytes] = field(default_factory=dict)
     loans_in: dict[str, frozenset[str]] = field(default_factory=dict)
+    keys: dict[str, ArchiveKey | None] = field(default_factory=dict)
     reads: int = 0
+
+    def parsed(self, key: str) -> ArchiveKey | None:
+        """`parse_key(key)`, once per key: every referral lists the jurisdiction's whole archive."""
+        if key not in self.keys:
+            if len(self.keys) >= CATALOGUE_ENTRIES:
+                self.keys.clear()
+            self.keys[key] = parse_key(key)
+        return self.keys[key]
 
     def _read(self, archive: ArchiveStore, key: str) -> bytes:
         if len(self.manifests) + len(self.loans_in) >= CATALOGUE_ENTRIES:
@@ -141,7 +157,7 @@ def _objects_of(
     manifests: list[bytes] = []
     objects: list[ArchivedObject] = []
     for key in keys:
-        parsed = parse_key(key)
+        parsed = catalogue.parsed(key)
         if parsed is None:
             continue
         if parsed.is_manifest:
