@@ -39,6 +39,7 @@ _AS_IS = frozenset({str, int, bool, type(None), bytes})
 
 
 def _integer(number: Decimal) -> int:
+    """`number` as an int; MalformedItem when it is not a whole number (a fraction, NaN, Infinity)."""
     try:
         whole = int(number)
     except (ValueError, OverflowError):  # NaN, Infinity
@@ -62,8 +63,7 @@ def plain(value: Any) -> Any:
             if member_kind is str or member_kind is bool or member is None:
                 out[key] = member
             elif member_kind is Decimal:
-                whole = int(member) if member.is_finite() else None
-                out[key] = whole if whole == member else _integer(member)  # _integer raises
+                out[key] = _integer(member)
             else:
                 out[key] = plain(member)
         return out
