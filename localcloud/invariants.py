@@ -194,6 +194,20 @@ def _redrive_once(sim: Simulation, sqs: Any, moved: Counter[str]) -> None:
             sqs.send_message(**request)
 
 
+def redrive_during_run(sim: Simulation, moved: Counter[str]) -> bool:
+    """The operator's answer to a failure-queue alarm during the run (`OPERATOR_DELAY` after it, as
+    docs/runbooks say), so a fault run is compared with the fault-free run on what the faults delay by
+    an hour, not by the rest of the run: whatever the failure queues hold is redriven once (`moved`
+    counts it by queue) and the cloud settles. False, and nothing done, when every queue is empty."""
+    sqs = boto3.client("sqs")
+    physical = sim.stack.physical
+    if not any(_queue_depth(sqs, physical[q]) for q in FAILURE_QUEUES if q in physical):
+        return False
+    _redrive_once(sim, sqs, moved)
+    sim.cloud.settle()
+    return True
+
+
 def recover(sim: Simulation) -> dict[str, int]:
     """The operator's response to the failure-queue alarms, as docs/runbooks describe it, an hour
     after the run: each stream batch replayed through its consumer (`arrears-ops

@@ -45,7 +45,7 @@ from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.http_api import LocalHttpApi
 from localcloud.imported_book import import_file, imported, planned_entries
 from localcloud.intents import EventBusIntents
-from localcloud.invariants import EffectLog, check, recover
+from localcloud.invariants import OPERATOR_DELAY, EffectLog, check, recover, redrive_during_run
 from localcloud.legal_cases import case_file_summary
 from localcloud.lending_core import SimulatedLendingCore, lending_core_summary
 from localcloud.optouts import SimulatedReplies, opt_out_summary
@@ -108,6 +108,10 @@ class Simulation:
     ) -> None:
         self.start = start
         self.book_file = book_file
+        # Under injected faults (not the default demo's send throttles, which the outbox retries), the
+        # operator answers the failure-queue alarms during the run: `redrive_during_run`, hourly.
+        self.operator = faults is not None and not faults.throttles_only
+        self.redriven_during_run: Counter[str] = Counter()
         self.book_import: dict[str, Any] = {}
         self.seed = seed
         # The reporting export in small parts, each segment re-queuing its rest (localcloud.export).
@@ -351,6 +355,9 @@ class Simulation:
         for moment in self.lending_core.moments(begin, end):
             heapq.heappush(queue, (moment, order, "lending-core", ()))
             order += 1
+        for hour in range(1, days * 24 if self.operator else 0):
+            heapq.heappush(queue, (begin + hour * OPERATOR_DELAY, order, "operator", ()))
+            order += 1
         while queue:
             moment, _, kind, args = heapq.heappop(queue)
             self.cloud.advance_to(moment)
@@ -390,6 +397,8 @@ class Simulation:
                 self.erasures.ask(moment)
             elif kind == "lending-core":
                 self.lending_core.day(moment)
+            elif kind == "operator":
+                redrive_during_run(self, self.redriven_during_run)
             elif kind.startswith("desk-"):
                 self.desk.handle(kind)
             else:
@@ -652,6 +661,7 @@ def run_demo(
                 summary["book_import"] = sim.book_import
             summary["faults"] = {
                 **sim.cloud.faults.summary(),
+                "redriven_during_run": dict(sorted(sim.redriven_during_run.items())),
                 "redriven_after_run": redriven,
                 "refused_sends": refused_sends_outcome(
                     sim.cloud.faults.refused_sends, _scan(sim.settings.contacts_table)
