@@ -1,8 +1,10 @@
-"""The archiver when Lambda bisects a failed batch: every record archived once, the chain unbroken.
+"""The archiver under faults: every record archived once, the chain unbroken.
 
 A batch dies after the chain gave it a seq and before its manifest (or its TTL marks); Lambda then
 retries the two halves, each with a batch id of its own. The half-written batch is completed by the
-next run of its jurisdiction and its records are not archived a second time.
+next run of its jurisdiction and its records are not archived a second time. And a batch of many
+records is archived in one invocation while one AWS call in three times out: each call is retried
+alone, where the 10 % fault run left archiver batches in the failure queue after every redrive.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from arrears.domain.archive import Manifest
 from localcloud.simulation import export_archive
 from localcloud.stack import LocalStack
 from tests.integration.archive_support import archive, bucket_objects, contacts
+from tests.integration.fault_support import every_third_call_fails
 from tests.integration.test_archive import CrashOnManifest, verified
 
 
@@ -93,6 +96,40 @@ def test_a_bisected_batch_is_completed_and_archives_each_record_once(
         Manifest.from_bytes(b).seq for k, b in bucket_objects(stack).items() if k.endswith(".manifest.json")
     ]
     assert seqs == [1]
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-call", "after-it-applied"])
+def test_a_batch_is_archived_in_one_invocation_while_one_call_in_three_fails(
+    stack: LocalStack, container: Container, after: bool
+) -> None:
+    # A batch left half-written (its manifest never PUT) for the next run to complete, then a batch of
+    # sixty records over three days and both jurisdictions, archived while every third call fails.
+    written = contacts(60, per_day=20)
+    for contact in written:
+        assert container.contacts.record(contact)
+    batch = [contact_to_item(c) for c in written]
+    cn = [item for item in batch if item["jurisdiction"] == "CN"]
+    crashing = CrashOnManifest(
+        boto3.client("s3"),
+        container.settings.archive_bucket,
+        container.settings.archive_kms_key_id,
+        lock=container.archive_store.lock,
+    )
+    with pytest.raises(ConnectionError):
+        archive(container, cn[:5], store=crashing, contacts=container.contacts)
+
+    with every_third_call_fails(after=after) as failed:
+        result = archive(container, batch, contacts=container.contacts)
+
+    assert len(failed) >= 10  # faults met all over the batch: chain, objects, TTL marks
+    assert result.completed_pending == 1
+    assert sorted(_archived_ids(stack).values()) == [1] * len(batch)
+    assert verified(stack, container) == []
+    for jurisdiction in ("CN", "US"):
+        assert container.archive_chain.head(jurisdiction).pending == frozenset()
+    assert container.contacts.archived([(i["loan_id"], i["contact_key"]) for i in batch]) == {
+        i["contact_key"] for i in batch
+    }
 
 
 def test_a_record_already_archived_is_left_out_of_a_later_batch(

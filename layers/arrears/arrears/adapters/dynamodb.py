@@ -982,9 +982,15 @@ class ContactRepository:
 
         One conditional UpdateItem each (1 WCU; a TransactWriteItems of 100 would halve the requests
         but double the write cost, and moto makes it orders of magnitude slower for the local demo).
+        Each update is retried alone on a transient error (`retry_transient`: the same values again),
+        so a batch of a hundred marks does not start over at each one that meets a fault.
         """
         return sum(
-            self.mark_archived(loan_id, contact_key, expires_at=expires_at, archive_key=archive_key)
+            retry_transient(
+                partial(
+                    self.mark_archived, loan_id, contact_key, expires_at=expires_at, archive_key=archive_key
+                )
+            )
             for loan_id, contact_key, expires_at in dict.fromkeys(keys)
         )
 

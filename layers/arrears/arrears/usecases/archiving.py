@@ -13,6 +13,13 @@ Order of writes per partition, and what a crash after each step leaves:
 4. Set `expires_at` and `archived_in` on the archived hot records: only now may TTL delete them.
 5. Drop the batch from the chain head's `pending` set.
 
+Each call (a read, the chain's conditional append, a PUT of the same bytes, the TTL and `pending`
+updates) is idempotent and retried alone on a transient error
+(`arrears.adapters.retrying.retry_transient`): a batch of a hundred records makes a few dozen calls,
+and at a steady rate of transient errors a batch retried whole (each stream retry starting over,
+Lambda bisecting) would meet one on nearly every attempt. The chain's append applied whose answer was
+lost is refused on its retry and found by `claimed` on the loop's next turn.
+
 Completion does not depend on how Lambda splits a batch. A run that fails after step 2 may never
 come back with the same records: Lambda bisects a failing batch, and each half gets its own batch
 id. So before archiving a partition, the archiver completes every batch its jurisdiction's head
@@ -28,10 +35,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.dynamodb import ArchiveChainRepository, ChainHead, ContactRepository
+from arrears.adapters.retrying import retry_transient
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.archive import (
     Manifest,
@@ -76,16 +85,17 @@ def _chain_manifest(
 ) -> bytes:
     """Append the batch to the jurisdiction's hash chain once; safe to repeat after a crash."""
     for _ in range(MAX_CHAIN_RETRIES):
-        claimed = chain.claimed(jurisdiction, batch_id)
+        claimed = retry_transient(partial(chain.claimed, jurisdiction, batch_id))
         if claimed is not None:
             return claimed  # appended before a crash: write the same manifest again
-        head: ChainHead = chain.head(jurisdiction)
+        head: ChainHead = retry_transient(partial(chain.head, jurisdiction))
         manifest = Manifest(
             key, sha256_hex(blob), len(group), jurisdiction, head.seq + 1, head.manifest_sha256
         )
         body = manifest.to_bytes()
         records = [(str(r["loan_id"]), str(r["contact_key"]), str(r["occurred_at"])) for r in group]
-        if chain.advance(
+        advance = partial(
+            chain.advance,
             head,
             sha256_hex(body),
             batch_id,
@@ -93,7 +103,8 @@ def _chain_manifest(
             retain_until=keep_until.isoformat(),
             records=records,
             data=blob,
-        ):
+        )
+        if retry_transient(advance):
             return body
     raise RuntimeError(
         f"archive chain {jurisdiction}: head kept moving, gave up after {MAX_CHAIN_RETRIES} tries"
@@ -110,7 +121,7 @@ def _set_ttl(contacts: ContactRepository, group: Sequence[Mapping[str, Any]], ke
         for record in group
         if record.get("loan_id") and record.get("contact_key")
     ]
-    return contacts.mark_archived_many(keys, key)
+    return contacts.mark_archived_many(keys, key)  # each mark retried alone
 
 
 def _complete_pending(
@@ -123,31 +134,32 @@ def _complete_pending(
     result: ArchiveResult,
 ) -> None:
     """Finish every batch the jurisdiction's chain head still lists as pending (steps 3 to 5)."""
-    for batch_id in sorted(chain.head(jurisdiction).pending):
-        claim = chain.claim(jurisdiction, batch_id)
+    for batch_id in sorted(retry_transient(partial(chain.head, jurisdiction)).pending):
+        claim = retry_transient(partial(chain.claim, jurisdiction, batch_id))
         if claim is not None:
             key = Manifest.from_bytes(claim.manifest).object_key
-            if claim.data and not store.exists(key):
-                store.put(
-                    key,
-                    claim.data,
-                    content_type="application/gzip",
-                    retain_until=date.fromisoformat(claim.retain_until),
-                )
+            retain_until = date.fromisoformat(claim.retain_until)
+            if claim.data and not _exists(store, key):
+                _put(store, key, claim.data, "application/gzip", retain_until)
                 result.puts += 1
-            if not store.exists(manifest_key(key)):
-                store.put(
-                    manifest_key(key),
-                    claim.manifest,
-                    content_type="application/json",
-                    retain_until=date.fromisoformat(claim.retain_until),
-                )
+            if not _exists(store, manifest_key(key)):
+                _put(store, manifest_key(key), claim.manifest, "application/json", retain_until)
                 result.puts += 1
                 result.completed_pending += 1
             if contacts is not None:
                 group = [{"loan_id": n, "contact_key": k, "occurred_at": o} for n, k, o in claim.records]
                 result.ttl_set += _set_ttl(contacts, group, key, ttl_days)
-        chain.completed(jurisdiction, batch_id)
+        retry_transient(partial(chain.completed, jurisdiction, batch_id))
+
+
+def _exists(store: ArchiveStore, key: str) -> bool:
+    return retry_transient(partial(store.exists, key))
+
+
+def _put(store: ArchiveStore, key: str, body: bytes, content_type: str, retain_until: date) -> None:
+    """PUT `body` under `key` (the same bytes on every attempt: a repeat adds an identical locked
+    version, which the verifier reads as one object)."""
+    retry_transient(partial(store.put, key, body, content_type=content_type, retain_until=retain_until))
 
 
 def archive_records(
@@ -167,7 +179,7 @@ def archive_records(
     groups: dict[tuple[str, date], list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
         groups[partition_of(record)].append(record)
-    secret = token_secret()
+    secret = retry_transient(token_secret)
     for jurisdiction in sorted({j for j, _ in groups}):
         _complete_pending(
             jurisdiction, store=store, chain=chain, contacts=contacts, ttl_days=ttl_days, result=result
@@ -175,14 +187,15 @@ def archive_records(
     for (jurisdiction, day), group in sorted(groups.items()):
         ordered = sorted(group, key=lambda r: (str(r["occurred_at"]), str(r["contact_id"])))
         if contacts is not None:
-            done = contacts.archived([(str(r["loan_id"]), str(r["contact_key"])) for r in ordered])
+            pairs = [(str(r["loan_id"]), str(r["contact_key"])) for r in ordered]
+            done = retry_transient(partial(contacts.archived, pairs))
             result.already_archived += sum(1 for r in ordered if str(r["contact_key"]) in done)
             ordered = [r for r in ordered if str(r["contact_key"]) not in done]
             if not ordered:
                 continue
         batch_id = batch_id_for(str(r["contact_key"]) for r in ordered)
         key = object_key(jurisdiction, day, batch_id)
-        if store.exists(manifest_key(key)):
+        if _exists(store, manifest_key(key)):
             result.already_archived += len(ordered)
         else:
             lines = [archive_line(r, borrower_token(secret, str(r["borrower_id"]))) for r in ordered]
@@ -191,12 +204,12 @@ def archive_records(
             # The chain first (its claim holds the data too), then the data: a run that dies in between
             # leaves a pending batch that the next run completes, never a data object outside the chain.
             manifest = _chain_manifest(chain, jurisdiction, key, blob, ordered, batch_id, keep_until)
-            store.put(key, blob, content_type="application/gzip", retain_until=keep_until)
-            store.put(manifest_key(key), manifest, content_type="application/json", retain_until=keep_until)
+            _put(store, key, blob, "application/gzip", keep_until)
+            _put(store, manifest_key(key), manifest, "application/json", keep_until)
             result.objects.append(key)
             result.records += len(lines)
             result.puts += 2
         if contacts is not None:  # also after a crash between the manifest and the TTL
             result.ttl_set += _set_ttl(contacts, ordered, key, ttl_days)
-        chain.completed(jurisdiction, batch_id)
+        retry_transient(partial(chain.completed, jurisdiction, batch_id))
     return result
