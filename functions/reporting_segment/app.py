@@ -2,7 +2,8 @@
 
 See `arrears.usecases.reporting_export.export_segment`: reads the message's segment of the Loans or
 DelinquencyHistory table page by page, writes its parts to the reporting bucket, re-queues the rest
-of the segment when the invocation runs short of time, and, at the segment's end, writes its marker
+of the segment when the invocation runs short of time (recording its progress, so a second copy of
+a task already continued is dropped), and, at the segment's end, writes its marker
 and (the last segment of the run) the snapshot's completion marker. A malformed message, or one for
 a snapshot without a plan, fails on its own (`batchItemFailures`) and reaches the queue's DLQ after
 its retries, with a log line saying why. Rows, logs and metrics carry no borrower id and no
@@ -54,6 +55,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         }
         if outcome.superseded:
             logger.info("reporting segment of a superseded run: dropped", extra=ids)
+            return
+        if outcome.duplicate:
+            logger.info(
+                "reporting segment already continued (a copy of its task): dropped",
+                extra={**ids, "part": task.part},
+            )
             return
         counts = {
             "items_read": outcome.items_read,

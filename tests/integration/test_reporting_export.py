@@ -20,6 +20,7 @@ from arrears.config.settings import load_settings
 from localcloud.cloud import ACCOUNT, REGION, LocalCloud, to_sqs_record
 from localcloud.stack import LocalStack, deploy
 from tests.integration.conftest import TEMPLATE, cn_cash_loan, us_regf_loan
+from tests.integration.fault_support import every_third_call_fails
 
 EXPORT, SEGMENT = "ReportingExportFunction", "ReportingSegmentFunction"
 AT = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai: the snapshot of 20 March
@@ -179,6 +180,49 @@ def test_a_redelivered_segment_changes_nothing_and_the_marker_is_written_once_af
         cloud.settle()
         assert etags(split, "loans/") | etags(split, "transitions/") == parts
         assert completions_written(split) == 1
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-call", "after-it-applied"])
+def test_a_split_export_completes_while_one_call_in_three_fails_and_follows_each_continuation_once(
+    after: bool,
+) -> None:
+    # The 10 % fault run left 200 segment tasks in the DLQ: the last segment's read of every marker
+    # failed as a whole, and each continuation sent again after a lost answer started a second chain.
+    with mock_aws():
+        one = book_stack(loans_per_segment=1_000)
+        whole = LocalCloud(one, start=datetime(2026, 3, 21, tzinfo=UTC))
+        schedule(whole)
+        whole.settle()
+
+        split = book_stack(loans_per_segment=3, part_items=2)
+        log = io.StringIO()
+        cloud = LocalCloud(split, start=datetime(2026, 3, 21, tzinfo=UTC), budgets_ms={SEGMENT: 1}, log=log)
+        failed: list[str] = []
+        with every_third_call_fails(after=after) as failing:
+            plan = cloud.invoke(EXPORT, cloud.schedule_of(EXPORT).event(AT, region=REGION, account=ACCOUNT))
+        failed += failing
+        assert plan["tasks_sent"] == 8
+        invocations = 0
+        while pending := queued(split):
+            for delivered in pending:
+                with every_third_call_fails(after=after) as failing:
+                    answer = cloud.invoke(SEGMENT, {"Records": [delivered]})
+                failed += failing
+                assert answer == {"batchItemFailures": []}  # each task done in one invocation
+                invocations += 1
+
+        assert len(failed) > 30
+        assert snapshot_rows(split) == snapshot_rows(one)
+        marker = store(split).completion(SNAPSHOT)
+        assert marker is not None
+        parts = sum(marker["parts"].values())
+        assert marker["invocations"] == parts  # one chain per segment: one invocation per part
+        dropped = log.getvalue().count("reporting segment already continued")
+        assert invocations == parts + dropped
+        if after:
+            assert dropped > 0  # sends applied whose answer was lost queued copies, each dropped
+        assert completions_written(split) == 1
+        assert queued(split, "ReportingSegmentsDLQ") == []
 
 
 def test_a_new_run_withdraws_the_snapshot_until_it_is_whole_and_drops_the_old_runs_tasks() -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from arrears.adapters.items import MalformedItem
 from arrears.usecases.reporting_export import (
@@ -58,6 +59,7 @@ class Sink:
         self.parts: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
         self.markers: dict[tuple[str, int], dict[str, Any]] = {}
         self.completions: list[dict[str, Any]] = []
+        self.progress: dict[tuple[str, int], dict[str, Any]] = {}
         self.began = 0
 
     def read_plan(self, snapshot: date) -> Mapping[str, Any] | None:
@@ -68,6 +70,7 @@ class Sink:
         self.completions.clear()
         self.plan = dict(plan)
         self.markers.clear()
+        self.progress.clear()
         outside = [key for key in self.parts if key[1] >= segments]
         for key in outside:
             del self.parts[key]
@@ -88,7 +91,13 @@ class Sink:
     def segment_markers(self, snapshot: date) -> list[Mapping[str, Any]]:
         return list(self.markers.values())
 
-    def complete_once(self, snapshot: date, counts: Mapping[str, Any]) -> bool:
+    def read_progress(self, snapshot: date, table: str, segment: int) -> Mapping[str, Any] | None:
+        return self.progress.get((table, segment))
+
+    def write_progress(self, snapshot: date, table: str, segment: int, progress: Mapping[str, Any]) -> None:
+        self.progress[(table, segment)] = dict(progress)
+
+    def complete_once(self, snapshot: date, counts: Mapping[str, Any], writer: str) -> bool:
         if self.completions:
             return False
         self.completions.append(dict(counts))
@@ -296,7 +305,7 @@ def test_four_segments_write_exactly_the_rows_of_one_and_the_last_completes_the_
             "stale_parts_removed": 0,
         }
     ]
-    # A segment redelivered rewrites the same parts and does not complete the snapshot again.
+    # A segment redelivered once it is done is dropped: the same parts, no second completion.
     parts = dict(four.parts)
     again = export_segment(tasks[1], source, four, queue, part_items=3)
     assert four.parts == parts
@@ -329,6 +338,60 @@ def test_a_segment_short_of_time_requeues_its_rest_and_writes_the_parts_it_would
     assert (continuation["part"], continuation["rows"], continuation["invocation"]) == (2, 8, 3)
     assert short.markers[("transitions", 0)]["invocations"] == 3
     assert short.completions[0]["rows"] == {"transitions": 10}
+
+
+class LosingQueue(Queue):
+    """A queue whose every `lose`-th send is applied and its answer lost (a read timeout): the
+    sender's retry queues a second copy."""
+
+    def __init__(self, lose: int) -> None:
+        super().__init__()
+        self.lose, self.calls = lose, 0
+
+    def send(self, bodies: Sequence[Mapping[str, Any]]) -> int:
+        self.calls += 1
+        sent = super().send(bodies)
+        if self.calls % self.lose == 0:
+            raise ReadTimeoutError(endpoint_url="https://sqs.us-east-1.amazonaws.com")
+        return sent
+
+
+def test_a_continuation_sent_twice_or_a_task_redelivered_after_continuing_is_followed_once() -> None:
+    source = Source([history(n, transitions=1) for n in range(10)])
+    tasks = ExportPlan(SNAPSHOT, RUN, 1, ("transitions",)).tasks()
+    reference, queue = planned(1), Queue()
+    run_all(reference, source, queue, tasks, part_items=2, has_time_left=lambda: False)
+
+    # Every second send's answer is lost: its retry queues a second copy of the continuation.
+    sink, lossy = planned(1), LosingQueue(lose=2)
+    options: dict[str, Any] = {"part_items": 2, "has_time_left": lambda: False}
+    pending, outcomes = list(tasks), []
+    while pending:
+        task = pending.pop(0)
+        before = len(lossy.sent)
+        outcomes.append(export_segment(task, source, sink, lossy, **options))
+        pending.extend(parse_segment_task(json.dumps(body)) for body in lossy.sent[before:])
+    # And the first task redelivered once its continuation was sent (its invocation died after).
+    outcomes.append(export_segment(tasks[0], source, sink, lossy, **options))
+
+    assert len(lossy.sent) > len(queue.sent)  # copies were queued...
+    followed = [o for o in outcomes if not o.duplicate]
+    assert len(followed) == 5  # ...but one chain ran: parts of 2, 2, 2, 2 and 2 items
+    assert sum(o.duplicate for o in outcomes) == len(lossy.sent) - len(queue.sent) + 1
+    assert all(o.items_read == 0 and o.parts_written == 0 for o in outcomes if o.duplicate)
+    assert sink.parts == reference.parts
+    assert sink.markers == reference.markers
+    assert sink.completions == reference.completions
+
+
+def test_a_task_behind_the_progress_of_another_run_is_not_dropped() -> None:
+    sink, queue = planned(1), Queue()
+    sink.progress[("transitions", 0)] = {"run": "2026-03-19T04:00:00Z", "part": 5}  # a previous run's
+    outcome = export_segment(
+        SegmentTask(SNAPSHOT, RUN, "transitions", 0, 1), Source([history(1)]), sink, queue
+    )
+    assert not outcome.duplicate
+    assert outcome.marker is not None
 
 
 def test_a_rerun_over_a_smaller_segment_removes_the_parts_beyond_its_count() -> None:

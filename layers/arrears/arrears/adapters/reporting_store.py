@@ -8,8 +8,17 @@ Layout (Hive-style partitions Athena reads, infrastructure/athena/reporting.sql)
 * `snapshots/snapshot=YYYY-MM-DD/complete.json`: written last, once per run, the rows per table; a
   snapshot without it is incomplete (an export under way or stuck) and readers skip it. Nothing
   else goes under `snapshots/`: Athena's `completed_snapshots` reads every object there as a row;
-* `exports/snapshot=YYYY-MM-DD/plan.json` and `exports/snapshot=YYYY-MM-DD/segments/<table>-SSSSS.json`:
-  the export's own bookkeeping (the run's plan, and each segment's marker once it is read whole).
+* `exports/snapshot=YYYY-MM-DD/plan.json`, `exports/snapshot=YYYY-MM-DD/segments/<table>-SSSSS.json`
+  and `exports/snapshot=YYYY-MM-DD/progress/<table>-SSSSS.json`: the export's own bookkeeping (the
+  run's plan, each segment's marker once it is read whole, and the part its last continuation
+  starts at).
+
+**Each S3 call is retried alone** on a transient error (`arrears.adapters.retrying.retry_transient`):
+every call here is idempotent (a GET, a listing, a PUT of the same bytes, a DELETE), and a method
+that makes many (`begin_run` removes every marker of the previous run, `segment_markers` reads every
+marker) would otherwise meet a fault on nearly every attempt at a steady rate of transient errors
+(the 10 % fault run's segments failed at `segment_markers` until their DLQ). The completion marker's
+conditional PUT recognises its own write on a retry (`complete_once`).
 
 Every object is written with SSE-KMS under the stack's data key. The bucket has no Object Lock (a
 snapshot is derived data, rebuilt from the tables at will) and its lifecycle rule deletes snapshots
@@ -26,11 +35,13 @@ import gzip
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from arrears.adapters.items import loan_from_item, plain
+from arrears.adapters.retrying import retry_transient
 from arrears.domain.loans import Loan
 
 __all__ = [
@@ -94,7 +105,8 @@ class ReportingStore:
         self._kms_key_id = kms_key_id
 
     def _put(self, key: str, body: bytes, content_type: str, **extra: Any) -> None:
-        self._s3.put_object(
+        put = partial(
+            self._s3.put_object,
             Bucket=self._bucket,
             Key=key,
             Body=body,
@@ -103,6 +115,7 @@ class ReportingStore:
             SSEKMSKeyId=self._kms_key_id,
             **extra,
         )
+        retry_transient(put)
 
     def _put_json(self, key: str, body: Mapping[str, Any], **extra: Any) -> None:
         text = json.dumps(dict(body), sort_keys=True) + "\n"
@@ -110,7 +123,7 @@ class ReportingStore:
 
     def _get_json(self, key: str) -> dict[str, Any] | None:
         try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            body = self._get(key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _ABSENT:
                 return None
@@ -118,16 +131,24 @@ class ReportingStore:
         found: dict[str, Any] = json.loads(body)
         return found
 
+    def _get(self, key: str) -> bytes:
+        """The object's bytes (the body read inside the retry: a read cut off is read again)."""
+
+        def read() -> bytes:
+            return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+
+        return retry_transient(read)
+
     def _keys(self, prefix: str) -> list[str]:
-        return sorted(
-            str(obj["Key"])
-            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix)
-            for obj in page.get("Contents", [])
-        )
+        def listing() -> list[str]:
+            pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix)
+            return sorted(str(obj["Key"]) for page in pages for obj in page.get("Contents", []))
+
+        return retry_transient(listing)
 
     def _delete(self, keys: list[str]) -> int:
         for key in keys:
-            self._s3.delete_object(Bucket=self._bucket, Key=key)
+            retry_transient(partial(self._s3.delete_object, Bucket=self._bucket, Key=key))
         return len(keys)
 
     # -- the plan and the markers ---------------------------------------------------------------
@@ -137,9 +158,10 @@ class ReportingStore:
 
     def begin_run(self, snapshot: date, plan: Mapping[str, Any], segments: int) -> int:
         # The completion marker first: from here on readers keep the previous complete snapshot.
-        self._s3.delete_object(Bucket=self._bucket, Key=complete_key(snapshot))
+        self._delete([complete_key(snapshot)])
         self._put_json(f"{export_prefix(snapshot)}{PLAN}", plan)
         self._delete(self._keys(f"{export_prefix(snapshot)}segments/"))
+        self._delete(self._keys(f"{export_prefix(snapshot)}progress/"))
         removed = 0
         for table in ("loans", "transitions"):
             outside = [
@@ -161,15 +183,27 @@ class ReportingStore:
                 markers.append(body)
         return markers
 
-    def complete_once(self, snapshot: date, counts: Mapping[str, Any]) -> bool:
-        body = {"snapshot": snapshot.isoformat(), **counts}
+    def read_progress(self, snapshot: date, table: str, segment: int) -> dict[str, Any] | None:
+        return self._get_json(self._progress_key(snapshot, table, segment))
+
+    def write_progress(self, snapshot: date, table: str, segment: int, progress: Mapping[str, Any]) -> None:
+        self._put_json(self._progress_key(snapshot, table, segment), progress)
+
+    @staticmethod
+    def _progress_key(snapshot: date, table: str, segment: int) -> str:
+        return f"{export_prefix(snapshot)}progress/{table}-{segment:05d}.json"
+
+    def complete_once(self, snapshot: date, counts: Mapping[str, Any], writer: str = "") -> bool:
+        """S3's conditional write: of two segments completing the snapshot together, one writes. An
+        attempt refused because an earlier attempt of this call was applied (its answer lost) is this
+        call's write: the stored marker names its `writer`."""
+        body = {"snapshot": snapshot.isoformat(), **counts, "writer": writer}
         try:
-            # S3's conditional write: of two segments completing the snapshot together, one writes.
             self._put_json(complete_key(snapshot), body, IfNoneMatch="*")
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _ALREADY_WRITTEN:
-                return False
-            raise
+            if error.response.get("Error", {}).get("Code") not in _ALREADY_WRITTEN:
+                raise
+            return bool(writer) and (self.completion(snapshot) or {}).get("writer") == writer
         return True
 
     # -- the parts ------------------------------------------------------------------------------
@@ -204,8 +238,7 @@ class ReportingStore:
             raise KeyError(f"snapshot {snapshot.isoformat()} is not complete")
         keys = [key for key in self._keys(snapshot_prefix(table, snapshot)) if _part_id(key) is not None]
         for key in keys:
-            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-            for line in gzip.decompress(body).decode().splitlines():
+            for line in gzip.decompress(self._get(key)).decode().splitlines():
                 if line.strip():
                     yield json.loads(line)
 

@@ -20,6 +20,17 @@ rows feed DuckDB locally (the demo downloads the snapshot into `out/data/`) and 
    from the part's `LastEvaluatedKey` (`SegmentTask.continued`). The segment's last invocation
    removes the parts a previous run of the segment wrote beyond its count and writes the segment's
    marker (rows, parts).
+   **A continuation is followed once.** SQS may hold two copies of one: a send whose answer was lost
+   and that was sent again, or an invocation that sent its continuation and died before its message
+   was deleted (redelivered, it sends another). Each copy would continue the segment again, and
+   every later fault would double a chain again. So after sending a continuation the segment records
+   its progress (`exports/snapshot=<date>/progress/<table>-<segment>.json`: the run and the part the
+   continuation starts at; at the segment's end, once it is marked and the completion tried, the
+   part after its last), and a task whose part is behind the recorded progress of its run is
+   dropped (`SegmentOutcome.duplicate`): its work is done and its continuation handed over. The
+   progress is written after the send, never before, so a task is never dropped whose continuation
+   was not sent; what remains is two copies read at the same moment, each then sending one more
+   continuation, the next of which is dropped.
 3. The segment whose marker makes the plan's set whole writes the snapshot's completion marker, once
    (a conditional put: two segments finishing together, or a redelivered one, cannot write it twice).
 
@@ -344,7 +355,9 @@ class SegmentMarker:
 
 class ReportingSink(Protocol):
     """Where a snapshot's plan, parts and markers go (adapters.reporting_store.ReportingStore in AWS).
-    Plans and markers cross it as JSON objects (`ExportPlan.to_body`, `SegmentMarker.to_body`)."""
+    Plans and markers cross it as JSON objects (`ExportPlan.to_body`, `SegmentMarker.to_body`). The
+    sink retries each of its own calls on a transient error (a method may make many: every marker
+    read, every stale object removed), so its methods are called once here."""
 
     def read_plan(self, snapshot: date) -> Mapping[str, Any] | None:
         """The snapshot's plan, or None when there is none."""
@@ -374,8 +387,19 @@ class ReportingSink(Protocol):
         """Every segment marker of `snapshot` (of any run)."""
         ...
 
-    def complete_once(self, snapshot: date, counts: Mapping[str, Any]) -> bool:
-        """Write the snapshot's completion marker unless it exists; True when this call wrote it."""
+    def complete_once(self, snapshot: date, counts: Mapping[str, Any], writer: str) -> bool:
+        """Write the snapshot's completion marker unless it exists; True when this call wrote it
+        (`writer` names the call, so an attempt refused after an earlier attempt of it was applied
+        is recognised as this call's write)."""
+        ...
+
+    def read_progress(self, snapshot: date, table: str, segment: int) -> Mapping[str, Any] | None:
+        """The segment's progress ({"run", "part"}: the part its last continuation sent starts at), or
+        None when none was recorded."""
+        ...
+
+    def write_progress(self, snapshot: date, table: str, segment: int, progress: Mapping[str, Any]) -> None:
+        """Record (or move) the segment's progress."""
         ...
 
 
@@ -413,14 +437,14 @@ def plan_export(
     sent again: a retried schedule whose first attempt failed while sending); otherwise the run is
     new (`ReportingSink.begin_run`). Raises what the sink or the queue raise (the schedule retries)."""
     run = format_utc(at)
-    stored = retry_transient(partial(sink.read_plan, snapshot))
+    stored = sink.read_plan(snapshot)
     found = None if stored is None else ExportPlan.from_body(stored)
     removed = 0
     if found is not None and found.run == run:
         plan, new_run = found, False
     else:
         plan = ExportPlan(snapshot, run, segments_for(book_loans, loans_per_segment), TABLES, book_loans)
-        removed = retry_transient(partial(sink.begin_run, snapshot, plan.to_body(), plan.segments))
+        removed = sink.begin_run(snapshot, plan.to_body(), plan.segments)
         new_run = True
     sent = retry_transient(partial(queue.send, [task.to_body() for task in plan.tasks()]))
     return PlanOutcome(plan, new_run, sent, removed)
@@ -434,15 +458,17 @@ class SegmentOutcome:
     """What one invocation did of a segment task.
 
     `superseded`: the task belongs to no current plan (an older run of the snapshot): nothing read or
-    written. `continued`: the rest was re-queued. `marker`: the segment's marker, once it is read
-    whole. `completed`: this invocation wrote the snapshot's completion marker (`counts`: its rows and
-    parts per table)."""
+    written. `duplicate`: a copy of a task whose continuation was already sent (the segment's
+    progress is past its part): nothing read or written. `continued`: the rest was re-queued.
+    `marker`: the segment's marker, once it is read whole. `completed`: this invocation wrote the
+    snapshot's completion marker (`counts`: its rows and parts per table)."""
 
     task: SegmentTask
     items_read: int = 0
     rows_written: int = 0
     parts_written: int = 0
     superseded: bool = False
+    duplicate: bool = False
     continued: bool = False
     marker: SegmentMarker | None = None
     completed: bool = False
@@ -472,14 +498,18 @@ def export_segment(
     under the same names. Raises LookupError when the snapshot has no plan (the message then fails
     and reaches the queue's DLQ); what the source, sink or queue raise propagates (the message is
     retried). Each call to the source, sink and queue is idempotent (the same key and bytes, a
-    conditional completion, a continuation a second run of which writes the same parts), so one that
-    meets a transient error is made again alone (`arrears.adapters.retrying.retry_transient`)."""
-    stored = retry_transient(partial(sink.read_plan, task.snapshot))
+    conditional completion, a continuation whose second copy is dropped), so one that meets a
+    transient error is made again alone (`arrears.adapters.retrying.retry_transient`; the sink
+    retries its own calls). A task behind the segment's recorded progress is dropped (module
+    docstring: a continuation is followed once)."""
+    stored = sink.read_plan(task.snapshot)
     if stored is None:
         raise LookupError(f"the reporting snapshot {task.snapshot.isoformat()} has no plan")
     plan = ExportPlan.from_body(stored)
     if plan.run != task.run or plan.segments != task.segments or task.table not in plan.tables:
         return SegmentOutcome(task, superseded=True)
+    if _behind_progress(task, sink):
+        return SegmentOutcome(task, duplicate=True)
     limit = min(part_items, PAGE_LIMIT)
     pages_per_part = math.ceil(part_items / limit)
     read: Callable[..., tuple[Sequence[Any], dict[str, Any] | None]] = (
@@ -496,21 +526,40 @@ def export_segment(
             if start_key is None:
                 break
         if buffered:
-            retry_transient(partial(sink.write_part, task.table, task.snapshot, task.segment, part, buffered))
+            sink.write_part(task.table, task.snapshot, task.segment, part, buffered)
             part, rows = part + 1, rows + len(buffered)
             rows_written, parts_written = rows_written + len(buffered), parts_written + 1
         if start_key is None:
             break
         if not has_time_left():
-            retry_transient(partial(queue.send, [task.continued(start_key, part, rows).to_body()]))
+            rest = task.continued(start_key, part, rows)
+            retry_transient(partial(queue.send, [rest.to_body()]))
+            _record_progress(task, rest.part, sink)  # after the send: dropped only once it is queued
             return SegmentOutcome(task, items_read, rows_written, parts_written, continued=True)
-    stale = retry_transient(partial(sink.drop_parts_from, task.table, task.snapshot, task.segment, part))
+    stale = sink.drop_parts_from(task.table, task.snapshot, task.segment, part)
     marker = SegmentMarker(task.run, task.table, task.segment, rows, part, task.invocation, stale)
-    retry_transient(partial(sink.mark_segment, task.snapshot, task.table, task.segment, marker.to_body()))
-    completed, counts = _complete_if_last(plan, sink)
+    sink.mark_segment(task.snapshot, task.table, task.segment, marker.to_body())
+    completed, counts = _complete_if_last(plan, sink, writer=f"{task.table}-{task.segment}#{task.invocation}")
+    _record_progress(task, part, sink)  # the segment's end: a copy of its last task is dropped too
     return SegmentOutcome(
         task, items_read, rows_written, parts_written, marker=marker, completed=completed, counts=counts
     )
+
+
+def _behind_progress(task: SegmentTask, sink: ReportingSink) -> bool:
+    """Whether the segment's recorded progress in the task's run is past the task's part (a copy of a
+    task already continued). A progress that is not one (malformed) is read as none: the task runs."""
+    found = sink.read_progress(task.snapshot, task.table, task.segment)
+    if found is None or found.get("run") != task.run:
+        return False
+    part = found.get("part")
+    return isinstance(part, int) and not isinstance(part, bool) and part > task.part
+
+
+def _record_progress(task: SegmentTask, part: int, sink: ReportingSink) -> None:
+    """Record that the task's segment (of its run) is handed over up to `part`."""
+    progress = {"run": task.run, "part": part}
+    sink.write_progress(task.snapshot, task.table, task.segment, progress)
 
 
 def completion_counts(plan: ExportPlan, markers: Iterable[SegmentMarker]) -> dict[str, Any] | None:
@@ -529,12 +578,12 @@ def completion_counts(plan: ExportPlan, markers: Iterable[SegmentMarker]) -> dic
     }
 
 
-def _complete_if_last(plan: ExportPlan, sink: ReportingSink) -> tuple[bool, dict[str, Any]]:
+def _complete_if_last(plan: ExportPlan, sink: ReportingSink, writer: str) -> tuple[bool, dict[str, Any]]:
     """Written after this segment's marker: the segment that finishes last sees every marker (and two
     finishing together both may: the conditional put lets one of them write)."""
-    bodies = retry_transient(lambda: list(sink.segment_markers(plan.snapshot)))
+    bodies = sink.segment_markers(plan.snapshot)
     markers = [SegmentMarker.from_body(body) for body in bodies]
     counts = completion_counts(plan, markers)
     if counts is None:
         return False, {}
-    return retry_transient(partial(sink.complete_once, plan.snapshot, counts)), counts
+    return sink.complete_once(plan.snapshot, counts, writer), counts
