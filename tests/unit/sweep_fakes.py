@@ -39,7 +39,7 @@ class MemoryRuns:
         done.update(shards)
         return len({s for s in done if 0 <= s < shard_count})
 
-    def claim_heartbeat(self, business_date: date, completed_at: str) -> bool:
+    def claim_heartbeat(self, business_date: date, completed_at: str, token: str | None = None) -> bool:
         if business_date in self.claimed:
             return False
         self.claimed.add(business_date)

@@ -131,9 +131,13 @@ class SweepRunRepository:
         done: Any = response.get("Attributes", {}).get("done_shards", set())
         return len({int(s) for s in done if 0 <= int(s) < shard_count})
 
-    def claim_heartbeat(self, business_date: date, completed_at: str) -> bool:
-        """True for exactly one caller per business date (the one that should emit the heartbeat)."""
-        token = uuid.uuid4().hex
+    def claim_heartbeat(self, business_date: date, completed_at: str, token: str | None = None) -> bool:
+        """True for exactly one caller per business date (the one that should emit the heartbeat).
+
+        `token` names the caller's claim (a fresh one when None); a caller that retries the call
+        passes the same token to every attempt, so an attempt refused after an earlier one was
+        applied (its answer lost) is recognised as this caller's claim."""
+        token = token or uuid.uuid4().hex
         claimed = conditional_write(
             self._table.update_item,
             Key={"business_date": business_date.isoformat()},
