@@ -12,17 +12,22 @@ means an earlier run decided the send and handed it over, and the dispatcher fin
 instead of judging the contact again (`arrears.adapters.outbox`).
 
 A BatchGetItem costs the same read units as the GetItem requests it replaces (1 per started 4 KB,
-strongly consistent); DynamoDB may hand keys back unprocessed under load, which are asked again.
+strongly consistent); DynamoDB may hand keys back unprocessed under load, which are asked again. A
+read that meets a transient error is made again alone (`retry_transient`): it is the state at the
+instant of the contact all the same (a pause of well under a second), and the record is not failed
+for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from arrears.adapters.call_ledger import CALL_LEDGER, ledger_from_item
 from arrears.adapters.items import action_from_item, borrower_from_item, loan_from_item, plain
 from arrears.adapters.outbox import SendClaim, claim_from_item, outbox_key
+from arrears.adapters.retrying import retry_transient
 from arrears.domain.actions import Action
 from arrears.domain.borrowers import Borrower
 from arrears.domain.call_limits import CallLedger
@@ -126,7 +131,7 @@ class GateReads:
         }
         found: dict[str, list[dict[str, Any]]] = {}
         for _ in range(MAX_ROUNDS):
-            response = client.batch_get_item(RequestItems=request)
+            response = retry_transient(partial(client.batch_get_item, RequestItems=request))
             for name, items in response.get("Responses", {}).items():
                 found.setdefault(name, []).extend(items)
             request = response.get("UnprocessedKeys") or {}

@@ -8,15 +8,22 @@ same action (`ensure_recorded`). No outcome is lost and none is recorded twice.
 An action released from DEFERRED by the 15-minute schedule has no next delivery of its own: its
 status change keeps it in the deferred index with `record_pending` until its record is written
 (`complete_record`), so the next release run finds it and completes the record.
+
+Each of these writes is idempotent (the transition recognises its own change applied by an attempt
+whose answer was lost; the record's id is fixed; dropping the marker twice is dropping it once), so
+each is retried alone on a transient error (`arrears.adapters.retrying.retry_transient`): a settle
+that met one fault no longer fails its whole record, to be judged again at its redelivery.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from arrears.adapters.dynamodb import ActionRepository, ContactRepository
+from arrears.adapters.retrying import retry_transient
 from arrears.domain.actions import Action, ActionOutcome, ActionStatus, last_contact
 from arrears.domain.verdicts import RulesChecked
 
@@ -36,9 +43,9 @@ def complete_record(actions: ActionRepository, contacts: ContactRepository, acti
     exists) goes only after the record is written: a run that dies in between leaves it for the next
     release run, which calls this again; the record's fixed id keeps it to one record.
     """
-    ensure_recorded(contacts, action)
+    retry_transient(partial(ensure_recorded, contacts, action))
     if action.record_pending:
-        actions.record_written(action)
+        retry_transient(partial(actions.record_written, action))
 
 
 def settle(
@@ -72,8 +79,16 @@ def settle(
         decided_by=decided_by,
         zones_checked=zones_checked,
     )
-    stored = actions.transition(
-        action, to, reason=reason, not_before=not_before, outcome=outcome, unless=unless
+    stored = retry_transient(
+        partial(
+            actions.transition,
+            action,
+            to,
+            reason=reason,
+            not_before=not_before,
+            outcome=outcome,
+            unless=unless,
+        )
     )
     if stored is None:
         return False
