@@ -17,8 +17,9 @@ from botocore.exceptions import ReadTimeoutError
 
 
 @contextmanager
-def every_third_call_fails(*, after: bool) -> Iterator[list[str]]:
+def every_third_call_fails(*, after: bool, service: str | None = None) -> Iterator[list[str]]:
     """Every third AWS call made inside the block times out: before it is sent, or once applied.
+    With `service` (`dynamodb`, `s3`...), only that service's calls are counted and faulted.
     Yields the operations that failed, in order."""
     original = BaseClient._make_api_call  # type: ignore[attr-defined]
     failed: list[str] = []
@@ -26,6 +27,8 @@ def every_third_call_fails(*, after: bool) -> Iterator[list[str]]:
 
     def make_api_call(client: BaseClient, operation: str, params: Any) -> Any:
         nonlocal made
+        if service is not None and client.meta.service_model.service_name != service:
+            return original(client, operation, params)
         made += 1
         if made % 3:
             return original(client, operation, params)

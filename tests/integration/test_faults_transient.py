@@ -21,11 +21,13 @@ from arrears.adapters.channels import SmsSender, TaskQueue
 from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
 from arrears.adapters.idempotency import OnceRunner
+from arrears.adapters.outbox import SendOutbox
 from arrears.domain.actions import ActionStatus
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, TransientSendError, dispatch
 from localcloud.stack import LocalStack
 from tests.integration.conftest import borrower_for, cn_cash_loan
+from tests.integration.fault_support import every_third_call_fails
 from tests.integration.test_dispatch import NOON_SHANGHAI, contacts_of, overdue, plan, queue_bodies, sms_sent
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
@@ -155,3 +157,23 @@ def test_a_connection_fault_below_the_client_is_retried(
         is ActionStatus.SENT
     )
     assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-call", "after-it-applied"])
+def test_a_send_is_judged_settled_and_recorded_in_one_dispatch_while_one_table_call_in_three_fails(
+    container: Container, ports: DispatchPorts, after: bool
+) -> None:
+    # The gate's read, the outbox claim, the SENT transition and the contact record each meet
+    # DynamoDB faults; the idempotent ones are retried alone, so the record is not failed for them.
+    outbox = SendOutbox(container.outbox._table, FixedClock(NOON_SHANGHAI))  # type: ignore[arg-type]
+    sent = []
+    for n in range(3):
+        loan = overdue(container, cn_cash_loan(f"L-D-{n}"), borrower_for(cn_cash_loan(f"L-D-{n}")))
+        action = plan(container, loan, Channel.SMS, "sms_overdue")
+        with every_third_call_fails(after=after, service="dynamodb") as failing:
+            result = dispatch(action.action_id, replace(ports, once=outbox, clock=FixedClock(NOON_SHANGHAI)))
+        assert result.status is ActionStatus.SENT
+        assert [c["status"] for c in contacts_of(container, loan.loan_id)] == ["SENT"]
+        sent += failing
+    assert len(sent) >= 3
+    assert len(sms_sent()) == 3  # one text per action, none twice

@@ -43,6 +43,11 @@ One item per action in the idempotency table (`id = outbox#<action id>`), claime
   = its claim instant), instead of giving it back: the next run resends the claim's own body within
   the deduplication interval rather than judging the contact again.
 
+Every call to the table is retried alone on a transient error (`retry_transient`): the claim's put
+(refused on a repeat with our own token: ours), its transaction (answered by its request token), the
+read-back and the completion (conditional on our token): a claim that met one fault no longer sends
+the contact back to its stream's retry, to be judged again later.
+
 The window that remains (docs/reliability.md): a send made by an invocation that died, or whose
 answer was lost, is recorded "unconfirmed"; a claim taken by an invocation that died *before* its
 send is recorded the same way, so that contact is not made (lost, never duplicated).
@@ -54,12 +59,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from arrears.adapters.clock import Clock, WallClock
 from arrears.adapters.errors import not_applied
+from arrears.adapters.retrying import retry_transient
 from arrears.adapters.tables import CONDITION_FAILED, first_member_item, stored_item
 from arrears.domain.calendar import format_utc, parse_utc
 
@@ -240,11 +247,16 @@ class SendOutbox:
         holds the key. Raises `ClaimRefused` when only the guard failed."""
         unclaimed = "attribute_not_exists(id)"
         try:
+            # Retried alone on a transient error: a retry of an applied put is refused with our own
+            # item (our token: ours), and of an applied transaction is answered by its token.
             if guard is None:
-                self._table.put_item(
-                    Item=claim,
-                    ConditionExpression=unclaimed,
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                retry_transient(
+                    partial(
+                        self._table.put_item,
+                        Item=claim,
+                        ConditionExpression=unclaimed,
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    )
                 )
             else:
                 put = {
@@ -254,11 +266,13 @@ class SendOutbox:
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
                 client: Any = self._table.meta.client  # the resource's client: Python values
-                client.transact_write_items(
+                transact = partial(
+                    client.transact_write_items,
                     TransactItems=[{"Put": put}, dict(guard)],
-                    # botocore's own retry of a lost answer repeats the same token: applied once.
+                    # A retry of a lost answer (botocore's or ours) repeats the same token: applied once.
                     ClientRequestToken=claim["token"],
                 )
+                retry_transient(transact)
             return None
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
@@ -278,7 +292,8 @@ class SendOutbox:
 
     def _read_back(self, claim: dict[str, Any], error: BaseException) -> dict[str, Any]:
         """The claim's answer was lost: read what the table holds (ours, another's, or nothing)."""
-        item = self._table.get_item(Key={"id": claim["id"]}, ConsistentRead=True).get("Item")
+        read = partial(self._table.get_item, Key={"id": claim["id"]}, ConsistentRead=True)
+        item = retry_transient(read).get("Item")
         if item is None:
             raise error
         return dict(item)
@@ -315,28 +330,32 @@ class SendOutbox:
         if unconfirmed:
             update += ", unconfirmed = :u"
             values[":u"] = unconfirmed
+        complete = partial(
+            self._table.update_item,
+            Key={"id": item_id},
+            UpdateExpression=update,
+            ConditionExpression="#tk = :t",
+            ExpressionAttributeNames={"#s": "status", "#tk": "token"},
+            ExpressionAttributeValues=values,
+        )
         try:
-            self._table.update_item(
-                Key={"id": item_id},
-                UpdateExpression=update,
-                ConditionExpression="#tk = :t",
-                ExpressionAttributeNames={"#s": "status", "#tk": "token"},
-                ExpressionAttributeValues=values,
-            )
+            retry_transient(complete)  # a repeat of an applied completion writes the same values
         except (ClientError, BotoCoreError):
             return
 
     def _end(self, item_id: str, token: str) -> None:
         """End our claim now (`until` = its claim instant): the next run takes it over at once. Best
         effort: a failure leaves it until its deadline, as for a holder that died."""
+        end = partial(
+            self._table.update_item,
+            Key={"id": item_id},
+            UpdateExpression="SET #u = claimed_at",
+            ConditionExpression="#tk = :t",
+            ExpressionAttributeNames={"#u": "until", "#tk": "token"},
+            ExpressionAttributeValues={":t": token},
+        )
         try:
-            self._table.update_item(
-                Key={"id": item_id},
-                UpdateExpression="SET #u = claimed_at",
-                ConditionExpression="#tk = :t",
-                ExpressionAttributeNames={"#u": "until", "#tk": "token"},
-                ExpressionAttributeValues={":t": token},
-            )
+            retry_transient(end)
         except (ClientError, BotoCoreError):
             return
 
