@@ -75,6 +75,16 @@ class CrashOnManifest(ArchiveStore):
 
     crashed = False
 
+    @classmethod
+    def of(cls, container: Container) -> CrashOnManifest:
+        """The stack's archive store, crashing before its first manifest PUT."""
+        return cls(
+            boto3.client("s3"),
+            container.settings.archive_bucket,
+            container.settings.archive_kms_key_id,
+            lock=container.archive_store.lock,
+        )
+
     def put(self, key: str, body: bytes, **kwargs: Any) -> None:
         if key.endswith(".manifest.json") and not self.crashed:
             self.crashed = True
@@ -87,12 +97,7 @@ def test_a_crash_between_chain_and_manifest_reuses_its_seq_even_after_other_batc
 ) -> None:
     cn = [r for r in records(200, per_day=200) if r["jurisdiction"] == "CN"]
     first, second = cn[:50], cn[50:100]
-    crashing = CrashOnManifest(
-        boto3.client("s3"),
-        container.settings.archive_bucket,
-        container.settings.archive_kms_key_id,
-        lock=container.archive_store.lock,
-    )
+    crashing = CrashOnManifest.of(container)
     with pytest.raises(ConnectionError):
         archive(container, first, store=crashing)
     archive(container, second)  # another archiver appends meanwhile (seq 2)

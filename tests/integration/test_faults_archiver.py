@@ -17,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from arrears.adapters.container import Container
@@ -71,12 +70,7 @@ def test_a_bisected_batch_is_completed_and_archives_each_record_once(
     store = container.archive_store
     hot = container.contacts
     if crash == "before the manifest":
-        store = CrashOnManifest(
-            boto3.client("s3"),
-            container.settings.archive_bucket,
-            container.settings.archive_kms_key_id,
-            lock=container.archive_store.lock,
-        )
+        store = CrashOnManifest.of(container)
     else:
         hot = CrashOnTtl(hot)  # type: ignore[assignment]
     with pytest.raises(ConnectionError):
@@ -109,12 +103,7 @@ def test_a_batch_is_archived_in_one_invocation_while_one_call_in_three_fails(
         assert container.contacts.record(contact)
     batch = [contact_to_item(c) for c in written]
     cn = [item for item in batch if item["jurisdiction"] == "CN"]
-    crashing = CrashOnManifest(
-        boto3.client("s3"),
-        container.settings.archive_bucket,
-        container.settings.archive_kms_key_id,
-        lock=container.archive_store.lock,
-    )
+    crashing = CrashOnManifest.of(container)
     with pytest.raises(ConnectionError):
         archive(container, cn[:5], store=crashing, contacts=container.contacts)
 
