@@ -165,7 +165,7 @@ def test_a_send_is_judged_settled_and_recorded_in_one_dispatch_while_one_table_c
 ) -> None:
     # The gate's read, the outbox claim, the SENT transition and the contact record each meet
     # DynamoDB faults; the idempotent ones are retried alone, so the record is not failed for them.
-    outbox = SendOutbox(container.outbox._table, FixedClock(NOON_SHANGHAI))  # type: ignore[arg-type]
+    outbox = SendOutbox(container.outbox._table, FixedClock(NOON_SHANGHAI))
     sent = []
     for n in range(3):
         loan = overdue(container, cn_cash_loan(f"L-D-{n}"), borrower_for(cn_cash_loan(f"L-D-{n}")))
