@@ -45,6 +45,21 @@ DEMO_BUDGETS_MS = {SEGMENT_FUNCTION: 1}
 more to read re-queues its rest (the invocation's safety margin is REPORTING_SAFETY_MARGIN_MS)."""
 
 
+COPY_DROPPED = "reporting segment already continued (a copy of its task): dropped"
+"""ReportingSegmentFunction's log line for a copy of a task whose continuation was already sent."""
+
+
+def copies_dropped(logs: Path) -> int:
+    """How many segment tasks `logs` (the run's JSON lines) say were dropped as copies of a task
+    already continued (`arrears.usecases.reporting_export`: a continuation is followed once)."""
+    if not logs.exists():
+        return 0
+    with logs.open() as lines:
+        return sum(
+            1 for line in lines if COPY_DROPPED in line and json.loads(line).get("message") == COPY_DROPPED
+        )
+
+
 def _write(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0
@@ -128,4 +143,12 @@ def export_snapshot(
     }
 
 
-__all__ = ["DEMO_BUDGETS_MS", "DEMO_PARAMETERS", "EXPORT_FUNCTION", "SEGMENT_FUNCTION", "export_snapshot"]
+__all__ = [
+    "COPY_DROPPED",
+    "DEMO_BUDGETS_MS",
+    "DEMO_PARAMETERS",
+    "EXPORT_FUNCTION",
+    "SEGMENT_FUNCTION",
+    "copies_dropped",
+    "export_snapshot",
+]

@@ -158,18 +158,24 @@ def _install() -> None:
 
 class _BackoffClock:
     """`time` as botocore's endpoint sees it: a retry's backoff inside a faulted invocation is
-    counted by the injector instead of slept (the simulated clock stands still in a handler)."""
+    counted by the injector instead of slept (the simulated clock stands still in a handler).
+    `ours`: the clock of Arrears' own retries of one call (`arrears.adapters.retrying`), whose
+    pauses are also counted as `calls_retried_alone`."""
+
+    def __init__(self, *, ours: bool = False) -> None:
+        self._ours = ours
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
 
-    @staticmethod
-    def sleep(seconds: float) -> None:
+    def sleep(self, seconds: float) -> None:
         injector = _CURRENT
         if injector is None:
             time.sleep(seconds)
             return
         injector.backoff_seconds += float(seconds)
+        if self._ours:
+            injector.calls_retried_alone += 1
 
 
 def _install_wire() -> None:
@@ -192,7 +198,7 @@ def _install_wire() -> None:
     setattr(Endpoint, "_do_get_response", _do_get_response)  # noqa: B010
     setattr(botocore.endpoint, "time", _BackoffClock())  # noqa: B010
     # The same for the long jobs' own retries of one call (arrears.adapters.retrying).
-    setattr(retrying, "time", _BackoffClock())  # noqa: B010
+    setattr(retrying, "time", _BackoffClock(ours=True))  # noqa: B010
 
 
 @dataclass
@@ -216,6 +222,8 @@ class FaultInjector:
     """(function, service.operation) -> AWS calls made by handlers (faulted or not)."""
     backoff_seconds: float = 0.0
     """botocore's retry backoff inside faulted invocations (counted, not slept)."""
+    calls_retried_alone: int = 0
+    """Calls a handler made again alone after a transient error (`retry_transient`'s pauses)."""
     clock: Callable[[], datetime] | None = None
     """The local cloud's simulated clock: when a send was refused."""
     refused_sends: list[tuple[str, datetime | None]] = field(default_factory=list)
@@ -344,6 +352,7 @@ class FaultInjector:
             "injected_total": sum(self.injected.values()),
             "injected": by_kind,
             "retry_backoff_seconds_not_slept": round(self.backoff_seconds, 3),
+            "calls_retried_alone": self.calls_retried_alone,
             "handler_aws_calls": sum(self.calls.values()),
             "handler_aws_calls_by_function": {
                 function: sum(n for (f, _), n in self.calls.items() if f == function)

@@ -40,7 +40,7 @@ from localcloud.dialer import KINDS as DIALER_EVENTS
 from localcloud.dialer import SimulatedDialer
 from localcloud.emf import MetricPoint, MetricTotals, emf_points, emf_totals_keeping
 from localcloud.erasures import SimulatedErasures, erasure_summary, fold_erasure_invariant
-from localcloud.export import DEMO_BUDGETS_MS, DEMO_PARAMETERS
+from localcloud.export import DEMO_BUDGETS_MS, DEMO_PARAMETERS, copies_dropped
 from localcloud.faults import FaultInjector, FaultPlan, refused_sends_outcome
 from localcloud.http_api import LocalHttpApi
 from localcloud.imported_book import import_file, imported, planned_entries
@@ -663,6 +663,7 @@ def run_demo(
                 **sim.cloud.faults.summary(),
                 "redriven_during_run": dict(sorted(sim.redriven_during_run.items())),
                 "redriven_after_run": redriven,
+                "reporting_copies_dropped": copies_dropped(out / "logs.jsonl"),
                 "refused_sends": refused_sends_outcome(
                     sim.cloud.faults.refused_sends, _scan(sim.settings.contacts_table)
                 ),

@@ -27,6 +27,9 @@ def test_a_run_under_faults_of_every_kind_keeps_every_invariant(tmp_path: Path) 
     assert set(faults["injected"]) == {"before", "after", "kill", "lost"}  # every kind happened
     # The operator answered the failure-queue alarms during the run, an hour after each, not only after it.
     assert sum(faults["redriven_during_run"].values()) > 0
+    # Calls met a transient fault and were made again alone, inside their invocation.
+    assert faults["calls_retried_alone"] > 0
+    assert faults["reporting_copies_dropped"] >= 0
     invariants = summary["invariants"]
     assert invariants["broken"] == []
     assert invariants["ok"] is True
