@@ -19,11 +19,14 @@ report's cost is priced from them.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import shutil
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,31 @@ from localcloud.export import export_snapshot
 from localcloud.memory.run import CoreRun, in_memory
 from localcloud.simulation import template_path
 from localcloud.stack import deploy
+
+YOUNG_COLLECTION_THRESHOLDS = (100_000, 50, 100)
+"""`gc.set_threshold` for a world's run: a young collection every 100,000 net allocations (CPython's
+default is 2,000), the middle generation every 50 of those, and in effect no full collection."""
+
+
+@contextmanager
+def young_collections_only() -> Iterator[None]:
+    """Collect cyclic garbage among young objects only while a world runs, then restore the
+    collector's thresholds (a one-worker run is in the caller's process).
+
+    A world's tables, archive and stream images are millions of long-lived objects, and each of
+    CPython's full collections walks all of them to find almost nothing (at 6,000 loans x 60 days:
+    20 full collections over a heap growing to 1.8 GB). Young collections still free the cycles a
+    handler's invocation leaves. Measured side by side (`arrears-whatif --loans 6000 --days 60`, one
+    worker each, the same machine): 207.8 CPU seconds of simulated days with the default thresholds,
+    180.8 with these (0.87 times), peak memory 1,823 and 1,849 MB, identical summary figures;
+    with the collector off, 0.79 times but 30 % more memory, growing with the days.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*YOUNG_COLLECTION_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def export_archive(run: CoreRun, out: Path) -> int:
@@ -58,7 +86,7 @@ def run_part(
 ) -> dict[str, Any]:
     """Run the loans of world `part` of `parts` (all of them when `parts` is 1) in a world of their
     own, export its archive and reporting snapshot into `out`; its speed, figures and export."""
-    with mock_aws():  # moto holds only the deployed names, the secrets and the parameters
+    with mock_aws(), young_collections_only():  # moto: only the deployed names, secrets, parameters
         stack = deploy(template_path())
         cloud, container = in_memory(stack, start, seed, trim_streams=True)
         book = [e for e in generate_book(loans, seed, start) if part_of(e, parts) == part]

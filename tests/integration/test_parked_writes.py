@@ -1,4 +1,5 @@
-"""On moto: a write that keeps a parked loan's next review date leaves it out of ReviewIndex."""
+"""On moto: a write that keeps a parked loan's next review date, or moves it later, leaves it out of
+ReviewIndex; one that brings it forward puts it back."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def _loan() -> Loan:
     )
 
 
-def test_an_event_keeping_the_date_stays_parked_and_one_moving_it_goes_back_to_the_index(loans: Any) -> None:
+def test_an_event_keeping_or_postponing_the_date_stays_parked_and_one_advancing_it_goes_back_to_the_index(
+    loans: Any,
+) -> None:
     repository, table = loans
     # Given a loan the sweep wrote parked (out of ReviewIndex) with its next review date
     repository.create(_loan())
@@ -64,12 +67,20 @@ def test_an_event_keeping_the_date_stays_parked_and_one_moving_it_goes_back_to_t
     assert item["next_review_on"] == ON.isoformat()
     assert int(item["version"]) == stored.version + 1
 
-    # When an event moves the date
+    # When an event moves the date later (the due list's entry under ON lists it again on ON)
     later = ON + timedelta(days=5)
     repository.update("L-1", lambda current: replace(current, next_review_on=later))
+    # Then it is still parked
+    item = table.get_item(Key={"loan_id": "L-1"})["Item"]
+    assert "review_on" not in item
+    assert item["next_review_on"] == later.isoformat()
+
+    # When an event brings the date forward, before the date it is listed under
+    sooner = ON - timedelta(days=1)
+    repository.update("L-1", lambda current: replace(current, next_review_on=sooner))
     # Then the loan is back in the index under the new date
     item = table.get_item(Key={"loan_id": "L-1"})["Item"]
-    assert item["review_on"] == later.isoformat()
+    assert item["review_on"] == sooner.isoformat()
 
 
 def test_a_loan_in_the_index_stays_in_it_when_an_event_writes_it(loans: Any) -> None:

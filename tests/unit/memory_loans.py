@@ -92,12 +92,15 @@ class WheelLoans(MemoryLoans):
         self.due_list = MemoryDueList()
 
     def _stays_parked(self, loan: Loan) -> bool:
-        """A write that keeps a parked loan's next review date keeps it parked (`LoanRepository.save`)."""
+        """A write that keeps a parked loan's next review date, or moves it later, keeps it parked
+        (`LoanRepository.save`)."""
         before = self.items.get(loan.loan_id)
         return (
             loan.loan_id in self.parked
             and before is not None
-            and before.next_review_on == loan.next_review_on
+            and before.next_review_on is not None
+            and loan.next_review_on is not None
+            and before.next_review_on <= loan.next_review_on
         )
 
     def save(self, loan: Loan, *, parked: bool = False) -> Loan:
@@ -111,7 +114,8 @@ class WheelLoans(MemoryLoans):
 
     def write_by_event(self, loan: Loan) -> None:
         """A payment, hold or promise: written unparked, back into the index, unless the loan was parked
-        and keeps its next review date (its due-list entry still names it under that date)."""
+        and keeps its next review date or moves it later (its due-list entry names it under a date on
+        or before its own: that day's sweep lists it again under its new date)."""
         keep = self._stays_parked(loan)
         self.items[loan.loan_id] = loan
         if not keep:
@@ -150,11 +154,12 @@ class WheelLoans(MemoryLoans):
         return DueLoansPage(entries, loans, len(page), last)
 
     def unreachable(self, on: date) -> set[str]:
-        """Open loans with a milestone that neither the index nor the due list holds."""
+        """Open loans with a milestone that neither the index nor the due list holds: a parked loan
+        must be listed under its next review date or an earlier one (whose sweep lists it again)."""
         return {
             loan_id
             for loan_id, loan in self.items.items()
             if loan.next_review_on is not None
             and loan_id in self.parked
-            and loan.next_review_on not in self.due_list.dates_of(loan_id)
+            and not any(listed <= loan.next_review_on for listed in self.due_list.dates_of(loan_id))
         }

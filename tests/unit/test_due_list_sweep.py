@@ -71,7 +71,62 @@ def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> No
     assert loans.unreachable(second) == set()
 
 
-def test_an_event_on_a_parked_loan_puts_it_back_into_the_index() -> None:
+def test_an_event_that_moves_a_parked_loan_later_leaves_it_parked_and_its_old_entry_relists_it() -> None:
+    # Given a loan the sweep parked, listed under its next milestone
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    assert "L-1" in loans.parked
+    listed_on = loans.items["L-1"].next_review_on
+    assert listed_on is not None
+
+    # When a payment written by an event moves its next milestone later (an instalment plan paid
+    # ahead: the next review is weeks away)
+    later = listed_on + timedelta(days=20)
+    loans.update("L-1", lambda current: current.with_changes(next_review_on=later))
+
+    # Then the write left the loan parked (no index put now, no index delete at the next sweep),
+    # still listed under the earlier date
+    assert "L-1" in loans.parked
+    assert loans.due_list.dates_of("L-1") == {listed_on}
+    assert loans.unreachable(later) == set()
+
+    # When the sweep of the earlier date reads that entry
+    result = sweep(loans, listed_on)
+
+    # Then it writes nothing, lists the loan again under its new date, and drops the old entry
+    assert (result.from_index, result.from_due_list, result.writes) == (0, 1, 0)
+    assert result.relisted == 1
+    assert (result.due_items_written, result.due_items_removed) == (1, 1)
+    assert loans.due_list.dates_of("L-1") == {later}
+
+    # And on the new date the due list reaches it
+    assert sweep(loans, later).from_due_list == 1
+
+
+def test_an_event_that_moves_a_parked_loan_earlier_puts_it_back_into_the_index() -> None:
+    # Given a loan the sweep parked
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    listed_on = loans.items["L-1"].next_review_on
+    assert listed_on is not None
+    assert listed_on > on
+
+    # When an event brings its next milestone forward (the due list would reach it too late)
+    sooner = listed_on - timedelta(days=1)
+    loans.update("L-1", lambda current: current.with_changes(next_review_on=sooner))
+
+    # Then the loan is back in the index, and the sweep of that date reaches it through the index
+    assert "L-1" not in loans.parked
+    result = sweep(loans, sooner)
+    assert result.from_index == 1
+    assert loans.unreachable(sooner) == set()
+
+
+def test_a_partial_payment_on_a_parked_loan_is_reached_on_its_next_milestone() -> None:
     # Given a loan the sweep parked
     loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
     on = loans.items["L-1"].next_review_on
@@ -79,18 +134,18 @@ def test_an_event_on_a_parked_loan_puts_it_back_into_the_index() -> None:
     sweep(loans, on)
     assert "L-1" in loans.parked
 
-    # When a partial payment is written by the payments use case (unparked) on the due date
+    # When a partial payment is written by the payments use case on the due date
     parked = loans.items["L-1"]
     paid = apply_payment(parked, Payment("P-1", "L-1", 10_000, "CNY", DUE)).loan
     assessed = assess(paid, DUE, bundled_playbook())
     loans.update("L-1", lambda current: assessed.with_changes(version=current.version))
 
-    # Then the loan is back in the index, and the next sweep reaches it through the index
-    assert "L-1" not in loans.parked
+    # Then the next sweep on its milestone reaches it, through the index or the due list
     later = assessed.next_review_on
     assert later is not None
+    assert loans.unreachable(later) == set()
     result = sweep(loans, later)
-    assert result.from_index == 1
+    assert result.from_index + result.from_due_list >= 1
     assert result.writes == 1
     assert loans.unreachable(later) == set()
 
@@ -121,7 +176,7 @@ def test_a_crash_between_the_due_list_and_the_loan_leaves_the_loan_in_the_index(
     assert len(loans.due_list.items) == 1  # the retry wrote the same item, not a second one
 
 
-def test_a_payment_racing_the_parked_write_sends_the_loan_back_to_the_index() -> None:
+def test_a_payment_racing_the_parked_write_is_kept_and_the_loan_listed_under_its_new_date() -> None:
     # Given a parked loan whose next milestone arrives, and a payment landing before the sweep writes
     loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
     on = loans.items["L-1"].next_review_on
@@ -140,10 +195,15 @@ def test_a_payment_racing_the_parked_write_sends_the_loan_back_to_the_index() ->
     # When the sweep of that date runs
     result = sweep(loans, second)
 
-    # Then the parked write lost, the loan was re-read and written unparked (in the index), once
+    # Then the parked write lost, the loan was re-read and written once, still parked (its date moved
+    # later) and listed under the date it was written with
     assert result.conflicts == 1
     assert result.writes == 1
-    assert "L-1" not in loans.parked
+    assert "L-1" in loans.parked
+    written_on = loans.items["L-1"].next_review_on
+    assert written_on is not None
+    assert written_on > second
+    assert written_on in loans.due_list.dates_of("L-1")
     paid = loans.items["L-1"].instalments[0]
     assert paid.principal_paid + paid.interest_paid + paid.fee_paid == 10_000  # the payment is kept
     assert loans.unreachable(second) == set()

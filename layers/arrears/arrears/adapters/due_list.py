@@ -10,13 +10,17 @@ per page instead of an index entry per loan. A partition may list loans of other
 partition is read every day by the task that covers it, and that task sweeps whatever its entries
 name (`arrears.usecases.sweep._sweep_loans`). Every
 other writer (payment, hold, promise, onboarding) writes the loan unparked, so an event still reaches
-the sweep through ReviewIndex, unless it leaves a parked loan's next review date as it was
-(`LoanRepository.save`).
+the sweep through ReviewIndex, unless it leaves a parked loan's next review date as it was or moves
+it later (`LoanRepository.save`): the entry under the earlier date still names the loan, and that
+date's sweep, finding it not due yet, lists it again under its new date before deleting the entry
+(`arrears.usecases.sweep._relist`). A parked loan is always listed under its next review date or an
+earlier one.
 
 Order and crash safety: the entry is written before the loan, so a crash in between leaves an
-extra entry (the sweep skips a listed loan whose `next_review_on` is not the entry's date), never
+extra entry (the sweep writes nothing for a listed loan that is not due), never
 a loan missing from both the list and the index. An entry is deleted only after every loan in it
-is settled (swept, moved to another date, closed or gone). A retried page writes the same items
+is settled (swept, listed again under a later date, moved to an earlier one, closed or gone). A
+retried page writes the same items
 (the chunk is a digest of the ids), so retries are idempotent.
 """
 

@@ -240,16 +240,20 @@ class LoanRepository:
         `parked` (the sweep only, after listing the loan in the due list under its
         `next_review_on`): the item leaves ReviewIndex (see `loan_to_item`). Any other write puts the
         loan back in the index under its `next_review_on`, so the sweep sees what an event did, unless
-        the version it replaces was read parked (`get`) with the same `next_review_on`: the due list
-        still names the loan under that date (an entry is deleted only once its loans are due on
-        another date), so the write stays parked and ReviewIndex is not written twice (a put now, a
-        delete at the next sweep) for a key that did not move.
+        the version it replaces was read parked (`get`) with the same or an earlier `next_review_on`
+        (a payment, a promise or a pause that moves the next milestone later, most events): the due
+        list still names the loan under the earlier date, whose sweep reads it, finds it not due yet
+        and lists it again under its new date (`arrears.usecases.sweep._relist`), so the write stays
+        parked and ReviewIndex is not written twice (a put now, a delete at the next sweep: 2 write
+        units against a share of one due-list item). An event that moves the date earlier goes back
+        to the index: the due list would reach the loan too late.
         Raises `VersionConflict` (nothing written) when the stored version is not `loan.version`.
         Prefer `update`, which re-reads and re-applies a change on a conflict.
         """
         read_parked = self._parked_reads.pop(loan.loan_id, None)
         if read_parked is not None and loan.next_review_on is not None:
-            parked = parked or read_parked == (loan.version, loan.next_review_on.isoformat())
+            version, listed_on = read_parked
+            parked = parked or (version == loan.version and listed_on <= loan.next_review_on.isoformat())
         stored = loan.with_changes(version=loan.version + 1)
         written = conditional_write(
             self._table.put_item,

@@ -101,6 +101,7 @@ class ShardSweep:
     from_due_list: int = 0  # parked loans read through the due list
     due_items_written: int = 0
     due_items_removed: int = 0
+    relisted: int = 0  # parked loans listed again under the later date an event moved them to
     continuation: dict[str, Any] | None = None
     changed_loan_ids: list[str] = field(default_factory=list)
 
@@ -114,6 +115,7 @@ class ShardSweep:
         "from_due_list",
         "due_items_written",
         "due_items_removed",
+        "relisted",
     )
 
     def counts(self) -> dict[str, int]:
@@ -280,6 +282,7 @@ def _flush(loans: ReviewableLoans, at: datetime, playbook: CollectionPlaybook, r
     are settled now (`_settled`): an entry goes only after the loans it names were written."""
     pending, result = run.pending, run.result
     _sweep_loans(loans, pending.assessed, at, playbook, run)
+    _relist(loans, pending.entries, run)
     settled = [entry for entry, listed in pending.entries if _settled(entry, listed, run.swept)]
     if settled:
         retry_transient(partial(loans.due_list.remove, settled))
@@ -330,9 +333,37 @@ def _sweep_loans(
                 if not update.written or update.loan is None:
                     continue
                 stored = update.loan
+                if stored.next_review_on is not None and stored.next_review_on != due.get(loan_id):
+                    # the re-assessed write may stay parked (`LoanRepository.save`): list it under
+                    # the date it was written with before an entry naming it is settled
+                    result.due_items_written += retry_transient(
+                        partial(loans.due_list.add, run.list_shard, {loan_id: stored.next_review_on})
+                    )
         result.writes += 1
         result.changed_loan_ids.append(loan_id)
         swept[loan_id] = stored.next_review_on
+
+
+def _relist(
+    loans: ReviewableLoans, entries: Sequence[tuple[DueEntry, Mapping[str, Loan]]], run: _Run
+) -> None:
+    """List again, under its own date, each loan an entry read names whose `next_review_on` is now
+    later than the entry's and that this run did not write: an event moved it later and left it
+    parked (`LoanRepository.save`), so this entry is the only one that names it. Written before the
+    entry is deleted (`_flush`), so a crash in between leaves both. A loan the sweep had already
+    moved to a later entry (an event sent it back to the index earlier, and a sweep parked it again)
+    is listed twice: harmless, the sweep reads a loan once however many entries name it."""
+    later: dict[str, date] = {}
+    for entry, listed in entries:
+        for loan_id in entry.loan_ids:
+            loan = listed.get(loan_id)
+            if loan is None or loan_id in run.swept or loan.next_review_on is None:
+                continue
+            if loan.next_review_on > entry.due_on:
+                later[loan_id] = loan.next_review_on
+    if later:
+        run.result.due_items_written += retry_transient(partial(loans.due_list.add, run.list_shard, later))
+        run.result.relisted += len(later)
 
 
 def _settled(entry: DueEntry, loans: Mapping[str, Loan], swept: Mapping[str, date | None]) -> bool:
