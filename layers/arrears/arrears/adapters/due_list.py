@@ -13,7 +13,7 @@ other writer (payment, hold, promise, onboarding) writes the loan unparked, so a
 the sweep through ReviewIndex, unless it leaves a parked loan's next review date as it was or moves
 it later (`LoanRepository.save`): the entry under the earlier date still names the loan, and that
 date's sweep, finding it not due yet, lists it again under its new date before deleting the entry
-(`arrears.usecases.sweep._relist`). A parked loan is always listed under its next review date or an
+(`arrears.usecases.sweep._postponed`). A parked loan is always listed under its next review date or an
 earlier one.
 
 Order and crash safety: the entry is written before the loan, so a crash in between leaves an

@@ -243,7 +243,7 @@ class LoanRepository:
         the version it replaces was read parked (`get`) with the same or an earlier `next_review_on`
         (a payment, a promise or a pause that moves the next milestone later, most events): the due
         list still names the loan under the earlier date, whose sweep reads it, finds it not due yet
-        and lists it again under its new date (`arrears.usecases.sweep._relist`), so the write stays
+        and lists it again under its new date (`arrears.usecases.sweep._postponed`), so the write stays
         parked and ReviewIndex is not written twice (a put now, a delete at the next sweep: 2 write
         units against a share of one due-list item). An event that moves the date earlier goes back
         to the index: the due list would reach the loan too late.

@@ -281,8 +281,8 @@ def _flush(loans: ReviewableLoans, at: datetime, playbook: CollectionPlaybook, r
     """Write what `run.pending` holds (`_sweep_loans`), then delete the due-list entries it read that
     are settled now (`_settled`): an entry goes only after the loans it names were written."""
     pending, result = run.pending, run.result
-    _sweep_loans(loans, pending.assessed, at, playbook, run)
-    _relist(loans, pending.entries, run)
+    postponed = _postponed(pending.entries, pending.assessed, run.swept)
+    _sweep_loans(loans, pending.assessed, at, playbook, run, postponed)
     settled = [entry for entry, listed in pending.entries if _settled(entry, listed, run.swept)]
     if settled:
         retry_transient(partial(loans.due_list.remove, settled))
@@ -296,8 +296,10 @@ def _sweep_loans(
     at: datetime,
     playbook: CollectionPlaybook,
     run: _Run,
+    postponed: Mapping[str, date] | None = None,
 ) -> None:
-    """Write the assessed loans whose state changed, parked.
+    """Write the assessed loans whose state changed, parked, and list the `postponed` ones again
+    under their dates (`_postponed`) in the same due-list items.
 
     First the due list: every loan to write that has a next review date is listed in the due list of
     `run.list_shard` under that date (one item per date for the loans held, whichever of the task's
@@ -311,12 +313,12 @@ def _sweep_loans(
     `milestones_hit` however many attempts it takes; `swept` collects the loans written, with the
     next review date they were written with.
     """
-    if not assessed:
-        return
     result, swept = run.result, run.swept
     due = {i: a.next_review_on for i, a in assessed.items() if a.next_review_on is not None}
-    if due:
-        result.due_items_written += retry_transient(partial(loans.due_list.add, run.list_shard, due))
+    if due or postponed:
+        listing = {**(postponed or {}), **due}
+        result.due_items_written += retry_transient(partial(loans.due_list.add, run.list_shard, listing))
+        result.relisted += len(postponed or {})
     for loan_id, changed in assessed.items():
         result.milestones_hit += 1
         try:
@@ -344,26 +346,28 @@ def _sweep_loans(
         swept[loan_id] = stored.next_review_on
 
 
-def _relist(
-    loans: ReviewableLoans, entries: Sequence[tuple[DueEntry, Mapping[str, Loan]]], run: _Run
-) -> None:
-    """List again, under its own date, each loan an entry read names whose `next_review_on` is now
-    later than the entry's and that this run did not write: an event moved it later and left it
-    parked (`LoanRepository.save`), so this entry is the only one that names it. Written before the
-    entry is deleted (`_flush`), so a crash in between leaves both. A loan the sweep had already
-    moved to a later entry (an event sent it back to the index earlier, and a sweep parked it again)
-    is listed twice: harmless, the sweep reads a loan once however many entries name it."""
+def _postponed(
+    entries: Sequence[tuple[DueEntry, Mapping[str, Loan]]],
+    assessed: Collection[str],
+    swept: Mapping[str, date | None],
+) -> dict[str, date]:
+    """The loans to list again, each under its own date: those the `entries` read name whose
+    `next_review_on` is now later than the entry's and that this run neither wrote (`swept`) nor is
+    about to (`assessed`). An event moved each of them later and left it parked
+    (`LoanRepository.save`), so the entry being settled may be the only one naming it. They are
+    listed with the loans the flush writes, in the same items, before any entry is deleted
+    (`_flush`), so a crash in between leaves both. A loan the sweep had already moved to a later
+    entry (an event sent it back to the index, and a sweep parked it again) is listed twice:
+    harmless, the sweep reads a loan once however many entries name it."""
     later: dict[str, date] = {}
     for entry, listed in entries:
         for loan_id in entry.loan_ids:
             loan = listed.get(loan_id)
-            if loan is None or loan_id in run.swept or loan.next_review_on is None:
+            if loan is None or loan_id in swept or loan_id in assessed or loan.next_review_on is None:
                 continue
             if loan.next_review_on > entry.due_on:
                 later[loan_id] = loan.next_review_on
-    if later:
-        run.result.due_items_written += retry_transient(partial(loans.due_list.add, run.list_shard, later))
-        run.result.relisted += len(later)
+    return later
 
 
 def _settled(entry: DueEntry, loans: Mapping[str, Loan], swept: Mapping[str, date | None]) -> bool:
