@@ -47,16 +47,20 @@ def timer_wheel_summary(logs: Path) -> dict[str, Any]:
 
 def loans_off_the_wheel(loans: list[dict[str, Any]], due_items: list[dict[str, Any]]) -> int:
     """Open loans with a next review date that neither ReviewIndex (`review_on`) nor the due list
-    (an entry of that date naming the loan) holds: loans no sweep would ever reach again."""
-    listed = {
-        (str(loan_id), str(item["due_key"])[:10])
-        for item in due_items
-        for loan_id in item.get("loan_ids", ())
-    }
+    holds: loans no sweep would reach on time. A parked loan must be named by an entry of its next
+    review date or of an earlier one (an event that moved the date later left it parked: that
+    date's sweep lists it again under its new one, `arrears.usecases.sweep._postponed`)."""
+    earliest: dict[str, str] = {}
+    for item in due_items:
+        listed_on = str(item["due_key"])[:10]
+        for loan_id in item.get("loan_ids", ()):
+            key = str(loan_id)
+            if key not in earliest or listed_on < earliest[key]:
+                earliest[key] = listed_on
     return sum(
         1
         for loan in loans
         if loan.get("next_review_on")
         and not loan.get("review_on")
-        and (str(loan["loan_id"]), str(loan["next_review_on"])) not in listed
+        and not earliest.get(str(loan["loan_id"]), "9999-12-31") <= str(loan["next_review_on"])
     )

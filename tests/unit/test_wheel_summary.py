@@ -13,12 +13,13 @@ def test_loans_off_the_wheel_counts_only_parked_loans_missing_from_the_due_list(
     loans = [
         {"loan_id": "indexed", "next_review_on": "2026-03-03", "review_on": "2026-03-03"},
         {"loan_id": "listed", "next_review_on": "2026-03-03"},
-        {"loan_id": "listed-other-date", "next_review_on": "2026-03-04"},
+        {"loan_id": "postponed", "next_review_on": "2026-03-04"},  # listed earlier: relisted then
+        {"loan_id": "listed-too-late", "next_review_on": "2026-03-02"},
         {"loan_id": "lost", "next_review_on": "2026-03-03"},
         {"loan_id": "closed"},
     ]
-    due = [{"due_key": "2026-03-03#ab", "loan_ids": {"listed", "listed-other-date"}}]
-    assert loans_off_the_wheel(loans, due) == 2  # "listed-other-date" and "lost"
+    due = [{"due_key": "2026-03-03#ab", "loan_ids": {"listed", "postponed", "listed-too-late"}}]
+    assert loans_off_the_wheel(loans, due) == 2  # "listed-too-late" and "lost"
 
 
 def test_the_summary_sums_the_sweep_segments_logged(tmp_path: Path) -> None:
