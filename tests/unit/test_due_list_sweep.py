@@ -39,6 +39,20 @@ def sweep(loans: WheelLoans, on: date):  # type: ignore[no-untyped-def]
     return sweep_shard(loans, 0, sweep_time(on), bundled_playbook())
 
 
+def parked_loan() -> tuple[WheelLoans, date, date]:
+    """A new loan swept on its first milestone: (the loans, that date, the next review date it was
+    parked and listed under)."""
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    sweep(loans, on)
+    assert "L-1" in loans.parked
+    listed_on = loans.items["L-1"].next_review_on
+    assert listed_on is not None
+    assert listed_on > on
+    return loans, on, listed_on
+
+
 def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> None:
     # Given a new loan (in the index) whose milestone arrives on its due date
     loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
@@ -73,13 +87,7 @@ def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> No
 
 def test_an_event_that_moves_a_parked_loan_later_leaves_it_parked_and_its_old_entry_relists_it() -> None:
     # Given a loan the sweep parked, listed under its next milestone
-    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
-    on = loans.items["L-1"].next_review_on
-    assert on is not None
-    sweep(loans, on)
-    assert "L-1" in loans.parked
-    listed_on = loans.items["L-1"].next_review_on
-    assert listed_on is not None
+    loans, _, listed_on = parked_loan()
 
     # When a payment written by an event moves its next milestone later (an instalment plan paid
     # ahead: the next review is weeks away)
@@ -107,13 +115,7 @@ def test_an_event_that_moves_a_parked_loan_later_leaves_it_parked_and_its_old_en
 
 def test_an_event_that_moves_a_parked_loan_earlier_puts_it_back_into_the_index() -> None:
     # Given a loan the sweep parked
-    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
-    on = loans.items["L-1"].next_review_on
-    assert on is not None
-    sweep(loans, on)
-    listed_on = loans.items["L-1"].next_review_on
-    assert listed_on is not None
-    assert listed_on > on
+    loans, _, listed_on = parked_loan()
 
     # When an event brings its next milestone forward (the due list would reach it too late)
     sooner = listed_on - timedelta(days=1)
@@ -128,11 +130,7 @@ def test_an_event_that_moves_a_parked_loan_earlier_puts_it_back_into_the_index()
 
 def test_a_partial_payment_on_a_parked_loan_is_reached_on_its_next_milestone() -> None:
     # Given a loan the sweep parked
-    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
-    on = loans.items["L-1"].next_review_on
-    assert on is not None
-    sweep(loans, on)
-    assert "L-1" in loans.parked
+    loans, _, _ = parked_loan()
 
     # When a partial payment is written by the payments use case on the due date
     parked = loans.items["L-1"]
@@ -178,12 +176,7 @@ def test_a_crash_between_the_due_list_and_the_loan_leaves_the_loan_in_the_index(
 
 def test_a_payment_racing_the_parked_write_is_kept_and_the_loan_listed_under_its_new_date() -> None:
     # Given a parked loan whose next milestone arrives, and a payment landing before the sweep writes
-    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
-    on = loans.items["L-1"].next_review_on
-    assert on is not None
-    sweep(loans, on)
-    second = loans.items["L-1"].next_review_on
-    assert second is not None
+    loans, _, second = parked_loan()
 
     def payment() -> None:
         current = loans.items["L-1"]
