@@ -252,8 +252,8 @@ class LoanRepository:
         """
         read_parked = self._parked_reads.pop(loan.loan_id, None)
         if read_parked is not None and loan.next_review_on is not None:
-            version, listed_on = read_parked
-            parked = parked or (version == loan.version and listed_on <= loan.next_review_on.isoformat())
+            version, read_on = read_parked  # the parked item's next review date, when it was read
+            parked = parked or (version == loan.version and read_on <= loan.next_review_on.isoformat())
         stored = loan.with_changes(version=loan.version + 1)
         written = conditional_write(
             self._table.put_item,
