@@ -92,6 +92,8 @@ def render(results: Mapping[str, Any]) -> str:
         f"{_units(writes['arrears_census'])} | {_units(reads['arrears_census'])} |",
         f"| Arrears stock from flows | {_units(writes['arrears_flows'])} | "
         f"{_units(reads['arrears_flows'])} |",
+        f"| Arrears events' ReviewIndex puts (outside the sweep; a steady state puts as many entries as the "
+        f"sweep deletes) | {_units(writes.get('arrears_event_index_puts', {}))} | none |",
         f"| naive nightly Scan | {_units(writes['naive'])} | {_units(reads['naive'])} |",
         *both_designs_lines(cost),
         "",
