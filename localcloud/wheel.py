@@ -57,10 +57,11 @@ def loans_off_the_wheel(loans: list[dict[str, Any]], due_items: list[dict[str, A
             key = str(loan_id)
             if key not in earliest or listed_on < earliest[key]:
                 earliest[key] = listed_on
-    return sum(
-        1
-        for loan in loans
-        if loan.get("next_review_on")
-        and not loan.get("review_on")
-        and not earliest.get(str(loan["loan_id"]), "9999-12-31") <= str(loan["next_review_on"])
-    )
+    off = 0
+    for loan in loans:
+        if not loan.get("next_review_on") or loan.get("review_on"):
+            continue  # closed, or in ReviewIndex
+        first_listed = earliest.get(str(loan["loan_id"]))
+        if first_listed is None or first_listed > str(loan["next_review_on"]):
+            off += 1
+    return off

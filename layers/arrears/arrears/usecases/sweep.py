@@ -1,10 +1,12 @@
 """Daily detection as a timer wheel: fan out one task per shard, sweep each shard's due loans.
 
 The sweep reads only the loans whose next milestone (`next_review_on`) has arrived: those an event
-wrote (or onboarding created) from the sparse ReviewIndex (review_shard, review_on), and those the
-sweep itself wrote (parked, out of the index) from the shard's due list (`arrears.adapters.due_list`),
-so a sweep write never moves an index key. A loan with no milestone today is neither read nor
-written: DPD and penalty are derived from dates whenever they are needed.
+wrote with an earlier date (or onboarding created) from the sparse ReviewIndex (review_shard,
+review_on), and those the sweep itself wrote (parked, out of the index) from the shard's due list
+(`arrears.adapters.due_list`), so a sweep write never moves an index key. A parked loan whose date an
+event moved later is listed again under it when its old entry comes up (`_postponed`). A loan with
+no milestone today is neither read nor written: DPD and penalty are derived from dates whenever they
+are needed.
 
 Flow: `plan_sweep` -> `SweepTask`s (each over consecutive shards) on the sweep-tasks queue ->
 `run_sweep_task` in the worker, which sweeps the task's shards from `start_key`, lists the parked
@@ -278,8 +280,9 @@ def _assess_page(
 
 
 def _flush(loans: ReviewableLoans, at: datetime, playbook: CollectionPlaybook, run: _Run) -> None:
-    """Write what `run.pending` holds (`_sweep_loans`), then delete the due-list entries it read that
-    are settled now (`_settled`): an entry goes only after the loans it names were written."""
+    """Write what `run.pending` holds and list again the loans events postponed (`_sweep_loans`,
+    `_postponed`), then delete the due-list entries it read that are settled now (`_settled`): an
+    entry goes only after the loans it names were written or listed elsewhere."""
     pending, result = run.pending, run.result
     postponed = _postponed(pending.entries, pending.assessed, run.swept)
     _sweep_loans(loans, pending.assessed, at, playbook, run, postponed)
@@ -372,7 +375,8 @@ def _postponed(
 
 def _settled(entry: DueEntry, loans: Mapping[str, Loan], swept: Mapping[str, date | None]) -> bool:
     """Whether a due-list entry can go: each of its loans is gone, closed, or due on another date
-    than the entry's (so another entry or the index holds it). A loan this run wrote counts with the
+    than the entry's (so another entry, one this flush wrote for a postponed loan included, or the
+    index holds it). A loan this run wrote counts with the
     date it was written with: an entry this run has just written (a loan one day behind on its own
     business date, due on the date being swept) is kept."""
     for loan_id in entry.loan_ids:
