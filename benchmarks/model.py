@@ -139,32 +139,67 @@ def event_index_puts(sweep: Mapping[str, Any]) -> float:
     return float(sweep.get("from_index", 0))
 
 
-def _arrears_day(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, Any]:
-    """A day of Arrears' detection on the measured book (`scale` 1) or on a book `scale` times as
-    large with `shards` shards. Scaled up, the run ledger is one done-shards write per task plus the
+LOANS_TABLE = "bench-loans"
+
+
+def arrears_parts(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, dict[str, float]]:
+    """Arrears' DynamoDB units of a day, part by part (write units, read units; `fixed`: a day's
+    units whatever the book), on the measured book (`scale` 1) or on a book `scale` times as large
+    with `shards` shards. Scaled up, the run ledger is one done-shards write per task plus the
     heartbeat (not the measured book's count), and the due list is priced in items at full flushes
     (`due_list_units_per_listed_loan`) for the loans the sweep listed (`due_listed`), not scaled
-    from a small book whose few due loans a day spread thin over many items."""
+    from a small book whose few due loans a day spread thin over many items.
+
+    Parts: `loans` (the changed loans' writes, which the Scan makes too), `review_index` (the
+    sweep's deletes of index entries, the events' puts, its index Queries), `due_list`,
+    `point_reads` (the due loans read by BatchGetItem), `census` (its day spread over its interval),
+    `stock` (the counters kept from flows), `other` (any other table the sweep wrote), and the fixed
+    `run_ledger` (done-shards writes, heartbeat, census claims, the run's start)."""
     cap = sweep["capacity"]
     s, c, f = cap["sweep"], cap["census"], cap["flows"]
     census_share = 1 / float(ASSUMPTIONS["census_interval_days"])  # the census's day, spread over its week
-    runs = _sum(s["write_units"], RUNS_TABLE)
-    due_list = _sum(s["write_units"], DUE_TABLE)
+    wu, ru = s["write_units"], s["read_units"]
+    runs = _sum(wu, RUNS_TABLE)
+    due_list = _sum(wu, DUE_TABLE)
     if scale != 1.0:
         runs = sweep_tasks(sweep["loans"] * scale, shards) + 1
         if sweep.get("next_review_dates"):
             due_list = due_list_units_per_listed_loan(
                 sweep["next_review_dates"], int(sweep["page_size"]), float(sweep.get("loan_id_bytes", 10))
             ) * float(sweep.get("due_listed", 0))
-    # done-shards updates and the heartbeat; one census claim a shard on a census day; the run's start
-    fixed_wru = runs + shards * census_share + 1
-    wru = (
-        (_sum(s["write_units"], exclude=RUNS_TABLE) - _sum(s["write_units"], DUE_TABLE) + due_list)
-        + _sum(c["write_units"], exclude=RUNS_TABLE) * census_share
-        + _sum(f["write_units"])
-        + event_index_puts(sweep)
-    ) * scale
-    rru = (_sum(s["read_units"]) + _sum(c["read_units"]) * census_share) * scale + _sum(f["read_units"])
+    named = (LOANS_TABLE, INDEX_PREFIX, DUE_TABLE, RUNS_TABLE)
+    return {
+        "loans": {"write_units": wu.get(LOANS_TABLE, 0.0) * scale, "read_units": 0.0},
+        "review_index": {
+            "write_units": (wu.get(INDEX_PREFIX, 0.0) + event_index_puts(sweep)) * scale,
+            "read_units": ru.get(INDEX_PREFIX, 0.0) * scale,
+        },
+        "due_list": {"write_units": due_list * scale, "read_units": ru.get(DUE_TABLE, 0.0) * scale},
+        "point_reads": {"write_units": 0.0, "read_units": ru.get(LOANS_TABLE, 0.0) * scale},
+        "census": {
+            "write_units": _sum(c["write_units"], exclude=RUNS_TABLE) * census_share * scale,
+            "read_units": _sum(c["read_units"]) * census_share * scale,
+        },
+        # the stock's one Query a day reads the counters, whatever the book
+        "stock": {"write_units": _sum(f["write_units"]) * scale, "read_units": _sum(f["read_units"])},
+        "other": {
+            "write_units": sum(v for k, v in wu.items() if k not in named) * scale,
+            "read_units": sum(v for k, v in ru.items() if k not in named) * scale,
+        },
+        # done-shards updates and the heartbeat; one census claim a shard on a census day; the run's start
+        "run_ledger": {"write_units": runs + shards * census_share + 1, "read_units": 0.0, "fixed": 1.0},
+    }
+
+
+def _arrears_day(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, Any]:
+    """A day of Arrears' detection (`arrears_parts`, priced; Lambda and SQS from the requests)."""
+    cap = sweep["capacity"]
+    s, c, f = cap["sweep"], cap["census"], cap["flows"]
+    census_share = 1 / float(ASSUMPTIONS["census_interval_days"])
+    parts = arrears_parts(sweep, shards, scale)
+    fixed_wru = sum(p["write_units"] for p in parts.values() if p.get("fixed"))
+    wru = sum(p["write_units"] for p in parts.values() if not p.get("fixed"))
+    rru = sum(p["read_units"] for p in parts.values())
     stored = sum(
         cap["index_storage_bytes"].get(k, 0) for k in cap["index_storage_bytes"] if "bench-loans" in k
     )
@@ -215,6 +250,61 @@ def _naive_day(sweep: Mapping[str, Any], scale: float) -> dict[str, Any]:
             "lambda": _lambda_usd(seconds, invocations - 1),
             "sqs": 0.0,
         },
+    }
+
+
+def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, Any]:
+    """Where Arrears' DynamoDB bill and the nightly Scan's differ, on the measured book (`scale` 1)
+    or extrapolated (`scale`, `shards`), in USD per 1,000 open loans a month, part by part
+    (`arrears_parts`; the Scan: its reads and its writes of the changed loans), and the two
+    figures of a lender's book that decide which is cheaper, all else as measured:
+
+    - `index_round_trips_break_even_per_1000_loans_day`: loans a day per 1,000 open loans entering
+      ReviewIndex (an event's or onboarding's put, the sweep's delete: 2 write units) at which the
+      bills meet; the book's own figure beside it. None: above the Scan even with no index entry.
+    - `loan_item_bytes_break_even`: the mean loan item size at which they meet. A Scan (and the
+      census, a Scan too) reads bytes, 0.5 read units per 4 KB; a point read of a due loan costs 0.5
+      whatever its size up to 4 KB; both designs write the same changed loans. Past 4 KB the
+      point reads grow too, so a figure above 4,096 bytes is not a break-even (None)."""
+    wr, rr = price("dynamodb_write_request_unit"), price("dynamodb_read_request_unit")
+    loans = float(sweep["loans"]) * scale
+    per_k_month = 1000 * float(ASSUMPTIONS["days_per_month"]) / loans
+
+    def usd(part: Mapping[str, float]) -> float:
+        return (part["write_units"] * wr + part["read_units"] * rr) * per_k_month
+
+    parts = arrears_parts(sweep, shards, scale)
+    arrears = {name: usd(part) for name, part in parts.items()}
+    stored = sum(v for k, v in sweep["capacity"]["index_storage_bytes"].items() if LOANS_TABLE in k)
+    arrears["index_storage"] = _dynamodb_usd(0, 0, stored * scale) * per_k_month
+    n = sweep["capacity"]["naive"]
+    naive = {
+        "changed_loans_written": _sum(n["write_units"]) * scale * wr * per_k_month,
+        "scan_reads": _sum(n["read_units"]) * scale * rr * per_k_month,
+    }
+    total_a, total_n = sum(arrears.values()), sum(naive.values())
+    # index round trips a day: the sweep's deletes and the events' puts, one of each per entry
+    trips = parts["review_index"]["write_units"] / 2
+    trip_usd = 2 * wr * per_k_month
+    room = total_n - (total_a - trips * trip_usd)
+    trips_even = room / trip_usd if room >= 0 else None
+    # item size: the Scan's and the census's reads scale with bytes, nothing else of either design
+    # does (the changed loans' writes are the same on both sides)
+    rest = total_a - arrears["census"] - arrears["loans"]
+    scan_margin = naive["scan_reads"] - arrears["census"]
+    size_even = rest / scan_margin * float(sweep["mean_item_bytes"]) if scan_margin > 0 else None
+    return {
+        "loans": int(loans),
+        "arrears_usd_per_1000_loans_month": {k: round(v, 7) for k, v in arrears.items()},
+        "naive_usd_per_1000_loans_month": {k: round(v, 7) for k, v in naive.items()},
+        "arrears_total": round(total_a, 7),
+        "naive_total": round(total_n, 7),
+        "index_round_trips_per_1000_loans_day": round(trips / loans * 1000, 3),
+        "index_round_trips_break_even_per_1000_loans_day": (
+            None if trips_even is None else round(trips_even / loans * 1000, 3)
+        ),
+        "mean_loan_item_bytes": sweep["mean_item_bytes"],
+        "loan_item_bytes_break_even": None if size_even is None or size_even > 4096 else round(size_even),
     }
 
 
@@ -391,6 +481,10 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
             "naive": cap["naive"]["read_units"],
         },
         "due_list_model": _due_list_model(sweep),
+        "bill_against_scan": {
+            "measured_book": bill_against_scan(sweep, shards, 1.0),
+            "ten_million_loans": bill_against_scan(sweep, big_shards, big / loans),
+        },
         "milestone_rate": round(sweep["loans_due"] / loans, 4),
         "dynamodb_break_even_milestone_rate": None if crossover is None else round(crossover, 4),
         "monitoring_fixed": monitoring_fixed(),

@@ -129,6 +129,7 @@ def render(results: Mapping[str, Any]) -> str:
         f"{at['lambda_seconds_per_day']} | {nt['lambda_seconds_per_day']} |",
         "",
         breakeven_line(breakeven, cost["milestone_rate"]),
+        *bill_lines(cost.get("bill_against_scan")),
         *due_list_lines(cost.get("due_list_model")),
         "",
         "Lambda invocations of a day's detection (the schedule and the tasks; continuations not "
@@ -202,6 +203,69 @@ def due_list_lines(model: Mapping[str, Any] | None) -> list[str]:
         f"{model['full_flush_units_per_listed_loan']} write units (written and deleted), against "
         f"{model['measured_units_per_listed_loan']} on this book, whose tasks list a few due loans a day.",
     ]
+
+
+BILL_PARTS = {
+    "loans": "the changed loans written (the Scan writes the same)",
+    "review_index": "ReviewIndex: the events' puts, the sweep's deletes, its Queries",
+    "due_list": "the due list",
+    "point_reads": "the due loans read (BatchGetItem, 0.5 a loan)",
+    "census": "the census (its day spread over its interval)",
+    "stock": "the stock counters",
+    "other": "other tables",
+    "run_ledger": "the run ledger (fixed)",
+    "index_storage": "ReviewIndex storage",
+    "changed_loans_written": "the changed loans written",
+    "scan_reads": "the Scan's reads of the whole book",
+}
+
+
+def bill_lines(bill: Mapping[str, Any] | None) -> list[str]:
+    """Where the two DynamoDB bills differ, part by part, and the two break-evens of a lender's book
+    (`benchmarks.model.bill_against_scan`)."""
+    if not bill:
+        return []
+    book, big = bill["measured_book"], bill["ten_million_loans"]
+    lines = [
+        "",
+        "Where the two DynamoDB bills differ, per 1,000 loans a month (`benchmarks/model.py`, "
+        "`bill_against_scan`):",
+        "",
+        "| part | Arrears, measured book | Arrears, 10 M loans | naive, measured book | naive, 10 M loans |",
+        "|---|---|---|---|---|",
+    ]
+    for side in ("arrears", "naive"):
+        key = f"{side}_usd_per_1000_loans_month"
+        for part in [p for p in BILL_PARTS if p in book[key]]:  # the parts in the table's order
+            usd = book[key][part]
+            cells = [_usd(usd), _usd(big[key][part])]
+            row = [*cells, "", ""] if side == "arrears" else ["", "", *cells]
+            if usd or big[key][part]:
+                lines.append(f"| {BILL_PARTS.get(part, part)} | " + " | ".join(row) + " |")
+    lines.append(
+        f"| **total** | **{_usd(book['arrears_total'])}** | **{_usd(big['arrears_total'])}** | "
+        f"**{_usd(book['naive_total'])}** | **{_usd(big['naive_total'])}** |"
+    )
+
+    def trips(figures: Mapping[str, Any]) -> str:
+        even = figures["index_round_trips_break_even_per_1000_loans_day"]
+        return "none (above the Scan with no index entry at all)" if even is None else f"{even:.2f}"
+
+    def size(figures: Mapping[str, Any]) -> str:
+        even = figures["loan_item_bytes_break_even"]
+        return "none up to 4 KB" if even is None else f"{even:,} bytes"
+
+    lines += [
+        "",
+        "What decides it on a lender's book, all else as measured: the loans a day entering ReviewIndex "
+        "(a new loan once, an event that brings a parked loan's review forward; an entry costs a put and "
+        f"a delete) — this book {book['index_round_trips_per_1000_loans_day']:g} per 1,000 open loans "
+        f"a day, break-even {trips(book)} on the measured book and **{trips(big)}** at 10 M loans; and "
+        f"the loan item's size, which a Scan pays for and a point read (up to 4 KB) does not — this "
+        f"book {book['mean_loan_item_bytes']:,} bytes, break-even {size(book)} on the measured book and "
+        f"**{size(big)}** at 10 M loans.",
+    ]
+    return lines
 
 
 def breakeven_line(breakeven: float | None, rate: float) -> str:

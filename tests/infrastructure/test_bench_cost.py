@@ -80,32 +80,46 @@ def test_the_due_list_at_full_flushes_is_priced_in_items() -> None:
     assert due_list_units_per_listed_loan(spread, 200, 10) == pytest.approx(2 * distinct / 200)
 
 
+def bench_day(
+    from_index: float, *, scan_read_units: float = 0.0, census_read_units: float = 0.0
+) -> dict[str, Any]:
+    """A day's sweep results as `benchmarks.run` writes them: 1,000 loans, 50 due, `from_index` of
+    them reached through ReviewIndex (the sweep deleted their entries, events had put them)."""
+    empty: dict[str, Any] = {"requests": {}, "write_units": {}, "read_units": {}}
+    return {
+        "loans": 1_000,
+        "shards": 2,
+        "loans_due": 50,
+        "segments": 1,
+        "sweep_tasks": 1,
+        "assess_ms_per_loan": 0.05,
+        "from_index": from_index,
+        "census_items_read": 1_000,
+        "flows_stock_items_read": 1,
+        "flows_transitions": 0,
+        "mean_item_bytes": 1000,
+        "capacity": {
+            "sweep": {
+                **empty,
+                "write_units": {"bench-loans": 50.0, "bench-loans/ReviewIndex": float(from_index)},
+                "read_units": {"bench-loans": 25.0},
+            },
+            "census": {**empty, "read_units": {"bench-loans": census_read_units}},
+            "flows": empty,
+            "naive": {
+                **empty,
+                "write_units": {"bench-scan-writes": 50.0},
+                "read_units": {"bench-loans": scan_read_units},
+            },
+            "index_storage_bytes": {},
+        },
+    }
+
+
 def test_the_events_index_puts_are_counted_on_arrears_side_only() -> None:
     from benchmarks.model import cost_section
 
-    def sweep(from_index: int) -> dict[str, Any]:
-        empty: dict[str, Any] = {"requests": {}, "write_units": {}, "read_units": {}}
-        return {
-            "loans": 1_000,
-            "shards": 2,
-            "loans_due": 50,
-            "segments": 1,
-            "sweep_tasks": 1,
-            "assess_ms_per_loan": 0.05,
-            "from_index": from_index,
-            "census_items_read": 1_000,
-            "flows_stock_items_read": 1,
-            "flows_transitions": 0,
-            "capacity": {
-                "sweep": {**empty, "write_units": {"bench-loans": 50.0}},
-                "census": empty,
-                "flows": empty,
-                "naive": {**empty, "write_units": {"bench-scan-writes": 50.0}},
-                "index_storage_bytes": {},
-            },
-        }
-
-    without, with_puts = cost_section(sweep(0)), cost_section(sweep(20))
+    without, with_puts = cost_section(bench_day(0)), cost_section(bench_day(20))
     arrears = [
         c["designs"]["arrears"]["measured_book"]["write_units_per_loan_day"] for c in (without, with_puts)
     ]
@@ -114,8 +128,45 @@ def test_the_events_index_puts_are_counted_on_arrears_side_only() -> None:
         for c in (without, with_puts)
     ]
     # 20 puts a day on 1,000 loans: 0.02 write units per loan-day more for Arrears, none for the Scan
-    assert arrears[1] - arrears[0] == pytest.approx(0.02)
+    # (besides the sweep's 20 deletes, 0.02 more)
+    assert arrears[1] - arrears[0] == pytest.approx(0.04)
     assert naive[0] == naive[1]
     assert with_puts["write_units_by_table_and_index"]["arrears_event_index_puts"] == {
         "bench-loans/ReviewIndex": 20.0
     }
+
+
+def test_the_bill_against_the_scan_adds_up_and_its_break_evens_are_where_the_bills_meet() -> None:
+    from benchmarks.model import bill_against_scan, cost_section
+
+    day = bench_day(10, scan_read_units=125.0, census_read_units=125.0)
+    bill = bill_against_scan(day, 2, 1.0)
+    designs = cost_section(day)["designs"]
+    assert bill["arrears_total"] == pytest.approx(
+        designs["arrears"]["measured_book"]["dynamodb_per_1000_loans_usd_per_month"], abs=2e-6
+    )
+    assert bill["naive_total"] == pytest.approx(
+        designs["naive_nightly_scan"]["measured_book"]["dynamodb_per_1000_loans_usd_per_month"], abs=2e-6
+    )
+    # 10 entries put and deleted a day on 1,000 loans: 10 round trips per 1,000 loans a day
+    assert bill["index_round_trips_per_1000_loans_day"] == pytest.approx(10)
+    even = bill["index_round_trips_break_even_per_1000_loans_day"]
+    assert even is not None
+    assert 0 < even < 10
+    # with the break-even's round trips (a fractional entry count is fine for the model) the bills meet
+    at_even = bill_against_scan(bench_day(even, scan_read_units=125.0, census_read_units=125.0), 2, 1.0)
+    assert at_even["arrears_total"] == pytest.approx(at_even["naive_total"], rel=1e-6)
+    # the item size: the Scan's and the census's read units grow with the item, nothing else does
+    size = bill["loan_item_bytes_break_even"]
+    assert size is not None
+    assert size > 1000
+    k = size / 1000
+    bigger = bill_against_scan(bench_day(10, scan_read_units=125.0 * k, census_read_units=125.0 * k), 2, 1.0)
+    assert bigger["arrears_total"] == pytest.approx(bigger["naive_total"], rel=1e-3)
+    # a Scan that reads nothing the census does not: no size where the Scan costs more
+    assert (
+        bill_against_scan(bench_day(10, scan_read_units=10.0, census_read_units=10.0), 2, 1.0)[
+            "loan_item_bytes_break_even"
+        ]
+        is None
+    )
