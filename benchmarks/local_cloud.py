@@ -64,9 +64,9 @@ def _cpu_s() -> float:
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
     """One demo run in this process; returns its checkpoints, totals, summary and archive digest."""
-    from localcloud.demo import LOCAL_ENV
+    from localcloud.aws_env import use_local_aws
 
-    os.environ.update(LOCAL_ENV)
+    use_local_aws()
     from localcloud.simulation import run_demo
 
     start = date.fromisoformat(args.start)

@@ -79,9 +79,9 @@ def growth_sites(args: argparse.Namespace) -> dict[str, Any]:
     import tracemalloc
     from datetime import UTC, date, datetime, timedelta
 
-    from localcloud.demo import LOCAL_ENV
+    from localcloud.aws_env import use_local_aws
 
-    os.environ.update(LOCAL_ENV)
+    use_local_aws()
     from localcloud.simulation import run_demo
 
     first, last = (int(d) for d in args.sites.split(","))

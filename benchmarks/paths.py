@@ -14,24 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-LOCAL_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-}
 START = date(2026, 3, 1)
 
 
 def measure(loans: int, days: int, seed: int) -> dict[str, Any]:
-    for name, value in LOCAL_ENV.items():
-        os.environ.setdefault(name, value)
+    from localcloud.aws_env import LOCAL_AWS_ENV, use_local_aws
+
+    use_local_aws(LOCAL_AWS_ENV)
     from moto import mock_aws
 
     from localcloud.book import generate_book

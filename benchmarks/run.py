@@ -41,13 +41,8 @@ from benchmarks.cost import (
     schema_from_resource,
 )
 from benchmarks.model import cost_section
+from localcloud.aws_env import LOCAL_AWS_ENV, use_local_aws
 
-LOCAL_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-}
 BENCH_DAY = date(2026, 6, 15)
 # the sweep's scheduled time: 00:30 in Shanghai on the benchmark day
 BENCH_AT = datetime.combine(BENCH_DAY - timedelta(days=1), datetime.min.time(), tzinfo=UTC) + timedelta(
@@ -684,8 +679,7 @@ def main(argv: list[str] | None = None) -> int:
         help="paired rounds of the handlers' cold-import measurement (0 skips it)",
     )
     args = parser.parse_args(argv)
-    for name, value in LOCAL_ENV.items():
-        os.environ[name] = value  # the bench only ever talks to moto
+    use_local_aws(LOCAL_AWS_ENV)  # the bench only ever talks to moto
     started = time.perf_counter()
     results: dict[str, Any] = {}
     from benchmarks.archive import archive_section

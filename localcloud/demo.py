@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-LOCAL_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "Arrears",
-}
+from localcloud.aws_env import use_local_aws
 
 
 def print_outcomes(outcomes: dict[str, Any]) -> None:
@@ -62,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "--fault-kinds", default="before,after,kill,lost", help="before, after, kill, lost (default: all)"
     )
     args = parser.parse_args(argv)
-    for name, value in LOCAL_ENV.items():
-        os.environ[name] = value  # the demo only ever talks to moto
+    use_local_aws()  # the demo only ever talks to moto
     from localcloud.faults import FaultPlan, send_throttles
     from localcloud.progress import DemoProgress
     from localcloud.simulation import run_demo

@@ -33,6 +33,7 @@ from typing import Any
 
 from moto import mock_aws
 
+from localcloud.aws_env import use_local_aws
 from localcloud.book import BookEntry, generate_book
 from localcloud.export import export_snapshot
 from localcloud.memory.run import CoreRun, in_memory
@@ -230,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=1, help="worlds run in parallel, one process each (default: 1)"
     )
     args = parser.parse_args(argv)
+    use_local_aws()  # a what-if never reaches AWS: in-memory adapters, and moto for the stack's shape
     summary = what_if(
         loans=args.loans,
         days=args.days,

@@ -101,11 +101,13 @@ def test_the_monitoring_stack_gets_every_parameter_it_needs_and_no_other(
     nested: dict[str, Any], passed: dict[str, Any]
 ) -> None:
     declared = nested["Parameters"]
-    required = {name for name, spec in declared.items() if "Default" not in spec}
-    assert required <= set(passed)
-    assert set(passed) <= set(declared)
+    # Every parameter is passed, defaults too: a threshold or runbook URL documented as overridable
+    # at `sam deploy` must reach the nested stack, not sit at the nested stack's default.
+    assert set(passed) == set(declared)
     assert passed["OpsTopicArn"] == {"Ref": "OpsTopic"}
     assert passed["AppName"] == {"Ref": "AWS::StackName"}
+    for tunable in ("SmsMinimumVolume", "RunbookBaseUrl", "SmsFailureRatePercent"):
+        assert passed[tunable] == {"Ref": tunable}
 
 
 def test_the_ops_topic_is_encrypted_and_mails_the_alarm_address(root: dict[str, Any]) -> None:

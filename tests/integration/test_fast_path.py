@@ -7,6 +7,9 @@ and actions, and the same figures: the fast path is a faster engine, not a secon
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,6 +84,19 @@ def test_a_book_split_across_worlds_gives_the_figures_of_one(tmp_path: Path) -> 
     assert transitions[0] == transitions[1]
     assert transitions[0], "the book must reach bucket transitions"
     assert (tmp_path / "two" / "report.html").exists()
+
+
+def test_arrears_whatif_runs_in_a_shell_with_no_aws_configuration(tmp_path: Path) -> None:
+    """A new user's first `arrears-whatif`, in a shell with no region, credentials or config file:
+    it sets its own local ones (like `arrears-demo`) instead of failing in botocore."""
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    shell |= {"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    command = [sys.executable, "-m", "localcloud.memory.whatif", "--loans", "3", "--days", "2"]
+    command += ["--no-progress", "--out", str(tmp_path / "w")]
+    done = subprocess.run(command, env=shell, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "report.html" in done.stdout
+    assert (tmp_path / "w" / "summary.json").exists()
 
 
 def test_a_payment_due_before_the_first_utc_instant_arrives_as_the_run_starts(stack: LocalStack) -> None:
