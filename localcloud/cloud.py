@@ -293,16 +293,26 @@ def _containers_with(clock: SimulatedClock) -> Iterator[None]:
         setattr(Container, "from_environment", original)  # noqa: B010
 
 
-def _restore_environment(saved: Mapping[str, str]) -> None:
-    """`os.environ` back to `saved`, setting or unsetting only the variables that differ (clearing
-    and refilling it costs two system calls per variable, for every invocation)."""
-    environ = os.environ
-    now = dict(environ)
+def _environment_snapshot() -> dict[bytes, bytes]:
+    """`os.environ` as the bytes CPython keeps it in (`os._Environ._data`): a C-level dict copy,
+    where `dict(os.environ)` decodes every name and value (2.6 % of a what-if's CPU, twice an
+    invocation). An implementation detail of CPython's `os` module since Python 3.2; the local cloud
+    runs only on CPython 3.13 (the Makefile's interpreter)."""
+    return dict(os.environ._data)  # type: ignore[attr-defined]
+
+
+def _restore_environment(saved: Mapping[bytes, bytes]) -> None:
+    """`os.environ` back to the snapshot `saved`, setting or unsetting only the variables that
+    differ (clearing and refilling it costs two system calls per variable, for every invocation)."""
+    environ: Any = os.environ
+    now = environ._data
+    if now == saved:
+        return
     for name in now.keys() - saved.keys():
-        del environ[name]
+        del environ[environ.decodekey(name)]
     for name, value in saved.items():
         if now.get(name) != value:
-            environ[name] = value
+            environ[environ.decodekey(name)] = environ.decodevalue(value)
 
 
 def passes_filters(record: Mapping[str, Any], properties: Mapping[str, Any]) -> bool:
@@ -381,7 +391,7 @@ class LocalCloud:
 
     @contextlib.contextmanager
     def _environment(self, spec: FunctionSpec) -> Iterator[None]:
-        saved = dict(os.environ)
+        saved = _environment_snapshot()
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         os.environ.update(spec.environment)
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", spec.logical_id)

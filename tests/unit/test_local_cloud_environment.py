@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from localcloud.cloud import _restore_environment
+from localcloud.cloud import _environment_snapshot, _restore_environment
 
 
 def test_restoring_unsets_what_was_added_and_puts_back_what_was_changed_or_removed(
@@ -16,12 +16,19 @@ def test_restoring_unsets_what_was_added_and_puts_back_what_was_changed_or_remov
     monkeypatch.setenv("FAST3_CHANGED", "before")
     monkeypatch.setenv("FAST3_REMOVED", "there")
     monkeypatch.delenv("FAST3_ADDED", raising=False)
-    saved = dict(os.environ)
+    before = dict(os.environ)
+    saved = _environment_snapshot()
     os.environ["FAST3_CHANGED"] = "during"
     os.environ["FAST3_ADDED"] = "during"
     del os.environ["FAST3_REMOVED"]
     _restore_environment(saved)
-    assert dict(os.environ) == saved
+    assert dict(os.environ) == before
     assert "FAST3_ADDED" not in os.environ
     assert os.environ["FAST3_CHANGED"] == "before"
     assert os.environ["FAST3_REMOVED"] == "there"
+
+
+def test_an_unchanged_environment_is_left_as_it_is() -> None:
+    before = dict(os.environ)
+    _restore_environment(_environment_snapshot())
+    assert dict(os.environ) == before
