@@ -519,6 +519,24 @@ class LocalCloud:
             self._patterns[key] = self.stack.resolve(source.properties.get("Pattern") or {})
         return self._patterns[key]
 
+    def sent_since(
+        self, topic_arn: str, sms_seen: int, notes_seen: int
+    ) -> tuple[list[tuple[str, str]], list[tuple[Any, ...]]]:
+        """What SNS delivered after the first `sms_seen` SMS and `notes_seen` notifications of
+        `topic_arn`, in order: the SMS as (E.164 number, text), the notifications as tuples whose
+        second member is the message. What the simulated borrowers read (`localcloud.reactions`);
+        here from moto's SNS backend (copied only when something is new: it is asked after every
+        simulated event)."""
+        from moto.sns.models import sns_backends
+
+        backend = sns_backends[ACCOUNT][REGION]
+        sms: list[tuple[str, str]] = []
+        if len(backend.sms_messages) != sms_seen:
+            sms = [(str(n), str(t)) for n, t in list(backend.sms_messages.values())[sms_seen:]]
+        topic = backend.topics.get(topic_arn)
+        sent = topic.sent_notifications if topic is not None else []
+        return sms, list(sent[notes_seen:]) if len(sent) != notes_seen else []
+
     def put_event(self, bus: str, source: str, detail_type: str, detail: dict[str, Any]) -> list[Any]:
         """Put one event on the bus `bus` (logical id); returns the responses of the rules it matched."""
         event = {

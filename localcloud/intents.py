@@ -40,9 +40,15 @@ class IntentPort(Protocol):
 
 
 class EventBusIntents:
-    """Today's paths: HoldChanged from the collector desk, a keyword reply, or recorded only."""
+    """Today's paths: HoldChanged from the collector desk, a keyword reply, or recorded only.
 
-    def __init__(self, cloud: LocalCloud, replies: SimulatedReplies, api: ApiVoice | None = None) -> None:
+    On the fast path (`localcloud.memory`) there are no text replies and no API (`replies` and `api`
+    None): promises, hardship and disputes still arrive as HoldChanged; an opt-out, a complaint and
+    a plan request are recorded only."""
+
+    def __init__(
+        self, cloud: LocalCloud, replies: SimulatedReplies | None, api: ApiVoice | None = None
+    ) -> None:
         self.cloud = cloud
         self.replies = replies
         self.api = api
@@ -80,7 +86,7 @@ class EventBusIntents:
             how = self._hold(loan_ids, intent, "dispute", True, None)
         elif intent.kind == "dispute_closed":
             how = self._hold(loan_ids, intent, "dispute", False, None)
-        elif intent.kind == "opt_out" and borrower.phone:
+        elif intent.kind == "opt_out" and borrower.phone and self.replies is not None:
             self.replies.reply(borrower.phone, OPT_OUT_WORD.get(jurisdiction, "STOP"))
             how = "keyword_reply"
         else:

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from arrears.events.dialer import CallTask
 from localcloud.behaviour_model import LIFT_DAYS, PROFILES, BorrowerModel, Contact, Intent
 from localcloud.book import BookEntry
-from localcloud.cloud import ACCOUNT, REGION
+from localcloud.cloud import LocalCloud
 from localcloud.intents import IntentPort
 
 Scheduled = tuple[datetime, str, tuple[Any, ...]]
@@ -88,10 +88,17 @@ class ReactingBorrowers:
     """The book's borrowers as behaviour models; see the module docstring."""
 
     def __init__(
-        self, book: list[BookEntry], seed: int, start: date, port: IntentPort, reminders_topic: str
+        self,
+        book: list[BookEntry],
+        seed: int,
+        start: date,
+        port: IntentPort,
+        reminders_topic: str,
+        sent: LocalCloud,
     ) -> None:
         self.port = port
         self.reminders_topic = reminders_topic
+        self.sent = sent  # where what Arrears sent is read (`LocalCloud.sent_since`)
         self.entries = {e.loan.loan_id: e for e in book if manages(e)}
         self.loans_of: dict[str, list[BookEntry]] = {}
         for entry in self.entries.values():
@@ -189,22 +196,15 @@ class ReactingBorrowers:
     # -- contacts -----------------------------------------------------------------------------------
 
     def observe(self, now: datetime) -> None:
-        """The texts and e-mails Arrears sent since the last look, as contacts at `now`."""
-        from moto.sns.models import sns_backends
-
-        backend = sns_backends[ACCOUNT][REGION]
-        if len(backend.sms_messages) != self._sms_seen:
-            sms = list(backend.sms_messages.values())
-            for number, _ in sms[self._sms_seen :]:
-                bid = self.by_phone.get(str(number))
-                if bid is not None:
-                    self._contact(bid, Contact(now, "SMS"))
-            self._sms_seen = len(sms)
-        topic = backend.topics.get(self.reminders_topic)
-        notes = topic.sent_notifications if topic is not None else []
-        if len(notes) == self._mail_seen:
-            return
-        for note in notes[self._mail_seen :]:
+        """The texts and e-mails Arrears sent since the last look (`LocalCloud.sent_since`: moto's
+        SNS or the fast path's), as contacts at `now`."""
+        sms, notes = self.sent.sent_since(self.reminders_topic, self._sms_seen, self._mail_seen)
+        for number, _ in sms:
+            bid = self.by_phone.get(number)
+            if bid is not None:
+                self._contact(bid, Contact(now, "SMS"))
+        self._sms_seen += len(sms)
+        for note in notes:
             try:
                 to = str(json.loads(note[1]).get("to", ""))
             except ValueError:
@@ -212,7 +212,7 @@ class ReactingBorrowers:
             bid = self.by_email.get(to)
             if bid is not None:
                 self._contact(bid, Contact(now, "EMAIL"))
-        self._mail_seen = len(notes)
+        self._mail_seen += len(notes)
 
     def answer_call(self, borrower_id: str, timezone: str, now: datetime) -> tuple[str, bool] | None:
         """Who answers a call to the borrower at `now` (the dialer contract's result, and whether it

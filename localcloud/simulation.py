@@ -160,6 +160,7 @@ class Simulation:
             start,
             EventBusIntents(self.cloud, self.replies, self.plan_voices),
             self.stack.physical["RemindersTopic"],
+            self.cloud,
         )
         self.dialer.borrowers = self.reactions
         # The lending core disbursing loans and updating borrowers during the run (localcloud.lending_core).

@@ -39,6 +39,13 @@ class MemoryCloud(LocalCloud):
         super().__init__(stack, **options)
         world.sqs.now = lambda: self.clock
 
+    def sent_since(
+        self, topic_arn: str, sms_seen: int, notes_seen: int
+    ) -> tuple[list[tuple[str, str]], list[tuple[Any, ...]]]:
+        """`LocalCloud.sent_since` from the in-memory SNS (the same order and shapes as moto's)."""
+        sns = self.world.sns
+        return sns.sms[sms_seen:], sns.notifications.get(topic_arn, [])[notes_seen:]
+
     # -- handlers -----------------------------------------------------------------------------
 
     @contextmanager

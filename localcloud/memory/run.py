@@ -3,8 +3,13 @@
 `CoreRun` drives the production handlers through simulated days with the events of the collections
 core only: the template's schedules of the sweep (start, workers, deadline check) and of the
 deferred release, the loans' streams (planner, dispatcher, archiver), and the borrowers' payments and
-returned payments on the book's fixed schedule (`Simulation._payment_times`), sent as the lending
-core's `PaymentReceived` / `PaymentReversed` on LoanEventsBus (`Simulation._pay`, `_reverse`).
+returned payments, sent as the lending core's `PaymentReceived` / `PaymentReversed` on LoanEventsBus
+(`Simulation._pay`, `_reverse`). The payments follow the book's fixed schedule
+(`Simulation._payment_times`), or, with `react_seed`, the reacting borrowers' model for the borrowers
+it drives (`localcloud.reactions`, as in the demo): each decides day by day whether to pay, more
+likely in the days after a text or an e-mail reached them, and answers with promises, hardship and
+disputes (HoldChanged on LoanEventsBus); there is no dialer, desk, text reply or API on this path, so
+calls go unanswered and an opt-out, a complaint or a plan request is recorded only.
 
 The same `CoreRun` runs over `LocalCloud` (moto) or `MemoryCloud` (localcloud.memory.cloud): what it
 does is identical, so the two runs of one seed must leave identical tables and archive. The moto
@@ -30,6 +35,8 @@ from arrears.config.playbook import bundled_playbook
 from arrears.usecases.onboarding import register_loan
 from localcloud.book import BookEntry
 from localcloud.cloud import LocalCloud
+from localcloud.intents import EventBusIntents
+from localcloud.reactions import ReactingBorrowers, manages
 from localcloud.schedules import Schedule, firings_of
 from localcloud.simulation import RunStats, Simulation
 from localcloud.stack import LocalStack
@@ -42,7 +49,15 @@ CORE_SCHEDULES = ("SweepFunction", "SweepDeadlineFunction", "DeferredReleaseFunc
 class CoreRun:
     """A book on a cloud, run day by day through the core loop (see the module docstring)."""
 
-    def __init__(self, cloud: LocalCloud, container: Container, book: list[BookEntry], start: date) -> None:
+    def __init__(
+        self,
+        cloud: LocalCloud,
+        container: Container,
+        book: list[BookEntry],
+        start: date,
+        *,
+        react_seed: int | None = None,
+    ) -> None:
         self.cloud = cloud
         self.container = container
         self.loans = container.loans
@@ -58,6 +73,16 @@ class CoreRun:
             for source in function.events
             if source.kind == "schedule"
         ]
+        self.reactions: ReactingBorrowers | None = None
+        if react_seed is not None:
+            self.reactions = ReactingBorrowers(
+                book,
+                react_seed,
+                start,
+                EventBusIntents(cloud, None),
+                cloud.stack.physical["RemindersTopic"],
+                cloud,
+            )
 
     # The moto demo's own code for the lending core's side, shared (not copied): these methods read
     # only `start`, `entries`, `loans`, `cloud` and `stats`, which a CoreRun has too.
@@ -98,7 +123,14 @@ class CoreRun:
         for moment, schedule in firings_of(self.schedules, begin, end):
             heapq.heappush(queue, (moment, order, "schedule", (schedule.function,)))
             order += 1
+        reactions = self.reactions
+        if reactions is not None:
+            for moment in reactions.days(begin, end):
+                heapq.heappush(queue, (moment, order, "borrowers-day", ()))
+                order += 1
         for entry in self.book:
+            if reactions is not None and manages(entry):
+                continue  # the behaviour model decides when this borrower pays
             for moment, kind, args in self._payment_times(entry, end):
                 # A payment on the first local day east of UTC can be before the run's first UTC
                 # instant (07:17 in Shanghai on day one): it arrives as the run starts.
@@ -119,8 +151,15 @@ class CoreRun:
                     self._record_deadline_check(response)
             elif kind == "reverse":
                 self._reverse(*args)
+            elif kind == "borrowers-day" and reactions is not None:
+                for later, next_kind, next_args in reactions.day(moment):
+                    if later < end:
+                        heapq.heappush(queue, (max(later, moment), order, next_kind, next_args))
+                        order += 1
             else:
                 self._pay(*args)
+            if reactions is not None:
+                reactions.observe(self.cloud.clock)
             if progress is not None:
                 progress(moment)
         self.cloud.advance_to(end)

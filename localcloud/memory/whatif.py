@@ -10,10 +10,16 @@ strategy arm the cure and roll rates with 95 % Wilson intervals and the two-prop
 the champion) and `report.html` (tools/arrears_report, the demo's report), beside the exported
 archive and reporting snapshot.
 
-Not on the fast path (the full demo on moto has them): the dialer and the desk, replies by text, the
-borrower API, erasure requests, the reacting borrowers' model (payments follow the book's fixed
-schedule) and injected faults. The handlers' AWS requests are counted as on the moto path, so the
-report's cost is priced from them.
+The borrowers react (`localcloud.reactions`, the demo's behaviour model): whether each pays, day by
+day, depends on their ability and willingness and on the texts and e-mails that reached them, so the
+strategy arms can differ in what they cure; they answer with promises to pay, hardship and disputes.
+`--fixed-schedule` makes every borrower pay on the book's fixed schedule instead (the arms then differ
+only in what they send: a check of the statistics, which should find no difference in cure rates).
+
+Not on the fast path (the full demo on moto has them): the dialer and the desk (calls go
+unanswered), replies by text and the borrower API (an opt-out, a complaint or a plan request is
+recorded only), erasure requests and injected faults. The handlers' AWS requests are counted as on
+the moto path, so the report's cost is priced from them.
 """
 
 from __future__ import annotations
@@ -83,15 +89,24 @@ def part_of(entry: BookEntry, parts: int) -> int:
 
 
 def run_part(
-    loans: int, days: int, seed: int, start: date, out: Path, part: int, parts: int, progress: bool
+    loans: int,
+    days: int,
+    seed: int,
+    start: date,
+    out: Path,
+    part: int,
+    parts: int,
+    progress: bool,
+    react: bool = True,
 ) -> dict[str, Any]:
     """Run the loans of world `part` of `parts` (all of them when `parts` is 1) in a world of their
-    own, export its archive and reporting snapshot into `out`; its speed, figures and export."""
+    own, export its archive and reporting snapshot into `out`; its speed, figures and export.
+    `react`: the borrowers react (`CoreRun`'s `react_seed`), else the book's fixed schedule."""
     with mock_aws(), young_collections_only():  # moto: only the deployed names, secrets, parameters
         stack = deploy(template_path())
         cloud, container = in_memory(stack, start, seed, trim_streams=True)
         book = [e for e in generate_book(loans, seed, start) if part_of(e, parts) == part]
-        run = CoreRun(cloud, container, book, start)
+        run = CoreRun(cloud, container, book, start, react_seed=seed if react else None)
         began, cpu_began = time.perf_counter(), time.process_time()
         run.load()
         loaded, cpu_loaded = time.perf_counter(), time.process_time()
@@ -118,6 +133,8 @@ def run_part(
             "exported": exported,
             "invocations": sum(cloud.counts.values()),
             "counted": container.world.requests(),  # type: ignore[attr-defined]
+            # what the reacting borrowers did (contacts that reached them, intents, payments)
+            "behaviour": run.reactions.summary(start + timedelta(days=days)) if run.reactions else {},
         }
 
 
@@ -148,7 +165,15 @@ def _merge(parts: list[Path], out: Path) -> None:
 
 
 def what_if(
-    *, loans: int, days: int, seed: int, start: date, out: Path, progress: bool = True, workers: int = 1
+    *,
+    loans: int,
+    days: int,
+    seed: int,
+    start: date,
+    out: Path,
+    progress: bool = True,
+    workers: int = 1,
+    react: bool = True,
 ) -> dict[str, Any]:
     """Run the book and write `out/summary.json` and `out/report.html`; returns the summary.
 
@@ -161,10 +186,10 @@ def what_if(
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     if workers <= 1:
-        results = [run_part(loans, days, seed, start, out, 0, 1, progress)]
+        results = [run_part(loans, days, seed, start, out, 0, 1, progress, react)]
     else:
         folders = [out / f"part-{k}" for k in range(workers)]
-        arguments = [(loans, days, seed, start, folders[k], k, workers, False) for k in range(workers)]
+        arguments = [(loans, days, seed, start, folders[k], k, workers, False, react) for k in range(workers)]
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             results = pool.starmap(run_part, arguments)
         _merge(folders, out)
@@ -180,6 +205,7 @@ def what_if(
         "end": (start + timedelta(days=days)).isoformat(),
         "path": "fast",
         "workers": workers,
+        "borrowers": "reacting" if react else "fixed schedule",
     }
     outcomes = report_outcomes(
         out=out,
@@ -202,16 +228,16 @@ def what_if(
             "load_cpu_seconds": round(total["load_cpu_seconds"], 1),
         },
         "figures": total["figures"],
+        "behaviour": total["behaviour"],
         "archive_objects": total["archive_objects"],
         "outcomes": outcomes,
         # The handlers' AWS requests as the moto path counts them (the report's cost is priced from them).
         "aws_requests": total["counted"],
         "not_on_the_fast_path": [
-            "dialer and desk",
-            "text replies",
-            "borrower API",
+            "dialer and desk (calls go unanswered)",
+            "text replies (an opt-out is recorded only)",
+            "borrower API (a complaint or a plan request is recorded only)",
             "erasure requests",
-            "reacting borrowers",
             "fault injection",
         ],
     }
@@ -223,9 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="arrears-whatif", description=__doc__.split("\n")[0])
     parser.add_argument("--loans", type=int, default=2000, help="loans in the book (default: 2000)")
     parser.add_argument("--days", type=int, default=90, help="simulated days (default: 90)")
-    parser.add_argument("--seed", type=int, default=7, help="the book's and the run's seed")
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 3, 1), help="first day (ISO)")
-    parser.add_argument("--out", type=Path, default=Path("whatif-out"), help="output folder")
+    parser.add_argument("--seed", type=int, default=7, help="the book's and the run's seed (default: 7)")
+    first = date(2026, 3, 1)
+    parser.add_argument("--start", type=date.fromisoformat, default=first, help=f"first day ({first})")
+    parser.add_argument("--out", type=Path, default=Path("whatif-out"), help="output folder (whatif-out)")
+    parser.add_argument(
+        "--fixed-schedule",
+        action="store_true",
+        help="borrowers pay on the book's fixed schedule and ignore every contact (default: they react)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--workers", type=int, default=1, help="worlds run in parallel, one process each (default: 1)"
@@ -240,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         out=args.out,
         progress=not args.no_progress,
         workers=args.workers,
+        react=not args.fixed_schedule,
     )
     speed = summary["speed"]
     print(

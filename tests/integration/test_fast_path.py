@@ -7,10 +7,11 @@ and actions, and the same figures: the fast path is a faster engine, not a secon
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,10 @@ RANDOM = {"append_token"}  # a uuid4 each write draws (the history's own-retry t
 COMPARED_TABLES = ("ContactsTable", "LoansTable", "ActionsTable", "DelinquencyHistoryTable", "PaymentsTable")
 
 
-def _run(parts: tuple[object, object], loans: int, days: int) -> CoreRun:
+def _run(parts: tuple[object, object], loans: int, days: int, react_seed: int | None = None) -> CoreRun:
     cloud, container = parts
-    run = CoreRun(cloud, container, generate_book(loans, 11, START), START)  # type: ignore[arg-type]
+    book = generate_book(loans, 11, START)
+    run = CoreRun(cloud, container, book, START, react_seed=react_seed)  # type: ignore[arg-type]
     run.load()
     run.run(days)
     return run
@@ -40,15 +42,19 @@ def _drawn_apart(items: list[dict[str, object]]) -> list[dict[str, object]]:
     return sorted(kept, key=lambda item: sorted((k, str(v)) for k, v in item.items()))
 
 
-@pytest.fixture
-def runs(stack: LocalStack) -> tuple[CoreRun, CoreRun, RequestCount]:
+@pytest.fixture(params=["fixed", "reacting"])
+def runs(stack: LocalStack, request: pytest.FixtureRequest) -> tuple[CoreRun, CoreRun, RequestCount]:
+    """The same book on both paths: borrowers on the book's fixed schedule, or reacting (the
+    behaviour model reads what each path's SNS delivered and answers through LoanEventsBus)."""
+    # 20 loans: the smallest book of this seed whose modelled borrowers decide a payment in 10 days
+    react_seed, loans = (11, 20) if request.param == "reacting" else (None, 12)
     counted = RequestCount()  # the moto path's requests, counted by botocore's hooks
     counted.install()
     try:
-        moto = _run(on_moto(stack, START), 12, 10)
+        moto = _run(on_moto(stack, START), loans, 10, react_seed)
     finally:
         counted.uninstall()
-    fast = _run(in_memory(stack, START, seed=11), 12, 10)
+    fast = _run(in_memory(stack, START, seed=11), loans, 10, react_seed)
     return moto, fast, counted
 
 
@@ -68,6 +74,13 @@ def test_both_paths_leave_the_same_contacts_archive_and_figures(
     # parts: what the report's cost is priced from.
     fast_counted: Any = fast.container
     assert fast_counted.world.requests() == counted.as_json()
+    if moto.reactions is not None and fast.reactions is not None:
+        # The borrowers saw the same texts and e-mails at the same instants and did the same.
+        end = START + timedelta(days=10)
+        behaviour = moto.reactions.summary(end)
+        assert fast.reactions.summary(end) == behaviour
+        assert behaviour["payments"]["scheduled"] > 0, "the model must decide payments"
+        assert sum(behaviour["contacts_that_reached_them"].values()) > 0
 
 
 def test_a_book_split_across_worlds_gives_the_figures_of_one(tmp_path: Path) -> None:
@@ -83,7 +96,10 @@ def test_a_book_split_across_worlds_gives_the_figures_of_one(tmp_path: Path) -> 
     transitions = [(tmp_path / run / "data" / "transitions.jsonl").read_text() for run in ("one", "two")]
     assert transitions[0] == transitions[1]
     assert transitions[0], "the book must reach bucket transitions"
-    assert (tmp_path / "two" / "report.html").exists()
+    report = (tmp_path / "two" / "report.html").read_text()
+    assert 'id="path"' in report
+    assert "Borrowers react" in report
+    assert two["behaviour"]["payments"]["scheduled"] == one["behaviour"]["payments"]["scheduled"] > 0
 
 
 def test_arrears_whatif_runs_in_a_shell_with_no_aws_configuration(tmp_path: Path) -> None:
@@ -92,11 +108,14 @@ def test_arrears_whatif_runs_in_a_shell_with_no_aws_configuration(tmp_path: Path
     shell = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     shell |= {"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
     command = [sys.executable, "-m", "localcloud.memory.whatif", "--loans", "3", "--days", "2"]
-    command += ["--no-progress", "--out", str(tmp_path / "w")]
+    command += ["--no-progress", "--fixed-schedule", "--out", str(tmp_path / "w")]
     done = subprocess.run(command, env=shell, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
     assert done.returncode == 0, done.stderr[-2000:]
     assert "report.html" in done.stdout
-    assert (tmp_path / "w" / "summary.json").exists()
+    summary = json.loads((tmp_path / "w" / "summary.json").read_text())
+    assert summary["run"]["borrowers"] == "fixed schedule"
+    # the report says what a fixed schedule means for the arms' comparison
+    assert "ignore every contact" in (tmp_path / "w" / "report.html").read_text()
 
 
 def test_a_payment_due_before_the_first_utc_instant_arrives_as_the_run_starts(stack: LocalStack) -> None:
