@@ -65,6 +65,7 @@ PRICES: dict[str, Price] = {
         0.50 / 1e6, "standard topic publish (64 KB chunk); SMS is priced per country", SNS, AS_OF
     ),
     "s3_put": Price(0.005 / 1e3, "PUT, COPY, POST or LIST request (S3 Standard)", S3, AS_OF),
+    "s3_get": Price(0.0004 / 1e3, "GET, SELECT and every other request (S3 Standard)", S3, AS_OF),
     "kms_request": Price(0.03 / 1e4, "KMS API request (symmetric key)", KMS, AS_OF),
     # SMS is priced per message part and destination country; only the destinations with a price
     # here are priced (the report counts the others and says they are not priced). US: the base price

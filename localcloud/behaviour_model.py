@@ -321,7 +321,8 @@ BOOK_MIX = (
     (Behaviour.NEVER, 0.15),
 )
 # The shipped strategies' early cadence (config/bundled/strategies.yaml), as days past due: SMS on
-# day 1 and 3, an e-mail on day 3, calls on day 5 and 15 (three attempts each), an e-mail on day 14.
+# day 1 and 3, an e-mail on day 3, calls on day 5 and 15 (three attempts each), an e-mail on day 14,
+# one call attempt on days 30 and 45.
 STANDARD_CADENCE: tuple[tuple[int, Channel], ...] = (
     (1, "SMS"),
     (3, "SMS"),

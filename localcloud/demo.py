@@ -26,7 +26,7 @@ def print_outcomes(outcomes: dict[str, Any]) -> None:
             mde = test["minimum_detectable_effect"]
             print(
                 f"{jurisdiction:<8} {arm} vs champion: {100 * test['difference']:+.1f} pts, p = "
-                f"{test['p_value']:.2f} ({verdict}; detectable: {100 * mde if mde else float('nan'):.0f} pts)"
+                f"{test['p_value']:.2f} ({verdict}; detectable: {100 * mde if mde else float('nan'):.1f} pts)"
             )
     cost = outcomes["cost"]
     per_thousand = cost["usd_per_1000_loans"]

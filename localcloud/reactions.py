@@ -356,13 +356,16 @@ class ReactingBorrowers:
             "plan_instalments_drawn": dict(sorted(self.stats.plan_instalments.items())),
         }
 
-    def per_loan(self, end: date) -> dict[str, dict[str, int]]:
+    def per_loan(self, end: date, *, opt_outs: bool = False) -> dict[str, dict[str, int]]:
         """Counts per loan for the report: promises judged (kept, or their date passed before `end`)
         and kept, complaints (call attempts and opt-outs come from the archive:
-        `localcloud.outcomes.archive_outcome_counts`)."""
+        `localcloud.outcomes.archive_outcome_counts`). `opt_outs`: also the opt-outs the borrowers
+        asked for (the fast path, where none reaches Arrears or its archive)."""
         out: dict[str, dict[str, int]] = {}
         for loan_id, kinds in self.intents_by_loan.items():
             out.setdefault(loan_id, {})["complaints"] = kinds.get("complaint", 0)
+            if opt_outs:
+                out[loan_id]["opt_outs"] = kinds.get("opt_out", 0)
         for record in self.promises:
             # One promise per conversation, counted on the borrower's first loan (not once per loan).
             row = out.setdefault(record.loan_ids[0], {})

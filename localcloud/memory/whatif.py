@@ -135,6 +135,10 @@ def run_part(
             "counted": container.world.requests(),  # type: ignore[attr-defined]
             # what the reacting borrowers did (contacts that reached them, intents, payments)
             "behaviour": run.reactions.summary(start + timedelta(days=days)) if run.reactions else {},
+            # per loan, the complaints and opt-outs behind the report's rates (None: not observed)
+            "per_loan": run.reactions.per_loan(start + timedelta(days=days), opt_outs=True)
+            if run.reactions
+            else None,
         }
 
 
@@ -214,6 +218,7 @@ def what_if(
         counted=total["counted"],
         invocations=total["invocations"],
         run=summary_run,
+        behaviour=total["per_loan"],
     )
     loan_days = total["loans"] * days
     summary = {
@@ -274,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         react=not args.fixed_schedule,
     )
+    from localcloud.demo import print_outcomes
+
+    print_outcomes(summary["outcomes"])
     speed = summary["speed"]
     print(
         f"arrears-whatif: {args.loans} loans x {args.days} days in {speed['total_seconds']} s "

@@ -40,3 +40,28 @@ def test_the_cli_says_what_is_wrong_with_its_environment(
     environment.write_text("{}")
     assert importer.main([str(SAMPLE), "--environment", str(environment)]) == 1
     assert "arrears-import:" in capsys.readouterr().err
+
+
+def test_check_validates_the_rows_without_any_aws(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    book = tmp_path / SAMPLE.name
+    book.write_bytes(SAMPLE.read_bytes())
+    assert importer.main([str(book), "--check"]) == 2
+    out = capsys.readouterr().out
+    assert "97 rows read, 1 would be rejected" in out
+    assert "line 97 (loan SL-0999): disbursed_on:" in out
+    report = tmp_path / "book.jsonl.errors.jsonl"
+    assert [json.loads(line)["line"] for line in report.read_text().splitlines()] == [97]
+
+
+def test_a_stack_unreachable_without_a_region_is_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    assert importer.main([str(SAMPLE), "--stack", "arrears-prod"]) == 1
+    assert "arrears-import: NoRegionError:" in capsys.readouterr().err

@@ -145,3 +145,12 @@ def test_a_line_that_cannot_be_read_is_a_problem_of_its_own_and_the_next_rows_re
     assert problems(jsonl({**BORROWER, "timezone": "Asia/" + "x" * 300})) == [
         (1, "borrower", "B-1", "timezone")
     ]
+
+
+def test_a_json_lines_row_may_give_its_schema_version_as_a_number() -> None:
+    text = jsonl(
+        {**BORROWER, "schema_version": 1},
+        {**LOAN, "schema_version": 2},
+        {**LOAN, "schema_version": True},  # not a version, not a number
+    )
+    assert problems(text) == [(2, "loan", "L-1", "schema_version"), (3, "loan", "L-1", "schema_version")]

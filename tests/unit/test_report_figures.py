@@ -12,6 +12,7 @@ import pytest
 
 from arrears_report import figures as F
 from arrears_report.report import build_figures, render
+from arrears_report.stats import wilson
 from arrears_report.tables import QUERIES, open_local, run
 
 # (loan, jurisdiction, arm, disbursed_on, [(changed_on, from, to, dpd)])
@@ -383,3 +384,31 @@ def test_a_run_without_plans_reports_none(tmp_path: Path) -> None:
     assert figures["plans"] == []
     page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
     assert "No repayment plan was asked for." in page
+
+
+def test_the_cure_curve_never_falls_when_younger_episodes_cure_faster() -> None:
+    """Two young episodes cure on day 1; two old ones never cure (one open, one charged off). The
+    share among episodes observed k days fell from 2/4 on day 1 to 0/2 on day 10 (only the old ones
+    are observed that long); the cure curve stays at 1/2: the young ones are cured, not forgotten."""
+    as_of = date(2026, 4, 10)
+
+    def episode(started: str, cured: int, days: int | None, end: str | None) -> dict[str, object]:
+        return {"started_on": started, "cured": cured, "days_to_end": days, "end_state": end}
+
+    episodes = [
+        episode("2026-04-01", 1, 1, "M0"),
+        episode("2026-04-01", 1, 1, "M0"),
+        episode("2026-03-01", 0, None, None),  # still delinquent at the end of the data
+        episode("2026-03-01", 0, 20, "CHARGED_OFF"),  # never cures: stays at risk while observed
+    ]
+    curve = F.cure_curve(episodes, as_of, 30)
+    rates = [p["rate"] for p in curve]
+    assert rates == sorted(rates)
+    assert (rates[0], rates[1], rates[10], rates[30]) == (0.0, 0.5, 0.5, 0.5)
+    assert (curve[1]["at_risk"], curve[10]["at_risk"], curve[30]["successes"]) == (4, 2, 2)
+    # Nothing censored by day 1: the plain share and its Wilson interval.
+    two_of_four = wilson(2, 4)
+    assert (curve[1]["low"], curve[1]["high"]) == (
+        pytest.approx(two_of_four.low, abs=1e-6),
+        pytest.approx(two_of_four.high, abs=1e-6),
+    )

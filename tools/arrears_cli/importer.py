@@ -5,9 +5,14 @@ every row validated, borrowers, loans and payment history written through onboar
 rows reported with their line, field and problem (never a personal value). Re-running it with the
 same file changes nothing.
 
+    arrears-import book.csv --check                         # validate every row; no AWS, nothing written
     arrears-import book.csv --stack arrears-prod            # the tables of a deployed stack
     arrears-import book.csv --environment env.json          # a function environment, as JSON
     arrears-import book.csv --stack arrears-prod --report rejected.jsonl
+
+`--check` validates each row on its own (fields, types, units, the schema version) and reports
+what the import would reject for them; what only the tables can tell (a loan whose borrower is
+neither in the file nor stored, a loan that differs from the stored one) is known at the import.
 
 With `--stack`, the tables, the borrower-token secret and the collection policy are those of the
 stack's import function (`<stack>-book-import`, read with lambda:GetFunctionConfiguration: its
@@ -28,11 +33,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from arrears.adapters.container import Container
 from arrears.config.settings import load_settings
+from arrears.events.book_file import parse_book
 from arrears.handlers.book_import import import_text
-from arrears.usecases.book_import import ImportReport
+from arrears.usecases.book_import import ImportReport, RowProblem
 
 __all__ = ["function_environment", "main", "run_import"]
 
@@ -63,26 +70,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("file", type=Path, help="the book file (.csv, or .jsonl for JSON Lines)")
     target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--check", action="store_true", help="validate the rows only (no AWS, no writes)")
     target.add_argument("--stack", help="a deployed stack's name")
     target.add_argument("--environment", type=Path, help="a JSON file of a function's environment")
     parser.add_argument(
         "--report", type=Path, help="where to write the rejected rows (default: FILE.errors.jsonl)"
     )
+    parser.add_argument("--region", default=None, help="AWS region (default: your AWS configuration's)")
+    parser.add_argument("--profile", default=None, help="AWS profile (default: your AWS configuration's)")
     args = parser.parse_args(argv)
-    session = boto3.session.Session()
+    target_report = args.report or args.file.with_name(args.file.name + ".errors.jsonl")
+    if args.check:
+        try:
+            records = parse_book(args.file.read_text(encoding="utf-8-sig"), args.file.name)
+        except (OSError, ValueError) as error:
+            print(f"arrears-import: {error}", file=sys.stderr)
+            return 1
+        _write_problems(target_report, records.problems)
+        print(
+            f"{args.file}: {records.rows_read} rows read, {len({p.line for p in records.problems})} "
+            f"would be rejected (checked each row on its own; nothing written)"
+        )
+        return _print_problems(records.problems, target_report)
     try:
+        session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
         if args.stack:
             environment = function_environment(args.stack, session)
         else:
             environment = json.loads(args.environment.read_text())
         report = run_import(args.file, environment, datetime.now(UTC), session)
-    except (OSError, ValueError, RuntimeError) as error:
-        print(f"arrears-import: {error}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError, BotoCoreError, ClientError) as error:
+        # no region, no credentials, no such stack, access denied: said plainly, no traceback
+        print(f"arrears-import: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    target_report = args.report or args.file.with_name(args.file.name + ".errors.jsonl")
-    target_report.write_text(
-        "".join(json.dumps(p.as_json(), ensure_ascii=False) + "\n" for p in report.problems)
-    )
+    _write_problems(target_report, report.problems)
     summary = report.as_json()
     print(
         f"{args.file}: {summary['rows_read']} rows read, {summary['imported']} imported, "
@@ -90,11 +111,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     for key, count in summary["by_record"].items():
         print(f"  {key}: {count}")
-    for problem in report.problems:
+    return _print_problems(report.problems, target_report)
+
+
+def _write_problems(path: Path, problems: list[RowProblem]) -> None:
+    path.write_text("".join(json.dumps(p.as_json(), ensure_ascii=False) + "\n" for p in problems))
+
+
+def _print_problems(problems: list[RowProblem], report: Path) -> int:
+    """Each problem on a line (line, record, id, field, problem: never a value); the exit status."""
+    for problem in problems:
         print(f"  line {problem.line} ({problem.record} {problem.id}): {problem.field}: {problem.problem}")
-    if report.problems:
-        print(f"rejected rows written to {target_report}")
-    return 2 if report.problems else 0
+    if problems:
+        print(f"rejected rows written to {report}")
+    return 2 if problems else 0
 
 
 if __name__ == "__main__":

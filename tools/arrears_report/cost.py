@@ -3,9 +3,11 @@
 Requests are priced one by one: a DynamoDB request at one read or write request unit (items under
 4 KB read and 1 KB written: a lower bound; `make bench` meters the units exactly), a Lambda invocation
 at the request price (compute time is not measured on the local cloud and is left out), SQS, SNS
-publish (not SMS), S3 PUT-class and KMS requests at theirs. SMS parts are priced per destination
-country when the table has a price (else counted as not priced). Other requests (S3 GET, Secrets
-Manager, SSM, CloudWatch) are counted and listed as not priced.
+publish (not SMS) and KMS requests at theirs, and S3's as S3 bills them: PUT, COPY, POST and LIST at
+the PUT price (with the object-lock retention, legal hold and tagging puts, which S3 bills as PUT
+requests), DELETE free, every other request at the GET price. SMS parts are priced per destination
+country when the table has a price (else counted as not priced). Other requests (Secrets Manager,
+SSM, CloudWatch) are counted and listed as not priced.
 """
 
 from __future__ import annotations
@@ -24,19 +26,29 @@ _S3_PUT_CLASS = {
     "ListObjects",
     "ListObjectsV2",
     "CreateMultipartUpload",
+    "PutObjectRetention",
+    "PutObjectLegalHold",
+    "PutObjectTagging",
 }
+FREE = "free"
+"""`price_of_request`'s answer for a request AWS does not charge (S3's DELETE and multipart abort)."""
 
 
 def price_of_request(service: str, operation: str) -> str | None:
-    """The PRICES key a request is priced at, or None when it is not priced."""
+    """The PRICES key a request is priced at, `FREE` when AWS does not charge it, or None when it is
+    not priced."""
     if service == "dynamodb":
         return "dynamodb_read_request_unit" if operation in _DYNAMODB_READS else "dynamodb_write_request_unit"
     if service == "sqs":
         return "sqs_request"
     if service == "sns" and operation == "Publish":
         return "sns_publish"
-    if service == "s3" and operation in _S3_PUT_CLASS:
-        return "s3_put"
+    if service == "s3":
+        if operation in _S3_PUT_CLASS:
+            return "s3_put"
+        if operation.startswith("Delete") or operation == "AbortMultipartUpload":
+            return FREE
+        return "s3_get"
     if service == "kms":
         return "kms_request"
     return None
@@ -63,6 +75,9 @@ def run_cost(
         key = price_of_request(service, operation)
         if key is None:
             not_priced[name] += count
+            continue
+        if key == FREE:
+            units[FREE] += count
             continue
         units[key] += count
         usd[key] += count * PRICES[key].usd

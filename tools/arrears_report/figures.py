@@ -18,10 +18,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from arrears_report.stats import Proportion, minimum_detectable_effect, two_proportion_z, wilson
+from arrears_report.stats import (
+    Proportion,
+    minimum_detectable_effect,
+    two_proportion_z,
+    wilson,
+    wilson_bounds,
+)
 
 OPEN_STATES = ("M0", "M1", "M2", "M3", "M4+")
 END_STATES = ("CLOSED", "CHARGED_OFF")
@@ -97,21 +103,52 @@ def cure_figures(episodes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def cure_curve(episodes: Iterable[Mapping[str, Any]], as_of: date, max_days: int) -> list[dict[str, Any]]:
-    """Share of the episodes cured within k days of their start, k = 0..max_days, with intervals.
+    """The share of episodes cured within k days of their start, k = 0..max_days: a cumulative
+    curve that never falls, with its 95 % interval. Each point: `rate`, `low`, `high`, `successes`
+    (cures seen by day k), `trials` (episodes), `at_risk` (episodes still at risk on day k).
 
-    An episode counts for day k only when it started at least k days before `as_of` (the end of the
-    data): a younger one could still cure within k days (right-censoring)."""
-    rows = list(episodes)
+    Kaplan-Meier with the end of the data (`as_of`) as the only censoring: on day t an episode is at
+    risk when it is not cured before t and was observed at least t days (it started at least t days
+    before `as_of`); rate(k) = 1 - prod over t <= k of (1 - cures on day t / at risk on day t). A
+    charged-off episode is known never to cure within the data, so it stays at risk while observed
+    (the cumulative incidence of cure with charge-off as a competing event, under censoring by the
+    calendar alone: Fine & Gray, JASA 94 (1999) 496-509). Interval: Wilson on the effective sample
+    size rate(1 - rate) / Var, Var by Greenwood's formula (`stats.wilson_bounds`, Dorey & Korn 1987).
+    With every episode observed k days this is the plain share cured and its Wilson interval.
+
+    (Until 2026-12-02 each day's point was the share among episodes observed that long, so the
+    curve fell wherever older episodes cured less: a mix of cohorts, not a cure curve.)"""
+    horizons: list[int] = []  # days each episode was observed
+    cure_days: list[int | None] = []  # the day it cured, None if it did not (yet)
+    for r in episodes:
+        horizons.append((as_of - date.fromisoformat(str(r["started_on"])[:10])).days)
+        cured = int(r["cured"]) and r["days_to_end"] is not None
+        cure_days.append(int(r["days_to_end"]) if cured else None)
+    survival, greenwood, seen = 1.0, 0.0, 0
     curve = []
     for k in range(max_days + 1):
-        cutoff = (as_of - timedelta(days=k)).isoformat()
-        eligible = [r for r in rows if str(r["started_on"]) <= cutoff]
-        cured = sum(
-            1
-            for r in eligible
-            if int(r["cured"]) and r["days_to_end"] is not None and int(r["days_to_end"]) <= k
+        at_risk = sum(1 for h, c in zip(horizons, cure_days, strict=True) if h >= k and (c is None or c >= k))
+        cures = sum(1 for h, c in zip(horizons, cure_days, strict=True) if c == k and h >= k)
+        if cures:
+            survival *= 1 - cures / at_risk
+            if at_risk > cures:
+                greenwood += cures / (at_risk * (at_risk - cures))
+        seen += cures
+        rate = 1 - survival
+        variance = survival * survival * greenwood
+        n = rate * (1 - rate) / variance if variance > 0 and 0 < rate < 1 else at_risk or len(horizons)
+        low, high = wilson_bounds(rate, n)
+        curve.append(
+            {
+                "day": k,
+                "rate": round(rate, 6),
+                "low": round(low, 6),
+                "high": round(high, 6),
+                "successes": seen,
+                "trials": len(horizons),
+                "at_risk": at_risk,
+            }
         )
-        curve.append({"day": k, **interval(wilson(cured, len(eligible)))})
     return curve
 
 
@@ -190,12 +227,16 @@ def outcome_rates(
     right_party_contacts: int = 0,
     promises: int = 0,
     promises_kept: int = 0,
-    complaints: int = 0,
-    opt_outs: int = 0,
+    complaints: int | None = None,
+    opt_outs: int | None = None,
 ) -> dict[str, Any]:
     """Right-party-contact rate (of call attempts), promise-kept rate (of promises due), complaints and
-    opt-outs per 1,000 contacts; each None ("not measured") when its denominator is 0."""
-    per_thousand = (lambda n: round(1000 * n / contacts, 3)) if contacts else (lambda n: None)
+    opt-outs per 1,000 contacts; each None ("not measured") when its denominator is 0, and the last
+    two when their count is None (a run that does not observe them: never shown as 0)."""
+
+    def per_thousand(n: int | None) -> float | None:
+        return round(1000 * n / contacts, 3) if contacts and n is not None else None
+
     return {
         "right_party_contact_rate": interval(wilson(right_party_contacts, call_attempts))
         if call_attempts

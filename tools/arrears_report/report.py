@@ -95,11 +95,12 @@ def build_figures(
                 "cure_curve": F.cure_curve(episodes, as_of, max_days),
                 **F.outcome_rates(
                     contacts=contacts_sent[(jurisdiction, arm)],
-                    **{
-                        k: int(v)
-                        for k, v in measured.get((jurisdiction, arm), {}).items()
-                        if k in _RATE_COUNTS
-                    },
+                    # observed: every count, 0 where none happened; else none (not measured)
+                    **(
+                        {k: int(measured.get((jurisdiction, arm), {}).get(k, 0)) for k in _RATE_COUNTS}
+                        if behaviour is not None
+                        else {}
+                    ),
                 ),
             }
         per_jurisdiction[jurisdiction] = {
@@ -209,7 +210,7 @@ def chart_cure_curves(figures: Mapping[str, Any]) -> str:
                 x, [p["low"] for p in curve], [p["high"] for p in curve], alpha=0.15, color=line.get_color()
             )
     ax.set_xlabel("days since entering delinquency")
-    ax.set_ylabel("cured (Wilson 95 % band)")
+    ax.set_ylabel("cured within k days (Kaplan-Meier, 95 % band)")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
     ax.set_title("Cure curves per strategy arm")
@@ -287,7 +288,11 @@ def chart_plans(figures: Mapping[str, Any]) -> str:
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(PLAN_BARS))], [label for _, label in PLAN_BARS])
     ax.tick_params(axis="x", labelsize=7, rotation=30)
     ax.set_ylabel("count")
-    ax.legend(fontsize=7)
+    ax.set_ylim(bottom=0)
+    if figures["plans"]:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no repayment plan in this run", transform=ax.transAxes, ha="center", va="center")
     ax.set_title("Repayment plans per jurisdiction (from the archive)")
     return _svg(fig, "plans")
 

@@ -3,6 +3,9 @@
 * `wilson`: the Wilson score interval of a proportion (E. B. Wilson, "Probable inference, the law of
   succession, and statistical inference", JASA 22 (1927) 209-212; recommended over the Wald interval by
   Brown, Cai & DasGupta, "Interval estimation for a binomial proportion", Statistical Science 16 (2001)).
+* `wilson_bounds`: the same interval for a rate estimated with an effective sample size: a
+  Kaplan-Meier estimate with n = F(1-F)/Var(F) (Dorey & Korn, "Effective sample sizes for confidence
+  intervals for survival probabilities", Statistics in Medicine 6 (1987) 679-687).
 * `two_proportion_z`: the pooled two-proportion z-test (two-sided), as in any statistics text
   (e.g. NIST/SEMATECH e-Handbook of Statistical Methods, 7.3.3).
 * `minimum_detectable_effect`: the smallest absolute difference between two proportions a test at
@@ -48,14 +51,22 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> Proportion:
         raise ValueError(f"{successes} successes of {trials} trials")
     if trials == 0:
         return Proportion(0, 0, 0.0, 1.0, confidence)
-    z = _NORMAL.inv_cdf(1 - (1 - confidence) / 2)
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == trials else min(1.0, centre + half)
+    low, high = wilson_bounds(successes / trials, trials, confidence)
     return Proportion(successes, trials, low, high, confidence)
+
+
+def wilson_bounds(rate: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score bounds (low, high) of `rate` on `n` trials, `n` a count or an effective
+    sample size (> 0; [0, 1] otherwise); a rate of 0 has low 0, a rate of 1 high 1."""
+    if n <= 0:
+        return 0.0, 1.0
+    z = _NORMAL.inv_cdf(1 - (1 - confidence) / 2)
+    denominator = 1 + z * z / n
+    centre = (rate + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if rate <= 0 else max(0.0, centre - half)
+    high = 1.0 if rate >= 1 else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,12 @@ class _Row(BaseModel):
 
     schema_version: str
 
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        """A JSON Lines row may give the version as a number (`1`), as a CSV cell gives "1"."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("schema_version")
     @classmethod
     def _known_version(cls, value: str) -> str:
