@@ -7,14 +7,15 @@ returned payments, sent as the lending core's `PaymentReceived` / `PaymentRevers
 (`Simulation._pay`, `_reverse`). The payments follow the book's fixed schedule
 (`Simulation._payment_times`), or, with `react_seed`, the reacting borrowers' model for the borrowers
 it drives (`localcloud.reactions`, as in the demo): each decides day by day whether to pay, more
-likely in the days after a text or an e-mail reached them, and answers with promises, hardship and
-disputes (HoldChanged on LoanEventsBus); there is no dialer, desk, text reply or API on this path, so
-calls go unanswered and an opt-out, a complaint or a plan request is recorded only.
+likely in the days after a text or an e-mail reached them, and answers with hardship and disputes
+(HoldChanged on LoanEventsBus); there is no dialer, desk, text reply or API on this path, so calls go
+unanswered (and no promise to pay is made: promises come from conversations), and an opt-out, a
+complaint or a plan request is recorded only.
 
 The same `CoreRun` runs over `LocalCloud` (moto) or `MemoryCloud` (localcloud.memory.cloud): what it
 does is identical, so the two runs of one seed must leave identical tables and archive. The moto
 demo's other actors (the dialer and the collectors' desk, replies by text, the HTTP API's borrowers,
-erasure requests, the reacting borrowers' model) are not part of this loop: the fast path answers
+erasure requests) are not part of this loop: the fast path answers
 "what if this book ran under this strategy for N days", and the full demo stays on moto.
 """
 
