@@ -24,7 +24,8 @@ from localcloud.export import export_snapshot
 
 def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
     """Per loan id, from the exported archive alone: `call_attempts` (the dialer's reported attempts,
-    archived as CALL_TASK records with an attempt number), `right_party_contacts` (those whose result
+    archived as CALL_TASK records with an attempt number from 1; the task's own record is archived
+    with attempt 0, `arrears.domain.archive.ARCHIVE_DEFAULTS`), `right_party_contacts` (those whose result
     is `connected_borrower`), and `opt_outs` (applied OPT_OUT preference records, counted on the first
     loan the borrower's token was contacted about)."""
     counts: dict[str, Counter[str]] = {}
@@ -37,7 +38,8 @@ def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
                 record = json.loads(line)
                 loan_id = str(record["loan_id"])
                 first_loan.setdefault(str(record["borrower_token"]), loan_id)
-                if record.get("channel") == "CALL_TASK" and record.get("attempt") is not None:
+                attempt = record.get("attempt")
+                if record.get("channel") == "CALL_TASK" and isinstance(attempt, int) and attempt >= 1:
                     row = counts.setdefault(loan_id, Counter())
                     row["call_attempts"] += 1
                     row["right_party_contacts"] += record.get("result") == "connected_borrower"

@@ -310,8 +310,9 @@ class ReactingBorrowers:
         loan_ids = tuple(e.loan.loan_id for e in owing or entries)
         jurisdiction = entries[0].loan.jurisdiction
         self.stats.intents[intent.kind] += 1
-        for loan_id in loan_ids:
-            self.intents_by_loan.setdefault(loan_id, Counter())[intent.kind] += 1
+        # One intent is one complaint or opt-out of the borrower, however many loans it is about:
+        # counted on the first (as a promise is), so the report's rates count borrowers' acts.
+        self.intents_by_loan.setdefault(loan_ids[0], Counter())[intent.kind] += 1
         if intent.kind == "promise_to_pay" and intent.until is not None:
             self.promises.append(PromiseRecord(loan_ids, jurisdiction, intent.at, intent.until))
         return loan_ids

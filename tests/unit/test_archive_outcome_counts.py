@@ -27,6 +27,7 @@ def test_call_attempts_right_party_contacts_and_opt_outs_by_loan(tmp_path: Path)
     lines = [
         _contact("L1", "t1", "SMS", None, None),
         _contact("L1", "t1", "CALL_TASK", None, None),  # the task itself, not an attempt
+        _contact("L1", "t1", "CALL_TASK", 0, None),  # the task as archived (ARCHIVE_DEFAULTS): not one
         _contact("L1", "t1", "CALL_TASK", 1, "no_answer"),
         _contact("L1", "t1", "CALL_TASK", 2, "connected_borrower"),
         _contact("L2", "t1", "CALL_TASK", 1, "connected_other"),

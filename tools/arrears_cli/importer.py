@@ -86,10 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as error:
             print(f"arrears-import: {error}", file=sys.stderr)
             return 1
-        _write_problems(target_report, records.problems)
+        if records.problems:
+            _write_problems(target_report, records.problems)
         print(
             f"{args.file}: {records.rows_read} rows read, {len({p.line for p in records.problems})} "
-            f"would be rejected (checked each row on its own; nothing written)"
+            f"would be rejected (each row checked on its own; nothing imported)"
         )
         return _print_problems(records.problems, target_report)
     try:

@@ -59,8 +59,9 @@ class _Row(BaseModel):
     @field_validator("schema_version", mode="before")
     @classmethod
     def _version_as_text(cls, value: object) -> object:
-        """A JSON Lines row may give the version as a number (`1`), as a CSV cell gives "1"."""
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        """A JSON Lines row may give the version as a number (`1`), as a CSV cell gives "1"; any other
+        number or a boolean becomes text too, to be refused as an unknown version, not as a type."""
+        return str(value) if isinstance(value, int | float) else value
 
     @field_validator("schema_version")
     @classmethod
