@@ -12,7 +12,8 @@ archive and reporting snapshot.
 
 The borrowers react (`localcloud.reactions`, the demo's behaviour model): whether each pays, day by
 day, depends on their ability and willingness and on the texts and e-mails that reached them, so the
-strategy arms can differ in what they cure; they answer with promises to pay, hardship and disputes.
+strategy arms can differ in what they cure; they answer with hardship and disputes (promises to pay
+come from calls, which nobody answers here).
 `--fixed-schedule` makes every borrower pay on the book's fixed schedule instead (the arms then differ
 only in what they send: a check of the statistics, which should find no difference in cure rates).
 

@@ -5,7 +5,7 @@ every row validated, borrowers, loans and payment history written through onboar
 rows reported with their line, field and problem (never a personal value). Re-running it with the
 same file changes nothing.
 
-    arrears-import book.csv --check                         # validate every row; no AWS, nothing written
+    arrears-import book.csv --check                         # validate every row; no AWS, nothing imported
     arrears-import book.csv --stack arrears-prod            # the tables of a deployed stack
     arrears-import book.csv --environment env.json          # a function environment, as JSON
     arrears-import book.csv --stack arrears-prod --report rejected.jsonl
