@@ -16,7 +16,7 @@ data holds none of them.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -118,17 +118,25 @@ def cure_curve(episodes: Iterable[Mapping[str, Any]], as_of: date, max_days: int
 
     (Until 2026-12-02 each day's point was the share among episodes observed that long, so the
     curve fell wherever older episodes cured less: a mix of cohorts, not a cure curve.)"""
-    horizons: list[int] = []  # days each episode was observed
-    cure_days: list[int | None] = []  # the day it cured, None if it did not (yet)
+    # One pass over the episodes, then one over the days: an episode is at risk up to its last day
+    # (its cure, or the end of the data), and each cure is counted on its day.
+    last_day: Counter[int] = Counter()  # episodes whose last day at risk is d
+    cures_on: Counter[int] = Counter()  # cures on day d (observed: within the data)
+    episodes_seen = 0
     for r in episodes:
-        horizons.append((as_of - date.fromisoformat(str(r["started_on"])[:10])).days)
-        cured = int(r["cured"]) and r["days_to_end"] is not None
-        cure_days.append(int(r["days_to_end"]) if cured else None)
+        episodes_seen += 1
+        horizon = (as_of - date.fromisoformat(str(r["started_on"])[:10])).days  # days observed
+        cure = int(r["days_to_end"]) if int(r["cured"]) and r["days_to_end"] is not None else None
+        last_day[horizon if cure is None else min(horizon, cure)] += 1
+        if cure is not None and cure <= horizon:
+            cures_on[cure] += 1
+    at_risk = episodes_seen - sum(n for d, n in last_day.items() if d < 0)
     survival, greenwood, seen = 1.0, 0.0, 0
     curve = []
     for k in range(max_days + 1):
-        at_risk = sum(1 for h, c in zip(horizons, cure_days, strict=True) if h >= k and (c is None or c >= k))
-        cures = sum(1 for h, c in zip(horizons, cure_days, strict=True) if c == k and h >= k)
+        if k:
+            at_risk -= last_day[k - 1]  # those whose last day at risk was yesterday
+        cures = cures_on[k]
         if cures:
             survival *= 1 - cures / at_risk
             if at_risk > cures:
@@ -136,7 +144,7 @@ def cure_curve(episodes: Iterable[Mapping[str, Any]], as_of: date, max_days: int
         seen += cures
         rate = 1 - survival
         variance = survival * survival * greenwood
-        n = rate * (1 - rate) / variance if variance > 0 and 0 < rate < 1 else at_risk or len(horizons)
+        n = rate * (1 - rate) / variance if variance > 0 and 0 < rate < 1 else at_risk or episodes_seen
         low, high = wilson_bounds(rate, n)
         curve.append(
             {
@@ -145,7 +153,7 @@ def cure_curve(episodes: Iterable[Mapping[str, Any]], as_of: date, max_days: int
                 "low": round(low, 6),
                 "high": round(high, 6),
                 "successes": seen,
-                "trials": len(horizons),
+                "trials": episodes_seen,
                 "at_risk": at_risk,
             }
         )
