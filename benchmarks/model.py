@@ -39,6 +39,11 @@ ASSUMPTIONS: dict[str, Any] = {
     "large_book_loans": 10_000_000,
     "large_book_shards": 64,  # docs/scaling.md, "Shards"
     "census_interval_days": 7,  # template.yaml CensusIntervalDays (the reconciliation census)
+    "review_listing_window_s": 300,  # template.yaml ReviewListingWindowSeconds (the lister's batching window)
+    # Stream shards of the Loans table at 10 M loans: about one per table partition (8.7 GB of items,
+    # ~4,000 write units a second at the sweep's peak: 4 partitions of 1,000 WCU); the lister's batches
+    # gather each shard's writes over the window
+    "large_book_stream_shards": 4,
     "sweep_loans_per_task": 20_000,  # template.yaml SweepLoansPerTask
     # the retention review's PutObjectRetention calls in short-lock stages, default demo (200 loans x 60 days)
     "retention_put_calls_default_demo": 14_072,
@@ -78,8 +83,9 @@ def due_item_bytes(ids: int, id_bytes: float) -> float:
 
 def due_list_units_per_listed_loan(next_dates: Mapping[str, int], flush_loans: int, id_bytes: float) -> float:
     """Write units of the due list per loan the sweep lists, when it writes `flush_loans` loans at a
-    time (a full flush, `SWEEP_PAGE_SIZE`), whose next review dates fall as in `next_dates` (the count
-    of the day's written loans per next review date, measured on the benchmark's book).
+    time (a full flush, `arrears.usecases.sweep.FLUSH_PAGES` pages), whose next review dates fall as
+    in `next_dates` (the count of the day's written loans per next review date, measured on the
+    benchmark's book).
 
     A flush writes one item per distinct date among its loans; date `d` (share `p_d`) holds
     `n ~ Binomial(flush_loans, p_d)` of them and costs ceil(size(n) / 1 KB) write units
@@ -129,14 +135,55 @@ def _dynamodb_usd(
     )
 
 
-def event_index_puts(sweep: Mapping[str, Any]) -> float:
-    """Write units a day of the ReviewIndex entries events put (Arrears' own: the naive design has no
-    index). In a steady state every entry is put once, by the event or onboarding write that sends a
-    loan back to the wheel's index, and deleted once, when the sweep reaches the loan through the
-    index and parks it: as many puts a day as loans the sweep reached through the index
-    (`from_index`), one write unit each (a keys-only entry is well under 1 KB). The sweep's bench
-    counts the deletes itself; the puts happen outside it."""
-    return float(sweep.get("from_index", 0))
+def lister_batch_loans(listings_per_day: float, stream_shards: int) -> int:
+    """Loans a review lister batch lists: the listings of one stream shard over the batching window
+    (`review_listing_window_s`), at least one. At 10 M loans, 11 listings a day per 1,000 loans over
+    4 shards: 95 a batch; on a book of a few thousand loans, one."""
+    window = float(ASSUMPTIONS["review_listing_window_s"])
+    return max(1, round(listings_per_day * window / 86_400 / max(stream_shards, 1)))
+
+
+def lister_units_per_listing(
+    batch_loans: int, next_dates: Mapping[str, int], flush_loans: int, id_bytes: float
+) -> dict[str, float]:
+    """Write and read units per loan the review lister lists, in batches of `batch_loans`
+    (`arrears.usecases.review_listing`): the batch's item, written once and deleted once by the sweep
+    (charged on its size, `due_item_bytes`), shared by its loans; and for each loan but the one due on
+    the item's date (the batch's earliest), the sweep's read of it on that date (0.5 read units,
+    BatchGetItem) and its share of the full flush that lists it again under its own date
+    (`due_list_units_per_listed_loan`, with the next dates the sweep wrote). A batch of one is the
+    loan's own date: an item written and deleted, 2 write units, what a ReviewIndex entry cost."""
+    if batch_loans < 1:
+        return {"write_units": 0.0, "read_units": 0.0}
+    item = 2 * math.ceil(due_item_bytes(batch_loans, id_bytes) / 1024) / batch_loans
+    relisted = (batch_loans - 1) / batch_loans
+    flush = due_list_units_per_listed_loan(next_dates, flush_loans, id_bytes) if relisted else 0.0
+    return {"write_units": item + relisted * flush, "read_units": relisted * 0.5}
+
+
+def listing_units(sweep: Mapping[str, Any], scale: float, stream_shards: int) -> dict[str, float]:
+    """The review lister's units of a day (Arrears' own: the naive design needs no listing). In a steady
+    state as many loans are listed a day as the sweep reaches through the lister's items
+    (`from_lister`: new loans, and loans an event brought forward). On the measured book the bench
+    listed them in its own batches (`lister_batch`) and the sweep's reads, relists and deletes of
+    them are in its counts: this is the lister's puts of those items (`lister_put_units`). Scaled up,
+    the batches are `lister_batch_loans` at the larger book's rate and the whole cost per listing is
+    `lister_units_per_listing` (put, delete, read and relist)."""
+    if scale == 1.0:
+        return {"write_units": float(sweep.get("lister_put_units", 0.0)), "read_units": 0.0}
+    listings = float(sweep.get("from_lister", 0)) * scale
+    if not listings or not sweep.get("next_review_dates"):
+        return {"write_units": 0.0, "read_units": 0.0}
+    batch = lister_batch_loans(listings, stream_shards)
+    per = lister_units_per_listing(
+        batch, sweep["next_review_dates"], _flush_loans(sweep), float(sweep.get("loan_id_bytes", 10))
+    )
+    return {"write_units": per["write_units"] * listings, "read_units": per["read_units"] * listings}
+
+
+def _flush_loans(sweep: Mapping[str, Any]) -> int:
+    """Loans a full flush of the sweep lists (`arrears.usecases.sweep.FLUSH_PAGES` pages)."""
+    return int(sweep.get("flush_loans", sweep["page_size"]))
 
 
 LOANS_TABLE = "bench-loans"
@@ -150,9 +197,11 @@ def arrears_parts(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[s
     (`due_list_units_per_listed_loan`) for the loans the sweep listed (`due_listed`), not scaled
     from a small book whose few due loans a day spread thin over many items.
 
-    Parts: `loans` (the changed loans' writes, which the Scan makes too), `review_index` (the
-    sweep's deletes of index entries, the events' puts, its index Queries), `due_list`,
-    `point_reads` (the due loans read by BatchGetItem), `census` (its day spread over its interval),
+    Parts: `loans` (the changed loans' writes, which the Scan makes too), `listing` (the review
+    lister's items: `listing_units`), `review_index` (the draining index's Queries and deletes),
+    `due_list` (the sweep's own items, and its deletes of the lister's),
+    `point_reads` (the due loans read by BatchGetItem), `census` (its day spread over its interval:
+    its Scan, and the due-list items listing open requests again, written and later deleted),
     `stock` (the counters kept from flows), `other` (any other table the sweep wrote), and the fixed
     `run_ledger` (done-shards writes, heartbeat, census claims, the run's start)."""
     cap = sweep["capacity"]
@@ -164,20 +213,26 @@ def arrears_parts(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[s
     if scale != 1.0:
         runs = sweep_tasks(sweep["loans"] * scale, shards) + 1
         if sweep.get("next_review_dates"):
+            # the sweep's own listings at full flushes; the lister's items are in `listing`
             due_list = due_list_units_per_listed_loan(
-                sweep["next_review_dates"], int(sweep["page_size"]), float(sweep.get("loan_id_bytes", 10))
+                sweep["next_review_dates"], _flush_loans(sweep), float(sweep.get("loan_id_bytes", 10))
             ) * float(sweep.get("due_listed", 0))
     named = (LOANS_TABLE, INDEX_PREFIX, DUE_TABLE, RUNS_TABLE)
+    stream_shards = 1 if scale == 1.0 else int(ASSUMPTIONS["large_book_stream_shards"])
     return {
         "loans": {"write_units": wu.get(LOANS_TABLE, 0.0) * scale, "read_units": 0.0},
+        "listing": listing_units(sweep, scale, stream_shards),
         "review_index": {
-            "write_units": (wu.get(INDEX_PREFIX, 0.0) + event_index_puts(sweep)) * scale,
+            "write_units": wu.get(INDEX_PREFIX, 0.0) * scale,
             "read_units": ru.get(INDEX_PREFIX, 0.0) * scale,
         },
         "due_list": {"write_units": due_list * scale, "read_units": ru.get(DUE_TABLE, 0.0) * scale},
         "point_reads": {"write_units": 0.0, "read_units": ru.get(LOANS_TABLE, 0.0) * scale},
+        # its listings again of open requests: written by the census, deleted by the sweep (as many units)
         "census": {
-            "write_units": _sum(c["write_units"], exclude=RUNS_TABLE) * census_share * scale,
+            "write_units": (_sum(c["write_units"], exclude=RUNS_TABLE) + _sum(c["write_units"], DUE_TABLE))
+            * census_share
+            * scale,
             "read_units": _sum(c["read_units"]) * census_share * scale,
         },
         # the stock's one Query a day reads the counters, whatever the book
@@ -259,9 +314,11 @@ def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> di
     (`arrears_parts`; the Scan: its reads and its writes of the changed loans), and the two
     figures of a lender's book that decide which is cheaper, all else as measured:
 
-    - `index_round_trips_break_even_per_1000_loans_day`: loans a day per 1,000 open loans entering
-      ReviewIndex (an event's or onboarding's put, the sweep's delete: 2 write units) at which the
-      bills meet; the book's own figure beside it. None: above the Scan even with no index entry.
+    - `listings_break_even_per_1000_loans_day`: loans a day per 1,000 open loans the review lister
+      lists (new loans, events that bring a review forward) at which the bills meet, at this book's
+      cost per listing (`usd_per_listing`: on the measured book the lister's put and the sweep's
+      delete of its item; scaled up, `lister_units_per_listing`); the book's own figure beside it.
+      None: above the Scan even with no listing at all.
     - `loan_item_bytes_break_even`: the mean loan item size at which they meet. A Scan (and the
       census, a Scan too) reads bytes, 0.5 read units per 4 KB; a point read of a due loan costs 0.5
       whatever its size up to 4 KB; both designs write the same changed loans. Past 4 KB the
@@ -283,11 +340,13 @@ def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> di
         "scan_reads": _sum(n["read_units"]) * scale * rr * per_k_month,
     }
     total_a, total_n = sum(arrears.values()), sum(naive.values())
-    # index round trips a day: the sweep's deletes and the events' puts, one of each per entry
-    trips = parts["review_index"]["write_units"] / 2
-    trip_usd = 2 * wr * per_k_month
-    room = total_n - (total_a - trips * trip_usd)
-    trips_even = room / trip_usd if room >= 0 else None
+    # listings a day and what one costs (the measured book: its item's put, and its delete by the
+    # sweep, counted in the due list's units: as many units as the put in a steady state)
+    listings = float(sweep.get("from_lister", 0)) * scale
+    listing_usd = arrears["listing"] * (2 if scale == 1.0 else 1)
+    per_listing = listing_usd / listings if listings else 0.0
+    room = total_n - (total_a - listing_usd)
+    listings_even = room / per_listing if room >= 0 and per_listing else None
     # item size: the Scan's and the census's reads scale with bytes, nothing else of either design
     # does (the changed loans' writes are the same on both sides)
     rest = total_a - arrears["census"] - arrears["loans"]
@@ -299,10 +358,14 @@ def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> di
         "naive_usd_per_1000_loans_month": {k: round(v, 7) for k, v in naive.items()},
         "arrears_total": round(total_a, 7),
         "naive_total": round(total_n, 7),
-        "index_round_trips_per_1000_loans_day": round(trips / loans * 1000, 3),
-        "index_round_trips_break_even_per_1000_loans_day": (
-            None if trips_even is None else round(trips_even / loans * 1000, 3)
+        "listings_per_1000_loans_day": round(listings / loans * 1000, 3),
+        "listings_break_even_per_1000_loans_day": (
+            None if listings_even is None else round(listings_even / loans * 1000, 3)
         ),
+        "lister_batch_loans": lister_batch_loans(
+            listings, 1 if scale == 1.0 else int(ASSUMPTIONS["large_book_stream_shards"])
+        ),
+        "write_units_per_listing": round(listing_usd / per_k_month / wr / listings, 4) if listings else None,
         "mean_loan_item_bytes": sweep["mean_item_bytes"],
         "loan_item_bytes_break_even": None if size_even is None or size_even > 4096 else round(size_even),
     }
@@ -381,7 +444,7 @@ def _due_list_model(sweep: Mapping[str, Any]) -> dict[str, Any] | None:
     if not dates or not listed:
         return None
     measured = _sum(sweep["capacity"]["sweep"]["write_units"], DUE_TABLE)
-    flush, id_bytes = int(sweep["page_size"]), float(sweep.get("loan_id_bytes", 10))
+    flush, id_bytes = _flush_loans(sweep), float(sweep.get("loan_id_bytes", 10))
     return {
         "listed_loans": listed,
         "next_dates": len(dates),
@@ -419,7 +482,7 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
         _sum(cap["sweep"]["write_units"], exclude=RUNS_TABLE) * wr
         + _sum(cap["sweep"]["read_units"]) * rr
         + _sum(cap["flows"]["write_units"]) * wr
-        + event_index_puts(sweep) * wr
+        + float(sweep.get("lister_put_units", 0.0)) * wr
     ) / due
     census_loan = _sum(cap["census"]["read_units"]) * rr * census_share / loans
     naive_due = _sum(cap["naive"]["write_units"]) * wr / due
@@ -470,7 +533,7 @@ def cost_section(sweep: Mapping[str, Any]) -> dict[str, Any]:
             "arrears_sweep": cap["sweep"]["write_units"],
             "arrears_census": cap["census"]["write_units"],
             "arrears_flows": cap["flows"]["write_units"],
-            "arrears_event_index_puts": {INDEX_PREFIX: event_index_puts(sweep)},
+            "arrears_lister_puts": {DUE_TABLE: float(sweep.get("lister_put_units", 0.0))},
             "naive": cap["naive"]["write_units"],
         },
         "read_units_by_table_and_index": {

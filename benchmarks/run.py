@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from benchmarks.cost import (
     index_entry,
     item_size,
     schema_from_resource,
+    to_wire,
 )
 from benchmarks.model import cost_section
 from localcloud.aws_env import LOCAL_AWS_ENV, use_local_aws
@@ -121,17 +123,55 @@ def _due_table_definition() -> dict[str, Any]:
     }
 
 
+def flush_loans(page_size: int) -> int:
+    """Loans a full flush of the sweep lists (`arrears.usecases.sweep.FLUSH_PAGES` pages)."""
+    from arrears.usecases.sweep import FLUSH_PAGES
+
+    return FLUSH_PAGES * page_size
+
+
+@dataclass
+class SteadyState:
+    """A book between two sweeps, as the bench loads it: the Loans items, the due list (the sweep's
+    items and the review lister's), and what the lister's items of the day cost it."""
+
+    items: list[dict[str, Any]]
+    due_items: list[dict[str, Any]]
+    lister_batch: int  # loans a lister batch listed (`benchmarks.model.lister_batch_loans`)
+    from_lister: int  # loans the lister's items dated on or before the day name: the day's listings
+    lister_put_units: float  # write units of those items (the lister's puts, the sweep deletes them)
+
+
+class _Items:
+    """A due list that keeps the items it is given (the lister's `DueListWriter`)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def put(self, shard: int, due_on: date, loan_ids: Iterable[str]) -> int:
+        from arrears.adapters.due_list import due_key
+
+        ids = sorted(set(loan_ids))
+        self.items.append({"review_shard": shard, "due_key": due_key(due_on, ids), "loan_ids": set(ids)})
+        return 1
+
+
 def steady_state(
-    book: Sequence[Any], shards: int, indexed_fraction: float, page_size: int, seed: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The Loans items and due-list items of a book between two sweeps: `indexed_fraction` of the
-    loans were last written by an event (payment, hold, promise, onboarding) and are in ReviewIndex;
-    the others were last written by a sweep, parked, and listed in the due list as the sweep lists
-    them: per sweep task (the book's fan-out, `plan_sweep`), in its first shard's partition, one item
-    per page of `page_size` and next review date over the task's shards."""
+    book: Sequence[Any], shards: int, event_fraction: float, page_size: int, seed: int
+) -> SteadyState:
+    """The Loans items and due-list items of a book between two sweeps: `event_fraction` of the
+    loans were last written by an event (payment, hold, promise, onboarding) that asked for a listing
+    (`list_on`), and the review lister listed them (`list_for_review`) in batches of
+    `lister_batch_loans` at this book's rate (the event-written loans due on the day: in a steady
+    state, as many listings a day as the sweep consumes), in stream order; the others were last
+    written by a sweep, parked, and listed as the sweep lists them: per sweep task (the book's
+    fan-out, `plan_sweep`), in its first shard's partition, one item per flush
+    (`FLUSH_PAGES` x `page_size` loans) and next review date over the task's shards."""
     from arrears.adapters.due_list import due_key
     from arrears.adapters.items import loan_to_item, shard_for
+    from arrears.usecases.review_listing import ListingRequest, list_for_review
     from arrears.usecases.sweep import plan_sweep
+    from benchmarks.model import lister_batch_loans
 
     first_of = {
         s: task.shard
@@ -142,20 +182,40 @@ def steady_state(
     rng = random.Random(seed + 1)
     items: list[dict[str, Any]] = []
     pages: dict[int, list[Any]] = {}
+    by_event: list[Any] = []
     for loan in book:
-        parked = loan.next_review_on is not None and rng.random() >= indexed_fraction
-        items.append(loan_to_item(loan, shard_count=shards, parked=parked))
-        if parked:
+        event = loan.next_review_on is not None and rng.random() < event_fraction
+        items.append(loan_to_item(loan, shard_count=shards, parked=not event))
+        if event:
+            by_event.append(loan)
+        elif loan.next_review_on is not None:
             pages.setdefault(first_of[shard_for(loan.loan_id, shards)], []).append(loan)
     due: list[dict[str, Any]] = []
+    flush = flush_loans(page_size)
     for shard, parked_loans in sorted(pages.items()):
-        for start in range(0, len(parked_loans), page_size):
+        for start in range(0, len(parked_loans), flush):
             groups: dict[date, list[str]] = {}
-            for loan in parked_loans[start : start + page_size]:
+            for loan in parked_loans[start : start + flush]:
                 groups.setdefault(loan.next_review_on, []).append(loan.loan_id)
             for on, ids in groups.items():
                 due.append({"review_shard": shard, "due_key": due_key(on, ids), "loan_ids": set(ids)})
-    return items, due
+    rng.shuffle(by_event)
+    daily = sum(1 for loan in by_event if loan.next_review_on <= BENCH_DAY)
+    batch = lister_batch_loans(daily, 1)
+    lister = _Items()
+    for start in range(0, len(by_event), batch):
+        requests = [
+            ListingRequest(loan.loan_id, loan.next_review_on) for loan in by_event[start : start + batch]
+        ]
+        list_for_review(requests, lister, shards)
+    today = [i for i in lister.items if str(i["due_key"])[:10] <= BENCH_DAY.isoformat()]
+    return SteadyState(
+        items,
+        due + lister.items,
+        batch,
+        sum(len(i["loan_ids"]) for i in today),
+        float(sum(math.ceil(item_size({k: to_wire(v) for k, v in i.items()}) / 1024) for i in today)),
+    )
 
 
 def _table_definition(
@@ -313,26 +373,38 @@ def run_sweep(
 def run_census(
     session: Any, table_name: str, shards: int, page_size: int, capacity: CapacityMeter
 ) -> dict[str, Any]:
-    """The daily open-loan census after the sweep: every shard (a parallel Scan segment) counted by bucket."""
+    """The open-loan census after the sweep, on a census day of the default interval: every shard (a
+    parallel Scan segment) counted by bucket, and its loans still carrying a listing request due by
+    the next census listed again (`arrears.usecases.census.list_again`)."""
     from collections import Counter
 
+    from arrears.adapters.due_list import DueList
     from arrears.adapters.dynamodb import LoanRepository
-    from arrears.usecases.census import count_shard
+    from arrears.usecases.census import count_shard, list_again, overdue_reviews
+    from benchmarks.model import ASSUMPTIONS
 
     resource = session.resource("dynamodb", region_name=REGION)
     meter = ReadMeter()
     resource.meta.client.meta.events.register("after-call.dynamodb", meter)
     capacity.register(resource.meta.client)
-    loans = LoanRepository(resource.Table(table_name), shard_count=shards)
+    due_list = DueList(resource.Table(DUE_TABLE))
+    loans = LoanRepository(resource.Table(table_name), shard_count=shards, due_list=due_list)
     counts: Counter[tuple[str, str]] = Counter()
+    through = BENCH_DAY + timedelta(days=int(ASSUMPTIONS["census_interval_days"]))
+    relisted = 0
     started = time.perf_counter()
     for shard in range(shards):
-        counts.update(count_shard(loans, shard, page_size=page_size).counts)
+        before = overdue_reviews(BENCH_DAY)
+        result = count_shard(loans, shard, page_size=page_size, overdue_before=before, relist_through=through)
+        list_again(due_list, shard, BENCH_DAY, result)
+        counts.update(result.counts)
+        relisted += len(result.requested) + len(result.overdue)
     return {
         "ms": (time.perf_counter() - started) * 1000,
         "items_read": meter.scanned.get("Scan", 0),
         "queries": meter.operations.get("Scan", 0),
         "counts": counts,
+        "relisted": relisted,
     }
 
 
@@ -451,7 +523,7 @@ def sweep_section(
     seed: int,
     page_size: int,
     review_projection: str | None = None,
-    indexed_fraction: float = 0.25,
+    event_fraction: float = 0.25,
 ) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
@@ -494,7 +566,8 @@ def sweep_section(
         )
         built = time.perf_counter()
         book = build_book(count, due_fraction, seed)
-        items, due_items = steady_state(book, shards, indexed_fraction, page_size, seed)
+        state = steady_state(book, shards, event_fraction, page_size, seed)
+        items, due_items = state.items, state.due_items
         load(session.resource("dynamodb").Table("bench-loans"), items)
         load(session.resource("dynamodb").Table(DUE_TABLE), due_items)
         load_s = time.perf_counter() - built
@@ -564,7 +637,11 @@ def sweep_section(
         "scan_pages": scan["pages"],
         "same_loans_written": sorted(sweep["changed"]) == sorted(scan["changed"]),
         "heartbeats": sweep["heartbeats"],
-        "indexed_fraction": indexed_fraction,
+        "event_fraction": event_fraction,
+        "flush_loans": flush_loans(page_size),
+        "lister_batch": state.lister_batch,
+        "from_lister": state.from_lister,
+        "lister_put_units": state.lister_put_units,
         "due_list_items_at_start": len(due_items),
         "from_index": sweep["from_index"],
         "from_due_list": sweep["from_due_list"],
@@ -583,6 +660,7 @@ def sweep_section(
         "scan_ms_per_1000_loans": round(scan["ms"] / count * 1000, 1),
         "max_shard_ms": round(sweep["max_shard_ms"], 1),
         "census_items_read": census["items_read"],
+        "census_relisted": census["relisted"],
         "census_queries": census["queries"],
         "census_matches_table": {k: v for k, v in census["counts"].items() if v} == truth,
         "census_ms": round(census["ms"], 1),
@@ -666,10 +744,10 @@ def main(argv: list[str] | None = None) -> int:
         help="create ReviewIndex with this projection instead of the template's (to price the choice)",
     )
     parser.add_argument(
-        "--indexed-fraction",
+        "--event-fraction",
         type=float,
         default=0.25,
-        help="share of the book last written by an event (in ReviewIndex); the rest is parked",
+        help="share of the book last written by an event (listed by the review lister); the rest is parked",
     )
     parser.add_argument("--no-archive", action="store_true", help="skip the archive section")
     parser.add_argument(
@@ -706,7 +784,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed,
         args.page_size,
         args.review_projection,
-        args.indexed_fraction,
+        args.event_fraction,
     )
     results["cost"] = cost_section(results["sweep"])
     results["sweep"]["moto_json_serializer"] = "json.dumps" if not args.moto_serializer else "moto"

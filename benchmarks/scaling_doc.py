@@ -63,9 +63,11 @@ def render(results: Mapping[str, Any]) -> str:
         f"{_n(sweep['writes'])} / {_n(sweep['scan_writes'])} |",
         f"| re-run of the same business date | {sweep['rerun_items_read']} items read, "
         f"{sweep['rerun_writes']} writes |",
-        f"| due loans reached through ReviewIndex / the due list ({sweep.get('indexed_fraction', 0):.0%} of "
-        f"the book last written by an event) | {_n(sweep.get('from_index', 0))} / "
-        f"{_n(sweep.get('from_due_list', 0))} |",
+        f"| due loans reached through the due list / of them listed by the review lister "
+        f"({sweep.get('event_fraction', 0):.0%} of the book last written by an event, in lister batches of "
+        f"{sweep.get('lister_batch', 1)}) / through the draining ReviewIndex | "
+        f"{_n(sweep.get('from_due_list', 0))} / {_n(sweep.get('from_lister', 0))} / "
+        f"{_n(sweep.get('from_index', 0))} |",
         f"| due-list items: at the start, written, deleted | {_n(sweep.get('due_list_items_at_start', 0))}, "
         f"{_n(sweep.get('due_items_written', 0))}, {_n(sweep.get('due_items_removed', 0))} |",
         f"| census: items read, Scan pages (matches the table: {sweep['census_matches_table']}) | "
@@ -92,8 +94,8 @@ def render(results: Mapping[str, Any]) -> str:
         f"{_units(writes['arrears_census'])} | {_units(reads['arrears_census'])} |",
         f"| Arrears stock from flows | {_units(writes['arrears_flows'])} | "
         f"{_units(reads['arrears_flows'])} |",
-        f"| Arrears events' ReviewIndex puts (outside the sweep; a steady state puts as many entries as the "
-        f"sweep deletes) | {_units(writes.get('arrears_event_index_puts', {}))} | none |",
+        f"| Arrears review lister's puts (outside the sweep; a steady state puts as many items as the "
+        f"sweep deletes) | {_units(writes.get('arrears_lister_puts', {}))} | none |",
         f"| naive nightly Scan | {_units(writes['naive'])} | {_units(reads['naive'])} |",
         *both_designs_lines(cost),
         "",
@@ -207,8 +209,12 @@ def due_list_lines(model: Mapping[str, Any] | None) -> list[str]:
 
 BILL_PARTS = {
     "loans": "the changed loans written (the Scan writes the same)",
-    "review_index": "ReviewIndex: the events' puts, the sweep's deletes, its Queries",
-    "due_list": "the due list",
+    "listing": (
+        "the review lister: its items (measured book: their puts; 10 M: put, delete, the loans' reads "
+        "and relisting)"
+    ),
+    "review_index": "ReviewIndex (draining): its Queries",
+    "due_list": "the due list (the sweep's items; measured book: its deletes of the lister's too)",
     "point_reads": "the due loans read (BatchGetItem, 0.5 a loan)",
     "census": "the census (its day spread over its interval)",
     "stock": "the stock counters",
@@ -247,9 +253,9 @@ def bill_lines(bill: Mapping[str, Any] | None) -> list[str]:
         f"**{_usd(book['naive_total'])}** | **{_usd(big['naive_total'])}** |"
     )
 
-    def trips(figures: Mapping[str, Any]) -> str:
-        even = figures["index_round_trips_break_even_per_1000_loans_day"]
-        return "none (above the Scan with no index entry at all)" if even is None else f"{even:.2f}"
+    def listings(figures: Mapping[str, Any]) -> str:
+        even = figures["listings_break_even_per_1000_loans_day"]
+        return "none (above the Scan with no listing at all)" if even is None else f"{even:.2f}"
 
     def size(figures: Mapping[str, Any]) -> str:
         even = figures["loan_item_bytes_break_even"]
@@ -257,10 +263,13 @@ def bill_lines(bill: Mapping[str, Any] | None) -> list[str]:
 
     lines += [
         "",
-        "What decides it on a lender's book, all else as measured: the loans a day entering ReviewIndex "
-        "(a new loan once, an event that brings a parked loan's review forward; an entry costs a put and "
-        f"a delete) — this book {book['index_round_trips_per_1000_loans_day']:g} per 1,000 open loans "
-        f"a day, break-even {trips(book)} on the measured book and **{trips(big)}** at 10 M loans; and "
+        "What decides it on a lender's book, all else as measured: the loans a day the review lister lists "
+        "(a new loan once, an event that brings a parked loan's review forward) — this book "
+        f"{book['listings_per_1000_loans_day']:g} per 1,000 open loans a day, in batches of "
+        f"{book['lister_batch_loans']} ({book['write_units_per_listing']} write units a listing, reads "
+        f"counted at their price in write units), break-even {listings(book)}; at 10 M loans "
+        f"{big['listings_per_1000_loans_day']:g} in batches of {big['lister_batch_loans']} "
+        f"({big['write_units_per_listing']} a listing), break-even **{listings(big)}**; and "
         f"the loan item's size, which a Scan pays for and a point read (up to 4 KB) does not — this "
         f"book {book['mean_loan_item_bytes']:,} bytes, break-even {size(book)} on the measured book and "
         f"**{size(big)}** at 10 M loans.",

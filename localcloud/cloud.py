@@ -6,9 +6,11 @@ Lambda delivers:
 
 * DynamoDB stream event source mappings: reads moto's streams, stamps each record with the
   simulated clock (business time comes from `ApproximateCreationDateTime`), applies the
-  template's FilterCriteria and BatchSize, honours `batchItemFailures`, retries up to
-  MaximumRetryAttempts, bisects failing batches and sends exhausted batches to the on-failure
-  destination in Lambda's own format.
+  template's FilterCriteria and BatchSize, holds records for a MaximumBatchingWindowInSeconds of a
+  minute or more until the window passes in simulated time (the review lister's), honours
+  `batchItemFailures`, retries up to MaximumRetryAttempts, bisects failing batches and sends
+  exhausted batches to the on-failure destination in Lambda's own format. `pause_stream` simulates
+  a consumer's outage: records past MaximumRecordAgeInSeconds when it resumes are lost.
 * Schedules: `schedule(function)` invokes with what the function's schedule delivers at the simulated
   clock: an EventBridge Scheduled Event, or an EventBridge Scheduler Input with its context attributes
   filled in (localcloud.schedules).
@@ -123,6 +125,33 @@ class _StreamMapping:
     table_name: str
     iterators: dict[str, str] = field(default_factory=dict)
     seen: int = -1  # records of the shard read so far, dropped ones included (-1: not read directly yet)
+    held: list[dict[str, Any]] = field(default_factory=list)  # gathered in the batching window
+    held_since: datetime | None = None  # the simulated time the first held record was read
+    paused_until: datetime | None = None  # an outage of the consumer (`LocalCloud.pause_stream`)
+
+    @property
+    def window_s(self) -> int:
+        return int(self.source.properties.get("MaximumBatchingWindowInSeconds", 0) or 0)
+
+    def gather(self, records: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """The records to deliver now: as Lambda's batching window does, records are held until a
+        batch's worth (`BatchSize`) is held or the window has passed since the first of them arrived
+        (windows under a minute deliver at once: the simulated clock moves in larger steps)."""
+        if self.paused_until is not None and now < self.paused_until:
+            self.held.extend(records)  # the consumer is down: the stream keeps its records
+            self.held_since = self.held_since or now
+            return []
+        if self.window_s < 60 and not self.held:
+            return records
+        if records and not self.held:
+            self.held_since = now
+        self.held.extend(records)
+        size = int(self.source.properties.get("BatchSize", 100))
+        since = self.held_since or now
+        if self.held and (len(self.held) >= size or (now - since).total_seconds() >= self.window_s):
+            ready, self.held, self.held_since = self.held, [], None
+            return ready
+        return []
 
 
 def _moto_stream_shard(table_name: str) -> Any:
@@ -345,6 +374,7 @@ class LocalCloud:
         # DynamoDB's TTL does (localcloud.lean.expire_ttl_items); `ttl_expired` counts them per table.
         self.expire_ttl = expire_ttl
         self.ttl_expired: dict[str, int] = {}
+        self.stream_records_expired: dict[str, int] = {}  # by function: `pause_stream`
         self._stream_pins: dict[str, int] = {}  # table -> first record a stream failure names
         # Every invocation (event and response) is kept in `invocations` for the tests that inspect
         # them; the demo keeps only the per-function `counts`, so its memory does not grow with days.
@@ -690,6 +720,8 @@ class LocalCloud:
             moved = 0
             for mapping in self._mappings:
                 records = [r for r in self._read(mapping) if passes_filters(r, mapping.source.properties)]
+                self._expire(mapping)
+                records = mapping.gather(records, self.clock)
                 if records:
                     moved += len(records)
                     self._deliver(mapping, records)
@@ -701,6 +733,46 @@ class LocalCloud:
                     self._trim_streams()
                 return delivered
         raise RuntimeError(f"streams did not settle after {max_rounds} rounds: a feedback loop?")
+
+    def pause_stream(self, function: str, until: datetime) -> None:
+        """An outage of `function`'s stream consumer until `until` (a broken deploy, a mapping
+        disabled by mistake): its records wait in the stream. When it resumes, those older than the
+        mapping's `MaximumRecordAgeInSeconds` are discarded, as Lambda does (the stream keeps records
+        24 hours: they are gone; `stream_records_expired` counts them by function; the local cloud
+        sends no on-failure record for them, whose replay could read nothing), and the rest is
+        delivered."""
+        for mapping in self._mappings:
+            if mapping.function == function:
+                mapping.paused_until = until.astimezone(UTC)
+
+    def _expire(self, mapping: _StreamMapping) -> None:
+        """Drop the held records a resumed consumer finds past its maximum record age."""
+        if mapping.paused_until is None or self.clock < mapping.paused_until:
+            return
+        mapping.paused_until = None
+        max_age = int(mapping.source.properties.get("MaximumRecordAgeInSeconds", 86_400))
+        oldest = self.clock.timestamp() - max_age
+        kept = [r for r in mapping.held if float(r["dynamodb"]["ApproximateCreationDateTime"]) >= oldest]
+        expired = len(mapping.held) - len(kept)
+        if expired:
+            self.stream_records_expired[mapping.function] = (
+                self.stream_records_expired.get(mapping.function, 0) + expired
+            )
+        mapping.held = kept
+        mapping.held_since = self.clock if kept else None
+
+    def drain_windows(self) -> int:
+        """Deliver what batching windows hold now, as Lambda does once a window passes (the end of a
+        simulated run, before its checks); returns how many records moved."""
+        moved = 0
+        for mapping in self._mappings:
+            if mapping.paused_until is not None and self.clock < mapping.paused_until:
+                continue  # still down: its records wait
+            held, mapping.held, mapping.held_since = mapping.held, [], None
+            if held:
+                moved += len(held)
+                self._deliver(mapping, held)
+        return moved + self.settle()
 
     def _trim_streams(self) -> None:
         """Drop the stream records every mapping of their table has read (none a failure still names)."""

@@ -19,7 +19,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from arrears.adapters.dynamodb import PHONE_KEY_INDEX, BorrowerRepository
@@ -64,6 +64,8 @@ class SimulatedLendingCore:
         self.late: dict[str, Any] | None = None  # an update held back, delivered after a newer one
         self.stats = LendingCoreStats()
         self.count = 0
+        # Days it disburses a loan whatever the draw (the demo's review lister outage is on one)
+        self.campaign_days: set[date] = set()
 
     def moments(self, begin: datetime, end: datetime) -> Iterator[datetime]:
         moment = begin.replace(hour=HOUR_UTC, minute=0, second=0, microsecond=0)
@@ -79,7 +81,8 @@ class SimulatedLendingCore:
             self._send("BorrowerUpdated", self.late, redeliver=False)
             self.late = None
         # The first day disburses, and the first borrower ready is updated: a short run reaches both.
-        if self.count == 0 or self.rng.random() < 1 / DISBURSE_EVERY_DAYS:
+        drawn = self.rng.random() < 1 / DISBURSE_EVERY_DAYS if self.count else True
+        if drawn or now.date() in self.campaign_days:
             self._disburse(now)
         ready = sorted(
             b for b, on in self.onboarded_on.items() if now - on >= timedelta(days=UPDATE_AFTER_DAYS)

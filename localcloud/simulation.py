@@ -26,7 +26,7 @@ from arrears.adapters.tables import all_items
 from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import load_settings
 from arrears.domain.archive import Manifest
-from arrears.domain.calendar import parse_utc
+from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import LoanStatus
 from arrears.domain.penalties import amount_due
 from arrears.usecases.onboarding import register_loan
@@ -89,6 +89,19 @@ class RunStats:
     reversals_applied: int = 0
     invocations: Counter[str] = field(default_factory=Counter)
     bureau_cycles: list[dict[str, Any]] = field(default_factory=list)  # the Metro 2 function's results
+    lister_outage: tuple[datetime, datetime] | None = None  # `LISTER_OUTAGE`, when the run had one
+
+
+LISTER = "ReviewListerFunction"
+LISTER_OUTAGE_AFTER = timedelta(days=10, hours=1)
+"""A run of `LISTER_OUTAGE_MIN_DAYS` days or more has a review lister outage this long after its start
+(01:00 UTC on day 11: a deploy that broke the lister, rolled back two days later) lasting
+`LISTER_OUTAGE`: longer than the stream keeps records (24 hours), so the listing requests of its first
+day are lost, among them the new loan the lending core disburses at 02:00 that day (a campaign day:
+it disburses whatever its draw), and the census must list their loans again before they are due
+(docs/operations.md, "Loans off the timer wheel")."""
+LISTER_OUTAGE = timedelta(hours=48)
+LISTER_OUTAGE_MIN_DAYS = 30
 
 
 class Simulation:
@@ -356,6 +369,10 @@ class Simulation:
         for moment in self.lending_core.moments(begin, end):
             heapq.heappush(queue, (moment, order, "lending-core", ()))
             order += 1
+        if days >= LISTER_OUTAGE_MIN_DAYS:
+            heapq.heappush(queue, (begin + LISTER_OUTAGE_AFTER, order, "lister-outage", ()))
+            self.lending_core.campaign_days.add((begin + LISTER_OUTAGE_AFTER).date())
+            order += 1
         for hour in range(1, days * 24 if self.operator else 0):
             heapq.heappush(queue, (begin + hour * OPERATOR_DELAY, order, "operator", ()))
             order += 1
@@ -398,6 +415,9 @@ class Simulation:
                 self.erasures.ask(moment)
             elif kind == "lending-core":
                 self.lending_core.day(moment)
+            elif kind == "lister-outage":
+                self.cloud.pause_stream(LISTER, moment + LISTER_OUTAGE)
+                self.stats.lister_outage = (moment, moment + LISTER_OUTAGE)
             elif kind == "operator":
                 redrive_during_run(self, self.redriven_during_run)
             elif kind.startswith("desk-"):
@@ -409,7 +429,22 @@ class Simulation:
                 progress(moment)
         self.cloud.advance_to(end)
         self.cloud.settle()
+        self.cloud.drain_windows()  # the review lister's last window: its loans listed before the checks
         self.stats.invocations = Counter(self.cloud.counts)
+
+
+def outage_summary(sim: Simulation) -> dict[str, Any] | None:
+    """The review lister's outage (`LISTER_OUTAGE`): when, and the listing requests it lost (past the
+    stream's retention when the lister came back); the census relists their loans
+    (`timer_wheel.census_requests_relisted`, `census_overdue_reviews`)."""
+    if sim.stats.lister_outage is None:
+        return None
+    began, ended = sim.stats.lister_outage
+    return {
+        "from": format_utc(began),
+        "until": format_utc(ended),
+        "requests_expired": sim.cloud.stream_records_expired.get(LISTER, 0),
+    }
 
 
 def _scan(table: str) -> list[dict[str, Any]]:
@@ -555,8 +590,12 @@ def summarise(
         # the stock kept from the bucket transitions at the end, against the table; the census days'
         # reconciliations and their drift (0 in a clean run)
         "book_stock": book_stock_summary(sim.stack.physical["BookStockTable"], loans, points),
-        # how the sweep reached the loans it read: ReviewIndex (events) or its due list (parked loans)
-        "timer_wheel": timer_wheel_summary(logs),
+        # how the sweep reached the loans it read (its due list: its own listings and the review
+        # lister's; the draining ReviewIndex), and the lister's outage, if the run had one
+        "timer_wheel": {
+            **timer_wheel_summary(logs),
+            "lister_outage": outage_summary(sim),
+        },
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
         "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
         "field_visits_queued": int(queued) + sim.dialer.stats.visit_tasks_received,

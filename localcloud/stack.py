@@ -693,12 +693,18 @@ def _function_spec(
 _SCHEDULE_KEYS: Final = ("Schedule", "ScheduleExpression", "ScheduleExpressionTimezone", "Input")
 
 
+# What the local cloud needs of a stream's event source mapping that a parameter may set.
+_STREAM_KEYS: Final = ("BatchSize", "MaximumBatchingWindowInSeconds")
+
+
 def _resolve_schedule(source: EventSource, resolver: _Resolver) -> EventSource:
-    """A schedule with its timing and Input resolved (a `!Sub` of parameters, typically)."""
-    if source.kind != "schedule":
+    """A schedule with its timing and Input resolved (a `!Sub` of parameters, typically); a stream
+    mapping with its batch size and window resolved (a `!Ref` of a parameter)."""
+    keys = {"schedule": _SCHEDULE_KEYS, "dynamodb_stream": _STREAM_KEYS}.get(source.kind)
+    if keys is None:
         return source
     resolved: dict[str, Any] = {
-        key: resolver.resolve(source.properties[key]) for key in _SCHEDULE_KEYS if key in source.properties
+        key: resolver.resolve(source.properties[key]) for key in keys if key in source.properties
     }
     return EventSource(kind=source.kind, source=source.source, properties={**source.properties, **resolved})
 

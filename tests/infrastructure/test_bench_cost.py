@@ -81,10 +81,11 @@ def test_the_due_list_at_full_flushes_is_priced_in_items() -> None:
 
 
 def bench_day(
-    from_index: float, *, scan_read_units: float = 0.0, census_read_units: float = 0.0
+    listings: float, *, scan_read_units: float = 0.0, census_read_units: float = 0.0
 ) -> dict[str, Any]:
-    """A day's sweep results as `benchmarks.run` writes them: 1,000 loans, 50 due, `from_index` of
-    them reached through ReviewIndex (the sweep deleted their entries, events had put them)."""
+    """A day's sweep results as `benchmarks.run` writes them: 1,000 loans, 50 due, `listings` of them
+    reached through the review lister's items (one loan an item: the lister put them, the sweep
+    deleted them)."""
     empty: dict[str, Any] = {"requests": {}, "write_units": {}, "read_units": {}}
     return {
         "loans": 1_000,
@@ -93,7 +94,9 @@ def bench_day(
         "segments": 1,
         "sweep_tasks": 1,
         "assess_ms_per_loan": 0.05,
-        "from_index": from_index,
+        "from_index": 0,
+        "from_lister": listings,
+        "lister_put_units": float(listings),
         "census_items_read": 1_000,
         "flows_stock_items_read": 1,
         "flows_transitions": 0,
@@ -101,7 +104,7 @@ def bench_day(
         "capacity": {
             "sweep": {
                 **empty,
-                "write_units": {"bench-loans": 50.0, "bench-loans/ReviewIndex": float(from_index)},
+                "write_units": {"bench-loans": 50.0, "bench-review-due": float(listings)},
                 "read_units": {"bench-loans": 25.0},
             },
             "census": {**empty, "read_units": {"bench-loans": census_read_units}},
@@ -116,7 +119,7 @@ def bench_day(
     }
 
 
-def test_the_events_index_puts_are_counted_on_arrears_side_only() -> None:
+def test_the_listers_puts_are_counted_on_arrears_side_only() -> None:
     from benchmarks.model import cost_section
 
     without, with_puts = cost_section(bench_day(0)), cost_section(bench_day(20))
@@ -127,13 +130,28 @@ def test_the_events_index_puts_are_counted_on_arrears_side_only() -> None:
         c["designs"]["naive_nightly_scan"]["measured_book"]["write_units_per_loan_day"]
         for c in (without, with_puts)
     ]
-    # 20 puts a day on 1,000 loans: 0.02 write units per loan-day more for Arrears, none for the Scan
-    # (besides the sweep's 20 deletes, 0.02 more)
+    # 20 lister items put a day on 1,000 loans: 0.02 write units per loan-day more for Arrears, none
+    # for the Scan (besides the sweep's 20 deletes of them, 0.02 more)
     assert arrears[1] - arrears[0] == pytest.approx(0.04)
     assert naive[0] == naive[1]
-    assert with_puts["write_units_by_table_and_index"]["arrears_event_index_puts"] == {
-        "bench-loans/ReviewIndex": 20.0
-    }
+    assert with_puts["write_units_by_table_and_index"]["arrears_lister_puts"] == {"bench-review-due": 20.0}
+
+
+def test_a_listing_costs_an_item_alone_and_a_share_of_one_with_a_relisting_in_a_batch() -> None:
+    from benchmarks.model import due_list_units_per_listed_loan, lister_batch_loans, lister_units_per_listing
+
+    dates = {"2026-06-20": 5, "2026-06-27": 5}
+    # alone: its own item, written and deleted (what a ReviewIndex entry cost: a put and a delete)
+    assert lister_units_per_listing(1, dates, 1000, 10) == {"write_units": 2.0, "read_units": 0.0}
+    # 95 ids of 10 bytes: one 1,006-byte item for the batch; 94 of them read on its date and listed
+    # again in the sweep's full flushes
+    flush = due_list_units_per_listed_loan(dates, 1000, 10)
+    batch = lister_units_per_listing(95, dates, 1000, 10)
+    assert batch["write_units"] == pytest.approx(2 / 95 + 94 / 95 * flush)
+    assert batch["read_units"] == pytest.approx(94 / 95 * 0.5)
+    # 110,000 listings a day over 4 stream shards and a 300 s window: 95 a batch; a few: one
+    assert lister_batch_loans(110_000, 4) == 95
+    assert lister_batch_loans(22, 1) == 1
 
 
 def test_the_bill_against_the_scan_adds_up_and_its_break_evens_are_where_the_bills_meet() -> None:
@@ -148,12 +166,13 @@ def test_the_bill_against_the_scan_adds_up_and_its_break_evens_are_where_the_bil
     assert bill["naive_total"] == pytest.approx(
         designs["naive_nightly_scan"]["measured_book"]["dynamodb_per_1000_loans_usd_per_month"], abs=2e-6
     )
-    # 10 entries put and deleted a day on 1,000 loans: 10 round trips per 1,000 loans a day
-    assert bill["index_round_trips_per_1000_loans_day"] == pytest.approx(10)
-    even = bill["index_round_trips_break_even_per_1000_loans_day"]
+    # 10 loans listed a day on 1,000 loans, an item each (put, then deleted by the sweep)
+    assert bill["listings_per_1000_loans_day"] == pytest.approx(10)
+    assert bill["write_units_per_listing"] == pytest.approx(2)
+    even = bill["listings_break_even_per_1000_loans_day"]
     assert even is not None
     assert 0 < even < 10
-    # with the break-even's round trips (a fractional entry count is fine for the model) the bills meet
+    # with the break-even's listings (a fractional count is fine for the model) the bills meet
     at_even = bill_against_scan(bench_day(even, scan_read_units=125.0, census_read_units=125.0), 2, 1.0)
     assert at_even["arrears_total"] == pytest.approx(at_even["naive_total"], rel=1e-6)
     # the item size: the Scan's and the census's read units grow with the item, nothing else does

@@ -329,6 +329,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "SWEEP_RUNS_TABLE": physical["SweepRunsTable"],
             "SWEEP_TIMEZONE": "Asia/Shanghai",
         },
+        "ReviewListerFunction": {"REVIEW_DUE_TABLE": physical["ReviewDueTable"]},
         "PlannerFunction": {
             "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
             "BOOK_STOCK_TABLE": physical["BookStockTable"],
@@ -439,6 +440,7 @@ def test_function_triggers_are_read_from_the_template(stack: LocalStack) -> None
         "ReportingSegmentFunction": [("sqs", "ReportingSegmentsQueue")],
         "SweepWorkerFunction": [("sqs", "SweepTasksQueue")],
         "PlannerFunction": [("dynamodb_stream", "LoansTable")],
+        "ReviewListerFunction": [("dynamodb_stream", "LoansTable")],
         "DispatcherFunction": [("dynamodb_stream", "ActionsTable")],
         "DeferredReleaseFunction": [("schedule", "")],
         "CallOutcomesFunction": [

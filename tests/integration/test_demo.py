@@ -119,6 +119,7 @@ def test_every_scheduled_function_ran_and_every_sweep_finished_before_its_deadli
         "SweepWorkerFunction",
         "SweepDeadlineFunction",
         "PlannerFunction",
+        "ReviewListerFunction",  # the loans events and onboarding changed, listed for the sweep
         "DispatcherFunction",
         "DeferredReleaseFunction",
         "CallOutcomesFunction",

@@ -28,6 +28,7 @@ SAMPLES = {
     "bureau_file/scheduled.json": "BureauFileFunction",
     "complaint_deadlines/scheduled.json": "ComplaintDeadlinesFunction",
     "sweep_worker/task.json": "SweepWorkerFunction",
+    "review_lister/loan-listing-requests.json": "ReviewListerFunction",
     "sweep_worker/census.json": "SweepWorkerFunction",
     "planner/loan-overdue.json": "PlannerFunction",
     "dispatcher/action-planned.json": "DispatcherFunction",
@@ -133,7 +134,12 @@ def test_sample_event_runs_through_its_handler(
     if name == "sweep_worker/census.json":
         # a continuation of one Scan segment: it resumed after its start_key (the sample loan, so it read
         # nothing more); the reconciliation waits for the last segment (tests/integration/test_census.py)
-        assert response["census"] == {"items_read": 0, "counted": 0}
+        assert response["census"] == {
+            "items_read": 0,
+            "counted": 0,
+            "overdue_reviews": 0,
+            "requests_relisted": 0,
+        }
     if name == "planner/loan-overdue.json":
         # Planned at 00:30 in Shanghai: the SMS waits for 08:00 local, when the contact window opens
         (action,) = container.actions.for_loan("L-SAMPLE-0001")

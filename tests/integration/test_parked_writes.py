@@ -1,5 +1,5 @@
-"""On moto: a write that keeps a parked loan's next review date, or moves it later, leaves it out of
-ReviewIndex; one that brings it forward puts it back."""
+"""On moto: a write that keeps a listed loan's next review date, or moves it later, asks for no listing;
+one that brings it forward, or creates the loan, asks the review lister for one (`list_on`)."""
 
 from __future__ import annotations
 
@@ -50,44 +50,69 @@ def _loan() -> Loan:
     )
 
 
-def test_an_event_keeping_or_postponing_the_date_stays_parked_and_one_advancing_it_goes_back_to_the_index(
+def test_an_event_keeping_or_postponing_the_date_asks_for_no_listing_and_one_advancing_it_does(
     loans: Any,
 ) -> None:
     repository, table = loans
-    # Given a loan the sweep wrote parked (out of ReviewIndex) with its next review date
+    # Given a loan the sweep wrote parked (listed by the sweep itself) with its next review date
     repository.create(_loan())
     stored = repository.save(repository.get("L-1"), parked=True)
-    assert "review_on" not in table.get_item(Key={"loan_id": "L-1"})["Item"]
+    item = table.get_item(Key={"loan_id": "L-1"})["Item"]
+    assert "list_on" not in item
+    assert "review_on" not in item
 
     # When an event changes the loan but not that date
     repository.update("L-1", lambda current: replace(current, risk_band="HIGH"))
-    # Then the item is still parked: ReviewIndex was not written
+    # Then the write asks for no listing: the sweep's entry under the date names the loan
     item = table.get_item(Key={"loan_id": "L-1"})["Item"]
-    assert "review_on" not in item
+    assert "list_on" not in item
     assert item["next_review_on"] == ON.isoformat()
     assert int(item["version"]) == stored.version + 1
 
     # When an event moves the date later (the due list's entry under ON lists it again on ON)
     later = ON + timedelta(days=5)
     repository.update("L-1", lambda current: replace(current, next_review_on=later))
-    # Then it is still parked
+    # Then it still asks for none
     item = table.get_item(Key={"loan_id": "L-1"})["Item"]
-    assert "review_on" not in item
+    assert "list_on" not in item
     assert item["next_review_on"] == later.isoformat()
 
     # When an event brings the date forward, before the date it is listed under
     sooner = ON - timedelta(days=1)
     repository.update("L-1", lambda current: replace(current, next_review_on=sooner))
-    # Then the loan is back in the index under the new date
+    # Then the write asks the review lister to list it under the new date; ReviewIndex is not written
     item = table.get_item(Key={"loan_id": "L-1"})["Item"]
-    assert item["review_on"] == sooner.isoformat()
+    assert item["list_on"] == sooner.isoformat()
+    assert "review_on" not in item
 
 
-def test_a_loan_in_the_index_stays_in_it_when_an_event_writes_it(loans: Any) -> None:
+def test_a_new_loan_asks_for_a_listing_and_an_event_keeping_its_date_keeps_that_request(loans: Any) -> None:
     repository, table = loans
-    # Given a new loan (in the index)
+    # Given a new loan: onboarding's write asks for a listing under its first review date
     repository.create(_loan())
+    item = table.get_item(Key={"loan_id": "L-1"})["Item"]
+    assert (item["list_on"], "review_on" in item) == (ON.isoformat(), False)
     # When an event writes it without moving its date
     repository.update("L-1", lambda current: replace(current, risk_band="HIGH"))
-    # Then it is still in the index
-    assert table.get_item(Key={"loan_id": "L-1"})["Item"]["review_on"] == ON.isoformat()
+    # Then it asks for no other: it keeps the request onboarding made (a repeat the lister skips, kept
+    # for the census to relist the loan should the lister have lost it)
+    assert table.get_item(Key={"loan_id": "L-1"})["Item"]["list_on"] == ON.isoformat()
+    # and the sweep's parked write drops it (the sweep lists the loans it writes itself)
+    repository.save(repository.get("L-1"), parked=True)
+    assert "list_on" not in table.get_item(Key={"loan_id": "L-1"})["Item"]
+
+
+def test_a_loan_left_in_the_review_index_asks_for_a_listing_when_an_event_writes_it(loans: Any) -> None:
+    repository, table = loans
+    # Given a loan in ReviewIndex, written before the review lister existed
+    repository.create(_loan())
+    table.update_item(
+        Key={"loan_id": "L-1"},
+        UpdateExpression="SET review_on = :on REMOVE list_on",
+        ExpressionAttributeValues={":on": ON.isoformat()},
+    )
+    # When an event writes it without moving its date
+    repository.update("L-1", lambda current: replace(current, risk_band="HIGH"))
+    # Then it leaves the index and asks the lister to list it
+    item = table.get_item(Key={"loan_id": "L-1"})["Item"]
+    assert (item["list_on"], "review_on" in item) == (ON.isoformat(), False)

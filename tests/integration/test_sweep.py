@@ -1,4 +1,5 @@
-"""The sweep on moto: fan-out per shard, continuations under a tiny budget, conflicts, the DLQ."""
+"""The sweep on moto: fan-out per shard, continuations under a tiny budget, conflicts, the DLQ; new loans
+reach it through the review lister."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 
 from arrears.adapters.container import Container
-from arrears.adapters.dynamodb import REVIEW_INDEX, LoanRepository, ReviewPage
+from arrears.adapters.dynamodb import REVIEW_INDEX, DueLoansPage, LoanRepository
 from arrears.adapters.tables import all_items
 from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import load_settings
@@ -32,13 +33,26 @@ def worker_container(stack: LocalStack) -> Container:
     return Container(load_settings(stack.functions[WORKER].environment), boto3.session.Session())
 
 
+LISTER = "ReviewListerFunction"
+
+
 def book(container: Container, cloud: LocalCloud, count: int) -> list[str]:
+    """`count` loans onboarded together, due on `DUE`; the review lister's window passes, so they are
+    listed (one batch: one due-list item)."""
     ids = [f"L-{n:04d}" for n in range(count)]
     for loan_id in ids:
         loan = cn_cash_loan(loan_id, due=DUE, principal=100_000)
         register(container, loan, borrower_for(loan), cloud.clock)
     cloud.settle()
+    cloud.advance_to(cloud.clock + timedelta(seconds=lister_window(cloud)))
+    cloud.settle()
     return ids
+
+
+def lister_window(cloud: LocalCloud) -> int:
+    """The review lister's batching window (template.yaml `ReviewListingWindowSeconds`)."""
+    (source,) = cloud.stack.functions[LISTER].events
+    return int(source.properties["MaximumBatchingWindowInSeconds"])
 
 
 def task_kind(call: Any) -> str:
@@ -86,12 +100,14 @@ def test_the_sweep_fans_out_as_the_book_needs_and_beats_once_per_business_date(
     # When the sweep runs on 3 March (DPD 1)
     workers = sweep_on(cloud, date(2026, 3, 3))
 
-    # Then ceil(20 / 8) = 3 tasks swept the 16 shards (6, 5 and 5 of them), every loan moved to M1,
-    # and the heartbeat went out once
+    # Then ceil(20 / 8) = 3 tasks swept the 16 shards (6, 5 and 5 of them), every loan moved to M1
+    # (all twenty read through the one item the review lister listed them in), and the heartbeat
+    # went out once
     bodies = [json.loads(w.event["Records"][0]["body"]) for w in workers]
     assert [(b["shard"], b.get("last_shard")) for b in bodies] == [(0, 5), (6, 10), (11, 15)]
     assert sum(w.response["sweep"]["writes"] for w in workers) == 20
-    assert sum(w.response["sweep"]["items_read"] for w in workers) == 20
+    assert sum(w.response["sweep"]["items_read"] for w in workers) == 1
+    assert sum(w.response["sweep"]["from_due_list"] for w in workers) == 20
     for loan_id in ids:
         stored = container.loans.get(loan_id)
         assert stored is not None
@@ -113,8 +129,10 @@ def test_the_sweep_fans_out_as_the_book_needs_and_beats_once_per_business_date(
 def test_a_worker_near_its_budget_re_enqueues_its_continuation(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
-    # Given a worker with a 1 ms budget that reads two loans per page
+    # Given a worker with a 1 ms budget that reads one due-list entry per page, and loans listed one
+    # an item (a review lister batch a loan: listed as they trickle in)
     stack.functions[WORKER].environment.update({"SWEEP_PAGE_SIZE": "2", "SWEEP_SAFETY_MARGIN_MS": "0"})
+    stack.functions[LISTER].events[0].properties["BatchSize"] = 1
     container = worker_container(stack)
     cloud = make_cloud(utc(2026, 2, 21), budgets_ms={WORKER: 1})
     ids = book(container, cloud, 40)
@@ -145,11 +163,11 @@ class PaymentBetweenReadAndWrite(LoanRepository):
         self._loan_id = loan_id
         self.paid = False
 
-    def review_page(
+    def due_page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
-    ) -> ReviewPage:
-        page = super().review_page(shard, through, start_key, limit)
-        if not self.paid and any(loan.loan_id == self._loan_id for loan in page.loans):
+    ) -> DueLoansPage:
+        page = super().due_page(shard, through, start_key, limit)
+        if not self.paid and self._loan_id in page.loans:
             self.paid = True
             receive_payment(
                 PaymentReceived("P-RACE", self._loan_id, 50_000, "CNY", utc(2026, 3, 2, 16, 31)),
@@ -169,12 +187,12 @@ def test_a_payment_between_read_and_write_is_never_overwritten(
     (loan_id,) = book(container, cloud, 1)
     before = container.loans.get(loan_id)
     assert before is not None
-    item = boto3.resource("dynamodb").Table(container.settings.loans_table).get_item(Key={"loan_id": loan_id})
-    assert "review_shard" in item["Item"]
-    shard = int(str(item["Item"]["review_shard"]))
+    due = boto3.resource("dynamodb").Table(stack.physical["ReviewDueTable"])
+    (listed,) = all_items(due.scan)  # the review lister's item
+    shard = int(str(listed["review_shard"]))
     racing = PaymentBetweenReadAndWrite(container.loans, container, loan_id)
 
-    # When the sweep of 3 March runs the loan's shard
+    # When the sweep of 3 March runs the partition that lists the loan
     result = sweep_shard(racing, shard, utc(2026, 3, 2, 16, 30), bundled_playbook())
 
     # Then its conditional write failed, it re-read the loan, and the payment is kept
@@ -188,7 +206,7 @@ def test_a_payment_between_read_and_write_is_never_overwritten(
     assert stored.version == before.version + 1  # the payment's write only: nothing overwrote it
 
 
-def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
+def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_wheel(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
     # Given two loans due on 2 March, one of which is repaid in full
@@ -206,16 +224,14 @@ def test_a_missed_day_is_caught_up_and_closed_loans_leave_the_index(
     assert closed.status is LoanStatus.CLOSED
     cloud.settle()
 
-    # Then the repaid loan is gone from the sparse review index (attributes removed)
+    # Then the repaid loan has left the timer wheel (no shard, no next review, no listing request)
     table = boto3.resource("dynamodb").Table(container.settings.loans_table)
-    indexed = {
+    on_the_wheel = {
         str(item["loan_id"])
-        for shard in range(container.settings.shard_count)
-        for item in table.query(IndexName=REVIEW_INDEX, KeyConditionExpression=Key("review_shard").eq(shard))[
-            "Items"
-        ]
+        for item in all_items(table.scan)
+        if {"review_shard", "next_review_on"} & set(item) or "list_on" in item
     }
-    assert indexed == {kept}
+    assert on_the_wheel == {kept}
 
     # When the sweeps from 3 March on are all missed and the next one runs on 11 April (DPD 40)
     workers = sweep_on(cloud, date(2026, 4, 11))
@@ -251,14 +267,16 @@ def test_a_task_that_keeps_failing_lands_in_the_dead_letter_queue(
 def test_the_loans_the_sweep_wrote_are_found_next_time_through_the_due_list(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
-    # Given twenty loans due on 2 March, swept on 3 March (new loans: found through ReviewIndex)
+    # Given twenty loans due on 2 March, swept on 3 March (new loans: found through the review
+    # lister's item)
     container = worker_container(stack)
     cloud = make_cloud(utc(2026, 2, 21))
     ids = book(container, cloud, 20)
     first = sweep_on(cloud, date(2026, 3, 3))
-    assert sum(w.response["sweep"]["from_index"] for w in first) == 20
+    assert sum(w.response["sweep"]["from_due_list"] for w in first) == 20
+    assert sum(w.response["sweep"]["from_index"] for w in first) == 0
 
-    # Then they left the index (parked) and the due list holds them under their next milestone
+    # Then none is in the index (parked) and the due list holds them under their next milestone
     table = boto3.resource("dynamodb").Table(container.settings.loans_table)
     indexed = [
         item

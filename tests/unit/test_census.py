@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arrears.adapters.dynamodb import CensusPage
-from arrears.adapters.items import MalformedItem, census_row_from_item
+from arrears.adapters.items import MalformedItem, census_review_from_item, census_row_from_item
 from arrears.adapters.sweep_runs import CensusClaim
 from arrears.config.playbook import bundled_playbook
 from arrears.config.settings import ConfigurationError, load_settings
@@ -29,6 +29,7 @@ from arrears.usecases.census import (
     tally,
 )
 from arrears.usecases.sweep import SweepTask
+from tests.unit.memory_loans import MemoryDueList
 
 AT = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)  # 00:30 Shanghai on 2 March
 BUCKETS = ("M0", "M1", "M2", "M3", "M4+")
@@ -38,9 +39,16 @@ JURISDICTIONS = ("CN", "US-REGF")
 class ShardInMemory:
     """A shard of the ReviewIndex in memory, paged like Query with Limit (keys: loan ids in order)."""
 
-    def __init__(self, rows: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        rows: Sequence[tuple[str, str]],
+        reviews: Mapping[int, tuple[date, date | None]] | None = None,
+    ) -> None:
         self.rows = list(rows)
+        # row number (the loan id) -> (its next review date, its listing request or None)
+        self.reviews = dict(reviews or {})
         self.pages_served = 0
+        self.due_list = MemoryDueList()
 
     def census_page(
         self, shard: int, start_key: Mapping[str, Any] | None = None, limit: int = 200
@@ -51,7 +59,8 @@ class ShardInMemory:
         last = begin + len(page) - 1
         more = begin + limit < len(self.rows)
         key = {"review_shard": shard, "next_review_on": "2026-03-05", "loan_id": str(last)} if more else None
-        return CensusPage(page, len(page), key)
+        reviews = [(str(n), *self.reviews[n]) for n in range(begin, begin + len(page)) if n in self.reviews]
+        return CensusPage(page, len(page), key, reviews)
 
 
 class ListQueue:
@@ -243,6 +252,62 @@ def test_a_census_task_continues_with_its_partial_counts_then_claims_once() -> N
     assert not queue.bodies
 
 
+def test_the_census_lists_overdue_reviews_and_open_listing_requests_for_the_sweeps_to_come() -> None:
+    # Given a shard whose loans are due: two days ago (off the wheel: no sweep reached it), the day
+    # before the run's date (a jurisdiction a day behind: not yet due), tomorrow with a listing request
+    # still on the item (maybe lost by the lister), in ten days with one (after the next census) and
+    # tomorrow with none (listed by the sweep), read over pages
+    run_date = CensusTask(AT, 0, 1).run_date
+    day = timedelta(days=1)
+    shard = ShardInMemory(
+        [("CN", "M1"), ("US-REGF", "M1"), ("CN", "M0"), ("CN", "M0"), ("CN", "M0"), ("CN", "M0")],
+        {
+            0: (run_date - 2 * day, None),
+            1: (run_date - day, None),
+            2: (run_date + day, run_date + day),
+            3: (run_date + 10 * day, run_date + 10 * day),
+            4: (run_date + day, None),
+        },
+    )
+
+    # When its census runs, a segment at a time, relisting requests due within the week
+    outcomes, task = [], CensusTask(AT, 0, 1, relist_through=run_date + 7 * day)
+    while True:
+        outcome = run_census_task(
+            task,
+            loans=shard,
+            playbook=bundled_playbook(),
+            queue=ListQueue(),
+            runs=Ledger(),
+            has_time_left=lambda: False,
+            page_size=1,
+        )
+        outcomes.append(outcome)
+        if outcome.result.continuation is None:
+            break
+        task = task.continued(outcome.result.continuation, outcome.result.counts)
+
+    # Then the overdue loan is listed under the run's date, the request due within the week under its
+    # own date, nothing else; and every loan is counted
+    assert [o.result.overdue for o in outcomes] == [["0"], [], [], [], [], []]
+    assert shard.due_list.dates_of("0") == {run_date}
+    assert shard.due_list.dates_of("2") == {run_date + day}
+    assert {loan_id for (_, _), ids in shard.due_list.items.items() for loan_id in ids} == {"0", "2"}
+    assert sum(outcomes[-1].result.counts.values()) == 6
+
+
+def test_a_census_task_carries_its_relisting_horizon_through_its_continuations() -> None:
+    task = CensusTask(AT, 3, 16, sweep_after=True, relist_through=date(2026, 3, 9))
+    body = json.loads(json.dumps(task.to_body()))
+    assert body["relist_through"] == "2026-03-09"
+    parsed = parse_task(json.dumps(body))
+    assert parsed == task
+    assert isinstance(parsed, CensusTask)
+    assert parsed.continued({"loan_id": "L-9"}, {}).relist_through == date(2026, 3, 9)
+    with pytest.raises(MalformedItem, match="relist_through"):
+        parse_task(json.dumps({**body, "relist_through": "next week"}))
+
+
 def test_the_census_of_the_last_shard_gets_the_totals_of_the_book() -> None:
     # Given two shards counted, one of them redelivered
     ledger, queue = Ledger(), ListQueue()
@@ -387,3 +452,13 @@ def test_the_census_is_on_unless_the_environment_turns_it_off() -> None:
     assert not load_settings({**BASE_ENV, "OPEN_LOAN_CENSUS": "Disabled"}).census_enabled
     with pytest.raises(ConfigurationError, match="OPEN_LOAN_CENSUS"):
         load_settings({**BASE_ENV, "OPEN_LOAN_CENSUS": "off"})
+
+
+def test_a_census_item_with_a_date_that_is_not_a_date_is_malformed_and_names_its_loan() -> None:
+    assert census_review_from_item({"loan_id": "L-1", "next_review_on": "2026-03-05"}) == (
+        "L-1",
+        date(2026, 3, 5),
+        None,
+    )
+    with pytest.raises(MalformedItem, match="loan L-1: next_review_on or list_on"):
+        census_review_from_item({"loan_id": "L-1", "next_review_on": "2026-03-05", "list_on": "soon"})

@@ -54,7 +54,8 @@ def parked_loan() -> tuple[WheelLoans, date, date]:
 
 
 def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> None:
-    # Given a new loan (in the index) whose milestone arrives on its due date
+    # Given a new loan whose milestone arrives on its due date (onboarding's write asked the review
+    # lister to list it)
     loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
     first = loans.items["L-1"].next_review_on
     assert first is not None
@@ -62,14 +63,16 @@ def test_a_swept_loan_is_parked_and_found_next_time_through_the_due_list() -> No
     # When the sweep of that date runs
     result = sweep(loans, first)
 
-    # Then it was read from the index, written parked, and listed under its next date
-    assert (result.from_index, result.from_due_list, result.writes) == (1, 0, 1)
+    # Then the lister's item reached it, it was written parked and listed under its next date, and
+    # the lister's item, settled, is gone
+    assert loans.lister_items == 1
+    assert (result.from_index, result.from_due_list, result.writes) == (0, 1, 1)
     stored = loans.items["L-1"]
     assert stored.next_review_on is not None
     assert stored.next_review_on > first
     assert "L-1" in loans.parked
     assert loans.due_list.dates_of("L-1") == {stored.next_review_on}
-    assert result.due_items_written == 1
+    assert (result.due_items_written, result.due_items_removed) == (1, 1)
 
     # When its next milestone arrives
     second = stored.next_review_on
@@ -113,18 +116,21 @@ def test_an_event_that_moves_a_parked_loan_later_leaves_it_parked_and_its_old_en
     assert sweep(loans, later).from_due_list == 1
 
 
-def test_an_event_that_moves_a_parked_loan_earlier_puts_it_back_into_the_index() -> None:
+def test_an_event_that_moves_a_parked_loan_earlier_asks_the_lister_to_list_it() -> None:
     # Given a loan the sweep parked
     loans, _, listed_on = parked_loan()
 
-    # When an event brings its next milestone forward (the due list would reach it too late)
+    # When an event brings its next milestone forward (the entry under the later date would reach
+    # it too late)
     sooner = listed_on - timedelta(days=1)
     loans.update("L-1", lambda current: current.with_changes(next_review_on=sooner))
 
-    # Then the loan is back in the index, and the sweep of that date reaches it through the index
+    # Then the write asks the review lister to list it under the new date, and the sweep of that
+    # date reaches it through the lister's item
     assert "L-1" not in loans.parked
+    assert [(r.loan_id, r.list_on) for r in loans.requests] == [("L-1", sooner)]
     result = sweep(loans, sooner)
-    assert result.from_index == 1
+    assert (result.from_index, result.from_due_list, result.writes) == (0, 1, 1)
     assert loans.unreachable(sooner) == set()
 
 
@@ -268,10 +274,13 @@ def test_an_event_that_keeps_the_next_review_date_leaves_the_loan_parked() -> No
 
 
 def test_loans_of_the_index_and_of_the_due_list_moving_to_one_date_share_one_entry() -> None:
-    # Given two identical loans due today: L-1 new (in the index), L-2 parked by an earlier sweep
-    loans = WheelLoans({"L-1": cash_loan("L-1"), "L-2": cash_loan("L-2")}, shard_count=SHARDS)
+    # Given two identical loans due today: L-1 in ReviewIndex (written before the review lister
+    # existed), L-2 parked by an earlier sweep
+    book = {"L-1": cash_loan("L-1"), "L-2": cash_loan("L-2")}
+    loans = WheelLoans(book, shard_count=SHARDS, indexed=book)
     on = loans.items["L-1"].next_review_on
     assert on is not None
+    loans.indexed.discard("L-2")
     loans.parked.add("L-2")
     loans.due_list.add(0, {"L-2": on})
 

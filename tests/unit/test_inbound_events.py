@@ -31,7 +31,7 @@ from arrears.events.onboarding import BorrowerUpdatedEvent, LoanDisbursedEvent
 from arrears.events.queues import SweepTaskRecord
 from arrears.events.reporting import ReportingSegmentRecord
 from arrears.events.schedules import ScheduledEvent, SchedulerInvocation
-from arrears.events.streams import ActionRecord, ContactRecord, LoanChangeRecord
+from arrears.events.streams import ActionRecord, ContactRecord, LoanChangeRecord, LoanListingRecord
 from arrears.usecases.census import CensusTask
 from arrears.usecases.sweep import SweepTask
 
@@ -43,6 +43,7 @@ MODELS: dict[str, Any] = {
     "sweep_deadline": SchedulerInvocation,
     "sweep_worker": SweepTaskRecord,
     "planner": LoanChangeRecord,
+    "review_lister": LoanListingRecord,
     "dispatcher": ActionRecord,
     "deferred_release": ScheduledEvent,
     "call_outcomes": CallOutcomeEvent,

@@ -116,17 +116,22 @@ def test_terms_that_differ_from_the_default_product_are_stored_alone_and_round_t
     assert loan_from_item(_as_stored(item)) == loan
 
 
-def test_a_parked_loan_keeps_its_shard_and_date_but_leaves_the_review_index() -> None:
-    # Given a loan with a next review date, written by the sweep (parked) and by anyone else
+def test_a_parked_loan_keeps_its_shard_and_date_and_asks_for_no_listing() -> None:
+    # Given a loan with a next review date, written by the sweep (parked), by a write that postponed
+    # a listed loan (parked, carrying the request its previous version made) and by anyone else
     loan = _loan(next_review_on=date(2026, 3, 31))
     parked = loan_to_item(loan, shard_count=16, parked=True)
-    indexed = loan_to_item(loan, shard_count=16)
+    carried = loan_to_item(loan, shard_count=16, parked=True, carried="2026-03-20")
+    listed = loan_to_item(loan, shard_count=16)
 
-    # Then only the unparked item has the index's sort key; both keep the shard and the date
-    assert (indexed["review_shard"], indexed["review_on"]) == (shard_for("L-1", 16), "2026-03-31")
-    assert "review_on" not in parked
+    # Then only the unparked item asks the review lister for a listing under its date; the postponing
+    # write keeps the earlier request; all keep the shard and the date; none is put in ReviewIndex
+    assert (listed["review_shard"], listed["list_on"]) == (shard_for("L-1", 16), "2026-03-31")
+    assert "list_on" not in parked
+    assert carried["list_on"] == "2026-03-20"
     assert (parked["review_shard"], parked["next_review_on"]) == (shard_for("L-1", 16), "2026-03-31")
-    assert loan_from_item(_as_stored(parked)) == loan_from_item(_as_stored(indexed)) == loan
+    assert not any("review_on" in item for item in (parked, carried, listed))
+    assert loan_from_item(_as_stored(parked)) == loan_from_item(_as_stored(listed)) == loan
 
 
 def test_plain_turns_every_decimal_into_an_int_at_any_depth() -> None:

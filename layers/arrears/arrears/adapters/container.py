@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from arrears.adapters.credit_facts import CreditFactsRepository
     from arrears.adapters.delinquency_history import DelinquencyHistoryRepository
     from arrears.adapters.desk import DeskRepository, TaskIntake
+    from arrears.adapters.due_list import DueList
     from arrears.adapters.dynamodb import (
         ActionRepository,
         ArchiveChainRepository,
@@ -127,6 +128,15 @@ class Container:
             shard_count=self.settings.shard_count,
             due_list=DueList(self._dynamodb.Table(due)) if due else None,
         )
+
+    @cached_property
+    def due_list(self) -> DueList:
+        """The sweep's due list (`REVIEW_DUE_TABLE`): the review lister writes it, the sweep reads it."""
+        from arrears.adapters.due_list import DueList
+
+        if not self.settings.review_due_table:
+            raise RuntimeError("REVIEW_DUE_TABLE is not set: this function has no due list")
+        return DueList(self._dynamodb.Table(self.settings.review_due_table))
 
     @cached_property
     def payments(self) -> PaymentLedger:

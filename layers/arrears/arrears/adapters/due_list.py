@@ -1,27 +1,30 @@
-"""The sweep's due list: which parked loans of a review shard are due on which date.
+"""The sweep's due list: which open loans are due on which date, by review shard partition.
 
-A loan the sweep writes is *parked*: its item keeps `review_shard` but not `review_on`, so it
-leaves the sparse ReviewIndex and a later sweep write of it changes nothing there (DynamoDB charges
-a moved index key a delete and a put). The sweep finds it again through this list: before it
-writes the loans it holds (up to a page's worth, gathered over the pages of all the shards its task
-sweeps), it writes one item per next review date holding the ids of those loans due that date, keyed
-(`review_shard` = the first shard the task swept, `due_key` = "YYYY-MM-DD#chunk"). A few small items
-per page instead of an index entry per loan. A partition may list loans of other shards: every
-partition is read every day by the task that covers it, and that task sweeps whatever its entries
-name (`arrears.usecases.sweep._sweep_loans`). Every
-other writer (payment, hold, promise, onboarding) writes the loan unparked, so an event still reaches
-the sweep through ReviewIndex, unless it leaves a parked loan's next review date as it was or moves
-it later (`LoanRepository.save`): the entry under the earlier date still names the loan, and that
-date's sweep, finding it not due yet, lists it again under its new date before deleting the entry
-(`arrears.usecases.sweep._postponed`). A parked loan is always listed under its next review date or an
-earlier one.
+Every open loan with a next review date is listed here under that date or an earlier one, by one of:
 
-Order and crash safety: the entry is written before the loan, so a crash in between leaves an
-extra entry (the sweep writes nothing for a listed loan that is not due), never
-a loan missing from both the list and the index. An entry is deleted only after every loan in it
-is settled (swept, listed again under a later date, moved to an earlier one, closed or gone). A
-retried page writes the same items
-(the chunk is a digest of the ids), so retries are idempotent.
+* the sweep, for the loans it writes (*parked*: the item keeps `review_shard` and `next_review_on`
+  and carries no listing request). Before it writes the loans it holds (up to a flush, gathered over
+  the pages of all the shards its task sweeps), it writes one item per next review date holding the
+  ids of those loans due that date, keyed (`review_shard` = the first shard the task swept,
+  `due_key` = "YYYY-MM-DD#chunk");
+* the review lister (`arrears.usecases.review_listing`), for the loans every other writer changed
+  (onboarding, a payment, a hold, a promise: the write carries `list_on`), a stream batch in an item
+  under the earliest date of its loans (`put`);
+* the census, for the loans it finds overdue or still carrying a request (`arrears.usecases.census`).
+
+A write that keeps a listed loan's date or moves it later asks for nothing (`LoanRepository.save`):
+the entry under the earlier date still names the loan, and that date's sweep, finding it not due
+yet, lists it again under its new date before deleting the entry (`arrears.usecases.sweep._postponed`).
+A partition may list loans of other shards: every partition is read every day by the task that
+covers it, and that task sweeps whatever its entries name (`arrears.usecases.sweep._sweep_loans`).
+An item names at most `MAX_IDS_PER_ITEM` loans (a date with more is split), well under DynamoDB's
+400 KB.
+
+Order and crash safety: the sweep writes the entry before the loan, so a crash in between leaves an
+extra entry (the sweep writes nothing for a listed loan that is not due), never a loan missing from
+the list. An entry is deleted only after every loan in it is settled (swept, listed again under a
+later date, moved to an earlier one, closed or gone). A retried write makes the same items (the
+chunk is a digest of the ids), so retries are idempotent.
 """
 
 from __future__ import annotations
@@ -67,6 +70,25 @@ def _ids(value: Any) -> tuple[str, ...]:
     return tuple(sorted(value))
 
 
+MAX_IDS_PER_ITEM = 1_000
+"""Loan ids an item names at most: 1,000 UUIDs are about 40 KB (DynamoDB's item limit is 400 KB), and
+the sweep batch-reads the loans of a due-list page together."""
+
+
+def chunks_by_date(due: Mapping[str, date]) -> list[tuple[date, list[str]]]:
+    """(date, ids) of the items listing `due` (loan id -> date): the ids of a date sorted, in chunks of
+    `MAX_IDS_PER_ITEM`, dates in order."""
+    by_date: dict[date, list[str]] = {}
+    for loan_id, on in due.items():
+        by_date.setdefault(on, []).append(loan_id)
+    return [
+        (on, ids[start : start + MAX_IDS_PER_ITEM])
+        for on, unsorted in sorted(by_date.items())
+        for ids in [sorted(unsorted)]
+        for start in range(0, len(ids), MAX_IDS_PER_ITEM)
+    ]
+
+
 def due_key(due_on: date, loan_ids: Iterable[str]) -> str:
     """`YYYY-MM-DD#<digest of the sorted ids>`: the same group of loans always gets the same key."""
     digest = hashlib.sha256("\n".join(sorted(loan_ids)).encode()).hexdigest()[:16]
@@ -80,17 +102,26 @@ class DueList:
         self._table = table
 
     def add(self, shard: int, due: Mapping[str, date]) -> int:
-        """List each loan id of `due` under its date in `shard`: one item per distinct date, written
-        with BatchWriteItem (idempotent: the same ids make the same key). Returns the items written."""
-        by_date: dict[date, list[str]] = {}
-        for loan_id, on in due.items():
-            by_date.setdefault(on, []).append(loan_id)
+        """List each loan id of `due` under its date in `shard`: one item per distinct date (per
+        `MAX_IDS_PER_ITEM` ids of it), written with BatchWriteItem (idempotent: the same ids make the
+        same key). Returns the items written."""
+        items = 0
         with self._table.batch_writer() as batch:
-            for on, ids in sorted(by_date.items()):
+            for on, ids in chunks_by_date(due):
                 batch.put_item(
                     Item={"review_shard": shard, "due_key": due_key(on, ids), "loan_ids": set(ids)}
                 )
-        return len(by_date)
+                items += 1
+        return items
+
+    def put(self, shard: int, due_on: date, loan_ids: Iterable[str]) -> int:
+        """List `loan_ids` under `due_on` in `shard`: one PutItem (the review lister's write: it never
+        deletes), idempotent like `add`. Returns the items written (1)."""
+        ids = sorted(set(loan_ids))
+        self._table.put_item(
+            Item={"review_shard": shard, "due_key": due_key(due_on, ids), "loan_ids": set(ids)}
+        )
+        return 1
 
     def page(
         self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,6 +17,7 @@ from arrears.adapters.items import (
     action_to_item,
     borrower_from_item,
     borrower_to_item,
+    census_review_from_item,
     census_row_from_item,
     contact_to_item,
     loan_from_item,
@@ -153,11 +154,15 @@ class CensusPage:
     rows: list[tuple[str, str]]  # (jurisdiction, bucket) of each open loan on the page
     scanned_count: int
     last_evaluated_key: dict[str, Any] | None
+    # (loan id, next review date, listing request or None) of each open loan with a next review: the
+    # census relists the overdue reviews and the requests the review lister may have lost
+    reviews: list[tuple[str, date, date | None]] = field(default_factory=list)
 
 
-# What the census needs of a loan item: its tally keys (and the table's key a continuation resumes
-# from). Only open loans carry `review_shard`.
-CENSUS_PROJECTION = "loan_id, #j, #b"
+# What the census needs of a loan item: its tally keys, its next review date and listing request (and
+# the table's key a continuation resumes from). Only open loans carry `review_shard`. A projection
+# costs nothing: a Scan is charged on the items' whole size.
+CENSUS_PROJECTION = "loan_id, #j, #b, next_review_on, list_on"
 CENSUS_NAMES = {"#j": "jurisdiction", "#b": "bucket"}  # BUCKET is a DynamoDB reserved word
 
 
@@ -195,7 +200,7 @@ PARKED_READS_KEPT = 1024
 
 
 class LoanRepository:
-    """The Loans table. Every item it writes carries the loan's ReviewIndex shard while the loan has
+    """The Loans table. Every item it writes carries the loan's review shard while the loan has
     a `next_review_on` (see `loan_to_item`): `shard_count` is the deployment's number of shards
     (`Settings.shard_count`), the same for every writer of the table."""
 
@@ -205,8 +210,8 @@ class LoanRepository:
         self._table = table
         self.shard_count = shard_count
         self._due_list = due_list
-        # loan id -> (version, next_review_on) of the parked items `get` read since: see `save`
-        self._parked_reads: dict[str, tuple[int, str]] = {}
+        # loan id -> (version, next_review_on, list_on or "") of the listed items `get` read: see `save`
+        self._parked_reads: dict[str, tuple[int, str, str]] = {}
 
     @property
     def due_list(self) -> DueList:
@@ -222,7 +227,11 @@ class LoanRepository:
         if item.get("next_review_on") and not item.get("review_on"):
             if len(self._parked_reads) >= PARKED_READS_KEPT:
                 self._parked_reads.clear()
-            self._parked_reads[loan_id] = (int(str(item.get("version", 0))), str(item["next_review_on"]))
+            self._parked_reads[loan_id] = (
+                int(str(item.get("version", 0))),
+                str(item["next_review_on"]),
+                str(item.get("list_on") or ""),
+            )
         return loan_from_item(item)
 
     def create(self, loan: Loan) -> bool:
@@ -238,26 +247,31 @@ class LoanRepository:
         """Write `loan` if nobody wrote since it was read (its `version`); returns the stored loan.
 
         `parked` (the sweep only, after listing the loan in the due list under its
-        `next_review_on`): the item leaves ReviewIndex (see `loan_to_item`). Any other write puts the
-        loan back in the index under its `next_review_on`, so the sweep sees what an event did, unless
-        the version it replaces was read parked (`get`) with the same or an earlier `next_review_on`
-        (a payment, a promise or a pause that moves the next milestone later, most events): the due
-        list still names the loan under the earlier date, whose sweep reads it, finds it not due yet
-        and lists it again under its new date (`arrears.usecases.sweep._postponed`), so the write stays
-        parked and ReviewIndex is not written twice (a put now, a delete at the next sweep: 2 write
-        units against a share of one due-list item). An event that moves the date earlier goes back
-        to the index: the due list would reach the loan too late.
+        `next_review_on`): the item carries no listing request (see `loan_to_item`). Any other write
+        asks the review lister to list the loan under its `next_review_on` (`list_on`: the table's
+        stream feeds `arrears.usecases.review_listing`), so the sweep sees what an event did, unless
+        the version it replaces was read listed (`get`: no ReviewIndex key) with the same or an
+        earlier `next_review_on` (a payment, a promise or a pause that moves the next milestone
+        later, most events): the due list names the loan under the earlier date (or the lister is
+        about to), whose sweep reads it, finds it not due yet and lists it again under its new date
+        (`arrears.usecases.sweep._postponed`), so the write asks for nothing new: it keeps the request
+        the version read carried (`list_on`, skipped by the lister as a repeat), so the census can
+        relist the loan if the lister lost that request. An event that moves the date earlier asks
+        for a listing: the entry under the later date would reach the loan too late.
         Raises `VersionConflict` (nothing written) when the stored version is not `loan.version`.
         Prefer `update`, which re-reads and re-applies a change on a conflict.
         """
         read_parked = self._parked_reads.pop(loan.loan_id, None)
-        if read_parked is not None and loan.next_review_on is not None:
-            version, read_on = read_parked  # the parked item's next review date, when it was read
-            parked = parked or (version == loan.version and read_on <= loan.next_review_on.isoformat())
+        carried = None
+        if read_parked is not None and loan.next_review_on is not None and not parked:
+            version, read_on, read_list_on = read_parked  # the listed item as it was read
+            parked = version == loan.version and read_on <= loan.next_review_on.isoformat()
+            # a request not known to be fulfilled stays on the item: the census relists it if lost
+            carried = (read_list_on or None) if parked else None
         stored = loan.with_changes(version=loan.version + 1)
         written = conditional_write(
             self._table.put_item,
-            Item=loan_to_item(stored, shard_count=self.shard_count, parked=parked),
+            Item=loan_to_item(stored, shard_count=self.shard_count, parked=parked, carried=carried),
             ConditionExpression=Attr("version").eq(loan.version),
         )
         if written is None:
@@ -387,8 +401,12 @@ class LoanRepository:
         if start_key:
             kwargs["ExclusiveStartKey"] = dict(start_key)
         response = self._table.scan(**kwargs)
-        rows = [census_row_from_item(item) for item in response.get("Items", [])]
-        return CensusPage(rows, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
+        items = response.get("Items", [])
+        rows = [census_row_from_item(item) for item in items]
+        reviews = [census_review_from_item(item) for item in items if item.get("next_review_on")]
+        return CensusPage(
+            rows, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"), reviews
+        )
 
 
 def loan_ids_for_borrower(table: Table, borrower_id: str, *, page_size: int | None = None) -> list[str]:

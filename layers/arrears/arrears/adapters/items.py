@@ -146,15 +146,22 @@ def shard_for(loan_id: str, shard_count: int) -> int:
     return value % shard_count
 
 
-def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[str, Any]:
+def loan_to_item(
+    loan: Loan, *, shard_count: int, parked: bool = False, carried: str | None = None
+) -> dict[str, Any]:
     """The Loans table item of `loan`: attributes with no value (None) are left out.
 
     A loan with a `next_review_on` also gets its `review_shard` (`shard_for(loan_id, shard_count)`)
-    and, unless `parked`, `review_on` (the same date): the keys of the sparse ReviewIndex. A loan
-    without one (closed, charged off) gets neither, so it leaves the index. A `parked` loan keeps its
-    shard but not `review_on`: it is out of the index, and the sweep finds it through the due list
-    it wrote before parking it (`LoanRepository.save`). `shard_count` must be the same for every
-    writer of the table.
+    and, unless `parked`, `list_on` (the same date): the request that the review lister
+    (`arrears.usecases.review_listing`, fed by the table's stream) list the loan in the sweep's due
+    list. A `parked` write asks for no listing: the sweep's own writes (it listed the loans before
+    writing them) drop the request, and a write that postponed a listed loan keeps the one its
+    previous version carried (`carried`, as `LoanRepository.save` read it), which the lister skips as
+    a repeat and the census relists in case it was lost (`arrears.usecases.census`). A loan without a
+    next review (closed, charged off) gets neither. No writer puts `review_on`, the sort key of
+    ReviewIndex, any more: the index only drains the entries of loans written before the lister
+    existed (docs/scaling.md, "The review lister"). `shard_count` must be the same for every writer
+    of the table.
     """
     holds = loan.holds
     review_shard = None if loan.next_review_on is None else shard_for(loan.loan_id, shard_count)
@@ -232,7 +239,7 @@ def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[
             "version": loan.version,
             "review_shard": review_shard,
             "next_review_on": _iso(loan.next_review_on),
-            "review_on": None if parked else _iso(loan.next_review_on),
+            "list_on": carried if parked else _iso(loan.next_review_on),
             "risk_score": loan.risk_score,
             "risk_features": [list(f) for f in loan.risk_features] or None,
             "broken_promises": loan.broken_promises or None,
@@ -258,6 +265,21 @@ def loan_to_item(loan: Loan, *, shard_count: int, parked: bool = False) -> dict[
             "original_default_on": _iso(loan.original_default_on),
         }
     )
+
+
+def census_review_from_item(raw: Mapping[str, Any]) -> tuple[str, date, date | None]:
+    """(loan id, next review date, listing request or None) of a loan item projected for the census;
+    MalformedItem, naming the loan, when a date is not an ISO date."""
+    loan_id = str(raw.get("loan_id", "?"))
+    try:
+        request = raw.get("list_on")
+        return (
+            loan_id,
+            date.fromisoformat(str(raw["next_review_on"])),
+            date.fromisoformat(str(request)) if request else None,
+        )
+    except (KeyError, ValueError):
+        raise MalformedItem(f"loan {loan_id}: next_review_on or list_on is not an ISO date") from None
 
 
 def census_row_from_item(raw: Mapping[str, Any]) -> tuple[str, str]:

@@ -1,5 +1,5 @@
-"""DynamoDB stream records: the Loans stream (planner), the Actions stream (dispatcher) and the
-Contacts stream (archiver).
+"""DynamoDB stream records: the Loans stream (planner, review lister), the Actions stream (dispatcher)
+and the Contacts stream (archiver).
 
 Powertools' models deserialise the images (numbers as Decimal); ours turn them into what the use case
 takes. A record's business time is its `ApproximateCreationDateTime`, which every record must carry.
@@ -11,7 +11,7 @@ import base64
 import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, NamedTuple
 
 from aws_lambda_powertools.utilities.parser.models import (
@@ -23,6 +23,7 @@ from pydantic import BaseModel, SkipValidation, field_validator, model_validator
 from arrears.adapters.items import loan_from_item, plain
 from arrears.domain.loans import Loan
 from arrears.events.base import INBOUND, Inbound, field_name, safe_reference
+from arrears.usecases.review_listing import ListingRequest
 
 
 class StreamRecord(Inbound, DynamoDBStreamRecordModel):
@@ -162,6 +163,52 @@ class LoanChangeRecord(StreamRecord):
         if images.NewImage is None:
             return None
         return LoanChange(images.OldImage, images.NewImage, images.ApproximateCreationDateTime)
+
+
+# -- Loans stream (review lister) -------------------------------------------------------------------
+class _ListingImages(_Change):
+    """Only what a listing needs of the images: the loan's id and the `list_on` of each (the event
+    source mapping's filter delivers records whose new image has one)."""
+
+    NewImage: dict[str, Any] | None = None  # deserialised by Powertools
+    OldImage: dict[str, Any] | None = None
+
+    @field_validator("NewImage", "OldImage", mode="after")
+    @classmethod
+    def _an_image(cls, image: Any) -> Any:
+        if image is not None and not image:
+            raise ValueError("an empty image")
+        return image
+
+
+def _listing_date(image: dict[str, Any] | None) -> date | None:
+    raw = (image or {}).get("list_on")
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValueError("list_on is not a string")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError("list_on is not an ISO date") from None
+
+
+class LoanListingRecord(StreamRecord):
+    MALFORMED: ClassVar[str] = "malformed loan listing record"
+    dynamodb: _ListingImages
+
+    def unwrap(self) -> ListingRequest | None:
+        """The record's listing request; None when its new image asks for none (a REMOVE, or a write
+        that postponed a listed loan: the filter leaves those out, a test event may not). ValueError
+        when the id or a `list_on` is malformed."""
+        images = self.dynamodb
+        list_on = _listing_date(images.NewImage)
+        if images.NewImage is None or list_on is None:
+            return None
+        loan_id = images.NewImage.get("loan_id")
+        if not isinstance(loan_id, str) or safe_reference(loan_id) != loan_id:
+            raise ValueError("loan_id does not have an id's shape")
+        return ListingRequest(loan_id, list_on, _listing_date(images.OldImage))
 
 
 # -- Actions stream (dispatcher) --------------------------------------------------------------------

@@ -170,7 +170,16 @@ class SweepWorkReport:
         result, task = outcome.result, outcome.task
         # The index entries the census's reads are charged on (keys, jurisdiction, bucket; docs/scaling.md)
         # are the log line's `items_read`.
-        _add(self.census, (("items_read", result.items_read), ("counted", result.counted)))
+        overdue, requested = len(result.overdue), len(result.requested)
+        _add(
+            self.census,
+            (
+                ("items_read", result.items_read),
+                ("counted", result.counted),
+                ("overdue_reviews", overdue),
+                ("requests_relisted", requested),
+            ),
+        )
         ids = {"business_date": task.run_date.isoformat(), "shard": task.shard}
         self.telemetry.logger.info(
             "census shard segment done",
@@ -179,10 +188,18 @@ class SweepWorkReport:
                 "continued": outcome.re_enqueued,
                 "items_read": result.items_read,
                 "counted": result.counted,
+                "overdue_reviews": overdue,
+                "requests_relisted": requested,
                 "claimed": outcome.claimed,
                 "completed": outcome.totals is not None,
             },
         )
+        if overdue:
+            # Loans off the timer wheel (docs/operations.md, "Loans off the timer wheel"): listed again.
+            self.telemetry.logger.warning(
+                "open loans whose review passed unswept: listed for the day's sweep",
+                extra={**ids, "overdue_reviews": overdue, "due_items_written": result.due_items_written},
+            )
         if not outcome.claimed and not outcome.re_enqueued:
             self.telemetry.logger.info(
                 "open-loan census of this date and shard was counted already: nothing added", extra=ids

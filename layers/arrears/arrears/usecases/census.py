@@ -16,22 +16,40 @@ conditional write that also adds the shard's counts to the date's totals; a rede
 duplicated final task claims nothing and adds nothing, so the totals count every shard once. The
 claim that completes the date's last shard gets the totals of the book and the snapshot, which the
 worker reconciles (`arrears.usecases.book_stock.reconcile`).
+
+It also repairs the timer wheel. An open loan whose next review date is two days or more before the
+run's date (`overdue_reviews`) was reached by no sweep, whatever lost it (a review lister batch past the
+stream's retention, a sweep that did not run), and is listed under the run's date for the day's
+sweep, which runs after the census. An open loan that still carries a listing request (`list_on`:
+from a write the sweep has not followed yet) and is due by the next census is listed again under
+its date, so a request the lister lost is made good before the loan is due (a duplicate of a request
+the lister made is harmless: the sweep reads a loan once however many entries name it). Its
+projection reads the next review date and the request with the tally keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from arrears.adapters.dynamodb import CensusPage
 from arrears.adapters.items import MalformedItem, json_object
+from arrears.adapters.retrying import retry_transient
 from arrears.adapters.sweep_runs import CensusClaim
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.business_time import latest_business_date
 from arrears.domain.playbook import CollectionPlaybook
-from arrears.usecases.sweep import RUN_RECORD_TTL, SweepTask, TaskQueue, read_shard_fields, shard_fields_body
+from arrears.usecases.sweep import (
+    RUN_RECORD_TTL,
+    DueListPort,
+    SweepTask,
+    TaskQueue,
+    read_shard_fields,
+    shard_fields_body,
+)
 
 CENSUS_KIND = "census"
 SWEEP_KIND = "sweep"
@@ -44,6 +62,9 @@ class CensusLoans(Protocol):
     def census_page(
         self, shard: int, start_key: Mapping[str, Any] | None = None, limit: int = 200
     ) -> CensusPage: ...
+
+    @property
+    def due_list(self) -> DueListPort: ...
 
 
 class CensusLedger(Protocol):
@@ -88,8 +109,10 @@ class CensusTask:
     """Count a shard's open loans for the sweep at `business_time`, from `start_key` on.
 
     Message body (docs/contracts.md): {"kind": "census", "business_time", "shard", "shard_count",
-    "start_key"?, "counts"?, "sweep_after"?}. With `sweep_after`, the day's sweep tasks are sent once
-    every segment is counted (the census day's order: count the book, then sweep it).
+    "start_key"?, "counts"?, "sweep_after"?, "relist_through"?}. With `sweep_after`, the day's sweep
+    tasks are sent once every segment is counted (the census day's order: count the book, then sweep
+    it). With `relist_through` (the next census's day), the loans still carrying a listing
+    request and due by then are listed again under their date (`run_census_task`).
     """
 
     business_time: datetime
@@ -98,6 +121,7 @@ class CensusTask:
     start_key: dict[str, Any] | None = None
     counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
     sweep_after: bool = False
+    relist_through: date | None = None
 
     @property
     def run_date(self) -> date:
@@ -113,6 +137,8 @@ class CensusTask:
             body["counts"] = counts_to_body(self.counts)
         if self.sweep_after:
             body["sweep_after"] = True
+        if self.relist_through is not None:
+            body["relist_through"] = self.relist_through.isoformat()
         return body
 
     @classmethod
@@ -123,13 +149,28 @@ class CensusTask:
             sweep_after = body.get("sweep_after", False)
             if not isinstance(sweep_after, bool):
                 raise ValueError("sweep_after must be a boolean")
-            return cls(*read_shard_fields(body), counts_from_body(body.get("counts", {})), sweep_after)
+            through = body.get("relist_through")
+            if through is not None and not isinstance(through, str):
+                raise ValueError("relist_through must be an ISO date")
+            try:
+                relist_through = date.fromisoformat(through) if through is not None else None
+            except ValueError:
+                raise ValueError("relist_through must be an ISO date") from None
+            fields = read_shard_fields(body)
+            counts = counts_from_body(body.get("counts", {}))
+            return cls(*fields, counts, sweep_after, relist_through)
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise MalformedItem(f"not a census task: {error}") from None
 
     def continued(self, start_key: Mapping[str, Any], counts: Mapping[tuple[str, str], int]) -> CensusTask:
         return CensusTask(
-            self.business_time, self.shard, self.shard_count, dict(start_key), dict(counts), self.sweep_after
+            self.business_time,
+            self.shard,
+            self.shard_count,
+            dict(start_key),
+            dict(counts),
+            self.sweep_after,
+            self.relist_through,
         )
 
 
@@ -163,10 +204,24 @@ class ShardCensus:
     counted: int = 0  # loans this segment added to the counts
     pages: int = 0
     continuation: dict[str, Any] | None = None
+    overdue: list[str] = field(default_factory=list)  # open loans whose review passed unswept
+    requested: dict[str, date] = field(default_factory=dict)  # loans with a listing request, by date
+    due_items_written: int = 0  # due-list items listing both
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+def overdue_reviews(run_date: date) -> date:
+    """The census lists again an open loan whose next review date is before this, the day before the
+    run's date (the latest business date of any jurisdiction; a loan of a jurisdiction a day behind
+    due on that day is not due until today's sweep): yesterday's sweep should have moved it on. Such
+    a loan is off the timer wheel: its listing was lost (a review lister batch that outlived the
+    stream's 24 hours of retention, docs/operations.md) or the sweep has not run. Listed under
+    `run_date`, the day's sweep reaches it; an extra entry for a loan that is listed is harmless (the
+    sweep reads a loan once however many entries name it)."""
+    return run_date - timedelta(days=1)
 
 
 def count_shard(
@@ -177,8 +232,13 @@ def count_shard(
     counts: Mapping[tuple[str, str], int] | None = None,
     has_time_left: Callable[[], bool] = lambda: True,
     page_size: int = 200,
+    overdue_before: date | None = None,
+    relist_through: date | None = None,
 ) -> ShardCensus:
-    """Count a shard's open loans from `start_key` on, on top of `counts`.
+    """Count a shard's open loans from `start_key` on, on top of `counts`; with `overdue_before`,
+    collect in `overdue` the loans whose next review date is before it (`overdue_reviews`), and with
+    `relist_through` in `requested` the others that still carry a listing request (`list_on`) and
+    are due by that date, with their next review date.
 
     Stops early with `continuation` set when time runs short; at least one page is read per call,
     so a continuation always makes progress.
@@ -191,6 +251,11 @@ def count_shard(
         result.items_read += page.scanned_count
         result.counted += len(page.rows)
         result.counts = tally(result.counts, page.rows)
+        for loan_id, on, requested in page.reviews:
+            if overdue_before is not None and on < overdue_before:
+                result.overdue.append(loan_id)
+            elif requested is not None and relist_through is not None and on <= relist_through:
+                result.requested[loan_id] = on
         key = page.last_evaluated_key
         if key is None:
             return result
@@ -235,6 +300,14 @@ class CensusOutcome:
         return self.totals is not None
 
 
+def list_again(due_list: DueListPort, shard: int, run_date: date, result: ShardCensus) -> None:
+    """List the overdue reviews of `result` under `run_date` and its open requests under their dates,
+    in `shard`'s partition (one BatchWriteItem of an item per date), counting the items written."""
+    if result.overdue or result.requested:
+        listing = {**result.requested, **dict.fromkeys(result.overdue, run_date)}
+        result.due_items_written = retry_transient(partial(due_list.add, shard, listing))
+
+
 def run_census_task(
     task: CensusTask,
     *,
@@ -250,6 +323,13 @@ def run_census_task(
     The claim adds the shard's counts to the date's totals in the same conditional write: a
     redelivered or duplicated final task, or a second census of the same shard and date, finds the
     claim taken and adds nothing. The call that completes the date's last shard gets the totals.
+
+    The loans it read whose review passed unswept (`overdue_reviews`) are listed in the due list
+    under the run's date, and those still carrying a listing request due by the task's
+    `relist_through` under their own (the request may have been lost with a review lister batch that
+    outlived the stream's retention), in one BatchWriteItem of an item per date, before the
+    continuation is sent or the claim made: the day's sweep, which runs after the census, reaches the
+    overdue ones, and the sweeps to the next census the others.
     """
     result = count_shard(
         loans,
@@ -258,7 +338,10 @@ def run_census_task(
         counts=task.counts,
         has_time_left=has_time_left,
         page_size=page_size,
+        overdue_before=overdue_reviews(task.run_date),
+        relist_through=task.relist_through,
     )
+    list_again(loans.due_list, task.shard, task.run_date, result)
     if result.continuation is not None:
         queue.send([task.continued(result.continuation, result.counts).to_body()])
         return CensusOutcome(task, result, re_enqueued=True, claimed=False)

@@ -1,10 +1,13 @@
 """Daily detection as a timer wheel: fan out one task per shard, sweep each shard's due loans.
 
-The sweep reads only the loans whose next milestone (`next_review_on`) has arrived: those an event
-wrote with an earlier date (or onboarding created) from the sparse ReviewIndex (review_shard,
-review_on), and those the sweep itself wrote (parked, out of the index) from the shard's due list
-(`arrears.adapters.due_list`), so a sweep write never moves an index key. A parked loan whose date an
-event moved later is listed again under it when its old entry comes up (`_postponed`). A loan with
+The sweep reads only the loans whose next milestone (`next_review_on`) has arrived, from the shard's
+due list (`arrears.adapters.due_list`): the loans the sweep itself wrote (parked) are listed by the
+sweep under their next date, and those another writer changed (onboarding, a payment, a hold...) by
+the review lister from the Loans stream (`arrears.usecases.review_listing`), under their date or an
+earlier one. A loan listed under an earlier date than its own (an event moved it later, or the
+lister's item lists a batch under its earliest date) is listed again under its own when that entry
+comes up (`_postponed`). The sparse ReviewIndex (review_shard, review_on) is read first: no writer
+puts an entry there any more, and it drains the loans written before the lister existed. A loan with
 no milestone today is neither read nor written: DPD and penalty are derived from dates whenever they
 are needed.
 
@@ -99,7 +102,7 @@ class ShardSweep:
     writes: int = 0
     conflicts: int = 0
     items_read: int = 0
-    from_index: int = 0  # loans read through ReviewIndex (new, or written by an event since)
+    from_index: int = 0  # loans read through the draining ReviewIndex (written before the review lister)
     from_due_list: int = 0  # parked loans read through the due list
     due_items_written: int = 0
     due_items_removed: int = 0
@@ -306,13 +309,14 @@ def _sweep_loans(
 
     First the due list: every loan to write that has a next review date is listed in the due list of
     `run.list_shard` under that date (one item per date for the loans held, whichever of the task's
-    shards they belong to), and only then written parked (out of ReviewIndex), so a crash in between
-    leaves an extra list entry, never a loan found by neither. A loan listed in another shard's
+    shards they belong to), and only then written parked (asking for no listing), so a crash in between
+    leaves an extra list entry, never a loan the list misses. A loan listed in another shard's
     partition than its own is still reached: every partition 0..ShardCount-1 is read every day by the
     task covering it, whatever the tasks' layout that day, and that task sweeps every loan its entries
     name. Each write is conditional on the `version` read: a payment that landed in between
-    makes it fail, and the loan is re-read and re-assessed from the payment's state (that write
-    goes back to the index: its list entry may name another date). A loan counts once in
+    makes it fail, and the loan is re-read and re-assessed from the payment's state (that write may
+    ask for no listing, `LoanRepository.save`: the sweep lists it under the date it was written
+    with, before an entry naming it is settled). A loan counts once in
     `milestones_hit` however many attempts it takes; `swept` collects the loans written, with the
     next review date they were written with.
     """
@@ -360,7 +364,7 @@ def _postponed(
     (`LoanRepository.save`), so the entry being settled may be the only one naming it. They are
     listed with the loans the flush writes, in the same items, before any entry is deleted
     (`_flush`), so a crash in between leaves both. A loan the sweep had already moved to a later
-    entry (an event sent it back to the index, and a sweep parked it again) is listed twice:
+    entry (an event asked for a listing, and a sweep parked it again) is listed twice:
     harmless, the sweep reads a loan once however many entries name it."""
     later: dict[str, date] = {}
     for entry, listed in entries:
@@ -376,7 +380,7 @@ def _postponed(
 def _settled(entry: DueEntry, loans: Mapping[str, Loan], swept: Mapping[str, date | None]) -> bool:
     """Whether a due-list entry can go: each of its loans is gone, closed, or due on another date
     than the entry's (so another entry, one this flush wrote for a postponed loan included, or the
-    index holds it). A loan this run wrote counts with the
+    lister's pending request holds it). A loan this run wrote counts with the
     date it was written with: an entry this run has just written (a loan one day behind on its own
     business date, due on the date being swept) is kept."""
     for loan_id in entry.loan_ids:
@@ -412,13 +416,16 @@ def sweep_shard(
     has_time_left: Callable[[], bool] = lambda: True,
     page_size: int = 200,
     run: _Run | None = None,
+    flush_size: int | None = None,
 ) -> ShardSweep:
-    """Sweep one shard from `start_key`: first the loans ReviewIndex holds (written since by an
+    """Sweep one shard from `start_key`: first the loans the draining ReviewIndex holds (written by an
     event, or new), then the parked loans of the due list; stops early with `continuation` set when
     time runs short.
 
-    The loans assessed are written once `page_size` of them are held, before stopping early, and when
-    the shard is done (`_flush`), so a continuation's key never passes a loan not yet written. Given
+    ReviewIndex is read `page_size` entries a page, the due list `due_page_entries(page_size)`
+    entries a page (an entry names up to a thousand loans). The loans assessed are written once
+    `flush_size` (default `FLUSH_PAGES` pages) of them are held, before stopping early, and when the
+    shard is done (`_flush`), so a continuation's key never passes a loan not yet written. Given
     the `run` of a task over several shards, the shard's counts are added to it and what is held at
     the shard's end is left for the task to write with its next shards' loans (`run_sweep_task`). At
     least one page is processed per call, so a continuation always makes progress.
@@ -427,6 +434,7 @@ def sweep_shard(
     if run is None:
         run = _Run(ShardSweep(shard), shard)
     result, swept, pending = run.result, run.swept, run.pending
+    flush_at = flush_size if flush_size is not None else FLUSH_PAGES * page_size
     through = latest_business_date(at, bundled_rule_packs().latest.values())
     phase, key = _phase(start_key)
     while True:
@@ -439,7 +447,7 @@ def sweep_shard(
             if key is None:
                 phase = DUE_PHASE
         else:
-            due = retry_transient(partial(loans.due_page, shard, through, key, page_size))
+            due = retry_transient(partial(loans.due_page, shard, through, key, due_page_entries(page_size)))
             result.items_read += due.scanned_count
             listed = [due.loans[i] for entry in due.entries for i in entry.loan_ids if i in due.loans]
             result.from_due_list += len(listed)
@@ -450,7 +458,7 @@ def sweep_shard(
                 if own:
                     _flush(loans, at, playbook, run)
                 return result
-        if len(pending.assessed) >= page_size:
+        if len(pending.assessed) >= flush_at:
             _flush(loans, at, playbook, run)
         if not has_time_left():
             _flush(loans, at, playbook, run)
@@ -461,6 +469,20 @@ def sweep_shard(
 
 
 DEFAULT_LOANS_PER_TASK = 20_000
+
+FLUSH_PAGES = 5
+"""A sweep writes what it assessed once five pages' worth (1,000 loans at the default page of 200)
+are held: one due-list item per next review date lists them, so the fuller the flush, the fewer and
+fuller the items (a 1 KB item holds about a hundred ids; DynamoDB charges a write per started KB, and
+the same again to delete it). Holding more costs memory (a loan is a few KB) and, on a crash, the work
+of the loans held (assessed again, written once)."""
+
+
+def due_page_entries(page_size: int) -> int:
+    """Due-list entries read a page: a tenth of `page_size` (20 at the default 200), at least one.
+    An entry names up to `arrears.usecases.review_listing.LOAN_IDS_PER_ITEM` loans, all batch-read
+    with the page."""
+    return max(1, page_size // 10)
 
 
 def task_count(open_loans: int | None, shard_count: int, loans_per_task: int = DEFAULT_LOANS_PER_TASK) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from arrears.usecases.book_stock import StockReader, is_census_day, open_loan_rows, open_stock
@@ -80,7 +80,12 @@ def start_sweep(
         first = runs.start_run(business_date, snapshot, int((at + RUN_RECORD_TTL).timestamp()))
     tasks: list[SweepTask | CensusTask]
     if census_day:
-        tasks = [CensusTask(at, shard, shard_count, sweep_after=True) for shard in range(shard_count)]
+        # the loans still asking for a listing and due by the next census's day are listed again
+        through = business_date + timedelta(days=census_interval_days)
+        tasks = [
+            CensusTask(at, shard, shard_count, sweep_after=True, relist_through=through)
+            for shard in range(shard_count)
+        ]
     else:
         tasks = list(plan_sweep(at, shard_count, open_loans, loans_per_task))
     queue.send([task.to_body() for task in tasks])
