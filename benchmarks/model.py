@@ -219,6 +219,19 @@ def arrears_parts(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[s
             ) * float(sweep.get("due_listed", 0))
     named = (LOANS_TABLE, INDEX_PREFIX, DUE_TABLE, RUNS_TABLE)
     stream_shards = 1 if scale == 1.0 else int(ASSUMPTIONS["large_book_stream_shards"])
+    # The census's listings again of open requests: written by it, deleted by the sweep (as many
+    # units); scaled up, priced in full items like the sweep's (a census segment of a large book lists
+    # thousands a date: an upper bound)
+    census_due = _sum(c["write_units"], DUE_TABLE)
+    census_relist = 2 * census_due
+    if scale != 1.0 and sweep.get("next_review_dates"):
+        census_relist = (
+            float(sweep.get("census_relisted", 0))
+            * scale
+            * due_list_units_per_listed_loan(
+                sweep["next_review_dates"], _flush_loans(sweep), float(sweep.get("loan_id_bytes", 10))
+            )
+        )
     return {
         "loans": {"write_units": wu.get(LOANS_TABLE, 0.0) * scale, "read_units": 0.0},
         "listing": listing_units(sweep, scale, stream_shards),
@@ -228,11 +241,9 @@ def arrears_parts(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[s
         },
         "due_list": {"write_units": due_list * scale, "read_units": ru.get(DUE_TABLE, 0.0) * scale},
         "point_reads": {"write_units": 0.0, "read_units": ru.get(LOANS_TABLE, 0.0) * scale},
-        # its listings again of open requests: written by the census, deleted by the sweep (as many units)
         "census": {
-            "write_units": (_sum(c["write_units"], exclude=RUNS_TABLE) + _sum(c["write_units"], DUE_TABLE))
-            * census_share
-            * scale,
+            "write_units": (_sum(c["write_units"], exclude=RUNS_TABLE) - census_due) * census_share * scale
+            + census_relist * census_share,
             "read_units": _sum(c["read_units"]) * census_share * scale,
         },
         # the stock's one Query a day reads the counters, whatever the book

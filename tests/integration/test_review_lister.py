@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 
 from arrears.adapters.container import Container
+from arrears.adapters.due_list import DueList
 from arrears.adapters.tables import all_items
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
@@ -148,3 +149,66 @@ def test_listing_requests_lost_in_an_outage_are_relisted_by_the_census_before_th
     ]
     assert sum(relisted) >= 3
     assert reached == first
+
+
+def test_a_due_list_page_ends_before_the_entry_that_would_take_it_past_a_thousand_loans(
+    stack: LocalStack,
+) -> None:
+    # Given three entries of a partition due on one date: 600, 300 and 200 loans
+    due_list = DueList(boto3.resource("dynamodb").Table(stack.physical["ReviewDueTable"]))
+    on = date(2026, 3, 2)
+    for start, count in ((0, 600), (600, 300), (900, 200)):
+        due_list.put(0, on, [f"L-{n:05d}" for n in range(start, start + count)])
+
+    # When the sweep reads the partition's page by page
+    pages, key = [], None
+    while True:
+        page = due_list.page(0, on, key, limit=20)
+        pages.append(sorted(len(e.loan_ids) for e in page.entries))
+        key = page.last_evaluated_key
+        if key is None:
+            break
+
+    # Then no page holds more than a thousand loans, and every entry is read once
+    assert all(sum(p) <= 1000 for p in pages)
+    assert sorted(n for p in pages for n in p) == [200, 300, 600]
+
+
+def test_a_loan_off_the_wheel_is_found_by_the_census_swept_that_day_and_rings_the_alarm(
+    stack: LocalStack, container: Container, make_cloud: CloudFactory
+) -> None:
+    # Given a daily census, and a loan due on 2 March that nothing lists (its listing lost: written
+    # parked, no request, no entry)
+    stack.functions["SweepFunction"].environment["CENSUS_INTERVAL_DAYS"] = "1"
+    cloud = make_cloud(utc(2026, 2, 20, 2))
+    loan = cn_cash_loan("L-LOST", due=DUE)
+    register(container, loan, borrower_for(loan), cloud.clock)
+    onboarded = container.loans.get("L-LOST")
+    assert onboarded is not None
+    assert onboarded.next_review_on is not None
+    container.loans.save(onboarded, parked=True)
+    cloud.pause_stream(LISTER, cloud.clock + timedelta(days=2))  # its request lost with the stream
+    cloud.advance_to(cloud.clock + timedelta(days=3))
+    cloud.settle()
+    assert due_items(stack) == []
+
+    # When the sweep runs two days after the loan's first review date (after that day's census)
+    late = onboarded.next_review_on + timedelta(days=2)
+    sweep_on(cloud, late)
+
+    # Then the census found it overdue and listed it for that day's sweep, which reached it, and the
+    # OverdueReviews metric rang the timer-wheel-overdue alarm's metric (an EMF document, no loan id)
+    swept = container.loans.get("L-LOST")
+    assert swept is not None
+    assert swept.evaluated_on == late
+    assert isinstance(cloud.log, io.StringIO)
+    documents = [
+        json.loads(line)
+        for line in cloud.log.getvalue().splitlines()
+        if line.startswith("{") and '"OverdueReviews"' in line
+    ]
+    values = [d["OverdueReviews"] for d in documents]
+    assert [v if isinstance(v, list) else [v] for v in values] == [[1]]
+    assert documents[0]["service"] == "sweep-worker"
+    assert "L-LOST" not in json.dumps(documents)
+    assert "open loans whose review passed unswept" in cloud.log.getvalue()

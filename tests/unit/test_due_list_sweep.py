@@ -208,6 +208,38 @@ def test_a_payment_racing_the_parked_write_is_kept_and_the_loan_listed_under_its
     assert loans.unreachable(second) == set()
 
 
+def test_an_event_that_wins_the_race_and_postpones_the_loan_leaves_it_listed_under_its_new_date() -> None:
+    # Given a loan due today, listed only by a lister item under an earlier date (its batch's
+    # earliest), and a promise landing before the sweep writes it, moving its review two days on (a
+    # write that asks for no listing: the entry names the loan)
+    loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)
+    on = loans.items["L-1"].next_review_on
+    assert on is not None
+    loans.requests = []
+    loans.parked.add("L-1")
+    loans.due_list.add(0, {"L-1": on - timedelta(days=3)})
+    promised = on + timedelta(days=2)
+
+    def promise() -> None:
+        current = loans.items["L-1"]
+        loans.write_by_event(current.with_changes(version=current.version + 1, next_review_on=promised))
+
+    loans.race.append(promise)
+
+    # When the sweep of that date runs
+    result = sweep(loans, on)
+
+    # Then its write lost and wrote nothing on the re-read (nothing due), the loan is listed under the
+    # promise's date (besides the date the sweep listed it under before its write, which a later
+    # milestone may put after the promise's), and only then the lister's entry is gone
+    assert (result.conflicts, result.writes) == (1, 0)
+    assert "L-1" in loans.parked
+    listed = loans.due_list.dates_of("L-1")
+    assert promised in listed
+    assert on - timedelta(days=3) not in listed
+    assert loans.unreachable(on) == set()
+
+
 def test_re_running_a_date_reads_and_writes_nothing() -> None:
     # Given a loan swept on its milestone date
     loans = WheelLoans({"L-1": cash_loan()}, shard_count=SHARDS)

@@ -147,6 +147,27 @@ def test_a_record_whose_previous_version_asked_for_the_same_date_is_a_repeat() -
     assert request.repeated
 
 
+def test_a_write_bringing_the_date_back_to_an_earlier_request_is_listed_again() -> None:
+    # Given a loan asking for D5 whose payment postponed it to D10 (the request carried: the sweep may
+    # since have listed it again under D10 and dropped the D5 entry), and the payment then reversed
+    modified = copy.deepcopy(sample_records()[1])
+    images = modified["dynamodb"]
+    images["OldImage"]["list_on"] = {"S": "2026-03-05"}
+    images["OldImage"]["next_review_on"] = {"S": "2026-03-10"}
+    images["NewImage"]["list_on"] = {"S": "2026-03-05"}
+    images["NewImage"]["next_review_on"] = {"S": "2026-03-05"}
+    # Then the reversal's record is not a repeat: the loan is listed under D5 again
+    request = parse(event=modified, model=LoanListingRecord).unwrap()
+    assert request == ListingRequest("L-SAMPLE-0001", date(2026, 3, 5), None)
+    assert not request.repeated
+    # while a write that keeps the date (an UpdateItem writer, a postponing write) is a repeat
+    images["OldImage"]["next_review_on"] = {"S": "2026-03-05"}
+    images["NewImage"]["next_review_on"] = {"S": "2026-03-09"}
+    kept = parse(event=modified, model=LoanListingRecord).unwrap()
+    assert kept is not None
+    assert kept.repeated
+
+
 def test_a_record_without_a_request_lists_nothing() -> None:
     modified = copy.deepcopy(sample_records()[1])
     del modified["dynamodb"]["NewImage"]["list_on"]

@@ -124,9 +124,16 @@ class DueList:
         return 1
 
     def page(
-        self, shard: int, through: date, start_key: Mapping[str, Any] | None = None, limit: int = 200
+        self,
+        shard: int,
+        through: date,
+        start_key: Mapping[str, Any] | None = None,
+        limit: int = 200,
+        max_ids: int = MAX_IDS_PER_ITEM,
     ) -> DuePage:
-        """Entries of `shard` due on or before `through` (a missed day is caught up), oldest first."""
+        """Entries of `shard` due on or before `through` (a missed day is caught up), oldest first: up
+        to `limit` entries, ending before the entry that would take their ids past `max_ids` (the
+        page's loans are read and assessed together; the next page starts at that entry)."""
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("review_shard").eq(shard)
             & Key("due_key").lt(f"{(through.isoformat())}#~"),
@@ -135,10 +142,15 @@ class DueList:
         if start_key:
             kwargs["ExclusiveStartKey"] = dict(start_key)
         response = self._table.query(**kwargs)
-        entries = [
-            DueEntry(int(str(item["review_shard"])), str(item["due_key"]), _ids(item.get("loan_ids")))
-            for item in response.get("Items", [])
-        ]
+        entries: list[DueEntry] = []
+        held = 0
+        for item in response.get("Items", []):
+            entry = DueEntry(int(str(item["review_shard"])), str(item["due_key"]), _ids(item.get("loan_ids")))
+            if entries and held + len(entry.loan_ids) > max_ids:
+                last = {"review_shard": shard, "due_key": entries[-1].due_key}
+                return DuePage(entries, int(response.get("ScannedCount", 0)), last)
+            entries.append(entry)
+            held += len(entry.loan_ids)
         return DuePage(entries, int(response.get("ScannedCount", 0)), response.get("LastEvaluatedKey"))
 
     def remove(self, entries: Sequence[DueEntry]) -> None:

@@ -181,16 +181,16 @@ class _ListingImages(_Change):
         return image
 
 
-def _listing_date(image: dict[str, Any] | None) -> date | None:
-    raw = (image or {}).get("list_on")
+def _image_date(image: dict[str, Any] | None, name: str) -> date | None:
+    raw = (image or {}).get(name)
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise ValueError("list_on is not a string")
+        raise ValueError(f"{name} is not a string")
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ValueError("list_on is not an ISO date") from None
+        raise ValueError(f"{name} is not an ISO date") from None
 
 
 class LoanListingRecord(StreamRecord):
@@ -200,15 +200,23 @@ class LoanListingRecord(StreamRecord):
     def unwrap(self) -> ListingRequest | None:
         """The record's listing request; None when its new image asks for none (a REMOVE, or a write
         that postponed a listed loan: the filter leaves those out, a test event may not). ValueError
-        when the id or a `list_on` is malformed."""
+        when the id, a `list_on` or a `next_review_on` is malformed.
+
+        `listed_on` is the request the old image carried, but only if the write did not bring the
+        next review earlier: a request already made and fulfilled may have been listed again under a
+        later date since (a payment postponed the loan, the sweep relisted it), so a write that brings
+        the date back (the payment reversed) must be listed even when it asks for the same date."""
         images = self.dynamodb
-        list_on = _listing_date(images.NewImage)
-        if images.NewImage is None or list_on is None:
+        new, old = images.NewImage, images.OldImage
+        list_on = _image_date(new, "list_on")
+        if new is None or list_on is None:
             return None
-        loan_id = images.NewImage.get("loan_id")
+        loan_id = new.get("loan_id")
         if not isinstance(loan_id, str) or safe_reference(loan_id) != loan_id:
             raise ValueError("loan_id does not have an id's shape")
-        return ListingRequest(loan_id, list_on, _listing_date(images.OldImage))
+        before, after = _image_date(old, "next_review_on"), _image_date(new, "next_review_on")
+        earlier = before is not None and after is not None and after < before
+        return ListingRequest(loan_id, list_on, None if earlier else _image_date(old, "list_on"))
 
 
 # -- Actions stream (dispatcher) --------------------------------------------------------------------

@@ -195,7 +195,16 @@ class SweepWorkReport:
             },
         )
         if overdue:
-            # Loans off the timer wheel (docs/operations.md, "Loans off the timer wheel"): listed again.
+            # Loans off the timer wheel (docs/operations.md, "Loans off the timer wheel"): listed again,
+            # late; `OverdueReviews` rings the `timer-wheel-overdue` alarm.
+            with single_metric(
+                name="OverdueReviews",
+                unit=MetricUnit.Count,
+                value=overdue,
+                namespace=NAMESPACE,
+                default_dimensions={"service": self.telemetry.logger.service},
+            ) as metric:
+                metric.set_timestamp(task.business_time)
             self.telemetry.logger.warning(
                 "open loans whose review passed unswept: listed for the day's sweep",
                 extra={**ids, "overdue_reviews": overdue, "due_items_written": result.due_items_written},

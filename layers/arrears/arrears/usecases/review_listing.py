@@ -29,9 +29,10 @@ Idempotent: a redelivered batch makes the same items (the key is the date and a 
 `arrears.adapters.due_list.due_key`); a batch split by a retry lists its loans in other items, which
 the sweep reads once each (it reads a loan once however many entries name it). A record whose
 previous version asked for the same date (`listed_on == list_on`) was listed by that earlier record
-and is skipped. A listing lost for good (a batch past the stream's 24 hours of retention) leaves the
-loan unlisted until the reconciliation census finds its milestone passed unswept and lists it
-(`arrears.usecases.census`, `overdue_reviews`).
+and is skipped, unless the write brought the next review earlier (`LoanListingRecord.unwrap`). A
+listing lost for good (a batch past the stream's 24 hours of retention) leaves the loan carrying its
+request, which the reconciliation census lists again before the loan is due, or, due before that
+census, once its milestone has passed unswept (`arrears.usecases.census`, `list_again`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ class DueListWriter(Protocol):
 @dataclass(frozen=True, slots=True)
 class ListingRequest:
     """One stream record's request: list `loan_id` under `list_on`; `listed_on` is the `list_on` the
-    version it replaced carried (None: none), so a request already made by an earlier record is known."""
+    version it replaced carried (None: none, or the write brought the next review earlier, when an
+    earlier request may have been fulfilled and listed again under a later date since), so a request
+    an earlier record made is known."""
 
     loan_id: str
     list_on: date

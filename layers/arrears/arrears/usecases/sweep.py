@@ -255,8 +255,9 @@ class _Pending:
 class _Run:
     """What one invocation of a sweep task holds across its shards: the counts (`result`), the due-list
     partition its parked loans are listed in (`list_shard`: the first shard it sweeps), the loans
-    written with the next review date they were written with (`swept`), and what is assessed but not
-    written yet (`pending`)."""
+    settled with the next review date they are listed under (`swept`: written by this run, or moved
+    on by an event that won the race and listed by this run), and what is assessed but not written
+    yet (`pending`)."""
 
     result: ShardSweep
     list_shard: int
@@ -340,6 +341,16 @@ def _sweep_loans(
             else:
                 result.conflicts += 1 + update.conflicts
                 if not update.written or update.loan is None:
+                    # The event that won moved the loan on (paid, postponed...); its write may have
+                    # asked for no listing, relying on the entry this run is settling: list the loan
+                    # under its date now, and settle the entry on it.
+                    current = update.loan
+                    if current is not None and current.next_review_on is not None:
+                        if current.next_review_on != due.get(loan_id):
+                            result.due_items_written += retry_transient(
+                                partial(loans.due_list.add, run.list_shard, {loan_id: current.next_review_on})
+                            )
+                        swept[loan_id] = current.next_review_on
                     continue
                 stored = update.loan
                 if stored.next_review_on is not None and stored.next_review_on != due.get(loan_id):
@@ -480,8 +491,9 @@ of the loans held (assessed again, written once)."""
 
 def due_page_entries(page_size: int) -> int:
     """Due-list entries read a page: a tenth of `page_size` (20 at the default 200), at least one.
-    An entry names up to `arrears.usecases.review_listing.LOAN_IDS_PER_ITEM` loans, all batch-read
-    with the page."""
+    A page also ends before the entry that would take its loans past
+    `arrears.adapters.due_list.MAX_IDS_PER_ITEM` (1,000: an entry names up to that many), so the
+    loans read, assessed and written between two time checks stay bounded."""
     return max(1, page_size // 10)
 
 
