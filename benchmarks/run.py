@@ -149,10 +149,9 @@ class _Items:
         self.items: list[dict[str, Any]] = []
 
     def put(self, shard: int, due_on: date, loan_ids: Iterable[str]) -> int:
-        from arrears.adapters.due_list import due_key
+        from arrears.adapters.due_list import due_item
 
-        ids = sorted(set(loan_ids))
-        self.items.append({"review_shard": shard, "due_key": due_key(due_on, ids), "loan_ids": set(ids)})
+        self.items.append(due_item(shard, due_on, loan_ids))
         return 1
 
 
@@ -167,7 +166,7 @@ def steady_state(
     written by a sweep, parked, and listed as the sweep lists them: per sweep task (the book's
     fan-out, `plan_sweep`), in its first shard's partition, one item per flush
     (`FLUSH_PAGES` x `page_size` loans) and next review date over the task's shards."""
-    from arrears.adapters.due_list import due_key
+    from arrears.adapters.due_list import due_item
     from arrears.adapters.items import loan_to_item, shard_for
     from arrears.usecases.review_listing import ListingRequest, list_for_review
     from arrears.usecases.sweep import plan_sweep
@@ -198,7 +197,7 @@ def steady_state(
             for loan in parked_loans[start : start + flush]:
                 groups.setdefault(loan.next_review_on, []).append(loan.loan_id)
             for on, ids in groups.items():
-                due.append({"review_shard": shard, "due_key": due_key(on, ids), "loan_ids": set(ids)})
+                due.append(due_item(shard, on, ids))
     rng.shuffle(by_event)
     daily = sum(1 for loan in by_event if loan.next_review_on <= BENCH_DAY)
     batch = lister_batch_loans(daily, 1)

@@ -95,6 +95,13 @@ def due_key(due_on: date, loan_ids: Iterable[str]) -> str:
     return f"{due_on.isoformat()}#{digest}"
 
 
+def due_item(shard: int, due_on: date, loan_ids: Iterable[str]) -> dict[str, Any]:
+    """The ReviewDue item listing `loan_ids` under `due_on` in partition `shard` (its key from
+    `due_key`: the same ids always make the same item)."""
+    ids = sorted(set(loan_ids))
+    return {"review_shard": shard, "due_key": due_key(due_on, ids), "loan_ids": set(ids)}
+
+
 class DueList:
     """The ReviewDue table (template.yaml): (`review_shard` N, `due_key` S) -> `loan_ids` (string set)."""
 
@@ -108,19 +115,14 @@ class DueList:
         items = 0
         with self._table.batch_writer() as batch:
             for on, ids in chunks_by_date(due):
-                batch.put_item(
-                    Item={"review_shard": shard, "due_key": due_key(on, ids), "loan_ids": set(ids)}
-                )
+                batch.put_item(Item=due_item(shard, on, ids))
                 items += 1
         return items
 
     def put(self, shard: int, due_on: date, loan_ids: Iterable[str]) -> int:
         """List `loan_ids` under `due_on` in `shard`: one PutItem (the review lister's write: it never
         deletes), idempotent like `add`. Returns the items written (1)."""
-        ids = sorted(set(loan_ids))
-        self._table.put_item(
-            Item={"review_shard": shard, "due_key": due_key(due_on, ids), "loan_ids": set(ids)}
-        )
+        self._table.put_item(Item=due_item(shard, due_on, loan_ids))
         return 1
 
     def page(
