@@ -23,7 +23,7 @@ docs/scaling.md recommends for that book.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,20 @@ def invocations_per_day(loans: float, shards: int) -> dict[str, float]:
         "before": 1 + shards + shards,
         "after": round(1 + sweep_tasks(loans, shards) + shards / interval, 2),
     }
+
+
+def shards_for(loans: float) -> int:
+    """Review shards of a book: the template's default ShardCount (16) below ten million loans, the
+    `large_book_shards` docs/scaling.md recommends at that size ("Shards")."""
+    return int(ASSUMPTIONS["large_book_shards"]) if loans >= ASSUMPTIONS["large_book_loans"] else 16
+
+
+def stream_shards_for(loans: float) -> int:
+    """Stream shards of the Loans table at `loans` open loans: about one per table partition, so
+    `large_book_stream_shards` at `large_book_loans` and in proportion below it, at least one (a book
+    of up to 2.5 M loans has one)."""
+    big = float(ASSUMPTIONS["large_book_loans"])
+    return max(1, math.ceil(int(ASSUMPTIONS["large_book_stream_shards"]) * loans / big))
 
 
 RUNS_TABLE = "bench-sweep-runs"
@@ -161,22 +175,26 @@ def lister_units_per_listing(
     return {"write_units": item + relisted * flush, "read_units": relisted * 0.5}
 
 
-def listing_units(sweep: Mapping[str, Any], scale: float, stream_shards: int) -> dict[str, float]:
+def listing_units(
+    sweep: Mapping[str, Any], scale: float, stream_shards: int, modelled: bool | None = None
+) -> dict[str, float]:
     """The review lister's units of a day (Arrears' own: the naive design needs no listing). In a steady
     state as many loans are listed a day as the sweep reaches through the lister's items
     (`from_lister`: new loans, and loans an event brought forward). On the measured book the bench
     listed them in its own batches (`lister_batch`) and the sweep's reads, relists and deletes of
     them are in its counts: this is the lister's puts of those items (`lister_put_units`). Scaled up,
     the batches are `lister_batch_loans` at the larger book's rate and the whole cost per listing is
-    `lister_units_per_listing` (put, delete, read and relist)."""
-    if scale == 1.0:
+    `lister_units_per_listing` (put, delete, read and relist), the relisting in flushes as full as
+    the larger book's tasks fill them (`flush_fill`). `modelled` (default: `scale` is not 1) prices
+    the measured book with the model too."""
+    if not (scale != 1.0 if modelled is None else modelled):
         return {"write_units": float(sweep.get("lister_put_units", 0.0)), "read_units": 0.0}
     listings = float(sweep.get("from_lister", 0)) * scale
     if not listings or not sweep.get("next_review_dates"):
         return {"write_units": 0.0, "read_units": 0.0}
     batch = lister_batch_loans(listings, stream_shards)
     per = lister_units_per_listing(
-        batch, sweep["next_review_dates"], _flush_loans(sweep), float(sweep.get("loan_id_bytes", 10))
+        batch, sweep["next_review_dates"], flush_fill(sweep, scale), float(sweep.get("loan_id_bytes", 10))
     )
     return {"write_units": per["write_units"] * listings, "read_units": per["read_units"] * listings}
 
@@ -186,10 +204,22 @@ def _flush_loans(sweep: Mapping[str, Any]) -> int:
     return int(sweep.get("flush_loans", sweep["page_size"]))
 
 
+def flush_fill(sweep: Mapping[str, Any], scale: float) -> int:
+    """Loans a flush of the sweep lists on a book `scale` times the measured one: a full flush
+    (`_flush_loans`) once a task has that many due loans, else the due loans of a task (the day's
+    due loans over `sweep_tasks`), at least one. Ten million loans fill every flush; a book of a
+    few thousand does not, and its items hold a few ids each."""
+    loans = float(sweep["loans"]) * scale
+    due_per_task = float(sweep["loans_due"]) * scale / sweep_tasks(loans, shards_for(loans))
+    return max(1, min(_flush_loans(sweep), round(due_per_task)))
+
+
 LOANS_TABLE = "bench-loans"
 
 
-def arrears_parts(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, dict[str, float]]:
+def arrears_parts(
+    sweep: Mapping[str, Any], shards: int, scale: float, modelled: bool | None = None
+) -> dict[str, dict[str, float]]:
     """Arrears' DynamoDB units of a day, part by part (write units, read units; `fixed`: a day's
     units whatever the book), on the measured book (`scale` 1) or on a book `scale` times as large
     with `shards` shards. Scaled up, the run ledger is one done-shards write per task plus the
@@ -203,42 +233,49 @@ def arrears_parts(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[s
     `point_reads` (the due loans read by BatchGetItem), `census` (its day spread over its interval:
     its Scan, and the due-list items listing open requests again, written and later deleted),
     `stock` (the counters kept from flows), `other` (any other table the sweep wrote), and the fixed
-    `run_ledger` (done-shards writes, heartbeat, census claims, the run's start)."""
+    `run_ledger` (done-shards writes, heartbeat, census claims, the run's start).
+
+    `modelled` (default: `scale` is not 1) prices the book with the model even at `scale` 1, to
+    check the model against the measured book. Modelled, the due list's and the census's items are
+    as full as the book's tasks fill them (`flush_fill`), and the draining ReviewIndex costs its
+    Query per shard a day, whatever the book."""
+    model = scale != 1.0 if modelled is None else modelled
     cap = sweep["capacity"]
     s, c, f = cap["sweep"], cap["census"], cap["flows"]
     census_share = 1 / float(ASSUMPTIONS["census_interval_days"])  # the census's day, spread over its week
     wu, ru = s["write_units"], s["read_units"]
     runs = _sum(wu, RUNS_TABLE)
     due_list = _sum(wu, DUE_TABLE)
-    if scale != 1.0:
+    id_bytes = float(sweep.get("loan_id_bytes", 10))
+    if model:
         runs = sweep_tasks(sweep["loans"] * scale, shards) + 1
         if sweep.get("next_review_dates"):
-            # the sweep's own listings at full flushes; the lister's items are in `listing`
-            due_list = due_list_units_per_listed_loan(
-                sweep["next_review_dates"], _flush_loans(sweep), float(sweep.get("loan_id_bytes", 10))
-            ) * float(sweep.get("due_listed", 0))
+            # the sweep's own listings in flushes as full as the book fills them; the lister's
+            # items are in `listing`
+            fill = flush_fill(sweep, scale)
+            due_list = due_list_units_per_listed_loan(sweep["next_review_dates"], fill, id_bytes) * float(
+                sweep.get("due_listed", 0)
+            )
     named = (LOANS_TABLE, INDEX_PREFIX, DUE_TABLE, RUNS_TABLE)
-    stream_shards = 1 if scale == 1.0 else int(ASSUMPTIONS["large_book_stream_shards"])
+    stream_shards = stream_shards_for(sweep["loans"] * scale) if model else 1
+    # the draining ReviewIndex: a Query per shard a day (measured: the book's shards)
+    index_reads = ru.get(INDEX_PREFIX, 0.0) * (shards / sweep["shards"] if model else 1.0)
     # The census's listings again of open requests: written by it, deleted by the sweep (as many
     # units); scaled up, priced in full items like the sweep's (a census segment of a large book lists
     # thousands a date: an upper bound)
     census_due = _sum(c["write_units"], DUE_TABLE)
     census_relist = 2 * census_due
-    if scale != 1.0 and sweep.get("next_review_dates"):
-        census_relist = (
-            float(sweep.get("census_relisted", 0))
-            * scale
-            * due_list_units_per_listed_loan(
-                sweep["next_review_dates"], _flush_loans(sweep), float(sweep.get("loan_id_bytes", 10))
-            )
+    if model and sweep.get("next_review_dates"):
+        relisted = float(sweep.get("census_relisted", 0)) * scale
+        # a census segment lists its loans in one BatchWriteItem: items as full as a segment's share
+        per_segment = max(1, min(_flush_loans(sweep), round(relisted / max(shards, 1))))
+        census_relist = relisted * due_list_units_per_listed_loan(
+            sweep["next_review_dates"], per_segment, id_bytes
         )
     return {
         "loans": {"write_units": wu.get(LOANS_TABLE, 0.0) * scale, "read_units": 0.0},
-        "listing": listing_units(sweep, scale, stream_shards),
-        "review_index": {
-            "write_units": wu.get(INDEX_PREFIX, 0.0) * scale,
-            "read_units": ru.get(INDEX_PREFIX, 0.0) * scale,
-        },
+        "listing": listing_units(sweep, scale, stream_shards, model),
+        "review_index": {"write_units": wu.get(INDEX_PREFIX, 0.0) * scale, "read_units": index_reads},
         "due_list": {"write_units": due_list * scale, "read_units": ru.get(DUE_TABLE, 0.0) * scale},
         "point_reads": {"write_units": 0.0, "read_units": ru.get(LOANS_TABLE, 0.0) * scale},
         "census": {
@@ -319,9 +356,12 @@ def _naive_day(sweep: Mapping[str, Any], scale: float) -> dict[str, Any]:
     }
 
 
-def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> dict[str, Any]:
+def bill_against_scan(
+    sweep: Mapping[str, Any], shards: int, scale: float, modelled: bool | None = None
+) -> dict[str, Any]:
     """Where Arrears' DynamoDB bill and the nightly Scan's differ, on the measured book (`scale` 1)
-    or extrapolated (`scale`, `shards`), in USD per 1,000 open loans a month, part by part
+    or extrapolated (`scale`, `shards`; `modelled` True: the measured book priced by the model, as
+    `arrears_parts`), in USD per 1,000 open loans a month, part by part
     (`arrears_parts`; the Scan: its reads and its writes of the changed loans), and the two
     figures of a lender's book that decide which is cheaper, all else as measured:
 
@@ -341,7 +381,8 @@ def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> di
     def usd(part: Mapping[str, float]) -> float:
         return (part["write_units"] * wr + part["read_units"] * rr) * per_k_month
 
-    parts = arrears_parts(sweep, shards, scale)
+    model = scale != 1.0 if modelled is None else modelled
+    parts = arrears_parts(sweep, shards, scale, model)
     arrears = {name: usd(part) for name, part in parts.items()}
     stored = sum(v for k, v in sweep["capacity"]["index_storage_bytes"].items() if LOANS_TABLE in k)
     arrears["index_storage"] = _dynamodb_usd(0, 0, stored * scale) * per_k_month
@@ -354,7 +395,7 @@ def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> di
     # listings a day and what one costs (the measured book: its item's put, and its delete by the
     # sweep, counted in the due list's units: as many units as the put in a steady state)
     listings = float(sweep.get("from_lister", 0)) * scale
-    listing_usd = arrears["listing"] * (2 if scale == 1.0 else 1)
+    listing_usd = arrears["listing"] * (1 if model else 2)
     per_listing = listing_usd / listings if listings else 0.0
     room = total_n - (total_a - listing_usd)
     listings_even = room / per_listing if room >= 0 and per_listing else None
@@ -373,13 +414,73 @@ def bill_against_scan(sweep: Mapping[str, Any], shards: int, scale: float) -> di
         "listings_break_even_per_1000_loans_day": (
             None if listings_even is None else round(listings_even / loans * 1000, 3)
         ),
-        "lister_batch_loans": lister_batch_loans(
-            listings, 1 if scale == 1.0 else int(ASSUMPTIONS["large_book_stream_shards"])
-        ),
+        "lister_batch_loans": lister_batch_loans(listings, stream_shards_for(loans) if model else 1),
         "write_units_per_listing": round(listing_usd / per_k_month / wr / listings, 4) if listings else None,
         "mean_loan_item_bytes": sweep["mean_item_bytes"],
         "loan_item_bytes_break_even": None if size_even is None or size_even > 4096 else round(size_even),
     }
+
+
+BOOK_SIZES = (20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000)
+"""The books the bill is modelled at (`bill_by_book`), from the measured book up."""
+
+
+def _bill_row(bill: Mapping[str, Any], shards: int, basis: str) -> dict[str, Any]:
+    return {
+        "loans": bill["loans"],
+        "shards": shards,
+        "basis": basis,
+        "arrears": bill["arrears_total"],
+        "naive": bill["naive_total"],
+        "ratio": round(bill["arrears_total"] / bill["naive_total"], 3) if bill["naive_total"] else None,
+        "lister_batch_loans": bill["lister_batch_loans"],
+        "write_units_per_listing": bill["write_units_per_listing"],
+    }
+
+
+def bill_by_book(main: Mapping[str, Any], others: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Arrears' DynamoDB bill against the nightly Scan's by the size of the open book, in USD per
+    1,000 open loans a month (`bill_against_scan`'s totals):
+
+    - `measured`: each book the benchmark ran (`main`, the run's own, and `others`, such as the
+      default demo's 200 loans), priced from its own counts;
+    - `modelled`: the model scaled from `main` (`arrears_parts`) at `main`'s size and shards, to
+      check it against the measurement, and at each of `BOOK_SIZES` above it, with `shards_for` and
+      `stream_shards_for` of that size;
+    - `break_even_loans`: the smallest open book from `main`'s size up at which the modelled bill is
+      below the Scan's (None: not below it up to ten million loans), found on a geometric grid of
+      1 % steps. What moves it is the review lister's batch (`lister_batch_loans`): below about a
+      listing a stream shard a batching window, each listing is an item of its own, written and
+      deleted (2 write units), more than the Scan spends reading a loan's share of the book."""
+    measured = [
+        _bill_row(bill_against_scan(book, int(book["shards"]), 1.0), int(book["shards"]), "measured")
+        for book in sorted([main, *others], key=lambda book: int(book["loans"]))
+    ]
+    base = float(main["loans"])
+
+    def modelled(loans: float) -> dict[str, Any]:
+        shards = int(main["shards"]) if loans == base else shards_for(loans)
+        return bill_against_scan(main, shards, loans / base, modelled=True)
+
+    rows = [_bill_row(modelled(base), int(main["shards"]), "model")]
+    rows += [_bill_row(modelled(n), shards_for(n), "model") for n in BOOK_SIZES if n > base]
+
+    def below(loans: float) -> bool:
+        bill = modelled(loans)
+        return bool(bill["arrears_total"] < bill["naive_total"])
+
+    # steps of 10 %, then of 1 % from the last step above the Scan
+    break_even, big = None, float(ASSUMPTIONS["large_book_loans"])
+    steps = int(math.log(big / base, 1.1)) + 1 if base < big else 0
+    coarse = [base * 1.1**k for k in range(steps)] + [big]
+    for k, loans in enumerate(coarse):
+        if below(loans):
+            fine = coarse[k - 1] if k else loans
+            while not below(fine):
+                fine *= 1.01
+            break_even = int(round(min(fine, loans), -2))
+            break
+    return {"model_book": int(base), "measured": measured, "modelled": rows, "break_even_loans": break_even}
 
 
 def _per_thousand_month(day: Mapping[str, Any], loans: float) -> dict[str, Any]:

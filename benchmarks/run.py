@@ -42,7 +42,7 @@ from benchmarks.cost import (
     schema_from_resource,
     to_wire,
 )
-from benchmarks.model import cost_section
+from benchmarks.model import bill_by_book, cost_section
 from localcloud.aws_env import LOCAL_AWS_ENV, use_local_aws
 
 BENCH_DAY = date(2026, 6, 15)
@@ -748,6 +748,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.25,
         help="share of the book last written by an event (listed by the review lister); the rest is parked",
     )
+    parser.add_argument(
+        "--bill-books",
+        default="200,2000",
+        help="comma-separated open-book sizes also measured, at --shards, for the bill by book size "
+        "(`benchmarks.model.bill_by_book`; 200: the default demo's book); empty for none",
+    )
     parser.add_argument("--no-archive", action="store_true", help="skip the archive section")
     parser.add_argument(
         "--cold-import-rounds",
@@ -786,6 +792,19 @@ def main(argv: list[str] | None = None) -> int:
         args.event_fraction,
     )
     results["cost"] = cost_section(results["sweep"])
+    others = [
+        sweep_section(
+            loans,
+            args.due_fraction,
+            args.shards,
+            args.seed,
+            args.page_size,
+            args.review_projection,
+            args.event_fraction,
+        )
+        for loans in sorted({int(n) for n in args.bill_books.split(",") if n.strip()} - {args.loans})
+    ]
+    results["cost"]["bill_by_book"] = bill_by_book(results["sweep"], others)
     results["sweep"]["moto_json_serializer"] = "json.dumps" if not args.moto_serializer else "moto"
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)

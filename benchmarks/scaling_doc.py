@@ -132,6 +132,7 @@ def render(results: Mapping[str, Any]) -> str:
         "",
         breakeven_line(breakeven, cost["milestone_rate"]),
         *bill_lines(cost.get("bill_against_scan")),
+        *book_size_lines(cost.get("bill_by_book")),
         *due_list_lines(cost.get("due_list_model")),
         "",
         "Lambda invocations of a day's detection (the schedule and the tasks; continuations not "
@@ -203,7 +204,8 @@ def due_list_lines(model: Mapping[str, Any] | None) -> list[str]:
         f"(the largest {model['largest_date_share']:.1%}); at flushes of {model['flush_loans']} loans "
         f"with ids of {model['loan_id_bytes']:g} bytes a listed loan costs "
         f"{model['full_flush_units_per_listed_loan']} write units (written and deleted), against "
-        f"{model['measured_units_per_listed_loan']} on this book, whose tasks list a few due loans a day.",
+        f"{model['measured_units_per_listed_loan']} measured on this book (the sweep's due-list writes "
+        "over the loans it listed, its deletes of the review lister's items included).",
     ]
 
 
@@ -273,6 +275,45 @@ def bill_lines(bill: Mapping[str, Any] | None) -> list[str]:
         f"the loan item's size, which a Scan pays for and a point read (up to 4 KB) does not — this "
         f"book {book['mean_loan_item_bytes']:,} bytes, break-even {size(book)} on the measured book and "
         f"**{size(big)}** at 10 M loans.",
+    ]
+    return lines
+
+
+def book_size_lines(by_book: Mapping[str, Any] | None) -> list[str]:
+    """The DynamoDB bill against the Scan's by the size of the open book, measured and modelled, and
+    the book from which it is below (`benchmarks.model.bill_by_book`)."""
+    if not by_book:
+        return []
+    lines = [
+        "",
+        "The two DynamoDB bills by the size of the open book, per 1,000 loans a month "
+        "(`benchmarks/model.py`, `bill_by_book`: each measured book priced from its own counts; "
+        "the model scaled from the "
+        f"{by_book['model_book']:,}-loan book, first at that book to check it against the measurement):",
+        "",
+        "| open loans | shards | basis | Arrears | naive Scan | Arrears / Scan | lister batch "
+        "| write units a listing |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in [*by_book["measured"], *by_book["modelled"]]:
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.3f}"
+        per = "" if row["write_units_per_listing"] is None else f"{row['write_units_per_listing']:g}"
+        lines.append(
+            f"| {row['loans']:,} | {row['shards']} | {row['basis']} | {_usd(row['arrears'])} | "
+            f"{_usd(row['naive'])} | {ratio} | {row['lister_batch_loans']} | {per} |"
+        )
+    even = by_book["break_even_loans"]
+    lines += [
+        "",
+        (
+            f"Arrears' DynamoDB bill is below the nightly Scan's from about **{even:,} open loans** up "
+            "(the model, 1 % steps)."
+            if even is not None
+            else "Arrears' DynamoDB bill stays above the nightly Scan's up to ten million loans (the model)."
+        )
+        + " Below that the review lister's batching window gathers about one listing a stream shard, so "
+        "each listing is an item of its own, written and deleted (2 write units), and the wheel's few "
+        "items a day per next review date and its run ledger are spread over few loans.",
     ]
     return lines
 

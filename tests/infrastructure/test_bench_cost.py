@@ -189,3 +189,54 @@ def test_the_bill_against_the_scan_adds_up_and_its_break_evens_are_where_the_bil
         ]
         is None
     )
+
+
+def modelled_day(listings: float) -> dict[str, Any]:
+    """`bench_day` with what the model scales from: the next review dates the sweep wrote, the
+    flush, the ids' length and the census's relisting."""
+    day = bench_day(listings, scan_read_units=125.0, census_read_units=125.0)
+    day.update(
+        {
+            "page_size": 200,
+            "flush_loans": 1000,
+            "loan_id_bytes": 10.0,
+            "next_review_dates": {"2026-06-16": 20, "2026-06-22": 20, "2026-07-15": 10},
+            "due_listed": 50,
+            "census_relisted": 20,
+        }
+    )
+    return day
+
+
+def test_the_shards_of_a_book_and_its_flushes_follow_its_size() -> None:
+    from benchmarks.model import flush_fill, shards_for, stream_shards_for
+
+    assert (shards_for(200), shards_for(9_999_999), shards_for(10_000_000)) == (16, 16, 64)
+    assert (stream_shards_for(200), stream_shards_for(2_500_000), stream_shards_for(10_000_000)) == (1, 1, 4)
+    day = modelled_day(10)
+    # 50 due loans of 1,000 in one task: a flush of 50; ten million loans over 64 shards: 500
+    # tasks of 20,000 loans, 1,000 due each, a full flush
+    assert flush_fill(day, 1.0) == 50
+    assert flush_fill(day, 10_000) == 1000
+
+
+def test_the_bill_by_book_size_prices_each_book_and_finds_where_the_model_crosses_the_scan() -> None:
+    from benchmarks.model import bill_against_scan, bill_by_book
+
+    main, small = modelled_day(11), modelled_day(11)
+    small["loans"] = 200
+    by_book = bill_by_book(main, [small])
+    assert [row["loans"] for row in by_book["measured"]] == [200, 1000]
+    assert by_book["measured"][1]["arrears"] == bill_against_scan(main, 2, 1.0)["arrears_total"]
+    assert by_book["modelled"][0]["loans"] == 1000
+    assert by_book["modelled"][-1]["loans"] == 10_000_000
+    even = by_book["break_even_loans"]
+    assert even is not None
+    assert 1000 < even <= 10_000_000
+    # below the Scan at the break-even, above it 2 % smaller (the search's steps are 1 %)
+    at = bill_against_scan(main, 16, even / 1000, modelled=True)
+    before = bill_against_scan(main, 16, even / 1.02 / 1000, modelled=True)
+    assert at["arrears_total"] < at["naive_total"]
+    assert before["arrears_total"] >= before["naive_total"]
+    # a book whose listings cost more than the Scan saves, at any size: no break-even
+    assert bill_by_book(modelled_day(1000))["break_even_loans"] is None
