@@ -782,18 +782,9 @@ def main(argv: list[str] | None = None) -> int:
 
         # Before the sweep: fresh interpreters, not this process's moto patches.
         results["cold_import"] = cold_import_section(args.cold_import_rounds)
-    results["sweep"] = sweep_section(
-        args.loans,
-        args.due_fraction,
-        args.shards,
-        args.seed,
-        args.page_size,
-        args.review_projection,
-        args.event_fraction,
-    )
-    results["cost"] = cost_section(results["sweep"])
-    others = [
-        sweep_section(
+
+    def book(loans: int) -> dict[str, Any]:
+        return sweep_section(
             loans,
             args.due_fraction,
             args.shards,
@@ -802,8 +793,11 @@ def main(argv: list[str] | None = None) -> int:
             args.review_projection,
             args.event_fraction,
         )
-        for loans in sorted({int(n) for n in args.bill_books.split(",") if n.strip()} - {args.loans})
-    ]
+
+    results["sweep"] = book(args.loans)
+    results["cost"] = cost_section(results["sweep"])
+    sizes = {int(n) for n in args.bill_books.split(",") if n.strip()} - {args.loans}
+    others = [book(n) for n in sorted(sizes)]
     results["cost"]["bill_by_book"] = bill_by_book(results["sweep"], others)
     results["sweep"]["moto_json_serializer"] = "json.dumps" if not args.moto_serializer else "moto"
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
