@@ -478,7 +478,7 @@ def bill_by_book(main: Mapping[str, Any], others: Sequence[Mapping[str, Any]] = 
             fine = coarse[k - 1] if k else loans
             while not below(fine):
                 fine *= 1.01
-            break_even = int(round(min(fine, loans), -2))
+            break_even = math.ceil(min(fine, loans) / 100) * 100  # up to a hundred: still below
             break
     return {"model_book": int(base), "measured": measured, "modelled": rows, "break_even_loans": break_even}
 
