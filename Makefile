@@ -27,8 +27,8 @@ UV      := $(TOOLS)/uv/bin/uv
 CFN_TEMPLATES = $(TEMPLATE) $(shell grep -rlE '^(AWSTemplateFormatVersion|Transform):' \
                   --include='*.yaml' --include='*.yml' infrastructure 2>/dev/null | sort)
 
-# pytest-xdist workers (0 = in-process). Two workers measured 12 s against 20 s for the moto-backed
-# suite on 2 cores: the in-process run also spends ~6 s tearing down moto's state at interpreter exit.
+# pytest-xdist workers (0 = in-process): one per core of the 2-core machines CI runs on (the suite is
+# CPU-bound on moto; the whole of it took 11 min 14 s with two workers on a fresh clone).
 PYTEST_WORKERS ?= 2
 
 # --- interpreters ----------------------------------------------------------------------------------

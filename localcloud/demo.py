@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 for jurisdiction, buckets in census["open_loans"].items()
             )
         )
-    print(f"reminders sent:     {summary['reminders_sent']}")
+    print(f"texts and e-mails:  {summary['texts_and_emails_sent']}")
     print(f"field visits queued:{summary['field_visits_queued']:>5}")
     deferred = summary["deferrals"]
     print(

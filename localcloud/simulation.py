@@ -597,8 +597,12 @@ def summarise(
             "lister_outage": outage_summary(sim),
         },
         "contacts_by_channel_and_outcome": dict(sorted(outcomes.items())),
-        "reminders_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
-        "field_visits_queued": int(queued) + sim.dialer.stats.visit_tasks_received,
+        # every text and e-mail sent (reminders before the due date, collection messages after it)
+        "texts_and_emails_sent": outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0),
+        # the dispatcher's field-visit tasks (the FIELD_VISIT:SENT records above also hold the visits
+        # reported); whoever took them, the desk's collectors or the field team, and those left queued
+        "field_visits_queued": int(totals.sum("Contacts", channel="FIELD_VISIT", outcome="SENT")),
+        "field_visits_left_in_queue": int(queued),
         "dialer": dialer_summary(sim, out),
         "deferred": deferred["total"],
         "deferrals": deferred,

@@ -194,10 +194,11 @@ class _Resolver:
         if name not in self._conditions:
             if name not in self._condition_nodes:
                 raise LocalStackError(f"unknown condition {name!r}")
-            self._conditions[name] = self._truth(self._condition_nodes[name])
+            self._conditions[name] = self.truth(self._condition_nodes[name])
         return self._conditions[name]
 
-    def _truth(self, node: Any) -> bool:
+    def truth(self, node: Any) -> bool:
+        """A condition's value (``Fn::Equals``, ``Fn::Not``, ``Fn::And``, ``Fn::Or``, ``Condition``)."""
         if isinstance(node, bool):
             return node
         if isinstance(node, dict) and len(node) == 1:
@@ -208,11 +209,11 @@ class _Resolver:
                 left, right = (self.resolve(item) for item in argument)
                 return str(left) == str(right)
             if function == "Fn::Not":
-                return not self._truth(argument[0])
+                return not self.truth(argument[0])
             if function == "Fn::And":
-                return all(self._truth(item) for item in argument)
+                return all(self.truth(item) for item in argument)
             if function == "Fn::Or":
-                return any(self._truth(item) for item in argument)
+                return any(self.truth(item) for item in argument)
         raise LocalStackError(f"cannot evaluate condition {node!r}")
 
     def resolve(self, node: Any) -> Any:
@@ -778,6 +779,23 @@ def _parameter_values(
     return values
 
 
+def check_rules(template: Mapping[str, Any], resolver: _Resolver) -> None:
+    """Refuse parameters a template's ``Rules`` assert against, as CloudFormation does before it creates
+    anything: each rule whose ``RuleCondition`` holds (a rule without one always applies) must have every
+    ``Assert`` true.
+
+    Raises:
+        LocalStackError: naming the rule, with the assertion's ``AssertDescription``.
+    """
+    for name, rule in dict(template.get("Rules") or {}).items():
+        if "RuleCondition" in rule and not resolver.truth(rule["RuleCondition"]):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not resolver.truth(assertion["Assert"]):
+                description = assertion.get("AssertDescription", "an assertion failed")
+                raise LocalStackError(f"rule {name}: {description}")
+
+
 def deploy(
     template_path: Path, *, stage: str = "local", parameters: dict[str, str] | None = None
 ) -> LocalStack:
@@ -806,6 +824,7 @@ def deploy(
         "AWS::URLSuffix": "amazonaws.com.cn" if builder.partition == "aws-cn" else "amazonaws.com",
     }
     resolver = _Resolver({**values, **pseudo}, template.get("Conditions", {}))
+    check_rules(template, resolver)
 
     resources: dict[str, dict[str, Any]] = template["Resources"]
     functions: dict[str, dict[str, Any]] = {}

@@ -148,6 +148,34 @@ def test_every_runbook_is_linked_from_an_alarm_or_is_the_index(nested: dict[str,
             assert runbook.name in text, f"{runbook.name} is linked from no alarm"
 
 
+PER_RESOURCE_ALARMS = re.compile(r"\$\{AppName\}-(errors|throttles|iterator-age|dlq)-")
+
+
+def test_the_readme_names_every_alarm_that_is_not_per_resource(nested: dict[str, Any]) -> None:
+    """README "Operating" is the operator's list of what can page them: every business alarm by name
+    (the per-function and per-queue ones by their pattern)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    operating = readme[readme.index("## Operating") :]
+    operating = operating[: operating.index("\n## ", 1)]
+    names = [
+        alarm["AlarmName"]["Fn::Sub"].removeprefix("${AppName}-")
+        for alarm in alarms(nested).values()
+        if not PER_RESOURCE_ALARMS.match(alarm["AlarmName"]["Fn::Sub"])
+    ]
+    assert len(names) >= 5
+    assert [name for name in names if f"`{name}`" not in operating] == []
+    for pattern in ("dlq-<queue>", "errors-<function>", "throttles-<function>", "iterator-age-<consumer>"):
+        assert f"`{pattern}`" in operating
+
+
+def test_the_runbooks_name_every_functions_log_group(root: dict[str, Any]) -> None:
+    conventions = (RUNBOOKS / "README.md").read_text(encoding="utf-8")
+    for function in functions(root):
+        name = root["Resources"][function]["Properties"]["FunctionName"]["Fn::Sub"]
+        suffix = name.removeprefix("${AWS::StackName}-")
+        assert f"`{suffix}`" in conventions, f"{function}: log group /aws/lambda/$STACK-{suffix} not listed"
+
+
 # --------------------------------------------------------------------------------------------------
 # Per-resource alarms: every function, every stream consumer, every failure queue
 # --------------------------------------------------------------------------------------------------

@@ -76,6 +76,27 @@ def test_the_operator_parameters_exist(template: dict[str, Any]) -> None:
         assert name in template["Parameters"], name
 
 
+def test_the_readme_documents_every_parameter_with_its_default(template: dict[str, Any]) -> None:
+    """README "Deploying" is where a deployer learns what to set: a parameter missing there keeps a
+    default nobody chose (the demo's bureau identity did)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    deploying = readme[readme.index("## Deploying") :]
+    deploying = deploying[: deploying.index("\n## ", 1)]
+    missing = [name for name in template["Parameters"] if f"`{name}`" not in deploying]
+    assert missing == []
+
+
+def test_prod_refuses_every_demo_bureau_identity(template: dict[str, Any]) -> None:
+    """Each parameter the demo's bureau identity defaults has a prod assertion against that default."""
+    rule = template["Rules"]["ProdFurnishesUnderTheLendersIdentity"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    params = template["Parameters"]
+    assert [assertion["Assert"] for assertion in rule["Assertions"]] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, params[name]["Default"]]}]}
+        for name in ("BureauFurnisherId", "BureauReporterName")
+    ]
+
+
 def test_every_function_traces_and_logs_to_a_group_with_retention(template: dict[str, Any]) -> None:
     assert template["Globals"]["Function"]["Tracing"] == "Active"
     resources = template["Resources"]

@@ -339,6 +339,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
             "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
             "BUREAU_FILES_BUCKET": physical["BureauFilesBucket"],
             "BUREAU_FURNISHER_ID": "ARREARSDEMO",
+            "BUREAU_REPORTER_NAME": "ARREARS LENDER",
         },
         "ReportingExportFunction": {
             "BOOK_STOCK_TABLE": physical["BookStockTable"],
@@ -496,10 +497,19 @@ def test_every_deploy_gets_its_own_names(aws: None, stack: LocalStack) -> None:
     assert shared <= {"AsyncFailureQueuePolicy", "CaseFileQueuePolicy"}, "only the policy ids repeat"
 
 
+# A prod stack's credit-bureau identity (the template refuses the demo's: test below).
+LENDER_BUREAU_IDENTITY = {"BureauFurnisherId": "1234567", "BureauReporterName": "FIRST LENDER"}
+
+
 def test_prod_parameters_flow_into_conditions_and_environment(aws: None) -> None:
-    prod = deploy(TEMPLATE, stage="prod", parameters={"ShardCount": "4"})
+    prod = deploy(TEMPLATE, stage="prod", parameters={"ShardCount": "4", **LENDER_BUREAU_IDENTITY})
     assert prod.parameters["Stage"] == "prod"
     assert prod.functions["SweepFunction"].environment["SHARD_COUNT"] == "4"
+    bureau_file = prod.functions["BureauFileFunction"].environment
+    assert (bureau_file["BUREAU_FURNISHER_ID"], bureau_file["BUREAU_REPORTER_NAME"]) == (
+        "1234567",
+        "FIRST LENDER",
+    )
     assert prod.functions["SweepFunction"].environment["STAGE"] == "prod"
     retention = boto3.client("s3").get_object_lock_configuration(Bucket=prod.physical["ArchiveBucket"])[
         "ObjectLockConfiguration"
@@ -525,6 +535,42 @@ def test_the_alarm_email_subscription_is_skipped_locally(aws: None, template: di
 def test_unknown_parameters_are_refused(aws: None) -> None:
     with pytest.raises(LocalStackError, match="NoSuchParameter"):
         deploy(TEMPLATE, parameters={"NoSuchParameter": "1"})
+
+
+def test_prod_refuses_the_demo_credit_bureau_identity(aws: None) -> None:
+    """The template's Rules, as CloudFormation checks them before creating anything: a prod stack
+    furnishing the bureaus under the demo's number or name is refused, naming the parameter."""
+    with pytest.raises(LocalStackError, match="BureauFurnisherId"):
+        deploy(TEMPLATE, stage="prod", parameters={"BureauReporterName": "FIRST LENDER"})
+    with pytest.raises(LocalStackError, match="BureauReporterName"):
+        deploy(TEMPLATE, stage="prod", parameters={"BureauFurnisherId": "1234567"})
+
+
+def test_rules_apply_only_where_their_condition_holds(aws: None, tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        """\
+Parameters:
+  Stage: {Type: String, Default: dev}
+  Name: {Type: String, Default: demo}
+Rules:
+  ProdNamed:
+    RuleCondition: !Equals [!Ref Stage, prod]
+    Assertions:
+      - Assert: !Not [!Equals [!Ref Name, demo]]
+        AssertDescription: prod needs Name
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${AWS::StackName}-${Name}"
+""",
+        encoding="utf-8",
+    )
+    assert "Topic" in deploy(template, stage="dev").physical
+    assert "Topic" in deploy(template, stage="prod", parameters={"Name": "lender"}).physical
+    with pytest.raises(LocalStackError, match="rule ProdNamed: prod needs Name"):
+        deploy(template, stage="prod")
 
 
 def test_resources_the_deployer_cannot_build_are_refused(aws: None, tmp_path: Path) -> None:

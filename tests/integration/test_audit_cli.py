@@ -26,7 +26,11 @@ from tests.integration.conftest import TEMPLATE
 def stack() -> Iterator[LocalStack]:
     """A prod stack: the archiver locks in COMPLIANCE mode for the jurisdiction's retention."""
     with mock_aws():
-        yield deploy(TEMPLATE, stage="prod")
+        yield deploy(
+            TEMPLATE,
+            stage="prod",
+            parameters={"BureauFurnisherId": "1234567", "BureauReporterName": "FIRST LENDER"},
+        )
 
 
 def weaker_lock() -> dict[str, Any]:
@@ -218,6 +222,17 @@ def test_history_of_one_loan_in_time_order_without_duplicates(
     code, table = run(capsys, "history", "--loan", "L-00007", "--bucket", stack.physical["ArchiveBucket"])
     assert table[0].startswith("occurred_at\t")
     assert len(table) == len(expected) + 1
+
+
+def test_history_of_a_loan_with_no_record_says_so_and_fails(
+    stack: LocalStack, container: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive(container, records(20, per_day=20))
+    code = main(["history", "--loan", "L-NO-SUCH", "--bucket", stack.physical["ArchiveBucket"]])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    assert "no contact records for loan L-NO-SUCH" in captured.err
 
 
 def test_erase_puts_an_erasure_request_on_the_bus(

@@ -562,3 +562,22 @@ def test_the_desk_works_through_the_staff_api(demo: DemoRun) -> None:
     # every call the desk reported is one archived call attempt with the agent's staff id
     attempts = sum(desk["dispositions"].values())
     assert attempts == desk["api_calls"].get("attempt 200", 0)
+
+
+def test_the_summary_counts_the_field_visit_tasks_the_dispatcher_queued(demo: DemoRun) -> None:
+    """Every field-visit action the dispatcher handed to the collectors, whoever took the task later
+    (the desk's collectors, the field team) or whether it is still queued; visits reported are not."""
+    handed_over = {
+        new["action_id"]
+        for event, old, new in demo.action_changes
+        if event == "MODIFY"
+        and new["channel"] == "FIELD_VISIT"
+        and new["status"] == "SENT"
+        and old["status"] != "SENT"
+    }
+    summary = demo.summary
+    assert len(handed_over) > 0
+    assert summary["field_visits_queued"] == len(handed_over)
+    assert 0 <= summary["field_visits_left_in_queue"] <= summary["field_visits_queued"]
+    outcomes = summary["contacts_by_channel_and_outcome"]
+    assert summary["texts_and_emails_sent"] == outcomes.get("SMS:SENT", 0) + outcomes.get("EMAIL:SENT", 0)

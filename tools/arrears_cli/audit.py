@@ -17,7 +17,9 @@ the exit code is 1 when there is any, 0 otherwise.
 
 `history` reads the data objects of the days in range (all by default) and prints one loan's contact
 records in time order, duplicates (a record archived twice after a retried batch) removed by
-`contact_id`. For a large archive use Athena (infrastructure/athena/) instead.
+`contact_id`. A loan with no record in the range prints `no contact records for loan ...` on standard
+error and exits 1 (a mistyped id is not an empty history). For a large archive use Athena
+(infrastructure/athena/) instead.
 
 `erase` puts an `ErasureRequested` event on the lending-core bus; the `erasure` function does the work.
 """
@@ -465,6 +467,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if report.ok else 1
     if args.command == "history":
         rows = history(_source(args), args.loan, since=args.since, until=args.until)
+        if not rows:
+            print(f"no contact records for loan {args.loan} in the range read", file=sys.stderr)
+            return 1
         if args.json:
             for row in rows:
                 print(json.dumps(row, sort_keys=True, ensure_ascii=False))
