@@ -149,7 +149,9 @@ def render(results: Mapping[str, Any]) -> str:
         "default demo "
         f"({cost['assumptions']['retention_put_calls_default_demo']:,} calls), "
         f"{_usd(cost['retention_review_short_lock']['usd_per_1000_loans_month'])} per 1,000 loans a month "
-        "(prod's COMPLIANCE lock is set once at archiving and makes no such call).",
+        "(prod's COMPLIANCE lock runs the jurisdiction's years from the write, so the review extends an "
+        "object only in the last 35 days of its lock, when a debt in it is still collected or closed late: "
+        "a few calls per object over its retention, not one a day).",
         "",
         f"The monitoring stack is a fixed cost of either design, not in the table: {monitoring['alarms']} "
         f"alarms, {monitoring['dashboards']} dashboard, {monitoring['metric_names']} metric names referenced "

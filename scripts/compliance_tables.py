@@ -1,7 +1,7 @@
 """The rule tables of docs/compliance.md, generated from the bundled rulepacks.yaml.
 
     python scripts/compliance_tables.py --write   # rewrite the generated part of docs/compliance.md
-    python scripts/compliance_tables.py --check   # exit 1 when the document is stale
+    python scripts/compliance_tables.py           # exit 1 when the document is stale
 
 The generated part lies between the `BEGIN`/`END` markers below; the rest of the document is written
 by hand. tests/unit/test_compliance_doc.py fails when the tables do not match the YAML.

@@ -266,7 +266,7 @@ def test_compliance_answers_a_complaint_and_extends_another(
     assert answered.json()["details"]["on_time"] is True
     assert twice.json()["replayed"] is True
     assert twice.json()["details"]["outcome"] == "upheld"
-    assert extended.json()["details"]["close_by"] == "2026-04-24"  # 15 + 30 days from 10 March
+    assert extended.json()["details"]["close_by"] == "2026-04-09"  # 30 days from 10 March (15 + 15)
     assert once_more.status == 400
     assert once_more.json()["error"]["code"] == "already_extended"
     assert [c["request_id"] for c in due] == [ids[1]]

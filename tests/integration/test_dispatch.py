@@ -273,7 +273,7 @@ def test_us_email_carries_an_opt_out_line_and_attributes(
 
     # A debt collector's first e-mail about the debt is preceded by the validation notice (Reg F).
     notice, message = read()
-    assert "Validation notice." in str(notice["body"])  # after the 1006.34(c)(1) names and addresses
+    assert "Validation notice." in str(notice["body"])  # after the 1006.34(c)(2)(i)-(ii) names and addresses
     assert message["to"] == "jane.doe@example.com"
     assert "$1,234.56" in message["body"]
     assert "To stop receiving these e-mails" in message["body"]

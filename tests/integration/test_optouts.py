@@ -164,7 +164,7 @@ def emailed_link(container: Container, ports: DispatchPorts, stack: LocalStack, 
     assert dispatch_at(action.action_id, AFTERNOON_NEW_YORK, ports).status is ActionStatus.SENT
     # The validation notice goes first (Reg F: with a debt collector's first message about the debt).
     notice, message = read()
-    assert "Validation notice." in str(notice["body"])  # after the 1006.34(c)(1) names and addresses
+    assert "Validation notice." in str(notice["body"])  # after the 1006.34(c)(2)(i)-(ii) names and addresses
     (link,) = re.findall(r"https://\S+?\?t=[\w.-]+", message["body"])
     return str(link)
 

@@ -87,7 +87,7 @@ def test_the_first_text_to_a_us_borrower_is_followed_by_one_validation_notice_wi
 def test_a_borrower_opted_out_of_e_mail_gets_the_notice_by_post_naming_them_never_archived(
     container: Container, ports: DispatchPorts, stack: LocalStack
 ) -> None:
-    """The letter states the consumer's name and mailing address (12 CFR 1006.34(c)(1)); the message
+    """The letter states the consumer's name and mailing address (12 CFR 1006.34(c)(2)(ii)); the message
     carries no e-mail address, and the contact record (what is archived) neither."""
     published = subscribe(stack, "RemindersTopic")
     base = us_regf_loan("L-VN-2")

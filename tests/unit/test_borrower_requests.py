@@ -64,7 +64,7 @@ def test_complaint_deadlines_per_jurisdiction() -> None:
     assert (cn.acknowledge_by, cn.close_by, cn.extended_close_by) == (
         date(2026, 3, 25),
         date(2026, 3, 25),
-        date(2026, 4, 24),
+        date(2026, 4, 9),  # a complex case: to 30 days from receipt (CBIRC Order 2020 No. 3)
     )
     assert "art. 21" in CN.sources["complaint_extension_days"]
     assert "CFPB" in US.sources["complaint_close_days"]

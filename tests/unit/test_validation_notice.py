@@ -130,7 +130,9 @@ def test_the_notice_carries_every_element_of_1006_34_c(language: str) -> None:
 
 def test_a_pack_notice_without_its_parties_is_refused_at_load() -> None:
     with pytest.raises(ValueError, match="names the collector"):
-        NoticeParties("Example Collections LLC", "", "Example Consumer Lending Inc.", "12 CFR 1006.34(c)(1)")
+        NoticeParties(
+            "Example Collections LLC", "", "Example Consumer Lending Inc.", "12 CFR 1006.34(c)(2)(i)"
+        )
 
 
 def test_the_bundled_us_pack_names_its_itemization_date_with_its_source_and_a_creditor_sends_none() -> None:
@@ -141,7 +143,7 @@ def test_the_bundled_us_pack_names_its_itemization_date_with_its_source_and_a_cr
     assert "1006.34(b)(3)(iv)" in rule.itemization_citation
     assert "1006.34" in rule.citation
     assert rule.parties is not None
-    assert "1006.34(c)(1)" in rule.parties.citation
+    assert "1006.34(c)(2)(i)-(ii)" in rule.parties.citation
     assert Channel.LEGAL in rule.defer_until_period_end
     base = packs.in_force("US-REGF", date(2026, 11, 20))
     creditor = replace(base, settings=PackSettings(deployer_role=DeployerRole.CREDITOR))

@@ -9,7 +9,7 @@ The notice itemizes the debt from an **itemization date** (1006.34(b)(3) offers 
 statement date, the charge-off date, the last payment date, the transaction date, the judgment
 date). The pack names which one (`ValidationNoticeRule.itemization_date`, with its citation); the
 one a loan in this system always has is the **transaction date** (the day the loan was disbursed,
-1006.34(b)(3)(iv)), and it is the one bundled. From it (1006.34(c)(2)(vi)-(viii)):
+1006.34(b)(3)(iv)), and it is the one bundled. From it (1006.34(c)(2)(vi)-(ix)):
 
     amount owed on the itemization date                      principal disbursed
   + interest charged since                                   interest accrued to the notice's day
@@ -64,8 +64,8 @@ COMPUTABLE_ITEMIZATION_DATES = frozenset({ItemizationDate.TRANSACTION})
 @dataclass(frozen=True, slots=True)
 class NoticeParties:
     """Who a validation notice names, the deployer's data (`validation_notice.parties` of the pack):
-    the debt collector's name and mailing address (12 CFR 1006.34(c)(1)) and the creditor to whom the
-    debt was owed on the itemization date and is owed now (1006.34(c)(2)(ii), (iv)). `citation`: where
+    the debt collector's name and mailing address (12 CFR 1006.34(c)(2)(i)) and the creditor to whom the
+    debt was owed on the itemization date and is owed now (1006.34(c)(2)(iii), (v)). `citation`: where
     the duty to state them comes from."""
 
     collector_name: str
@@ -80,7 +80,7 @@ class NoticeParties:
 
 @dataclass(frozen=True, slots=True)
 class Consumer:
-    """The consumer's name and mailing address as the notice states them (1006.34(c)(1)): rendered into
+    """The consumer's name and mailing address as the notice states them (1006.34(c)(2)(ii)): rendered into
     the notice handed to the e-mail gateway or the mail house (inside the trust boundary), never
     archived: the archive keeps the notice's SHA-256 only. Empty when not on file (or erased)."""
 
@@ -117,7 +117,7 @@ class ValidationNoticeRule:
 
 @dataclass(frozen=True, slots=True)
 class Itemization:
-    """The debt itemized from `itemization_date` to `on` (1006.34(c)(2)(vi)-(viii)), minor units."""
+    """The debt itemized from `itemization_date` to `on` (1006.34(c)(2)(vi)-(ix)), minor units."""
 
     loan_id: str
     currency: str
@@ -201,15 +201,16 @@ language of the notice (model form B-1)."""
 
 TEMPLATES: dict[str, str] = {
     "en": (
-        # (c)(1): the collector's and the consumer's names and mailing addresses
+        # (c)(2)(i)-(ii): the collector's and the consumer's names and mailing addresses
         "{collector_name}, {collector_address}. "
         "To: {consumer_name}, {consumer_address}. "
-        # (c)(2)(i): the debt collector communication disclosure; (ii)-(iv): creditors, account
+        # (c)(1): the debt collector communication disclosure (1006.18(e)); (c)(2)(iii)-(v): creditors,
+        # account
         "Validation notice. {collector_name} is a debt collector. We are trying to collect a debt that "
         "you owe to {creditor}. We will use any information you give us to help collect the debt. "
         "Our information shows: on {itemization_date} you had a loan from {creditor} with account "
         "number {account}. "
-        # (c)(2)(v)-(viii): the itemization
+        # (c)(2)(vi)-(ix): the itemization
         "As of {itemization_date} (the date of the loan), you owed: {owed}. "
         "Between {itemization_date} and today: you were charged this amount in interest: + {interest}; "
         "you were charged this amount in fees: + {fees}; "
@@ -251,7 +252,7 @@ TEMPLATES: dict[str, str] = {
 
 
 def truncated_account(loan_id: str) -> str:
-    """The account number as the notice states it (1006.34(c)(2)(iii) allows a truncated version):
+    """The account number as the notice states it (1006.34(c)(2)(iv) allows a truncated version):
     its last four characters only, `ending 0001`."""
     return f"ending {loan_id[-4:]}"
 

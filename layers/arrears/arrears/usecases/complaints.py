@@ -4,9 +4,10 @@ daily count of complaints about to miss their deadline (the alarm's metric).
 A complaint is made by the borrower (`arrears.usecases.borrower_requests.complain`, with its cited
 deadlines). Compliance answers it (`answer_complaint`: the outcome code, the answer's text stored
 encrypted with the request, never archived or logged; the complaint leaves OpenComplaintIndex), or
-extends its close-by date once where the jurisdiction allows (`extend_complaint`: CN +30 days for a
-complex case, 银行业保险业消费投诉处理管理办法 art. 21; the US policy allows none). Each is archived once
-under `borrower-requests/complaint_answer/` or `complaint_extension/` (codes, dates, the staff id).
+extends its close-by date once where the jurisdiction allows (`extend_complaint`: CN +15 days, to 30
+from receipt, for a complex case, 银行保险机构消费投诉处理管理办法 art. 21; the US policy allows none).
+Each is archived once under `borrower-requests/complaint_answer/` or `complaint_extension/` (codes,
+dates, the staff id).
 `complaints_at_risk` counts open complaints within `warn_days` of their close-by date, and those past it.
 """
 

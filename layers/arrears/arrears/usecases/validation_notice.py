@@ -11,7 +11,7 @@ duty (US-REGF for a debt collector; `arrears.domain.validation_notice`) and a lo
 2. it is handed to the reminders topic once (the outbox key `validation-notice#<loan id>`): as an
    e-mail (with the pack's opt-out line) when the borrower has an address and has not opted out of
    e-mail, else as a letter for the mail house to post (`delivery: MAIL`, recorded on channel
-   `LETTER`; the notice states the consumer's name and address, as 1006.34(c)(1) requires: the
+   `LETTER`; the notice states the consumer's name and address, as 1006.34(c)(2)(ii) requires: the
    topic is encrypted with the data key and the archive keeps the notice's hash, never its text);
 3. the loan records the instant and the period's end (`LoanRepository.record_validation_notice`),
    where the gate reads it to hold a legal referral or a bureau report until the period ends;
