@@ -1,0 +1,84 @@
+"""No released version of the bundled rules is edited in place (scripts/released_rules.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scripts.released_rules import BUNDLED, RELEASED, VERSIONED, fingerprints, problems
+
+
+def test_every_bundled_version_is_listed_and_unchanged() -> None:
+    released = json.loads(RELEASED.read_text(encoding="utf-8"))
+
+    assert problems(released, fingerprints()) == []
+
+
+@pytest.fixture
+def bundled(tmp_path: Path) -> Path:
+    for name in VERSIONED:
+        shutil.copy(BUNDLED / name, tmp_path / name)
+    return tmp_path
+
+
+def test_a_changed_rule_value_is_a_change_in_place(bundled: Path) -> None:
+    released = fingerprints(bundled)
+    path = bundled / "rulepacks.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "attempts_per_7_days: 7 " in text
+    path.write_text(text.replace("attempts_per_7_days: 7 ", "attempts_per_7_days: 8 ", 1), encoding="utf-8")
+
+    assert problems(released, fingerprints(bundled)) == [
+        "rulepacks.yaml:US-REGF@2026.1: released version changed in place"
+    ]
+
+
+def test_a_corrected_citation_or_source_is_not_a_new_rule(bundled: Path) -> None:
+    released = fingerprints(bundled)
+    for name, old in (("rulepacks.yaml", "12 CFR 1006.6(e)"), ("money.yaml", "10 U.S.C. 987(b)")):
+        path = bundled / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, old + " (corrected)"), encoding="utf-8")
+
+    assert problems(released, fingerprints(bundled)) == []
+
+
+def test_the_deployments_own_settings_are_not_rules_of_the_version(bundled: Path) -> None:
+    """The deployer's role and the names its validation notice states are set per stack."""
+    released = fingerprints(bundled)
+    path = bundled / "rulepacks.yaml"
+    text = path.read_text(encoding="utf-8")
+    for old, new in (
+        ("deployer_role: debt_collector", "deployer_role: creditor"),
+        ("collector_name: Example Collections LLC", "collector_name: First Lender Collections"),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+
+    assert problems(released, fingerprints(bundled)) == []
+
+
+def test_a_new_version_must_be_listed_and_a_released_one_kept() -> None:
+    released = {"rulepacks.yaml:CN@2026.1": "a", "money.yaml:CN@2025.1": "b"}
+    current = {"rulepacks.yaml:CN@2026.1": "a", "rulepacks.yaml:CN@2027.1": "c"}
+
+    assert problems(released, current) == [
+        "money.yaml:CN@2025.1: released version removed",
+        "rulepacks.yaml:CN@2027.1: not listed in released_rules.json (run scripts/released_rules.py --write)",
+    ]
+
+
+def test_a_version_listed_twice_is_refused(bundled: Path) -> None:
+    path = bundled / "money.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace('id: US-REGF\n    version: "2026.1"', 'id: CN\n    version: "2026.1"'), encoding="utf-8"
+    )
+
+    with pytest.raises(ValueError, match=r"money.yaml:CN@2026.1 is listed twice"):
+        fingerprints(bundled)
