@@ -31,10 +31,12 @@ import yaml
 
 BUNDLED = Path(__file__).resolve().parents[1] / "layers" / "arrears" / "arrears" / "config" / "bundled"
 RELEASED = BUNDLED / "released_rules.json"
-# The versioned files and the lists of versions in each.
-VERSIONED: Mapping[str, tuple[str, ...]] = {
-    "rulepacks.yaml": ("rule_packs", "overlays"),
-    "money.yaml": ("jurisdictions",),
+# The versioned files, the lists of versions in each, and the fields that name a version there (a talk
+# track's version is one per language).
+VERSIONED: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "rulepacks.yaml": (("rule_packs", ("id", "version")), ("overlays", ("id", "version"))),
+    "money.yaml": (("jurisdictions", ("id", "version")),),
+    "talk_tracks.yaml": (("scripts", ("id", "version", "language")),),
 }
 # Keys left out of a fingerprint: what explains a rule (it decides nothing), and the deployment's own
 # choices the packs hold (`settings`: the deployer's role; `parties`: the names the validation notice
@@ -56,19 +58,21 @@ def _decisive(node: Any) -> Any:
 
 
 def fingerprints(bundled: Path = BUNDLED) -> dict[str, str]:
-    """`{"<file>:<id>@<version>": sha256 hex}` of every version in the versioned files.
+    """`{"<file>:<id>@<version>[/<language>]": sha256 hex}` of every version in the versioned files.
 
     Raises:
-        ValueError: a version listed twice, or an entry without `id` or `version`.
+        ValueError: a version listed twice, or an entry without a field that names it.
     """
     found: dict[str, str] = {}
     for name, lists in VERSIONED.items():
         document = yaml.safe_load((bundled / name).read_text(encoding="utf-8"))
-        for key in lists:
+        for key, naming in lists:
             for entry in document.get(key) or []:
-                if "id" not in entry or "version" not in entry:
-                    raise ValueError(f"{name} {key}: an entry without id or version")
-                label = f"{name}:{entry['id']}@{entry['version']}"
+                if any(field not in entry for field in naming):
+                    raise ValueError(f"{name} {key}: an entry without {' or '.join(naming)}")
+                label = f"{name}:{entry['id']}@{entry['version']}" + "".join(
+                    f"/{entry[f]}" for f in naming[2:]
+                )
                 if label in found:
                     raise ValueError(f"{label} is listed twice")
                 canonical = json.dumps(

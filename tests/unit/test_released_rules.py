@@ -36,6 +36,19 @@ def test_a_changed_rule_value_is_a_change_in_place(bundled: Path) -> None:
     ]
 
 
+def test_a_talk_tracks_changed_line_is_a_change_in_place_of_that_language_only(bundled: Path) -> None:
+    released = fingerprints(bundled)
+    path = bundled / "talk_tracks.yaml"
+    text = path.read_text(encoding="utf-8")
+    line = "Can you tell me what got in the way of the payment this month?"
+    assert text.count(line) == 1
+    path.write_text(text.replace(line, "Why did you not pay?"), encoding="utf-8")
+
+    assert problems(released, fingerprints(bundled)) == [
+        "talk_tracks.yaml:standard-early@2026.1/en: released version changed in place"
+    ]
+
+
 def test_a_corrected_citation_or_source_is_not_a_new_rule(bundled: Path) -> None:
     released = fingerprints(bundled)
     for name, old in (("rulepacks.yaml", "12 CFR 1006.6(e)"), ("money.yaml", "10 U.S.C. 987(b)")):
