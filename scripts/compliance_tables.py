@@ -16,6 +16,7 @@ from pathlib import Path
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.call_limits import ContactLimit, Scope
 from arrears.domain.messages import THREATENS_SUIT
+from arrears.domain.retention import RetentionFrom
 from arrears.domain.rulepacks import CALL_LIMIT_RULES, Overlay, RulePack, RulePackHistory
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "compliance.md"
@@ -178,10 +179,25 @@ def _base(pack: RulePack) -> list[str]:
                 pack.time_barred_citation,
             ]
         )
+    if pack.reply_keywords is not None:
+        words = pack.reply_keywords
+        rows.append(
+            [
+                "reply_keywords",
+                f"a text reply of {_words(words.opt_out)} opts out of texts; "
+                f"{_words(words.opt_in)} opts back in",
+                "per borrower; SMS",
+                "; ".join(words.citations) or NOT_RECORDED,
+            ]
+        )
+    counted_from = {
+        RetentionFrom.RECORD: "from the record's day",
+        RetentionFrom.LAST_ACTIVITY: "from the last collection activity on the debt",
+    }[pack.retention_from]
     rows.append(
         [
             "retention_years",
-            f"{pack.retention_years} years",
+            f"{pack.retention_years} years {counted_from}",
             "per record",
             cite.get("retention_years", NOT_RECORDED),
         ]
@@ -246,6 +262,10 @@ def current_tables(text: str) -> str:
     """The generated part as the document has it (from BEGIN to END inclusive)."""
     start, end = text.index(BEGIN), text.index(END) + len(END)
     return text[start:end]
+
+
+def _words(words: frozenset[str]) -> str:
+    return " / ".join(f"`{word}`" for word in sorted(words))
 
 
 def main(argv: list[str] | None = None) -> int:
