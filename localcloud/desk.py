@@ -328,7 +328,7 @@ class SimulatedDesk:
         if promise is not None and promise.until is not None:
             # The agent takes the borrower's date, or the latest the policy allows (agreed on the call).
             today = now.astimezone(ZoneInfo(task["timezone"])).date()
-            policy = borrower_request_policy(task["jurisdiction"])
+            policy = borrower_request_policy(task["jurisdiction"], today)
             latest = today + timedelta(days=policy.promise_max_days)
             return {
                 "disposition": "promise_to_pay",

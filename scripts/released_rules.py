@@ -32,11 +32,15 @@ import yaml
 BUNDLED = Path(__file__).resolve().parents[1] / "layers" / "arrears" / "arrears" / "config" / "bundled"
 RELEASED = BUNDLED / "released_rules.json"
 # The versioned files, the lists of versions in each, and the fields that name a version there (a talk
-# track's version is one per language).
+# track's version is one per language). `BY_JURISDICTION`: the file maps each jurisdiction (the id) to
+# its list of versions (arrears.config.versioned).
+BY_JURISDICTION = "*"
 VERSIONED: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "rulepacks.yaml": (("rule_packs", ("id", "version")), ("overlays", ("id", "version"))),
     "money.yaml": (("jurisdictions", ("id", "version")),),
     "talk_tracks.yaml": (("scripts", ("id", "version", "language")),),
+    "borrower_requests.yaml": ((BY_JURISDICTION, ("id", "version")),),
+    "plans.yaml": ((BY_JURISDICTION, ("id", "version")),),
 }
 # Keys left out of a fingerprint: what explains a rule (it decides nothing), and the deployment's own
 # choices the packs hold (`settings`: the deployer's role; `parties`: the names the validation notice
@@ -57,6 +61,14 @@ def _decisive(node: Any) -> Any:
     return node if isinstance(node, (str, int, float, bool)) or node is None else str(node)
 
 
+def _entries(document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    if key != BY_JURISDICTION:
+        return list(document.get(key) or [])
+    return [
+        {"id": jurisdiction, **version} for jurisdiction, versions in document.items() for version in versions
+    ]
+
+
 def fingerprints(bundled: Path = BUNDLED) -> dict[str, str]:
     """`{"<file>:<id>@<version>[/<language>]": sha256 hex}` of every version in the versioned files.
 
@@ -67,7 +79,7 @@ def fingerprints(bundled: Path = BUNDLED) -> dict[str, str]:
     for name, lists in VERSIONED.items():
         document = yaml.safe_load((bundled / name).read_text(encoding="utf-8"))
         for key, naming in lists:
-            for entry in document.get(key) or []:
+            for entry in _entries(document, key):
                 if any(field not in entry for field in naming):
                     raise ValueError(f"{name} {key}: an entry without {' or '.join(naming)}")
                 label = f"{name}:{entry['id']}@{entry['version']}" + "".join(

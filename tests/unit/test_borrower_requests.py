@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from importlib import resources
+from typing import Any
 
 import pytest
+import yaml
 
 from arrears.config.borrower_requests import (
     BorrowerRequestPolicyError,
@@ -14,9 +17,9 @@ from arrears.config.borrower_requests import (
 from arrears.domain.borrower_requests import RequestRefused, complaint_deadlines, judge_promise, request_id
 from arrears.handlers.api import ApiError, Role, caller_of
 
-US = borrower_request_policy("US-REGF")
-CN = borrower_request_policy("CN")
 TODAY = date(2026, 3, 10)
+US = borrower_request_policy("US-REGF", TODAY)
+CN = borrower_request_policy("CN", TODAY)
 
 
 def promise(pay_on: date, amount: int, due: int = 10_000, payoff: int = 50_000) -> None:
@@ -64,24 +67,77 @@ def test_complaint_deadlines_per_jurisdiction() -> None:
     assert (cn.acknowledge_by, cn.close_by, cn.extended_close_by) == (
         date(2026, 3, 25),
         date(2026, 3, 25),
-        date(2026, 4, 9),  # a complex case: to 30 days from receipt (CBIRC Order 2020 No. 3)
+        date(2026, 4, 24),  # CN 2026.1, in force then: +30 (a misreading, kept for what it judged)
     )
     assert "art. 21" in CN.sources["complaint_extension_days"]
     assert "CFPB" in US.sources["complaint_close_days"]
 
 
 def test_state_overlays_use_the_us_policy_and_every_value_is_cited() -> None:
-    assert borrower_request_policy("US-MA") is US
+    assert borrower_request_policy("US-MA", TODAY) is US
     assert all(US.sources.values())
     assert set(US.sources) >= {"promise_max_days", "dispute_verification_days"}
     with pytest.raises(LookupError):
-        borrower_request_policy("FR")
+        borrower_request_policy("FR", TODAY)
+
+
+def test_a_request_is_judged_by_the_version_in_force_on_its_business_date() -> None:
+    """CN 2026.2 corrected the complex-case extension to +15 (to 30 days from receipt, CBIRC Order
+    2020 No. 3); 2026.1 stays in force up to its effective_to for what it judged."""
+    old, new = (
+        borrower_request_policy("CN", date(2026, 12, 2)),
+        borrower_request_policy("CN", date(2026, 12, 3)),
+    )
+    assert (old.version, old.complaint_extension_days) == ("2026.1", 30)
+    assert (new.version, new.complaint_extension_days) == ("2026.2", 15)
+    received = complaint_deadlines(new, date(2026, 12, 10))
+    assert (received.close_by, received.extended_close_by) == (date(2026, 12, 25), date(2027, 1, 9))
+    with pytest.raises(LookupError, match="no borrower-request policy of CN in force on 2024-12-31"):
+        borrower_request_policy("CN", date(2024, 12, 31))
 
 
 def test_a_policy_without_a_source_is_refused_naming_the_field() -> None:
-    text = "US-REGF:\n  promise_max_days: {value: 14}\n"
-    with pytest.raises(BorrowerRequestPolicyError, match=r"US-REGF\.promise_max_days"):
+    text = 'US-REGF:\n  - {version: "1", effective_from: 2025-01-01, promise_max_days: {value: 14}}\n'
+    with pytest.raises(BorrowerRequestPolicyError, match=r"US-REGF@1\.promise_max_days"):
         parse_borrower_request_policies(text)
+
+
+def _cn(version: str, effective_from: date, effective_to: date | None = None) -> dict[str, Any]:
+    """A version of CN's policy with the bundled fields (those of 2026.2)."""
+    bundled = resources.files("arrears.config.bundled").joinpath("borrower_requests.yaml").read_text("utf-8")
+    fields = {
+        k: v
+        for k, v in yaml.safe_load(bundled)["CN"][-1].items()
+        if not k.startswith(("version", "effective"))
+    }
+    dates = {"effective_from": effective_from} | ({"effective_to": effective_to} if effective_to else {})
+    return {"version": version, **dates, **fields}
+
+
+@pytest.mark.parametrize(
+    ("versions", "problem"),
+    [
+        (
+            [_cn("1", date(2025, 1, 1)), _cn("2", date(2026, 1, 1))],
+            r"version 1 must end \(effective_to\) before 2",
+        ),
+        ([_cn("1", date(2025, 1, 1), date(2026, 1, 1)), _cn("2", date(2026, 1, 1))], "version 1 must end"),
+        (
+            [_cn("1", date(2025, 1, 1), date(2025, 6, 30)), _cn("1", date(2026, 1, 1))],
+            "a version is listed twice",
+        ),
+        ([{"version": "1"}], r"CN\[0\]\.effective_from: Field required"),
+    ],
+)
+def test_versions_must_follow_one_another_without_overlap(
+    versions: list[dict[str, Any]], problem: str
+) -> None:
+    with pytest.raises(BorrowerRequestPolicyError, match=problem):
+        parse_borrower_request_policies(yaml.safe_dump({"CN": versions}, allow_unicode=True))
+
+    ordered = [_cn("1", date(2025, 1, 1), date(2025, 12, 31)), _cn("2", date(2026, 1, 1))]
+    parsed = parse_borrower_request_policies(yaml.safe_dump({"CN": ordered}, allow_unicode=True))
+    assert [v.version for v in parsed["CN"]] == ["1", "2"]
 
 
 def test_the_same_caller_route_and_key_name_the_same_request() -> None:

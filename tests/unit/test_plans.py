@@ -40,9 +40,9 @@ from arrears.domain.risk import score
 from arrears.domain.strategy import Channel
 from arrears.domain.verdicts import Verdict
 
-CN = plan_policy("CN")
-US = plan_policy("US-REGF")
 DUE = date(2026, 3, 1)
+CN = plan_policy("CN", DUE)
+US = plan_policy("US-REGF", DUE)
 
 
 def overdue_loan() -> Loan:
@@ -104,7 +104,7 @@ def test_instalments_sum_to_the_arrears_exactly_and_differ_by_at_most_one_unit(
 @settings(max_examples=200, deadline=None)
 @given(arrears=st.integers(min_value=0, max_value=10**8), jurisdiction=st.sampled_from(["CN", "US-REGF"]))
 def test_every_offer_is_inside_the_policy(arrears: int, jurisdiction: str) -> None:
-    policy = plan_policy(jurisdiction)
+    policy = plan_policy(jurisdiction, DUE)
     for offer in offers(policy, arrears, DUE):
         amounts = [i.amount_minor for i in offer.instalments]
         assert sum(amounts) == arrears

@@ -1,19 +1,22 @@
 """Loading the repayment-plan policy (`bundled/plans.yaml`), validated by pydantic.
 
-`plan_policy(jurisdiction)` answers the policy of a loan's jurisdiction: its own entry, else that of
-its base (`US-MA`, `US-WA` and the lender overlays fall back on `US-REGF`), as
-`arrears.config.borrower_requests` does. Every value carries its source, so a refusal can cite it.
+`plan_policy(jurisdiction, on)` answers the version in force on a business date of a loan's
+jurisdiction's policy: its own entry, else that of its base (`US-MA`, `US-WA` and the lender overlays
+fall back on `US-REGF`; `arrears.config.versioned`). Every value carries its source, so a refusal can cite it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from arrears.config.borrower_requests import policy_of_jurisdiction
+from arrears.config.versioned import Version, in_force, parse_versions
 from arrears.domain.plans import PlanPolicy
 
 BUNDLED_PLANS = "plans.yaml"
@@ -43,33 +46,36 @@ class _Policy(BaseModel):
     agent_max_instalments: _Cited
 
 
-def parse_plan_policies(text: str) -> dict[str, PlanPolicy]:
-    raw = yaml.safe_load(text) or {}
-    policies: dict[str, PlanPolicy] = {}
-    for jurisdiction, body in raw.items():
-        try:
-            model = _Policy.model_validate(body)
-            fields = model.model_dump()
-            policies[str(jurisdiction)] = PlanPolicy(
-                jurisdiction=str(jurisdiction),
-                sources={name: cited["source"] for name, cited in fields.items()},
-                **{name: cited["value"] for name, cited in fields.items()},
-            )
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise PlanPolicyError(f"{jurisdiction}.{where}: {first['msg']}") from None
-        except ValueError as error:
-            raise PlanPolicyError(str(error)) from None
-    return policies
+def _policy(jurisdiction: str, version: str, body: Mapping[str, Any]) -> PlanPolicy:
+    try:
+        model = _Policy.model_validate(body)
+        fields = model.model_dump()
+        return PlanPolicy(
+            jurisdiction=jurisdiction,
+            version=version,
+            sources={name: cited["source"] for name, cited in fields.items()},
+            **{name: cited["value"] for name, cited in fields.items()},
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PlanPolicyError(f"{jurisdiction}@{version}.{where}: {first['msg']}") from None
+    except ValueError as error:
+        raise PlanPolicyError(str(error)) from None
+
+
+def parse_plan_policies(text: str) -> dict[str, tuple[Version[PlanPolicy], ...]]:
+    """Each jurisdiction's versions of the plan policy; `PlanPolicyError` naming the problem."""
+    return parse_versions(yaml.safe_load(text), _policy, PlanPolicyError)
 
 
 @cache
-def bundled_plan_policies() -> dict[str, PlanPolicy]:
+def bundled_plan_policies() -> dict[str, tuple[Version[PlanPolicy], ...]]:
     text = resources.files("arrears.config.bundled").joinpath(BUNDLED_PLANS).read_text("utf-8")
     return parse_plan_policies(text)
 
 
-def plan_policy(jurisdiction: str) -> PlanPolicy:
-    """The plan policy of `jurisdiction` (or of its base); `LookupError` when there is none."""
-    return policy_of_jurisdiction(bundled_plan_policies(), jurisdiction, "repayment-plan")
+def plan_policy(jurisdiction: str, on: date) -> PlanPolicy:
+    """The plan policy of `jurisdiction` (or of its base) in force on the business date `on`;
+    `LookupError` when there is none."""
+    return in_force(bundled_plan_policies(), jurisdiction, on, "repayment-plan")

@@ -76,6 +76,7 @@ class BorrowerRequestPolicy:
     complaint_close_days: int
     complaint_extension_days: int
     sources: dict[str, str]
+    version: str = ""  # the version in force (config/bundled YAML), named where it is cited
 
 
 def request_id(caller: str, route: str, idempotency_key: str) -> str:

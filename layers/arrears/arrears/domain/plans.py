@@ -94,6 +94,7 @@ class PlanPolicy:
     agent_max_minor: int
     agent_max_instalments: int
     sources: dict[str, str]
+    version: str = ""  # the version in force (config/bundled YAML), named where it is cited
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_instalments <= self.max_instalments <= 6:

@@ -238,7 +238,7 @@ def promise_to_pay(
 ) -> RequestOutcome:
     """Record a PTP; `RequestRefused` outside the policy. The promise holds escalation until `pay_on`."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    policy = borrower_request_policy(loan.jurisdiction)
+    policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     stored = ports.requests.get(rid)
     if stored is None:
         today = _today(loan, at)
@@ -271,7 +271,7 @@ def dispute(
 ) -> RequestOutcome:
     """Open a dispute: the dispute hold (collection pauses) and a verification clock of the policy's days."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    policy = borrower_request_policy(loan.jurisdiction)
+    policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     verify_by = _today(loan, at) + timedelta(days=policy.dispute_verification_days)
     details = {"reason": reason, "verify_by": verify_by.isoformat()}
     created, details = _store_and_archive(
@@ -301,7 +301,7 @@ def report_hardship(
 ) -> RequestOutcome:
     """Record hardship (reason code; free text stored encrypted, never archived) and pause collection."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    policy = borrower_request_policy(loan.jurisdiction)
+    policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     until = _today(loan, at) + timedelta(days=policy.hardship_pause_days)
     details = {"reason": reason.value, "paused_until": until.isoformat(), "has_text": bool(text)}
     created, details = _store_and_archive(
@@ -333,7 +333,7 @@ def complain(
 ) -> RequestOutcome:
     """Record a complaint about a loan with its response deadlines (the jurisdiction's cited policy)."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    policy = borrower_request_policy(loan.jurisdiction)
+    policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     deadlines = complaint_deadlines(policy, _today(loan, at))
     details = {
         "category": category.value,

@@ -4,8 +4,9 @@ daily count of complaints about to miss their deadline (the alarm's metric).
 A complaint is made by the borrower (`arrears.usecases.borrower_requests.complain`, with its cited
 deadlines). Compliance answers it (`answer_complaint`: the outcome code, the answer's text stored
 encrypted with the request, never archived or logged; the complaint leaves OpenComplaintIndex), or
-extends its close-by date once where the jurisdiction allows (`extend_complaint`: CN +15 days, to 30
-from receipt, for a complex case, 银行保险机构消费投诉处理管理办法 art. 21; the US policy allows none).
+extends its close-by date once where the jurisdiction's policy in force allows (`extend_complaint`:
+CN +15 days since 2026-12-03, to 30 from receipt, for a complex case, 银行保险机构消费投诉处理管理办法
+art. 21; the US policy allows none).
 Each is archived once under `borrower-requests/complaint_answer/` or `complaint_extension/` (codes,
 dates, the staff id).
 `complaints_at_risk` counts open complaints within `warn_days` of their close-by date, and those past it.
@@ -22,7 +23,9 @@ from typing import Any
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.borrower_requests import BorrowerRequestRepository
 from arrears.config.borrower_requests import borrower_request_policy
+from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.borrower_requests import REQUESTS_PREFIX
+from arrears.domain.business_time import business_date
 from arrears.usecases.preferences import preference_retention_years
 
 
@@ -137,7 +140,9 @@ def extend_complaint(
     item = _complaint(requests, rid)
     if item.get("complaint_open") != "OPEN":
         raise ComplaintNotOpen("the complaint is answered already")
-    policy = borrower_request_policy(str(item.get("jurisdiction") or ""))
+    jurisdiction = str(item.get("jurisdiction") or "")
+    # The extension is decided now: by the version in force on its business date.
+    policy = borrower_request_policy(jurisdiction, business_date(at, rule_pack_for(jurisdiction)))
     if policy.complaint_extension_days <= 0:
         raise ExtensionRefused(
             "extension_not_allowed",

@@ -108,7 +108,7 @@ def agree_plan(
         made_on = _today(loan, at)
         on = assessment_date(loan, made_on)
         current = assess(loan, on, ports.playbook())
-        policy = plan_policy(loan.jurisdiction)
+        policy = plan_policy(loan.jurisdiction, made_on)
         plan = propose(
             policy,
             plan_id=plan_id,
@@ -137,9 +137,10 @@ def _fields(plan: RepaymentPlan) -> dict[str, Any]:
 
 
 def _arrears(ports: BorrowerApiPorts, loan: Loan, at: datetime) -> tuple[PlanPolicy, int, date]:
-    today = assessment_date(loan, _today(loan, at))
+    made_on = _today(loan, at)
+    today = assessment_date(loan, made_on)
     current = assess(loan, today, ports.playbook()) if loan.is_open else loan
-    return plan_policy(loan.jurisdiction), amount_due(current, today), today
+    return plan_policy(loan.jurisdiction, made_on), amount_due(current, today), today
 
 
 def _judge(ports: BorrowerApiPorts, loan: Loan, terms: PlanTerms, at: datetime) -> Approval:
@@ -174,7 +175,7 @@ def request_plan(
         status = APPROVED if needed is Approval.AUTO else QUEUED
     else:
         status = str(stored.get("plan_status", QUEUED))
-    policy = plan_policy(loan.jurisdiction)
+    policy = plan_policy(loan.jurisdiction, _today(loan, at))
     details = {**_details(terms, loan), "decision": "auto" if status == APPROVED else QUEUED}
     created, details = _store_and_archive(
         ports,
@@ -216,7 +217,7 @@ def negotiate_plan(
     decision = granted.value
     if ports.requests.get(rid) is None:
         needed = _judge(ports, loan, terms, at)
-        if not plan_policy(loan.jurisdiction).allows(needed, granted):
+        if not plan_policy(loan.jurisdiction, _today(loan, at)).allows(needed, granted):
             if not refer:
                 raise NeedsSupervisor("this plan is beyond the agent's limits: a supervisor must agree it")
             decision = QUEUED
@@ -229,7 +230,7 @@ def negotiate_plan(
         jurisdiction=loan.jurisdiction,
         at=at,
         details={**_details(terms, loan), "decision": decision},
-        policy=plan_policy(loan.jurisdiction),
+        policy=plan_policy(loan.jurisdiction, _today(loan, at)),
         extra={"plan_status": QUEUED if decision == QUEUED else APPROVED, "staff_id": staff_id},
     )
     if details.get("decision") == QUEUED:  # referred to a supervisor (now, or by the request retried)
@@ -290,7 +291,7 @@ def archive_plan_events(before: Loan | None, after: Loan, at: datetime, store: A
     if plan is None:
         return 0
     events = plan_events(before, after)
-    sources = plan_policy(after.jurisdiction).sources
+    sources = plan_policy(after.jurisdiction, plan.agreed_on).sources  # the version that agreed it
     years = rule_pack_for(after.jurisdiction).retention_years
     for event, seq in events:
         record = plan_record(after, plan, event, seq, at, sources)
