@@ -10,7 +10,9 @@ corrected section number is not a new rule), and the deployment's own settings. 
 when a listed version's fingerprint changes or a version is not listed.
 
     python scripts/released_rules.py           # exit 1 when a version changed or is not listed
-    python scripts/released_rules.py --write   # list new versions; never rewrites a listed one
+    python scripts/released_rules.py --write   # list new versions, record a closing (effective_to set
+                                               # once) and appended LPR entries; never rewrites what
+                                               # a released version decides
 
 A version that provably judged nothing (never deployed) may be corrected in place: delete its line
 from `released_rules.json` in the same commit, which a reviewer then sees. A deployer adapting the
@@ -24,6 +26,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,79 +49,131 @@ VERSIONED: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 # choices the packs hold (`settings`: the deployer's role; `parties`: the names the validation notice
 # states), which a deployer sets for its stack (docs/compliance.md, "What the deployer must decide").
 EXCLUDED = frozenset({"citation", "citations", "source", "sources", "settings", "parties"})
+# Kept beside the fingerprint instead of in it: `effective_to`, which closing a version sets once (from
+# none to a date, never changed after), and lists a version appends to as the world publishes (the
+# one-year LPR: `money.yaml`), whose released entries must stay as they were.
+CLOSING = "effective_to"
+APPEND_ONLY = frozenset({"lpr"})
 
 
-def _decisive(node: Any) -> Any:
-    """`node` without the `EXCLUDED` keys, keys sorted; dates and numbers as YAML parsed them, as text."""
+@dataclass(frozen=True)
+class Fingerprint:
+    """What is checked of one version: the SHA-256 of what it decides (`sha256`), its `effective_to`,
+    and the SHA-256 of each entry of its append-only lists (`appended`, by path)."""
+
+    sha256: str
+    effective_to: str | None = None
+    appended: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "effective_to": self.effective_to, "appended": self.appended}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Fingerprint:
+        return cls(str(value["sha256"]), value.get("effective_to"), dict(value.get("appended") or {}))
+
+
+def _sha(node: Any) -> str:
+    canonical = json.dumps(node, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _decisive(node: Any, path: str = "", appended: dict[str, list[str]] | None = None) -> Any:
+    """`node` without the `EXCLUDED`, `CLOSING` and `APPEND_ONLY` keys, keys sorted, dates as text; the
+    entries of the append-only lists go to `appended` (by their path), one SHA-256 each."""
     if isinstance(node, Mapping):
-        return {
-            str(k): _decisive(v)
-            for k, v in sorted(node.items(), key=lambda kv: str(kv[0]))
-            if k not in EXCLUDED
-        }
+        kept: dict[str, Any] = {}
+        for key, value in sorted(node.items(), key=lambda kv: str(kv[0])):
+            where = f"{path}.{key}" if path else str(key)
+            if key in EXCLUDED or key == CLOSING:
+                continue
+            if key in APPEND_ONLY and appended is not None:
+                appended[where] = [_sha(_decisive(item)) for item in value or []]
+                continue
+            kept[str(key)] = _decisive(value, where, appended)
+        return kept
     if isinstance(node, list):
-        return [_decisive(item) for item in node]
+        return [_decisive(item, f"{path}[{n}]", appended) for n, item in enumerate(node)]
     return node if isinstance(node, (str, int, float, bool)) or node is None else str(node)
 
 
-def _entries(document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+def _entries(name: str, document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     if key != BY_JURISDICTION:
         return list(document.get(key) or [])
-    return [
-        {"id": jurisdiction, **version} for jurisdiction, versions in document.items() for version in versions
-    ]
+    entries: list[Mapping[str, Any]] = []
+    for jurisdiction, versions in document.items():
+        if not isinstance(versions, list):
+            raise ValueError(f"{name}: {jurisdiction} is not a list of versions (the format before versions)")
+        entries += [{"id": jurisdiction, **version} for version in versions]
+    return entries
 
 
-def fingerprints(bundled: Path = BUNDLED) -> dict[str, str]:
-    """`{"<file>:<id>@<version>[/<language>]": sha256 hex}` of every version in the versioned files.
+def fingerprints(bundled: Path = BUNDLED) -> dict[str, Fingerprint]:
+    """The `Fingerprint` of every version in the versioned files, by `<file>:<id>@<version>[/<language>]`.
 
     Raises:
-        ValueError: a version listed twice, or an entry without a field that names it.
+        ValueError: a version listed twice, an entry without a field that names it, or a file in the
+        format before versions.
     """
-    found: dict[str, str] = {}
+    found: dict[str, Fingerprint] = {}
     for name, lists in VERSIONED.items():
         document = yaml.safe_load((bundled / name).read_text(encoding="utf-8"))
         for key, naming in lists:
-            for entry in _entries(document, key):
-                if any(field not in entry for field in naming):
+            for entry in _entries(name, document, key):
+                if any(part not in entry for part in naming):
                     raise ValueError(f"{name} {key}: an entry without {' or '.join(naming)}")
                 label = f"{name}:{entry['id']}@{entry['version']}" + "".join(
                     f"/{entry[f]}" for f in naming[2:]
                 )
                 if label in found:
                     raise ValueError(f"{label} is listed twice")
-                canonical = json.dumps(
-                    _decisive(entry), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-                )
-                found[label] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+                appended: dict[str, list[str]] = {}
+                digest = _sha(_decisive(entry, "", appended))
+                closing = entry.get(CLOSING)
+                found[label] = Fingerprint(digest, None if closing is None else str(closing), appended)
     return found
 
 
-def problems(released: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+def problems(released: Mapping[str, Fingerprint], current: Mapping[str, Fingerprint]) -> list[str]:
     """What is wrong with `current` against the `released` fingerprints, one line each (none: [])."""
-    changed = [
-        f"{label}: released version changed in place"
-        for label in released
-        if label in current and current[label] != released[label]
-    ]
-    removed = [f"{label}: released version removed" for label in released if label not in current]
-    unlisted = [
+    found: list[str] = []
+    for label, was in released.items():
+        now = current.get(label)
+        if now is None:
+            found.append(f"{label}: released version removed")
+            continue
+        if now.sha256 != was.sha256:
+            found.append(f"{label}: released version changed in place")
+        if was.effective_to is not None and now.effective_to != was.effective_to:
+            found.append(f"{label}: effective_to changed from {was.effective_to} (it is set once)")
+        for path, entries in was.appended.items():
+            if now.appended.get(path, [])[: len(entries)] != entries:
+                found.append(f"{label}: released entries of {path} changed or removed (append only)")
+    found += [
         f"{label}: not listed in released_rules.json (run scripts/released_rules.py --write)"
         for label in current
         if label not in released
     ]
-    return changed + removed + unlisted
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="list the versions not listed yet")
+    parser.add_argument(
+        "--write", action="store_true", help="list new versions, record closings and appended entries"
+    )
     args = parser.parse_args(argv)
-    released: dict[str, str] = json.loads(RELEASED.read_text(encoding="utf-8")) if RELEASED.exists() else {}
+    raw = json.loads(RELEASED.read_text(encoding="utf-8")) if RELEASED.exists() else {}
+    released = {label: Fingerprint.from_json(value) for label, value in raw.items()}
     current = fingerprints()
     if args.write:
-        released |= {label: digest for label, digest in current.items() if label not in released}
-        RELEASED.write_text(json.dumps(dict(sorted(released.items())), indent=2) + "\n", encoding="utf-8")
+        # What may change is recorded: new versions, a first effective_to, entries appended. A listed
+        # version with a problem keeps its line, so the problem stays reported.
+        for label, now in current.items():
+            if label not in released or not problems({label: released[label]}, {label: now}):
+                released[label] = now
+        text = json.dumps({k: v.as_json() for k, v in sorted(released.items())}, indent=2, ensure_ascii=False)
+        RELEASED.write_text(text + "\n", encoding="utf-8")
     found = problems(released, current)
     for line in found:
         print(line, file=sys.stderr)

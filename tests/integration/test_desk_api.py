@@ -266,8 +266,8 @@ def test_compliance_answers_a_complaint_and_extends_another(
     assert answered.json()["details"]["on_time"] is True
     assert twice.json()["replayed"] is True
     assert twice.json()["details"]["outcome"] == "upheld"
-    # CN 2026.1 was in force in March 2026: +30 (its successor, 2026.2, gives +15: unit tests)
-    assert extended.json()["details"]["close_by"] == "2026-04-24"
+    assert extended.json()["details"]["close_by"] == "2026-04-09"  # 30 days from 10 March (15 + 15)
+    assert extended.json()["details"]["policy"] == "CN@2026.1"
     assert once_more.status == 400
     assert once_more.json()["error"]["code"] == "already_extended"
     assert [c["request_id"] for c in due] == [ids[1]]

@@ -14,6 +14,7 @@ from arrears.config.borrower_requests import (
     borrower_request_policy,
     parse_borrower_request_policies,
 )
+from arrears.config.versioned import in_force
 from arrears.domain.borrower_requests import RequestRefused, complaint_deadlines, judge_promise, request_id
 from arrears.handlers.api import ApiError, Role, caller_of
 
@@ -67,7 +68,7 @@ def test_complaint_deadlines_per_jurisdiction() -> None:
     assert (cn.acknowledge_by, cn.close_by, cn.extended_close_by) == (
         date(2026, 3, 25),
         date(2026, 3, 25),
-        date(2026, 4, 24),  # CN 2026.1, in force then: +30 (a misreading, kept for what it judged)
+        date(2026, 4, 9),  # a complex case: to 30 days from receipt (CBIRC Order 2020 No. 3)
     )
     assert "art. 21" in CN.sources["complaint_extension_days"]
     assert "CFPB" in US.sources["complaint_close_days"]
@@ -82,18 +83,21 @@ def test_state_overlays_use_the_us_policy_and_every_value_is_cited() -> None:
 
 
 def test_a_request_is_judged_by_the_version_in_force_on_its_business_date() -> None:
-    """CN 2026.2 corrected the complex-case extension to +15 (to 30 days from receipt, CBIRC Order
-    2020 No. 3); 2026.1 stays in force up to its effective_to for what it judged."""
-    old, new = (
-        borrower_request_policy("CN", date(2026, 12, 2)),
-        borrower_request_policy("CN", date(2026, 12, 3)),
-    )
-    assert (old.version, old.complaint_extension_days) == ("2026.1", 30)
-    assert (new.version, new.complaint_extension_days) == ("2026.2", 15)
-    received = complaint_deadlines(new, date(2026, 12, 10))
-    assert (received.close_by, received.extended_close_by) == (date(2026, 12, 25), date(2027, 1, 9))
-    with pytest.raises(LookupError, match="no borrower-request policy of CN in force on 2024-12-31"):
-        borrower_request_policy("CN", date(2024, 12, 31))
+    """`effective_to` is the first day a version is no longer in force (as in the rule packs); a day
+    before the first version gets the first."""
+    ordered = [
+        _cn("1", date(2025, 1, 1), date(2026, 12, 3)),
+        {**_cn("2", date(2026, 12, 3)), "complaint_extension_days": {"value": 10, "source": "x"}},
+    ]
+    versions = parse_borrower_request_policies(yaml.safe_dump({"CN": ordered}, allow_unicode=True))
+    on = {
+        day: in_force(versions, "CN-GD", day, "borrower-request")
+        for day in (date(2024, 1, 1), date(2026, 12, 2), date(2026, 12, 3))
+    }
+    assert [(p.version, p.complaint_extension_days) for p in on.values()] == [("1", 15), ("1", 15), ("2", 10)]
+    assert on[date(2026, 12, 3)].ref == "CN@2", "named in the archive records"
+    with pytest.raises(LookupError, match="no borrower-request policy for jurisdiction FR"):
+        in_force(versions, "FR", date(2026, 1, 1), "borrower-request")
 
 
 def test_a_policy_without_a_source_is_refused_naming_the_field() -> None:
@@ -103,7 +107,7 @@ def test_a_policy_without_a_source_is_refused_naming_the_field() -> None:
 
 
 def _cn(version: str, effective_from: date, effective_to: date | None = None) -> dict[str, Any]:
-    """A version of CN's policy with the bundled fields (those of 2026.2)."""
+    """A version of CN's policy with the bundled fields."""
     bundled = resources.files("arrears.config.bundled").joinpath("borrower_requests.yaml").read_text("utf-8")
     fields = {
         k: v
@@ -119,25 +123,29 @@ def _cn(version: str, effective_from: date, effective_to: date | None = None) ->
     [
         (
             [_cn("1", date(2025, 1, 1)), _cn("2", date(2026, 1, 1))],
-            r"version 1 must end \(effective_to\) before 2",
+            r"version 1 must end \(effective_to\) on the day 2",
         ),
-        ([_cn("1", date(2025, 1, 1), date(2026, 1, 1)), _cn("2", date(2026, 1, 1))], "version 1 must end"),
+        ([_cn("1", date(2025, 1, 1), date(2025, 12, 1)), _cn("2", date(2026, 1, 1))], "version 1 must end"),
+        ([_cn("1", date(2025, 1, 1), date(2026, 2, 1)), _cn("2", date(2026, 1, 1))], "version 1 must end"),
         (
-            [_cn("1", date(2025, 1, 1), date(2025, 6, 30)), _cn("1", date(2026, 1, 1))],
-            "a version is listed twice",
+            [_cn("1", date(2025, 1, 1), date(2026, 1, 1)), _cn("1", date(2026, 1, 1))],
+            "version 1 is listed twice",
         ),
+        ([_cn("1", date(2025, 1, 1), date(2025, 1, 1))], "effective_to is not after effective_from"),
+        ([_cn("1", date(2025, 1, 1), date(2026, 1, 1))], "the latest version has no effective_to"),
         ([{"version": "1"}], r"CN\[0\]\.effective_from: Field required"),
     ],
 )
-def test_versions_must_follow_one_another_without_overlap(
+def test_versions_follow_one_another_with_no_gap_and_no_overlap(
     versions: list[dict[str, Any]], problem: str
 ) -> None:
     with pytest.raises(BorrowerRequestPolicyError, match=problem):
         parse_borrower_request_policies(yaml.safe_dump({"CN": versions}, allow_unicode=True))
 
-    ordered = [_cn("1", date(2025, 1, 1), date(2025, 12, 31)), _cn("2", date(2026, 1, 1))]
-    parsed = parse_borrower_request_policies(yaml.safe_dump({"CN": ordered}, allow_unicode=True))
-    assert [v.version for v in parsed["CN"]] == ["1", "2"]
+
+def test_a_file_in_the_format_before_versions_is_refused_with_the_way_out() -> None:
+    with pytest.raises(BorrowerRequestPolicyError, match="the format before versions"):
+        parse_borrower_request_policies("CN:\n  promise_max_days: {value: 7, source: x}\n")
 
 
 def test_the_same_caller_route_and_key_name_the_same_request() -> None:

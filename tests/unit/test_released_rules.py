@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts.released_rules import BUNDLED, RELEASED, VERSIONED, fingerprints, problems
+from scripts.released_rules import BUNDLED, RELEASED, VERSIONED, Fingerprint, fingerprints, problems
 
 
 def test_every_bundled_version_is_listed_and_unchanged() -> None:
-    released = json.loads(RELEASED.read_text(encoding="utf-8"))
+    raw = json.loads(RELEASED.read_text(encoding="utf-8"))
+    released = {label: Fingerprint.from_json(value) for label, value in raw.items()}
 
     assert problems(released, fingerprints()) == []
 
@@ -77,13 +78,55 @@ def test_the_deployments_own_settings_are_not_rules_of_the_version(bundled: Path
 
 
 def test_a_new_version_must_be_listed_and_a_released_one_kept() -> None:
-    released = {"rulepacks.yaml:CN@2026.1": "a", "money.yaml:CN@2025.1": "b"}
-    current = {"rulepacks.yaml:CN@2026.1": "a", "rulepacks.yaml:CN@2027.1": "c"}
+    released = {"rulepacks.yaml:CN@2026.1": Fingerprint("a"), "money.yaml:CN@2025.1": Fingerprint("b")}
+    current = {"rulepacks.yaml:CN@2026.1": Fingerprint("a"), "rulepacks.yaml:CN@2027.1": Fingerprint("c")}
 
     assert problems(released, current) == [
         "money.yaml:CN@2025.1: released version removed",
         "rulepacks.yaml:CN@2027.1: not listed in released_rules.json (run scripts/released_rules.py --write)",
     ]
+
+
+def test_closing_a_version_sets_its_effective_to_once(bundled: Path) -> None:
+    released = fingerprints(bundled)
+    path = bundled / "borrower_requests.yaml"
+    text = path.read_text(encoding="utf-8")
+    closed = text.replace(
+        "effective_from: 2025-01-01\n", "effective_from: 2025-01-01\n    effective_to: 2027-01-01\n", 1
+    )
+    path.write_text(closed, encoding="utf-8")
+    now = fingerprints(bundled)
+    assert problems(released, now) == []  # none to a date: the closing
+
+    path.write_text(closed.replace("effective_to: 2027-01-01", "effective_to: 2027-02-01"), encoding="utf-8")
+    assert problems(now, fingerprints(bundled)) == [
+        "borrower_requests.yaml:US-REGF@2026.1: effective_to changed from 2027-01-01 (it is set once)"
+    ]
+
+
+def test_the_lpr_is_appended_to_but_its_released_entries_never_change(bundled: Path) -> None:
+    released = fingerprints(bundled)
+    path = bundled / "money.yaml"
+    text = path.read_text(encoding="utf-8")
+    last = '- {effective_from: 2025-05-20, one_year_bps: 300, source: "NIFC LPR announcement of 2025-05-20"}'
+    assert last in text
+    appended = text.replace(
+        last, last + '\n        - {effective_from: 2026-12-21, one_year_bps: 290, source: "NIFC"}'
+    )
+    path.write_text(appended, encoding="utf-8")
+    assert problems(released, fingerprints(bundled)) == []
+
+    path.write_text(text.replace("one_year_bps: 300", "one_year_bps: 295"), encoding="utf-8")
+    assert problems(released, fingerprints(bundled)) == [
+        "money.yaml:CN@2026.1: released entries of cost_cap.lpr changed or removed (append only)"
+    ]
+
+
+def test_a_file_in_the_format_before_versions_is_named(bundled: Path) -> None:
+    (bundled / "plans.yaml").write_text("CN:\n  min_instalments: {value: 2, source: x}\n", encoding="utf-8")
+
+    with pytest.raises(ValueError, match=r"plans\.yaml: CN is not a list of versions"):
+        fingerprints(bundled)
 
 
 def test_a_version_listed_twice_is_refused(bundled: Path) -> None:

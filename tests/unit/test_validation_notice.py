@@ -98,9 +98,10 @@ def test_the_notice_states_every_figure_and_the_dispute_deadline() -> None:
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_the_notice_carries_every_element_of_1006_34_c(language: str) -> None:
-    """(c)(1) collector's and consumer's names and mailing addresses; (c)(2)(i) the debt-collector
-    disclosure; (ii)/(iv) the creditor; (iii) the account number, truncated; (c)(3)(iv) the CFPB
-    reference; (c)(4) the dispute and original-creditor prompts; (d)(3)(vi) the Spanish statement."""
+    """(c)(2)(i)-(ii) collector's and consumer's names and mailing addresses; (c)(1) the debt-collector
+    communication disclosure; (c)(2)(iii)/(v) the creditor; (iv) the account number, truncated;
+    (c)(3)(iv) the CFPB reference; (c)(4) the dispute and original-creditor prompts; (d)(3)(vi) the
+    Spanish statement."""
     parties = bundled_parties()
     body = render_notice(
         itemize(small_loan(), date(2026, 11, 20)),

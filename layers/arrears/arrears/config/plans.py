@@ -61,7 +61,7 @@ def _policy(jurisdiction: str, version: str, body: Mapping[str, Any]) -> PlanPol
         where = ".".join(str(p) for p in first["loc"])
         raise PlanPolicyError(f"{jurisdiction}@{version}.{where}: {first['msg']}") from None
     except ValueError as error:
-        raise PlanPolicyError(str(error)) from None
+        raise PlanPolicyError(f"{error} (version {version})") from None
 
 
 def parse_plan_policies(text: str) -> dict[str, tuple[Version[PlanPolicy], ...]]:

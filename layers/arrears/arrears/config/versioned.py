@@ -1,11 +1,12 @@
 """Policies versioned by effective dates, per jurisdiction (`borrower_requests.yaml`, `plans.yaml`).
 
 Each jurisdiction lists its versions, as rulepacks.yaml lists a pack's: `version`, `effective_from`
-and, once a later version replaces it, `effective_to` (the last day it is in force, inclusive). A
-request is judged by the version in force on its business date, so a changed limit is a new version
-and the old one stays for the requests it judged (scripts/released_rules.py fingerprints each).
-`in_force` answers that version for a jurisdiction, else for its base (`US-MA`, `US-WA` and the lender
-overlays fall back on `US-REGF`; `CN-...` on `CN`).
+(inclusive) and, once a later version replaces it, `effective_to` (exclusive: the later version's
+`effective_from`). A request is judged by the version in force on its business date, so a changed
+limit is a new version and the old one stays for the requests it judged (scripts/released_rules.py
+fingerprints each). `in_force` answers that version for a jurisdiction, else for its base (`US-MA`,
+`US-WA` and the lender overlays fall back on `US-REGF`; `CN-...` on `CN`); a date before the first
+version gets the first, as the rule packs do (a policy is never absent).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ class _Validity(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Version[P]:
-    """One version of a jurisdiction's policy: in force from `effective_from` to `effective_to`
-    (inclusive; `None`: until replaced)."""
+    """One version of a jurisdiction's policy: in force from `effective_from` (inclusive) until
+    `effective_to` (exclusive; `None`: until replaced)."""
 
     version: str
     effective_from: date
@@ -40,7 +41,7 @@ class Version[P]:
     policy: P
 
     def covers(self, on: date) -> bool:
-        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
+        return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
 
 
 def parse_versions[P](
@@ -52,12 +53,18 @@ def parse_versions[P](
     effective_to?, <policy fields>}, ...]}`; `build(jurisdiction, version, fields)` makes the policy.
 
     Raises:
-        ValueError (from `error`): naming the jurisdiction, the version and the problem: not a list,
-        a missing or invalid date, a version listed twice, or versions whose periods overlap or leave
-        a version open (`effective_to` missing) before a later one.
+        ValueError (from `error`): naming the jurisdiction, the version and the problem: not a list
+        (the format before versions), a missing or invalid date, an empty period, a version listed
+        twice, versions that do not follow one another (each `effective_to` is the next
+        `effective_from`: no gap, no overlap), or a latest version with an `effective_to`.
     """
     parsed: dict[str, tuple[Version[P], ...]] = {}
     for jurisdiction, versions in (raw or {}).items():
+        if isinstance(versions, Mapping):
+            raise error(
+                f"{jurisdiction}: a mapping of fields, the format before versions; list them under "
+                "'- version: ..., effective_from: ...' (CHANGELOG, Upgrade)"
+            )
         if not isinstance(versions, list) or not versions:
             raise error(f"{jurisdiction}: a list of versions (version, effective_from, fields)")
         found: list[Version[P]] = []
@@ -71,35 +78,41 @@ def parse_versions[P](
                 raise error(
                     f"{jurisdiction}[{index}].{'.'.join(map(str, first['loc']))}: {first['msg']}"
                 ) from None
+            if validity.effective_to is not None and validity.effective_to <= validity.effective_from:
+                raise error(f"{jurisdiction}@{validity.version}: effective_to is not after effective_from")
             fields = {k: v for k, v in body.items() if k not in VALIDITY_FIELDS}
             policy = build(str(jurisdiction), validity.version, fields)
             found.append(Version(validity.version, validity.effective_from, validity.effective_to, policy))
         found.sort(key=lambda v: v.effective_from)
         names = [v.version for v in found]
-        if len(set(names)) != len(names):
-            raise error(f"{jurisdiction}: a version is listed twice ({', '.join(names)})")
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise error(f"{jurisdiction}: version {', '.join(twice)} is listed twice")
         for earlier, later in pairwise(found):
-            if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
+            if earlier.effective_to != later.effective_from:
                 raise error(
-                    f"{jurisdiction}: version {earlier.version} must end (effective_to) before "
-                    f"{later.version} takes effect on {later.effective_from.isoformat()}"
+                    f"{jurisdiction}: version {earlier.version} must end (effective_to) on the day "
+                    f"{later.version} takes effect, {later.effective_from.isoformat()}"
                 )
+        if found[-1].effective_to is not None:
+            raise error(
+                f"{jurisdiction}@{found[-1].version}: the latest version has no effective_to (no successor)"
+            )
         parsed[str(jurisdiction)] = tuple(found)
     return parsed
 
 
 def in_force[P](policies: Mapping[str, tuple[Version[P], ...]], jurisdiction: str, on: date, what: str) -> P:
-    """The policy of `jurisdiction` (else of its base) in force on `on`.
+    """The policy of `jurisdiction` (else of its base) in force on `on`; before its first version, the
+    first (versions follow one another without a gap, so no later date is uncovered).
 
     Raises:
-        LookupError: naming `what`, when the jurisdiction and its base have no policy, or none is in
-        force on `on`.
+        LookupError: naming `what`, the jurisdiction and its base, when neither has a policy.
     """
     prefix = jurisdiction.split("-", 1)[0]
-    for candidate in (jurisdiction, _BASES.get(prefix, prefix)):
+    base = _BASES.get(prefix, prefix)
+    for candidate in (jurisdiction, base):
         if candidate in policies:
-            for version in policies[candidate]:
-                if version.covers(on):
-                    return version.policy
-            raise LookupError(f"no {what} policy of {candidate} in force on {on.isoformat()}")
-    raise LookupError(f"no {what} policy for jurisdiction {jurisdiction}")
+            versions = policies[candidate]
+            return next((v.policy for v in versions if v.covers(on)), versions[0].policy)
+    raise LookupError(f"no {what} policy for jurisdiction {jurisdiction} (nor its base {base})")

@@ -76,7 +76,12 @@ class BorrowerRequestPolicy:
     complaint_close_days: int
     complaint_extension_days: int
     sources: dict[str, str]
-    version: str = ""  # the version in force (config/bundled YAML), named where it is cited
+    version: str = ""  # the version in force (config/bundled YAML)
+
+    @property
+    def ref(self) -> str:
+        """`<jurisdiction>@<version>`: the version that judged, named in the archive records."""
+        return f"{self.jurisdiction}@{self.version}"
 
 
 def request_id(caller: str, route: str, idempotency_key: str) -> str:
@@ -152,9 +157,11 @@ def request_record(
     jurisdiction: str,
     details: dict[str, Any],
     sources: dict[str, str],
+    policy: str | None = None,
 ) -> dict[str, Any]:
     """The archive record of one borrower request: the borrower as their archive token, codes, dates
-    and amounts in `details` (callers never put free text there), and the policy sources applied."""
+    and amounts in `details` (callers never put free text there), the policy version that judged it
+    (`policy`, `<jurisdiction>@<version>`, when a policy applies) and its sources."""
     return {
         "record_type": "borrower_request",
         "kind": kind.value,
@@ -165,4 +172,5 @@ def request_record(
         "jurisdiction": jurisdiction,
         "details": details,
         "sources": sources,
+        **({"policy": policy} if policy else {}),
     }

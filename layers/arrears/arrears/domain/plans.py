@@ -94,7 +94,12 @@ class PlanPolicy:
     agent_max_minor: int
     agent_max_instalments: int
     sources: dict[str, str]
-    version: str = ""  # the version in force (config/bundled YAML), named where it is cited
+    version: str = ""  # the version in force (config/bundled YAML)
+
+    @property
+    def ref(self) -> str:
+        """`<jurisdiction>@<version>`: the version that judged, named in the archive records."""
+        return f"{self.jurisdiction}@{self.version}"
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_instalments <= self.max_instalments <= 6:
@@ -352,9 +357,16 @@ def plan_record_key(plan: RepaymentPlan, event: PlanEvent, seq: int, at: datetim
 
 
 def plan_record(
-    loan: Loan, plan: RepaymentPlan, event: PlanEvent, seq: int, at: datetime, sources: dict[str, str]
+    loan: Loan,
+    plan: RepaymentPlan,
+    event: PlanEvent,
+    seq: int,
+    at: datetime,
+    sources: dict[str, str],
+    policy: str = "",
 ) -> dict[str, Any]:
-    """The write-once archive record of one plan event (no personal data: ids, dates, amounts, codes)."""
+    """The write-once archive record of one plan event (no personal data: ids, dates, amounts, codes),
+    with the plan policy version (`<jurisdiction>@<version>`) in force on the day it was agreed."""
     return {
         "record_type": "repayment_plan",
         "event": event.value,
@@ -364,4 +376,5 @@ def plan_record(
         "at": at.isoformat(),
         "plan": plan_view(plan),
         "sources": sources,
+        **({"policy": policy} if policy else {}),
     }

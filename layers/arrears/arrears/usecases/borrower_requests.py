@@ -199,6 +199,7 @@ def _store_and_archive(
             jurisdiction=jurisdiction,
             details=details,
             sources=sources,
+            policy=policy.ref if policy else None,
         )
         ports.store.put(
             key,

@@ -141,8 +141,9 @@ def extend_complaint(
     if item.get("complaint_open") != "OPEN":
         raise ComplaintNotOpen("the complaint is answered already")
     jurisdiction = str(item.get("jurisdiction") or "")
-    # The extension is decided now: by the version in force on its business date.
-    policy = borrower_request_policy(jurisdiction, business_date(at, rule_pack_for(jurisdiction)))
+    # The version in force when the complaint was received: the one whose deadlines the borrower was told.
+    received = datetime.fromisoformat(str(item.get("at") or at.isoformat()))
+    policy = borrower_request_policy(jurisdiction, business_date(received, rule_pack_for(jurisdiction)))
     if policy.complaint_extension_days <= 0:
         raise ExtensionRefused(
             "extension_not_allowed",
@@ -159,6 +160,7 @@ def extend_complaint(
         "close_by_was": original.isoformat(),
         "close_by": close_by.isoformat(),
         "source": policy.sources.get("complaint_extension_days", ""),
+        "policy": policy.ref,
     }
     if not requests.extend_complaint(rid, close_by.isoformat(), details):
         raise ExtensionRefused("already_extended", "a complaint's deadline is extended once at most")

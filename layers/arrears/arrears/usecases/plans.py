@@ -291,10 +291,10 @@ def archive_plan_events(before: Loan | None, after: Loan, at: datetime, store: A
     if plan is None:
         return 0
     events = plan_events(before, after)
-    sources = plan_policy(after.jurisdiction, plan.agreed_on).sources  # the version that agreed it
+    policy = plan_policy(after.jurisdiction, plan.agreed_on)  # the version in force when it was agreed
     years = rule_pack_for(after.jurisdiction).retention_years
     for event, seq in events:
-        record = plan_record(after, plan, event, seq, at, sources)
+        record = plan_record(after, plan, event, seq, at, policy.sources, policy.ref)
         # Retried alone (the same key and bytes): a transient error does not restart the whole record.
         retry_transient(
             partial(
