@@ -25,12 +25,21 @@ def bundled(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def edit(bundled: Path, name: str, *changes: tuple[str, str]) -> str:
+    """Rewrite `name` in `bundled` with each (old, new) replaced at its first occurrence (each must be
+    there); returns the text before."""
+    path = bundled / name
+    before = text = path.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    return before
+
+
 def test_a_changed_rule_value_is_a_change_in_place(bundled: Path) -> None:
     released = fingerprints(bundled)
-    path = bundled / "rulepacks.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert "attempts_per_7_days: 7 " in text
-    path.write_text(text.replace("attempts_per_7_days: 7 ", "attempts_per_7_days: 8 ", 1), encoding="utf-8")
+    edit(bundled, "rulepacks.yaml", ("attempts_per_7_days: 7 ", "attempts_per_7_days: 8 "))
 
     assert problems(released, fingerprints(bundled)) == [
         "rulepacks.yaml:US-REGF@2026.1: released version changed in place"
@@ -39,11 +48,9 @@ def test_a_changed_rule_value_is_a_change_in_place(bundled: Path) -> None:
 
 def test_a_talk_tracks_changed_line_is_a_change_in_place_of_that_language_only(bundled: Path) -> None:
     released = fingerprints(bundled)
-    path = bundled / "talk_tracks.yaml"
-    text = path.read_text(encoding="utf-8")
     line = "Can you tell me what got in the way of the payment this month?"
-    assert text.count(line) == 1
-    path.write_text(text.replace(line, "Why did you not pay?"), encoding="utf-8")
+    assert (bundled / "talk_tracks.yaml").read_text(encoding="utf-8").count(line) == 1
+    edit(bundled, "talk_tracks.yaml", (line, "Why did you not pay?"))
 
     assert problems(released, fingerprints(bundled)) == [
         "talk_tracks.yaml:standard-early@2026.1/en: released version changed in place"
@@ -53,10 +60,7 @@ def test_a_talk_tracks_changed_line_is_a_change_in_place_of_that_language_only(b
 def test_a_corrected_citation_or_source_is_not_a_new_rule(bundled: Path) -> None:
     released = fingerprints(bundled)
     for name, old in (("rulepacks.yaml", "12 CFR 1006.6(e)"), ("money.yaml", "10 U.S.C. 987(b)")):
-        path = bundled / name
-        text = path.read_text(encoding="utf-8")
-        assert old in text
-        path.write_text(text.replace(old, old + " (corrected)"), encoding="utf-8")
+        edit(bundled, name, (old, old + " (corrected)"))
 
     assert problems(released, fingerprints(bundled)) == []
 
@@ -64,15 +68,12 @@ def test_a_corrected_citation_or_source_is_not_a_new_rule(bundled: Path) -> None
 def test_the_deployments_own_settings_are_not_rules_of_the_version(bundled: Path) -> None:
     """The deployer's role and the names its validation notice states are set per stack."""
     released = fingerprints(bundled)
-    path = bundled / "rulepacks.yaml"
-    text = path.read_text(encoding="utf-8")
-    for old, new in (
+    edit(
+        bundled,
+        "rulepacks.yaml",
         ("deployer_role: debt_collector", "deployer_role: creditor"),
         ("collector_name: Example Collections LLC", "collector_name: First Lender Collections"),
-    ):
-        assert old in text
-        text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
+    )
 
     assert problems(released, fingerprints(bundled)) == []
 
@@ -89,16 +90,12 @@ def test_a_new_version_must_be_listed_and_a_released_one_kept() -> None:
 
 def test_closing_a_version_sets_its_effective_to_once(bundled: Path) -> None:
     released = fingerprints(bundled)
-    path = bundled / "borrower_requests.yaml"
-    text = path.read_text(encoding="utf-8")
-    closed = text.replace(
-        "effective_from: 2025-01-01\n", "effective_from: 2025-01-01\n    effective_to: 2027-01-01\n", 1
-    )
-    path.write_text(closed, encoding="utf-8")
+    start = "effective_from: 2025-01-01\n"
+    edit(bundled, "borrower_requests.yaml", (start, start + "    effective_to: 2027-01-01\n"))
     now = fingerprints(bundled)
     assert problems(released, now) == []  # none to a date: the closing
 
-    path.write_text(closed.replace("effective_to: 2027-01-01", "effective_to: 2027-02-01"), encoding="utf-8")
+    edit(bundled, "borrower_requests.yaml", ("effective_to: 2027-01-01", "effective_to: 2027-02-01"))
     assert problems(now, fingerprints(bundled)) == [
         "borrower_requests.yaml:US-REGF@2026.1: effective_to changed from 2027-01-01 (it is set once)"
     ]
@@ -106,17 +103,13 @@ def test_closing_a_version_sets_its_effective_to_once(bundled: Path) -> None:
 
 def test_the_lpr_is_appended_to_but_its_released_entries_never_change(bundled: Path) -> None:
     released = fingerprints(bundled)
-    path = bundled / "money.yaml"
-    text = path.read_text(encoding="utf-8")
     last = '- {effective_from: 2025-05-20, one_year_bps: 300, source: "NIFC LPR announcement of 2025-05-20"}'
-    assert last in text
-    appended = text.replace(
-        last, last + '\n        - {effective_from: 2026-12-21, one_year_bps: 290, source: "NIFC"}'
-    )
-    path.write_text(appended, encoding="utf-8")
+    new = '\n        - {effective_from: 2026-12-21, one_year_bps: 290, source: "NIFC"}'
+    original = edit(bundled, "money.yaml", (last, last + new))
     assert problems(released, fingerprints(bundled)) == []
 
-    path.write_text(text.replace("one_year_bps: 300", "one_year_bps: 295"), encoding="utf-8")
+    (bundled / "money.yaml").write_text(original, encoding="utf-8")
+    edit(bundled, "money.yaml", ("one_year_bps: 300", "one_year_bps: 295"))
     assert problems(released, fingerprints(bundled)) == [
         "money.yaml:CN@2026.1: released entries of cost_cap.lpr changed or removed (append only)"
     ]
@@ -130,11 +123,7 @@ def test_a_file_in_the_format_before_versions_is_named(bundled: Path) -> None:
 
 
 def test_a_version_listed_twice_is_refused(bundled: Path) -> None:
-    path = bundled / "money.yaml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(
-        text.replace('id: US-REGF\n    version: "2026.1"', 'id: CN\n    version: "2026.1"'), encoding="utf-8"
-    )
+    edit(bundled, "money.yaml", ('id: US-REGF\n    version: "2026.1"', 'id: CN\n    version: "2026.1"'))
 
     with pytest.raises(ValueError, match=r"money.yaml:CN@2026.1 is listed twice"):
         fingerprints(bundled)

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from arrears.domain.moneyrules import CapBasis, CostCapRule, LprFixing, MoneyRules, Rebate, StateCap
+from arrears.domain.versions import version_on
 from arrears.domain.workdays import WorkCalendar
 
 BUNDLED_MONEY_RULES = "money.yaml"
@@ -160,10 +161,4 @@ def money_rules_for(jurisdiction: str, on: date | None = None) -> MoneyRules:
     history = known.get(jurisdiction)
     if not history:
         raise ValueError(f"no money rules for jurisdiction {jurisdiction!r}; known: {sorted(known)}")
-    if on is None:
-        return history[-1]
-    chosen = history[0]
-    for rules in history:
-        if rules.effective_from <= on and (rules.effective_to is None or on < rules.effective_to):
-            chosen = rules
-    return chosen
+    return version_on(history, on)

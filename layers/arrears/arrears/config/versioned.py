@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from arrears.domain.versions import version_on
+
 _BASES = {"US": "US-REGF", "LENDER": "US-REGF"}
 VALIDITY_FIELDS = ("version", "effective_from", "effective_to")
 
@@ -33,15 +35,12 @@ class _Validity(BaseModel):
 @dataclass(frozen=True, slots=True)
 class Version[P]:
     """One version of a jurisdiction's policy: in force from `effective_from` (inclusive) until
-    `effective_to` (exclusive; `None`: until replaced)."""
+    `effective_to` (exclusive; `None`: until replaced), as `arrears.domain.versions` reads them."""
 
     version: str
     effective_from: date
     effective_to: date | None
     policy: P
-
-    def covers(self, on: date) -> bool:
-        return self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
 
 
 def parse_versions[P](
@@ -113,6 +112,5 @@ def in_force[P](policies: Mapping[str, tuple[Version[P], ...]], jurisdiction: st
     base = _BASES.get(prefix, prefix)
     for candidate in (jurisdiction, base):
         if candidate in policies:
-            versions = policies[candidate]
-            return next((v.policy for v in versions if v.covers(on)), versions[0].policy)
+            return version_on(policies[candidate], on).policy
     raise LookupError(f"no {what} policy for jurisdiction {jurisdiction} (nor its base {base})")

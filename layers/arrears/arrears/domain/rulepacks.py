@@ -25,6 +25,7 @@ from arrears.domain.optouts import ReplyKeywords
 from arrears.domain.retention import RetentionFrom
 from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import ValidationNoticeRule
+from arrears.domain.versions import in_force_on, version_on
 
 TIMED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL, Channel.CALL_TASK})
 """Channels that reach the borrower at a moment, and so only inside the contact hours."""
@@ -362,12 +363,7 @@ class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
         role = self.in_force(jurisdiction, on).settings.deployer_role
         chosen: list[Overlay] = []
         for versions in self.overlays.values():
-            current = [
-                overlay
-                for overlay in versions
-                if overlay.effective_from <= on
-                and (overlay.effective_to is None or on < overlay.effective_to)
-            ]
+            current = [overlay for overlay in versions if in_force_on(overlay, on)]
             if current and current[-1].base == jurisdiction and current[-1].applies(address_state, role):
                 chosen.append(current[-1])
         return tuple(chosen)
@@ -404,10 +400,4 @@ class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
             raise ValueError(
                 f"no rule pack for jurisdiction {jurisdiction!r}; known: {sorted(self._history)}"
             )
-        if on is None:
-            return history[-1]
-        chosen = history[0]
-        for pack in history:
-            if pack.effective_from <= on and (pack.effective_to is None or on < pack.effective_to):
-                chosen = pack
-        return chosen
+        return version_on(history, on)
