@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -9,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.items import loan_from_item, loan_to_item
-from arrears.config.plans import plan_policy
+from arrears.config.plans import plan_policy, plan_policy_named
 from arrears.config.playbook import bundled_playbook
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, collection_state_changed
@@ -39,6 +41,7 @@ from arrears.domain.plans import (
 from arrears.domain.risk import score
 from arrears.domain.strategy import Channel
 from arrears.domain.verdicts import Verdict
+from arrears.usecases.plans import archive_plan_events
 
 DUE = date(2026, 3, 1)
 CN = plan_policy("CN", DUE)
@@ -229,6 +232,41 @@ def test_the_plan_survives_the_loans_table() -> None:
     again = loan_from_item(loan_to_item(loan, shard_count=4))
     assert again.plan == loan.plan
     assert again.holds == loan.holds
+    assert again.plan is not None
+    assert again.plan.policy == "CN@2026.1", "the version that judged it, named on the plan"
+
+
+def test_a_plan_stored_before_plans_named_their_version_loads_and_is_archived_under_its_days() -> None:
+    loan, _ = on_plan()
+    item = loan_to_item(loan, shard_count=4)
+    del item["plan"]["policy"]
+    legacy = loan_from_item(item)
+    assert legacy.plan is not None
+    assert legacy.plan.policy == ""
+    store = _Store()
+    assert archive_plan_events(None, legacy, datetime(2026, 3, 11, tzinfo=UTC), store) == 1
+    (record,) = store.records
+    assert record["policy"] == plan_policy("CN", legacy.plan.agreed_on).ref == "CN@2026.1"
+
+
+def test_a_plan_policy_version_is_found_by_its_name_and_an_unknown_name_is_refused() -> None:
+    assert plan_policy_named("CN@2026.1") is CN
+    assert plan_policy_named("US-REGF@2026.1") is US
+    with pytest.raises(LookupError, match=r"no repayment-plan policy version 'CN@1999\.9'"):
+        plan_policy_named("CN@1999.9")
+
+
+class _Store(ArchiveStore):
+    """The archive's `put` and `retain_until`, keeping the records put (no bucket: unit scope)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, object]] = []
+
+    def put(self, key: str, body: bytes, *, content_type: str, retain_until: date) -> None:
+        self.records.append(json.loads(body))
+
+    def retain_until(self, day: date, years: int) -> date:
+        return day.replace(year=day.year + years)
 
 
 def test_the_plan_record_has_no_personal_data() -> None:

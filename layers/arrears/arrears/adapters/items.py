@@ -410,6 +410,7 @@ def plan_to_item(plan: RepaymentPlan) -> dict[str, Any]:
             "grace_days": plan.grace_days,
             "status": plan.status.value,
             "ended_on": _iso(plan.ended_on),
+            "policy": plan.policy or None,
             "instalments": [
                 [i.seq, i.due_on.isoformat(), i.amount_minor, i.outcome.value] for i in plan.instalments
             ],
@@ -434,6 +435,7 @@ def plan_from_item(raw: Mapping[str, Any]) -> RepaymentPlan:
         grace_days=int(raw["grace_days"]),
         status=PlanStatus(str(raw.get("status", "active"))),
         ended_on=_date(raw.get("ended_on")),
+        policy=str(raw.get("policy") or ""),
     )
 
 

@@ -2,7 +2,8 @@
 
 `plan_policy(jurisdiction, on)` answers the version in force on a business date of a loan's
 jurisdiction's policy: its own entry, else that of its base (`US-MA`, `US-WA` and the lender overlays
-fall back on `US-REGF`; `arrears.config.versioned`). Every value carries its source, so a refusal can cite it.
+fall back on `US-REGF`; `arrears.config.versioned`); `plan_policy_named(ref)` the version a plan
+names. Every value carries its source, so a refusal can cite it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from arrears.config.versioned import Version, in_force, parse_versions
+from arrears.config.versioned import Version, by_ref, in_force, parse_versions
 from arrears.domain.plans import PlanPolicy
 
 BUNDLED_PLANS = "plans.yaml"
@@ -79,3 +80,9 @@ def plan_policy(jurisdiction: str, on: date) -> PlanPolicy:
     """The plan policy of `jurisdiction` (or of its base) in force on the business date `on`;
     `LookupError` when there is none."""
     return in_force(bundled_plan_policies(), jurisdiction, on, "repayment-plan")
+
+
+def plan_policy_named(ref: str) -> PlanPolicy:
+    """The plan policy version `ref` (`<jurisdiction>@<version>`, as `RepaymentPlan.policy` keeps it);
+    `LookupError` when no such version is bundled."""
+    return by_ref(bundled_plan_policies(), ref, "repayment-plan")

@@ -114,3 +114,18 @@ def in_force[P](policies: Mapping[str, tuple[Version[P], ...]], jurisdiction: st
         if candidate in policies:
             return version_on(policies[candidate], on).policy
     raise LookupError(f"no {what} policy for jurisdiction {jurisdiction} (nor its base {base})")
+
+
+def by_ref[P](policies: Mapping[str, tuple[Version[P], ...]], ref: str, what: str) -> P:
+    """The policy version named `ref` (`<jurisdiction>@<version>`, as a policy's `.ref` gives it and an
+    archived record or a plan keeps it), whatever its dates: what judged a request is reread by name.
+
+    Raises:
+        LookupError: naming `what` and `ref`, when no such version is bundled (a version is never
+        removed once released: scripts/released_rules.py).
+    """
+    jurisdiction, _, version = ref.partition("@")
+    for candidate in policies.get(jurisdiction, ()):
+        if candidate.version == version:
+            return candidate.policy
+    raise LookupError(f"no {what} policy version {ref!r}")

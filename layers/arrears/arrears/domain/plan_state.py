@@ -46,7 +46,9 @@ class PlanInstalment:
 @dataclass(frozen=True, slots=True)
 class RepaymentPlan:
     """A plan on one loan: its instalments, the money the loan had received when it was agreed
-    (`received_at_start_minor`, the base payments are matched from), who agreed it, and its state."""
+    (`received_at_start_minor`, the base payments are matched from), who agreed it, its state, and the
+    policy version that judged it (`policy`, `<jurisdiction>@<version>`: its archived records cite it;
+    empty on a plan agreed before plans named it)."""
 
     plan_id: str
     agreed_on: date
@@ -58,6 +60,7 @@ class RepaymentPlan:
     grace_days: int
     status: PlanStatus = PlanStatus.ACTIVE
     ended_on: date | None = None
+    policy: str = ""
 
     def __post_init__(self) -> None:
         if not self.instalments:

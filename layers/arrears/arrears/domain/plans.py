@@ -240,6 +240,7 @@ def propose(
         instalments=split(arrears_minor, count, today, every),
         approval=approval_needed(policy, arrears_minor, count),
         grace_days=policy.grace_days,
+        policy=policy.ref,
     )
 
 
@@ -366,7 +367,7 @@ def plan_record(
     policy: str = "",
 ) -> dict[str, Any]:
     """The write-once archive record of one plan event (no personal data: ids, dates, amounts, codes),
-    with the plan policy version (`<jurisdiction>@<version>`) in force on the day it was agreed."""
+    with the plan policy version (`<jurisdiction>@<version>`) that judged the plan when it was agreed."""
     return {
         "record_type": "repayment_plan",
         "event": event.value,

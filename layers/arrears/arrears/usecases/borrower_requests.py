@@ -17,7 +17,9 @@ Every request is stored once in the BorrowerRequests table (free text there only
 archived once under `borrower-requests/` (codes, dates and amounts; the borrower as their archive
 token). The request id comes from the caller and the `Idempotency-Key`: a retried POST finds its request
 stored, re-applies what an interrupted attempt may have left undone (each step is idempotent) and
-answers the same.
+answers the same. A retry is taken as of the instant the request was first made (`first_made`): the
+policy version of that business date judges it, its hold and its archived record, even when a new
+version took effect in between.
 """
 
 from __future__ import annotations
@@ -153,6 +155,15 @@ def my_loans(ports: BorrowerApiPorts, borrower_id: str, at: datetime) -> list[di
 # -- requests: stored once, archived once -------------------------------------------------------------
 
 
+def first_made(
+    requests: BorrowerRequestRepository, rid: str, at: datetime
+) -> tuple[dict[str, Any] | None, datetime]:
+    """The stored request `rid` (None when new) and the instant it was first made: its stored `at` for
+    a retry, else `at`. Everything a request decides is decided as of that instant."""
+    stored = requests.get(rid)
+    return stored, datetime.fromisoformat(str(stored["at"])) if stored else at
+
+
 def _store_and_archive(
     ports: BorrowerApiPorts,
     kind: RequestKind,
@@ -239,8 +250,8 @@ def promise_to_pay(
 ) -> RequestOutcome:
     """Record a PTP; `RequestRefused` outside the policy. The promise holds escalation until `pay_on`."""
     loan = owned_loan(ports, borrower_id, loan_id)
+    stored, at = first_made(ports.requests, rid, at)
     policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
-    stored = ports.requests.get(rid)
     if stored is None:
         today = _today(loan, at)
         judge_promise(
@@ -272,6 +283,7 @@ def dispute(
 ) -> RequestOutcome:
     """Open a dispute: the dispute hold (collection pauses) and a verification clock of the policy's days."""
     loan = owned_loan(ports, borrower_id, loan_id)
+    _, at = first_made(ports.requests, rid, at)
     policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     verify_by = _today(loan, at) + timedelta(days=policy.dispute_verification_days)
     details = {"reason": reason, "verify_by": verify_by.isoformat()}
@@ -302,6 +314,7 @@ def report_hardship(
 ) -> RequestOutcome:
     """Record hardship (reason code; free text stored encrypted, never archived) and pause collection."""
     loan = owned_loan(ports, borrower_id, loan_id)
+    _, at = first_made(ports.requests, rid, at)
     policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     until = _today(loan, at) + timedelta(days=policy.hardship_pause_days)
     details = {"reason": reason.value, "paused_until": until.isoformat(), "has_text": bool(text)}
@@ -334,6 +347,7 @@ def complain(
 ) -> RequestOutcome:
     """Record a complaint about a loan with its response deadlines (the jurisdiction's cited policy)."""
     loan = owned_loan(ports, borrower_id, loan_id)
+    _, at = first_made(ports.requests, rid, at)
     policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     deadlines = complaint_deadlines(policy, _today(loan, at))
     details = {

@@ -16,6 +16,10 @@ loan is assessed on the business date, the plan attached and the PLAN hold set t
 (`arrears.domain.holds.apply_hold_change`, stamped with the request id), then assessed again. The plan
 id derives from the loan and the request id, so a retry finds its plan and writes nothing.
 
+Which policy version: a plan is judged by the version in force on the business date it is agreed (for
+a queued request, the supervisor's decision day) and keeps its name (`RepaymentPlan.policy`), which
+every archived plan record cites; the request's own record cites the version of the day it was made.
+
 Every request is stored and archived once like the borrower's other requests
 (`arrears.usecases.borrower_requests`); the plan's own records (agreed, each instalment kept or
 missed, broken, completed) are archived by the planner from the Loans stream (`archive_plan_events`),
@@ -32,7 +36,7 @@ from typing import Any
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.retrying import retry_transient
-from arrears.config.plans import plan_policy
+from arrears.config.plans import plan_policy, plan_policy_named
 from arrears.config.rulepacks import rule_pack_for
 from arrears.domain.assessment import assess, assessment_date
 from arrears.domain.borrower_requests import RequestKind, RequestRefused
@@ -59,6 +63,7 @@ from arrears.usecases.borrower_requests import (
     NotYours,
     RequestOutcome,
     _store_and_archive,
+    first_made,
     owned_loan,
 )
 
@@ -169,7 +174,7 @@ def request_plan(
 ) -> RequestOutcome:
     """A borrower's plan request: agreed at once inside the auto limits (`status` active), else queued."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    stored = ports.requests.get(rid)
+    stored, at = first_made(ports.requests, rid, at)
     if stored is None:
         needed = _judge(ports, loan, terms, at)
         status = APPROVED if needed is Approval.AUTO else QUEUED
@@ -215,7 +220,8 @@ def negotiate_plan(
         raise NotYours("no such loan")
     granted = Approval.SUPERVISOR if is_supervisor else Approval.AGENT
     decision = granted.value
-    if ports.requests.get(rid) is None:
+    stored, at = first_made(ports.requests, rid, at)
+    if stored is None:
         needed = _judge(ports, loan, terms, at)
         if not plan_policy(loan.jurisdiction, _today(loan, at)).allows(needed, granted):
             if not refer:
@@ -291,7 +297,9 @@ def archive_plan_events(before: Loan | None, after: Loan, at: datetime, store: A
     if plan is None:
         return 0
     events = plan_events(before, after)
-    policy = plan_policy(after.jurisdiction, plan.agreed_on)  # the version in force when it was agreed
+    # The version that judged the plan (a plan agreed before plans named it: the one of its day).
+    named = plan.policy
+    policy = plan_policy_named(named) if named else plan_policy(after.jurisdiction, plan.agreed_on)
     years = rule_pack_for(after.jurisdiction).retention_years
     for event, seq in events:
         record = plan_record(after, plan, event, seq, at, policy.sources, policy.ref)
