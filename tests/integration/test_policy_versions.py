@@ -1,9 +1,9 @@
 """Which policy version a request and a plan are judged and archived by, when a new version takes effect
 between a request and its retry, or between a request and a supervisor's decision on it.
 
-The bundled documents are replaced by two versions of US-REGF: `old` in force until 2026-03-11 and
-`new` from then on, each with its own sources (and, for plans, its own grace days), so that a record
-citing the wrong one shows.
+The bundled documents are replaced by versions of US-REGF: `old` in force until 2026-03-11, `new` from
+then on (and, for plans, `newer` from 2026-03-13), each with its own sources (and, for plans, its own
+grace days), so that a record citing the wrong one shows.
 """
 
 from __future__ import annotations
@@ -28,35 +28,31 @@ from arrears.usecases.plans import PlanTerms, archive_plan_events, decide_plan_r
 from localcloud.stack import LocalStack
 from tests.integration.test_http_api import NOON_NEW_YORK, archived, loan_of
 
-NEW_FROM = date(2026, 3, 11)
+NEW_FROM, NEWER_FROM = date(2026, 3, 11), date(2026, 3, 13)
 AFTER_NEW = NOON_NEW_YORK + timedelta(days=2)  # 2026-03-12 in New York: `new` is in force
+PLAN_VERSIONS = (
+    ("old", date(2025, 1, 1), {}),
+    ("new", NEW_FROM, {"grace_days": 9}),
+    ("newer", NEWER_FROM, {"grace_days": 11}),
+)
 
 
-def _two_versions(document: str, changed: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
-    """US-REGF's bundled fields as `old` (to NEW_FROM) and `new` (from NEW_FROM, with `changed`), every
-    source suffixed with its version."""
+def _versions(document: str, *changes: tuple[str, date, dict[str, int]]) -> dict[str, Any]:
+    """US-REGF's bundled fields as one version per `(name, effective_from, changed values)`, each in
+    force until the next, every source suffixed with its version's name."""
     text = resources.files("arrears.config.bundled").joinpath(document).read_text("utf-8")
     fields = {
         k: v for k, v in yaml.safe_load(text)["US-REGF"][-1].items() if not k.startswith(("version", "eff"))
     }
-
-    def cited(version: str, values: dict[str, int]) -> dict[str, Any]:
-        return {
-            k: {"value": values.get(k, v["value"]), "source": f"{v['source']} [{version}]"}
+    versions = []
+    for index, (name, effective_from, changed) in enumerate(changes):
+        cited = {
+            k: {"value": changed.get(k, v["value"]), "source": f"{v['source']} [{name}]"}
             for k, v in fields.items()
         }
-
-    return {
-        "US-REGF": [
-            {
-                "version": "old",
-                "effective_from": date(2025, 1, 1),
-                "effective_to": NEW_FROM,
-                **cited("old", {}),
-            },
-            {"version": "new", "effective_from": NEW_FROM, **cited("new", changed)},
-        ]
-    }
+        until = {"effective_to": changes[index + 1][1]} if index + 1 < len(changes) else {}
+        versions.append({"version": name, "effective_from": effective_from, **until, **cited})
+    return {"US-REGF": versions}
 
 
 @pytest.fixture
@@ -73,9 +69,11 @@ def api_container(stack: LocalStack) -> Container:
 def ports(api_container: Container, monkeypatch: pytest.MonkeyPatch) -> BorrowerApiPorts:
     container = api_container
     requests = request_config.parse_borrower_request_policies(
-        yaml.safe_dump(_two_versions("borrower_requests.yaml", {}))
+        yaml.safe_dump(
+            _versions("borrower_requests.yaml", ("old", date(2025, 1, 1), {}), ("new", NEW_FROM, {}))
+        )
     )
-    plans = plan_config.parse_plan_policies(yaml.safe_dump(_two_versions("plans.yaml", {"grace_days": 9})))
+    plans = plan_config.parse_plan_policies(yaml.safe_dump(_versions("plans.yaml", *PLAN_VERSIONS)))
     monkeypatch.setattr(request_config, "bundled_borrower_request_policies", lambda: requests)
     monkeypatch.setattr(plan_config, "bundled_plan_policies", lambda: plans)
     return BorrowerApiPorts(
@@ -126,7 +124,7 @@ def test_a_promise_retried_after_a_new_version_took_effect_is_archived_under_the
 
 
 def test_a_plan_agreed_by_a_supervisor_under_a_new_version_names_it_and_its_records_cite_it(
-    ports: BorrowerApiPorts, container: Container, stack: LocalStack
+    ports: BorrowerApiPorts, container: Container, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The request is judged (queued) under `old`; the supervisor agrees the plan two days later under
     `new` (its grace days, 9): the plan keeps `new`'s name and its archived events cite `new`, however
@@ -135,7 +133,12 @@ def test_a_plan_agreed_by_a_supervisor_under_a_new_version_names_it_and_its_reco
     asked = request_plan(ports, "B-2", "L-PQV", "R-PQV", PlanTerms(6), NOON_NEW_YORK)
     assert asked.answer["status"] == "queued", "6 instalments are beyond the auto limits"
 
-    decided = decide_plan_request(ports, "S-1", "R-PQV", approve=True, at=AFTER_NEW)
+    with monkeypatch.context() as patched:  # the decision is recorded, then the run dies
+        patched.setattr(ports.loans, "update", _die)
+        with pytest.raises(Interrupted):
+            decide_plan_request(ports, "S-1", "R-PQV", approve=True, at=AFTER_NEW)
+    # Retried a day later, when `newer` is in force: the decision's day still judges.
+    decided = decide_plan_request(ports, "S-1", "R-PQV", approve=True, at=AFTER_NEW + timedelta(days=1))
 
     loan = container.loans.get("L-PQV")
     assert loan is not None

@@ -250,7 +250,8 @@ def decide_plan_request(
     ports: BorrowerApiPorts, staff_id: str, request_id: str, *, approve: bool, at: datetime
 ) -> RequestOutcome:
     """A supervisor's decision on a queued plan request: approved (the plan is agreed over the arrears
-    of today) or declined. Deciding twice the same way answers the same; the other way is `AlreadyDecided`."""
+    of today) or declined. Deciding twice the same way answers the same (a retry agrees the plan as
+    of the first decision's instant); the other way is `AlreadyDecided`."""
     stored = ports.requests.get(request_id)
     if stored is None or stored.get("kind") != RequestKind.PLAN.value or not stored.get("loan_id"):
         raise NotYours("no such plan request")
@@ -265,8 +266,8 @@ def decide_plan_request(
         status, created = wanted, True
     elif status != wanted or stored.get("decided_by") is None:
         raise AlreadyDecided(f"this plan request is {status} already")
-    else:
-        created = False
+    else:  # the decision retried: the plan is agreed as of the decision, as a retried request is
+        created, at = False, datetime.fromisoformat(str(stored.get("decided_at") or at.isoformat()))
     answer: dict[str, Any] = {"status": status, "loan_id": loan_id}
     if status == APPROVED:
         plan = agree_plan(ports, loan_id, request_id, terms, at, Approval.SUPERVISOR)
