@@ -36,16 +36,7 @@ def playbooks() -> PlaybookSource:
 def _borrower_ports() -> BorrowerApiPorts:
     from arrears.usecases.borrower_requests import BorrowerApiPorts
 
-    return BorrowerApiPorts(
-        loans=container.loans,
-        loan_ids_for_borrower=container.loan_ids_for_borrower,
-        borrowers=container.borrowers,
-        contacts=container.contacts,
-        requests=container.borrower_requests,
-        store=container.archive_store,
-        token_secret=container.token_secret.value,
-        playbook=playbooks().current,
-    )
+    return BorrowerApiPorts.wired(container, playbooks().current)
 
 
 @cache

@@ -30,7 +30,7 @@ from tests.integration.test_http_api import NOON_NEW_YORK, archived, loan_of
 
 NEW_FROM, NEWER_FROM = date(2026, 3, 11), date(2026, 3, 13)
 AFTER_NEW = NOON_NEW_YORK + timedelta(days=2)  # 2026-03-12 in New York: `new` is in force
-PLAN_VERSIONS = (
+PLAN_VERSIONS: tuple[tuple[str, date, dict[str, int]], ...] = (
     ("old", date(2025, 1, 1), {}),
     ("new", NEW_FROM, {"grace_days": 9}),
     ("newer", NEWER_FROM, {"grace_days": 11}),
@@ -76,16 +76,7 @@ def ports(api_container: Container, monkeypatch: pytest.MonkeyPatch) -> Borrower
     plans = plan_config.parse_plan_policies(yaml.safe_dump(_versions("plans.yaml", *PLAN_VERSIONS)))
     monkeypatch.setattr(request_config, "bundled_borrower_request_policies", lambda: requests)
     monkeypatch.setattr(plan_config, "bundled_plan_policies", lambda: plans)
-    return BorrowerApiPorts(
-        loans=container.loans,
-        loan_ids_for_borrower=container.loan_ids_for_borrower,
-        borrowers=container.borrowers,
-        contacts=container.contacts,
-        requests=container.borrower_requests,
-        store=container.archive_store,
-        token_secret=container.token_secret.value,
-        playbook=container.playbook_source().current,
-    )
+    return BorrowerApiPorts.wired(container, container.playbook_source().current)
 
 
 class Interrupted(RuntimeError):

@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arrears.adapters.archive_store import ArchiveStore
 from arrears.adapters.borrower_requests import BorrowerRequestRepository
@@ -58,6 +58,9 @@ from arrears.domain.tokens import borrower_token
 from arrears.usecases.holds import record_hold
 from arrears.usecases.preferences import PreferencePorts, preference_retention_years, record_preference
 
+if TYPE_CHECKING:  # the wiring only: a use case's import pulls in no client
+    from arrears.adapters.container import Container
+
 Secret = Callable[[], bytes]
 
 
@@ -75,6 +78,21 @@ class BorrowerApiPorts:
     store: ArchiveStore
     token_secret: Secret
     playbook: Callable[[], CollectionPlaybook]
+
+    @classmethod
+    def wired(cls, container: Container, playbook: Callable[[], CollectionPlaybook]) -> BorrowerApiPorts:
+        """The ports of the API function's `container` (its environment names the BorrowerRequests
+        table); `playbook` answers the collection policy in force."""
+        return cls(
+            loans=container.loans,
+            loan_ids_for_borrower=container.loan_ids_for_borrower,
+            borrowers=container.borrowers,
+            contacts=container.contacts,
+            requests=container.borrower_requests,
+            store=container.archive_store,
+            token_secret=container.token_secret.value,
+            playbook=playbook,
+        )
 
 
 @dataclass(frozen=True, slots=True)
