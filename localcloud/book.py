@@ -166,6 +166,20 @@ def _borrower(rng: random.Random, n: int, jurisdiction: str) -> Borrower:
     )
 
 
+def _in_washington(borrower: Borrower) -> Borrower:
+    """`borrower` moved to Washington (zone, state, a 206 number with the same line): a household of
+    three loans under the state's 3 communications a week (RCW 19.16.250), where one loan's first
+    text can find room for itself but not for the validation notice it carries. No draw from the
+    generator, so the rest of the book stays as it was."""
+    return replace(
+        borrower,
+        timezone="America/Los_Angeles",
+        region="WA",
+        phone=f"+1{AREA_CODES['WA']}555{borrower.phone[-4:]}",
+        address=borrower.address.rsplit(",", 1)[0] + ", WA",
+    )
+
+
 def pay_day(entry: BookEntry, due_on: date) -> date | None:
     """The day this borrower pays an instalment due on `due_on` (None: never, or only after charge-off)."""
     if entry.behaviour in (Behaviour.NEVER, Behaviour.RECOVERED):
@@ -217,7 +231,7 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
     first payment is returned (reversed) a few days later, loan 1 (a US cash loan) is charged off
     just before the run and paid after it (a recovery), loan 2's US borrower opted out of every
     contact channel and reaches the bureau step untold (`OPTED_OUT_EVERYWHERE`). One borrower in
-    every eight holds three loans.
+    every eight holds three loans; the first such US borrower lives in Washington (`_in_washington`).
     """
     rng = random.Random(seed)
     entries: list[BookEntry] = []
@@ -226,6 +240,8 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
         if n in (1, 2):
             jurisdiction = "US-REGF"
         borrower = _borrower(rng, n, jurisdiction)
+        if n % 8 == 5 and jurisdiction == "US-REGF" and not any(e.borrower.region == "WA" for e in entries):
+            borrower = _in_washington(borrower)
         if n % 8 in (6, 7) and entries:
             # Loans 5, 6 and 7 of every eight share one borrower: their calls share one open call
             # task at a time and one set of call caps (docs/contracts.md, "The dialer contract").

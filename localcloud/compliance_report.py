@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from arrears.domain.bureau import BUREAU_PRECONDITION_RULE
+from arrears.domain.validation_notice import NOTICE_WAITS
 from localcloud.book import OPTED_OUT_EVERYWHERE, BookEntry
 
 HELD = f"{BUREAU_PRECONDITION_RULE}:FAIL"
@@ -45,9 +46,12 @@ def validation_notice_summary(
 ) -> dict[str, Any]:
     """The Reg F validation notices (`arrears.usecases.validation_notice`): `sent` by delivery (e-mail
     or post), `loans_with_deadline` (loans whose item holds the dispute deadline), `per_loan_max`
-    (never above 1), `legal_held` (legal referrals deferred inside a validation period), and per
+    (never above 1), `legal_held` (legal referrals deferred inside a validation period), per
     jurisdiction the loans contacted (any communication SENT) against those with a notice: every US
-    loan contacted has one (`us_contacted_without_notice`, 0), no CN loan does."""
+    loan contacted has one (`us_contacted_without_notice`, 0), no CN loan does; and the notices
+    counted as a communication of their own under a frequency limit (`counted_under_limits`, by
+    rule: Washington's weekly limit) with the communications that waited for their notice's slot
+    (`communications_waiting_for_their_notice`, DEFERRED records)."""
     contacts = list(contacts)
     notices = [c for c in contacts if c.get("template_id") == "validation_notice"]
     per_loan: dict[str, int] = {}
@@ -75,5 +79,20 @@ def validation_notice_summary(
             1
             for c in contacts
             if c.get("channel") == "LEGAL" and "validation_period:FAIL" in (c.get("rules_checked") or [])
+        ),
+        "counted_under_limits": dict(
+            sorted(
+                Counter(
+                    str(rule).split(":", 1)[0]
+                    for notice in notices
+                    for rule in notice.get("rules_checked") or []
+                    if not str(rule).startswith("validation_notice:")
+                ).items()
+            )
+        ),
+        "communications_waiting_for_their_notice": sum(
+            1
+            for c in contacts
+            if c.get("status") == "DEFERRED" and str(c.get("reason") or "").startswith(NOTICE_WAITS)
         ),
     }

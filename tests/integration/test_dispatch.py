@@ -798,3 +798,27 @@ def test_massachusetts_refuses_a_third_call_or_text_on_one_debt_within_7_days_ci
     # Seven days after the first text the next one may go; the one after it waits again.
     assert dispatch_at(second.action_id, utc(2026, 3, 17, 14, 0), ports).status is ActionStatus.SENT
     assert dispatch_at(third.action_id, utc(2026, 3, 17, 15, 0), ports).status is ActionStatus.DEFERRED
+
+
+def test_a_reminder_says_the_days_left_when_it_is_sent_and_is_cancelled_once_the_due_date_passed(
+    container: Container, ports: DispatchPorts
+) -> None:
+    """Planned 3 days before the 13 March due date (the loan assessed then); held a day, it says 2
+    days; held past the due date, "due in N days" would be false: cancelled (`due_date_ahead`)."""
+    base = cn_cash_loan("L-PRE", due=date(2026, 3, 13))
+    register(container, base, borrower_for(base), NOON_SHANGHAI)
+    loan = container.loans.get("L-PRE")
+    assert loan is not None
+    assert loan.due_offset == -3
+    early = plan(container, loan, Channel.SMS, "sms_reminder_pre_due", step="reminder-d-3", at=NOON_SHANGHAI)
+    late = plan(container, loan, Channel.SMS, "sms_reminder_pre_due", step="reminder-d-1", at=NOON_SHANGHAI)
+
+    sent = dispatch_at(early.action_id, NOON_SHANGHAI + timedelta(days=1), ports)
+    cancelled = dispatch_at(late.action_id, NOON_SHANGHAI + timedelta(days=4), ports)
+
+    assert sent.status is ActionStatus.SENT
+    ((_, text),) = sms_sent()
+    assert "将于 2 天后到期" in text
+    assert cancelled.status is ActionStatus.CANCELLED
+    assert cancelled.reason == "the due date this reminder announces has passed"
+    assert len(sms_sent()) == 1

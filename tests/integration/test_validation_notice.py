@@ -7,11 +7,14 @@ validation notice; the loan keeps its dispute deadline, and a legal referral wai
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import date, timedelta
 
 from arrears.adapters.container import Container
 from arrears.domain.actions import ActionStatus
+from arrears.domain.loans import Loan
 from arrears.domain.strategy import Channel
+from arrears.domain.validation_notice import NOTICE_WAITS
 from arrears.usecases.dispatch import DispatchPorts
 from localcloud.stack import LocalStack
 from tests.integration.conftest import borrower_for, cn_cash_loan, us_regf_loan, utc
@@ -122,3 +125,60 @@ def test_a_cn_loan_gets_no_validation_notice(
     stored = container.loans.get(loan.loan_id)
     assert stored is not None
     assert stored.validation_period_ends is None
+
+
+def wa_loan(container: Container, loan_id: str, borrower_id: str = "B-WA") -> Loan:
+    """A loan of a Washington borrower (with an e-mail address): the US-WA overlay binds a collector."""
+    base = replace(us_regf_loan(loan_id), borrower_id=borrower_id)
+    return overdue(container, base, us_borrower(base, region="WA"))
+
+
+def test_washingtons_weekly_limit_counts_the_e_mailed_notice_as_one_of_the_three(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """RCW 19.16.250: at most 3 communications a week, e-mails included. The first text and the
+    notice e-mailed with it are two; the second text the third; the third text waits a week from
+    the first (it was sent before the notice counted, as a fourth communication)."""
+    loan = wa_loan(container, "L-WA-1")
+    texts = [plan(container, loan, Channel.SMS, "sms_overdue", step=f"sms-d{day}") for day in (3, 4, 5)]
+
+    assert dispatch_at(texts[0].action_id, FIRST_TEXT, ports).status is ActionStatus.SENT
+    assert dispatch_at(texts[1].action_id, FIRST_TEXT + timedelta(days=1), ports).status is ActionStatus.SENT
+    third = dispatch_at(texts[2].action_id, FIRST_TEXT + timedelta(days=2), ports)
+
+    assert third.status is ActionStatus.DEFERRED
+    assert "3 contacts (CALL_TASK/EMAIL/SMS) in 7 days per borrower reached" in third.reason
+    (notice,) = notices(contacts_of(container, loan.loan_id))
+    assert "wa_communications_week:PASS" in str(notice["rules_checked"]), "counted under the limit"
+    deferred = container.actions.get(texts[2].action_id)
+    assert deferred is not None
+    assert deferred.not_before is not None
+    assert deferred.not_before >= FIRST_TEXT + timedelta(days=7)
+
+
+def test_a_first_text_whose_notice_finds_no_room_waits_with_it_and_gives_its_own_slot_back(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """Per borrower: loan A's text and notice count two; loan B's first text would be the third and
+    its notice the fourth, so the text waits (its slot given back) and no notice is sent for B."""
+    published = subscribe(stack, "RemindersTopic")
+    first_loan, second_loan = wa_loan(container, "L-WA-A"), wa_loan(container, "L-WA-B")
+    a = plan(container, first_loan, Channel.SMS, "sms_overdue", step="sms-d3")
+    b = plan(container, second_loan, Channel.SMS, "sms_overdue", step="sms-d3")
+    assert dispatch_at(a.action_id, FIRST_TEXT, ports).status is ActionStatus.SENT
+    assert len(published()) == 1  # loan A's notice
+
+    waiting = dispatch_at(b.action_id, FIRST_TEXT + timedelta(hours=1), ports)
+
+    assert waiting.status is ActionStatus.DEFERRED
+    assert waiting.reason.startswith(f"{NOTICE_WAITS}3 contacts")
+    assert published() == []
+    stored = container.loans.get(second_loan.loan_id)
+    assert stored is not None
+    assert stored.validation_notice_at is None
+    ledger = container.call_ledger.ledger(first_loan.borrower_id)
+    assert len(ledger.attempts) == 2, "loan B's text gave its slot back"
+    deferred = container.actions.get(b.action_id)
+    assert deferred is not None
+    assert deferred.last_outcome is not None
+    assert dict(deferred.last_outcome.rules_checked).get("wa_communications_week") == "FAIL"

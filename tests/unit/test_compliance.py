@@ -367,6 +367,41 @@ def test_a_cancellation_names_the_rule_that_cancelled_it_as_the_gate_would(
     assert list(why[1]) == expected
 
 
+def test_a_reminder_of_a_due_date_to_come_is_cancelled_once_that_date_passed() -> None:
+    """Planned the day before the due date (1 February), held until after it (caps, hours, a hold):
+    "due in N days" would be false, so it is cancelled; sent before the date, it passes."""
+    planned = _loan(dpd=0, due_offset=-1)
+
+    def judged(at: datetime) -> SendDecision:
+        return gate(
+            channel=Channel.SMS,
+            collection_instalment=1,
+            loan=planned,
+            borrower=BORROWER,
+            at=at,
+            pack=CN_PACK,
+            template_id="sms_reminder_pre_due",
+        )
+
+    late = judged(NOON_SHANGHAI)  # 4 February
+    assert late.verdict is Verdict.CANCEL
+    assert late.rules_checked[-1] == ("due_date_ahead", "FAIL")
+    assert late.reason == "the due date this reminder announces has passed"
+    on_time = judged(_utc(2026, 1, 31, 4, 0))
+    assert ("due_date_ahead", "PASS") in on_time.rules_checked
+    assert on_time.verdict is not Verdict.CANCEL
+    overdue_text = gate(
+        channel=Channel.SMS,
+        collection_instalment=1,
+        loan=_loan(),
+        borrower=BORROWER,
+        at=NOON_SHANGHAI,
+        pack=CN_PACK,
+        template_id="sms_overdue",
+    )
+    assert "due_date_ahead" not in dict(overdue_text.rules_checked)
+
+
 def test_an_action_of_the_instalment_in_collection_on_an_open_loan_is_not_cancelled() -> None:
     assert cancellation(_loan(), 1) is None
 

@@ -189,6 +189,19 @@ def test_a_change_of_band_neither_skips_nor_repeats_a_step() -> None:
     assert [s.step_id for s in crossed] == ["sms-d3", "email-d3"]
 
 
+def test_a_reminder_of_the_days_before_the_due_date_is_never_planned_once_past_due() -> None:
+    """The demo's fault: LOW at the due date (no D-3 reminder for it), MEDIUM the next day. D-3 is
+    newly applicable but its day passed: "due in 3 days" to a borrower 1 day past due. A late sweep
+    catching up from before the due date plans the overdue steps only, not D0's reminder."""
+    strategy = _champion("US-REGF")
+    crossed = steps_crossed(strategy, _loan(0, band="LOW"), _loan(1), "MEDIUM", "LOW")
+    assert "reminder-d-3" not in [s.step_id for s in crossed]
+    late = steps_crossed(strategy, _loan(-2), _loan(2), "MEDIUM", "MEDIUM")
+    assert [s.step_id for s in late] == ["email-d1"]
+    on_the_day = steps_crossed(strategy, _loan(-1), _loan(0), "MEDIUM", "MEDIUM")
+    assert [s.step_id for s in on_the_day] == ["reminder-d0"]
+
+
 def test_catch_up_plans_only_the_latest_step_of_a_channel() -> None:
     strategy = Strategy("s", "1", (Step("a", 1, Channel.SMS, "t"), Step("b", 3, Channel.SMS, "t")))
     assert [s.step_id for s in steps_crossed(strategy, _loan(0), _loan(5))] == ["b"]

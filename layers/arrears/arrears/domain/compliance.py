@@ -26,8 +26,10 @@ from zoneinfo import ZoneInfo
 
 from arrears.domain.borrowers import Borrower
 from arrears.domain.business_time import business_date
+from arrears.domain.delinquency import due_offset
 from arrears.domain.limitation import LIMITATION_RULE, barred_reason, threatens_suit, time_barred
 from arrears.domain.loans import Loan
+from arrears.domain.messages import ANNOUNCES_DUE_DATE, DUE_DATE_AHEAD_RULE
 from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import VALIDATION_PERIOD_RULE, in_validation_period
@@ -336,7 +338,8 @@ def gate(
 
     `collection_instalment` is the instalment the contact was planned for; `pack` the composed pack
     (`arrears.domain.rulepacks.compose`); `phone_zones` the zones of the borrower's phone numbers.
-    Rules, in order: `loan_open` and `still_overdue` (CANCEL), `limitation_period` (a legal step,
+    Rules, in order: `loan_open` and `still_overdue` (CANCEL), `due_date_ahead` (a reminder announcing
+    a due date, `ANNOUNCES_DUE_DATE`, once that date passed: CANCEL), `limitation_period` (a legal step,
     or a message whose `template_id` threatens suit, once the claim is time-barred: SUPPRESS;
     `arrears.domain.limitation`), the hold rules (`check_holds`, on the business date of `at`),
     `validation_period` (Reg F debt collectors: a step that would overshadow
@@ -361,6 +364,15 @@ def gate(
     ):
         return stop(Verdict.CANCEL, "still_overdue", "the instalment this contact was planned for is settled")
     checked.append(("still_overdue", PASS))
+    if template_id in ANNOUNCES_DUE_DATE:
+        # "Due in N days" is false once the due date passed (the reminder waited past it: hours,
+        # caps, a hold): never sent late.
+        offset = due_offset(loan, business_date(at, pack))
+        if offset is not None and offset > 0:
+            return stop(
+                Verdict.CANCEL, DUE_DATE_AHEAD_RULE, "the due date this reminder announces has passed"
+            )
+        checked.append((DUE_DATE_AHEAD_RULE, PASS))
     # A suit, or a threat of one, on a time-barred claim is barred whatever else holds it.
     if pack.limitation is not None and threatens_suit(channel, template_id):
         if time_barred(loan, pack.limitation, business_date(at, pack)):

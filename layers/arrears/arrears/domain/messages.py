@@ -81,6 +81,13 @@ TEMPLATES: dict[tuple[str, str], str] = {
     ),
 }
 
+ANNOUNCES_DUE_DATE: frozenset[str] = frozenset({"sms_reminder_pre_due"})
+"""Templates that tell the borrower a due date still to come ("due in N days"): the gate cancels one
+whose due date has passed by the instant it would be sent (`DUE_DATE_AHEAD_RULE`), as the planner
+never plans a step of the days before the due date once it passed (`arrears.domain.strategy`). Mark
+every new such template here."""
+DUE_DATE_AHEAD_RULE = "due_date_ahead"
+
 THREATENS_SUIT: frozenset[str] = frozenset({"email_pre_legal"})
 """Templates that threaten suit: the gate and the planner suppress them once the limitation period of
 the loan has passed (12 CFR 1006.26(b); arrears.domain.limitation). Mark every new such template here."""

@@ -211,7 +211,10 @@ def steps_crossed(
     loan's offset) and was not reached at the previous assessment of the same instalment in
     collection (under the band of that day), so a change of band neither skips nor repeats a step.
     A loan that skipped days (a missed sweep, a loan loaded late) catches up, but a borrower never
-    gets three SMS at once: of the steps crossed on one channel only the latest is planned.
+    gets three SMS at once: of the steps crossed on one channel only the latest is planned. A step of
+    the days up to the due date (offset 0 or less) is never planned once the loan is past due: a
+    reminder of a due date to come would be false (a late sweep, or a band change that made it apply
+    only after the due date).
     """
     if not after.is_open or after.due_offset is None:
         return ()
@@ -222,7 +225,7 @@ def steps_crossed(
     then_band = band_before or (before.risk_band if before is not None else now_band)
     latest: dict[Channel, tuple[int, Step]] = {}
     for offset, step in strategy.steps_for(now_band):
-        if offset > after.due_offset:
+        if offset > after.due_offset or (offset <= 0 < after.due_offset):
             continue
         if low is not None and step.applies_to_band(then_band) and step.offset_for(then_band) <= low:
             continue

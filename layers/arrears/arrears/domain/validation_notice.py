@@ -43,6 +43,9 @@ from arrears.domain.strategy import Channel
 from arrears.domain.workdays import WorkCalendar
 
 VALIDATION_NOTICE_TEMPLATE = "validation_notice"
+NOTICE_WAITS = "the validation notice it carries: "
+"""How the reason of a communication deferred for its notice's own contact slot begins (a frequency
+limit naming the notice's channel has no room for it: Washington's weekly limit, RCW 19.16.250)."""
 VALIDATION_PERIOD_RULE = "validation_period"
 """The receipt rule name of the deferral of an overshadowing step during the validation period."""
 

@@ -37,6 +37,7 @@ from arrears.domain.actions import (
 )
 from arrears.domain.borrowers import Borrower
 from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
+from arrears.domain.business_time import business_date
 from arrears.domain.calendar import format_utc
 from arrears.domain.call_limits import Allowance, CallLedger, counted_channels
 from arrears.domain.compliance import (
@@ -49,15 +50,17 @@ from arrears.domain.compliance import (
     window_at,
     zone_windows_for,
 )
+from arrears.domain.delinquency import due_offset
 from arrears.domain.loans import Loan
 from arrears.domain.messages import RenderedMessage, needs_opt_out_url, render, template_ids
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token, is_pseudonym
+from arrears.domain.validation_notice import NOTICE_WAITS
 from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
 from arrears.usecases.preferences import opt_out_link
-from arrears.usecases.validation_notice import ensure_validation_notice
+from arrears.usecases.validation_notice import ensure_validation_notice, notice_channel, notice_key
 
 
 class Once(Protocol):
@@ -322,7 +325,9 @@ def _message(
         template_id = action.template_id if action.template_id.startswith("email_") else "email_overdue"
     else:
         template_id = action.template_id if action.template_id in known else "sms_overdue"
-    due_in = -loan.due_offset if loan.due_offset is not None and loan.due_offset < 0 else 0
+    # Days to the due date at the instant the message is made, not at the last assessment.
+    offset = due_offset(loan, business_date(ports.clock.now(), pack))
+    due_in = -offset if offset is not None and offset < 0 else 0
     wording = pack.opt_out_wording(action.channel)
     url = ""
     if needs_opt_out_url(wording):
@@ -606,25 +611,57 @@ def _counted(action: Action, pack: RulePack) -> bool:
     return action.channel.value in counted_channels(pack.call_limits, pack.contact_limits)
 
 
+Slot = tuple[bool, str, datetime | None, RulesChecked, str]
+"""A contact slot taken or refused: (allowed, reason, resume at, rules checked, deciding layer)."""
+
+
 def _reserve_contact(
     ports: DispatchPorts, action: Action, borrower: Borrower, at: datetime, pack: RulePack
-) -> tuple[bool, str, datetime | None, RulesChecked, str]:
+) -> Slot:
     """Take a contact slot atomically (call caps for a call task, and every frequency limit of the
-    composed pack naming the channel); (allowed, reason, resume at, rules checked, deciding layer).
-    A call task is not counted here: it opens the borrower's call task (`_open_call_task`) and its
-    attempts count when the dialer reports them."""
+    composed pack naming the channel). A call task is not counted here: it opens the borrower's call
+    task (`_open_call_task`) and its attempts count when the dialer reports them."""
     if action.channel is Channel.CALL_TASK or not _counted(action, pack):
         return True, "", None, (), ""
+    return _take_slot(ports, borrower, at, pack, action.action_id, action.channel, action.loan_id)
+
+
+def _reserve_notice(
+    ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
+) -> Slot:
+    """The validation notice `action` carries is a communication too: under a frequency limit of the
+    composed pack naming its channel (Washington's weekly limit counts e-mails, RCW 19.16.250) it
+    takes a slot of its own, once per loan (`notice_key`); refused, the reason says so."""
+    channel = notice_channel(action, borrower, loan, pack)
+    if channel is None or not any(channel.value in limit.channels for limit in pack.contact_limits):
+        return True, "", None, (), ""
+    allowed, reason, resume, rules, layer = _take_slot(
+        ports, borrower, at, pack, notice_key(loan.loan_id), channel, loan.loan_id
+    )
+    return allowed, reason and f"{NOTICE_WAITS}{reason}", resume, rules, layer
+
+
+def _take_slot(
+    ports: DispatchPorts,
+    borrower: Borrower,
+    at: datetime,
+    pack: RulePack,
+    attempt_id: str,
+    channel: Channel,
+    loan_id: str,
+) -> Slot:
+    """One slot on `channel` for `attempt_id` in the borrower's contact ledger (idempotent per id);
+    refused, the resume instant is the limit's next room inside a contact window."""
     try:
         check = ports.call_ledger.reserve_call(
-            action.borrower_id,
-            action.action_id,
+            borrower.borrower_id,
+            attempt_id,
             at,
             pack.call_limits,
             borrower.timezone,
             contact_limits=pack.contact_limits,
-            channel=action.channel.value,
-            loan_id=action.loan_id,
+            channel=channel.value,
+            loan_id=loan_id,
         )
     except LedgerContention as error:
         raise TransientSendError(str(error)) from None
@@ -752,6 +789,15 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         return _defer(ports, action, at, borrower.timezone, pack, decision, cap_reason, resume)
     if not opening.allowed:
         return _defer(ports, action, at, borrower.timezone, pack, decision, opening.reason, opening.resume)
+    notice_allowed, notice_reason, notice_resume, notice_rules, notice_layer = _reserve_notice(
+        ports, action, borrower, loan, at, pack
+    )
+    if not notice_allowed:
+        _give_back(ports, action, at, pack)  # the communication waits with its notice
+        decision = replace(
+            decision, rules_checked=decision.rules_checked + notice_rules, decided_by=notice_layer
+        )
+        return _defer(ports, action, at, borrower.timezone, pack, decision, notice_reason, notice_resume)
 
     settled: list[bool] = []
 
@@ -780,7 +826,7 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         )
 
     try:
-        _validation_notice(ports, action, borrower, loan, at, pack)
+        _validation_notice(ports, action, borrower, loan, at, pack, notice_rules)
         record = Record(record_confirmed, sent_outcome, ports.actions.unchanged(action))
         digest = _send(ports, action, borrower, loan, at, pack, record, opening.allowance)
     except ClaimRefused:
@@ -898,10 +944,17 @@ def _resume(
 
 
 def _validation_notice(
-    ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    loan: Loan,
+    at: datetime,
+    pack: RulePack,
+    counted: RulesChecked = (),
 ) -> None:
     """The Reg F validation notice, sent once with the loan's first communication
-    (`arrears.usecases.validation_notice`); another run holding its send is a transient error."""
+    (`arrears.usecases.validation_notice`; `counted`: the limits its own slot passed); another run
+    holding its send is a transient error."""
     try:
         ensure_validation_notice(
             action,
@@ -914,6 +967,7 @@ def _validation_notice(
             reminders=ports.reminders,
             once=ports.once,
             opt_out_link=ports.opt_out_link,
+            counted=counted,
         )
     except SendInProgress as busy:
         raise TransientSendError(str(busy)) from None

@@ -18,6 +18,10 @@ duty (US-REGF for a debt collector; `arrears.domain.validation_notice`) and a lo
 4. the notice is recorded as a contact (template `validation_notice`, the SHA-256 of the rendered
    notice, never its text; `result` says how it was delivered), archived like every contact.
 
+The notice is a communication of its own: under a frequency limit naming its channel (Washington's
+weekly limit counts e-mails), the dispatcher takes a contact slot for it (`notice_channel`, keyed by
+`notice_key`) besides the one of the communication it goes with, and when none is left both wait.
+
 Every step is repeatable: a retried dispatch finds the outbox key done, the loan's notice recorded
 and the contact record (its id fixed by the loan) written, and sends nothing twice. A notice whose
 hand-off was made but whose loan write was lost is recorded at the retry's instant (a later
@@ -70,6 +74,16 @@ def delivery_for(borrower: Borrower) -> str:
     return EMAIL if borrower.email and EMAIL not in borrower.opted_out_channels else MAIL
 
 
+def notice_channel(action: Action, borrower: Borrower, loan: Loan, pack: RulePack) -> Channel | None:
+    """The channel of the validation notice `action` would carry if made now (`EMAIL`, or `LETTER`
+    for the post: `delivery_for`); None when it carries none (no notice duty under `pack`, a channel
+    the notice does not go with, or a notice sent before)."""
+    rule = pack.validation_notice
+    if rule is None or action.channel not in rule.with_channels or loan.validation_notice_at is not None:
+        return None
+    return Channel.EMAIL if delivery_for(borrower) == EMAIL else Channel.LETTER
+
+
 def ensure_validation_notice(
     action: Action,
     borrower: Borrower,
@@ -82,11 +96,13 @@ def ensure_validation_notice(
     reminders: TopicPublisher,
     once: Callable[[str, Callable[[], str]], str],
     opt_out_link: Callable[[str, Channel, datetime], str] | None,
+    counted: tuple[tuple[str, str], ...] = (),
 ) -> bool:
     """Send and record the loan's validation notice if `action` is the first communication that
-    needs it; True when this call sent it. Raises what the outbox and the topic raise (the
-    dispatcher retries the record: nothing is sent twice); `SendUnconfirmed` is recorded as sent
-    (it will not be repeated), with why in the record's reason."""
+    needs it; True when this call sent it. `counted`: the frequency limits the notice's own contact
+    slot was checked against (`rules_checked` pairs, kept on its record). Raises what the outbox and
+    the topic raise (the dispatcher retries the record: nothing is sent twice); `SendUnconfirmed` is
+    recorded as sent (it will not be repeated), with why in the record's reason."""
     rule = pack.validation_notice
     if rule is None or action.channel not in rule.with_channels:
         return False
@@ -153,6 +169,7 @@ def ensure_validation_notice(
             amount_minor=itemization.current_minor,
             reason=reason,
             delivery=delivery,
+            counted=counted,
         )
     )
     return stored.validation_notice_at == at
@@ -167,8 +184,10 @@ def _record(
     amount_minor: int | None = None,
     reason: str = "",
     delivery: str = "",
+    counted: tuple[tuple[str, str], ...] = (),
 ) -> ContactRecord:
-    """The notice's contact record, from what the loan stored (its instant and hash)."""
+    """The notice's contact record, from what the loan stored (its instant and hash), with the
+    frequency limits its slot was counted under (`counted`)."""
     at = loan.validation_notice_at
     if at is None:
         raise ValueError(f"loan {loan.loan_id} has no validation notice recorded")
@@ -196,6 +215,6 @@ def _record(
         reason=reason,
         template_id=VALIDATION_NOTICE_TEMPLATE,
         message_sha256=loan.validation_notice_sha256,
-        rules_checked=(("validation_notice", PASS),),
+        rules_checked=(("validation_notice", PASS), *counted),
         result=delivery,
     )
