@@ -53,6 +53,7 @@ from arrears.domain.archive import (
     retain_until,
 )
 from arrears.domain.calendar import parse_utc
+from arrears_cli.aws_errors import reports_aws_errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +450,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@reports_aws_errors("arrears-audit")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":

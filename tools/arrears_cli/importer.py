@@ -40,6 +40,7 @@ from arrears.config.settings import load_settings
 from arrears.events.book_file import parse_book
 from arrears.handlers.book_import import import_text
 from arrears.usecases.book_import import ImportReport, RowProblem
+from arrears_cli.aws_errors import reports_aws_errors
 
 __all__ = ["function_environment", "main", "run_import"]
 
@@ -64,6 +65,7 @@ def run_import(
     return import_text(path.read_text(encoding="utf-8-sig"), path.name, at, container, playbook)
 
 
+@reports_aws_errors("arrears-import")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="arrears-import", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

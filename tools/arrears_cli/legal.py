@@ -34,6 +34,7 @@ from arrears.config.settings import load_settings
 from arrears.domain.calendar import parse_utc
 from arrears.domain.case_file import CASE_FILE_PREFIX, render_html
 from arrears.usecases.case_file import CaseFilePorts, CaseFileResult, build_or_fetch
+from arrears_cli.aws_errors import reports_aws_errors
 
 __all__ = ["case_file", "main"]
 
@@ -86,6 +87,7 @@ def case_file(
     return build_or_fetch(loan_id, case_id, moment, _ports(container), jurisdiction=loan.jurisdiction)
 
 
+@reports_aws_errors("arrears-legal")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="arrears-legal", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -42,6 +42,7 @@ from arrears.adapters.tables import all_items
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.holds import HoldKind, InvalidHoldChange
 from arrears.events.bus import HOLD_DETAIL_TYPE, HOLD_SOURCES, hold_change_from_detail
+from arrears_cli.aws_errors import reports_aws_errors
 
 __all__ = [
     "Invoker",
@@ -677,6 +678,7 @@ def _hold(args: argparse.Namespace, session: boto3.session.Session, now: datetim
     return send_hold(session.client("events"), bus, detail, source=args.source)
 
 
+@reports_aws_errors("arrears-ops")
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -693,7 +695,14 @@ def main(
             outputs = Resources.from_stack(session, args.stack)
             for name in _OUTPUTS:
                 setattr(resources, name, getattr(args, name) or getattr(outputs, name))
-        invoke = invoker or lambda_invoker(session)
+
+        built: list[Invoker] = []
+
+        def invoke(function: str, event: dict[str, Any]) -> Any:  # a Lambda client only when one is used
+            if not built:
+                built.append(invoker or lambda_invoker(session))
+            return built[0](function, event)
+
         result: dict[str, Any]
         if args.command == "redrive":
             sqs: Any = session.client("sqs")
