@@ -454,21 +454,25 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # One call task waited for the borrower's other open task (the dispatcher's one-open-task rule, no
     # pack layer): with the challenger arms two of a US borrower's loans plan a call the same day. A
     # scripted borrower's repayment plan held one step (docs/plans.md: the base's `repayment_plan`).
-    assert layers["DEFERRED"] == {"US-REGF@2026.1": 5, "(none)": 1}, layers
+    # The Washington household (three loans, one borrower: localcloud.book._in_washington) reaches the
+    # state's 3 communications a week, its e-mailed validation notices counted among them.
+    assert layers["DEFERRED"] == {"US-REGF@2026.1": 5, "(none)": 1, "US-WA@2026.1": 4}, layers
     # Suppressed by the base too: a reacting borrower disputed the debt at the first contact that
     # reached them (three contacts held while the dispute is open, docs/simulation.md), and the
     # borrower who unsubscribed by link is not e-mailed again, nor called the borrower who opted out of
     # calls through the API (localcloud.borrower_voice). Massachusetts' overlay barred the old placed
     # debt's legal step and its demand (six years, M.G.L. c. 260 s. 2: `limitation_period`).
-    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 6, "US-MA@2026.1": 2}, layers
+    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 7, "US-MA@2026.1": 2}, layers
     assert layers["by_rule"] == {
         "US-MA@2026.1 limitation_period": 2,
         "US-REGF@2026.1 bureau_precondition": 4,
-        "US-REGF@2026.1 channel_opt_out": 3,
+        "US-REGF@2026.1 channel_opt_out": 4,
         "US-REGF@2026.1 dispute_open": 3,
         "US-REGF@2026.1 repayment_plan": 1,
+        "US-WA@2026.1 wa_communications_week": 4,
     }
     assert layers["checked_in_several_zones"] > 0
+    assert demo.summary["validation_notices"]["counted_under_limits"].get("wa_communications_week", 0) > 0
     lines = [
         json.loads(line)
         for path in (demo.out / "archive").rglob("*.jsonl.gz")
@@ -482,6 +486,13 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # A Massachusetts borrower's contacts are judged on the composed pack, its overlay named
     assert any(line["rule_pack"] == "US-REGF@2026.1+LENDER-US@2026.1+US-MA@2026.1" for line in lines)
     assert sum(len(line["zones_checked"]) > 1 for line in lines) > 0  # every record, not only deferrals
+    # No reminder of a due date to come is sent once it passed ("due in N days" to a late borrower).
+    late = [
+        line
+        for line in lines
+        if line.get("template_id") == "sms_reminder_pre_due" and line["status"] == "SENT" and line["dpd"] > 0
+    ]
+    assert late == []
 
 
 def test_borrowers_speak_through_the_api_and_each_recorded_request_is_archived_once(demo: DemoRun) -> None:

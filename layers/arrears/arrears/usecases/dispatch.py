@@ -633,12 +633,15 @@ def _reserve_notice(
     composed pack naming its channel (Washington's weekly limit counts e-mails, RCW 19.16.250) it
     takes a slot of its own, once per loan (`notice_key`); refused, the reason says so."""
     channel = notice_channel(action, borrower, loan, pack)
-    if channel is None or not any(channel.value in limit.channels for limit in pack.contact_limits):
+    limits = tuple(limit.rule for limit in pack.contact_limits if channel and channel.value in limit.channels)
+    if channel is None or not limits:
         return True, "", None, (), ""
     allowed, reason, resume, rules, layer = _take_slot(
         ports, borrower, at, pack, notice_key(loan.loan_id), channel, loan.loan_id
     )
-    return allowed, reason and f"{NOTICE_WAITS}{reason}", resume, rules, layer
+    if allowed:  # named by the limits that counted it (a retry finding its slot held checks none)
+        return True, "", None, tuple((rule, PASS) for rule in limits), ""
+    return False, f"{NOTICE_WAITS}{reason}", resume, rules, layer
 
 
 def _take_slot(
