@@ -23,11 +23,12 @@ from localcloud.export import export_snapshot
 
 
 def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
-    """Per loan id, from the exported archive alone: `call_attempts` (the dialer's reported attempts,
-    archived as CALL_TASK records with an attempt number from 1; the task's own record is archived
-    with attempt 0, `arrears.domain.archive.ARCHIVE_DEFAULTS`), `right_party_contacts` (those whose result
-    is `connected_borrower`), and `opt_outs` (applied OPT_OUT preference records, counted on the first
-    loan the borrower's token was contacted about)."""
+    """Per loan id, from the exported archive alone: `call_attempts` (every call with an outcome: the
+    dialer's reported attempts and the desk's calls, CALL_TASK records with a `result`; the task's own
+    record has none), `right_party_contacts` (those whose result is `connected_borrower`),
+    `complaints` (the complaint requests archived under `borrower-requests/complaint/`, from the
+    borrower API and the desk), and `opt_outs` (applied OPT_OUT preference records, counted on the
+    first loan the borrower's token was contacted about)."""
     counts: dict[str, Counter[str]] = {}
     first_loan: dict[str, str] = {}
     for path in sorted(archive.glob("contacts/**/*.jsonl.gz")):
@@ -38,11 +39,14 @@ def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
                 record = json.loads(line)
                 loan_id = str(record["loan_id"])
                 first_loan.setdefault(str(record["borrower_token"]), loan_id)
-                attempt = record.get("attempt")
-                if record.get("channel") == "CALL_TASK" and isinstance(attempt, int) and attempt >= 1:
+                if record.get("channel") == "CALL_TASK" and record.get("result"):
                     row = counts.setdefault(loan_id, Counter())
                     row["call_attempts"] += 1
                     row["right_party_contacts"] += record.get("result") == "connected_borrower"
+    for path in sorted(archive.glob("borrower-requests/complaint/**/*.json")):
+        complaint = json.loads(path.read_text())
+        if complaint.get("loan_id"):
+            counts.setdefault(str(complaint["loan_id"]), Counter())["complaints"] += 1
     for path in sorted(archive.glob("preferences/**/*.json")):
         change = json.loads(path.read_text())
         opted = first_loan.get(str(change["borrower_token"]))
@@ -65,8 +69,8 @@ def write_outcomes(
     """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name).
     `s3`: the client the reporting snapshot is read with (None: moto's).
 
-    `behaviour`: per loan id, the reacting borrowers' promises and complaints
-    (`ReactingBorrowers.per_loan`); with the call attempts and opt-outs the archive holds
+    `behaviour`: per loan id, the reacting borrowers' promises (`ReactingBorrowers.per_loan`); with
+    the call attempts, complaints and opt-outs the archive holds
     (`archive_outcome_counts`), summed per jurisdiction and strategy arm for the report's
     contact-outcome rates."""
     exported = export_snapshot(cloud, as_of, out / "data", s3)

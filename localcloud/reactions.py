@@ -357,16 +357,15 @@ class ReactingBorrowers:
             "plan_instalments_drawn": dict(sorted(self.stats.plan_instalments.items())),
         }
 
-    def per_loan(self, end: date, *, opt_outs: bool = False) -> dict[str, dict[str, int]]:
+    def per_loan(self, end: date, *, intents: bool = False) -> dict[str, dict[str, int]]:
         """Counts per loan for the report: promises judged (kept, or their date passed before `end`)
-        and kept, complaints (call attempts and opt-outs come from the archive:
-        `localcloud.outcomes.archive_outcome_counts`). `opt_outs`: also the opt-outs the borrowers
-        asked for (the fast path, where none reaches Arrears or its archive)."""
+        and kept (call attempts, complaints and opt-outs come from the archive:
+        `localcloud.outcomes.archive_outcome_counts`). `intents`: also the complaints and opt-outs
+        the borrowers made (the fast path, where none reaches Arrears or its archive)."""
         out: dict[str, dict[str, int]] = {}
-        for loan_id, kinds in self.intents_by_loan.items():
-            out.setdefault(loan_id, {})["complaints"] = kinds.get("complaint", 0)
-            if opt_outs:
-                out[loan_id]["opt_outs"] = kinds.get("opt_out", 0)
+        if intents:
+            for loan_id, kinds in self.intents_by_loan.items():
+                out[loan_id] = {"complaints": kinds.get("complaint", 0), "opt_outs": kinds.get("opt_out", 0)}
         for record in self.promises:
             # One promise per conversation, counted on the borrower's first loan (not once per loan).
             row = out.setdefault(record.loan_ids[0], {})

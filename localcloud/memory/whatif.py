@@ -137,7 +137,7 @@ def run_part(
             # what the reacting borrowers did (contacts that reached them, intents, payments)
             "behaviour": run.reactions.summary(start + timedelta(days=days)) if run.reactions else {},
             # per loan, the complaints and opt-outs behind the report's rates (None: not observed)
-            "per_loan": run.reactions.per_loan(start + timedelta(days=days), opt_outs=True)
+            "per_loan": run.reactions.per_loan(start + timedelta(days=days), intents=True)
             if run.reactions
             else None,
         }

@@ -21,8 +21,9 @@ def test_a_complaint_or_an_opt_out_counts_once_for_a_borrower_of_several_loans()
     at = datetime(2026, 3, 5, 10, tzinfo=UTC)
     borrowers._note(bid, Intent("complaint", at))
     borrowers._note(bid, Intent("opt_out", at))
-    counts = borrowers.per_loan(date(2026, 4, 1), opt_outs=True)
+    counts = borrowers.per_loan(date(2026, 4, 1), intents=True)
     mine = {e.loan.loan_id: counts.get(e.loan.loan_id, {}) for e in entries}
     assert sum(row.get("complaints", 0) for row in mine.values()) == 1
     assert sum(row.get("opt_outs", 0) for row in mine.values()) == 1
-    assert borrowers.per_loan(date(2026, 4, 1))[entries[0].loan.loan_id] == {"complaints": 1}
+    # Without `intents` they come from the archive (what reached Arrears), not from the model.
+    assert all(not row.get("complaints") for row in borrowers.per_loan(date(2026, 4, 1)).values())

@@ -1,4 +1,4 @@
-"""Right-party contacts and opt-outs per loan, counted from an exported archive alone."""
+"""Call attempts, right-party contacts, complaints and opt-outs per loan, from an exported archive alone."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def test_call_attempts_right_party_contacts_and_opt_outs_by_loan(tmp_path: Path)
         _contact("L1", "t1", "CALL_TASK", 1, "no_answer"),
         _contact("L1", "t1", "CALL_TASK", 2, "connected_borrower"),
         _contact("L2", "t1", "CALL_TASK", 1, "connected_other"),
+        _contact("L2", "t1", "CALL_TASK", 0, "connected_borrower"),  # a desk agent's call: an attempt
         _contact("L3", "t3", "EMAIL", None, None),
     ]
     with gzip.open(day / "part-1.jsonl.gz", "wt", encoding="utf-8") as out:
@@ -46,8 +47,13 @@ def test_call_attempts_right_party_contacts_and_opt_outs_by_loan(tmp_path: Path)
     for n, change in enumerate(changes):
         (prefs / f"{n}.json").write_text(json.dumps(change))
 
+    complaints = tmp_path / "borrower-requests" / "complaint" / "dt=2026-03-07"
+    complaints.mkdir(parents=True)
+    (complaints / "r1.json").write_text(json.dumps({"loan_id": "L2", "kind": "complaint"}))
+    (complaints / "r2.json").write_text(json.dumps({"loan_id": None, "kind": "complaint"}))  # no loan
+
     counts = archive_outcome_counts(tmp_path)
 
     assert counts["L1"] == {"call_attempts": 2, "right_party_contacts": 1, "opt_outs": 1}
-    assert counts["L2"] == {"call_attempts": 1, "right_party_contacts": 0}
+    assert counts["L2"] == {"call_attempts": 2, "right_party_contacts": 1, "complaints": 1}
     assert "L3" not in counts
