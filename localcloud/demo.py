@@ -25,12 +25,22 @@ def print_outcomes(outcomes: dict[str, Any]) -> None:
             verdict = "significant" if test["significant"] else "not significant"
             mde = test["minimum_detectable_effect"]
             print(
-                f"{jurisdiction:<8} {arm} vs champion: {100 * test['difference']:+.1f} pts, p = "
-                f"{test['p_value']:.2f} ({verdict}; detectable: {100 * mde if mde else float('nan'):.1f} pts)"
+                f"{jurisdiction:<8} {arm} vs champion: {100 * test['difference']:+.1f} pts, "
+                f"{p_value(test['p_value'])} ({verdict}; detectable: "
+                f"{100 * mde if mde else float('nan'):.1f} pts)"
             )
     cost = outcomes["cost"]
     per_thousand = cost["usd_per_1000_loans"]
-    print(f"cost at list prices: ${cost['total_usd']:.4f}, ${per_thousand or 0:.4f} per 1,000 loans")
+    unpriced = ", ".join(cost.get("not_priced", ()))
+    print(
+        f"cost at list prices: ${cost['total_usd']:.2f}, ${per_thousand or 0:.2f} per 1,000 loans"
+        + (f" (a lower bound: not priced: {unpriced})" if unpriced else "")
+    )
+
+
+def p_value(p: float) -> str:
+    """`p = 0.003`, and `p < 0.001` below what three decimals show (never `p = 0.00`)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
             book=args.book,
         )
     run = summary["run"]
+    disbursed = summary.get("lending_core", {}).get("loans_registered", 0)
     print(
-        f"Arrears demo: {run['loans']} loans, {run['days']} days from {run['start']} "
-        f"(seed {run['seed']}), {run['elapsed_seconds']} s"
+        f"Arrears demo: {run['loans']} loans"
+        + (f" + {disbursed} disbursed during the run" if disbursed else "")
+        + f", {run['days']} days from {run['start']} (seed {run['seed']}), {run['elapsed_seconds']} s"
     )
     if "book_import" in summary:
         imported = summary["book_import"]
@@ -111,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{deferred['deferred_at_send_time']} at send time"
     )
     print(f"suppressed / cancelled: {summary['suppressed']} / {summary['cancelled']}")
-    print(f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures)")
+    print(
+        f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures: a loan may cure "
+        "twice; the cure rates below count loans)"
+    )
     plans = summary["plans"]
     print(
         f"repayment plans:    {plans['requested']} asked for ({plans['auto_approved']} agreed at once, "
