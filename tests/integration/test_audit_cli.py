@@ -221,6 +221,7 @@ def test_history_of_one_loan_in_time_order_without_duplicates(
     assert all("borrower_id" not in r for r in rows)
     code, table = run(capsys, "history", "--loan", "L-00007", "--bucket", stack.physical["ArchiveBucket"])
     assert table[0].startswith("occurred_at\t")
+    assert "\tstatus\tattempt\tresult\t" in table[0], "a call's task, attempts and outcomes told apart"
     assert len(table) == len(expected) + 1
 
 

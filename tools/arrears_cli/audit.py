@@ -381,6 +381,8 @@ HISTORY_COLUMNS = (
     "channel",
     "step",
     "status",
+    "attempt",  # a call: 0 the task handed to the dialer (or a desk agent's call), 1.. the dialer's attempts
+    "result",  # a call's outcome (connected_borrower, no_answer...), a notice's delivery
     "dpd",
     "bucket",
     "reason",
