@@ -254,6 +254,8 @@ def test_the_figures_compare_arms_and_the_page_is_self_contained(tmp_path: Path)
     page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
     assert page.count('<figure class="chart"') == 7
     assert page.count("<svg") == 7
+    # The roll-rate rows say how many stays each share is of (CN M1: 5, with US-REGF's none).
+    assert "M1 (n=5)" in page
     # Nothing to fetch: no script, no external reference, no image or stylesheet link
     for fetch in ("<script", "src=", 'href="http', "url(http", "@import", "<link"):
         assert fetch not in page, fetch

@@ -185,9 +185,13 @@ def chart_roll_rates(figures: Mapping[str, Any]) -> str:
     grid = [[matrix["rates"].get(s, {}).get(t, 0.0) for t in states] for s in sources]
     image = ax.imshow(grid, cmap="Reds", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(states)), states, fontsize=8)
-    ax.set_yticks(range(len(sources)), sources, fontsize=8)
+    # Each row's count of stays: a share of 3 is not a share of 3,000.
+    totals = [sum(matrix["counts"].get(s, {}).values()) for s in sources]
+    ax.set_yticks(
+        range(len(sources)), [f"{s} (n={n})" for s, n in zip(sources, totals, strict=True)], fontsize=8
+    )
     ax.set_xlabel("next state")
-    ax.set_ylabel("from state")
+    ax.set_ylabel("from state (stays counted)")
     for i, row in enumerate(grid):
         for j, value in enumerate(row):
             if value:
