@@ -7,11 +7,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 
+import boto3
 import pytest
 
+from arrears.adapters.borrower_requests import BorrowerRequestRepository
 from arrears.adapters.container import Container
+from arrears.config.playbook import bundled_playbook
 from arrears.domain.loans import Loan
+from arrears.domain.money import amount_due
 from arrears.domain.plans import PlanStatus
+from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.http_api import LocalHttpApi
 from localcloud.stack import LocalStack
 from tests.integration.conftest import CloudFactory, us_regf_loan
@@ -221,3 +226,41 @@ def test_plan_terms_outside_the_policy_are_refused_with_the_cited_limit(
     assert "LENDER-US-PLAN-2" in small.json()["error"]["message"]
     other = call(api, "GET", "/me/loans/L-PS/plans", api.issuer.borrower_token("B-6"))
     assert other.status == 404
+
+
+def test_an_approval_after_the_loan_was_paid_is_refused_and_the_request_lapses(
+    api: LocalHttpApi, container: Container, stack: LocalStack
+) -> None:
+    """Queued on 10 March, paid in full before the supervisor decides: nothing is due, no plan can be
+    agreed. The approval answers 400 `nothing_due` and the request is recorded `lapsed` (with why),
+    so it leaves the queue and a second decision is 409, not a second refusal."""
+    loan = loan_of(container, "L-PL", "B-6", 120_000)
+    borrower = api.issuer.borrower_token("B-6")
+    asked = call(
+        api, "POST", "/me/loans/L-PL/plan-requests", borrower, {"instalments": 3}, key="plan-req-lapse"
+    )
+    assert asked.json()["details"]["status"] == "queued"
+    receive_payment(
+        PaymentReceived("P-PL", "L-PL", amount_due(loan, date(2026, 3, 10)), "USD", NOON_NEW_YORK),
+        loans=container.loans,
+        ledger=container.payments,
+        playbook=bundled_playbook(),
+    )
+    supervisor = api.issuer.staff_token("S-2", "supervisor")
+    path = f"/staff/plan-requests/{asked.json()['request_id']}/decision"
+
+    refused = call(api, "POST", path, supervisor, {"approve": True}, key="decide-lapse-1")
+    again = call(api, "POST", path, supervisor, {"approve": True}, key="decide-lapse-2")
+
+    assert refused.status == 400, refused.text
+    assert refused.json()["error"]["code"] == "nothing_due"
+    requests = BorrowerRequestRepository(
+        boto3.resource("dynamodb").Table(stack.physical["BorrowerRequestsTable"])
+    )
+    stored = requests.get(asked.json()["request_id"])
+    assert stored is not None
+    assert (stored["plan_status"], stored["lapsed_because"]) == ("lapsed", "nothing_due")
+    assert again.status == 409
+    paid = container.loans.get("L-PL")
+    assert paid is not None
+    assert paid.plan is None

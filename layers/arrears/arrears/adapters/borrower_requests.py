@@ -55,6 +55,19 @@ class BorrowerRequestRepository:
         )
         return written is not None
 
+    def lapse_plan(self, request_id: str, reason: str) -> bool:
+        """Record that an approved plan request could not be agreed (`reason`: the refusal's code,
+        e.g. `nothing_due` when the loan was paid before the decision): `plan_status` becomes
+        `lapsed`, once (False: not approved, or lapsed before)."""
+        written = conditional_write(
+            self._table.update_item,
+            Key={"request_id": request_id},
+            UpdateExpression="SET plan_status = :lapsed, lapsed_because = :reason",
+            ConditionExpression=Attr("plan_status").eq("approved"),
+            ExpressionAttributeValues={":lapsed": "lapsed", ":reason": reason},
+        )
+        return written is not None
+
     def open_complaints_due(self, by: date) -> list[dict[str, Any]]:
         """Open complaints whose close-by date is on or before `by` (all pages; no free text read)."""
         return [

@@ -8,7 +8,9 @@
   `supervisor` may (`NeedsSupervisor`, answered 403), or the agent refers it to one (`refer`: queued
   like a borrower's request beyond the auto limits).
 * `decide_plan_request` (supervisor): approves (the plan is agreed over the arrears of the day of the
-  decision) or declines a queued request, once (a second decision is `AlreadyDecided`, 409).
+  decision) or declines a queued request, once (a second decision is `AlreadyDecided`, 409). An
+  approval the loan no longer allows (paid meanwhile, another plan agreed) is refused with the
+  policy's code and the request recorded `lapsed`.
 * `loan_plans`: the loan's plan (active or how it ended) and the offers the policy allows today.
 
 Agreeing a plan (`agree_plan`) is one conditional write of the loan (`LoanRepository.update`): the
@@ -270,7 +272,13 @@ def decide_plan_request(
         created, at = False, datetime.fromisoformat(str(stored.get("decided_at") or at.isoformat()))
     answer: dict[str, Any] = {"status": status, "loan_id": loan_id}
     if status == APPROVED:
-        plan = agree_plan(ports, loan_id, request_id, terms, at, Approval.SUPERVISOR)
+        try:
+            plan = agree_plan(ports, loan_id, request_id, terms, at, Approval.SUPERVISOR)
+        except RequestRefused as refused:
+            # Approved, but the loan changed while the request waited (paid: `nothing_due`; another
+            # plan agreed: `plan_active`): the request lapses, recorded with why, and is not retried.
+            ports.requests.lapse_plan(request_id, refused.code)
+            raise
         answer.update(plan_id=plan.plan_id, plan_status=plan.status.value)
     return RequestOutcome(request_id, created, answer)
 
