@@ -165,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         refused = injected["refused_sends"]
         if refused["refused"]:
             print(
-                f"sends refused:      {refused['refused']}, then "
+                f"sends throttled:    {refused['refused']} refused before the call; their retries: "
                 + ", ".join(f"{status} {n}" for status, n in refused["then"].items())
-                + f"; {refused['judged_at_a_later_instant']} judged at a later instant"
+                + f" ({refused['judged_at_a_later_instant']} judged again at the retry's later instant)"
             )
     checks = summary["invariants"]
     print("invariants:         " + ("all hold" if checks["ok"] else "BROKEN: " + ", ".join(checks["broken"])))

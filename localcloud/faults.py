@@ -265,10 +265,9 @@ class FaultInjector:
             return original(client, operation, params)
         service = client.meta.service_model.service_name
         self.calls[(armed.function, f"{service}.{operation}")] += 1
-        if operation == "PutItem" and isinstance(params, Mapping):
-            key = str((params.get("Item") or {}).get("id", ""))
-            if key.startswith("outbox#"):
-                armed.outbox_key = key.removeprefix("outbox#")
+        claimed = _outbox_claim(operation, params)
+        if claimed is not None:
+            armed.outbox_key = claimed
         plan = self.plan
         if plan is None or not plan.applies(armed.function, service, operation):
             return original(client, operation, params)
@@ -364,6 +363,25 @@ class FaultInjector:
                 api: n for (f, api), n in sorted(self.calls.items()) if f == "DispatcherFunction"
             },
         }
+
+
+def _outbox_claim(operation: str, params: Any) -> str | None:
+    """The action id of a send-outbox claim this request writes (`outbox#<action id>`, a PutItem or a
+    Put inside TransactWriteItems, typed or not), else None: which send a refusal that follows is of."""
+    if not isinstance(params, Mapping):
+        return None
+    if operation == "PutItem":
+        items = [params.get("Item") or {}]
+    elif operation == "TransactWriteItems":
+        items = [(entry.get("Put") or {}).get("Item") or {} for entry in params.get("TransactItems") or ()]
+    else:
+        return None
+    for item in items:
+        key = item.get("id", "")
+        key = key.get("S", "") if isinstance(key, Mapping) else str(key)
+        if key.startswith("outbox#"):
+            return str(key).removeprefix("outbox#")
+    return None
 
 
 def refused_sends_outcome(

@@ -60,3 +60,20 @@ def test_a_refused_send_is_reported_by_what_its_retry_was_judged_to() -> None:
 def test_a_rate_outside_zero_to_one_is_refused(rate: float) -> None:
     with pytest.raises(ValueError, match="fault rate"):
         send_throttles(rate)
+
+
+def test_the_refused_send_is_named_by_the_claim_of_its_own_outbox_transaction() -> None:
+    """The dispatcher claims its send in a transaction (typed items): the key must come from there, not
+    from an earlier PutItem of another action in the same batch."""
+    from localcloud.faults import _outbox_claim
+
+    transaction = {
+        "TransactItems": [
+            {"ConditionCheck": {"Key": {"action_id": {"S": "A-9"}}}},
+            {"Put": {"Item": {"id": {"S": "outbox#A-9"}, "token": {"S": "t"}}}},
+        ]
+    }
+    assert _outbox_claim("TransactWriteItems", transaction) == "A-9"
+    assert _outbox_claim("PutItem", {"Item": {"id": "outbox#A-1"}}) == "A-1"
+    assert _outbox_claim("PutItem", {"Item": {"id": "once#X"}}) is None
+    assert _outbox_claim("GetItem", {"Key": {"id": "outbox#A-1"}}) is None
