@@ -389,7 +389,8 @@ def refused_sends_outcome(
 ) -> dict[str, Any]:
     """What became of the sends refused before the call, from the Contacts table's records.
 
-    For each refused send, the action's first contact record made at or after the refusal: the
+    For each refused send (an action's, or a loan's validation notice: `validation-notice#<loan id>`),
+    its first contact record made at or after the refusal: the
     outcome its retry was judged to (`SENT`, `DEFERRED`...), and whether it was judged at a later
     instant than the refusal (the instant the contact was really made, not the record that
     triggered it). `deferred_at_retry` lists the deferrals, with the refusal's and the retry's
@@ -398,6 +399,8 @@ def refused_sends_outcome(
     by_action: dict[str, list[Mapping[str, Any]]] = {}
     for record in contacts:
         by_action.setdefault(str(record.get("action_id", "")), []).append(record)
+        if record.get("template_id") == "validation_notice":  # its send's key names the loan
+            by_action.setdefault(f"validation-notice#{record.get('loan_id')}", []).append(record)
     outcomes: Counter[str] = Counter()
     later = 0
     deferred: list[dict[str, str]] = []

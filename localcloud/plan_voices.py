@@ -258,7 +258,11 @@ class ApiVoice:
                 headers={"Idempotency-Key": f"sim-decide-{rid[:16]}"},
             )
             details = answer.json().get("details", {}) if answer.status in (200, 201) else {}
-            self._count("supervisor_decision", answer, details.get("status", "") or str(answer.status))
+            # A refused approval says why (`nothing_due`: paid while queued; the request lapsed).
+            refused = answer.json().get("error", {}).get("code", "") if answer.status >= 400 else ""
+            self._count(
+                "supervisor_decision", answer, details.get("status", "") or refused or str(answer.status)
+            )
             if rid in self.referred_by_agents:
                 self._count("supervisor_decision_on_agent_referral", answer, details.get("status", ""))
             if details.get("plan_id") and str(details["loan_id"]) not in self.on_plan:

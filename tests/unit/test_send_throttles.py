@@ -77,3 +77,15 @@ def test_the_refused_send_is_named_by_the_claim_of_its_own_outbox_transaction() 
     assert _outbox_claim("PutItem", {"Item": {"id": "outbox#A-1"}}) == "A-1"
     assert _outbox_claim("PutItem", {"Item": {"id": "once#X"}}) is None
     assert _outbox_claim("GetItem", {"Key": {"id": "outbox#A-1"}}) is None
+
+
+def test_a_refused_validation_notice_is_followed_to_the_notices_own_record() -> None:
+    notice = {
+        "action_id": "A-7",
+        "loan_id": "L-7",
+        "template_id": "validation_notice",
+        "status": "SENT",
+        "occurred_at": "2026-03-05T10:00:00Z",
+    }
+    outcome = refused_sends_outcome([("validation-notice#L-7", AT)], [notice])
+    assert outcome["then"] == {"SENT": 1}
