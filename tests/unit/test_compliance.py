@@ -372,15 +372,15 @@ def test_a_reminder_of_a_due_date_to_come_is_cancelled_once_that_date_passed() -
     "due in N days" would be false, so it is cancelled; sent before the date, it passes."""
     planned = _loan(dpd=0, due_offset=-1)
 
-    def judged(at: datetime) -> SendDecision:
+    def judged(at: datetime, loan: Loan = planned, template_id: str = "sms_reminder_pre_due") -> SendDecision:
         return gate(
             channel=Channel.SMS,
             collection_instalment=1,
-            loan=planned,
+            loan=loan,
             borrower=BORROWER,
             at=at,
             pack=CN_PACK,
-            template_id="sms_reminder_pre_due",
+            template_id=template_id,
         )
 
     late = judged(NOON_SHANGHAI)  # 4 February
@@ -390,15 +390,7 @@ def test_a_reminder_of_a_due_date_to_come_is_cancelled_once_that_date_passed() -
     on_time = judged(_utc(2026, 1, 31, 4, 0))
     assert ("due_date_ahead", "PASS") in on_time.rules_checked
     assert on_time.verdict is not Verdict.CANCEL
-    overdue_text = gate(
-        channel=Channel.SMS,
-        collection_instalment=1,
-        loan=_loan(),
-        borrower=BORROWER,
-        at=NOON_SHANGHAI,
-        pack=CN_PACK,
-        template_id="sms_overdue",
-    )
+    overdue_text = judged(NOON_SHANGHAI, _loan(), "sms_overdue")
     assert "due_date_ahead" not in dict(overdue_text.rules_checked)
 
 
