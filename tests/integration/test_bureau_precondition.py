@@ -117,14 +117,14 @@ def test_cn_reports_after_the_prior_notice_of_negative_information_was_delivered
     assert "征信业管理条例" in held.reason
     assert "art. 15" in held.reason
 
-    # A pre-due reminder is not the notice; an overdue SMS carries it (the pack's notice line).
+    # A pre-due reminder is not the notice (and past the due date it is never sent: `due_date_ahead`);
+    # an overdue SMS carries it (the pack's notice line).
     pre_due = plan(container, loan, Channel.SMS, "sms_reminder_pre_due", step="reminder-d0")
-    assert dispatch_at(pre_due.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
+    assert dispatch_at(pre_due.action_id, NOON_SHANGHAI, ports).status is ActionStatus.CANCELLED
     overdue_sms = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d3")
     assert dispatch_at(overdue_sms.action_id, NOON_SHANGHAI, ports).status is ActionStatus.SENT
-    bodies = [body for _, body in sms_sent()]
-    assert "逾期信息将依法报送金融信用信息基础数据库。" not in bodies[0]
-    assert bodies[1].endswith("请尽快还款。逾期信息将依法报送金融信用信息基础数据库。")
+    ((_, body),) = sms_sent()
+    assert body.endswith("请尽快还款。逾期信息将依法报送金融信用信息基础数据库。")
 
     result = dispatch_at(bureau.action_id, NOON_SHANGHAI + timedelta(days=1), ports)
     assert result.status is ActionStatus.SENT  # no waiting period: told beforehand is enough

@@ -179,28 +179,30 @@ def test_a_promise_defers_the_planned_sms_to_the_day_after_and_the_broken_promis
 def test_a_us_cease_contact_suppresses_an_sms_planned_before_it(
     make_cloud: CloudFactory, container: Container
 ) -> None:
-    # Given a US loan loaded 3 days past due, at 06:30 in Honolulu: the SMS and e-mail it reached wait
-    # for the borrower's contact window (08:00 Honolulu = 18:00 UTC)
+    # Given a US loan loaded days past due, at 06:30 in Honolulu: the e-mail it reached waits for the
+    # borrower's contact window (08:00 Honolulu = 18:00 UTC); the reminders of the days before the due
+    # date are not caught up (a "due in N days" text to a late borrower)
     loan = us_regf_loan("L-US-CEASE")
     cloud = make_cloud(utc(2026, 3, 5, 16, 30))
     register(container, loan, us_borrower(loan), cloud.clock)
     cloud.settle()
     planned = by_step(container, loan.loan_id)
-    sms = next(a for a in planned.values() if a.channel is Channel.SMS)
-    assert (sms.status, sms.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 5, 18, 0))
+    assert not any(step.startswith("reminder-") for step in planned)
+    message = next(a for a in planned.values() if a.channel in (Channel.SMS, Channel.EMAIL))
+    assert (message.status, message.not_before) == (ActionStatus.DEFERRED, utc(2026, 3, 5, 18, 0))
 
     # When the borrower asks the lender to cease communication (FDCPA 805(c))
     cloud.advance_to(utc(2026, 3, 5, 17, 0))
     ceased = hold(cloud, stored(container, loan.loan_id), "cease_contact", source="arrears.lending-core")
     assert ceased["outcome"] == "applied"
 
-    # Then when the window opens the gate suppresses every timed contact: no SMS is published
+    # Then when the window opens the gate suppresses every timed contact: nothing is sent
     dispatch_at(cloud, utc(2026, 3, 5, 18, 0))
     after = by_step(container, loan.loan_id)
     for action in planned.values():
         if action.channel in (Channel.SMS, Channel.EMAIL, Channel.CALL_TASK):
             assert after[action.step_id].status is ActionStatus.SUPPRESSED, action.step_id
-    assert contacts(container, loan.loan_id, sms.step_id) == [
+    assert contacts(container, loan.loan_id, message.step_id) == [
         ("SUPPRESSED", "borrower asked to cease contact")
     ]
     assert sms_sent() == []
