@@ -25,22 +25,26 @@ def _phone_zone_decided(record: Mapping[str, Any]) -> bool:
 
 def decisions_by_layer(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """`{"DEFERRED": {layer: n}, "SUPPRESSED": {layer: n}, "by_rule": {"layer rule": n},
-    "checked_in_several_zones": n, "deferred_by_a_phone_zone": n}` over the contact records.
+    "cancelled_by_rule": {rule: n}, "checked_in_several_zones": n, "deferred_by_a_phone_zone": n}`
+    over the contact records (a cancellation, e.g. `due_date_ahead` or `still_overdue`, names no layer).
 
     A layer is `<id>@<version>` (`US-MA@2026.1`), `borrower` for their own preferred hours.
     """
     by_layer: dict[str, Counter[str]] = {status: Counter() for status in STOPPED}
     by_rule: Counter[str] = Counter()
+    cancelled: Counter[str] = Counter()
     several_zones = phone_zone = 0
     for record in records:
         if len(record.get("zones_checked") or []) > 1:
             several_zones += 1
         status = str(record.get("status", ""))
+        failed = [rule for rule in record.get("rules_checked") or [] if str(rule).endswith(":FAIL")]
+        if status == "CANCELLED" and failed:
+            cancelled[str(failed[-1]).removesuffix(":FAIL")] += 1
         if status not in STOPPED:
             continue
         layer = str(record.get("decided_by") or NO_LAYER)
         by_layer[status][layer] += 1
-        failed = [rule for rule in record.get("rules_checked") or [] if str(rule).endswith(":FAIL")]
         if failed and layer != NO_LAYER:
             by_rule[f"{layer} {str(failed[-1]).removesuffix(':FAIL')}"] += 1
         if status == "DEFERRED" and _phone_zone_decided(record):
@@ -48,6 +52,7 @@ def decisions_by_layer(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         **{status: dict(sorted(counts.items())) for status, counts in by_layer.items()},
         "by_rule": dict(sorted(by_rule.items())),
+        "cancelled_by_rule": dict(sorted(cancelled.items())),
         "checked_in_several_zones": several_zones,
         "deferred_by_a_phone_zone": phone_zone,
     }

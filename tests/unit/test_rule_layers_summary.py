@@ -30,6 +30,11 @@ def test_deferrals_and_suppressions_are_counted_by_deciding_layer_and_phone_zone
         },
         {"status": "SUPPRESSED", "decided_by": "CN@2026.1", "rules_checked": ["channel_opt_out:FAIL"]},
         {"status": "SUPPRESSED", "rules_checked": []},
+        {
+            "status": "CANCELLED",
+            "rules_checked": ["loan_open:PASS", "still_overdue:PASS", "due_date_ahead:FAIL"],
+        },
+        {"status": "CANCELLED", "rules_checked": ["loan_open:FAIL"]},
     ]
 
     summary = decisions_by_layer(records)
@@ -41,6 +46,7 @@ def test_deferrals_and_suppressions_are_counted_by_deciding_layer_and_phone_zone
         "US-MA@2026.1 ma_calls_texts_7_days": 1,
         "US-REGF@2026.1 contact_hours": 2,
     }
+    assert summary["cancelled_by_rule"] == {"due_date_ahead": 1, "loan_open": 1}
     assert summary["checked_in_several_zones"] == 3
     # Only the second deferral was stopped in the phone's zone (Los Angeles is the first one's home).
     assert summary["deferred_by_a_phone_zone"] == 1

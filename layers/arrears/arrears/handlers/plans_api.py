@@ -200,7 +200,7 @@ def plans_router(
     @router.post(
         "/staff/plan-requests/<request_id>/decision",
         summary="Approve or decline a queued plan request",
-        responses={**_RECORDED, **error_responses(401, 403, 404, 409, 413)},
+        responses={**_RECORDED, **error_responses(400, 401, 403, 404, 409, 413)},
     )
     def decide(
         request_id: RequestId, body: Annotated[DecisionIn, Body()], key: IdempotencyKey

@@ -195,9 +195,11 @@ def _store_and_archive(
     policy: BorrowerRequestPolicy | PlanPolicy | None,
     text: str = "",
     extra: dict[str, Any] | None = None,
+    stored: dict[str, Any] | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Store the request unless stored (then its stored details win: a retry answers the same), and
-    archive its record unless archived. Returns (created, details)."""
+    archive its record unless archived. `stored`: the request as `first_made` read it (a retry then
+    writes nothing). Returns (created, details)."""
     item = {
         "request_id": rid,
         "kind": kind.value,
@@ -209,9 +211,9 @@ def _store_and_archive(
         "text": text or None,
         **(extra or {}),
     }
-    created = ports.requests.create(item)
+    created = stored is None and ports.requests.create(item)
     if not created:
-        stored = ports.requests.get(rid)
+        stored = stored or ports.requests.get(rid)
         if stored is None or stored.get("kind") != kind.value or stored.get("borrower_id") != borrower_id:
             raise IdempotencyKeyReused("this Idempotency-Key was used for another request")
         details = dict(stored.get("details") or {})
@@ -291,6 +293,7 @@ def promise_to_pay(
         at=at,
         details=details,
         policy=policy,
+        stored=stored,
     )
     hold = _hold(ports, rid, loan, HoldKind.PROMISE_TO_PAY, at, date.fromisoformat(str(details["pay_on"])))
     return RequestOutcome(rid, created, {**details, "hold": hold})
@@ -301,7 +304,7 @@ def dispute(
 ) -> RequestOutcome:
     """Open a dispute: the dispute hold (collection pauses) and a verification clock of the policy's days."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    _, at = first_made(ports.requests, rid, at)
+    stored, at = first_made(ports.requests, rid, at)
     policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     verify_by = _today(loan, at) + timedelta(days=policy.dispute_verification_days)
     details = {"reason": reason, "verify_by": verify_by.isoformat()}
@@ -315,6 +318,7 @@ def dispute(
         at=at,
         details=details,
         policy=policy,
+        stored=stored,
     )
     hold = _hold(ports, rid, loan, HoldKind.DISPUTE, at, None)
     return RequestOutcome(rid, created, {**details, "hold": hold})
@@ -332,7 +336,7 @@ def report_hardship(
 ) -> RequestOutcome:
     """Record hardship (reason code; free text stored encrypted, never archived) and pause collection."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    _, at = first_made(ports.requests, rid, at)
+    stored, at = first_made(ports.requests, rid, at)
     policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     until = _today(loan, at) + timedelta(days=policy.hardship_pause_days)
     details = {"reason": reason.value, "paused_until": until.isoformat(), "has_text": bool(text)}
@@ -347,6 +351,7 @@ def report_hardship(
         details=details,
         policy=policy,
         text=text,
+        stored=stored,
     )
     paused_until = date.fromisoformat(str(details["paused_until"]))
     hold = _hold(ports, rid, loan, HoldKind.HARDSHIP, at, paused_until, str(details["reason"]))
@@ -365,7 +370,7 @@ def complain(
 ) -> RequestOutcome:
     """Record a complaint about a loan with its response deadlines (the jurisdiction's cited policy)."""
     loan = owned_loan(ports, borrower_id, loan_id)
-    _, at = first_made(ports.requests, rid, at)
+    stored, at = first_made(ports.requests, rid, at)
     policy = borrower_request_policy(loan.jurisdiction, _today(loan, at))
     deadlines = complaint_deadlines(policy, _today(loan, at))
     details = {
@@ -387,6 +392,7 @@ def complain(
         policy=policy,
         text=text,
         extra={"complaint_open": "OPEN", "close_by": deadlines.close_by.isoformat()},
+        stored=stored,
     )
     return RequestOutcome(rid, created, details)
 

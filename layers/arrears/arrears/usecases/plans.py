@@ -195,6 +195,7 @@ def request_plan(
         details=details,
         policy=policy,
         extra={"plan_status": status},
+        stored=stored,
     )
     if details.get("decision") != "auto":
         stored = ports.requests.get(rid) or {}
@@ -240,6 +241,7 @@ def negotiate_plan(
         details={**_details(terms, loan), "decision": decision},
         policy=plan_policy(loan.jurisdiction, _today(loan, at)),
         extra={"plan_status": QUEUED if decision == QUEUED else APPROVED, "staff_id": staff_id},
+        stored=stored,
     )
     if details.get("decision") == QUEUED:  # referred to a supervisor (now, or by the request retried)
         stored = ports.requests.get(rid) or {}
