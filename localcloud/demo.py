@@ -123,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{deferred['deferred_at_send_time']} at send time"
     )
     print(f"suppressed / cancelled: {summary['suppressed']} / {summary['cancelled']}")
+    stated = summary["stated_figures"]
+    print(
+        f"figures at send:    {stated['sends']} sends state the debt as of their instant: "
+        f"{stated['dpd_moved']} a later DPD than planned, {stated['amount_changed']} another amount "
+        f"({stated['amount_lower']} lower: paid since)"
+    )
     print(
         f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures: a loan may cure "
         "twice; the cure rates below count loans)"

@@ -55,6 +55,7 @@ from localcloud.retention_report import retention_summary
 from localcloud.rule_layers import decisions_by_layer
 from localcloud.schedules import Schedule, firings_of
 from localcloud.stack import LocalStack, deploy
+from localcloud.stated_figures import stated_figures_summary
 from localcloud.wheel import timer_wheel_summary
 
 PAYMENT_SOURCE = "arrears.lending-core"
@@ -610,6 +611,8 @@ def summarise(
         # Deferrals and suppressions by the rule-pack layer that decided (US-MA@2026.1, ...).
         "decided_by_layer": decisions_by_layer(contacts),
         "cancelled": sum(v for k, v in outcomes.items() if k.endswith(":CANCELLED")),
+        # the DPD and amount each send stated (as of its instant) against its action's plan-day ones
+        "stated_figures": stated_figures_summary(_scan(sim.settings.actions_table)),
         # bureau reports sent, and held until the borrower was told (the rule pack's precondition)
         "bureau": bureau_summary(contacts, sim.book),
         # legal referrals: case files built (proof verified), steps and threats barred by limitation

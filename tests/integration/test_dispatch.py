@@ -25,15 +25,18 @@ from moto.sns.models import sns_backends
 
 from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
+from arrears.config.playbook import bundled_playbook
 from arrears.config.rulepacks import bundled_rule_packs
-from arrears.domain.actions import Action, ActionStatus, action_id_for
+from arrears.domain.actions import Action, ActionStatus, StatedFigures, action_id_for, last_contact
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Holds, Loan
 from arrears.domain.messages import debt_details_absent
+from arrears.domain.money import amount_due
 from arrears.domain.rulepacks import RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.usecases.dispatch import DispatchPorts, DispatchResult, TransientSendError, dispatch
+from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.stack import LocalStack
 from tests.integration.conftest import (
     ZONE_PHONES,
@@ -46,6 +49,9 @@ from tests.integration.conftest import (
 )
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+# What `plan` writes on every action as its plan-day amount: never what the loan owes, so a contact
+# that states it (rather than the amount due when it is made) fails the tests that read the amount.
+PLANNED_AMOUNT = 123_456
 NOON_SHANGHAI = utc(2026, 3, 10, 4, 0)
 PLANNED_AT = utc(2026, 3, 9, 16, 30)  # 12:00 in Shanghai, 9 days past the 1 March due date
 
@@ -121,7 +127,7 @@ def plan(
         strategy_arm="champion",
         dpd=loan.dpd,
         bucket=loan.bucket,
-        amount_due_minor=123_456,
+        amount_due_minor=PLANNED_AMOUNT,
         currency=loan.currency,
     )
     assert container.actions.create(action)
@@ -178,9 +184,11 @@ def test_an_sms_inside_contact_hours_is_sent_once_and_recorded(
     assert (first.status, again.status) == (ActionStatus.SENT, None)
     ((number, text),) = sms_sent()
     assert number == "+8613800138000"
-    assert "¥1,234.56" in text
-    assert "逾期" in text
+    # What brings the loan current on 10 March (`amount_due`: the 1 March instalment and its penalty).
+    assert amount_due(loan, date(2026, 3, 10)) == 506_410
+    assert "逾期 8 天，应还 ¥5,064.10" in text
     (contact,) = contacts_of(container, loan.loan_id)
+    assert (contact["dpd"], contact["amount_due_minor"]) == (8, 506_410)
     assert contact["status"] == "SENT"
     assert len(contact["message_sha256"]) == 64
     assert "13800138000" not in json.dumps(contact, default=str)
@@ -275,7 +283,8 @@ def test_us_email_carries_an_opt_out_line_and_attributes(
     notice, message = read()
     assert "Validation notice." in str(notice["body"])  # after the 1006.34(c)(2)(i)-(ii) names and addresses
     assert message["to"] == "jane.doe@example.com"
-    assert "$1,234.56" in message["body"]
+    assert f"${amount_due(loan, date(2026, 3, 10)) / 100:,.2f}" in message["body"]
+    assert f"${PLANNED_AMOUNT / 100:,.2f}" not in message["body"]
     assert "To stop receiving these e-mails" in message["body"]
 
 
@@ -307,7 +316,9 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
     assert visit["requirements"] == {"min_collectors": 2, "recording_required": True}
     assert visit["region"] == "Shanghai"
     assert (visit["timezone"], visit["visit_windows_local"]) == ("Asia/Shanghai", [["08:00", "22:00"]])
-    assert visit["dpd"] == loan.dpd
+    owed = amount_due(loan, date(2026, 3, 10))
+    for body in (call, visit, report):
+        assert (body["amount_due_minor"], body["dpd"], body["bucket"]) == (owed, 8, "M1")
     assert set(referral) == {
         "type",
         "action_id",
@@ -317,7 +328,6 @@ def test_call_tasks_field_visits_legal_and_bureau_hand_offs_carry_no_contact_det
         "step",
         "referred_at",
     }
-    assert (report["amount_due_minor"], report["dpd"]) == (123_456, loan.dpd)
     for body in (call, visit, referral, report):
         text = json.dumps(body, ensure_ascii=False)
         assert len(body["borrower_token"]) == 64
@@ -822,3 +832,41 @@ def test_a_reminder_says_the_days_left_when_it_is_sent_and_is_cancelled_once_the
     assert cancelled.status is ActionStatus.CANCELLED
     assert cancelled.reason == "the due date this reminder announces has passed"
     assert len(sms_sent()) == 1
+
+
+def test_a_text_sent_days_after_it_was_planned_states_the_debt_as_it_stands_when_sent(
+    container: Container, ports: DispatchPorts
+) -> None:
+    """Planned on 10 March (DPD 8); the borrower pays part of it on the 11th and the text goes out
+    on the 13th: it states DPD 11 and what is due on the 13th, and its record says the same, also
+    when rebuilt from the stored outcome (a redelivery completing it writes the same record)."""
+    base = cn_cash_loan("L-STALE")
+    loan = overdue(container, base, borrower_for(base))
+    action = plan(container, loan, Channel.SMS, "sms_overdue")
+    receive_payment(
+        PaymentReceived("P-PART", "L-STALE", 200_000, "CNY", utc(2026, 3, 11, 2)),
+        loans=container.loans,
+        ledger=container.payments,
+        playbook=bundled_playbook(),
+    )
+    paid = container.loans.get("L-STALE")
+    assert paid is not None
+    owed = amount_due(paid, date(2026, 3, 13))
+    assert owed not in (PLANNED_AMOUNT, amount_due(loan, date(2026, 3, 10)))
+
+    sent = dispatch_at(action.action_id, NOON_SHANGHAI + timedelta(days=3), ports)
+
+    assert sent.status is ActionStatus.SENT
+    ((_, text),) = sms_sent()
+    assert f"逾期 11 天，应还 ¥{owed / 100:,.2f}" in text
+    (contact,) = contacts_of(container, "L-STALE")
+    assert (contact["dpd"], contact["bucket"], contact["amount_due_minor"]) == (11, "M1", owed)
+    stored = container.actions.get(action.action_id)
+    assert stored is not None
+    assert stored.last_outcome is not None
+    assert stored.last_outcome.stated == StatedFigures(dpd=11, bucket="M1", amount_due_minor=owed)
+    rebuilt = last_contact(stored)
+    assert rebuilt is not None
+    assert (rebuilt.dpd, rebuilt.amount_due_minor) == (11, owed)
+    # The planned figures stay on the action (its decision receipt is about the plan day).
+    assert (stored.dpd, stored.amount_due_minor) == (loan.dpd, PLANNED_AMOUNT)

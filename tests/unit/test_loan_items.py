@@ -4,13 +4,22 @@ an item carries its ReviewIndex shard exactly while the loan has a next review d
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from arrears.adapters.items import MalformedItem, loan_from_item, loan_to_item, plain, shard_for
+from arrears.adapters.items import (
+    MalformedItem,
+    loan_from_item,
+    loan_to_item,
+    outcome_from_item,
+    outcome_to_item,
+    plain,
+    shard_for,
+)
+from arrears.domain.actions import ActionOutcome, ActionStatus, StatedFigures
 from arrears.domain.loans import Holds, Instalment, Loan
 
 
@@ -162,3 +171,24 @@ def test_plain_turns_every_decimal_into_an_int_at_any_depth() -> None:
         with pytest.raises(MalformedItem, match="non-integer"):
             plain({"n": Decimal(number)})
     assert plain({"n": Decimal("1E+3")}) == {"n": 1000}
+
+
+def test_an_outcome_keeps_what_its_contact_stated_and_one_stored_before_reads_as_stating_nothing() -> None:
+    """A SENT outcome's `stated` figures round-trip (DynamoDB's Decimals included); an outcome map
+    written before outcomes carried them reads back with `stated` None, and its record falls back
+    to the action's planned figures."""
+    outcome = ActionOutcome(
+        ActionStatus.SENT,
+        occurred_at=datetime(2026, 3, 13, 4, tzinfo=UTC),
+        borrower_timezone="Asia/Shanghai",
+        rule_pack="CN@2026.1",
+        message_sha256="ab" * 32,
+        stated=StatedFigures(dpd=11, bucket="M1", amount_due_minor=306_410),
+    )
+    item = outcome_to_item(outcome)
+    assert item["stated"] == {"dpd": 11, "bucket": "M1", "amount_due_minor": 306_410}
+    assert outcome_from_item(_as_stored(item)) == outcome
+    older = {key: value for key, value in item.items() if key != "stated"}
+    read = outcome_from_item(_as_stored(older))
+    assert read is not None
+    assert read.stated is None

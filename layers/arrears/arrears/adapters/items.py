@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord
+from arrears.domain.actions import Action, ActionOutcome, ActionStatus, ContactRecord, StatedFigures
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc, parse_utc
 from arrears.domain.loans import HoldKind, Holds, HoldStamp, Instalment, Loan, LoanStatus
@@ -496,6 +496,12 @@ def outcome_to_item(outcome: ActionOutcome) -> dict[str, Any]:
         item["decided_by"] = outcome.decided_by
     if outcome.zones_checked:
         item["zones_checked"] = list(outcome.zones_checked)
+    if outcome.stated is not None:
+        item["stated"] = {
+            "dpd": outcome.stated.dpd,
+            "bucket": outcome.stated.bucket,
+            "amount_due_minor": outcome.stated.amount_due_minor,
+        }
     return item
 
 
@@ -513,6 +519,16 @@ def outcome_from_item(item: Mapping[str, Any] | None) -> ActionOutcome | None:
         rules_checked=tuple((str(rule), str(verdict)) for rule, verdict in item.get("rules_checked", [])),
         decided_by=str(item.get("decided_by", "")),
         zones_checked=tuple(str(zone) for zone in item.get("zones_checked", [])),
+        stated=_stated_from_item(item.get("stated")),
+    )
+
+
+def _stated_from_item(item: Mapping[str, Any] | None) -> StatedFigures | None:
+    """An outcome's `stated` map read back (None: absent, as on outcomes stored before it existed)."""
+    if not item:
+        return None
+    return StatedFigures(
+        dpd=int(item["dpd"]), bucket=str(item["bucket"]), amount_due_minor=int(item["amount_due_minor"])
     )
 
 

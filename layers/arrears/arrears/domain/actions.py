@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from arrears.domain.calendar import format_utc, parse_utc
+from arrears.domain.delinquency import loan_dpd
+from arrears.domain.loans import Loan
+from arrears.domain.money import amount_due
 from arrears.domain.strategy import Channel
 from arrears.domain.verdicts import RulesChecked
 
@@ -55,6 +58,29 @@ CALL_TASK_LIFETIME = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class StatedFigures:
+    """What a contact states about the debt: `dpd` (days), `bucket` (`M1`...) and `amount_due_minor`
+    (minor units of the action's currency), as of the instant the contact is made."""
+
+    dpd: int
+    bucket: str
+    amount_due_minor: int
+
+
+def figures_at(loan: Loan, on: date) -> StatedFigures:
+    """The figures a contact made on the business date `on` states: the loan's DPD and what brings
+    it current (`arrears.domain.money.amount_due`) that day, never the figures of the day the
+    action was planned (a text deferred three days, or sent after a partial payment, states today's).
+
+    The bucket is the one of the loan's last assessment: every bucket boundary is a milestone
+    (`CollectionPlaybook.milestones_for`), so the sweep re-buckets the loan the day it crosses one
+    (and a payment re-assesses it); the DPD is counted afresh, as a contact may be made days after
+    the milestone that planned it.
+    """
+    return StatedFigures(dpd=loan_dpd(loan, on), bucket=loan.bucket, amount_due_minor=amount_due(loan, on))
+
+
+@dataclass(frozen=True, slots=True)
 class ActionOutcome:
     """What an action stores of the outcome that settled it (`last_outcome`): enough to rebuild
     its contact record. `occurred_at` is an aware UTC instant; `rule_pack` the pack's `ref`."""
@@ -70,6 +96,9 @@ class ActionOutcome:
     # and the zones the contact hours were checked in (address zone first, then the phones' zones).
     decided_by: str = ""
     zones_checked: tuple[str, ...] = ()
+    # A SENT outcome: what the contact stated at its instant (None: an outcome that stated nothing,
+    # or one stored before outcomes carried it; its record then shows the action's planned figures).
+    stated: StatedFigures | None = None
 
     def __post_init__(self) -> None:
         # As stored: UTC, whole seconds (`format_utc`), so a record rebuilt from the item is equal.
@@ -108,6 +137,18 @@ class Action:
     # Left DEFERRED and its last outcome's contact record may not be written yet: the action stays in
     # the deferred index until it is, so the next release completes it (nothing else would redeliver).
     record_pending: bool = False
+
+    @property
+    def planned_figures(self) -> StatedFigures:
+        """The DPD, bucket and amount due on the day the action was planned (its decision receipt's)."""
+        return StatedFigures(dpd=self.dpd, bucket=self.bucket, amount_due_minor=self.amount_due_minor)
+
+    @property
+    def stated_figures(self) -> StatedFigures:
+        """What the action's send stated (its SENT outcome's figures), else its planned figures: what a
+        call attempt or a visit reported after the send is recorded with."""
+        stated = self.last_outcome.stated if self.last_outcome is not None else None
+        return stated or self.planned_figures
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +202,7 @@ def contact_for(action: Action, outcome: ActionOutcome) -> ContactRecord:
     ).hexdigest()[:32]
     zone = ZoneInfo(outcome.borrower_timezone)
     local = outcome.occurred_at.astimezone(zone).replace(microsecond=0).isoformat()
+    figures = outcome.stated or action.planned_figures
     return ContactRecord(
         contact_id=contact_id,
         action_id=action.action_id,
@@ -175,9 +217,9 @@ def contact_for(action: Action, outcome: ActionOutcome) -> ContactRecord:
         jurisdiction=action.jurisdiction,
         rule_pack=outcome.rule_pack,
         strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
-        dpd=action.dpd,
-        bucket=action.bucket,
-        amount_due_minor=action.amount_due_minor,
+        dpd=figures.dpd,
+        bucket=figures.bucket,
+        amount_due_minor=figures.amount_due_minor,
         currency=action.currency,
         reason=outcome.reason,
         template_id=action.template_id,
@@ -205,6 +247,7 @@ def reported_contact(
     report writes it once; `fields` are the report's own (`task_id`, `attempt`, `result`...)."""
     contact_id = hashlib.sha256(report.encode()).hexdigest()[:32]
     local = at.astimezone(ZoneInfo(timezone)).replace(microsecond=0).isoformat()
+    figures = action.stated_figures
     return ContactRecord(
         contact_id=contact_id,
         action_id=action.action_id,
@@ -219,9 +262,9 @@ def reported_contact(
         jurisdiction=action.jurisdiction,
         rule_pack=rule_pack,
         strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
-        dpd=action.dpd,
-        bucket=action.bucket,
-        amount_due_minor=action.amount_due_minor,
+        dpd=figures.dpd,
+        bucket=figures.bucket,
+        amount_due_minor=figures.amount_due_minor,
         currency=action.currency,
         reason=reason,
         template_id=action.template_id,

@@ -34,10 +34,12 @@ from arrears.domain.actions import (
     Action,
     ActionOutcome,
     ActionStatus,
+    StatedFigures,
+    figures_at,
 )
 from arrears.domain.borrowers import Borrower
 from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, Communication, bureau_check
-from arrears.domain.business_time import business_date
+from arrears.domain.business_time import business_date, loan_business_date
 from arrears.domain.calendar import format_utc
 from arrears.domain.call_limits import Allowance, CallLedger, counted_channels
 from arrears.domain.compliance import (
@@ -273,6 +275,7 @@ def _settle(
     reason: str = "",
     message_sha256: str = "",
     not_before: datetime | None = None,
+    stated: StatedFigures | None = None,
 ) -> bool:
     return settle(
         ports.actions,
@@ -288,6 +291,7 @@ def _settle(
         not_before=not_before,
         decided_by=decision.decided_by if decision else "",
         zones_checked=decision.zones_checked if decision else (),
+        stated=stated,
     )
 
 
@@ -318,29 +322,37 @@ def _hand_off(
 
 
 def _message(
-    action: Action, borrower: Borrower, loan: Loan, pack: RulePack, ports: DispatchPorts
+    action: Action,
+    borrower: Borrower,
+    loan: Loan,
+    at: datetime,
+    pack: RulePack,
+    ports: DispatchPorts,
+    stated: StatedFigures,
 ) -> RenderedMessage:
+    """The text or e-mail of `action` made at `at`: its figures (`stated`), the days to the due date
+    and the opt-out link all as of that instant."""
     known = template_ids()
     if action.channel is Channel.EMAIL:
         template_id = action.template_id if action.template_id.startswith("email_") else "email_overdue"
     else:
         template_id = action.template_id if action.template_id in known else "sms_overdue"
     # Days to the due date at the instant the message is made, not at the last assessment.
-    offset = due_offset(loan, business_date(ports.clock.now(), pack))
+    offset = due_offset(loan, business_date(at, pack))
     due_in = -offset if offset is not None and offset < 0 else 0
     wording = pack.opt_out_wording(action.channel)
     url = ""
     if needs_opt_out_url(wording):
         if ports.opt_out_link is None:
             raise ValueError(f"{pack.pack_id} words its opt-out line with a link and none can be made")
-        url = ports.opt_out_link(action.borrower_id, action.channel, ports.clock.now())
+        url = ports.opt_out_link(action.borrower_id, action.channel, at)
     precondition = pack.bureau_precondition
     return render(
         template_id,
         borrower.language,
         loan_id=action.loan_id,
-        dpd=action.dpd,
-        amount_minor=action.amount_due_minor,
+        dpd=stated.dpd,
+        amount_minor=stated.amount_due_minor,
         currency=action.currency,
         due_in=due_in,
         notice_lines=precondition.lines_for(action.channel, template_id) if precondition else None,
@@ -362,13 +374,14 @@ def call_task_message(
     token: str,
     allowance: Allowance,
     call_before: datetime,
+    stated: StatedFigures,
 ) -> dict[str, Any]:
     """The call task handed to the dialer (`CallTask` in `arrears.events.dialer`, docs/contracts.md).
 
     The task id is the action's id; it states what remains allowed (attempts and connected calls
-    left today, None = no such limit), when it expires, and the borrower's contact window in local
-    time. The dialer resolves the number from the Borrowers table by id (never in the queue) and
-    reports every attempt as a `CallAttempted` event.
+    left today, None = no such limit), when it expires, the borrower's contact window in local
+    time, and the debt's figures as of `at` (`stated`). The dialer resolves the number from the
+    Borrowers table by id (never in the queue) and reports every attempt as a `CallAttempted` event.
     """
     windows, _ = contact_windows(pack, borrower)
     start, end = window_at(at, borrower.timezone, windows)
@@ -389,10 +402,10 @@ def call_task_message(
         "call_before": format_utc(call_before),
         "attempts_left_today": allowance.attempts_left_today,
         "connected_left_today": allowance.connected_left_today,
-        "amount_due_minor": action.amount_due_minor,
+        "amount_due_minor": stated.amount_due_minor,
         "currency": action.currency,
-        "dpd": action.dpd,
-        "bucket": action.bucket,
+        "dpd": stated.dpd,
+        "bucket": stated.bucket,
         "script_template": action.template_id,
         "queued_at": format_utc(at),
         "expires_at": format_utc(allowance.expires_at),
@@ -408,16 +421,18 @@ def _send(
     at: datetime,
     pack: RulePack,
     record: Record,
+    stated: StatedFigures,
     allowance: Allowance | None = None,
 ) -> str:
     """Perform the channel effect once; returns the SHA-256 of what was sent (never the body itself).
-    `record` records a confirmed send at once (the outbox writes no completion of its own then).
+    `record` records a confirmed send at once (the outbox writes no completion of its own then);
+    `stated` is what every channel states about the debt (DPD, bucket, amount due at `at`).
 
     Hand-off bodies carry only what their recipient needs (docs/contracts.md, "Hand-offs"): never a
     name, phone, e-mail or address, except the SMS/e-mail to the debtor themself.
     """
     if action.channel is Channel.SMS:
-        message = _message(action, borrower, loan, pack, ports)
+        message = _message(action, borrower, loan, at, pack, ports, stated)
         if not borrower.phone:
             raise ValueError("borrower has no phone number on file")
         return _once(
@@ -428,7 +443,7 @@ def _send(
             record,
         )
     if action.channel is Channel.EMAIL:
-        message = _message(action, borrower, loan, pack, ports)
+        message = _message(action, borrower, loan, at, pack, ports, stated)
         if not borrower.email:
             raise ValueError("borrower has no e-mail address on file")
         payload = {
@@ -460,10 +475,10 @@ def _send(
             "borrower_token": token,
             "jurisdiction": action.jurisdiction,
             "region": borrower.region,
-            "amount_due_minor": action.amount_due_minor,
+            "amount_due_minor": stated.amount_due_minor,
             "currency": action.currency,
-            "dpd": action.dpd,
-            "bucket": action.bucket,
+            "dpd": stated.dpd,
+            "bucket": stated.bucket,
             "deadline": format_utc(at + timedelta(days=7)),
             # When a visit is lawful, in the borrower's local time: the pack's contact hours narrowed
             # by the borrower's preferred hours (a visit is a contact; the collector plans the day).
@@ -492,7 +507,7 @@ def _send(
         call_before = closes_everywhere(
             at, zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone))
         )
-        call = call_task_message(action, borrower, at, pack, token, allowance, call_before)
+        call = call_task_message(action, borrower, at, pack, token, allowance, call_before, stated)
         return _once(ports, action.action_id, lambda: ports.call_tasks.send(call), _digest(call), record)
     if action.channel is Channel.LEGAL:
         return _hand_off(
@@ -512,10 +527,10 @@ def _send(
             action,
             token,
             {
-                "amount_due_minor": action.amount_due_minor,
+                "amount_due_minor": stated.amount_due_minor,
                 "currency": action.currency,
-                "dpd": action.dpd,
-                "bucket": action.bucket,
+                "dpd": stated.dpd,
+                "bucket": stated.bucket,
                 "as_of": format_utc(at),
             },
             record,
@@ -802,11 +817,25 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         )
         return _defer(ports, action, at, borrower.timezone, pack, decision, notice_reason, notice_resume)
 
+    # What the contact states about the debt, as of now (not the day it was planned): its message,
+    # its task or hand-off, and its record all carry these figures.
+    stated = figures_at(loan, loan_business_date(loan, at, pack))
     settled: list[bool] = []
 
     def record_sent(digest: str, reason: str = "") -> bool:
         settled.append(
-            _settle(ports, action, ActionStatus.SENT, at, borrower.timezone, pack, decision, reason, digest)
+            _settle(
+                ports,
+                action,
+                ActionStatus.SENT,
+                at,
+                borrower.timezone,
+                pack,
+                decision,
+                reason,
+                digest,
+                stated=stated,
+            )
         )
         return settled[-1]
 
@@ -826,12 +855,13 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
             rules_checked=decision.rules_checked,
             decided_by=decision.decided_by,
             zones_checked=decision.zones_checked,
+            stated=stated,
         )
 
     try:
         _validation_notice(ports, action, borrower, loan, at, pack, notice_rules)
         record = Record(record_confirmed, sent_outcome, ports.actions.unchanged(action))
-        digest = _send(ports, action, borrower, loan, at, pack, record, opening.allowance)
+        digest = _send(ports, action, borrower, loan, at, pack, record, stated, opening.allowance)
     except ClaimRefused:
         # Settled by another run (the planner's cancellation on a cure) after our read: nothing was
         # claimed or sent; the contact slot or call task taken for it is given back.
@@ -920,6 +950,7 @@ def _resume(
                 rules_checked=decided.rules_checked,
                 decided_by=decided.decided_by,
                 zones_checked=decided.zones_checked,
+                stated=decided.stated,
             )
         )
         return settled[-1]

@@ -24,7 +24,7 @@ from typing import Any
 
 from arrears.adapters.dynamodb import ActionRepository, ContactRepository
 from arrears.adapters.retrying import retry_transient
-from arrears.domain.actions import Action, ActionOutcome, ActionStatus, last_contact
+from arrears.domain.actions import Action, ActionOutcome, ActionStatus, StatedFigures, last_contact
 from arrears.domain.verdicts import RulesChecked
 
 
@@ -64,10 +64,12 @@ def settle(
     decided_by: str = "",
     zones_checked: tuple[str, ...] = (),
     unless: Mapping[str, Any] | None = None,
+    stated: StatedFigures | None = None,
 ) -> bool:
     """Move `action` to `to` and record the contact; False when another run settled it first, or
     when `unless` (a condition on another item, written in one transaction with the transition: the
-    send outbox's `SendOutbox.unclaimed`) failed."""
+    send outbox's `SendOutbox.unclaimed`) failed. `stated`: what a send stated (its record's DPD,
+    bucket and amount; None: the action's planned figures)."""
     outcome = ActionOutcome(
         to,
         occurred_at=at,
@@ -78,6 +80,7 @@ def settle(
         rules_checked=rules_checked,
         decided_by=decided_by,
         zones_checked=zones_checked,
+        stated=stated,
     )
     stored = retry_transient(
         partial(

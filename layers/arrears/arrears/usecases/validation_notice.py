@@ -42,6 +42,7 @@ from arrears.adapters.outbox import SendUnconfirmed
 from arrears.config.money import money_rules_for
 from arrears.domain.actions import Action, ActionStatus, ContactRecord
 from arrears.domain.borrowers import Borrower
+from arrears.domain.delinquency import loan_dpd
 from arrears.domain.loans import Loan
 from arrears.domain.messages import needs_opt_out_url, with_opt_out_line
 from arrears.domain.payoff import borrower_date
@@ -187,10 +188,12 @@ def _record(
     counted: tuple[tuple[str, str], ...] = (),
 ) -> ContactRecord:
     """The notice's contact record, from what the loan stored (its instant and hash), with the
-    frequency limits its slot was counted under (`counted`)."""
+    frequency limits its slot was counted under (`counted`): its DPD as of the notice's instant and
+    the amount it itemized (`amount_minor`; else the current amount itemized as of that instant)."""
     at = loan.validation_notice_at
     if at is None:
         raise ValueError(f"loan {loan.loan_id} has no validation notice recorded")
+    on = borrower_date(loan, at, pack.business_timezone)
     delivery = delivery or delivery_for(borrower)
     zone = borrower.timezone or pack.business_timezone
     local = at.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()
@@ -208,9 +211,9 @@ def _record(
         jurisdiction=loan.jurisdiction,
         rule_pack=pack.ref,
         strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
-        dpd=loan.dpd,
+        dpd=loan_dpd(loan, on),
         bucket=loan.bucket,
-        amount_due_minor=action.amount_due_minor if amount_minor is None else amount_minor,
+        amount_due_minor=itemize(loan, on).current_minor if amount_minor is None else amount_minor,
         currency=loan.currency,
         reason=reason,
         template_id=VALIDATION_NOTICE_TEMPLATE,
