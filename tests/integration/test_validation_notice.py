@@ -9,9 +9,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import date, timedelta
+from unittest import mock
+
+import boto3
+import pytest
 
 from arrears.adapters.container import Container
-from arrears.domain.actions import ActionStatus
+from arrears.domain.actions import ActionStatus, ContactRecord
+from arrears.domain.calendar import format_utc
 from arrears.domain.loans import Loan
 from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import NOTICE_WAITS
@@ -182,3 +187,44 @@ def test_a_first_text_whose_notice_finds_no_room_waits_with_it_and_gives_its_own
     assert deferred is not None
     assert deferred.last_outcome is not None
     assert dict(deferred.last_outcome.rules_checked).get("wa_communications_week") == "FAIL"
+
+
+def test_only_the_action_that_carried_the_notice_writes_its_record_again(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """The run that sent the notice dies before writing its record: that action's redelivery writes
+    it. A later text of the loan never does: after the archiver let TTL expire the hot record (90
+    days on), writing it again would archive the notice a second time, and before that it would
+    cost a refused write on every send."""
+    subscribe(stack, "RemindersTopic")
+    base = us_regf_loan("L-VN-REC")
+    loan = overdue(container, base, us_borrower(base))
+    first = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d3")
+    write = container.contacts.record
+
+    def dies_on_the_notice(record: ContactRecord) -> bool:
+        if record.template_id == "validation_notice":
+            raise ConnectionError("the run died")
+        return write(record)
+
+    with (
+        mock.patch.object(container.contacts, "record", side_effect=dies_on_the_notice),
+        pytest.raises(ConnectionError),
+    ):
+        dispatch_at(first.action_id, FIRST_TEXT, ports)
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert (stored.validation_notice_at, stored.validation_notice_action) == (FIRST_TEXT, first.action_id)
+    assert notices(contacts_of(container, loan.loan_id)) == []
+
+    assert dispatch_at(first.action_id, FIRST_TEXT + timedelta(minutes=5), ports).status is ActionStatus.SENT
+    (record,) = notices(contacts_of(container, loan.loan_id))
+    assert record["occurred_at"] == format_utc(FIRST_TEXT)
+
+    # The archived record expires from the hot table; the loan's next text leaves it gone.
+    boto3.resource("dynamodb").Table(container.settings.contacts_table).delete_item(
+        Key={"loan_id": loan.loan_id, "contact_key": str(record["contact_key"])}
+    )
+    later = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d10")
+    assert dispatch_at(later.action_id, FIRST_TEXT + timedelta(days=91), ports).status is ActionStatus.SENT
+    assert notices(contacts_of(container, loan.loan_id)) == []

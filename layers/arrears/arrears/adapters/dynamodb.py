@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from boto3.dynamodb.conditions import Attr, Key
 
@@ -199,6 +199,15 @@ PARKED_READS_KEPT = 1024
 """How many parked reads a repository remembers for `save` (a handler reads and writes a few loans)."""
 
 
+class RecordedNotice(NamedTuple):
+    """A loan's validation notice as stored (`LoanRepository.record_validation_notice`)."""
+
+    at: datetime
+    period_ends: date
+    sha256: str
+    action_id: str  # the action whose send carried it ("" on notices recorded before it was kept)
+
+
 class LoanRepository:
     """The Loans table. Every item it writes carries the loan's review shard while the loan has
     a `next_review_on` (see `loan_to_item`): `shard_count` is the deployment's number of shards
@@ -294,37 +303,43 @@ class LoanRepository:
         return update_loan(self, loan_id, change, current=current, max_attempts=max_attempts)
 
     def record_validation_notice(
-        self, loan_id: str, at: datetime, period_ends: date, sha256: str
-    ) -> tuple[datetime, date, str]:
+        self, loan_id: str, at: datetime, period_ends: date, sha256: str, action_id: str
+    ) -> RecordedNotice:
         """Record the loan's validation notice once: sent at `at`, validation period ending
-        `period_ends`, the SHA-256 of the notice as sent.
+        `period_ends`, the SHA-256 of the notice as sent, carried by the send of `action_id`.
 
         One UpdateItem of those attributes and the version (so a writer holding an older version
-        re-reads instead of overwriting them), only while none is recorded. Returns what is stored,
-        `(at, period_ends, sha256)`: this notice, or the one another run recorded first. Raises
-        LookupError when the loan is gone. (The dispatchers' IAM allows only these attributes.)
+        re-reads instead of overwriting them), only while none is recorded. Returns what is stored:
+        this notice, or the one another run recorded first (read back). Raises
+        LookupError when the loan is gone.
         """
         written = conditional_write(
             self._table.update_item,
             Key={"loan_id": loan_id},
             UpdateExpression=(
                 "SET validation_notice_at = :at, validation_period_ends = :end, "
-                "validation_notice_sha256 = :sha ADD version :one"
+                "validation_notice_sha256 = :sha, validation_notice_action = :action ADD version :one"
             ),
             ExpressionAttributeValues={
                 ":at": format_utc(at),
                 ":end": period_ends.isoformat(),
                 ":sha": sha256,
+                ":action": action_id,
                 ":one": 1,
             },
             ConditionExpression=Attr("loan_id").exists() & Attr("validation_notice_at").not_exists(),
         )
         if written is not None:
-            return at, period_ends, sha256
+            return RecordedNotice(at, period_ends, sha256, action_id)
         stored = self.get(loan_id)
         if stored is None or stored.validation_notice_at is None or stored.validation_period_ends is None:
             raise LookupError(f"loan {loan_id} not found")
-        return stored.validation_notice_at, stored.validation_period_ends, stored.validation_notice_sha256
+        return RecordedNotice(
+            stored.validation_notice_at,
+            stored.validation_period_ends,
+            stored.validation_notice_sha256,
+            stored.validation_notice_action,
+        )
 
     def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> bool:
         """Replace the loan's `borrower_id` by the erased borrower's `pseudonym` (and bump `version`,

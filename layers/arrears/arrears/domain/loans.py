@@ -265,10 +265,13 @@ class Loan:
     hold_stamps: tuple[HoldStamp, ...] = ()
     # Regulation F validation notice (arrears.domain.validation_notice): the instant it was sent and
     # the last day of the validation period it states (the dispute deadline), and the SHA-256 of the
-    # notice as sent; None/"" = not sent.
+    # notice as sent; None/"" = not sent. `validation_notice_action`: the action whose send carried it
+    # ("" on loans whose notice was recorded before it was kept): only that action's redelivery
+    # writes the notice's contact record again (a run that died between the two writes).
     validation_notice_at: datetime | None = None
     validation_period_ends: date | None = None
     validation_notice_sha256: str = ""
+    validation_notice_action: str = ""
     # The repayment plan agreed on the loan, the last one (arrears.domain.plans): ACTIVE while it is
     # kept (with the PLAN hold), else how it ended (BROKEN, COMPLETED); None = never had one.
     plan: RepaymentPlan | None = None

@@ -40,7 +40,7 @@ from arrears.adapters.channels import TopicPublisher
 from arrears.adapters.dynamodb import ContactRepository, LoanRepository
 from arrears.adapters.outbox import SendUnconfirmed
 from arrears.config.money import money_rules_for
-from arrears.domain.actions import Action, ActionStatus, ContactRecord
+from arrears.domain.actions import Action, ActionStatus, ContactRecord, StatedFigures
 from arrears.domain.borrowers import Borrower
 from arrears.domain.delinquency import loan_dpd
 from arrears.domain.loans import Loan
@@ -108,8 +108,11 @@ def ensure_validation_notice(
     if rule is None or action.channel not in rule.with_channels:
         return False
     if loan.validation_notice_at is not None:
-        # Sent before: make sure its contact record exists (a run that died before writing it).
-        contacts.record(_record(action, loan, borrower, pack))
+        if loan.validation_notice_action == action.action_id:
+            # This action carried it and is delivered again: the run that sent it may have died
+            # before writing its record. Only this action: a later send re-writing it would cost a
+            # write each time, and re-create a record TTL had expired after archiving it (archived twice).
+            contacts.record(_record(action, loan, borrower, pack))
         return False
     on = borrower_date(loan, at, pack.business_timezone)
     itemization = itemize(loan, on)
@@ -157,9 +160,12 @@ def ensure_validation_notice(
         once(notice_key(loan.loan_id), lambda: reminders.publish(payload, attributes))
     except SendUnconfirmed as unconfirmed:
         reason = str(unconfirmed)
-    sent_at, stored_ends, digest = loans.record_validation_notice(loan.loan_id, at, ends, message.sha256)
+    recorded = loans.record_validation_notice(loan.loan_id, at, ends, message.sha256, action.action_id)
     stored = loan.with_changes(
-        validation_notice_at=sent_at, validation_period_ends=stored_ends, validation_notice_sha256=digest
+        validation_notice_at=recorded.at,
+        validation_period_ends=recorded.period_ends,
+        validation_notice_sha256=recorded.sha256,
+        validation_notice_action=recorded.action_id,
     )
     contacts.record(
         _record(
@@ -167,7 +173,7 @@ def ensure_validation_notice(
             stored,
             borrower,
             pack,
-            amount_minor=itemization.current_minor,
+            stated=StatedFigures(loan_dpd(loan, on), loan.bucket, itemization.current_minor),
             reason=reason,
             delivery=delivery,
             counted=counted,
@@ -182,18 +188,19 @@ def _record(
     borrower: Borrower,
     pack: RulePack,
     *,
-    amount_minor: int | None = None,
+    stated: StatedFigures | None = None,
     reason: str = "",
     delivery: str = "",
     counted: tuple[tuple[str, str], ...] = (),
 ) -> ContactRecord:
     """The notice's contact record, from what the loan stored (its instant and hash), with the
-    frequency limits its slot was counted under (`counted`): its DPD as of the notice's instant and
-    the amount it itemized (`amount_minor`; else the current amount itemized as of that instant)."""
+    frequency limits its slot was counted under (`counted`): the DPD at the notice's instant and the
+    current amount it itemized (`stated`; rebuilt by a redelivery: the loan's DPD and the carrying
+    action's amount, as the run that sent it may have died before writing it)."""
     at = loan.validation_notice_at
     if at is None:
         raise ValueError(f"loan {loan.loan_id} has no validation notice recorded")
-    on = borrower_date(loan, at, pack.business_timezone)
+    figures = stated or StatedFigures(loan.dpd, loan.bucket, action.amount_due_minor)
     delivery = delivery or delivery_for(borrower)
     zone = borrower.timezone or pack.business_timezone
     local = at.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()
@@ -211,9 +218,9 @@ def _record(
         jurisdiction=loan.jurisdiction,
         rule_pack=pack.ref,
         strategy=f"{action.strategy_id}@{action.strategy_version}#{action.strategy_arm}",
-        dpd=loan_dpd(loan, on),
-        bucket=loan.bucket,
-        amount_due_minor=itemize(loan, on).current_minor if amount_minor is None else amount_minor,
+        dpd=figures.dpd,
+        bucket=figures.bucket,
+        amount_due_minor=figures.amount_due_minor,
         currency=loan.currency,
         reason=reason,
         template_id=VALIDATION_NOTICE_TEMPLATE,
