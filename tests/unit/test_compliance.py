@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from arrears.domain.compliance import (
     check_holds,
     contact_windows,
     gate,
+    missing_contact_point,
     next_contact_instant,
 )
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
@@ -416,3 +418,22 @@ def test_a_preference_never_widens_the_lawful_window(first: int, last: int, minu
     )
     if _us_gate(with_preference, at).verdict is Verdict.SEND:
         assert _us_gate(without, at).verdict is Verdict.SEND
+
+
+@pytest.mark.parametrize(
+    ("channel", "missing", "reason"),
+    [
+        (Channel.SMS, "phone", "borrower has no phone number on file"),
+        (Channel.CALL_TASK, "phone", "borrower has no phone number on file"),
+        (Channel.EMAIL, "email", "borrower has no e-mail address on file"),
+        (Channel.FIELD_VISIT, "phone", ""),
+        (Channel.BUREAU, "email", ""),
+    ],
+)
+def test_a_channel_needs_its_contact_point_on_file(channel: Channel, missing: str, reason: str) -> None:
+    """A text or a call needs a phone number, an e-mail an address; a visit or a hand-off neither."""
+    reachable = Borrower("B", "Asia/Shanghai", "zh-CN", phone="+8613800138000", email="b@example.com")
+
+    unreachable = replace(reachable, phone="") if missing == "phone" else replace(reachable, email="")
+    assert missing_contact_point(channel, unreachable) == reason
+    assert missing_contact_point(channel, reachable) == ""

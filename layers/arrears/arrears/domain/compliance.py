@@ -323,6 +323,28 @@ def _closed_bound(at: datetime, zone: str, pack: RulePack) -> str:
     return "contact_hours.start" if local < pack.contact_start else "contact_hours.end"
 
 
+# The borrower's contact point each channel needs (the Borrower attribute, and how a reason names it).
+# A channel without one on file is skipped (SUPPRESSED, "borrower has no phone number on file"), not
+# sent and FAILED: the send-failure alarm (`sms-failure-rate`) counts the channel's refusals, never
+# a gap in the lending core's data. Lender policy, not law: no layer decides it.
+CONTACT_POINT_RULE = "contact_point_on_file"
+CONTACT_POINTS: dict[Channel, tuple[str, str]] = {
+    Channel.SMS: ("phone", "phone number"),
+    Channel.CALL_TASK: ("phone", "phone number"),
+    Channel.EMAIL: ("email", "e-mail address"),
+}
+
+
+def missing_contact_point(channel: Channel, borrower: Borrower) -> str:
+    """Why `borrower` cannot be reached on `channel` ("borrower has no phone number on file"), or ""
+    when the contact point it needs is on file or it needs none (a visit, a hand-off). Judged by
+    the dispatcher after `gate` (rule `CONTACT_POINT_RULE`, for the channels in `CONTACT_POINTS`)."""
+    point = CONTACT_POINTS.get(channel)
+    if point is None or getattr(borrower, point[0]):
+        return ""
+    return f"borrower has no {point[1]} on file"
+
+
 def gate(
     *,
     channel: Channel,

@@ -43,11 +43,14 @@ from arrears.domain.business_time import business_date, loan_business_date
 from arrears.domain.calendar import format_utc
 from arrears.domain.call_limits import Allowance, CallLedger, counted_channels
 from arrears.domain.compliance import (
+    CONTACT_POINT_RULE,
+    CONTACT_POINTS,
     END_OF_DAY,
     SendDecision,
     closes_everywhere,
     contact_windows,
     gate,
+    missing_contact_point,
     next_window_instant,
     window_at,
     zone_windows_for,
@@ -785,6 +788,20 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         if not _settle(ports, action, status, at, borrower.timezone, pack, decision, decision.reason):
             return DispatchResult(action_id, None, action.channel.value, "settled by another run")
         return DispatchResult(action_id, status, action.channel.value, decision.reason)
+
+    if action.channel in CONTACT_POINTS:
+        # No phone or e-mail on file: the step is skipped (SUPPRESSED), not sent to fail (the
+        # send-failure alarm counts the channel's refusals, not gaps in the lending core's data).
+        missing = missing_contact_point(action.channel, borrower)
+        decision = replace(
+            decision, rules_checked=(*decision.rules_checked, (CONTACT_POINT_RULE, FAIL if missing else PASS))
+        )
+        if missing:
+            if not _settle(
+                ports, action, ActionStatus.SUPPRESSED, at, borrower.timezone, pack, decision, missing
+            ):
+                return DispatchResult(action_id, None, action.channel.value, "settled by another run")
+            return DispatchResult(action_id, ActionStatus.SUPPRESSED, action.channel.value, missing)
 
     if action.channel is Channel.BUREAU and pack.bureau_precondition is not None:
         history = Communication.of(ports.actions.for_loan(loan.loan_id))
