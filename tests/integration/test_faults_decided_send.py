@@ -102,6 +102,9 @@ def test_a_sent_text_is_recorded_sent_at_its_own_instant_whatever_the_gate_says_
         reason,
     )
     assert record["message_sha256"] == hashlib.sha256(body.encode()).hexdigest()
+    # The figures the text stated at its instant (DPD 8 on 10 March), not the next day's DPD 9.
+    assert record["dpd"] == 8
+    assert f"逾期 8 天，应还 ¥{int(record['amount_due_minor']) / 100:,.2f}" in body
     assert len(sms_sent()) == 1
     assert dispatch_at(action.action_id, NEXT_DAY + timedelta(hours=1), ports).status is None
     assert len(contacts_of(container, loan.loan_id)) == 1
