@@ -175,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{status} {n}" for status, n in refused["then"].items())
                 + f" ({refused['judged_at_a_later_instant']} judged again at the retry's later instant)"
             )
+    limits = summary["dialer"]["contact_limits_from_archive"]
+    print(
+        f"frequency limits:   {limits['contacts_judged']} contacts judged from the archive alone, "
+        f"{limits['violations_total']} over a limit (highest count: "
+        + ", ".join(f"{rule} {n}" for rule, n in limits["highest_count_by_rule"].items())
+        + ")"
+    )
     checks = summary["invariants"]
     print("invariants:         " + ("all hold" if checks["ok"] else "BROKEN: " + ", ".join(checks["broken"])))
     print_outcomes(summary["outcomes"])

@@ -40,6 +40,7 @@ from arrears.adapters.tables import all_items
 from arrears.domain.actions import ActionStatus, last_contact
 from arrears.domain.archive import Manifest
 from arrears.domain.ledger import reflects
+from localcloud.dialer_audit import archive_audit
 from localcloud.wheel import loans_off_the_wheel
 
 if TYPE_CHECKING:
@@ -387,6 +388,12 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
 
     archived, manifests = _archive_lines(archive)
     verified, verify_line = _verify(archive)
+    # The caps and frequency limits recounted from the archive alone (localcloud.dialer_audit).
+    audited = archive_audit(archive)
+    exceeded = {
+        "call_caps": audited["call_caps_from_archive"]["violations_total"],
+        "contact_limits": audited["contact_limits_from_archive"]["violations_total"],
+    }
     newest: dict[str, int] = {}
     for manifest in manifests:
         newest[manifest.jurisdiction] = max(newest.get(manifest.jurisdiction, 0), manifest.seq)
@@ -442,6 +449,7 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             "verify": verify_line,
             "chain_heads_not_at_newest_manifest": heads_behind,
         },
+        "limits_exceeded_in_archive": exceeded,
         "failure_queues_after_redrive": left,
         "left_in_failure_queues": failure_queue_contents(sim),
         # open loans with a milestone that neither ReviewIndex nor the sweep's due list holds
@@ -467,6 +475,8 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             ("records_archived_more_than_once", figures["archive"]["archived_more_than_once"]),
             ("archive_does_not_verify", not verified),
             ("chain_heads_behind", heads_behind),
+            ("call_caps_exceeded", exceeded["call_caps"]),
+            ("contact_limits_exceeded", exceeded["contact_limits"]),
             ("failure_queues_not_empty", sum(left.values())),
             ("money_not_conserved", unbalanced),
             ("loans_off_the_timer_wheel", figures["loans_off_the_timer_wheel"]),

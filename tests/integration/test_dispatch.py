@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
+from arrears.adapters.channels import SmsSender
 from arrears.adapters.clock import FixedClock
 from arrears.adapters.container import Container
 from arrears.config.playbook import bundled_playbook
@@ -30,11 +31,13 @@ from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.actions import Action, ActionStatus, StatedFigures, action_id_for, last_contact
 from arrears.domain.borrowers import Borrower
 from arrears.domain.calendar import format_utc
+from arrears.domain.call_attempts import CallAttempt, CallResult
 from arrears.domain.loans import Holds, Loan
 from arrears.domain.messages import debt_details_absent
 from arrears.domain.money import amount_due
 from arrears.domain.rulepacks import RulePackHistory
 from arrears.domain.strategy import Channel
+from arrears.usecases.call_outcomes import report_call_attempt
 from arrears.usecases.dispatch import DispatchPorts, DispatchResult, TransientSendError, dispatch
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.stack import LocalStack
@@ -602,16 +605,26 @@ def test_sms_sent_and_failed_are_counted_for_the_failure_rate_alarm(
     loan = overdue(container, cn_cash_loan("L-MET"), borrower_for(cn_cash_loan("L-MET")))
     good = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-a")
     bad = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-b")
+    unreachable = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-c")
     cloud.invoke("DispatcherFunction", stream_event(good.action_id, NOON_SHANGHAI))
-    container.borrowers.put(borrower_for(loan, phone=""))  # the second one fails: no number on file
-    cloud.invoke("DispatcherFunction", stream_event(bad.action_id, NOON_SHANGHAI))
+    with mock.patch.object(SmsSender, "send", side_effect=rejected("Publish")):  # SNS refuses it
+        cloud.invoke("DispatcherFunction", stream_event(bad.action_id, NOON_SHANGHAI))
+    # No number on file at all is not the channel failing: skipped, never counted against SNS.
+    container.borrowers.put(borrower_for(loan, phone=""))
+    cloud.invoke("DispatcherFunction", stream_event(unreachable.action_id, NOON_SHANGHAI))
 
     assert isinstance(cloud.log, io.StringIO)
     lines = [json.loads(line) for line in cloud.log.getvalue().splitlines() if '"_aws"' in line]
     names = [m["Name"] for line in lines for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
     assert names.count("SmsSent") == 1
     assert names.count("SmsFailed") == 1
-    assert names.count("Contacts") == 2
+    assert names.count("Contacts") == 3
+    skipped = container.actions.get(unreachable.action_id)
+    assert skipped is not None
+    assert (skipped.status, skipped.reason) == (
+        ActionStatus.SUPPRESSED,
+        "borrower has no phone number on file",
+    )
 
 
 # -- the contact instant is the dispatcher's clock, not the triggering record's time ---------------
@@ -870,3 +883,69 @@ def test_a_text_sent_days_after_it_was_planned_states_the_debt_as_it_stands_when
     assert (rebuilt.dpd, rebuilt.amount_due_minor) == (11, owed)
     # The planned figures stay on the action (its decision receipt is about the plan day).
     assert (stored.dpd, stored.amount_due_minor) == (loan.dpd, PLANNED_AMOUNT)
+
+
+def test_an_e_mail_to_a_borrower_with_no_address_on_file_is_skipped_not_failed(
+    container: Container, ports: DispatchPorts
+) -> None:
+    """The lending core registered the borrower with a phone and no e-mail: the strategy's e-mail
+    step is SUPPRESSED (`contact_point_on_file`), nothing is published, and no send failure is
+    counted (the failure-rate alarm is about the channel, not the borrower data)."""
+    base = us_regf_loan("L-NO-MAIL")
+    loan = overdue(container, base, us_borrower(base, email=""))
+    action = plan(container, loan, Channel.EMAIL, "email_overdue")
+
+    result = dispatch_at(action.action_id, utc(2026, 3, 10, 18, 0), ports)
+
+    assert (result.status, result.reason) == (
+        ActionStatus.SUPPRESSED,
+        "borrower has no e-mail address on file",
+    )
+    (record,) = contacts_of(container, loan.loan_id)
+    assert record["status"] == "SUPPRESSED"
+    assert record["rules_checked"][-1] == "contact_point_on_file:FAIL"
+    assert "decided_by" not in record  # no rule-pack layer: the lender's own reachability check
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert stored.validation_notice_at is None
+
+
+def test_in_massachusetts_a_text_waits_while_the_call_task_may_use_the_last_slot_of_the_week(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """One call on 2 March; the task queued on 8 March is told it may make 1 more attempt (2 calls and
+    texts per debt in 7 days, 940 CMR 7.04(1)(f)). A text planned for the same morning would take
+    that slot and the dialer's voicemail would be the third contact: the text waits for the task to
+    end. The voicemail is judged by the borrower's Massachusetts layer, and breaks nothing."""
+    base = us_regf_loan("L-MA-TASK")
+    boston = us_borrower(base, "America/New_York", region="MA", phone="+16175550100")
+    loan = overdue(container, base, boston)
+    earlier = plan(container, loan, Channel.CALL_TASK, "call_task", step="call-1")
+    task = plan(container, loan, Channel.CALL_TASK, "call_task", step="call-2")
+    text = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-1")
+    assert dispatch_at(earlier.action_id, utc(2026, 3, 2, 14, 0), ports).status is ActionStatus.SENT
+    first_call = CallAttempt(
+        "CALL-1", earlier.action_id, 1, utc(2026, 3, 2, 14, 5), CallResult.NO_ANSWER, task_done=True
+    )
+    report_call_attempt(first_call, replace(ports, clock=FixedClock(utc(2026, 3, 2, 14, 6))))
+    assert dispatch_at(task.action_id, utc(2026, 3, 8, 13, 30), ports).status is ActionStatus.SENT
+    (queued,) = [c for c in queue_bodies(stack, "CallTaskQueue") if c["task_id"] == task.action_id]
+    assert queued["attempts_left_today"] == 1
+
+    waiting = dispatch_at(text.action_id, utc(2026, 3, 8, 13, 45), ports)
+    voicemail = report_call_attempt(
+        CallAttempt("CALL-2", task.action_id, 1, utc(2026, 3, 8, 14, 5), CallResult.VOICEMAIL),
+        replace(ports, clock=FixedClock(utc(2026, 3, 8, 14, 6))),
+    )
+
+    assert waiting.status is ActionStatus.DEFERRED
+    assert waiting.reason.startswith("a call task is open and may use the last of 2 contacts")
+    assert voicemail.breach == ""
+    assert ("ma_calls_texts_7_days", "PASS") in voicemail.rules_checked
+    attempt = next(c for c in contacts_of(container, loan.loan_id) if c.get("task_id") == task.action_id)
+    assert "US-MA@2026.1" in attempt["rule_pack"]
+    # After the task: two calls in seven days, so the text waits until the first leaves the window.
+    later = dispatch_at(text.action_id, utc(2026, 3, 9, 14, 0), ports)
+    assert later.status is ActionStatus.DEFERRED
+    assert "2 contacts (CALL_TASK/SMS) in 7 days per debt reached" in later.reason
+    assert sms_sent() == []

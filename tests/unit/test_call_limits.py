@@ -12,9 +12,11 @@ from arrears.domain.borrowers import Borrower
 from arrears.domain.call_attempts import CallAttempt, CallResult, judge_attempt
 from arrears.domain.call_limits import (
     CallLedger,
+    LimitCheck,
     OpenCallTask,
     allowance,
     check_call,
+    rules_judging,
     with_attempt,
     with_task,
     without_task,
@@ -223,3 +225,82 @@ def test_a_conversation_needs_the_borrower_on_the_line() -> None:
     assert CallResult.CONNECTED_OTHER.connected
     assert not CallResult.CONNECTED_OTHER.right_party
     assert not CallResult.VOICEMAIL.connected
+
+
+MA_PACK = rule_pack_in_force("US-REGF", _utc(10, 15), address_state="MA")
+
+
+def test_a_text_waits_while_a_call_task_may_use_the_last_massachusetts_slot() -> None:
+    """940 CMR 7.04(1)(f): 2 calls and texts per debt in 7 days. One call on 1 March; the task
+    queued on 8 March was told it may make 1 more attempt. A text at 16:45 would take that slot and
+    the dialer's voicemail at 17:05 would be the third: the text waits until the task ends, then is
+    judged on the attempts the task made."""
+    limits = MA_PACK.contact_limits
+    ledger = with_attempt(CallLedger("B"), "C1", _utc(1, 18, 52), loan_id="L")
+    task = OpenCallTask("T", _utc(8, 16, 30), _utc(9, 1))
+    ledger = with_task(ledger, task)
+    told = allowance(
+        ledger,
+        MA_PACK.call_limits,
+        _utc(8, 16, 30),
+        "America/New_York",
+        task.expires_at,
+        contact_limits=limits,
+        loan_id="L",
+    )
+    assert told.attempts_left_today == 1
+
+    def text_at(at: datetime, ledger: CallLedger) -> LimitCheck:
+        return check_call(
+            ledger,
+            MA_PACK.call_limits,
+            at,
+            "America/New_York",
+            contact_limits=limits,
+            channel="SMS",
+            loan_id="L",
+        )
+
+    text = text_at(_utc(8, 16, 45), ledger)
+
+    assert not text.allowed
+    assert text.rule == "ma_calls_texts_7_days"
+    assert text.retry_at == task.expires_at
+    assert text.reason.startswith("a call task is open")
+    after = text_at(
+        _utc(8, 17, 10), without_task(with_attempt(ledger, "C2", _utc(8, 17, 5), loan_id="L"), "T")
+    )
+    # The task made its attempt and closed: two calls in 7 days, so the text waits for the first to age.
+    assert (after.allowed, after.rule, after.retry_at) == (False, "ma_calls_texts_7_days", _utc(8, 18, 52))
+
+
+def test_a_dialer_attempt_beyond_the_massachusetts_limit_is_judged_a_breach() -> None:
+    """A reported attempt is judged by the borrower's composed pack: the third call about one debt
+    in 7 days breaks Massachusetts' limit even though the federal 7-in-7 allows it."""
+    ledger = CallLedger("B")
+    for i, day in enumerate((2, 4)):
+        ledger = with_attempt(ledger, f"C{i}", _utc(day, 15), loan_id="L")
+    windows = ((MA_PACK.contact_start, MA_PACK.contact_end),)
+
+    breach, rules = judge_attempt(
+        ledger,
+        MA_PACK.call_limits,
+        _attempt("C3", _utc(6, 15)),
+        "America/New_York",
+        windows,
+        contact_limits=MA_PACK.contact_limits,
+        loan_id="L",
+    )
+
+    assert breach == "2 contacts (CALL_TASK/SMS) in 7 days per debt reached"
+    assert rules[-1] == ("ma_calls_texts_7_days", "FAIL")
+
+
+def test_a_retry_that_finds_its_slot_held_names_the_rules_the_first_try_passed() -> None:
+    assert rules_judging(MA_PACK.call_limits, MA_PACK.contact_limits, "SMS") == ("ma_calls_texts_7_days",)
+    assert rules_judging(MA_PACK.call_limits, MA_PACK.contact_limits, "CALL_TASK") == (
+        "ma_calls_texts_7_days",
+        "call_after_conversation",
+        "call_attempts_7_days",
+    )
+    assert rules_judging(CN_PACK.call_limits, CN_PACK.contact_limits, "EMAIL") == ()

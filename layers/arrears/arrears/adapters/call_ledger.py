@@ -27,6 +27,7 @@ from arrears.domain.call_limits import (
     OpenCallTask,
     allowance,
     check_call,
+    rules_judging,
     with_attempt,
     with_task,
     without_attempt,
@@ -249,7 +250,8 @@ class CallLedgerRepository:
                     contact_limits=contact_limits,
                     loan_id=loan_id,
                 )
-                return None, TaskOpening(LimitCheck(True, rules_checked=(("call_caps", "PASS"),)), allowed)
+                held = tuple((rule, "PASS") for rule in rules_judging(limits, contact_limits, CALL_CHANNEL))
+                return None, TaskOpening(LimitCheck(True, rules_checked=held), allowed)
             check = check_call(
                 ledger,
                 limits,
@@ -293,8 +295,9 @@ class CallLedgerRepository:
         """
 
         def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
-            if ledger.holds(action_id):
-                return None, LimitCheck(True, rules_checked=(("call_caps", "PASS"),))
+            if ledger.holds(action_id):  # a retry: the slot was taken, by the same rules
+                held = tuple((rule, "PASS") for rule in rules_judging(limits, contact_limits, channel))
+                return None, LimitCheck(True, rules_checked=held)
             check = check_call(
                 ledger, limits, at, timezone, contact_limits=contact_limits, channel=channel, loan_id=loan_id
             )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from arrears.domain.call_limits import CallLedger, CallLimits, check_call
+from arrears.domain.call_limits import CallLedger, CallLimits, ContactLimit, check_call
 from arrears.domain.compliance import Window, format_windows, next_window_instant
 from arrears.domain.verdicts import FAIL, PASS, RulesChecked
 
@@ -88,18 +88,23 @@ def judge_attempt(
     attempt: CallAttempt,
     timezone: str,
     windows: tuple[Window, ...],
+    *,
+    contact_limits: tuple[ContactLimit, ...] = (),
+    loan_id: str = "",
 ) -> tuple[str, RulesChecked]:
     """Judge an attempt at the instant it started: `("", rules)` when lawful, else `(why, rules)`.
 
     `before` is the borrower's ledger before this attempt (`CallLedger.before`), `windows` the local
     contact windows in force then (the pack's hours narrowed by the borrower's preference, `contact_windows`).
-    Rules, in order: `contact_hours`, then the call limits of `check_call` (sources in `CallLimits`).
+    Rules, in order: `contact_hours`, then the frequency limits of the composed pack naming calls
+    (`contact_limits`, about the task's debt `loan_id`: Massachusetts' 2 in 7 days per debt) and the
+    call limits of `check_call` (sources in `CallLimits` and each limit's citation).
     """
     at = attempt.started_at
     if next_window_instant(at, timezone, windows) is not None:
         return f"call outside the contact window {format_windows(windows)}", (("contact_hours", FAIL),)
     rules: RulesChecked = (("contact_hours", PASS),)
-    check = check_call(before, limits, at, timezone)
+    check = check_call(before, limits, at, timezone, contact_limits=contact_limits, loan_id=loan_id)
     if not check.allowed:
         return check.reason, rules + check.rules_checked
     return "", rules + check.rules_checked

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from arrears.domain.calendar import parse_utc
 from arrears.domain.call_attempts import ANSWERED, CallResult
+from arrears.domain.call_limits import ContactLimit, Scope
 from arrears.domain.rulepacks import RulePack
 from arrears.domain.strategy import Channel
 
@@ -172,4 +173,101 @@ def audit_visits(lines: Iterable[Mapping[str, Any]]) -> VisitAudit:
         failed = [str(r).rsplit(":", 1)[0] for r in line.get("rules_checked", []) if str(r).endswith(":FAIL")]
         audit.visits_with_breach += bool(failed)
         audit.breaches.update(failed)
+    return audit
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    at: datetime
+    channel: str  # "" for a record that counts on no limit (kept for the layers it names)
+    loan_id: str
+    rule_pack: str
+    judged_by_dispatcher: bool  # the dispatcher's own judgement (no `result`: not a report)
+
+
+def _counted_contact(line: Mapping[str, Any]) -> str:
+    """The channel a frequency limit counts this archive line on, "" when it counts none: a reported
+    call attempt (a call task's record with a `result`), a text or e-mail sent (the e-mailed
+    validation notice included), a field-visit task queued (its reported visit is not a second one)."""
+    channel, result = str(line.get("channel", "")), line.get("result")
+    if line.get("status") != "SENT":
+        return ""
+    if channel == Channel.CALL_TASK.value:
+        return channel if result else ""
+    if channel == Channel.EMAIL.value or (
+        channel in (Channel.SMS.value, Channel.FIELD_VISIT.value) and not result
+    ):
+        return channel
+    return ""
+
+
+@dataclass
+class ContactLimitAudit:
+    """The frequency limits of the rule-pack layers (Massachusetts' 2 calls and texts per debt in 7
+    days, Washington's 3 communications a week, ...) recounted from the archive: contacts judged, the
+    highest count each limit saw, and the contacts that exceeded one (0 when every limit held)."""
+
+    judged: int = 0
+    highest: dict[str, int] = field(default_factory=dict)
+    violations: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contacts_judged": self.judged,
+            "highest_count_by_rule": dict(sorted(self.highest.items())),
+            "violations": dict(sorted(self.violations.items())),
+            "violations_total": sum(self.violations.values()),
+        }
+
+
+def audit_contact_limits(
+    lines: Iterable[Mapping[str, Any]], limits_of: Callable[[str], tuple[ContactLimit, ...]]
+) -> ContactLimitAudit:
+    """Recount every frequency limit per borrower from archive `lines` (each contact once).
+
+    Each counted contact (`_counted_contact`) is judged by the limits of the layers its own record
+    names (`rule_pack`, e.g. `US-REGF@2026.1+US-MA@2026.1`; `limits_of` resolves them) and those of
+    the dispatcher's latest judgement of the borrower before it (a dialer's attempt is recorded by
+    another function, which must not be the one to say which state's limits bind it), counting the
+    borrower's contacts before it on the limit's channels in the limit's rolling window (per debt:
+    the same loan), itself included: more than the limit's maximum is a violation.
+    """
+    audit = ContactLimitAudit()
+    by_borrower: dict[str, list[_Counted]] = defaultdict(list)
+    for line in lines:
+        by_borrower[str(line["borrower_token"])].append(
+            _Counted(
+                parse_utc(str(line["occurred_at"])),
+                _counted_contact(line),
+                str(line["loan_id"]),
+                str(line["rule_pack"]),
+                not line.get("result"),
+            )
+        )
+    for records in by_borrower.values():
+        records.sort(key=lambda c: c.at)
+        contacts = [c for c in records if c.channel]
+        latest = ""  # the layers of the dispatcher's latest judgement of this borrower so far
+        seen = 0
+        for record in records:
+            if record.judged_by_dispatcher:
+                latest = record.rule_pack
+            if not record.channel:
+                continue
+            n = seen
+            seen += 1
+            refs = f"{record.rule_pack}+{latest}" if latest else record.rule_pack
+            limits = {limit.rule: limit for limit in limits_of(refs) if record.channel in limit.channels}
+            audit.judged += bool(limits)
+            for limit in limits.values():
+                since = record.at - timedelta(days=limit.days)
+                count = sum(
+                    1
+                    for earlier in contacts[: n + 1]
+                    if earlier.channel in limit.channels
+                    and earlier.at > since
+                    and (limit.scope is Scope.PER_BORROWER or earlier.loan_id == record.loan_id)
+                )
+                audit.highest[limit.rule] = max(audit.highest.get(limit.rule, 0), count)
+                audit.violations[limit.rule] += count > limit.max_contacts
     return audit

@@ -185,6 +185,24 @@ def counted_channels(limits: CallLimits, contact_limits: Iterable[ContactLimit])
     return frozenset(channels)
 
 
+def rules_judging(
+    limits: CallLimits, contact_limits: Iterable[ContactLimit], channel: str
+) -> tuple[str, ...]:
+    """The rule ids `check_call` judges a contact on `channel` by, in its order: each contact limit
+    naming the channel, then for a call the call caps that are set. A retry that finds its slot (or
+    its task) held already names these as passed, as the first try did."""
+    rules = [limit.rule for limit in contact_limits if channel in limit.channels]
+    if channel == CALL_CHANNEL:
+        caps = (
+            ("call_after_conversation", limits.quiet_days_after_conversation),
+            ("call_attempts_7_days", limits.attempts_per_7_days),
+            ("call_attempts_per_day", limits.attempts_per_day_per_number),
+            ("call_connected_per_day", limits.connected_per_day),
+        )
+        rules += [rule for rule, value in caps if value is not None]
+    return tuple(rules)
+
+
 def check_call(
     ledger: CallLedger,
     limits: CallLimits,
@@ -199,15 +217,32 @@ def check_call(
     stops it and until when.
 
     The call caps (`limits`) judge call tasks only; each of `contact_limits` judges the channels it
-    names. `timezone` is the borrower's IANA zone: the per-day limits count calendar days there.
+    names. Under a limit naming calls too, a text or e-mail waits while the borrower's call task is
+    open (it may use the limit's last slots, `allowance`), until the task expires.
+    `timezone` is the borrower's IANA zone: the per-day limits count calendar days there.
     Sources are those of `CallLimits`; rule ids `call_after_conversation`, `call_attempts_7_days`,
     `call_attempts_per_day`, `call_connected_per_day`, and each contact limit's `rule`.
     """
     zone = ZoneInfo(timezone)
     checked: list[tuple[str, str]] = []
+    task = ledger.task_open(at)
     for limit in contact_limits:
         if channel not in limit.channels:
             continue
+        if channel != CALL_CHANNEL and CALL_CHANNEL in limit.channels and task is not None:
+            # The open call task was told how many attempts it may make under this limit when it was
+            # queued (`allowance`): a text now could take one of those slots, and the dialer's
+            # attempt would then exceed the limit (Massachusetts: a call, a text, a voicemail). The
+            # text waits until the task ends (its attempts counted, the room known again).
+            checked.append((limit.rule, "FAIL"))
+            return LimitCheck(
+                False,
+                limit.rule,
+                f"a call task is open and may use the last of {limit.max_contacts} contacts "
+                f"({'/'.join(sorted(limit.channels))}) in {limit.days} days",
+                task.expires_at,
+                tuple(checked),
+            )
         window = timedelta(days=limit.days)
         counted = sorted(
             a.at

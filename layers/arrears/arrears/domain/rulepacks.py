@@ -375,6 +375,27 @@ class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
             self.in_force(jurisdiction, on), self.overlays_in_force(jurisdiction, on, address_state)
         )
 
+    def contact_limits_named(self, ref: str) -> tuple[ContactLimit, ...]:
+        """The frequency limits of the layers a receipt names (`RulePack.ref`: `US-REGF@2026.1` or
+        `US-REGF@2026.1+US-MA@2026.1`), base first; a layer this history does not hold adds none.
+        What an audit of the archive judges a recorded contact by."""
+        layers = set(ref.split("+"))
+        limits = [
+            limit
+            for versions in self._history.values()
+            for pack in versions
+            if pack.own_ref in layers
+            for limit in pack.contact_limits
+        ]
+        limits += [
+            limit
+            for versions in self.overlays.values()
+            for overlay in versions
+            if overlay.ref in layers
+            for limit in overlay.contact_limits
+        ]
+        return tuple(limits)
+
     def __getitem__(self, jurisdiction: str) -> tuple[RulePack, ...]:
         return self._history[jurisdiction]
 

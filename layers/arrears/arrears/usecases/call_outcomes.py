@@ -157,21 +157,35 @@ def report_call_attempt(attempt: CallAttempt, ports: DispatchPorts) -> CallOutco
     now = ports.clock.now()
     action = _task_of(attempt, ports, now)
     borrower = ports.borrowers.get(action.borrower_id)
-    pack = rule_pack_in_force(action.jurisdiction, attempt.started_at, ports.rule_packs())
+    # Judged by the layers binding this borrower (their address state's overlay), as the task was.
+    pack = rule_pack_in_force(
+        action.jurisdiction,
+        attempt.started_at,
+        ports.rule_packs(),
+        address_state=borrower.region if borrower is not None else None,
+    )
     timezone = borrower.timezone if borrower is not None else pack.business_timezone
     windows = (
         contact_windows(pack, borrower)[0]
         if borrower is not None
         else ((pack.contact_start, pack.contact_end),)
     )
-    limits = pack.call_limits
+    limits, contact_limits = pack.call_limits, pack.contact_limits
     applied: list[CallOutcomeResult] = []
 
     def close(counted: CallLedger) -> str | None:
         task = counted.open_task
         if task is None or task.task_id != attempt.task_id:
             return None
-        left = allowance(counted, limits, attempt.started_at, timezone, task.expires_at)
+        left = allowance(
+            counted,
+            limits,
+            attempt.started_at,
+            timezone,
+            task.expires_at,
+            contact_limits=contact_limits,
+            loan_id=action.loan_id,
+        )
         done = attempt.task_done or attempt.result.ends_task or attempt.conversation or left.exhausted
         return task.task_id if done else None
 
@@ -187,7 +201,9 @@ def report_call_attempt(attempt: CallAttempt, ports: DispatchPorts) -> CallOutco
             loan_id=action.loan_id,
         )
         before = read.before(attempt.started_at, attempt.call_id)
-        breach, rules = judge_attempt(before, limits, attempt, timezone, windows)
+        breach, rules = judge_attempt(
+            before, limits, attempt, timezone, windows, contact_limits=contact_limits, loan_id=action.loan_id
+        )
         ports.contacts.record_report(
             attempt_contact(
                 action, attempt, timezone=timezone, rule_pack=pack.ref, breach=breach, rules_checked=rules
