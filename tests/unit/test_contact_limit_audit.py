@@ -1,12 +1,12 @@
-"""The frequency limits recounted from archive lines alone (`arrears.domain.call_audit`), as an
+"""The call caps and frequency limits recounted from archive lines alone (`arrears.domain.call_audit`), as an
 auditor would: each contact judged by the layers binding its borrower, whichever function recorded it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from arrears.config.rulepacks import bundled_rule_packs
-from arrears.domain.call_audit import audit_contact_limits
+from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
+from arrears.domain.call_audit import audit_calls, audit_contact_limits
 
 MA = "US-REGF@2026.1+LENDER-US@2026.1+US-MA@2026.1"
 FEDERAL = "US-REGF@2026.1"
@@ -59,3 +59,27 @@ def test_per_debt_limits_count_each_loan_apart_and_the_window_rolls() -> None:
     assert audited["violations_total"] == 0
     assert audited["highest_count_by_rule"] == {"ma_calls_texts_7_days": 2}
     assert audited["contacts_judged"] == 4
+
+
+def test_an_attempt_reported_at_the_same_instant_as_a_conversation_is_not_after_it() -> None:
+    """A desk agent's two calls are stamped when received: a conversation and a no-answer at one
+    instant, in whichever order the archive holds them, start no quiet period for each other
+    (12 CFR 1006.14(b)(2)(i)(B) counts calls after a conversation); a call a minute later breaks it."""
+
+    def call(at: str, result: str, conversation: bool = False) -> dict[str, Any]:
+        return {
+            **_line(at, "CALL_TASK", FEDERAL, result=result),
+            "jurisdiction": "US-REGF",
+            "borrower_timezone": "America/New_York",
+            "conversation": conversation,
+        }
+
+    same = [
+        call("2026-03-08T15:00:00Z", "connected_borrower", True),
+        call("2026-03-08T15:00:00Z", "no_answer"),
+    ]
+    later = [*same, call("2026-03-08T15:01:00Z", "no_answer")]
+
+    assert audit_calls(same, rule_pack_in_force).violations["call_after_conversation"] == 0
+    assert audit_calls(list(reversed(same)), rule_pack_in_force).violations["call_after_conversation"] == 0
+    assert audit_calls(later, rule_pack_in_force).violations["call_after_conversation"] == 1

@@ -132,7 +132,9 @@ def audit_calls(
                 if len(window) > limits.attempts_per_7_days:
                     audit.violations["call_attempts_7_days"] += 1
             quiet = limits.quiet_days_after_conversation
-            talked = [c.at for c in calls[:n] if c.conversation]
+            # A conversation reported at the same instant (a desk agent's two calls, stamped when
+            # received) is not one before this attempt: only strictly earlier ones start a quiet period.
+            talked = [c.at for c in calls[:n] if c.conversation and c.at < call.at]
             if quiet is not None and talked:
                 hours = (call.at - talked[-1]).total_seconds() / 3600
                 least = audit.min_hours_from_conversation_to_next_attempt
