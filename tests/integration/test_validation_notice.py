@@ -69,7 +69,7 @@ def test_the_first_text_to_a_us_borrower_is_followed_by_one_validation_notice_wi
     assert record["channel"] == "EMAIL"
     assert record["result"] == "EMAIL"
     assert record["status"] == "SENT"
-    assert record["amount_due_minor"] == 121_500
+    assert record["amount_due_minor"] == stored.validation_notice_amount_minor == 121_500
     assert record["message_sha256"] == hashlib.sha256(body.encode()).hexdigest()
     assert stored.validation_notice_sha256 == record["message_sha256"]
     assert "jane" not in str(record).lower()
@@ -220,6 +220,8 @@ def test_only_the_action_that_carried_the_notice_writes_its_record_again(
     assert dispatch_at(first.action_id, FIRST_TEXT + timedelta(minutes=5), ports).status is ActionStatus.SENT
     (record,) = notices(contacts_of(container, loan.loan_id))
     assert record["occurred_at"] == format_utc(FIRST_TEXT)
+    # The amount the notice itemized, as the loan keeps it (not the text's own amount due).
+    assert record["amount_due_minor"] == stored.validation_notice_amount_minor == 121_500
 
     # The archived record expires from the hot table; the loan's next text leaves it gone.
     boto3.resource("dynamodb").Table(container.settings.contacts_table).delete_item(

@@ -206,6 +206,7 @@ class RecordedNotice(NamedTuple):
     period_ends: date
     sha256: str
     action_id: str  # the action whose send carried it ("" on notices recorded before it was kept)
+    amount_minor: int  # the current amount it itemized (0 on notices recorded before it was kept)
 
 
 class LoanRepository:
@@ -303,10 +304,11 @@ class LoanRepository:
         return update_loan(self, loan_id, change, current=current, max_attempts=max_attempts)
 
     def record_validation_notice(
-        self, loan_id: str, at: datetime, period_ends: date, sha256: str, action_id: str
+        self, loan_id: str, at: datetime, period_ends: date, sha256: str, action_id: str, amount_minor: int
     ) -> RecordedNotice:
         """Record the loan's validation notice once: sent at `at`, validation period ending
-        `period_ends`, the SHA-256 of the notice as sent, carried by the send of `action_id`.
+        `period_ends`, the SHA-256 of the notice as sent, carried by the send of `action_id`, itemizing
+        `amount_minor` as the current amount.
 
         One UpdateItem of those attributes and the version (so a writer holding an older version
         re-reads instead of overwriting them), only while none is recorded. Returns what is stored:
@@ -318,19 +320,21 @@ class LoanRepository:
             Key={"loan_id": loan_id},
             UpdateExpression=(
                 "SET validation_notice_at = :at, validation_period_ends = :end, "
-                "validation_notice_sha256 = :sha, validation_notice_action = :action ADD version :one"
+                "validation_notice_sha256 = :sha, validation_notice_action = :action, "
+                "validation_notice_amount_minor = :amount ADD version :one"
             ),
             ExpressionAttributeValues={
                 ":at": format_utc(at),
                 ":end": period_ends.isoformat(),
                 ":sha": sha256,
                 ":action": action_id,
+                ":amount": amount_minor,
                 ":one": 1,
             },
             ConditionExpression=Attr("loan_id").exists() & Attr("validation_notice_at").not_exists(),
         )
         if written is not None:
-            return RecordedNotice(at, period_ends, sha256, action_id)
+            return RecordedNotice(at, period_ends, sha256, action_id, amount_minor)
         stored = self.get(loan_id)
         if stored is None or stored.validation_notice_at is None or stored.validation_period_ends is None:
             raise LookupError(f"loan {loan_id} not found")
@@ -339,6 +343,7 @@ class LoanRepository:
             stored.validation_period_ends,
             stored.validation_notice_sha256,
             stored.validation_notice_action,
+            stored.validation_notice_amount_minor,
         )
 
     def pseudonymise_borrower(self, loan_id: str, borrower_id: str, pseudonym: str) -> bool:

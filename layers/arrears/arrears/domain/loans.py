@@ -272,6 +272,7 @@ class Loan:
     validation_period_ends: date | None = None
     validation_notice_sha256: str = ""
     validation_notice_action: str = ""
+    validation_notice_amount_minor: int = 0  # the current amount the notice itemized
     # The repayment plan agreed on the loan, the last one (arrears.domain.plans): ACTIVE while it is
     # kept (with the PLAN hold), else how it ended (BROKEN, COMPLETED); None = never had one.
     plan: RepaymentPlan | None = None

@@ -432,12 +432,11 @@ def _send(
     `stated` is what every channel states about the debt (DPD, bucket, amount due at `at`).
 
     Hand-off bodies carry only what their recipient needs (docs/contracts.md, "Hand-offs"): never a
-    name, phone, e-mail or address, except the SMS/e-mail to the debtor themself.
+    name, phone, e-mail or address, except the SMS/e-mail to the debtor themself. The borrower has
+    the channel's contact point (`missing_contact_point` was judged before).
     """
     if action.channel is Channel.SMS:
         message = _message(action, borrower, loan, at, pack, ports, stated)
-        if not borrower.phone:
-            raise ValueError("borrower has no phone number on file")
         return _once(
             ports,
             action.action_id,
@@ -447,8 +446,6 @@ def _send(
         )
     if action.channel is Channel.EMAIL:
         message = _message(action, borrower, loan, at, pack, ports, stated)
-        if not borrower.email:
-            raise ValueError("borrower has no e-mail address on file")
         payload = {
             "to": borrower.email,
             "language": message.language,

@@ -160,12 +160,15 @@ def ensure_validation_notice(
         once(notice_key(loan.loan_id), lambda: reminders.publish(payload, attributes))
     except SendUnconfirmed as unconfirmed:
         reason = str(unconfirmed)
-    recorded = loans.record_validation_notice(loan.loan_id, at, ends, message.sha256, action.action_id)
+    recorded = loans.record_validation_notice(
+        loan.loan_id, at, ends, message.sha256, action.action_id, itemization.current_minor
+    )
     stored = loan.with_changes(
         validation_notice_at=recorded.at,
         validation_period_ends=recorded.period_ends,
         validation_notice_sha256=recorded.sha256,
         validation_notice_action=recorded.action_id,
+        validation_notice_amount_minor=recorded.amount_minor,
     )
     contacts.record(
         _record(
@@ -195,12 +198,12 @@ def _record(
 ) -> ContactRecord:
     """The notice's contact record, from what the loan stored (its instant and hash), with the
     frequency limits its slot was counted under (`counted`): the DPD at the notice's instant and the
-    current amount it itemized (`stated`; rebuilt by a redelivery: the loan's DPD and the carrying
-    action's amount, as the run that sent it may have died before writing it)."""
+    current amount it itemized (`stated`; rebuilt by a redelivery, whose run may have died before
+    writing it: the loan's DPD and the amount the loan keeps as itemized)."""
     at = loan.validation_notice_at
     if at is None:
         raise ValueError(f"loan {loan.loan_id} has no validation notice recorded")
-    figures = stated or StatedFigures(loan.dpd, loan.bucket, action.amount_due_minor)
+    figures = stated or StatedFigures(loan.dpd, loan.bucket, loan.validation_notice_amount_minor)
     delivery = delivery or delivery_for(borrower)
     zone = borrower.timezone or pack.business_timezone
     local = at.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()
