@@ -944,6 +944,7 @@ def test_in_massachusetts_a_text_waits_while_the_call_task_may_use_the_last_slot
     assert ("ma_calls_texts_7_days", "PASS") in voicemail.rules_checked
     attempt = next(c for c in contacts_of(container, loan.loan_id) if c.get("task_id") == task.action_id)
     assert "US-MA@2026.1" in attempt["rule_pack"]
+    assert attempt["zones_checked"] == ["America/New_York"]  # a 617 number: the address zone only
     # After the task: two calls in seven days, so the text waits until the first leaves the window.
     later = dispatch_at(text.action_id, utc(2026, 3, 9, 14, 0), ports)
     assert later.status is ActionStatus.DEFERRED

@@ -219,6 +219,31 @@ def test_an_attempt_outside_the_contact_window_is_a_breach_in_the_borrowers_zone
     assert rules == (("contact_hours", "FAIL"),)
 
 
+def test_an_attempt_lawful_at_the_address_is_a_breach_where_the_phone_is() -> None:
+    """A Los Angeles address and a 212 (New York) number: 20:30 in Los Angeles is 23:30 in New York,
+    outside 08:00-21:00 there (12 CFR 1006.6(b)(1)(i): the consumer's location, which the collector
+    may not know: lawful only if lawful in every zone the consumer may be in)."""
+    us = rule_pack_in_force("US-REGF", _utc(11, 3, 30))
+    law = ((us.contact_start, us.contact_end),)
+    at = _utc(11, 3, 30)  # 20:30 on 10 March in Los Angeles (PDT), 23:30 in New York
+
+    breach, rules = judge_attempt(
+        CallLedger("B"),
+        us.call_limits,
+        _attempt("X", at),
+        "America/Los_Angeles",
+        law,
+        other_zones=(("America/New_York", law),),
+    )
+    lawful_at_home, _ = judge_attempt(
+        CallLedger("B"), us.call_limits, _attempt("X", at), "America/Los_Angeles", law
+    )
+
+    assert breach == "call outside the contact window 08:00-21:00 in America/New_York"
+    assert rules == (("contact_hours", "FAIL"),)
+    assert lawful_at_home == ""
+
+
 def test_a_conversation_needs_the_borrower_on_the_line() -> None:
     with pytest.raises(ValueError, match="conversation"):
         CallAttempt("C", "T", 1, _utc(10), CallResult.CONNECTED_OTHER, conversation=True)

@@ -91,18 +91,27 @@ def judge_attempt(
     *,
     contact_limits: tuple[ContactLimit, ...] = (),
     loan_id: str = "",
+    other_zones: tuple[tuple[str, tuple[Window, ...]], ...] = (),
 ) -> tuple[str, RulesChecked]:
     """Judge an attempt at the instant it started: `("", rules)` when lawful, else `(why, rules)`.
 
     `before` is the borrower's ledger before this attempt (`CallLedger.before`), `windows` the local
-    contact windows in force then (the pack's hours narrowed by the borrower's preference, `contact_windows`).
+    contact windows in force then (the pack's hours narrowed by the borrower's preference, `contact_windows`)
+    in `timezone`, the address zone; `other_zones` the other zones the borrower may be in (their
+    phone's area code: `zone_windows_for`) with theirs: the hours must hold in each, as when the task
+    was queued.
     Rules, in order: `contact_hours`, then the frequency limits of the composed pack naming calls
     (`contact_limits`, about the task's debt `loan_id`: Massachusetts' 2 in 7 days per debt) and the
     call limits of `check_call` (sources in `CallLimits` and each limit's citation).
     """
     at = attempt.started_at
-    if next_window_instant(at, timezone, windows) is not None:
-        return f"call outside the contact window {format_windows(windows)}", (("contact_hours", FAIL),)
+    for zone, zone_windows in ((timezone, windows), *other_zones):
+        if next_window_instant(at, zone, zone_windows) is not None:
+            where = "" if zone == timezone else f" in {zone}"
+            return (
+                f"call outside the contact window {format_windows(zone_windows)}{where}",
+                (("contact_hours", FAIL),),
+            )
     rules: RulesChecked = (("contact_hours", PASS),)
     check = check_call(before, limits, at, timezone, contact_limits=contact_limits, loan_id=loan_id)
     if not check.allowed:

@@ -22,7 +22,7 @@ from arrears.domain.actions import Action, ActionStatus, ContactRecord, reported
 from arrears.domain.behaviour import record_call
 from arrears.domain.call_attempts import CallAttempt, CallResult, judge_attempt
 from arrears.domain.call_limits import KEEP_FOR, CallLedger, allowance
-from arrears.domain.compliance import contact_windows
+from arrears.domain.compliance import contact_windows, zone_windows_for
 from arrears.domain.loans import Loan
 from arrears.domain.strategy import Channel
 from arrears.domain.verdicts import RulesChecked
@@ -118,6 +118,7 @@ def attempt_contact(
     rule_pack: str,
     breach: str,
     rules_checked: RulesChecked,
+    zones_checked: tuple[str, ...] = (),
 ) -> ContactRecord:
     """The contact record of one attempt: the task's action, the attempt's facts and its judgement.
 
@@ -138,6 +139,7 @@ def attempt_contact(
         result=attempt.result.value,
         conversation=attempt.conversation,
         collector_ids=attempt.staff_ids,
+        zones_checked=zones_checked,
     )
 
 
@@ -171,6 +173,10 @@ def report_call_attempt(attempt: CallAttempt, ports: DispatchPorts) -> CallOutco
         else ((pack.contact_start, pack.contact_end),)
     )
     limits, contact_limits = pack.call_limits, pack.contact_limits
+    # Every zone the borrower may be in (address first, then their phone's): the hours hold in each.
+    zones = (
+        zone_windows_for(pack, borrower, ports.phone_zones(borrower.phone)) if borrower is not None else ()
+    )
     applied: list[CallOutcomeResult] = []
 
     def close(counted: CallLedger) -> str | None:
@@ -202,11 +208,24 @@ def report_call_attempt(attempt: CallAttempt, ports: DispatchPorts) -> CallOutco
         )
         before = read.before(attempt.started_at, attempt.call_id)
         breach, rules = judge_attempt(
-            before, limits, attempt, timezone, windows, contact_limits=contact_limits, loan_id=action.loan_id
+            before,
+            limits,
+            attempt,
+            timezone,
+            windows,
+            contact_limits=contact_limits,
+            loan_id=action.loan_id,
+            other_zones=zones[1:],
         )
         ports.contacts.record_report(
             attempt_contact(
-                action, attempt, timezone=timezone, rule_pack=pack.ref, breach=breach, rules_checked=rules
+                action,
+                attempt,
+                timezone=timezone,
+                rule_pack=pack.ref,
+                breach=breach,
+                rules_checked=rules,
+                zones_checked=tuple(zone for zone, _ in zones),
             )
         )
         closed = _holds_task(read, attempt.task_id) and not _holds_task(written, attempt.task_id)
