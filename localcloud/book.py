@@ -224,6 +224,9 @@ def _priced(loan: Loan, borrower: Borrower, rates: tuple[int, ...], fees: tuple[
     raise ContractOverCap(f"loan {loan.loan_id}: no price of the book fits the cap")
 
 
+WA_SECOND_LOAN_DUE_AFTER_START = 3
+
+
 def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
     """`size` loans whose first due dates fall between 75 days before and 45 days after `start`.
 
@@ -231,7 +234,8 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
     first payment is returned (reversed) a few days later, loan 1 (a US cash loan) is charged off
     just before the run and paid after it (a recovery), loan 2's US borrower opted out of every
     contact channel and reaches the bureau step untold (`OPTED_OUT_EVERYWHERE`). One borrower in
-    every eight holds three loans; the first such US borrower lives in Washington (`_in_washington`).
+    every eight holds three loans; the first such US borrower lives in Washington (`_in_washington`),
+    and their second loan falls due on the run's third day (its first text waits with its notice).
     """
     rng = random.Random(seed)
     entries: list[BookEntry] = []
@@ -263,6 +267,12 @@ def generate_book(size: int, seed: int, start: date) -> list[BookEntry]:
         elif n == 2:
             behaviour, instalments = Behaviour.NEVER, 1
             first_due = start - timedelta(days=OPTED_OUT_DPD_AT_START)
+        elif n % 8 == 6 and borrower.region == "WA":
+            # The Washington household's second loan falls due 3 days after the run starts: its first
+            # reminder comes that first morning, when the first loan's reminder and the validation
+            # notice it carried have taken two of the week's three communications (RCW 19.16.250),
+            # so it waits with its own notice (`communications_waiting_for_their_notice`).
+            first_due = start + timedelta(days=WA_SECOND_LOAN_DUE_AFTER_START)
         disbursed = first_due - timedelta(days=cash_days if instalments == 1 else 30)
         principal = rng.randrange(50, 2_000) * 1_000  # 500.00 to 19,990.00 in minor units
         contract = Loan(

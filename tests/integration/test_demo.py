@@ -473,6 +473,9 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     }
     assert layers["checked_in_several_zones"] > 0
     assert demo.summary["validation_notices"]["counted_under_limits"].get("wa_communications_week", 0) > 0
+    # The household's second loan falls due the run's third day: its first reminder finds one of the
+    # week's three left, not two for itself and its notice, and waits with it (localcloud.book).
+    assert demo.summary["validation_notices"]["communications_waiting_for_their_notice"] >= 1
     lines = [
         json.loads(line)
         for path in (demo.out / "archive").rglob("*.jsonl.gz")
