@@ -250,14 +250,13 @@ def audit_contact_limits(
         records.sort(key=lambda c: c.at)
         contacts = [c for c in records if c.channel]
         latest = ""  # the layers of the dispatcher's latest judgement of this borrower so far
-        seen = 0
+        counted = 0  # how many of `contacts` this record and those before it are
         for record in records:
             if record.judged_by_dispatcher:
                 latest = record.rule_pack
             if not record.channel:
                 continue
-            n = seen
-            seen += 1
+            counted += 1
             refs = f"{record.rule_pack}+{latest}" if latest else record.rule_pack
             limits = {limit.rule: limit for limit in limits_of(refs) if record.channel in limit.channels}
             audit.judged += bool(limits)
@@ -265,7 +264,7 @@ def audit_contact_limits(
                 since = record.at - timedelta(days=limit.days)
                 count = sum(
                     1
-                    for earlier in contacts[: n + 1]
+                    for earlier in contacts[:counted]
                     if earlier.channel in limit.channels
                     and earlier.at > since
                     and (limit.scope is Scope.PER_BORROWER or earlier.loan_id == record.loan_id)
