@@ -55,6 +55,22 @@ def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
     return counts
 
 
+def report_compliance(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What report.html's "held back" section states beside its table, from summary.json's sections:
+    the archive's recount of the call caps and the frequency limits (`dialer.*_from_archive`) and
+    the figures the sends stated (`stated_figures`)."""
+    caps = summary["dialer"]["call_caps_from_archive"]
+    limits = summary["dialer"]["contact_limits_from_archive"]
+    return {
+        "call_attempts": caps["attempts"],
+        "call_cap_violations": caps["violations_total"],
+        "contacts_judged_by_limits": limits["contacts_judged"],
+        "limit_violations": limits["violations_total"],
+        "highest_count_by_rule": limits["highest_count_by_rule"],
+        "stated": summary["stated_figures"],
+    }
+
+
 def write_outcomes(
     *,
     cloud: LocalCloud,

@@ -90,8 +90,10 @@ SELECT loan_id, jurisdiction, strategy_arm, disbursed_on, changed_on, from_state
 FROM arrears_reporting.transition_snapshots
 WHERE snapshot_on = (SELECT max(snapshot_on) FROM arrears_reporting.completed_snapshots);
 
+-- held_by: the rule the record's receipt failed (NULL when none), as the local DuckDB view computes it.
 CREATE OR REPLACE VIEW arrears_reporting.contacts AS
-SELECT contact_id, loan_id, channel, status, occurred_at, strategy, jurisdiction, dt
+SELECT contact_id, loan_id, channel, status, occurred_at, strategy, decided_by,
+       regexp_extract(array_join(rules_checked, ','), '([a-z0-9_.]+):FAIL', 1) AS held_by, jurisdiction, dt
 FROM arrears_archive.contacts;
 
 CREATE OR REPLACE VIEW arrears_reporting.plan_events AS

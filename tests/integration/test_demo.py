@@ -372,7 +372,20 @@ def test_the_outcomes_count_the_handlers_requests_and_price_them(demo: DemoRun) 
     assert sum(arm["loans"] for arm in cn.values()) == sum(
         1 for loan in demo.summary["final_loans"] if loan["jurisdiction"] == "CN"
     )
-    assert (demo.out / "report.html").exists()
+    # The report's "held back" table: every rule that stopped a contact, with the deciding layer's
+    # own source (none uncited), and the archive's recount of the caps and limits beside it.
+    from arrears_report.tables import open_local, run
+
+    page = (demo.out / "report.html").read_text()
+    start = page.index('<h2 id="held">')
+    held = page[start : page.index("<h2", start + 1)]
+    assert "citation not recorded" not in held
+    assert "RCW 19.16.250" in held  # the Washington household's weekly limit held its contacts
+    assert "Arrears&#39; own check: one call task open per borrower" in held
+    assert "Recounted from the archive" in held
+    rows = run(open_local(demo.out / "data", demo.out / "archive"), "held")
+    assert len(rows) > 5
+    assert held.count("<tr><td>") == len(rows)
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -82,7 +82,8 @@ rule_packs:
     contact_hours: {start: "08:00", end: "21:00"}
     retention_years: 3
     field_visit: {enabled: false}
-    citations: {contact_hours: "policy P-2"}
+    citations: {contact_hours: "policy P-2", stop_hold: "t", cease_contact: "t", dispute_open: "t",
+      channel_opt_out: "t", hardship: "t", repayment_plan: "t", promise_to_pay: "t"}
     bureau_precondition: {citation: "policy P-1", wait_days: 14, notice_channels: [%s]}
 """
 

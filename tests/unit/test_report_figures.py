@@ -122,6 +122,12 @@ def export(tmp_path: Path) -> tuple[Path, Path]:
                 "strategy": "cn-consumer@1#x",
                 "dpd": 1,
                 "borrower_token": "t",
+                # a receipt: a deferred contact names the rule and the layer that held it
+                **(
+                    {"rules_checked": ["loan_open:PASS", "hardship:FAIL"], "decided_by": "CN@2026.1"}
+                    if status == "DEFERRED"
+                    else {"rules_checked": ["loan_open:PASS"], "decided_by": ""}
+                ),
             }
         )
     for (day, batch), rows in files.items():
@@ -414,3 +420,50 @@ def test_the_cure_curve_never_falls_when_younger_episodes_cure_faster() -> None:
         pytest.approx(two_of_four.low, abs=1e-6),
         pytest.approx(two_of_four.high, abs=1e-6),
     )
+
+
+def test_contacts_held_back_per_rule_cite_the_deciding_layers_source(tmp_path: Path) -> None:
+    """held.sql counts each decision once (a record archived twice too) per jurisdiction, deciding
+    layer, failed rule and outcome; the figures cite that layer's source, or say what Arrears' own
+    check requires. C4 of the shared export: deferred by CN's hardship rule."""
+    data, archive = export(tmp_path)
+    folder = archive / "contacts" / "jurisdiction=US-REGF" / "dt=2026-03-09"
+    folder.mkdir(parents=True)
+    common = {"channel": "SMS", "occurred_at": "2026-03-09T02:00:00Z", "strategy": "s@1#x", "dpd": 9}
+    held = [
+        ("H1", "L6", "DEFERRED", "US-WA@2026.1", ["loan_open:PASS", "wa_communications_week:FAIL"]),
+        ("H2", "L6", "DEFERRED", "US-WA@2026.1", ["loan_open:PASS", "wa_communications_week:FAIL"]),
+        ("H3", "L6", "SUPPRESSED", "", ["loan_open:PASS", "contact_point_on_file:FAIL"]),
+        ("H4", "L6", "DEFERRED", "US-REGF@2026.1", ["loan_open:PASS", "contact_hours:FAIL"]),
+        ("H5", "L6", "SENT", "", ["loan_open:PASS", "contact_hours:PASS"]),
+    ]
+    rows = [
+        {**common, "contact_id": c, "loan_id": loan, "status": s, "decided_by": by, "rules_checked": rules}
+        for c, loan, s, by, rules in held
+    ]
+    for name, batch in (("a", rows), ("b", rows[:1])):  # H1 archived twice: counted once
+        (folder / f"{name}.jsonl.gz").write_bytes(
+            gzip.compress("".join(json.dumps(r) + "\n" for r in batch).encode())
+        )
+    figures = build_figures(data, archive, as_of=date(2026, 3, 31))
+    found = {(r["decided_by"], r["rule"], r["status"]): (r["records"], r["loans"]) for r in figures["held"]}
+    assert found == {
+        ("CN@2026.1", "hardship", "DEFERRED"): (1, 1),
+        ("US-WA@2026.1", "wa_communications_week", "DEFERRED"): (2, 1),
+        ("(Arrears)", "contact_point_on_file", "SUPPRESSED"): (1, 1),
+        ("US-REGF@2026.1", "contact_hours", "DEFERRED"): (1, 1),
+    }
+    sources = {r["rule"]: r["source"] for r in figures["held"]}
+    assert sources["wa_communications_week"].startswith("RCW 19.16.250")
+    assert sources["contact_hours"].startswith("12 CFR 1006.6(b)(1)(i)")
+    assert sources["contact_point_on_file"].startswith("Arrears' own check: the borrower has the contact")
+    assert sources["hardship"].startswith("Lender policy LENDER-CN-HS-1")
+    page = render({**figures, "cost": None}, {"start": "2026-03-01", "days": 31, "seed": 7})
+    assert "RCW 19.16.250" in page
+    assert '<h2 id="held">' in page
+
+
+def test_a_layer_the_rules_do_not_hold_is_reported_uncited() -> None:
+    rows = [{"jurisdiction": "CN", "decided_by": "CN@1999.1", "rule": "hardship", "status": "DEFERRED"}]
+    held = F.held_figures(rows, lambda layer, rule: "citation not recorded", {})
+    assert held[0]["source"] == "citation not recorded"

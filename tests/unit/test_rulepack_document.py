@@ -22,7 +22,8 @@ rule_packs:
     contact_hours: {{start: "08:00", end: "{end}"}}
     retention_years: 5
     field_visit: {{enabled: true, min_collectors: 2}}
-    citations: {{contact_hours: "test source"}}
+    citations: {{contact_hours: "test source", stop_hold: "t", cease_contact: "t", dispute_open: "t",
+      channel_opt_out: "t", hardship: "t", repayment_plan: "t", promise_to_pay: "t"}}
 """
 
 

@@ -13,9 +13,16 @@ from arrears.adapters.phone_zones import zones_of_number
 from arrears.config.rulepacks import RulePackError, bundled_rule_packs, parse_rule_packs
 from arrears.domain.borrowers import Borrower
 from arrears.domain.call_limits import CallLedger, CallLimits, ContactLimit, Scope, check_call, with_attempt
-from arrears.domain.compliance import SendDecision, closes_everywhere, contact_zones, gate, zone_windows_for
+from arrears.domain.compliance import (
+    HOLD_RULES,
+    SendDecision,
+    closes_everywhere,
+    contact_zones,
+    gate,
+    zone_windows_for,
+)
 from arrears.domain.loans import Instalment, Loan
-from arrears.domain.rulepacks import DeployerRole, PackSettings, RulePackHistory
+from arrears.domain.rulepacks import CALL_LIMIT_RULES, NOT_CITED, DeployerRole, PackSettings, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.verdicts import Verdict
 
@@ -93,7 +100,9 @@ rule_packs:
     contact_hours: {start: "08:00", end: "21:00"}
     retention_years: 3
     field_visit: {enabled: false}
-    citations: {contact_hours: "12 CFR 1006.6(b)(1)(i)"}
+    citations: {contact_hours: "12 CFR 1006.6(b)(1)(i)", stop_hold: "t", cease_contact: "t",
+      dispute_open: "t",
+      channel_opt_out: "t", hardship: "t", repayment_plan: "t", promise_to_pay: "t"}
 overlays:
   - id: POLICY
     version: "1"
@@ -121,11 +130,24 @@ overlays:
     assert june.decided_by("contact_hours.start") == "POLICY@2"
 
 
+# Every hold rule (arrears.domain.compliance.HOLD_RULES) cited: a base pack must cite each.
+_HOLDS = ", ".join(f'{rule}: "t"' for rule in HOLD_RULES)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ("", "citations: no citation for ['contact_hours']"),
-        ('citations: {contact_hours: "x"}\n    collector_only: [dancing]', "collector_only: ['dancing']"),
+        (f"citations: {{{_HOLDS}}}", "citations: no citation for ['contact_hours']"),
+        # A base pack's hold rules decide receipts in its name: each needs its source too.
+        (
+            'citations: {contact_hours: "x", stop_hold: "x"}',
+            "citations: no citation for ['cease_contact', 'channel_opt_out', 'dispute_open', "
+            "'hardship', 'promise_to_pay', 'repayment_plan']",
+        ),
+        (
+            f'citations: {{contact_hours: "x", {_HOLDS}}}\n    collector_only: [dancing]',
+            "collector_only: ['dancing']",
+        ),
     ],
 )
 def test_every_rule_needs_its_citation(extra: str, message: str) -> None:
@@ -154,7 +176,8 @@ rule_packs:
     contact_hours: {start: "08:00", end: "21:00"}
     retention_years: 3
     field_visit: {enabled: false}
-    citations: {contact_hours: "x"}
+    citations: {contact_hours: "x", stop_hold: "t", cease_contact: "t", dispute_open: "t",
+      channel_opt_out: "t", hardship: "t", repayment_plan: "t", promise_to_pay: "t"}
 overlays:
   - {id: O, version: "1", effective_from: 2026-01-01, applies_to: {base: Y}}
 """
@@ -360,3 +383,40 @@ def test_a_dialer_is_told_to_call_before_the_first_zone_closes() -> None:
 
     # Queued at 08:00 in Los Angeles: 21:00 in New York (18:00 in Los Angeles) ends it.
     assert closes_everywhere(_utc(3, 10, 15, 0), windows) == _utc(3, 11, 1, 0)
+
+
+def test_every_rule_a_bundled_layer_decides_cites_its_source() -> None:
+    """A receipt's `decided_by` names a layer; the archive report cites that layer's source for the
+    rule that held the contact (`RulePackHistory.citation`). Every rule a bundled layer can decide:
+    the base's hold rules, contact hours, call caps, frequency limits, limitation period, bureau
+    precondition, validation period, field visits."""
+    history = bundled_rule_packs()
+    for jurisdiction in history:
+        for pack in history[jurisdiction]:
+            rules = {*HOLD_RULES, "contact_hours", "field_visits_enabled"}
+            rules |= {rule for attribute, rule in CALL_LIMIT_RULES if getattr(pack.call_limits, attribute)}
+            rules |= {limit.rule for limit in pack.contact_limits}
+            rules |= {"bureau_precondition"} if pack.bureau_precondition else set()
+            rules |= {"validation_period"} if pack.validation_notice else set()
+            rules |= {"limitation_period"} if pack.limitation or pack.time_barred_citation else set()
+            for rule in rules:
+                assert history.citation(pack.own_ref, rule) != NOT_CITED, (pack.own_ref, rule)
+    for versions in history.overlays.values():
+        for overlay in versions:
+            rules = {limit.rule for limit in overlay.contact_limits}
+            rules |= {"limitation_period"} if overlay.limitation else set()
+            rules |= {"contact_hours"} if overlay.contact_start or overlay.contact_end else set()
+            for rule in rules:
+                assert history.citation(overlay.ref, rule) != NOT_CITED, (overlay.ref, rule)
+
+
+def test_a_layer_cites_its_structured_rules_and_only_its_own() -> None:
+    history = bundled_rule_packs()
+    assert history.citation("US-MA@2026.1", "ma_calls_texts_7_days").startswith("940 CMR 7.04(1)(f)")
+    assert history.citation("US-MA@2026.1", "limitation_period").startswith("M.G.L. c. 260")
+    assert history.citation("US-REGF@2026.1", "limitation_period").startswith("12 CFR 1006.26(b)")
+    assert history.citation("US-REGF@2026.1", "bureau_precondition").startswith("12 CFR 1006.30(a)(1)")
+    assert history.citation("US-REGF@2026.1", "channel_opt_out").startswith("12 CFR 1006.14(h)(1)")
+    # A layer states no source for another layer's rule, and an unknown layer none at all.
+    assert history.citation("US-REGF@2026.1", "ma_calls_texts_7_days") == NOT_CITED
+    assert history.citation("US-XX@1", "contact_hours") == NOT_CITED

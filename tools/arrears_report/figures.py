@@ -17,7 +17,7 @@ data holds none of them.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -268,3 +268,22 @@ __all__ = [
     "roll_rate",
     "state_order",
 ]
+
+
+def held_figures(
+    rows: Iterable[Mapping[str, Any]], cite: Callable[[str, str], str], own_checks: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The rows of `held.sql` (per jurisdiction, deciding layer, rule and outcome: `records`,
+    `loans`) with `source`: what the layer cites for the rule (`cite(layer, rule)`:
+    `RulePackHistory.citation`), or for Arrears' own checks and the borrower's preferred hours (no
+    layer) what the check requires (`own_checks`, `arrears.domain.compliance.OWN_CHECKS`), marked so.
+    """
+    figures = []
+    for row in rows:
+        layer, rule = str(row["decided_by"]), str(row["rule"])
+        if layer in ("", "borrower"):
+            source = f"Arrears' own check: {own_checks.get(rule, 'not described')}"
+        else:
+            source = cite(layer, rule)
+        figures.append({**row, "decided_by": layer or "(Arrears)", "source": source})
+    return figures

@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from arrears.config.rulepacks import bundled_rule_packs
+from arrears.domain.compliance import OWN_CHECKS
 from arrears_report import figures as F
 from arrears_report.cost import run_cost
 from arrears_report.stats import Proportion, wilson
@@ -54,6 +56,7 @@ def build_figures(
             "contacts",
             "recoveries",
             "plans",
+            "held",
         )
     }
     loans = sum(int(r["loans"]) for r in rows["book"])
@@ -123,6 +126,8 @@ def build_figures(
         "contacts": rows["contacts"],
         "recoveries": F.recovery_figures(rows["recoveries"]),
         "plans": F.plan_figures(rows["plans"]),
+        # Who held contacts back and under which source (the deployed rule packs' own citations).
+        "held": F.held_figures(rows["held"], bundled_rule_packs().citation, OWN_CHECKS),
         "not_measured": None
         if behaviour is not None
         else (

@@ -9,7 +9,8 @@ string (they compare as dates) and only functions both engines have are used (`d
 * `loans`: one row per loan (`arrears.usecases.reporting_export.loan_row`), no borrower id, no
   personal data.
 * `transitions`: one row per bucket transition (`arrears.usecases.reporting_export.transition_rows`).
-* `contacts`: the contact archive, one row per contact (a record archived twice counted once).
+* `contacts`: the contact archive, one row per contact (a record archived twice counted once), with
+  `held_by`: the rule that held the contact back (DEFERRED, SUPPRESSED, CANCELLED; `HELD_BY`).
 * `plan_events`: the archive's repayment-plan records (`plans/`, one per event: agreed, an instalment
   kept or missed, broken, completed; `arrears.domain.plans.plan_record`), flattened.
 * `plan_requests`: the archive's plan requests (`borrower-requests/plan/`: the borrower's or an
@@ -57,6 +58,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "status": "VARCHAR",
         "occurred_at": "VARCHAR",
         "strategy": "VARCHAR",
+        "decided_by": "VARCHAR",
     },
     # The archive's write-once JSON records (one object a file), flattened: `plan.plan_id`,
     # `plan.approval`, `details.decision` and `at` (as occurred_at) of the records.
@@ -78,7 +80,23 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
-QUERIES = ("book", "bucket_stock", "roll_rates", "episodes", "vintages", "contacts", "recoveries", "plans")
+# The contacts views' derived column: `held_by`, the rule the record's receipt failed
+# (`rules_checked`'s `<rule>:FAIL`; NULL on a record that failed none). Each engine's view computes it
+# with its own array function (DuckDB `array_to_string`, Athena `array_join`); the queries read it.
+HELD_BY = "held_by"
+HELD_BY_PATTERN = "([a-z0-9_.]+):FAIL"
+
+QUERIES = (
+    "book",
+    "bucket_stock",
+    "roll_rates",
+    "episodes",
+    "vintages",
+    "contacts",
+    "recoveries",
+    "plans",
+    "held",
+)
 
 # Where each archive record table lives, what its records hold (read_json columns) and how the view
 # flattens them: (glob under the archive, record columns, the view's select list).
@@ -147,18 +165,21 @@ def open_local(data: Path, archive: Path) -> Any:
     contact_columns = ", ".join(COLUMNS["contacts"])
     if any((archive / "contacts").glob("*/*/*.jsonl.gz")):
         # As the Athena view: a record archived twice (a retried, re-split stream batch) counted once.
+        held_by = f"nullif(regexp_extract(array_to_string(rules_checked, ','), '{HELD_BY_PATTERN}', 1), '')"
+        read = _columns("contacts", {**COLUMNS["contacts"], "rules_checked": "VARCHAR[]"})
         view = (
-            f"CREATE VIEW contacts AS SELECT {contact_columns}, jurisdiction, dt FROM ("  # noqa: S608
-            " SELECT *, row_number() OVER (PARTITION BY jurisdiction, dt, contact_id ORDER BY filename)"
+            f"CREATE VIEW contacts AS SELECT {contact_columns}, {held_by} AS {HELD_BY}, jurisdiction, dt"  # noqa: S608
+            " FROM (SELECT *, row_number() OVER (PARTITION BY jurisdiction, dt, contact_id ORDER BY filename)"
             " AS copy"
             f" FROM read_json('{pattern}', format = 'newline_delimited', hive_partitioning = true,"
-            f" filename = true, columns = {_columns('contacts')})) WHERE copy = 1"
+            f" filename = true, columns = {read})) WHERE copy = 1"
         )
         con.execute(view)
     else:
         con.execute(
             "CREATE VIEW contacts AS SELECT "
             + ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in COLUMNS["contacts"].items())
+            + f", CAST(NULL AS VARCHAR) AS {HELD_BY}"
             + ", CAST(NULL AS VARCHAR) AS jurisdiction, CAST(NULL AS VARCHAR) AS dt WHERE false"
         )
     for table, (glob, record, select) in _RECORDS.items():
@@ -180,4 +201,4 @@ def run(con: Any, name: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-__all__ = ["COLUMNS", "QUERIES", "open_local", "query_text", "run"]
+__all__ = ["COLUMNS", "HELD_BY", "HELD_BY_PATTERN", "QUERIES", "open_local", "query_text", "run"]

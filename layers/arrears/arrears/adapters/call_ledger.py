@@ -33,6 +33,7 @@ from arrears.domain.call_limits import (
     without_attempt,
     without_task,
 )
+from arrears.domain.compliance import ONE_CALL_TASK_RULE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -238,7 +239,7 @@ class CallLedgerRepository:
             task = ledger.task_open(at)
             if task is not None and task.task_id != task_id:
                 return None, TaskOpening(
-                    LimitCheck(False, "one_call_task", "a call task is open"), None, task
+                    LimitCheck(False, ONE_CALL_TASK_RULE, "a call task is open"), None, task
                 )
             if task is not None:  # our own task, opened by an earlier try of this record: send it
                 allowed = allowance(

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
+from arrears.domain.compliance import HOLD_RULES
 from arrears.domain.limitation import LimitationRule
 from arrears.domain.optouts import ReplyKeywords, normalise_keyword
 from arrears.domain.retention import RetentionFrom
@@ -109,8 +110,9 @@ class _Settings(BaseModel):
 
 
 def _rules_set(pack: _Pack | _Overlay) -> set[str]:
-    """The rule names a layer sets, each of which needs a citation."""
-    rules: set[str] = set()
+    """The rule names a layer sets, each of which needs a citation: a base pack's hold rules
+    (`HOLD_RULES`, which every receipt attributes to the base), its contact hours and call caps."""
+    rules: set[str] = set(HOLD_RULES) if isinstance(pack, _Pack) else set()
     if pack.contact_hours is not None:
         rules.add("contact_hours")
     if pack.call_caps is not None:

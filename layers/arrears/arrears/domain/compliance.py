@@ -36,7 +36,10 @@ from arrears.domain.validation_notice import VALIDATION_PERIOD_RULE, in_validati
 from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 
 __all__ = [
+    "CONTACT_POINT_RULE",
     "HOLD_RULES",
+    "ONE_CALL_TASK_RULE",
+    "OWN_CHECKS",
     "HoldCheck",
     "SendDecision",
     "cancellation",
@@ -333,6 +336,25 @@ CONTACT_POINTS: dict[Channel, tuple[str, str]] = {
     Channel.CALL_TASK: ("phone", "phone number"),
     Channel.EMAIL: ("email", "e-mail address"),
 }
+
+
+ONE_CALL_TASK_RULE = "one_call_task"
+"""One call task open per borrower at a time (the dialer works one): a second waits (DEFERRED)."""
+
+OWN_CHECKS: dict[str, str] = {
+    "loan_open": "the loan is still open (not repaid or written off), else the contact is CANCELLED",
+    "still_overdue": (
+        "the instalment the contact was planned for is still the one in collection, else CANCELLED"
+    ),
+    DUE_DATE_AHEAD_RULE: "a reminder that announces a due date goes only before that date, else CANCELLED",
+    CONTACT_POINT_RULE: "the borrower has the contact point the channel needs on file, else SUPPRESSED",
+    ONE_CALL_TASK_RULE: "one call task open per borrower at a time, else DEFERRED until it closes",
+    "preferred_hours": "the borrower's own preferred hours, inside the law's, else DEFERRED",
+}
+"""Arrears' own checks, rule name -> what it requires: receipts record them like rules, but they are
+the product's (a contact must still be true, reachable and workable), not a rule of any pack, so no
+layer decides them (`decided_by` "" or, for `preferred_hours`, "borrower") and no law is cited.
+Every other rule a receipt records belongs to a layer that cites its source (docs/compliance.md)."""
 
 
 def missing_contact_point(channel: Channel, borrower: Borrower) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time
 from enum import StrEnum
 
-from arrears.domain.bureau import BureauPrecondition
+from arrears.domain.bureau import BUREAU_PRECONDITION_RULE, BureauPrecondition
 from arrears.domain.call_limits import CallLimits, ContactLimit
 from arrears.domain.limitation import LIMITATION_RULE, LimitationRule
 from arrears.domain.optouts import ReplyKeywords
@@ -153,7 +153,23 @@ class RulePack:
         for name, source in self.sources:
             if name == rule:
                 return source
-        return RuleSource(self.own_ref, dict(self.citations).get(rule, "citation not recorded"))
+        return RuleSource(self.own_ref, self.citation(rule))
+
+    def citation(self, rule: str) -> str:
+        """This layer's own source for `rule` (a rule name as receipts record it): its `citations`
+        entry, else the citation a structured rule carries (a frequency limit, the limitation period
+        or the rule against suing on a time-barred debt, the bureau precondition, the validation
+        notice, the opt-out notice); `NOT_CITED` when the layer names none."""
+        own = _cited(rule, self.citations, self.contact_limits, self.limitation)
+        if own:
+            return own
+        structured = {
+            LIMITATION_RULE: self.time_barred_citation,
+            BUREAU_PRECONDITION_RULE: self.bureau_precondition.citation if self.bureau_precondition else "",
+            "validation_notice": self.validation_notice.citation if self.validation_notice else "",
+            "opt_out_notice": self.opt_out_notice.citation if self.opt_out_notice else "",
+        }
+        return structured.get(rule) or NOT_CITED
 
     def decided_by(self, rule: str) -> str:
         """`<layer>@<version>` of the layer whose rule `rule` decided (for receipts and metrics)."""
@@ -211,13 +227,36 @@ class Overlay:
         return f"{self.overlay_id}@{self.version}"
 
     def citation(self, rule: str) -> str:
-        return dict(self.citations).get(rule, "citation not recorded")
+        """This overlay's source for `rule`: its `citations` entry, else its frequency limit's or
+        limitation period's citation; `NOT_CITED` when it names none."""
+        return _cited(rule, self.citations, self.contact_limits, self.limitation) or NOT_CITED
 
     def applies(self, address_state: str, role: DeployerRole) -> bool:
         """Whether this overlay binds a borrower whose address is in `address_state` (two-letter code)."""
         if self.roles and role not in self.roles:
             return False
         return not self.address_states or address_state.upper() in self.address_states
+
+
+NOT_CITED = "citation not recorded"
+"""What a layer answers for a rule it states no source for."""
+
+
+def _cited(
+    rule: str,
+    citations: tuple[tuple[str, str], ...],
+    limits: tuple[ContactLimit, ...],
+    limitation: LimitationRule | None,
+) -> str:
+    """A layer's `citations` entry for `rule`, else its frequency limit's or limitation period's
+    citation; "" when none."""
+    for name, citation in citations:
+        if name == rule:
+            return citation
+    for limit in limits:
+        if limit.rule == rule:
+            return limit.citation
+    return limitation.citation if rule == LIMITATION_RULE and limitation is not None else ""
 
 
 CALL_LIMIT_RULES = (
@@ -261,18 +300,15 @@ def compose(base: RulePack, overlays: Iterable[Overlay]) -> RulePack:
     pack = base
     if base.settings.deployer_role is DeployerRole.CREDITOR:
         pack = _without_collector_duties(base)
-    cite = dict(base.citations)
     own = base.own_ref
     sources: dict[str, RuleSource] = {}
     if (pack.contact_start, pack.contact_end) != (time(0), time.max):
         for bound in ("contact_hours.start", "contact_hours.end"):
-            sources[bound] = RuleSource(own, cite.get("contact_hours", "citation not recorded"))
+            sources[bound] = RuleSource(own, base.citation("contact_hours"))
     for attribute, rule in CALL_LIMIT_RULES:
         if getattr(pack.call_limits, attribute) is not None:
-            sources[rule] = RuleSource(own, cite.get(rule, "citation not recorded"))
-    sources["field_visits_enabled"] = RuleSource(
-        own, cite.get("field_visits_enabled", "citation not recorded")
-    )
+            sources[rule] = RuleSource(own, base.citation(rule))
+    sources["field_visits_enabled"] = RuleSource(own, base.citation("field_visits_enabled"))
     limits = list(pack.contact_limits)
     start, end, call_limits, visits = (
         pack.contact_start,
@@ -395,6 +431,20 @@ class RulePackHistory(Mapping[str, tuple[RulePack, ...]]):
             for limit in overlay.contact_limits
         ]
         return tuple(limits)
+
+    def citation(self, layer: str, rule: str) -> str:
+        """The source layer `layer` (`<id>@<version>`, as a receipt's `decided_by` names it) states for
+        `rule`; `NOT_CITED` when the layer is not in this history or names none. What a report of
+        the archive cites beside each rule that held a contact back."""
+        for versions in self._history.values():
+            for pack in versions:
+                if pack.own_ref == layer:
+                    return pack.citation(rule)
+        for layered in self.overlays.values():
+            for overlay in layered:
+                if overlay.ref == layer:
+                    return overlay.citation(rule)
+        return NOT_CITED
 
     def __getitem__(self, jurisdiction: str) -> tuple[RulePack, ...]:
         return self._history[jurisdiction]

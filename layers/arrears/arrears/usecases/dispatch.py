@@ -46,6 +46,7 @@ from arrears.domain.compliance import (
     CONTACT_POINT_RULE,
     CONTACT_POINTS,
     END_OF_DAY,
+    ONE_CALL_TASK_RULE,
     SendDecision,
     closes_everywhere,
     contact_windows,
@@ -603,14 +604,14 @@ def _open_call_task(
     if opening.opened:
         return CallTaskOpening(
             True,
-            rules_checked=(*opening.check.rules_checked, ("one_call_task", "PASS")),
+            rules_checked=(*opening.check.rules_checked, (ONE_CALL_TASK_RULE, PASS)),
             allowance=opening.allowance,
         )
     layer = ""
     if opening.busy_with is not None:
         retry_at = opening.busy_with.expires_at
         reason = "another call task is open for this borrower"
-        rules: RulesChecked = (("one_call_task", "FAIL"),)
+        rules: RulesChecked = ((ONE_CALL_TASK_RULE, FAIL),)
     else:
         retry_at = opening.check.retry_at or at + timedelta(days=1)
         reason = opening.check.reason
