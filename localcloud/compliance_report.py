@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from arrears.domain.bureau import BUREAU_PRECONDITION_RULE
+from arrears.domain.compliance import NOTICE_FIRST_REASON
 from arrears.domain.validation_notice import NOTICE_WAITS
 from localcloud.book import OPTED_OUT_EVERYWHERE, BookEntry
 
@@ -51,7 +52,10 @@ def validation_notice_summary(
     loan contacted has one (`us_contacted_without_notice`, 0), no CN loan does; and the notices
     counted as a communication of their own under a frequency limit (`counted_under_limits`, by
     rule: Washington's weekly limit) with the communications that waited for their notice's slot
-    (`communications_waiting_for_their_notice`, DEFERRED records)."""
+    (`communications_waiting_for_their_notice`, DEFERRED records); the legal referrals that waited
+    for a notice posted ahead of them, their debt never communicated about
+    (`legal_waiting_for_a_first_notice`), and the US referrals sent with no notice before them
+    (`us_referred_without_notice`: 0 but under a request to cease contact)."""
     contacts = list(contacts)
     notices = [c for c in contacts if c.get("template_id") == "validation_notice"]
     per_loan: dict[str, int] = {}
@@ -88,6 +92,22 @@ def validation_notice_summary(
                     for rule in notice.get("rules_checked") or []
                     if not str(rule).startswith("validation_notice:")
                 ).items()
+            )
+        ),
+        # A referral on a debt never communicated about waits for the notice posted ahead of it;
+        # no US referral is ever sent before its debt's notice (the cease-contact case aside).
+        "legal_waiting_for_a_first_notice": sum(
+            1 for c in contacts if c.get("channel") == "LEGAL" and c.get("reason") == NOTICE_FIRST_REASON
+        ),
+        "us_referred_without_notice": sum(
+            1
+            for c in contacts
+            if c.get("channel") == "LEGAL"
+            and c.get("status") == "SENT"
+            and c.get("jurisdiction") == "US-REGF"
+            and not any(
+                n["loan_id"] == c["loan_id"] and str(n["occurred_at"]) <= str(c["occurred_at"])
+                for n in notices
             )
         ),
         "communications_waiting_for_their_notice": sum(

@@ -175,6 +175,14 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{status} {n}" for status, n in refused["then"].items())
                 + f" ({refused['judged_at_a_later_instant']} judged again at the retry's later instant)"
             )
+    notices = summary["validation_notices"]
+    print(
+        f"validation notices: {notices['sent']} sent ("
+        + ", ".join(f"{how} {n}" for how, n in notices["by_delivery"].items())
+        + f"), {notices['legal_held']} legal referral decision(s) held for the period "
+        f"({notices['legal_waiting_for_a_first_notice']} posting the notice first: never communicated "
+        f"about), {notices['us_referred_without_notice']} US referral(s) without a notice before"
+    )
     limits = summary["dialer"]["contact_limits_from_archive"]
     print(
         f"frequency limits:   {limits['contacts_judged']} contacts judged from the archive alone, "

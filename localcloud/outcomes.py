@@ -55,6 +55,14 @@ def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
     return counts
 
 
+def report_run(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What report.html states beside its figures, from summary.json's sections: the run, its legal
+    and bureau-file sections where the summary has them, and the compliance recount
+    (`report_compliance`)."""
+    run = {**summary["run"], **{key: summary[key] for key in ("legal", "bureau_files") if key in summary}}
+    return {**run, "compliance": report_compliance(summary)}
+
+
 def report_compliance(summary: Mapping[str, Any]) -> dict[str, Any]:
     """What report.html's "held back" section states beside its table, from summary.json's sections:
     the archive's recount of the call caps and the frequency limits (`dialer.*_from_archive`) and

@@ -679,7 +679,7 @@ def run_demo(
 
     from localcloud.bureau_report import bureau_files_summary
     from localcloud.lean import fast_moto
-    from localcloud.outcomes import report_compliance, write_outcomes
+    from localcloud.outcomes import report_run, write_outcomes
     from localcloud.requests import RequestCount
     from localcloud.rollback import counts as rollback_counts
 
@@ -729,12 +729,7 @@ def run_demo(
                 as_of=start + timedelta(days=days - 1),
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
-                run={
-                    **summary["run"],
-                    "legal": summary["legal"],
-                    "bureau_files": summary["bureau_files"],
-                    "compliance": report_compliance(summary),
-                },
+                run=report_run(summary),
                 behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.

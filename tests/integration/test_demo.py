@@ -32,7 +32,7 @@ from arrears.adapters.tables import all_items
 from arrears_cli import audit
 from localcloud.book import COURT_CASE, OLD_DEBT, generate_book
 from localcloud.emf import emf_points, emf_totals
-from localcloud.outcomes import write_outcomes
+from localcloud.outcomes import report_run, write_outcomes
 from localcloud.requests import RequestCount, sms_parts
 from localcloud.simulation import Simulation, export_archive, summarise
 
@@ -94,7 +94,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
                 as_of=START + timedelta(days=DAYS - 1),
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
-                run=summary["run"],
+                run=report_run(summary),
             )
             summary["final_loans"] = [
                 plain(item)
@@ -489,6 +489,8 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # The household's second loan falls due the run's third day: its first reminder finds one of the
     # week's three left, not two for itself and its notice, and waits with it (localcloud.book).
     assert demo.summary["validation_notices"]["communications_waiting_for_their_notice"] >= 1
+    # No US referral went before its debt's notice (one never communicated about posts it first).
+    assert demo.summary["validation_notices"]["us_referred_without_notice"] == 0
     lines = [
         json.loads(line)
         for path in (demo.out / "archive").rglob("*.jsonl.gz")

@@ -17,7 +17,8 @@ import pytest
 from arrears.adapters.container import Container
 from arrears.domain.actions import ActionStatus, ContactRecord
 from arrears.domain.calendar import format_utc
-from arrears.domain.loans import Loan
+from arrears.domain.compliance import NOTICE_FIRST_REASON
+from arrears.domain.loans import Holds, Loan
 from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import NOTICE_WAITS
 from arrears.usecases.dispatch import DispatchPorts
@@ -229,4 +230,90 @@ def test_only_the_action_that_carried_the_notice_writes_its_record_again(
     )
     later = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d10")
     assert dispatch_at(later.action_id, FIRST_TEXT + timedelta(days=91), ports).status is ActionStatus.SENT
+    assert notices(contacts_of(container, loan.loan_id)) == []
+
+
+EVERY_CHANNEL = frozenset({"SMS", "EMAIL", "CALL_TASK"})
+
+
+def test_a_legal_referral_on_a_debt_never_communicated_about_posts_the_notice_first_and_waits(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """Opted out of every channel, the borrower was never sent a communication, so never the notice:
+    a referral then would leave them no period to dispute in (12 CFR 1006.34(a)(1), 1006.38(b)). The
+    notice goes by post (no e-mail, no contact hours, no limit holds a letter), and the referral waits
+    until the day after its period: sent Tuesday 10 March, period to 16 April, referral 17 April.
+    The run that posted it dies before writing its record: the referral's redelivery writes it."""
+    published = subscribe(stack, "RemindersTopic")
+    base = us_regf_loan("L-VN-LEGAL")
+    loan = overdue(container, base, us_borrower(base, opted_out_channels=EVERY_CHANNEL))
+    legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
+    write = container.contacts.record
+
+    def dies_on_the_notice(record: ContactRecord) -> bool:
+        if record.template_id == "validation_notice":
+            raise ConnectionError("the run died")
+        return write(record)
+
+    with (
+        mock.patch.object(container.contacts, "record", side_effect=dies_on_the_notice),
+        pytest.raises(ConnectionError),
+    ):
+        dispatch_at(legal.action_id, FIRST_TEXT, ports)
+    assert notices(contacts_of(container, loan.loan_id)) == []
+
+    held = dispatch_at(legal.action_id, FIRST_TEXT + timedelta(minutes=5), ports)
+    assert held.status is ActionStatus.DEFERRED
+    assert "validation period open until 2026-04-16" in held.reason
+    (letter,) = published()  # posted once, whatever the retry
+    assert letter["delivery"] == "MAIL"
+    assert "To: Jane Doe" in letter["body"]
+    stored = container.loans.get(loan.loan_id)
+    assert stored is not None
+    assert (stored.validation_notice_at, stored.validation_period_ends) == (FIRST_TEXT, date(2026, 4, 16))
+    assert stored.validation_notice_action == legal.action_id
+    (record,) = notices(contacts_of(container, loan.loan_id))
+    assert (record["channel"], record["result"], record["occurred_at"]) == (
+        "LETTER",
+        "MAIL",
+        format_utc(FIRST_TEXT),
+    )
+    deferred = container.actions.get(legal.action_id)
+    assert deferred is not None
+    assert deferred.not_before == utc(2026, 4, 17, 12, 0)  # 08:00 in New York, the day after
+
+    assert dispatch_at(legal.action_id, utc(2026, 4, 17, 12, 0), ports).status is ActionStatus.SENT
+    assert published() == []  # no second notice
+    assert len(notices(contacts_of(container, loan.loan_id))) == 1
+
+
+def test_a_first_dispatch_of_a_never_told_debts_referral_says_why_it_waits(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    subscribe(stack, "RemindersTopic")
+    base = us_regf_loan("L-VN-LEGAL-2")
+    loan = overdue(container, base, us_borrower(base, opted_out_channels=EVERY_CHANNEL))
+    legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
+    held = dispatch_at(legal.action_id, FIRST_TEXT, ports)
+    assert held.status is ActionStatus.DEFERRED
+    assert held.reason == NOTICE_FIRST_REASON
+    deferred = container.actions.get(legal.action_id)
+    assert deferred is not None
+    assert deferred.last_outcome is not None
+    assert deferred.last_outcome.rules_checked[-1] == ("validation_period", "FAIL")
+    assert deferred.last_outcome.decided_by == "US-REGF@2026.1"
+
+
+def test_under_a_request_to_cease_contact_no_notice_is_posted_ahead_of_a_referral(
+    container: Container, ports: DispatchPorts, stack: LocalStack
+) -> None:
+    """A consumer who asked to cease contact may only be told a remedy is invoked (12 CFR
+    1006.6(c)(2)): no validation notice goes, and the referral (a remedy the pack allows) proceeds."""
+    published = subscribe(stack, "RemindersTopic")
+    base = replace(us_regf_loan("L-VN-CEASE"), holds=Holds(cease_contact=True))
+    loan = overdue(container, base, us_borrower(base, opted_out_channels=EVERY_CHANNEL))
+    assert loan.holds.cease_contact
+    legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
+    assert dispatch_at(legal.action_id, FIRST_TEXT, ports).status is ActionStatus.SENT
+    assert [m for m in published() if m.get("template_id") == "validation_notice" or "delivery" in m] == []
     assert notices(contacts_of(container, loan.loan_id)) == []

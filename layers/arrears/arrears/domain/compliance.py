@@ -38,10 +38,12 @@ from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 __all__ = [
     "CONTACT_POINT_RULE",
     "HOLD_RULES",
+    "NOTICE_FIRST_REASON",
     "ONE_CALL_TASK_RULE",
     "OWN_CHECKS",
     "HoldCheck",
     "SendDecision",
+    "after_validation_period",
     "cancellation",
     "check_holds",
     "closes_everywhere",
@@ -170,6 +172,23 @@ class SendDecision:
     # The IANA zones the contact hours were checked in: the address zone first, then the zones of
     # the borrower's phone numbers (never the numbers themselves).
     zones_checked: tuple[str, ...] = ()
+    # DEFER of a step held for the validation period on a debt no notice was ever sent for: the
+    # dispatcher sends the notice (by post) now and defers the step past its period.
+    notice_first: bool = False
+
+
+NOTICE_FIRST_REASON = (
+    "no validation notice was ever sent for this debt: it goes by post now, and this step waits "
+    "until its validation period ends"
+)
+
+
+def after_validation_period(period_ends: date, pack: RulePack, at: datetime) -> datetime:
+    """The first instant a step held for the validation period may go: the opening of the pack's
+    contact hours on the business day after `period_ends` (in `at`'s zone)."""
+    return datetime.combine(
+        period_ends + timedelta(days=1), pack.contact_start, tzinfo=ZoneInfo(pack.business_timezone)
+    ).astimezone(at.tzinfo)
 
 
 END_OF_DAY = time.max
@@ -387,7 +406,9 @@ def gate(
     or a message whose `template_id` threatens suit, once the claim is time-barred: SUPPRESS;
     `arrears.domain.limitation`), the hold rules (`check_holds`, on the business date of `at`),
     `validation_period` (Reg F debt collectors: a step that would overshadow
-    the right to dispute waits until the validation period ends; DEFER), `field_visits_enabled`
+    the right to dispute waits until the validation period ends; DEFER; on a debt no notice was
+    ever sent for, unless the consumer asked to cease contact, DEFER with `notice_first`: the
+    notice goes first), `field_visits_enabled`
     (SUPPRESS), then for timed channels `contact_hours` in every zone the borrower may be in
     (`contact_zones`: lawful only when lawful in all of them; SUPPRESS when their windows never
     overlap) and `preferred_hours` in the address zone (DEFER to the first instant open everywhere).
@@ -448,18 +469,25 @@ def gate(
         today = business_date(at, pack)
         if in_validation_period(loan, today) and loan.validation_period_ends is not None:
             checked.append((VALIDATION_PERIOD_RULE, FAIL))
-            resume_at = datetime.combine(
-                loan.validation_period_ends + timedelta(days=1),
-                pack.contact_start,
-                tzinfo=ZoneInfo(pack.business_timezone),
-            ).astimezone(at.tzinfo)
             return SendDecision(
                 Verdict.DEFER,
                 f"validation period open until {loan.validation_period_ends.isoformat()} "
                 "(the consumer may dispute until then)",
                 tuple(checked),
-                resume_at,
+                after_validation_period(loan.validation_period_ends, pack, at),
                 decided_by=pack.decided_by(VALIDATION_PERIOD_RULE),
+            )
+        if loan.validation_notice_at is None and not loan.holds.cease_contact:
+            # Never communicated with (opted out everywhere, unreachable): the consumer never had
+            # the notice nor a period to dispute in. The notice goes first, by post, and the step
+            # waits for its period (the dispatcher sends it: `notice_first`).
+            checked.append((VALIDATION_PERIOD_RULE, FAIL))
+            return SendDecision(
+                Verdict.DEFER,
+                NOTICE_FIRST_REASON,
+                tuple(checked),
+                decided_by=pack.decided_by(VALIDATION_PERIOD_RULE),
+                notice_first=True,
             )
         checked.append((VALIDATION_PERIOD_RULE, PASS))
     if channel is Channel.FIELD_VISIT and not pack.field_visits_enabled:

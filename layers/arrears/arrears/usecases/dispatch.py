@@ -48,6 +48,7 @@ from arrears.domain.compliance import (
     END_OF_DAY,
     ONE_CALL_TASK_RULE,
     SendDecision,
+    after_validation_period,
     closes_everywhere,
     contact_windows,
     gate,
@@ -62,7 +63,7 @@ from arrears.domain.messages import RenderedMessage, needs_opt_out_url, render, 
 from arrears.domain.rulepacks import RulePack, RulePackHistory
 from arrears.domain.strategy import Channel
 from arrears.domain.tokens import borrower_token, is_pseudonym
-from arrears.domain.validation_notice import NOTICE_WAITS
+from arrears.domain.validation_notice import NOTICE_WAITS, VALIDATION_PERIOD_RULE
 from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 from arrears.usecases.outcomes import complete_record, settle
 from arrears.usecases.preferences import opt_out_link
@@ -642,13 +643,53 @@ def _reserve_contact(
     return _take_slot(ports, borrower, at, pack, action.action_id, action.channel, action.loan_id)
 
 
+def _notice_first(
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    loan: Loan,
+    at: datetime,
+    pack: RulePack,
+    decision: SendDecision,
+) -> DispatchResult:
+    """A step held for the validation period (a legal referral) on a debt no notice was ever sent
+    for (`SendDecision.notice_first`): the consumer never had the notice nor a period to dispute in
+    (12 CFR 1006.34(a)(1); 1006.38(b)). The notice goes now, by post (`notice_delivery`), and the
+    step waits until the business day after its period. Delivered again while it waits, the step
+    that sent it rewrites the notice's record (`ensure_validation_notice`) and waits again."""
+    allowed, reason, resume, rules, layer = _reserve_notice(
+        ports, action, borrower, loan, at, pack, ahead=True
+    )
+    if not allowed:  # a limit that counts the notice's channel has no room: both wait
+        decision = replace(decision, rules_checked=decision.rules_checked + rules, decided_by=layer)
+        return _defer(ports, action, at, borrower.timezone, pack, decision, reason, resume)
+    try:
+        stored = _validation_notice(ports, action, borrower, loan, at, pack, rules, ahead=True)
+    except ValueError as error:
+        return _failed(ports, action, borrower, at, pack, decision, str(error))
+    except (ClientError, BotoCoreError) as error:
+        raise TransientSendError(
+            f"validation notice not sent, retry later ({type(error).__name__})"
+        ) from None
+    ends = stored.validation_period_ends if stored is not None else None
+    not_before = decision.not_before or (after_validation_period(ends, pack, at) if ends else None)
+    return _defer(ports, action, at, borrower.timezone, pack, decision, decision.reason, not_before)
+
+
 def _reserve_notice(
-    ports: DispatchPorts, action: Action, borrower: Borrower, loan: Loan, at: datetime, pack: RulePack
+    ports: DispatchPorts,
+    action: Action,
+    borrower: Borrower,
+    loan: Loan,
+    at: datetime,
+    pack: RulePack,
+    *,
+    ahead: bool = False,
 ) -> Slot:
     """The validation notice `action` carries is a communication too: under a frequency limit of the
     composed pack naming its channel (Washington's weekly limit counts e-mails, RCW 19.16.250) it
     takes a slot of its own, once per loan (`notice_key`); refused, the reason says so."""
-    channel = notice_channel(action, borrower, loan, pack)
+    channel = notice_channel(action, borrower, loan, pack, ahead=ahead)
     limits = tuple(limit.rule for limit in pack.contact_limits if channel and channel.value in limit.channels)
     if channel is None or not limits:
         return True, "", None, (), ""
@@ -778,6 +819,11 @@ def _dispatch(action_id: str, at: datetime, ports: DispatchPorts, state: GateSta
         template_id=action.template_id,
     )
     if decision.verdict is Verdict.DEFER:
+        if decision.notice_first or (
+            loan.validation_notice_action == action.action_id
+            and (VALIDATION_PERIOD_RULE, FAIL) in decision.rules_checked
+        ):
+            return _notice_first(ports, action, borrower, loan, at, pack, decision)
         return _defer(
             ports, action, at, borrower.timezone, pack, decision, decision.reason, decision.not_before
         )
@@ -1000,12 +1046,15 @@ def _validation_notice(
     at: datetime,
     pack: RulePack,
     counted: RulesChecked = (),
-) -> None:
-    """The Reg F validation notice, sent once with the loan's first communication
-    (`arrears.usecases.validation_notice`; `counted`: the limits its own slot passed); another run
-    holding its send is a transient error."""
+    *,
+    ahead: bool = False,
+) -> Loan | None:
+    """The Reg F validation notice, sent once with the loan's first communication or ahead of a
+    step held for its period (`arrears.usecases.validation_notice`; `counted`: the limits its own
+    slot passed); the loan with its notice (None: `action` needs none). Another run holding its
+    send is a transient error."""
     try:
-        ensure_validation_notice(
+        return ensure_validation_notice(
             action,
             borrower,
             loan,
@@ -1017,6 +1066,7 @@ def _validation_notice(
             once=ports.once,
             opt_out_link=ports.opt_out_link,
             counted=counted,
+            ahead=ahead,
         )
     except SendInProgress as busy:
         raise TransientSendError(str(busy)) from None

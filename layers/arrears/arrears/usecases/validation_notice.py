@@ -18,6 +18,11 @@ duty (US-REGF for a debt collector; `arrears.domain.validation_notice`) and a lo
 4. the notice is recorded as a contact (template `validation_notice`, the SHA-256 of the rendered
    notice, never its text; `result` says how it was delivered), archived like every contact.
 
+A legal referral (a step the pack holds for the validation period, `defer_until_period_end`) on a
+debt no notice was ever sent for does not start collection without one: the gate defers it
+(`notice_first`) and the dispatcher posts the notice ahead of it (`ahead=True`: by post, see
+`notice_delivery`), the referral waiting until the day after its period.
+
 The notice is a communication of its own: under a frequency limit naming its channel (Washington's
 weekly limit counts e-mails), the dispatcher takes a contact slot for it (`notice_channel`, keyed by
 `notice_key`) besides the one of the communication it goes with, and when none is left both wait.
@@ -51,6 +56,8 @@ from arrears.domain.strategy import Channel
 from arrears.domain.validation_notice import (
     VALIDATION_NOTICE_TEMPLATE,
     Consumer,
+    ValidationNoticeRule,
+    in_validation_period,
     itemize,
     render_notice,
     validation_period_end,
@@ -75,14 +82,35 @@ def delivery_for(borrower: Borrower) -> str:
     return EMAIL if borrower.email and EMAIL not in borrower.opted_out_channels else MAIL
 
 
-def notice_channel(action: Action, borrower: Borrower, loan: Loan, pack: RulePack) -> Channel | None:
+def notice_delivery(channel: Channel, borrower: Borrower, rule: ValidationNoticeRule) -> str:
+    """How the notice a step on `channel` sends is delivered: with a communication (`with_channels`)
+    as `delivery_for` says; ahead of a step held for the validation period (`defer_until_period_end`:
+    a legal referral on a debt never communicated about) by post, which no contact hours, e-mail
+    opt-out or bundled frequency limit holds, to the mailing address the case file states."""
+    return delivery_for(borrower) if channel in rule.with_channels else MAIL
+
+
+def sends_notice(channel: Channel, rule: ValidationNoticeRule, *, ahead: bool = False) -> bool:
+    """Whether a step on `channel` sends the notice when the debt has none: a communication it goes
+    with; with `ahead` (the gate's `notice_first`, never otherwise: not under a request to cease
+    contact) a step held for the validation period, which cannot start one without a notice."""
+    return channel in rule.with_channels or (ahead and channel in rule.defer_until_period_end)
+
+
+def notice_channel(
+    action: Action, borrower: Borrower, loan: Loan, pack: RulePack, *, ahead: bool = False
+) -> Channel | None:
     """The channel of the validation notice `action` would carry if made now (`EMAIL`, or `LETTER`
     for the post: `delivery_for`); None when it carries none (no notice duty under `pack`, a channel
     the notice does not go with, or a notice sent before)."""
     rule = pack.validation_notice
-    if rule is None or action.channel not in rule.with_channels or loan.validation_notice_at is not None:
+    if (
+        rule is None
+        or not sends_notice(action.channel, rule, ahead=ahead)
+        or loan.validation_notice_at is not None
+    ):
         return None
-    return Channel.EMAIL if delivery_for(borrower) == EMAIL else Channel.LETTER
+    return Channel.EMAIL if notice_delivery(action.channel, borrower, rule) == EMAIL else Channel.LETTER
 
 
 def ensure_validation_notice(
@@ -98,23 +126,27 @@ def ensure_validation_notice(
     once: Callable[[str, Callable[[], str]], str],
     opt_out_link: Callable[[str, Channel, datetime], str] | None,
     counted: tuple[tuple[str, str], ...] = (),
-) -> bool:
-    """Send and record the loan's validation notice if `action` is the first communication that
-    needs it; True when this call sent it. `counted`: the frequency limits the notice's own contact
-    slot was checked against (`rules_checked` pairs, kept on its record). Raises what the outbox and
-    the topic raise (the dispatcher retries the record: nothing is sent twice); `SendUnconfirmed` is
-    recorded as sent (it will not be repeated), with why in the record's reason."""
+    ahead: bool = False,
+) -> Loan | None:
+    """Send and record the loan's validation notice if `action` is the first step that needs it
+    (`sends_notice`; `ahead`: a step held for the notice's period, the gate's `notice_first`); the
+    loan as it stands with its notice (None when `action` needs none).
+    `counted`: the frequency limits the notice's own contact slot was checked against
+    (`rules_checked` pairs, kept on its record). Raises what the outbox and the topic raise (the
+    dispatcher retries the record: nothing is sent twice); `SendUnconfirmed` is recorded as sent (it
+    will not be repeated), with why in the record's reason."""
     rule = pack.validation_notice
-    if rule is None or action.channel not in rule.with_channels:
-        return False
-    if loan.validation_notice_at is not None:
-        if loan.validation_notice_action == action.action_id:
-            # This action carried it and is delivered again: the run that sent it may have died
-            # before writing its record. Only this action: a later send re-writing it would cost a
-            # write each time, and re-create a record TTL had expired after archiving it (archived twice).
-            contacts.record(_record(action, loan, borrower, pack))
-        return False
+    if rule is None or not sends_notice(action.channel, rule, ahead=ahead):
+        return None
     on = borrower_date(loan, at, pack.business_timezone)
+    if loan.validation_notice_at is not None:
+        if loan.validation_notice_action == action.action_id and in_validation_period(loan, on):
+            # This action sent it and is delivered again while its period runs: the run that sent
+            # it may have died before writing its record. Only this action, and only then: a later
+            # send re-writing it would cost a write each time, and re-create a record TTL had
+            # expired after archiving it (archived twice; the period is far shorter than the TTL).
+            contacts.record(_record(action, loan, borrower, pack))
+        return loan
     itemization = itemize(loan, on)
     ends = validation_period_end(on, money_rules_for(loan.jurisdiction, on).calendar, rule)
     if rule.parties is None:
@@ -126,7 +158,7 @@ def ensure_validation_notice(
         consumer=Consumer(borrower.name, borrower.address),
         period_end=ends,
     )
-    delivery = delivery_for(borrower)
+    delivery = notice_delivery(action.channel, borrower, rule)
     if delivery == EMAIL:
         wording = pack.opt_out_wording(Channel.EMAIL)
         url = ""
@@ -182,7 +214,7 @@ def ensure_validation_notice(
             counted=counted,
         )
     )
-    return stored.validation_notice_at == at
+    return stored
 
 
 def _record(
@@ -204,7 +236,12 @@ def _record(
     if at is None:
         raise ValueError(f"loan {loan.loan_id} has no validation notice recorded")
     figures = stated or StatedFigures(loan.dpd, loan.bucket, loan.validation_notice_amount_minor)
-    delivery = delivery or delivery_for(borrower)
+    if not delivery:
+        delivery = (
+            notice_delivery(action.channel, borrower, pack.validation_notice)
+            if pack.validation_notice
+            else MAIL
+        )
     zone = borrower.timezone or pack.business_timezone
     local = at.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()
     return ContactRecord(
