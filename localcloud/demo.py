@@ -183,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
         f"({notices['legal_waiting_for_a_first_notice']} posting the notice first: never communicated "
         f"about), {notices['us_referred_without_notice']} US referral(s) without a notice before"
     )
+    legal = summary["legal"]
+    print(
+        f"legal:              {legal['legal_referrals_sent']} referral(s) sent, {legal['case_files_built']} "
+        f"case file(s); {legal['legal_steps_suppressed_by_limitation']} suppressed as time-barred; "
+        f"{len(legal['held_for_an_unknown_limitation_period_loans'])} debt(s) held: no limitation period "
+        "known for the borrower's state"
+    )
     limits = summary["dialer"]["contact_limits_from_archive"]
     print(
         f"frequency limits:   {limits['contacts_judged']} contacts judged from the archive alone, "

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 
 from arrears.domain.case_file import CASE_FILE_PREFIX, verify
+from arrears.domain.limitation import UNKNOWN_PERIOD
 from arrears.domain.messages import THREATENS_SUIT
 from localcloud.stack import LocalStack
 
@@ -57,5 +58,13 @@ def case_file_summary(stack: LocalStack, contacts: Iterable[Mapping[str, Any]], 
             1 for c in barred if c["channel"] != "LEGAL" and c.get("template_id") in THREATENS_SUIT
         ),
         "suppressed_by_limitation_loans": sorted({str(c["loan_id"]) for c in barred}),
+        # A suit, or its threat, held because no layer states the borrower's state's period
+        # (DEFERRED a week at a time, docs/compliance.md "Limitation period"): records and debts.
+        "held_for_an_unknown_limitation_period": sum(
+            1 for c in records if str(c.get("reason", "")).startswith(UNKNOWN_PERIOD)
+        ),
+        "held_for_an_unknown_limitation_period_loans": sorted(
+            {str(c["loan_id"]) for c in records if str(c.get("reason", "")).startswith(UNKNOWN_PERIOD)}
+        ),
         "case_files": built,
     }

@@ -52,7 +52,8 @@ def test_the_first_text_to_a_us_borrower_is_followed_by_one_validation_notice_wi
     Sent Tuesday 10 March: receipt assumed Tuesday 17 March (11, 12, 13, 16, 17), deadline 16 April."""
     published = subscribe(stack, "RemindersTopic")
     base = us_regf_loan("L-VN-1")
-    loan = overdue(container, base, us_borrower(base))
+    # In New York, whose overlay states the limitation period a legal referral needs (CPLR 214-i).
+    loan = overdue(container, base, us_borrower(base, region="NY"))
     first = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d3")
 
     assert dispatch_at(first.action_id, FIRST_TEXT, ports).status is ActionStatus.SENT
@@ -246,7 +247,7 @@ def test_a_legal_referral_on_a_debt_never_communicated_about_posts_the_notice_fi
     The run that posted it dies before writing its record: the referral's redelivery writes it."""
     published = subscribe(stack, "RemindersTopic")
     base = us_regf_loan("L-VN-LEGAL")
-    loan = overdue(container, base, us_borrower(base, opted_out_channels=EVERY_CHANNEL))
+    loan = overdue(container, base, us_borrower(base, region="NY", opted_out_channels=EVERY_CHANNEL))
     legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
     write = container.contacts.record
 
@@ -292,7 +293,7 @@ def test_a_first_dispatch_of_a_never_told_debts_referral_says_why_it_waits(
 ) -> None:
     subscribe(stack, "RemindersTopic")
     base = us_regf_loan("L-VN-LEGAL-2")
-    loan = overdue(container, base, us_borrower(base, opted_out_channels=EVERY_CHANNEL))
+    loan = overdue(container, base, us_borrower(base, region="NY", opted_out_channels=EVERY_CHANNEL))
     legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
     held = dispatch_at(legal.action_id, FIRST_TEXT, ports)
     assert held.status is ActionStatus.DEFERRED
@@ -311,7 +312,7 @@ def test_under_a_request_to_cease_contact_no_notice_is_posted_ahead_of_a_referra
     1006.6(c)(2)): no validation notice goes, and the referral (a remedy the pack allows) proceeds."""
     published = subscribe(stack, "RemindersTopic")
     base = replace(us_regf_loan("L-VN-CEASE"), holds=Holds(cease_contact=True))
-    loan = overdue(container, base, us_borrower(base, opted_out_channels=EVERY_CHANNEL))
+    loan = overdue(container, base, us_borrower(base, region="NY", opted_out_channels=EVERY_CHANNEL))
     assert loan.holds.cease_contact
     legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
     assert dispatch_at(legal.action_id, FIRST_TEXT, ports).status is ActionStatus.SENT

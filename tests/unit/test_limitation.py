@@ -198,3 +198,77 @@ def test_the_limitation_is_named_before_any_hold() -> None:
     )
     assert planned.rules_checked[-1] == (LIMITATION_RULE, FAIL)
     assert all(rule != "channel_opt_out" for rule, _ in planned.rules_checked)
+
+
+def _recent_us_loan() -> Loan:
+    """Defaulted on 2 March 2026: well inside any state's period on 1 June 2026."""
+    return Loan(
+        "L-US-NEW",
+        "B3",
+        "US-REGF",
+        "USD",
+        100_000,
+        date(2026, 1, 1),
+        (Instalment(1, date(2026, 3, 1), 100_000, 0),),
+        0,
+        0,
+        dpd=92,
+        due_offset=92,
+        collection_instalment=1,
+    )
+
+
+def test_a_suit_or_its_threat_waits_where_no_layer_states_the_borrowers_period() -> None:
+    """Colorado has no overlay here: whether the claim is time-barred cannot be told, and 12 CFR
+    1006.26(b) forbids suing or threatening suit on a time-barred debt. The referral and the
+    pre-legal demand wait a week at a time (until the state's overlay states the period); an
+    ordinary reminder is not held. New York's overlay states three years (CPLR 214-i): its referral
+    goes."""
+    at = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+    loan = _recent_us_loan()
+    for state, template, channel in (
+        ("CO", "legal_referral", Channel.LEGAL),
+        ("CO", "email_pre_legal", Channel.EMAIL),
+    ):
+        borrower = Borrower("B3", "America/Denver", "en", region=state, email="b3@example.com")
+        judged = gate(
+            channel=channel,
+            template_id=template,
+            collection_instalment=1,
+            loan=loan,
+            borrower=borrower,
+            at=at,
+            pack=rule_pack_in_force("US-REGF", at, address_state=state),
+        )
+        assert judged.verdict is Verdict.DEFER, template
+        assert judged.rules_checked[-1] == (LIMITATION_RULE, FAIL)
+        assert judged.reason.startswith("no limitation period is known for a borrower in CO")
+        assert judged.not_before == datetime(2026, 6, 8, 16, 0, tzinfo=UTC)
+        assert judged.decided_by == "US-REGF@2026.1"
+    colorado = Borrower("B3", "America/Denver", "en", region="CO", email="b3@example.com")
+    reminder = gate(
+        channel=Channel.EMAIL,
+        template_id="email_overdue",
+        collection_instalment=1,
+        loan=loan,
+        borrower=colorado,
+        at=at,
+        pack=rule_pack_in_force("US-REGF", at, address_state="CO"),
+    )
+    assert reminder.verdict is Verdict.SEND
+    new_york = Borrower("B3", "America/New_York", "en", region="NY", email="b3@example.com")
+    ny = rule_pack_in_force("US-REGF", at, address_state="NY")
+    assert ny.limitation is not None
+    assert ny.limitation.years == 3
+    assert ny.decided_by(LIMITATION_RULE) == "US-NY@2026.1"
+    judged = gate(
+        channel=Channel.LEGAL,
+        template_id="legal_referral",
+        collection_instalment=1,
+        loan=loan,
+        borrower=new_york,
+        at=at,
+        pack=ny,
+    )
+    assert (LIMITATION_RULE, PASS) in judged.rules_checked
+    assert (LIMITATION_RULE, FAIL) not in judged.rules_checked

@@ -160,7 +160,8 @@ def test_an_itemization_date_the_loan_does_not_have_is_refused() -> None:
 
 
 def test_a_legal_referral_waits_until_the_validation_period_has_ended() -> None:
-    pack = bundled_rule_packs().composed("US-REGF", date(2026, 12, 1), "CA")
+    # A New York borrower: the state's overlay states the limitation period a referral needs.
+    pack = bundled_rule_packs().composed("US-REGF", date(2026, 12, 1), "NY")
     loan = replace(
         small_loan(),
         dpd=31,
@@ -168,7 +169,7 @@ def test_a_legal_referral_waits_until_the_validation_period_has_ended() -> None:
         validation_notice_at=datetime(2026, 11, 20, 18, tzinfo=UTC),
         validation_period_ends=date(2026, 12, 30),
     )
-    borrower = Borrower("B-1", timezone="America/Los_Angeles", region="CA")
+    borrower = Borrower("B-1", timezone="America/Los_Angeles", region="NY")
     at = datetime(2026, 12, 30, 18, tzinfo=UTC)  # 13:00 in New York on the last day
     held = gate(
         channel=Channel.LEGAL, collection_instalment=1, loan=loan, borrower=borrower, at=at, pack=pack

@@ -27,7 +27,14 @@ from zoneinfo import ZoneInfo
 from arrears.domain.borrowers import Borrower
 from arrears.domain.business_time import business_date
 from arrears.domain.delinquency import due_offset
-from arrears.domain.limitation import LIMITATION_RULE, barred_reason, threatens_suit, time_barred
+from arrears.domain.limitation import (
+    LIMITATION_RULE,
+    UNKNOWN_PERIOD_RECHECK,
+    barred_reason,
+    threatens_suit,
+    time_barred,
+    unknown_period_reason,
+)
 from arrears.domain.loans import Loan
 from arrears.domain.messages import ANNOUNCES_DUE_DATE, DUE_DATE_AHEAD_RULE
 from arrears.domain.rulepacks import RulePack
@@ -404,6 +411,7 @@ def gate(
     Rules, in order: `loan_open` and `still_overdue` (CANCEL), `due_date_ahead` (a reminder announcing
     a due date, `ANNOUNCES_DUE_DATE`, once that date passed: CANCEL), `limitation_period` (a legal step,
     or a message whose `template_id` threatens suit, once the claim is time-barred: SUPPRESS;
+    where the pack forbids it but no layer states the borrower's period: DEFER a week;
     `arrears.domain.limitation`), the hold rules (`check_holds`, on the business date of `at`),
     `validation_period` (Reg F debt collectors: a step that would overshadow
     the right to dispute waits until the validation period ends; DEFER; on a debt no notice was
@@ -438,7 +446,9 @@ def gate(
                 Verdict.CANCEL, DUE_DATE_AHEAD_RULE, "the due date this reminder announces has passed"
             )
         checked.append((DUE_DATE_AHEAD_RULE, PASS))
-    # A suit, or a threat of one, on a time-barred claim is barred whatever else holds it.
+    # A suit, or a threat of one, on a time-barred claim is barred whatever else holds it; where
+    # the pack forbids it (US: 12 CFR 1006.26(b)) but no layer states the borrower's period, whether
+    # the claim is time-barred cannot be told, and the step waits for the state's overlay.
     if pack.limitation is not None and threatens_suit(channel, template_id):
         if time_barred(loan, pack.limitation, business_date(at, pack)):
             return stop(
@@ -448,6 +458,15 @@ def gate(
                 pack.decided_by(LIMITATION_RULE),
             )
         checked.append((LIMITATION_RULE, PASS))
+    elif pack.time_barred_citation and threatens_suit(channel, template_id):
+        checked.append((LIMITATION_RULE, FAIL))
+        return SendDecision(
+            Verdict.DEFER,
+            unknown_period_reason(borrower.region),
+            tuple(checked),
+            at + UNKNOWN_PERIOD_RECHECK,
+            decided_by=pack.decided_by(LIMITATION_RULE),
+        )
     held = check_holds(
         channel=channel,
         loan=loan,

@@ -6,10 +6,13 @@ data with its source (`limitation:` in `rulepacks.yaml`, tabled in docs/complian
 
 - CN: three years from when the obligee knew or should have known that its right was harmed
   (民法典 Civil Code art. 188);
-- US: the borrower's state's statute of limitations for a written contract, on the state's overlay
-  (Massachusetts M.G.L. c. 260 §2, six years; Washington RCW 4.16.040(1), six years). The federal
-  base sets none (the state decides), but Regulation F forbids a debt collector to sue or threaten
-  to sue on a time-barred debt (12 CFR 1006.26(b)), which the gate applies to every deployer.
+- US: the borrower's state's statute of limitations for a written contract or a consumer credit
+  claim, on the state's overlay (Massachusetts M.G.L. c. 260 §2, six years; Washington RCW
+  4.16.040(1), six years; New York CPLR 214-i, three years). The federal base sets none (the state
+  decides), but Regulation F forbids a debt collector to sue or threaten to sue on a time-barred
+  debt (12 CFR 1006.26(b)), which the gate applies to every deployer; for a borrower in a state no
+  overlay covers the gate DEFERS a suit or a threat of one a week at a time
+  (`unknown_period_reason`), since whether the claim is time-barred cannot be told.
 
 The default is counted from the day after the last on-time day of the oldest instalment still
 unpaid (any remainder, within the product's tolerance or not: the earliest day, the stricter
@@ -34,11 +37,15 @@ from arrears.domain.strategy import Channel
 
 __all__ = [
     "LIMITATION_RULE",
+    "UNKNOWN_PERIOD",
+    "UNKNOWN_PERIOD_RECHECK",
     "LimitationRule",
+    "barred_reason",
     "default_date",
     "limitation_ends",
     "threatens_suit",
     "time_barred",
+    "unknown_period_reason",
 ]
 
 LIMITATION_RULE = "limitation_period"
@@ -94,6 +101,26 @@ def time_barred(loan: Loan, rule: LimitationRule | None, on: date) -> bool:
 def threatens_suit(channel: Channel, template_id: str) -> bool:
     """Whether a step on `channel` with `template_id` is a suit (a legal referral) or threatens one."""
     return channel is Channel.LEGAL or template_id in THREATENS_SUIT
+
+
+UNKNOWN_PERIOD_RECHECK = timedelta(days=7)
+"""How long a suit, or a threat of one, waits before it is judged again when no layer states the
+borrower's limitation period (`unknown_period_reason`)."""
+
+
+UNKNOWN_PERIOD = "no limitation period is known"
+"""How `unknown_period_reason` begins (what a report of the archive matches)."""
+
+
+def unknown_period_reason(address_state: str) -> str:
+    """The receipt's reason for a suit, or a threat of one, held because no layer of the pack states
+    a limitation period for a borrower living in `address_state` (a US state without an overlay):
+    whether the claim is time-barred cannot be told, and suing or threatening suit on a time-barred
+    debt is forbidden (12 CFR 1006.26(b)); it waits until the state's overlay states the period."""
+    return (
+        f"{UNKNOWN_PERIOD} for a borrower in {address_state or 'an unknown state'}: "
+        "no suit and no threat of suit until the state's overlay states it"
+    )
 
 
 def barred_reason(loan: Loan, rule: LimitationRule) -> str:
