@@ -7,6 +7,8 @@ validation notice; the loan keeps its dispute deadline, and a legal referral wai
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from unittest import mock
@@ -38,6 +40,24 @@ from tests.integration.test_dispatch import (
 __all__ = ["ports"]  # the fixture, shared with the dispatcher's tests
 
 FIRST_TEXT = utc(2026, 3, 10, 18, 0)  # Tuesday 10 March, 11:00 in Los Angeles
+
+
+@contextmanager
+def dying_on_the_notices_record(container: Container) -> Iterator[None]:
+    """The run dies when it writes the validation notice's contact record (after the notice was
+    handed off and the loan recorded it); the block expects that death."""
+    write = container.contacts.record
+
+    def dies_on_the_notice(record: ContactRecord) -> bool:
+        if record.template_id == "validation_notice":
+            raise ConnectionError("the run died")
+        return write(record)
+
+    with (
+        mock.patch.object(container.contacts, "record", side_effect=dies_on_the_notice),
+        pytest.raises(ConnectionError),
+    ):
+        yield
 
 
 def notices(records: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -202,17 +222,7 @@ def test_only_the_action_that_carried_the_notice_writes_its_record_again(
     base = us_regf_loan("L-VN-REC")
     loan = overdue(container, base, us_borrower(base))
     first = plan(container, loan, Channel.SMS, "sms_overdue", step="sms-d3")
-    write = container.contacts.record
-
-    def dies_on_the_notice(record: ContactRecord) -> bool:
-        if record.template_id == "validation_notice":
-            raise ConnectionError("the run died")
-        return write(record)
-
-    with (
-        mock.patch.object(container.contacts, "record", side_effect=dies_on_the_notice),
-        pytest.raises(ConnectionError),
-    ):
+    with dying_on_the_notices_record(container):
         dispatch_at(first.action_id, FIRST_TEXT, ports)
     stored = container.loans.get(loan.loan_id)
     assert stored is not None
@@ -249,17 +259,7 @@ def test_a_legal_referral_on_a_debt_never_communicated_about_posts_the_notice_fi
     base = us_regf_loan("L-VN-LEGAL")
     loan = overdue(container, base, us_borrower(base, region="NY", opted_out_channels=EVERY_CHANNEL))
     legal = plan(container, loan, Channel.LEGAL, "legal_referral", step="legal-d30")
-    write = container.contacts.record
-
-    def dies_on_the_notice(record: ContactRecord) -> bool:
-        if record.template_id == "validation_notice":
-            raise ConnectionError("the run died")
-        return write(record)
-
-    with (
-        mock.patch.object(container.contacts, "record", side_effect=dies_on_the_notice),
-        pytest.raises(ConnectionError),
-    ):
+    with dying_on_the_notices_record(container):
         dispatch_at(legal.action_id, FIRST_TEXT, ports)
     assert notices(contacts_of(container, loan.loan_id)) == []
 

@@ -136,21 +136,25 @@ def test_us_limitation_is_the_states_and_the_federal_base_has_none() -> None:
     assert "1006.26(b)" in ma.time_barred_citation
 
 
-def test_a_us_massachusetts_debt_past_six_years_gets_no_threatening_email() -> None:
-    loan = Loan(
-        "L-US",
+def _us_loan(loan_id: str, disbursed: date, due: date, dpd: int) -> Loan:
+    return Loan(
+        loan_id,
         "B2",
         "US-REGF",
         "USD",
         100_000,
-        date(2019, 1, 1),
-        (Instalment(1, date(2019, 2, 1), 100_000, 0),),
+        disbursed,
+        (Instalment(1, due, 100_000, 0),),
         0,
         0,
-        dpd=100,
-        due_offset=100,
+        dpd=dpd,
+        due_offset=dpd,
         collection_instalment=1,
     )
+
+
+def test_a_us_massachusetts_debt_past_six_years_gets_no_threatening_email() -> None:
+    loan = _us_loan("L-US", date(2019, 1, 1), date(2019, 2, 1), 100)
     borrower = Borrower("B2", "America/New_York", "en", region="MA", email="b2@example.com")
     at = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
     pack = rule_pack_in_force("US-REGF", at, address_state="MA")
@@ -200,24 +204,6 @@ def test_the_limitation_is_named_before_any_hold() -> None:
     assert all(rule != "channel_opt_out" for rule, _ in planned.rules_checked)
 
 
-def _recent_us_loan() -> Loan:
-    """Defaulted on 2 March 2026: well inside any state's period on 1 June 2026."""
-    return Loan(
-        "L-US-NEW",
-        "B3",
-        "US-REGF",
-        "USD",
-        100_000,
-        date(2026, 1, 1),
-        (Instalment(1, date(2026, 3, 1), 100_000, 0),),
-        0,
-        0,
-        dpd=92,
-        due_offset=92,
-        collection_instalment=1,
-    )
-
-
 def test_a_suit_or_its_threat_waits_where_no_layer_states_the_borrowers_period() -> None:
     """Colorado has no overlay here: whether the claim is time-barred cannot be told, and 12 CFR
     1006.26(b) forbids suing or threatening suit on a time-barred debt. The referral and the
@@ -225,7 +211,7 @@ def test_a_suit_or_its_threat_waits_where_no_layer_states_the_borrowers_period()
     ordinary reminder is not held. New York's overlay states three years (CPLR 214-i): its referral
     goes."""
     at = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
-    loan = _recent_us_loan()
+    loan = _us_loan("L-US-NEW", date(2026, 1, 1), date(2026, 3, 1), 92)  # defaulted 2 March 2026
     for state, template, channel in (
         ("CO", "legal_referral", Channel.LEGAL),
         ("CO", "email_pre_legal", Channel.EMAIL),

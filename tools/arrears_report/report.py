@@ -22,7 +22,7 @@ from arrears.domain.compliance import OWN_CHECKS
 from arrears_report import figures as F
 from arrears_report.cost import run_cost
 from arrears_report.stats import Proportion, wilson
-from arrears_report.tables import open_local, run
+from arrears_report.tables import QUERIES, open_local, run
 
 _RATE_COUNTS = frozenset(
     {"call_attempts", "right_party_contacts", "promises", "promises_kept", "complaints", "opt_outs"}
@@ -45,20 +45,7 @@ def build_figures(
     `figures.outcome_rates`); None: those rates are not measured."""
     measured = behaviour or {}
     con = open_local(data, archive)
-    rows = {
-        name: run(con, name)
-        for name in (
-            "book",
-            "bucket_stock",
-            "roll_rates",
-            "episodes",
-            "vintages",
-            "contacts",
-            "recoveries",
-            "plans",
-            "held",
-        )
-    }
+    rows = {name: run(con, name) for name in QUERIES}
     loans = sum(int(r["loans"]) for r in rows["book"])
     jurisdictions = sorted({str(r["jurisdiction"]) for r in rows["book"]})
     arms = sorted({str(r["strategy_arm"]) for r in rows["book"]}, key=lambda a: (a != F.CHAMPION, a))
