@@ -10,6 +10,7 @@ come from its invocations (`cycles`).
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,11 @@ def _objects(s3: Any, bucket: str) -> list[str]:
 
 
 def bureau_files_summary(bucket: str, cycles: list[dict[str, Any]], out: Path) -> dict[str, Any]:
-    """Copy the bureau bucket to `out/bureau/` and count its records (see the module)."""
+    """Copy the bureau bucket to `out/bureau/` (emptied first: an earlier run's files never pass for
+    this run's) and count its records (see the module)."""
     s3 = boto3.client("s3")
     target = out / "bureau"
+    shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict[str, Any]] = {}
     by_status: Counter[str] = Counter()

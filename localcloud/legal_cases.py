@@ -5,6 +5,7 @@ threats of suit the limitation period suppressed, for summary.json; the files ar
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,10 @@ LIMITATION_REASON = "limitation period ended"  # how `arrears.domain.limitation.
 
 
 def case_file_summary(stack: LocalStack, contacts: Iterable[Mapping[str, Any]], out: Path) -> dict[str, Any]:
-    """Case files built (each proof re-verified), referrals sent, and what the limitation suppressed."""
+    """Case files built (each proof re-verified, copied to `out/case-files/`, emptied first: an
+    earlier run's files never pass for this run's), referrals sent, and what the limitation
+    suppressed or held."""
+    shutil.rmtree(out / CASE_FILE_PREFIX, ignore_errors=True)
     s3 = boto3.client("s3")
     bucket = stack.physical["CaseFileBucket"]
     keys = [

@@ -16,6 +16,7 @@ from pathlib import Path
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.call_limits import ContactLimit, Scope
 from arrears.domain.compliance import HOLD_RULES, OWN_CHECKS
+from arrears.domain.limitation import LIMITATION_KNOWN_RULE
 from arrears.domain.messages import THREATENS_SUIT
 from arrears.domain.retention import RetentionFrom
 from arrears.domain.rulepacks import CALL_LIMIT_RULES, NOT_CITED, Overlay, RulePack, RulePackHistory
@@ -202,6 +203,15 @@ def _base(pack: RulePack) -> list[str]:
                 "no legal step, no template that threatens suit, once the state's period has passed",
                 _BARRED_SCOPE,
                 pack.time_barred_citation,
+            ]
+        )
+        rows.append(
+            [
+                LIMITATION_KNOWN_RULE,
+                "a legal step or a template that threatens suit waits, a week at a time, while no layer "
+                "states the borrower's state's limitation period",
+                _BARRED_SCOPE,
+                pack.citation(LIMITATION_KNOWN_RULE),
             ]
         )
     if pack.reply_keywords is not None:

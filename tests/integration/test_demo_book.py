@@ -17,7 +17,14 @@ SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "book.csv"
 def test_the_demo_imports_the_sample_book_skips_its_malformed_row_and_simulates_the_rest(
     tmp_path: Path,
 ) -> None:
+    # An earlier run's output in the same folder: its case files and bureau files must not pass for
+    # this run's (a trial found three stale US case files beside this run's two).
+    for stale in ("case-files/jurisdiction=US-REGF/old.json", "bureau/old.txt", "archive/old.json"):
+        (tmp_path / stale).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / stale).write_text("{}")
     summary = run_demo(out=tmp_path, loans=0, days=2, seed=7, start=date(2026, 3, 1), book=SAMPLE)
+    for stale in ("case-files/jurisdiction=US-REGF/old.json", "bureau/old.txt", "archive/old.json"):
+        assert not (tmp_path / stale).exists(), stale
     imported = summary["book_import"]
     assert (imported["rows_read"], imported["imported"], imported["rejected"]) == (97, 96, 1)
     assert imported["problems"] == [

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.borrowers import Borrower
 from arrears.domain.compliance import gate
-from arrears.domain.limitation import LIMITATION_RULE, default_date, limitation_ends
+from arrears.domain.limitation import LIMITATION_KNOWN_RULE, LIMITATION_RULE, default_date, limitation_ends
 from arrears.domain.loans import Instalment, Loan
 from arrears.domain.messages import THREATENS_SUIT, render
 from arrears.domain.planning import BorrowerFacts, decide_step
@@ -227,7 +227,8 @@ def test_a_suit_or_its_threat_waits_where_no_layer_states_the_borrowers_period()
             pack=rule_pack_in_force("US-REGF", at, address_state=state),
         )
         assert judged.verdict is Verdict.DEFER, template
-        assert judged.rules_checked[-1] == (LIMITATION_RULE, FAIL)
+        # Not the limitation period itself (that is the state's): the lender's policy of waiting for it.
+        assert judged.rules_checked[-1] == (LIMITATION_KNOWN_RULE, FAIL)
         assert judged.reason.startswith("no limitation period is known for a borrower in CO")
         assert judged.not_before == datetime(2026, 6, 8, 16, 0, tzinfo=UTC)
         assert judged.decided_by == "US-REGF@2026.1"

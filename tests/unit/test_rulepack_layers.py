@@ -399,6 +399,7 @@ def test_every_rule_a_bundled_layer_decides_cites_its_source() -> None:
             rules |= {"bureau_precondition"} if pack.bureau_precondition else set()
             rules |= {"validation_period"} if pack.validation_notice else set()
             rules |= {"limitation_period"} if pack.limitation or pack.time_barred_citation else set()
+            rules |= {"limitation_period_known"} if pack.time_barred_citation else set()
             for rule in rules:
                 assert history.citation(pack.own_ref, rule) != NOT_CITED, (pack.own_ref, rule)
     for versions in history.overlays.values():
@@ -417,6 +418,9 @@ def test_a_layer_cites_its_structured_rules_and_only_its_own() -> None:
     assert history.citation("US-REGF@2026.1", "limitation_period").startswith("12 CFR 1006.26(b)")
     assert history.citation("US-REGF@2026.1", "bureau_precondition").startswith("12 CFR 1006.30(a)(1)")
     assert history.citation("US-REGF@2026.1", "channel_opt_out").startswith("12 CFR 1006.14(h)(1)")
+    assert history.citation("US-REGF@2026.1", "limitation_period_known").startswith(
+        "Lender policy LP-US-SOL-1"
+    )
     # A layer states no source for another layer's rule, and an unknown layer none at all.
     assert history.citation("US-REGF@2026.1", "ma_calls_texts_7_days") == NOT_CITED
     assert history.citation("US-XX@1", "contact_hours") == NOT_CITED

@@ -10,8 +10,8 @@ import pytest
 from arrears.config.money import money_rules_for
 from arrears.config.rulepacks import bundled_rule_packs
 from arrears.domain.borrowers import Borrower
-from arrears.domain.compliance import gate
-from arrears.domain.loans import Loan, build_schedule
+from arrears.domain.compliance import NOTICE_CANNOT_GO_REASON, NOTICE_FIRST_REASON, SendDecision, gate
+from arrears.domain.loans import Holds, Loan, build_schedule
 from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.rulepacks import DeployerRole, PackSettings
 from arrears.domain.strategy import Channel
@@ -192,3 +192,29 @@ def test_a_legal_referral_waits_until_the_validation_period_has_ended() -> None:
         channel=Channel.SMS, collection_instalment=1, loan=loan, borrower=borrower, at=at, pack=pack
     )
     assert ("validation_period", "FAIL") not in reminder.rules_checked
+
+
+def test_a_never_told_debts_referral_posts_the_notice_first_unless_the_borrower_refused_letters() -> None:
+    """No notice was ever sent: the referral asks the dispatcher to post one first (`notice_first`).
+    A borrower who refused letters too cannot be sent it (12 CFR 1006.14(h)(1)): the referral waits
+    a week at a time, and nothing is posted. Under a request to cease contact it proceeds."""
+    pack = bundled_rule_packs().composed("US-REGF", date(2026, 12, 1), "NY")
+    loan = replace(small_loan(), dpd=95, collection_instalment=1)
+    at = datetime(2026, 12, 30, 18, tzinfo=UTC)
+    everywhere = frozenset({"SMS", "EMAIL", "CALL_TASK"})
+
+    def judged(borrower: Borrower, on_loan: Loan = loan) -> SendDecision:
+        return gate(
+            channel=Channel.LEGAL, collection_instalment=1, loan=on_loan, borrower=borrower, at=at, pack=pack
+        )
+
+    first = judged(Borrower("B-1", timezone="America/New_York", region="NY", opted_out_channels=everywhere))
+    assert (first.verdict, first.notice_first, first.reason) == (Verdict.DEFER, True, NOTICE_FIRST_REASON)
+    assert first.rules_checked[-1] == ("validation_period", "FAIL")
+    no_letters = everywhere | {"LETTER"}
+    refused = judged(Borrower("B-1", timezone="America/New_York", region="NY", opted_out_channels=no_letters))
+    assert (refused.verdict, refused.notice_first) == (Verdict.DEFER, False)
+    assert refused.reason == NOTICE_CANNOT_GO_REASON
+    assert refused.not_before == datetime(2027, 1, 6, 18, tzinfo=UTC)
+    ceased = replace(loan, holds=Holds(cease_contact=True))
+    assert judged(Borrower("B-1", timezone="America/New_York", region="NY"), ceased).verdict is Verdict.SEND

@@ -285,5 +285,5 @@ def held_figures(
             source = f"Arrears' own check: {own_checks.get(rule, 'not described')}"
         else:
             source = cite(layer, rule)
-        figures.append({**row, "decided_by": layer or "(Arrears)", "source": source})
+        figures.append({**row, "decided_by": layer or "(Arrears)", "source": source})  # "borrower" kept
     return figures

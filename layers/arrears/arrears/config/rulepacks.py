@@ -23,7 +23,7 @@ from arrears.domain.bureau import BureauPrecondition
 from arrears.domain.business_time import business_date
 from arrears.domain.call_limits import CallLimits, ContactLimit, Scope
 from arrears.domain.compliance import HOLD_RULES
-from arrears.domain.limitation import LimitationRule
+from arrears.domain.limitation import LIMITATION_KNOWN_RULE, LimitationRule
 from arrears.domain.optouts import ReplyKeywords, normalise_keyword
 from arrears.domain.retention import RetentionFrom
 from arrears.domain.rulepacks import (
@@ -111,8 +111,11 @@ class _Settings(BaseModel):
 
 def _rules_set(pack: _Pack | _Overlay) -> set[str]:
     """The rule names a layer sets, each of which needs a citation: a base pack's hold rules
-    (`HOLD_RULES`, which every receipt attributes to the base), its contact hours and call caps."""
+    (`HOLD_RULES`, which every receipt attributes to the base) and, where it names the rule against
+    suing on a time-barred debt, `limitation_period_known`; its contact hours and call caps."""
     rules: set[str] = set(HOLD_RULES) if isinstance(pack, _Pack) else set()
+    if isinstance(pack, _Pack) and pack.time_barred_debt:
+        rules.add(LIMITATION_KNOWN_RULE)  # the hold while a borrower's state's period is unknown
     if pack.contact_hours is not None:
         rules.add("contact_hours")
     if pack.call_caps is not None:

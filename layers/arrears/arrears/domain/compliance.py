@@ -28,6 +28,7 @@ from arrears.domain.borrowers import Borrower
 from arrears.domain.business_time import business_date
 from arrears.domain.delinquency import due_offset
 from arrears.domain.limitation import (
+    LIMITATION_KNOWN_RULE,
     LIMITATION_RULE,
     UNKNOWN_PERIOD_RECHECK,
     barred_reason,
@@ -45,6 +46,7 @@ from arrears.domain.verdicts import FAIL, PASS, RulesChecked, Verdict
 __all__ = [
     "CONTACT_POINT_RULE",
     "HOLD_RULES",
+    "NOTICE_CANNOT_GO_REASON",
     "NOTICE_FIRST_REASON",
     "ONE_CALL_TASK_RULE",
     "OWN_CHECKS",
@@ -187,6 +189,12 @@ class SendDecision:
 NOTICE_FIRST_REASON = (
     "no validation notice was ever sent for this debt: it goes by post now, and this step waits "
     "until its validation period ends"
+)
+
+
+NOTICE_CANNOT_GO_REASON = (
+    "no validation notice was ever sent for this debt and the borrower refused letters too: nothing "
+    "can carry it, and this step waits"
 )
 
 
@@ -411,7 +419,8 @@ def gate(
     Rules, in order: `loan_open` and `still_overdue` (CANCEL), `due_date_ahead` (a reminder announcing
     a due date, `ANNOUNCES_DUE_DATE`, once that date passed: CANCEL), `limitation_period` (a legal step,
     or a message whose `template_id` threatens suit, once the claim is time-barred: SUPPRESS;
-    where the pack forbids it but no layer states the borrower's period: DEFER a week;
+    where the pack forbids it but no layer states the borrower's period, `limitation_period_known`:
+    DEFER a week;
     `arrears.domain.limitation`), the hold rules (`check_holds`, on the business date of `at`),
     `validation_period` (Reg F debt collectors: a step that would overshadow
     the right to dispute waits until the validation period ends; DEFER; on a debt no notice was
@@ -459,13 +468,13 @@ def gate(
             )
         checked.append((LIMITATION_RULE, PASS))
     elif pack.time_barred_citation and threatens_suit(channel, template_id):
-        checked.append((LIMITATION_RULE, FAIL))
+        checked.append((LIMITATION_KNOWN_RULE, FAIL))
         return SendDecision(
             Verdict.DEFER,
             unknown_period_reason(borrower.region),
             tuple(checked),
             at + UNKNOWN_PERIOD_RECHECK,
-            decided_by=pack.decided_by(LIMITATION_RULE),
+            decided_by=pack.decided_by(LIMITATION_KNOWN_RULE),
         )
     held = check_holds(
         channel=channel,
@@ -499,8 +508,17 @@ def gate(
         if loan.validation_notice_at is None and not loan.holds.cease_contact:
             # Never communicated with (opted out everywhere, unreachable): the consumer never had
             # the notice nor a period to dispute in. The notice goes first, by post, and the step
-            # waits for its period (the dispatcher sends it: `notice_first`).
+            # waits for its period (the dispatcher sends it: `notice_first`); a borrower who refused
+            # letters too cannot be sent it (12 CFR 1006.14(h)(1)): the step waits a week at a time.
             checked.append((VALIDATION_PERIOD_RULE, FAIL))
+            if Channel.LETTER.value in borrower.opted_out_channels:
+                return SendDecision(
+                    Verdict.DEFER,
+                    NOTICE_CANNOT_GO_REASON,
+                    tuple(checked),
+                    at + UNKNOWN_PERIOD_RECHECK,
+                    decided_by=pack.decided_by(VALIDATION_PERIOD_RULE),
+                )
             return SendDecision(
                 Verdict.DEFER,
                 NOTICE_FIRST_REASON,

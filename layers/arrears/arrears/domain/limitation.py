@@ -36,6 +36,7 @@ from arrears.domain.messages import THREATENS_SUIT
 from arrears.domain.strategy import Channel
 
 __all__ = [
+    "LIMITATION_KNOWN_RULE",
     "LIMITATION_RULE",
     "UNKNOWN_PERIOD",
     "UNKNOWN_PERIOD_RECHECK",
@@ -107,6 +108,10 @@ UNKNOWN_PERIOD_RECHECK = timedelta(days=7)
 """How long a suit, or a threat of one, waits before it is judged again when no layer states the
 borrower's limitation period (`unknown_period_reason`)."""
 
+
+LIMITATION_KNOWN_RULE = "limitation_period_known"
+"""The rule name receipts use when a suit or its threat waits because no layer states the borrower's
+limitation period (a lender policy, cited on the base pack; not the limitation period itself)."""
 
 UNKNOWN_PERIOD = "no limitation period is known"
 """How `unknown_period_reason` begins (what a report of the archive matches)."""
