@@ -135,9 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     plans = summary["plans"]
     print(
-        f"repayment plans:    {plans['requested']} asked for ({plans['auto_approved']} agreed at once, "
-        f"{plans['supervisor_queued']} queued), {plans['agreed']} agreed, {plans['instalments_kept']} "
-        f"instalments kept, {plans['broken']} broken, {plans['completed']} completed"
+        f"repayment plans:    {plans['requested']} asked for by borrowers ({plans['auto_approved']} agreed "
+        f"at once, {plans['supervisor_queued']} queued for a supervisor), "
+        f"{plans['negotiated_on_desk_calls']} negotiated on desk calls; {plans['agreed']} agreed: "
+        + ", ".join(f"{who} {n}" for who, n in plans["agreed_by"].items())
+        + f"; {plans['instalments_kept']} instalments kept, {plans['broken']} broken, "
+        f"{plans['completed']} completed"
     )
     payments = summary["payments"]
     recovered = payments["recoveries_after_charge_off"]
