@@ -8,7 +8,7 @@ from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.borrowers import Borrower
 from arrears.domain.compliance import gate
 from arrears.domain.limitation import LIMITATION_KNOWN_RULE, LIMITATION_RULE, default_date, limitation_ends
-from arrears.domain.loans import Instalment, Loan
+from arrears.domain.loans import Holds, Instalment, Loan
 from arrears.domain.messages import THREATENS_SUIT, render
 from arrears.domain.planning import BorrowerFacts, decide_step
 from arrears.domain.strategy import Channel, Step
@@ -233,6 +233,17 @@ def test_a_suit_or_its_threat_waits_where_no_layer_states_the_borrowers_period()
         assert judged.not_before == datetime(2026, 6, 8, 16, 0, tzinfo=UTC)
         assert judged.decided_by == "US-REGF@2026.1"
     colorado = Borrower("B3", "America/Denver", "en", region="CO", email="b3@example.com")
+    # A hold that suppresses the referral still does: the wait for a period never outlives a dispute.
+    disputed = gate(
+        channel=Channel.LEGAL,
+        template_id="legal_referral",
+        collection_instalment=1,
+        loan=loan.with_changes(holds=Holds(dispute_open=True)),
+        borrower=colorado,
+        at=at,
+        pack=rule_pack_in_force("US-REGF", at, address_state="CO"),
+    )
+    assert (disputed.verdict, disputed.rules_checked[-1]) == (Verdict.SUPPRESS, ("dispute_open", FAIL))
     reminder = gate(
         channel=Channel.EMAIL,
         template_id="email_overdue",

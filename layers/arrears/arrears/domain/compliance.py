@@ -419,9 +419,9 @@ def gate(
     Rules, in order: `loan_open` and `still_overdue` (CANCEL), `due_date_ahead` (a reminder announcing
     a due date, `ANNOUNCES_DUE_DATE`, once that date passed: CANCEL), `limitation_period` (a legal step,
     or a message whose `template_id` threatens suit, once the claim is time-barred: SUPPRESS;
-    where the pack forbids it but no layer states the borrower's period, `limitation_period_known`:
-    DEFER a week;
     `arrears.domain.limitation`), the hold rules (`check_holds`, on the business date of `at`),
+    `limitation_period_known` (such a step where the pack forbids suing on a time-barred debt but no
+    layer states the borrower's period: DEFER a week),
     `validation_period` (Reg F debt collectors: a step that would overshadow
     the right to dispute waits until the validation period ends; DEFER; on a debt no notice was
     ever sent for, unless the consumer asked to cease contact, DEFER with `notice_first`: the
@@ -467,15 +467,6 @@ def gate(
                 pack.decided_by(LIMITATION_RULE),
             )
         checked.append((LIMITATION_RULE, PASS))
-    elif pack.time_barred_citation and threatens_suit(channel, template_id):
-        checked.append((LIMITATION_KNOWN_RULE, FAIL))
-        return SendDecision(
-            Verdict.DEFER,
-            unknown_period_reason(borrower.region),
-            tuple(checked),
-            at + UNKNOWN_PERIOD_RECHECK,
-            decided_by=pack.decided_by(LIMITATION_KNOWN_RULE),
-        )
     held = check_holds(
         channel=channel,
         loan=loan,
@@ -492,6 +483,18 @@ def gate(
         return SendDecision(Verdict.DEFER, held.reason, tuple(checked), paused_until, decided_by=base)
     if held.verdict is not None:
         return SendDecision(held.verdict, held.reason, tuple(checked), decided_by=base)
+    if pack.limitation is None and pack.time_barred_citation and threatens_suit(channel, template_id):
+        # Whether the claim is time-barred cannot be told: the step waits for the state's overlay.
+        # After the holds (a hold that suppresses it still does), before the validation notice
+        # (no notice is posted ahead of a step that cannot go).
+        checked.append((LIMITATION_KNOWN_RULE, FAIL))
+        return SendDecision(
+            Verdict.DEFER,
+            unknown_period_reason(borrower.region),
+            tuple(checked),
+            at + UNKNOWN_PERIOD_RECHECK,
+            decided_by=pack.decided_by(LIMITATION_KNOWN_RULE),
+        )
     notice = pack.validation_notice
     if notice is not None and channel in notice.defer_until_period_end:
         today = business_date(at, pack)
