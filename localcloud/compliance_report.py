@@ -42,6 +42,9 @@ def bureau_summary(contacts: Iterable[Mapping[str, Any]], book: Sequence[BookEnt
     }
 
 
+NEVER = "~"  # sorts after every ISO instant: a loan without a notice was "noticed" after everything
+
+
 def validation_notice_summary(
     contacts: Iterable[Mapping[str, Any]], loans: Iterable[Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -61,6 +64,10 @@ def validation_notice_summary(
     per_loan: dict[str, int] = {}
     for notice in notices:
         per_loan[str(notice["loan_id"])] = per_loan.get(str(notice["loan_id"]), 0) + 1
+    noticed_at: dict[str, str] = {}  # loan -> its notice's instant (ISO UTC strings compare in order)
+    for notice in notices:
+        loan_id = str(notice["loan_id"])
+        noticed_at[loan_id] = min(noticed_at.get(loan_id, NEVER), str(notice["occurred_at"]))
     contacted: dict[str, set[str]] = {}
     for c in contacts:
         if c.get("status") == "SENT" and c.get("channel") in ("SMS", "EMAIL", "CALL_TASK", "FIELD_VISIT"):
@@ -105,10 +112,7 @@ def validation_notice_summary(
             if c.get("channel") == "LEGAL"
             and c.get("status") == "SENT"
             and c.get("jurisdiction") == "US-REGF"
-            and not any(
-                n["loan_id"] == c["loan_id"] and str(n["occurred_at"]) <= str(c["occurred_at"])
-                for n in notices
-            )
+            and str(c["occurred_at"]) < noticed_at.get(str(c["loan_id"]), NEVER)
         ),
         "communications_waiting_for_their_notice": sum(
             1

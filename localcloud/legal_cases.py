@@ -53,6 +53,7 @@ def case_file_summary(stack: LocalStack, contacts: Iterable[Mapping[str, Any]], 
             )
     records = list(contacts)
     barred = [c for c in records if str(c.get("reason", "")).startswith(LIMITATION_REASON)]
+    waiting = [c for c in records if str(c.get("reason", "")).startswith(UNKNOWN_PERIOD)]
     return {
         "legal_referrals_sent": sum(1 for c in records if c["channel"] == "LEGAL" and c["status"] == "SENT"),
         "case_files_built": len(built),
@@ -64,11 +65,7 @@ def case_file_summary(stack: LocalStack, contacts: Iterable[Mapping[str, Any]], 
         "suppressed_by_limitation_loans": sorted({str(c["loan_id"]) for c in barred}),
         # A suit, or its threat, held because no layer states the borrower's state's period
         # (DEFERRED a week at a time, docs/compliance.md "Limitation period"): records and debts.
-        "held_for_an_unknown_limitation_period": sum(
-            1 for c in records if str(c.get("reason", "")).startswith(UNKNOWN_PERIOD)
-        ),
-        "held_for_an_unknown_limitation_period_loans": sorted(
-            {str(c["loan_id"]) for c in records if str(c.get("reason", "")).startswith(UNKNOWN_PERIOD)}
-        ),
+        "held_for_an_unknown_limitation_period": len(waiting),
+        "held_for_an_unknown_limitation_period_loans": sorted({str(c["loan_id"]) for c in waiting}),
         "case_files": built,
     }

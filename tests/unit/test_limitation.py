@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from arrears.config.rulepacks import bundled_rule_packs, rule_pack_in_force
 from arrears.domain.borrowers import Borrower
-from arrears.domain.compliance import gate
+from arrears.domain.compliance import SendDecision, gate
 from arrears.domain.limitation import LIMITATION_KNOWN_RULE, LIMITATION_RULE, default_date, limitation_ends
 from arrears.domain.loans import Holds, Instalment, Loan
 from arrears.domain.messages import THREATENS_SUIT, render
@@ -204,6 +204,20 @@ def test_the_limitation_is_named_before_any_hold() -> None:
     assert all(rule != "channel_opt_out" for rule, _ in planned.rules_checked)
 
 
+def _judged(loan: Loan, state: str, step: Step, at: datetime) -> SendDecision:
+    """The gate's decision on `step` for `loan`'s borrower living in `state`."""
+    borrower = Borrower("B3", "America/Denver", "en", region=state, email="b3@example.com")
+    return gate(
+        channel=step.channel,
+        template_id=step.template_id,
+        collection_instalment=1,
+        loan=loan,
+        borrower=borrower,
+        at=at,
+        pack=rule_pack_in_force("US-REGF", at, address_state=state),
+    )
+
+
 def test_a_suit_or_its_threat_waits_where_no_layer_states_the_borrowers_period() -> None:
     """Colorado has no overlay here: whether the claim is time-barred cannot be told, and 12 CFR
     1006.26(b) forbids suing or threatening suit on a time-barred debt. The referral and the
@@ -212,61 +226,24 @@ def test_a_suit_or_its_threat_waits_where_no_layer_states_the_borrowers_period()
     goes."""
     at = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
     loan = _us_loan("L-US-NEW", date(2026, 1, 1), date(2026, 3, 1), 92)  # defaulted 2 March 2026
-    for state, template, channel in (
-        ("CO", "legal_referral", Channel.LEGAL),
-        ("CO", "email_pre_legal", Channel.EMAIL),
-    ):
-        borrower = Borrower("B3", "America/Denver", "en", region=state, email="b3@example.com")
-        judged = gate(
-            channel=channel,
-            template_id=template,
-            collection_instalment=1,
-            loan=loan,
-            borrower=borrower,
-            at=at,
-            pack=rule_pack_in_force("US-REGF", at, address_state=state),
-        )
-        assert judged.verdict is Verdict.DEFER, template
+    for step in (LEGAL, PRE_LEGAL):
+        judged = _judged(loan, "CO", step, at)
+        assert judged.verdict is Verdict.DEFER, step.template_id
         # Not the limitation period itself (that is the state's): the lender's policy of waiting for it.
         assert judged.rules_checked[-1] == (LIMITATION_KNOWN_RULE, FAIL)
         assert judged.reason.startswith("no limitation period is known for a borrower in CO")
         assert judged.not_before == datetime(2026, 6, 8, 16, 0, tzinfo=UTC)
         assert judged.decided_by == "US-REGF@2026.1"
-    colorado = Borrower("B3", "America/Denver", "en", region="CO", email="b3@example.com")
     # A hold that suppresses the referral still does: the wait for a period never outlives a dispute.
-    disputed = gate(
-        channel=Channel.LEGAL,
-        template_id="legal_referral",
-        collection_instalment=1,
-        loan=loan.with_changes(holds=Holds(dispute_open=True)),
-        borrower=colorado,
-        at=at,
-        pack=rule_pack_in_force("US-REGF", at, address_state="CO"),
-    )
+    disputed = _judged(loan.with_changes(holds=Holds(dispute_open=True)), "CO", LEGAL, at)
     assert (disputed.verdict, disputed.rules_checked[-1]) == (Verdict.SUPPRESS, ("dispute_open", FAIL))
-    reminder = gate(
-        channel=Channel.EMAIL,
-        template_id="email_overdue",
-        collection_instalment=1,
-        loan=loan,
-        borrower=colorado,
-        at=at,
-        pack=rule_pack_in_force("US-REGF", at, address_state="CO"),
+    assert (
+        _judged(loan, "CO", Step("email-d10", 10, Channel.EMAIL, "email_overdue"), at).verdict is Verdict.SEND
     )
-    assert reminder.verdict is Verdict.SEND
-    new_york = Borrower("B3", "America/New_York", "en", region="NY", email="b3@example.com")
     ny = rule_pack_in_force("US-REGF", at, address_state="NY")
     assert ny.limitation is not None
     assert ny.limitation.years == 3
     assert ny.decided_by(LIMITATION_RULE) == "US-NY@2026.1"
-    judged = gate(
-        channel=Channel.LEGAL,
-        template_id="legal_referral",
-        collection_instalment=1,
-        loan=loan,
-        borrower=new_york,
-        at=at,
-        pack=ny,
-    )
+    judged = _judged(loan, "NY", LEGAL, at)
     assert (LIMITATION_RULE, PASS) in judged.rules_checked
     assert (LIMITATION_RULE, FAIL) not in judged.rules_checked
