@@ -54,4 +54,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         has_time_left=time_left(context, TIME_RESERVE_MS),
         observer=DispatchReport(telemetry),
     )
+    # The run's counts, for the deferred-backlog runbook's query (docs/runbooks/deferred-backlog.md).
+    telemetry.logger.info("deferred release run", extra=release.answer())
     return release.answer()

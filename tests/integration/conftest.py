@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -86,6 +88,13 @@ def make_cloud(stack: LocalStack) -> Iterator[CloudFactory]:
     yield make
     for cloud in made:
         cloud.close()
+
+
+def log_lines(cloud: LocalCloud, message: str) -> list[dict[str, Any]]:
+    """The JSON log lines of `cloud`'s functions whose `message` is `message`, in order."""
+    assert isinstance(cloud.log, io.StringIO)
+    lines = [json.loads(line) for line in cloud.log.getvalue().splitlines() if line.startswith("{")]
+    return [d for d in lines if d.get("message") == message]
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

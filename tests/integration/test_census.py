@@ -22,7 +22,7 @@ from arrears.domain.loans import Instalment, Loan, LoanStatus
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.cloud import LocalCloud
 from localcloud.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, log_lines, register, utc
 from tests.integration.test_sweep import (
     SWEEP,
     WORKER,
@@ -64,12 +64,6 @@ def open_stock(container: Container) -> Counter[tuple[str, str]]:
     """The stock from flows, open buckets only, zeros dropped."""
     closed = ("CLOSED", "CHARGED_OFF")
     return +Counter({k: n for k, n in stock_counters(container).stock().items() if k[1] not in closed})
-
-
-def log_lines(cloud: LocalCloud, message: str) -> list[dict[str, Any]]:
-    assert isinstance(cloud.log, io.StringIO)
-    lines = [json.loads(line) for line in cloud.log.getvalue().splitlines() if line.startswith("{")]
-    return [d for d in lines if d.get("message") == message]
 
 
 def loan(loan_id: str, jurisdiction: str, due: date) -> Loan:

@@ -46,6 +46,7 @@ from tests.integration.conftest import (
     CloudFactory,
     borrower_for,
     cn_cash_loan,
+    log_lines,
     register,
     us_regf_loan,
     utc,
@@ -581,6 +582,8 @@ def test_the_schedule_releases_due_deferred_actions_and_reports_the_backlog(
     response = cloud.invoke("DeferredReleaseFunction", cloud.scheduled_event("DeferredReleaseFunction"))
 
     assert response == {"deferred_due": 3, "deferred_processed": 3, "deferred_failed": 0}
+    (run,) = log_lines(cloud, "deferred release run")  # what the runbook's query reads
+    assert {k: run[k] for k in response} == response
     assert len(sms_sent()) == 3
     assert list(container.actions.deferred_due(utc(2026, 3, 11))) == []
     assert format_utc(cloud.clock) == "2026-03-10T00:00:00Z"

@@ -115,7 +115,9 @@ def test_redrive_dry_run_and_limit_move_nothing_or_only_that_many(
         sqs.send_message(QueueUrl=dlq, MessageBody=str(n), MessageGroupId="g", MessageDeduplicationId=f"d{n}")
 
     assert main(["redrive", "--dlq", dlq, "--dry-run"]) == 0
-    assert output(capsys) | {"dlq": None, "target": None} == {
+    result = output(capsys)
+    assert [m["body"] for m in result.pop("messages")] == [0, 1, 2, 3]
+    assert result | {"dlq": None, "target": None} == {
         "dlq": None,
         "target": None,
         "moved": 4,
@@ -126,6 +128,39 @@ def test_redrive_dry_run_and_limit_move_nothing_or_only_that_many(
     assert main(["redrive", "--dlq", dlq, "--max", "2"]) == 0
     assert output(capsys)["moved"] == 2
     assert visible(source) == 2
+
+
+def test_redrive_dry_run_lists_every_message_id_and_body_and_gives_them_all_back(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given twelve call tasks in the DLQ (more than one receive's ten), one of them not JSON
+    sqs = boto3.client("sqs")
+    dlq, source = stack.physical["CallTaskDLQ"], stack.physical["CallTaskQueue"]
+    bodies: dict[str, Any] = {}
+    for n in range(12):
+        body = "not json" if n == 11 else json.dumps({"action_id": f"A-{n}", "type": "CALL_TASK"})
+        sent = sqs.send_message(QueueUrl=dlq, MessageBody=body)
+        bodies[sent["MessageId"]] = body if n == 11 else json.loads(body)
+
+    # When the DLQ is looked at with --dry-run
+    assert main(["redrive", "--dlq", dlq, "--dry-run"]) == 0
+
+    # Then every message is listed once with its id and its body (parsed when it is JSON) ...
+    result = output(capsys)
+    assert (result["moved"], result["dry_run"]) == (12, True)
+    assert {m["message_id"]: m["body"] for m in result["messages"]} == bodies
+    assert len(result["messages"]) == 12
+    # ... nothing was sent or deleted, and every message is visible in the DLQ again at once
+    assert visible(source) == 0
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=dlq,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "12"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+    # A plain redrive does not list the messages
+    assert main(["redrive", "--dlq", dlq, "--max", "1"]) == 0
+    assert "messages" not in output(capsys)
 
 
 def test_redrive_finds_the_dlq_by_its_logical_id_within_the_stack(

@@ -200,6 +200,25 @@ def redrive_source(sqs: Any, dlq_url: str) -> str:
     return str(sources[0])
 
 
+def _body(text: str) -> Any:
+    """A message body as JSON when it is JSON, else the text as received."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _give_back_looked_at(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+    """Make the messages a dry run held visible again (one whose 60 s already ran out is visible)."""
+    for message in messages:
+        try:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        except ClientError:
+            continue
+
+
 def redrive(
     sqs: Any, dlq_url: str, *, target_url: str | None = None, limit: int | None = None, dry_run: bool = False
 ) -> dict[str, Any]:
@@ -209,34 +228,48 @@ def redrive(
     the consumer still sees one ordered stream per group and the same deduplication id (note: SQS drops
     a message whose deduplication id it saw in the last 5 minutes). Each message is deleted from the
     DLQ only after it was sent.
+
+    A dry run sends and deletes nothing: it answers each message's id and body (``messages``), holding
+    the messages it received invisible until it has read the queue (so that each receive brings new
+    ones), then makes them all visible again. On a FIFO queue SQS hands out no further message of a
+    group while earlier ones of that group are held, so it lists only the first messages of each group.
     """
     target = target_url or redrive_source(sqs, dlq_url)
     fifo = target.endswith(".fifo")
     moved = 0
-    for message in _each_message_once(
-        sqs,
-        dlq_url,
-        lambda: _SQS_BATCH if limit is None else min(_SQS_BATCH, limit - moved),  # noqa: B023 (late binding wanted)
-        MessageAttributeNames=["All"],
-        MessageSystemAttributeNames=["MessageGroupId", "MessageDeduplicationId"],
-    ):
-        if dry_run:  # look, and give the message back at once
-            sqs.change_message_visibility(
-                QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
+    looked_at: list[dict[str, Any]] = []
+    try:
+        for message in _each_message_once(
+            sqs,
+            dlq_url,
+            lambda: _SQS_BATCH if limit is None else min(_SQS_BATCH, limit - moved),  # noqa: B023 (late binding wanted)
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["MessageGroupId", "MessageDeduplicationId"],
+        ):
+            if dry_run:  # look; the message is given back with the others at the end
+                looked_at.append(message)
+                moved += 1
+                continue
+            request: dict[str, Any] = {"QueueUrl": target, "MessageBody": message["Body"]}
+            if message.get("MessageAttributes"):
+                request["MessageAttributes"] = message["MessageAttributes"]
+            if fifo:
+                attributes = message.get("Attributes", {})
+                request["MessageGroupId"] = attributes.get("MessageGroupId", "redrive")
+                request["MessageDeduplicationId"] = attributes.get(
+                    "MessageDeduplicationId", message["MessageId"]
+                )
+            sqs.send_message(**request)
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
-            continue
-        request: dict[str, Any] = {"QueueUrl": target, "MessageBody": message["Body"]}
-        if message.get("MessageAttributes"):
-            request["MessageAttributes"] = message["MessageAttributes"]
-        if fifo:
-            attributes = message.get("Attributes", {})
-            request["MessageGroupId"] = attributes.get("MessageGroupId", "redrive")
-            request["MessageDeduplicationId"] = attributes.get("MessageDeduplicationId", message["MessageId"])
-        sqs.send_message(**request)
-        sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-        moved += 1
-    return {"dlq": dlq_url, "target": target, "moved": moved, "dry_run": dry_run}
+    finally:
+        _give_back_looked_at(sqs, dlq_url, looked_at)
+    result: dict[str, Any] = {"dlq": dlq_url, "target": target, "moved": moved, "dry_run": dry_run}
+    if dry_run:
+        result["messages"] = [
+            {"message_id": message["MessageId"], "body": _body(message["Body"])} for message in looked_at
+        ]
+    return result
 
 
 # --------------------------------------------------------------------------------------------------
@@ -614,7 +647,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dlq", required=True, help="queue URL, queue name, or the logical id with --stack")
     p.add_argument("--to", default=None, help="target queue (default: the DLQ's redrive source)")
     p.add_argument("--max", type=int, default=None, dest="limit")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument(
+        "--dry-run", action="store_true", help="list each message's id and body; move and delete nothing"
+    )
 
     p = commands.add_parser("replay-stream-failures", help="re-run failed DynamoDB stream batches")
     p.add_argument("--queue", default="StreamFailureQueue", help="on-failure queue URL, name or logical id")
