@@ -318,7 +318,13 @@ def _old_placed_debt(entry: BookEntry, start: date) -> BookEntry:
     default years older than the limitation period (a US borrower moved to Massachusetts)."""
     borrower, loan = entry.borrower, entry.loan
     if loan.jurisdiction == "US-REGF":
-        borrower = replace(borrower, timezone="America/New_York", region="MA", phone=_us_phone(0, "MA", 4321))
+        borrower = replace(
+            borrower,
+            timezone="America/New_York",
+            region="MA",
+            phone=_us_phone(0, "MA", 4321),
+            address=borrower.address.rsplit(",", 1)[0] + ", MA",  # the state the address names, too
+        )
     first_due = start - timedelta(days=OLD_DEBT_DPD_AT_START)
     disbursed = first_due - timedelta(days=30)
     principal = max(loan.principal_minor, 200_000)  # above the legal steps' minimum amount

@@ -84,7 +84,9 @@ class Metro2Cycle:
     `held`: loans whose borrower was not yet told (the precondition); `disputed`: accounts flagged
     XB; `resolved`: XH; `plans`: accounts with the plan's special comment; `closed_before`: loans
     reported paid or closed in an earlier cycle and left out since (or closed before this cycle
-    without ever being reported); `missing`: loans with a history
+    without ever being reported); `no_identity`: loans whose borrower's name is no longer held (erased
+    on the borrower's request, `arrears.usecases.erasure`): left out, as a bureau cannot match an
+    account without a name (Metro 2 field 31, surname, is required); `missing`: loans with a history
     but no loan or borrower item (counted, nothing written for them); `not_open`: loans disbursed
     after the cycle's last day; `rejected`: accounts whose record could not be formatted (loan id
     and the layout's reason, never a value of the borrower), left out of the file.
@@ -99,6 +101,7 @@ class Metro2Cycle:
     resolved: int = 0
     plans: int = 0
     closed_before: int = 0
+    no_identity: int = 0
     missing: int = 0
     not_open: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
@@ -114,6 +117,7 @@ class Metro2Cycle:
             "resolved_xh": self.resolved,
             "plan_special_comment": self.plans,
             "closed_before": self.closed_before,
+            "no_identity": self.no_identity,
             "missing": self.missing,
             "not_open_yet": self.not_open,
             "rejected": self.rejected,
@@ -300,6 +304,9 @@ def build_metro2_cycle(
         borrower = retry_transient(partial(borrowers.get, loan.borrower_id))
         if borrower is None:
             result.missing += 1
+            return
+        if not borrower.name.strip():  # erased: nothing a bureau could match the account to
+            result.no_identity += 1
             return
         if first_reported is None or first_reported > period:
             pack = rule_pack_in_force(loan.jurisdiction, judged_at, packs(), address_state=borrower.region)
