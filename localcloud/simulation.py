@@ -85,7 +85,6 @@ class RunStats:
     payments_applied: int = 0
     payments_replayed: int = 0
     cures: int = 0
-    recovery_payments: int = 0
     reversals_sent: int = 0
     reversals_applied: int = 0
     invocations: Counter[str] = field(default_factory=Counter)
@@ -278,7 +277,6 @@ class Simulation:
                 self.stats.payments_applied += 1
                 self.stats.cures += int(bool(response.get("cured")))
                 self.stats.payments_replayed += int(bool(response.get("replayed")))
-                self.stats.recovery_payments += int(bool(response.get("recovered_minor")))
 
     def _reverse(self, loan_id: str, payment_id: str) -> None:
         detail = {
@@ -519,13 +517,26 @@ def payments_summary(sim: Simulation, loans: list[dict[str, Any]]) -> dict[str, 
     """Payments of the run, and what the tables hold of recoveries and reversals.
 
     Recoveries: money applied to loans after their charge-off (`recovered_minor` on the loan, by
-    currency); reversals: payments returned and undone (`reversed` entries of the payment ledger).
+    currency) and the payments that brought it (the ledger's entries, not reversed, valued on or after
+    the loan's charge-off day: a plan's instalment or a promise paid after it as well as the
+    simulated recovery payments); reversals: payments returned and undone (`reversed` entries of the
+    payment ledger).
     """
     ledger = _scan(sim.settings.payments_table)
     recovered: Counter[str] = Counter()
+    charged_off_on: dict[str, str] = {}
     for loan in loans:
         if loan.get("recovered_minor"):
             recovered[str(loan["currency"])] += int(loan["recovered_minor"])
+        if loan.get("charged_off_on"):
+            charged_off_on[str(loan["loan_id"])] = str(loan["charged_off_on"])
+    recovery_payments = sum(
+        1
+        for entry in ledger
+        if not entry.get("reversed")
+        and str(entry["loan_id"]) in charged_off_on
+        and str(entry["value_date"]) >= charged_off_on[str(entry["loan_id"])]
+    )
     return {
         "sent": sim.stats.payments_sent,
         "applied": sim.stats.payments_applied,
@@ -533,7 +544,7 @@ def payments_summary(sim: Simulation, loans: list[dict[str, Any]]) -> dict[str, 
         "ledger_entries": len(ledger),
         "charged_off_loans": sum(1 for loan in loans if loan.get("charged_off_on")),
         "recoveries_after_charge_off": {
-            "payments": sim.stats.recovery_payments,
+            "payments": recovery_payments,
             "loans": sum(1 for loan in loans if loan.get("recovered_minor")),
             "closed_by_recovery": sum(
                 1 for loan in loans if loan.get("charged_off_on") and loan["status"] == "CLOSED"

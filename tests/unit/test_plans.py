@@ -19,8 +19,8 @@ from arrears.domain.assessment import assess, collection_state_changed
 from arrears.domain.borrower_requests import RequestRefused
 from arrears.domain.compliance import check_holds
 from arrears.domain.holds import HoldChange, HoldKind, apply_hold_change
-from arrears.domain.loans import Instalment, Loan
-from arrears.domain.money import amount_due
+from arrears.domain.loans import Instalment, Loan, LoanStatus
+from arrears.domain.money import amount_due, payoff_quote
 from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.planning import broken_promise
 from arrears.domain.plans import (
@@ -276,3 +276,53 @@ def test_the_plan_record_has_no_personal_data() -> None:
     text = str(record)
     assert loan.borrower_id not in text
     assert record["plan"]["arrears_minor"] == loan.plan.arrears_minor
+
+
+# -- a plan outlives the loan's charge-off --------------------------------------------------------------
+
+
+def charged_off(loan: Loan, on: date) -> Loan:
+    """`loan` charged off on `on` (its plan in force), as the sweep leaves it."""
+    return assess(loan.with_changes(status=LoanStatus.CHARGED_OFF, charged_off_on=on), on, bundled_playbook())
+
+
+def test_a_plan_kept_after_the_charge_off_completes_on_the_recovery_that_pays_it() -> None:
+    # The demo's loan L007000003: a plan's first instalment kept, the loan charged off the next day,
+    # the second instalment paid on time after it: the plan stayed ACTIVE for good, never completed.
+    loan, _today = on_plan(2)
+    plan = loan.plan
+    assert plan is not None
+    first, second = plan.instalments
+    loan = pay(loan, first.amount_minor, first.due_on, "P-1")
+    gone = charged_off(loan, first.due_on + timedelta(days=1))
+    assert gone.plan_active
+    # reviewed on the plan's next judge day alone, while the plan runs
+    assert gone.next_review_on == second.due_on + timedelta(days=plan.grace_days + 1)
+    paid = pay(gone, second.amount_minor, second.due_on, "P-2")
+    assert (paid.status, paid.recovered_minor) == (LoanStatus.CHARGED_OFF, second.amount_minor)
+    assert paid.plan is not None
+    assert paid.plan.status is PlanStatus.COMPLETED
+    assert [e for e, _ in plan_events(gone, paid)] == [PlanEvent.INSTALMENT_KEPT, PlanEvent.COMPLETED]
+    assert (paid.next_review_on, paid.holds.plan_until) == (None, None)
+
+
+def test_a_plan_missed_after_the_charge_off_breaks_on_its_judge_day() -> None:
+    loan, _today = on_plan(2)
+    first = loan.plan.instalments[0]  # type: ignore[union-attr]
+    gone = charged_off(loan, first.due_on - timedelta(days=1))
+    judge_day = gone.next_review_on
+    assert judge_day == first.due_on + timedelta(days=4)
+    broken = assess(gone, judge_day, bundled_playbook())
+    assert broken.plan is not None
+    assert broken.plan.status is PlanStatus.BROKEN
+    assert (broken.broken_promises, broken.next_review_on, broken.holds.plan_until) == (1, None, None)
+    assert collection_state_changed(gone, broken)  # the sweep writes the judgement
+
+
+def test_a_loan_repaid_in_full_completes_its_plan() -> None:
+    loan, today = on_plan(3)
+    paid = pay(loan, payoff_quote(loan, today).total_minor, today, "P-all")  # the payoff: the loan closes
+    assert paid.status is LoanStatus.CLOSED
+    assert paid.plan is not None
+    assert paid.plan.status is PlanStatus.COMPLETED
+    assert paid.next_review_on is None

@@ -11,7 +11,7 @@ from datetime import date
 
 from arrears.domain.behaviour import judge_promise
 from arrears.domain.delinquency import charge_off_day, collection_instalment_of, due_offset, loan_dpd
-from arrears.domain.loans import Loan
+from arrears.domain.loans import Loan, LoanStatus
 from arrears.domain.money import advance
 from arrears.domain.plans import judge_plan
 from arrears.domain.playbook import CollectionPlaybook
@@ -28,11 +28,30 @@ def assessment_date(loan: Loan, on: date) -> date:
     return on if loan.evaluated_on is None else max(on, loan.evaluated_on)
 
 
+def next_plan_review(loan: Loan, on: date) -> date | None:
+    """A charged-off loan's next review: the first judge day of its active plan after `on` (the day
+    after an instalment's grace ends, `RepaymentPlan.judge_days`); None for any other loan, or when
+    no instalment is left to judge."""
+    if loan.status is not LoanStatus.CHARGED_OFF or loan.plan is None:
+        return None
+    return next((day for day in loan.plan.judge_days() if day > on), None)
+
+
+def plan_review(loan: Loan, on: date) -> Loan:
+    """A loan no longer OPEN as it stands on `on`: its plan judged (`judge_plan`: an instalment the
+    money received after the charge-off covers is kept, one not covered by its grace end is missed;
+    the payment that repays a loan in full completes its plan) and its next review the plan's next
+    judge day while the loan is charged off (`next_plan_review`), else none."""
+    judged = judge_plan(loan, on)
+    return judged.with_changes(next_review_on=next_plan_review(judged, on))
+
+
 def assess(loan: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
-    """The loan as it stands on `on`; closed loans leave the review index."""
+    """The loan as it stands on `on`. A loan no longer OPEN is reviewed only for its repayment plan
+    (`plan_review`): a charged-off loan while its plan runs, else never again."""
     buckets = playbook.buckets
     if not loan.is_open:
-        return loan.with_changes(next_review_on=None)
+        return plan_review(loan, on)
     dpd = loan_dpd(loan, on)
     # A promise to pay whose date has passed (or that a payment kept) is judged, and a broken one
     # counted, before the score below reads the counter.
@@ -54,7 +73,7 @@ def assess(loan: Loan, on: date, playbook: CollectionPlaybook) -> Loan:
             due_offset=due_offset(loan, on),
             collection_instalment=collection_instalment_of(loan),
             evaluated_on=on,
-            next_review_on=None,
+            next_review_on=next_plan_review(charged, on),
         )
     assessed = loan.with_changes(
         dpd=dpd,

@@ -30,6 +30,12 @@ waterfall still applies the money. `judge_plan` (run by every assessment) then d
 * when the money received covers every instalment the plan is COMPLETED: the arrears of the day it
   was agreed are paid (the waterfall takes the oldest first), the hold lifts.
 
+A plan outlives its loan's charge-off: the borrower who keeps paying keeps the plan, and the money
+received after it (recoveries) counts as before; the sweep keeps reviewing a charged-off loan on its
+plan's judge days alone (`arrears.domain.assessment`), so a missed instalment still breaks it. A loan
+repaid in full completes its plan on the payment that closes it. (Before 2026-12-03 a plan stopped
+being judged when its loan left OPEN: a plan kept after the charge-off stayed ACTIVE forever.)
+
 `plan_events(before, after)` names what an assessment changed (an instalment kept or missed, the
 plan broken or completed), and `plan_record` is the archive record of one such event: ids, dates,
 amounts and codes, never the borrower's personal data.
@@ -262,10 +268,11 @@ def start_plan(loan: Loan, plan: RepaymentPlan) -> Loan:
 def judge_plan(loan: Loan, on: date) -> Loan:
     """The loan with its active plan judged on business date `on` (see the module docstring).
 
-    Idempotent: a judged instalment is never judged again, an ended plan is left alone.
+    Idempotent: a judged instalment is never judged again, an ended plan is left alone. Judged
+    whatever the loan's status (OPEN, CHARGED_OFF, CLOSED: see the module docstring).
     """
     plan = loan.plan
-    if plan is None or not plan.is_active or not loan.is_open:
+    if plan is None or not plan.is_active:
         return loan
     paid = max(0, received_minor(loan) - plan.received_at_start_minor)
     covered = 0
