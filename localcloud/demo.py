@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"texts and e-mails:  {summary['texts_and_emails_sent']}")
     print(f"field visits queued:{summary['field_visits_queued']:>5}")
     deferred = summary["deferrals"]
+    # Contacts held back are the deferral records; a send planned for the next contact window is a
+    # planning decision, not a contact, and has no record.
     print(
-        f"deferred:           {deferred['total']}: "
-        f"{deferred['planned_outside_contact_hours']} planned outside contact hours, "
-        f"{deferred['held_by_planner']} held (promise, hardship), "
-        f"{deferred['deferred_at_send_time']} at send time"
+        f"deferred:           {deferred['deferral_records']} deferral records "
+        f"({deferred['deferred_at_send_time']} at send time, {deferred['held_by_planner']} held by the "
+        f"planner: promise, hardship); {deferred['planned_outside_contact_hours']} sends planned for the "
+        f"next contact window ({deferred['total']} deferrals in all)"
     )
     print(f"suppressed / cancelled: {summary['suppressed']} / {summary['cancelled']}")
     stated = summary["stated_figures"]
@@ -130,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         f"({stated['amount_lower']} lower: paid since)"
     )
     print(
-        f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures: a loan may cure "
-        "twice; the cure rates below count loans)"
+        f"payments applied:   {summary['payments_applied']} ({summary['cures']} cures: a loan that cures "
+        "and falls behind again counts each time; the cure rates below count delinquency episodes)"
     )
     plans = summary["plans"]
     print(
@@ -159,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         f"broken), {reacting['complaints']} complaint(s), "
         f"{reacting['intents'].get('opt_out', 0)} opt-out(s) by reply (docs/simulation.md)"
     )
+    said: Counter[str] = Counter()
+    for row in summary.get("outcomes", {}).get("reasons_given", []):
+        said[f"{row['kind']} {row['reason']}"] += int(row["requests"])
+    if said:
+        print("why late (said):    " + ", ".join(f"{reason} {n}" for reason, n in sorted(said.items())))
     print(f"records archived:   {summary['records_archived']} in {summary['archive_objects']} objects")
     deadline = run["sweep_deadline_checks"]
     print(

@@ -162,6 +162,8 @@ def report_outcomes(
         "as_of": figures["as_of"],
         "per_jurisdiction": per_jurisdiction,
         "recoveries": figures["recoveries"],
+        # Why borrowers said they were late: hardship and dispute reasons per arm (report.html).
+        "reasons_given": figures["reasons"],
         "not_measured": figures["not_measured"],
         "cost": {
             k: figures["cost"][k] for k in ("total_usd", "usd_per_1000_loans", "usd_by_price", "not_priced")

@@ -172,3 +172,44 @@ TBLPROPERTIES (
   'projection.dt.interval.unit'     = 'DAYS',
   'storage.location.template'       = 's3://${ArchiveBucket}/borrower-requests/plan/dt=${dt}/'
 );
+
+-- Hardship and dispute requests: the reason the borrower gave, a code (the free text is never archived).
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.hardship_requests_raw (
+  request_id   string,
+  loan_id      string,
+  jurisdiction string,
+  `at`         string,
+  details      struct<reason:string>
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/borrower-requests/hardship/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/borrower-requests/hardship/dt=${dt}/'
+);
+
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.dispute_requests_raw (
+  request_id   string,
+  loan_id      string,
+  jurisdiction string,
+  `at`         string,
+  details      struct<reason:string>
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/borrower-requests/dispute/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/borrower-requests/dispute/dt=${dt}/'
+);

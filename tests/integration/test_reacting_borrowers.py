@@ -79,7 +79,7 @@ def test_the_report_compares_a_challenger_arm_with_measured_contact_outcomes(sum
     assert all(0 <= arm["right_party_contact_rate"]["rate"] <= 1 for arm in measured)
     assert any(arm["promise_kept_rate"] is not None for arm in measured)
     # the model's complaints per 1,000 contacts, measured (zero counts) for every arm with contacts
-    assert all(arm["complaints_per_1000_contacts"] is not None for arm in measured if arm["contacts_sent"])
+    assert all(arm["complaints_per_1000_contacts"] is not None for arm in measured if arm["contacts_made"])
 
 
 def test_the_existing_paths_are_still_reached_and_the_invariants_hold(summary: dict[str, Any]) -> None:
@@ -125,3 +125,13 @@ def test_plans_are_kept_or_broken_as_the_model_says_and_archived(summary: dict[s
     # an agent's plan beyond the agent's limits went to the supervisor, who decided it
     assert plans["referred_by_agents"] >= 1
     assert plans["supervisor_approved_agent_referrals"] + plans["supervisor_declined"] >= 1
+
+
+def test_the_report_says_why_borrowers_are_late_from_every_archived_request(summary: dict[str, Any]) -> None:
+    # Each hardship request and dispute the archive holds is counted once under the reason it gave.
+    archived = summary["api"]["requests_archived"]
+    reasons = summary["outcomes"]["reasons_given"]
+    for kind in ("hardship", "dispute"):
+        assert sum(r["requests"] for r in reasons if r["kind"] == kind) == archived.get(kind, 0), kind
+    assert archived.get("hardship", 0) >= 1
+    assert all(r["requests"] >= r["loans"] >= r["resolved"] >= 0 for r in reasons)

@@ -62,12 +62,23 @@ HISTORY: list[tuple[str, str, str, str, list[tuple[str, str | None, str, int]]]]
 ]
 # (contact id, loan, channel, status, occurred_at, archive file)
 CONTACTS = [
-    ("C1", "L1", "SMS", "SENT", "2026-03-06T02:00:00Z", "a"),
-    ("C2", "L2", "SMS", "SENT", "2026-03-06T02:00:00Z", "a"),
-    ("C3", "L2", "CALL_TASK", "SENT", "2026-03-10T02:00:00Z", "b"),
-    ("C3", "L2", "CALL_TASK", "SENT", "2026-03-10T02:00:00Z", "c"),  # archived twice: counted once
-    ("C4", "L4", "SMS", "DEFERRED", "2026-03-05T02:00:00Z", "a"),
-    ("C5", "L3", "SMS", "SENT", "2026-02-27T02:00:00Z", "a"),  # a reminder before the episode
+    ("C1", "L1", "SMS", "SENT", "2026-03-06T02:00:00Z", "a", ""),
+    ("C2", "L2", "SMS", "SENT", "2026-03-06T02:00:00Z", "a", ""),
+    ("C3", "L2", "CALL_TASK", "SENT", "2026-03-10T02:00:00Z", "b", "no_answer"),  # a call attempt
+    (
+        "C3",
+        "L2",
+        "CALL_TASK",
+        "SENT",
+        "2026-03-10T02:00:00Z",
+        "c",
+        "no_answer",
+    ),  # archived twice: counted once
+    ("C4", "L4", "SMS", "DEFERRED", "2026-03-05T02:00:00Z", "a", ""),
+    ("C5", "L3", "SMS", "SENT", "2026-02-27T02:00:00Z", "a", ""),  # a reminder before the episode
+    # Not contacts made: the call task queued for the dialer (its attempt C3 is), a bureau report.
+    ("C6", "L2", "CALL_TASK", "SENT", "2026-03-09T02:00:00Z", "a", ""),
+    ("C7", "L2", "BUREAU", "SENT", "2026-03-09T02:00:00Z", "a", ""),
 ]
 
 
@@ -111,7 +122,7 @@ def export(tmp_path: Path) -> tuple[Path, Path]:
     for name, rows in (("loans", loans), ("transitions", transitions)):
         (data / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     files: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for contact_id, loan_id, channel, status, at, batch in CONTACTS:
+    for contact_id, loan_id, channel, status, at, batch, result in CONTACTS:
         files.setdefault((at[:10], batch), []).append(
             {
                 "contact_id": contact_id,
@@ -122,6 +133,7 @@ def export(tmp_path: Path) -> tuple[Path, Path]:
                 "strategy": "cn-consumer@1#x",
                 "dpd": 1,
                 "borrower_token": "t",
+                "result": result,
                 # a receipt: a deferred contact names the rule and the layer that held it
                 **(
                     {"rules_checked": ["loan_open:PASS", "hardship:FAIL"], "decided_by": "CN@2026.1"}
@@ -142,6 +154,7 @@ def export(tmp_path: Path) -> tuple[Path, Path]:
 def test_every_query_runs_on_duckdb_over_the_export(tmp_path: Path) -> None:
     data, archive = export(tmp_path)
     write_plans(archive)
+    write_reasons(archive)
     con = open_local(data, archive)
     for name in QUERIES:
         assert run(con, name), name
@@ -172,10 +185,10 @@ def test_cures_self_cures_and_contacts_per_cure_by_hand(tmp_path: Path) -> None:
         ("L5", "2026-03-01"),
         ("L6", "2026-03-01"),
     }
-    assert by_loan[("L1", "2026-03-05")]["contacts_sent"] == 1  # C1
-    assert by_loan[("L2", "2026-03-05")]["contacts_sent"] == 2  # C2 and C3 once
-    assert by_loan[("L3", "2026-03-10")]["contacts_sent"] == 0  # C5 was before the episode
-    assert by_loan[("L4", "2026-03-05")]["contacts_sent"] == 0  # deferred: not sent
+    assert by_loan[("L1", "2026-03-05")]["contacts_made"] == 1  # C1
+    assert by_loan[("L2", "2026-03-05")]["contacts_made"] == 2  # C2 and C3 once; not C6 (queued), C7
+    assert by_loan[("L3", "2026-03-10")]["contacts_made"] == 0  # C5 was before the episode
+    assert by_loan[("L4", "2026-03-05")]["contacts_made"] == 0  # deferred: not sent
     assert by_loan[("L1", "2026-03-05")]["days_to_end"] == 3
     assert by_loan[("L6", "2026-03-01")]["end_state"] == "CHARGED_OFF"
     champion = F.cure_figures(
@@ -225,11 +238,15 @@ def test_stock_vintages_contacts_and_recoveries_by_hand(tmp_path: Path) -> None:
     assert vintages[("2026-01", "2026-04-04")] == (2, 1)
     assert vintages[("2026-02", "2026-03-31")] == (3, 1)
     assert vintages[("2026-02", "2026-03-05")] == (3, 0)
-    contacts = {(r["strategy_arm"], r["channel"], r["status"]): r["contacts"] for r in run(con, "contacts")}
-    assert contacts == {
-        ("champion", "SMS", "SENT"): 3,
-        ("champion", "CALL_TASK", "SENT"): 1,
-        ("challenger", "SMS", "DEFERRED"): 1,
+    contacts = {
+        (r["strategy_arm"], r["channel"], r["status"]): (r["contacts"], r["made"])
+        for r in run(con, "contacts")
+    }
+    assert contacts == {  # (records, contacts made)
+        ("champion", "SMS", "SENT"): (3, 3),
+        ("champion", "CALL_TASK", "SENT"): (2, 1),  # the attempt, not the task queued
+        ("champion", "BUREAU", "SENT"): (1, 0),
+        ("challenger", "SMS", "DEFERRED"): (1, 0),
     }
     (recovery,) = F.recovery_figures(run(con, "recoveries"))
     assert recovery["recovered_minor"] == 2_500
@@ -342,6 +359,26 @@ def write_plans(archive: Path) -> None:
             "sources": {"grace_days": "LENDER-CN-PLAN-4"},
         }
         _plan_record(archive / "plans" / f"dt={day}" / plan, f"{event}-{seq or 0}.json", event_record)
+
+
+def write_reasons(archive: Path) -> None:
+    """Hardship and dispute requests of a hand-made run under `borrower-requests/<kind>/` (their
+    reasons as codes; the free text is never archived)."""
+    for kind, rid, loan, reason in (
+        ("hardship", "H1", "L1", "illness"),
+        ("hardship", "H2", "L1", "illness"),  # asked again: two requests, one loan
+        ("hardship", "H3", "L2", "illness"),
+        ("hardship", "H4", "L3", "job_loss"),
+        ("dispute", "D1", "L4", "wrong_amount"),
+        ("dispute", "D2", "L5", None),  # no reason given
+    ):
+        record = {"request_id": rid, "loan_id": loan, "jurisdiction": "CN", "at": "2026-03-06T01:00:00Z"}
+        details = {"reason": reason, "has_text": True} if reason else {"verify_by": "2026-03-20"}
+        _plan_record(
+            archive / "borrower-requests" / kind / "dt=2026-03-06",
+            f"{rid}.json",
+            {**record, "details": details},
+        )
 
 
 def test_plans_asked_agreed_by_route_kept_broken_and_completed_per_jurisdiction_by_hand(
@@ -467,3 +504,30 @@ def test_a_layer_the_rules_do_not_hold_is_reported_uncited() -> None:
     rows = [{"jurisdiction": "CN", "decided_by": "CN@1999.1", "rule": "hardship", "status": "DEFERRED"}]
     held = F.held_figures(rows, lambda layer, rule: "citation not recorded", {})
     assert held[0]["source"] == "citation not recorded"
+
+
+def test_why_borrowers_are_late_counts_each_reason_per_arm_and_the_loans_resolved_by_hand(
+    tmp_path: Path,
+) -> None:
+    data, archive = export(tmp_path)
+    write_reasons(archive)
+    rows = F.reason_figures(run(open_local(data, archive), "reasons"))
+    assert [
+        (r["strategy_arm"], r["kind"], r["reason"], r["requests"], r["loans"], r["resolved"]) for r in rows
+    ] == [
+        ("challenger", "dispute", "not given", 1, 1, 0),  # L5: M2 at the end
+        ("challenger", "dispute", "wrong_amount", 1, 1, 1),  # L4: back in M0
+        ("champion", "hardship", "illness", 3, 2, 1),  # L1 current again, L2 in M2
+        ("champion", "hardship", "job_loss", 1, 1, 1),  # L3 repaid
+    ]
+    figures = build_figures(data, archive, as_of=date(2026, 4, 10), counted={"requests": {}})
+    assert figures["reasons"] == rows
+    page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
+    assert (
+        "<td>CN</td><td>champion</td><td>hardship</td><td>illness</td><td>3</td><td>2</td><td>1</td>" in page
+    )
+    (tmp_path / "none").mkdir()
+    empty = build_figures(*export(tmp_path / "none"), as_of=date(2026, 4, 10), counted={"requests": {}})
+    assert "No borrower gave a reason" in render(
+        empty, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7}
+    )

@@ -3,8 +3,9 @@
 Terms (the industry's): a loan's *state* is its bucket (M0 current, M1 1-30 DPD, M2 31-60, M3 61-90,
 M4+ 91+) or CLOSED / CHARGED_OFF; the *roll rate* from one state to another is the share of the stays
 in the first that moved to the second next; a *cure* ends a delinquency episode in M0 or CLOSED; a
-*self-cure* is a cure with no contact sent during the episode; *contacts per cure* is the contacts
-sent during the episodes of an arm over its cures; the *recovery rate* is the money recovered after
+*self-cure* is a cure with no contact made during the episode; *contacts per cure* is the contacts
+made during the episodes of an arm over its cures (a contact made: a text, e-mail or letter sent, a
+call attempt, a field visit made; `contacts.sql`); the *recovery rate* is the money recovered after
 charge-off over the exposure at charge-off (recovered + still owed). Rates come with their Wilson 95 %
 interval; per-arm cure and roll rates with a two-proportion z-test of each arm against the champion
 and the minimum detectable effect (alpha 0.05, power 0.8) at the champion's rate.
@@ -87,16 +88,16 @@ def cure_figures(episodes: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Episodes, cures, self-cures and contacts per cure of a set of episodes.sql rows."""
     rows = list(episodes)
     cured = [r for r in rows if int(r["cured"])]
-    self_cured = [r for r in cured if int(r["contacts_sent"]) == 0]
-    contacts_in_cures = sum(int(r["contacts_sent"]) for r in cured)
-    contacts = sum(int(r["contacts_sent"]) for r in rows)
+    self_cured = [r for r in cured if int(r["contacts_made"]) == 0]
+    contacts_in_cures = sum(int(r["contacts_made"]) for r in cured)
+    contacts = sum(int(r["contacts_made"]) for r in rows)
     return {
         "episodes": len(rows),
         "cure_rate": interval(wilson(len(cured), len(rows))),
         "self_cure_rate": interval(wilson(len(self_cured), len(rows))),
         "cured_with_contact": len(cured) - len(self_cured),
         "charged_off": sum(1 for r in rows if r["end_state"] == "CHARGED_OFF"),
-        "contacts_sent": contacts,
+        "contacts_in_episodes": contacts,
         "contacts_per_cure": round(contacts / len(cured), 3) if cured else None,
         "contacts_in_cured_episodes": contacts_in_cures,
     }
@@ -222,10 +223,22 @@ def recovery_figures(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _counted(rows: Iterable[Mapping[str, Any]], labels: frozenset[str]) -> list[dict[str, Any]]:
+    """Rows with their `labels` as text and every other column an integer count (Athena and DuckDB
+    may answer decimals for sums)."""
+    return [{k: (str(v) if k in labels else int(v)) for k, v in row.items()} for row in rows]
+
+
 def plan_figures(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """plans.sql rows (per jurisdiction: asked, referred, agreed by approval, instalments kept and
-    missed, broken, completed) with integer counts (Athena and DuckDB may answer decimals for sums)."""
-    return [{k: (str(v) if k == "jurisdiction" else int(v)) for k, v in row.items()} for row in rows]
+    missed, broken, completed) with integer counts."""
+    return _counted(rows, frozenset({"jurisdiction"}))
+
+
+def reason_figures(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """reasons.sql rows (per jurisdiction, arm, kind of request and the reason given: requests, loans,
+    loans current or repaid at the end) with integer counts."""
+    return _counted(rows, frozenset({"jurisdiction", "strategy_arm", "kind", "reason"}))
 
 
 def outcome_rates(

@@ -52,10 +52,10 @@ def build_figures(
     by_group: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for episode in rows["episodes"]:
         by_group[(str(episode["jurisdiction"]), str(episode["strategy_arm"]))].append(episode)
-    contacts_sent: defaultdict[tuple[str, str], int] = defaultdict(int)
+    # Contacts made with the borrower (contacts.sql `made`): not the tasks queued, nor hand-offs.
+    contacts_made: defaultdict[tuple[str, str], int] = defaultdict(int)
     for row in rows["contacts"]:
-        if row["status"] == "SENT":
-            contacts_sent[(str(row["jurisdiction"]), str(row["strategy_arm"]))] += int(row["contacts"])
+        contacts_made[(str(row["jurisdiction"]), str(row["strategy_arm"]))] += int(row["made"] or 0)
     max_days = max(
         (int(r["days_to_end"]) for r in rows["episodes"] if r["days_to_end"] is not None), default=0
     )
@@ -81,10 +81,10 @@ def build_figures(
                 "loans": loans_by_arm[arm],
                 **cure,
                 "roll_rate_m1_m2": F.interval(roll),
-                "contacts": contacts_sent[(jurisdiction, arm)],
+                "contacts_made": contacts_made[(jurisdiction, arm)],
                 "cure_curve": F.cure_curve(episodes, as_of, max_days),
                 **F.outcome_rates(
-                    contacts=contacts_sent[(jurisdiction, arm)],
+                    contacts=contacts_made[(jurisdiction, arm)],
                     # observed: every count, 0 where none happened; else none (not measured)
                     **(
                         {k: int(measured.get((jurisdiction, arm), {}).get(k, 0)) for k in _RATE_COUNTS}
@@ -113,6 +113,8 @@ def build_figures(
         "contacts": rows["contacts"],
         "recoveries": F.recovery_figures(rows["recoveries"]),
         "plans": F.plan_figures(rows["plans"]),
+        # Why borrowers said they were late (hardship and dispute reasons, codes only).
+        "reasons": F.reason_figures(rows["reasons"]),
         # Who held contacts back and under which source (the deployed rule packs' own citations).
         "held": F.held_figures(rows["held"], bundled_rule_packs().citation, OWN_CHECKS),
         "not_measured": None
@@ -247,7 +249,7 @@ def chart_contacts(figures: Mapping[str, Any]) -> str:
     ax.set_xlabel("contact records")
     if statuses:
         ax.legend(fontsize=7)
-    ax.set_title("Contacts by channel and outcome")
+    ax.set_title("Contacts by channel and status")
     return _svg(fig, "contacts")
 
 

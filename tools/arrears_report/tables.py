@@ -15,6 +15,9 @@ string (they compare as dates) and only functions both engines have are used (`d
   kept or missed, broken, completed; `arrears.domain.plans.plan_record`), flattened.
 * `plan_requests`: the archive's plan requests (`borrower-requests/plan/`: the borrower's or an
   agent's, with who decided: auto, agent, supervisor, or queued for a supervisor).
+* `hardship_requests`, `dispute_requests`: the archive's hardship and dispute requests
+  (`borrower-requests/hardship/`, `.../dispute/`) with the reason the borrower gave, a code (the free
+  text is never archived).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "occurred_at": "VARCHAR",
         "strategy": "VARCHAR",
         "decided_by": "VARCHAR",
+        "result": "VARCHAR",
     },
     # The archive's write-once JSON records (one object a file), flattened: `plan.plan_id`,
     # `plan.approval`, `details.decision` and `at` (as occurred_at) of the records.
@@ -76,6 +80,20 @@ COLUMNS: dict[str, dict[str, str]] = {
         "loan_id": "VARCHAR",
         "jurisdiction": "VARCHAR",
         "decision": "VARCHAR",
+        "occurred_at": "VARCHAR",
+    },
+    "hardship_requests": {
+        "request_id": "VARCHAR",
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "reason": "VARCHAR",
+        "occurred_at": "VARCHAR",
+    },
+    "dispute_requests": {
+        "request_id": "VARCHAR",
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "reason": "VARCHAR",
         "occurred_at": "VARCHAR",
     },
 }
@@ -96,6 +114,7 @@ QUERIES = (
     "recoveries",
     "plans",
     "held",
+    "reasons",
 )
 
 # Where each archive record table lives, what its records hold (read_json columns) and how the view
@@ -125,6 +144,20 @@ _RECORDS: dict[str, tuple[str, dict[str, str], str]] = {
         },
         'request_id, loan_id, jurisdiction, details.decision AS decision, "at" AS occurred_at',
     ),
+    **{
+        f"{kind}_requests": (
+            f"borrower-requests/{kind}/*/*.json",
+            {
+                "request_id": "VARCHAR",
+                "loan_id": "VARCHAR",
+                "jurisdiction": "VARCHAR",
+                "at": "VARCHAR",
+                "details": "STRUCT(reason VARCHAR)",
+            },
+            'request_id, loan_id, jurisdiction, details.reason AS reason, "at" AS occurred_at',
+        )
+        for kind in ("hardship", "dispute")
+    },
 }
 
 
@@ -149,7 +182,8 @@ def _empty_view(table: str) -> str:
 def open_local(data: Path, archive: Path) -> Any:
     """A DuckDB connection with the views `loans`, `transitions` over `data/*.jsonl`, `contacts` over
     the archive's `contacts/jurisdiction=*/dt=*/*.jsonl.gz` (partition columns from the path), and
-    `plan_events`, `plan_requests` over the archive's plan records (empty views when there are none)."""
+    `plan_events`, `plan_requests`, `hardship_requests`, `dispute_requests` over the archive's plan and
+    borrower-request records (empty views when there are none)."""
     import duckdb
 
     con = duckdb.connect()
