@@ -16,6 +16,7 @@ from arrears.domain.call_limits import (
     OpenCallTask,
     allowance,
     check_call,
+    restamped,
     rules_judging,
     with_attempt,
     with_task,
@@ -329,3 +330,36 @@ def test_a_retry_that_finds_its_slot_held_names_the_rules_the_first_try_passed()
         "call_attempts_7_days",
     )
     assert rules_judging(CN_PACK.call_limits, CN_PACK.contact_limits, "EMAIL") == ()
+
+
+WA_PACK = rule_pack_in_force("US-REGF", _utc(10, 15), address_state="WA")
+
+
+def test_a_text_sent_on_a_retry_counts_from_the_retry_not_the_first_try() -> None:
+    """RCW 19.16.250: 3 communications a week in Washington. The demo's borrower: a text reserved at
+    16:30 on 4 April, throttled and sent at 16:45; a call on the 7th; a week later, at 16:30 on the
+    11th, the validation notice and a text. Left at 16:30 the first slot had aged out and the text
+    went as the fourth communication in seven days by the archive's instants."""
+    limits = WA_PACK.contact_limits
+
+    def text(ledger: CallLedger, action_id: str, at: datetime) -> tuple[CallLedger, LimitCheck]:
+        check = check_call(
+            ledger, WA_PACK.call_limits, at, "America/Los_Angeles", contact_limits=limits, channel="SMS"
+        )
+        return (with_attempt(ledger, action_id, at, channel="SMS") if check.allowed else ledger), check
+
+    first_try, sent = datetime(2026, 4, 4, 16, 30, tzinfo=UTC), datetime(2026, 4, 4, 16, 45, tzinfo=UTC)
+    ledger, _ = text(CallLedger("B"), "S1", first_try)
+    moved = restamped(ledger, "S1", sent)
+    assert moved is not None
+    assert [a.at for a in moved.attempts] == [sent]
+    assert restamped(moved, "S1", sent) is None  # a second retry at the same instant changes nothing
+    assert restamped(moved, "S1", first_try) is None  # never earlier
+    assert restamped(moved, "nope", sent) is None
+    ledger = with_attempt(moved, "C1", datetime(2026, 4, 7, 16, 36, tzinfo=UTC))  # the call attempt
+    week_later = datetime(2026, 4, 11, 16, 30, tzinfo=UTC)
+    ledger, notice = text(ledger, "N1", week_later)
+    assert notice.allowed  # the third communication of the week
+    _, fourth = text(ledger, "S2", week_later)
+    assert (fourth.allowed, fourth.rule) == (False, "wa_communications_week")
+    assert fourth.retry_at == sent + timedelta(days=7)

@@ -27,6 +27,7 @@ from arrears.domain.call_limits import (
     OpenCallTask,
     allowance,
     check_call,
+    restamped,
     rules_judging,
     with_attempt,
     with_task,
@@ -296,9 +297,10 @@ class CallLedgerRepository:
         """
 
         def decide(ledger: CallLedger) -> tuple[CallLedger | None, LimitCheck]:
-            if ledger.holds(action_id):  # a retry: the slot was taken, by the same rules
+            if ledger.holds(action_id):  # a retry: the slot was taken, by the same rules; it moves to
+                # the retry's instant, when the contact is made (`restamped`)
                 held = tuple((rule, "PASS") for rule in rules_judging(limits, contact_limits, channel))
-                return None, LimitCheck(True, rules_checked=held)
+                return restamped(ledger, action_id, at), LimitCheck(True, rules_checked=held)
             check = check_call(
                 ledger, limits, at, timezone, contact_limits=contact_limits, channel=channel, loan_id=loan_id
             )

@@ -439,3 +439,22 @@ def with_attempt(
 def without_attempt(ledger: CallLedger, action_id: str) -> CallLedger:
     """Give a reserved contact back: the text or e-mail was never sent (permanent send failure)."""
     return replace(ledger, attempts=tuple(a for a in ledger.attempts if a.action_id != action_id))
+
+
+def restamped(ledger: CallLedger, action_id: str, at: datetime) -> CallLedger | None:
+    """The ledger with the contact `action_id` reserved earlier moved to `at`, the instant a retry
+    makes it (a text refused before the call, throttled, and sent on the retry); None when there is
+    nothing to move (no such reservation, or one at `at` or later).
+
+    The slot then counts over the window the contact's own instant opens, as the archive record of
+    the send states it: a slot left at the first try expired up to the retry's delay early, and a
+    contact a week later could take a fourth slot in Washington's week. Moving a held slot later never
+    puts its own instant over a limit: every contact taken meanwhile counted the slot, and the later
+    window only drops contacts from its start.
+    """
+    held = next((a for a in ledger.attempts if a.action_id == action_id), None)
+    if held is None or held.at >= at:
+        return None
+    return replace(
+        ledger, attempts=tuple(replace(a, at=at) if a.action_id == action_id else a for a in ledger.attempts)
+    )
