@@ -4,6 +4,7 @@ to the failure queue, and the caps proven from the archive alone."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,9 +24,10 @@ from arrears.domain.strategy import Channel
 from arrears.events.dialer import CallTask
 from arrears.usecases.dispatch import DispatchPorts
 from localcloud.cloud import LocalCloud
+from localcloud.emf import emf_points
 from localcloud.stack import LocalStack
 from tests.integration.archive_support import bucket_objects
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, log_lines, utc
 from tests.integration.test_dispatch import NOON_SHANGHAI, dispatch_at, overdue, plan, queue_bodies
 
 
@@ -255,6 +257,12 @@ def test_field_visits_are_checked_against_the_pack_and_archived_breaches_and_all
     }
     lone = next(line for line in archived_lines(stack) if line["collector_ids"] == ["COL-7"])
     assert (lone["recording_ref"], lone["channel"]) == ("", "FIELD_VISIT")
+    # Each breaching visit counted once, under the dimensions the collector-rule-breach alarm reads
+    # (infrastructure/monitoring.yaml: service=call-outcomes only); the warning names the jurisdiction.
+    assert isinstance(cloud.log, io.StringIO)
+    breaches = [p for p in emf_points(cloud.log.getvalue().splitlines()) if p.name == "FieldVisitViolations"]
+    assert [(p.dimensions, p.value) for p in breaches] == [((("service", "call-outcomes"),), 1.0)] * 2
+    assert {line["jurisdiction"] for line in log_lines(cloud, "field visit broke a rule")} == {"CN"}
 
 
 def _lapse_idempotency_records(container: Container) -> None:

@@ -337,7 +337,9 @@ def call_attempt_recorded(
 
 
 def field_visit_recorded(telemetry: Telemetry, visit: FieldVisit, result: FieldVisitResult) -> dict[str, Any]:
-    """`FieldVisitsReported`, `FieldVisitViolations` (by jurisdiction) for a visit that broke a rule."""
+    """`FieldVisitsReported` (by jurisdiction), `FieldVisitViolations` for a visit that broke a rule
+    (no dimension: the alarm `collector-rule-breach` sums it with `CallAttemptBreaches`; the warning
+    line names the jurisdiction)."""
     answer = {
         "visit_id": visit.visit_id,
         "task_id": visit.task_id,
@@ -349,8 +351,10 @@ def field_visit_recorded(telemetry: Telemetry, visit: FieldVisit, result: FieldV
     if result.new:
         telemetry.count("FieldVisitsReported", jurisdiction=result.jurisdiction)
         if result.breaches:
-            telemetry.count("FieldVisitViolations", jurisdiction=result.jurisdiction)
-            telemetry.logger.warning("field visit broke a rule", extra=answer)
+            telemetry.count("FieldVisitViolations")
+            telemetry.logger.warning(
+                "field visit broke a rule", extra={**answer, "jurisdiction": result.jurisdiction}
+            )
             return answer
     telemetry.logger.info("field visit recorded", extra=answer)
     return answer
