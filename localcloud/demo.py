@@ -162,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         f"broken), {reacting['complaints']} complaint(s), "
         f"{reacting['intents'].get('opt_out', 0)} opt-out(s) by reply (docs/simulation.md)"
     )
+    judged = summary.get("promises")
+    if judged:
+        print(
+            f"promises judged:    {judged['made']} made on loans (a promise covers each loan it names), "
+            f"{judged['kept']} kept, {judged['broken']} broken, {judged['not_judged']} not judged by the end "
+            "(Arrears' archive: the report's promise-kept rate)"
+        )
     said: Counter[str] = Counter()
     for row in summary.get("outcomes", {}).get("reasons_given", []):
         said[f"{row['kind']} {row['reason']}"] += int(row["requests"])

@@ -27,8 +27,9 @@ def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
     dialer's reported attempts and the desk's calls, CALL_TASK records with a `result`; the task's own
     record has none), `right_party_contacts` (those whose result is `connected_borrower`),
     `complaints` (the complaint requests archived under `borrower-requests/complaint/`, from the
-    borrower API and the desk), and `opt_outs` (applied OPT_OUT preference records, counted on the
-    first loan the borrower's token was contacted about)."""
+    borrower API and the desk), `opt_outs` (applied OPT_OUT preference records, counted on the
+    first loan the borrower's token was contacted about), and `promises` / `promises_kept` (the
+    promises to pay Arrears judged, kept or broken, and those kept: the `promises/` records)."""
     counts: dict[str, Counter[str]] = {}
     first_loan: dict[str, str] = {}
     for path in sorted(archive.glob("contacts/**/*.jsonl.gz")):
@@ -47,12 +48,28 @@ def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
         complaint = json.loads(path.read_text())
         if complaint.get("loan_id"):
             counts.setdefault(str(complaint["loan_id"]), Counter())["complaints"] += 1
+    for path in sorted(archive.glob("promises/**/*.json")):
+        promise = json.loads(path.read_text())
+        if promise.get("event") in ("kept", "broken"):
+            row = counts.setdefault(str(promise["loan_id"]), Counter())
+            row["promises"] += 1
+            row["promises_kept"] += promise["event"] == "kept"
     for path in sorted(archive.glob("preferences/**/*.json")):
         change = json.loads(path.read_text())
         opted = first_loan.get(str(change["borrower_token"]))
         if opted is not None and change.get("applied") and change.get("record_type") == "OPT_OUT":
             counts.setdefault(opted, Counter())["opt_outs"] += 1
     return counts
+
+
+def promise_summary(archive: Path) -> dict[str, int]:
+    """summary.json's `promises`: the promise records Arrears archived (`promises/`, one per promise
+    made, kept or broken, per loan): made, kept, broken, and made but not judged by the end."""
+    counts: Counter[str] = Counter()
+    for path in archive.glob("promises/**/*.json"):
+        counts[str(json.loads(path.read_text())["event"])] += 1
+    made, kept, broken = counts["made"], counts["kept"], counts["broken"]
+    return {"made": made, "kept": kept, "broken": broken, "not_judged": max(0, made - kept - broken)}
 
 
 def report_run(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,4 +189,4 @@ def report_outcomes(
     }
 
 
-__all__ = ["archive_outcome_counts", "report_outcomes", "write_outcomes"]
+__all__ = ["archive_outcome_counts", "promise_summary", "report_outcomes", "write_outcomes"]

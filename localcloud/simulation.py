@@ -690,7 +690,7 @@ def run_demo(
 
     from localcloud.bureau_report import bureau_files_summary
     from localcloud.lean import fast_moto
-    from localcloud.outcomes import report_run, write_outcomes
+    from localcloud.outcomes import promise_summary, report_run, write_outcomes
     from localcloud.requests import RequestCount
     from localcloud.rollback import counts as rollback_counts
 
@@ -731,6 +731,7 @@ def run_demo(
                 sim.erasures, _scan(sim.settings.contacts_table), out / "archive", out / "logs.jsonl"
             )
             fold_erasure_invariant(summary["invariants"], summary["erasures"])
+            summary["promises"] = promise_summary(out / "archive")
             summary["bureau_files"] = bureau_files_summary(
                 sim.stack.physical["BureauFilesBucket"], sim.stats.bureau_cycles, out
             )
@@ -741,7 +742,8 @@ def run_demo(
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
                 run=report_run(summary),
-                behaviour=sim.reactions.per_loan(start + timedelta(days=days)),
+                # the promises Arrears judged come from its archive (`promises/`), not the model
+                behaviour=sim.reactions.per_loan(start + timedelta(days=days), promises=False),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.
             summary["local_cloud"] = {

@@ -34,12 +34,15 @@ def plan(change: LoanChange | None) -> None:
     from arrears.usecases.credit_facts import record_bureau_facts
     from arrears.usecases.planning import plan_for_change
     from arrears.usecases.plans import archive_plan_events
+    from arrears.usecases.promises import archive_promise_events
 
     if change is None:
         return
     if change.after.plan is not None:
         # A repayment plan agreed, an instalment kept or missed, the plan broken or completed.
         archive_plan_events(change.before, change.after, change.at, container.archive_store)
+    # A promise to pay made, kept or broken (the promise-kept rate is measured from these records).
+    archive_promise_events(change.before, change.after, change.at, container.archive_store)
     if container.credit_facts is not None:
         # One write of the loan's history item: the bureau's facts (DOFD, ...) and the bucket transition
         # (counted in the stock once appended), after CN's records of the change.

@@ -952,7 +952,8 @@ ARCHIVE_WRITERS = {
     "ErasureFunctionRole": ("erasures/*",),
     "InboundSmsFunctionRole": ("preferences/*",),
     "ApiFunctionRole": ("preferences/*", "borrower-requests/*"),
-    "PlannerFunctionRole": ("plans/*",),  # each repayment plan's records (arrears.usecases.plans)
+    # each repayment plan's records (arrears.usecases.plans), each promise's (arrears.usecases.promises)
+    "PlannerFunctionRole": ("plans/*", "promises/*"),
 }
 # The roles that sign (dispatch) or verify (the API's unsubscribe route) e-mail unsubscribe links.
 LINK_SECRET_READERS = {"DispatcherFunctionRole", "DeferredReleaseFunctionRole", "ApiFunctionRole"}

@@ -135,3 +135,23 @@ def test_the_report_says_why_borrowers_are_late_from_every_archived_request(summ
         assert sum(r["requests"] for r in reasons if r["kind"] == kind) == archived.get(kind, 0), kind
     assert archived.get("hardship", 0) >= 1
     assert all(r["requests"] >= r["loans"] >= r["resolved"] >= 0 for r in reasons)
+
+
+def test_the_promise_kept_rate_is_measured_from_the_promises_arrears_archived(
+    summary: dict[str, Any],
+) -> None:
+    # Before, the report's promise-kept rate came from the simulated borrowers' own memory: no
+    # deployed stack could measure it. Now from the archive's promise records alone.
+    judged = summary["promises"]
+    assert judged["made"] >= summary["borrower_behaviour"]["promises"]["made"] >= 1  # per loan named
+    assert judged["made"] == judged["kept"] + judged["broken"] + judged["not_judged"]
+    assert judged["kept"] >= 1
+    assert judged["broken"] >= 1
+    rates = [
+        arm["promise_kept_rate"]
+        for block in summary["outcomes"]["per_jurisdiction"].values()
+        for arm in block["arms"].values()
+        if arm["promise_kept_rate"] is not None
+    ]
+    assert sum(r["trials"] for r in rates) == judged["kept"] + judged["broken"]
+    assert sum(r["successes"] for r in rates) == judged["kept"]

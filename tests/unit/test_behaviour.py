@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from arrears.config.playbook import bundled_playbook
 from arrears.domain.assessment import assess, collection_state_changed
-from arrears.domain.behaviour import RECENT_CALL_IDS, judge_promise, record_call
+from arrears.domain.behaviour import (
+    RECENT_CALL_IDS,
+    PromiseEvent,
+    judge_promise,
+    promise_events,
+    promise_record,
+    promise_record_key,
+    record_call,
+)
 from arrears.domain.loans import Holds, Instalment, Loan, LoanStatus
 from arrears.domain.payments import Payment, apply_payment
 from arrears.domain.planning import broken_promise
@@ -194,3 +202,41 @@ def test_counters_are_non_negative_integers() -> None:
         cash_loan().with_changes(unanswered_contacts=-1)
     with pytest.raises(ValueError, match="integer"):
         cash_loan().with_changes(broken_promises="1")
+
+
+# -- the archive's promise records -------------------------------------------------------------------
+
+
+def test_each_promise_is_recorded_made_then_kept_or_broken_once() -> None:
+    loan = on_day(cash_loan(), 2)
+    made = on_day(promised(loan), 2)
+    assert promise_events(loan, made) == ((PromiseEvent.MADE, PROMISED),)
+    assert promise_events(None, made) == ((PromiseEvent.MADE, PROMISED),)  # an INSERT with a promise
+    assert promise_events(made, on_day(made, 3)) == ()  # the promised day: nothing judged yet
+    broken = on_day(on_day(made, 3), 4)
+    assert promise_events(made, broken) == ((PromiseEvent.BROKEN, PROMISED),)
+    assert promise_events(broken, on_day(broken, 10)) == ()  # never again
+    kept = pay_first_instalment(on_day(promised(on_day(plan_loan(), 2)), 2), 3)
+    assert promise_events(on_day(promised(on_day(plan_loan(), 2)), 2), kept) == (
+        (PromiseEvent.KEPT, PROMISED),
+    )
+    at = datetime(2026, 3, 5, 8, tzinfo=UTC)
+    record = promise_record(broken, PromiseEvent.BROKEN, PROMISED, at)
+    assert record == {
+        "record_type": "promise_to_pay",
+        "event": "broken",
+        "promised_for": "2026-03-04",
+        "loan_id": "L-9",
+        "jurisdiction": "CN",
+        "at": "2026-03-05T08:00:00+00:00",
+    }
+    assert promise_record_key("L-9", PromiseEvent.BROKEN, PROMISED, at) == (
+        "promises/dt=2026-03-05/L-9/2026-03-04-broken.json"
+    )
+
+
+def test_a_missed_plan_instalment_is_not_recorded_as_a_broken_promise() -> None:
+    # judge_plan sets last_broken_promise to the instalment's due date: not the promise's own date
+    loan = promised(on_day(cash_loan(), 2))
+    missed = loan.with_changes(broken_promises=1, last_broken_promise=DUE + timedelta(days=20))
+    assert promise_events(loan, missed) == ()

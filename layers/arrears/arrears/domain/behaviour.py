@@ -9,6 +9,9 @@ idempotent by itself, so a re-assessment, a retried write or a redelivered event
   brings the loan current on or before the date, or when the first assessment after it finds the
   loan current (`last_kept_promise` = the date, nothing counted). A promise whose date is either of
   the two is never judged again; a later promise (another date) is judged afresh.
+* **Every promise leaves a record.** Made, kept or broken, each promise event a loan change makes
+  (`promise_events`) is archived write-once under `promises/` (`promise_record`), so the
+  promise-kept rate is measured from the archive alone (report.html), never from a model.
 * **A call counts once.** The dialer's report of a call that did not connect adds one to
   `unanswered_contacts`; a connected call (a conversation included) sets it back to 0. The loan
   remembers the last `RECENT_CALL_IDS` call ids that changed it, and a report naming one of them
@@ -17,7 +20,9 @@ idempotent by itself, so a re-assessment, a retried write or a redelivered event
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 
 from arrears.domain.loans import Loan
 
@@ -40,6 +45,54 @@ def judge_promise(loan: Loan, on: date, dpd: int) -> Loan:
     if on > promised or loan.dpd > 0:
         return loan.with_changes(last_kept_promise=promised)
     return loan  # current, and the date is still ahead: nothing to judge yet
+
+
+PROMISES_PREFIX = "promises/"
+
+
+class PromiseEvent(StrEnum):
+    """What happened to a promise to pay, as the archive records it."""
+
+    MADE = "made"  # the PROMISE_TO_PAY hold set with a date (the borrower's, an agent's, the dialer's)
+    KEPT = "kept"  # judged kept (`judge_promise`)
+    BROKEN = "broken"  # judged broken (`judge_promise`: counted in `broken_promises`)
+
+
+def promise_events(before: Loan | None, after: Loan) -> tuple[tuple[PromiseEvent, date], ...]:
+    """The promise events a loan change made, each with the promised date: a promise made (the
+    PROMISE_TO_PAY hold set to a new date), kept or broken (`judge_promise`'s `last_kept_promise`,
+    `last_broken_promise` newly set). A plan instalment missed also sets `last_broken_promise` (to
+    its due date, `arrears.domain.plans`): it is a broken promise only when that date is the
+    promise's own."""
+    events: list[tuple[PromiseEvent, date]] = []
+    promised = after.holds.promise_to_pay_until
+    if promised is not None and (before is None or before.holds.promise_to_pay_until != promised):
+        events.append((PromiseEvent.MADE, promised))
+    kept = after.last_kept_promise
+    if kept is not None and (before is None or before.last_kept_promise != kept):
+        events.append((PromiseEvent.KEPT, kept))
+    broken = after.last_broken_promise
+    if broken is not None and broken == promised and (before is None or before.last_broken_promise != broken):
+        events.append((PromiseEvent.BROKEN, broken))
+    return tuple(events)
+
+
+def promise_record_key(loan_id: str, event: PromiseEvent, promised: date, at: datetime) -> str:
+    """`promises/dt=<day of the change>/<loan id>/<promised date>-<event>.json`: one object per event;
+    a replayed change writes the same key and bytes."""
+    return f"{PROMISES_PREFIX}dt={at.date().isoformat()}/{loan_id}/{promised.isoformat()}-{event.value}.json"
+
+
+def promise_record(loan: Loan, event: PromiseEvent, promised: date, at: datetime) -> dict[str, Any]:
+    """The write-once archive record of one promise event: ids, dates and codes, no personal data."""
+    return {
+        "record_type": "promise_to_pay",
+        "event": event.value,
+        "promised_for": promised.isoformat(),
+        "loan_id": loan.loan_id,
+        "jurisdiction": loan.jurisdiction,
+        "at": at.isoformat(),
+    }
 
 
 def record_call(loan: Loan, call_id: str, *, connected: bool) -> Loan:
