@@ -174,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         said[f"{row['kind']} {row['reason']}"] += int(row["requests"])
     if said:
         print("why late (said):    " + ", ".join(f"{reason} {n}" for reason, n in sorted(said.items())))
+    breaches = summary["collector_rule_breaches"]
+    print(
+        f"collector breaches: {breaches['call_attempts']} call attempt(s), {breaches['field_visits']} field "
+        "visit(s) broke a rule after the fact (alarm collector-rule-breach rings at 1)"
+    )
     print(f"records archived:   {summary['records_archived']} in {summary['archive_objects']} objects")
     deadline = run["sweep_deadline_checks"]
     print(

@@ -618,6 +618,12 @@ def summarise(
         "dialer": dialer_summary(sim, out),
         "deferred": deferred["total"],
         "deferrals": deferred,
+        # What the alarm collector-rule-breach reads (infrastructure/monitoring.yaml): the breaches the
+        # call-outcomes function counted, by the metrics' own dimensions; >= 1 rings it.
+        "collector_rule_breaches": {
+            "call_attempts": round(totals.sum("CallAttemptBreaches", service="call-outcomes")),
+            "field_visits": round(totals.sum("FieldVisitViolations", service="call-outcomes")),
+        },
         "suppressed": sum(v for k, v in outcomes.items() if k.endswith(":SUPPRESSED")),
         # Deferrals and suppressions by the rule-pack layer that decided (US-MA@2026.1, ...).
         "decided_by_layer": decisions_by_layer(contacts),

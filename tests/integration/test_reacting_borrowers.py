@@ -155,3 +155,12 @@ def test_the_promise_kept_rate_is_measured_from_the_promises_arrears_archived(
     ]
     assert sum(r["trials"] for r in rates) == judged["kept"] + judged["broken"]
     assert sum(r["successes"] for r in rates) == judged["kept"]
+
+
+def test_the_breach_alarm_counts_every_breach_the_archive_recounts(summary: dict[str, Any]) -> None:
+    # collector-rule-breach sums the two metrics under service=call-outcomes only: the same visits
+    # the archive's own recount finds broke a rule, and no call attempt (the caps held).
+    breaches = summary["collector_rule_breaches"]
+    visits = summary["dialer"]["field_visits_from_archive"]
+    assert breaches["field_visits"] == visits["with_breach"]
+    assert breaches["call_attempts"] == summary["dialer"]["call_caps_from_archive"]["violations_total"] == 0
