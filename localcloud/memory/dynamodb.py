@@ -24,8 +24,8 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
+import hashlib
 import uuid
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -597,8 +597,7 @@ class MemoryTable:
         total = request.get("TotalSegments")
         if total:
             segment = int(request["Segment"])
-            # A stable hash (Python's own is salted per process): the same segments every run.
-            keys = [k for k in keys if zlib.crc32(str(k[0]).encode()) % int(total) == segment]
+            keys = [k for k in keys if scan_segment(k[0], int(total)) == segment]
         return self._page(keys, request, names, values)
 
     @contextlib.contextmanager
@@ -622,6 +621,14 @@ class MemoryTable:
         for key in gone:
             self._write(key, None, service=True)
         return len(gone)
+
+
+def scan_segment(hash_key: Any, total_segments: int) -> int:
+    """The parallel-Scan segment of an item with `hash_key`: moto's rule (the first byte of the MD5 of
+    the hash key's text, modulo `total_segments`), so a segmented Scan (the census) reads the same
+    items per segment on both paths. DynamoDB does not document its own split; only the properties
+    moto keeps hold there too (one hash key, one segment; stable across calls)."""
+    return hashlib.md5(str(hash_key).encode(), usedforsecurity=False).digest()[0] % total_segments
 
 
 def _range_bounds(tree: tuple[Any, ...], range_key: str, evaluator: Evaluator) -> tuple[Any, Any]:

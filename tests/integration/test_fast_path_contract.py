@@ -178,3 +178,21 @@ def test_table_expressions_as_dynamodb_evaluates_them(ports: Container) -> None:
         )
     assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert table.get_item(Key={"business_date": "2026-03-02"}).get("Item") is None  # nothing written
+
+
+def test_a_parallel_scan_splits_the_items_into_the_same_segments(ports: Container) -> None:
+    """The census reads a shard as one segment of a parallel Scan: both engines must put an item in
+    the same segment, or the two paths relist loans in different partitions of the due list."""
+    from localcloud.memory.dynamodb import scan_segment
+
+    table: Any = ports._dynamodb.Table(ports.settings.sweep_runs_table)
+    days = [f"2026-04-{n:02d}" for n in range(1, 31)]
+    for day in days:
+        table.put_item(Item={"business_date": day})
+    found = {
+        item["business_date"]: segment
+        for segment in range(16)
+        for item in table.scan(Segment=segment, TotalSegments=16)["Items"]
+    }
+    assert found == {day: scan_segment(day, 16) for day in days}
+    assert len(set(found.values())) > 8  # spread, not one segment
