@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -37,9 +37,10 @@ import boto3
 from arrears.adapters.items import action_from_item, loan_from_item, plain
 from arrears.adapters.payments_ledger import entry_from_item
 from arrears.adapters.tables import all_items
-from arrears.domain.actions import ActionStatus, last_contact
+from arrears.domain.actions import Action, ActionStatus, last_contact
 from arrears.domain.archive import Manifest
 from arrears.domain.ledger import reflects
+from arrears.domain.loans import Loan
 from localcloud.dialer_audit import archive_audit
 from localcloud.wheel import loans_off_the_wheel
 
@@ -316,6 +317,27 @@ def _verify(archive: Path) -> tuple[bool, str]:
     return done.returncode == 0, lines[-1] if lines else done.stderr.strip()[-300:]
 
 
+def arm_assignment(loans: Sequence[Loan], actions: Sequence[Action]) -> dict[str, int]:
+    """summary.json's `invariants.arms`: the borrowers (per jurisdiction), those with several loans,
+    and what must be 0: borrowers whose loans are split across champion/challenger arms (the borrower
+    is the unit of randomisation, `CollectionPlaybook.assign_arm`) and actions planned under another
+    arm than their loan's."""
+    arms_of: dict[tuple[str, str], set[str]] = defaultdict(set)
+    loans_of: Counter[tuple[str, str]] = Counter()
+    for loan in loans:
+        arms_of[(loan.borrower_id, loan.jurisdiction)].add(loan.strategy_arm)
+        loans_of[(loan.borrower_id, loan.jurisdiction)] += 1
+    arm_of_loan = {loan.loan_id: loan.strategy_arm for loan in loans}
+    return {
+        "borrowers": len(arms_of),
+        "borrowers_with_several_loans": sum(1 for n in loans_of.values() if n > 1),
+        "borrowers_split_across_arms": sum(1 for names in arms_of.values() if len(names) > 1),
+        "actions_in_another_arm_than_their_loan": sum(
+            1 for a in actions if a.loan_id in arm_of_loan and a.strategy_arm != arm_of_loan[a.loan_id]
+        ),
+    }
+
+
 def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
     """The invariants block of summary.json: each figure, and `ok` when every one holds."""
     settings = sim.settings
@@ -417,6 +439,7 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             if not entry.reversed:
                 paid_in[entry.currency] += entry.amount_minor
 
+    arms = arm_assignment(loans, actions)
     figures: dict[str, Any] = {
         "actions": {
             "total": len(actions),
@@ -456,6 +479,7 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
         "loans_off_the_timer_wheel": loans_off_the_wheel(
             _scan(settings.loans_table), _scan(sim.stack.physical["ReviewDueTable"])
         ),
+        "arms": arms,
         "money": {
             "loans_not_reflecting_their_ledger": unbalanced,
             "paid_in_minor": dict(sorted(paid_in.items())),
@@ -475,6 +499,8 @@ def check(sim: Simulation, archive: Path, effects: EffectLog) -> dict[str, Any]:
             ("records_archived_more_than_once", figures["archive"]["archived_more_than_once"]),
             ("archive_does_not_verify", not verified),
             ("chain_heads_behind", heads_behind),
+            ("borrowers_split_across_arms", arms["borrowers_split_across_arms"]),
+            ("actions_in_another_arm", arms["actions_in_another_arm_than_their_loan"]),
             ("call_caps_exceeded", exceeded["call_caps"]),
             ("contact_limits_exceeded", exceeded["contact_limits"]),
             ("failure_queues_not_empty", sum(left.values())),

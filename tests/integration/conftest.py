@@ -117,6 +117,17 @@ def cn_cash_loan(loan_id: str = "L-1", due: date = date(2026, 3, 1), principal: 
     )
 
 
+def in_arm(loan: Loan, arm: str) -> Loan:
+    """`loan` with a borrower the bundled playbook assigns to `arm` at registration (arms are a hash
+    of the borrower id: `CollectionPlaybook.assign_arm`): the first `B-<loan_id>-<k>` that lands there."""
+    playbook = bundled_playbook()
+    for k in range(1000):
+        candidate = loan.with_changes(borrower_id=f"B-{loan.loan_id}-{k}")
+        if playbook.assign_arm(candidate).name == arm:
+            return candidate
+    raise AssertionError(f"no borrower id of {loan.loan_id} lands in arm {arm}")
+
+
 def us_regf_loan(
     loan_id: str,
     *,

@@ -26,12 +26,13 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from arrears.adapters.items import plain
+from arrears.adapters.items import loan_from_item, plain
 from arrears.adapters.phone_zones import zones_of_number
 from arrears.adapters.tables import all_items
 from arrears_cli import audit
 from localcloud.book import COURT_CASE, OLD_DEBT, generate_book
 from localcloud.emf import emf_points, emf_totals
+from localcloud.invariants import arm_assignment
 from localcloud.outcomes import report_run, write_outcomes
 from localcloud.requests import RequestCount, sms_parts
 from localcloud.simulation import Simulation, export_archive, summarise
@@ -453,6 +454,15 @@ def test_the_report_renders_every_chart_in_chromium_without_a_console_error(
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
+def test_the_borrower_is_the_unit_of_randomisation(demo: DemoRun) -> None:
+    loans = [loan_from_item(item) for item in demo.summary["final_loans"]]
+    arms = arm_assignment(loans, [])
+    # The book's households (a borrower with several loans) share one arm
+    assert arms["borrowers_with_several_loans"] >= 2, arms
+    assert arms["borrowers_split_across_arms"] == 0, arms
+    assert {loan.strategy_arm for loan in loans} == {"champion", "challenger"}
+
+
 def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checked(demo: DemoRun) -> None:
     book = generate_book(LOANS, SEED, START)
     us = [entry.borrower for entry in book if entry.loan.jurisdiction == "US-REGF"]
@@ -465,24 +475,27 @@ def test_the_archive_names_the_rule_pack_layer_that_decided_and_the_zones_checke
     # Massachusetts' 2-in-7 holding a third contact on one debt is shown by tests/integration/
     # test_dispatch.py; in this short run no Massachusetts debt reaches a third contact.
     # One call task waited for the borrower's other open task (the dispatcher's one-open-task rule, no
-    # pack layer): with the challenger arms two of a US borrower's loans plan a call the same day. A
-    # scripted borrower's repayment plan held one step (docs/plans.md: the base's `repayment_plan`).
-    # The Washington household (three loans, one borrower: localcloud.book._in_washington) reaches the
-    # state's 3 communications a week, its e-mailed validation notices counted among them.
-    assert layers["DEFERRED"] == {"US-REGF@2026.1": 5, "(none)": 1, "US-WA@2026.1": 4}, layers
+    # pack layer): two of a US borrower's loans, in one arm (arms are assigned per borrower), plan a
+    # call the same day. A scripted borrower's repayment plan held one step (docs/plans.md: the base's
+    # `repayment_plan`). The Washington household (three loans, one borrower, so one arm:
+    # localcloud.book._in_washington) reaches the state's 3 communications a week, its e-mailed
+    # validation notices counted among them, and one of its e-mails waited for the evening hours the
+    # borrower asked for (decided by the borrower's preference, no pack layer).
+    assert layers["DEFERRED"] == {"US-REGF@2026.1": 5, "(none)": 1, "US-WA@2026.1": 8, "borrower": 1}, layers
     # Suppressed by the base too: a reacting borrower disputed the debt at the first contact that
-    # reached them (three contacts held while the dispute is open, docs/simulation.md), and the
+    # reached them (two contacts held while the dispute is open, docs/simulation.md), and the
     # borrower who unsubscribed by link is not e-mailed again, nor called the borrower who opted out of
     # calls through the API (localcloud.borrower_voice). Massachusetts' overlay barred the old placed
     # debt's legal step and its demand (six years, M.G.L. c. 260 s. 2: `limitation_period`).
-    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 7, "US-MA@2026.1": 2}, layers
+    assert layers["SUPPRESSED"] == {"US-REGF@2026.1": 5, "US-MA@2026.1": 2}, layers
     assert layers["by_rule"] == {
         "US-MA@2026.1 limitation_period": 2,
         "US-REGF@2026.1 bureau_precondition": 4,
-        "US-REGF@2026.1 channel_opt_out": 4,
-        "US-REGF@2026.1 dispute_open": 3,
+        "US-REGF@2026.1 channel_opt_out": 3,
+        "US-REGF@2026.1 dispute_open": 2,
         "US-REGF@2026.1 repayment_plan": 1,
-        "US-WA@2026.1 wa_communications_week": 4,
+        "US-WA@2026.1 wa_communications_week": 8,
+        "borrower preferred_hours": 1,
     }
     assert layers["checked_in_several_zones"] > 0
     assert demo.summary["validation_notices"]["counted_under_limits"].get("wa_communications_week", 0) > 0

@@ -8,18 +8,19 @@ from arrears.adapters.container import Container
 from arrears.config.playbook import bundled_playbook
 from arrears.usecases.payments import PaymentReceived, receive_payment
 from localcloud.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, in_arm, register, utc
 from tests.integration.test_sweep import sweep_on, worker_container
 
 
 def test_a_late_delivered_partial_payment_keeps_the_loans_state_as_of_its_last_assessment(
     stack: LocalStack, make_cloud: CloudFactory
 ) -> None:
-    # Given a loan due on Sunday 1 March (on time until Monday 2 March, the next working day), swept
-    # every night through 10 March (last milestone: 10 March, DPD 8)
+    # Given a loan due on Sunday 1 March (on time until Monday 2 March, the next working day), its
+    # borrower in the CN champion arm (a hash of the borrower id), swept every night through 10 March
+    # (last milestone: 10 March, DPD 8)
     container: Container = worker_container(stack)
     cloud = make_cloud(utc(2026, 2, 20))
-    loan = cn_cash_loan("L-LATE", due=date(2026, 3, 1), principal=100_000)
+    loan = in_arm(cn_cash_loan("L-LATE", due=date(2026, 3, 1), principal=100_000), "champion")
     register(container, loan, borrower_for(loan), cloud.clock)
     cloud.settle()
     day = date(2026, 3, 2)
@@ -28,6 +29,7 @@ def test_a_late_delivered_partial_payment_keeps_the_loans_state_as_of_its_last_a
         day += timedelta(days=1)
     before = container.loans.get("L-LATE")
     assert before is not None
+    assert before.strategy_arm == "champion"
     assert (before.evaluated_on, before.dpd) == (date(2026, 3, 10), 8)
 
     # When a partial payment made on 5 March arrives only now

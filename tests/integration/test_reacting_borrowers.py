@@ -84,6 +84,9 @@ def test_the_report_compares_a_challenger_arm_with_measured_contact_outcomes(sum
 
 def test_the_existing_paths_are_still_reached_and_the_invariants_hold(summary: dict[str, Any]) -> None:
     assert summary["invariants"]["ok"], summary["invariants"]["broken"]
+    arms = summary["invariants"]["arms"]  # checked by the invariants; reached: households and actions exist
+    assert arms["borrowers_with_several_loans"] > 0
+    assert (arms["borrowers_split_across_arms"], arms["actions_in_another_arm_than_their_loan"]) == (0, 0)
     payments = summary["payments"]
     assert payments["reversals"]["applied"] >= 1
     assert payments["recoveries_after_charge_off"]["payments"] >= 1

@@ -16,7 +16,7 @@ from arrears.adapters.container import Container
 from arrears.adapters.due_list import DueList
 from arrears.adapters.tables import all_items
 from localcloud.stack import LocalStack
-from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, register, utc
+from tests.integration.conftest import CloudFactory, borrower_for, cn_cash_loan, in_arm, register, utc
 from tests.integration.test_sweep import DUE, sweep_on
 
 LISTER = "ReviewListerFunction"
@@ -32,10 +32,11 @@ def test_onboarded_loans_are_listed_together_once_the_window_passes_and_the_swee
 ) -> None:
     window = int(stack.functions[LISTER].events[0].properties["MaximumBatchingWindowInSeconds"])
     assert window == 300  # the template's default (ReviewListingWindowSeconds)
-    # Given three loans onboarded a minute apart, due on 2 March
+    # Given three loans onboarded a minute apart, due on 2 March, in the arms the test was written for
+    # (the champion and challenger strategies reach their first milestones on different days)
     cloud = make_cloud(utc(2026, 2, 20, 2))
-    for n in range(3):
-        loan = cn_cash_loan(f"L-{n}", due=DUE)
+    for n, arm in enumerate(("champion", "challenger", "champion")):
+        loan = in_arm(cn_cash_loan(f"L-{n}", due=DUE), arm)
         register(container, loan, borrower_for(loan), cloud.clock)
         cloud.settle()
         cloud.advance_to(cloud.clock + timedelta(minutes=1))

@@ -246,11 +246,36 @@ def test_a_zero_weight_arm_gets_nobody_and_bad_sets_are_refused() -> None:
         StrategySet((Arm("a", 1, DEFAULT_STRATEGY), Arm("a", 1, DEFAULT_STRATEGY)))
 
 
-def test_the_policy_computes_each_loans_arm_and_strategy() -> None:
-    seen = {bundled_playbook().arm_for(_loan(1, loan_id=f"L-{n}")).name for n in range(200)}
-    assert seen == {"champion", "challenger"}
+def test_the_borrower_is_the_unit_of_randomisation() -> None:
+    playbook = bundled_playbook()
+    by_borrower = {
+        b: {
+            playbook.assign_arm(_loan(1, loan_id=f"L-{b}-{n}").with_changes(borrower_id=b)).name
+            for n in range(6)
+        }
+        for b in (f"B-{k}" for k in range(200))
+    }
+    # Every loan of one borrower lands in the same arm, whatever its id; the borrowers split over both
+    assert all(len(arms) == 1 for arms in by_borrower.values())
+    assert {arm for arms in by_borrower.values() for arm in arms} == {"champion", "challenger"}
+
+
+def test_a_loan_keeps_the_arm_it_was_registered_into() -> None:
+    playbook = bundled_playbook()
+    challenger = _loan(1, loan_id="L-42").with_changes(strategy_arm="challenger")
+    assert playbook.arm_for(challenger).name == "challenger"
+    assert playbook.strategy_for(challenger) is playbook.arm_for(challenger).strategy
+    # Not recomputed from the borrower id (an erasure replaces it by a pseudonym)
+    moved = next(
+        f"B-{k}"
+        for k in range(100)
+        if playbook.assign_arm(challenger.with_changes(borrower_id=f"B-{k}")).name == "champion"
+    )
+    assert playbook.arm_for(challenger.with_changes(borrower_id=moved)).name == "challenger"
+    # An arm the playbook no longer has continues under the champion
+    assert playbook.arm_for(challenger.with_changes(strategy_arm="retired-2025")).name == "champion"
     loan = _loan(1, loan_id="L-42")
-    assert bundled_playbook().strategy_for(loan) is bundled_playbook().arm_for(loan).strategy
+    assert playbook.strategy_for(loan) is playbook.arm_for(loan).strategy
     assert bundled_playbook().strategy_for(_loan(1, jurisdiction="US-REGF")).strategy_id == "us-regf"
 
 
@@ -294,3 +319,18 @@ def test_the_policy_source_falls_back_caches_and_reports_bad_documents_once() ->
     assert reports[0].startswith("ssm:p: jurisdictions.CN")
     assert calls[0] == ("p", 60)
     assert PlaybookSource("").current() is bundled_playbook()  # no parameter configured: no call at all
+
+
+def test_registration_puts_every_loan_of_a_borrower_in_one_arm() -> None:
+    from arrears.usecases.onboarding import registered_contract
+    from localcloud.book import generate_book
+
+    playbook = bundled_playbook()
+    arms: dict[tuple[str, str], list[str]] = {}
+    for entry in generate_book(200, 7, date(2026, 3, 1)):
+        registered = registered_contract(entry.loan, entry.borrower, playbook)
+        assert registered.strategy_arm == playbook.assign_arm(registered).name
+        arms.setdefault((registered.borrower_id, registered.jurisdiction), []).append(registered.strategy_arm)
+    assert sum(1 for names in arms.values() if len(names) > 1) >= 10  # the demo book's multi-loan borrowers
+    assert all(len(set(names)) == 1 for names in arms.values())
+    assert {name for names in arms.values() for name in names} == {"champion", "challenger"}

@@ -87,9 +87,19 @@ class CollectionPlaybook:
             return arms
         return single(self.by_jurisdiction.get(jurisdiction, self.strategy))
 
+    def assign_arm(self, loan: Loan) -> Arm:
+        """The arm a loan is registered into: a stable hash of its **borrower** id split with the
+        weights of its jurisdiction's set (`StrategySet.arm_for`). The borrower is the unit of
+        randomisation, so every loan of one borrower in one jurisdiction shares an arm and the
+        per-borrower rules (a weekly contact count, one open call task, a complaint) cannot couple
+        the arms. Called once, at registration; the loan carries the result as `strategy_arm`."""
+        return self.strategy_set_for(loan.jurisdiction).arm_for(loan.borrower_id)
+
     def arm_for(self, loan: Loan) -> Arm:
-        """The loan's arm, computed (never defaulted): a stable hash split with the set's weights."""
-        return self.strategy_set_for(loan.jurisdiction).arm_for(loan.loan_id)
+        """The arm the loan was registered into (`loan.strategy_arm`), never recomputed: a new
+        weight, a new arm or an erasure (which replaces the borrower id by a pseudonym) does not
+        move a loan already in collection. An arm the playbook no longer has gives the champion."""
+        return self.strategy_set_for(loan.jurisdiction).named(loan.strategy_arm)
 
     def strategy_for(self, loan: Loan) -> Strategy:
         return self.arm_for(loan).strategy

@@ -5,7 +5,8 @@ an ordered list of steps, each with an offset in days from the oldest unsettled 
 date (negative = before it), a channel, a template and the conditions under which it applies
 (bucket, risk band, amount threshold, covered regions for field visits). The risk band also moves a
 step (`band_offsets`: high risk calls earlier, low risk later). Loans are split between strategy
-arms (champion / challenger) deterministically by a hash of the loan id, with configured weights.
+arms (champion / challenger) deterministically by a hash of the borrower id, with configured weights,
+once, at registration (`CollectionPlaybook.assign_arm`); the loan carries its arm from then on.
 
 **Branches: what the borrower said changes the strategy.** A strategy may carry branches, each with
 its own steps and the conditions it is taken under (`when`, any of): the hardship the borrower
@@ -173,15 +174,21 @@ class StrategySet:
         if any(a.weight < 0 for a in self.arms) or sum(a.weight for a in self.arms) <= 0:
             raise ValueError("arm weights must be non-negative and add up to more than zero")
 
-    def arm_for(self, loan_id: str) -> Arm:
-        """A stable arm for the loan: SHA-256 of the id into [0, total weight), walked by weight."""
+    def arm_for(self, unit_id: str) -> Arm:
+        """A stable arm for a unit of randomisation (the playbook passes the borrower id): SHA-256
+        of `arm|<unit_id>` into [0, total weight), walked by weight. A zero-weight arm gets nobody."""
         total = sum(a.weight for a in self.arms)
-        point = int.from_bytes(hashlib.sha256(f"arm|{loan_id}".encode()).digest()[:8], "big") % total
+        point = int.from_bytes(hashlib.sha256(f"arm|{unit_id}".encode()).digest()[:8], "big") % total
         for arm in self.arms:
             if point < arm.weight:
                 return arm
             point -= arm.weight
         raise AssertionError("unreachable: point is below the total weight")  # pragma: no cover
+
+    def named(self, name: str) -> Arm:
+        """The arm called `name`; the champion (the first arm) when the set no longer has it (a
+        challenger retired from the playbook: its loans continue under the champion's strategy)."""
+        return next((arm for arm in self.arms if arm.name == name), self.arms[0])
 
 
 def single(strategy: Strategy) -> StrategySet:

@@ -119,9 +119,9 @@ def registered_contract(
         playbook.terms_for(loan.terms.product),
         money_rules_for(loan.jurisdiction, loan.disbursed_on),
     )
-    # The champion/challenger arm, fixed at registration (a stable hash of the loan id): the loan,
-    # its delinquency history and the report's per-arm figures all carry it.
-    prepared = prepared.with_changes(strategy_arm=playbook.arm_for(prepared).name)
+    # The champion/challenger arm, fixed at registration (a stable hash of the borrower id): the
+    # loan, its actions, its delinquency history and the report's per-arm figures all carry it.
+    prepared = prepared.with_changes(strategy_arm=playbook.assign_arm(prepared).name)
     return replay(prepared, history) if history else prepared
 
 
