@@ -9,7 +9,6 @@ summary.json's `outcomes` section: the per-jurisdiction, per-arm figures and the
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -20,46 +19,6 @@ from typing import Any
 from arrears_report.report import build_figures, write_report
 from localcloud.cloud import LocalCloud
 from localcloud.export import export_snapshot
-
-
-def archive_outcome_counts(archive: Path) -> dict[str, Counter[str]]:
-    """Per loan id, from the exported archive alone: `call_attempts` (every call with an outcome: the
-    dialer's reported attempts and the desk's calls, CALL_TASK records with a `result`; the task's own
-    record has none), `right_party_contacts` (those whose result is `connected_borrower`),
-    `complaints` (the complaint requests archived under `borrower-requests/complaint/`, from the
-    borrower API and the desk), `opt_outs` (applied OPT_OUT preference records, counted on the
-    first loan the borrower's token was contacted about), and `promises` / `promises_kept` (the
-    promises to pay Arrears judged, kept or broken, and those kept: the `promises/` records)."""
-    counts: dict[str, Counter[str]] = {}
-    first_loan: dict[str, str] = {}
-    for path in sorted(archive.glob("contacts/**/*.jsonl.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as lines:
-            for line in lines:
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                loan_id = str(record["loan_id"])
-                first_loan.setdefault(str(record["borrower_token"]), loan_id)
-                if record.get("channel") == "CALL_TASK" and record.get("result"):
-                    row = counts.setdefault(loan_id, Counter())
-                    row["call_attempts"] += 1
-                    row["right_party_contacts"] += record.get("result") == "connected_borrower"
-    for path in sorted(archive.glob("borrower-requests/complaint/**/*.json")):
-        complaint = json.loads(path.read_text())
-        if complaint.get("loan_id"):
-            counts.setdefault(str(complaint["loan_id"]), Counter())["complaints"] += 1
-    for path in sorted(archive.glob("promises/**/*.json")):
-        promise = json.loads(path.read_text())
-        if promise.get("event") in ("kept", "broken"):
-            row = counts.setdefault(str(promise["loan_id"]), Counter())
-            row["promises"] += 1
-            row["promises_kept"] += promise["event"] == "kept"
-    for path in sorted(archive.glob("preferences/**/*.json")):
-        change = json.loads(path.read_text())
-        opted = first_loan.get(str(change["borrower_token"]))
-        if opted is not None and change.get("applied") and change.get("record_type") == "OPT_OUT":
-            counts.setdefault(opted, Counter())["opt_outs"] += 1
-    return counts
 
 
 def promise_summary(archive: Path) -> dict[str, int]:
@@ -104,16 +63,12 @@ def write_outcomes(
     counted: Mapping[str, Any],
     invocations: int,
     run: Mapping[str, Any],
-    behaviour: Mapping[str, Mapping[str, int]] | None = None,
     s3: Any = None,
 ) -> dict[str, Any]:
     """Export, compute, write `out/report.html`; the figures for summary.json (`report`: the file name).
-    `s3`: the client the reporting snapshot is read with (None: moto's).
-
-    `behaviour`: per loan id, the reacting borrowers' promises (`ReactingBorrowers.per_loan`); with
-    the call attempts, complaints and opt-outs the archive holds
-    (`archive_outcome_counts`), summed per jurisdiction and strategy arm for the report's
-    contact-outcome rates."""
+    `s3`: the client the reporting snapshot is read with (None: moto's). Every figure, the
+    contact-outcome rates included, is read from the snapshot and the archive, as Athena reads
+    them on a deployed stack."""
     exported = export_snapshot(cloud, as_of, out / "data", s3)
     return report_outcomes(
         out=out,
@@ -122,7 +77,6 @@ def write_outcomes(
         counted=counted,
         invocations=invocations,
         run=run,
-        behaviour=behaviour,
     )
 
 
@@ -137,23 +91,24 @@ def report_outcomes(
     behaviour: Mapping[str, Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
     """`write_outcomes` after the export: the figures of `out/data/` and `out/archive/`, `report.html`,
-    and summary.json's `outcomes` (`exported`: what `export_snapshot` answered)."""
+    and summary.json's `outcomes` (`exported`: what `export_snapshot` answered). `behaviour`: per
+    loan id, acts of modelled borrowers that never reached Arrears (the fast path's promises,
+    complaints and opt-outs: `ReactingBorrowers.per_loan`), added per arm to the archive's counts."""
     with (out / "data" / "loans.jsonl").open() as lines:
         loans = [json.loads(line) for line in lines]
     by_arm: dict[tuple[str, str], Counter[str]] = {}
-    if behaviour is not None:
-        archived = archive_outcome_counts(out / "archive")
-        for loan in loans:
+    for loan in loans:
+        modelled = (behaviour or {}).get(str(loan["loan_id"]))
+        if modelled:
             key = (str(loan["jurisdiction"]), str(loan.get("strategy_arm", "champion")))
-            by_arm.setdefault(key, Counter()).update(behaviour.get(str(loan["loan_id"]), {}))
-            by_arm[key].update(archived.get(str(loan["loan_id"]), {}))
+            by_arm.setdefault(key, Counter()).update(modelled)
     figures = build_figures(
         out / "data",
         out / "archive",
         as_of=as_of,
         counted=counted,
         invocations=invocations,
-        behaviour=by_arm if behaviour is not None else None,
+        behaviour=by_arm,
     )
     write_report(figures, out / "report.html", run)
     per_jurisdiction = {
@@ -181,7 +136,6 @@ def report_outcomes(
         "recoveries": figures["recoveries"],
         # Why borrowers said they were late: hardship and dispute reasons per arm (report.html).
         "reasons_given": figures["reasons"],
-        "not_measured": figures["not_measured"],
         "cost": {
             k: figures["cost"][k] for k in ("total_usd", "usd_per_1000_loans", "usd_by_price", "not_priced")
         },
@@ -189,4 +143,4 @@ def report_outcomes(
     }
 
 
-__all__ = ["archive_outcome_counts", "promise_summary", "report_outcomes", "write_outcomes"]
+__all__ = ["promise_summary", "report_outcomes", "write_outcomes"]

@@ -357,20 +357,16 @@ class ReactingBorrowers:
             "plan_instalments_drawn": dict(sorted(self.stats.plan_instalments.items())),
         }
 
-    def per_loan(
-        self, end: date, *, intents: bool = False, promises: bool = True
-    ) -> dict[str, dict[str, int]]:
-        """Counts per loan for the report (call attempts, complaints and opt-outs come from the archive:
-        `localcloud.outcomes.archive_outcome_counts`). `promises`: the model's promises judged (kept,
-        or their date passed before `end`) and kept; a run through Arrears passes False, as the
-        archive's promise records (`promises/`) say what Arrears judged. `intents`: also the
-        complaints and opt-outs the borrowers made (the fast path, where none reaches Arrears or its
-        archive)."""
+    def per_loan(self, end: date, *, intents: bool = False) -> dict[str, dict[str, int]]:
+        """Counts per loan of what the modelled borrowers did that never reached Arrears, for the fast
+        path's report (`localcloud.outcomes.report_outcomes`; a run through Arrears reads every count
+        from its archive): the promises judged (kept, or their date passed before `end`) and kept,
+        and with `intents` the complaints and opt-outs the borrowers made."""
         out: dict[str, dict[str, int]] = {}
         if intents:
             for loan_id, kinds in self.intents_by_loan.items():
                 out[loan_id] = {"complaints": kinds.get("complaint", 0), "opt_outs": kinds.get("opt_out", 0)}
-        for record in self.promises if promises else ():
+        for record in self.promises:
             # One promise per conversation, counted on the borrower's first loan (not once per loan).
             row = out.setdefault(record.loan_ids[0], {})
             if record.paid_on is not None or record.until < end:

@@ -747,9 +747,8 @@ def run_demo(
                 as_of=start + timedelta(days=days - 1),
                 counted=counted.as_json(),
                 invocations=sum(sim.stats.invocations.values()),
+                # every outcome count from the archive, as a deployed stack's Athena report reads it
                 run=report_run(summary),
-                # the promises Arrears judged come from its archive (`promises/`), not the model
-                behaviour=sim.reactions.per_loan(start + timedelta(days=days), promises=False),
             )
             # What the lean local cloud dropped (localcloud.lean); not part of the run's outcome.
             summary["local_cloud"] = {

@@ -213,3 +213,67 @@ TBLPROPERTIES (
   'projection.dt.interval.unit'     = 'DAYS',
   'storage.location.template'       = 's3://${ArchiveBucket}/borrower-requests/dispute/dt=${dt}/'
 );
+
+-- Complaints: the category only (the borrower's text is never archived).
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.complaint_requests_raw (
+  request_id   string,
+  loan_id      string,
+  jurisdiction string,
+  `at`         string,
+  details      struct<category:string>
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/borrower-requests/complaint/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/borrower-requests/complaint/dt=${dt}/'
+);
+
+-- Promises to pay Arrears recorded: made, kept, broken (one object per event, under the loan's folder).
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.promise_events_raw (
+  loan_id      string,
+  jurisdiction string,
+  event        string,
+  promised_for string,
+  `at`         string
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/promises/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/promises/dt=${dt}/'
+);
+
+-- Contact preference changes (opt-outs, opt-ins) by borrower token: no loan, no personal data.
+CREATE EXTERNAL TABLE IF NOT EXISTS arrears_archive.preference_changes_raw (
+  change_id    string,
+  borrower_token string,
+  record_type  string,
+  channel      string,
+  applied      boolean,
+  occurred_at  string
+)
+PARTITIONED BY (dt string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://${ArchiveBucket}/preferences/'
+TBLPROPERTIES (
+  'projection.enabled'              = 'true',
+  'projection.dt.type'              = 'date',
+  'projection.dt.format'            = 'yyyy-MM-dd',
+  'projection.dt.range'             = '2026-01-01,NOW',
+  'projection.dt.interval'          = '1',
+  'projection.dt.interval.unit'     = 'DAYS',
+  'storage.location.template'       = 's3://${ArchiveBucket}/preferences/dt=${dt}/'
+);

@@ -92,7 +92,7 @@ WHERE snapshot_on = (SELECT max(snapshot_on) FROM arrears_reporting.completed_sn
 
 -- held_by: the rule the record's receipt failed (NULL when none), as the local DuckDB view computes it.
 CREATE OR REPLACE VIEW arrears_reporting.contacts AS
-SELECT contact_id, loan_id, channel, status, occurred_at, strategy, decided_by, result,
+SELECT contact_id, loan_id, borrower_token, channel, status, occurred_at, strategy, decided_by, result,
        regexp_extract(array_join(rules_checked, ','), '([a-z0-9_.]+):FAIL', 1) AS held_by, jurisdiction, dt
 FROM arrears_archive.contacts;
 
@@ -111,3 +111,15 @@ FROM arrears_archive.hardship_requests_raw;
 CREATE OR REPLACE VIEW arrears_reporting.dispute_requests AS
 SELECT request_id, loan_id, jurisdiction, details.reason AS reason, "at" AS occurred_at
 FROM arrears_archive.dispute_requests_raw;
+
+CREATE OR REPLACE VIEW arrears_reporting.complaint_requests AS
+SELECT request_id, loan_id, jurisdiction, details.category AS category, "at" AS occurred_at
+FROM arrears_archive.complaint_requests_raw;
+
+CREATE OR REPLACE VIEW arrears_reporting.promise_events AS
+SELECT loan_id, jurisdiction, event, promised_for, "at" AS occurred_at
+FROM arrears_archive.promise_events_raw;
+
+CREATE OR REPLACE VIEW arrears_reporting.preference_changes AS
+SELECT change_id, borrower_token, record_type, channel, applied, occurred_at
+FROM arrears_archive.preference_changes_raw;

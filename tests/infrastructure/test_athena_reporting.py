@@ -97,7 +97,18 @@ def test_each_query_reads_only_the_report_tables_with_portable_functions(name: s
     assert functions <= PORTABLE, (name, functions - PORTABLE)
 
 
-@pytest.mark.parametrize("table", ["plan_events", "plan_requests", "hardship_requests", "dispute_requests"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "plan_events",
+        "plan_requests",
+        "hardship_requests",
+        "dispute_requests",
+        "complaint_requests",
+        "promise_events",
+        "preference_changes",
+    ],
+)
 def test_the_athena_plan_views_have_the_columns_of_the_local_ones(table: str) -> None:
     match = re.search(
         rf"CREATE OR REPLACE VIEW arrears_reporting\.{table} AS\s+SELECT (?P<cols>.*?)\s+"

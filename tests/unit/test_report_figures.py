@@ -284,7 +284,7 @@ def test_the_figures_compare_arms_and_the_page_is_self_contained(tmp_path: Path)
         assert fetch not in page, fetch
 
 
-def test_contact_outcome_rates_are_measured_per_arm_from_the_runs_counts(tmp_path: Path) -> None:
+def test_contact_outcome_rates_add_modelled_counts_to_the_archives_per_arm(tmp_path: Path) -> None:
     data, archive = export(tmp_path)
     behaviour = {
         ("CN", "champion"): {
@@ -299,9 +299,9 @@ def test_contact_outcome_rates_are_measured_per_arm_from_the_runs_counts(tmp_pat
     }
     counted = {"requests": {}, "sms_messages": 0}
     figures = build_figures(data, archive, as_of=date(2026, 4, 10), counted=counted, behaviour=behaviour)
-    assert figures["not_measured"] is None
     champion = figures["per_jurisdiction"]["CN"]["arms"]["champion"]
-    assert champion["right_party_contact_rate"]["rate"] == pytest.approx(0.25)
+    # the fixture archives one unanswered call attempt (C3) beside the 8 modelled: 2 of 9
+    assert champion["right_party_contact_rate"]["rate"] == pytest.approx(2 / 9)
     assert champion["promise_kept_rate"]["rate"] == pytest.approx(0.75)
     # per 1,000 of the arm's contacts sent (3 SMS and 1 call task in the fixture)
     assert champion["complaints_per_1000_contacts"] == pytest.approx(250.0)
@@ -311,8 +311,13 @@ def test_contact_outcome_rates_are_measured_per_arm_from_the_runs_counts(tmp_pat
     page = render(figures, {"start": "2026-03-01", "end": "2026-04-10", "days": 40, "seed": 7})
     assert "Contact outcomes" in page
     assert "25.0 %" in page
-    without = build_figures(data, archive, as_of=date(2026, 4, 10))
-    assert "right-party contact" in without["not_measured"]
+    # Without modelled counts, the archive's alone: one call attempt (no right party), no promise,
+    # complaint or opt-out archived: the promise-kept rate is not measured, the others are 0
+    figures_alone = build_figures(data, archive, as_of=date(2026, 4, 10))
+    alone = figures_alone["per_jurisdiction"]["CN"]["arms"]["champion"]
+    assert (alone["right_party_contact_rate"]["rate"], alone["right_party_contact_rate"]["trials"]) == (0, 1)
+    assert alone["promise_kept_rate"] is None
+    assert (alone["complaints_per_1000_contacts"], alone["opt_outs_per_1000_contacts"]) == (0, 0)
 
 
 def _plan_record(folder: Path, name: str, record: dict[str, Any]) -> None:

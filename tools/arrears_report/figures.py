@@ -248,15 +248,15 @@ def outcome_rates(
     right_party_contacts: int = 0,
     promises: int = 0,
     promises_kept: int = 0,
-    complaints: int | None = None,
-    opt_outs: int | None = None,
+    complaints: int = 0,
+    opt_outs: int = 0,
 ) -> dict[str, Any]:
-    """Right-party-contact rate (of call attempts), promise-kept rate (of promises due), complaints and
-    opt-outs per 1,000 contacts; each None ("not measured") when its denominator is 0, and the last
-    two when their count is None (a run that does not observe them: never shown as 0)."""
+    """Right-party-contact rate (of call attempts), promise-kept rate (of promises judged, kept or
+    broken), complaints and opt-outs per 1,000 contacts made; each None ("not measured") when its
+    denominator is 0, never a rate of nothing shown as 0."""
 
-    def per_thousand(n: int | None) -> float | None:
-        return round(1000 * n / contacts, 3) if contacts and n is not None else None
+    def per_thousand(n: int) -> float | None:
+        return round(1000 * n / contacts, 3) if contacts else None
 
     return {
         "right_party_contact_rate": interval(wilson(right_party_contacts, call_attempts))

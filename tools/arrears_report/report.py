@@ -40,12 +40,21 @@ def build_figures(
 ) -> dict[str, Any]:
     """Every figure of the report, as JSON-able values (also written to summary.json's `outcomes`).
 
-    `behaviour`: per (jurisdiction, arm), the counts behind the contact-outcome rates
-    (`call_attempts`, `right_party_contacts`, `promises`, `promises_kept`, `complaints`, `opt_outs`;
-    `figures.outcome_rates`); None: those rates are not measured."""
-    measured = behaviour or {}
+    The counts behind the contact-outcome rates (`call_attempts`, `right_party_contacts`,
+    `promises`, `promises_kept`, `complaints`, `opt_outs`; `figures.outcome_rates`) are the
+    archive's, per jurisdiction and arm (sql/outcomes.sql, the same on Athena). `behaviour`: per
+    (jurisdiction, arm), counts of acts the archive cannot hold, added to them (the fast path's
+    modelled borrowers, whose promises, complaints and opt-outs never reach Arrears)."""
     con = open_local(data, archive)
     rows = {name: run(con, name) for name in QUERIES}
+    measured: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(_RATE_COUNTS, 0))
+    for row in rows["outcomes"]:
+        counts = measured[(str(row["jurisdiction"]), str(row["strategy_arm"]))]
+        for key in _RATE_COUNTS:
+            counts[key] += int(row[key] or 0)
+    for group, extra in (behaviour or {}).items():
+        for key in _RATE_COUNTS:
+            measured[group][key] += int(extra.get(key, 0))
     loans = sum(int(r["loans"]) for r in rows["book"])
     jurisdictions = sorted({str(r["jurisdiction"]) for r in rows["book"]})
     arms = sorted({str(r["strategy_arm"]) for r in rows["book"]}, key=lambda a: (a != F.CHAMPION, a))
@@ -84,13 +93,7 @@ def build_figures(
                 "contacts_made": contacts_made[(jurisdiction, arm)],
                 "cure_curve": F.cure_curve(episodes, as_of, max_days),
                 **F.outcome_rates(
-                    contacts=contacts_made[(jurisdiction, arm)],
-                    # observed: every count, 0 where none happened; else none (not measured)
-                    **(
-                        {k: int(measured.get((jurisdiction, arm), {}).get(k, 0)) for k in _RATE_COUNTS}
-                        if behaviour is not None
-                        else {}
-                    ),
+                    contacts=contacts_made[(jurisdiction, arm)], **measured[(jurisdiction, arm)]
                 ),
             }
         per_jurisdiction[jurisdiction] = {
@@ -117,12 +120,6 @@ def build_figures(
         "reasons": F.reason_figures(rows["reasons"]),
         # Who held contacts back and under which source (the deployed rule packs' own citations).
         "held": F.held_figures(rows["held"], bundled_rule_packs().citation, OWN_CHECKS),
-        "not_measured": None
-        if behaviour is not None
-        else (
-            "right-party contact, promise-kept, complaint and opt-out rates: the run holds no call "
-            "outcomes, promises, complaints or opt-outs"
-        ),
     }
     if counted is not None:
         result["cost"] = run_cost(counted, invocations, loans, int(counted.get("sms_messages", 0)))

@@ -17,7 +17,10 @@ string (they compare as dates) and only functions both engines have are used (`d
   agent's, with who decided: auto, agent, supervisor, or queued for a supervisor).
 * `hardship_requests`, `dispute_requests`: the archive's hardship and dispute requests
   (`borrower-requests/hardship/`, `.../dispute/`) with the reason the borrower gave, a code (the free
-  text is never archived).
+  text is never archived); `complaint_requests` (`.../complaint/`) with the complaint's category.
+* `promise_events`: the archive's promise-to-pay records (`promises/`: made, kept, broken).
+* `preference_changes`: the archive's contact preference changes (`preferences/`: opt-outs and
+  opt-ins by channel, `applied` when it changed something), by borrower token (no loan).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "contacts": {
         "contact_id": "VARCHAR",
         "loan_id": "VARCHAR",
+        "borrower_token": "VARCHAR",
         "channel": "VARCHAR",
         "status": "VARCHAR",
         "occurred_at": "VARCHAR",
@@ -96,6 +100,30 @@ COLUMNS: dict[str, dict[str, str]] = {
         "reason": "VARCHAR",
         "occurred_at": "VARCHAR",
     },
+    "complaint_requests": {
+        "request_id": "VARCHAR",
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "category": "VARCHAR",
+        "occurred_at": "VARCHAR",
+    },
+    # The promises to pay Arrears recorded (`promises/`: made, kept, broken; arrears.domain.behaviour).
+    "promise_events": {
+        "loan_id": "VARCHAR",
+        "jurisdiction": "VARCHAR",
+        "event": "VARCHAR",
+        "promised_for": "VARCHAR",
+        "occurred_at": "VARCHAR",
+    },
+    # The borrowers' contact preference changes (`preferences/`): a borrower's, not a loan's.
+    "preference_changes": {
+        "change_id": "VARCHAR",
+        "borrower_token": "VARCHAR",
+        "record_type": "VARCHAR",
+        "channel": "VARCHAR",
+        "applied": "BOOLEAN",
+        "occurred_at": "VARCHAR",
+    },
 }
 
 # The contacts views' derived column: `held_by`, the rule the record's receipt failed
@@ -115,6 +143,7 @@ QUERIES = (
     "plans",
     "held",
     "reasons",
+    "outcomes",
 )
 
 # Where each archive record table lives, what its records hold (read_json columns) and how the view
@@ -152,12 +181,28 @@ _RECORDS: dict[str, tuple[str, dict[str, str], str]] = {
                 "loan_id": "VARCHAR",
                 "jurisdiction": "VARCHAR",
                 "at": "VARCHAR",
-                "details": "STRUCT(reason VARCHAR)",
+                "details": f"STRUCT({detail} VARCHAR)",
             },
-            'request_id, loan_id, jurisdiction, details.reason AS reason, "at" AS occurred_at',
+            f'request_id, loan_id, jurisdiction, details.{detail} AS {detail}, "at" AS occurred_at',
         )
-        for kind in ("hardship", "dispute")
+        for kind, detail in (("hardship", "reason"), ("dispute", "reason"), ("complaint", "category"))
     },
+    "promise_events": (
+        "promises/*/*/*.json",
+        {
+            "loan_id": "VARCHAR",
+            "jurisdiction": "VARCHAR",
+            "event": "VARCHAR",
+            "promised_for": "VARCHAR",
+            "at": "VARCHAR",
+        },
+        'loan_id, jurisdiction, event, promised_for, "at" AS occurred_at',
+    ),
+    "preference_changes": (
+        "preferences/*/*.json",
+        dict(COLUMNS["preference_changes"]),
+        ", ".join(COLUMNS["preference_changes"]),
+    ),
 }
 
 
@@ -182,8 +227,9 @@ def _empty_view(table: str) -> str:
 def open_local(data: Path, archive: Path) -> Any:
     """A DuckDB connection with the views `loans`, `transitions` over `data/*.jsonl`, `contacts` over
     the archive's `contacts/jurisdiction=*/dt=*/*.jsonl.gz` (partition columns from the path), and
-    `plan_events`, `plan_requests`, `hardship_requests`, `dispute_requests` over the archive's plan and
-    borrower-request records (empty views when there are none)."""
+    the views of the archive's write-once records (`plan_events`, `plan_requests`, the hardship,
+    dispute and complaint requests, `promise_events`, `preference_changes`; empty when there are
+    none)."""
     import duckdb
 
     con = duckdb.connect()
