@@ -11,6 +11,11 @@ of its requests has found a borrower to ask for:
   reaches its bureau step (60 days past due in the US, 90 in CN) before the run ends: contact data
   erased, identity kept, and the bureau report still made under the pseudonym once its precondition
   holds (`arrears.usecases.erasure`);
+* `reported_then_paid`: a US borrower who owes nothing any more (every loan CLOSED) but whose
+  account a Metro 2 file reported and whose paid status no file has carried yet: name and address
+  kept for that closing report (`closing_report_pending`), contact data erased; the file of the
+  month the account was paid in reports it paid, and the cycle after lets the identity go (both
+  after the default run's end: tests/integration/test_erasure_closing_report.py shows them);
 * the first request is delivered again the next day (EventBridge delivers at least once): it changes
   nothing and writes no second audit record;
 * with it, a request naming the first erased borrower by their pseudonym (the id every table shows
@@ -40,15 +45,17 @@ from typing import Any
 
 import boto3
 
+from arrears.adapters.credit_facts import CreditFactsRepository
 from arrears.adapters.items import plain
 from arrears.adapters.tables import all_items
 from arrears.config.playbook import bundled_playbook
 from arrears.domain.tokens import is_pseudonym
+from arrears.usecases.bureau_file import report_standing
 from localcloud.book import Behaviour, BookEntry
 from localcloud.cloud import LocalCloud
 
 ASK_AT_UTC = time(15, 0)
-KINDS = ("closed_debt", "open_debt")
+KINDS = ("closed_debt", "open_debt", "reported_then_paid")
 TOLD = frozenset({"SMS", "EMAIL"})
 NOT_PAYING = (Behaviour.NEVER, Behaviour.RECOVERED)  # nothing paid before the charge-off
 
@@ -85,7 +92,13 @@ class SimulatedErasures:
     """The privacy desk of the local world (see the module docstring)."""
 
     def __init__(
-        self, cloud: LocalCloud, book: Sequence[BookEntry], seed: int, loans_table: str, contacts_table: str
+        self,
+        cloud: LocalCloud,
+        book: Sequence[BookEntry],
+        seed: int,
+        loans_table: str,
+        contacts_table: str,
+        history_table: str,
     ) -> None:
         self._cloud = cloud
         self._book = {entry.borrower.borrower_id: entry for entry in book}
@@ -94,6 +107,7 @@ class SimulatedErasures:
         self._contacts_table = contacts_table
         self._end: datetime | None = None
         self._offsets = bureau_offsets()
+        self._facts = CreditFactsRepository(boto3.resource("dynamodb").Table(history_table))
         self.sent: list[ErasureRequestSent] = []
         self.redelivered: list[dict[str, Any]] = []
         # The request naming the first erased borrower by their pseudonym, and its responses.
@@ -181,6 +195,14 @@ class SimulatedErasures:
         by_borrower: dict[str, list[dict[str, Any]]] = {}
         for loan in loans:
             by_borrower.setdefault(str(loan["borrower_id"]), []).append(loan)
+        if kind == "reported_then_paid":
+            return [
+                b
+                for b, mine in by_borrower.items()
+                if not is_pseudonym(b)
+                and all(loan["status"] == "CLOSED" for loan in mine)
+                and any(report_standing(self._facts, str(loan["loan_id"])) for loan in mine)
+            ]
         if kind == "closed_debt":
             # Paid off after being collected: records in every table to pseudonymise.
             return [
@@ -286,6 +308,7 @@ def erasure_summary(
             request.kind: {
                 "requested_on": request.at.date().isoformat(),
                 "open_debt": any(r.get("open_debt") for r in request.responses),
+                "closing_report_pending": any(r.get("closing_report_pending") for r in request.responses),
                 "fields_erased": sorted({f for r in request.responses for f in r.get("fields_erased", [])}),
                 "identity_kept": sorted({f for r in request.responses for f in r.get("identity_kept", [])}),
             }

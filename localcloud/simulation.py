@@ -185,7 +185,12 @@ class Simulation:
         self.plan_voices.payers = self.reactions
         # The privacy desk asking to erase a few borrowers (localcloud.erasures).
         self.erasures = SimulatedErasures(
-            self.cloud, self.book, seed, self.settings.loans_table, self.settings.contacts_table
+            self.cloud,
+            self.book,
+            seed,
+            self.settings.loans_table,
+            self.settings.contacts_table,
+            self.stack.physical["DelinquencyHistoryTable"],
         )
 
     def load_book(self) -> None:

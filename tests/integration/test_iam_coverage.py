@@ -297,6 +297,56 @@ def file_the_bureau_month(sim: Simulation) -> None:
     assert response["accounts"] > 0, response
 
 
+def erase_after_a_reported_account_is_paid(sim: Simulation) -> None:
+    """A borrower whose account March's file reported pays off what they owe and asks to be erased:
+    the erasure reads the accounts' credit facts and keeps the identity the closing report needs;
+    April's file reports the account paid and May's lets the identity go (the bureau function finds
+    the erased borrower's loans on the borrower index and updates the tombstone)."""
+    from arrears.adapters.credit_facts import CreditFactsRepository
+    from arrears.domain.penalties import total_outstanding
+
+    table = boto3.resource("dynamodb").Table(sim.stack.physical["DelinquencyHistoryTable"])
+    facts = CreditFactsRepository(table)
+    loans = _scan(sim.settings.loans_table)
+    statuses: dict[str, set[str]] = defaultdict(set)
+    for item in loans:
+        statuses[str(item["borrower_id"])].add(str(item["status"]))
+    reported = sorted(
+        (str(item["borrower_id"]), str(item["loan_id"]))
+        for item in loans
+        if item["status"] == "OPEN"
+        and statuses[str(item["borrower_id"])] <= {"OPEN", "CLOSED"}
+        and not str(item["borrower_id"]).startswith("erased:")
+        and facts.months(str(item["loan_id"]))[0]
+    )
+    assert reported, "March's file reported no open account of a borrower with nothing charged off"
+    borrower_id = reported[0][0]
+    owing = [str(i["loan_id"]) for i in loans if i["borrower_id"] == borrower_id and i["status"] == "OPEN"]
+    for n, loan_id in enumerate(owing):
+        loan = sim.loans.get(loan_id)
+        assert loan is not None
+        day = loan_business_date(loan, sim.cloud.clock, rule_pack_for(loan.jurisdiction))
+        detail = {
+            "payment_id": f"P-IAM-PAYOFF-{n}",
+            "loan_id": loan_id,
+            "amount_minor": total_outstanding(loan, day),
+            "currency": loan.currency,
+            "paid_at": format_utc(sim.cloud.clock),
+        }
+        sim.cloud.put_event("LoanEventsBus", "arrears.lending-core", "PaymentReceived", detail)
+        paid = sim.loans.get(loan_id)
+        assert paid is not None
+        assert paid.status.value == "CLOSED", paid
+    at = format_utc(sim.cloud.clock)
+    erasure = {"request_id": "DSR-IAM-3", "borrower_id": borrower_id, "requested_at": at}
+    (response,) = sim.cloud.put_event("LoanEventsBus", "arrears.privacy", "ErasureRequested", erasure)
+    assert response["closing_report_pending"] is True, response
+    for month in (5, 6):
+        sim.cloud.advance_to(datetime(2026, month, 1, 12, tzinfo=UTC))
+        cycle = sim.cloud.schedule("BureauFileFunction")
+    assert cycle["identities_erased_after_closing_report"] == 1, cycle
+
+
 def use_the_api(sim: Simulation) -> str:
     """A borrower lists their loans, disputes one and complains about it; compliance reads the
     complaints near their deadline (each over HTTP, through the API function). Returns who."""
@@ -427,6 +477,7 @@ def coverage() -> Coverage:
         request_erasure(sim, use_the_api(sim), "DSR-IAM-2")
         import_books(sim)
         file_the_bureau_month(sim)
+        erase_after_a_reported_account_is_paid(sim)
         stack = sim.stack
     roles = {function: role_statements(translated, stack, function) for function in stack.functions}
     return Coverage(stack, StackIndex(stack, template), recorder.calls, recorder.faults, roles)

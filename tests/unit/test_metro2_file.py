@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -18,7 +18,13 @@ from arrears.domain.loans import Holds, Loan, LoanStatus, build_schedule
 from arrears.domain.metro2 import BASE, field_value
 from arrears.domain.payments import Payment
 from arrears.domain.strategy import Channel
-from arrears.usecases.bureau_file import Metro2Cycle, build_metro2_cycle, cycle_bounds, previous_period
+from arrears.usecases.bureau_file import (
+    Metro2Cycle,
+    build_metro2_cycle,
+    cycle_bounds,
+    previous_period,
+    report_standing,
+)
 from tests.unit.metro2_validator import validate
 
 DISBURSED = date(2026, 1, 5)
@@ -87,7 +93,9 @@ class Book:
     def put(self, key: str, body: bytes, *, content_type: str) -> None:
         self.files[key] = body
 
-    def run(self, period: str) -> tuple[Metro2Cycle, dict[str, str]]:
+    def run(
+        self, period: str, complete_erasure: Callable[[str], bool] | None = None
+    ) -> tuple[Metro2Cycle, dict[str, str]]:
         book = self
 
         class Borrowers:
@@ -104,6 +112,7 @@ class Book:
             files=self,
             furnisher_id="ARREARSTEST",
             reporter_name="Arrears test lender",
+            complete_erasure=complete_erasure,
         )
         text = self.files[cycle.key].decode("ascii")
         assert validate(text) == []
@@ -278,3 +287,39 @@ def test_an_account_whose_borrower_was_erased_is_left_out_and_counted_not_sent_w
     cycle, bases = book.run("2026-03")
     assert set(bases) == {"L-OK"}
     assert (cycle.no_identity, cycle.as_json()["no_identity"], cycle.held, cycle.rejected) == (1, 1, 0, [])
+
+
+def test_an_erased_borrowers_standing_account_is_reported_paid_before_the_kept_identity_goes() -> None:
+    # A borrower erased after March's file reported their account 30 days late, then paid in April:
+    # the erasure kept name and address (arrears.usecases.erasure), so April's file reports the
+    # account paid under them, and May's cycle lets them go (a retried April schedule must write the
+    # same file, name included). Without it the bureau would go on showing the debt delinquent.
+    book = Book()
+    alias = "erased:" + "ab" * 32
+    loan = assessed(overdue_loan("L-KEPT"), date(2026, 3, 31)).with_changes(borrower_id=alias)
+    book.put_loan(loan)
+    book.put_loan(assessed(overdue_loan("L-OK"), date(2026, 3, 31)))
+    assert report_standing(book, "L-KEPT") is False  # never reported: nothing stands
+    _, march = book.run("2026-03")
+    assert f(march["L-KEPT"], "account_status") == "71"
+    assert report_standing(book, "L-KEPT") is True
+    paid = pay(loan, 30_000, date(2026, 4, 10), "P-kept").with_changes(closed_on=date(2026, 4, 10))
+    book.put_loan(paid)
+    asked: list[tuple[str, bool]] = []
+
+    def complete(borrower_id: str) -> bool:
+        asked.append((borrower_id, any(key.endswith("2026-05.txt") for key in book.files)))
+        return True
+
+    april, bases = book.run("2026-04", complete_erasure=complete)
+    assert f(bases["L-KEPT"], "account_status") == "13"
+    assert f(bases["L-KEPT"], "surname").strip()  # reported under the identity the erasure kept
+    assert (asked, april.identities_erased) == ([], 0)  # not in the cycle carrying the closing report
+    assert report_standing(book, "L-KEPT") is False
+    assert report_standing(book, "L-OK") is True
+    _, bases_again = book.run("2026-04", complete_erasure=complete)  # a retried schedule
+    assert bases_again == bases
+    may, bases = book.run("2026-05", complete_erasure=complete)
+    assert "L-KEPT" not in bases
+    assert asked == [(alias, True)]  # once, for the pseudonym, after May's file was written
+    assert may.identities_erased == may.as_json()["identities_erased_after_closing_report"] == 1

@@ -464,6 +464,8 @@ def erasure_completed(telemetry: Telemetry, outcome: ErasureOutcome) -> dict[str
         "fields_erased": outcome.fields_erased,
         "identity_kept": outcome.identity_kept,
         "open_debt": outcome.open_debt,
+        # identity kept until the bureau file reporting a paid account closed (arrears.usecases.erasure)
+        "closing_report_pending": outcome.closing_report_pending,
         "loans": outcome.loans,
         "contacts_pseudonymised": outcome.contacts_pseudonymised,
         "pseudonymised": outcome.pseudonymised,

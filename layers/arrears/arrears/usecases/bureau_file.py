@@ -53,6 +53,7 @@ from arrears.domain.metro2 import (
     trailer,
 )
 from arrears.domain.rulepacks import RulePackHistory
+from arrears.domain.tokens import is_pseudonym
 
 US_PREFIX = "US"
 CLOSED_STATUSES = frozenset({"13", "64"})
@@ -89,7 +90,9 @@ class Metro2Cycle:
     account without a name (Metro 2 field 31, surname, is required); `missing`: loans with a history
     but no loan or borrower item (counted, nothing written for them); `not_open`: loans disbursed
     after the cycle's last day; `rejected`: accounts whose record could not be formatted (loan id
-    and the layout's reason, never a value of the borrower), left out of the file.
+    and the layout's reason, never a value of the borrower), left out of the file;
+    `identities_erased`: erased borrowers whose kept name and address went this cycle, their last
+    standing account's closing report having gone in an earlier file (`complete_erasure`).
     """
 
     period: str
@@ -105,6 +108,7 @@ class Metro2Cycle:
     missing: int = 0
     not_open: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
+    identities_erased: int = 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -121,6 +125,7 @@ class Metro2Cycle:
             "missing": self.missing,
             "not_open_yet": self.not_open,
             "rejected": self.rejected,
+            "identities_erased_after_closing_report": self.identities_erased,
         }
 
 
@@ -265,6 +270,7 @@ def build_metro2_cycle(
     reporter_name: str,
     packs: Callable[[], RulePackHistory] = bundled_rule_packs,
     loan_ids: Iterable[str] | None = None,
+    complete_erasure: Callable[[str], bool] | None = None,
 ) -> Metro2Cycle:
     """Build and write the Metro 2 file of the cycle `period` ("YYYY-MM"); see the module.
 
@@ -273,11 +279,19 @@ def build_metro2_cycle(
     history). `communications(loan_id)`: the loan's settled contacts (the precondition's notice is
     among them: `Communication.of` the loan's actions). Raises ValueError for a malformed period or
     a record that breaks the layout.
+
+    `complete_erasure(borrower_id)`: called, once the file is written, for each erased borrower (a
+    pseudonym) with an account reported paid or closed in an earlier cycle (or closed without ever
+    being reported): an erasure keeps the name and address an account's closing report needs
+    (`arrears.usecases.erasure`), and this lets them go when nothing else does; True when it erased
+    something (`identities_erased`). Never in the cycle that carries the closing report itself: a
+    retried schedule must write that file again, name included.
     """
     cycle_start, as_of = cycle_bounds(period)
     judged_at = datetime.combine(as_of, time.max, tzinfo=UTC)
     result = Metro2Cycle(period)
     bases: list[str] = []
+    closed_erased: set[str] = set()  # erased borrowers with an account reported closed before this cycle
 
     def account(loan_id: str) -> None:
         """One loan's account: counted as held, closed or missing, or its base segment appended.
@@ -300,6 +314,8 @@ def build_metro2_cycle(
             history and account_status_of(history, loan_facts) in CLOSED_STATUSES
         ):
             result.closed_before += 1
+            if is_pseudonym(loan.borrower_id):  # erased: the identity kept may go now
+                closed_erased.add(loan.borrower_id)
             return
         borrower = retry_transient(partial(borrowers.get, loan.borrower_id))
         if borrower is None:
@@ -363,13 +379,27 @@ def build_metro2_cycle(
     result.key = f"metro2/cycle={period}/{furnisher_id or 'furnisher'}-{period}.txt"
     body = (text + "\n").encode("ascii")
     retry_transient(lambda: files.put(result.key, body, content_type="text/plain"))
+    if complete_erasure is not None:
+        for borrower_id in sorted(closed_erased):
+            result.identities_erased += int(complete_erasure(borrower_id))
     return result
 
 
-def account_status_of(history: dict[str, MonthEnd], facts: CreditFacts) -> str:
-    """The status last reported (from the latest stored snapshot)."""
+def report_standing(facts: CreditFactsStore, loan_id: str) -> bool:
+    """Whether the loan's account stands at the bureaus unclosed: a month-end snapshot was reported
+    and the status last reported is not paid or closed (13 / 64). Such an account's closing report
+    still needs the borrower's name and address (Metro 2 base segment fields 31-44; FCRA
+    15 U.S.C. 1681s-2(a)(1), (2): a furnisher reports accurately and corrects what it reported)."""
+    history, _ = facts.months(loan_id)
+    if not history:
+        return False
+    return account_status_of(history, facts.facts(loan_id)) not in CLOSED_STATUSES
+
+
+def account_status_of(history: dict[str, MonthEnd], facts: CreditFacts | None) -> str:
+    """The status last reported (from the latest stored snapshot; `facts` None: never charged off)."""
     latest = history[max(history)]
-    return account_status(latest, charged_off_before=facts.charge_off_minor > 0)
+    return account_status(latest, charged_off_before=facts is not None and facts.charge_off_minor > 0)
 
 
 __all__ = [
@@ -379,4 +409,5 @@ __all__ = [
     "cycle_bounds",
     "header",
     "previous_period",
+    "report_standing",
 ]

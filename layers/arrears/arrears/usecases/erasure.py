@@ -16,6 +16,13 @@ What is erased depends on the debt (`fields_to_erase`):
   art. 13(3)/(7) and 47 (processing needed to perform a contract / a legal duty is not erased while
   that basis lasts); in the US there is no general erasure right, the deployer's policy decides, and
   the FCRA's accuracy duty (15 U.S.C. 1681s-2(a)) needs the consumer's identity on an open tradeline.
+* no open debt, but a paid loan's account still standing at the bureaus unclosed (reported, and its
+  paid or closed status not furnished yet: `arrears.usecases.bureau_file.report_standing`): the
+  name and address are kept too (`closing_report_pending`), so the next monthly file can report the
+  account paid (FCRA 15 U.S.C. 1681s-2(a)(1), (2): accurate reporting, corrected once it changes;
+  left out, the bureau would go on showing the debt delinquent). The cycle after that file lets the
+  identity go (`complete_erasure`) when no other debt or standing account of the borrower needs it,
+  as it does for an identity kept for a debt since paid.
 Either way the borrower is opted out of every channel that reaches the person, and keeps
 `LAWFUL_BASIS_KEPT` (bureau, legal): an erasure does not quietly stop lawful credit reporting; the
 bureau step is still judged by its precondition.
@@ -100,7 +107,9 @@ class ErasureOutcome:
     """What one erasure did: `request_sha256` (never the caller's request id), the names of the
     fields erased and kept, the borrower's loans and whether a debt is open, and the items
     pseudonymised per table (counts of this run: a redelivery counts zeros). `already_erased`: the
-    request named an erased borrower's pseudonym (their remaining fields were erased, nothing re-keyed)."""
+    request named an erased borrower's pseudonym (their remaining fields were erased, nothing re-keyed).
+    `closing_report_pending`: no debt is open but a paid loan's account stands at the bureaus
+    unclosed, so the identity is kept until the file reporting it paid is written."""
 
     request_sha256: str
     borrower_found: bool
@@ -112,6 +121,7 @@ class ErasureOutcome:
     audit_key: str = ""
     audit_written: bool = False
     already_erased: bool = False
+    closing_report_pending: bool = False
 
     @property
     def contacts_pseudonymised(self) -> int:
@@ -143,7 +153,8 @@ class DeskTasks(Protocol):
 class ErasurePorts:
     """The tables an erasure changes (`requests` None: a deployment without the borrower API; `desk`
     None: without the collectors' desk, whose tasks are found by the loans' action ids,
-    `action_ids_for(loan_id)`)."""
+    `action_ids_for(loan_id)`; `report_standing(loan_id)`: whether the loan's account stands at the
+    bureaus unclosed, None: a deployment that does not furnish)."""
 
     borrowers: BorrowerRepository
     loans: ErasureLoans
@@ -156,6 +167,7 @@ class ErasurePorts:
     token_secret: Callable[[], bytes]
     desk: DeskTasks | None = None
     action_ids_for: Callable[[str], list[str]] | None = None
+    report_standing: Callable[[str], bool] | None = None
 
     @classmethod
     def from_container(cls, container: Container) -> ErasurePorts:
@@ -172,7 +184,16 @@ class ErasurePorts:
             token_secret=container.token_secret.value,
             desk=container.desk if container.settings.desk_table else None,
             action_ids_for=container.actions.ids_for_loan,
+            report_standing=standing_at_bureaus(container),
         )
+
+
+def standing_at_bureaus(container: Container) -> Callable[[str], bool] | None:
+    """`report_standing` over the stack's credit facts (None: a function without the table)."""
+    from arrears.usecases.bureau_file import report_standing
+
+    facts = container.credit_facts
+    return None if facts is None else partial(report_standing, facts)
 
 
 def erasure_audit_key(request_id: str, day: date) -> str:
@@ -213,6 +234,7 @@ def audit_record(
         "fields_erased": sorted(outcome.fields_erased),
         "identity_kept": sorted(outcome.identity_kept),
         "open_debt": outcome.open_debt,
+        "closing_report_pending": outcome.closing_report_pending,
         "loans": outcome.loans,
         "contacts_pseudonymised": outcome.contacts_pseudonymised,
         "pseudonymised": dict(sorted(outcome.pseudonymised.items())),
@@ -263,6 +285,50 @@ def _rekey_desk_tasks(ports: ErasurePorts, loan_ids: list[str], original: str, a
     return changed
 
 
+def _closing_report_pending(loans: Iterable[Loan], ports: ErasurePorts) -> bool:
+    standing = ports.report_standing
+    return standing is not None and any(retry_transient(partial(standing, loan.loan_id)) for loan in loans)
+
+
+def complete_erasure(
+    borrower_id: str,
+    *,
+    at: datetime,
+    borrowers: BorrowerRepository,
+    loans: ErasureLoans,
+    loan_ids_for: Callable[[str], list[str]],
+    report_standing: Callable[[str], bool],
+) -> bool:
+    """Erase what an erasure kept (name, address) of the erased borrower `borrower_id` (a pseudonym)
+    once nothing needs it any more: no loan of theirs still owed and no account standing at the
+    bureaus unclosed. Called by the monthly bureau cycle for erased borrowers whose account was
+    reported paid or closed in an earlier file. True when it erased something; repeatable (a
+    second call finds nothing kept). Never touches a borrower who was not erased."""
+    if not is_pseudonym(borrower_id):
+        return False
+    ids = retry_transient(partial(loan_ids_for, borrower_id))
+    held = [loan for loan_id in ids if (loan := retry_transient(partial(loans.get, loan_id)))]
+    if has_open_debt(loan.status for loan in held):
+        return False
+    if any(retry_transient(partial(report_standing, loan.loan_id)) for loan in held):
+        return False
+    tombstone = retry_transient(partial(borrowers.get, borrower_id))
+    if tombstone is None or not any(getattr(tombstone, name, "") for name in IDENTITY_KEPT_ON_OPEN_DEBT):
+        return False
+    opt_out = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
+    erased = retry_transient(
+        partial(
+            borrowers.erase,
+            borrower_id,
+            request_sha256="",  # kept as the first erasure wrote it (if_not_exists)
+            erased_at=at,
+            opt_out=opt_out,
+            fields=IDENTITY_KEPT_ON_OPEN_DEBT,
+        )
+    )
+    return bool(erased)
+
+
 def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts) -> ErasureOutcome:
     """Erase the borrower of `request` (see the module docstring); repeatable and resumable. A
     request naming a pseudonym re-keys nothing (`already_erased`)."""
@@ -277,7 +343,8 @@ def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts
     loans = [loan for loan_id in loan_ids if (loan := retry_transient(partial(ports.loans.get, loan_id)))]
     outcome.loans = len(loan_ids)
     outcome.open_debt = has_open_debt(loan.status for loan in loans)
-    erase = fields_to_erase(outcome.open_debt)
+    outcome.closing_report_pending = not outcome.open_debt and _closing_report_pending(loans, ports)
+    erase = fields_to_erase(outcome.open_debt or outcome.closing_report_pending)
     opt_out = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
     for key in (original, alias):  # the original first; once re-keyed, the tombstone under the alias
         erased = retry_transient(
