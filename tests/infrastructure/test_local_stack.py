@@ -367,6 +367,7 @@ def test_functions_get_the_resolved_environment_of_the_template(
         "ErasureFunction": {
             "BORROWER_REQUESTS_TABLE": physical["BorrowerRequestsTable"],
             "DESK_TABLE": physical["DeskTable"],
+            "DELINQUENCY_HISTORY_TABLE": physical["DelinquencyHistoryTable"],
         },
     }
     # The senders sign the e-mail's unsubscribe link for the API's own URL (no OptOutBaseUrl given).

@@ -1210,6 +1210,9 @@ NEVER_READS_THE_TOKEN_SECRET = {
     # report_call_attempt and report_field_visit take the dispatcher's ports (token secret included)
     # and use only the loans, the actions, the borrowers, the contacts, the call ledger and idempotency.
     "CallOutcomesFunction",
+    # complete_erasure (arrears.usecases.erasure) reads the borrowers, the loans and the credit facts
+    # and updates the tombstone under the pseudonym it is given: it never computes a token.
+    "BureauFileFunction",
 }
 
 

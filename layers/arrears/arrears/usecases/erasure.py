@@ -82,6 +82,9 @@ ERASURE_PREFIX = "erasures/"
 LAWFUL_BASIS_KEPT = frozenset({Channel.BUREAU, Channel.LEGAL})
 """Steps an erasure leaves possible: they reach the bureau or a court, not the person."""
 
+OPTED_OUT = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
+"""The channels an erased borrower is opted out of: every one that reaches the person."""
+
 
 def request_sha256(request_id: str) -> str:
     """The SHA-256 (hex) of a caller-supplied request id: what the stores keep instead of the id."""
@@ -315,14 +318,13 @@ def complete_erasure(
     tombstone = retry_transient(partial(borrowers.get, borrower_id))
     if tombstone is None or not any(getattr(tombstone, name, "") for name in IDENTITY_KEPT_ON_OPEN_DEBT):
         return False
-    opt_out = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
     erased = retry_transient(
         partial(
             borrowers.erase,
             borrower_id,
             request_sha256="",  # kept as the first erasure wrote it (if_not_exists)
             erased_at=at,
-            opt_out=opt_out,
+            opt_out=OPTED_OUT,
             fields=IDENTITY_KEPT_ON_OPEN_DEBT,
         )
     )
@@ -345,7 +347,6 @@ def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts
     outcome.open_debt = has_open_debt(loan.status for loan in loans)
     outcome.closing_report_pending = not outcome.open_debt and _closing_report_pending(loans, ports)
     erase = fields_to_erase(outcome.open_debt or outcome.closing_report_pending)
-    opt_out = sorted(channel.value for channel in Channel if channel not in LAWFUL_BASIS_KEPT)
     for key in (original, alias):  # the original first; once re-keyed, the tombstone under the alias
         erased = retry_transient(
             partial(
@@ -353,7 +354,7 @@ def erase_borrower(request: ErasureRequest, *, at: datetime, ports: ErasurePorts
                 key,
                 request_sha256=outcome.request_sha256,
                 erased_at=at,
-                opt_out=opt_out,
+                opt_out=OPTED_OUT,
                 fields=erase,
             )
         )
